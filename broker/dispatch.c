@@ -1,0 +1,337 @@
+/* dispatch: the request path (see dispatch.h). */
+#include "dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rx.pb-c.h"
+#include "rx_check.h"
+#include "rx_ids.h"
+
+static rx_err_t pack_reply(const Rx__Reply *r, store_buf_t *out)
+{
+	out->len = rx__reply__get_packed_size(r);
+	if ((out->data = malloc(out->len ? out->len : 1)) == NULL)
+		return RX_SYSTEM;
+	rx__reply__pack(r, out->data);
+	return RX_OK;
+}
+
+rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status,
+			  const char *why, store_buf_t *reply)
+{
+	Rx__Reply r = RX__REPLY__INIT;
+	if (request_id && rid_len == RX_REQUEST_ID_LEN) {
+		r.request_id.data = (uint8_t *)request_id;
+		r.request_id.len = rid_len;
+	}
+	r.status = (Rx__Status)status;
+	r.message = (char *)(why ? why : rx_strerror(status));
+	return pack_reply(&r, reply);
+}
+
+/* Sign the receipt and pack an OK reply around it. */
+static rx_err_t ok_reply(const dispatch_t *d, Rx__Receipt *rc, Rx__Signed *prescription,
+			 store_buf_t *out)
+{
+	Rx__Reply r = RX__REPLY__INIT;
+	uint8_t sig[RX_SIG_LEN];
+	size_t n = rx__receipt__get_packed_size(rc);
+	uint8_t *buf = malloc(n ? n : 1);
+	rx_err_t err;
+
+	if (buf == NULL)
+		return RX_SYSTEM;
+	rx__receipt__pack(rc, buf);
+	if ((err = rx_sign(RX_SIGN_RECEIPT, d->key->sk, buf, n, sig)) != RX_OK) {
+		free(buf);
+		return err;
+	}
+	r.request_id = rc->request_id;
+	r.status = RX__STATUS__OK;
+	r.receipt.data = buf;
+	r.receipt.len = n;
+	r.receipt_signature.data = sig;
+	r.receipt_signature.len = RX_SIG_LEN;
+	r.prescription = prescription;
+	err = pack_reply(&r, out);
+	free(buf);
+	return err;
+}
+
+static void receipt_init(const dispatch_t *d, Rx__Receipt *rc, const uint8_t *rid,
+			 const uint8_t *caller, int op, int64_t now)
+{
+	rx__receipt__init(rc);
+	rc->broker_key.data = (uint8_t *)d->key->pk;
+	rc->broker_key.len = RX_KEY_LEN;
+	rc->request_id.data = (uint8_t *)rid;
+	rc->request_id.len = RX_REQUEST_ID_LEN;
+	rc->caller_key.data = (uint8_t *)caller;
+	rc->caller_key.len = RX_KEY_LEN;
+	rc->op = (Rx__Op)op;
+	rc->at = now;
+}
+
+static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
+{
+	rc->prescription_id = (char *)rx->id;
+	rc->state = (Rx__State)rx->state;
+	rc->uses_left = rx->uses_left;
+	rc->cancel_pending = rx->cancel_pending;
+	rc->valid_until = rx->valid_until;
+}
+
+typedef struct {
+	const dispatch_t *d;
+	uint8_t dispense_hash[RX_HASH_LEN];
+} change_ctx_t;
+
+/* store_reply_fn: the reply for a change about to commit. */
+static rx_err_t change_reply(void *arg, const store_change_t *c, const store_outcome_t *o,
+			     store_buf_t *reply)
+{
+	change_ctx_t *ctx = arg;
+	Rx__Receipt rc;
+	uint8_t token[RX_TOKEN_LEN];
+
+	receipt_init(ctx->d, &rc, c->request_id, c->actor, c->op, c->now);
+	receipt_rx(&rc, &o->rx);
+	switch (c->op) {
+	case RX_OP_SUBMIT:
+		rc.patient_id = (char *)o->rx.patient_id;
+		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
+		rc.body_hash.len = RX_HASH_LEN;
+		break;
+	case RX_OP_CLAIM:
+		memcpy(token, o->rx.claim_token, RX_TOKEN_LEN);
+		rc.claim_token.data = token;
+		rc.claim_token.len = RX_TOKEN_LEN;
+		rc.use = o->use;
+		break;
+	case RX_OP_DISPENSE:
+		rc.use = o->use;
+		rc.body_hash.data = ctx->dispense_hash;
+		rc.body_hash.len = RX_HASH_LEN;
+		break;
+	default:
+		break;
+	}
+	return ok_reply(ctx->d, &rc, NULL, reply);
+}
+
+#define REFUSE(code, text)                  \
+	do {                                \
+		log->status = (code);       \
+		log->why = (text);          \
+		goto refuse;                \
+	} while (0)
+
+static int is_signed(const Rx__Signed *s)
+{
+	return s != NULL && s->body.len > 0 && s->signature.len == RX_SIG_LEN;
+}
+
+rx_err_t dispatch_request(const dispatch_t *d, const uint8_t *frame, size_t len, int64_t now,
+			  store_buf_t *reply, dispatch_log_t *log)
+{
+	Rx__Request *req = NULL;
+	Rx__Call *call = NULL;
+	Rx__Prescription *p = NULL;
+	Rx__DispenseRecord *rec = NULL;
+	store_change_t c = {0};
+	store_outcome_t out;
+	change_ctx_t ctx = {.d = d};
+	uint8_t call_hash[RX_HASH_LEN];
+	char id[RX_ID_LEN + 1], pid[RX_PATIENT_ID_LEN + 1];
+	const uint8_t *rid = NULL;
+	rx_err_t err = RX_OK;
+
+	memset(log, 0, sizeof *log);
+	reply->data = NULL;
+	reply->len = 0;
+
+	if (len == 0)
+		REFUSE(RX_INVALID, "empty request frame");
+	if (len > RX_MAX_FRAME)
+		REFUSE(RX_INVALID, "request frame larger than the maximum");
+	if ((req = rx__request__unpack(NULL, len, frame)) == NULL)
+		REFUSE(RX_INVALID, "request is not a valid rx.Request protobuf");
+	if (req->call.len == 0 || (call = rx__call__unpack(NULL, req->call.len, req->call.data)) == NULL)
+		REFUSE(RX_INVALID, "request.call is not a valid rx.Call protobuf");
+	if (call->request_id.len != RX_REQUEST_ID_LEN)
+		REFUSE(RX_INVALID, "request id must be 16 bytes");
+	rid = call->request_id.data;
+	rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
+	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LIST ? (int)call->op : 0;
+	if (log->op == 0)
+		REFUSE(RX_INVALID, "unknown op");
+	if (req->key.len != RX_KEY_LEN)
+		REFUSE(RX_INVALID, "caller key must be 32 bytes");
+	if (req->signature.len != RX_SIG_LEN)
+		REFUSE(RX_INVALID, "request signature must be 64 bytes");
+	if (rx_verify(RX_SIGN_CALL, req->key.data, req->call.data, req->call.len,
+		      req->signature.data) != RX_OK)
+		REFUSE(RX_BAD_SIGNATURE, "request signature does not verify");
+	rx_hash(req->call.data, req->call.len, call_hash);
+
+	c.op = log->op;
+	c.actor = req->key.data;
+	c.request_id = rid;
+	c.call_hash = call_hash;
+	c.now = now;
+
+	if (c.op != RX_OP_SUBMIT && c.op != RX_OP_LIST) {
+		if (rx_rxid_parse(call->prescription_id, id) != RX_OK)
+			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+		memcpy(log->id, id, sizeof id);
+		c.id = id;
+	}
+	if (c.op == RX_OP_RELEASE || c.op == RX_OP_DISPENSE) {
+		if (call->claim_token.len != RX_TOKEN_LEN)
+			REFUSE(RX_INVALID, "claim token must be 16 bytes");
+		c.claim_token = call->claim_token.data;
+	}
+
+	switch (c.op) {
+	case RX_OP_SUBMIT: {
+		const Rx__Signed *sp = call->prescription;
+		if (!is_signed(sp))
+			REFUSE(RX_INVALID, "SUBMIT needs a signed prescription (body and 64-byte signature)");
+		if (sp->body.len > RX_MAX_FRAME ||
+		    (p = rx__prescription__unpack(NULL, sp->body.len, sp->body.data)) == NULL)
+			REFUSE(RX_INVALID, "prescription is not a valid rx.Prescription protobuf");
+		if (p->prescriber_key.len != RX_KEY_LEN)
+			REFUSE(RX_INVALID, "prescriber key must be 32 bytes");
+		if (rx_verify(RX_SIGN_PRESCRIPTION, p->prescriber_key.data, sp->body.data, sp->body.len,
+			      sp->signature.data) != RX_OK)
+			REFUSE(RX_BAD_SIGNATURE, "prescriber signature does not verify");
+		if (memcmp(p->prescriber_key.data, c.actor, RX_KEY_LEN) != 0)
+			REFUSE(RX_PERMISSION_DENIED, "a prescription must be submitted by its prescriber");
+		const char *why = NULL;
+		if ((err = rx_check_prescription(p, now, &why)) != RX_OK)
+			REFUSE(err, why);
+		c.patient_id = p->patient_id;
+		c.institution = p->institution_code;
+		c.issued_at = p->issued_at;
+		c.valid_until = p->valid_until;
+		c.uses = p->uses;
+		c.body = sp->body.data;
+		c.body_len = sp->body.len;
+		c.signature = sp->signature.data;
+		break;
+	}
+	case RX_OP_DISPENSE: {
+		const Rx__Signed *sd = call->dispense;
+		if (!is_signed(sd))
+			REFUSE(RX_INVALID, "DISPENSE needs a signed dispense record");
+		if ((rec = rx__dispense_record__unpack(NULL, sd->body.len, sd->body.data)) == NULL)
+			REFUSE(RX_INVALID, "dispense record is not a valid rx.DispenseRecord protobuf");
+		if (rec->pharmacy_key.len != RX_KEY_LEN)
+			REFUSE(RX_INVALID, "pharmacy key must be 32 bytes");
+		if (rx_verify(RX_SIGN_DISPENSE, rec->pharmacy_key.data, sd->body.data, sd->body.len,
+			      sd->signature.data) != RX_OK)
+			REFUSE(RX_BAD_SIGNATURE, "dispense record signature does not verify");
+		if (memcmp(rec->pharmacy_key.data, c.actor, RX_KEY_LEN) != 0)
+			REFUSE(RX_PERMISSION_DENIED, "a dispense record must be signed by the dispensing pharmacy");
+		const char *why = NULL;
+		if ((err = rx_check_dispense(rec, &why)) != RX_OK)
+			REFUSE(err, why);
+		if (strcmp(rec->prescription_id, id) != 0)
+			REFUSE(RX_INVALID, "the dispense record names another prescription");
+		c.use = rec->use;
+		c.body = sd->body.data;
+		c.body_len = sd->body.len;
+		c.signature = sd->signature.data;
+		rx_hash(sd->body.data, sd->body.len, ctx.dispense_hash);
+		break;
+	}
+	case RX_OP_STATUS: {
+		store_rx_t rx;
+		store_buf_t body = {0}, sig = {0};
+		const char *why = NULL;
+		Rx__Receipt rc;
+		Rx__Signed sp = RX__SIGNED__INIT;
+		if ((err = store_status(d->store, c.actor, id, now, &rx, &body, &sig, &why)) != RX_OK)
+			REFUSE(err, why);
+		receipt_init(d, &rc, rid, c.actor, c.op, now);
+		receipt_rx(&rc, &rx);
+		rc.body_hash.data = rx.body_hash;
+		rc.body_hash.len = RX_HASH_LEN;
+		sp.body.data = body.data;
+		sp.body.len = body.len;
+		sp.signature.data = sig.data;
+		sp.signature.len = sig.len;
+		err = ok_reply(d, &rc, &sp, reply);
+		store_buf_free(&body);
+		store_buf_free(&sig);
+		goto done;
+	}
+	case RX_OP_LIST: {
+		store_rx_t *list = NULL;
+		size_t n = 0;
+		const char *why = NULL;
+		Rx__Receipt rc;
+		if (rx_patient_id_parse(call->patient_id, pid) != RX_OK)
+			REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
+		if ((err = store_list(d->store, c.actor, pid, now, &list, &n, &why)) != RX_OK)
+			REFUSE(err, why);
+		Rx__Summary *sums = calloc(n ? n : 1, sizeof *sums);
+		Rx__Summary **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+		if (sums == NULL || ptrs == NULL) {
+			free(sums);
+			free(ptrs);
+			free(list);
+			err = RX_SYSTEM;
+			goto done;
+		}
+		for (size_t i = 0; i < n; i++) {
+			rx__summary__init(&sums[i]);
+			sums[i].prescription_id = list[i].id;
+			sums[i].state = (Rx__State)list[i].state;
+			sums[i].uses = list[i].uses;
+			sums[i].uses_left = list[i].uses_left;
+			sums[i].issued_at = list[i].issued_at;
+			sums[i].valid_until = list[i].valid_until;
+			sums[i].institution_code = list[i].institution;
+			sums[i].cancel_pending = list[i].cancel_pending;
+			ptrs[i] = &sums[i];
+		}
+		receipt_init(d, &rc, rid, c.actor, c.op, now);
+		rc.patient_id = pid;
+		rc.n_prescriptions = n;
+		rc.prescriptions = ptrs;
+		err = ok_reply(d, &rc, NULL, reply);
+		free(sums);
+		free(ptrs);
+		free(list);
+		goto done;
+	}
+	default:
+		break;
+	}
+
+	err = store_change(d->store, &c, change_reply, &ctx, &out, reply);
+	if (err != RX_OK)
+		REFUSE(err, out.why);
+	log->replayed = out.replayed;
+	if (!out.replayed && c.op == RX_OP_SUBMIT)
+		memcpy(log->id, out.rx.id, sizeof log->id);
+	goto done;
+
+refuse:
+	err = dispatch_refusal(rid, rid ? RX_REQUEST_ID_LEN : 0, log->status, log->why, reply);
+	goto cleanup;
+done:
+	log->status = RX_OK;
+cleanup:
+	if (rec)
+		rx__dispense_record__free_unpacked(rec, NULL);
+	if (p)
+		rx__prescription__free_unpacked(p, NULL);
+	if (call)
+		rx__call__free_unpacked(call, NULL);
+	if (req)
+		rx__request__free_unpacked(req, NULL);
+	return err;
+}

@@ -1,0 +1,358 @@
+/* rxd: the rx-exchange broker.
+ *
+ * One thread, one poll loop over two ROUTER sockets: the client endpoint
+ * (--listen) and the admin socket (ipc://DIR/admin.sock, mode 0600).  Each
+ * request runs to completion (verified, committed with fsync) before its
+ * reply is sent.  SIGTERM or SIGINT: finish the request in hand, stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "admin.h"
+#include "dispatch.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int64_t now_sec(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...)
+{
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	va_list ap;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "ts=%s ", ts);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rxd [--data DIR] [--listen ENDPOINT] [--map-size MIB]\n"
+		   "  --data DIR         data directory (default ./var/rx), created mode 0700\n"
+		   "  --listen ENDPOINT  client endpoint (default tcp://127.0.0.1:5570)\n"
+		   "  --map-size MIB     LMDB map size in MiB (default 1024)\n"
+		   "The admin socket is ipc://DIR/admin.sock; the bound endpoint is written\n"
+		   "to DIR/rxd.endpoint.\n");
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *dir)
+{
+	char buf[4096];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, dir, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Receive every part of one message; keep at most max parts.  Returns the
+ * number of parts received (more than max means the rest were dropped). */
+static int recv_parts(void *sock, zmq_msg_t *parts, int max)
+{
+	int n = 0, more = 1;
+	while (more) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		more = zmq_msg_more(&m);
+		if (n < max)
+			parts[n] = m;
+		else
+			zmq_msg_close(&m);
+		n++;
+	}
+	return n;
+}
+
+static void close_parts(zmq_msg_t *parts, int n, int max)
+{
+	for (int i = 0; i < n && i < max; i++)
+		zmq_msg_close(&parts[i]);
+}
+
+/* Send [identity][empty][body]. */
+static void send_reply(void *sock, zmq_msg_t *identity, const store_buf_t *body)
+{
+	zmq_msg_t id;
+	zmq_msg_init(&id);
+	zmq_msg_copy(&id, identity);
+	if (zmq_msg_send(&id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&id);
+		return;
+	}
+	zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(sock, body->data, body->len, ZMQ_DONTWAIT);
+}
+
+#define MAX_PARTS 4
+
+/* One client request: [identity][empty][Request].  Anything else is refused
+ * with INVALID (if it has an identity to answer). */
+static void serve_client(void *sock, const dispatch_t *d, admin_t *a)
+{
+	zmq_msg_t parts[MAX_PARTS];
+	store_buf_t reply = {0};
+	dispatch_log_t log;
+	int64_t t0 = now_us();
+	int n = recv_parts(sock, parts, MAX_PARTS);
+	rx_err_t err;
+
+	if (n <= 0)
+		return;
+	a->requests++;
+	if (n != 3 || zmq_msg_size(&parts[1]) != 0) {
+		memset(&log, 0, sizeof log);
+		log.status = RX_INVALID;
+		log.why = "expected frames [empty delimiter][request]";
+		err = dispatch_refusal(NULL, 0, log.status, log.why, &reply);
+	} else {
+		err = dispatch_request(d, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]), now_sec(),
+				       &reply, &log);
+	}
+	if (err == RX_OK)
+		send_reply(sock, &parts[0], &reply);
+	store_buf_free(&reply);
+	close_parts(parts, n, MAX_PARTS);
+	const char *op = log.op ? rx_op_name(log.op) : "-";
+	const char *rid = log.request_id[0] ? log.request_id : "-";
+	const char *rx = log.id[0] ? log.id : "-";
+	long long us = (long long)(now_us() - t0);
+	if (log.why)
+		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s why=\"%s\"", op,
+			 rx_err_name(log.status), us, rid, rx, log.why);
+	else
+		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s%s", op,
+			 rx_err_name(log.status), us, rid, rx, log.replayed ? " replayed=1" : "");
+}
+
+static void serve_admin(void *sock, const admin_t *a)
+{
+	zmq_msg_t parts[MAX_PARTS];
+	store_buf_t reply = {0};
+	rx_err_t status = RX_INVALID;
+	int op = 0;
+	int n = recv_parts(sock, parts, MAX_PARTS);
+	if (n <= 0)
+		return;
+	rx_err_t err = n == 3 && zmq_msg_size(&parts[1]) == 0
+			       ? admin_request(a, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]),
+					       now_sec(), &reply, &status, &op)
+			       : RX_INVALID;
+	if (err == RX_OK)
+		send_reply(sock, &parts[0], &reply);
+	store_buf_free(&reply);
+	close_parts(parts, n, MAX_PARTS);
+	log_line("admin_op=%d status=%s", op, rx_err_name(status));
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = "./var/rx", *listen = "tcp://127.0.0.1:5570";
+	unsigned long long map_mib = 1024;
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},
+		{"map-size", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "d:l:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'm': {
+			char *end;
+			map_mib = strtoull(optarg, &end, 10);
+			if (*end || map_mib < 1 || map_mib > (1ull << 24)) {
+				fprintf(stderr, "rxd: --map-size must be a number of MiB\n");
+				return 1;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+
+	/* Everything rxd creates (LMDB files, keys, the admin socket) is private. */
+	umask(077);
+	if (rx_crypto_init() != RX_OK) {
+		fprintf(stderr, "rxd: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (make_dirs(dir) != 0) {
+		fprintf(stderr, "rxd: cannot create data dir %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/rxd.lock", dir);
+	int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "rxd: another rxd is using %s (or it cannot be locked)\n", dir);
+		return 1;
+	}
+	if (ftruncate(lock, 0) == 0)
+		dprintf(lock, "%d\n", (int)getpid());
+
+	rx_keypair_t key, pseudonym;
+	snprintf(path, sizeof path, "%s/broker.key", dir);
+	if (rx_key_load_or_create(path, &key) != RX_OK) {
+		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
+		return 1;
+	}
+	/* rxctl derives patient ids with this key; rxd only makes sure it exists. */
+	snprintf(path, sizeof path, "%s/pseudonym.key", dir);
+	if (rx_key_load_or_create(path, &pseudonym) != RX_OK) {
+		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
+		return 1;
+	}
+	sodium_memzero(&pseudonym, sizeof pseudonym);
+
+	store_t *store = NULL;
+	store_options_t so = {.map_size = map_mib << 20};
+	rx_err_t err = store_open(&store, dir, &so);
+	if (err != RX_OK) {
+		fprintf(stderr, "rxd: cannot open the store in %s: %s\n", dir,
+			err == RX_INVALID ? "unknown data format" : "LMDB error");
+		return 1;
+	}
+
+	void *ctx = zmq_ctx_new();
+	void *front = zmq_socket(ctx, ZMQ_ROUTER), *admin_sock = zmq_socket(ctx, ZMQ_ROUTER);
+	/* Cap sizes before anything is unpacked; a bigger frame drops the peer. */
+	int64_t maxmsg = 2 * RX_MAX_FRAME;
+	int linger = 1000;
+	zmq_setsockopt(front, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(admin_sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(front, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(admin_sock, ZMQ_LINGER, &linger, sizeof linger);
+	if (zmq_bind(front, listen) != 0) {
+		fprintf(stderr, "rxd: cannot listen on %s: %s\n", listen, zmq_strerror(zmq_errno()));
+		return 1;
+	}
+	char admin_ep[4200];
+	snprintf(path, sizeof path, "%s/admin.sock", dir);
+	unlink(path); /* a stale socket from a killed rxd; the lock says none runs */
+	snprintf(admin_ep, sizeof admin_ep, "ipc://%s", path);
+	if (zmq_bind(admin_sock, admin_ep) != 0 || chmod(path, 0600) != 0) {
+		fprintf(stderr, "rxd: cannot bind the admin socket %s: %s\n", admin_ep,
+			zmq_strerror(zmq_errno()));
+		return 1;
+	}
+	char bound[1024];
+	size_t blen = sizeof bound;
+	zmq_getsockopt(front, ZMQ_LAST_ENDPOINT, bound, &blen);
+	snprintf(path, sizeof path, "%s/rxd.endpoint", dir);
+	FILE *ef = fopen(path, "w");
+	if (ef) {
+		fprintf(ef, "%s\n", bound);
+		fclose(ef);
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char pkhex[2 * RX_KEY_LEN + 1];
+	rx_hex(key.pk, RX_KEY_LEN, pkhex);
+	dispatch_t d = {.store = store, .key = &key};
+	admin_t a = {.store = store, .key = &key, .started_at = now_sec()};
+	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s pid=%d", RX_VERSION, bound,
+		 admin_ep, pkhex, (int)getpid());
+
+	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0}, {admin_sock, 0, ZMQ_POLLIN, 0}};
+	while (!stopping) {
+		int rc = zmq_poll(items, 2, 1000);
+		if (rc < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			log_line("event=poll_error error=\"%s\"", zmq_strerror(zmq_errno()));
+			break;
+		}
+		/* Drain each socket a bounded number of times so neither starves. */
+		for (int i = 0; i < 64 && !stopping && (items[0].revents & ZMQ_POLLIN); i++) {
+			int ev = 0;
+			size_t evlen = sizeof ev;
+			serve_client(front, &d, &a);
+			zmq_getsockopt(front, ZMQ_EVENTS, &ev, &evlen);
+			if (!(ev & ZMQ_POLLIN))
+				break;
+		}
+		if (items[1].revents & ZMQ_POLLIN)
+			serve_admin(admin_sock, &a);
+	}
+
+	log_line("event=stopping requests=%llu", (unsigned long long)a.requests);
+	zmq_close(front);
+	zmq_close(admin_sock);
+	zmq_ctx_term(ctx);
+	store_close(&store);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/admin.sock", dir);
+	unlink(path);
+	sodium_memzero(&key, sizeof key);
+	close(lock);
+	log_line("event=stopped");
+	return 0;
+}

@@ -1,0 +1,171 @@
+/* rx_check: content rules for prescriptions and dispense records. */
+#include "rx_check.h"
+
+#include <string.h>
+
+#include "rx_ids.h"
+#include "rx_types.h"
+
+_Static_assert((int)RX_OP_SUBMIT == RX__OP__SUBMIT && (int)RX_OP_LIST == RX__OP__LIST, "op");
+_Static_assert((int)RX_STATE_ISSUED == RX__STATE__ISSUED &&
+		       (int)RX_STATE_CLAIMED == RX__STATE__CLAIMED &&
+		       (int)RX_STATE_DISPENSED == RX__STATE__DISPENSED &&
+		       (int)RX_STATE_CANCELLED == RX__STATE__CANCELLED_STATE &&
+		       (int)RX_STATE_EXPIRED == RX__STATE__EXPIRED_STATE,
+	       "state");
+_Static_assert((int)RX_ROLE_PRESCRIBER == RX__ROLE__PRESCRIBER &&
+		       (int)RX_ROLE_PHARMACY == RX__ROLE__PHARMACY,
+	       "role");
+
+const char *rx_op_name(int op)
+{
+	static const char *const n[] = {"?", "SUBMIT", "CLAIM", "RELEASE", "DISPENSE",
+					"CANCEL", "STATUS", "LIST"};
+	return op > 0 && op <= RX_OP_LIST ? n[op] : "?";
+}
+
+const char *rx_state_name(int state)
+{
+	static const char *const n[] = {"?", "ISSUED", "CLAIMED", "DISPENSED", "CANCELLED",
+					"EXPIRED"};
+	return state > 0 && state <= RX_STATE_EXPIRED ? n[state] : "?";
+}
+
+const char *rx_role_name(int role)
+{
+	return role == RX_ROLE_PRESCRIBER ? "prescriber" : role == RX_ROLE_PHARMACY ? "pharmacy" : "?";
+}
+
+int rx_role_parse(const char *s)
+{
+	if (s && strcmp(s, "prescriber") == 0)
+		return RX_ROLE_PRESCRIBER;
+	if (s && strcmp(s, "pharmacy") == 0)
+		return RX_ROLE_PHARMACY;
+	return 0;
+}
+
+rx_err_t rx_check_text(const char *s, size_t max, int required)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0)
+		return required ? RX_INVALID : RX_OK;
+	if (n > max)
+		return RX_INVALID;
+	while (*p) {
+		unsigned c = *p, len, cp;
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\n' && c != '\t')
+				return RX_INVALID;
+			if (c == 0x7f)
+				return RX_INVALID;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, cp = c & 0x07;
+		else
+			return RX_INVALID;
+		for (unsigned i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return RX_INVALID;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return RX_INVALID;
+		p += len;
+	}
+	return RX_OK;
+}
+
+#define FAIL(code, text)            \
+	do {                        \
+		*why = (text);      \
+		return (code);      \
+	} while (0)
+
+static rx_err_t check_items(Rx__Item **items, size_t n, const char **why)
+{
+	if (n == 0)
+		FAIL(RX_INVALID, "at least one item is required");
+	if (n > RX_MAX_ITEMS)
+		FAIL(RX_INVALID, "more than 32 items");
+	for (size_t i = 0; i < n; i++) {
+		const Rx__Item *it = items[i];
+		if (rx_drug_code_valid(it->drug_code) != RX_OK)
+			FAIL(RX_INVALID, "an item's drug code is not a valid 12-character NHI code");
+		if (rx_check_text(it->name, 200, 1) != RX_OK)
+			FAIL(RX_INVALID, "an item's name is missing, too long or not UTF-8 text");
+		if (rx_check_text(it->dose, 100, 1) != RX_OK)
+			FAIL(RX_INVALID, "an item's dose is missing, too long or not UTF-8 text");
+		if (rx_check_text(it->unit, 32, 1) != RX_OK)
+			FAIL(RX_INVALID, "an item's unit is missing, too long or not UTF-8 text");
+		if (rx_check_text(it->usage, 400, 1) != RX_OK)
+			FAIL(RX_INVALID, "an item's usage is missing, too long or not UTF-8 text");
+		if (it->days < 1 || it->days > 365)
+			FAIL(RX_INVALID, "an item's days must be 1..365");
+		if (it->quantity < 1 || it->quantity > 100000)
+			FAIL(RX_INVALID, "an item's quantity must be 1..100000");
+	}
+	return RX_OK;
+}
+
+rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const char **why)
+{
+	char pid[RX_PATIENT_ID_LEN + 1];
+	if (p->version != 1)
+		FAIL(RX_INVALID, "unsupported prescription version");
+	if (rx_patient_id_parse(p->patient_id, pid) != RX_OK || strcmp(pid, p->patient_id) != 0)
+		FAIL(RX_INVALID, "patient id is not a canonical patient id");
+	if (p->prescriber_key.len != RX_KEY_LEN)
+		FAIL(RX_INVALID, "prescriber key must be 32 bytes");
+	if (rx_institution_valid(p->institution_code) != RX_OK)
+		FAIL(RX_INVALID, "institution code is malformed");
+	if (p->issued_at > now + RX_CLOCK_SKEW)
+		FAIL(RX_INVALID, "issued_at is in the future");
+	if (p->issued_at < now - RX_MAX_SUBMIT_AGE)
+		FAIL(RX_INVALID, "issued_at is more than a day in the past");
+	if (p->valid_until <= p->issued_at ||
+	    p->valid_until > p->issued_at + (int64_t)(RX_MAX_VALID_DAYS + 1) * 86400)
+		FAIL(RX_INVALID, "valid_until must fall within 31 days of issued_at");
+	if (p->uses < 1 || p->uses > RX_MAX_USES)
+		FAIL(RX_INVALID, "uses must be 1..3");
+	if (rx_check_text(p->notes, 2000, 0) != RX_OK)
+		FAIL(RX_INVALID, "notes are too long or not UTF-8 text");
+	rx_err_t err = check_items(p->items, p->n_items, why);
+	if (err != RX_OK)
+		return err;
+	if (p->valid_until <= now)
+		FAIL(RX_EXPIRED, "valid_until has already passed");
+	return RX_OK;
+}
+
+rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why)
+{
+	char id[RX_ID_LEN + 1];
+	if (d->version != 1)
+		FAIL(RX_INVALID, "unsupported dispense record version");
+	if (rx_rxid_parse(d->prescription_id, id) != RX_OK || strcmp(id, d->prescription_id) != 0)
+		FAIL(RX_INVALID, "dispense record's prescription id is malformed");
+	if (d->use < 1 || d->use > RX_MAX_USES)
+		FAIL(RX_INVALID, "dispense record's use must be 1..3");
+	if (d->pharmacy_key.len != RX_KEY_LEN)
+		FAIL(RX_INVALID, "pharmacy key must be 32 bytes");
+	if (rx_check_text(d->notes, 2000, 0) != RX_OK)
+		FAIL(RX_INVALID, "notes are too long or not UTF-8 text");
+	return check_items(d->items, d->n_items, why);
+}
+
+int64_t rx_valid_until(int64_t issued_at, int days)
+{
+	const int64_t jst = 9 * 3600; /* Japan has no daylight saving time */
+	int64_t day_start = ((issued_at + jst) / 86400) * 86400 - jst;
+	return day_start + (int64_t)days * 86400;
+}

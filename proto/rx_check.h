@@ -1,0 +1,33 @@
+/* rx_check: validation of decoded protocol content.  Everything a client
+ * sends is hostile until these pass; each failure names its reason in *why
+ * (a static string safe to log: it never quotes the content). */
+#ifndef RX_CHECK_H
+#define RX_CHECK_H
+
+#include <stdint.h>
+
+#include "rx.pb-c.h"
+#include "rx_err.h"
+
+/* How far a clinic's clock may run ahead of ours, and how old a prescription
+ * may be when it first reaches the broker (an EMR queueing while offline). */
+#define RX_CLOCK_SKEW 300
+#define RX_MAX_SUBMIT_AGE (24 * 3600)
+
+/* RX_OK if s is valid UTF-8 of at most max bytes with no control characters
+ * other than newline and tab. */
+rx_err_t rx_check_text(const char *s, size_t max, int required) RX_MUST_CHECK;
+
+/* A prescription for submission at time now: RX_INVALID with a reason, or
+ * RX_EXPIRED if valid_until has already passed. */
+rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now,
+			       const char **why) RX_MUST_CHECK;
+
+/* A dispense record's own content (the broker matches it to the claim). */
+rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why) RX_MUST_CHECK;
+
+/* Last instant of validity for a prescription issued at issued_at and valid
+ * for days calendar days including the issue day, counted in Japan time. */
+int64_t rx_valid_until(int64_t issued_at, int days);
+
+#endif

@@ -1,0 +1,170 @@
+/* rx_crypto: signing contexts, hashes, hex and key files (see rx_crypto.h). */
+#include "rx_crypto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const contexts[] = {
+	[RX_SIGN_PRESCRIPTION] = "rx-exchange v1 prescription",
+	[RX_SIGN_DISPENSE] = "rx-exchange v1 dispense",
+	[RX_SIGN_CALL] = "rx-exchange v1 call",
+	[RX_SIGN_RECEIPT] = "rx-exchange v1 receipt",
+};
+
+rx_err_t rx_crypto_init(void)
+{
+	return sodium_init() < 0 ? RX_SYSTEM : RX_OK;
+}
+
+const char *rx_sign_context(rx_sign_ctx_t ctx)
+{
+	return contexts[ctx];
+}
+
+/* Build context || 0x00 || msg.  Small messages use the caller's buffer so
+ * the common request needs no allocation. */
+static uint8_t *framed(rx_sign_ctx_t ctx, const uint8_t *msg, size_t len, uint8_t *stack,
+		       size_t stack_len, size_t *out_len)
+{
+	size_t clen = strlen(contexts[ctx]) + 1;
+	uint8_t *buf = stack;
+	if (len > SIZE_MAX - clen)
+		return NULL;
+	*out_len = clen + len;
+	if (*out_len > stack_len && (buf = malloc(*out_len)) == NULL)
+		return NULL;
+	memcpy(buf, contexts[ctx], clen);
+	if (len)
+		memcpy(buf + clen, msg, len);
+	return buf;
+}
+
+rx_err_t rx_sign(rx_sign_ctx_t ctx, const uint8_t sk[RX_SECRET_LEN], const uint8_t *msg,
+		 size_t len, uint8_t sig[RX_SIG_LEN])
+{
+	uint8_t stack[4096];
+	size_t n;
+	uint8_t *buf = framed(ctx, msg, len, stack, sizeof stack, &n);
+	if (buf == NULL)
+		return RX_SYSTEM;
+	crypto_sign_detached(sig, NULL, buf, n, sk);
+	if (buf != stack)
+		free(buf);
+	return RX_OK;
+}
+
+rx_err_t rx_verify(rx_sign_ctx_t ctx, const uint8_t pk[RX_KEY_LEN], const uint8_t *msg,
+		   size_t len, const uint8_t sig[RX_SIG_LEN])
+{
+	uint8_t stack[4096];
+	size_t n;
+	uint8_t *buf = framed(ctx, msg, len, stack, sizeof stack, &n);
+	if (buf == NULL)
+		return RX_SYSTEM;
+	int rc = crypto_sign_verify_detached(sig, buf, n, pk);
+	if (buf != stack)
+		free(buf);
+	return rc == 0 ? RX_OK : RX_BAD_SIGNATURE;
+}
+
+void rx_hash(const uint8_t *msg, size_t len, uint8_t out[RX_HASH_LEN])
+{
+	crypto_generichash(out, RX_HASH_LEN, msg, len, NULL, 0);
+}
+
+void rx_hex(const uint8_t *in, size_t n, char *out)
+{
+	sodium_bin2hex(out, 2 * n + 1, in, n);
+}
+
+rx_err_t rx_unhex(const char *in, uint8_t *out, size_t n)
+{
+	size_t got = 0;
+	const char *end = NULL;
+	if (in == NULL || strlen(in) != 2 * n)
+		return RX_INVALID;
+	if (sodium_hex2bin(out, n, in, 2 * n, NULL, &got, &end) != 0 || got != n || *end != '\0')
+		return RX_INVALID;
+	return RX_OK;
+}
+
+void rx_keypair_from_seed(const uint8_t seed[RX_SEED_LEN], rx_keypair_t *kp)
+{
+	crypto_sign_seed_keypair(kp->pk, kp->sk, seed);
+}
+
+rx_err_t rx_key_create(const char *path, rx_keypair_t *kp)
+{
+	uint8_t seed[RX_SEED_LEN];
+	char line[2 * RX_SEED_LEN + 2];
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? RX_CONFLICT : RX_SYSTEM;
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, kp);
+	rx_hex(seed, sizeof seed, line);
+	line[2 * RX_SEED_LEN] = '\n';
+	ssize_t w = write(fd, line, 2 * RX_SEED_LEN + 1);
+	int ok = w == 2 * RX_SEED_LEN + 1 && fsync(fd) == 0;
+	int saved = errno;
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(line, sizeof line);
+	if (close(fd) != 0)
+		ok = 0;
+	if (!ok) {
+		unlink(path);
+		errno = saved;
+		return RX_SYSTEM;
+	}
+	return RX_OK;
+}
+
+rx_err_t rx_key_load(const char *path, rx_keypair_t *kp)
+{
+	char buf[256];
+	uint8_t seed[RX_SEED_LEN];
+	struct stat st;
+	rx_err_t err = RX_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? RX_NOT_FOUND : RX_SYSTEM;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return RX_SYSTEM;
+	}
+	/* A secret others can read is no longer a secret: refuse it, as ssh does. */
+	if (st.st_mode & 077) {
+		close(fd);
+		return RX_PERMISSION_DENIED;
+	}
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0)
+		return RX_SYSTEM;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (rx_unhex(buf, seed, sizeof seed) != RX_OK)
+		err = RX_INVALID;
+	else
+		rx_keypair_from_seed(seed, kp);
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(buf, sizeof buf);
+	return err;
+}
+
+rx_err_t rx_key_load_or_create(const char *path, rx_keypair_t *kp)
+{
+	rx_err_t err = rx_key_load(path, kp);
+	if (err != RX_NOT_FOUND)
+		return err;
+	err = rx_key_create(path, kp);
+	/* Lost a race with another process creating it: read theirs. */
+	return err == RX_CONFLICT ? rx_key_load(path, kp) : err;
+}

@@ -1,0 +1,60 @@
+/* rx_crypto: what is signed and how, hashes, hex, and key files.
+ *
+ * Every signature is Ed25519 (libsodium, detached) over a context string,
+ * one zero byte, then the exact bytes as they travel.  The context keeps a
+ * signature made for one purpose from being valid for another (a signed
+ * prescription can never pass as a signed request).  See proto/README.md. */
+#ifndef RX_CRYPTO_H
+#define RX_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rx_err.h"
+#include "rx_types.h"
+
+typedef enum {
+	RX_SIGN_PRESCRIPTION, /* "rx-exchange v1 prescription" */
+	RX_SIGN_DISPENSE,     /* "rx-exchange v1 dispense" */
+	RX_SIGN_CALL,         /* "rx-exchange v1 call" */
+	RX_SIGN_RECEIPT       /* "rx-exchange v1 receipt" */
+} rx_sign_ctx_t;
+
+typedef struct {
+	uint8_t pk[RX_KEY_LEN];
+	uint8_t sk[RX_SECRET_LEN];
+} rx_keypair_t;
+
+/* sodium_init(); RX_SYSTEM if libsodium cannot start. Safe to call twice. */
+rx_err_t rx_crypto_init(void) RX_MUST_CHECK;
+
+/* The context string for ctx (static). */
+const char *rx_sign_context(rx_sign_ctx_t ctx);
+
+/* Sign msg under ctx.  RX_SYSTEM only if memory runs out. */
+rx_err_t rx_sign(rx_sign_ctx_t ctx, const uint8_t sk[RX_SECRET_LEN], const uint8_t *msg,
+		 size_t len, uint8_t sig[RX_SIG_LEN]) RX_MUST_CHECK;
+/* RX_OK only if sig is pk's signature of msg under ctx; else RX_BAD_SIGNATURE. */
+rx_err_t rx_verify(rx_sign_ctx_t ctx, const uint8_t pk[RX_KEY_LEN], const uint8_t *msg,
+		   size_t len, const uint8_t sig[RX_SIG_LEN]) RX_MUST_CHECK;
+
+/* BLAKE2b-256 of msg. */
+void rx_hash(const uint8_t *msg, size_t len, uint8_t out[RX_HASH_LEN]);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void rx_hex(const uint8_t *in, size_t n, char *out);
+/* Decode exactly n bytes from a hex string of exactly 2n digits. */
+rx_err_t rx_unhex(const char *in, uint8_t *out, size_t n) RX_MUST_CHECK;
+
+/* Key files hold the 32-byte seed as 64 hex digits and a newline, mode 0600. */
+void rx_keypair_from_seed(const uint8_t seed[RX_SEED_LEN], rx_keypair_t *kp);
+/* Make a new key pair and write it to path, which must not exist.
+ * RX_CONFLICT if it exists, RX_SYSTEM on any other I/O failure (errno kept). */
+rx_err_t rx_key_create(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
+/* Read a key file.  RX_NOT_FOUND if absent, RX_PERMISSION_DENIED if group or
+ * others may read it, RX_INVALID if malformed, RX_SYSTEM on I/O failure. */
+rx_err_t rx_key_load(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
+/* Load path, or create it if absent (rxd's own keys in the data dir). */
+rx_err_t rx_key_load_or_create(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
+
+#endif

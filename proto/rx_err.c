@@ -1,0 +1,64 @@
+/* rx_err: names and messages for the one error enum. */
+#include "rx_err.h"
+#include "rx.pb-c.h"
+
+/* The wire enum and ours must never drift apart. */
+_Static_assert((int)RX_OK == RX__STATUS__OK, "status");
+_Static_assert((int)RX_INVALID == RX__STATUS__INVALID, "status");
+_Static_assert((int)RX_BAD_SIGNATURE == RX__STATUS__BAD_SIGNATURE, "status");
+_Static_assert((int)RX_UNKNOWN_KEY == RX__STATUS__UNKNOWN_KEY, "status");
+_Static_assert((int)RX_KEY_REVOKED == RX__STATUS__KEY_REVOKED, "status");
+_Static_assert((int)RX_PERMISSION_DENIED == RX__STATUS__PERMISSION_DENIED, "status");
+_Static_assert((int)RX_NOT_FOUND == RX__STATUS__NOT_FOUND, "status");
+_Static_assert((int)RX_ALREADY_CLAIMED == RX__STATUS__ALREADY_CLAIMED, "status");
+_Static_assert((int)RX_ALREADY_DISPENSED == RX__STATUS__ALREADY_DISPENSED, "status");
+_Static_assert((int)RX_CANCELLED == RX__STATUS__CANCELLED, "status");
+_Static_assert((int)RX_EXPIRED == RX__STATUS__EXPIRED, "status");
+_Static_assert((int)RX_CONFLICT == RX__STATUS__CONFLICT, "status");
+_Static_assert((int)RX_UNAVAILABLE == RX__STATUS__UNAVAILABLE, "status");
+
+static const struct {
+	const char *name;
+	const char *text;
+} table[] = {
+	[RX_OK] = {"OK", "success"},
+	[RX_INVALID] = {"INVALID", "the request or its content is malformed"},
+	[RX_BAD_SIGNATURE] = {"BAD_SIGNATURE", "a signature did not verify"},
+	[RX_UNKNOWN_KEY] = {"UNKNOWN_KEY", "the signing key is not registered"},
+	[RX_KEY_REVOKED] = {"KEY_REVOKED", "the signing key has been revoked"},
+	[RX_PERMISSION_DENIED] = {"PERMISSION_DENIED", "this key may not do that"},
+	[RX_NOT_FOUND] = {"NOT_FOUND", "no such prescription or patient"},
+	[RX_ALREADY_CLAIMED] = {"ALREADY_CLAIMED", "another pharmacy has claimed this prescription"},
+	[RX_ALREADY_DISPENSED] = {"ALREADY_DISPENSED", "this prescription has already been dispensed"},
+	[RX_CANCELLED] = {"CANCELLED", "the prescriber cancelled this prescription"},
+	[RX_EXPIRED] = {"EXPIRED", "this prescription is past its validity"},
+	[RX_CONFLICT] = {"CONFLICT", "request id reused with different content"},
+	[RX_UNAVAILABLE] = {"UNAVAILABLE", "the broker cannot accept changes now; retry later"},
+};
+
+int rx_err_is_wire(int code)
+{
+	return code >= RX_OK && code <= RX_WIRE_LAST;
+}
+
+const char *rx_err_name(rx_err_t err)
+{
+	if (rx_err_is_wire((int)err))
+		return table[err].name;
+	if (err == RX_SYSTEM)
+		return "SYSTEM";
+	if (err == RX_UNREACHABLE)
+		return "UNREACHABLE";
+	return "UNKNOWN";
+}
+
+const char *rx_strerror(rx_err_t err)
+{
+	if (rx_err_is_wire((int)err))
+		return table[err].text;
+	if (err == RX_SYSTEM)
+		return "a local system error occurred";
+	if (err == RX_UNREACHABLE)
+		return "the broker did not answer";
+	return "unknown error";
+}

@@ -1,0 +1,44 @@
+/* rx_err: the one error enum of rx-exchange.
+ *
+ * Codes 0..12 are the wire's rx.Status (rx.proto) and are printed by every
+ * CLI by name.  Codes from RX_SYSTEM up never travel on the wire: they say
+ * why this process could not do its part (I/O, memory, an unreachable broker).
+ * Library errors (LMDB, libzmq, errno) are translated into these at the
+ * module that calls the library, never passed upward raw. */
+#ifndef RX_ERR_H
+#define RX_ERR_H
+
+#define RX_MUST_CHECK __attribute__((warn_unused_result))
+
+typedef enum {
+	RX_OK = 0,
+	RX_INVALID = 1,
+	RX_BAD_SIGNATURE = 2,
+	RX_UNKNOWN_KEY = 3,
+	RX_KEY_REVOKED = 4,
+	RX_PERMISSION_DENIED = 5,
+	RX_NOT_FOUND = 6,
+	RX_ALREADY_CLAIMED = 7,
+	RX_ALREADY_DISPENSED = 8,
+	RX_CANCELLED = 9,
+	RX_EXPIRED = 10,
+	RX_CONFLICT = 11,
+	RX_UNAVAILABLE = 12,
+	RX_WIRE_LAST = RX_UNAVAILABLE,
+
+	/* local only */
+	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */
+	RX_UNREACHABLE = 101 /* the broker did not answer in time */
+} rx_err_t;
+
+/* The code's name as on the wire and in CLI output ("ALREADY_CLAIMED").
+ * Returns a static string; "UNKNOWN" for a value outside the enum. */
+const char *rx_err_name(rx_err_t err);
+
+/* One human sentence for the code.  Static string. */
+const char *rx_strerror(rx_err_t err);
+
+/* True for the codes that may travel on the wire. */
+int rx_err_is_wire(int code);
+
+#endif

@@ -1,0 +1,189 @@
+/* rx_ids: check digits and identifier formats (see rx_ids.h). */
+#include "rx_ids.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <string.h>
+
+/* Crockford's base32: no I, L, O or U, so ids are not misread aloud. */
+static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int rx_mynumber_check_digit(const char *d)
+{
+	int sum = 0;
+	for (int n = 1; n <= 11; n++) {
+		char c = d[11 - n];
+		if (c < '0' || c > '9')
+			return -1;
+		int q = n <= 6 ? n + 1 : n - 5;
+		sum += (c - '0') * q;
+	}
+	int r = sum % 11;
+	return r <= 1 ? 0 : 11 - r;
+}
+
+rx_err_t rx_mynumber_valid(const char *s)
+{
+	if (s == NULL || strlen(s) != 12)
+		return RX_INVALID;
+	for (int i = 0; i < 12; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return RX_INVALID;
+	return rx_mynumber_check_digit(s) == s[11] - '0' ? RX_OK : RX_INVALID;
+}
+
+static int value37(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char rx_check37(const char *s, size_t n)
+{
+	static const char sym[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ+";
+	int p = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = value37(s[i]);
+		if (v < 0)
+			return 0;
+		p = ((p + v) * 2) % 37;
+	}
+	return sym[(38 - p) % 37];
+}
+
+/* Copy in to out upper-cased, dropping dashes and spaces; 0 if the result
+ * would not be exactly want characters. */
+static int squeeze(const char *in, char *out, size_t want)
+{
+	size_t n = 0;
+	if (in == NULL)
+		return 0;
+	for (; *in; in++) {
+		if (*in == '-' || *in == ' ')
+			continue;
+		if (n == want)
+			return 0;
+		out[n++] = (char)toupper((unsigned char)*in);
+	}
+	out[n] = '\0';
+	return n == want;
+}
+
+static int all_b32(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0' || strchr(b32, s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static void format_rxid(const char raw[12], char out[RX_ID_LEN + 1])
+{
+	memcpy(out, raw, 4);
+	out[4] = '-';
+	memcpy(out + 5, raw + 4, 4);
+	out[9] = '-';
+	memcpy(out + 10, raw + 8, 4);
+	out[14] = '\0';
+}
+
+void rx_rxid_new(char out[RX_ID_LEN + 1])
+{
+	uint8_t rnd[11];
+	char raw[12];
+	randombytes_buf(rnd, sizeof rnd);
+	for (int i = 0; i < 11; i++)
+		raw[i] = b32[rnd[i] & 31];
+	raw[11] = rx_check37(raw, 11);
+	format_rxid(raw, out);
+}
+
+rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1])
+{
+	char raw[13];
+	if (!squeeze(in, raw, 12) || !all_b32(raw, 11) || rx_check37(raw, 11) != raw[11])
+		return RX_INVALID;
+	format_rxid(raw, out);
+	return RX_OK;
+}
+
+rx_err_t rx_patient_id_derive(const uint8_t key[32], const char *mynumber,
+			      char out[RX_PATIENT_ID_LEN + 1])
+{
+	static const char domain[] = "rx-exchange patient v1:";
+	uint8_t msg[sizeof domain - 1 + 12];
+	uint8_t h[10];
+
+	if (rx_mynumber_valid(mynumber) != RX_OK)
+		return RX_INVALID;
+	memcpy(msg, domain, sizeof domain - 1);
+	memcpy(msg + sizeof domain - 1, mynumber, 12);
+	crypto_generichash(h, sizeof h, msg, sizeof msg, key, 32);
+	sodium_memzero(msg, sizeof msg);
+
+	/* 80 bits: a national population of 1.3e8 collides with odds ~1e-8. */
+	out[0] = 'P';
+	for (int i = 0; i < 16; i++) {
+		int bit = i * 5, v = 0;
+		for (int b = 0; b < 5; b++, bit++)
+			v = (v << 1) | ((h[bit / 8] >> (7 - bit % 8)) & 1);
+		out[1 + i] = b32[v];
+	}
+	out[17] = rx_check37(out + 1, 16);
+	out[18] = '\0';
+	return RX_OK;
+}
+
+rx_err_t rx_patient_id_parse(const char *in, char out[RX_PATIENT_ID_LEN + 1])
+{
+	if (!squeeze(in, out, RX_PATIENT_ID_LEN) || out[0] != 'P' || !all_b32(out + 1, 16) ||
+	    rx_check37(out + 1, 16) != out[17])
+		return RX_INVALID;
+	return RX_OK;
+}
+
+/* Digit value of a code character for the check digit: A-I 1-9, J-R 1-9,
+ * S-Z 2-9 (the low digit of the letter's EBCDIC code; see data/README.md). */
+static int drug_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'I')
+		return c - 'A' + 1;
+	if (c >= 'J' && c <= 'R')
+		return c - 'J' + 1;
+	if (c >= 'S' && c <= 'Z')
+		return c - 'S' + 2;
+	return -1;
+}
+
+rx_err_t rx_drug_code_valid(const char *code)
+{
+	static const int w[11] = {6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2};
+	int sum = 0;
+	if (code == NULL || strlen(code) != 12)
+		return RX_INVALID;
+	for (int i = 0; i < 11; i++) {
+		int v = drug_value(code[i]);
+		/* Positions 1-7 and 9-11 are digits; 8 is the dosage-form letter. */
+		if (v < 0 || ((i == 7) != (code[i] >= 'A' && code[i] <= 'Z')))
+			return RX_INVALID;
+		sum += v * w[i];
+	}
+	int check = (11 - sum % 11) % 11 % 10;
+	return code[11] == '0' + check ? RX_OK : RX_INVALID;
+}
+
+rx_err_t rx_institution_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > RX_INSTITUTION_MAX)
+		return RX_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return RX_INVALID;
+	return RX_OK;
+}

@@ -1,0 +1,48 @@
+/* rx_ids: the identifiers people read, type and check.
+ *
+ *  - My Number: 12 digits, the last a check digit (the national formula).
+ *  - Prescription id: "XXXX-XXXX-XXXC", 11 random base32 characters and an
+ *    ISO 7064 MOD 37-2 check character ('+' stands for 36, as in the NHS's
+ *    prescription ids, so the id never holds a shell glob character).
+ *  - Patient id: "P" + 16 base32 characters + MOD 37-2 check: a keyed BLAKE2b
+ *    pseudonym of the My Number; the number itself cannot be recovered.
+ *  - Drug code: the 12-character NHI price list code and its check digit.
+ *
+ * Functions that check return RX_OK or RX_INVALID and never allocate. */
+#ifndef RX_IDS_H
+#define RX_IDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rx_err.h"
+#include "rx_types.h"
+
+/* Check digit for the first 11 digits of a My Number; -1 if not digits. */
+int rx_mynumber_check_digit(const char *digits11);
+/* RX_OK if s is exactly 12 ASCII digits with a correct check digit. */
+rx_err_t rx_mynumber_valid(const char *s) RX_MUST_CHECK;
+
+/* The MOD 37-2 check character for n characters of 0-9A-Z; 0 if any other. */
+char rx_check37(const char *s, size_t n);
+
+/* Make a new prescription id from fresh randomness into out (RX_ID_LEN+1). */
+void rx_rxid_new(char out[RX_ID_LEN + 1]);
+/* Canonicalize what a person typed (any case, dashes or spaces anywhere)
+ * into out; RX_INVALID on a wrong length, character or check character. */
+rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1]) RX_MUST_CHECK;
+
+/* Derive the patient id for a valid My Number with the data dir's 32-byte
+ * pseudonym key.  RX_INVALID if the number is not valid. */
+rx_err_t rx_patient_id_derive(const uint8_t key[32], const char *mynumber,
+			      char out[RX_PATIENT_ID_LEN + 1]) RX_MUST_CHECK;
+/* Canonicalize and check a typed patient id (as rx_rxid_parse). */
+rx_err_t rx_patient_id_parse(const char *in, char out[RX_PATIENT_ID_LEN + 1]) RX_MUST_CHECK;
+
+/* RX_OK if code is a 12-character NHI drug code with a correct check digit. */
+rx_err_t rx_drug_code_valid(const char *code) RX_MUST_CHECK;
+
+/* RX_OK if s is 1..RX_INSTITUTION_MAX characters of [0-9A-Za-z-]. */
+rx_err_t rx_institution_valid(const char *s) RX_MUST_CHECK;
+
+#endif

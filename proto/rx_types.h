@@ -1,0 +1,58 @@
+/* rx_types: the protocol's shared vocabulary: sizes, limits, states, roles
+ * and operations.  Values equal the rx.proto enums (checked in rx_check.c). */
+#ifndef RX_TYPES_H
+#define RX_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RX_KEY_LEN 32          /* Ed25519 public key */
+#define RX_SECRET_LEN 64       /* libsodium Ed25519 secret key */
+#define RX_SEED_LEN 32
+#define RX_SIG_LEN 64
+#define RX_HASH_LEN 32         /* BLAKE2b-256 */
+#define RX_REQUEST_ID_LEN 16
+#define RX_TOKEN_LEN 16        /* claim token */
+
+#define RX_ID_LEN 14           /* "XXXX-XXXX-XXXX", last character a check */
+#define RX_PATIENT_ID_LEN 18   /* "P" + 16 base32 + check character */
+#define RX_INSTITUTION_MAX 32
+#define RX_NAME_MAX 128
+
+#define RX_MAX_ITEMS 32
+#define RX_MAX_USES 3
+#define RX_MAX_VALID_DAYS 31
+#define RX_DEFAULT_VALID_DAYS 4
+#define RX_MAX_FRAME (256 * 1024) /* largest request or reply frame */
+
+typedef enum {
+	RX_OP_SUBMIT = 1,
+	RX_OP_CLAIM = 2,
+	RX_OP_RELEASE = 3,
+	RX_OP_DISPENSE = 4,
+	RX_OP_CANCEL = 5,
+	RX_OP_STATUS = 6,
+	RX_OP_LIST = 7
+} rx_op_t;
+
+typedef enum {
+	RX_STATE_ISSUED = 1,
+	RX_STATE_CLAIMED = 2,
+	RX_STATE_DISPENSED = 3,
+	RX_STATE_CANCELLED = 4,
+	RX_STATE_EXPIRED = 5
+} rx_state_t;
+
+typedef enum {
+	RX_ROLE_PRESCRIBER = 1,
+	RX_ROLE_PHARMACY = 2
+} rx_role_t;
+
+/* Static names ("CLAIM", "ISSUED", "pharmacy"); "?" outside the enum. */
+const char *rx_op_name(int op);
+const char *rx_state_name(int state);
+const char *rx_role_name(int role);
+/* Parse "prescriber" / "pharmacy"; 0 if neither. */
+int rx_role_parse(const char *s);
+
+#endif

@@ -1,0 +1,893 @@
+/* store: LMDB persistence (see store.h for the contract).
+ *
+ * Databases in one environment in the data dir:
+ *   meta        "format" -> u32 1
+ *   keys        public key (32)             -> KeyRecord
+ *   patients    patient id                  -> PatientRecord
+ *   rx          prescription id             -> RxRecord (with the signed body)
+ *   rx_patient  patient id -> prescription id (dupsort), for LIST
+ *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
+ *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
+ *               written once, which is what makes a dispense exactly-once
+ *   requests    caller key + request id     -> RequestRow (the reply sent) */
+#include "store.h"
+
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "records.pb-c.h"
+#include "rx_crypto.h"
+#include "rx_ids.h"
+
+#define FORMAT_VERSION 1u
+#define DEFAULT_MAP_SIZE (1ull << 30)
+
+struct store {
+	MDB_env *env;
+	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
+};
+
+void store_buf_free(store_buf_t *b)
+{
+	if (b) {
+		free(b->data);
+		b->data = NULL;
+		b->len = 0;
+	}
+}
+
+/* LMDB codes become ours here and nowhere else. */
+static rx_err_t from_mdb(int rc)
+{
+	switch (rc) {
+	case 0:
+		return RX_OK;
+	case MDB_NOTFOUND:
+		return RX_NOT_FOUND;
+	case MDB_KEYEXIST:
+		return RX_CONFLICT;
+	default: /* MDB_MAP_FULL, EIO, ENOSPC, corruption: refuse, keep serving */
+		return RX_UNAVAILABLE;
+	}
+}
+
+static MDB_val val(const void *p, size_t n)
+{
+	MDB_val v = {n, (void *)p};
+	return v;
+}
+
+/* Pack msg straight into the map (MDB_RESERVE): no intermediate buffer. */
+static int put_msg(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ProtobufCMessage *msg,
+		   unsigned flags)
+{
+	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
+	if (rc == 0)
+		protobuf_c_message_pack(msg, v.mv_data);
+	return rc;
+}
+
+rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
+{
+	store_t *s = calloc(1, sizeof *s);
+	MDB_txn *txn = NULL;
+	int rc;
+	rx_err_t err = RX_SYSTEM;
+
+	*out = NULL;
+	if (s == NULL)
+		return RX_SYSTEM;
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE);
+	/* MDB_NOTLS: read transactions may later move between worker threads.
+	 * No MDB_NOSYNC/MDB_NOMETASYNC: every commit is fsync'd (durability contract). */
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+		unsigned flags;
+	} dbs[] = {
+		{"meta", &s->meta, 0},           {"keys", &s->keys, 0},
+		{"patients", &s->patients, 0},   {"rx", &s->rx, 0},
+		{"rx_patient", &s->rx_patient, MDB_DUPSORT},
+		{"rx_hash", &s->rx_hash, 0},     {"dispenses", &s->dispenses, 0},
+		{"requests", &s->requests, 0},
+	};
+	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
+			goto fail;
+
+	MDB_val k = val("format", 6), v;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		uint32_t f = FORMAT_VERSION;
+		v = val(&f, sizeof f);
+		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+			goto fail;
+	} else if (rc != 0) {
+		goto fail;
+	} else {
+		uint32_t f;
+		if (v.mv_size != sizeof f) {
+			err = RX_INVALID;
+			goto fail;
+		}
+		memcpy(&f, v.mv_data, sizeof f);
+		if (f != FORMAT_VERSION) {
+			err = RX_INVALID;
+			goto fail;
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	*out = s;
+	return RX_OK;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return err;
+}
+
+void store_close(store_t **sp)
+{
+	if (sp && *sp) {
+		mdb_env_close((*sp)->env);
+		free(*sp);
+		*sp = NULL;
+	}
+}
+
+/* ---- record conversion ---- */
+
+static int copy_bytes(uint8_t *dst, size_t n, ProtobufCBinaryData b)
+{
+	if (b.len != n)
+		return 0;
+	memcpy(dst, b.data, n);
+	return 1;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int effective_state(const Rxstore__RxRecord *r, int64_t now)
+{
+	if ((r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until)
+		return RX_STATE_EXPIRED;
+	return (int)r->state;
+}
+
+static void rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o)
+{
+	memset(o, 0, sizeof *o);
+	copy_str(o->id, sizeof o->id, id);
+	o->state = effective_state(r, now);
+	o->uses = r->uses;
+	o->uses_left = r->uses_left;
+	o->cancel_pending = r->cancel_pending;
+	copy_bytes(o->claimer, RX_KEY_LEN, r->claimer_key);
+	copy_bytes(o->claim_token, RX_TOKEN_LEN, r->claim_token);
+	copy_str(o->patient_id, sizeof o->patient_id, r->patient_id);
+	copy_bytes(o->prescriber, RX_KEY_LEN, r->prescriber_key);
+	copy_str(o->institution, sizeof o->institution, r->institution_code);
+	o->issued_at = r->issued_at;
+	o->valid_until = r->valid_until;
+	o->created_at = r->created_at;
+	o->updated_at = r->updated_at;
+	copy_bytes(o->body_hash, RX_HASH_LEN, r->body_hash);
+}
+
+/* Read and decode a prescription; the caller frees *rec with
+ * rxstore__rx_record__free_unpacked. */
+static rx_err_t get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec)
+{
+	MDB_val k = val(id, strlen(id)), v;
+	int rc = mdb_get(txn, s->rx, &k, &v);
+	if (rc != 0)
+		return from_mdb(rc);
+	*rec = rxstore__rx_record__unpack(NULL, v.mv_size, v.mv_data);
+	if (*rec == NULL || (*rec)->version != 1 || (*rec)->prescriber_key.len != RX_KEY_LEN) {
+		if (*rec)
+			rxstore__rx_record__free_unpacked(*rec, NULL);
+		*rec = NULL;
+		return RX_UNAVAILABLE; /* a record we cannot read is a storage fault */
+	}
+	return RX_OK;
+}
+
+static rx_err_t get_key(MDB_txn *txn, store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out)
+{
+	MDB_val k = val(key, RX_KEY_LEN), v;
+	int rc = mdb_get(txn, s->keys, &k, &v);
+	if (rc != 0)
+		return from_mdb(rc);
+	Rxstore__KeyRecord *r = rxstore__key_record__unpack(NULL, v.mv_size, v.mv_data);
+	if (r == NULL || r->version != 1) {
+		if (r)
+			rxstore__key_record__free_unpacked(r, NULL);
+		return RX_UNAVAILABLE;
+	}
+	memset(out, 0, sizeof *out);
+	memcpy(out->key, key, RX_KEY_LEN);
+	out->role = (int)r->role;
+	copy_str(out->institution, sizeof out->institution, r->institution_code);
+	copy_str(out->name, sizeof out->name, r->name);
+	out->revoked = r->revoked;
+	out->added_at = r->added_at;
+	out->revoked_at = r->revoked_at;
+	rxstore__key_record__free_unpacked(r, NULL);
+	return RX_OK;
+}
+
+#define REFUSE(code, text)          \
+	do {                        \
+		out->why = (text);  \
+		return (code);      \
+	} while (0)
+
+/* The caller's key must be registered, unrevoked and of a role in mask. */
+static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, unsigned mask,
+			    store_key_t *k, store_outcome_t *out)
+{
+	rx_err_t err = get_key(txn, s, actor, k);
+	if (err == RX_NOT_FOUND)
+		REFUSE(RX_UNKNOWN_KEY, "the signing key is not registered");
+	if (err != RX_OK)
+		REFUSE(err, "storage error reading the key registry");
+	if (k->revoked)
+		REFUSE(RX_KEY_REVOKED, "the signing key has been revoked");
+	if (!(mask & (1u << k->role)))
+		REFUSE(RX_PERMISSION_DENIED, k->role == RX_ROLE_PHARMACY
+						     ? "a pharmacy key may not do this"
+						     : "a prescriber key may not do this");
+	return RX_OK;
+}
+
+#define PRESCRIBERS (1u << RX_ROLE_PRESCRIBER)
+#define PHARMACIES (1u << RX_ROLE_PHARMACY)
+
+static uint32_t current_use(const Rxstore__RxRecord *r)
+{
+	return r->uses - r->uses_left + 1;
+}
+
+static void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
+{
+	b->data = p;
+	b->len = n;
+}
+
+/* ---- the state machine: each returns RX_OK with *r updated for writing,
+ * or a refusal with out->why.  They run inside the write transaction. ---- */
+
+/* CLAIM ID: ISSUED -> CLAIMED by the caller, with a fresh claim token.
+ * The holder claiming again gets its own claim back (a lost reply).
+ * Refusals: ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED. */
+static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t *token,
+			 store_outcome_t *out)
+{
+	switch (effective_state(r, c->now)) {
+	case RX_STATE_DISPENSED:
+		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	case RX_STATE_CANCELLED:
+		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+	case RX_STATE_EXPIRED:
+		REFUSE(RX_EXPIRED, "this prescription is past its validity");
+	case RX_STATE_CLAIMED:
+		if (r->cancel_pending)
+			REFUSE(RX_CANCELLED, "the prescriber is cancelling this prescription");
+		if (r->claimer_key.len == RX_KEY_LEN &&
+		    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) == 0)
+			return RX_OK;
+		REFUSE(RX_ALREADY_CLAIMED, "another pharmacy has claimed this prescription");
+	default:
+		break;
+	}
+	randombytes_buf(token, RX_TOKEN_LEN);
+	r->state = RX_STATE_CLAIMED;
+	set_bytes(&r->claimer_key, (uint8_t *)c->actor, RX_KEY_LEN);
+	set_bytes(&r->claim_token, token, RX_TOKEN_LEN);
+	return RX_OK;
+}
+
+/* Claim held by the caller with this token?  PERMISSION_DENIED if not. */
+static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
+			    store_outcome_t *out)
+{
+	if (r->state != RX_STATE_CLAIMED || r->claimer_key.len != RX_KEY_LEN ||
+	    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) != 0)
+		REFUSE(RX_PERMISSION_DENIED, "this prescription is not claimed by you");
+	if (r->claim_token.len != RX_TOKEN_LEN ||
+	    sodium_memcmp(r->claim_token.data, c->claim_token, RX_TOKEN_LEN) != 0)
+		REFUSE(RX_PERMISSION_DENIED, "the claim token does not match your claim");
+	return RX_OK;
+}
+
+static void clear_claim(Rxstore__RxRecord *r)
+{
+	set_bytes(&r->claimer_key, NULL, 0);
+	set_bytes(&r->claim_token, NULL, 0);
+}
+
+/* RELEASE ID --claim TOKEN: the claimer gives it back: CLAIMED -> ISSUED, or
+ * -> CANCELLED if the prescriber cancelled meanwhile.  Allowed past expiry.
+ * Refusals: PERMISSION_DENIED, ALREADY_DISPENSED, CANCELLED. */
+static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	if (r->state == RX_STATE_DISPENSED)
+		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	if (r->state == RX_STATE_CANCELLED)
+		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+	rx_err_t err = check_claim(c, r, out);
+	if (err != RX_OK)
+		return err;
+	r->state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
+	r->cancel_pending = 0;
+	clear_claim(r);
+	return RX_OK;
+}
+
+/* DISPENSE ID --claim TOKEN RECORD: CLAIMED -> DISPENSED, or ISSUED with one
+ * use fewer for a refill.  Refusals: ALREADY_DISPENSED, CANCELLED, EXPIRED,
+ * PERMISSION_DENIED, INVALID (record names another use). */
+static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
+			    Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	uint8_t dkey[RX_ID_LEN + 1];
+	memcpy(dkey, c->id, RX_ID_LEN);
+	dkey[RX_ID_LEN] = (uint8_t)c->use;
+	MDB_val k = val(dkey, sizeof dkey), v;
+
+	if (c->use >= 1 && c->use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
+		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+	if (r->state == RX_STATE_DISPENSED)
+		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	if (r->state == RX_STATE_CANCELLED)
+		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+	rx_err_t err = check_claim(c, r, out);
+	if (err != RX_OK)
+		return err;
+	if (r->cancel_pending)
+		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
+	if (c->now >= r->valid_until)
+		REFUSE(RX_EXPIRED, "this prescription is past its validity");
+	if (c->use != current_use(r))
+		REFUSE(RX_INVALID, "the dispense record names a use other than the one claimed");
+
+	Rxstore__DispenseRow row = RXSTORE__DISPENSE_ROW__INIT;
+	row.version = 1;
+	set_bytes(&row.pharmacy_key, (uint8_t *)c->actor, RX_KEY_LEN);
+	row.at = c->now;
+	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
+	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
+	int rc = put_msg(txn, s->dispenses, &k, &row.base, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+	if (rc != 0)
+		REFUSE(from_mdb(rc), "storage error writing the dispense record");
+	out->use = c->use;
+	r->uses_left--;
+	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
+	clear_claim(r);
+	return RX_OK;
+}
+
+/* CANCEL ID: the issuing prescriber withdraws it: ISSUED -> CANCELLED;
+ * CLAIMED -> cancel pending (the claimer's dispense is refused, its release
+ * completes the cancel).  Refusals: PERMISSION_DENIED, ALREADY_DISPENSED,
+ * CANCELLED, EXPIRED. */
+static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	if (r->prescriber_key.len != RX_KEY_LEN ||
+	    memcmp(r->prescriber_key.data, c->actor, RX_KEY_LEN) != 0)
+		REFUSE(RX_PERMISSION_DENIED, "only the issuing prescriber may cancel");
+	switch (effective_state(r, c->now)) {
+	case RX_STATE_DISPENSED:
+		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	case RX_STATE_CANCELLED:
+		REFUSE(RX_CANCELLED, "this prescription is already cancelled");
+	case RX_STATE_EXPIRED:
+		REFUSE(RX_EXPIRED, "this prescription is past its validity");
+	case RX_STATE_CLAIMED:
+		if (r->cancel_pending)
+			REFUSE(RX_CANCELLED, "a cancel is already pending");
+		r->cancel_pending = 1;
+		return RX_OK;
+	default:
+		r->state = RX_STATE_CANCELLED;
+		return RX_OK;
+	}
+}
+
+/* SUBMIT: a new prescription, ISSUED.  The store picks its id.
+ * Refusals: PERMISSION_DENIED (institution is not the key's), NOT_FOUND
+ * (patient not enrolled), CONFLICT (this signed prescription was submitted
+ * before). */
+static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, const store_key_t *k,
+			  Rxstore__RxRecord *r, char id[RX_ID_LEN + 1], uint8_t hash[RX_HASH_LEN],
+			  store_outcome_t *out)
+{
+	MDB_val key, v;
+	int rc;
+
+	if (strcmp(c->institution, k->institution) != 0)
+		REFUSE(RX_PERMISSION_DENIED, "the prescription names another institution than the key's");
+	key = val(c->patient_id, strlen(c->patient_id));
+	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
+		REFUSE(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
+	rx_hash(c->body, c->body_len, hash);
+	key = val(hash, RX_HASH_LEN);
+	if ((rc = mdb_get(txn, s->rx_hash, &key, &v)) == 0)
+		REFUSE(RX_CONFLICT, "this signed prescription was already submitted");
+	if (rc != MDB_NOTFOUND)
+		REFUSE(from_mdb(rc), "storage error");
+	/* 55 random bits: a collision is rare, but never overwrite one. */
+	for (int tries = 0;; tries++) {
+		rx_rxid_new(id);
+		key = val(id, RX_ID_LEN);
+		if ((rc = mdb_get(txn, s->rx, &key, &v)) == MDB_NOTFOUND)
+			break;
+		if (rc != 0 || tries > 16)
+			REFUSE(RX_UNAVAILABLE, "could not allocate a prescription id");
+	}
+	r->version = 1;
+	r->state = RX_STATE_ISSUED;
+	r->uses = r->uses_left = c->uses;
+	r->patient_id = (char *)c->patient_id;
+	set_bytes(&r->prescriber_key, (uint8_t *)c->actor, RX_KEY_LEN);
+	r->institution_code = (char *)c->institution;
+	r->issued_at = c->issued_at;
+	r->valid_until = c->valid_until;
+	r->created_at = c->now;
+	set_bytes(&r->body, (uint8_t *)c->body, c->body_len);
+	set_bytes(&r->signature, (uint8_t *)c->signature, RX_SIG_LEN);
+	set_bytes(&r->body_hash, hash, RX_HASH_LEN);
+
+	MDB_val idv = val(id, RX_ID_LEN);
+	key = val(hash, RX_HASH_LEN);
+	if ((rc = mdb_put(txn, s->rx_hash, &key, &idv, MDB_NOOVERWRITE)) != 0)
+		REFUSE(from_mdb(rc), "storage error");
+	key = val(c->patient_id, strlen(c->patient_id));
+	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
+		REFUSE(from_mdb(rc), "storage error");
+	return RX_OK;
+}
+
+rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
+		      store_outcome_t *out, store_buf_t *reply)
+{
+	MDB_txn *txn = NULL;
+	Rxstore__RxRecord *stored = NULL;
+	Rxstore__RxRecord fresh = RXSTORE__RX_RECORD__INIT, *r = &fresh;
+	store_key_t actor;
+	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN], hash[RX_HASH_LEN];
+	char id[RX_ID_LEN + 1];
+	rx_err_t err;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	reply->data = NULL;
+	reply->len = 0;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+		out->why = "storage unavailable";
+		return from_mdb(rc);
+	}
+
+	/* A retry returns what was sent the first time, even if the key has been
+	 * revoked or the prescription has moved on since. */
+	memcpy(rkey, c->actor, RX_KEY_LEN);
+	memcpy(rkey + RX_KEY_LEN, c->request_id, RX_REQUEST_ID_LEN);
+	MDB_val k = val(rkey, sizeof rkey), v;
+	rc = mdb_get(txn, s->requests, &k, &v);
+	if (rc == 0) {
+		Rxstore__RequestRow *row = rxstore__request_row__unpack(NULL, v.mv_size, v.mv_data);
+		err = RX_UNAVAILABLE;
+		out->why = "storage error reading a stored reply";
+		if (row && row->call_hash.len == RX_HASH_LEN) {
+			if (sodium_memcmp(row->call_hash.data, c->call_hash, RX_HASH_LEN) != 0) {
+				err = RX_CONFLICT;
+				out->why = "this request id was already used for a different request";
+			} else if ((reply->data = malloc(row->reply.len ? row->reply.len : 1))) {
+				memcpy(reply->data, row->reply.data, row->reply.len);
+				reply->len = row->reply.len;
+				err = RX_OK;
+				out->why = NULL;
+				out->replayed = 1;
+			}
+		}
+		if (row)
+			rxstore__request_row__free_unpacked(row, NULL);
+		mdb_txn_abort(txn);
+		return err;
+	}
+	if (rc != MDB_NOTFOUND) {
+		err = from_mdb(rc);
+		out->why = "storage error";
+		goto fail;
+	}
+
+	unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL ? PRESCRIBERS : PHARMACIES;
+	if ((err = check_actor(txn, s, c->actor, mask, &actor, out)) != RX_OK)
+		goto fail;
+
+	if (c->op == RX_OP_SUBMIT) {
+		err = do_submit(txn, s, c, &actor, r, id, hash, out);
+	} else {
+		if ((err = get_rx(txn, s, c->id, &stored)) != RX_OK) {
+			out->why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
+			goto fail;
+		}
+		r = stored;
+		copy_str(id, sizeof id, c->id);
+		switch (c->op) {
+		case RX_OP_CLAIM:
+			err = do_claim(c, r, token, out);
+			out->use = current_use(r);
+			break;
+		case RX_OP_RELEASE:
+			err = do_release(c, r, out);
+			break;
+		case RX_OP_DISPENSE:
+			err = do_dispense(txn, s, c, r, out);
+			break;
+		case RX_OP_CANCEL:
+			err = do_cancel(c, r, out);
+			break;
+		default:
+			err = RX_INVALID;
+			out->why = "not a state change";
+		}
+	}
+	if (err != RX_OK)
+		goto fail;
+
+	r->updated_at = c->now;
+	MDB_val idk = val(id, RX_ID_LEN);
+	if ((rc = put_msg(txn, s->rx, &idk, &r->base, 0)) != 0) {
+		err = from_mdb(rc);
+		out->why = "storage error writing the prescription";
+		goto fail;
+	}
+	rx_from_record(id, r, c->now, &out->rx);
+
+	if ((err = fn(arg, c, out, reply)) != RX_OK) {
+		out->why = "could not build the reply";
+		goto fail;
+	}
+	Rxstore__RequestRow row = RXSTORE__REQUEST_ROW__INIT;
+	row.version = 1;
+	set_bytes(&row.call_hash, (uint8_t *)c->call_hash, RX_HASH_LEN);
+	row.at = c->now;
+	set_bytes(&row.reply, reply->data, reply->len);
+	if ((rc = put_msg(txn, s->requests, &k, &row.base, MDB_NOOVERWRITE)) != 0) {
+		err = from_mdb(rc);
+		out->why = "storage error writing the reply";
+		goto fail;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		err = from_mdb(rc);
+		out->why = "storage error committing the change";
+		goto fail;
+	}
+	if (stored)
+		rxstore__rx_record__free_unpacked(stored, NULL);
+	return RX_OK;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (stored)
+		rxstore__rx_record__free_unpacked(stored, NULL);
+	store_buf_free(reply);
+	return err;
+}
+
+static rx_err_t read_begin(store_t *s, MDB_txn **txn)
+{
+	return from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) == RX_OK ? RX_OK
+										: RX_UNAVAILABLE;
+}
+
+static rx_err_t dup_buf(store_buf_t *b, ProtobufCBinaryData d)
+{
+	if (b == NULL)
+		return RX_OK;
+	if ((b->data = malloc(d.len ? d.len : 1)) == NULL)
+		return RX_SYSTEM;
+	memcpy(b->data, d.data, d.len);
+	b->len = d.len;
+	return RX_OK;
+}
+
+rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *id, int64_t now,
+		      store_rx_t *out_rx, store_buf_t *body, store_buf_t *sig, const char **why)
+{
+	MDB_txn *txn;
+	store_key_t k;
+	Rxstore__RxRecord *r = NULL;
+	store_outcome_t o = {0}, *out = &o;
+	rx_err_t err;
+
+	if ((err = read_begin(s, &txn)) != RX_OK) {
+		*why = "storage unavailable";
+		return err;
+	}
+	if ((err = check_actor(txn, s, actor, PRESCRIBERS | PHARMACIES, &k, out)) != RX_OK)
+		goto done;
+	if ((err = get_rx(txn, s, id, &r)) != RX_OK) {
+		o.why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
+		goto done;
+	}
+	if (k.role == RX_ROLE_PRESCRIBER && memcmp(r->prescriber_key.data, actor, RX_KEY_LEN) != 0) {
+		err = RX_PERMISSION_DENIED;
+		o.why = "a prescriber may only look at prescriptions they issued";
+		goto done;
+	}
+	rx_from_record(id, r, now, out_rx);
+	/* The claim token is the claimer's secret. */
+	if (memcmp(out_rx->claimer, actor, RX_KEY_LEN) != 0)
+		memset(out_rx->claim_token, 0, RX_TOKEN_LEN);
+	if ((err = dup_buf(body, r->body)) != RX_OK || (err = dup_buf(sig, r->signature)) != RX_OK) {
+		store_buf_free(body);
+		o.why = "out of memory";
+	}
+done:
+	if (r)
+		rxstore__rx_record__free_unpacked(r, NULL);
+	mdb_txn_abort(txn);
+	*why = o.why;
+	return err;
+}
+
+rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *patient_id,
+		    int64_t now, store_rx_t **list, size_t *n, const char **why)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	store_key_t k;
+	store_outcome_t o = {0};
+	rx_err_t err;
+	size_t cap = 0;
+	int rc;
+
+	*list = NULL;
+	*n = 0;
+	if ((err = read_begin(s, &txn)) != RX_OK) {
+		*why = "storage unavailable";
+		return err;
+	}
+	if ((err = check_actor(txn, s, actor, PRESCRIBERS | PHARMACIES, &k, &o)) != RX_OK)
+		goto done;
+	MDB_val pk = val(patient_id, strlen(patient_id)), v;
+	if ((rc = mdb_get(txn, s->patients, &pk, &v)) != 0) {
+		err = rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc);
+		o.why = "the patient is not enrolled";
+		goto done;
+	}
+	if ((rc = mdb_cursor_open(txn, s->rx_patient, &cur)) != 0) {
+		err = from_mdb(rc);
+		goto done;
+	}
+	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0;
+	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP)) {
+		char id[RX_ID_LEN + 1];
+		Rxstore__RxRecord *r;
+		if (v.mv_size != RX_ID_LEN)
+			continue;
+		memcpy(id, v.mv_data, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
+			goto done;
+		int st = effective_state(r, now);
+		if (st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) {
+			if (*n == cap) {
+				size_t ncap = cap ? cap * 2 : 8;
+				store_rx_t *grown = realloc(*list, ncap * sizeof **list);
+				if (grown == NULL) {
+					rxstore__rx_record__free_unpacked(r, NULL);
+					err = RX_SYSTEM;
+					goto done;
+				}
+				*list = grown;
+				cap = ncap;
+			}
+			rx_from_record(id, r, now, &(*list)[*n]);
+			memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
+			(*n)++;
+		}
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	err = rc == MDB_NOTFOUND ? RX_OK : from_mdb(rc);
+done:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err != RX_OK) {
+		free(*list);
+		*list = NULL;
+		*n = 0;
+	}
+	*why = o.why;
+	return err;
+}
+
+/* Run one small write (key registry, enrollment) as its own synced commit. */
+static rx_err_t commit_or_abort(MDB_txn *txn, int rc)
+{
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+static int put_key(MDB_txn *txn, store_t *s, const store_key_t *k, unsigned flags)
+{
+	Rxstore__KeyRecord r = RXSTORE__KEY_RECORD__INIT;
+	r.version = 1;
+	r.role = (uint32_t)k->role;
+	r.institution_code = (char *)k->institution;
+	r.name = (char *)k->name;
+	r.revoked = k->revoked;
+	r.added_at = k->added_at;
+	r.revoked_at = k->revoked_at;
+	MDB_val key = val(k->key, RX_KEY_LEN);
+	return put_msg(txn, s->keys, &key, &r.base, flags);
+}
+
+rx_err_t store_key_add(store_t *s, const store_key_t *k)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	return commit_or_abort(txn, put_key(txn, s, k, MDB_NOOVERWRITE));
+}
+
+rx_err_t store_key_get(store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	if (err != RX_OK)
+		return err;
+	err = get_key(txn, s, key, out);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+rx_err_t store_key_revoke(store_t *s, const uint8_t key[RX_KEY_LEN], int64_t now)
+{
+	MDB_txn *txn;
+	store_key_t k;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = get_key(txn, s, key, &k);
+	if (err != RX_OK || k.revoked) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	k.revoked = 1;
+	k.revoked_at = now;
+	return commit_or_abort(txn, put_key(txn, s, &k, 0));
+}
+
+rx_err_t store_key_list(store_t *s, store_key_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_stat st;
+	MDB_val k, v;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_stat(txn, s->keys, &st)) != 0 || (rc = mdb_cursor_open(txn, s->keys, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	*out = calloc(st.ms_entries ? st.ms_entries : 1, sizeof **out);
+	if (*out == NULL)
+		err = RX_SYSTEM;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == RX_OK && rc == 0 && *n < st.ms_entries;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != RX_KEY_LEN)
+			continue;
+		if ((err = get_key(txn, s, k.mv_data, &(*out)[*n])) == RX_OK)
+			(*n)++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now, int *created)
+{
+	MDB_txn *txn;
+	Rxstore__PatientRecord r = RXSTORE__PATIENT_RECORD__INIT;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	r.version = 1;
+	r.enrolled_at = now;
+	MDB_val k = val(patient_id, strlen(patient_id));
+	rc = put_msg(txn, s->patients, &k, &r.base, MDB_NOOVERWRITE);
+	*created = rc == 0;
+	if (rc == MDB_KEYEXIST) {
+		mdb_txn_abort(txn);
+		return RX_OK;
+	}
+	return commit_or_abort(txn, rc);
+}
+
+rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_stat st;
+	MDB_envinfo info;
+	MDB_val k, v;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (err != RX_OK)
+		return err;
+	if (mdb_stat(txn, s->dispenses, &st) == 0)
+		out->dispense_records = st.ms_entries;
+	if (mdb_stat(txn, s->patients, &st) == 0)
+		out->patients = st.ms_entries;
+	if (mdb_stat(txn, s->keys, &st) == 0)
+		out->keys = st.ms_entries;
+	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		Rxstore__RxRecord *r = rxstore__rx_record__unpack(NULL, v.mv_size, v.mv_data);
+		if (r == NULL)
+			continue;
+		int state = effective_state(r, now);
+		if (state >= RX_STATE_ISSUED && state <= RX_STATE_EXPIRED)
+			out->by_state[state]++;
+		out->prescriptions++;
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	mdb_cursor_close(cur);
+	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+		out->map_size = info.me_mapsize;
+		out->map_used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	}
+	mdb_txn_abort(txn);
+	return RX_OK;
+}

@@ -1,0 +1,149 @@
+/* store: durable state of rx-exchange in LMDB.  Knows nothing of sockets.
+ *
+ * Every change is one LMDB write transaction, committed with fsync before the
+ * function returns RX_OK: once it has, the change survives a crash.  A change
+ * is a compare-and-set on the prescription's stored state, and the reply the
+ * caller will send is stored in the same transaction, keyed by (caller key,
+ * request id), so a retried request gets the original bytes back.
+ *
+ * The store is used from one thread at a time per handle.  Functions return
+ * RX_OK or a code of rx_err_t; storage failures (disk full, I/O error, map
+ * full) are RX_UNAVAILABLE and leave nothing half-done. */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rx_err.h"
+#include "rx_types.h"
+
+typedef struct store store_t;
+
+typedef struct {
+	uint64_t map_size; /* bytes; 0 means 1 GiB */
+} store_options_t;
+
+/* A heap buffer owned by whoever holds it; release with store_buf_free. */
+typedef struct {
+	uint8_t *data;
+	size_t len;
+} store_buf_t;
+
+void store_buf_free(store_buf_t *b);
+
+typedef struct {
+	uint8_t key[RX_KEY_LEN];
+	int role; /* rx_role_t */
+	char institution[RX_INSTITUTION_MAX + 1];
+	char name[RX_NAME_MAX + 1];
+	int revoked;
+	int64_t added_at, revoked_at;
+} store_key_t;
+
+/* A prescription's metadata (never its body).  state is the effective state
+ * at the time asked: ISSUED or CLAIMED past valid_until reads EXPIRED. */
+typedef struct {
+	char id[RX_ID_LEN + 1];
+	int state; /* rx_state_t */
+	uint32_t uses, uses_left;
+	int cancel_pending;
+	uint8_t claimer[RX_KEY_LEN];
+	uint8_t claim_token[RX_TOKEN_LEN];
+	char patient_id[RX_PATIENT_ID_LEN + 1];
+	uint8_t prescriber[RX_KEY_LEN];
+	char institution[RX_INSTITUTION_MAX + 1];
+	int64_t issued_at, valid_until, created_at, updated_at;
+	uint8_t body_hash[RX_HASH_LEN];
+} store_rx_t;
+
+/* One state change, as the broker has verified it.  Pointers are borrowed for
+ * the duration of the call. */
+typedef struct {
+	int op;                     /* SUBMIT, CLAIM, RELEASE, DISPENSE or CANCEL */
+	const uint8_t *actor;       /* caller's key, RX_KEY_LEN, signature checked */
+	const uint8_t *request_id;  /* RX_REQUEST_ID_LEN */
+	const uint8_t *call_hash;   /* RX_HASH_LEN, hash of the signed call bytes */
+	int64_t now;
+	const char *id;             /* canonical prescription id (all but SUBMIT) */
+	const uint8_t *claim_token; /* RELEASE, DISPENSE: RX_TOKEN_LEN */
+	/* SUBMIT: the prescription's fields, checked by rx_check_prescription */
+	const char *patient_id;
+	const char *institution;
+	int64_t issued_at, valid_until;
+	uint32_t uses;
+	/* SUBMIT: signed prescription; DISPENSE: signed dispense record */
+	const uint8_t *body;
+	size_t body_len;
+	const uint8_t *signature;   /* RX_SIG_LEN */
+	uint32_t use;               /* DISPENSE: the use the record names */
+} store_change_t;
+
+typedef struct {
+	store_rx_t rx;   /* the prescription after the change */
+	uint32_t use;    /* CLAIM: the use claimed; DISPENSE: the use dispensed */
+	const char *why; /* on refusal: a static reason, safe to log */
+	int replayed;    /* RX_OK from a retry: the stored reply was returned */
+} store_outcome_t;
+
+/* Builds the reply for a change that will commit.  Called inside the write
+ * transaction; on RX_OK *reply holds heap bytes the store takes over. */
+typedef rx_err_t (*store_reply_fn)(void *arg, const store_change_t *c,
+				   const store_outcome_t *o, store_buf_t *reply);
+
+/* Open (creating if needed) the store in directory dir.  Caller owns *out
+ * and releases it with store_close.  RX_SYSTEM if it cannot be opened;
+ * RX_INVALID if the data on disk has a format this build does not know. */
+rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt) RX_MUST_CHECK;
+void store_close(store_t **s);
+
+/* Apply a change.  On RX_OK *reply holds the reply to send (the caller owns
+ * it): either the one fn built, now durable, or for a retried request (same
+ * caller, request id and call hash) the one stored the first time, and fn is
+ * not called.  On a refusal nothing changed and out->why says why.
+ * Refusals: CONFLICT (request id reused with other bytes, or the same signed
+ * prescription submitted twice), UNKNOWN_KEY, KEY_REVOKED, PERMISSION_DENIED,
+ * NOT_FOUND, ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED,
+ * INVALID, UNAVAILABLE. */
+rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
+		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
+
+/* STATUS: the issuing prescriber or any pharmacy may look.  On RX_OK the
+ * caller owns body and sig (the prescriber's signed bytes); either may be
+ * NULL if not wanted. */
+rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *id, int64_t now,
+		      store_rx_t *out, store_buf_t *body, store_buf_t *sig,
+		      const char **why) RX_MUST_CHECK;
+
+/* LIST: a patient's open prescriptions (ISSUED or CLAIMED, not expired), for
+ * any registered prescriber or pharmacy.  On RX_OK the caller owns *out
+ * (free()); *n may be 0.  NOT_FOUND if the patient is not enrolled. */
+rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *patient_id,
+		    int64_t now, store_rx_t **out, size_t *n, const char **why) RX_MUST_CHECK;
+
+/* Keys.  add: RX_CONFLICT if the key is already registered. */
+rx_err_t store_key_add(store_t *s, const store_key_t *k) RX_MUST_CHECK;
+rx_err_t store_key_get(store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out) RX_MUST_CHECK;
+/* RX_NOT_FOUND if unknown; revoking a revoked key is RX_OK and keeps the
+ * first revocation time. */
+rx_err_t store_key_revoke(store_t *s, const uint8_t key[RX_KEY_LEN], int64_t now) RX_MUST_CHECK;
+/* All keys; caller owns *out (free()). */
+rx_err_t store_key_list(store_t *s, store_key_t **out, size_t *n) RX_MUST_CHECK;
+
+/* Enroll a patient id (a pseudonym, never a My Number).  *created is 1 if
+ * new, 0 if it was enrolled before; either way RX_OK. */
+rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now,
+			      int *created) RX_MUST_CHECK;
+
+typedef struct {
+	uint64_t prescriptions;
+	uint64_t by_state[RX_STATE_EXPIRED + 1]; /* indexed by rx_state_t */
+	uint64_t dispense_records;
+	uint64_t patients;
+	uint64_t keys;
+	uint64_t map_used, map_size; /* bytes */
+} store_stats_t;
+
+rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out) RX_MUST_CHECK;
+
+#endif
