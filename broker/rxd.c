@@ -187,7 +187,9 @@ static void serve_admin(void *sock, const admin_t *a)
 		send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);
 	close_parts(parts, n, MAX_PARTS);
-	log_line("admin_op=%d status=%s", op, rx_err_name(status));
+	static const char *const names[] = {"-", "KEY_ADD", "KEY_LIST", "KEY_REVOKE",
+					    "PATIENT_ENROLL", "STATS"};
+	log_line("admin_op=%s status=%s", op > 0 && op <= 5 ? names[op] : "-", rx_err_name(status));
 }
 
 int main(int argc, char **argv)

@@ -126,7 +126,8 @@ rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const cha
 		FAIL(RX_INVALID, "patient id is not a canonical patient id");
 	if (p->prescriber_key.len != RX_KEY_LEN)
 		FAIL(RX_INVALID, "prescriber key must be 32 bytes");
-	if (rx_institution_valid(p->institution_code) != RX_OK)
+	/* Empty: the broker fills in the key's registered institution. */
+	if (p->institution_code[0] && rx_institution_valid(p->institution_code) != RX_OK)
 		FAIL(RX_INVALID, "institution code is malformed");
 	if (p->issued_at > now + RX_CLOCK_SKEW)
 		FAIL(RX_INVALID, "issued_at is in the future");
@@ -154,8 +155,8 @@ rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why)
 		FAIL(RX_INVALID, "unsupported dispense record version");
 	if (rx_rxid_parse(d->prescription_id, id) != RX_OK || strcmp(id, d->prescription_id) != 0)
 		FAIL(RX_INVALID, "dispense record's prescription id is malformed");
-	if (d->use < 1 || d->use > RX_MAX_USES)
-		FAIL(RX_INVALID, "dispense record's use must be 1..3");
+	if (d->use > RX_MAX_USES)
+		FAIL(RX_INVALID, "dispense record's use must be 0..3");
 	if (d->pharmacy_key.len != RX_KEY_LEN)
 		FAIL(RX_INVALID, "pharmacy key must be 32 bytes");
 	if (rx_check_text(d->notes, 2000, 0) != RX_OK)

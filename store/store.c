@@ -354,11 +354,12 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 			    Rxstore__RxRecord *r, store_outcome_t *out)
 {
 	uint8_t dkey[RX_ID_LEN + 1];
+	uint32_t use = c->use ? c->use : current_use(r);
 	memcpy(dkey, c->id, RX_ID_LEN);
-	dkey[RX_ID_LEN] = (uint8_t)c->use;
+	dkey[RX_ID_LEN] = (uint8_t)use;
 	MDB_val k = val(dkey, sizeof dkey), v;
 
-	if (c->use >= 1 && c->use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
+	if (use >= 1 && use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (r->state == RX_STATE_DISPENSED)
 		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
@@ -371,7 +372,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
 	if (c->now >= r->valid_until)
 		REFUSE(RX_EXPIRED, "this prescription is past its validity");
-	if (c->use != current_use(r))
+	if (use != current_use(r))
 		REFUSE(RX_INVALID, "the dispense record names a use other than the one claimed");
 
 	Rxstore__DispenseRow row = RXSTORE__DISPENSE_ROW__INIT;
@@ -385,7 +386,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc != 0)
 		REFUSE(from_mdb(rc), "storage error writing the dispense record");
-	out->use = c->use;
+	out->use = use;
 	r->uses_left--;
 	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
 	clear_claim(r);
@@ -430,7 +431,8 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 	MDB_val key, v;
 	int rc;
 
-	if (strcmp(c->institution, k->institution) != 0)
+	/* An empty institution means the key's own; any other must match it. */
+	if (c->institution[0] && strcmp(c->institution, k->institution) != 0)
 		REFUSE(RX_PERMISSION_DENIED, "the prescription names another institution than the key's");
 	key = val(c->patient_id, strlen(c->patient_id));
 	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
@@ -455,7 +457,7 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 	r->uses = r->uses_left = c->uses;
 	r->patient_id = (char *)c->patient_id;
 	set_bytes(&r->prescriber_key, (uint8_t *)c->actor, RX_KEY_LEN);
-	r->institution_code = (char *)c->institution;
+	r->institution_code = (char *)k->institution;
 	r->issued_at = c->issued_at;
 	r->valid_until = c->valid_until;
 	r->created_at = c->now;
@@ -537,7 +539,9 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			out->why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
 			goto fail;
 		}
-		r = stored;
+		/* Change a shallow copy: its fields may be re-pointed at our own
+		 * buffers, while stored keeps what protobuf-c allocated and frees. */
+		fresh = *stored;
 		copy_str(id, sizeof id, c->id);
 		switch (c->op) {
 		case RX_OP_CLAIM:

@@ -69,14 +69,14 @@ typedef struct {
 	const uint8_t *claim_token; /* RELEASE, DISPENSE: RX_TOKEN_LEN */
 	/* SUBMIT: the prescription's fields, checked by rx_check_prescription */
 	const char *patient_id;
-	const char *institution;
+	const char *institution;    /* as signed; "" means the key's own */
 	int64_t issued_at, valid_until;
 	uint32_t uses;
 	/* SUBMIT: signed prescription; DISPENSE: signed dispense record */
 	const uint8_t *body;
 	size_t body_len;
 	const uint8_t *signature;   /* RX_SIG_LEN */
-	uint32_t use;               /* DISPENSE: the use the record names */
+	uint32_t use;               /* DISPENSE: the use the record names, 0: the claimed one */
 } store_change_t;
 
 typedef struct {

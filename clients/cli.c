@@ -1,0 +1,258 @@
+/* cli: shared helpers of the command-line tools (see cli.h). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rx_types.h"
+
+int cli_exit_code(rx_err_t err)
+{
+	if (err == RX_OK)
+		return 0;
+	return rx_err_is_wire((int)err) ? 2 : 1;
+}
+
+int cli_finish(json_t *extra, rx_err_t status, const char *msg)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_string(rx_err_name(status)));
+	if (status != RX_OK)
+		json_object_set_new(o, "message", json_string(msg ? msg : rx_strerror(status)));
+	if (extra) {
+		json_object_update_missing(o, extra);
+		json_decref(extra);
+	}
+	char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+	fflush(stdout);
+	json_decref(o);
+	if (status != RX_OK && msg)
+		fprintf(stderr, "%s: %s\n", rx_err_name(status), msg);
+	return cli_exit_code(status);
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return cli_finish(NULL, RX_SYSTEM, msg);
+}
+
+int cli_load_key(const char *path, rx_keypair_t *kp, char *msg, size_t msglen)
+{
+	if (path == NULL) {
+		snprintf(msg, msglen, "--key FILE is required (make one with rx-keygen)");
+		return -1;
+	}
+	switch (rx_key_load(path, kp)) {
+	case RX_OK:
+		return 0;
+	case RX_NOT_FOUND:
+		snprintf(msg, msglen, "key file %s does not exist", path);
+		break;
+	case RX_PERMISSION_DENIED:
+		snprintf(msg, msglen, "key file %s is readable by others; chmod 600 it", path);
+		break;
+	case RX_INVALID:
+		snprintf(msg, msglen, "key file %s is not an rx key (64 hex digits)", path);
+		break;
+	default:
+		snprintf(msg, msglen, "cannot read key file %s", path);
+	}
+	return -1;
+}
+
+int cli_request_id(const char *hex, uint8_t rid[RX_REQUEST_ID_LEN])
+{
+	if (hex == NULL) {
+		rxc_request_id(rid);
+		return 0;
+	}
+	return rx_unhex(hex, rid, RX_REQUEST_ID_LEN) == RX_OK ? 0 : -1;
+}
+
+void cli_time(int64_t t, char out[32])
+{
+	time_t jst = (time_t)(t + 9 * 3600);
+	struct tm tm;
+	gmtime_r(&jst, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
+}
+
+json_t *cli_hex(const uint8_t *p, size_t n)
+{
+	char *h = malloc(2 * n + 1);
+	if (h == NULL)
+		return json_null();
+	rx_hex(p, n, h);
+	json_t *s = json_string(h);
+	free(h);
+	return s;
+}
+
+static const char *str_field(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int cli_items_from_json(json_t *arr, Rx__Item ***items, size_t *n, char *msg, size_t msglen)
+{
+	size_t count = json_array_size(arr);
+	*items = NULL;
+	*n = 0;
+	if (!json_is_array(arr) || count == 0) {
+		snprintf(msg, msglen, "\"items\" must be a non-empty array");
+		return -1;
+	}
+	*items = calloc(count, sizeof **items);
+	if (*items == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		json_t *o = json_array_get(arr, i), *days = json_object_get(o, "days"),
+		       *qty = json_object_get(o, "quantity");
+		static const char *const names[] = {"drug_code", "name", "dose", "unit", "usage"};
+		const char *v[5];
+		for (int f = 0; f < 5; f++) {
+			if ((v[f] = str_field(o, names[f])) == NULL) {
+				snprintf(msg, msglen, "item %zu needs a string \"%s\"", i + 1, names[f]);
+				cli_items_free(*items, count);
+				*items = NULL;
+				return -1;
+			}
+		}
+		if (!json_is_integer(days) || !json_is_integer(qty) || json_integer_value(days) < 0 ||
+		    json_integer_value(qty) < 0 || json_integer_value(days) > UINT32_MAX ||
+		    json_integer_value(qty) > UINT32_MAX) {
+			snprintf(msg, msglen, "item %zu needs whole numbers \"days\" and \"quantity\"", i + 1);
+			cli_items_free(*items, count);
+			*items = NULL;
+			return -1;
+		}
+		Rx__Item *it = malloc(sizeof *it);
+		if (it == NULL) {
+			snprintf(msg, msglen, "out of memory");
+			cli_items_free(*items, count);
+			*items = NULL;
+			return -1;
+		}
+		rx__item__init(it);
+		it->drug_code = (char *)v[0];
+		it->name = (char *)v[1];
+		it->dose = (char *)v[2];
+		it->unit = (char *)v[3];
+		it->usage = (char *)v[4];
+		it->days = (uint32_t)json_integer_value(days);
+		it->quantity = (uint32_t)json_integer_value(qty);
+		(*items)[i] = it;
+	}
+	*n = count;
+	return 0;
+}
+
+void cli_items_free(Rx__Item **items, size_t n)
+{
+	if (items == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
+json_t *cli_items_to_json(Rx__Item *const *items, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const Rx__Item *it = items[i];
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "drug_code",
+						   it->drug_code, "name", it->name, "dose", it->dose,
+						   "unit", it->unit, "usage", it->usage, "days",
+						   (json_int_t)it->days, "quantity",
+						   (json_int_t)it->quantity));
+	}
+	return a;
+}
+
+json_t *cli_result_json(const rxc_result_t *r)
+{
+	json_t *o = json_object();
+	char t[32];
+	json_object_set_new(o, "request_id", cli_hex(r->request_id, RX_REQUEST_ID_LEN));
+	if (r->status != RX_OK || r->receipt == NULL)
+		return o;
+	const Rx__Receipt *rc = r->receipt;
+	if (rc->prescription_id[0])
+		json_object_set_new(o, "id", json_string(rc->prescription_id));
+	if (rc->state)
+		json_object_set_new(o, "state", json_string(rx_state_name(rc->state)));
+	if (rc->prescription_id[0]) {
+		json_object_set_new(o, "uses_left", json_integer(rc->uses_left));
+		json_object_set_new(o, "cancel_pending", json_boolean(rc->cancel_pending));
+	}
+	if (rc->valid_until) {
+		cli_time(rc->valid_until, t);
+		json_object_set_new(o, "valid_until", json_string(t));
+	}
+	if (rc->uses)
+		json_object_set_new(o, "uses", json_integer(rc->uses));
+	if (rc->issued_at) {
+		cli_time(rc->issued_at, t);
+		json_object_set_new(o, "issued_at", json_string(t));
+	}
+	if (rc->institution_code[0])
+		json_object_set_new(o, "institution", json_string(rc->institution_code));
+	if (rc->patient_id[0])
+		json_object_set_new(o, "patient_id", json_string(rc->patient_id));
+	if (rc->claim_token.len == RX_TOKEN_LEN)
+		json_object_set_new(o, "claim", cli_hex(rc->claim_token.data, RX_TOKEN_LEN));
+	if (rc->use)
+		json_object_set_new(o, "use", json_integer(rc->use));
+	cli_time(rc->at, t);
+	json_object_set_new(o, "at", json_string(t));
+	json_object_set_new(o, "broker_key", cli_hex(rc->broker_key.data, rc->broker_key.len));
+	json_object_set_new(o, "receipt", cli_hex(r->reply->receipt.data, r->reply->receipt.len));
+	json_object_set_new(o, "receipt_signature",
+			    cli_hex(r->reply->receipt_signature.data, r->reply->receipt_signature.len));
+	return o;
+}
+
+json_t *cli_read_json(const char *path, char *msg, size_t msglen)
+{
+	json_error_t e;
+	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL)
+		snprintf(msg, msglen, "%s:%d: %s", path, e.line, e.text);
+	else if (!json_is_object(j)) {
+		snprintf(msg, msglen, "%s: expected a JSON object", path);
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker)
+{
+	json_t *o = cli_result_json(r);
+	if (extra) {
+		json_object_update(o, extra);
+		json_decref(extra);
+	}
+	if (r->status == RX_UNREACHABLE)
+		snprintf(r->message, sizeof r->message,
+			 "the broker at %s did not answer in time (is rxd running?)", broker);
+	int code = cli_finish(o, r->status, r->message);
+	rxc_result_free(r);
+	return code;
+}

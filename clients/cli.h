@@ -1,0 +1,61 @@
+/* cli: what the command-line tools share: the JSON they print, exit codes,
+ * key files, request ids, prescription items and times.
+ *
+ * Every client command prints exactly one JSON object on stdout with at
+ * least "status"; exit 0 on OK, 2 on a refusal by the broker, 1 on anything
+ * else (bad usage, unreadable file, unreachable broker). */
+#ifndef CLI_H
+#define CLI_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "rx.pb-c.h"
+#include "rx_crypto.h"
+#include "rxclient.h"
+
+#define CLI_DEFAULT_BROKER "tcp://127.0.0.1:5570"
+
+/* 0, 2 or 1 as above. */
+int cli_exit_code(rx_err_t err);
+
+/* Print {"status": NAME, "message": msg, ...extra} and return the exit code.
+ * Takes ownership of extra (may be NULL).  With human != 0 (rxctl without
+ * --json) print msg to stderr instead, if not OK. */
+int cli_finish(json_t *extra, rx_err_t status, const char *msg);
+
+/* Print a usage or local error as JSON (status "USAGE"/"SYSTEM"), exit 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Load a key file, with a message naming the problem on failure. */
+int cli_load_key(const char *path, rx_keypair_t *kp, char *msg, size_t msglen);
+
+/* --request-id HEX32, or a fresh one if hex is NULL.  0 on success. */
+int cli_request_id(const char *hex, uint8_t rid[RX_REQUEST_ID_LEN]);
+
+/* ISO 8601 in Japan time, e.g. "2026-11-30T00:00:00+09:00". */
+void cli_time(int64_t t, char out[32]);
+
+/* Hex string of n bytes as a new JSON string. */
+json_t *cli_hex(const uint8_t *p, size_t n);
+
+/* Items from JSON ([{"drug_code", "name", "dose", "unit", "usage", "days",
+ * "quantity"}]).  On success *items is a heap array of heap Rx__Item the
+ * caller frees with cli_items_free; strings point into the json, which must
+ * outlive them.  Returns 0, or -1 with msg set. */
+int cli_items_from_json(json_t *arr, Rx__Item ***items, size_t *n, char *msg, size_t msglen);
+void cli_items_free(Rx__Item **items, size_t n);
+json_t *cli_items_to_json(Rx__Item *const *items, size_t n);
+
+/* The fields of an OK receipt (or just status and message on refusal) as
+ * the JSON every client command prints. */
+json_t *cli_result_json(const rxc_result_t *r);
+
+/* Print the result of a call (cli_result_json plus extra, owned), naming
+ * the endpoint if the broker did not answer; frees r; returns the exit code. */
+int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker);
+
+/* Read a whole JSON file; NULL with msg set on failure. */
+json_t *cli_read_json(const char *path, char *msg, size_t msglen);
+
+#endif

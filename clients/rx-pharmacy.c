@@ -1,0 +1,200 @@
+/* rx-pharmacy: what a pharmacy's system does: find a patient's open
+ * prescriptions, claim one, dispense it (or release the claim).
+ *
+ *   rx-pharmacy [--broker EP] --key FILE list --patient PID
+ *   rx-pharmacy [--broker EP] --key FILE claim ID [--request-id HEX32]
+ *   rx-pharmacy [--broker EP] --key FILE release ID --claim TOKEN [--request-id HEX32]
+ *   rx-pharmacy [--broker EP] --key FILE dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]
+ *   rx-pharmacy [--broker EP] --key FILE status ID [--body] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rx_ids.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rx-pharmacy [--broker EP] --key FILE COMMAND\n"
+		   "  list --patient PID                       the patient's open prescriptions\n"
+		   "  claim ID [--request-id HEX32]            claim a prescription for this pharmacy\n"
+		   "  release ID --claim TOKEN [--request-id]  give a claim back\n"
+		   "  dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]\n"
+		   "                                           record the dispense (default: as prescribed)\n"
+		   "  status ID [--body]                       state; --body also prints the items\n"
+		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
+		   "broker's receipt key), --timeout SECONDS (default 5)\n");
+}
+
+/* The prescription as the pharmacist needs it (only with --body: the body is
+ * patient data and is not printed by default). */
+static json_t *body_json(const Rx__Prescription *p)
+{
+	char t[32];
+	cli_time(p->issued_at, t);
+	return json_pack("{s:s, s:s, s:o, s:s}", "patient_id", p->patient_id, "issued_at", t,
+			 "items", cli_items_to_json(p->items, p->n_items), "notes", p->notes);
+}
+
+static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint8_t *token,
+		    const char *record_path, const uint8_t *rid, const char *broker)
+{
+	rxc_result_t st, r;
+	char msg[512];
+	json_t *rec_json = NULL;
+
+	/* The record names the prescription (canonical id) and which use this is. */
+	if (rxc_status(c, id, &st) != RX_OK)
+		return cli_print_result(&st, NULL, broker);
+
+	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	d.version = 1;
+	d.prescription_id = st.receipt->prescription_id;
+	d.pharmacy_key.data = (uint8_t *)kp->pk;
+	d.pharmacy_key.len = RX_KEY_LEN;
+	d.notes = (char *)"";
+	int own_items = 0;
+	if (record_path) {
+		json_t *n;
+		if ((rec_json = cli_read_json(record_path, msg, sizeof msg)) == NULL) {
+			rxc_result_free(&st);
+			return cli_fail("%s", msg);
+		}
+		if (cli_items_from_json(json_object_get(rec_json, "items"), &d.items, &d.n_items, msg,
+					sizeof msg)) {
+			json_decref(rec_json);
+			rxc_result_free(&st);
+			return cli_fail("%s: %s", record_path, msg);
+		}
+		own_items = 1;
+		if ((n = json_object_get(rec_json, "notes")) && json_is_string(n))
+			d.notes = (char *)json_string_value(n);
+	} else if (st.prescription) {
+		d.items = st.prescription->items;
+		d.n_items = st.prescription->n_items;
+	}
+
+	Rx__Signed sd;
+	int code;
+	if (rxc_sign_dispense(kp, &d, &sd) != RX_OK) {
+		code = cli_fail("out of memory");
+	} else {
+		rxc_dispense(c, rid, d.prescription_id, token, &sd, &r);
+		code = cli_print_result(&r, NULL, broker);
+		rxc_signed_free(&sd);
+	}
+	if (own_items)
+		cli_items_free(d.items, d.n_items);
+	json_decref(rec_json);
+	rxc_result_free(&st);
+	return code;
+}
+
+static int list(rxc_t *c, const char *patient, const char *broker)
+{
+	rxc_result_t r;
+	json_t *arr = json_array();
+	char t[32];
+	rxc_list(c, patient, &r);
+	if (r.status == RX_OK) {
+		for (size_t i = 0; i < r.receipt->n_prescriptions; i++) {
+			const Rx__Summary *s = r.receipt->prescriptions[i];
+			cli_time(s->valid_until, t);
+			json_array_append_new(
+				arr, json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:b}", "id", s->prescription_id,
+					       "state", rx_state_name(s->state), "uses", (int)s->uses,
+					       "uses_left", (int)s->uses_left, "valid_until", t,
+					       "institution", s->institution_code, "cancel_pending",
+					       (int)s->cancel_pending));
+		}
+	}
+	return cli_print_result(&r, json_pack("{s:o}", "prescriptions", arr), broker);
+}
+
+int main(int argc, char **argv)
+{
+	const char *broker = CLI_DEFAULT_BROKER, *keyfile = NULL, *rid_hex = NULL, *pin_hex = NULL,
+		   *claim_hex = NULL, *patient = NULL;
+	int timeout_s = 5, want_body = 0;
+	static const struct option opts[] = {
+		{"broker", required_argument, NULL, 'b'},
+		{"key", required_argument, NULL, 'k'},
+		{"request-id", required_argument, NULL, 'r'},
+		{"broker-key", required_argument, NULL, 'p'},
+		{"timeout", required_argument, NULL, 't'},
+		{"claim", required_argument, NULL, 'c'},
+		{"patient", required_argument, NULL, 'P'},
+		{"body", no_argument, NULL, 'B'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "b:k:r:p:t:c:P:Bh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'b': broker = optarg; break;
+		case 'k': keyfile = optarg; break;
+		case 'r': rid_hex = optarg; break;
+		case 'p': pin_hex = optarg; break;
+		case 't': timeout_s = atoi(optarg); break;
+		case 'c': claim_hex = optarg; break;
+		case 'P': patient = optarg; break;
+		case 'B': want_body = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	int nargs = argc - optind;
+	char **args = argv + optind;
+	const char *cmd = nargs > 0 ? args[0] : "";
+	int ok = (strcmp(cmd, "list") == 0 && nargs == 1 && patient) ||
+		 ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "status") == 0) && nargs == 2) ||
+		 (strcmp(cmd, "release") == 0 && nargs == 2 && claim_hex) ||
+		 (strcmp(cmd, "dispense") == 0 && (nargs == 2 || nargs == 3) && claim_hex);
+	if (!ok) {
+		usage(stderr);
+		return cli_fail("expected: list --patient PID | claim ID | release ID --claim TOKEN | "
+				"dispense ID --claim TOKEN [RECORD.json] | status ID");
+	}
+
+	rx_keypair_t kp;
+	char msg[512];
+	uint8_t rid[RX_REQUEST_ID_LEN], pin[RX_KEY_LEN], token[RX_TOKEN_LEN];
+	if (cli_load_key(keyfile, &kp, msg, sizeof msg))
+		return cli_fail("%s", msg);
+	if (cli_request_id(rid_hex, rid))
+		return cli_fail("--request-id must be 32 hex digits");
+	if (pin_hex && rx_unhex(pin_hex, pin, RX_KEY_LEN) != RX_OK)
+		return cli_fail("--broker-key must be 64 hex digits");
+	if (claim_hex && rx_unhex(claim_hex, token, RX_TOKEN_LEN) != RX_OK)
+		return cli_fail("--claim must be the 32 hex digits the claim printed");
+	if (timeout_s < 1 || timeout_s > 3600)
+		return cli_fail("--timeout must be 1..3600 seconds");
+
+	rxc_t *c;
+	rxc_options_t o = {.timeout_ms = timeout_s * 1000, .broker_key = pin_hex ? pin : NULL};
+	if (rxc_new(&c, NULL, broker, &kp, &o) != RX_OK)
+		return cli_fail("cannot use broker endpoint %s", broker);
+
+	int code;
+	rxc_result_t r;
+	if (strcmp(cmd, "list") == 0) {
+		code = list(c, patient, broker);
+	} else if (strcmp(cmd, "claim") == 0) {
+		rxc_claim(c, rid, args[1], &r);
+		code = cli_print_result(&r, NULL, broker);
+	} else if (strcmp(cmd, "release") == 0) {
+		rxc_release(c, rid, args[1], token, &r);
+		code = cli_print_result(&r, NULL, broker);
+	} else if (strcmp(cmd, "dispense") == 0) {
+		code = dispense(c, &kp, args[1], token, nargs == 3 ? args[2] : NULL, rid, broker);
+	} else {
+		rxc_status(c, args[1], &r);
+		json_t *extra = NULL;
+		if (want_body && r.status == RX_OK && r.prescription)
+			extra = json_pack("{s:o}", "prescription", body_json(r.prescription));
+		code = cli_print_result(&r, extra, broker);
+	}
+	rxc_destroy(&c);
+	return code;
+}

@@ -1,0 +1,389 @@
+/* rxclient: calls, transport and reply verification (see rxclient.h). */
+#include "rxclient.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+struct rxc {
+	void *zctx;
+	int own_ctx;
+	void *sock;
+	rx_keypair_t kp;
+	int timeout_ms, resend_ms;
+	uint8_t pinned[RX_KEY_LEN];
+	int has_pin;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+rx_err_t rxc_new(rxc_t **out, void *zctx, const char *endpoint, const rx_keypair_t *kp,
+		 const rxc_options_t *opt)
+{
+	rxc_t *c = calloc(1, sizeof *c);
+	int linger = 0, one = 1;
+
+	*out = NULL;
+	if (c == NULL || rx_crypto_init() != RX_OK) {
+		free(c);
+		return RX_SYSTEM;
+	}
+	if (kp)
+		c->kp = *kp;
+	c->timeout_ms = opt && opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
+	c->resend_ms = opt && opt->resend_ms > 0 ? opt->resend_ms : 1000;
+	if (opt && opt->broker_key) {
+		memcpy(c->pinned, opt->broker_key, RX_KEY_LEN);
+		c->has_pin = 1;
+	}
+	c->zctx = zctx;
+	if (c->zctx == NULL) {
+		c->zctx = zmq_ctx_new();
+		c->own_ctx = 1;
+	}
+	if (c->zctx == NULL || (c->sock = zmq_socket(c->zctx, ZMQ_DEALER)) == NULL) {
+		rxc_destroy(&c);
+		return RX_SYSTEM;
+	}
+	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+	/* Queue only on a live connection, so an absent broker is noticed. */
+	zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+	if (zmq_connect(c->sock, endpoint) != 0) {
+		rxc_destroy(&c);
+		return RX_INVALID;
+	}
+	*out = c;
+	return RX_OK;
+}
+
+void rxc_destroy(rxc_t **cp)
+{
+	rxc_t *c = cp ? *cp : NULL;
+	if (c == NULL)
+		return;
+	if (c->sock)
+		zmq_close(c->sock);
+	if (c->own_ctx && c->zctx)
+		zmq_ctx_term(c->zctx);
+	sodium_memzero(&c->kp, sizeof c->kp);
+	free(c);
+	*cp = NULL;
+}
+
+void rxc_result_free(rxc_result_t *r)
+{
+	if (r->reply)
+		rx__reply__free_unpacked(r->reply, NULL);
+	if (r->receipt)
+		rx__receipt__free_unpacked(r->receipt, NULL);
+	if (r->prescription)
+		rx__prescription__free_unpacked(r->prescription, NULL);
+	r->reply = NULL;
+	r->receipt = NULL;
+	r->prescription = NULL;
+}
+
+void rxc_request_id(uint8_t rid[RX_REQUEST_ID_LEN])
+{
+	randombytes_buf(rid, RX_REQUEST_ID_LEN);
+}
+
+static rx_err_t sign_msg(const rx_keypair_t *kp, rx_sign_ctx_t ctx, const ProtobufCMessage *m,
+			 Rx__Signed *out)
+{
+	rx__signed__init(out);
+	out->body.len = protobuf_c_message_get_packed_size(m);
+	out->body.data = malloc(out->body.len ? out->body.len : 1);
+	out->signature.data = malloc(RX_SIG_LEN);
+	out->signature.len = RX_SIG_LEN;
+	if (out->body.data == NULL || out->signature.data == NULL) {
+		rxc_signed_free(out);
+		return RX_SYSTEM;
+	}
+	protobuf_c_message_pack(m, out->body.data);
+	rx_err_t err = rx_sign(ctx, kp->sk, out->body.data, out->body.len, out->signature.data);
+	if (err != RX_OK)
+		rxc_signed_free(out);
+	return err;
+}
+
+rx_err_t rxc_sign_prescription(const rx_keypair_t *kp, const Rx__Prescription *p, Rx__Signed *out)
+{
+	return sign_msg(kp, RX_SIGN_PRESCRIPTION, &p->base, out);
+}
+
+rx_err_t rxc_sign_dispense(const rx_keypair_t *kp, const Rx__DispenseRecord *d, Rx__Signed *out)
+{
+	return sign_msg(kp, RX_SIGN_DISPENSE, &d->base, out);
+}
+
+void rxc_signed_free(Rx__Signed *s)
+{
+	free(s->body.data);
+	free(s->signature.data);
+	s->body.data = s->signature.data = NULL;
+	s->body.len = s->signature.len = 0;
+}
+
+/* Send frames whenever the socket can take them, resending every resend_ms,
+ * until a reply frame arrives for which accept() says yes, or timeout. */
+static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens, int n,
+			 int (*accept)(const uint8_t *, size_t, const void *), const void *arg,
+			 uint8_t **reply, size_t *reply_len)
+{
+	int64_t deadline = mono_ms() + c->timeout_ms, next_send = 0;
+	int pending = 1;
+
+	for (;;) {
+		int64_t now = mono_ms();
+		if (now >= deadline)
+			return RX_UNREACHABLE;
+		if (!pending && now >= next_send)
+			pending = 1;
+		zmq_pollitem_t it = {c->sock, 0, (short)(ZMQ_POLLIN | (pending ? ZMQ_POLLOUT : 0)), 0};
+		int64_t wait = deadline - now;
+		if (!pending && next_send - now < wait)
+			wait = next_send - now;
+		if (zmq_poll(&it, 1, (long)wait) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			return RX_SYSTEM;
+		}
+		if (pending && (it.revents & ZMQ_POLLOUT)) {
+			int i, ok = 1;
+			for (i = 0; i < n && ok; i++)
+				ok = zmq_send(c->sock, frames[i], lens[i],
+					      ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0)) >= 0;
+			if (ok) {
+				pending = 0;
+				next_send = mono_ms() + c->resend_ms;
+			}
+		}
+		if (!(it.revents & ZMQ_POLLIN))
+			continue;
+		/* Take the whole message; the payload is its last frame. */
+		zmq_msg_t m;
+		int more = 1, got = 0;
+		uint8_t *buf = NULL;
+		size_t blen = 0;
+		while (more) {
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, c->sock, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&m);
+				break;
+			}
+			more = zmq_msg_more(&m);
+			if (!more) {
+				blen = zmq_msg_size(&m);
+				buf = malloc(blen ? blen : 1);
+				if (buf)
+					memcpy(buf, zmq_msg_data(&m), blen);
+				got = buf != NULL;
+			}
+			zmq_msg_close(&m);
+		}
+		if (got && (accept == NULL || accept(buf, blen, arg))) {
+			*reply = buf;
+			*reply_len = blen;
+			return RX_OK;
+		}
+		free(buf); /* a late reply to an earlier request: not ours */
+	}
+}
+
+rx_err_t rxc_raw(rxc_t *c, const void *const *frames, const size_t *lens, int n, uint8_t **reply,
+		 size_t *reply_len)
+{
+	return exchange(c, frames, lens, n, NULL, NULL, reply, reply_len);
+}
+
+/* Accept a reply that answers this request id, or a framing refusal that
+ * names none. */
+static int for_request(const uint8_t *buf, size_t len, const void *rid)
+{
+	Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
+	int ok = r != NULL && (r->request_id.len == 0 ||
+			       (r->request_id.len == RX_REQUEST_ID_LEN &&
+				memcmp(r->request_id.data, rid, RX_REQUEST_ID_LEN) == 0));
+	if (r)
+		rx__reply__free_unpacked(r, NULL);
+	return ok;
+}
+
+static rx_err_t fail(rxc_result_t *out, rx_err_t err, const char *msg)
+{
+	out->status = err;
+	snprintf(out->message, sizeof out->message, "%s", msg);
+	return err;
+}
+
+/* Check an OK reply: the receipt is signed by the broker (pinned if asked),
+ * answers this request from this caller, and any prescription in it is the
+ * prescriber's signed one whose hash the receipt names. */
+static rx_err_t verify_ok(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
+{
+	Rx__Reply *r = out->reply;
+	Rx__Receipt *rc;
+	if (r->receipt_signature.len != RX_SIG_LEN || r->receipt.len == 0 ||
+	    (rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data)) == NULL)
+		return fail(out, RX_SYSTEM, "the broker's reply has no valid receipt");
+	out->receipt = rc;
+	if (rc->broker_key.len != RX_KEY_LEN ||
+	    rx_verify(RX_SIGN_RECEIPT, rc->broker_key.data, r->receipt.data, r->receipt.len,
+		      r->receipt_signature.data) != RX_OK)
+		return fail(out, RX_SYSTEM, "the broker's receipt signature does not verify");
+	if (c->has_pin && memcmp(rc->broker_key.data, c->pinned, RX_KEY_LEN) != 0)
+		return fail(out, RX_SYSTEM, "the receipt is signed by a broker key other than the pinned one");
+	if (rc->request_id.len != RX_REQUEST_ID_LEN ||
+	    memcmp(rc->request_id.data, call->request_id.data, RX_REQUEST_ID_LEN) != 0 ||
+	    rc->caller_key.len != RX_KEY_LEN || memcmp(rc->caller_key.data, c->kp.pk, RX_KEY_LEN) != 0 ||
+	    rc->op != call->op)
+		return fail(out, RX_SYSTEM, "the receipt does not answer this request");
+	if (r->prescription && r->prescription->body.len) {
+		const Rx__Signed *sp = r->prescription;
+		uint8_t h[RX_HASH_LEN];
+		Rx__Prescription *p = rx__prescription__unpack(NULL, sp->body.len, sp->body.data);
+		if (p == NULL)
+			return fail(out, RX_SYSTEM, "the prescription in the reply does not decode");
+		out->prescription = p;
+		rx_hash(sp->body.data, sp->body.len, h);
+		if (p->prescriber_key.len != RX_KEY_LEN || sp->signature.len != RX_SIG_LEN ||
+		    rx_verify(RX_SIGN_PRESCRIPTION, p->prescriber_key.data, sp->body.data, sp->body.len,
+			      sp->signature.data) != RX_OK)
+			return fail(out, RX_SYSTEM, "the prescriber's signature on the prescription does not verify");
+		if (rc->body_hash.len != RX_HASH_LEN || memcmp(rc->body_hash.data, h, RX_HASH_LEN) != 0)
+			return fail(out, RX_SYSTEM, "the prescription is not the one the receipt names");
+	}
+	out->status = RX_OK;
+	return RX_OK;
+}
+
+rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
+{
+	Rx__Request req = RX__REQUEST__INIT;
+	uint8_t sig[RX_SIG_LEN], *frame = NULL, *buf = NULL;
+	size_t clen = rx__call__get_packed_size(call), flen, blen = 0;
+	uint8_t *cbuf = malloc(clen ? clen : 1);
+	rx_err_t err;
+
+	memset(out, 0, sizeof *out);
+	if (call->request_id.len == RX_REQUEST_ID_LEN)
+		memcpy(out->request_id, call->request_id.data, RX_REQUEST_ID_LEN);
+	if (cbuf == NULL)
+		return fail(out, RX_SYSTEM, "out of memory");
+	rx__call__pack(call, cbuf);
+	if (rx_sign(RX_SIGN_CALL, c->kp.sk, cbuf, clen, sig) != RX_OK) {
+		free(cbuf);
+		return fail(out, RX_SYSTEM, "out of memory");
+	}
+	req.key.data = c->kp.pk;
+	req.key.len = RX_KEY_LEN;
+	req.call.data = cbuf;
+	req.call.len = clen;
+	req.signature.data = sig;
+	req.signature.len = RX_SIG_LEN;
+	flen = rx__request__get_packed_size(&req);
+	if ((frame = malloc(flen)) == NULL) {
+		free(cbuf);
+		return fail(out, RX_SYSTEM, "out of memory");
+	}
+	rx__request__pack(&req, frame);
+	free(cbuf);
+
+	const void *frames[2] = {"", frame};
+	size_t lens[2] = {0, flen};
+	err = exchange(c, frames, lens, 2, for_request, call->request_id.data, &buf, &blen);
+	free(frame);
+	if (err == RX_UNREACHABLE) {
+		snprintf(out->message, sizeof out->message, "no reply from the broker within %d ms",
+			 c->timeout_ms);
+		out->status = err;
+		return err;
+	}
+	if (err != RX_OK)
+		return fail(out, err, "transport error talking to the broker");
+	out->reply = rx__reply__unpack(NULL, blen, buf);
+	free(buf);
+	if (out->reply == NULL)
+		return fail(out, RX_SYSTEM, "the broker's reply does not decode");
+	if (!rx_err_is_wire((int)out->reply->status))
+		return fail(out, RX_SYSTEM, "the broker replied with an unknown status");
+	if (out->reply->status != RX__STATUS__OK) {
+		out->status = (rx_err_t)out->reply->status;
+		snprintf(out->message, sizeof out->message, "%s",
+			 out->reply->message[0] ? out->reply->message : rx_strerror(out->status));
+		return out->status;
+	}
+	return verify_ok(c, call, out);
+}
+
+static rx_err_t simple(rxc_t *c, const uint8_t *rid, int op, const char *id, const uint8_t *token,
+		       const char *patient, Rx__Signed *prescription, Rx__Signed *record,
+		       rxc_result_t *out)
+{
+	Rx__Call call = RX__CALL__INIT;
+	uint8_t fresh[RX_REQUEST_ID_LEN];
+	if (rid == NULL) {
+		rxc_request_id(fresh);
+		rid = fresh;
+	}
+	call.request_id.data = (uint8_t *)rid;
+	call.request_id.len = RX_REQUEST_ID_LEN;
+	call.op = (Rx__Op)op;
+	if (id)
+		call.prescription_id = (char *)id;
+	if (token) {
+		call.claim_token.data = (uint8_t *)token;
+		call.claim_token.len = RX_TOKEN_LEN;
+	}
+	if (patient)
+		call.patient_id = (char *)patient;
+	call.prescription = prescription;
+	call.dispense = record;
+	return rxc_call(c, &call, out);
+}
+
+rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription, rxc_result_t *out)
+{
+	return simple(c, rid, RX_OP_SUBMIT, NULL, NULL, NULL, (Rx__Signed *)prescription, NULL, out);
+}
+
+rx_err_t rxc_claim(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out)
+{
+	return simple(c, rid, RX_OP_CLAIM, id, NULL, NULL, NULL, NULL, out);
+}
+
+rx_err_t rxc_release(rxc_t *c, const uint8_t *rid, const char *id,
+		     const uint8_t token[RX_TOKEN_LEN], rxc_result_t *out)
+{
+	return simple(c, rid, RX_OP_RELEASE, id, token, NULL, NULL, NULL, out);
+}
+
+rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
+		      const uint8_t token[RX_TOKEN_LEN], const Rx__Signed *record, rxc_result_t *out)
+{
+	return simple(c, rid, RX_OP_DISPENSE, id, token, NULL, NULL, (Rx__Signed *)record, out);
+}
+
+rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out)
+{
+	return simple(c, rid, RX_OP_CANCEL, id, NULL, NULL, NULL, NULL, out);
+}
+
+rx_err_t rxc_status(rxc_t *c, const char *id, rxc_result_t *out)
+{
+	return simple(c, NULL, RX_OP_STATUS, id, NULL, NULL, NULL, NULL, out);
+}
+
+rx_err_t rxc_list(rxc_t *c, const char *patient_id, rxc_result_t *out)
+{
+	return simple(c, NULL, RX_OP_LIST, NULL, NULL, patient_id, NULL, NULL, out);
+}

@@ -1,0 +1,79 @@
+/* rxclient: the C client library for rx-exchange.
+ *
+ * Builds and signs calls, sends them to rxd over a ZeroMQ DEALER socket, and
+ * verifies what comes back: the broker's receipt signature, that the receipt
+ * answers this request, and (STATUS) the prescriber's signature on the
+ * prescription.  A request is resent with the same request id until a reply
+ * arrives or the timeout passes, which is safe because rxd answers a retry
+ * with its original reply.  One rxc_t per thread. */
+#ifndef RXCLIENT_H
+#define RXCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rx.pb-c.h"
+#include "rx_crypto.h"
+#include "rx_err.h"
+
+typedef struct rxc rxc_t;
+
+typedef struct {
+	int timeout_ms; /* give up after this long (default 5000) */
+	int resend_ms;  /* resend the same request this often (default 1000) */
+	const uint8_t *broker_key; /* RX_KEY_LEN to pin, or NULL to accept any signer */
+} rxc_options_t;
+
+/* Connect to endpoint acting as kp (copied; NULL for rxc_raw use only).  zctx: a ZeroMQ context to share,
+ * or NULL for one of its own.  Caller owns *out; release with rxc_destroy. */
+rx_err_t rxc_new(rxc_t **out, void *zctx, const char *endpoint, const rx_keypair_t *kp,
+		 const rxc_options_t *opt) RX_MUST_CHECK;
+void rxc_destroy(rxc_t **c);
+
+/* The outcome of one call.  Owns everything it points to; release with
+ * rxc_result_free. */
+typedef struct {
+	rx_err_t status;              /* the broker's code, or RX_UNREACHABLE/RX_SYSTEM */
+	char message[256];            /* the broker's reason, or ours */
+	uint8_t request_id[RX_REQUEST_ID_LEN];
+	Rx__Reply *reply;             /* as received; NULL if none */
+	Rx__Receipt *receipt;         /* verified receipt on OK; NULL otherwise */
+	Rx__Prescription *prescription; /* STATUS: decoded, prescriber signature verified */
+} rxc_result_t;
+
+void rxc_result_free(rxc_result_t *r);
+
+/* A fresh random request id. */
+void rxc_request_id(uint8_t rid[RX_REQUEST_ID_LEN]);
+
+/* Sign p (serialized once, here) as its prescriber / a record as its
+ * pharmacy.  On RX_OK out->body.data and out->signature.data are heap
+ * memory the caller owns (rxc_signed_free). */
+rx_err_t rxc_sign_prescription(const rx_keypair_t *kp, const Rx__Prescription *p,
+			       Rx__Signed *out) RX_MUST_CHECK;
+rx_err_t rxc_sign_dispense(const rx_keypair_t *kp, const Rx__DispenseRecord *d,
+			   Rx__Signed *out) RX_MUST_CHECK;
+void rxc_signed_free(Rx__Signed *s);
+
+/* Send a call (request_id and op set by the caller) and wait for the reply.
+ * Returns out->status. */
+rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out);
+
+/* The calls, one per op.  rid: the request id to use (NULL: a fresh one). */
+rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription, rxc_result_t *out);
+rx_err_t rxc_claim(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
+rx_err_t rxc_release(rxc_t *c, const uint8_t *rid, const char *id,
+		     const uint8_t token[RX_TOKEN_LEN], rxc_result_t *out);
+rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
+		      const uint8_t token[RX_TOKEN_LEN], const Rx__Signed *record, rxc_result_t *out);
+rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
+rx_err_t rxc_status(rxc_t *c, const char *id, rxc_result_t *out);
+rx_err_t rxc_list(rxc_t *c, const char *patient_id, rxc_result_t *out);
+
+/* Send raw frames and wait for one reply frame (tests of hostile input).
+ * On RX_OK *reply is a heap buffer the caller frees.  RX_UNREACHABLE on
+ * timeout. */
+rx_err_t rxc_raw(rxc_t *c, const void *const *frames, const size_t *lens, int n,
+		 uint8_t **reply, size_t *reply_len) RX_MUST_CHECK;
+
+#endif

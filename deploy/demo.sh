@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The whole story, for real: a throw-away rxd, a clinic, two pharmacies and a
+# patient; every step checks its outcome and the script fails loudly if one
+# is not what it should be.  Usage: deploy/demo.sh BUILD_DIR (deploy/rx demo).
+set -euo pipefail
+
+build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
+bin_rxd=$build/broker/rxd
+keygen=$build/clients/rx-keygen
+rxctl=$build/clients/rxctl
+clinic=$build/clients/rx-clinic
+pharmacy=$build/clients/rx-pharmacy
+
+work=$(mktemp -d /tmp/rx-demo.XXXXXX)
+data=$work/data
+rxd_pid=
+cleanup() {
+  if [ -n "$rxd_pid" ] && kill -0 "$rxd_pid" 2>/dev/null; then
+    kill "$rxd_pid"; wait "$rxd_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step=0
+say()  { step=$((step + 1)); printf '\n\033[1m%2d. %s\033[0m\n' "$step" "$*"; }
+info() { printf '    %s\n' "$*"; }
+die()  { printf '\nDEMO FAILED: %s\n' "$*" >&2; exit 1; }
+# A string field of a compact JSON object (our CLIs print one per line).
+field() { sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p' <<<"$2"; }
+
+# run EXPECTED_EXIT CMD...: run a client, check its exit code, keep its JSON.
+out=
+run() {
+  local want=$1 rc=0; shift
+  out=$("$@" 2>/dev/null) || rc=$?
+  [ "$rc" -eq "$want" ] || die "expected exit $want, got $rc from: ${*##*/}: $out"
+}
+
+start_rxd() {
+  local listen=$1
+  "$bin_rxd" --data "$data" --listen "$listen" 2>>"$work/rxd.log" &
+  rxd_pid=$!
+  for _ in $(seq 100); do
+    [ -s "$data/rxd.endpoint" ] && [ -S "$data/admin.sock" ] && "$rxctl" --data "$data" stats >/dev/null 2>&1 && return 0
+    kill -0 "$rxd_pid" 2>/dev/null || die "rxd exited; see its log: $(tail -3 "$work/rxd.log")"
+    sleep 0.1
+  done
+  die "rxd did not become ready"
+}
+
+stop_rxd() {
+  kill -TERM "$rxd_pid"
+  wait "$rxd_pid" || die "rxd did not stop cleanly"
+  rxd_pid=
+}
+
+say "Start the broker on a throw-away data dir"
+rm -f "$data/rxd.endpoint"
+start_rxd 'tcp://127.0.0.1:*'
+broker=$(cat "$data/rxd.endpoint")
+info "rxd pid $rxd_pid, listening on $broker, data in $data"
+info "broker receipt key $(sed -n 's/.*broker_key=\([0-9a-f]*\).*/\1/p' "$work/rxd.log" | head -1)"
+
+say "Make keys: Dr. Sato at Sakura Clinic, Aozora Pharmacy, Midori Pharmacy"
+doc=$("$keygen" "$work/sato.key")
+aozora=$("$keygen" "$work/aozora.key")
+midori=$("$keygen" "$work/midori.key")
+info "prescriber $doc"
+info "pharmacy   $aozora"
+info "pharmacy   $midori"
+info "secret keys written mode $(stat -c %a "$work/sato.key"), never printed"
+
+say "The operator registers the three keys"
+"$rxctl" --data "$data" key add --role prescriber --institution 1312345678 --name "Dr. Sato, Sakura Clinic" "$doc" >/dev/null
+"$rxctl" --data "$data" key add --role pharmacy --institution 1398765432 --name "Aozora Pharmacy" "$aozora" >/dev/null
+"$rxctl" --data "$data" key add --role pharmacy --institution 1311112222 --name "Midori Pharmacy" "$midori" >/dev/null
+"$rxctl" --data "$data" key list | sed 's/^/    /'
+
+say "Enroll the patient by My Number (read from stdin, so it is in no process list)"
+rc=0; "$rxctl" --data "$data" patient enroll --my-number 123456789011 >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || die "a My Number with a wrong check digit was not refused"
+info "123456789011 refused: wrong check digit"
+run 0 "$rxctl" --data "$data" --json patient enroll --my-number - <<<"123456789018"
+patient=$(field patient_id "$out")
+[ -n "$patient" ] || die "no patient id: $out"
+info "patient id $patient: a keyed hash; the number itself is stored nowhere"
+
+say "Dr. Sato submits a signed prescription (real NHI drug codes)"
+cat >"$work/rx.json" <<JSON
+{"patient_id": "$patient", "valid_days": 4, "uses": 1,
+ "items": [
+  {"drug_code": "2171022F2025", "name": "ノルバスク錠５ｍｇ (amlodipine 5 mg)", "dose": "1 tablet",
+   "usage": "once daily after breakfast", "days": 28, "quantity": 28, "unit": "tablet"},
+  {"drug_code": "2189017F1022", "name": "クレストール錠２．５ｍｇ (rosuvastatin 2.5 mg)", "dose": "1 tablet",
+   "usage": "once daily after dinner", "days": 28, "quantity": 28, "unit": "tablet"}],
+ "notes": "generic substitution allowed"}
+JSON
+run 0 "$clinic" --broker "$broker" --key "$work/sato.key" submit "$work/rx.json"
+id=$(field id "$out")
+info "prescription $id is $(field state "$out"), valid until $(field valid_until "$out")"
+info "receipt signed by the broker: $(field receipt_signature "$out" | cut -c1-32)..."
+
+say "At Aozora Pharmacy the patient is looked up and the prescription claimed"
+run 0 "$pharmacy" --broker "$broker" --key "$work/aozora.key" list --patient "$patient"
+grep -q "\"$id\"" <<<"$out" || die "the prescription is not in the patient's list: $out"
+info "open prescriptions for the patient: $id"
+run 0 "$pharmacy" --broker "$broker" --key "$work/aozora.key" claim "$id"
+claim=$(field claim "$out")
+info "claimed; state $(field state "$out"), claim token kept by the pharmacy"
+
+say "Midori Pharmacy tries to claim the same prescription"
+run 2 "$pharmacy" --broker "$broker" --key "$work/midori.key" claim "$id"
+[ "$(field status "$out")" = ALREADY_CLAIMED ] || die "expected ALREADY_CLAIMED: $out"
+info "refused: $(field status "$out") ($(field message "$out"))"
+
+say "Aozora Pharmacy dispenses it (a signed dispense record)"
+run 0 "$pharmacy" --broker "$broker" --key "$work/aozora.key" dispense "$id" --claim "$claim"
+[ "$(field state "$out")" = DISPENSED ] || die "expected DISPENSED: $out"
+info "state $(field state "$out"), use $(sed -n 's/.*"use":\([0-9]*\).*/\1/p' <<<"$out") of 1"
+
+say "A second dispense of the same prescription"
+run 2 "$pharmacy" --broker "$broker" --key "$work/aozora.key" dispense "$id" --claim "$claim"
+[ "$(field status "$out")" = ALREADY_DISPENSED ] || die "expected ALREADY_DISPENSED: $out"
+info "refused: $(field status "$out")"
+
+say "Restart the broker (SIGTERM, then start again on the same data dir)"
+stop_rxd
+info "stopped"
+start_rxd "$broker"
+info "started again, pid $rxd_pid"
+
+say "The state survived"
+run 0 "$clinic" --broker "$broker" --key "$work/sato.key" status "$id"
+[ "$(field state "$out")" = DISPENSED ] || die "state lost across restart: $out"
+info "prescription $id is still $(field state "$out")"
+"$rxctl" --data "$data" stats | sed 's/^/    /'
+
+say "Stop the broker"
+stop_rxd
+info "the log holds one line per request, and no patient data:"
+grep -m3 ' op=' "$work/rxd.log" | sed 's/^/    /'
+printf '\nThe whole story ran against the real broker. Demo OK.\n'
