@@ -1,0 +1,284 @@
+/* harness: start, stop and talk to a real rxd (see harness.h). */
+#include "harness.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rx_check.h"
+#include "rx_ids.h"
+
+int64_t harness_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static int spawn(harness_t *h, const char *listen)
+{
+	const char *rxd = getenv("RXD");
+	char log[300];
+	if (rxd == NULL)
+		return -1;
+	snprintf(log, sizeof log, "%s/rxd.log", h->dir);
+	pid_t parent = getpid();
+	h->pid = fork();
+	if (h->pid < 0)
+		return -1;
+	if (h->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0)
+			dup2(fd, 2);
+		char *argv[] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen,
+				"--map-size", h->map_mib, NULL};
+		if (h->map_mib[0] == '\0')
+			argv[5] = NULL;
+		execv(rxd, argv);
+		_exit(127);
+	}
+	/* Ready when the endpoint file is written and the admin socket answers:
+	 * polled with a deadline, never a fixed sleep. */
+	int64_t deadline = harness_ms() + 15000;
+	char path[300];
+	snprintf(path, sizeof path, "%s/rxd.endpoint", h->dir);
+	while (harness_ms() < deadline) {
+		int status;
+		if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
+			h->pid = 0;
+			return -1;
+		}
+		FILE *f = fopen(path, "r");
+		if (f) {
+			char ep[256] = "";
+			int ok = fgets(ep, sizeof ep, f) != NULL;
+			fclose(f);
+			ep[strcspn(ep, "\n")] = '\0';
+			Rx__Stats st;
+			if (ok && ep[0] && harness_stats(h, &st) == 0) {
+				snprintf(h->endpoint, sizeof h->endpoint, "%s", ep);
+				return 0;
+			}
+		}
+		pause_ms(20);
+	}
+	return -1;
+}
+
+int harness_start(harness_t *h, int map_mib)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
+	if (mkdtemp(h->dir) == NULL)
+		return -1;
+	if (map_mib > 0)
+		snprintf(h->map_mib, sizeof h->map_mib, "%d", map_mib);
+	if (rx_crypto_init() != RX_OK)
+		return -1;
+	return spawn(h, "tcp://127.0.0.1:*");
+}
+
+int harness_restart(harness_t *h)
+{
+	char path[300], ep[256];
+	snprintf(ep, sizeof ep, "%s", h->endpoint);
+	snprintf(path, sizeof path, "%s/rxd.endpoint", h->dir);
+	unlink(path);
+	return spawn(h, ep);
+}
+
+int harness_stop(harness_t *h, int sig)
+{
+	int status = -1;
+	if (h->pid > 0) {
+		kill(h->pid, sig);
+		while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		h->pid = 0;
+	}
+	return status;
+}
+
+void harness_cleanup(harness_t *h)
+{
+	char cmd[300];
+	harness_stop(h, SIGKILL);
+	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL) {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: could not remove %s\n", h->dir);
+	}
+}
+
+rxc_t *harness_client(harness_t *h, void *zctx, const rx_keypair_t *kp, int timeout_ms)
+{
+	rxc_t *c = NULL;
+	rxc_options_t o = {.timeout_ms = timeout_ms ? timeout_ms : 5000, .resend_ms = 500};
+	ck_assert_int_eq(rxc_new(&c, zctx, h->endpoint, kp, &o), RX_OK);
+	return c;
+}
+
+int harness_admin(harness_t *h, const Rx__AdminRequest *q, Rx__AdminReply **reply)
+{
+	char ep[300];
+	rxc_t *c;
+	uint8_t *buf, *rep = NULL;
+	size_t len = rx__admin_request__get_packed_size(q), rlen = 0;
+	rxc_options_t o = {.timeout_ms = 2000};
+
+	*reply = NULL;
+	snprintf(ep, sizeof ep, "ipc://%s/admin.sock", h->dir);
+	if (rxc_new(&c, NULL, ep, NULL, &o) != RX_OK)
+		return -1;
+	buf = malloc(len ? len : 1);
+	rx__admin_request__pack(q, buf);
+	const void *frames[2] = {"", buf};
+	size_t lens[2] = {0, len};
+	rx_err_t err = rxc_raw(c, frames, lens, 2, &rep, &rlen);
+	free(buf);
+	rxc_destroy(&c);
+	if (err != RX_OK)
+		return -1;
+	*reply = rx__admin_reply__unpack(NULL, rlen, rep);
+	free(rep);
+	return *reply ? 0 : -1;
+}
+
+int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institution)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
+	Rx__AdminReply *r;
+	uint8_t seed[RX_SEED_LEN];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, kp);
+	ki.key.data = kp->pk;
+	ki.key.len = RX_KEY_LEN;
+	ki.role = (Rx__Role)role;
+	ki.institution_code = (char *)institution;
+	ki.name = (char *)"test key";
+	q.op = RX__ADMIN_OP__KEY_ADD;
+	q.key = &ki;
+	if (harness_admin(h, &q, &r) != 0)
+		return -1;
+	int ok = r->status == RX__STATUS__OK;
+	rx__admin_reply__free_unpacked(r, NULL);
+	return ok ? 0 : -1;
+}
+
+int harness_revoke(harness_t *h, const rx_keypair_t *kp)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
+	Rx__AdminReply *r;
+	ki.key.data = (uint8_t *)kp->pk;
+	ki.key.len = RX_KEY_LEN;
+	q.op = RX__ADMIN_OP__KEY_REVOKE;
+	q.key = &ki;
+	if (harness_admin(h, &q, &r) != 0)
+		return -1;
+	int ok = r->status == RX__STATUS__OK;
+	rx__admin_reply__free_unpacked(r, NULL);
+	return ok ? 0 : -1;
+}
+
+int harness_enroll(harness_t *h, const char *mynumber, char pid[RX_PATIENT_ID_LEN + 1])
+{
+	char path[300];
+	rx_keypair_t pk;
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r;
+	snprintf(path, sizeof path, "%s/pseudonym.key", h->dir);
+	if (rx_key_load(path, &pk) != RX_OK || rx_patient_id_derive(pk.sk, mynumber, pid) != RX_OK)
+		return -1;
+	q.op = RX__ADMIN_OP__PATIENT_ENROLL;
+	q.patient_id = pid;
+	if (harness_admin(h, &q, &r) != 0)
+		return -1;
+	int ok = r->status == RX__STATUS__OK;
+	rx__admin_reply__free_unpacked(r, NULL);
+	return ok ? 0 : -1;
+}
+
+int harness_stats(harness_t *h, Rx__Stats *out)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r;
+	q.op = RX__ADMIN_OP__STATS;
+	if (harness_admin(h, &q, &r) != 0)
+		return -1;
+	int ok = r->status == RX__STATUS__OK && r->stats;
+	if (ok) {
+		*out = *r->stats;
+		out->version = NULL;
+		out->broker_key.data = NULL;
+	}
+	rx__admin_reply__free_unpacked(r, NULL);
+	return ok ? 0 : -1;
+}
+
+void harness_prescription(const rx_keypair_t *kp, const char *patient, uint32_t uses,
+			  int64_t issued_at, int64_t valid_until, const char *notes, Rx__Signed *out)
+{
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	Rx__Item it = RX__ITEM__INIT, *items[1] = {&it};
+	it.drug_code = (char *)"2171022F2025"; /* ノルバスク錠５ｍｇ, NHI price list */
+	it.name = (char *)"ノルバスク錠５ｍｇ";
+	it.dose = (char *)"1 tablet";
+	it.unit = (char *)"tablet";
+	it.usage = (char *)"once daily after breakfast";
+	it.days = 28;
+	it.quantity = 28;
+	p.version = 1;
+	p.patient_id = (char *)patient;
+	p.prescriber_key.data = (uint8_t *)kp->pk;
+	p.prescriber_key.len = RX_KEY_LEN;
+	p.issued_at = issued_at ? issued_at : (int64_t)time(NULL);
+	p.valid_until = valid_until ? valid_until : rx_valid_until(p.issued_at, 4);
+	p.uses = uses;
+	p.n_items = 1;
+	p.items = items;
+	p.notes = (char *)(notes ? notes : "");
+	ck_assert_int_eq(rxc_sign_prescription(kp, &p, out), RX_OK);
+}
+
+void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, Rx__Signed *out)
+{
+	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	Rx__Item it = RX__ITEM__INIT, *items[1] = {&it};
+	it.drug_code = (char *)"2171022F2025";
+	it.name = (char *)"ノルバスク錠５ｍｇ";
+	it.dose = (char *)"1 tablet";
+	it.unit = (char *)"tablet";
+	it.usage = (char *)"once daily after breakfast";
+	it.days = 28;
+	it.quantity = 28;
+	d.version = 1;
+	d.prescription_id = (char *)id;
+	d.use = use;
+	d.pharmacy_key.data = (uint8_t *)kp->pk;
+	d.pharmacy_key.len = RX_KEY_LEN;
+	d.n_items = 1;
+	d.items = items;
+	d.notes = (char *)"";
+	ck_assert_int_eq(rxc_sign_dispense(kp, &d, out), RX_OK);
+}

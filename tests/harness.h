@@ -1,0 +1,56 @@
+/* harness: run the real rxd for integration tests.
+ *
+ * Each test starts its own rxd (path from $RXD) on a fresh temp data dir and
+ * a port the kernel picks (tcp://127.0.0.1:*), waits until the admin socket
+ * answers, and stops it by PID.  The child gets PR_SET_PDEATHSIG, so a test
+ * that dies mid-way never leaves a broker behind. */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rx.pb-c.h"
+#include "rx_crypto.h"
+#include "rx_types.h"
+#include "rxclient.h"
+
+typedef struct {
+	pid_t pid;
+	char dir[256];
+	char endpoint[256];
+	char map_mib[16];
+} harness_t;
+
+/* Start rxd on a new temp dir (map_mib 0: default map size).  0 on success. */
+int harness_start(harness_t *h, int map_mib);
+/* Start again on the same dir and endpoint (after harness_stop). */
+int harness_restart(harness_t *h);
+/* Send sig and reap; returns the exit status as waitpid gives it. */
+int harness_stop(harness_t *h, int sig);
+/* Stop if running and remove the temp dir. */
+void harness_cleanup(harness_t *h);
+
+/* A client for kp on this broker (timeout_ms 0: 5000). */
+rxc_t *harness_client(harness_t *h, void *zctx, const rx_keypair_t *kp, int timeout_ms);
+
+/* Admin request/reply over the admin socket; reply is the caller's. */
+int harness_admin(harness_t *h, const Rx__AdminRequest *q, Rx__AdminReply **reply);
+/* A new key pair, registered with role and institution.  0 on success. */
+int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institution);
+int harness_revoke(harness_t *h, const rx_keypair_t *kp);
+/* Enroll a My Number; its patient id into pid.  0 on success. */
+int harness_enroll(harness_t *h, const char *mynumber, char pid[RX_PATIENT_ID_LEN + 1]);
+/* Stats; 0 on success. */
+int harness_stats(harness_t *h, Rx__Stats *out);
+
+/* A signed prescription by kp for patient (heap; rxc_signed_free). */
+void harness_prescription(const rx_keypair_t *kp, const char *patient, uint32_t uses,
+			  int64_t issued_at, int64_t valid_until, const char *notes, Rx__Signed *out);
+/* A signed dispense record of the prescribed item by kp. */
+void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, Rx__Signed *out);
+
+/* Milliseconds on the monotonic clock. */
+int64_t harness_ms(void);
+
+#endif

@@ -1,0 +1,602 @@
+/* Integration: the real rxd on a temp dir and a kernel-chosen port, driven
+ * through the client library over real sockets. */
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "harness.h"
+#include "rx_check.h"
+#include "rx_ids.h"
+
+/* One broker with a prescriber, a second prescriber, two pharmacies and an
+ * enrolled patient, for the tests below. */
+typedef struct {
+	harness_t h;
+	rx_keypair_t doc, doc2, ph1, ph2;
+	char patient[RX_PATIENT_ID_LEN + 1];
+	rxc_t *cdoc, *cdoc2, *cph1, *cph2;
+} world_t;
+
+static void world_up(world_t *w, int map_mib)
+{
+	memset(w, 0, sizeof *w);
+	ck_assert_msg(harness_start(&w->h, map_mib) == 0, "rxd did not start (is $RXD set?)");
+	ck_assert_int_eq(harness_key(&w->h, &w->doc, RX_ROLE_PRESCRIBER, "1312345678"), 0);
+	ck_assert_int_eq(harness_key(&w->h, &w->doc2, RX_ROLE_PRESCRIBER, "1300000001"), 0);
+	ck_assert_int_eq(harness_key(&w->h, &w->ph1, RX_ROLE_PHARMACY, "1398765432"), 0);
+	ck_assert_int_eq(harness_key(&w->h, &w->ph2, RX_ROLE_PHARMACY, "1311112222"), 0);
+	ck_assert_int_eq(harness_enroll(&w->h, "123456789018", w->patient), 0);
+	w->cdoc = harness_client(&w->h, NULL, &w->doc, 0);
+	w->cdoc2 = harness_client(&w->h, NULL, &w->doc2, 0);
+	w->cph1 = harness_client(&w->h, NULL, &w->ph1, 0);
+	w->cph2 = harness_client(&w->h, NULL, &w->ph2, 0);
+}
+
+static void world_down(world_t *w)
+{
+	rxc_destroy(&w->cdoc);
+	rxc_destroy(&w->cdoc2);
+	rxc_destroy(&w->cph1);
+	rxc_destroy(&w->cph2);
+	harness_cleanup(&w->h);
+}
+
+/* Submit a prescription; its id into id.  Asserts OK. */
+static void submit(world_t *w, uint32_t uses, char id[RX_ID_LEN + 1])
+{
+	Rx__Signed sp;
+	rxc_result_t r;
+	char notes[64];
+	/* Distinct notes, so two submits are two prescriptions, not a resubmit. */
+	snprintf(notes, sizeof notes, "n%u", (unsigned)randombytes_random());
+	harness_prescription(&w->doc, w->patient, uses, 0, 0, notes, &sp);
+	ck_assert_int_eq(rxc_submit(w->cdoc, NULL, &sp, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__ISSUED);
+	ck_assert_str_eq(r.receipt->patient_id, w->patient);
+	strcpy(id, r.receipt->prescription_id);
+	ck_assert_int_eq(rx_rxid_parse(id, id), RX_OK);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+}
+
+static void claim(rxc_t *c, const char *id, uint8_t token[RX_TOKEN_LEN])
+{
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_claim(c, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__CLAIMED);
+	ck_assert_int_eq(r.receipt->claim_token.len, RX_TOKEN_LEN);
+	memcpy(token, r.receipt->claim_token.data, RX_TOKEN_LEN);
+	rxc_result_free(&r);
+}
+
+static rx_err_t dispense(rxc_t *c, const rx_keypair_t *kp, const char *id,
+			 const uint8_t token[RX_TOKEN_LEN], uint32_t use, int *state)
+{
+	Rx__Signed rec;
+	rxc_result_t r;
+	harness_dispense_record(kp, id, use, &rec);
+	rx_err_t err = rxc_dispense(c, NULL, id, token, &rec, &r);
+	if (err == RX_OK && state)
+		*state = r.receipt->state;
+	rxc_result_free(&r);
+	rxc_signed_free(&rec);
+	return err;
+}
+
+static int state_of(rxc_t *c, const char *id)
+{
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_status(c, id, &r), RX_OK);
+	int s = r.receipt->state;
+	rxc_result_free(&r);
+	return s;
+}
+
+START_TEST(lifecycle)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN];
+	rxc_result_t r;
+	int st;
+
+	world_up(&w, 0);
+	submit(&w, 1, id);
+
+	/* STATUS by the pharmacy carries the prescriber-signed body, verified. */
+	ck_assert_int_eq(rxc_status(w.cph1, id, &r), RX_OK);
+	ck_assert_ptr_nonnull(r.prescription);
+	ck_assert_str_eq(r.prescription->items[0]->drug_code, "2171022F2025");
+	ck_assert_int_eq(r.receipt->uses_left, 1);
+	rxc_result_free(&r);
+
+	/* LIST shows it to a pharmacy. */
+	ck_assert_int_eq(rxc_list(w.cph1, w.patient, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->n_prescriptions, 1);
+	ck_assert_str_eq(r.receipt->prescriptions[0]->prescription_id, id);
+	rxc_result_free(&r);
+
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(rxc_release(w.cph1, NULL, id, tok, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__ISSUED);
+	rxc_result_free(&r);
+	claim(w.cph2, id, tok);
+	ck_assert_int_eq(dispense(w.cph2, &w.ph2, id, tok, 0, &st), RX_OK);
+	ck_assert_int_eq(st, RX_STATE_DISPENSED);
+	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_DISPENSED);
+
+	/* Dispensed ones leave the open list. */
+	ck_assert_int_eq(rxc_list(w.cph1, w.patient, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->n_prescriptions, 0);
+	rxc_result_free(&r);
+
+	/* A refill of 3 uses: ISSUED after each dispense but the last. */
+	submit(&w, 3, id);
+	for (uint32_t use = 1; use <= 3; use++) {
+		claim(w.cph1, id, tok);
+		ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, use, &st), RX_OK);
+		ck_assert_int_eq(st, use < 3 ? RX_STATE_ISSUED : RX_STATE_DISPENSED);
+	}
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.dispense_records, 4);
+	ck_assert_uint_eq(s.dispensed, 2);
+
+	/* Cancel while claimed: pending; the dispense is refused; release completes it. */
+	submit(&w, 1, id);
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	ck_assert(r.receipt->cancel_pending);
+	rxc_result_free(&r);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_CANCELLED);
+	ck_assert_int_eq(rxc_release(w.cph1, NULL, id, tok, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__CANCELLED_STATE);
+	rxc_result_free(&r);
+	world_down(&w);
+}
+END_TEST
+
+/* Send a hand-made request; returns the broker's status. */
+static rx_err_t raw_status(rxc_t *c, const void *frame, size_t len, int with_delimiter)
+{
+	uint8_t *rep = NULL;
+	size_t rlen = 0;
+	const void *frames[2] = {"", frame};
+	size_t lens[2] = {0, len};
+	rx_err_t err = with_delimiter ? rxc_raw(c, frames, lens, 2, &rep, &rlen)
+				      : rxc_raw(c, frames + 1, lens + 1, 1, &rep, &rlen);
+	ck_assert_int_eq(err, RX_OK);
+	Rx__Reply *r = rx__reply__unpack(NULL, rlen, rep);
+	ck_assert_ptr_nonnull(r);
+	err = (rx_err_t)r->status;
+	rx__reply__free_unpacked(r, NULL);
+	free(rep);
+	return err;
+}
+
+/* A signed CLAIM request for id with one byte of the signature flipped if asked. */
+static size_t claim_frame(const rx_keypair_t *kp, const char *id, int flip, uint8_t *out)
+{
+	Rx__Call call = RX__CALL__INIT;
+	Rx__Request req = RX__REQUEST__INIT;
+	uint8_t rid[RX_REQUEST_ID_LEN], cbuf[256], sig[RX_SIG_LEN];
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__CLAIM;
+	call.prescription_id = (char *)id;
+	size_t n = rx__call__pack(&call, cbuf);
+	ck_assert_int_eq(rx_sign(RX_SIGN_CALL, kp->sk, cbuf, n, sig), RX_OK);
+	sig[7] ^= (uint8_t)flip;
+	req.key.data = (uint8_t *)kp->pk;
+	req.key.len = RX_KEY_LEN;
+	req.call.data = cbuf;
+	req.call.len = n;
+	req.signature.data = sig;
+	req.signature.len = RX_SIG_LEN;
+	return rx__request__pack(&req, out);
+}
+
+START_TEST(every_refusal)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], ghost[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN], frame[512], rid[RX_REQUEST_ID_LEN];
+	rxc_result_t r;
+	Rx__Signed sp;
+
+	world_up(&w, 0);
+	submit(&w, 1, id);
+
+	/* INVALID: garbage, bad framing, a typo in the id's check character. */
+	ck_assert_int_eq(raw_status(w.cph1, "\x01\x02garbage", 9, 1), RX_INVALID);
+	ck_assert_int_eq(raw_status(w.cph1, "x", 1, 0), RX_INVALID);
+	char typo[RX_ID_LEN + 1];
+	strcpy(typo, id);
+	typo[0] = typo[0] == '2' ? '3' : '2';
+	ck_assert_int_eq(rxc_claim(w.cph1, NULL, typo, &r), RX_INVALID);
+	rxc_result_free(&r);
+
+	/* BAD_SIGNATURE: one flipped bit in the request signature. */
+	size_t n = claim_frame(&w.ph1, id, 0x10, frame);
+	ck_assert_int_eq(raw_status(w.cph1, frame, n, 1), RX_BAD_SIGNATURE);
+
+	/* UNKNOWN_KEY and KEY_REVOKED. */
+	rx_keypair_t stranger;
+	uint8_t seed[RX_SEED_LEN];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, &stranger);
+	rxc_t *cs = harness_client(&w.h, NULL, &stranger, 0);
+	ck_assert_int_eq(rxc_claim(cs, NULL, id, &r), RX_UNKNOWN_KEY);
+	rxc_result_free(&r);
+	rxc_destroy(&cs);
+	rx_keypair_t gone;
+	ck_assert_int_eq(harness_key(&w.h, &gone, RX_ROLE_PHARMACY, "1399999999"), 0);
+	ck_assert_int_eq(harness_revoke(&w.h, &gone), 0);
+	cs = harness_client(&w.h, NULL, &gone, 0);
+	ck_assert_int_eq(rxc_claim(cs, NULL, id, &r), RX_KEY_REVOKED);
+	rxc_result_free(&r);
+	rxc_destroy(&cs);
+
+	/* PERMISSION_DENIED: a pharmacy submitting; another prescriber cancelling. */
+	harness_prescription(&w.ph1, w.patient, 1, 0, 0, "pharmacy", &sp);
+	ck_assert_int_eq(rxc_submit(w.cph1, NULL, &sp, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+	ck_assert_int_eq(rxc_cancel(w.cdoc2, NULL, id, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+
+	/* NOT_FOUND: a well-formed id nobody issued; a patient nobody enrolled. */
+	do
+		rx_rxid_new(ghost);
+	while (strcmp(ghost, id) == 0);
+	ck_assert_int_eq(rxc_claim(w.cph1, NULL, ghost, &r), RX_NOT_FOUND);
+	rxc_result_free(&r);
+
+	/* ALREADY_CLAIMED, then ALREADY_DISPENSED. */
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &r), RX_ALREADY_CLAIMED);
+	rxc_result_free(&r);
+	ck_assert_int_eq(dispense(w.cph2, &w.ph2, id, tok, 0, NULL), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_ALREADY_DISPENSED);
+	ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &r), RX_ALREADY_DISPENSED);
+	rxc_result_free(&r);
+
+	/* CANCELLED. */
+	submit(&w, 1, id);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_claim(w.cph1, NULL, id, &r), RX_CANCELLED);
+	rxc_result_free(&r);
+
+	/* CONFLICT: the same request id with different bytes. */
+	rxc_request_id(rid);
+	submit(&w, 1, id);
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &r), RX_OK);
+	rxc_result_free(&r);
+	submit(&w, 1, ghost);
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, ghost, &r), RX_CONFLICT);
+	rxc_result_free(&r);
+
+	/* EXPIRED: valid for two more seconds; poll status until it reads EXPIRED. */
+	int64_t now = (int64_t)time(NULL);
+	harness_prescription(&w.doc, w.patient, 1, now, now + 2, "short", &sp);
+	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &r), RX_OK);
+	strcpy(id, r.receipt->prescription_id);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+	int64_t deadline = harness_ms() + 10000;
+	while (state_of(w.cph1, id) != RX_STATE_EXPIRED && harness_ms() < deadline)
+		;
+	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_EXPIRED);
+	ck_assert_int_eq(rxc_claim(w.cph1, NULL, id, &r), RX_EXPIRED);
+	rxc_result_free(&r);
+	/* ...and a prescription already past its validity is refused at submit. */
+	harness_prescription(&w.doc, w.patient, 1, now - 100, now - 10, "late", &sp);
+	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &r), RX_EXPIRED);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+
+	/* The broker kept serving through all of it. */
+	submit(&w, 1, id);
+	world_down(&w);
+}
+END_TEST
+
+START_TEST(unavailable_when_full)
+{
+	world_t w;
+	rxc_result_t r;
+	char id[RX_ID_LEN + 1], notes[2001];
+	rx_err_t err = RX_OK;
+	int ok = 0;
+
+	/* A 1 MiB map fills after a few hundred large prescriptions. */
+	world_up(&w, 1);
+	submit(&w, 1, id);
+	memset(notes, 'x', 2000);
+	notes[2000] = '\0';
+	for (int i = 0; i < 2000 && err == RX_OK; i++) {
+		Rx__Signed sp;
+		notes[0] = (char)('A' + i % 26);
+		notes[1] = (char)('A' + i / 26 % 26);
+		notes[2] = (char)('A' + i / 676 % 26);
+		harness_prescription(&w.doc, w.patient, 1, 0, 0, notes, &sp);
+		err = rxc_submit(w.cdoc, NULL, &sp, &r);
+		ok += err == RX_OK;
+		rxc_result_free(&r);
+		rxc_signed_free(&sp);
+	}
+	ck_assert_int_eq(err, RX_UNAVAILABLE);
+	ck_assert_int_gt(ok, 10);
+	/* Reads still work, and what was acknowledged is there. */
+	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_ISSUED);
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.prescriptions, (uint64_t)ok + 1);
+	world_down(&w);
+}
+END_TEST
+
+START_TEST(retries_get_the_original_reply)
+{
+	world_t w;
+	Rx__Signed sp;
+	rxc_result_t a, b;
+	uint8_t rid[RX_REQUEST_ID_LEN], tok[RX_TOKEN_LEN];
+
+	world_up(&w, 0);
+	rxc_request_id(rid);
+	harness_prescription(&w.doc, w.patient, 1, 0, 0, "retry", &sp);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &a), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &b), RX_OK);
+	ck_assert_uint_eq(a.reply->receipt.len, b.reply->receipt.len);
+	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
+	char id[RX_ID_LEN + 1];
+	strcpy(id, a.receipt->prescription_id);
+	rxc_result_free(&a);
+	rxc_result_free(&b);
+	/* The same signed prescription under a new request id is not a second one. */
+	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &a), RX_CONFLICT);
+	rxc_result_free(&a);
+
+	/* A claim retried after a restart: same token, byte-identical receipt. */
+	rxc_request_id(rid);
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &a), RX_OK);
+	memcpy(tok, a.receipt->claim_token.data, RX_TOKEN_LEN);
+	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &b), RX_OK);
+	ck_assert_mem_eq(b.receipt->claim_token.data, tok, RX_TOKEN_LEN);
+	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
+	rxc_result_free(&a);
+	rxc_result_free(&b);
+
+	/* A dispense retried: one record, both replies OK and identical. */
+	Rx__Signed rec;
+	harness_dispense_record(&w.ph1, id, 0, &rec);
+	rxc_request_id(rid);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec, &a), RX_OK);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec, &b), RX_OK);
+	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
+	rxc_result_free(&a);
+	rxc_result_free(&b);
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.dispense_records, 1);
+	rxc_signed_free(&rec);
+	rxc_signed_free(&sp);
+	world_down(&w);
+}
+END_TEST
+
+/* ---- 8 pharmacies race to claim each of 100 prescriptions ---- */
+
+#define RACERS 8
+#define ROUNDS 100
+
+typedef struct {
+	world_t *w;
+	void *zctx;
+	rx_keypair_t kp;
+	pthread_barrier_t *start, *done;
+	char (*ids)[RX_ID_LEN + 1];
+	int wins[ROUNDS];
+	int refused_other;
+} racer_t;
+
+static void *race(void *arg)
+{
+	racer_t *me = arg;
+	rxc_options_t o = {.timeout_ms = 20000, .resend_ms = 2000};
+	rxc_t *c;
+	if (rxc_new(&c, me->zctx, me->w->h.endpoint, &me->kp, &o) != RX_OK)
+		return NULL;
+	for (int i = 0; i < ROUNDS; i++) {
+		rxc_result_t r;
+		pthread_barrier_wait(me->start);
+		rx_err_t err = rxc_claim(c, NULL, me->ids[i], &r);
+		me->wins[i] = err == RX_OK;
+		if (err != RX_OK && err != RX_ALREADY_CLAIMED)
+			me->refused_other++;
+		rxc_result_free(&r);
+		pthread_barrier_wait(me->done);
+	}
+	rxc_destroy(&c);
+	return NULL;
+}
+
+START_TEST(claim_race_has_one_winner)
+{
+	world_t w;
+	static char ids[ROUNDS][RX_ID_LEN + 1];
+	racer_t racers[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t start, done;
+
+	world_up(&w, 0);
+	for (int i = 0; i < ROUNDS; i++)
+		submit(&w, 1, ids[i]);
+	void *zctx = zmq_ctx_new();
+	pthread_barrier_init(&start, NULL, RACERS);
+	pthread_barrier_init(&done, NULL, RACERS);
+	for (int t = 0; t < RACERS; t++) {
+		memset(&racers[t], 0, sizeof racers[t]);
+		racers[t].w = &w;
+		racers[t].zctx = zctx;
+		racers[t].start = &start;
+		racers[t].done = &done;
+		racers[t].ids = ids;
+		ck_assert_int_eq(harness_key(&w.h, &racers[t].kp, RX_ROLE_PHARMACY, "1350000000"), 0);
+		pthread_create(&th[t], NULL, race, &racers[t]);
+	}
+	for (int t = 0; t < RACERS; t++)
+		pthread_join(th[t], NULL);
+	for (int i = 0; i < ROUNDS; i++) {
+		int winners = 0;
+		for (int t = 0; t < RACERS; t++)
+			winners += racers[t].wins[i];
+		ck_assert_msg(winners == 1, "prescription %d had %d winners", i, winners);
+	}
+	for (int t = 0; t < RACERS; t++)
+		ck_assert_int_eq(racers[t].refused_other, 0);
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.claimed, ROUNDS);
+	zmq_ctx_term(zctx);
+	world_down(&w);
+}
+END_TEST
+
+/* ---- kill -9 mid-run: every acknowledged change survives ---- */
+
+typedef struct {
+	world_t *w;
+	volatile int stop;
+	int acked;             /* completed submit+claim+dispense cycles */
+	int acked_submit_only; /* the last cycle may stop after its submit */
+	char ids[4096][RX_ID_LEN + 1];
+	int failures;
+} worker_t;
+
+static void *work(void *arg)
+{
+	worker_t *k = arg;
+	world_t *w = k->w;
+	/* Long timeouts: requests in flight when rxd dies are resent, with the
+	 * same request id, until the restarted rxd answers. */
+	rxc_options_t o = {.timeout_ms = 30000, .resend_ms = 300};
+	rxc_t *doc, *ph;
+	if (rxc_new(&doc, NULL, w->h.endpoint, &w->doc, &o) != RX_OK ||
+	    rxc_new(&ph, NULL, w->h.endpoint, &w->ph1, &o) != RX_OK) {
+		k->failures++;
+		return NULL;
+	}
+	while (!k->stop && k->acked < 4096) {
+		Rx__Signed sp, rec;
+		rxc_result_t r;
+		char notes[32], *id = k->ids[k->acked];
+		uint8_t tok[RX_TOKEN_LEN];
+		snprintf(notes, sizeof notes, "kill-%d-%u", k->acked, (unsigned)randombytes_random());
+		harness_prescription(&w->doc, w->patient, 1, 0, 0, notes, &sp);
+		rx_err_t err = rxc_submit(doc, NULL, &sp, &r);
+		rxc_signed_free(&sp);
+		if (err != RX_OK) {
+			k->failures++;
+			rxc_result_free(&r);
+			break;
+		}
+		strcpy(id, r.receipt->prescription_id);
+		rxc_result_free(&r);
+		k->acked_submit_only = 1;
+		if (rxc_claim(ph, NULL, id, &r) != RX_OK) {
+			k->failures++;
+			rxc_result_free(&r);
+			break;
+		}
+		memcpy(tok, r.receipt->claim_token.data, RX_TOKEN_LEN);
+		rxc_result_free(&r);
+		harness_dispense_record(&w->ph1, id, 0, &rec);
+		err = rxc_dispense(ph, NULL, id, tok, &rec, &r);
+		rxc_signed_free(&rec);
+		rxc_result_free(&r);
+		if (err != RX_OK) {
+			k->failures++;
+			break;
+		}
+		k->acked_submit_only = 0;
+		__atomic_add_fetch(&k->acked, 1, __ATOMIC_SEQ_CST);
+	}
+	rxc_destroy(&doc);
+	rxc_destroy(&ph);
+	return NULL;
+}
+
+static void wait_acked(worker_t *k, int n)
+{
+	int64_t deadline = harness_ms() + 60000;
+	while (__atomic_load_n(&k->acked, __ATOMIC_SEQ_CST) < n && harness_ms() < deadline &&
+	       !k->failures)
+		sched_yield();
+	ck_assert_msg(k->acked >= n, "only %d cycles acknowledged (failures %d)", k->acked,
+		      k->failures);
+}
+
+START_TEST(kill9_loses_nothing_acknowledged)
+{
+	static worker_t k;
+	world_t w;
+	pthread_t th;
+
+	world_up(&w, 0);
+	memset(&k, 0, sizeof k);
+	k.w = &w;
+	pthread_create(&th, NULL, work, &k);
+	for (int cycle = 1; cycle <= 3; cycle++) {
+		wait_acked(&k, cycle * 15);
+		ck_assert_int_eq(WTERMSIG(harness_stop(&w.h, SIGKILL)), SIGKILL);
+		ck_assert_int_eq(harness_restart(&w.h), 0);
+	}
+	wait_acked(&k, 60);
+	k.stop = 1;
+	pthread_join(th, NULL);
+	ck_assert_int_eq(k.failures, 0);
+
+	/* One more crash after the last acknowledgement, then check it all. */
+	harness_stop(&w.h, SIGKILL);
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+	for (int i = 0; i < k.acked; i++)
+		ck_assert_int_eq(state_of(w.cph1, k.ids[i]), RX_STATE_DISPENSED);
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.dispense_records, (uint64_t)k.acked);
+	ck_assert_uint_eq(s.dispensed, (uint64_t)k.acked);
+	ck_assert_uint_eq(s.prescriptions, (uint64_t)(k.acked + k.acked_submit_only));
+	world_down(&w);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("broker");
+	TCase *tc = tcase_create("integration");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, lifecycle);
+	tcase_add_test(tc, every_refusal);
+	tcase_add_test(tc, unavailable_when_full);
+	tcase_add_test(tc, retries_get_the_original_reply);
+	tcase_add_test(tc, claim_race_has_one_winner);
+	tcase_add_test(tc, kill9_loses_nothing_acknowledged);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
