@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "admin.h"
+#include "config.h"
 #include "dispatch.h"
 
 static volatile sig_atomic_t stopping;
@@ -60,12 +61,14 @@ static void log_line(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rxd [--data DIR] [--listen ENDPOINT] [--map-size MIB]\n"
+	fprintf(f, "usage: rxd [--config FILE] [--data DIR] [--listen ENDPOINT] [--map-size MIB]\n"
+		   "  --config FILE      read settings from FILE first: `key = value` lines with\n"
+		   "                     keys data, listen, map_size_mib; # starts a comment line\n"
 		   "  --data DIR         data directory (default ./var/rx), created mode 0700\n"
 		   "  --listen ENDPOINT  client endpoint (default tcp://127.0.0.1:5570)\n"
 		   "  --map-size MIB     LMDB map size in MiB (default 1024)\n"
-		   "The admin socket is ipc://DIR/admin.sock; the bound endpoint is written\n"
-		   "to DIR/rxd.endpoint.\n");
+		   "A flag overrides the same setting in FILE.  The admin socket is\n"
+		   "ipc://DIR/admin.sock; the bound endpoint is written to DIR/rxd.endpoint.\n");
 }
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -194,9 +197,13 @@ static void serve_admin(void *sock, const admin_t *a)
 
 int main(int argc, char **argv)
 {
-	const char *dir = "./var/rx", *listen = "tcp://127.0.0.1:5570";
-	unsigned long long map_mib = 1024;
+	/* Flags are only noted here and applied after the config file, so that
+	 * a flag wins wherever it stands on the command line. */
+	const char *config_path = NULL, *flag_data = NULL, *flag_listen = NULL, *flag_map = NULL;
+	rxd_config_t cfg;
+	char why[512];
 	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
 		{"data", required_argument, NULL, 'd'},
 		{"listen", required_argument, NULL, 'l'},
 		{"map-size", required_argument, NULL, 'm'},
@@ -204,23 +211,20 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "d:l:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:l:m:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
 		case 'd':
-			dir = optarg;
+			flag_data = optarg;
 			break;
 		case 'l':
-			listen = optarg;
+			flag_listen = optarg;
 			break;
-		case 'm': {
-			char *end;
-			map_mib = strtoull(optarg, &end, 10);
-			if (*end || map_mib < 1 || map_mib > (1ull << 24)) {
-				fprintf(stderr, "rxd: --map-size must be a number of MiB\n");
-				return 1;
-			}
+		case 'm':
+			flag_map = optarg;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -233,6 +237,24 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	config_defaults(&cfg);
+	if (config_path && config_load(config_path, &cfg, why, sizeof why) != RX_OK) {
+		fprintf(stderr, "rxd: %s\n", why);
+		return 1;
+	}
+	if (flag_data && config_set(&cfg, "data", flag_data, why, sizeof why) != RX_OK) {
+		fprintf(stderr, "rxd: --data %s\n", why);
+		return 1;
+	}
+	if (flag_listen && config_set(&cfg, "listen", flag_listen, why, sizeof why) != RX_OK) {
+		fprintf(stderr, "rxd: --listen %s\n", why);
+		return 1;
+	}
+	if (flag_map && config_set(&cfg, "map_size_mib", flag_map, why, sizeof why) != RX_OK) {
+		fprintf(stderr, "rxd: --map-size %s\n", why);
+		return 1;
+	}
+	const char *dir = cfg.data, *listen = cfg.listen;
 
 	/* Everything rxd creates (LMDB files, keys, the admin socket) is private. */
 	umask(077);
@@ -269,7 +291,7 @@ int main(int argc, char **argv)
 	sodium_memzero(&pseudonym, sizeof pseudonym);
 
 	store_t *store = NULL;
-	store_options_t so = {.map_size = map_mib << 20};
+	store_options_t so = {.map_size = cfg.map_size_mib << 20};
 	rx_err_t err = store_open(&store, dir, &so);
 	if (err != RX_OK) {
 		fprintf(stderr, "rxd: cannot open the store in %s: %s\n", dir,
@@ -320,8 +342,10 @@ int main(int argc, char **argv)
 	rx_hex(key.pk, RX_KEY_LEN, pkhex);
 	dispatch_t d = {.store = store, .key = &key};
 	admin_t a = {.store = store, .key = &key, .started_at = now_sec()};
-	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s pid=%d", RX_VERSION, bound,
-		 admin_ep, pkhex, (int)getpid());
+	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s pid=%d config=%s "
+		 "map_size_mib=%llu",
+		 RX_VERSION, bound, admin_ep, pkhex, (int)getpid(), config_path ? config_path : "-",
+		 cfg.map_size_mib);
 
 	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0}, {admin_sock, 0, ZMQ_POLLIN, 0}};
 	while (!stopping) {
