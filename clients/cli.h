@@ -16,6 +16,30 @@
 
 #define CLI_DEFAULT_BROKER "tcp://127.0.0.1:5570"
 
+/* The options rx-clinic and rx-pharmacy share. */
+typedef struct {
+	const char *broker, *keyfile, *rid_hex, *pin_hex;
+	int timeout_s;
+} cli_conn_t;
+
+#define CLI_CONN_INIT {CLI_DEFAULT_BROKER, NULL, NULL, NULL, 5}
+/* getopt_long entries and short letters for the shared options. */
+#define CLI_CONN_OPTIONS                                          \
+	{"broker", required_argument, NULL, 'b'},                 \
+	{"key", required_argument, NULL, 'k'},                    \
+	{"request-id", required_argument, NULL, 'r'},             \
+	{"broker-key", required_argument, NULL, 'p'},             \
+	{"timeout", required_argument, NULL, 't'}
+#define CLI_CONN_LETTERS "b:k:r:p:t:"
+
+/* Take a shared option; 1 if ch was one of them. */
+int cli_conn_option(cli_conn_t *o, int ch, const char *arg);
+
+/* Load the key, read --request-id and --broker-key, and connect.  Returns
+ * -1 on success; otherwise it printed the error and returns the exit code.
+ * On success the caller owns *c (rxc_destroy). */
+int cli_connect(const cli_conn_t *o, rx_keypair_t *kp, uint8_t rid[RX_REQUEST_ID_LEN], rxc_t **c);
+
 /* 0, 2 or 1 as above. */
 int cli_exit_code(rx_err_t err);
 

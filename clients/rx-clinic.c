@@ -98,28 +98,18 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const char *path, const uint
 
 int main(int argc, char **argv)
 {
-	const char *broker = CLI_DEFAULT_BROKER, *keyfile = NULL, *rid_hex = NULL, *pin_hex = NULL;
-	int timeout_s = 5;
+	cli_conn_t conn = CLI_CONN_INIT;
 	static const struct option opts[] = {
-		{"broker", required_argument, NULL, 'b'},
-		{"key", required_argument, NULL, 'k'},
-		{"request-id", required_argument, NULL, 'r'},
-		{"broker-key", required_argument, NULL, 'p'},
-		{"timeout", required_argument, NULL, 't'},
+		CLI_CONN_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "b:k:r:p:t:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'b': broker = optarg; break;
-		case 'k': keyfile = optarg; break;
-		case 'r': rid_hex = optarg; break;
-		case 'p': pin_hex = optarg; break;
-		case 't': timeout_s = atoi(optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
+	while ((ch = getopt_long(argc, argv, CLI_CONN_LETTERS "h", opts, NULL)) != -1) {
+		if (cli_conn_option(&conn, ch, optarg))
+			continue;
+		usage(ch == 'h' ? stdout : stderr);
+		return ch == 'h' ? 0 : 1;
 	}
 	int nargs = argc - optind;
 	char **args = argv + optind;
@@ -130,32 +120,20 @@ int main(int argc, char **argv)
 	}
 
 	rx_keypair_t kp;
-	char msg[512];
-	uint8_t rid[RX_REQUEST_ID_LEN], pin[RX_KEY_LEN];
-	if (cli_load_key(keyfile, &kp, msg, sizeof msg))
-		return cli_fail("%s", msg);
-	if (cli_request_id(rid_hex, rid))
-		return cli_fail("--request-id must be 32 hex digits");
-	if (pin_hex && rx_unhex(pin_hex, pin, RX_KEY_LEN) != RX_OK)
-		return cli_fail("--broker-key must be 64 hex digits");
-	if (timeout_s < 1 || timeout_s > 3600)
-		return cli_fail("--timeout must be 1..3600 seconds");
-
+	uint8_t rid[RX_REQUEST_ID_LEN];
 	rxc_t *c;
-	rxc_options_t o = {.timeout_ms = timeout_s * 1000, .broker_key = pin_hex ? pin : NULL};
-	if (rxc_new(&c, NULL, broker, &kp, &o) != RX_OK)
-		return cli_fail("cannot use broker endpoint %s", broker);
-
-	int code;
+	int code = cli_connect(&conn, &kp, rid, &c);
+	if (code >= 0)
+		return code;
 	rxc_result_t r;
 	if (strcmp(args[0], "submit") == 0) {
-		code = submit(c, &kp, args[1], rid, broker);
+		code = submit(c, &kp, args[1], rid, conn.broker);
 	} else {
 		if (strcmp(args[0], "cancel") == 0)
 			rxc_cancel(c, rid, args[1], &r);
 		else
 			rxc_status(c, args[1], &r);
-		code = cli_print_result(&r, NULL, broker);
+		code = cli_print_result(&r, NULL, conn.broker);
 	}
 	rxc_destroy(&c);
 	return code;

@@ -114,15 +114,11 @@ static int list(rxc_t *c, const char *patient, const char *broker)
 
 int main(int argc, char **argv)
 {
-	const char *broker = CLI_DEFAULT_BROKER, *keyfile = NULL, *rid_hex = NULL, *pin_hex = NULL,
-		   *claim_hex = NULL, *patient = NULL;
-	int timeout_s = 5, want_body = 0;
+	cli_conn_t conn = CLI_CONN_INIT;
+	const char *claim_hex = NULL, *patient = NULL;
+	int want_body = 0;
 	static const struct option opts[] = {
-		{"broker", required_argument, NULL, 'b'},
-		{"key", required_argument, NULL, 'k'},
-		{"request-id", required_argument, NULL, 'r'},
-		{"broker-key", required_argument, NULL, 'p'},
-		{"timeout", required_argument, NULL, 't'},
+		CLI_CONN_OPTIONS,
 		{"claim", required_argument, NULL, 'c'},
 		{"patient", required_argument, NULL, 'P'},
 		{"body", no_argument, NULL, 'B'},
@@ -130,13 +126,10 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "b:k:r:p:t:c:P:Bh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CLI_CONN_LETTERS "c:P:Bh", opts, NULL)) != -1) {
+		if (cli_conn_option(&conn, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'b': broker = optarg; break;
-		case 'k': keyfile = optarg; break;
-		case 'r': rid_hex = optarg; break;
-		case 'p': pin_hex = optarg; break;
-		case 't': timeout_s = atoi(optarg); break;
 		case 'c': claim_hex = optarg; break;
 		case 'P': patient = optarg; break;
 		case 'B': want_body = 1; break;
@@ -156,27 +149,17 @@ int main(int argc, char **argv)
 		return cli_fail("expected: list --patient PID | claim ID | release ID --claim TOKEN | "
 				"dispense ID --claim TOKEN [RECORD.json] | status ID");
 	}
-
-	rx_keypair_t kp;
-	char msg[512];
-	uint8_t rid[RX_REQUEST_ID_LEN], pin[RX_KEY_LEN], token[RX_TOKEN_LEN];
-	if (cli_load_key(keyfile, &kp, msg, sizeof msg))
-		return cli_fail("%s", msg);
-	if (cli_request_id(rid_hex, rid))
-		return cli_fail("--request-id must be 32 hex digits");
-	if (pin_hex && rx_unhex(pin_hex, pin, RX_KEY_LEN) != RX_OK)
-		return cli_fail("--broker-key must be 64 hex digits");
+	uint8_t token[RX_TOKEN_LEN];
 	if (claim_hex && rx_unhex(claim_hex, token, RX_TOKEN_LEN) != RX_OK)
 		return cli_fail("--claim must be the 32 hex digits the claim printed");
-	if (timeout_s < 1 || timeout_s > 3600)
-		return cli_fail("--timeout must be 1..3600 seconds");
 
+	rx_keypair_t kp;
+	uint8_t rid[RX_REQUEST_ID_LEN];
 	rxc_t *c;
-	rxc_options_t o = {.timeout_ms = timeout_s * 1000, .broker_key = pin_hex ? pin : NULL};
-	if (rxc_new(&c, NULL, broker, &kp, &o) != RX_OK)
-		return cli_fail("cannot use broker endpoint %s", broker);
-
-	int code;
+	int code = cli_connect(&conn, &kp, rid, &c);
+	if (code >= 0)
+		return code;
+	const char *broker = conn.broker;
 	rxc_result_t r;
 	if (strcmp(cmd, "list") == 0) {
 		code = list(c, patient, broker);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -387,3 +388,53 @@ rx_err_t rxc_list(rxc_t *c, const char *patient_id, rxc_result_t *out)
 {
 	return simple(c, NULL, RX_OP_LIST, NULL, NULL, patient_id, NULL, NULL, out);
 }
+
+rx_err_t rxc_admin(const char *dir, int timeout_ms, const Rx__AdminRequest *q, Rx__AdminReply **out,
+		   char *msg, size_t msglen)
+{
+	char path[4096], ep[4200];
+	struct stat st;
+	rxc_t *c;
+	uint8_t *buf, *reply = NULL;
+	size_t len = rx__admin_request__get_packed_size(q), rlen = 0;
+
+	*out = NULL;
+	snprintf(path, sizeof path, "%s/admin.sock", dir);
+	if (stat(path, &st) != 0) {
+		snprintf(msg, msglen, "no rxd is serving %s (it has no admin.sock)", dir);
+		return RX_UNREACHABLE;
+	}
+	snprintf(ep, sizeof ep, "ipc://%s", path);
+	rxc_options_t o = {.timeout_ms = timeout_ms};
+	if (rxc_new(&c, NULL, ep, NULL, &o) != RX_OK) {
+		snprintf(msg, msglen, "cannot open the admin socket in %s", dir);
+		return RX_SYSTEM;
+	}
+	if ((buf = malloc(len ? len : 1)) == NULL) {
+		rxc_destroy(&c);
+		return RX_SYSTEM;
+	}
+	rx__admin_request__pack(q, buf);
+	const void *frames[2] = {"", buf};
+	size_t lens[2] = {0, len};
+	rx_err_t err = rxc_raw(c, frames, lens, 2, &reply, &rlen);
+	free(buf);
+	rxc_destroy(&c);
+	if (err == RX_UNREACHABLE) {
+		snprintf(msg, msglen, "rxd on %s did not answer within %d ms", dir, timeout_ms);
+		return err;
+	}
+	if (err != RX_OK) {
+		snprintf(msg, msglen, "error talking to rxd on %s", dir);
+		return err;
+	}
+	*out = rx__admin_reply__unpack(NULL, rlen, reply);
+	free(reply);
+	if (*out == NULL || !rx_err_is_wire((int)(*out)->status)) {
+		snprintf(msg, msglen, "rxd sent a reply rxctl cannot read");
+		return RX_SYSTEM;
+	}
+	snprintf(msg, msglen, "%s", (*out)->message);
+	return (rx_err_t)(*out)->status;
+}
+

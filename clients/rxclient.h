@@ -76,4 +76,10 @@ rx_err_t rxc_list(rxc_t *c, const char *patient_id, rxc_result_t *out);
 rx_err_t rxc_raw(rxc_t *c, const void *const *frames, const size_t *lens, int n,
 		 uint8_t **reply, size_t *reply_len) RX_MUST_CHECK;
 
+/* One request on the admin socket of the rxd serving data dir dir.  Returns
+ * the reply's status, or RX_UNREACHABLE / RX_SYSTEM with msg set; on a reply
+ * *out is the caller's (rx__admin_reply__free_unpacked). */
+rx_err_t rxc_admin(const char *dir, int timeout_ms, const Rx__AdminRequest *q,
+		   Rx__AdminReply **out, char *msg, size_t msglen);
+
 #endif

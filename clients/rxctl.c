@@ -60,54 +60,11 @@ static int failf(rx_err_t status, const char *fmt, ...)
 	return finish(NULL, status, msg, NULL);
 }
 
-/* One admin request and its reply.  *out is the caller's to free. */
+/* One admin request and its reply; see rxc_admin. */
 static rx_err_t admin_call(const char *dir, int timeout_s, const Rx__AdminRequest *q,
 			   Rx__AdminReply **out, char *msg, size_t msglen)
 {
-	char path[4096], ep[4200];
-	struct stat st;
-	rxc_t *c;
-	uint8_t *buf, *reply = NULL;
-	size_t len = rx__admin_request__get_packed_size(q), rlen = 0;
-
-	*out = NULL;
-	snprintf(path, sizeof path, "%s/admin.sock", dir);
-	if (stat(path, &st) != 0) {
-		snprintf(msg, msglen, "no rxd is serving %s (it has no admin.sock)", dir);
-		return RX_UNREACHABLE;
-	}
-	snprintf(ep, sizeof ep, "ipc://%s", path);
-	rxc_options_t o = {.timeout_ms = timeout_s * 1000};
-	if (rxc_new(&c, NULL, ep, NULL, &o) != RX_OK) {
-		snprintf(msg, msglen, "cannot open the admin socket in %s", dir);
-		return RX_SYSTEM;
-	}
-	if ((buf = malloc(len ? len : 1)) == NULL) {
-		rxc_destroy(&c);
-		return RX_SYSTEM;
-	}
-	rx__admin_request__pack(q, buf);
-	const void *frames[2] = {"", buf};
-	size_t lens[2] = {0, len};
-	rx_err_t err = rxc_raw(c, frames, lens, 2, &reply, &rlen);
-	free(buf);
-	rxc_destroy(&c);
-	if (err == RX_UNREACHABLE) {
-		snprintf(msg, msglen, "rxd on %s did not answer within %d s", dir, timeout_s);
-		return err;
-	}
-	if (err != RX_OK) {
-		snprintf(msg, msglen, "error talking to rxd on %s", dir);
-		return err;
-	}
-	*out = rx__admin_reply__unpack(NULL, rlen, reply);
-	free(reply);
-	if (*out == NULL || !rx_err_is_wire((int)(*out)->status)) {
-		snprintf(msg, msglen, "rxd sent a reply rxctl cannot read");
-		return RX_SYSTEM;
-	}
-	snprintf(msg, msglen, "%s", (*out)->message);
-	return (rx_err_t)(*out)->status;
+	return rxc_admin(dir, timeout_s * 1000, q, out, msg, msglen);
 }
 
 static json_t *key_json(const Rx__KeyInfo *k)
