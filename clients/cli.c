@@ -264,7 +264,7 @@ int cli_conn_option(cli_conn_t *o, int ch, const char *arg)
 	case 'k': o->keyfile = arg; return 1;
 	case 'r': o->rid_hex = arg; return 1;
 	case 'p': o->pin_hex = arg; return 1;
-	case 't': o->timeout_s = atoi(arg); return 1;
+	case 't': o->timeout_s = atoi(arg) > 0 ? atoi(arg) : -1; return 1;
 	default: return 0;
 	}
 }
@@ -279,9 +279,10 @@ int cli_connect(const cli_conn_t *o, rx_keypair_t *kp, uint8_t rid[RX_REQUEST_ID
 		return cli_fail("--request-id must be 32 hex digits");
 	if (o->pin_hex && rx_unhex(o->pin_hex, pin, RX_KEY_LEN) != RX_OK)
 		return cli_fail("--broker-key must be 64 hex digits");
-	if (o->timeout_s < 1 || o->timeout_s > 3600)
+	if (o->timeout_s < 0 || o->timeout_s > 3600)
 		return cli_fail("--timeout must be 1..3600 seconds");
-	rxc_options_t ro = {.timeout_ms = o->timeout_s * 1000, .broker_key = o->pin_hex ? pin : NULL};
+	rxc_options_t ro = {.timeout_ms = o->timeout_s ? o->timeout_s * 1000 : CLI_DEFAULT_TIMEOUT_MS,
+			    .broker_key = o->pin_hex ? pin : NULL};
 	if (rxc_new(c, NULL, o->broker, kp, &ro) != RX_OK)
 		return cli_fail("cannot use broker endpoint %s", o->broker);
 	return -1;

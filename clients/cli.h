@@ -22,7 +22,10 @@ typedef struct {
 	int timeout_s;
 } cli_conn_t;
 
-#define CLI_CONN_INIT {CLI_DEFAULT_BROKER, NULL, NULL, NULL, 5}
+/* Unless --timeout says otherwise, give up after 4.5 s, so an unreachable
+ * broker is reported within 5 s. */
+#define CLI_DEFAULT_TIMEOUT_MS 4500
+#define CLI_CONN_INIT {CLI_DEFAULT_BROKER, NULL, NULL, NULL, 0}
 /* getopt_long entries and short letters for the shared options. */
 #define CLI_CONN_OPTIONS                                          \
 	{"broker", required_argument, NULL, 'b'},                 \

@@ -64,7 +64,8 @@ static int failf(rx_err_t status, const char *fmt, ...)
 static rx_err_t admin_call(const char *dir, int timeout_s, const Rx__AdminRequest *q,
 			   Rx__AdminReply **out, char *msg, size_t msglen)
 {
-	return rxc_admin(dir, timeout_s * 1000, q, out, msg, msglen);
+	return rxc_admin(dir, timeout_s ? timeout_s * 1000 : CLI_DEFAULT_TIMEOUT_MS, q, out, msg,
+			 msglen);
 }
 
 static json_t *key_json(const Rx__KeyInfo *k)
@@ -255,7 +256,7 @@ static int keys(const char *dir, int timeout_s, int op, const char *hex, const c
 int main(int argc, char **argv)
 {
 	const char *dir = "./var/rx", *role = NULL, *inst = NULL, *name = NULL, *number = NULL;
-	int timeout_s = 5;
+	int timeout_s = 0;
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
@@ -281,8 +282,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 1;
 		}
 	}
-	if (timeout_s < 1 || timeout_s > 3600)
-		timeout_s = 5;
+	if (timeout_s < 0 || timeout_s > 3600)
+		timeout_s = 0;
 	if (rx_crypto_init() != RX_OK)
 		return failf(RX_SYSTEM, "libsodium failed to initialise");
 	int n = argc - optind;
