@@ -80,6 +80,9 @@ rx_err_t rx_check_text(const char *s, size_t max, int required)
 		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 		    (cp >= 0xd800 && cp <= 0xdfff))
 			return RX_INVALID;
+		/* C1 controls: U+009B is a one-character terminal escape (CSI). */
+		if (cp >= 0x80 && cp <= 0x9f)
+			return RX_INVALID;
 		p += len;
 	}
 	return RX_OK;
@@ -134,7 +137,7 @@ rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const cha
 	if (p->issued_at < now - RX_MAX_SUBMIT_AGE)
 		FAIL(RX_INVALID, "issued_at is more than a day in the past");
 	if (p->valid_until <= p->issued_at ||
-	    p->valid_until > p->issued_at + (int64_t)(RX_MAX_VALID_DAYS + 1) * 86400)
+	    p->valid_until > p->issued_at + (int64_t)RX_MAX_VALID_DAYS * 86400)
 		FAIL(RX_INVALID, "valid_until must fall within 31 days of issued_at");
 	if (p->uses < 1 || p->uses > RX_MAX_USES)
 		FAIL(RX_INVALID, "uses must be 1..3");
