@@ -1,0 +1,615 @@
+/* test_check: content rules for prescriptions and dispense records, and the
+ * validity arithmetic (proto/rx_check.c).  Each rule is broken on its own,
+ * on an otherwise good message, so a refusal can only come from that rule. */
+#include <check.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rx.pb-c.h"
+#include "rx_check.h"
+#include "rx_crypto.h"
+#include "rx_ids.h"
+#include "testutil.h"
+
+#define DAY 86400
+#define ISSUED 1764547200 /* 2025-12-01 09:00 JST */
+#define NOW (ISSUED + 600)
+
+/* A good prescription and the storage it points into. */
+typedef struct {
+	Rx__Prescription p;
+	Rx__Item item[RX_MAX_ITEMS + 1];
+	Rx__Item *items[RX_MAX_ITEMS + 1];
+	uint8_t key[RX_KEY_LEN];
+	char patient[RX_PATIENT_ID_LEN + 1];
+	char text[4096];
+} rx_fixture_t;
+
+static void good_item(Rx__Item *it)
+{
+	rx__item__init(it);
+	it->drug_code = "2171022F1029";
+	it->name = "ノルバスク錠2.5mg"; /* UTF-8, as an EMR would send it */
+	it->dose = "1 tablet";
+	it->unit = "tablet";
+	it->usage = "once daily after breakfast";
+	it->days = 28;
+	it->quantity = 28;
+}
+
+static Rx__Prescription *good(rx_fixture_t *f)
+{
+	uint8_t pkey[32];
+	memset(f, 0, sizeof *f);
+	memset(pkey, 0x42, sizeof pkey);
+	ck_assert_int_eq(rx_patient_id_derive(pkey, "123456789018", f->patient), RX_OK);
+	randombytes_buf(f->key, sizeof f->key);
+	for (int i = 0; i <= RX_MAX_ITEMS; i++) {
+		good_item(&f->item[i]);
+		f->items[i] = &f->item[i];
+	}
+	Rx__Prescription *p = &f->p;
+	rx__prescription__init(p);
+	p->version = 1;
+	p->patient_id = f->patient;
+	p->prescriber_key.data = f->key;
+	p->prescriber_key.len = RX_KEY_LEN;
+	p->institution_code = "1312345678";
+	p->issued_at = ISSUED;
+	p->valid_until = rx_valid_until(ISSUED, RX_DEFAULT_VALID_DAYS);
+	p->uses = 1;
+	p->n_items = 1;
+	p->items = f->items;
+	p->notes = "";
+	return p;
+}
+
+/* Check p at NOW: the code, and a reason whenever it is a refusal. */
+static rx_err_t check_at(const Rx__Prescription *p, int64_t now)
+{
+	const char *why = NULL;
+	rx_err_t err = rx_check_prescription(p, now, &why);
+	if (err != RX_OK)
+		ck_assert_msg(why != NULL && why[0] != '\0', "refusal %d without a reason", err);
+	return err;
+}
+
+static rx_err_t check(const Rx__Prescription *p)
+{
+	return check_at(p, NOW);
+}
+
+/* ---- rx_check_text ---- */
+
+static const char *const bad_text[] = {
+	"\xc0\xaf",             /* overlong '/' (2 bytes) */
+	"\xc1\xbf",             /* overlong (2 bytes) */
+	"\xe0\x80\xaf",         /* overlong '/' (3 bytes) */
+	"\xe0\x9f\xbf",         /* overlong U+07FF */
+	"\xf0\x80\x80\xaf",     /* overlong '/' (4 bytes) */
+	"\xf0\x8f\xbf\xbf",     /* overlong U+FFFF */
+	"\xed\xa0\x80",         /* surrogate U+D800 */
+	"\xed\xbf\xbf",         /* surrogate U+DFFF */
+	"\xed\xa0\xbd\xed\xb8\x80", /* CESU-8 surrogate pair */
+	"\xf4\x90\x80\x80",     /* U+110000 */
+	"\xf5\x80\x80\x80",
+	"\xf8\x88\x80\x80\x80", /* 5-byte form */
+	"\xfe", "\xff",
+	"\x80",                 /* lone continuation byte */
+	"abc\xbf",
+	"\xe3\x81",             /* truncated at end of string */
+	"\xe3\x81" "a",         /* truncated before ASCII */
+	"\xf0\x9f\x98",         /* truncated 4-byte */
+	"\xc3",
+	"tablet\x01",           /* C0 controls */
+	"\x1b[31mred\x1b[0m",   /* terminal escape */
+	"a\rb",
+	"\x7f",                 /* DEL */
+	"\xc2\x85",             /* U+0085 NEL, a C1 control */
+	"\xc2\x9b" "31m",       /* U+009B CSI: a one-byte terminal escape */
+	"\xc2\x80", "\xc2\x9f",
+};
+
+static const char *const good_text[] = {
+	"tablet", "ノルバスク錠2.5mg", "line one\nline two", "a\tb", "\xc2\xa0" /* U+00A0 */,
+	"\xf0\x9f\x92\x8a" /* U+1F48A pill */, "\xef\xbf\xbd" /* U+FFFD */,
+	"\xf4\x8f\xbf\xbf" /* U+10FFFF */, "\xee\x80\x80" /* U+E000 */, "~",
+};
+
+START_TEST(text_rules)
+{
+	for (size_t i = 0; i < sizeof bad_text / sizeof bad_text[0]; i++)
+		ck_assert_msg(rx_check_text(bad_text[i], 100, 1) == RX_INVALID, "accepted bad_text[%zu]",
+			      i);
+	for (size_t i = 0; i < sizeof good_text / sizeof good_text[0]; i++)
+		ck_assert_msg(rx_check_text(good_text[i], 100, 1) == RX_OK, "refused good_text[%zu]", i);
+	ck_assert_int_eq(rx_check_text("", 10, 1), RX_INVALID);
+	ck_assert_int_eq(rx_check_text("", 10, 0), RX_OK);
+	ck_assert_int_eq(rx_check_text(NULL, 10, 0), RX_OK);
+	ck_assert_int_eq(rx_check_text(NULL, 10, 1), RX_INVALID);
+	/* max counts bytes, not characters */
+	ck_assert_int_eq(rx_check_text("0123456789", 10, 1), RX_OK);
+	ck_assert_int_eq(rx_check_text("0123456789a", 10, 1), RX_INVALID);
+	ck_assert_int_eq(rx_check_text("錠錠錠", 9, 1), RX_OK);
+	ck_assert_int_eq(rx_check_text("錠錠錠", 8, 1), RX_INVALID);
+}
+END_TEST
+
+/* ---- prescriptions ---- */
+
+START_TEST(good_prescription_passes)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	const char *why = "untouched";
+	ck_assert_int_eq(rx_check_prescription(p, NOW, &why), RX_OK);
+	p->uses = 3;
+	p->n_items = RX_MAX_ITEMS;
+	p->notes = "飲み忘れに注意\n(take with water)";
+	ck_assert_int_eq(check(p), RX_OK);
+}
+END_TEST
+
+START_TEST(version)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	static const uint32_t bad[] = {0, 2, 0xffffffffu};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		p->version = bad[i];
+		ck_assert_int_eq(check(p), RX_INVALID);
+	}
+}
+END_TEST
+
+START_TEST(patient_id)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	char alt[64];
+
+	p->patient_id = "";
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->patient_id = "123456789018"; /* a My Number is never a patient id */
+	ck_assert_int_eq(check(p), RX_INVALID);
+
+	/* parses, but is not the canonical form */
+	for (int i = 0; f.patient[i]; i++)
+		alt[i] = (char)(f.patient[i] | 0x20);
+	alt[RX_PATIENT_ID_LEN] = '\0';
+	p->patient_id = alt;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	snprintf(alt, sizeof alt, "%.9s-%.9s", f.patient, f.patient + 9);
+	ck_assert_int_eq(check(p), RX_INVALID);
+
+	/* wrong check character */
+	snprintf(alt, sizeof alt, "%s", f.patient);
+	alt[RX_PATIENT_ID_LEN - 1] = alt[RX_PATIENT_ID_LEN - 1] == '0' ? '1' : '0';
+	ck_assert_int_eq(check(p), RX_INVALID);
+	/* one short */
+	snprintf(alt, sizeof alt, "%.17s", f.patient);
+	ck_assert_int_eq(check(p), RX_INVALID);
+
+	p->patient_id = f.patient;
+	ck_assert_int_eq(check(p), RX_OK);
+}
+END_TEST
+
+START_TEST(prescriber_key_length)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	static const size_t bad[] = {0, 1, 31, 33, 64};
+	uint8_t big[64] = {0};
+	p->prescriber_key.data = big;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		p->prescriber_key.len = bad[i];
+		ck_assert_int_eq(check(p), RX_INVALID);
+	}
+}
+END_TEST
+
+START_TEST(institution)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	/* Empty: the broker fills it in from the key registry. */
+	p->institution_code = "";
+	ck_assert_int_eq(check(p), RX_OK);
+	static const char *const bad[] = {"13 12345678", "1312345678\n", "13_1234", "1312345678;",
+					  "012345678901234567890123456789012" /* 33 */};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		p->institution_code = (char *)bad[i];
+		ck_assert_msg(check(p) == RX_INVALID, "accepted \"%s\"", bad[i]);
+	}
+	p->institution_code = "01234567890123456789012345678901"; /* 32 */
+	ck_assert_int_eq(check(p), RX_OK);
+}
+END_TEST
+
+START_TEST(issued_at_window)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	int64_t now = NOW;
+
+	/* a clinic clock up to RX_CLOCK_SKEW ahead is tolerated, no more */
+	p->issued_at = now + RX_CLOCK_SKEW;
+	p->valid_until = rx_valid_until(p->issued_at, 4);
+	ck_assert_int_eq(check_at(p, now), RX_OK);
+	p->issued_at = now + RX_CLOCK_SKEW + 1;
+	p->valid_until = rx_valid_until(p->issued_at, 4);
+	ck_assert_int_eq(check_at(p, now), RX_INVALID);
+	p->issued_at = now + 365 * DAY;
+	p->valid_until = p->issued_at + DAY;
+	ck_assert_int_eq(check_at(p, now), RX_INVALID);
+
+	/* up to a day old, no older */
+	p->issued_at = now - RX_MAX_SUBMIT_AGE;
+	p->valid_until = rx_valid_until(p->issued_at, 4);
+	ck_assert_int_eq(check_at(p, now), RX_OK);
+	p->issued_at = now - RX_MAX_SUBMIT_AGE - 1;
+	p->valid_until = rx_valid_until(p->issued_at, 4);
+	ck_assert_int_eq(check_at(p, now), RX_INVALID);
+	p->issued_at = 0;
+	p->valid_until = DAY;
+	ck_assert_int_eq(check_at(p, now), RX_INVALID);
+	p->issued_at = -1;
+	ck_assert_int_eq(check_at(p, now), RX_INVALID);
+}
+END_TEST
+
+START_TEST(valid_until_window)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+
+	p->valid_until = p->issued_at; /* empty window */
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->valid_until = p->issued_at - 1;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->valid_until = 0;
+	ck_assert_int_eq(check(p), RX_INVALID);
+
+	/* the longest: 31 days including the issue day */
+	p->valid_until = rx_valid_until(p->issued_at, RX_MAX_VALID_DAYS);
+	ck_assert_int_eq(check(p), RX_OK);
+	p->valid_until = p->issued_at + RX_MAX_VALID_DAYS * DAY;
+	ck_assert_int_eq(check(p), RX_OK);
+	/* more than 31 days after issue */
+	p->valid_until = p->issued_at + RX_MAX_VALID_DAYS * DAY + 1;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->valid_until = rx_valid_until(p->issued_at, RX_MAX_VALID_DAYS + 1);
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->valid_until = p->issued_at + 366 * DAY;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->valid_until = INT64_MAX;
+	ck_assert_int_eq(check(p), RX_INVALID);
+}
+END_TEST
+
+START_TEST(expired)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	p->valid_until = p->issued_at + 3600;
+	ck_assert_int_eq(check_at(p, p->valid_until - 1), RX_OK);
+	/* valid_until is the first instant it is no longer valid */
+	ck_assert_int_eq(check_at(p, p->valid_until), RX_EXPIRED);
+	ck_assert_int_eq(check_at(p, p->valid_until + 7200), RX_EXPIRED);
+	/* a malformed one is INVALID, expired or not */
+	p->uses = 0;
+	ck_assert_int_eq(check_at(p, p->valid_until), RX_INVALID);
+}
+END_TEST
+
+START_TEST(uses)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	for (uint32_t u = 0; u <= 5; u++) {
+		p->uses = u;
+		ck_assert_msg(check(p) == (u >= 1 && u <= RX_MAX_USES ? RX_OK : RX_INVALID), "uses %u",
+			      u);
+	}
+	p->uses = 0xffffffffu;
+	ck_assert_int_eq(check(p), RX_INVALID);
+}
+END_TEST
+
+START_TEST(item_count)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	p->n_items = 0;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->n_items = RX_MAX_ITEMS;
+	ck_assert_int_eq(check(p), RX_OK);
+	p->n_items = RX_MAX_ITEMS + 1;
+	ck_assert_int_eq(check(p), RX_INVALID);
+}
+END_TEST
+
+/* Each bad item, placed last of several, makes the whole thing INVALID. */
+START_TEST(item_fields)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	p->n_items = 3;
+	Rx__Item *it = &f.item[2];
+
+	static const char *const bad_codes[] = {"2171022F1020", "2171022f1029", "217102F1029", "",
+						"21710221F029", "2171022F10299"};
+	for (size_t i = 0; i < sizeof bad_codes / sizeof bad_codes[0]; i++) {
+		it->drug_code = (char *)bad_codes[i];
+		ck_assert_msg(check(p) == RX_INVALID, "drug code \"%s\"", bad_codes[i]);
+	}
+	good_item(it);
+	ck_assert_int_eq(check(p), RX_OK);
+
+	/* required text fields, each empty, then each too long */
+	struct {
+		char **field;
+		size_t max;
+	} fields[] = {{&it->name, 200}, {&it->dose, 100}, {&it->unit, 32}, {&it->usage, 400}};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		char *saved = *fields[i].field;
+		*fields[i].field = "";
+		ck_assert_msg(check(p) == RX_INVALID, "empty field %zu", i);
+		memset(f.text, 'x', fields[i].max);
+		f.text[fields[i].max] = '\0';
+		*fields[i].field = f.text;
+		ck_assert_msg(check(p) == RX_OK, "field %zu at its limit", i);
+		f.text[fields[i].max] = 'x';
+		f.text[fields[i].max + 1] = '\0';
+		ck_assert_msg(check(p) == RX_INVALID, "field %zu one over", i);
+		for (size_t b = 0; b < sizeof bad_text / sizeof bad_text[0]; b++) {
+			*fields[i].field = (char *)bad_text[b];
+			ck_assert_msg(check(p) == RX_INVALID, "field %zu bad_text[%zu]", i, b);
+		}
+		*fields[i].field = saved;
+	}
+	ck_assert_int_eq(check(p), RX_OK);
+}
+END_TEST
+
+START_TEST(item_days_quantity)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	Rx__Item *it = &f.item[0];
+	static const struct {
+		uint32_t v;
+		rx_err_t days, qty;
+	} cases[] = {
+		{0, RX_INVALID, RX_INVALID}, {1, RX_OK, RX_OK},           {365, RX_OK, RX_OK},
+		{366, RX_INVALID, RX_OK},    {100000, RX_INVALID, RX_OK}, {100001, RX_INVALID, RX_INVALID},
+		{0xffffffffu, RX_INVALID, RX_INVALID},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		good_item(it);
+		it->days = cases[i].v;
+		ck_assert_msg(check(p) == cases[i].days, "days %u", cases[i].v);
+		good_item(it);
+		it->quantity = cases[i].v;
+		ck_assert_msg(check(p) == cases[i].qty, "quantity %u", cases[i].v);
+	}
+}
+END_TEST
+
+START_TEST(notes)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	memset(f.text, 'n', 2000);
+	f.text[2000] = '\0';
+	p->notes = f.text;
+	ck_assert_int_eq(check(p), RX_OK);
+	f.text[2000] = 'n';
+	f.text[2001] = '\0';
+	ck_assert_int_eq(check(p), RX_INVALID);
+	for (size_t b = 0; b < sizeof bad_text / sizeof bad_text[0]; b++) {
+		p->notes = (char *)bad_text[b];
+		ck_assert_msg(check(p) == RX_INVALID, "notes bad_text[%zu]", b);
+	}
+	p->notes = "take\twith\nwater";
+	ck_assert_int_eq(check(p), RX_OK);
+}
+END_TEST
+
+/* ---- dispense records ---- */
+
+typedef struct {
+	Rx__DispenseRecord d;
+	Rx__Item item[RX_MAX_ITEMS + 1];
+	Rx__Item *items[RX_MAX_ITEMS + 1];
+	uint8_t key[RX_KEY_LEN];
+	char id[RX_ID_LEN + 1];
+	char text[4096];
+} dispense_fixture_t;
+
+static Rx__DispenseRecord *good_dispense(dispense_fixture_t *f)
+{
+	memset(f, 0, sizeof *f);
+	randombytes_buf(f->key, sizeof f->key);
+	rx_rxid_new(f->id);
+	for (int i = 0; i <= RX_MAX_ITEMS; i++) {
+		good_item(&f->item[i]);
+		f->items[i] = &f->item[i];
+	}
+	Rx__DispenseRecord *d = &f->d;
+	rx__dispense_record__init(d);
+	d->version = 1;
+	d->prescription_id = f->id;
+	d->use = 1;
+	d->pharmacy_key.data = f->key;
+	d->pharmacy_key.len = RX_KEY_LEN;
+	d->n_items = 1;
+	d->items = f->items;
+	d->notes = "";
+	return d;
+}
+
+static rx_err_t dcheck(const Rx__DispenseRecord *d)
+{
+	const char *why = NULL;
+	rx_err_t err = rx_check_dispense(d, &why);
+	if (err != RX_OK)
+		ck_assert_msg(why != NULL && why[0] != '\0', "refusal %d without a reason", err);
+	return err;
+}
+
+START_TEST(dispense_good)
+{
+	dispense_fixture_t f;
+	Rx__DispenseRecord *d = good_dispense(&f);
+	ck_assert_int_eq(dcheck(d), RX_OK);
+	d->use = RX_MAX_USES;
+	d->n_items = RX_MAX_ITEMS;
+	d->notes = "generic substituted\n後発品に変更";
+	ck_assert_int_eq(dcheck(d), RX_OK);
+}
+END_TEST
+
+START_TEST(dispense_rules)
+{
+	dispense_fixture_t f;
+	Rx__DispenseRecord *d;
+	char alt[64];
+
+	d = good_dispense(&f);
+	d->version = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d->version = 2;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	/* the prescription id must be canonical */
+	d = good_dispense(&f);
+	for (int i = 0; f.id[i]; i++)
+		alt[i] = (char)(f.id[i] >= 'A' && f.id[i] <= 'Z' ? f.id[i] | 0x20 : f.id[i]);
+	alt[RX_ID_LEN] = '\0';
+	d->prescription_id = alt;
+	ck_assert_int_eq(dcheck(d), strcmp(alt, f.id) == 0 ? RX_OK : RX_INVALID);
+	snprintf(alt, sizeof alt, "%.4s%.4s%.4s", f.id, f.id + 5, f.id + 10);
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	snprintf(alt, sizeof alt, "%s", f.id);
+	alt[RX_ID_LEN - 1] = alt[RX_ID_LEN - 1] == '0' ? '1' : '0';
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d->prescription_id = "";
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	d = good_dispense(&f);
+	d->use = 0xffffffffu;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	for (uint32_t u = 0; u <= 5; u++) {
+		d->use = u;
+		/* 0 names "the use I claimed"; the store resolves it */
+		ck_assert_msg(dcheck(d) == (u <= RX_MAX_USES ? RX_OK : RX_INVALID), "use %u", u);
+	}
+
+	d = good_dispense(&f);
+	d->pharmacy_key.len = 31;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d->pharmacy_key.len = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	d = good_dispense(&f);
+	d->n_items = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d->n_items = RX_MAX_ITEMS + 1;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	d = good_dispense(&f);
+	f.item[0].drug_code = "2171022F1028";
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	good_item(&f.item[0]);
+	f.item[0].quantity = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	good_item(&f.item[0]);
+	f.item[0].name = "";
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	d = good_dispense(&f);
+	memset(f.text, 'n', 2001);
+	f.text[2001] = '\0';
+	d->notes = f.text;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	for (size_t b = 0; b < sizeof bad_text / sizeof bad_text[0]; b++) {
+		d->notes = (char *)bad_text[b];
+		ck_assert_msg(dcheck(d) == RX_INVALID, "notes bad_text[%zu]", b);
+	}
+}
+END_TEST
+
+/* ---- validity in Japan time ---- */
+
+START_TEST(valid_until_japan_days)
+{
+	/* 2026-11-26 10:00 JST = 01:00 UTC; four days including the 26th end
+	 * at 2026-11-30 00:00 JST = 2026-11-29 15:00 UTC. */
+	const int64_t nov26_1000 = 1795654800, nov30_0000 = 1795964400;
+	ck_assert_int_eq(rx_valid_until(nov26_1000, 4), nov30_0000);
+
+	/* every instant of the 26th (JST) gives the same answer */
+	const int64_t nov26_0000 = nov26_1000 - 10 * 3600;
+	ck_assert_int_eq(rx_valid_until(nov26_0000, 4), nov30_0000);
+	ck_assert_int_eq(rx_valid_until(nov26_0000 + 23 * 3600 + 59 * 60, 4), nov30_0000); /* 23:59 */
+	ck_assert_int_eq(rx_valid_until(nov26_0000 + DAY - 1, 4), nov30_0000); /* 23:59:59 */
+	/* ... including 09:00 JST, which is UTC midnight */
+	ck_assert_int_eq(rx_valid_until(nov26_0000 + 9 * 3600, 4), nov30_0000);
+	ck_assert_int_eq(rx_valid_until(nov26_0000 + 9 * 3600 - 1, 4), nov30_0000);
+	/* the first second of the 27th starts the count again */
+	ck_assert_int_eq(rx_valid_until(nov26_0000 + DAY, 4), nov30_0000 + DAY);
+
+	/* one day: valid until the end of the issue day */
+	ck_assert_int_eq(rx_valid_until(nov26_0000 + 23 * 3600 + 59 * 60, 1), nov26_0000 + DAY);
+	/* the test vector's */
+	ck_assert_int_eq(rx_valid_until(ISSUED, 4), 1764860400);
+	/* across a year end: 2026-12-30 12:00 JST + 4 days -> 2027-01-03 00:00 JST */
+	ck_assert_int_eq(rx_valid_until(1798599600, 4), 1798902000);
+}
+END_TEST
+
+static Suite *check_suite(void)
+{
+	Suite *s = suite_create("check");
+	TCase *tc;
+
+	tc = tcase_create("text");
+	tcase_add_test(tc, text_rules);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prescription");
+	tcase_add_test(tc, good_prescription_passes);
+	tcase_add_test(tc, version);
+	tcase_add_test(tc, patient_id);
+	tcase_add_test(tc, prescriber_key_length);
+	tcase_add_test(tc, institution);
+	tcase_add_test(tc, issued_at_window);
+	tcase_add_test(tc, valid_until_window);
+	tcase_add_test(tc, expired);
+	tcase_add_test(tc, uses);
+	tcase_add_test(tc, item_count);
+	tcase_add_test(tc, item_fields);
+	tcase_add_test(tc, item_days_quantity);
+	tcase_add_test(tc, notes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dispense");
+	tcase_add_test(tc, dispense_good);
+	tcase_add_test(tc, dispense_rules);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("valid_until");
+	tcase_add_test(tc, valid_until_japan_days);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	if (rx_crypto_init() != RX_OK)
+		return EXIT_FAILURE;
+	return tu_run(check_suite());
+}
