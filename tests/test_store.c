@@ -1,0 +1,1171 @@
+/* test_store: the prescription state machine and its durability, against a
+ * real LMDB environment (store/store.c).  Every test opens its own store in
+ * its own directory, inside the forked test process, and closes it. */
+#include <check.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rx_check.h"
+#include "rx_crypto.h"
+#include "rx_ids.h"
+#include "store.h"
+#include "testutil.h"
+
+#define DAY 86400
+#define T0 (1764547200 + 600) /* 2025-12-01 09:10 JST */
+#define INST "1312345678"
+#define INST_OTHER "2712345678"
+
+typedef struct {
+	char dir[TU_PATH_MAX];
+	store_t *s;
+	uint8_t doc[RX_KEY_LEN];       /* prescriber at INST */
+	uint8_t doc2[RX_KEY_LEN];      /* another prescriber at INST */
+	uint8_t doc_far[RX_KEY_LEN];   /* a prescriber at INST_OTHER */
+	uint8_t revoked[RX_KEY_LEN];   /* a prescriber whose key was revoked */
+	uint8_t pharm[RX_KEY_LEN];     /* pharmacy X */
+	uint8_t pharm2[RX_KEY_LEN];    /* pharmacy Y */
+	uint8_t stranger[RX_KEY_LEN];  /* never registered */
+	char patient[RX_PATIENT_ID_LEN + 1];
+	char patient2[RX_PATIENT_ID_LEN + 1];
+	char unenrolled[RX_PATIENT_ID_LEN + 1];
+	int calls;      /* reply builder calls */
+	int fail_reply; /* make the reply builder refuse */
+} world_t;
+
+/* One request's bytes; the change points into it. */
+typedef struct {
+	store_change_t c;
+	uint8_t request_id[RX_REQUEST_ID_LEN];
+	uint8_t call_hash[RX_HASH_LEN];
+	uint8_t body[48];
+	uint8_t sig[RX_SIG_LEN];
+	uint8_t token[RX_TOKEN_LEN];
+	char id[RX_ID_LEN + 1];
+} call_t;
+
+static void new_key(uint8_t pk[RX_KEY_LEN])
+{
+	uint8_t sk[RX_SECRET_LEN];
+	crypto_sign_keypair(pk, sk);
+	sodium_memzero(sk, sizeof sk);
+}
+
+static void add_key(world_t *w, const uint8_t *pk, int role, const char *inst, const char *name)
+{
+	store_key_t k;
+	memset(&k, 0, sizeof k);
+	memcpy(k.key, pk, RX_KEY_LEN);
+	k.role = role;
+	snprintf(k.institution, sizeof k.institution, "%s", inst);
+	snprintf(k.name, sizeof k.name, "%s", name);
+	k.added_at = T0 - DAY;
+	ck_assert_int_eq(store_key_add(w->s, &k), RX_OK);
+}
+
+static void patient_id(const char *mynumber, char out[RX_PATIENT_ID_LEN + 1])
+{
+	uint8_t key[32];
+	memset(key, 0x42, sizeof key);
+	ck_assert_int_eq(rx_patient_id_derive(key, mynumber, out), RX_OK);
+}
+
+static void store_open_in(world_t *w)
+{
+	store_options_t opt = {.map_size = 16u << 20};
+	ck_assert_int_eq(store_open(&w->s, w->dir, &opt), RX_OK);
+	ck_assert_ptr_nonnull(w->s);
+}
+
+/* A store with registered keys and two enrolled patients. */
+static void world_open(world_t *w)
+{
+	int created = -1;
+	memset(w, 0, sizeof *w);
+	tu_subdir(w->dir);
+	store_open_in(w);
+	new_key(w->doc);
+	new_key(w->doc2);
+	new_key(w->doc_far);
+	new_key(w->revoked);
+	new_key(w->pharm);
+	new_key(w->pharm2);
+	new_key(w->stranger);
+	add_key(w, w->doc, RX_ROLE_PRESCRIBER, INST, "Dr. Sato");
+	add_key(w, w->doc2, RX_ROLE_PRESCRIBER, INST, "Dr. Suzuki");
+	add_key(w, w->doc_far, RX_ROLE_PRESCRIBER, INST_OTHER, "Dr. Tanaka");
+	add_key(w, w->revoked, RX_ROLE_PRESCRIBER, INST, "Dr. Former");
+	ck_assert_int_eq(store_key_revoke(w->s, w->revoked, T0 - 3600), RX_OK);
+	add_key(w, w->pharm, RX_ROLE_PHARMACY, "P-0001", "Sakura Pharmacy");
+	add_key(w, w->pharm2, RX_ROLE_PHARMACY, "P-0002", "Momiji Pharmacy");
+
+	patient_id("123456789018", w->patient);
+	patient_id("000000000019", w->patient2);
+	patient_id("999999999996", w->unenrolled);
+	ck_assert_int_eq(rx_mynumber_valid("000000000019"), RX_OK);
+	ck_assert_int_eq(rx_mynumber_valid("999999999996"), RX_OK);
+	ck_assert_int_eq(store_patient_enroll(w->s, w->patient, T0 - DAY, &created), RX_OK);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(store_patient_enroll(w->s, w->patient2, T0 - DAY, &created), RX_OK);
+	ck_assert_int_eq(created, 1);
+}
+
+static void world_close(world_t *w)
+{
+	store_close(&w->s);
+	ck_assert_ptr_null(w->s);
+}
+
+/* The reply builder: some bytes naming the change, numbered by call. */
+static rx_err_t build_reply(void *arg, const store_change_t *c, const store_outcome_t *o,
+			    store_buf_t *reply)
+{
+	world_t *w = arg;
+	char text[160];
+	w->calls++;
+	if (w->fail_reply)
+		return RX_SYSTEM;
+	int n = snprintf(text, sizeof text, "reply #%d: %s %s -> %s use %u", w->calls,
+			 rx_op_name(c->op), o->rx.id, rx_state_name(o->rx.state), o->use);
+	reply->data = malloc((size_t)n);
+	if (reply->data == NULL)
+		return RX_SYSTEM;
+	memcpy(reply->data, text, (size_t)n);
+	reply->len = (size_t)n;
+	return RX_OK;
+}
+
+/* A fresh request (new request id, call hash, body and signature). */
+static store_change_t *mk(call_t *k, int op, const uint8_t *actor, const char *id, int64_t now)
+{
+	memset(k, 0, sizeof *k);
+	randombytes_buf(k->request_id, sizeof k->request_id);
+	randombytes_buf(k->call_hash, sizeof k->call_hash);
+	randombytes_buf(k->body, sizeof k->body);
+	randombytes_buf(k->sig, sizeof k->sig);
+	store_change_t *c = &k->c;
+	c->op = op;
+	c->actor = actor;
+	c->request_id = k->request_id;
+	c->call_hash = k->call_hash;
+	c->now = now;
+	if (id) {
+		snprintf(k->id, sizeof k->id, "%s", id);
+		c->id = k->id;
+	}
+	c->claim_token = k->token;
+	c->body = k->body;
+	c->body_len = sizeof k->body;
+	c->signature = k->sig;
+	return c;
+}
+
+static store_change_t *mk_submit(call_t *k, const uint8_t *doc, const char *patient, uint32_t uses,
+				 int64_t now)
+{
+	store_change_t *c = mk(k, RX_OP_SUBMIT, doc, NULL, now);
+	c->patient_id = patient;
+	c->institution = INST;
+	c->issued_at = now;
+	c->valid_until = rx_valid_until(now, RX_DEFAULT_VALID_DAYS);
+	c->uses = uses;
+	return c;
+}
+
+/* Apply c; the reply is checked for sanity and freed.  A refusal must say
+ * why, must not call the builder and must return no reply. */
+static rx_err_t apply(world_t *w, const store_change_t *c, store_outcome_t *out)
+{
+	store_buf_t reply = {(uint8_t *)"junk", 4};
+	int calls = w->calls;
+	rx_err_t err = store_change(w->s, c, build_reply, w, out, &reply);
+	if (err == RX_OK) {
+		ck_assert_ptr_nonnull(reply.data);
+		ck_assert_uint_gt(reply.len, 0);
+		ck_assert_int_eq(w->calls, calls + (out->replayed ? 0 : 1));
+	} else {
+		ck_assert_msg(out->why != NULL && out->why[0], "refusal %s without a reason",
+			      rx_err_name(err));
+		ck_assert_ptr_null(reply.data);
+		ck_assert_uint_eq(reply.len, 0);
+	}
+	store_buf_free(&reply);
+	return err;
+}
+
+/* Apply c and keep the reply bytes (caller frees). */
+static rx_err_t apply_reply(world_t *w, const store_change_t *c, store_outcome_t *out,
+			    store_buf_t *reply)
+{
+	return store_change(w->s, c, build_reply, w, out, reply);
+}
+
+static void submit(world_t *w, const uint8_t *doc, const char *patient, uint32_t uses, int64_t now,
+		   char id[RX_ID_LEN + 1])
+{
+	call_t k;
+	store_outcome_t out;
+	ck_assert_int_eq(apply(w, mk_submit(&k, doc, patient, uses, now), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	memcpy(id, out.rx.id, RX_ID_LEN + 1);
+}
+
+static void claim(world_t *w, const uint8_t *pharm, const char *id, int64_t now,
+		  uint8_t token[RX_TOKEN_LEN])
+{
+	call_t k;
+	store_outcome_t out;
+	ck_assert_int_eq(apply(w, mk(&k, RX_OP_CLAIM, pharm, id, now), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	memcpy(token, out.rx.claim_token, RX_TOKEN_LEN);
+}
+
+static store_change_t *mk_tok(call_t *k, int op, const uint8_t *actor, const char *id,
+			      const uint8_t token[RX_TOKEN_LEN], int64_t now)
+{
+	store_change_t *c = mk(k, op, actor, id, now);
+	memcpy(k->token, token, RX_TOKEN_LEN);
+	return c;
+}
+
+static store_rx_t status_of(world_t *w, const uint8_t *actor, const char *id, int64_t now)
+{
+	store_rx_t rx;
+	const char *why = NULL;
+	ck_assert_int_eq(store_status(w->s, actor, id, now, &rx, NULL, NULL, &why), RX_OK);
+	return rx;
+}
+
+static store_stats_t stats_of(world_t *w, int64_t now)
+{
+	store_stats_t st;
+	ck_assert_int_eq(store_stats(w->s, now, &st), RX_OK);
+	return st;
+}
+
+static const uint8_t zero_token[RX_TOKEN_LEN];
+
+/* ---- submit ---- */
+
+START_TEST(submit_issues)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	world_open(&w);
+
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_ptr_null(out.why);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	ck_assert_int_eq(rx_rxid_parse(out.rx.id, id), RX_OK);
+	ck_assert_str_eq(id, out.rx.id);
+	ck_assert_uint_eq(out.rx.uses, 1);
+	ck_assert_uint_eq(out.rx.uses_left, 1);
+	ck_assert_str_eq(out.rx.patient_id, w.patient);
+	ck_assert_str_eq(out.rx.institution, INST);
+	ck_assert_mem_eq(out.rx.prescriber, w.doc, RX_KEY_LEN);
+	ck_assert_int_eq(out.rx.issued_at, T0);
+	ck_assert_int_eq(out.rx.valid_until, rx_valid_until(T0, 4));
+	ck_assert_int_eq(out.rx.created_at, T0);
+	ck_assert_int_eq(out.rx.cancel_pending, 0);
+	uint8_t h[RX_HASH_LEN];
+	rx_hash(k.body, sizeof k.body, h);
+	ck_assert_mem_eq(out.rx.body_hash, h, RX_HASH_LEN);
+
+	/* The signed bytes come back verbatim. */
+	store_rx_t rx;
+	store_buf_t body = {0}, sig = {0};
+	const char *why = NULL;
+	ck_assert_int_eq(store_status(w.s, w.pharm, id, T0, &rx, &body, &sig, &why), RX_OK);
+	ck_assert_uint_eq(body.len, sizeof k.body);
+	ck_assert_mem_eq(body.data, k.body, sizeof k.body);
+	ck_assert_uint_eq(sig.len, RX_SIG_LEN);
+	ck_assert_mem_eq(sig.data, k.sig, RX_SIG_LEN);
+	ck_assert_int_eq(rx.state, RX_STATE_ISSUED);
+	store_buf_free(&body);
+	store_buf_free(&sig);
+	ck_assert_ptr_null(body.data);
+
+	store_stats_t st = stats_of(&w, T0);
+	ck_assert_uint_eq(st.prescriptions, 1);
+	ck_assert_uint_eq(st.by_state[RX_STATE_ISSUED], 1);
+	ck_assert_uint_eq(st.patients, 2);
+	ck_assert_uint_eq(st.keys, 6);
+	ck_assert_uint_eq(st.dispense_records, 0);
+
+	/* An empty institution is the key's own. */
+	c = mk_submit(&k, w.doc_far, w.patient, 1, T0);
+	c->institution = "";
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_str_eq(out.rx.institution, INST_OTHER);
+	ck_assert_str_ne(out.rx.id, id);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(retry_returns_stored_reply)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	store_buf_t first = {0}, again = {0};
+	world_open(&w);
+
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	ck_assert_int_eq(apply_reply(&w, c, &out, &first), RX_OK);
+	ck_assert_int_eq(w.calls, 1);
+	char id[RX_ID_LEN + 1];
+	memcpy(id, out.rx.id, sizeof id);
+
+	/* the same request again, a minute later */
+	c->now = T0 + 60;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, 1);
+	ck_assert_uint_eq(again.len, first.len);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+
+	/* ... still, after the prescription has moved on and the key is revoked */
+	uint8_t token[RX_TOKEN_LEN];
+	claim(&w, w.pharm, id, T0 + 120, token);
+	ck_assert_int_eq(store_key_revoke(w.s, w.doc, T0 + 180), RX_OK);
+	c->now = T0 + 240;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	/* but a new request from the revoked key is refused */
+	ck_assert_int_eq(apply(&w, mk(&k2, RX_OP_CANCEL, w.doc, id, T0 + 240), &out), RX_KEY_REVOKED);
+
+	/* A pharmacy's claim retried returns the original claim reply too. */
+	store_change_t *cl = mk(&k2, RX_OP_RELEASE, w.pharm, id, T0 + 300);
+	memcpy(k2.token, token, RX_TOKEN_LEN);
+	ck_assert_int_eq(apply_reply(&w, cl, &out, &again), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	store_buf_free(&first);
+	first = again;
+	again.data = NULL;
+	int calls = w.calls;
+	ck_assert_int_eq(apply_reply(&w, cl, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	store_buf_free(&first);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(request_id_reuse_conflicts)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	world_open(&w);
+
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	int calls = w.calls;
+
+	/* same caller, same request id, other call bytes */
+	store_change_t *c2 = mk_submit(&k2, w.doc, w.patient, 1, T0);
+	memcpy(k2.request_id, k.request_id, RX_REQUEST_ID_LEN);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+
+	/* A request id is the caller's own: another key may use the same one. */
+	c2 = mk_submit(&k2, w.doc2, w.patient, 1, T0);
+	memcpy(k2.request_id, k.request_id, RX_REQUEST_ID_LEN);
+	memcpy(k2.call_hash, k.call_hash, RX_HASH_LEN);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 2);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(resubmitted_body_conflicts)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	world_open(&w);
+
+	ck_assert_int_eq(apply(&w, mk_submit(&k, w.doc, w.patient, 1, T0), &out), RX_OK);
+	/* the same signed prescription under a new request id */
+	store_change_t *c2 = mk_submit(&k2, w.doc, w.patient, 1, T0 + 5);
+	memcpy(k2.body, k.body, sizeof k.body);
+	memcpy(k2.sig, k.sig, sizeof k.sig);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
+	/* ... even by another prescriber who got hold of the bytes */
+	c2 = mk_submit(&k2, w.doc2, w.patient, 1, T0 + 5);
+	memcpy(k2.body, k.body, sizeof k.body);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(submit_refusals)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	store_change_t *c;
+	world_open(&w);
+
+	c = mk_submit(&k, w.stranger, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_UNKNOWN_KEY);
+	c = mk_submit(&k, w.revoked, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_KEY_REVOKED);
+	c = mk_submit(&k, w.pharm, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED);
+	c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	c->institution = INST_OTHER;
+	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED);
+	c = mk_submit(&k, w.doc_far, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED); /* names INST */
+	c = mk_submit(&k, w.doc, w.unenrolled, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_NOT_FOUND);
+	ck_assert_int_eq(w.calls, 0);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 0);
+
+	/* A refused request id is not burnt: the corrected request may reuse it. */
+	c = mk_submit(&k, w.doc, w.unenrolled, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_NOT_FOUND);
+	c->patient_id = w.patient;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 0);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(reply_failure_changes_nothing)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+
+	w.fail_reply = 1;
+	store_change_t *c = mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 10);
+	store_buf_t reply = {0};
+	ck_assert_int_eq(store_change(w.s, c, build_reply, &w, &out, &reply), RX_SYSTEM);
+	ck_assert_ptr_null(reply.data);
+	ck_assert_int_eq(status_of(&w, w.pharm, id, T0 + 10).state, RX_STATE_ISSUED);
+	ck_assert_int_eq(apply(&w, mk_submit(&k2, w.doc, w.patient, 1, T0), &out), RX_SYSTEM);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+
+	/* nothing was stored under the request id either */
+	w.fail_reply = 0;
+	int calls = w.calls;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_int_eq(w.calls, calls + 1);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- claim and release ---- */
+
+START_TEST(claim_and_release)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], token2[RX_TOKEN_LEN];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+
+	/* prescribers do not claim */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.doc, id, T0 + 5), &out), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.stranger, id, T0 + 5), &out), RX_UNKNOWN_KEY);
+
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 10), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	ck_assert_uint_eq(out.use, 1);
+	ck_assert_mem_eq(out.rx.claimer, w.pharm, RX_KEY_LEN);
+	ck_assert_mem_ne(out.rx.claim_token, zero_token, RX_TOKEN_LEN);
+	ck_assert_int_eq(out.rx.updated_at, T0 + 10);
+	memcpy(token, out.rx.claim_token, RX_TOKEN_LEN);
+
+	/* another pharmacy */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm2, id, T0 + 20), &out),
+			 RX_ALREADY_CLAIMED);
+	/* the holder again, with a new request id: the same claim back */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 30), &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	ck_assert_mem_eq(out.rx.claim_token, token, RX_TOKEN_LEN);
+
+	/* release: wrong token, other pharmacy with the right token, the prescriber */
+	memcpy(token2, token, sizeof token2);
+	token2[0] ^= 1;
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id, token2, T0 + 40), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id, zero_token, T0 + 40), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm2, id, token, T0 + 40), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.doc, id, token, T0 + 40), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(status_of(&w, w.pharm, id, T0 + 40).state, RX_STATE_CLAIMED);
+
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id, token, T0 + 50), &out),
+			 RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	ck_assert_mem_eq(out.rx.claim_token, zero_token, RX_TOKEN_LEN);
+	uint8_t zero_key[RX_KEY_LEN] = {0};
+	ck_assert_mem_eq(out.rx.claimer, zero_key, RX_KEY_LEN);
+
+	/* released: a second release is refused, the old token is dead */
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id, token, T0 + 55), &out),
+			 RX_PERMISSION_DENIED);
+
+	/* now the other pharmacy may claim, and gets a token of its own */
+	claim(&w, w.pharm2, id, T0 + 60, token2);
+	ck_assert_mem_ne(token2, token, RX_TOKEN_LEN);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 70), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm2, id, token, T0 + 70), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(status_of(&w, w.pharm, id, T0 + 70).state, RX_STATE_CLAIMED);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- dispense ---- */
+
+START_TEST(dispense_once)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	store_change_t *c;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+
+	/* not claimed */
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, zero_token, T0 + 5), &out),
+			 RX_PERMISSION_DENIED);
+	claim(&w, w.pharm, id, T0 + 10, token);
+
+	/* the record names a use other than the one claimed */
+	static const uint32_t wrong[] = {2, 3, 4, 255, 256 + 1};
+	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+		c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 20);
+		c->use = wrong[i];
+		ck_assert_msg(apply(&w, c, &out) == RX_INVALID, "use %u", wrong[i]);
+	}
+	ck_assert_uint_eq(stats_of(&w, T0).dispense_records, 0);
+
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 30);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
+	ck_assert_uint_eq(out.rx.uses_left, 0);
+	ck_assert_uint_eq(out.use, 1);
+	ck_assert_mem_eq(out.rx.claim_token, zero_token, RX_TOKEN_LEN);
+	store_stats_t st = stats_of(&w, T0 + 30);
+	ck_assert_uint_eq(st.dispense_records, 1);
+	ck_assert_uint_eq(st.by_state[RX_STATE_DISPENSED], 1);
+	ck_assert_uint_eq(st.by_state[RX_STATE_CLAIMED], 0);
+
+	/* a second dispense under a new request id, with and without a use */
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 40);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 40);
+	ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm2, id, zero_token, T0 + 40);
+	ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+	ck_assert_uint_eq(stats_of(&w, T0).dispense_records, 1);
+
+	/* and nothing else moves it */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 50), &out),
+			 RX_ALREADY_DISPENSED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm2, id, T0 + 50), &out),
+			 RX_ALREADY_DISPENSED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id, token, T0 + 50), &out),
+			 RX_ALREADY_DISPENSED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, id, T0 + 50), &out),
+			 RX_ALREADY_DISPENSED);
+	/* nor does expiry change what happened */
+	ck_assert_int_eq(status_of(&w, w.doc, id, T0 + 40 * DAY).state, RX_STATE_DISPENSED);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(dispense_use_zero_means_claimed)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 2, T0, id);
+	claim(&w, w.pharm, id, T0 + 10, token);
+	store_change_t *c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 20);
+	c->use = 0;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_uint_eq(out.use, 1);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	claim(&w, w.pharm, id, T0 + 30, token);
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 40);
+	c->use = 0;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_uint_eq(out.use, 2);
+	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
+	ck_assert_uint_eq(stats_of(&w, T0).dispense_records, 2);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(refill_three_uses)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	store_change_t *c;
+	const uint8_t *who[3];
+	world_open(&w);
+	who[0] = w.pharm;
+	who[1] = w.pharm2;
+	who[2] = w.pharm;
+	submit(&w, w.doc, w.patient, 3, T0, id);
+
+	for (uint32_t use = 1; use <= 3; use++) {
+		int64_t t = T0 + (int64_t)use * 3600;
+		ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, who[use - 1], id, t), &out), RX_OK);
+		ck_assert_uint_eq(out.use, use);
+		memcpy(token, out.rx.claim_token, RX_TOKEN_LEN);
+		/* a use already dispensed cannot be named again */
+		if (use > 1) {
+			c = mk_tok(&k, RX_OP_DISPENSE, who[use - 1], id, token, t + 1);
+			c->use = use - 1;
+			ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+		}
+		c = mk_tok(&k, RX_OP_DISPENSE, who[use - 1], id, token, t + 2);
+		c->use = use;
+		ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+		ck_assert_uint_eq(out.use, use);
+		ck_assert_uint_eq(out.rx.uses_left, 3 - use);
+		ck_assert_int_eq(out.rx.state, use < 3 ? RX_STATE_ISSUED : RX_STATE_DISPENSED);
+		ck_assert_uint_eq(stats_of(&w, t).dispense_records, use);
+	}
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 5 * 3600), &out),
+			 RX_ALREADY_DISPENSED);
+	ck_assert_uint_eq(stats_of(&w, T0).dispense_records, 3);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- cancel ---- */
+
+START_TEST(cancel_issued)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc2, id, T0 + 5), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc_far, id, T0 + 5), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.pharm, id, T0 + 5), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.revoked, id, T0 + 5), &out),
+			 RX_KEY_REVOKED);
+	ck_assert_int_eq(status_of(&w, w.doc, id, T0 + 5).state, RX_STATE_ISSUED);
+
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, id, T0 + 10), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CANCELLED);
+	ck_assert_int_eq(out.rx.cancel_pending, 0);
+
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 20), &out), RX_CANCELLED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, id, T0 + 20), &out), RX_CANCELLED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, zero_token, T0 + 20), &out),
+			 RX_CANCELLED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id, zero_token, T0 + 20), &out),
+			 RX_CANCELLED);
+	/* cancelled stays cancelled past expiry */
+	ck_assert_int_eq(status_of(&w, w.doc, id, T0 + 40 * DAY).state, RX_STATE_CANCELLED);
+	ck_assert_uint_eq(stats_of(&w, T0).by_state[RX_STATE_CANCELLED], 1);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(cancel_while_claimed)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+	claim(&w, w.pharm, id, T0 + 10, token);
+
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, id, T0 + 20), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	ck_assert_int_eq(out.rx.cancel_pending, 1);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, id, T0 + 25), &out), RX_CANCELLED);
+
+	/* the claimer may not dispense; nobody may claim */
+	store_change_t *c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 30);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_CANCELLED);
+	ck_assert_uint_eq(stats_of(&w, T0).dispense_records, 0);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm2, id, T0 + 30), &out), RX_CANCELLED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 30), &out), RX_CANCELLED);
+	/* only the claimer's release completes it */
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm2, id, token, T0 + 35), &out),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id, token, T0 + 40), &out),
+			 RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CANCELLED);
+	ck_assert_int_eq(out.rx.cancel_pending, 0);
+	ck_assert_int_eq(status_of(&w, w.doc, id, T0 + 50).state, RX_STATE_CANCELLED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 50), &out), RX_CANCELLED);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- expiry ---- */
+
+START_TEST(expiry)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1], id2[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+	submit(&w, w.doc, w.patient, 1, T0, id2);
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+
+	/* the last second of validity still works, the first after does not */
+	claim(&w, w.pharm, id2, until - 1, token);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, until), &out), RX_EXPIRED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, id, until + DAY), &out), RX_EXPIRED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, id, until), &out), RX_EXPIRED);
+
+	store_rx_t rx = status_of(&w, w.doc, id, until);
+	ck_assert_int_eq(rx.state, RX_STATE_EXPIRED);
+	ck_assert_int_eq(status_of(&w, w.doc, id, until - 1).state, RX_STATE_ISSUED);
+
+	/* claimed, then expired: no dispense, but the claimer may release */
+	ck_assert_int_eq(status_of(&w, w.pharm, id2, until).state, RX_STATE_EXPIRED);
+	store_change_t *c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id2, token, until);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_EXPIRED);
+	ck_assert_uint_eq(stats_of(&w, until).dispense_records, 0);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, id2, token, until + 60), &out),
+			 RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_EXPIRED);
+
+	store_stats_t st = stats_of(&w, until);
+	ck_assert_uint_eq(st.by_state[RX_STATE_EXPIRED], 2);
+	ck_assert_uint_eq(st.by_state[RX_STATE_ISSUED], 0);
+	st = stats_of(&w, until - 1);
+	ck_assert_uint_eq(st.by_state[RX_STATE_ISSUED], 2);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(unknown_id_not_found)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1], other[RX_ID_LEN + 1];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+	do
+		rx_rxid_new(other);
+	while (strcmp(other, id) == 0);
+
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, other, T0), &out), RX_NOT_FOUND);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, other, zero_token, T0), &out),
+			 RX_NOT_FOUND);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, other, zero_token, T0), &out),
+			 RX_NOT_FOUND);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, other, T0), &out), RX_NOT_FOUND);
+	store_rx_t rx;
+	const char *why = NULL;
+	ck_assert_int_eq(store_status(w.s, w.pharm, other, T0, &rx, NULL, NULL, &why), RX_NOT_FOUND);
+	ck_assert_ptr_nonnull(why);
+	/* and a key check comes first: strangers learn nothing */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.stranger, other, T0), &out), RX_UNKNOWN_KEY);
+	ck_assert_int_eq(store_status(w.s, w.stranger, id, T0, &rx, NULL, NULL, &why), RX_UNKNOWN_KEY);
+	ck_assert_int_eq(store_status(w.s, w.revoked, id, T0, &rx, NULL, NULL, &why), RX_KEY_REVOKED);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- status and list ---- */
+
+START_TEST(status_permissions)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	store_rx_t rx;
+	store_buf_t body = {0};
+	const char *why = NULL;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+	claim(&w, w.pharm, id, T0 + 10, token);
+
+	ck_assert_int_eq(store_status(w.s, w.doc2, id, T0 + 20, &rx, &body, NULL, &why),
+			 RX_PERMISSION_DENIED);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_ptr_null(body.data);
+	ck_assert_int_eq(store_status(w.s, w.doc_far, id, T0 + 20, &rx, NULL, NULL, &why),
+			 RX_PERMISSION_DENIED);
+
+	/* the claim token is for the claimer's eyes only */
+	rx = status_of(&w, w.pharm, id, T0 + 20);
+	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
+	ck_assert_mem_eq(rx.claim_token, token, RX_TOKEN_LEN);
+	rx = status_of(&w, w.pharm2, id, T0 + 20);
+	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
+	ck_assert_mem_eq(rx.claim_token, zero_token, RX_TOKEN_LEN);
+	ck_assert_mem_eq(rx.claimer, w.pharm, RX_KEY_LEN);
+	rx = status_of(&w, w.doc, id, T0 + 20);
+	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
+	ck_assert_mem_eq(rx.claim_token, zero_token, RX_TOKEN_LEN);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(list_open_only)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char issued[RX_ID_LEN + 1], claimed[RX_ID_LEN + 1], dispensed[RX_ID_LEN + 1];
+	char cancelled[RX_ID_LEN + 1], expired[RX_ID_LEN + 1], elsewhere[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	store_rx_t *list = NULL;
+	size_t n = 99;
+	const char *why = NULL;
+	world_open(&w);
+
+	/* one that expires at the end of today (1 day), the rest in 4 days */
+	call_t ke;
+	store_change_t *c = mk_submit(&ke, w.doc, w.patient, 1, T0);
+	c->valid_until = rx_valid_until(T0, 1);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	memcpy(expired, out.rx.id, sizeof expired);
+	submit(&w, w.doc, w.patient, 1, T0, issued);
+	submit(&w, w.doc, w.patient, 1, T0, claimed);
+	submit(&w, w.doc2, w.patient, 1, T0, dispensed);
+	submit(&w, w.doc, w.patient, 1, T0, cancelled);
+	submit(&w, w.doc, w.patient2, 1, T0, elsewhere);
+	claim(&w, w.pharm, claimed, T0 + 10, token);
+	claim(&w, w.pharm, dispensed, T0 + 10, token);
+	store_change_t *d = mk_tok(&k, RX_OP_DISPENSE, w.pharm, dispensed, token, T0 + 20);
+	d->use = 1;
+	ck_assert_int_eq(apply(&w, d, &out), RX_OK);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, cancelled, T0 + 30), &out), RX_OK);
+
+	const int64_t later = rx_valid_until(T0, 1); /* the short one just expired */
+	ck_assert_int_eq(store_list(w.s, w.pharm2, w.patient, later, &list, &n, &why), RX_OK);
+	ck_assert_uint_eq(n, 2);
+	int seen_issued = 0, seen_claimed = 0;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(list[i].patient_id, w.patient);
+		ck_assert_mem_eq(list[i].claim_token, zero_token, RX_TOKEN_LEN);
+		if (strcmp(list[i].id, issued) == 0) {
+			seen_issued++;
+			ck_assert_int_eq(list[i].state, RX_STATE_ISSUED);
+		} else if (strcmp(list[i].id, claimed) == 0) {
+			seen_claimed++;
+			ck_assert_int_eq(list[i].state, RX_STATE_CLAIMED);
+		}
+	}
+	ck_assert_int_eq(seen_issued, 1);
+	ck_assert_int_eq(seen_claimed, 1);
+	free(list);
+
+	/* the claimer does not learn its token from LIST either */
+	ck_assert_int_eq(store_list(w.s, w.pharm, w.patient, later, &list, &n, &why), RX_OK);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_mem_eq(list[i].claim_token, zero_token, RX_TOKEN_LEN);
+	free(list);
+
+	/* before the short one expired it was listed */
+	ck_assert_int_eq(store_list(w.s, w.doc, w.patient, T0 + 40, &list, &n, &why), RX_OK);
+	ck_assert_uint_eq(n, 3);
+	free(list);
+
+	/* the other patient's */
+	ck_assert_int_eq(store_list(w.s, w.doc_far, w.patient2, T0 + 40, &list, &n, &why), RX_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0].id, elsewhere);
+	free(list);
+
+	ck_assert_int_eq(store_list(w.s, w.pharm, w.unenrolled, T0, &list, &n, &why), RX_NOT_FOUND);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_list(w.s, w.stranger, w.patient, T0, &list, &n, &why), RX_UNKNOWN_KEY);
+	ck_assert_ptr_null(list);
+	ck_assert_int_eq(store_list(w.s, w.revoked, w.patient, T0, &list, &n, &why), RX_KEY_REVOKED);
+
+	/* enrolled, nothing prescribed */
+	char fresh[RX_PATIENT_ID_LEN + 1];
+	int created;
+	patient_id("999999999996", fresh);
+	ck_assert_int_eq(store_patient_enroll(w.s, fresh, T0, &created), RX_OK);
+	ck_assert_int_eq(store_list(w.s, w.pharm, fresh, T0, &list, &n, &why), RX_OK);
+	ck_assert_uint_eq(n, 0);
+	free(list);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- keys and patients ---- */
+
+START_TEST(keys)
+{
+	world_t w;
+	store_key_t k, got;
+	world_open(&w);
+
+	/* adding a registered key again is a conflict and changes nothing */
+	memset(&k, 0, sizeof k);
+	memcpy(k.key, w.doc, RX_KEY_LEN);
+	k.role = RX_ROLE_PHARMACY;
+	snprintf(k.institution, sizeof k.institution, "EVIL");
+	ck_assert_int_eq(store_key_add(w.s, &k), RX_CONFLICT);
+	ck_assert_int_eq(store_key_get(w.s, w.doc, &got), RX_OK);
+	ck_assert_int_eq(got.role, RX_ROLE_PRESCRIBER);
+	ck_assert_str_eq(got.institution, INST);
+	ck_assert_str_eq(got.name, "Dr. Sato");
+	ck_assert_int_eq(got.revoked, 0);
+	ck_assert_int_eq(got.added_at, T0 - DAY);
+
+	ck_assert_int_eq(store_key_get(w.s, w.stranger, &got), RX_NOT_FOUND);
+	ck_assert_int_eq(store_key_revoke(w.s, w.stranger, T0), RX_NOT_FOUND);
+	ck_assert_int_eq(store_key_get(w.s, w.stranger, &got), RX_NOT_FOUND);
+
+	/* revoking twice keeps the first time */
+	ck_assert_int_eq(store_key_revoke(w.s, w.pharm, T0), RX_OK);
+	ck_assert_int_eq(store_key_revoke(w.s, w.pharm, T0 + 100), RX_OK);
+	ck_assert_int_eq(store_key_get(w.s, w.pharm, &got), RX_OK);
+	ck_assert_int_eq(got.revoked, 1);
+	ck_assert_int_eq(got.revoked_at, T0);
+	/* and a revoked key cannot be re-added */
+	memset(&k, 0, sizeof k);
+	memcpy(k.key, w.pharm, RX_KEY_LEN);
+	k.role = RX_ROLE_PHARMACY;
+	ck_assert_int_eq(store_key_add(w.s, &k), RX_CONFLICT);
+
+	store_key_t *list = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(store_key_list(w.s, &list, &n), RX_OK);
+	ck_assert_uint_eq(n, 6);
+	int revoked = 0, found_doc = 0;
+	for (size_t i = 0; i < n; i++) {
+		revoked += list[i].revoked;
+		found_doc += memcmp(list[i].key, w.doc, RX_KEY_LEN) == 0;
+	}
+	ck_assert_int_eq(revoked, 2);
+	ck_assert_int_eq(found_doc, 1);
+	free(list);
+	ck_assert_uint_eq(stats_of(&w, T0).keys, 6);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(enroll_twice)
+{
+	world_t w;
+	int created = -1;
+	world_open(&w);
+	ck_assert_int_eq(store_patient_enroll(w.s, w.patient, T0, &created), RX_OK);
+	ck_assert_int_eq(created, 0);
+	ck_assert_uint_eq(stats_of(&w, T0).patients, 2);
+	ck_assert_int_eq(store_patient_enroll(w.s, w.unenrolled, T0, &created), RX_OK);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(store_patient_enroll(w.s, w.unenrolled, T0, &created), RX_OK);
+	ck_assert_int_eq(created, 0);
+	ck_assert_uint_eq(stats_of(&w, T0).patients, 3);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- durability ---- */
+
+START_TEST(survives_reopen)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	store_buf_t first = {0}, again = {0};
+	char id[RX_ID_LEN + 1], id2[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	world_open(&w);
+
+	store_change_t *c = mk(&k, RX_OP_CLAIM, w.pharm, NULL, T0 + 10);
+	submit(&w, w.doc, w.patient, 2, T0, id);
+	submit(&w, w.doc, w.patient, 1, T0, id2);
+	c->id = id;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &first), RX_OK);
+	memcpy(token, out.rx.claim_token, RX_TOKEN_LEN);
+	call_t kc;
+	ck_assert_int_eq(apply(&w, mk(&kc, RX_OP_CANCEL, w.doc, id2, T0 + 20), &out), RX_OK);
+	store_stats_t before = stats_of(&w, T0 + 30);
+
+	store_close(&w.s);
+	store_close(&w.s); /* closing twice is harmless */
+	store_open_in(&w);
+
+	store_rx_t rx = status_of(&w, w.pharm, id, T0 + 30);
+	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
+	ck_assert_mem_eq(rx.claim_token, token, RX_TOKEN_LEN);
+	ck_assert_uint_eq(rx.uses_left, 2);
+	ck_assert_int_eq(status_of(&w, w.doc, id2, T0 + 30).state, RX_STATE_CANCELLED);
+	store_stats_t after = stats_of(&w, T0 + 30);
+	ck_assert_uint_eq(after.prescriptions, before.prescriptions);
+	ck_assert_uint_eq(after.keys, before.keys);
+	ck_assert_uint_eq(after.patients, before.patients);
+	ck_assert_mem_eq(after.by_state, before.by_state, sizeof after.by_state);
+
+	/* the stored reply survived too */
+	int calls = w.calls;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_uint_eq(again.len, first.len);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&first);
+	store_buf_free(&again);
+
+	/* and the state machine carries on from where it was */
+	store_key_t key;
+	ck_assert_int_eq(store_key_get(w.s, w.revoked, &key), RX_OK);
+	ck_assert_int_eq(key.revoked, 1);
+	int created = -1;
+	ck_assert_int_eq(store_patient_enroll(w.s, w.patient, T0, &created), RX_OK);
+	ck_assert_int_eq(created, 0);
+	store_change_t *d = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 40);
+	d->use = 1;
+	ck_assert_int_eq(apply(&w, d, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	ck_assert_uint_eq(out.rx.uses_left, 1);
+	world_close(&w);
+
+	store_open_in(&w);
+	ck_assert_uint_eq(stats_of(&w, T0).dispense_records, 1);
+	ck_assert_uint_eq(status_of(&w, w.pharm, id, T0 + 50).uses_left, 1);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(open_refuses)
+{
+	char dir[TU_PATH_MAX], path[256];
+	store_t *s = (store_t *)&s;
+	tu_subdir(dir);
+
+	snprintf(path, sizeof path, "%s/missing", dir);
+	ck_assert_int_eq(store_open(&s, path, NULL), RX_SYSTEM);
+	ck_assert_ptr_null(s);
+
+	/* A store written by a future format is refused, not misread. */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t future = 2;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+	MDB_val k = {6, (void *)"format"}, v = {sizeof future, &future};
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	s = (store_t *)&s;
+	ck_assert_int_eq(store_open(&s, dir, NULL), RX_INVALID);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc;
+
+	tc = tcase_create("submit");
+	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+	tcase_add_test(tc, submit_issues);
+	tcase_add_test(tc, retry_returns_stored_reply);
+	tcase_add_test(tc, request_id_reuse_conflicts);
+	tcase_add_test(tc, resubmitted_body_conflicts);
+	tcase_add_test(tc, submit_refusals);
+	tcase_add_test(tc, reply_failure_changes_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lifecycle");
+	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+	tcase_add_test(tc, claim_and_release);
+	tcase_add_test(tc, dispense_once);
+	tcase_add_test(tc, dispense_use_zero_means_claimed);
+	tcase_add_test(tc, refill_three_uses);
+	tcase_add_test(tc, cancel_issued);
+	tcase_add_test(tc, cancel_while_claimed);
+	tcase_add_test(tc, expiry);
+	tcase_add_test(tc, unknown_id_not_found);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("read");
+	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+	tcase_add_test(tc, status_permissions);
+	tcase_add_test(tc, list_open_only);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("registry");
+	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+	tcase_add_test(tc, keys);
+	tcase_add_test(tc, enroll_twice);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("durability");
+	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+	tcase_add_test(tc, survives_reopen);
+	tcase_add_test(tc, open_refuses);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	if (rx_crypto_init() != RX_OK)
+		return EXIT_FAILURE;
+	return tu_run(store_suite());
+}
