@@ -196,6 +196,19 @@ rx_err_t dispatch_request(const dispatch_t *d, const uint8_t *frame, size_t len,
 		c.claim_token = call->claim_token.data;
 	}
 
+	/* A retry is answered from the store before any check whose outcome moves
+	 * with the clock (issued_at, valid_until), so it gets its original reply
+	 * however late it comes. */
+	if (c.op != RX_OP_STATUS && c.op != RX_OP_LIST) {
+		err = store_replay(d->store, c.actor, rid, call_hash, &out, reply);
+		if (err == RX_OK) {
+			log->replayed = 1;
+			goto done;
+		}
+		if (err != RX_NOT_FOUND)
+			REFUSE(err, out.why);
+	}
+
 	switch (c.op) {
 	case RX_OP_SUBMIT: {
 		const Rx__Signed *sp = call->prescription;

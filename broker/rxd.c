@@ -182,10 +182,11 @@ static void serve_admin(void *sock, const admin_t *a)
 	int n = recv_parts(sock, parts, MAX_PARTS);
 	if (n <= 0)
 		return;
-	rx_err_t err = n == 3 && zmq_msg_size(&parts[1]) == 0
-			       ? admin_request(a, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]),
-					       now_sec(), &reply, &status, &op)
-			       : RX_INVALID;
+	/* Bad framing is answered like any bad request: an empty frame is no
+	 * valid AdminRequest, so admin_request refuses it with INVALID. */
+	int framed = n == 3 && zmq_msg_size(&parts[1]) == 0;
+	rx_err_t err = admin_request(a, framed ? zmq_msg_data(&parts[2]) : NULL,
+				     framed ? zmq_msg_size(&parts[2]) : 0, now_sec(), &reply, &status, &op);
 	if (err == RX_OK)
 		send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);

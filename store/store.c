@@ -347,6 +347,31 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 	return RX_OK;
 }
 
+/* Did the caller already dispense some use of this prescription with this
+ * claim token?  (A retry under a new request id after the claim is gone.) */
+static int dispensed_with(MDB_txn *txn, store_t *s, const store_change_t *c,
+			  const Rxstore__RxRecord *r)
+{
+	uint8_t dkey[RX_ID_LEN + 1];
+	memcpy(dkey, c->id, RX_ID_LEN);
+	for (uint32_t use = 1; use <= r->uses && use <= RX_MAX_USES; use++) {
+		MDB_val k = val(dkey, sizeof dkey), v;
+		dkey[RX_ID_LEN] = (uint8_t)use;
+		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
+			continue;
+		Rxstore__DispenseRow *row = rxstore__dispense_row__unpack(NULL, v.mv_size, v.mv_data);
+		int same = row && row->claim_token.len == RX_TOKEN_LEN &&
+			   row->pharmacy_key.len == RX_KEY_LEN &&
+			   memcmp(row->pharmacy_key.data, c->actor, RX_KEY_LEN) == 0 &&
+			   sodium_memcmp(row->claim_token.data, c->claim_token, RX_TOKEN_LEN) == 0;
+		if (row)
+			rxstore__dispense_row__free_unpacked(row, NULL);
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
 /* DISPENSE ID --claim TOKEN RECORD: CLAIMED -> DISPENSED, or ISSUED with one
  * use fewer for a refill.  Refusals: ALREADY_DISPENSED, CANCELLED, EXPIRED,
  * PERMISSION_DENIED, INVALID (record names another use). */
@@ -361,6 +386,8 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 
 	if (use >= 1 && use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+	if (dispensed_with(txn, s, c, r))
+		REFUSE(RX_ALREADY_DISPENSED, "this claim was already dispensed");
 	if (r->state == RX_STATE_DISPENSED)
 		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
 	if (r->state == RX_STATE_CANCELLED)
@@ -381,6 +408,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	row.at = c->now;
 	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
 	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
+	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
 	int rc = put_msg(txn, s->dispenses, &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
@@ -475,6 +503,59 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 	return RX_OK;
 }
 
+/* A retry returns what was sent the first time, even if the key has been
+ * revoked or the prescription has moved on since.  RX_NOT_FOUND if this
+ * (caller, request id) has no stored reply. */
+static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN],
+		       const uint8_t call_hash[RX_HASH_LEN], store_outcome_t *out, store_buf_t *reply)
+{
+	MDB_val k = val(rkey, RX_KEY_LEN + RX_REQUEST_ID_LEN), v;
+	int rc = mdb_get(txn, s->requests, &k, &v);
+	if (rc != 0) {
+		out->why = rc == MDB_NOTFOUND ? NULL : "storage error";
+		return from_mdb(rc);
+	}
+	Rxstore__RequestRow *row = rxstore__request_row__unpack(NULL, v.mv_size, v.mv_data);
+	rx_err_t err = RX_UNAVAILABLE;
+	out->why = "storage error reading a stored reply";
+	if (row && row->call_hash.len == RX_HASH_LEN) {
+		if (sodium_memcmp(row->call_hash.data, call_hash, RX_HASH_LEN) != 0) {
+			err = RX_CONFLICT;
+			out->why = "this request id was already used for a different request";
+		} else if ((reply->data = malloc(row->reply.len ? row->reply.len : 1))) {
+			memcpy(reply->data, row->reply.data, row->reply.len);
+			reply->len = row->reply.len;
+			err = RX_OK;
+			out->why = NULL;
+			out->replayed = 1;
+		}
+	}
+	if (row)
+		rxstore__request_row__free_unpacked(row, NULL);
+	return err;
+}
+
+rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
+		      const uint8_t request_id[RX_REQUEST_ID_LEN], const uint8_t call_hash[RX_HASH_LEN],
+		      store_outcome_t *out, store_buf_t *reply)
+{
+	MDB_txn *txn;
+	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN];
+	memset(out, 0, sizeof *out);
+	reply->data = NULL;
+	reply->len = 0;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0) {
+		out->why = "storage unavailable";
+		return from_mdb(rc);
+	}
+	memcpy(rkey, actor, RX_KEY_LEN);
+	memcpy(rkey + RX_KEY_LEN, request_id, RX_REQUEST_ID_LEN);
+	rx_err_t err = replay(txn, s, rkey, call_hash, out, reply);
+	mdb_txn_abort(txn);
+	return err;
+}
+
 rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
 		      store_outcome_t *out, store_buf_t *reply)
 {
@@ -495,37 +576,14 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		return from_mdb(rc);
 	}
 
-	/* A retry returns what was sent the first time, even if the key has been
-	 * revoked or the prescription has moved on since. */
+	MDB_val k;
 	memcpy(rkey, c->actor, RX_KEY_LEN);
 	memcpy(rkey + RX_KEY_LEN, c->request_id, RX_REQUEST_ID_LEN);
-	MDB_val k = val(rkey, sizeof rkey), v;
-	rc = mdb_get(txn, s->requests, &k, &v);
-	if (rc == 0) {
-		Rxstore__RequestRow *row = rxstore__request_row__unpack(NULL, v.mv_size, v.mv_data);
-		err = RX_UNAVAILABLE;
-		out->why = "storage error reading a stored reply";
-		if (row && row->call_hash.len == RX_HASH_LEN) {
-			if (sodium_memcmp(row->call_hash.data, c->call_hash, RX_HASH_LEN) != 0) {
-				err = RX_CONFLICT;
-				out->why = "this request id was already used for a different request";
-			} else if ((reply->data = malloc(row->reply.len ? row->reply.len : 1))) {
-				memcpy(reply->data, row->reply.data, row->reply.len);
-				reply->len = row->reply.len;
-				err = RX_OK;
-				out->why = NULL;
-				out->replayed = 1;
-			}
-		}
-		if (row)
-			rxstore__request_row__free_unpacked(row, NULL);
+	k = val(rkey, sizeof rkey);
+	err = replay(txn, s, rkey, c->call_hash, out, reply);
+	if (err != RX_NOT_FOUND) {
 		mdb_txn_abort(txn);
 		return err;
-	}
-	if (rc != MDB_NOTFOUND) {
-		err = from_mdb(rc);
-		out->why = "storage error";
-		goto fail;
 	}
 
 	unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL ? PRESCRIBERS : PHARMACIES;

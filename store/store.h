@@ -108,6 +108,16 @@ void store_close(store_t **s);
 rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
 		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
 
+/* The stored reply for a retried request, without a write transaction:
+ * RX_OK (reply filled, out->replayed set), RX_CONFLICT (the request id was
+ * used for other bytes), RX_NOT_FOUND (not a retry), or RX_UNAVAILABLE.  The
+ * broker asks this before checks whose outcome moves with the clock, so a
+ * retry gets its original reply however late it comes; store_change checks
+ * again inside its transaction. */
+rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
+		      const uint8_t request_id[RX_REQUEST_ID_LEN], const uint8_t call_hash[RX_HASH_LEN],
+		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
+
 /* STATUS: the issuing prescriber or any pharmacy may look.  On RX_OK the
  * caller owns body and sig (the prescriber's signed bytes); either may be
  * NULL if not wanted. */

@@ -141,6 +141,8 @@ START_TEST(lifecycle)
 		claim(w.cph1, id, tok);
 		ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, use, &st), RX_OK);
 		ck_assert_int_eq(st, use < 3 ? RX_STATE_ISSUED : RX_STATE_DISPENSED);
+		/* The same claim dispensed again (a new request id): already done. */
+		ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_ALREADY_DISPENSED);
 	}
 	Rx__Stats s;
 	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
@@ -287,16 +289,21 @@ START_TEST(every_refusal)
 	/* EXPIRED: valid for two more seconds; poll status until it reads EXPIRED. */
 	int64_t now = (int64_t)time(NULL);
 	harness_prescription(&w.doc, w.patient, 1, now, now + 2, "short", &sp);
-	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &r), RX_OK);
+	rxc_request_id(rid);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &r), RX_OK);
 	strcpy(id, r.receipt->prescription_id);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	int64_t deadline = harness_ms() + 10000;
 	while (state_of(w.cph1, id) != RX_STATE_EXPIRED && harness_ms() < deadline)
 		;
 	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_EXPIRED);
 	ck_assert_int_eq(rxc_claim(w.cph1, NULL, id, &r), RX_EXPIRED);
 	rxc_result_free(&r);
+	/* A late retry of the submit still gets its original reply. */
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &r), RX_OK);
+	ck_assert_str_eq(r.receipt->prescription_id, id);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
 	/* ...and a prescription already past its validity is refused at submit. */
 	harness_prescription(&w.doc, w.patient, 1, now - 100, now - 10, "late", &sp);
 	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &r), RX_EXPIRED);
