@@ -83,6 +83,10 @@ rx_err_t rx_check_text(const char *s, size_t max, int required)
 		/* C1 controls: U+009B is a one-character terminal escape (CSI). */
 		if (cp >= 0x80 && cp <= 0x9f)
 			return RX_INVALID;
+		/* Bidirectional overrides and isolates can make a pharmacist read a
+		 * dose other than the one signed ("Trojan Source"). */
+		if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			return RX_INVALID;
 		p += len;
 	}
 	return RX_OK;

@@ -148,6 +148,10 @@ rx_err_t rx_key_load(const char *path, rx_keypair_t *kp)
 	if (n < 0)
 		return RX_SYSTEM;
 	buf[n] = '\0';
+	if (strlen(buf) != (size_t)n) { /* an embedded NUL: not a key file */
+		sodium_memzero(buf, sizeof buf);
+		return RX_INVALID;
+	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (rx_unhex(buf, seed, sizeof seed) != RX_OK)

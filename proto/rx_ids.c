@@ -11,12 +11,13 @@ static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 int rx_mynumber_check_digit(const char *d)
 {
 	int sum = 0;
-	for (int n = 1; n <= 11; n++) {
-		char c = d[11 - n];
-		if (c < '0' || c > '9')
+	/* Read left to right, so a short string stops at its NUL. */
+	for (int i = 0; i < 11; i++) {
+		if (d[i] < '0' || d[i] > '9')
 			return -1;
+		int n = 11 - i; /* position counted from the right */
 		int q = n <= 6 ? n + 1 : n - 5;
-		sum += (c - '0') * q;
+		sum += (d[i] - '0') * q;
 	}
 	int r = sum % 11;
 	return r <= 1 ? 0 : 11 - r;

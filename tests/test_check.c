@@ -133,6 +133,11 @@ START_TEST(text_rules)
 	ck_assert_int_eq(rx_check_text("0123456789a", 10, 1), RX_INVALID);
 	ck_assert_int_eq(rx_check_text("錠錠錠", 9, 1), RX_OK);
 	ck_assert_int_eq(rx_check_text("錠錠錠", 8, 1), RX_INVALID);
+	/* Bidi overrides (U+202E) and isolates (U+2066) would let the text shown
+	 * differ from the text signed; the arrow U+2192 next to them is fine. */
+	ck_assert_int_eq(rx_check_text("1 tablet \u202e yad a", 100, 1), RX_INVALID);
+	ck_assert_int_eq(rx_check_text("x\u2066y", 100, 1), RX_INVALID);
+	ck_assert_int_eq(rx_check_text("x\u2192y", 100, 1), RX_OK);
 }
 END_TEST
 

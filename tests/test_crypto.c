@@ -349,6 +349,17 @@ START_TEST(key_load_missing_and_garbage)
 		ck_assert_msg(rx_key_load(path, &loaded) == RX_INVALID, "garbage %zu loaded", i);
 	}
 
+	/* A valid key followed by a NUL and more bytes is not a key file. */
+	static const char nul[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+				  "\0junk";
+	snprintf(path, sizeof path, "%s/nul.key", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(nul, 1, sizeof nul - 1, f), sizeof nul - 1);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(rx_key_load(path, &loaded), RX_INVALID);
+
 	/* The documented format loads, with or without a trailing newline. */
 	snprintf(path, sizeof path, "%s/good.key", dir);
 	write_file(path, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0600);

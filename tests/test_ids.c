@@ -66,6 +66,9 @@ START_TEST(mynumber_non_digits)
 		ck_assert_msg(rx_mynumber_valid(bad[i]) == RX_INVALID, "accepted \"%s\"", bad[i]);
 	ck_assert_int_eq(rx_mynumber_check_digit("1234567890a"), -1);
 	ck_assert_int_eq(rx_mynumber_check_digit("a2345678901"), -1);
+	/* A short string stops at its NUL instead of being read past it. */
+	ck_assert_int_eq(rx_mynumber_check_digit("1234"), -1);
+	ck_assert_int_eq(rx_mynumber_check_digit(""), -1);
 }
 END_TEST
 
