@@ -363,6 +363,46 @@ START_TEST(retry_returns_stored_reply)
 }
 END_TEST
 
+/* store_replay: the read-only lookup the broker makes before its clock checks. */
+START_TEST(replay_lookup)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	store_buf_t first = {0}, again = {0};
+	uint8_t other_hash[RX_HASH_LEN];
+	world_open(&w);
+
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	/* Not yet a retry. */
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->request_id, c->call_hash, &out, &again),
+			 RX_NOT_FOUND);
+	ck_assert_ptr_null(again.data);
+	ck_assert_int_eq(apply_reply(&w, c, &out, &first), RX_OK);
+	/* Now it is: the same bytes as stored, without calling the builder. */
+	int calls = w.calls;
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->request_id, c->call_hash, &out, &again),
+			 RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_uint_eq(again.len, first.len);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	/* Other bytes under the same request id conflict; another caller's same
+	 * request id is none of this one's business. */
+	memcpy(other_hash, c->call_hash, RX_HASH_LEN);
+	other_hash[0] ^= 1;
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->request_id, other_hash, &out, &again),
+			 RX_CONFLICT);
+	ck_assert_ptr_nonnull(out.why);
+	ck_assert_ptr_null(again.data);
+	ck_assert_int_eq(store_replay(w.s, w.doc2, c->request_id, c->call_hash, &out, &again),
+			 RX_NOT_FOUND);
+	store_buf_free(&first);
+	world_close(&w);
+}
+END_TEST
+
 START_TEST(request_id_reuse_conflicts)
 {
 	world_t w;
@@ -1125,6 +1165,7 @@ static Suite *store_suite(void)
 	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, submit_issues);
 	tcase_add_test(tc, retry_returns_stored_reply);
+	tcase_add_test(tc, replay_lookup);
 	tcase_add_test(tc, request_id_reuse_conflicts);
 	tcase_add_test(tc, resubmitted_body_conflicts);
 	tcase_add_test(tc, submit_refusals);
