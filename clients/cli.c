@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rx_ids.h"
 #include "rx_types.h"
 
 int cli_exit_code(rx_err_t err)
@@ -242,9 +243,13 @@ json_t *cli_read_json(const char *path, char *msg, size_t msglen)
 	return j;
 }
 
-int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker)
+int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const char *id)
 {
 	json_t *o = cli_result_json(r);
+	char canon[RX_ID_LEN + 1];
+	/* A refusal still names the prescription it was about. */
+	if (id && json_object_get(o, "id") == NULL)
+		json_object_set_new(o, "id", json_string(rx_rxid_parse(id, canon) == RX_OK ? canon : id));
 	if (extra) {
 		json_object_update(o, extra);
 		json_decref(extra);

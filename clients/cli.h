@@ -79,8 +79,9 @@ json_t *cli_items_to_json(Rx__Item *const *items, size_t n);
 json_t *cli_result_json(const rxc_result_t *r);
 
 /* Print the result of a call (cli_result_json plus extra, owned), naming
- * the endpoint if the broker did not answer; frees r; returns the exit code. */
-int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker);
+ * the endpoint if the broker did not answer and the prescription id (may be
+ * NULL) even on a refusal; frees r; returns the exit code. */
+int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const char *id);
 
 /* Read a whole JSON file; NULL with msg set on failure. */
 json_t *cli_read_json(const char *path, char *msg, size_t msglen);

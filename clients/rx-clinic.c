@@ -89,7 +89,7 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const char *path, const uint
 		return cli_fail("out of memory");
 	}
 	rxc_submit(c, rid, &sp, &r);
-	int code = cli_print_result(&r, NULL, broker);
+	int code = cli_print_result(&r, NULL, broker, NULL);
 	rxc_signed_free(&sp);
 	cli_items_free(p.items, p.n_items);
 	json_decref(j);
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 			rxc_cancel(c, rid, args[1], &r);
 		else
 			rxc_status(c, args[1], &r);
-		code = cli_print_result(&r, NULL, conn.broker);
+		code = cli_print_result(&r, NULL, conn.broker, args[1]);
 	}
 	rxc_destroy(&c);
 	return code;

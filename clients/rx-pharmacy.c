@@ -46,7 +46,7 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 
 	/* The record names the prescription (canonical id) and which use this is. */
 	if (rxc_status(c, id, &st) != RX_OK)
-		return cli_print_result(&st, NULL, broker);
+		return cli_print_result(&st, NULL, broker, id);
 
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
 	d.version = 1;
@@ -81,7 +81,7 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 		code = cli_fail("out of memory");
 	} else {
 		rxc_dispense(c, rid, d.prescription_id, token, &sd, &r);
-		code = cli_print_result(&r, NULL, broker);
+		code = cli_print_result(&r, NULL, broker, id);
 		rxc_signed_free(&sd);
 	}
 	if (own_items)
@@ -109,7 +109,7 @@ static int list(rxc_t *c, const char *patient, const char *broker)
 					       (int)s->cancel_pending));
 		}
 	}
-	return cli_print_result(&r, json_pack("{s:o}", "prescriptions", arr), broker);
+	return cli_print_result(&r, json_pack("{s:o}", "prescriptions", arr), broker, NULL);
 }
 
 int main(int argc, char **argv)
@@ -165,10 +165,10 @@ int main(int argc, char **argv)
 		code = list(c, patient, broker);
 	} else if (strcmp(cmd, "claim") == 0) {
 		rxc_claim(c, rid, args[1], &r);
-		code = cli_print_result(&r, NULL, broker);
+		code = cli_print_result(&r, NULL, broker, args[1]);
 	} else if (strcmp(cmd, "release") == 0) {
 		rxc_release(c, rid, args[1], token, &r);
-		code = cli_print_result(&r, NULL, broker);
+		code = cli_print_result(&r, NULL, broker, args[1]);
 	} else if (strcmp(cmd, "dispense") == 0) {
 		code = dispense(c, &kp, args[1], token, nargs == 3 ? args[2] : NULL, rid, broker);
 	} else {
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 		json_t *extra = NULL;
 		if (want_body && r.status == RX_OK && r.prescription)
 			extra = json_pack("{s:o}", "prescription", body_json(r.prescription));
-		code = cli_print_result(&r, extra, broker);
+		code = cli_print_result(&r, extra, broker, args[1]);
 	}
 	rxc_destroy(&c);
 	return code;

@@ -111,7 +111,8 @@ info "claimed; state $(field state "$out"), claim token kept by the pharmacy"
 
 say "Midori Pharmacy tries to claim the same prescription"
 run 2 "$pharmacy" --broker "$broker" --key "$work/midori.key" claim "$id"
-[ "$(field status "$out")" = ALREADY_CLAIMED ] || die "expected ALREADY_CLAIMED: $out"
+[ "$(field status "$out")" = ALREADY_CLAIMED ] && [ "$(field id "$out")" = "$id" ] ||
+  die "expected ALREADY_CLAIMED for $id: $out"
 info "refused: $(field status "$out") ($(field message "$out"))"
 
 say "Aozora Pharmacy dispenses it (a signed dispense record)"
