@@ -17,6 +17,7 @@
 
 #include "rx_check.h"
 #include "rx_ids.h"
+#include "testutil.h"
 
 int64_t harness_ms(void)
 {
@@ -120,13 +121,9 @@ int harness_stop(harness_t *h, int sig)
 
 void harness_cleanup(harness_t *h)
 {
-	char cmd[300];
 	harness_stop(h, SIGKILL);
-	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "harness: could not remove %s\n", h->dir);
-	}
+	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL && tu_rmtree(h->dir) != 0)
+		fprintf(stderr, "harness: could not remove %s\n", h->dir);
 }
 
 rxc_t *harness_client(harness_t *h, void *zctx, const rx_keypair_t *kp, int timeout_ms)
@@ -214,18 +211,25 @@ int harness_stats(harness_t *h, Rx__Stats *out)
 	return ok ? 0 : -1;
 }
 
+/* One real item: ノルバスク錠５ｍｇ (amlodipine 5 mg), NHI code 2171022F2025. */
+static void norvasc(Rx__Item *it)
+{
+	rx__item__init(it);
+	it->drug_code = (char *)"2171022F2025";
+	it->name = (char *)"ノルバスク錠５ｍｇ";
+	it->dose = (char *)"1 tablet";
+	it->unit = (char *)"tablet";
+	it->usage = (char *)"once daily after breakfast";
+	it->days = 28;
+	it->quantity = 28;
+}
+
 void harness_prescription(const rx_keypair_t *kp, const char *patient, uint32_t uses,
 			  int64_t issued_at, int64_t valid_until, const char *notes, Rx__Signed *out)
 {
 	Rx__Prescription p = RX__PRESCRIPTION__INIT;
-	Rx__Item it = RX__ITEM__INIT, *items[1] = {&it};
-	it.drug_code = (char *)"2171022F2025"; /* ノルバスク錠５ｍｇ, NHI price list */
-	it.name = (char *)"ノルバスク錠５ｍｇ";
-	it.dose = (char *)"1 tablet";
-	it.unit = (char *)"tablet";
-	it.usage = (char *)"once daily after breakfast";
-	it.days = 28;
-	it.quantity = 28;
+	Rx__Item it, *items[1] = {&it};
+	norvasc(&it);
 	p.version = 1;
 	p.patient_id = (char *)patient;
 	p.prescriber_key.data = (uint8_t *)kp->pk;
@@ -242,14 +246,8 @@ void harness_prescription(const rx_keypair_t *kp, const char *patient, uint32_t 
 void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, Rx__Signed *out)
 {
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	Rx__Item it = RX__ITEM__INIT, *items[1] = {&it};
-	it.drug_code = (char *)"2171022F2025";
-	it.name = (char *)"ノルバスク錠５ｍｇ";
-	it.dose = (char *)"1 tablet";
-	it.unit = (char *)"tablet";
-	it.usage = (char *)"once daily after breakfast";
-	it.days = 28;
-	it.quantity = 28;
+	Rx__Item it, *items[1] = {&it};
+	norvasc(&it);
 	d.version = 1;
 	d.prescription_id = (char *)id;
 	d.use = use;

@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "rx_check.h"
 #include "rx_ids.h"
+#include "testutil.h"
 
 /* One broker with a prescriber, a second prescriber, two pharmacies and an
  * enrolled patient, for the tests below. */
@@ -601,9 +602,5 @@ int main(void)
 	tcase_add_test(tc, claim_race_has_one_winner);
 	tcase_add_test(tc, kill9_loses_nothing_acknowledged);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "testutil.h"
 
 static char path[64];
 
@@ -117,9 +118,5 @@ int main(void)
 	tcase_add_test(tc, embedded_nul_and_missing_file);
 	tcase_add_test(tc, shipped_example_parses);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }
