@@ -99,6 +99,30 @@ void rx_keypair_from_seed(const uint8_t seed[RX_SEED_LEN], rx_keypair_t *kp)
 	crypto_sign_seed_keypair(kp->pk, kp->sk, seed);
 }
 
+/* fsync the directory holding path. */
+static int sync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	if (n >= sizeof dir)
+		return -1;
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (n == 0)
+		strcpy(dir, "/");
+	else {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 rx_err_t rx_key_create(const char *path, rx_keypair_t *kp)
 {
 	uint8_t seed[RX_SEED_LEN];
@@ -122,7 +146,9 @@ rx_err_t rx_key_create(const char *path, rx_keypair_t *kp)
 		errno = saved;
 		return RX_SYSTEM;
 	}
-	return RX_OK;
+	/* The new name must survive a crash too: a lost pseudonym key would
+	 * change every patient id, a lost broker key every receipt's signer. */
+	return sync_parent(path) == 0 ? RX_OK : RX_SYSTEM;
 }
 
 rx_err_t rx_key_load(const char *path, rx_keypair_t *kp)
