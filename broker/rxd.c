@@ -267,6 +267,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rxd: cannot create data dir %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
+	/* The data dir holds the keys and the only copy of every prescription:
+	 * refuse to run if anyone but its owner can look inside. */
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 077)) {
+		fprintf(stderr, "rxd: data dir %s must be a directory only its owner can read "
+				"(chmod 700 %s)\n", dir, dir);
+		return 1;
+	}
 	char path[4096];
 	snprintf(path, sizeof path, "%s/rxd.lock", dir);
 	int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -1,6 +1,10 @@
 /* Integration: the real rxd on a temp dir and a kernel-chosen port, driven
  * through the client library over real sockets. */
 #include <check.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -590,6 +594,47 @@ START_TEST(kill9_loses_nothing_acknowledged)
 }
 END_TEST
 
+/* rxd refuses a data dir that others can read, and a second rxd on a dir
+ * already served. */
+static int run_rxd(const char *dir)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 2);
+		execl(getenv("RXD"), "rxd", "--data", dir, "--listen", "tcp://127.0.0.1:*", (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	int64_t deadline = harness_ms() + 10000;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (harness_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(refuses_open_dir_and_second_broker)
+{
+	harness_t h;
+	char dir[] = "/tmp/rx-open.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(run_rxd(dir), 1);
+	ck_assert_int_eq(rmdir(dir), 0); /* and it wrote nothing there */
+
+	ck_assert_int_eq(harness_start(&h, 0), 0);
+	ck_assert_int_eq(run_rxd(h.dir), 1);
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&h, &s), 0); /* the first one still serves */
+	harness_cleanup(&h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("broker");
@@ -601,6 +646,7 @@ int main(void)
 	tcase_add_test(tc, retries_get_the_original_reply);
 	tcase_add_test(tc, claim_race_has_one_winner);
 	tcase_add_test(tc, kill9_loses_nothing_acknowledged);
+	tcase_add_test(tc, refuses_open_dir_and_second_broker);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
