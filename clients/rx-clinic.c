@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
 		   "  status ID                            state of a prescription you issued\n"
 		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
-		   "broker's receipt key), --timeout SECONDS (default 5)\n");
+		   "broker's receipt key), --timeout SECONDS (default 4.5 s)\n");
 }
 
 static int get_int(json_t *o, const char *k, long long def, long long *out)

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 		   "                                           record the dispense (default: as prescribed)\n"
 		   "  status ID [--body]                       state; --body also prints the items\n"
 		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
-		   "broker's receipt key), --timeout SECONDS (default 5)\n");
+		   "broker's receipt key), --timeout SECONDS (default 4.5 s)\n");
 }
 
 /* The prescription as the pharmacist needs it (only with --body: the body is
