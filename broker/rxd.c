@@ -298,10 +298,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sodium_memzero(&pseudonym, sizeof pseudonym);
+	/* The data key seals prescriptions, dispense records and stored replies
+	 * in LMDB; its seed half is the XChaCha20-Poly1305 key. */
+	rx_keypair_t data_key;
+	snprintf(path, sizeof path, "%s/data.key", dir);
+	if (rx_key_load_or_create(path, &data_key) != RX_OK) {
+		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
+		return 1;
+	}
 
 	store_t *store = NULL;
-	store_options_t so = {.map_size = cfg.map_size_mib << 20};
+	store_options_t so = {.map_size = cfg.map_size_mib << 20, .data_key = data_key.sk};
 	rx_err_t err = store_open(&store, dir, &so);
+	sodium_memzero(&data_key, sizeof data_key);
 	if (err != RX_OK) {
 		fprintf(stderr, "rxd: cannot open the store in %s: %s\n", dir,
 			err == RX_INVALID ? "unknown data format" : "LMDB error");

@@ -12,6 +12,7 @@
  *   requests    caller key + request id     -> RequestRow (the reply sent) */
 #include "store.h"
 
+#include <errno.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 struct store {
 	MDB_env *env;
+	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
 };
 
@@ -71,6 +73,74 @@ static int put_msg(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ProtobufCMessage
 	return rc;
 }
 
+/* ---- sealed values ----
+ * Prescriptions, dispense records and stored replies are encrypted on disk:
+ * byte 0 is the seal version (1), then a random 24-byte nonce, then the
+ * XChaCha20-Poly1305 ciphertext of the protobuf record.  The additional data
+ * is the database's name and the record's LMDB key, so a value copied under
+ * another key, or into another database, fails to open. */
+
+#define SEAL_VERSION 1
+#define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEAL_OVERHEAD (1 + SEAL_NONCE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+
+static size_t seal_ad(uint8_t *ad, const char *dbname, const MDB_val *k)
+{
+	size_t n = strlen(dbname) + 1;
+	memcpy(ad, dbname, n);
+	memcpy(ad + n, k->mv_data, k->mv_size);
+	return n + k->mv_size;
+}
+
+static int put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB_val *k,
+		      const ProtobufCMessage *msg, unsigned flags)
+{
+	uint8_t ad[32 + 512];
+	size_t plen = protobuf_c_message_get_packed_size(msg);
+	uint8_t *plain = malloc(plen ? plen : 1);
+	if (plain == NULL || k->mv_size > 511) {
+		free(plain);
+		return ENOMEM;
+	}
+	protobuf_c_message_pack(msg, plain);
+	MDB_val v = {plen + SEAL_OVERHEAD, NULL};
+	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
+	if (rc == 0) {
+		uint8_t *out = v.mv_data;
+		out[0] = SEAL_VERSION;
+		randombytes_buf(out + 1, SEAL_NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + SEAL_NONCE, NULL, plain, plen, ad,
+							   seal_ad(ad, dbname, k), NULL, out + 1,
+							   s->data_key);
+	}
+	sodium_memzero(plain, plen);
+	free(plain);
+	return rc;
+}
+
+/* Decrypt and decode a sealed value; NULL if it does not open (wrong key,
+ * moved, altered) or does not decode.  The caller frees the message. */
+static ProtobufCMessage *open_sealed(store_t *s, const char *dbname, const MDB_val *k,
+				     const MDB_val *v, const ProtobufCMessageDescriptor *desc)
+{
+	uint8_t ad[32 + 512];
+	const uint8_t *in = v->mv_data;
+	if (v->mv_size < SEAL_OVERHEAD || in[0] != SEAL_VERSION || k->mv_size > 511)
+		return NULL;
+	size_t clen = v->mv_size - 1 - SEAL_NONCE;
+	unsigned long long plen;
+	uint8_t *plain = malloc(clen);
+	if (plain == NULL)
+		return NULL;
+	ProtobufCMessage *msg = NULL;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, in + 1 + SEAL_NONCE, clen, ad,
+						       seal_ad(ad, dbname, k), in + 1, s->data_key) == 0)
+		msg = protobuf_c_message_unpack(desc, NULL, (size_t)plen, plain);
+	sodium_memzero(plain, clen);
+	free(plain);
+	return msg;
+}
+
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 {
 	store_t *s = calloc(1, sizeof *s);
@@ -81,6 +151,11 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	*out = NULL;
 	if (s == NULL)
 		return RX_SYSTEM;
+	if (opt == NULL || opt->data_key == NULL) {
+		free(s);
+		return RX_INVALID;
+	}
+	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(s->env, 16);
@@ -138,6 +213,7 @@ fail:
 		mdb_txn_abort(txn);
 	if (s->env)
 		mdb_env_close(s->env);
+	sodium_memzero(s->data_key, sizeof s->data_key);
 	free(s);
 	return err;
 }
@@ -146,6 +222,7 @@ void store_close(store_t **sp)
 {
 	if (sp && *sp) {
 		mdb_env_close((*sp)->env);
+		sodium_memzero((*sp)->data_key, sizeof (*sp)->data_key);
 		free(*sp);
 		*sp = NULL;
 	}
@@ -205,7 +282,7 @@ static rx_err_t get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxReco
 	int rc = mdb_get(txn, s->rx, &k, &v);
 	if (rc != 0)
 		return from_mdb(rc);
-	*rec = rxstore__rx_record__unpack(NULL, v.mv_size, v.mv_data);
+	*rec = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 	if (*rec == NULL || (*rec)->version != 1 || (*rec)->prescriber_key.len != RX_KEY_LEN) {
 		if (*rec)
 			rxstore__rx_record__free_unpacked(*rec, NULL);
@@ -359,7 +436,8 @@ static int dispensed_with(MDB_txn *txn, store_t *s, const store_change_t *c,
 		dkey[RX_ID_LEN] = (uint8_t)use;
 		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
 			continue;
-		Rxstore__DispenseRow *row = rxstore__dispense_row__unpack(NULL, v.mv_size, v.mv_data);
+		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)open_sealed(
+			s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
 		int same = row && row->claim_token.len == RX_TOKEN_LEN &&
 			   row->pharmacy_key.len == RX_KEY_LEN &&
 			   memcmp(row->pharmacy_key.data, c->actor, RX_KEY_LEN) == 0 &&
@@ -409,7 +487,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
 	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
 	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
-	int rc = put_msg(txn, s->dispenses, &k, &row.base, MDB_NOOVERWRITE);
+	int rc = put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc != 0)
@@ -515,7 +593,8 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 		out->why = rc == MDB_NOTFOUND ? NULL : "storage error";
 		return from_mdb(rc);
 	}
-	Rxstore__RequestRow *row = rxstore__request_row__unpack(NULL, v.mv_size, v.mv_data);
+	Rxstore__RequestRow *row = (Rxstore__RequestRow *)open_sealed(
+		s, "requests", &k, &v, &rxstore__request_row__descriptor);
 	rx_err_t err = RX_UNAVAILABLE;
 	out->why = "storage error reading a stored reply";
 	if (row && row->call_hash.len == RX_HASH_LEN) {
@@ -625,7 +704,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 
 	r->updated_at = c->now;
 	MDB_val idk = val(id, RX_ID_LEN);
-	if ((rc = put_msg(txn, s->rx, &idk, &r->base, 0)) != 0) {
+	if ((rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0) {
 		err = from_mdb(rc);
 		out->why = "storage error writing the prescription";
 		goto fail;
@@ -641,7 +720,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	set_bytes(&row.call_hash, (uint8_t *)c->call_hash, RX_HASH_LEN);
 	row.at = c->now;
 	set_bytes(&row.reply, reply->data, reply->len);
-	if ((rc = put_msg(txn, s->requests, &k, &row.base, MDB_NOOVERWRITE)) != 0) {
+	if ((rc = put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) != 0) {
 		err = from_mdb(rc);
 		out->why = "storage error writing the reply";
 		goto fail;
@@ -936,7 +1015,8 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		Rxstore__RxRecord *r = rxstore__rx_record__unpack(NULL, v.mv_size, v.mv_data);
+		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
+									&rxstore__rx_record__descriptor);
 		if (r == NULL)
 			continue;
 		int state = effective_state(r, now);

@@ -1,5 +1,9 @@
 /* store: durable state of rx-exchange in LMDB.  Knows nothing of sockets.
  *
+ * Sensitive values (prescription bodies and records, dispense records,
+ * stored replies) are encrypted at rest under the data key; indexes hold
+ * only pseudonyms, ids and hashes.
+ *
  * Every change is one LMDB write transaction, committed with fsync before the
  * function returns RX_OK: once it has, the change survives a crash.  A change
  * is a compare-and-set on the prescription's stored state, and the reply the
@@ -20,8 +24,13 @@
 
 typedef struct store store_t;
 
+#define RX_DATA_KEY_LEN 32
+
 typedef struct {
-	uint64_t map_size; /* bytes; 0 means 1 GiB */
+	uint64_t map_size;        /* bytes; 0 means 1 GiB */
+	const uint8_t *data_key;  /* RX_DATA_KEY_LEN bytes, required: prescriptions,
+				   * dispense records and stored replies are sealed
+				   * with it (XChaCha20-Poly1305); copied */
 } store_options_t;
 
 /* A heap buffer owned by whoever holds it; release with store_buf_free. */

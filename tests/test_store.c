@@ -72,9 +72,15 @@ static void patient_id(const char *mynumber, char out[RX_PATIENT_ID_LEN + 1])
 	ck_assert_int_eq(rx_patient_id_derive(key, mynumber, out), RX_OK);
 }
 
+/* The data key every test store is sealed with. */
+static const uint8_t test_data_key[RX_DATA_KEY_LEN] = {
+	0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x74, 0x65, 0x73, 0x74, 0x20, 0x73, 0x74, 0x6f,
+	0x72, 0x65, 0x73, 0x20, 0x6f, 0x6e, 0x6c, 0x79, 0x2c, 0x20, 0x6e, 0x6f, 0x74, 0x20, 0x61, 0x21};
+static const store_options_t test_opt = {.map_size = 16u << 20, .data_key = test_data_key};
+
 static void store_open_in(world_t *w)
 {
-	store_options_t opt = {.map_size = 16u << 20};
+	store_options_t opt = test_opt;
 	ck_assert_int_eq(store_open(&w->s, w->dir, &opt), RX_OK);
 	ck_assert_ptr_nonnull(w->s);
 }
@@ -1133,7 +1139,11 @@ START_TEST(open_refuses)
 	tu_subdir(dir);
 
 	snprintf(path, sizeof path, "%s/missing", dir);
-	ck_assert_int_eq(store_open(&s, path, NULL), RX_SYSTEM);
+	ck_assert_int_eq(store_open(&s, path, &test_opt), RX_SYSTEM);
+	ck_assert_ptr_null(s);
+	/* No data key, no store: nothing is ever written in clear. */
+	s = (store_t *)&s;
+	ck_assert_int_eq(store_open(&s, dir, NULL), RX_INVALID);
 	ck_assert_ptr_null(s);
 
 	/* A store written by a future format is refused, not misread. */
@@ -1151,8 +1161,67 @@ START_TEST(open_refuses)
 	ck_assert_int_eq(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	s = (store_t *)&s;
-	ck_assert_int_eq(store_open(&s, dir, NULL), RX_INVALID);
+	ck_assert_int_eq(store_open(&s, dir, &test_opt), RX_INVALID);
 	ck_assert_ptr_null(s);
+}
+END_TEST
+
+/* Sealed values: the body is not on disk in clear; a value moved to another
+ * key, or read with another data key, does not open. */
+START_TEST(values_are_sealed)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1];
+	call_t k;
+	store_outcome_t out;
+	world_open(&w);
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	memcpy(k.body, "DISTINCTIVE-BODY-BYTES-0123456789abcdef01234567", sizeof k.body);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	memcpy(a, out.rx.id, sizeof a);
+	submit(&w, w.doc, w.patient, 1, T0, b);
+	store_close(&w.s);
+
+	/* Scan the LMDB file for the body and the patient id. */
+	char path[300];
+	snprintf(path, sizeof path, "%s/data.mdb", w.dir);
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	static uint8_t file[1 << 20];
+	size_t n = fread(file, 1, sizeof file, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_ptr_null(memmem(file, n, "DISTINCTIVE-BODY", 16));
+	ck_assert_ptr_null(memmem(file, n, k.sig, 16));
+
+	/* Copy prescription a's sealed value over b's key. */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
+	ck_assert_int_eq(mdb_env_open(env, w.dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx", 0, &dbi), 0);
+	MDB_val ka = {RX_ID_LEN, a}, kb = {RX_ID_LEN, b}, v;
+	ck_assert_int_eq(mdb_get(txn, dbi, &ka, &v), 0);
+	ck_assert_int_eq(mdb_put(txn, dbi, &kb, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	store_open_in(&w);
+	store_rx_t rx;
+	const char *why;
+	ck_assert_int_eq(store_status(w.s, w.doc, a, T0, &rx, NULL, NULL, &why), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.doc, b, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	store_close(&w.s);
+
+	/* Another data key opens nothing. */
+	uint8_t other[RX_DATA_KEY_LEN] = {1};
+	store_options_t o = {.map_size = 16u << 20, .data_key = other};
+	ck_assert_int_eq(store_open(&w.s, w.dir, &o), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.doc, a, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	world_close(&w);
 }
 END_TEST
 
@@ -1166,6 +1235,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, submit_issues);
 	tcase_add_test(tc, retry_returns_stored_reply);
 	tcase_add_test(tc, replay_lookup);
+	tcase_add_test(tc, values_are_sealed);
 	tcase_add_test(tc, request_id_reuse_conflicts);
 	tcase_add_test(tc, resubmitted_body_conflicts);
 	tcase_add_test(tc, submit_refusals);
