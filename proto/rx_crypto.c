@@ -123,22 +123,16 @@ static int sync_parent(const char *path)
 	return rc;
 }
 
-rx_err_t rx_key_create(const char *path, rx_keypair_t *kp)
+/* Write text to a new file of mode 0600, fsync'd with its directory.
+ * RX_CONFLICT if path exists, RX_SYSTEM on I/O failure (errno kept). */
+static rx_err_t write_secret(const char *path, const char *text, size_t len)
 {
-	uint8_t seed[RX_SEED_LEN];
-	char line[2 * RX_SEED_LEN + 2];
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? RX_CONFLICT : RX_SYSTEM;
-	randombytes_buf(seed, sizeof seed);
-	rx_keypair_from_seed(seed, kp);
-	rx_hex(seed, sizeof seed, line);
-	line[2 * RX_SEED_LEN] = '\n';
-	ssize_t w = write(fd, line, 2 * RX_SEED_LEN + 1);
-	int ok = w == 2 * RX_SEED_LEN + 1 && fsync(fd) == 0;
+	ssize_t w = write(fd, text, len);
+	int ok = w == (ssize_t)len && fsync(fd) == 0;
 	int saved = errno;
-	sodium_memzero(seed, sizeof seed);
-	sodium_memzero(line, sizeof line);
 	if (close(fd) != 0)
 		ok = 0;
 	if (!ok) {
@@ -151,12 +145,26 @@ rx_err_t rx_key_create(const char *path, rx_keypair_t *kp)
 	return sync_parent(path) == 0 ? RX_OK : RX_SYSTEM;
 }
 
-rx_err_t rx_key_load(const char *path, rx_keypair_t *kp)
+rx_err_t rx_key_create(const char *path, rx_keypair_t *kp)
 {
-	char buf[256];
 	uint8_t seed[RX_SEED_LEN];
+	char line[2 * RX_SEED_LEN + 2];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, kp);
+	rx_hex(seed, sizeof seed, line);
+	line[2 * RX_SEED_LEN] = '\n';
+	rx_err_t err = write_secret(path, line, 2 * RX_SEED_LEN + 1);
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(line, sizeof line);
+	return err;
+}
+
+/* Read a small secret file into buf (terminated, trailing white space
+ * dropped).  RX_NOT_FOUND, RX_PERMISSION_DENIED if group or others may read
+ * it, RX_INVALID if it holds a NUL, RX_SYSTEM on I/O failure. */
+static rx_err_t read_secret(const char *path, char *buf, size_t cap)
+{
 	struct stat st;
-	rx_err_t err = RX_OK;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? RX_NOT_FOUND : RX_SYSTEM;
@@ -169,17 +177,27 @@ rx_err_t rx_key_load(const char *path, rx_keypair_t *kp)
 		close(fd);
 		return RX_PERMISSION_DENIED;
 	}
-	ssize_t n = read(fd, buf, sizeof buf - 1);
+	ssize_t n = read(fd, buf, cap - 1);
 	close(fd);
 	if (n < 0)
 		return RX_SYSTEM;
 	buf[n] = '\0';
-	if (strlen(buf) != (size_t)n) { /* an embedded NUL: not a key file */
-		sodium_memzero(buf, sizeof buf);
+	if (strlen(buf) != (size_t)n) { /* an embedded NUL: not our file */
+		sodium_memzero(buf, cap);
 		return RX_INVALID;
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
+	return RX_OK;
+}
+
+rx_err_t rx_key_load(const char *path, rx_keypair_t *kp)
+{
+	char buf[256];
+	uint8_t seed[RX_SEED_LEN];
+	rx_err_t err = read_secret(path, buf, sizeof buf);
+	if (err != RX_OK)
+		return err;
 	if (rx_unhex(buf, seed, sizeof seed) != RX_OK)
 		err = RX_INVALID;
 	else
@@ -197,4 +215,82 @@ rx_err_t rx_key_load_or_create(const char *path, rx_keypair_t *kp)
 	err = rx_key_create(path, kp);
 	/* Lost a race with another process creating it: read theirs. */
 	return err == RX_CONFLICT ? rx_key_load(path, kp) : err;
+}
+
+/* ---- Z85 and curve key files ---- */
+
+static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+void rx_z85_encode(const uint8_t in[32], char out[RX_Z85_LEN + 1])
+{
+	for (int i = 0, o = 0; i < 32; i += 4) {
+		uint32_t v = (uint32_t)in[i] << 24 | (uint32_t)in[i + 1] << 16 | (uint32_t)in[i + 2] << 8 |
+			     in[i + 3];
+		for (int d = 4; d >= 0; d--, v /= 85)
+			out[o + d] = z85[v % 85];
+		o += 5;
+	}
+	out[RX_Z85_LEN] = '\0';
+}
+
+rx_err_t rx_z85_decode(const char *in, uint8_t out[32])
+{
+	if (in == NULL || strlen(in) != RX_Z85_LEN)
+		return RX_INVALID;
+	for (int i = 0, o = 0; i < RX_Z85_LEN; i += 5, o += 4) {
+		uint64_t v = 0;
+		for (int d = 0; d < 5; d++) {
+			const char *p = in[i + d] ? strchr(z85, in[i + d]) : NULL;
+			if (p == NULL)
+				return RX_INVALID;
+			v = v * 85 + (uint64_t)(p - z85);
+		}
+		if (v > 0xffffffffu)
+			return RX_INVALID;
+		out[o] = (uint8_t)(v >> 24);
+		out[o + 1] = (uint8_t)(v >> 16);
+		out[o + 2] = (uint8_t)(v >> 8);
+		out[o + 3] = (uint8_t)v;
+	}
+	return RX_OK;
+}
+
+rx_err_t rx_curve_create(const char *path, rx_curve_t *kp)
+{
+	char pub[RX_Z85_LEN + 1], sec[RX_Z85_LEN + 1], text[128];
+	randombytes_buf(kp->sk, sizeof kp->sk);
+	crypto_scalarmult_base(kp->pk, kp->sk);
+	rx_z85_encode(kp->pk, pub);
+	rx_z85_encode(kp->sk, sec);
+	int n = snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pub, sec);
+	rx_err_t err = write_secret(path, text, (size_t)n);
+	sodium_memzero(sec, sizeof sec);
+	sodium_memzero(text, sizeof text);
+	return err;
+}
+
+rx_err_t rx_curve_load(const char *path, rx_curve_t *kp)
+{
+	char buf[256], pub[RX_Z85_LEN + 1], sec[RX_Z85_LEN + 1];
+	uint8_t check[32];
+	rx_err_t err = read_secret(path, buf, sizeof buf);
+	if (err != RX_OK)
+		return err;
+	if (sscanf(buf, "public = %40s\nsecret = %40s", pub, sec) != 2 ||
+	    rx_z85_decode(pub, kp->pk) != RX_OK || rx_z85_decode(sec, kp->sk) != RX_OK)
+		err = RX_INVALID;
+	else if (crypto_scalarmult_base(check, kp->sk) != 0 || memcmp(check, kp->pk, 32) != 0)
+		err = RX_INVALID;
+	sodium_memzero(buf, sizeof buf);
+	sodium_memzero(sec, sizeof sec);
+	return err;
+}
+
+rx_err_t rx_curve_load_or_create(const char *path, rx_curve_t *kp)
+{
+	rx_err_t err = rx_curve_load(path, kp);
+	if (err != RX_NOT_FOUND)
+		return err;
+	err = rx_curve_create(path, kp);
+	return err == RX_CONFLICT ? rx_curve_load(path, kp) : err;
 }

@@ -57,4 +57,27 @@ rx_err_t rx_key_load(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
 /* Load path, or create it if absent (rxd's own keys in the data dir). */
 rx_err_t rx_key_load_or_create(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
 
+/* ---- CurveZMQ transport keys ----
+ * Curve25519 key pairs as CurveZMQ uses them: 32-byte keys, shown in Z85
+ * (40 characters).  A curve key file holds two lines, "public = Z85" and
+ * "secret = Z85", mode 0600. */
+#define RX_Z85_LEN 40
+
+typedef struct {
+	uint8_t pk[32];
+	uint8_t sk[32];
+} rx_curve_t;
+
+/* Z85 (ZeroMQ RFC 32) of 32 bytes into out (41 bytes). */
+void rx_z85_encode(const uint8_t in[32], char out[RX_Z85_LEN + 1]);
+/* Decode exactly 40 Z85 characters; RX_INVALID otherwise. */
+rx_err_t rx_z85_decode(const char *in, uint8_t out[32]) RX_MUST_CHECK;
+
+/* Make a curve key pair and write it to path (must not exist): as rx_key_create. */
+rx_err_t rx_curve_create(const char *path, rx_curve_t *kp) RX_MUST_CHECK;
+/* Read a curve key file: as rx_key_load (also RX_INVALID if the public key
+ * is not the secret's). */
+rx_err_t rx_curve_load(const char *path, rx_curve_t *kp) RX_MUST_CHECK;
+rx_err_t rx_curve_load_or_create(const char *path, rx_curve_t *kp) RX_MUST_CHECK;
+
 #endif

@@ -482,6 +482,73 @@ START_TEST(protocol_vector)
 }
 END_TEST
 
+/* ---- Z85 and CurveZMQ key files ---- */
+
+/* The key pairs of libzmq's and czmq's CURVE examples: decoding a secret
+ * and deriving its public key must give the published public key. */
+START_TEST(z85_known_keys)
+{
+	static const char *const pairs[][2] = {
+		{"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs", "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"},
+		{"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t sk[32], pk[32];
+		char out[RX_Z85_LEN + 1];
+		ck_assert_int_eq(rx_z85_decode(pairs[i][0], sk), RX_OK);
+		rx_z85_encode(sk, out);
+		ck_assert_str_eq(out, pairs[i][0]);
+		ck_assert_int_eq(crypto_scalarmult_base(pk, sk), 0);
+		rx_z85_encode(pk, out);
+		ck_assert_str_eq(out, pairs[i][1]);
+	}
+	uint8_t b[32];
+	ck_assert_int_eq(rx_z85_decode("", b), RX_INVALID);
+	ck_assert_int_eq(rx_z85_decode("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hI", b), RX_INVALID);
+	ck_assert_int_eq(rx_z85_decode("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID0", b), RX_INVALID);
+	ck_assert_int_eq(rx_z85_decode("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hI~", b), RX_INVALID);
+	/* "#####" is 85^5 - 1, more than 32 bits */
+	ck_assert_int_eq(rx_z85_decode("#####w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", b), RX_INVALID);
+}
+END_TEST
+
+START_TEST(curve_files)
+{
+	char dir[TU_PATH_MAX], path[256], text[256];
+	rx_curve_t kp, loaded;
+	tu_subdir(dir);
+	snprintf(path, sizeof path, "%s/clinic.curve", dir);
+	ck_assert_int_eq(rx_curve_create(path, &kp), RX_OK);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(rx_curve_create(path, &loaded), RX_CONFLICT);
+	ck_assert_int_eq(rx_curve_load(path, &loaded), RX_OK);
+	ck_assert_mem_eq(loaded.pk, kp.pk, 32);
+	ck_assert_mem_eq(loaded.sk, kp.sk, 32);
+
+	/* A public key that is not the secret's is refused. */
+	char pub[RX_Z85_LEN + 1], sec[RX_Z85_LEN + 1];
+	rx_z85_encode(kp.sk, sec);
+	kp.pk[0] ^= 1;
+	rx_z85_encode(kp.pk, pub);
+	snprintf(path, sizeof path, "%s/mismatch.curve", dir);
+	snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pub, sec);
+	write_file(path, text, 0600);
+	ck_assert_int_eq(rx_curve_load(path, &loaded), RX_INVALID);
+	/* Readable by others: refused. */
+	snprintf(path, sizeof path, "%s/open.curve", dir);
+	ck_assert_int_eq(rx_curve_create(path, &kp), RX_OK);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(rx_curve_load(path, &loaded), RX_PERMISSION_DENIED);
+	snprintf(path, sizeof path, "%s/none.curve", dir);
+	ck_assert_int_eq(rx_curve_load(path, &loaded), RX_NOT_FOUND);
+	ck_assert_int_eq(rx_curve_load_or_create(path, &kp), RX_OK);
+	ck_assert_int_eq(rx_curve_load_or_create(path, &loaded), RX_OK);
+	ck_assert_mem_eq(loaded.pk, kp.pk, 32);
+}
+END_TEST
+
 static Suite *crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
@@ -510,6 +577,8 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, key_load_refuses_readable_by_others);
 	tcase_add_test(tc, key_load_missing_and_garbage);
 	tcase_add_test(tc, key_load_or_create);
+	tcase_add_test(tc, z85_known_keys);
+	tcase_add_test(tc, curve_files);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("vector");
