@@ -30,6 +30,19 @@ static void key_info(const store_key_t *k, Rx__KeyInfo *ki)
 	ki->revoked_at = k->revoked_at;
 }
 
+static void institution_info(const store_institution_t *in, Rx__InstitutionInfo *ii)
+{
+	rx__institution_info__init(ii);
+	ii->code = (char *)in->code;
+	ii->kind = (Rx__InstitutionKind)in->kind;
+	ii->name = (char *)in->name;
+	ii->curve_key.data = (uint8_t *)in->curve_key;
+	ii->curve_key.len = 32;
+	ii->revoked = in->revoked;
+	ii->added_at = in->added_at;
+	ii->revoked_at = in->revoked_at;
+}
+
 #define REFUSE(code, text)           \
 	do {                         \
 		r.status = (Rx__Status)(code); \
@@ -44,6 +57,8 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 	Rx__AdminRequest *q = NULL;
 	store_key_t k, *keys = NULL;
 	Rx__KeyInfo *infos = NULL, **ptrs = NULL;
+	store_institution_t inst, *insts = NULL;
+	Rx__InstitutionInfo *iinfos = NULL, **iptrs = NULL;
 	Rx__Stats st = RX__STATS__INIT;
 	char pid[RX_PATIENT_ID_LEN + 1];
 	size_t n = 0;
@@ -74,8 +89,56 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		strcpy(k.name, q->key->name);
 		k.added_at = now;
 		if ((err = store_key_add(a->store, &k)) != RX_OK)
-			REFUSE(err, err == RX_CONFLICT ? "this key is already registered"
+			REFUSE(err, err == RX_CONFLICT	   ? "this key is already registered"
+				    : err == RX_NOT_FOUND ? "register the institution first (institution add)"
+				    : err == RX_INVALID	   ? "prescriber keys belong to clinics, pharmacy keys to pharmacies"
+							   : "storage error");
+		break;
+	/* INSTITUTION_ADD institution{code, kind, name, curve_key}: register a
+	 * clinic or pharmacy and the CurveZMQ key its connections present.
+	 * Refusals: INVALID, CONFLICT (code or curve key taken). */
+	case RX__ADMIN_OP__INSTITUTION_ADD: {
+		const Rx__InstitutionInfo *ii = q->institution;
+		if (ii == NULL || rx_institution_valid(ii->code) != RX_OK)
+			REFUSE(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+		if (ii->kind != RX__INSTITUTION_KIND__CLINIC && ii->kind != RX__INSTITUTION_KIND__PHARMACY_SITE)
+			REFUSE(RX_INVALID, "kind must be clinic or pharmacy");
+		if (rx_check_text(ii->name, RX_NAME_MAX, 1) != RX_OK)
+			REFUSE(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
+		if (ii->curve_key.len != 32)
+			REFUSE(RX_INVALID, "curve key must be 32 bytes (40 characters of Z85)");
+		memset(&inst, 0, sizeof inst);
+		strcpy(inst.code, ii->code);
+		inst.kind = (int)ii->kind;
+		strcpy(inst.name, ii->name);
+		memcpy(inst.curve_key, ii->curve_key.data, 32);
+		inst.added_at = now;
+		if ((err = store_institution_add(a->store, &inst)) != RX_OK)
+			REFUSE(err, err == RX_CONFLICT ? "this code or curve key is already registered"
 						       : "storage error");
+		break;
+	}
+	/* INSTITUTION_REVOKE institution{code}: its connections are refused from
+	 * now on (new ones by ZAP, open ones at their next request). */
+	case RX__ADMIN_OP__INSTITUTION_REVOKE:
+		if (q->institution == NULL || rx_institution_valid(q->institution->code) != RX_OK)
+			REFUSE(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+		if ((err = store_institution_revoke(a->store, q->institution->code, now)) != RX_OK)
+			REFUSE(err, err == RX_NOT_FOUND ? "no such institution" : "storage error");
+		break;
+	case RX__ADMIN_OP__INSTITUTION_LIST:
+		if ((err = store_institution_list(a->store, &insts, &n)) != RX_OK)
+			REFUSE(err, "storage error");
+		iinfos = calloc(n ? n : 1, sizeof *iinfos);
+		iptrs = calloc(n ? n : 1, sizeof *iptrs);
+		if (iinfos == NULL || iptrs == NULL)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			institution_info(&insts[i], &iinfos[i]);
+			iptrs[i] = &iinfos[i];
+		}
+		r.n_institutions = n;
+		r.institutions = iptrs;
 		break;
 	/* KEY_REVOKE key{key}: refusals NOT_FOUND, INVALID. */
 	case RX__ADMIN_OP__KEY_REVOKE:
@@ -132,6 +195,9 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		st.keys = s.keys;
 		st.map_used = s.map_used;
 		st.map_size = s.map_size;
+		st.curve_key = (char *)(a->curve_key ? a->curve_key : "");
+		st.institutions = s.institutions;
+		st.cards = s.cards;
 		r.stats = &st;
 		break;
 	}
@@ -144,6 +210,9 @@ reply:
 	free(infos);
 	free(ptrs);
 	free(keys);
+	free(iinfos);
+	free(iptrs);
+	free(insts);
 	if (q)
 		rx__admin_request__free_unpacked(q, NULL);
 	return err;

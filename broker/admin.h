@@ -13,6 +13,7 @@
 typedef struct {
 	store_t *store;           /* borrowed */
 	const rx_keypair_t *key;  /* borrowed: broker key, shown by stats */
+	const char *curve_key;    /* borrowed: the broker's CurveZMQ public key, Z85 */
 	int64_t started_at;
 	uint64_t requests;        /* client requests served so far */
 } admin_t;

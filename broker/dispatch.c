@@ -135,8 +135,8 @@ static int is_signed(const Rx__Signed *s)
 	return s != NULL && s->body.len > 0 && s->signature.len == RX_SIG_LEN;
 }
 
-rx_err_t dispatch_request(const dispatch_t *d, const uint8_t *frame, size_t len, int64_t now,
-			  store_buf_t *reply, dispatch_log_t *log)
+rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *frame, size_t len,
+			  int64_t now, store_buf_t *reply, dispatch_log_t *log)
 {
 	Rx__Request *req = NULL;
 	Rx__Call *call = NULL;
@@ -180,6 +180,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const uint8_t *frame, size_t len,
 
 	c.op = log->op;
 	c.actor = req->key.data;
+	c.peer = peer;
 	c.request_id = rid;
 	c.call_hash = call_hash;
 	c.now = now;
@@ -268,7 +269,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const uint8_t *frame, size_t len,
 		const char *why = NULL;
 		Rx__Receipt rc;
 		Rx__Signed sp = RX__SIGNED__INIT;
-		if ((err = store_status(d->store, c.actor, id, now, &rx, &body, &sig, &why)) != RX_OK)
+		if ((err = store_status(d->store, c.actor, peer, id, now, &rx, &body, &sig, &why)) != RX_OK)
 			REFUSE(err, why);
 		receipt_init(d, &rc, rid, c.actor, c.op, now);
 		receipt_rx(&rc, &rx);
@@ -290,7 +291,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const uint8_t *frame, size_t len,
 		Rx__Receipt rc;
 		if (rx_patient_id_parse(call->patient_id, pid) != RX_OK)
 			REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
-		if ((err = store_list(d->store, c.actor, pid, now, &list, &n, &why)) != RX_OK)
+		if ((err = store_list(d->store, c.actor, peer, pid, now, &list, &n, &why)) != RX_OK)
 			REFUSE(err, why);
 		Rx__Summary *sums = calloc(n ? n : 1, sizeof *sums);
 		Rx__Summary **ptrs = calloc(n ? n : 1, sizeof *ptrs);

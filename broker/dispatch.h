@@ -29,11 +29,14 @@ typedef struct {
 	int replayed;                 /* a retry answered from the store */
 } dispatch_log_t;
 
-/* Handle one request.  On RX_OK *reply holds the reply frame (the caller owns
- * it, store_buf_free) whatever the request's outcome, which log->status
- * gives.  RX_SYSTEM only if memory ran out and no reply could be built. */
-rx_err_t dispatch_request(const dispatch_t *d, const uint8_t *frame, size_t len, int64_t now,
-			  store_buf_t *reply, dispatch_log_t *log) RX_MUST_CHECK;
+/* Handle one request that arrived on a connection authenticated as
+ * institution peer (the ZAP user id; NULL if none, which every request
+ * needing a caller then fails).  On RX_OK *reply holds the reply frame (the
+ * caller owns it, store_buf_free) whatever the request's outcome, which
+ * log->status gives.  RX_SYSTEM only if memory ran out and no reply could
+ * be built. */
+rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *frame, size_t len,
+			  int64_t now, store_buf_t *reply, dispatch_log_t *log) RX_MUST_CHECK;
 
 /* A refusal reply frame with no receipt (also used for bad framing). */
 rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status,

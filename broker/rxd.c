@@ -154,8 +154,10 @@ static void serve_client(void *sock, const dispatch_t *d, admin_t *a)
 		log.why = "expected frames [empty delimiter][request]";
 		err = dispatch_refusal(NULL, 0, log.status, log.why, &reply);
 	} else {
-		err = dispatch_request(d, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]), now_sec(),
-				       &reply, &log);
+		/* The institution ZAP admitted this connection as (CURVE). */
+		const char *peer = zmq_msg_gets(&parts[2], "User-Id");
+		err = dispatch_request(d, peer, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]),
+				       now_sec(), &reply, &log);
 	}
 	if (err == RX_OK)
 		send_reply(sock, &parts[0], &reply);
@@ -171,6 +173,55 @@ static void serve_client(void *sock, const dispatch_t *d, admin_t *a)
 	else
 		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s%s", op,
 			 rx_err_name(log.status), us, rid, rx, log.replayed ? " replayed=1" : "");
+}
+
+/* ZAP (ZeroMQ RFC 27): libzmq asks, for every CURVE handshake on the client
+ * endpoint, whether to admit the client's public key.  Only a registered,
+ * unrevoked institution's key is admitted, and the institution's code
+ * becomes the connection's User-Id, which every request is checked against.
+ * Request frames: version, request id, domain, address, identity, mechanism,
+ * credentials (the 32-byte client key).  Reply: version, request id, status
+ * code, status text, user id, metadata. */
+static void serve_zap(void *sock, store_t *store)
+{
+	zmq_msg_t parts[8];
+	int n = recv_parts(sock, parts, 8);
+	if (n <= 0)
+		return;
+	const char *code = "400", *text = "unknown key", *user = "";
+	store_institution_t inst;
+	if (n != 7 || zmq_msg_size(&parts[0]) != 3 || memcmp(zmq_msg_data(&parts[0]), "1.0", 3) != 0) {
+		code = "500";
+		text = "malformed ZAP request";
+	} else if (zmq_msg_size(&parts[5]) != 5 || memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) != 0 ||
+		   zmq_msg_size(&parts[6]) != 32) {
+		text = "CURVE required";
+	} else {
+		rx_err_t err = store_institution_by_curve(store, zmq_msg_data(&parts[6]), &inst);
+		if (err == RX_OK && !inst.revoked) {
+			code = "200";
+			text = "OK";
+			user = inst.code;
+		} else if (err == RX_OK) {
+			text = "institution revoked";
+		} else if (err != RX_NOT_FOUND) {
+			code = "300"; /* temporary: storage trouble */
+			text = "registry unavailable";
+		}
+	}
+	zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
+	if (n >= 2)
+		zmq_send(sock, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), ZMQ_SNDMORE);
+	else
+		zmq_send(sock, "", 0, ZMQ_SNDMORE);
+	zmq_send(sock, code, 3, ZMQ_SNDMORE);
+	zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
+	zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
+	zmq_send(sock, "", 0, 0);
+	close_parts(parts, n, 8);
+	/* Who was refused matters to the operator; the key itself is not logged. */
+	log_line("zap=%s institution=%s reason=\"%s\"", code[0] == '2' ? "admit" : "refuse",
+		 user[0] ? user : "-", text);
 }
 
 static void serve_admin(void *sock, const admin_t *a)
@@ -317,8 +368,37 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* The broker's CurveZMQ key pair; institutions' clients need its public
+	 * half, which is also written to broker.curve.pub and shown by rxctl. */
+	rx_curve_t curve;
+	char curve_pub[RX_Z85_LEN + 1];
+	snprintf(path, sizeof path, "%s/broker.curve", dir);
+	if (rx_curve_load_or_create(path, &curve) != RX_OK) {
+		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
+		return 1;
+	}
+	rx_z85_encode(curve.pk, curve_pub);
+	snprintf(path, sizeof path, "%s/broker.curve.pub", dir);
+	FILE *pf = fopen(path, "w");
+	if (pf == NULL || fprintf(pf, "%s\n", curve_pub) < 0 || fclose(pf) != 0) {
+		fprintf(stderr, "rxd: cannot write %s\n", path);
+		return 1;
+	}
+
 	void *ctx = zmq_ctx_new();
+	/* The ZAP handler is bound before any other socket, so no connection
+	 * is ever admitted without it. */
+	void *zap = zmq_socket(ctx, ZMQ_REP);
+	if (zmq_bind(zap, "inproc://zeromq.zap.01") != 0) {
+		fprintf(stderr, "rxd: cannot start the ZAP handler: %s\n", zmq_strerror(zmq_errno()));
+		return 1;
+	}
 	void *front = zmq_socket(ctx, ZMQ_ROUTER), *admin_sock = zmq_socket(ctx, ZMQ_ROUTER);
+	int one = 1;
+	zmq_setsockopt(front, ZMQ_CURVE_SERVER, &one, sizeof one);
+	zmq_setsockopt(front, ZMQ_CURVE_SECRETKEY, curve.sk, 32);
+	zmq_setsockopt(front, ZMQ_ZAP_DOMAIN, "rx", 2);
+	sodium_memzero(&curve, sizeof curve);
 	/* Cap sizes before anything is unpacked; a bigger frame drops the peer. */
 	int64_t maxmsg = 2 * RX_MAX_FRAME;
 	int linger = 1000;
@@ -359,15 +439,17 @@ int main(int argc, char **argv)
 	char pkhex[2 * RX_KEY_LEN + 1];
 	rx_hex(key.pk, RX_KEY_LEN, pkhex);
 	dispatch_t d = {.store = store, .key = &key};
-	admin_t a = {.store = store, .key = &key, .started_at = now_sec()};
-	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s pid=%d config=%s "
-		 "map_size_mib=%llu",
-		 RX_VERSION, bound, admin_ep, pkhex, (int)getpid(), config_path ? config_path : "-",
-		 cfg.map_size_mib);
+	admin_t a = {.store = store, .key = &key, .curve_key = curve_pub, .started_at = now_sec()};
+	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s curve_key=%s pid=%d "
+		 "config=%s map_size_mib=%llu",
+		 RX_VERSION, bound, admin_ep, pkhex, curve_pub, (int)getpid(),
+		 config_path ? config_path : "-", cfg.map_size_mib);
 
-	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0}, {admin_sock, 0, ZMQ_POLLIN, 0}};
+	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0},
+				  {admin_sock, 0, ZMQ_POLLIN, 0},
+				  {zap, 0, ZMQ_POLLIN, 0}};
 	while (!stopping) {
-		int rc = zmq_poll(items, 2, 1000);
+		int rc = zmq_poll(items, 3, 1000);
 		if (rc < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -385,13 +467,17 @@ int main(int argc, char **argv)
 		}
 		if (items[1].revents & ZMQ_POLLIN)
 			serve_admin(admin_sock, &a);
+		if (items[2].revents & ZMQ_POLLIN)
+			serve_zap(zap, store);
 	}
 
 	log_line("event=stopping requests=%llu", (unsigned long long)a.requests);
 	zmq_close(front);
 	zmq_close(admin_sock);
+	zmq_close(zap);
 	zmq_ctx_term(ctx);
 	store_close(&store);
+	snprintf(path, sizeof path, "%s/rxd.endpoint", dir);
 	unlink(path);
 	snprintf(path, sizeof path, "%s/admin.sock", dir);
 	unlink(path);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 
 #include "rx_ids.h"
 #include "rx_types.h"
@@ -256,7 +257,9 @@ int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const c
 	}
 	if (r->status == RX_UNREACHABLE)
 		snprintf(r->message, sizeof r->message,
-			 "the broker at %s did not answer in time (is rxd running?)", broker);
+			 "the broker at %s did not answer in time (is rxd running, and this "
+			 "institution's curve key registered?)",
+			 broker);
 	int code = cli_finish(o, r->status, r->message);
 	rxc_result_free(r);
 	return code;
@@ -270,14 +273,33 @@ int cli_conn_option(cli_conn_t *o, int ch, const char *arg)
 	case 'r': o->rid_hex = arg; return 1;
 	case 'p': o->pin_hex = arg; return 1;
 	case 't': o->timeout_s = atoi(arg) > 0 ? atoi(arg) : -1; return 1;
+	case 'C': o->curve_file = arg; return 1;
+	case 'S': o->server_key = arg; return 1;
 	default: return 0;
 	}
+}
+
+/* The broker's CurveZMQ key: 40 characters of Z85, or a file holding them
+ * (DATA/broker.curve.pub). */
+static int server_key(const char *arg, uint8_t out[32])
+{
+	char line[128];
+	if (rx_z85_decode(arg, out) == RX_OK)
+		return 0;
+	FILE *f = fopen(arg, "r");
+	if (f == NULL)
+		return -1;
+	int ok = fgets(line, sizeof line, f) != NULL;
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	return ok && rx_z85_decode(line, out) == RX_OK ? 0 : -1;
 }
 
 int cli_connect(const cli_conn_t *o, rx_keypair_t *kp, uint8_t rid[RX_REQUEST_ID_LEN], rxc_t **c)
 {
 	char msg[512];
-	uint8_t pin[RX_KEY_LEN];
+	uint8_t pin[RX_KEY_LEN], srv[32];
+	rx_curve_t curve;
 	if (cli_load_key(o->keyfile, kp, msg, sizeof msg))
 		return cli_fail("%s", msg);
 	if (cli_request_id(o->rid_hex, rid))
@@ -286,9 +308,29 @@ int cli_connect(const cli_conn_t *o, rx_keypair_t *kp, uint8_t rid[RX_REQUEST_ID
 		return cli_fail("--broker-key must be 64 hex digits");
 	if (o->timeout_s < 0 || o->timeout_s > 3600)
 		return cli_fail("--timeout must be 1..3600 seconds");
+	if (o->curve_file == NULL || o->server_key == NULL)
+		return cli_fail("--curve-key FILE (the institution's, from rx-keygen --curve) and "
+				"--server-key Z85 (rxd's, in DATA/broker.curve.pub) are required");
+	switch (rx_curve_load(o->curve_file, &curve)) {
+	case RX_OK:
+		break;
+	case RX_PERMISSION_DENIED:
+		return cli_fail("curve key file %s is readable by others; chmod 600 it", o->curve_file);
+	case RX_NOT_FOUND:
+		return cli_fail("curve key file %s does not exist", o->curve_file);
+	default:
+		return cli_fail("%s is not a curve key file (rx-keygen --curve makes one)", o->curve_file);
+	}
+	if (server_key(o->server_key, srv) != 0)
+		return cli_fail("--server-key must be rxd's CurveZMQ public key: 40 characters of Z85 "
+				"or a file holding them");
 	rxc_options_t ro = {.timeout_ms = o->timeout_s ? o->timeout_s * 1000 : CLI_DEFAULT_TIMEOUT_MS,
-			    .broker_key = o->pin_hex ? pin : NULL};
-	if (rxc_new(c, NULL, o->broker, kp, &ro) != RX_OK)
+			    .broker_key = o->pin_hex ? pin : NULL,
+			    .curve = &curve,
+			    .server_key = srv};
+	rx_err_t err = rxc_new(c, NULL, o->broker, kp, &ro);
+	sodium_memzero(&curve, sizeof curve);
+	if (err != RX_OK)
 		return cli_fail("cannot use broker endpoint %s", o->broker);
 	return -1;
 }

@@ -20,20 +20,24 @@
 typedef struct {
 	const char *broker, *keyfile, *rid_hex, *pin_hex;
 	int timeout_s;
+	const char *curve_file;  /* --curve-key FILE: the institution's CurveZMQ key pair */
+	const char *server_key;  /* --server-key: the broker's CurveZMQ key, Z85 or a file holding it */
 } cli_conn_t;
 
 /* Unless --timeout says otherwise, give up after 4.5 s, so an unreachable
  * broker is reported within 5 s. */
 #define CLI_DEFAULT_TIMEOUT_MS 4500
-#define CLI_CONN_INIT {CLI_DEFAULT_BROKER, NULL, NULL, NULL, 0}
+#define CLI_CONN_INIT {CLI_DEFAULT_BROKER, NULL, NULL, NULL, 0, NULL, NULL}
 /* getopt_long entries and short letters for the shared options. */
 #define CLI_CONN_OPTIONS                                          \
 	{"broker", required_argument, NULL, 'b'},                 \
 	{"key", required_argument, NULL, 'k'},                    \
 	{"request-id", required_argument, NULL, 'r'},             \
 	{"broker-key", required_argument, NULL, 'p'},             \
-	{"timeout", required_argument, NULL, 't'}
-#define CLI_CONN_LETTERS "b:k:r:p:t:"
+	{"timeout", required_argument, NULL, 't'},                \
+	{"curve-key", required_argument, NULL, 'C'},              \
+	{"server-key", required_argument, NULL, 'S'}
+#define CLI_CONN_LETTERS "b:k:r:p:t:C:S:"
 
 /* Take a shared option; 1 if ch was one of them. */
 int cli_conn_option(cli_conn_t *o, int ch, const char *arg);

@@ -55,6 +55,11 @@ rx_err_t rxc_new(rxc_t **out, void *zctx, const char *endpoint, const rx_keypair
 		return RX_SYSTEM;
 	}
 	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+	if (opt && opt->curve && opt->server_key) {
+		zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, opt->server_key, 32);
+		zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, opt->curve->pk, 32);
+		zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, opt->curve->sk, 32);
+	}
 	/* Queue only on a live connection, so an absent broker is noticed. */
 	zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one);
 	if (zmq_connect(c->sock, endpoint) != 0) {

@@ -22,6 +22,10 @@ typedef struct {
 	int timeout_ms; /* give up after this long (default 5000) */
 	int resend_ms;  /* resend the same request this often (default 1000) */
 	const uint8_t *broker_key; /* RX_KEY_LEN to pin, or NULL to accept any signer */
+	/* CurveZMQ: the institution's key pair and the broker's public key
+	 * (both required by rxd's client endpoint; NULL for the admin socket). */
+	const rx_curve_t *curve;
+	const uint8_t *server_key; /* 32 bytes */
 } rxc_options_t;
 
 /* Connect to endpoint acting as kp (copied; NULL for rxc_raw use only).  zctx: a ZeroMQ context to share,

@@ -30,7 +30,10 @@ static void usage(FILE *f)
 		   "  key list\n"
 		   "  key revoke PUBKEY_HEX\n"
 		   "  patient enroll --my-number NNNNNNNNNNNN   (or - to read it from stdin)\n"
-		   "  stats\n"
+		   "  institution add --code CODE --kind clinic|pharmacy --name NAME --curve-key Z85\n"
+		   "  institution list\n"
+		   "  institution revoke CODE\n"
+		   "  status | stats\n"
 		   "DIR defaults to ./var/rx, the data dir of the rxd to talk to.\n");
 }
 
@@ -66,6 +69,22 @@ static rx_err_t admin_call(const char *dir, int timeout_s, const Rx__AdminReques
 {
 	return rxc_admin(dir, timeout_s ? timeout_s * 1000 : CLI_DEFAULT_TIMEOUT_MS, q, out, msg,
 			 msglen);
+}
+
+/* Send q.  A refusal or error is printed and its exit code returned; on OK
+ * -1 is returned and *r is the caller's. */
+static int call_or_finish(const char *dir, int timeout_s, const Rx__AdminRequest *q,
+			  Rx__AdminReply **r)
+{
+	char msg[512];
+	rx_err_t err = admin_call(dir, timeout_s, q, r, msg, sizeof msg);
+	if (err == RX_OK)
+		return -1;
+	if (*r) {
+		rx__admin_reply__free_unpacked(*r, NULL);
+		*r = NULL;
+	}
+	return finish(NULL, err, msg, NULL);
 }
 
 static json_t *key_json(const Rx__KeyInfo *k)
@@ -162,33 +181,112 @@ static int stats(const char *dir, int timeout_s)
 	rx_hex(s->broker_key.data, s->broker_key.len == RX_KEY_LEN ? RX_KEY_LEN : 0, key);
 	long long up = (long long)time(NULL) - s->started_at;
 	json_t *o = json_pack(
-		"{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
-		"version", s->version, "broker_key", key, "started_at", started, "uptime_s",
+		"{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, "
+		"s:I, s:I}",
+		"version", s->version, "broker_key", key, "curve_key", s->curve_key, "started_at", started,
+		"uptime_s",
 		(json_int_t)up, "requests", (json_int_t)s->requests, "prescriptions",
 		(json_int_t)s->prescriptions, "by_state", "ISSUED", (json_int_t)s->issued, "CLAIMED",
 		(json_int_t)s->claimed, "DISPENSED", (json_int_t)s->dispensed, "CANCELLED",
 		(json_int_t)s->cancelled, "EXPIRED", (json_int_t)s->expired, "dispense_records",
 		(json_int_t)s->dispense_records, "patients", (json_int_t)s->patients, "keys",
 		(json_int_t)s->keys, "map_used", (json_int_t)s->map_used, "map_size",
-		(json_int_t)s->map_size);
+		(json_int_t)s->map_size, "institutions", (json_int_t)s->institutions, "cards",
+		(json_int_t)s->cards);
 	snprintf(human, sizeof human,
 		 "rxd %s, up %llds (since %s)\n"
 		 "broker key        %s\n"
+		 "curve key (Z85)   %s\n"
 		 "requests served   %llu\n"
 		 "prescriptions     %llu  (issued %llu, claimed %llu, dispensed %llu, cancelled %llu, expired %llu)\n"
 		 "dispense records  %llu\n"
 		 "patients          %llu\n"
+		 "institutions      %llu\n"
 		 "keys              %llu\n"
+		 "cards             %llu\n"
 		 "LMDB map          %.1f of %.1f MiB used\n",
-		 s->version, up, started, key, (unsigned long long)s->requests,
+		 s->version, up, started, key, s->curve_key, (unsigned long long)s->requests,
 		 (unsigned long long)s->prescriptions, (unsigned long long)s->issued,
 		 (unsigned long long)s->claimed, (unsigned long long)s->dispensed,
 		 (unsigned long long)s->cancelled, (unsigned long long)s->expired,
 		 (unsigned long long)s->dispense_records, (unsigned long long)s->patients,
-		 (unsigned long long)s->keys, s->map_used / 1048576.0, s->map_size / 1048576.0);
+		 (unsigned long long)s->institutions, (unsigned long long)s->keys,
+		 (unsigned long long)s->cards, s->map_used / 1048576.0, s->map_size / 1048576.0);
 	int code = finish(o, RX_OK, NULL, human);
 	rx__admin_reply__free_unpacked(r, NULL);
 	return code;
+}
+
+static const char *kind_name(int kind)
+{
+	return kind == RX__INSTITUTION_KIND__CLINIC ? "clinic"
+	       : kind == RX__INSTITUTION_KIND__PHARMACY_SITE ? "pharmacy"
+							    : "?";
+}
+
+/* institution add --code CODE --kind clinic|pharmacy --name NAME --curve-key Z85
+ * institution list
+ * institution revoke CODE */
+static int institutions(const char *dir, int timeout_s, int op, const char *code, const char *kind,
+			const char *name, const char *curve)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
+	Rx__AdminReply *r = NULL;
+	uint8_t ck[32];
+	char human[512];
+
+	q.op = (Rx__AdminOp)op;
+	q.institution = &ii;
+	ii.code = (char *)(code ? code : "");
+	if (op == RX__ADMIN_OP__INSTITUTION_ADD) {
+		if (code == NULL || kind == NULL || name == NULL || curve == NULL)
+			return failf(RX_INVALID, "--code, --kind, --name and --curve-key are required");
+		if (strcmp(kind, "clinic") == 0)
+			ii.kind = RX__INSTITUTION_KIND__CLINIC;
+		else if (strcmp(kind, "pharmacy") == 0)
+			ii.kind = RX__INSTITUTION_KIND__PHARMACY_SITE;
+		else
+			return failf(RX_INVALID, "--kind must be clinic or pharmacy");
+		if (rx_z85_decode(curve, ck) != RX_OK)
+			return failf(RX_INVALID, "--curve-key must be 40 characters of Z85 (rx-keygen --curve prints it)");
+		ii.name = (char *)name;
+		ii.curve_key.data = ck;
+		ii.curve_key.len = 32;
+	}
+	int code_rc = call_or_finish(dir, timeout_s, &q, &r);
+	if (code_rc >= 0)
+		return code_rc;
+	if (op == RX__ADMIN_OP__INSTITUTION_LIST) {
+		json_t *arr = json_array();
+		if (!as_json)
+			printf("%-12s  %-8s  %-8s  %-40s  %s\n", "CODE", "KIND", "STATUS", "CURVE KEY", "NAME");
+		for (size_t i = 0; i < r->n_institutions; i++) {
+			const Rx__InstitutionInfo *in = r->institutions[i];
+			char z[RX_Z85_LEN + 1] = "", t[32];
+			if (in->curve_key.len == 32)
+				rx_z85_encode(in->curve_key.data, z);
+			if (!as_json)
+				printf("%-12s  %-8s  %-8s  %-40s  %s\n", in->code, kind_name(in->kind),
+				       in->revoked ? "revoked" : "active", z, in->name);
+			cli_time(in->added_at, t);
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "code", in->code, "kind",
+					      kind_name(in->kind), "name", in->name, "curve_key", z,
+					      "revoked", in->revoked, "added_at", t);
+			json_array_append_new(arr, o);
+		}
+		code_rc = finish(json_pack("{s:o}", "institutions", arr), RX_OK, NULL, NULL);
+	} else if (op == RX__ADMIN_OP__INSTITUTION_ADD) {
+		snprintf(human, sizeof human, "registered %s %s (%s)\n", kind, code, name);
+		code_rc = finish(json_pack("{s:s, s:s, s:s, s:s}", "code", code, "kind", kind, "name", name,
+					   "curve_key", curve),
+				 RX_OK, NULL, human);
+	} else {
+		snprintf(human, sizeof human, "revoked institution %s: its connections are refused\n", code);
+		code_rc = finish(json_pack("{s:s, s:b}", "code", code, "revoked", 1), RX_OK, NULL, human);
+	}
+	rx__admin_reply__free_unpacked(r, NULL);
+	return code_rc;
 }
 
 static int keys(const char *dir, int timeout_s, int op, const char *hex, const char *role,
@@ -255,7 +353,8 @@ static int keys(const char *dir, int timeout_s, int op, const char *hex, const c
 
 int main(int argc, char **argv)
 {
-	const char *dir = "./var/rx", *role = NULL, *inst = NULL, *name = NULL, *number = NULL;
+	const char *dir = "./var/rx", *role = NULL, *inst = NULL, *name = NULL, *number = NULL,
+		   *code = NULL, *kind = NULL, *curve = NULL;
 	int timeout_s = 0;
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
@@ -265,11 +364,14 @@ int main(int argc, char **argv)
 		{"name", required_argument, NULL, 'n'},
 		{"my-number", required_argument, NULL, 'm'},
 		{"timeout", required_argument, NULL, 't'},
+		{"code", required_argument, NULL, 'c'},
+		{"kind", required_argument, NULL, 'k'},
+		{"curve-key", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "d:jr:i:n:m:t:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:jr:i:n:m:t:c:k:C:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'j': as_json = 1; break;
@@ -278,6 +380,9 @@ int main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'm': number = optarg; break;
 		case 't': timeout_s = atoi(optarg); break;
+		case 'c': code = optarg; break;
+		case 'k': kind = optarg; break;
+		case 'C': curve = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -289,8 +394,14 @@ int main(int argc, char **argv)
 	int n = argc - optind;
 	char **a = argv + optind;
 #define IS(i, s) (n > (i) && strcmp(a[i], (s)) == 0)
-	if (IS(0, "stats") && n == 1)
+	if ((IS(0, "stats") || IS(0, "status")) && n == 1)
 		return stats(dir, timeout_s);
+	if (IS(0, "institution") && IS(1, "add") && n == 2)
+		return institutions(dir, timeout_s, RX__ADMIN_OP__INSTITUTION_ADD, code, kind, name, curve);
+	if (IS(0, "institution") && IS(1, "list") && n == 2)
+		return institutions(dir, timeout_s, RX__ADMIN_OP__INSTITUTION_LIST, NULL, NULL, NULL, NULL);
+	if (IS(0, "institution") && IS(1, "revoke") && n == 3)
+		return institutions(dir, timeout_s, RX__ADMIN_OP__INSTITUTION_REVOKE, a[2], NULL, NULL, NULL);
 	if (IS(0, "patient") && IS(1, "enroll") && n == 2 && number)
 		return enroll(dir, timeout_s, number);
 	if (IS(0, "key") && IS(1, "add") && n == 3)

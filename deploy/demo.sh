@@ -62,20 +62,31 @@ broker=$(cat "$data/rxd.endpoint")
 info "rxd pid $rxd_pid, listening on $broker, data in $data"
 info "broker receipt key $(sed -n 's/.*broker_key=\([0-9a-f]*\).*/\1/p' "$work/rxd.log" | head -1)"
 
-say "Make keys: Dr. Sato at Sakura Clinic, Aozora Pharmacy, Midori Pharmacy"
+say "Make keys: a CurveZMQ key per institution, a signing key per prescriber and pharmacy"
+sakura_curve=$("$keygen" --curve "$work/sakura.curve")
+aozora_curve=$("$keygen" --curve "$work/aozora.curve")
+midori_curve=$("$keygen" --curve "$work/midori.curve")
 doc=$("$keygen" "$work/sato.key")
 aozora=$("$keygen" "$work/aozora.key")
 midori=$("$keygen" "$work/midori.key")
-info "prescriber $doc"
-info "pharmacy   $aozora"
-info "pharmacy   $midori"
+info "Sakura Clinic   transport $sakura_curve, Dr. Sato signs with $doc"
+info "Aozora Pharmacy transport $aozora_curve, signs with $aozora"
+info "Midori Pharmacy transport $midori_curve, signs with $midori"
 info "secret keys written mode $(stat -c %a "$work/sato.key"), never printed"
 
-say "The operator registers the three keys"
-"$rxctl" --data "$data" key add --role prescriber --institution 1312345678 --name "Dr. Sato, Sakura Clinic" "$doc" >/dev/null
+say "The operator registers the institutions and their keys"
+"$rxctl" --data "$data" institution add --code 1312345678 --kind clinic --name "Sakura Clinic" --curve-key "$sakura_curve" >/dev/null
+"$rxctl" --data "$data" institution add --code 1398765432 --kind pharmacy --name "Aozora Pharmacy" --curve-key "$aozora_curve" >/dev/null
+"$rxctl" --data "$data" institution add --code 1311112222 --kind pharmacy --name "Midori Pharmacy" --curve-key "$midori_curve" >/dev/null
+"$rxctl" --data "$data" key add --role prescriber --institution 1312345678 --name "Dr. Sato" "$doc" >/dev/null
 "$rxctl" --data "$data" key add --role pharmacy --institution 1398765432 --name "Aozora Pharmacy" "$aozora" >/dev/null
 "$rxctl" --data "$data" key add --role pharmacy --institution 1311112222 --name "Midori Pharmacy" "$midori" >/dev/null
+"$rxctl" --data "$data" institution list | sed 's/^/    /'
 "$rxctl" --data "$data" key list | sed 's/^/    /'
+# Every connection is CurveZMQ: the institution's key pair and rxd's public key.
+sakura=(--broker "$broker" --curve-key "$work/sakura.curve" --server-key "$data/broker.curve.pub" --key "$work/sato.key")
+at_aozora=(--broker "$broker" --curve-key "$work/aozora.curve" --server-key "$data/broker.curve.pub" --key "$work/aozora.key")
+at_midori=(--broker "$broker" --curve-key "$work/midori.curve" --server-key "$data/broker.curve.pub" --key "$work/midori.key")
 
 say "Enroll the patient by My Number (read from stdin, so it is in no process list)"
 rc=0; "$rxctl" --data "$data" patient enroll --my-number 123456789011 >/dev/null 2>&1 || rc=$?
@@ -96,32 +107,32 @@ cat >"$work/rx.json" <<JSON
    "usage": "once daily after dinner", "days": 28, "quantity": 28, "unit": "tablet"}],
  "notes": "generic substitution allowed"}
 JSON
-run 0 "$clinic" --broker "$broker" --key "$work/sato.key" submit "$work/rx.json"
+run 0 "$clinic" "${sakura[@]}" submit "$work/rx.json"
 id=$(field id "$out")
 info "prescription $id is $(field state "$out"), valid until $(field valid_until "$out")"
 info "receipt signed by the broker: $(field receipt_signature "$out" | cut -c1-32)..."
 
 say "At Aozora Pharmacy the patient is looked up and the prescription claimed"
-run 0 "$pharmacy" --broker "$broker" --key "$work/aozora.key" list --patient "$patient"
+run 0 "$pharmacy" "${at_aozora[@]}" list --patient "$patient"
 grep -q "\"$id\"" <<<"$out" || die "the prescription is not in the patient's list: $out"
 info "open prescriptions for the patient: $id"
-run 0 "$pharmacy" --broker "$broker" --key "$work/aozora.key" claim "$id"
+run 0 "$pharmacy" "${at_aozora[@]}" claim "$id"
 claim=$(field claim "$out")
 info "claimed; state $(field state "$out"), claim token kept by the pharmacy"
 
 say "Midori Pharmacy tries to claim the same prescription"
-run 2 "$pharmacy" --broker "$broker" --key "$work/midori.key" claim "$id"
+run 2 "$pharmacy" "${at_midori[@]}" claim "$id"
 [ "$(field status "$out")" = ALREADY_CLAIMED ] && [ "$(field id "$out")" = "$id" ] ||
   die "expected ALREADY_CLAIMED for $id: $out"
 info "refused: $(field status "$out") ($(field message "$out"))"
 
 say "Aozora Pharmacy dispenses it (a signed dispense record)"
-run 0 "$pharmacy" --broker "$broker" --key "$work/aozora.key" dispense "$id" --claim "$claim"
+run 0 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim"
 [ "$(field state "$out")" = DISPENSED ] || die "expected DISPENSED: $out"
 info "state $(field state "$out"), use $(sed -n 's/.*"use":\([0-9]*\).*/\1/p' <<<"$out") of 1"
 
 say "A second dispense of the same prescription"
-run 2 "$pharmacy" --broker "$broker" --key "$work/aozora.key" dispense "$id" --claim "$claim"
+run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim"
 [ "$(field status "$out")" = ALREADY_DISPENSED ] || die "expected ALREADY_DISPENSED: $out"
 info "refused: $(field status "$out")"
 
@@ -132,7 +143,7 @@ start_rxd "$broker"
 info "started again, pid $rxd_pid"
 
 say "The state survived"
-run 0 "$clinic" --broker "$broker" --key "$work/sato.key" status "$id"
+run 0 "$clinic" "${sakura[@]}" status "$id"
 [ "$(field state "$out")" = DISPENSED ] || die "state lost across restart: $out"
 info "prescription $id is still $(field state "$out")"
 "$rxctl" --data "$data" stats | sed 's/^/    /'

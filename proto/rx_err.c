@@ -16,6 +16,13 @@ _Static_assert((int)RX_CANCELLED == RX__STATUS__CANCELLED, "status");
 _Static_assert((int)RX_EXPIRED == RX__STATUS__EXPIRED, "status");
 _Static_assert((int)RX_CONFLICT == RX__STATUS__CONFLICT, "status");
 _Static_assert((int)RX_UNAVAILABLE == RX__STATUS__UNAVAILABLE, "status");
+_Static_assert((int)RX_CARD_UNKNOWN == RX__STATUS__CARD_UNKNOWN, "status");
+_Static_assert((int)RX_CARD_REVOKED == RX__STATUS__CARD_REVOKED, "status");
+_Static_assert((int)RX_ASSERTION_STALE == RX__STATUS__ASSERTION_STALE, "status");
+_Static_assert((int)RX_ASSERTION_REPLAYED == RX__STATUS__ASSERTION_REPLAYED, "status");
+_Static_assert((int)RX_ASSERTION_MISMATCH == RX__STATUS__ASSERTION_MISMATCH, "status");
+_Static_assert((int)RX_ACCESS_LOCKED == RX__STATUS__ACCESS_LOCKED, "status");
+_Static_assert((int)RX_BAD_ACCESS_CODE == RX__STATUS__BAD_ACCESS_CODE, "status");
 
 static const struct {
 	const char *name;
@@ -34,6 +41,13 @@ static const struct {
 	[RX_EXPIRED] = {"EXPIRED", "this prescription is past its validity"},
 	[RX_CONFLICT] = {"CONFLICT", "request id reused with different content"},
 	[RX_UNAVAILABLE] = {"UNAVAILABLE", "the broker cannot accept changes now; retry later"},
+	[RX_CARD_UNKNOWN] = {"CARD_UNKNOWN", "this card is not enrolled"},
+	[RX_CARD_REVOKED] = {"CARD_REVOKED", "this card has been revoked"},
+	[RX_ASSERTION_STALE] = {"ASSERTION_STALE", "the card assertion is too old or from the future"},
+	[RX_ASSERTION_REPLAYED] = {"ASSERTION_REPLAYED", "this card assertion was already used"},
+	[RX_ASSERTION_MISMATCH] = {"ASSERTION_MISMATCH", "the card assertion is for another purpose, institution or patient"},
+	[RX_ACCESS_LOCKED] = {"ACCESS_LOCKED", "too many wrong access codes; an operator must unlock this prescription"},
+	[RX_BAD_ACCESS_CODE] = {"BAD_ACCESS_CODE", "the access code does not match this prescription"},
 };
 
 int rx_err_is_wire(int code)

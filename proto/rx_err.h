@@ -1,6 +1,6 @@
 /* rx_err: the one error enum of rx-exchange.
  *
- * Codes 0..12 are the wire's rx.Status (rx.proto) and are printed by every
+ * Codes 0..19 are the wire's rx.Status (rx.proto) and are printed by every
  * CLI by name.  Codes from RX_SYSTEM up never travel on the wire: they say
  * why this process could not do its part (I/O, memory, an unreachable broker).
  * Library errors (LMDB, libzmq, errno) are translated into these at the
@@ -24,7 +24,14 @@ typedef enum {
 	RX_EXPIRED = 10,
 	RX_CONFLICT = 11,
 	RX_UNAVAILABLE = 12,
-	RX_WIRE_LAST = RX_UNAVAILABLE,
+	RX_CARD_UNKNOWN = 13,
+	RX_CARD_REVOKED = 14,
+	RX_ASSERTION_STALE = 15,
+	RX_ASSERTION_REPLAYED = 16,
+	RX_ASSERTION_MISMATCH = 17,
+	RX_ACCESS_LOCKED = 18,
+	RX_BAD_ACCESS_CODE = 19,
+	RX_WIRE_LAST = RX_BAD_ACCESS_CODE,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

@@ -9,7 +9,9 @@
  *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
  *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
  *               written once, which is what makes a dispense exactly-once
- *   requests    caller key + request id     -> RequestRow (the reply sent) */
+ *   requests    caller key + request id     -> RequestRow (the reply sent)
+ *   institutions  institution code          -> InstitutionRecord
+ *   curve_keys  CurveZMQ public key (32)    -> institution code */
 #include "store.h"
 
 #include <errno.h>
@@ -30,6 +32,7 @@ struct store {
 	MDB_env *env;
 	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
+	MDB_dbi institutions, curve_keys;
 };
 
 void store_buf_free(store_buf_t *b)
@@ -176,6 +179,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"rx_patient", &s->rx_patient, MDB_DUPSORT},
 		{"rx_hash", &s->rx_hash, 0},     {"dispenses", &s->dispenses, 0},
 		{"requests", &s->requests, 0},
+		{"institutions", &s->institutions, 0}, {"curve_keys", &s->curve_keys, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
@@ -316,15 +320,45 @@ static rx_err_t get_key(MDB_txn *txn, store_t *s, const uint8_t key[RX_KEY_LEN],
 	return RX_OK;
 }
 
+static rx_err_t get_institution(MDB_txn *txn, store_t *s, const char *code,
+				store_institution_t *out)
+{
+	size_t n = strlen(code);
+	if (n == 0 || n > RX_INSTITUTION_MAX)
+		return RX_NOT_FOUND;
+	MDB_val k = val(code, n), v;
+	int rc = mdb_get(txn, s->institutions, &k, &v);
+	if (rc != 0)
+		return from_mdb(rc);
+	Rxstore__InstitutionRecord *r = rxstore__institution_record__unpack(NULL, v.mv_size, v.mv_data);
+	if (r == NULL || r->version != 1 || r->curve_key.len != 32) {
+		if (r)
+			rxstore__institution_record__free_unpacked(r, NULL);
+		return RX_UNAVAILABLE;
+	}
+	memset(out, 0, sizeof *out);
+	copy_str(out->code, sizeof out->code, code);
+	out->kind = (int)r->kind;
+	copy_str(out->name, sizeof out->name, r->name);
+	memcpy(out->curve_key, r->curve_key.data, 32);
+	out->revoked = r->revoked;
+	out->added_at = r->added_at;
+	out->revoked_at = r->revoked_at;
+	rxstore__institution_record__free_unpacked(r, NULL);
+	return RX_OK;
+}
+
 #define REFUSE(code, text)          \
 	do {                        \
 		out->why = (text);  \
 		return (code);      \
 	} while (0)
 
-/* The caller's key must be registered, unrevoked and of a role in mask. */
-static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, unsigned mask,
-			    store_key_t *k, store_outcome_t *out)
+/* The caller's key must be registered, unrevoked, of a role in mask, and
+ * used through its own institution's connection (peer), which must not be
+ * revoked either. */
+static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
+			    unsigned mask, store_key_t *k, store_outcome_t *out)
 {
 	rx_err_t err = get_key(txn, s, actor, k);
 	if (err == RX_NOT_FOUND)
@@ -337,6 +371,18 @@ static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, unsi
 		REFUSE(RX_PERMISSION_DENIED, k->role == RX_ROLE_PHARMACY
 						     ? "a pharmacy key may not do this"
 						     : "a prescriber key may not do this");
+	/* A stolen signing key is useless through another institution's
+	 * connection: the transport key and the signing key must agree. */
+	if (peer == NULL || strcmp(peer, k->institution) != 0)
+		REFUSE(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
+	store_institution_t inst;
+	err = get_institution(txn, s, peer, &inst);
+	if (err == RX_NOT_FOUND)
+		REFUSE(RX_PERMISSION_DENIED, "the connection's institution is not registered");
+	if (err != RX_OK)
+		REFUSE(err, "storage error reading the institution registry");
+	if (inst.revoked)
+		REFUSE(RX_KEY_REVOKED, "the institution has been revoked");
 	return RX_OK;
 }
 
@@ -666,7 +712,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	}
 
 	unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL ? PRESCRIBERS : PHARMACIES;
-	if ((err = check_actor(txn, s, c->actor, mask, &actor, out)) != RX_OK)
+	if ((err = check_actor(txn, s, c->actor, c->peer, mask, &actor, out)) != RX_OK)
 		goto fail;
 
 	if (c->op == RX_OP_SUBMIT) {
@@ -761,7 +807,8 @@ static rx_err_t dup_buf(store_buf_t *b, ProtobufCBinaryData d)
 	return RX_OK;
 }
 
-rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *id, int64_t now,
+rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
+		      const char *id, int64_t now,
 		      store_rx_t *out_rx, store_buf_t *body, store_buf_t *sig, const char **why)
 {
 	MDB_txn *txn;
@@ -774,7 +821,7 @@ rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *i
 		*why = "storage unavailable";
 		return err;
 	}
-	if ((err = check_actor(txn, s, actor, PRESCRIBERS | PHARMACIES, &k, out)) != RX_OK)
+	if ((err = check_actor(txn, s, actor, peer, PRESCRIBERS | PHARMACIES, &k, out)) != RX_OK)
 		goto done;
 	if ((err = get_rx(txn, s, id, &r)) != RX_OK) {
 		o.why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
@@ -801,7 +848,8 @@ done:
 	return err;
 }
 
-rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *patient_id,
+rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
+		    const char *patient_id,
 		    int64_t now, store_rx_t **list, size_t *n, const char **why)
 {
 	MDB_txn *txn;
@@ -818,7 +866,7 @@ rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *pat
 		*why = "storage unavailable";
 		return err;
 	}
-	if ((err = check_actor(txn, s, actor, PRESCRIBERS | PHARMACIES, &k, &o)) != RX_OK)
+	if ((err = check_actor(txn, s, actor, peer, PRESCRIBERS | PHARMACIES, &k, &o)) != RX_OK)
 		goto done;
 	MDB_val pk = val(patient_id, strlen(patient_id)), v;
 	if ((rc = mdb_get(txn, s->patients, &pk, &v)) != 0) {
@@ -900,10 +948,128 @@ static int put_key(MDB_txn *txn, store_t *s, const store_key_t *k, unsigned flag
 rx_err_t store_key_add(store_t *s, const store_key_t *k)
 {
 	MDB_txn *txn;
+	store_institution_t inst;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
 		return from_mdb(rc);
+	rx_err_t err = get_institution(txn, s, k->institution, &inst);
+	if (err == RX_OK && inst.kind != (k->role == RX_ROLE_PRESCRIBER ? STORE_CLINIC : STORE_PHARMACY))
+		err = RX_INVALID;
+	if (err != RX_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
 	return commit_or_abort(txn, put_key(txn, s, k, MDB_NOOVERWRITE));
+}
+
+static int put_institution(MDB_txn *txn, store_t *s, const store_institution_t *in, unsigned flags)
+{
+	Rxstore__InstitutionRecord r = RXSTORE__INSTITUTION_RECORD__INIT;
+	r.version = 1;
+	r.kind = (uint32_t)in->kind;
+	r.name = (char *)in->name;
+	r.curve_key.data = (uint8_t *)in->curve_key;
+	r.curve_key.len = 32;
+	r.revoked = in->revoked;
+	r.added_at = in->added_at;
+	r.revoked_at = in->revoked_at;
+	MDB_val k = val(in->code, strlen(in->code));
+	return put_msg(txn, s->institutions, &k, &r.base, flags);
+}
+
+rx_err_t store_institution_add(store_t *s, const store_institution_t *in)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	MDB_val ck = val(in->curve_key, 32), code = val(in->code, strlen(in->code));
+	/* One curve key, one institution: the key is what names the peer. */
+	if ((rc = mdb_put(txn, s->curve_keys, &ck, &code, MDB_NOOVERWRITE)) == 0)
+		rc = put_institution(txn, s, in, MDB_NOOVERWRITE);
+	return commit_or_abort(txn, rc);
+}
+
+rx_err_t store_institution_revoke(store_t *s, const char *code, int64_t now)
+{
+	MDB_txn *txn;
+	store_institution_t in;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = get_institution(txn, s, code, &in);
+	if (err != RX_OK || in.revoked) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	in.revoked = 1;
+	in.revoked_at = now;
+	return commit_or_abort(txn, put_institution(txn, s, &in, 0));
+}
+
+rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32], store_institution_t *out)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	if (err != RX_OK)
+		return err;
+	MDB_val k = val(curve_key, 32), v;
+	int rc = mdb_get(txn, s->curve_keys, &k, &v);
+	if (rc == 0) {
+		char code[RX_INSTITUTION_MAX + 1];
+		if (v.mv_size > RX_INSTITUTION_MAX) {
+			err = RX_UNAVAILABLE;
+		} else {
+			memcpy(code, v.mv_data, v.mv_size);
+			code[v.mv_size] = '\0';
+			err = get_institution(txn, s, code, out);
+		}
+	} else {
+		err = from_mdb(rc);
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
+rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_stat st;
+	MDB_val k, v;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_stat(txn, s->institutions, &st)) != 0 ||
+	    (rc = mdb_cursor_open(txn, s->institutions, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	*out = calloc(st.ms_entries ? st.ms_entries : 1, sizeof **out);
+	if (*out == NULL)
+		err = RX_SYSTEM;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == RX_OK && rc == 0 && *n < st.ms_entries;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char code[RX_INSTITUTION_MAX + 1];
+		if (k.mv_size == 0 || k.mv_size > RX_INSTITUTION_MAX)
+			continue;
+		memcpy(code, k.mv_data, k.mv_size);
+		code[k.mv_size] = '\0';
+		if ((err = get_institution(txn, s, code, &(*out)[*n])) == RX_OK)
+			(*n)++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
 }
 
 rx_err_t store_key_get(store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out)
@@ -1009,6 +1175,8 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 		out->patients = st.ms_entries;
 	if (mdb_stat(txn, s->keys, &st) == 0)
 		out->keys = st.ms_entries;
+	if (mdb_stat(txn, s->institutions, &st) == 0)
+		out->institutions = st.ms_entries;
 	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);

@@ -41,6 +41,19 @@ typedef struct {
 
 void store_buf_free(store_buf_t *b);
 
+#define STORE_CLINIC 1
+#define STORE_PHARMACY 2
+
+/* A clinic or pharmacy and the CurveZMQ key its connections present. */
+typedef struct {
+	char code[RX_INSTITUTION_MAX + 1];
+	int kind; /* STORE_CLINIC or STORE_PHARMACY */
+	char name[RX_NAME_MAX + 1];
+	uint8_t curve_key[32];
+	int revoked;
+	int64_t added_at, revoked_at;
+} store_institution_t;
+
 typedef struct {
 	uint8_t key[RX_KEY_LEN];
 	int role; /* rx_role_t */
@@ -71,6 +84,7 @@ typedef struct {
 typedef struct {
 	int op;                     /* SUBMIT, CLAIM, RELEASE, DISPENSE or CANCEL */
 	const uint8_t *actor;       /* caller's key, RX_KEY_LEN, signature checked */
+	const char *peer;           /* institution the connection authenticated as */
 	const uint8_t *request_id;  /* RX_REQUEST_ID_LEN */
 	const uint8_t *call_hash;   /* RX_HASH_LEN, hash of the signed call bytes */
 	int64_t now;
@@ -127,20 +141,40 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
 		      const uint8_t request_id[RX_REQUEST_ID_LEN], const uint8_t call_hash[RX_HASH_LEN],
 		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
 
+/* Every request names its caller twice: the signing key (actor) and the
+ * institution whose CurveZMQ key the connection authenticated with (peer).
+ * The key must belong to that institution (else PERMISSION_DENIED), and the
+ * institution must not be revoked (KEY_REVOKED). */
+
 /* STATUS: the issuing prescriber or any pharmacy may look.  On RX_OK the
  * caller owns body and sig (the prescriber's signed bytes); either may be
  * NULL if not wanted. */
-rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *id, int64_t now,
+rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
+		      const char *id, int64_t now,
 		      store_rx_t *out, store_buf_t *body, store_buf_t *sig,
 		      const char **why) RX_MUST_CHECK;
 
 /* LIST: a patient's open prescriptions (ISSUED or CLAIMED, not expired), for
  * any registered prescriber or pharmacy.  On RX_OK the caller owns *out
  * (free()); *n may be 0.  NOT_FOUND if the patient is not enrolled. */
-rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *patient_id,
+rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
+		    const char *patient_id,
 		    int64_t now, store_rx_t **out, size_t *n, const char **why) RX_MUST_CHECK;
 
-/* Keys.  add: RX_CONFLICT if the key is already registered. */
+/* Institutions.  add: RX_CONFLICT if the code or the curve key is taken. */
+rx_err_t store_institution_add(store_t *s, const store_institution_t *in) RX_MUST_CHECK;
+/* RX_NOT_FOUND if unknown; revoking twice keeps the first time. */
+rx_err_t store_institution_revoke(store_t *s, const char *code, int64_t now) RX_MUST_CHECK;
+/* All institutions; caller owns *out (free()). */
+rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n) RX_MUST_CHECK;
+/* The institution presenting this CurveZMQ key (revoked ones too: the
+ * caller decides); RX_NOT_FOUND if none. */
+rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32],
+				    store_institution_t *out) RX_MUST_CHECK;
+
+/* Keys.  add: RX_CONFLICT if the key is already registered, RX_NOT_FOUND if
+ * its institution is not, RX_INVALID if the institution's kind does not fit
+ * the role (prescribers belong to clinics, pharmacy keys to pharmacies). */
 rx_err_t store_key_add(store_t *s, const store_key_t *k) RX_MUST_CHECK;
 rx_err_t store_key_get(store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out) RX_MUST_CHECK;
 /* RX_NOT_FOUND if unknown; revoking a revoked key is RX_OK and keeps the
@@ -161,6 +195,8 @@ typedef struct {
 	uint64_t patients;
 	uint64_t keys;
 	uint64_t map_used, map_size; /* bytes */
+	uint64_t institutions;
+	uint64_t cards;
 } store_stats_t;
 
 rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out) RX_MUST_CHECK;

@@ -32,6 +32,21 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+static int admin_ok(harness_t *h, const Rx__AdminRequest *q);
+
+static int read_server_key(harness_t *h)
+{
+	char path[300], line[128] = "";
+	snprintf(path, sizeof path, "%s/broker.curve.pub", h->dir);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	int ok = fgets(line, sizeof line, f) != NULL;
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return ok && rx_z85_decode(line, h->server_key) == RX_OK ? 0 : -1;
+}
+
 static int spawn(harness_t *h, const char *listen)
 {
 	const char *rxd = getenv("RXD");
@@ -77,7 +92,7 @@ static int spawn(harness_t *h, const char *listen)
 			Rx__Stats st;
 			if (ok && ep[0] && harness_stats(h, &st) == 0) {
 				snprintf(h->endpoint, sizeof h->endpoint, "%s", ep);
-				return 0;
+				return read_server_key(h);
 			}
 		}
 		pause_ms(20);
@@ -126,12 +141,67 @@ void harness_cleanup(harness_t *h)
 		fprintf(stderr, "harness: could not remove %s\n", h->dir);
 }
 
-rxc_t *harness_client(harness_t *h, void *zctx, const rx_keypair_t *kp, int timeout_ms)
+rxc_t *harness_client_curve(harness_t *h, void *zctx, const rx_keypair_t *kp,
+			    const rx_curve_t *curve, int timeout_ms)
 {
 	rxc_t *c = NULL;
-	rxc_options_t o = {.timeout_ms = timeout_ms ? timeout_ms : 5000, .resend_ms = 500};
+	rxc_options_t o = {.timeout_ms = timeout_ms ? timeout_ms : 5000,
+			   .resend_ms = 500,
+			   .curve = curve,
+			   .server_key = h->server_key};
 	ck_assert_int_eq(rxc_new(&c, zctx, h->endpoint, kp, &o), RX_OK);
 	return c;
+}
+
+/* The curve key pair kp's connections use: its institution's, or for a key
+ * the harness never registered the first institution's, so the request
+ * reaches rxd and rxd judges the key. */
+static const rx_curve_t *curve_of(harness_t *h, const rx_keypair_t *kp)
+{
+	for (int i = 0; i < h->nkeys; i++)
+		if (memcmp(h->keys[i].pk, kp->pk, RX_KEY_LEN) == 0)
+			return &h->inst[h->keys[i].inst].curve;
+	return h->ninst > 0 ? &h->inst[0].curve : NULL;
+}
+
+void harness_curve_options(harness_t *h, const rx_keypair_t *kp, rxc_options_t *o)
+{
+	o->curve = curve_of(h, kp);
+	o->server_key = h->server_key;
+}
+
+rxc_t *harness_client(harness_t *h, void *zctx, const rx_keypair_t *kp, int timeout_ms)
+{
+	const rx_curve_t *curve = curve_of(h, kp);
+	ck_assert_ptr_nonnull(curve);
+	return harness_client_curve(h, zctx, kp, curve, timeout_ms);
+}
+
+harness_inst_t *harness_institution(harness_t *h, const char *code, int kind)
+{
+	for (int i = 0; i < h->ninst; i++)
+		if (strcmp(h->inst[i].code, code) == 0)
+			return &h->inst[i];
+	if (h->ninst == HARNESS_MAX_INST)
+		return NULL;
+	harness_inst_t *in = &h->inst[h->ninst];
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
+	snprintf(in->code, sizeof in->code, "%s", code);
+	in->kind = kind;
+	randombytes_buf(in->curve.sk, 32);
+	crypto_scalarmult_base(in->curve.pk, in->curve.sk);
+	ii.code = in->code;
+	ii.kind = (Rx__InstitutionKind)kind;
+	ii.name = (char *)"test institution";
+	ii.curve_key.data = in->curve.pk;
+	ii.curve_key.len = 32;
+	q.op = RX__ADMIN_OP__INSTITUTION_ADD;
+	q.institution = &ii;
+	if (admin_ok(h, &q) != 0)
+		return NULL;
+	h->ninst++;
+	return in;
 }
 
 int harness_admin(harness_t *h, const Rx__AdminRequest *q, Rx__AdminReply **reply)
@@ -155,6 +225,9 @@ static int admin_ok(harness_t *h, const Rx__AdminRequest *q)
 
 int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institution)
 {
+	harness_inst_t *in = harness_institution(h, institution, role == RX_ROLE_PRESCRIBER ? 1 : 2);
+	if (in == NULL || h->nkeys == HARNESS_MAX_KEYS)
+		return -1;
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
 	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
 	uint8_t seed[RX_SEED_LEN];
@@ -167,7 +240,12 @@ int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institutio
 	ki.name = (char *)"test key";
 	q.op = RX__ADMIN_OP__KEY_ADD;
 	q.key = &ki;
-	return admin_ok(h, &q);
+	if (admin_ok(h, &q) != 0)
+		return -1;
+	memcpy(h->keys[h->nkeys].pk, kp->pk, RX_KEY_LEN);
+	h->keys[h->nkeys].inst = (int)(in - h->inst);
+	h->nkeys++;
+	return 0;
 }
 
 int harness_revoke(harness_t *h, const rx_keypair_t *kp)

@@ -15,11 +15,29 @@
 #include "rx_types.h"
 #include "rxclient.h"
 
+#define HARNESS_MAX_INST 16
+#define HARNESS_MAX_KEYS 64
+
+/* An institution the harness registered, with its CurveZMQ key pair. */
+typedef struct {
+	char code[RX_INSTITUTION_MAX + 1];
+	int kind; /* 1 clinic, 2 pharmacy */
+	rx_curve_t curve;
+} harness_inst_t;
+
 typedef struct {
 	pid_t pid;
 	char dir[256];
 	char endpoint[256];
 	char map_mib[16];
+	uint8_t server_key[32]; /* rxd's CurveZMQ public key */
+	harness_inst_t inst[HARNESS_MAX_INST];
+	int ninst;
+	struct {
+		uint8_t pk[RX_KEY_LEN];
+		int inst;
+	} keys[HARNESS_MAX_KEYS];
+	int nkeys;
 } harness_t;
 
 /* Start rxd on a new temp dir (map_mib 0: default map size).  0 on success. */
@@ -31,12 +49,24 @@ int harness_stop(harness_t *h, int sig);
 /* Stop if running and remove the temp dir. */
 void harness_cleanup(harness_t *h);
 
-/* A client for kp on this broker (timeout_ms 0: 5000). */
+/* A client for kp on this broker, connecting with its institution's
+ * CurveZMQ key (timeout_ms 0: 5000). */
 rxc_t *harness_client(harness_t *h, void *zctx, const rx_keypair_t *kp, int timeout_ms);
+/* Set o's CurveZMQ fields for kp's institution (for callers making their
+ * own rxc_new with other timeouts). */
+void harness_curve_options(harness_t *h, const rx_keypair_t *kp, rxc_options_t *o);
+/* The same with a CurveZMQ key pair of the caller's choice. */
+rxc_t *harness_client_curve(harness_t *h, void *zctx, const rx_keypair_t *kp,
+			    const rx_curve_t *curve, int timeout_ms);
+/* The institution registered under code, registering it (with a new curve
+ * key) if it is not yet; NULL on failure. */
+harness_inst_t *harness_institution(harness_t *h, const char *code, int kind);
 
 /* Admin request/reply over the admin socket; reply is the caller's. */
 int harness_admin(harness_t *h, const Rx__AdminRequest *q, Rx__AdminReply **reply);
-/* A new key pair, registered with role and institution.  0 on success. */
+/* A new key pair, registered with role and institution (registered first
+ * if new: a clinic for a prescriber, a pharmacy for a pharmacy key).  0 on
+ * success. */
 int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institution);
 int harness_revoke(harness_t *h, const rx_keypair_t *kp);
 /* Enroll a My Number; its patient id into pid.  0 on success. */

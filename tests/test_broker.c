@@ -428,6 +428,7 @@ static void *race(void *arg)
 	racer_t *me = arg;
 	rxc_options_t o = {.timeout_ms = 20000, .resend_ms = 2000};
 	rxc_t *c;
+	harness_curve_options(&me->w->h, &me->kp, &o);
 	if (rxc_new(&c, me->zctx, me->w->h.endpoint, &me->kp, &o) != RX_OK)
 		return NULL;
 	for (int i = 0; i < ROUNDS; i++) {
@@ -503,10 +504,12 @@ static void *work(void *arg)
 	world_t *w = k->w;
 	/* Long timeouts: requests in flight when rxd dies are resent, with the
 	 * same request id, until the restarted rxd answers. */
-	rxc_options_t o = {.timeout_ms = 30000, .resend_ms = 300};
+	rxc_options_t od = {.timeout_ms = 30000, .resend_ms = 300}, op = od;
 	rxc_t *doc, *ph;
-	if (rxc_new(&doc, NULL, w->h.endpoint, &w->doc, &o) != RX_OK ||
-	    rxc_new(&ph, NULL, w->h.endpoint, &w->ph1, &o) != RX_OK) {
+	harness_curve_options(&w->h, &w->doc, &od);
+	harness_curve_options(&w->h, &w->ph1, &op);
+	if (rxc_new(&doc, NULL, w->h.endpoint, &w->doc, &od) != RX_OK ||
+	    rxc_new(&ph, NULL, w->h.endpoint, &w->ph1, &op) != RX_OK) {
 		k->failures++;
 		return NULL;
 	}
@@ -594,6 +597,85 @@ START_TEST(kill9_loses_nothing_acknowledged)
 }
 END_TEST
 
+/* Count lines of the test broker's log that contain needle. */
+static int log_count(const harness_t *h, const char *needle)
+{
+	char path[300], line[1024];
+	int n = 0;
+	snprintf(path, sizeof path, "%s/rxd.log", h->dir);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* CurveZMQ and ZAP: an institution whose curve key is not registered never
+ * gets a request through; a stolen signing key is useless through another
+ * institution's connection; a revoked institution is shut out. */
+START_TEST(transport_admits_only_registered_institutions)
+{
+	world_t w;
+	rxc_result_t r;
+	char id[RX_ID_LEN + 1];
+	world_up(&w, 0);
+	submit(&w, 1, id);
+	int ops_before = log_count(&w.h, " op=");
+
+	/* A registered pharmacy key, but a curve key rxd does not know. */
+	rx_curve_t rogue;
+	randombytes_buf(rogue.sk, 32);
+	crypto_scalarmult_base(rogue.pk, rogue.sk);
+	rxc_t *c = harness_client_curve(&w.h, NULL, &w.ph1, &rogue, 1500);
+	ck_assert_int_eq(rxc_status(c, id, &r), RX_UNREACHABLE);
+	rxc_result_free(&r);
+	rxc_destroy(&c);
+	/* ...nor without CurveZMQ at all. */
+	rxc_options_t plain = {.timeout_ms = 1500};
+	ck_assert_int_eq(rxc_new(&c, NULL, w.h.endpoint, &w.ph1, &plain), RX_OK);
+	ck_assert_int_eq(rxc_status(c, id, &r), RX_UNREACHABLE);
+	rxc_result_free(&r);
+	rxc_destroy(&c);
+	ck_assert_int_eq(log_count(&w.h, " op="), ops_before);
+	ck_assert_int_ge(log_count(&w.h, "zap=refuse"), 1);
+
+	/* Dr. Sato's key, stolen and used through the other clinic's connection. */
+	harness_inst_t *other = harness_institution(&w.h, "1300000001", 1);
+	ck_assert_ptr_nonnull(other);
+	c = harness_client_curve(&w.h, NULL, &w.doc, &other->curve, 0);
+	ck_assert_int_eq(rxc_cancel(c, NULL, id, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	/* ...or through a pharmacy's. */
+	rxc_destroy(&c);
+	c = harness_client_curve(&w.h, NULL, &w.doc, &harness_institution(&w.h, "1398765432", 2)->curve, 0);
+	ck_assert_int_eq(rxc_status(c, id, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_destroy(&c);
+	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_ISSUED);
+
+	/* Revoke the pharmacy: its open connection is refused at the next
+	 * request, and a new one is not admitted at all. */
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
+	Rx__AdminReply *rep;
+	ii.code = (char *)"1398765432";
+	q.op = RX__ADMIN_OP__INSTITUTION_REVOKE;
+	q.institution = &ii;
+	ck_assert_int_eq(harness_admin(&w.h, &q, &rep), 0);
+	ck_assert_int_eq(rep->status, RX__STATUS__OK);
+	rx__admin_reply__free_unpacked(rep, NULL);
+	ck_assert_int_eq(rxc_status(w.cph1, id, &r), RX_KEY_REVOKED);
+	rxc_result_free(&r);
+	c = harness_client(&w.h, NULL, &w.ph1, 1500);
+	ck_assert_int_eq(rxc_status(c, id, &r), RX_UNREACHABLE);
+	rxc_result_free(&r);
+	rxc_destroy(&c);
+	world_down(&w);
+}
+END_TEST
+
 /* rxd refuses a data dir that others can read, and a second rxd on a dir
  * already served. */
 static int run_rxd(const char *dir)
@@ -647,6 +729,7 @@ int main(void)
 	tcase_add_test(tc, claim_race_has_one_winner);
 	tcase_add_test(tc, kill9_loses_nothing_acknowledged);
 	tcase_add_test(tc, refuses_open_dir_and_second_broker);
+	tcase_add_test(tc, transport_admits_only_registered_institutions);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -72,6 +72,33 @@ static void patient_id(const char *mynumber, char out[RX_PATIENT_ID_LEN + 1])
 	ck_assert_int_eq(rx_patient_id_derive(key, mynumber, out), RX_OK);
 }
 
+/* The world of the running test (one per forked test process). */
+static world_t *cur;
+
+/* The institution a known key's connection authenticates as. */
+static const char *peer_of(const uint8_t *key)
+{
+	if (key == cur->doc_far)
+		return INST_OTHER;
+	if (key == cur->pharm)
+		return "P-0001";
+	if (key == cur->pharm2)
+		return "P-0002";
+	return INST;
+}
+
+static void add_institution(world_t *w, const char *code, int kind)
+{
+	store_institution_t in;
+	memset(&in, 0, sizeof in);
+	snprintf(in.code, sizeof in.code, "%s", code);
+	in.kind = kind;
+	snprintf(in.name, sizeof in.name, "institution %s", code);
+	randombytes_buf(in.curve_key, sizeof in.curve_key);
+	in.added_at = T0 - DAY;
+	ck_assert_int_eq(store_institution_add(w->s, &in), RX_OK);
+}
+
 /* The data key every test store is sealed with. */
 static const uint8_t test_data_key[RX_DATA_KEY_LEN] = {
 	0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x74, 0x65, 0x73, 0x74, 0x20, 0x73, 0x74, 0x6f,
@@ -90,8 +117,13 @@ static void world_open(world_t *w)
 {
 	int created = -1;
 	memset(w, 0, sizeof *w);
+	cur = w;
 	tu_subdir(w->dir);
 	store_open_in(w);
+	add_institution(w, INST, STORE_CLINIC);
+	add_institution(w, INST_OTHER, STORE_CLINIC);
+	add_institution(w, "P-0001", STORE_PHARMACY);
+	add_institution(w, "P-0002", STORE_PHARMACY);
 	new_key(w->doc);
 	new_key(w->doc2);
 	new_key(w->doc_far);
@@ -154,6 +186,7 @@ static store_change_t *mk(call_t *k, int op, const uint8_t *actor, const char *i
 	store_change_t *c = &k->c;
 	c->op = op;
 	c->actor = actor;
+	c->peer = peer_of(actor);
 	c->request_id = k->request_id;
 	c->call_hash = k->call_hash;
 	c->now = now;
@@ -240,7 +273,7 @@ static store_rx_t status_of(world_t *w, const uint8_t *actor, const char *id, in
 {
 	store_rx_t rx;
 	const char *why = NULL;
-	ck_assert_int_eq(store_status(w->s, actor, id, now, &rx, NULL, NULL, &why), RX_OK);
+	ck_assert_int_eq(store_status(w->s, actor, peer_of(actor), id, now, &rx, NULL, NULL, &why), RX_OK);
 	return rx;
 }
 
@@ -287,7 +320,7 @@ START_TEST(submit_issues)
 	store_rx_t rx;
 	store_buf_t body = {0}, sig = {0};
 	const char *why = NULL;
-	ck_assert_int_eq(store_status(w.s, w.pharm, id, T0, &rx, &body, &sig, &why), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.pharm, peer_of(w.pharm), id, T0, &rx, &body, &sig, &why), RX_OK);
 	ck_assert_uint_eq(body.len, sizeof k.body);
 	ck_assert_mem_eq(body.data, k.body, sizeof k.body);
 	ck_assert_uint_eq(sig.len, RX_SIG_LEN);
@@ -861,12 +894,12 @@ START_TEST(unknown_id_not_found)
 	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, other, T0), &out), RX_NOT_FOUND);
 	store_rx_t rx;
 	const char *why = NULL;
-	ck_assert_int_eq(store_status(w.s, w.pharm, other, T0, &rx, NULL, NULL, &why), RX_NOT_FOUND);
+	ck_assert_int_eq(store_status(w.s, w.pharm, peer_of(w.pharm), other, T0, &rx, NULL, NULL, &why), RX_NOT_FOUND);
 	ck_assert_ptr_nonnull(why);
 	/* and a key check comes first: strangers learn nothing */
 	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.stranger, other, T0), &out), RX_UNKNOWN_KEY);
-	ck_assert_int_eq(store_status(w.s, w.stranger, id, T0, &rx, NULL, NULL, &why), RX_UNKNOWN_KEY);
-	ck_assert_int_eq(store_status(w.s, w.revoked, id, T0, &rx, NULL, NULL, &why), RX_KEY_REVOKED);
+	ck_assert_int_eq(store_status(w.s, w.stranger, peer_of(w.stranger), id, T0, &rx, NULL, NULL, &why), RX_UNKNOWN_KEY);
+	ck_assert_int_eq(store_status(w.s, w.revoked, peer_of(w.revoked), id, T0, &rx, NULL, NULL, &why), RX_KEY_REVOKED);
 	world_close(&w);
 }
 END_TEST
@@ -885,11 +918,11 @@ START_TEST(status_permissions)
 	submit(&w, w.doc, w.patient, 1, T0, id);
 	claim(&w, w.pharm, id, T0 + 10, token);
 
-	ck_assert_int_eq(store_status(w.s, w.doc2, id, T0 + 20, &rx, &body, NULL, &why),
+	ck_assert_int_eq(store_status(w.s, w.doc2, peer_of(w.doc2), id, T0 + 20, &rx, &body, NULL, &why),
 			 RX_PERMISSION_DENIED);
 	ck_assert_ptr_nonnull(why);
 	ck_assert_ptr_null(body.data);
-	ck_assert_int_eq(store_status(w.s, w.doc_far, id, T0 + 20, &rx, NULL, NULL, &why),
+	ck_assert_int_eq(store_status(w.s, w.doc_far, peer_of(w.doc_far), id, T0 + 20, &rx, NULL, NULL, &why),
 			 RX_PERMISSION_DENIED);
 
 	/* the claim token is for the claimer's eyes only */
@@ -939,7 +972,7 @@ START_TEST(list_open_only)
 	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, cancelled, T0 + 30), &out), RX_OK);
 
 	const int64_t later = rx_valid_until(T0, 1); /* the short one just expired */
-	ck_assert_int_eq(store_list(w.s, w.pharm2, w.patient, later, &list, &n, &why), RX_OK);
+	ck_assert_int_eq(store_list(w.s, w.pharm2, peer_of(w.pharm2), w.patient, later, &list, &n, &why), RX_OK);
 	ck_assert_uint_eq(n, 2);
 	int seen_issued = 0, seen_claimed = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -958,37 +991,99 @@ START_TEST(list_open_only)
 	free(list);
 
 	/* the claimer does not learn its token from LIST either */
-	ck_assert_int_eq(store_list(w.s, w.pharm, w.patient, later, &list, &n, &why), RX_OK);
+	ck_assert_int_eq(store_list(w.s, w.pharm, peer_of(w.pharm), w.patient, later, &list, &n, &why), RX_OK);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_mem_eq(list[i].claim_token, zero_token, RX_TOKEN_LEN);
 	free(list);
 
 	/* before the short one expired it was listed */
-	ck_assert_int_eq(store_list(w.s, w.doc, w.patient, T0 + 40, &list, &n, &why), RX_OK);
+	ck_assert_int_eq(store_list(w.s, w.doc, peer_of(w.doc), w.patient, T0 + 40, &list, &n, &why), RX_OK);
 	ck_assert_uint_eq(n, 3);
 	free(list);
 
 	/* the other patient's */
-	ck_assert_int_eq(store_list(w.s, w.doc_far, w.patient2, T0 + 40, &list, &n, &why), RX_OK);
+	ck_assert_int_eq(store_list(w.s, w.doc_far, peer_of(w.doc_far), w.patient2, T0 + 40, &list, &n, &why), RX_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(list[0].id, elsewhere);
 	free(list);
 
-	ck_assert_int_eq(store_list(w.s, w.pharm, w.unenrolled, T0, &list, &n, &why), RX_NOT_FOUND);
+	ck_assert_int_eq(store_list(w.s, w.pharm, peer_of(w.pharm), w.unenrolled, T0, &list, &n, &why), RX_NOT_FOUND);
 	ck_assert_ptr_null(list);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(store_list(w.s, w.stranger, w.patient, T0, &list, &n, &why), RX_UNKNOWN_KEY);
+	ck_assert_int_eq(store_list(w.s, w.stranger, peer_of(w.stranger), w.patient, T0, &list, &n, &why), RX_UNKNOWN_KEY);
 	ck_assert_ptr_null(list);
-	ck_assert_int_eq(store_list(w.s, w.revoked, w.patient, T0, &list, &n, &why), RX_KEY_REVOKED);
+	ck_assert_int_eq(store_list(w.s, w.revoked, peer_of(w.revoked), w.patient, T0, &list, &n, &why), RX_KEY_REVOKED);
 
 	/* enrolled, nothing prescribed */
 	char fresh[RX_PATIENT_ID_LEN + 1];
 	int created;
 	patient_id("999999999996", fresh);
 	ck_assert_int_eq(store_patient_enroll(w.s, fresh, T0, &created), RX_OK);
-	ck_assert_int_eq(store_list(w.s, w.pharm, fresh, T0, &list, &n, &why), RX_OK);
+	ck_assert_int_eq(store_list(w.s, w.pharm, peer_of(w.pharm), fresh, T0, &list, &n, &why), RX_OK);
 	ck_assert_uint_eq(n, 0);
 	free(list);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- institutions: the connection and the key must agree ---- */
+
+START_TEST(institutions)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	store_institution_t in, got;
+	char id[RX_ID_LEN + 1];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+
+	/* A prescriber key used through a pharmacy's (or another clinic's)
+	 * connection is refused, as is a request with no authenticated peer. */
+	store_change_t *c = mk(&k, RX_OP_CANCEL, w.doc, id, T0);
+	c->peer = "P-0001";
+	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED);
+	c->peer = INST_OTHER;
+	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED);
+	c->peer = NULL;
+	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED);
+	store_rx_t rx;
+	const char *why;
+	ck_assert_int_eq(store_status(w.s, w.pharm, "P-0002", id, T0, &rx, NULL, NULL, &why),
+			 RX_PERMISSION_DENIED);
+
+	/* Revoking the institution stops its keys at their next request. */
+	ck_assert_int_eq(store_institution_revoke(w.s, "P-0001", T0), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.pharm, "P-0001", id, T0, &rx, NULL, NULL, &why),
+			 RX_KEY_REVOKED);
+	ck_assert_int_eq(store_institution_revoke(w.s, "P-0001", T0 + 9), RX_OK);
+	ck_assert_int_eq(store_institution_revoke(w.s, "NOPE", T0), RX_NOT_FOUND);
+
+	/* Codes and curve keys are each taken once; lookup by curve key. */
+	memset(&in, 0, sizeof in);
+	snprintf(in.code, sizeof in.code, "P-0003");
+	in.kind = STORE_PHARMACY;
+	snprintf(in.name, sizeof in.name, "Kaede Pharmacy");
+	randombytes_buf(in.curve_key, sizeof in.curve_key);
+	ck_assert_int_eq(store_institution_add(w.s, &in), RX_OK);
+	ck_assert_int_eq(store_institution_add(w.s, &in), RX_CONFLICT);
+	snprintf(in.code, sizeof in.code, "P-0004");
+	ck_assert_int_eq(store_institution_add(w.s, &in), RX_CONFLICT);
+	ck_assert_int_eq(store_institution_by_curve(w.s, in.curve_key, &got), RX_OK);
+	ck_assert_str_eq(got.code, "P-0003");
+	ck_assert_str_eq(got.name, "Kaede Pharmacy");
+	in.curve_key[0] ^= 1;
+	ck_assert_int_eq(store_institution_by_curve(w.s, in.curve_key, &got), RX_NOT_FOUND);
+	store_institution_t *list;
+	size_t n;
+	ck_assert_int_eq(store_institution_list(w.s, &list, &n), RX_OK);
+	ck_assert_uint_eq(n, 5);
+	int revoked = 0;
+	for (size_t i = 0; i < n; i++)
+		revoked += list[i].revoked;
+	ck_assert_int_eq(revoked, 1);
+	free(list);
+	ck_assert_uint_eq(stats_of(&w, T0).institutions, 5);
 	world_close(&w);
 }
 END_TEST
@@ -1005,7 +1100,7 @@ START_TEST(keys)
 	memset(&k, 0, sizeof k);
 	memcpy(k.key, w.doc, RX_KEY_LEN);
 	k.role = RX_ROLE_PHARMACY;
-	snprintf(k.institution, sizeof k.institution, "EVIL");
+	snprintf(k.institution, sizeof k.institution, "P-0001");
 	ck_assert_int_eq(store_key_add(w.s, &k), RX_CONFLICT);
 	ck_assert_int_eq(store_key_get(w.s, w.doc, &got), RX_OK);
 	ck_assert_int_eq(got.role, RX_ROLE_PRESCRIBER);
@@ -1028,7 +1123,19 @@ START_TEST(keys)
 	memset(&k, 0, sizeof k);
 	memcpy(k.key, w.pharm, RX_KEY_LEN);
 	k.role = RX_ROLE_PHARMACY;
+	snprintf(k.institution, sizeof k.institution, "P-0001");
 	ck_assert_int_eq(store_key_add(w.s, &k), RX_CONFLICT);
+	/* a key needs a registered institution of the kind its role fits */
+	uint8_t fresh[RX_KEY_LEN];
+	new_key(fresh);
+	memcpy(k.key, fresh, RX_KEY_LEN);
+	snprintf(k.institution, sizeof k.institution, "EVIL");
+	ck_assert_int_eq(store_key_add(w.s, &k), RX_NOT_FOUND);
+	snprintf(k.institution, sizeof k.institution, "%s", INST);
+	ck_assert_int_eq(store_key_add(w.s, &k), RX_INVALID);
+	k.role = RX_ROLE_PRESCRIBER;
+	snprintf(k.institution, sizeof k.institution, "P-0002");
+	ck_assert_int_eq(store_key_add(w.s, &k), RX_INVALID);
 
 	store_key_t *list = NULL;
 	size_t n = 0;
@@ -1212,15 +1319,15 @@ START_TEST(values_are_sealed)
 	store_open_in(&w);
 	store_rx_t rx;
 	const char *why;
-	ck_assert_int_eq(store_status(w.s, w.doc, a, T0, &rx, NULL, NULL, &why), RX_OK);
-	ck_assert_int_eq(store_status(w.s, w.doc, b, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), b, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
 	store_close(&w.s);
 
 	/* Another data key opens nothing. */
 	uint8_t other[RX_DATA_KEY_LEN] = {1};
 	store_options_t o = {.map_size = 16u << 20, .data_key = other};
 	ck_assert_int_eq(store_open(&w.s, w.dir, &o), RX_OK);
-	ck_assert_int_eq(store_status(w.s, w.doc, a, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
 	world_close(&w);
 }
 END_TEST
@@ -1236,6 +1343,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, retry_returns_stored_reply);
 	tcase_add_test(tc, replay_lookup);
 	tcase_add_test(tc, values_are_sealed);
+	tcase_add_test(tc, institutions);
 	tcase_add_test(tc, request_id_reuse_conflicts);
 	tcase_add_test(tc, resubmitted_body_conflicts);
 	tcase_add_test(tc, submit_refusals);
