@@ -129,8 +129,13 @@ rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const cha
 	char pid[RX_PATIENT_ID_LEN + 1];
 	if (p->version != 1)
 		FAIL(RX_INVALID, "unsupported prescription version");
-	if (rx_patient_id_parse(p->patient_id, pid) != RX_OK || strcmp(pid, p->patient_id) != 0)
+	/* The patient comes from the card assertion; a patient id in the body,
+	 * if any, must be canonical (the broker checks it is the card's). */
+	if (p->patient_id[0] &&
+	    (rx_patient_id_parse(p->patient_id, pid) != RX_OK || strcmp(pid, p->patient_id) != 0))
 		FAIL(RX_INVALID, "patient id is not a canonical patient id");
+	if (p->patient_card.len != 0 && p->patient_card.len != RX_KEY_LEN)
+		FAIL(RX_INVALID, "patient card must be 32 bytes");
 	if (p->prescriber_key.len != RX_KEY_LEN)
 		FAIL(RX_INVALID, "prescriber key must be 32 bytes");
 	/* Empty: the broker fills in the key's registered institution. */
@@ -152,6 +157,21 @@ rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const cha
 		return err;
 	if (p->valid_until <= now)
 		FAIL(RX_EXPIRED, "valid_until has already passed");
+	return RX_OK;
+}
+
+rx_err_t rx_check_assertion(const Rx__CardAssertion *a, const char **why)
+{
+	if (a->version != 1)
+		FAIL(RX_INVALID, "unsupported card assertion version");
+	if (a->purpose < RX__PURPOSE__PURPOSE_ISSUE || a->purpose > RX__PURPOSE__PURPOSE_VIEW)
+		FAIL(RX_INVALID, "card assertion purpose must be issue, dispense or view");
+	if (rx_institution_valid(a->institution_code) != RX_OK)
+		FAIL(RX_INVALID, "card assertion institution code is malformed");
+	if (a->nonce.len != 16)
+		FAIL(RX_INVALID, "card assertion nonce must be 16 bytes");
+	if (a->card_key.len != RX_KEY_LEN)
+		FAIL(RX_INVALID, "card key must be 32 bytes");
 	return RX_OK;
 }
 

@@ -23,6 +23,9 @@ rx_err_t rx_check_text(const char *s, size_t max, int required) RX_MUST_CHECK;
 rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now,
 			       const char **why) RX_MUST_CHECK;
 
+/* A card assertion's form (its signature, time and use are the broker's). */
+rx_err_t rx_check_assertion(const Rx__CardAssertion *a, const char **why) RX_MUST_CHECK;
+
 /* A dispense record's own content (the broker matches it to the claim). */
 rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why) RX_MUST_CHECK;
 

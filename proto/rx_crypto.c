@@ -15,6 +15,7 @@ static const char *const contexts[] = {
 	[RX_SIGN_DISPENSE] = "rx-exchange v1 dispense",
 	[RX_SIGN_CALL] = "rx-exchange v1 call",
 	[RX_SIGN_RECEIPT] = "rx-exchange v1 receipt",
+	[RX_SIGN_CARD] = "rx-exchange v1 card assertion",
 };
 
 rx_err_t rx_crypto_init(void)

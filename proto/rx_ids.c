@@ -111,6 +111,37 @@ rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1])
 	return RX_OK;
 }
 
+static void format_code(const char raw[11], char out[RX_ACCESS_CODE_LEN + 1])
+{
+	memcpy(out, raw, 4);
+	out[4] = '-';
+	memcpy(out + 5, raw + 4, 4);
+	out[9] = '-';
+	memcpy(out + 10, raw + 8, 3);
+	out[13] = '\0';
+}
+
+void rx_access_code_new(char out[RX_ACCESS_CODE_LEN + 1])
+{
+	uint8_t rnd[10];
+	char raw[11];
+	randombytes_buf(rnd, sizeof rnd);
+	for (int i = 0; i < 10; i++)
+		raw[i] = b32[rnd[i] & 31];
+	raw[10] = rx_check37(raw, 10);
+	sodium_memzero(rnd, sizeof rnd);
+	format_code(raw, out);
+}
+
+rx_err_t rx_access_code_parse(const char *in, char out[RX_ACCESS_CODE_LEN + 1])
+{
+	char raw[12];
+	if (!squeeze(in, raw, 11) || !all_b32(raw, 10) || rx_check37(raw, 10) != raw[10])
+		return RX_INVALID;
+	format_code(raw, out);
+	return RX_OK;
+}
+
 rx_err_t rx_patient_id_derive(const uint8_t key[32], const char *mynumber,
 			      char out[RX_PATIENT_ID_LEN + 1])
 {

@@ -7,6 +7,9 @@
  *  - Patient id: "P" + 16 base32 characters + MOD 37-2 check: a keyed BLAKE2b
  *    pseudonym of the My Number; the number itself cannot be recovered.
  *  - Drug code: the 12-character NHI price list code and its check digit.
+ *  - Access code: "XXXX-XXXX-XXC", 10 random base32 characters (50 bits) and
+ *    a MOD 37-2 check character, printed on the slip of a patient without a
+ *    card and read aloud at the pharmacy.
  *
  * Functions that check return RX_OK or RX_INVALID and never allocate. */
 #ifndef RX_IDS_H
@@ -38,6 +41,13 @@ rx_err_t rx_patient_id_derive(const uint8_t key[32], const char *mynumber,
 			      char out[RX_PATIENT_ID_LEN + 1]) RX_MUST_CHECK;
 /* Canonicalize and check a typed patient id (as rx_rxid_parse). */
 rx_err_t rx_patient_id_parse(const char *in, char out[RX_PATIENT_ID_LEN + 1]) RX_MUST_CHECK;
+
+#define RX_ACCESS_CODE_LEN 13
+/* A new access code from fresh randomness. */
+void rx_access_code_new(char out[RX_ACCESS_CODE_LEN + 1]);
+/* Canonicalize a typed access code (as rx_rxid_parse); RX_INVALID if it is
+ * not one (wrong length, character or check character). */
+rx_err_t rx_access_code_parse(const char *in, char out[RX_ACCESS_CODE_LEN + 1]) RX_MUST_CHECK;
 
 /* RX_OK if code is a 12-character NHI drug code with a correct check digit. */
 rx_err_t rx_drug_code_valid(const char *code) RX_MUST_CHECK;

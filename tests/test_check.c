@@ -174,8 +174,9 @@ START_TEST(patient_id)
 	Rx__Prescription *p = good(&f);
 	char alt[64];
 
+	/* Empty: the patient comes from the card assertion. */
 	p->patient_id = "";
-	ck_assert_int_eq(check(p), RX_INVALID);
+	ck_assert_int_eq(check(p), RX_OK);
 	p->patient_id = "123456789018"; /* a My Number is never a patient id */
 	ck_assert_int_eq(check(p), RX_INVALID);
 
@@ -198,6 +199,18 @@ START_TEST(patient_id)
 
 	p->patient_id = f.patient;
 	ck_assert_int_eq(check(p), RX_OK);
+
+	/* The card the prescription names is a 32-byte key, or absent. */
+	uint8_t card[33] = {0};
+	p->patient_card.data = card;
+	p->patient_card.len = 31;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->patient_card.len = 33;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	p->patient_card.len = 32;
+	ck_assert_int_eq(check(p), RX_OK);
+	p->patient_card.len = 0;
+	p->patient_card.data = NULL;
 }
 END_TEST
 
