@@ -59,6 +59,8 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 	Rx__KeyInfo *infos = NULL, **ptrs = NULL;
 	store_institution_t inst, *insts = NULL;
 	Rx__InstitutionInfo *iinfos = NULL, **iptrs = NULL;
+	store_card_t *cards = NULL;
+	Rx__CardInfo *cinfos = NULL, **cptrs = NULL;
 	Rx__Stats st = RX__STATS__INIT;
 	char pid[RX_PATIENT_ID_LEN + 1];
 	size_t n = 0;
@@ -174,6 +176,55 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		r.created = created;
 		break;
 	}
+	/* CARD_ENROLL card patient_id: bind a patient's card.  Refusals:
+	 * INVALID, NOT_FOUND (patient not enrolled), CONFLICT (card seen before). */
+	case RX__ADMIN_OP__CARD_ENROLL:
+		if (q->card.len != RX_KEY_LEN)
+			REFUSE(RX_INVALID, "card key must be 32 bytes");
+		if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
+			REFUSE(RX_INVALID, "patient id is malformed");
+		if ((err = store_card_enroll(a->store, q->card.data, pid, now)) != RX_OK)
+			REFUSE(err, err == RX_NOT_FOUND  ? "the patient is not enrolled"
+				    : err == RX_CONFLICT ? "this card was enrolled before (a re-issued card has a new key)"
+							 : "storage error");
+		r.patient_id = pid;
+		break;
+	/* CARD_REVOKE card: a lost card stops working at once. */
+	case RX__ADMIN_OP__CARD_REVOKE:
+		if (q->card.len != RX_KEY_LEN)
+			REFUSE(RX_INVALID, "card key must be 32 bytes");
+		if ((err = store_card_revoke(a->store, q->card.data, now)) != RX_OK)
+			REFUSE(err, err == RX_NOT_FOUND ? "no such card" : "storage error");
+		break;
+	case RX__ADMIN_OP__CARD_LIST:
+		if ((err = store_card_list(a->store, &cards, &n)) != RX_OK)
+			REFUSE(err, "storage error");
+		cinfos = calloc(n ? n : 1, sizeof *cinfos);
+		cptrs = calloc(n ? n : 1, sizeof *cptrs);
+		if (cinfos == NULL || cptrs == NULL)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			rx__card_info__init(&cinfos[i]);
+			cinfos[i].card.data = cards[i].card;
+			cinfos[i].card.len = RX_KEY_LEN;
+			cinfos[i].patient_id = cards[i].patient_id;
+			cinfos[i].revoked = cards[i].revoked;
+			cinfos[i].enrolled_at = cards[i].enrolled_at;
+			cinfos[i].revoked_at = cards[i].revoked_at;
+			cptrs[i] = &cinfos[i];
+		}
+		r.n_cards = n;
+		r.cards = cptrs;
+		break;
+	/* RX_UNLOCK prescription_id: code access works again after 5 wrong codes. */
+	case RX__ADMIN_OP__RX_UNLOCK: {
+		char id[RX_ID_LEN + 1];
+		if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
+			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+		if ((err = store_rx_unlock(a->store, id, now)) != RX_OK)
+			REFUSE(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
+		break;
+	}
 	/* STATS: counts, map use, uptime. */
 	case RX__ADMIN_OP__STATS: {
 		store_stats_t s;
@@ -213,6 +264,9 @@ reply:
 	free(iinfos);
 	free(iptrs);
 	free(insts);
+	free(cinfos);
+	free(cptrs);
+	free(cards);
 	if (q)
 		rx__admin_request__free_unpacked(q, NULL);
 	return err;

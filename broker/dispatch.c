@@ -1,6 +1,7 @@
 /* dispatch: the request path (see dispatch.h). */
 #include "dispatch.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,23 +89,30 @@ static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
 typedef struct {
 	const dispatch_t *d;
 	uint8_t dispense_hash[RX_HASH_LEN];
+	const char *access_code; /* SUBMIT: the new code, for the slip */
 } change_ctx_t;
 
-/* store_reply_fn: the reply for a change about to commit. */
+/* store_reply_fn: the reply for a request about to be answered (and, for a
+ * change, committed with it). */
 static rx_err_t change_reply(void *arg, const store_change_t *c, const store_outcome_t *o,
 			     store_buf_t *reply)
 {
 	change_ctx_t *ctx = arg;
 	Rx__Receipt rc;
+	Rx__Signed sp = RX__SIGNED__INIT;
 	uint8_t token[RX_TOKEN_LEN];
+	Rx__Summary *sums = NULL, **ptrs = NULL;
+	rx_err_t err;
 
 	receipt_init(ctx->d, &rc, c->request_id, c->actor, c->op, c->now);
-	receipt_rx(&rc, &o->rx);
+	if (o->rx.id[0])
+		receipt_rx(&rc, &o->rx);
 	switch (c->op) {
 	case RX_OP_SUBMIT:
 		rc.patient_id = (char *)o->rx.patient_id;
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;
+		rc.access_code = (char *)ctx->access_code;
 		break;
 	case RX_OP_CLAIM:
 		memcpy(token, o->rx.claim_token, RX_TOKEN_LEN);
@@ -117,6 +125,49 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 		rc.body_hash.data = ctx->dispense_hash;
 		rc.body_hash.len = RX_HASH_LEN;
 		break;
+	case RX_OP_STATUS:
+		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
+		rc.body_hash.len = RX_HASH_LEN;
+		sp.body.data = (uint8_t *)o->body;
+		sp.body.len = o->body_len;
+		sp.signature.data = (uint8_t *)o->signature;
+		sp.signature.len = o->signature ? RX_SIG_LEN : 0;
+		return ok_reply(ctx->d, &rc, &sp, reply);
+	case RX_OP_LIST:
+		/* A list is about a patient, not one prescription. */
+		rc.prescription_id = (char *)"";
+		rc.state = RX__STATE__STATE_NONE;
+		rc.uses_left = rc.uses = 0;
+		rc.valid_until = rc.issued_at = 0;
+		rc.institution_code = (char *)"";
+		rc.cancel_pending = 0;
+		rc.patient_id = (char *)(o->n ? o->list[0].patient_id : o->rx.patient_id);
+		sums = calloc(o->n ? o->n : 1, sizeof *sums);
+		ptrs = calloc(o->n ? o->n : 1, sizeof *ptrs);
+		if (sums == NULL || ptrs == NULL) {
+			free(sums);
+			free(ptrs);
+			return RX_SYSTEM;
+		}
+		for (size_t i = 0; i < o->n; i++) {
+			const store_rx_t *x = &o->list[i];
+			rx__summary__init(&sums[i]);
+			sums[i].prescription_id = (char *)x->id;
+			sums[i].state = (Rx__State)x->state;
+			sums[i].uses = x->uses;
+			sums[i].uses_left = x->uses_left;
+			sums[i].issued_at = x->issued_at;
+			sums[i].valid_until = x->valid_until;
+			sums[i].institution_code = (char *)x->institution;
+			sums[i].cancel_pending = x->cancel_pending;
+			ptrs[i] = &sums[i];
+		}
+		rc.n_prescriptions = o->n;
+		rc.prescriptions = ptrs;
+		err = ok_reply(ctx->d, &rc, NULL, reply);
+		free(sums);
+		free(ptrs);
+		return err;
 	default:
 		break;
 	}
@@ -146,7 +197,10 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	store_outcome_t out;
 	change_ctx_t ctx = {.d = d};
 	uint8_t call_hash[RX_HASH_LEN];
-	char id[RX_ID_LEN + 1], pid[RX_PATIENT_ID_LEN + 1];
+	char id[RX_ID_LEN + 1], pid[RX_PATIENT_ID_LEN + 1], code[RX_ACCESS_CODE_LEN + 1],
+		new_code[RX_ACCESS_CODE_LEN + 1];
+	Rx__CardAssertion *card = NULL;
+	store_assertion_t assertion;
 	const uint8_t *rid = NULL;
 	rx_err_t err = RX_OK;
 
@@ -185,7 +239,8 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	c.call_hash = call_hash;
 	c.now = now;
 
-	if (c.op != RX_OP_SUBMIT && c.op != RX_OP_LIST) {
+	/* LIST takes an id only together with its access code. */
+	if (c.op != RX_OP_SUBMIT && (c.op != RX_OP_LIST || call->prescription_id[0])) {
 		if (rx_rxid_parse(call->prescription_id, id) != RX_OK)
 			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
 		memcpy(log->id, id, sizeof id);
@@ -196,18 +251,56 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 			REFUSE(RX_INVALID, "claim token must be 16 bytes");
 		c.claim_token = call->claim_token.data;
 	}
+	int proofs = c.op == RX_OP_SUBMIT || c.op == RX_OP_CLAIM || c.op == RX_OP_STATUS ||
+		     c.op == RX_OP_LIST;
+	if (call->access_code[0]) {
+		if (c.op == RX_OP_SUBMIT || !proofs)
+			REFUSE(RX_INVALID, "an access code is used only to CLAIM, STATUS or LIST");
+		if (rx_access_code_parse(call->access_code, code) != RX_OK)
+			REFUSE(RX_INVALID, "the access code is malformed or its check character is wrong");
+		c.access_code = code;
+	}
+	if (c.op == RX_OP_LIST) {
+		if (c.id && !c.access_code)
+			REFUSE(RX_INVALID, "LIST by prescription id needs its access code");
+		if (call->patient_id[0] && rx_patient_id_parse(call->patient_id, pid) != RX_OK)
+			REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
+		c.patient_id = call->patient_id[0] ? pid : "";
+	}
+	if (call->card && !proofs)
+		REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS or LIST");
 
 	/* A retry is answered from the store before any check whose outcome moves
-	 * with the clock (issued_at, valid_until), so it gets its original reply
-	 * however late it comes. */
-	if (c.op != RX_OP_STATUS && c.op != RX_OP_LIST) {
-		err = store_replay(d->store, c.actor, rid, call_hash, &out, reply);
-		if (err == RX_OK) {
-			log->replayed = 1;
-			goto done;
-		}
-		if (err != RX_NOT_FOUND)
-			REFUSE(err, out.why);
+	 * with the clock (issued_at, valid_until, the card's time), so it gets
+	 * its original reply however late it comes. */
+	err = store_replay(d->store, c.actor, rid, call_hash, &out, reply);
+	if (err == RX_OK) {
+		log->replayed = 1;
+		goto done;
+	}
+	if (err != RX_NOT_FOUND)
+		REFUSE(err, out.why);
+
+	/* The patient's card, as the reader at the counter signed it. */
+	if (call->card) {
+		const char *why = NULL;
+		if (!is_signed(call->card) ||
+		    (card = rx__card_assertion__unpack(NULL, call->card->body.len, call->card->body.data)) == NULL)
+			REFUSE(RX_INVALID, "the card assertion is not a signed rx.CardAssertion");
+		if ((err = rx_check_assertion(card, &why)) != RX_OK)
+			REFUSE(err, why);
+		if (rx_verify(RX_SIGN_CARD, card->card_key.data, call->card->body.data, call->card->body.len,
+			      call->card->signature.data) != RX_OK)
+			REFUSE(RX_BAD_SIGNATURE, "the card's signature on the assertion does not verify");
+		if (card->at > now + RX_CLOCK_SKEW || card->at < now - RX_CLOCK_SKEW)
+			REFUSE(RX_ASSERTION_STALE, "the card assertion is more than 5 minutes off the broker's clock");
+		if (peer == NULL || strcmp(card->institution_code, peer) != 0)
+			REFUSE(RX_ASSERTION_MISMATCH, "the card assertion was made at another institution");
+		assertion.card = card->card_key.data;
+		assertion.purpose = (int)card->purpose;
+		assertion.at = card->at;
+		assertion.nonce = card->nonce.data;
+		c.card = &assertion;
 	}
 
 	switch (c.op) {
@@ -228,6 +321,10 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		const char *why = NULL;
 		if ((err = rx_check_prescription(p, now, &why)) != RX_OK)
 			REFUSE(err, why);
+		if (card == NULL)
+			REFUSE(RX_INVALID, "SUBMIT needs the patient's card assertion (purpose issue)");
+		if (p->patient_card.len && memcmp(p->patient_card.data, card->card_key.data, RX_KEY_LEN) != 0)
+			REFUSE(RX_ASSERTION_MISMATCH, "the prescription names another card than the one presented");
 		c.patient_id = p->patient_id;
 		c.institution = p->institution_code;
 		c.issued_at = p->issued_at;
@@ -236,6 +333,9 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		c.body = sp->body.data;
 		c.body_len = sp->body.len;
 		c.signature = sp->signature.data;
+		rx_access_code_new(new_code);
+		c.new_access_code = new_code;
+		ctx.access_code = new_code;
 		break;
 	}
 	case RX_OP_DISPENSE: {
@@ -263,67 +363,6 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		rx_hash(sd->body.data, sd->body.len, ctx.dispense_hash);
 		break;
 	}
-	case RX_OP_STATUS: {
-		store_rx_t rx;
-		store_buf_t body = {0}, sig = {0};
-		const char *why = NULL;
-		Rx__Receipt rc;
-		Rx__Signed sp = RX__SIGNED__INIT;
-		if ((err = store_status(d->store, c.actor, peer, id, now, &rx, &body, &sig, &why)) != RX_OK)
-			REFUSE(err, why);
-		receipt_init(d, &rc, rid, c.actor, c.op, now);
-		receipt_rx(&rc, &rx);
-		rc.body_hash.data = rx.body_hash;
-		rc.body_hash.len = RX_HASH_LEN;
-		sp.body.data = body.data;
-		sp.body.len = body.len;
-		sp.signature.data = sig.data;
-		sp.signature.len = sig.len;
-		err = ok_reply(d, &rc, &sp, reply);
-		store_buf_free(&body);
-		store_buf_free(&sig);
-		goto done;
-	}
-	case RX_OP_LIST: {
-		store_rx_t *list = NULL;
-		size_t n = 0;
-		const char *why = NULL;
-		Rx__Receipt rc;
-		if (rx_patient_id_parse(call->patient_id, pid) != RX_OK)
-			REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
-		if ((err = store_list(d->store, c.actor, peer, pid, now, &list, &n, &why)) != RX_OK)
-			REFUSE(err, why);
-		Rx__Summary *sums = calloc(n ? n : 1, sizeof *sums);
-		Rx__Summary **ptrs = calloc(n ? n : 1, sizeof *ptrs);
-		if (sums == NULL || ptrs == NULL) {
-			free(sums);
-			free(ptrs);
-			free(list);
-			err = RX_SYSTEM;
-			goto done;
-		}
-		for (size_t i = 0; i < n; i++) {
-			rx__summary__init(&sums[i]);
-			sums[i].prescription_id = list[i].id;
-			sums[i].state = (Rx__State)list[i].state;
-			sums[i].uses = list[i].uses;
-			sums[i].uses_left = list[i].uses_left;
-			sums[i].issued_at = list[i].issued_at;
-			sums[i].valid_until = list[i].valid_until;
-			sums[i].institution_code = list[i].institution;
-			sums[i].cancel_pending = list[i].cancel_pending;
-			ptrs[i] = &sums[i];
-		}
-		receipt_init(d, &rc, rid, c.actor, c.op, now);
-		rc.patient_id = pid;
-		rc.n_prescriptions = n;
-		rc.prescriptions = ptrs;
-		err = ok_reply(d, &rc, NULL, reply);
-		free(sums);
-		free(ptrs);
-		free(list);
-		goto done;
-	}
 	default:
 		break;
 	}
@@ -342,6 +381,9 @@ refuse:
 done:
 	log->status = RX_OK;
 cleanup:
+	sodium_memzero(new_code, sizeof new_code);
+	if (card)
+		rx__card_assertion__free_unpacked(card, NULL);
 	if (rec)
 		rx__dispense_record__free_unpacked(rec, NULL);
 	if (p)

@@ -242,9 +242,12 @@ static void serve_admin(void *sock, const admin_t *a)
 		send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);
 	close_parts(parts, n, MAX_PARTS);
-	static const char *const names[] = {"-", "KEY_ADD", "KEY_LIST", "KEY_REVOKE",
-					    "PATIENT_ENROLL", "STATS"};
-	log_line("admin_op=%s status=%s", op > 0 && op <= 5 ? names[op] : "-", rx_err_name(status));
+	static const char *const names[] = {"-", "KEY_ADD", "KEY_LIST", "KEY_REVOKE", "PATIENT_ENROLL",
+					    "STATS", "INSTITUTION_ADD", "INSTITUTION_LIST",
+					    "INSTITUTION_REVOKE", "CARD_ENROLL", "CARD_REVOKE",
+					    "CARD_LIST", "RX_UNLOCK"};
+	int known = op > 0 && op < (int)(sizeof names / sizeof names[0]);
+	log_line("admin_op=%s status=%s", known ? names[op] : "-", rx_err_name(status));
 }
 
 int main(int argc, char **argv)

@@ -6,10 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "rx_ids.h"
 #include "rx_types.h"
+
+/* --receipt FILE: where to keep the broker's signed receipt.  The receipt
+ * may hold the access code and the patient id, so it goes to a private file,
+ * never to stdout. */
+static const char *receipt_path;
 
 int cli_exit_code(rx_err_t err)
 {
@@ -224,7 +231,9 @@ json_t *cli_result_json(const rxc_result_t *r)
 	cli_time(rc->at, t);
 	json_object_set_new(o, "at", json_string(t));
 	json_object_set_new(o, "broker_key", cli_hex(rc->broker_key.data, rc->broker_key.len));
-	json_object_set_new(o, "receipt", cli_hex(r->reply->receipt.data, r->reply->receipt.len));
+	uint8_t h[RX_HASH_LEN];
+	rx_hash(r->reply->receipt.data, r->reply->receipt.len, h);
+	json_object_set_new(o, "receipt_hash", cli_hex(h, RX_HASH_LEN));
 	json_object_set_new(o, "receipt_signature",
 			    cli_hex(r->reply->receipt_signature.data, r->reply->receipt_signature.len));
 	return o;
@@ -244,8 +253,71 @@ json_t *cli_read_json(const char *path, char *msg, size_t msglen)
 	return j;
 }
 
+/* Keep the receipt, its signature and the broker's key in a 0600 file. */
+static int save_receipt(const rxc_result_t *r)
+{
+	if (receipt_path == NULL || r->status != RX_OK || r->reply == NULL)
+		return 0;
+	int fd = open(receipt_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		return -1;
+	}
+	char *rc = malloc(2 * r->reply->receipt.len + 1), sig[2 * RX_SIG_LEN + 1] = "",
+	     key[2 * RX_KEY_LEN + 1] = "";
+	if (rc == NULL) {
+		fclose(f);
+		return -1;
+	}
+	rx_hex(r->reply->receipt.data, r->reply->receipt.len, rc);
+	if (r->reply->receipt_signature.len == RX_SIG_LEN)
+		rx_hex(r->reply->receipt_signature.data, RX_SIG_LEN, sig);
+	if (r->receipt && r->receipt->broker_key.len == RX_KEY_LEN)
+		rx_hex(r->receipt->broker_key.data, RX_KEY_LEN, key);
+	int ok = fprintf(f, "receipt = %s\nsignature = %s\nbroker_key = %s\n", rc, sig, key) > 0;
+	free(rc);
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int cli_proof(const cli_conn_t *o, int purpose, rxc_proof_t *proof, Rx__Signed *card, char code[64])
+{
+	memset(proof, 0, sizeof *proof);
+	code[0] = '\0';
+	if (o->card_file && o->access_code)
+		return cli_fail("give --card or --access-code, not both");
+	if (o->card_file) {
+		rx_keypair_t kp;
+		char msg[512];
+		if (o->institution == NULL)
+			return cli_fail("--card needs --institution CODE: where the card reader is");
+		if (cli_load_key(o->card_file, &kp, msg, sizeof msg))
+			return cli_fail("card: %s", msg);
+		rx_err_t err = rxc_card_assertion(&kp, purpose, o->institution, (int64_t)time(NULL), card);
+		sodium_memzero(&kp, sizeof kp);
+		if (err != RX_OK)
+			return cli_fail("out of memory");
+		proof->card = card;
+	} else if (o->access_code) {
+		/* "-": read it from stdin, so it is in no process list. */
+		if (strcmp(o->access_code, "-") == 0) {
+			if (fgets(code, 64, stdin) == NULL)
+				return cli_fail("no access code on stdin");
+			code[strcspn(code, "\r\n")] = '\0';
+		} else {
+			snprintf(code, 64, "%s", o->access_code);
+		}
+		proof->access_code = code;
+	}
+	return -1;
+}
+
 int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const char *id)
 {
+	if (save_receipt(r) != 0)
+		fprintf(stderr, "warning: could not write the receipt to %s\n", receipt_path);
 	json_t *o = cli_result_json(r);
 	char canon[RX_ID_LEN + 1];
 	/* A refusal still names the prescription it was about. */
@@ -268,6 +340,10 @@ int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const c
 int cli_conn_option(cli_conn_t *o, int ch, const char *arg)
 {
 	switch (ch) {
+	case 256: o->card_file = arg; return 1;
+	case 257: o->institution = arg; return 1;
+	case 258: o->access_code = arg; return 1;
+	case 259: receipt_path = arg; return 1;
 	case 'b': o->broker = arg; return 1;
 	case 'k': o->keyfile = arg; return 1;
 	case 'r': o->rid_hex = arg; return 1;

@@ -22,12 +22,15 @@ typedef struct {
 	int timeout_s;
 	const char *curve_file;  /* --curve-key FILE: the institution's CurveZMQ key pair */
 	const char *server_key;  /* --server-key: the broker's CurveZMQ key, Z85 or a file holding it */
+	const char *card_file;   /* --card FILE: the patient's card, as the reader holds it */
+	const char *institution; /* --institution CODE: where the card reader is */
+	const char *access_code; /* --access-code CODE|-: from the patient's slip */
 } cli_conn_t;
 
 /* Unless --timeout says otherwise, give up after 4.5 s, so an unreachable
  * broker is reported within 5 s. */
 #define CLI_DEFAULT_TIMEOUT_MS 4500
-#define CLI_CONN_INIT {CLI_DEFAULT_BROKER, NULL, NULL, NULL, 0, NULL, NULL}
+#define CLI_CONN_INIT {CLI_DEFAULT_BROKER, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL}
 /* getopt_long entries and short letters for the shared options. */
 #define CLI_CONN_OPTIONS                                          \
 	{"broker", required_argument, NULL, 'b'},                 \
@@ -36,7 +39,11 @@ typedef struct {
 	{"broker-key", required_argument, NULL, 'p'},             \
 	{"timeout", required_argument, NULL, 't'},                \
 	{"curve-key", required_argument, NULL, 'C'},              \
-	{"server-key", required_argument, NULL, 'S'}
+	{"server-key", required_argument, NULL, 'S'},             \
+	{"card", required_argument, NULL, 256},                   \
+	{"institution", required_argument, NULL, 257},            \
+	{"access-code", required_argument, NULL, 258},            \
+	{"receipt", required_argument, NULL, 259}
 #define CLI_CONN_LETTERS "b:k:r:p:t:C:S:"
 
 /* Take a shared option; 1 if ch was one of them. */
@@ -81,6 +88,13 @@ json_t *cli_items_to_json(Rx__Item *const *items, size_t n);
 /* The fields of an OK receipt (or just status and message on refusal) as
  * the JSON every client command prints. */
 json_t *cli_result_json(const rxc_result_t *r);
+
+/* The patient's proof from --card (an assertion for purpose, made now at
+ * --institution) or --access-code (read from stdin if "-").  Returns -1 on
+ * success (*card is heap memory then, rxc_signed_free; code holds the code
+ * if one was given), or the exit code after printing the error. */
+int cli_proof(const cli_conn_t *o, int purpose, rxc_proof_t *proof, Rx__Signed *card,
+	      char code[64]);
 
 /* Print the result of a call (cli_result_json plus extra, owned), naming
  * the endpoint if the broker did not answer and the prescription id (may be

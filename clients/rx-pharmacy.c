@@ -1,14 +1,18 @@
-/* rx-pharmacy: what a pharmacy's system does: find a patient's open
- * prescriptions, claim one, dispense it (or release the claim).
+/* rx-pharmacy: what a pharmacy's system does: find the prescriptions of the
+ * patient at the counter (by their card, or by the id and access code on
+ * their slip), claim one, dispense it (or release the claim).
  *
- *   rx-pharmacy [--broker EP] --key FILE list --patient PID
- *   rx-pharmacy [--broker EP] --key FILE claim ID [--request-id HEX32]
- *   rx-pharmacy [--broker EP] --key FILE release ID --claim TOKEN [--request-id HEX32]
- *   rx-pharmacy [--broker EP] --key FILE dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]
- *   rx-pharmacy [--broker EP] --key FILE status ID [--body] */
+ *   rx-pharmacy CONN list PROOF                (PROOF: --card FILE --institution CODE)
+ *   rx-pharmacy CONN list ID --access-code CODE
+ *   rx-pharmacy CONN claim ID PROOF|--access-code CODE [--request-id HEX32]
+ *   rx-pharmacy CONN release ID --claim TOKEN [--request-id HEX32]
+ *   rx-pharmacy CONN dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]
+ *   rx-pharmacy CONN status ID [--body] [PROOF|--access-code CODE]
+ * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "cli.h"
@@ -16,15 +20,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rx-pharmacy [--broker EP] --key FILE COMMAND\n"
-		   "  list --patient PID                       the patient's open prescriptions\n"
-		   "  claim ID [--request-id HEX32]            claim a prescription for this pharmacy\n"
+	fprintf(f, "usage: rx-pharmacy [--broker EP] --key FILE --curve-key FILE --server-key Z85 COMMAND\n"
+		   "  list --card FILE --institution CODE      the card's patient's open prescriptions\n"
+		   "  list ID --access-code CODE               that prescription, from the patient's slip\n"
+		   "  claim ID (--card FILE --institution CODE | --access-code CODE) [--request-id HEX32]\n"
+		   "                                           claim a prescription for this pharmacy\n"
 		   "  release ID --claim TOKEN [--request-id]  give a claim back\n"
 		   "  dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]\n"
 		   "                                           record the dispense (default: as prescribed)\n"
-		   "  status ID [--body]                       state; --body also prints the items\n"
-		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
-		   "broker's receipt key), --timeout SECONDS (default 4.5 s)\n");
+		   "  status ID [--body] [--card ... | --access-code CODE]\n"
+		   "                                           state; --body also prints the items\n"
+		   "--access-code - reads the code from stdin.  Options: --broker EP (default\n"
+		   CLI_DEFAULT_BROKER "), --broker-key HEX (pin the broker's receipt key), --timeout\n"
+		   "SECONDS (default 4.5 s), --receipt FILE (keep the signed receipt, mode 0600)\n");
 }
 
 /* The prescription as the pharmacist needs it (only with --body: the body is
@@ -45,7 +53,7 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 	json_t *rec_json = NULL;
 
 	/* The record names the prescription (canonical id) and which use this is. */
-	if (rxc_status(c, id, &st) != RX_OK)
+	if (rxc_status(c, id, NULL, &st) != RX_OK)
 		return cli_print_result(&st, NULL, broker, id);
 
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
@@ -91,12 +99,13 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 	return code;
 }
 
-static int list(rxc_t *c, const char *patient, const char *broker)
+static int list(rxc_t *c, const char *patient, const char *id, const rxc_proof_t *proof,
+		const char *broker)
 {
 	rxc_result_t r;
 	json_t *arr = json_array();
 	char t[32];
-	rxc_list(c, patient, &r);
+	rxc_list(c, patient, id, proof, &r);
 	if (r.status == RX_OK) {
 		for (size_t i = 0; i < r.receipt->n_prescriptions; i++) {
 			const Rx__Summary *s = r.receipt->prescriptions[i];
@@ -140,14 +149,14 @@ int main(int argc, char **argv)
 	int nargs = argc - optind;
 	char **args = argv + optind;
 	const char *cmd = nargs > 0 ? args[0] : "";
-	int ok = (strcmp(cmd, "list") == 0 && nargs == 1 && patient) ||
+	int ok = (strcmp(cmd, "list") == 0 && (nargs == 1 || nargs == 2)) ||
 		 ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "status") == 0) && nargs == 2) ||
 		 (strcmp(cmd, "release") == 0 && nargs == 2 && claim_hex) ||
 		 (strcmp(cmd, "dispense") == 0 && (nargs == 2 || nargs == 3) && claim_hex);
 	if (!ok) {
 		usage(stderr);
-		return cli_fail("expected: list --patient PID | claim ID | release ID --claim TOKEN | "
-				"dispense ID --claim TOKEN [RECORD.json] | status ID");
+		return cli_fail("expected: list --card FILE | list ID --access-code CODE | claim ID | "
+				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] | status ID");
 	}
 	uint8_t token[RX_TOKEN_LEN];
 	if (claim_hex && rx_unhex(claim_hex, token, RX_TOKEN_LEN) != RX_OK)
@@ -161,10 +170,18 @@ int main(int argc, char **argv)
 		return code;
 	const char *broker = conn.broker;
 	rxc_result_t r;
+	rxc_proof_t proof;
+	Rx__Signed card = RX__SIGNED__INIT;
+	char access[64];
+	code = cli_proof(&conn, RX__PURPOSE__PURPOSE_DISPENSE, &proof, &card, access);
+	if (code >= 0) {
+		rxc_destroy(&c);
+		return code;
+	}
 	if (strcmp(cmd, "list") == 0) {
-		code = list(c, patient, broker);
+		code = list(c, patient, nargs == 2 ? args[1] : NULL, &proof, broker);
 	} else if (strcmp(cmd, "claim") == 0) {
-		rxc_claim(c, rid, args[1], &r);
+		rxc_claim(c, rid, args[1], &proof, &r);
 		code = cli_print_result(&r, NULL, broker, args[1]);
 	} else if (strcmp(cmd, "release") == 0) {
 		rxc_release(c, rid, args[1], token, &r);
@@ -172,12 +189,15 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "dispense") == 0) {
 		code = dispense(c, &kp, args[1], token, nargs == 3 ? args[2] : NULL, rid, broker);
 	} else {
-		rxc_status(c, args[1], &r);
+		rxc_status(c, args[1], &proof, &r);
 		json_t *extra = NULL;
 		if (want_body && r.status == RX_OK && r.prescription)
 			extra = json_pack("{s:o}", "prescription", body_json(r.prescription));
 		code = cli_print_result(&r, extra, broker, args[1]);
 	}
+	if (proof.card)
+		rxc_signed_free(&card);
+	sodium_memzero(access, sizeof access);
 	rxc_destroy(&c);
 	return code;
 }

@@ -331,9 +331,33 @@ rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
 	return verify_ok(c, call, out);
 }
 
-static rx_err_t simple(rxc_t *c, const uint8_t *rid, int op, const char *id, const uint8_t *token,
-		       const char *patient, Rx__Signed *prescription, Rx__Signed *record,
-		       rxc_result_t *out)
+rx_err_t rxc_card_assertion(const rx_keypair_t *card, int purpose, const char *institution,
+			    int64_t at, Rx__Signed *out)
+{
+	Rx__CardAssertion a = RX__CARD_ASSERTION__INIT;
+	uint8_t nonce[16];
+	randombytes_buf(nonce, sizeof nonce);
+	a.version = 1;
+	a.purpose = (Rx__Purpose)purpose;
+	a.institution_code = (char *)institution;
+	a.at = at;
+	a.nonce.data = nonce;
+	a.nonce.len = sizeof nonce;
+	a.card_key.data = (uint8_t *)card->pk;
+	a.card_key.len = RX_KEY_LEN;
+	return sign_msg(card, RX_SIGN_CARD, &a.base, out);
+}
+
+typedef struct {
+	int op;
+	const char *id;
+	const uint8_t *token;
+	const char *patient;
+	const Rx__Signed *prescription, *record;
+	const rxc_proof_t *proof;
+} call_args_t;
+
+static rx_err_t simple(rxc_t *c, const uint8_t *rid, const call_args_t *a, rxc_result_t *out)
 {
 	Rx__Call call = RX__CALL__INIT;
 	uint8_t fresh[RX_REQUEST_ID_LEN];
@@ -343,55 +367,71 @@ static rx_err_t simple(rxc_t *c, const uint8_t *rid, int op, const char *id, con
 	}
 	call.request_id.data = (uint8_t *)rid;
 	call.request_id.len = RX_REQUEST_ID_LEN;
-	call.op = (Rx__Op)op;
-	if (id)
-		call.prescription_id = (char *)id;
-	if (token) {
-		call.claim_token.data = (uint8_t *)token;
+	call.op = (Rx__Op)a->op;
+	if (a->id)
+		call.prescription_id = (char *)a->id;
+	if (a->token) {
+		call.claim_token.data = (uint8_t *)a->token;
 		call.claim_token.len = RX_TOKEN_LEN;
 	}
-	if (patient)
-		call.patient_id = (char *)patient;
-	call.prescription = prescription;
-	call.dispense = record;
+	if (a->patient)
+		call.patient_id = (char *)a->patient;
+	call.prescription = (Rx__Signed *)a->prescription;
+	call.dispense = (Rx__Signed *)a->record;
+	if (a->proof) {
+		call.card = (Rx__Signed *)a->proof->card;
+		if (a->proof->access_code)
+			call.access_code = (char *)a->proof->access_code;
+	}
 	return rxc_call(c, &call, out);
 }
 
-rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription, rxc_result_t *out)
+rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription,
+		    const Rx__Signed *card, rxc_result_t *out)
 {
-	return simple(c, rid, RX_OP_SUBMIT, NULL, NULL, NULL, (Rx__Signed *)prescription, NULL, out);
+	rxc_proof_t proof = {.card = card};
+	call_args_t a = {.op = RX_OP_SUBMIT, .prescription = prescription, .proof = &proof};
+	return simple(c, rid, &a, out);
 }
 
-rx_err_t rxc_claim(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out)
+rx_err_t rxc_claim(rxc_t *c, const uint8_t *rid, const char *id, const rxc_proof_t *proof,
+		   rxc_result_t *out)
 {
-	return simple(c, rid, RX_OP_CLAIM, id, NULL, NULL, NULL, NULL, out);
+	call_args_t a = {.op = RX_OP_CLAIM, .id = id, .proof = proof};
+	return simple(c, rid, &a, out);
 }
 
 rx_err_t rxc_release(rxc_t *c, const uint8_t *rid, const char *id,
 		     const uint8_t token[RX_TOKEN_LEN], rxc_result_t *out)
 {
-	return simple(c, rid, RX_OP_RELEASE, id, token, NULL, NULL, NULL, out);
+	call_args_t a = {.op = RX_OP_RELEASE, .id = id, .token = token};
+	return simple(c, rid, &a, out);
 }
 
 rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
 		      const uint8_t token[RX_TOKEN_LEN], const Rx__Signed *record, rxc_result_t *out)
 {
-	return simple(c, rid, RX_OP_DISPENSE, id, token, NULL, NULL, (Rx__Signed *)record, out);
+	call_args_t a = {.op = RX_OP_DISPENSE, .id = id, .token = token, .record = record};
+	return simple(c, rid, &a, out);
 }
 
 rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out)
 {
-	return simple(c, rid, RX_OP_CANCEL, id, NULL, NULL, NULL, NULL, out);
+	call_args_t a = {.op = RX_OP_CANCEL, .id = id};
+	return simple(c, rid, &a, out);
 }
 
-rx_err_t rxc_status(rxc_t *c, const char *id, rxc_result_t *out)
+rx_err_t rxc_status(rxc_t *c, const char *id, const rxc_proof_t *proof, rxc_result_t *out)
 {
-	return simple(c, NULL, RX_OP_STATUS, id, NULL, NULL, NULL, NULL, out);
+	call_args_t a = {.op = RX_OP_STATUS, .id = id, .proof = proof};
+	return simple(c, NULL, &a, out);
 }
 
-rx_err_t rxc_list(rxc_t *c, const char *patient_id, rxc_result_t *out)
+rx_err_t rxc_list(rxc_t *c, const char *patient_id, const char *id, const rxc_proof_t *proof,
+		  rxc_result_t *out)
 {
-	return simple(c, NULL, RX_OP_LIST, NULL, NULL, patient_id, NULL, NULL, out);
+	call_args_t a = {.op = RX_OP_LIST, .id = id, .patient = patient_id, .proof = proof};
+	return simple(c, NULL, &a, out);
 }
 
 rx_err_t rxc_admin(const char *dir, int timeout_ms, const Rx__AdminRequest *q, Rx__AdminReply **out,

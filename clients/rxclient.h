@@ -59,20 +59,38 @@ rx_err_t rxc_sign_dispense(const rx_keypair_t *kp, const Rx__DispenseRecord *d,
 			   Rx__Signed *out) RX_MUST_CHECK;
 void rxc_signed_free(Rx__Signed *s);
 
+/* A card assertion, signed by the card's key as a card reader would: for
+ * purpose (RX__PURPOSE__PURPOSE_ISSUE, _DISPENSE or _VIEW) at institution,
+ * at time at, with a fresh random nonce.  Heap memory as rxc_sign_*. */
+rx_err_t rxc_card_assertion(const rx_keypair_t *card, int purpose, const char *institution,
+			    int64_t at, Rx__Signed *out) RX_MUST_CHECK;
+
+/* Proof that the patient is present: a signed card assertion, or the access
+ * code from the slip.  Either may be NULL. */
+typedef struct {
+	const Rx__Signed *card;
+	const char *access_code;
+} rxc_proof_t;
+
 /* Send a call (request_id and op set by the caller) and wait for the reply.
  * Returns out->status. */
 rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out);
 
 /* The calls, one per op.  rid: the request id to use (NULL: a fresh one). */
-rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription, rxc_result_t *out);
-rx_err_t rxc_claim(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
+rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription,
+		    const Rx__Signed *card, rxc_result_t *out);
+rx_err_t rxc_claim(rxc_t *c, const uint8_t *rid, const char *id, const rxc_proof_t *proof,
+		   rxc_result_t *out);
 rx_err_t rxc_release(rxc_t *c, const uint8_t *rid, const char *id,
 		     const uint8_t token[RX_TOKEN_LEN], rxc_result_t *out);
 rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
 		      const uint8_t token[RX_TOKEN_LEN], const Rx__Signed *record, rxc_result_t *out);
 rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
-rx_err_t rxc_status(rxc_t *c, const char *id, rxc_result_t *out);
-rx_err_t rxc_list(rxc_t *c, const char *patient_id, rxc_result_t *out);
+rx_err_t rxc_status(rxc_t *c, const char *id, const rxc_proof_t *proof, rxc_result_t *out);
+/* LIST: with a card, the card's patient's open prescriptions (patient_id,
+ * if not NULL, must be the card's); with id and an access code, that one. */
+rx_err_t rxc_list(rxc_t *c, const char *patient_id, const char *id, const rxc_proof_t *proof,
+		  rxc_result_t *out);
 
 /* Send raw frames and wait for one reply frame (tests of hostile input).
  * On RX_OK *reply is a heap buffer the caller frees.  RX_UNREACHABLE on

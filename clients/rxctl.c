@@ -33,6 +33,10 @@ static void usage(FILE *f)
 		   "  institution add --code CODE --kind clinic|pharmacy --name NAME --curve-key Z85\n"
 		   "  institution list\n"
 		   "  institution revoke CODE\n"
+		   "  card enroll --patient PID PUBKEY_HEX\n"
+		   "  card revoke PUBKEY_HEX\n"
+		   "  card list\n"
+		   "  rx unlock ID        (code access after 5 wrong access codes)\n"
 		   "  status | stats\n"
 		   "DIR defaults to ./var/rx, the data dir of the rxd to talk to.\n");
 }
@@ -289,6 +293,74 @@ static int institutions(const char *dir, int timeout_s, int op, const char *code
 	return code_rc;
 }
 
+/* card enroll --patient PID PUBKEY_HEX | card revoke PUBKEY_HEX | card list */
+static int cards(const char *dir, int timeout_s, int op, const char *hex, const char *patient)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	uint8_t card[RX_KEY_LEN];
+	char human[256];
+
+	q.op = (Rx__AdminOp)op;
+	if (hex) {
+		if (rx_unhex(hex, card, RX_KEY_LEN) != RX_OK)
+			return failf(RX_INVALID, "PUBKEY_HEX must be 64 hex digits (rx-card new prints it)");
+		q.card.data = card;
+		q.card.len = RX_KEY_LEN;
+	}
+	if (op == RX__ADMIN_OP__CARD_ENROLL) {
+		if (patient == NULL)
+			return failf(RX_INVALID, "--patient PID is required");
+		q.patient_id = (char *)patient;
+	}
+	int code = call_or_finish(dir, timeout_s, &q, &r);
+	if (code >= 0)
+		return code;
+	if (op == RX__ADMIN_OP__CARD_LIST) {
+		json_t *arr = json_array();
+		if (!as_json)
+			printf("%-64s  %-18s  %-8s  %s\n", "CARD", "PATIENT", "STATUS", "ENROLLED");
+		for (size_t i = 0; i < r->n_cards; i++) {
+			const Rx__CardInfo *ci = r->cards[i];
+			char h[2 * RX_KEY_LEN + 1] = "", t[32];
+			if (ci->card.len == RX_KEY_LEN)
+				rx_hex(ci->card.data, RX_KEY_LEN, h);
+			cli_time(ci->enrolled_at, t);
+			if (!as_json)
+				printf("%-64s  %-18s  %-8s  %s\n", h, ci->patient_id,
+				       ci->revoked ? "revoked" : "active", t);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "card", h, "patient_id",
+							     ci->patient_id, "revoked", ci->revoked,
+							     "enrolled_at", t));
+		}
+		code = finish(json_pack("{s:o}", "cards", arr), RX_OK, NULL, NULL);
+	} else if (op == RX__ADMIN_OP__CARD_ENROLL) {
+		snprintf(human, sizeof human, "card enrolled for patient %s\n", r->patient_id);
+		code = finish(json_pack("{s:s, s:s}", "card", hex, "patient_id", r->patient_id), RX_OK, NULL,
+			      human);
+	} else {
+		snprintf(human, sizeof human, "card revoked: it is refused from now on\n");
+		code = finish(json_pack("{s:s, s:b}", "card", hex, "revoked", 1), RX_OK, NULL, human);
+	}
+	rx__admin_reply__free_unpacked(r, NULL);
+	return code;
+}
+
+/* rx unlock ID: code access works again after 5 wrong access codes. */
+static int unlock(const char *dir, int timeout_s, const char *id)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	q.op = RX__ADMIN_OP__RX_UNLOCK;
+	q.prescription_id = (char *)id;
+	int code = call_or_finish(dir, timeout_s, &q, &r);
+	if (code >= 0)
+		return code;
+	rx__admin_reply__free_unpacked(r, NULL);
+	return finish(json_pack("{s:s, s:b}", "id", id, "unlocked", 1), RX_OK, NULL,
+		      "access-code use unlocked\n");
+}
+
 static int keys(const char *dir, int timeout_s, int op, const char *hex, const char *role,
 		const char *inst, const char *name)
 {
@@ -354,7 +426,7 @@ static int keys(const char *dir, int timeout_s, int op, const char *hex, const c
 int main(int argc, char **argv)
 {
 	const char *dir = "./var/rx", *role = NULL, *inst = NULL, *name = NULL, *number = NULL,
-		   *code = NULL, *kind = NULL, *curve = NULL;
+		   *code = NULL, *kind = NULL, *curve = NULL, *patient = NULL;
 	int timeout_s = 0;
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
@@ -367,11 +439,12 @@ int main(int argc, char **argv)
 		{"code", required_argument, NULL, 'c'},
 		{"kind", required_argument, NULL, 'k'},
 		{"curve-key", required_argument, NULL, 'C'},
+		{"patient", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "d:jr:i:n:m:t:c:k:C:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:jr:i:n:m:t:c:k:C:P:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'j': as_json = 1; break;
@@ -383,6 +456,7 @@ int main(int argc, char **argv)
 		case 'c': code = optarg; break;
 		case 'k': kind = optarg; break;
 		case 'C': curve = optarg; break;
+		case 'P': patient = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -396,6 +470,14 @@ int main(int argc, char **argv)
 #define IS(i, s) (n > (i) && strcmp(a[i], (s)) == 0)
 	if ((IS(0, "stats") || IS(0, "status")) && n == 1)
 		return stats(dir, timeout_s);
+	if (IS(0, "card") && IS(1, "enroll") && n == 3)
+		return cards(dir, timeout_s, RX__ADMIN_OP__CARD_ENROLL, a[2], patient);
+	if (IS(0, "card") && IS(1, "revoke") && n == 3)
+		return cards(dir, timeout_s, RX__ADMIN_OP__CARD_REVOKE, a[2], NULL);
+	if (IS(0, "card") && IS(1, "list") && n == 2)
+		return cards(dir, timeout_s, RX__ADMIN_OP__CARD_LIST, NULL, NULL);
+	if (IS(0, "rx") && IS(1, "unlock") && n == 3)
+		return unlock(dir, timeout_s, a[2]);
 	if (IS(0, "institution") && IS(1, "add") && n == 2)
 		return institutions(dir, timeout_s, RX__ADMIN_OP__INSTITUTION_ADD, code, kind, name, curve);
 	if (IS(0, "institution") && IS(1, "list") && n == 2)

@@ -11,7 +11,11 @@
  *               written once, which is what makes a dispense exactly-once
  *   requests    caller key + request id     -> RequestRow (the reply sent)
  *   institutions  institution code          -> InstitutionRecord
- *   curve_keys  CurveZMQ public key (32)    -> institution code */
+ *   curve_keys  CurveZMQ public key (32)    -> institution code
+ *   cards       card public key (32)        -> CardRecord (sealed: the binding)
+ *   nonces      card assertion nonce (16)   -> its time; seen once
+ *   nonce_times time (8, big-endian) + nonce -> "", to prune old nonces
+ *   access_log  prescription id + time + random -> AccessAttempt, every code tried */
 #include "store.h"
 
 #include <errno.h>
@@ -32,7 +36,8 @@ struct store {
 	MDB_env *env;
 	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
-	MDB_dbi institutions, curve_keys;
+	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
+	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
 };
 
 void store_buf_free(store_buf_t *b)
@@ -159,6 +164,9 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		return RX_INVALID;
 	}
 	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
+	static const char label[] = "rx-exchange access code key v1";
+	crypto_generichash(s->code_key, sizeof s->code_key, (const uint8_t *)label, sizeof label - 1,
+			   s->data_key, RX_DATA_KEY_LEN);
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(s->env, 16);
@@ -180,6 +188,8 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"rx_hash", &s->rx_hash, 0},     {"dispenses", &s->dispenses, 0},
 		{"requests", &s->requests, 0},
 		{"institutions", &s->institutions, 0}, {"curve_keys", &s->curve_keys, 0},
+		{"cards", &s->cards, 0},         {"nonces", &s->nonces, 0},
+		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
@@ -218,6 +228,7 @@ fail:
 	if (s->env)
 		mdb_env_close(s->env);
 	sodium_memzero(s->data_key, sizeof s->data_key);
+	sodium_memzero(s->code_key, sizeof s->code_key);
 	free(s);
 	return err;
 }
@@ -227,6 +238,7 @@ void store_close(store_t **sp)
 	if (sp && *sp) {
 		mdb_env_close((*sp)->env);
 		sodium_memzero((*sp)->data_key, sizeof (*sp)->data_key);
+		sodium_memzero((*sp)->code_key, sizeof (*sp)->code_key);
 		free(*sp);
 		*sp = NULL;
 	}
@@ -400,6 +412,202 @@ static void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
 	b->len = n;
 }
 
+/* ---- proof that the patient is present: a card, or the slip's code ---- */
+
+static void be64(uint8_t out[8], int64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)(v & 0xff);
+}
+
+/* Forget nonces older than any assertion rxd still accepts; a few per
+ * request, so the cache stays small without a sweeper. */
+#define NONCE_KEEP (2 * 300)
+static int prune_nonces(MDB_txn *txn, store_t *s, int64_t now)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t limit[8];
+	int rc = mdb_cursor_open(txn, s->nonce_times, &cur);
+	if (rc != 0)
+		return rc;
+	be64(limit, now - NONCE_KEEP);
+	for (int i = 0; i < 16 && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0; i++) {
+		if (k.mv_size != 24 || memcmp(k.mv_data, limit, 8) >= 0)
+			break;
+		MDB_val nk = val((uint8_t *)k.mv_data + 8, 16);
+		if ((rc = mdb_del(txn, s->nonces, &nk, NULL)) != 0 && rc != MDB_NOTFOUND)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* The card must be enrolled and not revoked, its purpose fit the request,
+ * and its nonce be new (then recorded).  The card's patient into patient. */
+static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
+			 const store_key_t *actor, char patient[RX_PATIENT_ID_LEN + 1],
+			 store_outcome_t *out)
+{
+	const store_assertion_t *a = c->card;
+	MDB_val k = val(a->card, RX_KEY_LEN), v;
+	int rc = mdb_get(txn, s->cards, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		REFUSE(RX_CARD_UNKNOWN, "this card is not enrolled");
+	if (rc != 0)
+		REFUSE(from_mdb(rc), "storage error reading the card registry");
+	Rxstore__CardRecord *card =
+		(Rxstore__CardRecord *)open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
+	if (card == NULL)
+		REFUSE(RX_UNAVAILABLE, "a card record cannot be read");
+	int revoked = card->revoked;
+	copy_str(patient, RX_PATIENT_ID_LEN + 1, card->patient_id);
+	rxstore__card_record__free_unpacked(card, NULL);
+	if (revoked)
+		REFUSE(RX_CARD_REVOKED, "this card has been revoked");
+
+	int fits;
+	if (c->op == RX_OP_SUBMIT)
+		fits = a->purpose == STORE_PURPOSE_ISSUE;
+	else if (actor->role == RX_ROLE_PHARMACY)
+		fits = a->purpose == STORE_PURPOSE_DISPENSE;
+	else
+		fits = a->purpose == STORE_PURPOSE_ISSUE || a->purpose == STORE_PURPOSE_VIEW;
+	if (!fits)
+		REFUSE(RX_ASSERTION_MISMATCH, "the card assertion was made for another purpose");
+
+	uint8_t tkey[24];
+	MDB_val nk = val(a->nonce, 16), at = val(tkey, 8), none = val("", 0);
+	be64(tkey, a->at);
+	memcpy(tkey + 8, a->nonce, 16);
+	if ((rc = mdb_put(txn, s->nonces, &nk, &at, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
+	MDB_val tk = val(tkey, sizeof tkey);
+	if (rc != 0 || (rc = mdb_put(txn, s->nonce_times, &tk, &none, 0)) != 0 ||
+	    (rc = prune_nonces(txn, s, c->now)) != 0)
+		REFUSE(from_mdb(rc), "storage error recording the card assertion");
+	return RX_OK;
+}
+
+static void code_hash(store_t *s, const char *id, const char *code, uint8_t out[RX_HASH_LEN])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, s->code_key, sizeof s->code_key, RX_HASH_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)id, RX_ID_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)code, strlen(code));
+	crypto_generichash_final(&st, out, RX_HASH_LEN);
+}
+
+/* Record one access-code attempt; every one is kept. */
+static int log_attempt(MDB_txn *txn, store_t *s, const store_change_t *c, const char *id, int ok)
+{
+	uint8_t key[RX_ID_LEN + 8 + 4];
+	memcpy(key, id, RX_ID_LEN);
+	be64(key + RX_ID_LEN, c->now);
+	randombytes_buf(key + RX_ID_LEN + 8, 4);
+	Rxstore__AccessAttempt a = RXSTORE__ACCESS_ATTEMPT__INIT;
+	a.version = 1;
+	a.at = c->now;
+	a.pharmacy_key.data = (uint8_t *)c->actor;
+	a.pharmacy_key.len = RX_KEY_LEN;
+	a.institution_code = (char *)(c->peer ? c->peer : "");
+	a.ok = ok;
+	MDB_val k = val(key, sizeof key);
+	return put_msg(txn, s->access_log, &k, &a.base, 0);
+}
+
+/* The slip's code for prescription id.  A wrong code counts against the
+ * prescription; the fifth locks code access to it until an operator
+ * unlocks it.  Refusals set out->commit: the count and the record of the
+ * attempt are kept although the request is refused.  *dirty is set when
+ * the record changed. */
+static rx_err_t check_code(MDB_txn *txn, store_t *s, const store_change_t *c, const char *id,
+			   Rxstore__RxRecord *r, int *dirty, store_outcome_t *out)
+{
+	uint8_t h[RX_HASH_LEN];
+	int rc;
+	if (r->code_locked) {
+		if ((rc = log_attempt(txn, s, c, id, 0)) != 0)
+			REFUSE(from_mdb(rc), "storage error recording the attempt");
+		out->commit = 1;
+		REFUSE(RX_ACCESS_LOCKED, "code access to this prescription is locked; an operator must unlock it");
+	}
+	code_hash(s, id, c->access_code, h);
+	int ok = r->access_hash.len == RX_HASH_LEN && sodium_memcmp(h, r->access_hash.data, RX_HASH_LEN) == 0;
+	if ((rc = log_attempt(txn, s, c, id, ok)) != 0)
+		REFUSE(from_mdb(rc), "storage error recording the attempt");
+	if (ok)
+		return RX_OK;
+	r->code_failures++;
+	if (r->code_failures >= STORE_MAX_CODE_FAILURES)
+		r->code_locked = 1;
+	*dirty = 1;
+	out->commit = 1;
+	REFUSE(RX_BAD_ACCESS_CODE, r->code_locked ? "wrong access code; code access is now locked"
+						  : "wrong access code");
+}
+
+/* Has the caller dispensed some use of this prescription (with this claim
+ * token, if token is not NULL)? */
+static int dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+			const uint8_t *actor, const uint8_t *token)
+{
+	uint8_t dkey[RX_ID_LEN + 1];
+	memcpy(dkey, id, RX_ID_LEN);
+	for (uint32_t use = 1; use <= r->uses && use <= RX_MAX_USES; use++) {
+		MDB_val k = val(dkey, sizeof dkey), v;
+		dkey[RX_ID_LEN] = (uint8_t)use;
+		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
+			continue;
+		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)open_sealed(
+			s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
+		int mine = row && row->pharmacy_key.len == RX_KEY_LEN &&
+			   memcmp(row->pharmacy_key.data, actor, RX_KEY_LEN) == 0 &&
+			   (token == NULL || (row->claim_token.len == RX_TOKEN_LEN &&
+					      sodium_memcmp(row->claim_token.data, token, RX_TOKEN_LEN) == 0));
+		if (row)
+			rxstore__dispense_row__free_unpacked(row, NULL);
+		if (mine)
+			return 1;
+	}
+	return 0;
+}
+
+/* May the caller act on (CLAIM) or look at (STATUS) this prescription?
+ * patient: the card's patient if a card was used, else "".  Without proof:
+ * the issuer may look; the claimer may look and claim again; a pharmacy
+ * that dispensed it may look.  With the card: the card's patient must be
+ * the prescription's.  With the code: it must be right. */
+static rx_err_t may_access(MDB_txn *txn, store_t *s, const store_change_t *c,
+			   const store_key_t *actor, const char *patient, const char *id,
+			   Rxstore__RxRecord *r, int *dirty, int *wrote, store_outcome_t *out)
+{
+	int claimer = r->state == RX_STATE_CLAIMED && r->claimer_key.len == RX_KEY_LEN &&
+		      memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) == 0;
+	if (patient[0]) {
+		if (strcmp(patient, r->patient_id) != 0)
+			REFUSE(RX_ASSERTION_MISMATCH, "the card is another patient's");
+		return RX_OK;
+	}
+	if (c->access_code) {
+		rx_err_t err = check_code(txn, s, c, id, r, dirty, out);
+		/* Every attempt is kept, even when the request is refused later. */
+		*wrote = 1;
+		out->commit = 1;
+		return err;
+	}
+	if (actor->role == RX_ROLE_PRESCRIBER) {
+		if (memcmp(r->prescriber_key.data, c->actor, RX_KEY_LEN) == 0 && c->op == RX_OP_STATUS)
+			return RX_OK;
+		REFUSE(RX_PERMISSION_DENIED, "a prescriber may only look at prescriptions they issued");
+	}
+	if (claimer || (c->op == RX_OP_STATUS && dispensed_by(txn, s, id, r, c->actor, NULL)))
+		return RX_OK;
+	REFUSE(RX_PERMISSION_DENIED, "present the patient's card or the access code on the slip");
+}
+
 /* ---- the state machine: each returns RX_OK with *r updated for writing,
  * or a refusal with out->why.  They run inside the write transaction. ---- */
 
@@ -470,32 +678,6 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 	return RX_OK;
 }
 
-/* Did the caller already dispense some use of this prescription with this
- * claim token?  (A retry under a new request id after the claim is gone.) */
-static int dispensed_with(MDB_txn *txn, store_t *s, const store_change_t *c,
-			  const Rxstore__RxRecord *r)
-{
-	uint8_t dkey[RX_ID_LEN + 1];
-	memcpy(dkey, c->id, RX_ID_LEN);
-	for (uint32_t use = 1; use <= r->uses && use <= RX_MAX_USES; use++) {
-		MDB_val k = val(dkey, sizeof dkey), v;
-		dkey[RX_ID_LEN] = (uint8_t)use;
-		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
-			continue;
-		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)open_sealed(
-			s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
-		int same = row && row->claim_token.len == RX_TOKEN_LEN &&
-			   row->pharmacy_key.len == RX_KEY_LEN &&
-			   memcmp(row->pharmacy_key.data, c->actor, RX_KEY_LEN) == 0 &&
-			   sodium_memcmp(row->claim_token.data, c->claim_token, RX_TOKEN_LEN) == 0;
-		if (row)
-			rxstore__dispense_row__free_unpacked(row, NULL);
-		if (same)
-			return 1;
-	}
-	return 0;
-}
-
 /* DISPENSE ID --claim TOKEN RECORD: CLAIMED -> DISPENSED, or ISSUED with one
  * use fewer for a refill.  Refusals: ALREADY_DISPENSED, CANCELLED, EXPIRED,
  * PERMISSION_DENIED, INVALID (record names another use). */
@@ -510,7 +692,9 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 
 	if (use >= 1 && use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
-	if (dispensed_with(txn, s, c, r))
+	/* The same claim dispensed again under a new request id, after the
+	 * claim is gone (a refill then has its next use open). */
+	if (dispensed_by(txn, s, c->id, r, c->actor, c->claim_token))
 		REFUSE(RX_ALREADY_DISPENSED, "this claim was already dispensed");
 	if (r->state == RX_STATE_DISPENSED)
 		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
@@ -577,16 +761,22 @@ static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_o
  * (patient not enrolled), CONFLICT (this signed prescription was submitted
  * before). */
 static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, const store_key_t *k,
-			  Rxstore__RxRecord *r, char id[RX_ID_LEN + 1], uint8_t hash[RX_HASH_LEN],
-			  store_outcome_t *out)
+			  const char *patient, Rxstore__RxRecord *r, char id[RX_ID_LEN + 1],
+			  uint8_t hash[RX_HASH_LEN], uint8_t code[RX_HASH_LEN], store_outcome_t *out)
 {
 	MDB_val key, v;
 	int rc;
 
+	/* Filed under the card's patient, never under an id the clinic typed. */
+	if (c->patient_id && c->patient_id[0] && strcmp(c->patient_id, patient) != 0)
+		REFUSE(RX_ASSERTION_MISMATCH, "the prescription names another patient than the card's");
+	if (c->new_access_code == NULL)
+		REFUSE(RX_INVALID, "no access code for the slip");
+
 	/* An empty institution means the key's own; any other must match it. */
 	if (c->institution[0] && strcmp(c->institution, k->institution) != 0)
 		REFUSE(RX_PERMISSION_DENIED, "the prescription names another institution than the key's");
-	key = val(c->patient_id, strlen(c->patient_id));
+	key = val(patient, strlen(patient));
 	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
 		REFUSE(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
 	rx_hash(c->body, c->body_len, hash);
@@ -607,7 +797,7 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 	r->version = 1;
 	r->state = RX_STATE_ISSUED;
 	r->uses = r->uses_left = c->uses;
-	r->patient_id = (char *)c->patient_id;
+	r->patient_id = (char *)patient;
 	set_bytes(&r->prescriber_key, (uint8_t *)c->actor, RX_KEY_LEN);
 	r->institution_code = (char *)k->institution;
 	r->issued_at = c->issued_at;
@@ -616,12 +806,14 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 	set_bytes(&r->body, (uint8_t *)c->body, c->body_len);
 	set_bytes(&r->signature, (uint8_t *)c->signature, RX_SIG_LEN);
 	set_bytes(&r->body_hash, hash, RX_HASH_LEN);
+	code_hash(s, id, c->new_access_code, code);
+	set_bytes(&r->access_hash, code, RX_HASH_LEN);
 
 	MDB_val idv = val(id, RX_ID_LEN);
 	key = val(hash, RX_HASH_LEN);
 	if ((rc = mdb_put(txn, s->rx_hash, &key, &idv, MDB_NOOVERWRITE)) != 0)
 		REFUSE(from_mdb(rc), "storage error");
-	key = val(c->patient_id, strlen(c->patient_id));
+	key = val(patient, strlen(patient));
 	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
 		REFUSE(from_mdb(rc), "storage error");
 	return RX_OK;
@@ -681,6 +873,85 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
 	return err;
 }
 
+/* A patient's open prescriptions (ISSUED or CLAIMED, not expired), into a
+ * heap array the caller frees. */
+static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, int64_t now,
+				 store_rx_t **list, size_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val pk = val(patient, strlen(patient)), v;
+	size_t cap = 0;
+	rx_err_t err = RX_OK;
+	int rc;
+
+	*list = NULL;
+	*n = 0;
+	if ((rc = mdb_cursor_open(txn, s->rx_patient, &cur)) != 0)
+		return from_mdb(rc);
+	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0 && err == RX_OK;
+	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP)) {
+		char id[RX_ID_LEN + 1];
+		Rxstore__RxRecord *r;
+		if (v.mv_size != RX_ID_LEN)
+			continue;
+		memcpy(id, v.mv_data, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
+			break;
+		int st = effective_state(r, now);
+		if (st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) {
+			if (*n == cap) {
+				size_t ncap = cap ? cap * 2 : 8;
+				store_rx_t *grown = realloc(*list, ncap * sizeof **list);
+				if (grown == NULL)
+					err = RX_SYSTEM;
+				else {
+					*list = grown;
+					cap = ncap;
+				}
+			}
+			if (err == RX_OK) {
+				rx_from_record(id, r, now, &(*list)[*n]);
+				memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
+				(*n)++;
+			}
+		}
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	mdb_cursor_close(cur);
+	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
+		err = from_mdb(rc);
+	if (err != RX_OK) {
+		free(*list);
+		*list = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+/* STATUS ID and LIST, inside store_change's transaction.  LIST with the
+ * card: the card's patient's open prescriptions; LIST with an id and its
+ * access code: that one, if open. */
+static rx_err_t do_list(MDB_txn *txn, store_t *s, const store_change_t *c, const char *patient,
+			store_rx_t **list, size_t *n, store_outcome_t *out)
+{
+	MDB_val k, v;
+	int rc;
+	if (patient[0]) {
+		if (c->patient_id && c->patient_id[0] && strcmp(c->patient_id, patient) != 0)
+			REFUSE(RX_ASSERTION_MISMATCH, "the card is another patient's");
+		k = val(patient, strlen(patient));
+		if ((rc = mdb_get(txn, s->patients, &k, &v)) != 0)
+			REFUSE(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
+		rx_err_t err = open_for_patient(txn, s, patient, c->now, list, n);
+		if (err != RX_OK)
+			REFUSE(err, "storage error listing prescriptions");
+		return RX_OK;
+	}
+	REFUSE(RX_PERMISSION_DENIED,
+	       "LIST needs the patient's card, or a prescription id and its access code");
+}
+
 rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
 		      store_outcome_t *out, store_buf_t *reply)
 {
@@ -688,8 +959,12 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	Rxstore__RxRecord *stored = NULL;
 	Rxstore__RxRecord fresh = RXSTORE__RX_RECORD__INIT, *r = &fresh;
 	store_key_t actor;
-	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN], hash[RX_HASH_LEN];
-	char id[RX_ID_LEN + 1];
+	store_rx_t *list = NULL, one;
+	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN], hash[RX_HASH_LEN],
+		code[RX_HASH_LEN];
+	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "";
+	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST;
+	int dirty = !reading, wrote = 0;
 	rx_err_t err;
 	int rc;
 
@@ -711,12 +986,28 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		return err;
 	}
 
-	unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL ? PRESCRIBERS : PHARMACIES;
+	unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL	 ? PRESCRIBERS
+			: c->op == RX_OP_STATUS || c->op == RX_OP_LIST ? PRESCRIBERS | PHARMACIES
+								       : PHARMACIES;
 	if ((err = check_actor(txn, s, c->actor, c->peer, mask, &actor, out)) != RX_OK)
 		goto fail;
+	if (c->card) {
+		if ((err = use_card(txn, s, c, &actor, patient, out)) != RX_OK)
+			goto fail;
+		wrote = 1;
+	}
 
 	if (c->op == RX_OP_SUBMIT) {
-		err = do_submit(txn, s, c, &actor, r, id, hash, out);
+		if (!patient[0]) {
+			err = RX_INVALID;
+			out->why = "SUBMIT needs the patient's card assertion (purpose issue)";
+			goto fail;
+		}
+		err = do_submit(txn, s, c, &actor, patient, r, id, hash, code, out);
+	} else if (c->op == RX_OP_LIST && !(c->id && c->access_code)) {
+		err = do_list(txn, s, c, patient, &list, &out->n, out);
+		out->list = list;
+		copy_str(out->rx.patient_id, sizeof out->rx.patient_id, patient);
 	} else {
 		if ((err = get_rx(txn, s, c->id, &stored)) != RX_OK) {
 			out->why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
@@ -728,8 +1019,25 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		copy_str(id, sizeof id, c->id);
 		switch (c->op) {
 		case RX_OP_CLAIM:
-			err = do_claim(c, r, token, out);
+			if ((err = may_access(txn, s, c, &actor, patient, id, r, &dirty, &wrote, out)) ==
+			    RX_OK)
+				err = do_claim(c, r, token, out);
 			out->use = current_use(r);
+			break;
+		case RX_OP_STATUS:
+			err = may_access(txn, s, c, &actor, patient, id, r, &dirty, &wrote, out);
+			out->body = r->body.data;
+			out->body_len = r->body.len;
+			out->signature = r->signature.data;
+			break;
+		case RX_OP_LIST: /* one prescription, by its id and access code */
+			err = may_access(txn, s, c, &actor, patient, id, r, &dirty, &wrote, out);
+			rx_from_record(id, r, c->now, &one);
+			memset(one.claim_token, 0, RX_TOKEN_LEN);
+			if (one.state == RX_STATE_ISSUED || one.state == RX_STATE_CLAIMED) {
+				out->list = &one;
+				out->n = 1;
+			}
 			break;
 		case RX_OP_RELEASE:
 			err = do_release(c, r, out);
@@ -742,24 +1050,37 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			break;
 		default:
 			err = RX_INVALID;
-			out->why = "not a state change";
+			out->why = "unknown op";
 		}
 	}
 	if (err != RX_OK)
 		goto fail;
 
-	r->updated_at = c->now;
-	MDB_val idk = val(id, RX_ID_LEN);
-	if ((rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0) {
-		err = from_mdb(rc);
-		out->why = "storage error writing the prescription";
-		goto fail;
+	if (dirty) {
+		r->updated_at = c->now;
+		MDB_val idk = val(id, RX_ID_LEN);
+		if ((rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0) {
+			err = from_mdb(rc);
+			out->why = "storage error writing the prescription";
+			goto fail;
+		}
 	}
-	rx_from_record(id, r, c->now, &out->rx);
+	if (id[0])
+		rx_from_record(id, r, c->now, &out->rx);
+	if (c->op == RX_OP_STATUS && memcmp(out->rx.claimer, c->actor, RX_KEY_LEN) != 0)
+		memset(out->rx.claim_token, 0, RX_TOKEN_LEN); /* the claimer's secret */
 
 	if ((err = fn(arg, c, out, reply)) != RX_OK) {
 		out->why = "could not build the reply";
 		goto fail;
+	}
+	out->body = out->signature = NULL;
+	out->list = NULL;
+	/* A plain read changed nothing: no commit, no fsync, nothing stored. */
+	if (reading && !wrote) {
+		mdb_txn_abort(txn);
+		txn = NULL;
+		goto done;
 	}
 	Rxstore__RequestRow row = RXSTORE__REQUEST_ROW__INIT;
 	row.version = 1;
@@ -778,14 +1099,34 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		out->why = "storage error committing the change";
 		goto fail;
 	}
+done:
 	if (stored)
 		rxstore__rx_record__free_unpacked(stored, NULL);
+	free(list);
 	return RX_OK;
 fail:
+	/* A refused access code still counts: keep the count and the record of
+	 * the attempt, nothing else. */
+	if (txn && out->commit) {
+		MDB_val idk = val(id, RX_ID_LEN);
+		rx_err_t kept = RX_OK;
+		if (dirty && id[0] && (rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0)
+			kept = from_mdb(rc);
+		if (kept == RX_OK && (rc = mdb_txn_commit(txn)) != 0)
+			kept = from_mdb(rc);
+		else if (kept != RX_OK)
+			mdb_txn_abort(txn);
+		txn = NULL;
+		if (kept != RX_OK) {
+			err = kept;
+			out->why = "storage error recording the attempt";
+		}
+	}
 	if (txn)
 		mdb_txn_abort(txn);
 	if (stored)
 		rxstore__rx_record__free_unpacked(stored, NULL);
+	free(list);
 	store_buf_free(reply);
 	return err;
 }
@@ -808,13 +1149,15 @@ static rx_err_t dup_buf(store_buf_t *b, ProtobufCBinaryData d)
 }
 
 rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
-		      const char *id, int64_t now,
-		      store_rx_t *out_rx, store_buf_t *body, store_buf_t *sig, const char **why)
+		      const char *id, int64_t now, store_rx_t *out_rx, store_buf_t *body, store_buf_t *sig,
+		      const char **why)
 {
 	MDB_txn *txn;
 	store_key_t k;
 	Rxstore__RxRecord *r = NULL;
 	store_outcome_t o = {0}, *out = &o;
+	store_change_t c = {.op = RX_OP_STATUS, .actor = actor, .peer = peer, .id = id, .now = now};
+	int dirty = 0, wrote = 0;
 	rx_err_t err;
 
 	if ((err = read_begin(s, &txn)) != RX_OK) {
@@ -827,11 +1170,8 @@ rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 		o.why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
 		goto done;
 	}
-	if (k.role == RX_ROLE_PRESCRIBER && memcmp(r->prescriber_key.data, actor, RX_KEY_LEN) != 0) {
-		err = RX_PERMISSION_DENIED;
-		o.why = "a prescriber may only look at prescriptions they issued";
+	if ((err = may_access(txn, s, &c, &k, "", id, r, &dirty, &wrote, out)) != RX_OK)
 		goto done;
-	}
 	rx_from_record(id, r, now, out_rx);
 	/* The claim token is the claimer's secret. */
 	if (memcmp(out_rx->claimer, actor, RX_KEY_LEN) != 0)
@@ -844,79 +1184,6 @@ done:
 	if (r)
 		rxstore__rx_record__free_unpacked(r, NULL);
 	mdb_txn_abort(txn);
-	*why = o.why;
-	return err;
-}
-
-rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
-		    const char *patient_id,
-		    int64_t now, store_rx_t **list, size_t *n, const char **why)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
-	store_key_t k;
-	store_outcome_t o = {0};
-	rx_err_t err;
-	size_t cap = 0;
-	int rc;
-
-	*list = NULL;
-	*n = 0;
-	if ((err = read_begin(s, &txn)) != RX_OK) {
-		*why = "storage unavailable";
-		return err;
-	}
-	if ((err = check_actor(txn, s, actor, peer, PRESCRIBERS | PHARMACIES, &k, &o)) != RX_OK)
-		goto done;
-	MDB_val pk = val(patient_id, strlen(patient_id)), v;
-	if ((rc = mdb_get(txn, s->patients, &pk, &v)) != 0) {
-		err = rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc);
-		o.why = "the patient is not enrolled";
-		goto done;
-	}
-	if ((rc = mdb_cursor_open(txn, s->rx_patient, &cur)) != 0) {
-		err = from_mdb(rc);
-		goto done;
-	}
-	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0;
-	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP)) {
-		char id[RX_ID_LEN + 1];
-		Rxstore__RxRecord *r;
-		if (v.mv_size != RX_ID_LEN)
-			continue;
-		memcpy(id, v.mv_data, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
-			goto done;
-		int st = effective_state(r, now);
-		if (st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) {
-			if (*n == cap) {
-				size_t ncap = cap ? cap * 2 : 8;
-				store_rx_t *grown = realloc(*list, ncap * sizeof **list);
-				if (grown == NULL) {
-					rxstore__rx_record__free_unpacked(r, NULL);
-					err = RX_SYSTEM;
-					goto done;
-				}
-				*list = grown;
-				cap = ncap;
-			}
-			rx_from_record(id, r, now, &(*list)[*n]);
-			memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
-			(*n)++;
-		}
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	err = rc == MDB_NOTFOUND ? RX_OK : from_mdb(rc);
-done:
-	if (cur)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (err != RX_OK) {
-		free(*list);
-		*list = NULL;
-		*n = 0;
-	}
 	*why = o.why;
 	return err;
 }
@@ -1137,6 +1404,148 @@ rx_err_t store_key_list(store_t *s, store_key_t **out, size_t *n)
 	return err;
 }
 
+static int put_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN], const store_card_t *in,
+		    unsigned flags)
+{
+	Rxstore__CardRecord r = RXSTORE__CARD_RECORD__INIT;
+	r.version = 1;
+	r.patient_id = (char *)in->patient_id;
+	r.revoked = in->revoked;
+	r.enrolled_at = in->enrolled_at;
+	r.revoked_at = in->revoked_at;
+	MDB_val k = val(card, RX_KEY_LEN);
+	return put_sealed(s, txn, s->cards, "cards", &k, &r.base, flags);
+}
+
+static rx_err_t get_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN], store_card_t *out)
+{
+	MDB_val k = val(card, RX_KEY_LEN), v;
+	int rc = mdb_get(txn, s->cards, &k, &v);
+	if (rc != 0)
+		return from_mdb(rc);
+	Rxstore__CardRecord *r =
+		(Rxstore__CardRecord *)open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
+	if (r == NULL)
+		return RX_UNAVAILABLE;
+	memset(out, 0, sizeof *out);
+	memcpy(out->card, card, RX_KEY_LEN);
+	copy_str(out->patient_id, sizeof out->patient_id, r->patient_id);
+	out->revoked = r->revoked;
+	out->enrolled_at = r->enrolled_at;
+	out->revoked_at = r->revoked_at;
+	rxstore__card_record__free_unpacked(r, NULL);
+	return RX_OK;
+}
+
+rx_err_t store_card_enroll(store_t *s, const uint8_t card[RX_KEY_LEN], const char *patient_id,
+			   int64_t now)
+{
+	MDB_txn *txn;
+	MDB_val pk = val(patient_id, strlen(patient_id)), v;
+	store_card_t in = {0};
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	if ((rc = mdb_get(txn, s->patients, &pk, &v)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	copy_str(in.patient_id, sizeof in.patient_id, patient_id);
+	in.enrolled_at = now;
+	return commit_or_abort(txn, put_card(txn, s, card, &in, MDB_NOOVERWRITE));
+}
+
+rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t now)
+{
+	MDB_txn *txn;
+	store_card_t in;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = get_card(txn, s, card, &in);
+	if (err != RX_OK || in.revoked) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	in.revoked = 1;
+	in.revoked_at = now;
+	return commit_or_abort(txn, put_card(txn, s, card, &in, 0));
+}
+
+rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_stat st;
+	MDB_val k, v;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_stat(txn, s->cards, &st)) != 0 || (rc = mdb_cursor_open(txn, s->cards, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	*out = calloc(st.ms_entries ? st.ms_entries : 1, sizeof **out);
+	if (*out == NULL)
+		err = RX_SYSTEM;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == RX_OK && rc == 0 && *n < st.ms_entries;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != RX_KEY_LEN)
+			continue;
+		if ((err = get_card(txn, s, k.mv_data, &(*out)[*n])) == RX_OK)
+			(*n)++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out)
+{
+	MDB_txn *txn;
+	Rxstore__RxRecord *r = NULL;
+	rx_err_t err = read_begin(s, &txn);
+	if (err != RX_OK)
+		return err;
+	if ((err = get_rx(txn, s, id, &r)) == RX_OK) {
+		rx_from_record(id, r, now, out);
+		memset(out->claim_token, 0, RX_TOKEN_LEN);
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
+rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now)
+{
+	MDB_txn *txn;
+	Rxstore__RxRecord *r = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = get_rx(txn, s, id, &r);
+	if (err != RX_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	r->code_failures = 0;
+	r->code_locked = 0;
+	r->updated_at = now;
+	MDB_val k = val(id, RX_ID_LEN);
+	rc = put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
+	rxstore__rx_record__free_unpacked(r, NULL);
+	return commit_or_abort(txn, rc);
+}
+
 rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now, int *created)
 {
 	MDB_txn *txn;
@@ -1177,6 +1586,8 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 		out->keys = st.ms_entries;
 	if (mdb_stat(txn, s->institutions, &st) == 0)
 		out->institutions = st.ms_entries;
+	if (mdb_stat(txn, s->cards, &st) == 0)
+		out->cards = st.ms_entries;
 	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);

@@ -79,18 +79,39 @@ typedef struct {
 	uint8_t body_hash[RX_HASH_LEN];
 } store_rx_t;
 
-/* One state change, as the broker has verified it.  Pointers are borrowed for
+/* A patient's card assertion whose signature, time and institution the
+ * broker has checked; the store checks the card, the purpose and the nonce. */
+typedef struct {
+	const uint8_t *card;        /* RX_KEY_LEN: the card's public key */
+	int purpose;                /* 1 issue, 2 dispense, 3 view */
+	int64_t at;
+	const uint8_t *nonce;       /* 16 bytes, accepted once */
+} store_assertion_t;
+
+#define STORE_PURPOSE_ISSUE 1
+#define STORE_PURPOSE_DISPENSE 2
+#define STORE_PURPOSE_VIEW 3
+#define STORE_MAX_CODE_FAILURES 5
+
+/* One request, as the broker has verified it.  Pointers are borrowed for
  * the duration of the call. */
 typedef struct {
-	int op;                     /* SUBMIT, CLAIM, RELEASE, DISPENSE or CANCEL */
+	int op;                     /* any rx_op_t */
 	const uint8_t *actor;       /* caller's key, RX_KEY_LEN, signature checked */
 	const char *peer;           /* institution the connection authenticated as */
 	const uint8_t *request_id;  /* RX_REQUEST_ID_LEN */
 	const uint8_t *call_hash;   /* RX_HASH_LEN, hash of the signed call bytes */
 	int64_t now;
-	const char *id;             /* canonical prescription id (all but SUBMIT) */
+	const char *id;             /* canonical prescription id (all but SUBMIT; LIST
+				     * with an access code) */
 	const uint8_t *claim_token; /* RELEASE, DISPENSE: RX_TOKEN_LEN */
-	/* SUBMIT: the prescription's fields, checked by rx_check_prescription */
+	/* Proof that the patient is present: a card assertion, or the access code
+	 * from the slip (canonical), or neither. */
+	const store_assertion_t *card;
+	const char *access_code;
+	/* SUBMIT: the prescription's fields, checked by rx_check_prescription;
+	 * patient_id may be "" (the card's patient is used).  LIST: the patient
+	 * id the caller named, or "". */
 	const char *patient_id;
 	const char *institution;    /* as signed; "" means the key's own */
 	int64_t issued_at, valid_until;
@@ -100,6 +121,7 @@ typedef struct {
 	size_t body_len;
 	const uint8_t *signature;   /* RX_SIG_LEN */
 	uint32_t use;               /* DISPENSE: the use the record names, 0: the claimed one */
+	const char *new_access_code; /* SUBMIT: the code for the slip (canonical) */
 } store_change_t;
 
 typedef struct {
@@ -107,6 +129,13 @@ typedef struct {
 	uint32_t use;    /* CLAIM: the use claimed; DISPENSE: the use dispensed */
 	const char *why; /* on refusal: a static reason, safe to log */
 	int replayed;    /* RX_OK from a retry: the stored reply was returned */
+	int commit;      /* a refusal whose bookkeeping (code attempts) was kept */
+	/* For the reply builder only (valid while it runs): STATUS's signed
+	 * prescription, LIST's prescriptions. */
+	const uint8_t *body, *signature;
+	size_t body_len;
+	const store_rx_t *list;
+	size_t n;
 } store_outcome_t;
 
 /* Builds the reply for a change that will commit.  Called inside the write
@@ -120,14 +149,24 @@ typedef rx_err_t (*store_reply_fn)(void *arg, const store_change_t *c,
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt) RX_MUST_CHECK;
 void store_close(store_t **s);
 
-/* Apply a change.  On RX_OK *reply holds the reply to send (the caller owns
- * it): either the one fn built, now durable, or for a retried request (same
- * caller, request id and call hash) the one stored the first time, and fn is
- * not called.  On a refusal nothing changed and out->why says why.
- * Refusals: CONFLICT (request id reused with other bytes, or the same signed
- * prescription submitted twice), UNKNOWN_KEY, KEY_REVOKED, PERMISSION_DENIED,
- * NOT_FOUND, ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED,
- * INVALID, UNAVAILABLE. */
+/* Apply a request: the one request path for every op.  On RX_OK *reply
+ * holds the reply to send (the caller owns it): either the one fn built, or
+ * for a retried request (same caller, request id and call hash) the one
+ * stored the first time, and fn is not called.  A change, and a read that
+ * used a card or an access code, is committed (fsync) with its reply before
+ * this returns; a plain read writes nothing.
+ * On a refusal out->why says why and nothing changed, except that a wrong or
+ * locked access code is counted and every code attempt recorded.
+ * Who may: SUBMIT a prescriber with the patient's card (purpose issue);
+ * CLAIM a pharmacy with the card (dispense) or the access code; STATUS the
+ * issuer, the claimer, a pharmacy that dispensed it, or with the card or the
+ * code; LIST with the card (a pharmacy: dispense; a prescriber: issue or
+ * view) or with a prescription id and its code; RELEASE and DISPENSE the
+ * claimer with its token; CANCEL the issuer.
+ * Refusals: CONFLICT, UNKNOWN_KEY, KEY_REVOKED, PERMISSION_DENIED, NOT_FOUND,
+ * ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED, INVALID,
+ * CARD_UNKNOWN, CARD_REVOKED, ASSERTION_REPLAYED, ASSERTION_MISMATCH,
+ * BAD_ACCESS_CODE, ACCESS_LOCKED, UNAVAILABLE. */
 rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
 		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
 
@@ -146,20 +185,15 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
  * The key must belong to that institution (else PERMISSION_DENIED), and the
  * institution must not be revoked (KEY_REVOKED). */
 
-/* STATUS: the issuing prescriber or any pharmacy may look.  On RX_OK the
- * caller owns body and sig (the prescriber's signed bytes); either may be
- * NULL if not wanted. */
+/* A prescription's state for a caller who needs no proof (its issuer, its
+ * claimer, a pharmacy that dispensed it); for the operator's tools and the
+ * tests.  On RX_OK the caller owns body and sig (the prescriber's signed
+ * bytes); either may be NULL if not wanted. */
 rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
 		      const char *id, int64_t now,
 		      store_rx_t *out, store_buf_t *body, store_buf_t *sig,
 		      const char **why) RX_MUST_CHECK;
 
-/* LIST: a patient's open prescriptions (ISSUED or CLAIMED, not expired), for
- * any registered prescriber or pharmacy.  On RX_OK the caller owns *out
- * (free()); *n may be 0.  NOT_FOUND if the patient is not enrolled. */
-rx_err_t store_list(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
-		    const char *patient_id,
-		    int64_t now, store_rx_t **out, size_t *n, const char **why) RX_MUST_CHECK;
 
 /* Institutions.  add: RX_CONFLICT if the code or the curve key is taken. */
 rx_err_t store_institution_add(store_t *s, const store_institution_t *in) RX_MUST_CHECK;
@@ -172,6 +206,10 @@ rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n
 rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32],
 				    store_institution_t *out) RX_MUST_CHECK;
 
+/* A prescription's metadata for the operator (no access checks; the claim
+ * token is never returned).  NOT_FOUND if no such prescription. */
+rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out) RX_MUST_CHECK;
+
 /* Keys.  add: RX_CONFLICT if the key is already registered, RX_NOT_FOUND if
  * its institution is not, RX_INVALID if the institution's kind does not fit
  * the role (prescribers belong to clinics, pharmacy keys to pharmacies). */
@@ -182,6 +220,26 @@ rx_err_t store_key_get(store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *o
 rx_err_t store_key_revoke(store_t *s, const uint8_t key[RX_KEY_LEN], int64_t now) RX_MUST_CHECK;
 /* All keys; caller owns *out (free()). */
 rx_err_t store_key_list(store_t *s, store_key_t **out, size_t *n) RX_MUST_CHECK;
+
+/* Cards.  enroll: bind a card to an enrolled patient (NOT_FOUND if the
+ * patient is not; CONFLICT if the card was ever enrolled, even if revoked:
+ * a re-issued card has a new key).  revoke: NOT_FOUND if unknown. */
+typedef struct {
+	uint8_t card[RX_KEY_LEN];
+	char patient_id[RX_PATIENT_ID_LEN + 1];
+	int revoked;
+	int64_t enrolled_at, revoked_at;
+} store_card_t;
+
+rx_err_t store_card_enroll(store_t *s, const uint8_t card[RX_KEY_LEN], const char *patient_id,
+			   int64_t now) RX_MUST_CHECK;
+rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t now) RX_MUST_CHECK;
+/* All cards; caller owns *out (free()). */
+rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n) RX_MUST_CHECK;
+
+/* Clear a prescription's access-code lock and failure count (operator).
+ * NOT_FOUND if no such prescription. */
+rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now) RX_MUST_CHECK;
 
 /* Enroll a patient id (a pseudonym, never a My Number).  *created is 1 if
  * new, 0 if it was enrolled before; either way RX_OK. */

@@ -31,6 +31,11 @@ typedef struct {
 	char patient[RX_PATIENT_ID_LEN + 1];
 	char patient2[RX_PATIENT_ID_LEN + 1];
 	char unenrolled[RX_PATIENT_ID_LEN + 1];
+	uint8_t card[RX_KEY_LEN];      /* patient's card */
+	uint8_t card2[RX_KEY_LEN];     /* patient2's card */
+	uint8_t lost[RX_KEY_LEN];      /* patient's earlier card, revoked */
+	store_rx_t seen[16];           /* what the last LIST returned */
+	size_t nseen;
 	int calls;      /* reply builder calls */
 	int fail_reply; /* make the reply builder refuse */
 } world_t;
@@ -44,6 +49,8 @@ typedef struct {
 	uint8_t sig[RX_SIG_LEN];
 	uint8_t token[RX_TOKEN_LEN];
 	char id[RX_ID_LEN + 1];
+	store_assertion_t assertion;
+	uint8_t nonce[16];
 } call_t;
 
 static void new_key(uint8_t pk[RX_KEY_LEN])
@@ -148,6 +155,13 @@ static void world_open(world_t *w)
 	ck_assert_int_eq(created, 1);
 	ck_assert_int_eq(store_patient_enroll(w->s, w->patient2, T0 - DAY, &created), RX_OK);
 	ck_assert_int_eq(created, 1);
+	new_key(w->card);
+	new_key(w->card2);
+	new_key(w->lost);
+	ck_assert_int_eq(store_card_enroll(w->s, w->card, w->patient, T0 - DAY), RX_OK);
+	ck_assert_int_eq(store_card_enroll(w->s, w->card2, w->patient2, T0 - DAY), RX_OK);
+	ck_assert_int_eq(store_card_enroll(w->s, w->lost, w->patient, T0 - 2 * DAY), RX_OK);
+	ck_assert_int_eq(store_card_revoke(w->s, w->lost, T0 - DAY), RX_OK);
 }
 
 static void world_close(world_t *w)
@@ -163,6 +177,11 @@ static rx_err_t build_reply(void *arg, const store_change_t *c, const store_outc
 	world_t *w = arg;
 	char text[160];
 	w->calls++;
+	if (c->op == RX_OP_LIST) {
+		w->nseen = o->n < 16 ? o->n : 16;
+		if (w->nseen)
+			memcpy(w->seen, o->list, w->nseen * sizeof *o->list);
+	}
 	if (w->fail_reply)
 		return RX_SYSTEM;
 	int n = snprintf(text, sizeof text, "reply #%d: %s %s -> %s use %u", w->calls,
@@ -198,6 +217,18 @@ static store_change_t *mk(call_t *k, int op, const uint8_t *actor, const char *i
 	c->body = k->body;
 	c->body_len = sizeof k->body;
 	c->signature = k->sig;
+	/* The patient's card, as the reader at the counter would present it,
+	 * for the ops that take one; a test may change or drop it. */
+	if (op == RX_OP_SUBMIT || op == RX_OP_CLAIM || op == RX_OP_LIST) {
+		randombytes_buf(k->nonce, sizeof k->nonce);
+		k->assertion.card = cur->card;
+		k->assertion.at = now;
+		k->assertion.nonce = k->nonce;
+		k->assertion.purpose = op == RX_OP_SUBMIT ? STORE_PURPOSE_ISSUE
+				       : actor == cur->pharm || actor == cur->pharm2 ? STORE_PURPOSE_DISPENSE
+										     : STORE_PURPOSE_VIEW;
+		c->card = &k->assertion;
+	}
 	return c;
 }
 
@@ -206,6 +237,9 @@ static store_change_t *mk_submit(call_t *k, const uint8_t *doc, const char *pati
 {
 	store_change_t *c = mk(k, RX_OP_SUBMIT, doc, NULL, now);
 	c->patient_id = patient;
+	c->new_access_code = "ABCD-EFGH-JK5";
+	if (strcmp(patient, cur->patient2) == 0)
+		k->assertion.card = cur->card2;
 	c->institution = INST;
 	c->issued_at = now;
 	c->valid_until = rx_valid_until(now, RX_DEFAULT_VALID_DAYS);
@@ -269,11 +303,16 @@ static store_change_t *mk_tok(call_t *k, int op, const uint8_t *actor, const cha
 	return c;
 }
 
+static const uint8_t zero_token[RX_TOKEN_LEN];
+
+/* The state as the operator sees it (actor is who would ask; the operator's
+ * read needs no proof, and never shows a claim token). */
 static store_rx_t status_of(world_t *w, const uint8_t *actor, const char *id, int64_t now)
 {
 	store_rx_t rx;
-	const char *why = NULL;
-	ck_assert_int_eq(store_status(w->s, actor, peer_of(actor), id, now, &rx, NULL, NULL, &why), RX_OK);
+	(void)actor;
+	ck_assert_int_eq(store_rx_get(w->s, id, now, &rx), RX_OK);
+	ck_assert_mem_eq(rx.claim_token, zero_token, RX_TOKEN_LEN);
 	return rx;
 }
 
@@ -284,7 +323,6 @@ static store_stats_t stats_of(world_t *w, int64_t now)
 	return st;
 }
 
-static const uint8_t zero_token[RX_TOKEN_LEN];
 
 /* ---- submit ---- */
 
@@ -320,7 +358,7 @@ START_TEST(submit_issues)
 	store_rx_t rx;
 	store_buf_t body = {0}, sig = {0};
 	const char *why = NULL;
-	ck_assert_int_eq(store_status(w.s, w.pharm, peer_of(w.pharm), id, T0, &rx, &body, &sig, &why), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), id, T0, &rx, &body, &sig, &why), RX_OK);
 	ck_assert_uint_eq(body.len, sizeof k.body);
 	ck_assert_mem_eq(body.data, k.body, sizeof k.body);
 	ck_assert_uint_eq(sig.len, RX_SIG_LEN);
@@ -513,14 +551,22 @@ START_TEST(submit_refusals)
 	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED);
 	c = mk_submit(&k, w.doc_far, w.patient, 1, T0);
 	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED); /* names INST */
+	/* Filed under the card's patient: naming another is a mismatch. */
 	c = mk_submit(&k, w.doc, w.unenrolled, 1, T0);
-	ck_assert_int_eq(apply(&w, c, &out), RX_NOT_FOUND);
+	ck_assert_int_eq(apply(&w, c, &out), RX_ASSERTION_MISMATCH);
+	c = mk_submit(&k, w.doc, w.patient2, 1, T0);
+	k.assertion.card = w.card;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ASSERTION_MISMATCH);
+	/* No card, no prescription. */
+	c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	c->card = NULL;
+	ck_assert_int_eq(apply(&w, c, &out), RX_INVALID);
 	ck_assert_int_eq(w.calls, 0);
 	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 0);
 
 	/* A refused request id is not burnt: the corrected request may reuse it. */
 	c = mk_submit(&k, w.doc, w.unenrolled, 1, T0);
-	ck_assert_int_eq(apply(&w, c, &out), RX_NOT_FOUND);
+	ck_assert_int_eq(apply(&w, c, &out), RX_ASSERTION_MISMATCH);
 	c->patient_id = w.patient;
 	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
 	ck_assert_int_eq(out.replayed, 0);
@@ -925,20 +971,35 @@ START_TEST(status_permissions)
 	ck_assert_int_eq(store_status(w.s, w.doc_far, peer_of(w.doc_far), id, T0 + 20, &rx, NULL, NULL, &why),
 			 RX_PERMISSION_DENIED);
 
-	/* the claim token is for the claimer's eyes only */
-	rx = status_of(&w, w.pharm, id, T0 + 20);
+	/* the claim token is for the claimer's eyes only; another pharmacy
+	 * needs the patient's card or code even to look */
+	ck_assert_int_eq(store_status(w.s, w.pharm, "P-0001", id, T0 + 20, &rx, NULL, NULL, &why), RX_OK);
 	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
 	ck_assert_mem_eq(rx.claim_token, token, RX_TOKEN_LEN);
-	rx = status_of(&w, w.pharm2, id, T0 + 20);
+	ck_assert_int_eq(store_status(w.s, w.pharm2, "P-0002", id, T0 + 20, &rx, NULL, NULL, &why),
+			 RX_PERMISSION_DENIED);
+	ck_assert_int_eq(store_status(w.s, w.doc, INST, id, T0 + 20, &rx, NULL, NULL, &why), RX_OK);
 	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
-	ck_assert_mem_eq(rx.claim_token, zero_token, RX_TOKEN_LEN);
 	ck_assert_mem_eq(rx.claimer, w.pharm, RX_KEY_LEN);
-	rx = status_of(&w, w.doc, id, T0 + 20);
-	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
 	ck_assert_mem_eq(rx.claim_token, zero_token, RX_TOKEN_LEN);
 	world_close(&w);
 }
 END_TEST
+
+/* LIST by actor with card (NULL: none) at now; the result in w->seen. */
+static rx_err_t list_with(world_t *w, const uint8_t *actor, const uint8_t *card, int64_t now)
+{
+	call_t k;
+	store_outcome_t out;
+	store_change_t *c = mk(&k, RX_OP_LIST, actor, NULL, now);
+	if (card)
+		k.assertion.card = card;
+	else
+		c->card = NULL;
+	c->patient_id = "";
+	w->nseen = 0;
+	return apply(w, c, &out);
+}
 
 START_TEST(list_open_only)
 {
@@ -972,56 +1033,159 @@ START_TEST(list_open_only)
 	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, cancelled, T0 + 30), &out), RX_OK);
 
 	const int64_t later = rx_valid_until(T0, 1); /* the short one just expired */
-	ck_assert_int_eq(store_list(w.s, w.pharm2, peer_of(w.pharm2), w.patient, later, &list, &n, &why), RX_OK);
-	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(list_with(&w, w.pharm2, w.card, later), RX_OK);
+	ck_assert_uint_eq(w.nseen, 2);
 	int seen_issued = 0, seen_claimed = 0;
-	for (size_t i = 0; i < n; i++) {
-		ck_assert_str_eq(list[i].patient_id, w.patient);
-		ck_assert_mem_eq(list[i].claim_token, zero_token, RX_TOKEN_LEN);
-		if (strcmp(list[i].id, issued) == 0) {
+	for (size_t i = 0; i < w.nseen; i++) {
+		ck_assert_str_eq(w.seen[i].patient_id, w.patient);
+		ck_assert_mem_eq(w.seen[i].claim_token, zero_token, RX_TOKEN_LEN);
+		if (strcmp(w.seen[i].id, issued) == 0) {
 			seen_issued++;
-			ck_assert_int_eq(list[i].state, RX_STATE_ISSUED);
-		} else if (strcmp(list[i].id, claimed) == 0) {
+			ck_assert_int_eq(w.seen[i].state, RX_STATE_ISSUED);
+		} else if (strcmp(w.seen[i].id, claimed) == 0) {
 			seen_claimed++;
-			ck_assert_int_eq(list[i].state, RX_STATE_CLAIMED);
+			ck_assert_int_eq(w.seen[i].state, RX_STATE_CLAIMED);
 		}
 	}
 	ck_assert_int_eq(seen_issued, 1);
 	ck_assert_int_eq(seen_claimed, 1);
-	free(list);
 
 	/* the claimer does not learn its token from LIST either */
-	ck_assert_int_eq(store_list(w.s, w.pharm, peer_of(w.pharm), w.patient, later, &list, &n, &why), RX_OK);
-	for (size_t i = 0; i < n; i++)
-		ck_assert_mem_eq(list[i].claim_token, zero_token, RX_TOKEN_LEN);
-	free(list);
+	ck_assert_int_eq(list_with(&w, w.pharm, w.card, later), RX_OK);
+	for (size_t i = 0; i < w.nseen; i++)
+		ck_assert_mem_eq(w.seen[i].claim_token, zero_token, RX_TOKEN_LEN);
 
-	/* before the short one expired it was listed */
-	ck_assert_int_eq(store_list(w.s, w.doc, peer_of(w.doc), w.patient, T0 + 40, &list, &n, &why), RX_OK);
+	/* before the short one expired it was listed; a prescriber sees it too */
+	ck_assert_int_eq(list_with(&w, w.doc, w.card, T0 + 40), RX_OK);
+	ck_assert_uint_eq(w.nseen, 3);
+
+	/* the other patient's, by their card, at another clinic */
+	ck_assert_int_eq(list_with(&w, w.doc_far, w.card2, T0 + 40), RX_OK);
+	ck_assert_uint_eq(w.nseen, 1);
+	ck_assert_str_eq(w.seen[0].id, elsewhere);
+
+	ck_assert_int_eq(list_with(&w, w.stranger, w.card, T0), RX_UNKNOWN_KEY);
+	ck_assert_int_eq(list_with(&w, w.revoked, w.card, T0), RX_KEY_REVOKED);
+	/* no card: no list */
+	ck_assert_int_eq(list_with(&w, w.pharm, NULL, T0), RX_PERMISSION_DENIED);
+	(void)why;
+	(void)list;
+	(void)n;
+	world_close(&w);
+}
+END_TEST
+
+/* ---- the patient's card and the slip's access code ---- */
+
+START_TEST(cards_and_assertions)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+
+	/* A card nobody enrolled, and the patient's lost card. */
+	store_change_t *c = mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 10);
+	uint8_t stray[RX_KEY_LEN];
+	new_key(stray);
+	k.assertion.card = stray;
+	ck_assert_int_eq(apply(&w, c, &out), RX_CARD_UNKNOWN);
+	k.assertion.card = w.lost;
+	ck_assert_int_eq(apply(&w, c, &out), RX_CARD_REVOKED);
+	/* Another patient's card; the right card for the wrong purpose. */
+	k.assertion.card = w.card2;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ASSERTION_MISMATCH);
+	k.assertion.card = w.card;
+	k.assertion.purpose = STORE_PURPOSE_ISSUE;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ASSERTION_MISMATCH);
+	/* A refused request used up nothing: the same assertion still works. */
+	k.assertion.purpose = STORE_PURPOSE_DISPENSE;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	/* The same assertion under a new request id is a replay. */
+	store_change_t *c2 = mk(&k2, RX_OP_LIST, w.pharm, NULL, T0 + 11);
+	c2->patient_id = "";
+	memcpy(k2.nonce, k.nonce, sizeof k.nonce);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_ASSERTION_REPLAYED);
+	/* Nonces older than any assertion rxd accepts are forgotten. */
+	ck_assert_int_eq(list_with(&w, w.pharm, w.card, T0 + 11 + 601), RX_OK);
+	c2 = mk(&k2, RX_OP_LIST, w.pharm, NULL, T0 + 11 + 602);
+	c2->patient_id = "";
+	memcpy(k2.nonce, k.nonce, sizeof k.nonce);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_OK);
+
+	/* The card registry. */
+	char nobody[RX_PATIENT_ID_LEN + 1];
+	patient_id("999999999996", nobody);
+	ck_assert_int_eq(store_card_enroll(w.s, stray, nobody, T0), RX_NOT_FOUND);
+	ck_assert_int_eq(store_card_enroll(w.s, w.lost, w.patient, T0), RX_CONFLICT);
+	ck_assert_int_eq(store_card_revoke(w.s, stray, T0), RX_NOT_FOUND);
+	store_card_t *cards;
+	size_t n;
+	ck_assert_int_eq(store_card_list(w.s, &cards, &n), RX_OK);
 	ck_assert_uint_eq(n, 3);
-	free(list);
+	int revoked = 0;
+	for (size_t i = 0; i < n; i++)
+		revoked += cards[i].revoked;
+	ck_assert_int_eq(revoked, 1);
+	free(cards);
+	ck_assert_uint_eq(stats_of(&w, T0).cards, 3);
+	world_close(&w);
+}
+END_TEST
 
-	/* the other patient's */
-	ck_assert_int_eq(store_list(w.s, w.doc_far, peer_of(w.doc_far), w.patient2, T0 + 40, &list, &n, &why), RX_OK);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(list[0].id, elsewhere);
-	free(list);
+/* A CLAIM (or STATUS, LIST) by access code instead of a card. */
+static store_change_t *by_code(call_t *k, int op, const uint8_t *pharm, const char *id,
+			       const char *code, int64_t now)
+{
+	store_change_t *c = mk(k, op, pharm, id, now);
+	c->card = NULL;
+	c->access_code = code;
+	c->patient_id = "";
+	return c;
+}
 
-	ck_assert_int_eq(store_list(w.s, w.pharm, peer_of(w.pharm), w.unenrolled, T0, &list, &n, &why), RX_NOT_FOUND);
-	ck_assert_ptr_null(list);
-	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(store_list(w.s, w.stranger, peer_of(w.stranger), w.patient, T0, &list, &n, &why), RX_UNKNOWN_KEY);
-	ck_assert_ptr_null(list);
-	ck_assert_int_eq(store_list(w.s, w.revoked, peer_of(w.revoked), w.patient, T0, &list, &n, &why), RX_KEY_REVOKED);
+START_TEST(access_codes)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	const char *right = "ABCD-EFGH-JK5", *wrong = "ABCD-EFGH-JK6";
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
 
-	/* enrolled, nothing prescribed */
-	char fresh[RX_PATIENT_ID_LEN + 1];
-	int created;
-	patient_id("999999999996", fresh);
-	ck_assert_int_eq(store_patient_enroll(w.s, fresh, T0, &created), RX_OK);
-	ck_assert_int_eq(store_list(w.s, w.pharm, peer_of(w.pharm), fresh, T0, &list, &n, &why), RX_OK);
-	ck_assert_uint_eq(n, 0);
-	free(list);
+	/* The right code lets a pharmacy look and list without the card. */
+	ck_assert_int_eq(apply(&w, by_code(&k, RX_OP_STATUS, w.pharm2, id, right, T0 + 1), &out), RX_OK);
+	ck_assert_int_eq(apply(&w, by_code(&k, RX_OP_LIST, w.pharm2, id, right, T0 + 2), &out), RX_OK);
+	ck_assert_uint_eq(w.nseen, 1);
+	ck_assert_str_eq(w.seen[0].id, id);
+	/* No proof at all: refused. */
+	store_change_t *c = by_code(&k, RX_OP_CLAIM, w.pharm2, id, right, T0 + 3);
+	c->access_code = NULL;
+	ck_assert_int_eq(apply(&w, c, &out), RX_PERMISSION_DENIED);
+
+	/* Four wrong codes are refused and counted; the fifth locks. */
+	for (int i = 1; i <= 5; i++)
+		ck_assert_int_eq(apply(&w, by_code(&k, RX_OP_CLAIM, w.pharm2, id, wrong, T0 + 10 + i), &out),
+				 RX_BAD_ACCESS_CODE);
+	ck_assert_ptr_nonnull(strstr(out.why, "locked"));
+	/* Locked, even for the right code, and the lock survives a restart. */
+	store_close(&w.s);
+	store_open_in(&w);
+	ck_assert_int_eq(apply(&w, by_code(&k, RX_OP_CLAIM, w.pharm2, id, right, T0 + 20), &out),
+			 RX_ACCESS_LOCKED);
+	/* The card still works: the lock is on the code only. */
+	c = mk(&k, RX_OP_LIST, w.pharm, NULL, T0 + 21);
+	c->patient_id = "";
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_uint_eq(w.nseen, 1);
+	/* The operator unlocks; the right code claims. */
+	ck_assert_int_eq(store_rx_unlock(w.s, id, T0 + 30), RX_OK);
+	ck_assert_int_eq(apply(&w, by_code(&k, RX_OP_CLAIM, w.pharm2, id, right, T0 + 31), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	ck_assert_int_eq(store_rx_unlock(w.s, "0000-0000-0000", T0), RX_NOT_FOUND);
 	world_close(&w);
 }
 END_TEST
@@ -1197,7 +1361,9 @@ START_TEST(survives_reopen)
 	store_close(&w.s); /* closing twice is harmless */
 	store_open_in(&w);
 
-	store_rx_t rx = status_of(&w, w.pharm, id, T0 + 30);
+	store_rx_t rx;
+	const char *why;
+	ck_assert_int_eq(store_status(w.s, w.pharm, "P-0001", id, T0 + 30, &rx, NULL, NULL, &why), RX_OK);
 	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
 	ck_assert_mem_eq(rx.claim_token, token, RX_TOKEN_LEN);
 	ck_assert_uint_eq(rx.uses_left, 2);
@@ -1344,6 +1510,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, replay_lookup);
 	tcase_add_test(tc, values_are_sealed);
 	tcase_add_test(tc, institutions);
+	tcase_add_test(tc, cards_and_assertions);
+	tcase_add_test(tc, access_codes);
 	tcase_add_test(tc, request_id_reuse_conflicts);
 	tcase_add_test(tc, resubmitted_body_conflicts);
 	tcase_add_test(tc, submit_refusals);
