@@ -164,6 +164,35 @@ static const rx_curve_t *curve_of(harness_t *h, const rx_keypair_t *kp)
 	return h->ninst > 0 ? &h->inst[0].curve : NULL;
 }
 
+const char *harness_institution_of(harness_t *h, const rx_keypair_t *kp)
+{
+	for (int i = 0; i < h->nkeys; i++)
+		if (memcmp(h->keys[i].pk, kp->pk, RX_KEY_LEN) == 0)
+			return h->inst[h->keys[i].inst].code;
+	return h->ninst > 0 ? h->inst[0].code : "";
+}
+
+void harness_assertion(harness_t *h, const rx_keypair_t *card, const rx_keypair_t *kp, int purpose,
+		       Rx__Signed *out)
+{
+	ck_assert_int_eq(rxc_card_assertion(card, purpose, harness_institution_of(h, kp),
+					    (int64_t)time(NULL), out),
+			 RX_OK);
+}
+
+int harness_card(harness_t *h, const char *patient, rx_keypair_t *card)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	uint8_t seed[RX_SEED_LEN];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, card);
+	q.op = RX__ADMIN_OP__CARD_ENROLL;
+	q.card.data = card->pk;
+	q.card.len = RX_KEY_LEN;
+	q.patient_id = (char *)patient;
+	return admin_ok(h, &q);
+}
+
 void harness_curve_options(harness_t *h, const rx_keypair_t *kp, rxc_options_t *o)
 {
 	o->curve = curve_of(h, kp);

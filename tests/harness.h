@@ -71,6 +71,15 @@ int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institutio
 int harness_revoke(harness_t *h, const rx_keypair_t *kp);
 /* Enroll a My Number; its patient id into pid.  0 on success. */
 int harness_enroll(harness_t *h, const char *mynumber, char pid[RX_PATIENT_ID_LEN + 1]);
+/* A new simulated card for an enrolled patient, enrolled.  0 on success. */
+int harness_card(harness_t *h, const char *patient, rx_keypair_t *card);
+/* The institution whose connection kp uses (see harness_client). */
+const char *harness_institution_of(harness_t *h, const rx_keypair_t *kp);
+/* card's assertion for purpose, made now at kp's institution (heap memory:
+ * rxc_signed_free). */
+void harness_assertion(harness_t *h, const rx_keypair_t *card, const rx_keypair_t *kp, int purpose,
+		       Rx__Signed *out);
+
 /* Stats; 0 on success. */
 int harness_stats(harness_t *h, Rx__Stats *out);
 

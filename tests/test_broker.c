@@ -24,18 +24,66 @@ typedef struct {
 	harness_t h;
 	rx_keypair_t doc, doc2, ph1, ph2;
 	char patient[RX_PATIENT_ID_LEN + 1];
+	rx_keypair_t card; /* the patient's My Number Card */
 	rxc_t *cdoc, *cdoc2, *cph1, *cph2;
 } world_t;
+
+/* The world of the running test (one per forked test process). */
+static world_t *W;
+
+/* The signing key behind one of the world's clients. */
+static const rx_keypair_t *key_of(rxc_t *c)
+{
+	return c == W->cdoc ? &W->doc : c == W->cdoc2 ? &W->doc2 : c == W->cph1 ? &W->ph1 : &W->ph2;
+}
+
+/* SUBMIT with the patient's card in the reader at kp's clinic. */
+static rx_err_t submit_as(rxc_t *c, const rx_keypair_t *kp, const uint8_t *rid, const Rx__Signed *sp,
+			  rxc_result_t *r)
+{
+	Rx__Signed card;
+	harness_assertion(&W->h, &W->card, kp, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	rx_err_t err = rxc_submit(c, rid, sp, &card, r);
+	rxc_signed_free(&card);
+	return err;
+}
+
+/* CLAIM, STATUS and LIST with the patient's card at kp's pharmacy. */
+static rx_err_t claim_as(rxc_t *c, const rx_keypair_t *kp, const uint8_t *rid, const char *id,
+			 rxc_result_t *r)
+{
+	Rx__Signed card;
+	harness_assertion(&W->h, &W->card, kp, RX__PURPOSE__PURPOSE_DISPENSE, &card);
+	rxc_proof_t proof = {.card = &card};
+	rx_err_t err = rxc_claim(c, rid, id, &proof, r);
+	rxc_signed_free(&card);
+	return err;
+}
+
+static rx_err_t look_as(rxc_t *c, const rx_keypair_t *kp, const char *id, rxc_result_t *r)
+{
+	Rx__Signed card;
+	harness_assertion(&W->h, &W->card, kp, RX__PURPOSE__PURPOSE_DISPENSE, &card);
+	rxc_proof_t proof = {.card = &card};
+	rx_err_t err = id ? rxc_status(c, id, &proof, r) : rxc_list(c, NULL, NULL, &proof, r);
+	rxc_signed_free(&card);
+	return err;
+}
+
+#define SUBMIT(c, rid, sp, r) submit_as((c), key_of(c), (rid), (sp), (r))
+#define CLAIM(c, rid, id, r) claim_as((c), key_of(c), (rid), (id), (r))
 
 static void world_up(world_t *w, int map_mib)
 {
 	memset(w, 0, sizeof *w);
+	W = w;
 	ck_assert_msg(harness_start(&w->h, map_mib) == 0, "rxd did not start (is $RXD set?)");
 	ck_assert_int_eq(harness_key(&w->h, &w->doc, RX_ROLE_PRESCRIBER, "1312345678"), 0);
 	ck_assert_int_eq(harness_key(&w->h, &w->doc2, RX_ROLE_PRESCRIBER, "1300000001"), 0);
 	ck_assert_int_eq(harness_key(&w->h, &w->ph1, RX_ROLE_PHARMACY, "1398765432"), 0);
 	ck_assert_int_eq(harness_key(&w->h, &w->ph2, RX_ROLE_PHARMACY, "1311112222"), 0);
 	ck_assert_int_eq(harness_enroll(&w->h, "123456789018", w->patient), 0);
+	ck_assert_int_eq(harness_card(&w->h, w->patient, &w->card), 0);
 	w->cdoc = harness_client(&w->h, NULL, &w->doc, 0);
 	w->cdoc2 = harness_client(&w->h, NULL, &w->doc2, 0);
 	w->cph1 = harness_client(&w->h, NULL, &w->ph1, 0);
@@ -60,7 +108,7 @@ static void submit(world_t *w, uint32_t uses, char id[RX_ID_LEN + 1])
 	/* Distinct notes, so two submits are two prescriptions, not a resubmit. */
 	snprintf(notes, sizeof notes, "n%u", (unsigned)randombytes_random());
 	harness_prescription(&w->doc, w->patient, uses, 0, 0, notes, &sp);
-	ck_assert_int_eq(rxc_submit(w->cdoc, NULL, &sp, &r), RX_OK);
+	ck_assert_int_eq(SUBMIT(w->cdoc, NULL, &sp, &r), RX_OK);
 	ck_assert_int_eq(r.receipt->state, RX__STATE__ISSUED);
 	ck_assert_str_eq(r.receipt->patient_id, w->patient);
 	strcpy(id, r.receipt->prescription_id);
@@ -72,7 +120,7 @@ static void submit(world_t *w, uint32_t uses, char id[RX_ID_LEN + 1])
 static void claim(rxc_t *c, const char *id, uint8_t token[RX_TOKEN_LEN])
 {
 	rxc_result_t r;
-	ck_assert_int_eq(rxc_claim(c, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(CLAIM(c, NULL, id, &r), RX_OK);
 	ck_assert_int_eq(r.receipt->state, RX__STATE__CLAIMED);
 	ck_assert_int_eq(r.receipt->claim_token.len, RX_TOKEN_LEN);
 	memcpy(token, r.receipt->claim_token.data, RX_TOKEN_LEN);
@@ -93,10 +141,12 @@ static rx_err_t dispense(rxc_t *c, const rx_keypair_t *kp, const char *id,
 	return err;
 }
 
+/* The state as the issuer sees it (every test prescription is Dr. doc's). */
 static int state_of(rxc_t *c, const char *id)
 {
 	rxc_result_t r;
-	ck_assert_int_eq(rxc_status(c, id, &r), RX_OK);
+	(void)c;
+	ck_assert_int_eq(rxc_status(W->cdoc, id, NULL, &r), RX_OK);
 	int s = r.receipt->state;
 	rxc_result_free(&r);
 	return s;
@@ -114,14 +164,14 @@ START_TEST(lifecycle)
 	submit(&w, 1, id);
 
 	/* STATUS by the pharmacy carries the prescriber-signed body, verified. */
-	ck_assert_int_eq(rxc_status(w.cph1, id, &r), RX_OK);
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, id, &r), RX_OK);
 	ck_assert_ptr_nonnull(r.prescription);
 	ck_assert_str_eq(r.prescription->items[0]->drug_code, "2171022F2025");
 	ck_assert_int_eq(r.receipt->uses_left, 1);
 	rxc_result_free(&r);
 
 	/* LIST shows it to a pharmacy. */
-	ck_assert_int_eq(rxc_list(w.cph1, w.patient, &r), RX_OK);
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, NULL, &r), RX_OK);
 	ck_assert_uint_eq(r.receipt->n_prescriptions, 1);
 	ck_assert_str_eq(r.receipt->prescriptions[0]->prescription_id, id);
 	rxc_result_free(&r);
@@ -136,7 +186,7 @@ START_TEST(lifecycle)
 	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_DISPENSED);
 
 	/* Dispensed ones leave the open list. */
-	ck_assert_int_eq(rxc_list(w.cph1, w.patient, &r), RX_OK);
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, NULL, &r), RX_OK);
 	ck_assert_uint_eq(r.receipt->n_prescriptions, 0);
 	rxc_result_free(&r);
 
@@ -226,7 +276,7 @@ START_TEST(every_refusal)
 	char typo[RX_ID_LEN + 1];
 	strcpy(typo, id);
 	typo[0] = typo[0] == '2' ? '3' : '2';
-	ck_assert_int_eq(rxc_claim(w.cph1, NULL, typo, &r), RX_INVALID);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, typo, &r), RX_INVALID);
 	rxc_result_free(&r);
 
 	/* BAD_SIGNATURE: one flipped bit in the request signature. */
@@ -239,20 +289,20 @@ START_TEST(every_refusal)
 	randombytes_buf(seed, sizeof seed);
 	rx_keypair_from_seed(seed, &stranger);
 	rxc_t *cs = harness_client(&w.h, NULL, &stranger, 0);
-	ck_assert_int_eq(rxc_claim(cs, NULL, id, &r), RX_UNKNOWN_KEY);
+	ck_assert_int_eq(claim_as(cs, &stranger, NULL, id, &r), RX_UNKNOWN_KEY);
 	rxc_result_free(&r);
 	rxc_destroy(&cs);
 	rx_keypair_t gone;
 	ck_assert_int_eq(harness_key(&w.h, &gone, RX_ROLE_PHARMACY, "1399999999"), 0);
 	ck_assert_int_eq(harness_revoke(&w.h, &gone), 0);
 	cs = harness_client(&w.h, NULL, &gone, 0);
-	ck_assert_int_eq(rxc_claim(cs, NULL, id, &r), RX_KEY_REVOKED);
+	ck_assert_int_eq(claim_as(cs, &gone, NULL, id, &r), RX_KEY_REVOKED);
 	rxc_result_free(&r);
 	rxc_destroy(&cs);
 
 	/* PERMISSION_DENIED: a pharmacy submitting; another prescriber cancelling. */
 	harness_prescription(&w.ph1, w.patient, 1, 0, 0, "pharmacy", &sp);
-	ck_assert_int_eq(rxc_submit(w.cph1, NULL, &sp, &r), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(SUBMIT(w.cph1, NULL, &sp, &r), RX_PERMISSION_DENIED);
 	rxc_result_free(&r);
 	rxc_signed_free(&sp);
 	ck_assert_int_eq(rxc_cancel(w.cdoc2, NULL, id, &r), RX_PERMISSION_DENIED);
@@ -262,56 +312,59 @@ START_TEST(every_refusal)
 	do
 		rx_rxid_new(ghost);
 	while (strcmp(ghost, id) == 0);
-	ck_assert_int_eq(rxc_claim(w.cph1, NULL, ghost, &r), RX_NOT_FOUND);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, ghost, &r), RX_NOT_FOUND);
 	rxc_result_free(&r);
 
 	/* ALREADY_CLAIMED, then ALREADY_DISPENSED. */
 	claim(w.cph1, id, tok);
-	ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &r), RX_ALREADY_CLAIMED);
+	ck_assert_int_eq(CLAIM(w.cph2, NULL, id, &r), RX_ALREADY_CLAIMED);
 	rxc_result_free(&r);
 	ck_assert_int_eq(dispense(w.cph2, &w.ph2, id, tok, 0, NULL), RX_PERMISSION_DENIED);
 	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
 	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_ALREADY_DISPENSED);
-	ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &r), RX_ALREADY_DISPENSED);
+	ck_assert_int_eq(CLAIM(w.cph2, NULL, id, &r), RX_ALREADY_DISPENSED);
 	rxc_result_free(&r);
 
 	/* CANCELLED. */
 	submit(&w, 1, id);
 	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
 	rxc_result_free(&r);
-	ck_assert_int_eq(rxc_claim(w.cph1, NULL, id, &r), RX_CANCELLED);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_CANCELLED);
 	rxc_result_free(&r);
 
 	/* CONFLICT: the same request id with different bytes. */
 	rxc_request_id(rid);
 	submit(&w, 1, id);
-	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &r), RX_OK);
+	ck_assert_int_eq(CLAIM(w.cph1, rid, id, &r), RX_OK);
 	rxc_result_free(&r);
 	submit(&w, 1, ghost);
-	ck_assert_int_eq(rxc_claim(w.cph1, rid, ghost, &r), RX_CONFLICT);
+	ck_assert_int_eq(CLAIM(w.cph1, rid, ghost, &r), RX_CONFLICT);
 	rxc_result_free(&r);
 
 	/* EXPIRED: valid for two more seconds; poll status until it reads EXPIRED. */
 	int64_t now = (int64_t)time(NULL);
 	harness_prescription(&w.doc, w.patient, 1, now, now + 2, "short", &sp);
 	rxc_request_id(rid);
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &r), RX_OK);
+	Rx__Signed card; /* one assertion: a retry resends the same bytes */
+	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &r), RX_OK);
 	strcpy(id, r.receipt->prescription_id);
 	rxc_result_free(&r);
 	int64_t deadline = harness_ms() + 10000;
 	while (state_of(w.cph1, id) != RX_STATE_EXPIRED && harness_ms() < deadline)
 		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL); /* poll, not hammer */
 	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_EXPIRED);
-	ck_assert_int_eq(rxc_claim(w.cph1, NULL, id, &r), RX_EXPIRED);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_EXPIRED);
 	rxc_result_free(&r);
 	/* A late retry of the submit still gets its original reply. */
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &r), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &r), RX_OK);
 	ck_assert_str_eq(r.receipt->prescription_id, id);
 	rxc_result_free(&r);
 	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
 	/* ...and a prescription already past its validity is refused at submit. */
 	harness_prescription(&w.doc, w.patient, 1, now - 100, now - 10, "late", &sp);
-	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &r), RX_EXPIRED);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &r), RX_EXPIRED);
 	rxc_result_free(&r);
 	rxc_signed_free(&sp);
 
@@ -340,7 +393,7 @@ START_TEST(unavailable_when_full)
 		notes[1] = (char)('A' + i / 26 % 26);
 		notes[2] = (char)('A' + i / 676 % 26);
 		harness_prescription(&w.doc, w.patient, 1, 0, 0, notes, &sp);
-		err = rxc_submit(w.cdoc, NULL, &sp, &r);
+		err = SUBMIT(w.cdoc, NULL, &sp, &r);
 		ok += err == RX_OK;
 		rxc_result_free(&r);
 		rxc_signed_free(&sp);
@@ -366,8 +419,12 @@ START_TEST(retries_get_the_original_reply)
 	world_up(&w, 0);
 	rxc_request_id(rid);
 	harness_prescription(&w.doc, w.patient, 1, 0, 0, "retry", &sp);
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &a), RX_OK);
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &b), RX_OK);
+	/* A retry resends the same bytes, the same card assertion included. */
+	Rx__Signed card;
+	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &a), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &b), RX_OK);
+	rxc_signed_free(&card);
 	ck_assert_uint_eq(a.reply->receipt.len, b.reply->receipt.len);
 	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
 	char id[RX_ID_LEN + 1];
@@ -375,16 +432,19 @@ START_TEST(retries_get_the_original_reply)
 	rxc_result_free(&a);
 	rxc_result_free(&b);
 	/* The same signed prescription under a new request id is not a second one. */
-	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &a), RX_CONFLICT);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &a), RX_CONFLICT);
 	rxc_result_free(&a);
 
 	/* A claim retried after a restart: same token, byte-identical receipt. */
 	rxc_request_id(rid);
-	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &a), RX_OK);
+	harness_assertion(&w.h, &w.card, &w.ph1, RX__PURPOSE__PURPOSE_DISPENSE, &card);
+	rxc_proof_t proof = {.card = &card};
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &proof, &a), RX_OK);
 	memcpy(tok, a.receipt->claim_token.data, RX_TOKEN_LEN);
 	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
 	ck_assert_int_eq(harness_restart(&w.h), 0);
-	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &b), RX_OK);
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &proof, &b), RX_OK);
+	rxc_signed_free(&card);
 	ck_assert_mem_eq(b.receipt->claim_token.data, tok, RX_TOKEN_LEN);
 	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
 	rxc_result_free(&a);
@@ -434,7 +494,7 @@ static void *race(void *arg)
 	for (int i = 0; i < ROUNDS; i++) {
 		rxc_result_t r;
 		pthread_barrier_wait(me->start);
-		rx_err_t err = rxc_claim(c, NULL, me->ids[i], &r);
+		rx_err_t err = claim_as(c, &me->kp, NULL, me->ids[i], &r);
 		me->wins[i] = err == RX_OK;
 		if (err != RX_OK && err != RX_ALREADY_CLAIMED)
 			me->refused_other++;
@@ -520,7 +580,7 @@ static void *work(void *arg)
 		uint8_t tok[RX_TOKEN_LEN];
 		snprintf(notes, sizeof notes, "kill-%d-%u", k->acked, (unsigned)randombytes_random());
 		harness_prescription(&w->doc, w->patient, 1, 0, 0, notes, &sp);
-		rx_err_t err = rxc_submit(doc, NULL, &sp, &r);
+		rx_err_t err = submit_as(doc, &w->doc, NULL, &sp, &r);
 		rxc_signed_free(&sp);
 		if (err != RX_OK) {
 			k->failures++;
@@ -530,7 +590,7 @@ static void *work(void *arg)
 		strcpy(id, r.receipt->prescription_id);
 		rxc_result_free(&r);
 		k->acked_submit_only = 1;
-		if (rxc_claim(ph, NULL, id, &r) != RX_OK) {
+		if (claim_as(ph, &w->ph1, NULL, id, &r) != RX_OK) {
 			k->failures++;
 			rxc_result_free(&r);
 			break;
@@ -629,13 +689,13 @@ START_TEST(transport_admits_only_registered_institutions)
 	randombytes_buf(rogue.sk, 32);
 	crypto_scalarmult_base(rogue.pk, rogue.sk);
 	rxc_t *c = harness_client_curve(&w.h, NULL, &w.ph1, &rogue, 1500);
-	ck_assert_int_eq(rxc_status(c, id, &r), RX_UNREACHABLE);
+	ck_assert_int_eq(rxc_status(c, id, NULL, &r), RX_UNREACHABLE);
 	rxc_result_free(&r);
 	rxc_destroy(&c);
 	/* ...nor without CurveZMQ at all. */
 	rxc_options_t plain = {.timeout_ms = 1500};
 	ck_assert_int_eq(rxc_new(&c, NULL, w.h.endpoint, &w.ph1, &plain), RX_OK);
-	ck_assert_int_eq(rxc_status(c, id, &r), RX_UNREACHABLE);
+	ck_assert_int_eq(rxc_status(c, id, NULL, &r), RX_UNREACHABLE);
 	rxc_result_free(&r);
 	rxc_destroy(&c);
 	ck_assert_int_eq(log_count(&w.h, " op="), ops_before);
@@ -650,7 +710,7 @@ START_TEST(transport_admits_only_registered_institutions)
 	/* ...or through a pharmacy's. */
 	rxc_destroy(&c);
 	c = harness_client_curve(&w.h, NULL, &w.doc, &harness_institution(&w.h, "1398765432", 2)->curve, 0);
-	ck_assert_int_eq(rxc_status(c, id, &r), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(rxc_status(c, id, NULL, &r), RX_PERMISSION_DENIED);
 	rxc_result_free(&r);
 	rxc_destroy(&c);
 	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_ISSUED);
@@ -666,10 +726,10 @@ START_TEST(transport_admits_only_registered_institutions)
 	ck_assert_int_eq(harness_admin(&w.h, &q, &rep), 0);
 	ck_assert_int_eq(rep->status, RX__STATUS__OK);
 	rx__admin_reply__free_unpacked(rep, NULL);
-	ck_assert_int_eq(rxc_status(w.cph1, id, &r), RX_KEY_REVOKED);
+	ck_assert_int_eq(rxc_status(w.cph1, id, NULL, &r), RX_KEY_REVOKED);
 	rxc_result_free(&r);
 	c = harness_client(&w.h, NULL, &w.ph1, 1500);
-	ck_assert_int_eq(rxc_status(c, id, &r), RX_UNREACHABLE);
+	ck_assert_int_eq(rxc_status(c, id, NULL, &r), RX_UNREACHABLE);
 	rxc_result_free(&r);
 	rxc_destroy(&c);
 	world_down(&w);
