@@ -7,6 +7,7 @@ set -euo pipefail
 build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
 bin_rxd=$build/broker/rxd
 keygen=$build/clients/rx-keygen
+card_tool=$build/clients/rx-card
 rxctl=$build/clients/rxctl
 clinic=$build/clients/rx-clinic
 pharmacy=$build/clients/rx-pharmacy
@@ -97,9 +98,14 @@ patient=$(field patient_id "$out")
 [ -n "$patient" ] || die "no patient id: $out"
 info "patient id $patient: a keyed hash; the number itself is stored nowhere"
 
-say "Dr. Sato submits a signed prescription (real NHI drug codes)"
+say "The patient's My Number Card is bound to her patient id"
+card=$("$card_tool" new "$work/hanako.card")
+"$rxctl" --data "$data" card enroll --patient "$patient" "$card" | sed 's/^/    /'
+info "the card's key signs assertions as a card reader would: purpose, place, time, nonce"
+
+say "Dr. Sato submits a signed prescription for the card in his reader (real NHI drug codes)"
 cat >"$work/rx.json" <<JSON
-{"patient_id": "$patient", "valid_days": 4, "uses": 1,
+{"valid_days": 4, "uses": 1,
  "items": [
   {"drug_code": "2171022F2025", "name": "ノルバスク錠５ｍｇ (amlodipine 5 mg)", "dose": "1 tablet",
    "usage": "once daily after breakfast", "days": 28, "quantity": 28, "unit": "tablet"},
@@ -107,21 +113,25 @@ cat >"$work/rx.json" <<JSON
    "usage": "once daily after dinner", "days": 28, "quantity": 28, "unit": "tablet"}],
  "notes": "generic substitution allowed"}
 JSON
-run 0 "$clinic" "${sakura[@]}" submit "$work/rx.json"
+run 0 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 \
+  submit "$work/rx.json" --slip "$work/slip1.txt"
 id=$(field id "$out")
-info "prescription $id is $(field state "$out"), valid until $(field valid_until "$out")"
+[ "$(field patient_id "$out")" = "$patient" ] || die "filed under another patient: $out"
+info "prescription $id is $(field state "$out") for the card's patient, valid until $(field valid_until "$out")"
 info "receipt signed by the broker: $(field receipt_signature "$out" | cut -c1-32)..."
+info "the slip with the access code went to a private file (mode $(stat -c %a "$work/slip1.txt")), not to the screen"
 
-say "At Aozora Pharmacy the patient is looked up and the prescription claimed"
-run 0 "$pharmacy" "${at_aozora[@]}" list --patient "$patient"
+say "At Aozora Pharmacy the patient presents her card; the prescription is found and claimed"
+aozora_card=(--card "$work/hanako.card" --institution 1398765432)
+run 0 "$pharmacy" "${at_aozora[@]}" "${aozora_card[@]}" list
 grep -q "\"$id\"" <<<"$out" || die "the prescription is not in the patient's list: $out"
-info "open prescriptions for the patient: $id"
-run 0 "$pharmacy" "${at_aozora[@]}" claim "$id"
+info "open prescriptions for the card's patient: $id"
+run 0 "$pharmacy" "${at_aozora[@]}" "${aozora_card[@]}" claim "$id"
 claim=$(field claim "$out")
 info "claimed; state $(field state "$out"), claim token kept by the pharmacy"
 
 say "Midori Pharmacy tries to claim the same prescription"
-run 2 "$pharmacy" "${at_midori[@]}" claim "$id"
+run 2 "$pharmacy" "${at_midori[@]}" --card "$work/hanako.card" --institution 1311112222 claim "$id"
 [ "$(field status "$out")" = ALREADY_CLAIMED ] && [ "$(field id "$out")" = "$id" ] ||
   die "expected ALREADY_CLAIMED for $id: $out"
 info "refused: $(field status "$out") ($(field message "$out"))"
@@ -135,6 +145,38 @@ say "A second dispense of the same prescription"
 run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim"
 [ "$(field status "$out")" = ALREADY_DISPENSED ] || die "expected ALREADY_DISPENSED: $out"
 info "refused: $(field status "$out")"
+
+say "A second prescription; this time her son collects it at Midori Pharmacy with the slip"
+sed 's/generic substitution allowed/for the son to collect/' "$work/rx.json" >"$work/rx2.json"
+run 0 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 \
+  submit "$work/rx2.json" --slip "$work/slip2.txt"
+id2=$(field id "$out")
+sed 's/^/    | /' "$work/slip2.txt" | sed 's/\(access code *\).*/\1(printed on the slip; not shown here)/'
+code2=$(sed -n 's/.*access code *//p' "$work/slip2.txt")
+run 2 "$pharmacy" "${at_midori[@]}" --access-code ABCD-EFGH-JK5 claim "$id2"
+info "a misread code: $(field status "$out") ($(field message "$out")); five wrong codes lock it"
+run 0 "$pharmacy" "${at_midori[@]}" --access-code - list "$id2" <<<"$code2"
+grep -q "\"$id2\"" <<<"$out" || die "the access code did not find $id2: $out"
+run 0 "$pharmacy" "${at_midori[@]}" --access-code - claim "$id2" <<<"$code2"
+claim2=$(field claim "$out")
+run 0 "$pharmacy" "${at_midori[@]}" dispense "$id2" --claim "$claim2"
+info "id and access code read from the slip: claimed and $(field state "$out") without the card"
+
+say "The card is lost: the operator revokes it and enrolls the re-issued one"
+"$rxctl" --data "$data" card revoke "$card" | sed 's/^/    /'
+run 2 "$pharmacy" "${at_aozora[@]}" "${aozora_card[@]}" list
+[ "$(field status "$out")" = CARD_REVOKED ] || die "a revoked card was accepted: $out"
+info "the lost card: $(field status "$out")"
+card2=$("$card_tool" new "$work/hanako2.card")
+"$rxctl" --data "$data" card enroll --patient "$patient" "$card2" | sed 's/^/    /'
+run 0 "$pharmacy" "${at_aozora[@]}" --card "$work/hanako2.card" --institution 1398765432 list
+info "the new card works for the same patient id"
+
+say "A pharmacy whose transport key was never registered cannot reach rxd at all"
+"$keygen" --curve "$work/rogue.curve" >/dev/null
+run 1 "$pharmacy" --broker "$broker" --curve-key "$work/rogue.curve" --server-key "$data/broker.curve.pub" \
+  --key "$work/aozora.key" --timeout 2 status "$id"
+info "$(field status "$out"): the CurveZMQ handshake is refused before any request is read"
 
 say "Restart the broker (SIGTERM, then start again on the same data dir)"
 stop_rxd
@@ -152,4 +194,10 @@ say "Stop the broker"
 stop_rxd
 info "the log holds one line per request, and no patient data:"
 grep -m3 ' op=' "$work/rxd.log" | sed 's/^/    /'
+
+say "Privacy at rest: scan every byte of the data dir"
+if grep -rqa -e 'クレストール' -e 'for the son' -e '123456789018' "$data"; then
+  die "clear text found in the data dir"
+fi
+info "no drug name, note or My Number in clear text: bodies are sealed with XChaCha20-Poly1305"
 printf '\nThe whole story ran against the real broker. Demo OK.\n'
