@@ -1,6 +1,7 @@
 /* Integration: the real rxd on a temp dir and a kernel-chosen port, driven
  * through the client library over real sockets. */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -736,6 +737,229 @@ START_TEST(transport_admits_only_registered_institutions)
 }
 END_TEST
 
+/* A signed card assertion with every field chosen by the test. */
+static void assertion(const rx_keypair_t *card, int purpose, const char *inst, int64_t at,
+		      const uint8_t nonce[16], Rx__Signed *out)
+{
+	Rx__CardAssertion a = RX__CARD_ASSERTION__INIT;
+	a.version = 1;
+	a.purpose = (Rx__Purpose)purpose;
+	a.institution_code = (char *)inst;
+	a.at = at;
+	a.nonce.data = (uint8_t *)nonce;
+	a.nonce.len = 16;
+	a.card_key.data = (uint8_t *)card->pk;
+	a.card_key.len = RX_KEY_LEN;
+	size_t n = rx__card_assertion__get_packed_size(&a);
+	rx__signed__init(out);
+	out->body.data = malloc(n);
+	out->body.len = n;
+	rx__card_assertion__pack(&a, out->body.data);
+	out->signature.data = malloc(RX_SIG_LEN);
+	out->signature.len = RX_SIG_LEN;
+	ck_assert_int_eq(rx_sign(RX_SIGN_CARD, card->sk, out->body.data, n, out->signature.data), RX_OK);
+}
+
+static rx_err_t list_with(rxc_t *c, const Rx__Signed *card)
+{
+	rxc_result_t r;
+	rxc_proof_t proof = {.card = card};
+	rx_err_t err = rxc_list(c, NULL, NULL, &proof, &r);
+	rxc_result_free(&r);
+	return err;
+}
+
+/* Every card refusal over the real socket. */
+START_TEST(card_refusals)
+{
+	world_t w;
+	Rx__Signed a;
+	uint8_t nonce[16];
+	int64_t now = (int64_t)time(NULL);
+	const char *here = "1398765432"; /* ph1's pharmacy */
+	world_up(&w, 0);
+
+	/* A card nobody enrolled. */
+	rx_keypair_t stray;
+	uint8_t seed[RX_SEED_LEN];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, &stray);
+	randombytes_buf(nonce, 16);
+	assertion(&stray, RX__PURPOSE__PURPOSE_DISPENSE, here, now, nonce, &a);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_CARD_UNKNOWN);
+	rxc_signed_free(&a);
+
+	/* Stale: six minutes off either way. */
+	randombytes_buf(nonce, 16);
+	assertion(&w.card, RX__PURPOSE__PURPOSE_DISPENSE, here, now - 360, nonce, &a);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_ASSERTION_STALE);
+	rxc_signed_free(&a);
+	assertion(&w.card, RX__PURPOSE__PURPOSE_DISPENSE, here, now + 360, nonce, &a);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_ASSERTION_STALE);
+	rxc_signed_free(&a);
+
+	/* Mismatch: made at another pharmacy; made for another purpose. */
+	assertion(&w.card, RX__PURPOSE__PURPOSE_DISPENSE, "1311112222", now, nonce, &a);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_ASSERTION_MISMATCH);
+	rxc_signed_free(&a);
+	assertion(&w.card, RX__PURPOSE__PURPOSE_ISSUE, here, now, nonce, &a);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_ASSERTION_MISMATCH);
+	rxc_signed_free(&a);
+
+	/* A forged assertion: another key signed it. */
+	assertion(&stray, RX__PURPOSE__PURPOSE_DISPENSE, here, now, nonce, &a);
+	Rx__CardAssertion *body = rx__card_assertion__unpack(NULL, a.body.len, a.body.data);
+	memcpy(body->card_key.data, w.card.pk, RX_KEY_LEN);
+	rx__card_assertion__pack(body, a.body.data);
+	rx__card_assertion__free_unpacked(body, NULL);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_BAD_SIGNATURE);
+	rxc_signed_free(&a);
+
+	/* The good one works once; the same assertion again is a replay. */
+	assertion(&w.card, RX__PURPOSE__PURPOSE_DISPENSE, here, now, nonce, &a);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_OK);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_ASSERTION_REPLAYED);
+	rxc_signed_free(&a);
+
+	/* A revoked (lost) card. */
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *rep;
+	q.op = RX__ADMIN_OP__CARD_REVOKE;
+	q.card.data = w.card.pk;
+	q.card.len = RX_KEY_LEN;
+	ck_assert_int_eq(harness_admin(&w.h, &q, &rep), 0);
+	ck_assert_int_eq(rep->status, RX__STATUS__OK);
+	rx__admin_reply__free_unpacked(rep, NULL);
+	randombytes_buf(nonce, 16);
+	assertion(&w.card, RX__PURPOSE__PURPOSE_DISPENSE, here, now, nonce, &a);
+	ck_assert_int_eq(list_with(w.cph1, &a), RX_CARD_REVOKED);
+	rxc_signed_free(&a);
+
+	/* The re-issued card: the same patient id. */
+	rx_keypair_t reissued;
+	ck_assert_int_eq(harness_card(&w.h, w.patient, &reissued), 0);
+	w.card = reissued;
+	char id[RX_ID_LEN + 1];
+	submit(&w, 1, id);
+	rxc_result_t r;
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, NULL, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->n_prescriptions, 1);
+	ck_assert_str_eq(r.receipt->patient_id, w.patient);
+	rxc_result_free(&r);
+	world_down(&w);
+}
+END_TEST
+
+/* The slip's access code: claim without the card; five wrong codes lock. */
+START_TEST(access_code_path)
+{
+	world_t w;
+	Rx__Signed sp;
+	rxc_result_t r;
+	char id[RX_ID_LEN + 1], code[RX_ACCESS_CODE_LEN + 1], wrong[RX_ACCESS_CODE_LEN + 1];
+	world_up(&w, 0);
+	harness_prescription(&w.doc, "", 1, 0, 0, "slip", &sp);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &r), RX_OK);
+	strcpy(id, r.receipt->prescription_id);
+	ck_assert_int_eq(rx_access_code_parse(r.receipt->access_code, code), RX_OK);
+	ck_assert_str_eq(r.receipt->patient_id, w.patient);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+
+	/* No card, no code: a pharmacy may not even look. */
+	ck_assert_int_eq(rxc_status(w.cph2, id, NULL, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_proof_t right = {.access_code = code}, bad = {.access_code = wrong};
+	/* A malformed code is INVALID (and not counted); a well-formed wrong
+	 * one is BAD_ACCESS_CODE, five of them lock. */
+	rxc_proof_t typo = {.access_code = "ABCD-EFGH-JK0"};
+	ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &typo, &r), RX_INVALID);
+	rxc_result_free(&r);
+	do
+		rx_access_code_new(wrong);
+	while (strcmp(wrong, code) == 0);
+	ck_assert_int_eq(rxc_list(w.cph2, NULL, id, &right, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->n_prescriptions, 1);
+	rxc_result_free(&r);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &bad, &r), RX_BAD_ACCESS_CODE);
+		rxc_result_free(&r);
+	}
+	ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &right, &r), RX_ACCESS_LOCKED);
+	rxc_result_free(&r);
+	/* The operator unlocks it; the right code claims. */
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *rep;
+	q.op = RX__ADMIN_OP__RX_UNLOCK;
+	q.prescription_id = id;
+	ck_assert_int_eq(harness_admin(&w.h, &q, &rep), 0);
+	ck_assert_int_eq(rep->status, RX__STATUS__OK);
+	rx__admin_reply__free_unpacked(rep, NULL);
+	ck_assert_int_eq(rxc_claim(w.cph2, NULL, id, &right, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__CLAIMED);
+	rxc_result_free(&r);
+	world_down(&w);
+}
+END_TEST
+
+/* Nothing sensitive is on disk in clear: a distinctive drug name, the notes,
+ * the My Number, the access code, the patient id. */
+static int file_contains(const char *path, const void *needle, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return 0;
+	static uint8_t buf[8 << 20];
+	size_t len = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return memmem(buf, len, needle, n) != NULL;
+}
+
+START_TEST(no_clear_text_at_rest)
+{
+	world_t w;
+	Rx__Signed sp;
+	rxc_result_t r;
+	char code[RX_ACCESS_CODE_LEN + 1], id[RX_ID_LEN + 1];
+	world_up(&w, 0);
+	harness_prescription(&w.doc, "", 1, 0, 0, "ZZ-DISTINCTIVE-NOTE-42", &sp);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &r), RX_OK);
+	strcpy(code, r.receipt->access_code);
+	strcpy(id, r.receipt->prescription_id);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
+
+	char path[512];
+	const char *needles[] = {"ZZ-DISTINCTIVE-NOTE-42", "ノルバスク", "123456789018", code,
+				 w.patient};
+	DIR *d = opendir(w.h.dir);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	int files = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", w.h.dir, e->d_name);
+		files++;
+		for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++) {
+			/* The patient id is the index key of their prescriptions: a
+			 * pseudonym, allowed in the LMDB file only. */
+			if (i == 4 && strcmp(e->d_name, "data.mdb") == 0)
+				continue;
+			ck_assert_msg(!file_contains(path, needles[i], strlen(needles[i])),
+				      "%s holds needle %zu in clear text", e->d_name, i);
+		}
+	}
+	closedir(d);
+	ck_assert_int_ge(files, 5);
+	/* The scan can see: the log does name the prescription id. */
+	snprintf(path, sizeof path, "%s/rxd.log", w.h.dir);
+	ck_assert(file_contains(path, id, strlen(id)));
+	world_down(&w);
+}
+END_TEST
+
 /* rxd refuses a data dir that others can read, and a second rxd on a dir
  * already served. */
 static int run_rxd(const char *dir)
@@ -790,6 +1014,9 @@ int main(void)
 	tcase_add_test(tc, kill9_loses_nothing_acknowledged);
 	tcase_add_test(tc, refuses_open_dir_and_second_broker);
 	tcase_add_test(tc, transport_admits_only_registered_institutions);
+	tcase_add_test(tc, card_refusals);
+	tcase_add_test(tc, access_code_path);
+	tcase_add_test(tc, no_clear_text_at_rest);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
