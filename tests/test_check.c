@@ -589,6 +589,49 @@ START_TEST(valid_until_japan_days)
 }
 END_TEST
 
+/* ---- card assertions (form only; signature, time and use are the broker's) ---- */
+
+START_TEST(assertion_rules)
+{
+	Rx__CardAssertion a = RX__CARD_ASSERTION__INIT;
+	uint8_t nonce[17] = {0}, key[33] = {0};
+	const char *why = NULL;
+	a.version = 1;
+	a.purpose = RX__PURPOSE__PURPOSE_DISPENSE;
+	a.institution_code = "1398765432";
+	a.at = 1764547200;
+	a.nonce.data = nonce;
+	a.nonce.len = 16;
+	a.card_key.data = key;
+	a.card_key.len = 32;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_OK);
+	a.version = 2;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.version = 1;
+	a.purpose = RX__PURPOSE__PURPOSE_NONE;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.purpose = (Rx__Purpose)4;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.purpose = RX__PURPOSE__PURPOSE_VIEW;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_OK);
+	a.institution_code = "";
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.institution_code = "13 98";
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.institution_code = "1398765432";
+	a.nonce.len = 15;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.nonce.len = 17;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.nonce.len = 16;
+	a.card_key.len = 31;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	a.card_key.len = 33;
+	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
+	ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
 static Suite *check_suite(void)
 {
 	Suite *s = suite_create("check");
@@ -621,6 +664,7 @@ static Suite *check_suite(void)
 
 	tc = tcase_create("valid_until");
 	tcase_add_test(tc, valid_until_japan_days);
+	tcase_add_test(tc, assertion_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }

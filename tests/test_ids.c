@@ -573,6 +573,49 @@ START_TEST(institution_rules)
 }
 END_TEST
 
+/* ---- access codes ---- */
+
+START_TEST(access_codes)
+{
+	static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	for (int n = 0; n < 200; n++) {
+		char code[RX_ACCESS_CODE_LEN + 1], back[RX_ACCESS_CODE_LEN + 1], typo[32];
+		rx_access_code_new(code);
+		ck_assert_uint_eq(strlen(code), RX_ACCESS_CODE_LEN);
+		ck_assert(code[4] == '-' && code[9] == '-');
+		ck_assert_int_eq(rx_access_code_parse(code, back), RX_OK);
+		ck_assert_str_eq(back, code);
+		/* read aloud and typed back: lower case, no dashes, spaces */
+		char loose[32];
+		int j = 0;
+		for (int i = 0; code[i]; i++)
+			if (code[i] != '-')
+				loose[j++] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] + 32 : code[i]);
+		loose[j] = '\0';
+		ck_assert_int_eq(rx_access_code_parse(loose, back), RX_OK);
+		ck_assert_str_eq(back, code);
+		/* every single substitution of a data character is caught */
+		for (int i = 0; i < RX_ACCESS_CODE_LEN - 1; i++) {
+			if (code[i] == '-')
+				continue;
+			for (const char *a = alphabet; *a; a++) {
+				if (*a == code[i])
+					continue;
+				strcpy(typo, code);
+				typo[i] = *a;
+				ck_assert_msg(rx_access_code_parse(typo, back) == RX_INVALID, "%s accepted", typo);
+			}
+		}
+	}
+	char out[RX_ACCESS_CODE_LEN + 1];
+	ck_assert_int_eq(rx_access_code_parse("", out), RX_INVALID);
+	ck_assert_int_eq(rx_access_code_parse("ABCD-EFGH-J", out), RX_INVALID);
+	ck_assert_int_eq(rx_access_code_parse("ABCD-EFGH-JK5X", out), RX_INVALID);
+	ck_assert_int_eq(rx_access_code_parse("ABCD-EFGH-IK5", out), RX_INVALID); /* I is not base32 */
+	ck_assert_int_eq(rx_access_code_parse(NULL, out), RX_INVALID);
+}
+END_TEST
+
 static Suite *ids_suite(void)
 {
 	Suite *s = suite_create("ids");
@@ -617,6 +660,7 @@ static Suite *ids_suite(void)
 
 	tc = tcase_create("institution");
 	tcase_add_test(tc, institution_rules);
+	tcase_add_test(tc, access_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }
