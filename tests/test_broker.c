@@ -960,6 +960,41 @@ START_TEST(no_clear_text_at_rest)
 }
 END_TEST
 
+/* The admin socket is for the broker's own user: another user cannot reach
+ * it (the socket is mode 0600 in a mode-0700 dir).  Needs root to become
+ * another user; as any other user the test only checks the modes. */
+START_TEST(admin_socket_is_private)
+{
+	harness_t h;
+	char path[300];
+	struct stat st;
+	ck_assert_int_eq(harness_start(&h, 0), 0);
+	snprintf(path, sizeof path, "%s/admin.sock", h.dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(stat(h.dir, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0077, 0);
+	if (geteuid() == 0) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+			Rx__AdminReply *rep = NULL;
+			char msg[256];
+			q.op = RX__ADMIN_OP__STATS;
+			if (setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(3);
+			rx_err_t err = rxc_admin(h.dir, 1000, &q, &rep, msg, sizeof msg);
+			_exit(err == RX_UNREACHABLE && rep == NULL ? 0 : 1);
+		}
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "another user reached the admin socket (exit %d)", WEXITSTATUS(status));
+	}
+	harness_cleanup(&h);
+}
+END_TEST
+
 /* rxd refuses a data dir that others can read, and a second rxd on a dir
  * already served. */
 static int run_rxd(const char *dir)
@@ -1017,6 +1052,7 @@ int main(void)
 	tcase_add_test(tc, card_refusals);
 	tcase_add_test(tc, access_code_path);
 	tcase_add_test(tc, no_clear_text_at_rest);
+	tcase_add_test(tc, admin_socket_is_private);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
