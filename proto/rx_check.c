@@ -6,7 +6,9 @@
 #include "rx_ids.h"
 #include "rx_types.h"
 
-_Static_assert((int)RX_OP_SUBMIT == RX__OP__SUBMIT && (int)RX_OP_LIST == RX__OP__LIST, "op");
+_Static_assert((int)RX_OP_SUBMIT == RX__OP__SUBMIT && (int)RX_OP_LIST == RX__OP__LIST &&
+		       (int)RX_OP_LOG == RX__OP__LOG,
+	       "op");
 _Static_assert((int)RX_STATE_ISSUED == RX__STATE__ISSUED &&
 		       (int)RX_STATE_CLAIMED == RX__STATE__CLAIMED &&
 		       (int)RX_STATE_DISPENSED == RX__STATE__DISPENSED &&
@@ -20,8 +22,8 @@ _Static_assert((int)RX_ROLE_PRESCRIBER == RX__ROLE__PRESCRIBER &&
 const char *rx_op_name(int op)
 {
 	static const char *const n[] = {"?", "SUBMIT", "CLAIM", "RELEASE", "DISPENSE",
-					"CANCEL", "STATUS", "LIST"};
-	return op > 0 && op <= RX_OP_LIST ? n[op] : "?";
+					"CANCEL", "STATUS", "LIST", "LOG"};
+	return op > 0 && op <= RX_OP_LOG ? n[op] : "?";
 }
 
 const char *rx_state_name(int state)

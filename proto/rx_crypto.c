@@ -16,6 +16,7 @@ static const char *const contexts[] = {
 	[RX_SIGN_CALL] = "rx-exchange v1 call",
 	[RX_SIGN_RECEIPT] = "rx-exchange v1 receipt",
 	[RX_SIGN_CARD] = "rx-exchange v1 card assertion",
+	[RX_SIGN_AUDIT] = "rx-exchange v1 audit head",
 };
 
 rx_err_t rx_crypto_init(void)

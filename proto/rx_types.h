@@ -32,7 +32,8 @@ typedef enum {
 	RX_OP_DISPENSE = 4,
 	RX_OP_CANCEL = 5,
 	RX_OP_STATUS = 6,
-	RX_OP_LIST = 7
+	RX_OP_LIST = 7,
+	RX_OP_LOG = 8
 } rx_op_t;
 
 typedef enum {

@@ -15,7 +15,9 @@
  *   cards       card public key (32)        -> CardRecord (sealed: the binding)
  *   nonces      card assertion nonce (16)   -> its time; seen once
  *   nonce_times time (8, big-endian) + nonce -> "", to prune old nonces
- *   access_log  prescription id + time + random -> AccessAttempt, every code tried */
+ *   access_log  prescription id + time + random -> AccessAttempt, every code tried
+ *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
+ *   audit_patient patient id + seq          -> "", the patient's own log */
 #include "store.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "records.pb-c.h"
 #include "rx_crypto.h"
 #include "rx_ids.h"
@@ -37,6 +40,7 @@ struct store {
 	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
 	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
+	audit_dbs_t audit;
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
 };
 
@@ -190,6 +194,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"institutions", &s->institutions, 0}, {"curve_keys", &s->curve_keys, 0},
 		{"cards", &s->cards, 0},         {"nonces", &s->nonces, 0},
 		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
+		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
@@ -220,6 +225,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
+	s->audit.meta = s->meta;
 	*out = s;
 	return RX_OK;
 fail:
@@ -952,6 +958,33 @@ static rx_err_t do_list(MDB_txn *txn, store_t *s, const store_change_t *c, const
 	       "LIST needs the patient's card, or a prescription id and its access code");
 }
 
+/* The audit entry for a request: who (key and connection), what, on whose
+ * prescription, and how it ended. */
+static int audit_request(MDB_txn *txn, store_t *s, const store_change_t *c, rx_err_t outcome,
+			 const char *why, const char *id, const char *patient)
+{
+	audit_event_t e = {
+		.at = c->now,
+		.actor = c->actor,
+		.institution = c->peer,
+		.action = rx_op_name(c->op),
+		.id = id,
+		.patient = patient,
+		.outcome = outcome,
+		.detail = why,
+	};
+	return audit_append(txn, &s->audit, &e);
+}
+
+/* An operator action, recorded in the transaction that makes it. */
+static int audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action, const char *id,
+			  const char *patient, const char *detail)
+{
+	audit_event_t e = {.at = now, .action = action, .id = id, .patient = patient,
+			   .outcome = RX_OK, .detail = detail};
+	return audit_append(txn, &s->audit, &e);
+}
+
 rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
 		      store_outcome_t *out, store_buf_t *reply)
 {
@@ -1076,20 +1109,24 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	}
 	out->body = out->signature = NULL;
 	out->list = NULL;
-	/* A plain read changed nothing: no commit, no fsync, nothing stored. */
-	if (reading && !wrote) {
-		mdb_txn_abort(txn);
-		txn = NULL;
-		goto done;
+	/* A plain read changes nothing and its reply is not kept; but it read
+	 * patient data, so its audit entry is committed like any other. */
+	if (!(reading && !wrote)) {
+		Rxstore__RequestRow row = RXSTORE__REQUEST_ROW__INIT;
+		row.version = 1;
+		set_bytes(&row.call_hash, (uint8_t *)c->call_hash, RX_HASH_LEN);
+		row.at = c->now;
+		set_bytes(&row.reply, reply->data, reply->len);
+		if ((rc = put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) !=
+		    0) {
+			err = from_mdb(rc);
+			out->why = "storage error writing the reply";
+			goto fail;
+		}
 	}
-	Rxstore__RequestRow row = RXSTORE__REQUEST_ROW__INIT;
-	row.version = 1;
-	set_bytes(&row.call_hash, (uint8_t *)c->call_hash, RX_HASH_LEN);
-	row.at = c->now;
-	set_bytes(&row.reply, reply->data, reply->len);
-	if ((rc = put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) != 0) {
+	if ((rc = audit_request(txn, s, c, RX_OK, NULL, id, out->rx.patient_id)) != 0) {
 		err = from_mdb(rc);
-		out->why = "storage error writing the reply";
+		out->why = "storage error writing the audit log";
 		goto fail;
 	}
 	rc = mdb_txn_commit(txn);
@@ -1099,26 +1136,33 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		out->why = "storage error committing the change";
 		goto fail;
 	}
-done:
 	if (stored)
 		rxstore__rx_record__free_unpacked(stored, NULL);
 	free(list);
 	return RX_OK;
 fail:
-	/* A refused access code still counts: keep the count and the record of
-	 * the attempt, nothing else. */
-	if (txn && out->commit) {
+	/* A refusal changes nothing but the audit log, which records it, and,
+	 * for a refused access code, the count and the record of the attempt. */
+	if (txn && !out->commit) {
+		mdb_txn_abort(txn);
+		txn = NULL;
+	}
+	if (err != RX_UNAVAILABLE && err != RX_SYSTEM &&
+	    (txn || mdb_txn_begin(s->env, NULL, 0, &txn) == 0)) {
 		MDB_val idk = val(id, RX_ID_LEN);
-		rx_err_t kept = RX_OK;
-		if (dirty && id[0] && (rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0)
-			kept = from_mdb(rc);
-		if (kept == RX_OK && (rc = mdb_txn_commit(txn)) != 0)
-			kept = from_mdb(rc);
-		else if (kept != RX_OK)
+		const char *whose = stored ? stored->patient_id : patient;
+		rc = 0;
+		if (out->commit && dirty && id[0])
+			rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0);
+		if (rc == 0)
+			rc = audit_request(txn, s, c, err, out->why, c->id ? c->id : id, whose);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
 			mdb_txn_abort(txn);
 		txn = NULL;
-		if (kept != RX_OK) {
-			err = kept;
+		if (rc != 0 && out->commit) {
+			err = from_mdb(rc);
 			out->why = "storage error recording the attempt";
 		}
 	}
@@ -1226,7 +1270,10 @@ rx_err_t store_key_add(store_t *s, const store_key_t *k)
 		mdb_txn_abort(txn);
 		return err;
 	}
-	return commit_or_abort(txn, put_key(txn, s, k, MDB_NOOVERWRITE));
+	rc = put_key(txn, s, k, MDB_NOOVERWRITE);
+	if (rc == 0)
+		rc = audit_operator(txn, s, k->added_at, "KEY_ADD", NULL, NULL, k->institution);
+	return commit_or_abort(txn, rc);
 }
 
 static int put_institution(MDB_txn *txn, store_t *s, const store_institution_t *in, unsigned flags)
@@ -1254,6 +1301,8 @@ rx_err_t store_institution_add(store_t *s, const store_institution_t *in)
 	/* One curve key, one institution: the key is what names the peer. */
 	if ((rc = mdb_put(txn, s->curve_keys, &ck, &code, MDB_NOOVERWRITE)) == 0)
 		rc = put_institution(txn, s, in, MDB_NOOVERWRITE);
+	if (rc == 0)
+		rc = audit_operator(txn, s, in->added_at, "INSTITUTION_ADD", NULL, NULL, in->code);
 	return commit_or_abort(txn, rc);
 }
 
@@ -1271,7 +1320,10 @@ rx_err_t store_institution_revoke(store_t *s, const char *code, int64_t now)
 	}
 	in.revoked = 1;
 	in.revoked_at = now;
-	return commit_or_abort(txn, put_institution(txn, s, &in, 0));
+	rc = put_institution(txn, s, &in, 0);
+	if (rc == 0)
+		rc = audit_operator(txn, s, now, "INSTITUTION_REVOKE", NULL, NULL, code);
+	return commit_or_abort(txn, rc);
 }
 
 rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32], store_institution_t *out)
@@ -1364,7 +1416,10 @@ rx_err_t store_key_revoke(store_t *s, const uint8_t key[RX_KEY_LEN], int64_t now
 	}
 	k.revoked = 1;
 	k.revoked_at = now;
-	return commit_or_abort(txn, put_key(txn, s, &k, 0));
+	rc = put_key(txn, s, &k, 0);
+	if (rc == 0)
+		rc = audit_operator(txn, s, now, "KEY_REVOKE", NULL, NULL, k.institution);
+	return commit_or_abort(txn, rc);
 }
 
 rx_err_t store_key_list(store_t *s, store_key_t **out, size_t *n)
@@ -1452,7 +1507,10 @@ rx_err_t store_card_enroll(store_t *s, const uint8_t card[RX_KEY_LEN], const cha
 	}
 	copy_str(in.patient_id, sizeof in.patient_id, patient_id);
 	in.enrolled_at = now;
-	return commit_or_abort(txn, put_card(txn, s, card, &in, MDB_NOOVERWRITE));
+	rc = put_card(txn, s, card, &in, MDB_NOOVERWRITE);
+	if (rc == 0)
+		rc = audit_operator(txn, s, now, "CARD_ENROLL", NULL, patient_id, NULL);
+	return commit_or_abort(txn, rc);
 }
 
 rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t now)
@@ -1469,7 +1527,10 @@ rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t n
 	}
 	in.revoked = 1;
 	in.revoked_at = now;
-	return commit_or_abort(txn, put_card(txn, s, card, &in, 0));
+	rc = put_card(txn, s, card, &in, 0);
+	if (rc == 0)
+		rc = audit_operator(txn, s, now, "CARD_REVOKE", NULL, in.patient_id, NULL);
+	return commit_or_abort(txn, rc);
 }
 
 rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n)
@@ -1542,6 +1603,8 @@ rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now)
 	r->updated_at = now;
 	MDB_val k = val(id, RX_ID_LEN);
 	rc = put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
+	if (rc == 0)
+		rc = audit_operator(txn, s, now, "RX_UNLOCK", id, r->patient_id, NULL);
 	rxstore__rx_record__free_unpacked(r, NULL);
 	return commit_or_abort(txn, rc);
 }
@@ -1562,6 +1625,8 @@ rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now, i
 		mdb_txn_abort(txn);
 		return RX_OK;
 	}
+	if (rc == 0)
+		rc = audit_operator(txn, s, now, "PATIENT_ENROLL", NULL, patient_id, NULL);
 	return commit_or_abort(txn, rc);
 }
 
@@ -1588,6 +1653,8 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 		out->institutions = st.ms_entries;
 	if (mdb_stat(txn, s->cards, &st) == 0)
 		out->cards = st.ms_entries;
+	if (mdb_stat(txn, s->audit.log, &st) == 0)
+		out->audit_entries = st.ms_entries;
 	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);
@@ -1611,4 +1678,208 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	}
 	mdb_txn_abort(txn);
 	return RX_OK;
+}
+
+/* ---- the audit log, for the operator and the patient ---- */
+
+rx_err_t store_audit_verify(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], store_verdict_t *v)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	if (err != RX_OK)
+		return err;
+	int rc = audit_verify(txn, &s->audit, broker_pk, v);
+	mdb_txn_abort(txn);
+	return from_mdb(rc);
+}
+
+/* Collect entries from a cursor walk into a growing array. */
+static int push_entry(store_audit_t **out, size_t *n, size_t *cap, const MDB_val *v)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		store_audit_t *g = realloc(*out, ncap * sizeof **out);
+		if (g == NULL)
+			return -1;
+		*out = g;
+		*cap = ncap;
+	}
+	if (audit_decode(v, &(*out)[*n]))
+		(*n)++;
+	return 0;
+}
+
+rx_err_t store_audit_tail(store_t *s, size_t want, store_audit_t **out, size_t *count)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+	*out = NULL;
+	*count = 0;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, s->audit.log, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	/* Walk back from the end, then put them oldest first. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == 0 && *count < want;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_PREV))
+		if (push_entry(out, count, &cap, &v) != 0) {
+			err = RX_SYSTEM;
+			break;
+		}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	for (size_t i = 0; err == RX_OK && i < *count / 2; i++) {
+		store_audit_t t = (*out)[i];
+		(*out)[i] = (*out)[*count - 1 - i];
+		(*out)[*count - 1 - i] = t;
+	}
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_audit_t **out,
+			     size_t *count)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	size_t cap = 0, plen = strlen(patient);
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+	*out = NULL;
+	*count = 0;
+	if (err != RX_OK)
+		return err;
+	if (plen == 0 || plen > RX_PATIENT_ID_LEN || (rc = mdb_cursor_open(txn, s->audit.by_patient, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return plen == 0 || plen > RX_PATIENT_ID_LEN ? RX_INVALID : from_mdb(rc);
+	}
+	MDB_val k = val(patient, plen), v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == plen + 8 && memcmp(k.mv_data, patient, plen) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		MDB_val sk = val((uint8_t *)k.mv_data + plen, 8), ev;
+		if (mdb_get(txn, s->audit.log, &sk, &ev) != 0)
+			continue;
+		if (push_entry(out, count, &cap, &ev) != 0) {
+			err = RX_SYSTEM;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err == RX_OK && *count > max) { /* keep the newest max */
+		memmove(*out, *out + (*count - max), max * sizeof **out);
+		*count = max;
+	}
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+typedef struct {
+	const char *id;
+	store_audit_t **out;
+	size_t *count, cap;
+	int failed;
+} rx_history_t;
+
+static int history_of(void *arg, const store_audit_t *e)
+{
+	rx_history_t *h = arg;
+	if (strcmp(e->id, h->id) != 0)
+		return 0;
+	if (*h->count == h->cap) {
+		size_t ncap = h->cap ? h->cap * 2 : 16;
+		store_audit_t *g = realloc(*h->out, ncap * sizeof **h->out);
+		if (g == NULL) {
+			h->failed = 1;
+			return 1;
+		}
+		*h->out = g;
+		h->cap = ncap;
+	}
+	(*h->out)[(*h->count)++] = *e;
+	return 0;
+}
+
+rx_err_t store_audit_rx(store_t *s, const char *id, store_audit_t **out, size_t *count)
+{
+	rx_history_t h = {.id = id, .out = out, .count = count};
+	*out = NULL;
+	*count = 0;
+	/* A scan of the log: for the operator looking at one prescription, not a
+	 * hot path. */
+	rx_err_t err = store_audit_each(s, INT64_MIN, INT64_MAX, history_of, &h);
+	if (err == RX_OK && h.failed)
+		err = RX_SYSTEM;
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+rx_err_t store_audit_each(store_t *s, int64_t from, int64_t to, store_audit_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	store_audit_t e;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, s->audit.log, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (!audit_decode(&v, &e) || e.at < from || e.at >= to)
+			continue;
+		if (fn(arg, &e) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return RX_OK;
+}
+
+rx_err_t store_audit_sign(store_t *s, const uint8_t pk[RX_KEY_LEN], const uint8_t sk[RX_SECRET_LEN],
+			  int64_t now, int *signed_now)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	*signed_now = 0;
+	if (rc != 0)
+		return from_mdb(rc);
+	rc = audit_sign(txn, &s->audit, pk, sk, now, signed_now);
+	if (rc != 0 || !*signed_now) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+rx_err_t store_audit_operator(store_t *s, int64_t now, const char *action, const char *id,
+			      const char *patient, const char *detail)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	return commit_or_abort(txn, audit_operator(txn, s, now, action, id, patient, detail));
 }

@@ -246,6 +246,54 @@ rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now) RX_MUST_CHECK;
 rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now,
 			      int *created) RX_MUST_CHECK;
 
+/* ---- the audit log (see audit.h) ---- */
+
+typedef struct store_audit {
+	uint64_t seq;
+	int64_t at;
+	uint8_t actor[RX_KEY_LEN];
+	int has_actor;                /* 0: the operator */
+	char institution[RX_INSTITUTION_MAX + 1];
+	char action[24];
+	char id[RX_ID_LEN + 1];
+	char patient[RX_PATIENT_ID_LEN + 1];
+	int outcome;                  /* rx_err_t */
+	char detail[128];
+} store_audit_t;
+
+typedef struct store_verdict {
+	int ok;
+	uint64_t checked;             /* entries walked */
+	uint64_t first_bad;           /* seq of the first broken entry, 0 if ok */
+	const char *why;              /* static */
+	uint64_t signed_seq;          /* the last head the broker signed (0: never) */
+	int64_t signed_at;
+} store_verdict_t;
+
+/* Walk the chain from the first entry; v says whether it holds and, if not,
+ * the first entry that breaks it.  RX_OK whatever the verdict. */
+rx_err_t store_audit_verify(store_t *s, const uint8_t broker_pk[RX_KEY_LEN],
+			    store_verdict_t *v) RX_MUST_CHECK;
+/* The last n entries, oldest first; caller owns *out (free()). */
+rx_err_t store_audit_tail(store_t *s, size_t n, store_audit_t **out, size_t *count) RX_MUST_CHECK;
+/* A patient's entries, newest last, at most max (the newest); caller owns *out. */
+rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_audit_t **out,
+			     size_t *count) RX_MUST_CHECK;
+/* A prescription's history (its entries, oldest first); caller owns *out. */
+rx_err_t store_audit_rx(store_t *s, const char *id, store_audit_t **out, size_t *count) RX_MUST_CHECK;
+/* Call fn for every entry with from <= at < to, in order; fn returns 0 to go on. */
+typedef int (*store_audit_fn)(void *arg, const store_audit_t *e);
+rx_err_t store_audit_each(store_t *s, int64_t from, int64_t to, store_audit_fn fn,
+			  void *arg) RX_MUST_CHECK;
+/* Sign the chain head with the broker's key if it moved since last signed
+ * (rxd does so every minute and at shutdown).  *signed_now says if it did. */
+rx_err_t store_audit_sign(store_t *s, const uint8_t pk[RX_KEY_LEN], const uint8_t sk[RX_SECRET_LEN],
+			  int64_t now, int *signed_now) RX_MUST_CHECK;
+/* Record an operator action (rx show --body, backups, ...) that changes no
+ * other state. */
+rx_err_t store_audit_operator(store_t *s, int64_t now, const char *action, const char *id,
+			      const char *patient, const char *detail) RX_MUST_CHECK;
+
 typedef struct {
 	uint64_t prescriptions;
 	uint64_t by_state[RX_STATE_EXPIRED + 1]; /* indexed by rx_state_t */
@@ -255,6 +303,7 @@ typedef struct {
 	uint64_t map_used, map_size; /* bytes */
 	uint64_t institutions;
 	uint64_t cards;
+	uint64_t audit_entries;
 } store_stats_t;
 
 rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out) RX_MUST_CHECK;
