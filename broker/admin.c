@@ -1,7 +1,12 @@
 /* admin: key registry, enrollment and stats for rxctl (see admin.h). */
 #include "admin.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "rx.pb-c.h"
@@ -43,6 +48,140 @@ static void institution_info(const store_institution_t *in, Rx__InstitutionInfo 
 	ii->revoked_at = in->revoked_at;
 }
 
+static void audit_info(const store_audit_t *e, Rx__AuditInfo *ai)
+{
+	rx__audit_info__init(ai);
+	ai->seq = e->seq;
+	ai->at = e->at;
+	if (e->has_actor) {
+		ai->actor_key.data = (uint8_t *)e->actor;
+		ai->actor_key.len = RX_KEY_LEN;
+	}
+	ai->institution_code = (char *)e->institution;
+	ai->action = (char *)e->action;
+	ai->prescription_id = (char *)e->id;
+	ai->patient_id = (char *)e->patient;
+	ai->outcome = (Rx__Status)(rx_err_is_wire(e->outcome) ? e->outcome : RX_UNAVAILABLE);
+	ai->detail = (char *)e->detail;
+}
+
+static void summary(const store_rx_t *x, Rx__Summary *sm)
+{
+	rx__summary__init(sm);
+	sm->prescription_id = (char *)x->id;
+	sm->state = (Rx__State)x->state;
+	sm->uses = x->uses;
+	sm->uses_left = x->uses_left;
+	sm->issued_at = x->issued_at;
+	sm->valid_until = x->valid_until;
+	sm->institution_code = (char *)x->institution;
+	sm->cancel_pending = x->cancel_pending;
+}
+
+/* The day's security events, for AUDIT_REPORT. */
+typedef struct {
+	char names[64][32];
+	uint64_t counts[64];
+	int n;
+} tally_t;
+
+typedef struct {
+	tally_t refusals, actions;
+	uint64_t entries, revocations, locked, bad_codes;
+} report_t;
+
+static void tally(tally_t *t, const char *name)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strcmp(t->names[i], name) == 0) {
+			t->counts[i]++;
+			return;
+		}
+	if (t->n < 64) {
+		snprintf(t->names[t->n], sizeof t->names[0], "%s", name);
+		t->counts[t->n++] = 1;
+	}
+}
+
+static int report_entry(void *arg, const store_audit_t *e)
+{
+	report_t *r = arg;
+	r->entries++;
+	if (e->outcome != RX_OK)
+		tally(&r->refusals, rx_err_name((rx_err_t)e->outcome));
+	if (!e->has_actor)
+		tally(&r->actions, e->action);
+	if (strstr(e->action, "REVOKE"))
+		r->revocations++;
+	if (e->outcome == RX_BAD_ACCESS_CODE)
+		r->bad_codes++;
+	if (e->outcome == RX_BAD_ACCESS_CODE && strstr(e->detail, "locked"))
+		r->locked++;
+	return 0;
+}
+
+/* Start of a Japan day "YYYY-MM-DD" in unix seconds; -1 if malformed. */
+static int64_t jst_day(const char *day)
+{
+	int y, m, d;
+	char extra;
+	if (sscanf(day, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	/* days from civil (Howard Hinnant's algorithm) */
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = era * 146097 + doe - 719468;
+	return days * 86400 - 9 * 3600;
+}
+
+/* Copy one key file of the data dir into a backup (mode 0600). */
+static int copy_file(const char *from_dir, const char *to_dir, const char *name)
+{
+	char from[4200], to[4200], buf[4096];
+	snprintf(from, sizeof from, "%s/%s", from_dir, name);
+	snprintf(to, sizeof to, "%s/%s", to_dir, name);
+	FILE *in = fopen(from, "rb");
+	if (in == NULL)
+		return -1;
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (out == NULL) {
+		if (fd >= 0)
+			close(fd);
+		fclose(in);
+		return -1;
+	}
+	size_t n;
+	int ok = 1;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		ok &= fwrite(buf, 1, n, out) == n;
+	fclose(in);
+	ok &= fflush(out) == 0 && fsync(fileno(out)) == 0;
+	ok &= fclose(out) == 0;
+	return ok ? 0 : -1;
+}
+
+static uint64_t dir_bytes(const char *dir)
+{
+	uint64_t total = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[4200];
+	struct stat st;
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_blocks * 512;
+	}
+	closedir(d);
+	return total;
+}
+
 #define REFUSE(code, text)           \
 	do {                         \
 		r.status = (Rx__Status)(code); \
@@ -61,6 +200,18 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 	Rx__InstitutionInfo *iinfos = NULL, **iptrs = NULL;
 	store_card_t *cards = NULL;
 	Rx__CardInfo *cinfos = NULL, **cptrs = NULL;
+	store_audit_t *entries = NULL;
+	Rx__AuditInfo *ainfos = NULL, **aptrs = NULL;
+	store_rx_t *rxs = NULL, one;
+	Rx__Summary *sums = NULL, **sptrs = NULL;
+	store_buf_t body = {0}, sig = {0};
+	Rx__Signed signed_rx = RX__SIGNED__INIT;
+	Rx__AuditVerdict verdict = RX__AUDIT_VERDICT__INIT;
+	Rx__Report rep = RX__REPORT__INIT;
+	Rx__Report__RefusalsEntry *refs = NULL, **refp = NULL;
+	Rx__Report__OperatorActionsEntry *acts = NULL, **actp = NULL;
+	report_t *tallies = NULL;
+	char *text = NULL;
 	Rx__Stats st = RX__STATS__INIT;
 	char pid[RX_PATIENT_ID_LEN + 1];
 	size_t n = 0;
@@ -225,6 +376,180 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 			REFUSE(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
 		break;
 	}
+	/* AUDIT_VERIFY: walk the chain; the verdict is in the reply. */
+	case RX__ADMIN_OP__AUDIT_VERIFY: {
+		store_verdict_t v;
+		if ((err = store_audit_verify(a->store, a->key->pk, &v)) != RX_OK)
+			REFUSE(err, "storage error reading the audit log");
+		verdict.ok = v.ok;
+		verdict.checked = v.checked;
+		verdict.first_bad = v.first_bad;
+		verdict.why = (char *)(v.why ? v.why : "");
+		verdict.signed_seq = v.signed_seq;
+		verdict.signed_at = v.signed_at;
+		r.verdict = &verdict;
+		break;
+	}
+	/* AUDIT_TAIL count / AUDIT_PATIENT patient_id / RX_SHOW id: entries. */
+	case RX__ADMIN_OP__AUDIT_TAIL:
+	case RX__ADMIN_OP__AUDIT_PATIENT:
+	case RX__ADMIN_OP__RX_SHOW: {
+		char id[RX_ID_LEN + 1];
+		if (q->op == RX__ADMIN_OP__AUDIT_TAIL) {
+			err = store_audit_tail(a->store, q->count ? (q->count > 10000 ? 10000 : q->count) : 20,
+					       &entries, &n);
+		} else if (q->op == RX__ADMIN_OP__AUDIT_PATIENT) {
+			if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
+				REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
+			err = store_audit_patient(a->store, pid, 10000, &entries, &n);
+		} else {
+			if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
+				REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+			if ((err = store_rx_get(a->store, id, now, &one, q->body ? &body : NULL,
+						q->body ? &sig : NULL)) != RX_OK)
+				REFUSE(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
+			sums = calloc(1, sizeof *sums);
+			sptrs = calloc(1, sizeof *sptrs);
+			if (sums == NULL || sptrs == NULL)
+				REFUSE(RX_UNAVAILABLE, "out of memory");
+			summary(&one, sums);
+			sptrs[0] = sums;
+			r.n_prescriptions = 1;
+			r.prescriptions = sptrs;
+			r.patient_id = one.patient_id;
+			if (q->body) {
+				/* Reading a body is itself an access to patient data. */
+				if ((err = store_audit_operator(a->store, now, "RX_SHOW_BODY", id, one.patient_id,
+								NULL)) != RX_OK)
+					REFUSE(err, "storage error writing the audit log");
+				signed_rx.body.data = body.data;
+				signed_rx.body.len = body.len;
+				signed_rx.signature.data = sig.data;
+				signed_rx.signature.len = sig.len;
+				r.prescription = &signed_rx;
+			}
+			err = store_audit_rx(a->store, id, &entries, &n);
+		}
+		if (err != RX_OK)
+			REFUSE(err, err == RX_INVALID ? "malformed request" : "storage error reading the audit log");
+		ainfos = calloc(n ? n : 1, sizeof *ainfos);
+		aptrs = calloc(n ? n : 1, sizeof *aptrs);
+		if (ainfos == NULL || aptrs == NULL)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			audit_info(&entries[i], &ainfos[i]);
+			aptrs[i] = &ainfos[i];
+		}
+		r.n_audit = n;
+		r.audit = aptrs;
+		break;
+	}
+	/* AUDIT_REPORT day: the day's security-relevant events (Japan time). */
+	case RX__ADMIN_OP__AUDIT_REPORT: {
+		int64_t from = jst_day(q->day);
+		if (from < 0)
+			REFUSE(RX_INVALID, "day must be YYYY-MM-DD");
+		if ((tallies = calloc(1, sizeof *tallies)) == NULL)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		if ((err = store_audit_each(a->store, from, from + 86400, report_entry, tallies)) != RX_OK)
+			REFUSE(err, "storage error reading the audit log");
+		refs = calloc(64, sizeof *refs);
+		refp = calloc(64, sizeof *refp);
+		acts = calloc(64, sizeof *acts);
+		actp = calloc(64, sizeof *actp);
+		if (!refs || !refp || !acts || !actp)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		for (int i = 0; i < tallies->refusals.n; i++) {
+			rx__report__refusals_entry__init(&refs[i]);
+			refs[i].key = tallies->refusals.names[i];
+			refs[i].value = tallies->refusals.counts[i];
+			refp[i] = &refs[i];
+		}
+		for (int i = 0; i < tallies->actions.n; i++) {
+			rx__report__operator_actions_entry__init(&acts[i]);
+			acts[i].key = tallies->actions.names[i];
+			acts[i].value = tallies->actions.counts[i];
+			actp[i] = &acts[i];
+		}
+		rep.day = q->day;
+		rep.entries = tallies->entries;
+		rep.n_refusals = (size_t)tallies->refusals.n;
+		rep.refusals = refp;
+		rep.n_operator_actions = (size_t)tallies->actions.n;
+		rep.operator_actions = actp;
+		rep.revocations = tallies->revocations;
+		rep.locked_codes = tallies->locked;
+		rep.bad_codes = tallies->bad_codes;
+		r.report = &rep;
+		break;
+	}
+	/* RX_LIST state: prescriptions in that state (at most 10000). */
+	case RX__ADMIN_OP__RX_LIST:
+		if (q->state < RX__STATE__ISSUED || q->state > RX__STATE__EXPIRED_STATE)
+			REFUSE(RX_INVALID, "state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
+		if ((err = store_rx_list(a->store, (int)q->state, now, 10000, &rxs, &n)) != RX_OK)
+			REFUSE(err, "storage error");
+		sums = calloc(n ? n : 1, sizeof *sums);
+		sptrs = calloc(n ? n : 1, sizeof *sptrs);
+		if (sums == NULL || sptrs == NULL)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			summary(&rxs[i], &sums[i]);
+			sptrs[i] = &sums[i];
+		}
+		r.n_prescriptions = n;
+		r.prescriptions = sptrs;
+		break;
+	/* RX_RELEASE id reason: take back a claim stuck at a pharmacy. */
+	case RX__ADMIN_OP__RX_RELEASE: {
+		char id[RX_ID_LEN + 1];
+		if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
+			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+		if (rx_check_text(q->reason, 200, 1) != RX_OK)
+			REFUSE(RX_INVALID, "a reason (1..200 bytes of text) is required; it is audited");
+		if ((err = store_rx_release(a->store, id, now, q->reason)) != RX_OK)
+			REFUSE(err, err == RX_NOT_FOUND ? "no prescription has this id"
+				    : err == RX_INVALID ? "this prescription is not claimed"
+							: "storage error");
+		break;
+	}
+	/* EXPIRE: the expiry sweep, now. */
+	case RX__ADMIN_OP__EXPIRE: {
+		uint64_t count = 0;
+		if ((err = store_expire(a->store, now, &count)) != RX_OK)
+			REFUSE(err, "storage error");
+		r.expired = count;
+		break;
+	}
+	/* BACKUP path: a hot, compacted copy of the store plus the key files
+	 * without which it cannot be read.  Audited. */
+	case RX__ADMIN_OP__BACKUP: {
+		static const char *const keys[] = {"data.key", "pseudonym.key", "broker.key", "broker.curve",
+						   "broker.curve.pub"};
+		uint64_t bytes = 0;
+		if (q->path[0] != '/' || rx_check_text(q->path, 1024, 1) != RX_OK)
+			REFUSE(RX_INVALID, "the backup destination must be an absolute path");
+		if ((err = store_backup(a->store, q->path, &bytes)) != RX_OK)
+			REFUSE(err, err == RX_CONFLICT ? "the destination already holds a store"
+						       : "the copy failed (is the destination writable?)");
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (copy_file(a->dir, q->path, keys[i]) != 0)
+				REFUSE(RX_UNAVAILABLE, "the store was copied but a key file was not");
+		if ((err = store_audit_operator(a->store, now, "BACKUP", NULL, NULL, q->path)) != RX_OK)
+			REFUSE(err, "storage error writing the audit log");
+		r.backup_bytes = bytes;
+		break;
+	}
+	/* METRICS: Prometheus text. */
+	case RX__ADMIN_OP__METRICS: {
+		store_stats_t s;
+		if ((err = store_stats(a->store, now, &s)) != RX_OK)
+			REFUSE(err, "storage error");
+		if (a->metrics == NULL || (text = metrics_render(a->metrics, &s, now)) == NULL)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		r.metrics = text;
+		break;
+	}
 	/* STATS: counts, map use, uptime. */
 	case RX__ADMIN_OP__STATS: {
 		store_stats_t s;
@@ -249,6 +574,9 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		st.curve_key = (char *)(a->curve_key ? a->curve_key : "");
 		st.institutions = s.institutions;
 		st.cards = s.cards;
+		st.audit_entries = s.audit_entries;
+		st.data_dir_bytes = a->dir ? dir_bytes(a->dir) : 0;
+		st.requests_per_second = a->metrics ? metrics_rate(a->metrics, now) : 0;
 		r.stats = &st;
 		break;
 	}
@@ -267,6 +595,20 @@ reply:
 	free(cinfos);
 	free(cptrs);
 	free(cards);
+	free(ainfos);
+	free(aptrs);
+	free(entries);
+	free(sums);
+	free(sptrs);
+	free(rxs);
+	store_buf_free(&body);
+	store_buf_free(&sig);
+	free(refs);
+	free(refp);
+	free(acts);
+	free(actp);
+	free(tallies);
+	free(text);
 	if (q)
 		rx__admin_request__free_unpacked(q, NULL);
 	return err;

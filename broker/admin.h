@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "rx_crypto.h"
 #include "store.h"
 
@@ -16,6 +17,8 @@ typedef struct {
 	const char *curve_key;    /* borrowed: the broker's CurveZMQ public key, Z85 */
 	int64_t started_at;
 	uint64_t requests;        /* client requests served so far */
+	const char *dir;          /* borrowed: the data dir (backups copy its keys) */
+	metrics_t *metrics;       /* borrowed */
 } admin_t;
 
 /* Handle one admin request frame.  On RX_OK *reply is the reply frame (the

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_DATA, KEY_LISTEN, KEY_MAP_SIZE_MIB, KEY_COUNT };
+enum { KEY_DATA, KEY_LISTEN, KEY_MAP_SIZE_MIB, KEY_METRICS, KEY_COUNT };
 
-static const char *const key_names[KEY_COUNT] = {"data", "listen", "map_size_mib"};
+static const char *const key_names[KEY_COUNT] = {"data", "listen", "map_size_mib", "metrics"};
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
@@ -63,6 +63,8 @@ static rx_err_t set_value(rxd_config_t *cfg, int k, const char *value, const cha
 		return set_text(cfg->data, sizeof cfg->data, value, why);
 	case KEY_LISTEN:
 		return set_text(cfg->listen, sizeof cfg->listen, value, why);
+	case KEY_METRICS:
+		return set_text(cfg->metrics, sizeof cfg->metrics, value, why);
 	case KEY_MAP_SIZE_MIB: {
 		/* Digits only: strtoull alone would take "-1", " 7" and "0x10". */
 		size_t n = strspn(value, "0123456789");
@@ -181,7 +183,7 @@ rx_err_t config_load(const char *path, rxd_config_t *cfg, char *err, size_t errl
 		}
 		k = key_index(key);
 		if (k < 0) {
-			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib)",
+			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib, metrics)",
 			    path, lineno, key);
 			goto fail;
 		}

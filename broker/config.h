@@ -12,6 +12,7 @@
  *   data          data directory                     (default ./var/rx)
  *   listen        client endpoint, a ZeroMQ address  (default tcp://127.0.0.1:5570)
  *   map_size_mib  LMDB map size in MiB, 1..16777216  (default 1024)
+ *   metrics       Prometheus endpoint, tcp://HOST:PORT (default none)
  * The file holds no secrets; error messages quote keys, never values. */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -27,6 +28,7 @@ typedef struct {
 	char data[4096];                 /* data directory, never empty */
 	char listen[1024];               /* client endpoint, never empty */
 	unsigned long long map_size_mib; /* 1..CONFIG_MAP_SIZE_MIB_MAX */
+	char metrics[1024];              /* "" for none */
 } rxd_config_t;
 
 /* Fill *cfg with the built-in defaults. */

@@ -61,12 +61,13 @@ static void log_line(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rxd [--config FILE] [--data DIR] [--listen ENDPOINT] [--map-size MIB]\n"
+	fprintf(f, "usage: rxd [--config FILE] [--data DIR] [--listen ENDPOINT] [--map-size MIB] [--metrics EP]\n"
 		   "  --config FILE      read settings from FILE first: `key = value` lines with\n"
-		   "                     keys data, listen, map_size_mib; # starts a comment line\n"
+		   "                     keys data, listen, map_size_mib, metrics; # starts a comment line\n"
 		   "  --data DIR         data directory (default ./var/rx), created mode 0700\n"
 		   "  --listen ENDPOINT  client endpoint (default tcp://127.0.0.1:5570)\n"
 		   "  --map-size MIB     LMDB map size in MiB (default 1024)\n"
+		   "  --metrics EP       serve Prometheus metrics over HTTP at EP (tcp://HOST:PORT)\n"
 		   "A flag overrides the same setting in FILE.  The admin socket is\n"
 		   "ipc://DIR/admin.sock; the bound endpoint is written to DIR/rxd.endpoint.\n");
 }
@@ -163,6 +164,8 @@ static void serve_client(void *sock, const dispatch_t *d, admin_t *a)
 		send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);
 	close_parts(parts, n, MAX_PARTS);
+	if (a->metrics)
+		metrics_request(a->metrics, log.op, log.status, now_us() - t0, now_sec());
 	const char *op = log.op ? rx_op_name(log.op) : "-";
 	const char *rid = log.request_id[0] ? log.request_id : "-";
 	const char *rx = log.id[0] ? log.id : "-";
@@ -182,7 +185,7 @@ static void serve_client(void *sock, const dispatch_t *d, admin_t *a)
  * Request frames: version, request id, domain, address, identity, mechanism,
  * credentials (the 32-byte client key).  Reply: version, request id, status
  * code, status text, user id, metadata. */
-static void serve_zap(void *sock, store_t *store)
+static void serve_zap(void *sock, store_t *store, metrics_t *m)
 {
 	zmq_msg_t parts[8];
 	int n = recv_parts(sock, parts, 8);
@@ -220,8 +223,45 @@ static void serve_zap(void *sock, store_t *store)
 	zmq_send(sock, "", 0, 0);
 	close_parts(parts, n, 8);
 	/* Who was refused matters to the operator; the key itself is not logged. */
+	if (code[0] == '2')
+		m->zap_admitted++;
+	else
+		m->zap_refused++;
 	log_line("zap=%s institution=%s reason=\"%s\"", code[0] == '2' ? "admit" : "refuse",
 		 user[0] ? user : "-", text);
+}
+
+/* The Prometheus endpoint (--metrics): a ZMQ_STREAM socket speaking just
+ * enough HTTP/1.0 to answer any request with the metrics and close. */
+static void serve_metrics(void *sock, const admin_t *a)
+{
+	zmq_msg_t parts[MAX_PARTS];
+	int n = recv_parts(sock, parts, MAX_PARTS);
+	if (n < 2) {
+		close_parts(parts, n, MAX_PARTS);
+		return;
+	}
+	/* An empty frame is a connect or a disconnect, not a request. */
+	if (zmq_msg_size(&parts[1]) > 0) {
+		store_stats_t st;
+		char *text = NULL;
+		if (store_stats(a->store, now_sec(), &st) == RX_OK)
+			text = metrics_render(a->metrics, &st, now_sec());
+		char head[160];
+		size_t body_len = text ? strlen(text) : 0;
+		int hl = snprintf(head, sizeof head,
+				  "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+				  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+				  text ? "200 OK" : "503 Service Unavailable", body_len);
+		zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
+		zmq_send(sock, head, (size_t)hl, ZMQ_SNDMORE);
+		zmq_send(sock, text ? text : "", body_len, 0);
+		free(text);
+		/* and close the connection: identity, then an empty frame */
+		zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
+		zmq_send(sock, "", 0, 0);
+	}
+	close_parts(parts, n, MAX_PARTS);
 }
 
 static void serve_admin(void *sock, const admin_t *a)
@@ -250,11 +290,25 @@ static void serve_admin(void *sock, const admin_t *a)
 	log_line("admin_op=%s status=%s", known ? names[op] : "-", rx_err_name(status));
 }
 
+/* What rxd does every minute besides serving. */
+static void chores(store_t *store, const rx_keypair_t *key)
+{
+	int signed_now = 0;
+	uint64_t expired = 0;
+	if (store_audit_sign(store, key->pk, key->sk, now_sec(), &signed_now) != RX_OK)
+		log_line("event=audit_sign_failed");
+	if (store_expire(store, now_sec(), &expired) != RX_OK)
+		log_line("event=expire_failed");
+	else if (expired)
+		log_line("event=expired count=%llu", (unsigned long long)expired);
+}
+
 int main(int argc, char **argv)
 {
 	/* Flags are only noted here and applied after the config file, so that
 	 * a flag wins wherever it stands on the command line. */
-	const char *config_path = NULL, *flag_data = NULL, *flag_listen = NULL, *flag_map = NULL;
+	const char *config_path = NULL, *flag_data = NULL, *flag_listen = NULL, *flag_map = NULL,
+		   *flag_metrics = NULL;
 	rxd_config_t cfg;
 	char why[512];
 	static const struct option opts[] = {
@@ -262,6 +316,7 @@ int main(int argc, char **argv)
 		{"data", required_argument, NULL, 'd'},
 		{"listen", required_argument, NULL, 'l'},
 		{"map-size", required_argument, NULL, 'm'},
+		{"metrics", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -279,6 +334,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			flag_map = optarg;
+			break;
+		case 'M':
+			flag_metrics = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -303,6 +361,10 @@ int main(int argc, char **argv)
 	}
 	if (flag_listen && config_set(&cfg, "listen", flag_listen, why, sizeof why) != RX_OK) {
 		fprintf(stderr, "rxd: --listen %s\n", why);
+		return 1;
+	}
+	if (flag_metrics && config_set(&cfg, "metrics", flag_metrics, why, sizeof why) != RX_OK) {
+		fprintf(stderr, "rxd: --metrics %s\n", why);
 		return 1;
 	}
 	if (flag_map && config_set(&cfg, "map_size_mib", flag_map, why, sizeof why) != RX_OK) {
@@ -442,7 +504,19 @@ int main(int argc, char **argv)
 	char pkhex[2 * RX_KEY_LEN + 1];
 	rx_hex(key.pk, RX_KEY_LEN, pkhex);
 	dispatch_t d = {.store = store, .key = &key};
-	admin_t a = {.store = store, .key = &key, .curve_key = curve_pub, .started_at = now_sec()};
+	static metrics_t metrics;
+	metrics_init(&metrics, now_sec());
+	admin_t a = {.store = store, .key = &key, .curve_key = curve_pub, .started_at = now_sec(),
+		     .dir = dir, .metrics = &metrics};
+	void *msock = NULL;
+	if (cfg.metrics[0]) {
+		msock = zmq_socket(ctx, ZMQ_STREAM);
+		if (msock == NULL || zmq_bind(msock, cfg.metrics) != 0) {
+			fprintf(stderr, "rxd: cannot serve metrics on %s: %s\n", cfg.metrics,
+				zmq_strerror(zmq_errno()));
+			return 1;
+		}
+	}
 	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s curve_key=%s pid=%d "
 		 "config=%s map_size_mib=%llu",
 		 RX_VERSION, bound, admin_ep, pkhex, curve_pub, (int)getpid(),
@@ -450,9 +524,16 @@ int main(int argc, char **argv)
 
 	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0},
 				  {admin_sock, 0, ZMQ_POLLIN, 0},
-				  {zap, 0, ZMQ_POLLIN, 0}};
+				  {zap, 0, ZMQ_POLLIN, 0},
+				  {msock, 0, ZMQ_POLLIN, 0}};
+	int64_t next_chores = now_sec() + 60;
 	while (!stopping) {
-		int rc = zmq_poll(items, 3, 1000);
+		int rc = zmq_poll(items, msock ? 4 : 3, 1000);
+		/* Every minute: sign the audit head if it moved; expire what is due. */
+		if (now_sec() >= next_chores) {
+			next_chores = now_sec() + 60;
+			chores(store, &key);
+		}
 		if (rc < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -471,10 +552,29 @@ int main(int argc, char **argv)
 		if (items[1].revents & ZMQ_POLLIN)
 			serve_admin(admin_sock, &a);
 		if (items[2].revents & ZMQ_POLLIN)
-			serve_zap(zap, store);
+			serve_zap(zap, store, &metrics);
+		if (msock && (items[3].revents & ZMQ_POLLIN))
+			serve_metrics(msock, &a);
 	}
 
+	/* Stop accepting, answer what already arrived (for up to two seconds),
+	 * then sign the audit head: all within systemd's stop timeout. */
 	log_line("event=stopping requests=%llu", (unsigned long long)a.requests);
+	zmq_unbind(front, bound);
+	int64_t drain_until = now_us() + 2000000;
+	for (;;) {
+		zmq_pollitem_t it = {front, 0, ZMQ_POLLIN, 0};
+		if (now_us() >= drain_until || zmq_poll(&it, 1, 0) <= 0 || !(it.revents & ZMQ_POLLIN))
+			break;
+		serve_client(front, &d, &a);
+	}
+	int signed_now = 0;
+	if (store_audit_sign(store, key.pk, key.sk, now_sec(), &signed_now) != RX_OK)
+		log_line("event=audit_sign_failed");
+	else if (signed_now)
+		log_line("event=audit_head_signed");
+	if (msock)
+		zmq_close(msock);
 	zmq_close(front);
 	zmq_close(admin_sock);
 	zmq_close(zap);

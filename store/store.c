@@ -25,7 +25,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "records.pb-c.h"
@@ -675,6 +677,8 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
 	if (r->state == RX_STATE_CANCELLED)
 		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+	if (r->state == RX_STATE_EXPIRED)
+		REFUSE(RX_EXPIRED, "this prescription expired and its claim was dropped");
 	rx_err_t err = check_claim(c, r, out);
 	if (err != RX_OK)
 		return err;
@@ -706,6 +710,8 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
 	if (r->state == RX_STATE_CANCELLED)
 		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+	if (r->state == RX_STATE_EXPIRED)
+		REFUSE(RX_EXPIRED, "this prescription is past its validity");
 	rx_err_t err = check_claim(c, r, out);
 	if (err != RX_OK)
 		return err;
@@ -1570,7 +1576,8 @@ rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n)
 	return err;
 }
 
-rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out)
+rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
+		      store_buf_t *sig)
 {
 	MDB_txn *txn;
 	Rxstore__RxRecord *r = NULL;
@@ -1580,6 +1587,8 @@ rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out)
 	if ((err = get_rx(txn, s, id, &r)) == RX_OK) {
 		rx_from_record(id, r, now, out);
 		memset(out->claim_token, 0, RX_TOKEN_LEN);
+		if ((err = dup_buf(body, r->body)) != RX_OK || (err = dup_buf(sig, r->signature)) != RX_OK)
+			store_buf_free(body);
 		rxstore__rx_record__free_unpacked(r, NULL);
 	}
 	mdb_txn_abort(txn);
@@ -1882,4 +1891,171 @@ rx_err_t store_audit_operator(store_t *s, int64_t now, const char *action, const
 	if (rc != 0)
 		return from_mdb(rc);
 	return commit_or_abort(txn, audit_operator(txn, s, now, action, id, patient, detail));
+}
+
+/* ---- the operator's view and hands ---- */
+
+rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max && err == RX_OK;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char id[RX_ID_LEN + 1];
+		if (k.mv_size != RX_ID_LEN)
+			continue;
+		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
+									&rxstore__rx_record__descriptor);
+		if (r == NULL)
+			continue;
+		memcpy(id, k.mv_data, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		if (effective_state(r, now) == state) {
+			if (*n == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				store_rx_t *g = realloc(*out, ncap * sizeof **out);
+				if (g == NULL)
+					err = RX_SYSTEM;
+				else {
+					*out = g;
+					cap = ncap;
+				}
+			}
+			if (err == RX_OK) {
+				rx_from_record(id, r, now, &(*out)[*n]);
+				memset((*out)[*n].claim_token, 0, RX_TOKEN_LEN);
+				(*n)++;
+			}
+		}
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *reason)
+{
+	MDB_txn *txn;
+	Rxstore__RxRecord *r = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = get_rx(txn, s, id, &r);
+	if (err == RX_OK && r->state != RX_STATE_CLAIMED)
+		err = RX_INVALID;
+	if (err != RX_OK) {
+		if (r)
+			rxstore__rx_record__free_unpacked(r, NULL);
+		mdb_txn_abort(txn);
+		return err;
+	}
+	Rxstore__RxRecord w = *r; /* re-pointed fields stay ours; r is freed as unpacked */
+	w.state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
+	w.cancel_pending = 0;
+	clear_claim(&w);
+	w.updated_at = now;
+	MDB_val k = val(id, RX_ID_LEN);
+	rc = put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
+	if (rc == 0)
+		rc = audit_operator(txn, s, now, "RX_RELEASE", id, r->patient_id, reason);
+	rxstore__rx_record__free_unpacked(r, NULL);
+	return commit_or_abort(txn, rc);
+}
+
+rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	*count = 0;
+	if (rc != 0)
+		return from_mdb(rc);
+	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	/* One transaction for the whole sweep: all of it or none of it. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char id[RX_ID_LEN + 1];
+		if (k.mv_size != RX_ID_LEN)
+			continue;
+		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
+									&rxstore__rx_record__descriptor);
+		if (r == NULL)
+			continue;
+		int due = (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until;
+		if (due) {
+			memcpy(id, k.mv_data, RX_ID_LEN);
+			id[RX_ID_LEN] = '\0';
+			Rxstore__RxRecord w = *r;
+			w.state = RX_STATE_EXPIRED;
+			w.cancel_pending = 0;
+			clear_claim(&w);
+			w.updated_at = now;
+			MDB_val key = val(id, RX_ID_LEN);
+			rc = put_sealed(s, txn, s->rx, "rx", &key, &w.base, 0);
+			if (rc == 0)
+				rc = audit_operator(txn, s, now, "EXPIRE", id, r->patient_id, NULL);
+			(*count)++;
+		}
+		rxstore__rx_record__free_unpacked(r, NULL);
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		*count = 0;
+		return from_mdb(rc);
+	}
+	if (*count == 0) {
+		mdb_txn_abort(txn);
+		return RX_OK;
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)
+{
+	char path[4096];
+	struct stat st;
+	*bytes = 0;
+	if (mkdir(dest, 0700) != 0 && errno != EEXIST)
+		return RX_SYSTEM;
+	snprintf(path, sizeof path, "%s/data.mdb", dest);
+	if (stat(path, &st) == 0)
+		return RX_CONFLICT;
+	/* A read transaction's snapshot, written compacted: consistent while
+	 * writers go on. */
+	int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
+	if (rc != 0)
+		return RX_SYSTEM;
+	if (stat(path, &st) == 0)
+		*bytes = (uint64_t)st.st_size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fsync(fd) != 0)
+			rc = -1;
+		close(fd);
+	}
+	return rc == 0 ? RX_OK : RX_SYSTEM;
 }

@@ -207,8 +207,10 @@ rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32],
 				    store_institution_t *out) RX_MUST_CHECK;
 
 /* A prescription's metadata for the operator (no access checks; the claim
- * token is never returned).  NOT_FOUND if no such prescription. */
-rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out) RX_MUST_CHECK;
+ * token is never returned), and its signed body if body/sig are not NULL
+ * (the caller owns them).  NOT_FOUND if no such prescription. */
+rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
+		      store_buf_t *sig) RX_MUST_CHECK;
 
 /* Keys.  add: RX_CONFLICT if the key is already registered, RX_NOT_FOUND if
  * its institution is not, RX_INVALID if the institution's kind does not fit
@@ -236,6 +238,22 @@ rx_err_t store_card_enroll(store_t *s, const uint8_t card[RX_KEY_LEN], const cha
 rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t now) RX_MUST_CHECK;
 /* All cards; caller owns *out (free()). */
 rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n) RX_MUST_CHECK;
+
+/* Prescriptions in a state (effective at now), at most max; caller owns
+ * *out (free()).  For the operator. */
+rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_t **out,
+		       size_t *n) RX_MUST_CHECK;
+/* Take back a claim stuck at a pharmacy (closed, gone): CLAIMED -> ISSUED, or
+ * CANCELLED if a cancel was pending.  Audited with the operator's reason.
+ * NOT_FOUND; INVALID if it is not claimed. */
+rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *reason) RX_MUST_CHECK;
+/* The expiry sweep: ISSUED or CLAIMED past valid_until become EXPIRED (a
+ * claim on one is dropped), each audited.  *count: how many. */
+rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count) RX_MUST_CHECK;
+/* A consistent, compacted copy of the LMDB environment into directory dest
+ * (created mode 0700 if missing; refused with CONFLICT if it already holds a
+ * store), taken while serving.  *bytes: the copy's size. */
+rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes) RX_MUST_CHECK;
 
 /* Clear a prescription's access-code lock and failure count (operator).
  * NOT_FOUND if no such prescription. */

@@ -311,7 +311,7 @@ static store_rx_t status_of(world_t *w, const uint8_t *actor, const char *id, in
 {
 	store_rx_t rx;
 	(void)actor;
-	ck_assert_int_eq(store_rx_get(w->s, id, now, &rx), RX_OK);
+	ck_assert_int_eq(store_rx_get(w->s, id, now, &rx, NULL, NULL), RX_OK);
 	ck_assert_mem_eq(rx.claim_token, zero_token, RX_TOKEN_LEN);
 	return rx;
 }
