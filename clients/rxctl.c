@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -36,7 +38,14 @@ static void usage(FILE *f)
 		   "  card enroll --patient PID PUBKEY_HEX\n"
 		   "  card revoke PUBKEY_HEX\n"
 		   "  card list\n"
-		   "  rx unlock ID        (code access after 5 wrong access codes)\n"
+		   "  rx show ID [--body]             state and history (--body: the items, audited)\n"
+		   "  rx list --state S               ISSUED CLAIMED DISPENSED CANCELLED EXPIRED\n"
+		   "  rx release ID --force --reason TEXT   take back a stuck claim (audited)\n"
+		   "  rx unlock ID                    code access after 5 wrong access codes\n"
+		   "  audit verify | tail [-n N] | patient --patient PID | report --day YYYY-MM-DD\n"
+		   "  expire                          run the expiry sweep now\n"
+		   "  backup DEST                     hot, compacted copy of the store and its keys\n"
+		   "  metrics                         Prometheus text\n"
 		   "  status | stats\n"
 		   "DIR defaults to ./var/rx, the data dir of the rxd to talk to.\n");
 }
@@ -186,7 +195,7 @@ static int stats(const char *dir, int timeout_s)
 	long long up = (long long)time(NULL) - s->started_at;
 	json_t *o = json_pack(
 		"{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, "
-		"s:I, s:I}",
+		"s:I, s:I, s:I, s:f, s:I}",
 		"version", s->version, "broker_key", key, "curve_key", s->curve_key, "started_at", started,
 		"uptime_s",
 		(json_int_t)up, "requests", (json_int_t)s->requests, "prescriptions",
@@ -196,7 +205,9 @@ static int stats(const char *dir, int timeout_s)
 		(json_int_t)s->dispense_records, "patients", (json_int_t)s->patients, "keys",
 		(json_int_t)s->keys, "map_used", (json_int_t)s->map_used, "map_size",
 		(json_int_t)s->map_size, "institutions", (json_int_t)s->institutions, "cards",
-		(json_int_t)s->cards);
+		(json_int_t)s->cards, "data_dir_bytes", (json_int_t)s->data_dir_bytes,
+		"requests_per_second", s->requests_per_second, "audit_entries",
+		(json_int_t)s->audit_entries);
 	snprintf(human, sizeof human,
 		 "rxd %s, up %llds (since %s)\n"
 		 "broker key        %s\n"
@@ -208,14 +219,19 @@ static int stats(const char *dir, int timeout_s)
 		 "institutions      %llu\n"
 		 "keys              %llu\n"
 		 "cards             %llu\n"
-		 "LMDB map          %.1f of %.1f MiB used\n",
+		 "LMDB map          %.1f of %.1f MiB used\n"
+		 "data dir          %.1f MiB\n"
+		 "requests/s        %.1f (last minute)\n"
+		 "audit entries     %llu\n",
 		 s->version, up, started, key, s->curve_key, (unsigned long long)s->requests,
 		 (unsigned long long)s->prescriptions, (unsigned long long)s->issued,
 		 (unsigned long long)s->claimed, (unsigned long long)s->dispensed,
 		 (unsigned long long)s->cancelled, (unsigned long long)s->expired,
 		 (unsigned long long)s->dispense_records, (unsigned long long)s->patients,
 		 (unsigned long long)s->institutions, (unsigned long long)s->keys,
-		 (unsigned long long)s->cards, s->map_used / 1048576.0, s->map_size / 1048576.0);
+		 (unsigned long long)s->cards, s->map_used / 1048576.0, s->map_size / 1048576.0,
+		 s->data_dir_bytes / 1048576.0, s->requests_per_second,
+		 (unsigned long long)s->audit_entries);
 	int code = finish(o, RX_OK, NULL, human);
 	rx__admin_reply__free_unpacked(r, NULL);
 	return code;
@@ -346,6 +362,282 @@ static int cards(const char *dir, int timeout_s, int op, const char *hex, const 
 	return code;
 }
 
+/* One audit entry as a table row and as JSON. */
+static void audit_row(const Rx__AuditInfo *e, json_t *arr)
+{
+	char t[32], actor[2 * RX_KEY_LEN + 1] = "";
+	cli_time(e->at, t);
+	if (e->actor_key.len == RX_KEY_LEN)
+		rx_hex(e->actor_key.data, RX_KEY_LEN, actor);
+	const char *outcome = rx_err_name((rx_err_t)e->outcome);
+	if (!as_json)
+		printf("%6llu  %s  %-18s  %-18s  %-12s  %-14s  %-18s  %s\n", (unsigned long long)e->seq, t,
+		       e->action, outcome, e->institution_code[0] ? e->institution_code : "(operator)",
+		       e->prescription_id[0] ? e->prescription_id : "-",
+		       e->patient_id[0] ? e->patient_id : "-", e->detail);
+	json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq",
+					     (json_int_t)e->seq, "at", t, "actor", actor, "institution",
+					     e->institution_code, "action", e->action, "outcome", outcome,
+					     "id", e->prescription_id, "patient_id", e->patient_id,
+					     "detail", e->detail));
+}
+
+static void audit_header(void)
+{
+	if (!as_json)
+		printf("%6s  %-25s  %-18s  %-18s  %-12s  %-14s  %-18s  %s\n", "SEQ", "TIME", "ACTION",
+		       "OUTCOME", "INSTITUTION", "PRESCRIPTION", "PATIENT", "DETAIL");
+}
+
+/* audit verify | tail [-n N] | patient --patient PID | report --day DAY */
+static int audit(const char *dir, int timeout_s, const char *what, unsigned count,
+		 const char *patient, const char *day)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	char human[512];
+	if (strcmp(what, "verify") == 0)
+		q.op = RX__ADMIN_OP__AUDIT_VERIFY;
+	else if (strcmp(what, "tail") == 0) {
+		q.op = RX__ADMIN_OP__AUDIT_TAIL;
+		q.count = count;
+	} else if (strcmp(what, "patient") == 0) {
+		if (patient == NULL)
+			return failf(RX_INVALID, "--patient PID is required");
+		q.op = RX__ADMIN_OP__AUDIT_PATIENT;
+		q.patient_id = (char *)patient;
+	} else if (strcmp(what, "report") == 0) {
+		if (day == NULL)
+			return failf(RX_INVALID, "--day YYYY-MM-DD is required");
+		q.op = RX__ADMIN_OP__AUDIT_REPORT;
+		q.day = (char *)day;
+	} else {
+		return failf(RX_INVALID, "audit verify | tail [-n N] | patient --patient PID | report --day YYYY-MM-DD");
+	}
+	int code = call_or_finish(dir, timeout_s, &q, &r);
+	if (code >= 0)
+		return code;
+	if (q.op == RX__ADMIN_OP__AUDIT_VERIFY && r->verdict) {
+		const Rx__AuditVerdict *v = r->verdict;
+		char t[32] = "never";
+		if (v->signed_seq)
+			cli_time(v->signed_at, t);
+		json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:I, s:s}", "ok", v->ok, "checked",
+				      (json_int_t)v->checked, "first_bad", (json_int_t)v->first_bad, "why",
+				      v->why, "signed_seq", (json_int_t)v->signed_seq, "signed_at", t);
+		if (v->ok)
+			snprintf(human, sizeof human,
+				 "audit chain intact: %llu entries; head signed at entry %llu (%s)\n",
+				 (unsigned long long)v->checked, (unsigned long long)v->signed_seq, t);
+		else
+			snprintf(human, sizeof human, "audit chain BROKEN at entry %llu: %s\n",
+				 (unsigned long long)v->first_bad, v->why);
+		rx__admin_reply__free_unpacked(r, NULL);
+		if (!v->ok) {
+			/* A broken chain is an alarm, not a refusal: its own status, exit 2. */
+			if (as_json) {
+				json_object_set_new(o, "status", json_string("BROKEN"));
+				char *d = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+				puts(d ? d : "{}");
+				free(d);
+			} else {
+				fputs(human, stdout);
+			}
+			json_decref(o);
+			return 2;
+		}
+		return finish(o, RX_OK, NULL, human);
+	}
+	if (q.op == RX__ADMIN_OP__AUDIT_REPORT && r->report) {
+		const Rx__Report *rp = r->report;
+		json_t *refusals = json_object(), *actions = json_object();
+		if (!as_json)
+			printf("security report for %s (Japan time): %llu audit entries\n", rp->day,
+			       (unsigned long long)rp->entries);
+		for (size_t i = 0; i < rp->n_refusals; i++) {
+			json_object_set_new(refusals, rp->refusals[i]->key, json_integer((json_int_t)rp->refusals[i]->value));
+			if (!as_json)
+				printf("  refused %-20s %llu\n", rp->refusals[i]->key,
+				       (unsigned long long)rp->refusals[i]->value);
+		}
+		for (size_t i = 0; i < rp->n_operator_actions; i++) {
+			json_object_set_new(actions, rp->operator_actions[i]->key,
+					    json_integer((json_int_t)rp->operator_actions[i]->value));
+			if (!as_json)
+				printf("  operator %-19s %llu\n", rp->operator_actions[i]->key,
+				       (unsigned long long)rp->operator_actions[i]->value);
+		}
+		if (!as_json)
+			printf("  revocations %llu, wrong access codes %llu, codes locked %llu\n",
+			       (unsigned long long)rp->revocations, (unsigned long long)rp->bad_codes,
+			       (unsigned long long)rp->locked_codes);
+		json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I}", "day", rp->day, "entries",
+				      (json_int_t)rp->entries, "refusals", refusals, "operator_actions",
+				      actions, "revocations", (json_int_t)rp->revocations, "bad_access_codes",
+				      (json_int_t)rp->bad_codes, "locked_codes", (json_int_t)rp->locked_codes);
+		rx__admin_reply__free_unpacked(r, NULL);
+		return finish(o, RX_OK, NULL, NULL);
+	}
+	json_t *arr = json_array();
+	audit_header();
+	for (size_t i = 0; i < r->n_audit; i++)
+		audit_row(r->audit[i], arr);
+	rx__admin_reply__free_unpacked(r, NULL);
+	return finish(json_pack("{s:o}", "entries", arr), RX_OK, NULL, NULL);
+}
+
+static int state_parse(const char *s)
+{
+	for (int st = RX_STATE_ISSUED; st <= RX_STATE_EXPIRED; st++)
+		if (s && strcasecmp(s, rx_state_name(st)) == 0)
+			return st;
+	return 0;
+}
+
+static json_t *summary_json(const Rx__Summary *x)
+{
+	char v[32], i[32];
+	cli_time(x->valid_until, v);
+	cli_time(x->issued_at, i);
+	return json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:b}", "id", x->prescription_id, "state",
+			 rx_state_name(x->state), "uses", (int)x->uses, "uses_left", (int)x->uses_left,
+			 "issued_at", i, "valid_until", v, "institution", x->institution_code,
+			 "cancel_pending", (int)x->cancel_pending);
+}
+
+/* rx show ID [--body] | rx list --state S | rx release ID --force --reason TEXT */
+static int rx_cmd(const char *dir, int timeout_s, const char *what, const char *id, int body,
+		  const char *state, int force, const char *reason)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	char human[256];
+	if (strcmp(what, "show") == 0 && id) {
+		q.op = RX__ADMIN_OP__RX_SHOW;
+		q.prescription_id = (char *)id;
+		q.body = body;
+	} else if (strcmp(what, "list") == 0) {
+		if (!(q.state = (Rx__State)state_parse(state)))
+			return failf(RX_INVALID, "--state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
+		q.op = RX__ADMIN_OP__RX_LIST;
+	} else if (strcmp(what, "release") == 0 && id) {
+		if (!force || reason == NULL)
+			return failf(RX_INVALID, "rx release takes a claim away from a pharmacy: say --force "
+						 "and give --reason TEXT (it is audited)");
+		q.op = RX__ADMIN_OP__RX_RELEASE;
+		q.prescription_id = (char *)id;
+		q.reason = (char *)reason;
+	} else {
+		return failf(RX_INVALID, "rx show ID [--body] | rx list --state S | rx release ID --force --reason TEXT | rx unlock ID");
+	}
+	int code = call_or_finish(dir, timeout_s, &q, &r);
+	if (code >= 0)
+		return code;
+	if (q.op == RX__ADMIN_OP__RX_RELEASE) {
+		rx__admin_reply__free_unpacked(r, NULL);
+		snprintf(human, sizeof human, "claim on %s released by the operator (audited)\n", id);
+		return finish(json_pack("{s:s, s:b}", "id", id, "released", 1), RX_OK, NULL, human);
+	}
+	json_t *o;
+	if (q.op == RX__ADMIN_OP__RX_LIST) {
+		json_t *arr = json_array();
+		if (!as_json)
+			printf("%-14s  %-9s  %-4s  %-25s  %s\n", "ID", "STATE", "LEFT", "VALID UNTIL", "INSTITUTION");
+		for (size_t i = 0; i < r->n_prescriptions; i++) {
+			const Rx__Summary *x = r->prescriptions[i];
+			char v[32];
+			cli_time(x->valid_until, v);
+			if (!as_json)
+				printf("%-14s  %-9s  %u/%u   %-25s  %s\n", x->prescription_id,
+				       rx_state_name(x->state), x->uses_left, x->uses, v, x->institution_code);
+			json_array_append_new(arr, summary_json(x));
+		}
+		o = json_pack("{s:o}", "prescriptions", arr);
+	} else {
+		const Rx__Summary *x = r->n_prescriptions ? r->prescriptions[0] : NULL;
+		json_t *hist = json_array();
+		o = x ? summary_json(x) : json_object();
+		json_object_set_new(o, "patient_id", json_string(r->patient_id));
+		if (!as_json && x) {
+			char v[32];
+			cli_time(x->valid_until, v);
+			printf("prescription %s: %s%s, %u of %u uses left, valid until %s, from %s, patient %s\n",
+			       x->prescription_id, rx_state_name(x->state),
+			       x->cancel_pending ? " (cancel pending)" : "", x->uses_left, x->uses, v,
+			       x->institution_code, r->patient_id);
+			printf("history:\n");
+		}
+		audit_header();
+		for (size_t i = 0; i < r->n_audit; i++)
+			audit_row(r->audit[i], hist);
+		json_object_set_new(o, "history", hist);
+		if (body && r->prescription && r->prescription->body.len) {
+			Rx__Prescription *p = rx__prescription__unpack(NULL, r->prescription->body.len,
+								       r->prescription->body.data);
+			if (p) {
+				json_object_set_new(o, "items", cli_items_to_json(p->items, p->n_items));
+				json_object_set_new(o, "notes", json_string(p->notes));
+				if (!as_json) {
+					printf("items:\n");
+					for (size_t i = 0; i < p->n_items; i++)
+						printf("  %s  %s  %s, %s, %u days, %u %s\n", p->items[i]->drug_code,
+						       p->items[i]->name, p->items[i]->dose, p->items[i]->usage,
+						       p->items[i]->days, p->items[i]->quantity, p->items[i]->unit);
+					printf("notes: %s\n", p->notes);
+				}
+				rx__prescription__free_unpacked(p, NULL);
+			}
+		}
+	}
+	rx__admin_reply__free_unpacked(r, NULL);
+	return finish(o, RX_OK, NULL, NULL);
+}
+
+/* expire | backup DEST | metrics */
+static int ops(const char *dir, int timeout_s, const char *what, const char *dest)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	char human[4200], abs[4096];
+	if (strcmp(what, "expire") == 0)
+		q.op = RX__ADMIN_OP__EXPIRE;
+	else if (strcmp(what, "metrics") == 0)
+		q.op = RX__ADMIN_OP__METRICS;
+	else {
+		/* rxd runs elsewhere in the file system's eyes: give it a full path. */
+		if (dest[0] != '/') {
+			if (getcwd(abs, sizeof abs) == NULL || strlen(abs) + strlen(dest) + 2 > sizeof abs)
+				return failf(RX_SYSTEM, "cannot make %s an absolute path", dest);
+			strcat(abs, "/");
+			strcat(abs, dest);
+			dest = abs;
+		}
+		q.op = RX__ADMIN_OP__BACKUP;
+		q.path = (char *)dest;
+	}
+	int code = call_or_finish(dir, timeout_s, &q, &r);
+	if (code >= 0)
+		return code;
+	json_t *o;
+	if (q.op == RX__ADMIN_OP__EXPIRE) {
+		snprintf(human, sizeof human, "%llu prescriptions expired\n", (unsigned long long)r->expired);
+		o = json_pack("{s:I}", "expired", (json_int_t)r->expired);
+	} else if (q.op == RX__ADMIN_OP__METRICS) {
+		if (!as_json)
+			fputs(r->metrics, stdout);
+		human[0] = '\0';
+		o = json_pack("{s:s}", "metrics", r->metrics);
+	} else {
+		snprintf(human, sizeof human,
+			 "backup written to %s (%llu bytes of store, and its key files): restore by pointing "
+			 "rxd --data at it\n",
+			 dest, (unsigned long long)r->backup_bytes);
+		o = json_pack("{s:s, s:I}", "backup", dest, "bytes", (json_int_t)r->backup_bytes);
+	}
+	rx__admin_reply__free_unpacked(r, NULL);
+	return finish(o, RX_OK, NULL, human[0] ? human : NULL);
+}
+
 /* rx unlock ID: code access works again after 5 wrong access codes. */
 static int unlock(const char *dir, int timeout_s, const char *id)
 {
@@ -426,31 +718,49 @@ static int keys(const char *dir, int timeout_s, int op, const char *hex, const c
 int main(int argc, char **argv)
 {
 	const char *dir = "./var/rx", *role = NULL, *inst = NULL, *name = NULL, *number = NULL,
-		   *code = NULL, *kind = NULL, *curve = NULL, *patient = NULL;
+		   *code = NULL, *kind = NULL, *curve = NULL, *patient = NULL, *day = NULL, *state = NULL,
+		   *reason = NULL;
+	unsigned count = 20;
+	int body = 0, force = 0;
 	int timeout_s = 0;
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
 		{"role", required_argument, NULL, 'r'},
 		{"institution", required_argument, NULL, 'i'},
-		{"name", required_argument, NULL, 'n'},
+		{"name", required_argument, NULL, 'a'},
 		{"my-number", required_argument, NULL, 'm'},
 		{"timeout", required_argument, NULL, 't'},
 		{"code", required_argument, NULL, 'c'},
 		{"kind", required_argument, NULL, 'k'},
 		{"curve-key", required_argument, NULL, 'C'},
 		{"patient", required_argument, NULL, 'P'},
+		{"count", required_argument, NULL, 'N'},
+		{"day", required_argument, NULL, 'D'},
+		{"state", required_argument, NULL, 'S'},
+		{"reason", required_argument, NULL, 'R'},
+		{"body", no_argument, NULL, 'B'},
+		{"force", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "d:jr:i:n:m:t:c:k:C:P:h", opts, NULL)) != -1) {
+		if (ch == 'n' || ch == 'N') {
+			count = (unsigned)atoi(optarg);
+			continue;
+		}
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'j': as_json = 1; break;
 		case 'r': role = optarg; break;
 		case 'i': inst = optarg; break;
-		case 'n': name = optarg; break;
+		case 'a': name = optarg; break;
+		case 'D': day = optarg; break;
+		case 'S': state = optarg; break;
+		case 'R': reason = optarg; break;
+		case 'B': body = 1; break;
+		case 'F': force = 1; break;
 		case 'm': number = optarg; break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'c': code = optarg; break;
@@ -478,6 +788,14 @@ int main(int argc, char **argv)
 		return cards(dir, timeout_s, RX__ADMIN_OP__CARD_LIST, NULL, NULL);
 	if (IS(0, "rx") && IS(1, "unlock") && n == 3)
 		return unlock(dir, timeout_s, a[2]);
+	if (IS(0, "rx") && n >= 2 && n <= 3)
+		return rx_cmd(dir, timeout_s, a[1], n == 3 ? a[2] : NULL, body, state, force, reason);
+	if (IS(0, "audit") && n == 2)
+		return audit(dir, timeout_s, a[1], count, patient, day);
+	if ((IS(0, "expire") || IS(0, "metrics")) && n == 1)
+		return ops(dir, timeout_s, a[0], NULL);
+	if (IS(0, "backup") && n == 2)
+		return ops(dir, timeout_s, a[0], a[1]);
 	if (IS(0, "institution") && IS(1, "add") && n == 2)
 		return institutions(dir, timeout_s, RX__ADMIN_OP__INSTITUTION_ADD, code, kind, name, curve);
 	if (IS(0, "institution") && IS(1, "list") && n == 2)
