@@ -254,8 +254,9 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		const Rx__InstitutionInfo *ii = q->institution;
 		if (ii == NULL || rx_institution_valid(ii->code) != RX_OK)
 			REFUSE(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
-		if (ii->kind != RX__INSTITUTION_KIND__CLINIC && ii->kind != RX__INSTITUTION_KIND__PHARMACY_SITE)
-			REFUSE(RX_INVALID, "kind must be clinic or pharmacy");
+		if (ii->kind != RX__INSTITUTION_KIND__CLINIC && ii->kind != RX__INSTITUTION_KIND__PHARMACY_SITE &&
+		    ii->kind != RX__INSTITUTION_KIND__PORTAL)
+			REFUSE(RX_INVALID, "kind must be clinic, pharmacy or portal");
 		if (rx_check_text(ii->name, RX_NAME_MAX, 1) != RX_OK)
 			REFUSE(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
 		if (ii->curve_key.len != 32)

@@ -133,6 +133,39 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 		sp.signature.data = (uint8_t *)o->signature;
 		sp.signature.len = o->signature ? RX_SIG_LEN : 0;
 		return ok_reply(ctx->d, &rc, &sp, reply);
+	case RX_OP_LOG: {
+		Rx__AuditInfo *infos = calloc(o->nlog ? o->nlog : 1, sizeof *infos);
+		Rx__AuditInfo **iptr = calloc(o->nlog ? o->nlog : 1, sizeof *iptr);
+		if (infos == NULL || iptr == NULL) {
+			free(infos);
+			free(iptr);
+			return RX_SYSTEM;
+		}
+		for (size_t i = 0; i < o->nlog; i++) {
+			const store_audit_t *e = &o->log[i];
+			rx__audit_info__init(&infos[i]);
+			infos[i].seq = e->seq;
+			infos[i].at = e->at;
+			if (e->has_actor) {
+				infos[i].actor_key.data = (uint8_t *)e->actor;
+				infos[i].actor_key.len = RX_KEY_LEN;
+			}
+			infos[i].institution_code = (char *)e->institution;
+			infos[i].action = (char *)e->action;
+			infos[i].prescription_id = (char *)e->id;
+			infos[i].patient_id = (char *)e->patient;
+			infos[i].outcome = (Rx__Status)(rx_err_is_wire(e->outcome) ? e->outcome : RX_UNAVAILABLE);
+			infos[i].detail = (char *)e->detail;
+			iptr[i] = &infos[i];
+		}
+		rc.patient_id = (char *)o->rx.patient_id;
+		rc.n_log = o->nlog;
+		rc.log = iptr;
+		err = ok_reply(ctx->d, &rc, NULL, reply);
+		free(infos);
+		free(iptr);
+		return err;
+	}
 	case RX_OP_LIST:
 		/* A list is about a patient, not one prescription. */
 		rc.prescription_id = (char *)"";
@@ -220,7 +253,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		REFUSE(RX_INVALID, "request id must be 16 bytes");
 	rid = call->request_id.data;
 	rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
-	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LIST ? (int)call->op : 0;
+	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LOG ? (int)call->op : 0;
 	if (log->op == 0)
 		REFUSE(RX_INVALID, "unknown op");
 	if (req->key.len != RX_KEY_LEN)
@@ -240,7 +273,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	c.now = now;
 
 	/* LIST takes an id only together with its access code. */
-	if (c.op != RX_OP_SUBMIT && (c.op != RX_OP_LIST || call->prescription_id[0])) {
+	if (c.op != RX_OP_SUBMIT && c.op != RX_OP_LOG && (c.op != RX_OP_LIST || call->prescription_id[0])) {
 		if (rx_rxid_parse(call->prescription_id, id) != RX_OK)
 			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
 		memcpy(log->id, id, sizeof id);
@@ -252,9 +285,9 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		c.claim_token = call->claim_token.data;
 	}
 	int proofs = c.op == RX_OP_SUBMIT || c.op == RX_OP_CLAIM || c.op == RX_OP_STATUS ||
-		     c.op == RX_OP_LIST;
+		     c.op == RX_OP_LIST || c.op == RX_OP_LOG;
 	if (call->access_code[0]) {
-		if (c.op == RX_OP_SUBMIT || !proofs)
+		if (c.op == RX_OP_SUBMIT || c.op == RX_OP_LOG || !proofs)
 			REFUSE(RX_INVALID, "an access code is used only to CLAIM, STATUS or LIST");
 		if (rx_access_code_parse(call->access_code, code) != RX_OK)
 			REFUSE(RX_INVALID, "the access code is malformed or its check character is wrong");
@@ -268,7 +301,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		c.patient_id = call->patient_id[0] ? pid : "";
 	}
 	if (call->card && !proofs)
-		REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS or LIST");
+		REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST or LOG");
 
 	/* A retry is answered from the store before any check whose outcome moves
 	 * with the clock (issued_at, valid_until, the card's time), so it gets

@@ -427,6 +427,13 @@ rx_err_t rxc_status(rxc_t *c, const char *id, const rxc_proof_t *proof, rxc_resu
 	return simple(c, NULL, &a, out);
 }
 
+rx_err_t rxc_log(rxc_t *c, const Rx__Signed *card, rxc_result_t *out)
+{
+	rxc_proof_t proof = {.card = card};
+	call_args_t a = {.op = RX_OP_LOG, .proof = &proof};
+	return simple(c, NULL, &a, out);
+}
+
 rx_err_t rxc_list(rxc_t *c, const char *patient_id, const char *id, const rxc_proof_t *proof,
 		  rxc_result_t *out)
 {

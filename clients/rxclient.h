@@ -92,6 +92,11 @@ rx_err_t rxc_status(rxc_t *c, const char *id, const rxc_proof_t *proof, rxc_resu
 rx_err_t rxc_list(rxc_t *c, const char *patient_id, const char *id, const rxc_proof_t *proof,
 		  rxc_result_t *out);
 
+/* LOG: the patient's own access log.  c must act as the card (rxc_new with
+ * the card's key pair) through a patient portal's connection; card is the
+ * card's assertion (purpose view). */
+rx_err_t rxc_log(rxc_t *c, const Rx__Signed *card, rxc_result_t *out);
+
 /* Send raw frames and wait for one reply frame (tests of hostile input).
  * On RX_OK *reply is a heap buffer the caller frees.  RX_UNREACHABLE on
  * timeout. */

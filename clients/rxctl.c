@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		   "  key list\n"
 		   "  key revoke PUBKEY_HEX\n"
 		   "  patient enroll --my-number NNNNNNNNNNNN   (or - to read it from stdin)\n"
-		   "  institution add --code CODE --kind clinic|pharmacy --name NAME --curve-key Z85\n"
+		   "  institution add --code CODE --kind clinic|pharmacy|portal --name NAME --curve-key Z85\n"
 		   "  institution list\n"
 		   "  institution revoke CODE\n"
 		   "  card enroll --patient PID PUBKEY_HEX\n"
@@ -239,9 +239,10 @@ static int stats(const char *dir, int timeout_s)
 
 static const char *kind_name(int kind)
 {
-	return kind == RX__INSTITUTION_KIND__CLINIC ? "clinic"
+	return kind == RX__INSTITUTION_KIND__CLINIC	     ? "clinic"
 	       : kind == RX__INSTITUTION_KIND__PHARMACY_SITE ? "pharmacy"
-							    : "?";
+	       : kind == RX__INSTITUTION_KIND__PORTAL	     ? "portal"
+							     : "?";
 }
 
 /* institution add --code CODE --kind clinic|pharmacy --name NAME --curve-key Z85
@@ -266,8 +267,10 @@ static int institutions(const char *dir, int timeout_s, int op, const char *code
 			ii.kind = RX__INSTITUTION_KIND__CLINIC;
 		else if (strcmp(kind, "pharmacy") == 0)
 			ii.kind = RX__INSTITUTION_KIND__PHARMACY_SITE;
+		else if (strcmp(kind, "portal") == 0)
+			ii.kind = RX__INSTITUTION_KIND__PORTAL;
 		else
-			return failf(RX_INVALID, "--kind must be clinic or pharmacy");
+			return failf(RX_INVALID, "--kind must be clinic, pharmacy or portal");
 		if (rx_z85_decode(curve, ck) != RX_OK)
 			return failf(RX_INVALID, "--curve-key must be 40 characters of Z85 (rx-keygen --curve prints it)");
 		ii.name = (char *)name;
@@ -425,10 +428,15 @@ static int audit(const char *dir, int timeout_s, const char *what, unsigned coun
 		json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:I, s:s}", "ok", v->ok, "checked",
 				      (json_int_t)v->checked, "first_bad", (json_int_t)v->first_bad, "why",
 				      v->why, "signed_seq", (json_int_t)v->signed_seq, "signed_at", t);
-		if (v->ok)
+		if (v->ok && v->signed_seq)
 			snprintf(human, sizeof human,
-				 "audit chain intact: %llu entries; head signed at entry %llu (%s)\n",
+				 "audit chain intact: %llu entries; the broker signed the head at entry %llu (%s)\n",
 				 (unsigned long long)v->checked, (unsigned long long)v->signed_seq, t);
+		else if (v->ok)
+			snprintf(human, sizeof human,
+				 "audit chain intact: %llu entries; the head is not signed yet (rxd signs it "
+				 "every minute and when it stops)\n",
+				 (unsigned long long)v->checked);
 		else
 			snprintf(human, sizeof human, "audit chain BROKEN at entry %llu: %s\n",
 				 (unsigned long long)v->first_bad, v->why);

@@ -11,6 +11,7 @@ card_tool=$build/clients/rx-card
 rxctl=$build/clients/rxctl
 clinic=$build/clients/rx-clinic
 pharmacy=$build/clients/rx-pharmacy
+patient_tool=$build/clients/rx-patient
 
 work=$(mktemp -d /tmp/rx-demo.XXXXXX)
 data=$work/data
@@ -67,6 +68,7 @@ say "Make keys: a CurveZMQ key per institution, a signing key per prescriber and
 sakura_curve=$("$keygen" --curve "$work/sakura.curve")
 aozora_curve=$("$keygen" --curve "$work/aozora.curve")
 midori_curve=$("$keygen" --curve "$work/midori.curve")
+portal_curve=$("$keygen" --curve "$work/portal.curve")
 doc=$("$keygen" "$work/sato.key")
 aozora=$("$keygen" "$work/aozora.key")
 midori=$("$keygen" "$work/midori.key")
@@ -79,6 +81,7 @@ say "The operator registers the institutions and their keys"
 "$rxctl" --data "$data" institution add --code 1312345678 --kind clinic --name "Sakura Clinic" --curve-key "$sakura_curve" >/dev/null
 "$rxctl" --data "$data" institution add --code 1398765432 --kind pharmacy --name "Aozora Pharmacy" --curve-key "$aozora_curve" >/dev/null
 "$rxctl" --data "$data" institution add --code 1311112222 --kind pharmacy --name "Midori Pharmacy" --curve-key "$midori_curve" >/dev/null
+"$rxctl" --data "$data" institution add --code PORTAL --kind portal --name "Patient portal" --curve-key "$portal_curve" >/dev/null
 "$rxctl" --data "$data" key add --role prescriber --institution 1312345678 --name "Dr. Sato" "$doc" >/dev/null
 "$rxctl" --data "$data" key add --role pharmacy --institution 1398765432 --name "Aozora Pharmacy" "$aozora" >/dev/null
 "$rxctl" --data "$data" key add --role pharmacy --institution 1311112222 --name "Midori Pharmacy" "$midori" >/dev/null
@@ -177,6 +180,20 @@ say "A pharmacy whose transport key was never registered cannot reach rxd at all
 run 1 "$pharmacy" --broker "$broker" --curve-key "$work/rogue.curve" --server-key "$data/broker.curve.pub" \
   --key "$work/aozora.key" --timeout 2 status "$id"
 info "$(field status "$out"): the CurveZMQ handshake is refused before any request is read"
+
+say "The patient reads her own access log through the patient portal, with her card"
+run 0 "$patient_tool" --broker "$broker" --curve-key "$work/portal.curve" --server-key "$data/broker.curve.pub" \
+  --card "$work/hanako2.card" --institution PORTAL log
+entries=$(grep -o '"action"' <<<"$out" | wc -l)
+[ "$entries" -gt 5 ] || die "the patient's log is too short: $out"
+info "$entries accesses to her prescriptions, each with who, when, what and how it ended, e.g.:"
+grep -o '{"at":[^}]*CLAIM[^}]*}' <<<"$out" | head -2 | sed 's/^/      /'
+
+say "The operator on call: audit chain, a prescription's history, today's report"
+"$rxctl" --data "$data" audit verify | sed 's/^/    /'
+"$rxctl" --data "$data" rx show "$id" | sed 's/^/    /' | cut -c1-150
+"$rxctl" --data "$data" audit report --day "$(TZ=Asia/Tokyo date +%F)" | sed 's/^/    /'
+"$rxctl" --data "$data" backup "$work/backup" | sed 's/^/    /'
 
 say "Restart the broker (SIGTERM, then start again on the same data dir)"
 stop_rxd

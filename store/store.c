@@ -479,6 +479,8 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	int fits;
 	if (c->op == RX_OP_SUBMIT)
 		fits = a->purpose == STORE_PURPOSE_ISSUE;
+	else if (c->op == RX_OP_LOG)
+		fits = a->purpose == STORE_PURPOSE_VIEW;
 	else if (actor->role == RX_ROLE_PHARMACY)
 		fits = a->purpose == STORE_PURPOSE_DISPENSE;
 	else
@@ -964,6 +966,39 @@ static rx_err_t do_list(MDB_txn *txn, store_t *s, const store_change_t *c, const
 	       "LIST needs the patient's card, or a prescription id and its access code");
 }
 
+static rx_err_t patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
+				store_audit_t **out, size_t *count);
+
+/* LOG: a patient reads who touched their prescriptions.  The card itself
+ * signs the request, through a patient portal's connection; no clinic or
+ * pharmacy key is involved.  Refusals: PERMISSION_DENIED (not a portal's
+ * connection), KEY_REVOKED (portal revoked), ASSERTION_MISMATCH (the
+ * assertion is another card's), and the card's own refusals. */
+static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
+		       char patient[RX_PATIENT_ID_LEN + 1], store_audit_t **log, size_t *n,
+		       store_outcome_t *out)
+{
+	store_institution_t inst;
+	store_key_t nobody;
+	rx_err_t err = c->peer ? get_institution(txn, s, c->peer, &inst) : RX_NOT_FOUND;
+	if (err == RX_NOT_FOUND || (err == RX_OK && inst.kind != STORE_PORTAL))
+		REFUSE(RX_PERMISSION_DENIED, "a patient's log is read through a patient portal");
+	if (err != RX_OK)
+		REFUSE(err, "storage error reading the institution registry");
+	if (inst.revoked)
+		REFUSE(RX_KEY_REVOKED, "the portal has been revoked");
+	if (c->card == NULL)
+		REFUSE(RX_INVALID, "LOG needs the patient's card assertion (purpose view)");
+	if (memcmp(c->card->card, c->actor, RX_KEY_LEN) != 0)
+		REFUSE(RX_ASSERTION_MISMATCH, "the request must be signed by the card it presents");
+	memset(&nobody, 0, sizeof nobody);
+	if ((err = use_card(txn, s, c, &nobody, patient, out)) != RX_OK)
+		return err;
+	if ((err = patient_entries(txn, s, patient, 500, log, n)) != RX_OK)
+		REFUSE(err, "storage error reading the audit log");
+	return RX_OK;
+}
+
 /* The audit entry for a request: who (key and connection), what, on whose
  * prescription, and how it ended. */
 static int audit_request(MDB_txn *txn, store_t *s, const store_change_t *c, rx_err_t outcome,
@@ -999,10 +1034,11 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	Rxstore__RxRecord fresh = RXSTORE__RX_RECORD__INIT, *r = &fresh;
 	store_key_t actor;
 	store_rx_t *list = NULL, one;
+	store_audit_t *log = NULL;
 	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN], hash[RX_HASH_LEN],
 		code[RX_HASH_LEN];
 	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "";
-	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST;
+	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST || c->op == RX_OP_LOG;
 	int dirty = !reading, wrote = 0;
 	rx_err_t err;
 	int rc;
@@ -1025,18 +1061,28 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		return err;
 	}
 
-	unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL	 ? PRESCRIBERS
-			: c->op == RX_OP_STATUS || c->op == RX_OP_LIST ? PRESCRIBERS | PHARMACIES
-								       : PHARMACIES;
-	if ((err = check_actor(txn, s, c->actor, c->peer, mask, &actor, out)) != RX_OK)
-		goto fail;
-	if (c->card) {
-		if ((err = use_card(txn, s, c, &actor, patient, out)) != RX_OK)
+	if (c->op == RX_OP_LOG) {
+		if ((err = do_log(txn, s, c, patient, &log, &out->nlog, out)) != RX_OK)
 			goto fail;
+		out->log = log;
+		copy_str(out->rx.patient_id, sizeof out->rx.patient_id, patient);
 		wrote = 1;
+	} else {
+		unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL ? PRESCRIBERS
+				: c->op == RX_OP_STATUS || c->op == RX_OP_LIST ? PRESCRIBERS | PHARMACIES
+									       : PHARMACIES;
+		if ((err = check_actor(txn, s, c->actor, c->peer, mask, &actor, out)) != RX_OK)
+			goto fail;
+		if (c->card) {
+			if ((err = use_card(txn, s, c, &actor, patient, out)) != RX_OK)
+				goto fail;
+			wrote = 1;
+		}
 	}
 
-	if (c->op == RX_OP_SUBMIT) {
+	if (c->op == RX_OP_LOG) {
+		/* done above */
+	} else if (c->op == RX_OP_SUBMIT) {
 		if (!patient[0]) {
 			err = RX_INVALID;
 			out->why = "SUBMIT needs the patient's card assertion (purpose issue)";
@@ -1115,6 +1161,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	}
 	out->body = out->signature = NULL;
 	out->list = NULL;
+	out->log = NULL;
 	/* A plain read changes nothing and its reply is not kept; but it read
 	 * patient data, so its audit entry is committed like any other. */
 	if (!(reading && !wrote)) {
@@ -1145,6 +1192,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	if (stored)
 		rxstore__rx_record__free_unpacked(stored, NULL);
 	free(list);
+	free(log);
 	return RX_OK;
 fail:
 	/* A refusal changes nothing but the audit log, which records it, and,
@@ -1177,6 +1225,7 @@ fail:
 	if (stored)
 		rxstore__rx_record__free_unpacked(stored, NULL);
 	free(list);
+	free(log);
 	store_buf_free(reply);
 	return err;
 }
@@ -1756,22 +1805,20 @@ rx_err_t store_audit_tail(store_t *s, size_t want, store_audit_t **out, size_t *
 	return err;
 }
 
-rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_audit_t **out,
-			     size_t *count)
+/* A patient's audit entries inside txn, the newest max, oldest first. */
+static rx_err_t patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
+				store_audit_t **out, size_t *count)
 {
-	MDB_txn *txn;
 	MDB_cursor *cur;
 	size_t cap = 0, plen = strlen(patient);
-	rx_err_t err = read_begin(s, &txn);
+	rx_err_t err = RX_OK;
 	int rc;
 	*out = NULL;
 	*count = 0;
-	if (err != RX_OK)
-		return err;
-	if (plen == 0 || plen > RX_PATIENT_ID_LEN || (rc = mdb_cursor_open(txn, s->audit.by_patient, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return plen == 0 || plen > RX_PATIENT_ID_LEN ? RX_INVALID : from_mdb(rc);
-	}
+	if (plen == 0 || plen > RX_PATIENT_ID_LEN)
+		return RX_INVALID;
+	if ((rc = mdb_cursor_open(txn, s->audit.by_patient, &cur)) != 0)
+		return from_mdb(rc);
 	MDB_val k = val(patient, plen), v;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size == plen + 8 && memcmp(k.mv_data, patient, plen) == 0;
@@ -1785,7 +1832,6 @@ rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_
 		}
 	}
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	if (err == RX_OK && *count > max) { /* keep the newest max */
 		memmove(*out, *out + (*count - max), max * sizeof **out);
 		*count = max;
@@ -1795,6 +1841,20 @@ rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_
 		*out = NULL;
 		*count = 0;
 	}
+	return err;
+}
+
+rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_audit_t **out,
+			     size_t *count)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	*out = NULL;
+	*count = 0;
+	if (err != RX_OK)
+		return err;
+	err = patient_entries(txn, s, patient, max, out, count);
+	mdb_txn_abort(txn);
 	return err;
 }
 

@@ -43,6 +43,7 @@ void store_buf_free(store_buf_t *b);
 
 #define STORE_CLINIC 1
 #define STORE_PHARMACY 2
+#define STORE_PORTAL 3
 
 /* A clinic or pharmacy and the CurveZMQ key its connections present. */
 typedef struct {
@@ -136,6 +137,8 @@ typedef struct {
 	size_t body_len;
 	const store_rx_t *list;
 	size_t n;
+	const struct store_audit *log; /* LOG: the patient's entries, oldest first */
+	size_t nlog;
 } store_outcome_t;
 
 /* Builds the reply for a change that will commit.  Called inside the write
