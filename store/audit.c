@@ -177,10 +177,18 @@ int audit_verify(MDB_txn *txn, const audit_dbs_t *d, const uint8_t broker_pk[RX_
 		Rxstore__AuditEntry *a = rxstore__audit_entry__unpack(NULL, val.mv_size, val.mv_data);
 		int good = a && a->seq == seq && a->prev_hash.len == RX_HASH_LEN &&
 			   memcmp(a->prev_hash.data, prev, RX_HASH_LEN) == 0;
-		if (a)
+		if (a == NULL || a->seq != seq) {
+			if (a)
+				rxstore__audit_entry__free_unpacked(a, NULL);
+			BAD(seq, "the entry was altered: it does not decode or names another seq");
+		}
+		if (!good) {
 			rxstore__audit_entry__free_unpacked(a, NULL);
-		if (!good)
-			BAD(seq, "the entry was altered, or the one before it was");
+			/* Entry seq holds the hash of what entry seq-1 was: that one changed
+			 * (or this link was rewritten, which is a change to this one). */
+			BAD(seq - 1, "the entry was altered: the next entry's link no longer matches it");
+		}
+		rxstore__audit_entry__free_unpacked(a, NULL);
 		rx_hash(val.mv_data, val.mv_size, prev);
 		if (sh && seq == sh->seq) {
 			memcpy(signed_hash, prev, RX_HASH_LEN);

@@ -113,6 +113,15 @@ int harness_start(harness_t *h, int map_mib)
 	return spawn(h, "tcp://127.0.0.1:*");
 }
 
+int harness_start_in(harness_t *h, const char *dir)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->dir, sizeof h->dir, "%s", dir);
+	if (rx_crypto_init() != RX_OK)
+		return -1;
+	return spawn(h, "tcp://127.0.0.1:*");
+}
+
 int harness_restart(harness_t *h)
 {
 	char path[300], ep[256];

@@ -42,6 +42,8 @@ typedef struct {
 
 /* Start rxd on a new temp dir (map_mib 0: default map size).  0 on success. */
 int harness_start(harness_t *h, int map_mib);
+/* Start rxd on an existing data dir (a restored backup), any free port. */
+int harness_start_in(harness_t *h, const char *dir);
 /* Start again on the same dir and endpoint (after harness_stop). */
 int harness_restart(harness_t *h);
 /* Send sig and reap; returns the exit status as waitpid gives it. */
