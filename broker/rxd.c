@@ -253,9 +253,16 @@ static void serve_metrics(void *sock, const admin_t *a)
 				  "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
 				  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 				  text ? "200 OK" : "503 Service Unavailable", body_len);
-		zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
-		zmq_send(sock, head, (size_t)hl, ZMQ_SNDMORE);
-		zmq_send(sock, text ? text : "", body_len, 0);
+		/* A ZMQ_STREAM message is exactly [identity][data]: one data frame. */
+		char *resp = malloc((size_t)hl + body_len);
+		if (resp) {
+			memcpy(resp, head, (size_t)hl);
+			if (body_len)
+				memcpy(resp + hl, text, body_len);
+			zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
+			zmq_send(sock, resp, (size_t)hl + body_len, 0);
+			free(resp);
+		}
 		free(text);
 		/* and close the connection: identity, then an empty frame */
 		zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -65,10 +68,17 @@ static int spawn(harness_t *h, const char *listen)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
-		char *argv[] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen,
-				"--map-size", h->map_mib, NULL};
-		if (h->map_mib[0] == '\0')
-			argv[5] = NULL;
+		char *argv[10] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
+		int a = 5;
+		if (h->map_mib[0]) {
+			argv[a++] = "--map-size";
+			argv[a++] = h->map_mib;
+		}
+		if (h->metrics[0]) {
+			argv[a++] = "--metrics";
+			argv[a++] = h->metrics;
+		}
+		argv[a] = NULL;
 		execv(rxd, argv);
 		_exit(127);
 	}
@@ -110,6 +120,27 @@ int harness_start(harness_t *h, int map_mib)
 		snprintf(h->map_mib, sizeof h->map_mib, "%d", map_mib);
 	if (rx_crypto_init() != RX_OK)
 		return -1;
+	return spawn(h, "tcp://127.0.0.1:*");
+}
+
+int harness_start_metrics(harness_t *h)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
+	if (mkdtemp(h->dir) == NULL || rx_crypto_init() != RX_OK)
+		return -1;
+	/* A port the kernel just handed out; free again once closed. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(h->metrics, sizeof h->metrics, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
 	return spawn(h, "tcp://127.0.0.1:*");
 }
 

@@ -30,6 +30,7 @@ typedef struct {
 	char dir[256];
 	char endpoint[256];
 	char map_mib[16];
+	char metrics[64];       /* --metrics endpoint, "" for none (set before start) */
 	uint8_t server_key[32]; /* rxd's CurveZMQ public key */
 	harness_inst_t inst[HARNESS_MAX_INST];
 	int ninst;
@@ -42,6 +43,8 @@ typedef struct {
 
 /* Start rxd on a new temp dir (map_mib 0: default map size).  0 on success. */
 int harness_start(harness_t *h, int map_mib);
+/* The same, also serving Prometheus metrics on a free port (into h->metrics). */
+int harness_start_metrics(harness_t *h);
 /* Start rxd on an existing data dir (a restored backup), any free port. */
 int harness_start_in(harness_t *h, const char *dir);
 /* Start again on the same dir and endpoint (after harness_stop). */

@@ -36,11 +36,13 @@ START_TEST(defaults_and_file)
 	ck_assert_str_eq(cfg.data, "./var/rx");
 	ck_assert_str_eq(cfg.listen, "tcp://127.0.0.1:5570");
 	ck_assert_uint_eq(cfg.map_size_mib, 1024);
+	ck_assert_str_eq(cfg.metrics, "");
 
 	ck_assert_int_eq(load("# rxd\n\n  data = /srv/rx  \nlisten\t=\ttcp://127.0.0.1:*\r\n"
-			      "map_size_mib = 64",
+			      "metrics = tcp://127.0.0.1:9570\nmap_size_mib = 64",
 			      &cfg, err, sizeof err),
 			 RX_OK);
+	ck_assert_str_eq(cfg.metrics, "tcp://127.0.0.1:9570");
 	ck_assert_str_eq(cfg.data, "/srv/rx");
 	ck_assert_str_eq(cfg.listen, "tcp://127.0.0.1:*");
 	ck_assert_uint_eq(cfg.map_size_mib, 64);

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "harness.h"
@@ -404,6 +408,93 @@ START_TEST(sigterm_with_requests_in_flight)
 }
 END_TEST
 
+/* A patient reads their own access log through the patient portal. */
+START_TEST(patient_reads_own_log)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	world_up(&w);
+	ck_assert_int_eq(submit(&w, w.cdoc, 0, id), RX_OK);
+	claim(&w, id);
+	harness_inst_t *portal = harness_institution(&w.h, "PORTAL", 3);
+	ck_assert_ptr_nonnull(portal);
+
+	/* The card signs the call, through the portal's connection. */
+	rxc_t *c = harness_client_curve(&w.h, NULL, &w.card, &portal->curve, 0);
+	Rx__Signed a;
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_card_assertion(&w.card, RX__PURPOSE__PURPOSE_VIEW, "PORTAL", (int64_t)time(NULL), &a),
+			 RX_OK);
+	ck_assert_int_eq(rxc_log(c, &a, &r), RX_OK);
+	ck_assert_str_eq(r.receipt->patient_id, w.patient);
+	int submits = 0, claims = 0;
+	for (size_t i = 0; i < r.receipt->n_log; i++) {
+		submits += strcmp(r.receipt->log[i]->action, "SUBMIT") == 0;
+		claims += strcmp(r.receipt->log[i]->action, "CLAIM") == 0 &&
+			  strcmp(r.receipt->log[i]->institution_code, "1398765432") == 0;
+	}
+	ck_assert_int_eq(submits, 1);
+	ck_assert_int_eq(claims, 1);
+	rxc_result_free(&r);
+	/* The same assertion again: a replay. */
+	ck_assert_int_eq(rxc_log(c, &a, &r), RX_ASSERTION_REPLAYED);
+	rxc_result_free(&r);
+	rxc_signed_free(&a);
+	rxc_destroy(&c);
+
+	/* Not through a pharmacy's connection. */
+	c = harness_client_curve(&w.h, NULL, &w.card, &harness_institution(&w.h, "1398765432", 2)->curve, 0);
+	ck_assert_int_eq(rxc_card_assertion(&w.card, RX__PURPOSE__PURPOSE_VIEW, "1398765432",
+					    (int64_t)time(NULL), &a),
+			 RX_OK);
+	ck_assert_int_eq(rxc_log(c, &a, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_signed_free(&a);
+	rxc_destroy(&c);
+
+	/* Another patient's card cannot read this log by presenting this card:
+	 * the call must be signed by the card it presents. */
+	rx_keypair_t other;
+	char p2[RX_PATIENT_ID_LEN + 1];
+	ck_assert_int_eq(harness_enroll(&w.h, "000000000019", p2), 0);
+	ck_assert_int_eq(harness_card(&w.h, p2, &other), 0);
+	c = harness_client_curve(&w.h, NULL, &other, &portal->curve, 0);
+	ck_assert_int_eq(rxc_card_assertion(&w.card, RX__PURPOSE__PURPOSE_VIEW, "PORTAL", (int64_t)time(NULL), &a),
+			 RX_OK);
+	ck_assert_int_eq(rxc_log(c, &a, &r), RX_ASSERTION_MISMATCH);
+	rxc_result_free(&r);
+	rxc_signed_free(&a);
+	rxc_destroy(&c);
+	world_down(&w);
+}
+END_TEST
+
+/* --metrics serves Prometheus text over HTTP. */
+START_TEST(metrics_over_http)
+{
+	harness_t h;
+	ck_assert_int_eq(harness_start_metrics(&h), 0);
+	Rx__Stats st;
+	ck_assert_int_eq(harness_stats(&h, &st), 0);
+	unsigned port = (unsigned)atoi(strrchr(h.metrics, ':') + 1);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	const char *get = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	ck_assert_int_eq(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+	size_t n = 0;
+	ssize_t got;
+	while (n < sizeof out - 1 && (got = read(fd, out + n, sizeof out - 1 - n)) > 0)
+		n += (size_t)got;
+	out[n] = '\0';
+	close(fd);
+	ck_assert_msg(HAS("HTTP/1.0 200 OK") && HAS("rx_lmdb_map_size_bytes") && HAS("rx_uptime_seconds"),
+		      "%s", out);
+	harness_cleanup(&h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -413,6 +504,8 @@ int main(void)
 	tcase_add_test(tc, audit_detects_tampering);
 	tcase_add_test(tc, backup_under_load_restores);
 	tcase_add_test(tc, sigterm_with_requests_in_flight);
+	tcase_add_test(tc, patient_reads_own_log);
+	tcase_add_test(tc, metrics_over_http);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
