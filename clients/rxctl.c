@@ -440,8 +440,9 @@ static int audit(const char *dir, int timeout_s, const char *what, unsigned coun
 		else
 			snprintf(human, sizeof human, "audit chain BROKEN at entry %llu: %s\n",
 				 (unsigned long long)v->first_bad, v->why);
+		int ok = v->ok;
 		rx__admin_reply__free_unpacked(r, NULL);
-		if (!v->ok) {
+		if (!ok) {
 			/* A broken chain is an alarm, not a refusal: its own status, exit 2. */
 			if (as_json) {
 				json_object_set_new(o, "status", json_string("BROKEN"));
