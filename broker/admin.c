@@ -585,6 +585,9 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		REFUSE(RX_INVALID, "unknown admin op");
 	}
 reply:
+	/* Local codes (SYSTEM) never travel: the operator sees UNAVAILABLE. */
+	if (!rx_err_is_wire((int)r.status))
+		r.status = (Rx__Status)RX_UNAVAILABLE;
 	*status = (rx_err_t)r.status;
 	err = pack(&r, reply);
 	free(infos);
