@@ -999,6 +999,20 @@ static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
 	return RX_OK;
 }
 
+/* Is less than the dispensing reserve (an eighth of the map, at least
+ * 64 KiB) left?  me_last_pgno is the high-water mark of pages ever used,
+ * so this errs on the side of refusing early. */
+static int map_nearly_full(store_t *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+		return 0;
+	uint64_t used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize, size = info.me_mapsize;
+	uint64_t reserve = size / 8 > 65536 ? size / 8 : 65536;
+	return used + reserve >= size;
+}
+
 /* The audit entry for a request: who (key and connection), what, on whose
  * prescription, and how it ended. */
 static int audit_request(MDB_txn *txn, store_t *s, const store_change_t *c, rx_err_t outcome,
@@ -1086,6 +1100,14 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		if (!patient[0]) {
 			err = RX_INVALID;
 			out->why = "SUBMIT needs the patient's card assertion (purpose issue)";
+			goto fail;
+		}
+		/* New prescriptions are refused first, so that finishing the ones
+		 * already claimed never fails on a full map (beanstalkd reserves
+		 * a job's delete space at put; we reserve a slice of the map). */
+		if (map_nearly_full(s)) {
+			err = RX_UNAVAILABLE;
+			out->why = "storage nearly full: new prescriptions are refused to keep room for dispensing";
 			goto fail;
 		}
 		err = do_submit(txn, s, c, &actor, patient, r, id, hash, code, out);

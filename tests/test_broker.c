@@ -401,11 +401,17 @@ START_TEST(unavailable_when_full)
 	}
 	ck_assert_int_eq(err, RX_UNAVAILABLE);
 	ck_assert_int_gt(ok, 10);
+	/* New prescriptions are refused while there is still room to finish
+	 * the ones already made: the first one is claimed and dispensed. */
+	uint8_t tok[RX_TOKEN_LEN];
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
 	/* Reads still work, and what was acknowledged is there. */
-	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_ISSUED);
+	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_DISPENSED);
 	Rx__Stats s;
 	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
 	ck_assert_uint_eq(s.prescriptions, (uint64_t)ok + 1);
+	ck_assert_uint_eq(s.dispense_records, 1);
 	world_down(&w);
 }
 END_TEST
