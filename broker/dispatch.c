@@ -404,6 +404,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	if (err != RX_OK)
 		REFUSE(err, out.why);
 	log->replayed = out.replayed;
+	log->audit_lost = out.audit_lost;
 	if (!out.replayed && c.op == RX_OP_SUBMIT)
 		memcpy(log->id, out.rx.id, sizeof log->id);
 	goto done;

@@ -27,6 +27,7 @@ typedef struct {
 	char id[RX_ID_LEN + 1];       /* prescription id, "" if none */
 	const char *why;              /* static reason on refusal */
 	int replayed;                 /* a retry answered from the store */
+	int audit_lost;               /* a read answered whose audit entry the disk refused */
 } dispatch_log_t;
 
 /* Handle one request that arrived on a connection authenticated as

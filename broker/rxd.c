@@ -174,8 +174,9 @@ static void serve_client(void *sock, const dispatch_t *d, admin_t *a)
 		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s why=\"%s\"", op,
 			 rx_err_name(log.status), us, rid, rx, log.why);
 	else
-		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s%s", op,
-			 rx_err_name(log.status), us, rid, rx, log.replayed ? " replayed=1" : "");
+		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s%s%s", op,
+			 rx_err_name(log.status), us, rid, rx, log.replayed ? " replayed=1" : "",
+			 log.audit_lost ? " audit=lost" : "");
 }
 
 /* ZAP (ZeroMQ RFC 27): libzmq asks, for every CURVE handshake on the client

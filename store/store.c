@@ -1199,13 +1199,27 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			goto fail;
 		}
 	}
-	if ((rc = audit_request(txn, s, c, RX_OK, NULL, id, out->rx.patient_id)) != 0) {
+	rc = audit_request(txn, s, c, RX_OK, NULL, id, out->rx.patient_id);
+	if (rc != 0 && !(reading && !wrote)) {
 		err = from_mdb(rc);
 		out->why = "storage error writing the audit log";
 		goto fail;
 	}
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
+	/* A plain read is answered even when the disk refuses its audit entry:
+	 * a pharmacist must see a prescription while storage is failing.  The
+	 * broker's log records the read instead (out->audit_lost). */
+	if (reading && !wrote) {
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		txn = NULL;
+		out->audit_lost = rc != 0;
+		rc = 0;
+	} else {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
 	if (rc != 0) {
 		err = from_mdb(rc);
 		out->why = "storage error committing the change";

@@ -131,6 +131,7 @@ typedef struct {
 	const char *why; /* on refusal: a static reason, safe to log */
 	int replayed;    /* RX_OK from a retry: the stored reply was returned */
 	int commit;      /* a refusal whose bookkeeping (code attempts) was kept */
+	int audit_lost;  /* a plain read answered although its audit entry failed */
 	/* For the reply builder only (valid while it runs): STATUS's signed
 	 * prescription, LIST's prescriptions. */
 	const uint8_t *body, *signature;

@@ -65,6 +65,10 @@ static int spawn(harness_t *h, const char *listen)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
+		if (h->preload[0]) {
+			setenv("LD_PRELOAD", h->preload, 1);
+			setenv("RX_FAULT_FILE", h->fault_file, 1);
+		}
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
@@ -142,6 +146,29 @@ int harness_start_metrics(harness_t *h)
 	close(fd);
 	snprintf(h->metrics, sizeof h->metrics, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
 	return spawn(h, "tcp://127.0.0.1:*");
+}
+
+int harness_start_faulty(harness_t *h, const char *shim)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
+	if (mkdtemp(h->dir) == NULL || rx_crypto_init() != RX_OK)
+		return -1;
+	snprintf(h->preload, sizeof h->preload, "%s", shim);
+	/* The control file lives beside the data dir's files, not among the
+	 * ones the shim watches. */
+	snprintf(h->fault_file, sizeof h->fault_file, "%s/fault.ctl", h->dir);
+	harness_fault(h, NULL);
+	return spawn(h, "tcp://127.0.0.1:*");
+}
+
+void harness_fault(harness_t *h, const char *mode)
+{
+	FILE *f = fopen(h->fault_file, "w");
+	ck_assert_ptr_nonnull(f);
+	if (mode)
+		fputs(mode, f);
+	ck_assert_int_eq(fclose(f), 0);
 }
 
 int harness_start_in(harness_t *h, const char *dir)

@@ -31,6 +31,8 @@ typedef struct {
 	char endpoint[256];
 	char map_mib[16];
 	char metrics[64];       /* --metrics endpoint, "" for none (set before start) */
+	char preload[512];      /* LD_PRELOAD for rxd, "" for none (set before start) */
+	char fault_file[300];   /* RX_FAULT_FILE for the fault shim */
 	uint8_t server_key[32]; /* rxd's CurveZMQ public key */
 	harness_inst_t inst[HARNESS_MAX_INST];
 	int ninst;
@@ -45,6 +47,11 @@ typedef struct {
 int harness_start(harness_t *h, int map_mib);
 /* The same, also serving Prometheus metrics on a free port (into h->metrics). */
 int harness_start_metrics(harness_t *h);
+/* Start rxd under the fault shim (tests/faults): writes and syncs of its LMDB
+ * file fail while h->fault_file holds "EIO" or "ENOSPC" (harness_fault). */
+int harness_start_faulty(harness_t *h, const char *shim);
+/* Set the disk's health: NULL or "" healthy, "EIO" or "ENOSPC" failing. */
+void harness_fault(harness_t *h, const char *mode);
 /* Start rxd on an existing data dir (a restored backup), any free port. */
 int harness_start_in(harness_t *h, const char *dir);
 /* Start again on the same dir and endpoint (after harness_stop). */
