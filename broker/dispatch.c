@@ -272,6 +272,11 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	c.call_hash = call_hash;
 	c.now = now;
 
+	/* An id, code or patient id with a NUL in it does not canonicalize
+	 * (steps 10, 13, 15), though the decoded C string, cut at the NUL, would. */
+	if (rx_check_strings(&rx__call__descriptor, req->call.data, req->call.len) != RX_OK)
+		REFUSE(RX_INVALID, "a text field of the call holds a NUL byte");
+
 	/* LIST takes an id only together with its access code. */
 	if (c.op != RX_OP_SUBMIT && c.op != RX_OP_LOG && (c.op != RX_OP_LIST || call->prescription_id[0])) {
 		if (rx_rxid_parse(call->prescription_id, id) != RX_OK)
@@ -322,6 +327,9 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 			REFUSE(RX_INVALID, "the card assertion is not a signed rx.CardAssertion");
 		if ((err = rx_check_assertion(card, &why)) != RX_OK)
 			REFUSE(err, why);
+		if (rx_check_strings(&rx__card_assertion__descriptor, call->card->body.data,
+				     call->card->body.len) != RX_OK)
+			REFUSE(RX_INVALID, "card assertion institution code is malformed");
 		if (rx_verify(RX_SIGN_CARD, card->card_key.data, call->card->body.data, call->card->body.len,
 			      call->card->signature.data) != RX_OK)
 			REFUSE(RX_BAD_SIGNATURE, "the card's signature on the assertion does not verify");
@@ -352,6 +360,8 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		if (memcmp(p->prescriber_key.data, c.actor, RX_KEY_LEN) != 0)
 			REFUSE(RX_PERMISSION_DENIED, "a prescription must be submitted by its prescriber");
 		const char *why = NULL;
+		if (rx_check_strings(&rx__prescription__descriptor, sp->body.data, sp->body.len) != RX_OK)
+			REFUSE(RX_INVALID, "a text field of the prescription holds a NUL byte");
 		if ((err = rx_check_prescription(p, now, &why)) != RX_OK)
 			REFUSE(err, why);
 		if (card == NULL)
@@ -385,6 +395,8 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		if (memcmp(rec->pharmacy_key.data, c.actor, RX_KEY_LEN) != 0)
 			REFUSE(RX_PERMISSION_DENIED, "a dispense record must be signed by the dispensing pharmacy");
 		const char *why = NULL;
+		if (rx_check_strings(&rx__dispense_record__descriptor, sd->body.data, sd->body.len) != RX_OK)
+			REFUSE(RX_INVALID, "a text field of the dispense record holds a NUL byte");
 		if ((err = rx_check_dispense(rec, &why)) != RX_OK)
 			REFUSE(err, why);
 		if (strcmp(rec->prescription_id, id) != 0)

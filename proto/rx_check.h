@@ -18,6 +18,15 @@
  * other than newline and tab. */
 rx_err_t rx_check_text(const char *s, size_t max, int required) RX_MUST_CHECK;
 
+/* RX_OK if no string field of the message desc, as encoded in buf (already
+ * decoded once, so well formed), holds a NUL byte; RX_INVALID otherwise.
+ * protobuf-c ends a decoded string at its first NUL, so only the wire shows
+ * the bytes after it: signed bytes that a C reader would check and show
+ * shorter than another reader would.  Nested messages are walked; unknown
+ * fields are not (they carry no type). */
+rx_err_t rx_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+			  size_t len) RX_MUST_CHECK;
+
 /* A prescription for submission at time now: RX_INVALID with a reason, or
  * RX_EXPIRED if valid_until has already passed. */
 rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now,
