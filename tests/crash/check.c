@@ -1,0 +1,826 @@
+/* check: the history checker (see check.h). */
+#include "check.h"
+
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "conn.h"
+#include "journal.h"
+#include "records.pb-c.h"
+#include "rxclient.h"
+
+#define MAX_PRINTED 40 /* violations printed; all are counted */
+
+/* Count (and print) one violation of kind about prescription id (or NULL). */
+static void violation(check_report_t *rep, violation_kind_t kind, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void violation(check_report_t *rep, violation_kind_t kind, const char *id, const char *fmt, ...)
+{
+	rep->by_kind[kind]++;
+	if (rep->nnamed < CHECK_NAMED) {
+		rep->named[rep->nnamed].kind = kind;
+		snprintf(rep->named[rep->nnamed].id, sizeof rep->named[rep->nnamed].id, "%s", id ? id : "");
+		rep->nnamed++;
+	}
+	if (rep->violations++ < MAX_PRINTED) {
+		va_list ap;
+		va_start(ap, fmt);
+		fputs("crash: VIOLATION: ", stdout);
+		vprintf(fmt, ap);
+		fputc('\n', stdout);
+		va_end(ap);
+		fflush(stdout);
+	} else if (rep->violations == MAX_PRINTED + 1) {
+		puts("crash: (further violations counted, not printed)");
+	}
+}
+
+/* ---- what the journals say, per request ---- */
+
+/* What the first reply of r said, decoded again from its bytes. */
+typedef struct {
+	int status;           /* -1: does not decode */
+	Rx__Receipt *receipt; /* OK with a verified receipt that answers r */
+} decoded_t;
+
+static int ok_expected(int op, int status)
+{
+	switch (op) {
+	case RX_OP_SUBMIT:
+	case RX_OP_RELEASE:
+		return status == RX_OK;
+	case RX_OP_CLAIM:
+		return status == RX_OK || status == RX_ALREADY_CLAIMED || status == RX_ALREADY_DISPENSED ||
+		       status == RX_CANCELLED;
+	case RX_OP_DISPENSE:
+		/* second dispenses and made-up tokens are refused on purpose */
+		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_PERMISSION_DENIED ||
+		       status == RX_CANCELLED;
+	case RX_OP_CANCEL:
+		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_CANCELLED;
+	default:
+		return 0;
+	}
+}
+
+static void decode_reply(const crash_world_t *w, const jreq_t *r, uint8_t broker_key[RX_KEY_LEN],
+			 int *have_broker_key, decoded_t *d)
+{
+	d->status = -1;
+	d->receipt = NULL;
+	Rx__Reply *rep = rx__reply__unpack(NULL, r->reply_len, r->reply);
+	if (rep == NULL || !rx_err_is_wire((int)rep->status))
+		goto out;
+	if (rep->status != RX__STATUS__OK) {
+		d->status = (int)rep->status;
+		goto out;
+	}
+	Rx__Receipt *rc = rx__receipt__unpack(NULL, rep->receipt.len, rep->receipt.data);
+	if (rc == NULL || rc->broker_key.len != RX_KEY_LEN || rep->receipt_signature.len != RX_SIG_LEN ||
+	    rx_verify(RX_SIGN_RECEIPT, rc->broker_key.data, rep->receipt.data, rep->receipt.len,
+		      rep->receipt_signature.data) != RX_OK ||
+	    rc->request_id.len != RX_REQUEST_ID_LEN ||
+	    memcmp(rc->request_id.data, r->rid, RX_REQUEST_ID_LEN) != 0 || (int)rc->op != r->op ||
+	    rc->caller_key.len != RX_KEY_LEN ||
+	    memcmp(rc->caller_key.data, w->client[r->client].key.pk, RX_KEY_LEN) != 0) {
+		if (rc)
+			rx__receipt__free_unpacked(rc, NULL);
+		goto out;
+	}
+	/* One broker key signs every receipt, across every restart. */
+	if (!*have_broker_key) {
+		memcpy(broker_key, rc->broker_key.data, RX_KEY_LEN);
+		*have_broker_key = 1;
+	} else if (memcmp(broker_key, rc->broker_key.data, RX_KEY_LEN) != 0) {
+		rx__receipt__free_unpacked(rc, NULL);
+		goto out;
+	}
+	d->status = RX_OK;
+	d->receipt = rc;
+out:
+	if (rep)
+		rx__reply__free_unpacked(rep, NULL);
+}
+
+/* ---- prescriptions ---- */
+
+typedef struct {
+	char id[RX_ID_LEN + 1];
+	int stored;                       /* a key in "rx" */
+	int issuer;                       /* client of its SUBMIT OK audit entry; -1 none */
+	int submits_acked;                /* acknowledged SUBMITs that named it */
+	uint8_t submit_hash[RX_HASH_LEN]; /* body hash of that receipt */
+	unsigned uses_mask;               /* dispense keys: bit u for use u */
+	unsigned acked_uses;              /* acknowledged DISPENSEs: bit u for use u */
+	size_t entry_head, entry_tail;    /* audit entries naming it (index + 1), in seq order */
+	size_t req_head;                  /* journal requests naming it (index + 1) */
+	int status_ok;                    /* the issuer's STATUS answered OK */
+	int state, uses, uses_left, cancel_pending;
+	uint8_t body_hash[RX_HASH_LEN];
+} rxrec_t;
+
+typedef struct {
+	rxrec_t *v;
+	size_t n, cap;
+	size_t *slot;
+	size_t nslots;
+} rxset_t;
+
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (int i = 0; i < RX_ID_LEN; i++)
+		h = (h ^ (uint8_t)id[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int rxset_grow(rxset_t *s)
+{
+	size_t want = s->nslots ? 2 * s->nslots : 4096;
+	size_t *slot = calloc(want, sizeof *slot);
+	if (slot == NULL)
+		return -1;
+	for (size_t k = 0; k < s->n; k++) {
+		size_t i = id_hash(s->v[k].id) & (want - 1);
+		while (slot[i])
+			i = (i + 1) & (want - 1);
+		slot[i] = k + 1;
+	}
+	free(s->slot);
+	s->slot = slot;
+	s->nslots = want;
+	return 0;
+}
+
+/* The record for id, made if new (NULL only when memory runs out). */
+static rxrec_t *rx_get(rxset_t *s, const char *id)
+{
+	if (2 * (s->n + 1) > s->nslots && rxset_grow(s) != 0)
+		return NULL;
+	size_t i = id_hash(id) & (s->nslots - 1);
+	for (; s->slot[i]; i = (i + 1) & (s->nslots - 1))
+		if (memcmp(s->v[s->slot[i] - 1].id, id, RX_ID_LEN) == 0)
+			return &s->v[s->slot[i] - 1];
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4096;
+		rxrec_t *p = realloc(s->v, cap * sizeof *p);
+		if (p == NULL)
+			return NULL;
+		s->v = p;
+		s->cap = cap;
+	}
+	rxrec_t *r = &s->v[s->n];
+	memset(r, 0, sizeof *r);
+	memcpy(r->id, id, RX_ID_LEN);
+	r->issuer = -1;
+	s->slot[i] = ++s->n;
+	return r;
+}
+
+/* ---- the audit log, as read from LMDB ---- */
+
+typedef struct {
+	uint64_t seq;
+	int op;    /* RX_OP_* of the action, 0 for any other action */
+	int actor; /* the client whose key it names; -1 none (the operator), -2 a key of nobody's */
+	int outcome;
+	size_t next; /* the next entry of the same prescription (index + 1) */
+} entry_t;
+
+typedef struct {
+	entry_t *v;
+	size_t n, cap;
+	long total; /* all entries, those naming no prescription too */
+} entries_t;
+
+static int actor_of(const crash_world_t *w, const ProtobufCBinaryData *key)
+{
+	if (key->len == 0)
+		return -1;
+	for (int c = 0; c < w->nclients; c++)
+		if (key->len == RX_KEY_LEN && memcmp(key->data, w->client[c].key.pk, RX_KEY_LEN) == 0)
+			return c;
+	return -2;
+}
+
+/* Read "rx" and "dispenses" keys and the audit log in one read transaction
+ * of the live environment (LMDB readers never block its writer). */
+static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check_report_t *rep)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi rx_db, disp_db, audit_db;
+	MDB_val k, v;
+	int rc, ret = -1;
+
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 32);
+	if ((rc = mdb_env_open(env, w->h.dir, MDB_RDONLY, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "rx", 0, &rx_db)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dispenses", 0, &disp_db)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "audit", 0, &audit_db)) != 0) {
+		printf("crash: cannot read the store in %s: %s\n", w->h.dir, mdb_strerror(rc));
+		goto out;
+	}
+
+	if (mdb_cursor_open(txn, rx_db, &cur) != 0)
+		goto out;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		char id[RX_ID_LEN + 1] = "";
+		if (k.mv_size != RX_ID_LEN) {
+			violation(rep, V_OTHER, NULL, "a key of db \"rx\" is %zu bytes, not %d", k.mv_size,
+				  RX_ID_LEN);
+			continue;
+		}
+		memcpy(id, k.mv_data, RX_ID_LEN);
+		rxrec_t *r = rx_get(rxs, id);
+		if (r == NULL)
+			goto out;
+		r->stored = 1;
+		rep->stored_rx++;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+
+	if (mdb_cursor_open(txn, disp_db, &cur) != 0)
+		goto out;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		char id[RX_ID_LEN + 1] = "";
+		const uint8_t *kb = k.mv_data;
+		rep->dispense_records++;
+		if (k.mv_size != RX_ID_LEN + 1 || kb[RX_ID_LEN] < 1 || kb[RX_ID_LEN] > RX_MAX_USES) {
+			violation(
+				rep, V_DISPENSE_RECORDS, NULL,
+				"a key of db \"dispenses\" is not a prescription id and a use 1..3 (%zu bytes)",
+				k.mv_size);
+			continue;
+		}
+		memcpy(id, kb, RX_ID_LEN);
+		rxrec_t *r = rx_get(rxs, id);
+		if (r == NULL)
+			goto out;
+		r->uses_mask |= 1u << kb[RX_ID_LEN];
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+
+	/* The audit log in seq order (its keys are big-endian). */
+	if (mdb_cursor_open(txn, audit_db, &cur) != 0)
+		goto out;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		es->total++;
+		Rxstore__AuditEntry *e = rxstore__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
+		if (e == NULL) {
+			violation(rep, V_AUDIT, NULL, "audit entry %ld does not decode", es->total);
+			continue;
+		}
+		if (e->prescription_id[0] == '\0' || strlen(e->prescription_id) != RX_ID_LEN) {
+			rxstore__audit_entry__free_unpacked(e, NULL);
+			continue;
+		}
+		rxrec_t *r = rx_get(rxs, e->prescription_id);
+		if (r != NULL && es->n == es->cap) {
+			size_t cap = es->cap ? 2 * es->cap : 65536;
+			entry_t *p = realloc(es->v, cap * sizeof *p);
+			if (p != NULL) {
+				es->v = p;
+				es->cap = cap;
+			}
+		}
+		if (r == NULL || es->n == es->cap) {
+			rxstore__audit_entry__free_unpacked(e, NULL);
+			goto out;
+		}
+		entry_t *en = &es->v[es->n++];
+		en->seq = e->seq;
+		en->op = 0;
+		for (int op = RX_OP_SUBMIT; op <= RX_OP_CANCEL; op++)
+			if (strcmp(e->action, rx_op_name(op)) == 0)
+				en->op = op;
+		en->actor = actor_of(w, &e->actor_key);
+		en->outcome = (int)e->outcome;
+		en->next = 0;
+		if (r->entry_tail)
+			es->v[r->entry_tail - 1].next = es->n;
+		else
+			r->entry_head = es->n;
+		r->entry_tail = es->n;
+		if (en->op == RX_OP_SUBMIT && en->outcome == RX_OK) {
+			if (r->issuer != -1)
+				violation(rep, V_STATE, r->id, "%s: two SUBMIT entries accepted it", r->id);
+			r->issuer = en->actor;
+		}
+		rxstore__audit_entry__free_unpacked(e, NULL);
+	}
+	ret = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return ret;
+}
+
+/* ---- talking to the restarted broker ---- */
+
+/* A connection per client, as its institution. */
+static int open_conns(const crash_world_t *w, void *zctx, conn_t *conns)
+{
+	for (int c = 0; c < w->nclients; c++)
+		if (conn_open(&conns[c], zctx, w->h.endpoint, &w->client[c].curve, w->h.server_key, 1000,
+			      w->give_up_ms) != 0) {
+			while (c-- > 0)
+				conn_close(&conns[c]);
+			return -1;
+		}
+	return 0;
+}
+
+/* Re-send every acknowledged request's journaled bytes; the reply must be
+ * the journaled one, byte for byte. */
+static void resend_all(const journal_set_t *js, conn_t *conns, check_report_t *rep)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		const jreq_t *r = &js->req[i];
+		uint8_t *reply;
+		size_t len;
+		int sends;
+		if (r->outcome != JR_REPLIED || r->status != RX_OK || r->frame == NULL)
+			continue;
+		rep->replies_resent++;
+		if (conn_exchange(&conns[r->client], r->frame, r->frame_len, r->rid, &reply, &len, &sends,
+				  NULL, NULL) != 0) {
+			violation(rep, V_REPLY, NULL, "no reply to the re-send of an acknowledged %s",
+				  rx_op_name(r->op));
+			continue;
+		}
+		if (len == r->reply_len && memcmp(reply, r->reply, len) == 0)
+			rep->replies_identical++;
+		else
+			violation(rep, V_REPLY, NULL,
+				  "the re-send of an acknowledged %s%s%s got another reply than the first "
+				  "(%zu bytes, first %zu)",
+				  rx_op_name(r->op), r->rxid[0] ? " of " : "", r->rxid, len, r->reply_len);
+		free(reply);
+	}
+}
+
+/* STATUS of r by its issuer: state, uses and body hash into r. */
+static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, check_report_t *rep)
+{
+	Rx__Call call = RX__CALL__INIT;
+	uint8_t rid[RX_REQUEST_ID_LEN], *frame, *reply;
+	size_t flen, rlen;
+	int sends;
+	const crash_client_t *me = &w->client[r->issuer];
+
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__STATUS;
+	call.prescription_id = r->id;
+	if (conn_frame(&me->key, &call, &frame, &flen) != 0) {
+		violation(rep, V_OTHER, r->id, "%s: could not build its STATUS", r->id);
+		return;
+	}
+	rep->statuses++;
+	int rc = conn_exchange(&conns[r->issuer], frame, flen, rid, &reply, &rlen, &sends, NULL, NULL);
+	free(frame);
+	if (rc != 0) {
+		violation(rep, V_SUBMIT_LOST, r->id, "%s: no reply to its issuer's STATUS", r->id);
+		return;
+	}
+	Rx__Reply *rp = rx__reply__unpack(NULL, rlen, reply);
+	Rx__Receipt *rc2 = NULL;
+	if (rp && rp->status == RX__STATUS__OK)
+		rc2 = rx__receipt__unpack(NULL, rp->receipt.len, rp->receipt.data);
+	if (rc2 && rc2->broker_key.len == RX_KEY_LEN && rp->receipt_signature.len == RX_SIG_LEN &&
+	    rx_verify(RX_SIGN_RECEIPT, rc2->broker_key.data, rp->receipt.data, rp->receipt.len,
+		      rp->receipt_signature.data) == RX_OK &&
+	    rc2->body_hash.len == RX_HASH_LEN && strcmp(rc2->prescription_id, r->id) == 0) {
+		r->status_ok = 1;
+		r->state = (int)rc2->state;
+		r->uses = (int)rc2->uses;
+		r->uses_left = (int)rc2->uses_left;
+		r->cancel_pending = rc2->cancel_pending;
+		memcpy(r->body_hash, rc2->body_hash.data, RX_HASH_LEN);
+	} else {
+		violation(rep, V_SUBMIT_LOST, r->id, "%s: its issuer's STATUS was answered %s", r->id,
+			  rp ? rx_err_name((rx_err_t)rp->status) : "with bytes that do not decode");
+	}
+	if (rc2)
+		rx__receipt__free_unpacked(rc2, NULL);
+	if (rp)
+		rx__reply__free_unpacked(rp, NULL);
+	free(reply);
+}
+
+/* rxctl --json audit verify: 0 if the chain is whole; its entry count. */
+static int audit_verify(const crash_world_t *w, check_report_t *rep)
+{
+	const char *rxctl = getenv("RXCTL");
+	char cmd[1200], out[8192];
+	if (rxctl == NULL) {
+		violation(rep, V_AUDIT, NULL, "RXCTL is not set: the audit chain was not verified");
+		return -1;
+	}
+	snprintf(cmd, sizeof cmd, "'%s' --data '%s' --json audit verify 2>&1", rxctl, w->h.dir);
+	FILE *p = popen(cmd, "r");
+	if (p == NULL) {
+		violation(rep, V_AUDIT, NULL, "cannot run rxctl");
+		return -1;
+	}
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	const char *checked = strstr(out, "\"checked\":");
+	if (checked)
+		rep->audit_entries = atol(checked + 10);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strstr(out, "\"ok\":true") == NULL) {
+		out[strcspn(out, "\n")] = '\0';
+		violation(rep, V_AUDIT, NULL, "rxctl audit verify: %s", out);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- per prescription ---- */
+
+enum { S_NONE = 0 };
+
+/* Replay the accepted changes of r's audit history through the state
+ * machine; the result must be what the broker reports. */
+static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
+{
+	int state = S_NONE, claimer = -1, pending = 0, left = 0, dispensed = 0, issuer = -1;
+	for (size_t e = r->entry_head; e; e = es->v[e - 1].next) {
+		const entry_t *en = &es->v[e - 1];
+		if (en->outcome != RX_OK || en->op == 0)
+			continue;
+		const char *bad = NULL;
+		rep->changes_replayed++;
+		switch (en->op) {
+		case RX_OP_SUBMIT:
+			if (state != S_NONE)
+				bad = "accepted a second time";
+			state = RX_STATE_ISSUED;
+			left = r->uses;
+			issuer = en->actor;
+			break;
+		case RX_OP_CLAIM:
+			if (state == RX_STATE_ISSUED) {
+				state = RX_STATE_CLAIMED;
+				claimer = en->actor;
+			} else if (state != RX_STATE_CLAIMED || claimer != en->actor || pending) {
+				bad = state == RX_STATE_CLAIMED && claimer != en->actor
+					      ? "claimed by a second pharmacy while another held the claim"
+					      : "claimed when it could not be";
+			}
+			break;
+		case RX_OP_RELEASE:
+			if (state != RX_STATE_CLAIMED || claimer != en->actor)
+				bad = "released by a pharmacy that did not hold the claim";
+			state = pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
+			claimer = -1;
+			pending = 0;
+			break;
+		case RX_OP_DISPENSE:
+			if (state != RX_STATE_CLAIMED || claimer != en->actor || pending || left <= 0)
+				bad = "dispensed by a pharmacy that did not hold a claim it could dispense";
+			dispensed++;
+			left--;
+			state = left > 0 ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
+			claimer = -1;
+			break;
+		case RX_OP_CANCEL:
+			if (en->actor != issuer)
+				bad = "cancelled by another than its prescriber";
+			if (state == RX_STATE_ISSUED)
+				state = RX_STATE_CANCELLED;
+			else if (state == RX_STATE_CLAIMED && !pending)
+				pending = 1;
+			else
+				bad = "cancelled when it could not be";
+			break;
+		default:
+			break;
+		}
+		if (bad)
+			violation(rep, V_STATE, r->id, "%s: audit entry %llu: %s %s", r->id,
+				  (unsigned long long)en->seq, rx_op_name(en->op), bad);
+	}
+	if (state != r->state || left != r->uses_left || pending != r->cancel_pending)
+		violation(rep, V_STATE, r->id,
+			  "%s: the broker says %s, uses left %d%s; its accepted changes say %s, %d%s", r->id,
+			  rx_state_name(r->state), r->uses_left, r->cancel_pending ? ", cancel pending" : "",
+			  rx_state_name(state), left, pending ? ", cancel pending" : "");
+	unsigned want = 0;
+	for (int u = 1; u <= dispensed; u++)
+		want |= 1u << u;
+	if (r->uses_mask != want || dispensed != r->uses - r->uses_left) {
+		char uses[16] = "";
+		for (int u = 1; u <= RX_MAX_USES; u++)
+			if (r->uses_mask & (1u << u))
+				snprintf(uses + strlen(uses), sizeof uses - strlen(uses), "%s%d",
+					 uses[0] ? "," : "", u);
+		violation(
+			rep, V_DISPENSE_RECORDS, r->id,
+			"%s: dispense records for uses {%s}, but %d accepted dispenses and %d of %d uses gone",
+			r->id, uses, dispensed, r->uses - r->uses_left, r->uses);
+	}
+	if (dispensed)
+		rep->dispensed_rx++;
+}
+
+/* The changes the audit log accepted against what the clients were told. */
+static void compare_counts(const crash_world_t *w, const journal_set_t *js, const size_t *req_next,
+			   const entries_t *es, const rxrec_t *r, check_report_t *rep)
+{
+	static long audit_ok[CRASH_MAX_CLIENTS][6], audit_refused[CRASH_MAX_CLIENTS][6][RX_WIRE_LAST + 1];
+	static long acked[CRASH_MAX_CLIENTS][6], maybe[CRASH_MAX_CLIENTS][6],
+		told[CRASH_MAX_CLIENTS][6][RX_WIRE_LAST + 1];
+	memset(audit_ok, 0, sizeof audit_ok);
+	memset(audit_refused, 0, sizeof audit_refused);
+	memset(acked, 0, sizeof acked);
+	memset(maybe, 0, sizeof maybe);
+	memset(told, 0, sizeof told);
+
+	for (size_t e = r->entry_head; e; e = es->v[e - 1].next) {
+		const entry_t *en = &es->v[e - 1];
+		if (en->op < RX_OP_CLAIM || en->op > RX_OP_CANCEL)
+			continue;
+		if (en->actor < 0) {
+			violation(rep, V_STATE, r->id, "%s: audit entry %llu: %s by a key no client holds",
+				  r->id, (unsigned long long)en->seq, rx_op_name(en->op));
+			continue;
+		}
+		if (en->outcome == RX_OK)
+			audit_ok[en->actor][en->op]++;
+		else if (en->outcome > 0 && en->outcome <= RX_WIRE_LAST)
+			audit_refused[en->actor][en->op][en->outcome]++;
+	}
+	for (size_t i = r->req_head; i; i = req_next[i - 1]) {
+		const jreq_t *q = &js->req[i - 1];
+		if (q->op < RX_OP_CLAIM || q->op > RX_OP_CANCEL)
+			continue;
+		if (q->outcome != JR_REPLIED || q->late_ok) {
+			/* Unknown, or refused and then (a duplicate copy) accepted. */
+			if (q->late_ok)
+				acked[q->client][q->op]++;
+			else
+				maybe[q->client][q->op]++;
+			continue;
+		}
+		if (q->status == RX_OK) {
+			acked[q->client][q->op]++;
+		} else if (q->status > 0) {
+			told[q->client][q->op][q->status]++;
+			/* Copies of it sent before the refusal may be evaluated
+			 * after it, and so may yet have been accepted. */
+			if (q->sends > 1)
+				maybe[q->client][q->op]++;
+		}
+	}
+	for (int c = 0; c < w->nclients; c++)
+		for (int op = RX_OP_CLAIM; op <= RX_OP_CANCEL; op++) {
+			if (audit_ok[c][op] < acked[c][op])
+				violation(
+					rep, V_STATE, r->id,
+					"%s: %s acknowledged %ld time(s) to %s, the audit log accepted it %ld time(s)",
+					r->id, rx_op_name(op), acked[c][op], w->client[c].name,
+					audit_ok[c][op]);
+			if (audit_ok[c][op] > acked[c][op] + maybe[c][op])
+				violation(rep, V_REFUSED_EFFECT, r->id,
+					  "%s: the audit log accepted %ld %s by %s, which was told of %ld "
+					  "(and %ld of unknown outcome): a refused request took effect",
+					  r->id, audit_ok[c][op], rx_op_name(op), w->client[c].name,
+					  acked[c][op], maybe[c][op]);
+			for (int s = 1; s <= RX_WIRE_LAST; s++)
+				if (audit_refused[c][op][s] < told[c][op][s])
+					violation(
+						rep, V_REFUSAL_UNRECORDED, r->id,
+						"%s: %s was told %ld time(s) that %s was refused %s; the audit log "
+						"recorded %ld",
+						r->id, w->client[c].name, told[c][op][s], rx_op_name(op),
+						rx_err_name((rx_err_t)s), audit_refused[c][op][s]);
+		}
+}
+
+int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
+{
+	journal_set_t js;
+	rxset_t rxs = {0};
+	entries_t es = {0};
+	size_t *req_next = NULL;
+	conn_t conns[CRASH_MAX_CLIENTS];
+	const char *names[CRASH_MAX_CLIENTS];
+	char why[300];
+	uint8_t broker_key[RX_KEY_LEN];
+	int have_broker_key = 0, ret = -1, conns_open = 0;
+	long submits_acked[CRASH_MAX_CLIENTS] = {0}, submits_maybe[CRASH_MAX_CLIENTS] = {0},
+	     submits_stored[CRASH_MAX_CLIENTS] = {0};
+
+	memset(rep, 0, sizeof *rep);
+	for (int c = 0; c < w->nclients; c++)
+		names[c] = w->client[c].name;
+	if (journal_load(w->journals, names, w->nclients, &js, why, sizeof why) != 0) {
+		printf("crash: %s\n", why);
+		goto out;
+	}
+	rep->journal_lines = js.lines;
+	if ((req_next = calloc(js.n ? js.n : 1, sizeof *req_next)) == NULL)
+		goto out;
+
+	/* 1. Each request as its journal tells it. */
+	for (size_t i = 0; i < js.n; i++) {
+		jreq_t *q = &js.req[i];
+		rep->requests++;
+		if (q->outcome != JR_REPLIED) {
+			rep->lost++;
+			if (q->op == RX_OP_SUBMIT)
+				submits_maybe[q->client]++;
+		} else {
+			decoded_t d;
+			rep->replied++;
+			rep->resent += q->sends > 1;
+			rep->crossed_restart += q->sends > 1 && q->epoch1 > q->epoch0;
+			rep->late += q->late > 0;
+			rep->late_ok += q->late_ok;
+			if (q->late_differs)
+				violation(
+					rep, V_REPLY, NULL,
+					"a late duplicate reply to an acknowledged %s differs from the first",
+					rx_op_name(q->op));
+			decode_reply(w, q, broker_key, &have_broker_key, &d);
+			if (d.status != q->status && !(d.status == -1 && q->status == -1))
+				violation(rep, V_REPLY, NULL,
+					  "a journaled %s reply says %s but its bytes say %s",
+					  rx_op_name(q->op),
+					  q->status < 0 ? "undecodable" : rx_err_name((rx_err_t)q->status),
+					  d.status < 0 ? "undecodable" : rx_err_name((rx_err_t)d.status));
+			if (d.status < 0) {
+				violation(rep, V_REPLY, NULL,
+					  "a reply to %s does not decode, or its receipt does not verify or "
+					  "answer the request",
+					  rx_op_name(q->op));
+			} else if (!ok_expected(q->op, d.status)) {
+				violation(rep, V_REPLY, NULL,
+					  "%s%s%s was refused %s, which this workload never provokes",
+					  rx_op_name(q->op), q->rxid[0] ? " of " : "", q->rxid,
+					  rx_err_name((rx_err_t)d.status));
+			}
+			if (d.status == RX_OK) {
+				rep->ok++;
+			} else if (d.status > 0) {
+				rep->refused++;
+				if (q->op >= 1 && q->op <= 5)
+					rep->refusals[q->op][d.status]++;
+				if (q->op == RX_OP_SUBMIT && (q->sends > 1 || q->late_ok))
+					submits_maybe[q->client]++;
+			}
+			if (d.receipt && q->op == RX_OP_SUBMIT) {
+				rxrec_t *r = strlen(d.receipt->prescription_id) == RX_ID_LEN
+						     ? rx_get(&rxs, d.receipt->prescription_id)
+						     : NULL;
+				if (r == NULL || d.receipt->body_hash.len != RX_HASH_LEN) {
+					violation(rep, V_REPLY, NULL,
+						  "a SUBMIT receipt names no prescription or body hash");
+				} else {
+					r->submits_acked++;
+					memcpy(r->submit_hash, d.receipt->body_hash.data, RX_HASH_LEN);
+					rep->submits_acked++;
+					submits_acked[q->client]++;
+				}
+			}
+			if (d.receipt && q->op == RX_OP_DISPENSE)
+				rep->dispenses_acked++;
+			if (d.receipt)
+				rx__receipt__free_unpacked(d.receipt, NULL);
+		}
+		if (q->rxid[0] && strlen(q->rxid) == RX_ID_LEN) {
+			rxrec_t *r = rx_get(&rxs, q->rxid);
+			if (r == NULL)
+				goto out;
+			req_next[i] = r->req_head;
+			r->req_head = i + 1;
+		}
+	}
+
+	/* 2. Re-send every acknowledged request to the restarted broker. */
+	if (open_conns(w, zctx, conns) != 0) {
+		printf("crash: cannot connect to rxd for the checks\n");
+		goto out;
+	}
+	conns_open = 1;
+	resend_all(&js, conns, rep);
+
+	/* 3. What the store holds. */
+	if (read_store(w, &rxs, &es, rep) != 0)
+		goto out;
+
+	/* 4. Each stored prescription, by its issuer's STATUS; each
+	 * acknowledged one must be among them. */
+	for (size_t i = 0; i < rxs.n; i++) {
+		rxrec_t *r = &rxs.v[i];
+		if (r->submits_acked > 1)
+			violation(rep, V_SUBMIT_LOST, r->id, "%s: assigned by %d acknowledged SUBMITs", r->id,
+				  r->submits_acked);
+		if (!r->stored) {
+			if (r->submits_acked)
+				violation(rep, V_SUBMIT_LOST, r->id,
+					  "%s: its SUBMIT was acknowledged but it is not stored", r->id);
+			else if (r->uses_mask)
+				violation(rep, V_DISPENSE_RECORDS, r->id,
+					  "%s: dispense records of a prescription that is not stored", r->id);
+			else if (r->issuer != -1)
+				violation(rep, V_SUBMIT_LOST, r->id,
+					  "%s: the audit log accepted its SUBMIT but it is not stored",
+					  r->id);
+			continue;
+		}
+		if (r->issuer < 0) {
+			violation(rep, V_STATE, r->id,
+				  "%s: stored, but no accepted SUBMIT of a client's key is in the audit log",
+				  r->id);
+			continue;
+		}
+		submits_stored[r->issuer]++;
+		if (!r->submits_acked)
+			rep->stored_unacked++;
+		status_of(w, conns, r, rep);
+		if (r->submits_acked) {
+			if (r->status_ok)
+				rep->submits_found++;
+			if (r->status_ok && memcmp(r->body_hash, r->submit_hash, RX_HASH_LEN) != 0)
+				violation(rep, V_SUBMIT_LOST, r->id,
+					  "%s: its STATUS names another body than its SUBMIT receipt", r->id);
+		}
+	}
+	for (int c = 0; c < w->nclients; c++)
+		if (submits_stored[c] < submits_acked[c] ||
+		    submits_stored[c] > submits_acked[c] + submits_maybe[c])
+			violation(
+				rep, V_SUBMIT_LOST, NULL,
+				"%s: %ld prescriptions stored as its submits; it was told of %ld (and %ld of "
+				"unknown outcome)",
+				w->client[c].name, submits_stored[c], submits_acked[c], submits_maybe[c]);
+
+	/* 5. Every acknowledged DISPENSE is stored, once per (prescription, use). */
+	for (size_t i = 0; i < js.n; i++) {
+		const jreq_t *q = &js.req[i];
+		decoded_t d;
+		if (q->op != RX_OP_DISPENSE || q->outcome != JR_REPLIED || q->status != RX_OK)
+			continue;
+		decode_reply(w, q, broker_key, &have_broker_key, &d);
+		if (d.receipt == NULL)
+			continue;
+		uint32_t use = d.receipt->use;
+		rx__receipt__free_unpacked(d.receipt, NULL);
+		rxrec_t *r = strlen(q->rxid) == RX_ID_LEN ? rx_get(&rxs, q->rxid) : NULL;
+		if (r == NULL) {
+			violation(rep, V_DISPENSE_LOST, NULL,
+				  "an acknowledged DISPENSE names no prescription");
+			continue;
+		}
+		if (use < 1 || use > RX_MAX_USES || !(r->uses_mask & (1u << use)))
+			violation(rep, V_DISPENSE_LOST, r->id,
+				  "%s: DISPENSE of use %u acknowledged, no such dispense record", r->id, use);
+		else if (r->acked_uses & (1u << use))
+			violation(rep, V_DISPENSE_LOST, r->id,
+				  "%s: use %u acknowledged as dispensed to two requests", r->id, use);
+		else
+			r->acked_uses |= 1u << use;
+	}
+
+	/* 6. Per prescription: the state machine, and refusals that stayed so. */
+	for (size_t i = 0; i < rxs.n; i++) {
+		rxrec_t *r = &rxs.v[i];
+		if (!r->stored || r->issuer < 0)
+			continue;
+		if (r->status_ok) /* (a failed STATUS is a violation already) */
+			replay(&es, r, rep);
+		compare_counts(w, &js, req_next, &es, r, rep);
+	}
+
+	/* 7. The audit chain. */
+	(void)audit_verify(w, rep);
+	ret = 0;
+out:
+	if (conns_open)
+		for (int c = 0; c < w->nclients; c++)
+			conn_close(&conns[c]);
+	free(req_next);
+	free(es.v);
+	free(rxs.v);
+	free(rxs.slot);
+	journal_set_free(&js);
+	return ret;
+}

@@ -1,0 +1,68 @@
+/* check: the whole history of a crash run against the restarted broker.
+ *
+ * Reads every client's journal, then asks the running rxd (by the clients'
+ * own connections, and rxctl for the audit chain) and reads its LMDB
+ * read-only (keys of "rx" and "dispenses", which are plain, and the audit
+ * log, which is in clear), and checks:
+ *
+ *  - every reply decodes; every OK receipt is signed by the broker and
+ *    answers its request; every refusal is one the workload can provoke;
+ *  - a deliberate re-send of every acknowledged request (its journaled bytes)
+ *    gets the journaled reply byte for byte, as did any late duplicate;
+ *  - every acknowledged SUBMIT is stored and its issuer's STATUS finds it,
+ *    with the body hash of the submit receipt; no prescription is stored
+ *    that no SUBMIT (acknowledged or of unknown outcome) could have made;
+ *  - replaying the audit log's accepted changes of each prescription through
+ *    the state machine never breaks a rule (one claimer at a time, only the
+ *    claimer releases or dispenses, ...) and ends in the state the broker
+ *    reports; its dispense records are exactly uses 1..n, n = uses - uses_left;
+ *  - every acknowledged DISPENSE is stored, and no (prescription, use) was
+ *    acknowledged to two requests;
+ *  - per prescription, client and op, the changes the audit log accepted are
+ *    at least those acknowledged and at most those plus the requests whose
+ *    outcome the client could not know: so no refused request took effect;
+ *    every refusal a client was told of is in the audit log;
+ *  - rxctl audit verify finds the chain whole. */
+#ifndef CHECK_H
+#define CHECK_H
+
+#include "crash.h"
+
+typedef enum {
+	V_REPLY,              /* a reply that does not decode, verify or fit; a re-send answered otherwise */
+	V_SUBMIT_LOST,        /* an acknowledged submit not stored, or not found by its issuer */
+	V_DISPENSE_LOST,      /* an acknowledged dispense not stored, or acknowledged twice */
+	V_DISPENSE_RECORDS,   /* dispense records that are not the accepted dispenses */
+	V_STATE,              /* a broken rule of the state machine, or a final state that does not follow */
+	V_REFUSED_EFFECT,     /* more changes accepted than told of or unknown: a refusal took effect */
+	V_REFUSAL_UNRECORDED, /* a refusal a client was told of is not in the audit log */
+	V_AUDIT,              /* the audit chain does not verify */
+	V_OTHER,
+	V_KINDS
+} violation_kind_t;
+
+#define CHECK_NAMED 256
+
+typedef struct {
+	long journal_lines, requests, replied, ok, refused, lost, resent, crossed_restart, late, late_ok;
+	long refusals[6][RX_WIRE_LAST + 1]; /* by op (1..5) and code */
+	long submits_acked, submits_found, stored_rx, stored_unacked, statuses;
+	long dispenses_acked, dispense_records, dispensed_rx;
+	long changes_replayed; /* accepted changes in the audit log, replayed */
+	long replies_resent, replies_identical;
+	long audit_entries; /* as rxctl audit verify counted them */
+	long violations;
+	long by_kind[V_KINDS];
+	struct {
+		violation_kind_t kind;
+		char id[RX_ID_LEN + 1]; /* the prescription, "" if none */
+	} named[CHECK_NAMED];           /* the first violations, for --tamper */
+	int nnamed;
+} check_report_t;
+
+/* Check the run in w against the rxd now running on its data dir.  Prints
+ * each violation as it is found; fills rep.  Returns 0 if the history could
+ * be checked (rep->violations says how it went), -1 if not. */
+int check_history(crash_world_t *w, void *zctx, check_report_t *rep) __attribute__((warn_unused_result));
+
+#endif

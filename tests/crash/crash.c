@@ -1,0 +1,394 @@
+/* rx-crash: kill rxd with SIGKILL at random moments under load, restart it,
+ * and check that nothing acknowledged was lost and nothing was done twice.
+ *
+ *   rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]
+ *            [--max-kill-ms MS] [--seed N] [--keep]
+ *
+ * Needs RXD (the rxd binary) and RXCTL (rxctl) in the environment; deploy/rx
+ * crash and the meson test set both.  Exit 0 when every check passed, 1 on
+ * any violation, 2 when the run itself failed (rxd would not start, the load
+ * stalled).  See tests/crash/README.md. */
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "check.h"
+#include "crash.h"
+#include "load.h"
+#include "tamper.h"
+#include "rx_ids.h"
+
+int64_t crash_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static crash_world_t world;
+
+static void usage(void)
+{
+	fputs("usage: rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]\n"
+	      "                [--max-kill-ms MS] [--seed N] [--keep] [--tamper]\n"
+	      "  --cycles N       SIGKILL and restart rxd N times under load (default 20)\n"
+	      "  --clinics N      clinic clients (default 2)\n"
+	      "  --pharmacies N   pharmacy clients (default 3)\n"
+	      "  --patients N     patients with cards (default 4)\n"
+	      "  --max-kill-ms MS kill at a random moment up to MS after the load resumed (default 300)\n"
+	      "  --seed N         the workload's choices (default: random; printed)\n"
+	      "  --keep           keep the run's directory (data dir, journals, rxd.log)\n"
+	      "  --tamper         test the checker: damage the store and a journal after the run;\n"
+	      "                   exit 0 only if the checker finds every fault\n"
+	      "RXD and RXCTL name the rxd and rxctl binaries.\n",
+	      stderr);
+}
+
+static int arg_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Wait until more than `beyond` replies were journaled: 1, or 0 at the
+ * deadline or when the load gave up. */
+static int wait_acks(crash_world_t *w, long beyond, int64_t timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	int rc = 0;
+	while (w->acks <= beyond && !w->abort && rc == 0)
+		rc = pthread_cond_timedwait(&w->progress, &w->mu, &until);
+	int ok = w->acks > beyond;
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+static long acks_now(crash_world_t *w)
+{
+	pthread_mutex_lock(&w->mu);
+	long n = w->acks;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+/* A valid My Number from 11 random digits and its check digit. */
+static void my_number(char out[13])
+{
+	for (int i = 0; i < 11; i++)
+		out[i] = (char)('0' + randombytes_uniform(10));
+	out[11] = (char)('0' + rx_mynumber_check_digit(out));
+	out[12] = '\0';
+}
+
+/* Register the institutions, keys, patients and cards of the run. */
+static int populate(crash_world_t *w, int clinics, int pharmacies, int patients)
+{
+	for (int i = 0; i < clinics + pharmacies; i++) {
+		crash_client_t *c = &w->client[i];
+		int clinic = i < clinics;
+		c->index = i;
+		c->kind = clinic ? CRASH_CLINIC : CRASH_PHARMACY;
+		snprintf(c->name, sizeof c->name, "%s-%d", clinic ? "clinic" : "pharmacy",
+			 clinic ? i : i - clinics);
+		snprintf(c->institution, sizeof c->institution, "CRASH-%s", c->name);
+		if (harness_key(&w->h, &c->key, clinic ? RX_ROLE_PRESCRIBER : RX_ROLE_PHARMACY,
+				c->institution) != 0)
+			return -1;
+		harness_inst_t *in = harness_institution(&w->h, c->institution, clinic ? 1 : 2);
+		if (in == NULL)
+			return -1;
+		c->curve = in->curve;
+	}
+	w->nclients = clinics + pharmacies;
+	for (int i = 0; i < patients; i++) {
+		char mn[13];
+		my_number(mn);
+		if (harness_enroll(&w->h, mn, w->patient[i]) != 0 ||
+		    harness_card(&w->h, w->patient[i], &w->card[i]) != 0)
+			return -1;
+	}
+	w->npatients = patients;
+	return 0;
+}
+
+/* Requests rxd's log shows answered from the stored replies so far. */
+static long count_replays(const char *data)
+{
+	char path[400], *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+	snprintf(path, sizeof path, "%s/rxd.log", data);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0)
+		n += strstr(line, " replayed=1") != NULL;
+	free(line);
+	fclose(f);
+	return n;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	crash_world_t *w = &world;
+	long cycles = 20, clinics = 2, pharmacies = 3, patients = 4, max_kill_ms = 300, seed = -1;
+	int keep = getenv("RX_KEEP_TEST_DIRS") != NULL, failed = 0, tamper = 0;
+	tamper_t faults;
+	pthread_t threads[CRASH_MAX_CLIENTS];
+	check_report_t rep;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long *dst = NULL, lo = 1, hi = 1000000;
+		if (strcmp(a, "--keep") == 0) {
+			keep = 1;
+			continue;
+		} else if (strcmp(a, "--tamper") == 0) {
+			tamper = 1;
+			continue;
+		} else if (strcmp(a, "--cycles") == 0) {
+			dst = &cycles;
+		} else if (strcmp(a, "--clinics") == 0) {
+			dst = &clinics;
+			hi = CRASH_MAX_CLIENTS / 2;
+		} else if (strcmp(a, "--pharmacies") == 0) {
+			dst = &pharmacies;
+			hi = CRASH_MAX_CLIENTS / 2;
+		} else if (strcmp(a, "--patients") == 0) {
+			dst = &patients;
+			hi = CRASH_MAX_PATIENTS;
+		} else if (strcmp(a, "--max-kill-ms") == 0) {
+			dst = &max_kill_ms;
+			lo = 0;
+			hi = 60000;
+		} else if (strcmp(a, "--seed") == 0) {
+			dst = &seed;
+			lo = 0;
+			hi = 2147483647L;
+		} else {
+			usage();
+			return a[0] == '-' && a[1] == 'h' ? 0 : 2;
+		}
+		if (v == NULL || arg_int(v, lo, hi, dst) != 0) {
+			fprintf(stderr, "rx-crash: %s needs a number in %ld..%ld\n", a, lo, hi);
+			return 2;
+		}
+		i++;
+	}
+	if (getenv("RXD") == NULL || getenv("RXCTL") == NULL) {
+		fprintf(stderr,
+			"rx-crash: set RXD and RXCTL to the rxd and rxctl binaries (deploy/rx crash does)\n");
+		return 2;
+	}
+	if (rx_crypto_init() != RX_OK)
+		return 2;
+	if (seed < 0)
+		seed = (long)(randombytes_random() & 0x7fffffff);
+
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->progress, &ca);
+	pthread_condattr_destroy(&ca);
+	w->seed = (uint64_t)seed;
+	w->resend_ms = 250;
+	w->give_up_ms = 30000;
+
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char data[300];
+	snprintf(w->work, sizeof w->work, "%s/rx-crash.XXXXXX", tmp);
+	if (mkdtemp(w->work) == NULL) {
+		perror("rx-crash: mkdtemp");
+		return 2;
+	}
+	if (snprintf(data, sizeof data, "%s/data", w->work) >= (int)sizeof data ||
+	    snprintf(w->journals, sizeof w->journals, "%s/journal", w->work) >= (int)sizeof w->journals ||
+	    mkdir(data, 0700) != 0 || mkdir(w->journals, 0700) != 0) {
+		perror("rx-crash: mkdir");
+		return 2;
+	}
+
+	int64_t t0 = crash_ms();
+	/* rxd is forked from this (the main) thread only: PR_SET_PDEATHSIG
+	 * fires when the forking thread ends, and this one ends last. */
+	if (harness_start_in(&w->h, data) != 0 ||
+	    populate(w, (int)clinics, (int)pharmacies, (int)patients) != 0) {
+		fprintf(stderr, "rx-crash: rxd did not start, or the registrations failed (see %s/rxd.log)\n",
+			data);
+		harness_stop(&w->h, SIGKILL);
+		return 2;
+	}
+	printf("crash: %ld kill cycles, %ld clinics, %ld pharmacies, %ld patients, seed %ld, dir %s\n",
+	       cycles, clinics, pharmacies, patients, seed, w->work);
+	fflush(stdout);
+
+	void *zctx = zmq_ctx_new();
+	if (zctx == NULL || load_start(w, zctx, threads) != 0) {
+		fprintf(stderr, "rx-crash: cannot start the load\n");
+		harness_stop(&w->h, SIGKILL);
+		return 2;
+	}
+
+	long *restart_ms = calloc((size_t)cycles + 1, sizeof *restart_ms);
+	long kills = 0, died_alone = 0;
+	int64_t t_load = crash_ms();
+	for (long cycle = 0; cycle < cycles && restart_ms; cycle++) {
+		/* The load has resumed on this broker: now a random moment. */
+		if (!wait_acks(w, acks_now(w), 30000)) {
+			fprintf(stderr, "rx-crash: cycle %ld: no request was answered for 30 s\n", cycle + 1);
+			failed = 2;
+			break;
+		}
+		/* Not synchronisation: the random moment of the kill. */
+		long us = (long)randombytes_uniform((uint32_t)max_kill_ms * 1000 + 1);
+		struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+		nanosleep(&ts, NULL);
+
+		int64_t t_kill = crash_ms();
+		int status = harness_stop(&w->h, SIGKILL);
+		__atomic_add_fetch(&w->epoch, 1, __ATOMIC_ACQ_REL);
+		kills++;
+		if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+			fprintf(stderr, "rx-crash: cycle %ld: rxd had ended by itself (wait status %#x)\n",
+				cycle + 1, (unsigned)status);
+			died_alone++;
+		}
+		if (harness_restart(&w->h) != 0) {
+			fprintf(stderr, "rx-crash: cycle %ld: rxd did not come back (see %s/rxd.log)\n",
+				cycle + 1, data);
+			failed = 2;
+			break;
+		}
+		restart_ms[cycle] = (long)(crash_ms() - t_kill);
+	}
+	if (!failed && !wait_acks(w, acks_now(w), 30000)) {
+		fprintf(stderr, "rx-crash: no request was answered after the last restart\n");
+		failed = 2;
+	}
+	if (failed)
+		__atomic_store_n(&w->abort, 1, __ATOMIC_RELEASE);
+	load_stop(w, threads);
+	int64_t load_ms = crash_ms() - t_load;
+
+	/* Once more, with no load: the checks see what a restart recovers. */
+	long replays = 0;
+	if (!failed) {
+		harness_stop(&w->h, SIGKILL);
+		__atomic_add_fetch(&w->epoch, 1, __ATOMIC_ACQ_REL);
+		replays = count_replays(data);
+		if (tamper && tamper_apply(w, &faults) != 0) {
+			failed = 2;
+		} else if (harness_restart(&w->h) != 0) {
+			fprintf(stderr, "rx-crash: rxd did not come back for the checks\n");
+			failed = 2;
+		}
+	}
+	if (!failed && (w->journal_errors || w->abort)) {
+		fprintf(stderr, "rx-crash: a journal could not be written; the run cannot be checked\n");
+		failed = 2;
+	}
+
+	int64_t t_check = crash_ms();
+	if (!failed && check_history(w, zctx, &rep) != 0)
+		failed = 2;
+	int64_t check_ms = crash_ms() - t_check;
+	int term = harness_stop(&w->h, SIGTERM);
+	zmq_ctx_term(zctx);
+
+	if (!failed) {
+		long *sorted = restart_ms;
+		qsort(sorted, (size_t)kills, sizeof *sorted, cmp_long);
+		if (!(WIFEXITED(term) && WEXITSTATUS(term) == 0)) {
+			printf("crash: VIOLATION: rxd did not stop cleanly on SIGTERM after the checks\n");
+			rep.violations++;
+		}
+		if (died_alone) {
+			printf("crash: VIOLATION: rxd ended by itself %ld times\n", died_alone);
+			rep.violations++;
+		}
+		if (w->bad_replies) {
+			printf("crash: VIOLATION: %ld replies did not decode or verify\n", w->bad_replies);
+			rep.violations++;
+		}
+		printf("crash: %ld kills with SIGKILL in %.1f s of load; back up in %ld ms median, %ld ms max\n",
+		       kills, load_ms / 1000.0, kills ? sorted[kills / 2] : 0, kills ? sorted[kills - 1] : 0);
+		printf("crash: requests the broker answered from its stored replies during the run "
+		       "(committed before a kill, resent after it): %ld\n",
+		       replays);
+		printf("crash: requests %ld: answered %ld (OK %ld, refused %ld), outcome unknown %ld; "
+		       "resent after a timeout %ld (%ld across a restart), late duplicate replies %ld\n",
+		       rep.requests, rep.replied, rep.ok, rep.refused, rep.lost, rep.resent,
+		       rep.crossed_restart, rep.late);
+		printf("crash: acknowledged submits %ld, found by their issuer's STATUS %ld; stored prescriptions %ld "
+		       "(%ld from submits whose reply never came); STATUS checks %ld\n",
+		       rep.submits_acked, rep.submits_found, rep.stored_rx, rep.stored_unacked, rep.statuses);
+		printf("crash: acknowledged dispenses %ld; dispense records %ld in %ld prescriptions, each use once\n",
+		       rep.dispenses_acked, rep.dispense_records, rep.dispensed_rx);
+		printf("crash: refusals checked not to have taken effect: CLAIM ALREADY_CLAIMED %ld, "
+		       "DISPENSE ALREADY_DISPENSED %ld, DISPENSE PERMISSION_DENIED %ld, other %ld\n",
+		       rep.refusals[RX_OP_CLAIM][RX_ALREADY_CLAIMED],
+		       rep.refusals[RX_OP_DISPENSE][RX_ALREADY_DISPENSED],
+		       rep.refusals[RX_OP_DISPENSE][RX_PERMISSION_DENIED],
+		       rep.refused - rep.refusals[RX_OP_CLAIM][RX_ALREADY_CLAIMED] -
+			       rep.refusals[RX_OP_DISPENSE][RX_ALREADY_DISPENSED] -
+			       rep.refusals[RX_OP_DISPENSE][RX_PERMISSION_DENIED]);
+		printf("crash: accepted changes replayed from the audit log %ld; acknowledged requests re-sent %ld, "
+		       "identical replies %ld; audit chain verified over %ld entries\n",
+		       rep.changes_replayed, rep.replies_resent, rep.replies_identical, rep.audit_entries);
+		const char *verdict = rep.violations ? "FAILED" : "OK";
+		if (tamper)
+			verdict = "tampered, as asked";
+		printf("crash: %s: %ld violations; %.1f s in all (checks %.1f s)\n", verdict, rep.violations,
+		       (crash_ms() - t0) / 1000.0, check_ms / 1000.0);
+		if (tamper)
+			failed = tamper_found(&faults, &rep) == 0 ? 0 : 1;
+		else if (rep.violations)
+			failed = 1;
+	}
+	free(restart_ms);
+	if (failed || keep) {
+		printf("crash: kept %s\n", w->work);
+	} else if (nftw(w->work, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		fprintf(stderr, "rx-crash: could not remove %s\n", w->work);
+	}
+	pthread_cond_destroy(&w->progress);
+	pthread_mutex_destroy(&w->mu);
+	return failed;
+}

@@ -1,0 +1,73 @@
+/* crash: the crash harness (see tests/crash/README.md).
+ *
+ * A controller runs the real rxd, lets clinic and pharmacy threads load it
+ * (load.c), kills it with SIGKILL at random moments and restarts it on the
+ * same data dir and endpoint, then checks the whole recorded history against
+ * what the restarted broker holds (check.c).  Every client writes each reply
+ * it got to its own fsync'd journal (journal.c); the checker reads those
+ * files, never the clients' memory. */
+#ifndef CRASH_H
+#define CRASH_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "harness.h"
+
+#define CRASH_MAX_CLIENTS 16
+#define CRASH_MAX_PATIENTS 16
+
+typedef enum { CRASH_CLINIC = 1, CRASH_PHARMACY = 2 } crash_kind_t;
+
+/* One load client: a clinic's prescriber or a pharmacy, with its own
+ * institution (and so its own CurveZMQ connection) and journal. */
+typedef struct {
+	int index;
+	crash_kind_t kind;
+	char name[32];        /* "clinic-0": the journal is journal/<name>.log */
+	char institution[32]; /* its registered institution code */
+	rx_keypair_t key;     /* its registered signing key */
+	rx_curve_t curve;     /* its institution's CurveZMQ key pair */
+} crash_client_t;
+
+/* A prescription the pharmacies may work on (from an acknowledged SUBMIT). */
+typedef struct {
+	char id[RX_ID_LEN + 1];
+	int patient;
+	int clinic;
+	int closed; /* dispensed or cancelled: nobody need try it again */
+} crash_rx_t;
+
+#define CRASH_POOL 256 /* the most recent prescriptions, a ring */
+
+typedef struct {
+	harness_t h;        /* rxd: its pid, data dir, endpoint, server key */
+	char work[256];     /* the run's directory */
+	char journals[300]; /* work/journal */
+	uint64_t seed;
+	int resend_ms;  /* resend the same bytes after this long without a reply */
+	int give_up_ms; /* then give up: outcome unknown */
+
+	int nclients;
+	crash_client_t client[CRASH_MAX_CLIENTS];
+	int npatients;
+	char patient[CRASH_MAX_PATIENTS][RX_PATIENT_ID_LEN + 1];
+	rx_keypair_t card[CRASH_MAX_PATIENTS];
+
+	/* Shared with the load threads, under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t progress; /* signalled on every journaled reply and pool change */
+	long acks;               /* replies journaled so far */
+	int epoch;               /* rxd kills so far */
+	int stop;                /* finish the request in hand, then exit */
+	int abort;               /* give up at once (the run has failed) */
+	long journal_errors;     /* a journal write or fsync failed */
+	long bad_replies;        /* a reply that does not decode or verify */
+	crash_rx_t pool[CRASH_POOL];
+	long pooled; /* prescriptions added to the pool so far */
+} crash_world_t;
+
+/* Milliseconds on the monotonic clock. */
+int64_t crash_ms(void);
+
+#endif

@@ -1,0 +1,23 @@
+/* load: the clinic and pharmacy threads that drive rxd during the run.
+ *
+ * A clinic submits prescriptions (with a patient's card) and now and then
+ * cancels one of its own.  A pharmacy claims a recent prescription (racing the
+ * others for it), then releases or dispenses it; sometimes it tries a second
+ * dispense of what it just dispensed, or a dispense with a claim token it
+ * does not hold, which must both be refused.  Every request is built once
+ * and resent with the same bytes until answered (conn.h); every reply is
+ * journaled (journal.h) before the client acts on it. */
+#ifndef LOAD_H
+#define LOAD_H
+
+#include <pthread.h>
+
+#include "crash.h"
+
+/* Start one thread per client of w (w->nclients), writing the journals in
+ * w->journals.  0 on success; on failure no thread is left running. */
+int load_start(crash_world_t *w, void *zctx, pthread_t *threads) __attribute__((warn_unused_result));
+/* Ask the threads to finish the request in hand and stop, and wait for them. */
+void load_stop(crash_world_t *w, pthread_t *threads);
+
+#endif

@@ -1,0 +1,256 @@
+/* tamper: faults for the checker to find (see tamper.h). */
+#include "tamper.h"
+
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "rx.pb-c.h"
+
+/* How many requests of js name id (other than the one at skip). */
+static int naming(const journal_set_t *js, const char *id, size_t skip)
+{
+	int n = 0;
+	for (size_t i = 0; i < js->n; i++)
+		n += i != skip && strcmp(js->req[i].rxid, id) == 0;
+	return n;
+}
+
+static int taken(const tamper_t *t, const char *id)
+{
+	return strcmp(t->submit_lost, id) == 0 || strcmp(t->dispense_lost, id) == 0 ||
+	       strcmp(t->dispense_extra, id) == 0 || strcmp(t->claim_refused, id) == 0;
+}
+
+static int acked(const jreq_t *r, int op)
+{
+	return r->op == op && r->outcome == JR_REPLIED && r->status == RX_OK && strlen(r->rxid) == RX_ID_LEN;
+}
+
+/* The use an acknowledged DISPENSE's receipt names; 0 if none. */
+static uint32_t use_of(const jreq_t *r)
+{
+	uint32_t use = 0;
+	Rx__Reply *rep = rx__reply__unpack(NULL, r->reply_len, r->reply);
+	Rx__Receipt *rc = rep ? rx__receipt__unpack(NULL, rep->receipt.len, rep->receipt.data) : NULL;
+	if (rc)
+		use = rc->use;
+	if (rc)
+		rx__receipt__free_unpacked(rc, NULL);
+	if (rep)
+		rx__reply__free_unpacked(rep, NULL);
+	return use;
+}
+
+/* Choose a prescription for each fault from what the journals say. */
+static int choose(const journal_set_t *js, tamper_t *t, const jreq_t **claim, uint32_t *use)
+{
+	for (size_t i = 0; i < js->n && !t->submit_lost[0]; i++)
+		if (acked(&js->req[i], RX_OP_SUBMIT) && naming(js, js->req[i].rxid, i) == 0)
+			memcpy(t->submit_lost, js->req[i].rxid, RX_ID_LEN + 1);
+	for (size_t i = 0; i < js->n && !t->dispense_lost[0]; i++)
+		if (acked(&js->req[i], RX_OP_DISPENSE) && !taken(t, js->req[i].rxid) &&
+		    (*use = use_of(&js->req[i])) >= 1 && *use <= RX_MAX_USES)
+			memcpy(t->dispense_lost, js->req[i].rxid, RX_ID_LEN + 1);
+	/* A prescription nobody tried to dispense: a record for it is extra. */
+	for (size_t i = 0; i < js->n && !t->dispense_extra[0]; i++) {
+		const jreq_t *s = &js->req[i];
+		int tried = 0;
+		if (!acked(s, RX_OP_SUBMIT) || taken(t, s->rxid))
+			continue;
+		for (size_t k = 0; k < js->n && !tried; k++)
+			tried = js->req[k].op == RX_OP_DISPENSE && strcmp(js->req[k].rxid, s->rxid) == 0;
+		if (!tried)
+			memcpy(t->dispense_extra, s->rxid, RX_ID_LEN + 1);
+	}
+	/* An accepted CLAIM sent once and answered once: nothing but its
+	 * journal line can make it read as refused. */
+	for (size_t i = 0; i < js->n && !t->claim_refused[0]; i++) {
+		const jreq_t *r = &js->req[i];
+		if (acked(r, RX_OP_CLAIM) && r->sends == 1 && r->late == 0 && !taken(t, r->rxid)) {
+			memcpy(t->claim_refused, r->rxid, RX_ID_LEN + 1);
+			*claim = r;
+		}
+	}
+	return t->submit_lost[0] && t->dispense_lost[0] && t->dispense_extra[0] && t->claim_refused[0] ? 0
+												       : -1;
+}
+
+static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi rx_db, disp_db, audit_db;
+	MDB_val k, v;
+	uint8_t dkey[RX_ID_LEN + 1], *copy = NULL;
+	int ret = -1;
+
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 32);
+	if (mdb_env_open(env, dir, 0, 0600) != 0 || mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+	    mdb_dbi_open(txn, "rx", 0, &rx_db) != 0 || mdb_dbi_open(txn, "dispenses", 0, &disp_db) != 0 ||
+	    mdb_dbi_open(txn, "audit", 0, &audit_db) != 0)
+		goto out;
+
+	k.mv_size = RX_ID_LEN;
+	k.mv_data = t->submit_lost;
+	if (mdb_del(txn, rx_db, &k, NULL) != 0)
+		goto out;
+
+	/* Any dispense record's value, under a key it was not made for. */
+	memcpy(dkey, t->dispense_lost, RX_ID_LEN);
+	dkey[RX_ID_LEN] = (uint8_t)use;
+	k.mv_size = sizeof dkey;
+	k.mv_data = dkey;
+	if (mdb_get(txn, disp_db, &k, &v) != 0 || (copy = malloc(v.mv_size)) == NULL)
+		goto out;
+	memcpy(copy, v.mv_data, v.mv_size);
+	MDB_val nv = {v.mv_size, copy};
+	if (mdb_del(txn, disp_db, &k, NULL) != 0)
+		goto out;
+	memcpy(dkey, t->dispense_extra, RX_ID_LEN);
+	dkey[RX_ID_LEN] = 1;
+	if (mdb_put(txn, disp_db, &k, &nv, MDB_NOOVERWRITE) != 0)
+		goto out;
+
+	/* One byte of one entry's institution code: it still decodes, names
+	 * the same action and outcome; only the chain can tell. */
+	if (mdb_cursor_open(txn, audit_db, &cur) != 0)
+		goto out;
+	while (!t->audit_altered && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		uint8_t *p = memmem(v.mv_data, v.mv_size, "CRASH-pharmacy", 14), *e;
+		if (p == NULL)
+			continue;
+		if ((e = malloc(v.mv_size)) == NULL)
+			goto out;
+		memcpy(e, v.mv_data, v.mv_size);
+		e[(p - (uint8_t *)v.mv_data) + 6] = 'P';
+		MDB_val ev = {v.mv_size, e};
+		MDB_val ek = {k.mv_size, k.mv_data};
+		int rc = mdb_cursor_put(cur, &ek, &ev, MDB_CURRENT);
+		free(e);
+		if (rc != 0)
+			goto out;
+		t->audit_altered = 1;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	if (t->audit_altered && mdb_txn_commit(txn) == 0)
+		ret = 0;
+	txn = NULL;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	free(copy);
+	return ret;
+}
+
+/* Rewrite the A line of claim in its client's journal as a refusal. */
+static int tamper_journal(const crash_world_t *w, const jreq_t *claim)
+{
+	char path[600], tmp[620], rid[2 * RX_REQUEST_ID_LEN + 1], prefix[64];
+	Rx__Reply refusal = RX__REPLY__INIT;
+	uint8_t rbuf[256];
+	char rhex[2 * sizeof rbuf + 1];
+	int ret = -1, done = 0;
+
+	refusal.request_id.data = (uint8_t *)claim->rid;
+	refusal.request_id.len = RX_REQUEST_ID_LEN;
+	refusal.status = RX__STATUS__ALREADY_CLAIMED;
+	refusal.message = (char *)"another pharmacy has claimed this prescription";
+	size_t rlen = rx__reply__pack(&refusal, rbuf);
+	rx_hex(rbuf, rlen, rhex);
+	rx_hex(claim->rid, RX_REQUEST_ID_LEN, rid);
+	snprintf(prefix, sizeof prefix, "A CLAIM %s ", rid);
+	snprintf(path, sizeof path, "%s/%s.log", w->journals, w->client[claim->client].name);
+	snprintf(tmp, sizeof tmp, "%s.tamper", path);
+	FILE *in = fopen(path, "r"), *out = fopen(tmp, "w");
+	char *line = NULL;
+	size_t cap = 0;
+	if (in == NULL || out == NULL)
+		goto out;
+	while (getline(&line, &cap, in) > 0) {
+		if (strncmp(line, prefix, strlen(prefix)) == 0) {
+			fprintf(out, "A CLAIM %s %s 1 %d %d ALREADY_CLAIMED - %s\n", rid, claim->rxid,
+				claim->epoch0, claim->epoch1, rhex);
+			done = 1;
+		} else {
+			fputs(line, out);
+		}
+	}
+	ret = done ? 0 : -1;
+out:
+	free(line);
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		ret = -1;
+	if (ret == 0 && rename(tmp, path) != 0)
+		ret = -1;
+	return ret;
+}
+
+int tamper_apply(const crash_world_t *w, tamper_t *t)
+{
+	journal_set_t js;
+	const char *names[CRASH_MAX_CLIENTS];
+	const jreq_t *claim = NULL;
+	char why[300];
+	uint32_t use = 0;
+	int ret = -1;
+
+	memset(t, 0, sizeof *t);
+	for (int c = 0; c < w->nclients; c++)
+		names[c] = w->client[c].name;
+	if (journal_load(w->journals, names, w->nclients, &js, why, sizeof why) != 0) {
+		printf("crash: tamper: %s\n", why);
+	} else if (choose(&js, t, &claim, &use) != 0) {
+		printf("crash: tamper: the run was too short to find a prescription for each fault\n");
+	} else if (tamper_store(w->h.dir, t, use) != 0) {
+		printf("crash: tamper: could not alter the store\n");
+	} else if (tamper_journal(w, claim) != 0) {
+		printf("crash: tamper: could not rewrite the journal\n");
+	} else {
+		printf("crash: tamper: deleted %s, deleted a dispense record of %s, added one to %s, altered an "
+		       "audit entry, journaled an accepted CLAIM of %s as refused\n",
+		       t->submit_lost, t->dispense_lost, t->dispense_extra, t->claim_refused);
+		ret = 0;
+	}
+	journal_set_free(&js);
+	return ret;
+}
+
+static int named(const check_report_t *rep, violation_kind_t kind, const char *id)
+{
+	for (int i = 0; i < rep->nnamed; i++)
+		if (rep->named[i].kind == kind && (id == NULL || strcmp(rep->named[i].id, id) == 0))
+			return 1;
+	return 0;
+}
+
+int tamper_found(const tamper_t *t, const check_report_t *rep)
+{
+	struct {
+		const char *what;
+		int found;
+	} f[] = {
+		{"the lost submit", named(rep, V_SUBMIT_LOST, t->submit_lost)},
+		{"the lost dispense record", named(rep, V_DISPENSE_LOST, t->dispense_lost)},
+		{"the extra dispense record", named(rep, V_DISPENSE_RECORDS, t->dispense_extra)},
+		{"the altered audit entry", named(rep, V_AUDIT, NULL)},
+		{"the refusal that took effect", named(rep, V_REFUSED_EFFECT, t->claim_refused)},
+	};
+	int missed = 0;
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		printf("crash: tamper: %s %s\n", f[i].what, f[i].found ? "found" : "MISSED");
+		missed += !f[i].found;
+	}
+	return missed ? -1 : 0;
+}
