@@ -1,6 +1,7 @@
 /* metrics: counters and their Prometheus rendering (see metrics.h). */
 #include "metrics.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,9 +140,11 @@ char *metrics_render(const metrics_t *m, const store_stats_t *st, int64_t now)
 		"# HELP rx_zap_total CurveZMQ handshakes by outcome.\n# TYPE rx_zap_total counter\n"
 		"rx_zap_total{outcome=\"admit\"} %llu\nrx_zap_total{outcome=\"refuse\"} %llu\n"
 		"# HELP rx_uptime_seconds Seconds since rxd started.\n# TYPE rx_uptime_seconds gauge\n"
-		"rx_uptime_seconds %lld\n",
+		"rx_uptime_seconds %lld\n"
+		"# HELP rx_heap_in_use_bytes Heap memory in use (malloc), outside LMDB's map.\n"
+		"# TYPE rx_heap_in_use_bytes gauge\nrx_heap_in_use_bytes %zu\n",
 	    (unsigned long long)st->dispense_records, (unsigned long long)m->zap_admitted,
-	    (unsigned long long)m->zap_refused, (long long)(now - m->started_at));
+	    (unsigned long long)m->zap_refused, (long long)(now - m->started_at), mallinfo2().uordblks);
 	if (t.failed) {
 		free(t.buf);
 		return NULL;
