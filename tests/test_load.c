@@ -290,6 +290,14 @@ START_TEST(two_hundred_connections)
 	 * slowly, as first touches of memory allocated at start-up (LMDB's
 	 * dirty-page list, ZeroMQ's per-connection buffers) land; it is bounded
 	 * loosely and reported. */
+	/* A sanitizer build keeps freed memory in quarantine and has its own
+	 * allocator: there the figures are reported, not judged. */
+	if (getenv("RX_SANITIZED")) {
+		zmq_ctx_term(W.zctx);
+		ck_assert_int_eq(harness_stop(&W.h, SIGTERM), 0);
+		harness_cleanup(&W.h);
+		return;
+	}
 	ck_assert_msg(heap_warm > 0 && heap_peak - heap_warm < 1024,
 		      "rxd's heap grew from %ld to %ld KiB under steady load", heap_warm, heap_peak);
 	ck_assert_msg(rss_peak < 64 * 1024, "rxd's resident memory reached %ld KiB", rss_peak);
