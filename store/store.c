@@ -1441,7 +1441,11 @@ rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32], sto
 	return err;
 }
 
-rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n)
+/* Every record of one registry (keys, institutions, cards) into a heap
+ * array of elem-sized entries, decoded by get; the caller frees *out. */
+typedef rx_err_t (*get_fn)(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem);
+
+static rx_err_t list_all(store_t *s, MDB_dbi dbi, size_t elem, get_fn get, void **out, size_t *n)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -1454,23 +1458,20 @@ rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n
 	*n = 0;
 	if (err != RX_OK)
 		return err;
-	if ((rc = mdb_stat(txn, s->institutions, &st)) != 0 ||
-	    (rc = mdb_cursor_open(txn, s->institutions, &cur)) != 0) {
+	if ((rc = mdb_stat(txn, dbi, &st)) != 0 || (rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);
 	}
-	*out = calloc(st.ms_entries ? st.ms_entries : 1, sizeof **out);
+	*out = calloc(st.ms_entries ? st.ms_entries : 1, elem);
 	if (*out == NULL)
 		err = RX_SYSTEM;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == RX_OK && rc == 0 && *n < st.ms_entries;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char code[RX_INSTITUTION_MAX + 1];
-		if (k.mv_size == 0 || k.mv_size > RX_INSTITUTION_MAX)
-			continue;
-		memcpy(code, k.mv_data, k.mv_size);
-		code[k.mv_size] = '\0';
-		if ((err = get_institution(txn, s, code, &(*out)[*n])) == RX_OK)
+		rx_err_t e = get(txn, s, &k, (uint8_t *)*out + *n * elem);
+		if (e == RX_OK)
 			(*n)++;
+		else if (e != RX_NOT_FOUND) /* NOT_FOUND: a key of another shape, skipped */
+			err = e;
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
@@ -1480,6 +1481,26 @@ rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n
 		*n = 0;
 	}
 	return err;
+}
+
+static rx_err_t key_at(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem)
+{
+	return k->mv_size == RX_KEY_LEN ? get_key(txn, s, k->mv_data, elem) : RX_NOT_FOUND;
+}
+
+static rx_err_t institution_at(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem)
+{
+	char code[RX_INSTITUTION_MAX + 1];
+	if (k->mv_size == 0 || k->mv_size > RX_INSTITUTION_MAX)
+		return RX_NOT_FOUND;
+	memcpy(code, k->mv_data, k->mv_size);
+	code[k->mv_size] = '\0';
+	return get_institution(txn, s, code, elem);
+}
+
+rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n)
+{
+	return list_all(s, s->institutions, sizeof **out, institution_at, (void **)out, n);
 }
 
 rx_err_t store_key_get(store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out)
@@ -1515,39 +1536,7 @@ rx_err_t store_key_revoke(store_t *s, const uint8_t key[RX_KEY_LEN], int64_t now
 
 rx_err_t store_key_list(store_t *s, store_key_t **out, size_t *n)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_stat st;
-	MDB_val k, v;
-	rx_err_t err = read_begin(s, &txn);
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (err != RX_OK)
-		return err;
-	if ((rc = mdb_stat(txn, s->keys, &st)) != 0 || (rc = mdb_cursor_open(txn, s->keys, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	*out = calloc(st.ms_entries ? st.ms_entries : 1, sizeof **out);
-	if (*out == NULL)
-		err = RX_SYSTEM;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == RX_OK && rc == 0 && *n < st.ms_entries;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != RX_KEY_LEN)
-			continue;
-		if ((err = get_key(txn, s, k.mv_data, &(*out)[*n])) == RX_OK)
-			(*n)++;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (err != RX_OK) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return err;
+	return list_all(s, s->keys, sizeof **out, key_at, (void **)out, n);
 }
 
 static int put_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN], const store_card_t *in,
@@ -1624,41 +1613,14 @@ rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t n
 	return commit_or_abort(txn, rc);
 }
 
+static rx_err_t card_at(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem)
+{
+	return k->mv_size == RX_KEY_LEN ? get_card(txn, s, k->mv_data, elem) : RX_NOT_FOUND;
+}
+
 rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_stat st;
-	MDB_val k, v;
-	rx_err_t err = read_begin(s, &txn);
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (err != RX_OK)
-		return err;
-	if ((rc = mdb_stat(txn, s->cards, &st)) != 0 || (rc = mdb_cursor_open(txn, s->cards, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	*out = calloc(st.ms_entries ? st.ms_entries : 1, sizeof **out);
-	if (*out == NULL)
-		err = RX_SYSTEM;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == RX_OK && rc == 0 && *n < st.ms_entries;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != RX_KEY_LEN)
-			continue;
-		if ((err = get_card(txn, s, k.mv_data, &(*out)[*n])) == RX_OK)
-			(*n)++;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (err != RX_OK) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return err;
+	return list_all(s, s->cards, sizeof **out, card_at, (void **)out, n);
 }
 
 rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
