@@ -1,0 +1,252 @@
+/* bench_limits: the machine's own limits (see bench_limits.h). */
+#include "bench_limits.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "rx_crypto.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- Ed25519 ---- */
+
+typedef struct {
+	size_t msg_len;
+	int64_t until;
+	uint64_t done;
+	int bad;
+} verify_arg_t;
+
+static void *verify_loop(void *p)
+{
+	verify_arg_t *a = p;
+	rx_keypair_t kp;
+	uint8_t seed[RX_SEED_LEN], sig[RX_SIG_LEN];
+	uint8_t *msg = malloc(a->msg_len);
+	if (msg == NULL) {
+		a->bad = 1;
+		return NULL;
+	}
+	randombytes_buf(seed, sizeof seed);
+	randombytes_buf(msg, a->msg_len);
+	rx_keypair_from_seed(seed, &kp);
+	if (rx_sign(RX_SIGN_CALL, kp.sk, msg, a->msg_len, sig) != RX_OK)
+		a->bad = 1;
+	/* rx_verify is what rxd calls: the context prefix and libsodium's
+	 * verify, so the figure includes exactly rxd's per-signature work. */
+	while (!a->bad) {
+		for (int i = 0; i < 64; i++)
+			if (rx_verify(RX_SIGN_CALL, kp.pk, msg, a->msg_len, sig) != RX_OK)
+				a->bad = 1;
+		a->done += 64;
+		if (now_ns() >= a->until)
+			break;
+	}
+	free(msg);
+	return NULL;
+}
+
+double bench_limit_verify(int threads, size_t msg_len, int ms)
+{
+	pthread_t th[64];
+	verify_arg_t args[64];
+	if (threads < 1)
+		threads = 1;
+	if (threads > 64)
+		threads = 64;
+	int64_t t0 = now_ns();
+	for (int i = 0; i < threads; i++) {
+		args[i] = (verify_arg_t){.msg_len = msg_len, .until = t0 + (int64_t)ms * 1000000};
+		if (pthread_create(&th[i], NULL, verify_loop, &args[i]) != 0)
+			return -1;
+	}
+	uint64_t total = 0;
+	int bad = 0;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		total += args[i].done;
+		bad |= args[i].bad;
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+	return bad ? -1 : (double)total / secs;
+}
+
+/* ---- LMDB ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, int ms)
+{
+	char path[512];
+	MDB_env *env = NULL;
+	MDB_dbi dbi;
+	MDB_txn *txn;
+	double rate = -1;
+	uint64_t key = 0, commits = 0;
+	uint8_t *val = calloc(1, value_len ? value_len : 1);
+
+	snprintf(path, sizeof path, "%s/lmdb-limit.XXXXXX", dir);
+	if (val == NULL || mkdtemp(path) == NULL) {
+		free(val);
+		return -1;
+	}
+	randombytes_buf(val, value_len);
+	/* The same flags as the store: no NOSYNC, no WRITEMAP. */
+	if (mdb_env_create(&env) != 0 || mdb_env_set_mapsize(env, (size_t)1 << 30) != 0 ||
+	    mdb_env_open(env, path, 0, 0600) != 0)
+		goto fail;
+	if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+		goto fail;
+	if (mdb_dbi_open(txn, NULL, 0, &dbi) != 0 || mdb_txn_commit(txn) != 0)
+		goto fail;
+	int64_t t0 = now_ns(), until = t0 + (int64_t)ms * 1000000;
+	while (now_ns() < until) {
+		if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+			goto fail;
+		for (int i = 0; i < records_per_txn; i++) {
+			uint64_t k = __builtin_bswap64(++key); /* big-endian: in key order */
+			MDB_val mk = {sizeof k, &k}, mv = {value_len, val};
+			if (mdb_put(txn, dbi, &mk, &mv, 0) != 0) {
+				mdb_txn_abort(txn);
+				goto fail;
+			}
+		}
+		if (mdb_txn_commit(txn) != 0)
+			goto fail;
+		commits++;
+	}
+	rate = (double)commits / ((double)(now_ns() - t0) / 1e9);
+fail:
+	if (env)
+		mdb_env_close(env);
+	nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(val);
+	return rate;
+}
+
+/* ---- ZeroMQ ---- */
+
+typedef struct {
+	void *router;
+	volatile int stop;
+} echo_arg_t;
+
+static void *echo_loop(void *p)
+{
+	echo_arg_t *a = p;
+	zmq_pollitem_t it = {a->router, 0, ZMQ_POLLIN, 0};
+	while (!a->stop) {
+		if (zmq_poll(&it, 1, 50) <= 0)
+			continue;
+		for (;;) {
+			zmq_msg_t id, body;
+			zmq_msg_init(&id);
+			if (zmq_msg_recv(&id, a->router, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&id);
+				break;
+			}
+			zmq_msg_init(&body);
+			if (zmq_msg_recv(&body, a->router, 0) < 0) {
+				zmq_msg_close(&id);
+				zmq_msg_close(&body);
+				break;
+			}
+			zmq_msg_send(&id, a->router, ZMQ_SNDMORE);
+			zmq_msg_send(&body, a->router, 0);
+		}
+	}
+	return NULL;
+}
+
+double bench_limit_zmq(int curve, size_t msg_len, int window, int ms)
+{
+	void *ctx = zmq_ctx_new();
+	void *router = NULL, *dealer = NULL;
+	char ep[256];
+	size_t eplen = sizeof ep;
+	int linger = 0, one = 1, hwm = 0;
+	double rate = -1;
+	pthread_t th;
+	echo_arg_t arg = {0};
+	uint8_t *msg = calloc(1, msg_len ? msg_len : 1);
+	int started = 0;
+
+	if (ctx == NULL || msg == NULL)
+		goto out;
+	router = zmq_socket(ctx, ZMQ_ROUTER);
+	dealer = zmq_socket(ctx, ZMQ_DEALER);
+	if (router == NULL || dealer == NULL)
+		goto out;
+	zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	if (curve) {
+		uint8_t spk[32], ssk[32], cpk[32], csk[32];
+		crypto_box_keypair(spk, ssk);
+		crypto_box_keypair(cpk, csk);
+		zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one);
+		zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, ssk, 32);
+		zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, spk, 32);
+		zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, cpk, 32);
+		zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, csk, 32);
+	}
+	if (zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
+	    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0 || zmq_connect(dealer, ep) != 0)
+		goto out;
+	arg.router = router;
+	if (pthread_create(&th, NULL, echo_loop, &arg) != 0)
+		goto out;
+	started = 1;
+	randombytes_buf(msg, msg_len);
+	/* One round trip first: the handshake is not part of the rate. */
+	if (zmq_send(dealer, msg, msg_len, 0) < 0 || zmq_recv(dealer, msg, msg_len, 0) < 0)
+		goto out;
+	uint64_t sent = 0, got = 0;
+	int64_t t0 = now_ns(), until = t0 + (int64_t)ms * 1000000;
+	while (now_ns() < until) {
+		while (sent - got < (uint64_t)window && zmq_send(dealer, msg, msg_len, ZMQ_DONTWAIT) >= 0)
+			sent++;
+		if (zmq_recv(dealer, msg, msg_len, 0) >= 0)
+			got++;
+		while (zmq_recv(dealer, msg, msg_len, ZMQ_DONTWAIT) >= 0)
+			got++;
+	}
+	rate = (double)got / ((double)(now_ns() - t0) / 1e9);
+out:
+	if (started) {
+		arg.stop = 1;
+		pthread_join(th, NULL);
+	}
+	if (dealer)
+		zmq_close(dealer);
+	if (router)
+		zmq_close(router);
+	if (ctx)
+		zmq_ctx_term(ctx);
+	free(msg);
+	return rate;
+}

@@ -1,0 +1,27 @@
+/* bench_limits: what this machine can do at best with the libraries rxd
+ * uses, measured in-process so rx-bench can say how close rxd comes.
+ *
+ * Each function runs its loop for about ms milliseconds and returns a rate
+ * per second, or a negative value if the library refused to start (the
+ * caller prints it as unmeasured).  None of them touches rxd. */
+#ifndef BENCH_LIMITS_H
+#define BENCH_LIMITS_H
+
+#include <stddef.h>
+
+/* libsodium Ed25519 verifies per second over msg_len-byte messages, summed
+ * over threads threads (each verifying its own signature). */
+double bench_limit_verify(int threads, size_t msg_len, int ms);
+
+/* LMDB write transactions committed per second with full sync (rxd's
+ * setting), records_per_txn puts of value_len bytes each, in a new
+ * environment created (and removed) inside dir.  Records/s is the result
+ * times records_per_txn. */
+double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, int ms);
+
+/* ZeroMQ DEALER -> ROUTER echo round trips per second over tcp loopback,
+ * window messages of msg_len bytes in flight; with curve, both ends use
+ * CurveZMQ (no ZAP handler). */
+double bench_limit_zmq(int curve, size_t msg_len, int window, int ms);
+
+#endif

@@ -1,0 +1,48 @@
+/* bench_rxd: a real rxd for rx-bench, on a temp data dir and a kernel-picked
+ * loopback port, with one clinic, one pharmacy, their keys, and patients with
+ * enrolled cards, all registered through the admin socket.
+ *
+ * The rxd child gets PR_SET_PDEATHSIG, so a benchmark that dies never
+ * leaves a broker behind. */
+#ifndef BENCH_RXD_H
+#define BENCH_RXD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rx_crypto.h"
+#include "rx_types.h"
+
+#define BENCH_MAX_PATIENTS 64
+
+typedef struct {
+	pid_t pid;
+	char dir[512];                /* the data dir (created here) */
+	char endpoint[256];           /* from DIR/rxd.endpoint */
+	uint8_t server_key[32];       /* rxd's CurveZMQ public key */
+	char clinic_code[RX_INSTITUTION_MAX + 1], pharmacy_code[RX_INSTITUTION_MAX + 1];
+	rx_curve_t clinic_curve, pharmacy_curve;
+	rx_keypair_t prescriber, pharmacist;
+	int npatients;
+	char patient[BENCH_MAX_PATIENTS][RX_PATIENT_ID_LEN + 1];
+	rx_keypair_t card[BENCH_MAX_PATIENTS];
+} bench_rxd_t;
+
+/* Start rxd (the program at rxd_path) on a new data dir inside parent, its
+ * log in DIR/rxd.log, and wait until its admin socket answers.  0 on
+ * success; -1 with why set. */
+int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, char *why,
+		    size_t whylen);
+/* Register the clinic, the pharmacy, a prescriber and a pharmacy key, and
+ * npatients patients each with a card.  0 on success; -1 with why set. */
+int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen);
+/* rxd's CPU time so far (user + system), in seconds; -1 if unknown. */
+double bench_rxd_cpu(const bench_rxd_t *b);
+/* rxd's resident memory in KiB (RssAnon: outside LMDB's file-backed map). */
+long bench_rxd_rss_anon_kib(const bench_rxd_t *b);
+/* SIGTERM and reap; the exit status as waitpid gives it. */
+int bench_rxd_stop(bench_rxd_t *b);
+/* Remove the data dir. */
+void bench_rxd_remove(bench_rxd_t *b);
+
+#endif

@@ -1,0 +1,1076 @@
+/* rx-bench: how fast the real rxd is, and how close that comes to what the
+ * machine can do.
+ *
+ * Starts rxd (durability on, every signature verified: its defaults) on a
+ * temp data dir and tcp loopback, registers a clinic, a pharmacy, their
+ * keys and patients with cards, then drives it from several client threads,
+ * each with its own CurveZMQ connections (rxc_t).  Everything a client
+ * signs is signed before the clock starts (prescriptions, card assertions,
+ * the calls themselves, dispense records), so the clients cost little CPU;
+ * the one exception is the DISPENSE call, which carries the claim token the
+ * CLAIM reply just returned and so is signed in the loop (one Ed25519 sign).
+ * The clients decode replies but do not verify the broker's receipt
+ * signatures (rxclient does; a benchmark need not).
+ *
+ * Workloads: submit; claim+dispense pairs; a mixed day (70% submit, 25%
+ * claim+dispense, 5% status); one client alone, one request at a time with
+ * a 1 ms pause.  Before them it measures the machine's limits with the same
+ * libraries (bench_limits.h) and prints each rxd figure as a ratio of them. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "bench_limits.h"
+#include "bench_rxd.h"
+#include "rx_check.h"
+#include "rxclient.h"
+
+#define MAX_CLIENTS 256
+#define MAX_JOBS_PER_PHASE 400000 /* bounds the memory of pre-signed requests */
+#define POOL_MAX 2000000
+
+enum { JOB_SUBMIT, JOB_PAIR, JOB_STATUS };
+
+/* One pre-signed unit of work. */
+typedef struct {
+	int kind;
+	int patient;             /* index of the patient (SUBMIT, PAIR) */
+	char id[RX_ID_LEN + 1];  /* PAIR, STATUS */
+	uint8_t *frame;          /* the signed Request: SUBMIT, CLAIM or STATUS */
+	size_t len;
+	Rx__Signed record;       /* PAIR: the dispense record, signed */
+} job_t;
+
+/* An ISSUED prescription the pharmacies may claim. */
+typedef struct {
+	char id[RX_ID_LEN + 1];
+	int patient;
+} pool_ent_t;
+
+typedef struct {
+	int seconds, clients, patients, gap_us;
+	long preload;
+	const char *json, *rxd, *dir;
+	int keep;
+} options_t;
+
+typedef struct worker worker_t;
+
+typedef struct {
+	options_t opt;
+	bench_rxd_t rxd;
+	void *zctx;
+	uint32_t use;              /* the use a first claim of a one-use prescription gets */
+	uint64_t notes_seq;        /* makes every prescription distinct */
+	pool_ent_t *pool;          /* ISSUED prescriptions, unclaimed */
+	size_t npool;
+	pool_ent_t *done;          /* dispensed ones (for STATUS) */
+	size_t ndone;
+	long stored;               /* prescriptions submitted so far */
+	worker_t *w;
+	int nworkers;
+} bench_t;
+
+struct worker {
+	bench_t *B;
+	rxc_t *clinic, *pharmacy;
+	job_t *jobs;
+	size_t njobs;
+	uint32_t *lat; /* microseconds per unit (a request, or a claim+dispense pair) */
+	size_t nlat;
+	pool_ent_t *made; /* what its submits created */
+	size_t nmade;
+	pool_ent_t *dispensed;
+	size_t ndispensed;
+	uint64_t n_submit, n_pair, n_status, n_bad;
+	rx_err_t last_bad;
+	char last_msg[200];
+	int exhausted;
+	int64_t start_ns, deadline_ns, end_ns;
+	int gap_us;
+	pthread_barrier_t *go;
+};
+
+/* One workload's figures. */
+typedef struct {
+	const char *name, *unit;
+	double secs, rate, p50, p99, p999; /* rate: units/s; latencies in ms */
+	uint64_t units, submits, pairs, statuses, errors;
+	double rxd_cpu;   /* rxd's CPU over the run, in cores */
+	double bench_cpu; /* ours, in cores */
+	int exhausted;
+	int per_request; /* rate counts requests, not units */
+	double commits, verifies, trips; /* per unit (or request), for the ratios */
+} result_t;
+
+typedef struct {
+	double verify, lmdb1, lmdb100, zmq, zmq_curve;
+} limits_t;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double self_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "rx-bench: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* ---- signing, before the clock starts ---- */
+
+/* The signed Request frame for call by kp.  Heap; NULL if memory ran out. */
+static uint8_t *call_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len)
+{
+	Rx__Request req = RX__REQUEST__INIT;
+	uint8_t sig[RX_SIG_LEN], *frame = NULL;
+	size_t clen = rx__call__get_packed_size(call);
+	uint8_t *cbuf = malloc(clen ? clen : 1);
+	if (cbuf == NULL)
+		return NULL;
+	rx__call__pack(call, cbuf);
+	if (rx_sign(RX_SIGN_CALL, kp->sk, cbuf, clen, sig) == RX_OK) {
+		req.key.data = (uint8_t *)kp->pk;
+		req.key.len = RX_KEY_LEN;
+		req.call.data = cbuf;
+		req.call.len = clen;
+		req.signature.data = sig;
+		req.signature.len = RX_SIG_LEN;
+		*len = rx__request__get_packed_size(&req);
+		if ((frame = malloc(*len)) != NULL)
+			rx__request__pack(&req, frame);
+	}
+	free(cbuf);
+	return frame;
+}
+
+/* One real item: amlodipine 5 mg, as the tests use. */
+static void norvasc(Rx__Item *it)
+{
+	rx__item__init(it);
+	it->drug_code = (char *)"2171022F2025";
+	it->name = (char *)"ノルバスク錠５ｍｇ";
+	it->dose = (char *)"1 tablet";
+	it->unit = (char *)"tablet";
+	it->usage = (char *)"once daily after breakfast";
+	it->days = 28;
+	it->quantity = 28;
+}
+
+static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
+{
+	bench_rxd_t *r = &B->rxd;
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	Rx__Item it, *items[1] = {&it};
+	Rx__Signed sp, card;
+	Rx__Call call = RX__CALL__INIT;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	char notes[48];
+	int64_t now = (int64_t)time(NULL);
+
+	j->kind = JOB_SUBMIT;
+	j->patient = (int)(seq % (uint64_t)r->npatients);
+	norvasc(&it);
+	snprintf(notes, sizeof notes, "rx-bench %llu", (unsigned long long)seq);
+	p.version = 1;
+	p.patient_id = r->patient[j->patient];
+	p.prescriber_key.data = r->prescriber.pk;
+	p.prescriber_key.len = RX_KEY_LEN;
+	p.issued_at = now;
+	p.valid_until = rx_valid_until(now, 4);
+	p.uses = 1;
+	p.n_items = 1;
+	p.items = items;
+	p.notes = notes;
+	if (rxc_sign_prescription(&r->prescriber, &p, &sp) != RX_OK)
+		return -1;
+	if (rxc_card_assertion(&r->card[j->patient], RX__PURPOSE__PURPOSE_ISSUE, r->clinic_code, now,
+			       &card) != RX_OK) {
+		rxc_signed_free(&sp);
+		return -1;
+	}
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__SUBMIT;
+	call.prescription = &sp;
+	call.card = &card;
+	j->frame = call_frame(&r->prescriber, &call, &j->len);
+	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
+	return j->frame ? 0 : -1;
+}
+
+static int sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
+{
+	bench_rxd_t *r = &B->rxd;
+	Rx__Signed card;
+	Rx__Call call = RX__CALL__INIT;
+	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	Rx__Item it, *items[1] = {&it};
+	uint8_t rid[RX_REQUEST_ID_LEN];
+
+	j->kind = JOB_PAIR;
+	j->patient = e->patient;
+	memcpy(j->id, e->id, sizeof j->id);
+	if (rxc_card_assertion(&r->card[e->patient], RX__PURPOSE__PURPOSE_DISPENSE, r->pharmacy_code,
+			       (int64_t)time(NULL), &card) != RX_OK)
+		return -1;
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__CLAIM;
+	call.prescription_id = j->id;
+	call.card = &card;
+	j->frame = call_frame(&r->pharmacist, &call, &j->len);
+	rxc_signed_free(&card);
+	norvasc(&it);
+	d.version = 1;
+	d.prescription_id = j->id;
+	d.use = B->use;
+	d.pharmacy_key.data = r->pharmacist.pk;
+	d.pharmacy_key.len = RX_KEY_LEN;
+	d.n_items = 1;
+	d.items = items;
+	d.notes = (char *)"";
+	if (rxc_sign_dispense(&r->pharmacist, &d, &j->record) != RX_OK)
+		return -1;
+	return j->frame ? 0 : -1;
+}
+
+static int sign_status(bench_t *B, job_t *j, const pool_ent_t *e)
+{
+	Rx__Call call = RX__CALL__INIT;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	j->kind = JOB_STATUS;
+	memcpy(j->id, e->id, sizeof j->id);
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__STATUS;
+	call.prescription_id = j->id;
+	j->frame = call_frame(&B->rxd.prescriber, &call, &j->len);
+	return j->frame ? 0 : -1;
+}
+
+static void job_free(job_t *j)
+{
+	free(j->frame);
+	j->frame = NULL;
+	if (j->kind == JOB_PAIR)
+		rxc_signed_free(&j->record);
+}
+
+/* What the signing threads share: a flat list of jobs, each already told
+ * its kind and input, signed in parallel on every core. */
+typedef struct {
+	bench_t *B;
+	job_t **jobs;          /* jobs[i] points into some worker's array */
+	const pool_ent_t **in; /* PAIR / STATUS input */
+	uint64_t *seq;         /* SUBMIT sequence numbers */
+	size_t n, next;
+	pthread_mutex_t mu;
+	int bad;
+} signing_t;
+
+static void *sign_loop(void *p)
+{
+	signing_t *s = p;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		size_t i = s->next, end = i + 256 < s->n ? i + 256 : s->n;
+		s->next = end;
+		pthread_mutex_unlock(&s->mu);
+		if (i >= s->n)
+			return NULL;
+		for (; i < end; i++) {
+			job_t *j = s->jobs[i];
+			int rc = j->kind == JOB_SUBMIT ? sign_submit(s->B, j, s->seq[i])
+				 : j->kind == JOB_PAIR ? sign_pair(s->B, j, s->in[i])
+						       : sign_status(s->B, j, s->in[i]);
+			if (rc != 0)
+				s->bad = 1;
+		}
+	}
+}
+
+static void sign_all(signing_t *s)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t th[64];
+	int n = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu;
+	pthread_mutex_init(&s->mu, NULL);
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, sign_loop, s) != 0)
+			die("%s", "cannot start a signing thread");
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&s->mu);
+	if (s->bad)
+		die("%s", "signing failed (out of memory?)");
+}
+
+/* Give each of the first nw workers per_worker jobs drawn by choose(), and
+ * sign them all.  choose returns the kind of job k of worker w. */
+typedef int (*choose_fn)(size_t k);
+
+static int choose_submit(size_t k)
+{
+	(void)k;
+	return JOB_SUBMIT;
+}
+
+static int choose_pair(size_t k)
+{
+	(void)k;
+	return JOB_PAIR;
+}
+
+/* A mixed day: 70% submit, 25% claim+dispense, 5% status. */
+static int choose_mixed(size_t k)
+{
+	(void)k;
+	uint32_t r = randombytes_uniform(100);
+	return r < 70 ? JOB_SUBMIT : r < 95 ? JOB_PAIR : JOB_STATUS;
+}
+
+static void prepare(bench_t *B, int nw, size_t per_worker, choose_fn choose)
+{
+	size_t total = (size_t)nw * per_worker, n = 0;
+	signing_t s = {.B = B};
+	s.jobs = calloc(total, sizeof *s.jobs);
+	s.in = calloc(total, sizeof *s.in);
+	s.seq = calloc(total, sizeof *s.seq);
+	if (s.jobs == NULL || s.in == NULL || s.seq == NULL)
+		die("%s", "out of memory");
+	size_t ndone_used = 0;
+	for (int w = 0; w < nw; w++) {
+		worker_t *wk = &B->w[w];
+		wk->jobs = calloc(per_worker, sizeof *wk->jobs);
+		wk->lat = calloc(per_worker, sizeof *wk->lat);
+		wk->made = calloc(per_worker, sizeof *wk->made);
+		wk->dispensed = calloc(per_worker, sizeof *wk->dispensed);
+		if (!wk->jobs || !wk->lat || !wk->made || !wk->dispensed)
+			die("%s", "out of memory");
+		wk->njobs = 0;
+		for (size_t k = 0; k < per_worker; k++) {
+			int kind = choose(k);
+			/* Without prescriptions to claim or look at, submit instead. */
+			if (kind == JOB_PAIR && B->npool == 0)
+				kind = JOB_SUBMIT;
+			if (kind == JOB_STATUS && B->ndone == 0)
+				kind = JOB_SUBMIT;
+			job_t *j = &wk->jobs[wk->njobs++];
+			j->kind = kind;
+			s.jobs[n] = j;
+			if (kind == JOB_SUBMIT)
+				s.seq[n] = B->notes_seq++;
+			else if (kind == JOB_PAIR)
+				s.in[n] = &B->pool[--B->npool];
+			else
+				s.in[n] = &B->done[ndone_used++ % B->ndone];
+			n++;
+		}
+	}
+	s.n = n;
+	sign_all(&s);
+	free(s.jobs);
+	free(s.in);
+	free(s.seq);
+}
+
+/* ---- the timed loop ---- */
+
+/* Send one pre-signed frame and wait for its reply.  *rc (if asked) is the
+ * receipt on OK, the caller's to free. */
+static rx_err_t exchange(worker_t *w, rxc_t *c, const uint8_t *frame, size_t len, Rx__Receipt **rc)
+{
+	const void *frames[2] = {"", frame};
+	size_t lens[2] = {0, len};
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	rx_err_t err = rxc_raw(c, frames, lens, 2, &buf, &blen);
+	if (err != RX_OK) {
+		snprintf(w->last_msg, sizeof w->last_msg, "no reply: %s", rx_err_name(err));
+		return err;
+	}
+	Rx__Reply *r = rx__reply__unpack(NULL, blen, buf);
+	free(buf);
+	if (r == NULL) {
+		snprintf(w->last_msg, sizeof w->last_msg, "a reply that does not decode");
+		return RX_SYSTEM;
+	}
+	err = (rx_err_t)r->status;
+	if (err != RX_OK)
+		snprintf(w->last_msg, sizeof w->last_msg, "%s: %s", rx_err_name(err), r->message);
+	else if (rc && (*rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data)) == NULL)
+		err = RX_SYSTEM;
+	rx__reply__free_unpacked(r, NULL);
+	return err;
+}
+
+static rx_err_t do_pair(worker_t *w, job_t *j)
+{
+	Rx__Receipt *rc = NULL;
+	rx_err_t err = exchange(w, w->pharmacy, j->frame, j->len, &rc);
+	if (err != RX_OK)
+		return err;
+	Rx__Call call = RX__CALL__INIT;
+	uint8_t rid[RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN];
+	if (rc->claim_token.len != RX_TOKEN_LEN || rc->use != w->B->use) {
+		rx__receipt__free_unpacked(rc, NULL);
+		snprintf(w->last_msg, sizeof w->last_msg, "CLAIM receipt without a token or another use");
+		return RX_SYSTEM;
+	}
+	memcpy(token, rc->claim_token.data, RX_TOKEN_LEN);
+	rx__receipt__free_unpacked(rc, NULL);
+	/* The token is the CLAIM's answer: this call is signed here. */
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__DISPENSE;
+	call.prescription_id = j->id;
+	call.claim_token.data = token;
+	call.claim_token.len = RX_TOKEN_LEN;
+	call.dispense = &j->record;
+	size_t len;
+	uint8_t *frame = call_frame(&w->B->rxd.pharmacist, &call, &len);
+	if (frame == NULL)
+		return RX_SYSTEM;
+	err = exchange(w, w->pharmacy, frame, len, NULL);
+	free(frame);
+	return err;
+}
+
+static void *work(void *p)
+{
+	worker_t *w = p;
+	pthread_barrier_wait(w->go);
+	size_t k = 0;
+	for (; k < w->njobs; k++) {
+		int64_t t0 = now_ns();
+		if (t0 >= w->deadline_ns)
+			break;
+		job_t *j = &w->jobs[k];
+		rx_err_t err;
+		if (j->kind == JOB_SUBMIT) {
+			Rx__Receipt *rc = NULL;
+			err = exchange(w, w->clinic, j->frame, j->len, &rc);
+			if (err == RX_OK) {
+				snprintf(w->made[w->nmade].id, sizeof w->made[0].id, "%s", rc->prescription_id);
+				w->made[w->nmade++].patient = j->patient;
+				rx__receipt__free_unpacked(rc, NULL);
+				w->n_submit++;
+			}
+		} else if (j->kind == JOB_PAIR) {
+			err = do_pair(w, j);
+			if (err == RX_OK) {
+				memcpy(w->dispensed[w->ndispensed].id, j->id, sizeof j->id);
+				w->dispensed[w->ndispensed++].patient = j->patient;
+				w->n_pair++;
+			}
+		} else {
+			err = exchange(w, w->clinic, j->frame, j->len, NULL);
+			if (err == RX_OK)
+				w->n_status++;
+		}
+		int64_t t1 = now_ns();
+		if (err != RX_OK) {
+			w->n_bad++;
+			w->last_bad = err;
+		} else {
+			int64_t us = (t1 - t0) / 1000;
+			w->lat[w->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+		}
+		if (w->gap_us) {
+			struct timespec ts = {0, (long)w->gap_us * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	w->exhausted = k == w->njobs;
+	w->end_ns = now_ns();
+	return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const uint32_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (size_t)((double)n * p);
+	if (i >= n)
+		i = n - 1;
+	return v[i] / 1000.0;
+}
+
+/* Run the jobs prepared for the first nw workers for at most seconds
+ * (0: until done), collect what they made, free the jobs.  Returns the
+ * figures (latency sorted). */
+static result_t run(bench_t *B, int nw, int seconds, const char *name, const char *unit)
+{
+	pthread_t th[MAX_CLIENTS];
+	pthread_barrier_t go;
+	result_t r = {.name = name, .unit = unit};
+	pthread_barrier_init(&go, NULL, (unsigned)nw + 1);
+	double cpu0 = bench_rxd_cpu(&B->rxd), self0 = self_cpu();
+	for (int i = 0; i < nw; i++) {
+		worker_t *w = &B->w[i];
+		w->go = &go;
+		w->nlat = w->nmade = w->ndispensed = 0;
+		w->n_submit = w->n_pair = w->n_status = w->n_bad = 0;
+		w->exhausted = 0;
+		if (pthread_create(&th[i], NULL, work, w) != 0)
+			die("%s", "cannot start a client thread");
+	}
+	int64_t t0 = now_ns();
+	for (int i = 0; i < nw; i++) {
+		B->w[i].start_ns = t0;
+		B->w[i].deadline_ns = seconds > 0 ? t0 + (int64_t)seconds * 1000000000 : INT64_MAX;
+	}
+	pthread_barrier_wait(&go);
+	t0 = now_ns();
+	int64_t t_end = t0;
+	size_t nlat = 0;
+	for (int i = 0; i < nw; i++) {
+		pthread_join(th[i], NULL);
+		worker_t *w = &B->w[i];
+		if (w->end_ns > t_end)
+			t_end = w->end_ns;
+		nlat += w->nlat;
+		r.submits += w->n_submit;
+		r.pairs += w->n_pair;
+		r.statuses += w->n_status;
+		r.errors += w->n_bad;
+		/* Running out of pre-signed work before the deadline shortens the
+		 * run for that client: the figures are then flagged. */
+		if (w->exhausted && seconds > 0)
+			r.exhausted = 1;
+		if (w->n_bad)
+			fprintf(stderr, "rx-bench: %s: client %d: %llu failed, last: %s\n", name, i,
+				(unsigned long long)w->n_bad, w->last_msg);
+	}
+	pthread_barrier_destroy(&go);
+	r.secs = (double)(t_end - t0) / 1e9;
+	r.rxd_cpu = (bench_rxd_cpu(&B->rxd) - cpu0) / r.secs;
+	r.bench_cpu = (self_cpu() - self0) / r.secs;
+	uint32_t *all = malloc((nlat ? nlat : 1) * sizeof *all);
+	if (all == NULL)
+		die("%s", "out of memory");
+	size_t n = 0;
+	for (int i = 0; i < nw; i++) {
+		worker_t *w = &B->w[i];
+		memcpy(all + n, w->lat, w->nlat * sizeof *all);
+		n += w->nlat;
+		/* New prescriptions feed the pharmacies; dispensed ones, STATUS. */
+		for (size_t k = 0; k < w->nmade && B->npool < POOL_MAX; k++)
+			B->pool[B->npool++] = w->made[k];
+		for (size_t k = 0; k < w->ndispensed && B->ndone < POOL_MAX; k++)
+			B->done[B->ndone++] = w->dispensed[k];
+		B->stored += (long)w->nmade;
+		/* Jobs handed out but never run are gone: a claim never sent
+		 * leaves its prescription ISSUED, unused; that is fine. */
+		for (size_t k = 0; k < w->njobs; k++)
+			job_free(&w->jobs[k]);
+		free(w->jobs);
+		free(w->lat);
+		free(w->made);
+		free(w->dispensed);
+		w->jobs = NULL;
+		w->lat = NULL;
+		w->made = w->dispensed = NULL;
+		w->njobs = 0;
+	}
+	qsort(all, n, sizeof *all, cmp_u32);
+	r.units = n;
+	r.rate = r.secs > 0 ? (double)n / r.secs : 0;
+	r.p50 = pct(all, n, 0.50);
+	r.p99 = pct(all, n, 0.99);
+	r.p999 = pct(all, n, 0.999);
+	free(all);
+	return r;
+}
+
+/* Jobs per client for a run expected to do rate units/s for seconds, with
+ * room to spare, within the memory bound. */
+static size_t jobs_for(double rate, int seconds, int nw)
+{
+	double want = rate * seconds * 2.5 / nw + 100;
+	double cap = (double)MAX_JOBS_PER_PHASE / nw;
+	return (size_t)(want < cap ? want : cap);
+}
+
+/* Submit (untimed) until at least n prescriptions wait in the pool. */
+static void fill_pool(bench_t *B, size_t n, double rate)
+{
+	while (B->npool < n) {
+		size_t need = n - B->npool, per = need / (size_t)B->nworkers + 1;
+		size_t cap = jobs_for(rate, 10, B->nworkers);
+		if (per > cap)
+			per = cap;
+		prepare(B, B->nworkers, per, choose_submit);
+		result_t r = run(B, B->nworkers, 0, "fill", "req");
+		if (r.errors)
+			die("%s", "submits failed while filling the pool");
+	}
+}
+
+/* ---- setup ---- */
+
+static void default_rxd(char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0) {
+		snprintf(out, len, "rxd");
+		return;
+	}
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	/* rx-bench lives in BUILD/clients, rxd in BUILD/broker. */
+	if ((size_t)snprintf(out, len, "%.*s/../broker/rxd", (int)(len > 32 ? len - 32 : 0), self) >= len)
+		snprintf(out, len, "rxd");
+}
+
+/* One whole lifecycle through the client library (receipts verified), to
+ * prove the set-up and learn which use a first claim gets. */
+static void sanity(bench_t *B)
+{
+	bench_rxd_t *r = &B->rxd;
+	job_t j = {0};
+	rxc_result_t res;
+	Rx__Signed card;
+	/* Through rxc_submit and friends, so the library checks the receipts. */
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	Rx__Item it, *items[1] = {&it};
+	Rx__Signed sp;
+	norvasc(&it);
+	p.version = 1;
+	p.patient_id = r->patient[0];
+	p.prescriber_key.data = r->prescriber.pk;
+	p.prescriber_key.len = RX_KEY_LEN;
+	p.issued_at = (int64_t)time(NULL);
+	p.valid_until = rx_valid_until(p.issued_at, 4);
+	p.uses = 1;
+	p.n_items = 1;
+	p.items = items;
+	p.notes = (char *)"rx-bench sanity";
+	if (rxc_sign_prescription(&r->prescriber, &p, &sp) != RX_OK ||
+	    rxc_card_assertion(&r->card[0], RX__PURPOSE__PURPOSE_ISSUE, r->clinic_code,
+			       (int64_t)time(NULL), &card) != RX_OK)
+		die("%s", "signing failed");
+	worker_t *w = &B->w[0];
+	if (rxc_submit(w->clinic, NULL, &sp, &card, &res) != RX_OK)
+		die("SUBMIT refused: %s", res.message);
+	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
+	char id[RX_ID_LEN + 1];
+	snprintf(id, sizeof id, "%s", res.receipt->prescription_id);
+	rxc_result_free(&res);
+	if (rxc_card_assertion(&r->card[0], RX__PURPOSE__PURPOSE_DISPENSE, r->pharmacy_code,
+			       (int64_t)time(NULL), &card) != RX_OK)
+		die("%s", "signing failed");
+	rxc_proof_t proof = {.card = &card};
+	if (rxc_claim(w->pharmacy, NULL, id, &proof, &res) != RX_OK)
+		die("CLAIM refused: %s", res.message);
+	rxc_signed_free(&card);
+	B->use = res.receipt->use;
+	uint8_t token[RX_TOKEN_LEN];
+	memcpy(token, res.receipt->claim_token.data, RX_TOKEN_LEN);
+	rxc_result_free(&res);
+	pool_ent_t e = {.patient = 0};
+	memcpy(e.id, id, sizeof e.id);
+	if (sign_pair(B, &j, &e) != 0)
+		die("%s", "signing failed");
+	if (rxc_dispense(w->pharmacy, NULL, id, token, &j.record, &res) != RX_OK)
+		die("DISPENSE refused: %s", res.message);
+	rxc_result_free(&res);
+	job_free(&j);
+	B->done[B->ndone++] = e;
+	B->stored++;
+}
+
+static int arg_num(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rx-bench [--seconds N] [--clients N] [--preload N] [--json FILE]\n"
+		"                [--rxd PATH] [--dir DIR] [--patients N] [--keep]\n"
+		"  --seconds N   per workload (10; at most 240: card assertions go stale after 5 min)\n"
+		"  --clients N   concurrent client threads (8)\n"
+		"  --preload N   submit N prescriptions before the measured workloads (0)\n"
+		"  --json FILE   also write the results as JSON\n"
+		"  --rxd PATH    the rxd to run ($RXD, else BUILD/broker/rxd beside this program)\n"
+		"  --dir DIR     where the temp data dir and LMDB test env go ($TMPDIR, else /tmp);\n"
+		"                it should be the disk rxd would use: a tmpfs makes fsync free\n"
+		"  --patients N  patients with cards (8)\n"
+		"  --keep        keep the data dir (and rxd.log)\n");
+}
+
+static void parse(int argc, char **argv, options_t *o)
+{
+	long v;
+	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8};
+	o->rxd = getenv("RXD");
+	o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "--keep") == 0) {
+			o->keep = 1;
+			continue;
+		}
+		if (val == NULL) {
+			usage(stderr);
+			exit(1);
+		}
+		i++;
+		if (strcmp(a, "--seconds") == 0 && arg_num(val, 1, 240, &v) == 0)
+			o->seconds = (int)v;
+		else if (strcmp(a, "--clients") == 0 && arg_num(val, 1, MAX_CLIENTS, &v) == 0)
+			o->clients = (int)v;
+		else if (strcmp(a, "--preload") == 0 && arg_num(val, 0, 100000000, &v) == 0)
+			o->preload = v;
+		else if (strcmp(a, "--patients") == 0 && arg_num(val, 1, BENCH_MAX_PATIENTS, &v) == 0)
+			o->patients = (int)v;
+		else if (strcmp(a, "--json") == 0)
+			o->json = val;
+		else if (strcmp(a, "--rxd") == 0)
+			o->rxd = val;
+		else if (strcmp(a, "--dir") == 0)
+			o->dir = val;
+		else {
+			usage(stderr);
+			exit(1);
+		}
+	}
+}
+
+/* ---- report ---- */
+
+static void cpu_model(char *out, size_t len)
+{
+	char line[256];
+	snprintf(out, len, "unknown");
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "model name", 10) == 0) {
+			char *c = strchr(line, ':');
+			if (c) {
+				c += 2;
+				c[strcspn(c, "\n")] = '\0';
+				snprintf(out, len, "%s", c);
+			}
+			break;
+		}
+	fclose(f);
+}
+
+/* The bound a limit puts on units/s, given what one unit costs of it. */
+static double bound(double limit, double per_unit)
+{
+	return limit > 0 && per_unit > 0 ? limit / per_unit : 0;
+}
+
+/* Per unit of work: LMDB commits (rxd commits each request on its own,
+ * STATUS too, for its audit entry), signatures rxd verifies (SUBMIT: call,
+ * prescription, card; CLAIM: call, card; DISPENSE: call, record; STATUS:
+ * call) and round trips. */
+static void costs(result_t *r)
+{
+	double u = (double)(r->submits + r->pairs + r->statuses);
+	if (r->per_request)
+		u += (double)r->pairs;
+	if (u == 0)
+		return;
+	r->commits = (r->submits + 2.0 * r->pairs + r->statuses) / u;
+	r->verifies = (3.0 * r->submits + 4.0 * r->pairs + r->statuses) / u;
+	r->trips = r->commits;
+}
+
+static const char *fmt_rate(double v, char *buf, size_t len)
+{
+	if (v <= 0)
+		snprintf(buf, len, "-");
+	else if (v >= 100)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.1f", v);
+	return buf;
+}
+
+static void print_table(const options_t *o, const limits_t *L, result_t *res, int nres,
+			const char *model, long ncpu, double load, long stored, long rss_kib)
+{
+	char a[32], b[32];
+	printf("rx-bench: %ld cores, %s; load average %.2f at start\n", ncpu, model, load);
+	printf("rxd over tcp loopback with CurveZMQ, sync commits, every signature verified; "
+	       "%d clients, %d s per workload; %ld prescriptions stored at the start of the workloads\n\n",
+	       o->clients, o->seconds, stored);
+	printf("machine limits (same libraries, this process)\n");
+	printf("  %-44s %12s /s\n", "Ed25519 verifies, all cores", fmt_rate(L->verify, a, sizeof a));
+	printf("  %-44s %12s /s\n", "LMDB synced commits, 1 record each", fmt_rate(L->lmdb1, a, sizeof a));
+	printf("  %-44s %12s /s  (%s records/s)\n", "LMDB synced commits, 100 records each",
+	       fmt_rate(L->lmdb100, a, sizeof a), fmt_rate(L->lmdb100 * 100, b, sizeof b));
+	printf("  %-44s %12s /s\n", "ZeroMQ round trips, pipelined, plain", fmt_rate(L->zmq, a, sizeof a));
+	printf("  %-44s %12s /s\n\n", "ZeroMQ round trips, pipelined, CURVE",
+	       fmt_rate(L->zmq_curve, a, sizeof a));
+	printf("%-22s %10s %-7s %8s %8s %8s %7s %7s %6s  %s\n", "workload", "throughput", "", "p50 ms",
+	       "p99 ms", "p99.9 ms", "rxd cpu", "errors", "", "ratio to the limit (commits | verifies | round trips)");
+	for (int i = 0; i < nres; i++) {
+		result_t *r = &res[i];
+		double zl = L->zmq_curve > 0 ? L->zmq_curve : L->zmq;
+		double bl = bound(L->lmdb1, r->commits), bv = bound(L->verify, r->verifies),
+		       bz = bound(zl, r->trips);
+		printf("%-22s %10s %-7s %8.2f %8.2f %8.2f %6.0f%% %7llu %6s  %.2f | %.3f | %.3f\n", r->name,
+		       fmt_rate(r->rate, a, sizeof a), r->unit, r->p50, r->p99, r->p999, r->rxd_cpu * 100,
+		       (unsigned long long)r->errors, r->exhausted ? "short" : "",
+		       bl > 0 ? r->rate / bl : 0, bv > 0 ? r->rate / bv : 0, bz > 0 ? r->rate / bz : 0);
+	}
+	printf("\nratios: throughput / (limit / cost per unit); rxd now commits every request on "
+	       "its own, so 1.00 in the first column is the most one-commit-per-request can do.\n");
+	printf("single client: one request at a time with a 1 ms pause; its LMDB commit alone takes "
+	       "%.2f ms (1 / commits per second).\n",
+	       L->lmdb1 > 0 ? 1000.0 / L->lmdb1 : 0);
+	printf("rxd resident anonymous memory at the end: %ld KiB\n", rss_kib);
+	for (int i = 0; i < nres; i++)
+		if (res[i].exhausted)
+			printf("short: %s ran out of pre-signed requests before its time was up\n",
+			       res[i].name);
+}
+
+static int write_json(const char *path, const options_t *o, const limits_t *L, result_t *res,
+		      int nres, const char *model, long ncpu, double load, long stored, long rss_kib)
+{
+	json_t *root = json_object(), *lim = json_object(), *wl = json_array();
+	json_object_set_new(root, "machine",
+			    json_pack("{s:i, s:s, s:f}", "cores", (int)ncpu, "model", model,
+				      "load_average", load));
+	json_object_set_new(root, "settings",
+			    json_pack("{s:i, s:i, s:I, s:I, s:i}", "seconds", o->seconds, "clients",
+				      o->clients, "preload", (json_int_t)o->preload,
+				      "stored_at_start", (json_int_t)stored, "patients", o->patients));
+	json_object_set_new(lim, "ed25519_verifies_per_s", json_real(L->verify));
+	json_object_set_new(lim, "lmdb_commits_per_s_1_record", json_real(L->lmdb1));
+	json_object_set_new(lim, "lmdb_commits_per_s_100_records", json_real(L->lmdb100));
+	json_object_set_new(lim, "lmdb_records_per_s_100_per_commit", json_real(L->lmdb100 * 100));
+	json_object_set_new(lim, "zmq_round_trips_per_s", json_real(L->zmq));
+	json_object_set_new(lim, "zmq_curve_round_trips_per_s", json_real(L->zmq_curve));
+	json_object_set_new(root, "limits", lim);
+	for (int i = 0; i < nres; i++) {
+		result_t *r = &res[i];
+		double zl = L->zmq_curve > 0 ? L->zmq_curve : L->zmq;
+		double bl = bound(L->lmdb1, r->commits), bv = bound(L->verify, r->verifies),
+		       bz = bound(zl, r->trips);
+		json_t *x = json_pack(
+			"{s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:b}",
+			"name", r->name, "unit", r->unit, "seconds", r->secs, "units", (json_int_t)r->units,
+			"per_second", r->rate, "p50_ms", r->p50, "p99_ms", r->p99, "p999_ms", r->p999,
+			"submits", (json_int_t)r->submits, "pairs", (json_int_t)r->pairs, "statuses",
+			(json_int_t)r->statuses, "errors", (json_int_t)r->errors, "rxd_cpu_cores",
+			r->rxd_cpu, "bench_cpu_cores", r->bench_cpu, "ran_short", r->exhausted);
+		json_object_set_new(x, "ratio",
+				    json_pack("{s:f, s:f, s:f}", "lmdb_commits", bl > 0 ? r->rate / bl : 0,
+					      "ed25519_verifies", bv > 0 ? r->rate / bv : 0,
+					      "zmq_round_trips", bz > 0 ? r->rate / bz : 0));
+		json_array_append_new(wl, x);
+	}
+	json_object_set_new(root, "workloads", wl);
+	json_object_set_new(root, "rxd_rss_anon_kib", json_integer(rss_kib));
+	int rc = json_dump_file(root, path, JSON_INDENT(2));
+	json_decref(root);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	bench_t B;
+	char rxd_path[PATH_MAX], why[300], model[128];
+	limits_t L;
+	result_t res[4];
+	double load = 0;
+
+	memset(&B, 0, sizeof B);
+	parse(argc, argv, &B.opt);
+	options_t *o = &B.opt;
+	if (rx_crypto_init() != RX_OK)
+		die("%s", "libsodium did not start");
+	if (o->rxd)
+		snprintf(rxd_path, sizeof rxd_path, "%s", o->rxd);
+	else
+		default_rxd(rxd_path, sizeof rxd_path);
+	if (access(rxd_path, X_OK) != 0)
+		die("no rxd at %s (give --rxd PATH or set RXD)", rxd_path);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_model(model, sizeof model);
+	getloadavg(&load, 1);
+
+	/* The machine first, with rxd not yet running. */
+	int lim_ms = o->seconds < 2 ? 500 : 2000;
+	fprintf(stderr, "rx-bench: measuring the machine's limits...\n");
+	L.verify = bench_limit_verify((int)ncpu, 600, lim_ms);
+	L.lmdb1 = bench_limit_lmdb(o->dir, 1, 512, lim_ms);
+	L.lmdb100 = bench_limit_lmdb(o->dir, 100, 512, lim_ms);
+	L.zmq = bench_limit_zmq(0, 600, 256, lim_ms);
+	L.zmq_curve = bench_limit_zmq(1, 600, 256, lim_ms);
+
+	fprintf(stderr, "rx-bench: starting %s...\n", rxd_path);
+	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, why, sizeof why) != 0 ||
+	    bench_rxd_populate(&B.rxd, o->patients, why, sizeof why) != 0) {
+		bench_rxd_stop(&B.rxd);
+		if (!o->keep)
+			bench_rxd_remove(&B.rxd);
+		die("%s", why);
+	}
+	B.pool = calloc(POOL_MAX, sizeof *B.pool);
+	B.done = calloc(POOL_MAX, sizeof *B.done);
+	B.zctx = zmq_ctx_new();
+	B.nworkers = o->clients;
+	B.w = calloc((size_t)o->clients, sizeof *B.w);
+	if (!B.pool || !B.done || !B.zctx || !B.w)
+		die("%s", "out of memory");
+	for (int i = 0; i < o->clients; i++) {
+		worker_t *w = &B.w[i];
+		/* No resends: a slow reply is measured, not retried. */
+		rxc_options_t oc = {.timeout_ms = 120000, .resend_ms = 120000,
+				    .curve = &B.rxd.clinic_curve, .server_key = B.rxd.server_key},
+			      op = oc;
+		op.curve = &B.rxd.pharmacy_curve;
+		w->B = &B;
+		if (rxc_new(&w->clinic, B.zctx, B.rxd.endpoint, &B.rxd.prescriber, &oc) != RX_OK ||
+		    rxc_new(&w->pharmacy, B.zctx, B.rxd.endpoint, &B.rxd.pharmacist, &op) != RX_OK)
+			die("%s", "cannot connect to rxd");
+		/* The CurveZMQ handshakes now, not in the first timed request:
+		 * a STATUS of a malformed id is refused without a write. */
+		rxc_result_t r;
+		(void)rxc_status(w->clinic, "0000-0000-000+", NULL, &r);
+		rxc_result_free(&r);
+		(void)rxc_status(w->pharmacy, "0000-0000-000+", NULL, &r);
+		rxc_result_free(&r);
+	}
+	sanity(&B);
+
+	/* A short calibration sizes how many requests to sign per workload. */
+	prepare(&B, B.nworkers, 100, choose_submit);
+	result_t cal = run(&B, B.nworkers, 1, "calibration", "req");
+	if (cal.errors)
+		die("%s", "submits fail; see above");
+	double rate = cal.rate > 10 ? cal.rate : 10;
+	fprintf(stderr, "rx-bench: calibration: %.0f submits/s\n", rate);
+
+	if (o->preload > 0) {
+		fprintf(stderr, "rx-bench: preloading %ld prescriptions...\n", o->preload);
+		int64_t t0 = now_ns();
+		while (B.stored < o->preload) {
+			size_t per = (size_t)(o->preload - B.stored) / (size_t)B.nworkers + 1;
+			if (per > 20000)
+				per = 20000;
+			prepare(&B, B.nworkers, per, choose_submit);
+			result_t r = run(&B, B.nworkers, 0, "preload", "req");
+			if (r.errors)
+				die("%s", "preload submits failed");
+			fprintf(stderr, "rx-bench: %ld stored (%.0f/s)\n", B.stored, r.rate);
+		}
+		fprintf(stderr, "rx-bench: preload took %.1f s\n", (double)(now_ns() - t0) / 1e9);
+	}
+	long stored = B.stored;
+
+	fprintf(stderr, "rx-bench: submit...\n");
+	prepare(&B, B.nworkers, jobs_for(rate, o->seconds, B.nworkers), choose_submit);
+	res[0] = run(&B, B.nworkers, o->seconds, "submit", "req/s");
+	if (res[0].rate > rate)
+		rate = res[0].rate;
+
+	fprintf(stderr, "rx-bench: claim+dispense...\n");
+	/* A pair is two requests: about half the submit rate. */
+	size_t per = jobs_for(rate / 2, o->seconds, B.nworkers);
+	fill_pool(&B, per * (size_t)B.nworkers, rate);
+	prepare(&B, B.nworkers, per, choose_pair);
+	res[1] = run(&B, B.nworkers, o->seconds, "claim+dispense", "pairs/s");
+
+	fprintf(stderr, "rx-bench: mixed day...\n");
+	per = jobs_for(rate, o->seconds, B.nworkers);
+	fill_pool(&B, per * (size_t)B.nworkers / 3, rate);
+	prepare(&B, B.nworkers, per, choose_mixed);
+	res[2] = run(&B, B.nworkers, o->seconds, "mixed day", "req/s");
+	/* Counted in requests (a pair is two); latency stays per unit. */
+	res[2].per_request = 1;
+	res[2].rate = (double)(res[2].submits + 2 * res[2].pairs + res[2].statuses) / res[2].secs;
+
+	fprintf(stderr, "rx-bench: single client...\n");
+	B.w[0].gap_us = 1000;
+	prepare(&B, 1, (size_t)o->seconds * 1000, choose_submit);
+	res[3] = run(&B, 1, o->seconds, "single client, idle", "req/s");
+	res[3].exhausted = 0; /* paced: it is expected to finish early or on time */
+	B.w[0].gap_us = 0;
+	for (int i = 0; i < 4; i++)
+		costs(&res[i]);
+
+	long rss = bench_rxd_rss_anon_kib(&B.rxd);
+	for (int i = 0; i < o->clients; i++) {
+		rxc_destroy(&B.w[i].clinic);
+		rxc_destroy(&B.w[i].pharmacy);
+	}
+	zmq_ctx_term(B.zctx);
+	int status = bench_rxd_stop(&B.rxd);
+	if (o->keep)
+		fprintf(stderr, "rx-bench: data dir kept: %s\n", B.rxd.dir);
+	else
+		bench_rxd_remove(&B.rxd);
+
+	print_table(o, &L, res, 4, model, ncpu, load, stored, rss);
+	if (o->json && write_json(o->json, o, &L, res, 4, model, ncpu, load, stored, rss) != 0)
+		die("cannot write %s", o->json);
+	uint64_t errors = 0;
+	for (int i = 0; i < 4; i++)
+		errors += res[i].errors;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("%s", "rxd did not stop cleanly");
+	free(B.pool);
+	free(B.done);
+	free(B.w);
+	return errors ? 2 : 0;
+}
