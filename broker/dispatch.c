@@ -415,7 +415,9 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	err = store_change(d->store, &c, change_reply, &ctx, &out, reply);
 	if (err != RX_OK)
 		REFUSE(err, out.why);
-	log->replayed = out.replayed;
+	/* store_replay above saw only what is committed; a retry found here is
+	 * of a request earlier in the open batch. */
+	log->batch_replay = out.replayed;
 	log->audit_lost = out.audit_lost;
 	if (!out.replayed && c.op == RX_OP_SUBMIT)
 		memcpy(log->id, out.rx.id, sizeof log->id);

@@ -26,7 +26,9 @@ typedef struct {
 	char request_id[2 * RX_REQUEST_ID_LEN + 1]; /* hex, "" if none */
 	char id[RX_ID_LEN + 1];       /* prescription id, "" if none */
 	const char *why;              /* static reason on refusal */
-	int replayed;                 /* a retry answered from the store */
+	int replayed;                 /* a retry answered from the store (durable) */
+	int batch_replay;             /* a retry of a request earlier in the open batch:
+				       * its reply is durable only with the batch */
 	int audit_lost;               /* a read answered whose audit entry the disk refused */
 } dispatch_log_t;
 

@@ -138,46 +138,94 @@ static void send_reply(void *sock, zmq_msg_t *identity, const store_buf_t *body)
 
 /* One client request: [identity][empty][Request].  Anything else is refused
  * with INVALID (if it has an identity to answer). */
-static void serve_client(void *sock, const dispatch_t *d, admin_t *a)
-{
+/* One request read from the client socket, and what became of it. */
+typedef struct {
 	zmq_msg_t parts[MAX_PARTS];
-	store_buf_t reply = {0};
-	dispatch_log_t log;
-	int64_t t0 = now_us();
-	int n = recv_parts(sock, parts, MAX_PARTS);
+	int n;
+	int64_t t0;
 	rx_err_t err;
+	store_buf_t reply;
+	dispatch_log_t log;
+} pending_t;
 
-	if (n <= 0)
-		return;
-	a->requests++;
-	if (n != 3 || zmq_msg_size(&parts[1]) != 0) {
-		memset(&log, 0, sizeof log);
-		log.status = RX_INVALID;
-		log.why = "expected frames [empty delimiter][request]";
-		err = dispatch_refusal(NULL, 0, log.status, log.why, &reply);
-	} else {
-		/* The institution ZAP admitted this connection as (CURVE). */
-		const char *peer = zmq_msg_gets(&parts[2], "User-Id");
-		err = dispatch_request(d, peer, zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]),
-				       now_sec(), &reply, &log);
+#define BATCH_MAX 64
+
+/* Does this reply promise something the batch's commit must make durable?
+ * Reads (a plain STATUS, LIST, LOG) promise nothing; a retry answered from
+ * what was committed before is durable already. */
+static int needs_commit(const pending_t *q)
+{
+	if (q->err != RX_OK || q->log.status != RX_OK || q->log.replayed)
+		return 0;
+	return !(q->log.op == RX_OP_STATUS || q->log.op == RX_OP_LIST || q->log.op == RX_OP_LOG) ||
+	       q->log.batch_replay;
+}
+
+/* Group commit: read every request waiting (up to BATCH_MAX), apply each in
+ * its own nested transaction of one batch, commit the batch once (one
+ * fsync), and only then send the replies.  If the commit fails, every reply
+ * that needed it becomes UNAVAILABLE: nothing unwritten is acknowledged. */
+static void serve_batch(void *sock, const dispatch_t *d, admin_t *a)
+{
+	static pending_t batch[BATCH_MAX];
+	int n = 0;
+	int batched = store_batch_begin(d->store) == RX_OK;
+
+	for (; n < BATCH_MAX; n++) {
+		pending_t *q = &batch[n];
+		memset(&q->log, 0, sizeof q->log);
+		q->reply.data = NULL;
+		q->reply.len = 0;
+		q->n = recv_parts(sock, q->parts, MAX_PARTS);
+		if (q->n <= 0)
+			break;
+		q->t0 = now_us();
+		a->requests++;
+		if (q->n != 3 || zmq_msg_size(&q->parts[1]) != 0) {
+			q->log.status = RX_INVALID;
+			q->log.why = "expected frames [empty delimiter][request]";
+			q->err = dispatch_refusal(NULL, 0, q->log.status, q->log.why, &q->reply);
+		} else {
+			/* The institution ZAP admitted this connection as (CURVE). */
+			const char *peer = zmq_msg_gets(&q->parts[2], "User-Id");
+			q->err = dispatch_request(d, peer, zmq_msg_data(&q->parts[2]),
+						  zmq_msg_size(&q->parts[2]), now_sec(), &q->reply, &q->log);
+		}
 	}
-	if (err == RX_OK)
-		send_reply(sock, &parts[0], &reply);
-	store_buf_free(&reply);
-	close_parts(parts, n, MAX_PARTS);
-	if (a->metrics)
-		metrics_request(a->metrics, log.op, log.status, now_us() - t0, now_sec());
-	const char *op = log.op ? rx_op_name(log.op) : "-";
-	const char *rid = log.request_id[0] ? log.request_id : "-";
-	const char *rx = log.id[0] ? log.id : "-";
-	long long us = (long long)(now_us() - t0);
-	if (log.why)
-		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s why=\"%s\"", op,
-			 rx_err_name(log.status), us, rid, rx, log.why);
-	else
-		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s%s%s", op,
-			 rx_err_name(log.status), us, rid, rx, log.replayed ? " replayed=1" : "",
-			 log.audit_lost ? " audit=lost" : "");
+	rx_err_t committed = batched ? store_batch_end(d->store) : RX_UNAVAILABLE;
+	for (int i = 0; i < n; i++) {
+		pending_t *q = &batch[i];
+		if (committed != RX_OK && needs_commit(q)) {
+			uint8_t rid[RX_REQUEST_ID_LEN];
+			int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
+			store_buf_free(&q->reply);
+			q->log.status = RX_UNAVAILABLE;
+			q->log.why = "storage error committing the batch";
+			q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0,
+						  q->log.status, q->log.why, &q->reply);
+		}
+		if (q->err == RX_OK)
+			send_reply(sock, &q->parts[0], &q->reply);
+		store_buf_free(&q->reply);
+		close_parts(q->parts, q->n, MAX_PARTS);
+		dispatch_log_t *log = &q->log;
+		long long us = (long long)(now_us() - q->t0);
+		if (a->metrics)
+			metrics_request(a->metrics, log->op, log->status, us, now_sec());
+		const char *op = log->op ? rx_op_name(log->op) : "-";
+		const char *rid = log->request_id[0] ? log->request_id : "-";
+		const char *rx = log->id[0] ? log->id : "-";
+		if (log->why)
+			log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d why=\"%s\"", op,
+				 rx_err_name(log->status), us, rid, rx, n, log->why);
+		else
+			log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d%s%s", op,
+				 rx_err_name(log->status), us, rid, rx, n,
+				 log->replayed || log->batch_replay ? " replayed=1" : "",
+				 log->audit_lost || (committed != RX_OK && q->log.status == RX_OK)
+					 ? " audit=lost"
+					 : "");
+	}
 }
 
 /* ZAP (ZeroMQ RFC 27): libzmq asks, for every CURVE handshake on the client
@@ -559,15 +607,8 @@ int main(int argc, char **argv)
 			log_line("event=poll_error error=\"%s\"", zmq_strerror(zmq_errno()));
 			break;
 		}
-		/* Drain each socket a bounded number of times so neither starves. */
-		for (int i = 0; i < 64 && !stopping && (items[0].revents & ZMQ_POLLIN); i++) {
-			int ev = 0;
-			size_t evlen = sizeof ev;
-			serve_client(front, &d, &a);
-			zmq_getsockopt(front, ZMQ_EVENTS, &ev, &evlen);
-			if (!(ev & ZMQ_POLLIN))
-				break;
-		}
+		if (items[0].revents & ZMQ_POLLIN)
+			serve_batch(front, &d, &a);
 		if (items[1].revents & ZMQ_POLLIN)
 			serve_admin(admin_sock, &a);
 		/* Handshakes are cheap to answer and every waiting one holds a
@@ -593,7 +634,7 @@ int main(int argc, char **argv)
 		zmq_pollitem_t it = {front, 0, ZMQ_POLLIN, 0};
 		if (now_us() >= drain_until || zmq_poll(&it, 1, 0) <= 0 || !(it.revents & ZMQ_POLLIN))
 			break;
-		serve_client(front, &d, &a);
+		serve_batch(front, &d, &a);
 	}
 	int signed_now = 0;
 	if (store_audit_sign(store, key.pk, key.sk, now_sec(), &signed_now) != RX_OK)

@@ -39,6 +39,7 @@
 
 struct store {
 	MDB_env *env;
+	MDB_txn *batch; /* the open group-commit transaction, or NULL */
 	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
 	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
@@ -866,6 +867,22 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 	return err;
 }
 
+rx_err_t store_batch_begin(store_t *s)
+{
+	if (s->batch)
+		return RX_INVALID;
+	return from_mdb(mdb_txn_begin(s->env, NULL, 0, &s->batch));
+}
+
+rx_err_t store_batch_end(store_t *s)
+{
+	MDB_txn *txn = s->batch;
+	if (txn == NULL)
+		return RX_INVALID;
+	s->batch = NULL;
+	return from_mdb(mdb_txn_commit(txn));
+}
+
 rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
 		      const uint8_t request_id[RX_REQUEST_ID_LEN], const uint8_t call_hash[RX_HASH_LEN],
 		      store_outcome_t *out, store_buf_t *reply)
@@ -1060,7 +1077,9 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	memset(out, 0, sizeof *out);
 	reply->data = NULL;
 	reply->len = 0;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+	/* In a batch, a nested transaction: its changes join the batch's, which
+	 * one commit makes durable; a refusal discards only its own. */
+	if ((rc = mdb_txn_begin(s->env, s->batch, 0, &txn)) != 0) {
 		out->why = "storage unavailable";
 		return from_mdb(rc);
 	}
@@ -1238,7 +1257,7 @@ fail:
 		txn = NULL;
 	}
 	if (err != RX_UNAVAILABLE && err != RX_SYSTEM &&
-	    (txn || mdb_txn_begin(s->env, NULL, 0, &txn) == 0)) {
+	    (txn || mdb_txn_begin(s->env, s->batch, 0, &txn) == 0)) {
 		MDB_val idk = val(id, RX_ID_LEN);
 		const char *whose = stored ? stored->patient_id : patient;
 		rc = 0;

@@ -174,6 +174,16 @@ void store_close(store_t **s);
 rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
 		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
 
+/* Group commit.  Between store_batch_begin and store_batch_end every
+ * store_change runs in a transaction nested in one batch transaction: it
+ * sees the changes before it, a refusal discards only its own, and none of
+ * them is durable until store_batch_end has returned RX_OK (one commit, one
+ * fsync for the whole batch).  If store_batch_end fails, nothing of the
+ * batch happened: the caller must not acknowledge any of it.  No other write
+ * (admin, sweep) may start while a batch is open.  RX_INVALID if misused. */
+rx_err_t store_batch_begin(store_t *s) RX_MUST_CHECK;
+rx_err_t store_batch_end(store_t *s) RX_MUST_CHECK;
+
 /* The stored reply for a retried request, without a write transaction:
  * RX_OK (reply filled, out->replayed set), RX_CONFLICT (the request id was
  * used for other bytes), RX_NOT_FOUND (not a retry), or RX_UNAVAILABLE.  The

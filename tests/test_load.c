@@ -285,8 +285,7 @@ START_TEST(two_hundred_connections)
 		(long long)worst_probe, heap_warm, heap_peak, rss_warm, rss_peak);
 	ck_assert_uint_gt(ops, 200);
 	ck_assert_msg(worst_probe < 2000, "the probe waited %lld ms", (long long)worst_probe);
-	/* Flat: under the steady load the live heap does not grow with the work (1 MiB of slack for
-	 * ZeroMQ's queues, which fill and drain).  Resident memory settles more
+	/* Flat: under the steady load the live heap does not grow with the work.  Resident memory settles more
 	 * slowly, as first touches of memory allocated at start-up (LMDB's
 	 * dirty-page list, ZeroMQ's per-connection buffers) land; it is bounded
 	 * loosely and reported. */
@@ -298,12 +297,16 @@ START_TEST(two_hundred_connections)
 		harness_cleanup(&W.h);
 		return;
 	}
-	ck_assert_msg(heap_warm > 0 && heap_peak - heap_warm < 1024,
+	/* The slack: LMDB keeps its free-page lists in arrays that double as
+	 * the store grows (a step of a few MiB now and then, seen at about
+	 * 25-45 s of this load), and caches the dirty pages of its largest
+	 * batch.  A leak of even 100 bytes a request would exceed it. */
+	ck_assert_msg(heap_warm > 0 && heap_peak - heap_warm < 8192,
 		      "rxd's heap grew from %ld to %ld KiB under steady load", heap_warm, heap_peak);
 	ck_assert_msg(rss_peak < 64 * 1024, "rxd's resident memory reached %ld KiB", rss_peak);
 	/* And what the abuse held (half-open connections, waiting handshakes,
 	 * queued replies to a client that never reads) is let go. */
-	ck_assert_msg(heap_after - heap_warm < 1024, "rxd's heap grew from %ld to %ld KiB under abuse",
+	ck_assert_msg(heap_after - heap_warm < 8192, "rxd's heap grew from %ld to %ld KiB under abuse",
 		      heap_warm, heap_after);
 	zmq_ctx_term(W.zctx);
 	int status = harness_stop(&W.h, SIGTERM);
