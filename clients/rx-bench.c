@@ -31,6 +31,9 @@
 #include <zmq.h>
 
 #include "bench_limits.h"
+#ifdef RX_BENCH_PG
+#include "bench_pg.h"
+#endif
 #include "bench_rxd.h"
 #include "rx_check.h"
 #include "rxclient.h"
@@ -61,7 +64,7 @@ typedef struct {
 	int seconds, clients, patients, gap_us;
 	long preload;
 	const char *json, *rxd, *dir;
-	int keep;
+	int keep, vs_postgres;
 } options_t;
 
 typedef struct worker worker_t;
@@ -750,7 +753,9 @@ static void usage(FILE *f)
 		"  --dir DIR     where the temp data dir and LMDB test env go ($TMPDIR, else /tmp);\n"
 		"                it should be the disk rxd would use: a tmpfs makes fsync free\n"
 		"  --patients N  patients with cards (8)\n"
-		"  --keep        keep the data dir (and rxd.log)\n");
+		"  --keep        keep the data dir (and rxd.log)\n"
+		"  --vs-postgres also run submit and claim+dispense against a throw-away PostgreSQL\n"
+		"                cluster (fsync and synchronous_commit on, no signatures checked)\n");
 }
 
 static void parse(int argc, char **argv, options_t *o)
@@ -766,6 +771,9 @@ static void parse(int argc, char **argv, options_t *o)
 			exit(0);
 		} else if (strcmp(a, "--keep") == 0) {
 			o->keep = 1;
+			continue;
+		} else if (strcmp(a, "--vs-postgres") == 0) {
+			o->vs_postgres = 1;
 			continue;
 		}
 		if (val == NULL) {
@@ -850,6 +858,17 @@ static const char *fmt_rate(double v, char *buf, size_t len)
 	return buf;
 }
 
+/* PostgreSQL's figures, when asked for: [0] submit, [1] claim+dispense. */
+typedef struct {
+	int have;
+	double rate[2], p50[2], p99[2], p999[2];
+	uint64_t errors[2];
+	int ran_out[2];
+	char why[300];
+} pg_figures_t;
+
+static pg_figures_t PG;
+
 static void print_table(const options_t *o, const limits_t *L, result_t *res, int nres,
 			const char *model, long ncpu, double load, long stored, long rss_kib)
 {
@@ -889,6 +908,18 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 	       "%.2f ms (1 / commits per second).\n",
 	       lmdb1_of(L) > 0 ? 1000.0 / lmdb1_of(L) : 0);
 	printf("rxd resident anonymous memory at the end: %ld KiB\n", rss_kib);
+	if (o->vs_postgres && !PG.have)
+		printf("\nPostgreSQL: not measured: %s\n", PG.why);
+	if (PG.have) {
+		printf("\nPostgreSQL 1 row per prescription, FOR UPDATE SKIP LOCKED claims, fsync and "
+		       "synchronous_commit on, no signatures checked; same clients, same seconds\n");
+		for (int i = 0; i < 2; i++)
+			printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %7s %6llu %5s  rxd / PostgreSQL = %.2f\n",
+			       i ? "pg claim+dispense" : "pg submit", fmt_rate(PG.rate[i], a, sizeof a),
+			       i ? "pairs/s" : "req/s", PG.p50[i], PG.p99[i], PG.p999[i], "",
+			       (unsigned long long)PG.errors[i], PG.ran_out[i] ? "short" : "",
+			       PG.rate[i] > 0 ? res[i].rate / PG.rate[i] : 0);
+	}
 	for (int i = 0; i < nres; i++)
 		if (res[i].exhausted)
 			printf("short: %s ran out of pre-signed requests before its time was up\n",
@@ -935,6 +966,17 @@ static int write_json(const char *path, const options_t *o, const limits_t *L, r
 	}
 	json_object_set_new(root, "workloads", wl);
 	json_object_set_new(root, "rxd_rss_anon_kib", json_integer(rss_kib));
+	if (PG.have) {
+		json_t *pg = json_array();
+		for (int i = 0; i < 2; i++)
+			json_array_append_new(
+				pg, json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:b, s:f}", "name",
+					      i ? "claim+dispense" : "submit", "per_second", PG.rate[i], "p50_ms",
+					      PG.p50[i], "p99_ms", PG.p99[i], "p999_ms", PG.p999[i], "errors",
+					      (json_int_t)PG.errors[i], "ran_short", PG.ran_out[i],
+					      "rxd_over_postgres", PG.rate[i] > 0 ? res[i].rate / PG.rate[i] : 0));
+		json_object_set_new(root, "postgres", pg);
+	}
 	int rc = json_dump_file(root, path, JSON_INDENT(2));
 	json_decref(root);
 	return rc;
@@ -1077,6 +1119,30 @@ int main(int argc, char **argv)
 	else
 		bench_rxd_remove(&B.rxd);
 
+	if (o->vs_postgres) {
+#ifdef RX_BENCH_PG
+		bench_pg_t *pg = NULL;
+		bench_pg_result_t pr[2];
+		fprintf(stderr, "rx-bench: PostgreSQL...\n");
+		if (bench_pg_start(&pg, o->dir, getenv("RX_PG_BINDIR"), PG.why, sizeof PG.why) == 0 &&
+		    bench_pg_submit(pg, o->clients, o->seconds, &pr[0]) == 0 &&
+		    bench_pg_claim_dispense(pg, o->clients, o->seconds, &pr[1]) == 0) {
+			PG.have = 1;
+			for (int i = 0; i < 2; i++) {
+				PG.rate[i] = pr[i].per_second;
+				PG.p50[i] = pr[i].p50;
+				PG.p99[i] = pr[i].p99;
+				PG.p999[i] = pr[i].p999;
+				PG.errors[i] = pr[i].errors;
+				PG.ran_out[i] = pr[i].ran_out;
+			}
+		} else if (PG.why[0] == '\0')
+			snprintf(PG.why, sizeof PG.why, "a workload failed");
+		bench_pg_destroy(&pg);
+#else
+		snprintf(PG.why, sizeof PG.why, "rx-bench was built without libpq");
+#endif
+	}
 	print_table(o, &L, res, 4, model, ncpu, load, stored, rss);
 	if (o->json && write_json(o->json, o, &L, res, 4, model, ncpu, load, stored, rss) != 0)
 		die("cannot write %s", o->json);
