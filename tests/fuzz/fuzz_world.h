@@ -1,0 +1,131 @@
+/* fuzz_world: the fixed world the fuzz targets, the corpus generator and the
+ * corpus replay test all run in.
+ *
+ * One temp dir per process ($TMPDIR, else /tmp) holds a store seeded once
+ * with institutions, keys, patients, cards and prescriptions in every state
+ * (made through dispatch_request itself), compacted into a template.
+ * fw_reset() puts the template back before each input and reseeds a
+ * deterministic randombytes, so every input meets the same world and the
+ * same "random" numbers: an input that crashes once crashes every time, on
+ * its own, and a seed request reaches as deep in the hundredth run as in
+ * the first.  The clock is fixed at FW_NOW.
+ *
+ * Test-only: the key pairs come from fixed seeds and the data key is a
+ * constant. */
+#ifndef FUZZ_WORLD_H
+#define FUZZ_WORLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dispatch.h"
+#include "rx.pb-c.h"
+#include "rx_crypto.h"
+#include "rx_ids.h"
+#include "store.h"
+
+/* 2026-03-02 03:00:00 UTC (12:00 in Japan): every request is judged then. */
+#define FW_NOW INT64_C(1772420400)
+
+/* The keys of the world.  The harness knows every secret key, so the
+ * dispatch target can re-sign a mutated request (see fuzz_dispatch.c). */
+enum {
+	FW_PRESCRIBER,         /* CLINIC-1: issues every prescription below */
+	FW_PRESCRIBER_REVOKED, /* CLINIC-1, key revoked */
+	FW_PRESCRIBER_OTHER,   /* CLINIC-2: another clinic's doctor */
+	FW_PHARMACY,           /* PHARM-1: holds the claims below */
+	FW_PHARMACY_OTHER,     /* PHARM-2 */
+	FW_PHARMACY_SHUT,      /* PHARM-X, an institution that was revoked */
+	FW_CARD,               /* patient 1's card */
+	FW_CARD_REVOKED,       /* patient 1's lost card */
+	FW_CARD_OTHER,         /* patient 2's card */
+	FW_STRANGER,           /* a key nobody registered */
+	FW_STOLEN,             /* CLINIC-2's key, used through CLINIC-1's connection */
+	FW_NO_SUCH_PEER,       /* CLINIC-1's key, through an unregistered institution */
+	FW_NKEYS
+};
+
+/* The prescriptions of the world, all by FW_PRESCRIBER.  Patient 1 unless
+ * said otherwise. */
+enum {
+	FW_RX_ISSUED,         /* ISSUED */
+	FW_RX_CLAIMED,        /* CLAIMED by FW_PHARMACY */
+	FW_RX_REFILL,         /* 3 uses, CLAIMED by FW_PHARMACY (use 1) */
+	FW_RX_DISPENSED,      /* DISPENSED by FW_PHARMACY */
+	FW_RX_CANCELLED,      /* CANCELLED */
+	FW_RX_CANCEL_PENDING, /* CLAIMED by FW_PHARMACY, cancel pending */
+	FW_RX_LOCKED,         /* ISSUED, code access locked after 5 wrong codes */
+	FW_RX_EXPIRED,        /* past valid_until at FW_NOW */
+	FW_RX_EXPIRED_CLAIMED, /* CLAIMED by FW_PHARMACY, then past valid_until */
+	FW_RX_OTHER_PATIENT,  /* ISSUED, patient 2 */
+	FW_NRX
+};
+
+typedef struct {
+	rx_keypair_t kp;
+	const char *institution; /* the connection it uses (its ZAP identity) */
+} fw_key_t;
+
+typedef struct {
+	fw_key_t keys[FW_NKEYS];
+	rx_keypair_t broker;
+	char patient[RX_PATIENT_ID_LEN + 1];       /* patient 1 */
+	char patient_other[RX_PATIENT_ID_LEN + 1]; /* patient 2 */
+	char rx[FW_NRX][RX_ID_LEN + 1];
+	char code[FW_NRX][RX_ACCESS_CODE_LEN + 1]; /* each one's access code */
+	uint8_t token[FW_NRX][RX_TOKEN_LEN];       /* claim tokens of the claimed */
+	store_buf_t retry;                         /* the frame of the world's last request
+						    * (the CANCEL of FW_RX_CANCEL_PENDING) */
+	uint8_t retry_rid;                         /* its request id: 16 bytes of this */
+	char dir[256];                             /* the per-process temp dir */
+	char work[300];                            /* where the live store is */
+} fw_t;
+
+/* Build the world once per process (later calls return it at once).  Aborts
+ * with a message if it cannot be built: fuzzing without it is meaningless.
+ * The temp dir is removed at exit. */
+const fw_t *fw_get(void);
+
+/* The world's store as the template left it, and the random numbers reset.
+ * Valid until the next fw_reset. */
+store_t *fw_reset(void);
+
+/* The key pair whose public key is pk (RX_KEY_LEN bytes), or NULL. */
+const fw_key_t *fw_key(const uint8_t *pk, size_t len);
+
+/* The institution a connection signing with pk would be: the key's own
+ * (ZAP ties a connection to one institution), or CLINIC-1 for a key the
+ * world does not know. */
+const char *fw_peer(const uint8_t *pk, size_t len);
+
+/* ---- building real requests (heap buffers: the caller frees .data) ---- */
+
+/* m packed and signed under ctx by kp into out (body and signature on the heap). */
+void fw_sign(rx_sign_ctx_t ctx, const rx_keypair_t *kp, const ProtobufCMessage *m, Rx__Signed *out);
+void fw_signed_free(Rx__Signed *s);
+/* A card assertion by card for purpose at institution, time at; the nonce is
+ * 16 bytes of n. */
+void fw_assertion(const rx_keypair_t *card, int purpose, const char *institution, int64_t at,
+		  uint8_t n, Rx__Signed *out);
+/* A prescription by FW_PRESCRIBER (items: how many, 1..32). */
+void fw_prescription(const fw_t *w, const rx_keypair_t *card, int64_t issued_at, int days,
+		     uint32_t uses, size_t items, const char *notes, Rx__Signed *out);
+/* A dispense record of one item by pharmacy for id, use. */
+void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, Rx__Signed *out);
+/* The request frame: call packed, signed by kp. */
+store_buf_t fw_request(const rx_keypair_t *kp, const Rx__Call *call);
+/* A call with request id rid (16 bytes of n) and op. */
+void fw_call(Rx__Call *call, uint8_t rid[RX_REQUEST_ID_LEN], uint8_t n, int op);
+
+/* Run frame through dispatch_request against store s as if it came from
+ * kp's institution; *receipt (if not NULL) gets the decoded receipt of an
+ * OK reply (the caller frees it).  Returns the reply's status.  With
+ * FW_DEBUG set in the environment, prints each status and reason. */
+rx_err_t fw_dispatch(store_t *s, const store_buf_t *frame, int64_t now, Rx__Receipt **receipt);
+
+/* Run an admin frame through admin_request against s at FW_NOW (the
+ * operator's socket: no peer, no signatures).  Returns the reply's status;
+ * RX_SYSTEM if no reply could be built. */
+rx_err_t fw_admin(store_t *s, const uint8_t *frame, size_t len);
+
+#endif

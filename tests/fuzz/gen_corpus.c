@@ -1,0 +1,408 @@
+/* gen_corpus: the seed corpus of the fuzz targets, made from real requests.
+ *
+ *   gen_corpus DIR    writes DIR/dispatch/NAME and DIR/decode/NAME (request
+ *                     frames) and DIR/admin/NAME (admin frames)
+ *
+ * Every request is built and signed as a client builds it (fuzz_world's
+ * builders follow clients/rxclient.c), by the world's keys, about the
+ * world's prescriptions, at FW_NOW; each is run against a fresh world here
+ * and must end as listed (OK, or the refusal it was made to provoke), so a
+ * seed that stopped reaching where it should fails the generator instead of
+ * silently fuzzing less.  The output is deterministic: running it again
+ * rewrites the same bytes.  It writes only its own seed names; any other
+ * file in the corpus (a crash's input, kept as a regression) is left alone.
+ *
+ * Regenerate after changing the world or the protocol:
+ *   build/tests/fuzz/gen_corpus tests/fuzz/corpus */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz_world.h"
+
+static const fw_t *w;
+static const char *root;
+static int failures, written;
+static uint8_t serial = 0x40; /* request ids and nonces of the seeds */
+
+static const rx_keypair_t *kp(int which)
+{
+	return &w->keys[which].kp;
+}
+
+static void write_file(const char *target, const char *name, const uint8_t *data, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", root, target);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof path, "%s/%s/%s", root, target, name);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+	written++;
+}
+
+static void judge(const char *name, rx_err_t got, rx_err_t want)
+{
+	printf("%-28s %-20s%s\n", name, rx_err_name(got), got == want ? "" : "  <- expected another code");
+	if (got != want) {
+		fprintf(stderr, "gen_corpus: %s: got %s, want %s\n", name, rx_err_name(got), rx_err_name(want));
+		failures++;
+	}
+}
+
+/* One request seed: signed by signer, tried on a fresh world, written for
+ * the decode and dispatch targets.  Frees the call's signed parts. */
+static void seed(const char *name, int signer, Rx__Call *call, rx_err_t want)
+{
+	store_buf_t frame = fw_request(kp(signer), call);
+	judge(name, fw_dispatch(fw_reset(), &frame, FW_NOW, NULL), want);
+	write_file("dispatch", name, frame.data, frame.len);
+	write_file("decode", name, frame.data, frame.len);
+	free(frame.data);
+	if (call->prescription)
+		fw_signed_free(call->prescription);
+	if (call->dispense)
+		fw_signed_free(call->dispense);
+	if (call->card)
+		fw_signed_free(call->card);
+}
+
+/* A frame with its request signature broken (one bit). */
+static void seed_bad_signature(const char *name, int signer, Rx__Call *call)
+{
+	store_buf_t frame = fw_request(kp(signer), call);
+	frame.data[frame.len - 1] ^= 1; /* the signature is the last field */
+	judge(name, fw_dispatch(fw_reset(), &frame, FW_NOW, NULL), RX_BAD_SIGNATURE);
+	write_file("dispatch", name, frame.data, frame.len);
+	write_file("decode", name, frame.data, frame.len);
+	free(frame.data);
+	if (call->prescription)
+		fw_signed_free(call->prescription);
+	if (call->card)
+		fw_signed_free(call->card);
+}
+
+/* ---- the calls ---- */
+
+typedef struct {
+	Rx__Call call;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	Rx__Signed prescription, dispense, card;
+} req_t;
+
+static Rx__Call *start(req_t *r, int op)
+{
+	fw_call(&r->call, r->rid, ++serial, op);
+	return &r->call;
+}
+
+static void with_card(req_t *r, int card, int purpose, const char *institution, int64_t at)
+{
+	fw_assertion(kp(card), purpose, institution, at, serial, &r->card);
+	r->call.card = &r->card;
+}
+
+static void submit(const char *name, int signer, int card, uint32_t uses, size_t items, const char *notes,
+		   rx_err_t want)
+{
+	req_t r;
+	start(&r, RX_OP_SUBMIT);
+	fw_prescription(w, kp(card), FW_NOW - 60, 4, uses, items, notes, &r.prescription);
+	r.call.prescription = &r.prescription;
+	with_card(&r, card, RX__PURPOSE__PURPOSE_ISSUE, w->keys[signer].institution, FW_NOW);
+	seed(name, signer, &r.call, want);
+}
+
+/* An op on one of the world's prescriptions, with a card, a code or neither. */
+static void about(const char *name, int signer, int op, int rx, int card, int purpose, const char *code,
+		  rx_err_t want)
+{
+	req_t r;
+	start(&r, op);
+	r.call.prescription_id = (char *)w->rx[rx];
+	if (op == RX_OP_RELEASE || op == RX_OP_DISPENSE) {
+		r.call.claim_token.data = (uint8_t *)w->token[rx];
+		r.call.claim_token.len = RX_TOKEN_LEN;
+	}
+	if (op == RX_OP_DISPENSE) {
+		fw_dispense(kp(signer), w->rx[rx], rx == FW_RX_REFILL ? 1 : 0, &r.dispense);
+		r.call.dispense = &r.dispense;
+	}
+	if (card >= 0)
+		with_card(&r, card, purpose, w->keys[signer].institution, FW_NOW);
+	if (code)
+		r.call.access_code = (char *)code;
+	seed(name, signer, &r.call, want);
+}
+
+static void request_seeds(void)
+{
+	const int none = -1, issue = RX__PURPOSE__PURPOSE_ISSUE, give = RX__PURPOSE__PURPOSE_DISPENSE,
+		  view = RX__PURPOSE__PURPOSE_VIEW;
+	char wrong[RX_ACCESS_CODE_LEN + 1];
+	req_t r;
+
+	/* Every op, as it succeeds. */
+	submit("submit", FW_PRESCRIBER, FW_CARD, 1, 1, "", RX_OK);
+	submit("submit-refill-notes", FW_PRESCRIBER, FW_CARD, 3, 3,
+	       "一包化してください.\nGeneric substitution allowed.", RX_OK);
+	submit("submit-32-items", FW_PRESCRIBER, FW_CARD, 1, RX_MAX_ITEMS, "", RX_OK);
+	about("claim-card", FW_PHARMACY, RX_OP_CLAIM, FW_RX_ISSUED, FW_CARD, give, NULL, RX_OK);
+	about("claim-code", FW_PHARMACY, RX_OP_CLAIM, FW_RX_ISSUED, none, 0, w->code[FW_RX_ISSUED], RX_OK);
+	about("release", FW_PHARMACY, RX_OP_RELEASE, FW_RX_CLAIMED, none, 0, NULL, RX_OK);
+	about("release-cancel-pending", FW_PHARMACY, RX_OP_RELEASE, FW_RX_CANCEL_PENDING, none, 0, NULL, RX_OK);
+	about("dispense", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, none, 0, NULL, RX_OK);
+	about("dispense-refill", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_REFILL, none, 0, NULL, RX_OK);
+	about("cancel", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_ISSUED, none, 0, NULL, RX_OK);
+	about("cancel-claimed", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_CLAIMED, none, 0, NULL, RX_OK);
+	about("status-prescriber", FW_PRESCRIBER, RX_OP_STATUS, FW_RX_ISSUED, none, 0, NULL, RX_OK);
+	about("status-claimer", FW_PHARMACY, RX_OP_STATUS, FW_RX_CLAIMED, none, 0, NULL, RX_OK);
+	about("status-card", FW_PHARMACY_OTHER, RX_OP_STATUS, FW_RX_ISSUED, FW_CARD, give, NULL, RX_OK);
+	about("status-code", FW_PHARMACY_OTHER, RX_OP_STATUS, FW_RX_ISSUED, none, 0, w->code[FW_RX_ISSUED],
+	      RX_OK);
+
+	start(&r, RX_OP_LIST);
+	r.call.patient_id = (char *)w->patient;
+	with_card(&r, FW_CARD, give, "PHARM-1", FW_NOW);
+	seed("list-card", FW_PHARMACY, &r.call, RX_OK);
+	start(&r, RX_OP_LIST);
+	with_card(&r, FW_CARD, view, "CLINIC-1", FW_NOW);
+	seed("list-view", FW_PRESCRIBER, &r.call, RX_OK);
+	about("list-code", FW_PHARMACY_OTHER, RX_OP_LIST, FW_RX_ISSUED, none, 0, w->code[FW_RX_ISSUED], RX_OK);
+	start(&r, RX_OP_LOG);
+	with_card(&r, FW_CARD, view, "PORTAL-1", FW_NOW);
+	seed("log", FW_CARD, &r.call, RX_OK);
+
+	/* Refusals deep in the path, one per code the store decides. */
+	about("claim-taken", FW_PHARMACY_OTHER, RX_OP_CLAIM, FW_RX_CLAIMED, FW_CARD, give, NULL,
+	      RX_ALREADY_CLAIMED);
+	about("claim-dispensed", FW_PHARMACY_OTHER, RX_OP_CLAIM, FW_RX_DISPENSED, FW_CARD, give, NULL,
+	      RX_ALREADY_DISPENSED);
+	about("claim-cancelled", FW_PHARMACY, RX_OP_CLAIM, FW_RX_CANCELLED, FW_CARD, give, NULL, RX_CANCELLED);
+	about("claim-expired", FW_PHARMACY, RX_OP_CLAIM, FW_RX_EXPIRED, FW_CARD, give, NULL, RX_EXPIRED);
+	about("claim-locked", FW_PHARMACY, RX_OP_CLAIM, FW_RX_LOCKED, none, 0, w->code[FW_RX_LOCKED],
+	      RX_ACCESS_LOCKED);
+	snprintf(wrong, sizeof wrong, "%s", w->code[FW_RX_LOCKED]);
+	about("claim-wrong-code", FW_PHARMACY, RX_OP_CLAIM, FW_RX_ISSUED, none, 0, wrong, RX_BAD_ACCESS_CODE);
+	about("claim-revoked-card", FW_PHARMACY, RX_OP_CLAIM, FW_RX_ISSUED, FW_CARD_REVOKED, give, NULL,
+	      RX_CARD_REVOKED);
+	about("claim-other-patient", FW_PHARMACY, RX_OP_CLAIM, FW_RX_OTHER_PATIENT, FW_CARD, give, NULL,
+	      RX_ASSERTION_MISMATCH);
+	about("claim-wrong-purpose", FW_PHARMACY, RX_OP_CLAIM, FW_RX_ISSUED, FW_CARD, issue, NULL,
+	      RX_ASSERTION_MISMATCH);
+	about("claim-shut-institution", FW_PHARMACY_SHUT, RX_OP_CLAIM, FW_RX_ISSUED, FW_CARD, give, NULL,
+	      RX_KEY_REVOKED);
+	about("cancel-other-clinic", FW_PRESCRIBER_OTHER, RX_OP_CANCEL, FW_RX_ISSUED, none, 0, NULL,
+	      RX_PERMISSION_DENIED);
+	about("release-not-claimer", FW_PHARMACY_OTHER, RX_OP_RELEASE, FW_RX_CLAIMED, none, 0, NULL,
+	      RX_PERMISSION_DENIED);
+	submit("submit-not-prescriber", FW_PRESCRIBER_OTHER, FW_CARD, 1, 1, "", RX_PERMISSION_DENIED);
+	about("status-revoked-key", FW_PRESCRIBER_REVOKED, RX_OP_STATUS, FW_RX_ISSUED, none, 0, NULL,
+	      RX_KEY_REVOKED);
+	about("status-stranger", FW_STRANGER, RX_OP_STATUS, FW_RX_ISSUED, none, 0, NULL, RX_UNKNOWN_KEY);
+
+	start(&r, RX_OP_CLAIM);
+	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
+	with_card(&r, FW_CARD, give, "PHARM-1", FW_NOW - 1000);
+	seed("claim-stale-card", FW_PHARMACY, &r.call, RX_ASSERTION_STALE);
+	about("dispense-again", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_DISPENSED, none, 0, NULL,
+	      RX_ALREADY_DISPENSED);
+	about("dispense-cancel-pending", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CANCEL_PENDING, none, 0, NULL,
+	      RX_CANCELLED);
+	about("dispense-expired", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_EXPIRED_CLAIMED, none, 0, NULL,
+	      RX_EXPIRED);
+	about("release-expired", FW_PHARMACY, RX_OP_RELEASE, FW_RX_EXPIRED_CLAIMED, none, 0, NULL, RX_OK);
+	about("claim-cancel-pending", FW_PHARMACY_OTHER, RX_OP_CLAIM, FW_RX_CANCEL_PENDING, FW_CARD, give,
+	      NULL, RX_CANCELLED);
+	about("cancel-dispensed", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_DISPENSED, none, 0, NULL,
+	      RX_ALREADY_DISPENSED);
+	about("cancel-cancelled", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_CANCELLED, none, 0, NULL, RX_CANCELLED);
+	about("cancel-expired", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_EXPIRED, none, 0, NULL, RX_EXPIRED);
+	about("cancel-pending-again", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_CANCEL_PENDING, none, 0, NULL,
+	      RX_CANCELLED);
+	about("status-other-prescriber", FW_PRESCRIBER_OTHER, RX_OP_STATUS, FW_RX_ISSUED, none, 0, NULL,
+	      RX_PERMISSION_DENIED);
+	about("status-dispenser", FW_PHARMACY, RX_OP_STATUS, FW_RX_DISPENSED, none, 0, NULL, RX_OK);
+	about("status-stolen-key", FW_STOLEN, RX_OP_STATUS, FW_RX_ISSUED, none, 0, NULL, RX_PERMISSION_DENIED);
+	about("status-unregistered-peer", FW_NO_SUCH_PEER, RX_OP_STATUS, FW_RX_ISSUED, none, 0, NULL,
+	      RX_PERMISSION_DENIED);
+
+	/* A retry of the world's last request gets its stored reply; its
+	 * request id on other bytes is CONFLICT. */
+	store_buf_t retry = {w->retry.data, w->retry.len};
+	judge("retry", fw_dispatch(fw_reset(), &retry, FW_NOW, NULL), RX_OK);
+	write_file("dispatch", "retry", retry.data, retry.len);
+	write_file("decode", "retry", retry.data, retry.len);
+	fw_call(&r.call, r.rid, w->retry_rid, RX_OP_CANCEL);
+	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
+	seed("request-id-reused", FW_PRESCRIBER, &r.call, RX_CONFLICT);
+
+	/* A card assertion whose nonce the world has seen (its last submit's). */
+	start(&r, RX_OP_CLAIM);
+	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
+	fw_assertion(kp(FW_CARD), give, "PHARM-1", FW_NOW, (uint8_t)(w->retry_rid - 1), &r.card);
+	r.call.card = &r.card;
+	seed("claim-replayed-card", FW_PHARMACY, &r.call, RX_ASSERTION_REPLAYED);
+
+	char nobody[RX_ID_LEN + 1], raw[12] = "00000000000";
+	raw[11] = rx_check37(raw, 11);
+	snprintf(nobody, sizeof nobody, "%.4s-%.4s-%.4s", raw, raw + 4, raw + 8);
+	start(&r, RX_OP_STATUS);
+	r.call.prescription_id = nobody;
+	seed("status-not-found", FW_PRESCRIBER, &r.call, RX_NOT_FOUND);
+
+	start(&r, RX_OP_SUBMIT);
+	fw_prescription(w, kp(FW_CARD), FW_NOW - 60, 4, 1, 1, "", &r.prescription);
+	r.call.prescription = &r.prescription;
+	with_card(&r, FW_CARD, issue, "CLINIC-1", FW_NOW);
+	seed_bad_signature("submit-bad-signature", FW_PRESCRIBER, &r.call);
+}
+
+/* ---- admin ---- */
+
+static void admin(const char *name, const Rx__AdminRequest *q, rx_err_t want)
+{
+	size_t n = rx__admin_request__get_packed_size(q);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (buf == NULL)
+		exit(1);
+	rx__admin_request__pack(q, buf);
+	judge(name, fw_admin(fw_reset(), buf, n), want);
+	write_file("admin", name, buf, n);
+	free(buf);
+}
+
+static void admin_seeds(void)
+{
+	Rx__AdminRequest q;
+	Rx__KeyInfo ki;
+	Rx__InstitutionInfo ii;
+	uint8_t fresh[32];
+	const uint8_t *card = w->keys[FW_CARD].kp.pk;
+	memset(fresh, 0x77, sizeof fresh);
+
+#define Q(op_)                                    \
+	do {                                      \
+		rx__admin_request__init(&q);      \
+		q.op = (op_);                     \
+	} while (0)
+
+	Q(RX__ADMIN_OP__KEY_ADD);
+	rx__key_info__init(&ki);
+	ki.key.data = fresh;
+	ki.key.len = 32;
+	ki.role = RX__ROLE__PHARMACY;
+	ki.institution_code = (char *)"PHARM-2";
+	ki.name = (char *)"薬局 2 の新しい鍵";
+	q.key = &ki;
+	admin("key-add", &q, RX_OK);
+	ki.key.data = (uint8_t *)w->keys[FW_PHARMACY].kp.pk;
+	admin("key-add-taken", &q, RX_CONFLICT);
+	ki.key.data = fresh;
+	ki.institution_code = (char *)"CLINIC-1";
+	admin("key-add-wrong-kind", &q, RX_INVALID);
+	Q(RX__ADMIN_OP__KEY_LIST);
+	admin("key-list", &q, RX_OK);
+	Q(RX__ADMIN_OP__KEY_REVOKE);
+	rx__key_info__init(&ki);
+	ki.key.data = (uint8_t *)w->keys[FW_PRESCRIBER].kp.pk;
+	ki.key.len = 32;
+	q.key = &ki;
+	admin("key-revoke", &q, RX_OK);
+	Q(RX__ADMIN_OP__PATIENT_ENROLL);
+	q.patient_id = (char *)w->patient;
+	admin("patient-enroll", &q, RX_OK);
+	Q(RX__ADMIN_OP__STATS);
+	admin("stats", &q, RX_OK);
+	Q(RX__ADMIN_OP__INSTITUTION_ADD);
+	rx__institution_info__init(&ii);
+	ii.code = (char *)"PHARM-3";
+	ii.kind = RX__INSTITUTION_KIND__PHARMACY_SITE;
+	ii.name = (char *)"さくら薬局";
+	ii.curve_key.data = fresh;
+	ii.curve_key.len = 32;
+	q.institution = &ii;
+	admin("institution-add", &q, RX_OK);
+	Q(RX__ADMIN_OP__INSTITUTION_LIST);
+	admin("institution-list", &q, RX_OK);
+	Q(RX__ADMIN_OP__INSTITUTION_REVOKE);
+	rx__institution_info__init(&ii);
+	ii.code = (char *)"PHARM-1";
+	q.institution = &ii;
+	admin("institution-revoke", &q, RX_OK);
+	Q(RX__ADMIN_OP__CARD_ENROLL);
+	q.card.data = fresh;
+	q.card.len = 32;
+	q.patient_id = (char *)w->patient;
+	admin("card-enroll", &q, RX_OK);
+	Q(RX__ADMIN_OP__CARD_REVOKE);
+	q.card.data = (uint8_t *)card;
+	q.card.len = 32;
+	admin("card-revoke", &q, RX_OK);
+	Q(RX__ADMIN_OP__CARD_LIST);
+	admin("card-list", &q, RX_OK);
+	Q(RX__ADMIN_OP__RX_UNLOCK);
+	q.prescription_id = (char *)w->rx[FW_RX_LOCKED];
+	admin("rx-unlock", &q, RX_OK);
+	Q(RX__ADMIN_OP__AUDIT_VERIFY);
+	admin("audit-verify", &q, RX_OK);
+	Q(RX__ADMIN_OP__AUDIT_TAIL);
+	q.count = 50;
+	admin("audit-tail", &q, RX_OK);
+	Q(RX__ADMIN_OP__AUDIT_PATIENT);
+	q.patient_id = (char *)w->patient;
+	admin("audit-patient", &q, RX_OK);
+	Q(RX__ADMIN_OP__AUDIT_REPORT);
+	q.day = (char *)"2026-03-02";
+	admin("audit-report", &q, RX_OK);
+	q.day = (char *)"2026-03-01"; /* the day the operator revoked a key, a card, an institution */
+	admin("audit-report-operator", &q, RX_OK);
+	Q(RX__ADMIN_OP__RX_SHOW);
+	q.prescription_id = (char *)w->rx[FW_RX_DISPENSED];
+	q.body = 1;
+	admin("rx-show-body", &q, RX_OK);
+	Q(RX__ADMIN_OP__RX_LIST);
+	q.state = RX__STATE__CLAIMED;
+	admin("rx-list", &q, RX_OK);
+	Q(RX__ADMIN_OP__RX_RELEASE);
+	q.prescription_id = (char *)w->rx[FW_RX_CANCEL_PENDING];
+	q.reason = (char *)"pharmacy closed for the day";
+	admin("rx-release", &q, RX_OK);
+	Q(RX__ADMIN_OP__EXPIRE);
+	admin("expire", &q, RX_OK);
+	Q(RX__ADMIN_OP__METRICS);
+	admin("metrics", &q, RX_OK);
+	Q((Rx__AdminOp)99);
+	admin("unknown-op", &q, RX_INVALID);
+#undef Q
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+		return 2;
+	}
+	root = argv[1];
+	if (mkdir(root, 0755) != 0 && errno != EEXIST) {
+		perror(root);
+		return 1;
+	}
+	w = fw_get();
+	request_seeds();
+	admin_seeds();
+	/* The empty frame: refused INVALID by both paths. */
+	write_file("decode", "empty", (const uint8_t *)"", 0);
+	write_file("dispatch", "empty", (const uint8_t *)"", 0);
+	write_file("admin", "empty", (const uint8_t *)"", 0);
+	printf("gen_corpus: %d files in %s, %d seeds off target\n", written, root, failures);
+	return failures ? 1 : 0;
+}
