@@ -904,6 +904,25 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
 	return err;
 }
 
+/* Append a prescription's metadata (never its claim token) to a growing
+ * array; RX_SYSTEM if memory runs out. */
+static rx_err_t push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
+			const Rxstore__RxRecord *r, int64_t now)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		store_rx_t *grown = realloc(*list, ncap * sizeof **list);
+		if (grown == NULL)
+			return RX_SYSTEM;
+		*list = grown;
+		*cap = ncap;
+	}
+	rx_from_record(id, r, now, &(*list)[*n]);
+	memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
+	(*n)++;
+	return RX_OK;
+}
+
 /* A patient's open prescriptions (ISSUED or CLAIMED, not expired), into a
  * heap array the caller frees. */
 static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, int64_t now,
@@ -931,21 +950,7 @@ static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, 
 			break;
 		int st = effective_state(r, now);
 		if (st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) {
-			if (*n == cap) {
-				size_t ncap = cap ? cap * 2 : 8;
-				store_rx_t *grown = realloc(*list, ncap * sizeof **list);
-				if (grown == NULL)
-					err = RX_SYSTEM;
-				else {
-					*list = grown;
-					cap = ncap;
-				}
-			}
-			if (err == RX_OK) {
-				rx_from_record(id, r, now, &(*list)[*n]);
-				memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
-				(*n)++;
-			}
+			err = push_rx(list, n, &cap, id, r, now);
 		}
 		rxstore__rx_record__free_unpacked(r, NULL);
 	}
@@ -2000,21 +2005,7 @@ rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_
 		memcpy(id, k.mv_data, RX_ID_LEN);
 		id[RX_ID_LEN] = '\0';
 		if (effective_state(r, now) == state) {
-			if (*n == cap) {
-				size_t ncap = cap ? cap * 2 : 16;
-				store_rx_t *g = realloc(*out, ncap * sizeof **out);
-				if (g == NULL)
-					err = RX_SYSTEM;
-				else {
-					*out = g;
-					cap = ncap;
-				}
-			}
-			if (err == RX_OK) {
-				rx_from_record(id, r, now, &(*out)[*n]);
-				memset((*out)[*n].claim_token, 0, RX_TOKEN_LEN);
-				(*n)++;
-			}
+			err = push_rx(out, n, &cap, id, r, now);
 		}
 		rxstore__rx_record__free_unpacked(r, NULL);
 	}
