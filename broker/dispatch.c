@@ -114,6 +114,14 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 		rc.body_hash.len = RX_HASH_LEN;
 		rc.access_code = (char *)ctx->access_code;
 		break;
+	case RX_OP_NOMINATE:
+		rc.patient_id = (char *)o->rx.patient_id;
+		rc.pharmacy_code = (char *)o->pharmacy;
+		break;
+	case RX_OP_WATCH:
+	case RX_OP_ACK:
+		rc.notices = o->count;
+		break;
 	case RX_OP_CLAIM:
 		memcpy(token, o->rx.claim_token, RX_TOKEN_LEN);
 		rc.claim_token.data = token;
@@ -207,6 +215,40 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 	return ok_reply(ctx->d, &rc, NULL, reply);
 }
 
+rx_err_t dispatch_notice_frame(const dispatch_t *d, const store_notice_t *n, store_buf_t *frame)
+{
+	Rx__Notice m = RX__NOTICE__INIT;
+	Rx__Reply r = RX__REPLY__INIT;
+	uint8_t sig[RX_SIG_LEN];
+	m.seq = n->seq;
+	m.kind = (Rx__NoticeKind)n->kind;
+	m.pharmacy_code = (char *)n->pharmacy;
+	m.prescription_id = (char *)n->id;
+	m.patient_id = (char *)n->patient_id;
+	m.institution_code = (char *)n->institution;
+	m.at = n->at;
+	m.state = (Rx__State)n->state;
+	m.cancel_pending = n->cancel_pending;
+	m.broker_key.data = (uint8_t *)d->key->pk;
+	m.broker_key.len = RX_KEY_LEN;
+	size_t len = rx__notice__get_packed_size(&m);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return RX_SYSTEM;
+	rx__notice__pack(&m, buf);
+	rx_err_t err = rx_sign(RX_SIGN_NOTICE, d->key->sk, buf, len, sig);
+	if (err == RX_OK) {
+		r.status = RX__STATUS__OK;
+		r.notice.data = buf;
+		r.notice.len = len;
+		r.notice_signature.data = sig;
+		r.notice_signature.len = RX_SIG_LEN;
+		err = pack_reply(&r, frame);
+	}
+	free(buf);
+	return err;
+}
+
 #define REFUSE(code, text)                  \
 	do {                                \
 		log->status = (code);       \
@@ -253,7 +295,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		REFUSE(RX_INVALID, "request id must be 16 bytes");
 	rid = call->request_id.data;
 	rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
-	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LOG ? (int)call->op : 0;
+	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_ACK ? (int)call->op : 0;
 	if (log->op == 0)
 		REFUSE(RX_INVALID, "unknown op");
 	if (req->key.len != RX_KEY_LEN)
@@ -278,7 +320,9 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		REFUSE(RX_INVALID, "a text field of the call holds a NUL byte");
 
 	/* LIST takes an id only together with its access code. */
-	if (c.op != RX_OP_SUBMIT && c.op != RX_OP_LOG && (c.op != RX_OP_LIST || call->prescription_id[0])) {
+	int about_rx = c.op != RX_OP_SUBMIT && c.op != RX_OP_LOG && c.op != RX_OP_NOMINATE &&
+		       c.op != RX_OP_WATCH && c.op != RX_OP_ACK;
+	if (about_rx && (c.op != RX_OP_LIST || call->prescription_id[0])) {
 		if (rx_rxid_parse(call->prescription_id, id) != RX_OK)
 			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
 		memcpy(log->id, id, sizeof id);
@@ -290,9 +334,9 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		c.claim_token = call->claim_token.data;
 	}
 	int proofs = c.op == RX_OP_SUBMIT || c.op == RX_OP_CLAIM || c.op == RX_OP_STATUS ||
-		     c.op == RX_OP_LIST || c.op == RX_OP_LOG;
+		     c.op == RX_OP_LIST || c.op == RX_OP_LOG || c.op == RX_OP_NOMINATE;
 	if (call->access_code[0]) {
-		if (c.op == RX_OP_SUBMIT || c.op == RX_OP_LOG || !proofs)
+		if (c.op == RX_OP_SUBMIT || c.op == RX_OP_LOG || c.op == RX_OP_NOMINATE || !proofs)
 			REFUSE(RX_INVALID, "an access code is used only to CLAIM, STATUS or LIST");
 		if (rx_access_code_parse(call->access_code, code) != RX_OK)
 			REFUSE(RX_INVALID, "the access code is malformed or its check character is wrong");
@@ -306,7 +350,22 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		c.patient_id = call->patient_id[0] ? pid : "";
 	}
 	if (call->card && !proofs)
-		REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST or LOG");
+		REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST, LOG or NOMINATE");
+	if (call->pharmacy_code[0] && c.op != RX_OP_NOMINATE)
+		REFUSE(RX_INVALID, "a pharmacy code is used only to NOMINATE");
+	if (c.op == RX_OP_NOMINATE) {
+		if (call->pharmacy_code[0] && rx_institution_valid(call->pharmacy_code) != RX_OK)
+			REFUSE(RX_INVALID, "the pharmacy code is malformed");
+		c.pharmacy = call->pharmacy_code;
+	}
+	if (call->n_ack && c.op != RX_OP_ACK)
+		REFUSE(RX_INVALID, "notice seqs are acknowledged only with ACK");
+	if (c.op == RX_OP_ACK) {
+		if (call->n_ack == 0 || call->n_ack > STORE_MAX_ACKS)
+			REFUSE(RX_INVALID, "ACK names 1 to 256 notice seqs");
+		c.acks = call->ack;
+		c.nacks = call->n_ack;
+	}
 
 	/* A retry is answered from the store before any check whose outcome moves
 	 * with the clock (issued_at, valid_until, the card's time), so it gets
@@ -419,6 +478,12 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	 * of a request earlier in the open batch. */
 	log->batch_replay = out.replayed;
 	log->audit_lost = out.audit_lost;
+	if (!out.replayed) {
+		memcpy(log->notices, out.notices, sizeof log->notices);
+		log->nnotices = out.nnotices;
+	}
+	if (c.op == RX_OP_WATCH && peer)
+		snprintf(log->watcher, sizeof log->watcher, "%s", peer);
 	if (!out.replayed && c.op == RX_OP_SUBMIT)
 		memcpy(log->id, out.rx.id, sizeof log->id);
 	goto done;

@@ -30,6 +30,11 @@ typedef struct {
 	int batch_replay;             /* a retry of a request earlier in the open batch:
 				       * its reply is durable only with the batch */
 	int audit_lost;               /* a read answered whose audit entry the disk refused */
+	/* For the broker, not the log line: notices the request queued, to push
+	 * to watching pharmacies once committed; WATCH: the pharmacy watching. */
+	store_notice_t notices[2];
+	size_t nnotices;
+	char watcher[RX_INSTITUTION_MAX + 1];
 } dispatch_log_t;
 
 /* Handle one request that arrived on a connection authenticated as
@@ -40,6 +45,12 @@ typedef struct {
  * be built. */
 rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *frame, size_t len,
 			  int64_t now, store_buf_t *reply, dispatch_log_t *log) RX_MUST_CHECK;
+
+/* The frame pushing notice n to its pharmacy: a Reply with no request id
+ * whose notice field is the serialized rx.Notice, signed by the broker's
+ * key.  The caller owns *frame (store_buf_free). */
+rx_err_t dispatch_notice_frame(const dispatch_t *d, const store_notice_t *n,
+			       store_buf_t *frame) RX_MUST_CHECK;
 
 /* A refusal reply frame with no receipt (also used for bad framing). */
 rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status,

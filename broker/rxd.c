@@ -150,6 +150,100 @@ typedef struct {
 
 #define BATCH_MAX 64
 
+/* ---- watching pharmacies ----
+ * A pharmacy's WATCH registers its connection (the ROUTER identity) for its
+ * institution's notices; it repeats WATCH as a heartbeat.  Notices are in
+ * the store until ACKed, so a push lost with a dropped connection is sent
+ * again: with the backlog at the next WATCH. */
+#define WATCHERS_MAX 1024
+#define WATCH_TTL 90 /* seconds without a WATCH before a connection is forgotten */
+#define BACKLOG_MAX 256
+
+typedef struct {
+	uint8_t id[256];
+	size_t idlen;
+	char code[RX_INSTITUTION_MAX + 1];
+	int64_t seen;
+} watcher_t;
+
+static watcher_t watchers[WATCHERS_MAX];
+static size_t nwatchers;
+
+static void watcher_drop(size_t i)
+{
+	watchers[i] = watchers[--nwatchers];
+}
+
+static void watcher_add(const zmq_msg_t *identity, const char *code, int64_t now)
+{
+	size_t len = zmq_msg_size((zmq_msg_t *)identity), i;
+	if (len == 0 || len > sizeof watchers[0].id)
+		return;
+	for (i = 0; i < nwatchers; i++)
+		if (watchers[i].seen < now - WATCH_TTL)
+			watcher_drop(i--);
+	for (i = 0; i < nwatchers; i++)
+		if (watchers[i].idlen == len && memcmp(watchers[i].id, zmq_msg_data((zmq_msg_t *)identity), len) == 0)
+			break;
+	if (i == nwatchers) {
+		if (nwatchers == WATCHERS_MAX)
+			return; /* the pharmacy still gets its backlog at each WATCH */
+		nwatchers++;
+	}
+	memcpy(watchers[i].id, zmq_msg_data((zmq_msg_t *)identity), len);
+	watchers[i].idlen = len;
+	snprintf(watchers[i].code, sizeof watchers[i].code, "%s", code);
+	watchers[i].seen = now;
+}
+
+/* Send one notice frame to watcher w; 0 if the connection is gone. */
+static int push_to(void *sock, const watcher_t *w, const store_buf_t *frame)
+{
+	if (zmq_send(sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return 0;
+	zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	return zmq_send(sock, frame->data, frame->len, ZMQ_DONTWAIT) >= 0;
+}
+
+/* Push n to every connection watching its pharmacy. */
+static void push_notice(void *sock, const dispatch_t *d, const store_notice_t *n, const watcher_t *only)
+{
+	store_buf_t frame = {0};
+	int sent = 0;
+	if (dispatch_notice_frame(d, n, &frame) != RX_OK)
+		return;
+	for (size_t i = 0; i < nwatchers; i++) {
+		if (strcmp(watchers[i].code, n->pharmacy) != 0 || (only && &watchers[i] != only))
+			continue;
+		if (push_to(sock, &watchers[i], &frame))
+			sent++;
+		else
+			watcher_drop(i--);
+	}
+	store_buf_free(&frame);
+	if (sent)
+		log_line("op=NOTICE seq=%llu to=%s rx=%s kind=%s", (unsigned long long)n->seq, n->pharmacy,
+			 n->id, n->kind == STORE_NOTICE_NEW ? "new" : "cancel");
+}
+
+/* A pharmacy just WATCHed: register it and send what is waiting for it. */
+static void push_backlog(void *sock, const dispatch_t *d, const zmq_msg_t *identity, const char *code)
+{
+	store_notice_t *list = NULL;
+	size_t n = 0;
+	watcher_add(identity, code, now_sec());
+	const watcher_t *w = NULL;
+	for (size_t i = 0; i < nwatchers && w == NULL; i++)
+		if (watchers[i].idlen == zmq_msg_size((zmq_msg_t *)identity) &&
+		    memcmp(watchers[i].id, zmq_msg_data((zmq_msg_t *)identity), watchers[i].idlen) == 0)
+			w = &watchers[i];
+	if (w == NULL || store_notices(d->store, code, 0, BACKLOG_MAX, &list, &n) != RX_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		push_notice(sock, d, &list[i], w);
+	free(list);
+}
+
 /* Does this reply promise something the batch's commit must make durable?
  * Reads (a plain STATUS, LIST, LOG) promise nothing; a retry answered from
  * what was committed before is durable already. */
@@ -206,6 +300,12 @@ static void serve_batch(void *sock, const dispatch_t *d, admin_t *a)
 		}
 		if (q->err == RX_OK)
 			send_reply(sock, &q->parts[0], &q->reply);
+		if (q->err == RX_OK && q->log.status == RX_OK && (committed == RX_OK || !needs_commit(q))) {
+			for (size_t j = 0; j < q->log.nnotices && committed == RX_OK; j++)
+				push_notice(sock, d, &q->log.notices[j], NULL);
+			if (q->log.watcher[0])
+				push_backlog(sock, d, &q->parts[0], q->log.watcher);
+		}
 		store_buf_free(&q->reply);
 		close_parts(q->parts, q->n, MAX_PARTS);
 		dispatch_log_t *log = &q->log;

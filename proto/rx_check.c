@@ -7,7 +7,7 @@
 #include "rx_types.h"
 
 _Static_assert((int)RX_OP_SUBMIT == RX__OP__SUBMIT && (int)RX_OP_LIST == RX__OP__LIST &&
-		       (int)RX_OP_LOG == RX__OP__LOG,
+		       (int)RX_OP_LOG == RX__OP__LOG && (int)RX_OP_ACK == RX__OP__ACK,
 	       "op");
 _Static_assert((int)RX_STATE_ISSUED == RX__STATE__ISSUED &&
 		       (int)RX_STATE_CLAIMED == RX__STATE__CLAIMED &&
@@ -22,8 +22,8 @@ _Static_assert((int)RX_ROLE_PRESCRIBER == RX__ROLE__PRESCRIBER &&
 const char *rx_op_name(int op)
 {
 	static const char *const n[] = {"?", "SUBMIT", "CLAIM", "RELEASE", "DISPENSE",
-					"CANCEL", "STATUS", "LIST", "LOG"};
-	return op > 0 && op <= RX_OP_LOG ? n[op] : "?";
+					"CANCEL", "STATUS", "LIST", "LOG", "NOMINATE", "WATCH", "ACK"};
+	return op > 0 && op <= RX_OP_ACK ? n[op] : "?";
 }
 
 const char *rx_state_name(int state)
@@ -218,8 +218,8 @@ rx_err_t rx_check_assertion(const Rx__CardAssertion *a, const char **why)
 {
 	if (a->version != 1)
 		FAIL(RX_INVALID, "unsupported card assertion version");
-	if (a->purpose < RX__PURPOSE__PURPOSE_ISSUE || a->purpose > RX__PURPOSE__PURPOSE_VIEW)
-		FAIL(RX_INVALID, "card assertion purpose must be issue, dispense or view");
+	if (a->purpose < RX__PURPOSE__PURPOSE_ISSUE || a->purpose > RX__PURPOSE__PURPOSE_NOMINATE)
+		FAIL(RX_INVALID, "card assertion purpose must be issue, dispense, view or nominate");
 	if (rx_institution_valid(a->institution_code) != RX_OK)
 		FAIL(RX_INVALID, "card assertion institution code is malformed");
 	if (a->nonce.len != 16)

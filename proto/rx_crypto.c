@@ -17,6 +17,7 @@ static const char *const contexts[] = {
 	[RX_SIGN_RECEIPT] = "rx-exchange v1 receipt",
 	[RX_SIGN_CARD] = "rx-exchange v1 card assertion",
 	[RX_SIGN_AUDIT] = "rx-exchange v1 audit head",
+	[RX_SIGN_NOTICE] = "rx-exchange v1 notice",
 };
 
 rx_err_t rx_crypto_init(void)

@@ -19,7 +19,8 @@ typedef enum {
 	RX_SIGN_CALL,         /* "rx-exchange v1 call" */
 	RX_SIGN_RECEIPT,      /* "rx-exchange v1 receipt" */
 	RX_SIGN_CARD,         /* "rx-exchange v1 card assertion" */
-	RX_SIGN_AUDIT         /* "rx-exchange v1 audit head" */
+	RX_SIGN_AUDIT,        /* "rx-exchange v1 audit head" */
+	RX_SIGN_NOTICE        /* "rx-exchange v1 notice" */
 } rx_sign_ctx_t;
 
 typedef struct {

@@ -33,7 +33,10 @@ typedef enum {
 	RX_OP_CANCEL = 5,
 	RX_OP_STATUS = 6,
 	RX_OP_LIST = 7,
-	RX_OP_LOG = 8
+	RX_OP_LOG = 8,
+	RX_OP_NOMINATE = 9,
+	RX_OP_WATCH = 10,
+	RX_OP_ACK = 11
 } rx_op_t;
 
 typedef enum {

@@ -43,6 +43,7 @@ struct store {
 	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
 	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
+	MDB_dbi nominations, notices;
 	audit_dbs_t audit;
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
 };
@@ -176,7 +177,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 			   s->data_key, RX_DATA_KEY_LEN);
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail;
-	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_maxdbs(s->env, 32);
 	mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE);
 	/* MDB_NOTLS: read transactions may later move between worker threads.
 	 * No MDB_NOSYNC/MDB_NOMETASYNC: every commit is fsync'd (durability contract). */
@@ -198,6 +199,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"cards", &s->cards, 0},         {"nonces", &s->nonces, 0},
 		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
 		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
+		{"nominations", &s->nominations, 0}, {"notices", &s->notices, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
@@ -482,6 +484,8 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 		fits = a->purpose == STORE_PURPOSE_ISSUE;
 	else if (c->op == RX_OP_LOG)
 		fits = a->purpose == STORE_PURPOSE_VIEW;
+	else if (c->op == RX_OP_NOMINATE)
+		fits = a->purpose == STORE_PURPOSE_NOMINATE;
 	else if (actor->role == RX_ROLE_PHARMACY)
 		fits = a->purpose == STORE_PURPOSE_DISPENSE;
 	else
@@ -586,11 +590,15 @@ static int dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore_
 	return 0;
 }
 
+static rx_err_t get_nomination(MDB_txn *txn, store_t *s, const char *patient,
+			       char code[RX_INSTITUTION_MAX + 1]);
+
 /* May the caller act on (CLAIM) or look at (STATUS) this prescription?
  * patient: the card's patient if a card was used, else "".  Without proof:
  * the issuer may look; the claimer may look and claim again; a pharmacy
- * that dispensed it may look.  With the card: the card's patient must be
- * the prescription's.  With the code: it must be right. */
+ * that dispensed it may look; the patient's nominated pharmacy may look and
+ * claim.  With the card: the card's patient must be the prescription's.
+ * With the code: it must be right. */
 static rx_err_t may_access(MDB_txn *txn, store_t *s, const store_change_t *c,
 			   const store_key_t *actor, const char *patient, const char *id,
 			   Rxstore__RxRecord *r, int *dirty, int *wrote, store_outcome_t *out)
@@ -615,6 +623,14 @@ static rx_err_t may_access(MDB_txn *txn, store_t *s, const store_change_t *c,
 		REFUSE(RX_PERMISSION_DENIED, "a prescriber may only look at prescriptions they issued");
 	}
 	if (claimer || (c->op == RX_OP_STATUS && dispensed_by(txn, s, id, r, c->actor, NULL)))
+		return RX_OK;
+	/* The patient chose this pharmacy with their card: it may prepare the
+	 * medicine before they come in. */
+	char nominated[RX_INSTITUTION_MAX + 1];
+	rx_err_t err = get_nomination(txn, s, r->patient_id, nominated);
+	if (err != RX_OK)
+		REFUSE(err, "storage error reading the patient's nomination");
+	if (nominated[0] && strcmp(nominated, actor->institution) == 0)
 		return RX_OK;
 	REFUSE(RX_PERMISSION_DENIED, "present the patient's card or the access code on the slip");
 }
@@ -991,30 +1007,318 @@ static rx_err_t do_list(MDB_txn *txn, store_t *s, const store_change_t *c, const
 static rx_err_t patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
 				store_audit_t **out, size_t *count);
 
-/* LOG: a patient reads who touched their prescriptions.  The card itself
- * signs the request, through a patient portal's connection; no clinic or
- * pharmacy key is involved.  Refusals: PERMISSION_DENIED (not a portal's
- * connection), KEY_REVOKED (portal revoked), ASSERTION_MISMATCH (the
- * assertion is another card's), and the card's own refusals. */
-static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
-		       char patient[RX_PATIENT_ID_LEN + 1], store_audit_t **log, size_t *n,
-		       store_outcome_t *out)
+static rx_err_t read_begin(store_t *s, MDB_txn **txn);
+
+/* ---- nominated pharmacy and its notices ----
+ * A patient may nominate one pharmacy.  New prescriptions for the patient,
+ * and cancels of prescriptions a pharmacy holds or was sent, become notices
+ * kept per pharmacy until it acknowledges them: key = pharmacy code, NUL,
+ * seq (8, big-endian), so a pharmacy's notices are one ordered range. */
+
+/* The patient's nominated pharmacy into code ("" if none). */
+static rx_err_t get_nomination(MDB_txn *txn, store_t *s, const char *patient,
+			       char code[RX_INSTITUTION_MAX + 1])
+{
+	code[0] = '\0';
+	MDB_val k = val(patient, strlen(patient)), v;
+	int rc = mdb_get(txn, s->nominations, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return RX_OK;
+	if (rc != 0)
+		return from_mdb(rc);
+	Rxstore__NominationRecord *n = (Rxstore__NominationRecord *)open_sealed(
+		s, "nominations", &k, &v, &rxstore__nomination_record__descriptor);
+	if (n == NULL)
+		return RX_UNAVAILABLE;
+	copy_str(code, RX_INSTITUTION_MAX + 1, n->pharmacy_code);
+	rxstore__nomination_record__free_unpacked(n, NULL);
+	return RX_OK;
+}
+
+static size_t notice_key(uint8_t *key, const char *pharmacy, uint64_t seq)
+{
+	size_t n = strlen(pharmacy);
+	memcpy(key, pharmacy, n);
+	key[n] = 0;
+	be64(key + n + 1, (int64_t)seq);
+	return n + 9;
+}
+
+/* Queue a notice of kind about prescription id for pharmacy, in txn, and
+ * note it in out for the broker to push once the change is committed. */
+static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, const char *id,
+		      const Rxstore__RxRecord *r, int64_t now, store_outcome_t *out)
+{
+	uint8_t key[RX_INSTITUTION_MAX + 9];
+	uint64_t seq = 0;
+	MDB_val mk = val("notice_seq", 10), mv;
+	int rc = mdb_get(txn, s->meta, &mk, &mv);
+	if (rc == 0 && mv.mv_size == sizeof seq)
+		memcpy(&seq, mv.mv_data, sizeof seq);
+	else if (rc != MDB_NOTFOUND)
+		return rc ? rc : MDB_CORRUPTED;
+	seq++;
+	mv = val(&seq, sizeof seq);
+	if ((rc = mdb_put(txn, s->meta, &mk, &mv, 0)) != 0)
+		return rc;
+
+	Rxstore__NoticeRow row = RXSTORE__NOTICE_ROW__INIT;
+	row.version = 1;
+	row.kind = (uint32_t)kind;
+	row.prescription_id = (char *)id;
+	row.patient_id = r->patient_id;
+	row.institution_code = r->institution_code;
+	row.at = now;
+	row.state = (uint32_t)effective_state(r, now);
+	row.cancel_pending = r->cancel_pending;
+	MDB_val k = val(key, notice_key(key, pharmacy, seq));
+	if ((rc = put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	if (out->nnotices < sizeof out->notices / sizeof out->notices[0]) {
+		store_notice_t *n = &out->notices[out->nnotices++];
+		memset(n, 0, sizeof *n);
+		n->seq = seq;
+		n->kind = kind;
+		copy_str(n->pharmacy, sizeof n->pharmacy, pharmacy);
+		copy_str(n->id, sizeof n->id, id);
+		copy_str(n->patient_id, sizeof n->patient_id, r->patient_id);
+		copy_str(n->institution, sizeof n->institution, r->institution_code);
+		n->at = now;
+		n->state = (int)row.state;
+		n->cancel_pending = r->cancel_pending;
+	}
+	return 0;
+}
+
+/* May this pharmacy receive notices (registered, a pharmacy, not revoked)? */
+static int pharmacy_open(MDB_txn *txn, store_t *s, const char *code)
+{
+	store_institution_t inst;
+	return code[0] && get_institution(txn, s, code, &inst) == RX_OK &&
+	       inst.kind == STORE_PHARMACY && !inst.revoked;
+}
+
+/* After a SUBMIT: tell the patient's nominated pharmacy, and remember whom
+ * we told (notified, which r->notified_pharmacy then points at). */
+static rx_err_t notify_submit(MDB_txn *txn, store_t *s, const store_change_t *c, const char *id,
+			      Rxstore__RxRecord *r, char notified[RX_INSTITUTION_MAX + 1],
+			      store_outcome_t *out)
+{
+	rx_err_t err = get_nomination(txn, s, r->patient_id, notified);
+	if (err != RX_OK)
+		REFUSE(err, "storage error reading the patient's nomination");
+	if (!pharmacy_open(txn, s, notified))
+		return RX_OK;
+	int rc = add_notice(txn, s, STORE_NOTICE_NEW, notified, id, r, c->now, out);
+	if (rc != 0)
+		REFUSE(from_mdb(rc), "storage error queueing the notice");
+	r->notified_pharmacy = notified;
+	return RX_OK;
+}
+
+/* After a CANCEL: tell the pharmacy holding the claim, and the nominated
+ * pharmacy that was sent the prescription, so neither dispenses it. */
+static rx_err_t notify_cancel(MDB_txn *txn, store_t *s, const store_change_t *c, const char *id,
+			      const Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	char to[2][RX_INSTITUTION_MAX + 1] = {"", ""};
+	store_key_t k;
+	if (r->state == RX_STATE_CLAIMED && r->claimer_key.len == RX_KEY_LEN &&
+	    get_key(txn, s, r->claimer_key.data, &k) == RX_OK)
+		copy_str(to[0], sizeof to[0], k.institution);
+	if (r->notified_pharmacy && strcmp(r->notified_pharmacy, to[0]) != 0)
+		copy_str(to[1], sizeof to[1], r->notified_pharmacy);
+	for (int i = 0; i < 2; i++) {
+		if (!pharmacy_open(txn, s, to[i]))
+			continue;
+		int rc = add_notice(txn, s, STORE_NOTICE_CANCEL, to[i], id, r, c->now, out);
+		if (rc != 0)
+			REFUSE(from_mdb(rc), "storage error queueing the notice");
+	}
+	return RX_OK;
+}
+
+/* The patient's card, signing the request itself through a patient portal's
+ * connection (LOG, NOMINATE).  The card's patient into patient.  Refusals:
+ * PERMISSION_DENIED (not a portal's connection), KEY_REVOKED (portal
+ * revoked), INVALID (no card), ASSERTION_MISMATCH (signed by another card),
+ * and the card's own refusals. */
+static rx_err_t portal_card(MDB_txn *txn, store_t *s, const store_change_t *c,
+			    char patient[RX_PATIENT_ID_LEN + 1], store_outcome_t *out)
 {
 	store_institution_t inst;
 	store_key_t nobody;
 	rx_err_t err = c->peer ? get_institution(txn, s, c->peer, &inst) : RX_NOT_FOUND;
 	if (err == RX_NOT_FOUND || (err == RX_OK && inst.kind != STORE_PORTAL))
-		REFUSE(RX_PERMISSION_DENIED, "a patient's log is read through a patient portal");
+		REFUSE(RX_PERMISSION_DENIED, "a patient's own requests come through a patient portal");
 	if (err != RX_OK)
 		REFUSE(err, "storage error reading the institution registry");
 	if (inst.revoked)
 		REFUSE(RX_KEY_REVOKED, "the portal has been revoked");
 	if (c->card == NULL)
-		REFUSE(RX_INVALID, "LOG needs the patient's card assertion (purpose view)");
+		REFUSE(RX_INVALID, c->op == RX_OP_LOG
+					   ? "LOG needs the patient's card assertion (purpose view)"
+					   : "NOMINATE needs the patient's card assertion (purpose nominate)");
 	if (memcmp(c->card->card, c->actor, RX_KEY_LEN) != 0)
 		REFUSE(RX_ASSERTION_MISMATCH, "the request must be signed by the card it presents");
 	memset(&nobody, 0, sizeof nobody);
-	if ((err = use_card(txn, s, c, &nobody, patient, out)) != RX_OK)
+	return use_card(txn, s, c, &nobody, patient, out);
+}
+
+/* NOMINATE CODE: the card's patient nominates pharmacy CODE, replacing any
+ * earlier nomination; "" removes it.  Refusals: portal_card's, NOT_FOUND (no
+ * such institution), INVALID (not a pharmacy), KEY_REVOKED (revoked). */
+static rx_err_t do_nominate(MDB_txn *txn, store_t *s, const store_change_t *c,
+			    char patient[RX_PATIENT_ID_LEN + 1], store_outcome_t *out)
+{
+	store_institution_t inst;
+	rx_err_t err = portal_card(txn, s, c, patient, out);
+	if (err != RX_OK)
+		return err;
+	MDB_val k = val(patient, strlen(patient));
+	int rc;
+	if (c->pharmacy == NULL || c->pharmacy[0] == '\0') {
+		rc = mdb_del(txn, s->nominations, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			REFUSE(from_mdb(rc), "storage error removing the nomination");
+		return RX_OK;
+	}
+	err = get_institution(txn, s, c->pharmacy, &inst);
+	if (err == RX_NOT_FOUND)
+		REFUSE(RX_NOT_FOUND, "no institution has this code");
+	if (err != RX_OK)
+		REFUSE(err, "storage error reading the institution registry");
+	if (inst.kind != STORE_PHARMACY)
+		REFUSE(RX_INVALID, "only a pharmacy can be nominated");
+	if (inst.revoked)
+		REFUSE(RX_KEY_REVOKED, "this pharmacy has been revoked");
+	Rxstore__NominationRecord n = RXSTORE__NOMINATION_RECORD__INIT;
+	n.version = 1;
+	n.pharmacy_code = (char *)c->pharmacy;
+	n.at = c->now;
+	if ((rc = put_sealed(s, txn, s->nominations, "nominations", &k, &n.base, 0)) != 0)
+		REFUSE(from_mdb(rc), "storage error writing the nomination");
+	copy_str(out->pharmacy, sizeof out->pharmacy, c->pharmacy);
+	return RX_OK;
+}
+
+/* Decode the notice at cursor position (k, v) into n; 0 if it does not open. */
+static int notice_from(store_t *s, const MDB_val *k, const MDB_val *v, store_notice_t *n)
+{
+	const uint8_t *p = k->mv_data;
+	size_t klen = k->mv_size;
+	if (klen < 10 || klen > RX_INSTITUTION_MAX + 9 || p[klen - 9] != 0)
+		return 0;
+	Rxstore__NoticeRow *row = (Rxstore__NoticeRow *)open_sealed(
+		s, "notices", k, v, &rxstore__notice_row__descriptor);
+	if (row == NULL)
+		return 0;
+	memset(n, 0, sizeof *n);
+	for (int i = 0; i < 8; i++)
+		n->seq = n->seq << 8 | p[klen - 8 + i];
+	memcpy(n->pharmacy, p, klen - 9);
+	n->kind = (int)row->kind;
+	copy_str(n->id, sizeof n->id, row->prescription_id);
+	copy_str(n->patient_id, sizeof n->patient_id, row->patient_id);
+	copy_str(n->institution, sizeof n->institution, row->institution_code);
+	n->at = row->at;
+	n->state = (int)row->state;
+	n->cancel_pending = row->cancel_pending;
+	rxstore__notice_row__free_unpacked(row, NULL);
+	return 1;
+}
+
+/* Walk pharmacy's notices with seq > after, oldest first: fn each (up to
+ * max; max 0 only counts them into *n). */
+static rx_err_t each_notice(MDB_txn *txn, store_t *s, const char *pharmacy, uint64_t after,
+			    size_t max, store_notice_t *out, size_t *n)
+{
+	uint8_t key[RX_INSTITUTION_MAX + 9];
+	size_t plen = strlen(pharmacy) + 1;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+	*n = 0;
+	if (plen - 1 == 0 || plen - 1 > RX_INSTITUTION_MAX)
+		return RX_OK;
+	if ((rc = mdb_cursor_open(txn, s->notices, &cur)) != 0)
+		return from_mdb(rc);
+	k = val(key, notice_key(key, pharmacy, after + 1));
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != plen + 8 || memcmp(k.mv_data, key, plen) != 0)
+			break;
+		if (max == 0) {
+			(*n)++;
+			continue;
+		}
+		if (*n == max)
+			break;
+		if (notice_from(s, &k, &v, &out[*n]))
+			(*n)++;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? RX_OK : from_mdb(rc);
+}
+
+rx_err_t store_notices(store_t *s, const char *pharmacy, uint64_t after, size_t max,
+		       store_notice_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	rx_err_t err;
+	*out = NULL;
+	*n = 0;
+	if ((*out = calloc(max ? max : 1, sizeof **out)) == NULL)
+		return RX_SYSTEM;
+	if ((err = read_begin(s, &txn)) == RX_OK) {
+		err = max ? each_notice(txn, s, pharmacy, after, max, *out, n) : RX_OK;
+		mdb_txn_abort(txn);
+	}
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+/* WATCH: the pharmacy's count of waiting notices (the broker pushes them
+ * after the reply).  ACK seq...: remove the pharmacy's notices with these
+ * seqs; one already removed counts as done. */
+static rx_err_t do_watch_ack(MDB_txn *txn, store_t *s, const store_change_t *c,
+			     const store_key_t *actor, store_outcome_t *out)
+{
+	size_t n = 0;
+	if (c->op == RX_OP_WATCH) {
+		rx_err_t err = each_notice(txn, s, actor->institution, 0, 0, NULL, &n);
+		if (err != RX_OK)
+			REFUSE(err, "storage error reading the notices");
+		out->count = (uint32_t)n;
+		return RX_OK;
+	}
+	if (c->nacks == 0 || c->nacks > STORE_MAX_ACKS)
+		REFUSE(RX_INVALID, "ACK names 1 to 256 notice seqs");
+	for (size_t i = 0; i < c->nacks; i++) {
+		uint8_t key[RX_INSTITUTION_MAX + 9];
+		MDB_val k = val(key, notice_key(key, actor->institution, c->acks[i]));
+		int rc = mdb_del(txn, s->notices, &k, NULL);
+		if (rc == 0)
+			n++;
+		else if (rc != MDB_NOTFOUND)
+			REFUSE(from_mdb(rc), "storage error removing the notice");
+	}
+	out->count = (uint32_t)n;
+	return RX_OK;
+}
+
+/* LOG: the patient's own access log.  The card itself signs the request,
+ * through a patient portal's connection (portal_card); no clinic or
+ * pharmacy key is involved. */
+static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
+		       char patient[RX_PATIENT_ID_LEN + 1], store_audit_t **log, size_t *n,
+		       store_outcome_t *out)
+{
+	rx_err_t err = portal_card(txn, s, c, patient, out);
+	if (err != RX_OK)
 		return err;
 	if ((err = patient_entries(txn, s, patient, 500, log, n)) != RX_OK)
 		REFUSE(err, "storage error reading the audit log");
@@ -1073,9 +1377,12 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	store_audit_t *log = NULL;
 	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN], hash[RX_HASH_LEN],
 		code[RX_HASH_LEN];
-	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "";
-	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST || c->op == RX_OP_LOG;
-	int dirty = !reading, wrote = 0;
+	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "",
+	     notified[RX_INSTITUTION_MAX + 1] = "";
+	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST || c->op == RX_OP_LOG ||
+		      c->op == RX_OP_WATCH;
+	/* Which ops rewrite a prescription record (NOMINATE and ACK write others). */
+	int dirty = !reading && c->op != RX_OP_NOMINATE && c->op != RX_OP_ACK, wrote = 0;
 	rx_err_t err;
 	int rc;
 
@@ -1105,6 +1412,10 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		out->log = log;
 		copy_str(out->rx.patient_id, sizeof out->rx.patient_id, patient);
 		wrote = 1;
+	} else if (c->op == RX_OP_NOMINATE) {
+		if ((err = do_nominate(txn, s, c, patient, out)) != RX_OK)
+			goto fail;
+		copy_str(out->rx.patient_id, sizeof out->rx.patient_id, patient);
 	} else {
 		unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL ? PRESCRIBERS
 				: c->op == RX_OP_STATUS || c->op == RX_OP_LIST ? PRESCRIBERS | PHARMACIES
@@ -1118,8 +1429,10 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		}
 	}
 
-	if (c->op == RX_OP_LOG) {
+	if (c->op == RX_OP_LOG || c->op == RX_OP_NOMINATE) {
 		/* done above */
+	} else if (c->op == RX_OP_WATCH || c->op == RX_OP_ACK) {
+		err = do_watch_ack(txn, s, c, &actor, out);
 	} else if (c->op == RX_OP_SUBMIT) {
 		if (!patient[0]) {
 			err = RX_INVALID;
@@ -1135,6 +1448,8 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			goto fail;
 		}
 		err = do_submit(txn, s, c, &actor, patient, r, id, hash, code, out);
+		if (err == RX_OK)
+			err = notify_submit(txn, s, c, id, r, notified, out);
 	} else if (c->op == RX_OP_LIST && !(c->id && c->access_code)) {
 		err = do_list(txn, s, c, patient, &list, &out->n, out);
 		out->list = list;
@@ -1177,7 +1492,8 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			err = do_dispense(txn, s, c, r, out);
 			break;
 		case RX_OP_CANCEL:
-			err = do_cancel(c, r, out);
+			if ((err = do_cancel(c, r, out)) == RX_OK)
+				err = notify_cancel(txn, s, c, id, r, out);
 			break;
 		default:
 			err = RX_INVALID;
@@ -1735,6 +2051,10 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 		out->cards = st.ms_entries;
 	if (mdb_stat(txn, s->audit.log, &st) == 0)
 		out->audit_entries = st.ms_entries;
+	if (mdb_stat(txn, s->notices, &st) == 0)
+		out->notices = st.ms_entries;
+	if (mdb_stat(txn, s->nominations, &st) == 0)
+		out->nominations = st.ms_entries;
 	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);

@@ -92,6 +92,7 @@ typedef struct {
 #define STORE_PURPOSE_ISSUE 1
 #define STORE_PURPOSE_DISPENSE 2
 #define STORE_PURPOSE_VIEW 3
+#define STORE_PURPOSE_NOMINATE 4
 #define STORE_MAX_CODE_FAILURES 5
 
 /* One request, as the broker has verified it.  Pointers are borrowed for
@@ -123,7 +124,27 @@ typedef struct {
 	const uint8_t *signature;   /* RX_SIG_LEN */
 	uint32_t use;               /* DISPENSE: the use the record names, 0: the claimed one */
 	const char *new_access_code; /* SUBMIT: the code for the slip (canonical) */
+	const char *pharmacy;       /* NOMINATE: the pharmacy's code, "" to remove */
+	const uint64_t *acks;       /* ACK: the notice seqs handled */
+	size_t nacks;               /* 1..STORE_MAX_ACKS */
 } store_change_t;
+
+#define STORE_MAX_ACKS 256
+#define STORE_NOTICE_NEW 1
+#define STORE_NOTICE_CANCEL 2
+
+/* A notice for a pharmacy: kept until it ACKs the seq. */
+typedef struct {
+	uint64_t seq;
+	int kind;                   /* STORE_NOTICE_* */
+	char pharmacy[RX_INSTITUTION_MAX + 1];
+	char id[RX_ID_LEN + 1];
+	char patient_id[RX_PATIENT_ID_LEN + 1];
+	char institution[RX_INSTITUTION_MAX + 1]; /* the prescriber's */
+	int64_t at;
+	int state;                  /* rx_state_t then */
+	int cancel_pending;
+} store_notice_t;
 
 typedef struct {
 	store_rx_t rx;   /* the prescription after the change */
@@ -140,6 +161,12 @@ typedef struct {
 	size_t n;
 	const struct store_audit *log; /* LOG: the patient's entries, oldest first */
 	size_t nlog;
+	/* Notices this change queued (SUBMIT for a nominated pharmacy; CANCEL
+	 * for the claimer's and the notified pharmacy), to push once committed. */
+	store_notice_t notices[2];
+	size_t nnotices;
+	uint32_t count;             /* WATCH: notices waiting; ACK: notices removed */
+	char pharmacy[RX_INSTITUTION_MAX + 1]; /* NOMINATE: the nomination now */
 } store_outcome_t;
 
 /* Builds the reply for a change that will commit.  Called inside the write
@@ -166,7 +193,10 @@ void store_close(store_t **s);
  * issuer, the claimer, a pharmacy that dispensed it, or with the card or the
  * code; LIST with the card (a pharmacy: dispense; a prescriber: issue or
  * view) or with a prescription id and its code; RELEASE and DISPENSE the
- * claimer with its token; CANCEL the issuer.
+ * claimer with its token; CANCEL the issuer.  A pharmacy the patient
+ * nominated may CLAIM and STATUS the patient's prescriptions without proof.
+ * NOMINATE: the patient's card (purpose nominate) signing through a portal;
+ * WATCH and ACK: a pharmacy, for its own institution's notices.
  * Refusals: CONFLICT, UNKNOWN_KEY, KEY_REVOKED, PERMISSION_DENIED, NOT_FOUND,
  * ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED, INVALID,
  * CARD_UNKNOWN, CARD_REVOKED, ASSERTION_REPLAYED, ASSERTION_MISMATCH,
@@ -269,6 +299,11 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count) RX_MUST_CHECK;
  * store), taken while serving.  *bytes: the copy's size. */
 rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes) RX_MUST_CHECK;
 
+/* A pharmacy's unacknowledged notices with seq > after, oldest first, at
+ * most max; caller owns *out (free()). */
+rx_err_t store_notices(store_t *s, const char *pharmacy, uint64_t after, size_t max,
+		       store_notice_t **out, size_t *n) RX_MUST_CHECK;
+
 /* Clear a prescription's access-code lock and failure count (operator).
  * NOT_FOUND if no such prescription. */
 rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now) RX_MUST_CHECK;
@@ -336,6 +371,8 @@ typedef struct {
 	uint64_t institutions;
 	uint64_t cards;
 	uint64_t audit_entries;
+	uint64_t notices;             /* pushed notices not yet acknowledged */
+	uint64_t nominations;
 } store_stats_t;
 
 rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out) RX_MUST_CHECK;
