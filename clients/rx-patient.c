@@ -3,6 +3,7 @@
  * The card proves who asks; no operator is involved.
  *
  *   rx-patient [--broker EP] --curve-key FILE --server-key Z85 --card FILE --institution CODE log
+ *   rx-patient ... nominate PHARMACY | nominate --remove
  * --curve-key is the portal's registered CurveZMQ key pair, --institution its code. */
 #include <getopt.h>
 #include <sodium.h>
@@ -16,9 +17,11 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: rx-patient [--broker EP] --curve-key FILE --server-key Z85 --card FILE "
-		   "--institution CODE log\n"
-		   "The patient's access log: every access to their prescriptions, with who, when and\n"
-		   "what.  --curve-key and --institution are the patient portal's; --card the patient's.\n");
+		   "--institution CODE COMMAND\n"
+		   "  log                   every access to the patient's prescriptions: who, when, what\n"
+		   "  nominate PHARMACY     send new prescriptions to this pharmacy (its institution code)\n"
+		   "  nominate --remove     stop sending them to the nominated pharmacy\n"
+		   "--curve-key and --institution are the patient portal's; --card the patient's.\n");
 }
 
 int main(int argc, char **argv)
@@ -27,18 +30,26 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
+		{"remove", no_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
-	int ch;
+	int ch, remove = 0;
 	while ((ch = getopt_long(argc, argv, CLI_CONN_LETTERS "h", opts, NULL)) != -1) {
 		if (cli_conn_option(&conn, ch, optarg))
 			continue;
+		if (ch == 'R') {
+			remove = 1;
+			continue;
+		}
 		usage(ch == 'h' ? stdout : stderr);
 		return ch == 'h' ? 0 : 1;
 	}
-	if (argc - optind != 1 || strcmp(argv[optind], "log") != 0) {
+	int nargs = argc - optind;
+	const char *cmd = nargs > 0 ? argv[optind] : "";
+	int nominating = strcmp(cmd, "nominate") == 0 && ((nargs == 2 && !remove) || (nargs == 1 && remove));
+	if (!nominating && !(strcmp(cmd, "log") == 0 && nargs == 1 && !remove)) {
 		usage(stderr);
-		return cli_fail("expected: log");
+		return cli_fail("expected: log | nominate PHARMACY | nominate --remove");
 	}
 	if (conn.card_file == NULL)
 		return cli_fail("--card FILE (the patient's card) and --institution CODE (the portal's) are required");
@@ -53,11 +64,24 @@ int main(int argc, char **argv)
 	rxc_proof_t proof;
 	Rx__Signed assertion;
 	char unused[64];
-	if ((code = cli_proof(&conn, RX__PURPOSE__PURPOSE_VIEW, &proof, &assertion, unused)) >= 0) {
+	if ((code = cli_proof(&conn, nominating ? RX__PURPOSE__PURPOSE_NOMINATE : RX__PURPOSE__PURPOSE_VIEW,
+			      &proof, &assertion, unused)) >= 0) {
 		rxc_destroy(&c);
 		return code;
 	}
 	rxc_result_t r;
+	if (nominating) {
+		rxc_nominate(c, &assertion, remove ? "" : argv[optind + 1], &r);
+		json_t *extra = NULL;
+		if (r.status == RX_OK)
+			extra = json_pack("{s:s, s:s*}", "patient_id", r.receipt->patient_id, "nominated",
+					  r.receipt->pharmacy_code[0] ? r.receipt->pharmacy_code : NULL);
+		code = cli_print_result(&r, extra, conn.broker, NULL);
+		rxc_signed_free(&assertion);
+		sodium_memzero(&card, sizeof card);
+		rxc_destroy(&c);
+		return code;
+	}
 	json_t *entries = json_array();
 	rxc_log(c, &assertion, &r);
 	if (r.status == RX_OK) {

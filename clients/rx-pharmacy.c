@@ -8,12 +8,15 @@
  *   rx-pharmacy CONN release ID --claim TOKEN [--request-id HEX32]
  *   rx-pharmacy CONN dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]
  *   rx-pharmacy CONN status ID [--body] [PROOF|--access-code CODE]
+ *   rx-pharmacy CONN watch [--count N]
  * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "rx_ids.h"
@@ -30,6 +33,10 @@ static void usage(FILE *f)
 		   "                                           record the dispense (default: as prescribed)\n"
 		   "  status ID [--body] [--card ... | --access-code CODE]\n"
 		   "                                           state; --body also prints the items\n"
+		   "  watch [--count N]                        print this pharmacy's notices (new\n"
+		   "                                           prescriptions of patients who nominated it,\n"
+		   "                                           cancels) as JSON lines, acknowledging each;\n"
+		   "                                           runs until killed, or N notices\n"
 		   "--access-code - reads the code from stdin.  Options: --broker EP (default\n"
 		   CLI_DEFAULT_BROKER "), --broker-key HEX (pin the broker's receipt key), --timeout\n"
 		   "SECONDS (default 4.5 s), --receipt FILE (keep the signed receipt, mode 0600)\n");
@@ -99,6 +106,89 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 	return code;
 }
 
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* WATCH, then print each notice once as a JSON line and ACK it.  A notice
+ * whose ACK is lost comes again with the next WATCH (every 30 s, also the
+ * heartbeat), so recently printed seqs are remembered and not printed
+ * twice.  Stops after count notices (0: never) or on SIGINT/SIGTERM. */
+static int watch(rxc_t *c, long count)
+{
+	enum { RECENT = 4096, HEARTBEAT_MS = 30000 };
+	static uint64_t recent[RECENT];
+	size_t nrecent = 0;
+	long printed = 0;
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (!stopping && (count == 0 || printed < count)) {
+		rxc_result_t r;
+		rxc_watch(c, &r);
+		if (r.status != RX_OK) {
+			int code = cli_exit_code(r.status);
+			fprintf(stderr, "rx-pharmacy: watch: %s (%s)%s\n", rx_err_name(r.status), r.message,
+				r.status == RX_UNREACHABLE ? "; retrying" : "");
+			rxc_result_free(&r);
+			if (r.status != RX_UNREACHABLE)
+				return code;
+			continue;
+		}
+		rxc_result_free(&r);
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			struct timespec t1;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			long left = HEARTBEAT_MS - ((t1.tv_sec - t0.tv_sec) * 1000 +
+						    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+			if (stopping || left <= 0 || (count && printed >= count))
+				break;
+			Rx__Notice *n;
+			rx_err_t err = rxc_notice(c, left > 500 ? 500 : (int)left, &n);
+			if (err == RX_BAD_SIGNATURE)
+				fprintf(stderr, "rx-pharmacy: watch: dropped a notice whose broker signature does not verify\n");
+			if (err != RX_OK)
+				continue;
+			int seen = 0;
+			for (size_t i = 0; i < nrecent && i < RECENT; i++)
+				seen |= recent[i] == n->seq;
+			if (!seen) {
+				char at[32];
+				cli_time(n->at, at);
+				json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "seq",
+						      (json_int_t)n->seq, "kind",
+						      n->kind == RX__NOTICE_KIND__NOTICE_NEW ? "new" : "cancel",
+						      "id", n->prescription_id, "patient_id", n->patient_id,
+						      "institution", n->institution_code, "at", at, "state",
+						      rx_state_name(n->state), "cancel_pending", (int)n->cancel_pending);
+				char *line = json_dumps(j, JSON_COMPACT);
+				if (line)
+					printf("%s\n", line);
+				fflush(stdout);
+				free(line);
+				json_decref(j);
+				recent[nrecent++ % RECENT] = n->seq;
+				printed++;
+			}
+			/* Printed (or printed before): done with it. */
+			uint64_t seq = n->seq;
+			rx__notice__free_unpacked(n, NULL);
+			rxc_ack(c, &seq, 1, &r);
+			if (r.status != RX_OK)
+				fprintf(stderr, "rx-pharmacy: watch: ack %llu: %s (it will come again)\n",
+					(unsigned long long)seq, rx_err_name(r.status));
+			rxc_result_free(&r);
+		}
+	}
+	return 0;
+}
+
 static int list(rxc_t *c, const char *patient, const char *id, const rxc_proof_t *proof,
 		const char *broker)
 {
@@ -125,23 +215,30 @@ int main(int argc, char **argv)
 {
 	cli_conn_t conn = CLI_CONN_INIT;
 	const char *claim_hex = NULL, *patient = NULL;
+	long count = 0;
 	int want_body = 0;
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"claim", required_argument, NULL, 'c'},
 		{"patient", required_argument, NULL, 'P'},
 		{"body", no_argument, NULL, 'B'},
+		{"count", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, CLI_CONN_LETTERS "c:P:Bh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CLI_CONN_LETTERS "c:P:Bn:h", opts, NULL)) != -1) {
 		if (cli_conn_option(&conn, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'c': claim_hex = optarg; break;
 		case 'P': patient = optarg; break;
 		case 'B': want_body = 1; break;
+		case 'n':
+			count = strtol(optarg, NULL, 10);
+			if (count < 0)
+				return cli_fail("--count must be 0 or more");
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -152,11 +249,13 @@ int main(int argc, char **argv)
 	int ok = (strcmp(cmd, "list") == 0 && (nargs == 1 || nargs == 2)) ||
 		 ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "status") == 0) && nargs == 2) ||
 		 (strcmp(cmd, "release") == 0 && nargs == 2 && claim_hex) ||
+		 (strcmp(cmd, "watch") == 0 && nargs == 1) ||
 		 (strcmp(cmd, "dispense") == 0 && (nargs == 2 || nargs == 3) && claim_hex);
 	if (!ok) {
 		usage(stderr);
 		return cli_fail("expected: list --card FILE | list ID --access-code CODE | claim ID | "
-				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] | status ID");
+				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] | status ID | "
+				"watch [--count N]");
 	}
 	uint8_t token[RX_TOKEN_LEN];
 	if (claim_hex && rx_unhex(claim_hex, token, RX_TOKEN_LEN) != RX_OK)
@@ -178,7 +277,9 @@ int main(int argc, char **argv)
 		rxc_destroy(&c);
 		return code;
 	}
-	if (strcmp(cmd, "list") == 0) {
+	if (strcmp(cmd, "watch") == 0) {
+		code = watch(c, count);
+	} else if (strcmp(cmd, "list") == 0) {
 		code = list(c, patient, nargs == 2 ? args[1] : NULL, &proof, broker);
 	} else if (strcmp(cmd, "claim") == 0) {
 		rxc_claim(c, rid, args[1], &proof, &r);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <zmq.h>
 
+#define NOTICE_QUEUE 256
+
 struct rxc {
 	void *zctx;
 	int own_ctx;
@@ -17,6 +19,12 @@ struct rxc {
 	int timeout_ms, resend_ms;
 	uint8_t pinned[RX_KEY_LEN];
 	int has_pin;
+	uint8_t seen[RX_KEY_LEN]; /* the broker key of the last verified receipt */
+	int has_seen;
+	/* Notices pushed while a call waited for its reply, oldest first. */
+	uint8_t *queued[NOTICE_QUEUE];
+	size_t queued_len[NOTICE_QUEUE];
+	int nqueued;
 };
 
 static int64_t mono_ms(void)
@@ -80,6 +88,8 @@ void rxc_destroy(rxc_t **cp)
 	if (c->own_ctx && c->zctx)
 		zmq_ctx_term(c->zctx);
 	sodium_memzero(&c->kp, sizeof c->kp);
+	for (int i = 0; i < c->nqueued; i++)
+		free(c->queued[i]);
 	free(c);
 	*cp = NULL;
 }
@@ -139,6 +149,16 @@ void rxc_signed_free(Rx__Signed *s)
 	s->body.len = s->signature.len = 0;
 }
 
+/* A pushed notice rather than a reply? */
+static int is_notice(const uint8_t *buf, size_t len)
+{
+	Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
+	int yes = r != NULL && r->notice.len > 0;
+	if (r)
+		rx__reply__free_unpacked(r, NULL);
+	return yes;
+}
+
 /* Send frames whenever the socket can take them, resending every resend_ms,
  * until a reply frame arrives for which accept() says yes, or timeout. */
 static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens, int n,
@@ -196,6 +216,16 @@ static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens
 			}
 			zmq_msg_close(&m);
 		}
+		if (got && accept != NULL && is_notice(buf, blen)) {
+			/* Not a reply: keep it for rxc_notice (unACKed ones come again). */
+			if (c->nqueued < NOTICE_QUEUE) {
+				c->queued[c->nqueued] = buf;
+				c->queued_len[c->nqueued++] = blen;
+			} else {
+				free(buf);
+			}
+			continue;
+		}
 		if (got && (accept == NULL || accept(buf, blen, arg))) {
 			*reply = buf;
 			*reply_len = blen;
@@ -248,6 +278,8 @@ static rx_err_t verify_ok(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
 		return fail(out, RX_SYSTEM, "the broker's receipt signature does not verify");
 	if (c->has_pin && memcmp(rc->broker_key.data, c->pinned, RX_KEY_LEN) != 0)
 		return fail(out, RX_SYSTEM, "the receipt is signed by a broker key other than the pinned one");
+	memcpy(c->seen, rc->broker_key.data, RX_KEY_LEN);
+	c->has_seen = 1;
 	if (rc->request_id.len != RX_REQUEST_ID_LEN ||
 	    memcmp(rc->request_id.data, call->request_id.data, RX_REQUEST_ID_LEN) != 0 ||
 	    rc->caller_key.len != RX_KEY_LEN || memcmp(rc->caller_key.data, c->kp.pk, RX_KEY_LEN) != 0 ||
@@ -355,6 +387,9 @@ typedef struct {
 	const char *patient;
 	const Rx__Signed *prescription, *record;
 	const rxc_proof_t *proof;
+	const char *pharmacy;
+	const uint64_t *acks;
+	size_t nacks;
 } call_args_t;
 
 static rx_err_t simple(rxc_t *c, const uint8_t *rid, const call_args_t *a, rxc_result_t *out)
@@ -378,6 +413,10 @@ static rx_err_t simple(rxc_t *c, const uint8_t *rid, const call_args_t *a, rxc_r
 		call.patient_id = (char *)a->patient;
 	call.prescription = (Rx__Signed *)a->prescription;
 	call.dispense = (Rx__Signed *)a->record;
+	if (a->pharmacy)
+		call.pharmacy_code = (char *)a->pharmacy;
+	call.ack = (uint64_t *)a->acks;
+	call.n_ack = a->nacks;
 	if (a->proof) {
 		call.card = (Rx__Signed *)a->proof->card;
 		if (a->proof->access_code)
@@ -490,3 +529,96 @@ rx_err_t rxc_admin(const char *dir, int timeout_ms, const Rx__AdminRequest *q, R
 	return (rx_err_t)(*out)->status;
 }
 
+
+rx_err_t rxc_nominate(rxc_t *c, const Rx__Signed *card, const char *pharmacy, rxc_result_t *out)
+{
+	rxc_proof_t proof = {.card = card};
+	call_args_t a = {.op = RX_OP_NOMINATE, .proof = &proof, .pharmacy = pharmacy ? pharmacy : ""};
+	return simple(c, NULL, &a, out);
+}
+
+rx_err_t rxc_watch(rxc_t *c, rxc_result_t *out)
+{
+	call_args_t a = {.op = RX_OP_WATCH};
+	return simple(c, NULL, &a, out);
+}
+
+rx_err_t rxc_ack(rxc_t *c, const uint64_t *seqs, size_t n, rxc_result_t *out)
+{
+	call_args_t a = {.op = RX_OP_ACK, .acks = seqs, .nacks = n};
+	return simple(c, NULL, &a, out);
+}
+
+/* Decode and check one notice frame: signed by the pinned broker key, or
+ * by the key of the last receipt this connection verified. */
+static rx_err_t open_notice(rxc_t *c, const uint8_t *buf, size_t len, Rx__Notice **out)
+{
+	Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
+	Rx__Notice *n = NULL;
+	rx_err_t err = RX_INVALID;
+	if (r != NULL && r->notice.len > 0 &&
+	    (n = rx__notice__unpack(NULL, r->notice.len, r->notice.data)) != NULL) {
+		const uint8_t *want = c->has_pin ? c->pinned : c->has_seen ? c->seen : NULL;
+		err = RX_BAD_SIGNATURE;
+		if (want && n->broker_key.len == RX_KEY_LEN &&
+		    memcmp(n->broker_key.data, want, RX_KEY_LEN) == 0 &&
+		    r->notice_signature.len == RX_SIG_LEN &&
+		    rx_verify(RX_SIGN_NOTICE, want, r->notice.data, r->notice.len,
+			      r->notice_signature.data) == RX_OK)
+			err = RX_OK;
+	}
+	if (r)
+		rx__reply__free_unpacked(r, NULL);
+	if (err != RX_OK && n)
+		rx__notice__free_unpacked(n, NULL);
+	*out = err == RX_OK ? n : NULL;
+	return err;
+}
+
+rx_err_t rxc_notice(rxc_t *c, int timeout_ms, Rx__Notice **out)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	*out = NULL;
+	for (;;) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		if (c->nqueued > 0) {
+			buf = c->queued[0];
+			len = c->queued_len[0];
+			c->nqueued--;
+			memmove(c->queued, c->queued + 1, (size_t)c->nqueued * sizeof c->queued[0]);
+			memmove(c->queued_len, c->queued_len + 1, (size_t)c->nqueued * sizeof c->queued_len[0]);
+		} else {
+			int64_t now = mono_ms();
+			if (now >= deadline)
+				return RX_UNREACHABLE;
+			zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+			int rc = zmq_poll(&it, 1, (long)(deadline - now));
+			if (rc < 0 && zmq_errno() != EINTR)
+				return RX_SYSTEM;
+			if (rc <= 0)
+				continue;
+			zmq_msg_t m;
+			int more = 1;
+			while (more) {
+				zmq_msg_init(&m);
+				if (zmq_msg_recv(&m, c->sock, ZMQ_DONTWAIT) < 0) {
+					zmq_msg_close(&m);
+					break;
+				}
+				more = zmq_msg_more(&m);
+				if (!more && (buf = malloc(zmq_msg_size(&m) ? zmq_msg_size(&m) : 1)) != NULL) {
+					len = zmq_msg_size(&m);
+					memcpy(buf, zmq_msg_data(&m), len);
+				}
+				zmq_msg_close(&m);
+			}
+			if (buf == NULL)
+				continue;
+		}
+		rx_err_t err = open_notice(c, buf, len, out);
+		free(buf);
+		if (err != RX_INVALID) /* a stray late reply is INVALID here: skip it */
+			return err;
+	}
+}

@@ -97,6 +97,30 @@ rx_err_t rxc_list(rxc_t *c, const char *patient_id, const char *id, const rxc_pr
  * card's assertion (purpose view). */
 rx_err_t rxc_log(rxc_t *c, const Rx__Signed *card, rxc_result_t *out);
 
+/* NOMINATE: the patient nominates pharmacy (a pharmacy's institution code;
+ * "" or NULL removes the nomination).  Like rxc_log, c acts as the card
+ * through a patient portal's connection; card is the card's assertion
+ * (purpose nominate).  The receipt's pharmacy_code is the nomination now. */
+rx_err_t rxc_nominate(rxc_t *c, const Rx__Signed *card, const char *pharmacy, rxc_result_t *out);
+
+/* WATCH: register this connection for the notices of the pharmacy c's key
+ * belongs to; the receipt's notices is how many are waiting, which rxd
+ * pushes next, then every new one as it is committed.  Repeat it at least
+ * every 60 s (a heartbeat: rxd forgets a silent connection after 90 s and
+ * sends the backlog again on each WATCH).  ACK: the notices with these seqs
+ * were handled (1..256); rxd forgets them.  A notice not ACKed is sent
+ * again, so a consumer must accept the same seq twice. */
+rx_err_t rxc_watch(rxc_t *c, rxc_result_t *out);
+rx_err_t rxc_ack(rxc_t *c, const uint64_t *seqs, size_t n, rxc_result_t *out);
+
+/* The next notice pushed on this connection (kept aside if it came during
+ * a call), waiting up to timeout_ms.  RX_OK: *out is the caller's
+ * (rx__notice__free_unpacked), its broker signature checked against the
+ * pinned key or the key of the last receipt verified here (so WATCH
+ * first).  RX_UNREACHABLE: nothing within the timeout.  RX_BAD_SIGNATURE: a
+ * notice that does not verify (dropped; call again). */
+rx_err_t rxc_notice(rxc_t *c, int timeout_ms, Rx__Notice **out) RX_MUST_CHECK;
+
 /* Send raw frames and wait for one reply frame (tests of hostile input).
  * On RX_OK *reply is a heap buffer the caller frees.  RX_UNREACHABLE on
  * timeout. */

@@ -1,0 +1,285 @@
+/* Integration: a patient nominates a pharmacy with their card; the pharmacy
+ * watching over its own connection is pushed new prescriptions and cancels,
+ * each kept until ACKed, so one that was offline (or whose broker was
+ * killed) gets its backlog when it WATCHes again. */
+#include <check.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+#include "rx_ids.h"
+
+#define PHARMACY "1398765432"
+#define OTHER_PHARMACY "1398765433"
+#define CLINIC "1312345678"
+
+typedef struct {
+	harness_t h;
+	rx_keypair_t doc, ph, ph2, card;
+	char patient[RX_PATIENT_ID_LEN + 1];
+	rxc_t *cdoc;
+	harness_inst_t *portal;
+} world_t;
+
+static void world_up(world_t *w)
+{
+	memset(w, 0, sizeof *w);
+	ck_assert_msg(harness_start(&w->h, 0) == 0, "rxd did not start (is $RXD set?)");
+	ck_assert_int_eq(harness_key(&w->h, &w->doc, RX_ROLE_PRESCRIBER, CLINIC), 0);
+	ck_assert_int_eq(harness_key(&w->h, &w->ph, RX_ROLE_PHARMACY, PHARMACY), 0);
+	ck_assert_int_eq(harness_key(&w->h, &w->ph2, RX_ROLE_PHARMACY, OTHER_PHARMACY), 0);
+	ck_assert_int_eq(harness_enroll(&w->h, "123456789018", w->patient), 0);
+	ck_assert_int_eq(harness_card(&w->h, w->patient, &w->card), 0);
+	ck_assert_ptr_nonnull(w->portal = harness_institution(&w->h, "PORTAL", 3));
+	w->cdoc = harness_client(&w->h, NULL, &w->doc, 0);
+}
+
+static void world_down(world_t *w)
+{
+	rxc_destroy(&w->cdoc);
+	harness_cleanup(&w->h);
+}
+
+/* NOMINATE pharmacy ("" removes) with a card assertion of purpose, made at
+ * the portal, through the portal's connection signed by signer. */
+static rx_err_t nominate(world_t *w, const rx_keypair_t *signer, int purpose, const char *pharmacy)
+{
+	rxc_t *c = harness_client_curve(&w->h, NULL, signer, &w->portal->curve, 0);
+	Rx__Signed a;
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_card_assertion(&w->card, purpose, "PORTAL", (int64_t)time(NULL), &a), RX_OK);
+	rx_err_t err = rxc_nominate(c, &a, pharmacy, &r);
+	if (err == RX_OK) {
+		ck_assert_str_eq(r.receipt->pharmacy_code, pharmacy);
+		ck_assert_str_eq(r.receipt->patient_id, w->patient);
+	}
+	rxc_result_free(&r);
+	rxc_signed_free(&a);
+	rxc_destroy(&c);
+	return err;
+}
+
+static void submit(world_t *w, char id[RX_ID_LEN + 1])
+{
+	Rx__Signed sp, card;
+	rxc_result_t r;
+	char notes[48];
+	snprintf(notes, sizeof notes, "notice-%u", (unsigned)randombytes_random());
+	harness_prescription(&w->doc, "", 1, (int64_t)time(NULL), 0, notes, &sp);
+	harness_assertion(&w->h, &w->card, &w->doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	ck_assert_int_eq(rxc_submit(w->cdoc, NULL, &sp, &card, &r), RX_OK);
+	strcpy(id, r.receipt->prescription_id);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
+}
+
+/* WATCH on c; returns how many notices wait. */
+static uint32_t watch(rxc_t *c)
+{
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_watch(c, &r), RX_OK);
+	uint32_t n = r.receipt->notices;
+	rxc_result_free(&r);
+	return n;
+}
+
+/* The next notice on c within 10 s (a deadline, not a timing claim). */
+static Rx__Notice *next(rxc_t *c)
+{
+	Rx__Notice *n = NULL;
+	ck_assert_int_eq(rxc_notice(c, 10000, &n), RX_OK);
+	ck_assert_int_eq(n->broker_key.len, RX_KEY_LEN);
+	return n;
+}
+
+static void ack(rxc_t *c, uint64_t seq, uint32_t removed)
+{
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_ack(c, &seq, 1, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->notices, removed);
+	rxc_result_free(&r);
+}
+
+START_TEST(nominated_pharmacy_is_pushed_new_and_cancel)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	rxc_result_t r;
+	world_up(&w);
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, PHARMACY), RX_OK);
+
+	rxc_t *cph = harness_client(&w.h, NULL, &w.ph, 0);
+	rxc_t *cph2 = harness_client(&w.h, NULL, &w.ph2, 0);
+	ck_assert_uint_eq(watch(cph), 0);
+	ck_assert_uint_eq(watch(cph2), 0);
+
+	submit(&w, id);
+	Rx__Notice *n = next(cph);
+	ck_assert_int_eq(n->kind, RX__NOTICE_KIND__NOTICE_NEW);
+	ck_assert_str_eq(n->prescription_id, id);
+	ck_assert_str_eq(n->patient_id, w.patient);
+	ck_assert_str_eq(n->pharmacy_code, PHARMACY);
+	ck_assert_str_eq(n->institution_code, CLINIC);
+	ck_assert_int_eq(n->state, RX__STATE__ISSUED);
+	uint64_t seq_new = n->seq;
+	rx__notice__free_unpacked(n, NULL);
+	ack(cph, seq_new, 1);
+	ack(cph, seq_new, 0); /* again: already done */
+
+	/* The nominated pharmacy may claim without the card; another may not. */
+	rxc_proof_t none = {0};
+	ck_assert_int_eq(rxc_claim(cph2, NULL, id, &none, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_claim(cph, NULL, id, &none, &r), RX_OK);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_status(cph, id, &none, &r), RX_OK);
+	rxc_result_free(&r);
+
+	/* The prescriber cancels the claimed prescription: the claimer hears. */
+	int64_t t0 = harness_ms();
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	rxc_result_free(&r);
+	n = next(cph);
+	fprintf(stderr, "notices: cancel reached the claimer %lld ms after the cancel was sent\n",
+		(long long)(harness_ms() - t0));
+	ck_assert_int_eq(n->kind, RX__NOTICE_KIND__NOTICE_CANCEL);
+	ck_assert_str_eq(n->prescription_id, id);
+	ck_assert(n->cancel_pending);
+	ck_assert_uint_gt(n->seq, seq_new);
+	ack(cph, n->seq, 1);
+	rx__notice__free_unpacked(n, NULL);
+	/* Nothing went to the other pharmacy. */
+	ck_assert_uint_eq(watch(cph2), 0);
+	Rx__Notice *none_n = NULL;
+	ck_assert_int_eq(rxc_notice(cph2, 200, &none_n), RX_UNREACHABLE);
+	ck_assert_uint_eq(watch(cph), 0);
+
+	/* Un-nominated: a new prescription notifies no one, and the pharmacy
+	 * needs the card again. */
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, ""), RX_OK);
+	submit(&w, id);
+	ck_assert_uint_eq(watch(cph), 0);
+	ck_assert_int_eq(rxc_claim(cph, NULL, id, &none, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_destroy(&cph);
+	rxc_destroy(&cph2);
+	world_down(&w);
+}
+END_TEST
+
+START_TEST(offline_pharmacy_gets_backlog_once_acked)
+{
+	world_t w;
+	char ids[3][RX_ID_LEN + 1];
+	world_up(&w);
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, PHARMACY), RX_OK);
+	for (int i = 0; i < 3; i++)
+		submit(&w, ids[i]);
+	/* The broker dies; the notices were committed with the submits. */
+	rxc_destroy(&w.cdoc);
+	harness_stop(&w.h, SIGKILL);
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+
+	rxc_t *cph = harness_client(&w.h, NULL, &w.ph, 0);
+	ck_assert_uint_eq(watch(cph), 3);
+	uint64_t last = 0;
+	for (int i = 0; i < 3; i++) {
+		Rx__Notice *n = next(cph);
+		ck_assert_str_eq(n->prescription_id, ids[i]); /* in order */
+		ck_assert_uint_gt(n->seq, last);
+		last = n->seq;
+		if (i < 2)
+			ack(cph, n->seq, 1);
+		rx__notice__free_unpacked(n, NULL);
+	}
+	rxc_destroy(&cph);
+
+	/* Reconnected: the one not ACKed comes again, and only it. */
+	cph = harness_client(&w.h, NULL, &w.ph, 0);
+	ck_assert_uint_eq(watch(cph), 1);
+	Rx__Notice *n = next(cph);
+	ck_assert_str_eq(n->prescription_id, ids[2]);
+	ck_assert_uint_eq(n->seq, last);
+	/* Another pharmacy cannot ACK it away. */
+	rxc_t *cph2 = harness_client(&w.h, NULL, &w.ph2, 0);
+	ack(cph2, n->seq, 0);
+	ack(cph, n->seq, 1);
+	rx__notice__free_unpacked(n, NULL);
+	ck_assert_uint_eq(watch(cph), 0);
+	rxc_destroy(&cph);
+	rxc_destroy(&cph2);
+	world_down(&w);
+}
+END_TEST
+
+START_TEST(refusals)
+{
+	world_t w;
+	rxc_result_t r;
+	world_up(&w);
+	/* Only a pharmacy may be nominated, and it must exist. */
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, CLINIC), RX_INVALID);
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, "1399999999"), RX_NOT_FOUND);
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, "no spaces"), RX_INVALID);
+	/* The assertion must be for nominating, and sign the request itself. */
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_VIEW, PHARMACY), RX_ASSERTION_MISMATCH);
+	rx_keypair_t other;
+	char p2[RX_PATIENT_ID_LEN + 1];
+	ck_assert_int_eq(harness_enroll(&w.h, "000000000019", p2), 0);
+	ck_assert_int_eq(harness_card(&w.h, p2, &other), 0);
+	ck_assert_int_eq(nominate(&w, &other, RX__PURPOSE__PURPOSE_NOMINATE, PHARMACY), RX_ASSERTION_MISMATCH);
+
+	/* Not through a pharmacy's connection. */
+	rxc_t *c = harness_client_curve(&w.h, NULL, &w.card, &harness_institution(&w.h, PHARMACY, 2)->curve, 0);
+	Rx__Signed a;
+	ck_assert_int_eq(rxc_card_assertion(&w.card, RX__PURPOSE__PURPOSE_NOMINATE, PHARMACY,
+					    (int64_t)time(NULL), &a), RX_OK);
+	ck_assert_int_eq(rxc_nominate(c, &a, PHARMACY, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_signed_free(&a);
+	rxc_destroy(&c);
+
+	/* WATCH and ACK are a pharmacy's. */
+	ck_assert_int_eq(rxc_watch(w.cdoc, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	uint64_t seq = 1;
+	ck_assert_int_eq(rxc_ack(w.cdoc, &seq, 1, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_t *cph = harness_client(&w.h, NULL, &w.ph, 0);
+	ck_assert_int_eq(rxc_ack(cph, NULL, 0, &r), RX_INVALID);
+	rxc_result_free(&r);
+	uint64_t many[300] = {0};
+	ck_assert_int_eq(rxc_ack(cph, many, 300, &r), RX_INVALID);
+	rxc_result_free(&r);
+	rxc_destroy(&cph);
+	world_down(&w);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("notices");
+	TCase *tc = tcase_create("notices");
+	tcase_add_test(tc, nominated_pharmacy_is_pushed_new_and_cancel);
+	tcase_add_test(tc, offline_pharmacy_gets_backlog_once_acked);
+	tcase_add_test(tc, refusals);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
