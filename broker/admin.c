@@ -576,6 +576,8 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		st.institutions = s.institutions;
 		st.cards = s.cards;
 		st.audit_entries = s.audit_entries;
+		st.notices_pending = s.notices;
+		st.nominations = s.nominations;
 		st.data_dir_bytes = a->dir ? dir_bytes(a->dir) : 0;
 		st.requests_per_second = a->metrics ? metrics_rate(a->metrics, now) : 0;
 		r.stats = &st;

@@ -129,9 +129,12 @@ char *metrics_render(const metrics_t *m, const store_stats_t *st, int64_t now)
 		"rx_lmdb_map_size_bytes %llu\n"
 		"# HELP rx_audit_entries Entries in the audit log.\n# TYPE rx_audit_entries gauge\n"
 		"rx_audit_entries %llu\n"
+		"# HELP rx_notices_pending Pushed notices no pharmacy has acknowledged.\n"
+		"# TYPE rx_notices_pending gauge\n"
+		"rx_notices_pending %llu\n"
 		"# HELP rx_prescriptions Prescriptions by state.\n# TYPE rx_prescriptions gauge\n",
 	    (unsigned long long)st->map_used, (unsigned long long)st->map_size,
-	    (unsigned long long)st->audit_entries);
+	    (unsigned long long)st->audit_entries, (unsigned long long)st->notices);
 	for (int s = RX_STATE_ISSUED; s <= RX_STATE_EXPIRED; s++)
 		put(&t, "rx_prescriptions{state=\"%s\"} %llu\n", rx_state_name(s),
 		    (unsigned long long)st->by_state[s]);

@@ -208,6 +208,8 @@ static int stats(const char *dir, int timeout_s)
 		(json_int_t)s->cards, "data_dir_bytes", (json_int_t)s->data_dir_bytes,
 		"requests_per_second", s->requests_per_second, "audit_entries",
 		(json_int_t)s->audit_entries);
+	json_object_set_new(o, "notices_pending", json_integer((json_int_t)s->notices_pending));
+	json_object_set_new(o, "nominations", json_integer((json_int_t)s->nominations));
 	snprintf(human, sizeof human,
 		 "rxd %s, up %llds (since %s)\n"
 		 "broker key        %s\n"
@@ -222,7 +224,8 @@ static int stats(const char *dir, int timeout_s)
 		 "LMDB map          %.1f of %.1f MiB used\n"
 		 "data dir          %.1f MiB\n"
 		 "requests/s        %.1f (last minute)\n"
-		 "audit entries     %llu\n",
+		 "audit entries     %llu\n"
+		 "notices pending   %llu  (nominations %llu)\n",
 		 s->version, up, started, key, s->curve_key, (unsigned long long)s->requests,
 		 (unsigned long long)s->prescriptions, (unsigned long long)s->issued,
 		 (unsigned long long)s->claimed, (unsigned long long)s->dispensed,
@@ -231,7 +234,8 @@ static int stats(const char *dir, int timeout_s)
 		 (unsigned long long)s->institutions, (unsigned long long)s->keys,
 		 (unsigned long long)s->cards, s->map_used / 1048576.0, s->map_size / 1048576.0,
 		 s->data_dir_bytes / 1048576.0, s->requests_per_second,
-		 (unsigned long long)s->audit_entries);
+		 (unsigned long long)s->audit_entries, (unsigned long long)s->notices_pending,
+		 (unsigned long long)s->nominations);
 	int code = finish(o, RX_OK, NULL, human);
 	rx__admin_reply__free_unpacked(r, NULL);
 	return code;

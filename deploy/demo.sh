@@ -16,7 +16,9 @@ patient_tool=$build/clients/rx-patient
 work=$(mktemp -d /tmp/rx-demo.XXXXXX)
 data=$work/data
 rxd_pid=
+watch_pid=
 cleanup() {
+  [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
   if [ -n "$rxd_pid" ] && kill -0 "$rxd_pid" 2>/dev/null; then
     kill "$rxd_pid"; wait "$rxd_pid" 2>/dev/null || true
   fi
@@ -188,6 +190,31 @@ entries=$(grep -o '"action"' <<<"$out" | wc -l)
 [ "$entries" -gt 5 ] || die "the patient's log is too short: $out"
 info "$entries accesses to her prescriptions, each with who, when, what and how it ended, e.g.:"
 grep -o '{"at":[^}]*CLAIM[^}]*}' <<<"$out" | head -2 | sed 's/^/      /'
+
+say "She nominates Aozora Pharmacy; it is sent her next prescription, and told of its cancel"
+run 0 "$patient_tool" --broker "$broker" --curve-key "$work/portal.curve" --server-key "$data/broker.curve.pub" \
+  --card "$work/hanako2.card" --institution PORTAL nominate 1398765432
+info "nominated: $(field nominated "$out")"
+cat >"$work/rx3.json" <<JSON
+{"valid_days": 4, "uses": 1,
+ "items": [{"drug_code": "1149019F1560", "name": "ロキソニン錠６０ｍｇ (loxoprofen 60 mg)", "dose": "1 tablet",
+   "usage": "three times daily after meals", "days": 5, "quantity": 15, "unit": "tablet"}]}
+JSON
+run 0 "$clinic" "${sakura[@]}" --card "$work/hanako2.card" --institution 1312345678 submit "$work/rx3.json"
+id3=$(field id "$out")
+# The pharmacy's feed starts after the submit: the notice waited for it.
+"$pharmacy" "${at_aozora[@]}" watch --count 2 >"$work/notices.jsonl" 2>>"$work/watch.log" &
+watch_pid=$!
+for _ in $(seq 150); do grep -q '"kind":"new"' "$work/notices.jsonl" && break; sleep 0.1; done
+grep -q "\"id\":\"$id3\"" "$work/notices.jsonl" || die "no notice of $id3: $(cat "$work/notices.jsonl")"
+run 0 "$pharmacy" "${at_aozora[@]}" claim "$id3"
+info "notice received, and claimed without the card: she nominated this pharmacy"
+run 0 "$clinic" "${sakura[@]}" cancel "$id3"
+for _ in $(seq 150); do grep -q '"kind":"cancel"' "$work/notices.jsonl" && break; sleep 0.1; done
+grep -q '"kind":"cancel"' "$work/notices.jsonl" || die "no cancel notice: $(cat "$work/notices.jsonl")"
+wait "$watch_pid" || die "rx-pharmacy watch failed: $(cat "$work/watch.log")"
+watch_pid=
+sed 's/^/    /' "$work/notices.jsonl" | cut -c1-150
 
 say "The operator on call: audit chain, a prescription's history, today's report"
 "$rxctl" --data "$data" audit verify | sed 's/^/    /'

@@ -610,7 +610,7 @@ START_TEST(assertion_rules)
 	a.version = 1;
 	a.purpose = RX__PURPOSE__PURPOSE_NONE;
 	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
-	a.purpose = (Rx__Purpose)4;
+	a.purpose = (Rx__Purpose)5; /* one past PURPOSE_NOMINATE */
 	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_INVALID);
 	a.purpose = RX__PURPOSE__PURPOSE_VIEW;
 	ck_assert_int_eq(rx_check_assertion(&a, &why), RX_OK);
