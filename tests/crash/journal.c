@@ -14,7 +14,7 @@
 
 int journal_op_parse(const char *s)
 {
-	for (int op = RX_OP_SUBMIT; op <= RX_OP_LOG; op++)
+	for (int op = RX_OP_SUBMIT; op <= RX_OP_ACK; op++)
 		if (strcmp(s, rx_op_name(op)) == 0)
 			return op;
 	return 0;

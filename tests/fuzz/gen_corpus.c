@@ -180,6 +180,17 @@ static void request_seeds(void)
 	start(&r, RX_OP_LOG);
 	with_card(&r, FW_CARD, view, "PORTAL-1", FW_NOW);
 	seed("log", FW_CARD, &r.call, RX_OK);
+	start(&r, RX_OP_NOMINATE);
+	r.call.pharmacy_code = (char *)"PHARM-1";
+	with_card(&r, FW_CARD, RX__PURPOSE__PURPOSE_NOMINATE, "PORTAL-1", FW_NOW);
+	seed("nominate", FW_CARD, &r.call, RX_OK);
+	start(&r, RX_OP_WATCH);
+	seed("watch", FW_PHARMACY, &r.call, RX_OK);
+	static uint64_t seqs[] = {1, 2};
+	start(&r, RX_OP_ACK);
+	r.call.ack = seqs;
+	r.call.n_ack = 2;
+	seed("ack", FW_PHARMACY, &r.call, RX_OK);
 
 	/* Refusals deep in the path, one per code the store decides. */
 	about("claim-taken", FW_PHARMACY_OTHER, RX_OP_CLAIM, FW_RX_CLAIMED, FW_CARD, give, NULL,
