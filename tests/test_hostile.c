@@ -1619,6 +1619,60 @@ static void b_code_on_submit(hx_t *x, frames_t *f)
 	send_call(x, f, &x->doc, &c);
 }
 
+/* The notice and nomination fields on ops that do not take them, and out of
+ * bounds on the ops that do. */
+static void b_pharmacy_code_on_claim(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	call_init(x, &c, RX_OP_CLAIM);
+	c.prescription_id = x->id;
+	c.pharmacy_code = (char *)"1398765432";
+	send_call(x, f, &x->ph, &c);
+}
+
+static void b_ack_on_status(hx_t *x, frames_t *f)
+{
+	uint64_t seq = 1;
+	Rx__Call c;
+	call_init(x, &c, RX_OP_STATUS);
+	c.prescription_id = x->id;
+	c.ack = &seq;
+	c.n_ack = 1;
+	send_call(x, f, &x->ph, &c);
+}
+
+static void b_ack_none(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	call_init(x, &c, RX_OP_ACK);
+	send_call(x, f, &x->ph, &c);
+}
+
+static void b_ack_257(hx_t *x, frames_t *f)
+{
+	static uint64_t seqs[257];
+	Rx__Call c;
+	call_init(x, &c, RX_OP_ACK);
+	c.ack = seqs;
+	c.n_ack = 257;
+	send_call(x, f, &x->ph, &c);
+}
+
+static void b_nominate_bad_code(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	call_init(x, &c, RX_OP_NOMINATE);
+	c.pharmacy_code = (char *)"no spaces allowed";
+	send_call(x, f, &x->ph, &c);
+}
+
+static void b_watch_as_prescriber(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	call_init(x, &c, RX_OP_WATCH);
+	send_call(x, f, &x->doc, &c);
+}
+
 static void b_list_id_without_code(hx_t *x, frames_t *f)
 {
 	op_on(x, f, AS_PH, RX_OP_LIST, x->id, NULL, 0, NULL);
@@ -1913,6 +1967,12 @@ static const row_t rows[] = {
 	ROW("identifier", code_too_short, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", code_on_release, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", code_on_submit, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("notices", pharmacy_code_on_claim, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("notices", ack_on_status, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("notices", ack_none, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("notices", ack_257, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("notices", nominate_bad_code, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("notices", watch_as_prescriber, AS_DOC, RX_PERMISSION_DENIED, RID_ECHO),
 	ROW("identifier", list_id_without_code, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", list_bad_patient, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", record_other_id, AS_PH, RX_INVALID, RID_ECHO),
