@@ -130,13 +130,13 @@ static int watch(rxc_t *c, long count)
 	while (!stopping && (count == 0 || printed < count)) {
 		rxc_result_t r;
 		rxc_watch(c, &r);
-		if (r.status != RX_OK) {
-			int code = cli_exit_code(r.status);
-			fprintf(stderr, "rx-pharmacy: watch: %s (%s)%s\n", rx_err_name(r.status), r.message,
-				r.status == RX_UNREACHABLE ? "; retrying" : "");
+		rx_err_t status = r.status;
+		if (status != RX_OK) {
+			fprintf(stderr, "rx-pharmacy: watch: %s (%s)%s\n", rx_err_name(status), r.message,
+				status == RX_UNREACHABLE ? "; retrying" : "");
 			rxc_result_free(&r);
-			if (r.status != RX_UNREACHABLE)
-				return code;
+			if (status != RX_UNREACHABLE)
+				return cli_exit_code(status);
 			continue;
 		}
 		rxc_result_free(&r);
