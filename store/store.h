@@ -125,6 +125,15 @@ typedef struct {
 	const char *new_access_code; /* SUBMIT: the code for the slip (canonical) */
 } store_change_t;
 
+/* STATUS: one dispensed use, as stored (see store_outcome_t). */
+typedef struct {
+	uint32_t use;                              /* 1..uses */
+	int64_t at;                                /* when it was committed */
+	char institution[RX_INSTITUTION_MAX + 1]; /* the pharmacy key's institution */
+	const uint8_t *body, *signature;           /* the pharmacy's signed record */
+	size_t body_len;
+} store_dispense_t;
+
 typedef struct {
 	store_rx_t rx;   /* the prescription after the change */
 	uint32_t use;    /* CLAIM: the use claimed; DISPENSE: the use dispensed */
@@ -140,6 +149,8 @@ typedef struct {
 	size_t n;
 	const struct store_audit *log; /* LOG: the patient's entries, oldest first */
 	size_t nlog;
+	const store_dispense_t *dispenses; /* STATUS: one per dispensed use, in use order */
+	size_t ndispenses;
 } store_outcome_t;
 
 /* Builds the reply for a change that will commit.  Called inside the write
@@ -161,6 +172,8 @@ void store_close(store_t **s);
  * this returns; a plain read writes nothing.
  * On a refusal out->why says why and nothing changed, except that a wrong or
  * locked access code is counted and every code attempt recorded.
+ * STATUS hands the reply builder the prescription's dispense records too
+ * (uses 1..uses - uses_left); one that cannot be read is UNAVAILABLE.
  * Who may: SUBMIT a prescriber with the patient's card (purpose issue);
  * CLAIM a pharmacy with the card (dispense) or the access code; STATUS the
  * issuer, the claimer, a pharmacy that dispensed it, or with the card or the
