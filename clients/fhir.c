@@ -796,11 +796,15 @@ static void resource_urn(const char *rxid, const char *rid, char out[46])
 		 hex + 20);
 }
 
+/* The entry for res (taken over), with its id after its resourceType. */
 static json_t *entry_of(const char *rxid, const char *rid, json_t *res, char urn[46])
 {
 	resource_urn(rxid, rid, urn);
-	json_object_set_new(res, "id", json_string(rid));
-	return json_pack("{s:s, s:o}", "fullUrl", urn, "resource", res);
+	json_t *o = json_pack("{s:O, s:s}", "resourceType", json_object_get(res, "resourceType"), "id", rid);
+	if (o)
+		json_object_update(o, res);
+	json_decref(res);
+	return json_pack("{s:s, s:o}", "fullUrl", urn, "resource", o);
 }
 
 static json_t *medication_json(const Rx__Item *it)
