@@ -31,11 +31,10 @@ rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t st
 	return pack_reply(&r, reply);
 }
 
-/* Sign the receipt and pack an OK reply around it. */
-static rx_err_t ok_reply(const dispatch_t *d, Rx__Receipt *rc, Rx__Signed *prescription,
-			 store_buf_t *out)
+/* Sign the receipt and pack an OK reply around it: r, with whatever the op
+ * carries beside the receipt already set, gets the receipt and status. */
+static rx_err_t ok_reply_with(const dispatch_t *d, Rx__Receipt *rc, Rx__Reply *r, store_buf_t *out)
 {
-	Rx__Reply r = RX__REPLY__INIT;
 	uint8_t sig[RX_SIG_LEN];
 	size_t n = rx__receipt__get_packed_size(rc);
 	uint8_t *buf = malloc(n ? n : 1);
@@ -48,16 +47,55 @@ static rx_err_t ok_reply(const dispatch_t *d, Rx__Receipt *rc, Rx__Signed *presc
 		free(buf);
 		return err;
 	}
-	r.request_id = rc->request_id;
-	r.status = RX__STATUS__OK;
-	r.receipt.data = buf;
-	r.receipt.len = n;
-	r.receipt_signature.data = sig;
-	r.receipt_signature.len = RX_SIG_LEN;
-	r.prescription = prescription;
-	err = pack_reply(&r, out);
+	r->request_id = rc->request_id;
+	r->status = RX__STATUS__OK;
+	r->receipt.data = buf;
+	r->receipt.len = n;
+	r->receipt_signature.data = sig;
+	r->receipt_signature.len = RX_SIG_LEN;
+	err = pack_reply(r, out);
 	free(buf);
 	return err;
+}
+
+static rx_err_t ok_reply(const dispatch_t *d, Rx__Receipt *rc, Rx__Signed *prescription,
+			 store_buf_t *out)
+{
+	Rx__Reply r = RX__REPLY__INIT;
+	r.prescription = prescription;
+	return ok_reply_with(d, rc, &r, out);
+}
+
+/* STATUS: the prescriber's signed prescription and one DispenseInfo per
+ * dispensed use, beside the receipt. */
+static rx_err_t status_reply(const dispatch_t *d, Rx__Receipt *rc, const store_outcome_t *o,
+			     store_buf_t *out)
+{
+	Rx__Reply r = RX__REPLY__INIT;
+	Rx__Signed sp = RX__SIGNED__INIT, recs[RX_MAX_USES];
+	Rx__DispenseInfo infos[RX_MAX_USES], *ptrs[RX_MAX_USES];
+	sp.body.data = (uint8_t *)o->body;
+	sp.body.len = o->body_len;
+	sp.signature.data = (uint8_t *)o->signature;
+	sp.signature.len = o->signature ? RX_SIG_LEN : 0;
+	r.prescription = &sp;
+	for (size_t i = 0; i < o->ndispenses && i < RX_MAX_USES; i++) {
+		const store_dispense_t *x = &o->dispenses[i];
+		rx__signed__init(&recs[i]);
+		recs[i].body.data = (uint8_t *)x->body;
+		recs[i].body.len = x->body_len;
+		recs[i].signature.data = (uint8_t *)x->signature;
+		recs[i].signature.len = RX_SIG_LEN;
+		rx__dispense_info__init(&infos[i]);
+		infos[i].record = &recs[i];
+		infos[i].at = x->at;
+		infos[i].institution_code = (char *)x->institution;
+		infos[i].use = x->use;
+		ptrs[i] = &infos[i];
+		r.n_dispenses = i + 1;
+	}
+	r.dispenses = ptrs;
+	return ok_reply_with(d, rc, &r, out);
 }
 
 static void receipt_init(const dispatch_t *d, Rx__Receipt *rc, const uint8_t *rid,
@@ -99,7 +137,6 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 {
 	change_ctx_t *ctx = arg;
 	Rx__Receipt rc;
-	Rx__Signed sp = RX__SIGNED__INIT;
 	uint8_t token[RX_TOKEN_LEN];
 	Rx__Summary *sums = NULL, **ptrs = NULL;
 	rx_err_t err;
@@ -136,11 +173,7 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 	case RX_OP_STATUS:
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;
-		sp.body.data = (uint8_t *)o->body;
-		sp.body.len = o->body_len;
-		sp.signature.data = (uint8_t *)o->signature;
-		sp.signature.len = o->signature ? RX_SIG_LEN : 0;
-		return ok_reply(ctx->d, &rc, &sp, reply);
+		return status_reply(ctx->d, &rc, o, reply);
 	case RX_OP_LOG: {
 		Rx__AuditInfo *infos = calloc(o->nlog ? o->nlog : 1, sizeof *infos);
 		Rx__AuditInfo **iptr = calloc(o->nlog ? o->nlog : 1, sizeof *iptr);

@@ -2,8 +2,9 @@
  * for the patient whose card is in the reader, cancel it, look at it.
  *
  *   rx-clinic CONN --card FILE --institution CODE submit RX.json [--slip FILE] [--request-id HEX32]
+ *   rx-clinic CONN --card FILE --institution CODE submit --fhir BUNDLE.json [--slip FILE] ...
  *   rx-clinic CONN cancel ID [--request-id HEX32]
- *   rx-clinic CONN status ID
+ *   rx-clinic CONN status ID [--fhir]
  * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fhir.h"
 #include "rx_check.h"
 #include "rx_ids.h"
 
@@ -24,8 +26,11 @@ static void usage(FILE *f)
 		   "                                       sign and submit a prescription for the card's\n"
 		   "                                       patient; --slip writes the patient's slip\n"
 		   "                                       (id and access code) to FILE, mode 0600\n"
+		   "  submit --fhir BUNDLE.json ...        the same from an HL7 FHIR R4 Bundle of\n"
+		   "                                       MedicationRequests (docs/FHIR.md)\n"
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
-		   "  status ID                            state of a prescription you issued\n"
+		   "  status ID [--fhir]                   state of a prescription you issued; --fhir:\n"
+		   "                                       as a FHIR Bundle, with its dispenses\n"
 		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
 		   "broker's receipt key), --timeout SECONDS (default 4.5 s), --receipt FILE (keep the\n"
 		   "signed receipt, mode 0600)\n");
@@ -68,77 +73,67 @@ static int write_slip(const char *path, const Rx__Receipt *rc)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, const char *path,
-		  const char *slip, const uint8_t *rid)
+/* RX.json's content into p (strings point into j, items are the caller's:
+ * cli_items_free).  -1 on success, else the exit code after printing why. */
+static int from_rx_json(json_t *j, const char *path, Rx__Prescription *p,
+			char pid[RX_PATIENT_ID_LEN + 1])
 {
-	char msg[512], pid[RX_PATIENT_ID_LEN + 1], unused[64];
+	char msg[512];
 	long long days, uses;
-	rxc_proof_t proof;
-	Rx__Signed card;
-	if (conn->card_file == NULL)
-		return cli_fail("submit needs the patient's card: --card FILE --institution CODE");
-	int code = cli_proof(conn, RX__PURPOSE__PURPOSE_ISSUE, &proof, &card, unused);
-	if (code >= 0)
-		return code;
-	json_t *j = cli_read_json(path, msg, sizeof msg);
-	if (j == NULL) {
-		rxc_signed_free(&card);
-		return cli_fail("%s", msg);
-	}
-
-	Rx__Prescription p = RX__PRESCRIPTION__INIT;
 	/* The card names the patient; a patient id in RX.json is checked
 	 * against it by the broker.  Accept it as a person typed it. */
 	json_t *v = json_object_get(j, "patient_id");
 	if (json_is_string(v))
-		p.patient_id = rx_patient_id_parse(json_string_value(v), pid) == RX_OK
-				       ? pid
-				       : (char *)json_string_value(v);
+		p->patient_id = rx_patient_id_parse(json_string_value(v), pid) == RX_OK
+					? pid
+					: (char *)json_string_value(v);
+	if (get_int(j, "valid_days", RX_DEFAULT_VALID_DAYS, &days) || days < 1 || days > 366 ||
+	    get_int(j, "uses", 1, &uses) || uses < 0 || uses > 1000)
+		return cli_fail("%s: \"valid_days\" and \"uses\" must be small whole numbers", path);
+	v = json_object_get(j, "notes");
+	if (v && !json_is_string(v))
+		return cli_fail("%s: \"notes\" must be a string", path);
+	p->notes = v ? (char *)json_string_value(v) : (char *)"";
+	v = json_object_get(j, "institution_code");
+	if (v && json_is_string(v))
+		p->institution_code = (char *)json_string_value(v);
+	if (cli_items_from_json(json_object_get(j, "items"), &p->items, &p->n_items, msg, sizeof msg))
+		return cli_fail("%s: %s", path, msg);
+	p->issued_at = (int64_t)time(NULL);
+	p->valid_until = rx_valid_until(p->issued_at, (int)days);
+	p->uses = (uint32_t)uses;
+	return -1;
+}
+
+/* Sign p's content (from RX.json or a FHIR Bundle) for the card's patient,
+ * submit it, write the slip and print the result. */
+static int sign_and_submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn,
+			   Rx__Prescription *p, const char *slip, const uint8_t *rid)
+{
+	char unused[64];
+	rxc_proof_t proof;
+	Rx__Signed card;
+	int code = cli_proof(conn, RX__PURPOSE__PURPOSE_ISSUE, &proof, &card, unused);
+	if (code >= 0)
+		return code;
 	Rx__CardAssertion *a = rx__card_assertion__unpack(NULL, card.body.len, card.body.data);
 	if (a == NULL) {
 		rxc_signed_free(&card);
-		json_decref(j);
 		return cli_fail("out of memory");
 	}
 	uint8_t card_key[RX_KEY_LEN];
 	memcpy(card_key, a->card_key.data, RX_KEY_LEN);
 	rx__card_assertion__free_unpacked(a, NULL);
-	p.patient_card.data = card_key;
-	p.patient_card.len = RX_KEY_LEN;
-	if (get_int(j, "valid_days", RX_DEFAULT_VALID_DAYS, &days) || days < 1 || days > 366 ||
-	    get_int(j, "uses", 1, &uses) || uses < 0 || uses > 1000) {
-		rxc_signed_free(&card);
-		json_decref(j);
-		return cli_fail("%s: \"valid_days\" and \"uses\" must be small whole numbers", path);
-	}
-	v = json_object_get(j, "notes");
-	if (v && !json_is_string(v)) {
-		rxc_signed_free(&card);
-		json_decref(j);
-		return cli_fail("%s: \"notes\" must be a string", path);
-	}
-	p.notes = v ? (char *)json_string_value(v) : (char *)"";
-	v = json_object_get(j, "institution_code");
-	if (v && json_is_string(v))
-		p.institution_code = (char *)json_string_value(v);
-	if (cli_items_from_json(json_object_get(j, "items"), &p.items, &p.n_items, msg, sizeof msg)) {
-		rxc_signed_free(&card);
-		json_decref(j);
-		return cli_fail("%s: %s", path, msg);
-	}
-	p.version = 1;
-	p.prescriber_key.data = (uint8_t *)kp->pk;
-	p.prescriber_key.len = RX_KEY_LEN;
-	p.issued_at = (int64_t)time(NULL);
-	p.valid_until = rx_valid_until(p.issued_at, (int)days);
-	p.uses = (uint32_t)uses;
+	p->patient_card.data = card_key;
+	p->patient_card.len = RX_KEY_LEN;
+	p->version = 1;
+	p->prescriber_key.data = (uint8_t *)kp->pk;
+	p->prescriber_key.len = RX_KEY_LEN;
 
 	Rx__Signed sp;
 	rxc_result_t r;
-	if (rxc_sign_prescription(kp, &p, &sp) != RX_OK) {
+	if (rxc_sign_prescription(kp, p, &sp) != RX_OK) {
 		rxc_signed_free(&card);
-		cli_items_free(p.items, p.n_items);
-		json_decref(j);
 		return cli_fail("out of memory");
 	}
 	rxc_submit(c, rid, &sp, &card, &r);
@@ -154,7 +149,35 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, cons
 	code = cli_print_result(&r, extra, conn->broker, NULL);
 	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
-	cli_items_free(p.items, p.n_items);
+	return code;
+}
+
+static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, const char *path,
+		  int fhir, const char *slip, const uint8_t *rid)
+{
+	char msg[512], pid[RX_PATIENT_ID_LEN + 1];
+	int code;
+	if (conn->card_file == NULL)
+		return cli_fail("submit needs the patient's card: --card FILE --institution CODE");
+	json_t *j = cli_read_json(path, msg, sizeof msg);
+	if (j == NULL)
+		return cli_fail("%s", msg);
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	if (fhir) {
+		/* An unmappable bundle is refused here, with the JSON path of the
+		 * problem, as the broker would refuse bad content: INVALID. */
+		rx_err_t err = fhir_to_prescription(j, (int64_t)time(NULL), &p, msg, sizeof msg);
+		if (err != RX_OK) {
+			json_decref(j);
+			return err == RX_INVALID ? cli_finish(NULL, RX_INVALID, msg) : cli_fail("%s", msg);
+		}
+		code = sign_and_submit(c, kp, conn, &p, slip, rid);
+		fhir_prescription_free(&p);
+	} else {
+		if ((code = from_rx_json(j, path, &p, pid)) < 0)
+			code = sign_and_submit(c, kp, conn, &p, slip, rid);
+		cli_items_free(p.items, p.n_items);
+	}
 	json_decref(j);
 	return code;
 }
@@ -163,9 +186,11 @@ int main(int argc, char **argv)
 {
 	cli_conn_t conn = CLI_CONN_INIT;
 	const char *slip = NULL;
+	int fhir = 0;
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"slip", required_argument, NULL, 300},
+		{"fhir", no_argument, NULL, 301},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -177,6 +202,10 @@ int main(int argc, char **argv)
 			slip = optarg;
 			continue;
 		}
+		if (ch == 301) {
+			fhir = 1;
+			continue;
+		}
 		usage(ch == 'h' ? stdout : stderr);
 		return ch == 'h' ? 0 : 1;
 	}
@@ -185,8 +214,10 @@ int main(int argc, char **argv)
 	if (nargs != 2 || (strcmp(args[0], "submit") && strcmp(args[0], "cancel") &&
 			   strcmp(args[0], "status"))) {
 		usage(stderr);
-		return cli_fail("expected: submit RX.json | cancel ID | status ID");
+		return cli_fail("expected: submit [--fhir] RX.json | cancel ID | status ID [--fhir]");
 	}
+	if (fhir && strcmp(args[0], "cancel") == 0)
+		return cli_fail("--fhir goes with submit or status, not cancel");
 
 	rx_keypair_t kp;
 	uint8_t rid[RX_REQUEST_ID_LEN];
@@ -196,13 +227,14 @@ int main(int argc, char **argv)
 		return code;
 	rxc_result_t r;
 	if (strcmp(args[0], "submit") == 0) {
-		code = submit(c, &kp, &conn, args[1], slip, rid);
-	} else {
-		if (strcmp(args[0], "cancel") == 0)
-			rxc_cancel(c, rid, args[1], &r);
-		else
-			rxc_status(c, args[1], NULL, &r);
+		code = submit(c, &kp, &conn, args[1], fhir, slip, rid);
+	} else if (strcmp(args[0], "cancel") == 0) {
+		rxc_cancel(c, rid, args[1], &r);
 		code = cli_print_result(&r, NULL, conn.broker, args[1]);
+	} else {
+		rxc_status(c, args[1], NULL, &r);
+		code = fhir ? fhir_print_status(&r, conn.broker, args[1])
+			    : cli_print_result(&r, NULL, conn.broker, args[1]);
 	}
 	rxc_destroy(&c);
 	return code;

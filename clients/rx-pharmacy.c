@@ -7,7 +7,7 @@
  *   rx-pharmacy CONN claim ID PROOF|--access-code CODE [--request-id HEX32]
  *   rx-pharmacy CONN release ID --claim TOKEN [--request-id HEX32]
  *   rx-pharmacy CONN dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]
- *   rx-pharmacy CONN status ID [--body] [PROOF|--access-code CODE]
+ *   rx-pharmacy CONN status ID [--body | --fhir] [PROOF|--access-code CODE]
  *   rx-pharmacy CONN watch [--count N]
  * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
 #include <getopt.h>
@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fhir.h"
 #include "rx_ids.h"
 
 static void usage(FILE *f)
@@ -31,8 +32,10 @@ static void usage(FILE *f)
 		   "  release ID --claim TOKEN [--request-id]  give a claim back\n"
 		   "  dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]\n"
 		   "                                           record the dispense (default: as prescribed)\n"
-		   "  status ID [--body] [--card ... | --access-code CODE]\n"
-		   "                                           state; --body also prints the items\n"
+		   "  status ID [--body | --fhir] [--card ... | --access-code CODE]\n"
+		   "                                           state; --body also prints the items;\n"
+		   "                                           --fhir prints a FHIR R4 Bundle of the\n"
+		   "                                           MedicationRequests and MedicationDispenses\n"
 		   "  watch [--count N]                        print this pharmacy's notices (new\n"
 		   "                                           prescriptions of patients who nominated it,\n"
 		   "                                           cancels) as JSON lines, acknowledging each;\n"
@@ -216,18 +219,19 @@ int main(int argc, char **argv)
 	cli_conn_t conn = CLI_CONN_INIT;
 	const char *claim_hex = NULL, *patient = NULL;
 	long count = 0;
-	int want_body = 0;
+	int want_body = 0, fhir = 0;
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"claim", required_argument, NULL, 'c'},
 		{"patient", required_argument, NULL, 'P'},
 		{"body", no_argument, NULL, 'B'},
 		{"count", required_argument, NULL, 'n'},
+		{"fhir", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, CLI_CONN_LETTERS "c:P:Bn:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CLI_CONN_LETTERS "c:P:BFn:h", opts, NULL)) != -1) {
 		if (cli_conn_option(&conn, ch, optarg))
 			continue;
 		switch (ch) {
@@ -239,6 +243,7 @@ int main(int argc, char **argv)
 			if (count < 0)
 				return cli_fail("--count must be 0 or more");
 			break;
+		case 'F': fhir = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -251,11 +256,12 @@ int main(int argc, char **argv)
 		 (strcmp(cmd, "release") == 0 && nargs == 2 && claim_hex) ||
 		 (strcmp(cmd, "watch") == 0 && nargs == 1) ||
 		 (strcmp(cmd, "dispense") == 0 && (nargs == 2 || nargs == 3) && claim_hex);
+	ok = ok && (!fhir || (strcmp(cmd, "status") == 0 && !want_body));
 	if (!ok) {
 		usage(stderr);
 		return cli_fail("expected: list --card FILE | list ID --access-code CODE | claim ID | "
-				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] | status ID | "
-				"watch [--count N]");
+				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] | "
+				"status ID [--body | --fhir] | watch [--count N]");
 	}
 	uint8_t token[RX_TOKEN_LEN];
 	if (claim_hex && rx_unhex(claim_hex, token, RX_TOKEN_LEN) != RX_OK)
@@ -289,6 +295,9 @@ int main(int argc, char **argv)
 		code = cli_print_result(&r, NULL, broker, args[1]);
 	} else if (strcmp(cmd, "dispense") == 0) {
 		code = dispense(c, &kp, args[1], token, nargs == 3 ? args[2] : NULL, rid, broker);
+	} else if (fhir) {
+		rxc_status(c, args[1], &proof, &r);
+		code = fhir_print_status(&r, broker, args[1]);
 	} else {
 		rxc_status(c, args[1], &proof, &r);
 		json_t *extra = NULL;

@@ -102,9 +102,14 @@ void rxc_result_free(rxc_result_t *r)
 		rx__receipt__free_unpacked(r->receipt, NULL);
 	if (r->prescription)
 		rx__prescription__free_unpacked(r->prescription, NULL);
+	for (size_t i = 0; i < r->n_dispenses; i++)
+		rx__dispense_record__free_unpacked(r->dispenses[i], NULL);
+	free(r->dispenses);
 	r->reply = NULL;
 	r->receipt = NULL;
 	r->prescription = NULL;
+	r->dispenses = NULL;
+	r->n_dispenses = 0;
 }
 
 void rxc_request_id(uint8_t rid[RX_REQUEST_ID_LEN])
@@ -261,6 +266,42 @@ static rx_err_t fail(rxc_result_t *out, rx_err_t err, const char *msg)
 	return err;
 }
 
+/* STATUS: every dispense record in the reply is a pharmacy's signed record
+ * of this prescription, for the use the broker names, each use once, and
+ * there are as many as the signed receipt says were dispensed (so none can
+ * be dropped or added on the way without the reply failing here). */
+static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
+{
+	const Rx__Reply *r = out->reply;
+	unsigned seen = 0;
+	if (r->n_dispenses == 0)
+		return rc->uses_left == rc->uses || rc->op != RX__OP__STATUS
+			       ? RX_OK
+			       : fail(out, RX_SYSTEM, "the reply lacks the prescription's dispense records");
+	if (rc->op != RX__OP__STATUS || rc->uses_left > rc->uses ||
+	    r->n_dispenses != rc->uses - rc->uses_left)
+		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
+	if ((out->dispenses = calloc(r->n_dispenses, sizeof *out->dispenses)) == NULL)
+		return fail(out, RX_SYSTEM, "out of memory");
+	for (size_t i = 0; i < r->n_dispenses; i++) {
+		const Rx__DispenseInfo *x = r->dispenses[i];
+		const Rx__Signed *s = x->record;
+		Rx__DispenseRecord *d = s ? rx__dispense_record__unpack(NULL, s->body.len, s->body.data) : NULL;
+		if (d == NULL)
+			return fail(out, RX_SYSTEM, "a dispense record in the reply does not decode");
+		out->dispenses[out->n_dispenses++] = d;
+		if (d->pharmacy_key.len != RX_KEY_LEN || s->signature.len != RX_SIG_LEN ||
+		    rx_verify(RX_SIGN_DISPENSE, d->pharmacy_key.data, s->body.data, s->body.len,
+			      s->signature.data) != RX_OK)
+			return fail(out, RX_SYSTEM, "a pharmacy's signature on a dispense record does not verify");
+		if (x->use < 1 || x->use > rc->uses || x->use > RX_MAX_USES || (seen & (1u << x->use)) ||
+		    (d->use != 0 && d->use != x->use) || strcmp(d->prescription_id, rc->prescription_id) != 0)
+			return fail(out, RX_SYSTEM, "a dispense record in the reply is not of this prescription's uses");
+		seen |= 1u << x->use;
+	}
+	return RX_OK;
+}
+
 /* Check an OK reply: the receipt is signed by the broker (pinned if asked),
  * answers this request from this caller, and any prescription in it is the
  * prescriber's signed one whose hash the receipt names. */
@@ -300,6 +341,8 @@ static rx_err_t verify_ok(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
 		if (rc->body_hash.len != RX_HASH_LEN || memcmp(rc->body_hash.data, h, RX_HASH_LEN) != 0)
 			return fail(out, RX_SYSTEM, "the prescription is not the one the receipt names");
 	}
+	if (verify_dispenses(rc, out) != RX_OK)
+		return out->status;
 	out->status = RX_OK;
 	return RX_OK;
 }

@@ -43,6 +43,11 @@ typedef struct {
 	Rx__Reply *reply;             /* as received; NULL if none */
 	Rx__Receipt *receipt;         /* verified receipt on OK; NULL otherwise */
 	Rx__Prescription *prescription; /* STATUS: decoded, prescriber signature verified */
+	/* STATUS: reply->dispenses[i].record decoded, each pharmacy's signature
+	 * verified, one per dispensed use (their number is the receipt's
+	 * uses - uses_left); at, institution and use are in reply->dispenses[i]. */
+	Rx__DispenseRecord **dispenses;
+	size_t n_dispenses;
 } rxc_result_t;
 
 void rxc_result_free(rxc_result_t *r);

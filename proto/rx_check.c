@@ -152,28 +152,42 @@ rx_err_t rx_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t 
 		return (code);      \
 	} while (0)
 
+#define FAIL_FIELD(name, text)      \
+	do {                        \
+		*field = (name);    \
+		FAIL(RX_INVALID, text); \
+	} while (0)
+
+rx_err_t rx_check_item(const Rx__Item *it, const char **field, const char **why)
+{
+	if (rx_drug_code_valid(it->drug_code) != RX_OK)
+		FAIL_FIELD("drug_code", "an item's drug code is not a valid 12-character NHI code");
+	if (rx_check_text(it->name, 200, 1) != RX_OK)
+		FAIL_FIELD("name", "an item's name is missing, too long or not UTF-8 text");
+	if (rx_check_text(it->dose, 100, 1) != RX_OK)
+		FAIL_FIELD("dose", "an item's dose is missing, too long or not UTF-8 text");
+	if (rx_check_text(it->unit, 32, 1) != RX_OK)
+		FAIL_FIELD("unit", "an item's unit is missing, too long or not UTF-8 text");
+	if (rx_check_text(it->usage, 400, 1) != RX_OK)
+		FAIL_FIELD("usage", "an item's usage is missing, too long or not UTF-8 text");
+	if (it->days < 1 || it->days > 365)
+		FAIL_FIELD("days", "an item's days must be 1..365");
+	if (it->quantity < 1 || it->quantity > 100000)
+		FAIL_FIELD("quantity", "an item's quantity must be 1..100000");
+	return RX_OK;
+}
+
 static rx_err_t check_items(Rx__Item **items, size_t n, const char **why)
 {
+	const char *field;
 	if (n == 0)
 		FAIL(RX_INVALID, "at least one item is required");
 	if (n > RX_MAX_ITEMS)
 		FAIL(RX_INVALID, "more than 32 items");
 	for (size_t i = 0; i < n; i++) {
-		const Rx__Item *it = items[i];
-		if (rx_drug_code_valid(it->drug_code) != RX_OK)
-			FAIL(RX_INVALID, "an item's drug code is not a valid 12-character NHI code");
-		if (rx_check_text(it->name, 200, 1) != RX_OK)
-			FAIL(RX_INVALID, "an item's name is missing, too long or not UTF-8 text");
-		if (rx_check_text(it->dose, 100, 1) != RX_OK)
-			FAIL(RX_INVALID, "an item's dose is missing, too long or not UTF-8 text");
-		if (rx_check_text(it->unit, 32, 1) != RX_OK)
-			FAIL(RX_INVALID, "an item's unit is missing, too long or not UTF-8 text");
-		if (rx_check_text(it->usage, 400, 1) != RX_OK)
-			FAIL(RX_INVALID, "an item's usage is missing, too long or not UTF-8 text");
-		if (it->days < 1 || it->days > 365)
-			FAIL(RX_INVALID, "an item's days must be 1..365");
-		if (it->quantity < 1 || it->quantity > 100000)
-			FAIL(RX_INVALID, "an item's quantity must be 1..100000");
+		rx_err_t err = rx_check_item(items[i], &field, why);
+		if (err != RX_OK)
+			return err;
 	}
 	return RX_OK;
 }
@@ -204,7 +218,7 @@ rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const cha
 		FAIL(RX_INVALID, "valid_until must fall within 31 days of issued_at");
 	if (p->uses < 1 || p->uses > RX_MAX_USES)
 		FAIL(RX_INVALID, "uses must be 1..3");
-	if (rx_check_text(p->notes, 2000, 0) != RX_OK)
+	if (rx_check_text(p->notes, RX_MAX_NOTES, 0) != RX_OK)
 		FAIL(RX_INVALID, "notes are too long or not UTF-8 text");
 	rx_err_t err = check_items(p->items, p->n_items, why);
 	if (err != RX_OK)

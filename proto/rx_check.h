@@ -13,6 +13,8 @@
  * may be when it first reaches the broker (an EMR queueing while offline). */
 #define RX_CLOCK_SKEW 300
 #define RX_MAX_SUBMIT_AGE (24 * 3600)
+/* Longest Prescription.notes, in bytes. */
+#define RX_MAX_NOTES 2000
 
 /* RX_OK if s is valid UTF-8 of at most max bytes with no control characters
  * other than newline and tab. */
@@ -31,6 +33,10 @@ rx_err_t rx_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t 
  * RX_EXPIRED if valid_until has already passed. */
 rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now,
 			       const char **why) RX_MUST_CHECK;
+
+/* One item's content; on RX_INVALID *field names the Item field that
+ * failed ("drug_code", "name", "dose", "unit", "usage", "days", "quantity"). */
+rx_err_t rx_check_item(const Rx__Item *it, const char **field, const char **why) RX_MUST_CHECK;
 
 /* A card assertion's form (its signature, time and use are the broker's). */
 rx_err_t rx_check_assertion(const Rx__CardAssertion *a, const char **why) RX_MUST_CHECK;

@@ -592,6 +592,49 @@ static int dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore_
 
 static rx_err_t get_nomination(MDB_txn *txn, store_t *s, const char *patient,
 			       char code[RX_INSTITUTION_MAX + 1]);
+/* STATUS: the records of the uses dispensed so far (1..uses - uses_left),
+ * each with the institution of the pharmacy key that signed it.  rows keeps
+ * what protobuf-c allocated (free_dispenses); out points into it.  A
+ * dispensed use whose record is missing or does not open is a storage fault. */
+static rx_err_t load_dispenses(MDB_txn *txn, store_t *s, const char *id,
+			       const Rxstore__RxRecord *r, Rxstore__DispenseRow *rows[RX_MAX_USES],
+			       store_dispense_t out[RX_MAX_USES], size_t *n)
+{
+	uint8_t dkey[RX_ID_LEN + 1];
+	uint32_t done = r->uses_left <= r->uses ? r->uses - r->uses_left : 0;
+	memcpy(dkey, id, RX_ID_LEN);
+	*n = 0;
+	for (uint32_t use = 1; use <= done && use <= RX_MAX_USES; use++) {
+		MDB_val k = val(dkey, sizeof dkey), v;
+		store_key_t key;
+		dkey[RX_ID_LEN] = (uint8_t)use;
+		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
+			return RX_UNAVAILABLE;
+		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)open_sealed(
+			s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
+		if (row == NULL)
+			return RX_UNAVAILABLE;
+		rows[(*n)++] = row;
+		if (row->version != 1 || row->pharmacy_key.len != RX_KEY_LEN ||
+		    row->signature.len != RX_SIG_LEN ||
+		    get_key(txn, s, row->pharmacy_key.data, &key) != RX_OK)
+			return RX_UNAVAILABLE;
+		store_dispense_t *d = &out[*n - 1];
+		d->use = use;
+		d->at = row->at;
+		copy_str(d->institution, sizeof d->institution, key.institution);
+		d->body = row->body.data;
+		d->body_len = row->body.len;
+		d->signature = row->signature.data;
+	}
+	return RX_OK;
+}
+
+static void free_dispenses(Rxstore__DispenseRow *rows[RX_MAX_USES], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rxstore__dispense_row__free_unpacked(rows[i], NULL);
+}
 
 /* May the caller act on (CLAIM) or look at (STATUS) this prescription?
  * patient: the card's patient if a card was used, else "".  Without proof:
@@ -1375,6 +1418,9 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	store_key_t actor;
 	store_rx_t *list = NULL, one;
 	store_audit_t *log = NULL;
+	Rxstore__DispenseRow *drows[RX_MAX_USES];
+	store_dispense_t disp[RX_MAX_USES];
+	size_t ndrows = 0;
 	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN], hash[RX_HASH_LEN],
 		code[RX_HASH_LEN];
 	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "",
@@ -1472,6 +1518,11 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			break;
 		case RX_OP_STATUS:
 			err = may_access(txn, s, c, &actor, patient, id, r, &dirty, &wrote, out);
+			if (err == RX_OK &&
+			    (err = load_dispenses(txn, s, id, r, drows, disp, &ndrows)) != RX_OK)
+				out->why = "storage error reading a dispense record of this prescription";
+			out->dispenses = disp;
+			out->ndispenses = ndrows;
 			out->body = r->body.data;
 			out->body_len = r->body.len;
 			out->signature = r->signature.data;
@@ -1524,6 +1575,8 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	out->body = out->signature = NULL;
 	out->list = NULL;
 	out->log = NULL;
+	out->dispenses = NULL;
+	out->ndispenses = 0;
 	/* A plain read changes nothing and its reply is not kept; but it read
 	 * patient data, so its audit entry is committed like any other. */
 	if (!(reading && !wrote)) {
@@ -1567,6 +1620,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	}
 	if (stored)
 		rxstore__rx_record__free_unpacked(stored, NULL);
+	free_dispenses(drows, ndrows);
 	free(list);
 	free(log);
 	return RX_OK;
@@ -1600,6 +1654,9 @@ fail:
 		mdb_txn_abort(txn);
 	if (stored)
 		rxstore__rx_record__free_unpacked(stored, NULL);
+	free_dispenses(drows, ndrows);
+	out->dispenses = NULL;
+	out->ndispenses = 0;
 	free(list);
 	free(log);
 	store_buf_free(reply);

@@ -145,6 +145,14 @@ typedef struct {
 	int state;                  /* rx_state_t then */
 	int cancel_pending;
 } store_notice_t;
+/* STATUS: one dispensed use, as stored (see store_outcome_t). */
+typedef struct {
+	uint32_t use;                              /* 1..uses */
+	int64_t at;                                /* when it was committed */
+	char institution[RX_INSTITUTION_MAX + 1]; /* the pharmacy key's institution */
+	const uint8_t *body, *signature;           /* the pharmacy's signed record */
+	size_t body_len;
+} store_dispense_t;
 
 typedef struct {
 	store_rx_t rx;   /* the prescription after the change */
@@ -167,6 +175,8 @@ typedef struct {
 	size_t nnotices;
 	uint32_t count;             /* WATCH: notices waiting; ACK: notices removed */
 	char pharmacy[RX_INSTITUTION_MAX + 1]; /* NOMINATE: the nomination now */
+	const store_dispense_t *dispenses; /* STATUS: one per dispensed use, in use order */
+	size_t ndispenses;
 } store_outcome_t;
 
 /* Builds the reply for a change that will commit.  Called inside the write
@@ -188,6 +198,8 @@ void store_close(store_t **s);
  * this returns; a plain read writes nothing.
  * On a refusal out->why says why and nothing changed, except that a wrong or
  * locked access code is counted and every code attempt recorded.
+ * STATUS hands the reply builder the prescription's dispense records too
+ * (uses 1..uses - uses_left); one that cannot be read is UNAVAILABLE.
  * Who may: SUBMIT a prescriber with the patient's card (purpose issue);
  * CLAIM a pharmacy with the card (dispense) or the access code; STATUS the
  * issuer, the claimer, a pharmacy that dispensed it, or with the card or the

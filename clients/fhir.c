@@ -1,0 +1,976 @@
+/* fhir: FHIR R4 Bundles to and from prescriptions (see fhir.h and
+ * docs/FHIR.md).  The reader refuses rather than drops: a field that would
+ * change what the patient gets (a second dosage, an interval between
+ * refills, a modifier extension) and that a Prescription cannot carry is
+ * INVALID, with its JSON path. */
+#include "fhir.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rx_check.h"
+#include "rx_crypto.h"
+#include "rx_ids.h"
+
+#define JST (9 * 3600)
+#define PATH_MAX_LEN 160
+
+typedef struct {
+	char *msg;
+	size_t msglen;
+	int64_t now;
+} ctx_t;
+
+static rx_err_t bad(ctx_t *x, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static rx_err_t bad(ctx_t *x, const char *path, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	snprintf(x->msg, x->msglen, "%s: %s", path, why);
+	return RX_INVALID;
+}
+
+/* A short input string safe to quote back in a message (it goes to a
+ * terminal too), or a placeholder. */
+static const char *quoted(const char *s, char buf[48])
+{
+	if (s && rx_check_text(s, 40, 1) == RX_OK)
+		snprintf(buf, 48, "\"%s\"", s);
+	else
+		snprintf(buf, 48, "this value");
+	return buf;
+}
+
+/* path + suffix into out (PATH_MAX_LEN). */
+static const char *at(char *out, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static const char *at(char *out, const char *path, const char *fmt, ...)
+{
+	char tail[PATH_MAX_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tail, sizeof tail, fmt, ap);
+	va_end(ap);
+	snprintf(out, PATH_MAX_LEN, "%s%s", path, tail);
+	return out;
+}
+
+/* The string member key of o: 0 with *out (NULL if absent and optional),
+ * or RX_INVALID if it is not a string or required and absent or empty. */
+static rx_err_t str_member(ctx_t *x, const json_t *o, const char *key, const char *path,
+			   int required, const char **out)
+{
+	char p[PATH_MAX_LEN];
+	json_t *v = json_object_get(o, key);
+	*out = NULL;
+	if (v == NULL || (json_is_string(v) && json_string_length(v) == 0)) {
+		if (required)
+			return bad(x, at(p, path, ".%s", key), "required");
+		return RX_OK;
+	}
+	if (!json_is_string(v))
+		return bad(x, at(p, path, ".%s", key), "must be a string");
+	*out = json_string_value(v);
+	return RX_OK;
+}
+
+/* A JSON number with no fraction (28 or 28.0), as an integer. */
+static int whole_number(const json_t *v, int64_t *out)
+{
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 1;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		if (d >= -1e15 && d <= 1e15 && d == (double)(int64_t)d) {
+			*out = (int64_t)d;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- date and time ---- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	*out = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		*out = *out * 10 + (s[i] - '0');
+	}
+	return 1;
+}
+
+/* A FHIR date ("2026-05-01", the start of that day in Japan time,
+ * *date_only = 1) or dateTime with seconds and a zone
+ * ("2026-05-01T09:30:00+09:00", "...Z", fractions allowed).  0 if neither
+ * (partial dates like "2026-05" included: they name no instant). */
+static int parse_time(const char *s, int64_t *t, int *date_only)
+{
+	int y, mo, d, h, mi, se, zh, zm;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	size_t n = strlen(s);
+	if (n < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		return 0;
+	int64_t day = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400;
+	if (n == 10) {
+		*t = day - JST;
+		*date_only = 1;
+		return 1;
+	}
+	if (n < 20 || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se) || h > 23 || mi > 59 ||
+	    se > 60)
+		return 0;
+	const char *z = s + 19;
+	if (*z == '.') {
+		z++;
+		if (*z < '0' || *z > '9')
+			return 0;
+		while (*z >= '0' && *z <= '9')
+			z++;
+	}
+	int64_t offset;
+	if (strcmp(z, "Z") == 0) {
+		offset = 0;
+	} else if ((z[0] == '+' || z[0] == '-') && strlen(z) == 6 && digits(z + 1, 2, &zh) &&
+		   z[3] == ':' && digits(z + 4, 2, &zm) && zh <= 14 && zm <= 59) {
+		offset = (zh * 3600 + zm * 60) * (z[0] == '-' ? -1 : 1);
+	} else {
+		return 0;
+	}
+	*t = day + h * 3600 + mi * 60 + (se > 59 ? 59 : se) - offset;
+	*date_only = 0;
+	return 1;
+}
+
+/* ---- reading a Bundle ---- */
+
+/* What every MedicationRequest of the bundle must agree on. */
+typedef struct {
+	int seen;
+	const char *subject;
+	int has_authored, has_validity;
+	int64_t authored, valid_until;
+	int64_t repeats;
+} shared_t;
+
+static int entry_is(const json_t *entry, const char *ref)
+{
+	const json_t *res = json_object_get(entry, "resource");
+	const char *full = json_string_value(json_object_get(entry, "fullUrl"));
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const char *id = json_string_value(json_object_get(res, "id"));
+	size_t fl = full ? strlen(full) : 0, rl = strlen(ref);
+	if (full && strcmp(full, ref) == 0)
+		return 1;
+	if (full && fl > rl && full[fl - rl - 1] == '/' && strcmp(full + fl - rl, ref) == 0)
+		return 1;
+	if (type && id) {
+		size_t tl = strlen(type);
+		return rl == tl + 1 + strlen(id) && strncmp(ref, type, tl) == 0 && ref[tl] == '/' &&
+		       strcmp(ref + tl + 1, id) == 0;
+	}
+	return 0;
+}
+
+/* The bundle entry ref resolves to, or -1. */
+static long resolve(const json_t *entries, const char *ref)
+{
+	for (size_t i = 0; i < json_array_size(entries); i++)
+		if (entry_is(json_array_get(entries, i), ref))
+			return (long)i;
+	return -1;
+}
+
+static rx_err_t no_modifiers(ctx_t *x, const json_t *o, const char *path)
+{
+	char p[PATH_MAX_LEN];
+	if (json_object_get(o, "modifierExtension"))
+		return bad(x, at(p, path, ".modifierExtension"),
+			   "a modifier extension changes the meaning of the resource and cannot be carried");
+	return RX_OK;
+}
+
+/* medicationCodeableConcept: the code (YJ, else price-list system) and the
+ * drug's name (the coding's display, else the concept's text). */
+static rx_err_t read_medication(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+				char code_path[PATH_MAX_LEN], char name_path[PATH_MAX_LEN])
+{
+	char p[PATH_MAX_LEN], cp[PATH_MAX_LEN];
+	const char *system, *code, *name;
+	rx_err_t err;
+	if (json_object_get(res, "medicationReference"))
+		return bad(x, at(p, path, ".medicationReference"),
+			   "cannot be mapped: give the drug as medicationCodeableConcept");
+	const json_t *mc = json_object_get(res, "medicationCodeableConcept");
+	at(cp, path, ".medicationCodeableConcept");
+	if (!json_is_object(mc))
+		return bad(x, cp, "required: the drug, coded with system %s", FHIR_SYSTEM_YJ);
+	const json_t *codings = json_object_get(mc, "coding");
+	if (codings && !json_is_array(codings))
+		return bad(x, at(p, cp, ".coding"), "must be an array");
+	long pick = -1;
+	for (int pass = 0; pass < 2 && pick < 0; pass++) {
+		const char *want = pass == 0 ? FHIR_SYSTEM_YJ : FHIR_SYSTEM_PRICE_LIST;
+		for (size_t j = 0; j < json_array_size(codings) && pick < 0; j++) {
+			system = json_string_value(json_object_get(json_array_get(codings, j), "system"));
+			if (system && strcmp(system, want) == 0)
+				pick = (long)j;
+		}
+	}
+	if (pick < 0)
+		return bad(x, at(p, cp, ".coding"),
+			   "no coding with system %s (the 12-character YJ code) or %s", FHIR_SYSTEM_YJ,
+			   FHIR_SYSTEM_PRICE_LIST);
+	const json_t *c = json_array_get(codings, (size_t)pick);
+	at(p, cp, ".coding[%ld]", pick);
+	if ((err = str_member(x, c, "code", p, 1, &code)) != RX_OK)
+		return err;
+	at(code_path, p, ".code");
+	if (rx_drug_code_valid(code) != RX_OK)
+		return bad(x, code_path, "not a 12-character drug code with a valid check digit");
+	if ((err = str_member(x, c, "display", p, 0, &name)) != RX_OK)
+		return err;
+	at(name_path, p, ".display");
+	if (name == NULL) {
+		if ((err = str_member(x, mc, "text", cp, 0, &name)) != RX_OK)
+			return err;
+		at(name_path, cp, ".text");
+	}
+	if (name == NULL)
+		return bad(x, name_path, "the drug's name is required, here or in %s.coding[%ld].display",
+			   cp, pick);
+	it->drug_code = strdup(code);
+	it->name = strdup(name);
+	return RX_OK;
+}
+
+/* dosageInstruction[0]: its text is the usage; doseAndRate[0].doseQuantity
+ * the dose ("as directed" without one). */
+static rx_err_t read_dosage(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+			    char usage_path[PATH_MAX_LEN], char dose_path[PATH_MAX_LEN])
+{
+	char p[PATH_MAX_LEN], dp[PATH_MAX_LEN];
+	const char *text, *unit;
+	rx_err_t err;
+	const json_t *ds = json_object_get(res, "dosageInstruction");
+	if (!json_is_array(ds) || json_array_size(ds) == 0)
+		return bad(x, at(p, path, ".dosageInstruction"),
+			   "required: one dosage instruction whose text says how to take the drug");
+	if (json_array_size(ds) > 1)
+		return bad(x, at(p, path, ".dosageInstruction[1]"),
+			   "only one dosage instruction per item can be mapped: put each in its own "
+			   "MedicationRequest or say it all in dosageInstruction[0].text");
+	const json_t *d = json_array_get(ds, 0);
+	at(dp, path, ".dosageInstruction[0]");
+	if (!json_is_object(d))
+		return bad(x, dp, "must be an object");
+	if ((err = no_modifiers(x, d, dp)) != RX_OK ||
+	    (err = str_member(x, d, "text", dp, 1, &text)) != RX_OK)
+		return err;
+	at(usage_path, dp, ".text");
+	it->usage = strdup(text);
+	const json_t *dr = json_object_get(d, "doseAndRate");
+	if (dr == NULL) {
+		snprintf(dose_path, PATH_MAX_LEN, "%s", dp);
+		it->dose = strdup(FHIR_DOSE_AS_DIRECTED);
+		return RX_OK;
+	}
+	if (!json_is_array(dr) || json_array_size(dr) != 1)
+		return bad(x, at(p, dp, ".doseAndRate"), "must hold exactly one dose");
+	const json_t *r0 = json_array_get(dr, 0), *dq = json_object_get(r0, "doseQuantity");
+	at(p, dp, ".doseAndRate[0]");
+	static const char *const other[] = {"doseRange", "rateRatio", "rateRange", "rateQuantity"};
+	for (size_t k = 0; k < sizeof other / sizeof other[0]; k++)
+		if (json_object_get(r0, other[k]))
+			return bad(x, at(dose_path, p, ".%s", other[k]),
+				   "only doseQuantity can be mapped: say ranges and rates in "
+				   "dosageInstruction[0].text");
+	at(dose_path, p, ".doseQuantity");
+	const json_t *v = json_object_get(dq, "value");
+	int64_t whole;
+	char num[40];
+	if (!json_is_object(dq))
+		return bad(x, dose_path, "required");
+	if (!json_is_number(v) || json_number_value(v) <= 0)
+		return bad(x, at(p, dose_path, ".value"), "must be a positive number");
+	if ((err = str_member(x, dq, "unit", dose_path, 1, &unit)) != RX_OK)
+		return err;
+	if (whole_number(v, &whole))
+		snprintf(num, sizeof num, "%lld", (long long)whole);
+	else
+		snprintf(num, sizeof num, "%.15g", json_number_value(v));
+	size_t n = strlen(num) + 1 + strlen(unit) + 1;
+	if ((it->dose = malloc(n)) != NULL)
+		snprintf(it->dose, n, "%s %s", num, unit);
+	return RX_OK;
+}
+
+/* dispenseRequest: quantity, days of supply, and the prescription-wide
+ * repeats and validity into sh (compared with the other entries by the
+ * caller). */
+static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+				      int64_t *repeats, int *has_validity, int64_t *valid_until,
+				      char qty_path[PATH_MAX_LEN], char unit_path[PATH_MAX_LEN],
+				      char days_path[PATH_MAX_LEN])
+{
+	char p[PATH_MAX_LEN], dp[PATH_MAX_LEN], up[PATH_MAX_LEN], q[48];
+	const char *unit, *code, *system;
+	int64_t v;
+	rx_err_t err;
+	const json_t *dr = json_object_get(res, "dispenseRequest");
+	at(dp, path, ".dispenseRequest");
+	if (!json_is_object(dr))
+		return bad(x, dp, "required: the quantity and the days of supply");
+	if ((err = no_modifiers(x, dr, dp)) != RX_OK)
+		return err;
+	if (json_object_get(dr, "initialFill"))
+		return bad(x, at(p, dp, ".initialFill"),
+			   "cannot be carried: every use of a prescription hands over the same quantity");
+	if (json_object_get(dr, "dispenseInterval"))
+		return bad(x, at(p, dp, ".dispenseInterval"),
+			   "cannot be carried: rx-exchange does not hold refills back for an interval");
+
+	const json_t *qty = json_object_get(dr, "quantity");
+	at(qty_path, dp, ".quantity.value");
+	if (!json_is_object(qty))
+		return bad(x, at(p, dp, ".quantity"), "required: how much to hand over");
+	if (!whole_number(json_object_get(qty, "value"), &v) || v < 1)
+		return bad(x, qty_path, "must be a positive integer");
+	it->quantity = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	if ((err = str_member(x, qty, "unit", at(p, dp, ".quantity"), 1, &unit)) != RX_OK)
+		return err;
+	at(unit_path, dp, ".quantity.unit");
+	it->unit = strdup(unit);
+
+	const json_t *dur = json_object_get(dr, "expectedSupplyDuration");
+	at(days_path, dp, ".expectedSupplyDuration.value");
+	if (!json_is_object(dur))
+		return bad(x, at(p, dp, ".expectedSupplyDuration"), "required: the days of supply");
+	if (!whole_number(json_object_get(dur, "value"), &v) || v < 1)
+		return bad(x, days_path, "must be a positive integer");
+	at(p, dp, ".expectedSupplyDuration");
+	if ((err = str_member(x, dur, "system", p, 0, &system)) != RX_OK ||
+	    (err = str_member(x, dur, "code", p, 0, &code)) != RX_OK ||
+	    (err = str_member(x, dur, "unit", p, 0, &unit)) != RX_OK)
+		return err;
+	/* A UCUM code is the unit's definition; the unit is for people. */
+	const char *u = system && code && strcmp(system, FHIR_UCUM) == 0 ? code : unit;
+	const char *field = u == code ? ".code" : ".unit";
+	int per;
+	if (u == NULL)
+		return bad(x, at(up, p, ".unit"), "required: d (days) or wk (weeks)");
+	if (!strcmp(u, "d") || !strcmp(u, "day") || !strcmp(u, "days") || !strcmp(u, "日"))
+		per = 1;
+	else if (!strcmp(u, "wk") || !strcmp(u, "week") || !strcmp(u, "weeks") || !strcmp(u, "週"))
+		per = 7;
+	else
+		return bad(x, at(up, p, "%s", field),
+			   "unsupported unit %s: only d (days) and wk (weeks) give days of supply",
+			   quoted(u, q));
+	v *= per;
+	it->days = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+
+	const json_t *n = json_object_get(dr, "numberOfRepeatsAllowed");
+	*repeats = 0;
+	if (n && (!json_is_integer(n) || json_integer_value(n) < 0))
+		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"), "must be a non-negative integer");
+	if (n)
+		*repeats = json_integer_value(n);
+	if (*repeats > RX_MAX_USES - 1)
+		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"),
+			   "at most %d: a prescription may be used at most %d times", RX_MAX_USES - 1,
+			   RX_MAX_USES);
+
+	const json_t *vp = json_object_get(dr, "validityPeriod");
+	const char *start, *end;
+	int64_t t;
+	int date_only;
+	*has_validity = 0;
+	if (vp == NULL)
+		return RX_OK;
+	at(p, dp, ".validityPeriod");
+	if (!json_is_object(vp))
+		return bad(x, p, "must be a Period");
+	if ((err = str_member(x, vp, "start", p, 0, &start)) != RX_OK ||
+	    (err = str_member(x, vp, "end", p, 0, &end)) != RX_OK)
+		return err;
+	if (start && !parse_time(start, &t, &date_only))
+		return bad(x, at(dp, p, ".start"), "must be a date or a date-time with a time zone");
+	if (start && t > x->now + RX_CLOCK_SKEW)
+		return bad(x, at(dp, p, ".start"),
+			   "a prescription valid only from a later day cannot be carried");
+	if (end == NULL)
+		return RX_OK;
+	if (!parse_time(end, &t, &date_only))
+		return bad(x, at(dp, p, ".end"), "must be a date or a date-time with a time zone");
+	/* The end is inclusive: a date covers that whole day (Japan time). */
+	*valid_until = date_only ? t + 86400 : t + 1;
+	*has_validity = 1;
+	return RX_OK;
+}
+
+/* Map Rx__Item field names (rx_check_item) to where they came from. */
+typedef struct {
+	char code[PATH_MAX_LEN], name[PATH_MAX_LEN], dose[PATH_MAX_LEN], unit[PATH_MAX_LEN],
+		usage[PATH_MAX_LEN], days[PATH_MAX_LEN], qty[PATH_MAX_LEN];
+} item_paths_t;
+
+static const char *path_of(const item_paths_t *ip, const char *field)
+{
+	return !strcmp(field, "drug_code") ? ip->code
+	       : !strcmp(field, "name")    ? ip->name
+	       : !strcmp(field, "dose")    ? ip->dose
+	       : !strcmp(field, "unit")    ? ip->unit
+	       : !strcmp(field, "usage")   ? ip->usage
+	       : !strcmp(field, "days")    ? ip->days
+					   : ip->qty;
+}
+
+static void item_free(Rx__Item *it)
+{
+	if (it == NULL)
+		return;
+	free(it->drug_code);
+	free(it->name);
+	free(it->dose);
+	free(it->unit);
+	free(it->usage);
+	free(it);
+}
+
+/* Append text to the notes (once: the same note on every entry is one). */
+static rx_err_t add_note(char **notes, const char *text)
+{
+	size_t have = *notes ? strlen(*notes) : 0, n = strlen(text);
+	if (*notes) {
+		for (const char *s = *notes; (s = strstr(s, text)) != NULL; s++)
+			if ((s == *notes || s[-1] == '\n') && (s[n] == '\0' || s[n] == '\n'))
+				return RX_OK;
+	}
+	char *m = realloc(*notes, have + (have ? 1 : 0) + n + 1);
+	if (m == NULL)
+		return RX_SYSTEM;
+	if (have)
+		m[have++] = '\n';
+	memcpy(m + have, text, n + 1);
+	*notes = m;
+	return RX_OK;
+}
+
+/* One MedicationRequest: its item into *out, its shared fields into sh. */
+static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res, const char *path,
+			     shared_t *sh, char **notes, Rx__Item **out)
+{
+	char p[PATH_MAX_LEN], q[48];
+	const char *s, *ref;
+	item_paths_t ip;
+	int64_t repeats = 0, valid_until = 0, authored = 0;
+	int has_validity, has_authored = 0, date_only;
+	rx_err_t err;
+	Rx__Item *it = calloc(1, sizeof *it);
+	*out = NULL;
+	if (it == NULL)
+		return RX_SYSTEM;
+	rx__item__init(it);
+	it->drug_code = it->name = it->dose = it->unit = it->usage = NULL;
+
+	if ((err = no_modifiers(x, res, path)) != RX_OK ||
+	    (err = str_member(x, res, "status", path, 1, &s)) != RX_OK)
+		goto fail;
+	if (strcmp(s, "active") != 0) {
+		err = bad(x, at(p, path, ".status"), "must be \"active\" to be issued, not %s",
+			  quoted(s, q));
+		goto fail;
+	}
+	if ((err = str_member(x, res, "intent", path, 1, &s)) != RX_OK)
+		goto fail;
+	if (strcmp(s, "order") != 0 && strcmp(s, "original-order") != 0) {
+		err = bad(x, at(p, path, ".intent"), "must be \"order\" or \"original-order\", not %s",
+			  quoted(s, q));
+		goto fail;
+	}
+	if (json_is_true(json_object_get(res, "doNotPerform"))) {
+		err = bad(x, at(p, path, ".doNotPerform"), "a request not to give a drug is no prescription");
+		goto fail;
+	}
+
+	/* The subject: one patient for the whole bundle. */
+	const json_t *subj = json_object_get(res, "subject");
+	if (!json_is_object(subj)) {
+		err = bad(x, at(p, path, ".subject"), "required: a reference to the Patient");
+		goto fail;
+	}
+	if ((err = str_member(x, subj, "reference", at(p, path, ".subject"), 1, &ref)) != RX_OK)
+		goto fail;
+	at(p, path, ".subject.reference");
+	long target = resolve(entries, ref);
+	const char *ttype = target < 0 ? NULL
+				       : json_string_value(json_object_get(
+						 json_object_get(json_array_get(entries, (size_t)target),
+								 "resource"),
+						 "resourceType"));
+	if (target >= 0 ? (ttype == NULL || strcmp(ttype, "Patient") != 0)
+			: strncmp(ref, "Patient/", 8) != 0) {
+		err = bad(x, p, "must refer to a Patient");
+		goto fail;
+	}
+	if (sh->seen && strcmp(ref, sh->subject) != 0) {
+		err = bad(x, p, "names another patient than entry 0's: a bundle is one patient's prescription");
+		goto fail;
+	}
+
+	if ((err = read_medication(x, res, path, it, ip.code, ip.name)) != RX_OK ||
+	    (err = read_dosage(x, res, path, it, ip.usage, ip.dose)) != RX_OK ||
+	    (err = read_dispense_request(x, res, path, it, &repeats, &has_validity, &valid_until,
+					 ip.qty, ip.unit, ip.days)) != RX_OK)
+		goto fail;
+	if (it->drug_code == NULL || it->name == NULL || it->dose == NULL || it->unit == NULL ||
+	    it->usage == NULL) {
+		err = RX_SYSTEM;
+		snprintf(x->msg, x->msglen, "out of memory");
+		goto fail;
+	}
+	const char *field, *why;
+	if (rx_check_item(it, &field, &why) != RX_OK) {
+		err = bad(x, path_of(&ip, field), "%s", why);
+		goto fail;
+	}
+
+	if ((err = str_member(x, res, "authoredOn", path, 0, &s)) != RX_OK)
+		goto fail;
+	at(p, path, ".authoredOn");
+	if (s && (!parse_time(s, &authored, &date_only) || date_only)) {
+		err = bad(x, p, "must be a date-time with seconds and a time zone");
+		goto fail;
+	}
+	has_authored = s != NULL;
+	if (has_authored && authored > x->now + RX_CLOCK_SKEW) {
+		err = bad(x, p, "is in the future");
+		goto fail;
+	}
+	if (has_authored && authored < x->now - RX_MAX_SUBMIT_AGE) {
+		err = bad(x, p, "is more than a day in the past: the broker refuses such a prescription");
+		goto fail;
+	}
+
+	const json_t *sub = json_object_get(res, "substitution");
+	if (sub && (json_is_false(json_object_get(sub, "allowedBoolean")) ||
+		    json_object_get(sub, "allowedCodeableConcept"))) {
+		err = bad(x, at(p, path, ".substitution"),
+			  "cannot be carried: items have no substitution flag; say it in note");
+		goto fail;
+	}
+
+	const json_t *ns = json_object_get(res, "note");
+	if (ns && !json_is_array(ns)) {
+		err = bad(x, at(p, path, ".note"), "must be an array of Annotations");
+		goto fail;
+	}
+	for (size_t k = 0; k < json_array_size(ns); k++) {
+		char np[PATH_MAX_LEN];
+		if ((err = str_member(x, json_array_get(ns, k), "text", at(np, path, ".note[%zu]", k), 1,
+				      &s)) != RX_OK)
+			goto fail;
+		if (add_note(notes, s) != RX_OK) {
+			err = RX_SYSTEM;
+			snprintf(x->msg, x->msglen, "out of memory");
+			goto fail;
+		}
+		if (rx_check_text(*notes, RX_MAX_NOTES, 0) != RX_OK) {
+			err = bad(x, at(np, path, ".note[%zu].text", k),
+				  "the notes together must be UTF-8 text of at most %d bytes", RX_MAX_NOTES);
+			goto fail;
+		}
+	}
+
+	/* What the entries share must be the same in each. */
+	if (!sh->seen) {
+		sh->seen = 1;
+		sh->subject = ref;
+		sh->repeats = repeats;
+		sh->has_validity = has_validity;
+		sh->valid_until = valid_until;
+		sh->has_authored = has_authored;
+		sh->authored = authored;
+	} else if (repeats != sh->repeats) {
+		err = bad(x, at(p, path, ".dispenseRequest.numberOfRepeatsAllowed"),
+			  "differs from entry 0's: refills are per prescription, the same for every item");
+		goto fail;
+	} else if (has_validity != sh->has_validity || valid_until != sh->valid_until) {
+		err = bad(x, at(p, path, ".dispenseRequest.validityPeriod.end"),
+			  "differs from entry 0's: the validity is per prescription");
+		goto fail;
+	} else if (has_authored != sh->has_authored || authored != sh->authored) {
+		err = bad(x, at(p, path, ".authoredOn"),
+			  "differs from entry 0's: a prescription is issued at one time");
+		goto fail;
+	}
+	*out = it;
+	return RX_OK;
+fail:
+	item_free(it);
+	return err;
+}
+
+/* A Patient of the bundle: it must be the subject, and if it carries the
+ * patient pseudonym that goes into pid (the broker checks it against the
+ * card). */
+static rx_err_t read_patient(ctx_t *x, const json_t *entry, const json_t *res, const char *path,
+			     const shared_t *sh, char pid[RX_PATIENT_ID_LEN + 1])
+{
+	char p[PATH_MAX_LEN], one[RX_PATIENT_ID_LEN + 1];
+	if (!entry_is(entry, sh->subject))
+		return bad(x, path,
+			   "a Patient the MedicationRequests are not about: a bundle is one patient's "
+			   "prescription");
+	const json_t *ids = json_object_get(res, "identifier");
+	for (size_t j = 0; j < json_array_size(ids); j++) {
+		const json_t *id = json_array_get(ids, j);
+		const char *system = json_string_value(json_object_get(id, "system"));
+		const char *value = json_string_value(json_object_get(id, "value"));
+		if (system == NULL || strcmp(system, FHIR_SYSTEM_PATIENT) != 0)
+			continue;
+		at(p, path, ".identifier[%zu].value", j);
+		if (value == NULL || rx_patient_id_parse(value, one) != RX_OK)
+			return bad(x, p, "not an rx-exchange patient id (P + 16 characters + check character)");
+		if (pid[0] && strcmp(pid, one) != 0)
+			return bad(x, p, "a second, different patient id");
+		memcpy(pid, one, sizeof one);
+	}
+	return RX_OK;
+}
+
+void fhir_prescription_free(Rx__Prescription *p)
+{
+	for (size_t i = 0; p->items && i < p->n_items; i++)
+		item_free(p->items[i]);
+	free(p->items);
+	free(p->notes);
+	free(p->patient_id);
+	p->items = NULL;
+	p->n_items = 0;
+	p->notes = (char *)protobuf_c_empty_string;
+	p->patient_id = (char *)protobuf_c_empty_string;
+}
+
+rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescription *p, char *msg,
+			      size_t msglen)
+{
+	ctx_t x = {msg, msglen, now};
+	char path[PATH_MAX_LEN], tp[PATH_MAX_LEN], q[48], pid[RX_PATIENT_ID_LEN + 1] = "";
+	const char *s;
+	shared_t sh = {0};
+	char *notes = NULL;
+	Rx__Item **items = NULL;
+	size_t n = 0;
+	rx_err_t err;
+
+	msg[0] = '\0';
+	if (!json_is_object(bundle))
+		return bad(&x, "$", "not a JSON object");
+	if ((err = str_member(&x, bundle, "resourceType", "", 1, &s)) != RX_OK)
+		return bad(&x, "resourceType", "must be \"Bundle\"");
+	if (strcmp(s, "Bundle") != 0)
+		return bad(&x, "resourceType", "must be \"Bundle\", not %s", quoted(s, q));
+	if ((err = str_member(&x, bundle, "type", "", 1, &s)) != RX_OK)
+		return bad(&x, "type", "must be \"collection\" or \"transaction\"");
+	if (strcmp(s, "collection") != 0 && strcmp(s, "transaction") != 0)
+		return bad(&x, "type", "must be \"collection\" or \"transaction\", not %s", quoted(s, q));
+	const json_t *entries = json_object_get(bundle, "entry");
+	if (!json_is_array(entries) || json_array_size(entries) == 0)
+		return bad(&x, "entry", "must be a non-empty array");
+	if ((items = calloc(RX_MAX_ITEMS, sizeof *items)) == NULL)
+		return RX_SYSTEM;
+
+	/* First the MedicationRequests (they name the subject), then the Patients. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < json_array_size(entries); i++) {
+			const json_t *e = json_array_get(entries, i), *res = json_object_get(e, "resource");
+			snprintf(path, sizeof path, "entry[%zu].resource", i);
+			if (!json_is_object(res)) {
+				err = bad(&x, path, "required: each entry holds a resource");
+				goto fail;
+			}
+			const char *type = json_string_value(json_object_get(res, "resourceType"));
+			if (type == NULL) {
+				err = bad(&x, at(tp, path, ".resourceType"), "required");
+				goto fail;
+			}
+			if (pass == 0 && strcmp(type, "MedicationRequest") == 0) {
+				if (n == RX_MAX_ITEMS) {
+					err = bad(&x, path, "more than %d MedicationRequests: at most %d items",
+						  RX_MAX_ITEMS, RX_MAX_ITEMS);
+					goto fail;
+				}
+				if ((err = read_request(&x, entries, res, path, &sh, &notes, &items[n])) != RX_OK)
+					goto fail;
+				n++;
+			} else if (pass == 1 && strcmp(type, "Patient") == 0) {
+				if ((err = read_patient(&x, e, res, path, &sh, pid)) != RX_OK)
+					goto fail;
+			}
+		}
+		if (pass == 0 && n == 0) {
+			err = bad(&x, "entry", "no MedicationRequest: one per item is needed");
+			goto fail;
+		}
+	}
+
+	int64_t issued = sh.has_authored ? sh.authored : now;
+	int64_t until = sh.has_validity ? sh.valid_until : rx_valid_until(issued, RX_DEFAULT_VALID_DAYS);
+	const char *vpath = "entry[0].resource.dispenseRequest.validityPeriod.end";
+	if (until <= issued || until > issued + (int64_t)RX_MAX_VALID_DAYS * 86400) {
+		err = bad(&x, vpath, "must fall after authoredOn and within %d days of it", RX_MAX_VALID_DAYS);
+		goto fail;
+	}
+	if (until <= now) {
+		err = bad(&x, vpath, "has already passed");
+		goto fail;
+	}
+	p->patient_id = strdup(pid);
+	p->notes = strdup(notes ? notes : "");
+	if (p->patient_id == NULL || p->notes == NULL) {
+		free(p->patient_id);
+		free(p->notes);
+		p->patient_id = p->notes = (char *)protobuf_c_empty_string;
+		err = RX_SYSTEM;
+		snprintf(msg, msglen, "out of memory");
+		goto fail;
+	}
+	free(notes);
+	p->issued_at = issued;
+	p->valid_until = until;
+	p->uses = (uint32_t)(1 + sh.repeats);
+	p->items = items;
+	p->n_items = n;
+	return RX_OK;
+fail:
+	for (size_t i = 0; i < n; i++)
+		item_free(items[i]);
+	free(items);
+	free(notes);
+	if (err == RX_SYSTEM && msg[0] == '\0')
+		snprintf(msg, msglen, "out of memory");
+	return err;
+}
+
+/* ---- writing a Bundle ---- */
+
+/* A stable urn:uuid for a resource of this prescription (BLAKE2b of the
+ * prescription id and the resource's id; RFC 9562 version 8). */
+static void resource_urn(const char *rxid, const char *rid, char out[46])
+{
+	uint8_t h[RX_HASH_LEN];
+	char in[128];
+	int n = snprintf(in, sizeof in, "%s/%s", rxid, rid);
+	rx_hash((const uint8_t *)in, (size_t)n, h);
+	h[6] = (uint8_t)((h[6] & 0x0f) | 0x80);
+	h[8] = (uint8_t)((h[8] & 0x3f) | 0x80);
+	char hex[33];
+	rx_hex(h, 16, hex);
+	snprintf(out, 46, "urn:uuid:%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+		 hex + 20);
+}
+
+/* The entry for res (taken over), with its id after its resourceType. */
+static json_t *entry_of(const char *rxid, const char *rid, json_t *res, char urn[46])
+{
+	resource_urn(rxid, rid, urn);
+	json_t *o = json_pack("{s:O, s:s}", "resourceType", json_object_get(res, "resourceType"), "id", rid);
+	if (o)
+		json_object_update(o, res);
+	json_decref(res);
+	return json_pack("{s:s, s:o}", "fullUrl", urn, "resource", o);
+}
+
+static json_t *medication_json(const Rx__Item *it)
+{
+	return json_pack("{s:[{s:s, s:s, s:s}], s:s}", "coding", "system", FHIR_SYSTEM_YJ, "code",
+			 it->drug_code, "display", it->name, "text", it->name);
+}
+
+static json_t *days_json(uint32_t days)
+{
+	return json_pack("{s:I, s:s, s:s, s:s}", "value", (json_int_t)days, "unit", "d", "system",
+			 FHIR_UCUM, "code", "d");
+}
+
+static json_t *org_ref(const char *code)
+{
+	return json_pack("{s:s, s:{s:s, s:s}}", "type", "Organization", "identifier", "system",
+			 FHIR_SYSTEM_INSTITUTION, "value", code);
+}
+
+/* dosageInstruction[0]: the usage, and the dose as a quantity when it is
+ * "NUMBER UNIT" (the form the reader makes). */
+static json_t *dosage_json(const Rx__Item *it)
+{
+	json_t *d = json_pack("{s:s}", "text", it->usage);
+	const char *sp = strchr(it->dose, ' ');
+	char *end;
+	double v = strtod(it->dose, &end);
+	if (sp && end == sp && sp > it->dose && v > 0 && sp[1] && it->dose[0] >= '0' &&
+	    it->dose[0] <= '9') {
+		int64_t w;
+		json_t *num = json_real(v);
+		if (whole_number(num, &w)) {
+			json_decref(num);
+			num = json_integer(w);
+		}
+		json_object_set_new(d, "doseAndRate",
+				    json_pack("[{s:{s:o, s:s}}]", "doseQuantity", "value", num, "unit", sp + 1));
+	}
+	return d;
+}
+
+static const char *request_status(const Rx__Receipt *rc)
+{
+	switch (rc->state) {
+	case RX__STATE__ISSUED:
+	case RX__STATE__CLAIMED:
+		return "active";
+	case RX__STATE__DISPENSED:
+		return "completed";
+	case RX__STATE__CANCELLED_STATE:
+		return rc->uses_left == rc->uses ? "cancelled" : "stopped";
+	case RX__STATE__EXPIRED_STATE:
+		return "stopped";
+	default:
+		return "unknown";
+	}
+}
+
+/* The last instant of validity as FHIR's inclusive end: a date when it ends
+ * at midnight, Japan time. */
+static void validity_end(int64_t valid_until, char out[32])
+{
+	cli_time(valid_until - 1, out);
+	if ((valid_until + JST) % 86400 == 0)
+		out[10] = '\0';
+}
+
+json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescription *p,
+		    Rx__DispenseInfo *const *infos, Rx__DispenseRecord *const *records, size_t n)
+{
+	char t[32], end[32], rid[48], patient_urn[46], urn[46];
+	char (*req_urn)[46] = calloc(p->n_items ? p->n_items : 1, sizeof *req_urn);
+	json_t *entries = json_array(), *patient = json_pack("{s:s}", "resourceType", "Patient");
+	if (req_urn == NULL || entries == NULL || patient == NULL) {
+		free(req_urn);
+		json_decref(entries);
+		json_decref(patient);
+		return NULL;
+	}
+	if (p->patient_id[0])
+		json_object_set_new(patient, "identifier",
+				    json_pack("[{s:s, s:s}]", "system", FHIR_SYSTEM_PATIENT, "value",
+					      p->patient_id));
+	json_array_append_new(entries, entry_of(id, "patient", patient, patient_urn));
+
+	cli_time(p->issued_at, t);
+	validity_end(p->valid_until, end);
+	for (size_t i = 0; i < p->n_items; i++) {
+		const Rx__Item *it = p->items[i];
+		json_t *dr = json_pack("{s:{s:s, s:s}, s:I, s:{s:I, s:s}, s:o}", "validityPeriod", "start",
+				       t, "end", end, "numberOfRepeatsAllowed",
+				       (json_int_t)(p->uses ? p->uses - 1 : 0), "quantity", "value",
+				       (json_int_t)it->quantity, "unit", it->unit,
+				       "expectedSupplyDuration", days_json(it->days));
+		json_t *mr = json_pack(
+			"{s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:{s:s}, s:s, s:o, s:[o], s:o}", "resourceType",
+			"MedicationRequest", "groupIdentifier", "system", FHIR_SYSTEM_PRESCRIPTION,
+			"value", id, "status", request_status(rc), "intent", "order",
+			"medicationCodeableConcept", medication_json(it), "subject", "reference",
+			patient_urn, "authoredOn", t, "requester", org_ref(rc->institution_code),
+			"dosageInstruction", dosage_json(it), "dispenseRequest", dr);
+		if (mr == NULL)
+			goto fail;
+		if (rc->state == RX__STATE__EXPIRED_STATE)
+			json_object_set_new(mr, "statusReason", json_pack("{s:s}", "text", "expired"));
+		if (p->notes[0])
+			json_object_set_new(mr, "note", json_pack("[{s:s}]", "text", p->notes));
+		snprintf(rid, sizeof rid, "request-%zu", i + 1);
+		json_array_append_new(entries, entry_of(id, rid, mr, req_urn[i]));
+	}
+
+	/* One MedicationDispense per item handed over at each use. */
+	for (size_t u = 0; u < n; u++) {
+		const Rx__DispenseRecord *d = records[u];
+		cli_time(infos[u]->at, t);
+		for (size_t k = 0; k < d->n_items; k++) {
+			const Rx__Item *it = d->items[k];
+			/* The request of the same drug; by its place if substituted. */
+			size_t m = k < p->n_items ? k : 0;
+			for (size_t j = 0; j < p->n_items; j++)
+				if (strcmp(p->items[j]->drug_code, it->drug_code) == 0) {
+					m = j;
+					break;
+				}
+			json_t *md = json_pack(
+				"{s:s, s:s, s:o, s:{s:s}, s:[{s:o}], s:[{s:s, s:{s:s, s:s}}], s:{s:I, s:s},"
+				" s:o, s:s, s:[o]}",
+				"resourceType", "MedicationDispense", "status", "completed",
+				"medicationCodeableConcept", medication_json(it), "subject", "reference",
+				patient_urn, "performer", "actor", org_ref(infos[u]->institution_code),
+				"authorizingPrescription", "reference", req_urn[m], "identifier", "system",
+				FHIR_SYSTEM_PRESCRIPTION, "value", id, "quantity",
+				"value", (json_int_t)it->quantity, "unit", it->unit, "daysSupply",
+				days_json(it->days), "whenHandedOver", t, "dosageInstruction",
+				dosage_json(it));
+			if (md == NULL)
+				goto fail;
+			if (d->notes[0])
+				json_object_set_new(md, "note", json_pack("[{s:s}]", "text", d->notes));
+			snprintf(rid, sizeof rid, "dispense-%u-%zu", infos[u]->use, k + 1);
+			json_array_append_new(entries, entry_of(id, rid, md, urn));
+		}
+	}
+	free(req_urn);
+	cli_time(rc->at, t);
+	return json_pack("{s:s, s:s, s:s, s:o}", "resourceType", "Bundle", "type", "collection",
+			 "timestamp", t, "entry", entries);
+fail:
+	free(req_urn);
+	json_decref(entries);
+	return NULL;
+}
+
+int fhir_print_status(rxc_result_t *r, const char *broker, const char *id)
+{
+	if (r->status != RX_OK || r->prescription == NULL)
+		return cli_print_result(r, NULL, broker, id);
+	json_t *b = fhir_bundle(r->receipt->prescription_id, r->receipt, r->prescription,
+				r->reply->dispenses, r->dispenses, r->n_dispenses);
+	char *s = b ? json_dumps(b, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+	json_decref(b);
+	rxc_result_free(r);
+	if (s == NULL)
+		return cli_fail("out of memory");
+	puts(s);
+	free(s);
+	return fflush(stdout) == 0 ? 0 : 1;
+}

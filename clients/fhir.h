@@ -1,0 +1,60 @@
+/* fhir: HL7 FHIR R4 at the edges of rx-exchange (docs/FHIR.md is the
+ * mapping, field by field).
+ *
+ * In: a Bundle (type collection or transaction) with one MedicationRequest
+ * per item becomes the Prescription a clinic signs (rx-clinic submit
+ * --fhir).  Out: a STATUS reply, the prescription and its dispense records,
+ * becomes a Bundle of MedicationRequests and MedicationDispenses (status
+ * --fhir).  Nothing is guessed: what cannot be carried faithfully is
+ * refused with the JSON path of the problem, before anything is signed. */
+#ifndef FHIR_H
+#define FHIR_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rx.pb-c.h"
+#include "rx_err.h"
+#include "rxclient.h"
+
+/* The drug code's coding system: the YJ code, as JP Core slices
+ * medicationCodeableConcept.coding.  On input the MHLW price-list code
+ * system (薬価基準収載医薬品コード, same 12 characters and check digit) is
+ * accepted too when no YJ coding is given. */
+#define FHIR_SYSTEM_YJ "urn:oid:1.2.392.100495.20.1.73"
+#define FHIR_SYSTEM_PRICE_LIST "urn:oid:1.2.392.100495.20.1.72"
+/* rx-exchange's own identifiers: the patient pseudonym, the prescription
+ * id and institution codes. */
+#define FHIR_SYSTEM_PATIENT "urn:rx-exchange:patient-id"
+#define FHIR_SYSTEM_PRESCRIPTION "urn:rx-exchange:prescription-id"
+#define FHIR_SYSTEM_INSTITUTION "urn:rx-exchange:institution-code"
+#define FHIR_UCUM "http://unitsofmeasure.org"
+/* Item.dose when a MedicationRequest gives no doseAndRate (and back). */
+#define FHIR_DOSE_AS_DIRECTED "as directed"
+
+/* Map bundle to a prescription to be submitted at time now.  Sets
+ * patient_id ("" unless a Patient in the bundle carries the pseudonym),
+ * issued_at, valid_until, uses, items and notes of *p and leaves its other
+ * fields alone.  RX_OK: those strings and items are heap memory owned by *p
+ * until fhir_prescription_free.  RX_INVALID: msg is "PATH: reason" (PATH a
+ * JSON path into the bundle, e.g. entry[2].resource.dispenseRequest) and
+ * *p holds nothing to free.  RX_SYSTEM: out of memory. */
+rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescription *p, char *msg,
+			      size_t msglen) RX_MUST_CHECK;
+
+/* Free what fhir_to_prescription put into p (and reset those fields). */
+void fhir_prescription_free(Rx__Prescription *p);
+
+/* The Bundle for prescription id as a STATUS told it: rc the receipt, p the
+ * verified prescription, infos and records the n dispensed uses (records[i]
+ * decoded from infos[i]).  Caller owns the result; NULL if out of memory. */
+json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescription *p,
+		    Rx__DispenseInfo *const *infos, Rx__DispenseRecord *const *records, size_t n);
+
+/* status ID --fhir: on OK print fhir_bundle of r on stdout (the Bundle is
+ * the whole output), else the usual JSON of the refusal.  Frees r; returns
+ * the exit code (cli_print_result's). */
+int fhir_print_status(rxc_result_t *r, const char *broker, const char *id);
+
+#endif
