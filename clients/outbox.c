@@ -487,8 +487,8 @@ rx_err_t rxc_outbox_send(rxc_outbox_t *ob, rxc_t *c, const uint8_t *frame, size_
 	if (pending > 0) {
 		out->status = RX_UNREACHABLE;
 		snprintf(out->message, sizeof out->message,
-			 "queued behind %zu earlier request%s not yet delivered", pending,
-			 pending == 1 ? "" : "s");
+			 "not sent: %zu earlier request%s in the outbox not yet delivered", pending,
+			 pending == 1 ? " is" : "s are");
 		return out->status;
 	}
 	rxc_call_frame(c, frame, len, out);

@@ -4,7 +4,11 @@
  *   rx-clinic CONN --card FILE --institution CODE submit RX.json [--slip FILE] [--request-id HEX32]
  *   rx-clinic CONN cancel ID [--request-id HEX32]
  *   rx-clinic CONN status ID
- * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
+ *   rx-clinic CONN --outbox DIR flush
+ *   rx-clinic --outbox DIR pending
+ * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE
+ * With --outbox DIR, submit and cancel keep what the broker did not answer
+ * for a later delivery (clinic_outbox.h). */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clinic_outbox.h"
 #include "rx_check.h"
 #include "rx_ids.h"
 
@@ -26,10 +31,17 @@ static void usage(FILE *f)
 		   "                                       (id and access code) to FILE, mode 0600\n"
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
 		   "  status ID                            state of a prescription you issued\n"
+		   "  flush                                (--outbox) deliver the queued requests\n"
+		   "  pending                              (--outbox) list queued and refused requests\n"
+		   "                                       (needs only --outbox)\n"
 		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
 		   "broker's receipt key), --timeout SECONDS (default 4.5 s), --receipt FILE (keep the\n"
-		   "signed receipt, mode 0600)\n");
+		   "signed receipt, mode 0600), --outbox DIR (queue a submit or cancel the broker\n"
+		   "does not answer, and deliver the queue first in every command)\n");
 }
+
+/* --outbox DIR, and the outbox while it is open. */
+static clinic_outbox_t outbox;
 
 static int get_int(json_t *o, const char *k, long long def, long long *out)
 {
@@ -42,30 +54,6 @@ static int get_int(json_t *o, const char *k, long long def, long long *out)
 		return -1;
 	*out = json_integer_value(v);
 	return 0;
-}
-
-/* The patient's slip: what a patient without a card needs at the pharmacy.
- * It holds the access code, so it is written to a private file, never
- * printed. */
-static int write_slip(const char *path, const Rx__Receipt *rc)
-{
-	char t[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	cli_time(rc->valid_until, t);
-	int ok = fprintf(f,
-			 "electronic prescription\n"
-			 "  prescription id  %s\n"
-			 "  access code      %s\n"
-			 "  valid until      %s\n"
-			 "Show this slip at any pharmacy if you have no My Number Card.\n",
-			 rc->prescription_id, rc->access_code, t) > 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, const char *path,
@@ -134,24 +122,15 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, cons
 	p.uses = (uint32_t)uses;
 
 	Rx__Signed sp;
-	rxc_result_t r;
 	if (rxc_sign_prescription(kp, &p, &sp) != RX_OK) {
 		rxc_signed_free(&card);
 		cli_items_free(p.items, p.n_items);
 		json_decref(j);
 		return cli_fail("out of memory");
 	}
-	rxc_submit(c, rid, &sp, &card, &r);
-	json_t *extra = NULL;
-	if (r.status == RX_OK && slip) {
-		if (write_slip(slip, r.receipt) != 0) {
-			fprintf(stderr, "rx-clinic: could not write the slip to %s\n", slip);
-			extra = json_pack("{s:b}", "slip_written", 0);
-		} else {
-			extra = json_pack("{s:s}", "slip", slip);
-		}
-	}
-	code = cli_print_result(&r, extra, conn->broker, NULL);
+	Rx__Call call;
+	rxc_submit_fill(&call, rid, &sp, &card);
+	code = clinic_send(&outbox, c, kp, &call, slip, NULL);
 	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 	cli_items_free(p.items, p.n_items);
@@ -166,6 +145,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"slip", required_argument, NULL, 300},
+		{"outbox", required_argument, NULL, 301},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -177,15 +157,24 @@ int main(int argc, char **argv)
 			slip = optarg;
 			continue;
 		}
+		if (ch == 301) {
+			outbox.dir = optarg;
+			continue;
+		}
 		usage(ch == 'h' ? stdout : stderr);
 		return ch == 'h' ? 0 : 1;
 	}
 	int nargs = argc - optind;
 	char **args = argv + optind;
-	if (nargs != 2 || (strcmp(args[0], "submit") && strcmp(args[0], "cancel") &&
-			   strcmp(args[0], "status"))) {
+	int flush = nargs == 1 && strcmp(args[0], "flush") == 0;
+	if (nargs == 1 && strcmp(args[0], "pending") == 0 && outbox.dir)
+		return clinic_outbox_pending(outbox.dir);
+	if ((flush && outbox.dir == NULL) ||
+	    (!flush && (nargs != 2 || (strcmp(args[0], "submit") && strcmp(args[0], "cancel") &&
+				       strcmp(args[0], "status"))))) {
 		usage(stderr);
-		return cli_fail("expected: submit RX.json | cancel ID | status ID");
+		return cli_fail("expected: submit RX.json | cancel ID | status ID | "
+				"--outbox DIR flush | --outbox DIR pending");
 	}
 
 	rx_keypair_t kp;
@@ -194,16 +183,23 @@ int main(int argc, char **argv)
 	int code = cli_connect(&conn, &kp, rid, &c);
 	if (code >= 0)
 		return code;
-	rxc_result_t r;
-	if (strcmp(args[0], "submit") == 0) {
+	outbox.broker = conn.broker;
+	/* What was queued before goes first (all there is to flush). */
+	code = clinic_outbox_start(&outbox, c, flush);
+	if (code >= 0) {
+		/* flushed, or the outbox would not open */
+	} else if (strcmp(args[0], "submit") == 0) {
 		code = submit(c, &kp, &conn, args[1], slip, rid);
+	} else if (strcmp(args[0], "cancel") == 0) {
+		Rx__Call call;
+		rxc_cancel_fill(&call, rid, args[1]);
+		code = clinic_send(&outbox, c, &kp, &call, NULL, args[1]);
 	} else {
-		if (strcmp(args[0], "cancel") == 0)
-			rxc_cancel(c, rid, args[1], &r);
-		else
-			rxc_status(c, args[1], NULL, &r);
+		rxc_result_t r;
+		rxc_status(c, args[1], NULL, &r);
 		code = cli_print_result(&r, NULL, conn.broker, args[1]);
 	}
+	clinic_outbox_end(&outbox);
 	rxc_destroy(&c);
 	return code;
 }
