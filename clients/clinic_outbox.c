@@ -46,8 +46,8 @@ static const char *advice(int op, rx_err_t status)
 {
 	if (op == RX_OP_SUBMIT && status == RX_ASSERTION_STALE)
 		return "the patient's card assertion in this queued submit is older than the 5 minutes "
-		       "rxd accepts, so nothing was prescribed: submit it again with the patient's "
-		       "card in the reader";
+		       "rxd accepts, so nothing was prescribed: the patient must present the card "
+		       "again (submit anew with the card in the reader)";
 	if (status == RX_SYSTEM)
 		return "this outbox entry could not be read and was set aside, not sent";
 	return NULL;
