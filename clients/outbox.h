@@ -121,7 +121,8 @@ typedef void (*rxc_outbox_done_t)(const rxc_outbox_entry_t *e, const rxc_result_
 rx_err_t rxc_outbox_flush(rxc_outbox_t *ob, rxc_t *c, rxc_outbox_done_t done, void *arg,
 			  char *msg, size_t msglen) RX_MUST_CHECK;
 
-/* Send a new request through the outbox (call rxc_outbox_flush first): the
+/* Send a new request through the outbox (ob opened with RXC_OUTBOX_LOCK;
+ * call rxc_outbox_flush first): the
  * frame is made durable, then sent unless earlier entries are still pending
  * (then it waits its turn, not sent: out->status RX_UNREACHABLE).  done (may
  * be NULL) sees a settled result before the entry is dropped.  *queued says

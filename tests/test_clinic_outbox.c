@@ -131,6 +131,17 @@ static void record(const rxc_outbox_entry_t *e, const rxc_result_t *r, void *arg
 	}
 }
 
+/* A new tagged SUBMIT through the outbox, the card presented now. */
+static rx_err_t send_tagged(world_t *w, rxc_outbox_t *ob, const char *tag, rxc_result_t *r,
+			    uint64_t *seq, int *queued)
+{
+	size_t len;
+	uint8_t *f = submit_frame(w, tag, (int64_t)time(NULL), &len);
+	rx_err_t err = rxc_outbox_send(ob, w->c, f, len, NULL, NULL, NULL, NULL, r, seq, queued);
+	free(f);
+	return err;
+}
+
 START_TEST(library_queue_survives_a_cut_broker)
 {
 	world_t w;
@@ -150,13 +161,10 @@ START_TEST(library_queue_survives_a_cut_broker)
 	/* rxd up: straight through, nothing stays queued. */
 	for (int i = 0; i < 3; i++) {
 		snprintf(tag, sizeof tag, "up-%d", i);
-		uint8_t *f = submit_frame(&w, tag, (int64_t)time(NULL), &len);
-		ck_assert_int_eq(rxc_outbox_send(ob, w.c, f, len, NULL, NULL, NULL, NULL, &r, &seq, &queued),
-				 RX_OK);
+		ck_assert_int_eq(send_tagged(&w, ob, tag, &r, &seq, &queued), RX_OK);
 		ck_assert_int_eq(queued, 0);
 		strcpy(delivered[ndelivered++], r.receipt->prescription_id);
 		rxc_result_free(&r);
-		free(f);
 	}
 	ck_assert_int_eq(rxc_outbox_count(ob, &np, &nf), RX_OK);
 	ck_assert_uint_eq(np, 0);
@@ -181,15 +189,12 @@ START_TEST(library_queue_survives_a_cut_broker)
 	uint64_t first_seq = 0;
 	for (int i = 0; i < 4; i++) {
 		snprintf(tag, sizeof tag, "cut-%d", i);
-		uint8_t *f = submit_frame(&w, tag, (int64_t)time(NULL), &len);
-		ck_assert_int_eq(rxc_outbox_send(ob, w.c, f, len, NULL, NULL, NULL, NULL, &r, &seq, &queued),
-				 RX_UNREACHABLE);
+		ck_assert_int_eq(send_tagged(&w, ob, tag, &r, &seq, &queued), RX_UNREACHABLE);
 		ck_assert_int_eq(queued, 1);
 		ck_assert_uint_gt(seq, lost_seq);
 		if (first_seq == 0)
 			first_seq = seq;
 		rxc_result_free(&r);
-		free(f);
 	}
 	/* And a cancel of a delivered one, queued behind them. */
 	Rx__Call call;
