@@ -253,12 +253,16 @@ json_t *cli_read_json(const char *path, char *msg, size_t msglen)
 	return j;
 }
 
-/* Keep the receipt, its signature and the broker's key in a 0600 file. */
-static int save_receipt(const rxc_result_t *r)
+const char *cli_receipt_path(void)
 {
-	if (receipt_path == NULL || r->status != RX_OK || r->reply == NULL)
+	return receipt_path;
+}
+
+int cli_write_receipt(const rxc_result_t *r, const char *path)
+{
+	if (path == NULL || r->status != RX_OK || r->reply == NULL)
 		return 0;
-	int fd = open(receipt_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	FILE *f = fdopen(fd, "w");
@@ -316,7 +320,7 @@ int cli_proof(const cli_conn_t *o, int purpose, rxc_proof_t *proof, Rx__Signed *
 
 int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const char *id)
 {
-	if (save_receipt(r) != 0)
+	if (cli_write_receipt(r, receipt_path) != 0)
 		fprintf(stderr, "warning: could not write the receipt to %s\n", receipt_path);
 	json_t *o = cli_result_json(r);
 	char canon[RX_ID_LEN + 1];

@@ -101,6 +101,13 @@ int cli_proof(const cli_conn_t *o, int purpose, rxc_proof_t *proof, Rx__Signed *
  * NULL) even on a refusal; frees r; returns the exit code. */
 int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const char *id);
 
+/* --receipt FILE as given, or NULL. */
+const char *cli_receipt_path(void);
+
+/* Keep an OK result's receipt, its signature and the broker's key in path
+ * (mode 0600).  0 if written or nothing to write (path NULL, not OK). */
+int cli_write_receipt(const rxc_result_t *r, const char *path);
+
 /* Read a whole JSON file; NULL with msg set on failure. */
 json_t *cli_read_json(const char *path, char *msg, size_t msglen);
 

@@ -5,7 +5,11 @@
  *   rx-clinic CONN --card FILE --institution CODE submit --fhir BUNDLE.json [--slip FILE] ...
  *   rx-clinic CONN cancel ID [--request-id HEX32]
  *   rx-clinic CONN status ID [--fhir]
- * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
+ *   rx-clinic CONN --outbox DIR flush
+ *   rx-clinic --outbox DIR pending
+ * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE
+ * With --outbox DIR, submit and cancel keep what the broker did not answer
+ * for a later delivery (clinic_outbox.h). */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clinic_outbox.h"
 #include "fhir.h"
 #include "rx_check.h"
 #include "rx_ids.h"
@@ -31,10 +36,17 @@ static void usage(FILE *f)
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
 		   "  status ID [--fhir]                   state of a prescription you issued; --fhir:\n"
 		   "                                       as a FHIR Bundle, with its dispenses\n"
+		   "  flush                                (--outbox) deliver the queued requests\n"
+		   "  pending                              (--outbox) list queued and refused requests\n"
+		   "                                       (needs only --outbox)\n"
 		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
 		   "broker's receipt key), --timeout SECONDS (default 4.5 s), --receipt FILE (keep the\n"
-		   "signed receipt, mode 0600)\n");
+		   "signed receipt, mode 0600), --outbox DIR (queue a submit or cancel the broker\n"
+		   "does not answer, and deliver the queue first in every command)\n");
 }
+
+/* --outbox DIR, and the outbox while it is open. */
+static clinic_outbox_t outbox;
 
 static int get_int(json_t *o, const char *k, long long def, long long *out)
 {
@@ -47,30 +59,6 @@ static int get_int(json_t *o, const char *k, long long def, long long *out)
 		return -1;
 	*out = json_integer_value(v);
 	return 0;
-}
-
-/* The patient's slip: what a patient without a card needs at the pharmacy.
- * It holds the access code, so it is written to a private file, never
- * printed. */
-static int write_slip(const char *path, const Rx__Receipt *rc)
-{
-	char t[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	cli_time(rc->valid_until, t);
-	int ok = fprintf(f,
-			 "electronic prescription\n"
-			 "  prescription id  %s\n"
-			 "  access code      %s\n"
-			 "  valid until      %s\n"
-			 "Show this slip at any pharmacy if you have no My Number Card.\n",
-			 rc->prescription_id, rc->access_code, t) > 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 /* RX.json's content into p (strings point into j, items are the caller's:
@@ -131,22 +119,13 @@ static int sign_and_submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *c
 	p->prescriber_key.len = RX_KEY_LEN;
 
 	Rx__Signed sp;
-	rxc_result_t r;
 	if (rxc_sign_prescription(kp, p, &sp) != RX_OK) {
 		rxc_signed_free(&card);
 		return cli_fail("out of memory");
 	}
-	rxc_submit(c, rid, &sp, &card, &r);
-	json_t *extra = NULL;
-	if (r.status == RX_OK && slip) {
-		if (write_slip(slip, r.receipt) != 0) {
-			fprintf(stderr, "rx-clinic: could not write the slip to %s\n", slip);
-			extra = json_pack("{s:b}", "slip_written", 0);
-		} else {
-			extra = json_pack("{s:s}", "slip", slip);
-		}
-	}
-	code = cli_print_result(&r, extra, conn->broker, NULL);
+	Rx__Call call;
+	rxc_submit_fill(&call, rid, &sp, &card);
+	code = clinic_send(&outbox, c, kp, &call, slip, NULL);
 	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 	return code;
@@ -191,6 +170,7 @@ int main(int argc, char **argv)
 		CLI_CONN_OPTIONS,
 		{"slip", required_argument, NULL, 300},
 		{"fhir", no_argument, NULL, 301},
+		{"outbox", required_argument, NULL, 302},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -206,17 +186,26 @@ int main(int argc, char **argv)
 			fhir = 1;
 			continue;
 		}
+		if (ch == 302) {
+			outbox.dir = optarg;
+			continue;
+		}
 		usage(ch == 'h' ? stdout : stderr);
 		return ch == 'h' ? 0 : 1;
 	}
 	int nargs = argc - optind;
 	char **args = argv + optind;
-	if (nargs != 2 || (strcmp(args[0], "submit") && strcmp(args[0], "cancel") &&
-			   strcmp(args[0], "status"))) {
+	int flush = nargs == 1 && strcmp(args[0], "flush") == 0;
+	if (nargs == 1 && strcmp(args[0], "pending") == 0 && outbox.dir)
+		return clinic_outbox_pending(outbox.dir);
+	if ((flush && outbox.dir == NULL) ||
+	    (!flush && (nargs != 2 || (strcmp(args[0], "submit") && strcmp(args[0], "cancel") &&
+				       strcmp(args[0], "status"))))) {
 		usage(stderr);
-		return cli_fail("expected: submit [--fhir] RX.json | cancel ID | status ID [--fhir]");
+		return cli_fail("expected: submit [--fhir] RX.json | cancel ID | status ID [--fhir] | "
+				"--outbox DIR flush | --outbox DIR pending");
 	}
-	if (fhir && strcmp(args[0], "cancel") == 0)
+	if (fhir && strcmp(args[0], "submit") != 0 && strcmp(args[0], "status") != 0)
 		return cli_fail("--fhir goes with submit or status, not cancel");
 
 	rx_keypair_t kp;
@@ -225,17 +214,24 @@ int main(int argc, char **argv)
 	int code = cli_connect(&conn, &kp, rid, &c);
 	if (code >= 0)
 		return code;
-	rxc_result_t r;
-	if (strcmp(args[0], "submit") == 0) {
+	outbox.broker = conn.broker;
+	/* What was queued before goes first (all there is to flush). */
+	code = clinic_outbox_start(&outbox, c, flush);
+	if (code >= 0) {
+		/* flushed, or the outbox would not open */
+	} else if (strcmp(args[0], "submit") == 0) {
 		code = submit(c, &kp, &conn, args[1], fhir, slip, rid);
 	} else if (strcmp(args[0], "cancel") == 0) {
-		rxc_cancel(c, rid, args[1], &r);
-		code = cli_print_result(&r, NULL, conn.broker, args[1]);
+		Rx__Call call;
+		rxc_cancel_fill(&call, rid, args[1]);
+		code = clinic_send(&outbox, c, &kp, &call, NULL, args[1]);
 	} else {
+		rxc_result_t r;
 		rxc_status(c, args[1], NULL, &r);
 		code = fhir ? fhir_print_status(&r, conn.broker, args[1])
 			    : cli_print_result(&r, NULL, conn.broker, args[1]);
 	}
+	clinic_outbox_end(&outbox);
 	rxc_destroy(&c);
 	return code;
 }

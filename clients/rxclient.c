@@ -302,10 +302,18 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 	return RX_OK;
 }
 
+/* What a reply must answer: the request id, op and signing key of the
+ * request sent. */
+typedef struct {
+	const uint8_t *request_id; /* RX_REQUEST_ID_LEN */
+	int op;
+	const uint8_t *key; /* RX_KEY_LEN */
+} sent_t;
+
 /* Check an OK reply: the receipt is signed by the broker (pinned if asked),
  * answers this request from this caller, and any prescription in it is the
  * prescriber's signed one whose hash the receipt names. */
-static rx_err_t verify_ok(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
+static rx_err_t verify_ok(rxc_t *c, const sent_t *sent, rxc_result_t *out)
 {
 	Rx__Reply *r = out->reply;
 	Rx__Receipt *rc;
@@ -322,9 +330,9 @@ static rx_err_t verify_ok(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
 	memcpy(c->seen, rc->broker_key.data, RX_KEY_LEN);
 	c->has_seen = 1;
 	if (rc->request_id.len != RX_REQUEST_ID_LEN ||
-	    memcmp(rc->request_id.data, call->request_id.data, RX_REQUEST_ID_LEN) != 0 ||
-	    rc->caller_key.len != RX_KEY_LEN || memcmp(rc->caller_key.data, c->kp.pk, RX_KEY_LEN) != 0 ||
-	    rc->op != call->op)
+	    memcmp(rc->request_id.data, sent->request_id, RX_REQUEST_ID_LEN) != 0 ||
+	    rc->caller_key.len != RX_KEY_LEN || memcmp(rc->caller_key.data, sent->key, RX_KEY_LEN) != 0 ||
+	    (int)rc->op != sent->op)
 		return fail(out, RX_SYSTEM, "the receipt does not answer this request");
 	if (r->prescription && r->prescription->body.len) {
 		const Rx__Signed *sp = r->prescription;
@@ -347,42 +355,44 @@ static rx_err_t verify_ok(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
 	return RX_OK;
 }
 
-rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
+rx_err_t rxc_frame(const rx_keypair_t *kp, const Rx__Call *call, uint8_t **frame, size_t *len)
 {
 	Rx__Request req = RX__REQUEST__INIT;
-	uint8_t sig[RX_SIG_LEN], *frame = NULL, *buf = NULL;
-	size_t clen = rx__call__get_packed_size(call), flen, blen = 0;
+	uint8_t sig[RX_SIG_LEN];
+	size_t clen = rx__call__get_packed_size(call);
 	uint8_t *cbuf = malloc(clen ? clen : 1);
-	rx_err_t err;
 
-	memset(out, 0, sizeof *out);
-	if (call->request_id.len == RX_REQUEST_ID_LEN)
-		memcpy(out->request_id, call->request_id.data, RX_REQUEST_ID_LEN);
+	*frame = NULL;
+	*len = 0;
 	if (cbuf == NULL)
-		return fail(out, RX_SYSTEM, "out of memory");
+		return RX_SYSTEM;
 	rx__call__pack(call, cbuf);
-	if (rx_sign(RX_SIGN_CALL, c->kp.sk, cbuf, clen, sig) != RX_OK) {
+	if (rx_sign(RX_SIGN_CALL, kp->sk, cbuf, clen, sig) != RX_OK) {
 		free(cbuf);
-		return fail(out, RX_SYSTEM, "out of memory");
+		return RX_SYSTEM;
 	}
-	req.key.data = c->kp.pk;
+	req.key.data = (uint8_t *)kp->pk;
 	req.key.len = RX_KEY_LEN;
 	req.call.data = cbuf;
 	req.call.len = clen;
 	req.signature.data = sig;
 	req.signature.len = RX_SIG_LEN;
-	flen = rx__request__get_packed_size(&req);
-	if ((frame = malloc(flen)) == NULL) {
-		free(cbuf);
-		return fail(out, RX_SYSTEM, "out of memory");
-	}
-	rx__request__pack(&req, frame);
+	*len = rx__request__get_packed_size(&req);
+	if ((*frame = malloc(*len)) != NULL)
+		rx__request__pack(&req, *frame);
 	free(cbuf);
+	return *frame ? RX_OK : RX_SYSTEM;
+}
 
+/* Send one Request frame, wait for its reply and verify it against sent. */
+static rx_err_t deliver(rxc_t *c, const uint8_t *frame, size_t flen, const sent_t *sent,
+			rxc_result_t *out)
+{
+	uint8_t *buf = NULL;
+	size_t blen = 0;
 	const void *frames[2] = {"", frame};
 	size_t lens[2] = {0, flen};
-	err = exchange(c, frames, lens, 2, for_request, call->request_id.data, &buf, &blen);
-	free(frame);
+	rx_err_t err = exchange(c, frames, lens, 2, for_request, sent->request_id, &buf, &blen);
 	if (err == RX_UNREACHABLE) {
 		snprintf(out->message, sizeof out->message, "no reply from the broker within %d ms",
 			 c->timeout_ms);
@@ -403,7 +413,59 @@ rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
 			 out->reply->message[0] ? out->reply->message : rx_strerror(out->status));
 		return out->status;
 	}
-	return verify_ok(c, call, out);
+	return verify_ok(c, sent, out);
+}
+
+rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
+{
+	uint8_t *frame;
+	size_t flen;
+
+	memset(out, 0, sizeof *out);
+	if (call->request_id.len != RX_REQUEST_ID_LEN)
+		return fail(out, RX_SYSTEM, "a call needs a 16-byte request id");
+	memcpy(out->request_id, call->request_id.data, RX_REQUEST_ID_LEN);
+	if (rxc_frame(&c->kp, call, &frame, &flen) != RX_OK)
+		return fail(out, RX_SYSTEM, "out of memory");
+	sent_t sent = {call->request_id.data, (int)call->op, c->kp.pk};
+	rx_err_t err = deliver(c, frame, flen, &sent, out);
+	free(frame);
+	return err;
+}
+
+rx_err_t rxc_frame_parse(const uint8_t *frame, size_t len, uint8_t key[RX_KEY_LEN],
+			 uint8_t rid[RX_REQUEST_ID_LEN], int *op, char *id, size_t idlen)
+{
+	Rx__Request *req = rx__request__unpack(NULL, len, frame);
+	Rx__Call *call = NULL;
+	rx_err_t err = RX_INVALID;
+	if (req == NULL || req->key.len != RX_KEY_LEN || req->signature.len != RX_SIG_LEN ||
+	    (call = rx__call__unpack(NULL, req->call.len, req->call.data)) == NULL ||
+	    call->request_id.len != RX_REQUEST_ID_LEN)
+		goto done;
+	memcpy(key, req->key.data, RX_KEY_LEN);
+	memcpy(rid, call->request_id.data, RX_REQUEST_ID_LEN);
+	*op = (int)call->op;
+	if (id && idlen)
+		snprintf(id, idlen, "%s", call->prescription_id);
+	err = RX_OK;
+done:
+	if (call)
+		rx__call__free_unpacked(call, NULL);
+	if (req)
+		rx__request__free_unpacked(req, NULL);
+	return err;
+}
+
+rx_err_t rxc_call_frame(rxc_t *c, const uint8_t *frame, size_t len, rxc_result_t *out)
+{
+	uint8_t key[RX_KEY_LEN];
+	sent_t sent = {out->request_id, 0, key};
+
+	memset(out, 0, sizeof *out);
+	if (rxc_frame_parse(frame, len, key, out->request_id, &sent.op, NULL, 0) != RX_OK)
+		return fail(out, RX_SYSTEM, "the kept request is not a signed rx-exchange request");
+	return deliver(c, frame, len, &sent, out);
 }
 
 rx_err_t rxc_card_assertion(const rx_keypair_t *card, int purpose, const char *institution,
@@ -435,37 +497,57 @@ typedef struct {
 	size_t nacks;
 } call_args_t;
 
+/* Fill call from a; it points into a and rid, which must outlive it. */
+static void fill(Rx__Call *call, const uint8_t *rid, const call_args_t *a)
+{
+	rx__call__init(call);
+	call->request_id.data = (uint8_t *)rid;
+	call->request_id.len = RX_REQUEST_ID_LEN;
+	call->op = (Rx__Op)a->op;
+	if (a->id)
+		call->prescription_id = (char *)a->id;
+	if (a->token) {
+		call->claim_token.data = (uint8_t *)a->token;
+		call->claim_token.len = RX_TOKEN_LEN;
+	}
+	if (a->patient)
+		call->patient_id = (char *)a->patient;
+	call->prescription = (Rx__Signed *)a->prescription;
+	call->dispense = (Rx__Signed *)a->record;
+	if (a->pharmacy)
+		call->pharmacy_code = (char *)a->pharmacy;
+	call->ack = (uint64_t *)a->acks;
+	call->n_ack = a->nacks;
+	if (a->proof) {
+		call->card = (Rx__Signed *)a->proof->card;
+		if (a->proof->access_code)
+			call->access_code = (char *)a->proof->access_code;
+	}
+}
+
 static rx_err_t simple(rxc_t *c, const uint8_t *rid, const call_args_t *a, rxc_result_t *out)
 {
-	Rx__Call call = RX__CALL__INIT;
+	Rx__Call call;
 	uint8_t fresh[RX_REQUEST_ID_LEN];
 	if (rid == NULL) {
 		rxc_request_id(fresh);
 		rid = fresh;
 	}
-	call.request_id.data = (uint8_t *)rid;
-	call.request_id.len = RX_REQUEST_ID_LEN;
-	call.op = (Rx__Op)a->op;
-	if (a->id)
-		call.prescription_id = (char *)a->id;
-	if (a->token) {
-		call.claim_token.data = (uint8_t *)a->token;
-		call.claim_token.len = RX_TOKEN_LEN;
-	}
-	if (a->patient)
-		call.patient_id = (char *)a->patient;
-	call.prescription = (Rx__Signed *)a->prescription;
-	call.dispense = (Rx__Signed *)a->record;
-	if (a->pharmacy)
-		call.pharmacy_code = (char *)a->pharmacy;
-	call.ack = (uint64_t *)a->acks;
-	call.n_ack = a->nacks;
-	if (a->proof) {
-		call.card = (Rx__Signed *)a->proof->card;
-		if (a->proof->access_code)
-			call.access_code = (char *)a->proof->access_code;
-	}
+	fill(&call, rid, a);
 	return rxc_call(c, &call, out);
+}
+
+void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN],
+		     const Rx__Signed *prescription, const Rx__Signed *card)
+{
+	/* fill copies the pointers out of the args, so these may die here. */
+	fill(call, rid, &(call_args_t){.op = RX_OP_SUBMIT, .prescription = prescription,
+				       .proof = &(rxc_proof_t){.card = card}});
+}
+
+void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id)
+{
+	fill(call, rid, &(call_args_t){.op = RX_OP_CANCEL, .id = id});
 }
 
 rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription,

@@ -81,6 +81,35 @@ typedef struct {
  * Returns out->status. */
 rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out);
 
+/* The Request frame rxc_call would send for call, signed by kp: the exact
+ * bytes to keep for a later resend (an outbox).  On RX_OK *frame is heap
+ * memory the caller frees (free); RX_SYSTEM if memory runs out. */
+rx_err_t rxc_frame(const rx_keypair_t *kp, const Rx__Call *call, uint8_t **frame,
+		   size_t *len) RX_MUST_CHECK;
+
+/* What a kept frame says of itself: the signing key, request id, op and (if
+ * id is not NULL) the prescription id, cut to idlen.  The bytes are read as
+ * hostile: RX_INVALID unless they are a Request with a 32-byte key, a
+ * 64-byte signature and a Call with a 16-byte request id. */
+rx_err_t rxc_frame_parse(const uint8_t *frame, size_t len, uint8_t key[RX_KEY_LEN],
+			 uint8_t rid[RX_REQUEST_ID_LEN], int *op, char *id,
+			 size_t idlen) RX_MUST_CHECK;
+
+/* Send a frame made earlier by rxc_frame (perhaps by another process, days
+ * ago) byte for byte, and verify the reply as rxc_call does, against the
+ * request id, op and signing key inside the frame (which may be another key
+ * than c's).  Resending the same bytes is what makes this safe: rxd answers
+ * a request it already applied with its stored reply.  A frame that does not
+ * parse is RX_SYSTEM, not sent.  Returns out->status. */
+rx_err_t rxc_call_frame(rxc_t *c, const uint8_t *frame, size_t len, rxc_result_t *out);
+
+/* Fill call for a SUBMIT / CANCEL exactly as rxc_submit / rxc_cancel send
+ * it, without sending (for rxc_frame).  call points into rid, prescription,
+ * card and id, which must outlive it; nothing is allocated. */
+void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN],
+		     const Rx__Signed *prescription, const Rx__Signed *card);
+void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id);
+
 /* The calls, one per op.  rid: the request id to use (NULL: a fresh one). */
 rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription,
 		    const Rx__Signed *card, rxc_result_t *out);

@@ -225,8 +225,23 @@ say "The operator on call: audit chain, a prescription's history, today's report
 say "Restart the broker (SIGTERM, then start again on the same data dir)"
 stop_rxd
 info "stopped"
+
+say "Meanwhile the clinic submits through its outbox: the request waits there, signed"
+sed 's/generic substitution allowed/written while the broker was down/' "$work/rx.json" >"$work/rx3.json"
+run 1 "$clinic" "${sakura[@]}" --outbox "$work/outbox" --timeout 1 \
+  --card "$work/hanako2.card" --institution 1312345678 submit "$work/rx3.json" --slip "$work/slip3.txt"
+grep -q '"queued":true' <<<"$out" || die "not queued: $out"
+info "$(field status "$out"), queued as outbox entry $(sed -n 's/.*"outbox":\([0-9]*\).*/\1/p' <<<"$out")"
+info "accepted by rxd until $(field card_assertion_until "$out") (its card assertion); later the patient must present the card again"
+run 0 "$clinic" --outbox "$work/outbox" pending
+info "pending: $(grep -o '"pending":\[[^]]*\]' <<<"$out" | cut -c1-120)..."
+
 start_rxd "$broker"
 info "started again, pid $rxd_pid"
+run 0 "$clinic" "${sakura[@]}" --outbox "$work/outbox" flush
+grep -q '"op":"SUBMIT".*"status":"OK"\|"status":"OK".*"op":"SUBMIT"' <<<"$out" || die "the queued submit was not delivered: $out"
+info "flushed: $(tail -1 <<<"$out")"
+info "delivered once, as signed; its slip is in $(sed -n 's/.*"slip":"\([^"]*\)".*/\1/p' <<<"$out")"
 
 say "The state survived"
 run 0 "$clinic" "${sakura[@]}" status "$id"
