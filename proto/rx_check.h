@@ -13,6 +13,8 @@
  * may be when it first reaches the broker (an EMR queueing while offline). */
 #define RX_CLOCK_SKEW 300
 #define RX_MAX_SUBMIT_AGE (24 * 3600)
+/* A prescriber's reason for prescribing a duplicate medication anyway. */
+#define RX_OVERRIDE_MAX 500 /* characters */
 
 /* RX_OK if s is valid UTF-8 of at most max bytes with no control characters
  * other than newline and tab. */
