@@ -1,7 +1,8 @@
 /* rx-clinic: what a clinic's EMR adapter does: submit a signed prescription
  * for the patient whose card is in the reader, cancel it, look at it.
  *
- *   rx-clinic CONN --card FILE --institution CODE submit RX.json [--slip FILE] [--request-id HEX32]
+ *   rx-clinic CONN --card FILE --institution CODE submit RX.json [--slip FILE] [--override REASON]
+ *             [--request-id HEX32]
  *   rx-clinic CONN cancel ID [--request-id HEX32]
  *   rx-clinic CONN status ID
  * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
@@ -24,6 +25,9 @@ static void usage(FILE *f)
 		   "                                       sign and submit a prescription for the card's\n"
 		   "                                       patient; --slip writes the patient's slip\n"
 		   "                                       (id and access code) to FILE, mode 0600\n"
+		   "      --override REASON                prescribe although the patient already takes an\n"
+		   "                                       ingredient (after DUPLICATE_MEDICATION); the\n"
+		   "                                       reason is signed with the prescription\n"
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
 		   "  status ID                            state of a prescription you issued\n"
 		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
@@ -69,7 +73,7 @@ static int write_slip(const char *path, const Rx__Receipt *rc)
 }
 
 static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, const char *path,
-		  const char *slip, const uint8_t *rid)
+		  const char *slip, const char *override, const uint8_t *rid)
 {
 	char msg[512], pid[RX_PATIENT_ID_LEN + 1], unused[64];
 	long long days, uses;
@@ -132,6 +136,7 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, cons
 	p.issued_at = (int64_t)time(NULL);
 	p.valid_until = rx_valid_until(p.issued_at, (int)days);
 	p.uses = (uint32_t)uses;
+	p.override_reason = (char *)(override ? override : "");
 
 	Rx__Signed sp;
 	rxc_result_t r;
@@ -162,10 +167,11 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, cons
 int main(int argc, char **argv)
 {
 	cli_conn_t conn = CLI_CONN_INIT;
-	const char *slip = NULL;
+	const char *slip = NULL, *override = NULL;
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"slip", required_argument, NULL, 300},
+		{"override", required_argument, NULL, 301},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -175,6 +181,10 @@ int main(int argc, char **argv)
 			continue;
 		if (ch == 300) {
 			slip = optarg;
+			continue;
+		}
+		if (ch == 301) {
+			override = optarg;
 			continue;
 		}
 		usage(ch == 'h' ? stdout : stderr);
@@ -196,7 +206,7 @@ int main(int argc, char **argv)
 		return code;
 	rxc_result_t r;
 	if (strcmp(args[0], "submit") == 0) {
-		code = submit(c, &kp, &conn, args[1], slip, rid);
+		code = submit(c, &kp, &conn, args[1], slip, override, rid);
 	} else {
 		if (strcmp(args[0], "cancel") == 0)
 			rxc_cancel(c, rid, args[1], &r);
