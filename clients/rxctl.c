@@ -603,6 +603,10 @@ static int rx_cmd(const char *dir, int timeout_s, const char *what, const char *
 			if (p) {
 				json_object_set_new(o, "items", cli_items_to_json(p->items, p->n_items));
 				json_object_set_new(o, "notes", json_string(p->notes));
+				/* Why a duplicate medication was prescribed anyway (the audit
+				 * entry says that it was; the reason is part of the body). */
+				if (p->override_reason[0])
+					json_object_set_new(o, "override_reason", json_string(p->override_reason));
 				if (!as_json) {
 					printf("items:\n");
 					for (size_t i = 0; i < p->n_items; i++)
@@ -610,6 +614,8 @@ static int rx_cmd(const char *dir, int timeout_s, const char *what, const char *
 						       p->items[i]->name, p->items[i]->dose, p->items[i]->usage,
 						       p->items[i]->days, p->items[i]->quantity, p->items[i]->unit);
 					printf("notes: %s\n", p->notes);
+					if (p->override_reason[0])
+						printf("duplicate medication overridden: %s\n", p->override_reason);
 				}
 				rx__prescription__free_unpacked(p, NULL);
 			}

@@ -1383,6 +1383,48 @@ static void b_drug_code_check(hx_t *x, frames_t *f)
 	submit_presc(x, f, &ps);
 }
 
+/* override_reason (the prescriber's reason to prescribe a duplicate medication):
+ * 501 characters, blank, a control character, a NUL inside. */
+static void b_override_501(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	char *why = hx_alloc(x, 3 * 501 + 1);
+	why[0] = '\0';
+	for (int i = 0; i < 501; i++)
+		strcat(why, "重");
+	ps.p.override_reason = why;
+	submit_presc(x, f, &ps);
+}
+
+static void b_override_blank(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.p.override_reason = (char *)"  \n ";
+	submit_presc(x, f, &ps);
+}
+
+static void b_override_escape(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.p.override_reason = (char *)"known duplicate \x1b[2J";
+	submit_presc(x, f, &ps);
+}
+
+static void b_override_nul(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	Rx__Signed sp;
+	presc_init(x, &ps);
+	ps.p.override_reason = (char *)"known" NUL_MARK " duplicate";
+	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps.p.base, &sp);
+	patch_nul(sp.body.data, sp.body.len);
+	resign(&x->doc, RX_SIGN_PRESCRIPTION, &sp);
+	submit_signed(x, f, &sp);
+}
+
 static void b_dispense_notes_invalid(hx_t *x, frames_t *f)
 {
 	record_t r;
@@ -1878,6 +1920,10 @@ static const row_t rows[] = {
 	ROW("text", notes_2001, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("text", empty_required_text, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("text", drug_code_check, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_501, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_blank, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_escape, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_nul, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("text", dispense_notes_invalid, AS_PH, RX_INVALID, RID_ECHO),
 
 	ROW("count", items_0, AS_DOC, RX_INVALID, RID_ECHO),
