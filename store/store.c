@@ -937,40 +937,67 @@ static rx_err_t push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *i
 	return RX_OK;
 }
 
-/* A patient's open prescriptions (ISSUED or CLAIMED, not expired), into a
- * heap array the caller frees. */
-static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, int64_t now,
-				 store_rx_t **list, size_t *n)
+/* Call fn for each of the patient's prescriptions but skip (NULL: none; it
+ * may not be written yet), in id order, until fn returns other than RX_OK,
+ * which is then returned. */
+typedef rx_err_t (*patient_rx_fn)(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+				  void *arg);
+
+static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, const char *skip,
+				patient_rx_fn fn, void *arg)
 {
 	MDB_cursor *cur;
 	MDB_val pk = val(patient, strlen(patient)), v;
-	size_t cap = 0;
 	rx_err_t err = RX_OK;
 	int rc;
 
-	*list = NULL;
-	*n = 0;
 	if ((rc = mdb_cursor_open(txn, s->rx_patient, &cur)) != 0)
 		return from_mdb(rc);
 	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0 && err == RX_OK;
 	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP)) {
 		char id[RX_ID_LEN + 1];
 		Rxstore__RxRecord *r;
-		if (v.mv_size != RX_ID_LEN)
+		if (v.mv_size != RX_ID_LEN || (skip && memcmp(v.mv_data, skip, RX_ID_LEN) == 0))
 			continue;
 		memcpy(id, v.mv_data, RX_ID_LEN);
 		id[RX_ID_LEN] = '\0';
 		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
 			break;
-		int st = effective_state(r, now);
-		if (st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) {
-			err = push_rx(list, n, &cap, id, r, now);
-		}
+		err = fn(txn, s, id, r, arg);
 		rxstore__rx_record__free_unpacked(r, NULL);
 	}
 	mdb_cursor_close(cur);
 	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
 		err = from_mdb(rc);
+	return err;
+}
+
+typedef struct {
+	int64_t now;
+	store_rx_t **list;
+	size_t *n, cap;
+} open_list_t;
+
+static rx_err_t add_if_open(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+			    void *arg)
+{
+	open_list_t *o = arg;
+	int st = effective_state(r, o->now);
+	(void)txn;
+	(void)s;
+	return st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED ? push_rx(o->list, o->n, &o->cap, id, r, o->now)
+							       : RX_OK;
+}
+
+/* A patient's open prescriptions (ISSUED or CLAIMED, not expired), into a
+ * heap array the caller frees. */
+static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, int64_t now,
+				 store_rx_t **list, size_t *n)
+{
+	open_list_t o = {.now = now, .list = list, .n = n};
+	*list = NULL;
+	*n = 0;
+	rx_err_t err = each_of_patient(txn, s, patient, NULL, add_if_open, &o);
 	if (err != RX_OK) {
 		free(*list);
 		*list = NULL;
@@ -1023,6 +1050,33 @@ static rx_err_t dispensed_taken(MDB_txn *txn, store_t *s, const char *id, const 
 	return err;
 }
 
+typedef struct {
+	int64_t now;
+	drugs_taken_t **list;
+	size_t *n, cap;
+} taken_t;
+
+static rx_err_t add_taken(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+			  void *arg)
+{
+	taken_t *t = arg;
+	rx_err_t err = RX_OK;
+	int st = effective_state(r, t->now);
+	if ((st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) && !r->cancel_pending) {
+		/* Verified when it was submitted; one that does not decode has nothing to compare. */
+		Rx__Prescription *p = rx__prescription__unpack(NULL, r->body.len, r->body.data);
+		for (size_t i = 0; p && i < p->n_items && err == RX_OK; i++)
+			err = push_taken(t->list, t->n, &t->cap, id, p->items[i]->drug_code, p->items[i]->days);
+		if (p)
+			rx__prescription__free_unpacked(p, NULL);
+	}
+	/* No supply runs past 365 days from its dispense, and a dispense is the
+	 * prescription's last change but for an expiry or a cancel. */
+	if (err == RX_OK && r->uses_left < r->uses && r->updated_at + 366 * 86400 > t->now)
+		err = dispensed_taken(txn, s, id, r, t->now, t->list, t->n, &t->cap);
+	return err;
+}
+
 /* What the patient has besides prescription self: the items of their other
  * open prescriptions (ISSUED or CLAIMED, no cancel pending: all their days
  * to come), and of every dispense whose days of supply still run, whatever
@@ -1030,44 +1084,10 @@ static rx_err_t dispensed_taken(MDB_txn *txn, store_t *s, const char *id, const 
 static rx_err_t patient_taken(MDB_txn *txn, store_t *s, const char *patient, const char *self,
 			      int64_t now, drugs_taken_t **list, size_t *n)
 {
-	MDB_cursor *cur;
-	MDB_val pk = val(patient, strlen(patient)), v;
-	size_t cap = 0;
-	rx_err_t err = RX_OK;
-	int rc;
-
+	taken_t t = {.now = now, .list = list, .n = n};
 	*list = NULL;
 	*n = 0;
-	if ((rc = mdb_cursor_open(txn, s->rx_patient, &cur)) != 0)
-		return from_mdb(rc);
-	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0 && err == RX_OK;
-	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP)) {
-		char id[RX_ID_LEN + 1];
-		Rxstore__RxRecord *r;
-		if (v.mv_size != RX_ID_LEN || memcmp(v.mv_data, self, RX_ID_LEN) == 0)
-			continue;
-		memcpy(id, v.mv_data, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
-			break;
-		int st = effective_state(r, now);
-		if ((st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) && !r->cancel_pending) {
-			/* Verified when it was submitted; one that does not decode has nothing to compare. */
-			Rx__Prescription *p = rx__prescription__unpack(NULL, r->body.len, r->body.data);
-			for (size_t i = 0; p && i < p->n_items && err == RX_OK; i++)
-				err = push_taken(list, n, &cap, id, p->items[i]->drug_code, p->items[i]->days);
-			if (p)
-				rx__prescription__free_unpacked(p, NULL);
-		}
-		/* No supply runs past 365 days from its dispense, and a dispense
-		 * is the prescription's last change but for an expiry or a cancel. */
-		if (err == RX_OK && r->uses_left < r->uses && r->updated_at + 366 * 86400 > now)
-			err = dispensed_taken(txn, s, id, r, now, list, n, &cap);
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	mdb_cursor_close(cur);
-	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
-		err = from_mdb(rc);
+	rx_err_t err = each_of_patient(txn, s, patient, self, add_taken, &t);
 	if (err != RX_OK) {
 		free(*list);
 		*list = NULL;

@@ -1640,6 +1640,23 @@ static size_t count_kind(const store_outcome_t *o, int kind)
 	return n;
 }
 
+/* Submit d for the patient at now without an override: refused
+ * DUPLICATE_MEDICATION with a finding for item against prescription other,
+ * naming ingredient, overlapping by overlap days; the finding. */
+static const store_warning_t *refused_duplicate(world_t *w, const drug_t *d, size_t n, int64_t now,
+						 uint32_t item, const char *other, const char *ingredient,
+						 uint32_t overlap, store_outcome_t *out)
+{
+	rx_call_t x;
+	ck_assert_int_eq(apply(w, mk_drugs(&x, w->patient, d, n, NULL, now), out), RX_DUPLICATE_MEDICATION);
+	const store_warning_t *f = finding(out, STORE_WARN_DUPLICATE, item, other);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->ingredient, ingredient);
+	ck_assert_uint_eq(f->overlap_days, overlap);
+	ck_assert_ptr_nonnull(strstr(f->message, other));
+	return f;
+}
+
 /* The newest audit entry. */
 static store_audit_t last_entry(world_t *w)
 {
@@ -1747,16 +1764,12 @@ START_TEST(duplicate_refused_then_overridden)
 	load_master(&w, T0);
 	uint64_t before = stats_of(&w, T0).prescriptions;
 	/* Amlodipine 5 mg while amlodipine 2.5 mg is open: the same 7-character prefix. */
-	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, amlo5, 2, NULL, T0 + 60), &out),
-			 RX_DUPLICATE_MEDICATION);
+	/* 14 days overlap: the shorter of 14 and 28. */
+	const store_warning_t *f = refused_duplicate(&w, amlo5, 2, T0 + 60, 1, first, "amlodipine", 14, &out);
 	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, before); /* nothing was filed */
 	ck_assert_uint_eq(out.nwarnings, 1);
-	const store_warning_t *f = finding(&out, STORE_WARN_DUPLICATE, 1, first);
-	ck_assert_ptr_nonnull(f);
 	ck_assert_str_eq(f->drug_code, "2171022F2025");
 	ck_assert_str_eq(f->other_code, "2171022F1029");
-	ck_assert_str_eq(f->ingredient, "amlodipine");
-	ck_assert_uint_eq(f->overlap_days, 14); /* the shorter of 14 and 28 */
 	ck_assert_ptr_nonnull(strstr(f->message, "amlodipine"));
 	store_audit_t e = last_entry(&w);
 	ck_assert_str_eq(e.action, "SUBMIT");
@@ -1795,7 +1808,6 @@ END_TEST
 START_TEST(one_ingredient_under_two_classes)
 {
 	world_t w;
-	rx_call_t x;
 	store_outcome_t out;
 	char zoni[RX_ID_LEN + 1], pred[RX_ID_LEN + 1];
 	/* Zonisamide as an antiepileptic (1139005) and as an anti-Parkinson drug
@@ -1806,20 +1818,11 @@ START_TEST(one_ingredient_under_two_classes)
 	load_master(&w, T0);
 	prescribe(&w, epilepsy, 1, T0, zoni);
 	prescribe(&w, tablets, 1, T0, pred);
-	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, parkinson, 1, NULL, T0 + 60), &out),
-			 RX_DUPLICATE_MEDICATION);
-	const store_warning_t *f = finding(&out, STORE_WARN_DUPLICATE, 0, zoni);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_str_eq(f->ingredient, "zonisamide");
+	const store_warning_t *f =
+		refused_duplicate(&w, parkinson, 1, T0 + 60, 0, zoni, "zonisamide", 14, &out);
 	ck_assert_str_eq(f->other_code, "1139005F1023");
-	ck_assert_uint_eq(f->overlap_days, 14);
 	ck_assert_uint_eq(out.nwarnings, 1);
-	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, powder, 1, NULL, T0 + 60), &out),
-			 RX_DUPLICATE_MEDICATION);
-	f = finding(&out, STORE_WARN_DUPLICATE, 0, pred);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_str_eq(f->ingredient, "prednisolone");
-	ck_assert_uint_eq(f->overlap_days, 7);
+	refused_duplicate(&w, powder, 1, T0 + 60, 0, pred, "prednisolone", 7, &out);
 	world_close(&w);
 }
 END_TEST
@@ -1827,7 +1830,6 @@ END_TEST
 START_TEST(combination_tablet_contains_what_is_taken)
 {
 	world_t w;
-	rx_call_t x;
 	store_outcome_t out;
 	char amlo[RX_ID_LEN + 1];
 	static const drug_t alone[] = {{"2171022F2025", 28}}, combo[] = {{"2149117F1025", 30}};
@@ -1838,23 +1840,15 @@ START_TEST(combination_tablet_contains_what_is_taken)
 	 * to run. */
 	prescribe(&w, alone, 1, T0, amlo);
 	hand_over(&w, amlo, alone, 1, T0 + 3600);
-	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, combo, 1, NULL, T0 + 10 * DAY), &out),
-			 RX_DUPLICATE_MEDICATION);
-	const store_warning_t *f = finding(&out, STORE_WARN_DUPLICATE, 0, amlo);
-	ck_assert_ptr_nonnull(f);
+	/* 19 days: a started day counts. */
+	const store_warning_t *f =
+		refused_duplicate(&w, combo, 1, T0 + 10 * DAY, 0, amlo, "amlodipine", 19, &out);
 	ck_assert_str_eq(f->drug_code, "2149117F1025");
 	ck_assert_str_eq(f->other_code, "2171022F2025");
-	ck_assert_str_eq(f->ingredient, "amlodipine");
-	ck_assert_uint_eq(f->overlap_days, 19); /* a started day counts */
 	/* And the other way round: amlodipine while the combination runs. */
 	char combo_id[RX_ID_LEN + 1];
 	prescribe(&w, combo, 1, T0 + 10 * DAY, combo_id);
-	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, alone, 1, NULL, T0 + 10 * DAY + 60), &out),
-			 RX_DUPLICATE_MEDICATION);
-	f = finding(&out, STORE_WARN_DUPLICATE, 0, combo_id);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_str_eq(f->ingredient, "amlodipine");
-	ck_assert_uint_eq(f->overlap_days, 28);
+	refused_duplicate(&w, alone, 1, T0 + 10 * DAY + 60, 0, combo_id, "amlodipine", 28, &out);
 	world_close(&w);
 }
 END_TEST
@@ -1872,9 +1866,7 @@ START_TEST(days_of_supply_run_out)
 	hand_over(&w, id, two_weeks, 1, T0 + 600);
 	/* The last second of the supply still overlaps, by one day... */
 	const int64_t end = T0 + 600 + 14 * DAY;
-	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, two_weeks, 1, NULL, end - 1), &out),
-			 RX_DUPLICATE_MEDICATION);
-	ck_assert_uint_eq(finding(&out, STORE_WARN_DUPLICATE, 0, id)->overlap_days, 1);
+	refused_duplicate(&w, two_weeks, 1, end - 1, 0, id, "famotidine", 1, &out);
 	/* ...the first second after it does not. */
 	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, two_weeks, 1, NULL, end), &out), RX_OK);
 	ck_assert_uint_eq(out.nwarnings, 0);
@@ -1931,13 +1923,9 @@ START_TEST(unknown_drug_warns)
 	/* Unknown, but its code prefix is amlodipine's: still a duplicate, and
 	 * the ingredient is named from the master's row of the other. */
 	prescribe(&w, known, 1, T0, amlo);
-	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, same_prefix, 2, NULL, T0 + 60), &out),
-			 RX_DUPLICATE_MEDICATION);
+	refused_duplicate(&w, same_prefix, 2, T0 + 60, 1, amlo, "amlodipine", 14, &out);
 	ck_assert_uint_eq(count_kind(&out, STORE_WARN_UNKNOWN_DRUG), 1);
 	ck_assert_ptr_nonnull(finding(&out, STORE_WARN_UNKNOWN_DRUG, 1, ""));
-	f = finding(&out, STORE_WARN_DUPLICATE, 1, amlo);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_str_eq(f->ingredient, "amlodipine");
 	ck_assert_uint_eq(count_kind(&out, STORE_WARN_DUPLICATE), 1);
 	world_close(&w);
 }
