@@ -11,6 +11,7 @@
 
 #include "rx.pb-c.h"
 #include "rx_check.h"
+#include "rx_drugs.h"
 #include "rx_ids.h"
 
 static rx_err_t pack(const Rx__AdminReply *r, store_buf_t *out)
@@ -213,7 +214,11 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 	report_t *tallies = NULL;
 	char *text = NULL;
 	Rx__Stats st = RX__STATS__INIT;
-	char pid[RX_PATIENT_ID_LEN + 1];
+	char pid[RX_PATIENT_ID_LEN + 1], msgbuf[256];
+	rx_drug_row_t *rows = NULL;
+	store_drug_t *drugs = NULL;
+	Rx__DrugInfo *dinfos = NULL, **dptrs = NULL;
+	char (*comps)[RX_MAX_COMPONENTS][RX_INGREDIENT_MAX + 1] = NULL, **cptr_all = NULL;
 	size_t n = 0;
 	rx_err_t err;
 
@@ -541,6 +546,92 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		r.backup_bytes = bytes;
 		break;
 	}
+	/* DRUGS_LOAD load_id drugs [load_commit load_rows]: one part of a new drug
+	 * master; the last part replaces the master with every part of the load
+	 * in one transaction (audited).  Refusals: INVALID (a bad row, named by
+	 * its place in the part; a row count that does not add up), CONFLICT (a
+	 * code twice in one load). */
+	case RX__ADMIN_OP__DRUGS_LOAD: {
+		uint64_t count = 0;
+		size_t bad = 0;
+		const char *why = NULL;
+		if (q->load_id.len != 16)
+			REFUSE(RX_INVALID, "load_id must be 16 bytes");
+		if ((rows = calloc(q->n_drugs ? q->n_drugs : 1, sizeof *rows)) == NULL)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		for (size_t i = 0; i < q->n_drugs; i++) {
+			const Rx__DrugInfo *di = q->drugs[i];
+			rows[i] = (rx_drug_row_t){di->code, di->name_ja, di->name_en, di->ingredient,
+						  di->strength, di->unit, di->dosage_form};
+			if (rx_drug_row_check(&rows[i], &why) != RX_OK) {
+				snprintf(msgbuf, sizeof msgbuf, "row %zu of this part: %s", i + 1, why);
+				REFUSE(RX_INVALID, msgbuf);
+			}
+		}
+		err = store_drugs_load(a->store, q->load_id.data, rows, q->n_drugs, q->load_commit,
+				       q->load_rows, now, &count, &bad);
+		if (err == RX_CONFLICT) {
+			snprintf(msgbuf, sizeof msgbuf, "drug code %s appears twice in this list",
+				 rows[bad].code);
+			REFUSE(err, msgbuf);
+		}
+		if (err == RX_INVALID) {
+			snprintf(msgbuf, sizeof msgbuf,
+				 "the load does not hold the %u rows announced: a part is missing or another "
+				 "load started meanwhile; nothing was replaced, run it again",
+				 (unsigned)q->load_rows);
+			REFUSE(err, msgbuf);
+		}
+		if (err != RX_OK)
+			REFUSE(err, "storage error");
+		r.drugs_count = count;
+		break;
+	}
+	/* DRUGS_SHOW drug_code: a drug (a whole code), the drugs under a code
+	 * prefix (4..11 characters, at most 200), or with no code just the
+	 * master's size.  Refusals: INVALID, NOT_FOUND. */
+	case RX__ADMIN_OP__DRUGS_SHOW: {
+		size_t len = strlen(q->drug_code);
+		if (len && (len < 4 || len > RX_DRUG_CODE_LEN ||
+			    strspn(q->drug_code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != len))
+			REFUSE(RX_INVALID, "a drug code, or a prefix of 4..11 of its characters (0-9, A-Z)");
+		if ((err = store_drugs_info(a->store, &r.drugs_count, &r.drugs_loaded_at)) != RX_OK)
+			REFUSE(err, "storage error");
+		if (len == 0)
+			break;
+		if ((err = store_drugs_find(a->store, q->drug_code, 200, &drugs, &n)) != RX_OK)
+			REFUSE(err, "storage error");
+		if (n == 0)
+			REFUSE(RX_NOT_FOUND, r.drugs_count ? "no drug in the master has this code"
+							   : "the drug master is empty (rxctl drugs load FILE.csv)");
+		dinfos = calloc(n, sizeof *dinfos);
+		dptrs = calloc(n, sizeof *dptrs);
+		comps = calloc(n, sizeof *comps);
+		cptr_all = calloc(n * RX_MAX_COMPONENTS, sizeof *cptr_all);
+		if (!dinfos || !dptrs || !comps || !cptr_all)
+			REFUSE(RX_UNAVAILABLE, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			const store_drug_t *dr = &drugs[i];
+			Rx__DrugInfo *di = &dinfos[i];
+			rx__drug_info__init(di);
+			di->code = (char *)dr->code;
+			di->name_ja = (char *)dr->name_ja;
+			di->name_en = (char *)dr->name_en;
+			di->ingredient = (char *)dr->ingredient;
+			di->strength = (char *)dr->strength;
+			di->unit = (char *)dr->unit;
+			di->dosage_form = (char *)dr->dosage_form;
+			di->n_components =
+				rx_ingredient_components(dr->ingredient, comps[i], RX_MAX_COMPONENTS);
+			di->components = cptr_all + i * RX_MAX_COMPONENTS;
+			for (size_t c = 0; c < di->n_components; c++)
+				di->components[c] = comps[i][c];
+			dptrs[i] = di;
+		}
+		r.n_drugs = n;
+		r.drugs = dptrs;
+		break;
+	}
 	/* METRICS: Prometheus text. */
 	case RX__ADMIN_OP__METRICS: {
 		store_stats_t s;
@@ -615,6 +706,12 @@ reply:
 	free(actp);
 	free(tallies);
 	free(text);
+	free(rows);
+	free(drugs);
+	free(dinfos);
+	free(dptrs);
+	free(comps);
+	free(cptr_all);
 	if (q)
 		rx__admin_request__free_unpacked(q, NULL);
 	return err;

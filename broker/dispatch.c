@@ -18,17 +18,61 @@ static rx_err_t pack_reply(const Rx__Reply *r, store_buf_t *out)
 	return RX_OK;
 }
 
-rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status,
-			  const char *why, store_buf_t *reply)
+/* The check's findings as rx.Warning messages: w[i] points into the store's,
+ * and ptrs[i] at w[i]. */
+typedef struct {
+	Rx__Warning w[STORE_MAX_WARNINGS];
+	Rx__Warning *ptrs[STORE_MAX_WARNINGS];
+} warnings_pb_t;
+
+static size_t warnings_pb(const store_outcome_t *o, warnings_pb_t *pb)
+{
+	size_t n = o->nwarnings < STORE_MAX_WARNINGS ? o->nwarnings : STORE_MAX_WARNINGS;
+	for (size_t i = 0; i < n; i++) {
+		const store_warning_t *sw = &o->warnings[i];
+		Rx__Warning *w = &pb->w[i];
+		rx__warning__init(w);
+		w->kind = sw->kind == STORE_WARN_DUPLICATE ? RX__WARNING_KIND__DUPLICATE_INGREDIENT
+							   : RX__WARNING_KIND__UNKNOWN_DRUG;
+		w->item = sw->item;
+		w->drug_code = (char *)sw->drug_code;
+		w->other_prescription_id = (char *)sw->other_id;
+		w->other_drug_code = (char *)sw->other_code;
+		w->ingredient = (char *)sw->ingredient;
+		w->overlap_days = sw->overlap_days;
+		w->message = (char *)sw->message;
+		pb->ptrs[i] = w;
+	}
+	return n;
+}
+
+/* A refusal reply, with the check's findings if there are any. */
+static rx_err_t refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status, const char *why,
+			const store_outcome_t *o, store_buf_t *reply)
 {
 	Rx__Reply r = RX__REPLY__INIT;
+	warnings_pb_t *pb = NULL;
+	if (o && o->nwarnings) {
+		if ((pb = malloc(sizeof *pb)) == NULL)
+			return RX_SYSTEM;
+		r.n_warnings = warnings_pb(o, pb);
+		r.warnings = pb->ptrs;
+	}
 	if (request_id && rid_len == RX_REQUEST_ID_LEN) {
 		r.request_id.data = (uint8_t *)request_id;
 		r.request_id.len = rid_len;
 	}
 	r.status = (Rx__Status)status;
 	r.message = (char *)(why ? why : rx_strerror(status));
-	return pack_reply(&r, reply);
+	rx_err_t err = pack_reply(&r, reply);
+	free(pb);
+	return err;
+}
+
+rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status,
+			  const char *why, store_buf_t *reply)
+{
+	return refusal(request_id, rid_len, status, why, NULL, reply);
 }
 
 /* Sign the receipt and pack an OK reply around it: r, with whatever the op
@@ -124,6 +168,22 @@ static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
 	rc->issued_at = rx->issued_at;
 }
 
+/* An OK reply whose receipt carries the duplicate-medication findings. */
+static rx_err_t warned_reply(const dispatch_t *d, Rx__Receipt *rc, const store_outcome_t *o,
+			     store_buf_t *reply)
+{
+	warnings_pb_t *pb = NULL;
+	if (o->nwarnings) {
+		if ((pb = malloc(sizeof *pb)) == NULL)
+			return RX_SYSTEM;
+		rc->n_warnings = warnings_pb(o, pb);
+		rc->warnings = pb->ptrs;
+	}
+	rx_err_t err = ok_reply(d, rc, NULL, reply);
+	free(pb);
+	return err;
+}
+
 typedef struct {
 	const dispatch_t *d;
 	uint8_t dispense_hash[RX_HASH_LEN];
@@ -150,7 +210,7 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;
 		rc.access_code = (char *)ctx->access_code;
-		break;
+		return warned_reply(ctx->d, &rc, o, reply);
 	case RX_OP_NOMINATE:
 		rc.patient_id = (char *)o->rx.patient_id;
 		rc.pharmacy_code = (char *)o->pharmacy;
@@ -164,7 +224,7 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 		rc.claim_token.data = token;
 		rc.claim_token.len = RX_TOKEN_LEN;
 		rc.use = o->use;
-		break;
+		return warned_reply(ctx->d, &rc, o, reply);
 	case RX_OP_DISPENSE:
 		rc.use = o->use;
 		rc.body_hash.data = ctx->dispense_hash;
@@ -309,6 +369,7 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		new_code[RX_ACCESS_CODE_LEN + 1];
 	Rx__CardAssertion *card = NULL;
 	store_assertion_t assertion;
+	store_item_t items[RX_MAX_ITEMS]; /* SUBMIT: rx_check_prescription allows no more */
 	const uint8_t *rid = NULL;
 	rx_err_t err = RX_OK;
 
@@ -468,6 +529,13 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		c.body = sp->body.data;
 		c.body_len = sp->body.len;
 		c.signature = sp->signature.data;
+		for (size_t i = 0; i < p->n_items; i++) {
+			items[i].drug_code = p->items[i]->drug_code;
+			items[i].days = p->items[i]->days;
+		}
+		c.items = items;
+		c.n_items = p->n_items;
+		c.override_reason = p->override_reason;
 		rx_access_code_new(new_code);
 		c.new_access_code = new_code;
 		ctx.access_code = new_code;
@@ -505,8 +573,13 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	}
 
 	err = store_change(d->store, &c, change_reply, &ctx, &out, reply);
-	if (err != RX_OK)
-		REFUSE(err, out.why);
+	if (err != RX_OK) {
+		log->status = err;
+		log->why = out.why;
+		/* DUPLICATE_MEDICATION: the prescriber sees what was found. */
+		err = refusal(rid, RX_REQUEST_ID_LEN, err, out.why, &out, reply);
+		goto cleanup;
+	}
 	/* store_replay above saw only what is committed; a retry found here is
 	 * of a request earlier in the open batch. */
 	log->batch_replay = out.replayed;

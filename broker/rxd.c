@@ -23,6 +23,7 @@
 #include "admin.h"
 #include "config.h"
 #include "dispatch.h"
+#include "rx.pb-c.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -439,12 +440,10 @@ static void serve_admin(void *sock, const admin_t *a)
 		send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);
 	close_parts(parts, n, MAX_PARTS);
-	static const char *const names[] = {"-", "KEY_ADD", "KEY_LIST", "KEY_REVOKE", "PATIENT_ENROLL",
-					    "STATS", "INSTITUTION_ADD", "INSTITUTION_LIST",
-					    "INSTITUTION_REVOKE", "CARD_ENROLL", "CARD_REVOKE",
-					    "CARD_LIST", "RX_UNLOCK"};
-	int known = op > 0 && op < (int)(sizeof names / sizeof names[0]);
-	log_line("admin_op=%s status=%s", known ? names[op] : "-", rx_err_name(status));
+	/* The schema names every op, those added later too. */
+	const ProtobufCEnumValue *name =
+		op > 0 ? protobuf_c_enum_descriptor_get_value(&rx__admin_op__descriptor, op) : NULL;
+	log_line("admin_op=%s status=%s", name ? name->name : "-", rx_err_name(status));
 }
 
 /* What rxd does every minute besides serving. */

@@ -194,11 +194,37 @@ json_t *cli_items_to_json(Rx__Item *const *items, size_t n)
 	return a;
 }
 
+/* The duplicate-medication check's findings, as the pharmacist or the
+ * prescriber reads them. */
+static json_t *warnings_json(Rx__Warning *const *w, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const char *kind = w[i]->kind == RX__WARNING_KIND__DUPLICATE_INGREDIENT ? "DUPLICATE_INGREDIENT"
+				   : w[i]->kind == RX__WARNING_KIND__UNKNOWN_DRUG	 ? "UNKNOWN_DRUG"
+										 : "UNKNOWN";
+		json_t *o = json_pack("{s:s, s:I, s:s}", "kind", kind, "item", (json_int_t)w[i]->item,
+				      "drug_code", w[i]->drug_code);
+		if (w[i]->kind == RX__WARNING_KIND__DUPLICATE_INGREDIENT) {
+			json_object_set_new(o, "other_prescription_id", json_string(w[i]->other_prescription_id));
+			json_object_set_new(o, "other_drug_code", json_string(w[i]->other_drug_code));
+			json_object_set_new(o, "ingredient", json_string(w[i]->ingredient));
+			json_object_set_new(o, "overlap_days", json_integer(w[i]->overlap_days));
+		}
+		json_object_set_new(o, "message", json_string(w[i]->message));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *cli_result_json(const rxc_result_t *r)
 {
 	json_t *o = json_object();
 	char t[32];
 	json_object_set_new(o, "request_id", cli_hex(r->request_id, RX_REQUEST_ID_LEN));
+	/* DUPLICATE_MEDICATION: what was found, so the prescriber can decide. */
+	if (r->status != RX_OK && r->reply && r->reply->n_warnings)
+		json_object_set_new(o, "warnings", warnings_json(r->reply->warnings, r->reply->n_warnings));
 	if (r->status != RX_OK || r->receipt == NULL)
 		return o;
 	const Rx__Receipt *rc = r->receipt;
@@ -236,6 +262,8 @@ json_t *cli_result_json(const rxc_result_t *r)
 	json_object_set_new(o, "receipt_hash", cli_hex(h, RX_HASH_LEN));
 	json_object_set_new(o, "receipt_signature",
 			    cli_hex(r->reply->receipt_signature.data, r->reply->receipt_signature.len));
+	if (rc->n_warnings)
+		json_object_set_new(o, "warnings", warnings_json(rc->warnings, rc->n_warnings));
 	return o;
 }
 

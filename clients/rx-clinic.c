@@ -1,7 +1,8 @@
 /* rx-clinic: what a clinic's EMR adapter does: submit a signed prescription
  * for the patient whose card is in the reader, cancel it, look at it.
  *
- *   rx-clinic CONN --card FILE --institution CODE submit RX.json [--slip FILE] [--request-id HEX32]
+ *   rx-clinic CONN --card FILE --institution CODE submit RX.json [--slip FILE] [--override REASON]
+ *             [--request-id HEX32]
  *   rx-clinic CONN --card FILE --institution CODE submit --fhir BUNDLE.json [--slip FILE] ...
  *   rx-clinic CONN cancel ID [--request-id HEX32]
  *   rx-clinic CONN status ID [--fhir]
@@ -33,6 +34,9 @@ static void usage(FILE *f)
 		   "                                       (id and access code) to FILE, mode 0600\n"
 		   "  submit --fhir BUNDLE.json ...        the same from an HL7 FHIR R4 Bundle of\n"
 		   "                                       MedicationRequests (docs/FHIR.md)\n"
+		   "      --override REASON                prescribe although the patient already takes an\n"
+		   "                                       ingredient (after DUPLICATE_MEDICATION); the\n"
+		   "                                       reason is signed with the prescription\n"
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
 		   "  status ID [--fhir]                   state of a prescription you issued; --fhir:\n"
 		   "                                       as a FHIR Bundle, with its dispenses\n"
@@ -47,6 +51,8 @@ static void usage(FILE *f)
 
 /* --outbox DIR, and the outbox while it is open. */
 static clinic_outbox_t outbox;
+/* --override REASON: prescribe despite a duplicate medication (signed). */
+static const char *override;
 
 static int get_int(json_t *o, const char *k, long long def, long long *out)
 {
@@ -117,6 +123,7 @@ static int sign_and_submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *c
 	p->version = 1;
 	p->prescriber_key.data = (uint8_t *)kp->pk;
 	p->prescriber_key.len = RX_KEY_LEN;
+	p->override_reason = (char *)(override ? override : "");
 
 	Rx__Signed sp;
 	if (rxc_sign_prescription(kp, p, &sp) != RX_OK) {
@@ -171,6 +178,7 @@ int main(int argc, char **argv)
 		{"slip", required_argument, NULL, 300},
 		{"fhir", no_argument, NULL, 301},
 		{"outbox", required_argument, NULL, 302},
+		{"override", required_argument, NULL, 303},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -188,6 +196,10 @@ int main(int argc, char **argv)
 		}
 		if (ch == 302) {
 			outbox.dir = optarg;
+			continue;
+		}
+		if (ch == 303) {
+			override = optarg;
 			continue;
 		}
 		usage(ch == 'h' ? stdout : stderr);

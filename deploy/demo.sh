@@ -5,6 +5,7 @@
 set -euo pipefail
 
 build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
+drugs_csv=$(cd "$(dirname "$0")" && pwd)/data/drugs-jp.csv
 bin_rxd=$build/broker/rxd
 keygen=$build/clients/rx-keygen
 card_tool=$build/clients/rx-card
@@ -94,6 +95,11 @@ sakura=(--broker "$broker" --curve-key "$work/sakura.curve" --server-key "$data/
 at_aozora=(--broker "$broker" --curve-key "$work/aozora.curve" --server-key "$data/broker.curve.pub" --key "$work/aozora.key")
 at_midori=(--broker "$broker" --curve-key "$work/midori.curve" --server-key "$data/broker.curve.pub" --key "$work/midori.key")
 
+say "The operator loads the drug master: 301 real rows of Japan's NHI price list"
+"$rxctl" --data "$data" drugs load "$drugs_csv" | sed 's/^/    /'
+"$rxctl" --data "$data" drugs show 2149117F1025 | head -4 | sed 's/^/    /'
+info "a combination tablet's ingredients are compared one by one, salts set aside"
+
 say "Enroll the patient by My Number (read from stdin, so it is in no process list)"
 rc=0; "$rxctl" --data "$data" patient enroll --my-number 123456789011 >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || die "a My Number with a wrong check digit was not refused"
@@ -152,7 +158,13 @@ run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim"
 info "refused: $(field status "$out")"
 
 say "A second prescription; this time her son collects it at Midori Pharmacy with the slip"
-sed 's/generic substitution allowed/for the son to collect/' "$work/rx.json" >"$work/rx2.json"
+cat >"$work/rx2.json" <<JSON
+{"valid_days": 4, "uses": 1,
+ "items": [
+  {"drug_code": "2325003F1024", "name": "ガスター錠１０ｍｇ (famotidine 10 mg)", "dose": "1 tablet",
+   "usage": "twice daily after breakfast and dinner", "days": 14, "quantity": 28, "unit": "tablet"}],
+ "notes": "for the son to collect"}
+JSON
 run 0 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 \
   submit "$work/rx2.json" --slip "$work/slip2.txt"
 id2=$(field id "$out")
@@ -166,6 +178,30 @@ run 0 "$pharmacy" "${at_midori[@]}" --access-code - claim "$id2" <<<"$code2"
 claim2=$(field claim "$out")
 run 0 "$pharmacy" "${at_midori[@]}" dispense "$id2" --claim "$claim2"
 info "id and access code read from the slip: claimed and $(field state "$out") without the card"
+
+say "Dr. Sato prescribes a telmisartan/amlodipine combination tablet: she still has amlodipine"
+cat >"$work/rx3.json" <<JSON
+{"valid_days": 4, "uses": 1,
+ "items": [
+  {"drug_code": "2149117F1025", "name": "ミカムロ配合錠ＡＰ (telmisartan 40 mg / amlodipine 5 mg)", "dose": "1 tablet",
+   "usage": "once daily after breakfast", "days": 28, "quantity": 28, "unit": "tablet"}],
+ "notes": ""}
+JSON
+run 2 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 submit "$work/rx3.json"
+[ "$(field status "$out")" = DUPLICATE_MEDICATION ] || die "expected DUPLICATE_MEDICATION: $out"
+grep -q '"kind":"DUPLICATE_INGREDIENT"' <<<"$out" && grep -q "\"other_prescription_id\":\"$id\"" <<<"$out" ||
+  die "the refusal does not name the amlodipine dispensed under $id: $out"
+info "refused: $(field status "$out"); the exchange found:"
+grep -o '"warnings":\[.*\]' <<<"$out" | grep -o '"message":"[^"]*"' | sed 's/^"message":/      /'
+run 0 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 submit "$work/rx3.json" \
+  --override "switching to the combination; stop Norvasc" --slip "$work/slip3.txt"
+id3=$(field id "$out")
+grep -q '"kind":"DUPLICATE_INGREDIENT"' <<<"$out" || die "the receipt lost the finding: $out"
+info "resubmitted with an override reason: $id3 is $(field state "$out"); the signed receipt keeps the finding"
+"$rxctl" --data "$data" rx show "$id3" | grep -o 'duplicate medication overridden[^|]*' | head -1 | sed 's/^/    audit: /'
+run 0 "$pharmacy" "${at_aozora[@]}" "${aozora_card[@]}" claim "$id3"
+grep -q '"kind":"DUPLICATE_INGREDIENT"' <<<"$out" || die "the claim carries no warning: $out"
+info "Aozora Pharmacy claims it and is warned too (never refused): $(grep -o '"overlap_days":[0-9]*' <<<"$out" | head -1)"
 
 say "The card is lost: the operator revokes it and enrolls the re-issued one"
 "$rxctl" --data "$data" card revoke "$card" | sed 's/^/    /'
@@ -195,21 +231,21 @@ say "She nominates Aozora Pharmacy; it is sent her next prescription, and told o
 run 0 "$patient_tool" --broker "$broker" --curve-key "$work/portal.curve" --server-key "$data/broker.curve.pub" \
   --card "$work/hanako2.card" --institution PORTAL nominate 1398765432
 info "nominated: $(field nominated "$out")"
-cat >"$work/rx3.json" <<JSON
+cat >"$work/rx4.json" <<JSON
 {"valid_days": 4, "uses": 1,
  "items": [{"drug_code": "1149019F1560", "name": "ロキソニン錠６０ｍｇ (loxoprofen 60 mg)", "dose": "1 tablet",
    "usage": "three times daily after meals", "days": 5, "quantity": 15, "unit": "tablet"}]}
 JSON
-run 0 "$clinic" "${sakura[@]}" --card "$work/hanako2.card" --institution 1312345678 submit "$work/rx3.json"
-id3=$(field id "$out")
+run 0 "$clinic" "${sakura[@]}" --card "$work/hanako2.card" --institution 1312345678 submit "$work/rx4.json"
+id4=$(field id "$out")
 # The pharmacy's feed starts after the submit: the notice waited for it.
 "$pharmacy" "${at_aozora[@]}" watch --count 2 >"$work/notices.jsonl" 2>>"$work/watch.log" &
 watch_pid=$!
 for _ in $(seq 150); do grep -q '"kind":"new"' "$work/notices.jsonl" && break; sleep 0.1; done
-grep -q "\"id\":\"$id3\"" "$work/notices.jsonl" || die "no notice of $id3: $(cat "$work/notices.jsonl")"
-run 0 "$pharmacy" "${at_aozora[@]}" claim "$id3"
+grep -q "\"id\":\"$id4\"" "$work/notices.jsonl" || die "no notice of $id4: $(cat "$work/notices.jsonl")"
+run 0 "$pharmacy" "${at_aozora[@]}" claim "$id4"
 info "notice received, and claimed without the card: she nominated this pharmacy"
-run 0 "$clinic" "${sakura[@]}" cancel "$id3"
+run 0 "$clinic" "${sakura[@]}" cancel "$id4"
 for _ in $(seq 150); do grep -q '"kind":"cancel"' "$work/notices.jsonl" && break; sleep 0.1; done
 grep -q '"kind":"cancel"' "$work/notices.jsonl" || die "no cancel notice: $(cat "$work/notices.jsonl")"
 wait "$watch_pid" || die "rx-pharmacy watch failed: $(cat "$work/watch.log")"
@@ -227,9 +263,14 @@ stop_rxd
 info "stopped"
 
 say "Meanwhile the clinic submits through its outbox: the request waits there, signed"
-sed 's/generic substitution allowed/written while the broker was down/' "$work/rx.json" >"$work/rx3.json"
+cat >"$work/rx5.json" <<JSON
+{"valid_days": 4, "uses": 1,
+ "items": [{"drug_code": "1124009F1223", "name": "レンドルミン錠０．２５ｍｇ (brotizolam 0.25 mg)", "dose": "1 tablet",
+   "usage": "at bedtime", "days": 14, "quantity": 14, "unit": "tablet"}],
+ "notes": "written while the broker was down"}
+JSON
 run 1 "$clinic" "${sakura[@]}" --outbox "$work/outbox" --timeout 1 \
-  --card "$work/hanako2.card" --institution 1312345678 submit "$work/rx3.json" --slip "$work/slip3.txt"
+  --card "$work/hanako2.card" --institution 1312345678 submit "$work/rx5.json" --slip "$work/slip5.txt"
 grep -q '"queued":true' <<<"$out" || die "not queued: $out"
 info "$(field status "$out"), queued as outbox entry $(sed -n 's/.*"outbox":\([0-9]*\).*/\1/p' <<<"$out")"
 info "accepted by rxd until $(field card_assertion_until "$out") (its card assertion); later the patient must present the card again"
@@ -255,8 +296,10 @@ info "the log holds one line per request, and no patient data:"
 grep -m3 ' op=' "$work/rxd.log" | sed 's/^/    /'
 
 say "Privacy at rest: scan every byte of the data dir"
-if grep -rqa -e 'クレストール' -e 'for the son' -e '123456789018' "$data"; then
+# The drug master is the public price list, stored as it is; what was
+# prescribed to whom (the item as written, notes, the override reason) is not.
+if grep -rqa -e 'クレストール錠２．５ｍｇ (rosuvastatin' -e 'for the son' -e 'stop Norvasc' -e '123456789018' "$data"; then
   die "clear text found in the data dir"
 fi
-info "no drug name, note or My Number in clear text: bodies are sealed with XChaCha20-Poly1305"
+info "no prescribed item, note, override reason or My Number in clear text: bodies are sealed with XChaCha20-Poly1305"
 printf '\nThe whole story ran against the real broker. Demo OK.\n'

@@ -146,6 +146,15 @@ rx_err_t rx_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t 
 	return RX_OK;
 }
 
+/* Characters (code points) of valid UTF-8 text: the bytes that start one. */
+static size_t characters(const char *s)
+{
+	size_t n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 #define FAIL(code, text)            \
 	do {                        \
 		*why = (text);      \
@@ -220,6 +229,11 @@ rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const cha
 		FAIL(RX_INVALID, "uses must be 1..3");
 	if (rx_check_text(p->notes, RX_MAX_NOTES, 0) != RX_OK)
 		FAIL(RX_INVALID, "notes are too long or not UTF-8 text");
+	if (rx_check_text(p->override_reason, 4 * RX_OVERRIDE_MAX, 0) != RX_OK ||
+	    characters(p->override_reason) > RX_OVERRIDE_MAX)
+		FAIL(RX_INVALID, "override_reason must be at most 500 characters of UTF-8 text");
+	if (p->override_reason[0] && p->override_reason[strspn(p->override_reason, " \t\n")] == '\0')
+		FAIL(RX_INVALID, "override_reason is blank: say why the duplicate is prescribed");
 	rx_err_t err = check_items(p->items, p->n_items, why);
 	if (err != RX_OK)
 		return err;

@@ -15,6 +15,8 @@
 #define RX_MAX_SUBMIT_AGE (24 * 3600)
 /* Longest Prescription.notes, in bytes. */
 #define RX_MAX_NOTES 2000
+/* A prescriber's reason for prescribing a duplicate medication anyway. */
+#define RX_OVERRIDE_MAX 500 /* characters */
 
 /* RX_OK if s is valid UTF-8 of at most max bytes with no control characters
  * other than newline and tab. */

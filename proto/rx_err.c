@@ -23,6 +23,7 @@ _Static_assert((int)RX_ASSERTION_REPLAYED == RX__STATUS__ASSERTION_REPLAYED, "st
 _Static_assert((int)RX_ASSERTION_MISMATCH == RX__STATUS__ASSERTION_MISMATCH, "status");
 _Static_assert((int)RX_ACCESS_LOCKED == RX__STATUS__ACCESS_LOCKED, "status");
 _Static_assert((int)RX_BAD_ACCESS_CODE == RX__STATUS__BAD_ACCESS_CODE, "status");
+_Static_assert((int)RX_DUPLICATE_MEDICATION == RX__STATUS__DUPLICATE_MEDICATION, "status");
 
 static const struct {
 	const char *name;
@@ -48,6 +49,7 @@ static const struct {
 	[RX_ASSERTION_MISMATCH] = {"ASSERTION_MISMATCH", "the card assertion is for another purpose, institution or patient"},
 	[RX_ACCESS_LOCKED] = {"ACCESS_LOCKED", "too many wrong access codes; an operator must unlock this prescription"},
 	[RX_BAD_ACCESS_CODE] = {"BAD_ACCESS_CODE", "the access code does not match this prescription"},
+	[RX_DUPLICATE_MEDICATION] = {"DUPLICATE_MEDICATION", "the patient already takes an ingredient of this prescription; resubmit with an override reason"},
 };
 
 int rx_err_is_wire(int code)

@@ -1,6 +1,6 @@
 /* rx_err: the one error enum of rx-exchange.
  *
- * Codes 0..19 are the wire's rx.Status (rx.proto) and are printed by every
+ * Codes 0..20 are the wire's rx.Status (rx.proto) and are printed by every
  * CLI by name.  Codes from RX_SYSTEM up never travel on the wire: they say
  * why this process could not do its part (I/O, memory, an unreachable broker).
  * Library errors (LMDB, libzmq, errno) are translated into these at the
@@ -31,7 +31,8 @@ typedef enum {
 	RX_ASSERTION_MISMATCH = 17,
 	RX_ACCESS_LOCKED = 18,
 	RX_BAD_ACCESS_CODE = 19,
-	RX_WIRE_LAST = RX_BAD_ACCESS_CODE,
+	RX_DUPLICATE_MEDICATION = 20,
+	RX_WIRE_LAST = RX_DUPLICATE_MEDICATION,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

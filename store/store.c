@@ -17,7 +17,9 @@
  *   nonce_times time (8, big-endian) + nonce -> "", to prune old nonces
  *   access_log  prescription id + time + random -> AccessAttempt, every code tried
  *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
- *   audit_patient patient id + seq          -> "", the patient's own log */
+ *   audit_patient patient id + seq          -> "", the patient's own log
+ *   drugs       NHI drug code (12)          -> DrugRecord, the drug master (drugs.c)
+ *   drugs_load  NHI drug code (12)          -> DrugRecord, a master being loaded in parts */
 #include "store.h"
 
 #include <errno.h>
@@ -30,7 +32,9 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "drugs.h"
 #include "records.pb-c.h"
+#include "rx.pb-c.h"
 #include "rx_crypto.h"
 #include "rx_ids.h"
 
@@ -45,6 +49,7 @@ struct store {
 	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
 	MDB_dbi nominations, notices;
 	audit_dbs_t audit;
+	drugs_dbs_t drugs;
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
 };
 
@@ -200,6 +205,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
 		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
 		{"nominations", &s->nominations, 0}, {"notices", &s->notices, 0},
+		{"drugs", &s->drugs.master, 0},  {"drugs_load", &s->drugs.staging, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
@@ -231,6 +237,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	if (rc != 0)
 		goto fail;
 	s->audit.meta = s->meta;
+	s->drugs.meta = s->meta;
 	*out = s;
 	return RX_OK;
 fail:
@@ -564,20 +571,27 @@ static rx_err_t check_code(MDB_txn *txn, store_t *s, const store_change_t *c, co
 						  : "wrong access code");
 }
 
+/* The dispense record of one use of a prescription, opened; NULL if that
+ * use has none (or it cannot be read).  The caller frees it. */
+static Rxstore__DispenseRow *dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use)
+{
+	uint8_t dkey[RX_ID_LEN + 1];
+	memcpy(dkey, id, RX_ID_LEN);
+	dkey[RX_ID_LEN] = (uint8_t)use;
+	MDB_val k = val(dkey, sizeof dkey), v;
+	if (mdb_get(txn, s->dispenses, &k, &v) != 0)
+		return NULL;
+	return (Rxstore__DispenseRow *)open_sealed(s, "dispenses", &k, &v,
+						   &rxstore__dispense_row__descriptor);
+}
+
 /* Has the caller dispensed some use of this prescription (with this claim
  * token, if token is not NULL)? */
 static int dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
 			const uint8_t *actor, const uint8_t *token)
 {
-	uint8_t dkey[RX_ID_LEN + 1];
-	memcpy(dkey, id, RX_ID_LEN);
 	for (uint32_t use = 1; use <= r->uses && use <= RX_MAX_USES; use++) {
-		MDB_val k = val(dkey, sizeof dkey), v;
-		dkey[RX_ID_LEN] = (uint8_t)use;
-		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
-			continue;
-		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)open_sealed(
-			s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
+		Rxstore__DispenseRow *row = dispense_row(txn, s, id, use);
 		int mine = row && row->pharmacy_key.len == RX_KEY_LEN &&
 			   memcmp(row->pharmacy_key.data, actor, RX_KEY_LEN) == 0 &&
 			   (token == NULL || (row->claim_token.len == RX_TOKEN_LEN &&
@@ -982,46 +996,212 @@ static rx_err_t push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *i
 	return RX_OK;
 }
 
-/* A patient's open prescriptions (ISSUED or CLAIMED, not expired), into a
- * heap array the caller frees. */
-static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, int64_t now,
-				 store_rx_t **list, size_t *n)
+/* Call fn for each of the patient's prescriptions but skip (NULL: none; it
+ * may not be written yet), in id order, until fn returns other than RX_OK,
+ * which is then returned. */
+typedef rx_err_t (*patient_rx_fn)(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+				  void *arg);
+
+static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, const char *skip,
+				patient_rx_fn fn, void *arg)
 {
 	MDB_cursor *cur;
 	MDB_val pk = val(patient, strlen(patient)), v;
-	size_t cap = 0;
 	rx_err_t err = RX_OK;
 	int rc;
 
-	*list = NULL;
-	*n = 0;
 	if ((rc = mdb_cursor_open(txn, s->rx_patient, &cur)) != 0)
 		return from_mdb(rc);
 	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0 && err == RX_OK;
 	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP)) {
 		char id[RX_ID_LEN + 1];
 		Rxstore__RxRecord *r;
-		if (v.mv_size != RX_ID_LEN)
+		if (v.mv_size != RX_ID_LEN || (skip && memcmp(v.mv_data, skip, RX_ID_LEN) == 0))
 			continue;
 		memcpy(id, v.mv_data, RX_ID_LEN);
 		id[RX_ID_LEN] = '\0';
 		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
 			break;
-		int st = effective_state(r, now);
-		if (st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) {
-			err = push_rx(list, n, &cap, id, r, now);
-		}
+		err = fn(txn, s, id, r, arg);
 		rxstore__rx_record__free_unpacked(r, NULL);
 	}
 	mdb_cursor_close(cur);
 	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
 		err = from_mdb(rc);
+	return err;
+}
+
+typedef struct {
+	int64_t now;
+	store_rx_t **list;
+	size_t *n, cap;
+} open_list_t;
+
+static rx_err_t add_if_open(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+			    void *arg)
+{
+	open_list_t *o = arg;
+	int st = effective_state(r, o->now);
+	(void)txn;
+	(void)s;
+	return st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED ? push_rx(o->list, o->n, &o->cap, id, r, o->now)
+							       : RX_OK;
+}
+
+/* A patient's open prescriptions (ISSUED or CLAIMED, not expired), into a
+ * heap array the caller frees. */
+static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, int64_t now,
+				 store_rx_t **list, size_t *n)
+{
+	open_list_t o = {.now = now, .list = list, .n = n};
+	*list = NULL;
+	*n = 0;
+	rx_err_t err = each_of_patient(txn, s, patient, NULL, add_if_open, &o);
 	if (err != RX_OK) {
 		free(*list);
 		*list = NULL;
 		*n = 0;
 	}
 	return err;
+}
+
+/* ---- duplicate medication (the rule is drugs.c's) ---- */
+
+static rx_err_t push_taken(drugs_taken_t **list, size_t *n, size_t *cap, const char *id,
+			   const char *code, uint32_t days_left)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		drugs_taken_t *grown = realloc(*list, ncap * sizeof **list);
+		if (grown == NULL)
+			return RX_SYSTEM;
+		*list = grown;
+		*cap = ncap;
+	}
+	drugs_taken_t *t = &(*list)[(*n)++];
+	copy_str(t->id, sizeof t->id, id);
+	copy_str(t->code, sizeof t->code, code);
+	t->days_left = days_left;
+	return RX_OK;
+}
+
+/* The items of a prescription's dispenses whose days of supply still run
+ * at now, with the days left (a started day counts). */
+static rx_err_t dispensed_taken(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+				int64_t now, drugs_taken_t **list, size_t *n, size_t *cap)
+{
+	rx_err_t err = RX_OK;
+	for (uint32_t use = 1; use <= r->uses && use <= RX_MAX_USES && err == RX_OK; use++) {
+		Rxstore__DispenseRow *row = dispense_row(txn, s, id, use);
+		Rx__DispenseRecord *rec =
+			row ? rx__dispense_record__unpack(NULL, row->body.len, row->body.data) : NULL;
+		for (size_t i = 0; rec && i < rec->n_items && err == RX_OK; i++) {
+			int64_t end = row->at + (int64_t)rec->items[i]->days * 86400;
+			if (end > now)
+				err = push_taken(list, n, cap, id, rec->items[i]->drug_code,
+						 (uint32_t)((end - now + 86399) / 86400));
+		}
+		if (rec)
+			rx__dispense_record__free_unpacked(rec, NULL);
+		if (row)
+			rxstore__dispense_row__free_unpacked(row, NULL);
+	}
+	return err;
+}
+
+typedef struct {
+	int64_t now;
+	drugs_taken_t **list;
+	size_t *n, cap;
+} taken_t;
+
+static rx_err_t add_taken(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+			  void *arg)
+{
+	taken_t *t = arg;
+	rx_err_t err = RX_OK;
+	int st = effective_state(r, t->now);
+	if ((st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) && !r->cancel_pending) {
+		/* Verified when it was submitted; one that does not decode has nothing to compare. */
+		Rx__Prescription *p = rx__prescription__unpack(NULL, r->body.len, r->body.data);
+		for (size_t i = 0; p && i < p->n_items && err == RX_OK; i++)
+			err = push_taken(t->list, t->n, &t->cap, id, p->items[i]->drug_code, p->items[i]->days);
+		if (p)
+			rx__prescription__free_unpacked(p, NULL);
+	}
+	/* No supply runs past 365 days from its dispense, and a dispense is the
+	 * prescription's last change but for an expiry or a cancel. */
+	if (err == RX_OK && r->uses_left < r->uses && r->updated_at + 366 * 86400 > t->now)
+		err = dispensed_taken(txn, s, id, r, t->now, t->list, t->n, &t->cap);
+	return err;
+}
+
+/* What the patient has besides prescription self: the items of their other
+ * open prescriptions (ISSUED or CLAIMED, no cancel pending: all their days
+ * to come), and of every dispense whose days of supply still run, whatever
+ * became of its prescription since.  A heap array the caller frees. */
+static rx_err_t patient_taken(MDB_txn *txn, store_t *s, const char *patient, const char *self,
+			      int64_t now, drugs_taken_t **list, size_t *n)
+{
+	taken_t t = {.now = now, .list = list, .n = n};
+	*list = NULL;
+	*n = 0;
+	rx_err_t err = each_of_patient(txn, s, patient, self, add_taken, &t);
+	if (err != RX_OK) {
+		free(*list);
+		*list = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+/* SUBMIT, CLAIM: the duplicate-medication check of prescription id (record
+ * r), its findings into out->warnings.  A SUBMIT with a duplicate and no
+ * override reason is refused DUPLICATE_MEDICATION; a CLAIM never is.
+ * *detail: what the request's audit entry says about it (static). */
+static rx_err_t check_medication(MDB_txn *txn, store_t *s, const store_change_t *c,
+				 const Rxstore__RxRecord *r, const char *id, const char **detail,
+				 store_outcome_t *out)
+{
+	store_item_t stored[RX_MAX_ITEMS];
+	const store_item_t *items = c->items;
+	size_t n = c->n_items, ntaken = 0, dups = 0;
+	Rx__Prescription *p = NULL;
+	drugs_taken_t *taken = NULL;
+
+	if (c->op == RX_OP_CLAIM) {
+		/* Verified when it was submitted; one that does not decode has nothing to compare. */
+		if ((p = rx__prescription__unpack(NULL, r->body.len, r->body.data)) == NULL)
+			return RX_OK;
+		for (n = 0; n < p->n_items && n < RX_MAX_ITEMS; n++) {
+			stored[n].drug_code = p->items[n]->drug_code;
+			stored[n].days = p->items[n]->days;
+		}
+		items = stored;
+	}
+	rx_err_t err = patient_taken(txn, s, r->patient_id, id, c->now, &taken, &ntaken);
+	if (err == RX_OK)
+		err = drugs_check(txn, &s->drugs, items, items ? n : 0, taken, ntaken, out->warnings,
+				  STORE_MAX_WARNINGS, &out->nwarnings);
+	free(taken);
+	if (p)
+		rx__prescription__free_unpacked(p, NULL);
+	if (err != RX_OK)
+		REFUSE(err, "storage error comparing the patient's medicines");
+	for (size_t i = 0; i < out->nwarnings; i++)
+		dups += out->warnings[i].kind == STORE_WARN_DUPLICATE;
+	if (dups == 0)
+		return RX_OK;
+	if (c->op == RX_OP_CLAIM) {
+		*detail = "claimed with duplicate-medication warnings";
+		return RX_OK;
+	}
+	if (c->override_reason && c->override_reason[0]) {
+		*detail = "duplicate medication overridden; the reason is in the signed prescription";
+		return RX_OK;
+	}
+	REFUSE(RX_DUPLICATE_MEDICATION,
+	       "the patient already takes an ingredient of this prescription; resubmit with an override reason");
 }
 
 /* STATUS ID and LIST, inside store_change's transaction.  LIST with the
@@ -1425,6 +1605,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		code[RX_HASH_LEN];
 	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "",
 	     notified[RX_INSTITUTION_MAX + 1] = "";
+	const char *detail = NULL;
 	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST || c->op == RX_OP_LOG ||
 		      c->op == RX_OP_WATCH;
 	/* Which ops rewrite a prescription record (NOMINATE and ACK write others). */
@@ -1551,6 +1732,8 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			out->why = "unknown op";
 		}
 	}
+	if (err == RX_OK && (c->op == RX_OP_SUBMIT || c->op == RX_OP_CLAIM) && drugs_active(txn, &s->drugs))
+		err = check_medication(txn, s, c, r, id, &detail, out);
 	if (err != RX_OK)
 		goto fail;
 
@@ -1592,7 +1775,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			goto fail;
 		}
 	}
-	rc = audit_request(txn, s, c, RX_OK, NULL, id, out->rx.patient_id);
+	rc = audit_request(txn, s, c, RX_OK, detail, id, out->rx.patient_id);
 	if (rc != 0 && !(reading && !wrote)) {
 		err = from_mdb(rc);
 		out->why = "storage error writing the audit log";
@@ -2503,4 +2686,57 @@ rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)
 		close(fd);
 	}
 	return rc == 0 ? RX_OK : RX_SYSTEM;
+}
+
+/* ---- the drug master (drugs.c) ---- */
+
+rx_err_t store_drugs_load(store_t *s, const uint8_t load_id[16], const rx_drug_row_t *rows, size_t n,
+			  int commit, uint64_t expected, int64_t now, uint64_t *count, size_t *bad)
+{
+	MDB_txn *txn;
+	char detail[64];
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	*count = 0;
+	*bad = 0;
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = drugs_load(txn, &s->drugs, load_id, rows, n, commit, expected, now, count, bad);
+	if (err != RX_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	if (commit) {
+		snprintf(detail, sizeof detail, "%llu drugs", (unsigned long long)*count);
+		rc = audit_operator(txn, s, now, "DRUGS_LOAD", NULL, NULL, detail);
+	}
+	err = commit_or_abort(txn, rc);
+	if (err != RX_OK)
+		*count = 0;
+	return err;
+}
+
+rx_err_t store_drugs_find(store_t *s, const char *prefix, size_t max, store_drug_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	*out = NULL;
+	*n = 0;
+	if (err != RX_OK)
+		return err;
+	err = drugs_find(txn, &s->drugs, prefix, max, out, n);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+rx_err_t store_drugs_info(store_t *s, uint64_t *count, int64_t *loaded_at)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	*count = 0;
+	*loaded_at = 0;
+	if (err != RX_OK)
+		return err;
+	err = drugs_info(txn, &s->drugs, count, loaded_at);
+	mdb_txn_abort(txn);
+	return err;
 }

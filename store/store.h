@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rx_drugs.h"
 #include "rx_err.h"
 #include "rx_types.h"
 
@@ -95,6 +96,27 @@ typedef struct {
 #define STORE_PURPOSE_NOMINATE 4
 #define STORE_MAX_CODE_FAILURES 5
 
+/* An item of a prescription as the duplicate-medication check sees it. */
+typedef struct {
+	const char *drug_code; /* 12 characters, check digit valid */
+	uint32_t days;         /* days of supply, 1..365 */
+} store_item_t;
+
+/* One finding of the duplicate-medication check (rx.Warning). */
+#define STORE_WARN_DUPLICATE 1    /* DUPLICATE_INGREDIENT */
+#define STORE_WARN_UNKNOWN_DRUG 2 /* UNKNOWN_DRUG */
+#define STORE_MAX_WARNINGS 64     /* findings past this many are not reported */
+typedef struct {
+	int kind;
+	uint32_t item;                          /* index of the item, from 0 */
+	char drug_code[RX_DRUG_CODE_LEN + 1];
+	char other_id[RX_ID_LEN + 1];           /* "" for UNKNOWN_DRUG */
+	char other_code[RX_DRUG_CODE_LEN + 1];
+	char ingredient[RX_INGREDIENT_MAX + 1]; /* normalised; "" if unknown */
+	uint32_t overlap_days;
+	char message[256];
+} store_warning_t;
+
 /* One request, as the broker has verified it.  Pointers are borrowed for
  * the duration of the call. */
 typedef struct {
@@ -127,6 +149,11 @@ typedef struct {
 	const char *pharmacy;       /* NOMINATE: the pharmacy's code, "" to remove */
 	const uint64_t *acks;       /* ACK: the notice seqs handled */
 	size_t nacks;               /* 1..STORE_MAX_ACKS */
+	/* SUBMIT: the items' codes and days, for the duplicate-medication check,
+	 * and the prescriber's override reason (NULL or "" for none). */
+	const store_item_t *items;
+	size_t n_items;
+	const char *override_reason;
 } store_change_t;
 
 #define STORE_MAX_ACKS 256
@@ -177,6 +204,10 @@ typedef struct {
 	char pharmacy[RX_INSTITUTION_MAX + 1]; /* NOMINATE: the nomination now */
 	const store_dispense_t *dispenses; /* STATUS: one per dispensed use, in use order */
 	size_t ndispenses;
+	/* SUBMIT, CLAIM: what the duplicate-medication check found, valid after
+	 * the call too (a DUPLICATE_MEDICATION refusal carries them). */
+	store_warning_t warnings[STORE_MAX_WARNINGS];
+	size_t nwarnings;
 } store_outcome_t;
 
 /* Builds the reply for a change that will commit.  Called inside the write
@@ -212,7 +243,13 @@ void store_close(store_t **s);
  * Refusals: CONFLICT, UNKNOWN_KEY, KEY_REVOKED, PERMISSION_DENIED, NOT_FOUND,
  * ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED, INVALID,
  * CARD_UNKNOWN, CARD_REVOKED, ASSERTION_REPLAYED, ASSERTION_MISMATCH,
- * BAD_ACCESS_CODE, ACCESS_LOCKED, UNAVAILABLE. */
+ * BAD_ACCESS_CODE, ACCESS_LOCKED, UNAVAILABLE, DUPLICATE_MEDICATION.
+ * Duplicate medication: while the drug master holds any row, SUBMIT and
+ * CLAIM compare the items with the patient's other open prescriptions and
+ * the dispenses whose days of supply still run (drugs.h has the rule) and
+ * put the findings in out->warnings.  A SUBMIT with a duplicate and no
+ * override reason is refused DUPLICATE_MEDICATION; with one it is accepted
+ * and its audit entry says so.  A CLAIM is never refused for it. */
 rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
 		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
 
@@ -372,6 +409,35 @@ rx_err_t store_audit_sign(store_t *s, const uint8_t pk[RX_KEY_LEN], const uint8_
  * other state. */
 rx_err_t store_audit_operator(store_t *s, int64_t now, const char *action, const char *id,
 			      const char *patient, const char *detail) RX_MUST_CHECK;
+
+/* ---- the drug master ---- */
+
+typedef struct {
+	char code[RX_DRUG_CODE_LEN + 1];
+	char name_ja[201], name_en[201];
+	char ingredient[RX_INGREDIENT_MAX + 1];
+	char strength[101], unit[33], dosage_form[33];
+} store_drug_t;
+
+/* One part of a new drug master, rows checked by rx_drug_row_check.  Parts
+ * are kept aside under load_id (16 bytes); a part with another load_id
+ * than the one being assembled starts over (an interrupted load is
+ * dropped).  With commit, the last part's rows are added and, if the load
+ * then has expected rows in all, the master is replaced by it in the same
+ * transaction, audited as the operator's DRUGS_LOAD; *count is then the
+ * master's size.  Refusals: CONFLICT (a code twice in one load; *bad is the
+ * index in rows of the second), INVALID (commit with another number of rows
+ * than were sent), NOT_FOUND (commit of a load that is not being assembled:
+ * another load started since), UNAVAILABLE. */
+rx_err_t store_drugs_load(store_t *s, const uint8_t load_id[16], const rx_drug_row_t *rows, size_t n,
+			  int commit, uint64_t expected, int64_t now, uint64_t *count,
+			  size_t *bad) RX_MUST_CHECK;
+/* The rows whose code starts with prefix (a whole code: that one), in code
+ * order, at most max; caller owns *out (free()).  RX_OK with *n 0 if none. */
+rx_err_t store_drugs_find(store_t *s, const char *prefix, size_t max, store_drug_t **out,
+			  size_t *n) RX_MUST_CHECK;
+/* Rows in the master, and when it was last replaced (0: never). */
+rx_err_t store_drugs_info(store_t *s, uint64_t *count, int64_t *loaded_at) RX_MUST_CHECK;
 
 typedef struct {
 	uint64_t prescriptions;

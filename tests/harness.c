@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,6 +384,22 @@ int harness_stats(harness_t *h, Rx__Stats *out)
 	}
 	rx__admin_reply__free_unpacked(r, NULL);
 	return ok ? 0 : -1;
+}
+
+int harness_rxctl(const harness_t *h, char *out, size_t cap, const char *fmt, ...)
+{
+	char args[1024], cmd[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "'%s' --data '%s' --json %s 2>/dev/null", getenv("RXCTL"), h->dir, args);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* One real item: ノルバスク錠５ｍｇ (amlodipine 5 mg), NHI code 2171022F2025. */

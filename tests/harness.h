@@ -92,6 +92,13 @@ const char *harness_institution_of(harness_t *h, const rx_keypair_t *kp);
 void harness_assertion(harness_t *h, const rx_keypair_t *card, const rx_keypair_t *kp, int purpose,
 		       Rx__Signed *out);
 
+/* Run the real rxctl ($RXCTL) on h's data dir with --json and the
+ * arguments fmt makes (quote paths in it); its stdout into out (cap bytes,
+ * NUL-ended), its stderr dropped.  Returns its exit status, -1 if it did not
+ * exit. */
+int harness_rxctl(const harness_t *h, char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Stats; 0 on success. */
 int harness_stats(harness_t *h, Rx__Stats *out);
 

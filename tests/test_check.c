@@ -9,6 +9,7 @@
 #include "rx.pb-c.h"
 #include "rx_check.h"
 #include "rx_crypto.h"
+#include "rx_drugs.h"
 #include "rx_ids.h"
 #include "testutil.h"
 
@@ -436,6 +437,128 @@ START_TEST(notes)
 }
 END_TEST
 
+START_TEST(override_reason)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	p->override_reason = "";
+	ck_assert_int_eq(check(p), RX_OK);
+	p->override_reason = "switching to the combination tablet; the old prescription is cancelled";
+	ck_assert_int_eq(check(p), RX_OK);
+	/* 500 characters, counted as characters: 500 three-byte ones pass, 501 do not. */
+	f.text[0] = '\0';
+	for (int i = 0; i < 500; i++)
+		strcat(f.text, "重");
+	p->override_reason = f.text;
+	ck_assert_int_eq(check(p), RX_OK);
+	strcat(f.text, "重");
+	ck_assert_int_eq(check(p), RX_INVALID);
+	memset(f.text, 'r', 501);
+	f.text[501] = '\0';
+	ck_assert_int_eq(check(p), RX_INVALID);
+	f.text[500] = '\0';
+	ck_assert_int_eq(check(p), RX_OK);
+	/* No reason is not a reason. */
+	p->override_reason = " \t\n ";
+	ck_assert_int_eq(check(p), RX_INVALID);
+	for (size_t b = 0; b < sizeof bad_text / sizeof bad_text[0]; b++) {
+		p->override_reason = (char *)bad_text[b];
+		ck_assert_msg(check(p) == RX_INVALID, "override_reason bad_text[%zu]", b);
+	}
+}
+END_TEST
+
+/* ---- the drug master's rows and ingredient names (rx_drugs.c) ---- */
+
+static size_t parts_of(const char *ingredient, char out[][RX_INGREDIENT_MAX + 1])
+{
+	return rx_ingredient_components(ingredient, out, RX_MAX_COMPONENTS);
+}
+
+START_TEST(ingredient_normalisation)
+{
+	char c[RX_MAX_COMPONENTS][RX_INGREDIENT_MAX + 1];
+	static const struct {
+		const char *listed, *as;
+	} one[] = {
+		{"amlodipine besilate", "amlodipine"},
+		{"Amlodipine  Besilate ", "amlodipine"},
+		{"loxoprofen sodium hydrate", "loxoprofen"},
+		{"dapagliflozin propylene glycolate hydrate", "dapagliflozin"},
+		{"esomeprazole magnesium hydrate", "esomeprazole"},
+		{"cefcapene pivoxil hydrochloride hydrate", "cefcapene pivoxil"}, /* the ester stays */
+		{"candesartan cilexetil", "candesartan cilexetil"},
+		{"magnesium oxide", "magnesium oxide"},	  /* the first word is never dropped */
+		{"warfarin potassium", "warfarin"},
+		{"zonisamide", "zonisamide"},
+		{"sodium", "sodium"},
+	};
+	for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+		ck_assert_msg(parts_of(one[i].listed, c) == 1, "%s", one[i].listed);
+		ck_assert_str_eq(c[0], one[i].as);
+	}
+	/* A combination: each part, normalised; the amlodipine inside matches amlodipine alone. */
+	ck_assert_uint_eq(parts_of("telmisartan / amlodipine besilate", c), 2);
+	ck_assert_str_eq(c[0], "telmisartan");
+	ck_assert_str_eq(c[1], "amlodipine");
+	ck_assert_uint_eq(parts_of("a+b・c/ a ", c), 3);
+	ck_assert_str_eq(c[2], "c");
+	/* Nothing named. */
+	ck_assert_uint_eq(parts_of("", c), 0);
+	ck_assert_uint_eq(parts_of(" / ", c), 0);
+	/* At most max parts. */
+	ck_assert_uint_eq(rx_ingredient_components("a/b/c", c, 2), 2);
+}
+END_TEST
+
+START_TEST(drug_csv_rows)
+{
+	char line[512];
+	rx_drug_row_t r;
+	const char *why = NULL;
+	ck_assert_int_eq(rx_drug_csv_header(RX_DRUG_CSV_HEADER), RX_OK);
+	ck_assert_int_eq(rx_drug_csv_header("\xef\xbb\xbf" RX_DRUG_CSV_HEADER), RX_OK);
+	ck_assert_int_eq(rx_drug_csv_header("yj_code,name_ja"), RX_INVALID);
+
+	strcpy(line, "2149117F1025,ミカムロ配合錠ＡＰ,\"Telmisartan, AP \"\"combo\"\"\",telmisartan / amlodipine besilate,,錠,tablet");
+	ck_assert_int_eq(rx_drug_csv_split(line, &r, &why), RX_OK);
+	ck_assert_str_eq(r.code, "2149117F1025");
+	ck_assert_str_eq(r.name_en, "Telmisartan, AP \"combo\"");
+	ck_assert_str_eq(r.strength, "");
+	ck_assert_str_eq(r.dosage_form, "tablet");
+	ck_assert_int_eq(rx_drug_row_check(&r, &why), RX_OK);
+
+	static const char *const bad_lines[] = {
+		"2149117F1025,a,b,c,d,e",	   /* 6 fields */
+		"2149117F1025,a,b,c,d,e,f,g",  /* 8 */
+		"2149117F1025,\"a,b,c,d,e,f",  /* an open quote */
+		"2149117F1025,\"a\"x,b,c,d,e,f", /* text after the closing quote */
+		"2149117F1025,a\"b,b,c,d,e,f", /* a quote inside */
+	};
+	for (size_t i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
+		strcpy(line, bad_lines[i]);
+		why = NULL;
+		ck_assert_msg(rx_drug_csv_split(line, &r, &why) == RX_INVALID, "%s", bad_lines[i]);
+		ck_assert_ptr_nonnull(why);
+	}
+	static const char *const bad_rows[] = {
+		"2149117F1020,a,b,c,d,e,f",	  /* wrong check digit */
+		"2149117f1025,a,b,c,d,e,f",	  /* lower case */
+		"2149117F1025,,b,c,d,e,f",	  /* no name_ja */
+		"2149117F1025,a,b,,d,e,f",	  /* no ingredient */
+		"2149117F1025,a,b, / ,d,e,f",	  /* an ingredient naming nothing */
+		"2149117F1025,a,b,c,d,e,\x1b[2J", /* a terminal escape */
+	};
+	for (size_t i = 0; i < sizeof bad_rows / sizeof bad_rows[0]; i++) {
+		strcpy(line, bad_rows[i]);
+		why = NULL;
+		ck_assert_int_eq(rx_drug_csv_split(line, &r, &why), RX_OK);
+		ck_assert_msg(rx_drug_row_check(&r, &why) == RX_INVALID, "%s", bad_rows[i]);
+		ck_assert_ptr_nonnull(why);
+	}
+}
+END_TEST
+
 /* ---- dispense records ---- */
 
 typedef struct {
@@ -655,6 +778,12 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, item_fields);
 	tcase_add_test(tc, item_days_quantity);
 	tcase_add_test(tc, notes);
+	tcase_add_test(tc, override_reason);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("drugs");
+	tcase_add_test(tc, ingredient_normalisation);
+	tcase_add_test(tc, drug_csv_rows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dispense");

@@ -1289,28 +1289,30 @@ static void patch_nul(uint8_t *buf, size_t len)
 	*m = 0;
 }
 
-static void b_text_embedded_nul(hx_t *x, frames_t *f)
+/* Submit ps with its NUL_MARK made a NUL byte, signed after the patch. */
+static void submit_nul(hx_t *x, frames_t *f, presc_t *ps)
 {
-	presc_t ps;
 	Rx__Signed sp;
-	presc_init(x, &ps);
-	ps.it.name = (char *)"Norvasc 5 mg" NUL_MARK " x 100 tablets";
-	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps.p.base, &sp);
+	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps->p.base, &sp);
 	patch_nul(sp.body.data, sp.body.len);
 	resign(&x->doc, RX_SIGN_PRESCRIPTION, &sp);
 	submit_signed(x, f, &sp);
 }
 
+static void b_text_embedded_nul(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.it.name = (char *)"Norvasc 5 mg" NUL_MARK " x 100 tablets";
+	submit_nul(x, f, &ps);
+}
+
 static void b_notes_embedded_nul(hx_t *x, frames_t *f)
 {
 	presc_t ps;
-	Rx__Signed sp;
 	presc_init(x, &ps);
 	ps.p.notes = (char *)NUL_MARK "double the dose";
-	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps.p.base, &sp);
-	patch_nul(sp.body.data, sp.body.len);
-	resign(&x->doc, RX_SIGN_PRESCRIPTION, &sp);
-	submit_signed(x, f, &sp);
+	submit_nul(x, f, &ps);
 }
 
 static void b_record_notes_nul(hx_t *x, frames_t *f)
@@ -1381,6 +1383,44 @@ static void b_drug_code_check(hx_t *x, frames_t *f)
 	presc_init(x, &ps);
 	ps.it.drug_code = (char *)"2171022F2020";
 	submit_presc(x, f, &ps);
+}
+
+/* override_reason (the prescriber's reason to prescribe a duplicate medication):
+ * 501 characters, blank, a control character, a NUL inside. */
+
+static void submit_override(hx_t *x, frames_t *f, const char *why)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.p.override_reason = (char *)why;
+	submit_presc(x, f, &ps);
+}
+
+static void b_override_501(hx_t *x, frames_t *f)
+{
+	char *why = hx_alloc(x, 3 * 501 + 1);
+	why[0] = '\0';
+	for (int i = 0; i < 501; i++)
+		strcat(why, "重");
+	submit_override(x, f, why);
+}
+
+static void b_override_blank(hx_t *x, frames_t *f)
+{
+	submit_override(x, f, "  \n ");
+}
+
+static void b_override_escape(hx_t *x, frames_t *f)
+{
+	submit_override(x, f, "known duplicate \x1b[2J");
+}
+
+static void b_override_nul(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.p.override_reason = (char *)"known" NUL_MARK " duplicate";
+	submit_nul(x, f, &ps);
 }
 
 static void b_dispense_notes_invalid(hx_t *x, frames_t *f)
@@ -1932,6 +1972,10 @@ static const row_t rows[] = {
 	ROW("text", notes_2001, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("text", empty_required_text, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("text", drug_code_check, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_501, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_blank, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_escape, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_nul, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("text", dispense_notes_invalid, AS_PH, RX_INVALID, RID_ECHO),
 
 	ROW("count", items_0, AS_DOC, RX_INVALID, RID_ECHO),
