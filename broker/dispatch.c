@@ -139,6 +139,14 @@ static rx_err_t status_reply(const dispatch_t *d, Rx__Receipt *rc, const store_o
 		r.n_dispenses = i + 1;
 	}
 	r.dispenses = ptrs;
+	/* The broker's word on when and where each use was dispensed goes under
+	 * its signature, not only the channel's protection. */
+	uint8_t h[RX_HASH_LEN];
+	if (r.n_dispenses) {
+		rx_dispenses_hash(ptrs, r.n_dispenses, h);
+		rc->dispenses_hash.data = h;
+		rc->dispenses_hash.len = RX_HASH_LEN;
+	}
 	return ok_reply_with(d, rc, &r, out);
 }
 

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "rx_check.h"
+
 #define NOTICE_QUEUE 256
 
 struct rxc {
@@ -267,9 +269,10 @@ static rx_err_t fail(rxc_result_t *out, rx_err_t err, const char *msg)
 }
 
 /* STATUS: every dispense record in the reply is a pharmacy's signed record
- * of this prescription, for the use the broker names, each use once, and
- * there are as many as the signed receipt says were dispensed (so none can
- * be dropped or added on the way without the reply failing here). */
+ * of this prescription, for the use the broker names, each use once, there
+ * are as many as the signed receipt says were dispensed, and the receipt's
+ * dispenses_hash covers them with when and where each was dispensed (so
+ * nothing can be dropped, added or altered on the way). */
 static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 {
 	const Rx__Reply *r = out->reply;
@@ -281,6 +284,10 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 	if (rc->op != RX__OP__STATUS || rc->uses_left > rc->uses ||
 	    r->n_dispenses != rc->uses - rc->uses_left)
 		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
+	uint8_t h[RX_HASH_LEN];
+	rx_dispenses_hash(r->dispenses, r->n_dispenses, h);
+	if (rc->dispenses_hash.len != RX_HASH_LEN || sodium_memcmp(h, rc->dispenses_hash.data, RX_HASH_LEN) != 0)
+		return fail(out, RX_SYSTEM, "the reply's dispense records are not the ones the receipt names");
 	if ((out->dispenses = calloc(r->n_dispenses, sizeof *out->dispenses)) == NULL)
 		return fail(out, RX_SYSTEM, "out of memory");
 	for (size_t i = 0; i < r->n_dispenses; i++) {

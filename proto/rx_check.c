@@ -1,6 +1,7 @@
 /* rx_check: content rules for prescriptions and dispense records. */
 #include "rx_check.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "rx_ids.h"
@@ -278,4 +279,27 @@ int64_t rx_valid_until(int64_t issued_at, int days)
 	const int64_t jst = 9 * 3600; /* Japan has no daylight saving time */
 	int64_t day_start = ((issued_at + jst) / 86400) * 86400 - jst;
 	return day_start + (int64_t)days * 86400;
+}
+
+void rx_dispenses_hash(Rx__DispenseInfo *const *d, size_t n, uint8_t out[RX_HASH_LEN])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, RX_HASH_LEN);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t head[12], h[RX_HASH_LEN];
+		uint64_t at = (uint64_t)d[i]->at;
+		for (int b = 0; b < 4; b++)
+			head[b] = (uint8_t)(d[i]->use >> (24 - 8 * b));
+		for (int b = 0; b < 8; b++)
+			head[4 + b] = (uint8_t)(at >> (56 - 8 * b));
+		crypto_generichash_update(&st, head, sizeof head);
+		const char *inst = d[i]->institution_code ? d[i]->institution_code : "";
+		crypto_generichash_update(&st, (const uint8_t *)inst, strlen(inst) + 1);
+		const Rx__Signed *r = d[i]->record;
+		crypto_generichash(h, sizeof h, r ? r->body.data : NULL, r ? r->body.len : 0, NULL, 0);
+		crypto_generichash_update(&st, h, sizeof h);
+		if (r && r->signature.len)
+			crypto_generichash_update(&st, r->signature.data, r->signature.len);
+	}
+	crypto_generichash_final(&st, out, RX_HASH_LEN);
 }

@@ -8,6 +8,7 @@
 
 #include "rx.pb-c.h"
 #include "rx_err.h"
+#include "rx_types.h"
 
 /* How far a clinic's clock may run ahead of ours, and how old a prescription
  * may be when it first reaches the broker (an EMR queueing while offline). */
@@ -49,5 +50,12 @@ rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why) RX_MUS
 /* Last instant of validity for a prescription issued at issued_at and valid
  * for days calendar days including the issue day, counted in Japan time. */
 int64_t rx_valid_until(int64_t issued_at, int days);
+
+/* What Receipt.dispenses_hash binds: BLAKE2b-256 over, for each of a
+ * STATUS reply's dispenses in order, use (4 bytes) and at (8 bytes) big-
+ * endian, institution_code and a NUL, BLAKE2b-256 of the record's body, and
+ * its 64-byte signature.  The broker signs it in the receipt; the client
+ * recomputes it from Reply.dispenses. */
+void rx_dispenses_hash(Rx__DispenseInfo *const *d, size_t n, uint8_t out[RX_HASH_LEN]);
 
 #endif

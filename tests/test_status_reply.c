@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "rx_check.h"
 #include "rx_ids.h"
 #include "rxclient.h"
 #include "testutil.h"
@@ -22,6 +23,8 @@ enum {
 	EXTRA,         /* no use went, yet a record */
 	OTHER_RX,      /* a record of another prescription */
 	SAME_USE_TWICE, /* two uses went; both records name use 1 */
+	ALTERED_AT,    /* when it was dispensed changed after the broker signed */
+	OTHER_PLACE,   /* where it was dispensed changed after the broker signed */
 	NMODES
 };
 
@@ -33,6 +36,8 @@ static const char *const want[NMODES] = {
 	"the reply's dispense records do not match the uses dispensed",
 	"a dispense record in the reply is not of this prescription's uses",
 	"a dispense record in the reply is not of this prescription's uses",
+	"the reply's dispense records are not the ones the receipt names",
+	"the reply's dispense records are not the ones the receipt names",
 };
 
 typedef struct {
@@ -91,23 +96,6 @@ static void *serve(void *arg)
 	ck_assert_int_eq(rxc_sign_prescription(&f->doc, &p, &sp), RX_OK);
 	rx_hash(sp.body.data, sp.body.len, hash);
 
-	Rx__Receipt rc = RX__RECEIPT__INIT;
-	rc.broker_key.data = f->broker.pk;
-	rc.broker_key.len = RX_KEY_LEN;
-	rc.request_id = call->request_id;
-	rc.caller_key = req->key;
-	rc.op = RX__OP__STATUS;
-	rc.prescription_id = f->id;
-	rc.state = RX__STATE__ISSUED;
-	rc.uses = p.uses;
-	rc.uses_left = f->mode == EXTRA ? 2 : 1;
-	rc.body_hash.data = hash;
-	rc.body_hash.len = RX_HASH_LEN;
-	size_t rlen = rx__receipt__get_packed_size(&rc);
-	uint8_t *rbuf = malloc(rlen), sig[RX_SIG_LEN];
-	rx__receipt__pack(&rc, rbuf);
-	ck_assert_int_eq(rx_sign(RX_SIGN_RECEIPT, f->broker.sk, rbuf, rlen, sig), RX_OK);
-
 	Rx__Reply r = RX__REPLY__INIT;
 	Rx__DispenseInfo infos[2], *ptrs[2];
 	char other[RX_ID_LEN + 1];
@@ -122,6 +110,34 @@ static void *serve(void *arg)
 		infos[i].use = 1;
 		ptrs[i] = &infos[i];
 	}
+	Rx__Receipt rc = RX__RECEIPT__INIT;
+	rc.broker_key.data = f->broker.pk;
+	rc.broker_key.len = RX_KEY_LEN;
+	rc.request_id = call->request_id;
+	rc.caller_key = req->key;
+	rc.op = RX__OP__STATUS;
+	rc.prescription_id = f->id;
+	rc.state = RX__STATE__ISSUED;
+	rc.uses = p.uses;
+	rc.uses_left = f->mode == EXTRA ? 2 : 1;
+	rc.body_hash.data = hash;
+	rc.body_hash.len = RX_HASH_LEN;
+	/* As rxd does: the receipt binds the records, when and where. */
+	uint8_t dhash[RX_HASH_LEN];
+	if (n) {
+		rx_dispenses_hash(ptrs, n, dhash);
+		rc.dispenses_hash.data = dhash;
+		rc.dispenses_hash.len = RX_HASH_LEN;
+	}
+	size_t rlen = rx__receipt__get_packed_size(&rc);
+	uint8_t *rbuf = malloc(rlen), sig[RX_SIG_LEN];
+	rx__receipt__pack(&rc, rbuf);
+	ck_assert_int_eq(rx_sign(RX_SIGN_RECEIPT, f->broker.sk, rbuf, rlen, sig), RX_OK);
+	if (f->mode == ALTERED_AT)
+		infos[0].at += 86400;
+	if (f->mode == OTHER_PLACE)
+		infos[0].institution_code = (char *)"1398765433";
+
 	r.request_id = call->request_id;
 	r.receipt.data = rbuf;
 	r.receipt.len = rlen;
