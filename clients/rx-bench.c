@@ -51,6 +51,7 @@ typedef struct {
 	char id[RX_ID_LEN + 1];  /* PAIR, STATUS */
 	uint8_t *frame;          /* the signed Request: SUBMIT, CLAIM or STATUS */
 	size_t len;
+	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id inside frame */
 	Rx__Signed record;       /* PAIR: the dispense record, signed */
 } job_t;
 
@@ -61,7 +62,7 @@ typedef struct {
 } pool_ent_t;
 
 typedef struct {
-	int seconds, clients, patients, gap_us;
+	int seconds, clients, patients, window;
 	long preload;
 	const char *json, *rxd, *dir;
 	int keep, vs_postgres;
@@ -100,7 +101,7 @@ struct worker {
 	char last_msg[200];
 	int exhausted;
 	int64_t start_ns, deadline_ns, end_ns;
-	int gap_us;
+	int gap_us, window;
 	pthread_barrier_t *go;
 };
 
@@ -223,6 +224,7 @@ static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
 		return -1;
 	}
 	rxc_request_id(rid);
+	memcpy(j->rid, rid, sizeof rid);
 	call.request_id.data = rid;
 	call.request_id.len = sizeof rid;
 	call.op = RX__OP__SUBMIT;
@@ -250,6 +252,7 @@ static int sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
 			       (int64_t)time(NULL), &card) != RX_OK)
 		return -1;
 	rxc_request_id(rid);
+	memcpy(j->rid, rid, sizeof rid);
 	call.request_id.data = rid;
 	call.request_id.len = sizeof rid;
 	call.op = RX__OP__CLAIM;
@@ -278,6 +281,7 @@ static int sign_status(bench_t *B, job_t *j, const pool_ent_t *e)
 	j->kind = JOB_STATUS;
 	memcpy(j->id, e->id, sizeof j->id);
 	rxc_request_id(rid);
+	memcpy(j->rid, rid, sizeof rid);
 	call.request_id.data = rid;
 	call.request_id.len = sizeof rid;
 	call.op = RX__OP__STATUS;
@@ -414,112 +418,179 @@ static void prepare(bench_t *B, int nw, size_t per_worker, choose_fn choose)
 
 /* ---- the timed loop ---- */
 
-/* Send one pre-signed frame and wait for its reply.  *rc (if asked) is the
- * receipt on OK, the caller's to free. */
-static rx_err_t exchange(worker_t *w, rxc_t *c, const uint8_t *frame, size_t len, Rx__Receipt **rc)
+/* One unit of work in flight on a client's connection: the request id its
+ * next reply names, and for a PAIR whether the CLAIM or the DISPENSE is out. */
+typedef struct {
+	job_t *job;      /* NULL: the slot is free */
+	int dispensing;  /* PAIR: the DISPENSE (signed here) is out */
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	int64_t t0;
+} slot_t;
+
+static rxc_t *conn_of(worker_t *w, const job_t *j)
 {
-	const void *frames[2] = {"", frame};
-	size_t lens[2] = {0, len};
-	uint8_t *buf = NULL;
-	size_t blen = 0;
-	rx_err_t err = rxc_raw(c, frames, lens, 2, &buf, &blen);
-	if (err != RX_OK) {
-		snprintf(w->last_msg, sizeof w->last_msg, "no reply: %s", rx_err_name(err));
-		return err;
-	}
-	Rx__Reply *r = rx__reply__unpack(NULL, blen, buf);
-	free(buf);
-	if (r == NULL) {
-		snprintf(w->last_msg, sizeof w->last_msg, "a reply that does not decode");
-		return RX_SYSTEM;
-	}
-	err = (rx_err_t)r->status;
-	if (err != RX_OK)
-		snprintf(w->last_msg, sizeof w->last_msg, "%s: %s", rx_err_name(err), r->message);
-	else if (rc && (*rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data)) == NULL)
-		err = RX_SYSTEM;
-	rx__reply__free_unpacked(r, NULL);
-	return err;
+	return j->kind == JOB_PAIR ? w->pharmacy : w->clinic;
 }
 
-static rx_err_t do_pair(worker_t *w, job_t *j)
+static void failed(worker_t *w, rx_err_t err, const char *fmt, const char *arg)
 {
-	Rx__Receipt *rc = NULL;
-	rx_err_t err = exchange(w, w->pharmacy, j->frame, j->len, &rc);
-	if (err != RX_OK)
-		return err;
+	w->n_bad++;
+	w->last_bad = err;
+	snprintf(w->last_msg, sizeof w->last_msg, fmt, arg);
+}
+
+/* The DISPENSE for a PAIR whose CLAIM returned token: signed here, as the
+ * token is the CLAIM's answer. */
+static rx_err_t send_dispense(worker_t *w, slot_t *s, const uint8_t token[RX_TOKEN_LEN])
+{
 	Rx__Call call = RX__CALL__INIT;
-	uint8_t rid[RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN];
-	if (rc->claim_token.len != RX_TOKEN_LEN || rc->use != w->B->use) {
-		rx__receipt__free_unpacked(rc, NULL);
-		snprintf(w->last_msg, sizeof w->last_msg, "CLAIM receipt without a token or another use");
-		return RX_SYSTEM;
-	}
-	memcpy(token, rc->claim_token.data, RX_TOKEN_LEN);
-	rx__receipt__free_unpacked(rc, NULL);
-	/* The token is the CLAIM's answer: this call is signed here. */
-	rxc_request_id(rid);
-	call.request_id.data = rid;
-	call.request_id.len = sizeof rid;
+	call.request_id.data = s->rid;
+	call.request_id.len = RX_REQUEST_ID_LEN;
 	call.op = RX__OP__DISPENSE;
-	call.prescription_id = j->id;
-	call.claim_token.data = token;
+	call.prescription_id = s->job->id;
+	call.claim_token.data = (uint8_t *)token;
 	call.claim_token.len = RX_TOKEN_LEN;
-	call.dispense = &j->record;
+	call.dispense = &s->job->record;
+	rxc_request_id(s->rid);
 	size_t len;
 	uint8_t *frame = call_frame(&w->B->rxd.pharmacist, &call, &len);
 	if (frame == NULL)
 		return RX_SYSTEM;
-	err = exchange(w, w->pharmacy, frame, len, NULL);
+	rx_err_t err = rxc_send_frame(w->pharmacy, frame, len);
 	free(frame);
 	return err;
 }
 
+/* A reply arrived for slot s.  Returns 1 when the slot's unit is finished
+ * (done or failed), 0 when a PAIR's DISPENSE went out. */
+static int on_reply(worker_t *w, slot_t *s, const Rx__Reply *r)
+{
+	job_t *j = s->job;
+	rx_err_t err = (rx_err_t)r->status;
+	if (err != RX_OK) {
+		failed(w, err, "%s", r->message);
+		return 1;
+	}
+	Rx__Receipt *rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data);
+	if (rc == NULL) {
+		failed(w, RX_SYSTEM, "%s", "a reply without a receipt that decodes");
+		return 1;
+	}
+	int finished = 1, ok = 1;
+	if (j->kind == JOB_SUBMIT) {
+		snprintf(w->made[w->nmade].id, sizeof w->made[0].id, "%s", rc->prescription_id);
+		w->made[w->nmade++].patient = j->patient;
+		w->n_submit++;
+	} else if (j->kind == JOB_STATUS) {
+		w->n_status++;
+	} else if (!s->dispensing) {
+		ok = 0;
+		if (rc->claim_token.len != RX_TOKEN_LEN || rc->use != w->B->use)
+			failed(w, RX_SYSTEM, "%s", "CLAIM receipt without a token or another use");
+		else if ((err = send_dispense(w, s, rc->claim_token.data)) != RX_OK)
+			failed(w, err, "DISPENSE not sent: %s", rx_err_name(err));
+		else {
+			s->dispensing = 1;
+			finished = 0;
+		}
+	} else {
+		memcpy(w->dispensed[w->ndispensed].id, j->id, sizeof j->id);
+		w->dispensed[w->ndispensed++].patient = j->patient;
+		w->n_pair++;
+	}
+	if (ok) {
+		int64_t us = (now_ns() - s->t0) / 1000;
+		w->lat[w->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	}
+	rx__receipt__free_unpacked(rc, NULL);
+	return finished;
+}
+
+/* Take one reply from connection c and hand it to the slot it answers. */
+static int take_one(worker_t *w, rxc_t *c, slot_t *slots)
+{
+	uint8_t *buf;
+	size_t len;
+	if (rxc_recv_frame(c, 0, &buf, &len) != RX_OK)
+		return 0;
+	Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
+	free(buf);
+	if (r == NULL) {
+		failed(w, RX_SYSTEM, "%s", "a reply that does not decode");
+		return 0;
+	}
+	int done = 0;
+	for (int i = 0; i < w->window; i++) {
+		slot_t *s = &slots[i];
+		if (s->job && r->request_id.len == RX_REQUEST_ID_LEN &&
+		    memcmp(r->request_id.data, s->rid, RX_REQUEST_ID_LEN) == 0) {
+			if (on_reply(w, s, r)) {
+				s->job = NULL;
+				done = 1;
+			}
+			break;
+		}
+	}
+	rx__reply__free_unpacked(r, NULL);
+	return done;
+}
+
+/* A client: keeps up to window units in flight over its two connections
+ * (the clinic's for SUBMIT and STATUS, the pharmacy's for CLAIM and
+ * DISPENSE), starting new ones until its deadline, then waits for those
+ * still out.  A unit's latency runs from its first request sent to its last
+ * reply. */
 static void *work(void *p)
 {
 	worker_t *w = p;
+	slot_t *slots = calloc((size_t)w->window, sizeof *slots);
+	if (slots == NULL)
+		die("%s", "out of memory");
 	pthread_barrier_wait(w->go);
 	size_t k = 0;
-	for (; k < w->njobs; k++) {
-		int64_t t0 = now_ns();
-		if (t0 >= w->deadline_ns)
+	int inflight = 0;
+	for (;;) {
+		for (int i = 0; i < w->window && k < w->njobs && now_ns() < w->deadline_ns; i++) {
+			slot_t *s = &slots[i];
+			if (s->job)
+				continue;
+			job_t *j = &w->jobs[k++];
+			s->job = j;
+			s->dispensing = 0;
+			memcpy(s->rid, j->rid, RX_REQUEST_ID_LEN);
+			s->t0 = now_ns();
+			rx_err_t err = rxc_send_frame(conn_of(w, j), j->frame, j->len);
+			if (err != RX_OK) {
+				failed(w, err, "not sent: %s", rx_err_name(err));
+				s->job = NULL;
+				continue;
+			}
+			inflight++;
+		}
+		if (inflight == 0)
 			break;
-		job_t *j = &w->jobs[k];
-		rx_err_t err;
-		if (j->kind == JOB_SUBMIT) {
-			Rx__Receipt *rc = NULL;
-			err = exchange(w, w->clinic, j->frame, j->len, &rc);
-			if (err == RX_OK) {
-				snprintf(w->made[w->nmade].id, sizeof w->made[0].id, "%s", rc->prescription_id);
-				w->made[w->nmade++].patient = j->patient;
-				rx__receipt__free_unpacked(rc, NULL);
-				w->n_submit++;
-			}
-		} else if (j->kind == JOB_PAIR) {
-			err = do_pair(w, j);
-			if (err == RX_OK) {
-				memcpy(w->dispensed[w->ndispensed].id, j->id, sizeof j->id);
-				w->dispensed[w->ndispensed++].patient = j->patient;
-				w->n_pair++;
-			}
-		} else {
-			err = exchange(w, w->clinic, j->frame, j->len, NULL);
-			if (err == RX_OK)
-				w->n_status++;
+		zmq_pollitem_t it[2] = {{rxc_socket(w->clinic), 0, ZMQ_POLLIN, 0},
+					{rxc_socket(w->pharmacy), 0, ZMQ_POLLIN, 0}};
+		/* No resends: a slow reply is measured; none in two minutes is lost. */
+		int rc = zmq_poll(it, 2, 120000);
+		if (rc < 0 && zmq_errno() == EINTR)
+			continue;
+		if (rc <= 0) {
+			w->n_bad += (uint64_t)inflight;
+			snprintf(w->last_msg, sizeof w->last_msg, "no reply within 120 s");
+			break;
 		}
-		int64_t t1 = now_ns();
-		if (err != RX_OK) {
-			w->n_bad++;
-			w->last_bad = err;
-		} else {
-			int64_t us = (t1 - t0) / 1000;
-			w->lat[w->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-		}
-		if (w->gap_us) {
+		int finished = 0;
+		for (int c = 0; c < 2; c++)
+			if (it[c].revents & ZMQ_POLLIN)
+				finished += take_one(w, c ? w->pharmacy : w->clinic, slots);
+		inflight -= finished;
+		if (finished && w->gap_us) {
 			struct timespec ts = {0, (long)w->gap_us * 1000};
 			nanosleep(&ts, NULL);
 		}
 	}
+	free(slots);
 	w->exhausted = k == w->njobs;
 	w->end_ns = now_ns();
 	return NULL;
@@ -565,6 +636,8 @@ static result_t run(bench_t *B, int nw, int seconds, const char *name, const cha
 		B->w[i].start_ns = t0;
 		B->w[i].deadline_ns = seconds > 0 ? t0 + (int64_t)seconds * 1000000000 : INT64_MAX;
 	}
+	if (seconds > 0)
+		fprintf(stderr, "rx-bench: %s: timed run\n", name);
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
 	int64_t t_end = t0;
@@ -743,10 +816,12 @@ static int arg_num(const char *s, long lo, long hi, long *out)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rx-bench [--seconds N] [--clients N] [--preload N] [--json FILE]\n"
+		"usage: rx-bench [--seconds N] [--clients N] [--window N] [--preload N] [--json FILE]\n"
 		"                [--rxd PATH] [--dir DIR] [--patients N] [--keep]\n"
 		"  --seconds N   per workload (10; at most 240: card assertions go stale after 5 min)\n"
 		"  --clients N   concurrent client threads (8)\n"
+		"  --window N    requests each client keeps in flight on a connection (16);\n"
+		"                the single-client workload always has one\n"
 		"  --preload N   submit N prescriptions before the measured workloads (0)\n"
 		"  --json FILE   also write the results as JSON\n"
 		"  --rxd PATH    the rxd to run ($RXD, else BUILD/broker/rxd beside this program)\n"
@@ -761,7 +836,7 @@ static void usage(FILE *f)
 static void parse(int argc, char **argv, options_t *o)
 {
 	long v;
-	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8};
+	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8, .window = 16};
 	o->rxd = getenv("RXD");
 	o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int i = 1; i < argc; i++) {
@@ -787,6 +862,8 @@ static void parse(int argc, char **argv, options_t *o)
 			o->clients = (int)v;
 		else if (strcmp(a, "--preload") == 0 && arg_num(val, 0, 100000000, &v) == 0)
 			o->preload = v;
+		else if (strcmp(a, "--window") == 0 && arg_num(val, 1, 1024, &v) == 0)
+			o->window = (int)v;
 		else if (strcmp(a, "--patients") == 0 && arg_num(val, 1, BENCH_MAX_PATIENTS, &v) == 0)
 			o->patients = (int)v;
 		else if (strcmp(a, "--json") == 0)
@@ -1037,6 +1114,7 @@ int main(int argc, char **argv)
 			      op = oc;
 		op.curve = &B.rxd.pharmacy_curve;
 		w->B = &B;
+		w->window = o->window;
 		if (rxc_new(&w->clinic, B.zctx, B.rxd.endpoint, &B.rxd.prescriber, &oc) != RX_OK ||
 		    rxc_new(&w->pharmacy, B.zctx, B.rxd.endpoint, &B.rxd.pharmacist, &op) != RX_OK)
 			die("%s", "cannot connect to rxd");
@@ -1099,10 +1177,12 @@ int main(int argc, char **argv)
 
 	fprintf(stderr, "rx-bench: single client...\n");
 	B.w[0].gap_us = 1000;
+	B.w[0].window = 1;
 	prepare(&B, 1, (size_t)o->seconds * 1000, choose_submit);
 	res[3] = run(&B, 1, o->seconds, "single client, idle", "req/s");
 	res[3].exhausted = 0; /* paced: it is expected to finish early or on time */
 	B.w[0].gap_us = 0;
+	B.w[0].window = o->window;
 	for (int i = 0; i < 4; i++)
 		costs(&res[i]);
 
