@@ -66,6 +66,7 @@ typedef struct {
 	long preload;
 	const char *json, *rxd, *dir;
 	int keep, vs_postgres;
+	unsigned workloads; /* bit i: run res[i] (submit, pairs, mixed, idle) */
 } options_t;
 
 typedef struct worker worker_t;
@@ -114,6 +115,7 @@ typedef struct {
 	double bench_cpu; /* ours, in cores */
 	int exhausted;
 	int per_request; /* rate counts requests, not units */
+	int skipped;     /* not asked for (--workloads) */
 	double commits, verifies, trips; /* per unit (or request), for the ratios */
 } result_t;
 
@@ -813,15 +815,39 @@ static int arg_num(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* "submit,pairs,mixed,idle" (any of them, any order) into a bit set. */
+static int parse_workloads(const char *list, unsigned *out)
+{
+	static const char *const names[4] = {"submit", "pairs", "mixed", "idle"};
+	char buf[128];
+	unsigned set = 0;
+	if (strlen(list) >= sizeof buf)
+		return -1;
+	strcpy(buf, list);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int i = 0;
+		while (i < 4 && strcmp(t, names[i]) != 0)
+			i++;
+		if (i == 4)
+			return -1;
+		set |= 1u << i;
+	}
+	if (set == 0)
+		return -1;
+	*out = set;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rx-bench [--seconds N] [--clients N] [--window N] [--preload N] [--json FILE]\n"
-		"                [--rxd PATH] [--dir DIR] [--patients N] [--keep]\n"
+		"usage: rx-bench [--seconds N] [--clients N] [--window N] [--workloads L] [--preload N]\n"
+		"                [--json FILE] [--rxd PATH] [--dir DIR] [--patients N] [--keep]\n"
 		"  --seconds N   per workload (10; at most 240: card assertions go stale after 5 min)\n"
 		"  --clients N   concurrent client threads (8)\n"
 		"  --window N    requests each client keeps in flight on a connection (16);\n"
 		"                the single-client workload always has one\n"
+		"  --workloads L which workloads to run, comma-separated: submit,pairs,mixed,idle (all)\n"
 		"  --preload N   submit N prescriptions before the measured workloads (0)\n"
 		"  --json FILE   also write the results as JSON\n"
 		"  --rxd PATH    the rxd to run ($RXD, else BUILD/broker/rxd beside this program)\n"
@@ -836,7 +862,7 @@ static void usage(FILE *f)
 static void parse(int argc, char **argv, options_t *o)
 {
 	long v;
-	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8, .window = 16};
+	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8, .window = 16, .workloads = 15};
 	o->rxd = getenv("RXD");
 	o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int i = 1; i < argc; i++) {
@@ -862,6 +888,8 @@ static void parse(int argc, char **argv, options_t *o)
 			o->clients = (int)v;
 		else if (strcmp(a, "--preload") == 0 && arg_num(val, 0, 100000000, &v) == 0)
 			o->preload = v;
+		else if (strcmp(a, "--workloads") == 0 && parse_workloads(val, &o->workloads) == 0)
+			;
 		else if (strcmp(a, "--window") == 0 && arg_num(val, 1, 1024, &v) == 0)
 			o->window = (int)v;
 		else if (strcmp(a, "--patients") == 0 && arg_num(val, 1, BENCH_MAX_PATIENTS, &v) == 0)
@@ -970,6 +998,8 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 		double zl = L->zmq_curve > 0 ? L->zmq_curve : L->zmq;
 		double bl = bound(lmdb1_of(L), r->commits), bb = bound(L->lmdb100 * 100, r->commits),
 		       bv = bound(L->verify, r->verifies), bz = bound(zl, r->trips);
+		if (r->skipped)
+			continue;
 		printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %6.0f%% %6llu %5s  %8.2f %10.3f %7.3f %8.4f\n",
 		       r->name, fmt_rate(r->rate, a, sizeof a), r->unit, r->p50, r->p99, r->p999,
 		       r->rxd_cpu * 100, (unsigned long long)r->errors, r->exhausted ? "short" : "",
@@ -1027,6 +1057,8 @@ static int write_json(const char *path, const options_t *o, const limits_t *L, r
 		double zl = L->zmq_curve > 0 ? L->zmq_curve : L->zmq;
 		double bl = bound(lmdb1_of(L), r->commits), bb = bound(L->lmdb100 * 100, r->commits),
 		       bv = bound(L->verify, r->verifies), bz = bound(zl, r->trips);
+		if (r->skipped)
+			continue;
 		json_t *x = json_pack(
 			"{s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:b}",
 			"name", r->name, "unit", r->unit, "seconds", r->secs, "units", (json_int_t)r->units,
@@ -1153,36 +1185,46 @@ int main(int argc, char **argv)
 	}
 	long stored = B.stored;
 
-	fprintf(stderr, "rx-bench: submit...\n");
-	prepare(&B, B.nworkers, jobs_for(rate, o->seconds, B.nworkers), choose_submit);
-	res[0] = run(&B, B.nworkers, o->seconds, "submit", "req/s");
-	if (res[0].rate > rate)
-		rate = res[0].rate;
-
-	fprintf(stderr, "rx-bench: claim+dispense...\n");
-	/* A pair is two requests: about half the submit rate. */
-	size_t per = jobs_for(rate / 2, o->seconds, B.nworkers);
-	fill_pool(&B, per * (size_t)B.nworkers, rate);
-	prepare(&B, B.nworkers, per, choose_pair);
-	res[1] = run(&B, B.nworkers, o->seconds, "claim+dispense", "pairs/s");
-
-	fprintf(stderr, "rx-bench: mixed day...\n");
-	per = jobs_for(rate, o->seconds, B.nworkers);
-	fill_pool(&B, per * (size_t)B.nworkers / 3, rate);
-	prepare(&B, B.nworkers, per, choose_mixed);
-	res[2] = run(&B, B.nworkers, o->seconds, "mixed day", "req/s");
-	/* Counted in requests (a pair is two); latency stays per unit. */
-	res[2].per_request = 1;
-	res[2].rate = (double)(res[2].submits + 2 * res[2].pairs + res[2].statuses) / res[2].secs;
-
-	fprintf(stderr, "rx-bench: single client...\n");
-	B.w[0].gap_us = 1000;
-	B.w[0].window = 1;
-	prepare(&B, 1, (size_t)o->seconds * 1000, choose_submit);
-	res[3] = run(&B, 1, o->seconds, "single client, idle", "req/s");
-	res[3].exhausted = 0; /* paced: it is expected to finish early or on time */
-	B.w[0].gap_us = 0;
-	B.w[0].window = o->window;
+	static const char *const names[4] = {"submit", "claim+dispense", "mixed day", "single client, idle"};
+	for (int i = 0; i < 4; i++)
+		if (!(o->workloads & 1u << i))
+			res[i] = (result_t){.name = names[i], .unit = "", .skipped = 1};
+	if (o->workloads & 1u) {
+		fprintf(stderr, "rx-bench: submit...\n");
+		prepare(&B, B.nworkers, jobs_for(rate, o->seconds, B.nworkers), choose_submit);
+		res[0] = run(&B, B.nworkers, o->seconds, names[0], "req/s");
+		if (res[0].rate > rate)
+			rate = res[0].rate;
+	}
+	size_t per;
+	if (o->workloads & 2u) {
+		fprintf(stderr, "rx-bench: claim+dispense...\n");
+		/* A pair is two requests: about half the submit rate. */
+		per = jobs_for(rate / 2, o->seconds, B.nworkers);
+		fill_pool(&B, per * (size_t)B.nworkers, rate);
+		prepare(&B, B.nworkers, per, choose_pair);
+		res[1] = run(&B, B.nworkers, o->seconds, names[1], "pairs/s");
+	}
+	if (o->workloads & 4u) {
+		fprintf(stderr, "rx-bench: mixed day...\n");
+		per = jobs_for(rate, o->seconds, B.nworkers);
+		fill_pool(&B, per * (size_t)B.nworkers / 3, rate);
+		prepare(&B, B.nworkers, per, choose_mixed);
+		res[2] = run(&B, B.nworkers, o->seconds, names[2], "req/s");
+		/* Counted in requests (a pair is two); latency stays per unit. */
+		res[2].per_request = 1;
+		res[2].rate = (double)(res[2].submits + 2 * res[2].pairs + res[2].statuses) / res[2].secs;
+	}
+	if (o->workloads & 8u) {
+		fprintf(stderr, "rx-bench: single client...\n");
+		B.w[0].gap_us = 1000;
+		B.w[0].window = 1;
+		prepare(&B, 1, (size_t)o->seconds * 1000, choose_submit);
+		res[3] = run(&B, 1, o->seconds, names[3], "req/s");
+		res[3].exhausted = 0; /* paced: it is expected to finish early or on time */
+		B.w[0].gap_us = 0;
+		B.w[0].window = o->window;
+	}
 	for (int i = 0; i < 4; i++)
 		costs(&res[i]);
 
