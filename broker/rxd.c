@@ -224,18 +224,19 @@ static int needs_commit(const pending_t *q)
 }
 
 /* One log line per request, written with one write(2). */
-static void log_request(const pending_t *q, int n, rx_err_t committed, long long us)
+static void log_request(const pending_t *q, int n, rx_err_t committed, long long us,
+			long long commit_us)
 {
 	const dispatch_log_t *log = &q->log;
 	const char *op = log->op ? rx_op_name(log->op) : "-";
 	const char *rid = log->request_id[0] ? log->request_id : "-";
 	const char *rx = log->id[0] ? log->id : "-";
 	if (log->why)
-		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d why=\"%s\"", op,
-			 rx_err_name(log->status), us, rid, rx, n, log->why);
+		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d commit_us=%lld why=\"%s\"",
+			 op, rx_err_name(log->status), us, rid, rx, n, commit_us, log->why);
 	else
-		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d%s%s", op,
-			 rx_err_name(log->status), us, rid, rx, n,
+		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d commit_us=%lld%s%s", op,
+			 rx_err_name(log->status), us, rid, rx, n, commit_us,
 			 log->replayed || log->batch_replay ? " replayed=1" : "",
 			 log->audit_lost || (committed != RX_OK && log->status == RX_OK) ? " audit=lost" : "");
 }
@@ -274,7 +275,9 @@ static int serve_batch(front_t *f)
 	/* What arrived meanwhile goes to the workers now, so that they verify
 	 * it while this batch's fsync runs. */
 	intake(f);
+	int64_t c0 = now_us();
 	rx_err_t committed = batched ? store_batch_end(f->d->store) : RX_UNAVAILABLE;
+	long long commit_us = (long long)(now_us() - c0);
 	for (int i = 0; i < n; i++) {
 		q = batch[i];
 		if (committed != RX_OK && needs_commit(q)) {
@@ -293,7 +296,7 @@ static int serve_batch(front_t *f)
 		long long us = (long long)(now_us() - q->t0);
 		if (f->a->metrics)
 			metrics_request(f->a->metrics, q->log.op, q->log.status, us, now_sec());
-		log_request(q, n, committed, us);
+		log_request(q, n, committed, us, commit_us);
 	}
 	/* Batches leave the ring in the order they entered it. */
 	f->released += (uint64_t)n;

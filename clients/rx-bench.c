@@ -44,6 +44,10 @@
 
 enum { JOB_SUBMIT, JOB_PAIR, JOB_STATUS };
 
+/* Workloads: submit, claim+dispense, mixed day, single client, submit at
+ * half the submit peak. */
+#define NWL 5
+
 /* One pre-signed unit of work. */
 typedef struct {
 	int kind;
@@ -103,6 +107,7 @@ struct worker {
 	int exhausted;
 	int64_t start_ns, deadline_ns, end_ns;
 	int gap_us, window;
+	int64_t pace_ns; /* >0: start a unit every pace_ns (open loop), latency from then */
 	pthread_barrier_t *go;
 };
 
@@ -551,16 +556,22 @@ static void *work(void *p)
 	pthread_barrier_wait(w->go);
 	size_t k = 0;
 	int inflight = 0;
+	int64_t next_start = now_ns();
 	for (;;) {
 		for (int i = 0; i < w->window && k < w->njobs && now_ns() < w->deadline_ns; i++) {
 			slot_t *s = &slots[i];
 			if (s->job)
 				continue;
+			if (w->pace_ns && now_ns() < next_start)
+				break;
 			job_t *j = &w->jobs[k++];
 			s->job = j;
 			s->dispensing = 0;
 			memcpy(s->rid, j->rid, RX_REQUEST_ID_LEN);
-			s->t0 = now_ns();
+			/* Paced: latency counts from when the unit was due, so a
+			 * broker that falls behind is not excused by the wait. */
+			s->t0 = w->pace_ns ? next_start : now_ns();
+			next_start += w->pace_ns;
 			rx_err_t err = rxc_send_frame(conn_of(w, j), j->frame, j->len);
 			if (err != RX_OK) {
 				failed(w, err, "not sent: %s", rx_err_name(err));
@@ -569,12 +580,18 @@ static void *work(void *p)
 			}
 			inflight++;
 		}
-		if (inflight == 0)
+		int more = k < w->njobs && now_ns() < w->deadline_ns;
+		if (inflight == 0 && !(w->pace_ns && more))
 			break;
 		zmq_pollitem_t it[2] = {{rxc_socket(w->clinic), 0, ZMQ_POLLIN, 0},
 					{rxc_socket(w->pharmacy), 0, ZMQ_POLLIN, 0}};
 		/* No resends: a slow reply is measured; none in two minutes is lost. */
-		int rc = zmq_poll(it, 2, 120000);
+		long wait_ms = 120000;
+		if (w->pace_ns && more)
+			wait_ms = next_start > now_ns() ? (long)((next_start - now_ns()) / 1000000) : 0;
+		int rc = zmq_poll(it, 2, wait_ms);
+		if (rc == 0 && wait_ms < 120000)
+			continue;
 		if (rc < 0 && zmq_errno() == EINTR)
 			continue;
 		if (rc <= 0) {
@@ -818,7 +835,7 @@ static int arg_num(const char *s, long lo, long hi, long *out)
 /* "submit,pairs,mixed,idle" (any of them, any order) into a bit set. */
 static int parse_workloads(const char *list, unsigned *out)
 {
-	static const char *const names[4] = {"submit", "pairs", "mixed", "idle"};
+	static const char *const names[NWL] = {"submit", "pairs", "mixed", "idle", "half"};
 	char buf[128];
 	unsigned set = 0;
 	if (strlen(list) >= sizeof buf)
@@ -826,9 +843,9 @@ static int parse_workloads(const char *list, unsigned *out)
 	strcpy(buf, list);
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		int i = 0;
-		while (i < 4 && strcmp(t, names[i]) != 0)
+		while (i < NWL && strcmp(t, names[i]) != 0)
 			i++;
-		if (i == 4)
+		if (i == NWL)
 			return -1;
 		set |= 1u << i;
 	}
@@ -847,7 +864,8 @@ static void usage(FILE *f)
 		"  --clients N   concurrent client threads (8)\n"
 		"  --window N    requests each client keeps in flight on a connection (16);\n"
 		"                the single-client workload always has one\n"
-		"  --workloads L which workloads to run, comma-separated: submit,pairs,mixed,idle (all)\n"
+		"  --workloads L which workloads to run, comma-separated: submit,pairs,mixed,idle,half\n"
+		"                (all; half: submits offered at a steady half of the submit peak)\n"
 		"  --preload N   submit N prescriptions before the measured workloads (0)\n"
 		"  --json FILE   also write the results as JSON\n"
 		"  --rxd PATH    the rxd to run ($RXD, else BUILD/broker/rxd beside this program)\n"
@@ -862,7 +880,7 @@ static void usage(FILE *f)
 static void parse(int argc, char **argv, options_t *o)
 {
 	long v;
-	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8, .window = 16, .workloads = 15};
+	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8, .window = 16, .workloads = (1u << NWL) - 1};
 	o->rxd = getenv("RXD");
 	o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int i = 1; i < argc; i++) {
@@ -1096,7 +1114,7 @@ int main(int argc, char **argv)
 	bench_t B;
 	char rxd_path[PATH_MAX], why[300], model[128];
 	limits_t L = {0};
-	result_t res[4];
+	result_t res[NWL];
 	double load = 0;
 
 	memset(&B, 0, sizeof B);
@@ -1185,8 +1203,9 @@ int main(int argc, char **argv)
 	}
 	long stored = B.stored;
 
-	static const char *const names[4] = {"submit", "claim+dispense", "mixed day", "single client, idle"};
-	for (int i = 0; i < 4; i++)
+	static const char *const names[NWL] = {"submit", "claim+dispense", "mixed day",
+					       "single client, idle", "submit, half peak"};
+	for (int i = 0; i < NWL; i++)
 		if (!(o->workloads & 1u << i))
 			res[i] = (result_t){.name = names[i], .unit = "", .skipped = 1};
 	if (o->workloads & 1u) {
@@ -1225,7 +1244,21 @@ int main(int argc, char **argv)
 		B.w[0].gap_us = 0;
 		B.w[0].window = o->window;
 	}
-	for (int i = 0; i < 4; i++)
+	if (o->workloads & 16u) {
+		/* Half the submit peak (this run's, or the calibration's), offered
+		 * at a steady pace whatever the replies do. */
+		double peak = o->workloads & 1u ? res[0].rate : rate;
+		int64_t pace = (int64_t)(1e9 * B.nworkers / (peak / 2 > 1 ? peak / 2 : 1));
+		fprintf(stderr, "rx-bench: submit at half peak (%.0f/s)...\n", peak / 2);
+		prepare(&B, B.nworkers, jobs_for(peak / 2, o->seconds, B.nworkers), choose_submit);
+		for (int i = 0; i < B.nworkers; i++)
+			B.w[i].pace_ns = pace;
+		res[4] = run(&B, B.nworkers, o->seconds, names[4], "req/s");
+		res[4].exhausted = 0; /* paced: it may finish its jobs on time */
+		for (int i = 0; i < B.nworkers; i++)
+			B.w[i].pace_ns = 0;
+	}
+	for (int i = 0; i < NWL; i++)
 		costs(&res[i]);
 
 	long rss = bench_rxd_rss_anon_kib(&B.rxd);
@@ -1265,11 +1298,11 @@ int main(int argc, char **argv)
 		snprintf(PG.why, sizeof PG.why, "rx-bench was built without libpq");
 #endif
 	}
-	print_table(o, &L, res, 4, model, ncpu, load, stored, rss);
-	if (o->json && write_json(o->json, o, &L, res, 4, model, ncpu, load, stored, rss) != 0)
+	print_table(o, &L, res, NWL, model, ncpu, load, stored, rss);
+	if (o->json && write_json(o->json, o, &L, res, NWL, model, ncpu, load, stored, rss) != 0)
 		die("cannot write %s", o->json);
 	uint64_t errors = 0;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NWL; i++)
 		errors += res[i].errors;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		die("%s", "rxd did not stop cleanly");
