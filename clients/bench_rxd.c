@@ -211,6 +211,21 @@ double bench_rxd_cpu(const bench_rxd_t *b)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+long long bench_rxd_written(const bench_rxd_t *b)
+{
+	char path[64], line[256];
+	long long n = -1;
+	snprintf(path, sizeof path, "/proc/%d/io", (int)b->pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "wchar: %lld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 long bench_rxd_rss_anon_kib(const bench_rxd_t *b)
 {
 	char path[64], line[256];

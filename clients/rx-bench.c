@@ -117,6 +117,7 @@ typedef struct {
 	double secs, rate, p50, p99, p999; /* rate: units/s; latencies in ms */
 	uint64_t units, submits, pairs, statuses, errors;
 	double rxd_cpu;   /* rxd's CPU over the run, in cores */
+	double kib_per_req; /* what rxd wrote (LMDB pages, its log) per request */
 	double bench_cpu; /* ours, in cores */
 	int exhausted;
 	int per_request; /* rate counts requests, not units */
@@ -641,6 +642,7 @@ static result_t run(bench_t *B, int nw, int seconds, const char *name, const cha
 	result_t r = {.name = name, .unit = unit};
 	pthread_barrier_init(&go, NULL, (unsigned)nw + 1);
 	double cpu0 = bench_rxd_cpu(&B->rxd), self0 = self_cpu();
+	long long wr0 = bench_rxd_written(&B->rxd);
 	for (int i = 0; i < nw; i++) {
 		worker_t *w = &B->w[i];
 		w->go = &go;
@@ -682,6 +684,9 @@ static result_t run(bench_t *B, int nw, int seconds, const char *name, const cha
 	pthread_barrier_destroy(&go);
 	r.secs = (double)(t_end - t0) / 1e9;
 	r.rxd_cpu = (bench_rxd_cpu(&B->rxd) - cpu0) / r.secs;
+	long long wr1 = bench_rxd_written(&B->rxd);
+	double nreq = (double)(r.submits + 2 * r.pairs + r.statuses);
+	r.kib_per_req = wr0 >= 0 && wr1 >= wr0 && nreq > 0 ? (double)(wr1 - wr0) / 1024 / nreq : 0;
 	r.bench_cpu = (self_cpu() - self0) / r.secs;
 	uint32_t *all = malloc((nlat ? nlat : 1) * sizeof *all);
 	if (all == NULL)
@@ -1009,8 +1014,8 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 	printf("  %-44s %12s /s\n", "ZeroMQ round trips, pipelined, plain", fmt_rate(L->zmq, a, sizeof a));
 	printf("  %-44s %12s /s\n\n", "ZeroMQ round trips, pipelined, CURVE",
 	       fmt_rate(L->zmq_curve, a, sizeof a));
-	printf("%-20s %10s %-7s %7s %7s %8s %7s %6s %5s  %s\n", "workload", "throughput", "", "p50 ms",
-	       "p99 ms", "p99.9 ms", "rxd cpu", "errors", "", "ratio to limit: 1/commit 100/commit Ed25519 CURVE-rt");
+	printf("%-20s %10s %-7s %7s %7s %8s %7s %7s %6s %5s  %s\n", "workload", "throughput", "", "p50 ms",
+	       "p99 ms", "p99.9 ms", "rxd cpu", "KiB/req", "errors", "", "ratio to limit: 1/commit 100/commit Ed25519 CURVE-rt");
 	for (int i = 0; i < nres; i++) {
 		result_t *r = &res[i];
 		double zl = L->zmq_curve > 0 ? L->zmq_curve : L->zmq;
@@ -1018,9 +1023,9 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 		       bv = bound(L->verify, r->verifies), bz = bound(zl, r->trips);
 		if (r->skipped)
 			continue;
-		printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %6.0f%% %6llu %5s  %8.2f %10.3f %7.3f %8.4f\n",
+		printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %6.0f%% %7.1f %6llu %5s  %8.2f %10.3f %7.3f %8.4f\n",
 		       r->name, fmt_rate(r->rate, a, sizeof a), r->unit, r->p50, r->p99, r->p999,
-		       r->rxd_cpu * 100, (unsigned long long)r->errors, r->exhausted ? "short" : "",
+		       r->rxd_cpu * 100, r->kib_per_req, (unsigned long long)r->errors, r->exhausted ? "short" : "",
 		       bl > 0 ? r->rate / bl : 0, bb > 0 ? r->rate / bb : 0, bv > 0 ? r->rate / bv : 0,
 		       bz > 0 ? r->rate / bz : 0);
 	}
@@ -1028,7 +1033,8 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 	       "DISPENSE; STATUS too, for its audit entry) is one LMDB record; signatures verified:\n"
 	       "SUBMIT 3, CLAIM 2, DISPENSE 2, STATUS 1; one round trip per request.  1/commit: each\n"
 	       "write fsync'd alone (mean of the two measurements); 100/commit: writes grouped 100 to\n"
-	       "an fsync, which rxd's group commit can approach.  rxd cpu: cores' worth of its CPU time.\n");
+	       "an fsync, which rxd's group commit can approach.  rxd cpu: cores' worth of its CPU time.\n"
+	       "KiB/req: bytes rxd wrote per request (LMDB's dirty pages at each commit, and its log).\n");
 	printf("single client: one request at a time with a 1 ms pause; its LMDB commit alone takes "
 	       "%.2f ms (1 / commits per second).\n",
 	       lmdb1_of(L) > 0 ? 1000.0 / lmdb1_of(L) : 0);
@@ -1039,9 +1045,9 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 		printf("\nPostgreSQL 1 row per prescription, FOR UPDATE SKIP LOCKED claims, fsync and "
 		       "synchronous_commit on, no signatures checked; same clients, same seconds\n");
 		for (int i = 0; i < 2; i++)
-			printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %7s %6llu %5s  rxd / PostgreSQL = %.2f\n",
+			printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %7s %7s %6llu %5s  rxd / PostgreSQL = %.2f\n",
 			       i ? "pg claim+dispense" : "pg submit", fmt_rate(PG.rate[i], a, sizeof a),
-			       i ? "pairs/s" : "req/s", PG.p50[i], PG.p99[i], PG.p999[i], "",
+			       i ? "pairs/s" : "req/s", PG.p50[i], PG.p99[i], PG.p999[i], "", "",
 			       (unsigned long long)PG.errors[i], PG.ran_out[i] ? "short" : "",
 			       PG.rate[i] > 0 ? res[i].rate / PG.rate[i] : 0);
 	}
@@ -1078,12 +1084,13 @@ static int write_json(const char *path, const options_t *o, const limits_t *L, r
 		if (r->skipped)
 			continue;
 		json_t *x = json_pack(
-			"{s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:b}",
+			"{s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:b}",
 			"name", r->name, "unit", r->unit, "seconds", r->secs, "units", (json_int_t)r->units,
 			"per_second", r->rate, "p50_ms", r->p50, "p99_ms", r->p99, "p999_ms", r->p999,
 			"submits", (json_int_t)r->submits, "pairs", (json_int_t)r->pairs, "statuses",
 			(json_int_t)r->statuses, "errors", (json_int_t)r->errors, "rxd_cpu_cores",
-			r->rxd_cpu, "bench_cpu_cores", r->bench_cpu, "ran_short", r->exhausted);
+			r->rxd_cpu, "bench_cpu_cores", r->bench_cpu, "rxd_kib_written_per_request",
+			r->kib_per_req, "ran_short", r->exhausted);
 		json_object_set_new(x, "ratio",
 				    json_pack("{s:f, s:f, s:f, s:f}", "lmdb_commits_1_record", bl > 0 ? r->rate / bl : 0,
 					      "lmdb_records_100_per_commit", bb > 0 ? r->rate / bb : 0,
