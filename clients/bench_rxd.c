@@ -47,10 +47,10 @@ static int admin_ok(bench_rxd_t *b, const Rx__AdminRequest *q, char *why, size_t
 	return 0;
 }
 
-int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, char *why,
-		    size_t whylen)
+int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, long map_mib,
+		    char *why, size_t whylen)
 {
-	char log[600], path[600], line[256];
+	char log[600], path[600], line[256], map[32];
 	memset(b, 0, sizeof *b);
 	snprintf(b->dir, sizeof b->dir, "%s/rx-bench.XXXXXX", parent);
 	if (mkdtemp(b->dir) == NULL)
@@ -67,8 +67,9 @@ int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, ch
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
+		snprintf(map, sizeof map, "%ld", map_mib);
 		char *argv[] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*",
-				NULL};
+				map_mib > 0 ? "--map-size" : NULL, map, NULL};
 		execv(rxd_path, argv);
 		_exit(127);
 	}

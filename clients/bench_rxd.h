@@ -29,10 +29,10 @@ typedef struct {
 } bench_rxd_t;
 
 /* Start rxd (the program at rxd_path) on a new data dir inside parent, its
- * log in DIR/rxd.log, and wait until its admin socket answers.  0 on
- * success; -1 with why set. */
-int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, char *why,
-		    size_t whylen);
+ * log in DIR/rxd.log, with an LMDB map of map_mib MiB (0: rxd's default),
+ * and wait until its admin socket answers.  0 on success; -1 with why set. */
+int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, long map_mib,
+		    char *why, size_t whylen);
 /* Register the clinic, the pharmacy, a prescriber and a pharmacy key, and
  * npatients patients each with a card.  0 on success; -1 with why set. */
 int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen);

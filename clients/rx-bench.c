@@ -47,6 +47,8 @@ enum { JOB_SUBMIT, JOB_PAIR, JOB_STATUS };
 /* Workloads: submit, claim+dispense, mixed day, single client, submit at
  * half the submit peak. */
 #define NWL 5
+/* --preload beyond this also measures at this many stored. */
+#define SCALE_SMALL 10000
 
 /* One pre-signed unit of work. */
 typedef struct {
@@ -749,6 +751,31 @@ static void fill_pool(bench_t *B, size_t n, double rate)
 	}
 }
 
+/* Submit (untimed, pipelined like every workload) until n prescriptions
+ * are stored. */
+static void preload_to(bench_t *B, long n)
+{
+	if (B->stored >= n)
+		return;
+	fprintf(stderr, "rx-bench: preloading to %ld prescriptions...\n", n);
+	int64_t t0 = now_ns();
+	long from = B->stored;
+	while (B->stored < n) {
+		size_t per = (size_t)(n - B->stored) / (size_t)B->nworkers + 1;
+		if (per > 20000)
+			per = 20000;
+		prepare(B, B->nworkers, per, choose_submit);
+		result_t r = run(B, B->nworkers, 0, "preload", "req");
+		if (r.errors)
+			die("%s", "preload submits failed");
+		fprintf(stderr, "rx-bench: %ld stored (%.0f/s, %.1f KiB written a submit)\n", B->stored,
+			r.rate, r.kib_per_req);
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+	fprintf(stderr, "rx-bench: preload took %.1f s (%.0f submits/s with the signing)\n", secs,
+		(double)(B->stored - from) / secs);
+}
+
 /* ---- setup ---- */
 
 static void default_rxd(char *out, size_t len)
@@ -871,7 +898,8 @@ static void usage(FILE *f)
 		"                the single-client workload always has one\n"
 		"  --workloads L which workloads to run, comma-separated: submit,pairs,mixed,idle,half\n"
 		"                (all; half: submits offered at a steady half of the submit peak)\n"
-		"  --preload N   submit N prescriptions before the measured workloads (0)\n"
+		"  --preload N   submit N prescriptions before the measured workloads (0); beyond\n"
+		"                10000, submit and claim+dispense are also measured at 10000 first\n"
 		"  --json FILE   also write the results as JSON\n"
 		"  --rxd PATH    the rxd to run ($RXD, else BUILD/broker/rxd beside this program)\n"
 		"  --dir DIR     where the temp data dir and LMDB test env go ($TMPDIR, else /tmp);\n"
@@ -997,6 +1025,12 @@ typedef struct {
 
 static pg_figures_t PG;
 
+/* With a big --preload: submit and claim+dispense at SCALE_SMALL stored. */
+static struct {
+	long stored; /* 0: not measured */
+	result_t small[2];
+} SCALE;
+
 static void print_table(const options_t *o, const limits_t *L, result_t *res, int nres,
 			const char *model, long ncpu, double load, long stored, long rss_kib)
 {
@@ -1051,6 +1085,14 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 			       (unsigned long long)PG.errors[i], PG.ran_out[i] ? "short" : "",
 			       PG.rate[i] > 0 ? res[i].rate / PG.rate[i] : 0);
 	}
+	if (SCALE.stored) {
+		printf("\nscale: stored at the start    %14ld %14ld   ratio\n", SCALE.stored, stored);
+		for (int i = 0; i < 2; i++)
+			if (!res[i].skipped && SCALE.small[i].units)
+				printf("       %-22s %14s %14s   %.2f\n", res[i].name,
+				       fmt_rate(SCALE.small[i].rate, a, sizeof a), fmt_rate(res[i].rate, b, sizeof b),
+				       SCALE.small[i].rate > 0 ? res[i].rate / SCALE.small[i].rate : 0);
+	}
 	for (int i = 0; i < nres; i++)
 		if (res[i].exhausted)
 			printf("short: %s ran out of pre-signed requests before its time was up\n",
@@ -1100,6 +1142,13 @@ static int write_json(const char *path, const options_t *o, const limits_t *L, r
 	}
 	json_object_set_new(root, "workloads", wl);
 	json_object_set_new(root, "rxd_rss_anon_kib", json_integer(rss_kib));
+	if (SCALE.stored)
+		json_object_set_new(root, "scale",
+				    json_pack("{s:I, s:f, s:f, s:I, s:f, s:f}", "small_stored",
+					      (json_int_t)SCALE.stored, "small_submit_per_second",
+					      SCALE.small[0].rate, "small_pairs_per_second", SCALE.small[1].rate,
+					      "stored", (json_int_t)stored, "submit_per_second", res[0].rate,
+					      "pairs_per_second", res[1].rate));
 	if (PG.have) {
 		json_t *pg = json_array();
 		for (int i = 0; i < 2; i++)
@@ -1149,7 +1198,10 @@ int main(int argc, char **argv)
 	L.zmq_curve = bench_limit_zmq(1, 600, 256, lim_ms);
 
 	fprintf(stderr, "rx-bench: starting %s...\n", rxd_path);
-	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, why, sizeof why) != 0 ||
+	/* A preloaded store needs room: about 3 KiB a prescription (its record,
+	 * its stored reply, indexes, audit), with margin. */
+	long map_mib = o->preload > 100000 ? 1024 + o->preload / 128 : 0;
+	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, map_mib, why, sizeof why) != 0 ||
 	    bench_rxd_populate(&B.rxd, o->patients, why, sizeof why) != 0) {
 		bench_rxd_stop(&B.rxd);
 		if (!o->keep)
@@ -1193,21 +1245,25 @@ int main(int argc, char **argv)
 	double rate = cal.rate > 10 ? cal.rate : 10;
 	fprintf(stderr, "rx-bench: calibration: %.0f submits/s\n", rate);
 
-	if (o->preload > 0) {
-		fprintf(stderr, "rx-bench: preloading %ld prescriptions...\n", o->preload);
-		int64_t t0 = now_ns();
-		while (B.stored < o->preload) {
-			size_t per = (size_t)(o->preload - B.stored) / (size_t)B.nworkers + 1;
-			if (per > 20000)
-				per = 20000;
-			prepare(&B, B.nworkers, per, choose_submit);
-			result_t r = run(&B, B.nworkers, 0, "preload", "req");
-			if (r.errors)
-				die("%s", "preload submits failed");
-			fprintf(stderr, "rx-bench: %ld stored (%.0f/s)\n", B.stored, r.rate);
+	/* With a big preload, submit and claim+dispense are measured first at
+	 * SCALE_SMALL prescriptions stored, then again at the full preload. */
+	if (o->preload > SCALE_SMALL && (o->workloads & 3u)) {
+		preload_to(&B, SCALE_SMALL);
+		SCALE.stored = B.stored;
+		if (o->workloads & 1u) {
+			fprintf(stderr, "rx-bench: submit at %ld stored...\n", B.stored);
+			prepare(&B, B.nworkers, jobs_for(rate, o->seconds, B.nworkers), choose_submit);
+			SCALE.small[0] = run(&B, B.nworkers, o->seconds, "submit", "req/s");
 		}
-		fprintf(stderr, "rx-bench: preload took %.1f s\n", (double)(now_ns() - t0) / 1e9);
+		if (o->workloads & 2u) {
+			fprintf(stderr, "rx-bench: claim+dispense at %ld stored...\n", B.stored);
+			size_t per = jobs_for(rate / 2, o->seconds, B.nworkers);
+			fill_pool(&B, per * (size_t)B.nworkers, rate);
+			prepare(&B, B.nworkers, per, choose_pair);
+			SCALE.small[1] = run(&B, B.nworkers, o->seconds, "claim+dispense", "pairs/s");
+		}
 	}
+	preload_to(&B, o->preload);
 	long stored = B.stored;
 
 	static const char *const names[NWL] = {"submit", "claim+dispense", "mixed day",
