@@ -212,34 +212,32 @@ double bench_rxd_cpu(const bench_rxd_t *b)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-long long bench_rxd_written(const bench_rxd_t *b)
+/* The number after "key:" on its line of /proc/PID/file; -1 if none. */
+static long long proc_value(pid_t pid, const char *file, const char *key)
 {
 	char path[64], line[256];
 	long long n = -1;
-	snprintf(path, sizeof path, "/proc/%d/io", (int)b->pid);
+	size_t klen = strlen(key);
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "wchar: %lld", &n) == 1)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':' &&
+		    sscanf(line + klen + 1, "%lld", &n) == 1)
 			break;
 	fclose(f);
 	return n;
 }
 
+long long bench_rxd_written(const bench_rxd_t *b)
+{
+	return proc_value(b->pid, "io", "wchar");
+}
+
 long bench_rxd_rss_anon_kib(const bench_rxd_t *b)
 {
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)b->pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	return (long)proc_value(b->pid, "status", "RssAnon");
 }
 
 int bench_rxd_stop(bench_rxd_t *b)
