@@ -590,8 +590,9 @@ static void *work(void *p)
 					{rxc_socket(w->pharmacy), 0, ZMQ_POLLIN, 0}};
 		/* No resends: a slow reply is measured; none in two minutes is lost. */
 		long wait_ms = 120000;
-		if (w->pace_ns && more)
-			wait_ms = next_start > now_ns() ? (long)((next_start - now_ns()) / 1000000) : 0;
+		int64_t now = now_ns();
+		if (w->pace_ns && more) /* one reading of the clock: never negative (-1 is forever) */
+			wait_ms = next_start > now ? (long)((next_start - now) / 1000000) : 0;
 		int rc = zmq_poll(it, 2, wait_ms);
 		if (rc == 0 && wait_ms < 120000)
 			continue;
