@@ -589,10 +589,14 @@ static void *work(void *p)
 		zmq_pollitem_t it[2] = {{rxc_socket(w->clinic), 0, ZMQ_POLLIN, 0},
 					{rxc_socket(w->pharmacy), 0, ZMQ_POLLIN, 0}};
 		/* No resends: a slow reply is measured; none in two minutes is lost. */
+		/* Paced, with a slot free: sleep until the next unit is due,
+		 * rounded up to a whole millisecond (never 0, or eight clients
+		 * spinning would take the cores the broker needs; never
+		 * negative, which is forever).  Otherwise: until a reply. */
 		long wait_ms = 120000;
 		int64_t now = now_ns();
-		if (w->pace_ns && more) /* one reading of the clock: never negative (-1 is forever) */
-			wait_ms = next_start > now ? (long)((next_start - now) / 1000000) : 0;
+		if (w->pace_ns && more && inflight < w->window)
+			wait_ms = next_start > now ? (long)((next_start - now + 999999) / 1000000) : 1;
 		int rc = zmq_poll(it, 2, wait_ms);
 		if (rc == 0 && wait_ms < 120000)
 			continue;
