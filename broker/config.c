@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_DATA, KEY_LISTEN, KEY_MAP_SIZE_MIB, KEY_METRICS, KEY_COUNT };
+enum { KEY_DATA, KEY_LISTEN, KEY_MAP_SIZE_MIB, KEY_METRICS, KEY_VERIFY_THREADS, KEY_COUNT };
 
-static const char *const key_names[KEY_COUNT] = {"data", "listen", "map_size_mib", "metrics"};
+static const char *const key_names[KEY_COUNT] = {"data", "listen", "map_size_mib", "metrics",
+						 "verify_threads"};
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
@@ -30,6 +31,7 @@ void config_defaults(rxd_config_t *cfg)
 	snprintf(cfg->data, sizeof cfg->data, "%s", "./var/rx");
 	snprintf(cfg->listen, sizeof cfg->listen, "%s", "tcp://127.0.0.1:5570");
 	cfg->map_size_mib = 1024;
+	cfg->verify_threads = -1;
 }
 
 static int key_index(const char *key)
@@ -78,6 +80,14 @@ static rx_err_t set_value(rxd_config_t *cfg, int k, const char *value, const cha
 		if (errno != 0 || *end != '\0' || v < 1 || v > CONFIG_MAP_SIZE_MIB_MAX)
 			return RX_INVALID;
 		cfg->map_size_mib = v;
+		return RX_OK;
+	}
+	case KEY_VERIFY_THREADS: {
+		size_t n = strspn(value, "0123456789");
+		*why = "must be a whole number of threads from 0 to 64";
+		if (n == 0 || n > 2 || value[n] != '\0' || atoi(value) > CONFIG_VERIFY_THREADS_MAX)
+			return RX_INVALID;
+		cfg->verify_threads = atoi(value);
 		return RX_OK;
 	}
 	default:
@@ -183,7 +193,7 @@ rx_err_t config_load(const char *path, rxd_config_t *cfg, char *err, size_t errl
 		}
 		k = key_index(key);
 		if (k < 0) {
-			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib, metrics)",
+			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib, metrics, verify_threads)",
 			    path, lineno, key);
 			goto fail;
 		}

@@ -13,6 +13,8 @@
  *   listen        client endpoint, a ZeroMQ address  (default tcp://127.0.0.1:5570)
  *   map_size_mib  LMDB map size in MiB, 1..16777216  (default 1024)
  *   metrics       Prometheus endpoint, tcp://HOST:PORT (default none)
+ *   verify_threads  threads checking signatures, 0..64; 0: on the store
+ *                 thread itself              (default one per core)
  * The file holds no secrets; error messages quote keys, never values. */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -23,12 +25,14 @@
 
 #define CONFIG_LINE_MAX 8192
 #define CONFIG_MAP_SIZE_MIB_MAX (1ull << 24)
+#define CONFIG_VERIFY_THREADS_MAX 64
 
 typedef struct {
 	char data[4096];                 /* data directory, never empty */
 	char listen[1024];               /* client endpoint, never empty */
 	unsigned long long map_size_mib; /* 1..CONFIG_MAP_SIZE_MIB_MAX */
 	char metrics[1024];              /* "" for none */
+	int verify_threads;              /* 0..CONFIG_VERIFY_THREADS_MAX; -1: one per core */
 } rxd_config_t;
 
 /* Fill *cfg with the built-in defaults. */

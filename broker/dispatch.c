@@ -362,17 +362,79 @@ static int is_signed(const Rx__Signed *s)
 	return s != NULL && s->body.len > 0 && s->signature.len == RX_SIG_LEN;
 }
 
+void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p)
+{
+	memset(p, 0, sizeof *p);
+	p->frame = frame;
+	p->len = len;
+	if (len == 0 || len > RX_MAX_FRAME || (p->req = rx__request__unpack(NULL, len, frame)) == NULL)
+		return;
+	Rx__Request *req = p->req;
+	if (req->call.len == 0 ||
+	    (p->call = rx__call__unpack(NULL, req->call.len, req->call.data)) == NULL)
+		return;
+	Rx__Call *call = p->call;
+	p->call_ok = req->key.len == RX_KEY_LEN && req->signature.len == RX_SIG_LEN &&
+		     rx_verify(RX_SIGN_CALL, req->key.data, req->call.data, req->call.len,
+			       req->signature.data) == RX_OK;
+	rx_hash(req->call.data, req->call.len, p->call_hash);
+	if (is_signed(call->card) &&
+	    (p->card = rx__card_assertion__unpack(NULL, call->card->body.len, call->card->body.data)))
+		p->card_ok = p->card->card_key.len == RX_KEY_LEN &&
+			     rx_verify(RX_SIGN_CARD, p->card->card_key.data, call->card->body.data,
+				       call->card->body.len, call->card->signature.data) == RX_OK;
+	const Rx__Signed *sb = call->op == RX__OP__SUBMIT ? call->prescription
+			       : call->op == RX__OP__DISPENSE ? call->dispense
+							      : NULL;
+	if (!is_signed(sb) || sb->body.len > RX_MAX_FRAME)
+		return;
+	if (call->op == RX__OP__SUBMIT &&
+	    (p->p = rx__prescription__unpack(NULL, sb->body.len, sb->body.data)))
+		p->body_ok = p->p->prescriber_key.len == RX_KEY_LEN &&
+			     rx_verify(RX_SIGN_PRESCRIPTION, p->p->prescriber_key.data, sb->body.data,
+				       sb->body.len, sb->signature.data) == RX_OK;
+	if (call->op == RX__OP__DISPENSE &&
+	    (p->rec = rx__dispense_record__unpack(NULL, sb->body.len, sb->body.data)))
+		p->body_ok = p->rec->pharmacy_key.len == RX_KEY_LEN &&
+			     rx_verify(RX_SIGN_DISPENSE, p->rec->pharmacy_key.data, sb->body.data,
+				       sb->body.len, sb->signature.data) == RX_OK;
+}
+
+void dispatch_prep_free(dispatch_prep_t *p)
+{
+	if (p->card)
+		rx__card_assertion__free_unpacked(p->card, NULL);
+	if (p->rec)
+		rx__dispense_record__free_unpacked(p->rec, NULL);
+	if (p->p)
+		rx__prescription__free_unpacked(p->p, NULL);
+	if (p->call)
+		rx__call__free_unpacked(p->call, NULL);
+	if (p->req)
+		rx__request__free_unpacked(p->req, NULL);
+	memset(p, 0, sizeof *p);
+}
+
 rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *frame, size_t len,
 			  int64_t now, store_buf_t *reply, dispatch_log_t *log)
 {
-	Rx__Request *req = NULL;
-	Rx__Call *call = NULL;
+	dispatch_prep_t p;
+	dispatch_prepare(frame, len, &p);
+	return dispatch_apply(d, peer, &p, now, reply, log);
+}
+
+rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *pr, int64_t now,
+			store_buf_t *reply, dispatch_log_t *log)
+{
+	Rx__Request *req = pr->req;
+	Rx__Call *call = pr->call;
 	Rx__Prescription *p = NULL;
 	Rx__DispenseRecord *rec = NULL;
 	store_change_t c = {0};
 	store_outcome_t out;
 	change_ctx_t ctx = {.d = d};
-	uint8_t call_hash[RX_HASH_LEN];
+	const uint8_t *call_hash = pr->call_hash;
+	const size_t len = pr->len;
 	char id[RX_ID_LEN + 1], pid[RX_PATIENT_ID_LEN + 1], code[RX_ACCESS_CODE_LEN + 1],
 		new_code[RX_ACCESS_CODE_LEN + 1];
 	Rx__CardAssertion *card = NULL;
@@ -385,13 +447,15 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	reply->data = NULL;
 	reply->len = 0;
 
+	/* The checks below run in the order they always did; the decoding and
+	 * the signature checks were done by dispatch_prepare. */
 	if (len == 0)
 		REFUSE(RX_INVALID, "empty request frame");
 	if (len > RX_MAX_FRAME)
 		REFUSE(RX_INVALID, "request frame larger than the maximum");
-	if ((req = rx__request__unpack(NULL, len, frame)) == NULL)
+	if (req == NULL)
 		REFUSE(RX_INVALID, "request is not a valid rx.Request protobuf");
-	if (req->call.len == 0 || (call = rx__call__unpack(NULL, req->call.len, req->call.data)) == NULL)
+	if (call == NULL)
 		REFUSE(RX_INVALID, "request.call is not a valid rx.Call protobuf");
 	if (call->request_id.len != RX_REQUEST_ID_LEN)
 		REFUSE(RX_INVALID, "request id must be 16 bytes");
@@ -404,10 +468,8 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		REFUSE(RX_INVALID, "caller key must be 32 bytes");
 	if (req->signature.len != RX_SIG_LEN)
 		REFUSE(RX_INVALID, "request signature must be 64 bytes");
-	if (rx_verify(RX_SIGN_CALL, req->key.data, req->call.data, req->call.len,
-		      req->signature.data) != RX_OK)
+	if (!pr->call_ok)
 		REFUSE(RX_BAD_SIGNATURE, "request signature does not verify");
-	rx_hash(req->call.data, req->call.len, call_hash);
 
 	c.op = log->op;
 	c.actor = req->key.data;
@@ -483,16 +545,14 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 	/* The patient's card, as the reader at the counter signed it. */
 	if (call->card) {
 		const char *why = NULL;
-		if (!is_signed(call->card) ||
-		    (card = rx__card_assertion__unpack(NULL, call->card->body.len, call->card->body.data)) == NULL)
+		if ((card = pr->card) == NULL)
 			REFUSE(RX_INVALID, "the card assertion is not a signed rx.CardAssertion");
 		if ((err = rx_check_assertion(card, &why)) != RX_OK)
 			REFUSE(err, why);
 		if (rx_check_strings(&rx__card_assertion__descriptor, call->card->body.data,
 				     call->card->body.len) != RX_OK)
 			REFUSE(RX_INVALID, "card assertion institution code is malformed");
-		if (rx_verify(RX_SIGN_CARD, card->card_key.data, call->card->body.data, call->card->body.len,
-			      call->card->signature.data) != RX_OK)
+		if (!pr->card_ok)
 			REFUSE(RX_BAD_SIGNATURE, "the card's signature on the assertion does not verify");
 		if (card->at > now + RX_CLOCK_SKEW || card->at < now - RX_CLOCK_SKEW)
 			REFUSE(RX_ASSERTION_STALE, "the card assertion is more than 5 minutes off the broker's clock");
@@ -510,13 +570,11 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		const Rx__Signed *sp = call->prescription;
 		if (!is_signed(sp))
 			REFUSE(RX_INVALID, "SUBMIT needs a signed prescription (body and 64-byte signature)");
-		if (sp->body.len > RX_MAX_FRAME ||
-		    (p = rx__prescription__unpack(NULL, sp->body.len, sp->body.data)) == NULL)
+		if ((p = pr->p) == NULL)
 			REFUSE(RX_INVALID, "prescription is not a valid rx.Prescription protobuf");
 		if (p->prescriber_key.len != RX_KEY_LEN)
 			REFUSE(RX_INVALID, "prescriber key must be 32 bytes");
-		if (rx_verify(RX_SIGN_PRESCRIPTION, p->prescriber_key.data, sp->body.data, sp->body.len,
-			      sp->signature.data) != RX_OK)
+		if (!pr->body_ok)
 			REFUSE(RX_BAD_SIGNATURE, "prescriber signature does not verify");
 		if (memcmp(p->prescriber_key.data, c.actor, RX_KEY_LEN) != 0)
 			REFUSE(RX_PERMISSION_DENIED, "a prescription must be submitted by its prescriber");
@@ -553,12 +611,11 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 		const Rx__Signed *sd = call->dispense;
 		if (!is_signed(sd))
 			REFUSE(RX_INVALID, "DISPENSE needs a signed dispense record");
-		if ((rec = rx__dispense_record__unpack(NULL, sd->body.len, sd->body.data)) == NULL)
+		if ((rec = pr->rec) == NULL)
 			REFUSE(RX_INVALID, "dispense record is not a valid rx.DispenseRecord protobuf");
 		if (rec->pharmacy_key.len != RX_KEY_LEN)
 			REFUSE(RX_INVALID, "pharmacy key must be 32 bytes");
-		if (rx_verify(RX_SIGN_DISPENSE, rec->pharmacy_key.data, sd->body.data, sd->body.len,
-			      sd->signature.data) != RX_OK)
+		if (!pr->body_ok)
 			REFUSE(RX_BAD_SIGNATURE, "dispense record signature does not verify");
 		if (memcmp(rec->pharmacy_key.data, c.actor, RX_KEY_LEN) != 0)
 			REFUSE(RX_PERMISSION_DENIED, "a dispense record must be signed by the dispensing pharmacy");
@@ -609,15 +666,6 @@ done:
 	log->status = RX_OK;
 cleanup:
 	sodium_memzero(new_code, sizeof new_code);
-	if (card)
-		rx__card_assertion__free_unpacked(card, NULL);
-	if (rec)
-		rx__dispense_record__free_unpacked(rec, NULL);
-	if (p)
-		rx__prescription__free_unpacked(p, NULL);
-	if (call)
-		rx__call__free_unpacked(call, NULL);
-	if (req)
-		rx__request__free_unpacked(req, NULL);
+	dispatch_prep_free(pr);
 	return err;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rx.pb-c.h"
 #include "rx_crypto.h"
 #include "rx_err.h"
 #include "store.h"
@@ -37,6 +38,36 @@ typedef struct {
 	char watcher[RX_INSTITUTION_MAX + 1];
 } dispatch_log_t;
 
+/* The pure half of a request: decoded, and every signature in it checked,
+ * with no store and no clock, so that any thread can do it (rxd's verify
+ * workers) while the store thread applies earlier requests.  Owns the
+ * decoded messages; dispatch_prep_free releases them.  Nothing is refused
+ * here: dispatch_apply refuses, in the same order as ever, from what this
+ * found (a signature is only ever verified over the exact bytes received). */
+typedef struct {
+	const uint8_t *frame;          /* borrowed: the request frame */
+	size_t len;
+	Rx__Request *req;      /* NULL if the frame is empty, too big or does not decode */
+	Rx__Call *call;        /* NULL if req->call does not decode */
+	int call_ok;                   /* the request signature verifies */
+	uint8_t call_hash[RX_HASH_LEN];
+	Rx__CardAssertion *card; /* the call's card, if signed and it decodes */
+	int card_ok;                   /* its signature verifies by its card key */
+	Rx__Prescription *p;   /* SUBMIT: the signed prescription, if it decodes */
+	Rx__DispenseRecord *rec; /* DISPENSE: the signed record, if it decodes */
+	int body_ok;                   /* p's or rec's signature verifies by its own key */
+} dispatch_prep_t;
+
+/* Fill *p from frame (borrowed: it must outlive *p).  Any thread. */
+void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p);
+void dispatch_prep_free(dispatch_prep_t *p);
+
+/* The store half: every check and refusal, the store change and the reply,
+ * from a prepared request (consumed: freed here).  Contract as
+ * dispatch_request's; on the store's thread only. */
+rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *p, int64_t now,
+			store_buf_t *reply, dispatch_log_t *log) RX_MUST_CHECK;
+
 /* Handle one request that arrived on a connection authenticated as
  * institution peer (the ZAP user id; NULL if none, which every request
  * needing a caller then fails).  On RX_OK *reply holds the reply frame (the
@@ -45,6 +76,7 @@ typedef struct {
  * be built. */
 rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *frame, size_t len,
 			  int64_t now, store_buf_t *reply, dispatch_log_t *log) RX_MUST_CHECK;
+/* (dispatch_request is dispatch_prepare then dispatch_apply.) */
 
 /* The frame pushing notice n to its pharmacy: a Reply with no request id
  * whose notice field is the serialized rx.Notice, signed by the broker's

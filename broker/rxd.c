@@ -24,6 +24,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "rx.pb-c.h"
+#include "workers.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -48,28 +49,43 @@ static int64_t now_us(void)
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void log_line(const char *fmt, ...)
 {
-	char ts[32];
+	/* One write(2) per line: lines from a busy broker stay whole, and a
+	 * request costs one system call for its log, not three. */
+	static time_t last;
+	static char ts[32];
+	char buf[1024];
 	time_t t = time(NULL);
-	struct tm tm;
 	va_list ap;
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "ts=%s ", ts);
+	if (t != last) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof ts, "ts=%Y-%m-%dT%H:%M:%SZ ", &tm);
+		last = t;
+	}
+	size_t n = strlen(ts);
+	memcpy(buf, ts, n);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	n += m < 0 ? 0 : (size_t)m < sizeof buf - n - 1 ? (size_t)m : sizeof buf - n - 2;
+	buf[n++] = '\n';
+	ssize_t w = write(STDERR_FILENO, buf, n);
+	(void)w; /* nowhere to report a failing log */
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: rxd [--config FILE] [--data DIR] [--listen ENDPOINT] [--map-size MIB] [--metrics EP]\n"
+		   "           [--verify-threads N]\n"
 		   "  --config FILE      read settings from FILE first: `key = value` lines with\n"
-		   "                     keys data, listen, map_size_mib, metrics; # starts a comment line\n"
+		   "                     keys data, listen, map_size_mib, metrics, verify_threads;\n"
+		   "                     # starts a comment line\n"
 		   "  --data DIR         data directory (default ./var/rx), created mode 0700\n"
 		   "  --listen ENDPOINT  client endpoint (default tcp://127.0.0.1:5570)\n"
 		   "  --map-size MIB     LMDB map size in MiB (default 1024)\n"
 		   "  --metrics EP       serve Prometheus metrics over HTTP at EP (tcp://HOST:PORT)\n"
+		   "  --verify-threads N threads checking signatures (default one per core; 0: none,\n"
+		   "                     the store thread checks them itself)\n"
 		   "A flag overrides the same setting in FILE.  The admin socket is\n"
 		   "ipc://DIR/admin.sock; the bound endpoint is written to DIR/rxd.endpoint.\n");
 }
@@ -137,19 +153,65 @@ static void send_reply(void *sock, zmq_msg_t *identity, const store_buf_t *body)
 
 #define MAX_PARTS 4
 
-/* One client request: [identity][empty][Request].  Anything else is refused
- * with INVALID (if it has an identity to answer). */
 /* One request read from the client socket, and what became of it. */
 typedef struct {
 	zmq_msg_t parts[MAX_PARTS];
 	int n;
+	int framed;            /* [identity][empty][Request] */
 	int64_t t0;
+	dispatch_prep_t prep;  /* filled by a verify worker */
 	rx_err_t err;
 	store_buf_t reply;
 	dispatch_log_t log;
 } pending_t;
 
+/* Requests in one group commit.  A bigger batch shares one fsync among more
+ * requests, but every reply in it waits for the last one's turn. */
 #define BATCH_MAX 64
+/* Requests read and not yet answered: enough to keep the verify workers busy
+ * through a whole batch's commit. */
+#define RING (4 * BATCH_MAX)
+
+/* The client side of rxd: the requests between the socket and their
+ * replies.  ring[k % RING] holds the k-th request read; those from
+ * released to read-1 are in flight (with the workers, or in a batch). */
+typedef struct {
+	void *sock;
+	const dispatch_t *d;
+	admin_t *a;
+	workers_t *w;
+	pending_t ring[RING];
+	uint64_t read, released;
+} front_t;
+
+/* A verify worker's part (any thread): decode and check signatures. */
+static void prepare(void *item)
+{
+	pending_t *q = item;
+	if (q->framed)
+		dispatch_prepare(zmq_msg_data(&q->parts[2]), zmq_msg_size(&q->parts[2]), &q->prep);
+}
+
+/* Read every request waiting (while the ring has room) and hand each to the
+ * verify workers. */
+static void intake(front_t *f)
+{
+	while (f->read - f->released < RING) {
+		pending_t *q = &f->ring[f->read % RING];
+		q->n = recv_parts(f->sock, q->parts, MAX_PARTS);
+		if (q->n <= 0)
+			return;
+		q->t0 = now_us();
+		f->a->requests++;
+		q->framed = q->n == 3 && zmq_msg_size(&q->parts[1]) == 0;
+		memset(&q->prep, 0, sizeof q->prep);
+		if (workers_push(f->w, q) != RX_OK) { /* cannot be: the ring is the bound */
+			close_parts(q->parts, q->n, MAX_PARTS);
+			return;
+		}
+		f->read++;
+	}
+}
 
 /* ---- watching pharmacies ----
  * A pharmacy's WATCH registers its connection (the ROUTER identity) for its
@@ -256,40 +318,63 @@ static int needs_commit(const pending_t *q)
 	       q->log.batch_replay;
 }
 
-/* Group commit: read every request waiting (up to BATCH_MAX), apply each in
- * its own nested transaction of one batch, commit the batch once (one
- * fsync), and only then send the replies.  If the commit fails, every reply
- * that needed it becomes UNAVAILABLE: nothing unwritten is acknowledged. */
-static void serve_batch(void *sock, const dispatch_t *d, admin_t *a)
+/* One log line per request, written with one write(2). */
+static void log_request(const pending_t *q, int n, rx_err_t committed, long long us,
+			long long commit_us)
 {
-	static pending_t batch[BATCH_MAX];
-	int n = 0;
-	int batched = store_batch_begin(d->store) == RX_OK;
+	const dispatch_log_t *log = &q->log;
+	const char *op = log->op ? rx_op_name(log->op) : "-";
+	const char *rid = log->request_id[0] ? log->request_id : "-";
+	const char *rx = log->id[0] ? log->id : "-";
+	if (log->why)
+		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d commit_us=%lld why=\"%s\"",
+			 op, rx_err_name(log->status), us, rid, rx, n, commit_us, log->why);
+	else
+		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d commit_us=%lld%s%s", op,
+			 rx_err_name(log->status), us, rid, rx, n, commit_us,
+			 log->replayed || log->batch_replay ? " replayed=1" : "",
+			 log->audit_lost || (committed != RX_OK && log->status == RX_OK) ? " audit=lost" : "");
+}
 
-	for (; n < BATCH_MAX; n++) {
-		pending_t *q = &batch[n];
-		memset(&q->log, 0, sizeof q->log);
+/* Group commit: take every request the workers have finished, in the order
+ * they arrived (up to BATCH_MAX), apply each in its own nested transaction
+ * of one batch, commit the batch once (one fsync), and only then send the
+ * replies.  If the commit fails, every reply that needed it becomes
+ * UNAVAILABLE: nothing unwritten is acknowledged.  Returns how many requests
+ * the batch held (0: none was ready). */
+static int serve_batch(front_t *f)
+{
+	pending_t *batch[BATCH_MAX];
+	int n = 0;
+	pending_t *q;
+	while (n < BATCH_MAX && (q = workers_pop(f->w)) != NULL)
+		batch[n++] = q;
+	if (n == 0)
+		return 0;
+	int batched = store_batch_begin(f->d->store) == RX_OK;
+	for (int i = 0; i < n; i++) {
+		q = batch[i];
 		q->reply.data = NULL;
 		q->reply.len = 0;
-		q->n = recv_parts(sock, q->parts, MAX_PARTS);
-		if (q->n <= 0)
-			break;
-		q->t0 = now_us();
-		a->requests++;
-		if (q->n != 3 || zmq_msg_size(&q->parts[1]) != 0) {
+		if (!q->framed) {
+			memset(&q->log, 0, sizeof q->log);
 			q->log.status = RX_INVALID;
 			q->log.why = "expected frames [empty delimiter][request]";
 			q->err = dispatch_refusal(NULL, 0, q->log.status, q->log.why, &q->reply);
 		} else {
 			/* The institution ZAP admitted this connection as (CURVE). */
 			const char *peer = zmq_msg_gets(&q->parts[2], "User-Id");
-			q->err = dispatch_request(d, peer, zmq_msg_data(&q->parts[2]),
-						  zmq_msg_size(&q->parts[2]), now_sec(), &q->reply, &q->log);
+			q->err = dispatch_apply(f->d, peer, &q->prep, now_sec(), &q->reply, &q->log);
 		}
 	}
-	rx_err_t committed = batched ? store_batch_end(d->store) : RX_UNAVAILABLE;
+	/* What arrived meanwhile goes to the workers now, so that they verify
+	 * it while this batch's fsync runs. */
+	intake(f);
+	int64_t c0 = now_us();
+	rx_err_t committed = batched ? store_batch_end(f->d->store) : RX_UNAVAILABLE;
+	long long commit_us = (long long)(now_us() - c0);
 	for (int i = 0; i < n; i++) {
-		pending_t *q = &batch[i];
+		q = batch[i];
 		if (committed != RX_OK && needs_commit(q)) {
 			uint8_t rid[RX_REQUEST_ID_LEN];
 			int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
@@ -300,33 +385,23 @@ static void serve_batch(void *sock, const dispatch_t *d, admin_t *a)
 						  q->log.status, q->log.why, &q->reply);
 		}
 		if (q->err == RX_OK)
-			send_reply(sock, &q->parts[0], &q->reply);
+			send_reply(f->sock, &q->parts[0], &q->reply);
 		if (q->err == RX_OK && q->log.status == RX_OK && (committed == RX_OK || !needs_commit(q))) {
 			for (size_t j = 0; j < q->log.nnotices && committed == RX_OK; j++)
-				push_notice(sock, d, &q->log.notices[j], NULL);
+				push_notice(f->sock, f->d, &q->log.notices[j], NULL);
 			if (q->log.watcher[0])
-				push_backlog(sock, d, &q->parts[0], q->log.watcher);
+				push_backlog(f->sock, f->d, &q->parts[0], q->log.watcher);
 		}
 		store_buf_free(&q->reply);
 		close_parts(q->parts, q->n, MAX_PARTS);
-		dispatch_log_t *log = &q->log;
 		long long us = (long long)(now_us() - q->t0);
-		if (a->metrics)
-			metrics_request(a->metrics, log->op, log->status, us, now_sec());
-		const char *op = log->op ? rx_op_name(log->op) : "-";
-		const char *rid = log->request_id[0] ? log->request_id : "-";
-		const char *rx = log->id[0] ? log->id : "-";
-		if (log->why)
-			log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d why=\"%s\"", op,
-				 rx_err_name(log->status), us, rid, rx, n, log->why);
-		else
-			log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d%s%s", op,
-				 rx_err_name(log->status), us, rid, rx, n,
-				 log->replayed || log->batch_replay ? " replayed=1" : "",
-				 log->audit_lost || (committed != RX_OK && q->log.status == RX_OK)
-					 ? " audit=lost"
-					 : "");
+		if (f->a->metrics)
+			metrics_request(f->a->metrics, q->log.op, q->log.status, us, now_sec());
+		log_request(q, n, committed, us, commit_us);
 	}
+	/* Batches leave the ring in the order they entered it. */
+	f->released += (uint64_t)n;
+	return n;
 }
 
 /* ZAP (ZeroMQ RFC 27): libzmq asks, for every CURVE handshake on the client
@@ -464,7 +539,7 @@ int main(int argc, char **argv)
 	/* Flags are only noted here and applied after the config file, so that
 	 * a flag wins wherever it stands on the command line. */
 	const char *config_path = NULL, *flag_data = NULL, *flag_listen = NULL, *flag_map = NULL,
-		   *flag_metrics = NULL;
+		   *flag_metrics = NULL, *flag_verify = NULL;
 	rxd_config_t cfg;
 	char why[512];
 	static const struct option opts[] = {
@@ -473,6 +548,7 @@ int main(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'},
 		{"map-size", required_argument, NULL, 'm'},
 		{"metrics", required_argument, NULL, 'M'},
+		{"verify-threads", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -493,6 +569,9 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			flag_metrics = optarg;
+			break;
+		case 'V':
+			flag_verify = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -517,6 +596,10 @@ int main(int argc, char **argv)
 	}
 	if (flag_listen && config_set(&cfg, "listen", flag_listen, why, sizeof why) != RX_OK) {
 		fprintf(stderr, "rxd: --listen %s\n", why);
+		return 1;
+	}
+	if (flag_verify && config_set(&cfg, "verify_threads", flag_verify, why, sizeof why) != RX_OK) {
+		fprintf(stderr, "rxd: --verify-threads %s\n", why);
 		return 1;
 	}
 	if (flag_metrics && config_set(&cfg, "metrics", flag_metrics, why, sizeof why) != RX_OK) {
@@ -676,20 +759,39 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s curve_key=%s pid=%d "
-		 "config=%s map_size_mib=%llu",
-		 RX_VERSION, bound, admin_ep, pkhex, curve_pub, (int)getpid(),
-		 config_path ? config_path : "-", cfg.map_size_mib);
 
+	/* Signature checks run on a pool of verify workers, one per core unless
+	 * told otherwise; this thread keeps the sockets and the store. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nverify = cfg.verify_threads >= 0 ? cfg.verify_threads
+		      : ncpu < 1 ? 1 : ncpu > WORKERS_MAX ? WORKERS_MAX : (int)ncpu;
+	static front_t f;
+	f.sock = front;
+	f.d = &d;
+	f.a = &a;
+	if (workers_new(&f.w, nverify, RING, prepare) != RX_OK) {
+		fprintf(stderr, "rxd: cannot start %d verify threads\n", nverify);
+		return 1;
+	}
+	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s curve_key=%s pid=%d "
+		 "config=%s map_size_mib=%llu verify_threads=%d",
+		 RX_VERSION, bound, admin_ep, pkhex, curve_pub, (int)getpid(),
+		 config_path ? config_path : "-", cfg.map_size_mib, nverify);
+
+	enum { P_FRONT, P_ADMIN, P_ZAP, P_DONE, P_METRICS };
 	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0},
 				  {admin_sock, 0, ZMQ_POLLIN, 0},
 				  {zap, 0, ZMQ_POLLIN, 0},
+				  {NULL, workers_fd(f.w), ZMQ_POLLIN, 0},
 				  {msock, 0, ZMQ_POLLIN, 0}};
 	int64_t next_chores = now_sec() + 60, next_trim = now_sec() + 5;
+	long wait_ms = 1000;
 	while (!stopping) {
-		int rc = zmq_poll(items, msock ? 4 : 3, 1000);
+		/* A full ring stops reading: clients wait in ZeroMQ's queues. */
+		items[P_FRONT].events = f.read - f.released < RING ? ZMQ_POLLIN : 0;
+		int rc = zmq_poll(items, msock ? 5 : 4, wait_ms);
 		/* Give freed heap back to the system: requests allocate and free
-		 * in many sizes, on two threads, and glibc keeps what it freed, so
+		 * in many sizes, on several threads, and glibc keeps what it freed, so
 		 * without this the resident size creeps up under steady load. */
 		if (now_sec() >= next_trim) {
 			next_trim = now_sec() + 5;
@@ -706,13 +808,21 @@ int main(int argc, char **argv)
 			log_line("event=poll_error error=\"%s\"", zmq_strerror(zmq_errno()));
 			break;
 		}
-		if (items[0].revents & ZMQ_POLLIN)
-			serve_batch(front, &d, &a);
-		if (items[1].revents & ZMQ_POLLIN)
+		if (items[P_FRONT].revents & ZMQ_POLLIN)
+			intake(&f);
+		if (items[P_DONE].revents & ZMQ_POLLIN)
+			workers_clear(f.w);
+		/* A few batches, then the other sockets get their turn; if the
+		 * last batch was full more may be ready: do not sleep then. */
+		int full = 0;
+		for (int i = 0; i < 4 && (full = serve_batch(&f) == BATCH_MAX); i++)
+			;
+		wait_ms = full ? 0 : 1000;
+		if (items[P_ADMIN].revents & ZMQ_POLLIN)
 			serve_admin(admin_sock, &a);
 		/* Handshakes are cheap to answer and every waiting one holds a
 		 * half-open connection: answer all that are waiting (up to a bound). */
-		for (int i = 0; i < 1024 && (items[2].revents & ZMQ_POLLIN); i++) {
+		for (int i = 0; i < 1024 && (items[P_ZAP].revents & ZMQ_POLLIN); i++) {
 			int ev = 0;
 			size_t evlen = sizeof ev;
 			serve_zap(zap, store, &metrics);
@@ -720,7 +830,7 @@ int main(int argc, char **argv)
 			if (!(ev & ZMQ_POLLIN))
 				break;
 		}
-		if (msock && (items[3].revents & ZMQ_POLLIN))
+		if (msock && (items[P_METRICS].revents & ZMQ_POLLIN))
 			serve_metrics(msock, &a);
 	}
 
@@ -729,11 +839,26 @@ int main(int argc, char **argv)
 	log_line("event=stopping requests=%llu", (unsigned long long)a.requests);
 	zmq_unbind(front, bound);
 	int64_t drain_until = now_us() + 2000000;
-	for (;;) {
-		zmq_pollitem_t it = {front, 0, ZMQ_POLLIN, 0};
-		if (now_us() >= drain_until || zmq_poll(&it, 1, 0) <= 0 || !(it.revents & ZMQ_POLLIN))
-			break;
-		serve_batch(front, &d, &a);
+	while (now_us() < drain_until) {
+		intake(&f);
+		workers_clear(f.w);
+		serve_batch(&f);
+		if (f.read == f.released) {
+			zmq_pollitem_t it = {front, 0, ZMQ_POLLIN, 0};
+			if (zmq_poll(&it, 1, 0) <= 0 || !(it.revents & ZMQ_POLLIN))
+				break;
+			continue;
+		}
+		/* Requests with the workers: wait for one to be done. */
+		zmq_pollitem_t done = {NULL, workers_fd(f.w), ZMQ_POLLIN, 0};
+		zmq_poll(&done, 1, 100);
+	}
+	/* What is still unanswered is dropped (its client resends). */
+	workers_destroy(&f.w);
+	for (; f.released < f.read; f.released++) {
+		pending_t *q = &f.ring[f.released % RING];
+		dispatch_prep_free(&q->prep);
+		close_parts(q->parts, q->n, MAX_PARTS);
 	}
 	int signed_now = 0;
 	if (store_audit_sign(store, key.pk, key.sk, now_sec(), &signed_now) != RX_OK)

@@ -47,10 +47,10 @@ static int admin_ok(bench_rxd_t *b, const Rx__AdminRequest *q, char *why, size_t
 	return 0;
 }
 
-int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, char *why,
-		    size_t whylen)
+int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, long map_mib,
+		    char *why, size_t whylen)
 {
-	char log[600], path[600], line[256];
+	char log[600], path[600], line[256], map[32];
 	memset(b, 0, sizeof *b);
 	snprintf(b->dir, sizeof b->dir, "%s/rx-bench.XXXXXX", parent);
 	if (mkdtemp(b->dir) == NULL)
@@ -67,8 +67,9 @@ int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, ch
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
+		snprintf(map, sizeof map, "%ld", map_mib);
 		char *argv[] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*",
-				NULL};
+				map_mib > 0 ? "--map-size" : NULL, map, NULL};
 		execv(rxd_path, argv);
 		_exit(127);
 	}
@@ -211,19 +212,32 @@ double bench_rxd_cpu(const bench_rxd_t *b)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-long bench_rxd_rss_anon_kib(const bench_rxd_t *b)
+/* The number after "key:" on its line of /proc/PID/file; -1 if none. */
+static long long proc_value(pid_t pid, const char *file, const char *key)
 {
 	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)b->pid);
+	long long n = -1;
+	size_t klen = strlen(key);
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':' &&
+		    sscanf(line + klen + 1, "%lld", &n) == 1)
 			break;
 	fclose(f);
-	return kib;
+	return n;
+}
+
+long long bench_rxd_written(const bench_rxd_t *b)
+{
+	return proc_value(b->pid, "io", "wchar");
+}
+
+long bench_rxd_rss_anon_kib(const bench_rxd_t *b)
+{
+	return (long)proc_value(b->pid, "status", "RssAnon");
 }
 
 int bench_rxd_stop(bench_rxd_t *b)

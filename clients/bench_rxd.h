@@ -29,15 +29,18 @@ typedef struct {
 } bench_rxd_t;
 
 /* Start rxd (the program at rxd_path) on a new data dir inside parent, its
- * log in DIR/rxd.log, and wait until its admin socket answers.  0 on
- * success; -1 with why set. */
-int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, char *why,
-		    size_t whylen);
+ * log in DIR/rxd.log, with an LMDB map of map_mib MiB (0: rxd's default),
+ * and wait until its admin socket answers.  0 on success; -1 with why set. */
+int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, long map_mib,
+		    char *why, size_t whylen);
 /* Register the clinic, the pharmacy, a prescriber and a pharmacy key, and
  * npatients patients each with a card.  0 on success; -1 with why set. */
 int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen);
 /* rxd's CPU time so far (user + system), in seconds; -1 if unknown. */
 double bench_rxd_cpu(const bench_rxd_t *b);
+/* Bytes rxd has handed to write(2) and friends so far (wchar in
+ * /proc/PID/io: LMDB's page writes, and its log); -1 if unknown. */
+long long bench_rxd_written(const bench_rxd_t *b);
 /* rxd's resident memory in KiB (RssAnon: outside LMDB's file-backed map). */
 long bench_rxd_rss_anon_kib(const bench_rxd_t *b);
 /* SIGTERM and reap; the exit status as waitpid gives it. */

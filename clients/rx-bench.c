@@ -44,6 +44,12 @@
 
 enum { JOB_SUBMIT, JOB_PAIR, JOB_STATUS };
 
+/* Workloads: submit, claim+dispense, mixed day, single client, submit at
+ * half the submit peak. */
+#define NWL 5
+/* --preload beyond this also measures at this many stored. */
+#define SCALE_SMALL 10000
+
 /* One pre-signed unit of work. */
 typedef struct {
 	int kind;
@@ -51,6 +57,7 @@ typedef struct {
 	char id[RX_ID_LEN + 1];  /* PAIR, STATUS */
 	uint8_t *frame;          /* the signed Request: SUBMIT, CLAIM or STATUS */
 	size_t len;
+	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id inside frame */
 	Rx__Signed record;       /* PAIR: the dispense record, signed */
 } job_t;
 
@@ -61,10 +68,11 @@ typedef struct {
 } pool_ent_t;
 
 typedef struct {
-	int seconds, clients, patients, gap_us;
+	int seconds, clients, patients, window;
 	long preload;
 	const char *json, *rxd, *dir;
 	int keep, vs_postgres;
+	unsigned workloads; /* bit i: run res[i] (submit, pairs, mixed, idle) */
 } options_t;
 
 typedef struct worker worker_t;
@@ -100,7 +108,8 @@ struct worker {
 	char last_msg[200];
 	int exhausted;
 	int64_t start_ns, deadline_ns, end_ns;
-	int gap_us;
+	int gap_us, window;
+	int64_t pace_ns; /* >0: start a unit every pace_ns (open loop), latency from then */
 	pthread_barrier_t *go;
 };
 
@@ -110,9 +119,11 @@ typedef struct {
 	double secs, rate, p50, p99, p999; /* rate: units/s; latencies in ms */
 	uint64_t units, submits, pairs, statuses, errors;
 	double rxd_cpu;   /* rxd's CPU over the run, in cores */
+	double kib_per_req; /* what rxd wrote (LMDB pages, its log) per request */
 	double bench_cpu; /* ours, in cores */
 	int exhausted;
 	int per_request; /* rate counts requests, not units */
+	int skipped;     /* not asked for (--workloads) */
 	double commits, verifies, trips; /* per unit (or request), for the ratios */
 } result_t;
 
@@ -223,6 +234,7 @@ static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
 		return -1;
 	}
 	rxc_request_id(rid);
+	memcpy(j->rid, rid, sizeof rid);
 	call.request_id.data = rid;
 	call.request_id.len = sizeof rid;
 	call.op = RX__OP__SUBMIT;
@@ -250,6 +262,7 @@ static int sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
 			       (int64_t)time(NULL), &card) != RX_OK)
 		return -1;
 	rxc_request_id(rid);
+	memcpy(j->rid, rid, sizeof rid);
 	call.request_id.data = rid;
 	call.request_id.len = sizeof rid;
 	call.op = RX__OP__CLAIM;
@@ -278,6 +291,7 @@ static int sign_status(bench_t *B, job_t *j, const pool_ent_t *e)
 	j->kind = JOB_STATUS;
 	memcpy(j->id, e->id, sizeof j->id);
 	rxc_request_id(rid);
+	memcpy(j->rid, rid, sizeof rid);
 	call.request_id.data = rid;
 	call.request_id.len = sizeof rid;
 	call.op = RX__OP__STATUS;
@@ -414,112 +428,196 @@ static void prepare(bench_t *B, int nw, size_t per_worker, choose_fn choose)
 
 /* ---- the timed loop ---- */
 
-/* Send one pre-signed frame and wait for its reply.  *rc (if asked) is the
- * receipt on OK, the caller's to free. */
-static rx_err_t exchange(worker_t *w, rxc_t *c, const uint8_t *frame, size_t len, Rx__Receipt **rc)
+/* One unit of work in flight on a client's connection: the request id its
+ * next reply names, and for a PAIR whether the CLAIM or the DISPENSE is out. */
+typedef struct {
+	job_t *job;      /* NULL: the slot is free */
+	int dispensing;  /* PAIR: the DISPENSE (signed here) is out */
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	int64_t t0;
+} slot_t;
+
+static rxc_t *conn_of(worker_t *w, const job_t *j)
 {
-	const void *frames[2] = {"", frame};
-	size_t lens[2] = {0, len};
-	uint8_t *buf = NULL;
-	size_t blen = 0;
-	rx_err_t err = rxc_raw(c, frames, lens, 2, &buf, &blen);
-	if (err != RX_OK) {
-		snprintf(w->last_msg, sizeof w->last_msg, "no reply: %s", rx_err_name(err));
-		return err;
-	}
-	Rx__Reply *r = rx__reply__unpack(NULL, blen, buf);
-	free(buf);
-	if (r == NULL) {
-		snprintf(w->last_msg, sizeof w->last_msg, "a reply that does not decode");
-		return RX_SYSTEM;
-	}
-	err = (rx_err_t)r->status;
-	if (err != RX_OK)
-		snprintf(w->last_msg, sizeof w->last_msg, "%s: %s", rx_err_name(err), r->message);
-	else if (rc && (*rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data)) == NULL)
-		err = RX_SYSTEM;
-	rx__reply__free_unpacked(r, NULL);
-	return err;
+	return j->kind == JOB_PAIR ? w->pharmacy : w->clinic;
 }
 
-static rx_err_t do_pair(worker_t *w, job_t *j)
+static void failed(worker_t *w, rx_err_t err, const char *fmt, const char *arg)
 {
-	Rx__Receipt *rc = NULL;
-	rx_err_t err = exchange(w, w->pharmacy, j->frame, j->len, &rc);
-	if (err != RX_OK)
-		return err;
+	w->n_bad++;
+	w->last_bad = err;
+	snprintf(w->last_msg, sizeof w->last_msg, fmt, arg);
+}
+
+/* The DISPENSE for a PAIR whose CLAIM returned token: signed here, as the
+ * token is the CLAIM's answer. */
+static rx_err_t send_dispense(worker_t *w, slot_t *s, const uint8_t token[RX_TOKEN_LEN])
+{
 	Rx__Call call = RX__CALL__INIT;
-	uint8_t rid[RX_REQUEST_ID_LEN], token[RX_TOKEN_LEN];
-	if (rc->claim_token.len != RX_TOKEN_LEN || rc->use != w->B->use) {
-		rx__receipt__free_unpacked(rc, NULL);
-		snprintf(w->last_msg, sizeof w->last_msg, "CLAIM receipt without a token or another use");
-		return RX_SYSTEM;
-	}
-	memcpy(token, rc->claim_token.data, RX_TOKEN_LEN);
-	rx__receipt__free_unpacked(rc, NULL);
-	/* The token is the CLAIM's answer: this call is signed here. */
-	rxc_request_id(rid);
-	call.request_id.data = rid;
-	call.request_id.len = sizeof rid;
+	call.request_id.data = s->rid;
+	call.request_id.len = RX_REQUEST_ID_LEN;
 	call.op = RX__OP__DISPENSE;
-	call.prescription_id = j->id;
-	call.claim_token.data = token;
+	call.prescription_id = s->job->id;
+	call.claim_token.data = (uint8_t *)token;
 	call.claim_token.len = RX_TOKEN_LEN;
-	call.dispense = &j->record;
+	call.dispense = &s->job->record;
+	rxc_request_id(s->rid);
 	size_t len;
 	uint8_t *frame = call_frame(&w->B->rxd.pharmacist, &call, &len);
 	if (frame == NULL)
 		return RX_SYSTEM;
-	err = exchange(w, w->pharmacy, frame, len, NULL);
+	rx_err_t err = rxc_send_frame(w->pharmacy, frame, len);
 	free(frame);
 	return err;
 }
 
+/* A reply arrived for slot s.  Returns 1 when the slot's unit is finished
+ * (done or failed), 0 when a PAIR's DISPENSE went out. */
+static int on_reply(worker_t *w, slot_t *s, const Rx__Reply *r)
+{
+	job_t *j = s->job;
+	rx_err_t err = (rx_err_t)r->status;
+	if (err != RX_OK) {
+		failed(w, err, "%s", r->message);
+		return 1;
+	}
+	Rx__Receipt *rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data);
+	if (rc == NULL) {
+		failed(w, RX_SYSTEM, "%s", "a reply without a receipt that decodes");
+		return 1;
+	}
+	int finished = 1, ok = 1;
+	if (j->kind == JOB_SUBMIT) {
+		snprintf(w->made[w->nmade].id, sizeof w->made[0].id, "%s", rc->prescription_id);
+		w->made[w->nmade++].patient = j->patient;
+		w->n_submit++;
+	} else if (j->kind == JOB_STATUS) {
+		w->n_status++;
+	} else if (!s->dispensing) {
+		ok = 0;
+		if (rc->claim_token.len != RX_TOKEN_LEN || rc->use != w->B->use)
+			failed(w, RX_SYSTEM, "%s", "CLAIM receipt without a token or another use");
+		else if ((err = send_dispense(w, s, rc->claim_token.data)) != RX_OK)
+			failed(w, err, "DISPENSE not sent: %s", rx_err_name(err));
+		else {
+			s->dispensing = 1;
+			finished = 0;
+		}
+	} else {
+		memcpy(w->dispensed[w->ndispensed].id, j->id, sizeof j->id);
+		w->dispensed[w->ndispensed++].patient = j->patient;
+		w->n_pair++;
+	}
+	if (ok) {
+		int64_t us = (now_ns() - s->t0) / 1000;
+		w->lat[w->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	}
+	rx__receipt__free_unpacked(rc, NULL);
+	return finished;
+}
+
+/* Take one reply from connection c and hand it to the slot it answers. */
+static int take_one(worker_t *w, rxc_t *c, slot_t *slots)
+{
+	uint8_t *buf;
+	size_t len;
+	if (rxc_recv_frame(c, 0, &buf, &len) != RX_OK)
+		return 0;
+	Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
+	free(buf);
+	if (r == NULL) {
+		failed(w, RX_SYSTEM, "%s", "a reply that does not decode");
+		return 0;
+	}
+	int done = 0;
+	for (int i = 0; i < w->window; i++) {
+		slot_t *s = &slots[i];
+		if (s->job && r->request_id.len == RX_REQUEST_ID_LEN &&
+		    memcmp(r->request_id.data, s->rid, RX_REQUEST_ID_LEN) == 0) {
+			if (on_reply(w, s, r)) {
+				s->job = NULL;
+				done = 1;
+			}
+			break;
+		}
+	}
+	rx__reply__free_unpacked(r, NULL);
+	return done;
+}
+
+/* A client: keeps up to window units in flight over its two connections
+ * (the clinic's for SUBMIT and STATUS, the pharmacy's for CLAIM and
+ * DISPENSE), starting new ones until its deadline, then waits for those
+ * still out.  A unit's latency runs from its first request sent to its last
+ * reply. */
 static void *work(void *p)
 {
 	worker_t *w = p;
+	slot_t *slots = calloc((size_t)w->window, sizeof *slots);
+	if (slots == NULL)
+		die("%s", "out of memory");
 	pthread_barrier_wait(w->go);
 	size_t k = 0;
-	for (; k < w->njobs; k++) {
-		int64_t t0 = now_ns();
-		if (t0 >= w->deadline_ns)
+	int inflight = 0;
+	int64_t next_start = now_ns();
+	for (;;) {
+		for (int i = 0; i < w->window && k < w->njobs && now_ns() < w->deadline_ns; i++) {
+			slot_t *s = &slots[i];
+			if (s->job)
+				continue;
+			if (w->pace_ns && now_ns() < next_start)
+				break;
+			job_t *j = &w->jobs[k++];
+			s->job = j;
+			s->dispensing = 0;
+			memcpy(s->rid, j->rid, RX_REQUEST_ID_LEN);
+			/* Paced: latency counts from when the unit was due, so a
+			 * broker that falls behind is not excused by the wait. */
+			s->t0 = w->pace_ns ? next_start : now_ns();
+			next_start += w->pace_ns;
+			rx_err_t err = rxc_send_frame(conn_of(w, j), j->frame, j->len);
+			if (err != RX_OK) {
+				failed(w, err, "not sent: %s", rx_err_name(err));
+				s->job = NULL;
+				continue;
+			}
+			inflight++;
+		}
+		int more = k < w->njobs && now_ns() < w->deadline_ns;
+		if (inflight == 0 && !(w->pace_ns && more))
 			break;
-		job_t *j = &w->jobs[k];
-		rx_err_t err;
-		if (j->kind == JOB_SUBMIT) {
-			Rx__Receipt *rc = NULL;
-			err = exchange(w, w->clinic, j->frame, j->len, &rc);
-			if (err == RX_OK) {
-				snprintf(w->made[w->nmade].id, sizeof w->made[0].id, "%s", rc->prescription_id);
-				w->made[w->nmade++].patient = j->patient;
-				rx__receipt__free_unpacked(rc, NULL);
-				w->n_submit++;
-			}
-		} else if (j->kind == JOB_PAIR) {
-			err = do_pair(w, j);
-			if (err == RX_OK) {
-				memcpy(w->dispensed[w->ndispensed].id, j->id, sizeof j->id);
-				w->dispensed[w->ndispensed++].patient = j->patient;
-				w->n_pair++;
-			}
-		} else {
-			err = exchange(w, w->clinic, j->frame, j->len, NULL);
-			if (err == RX_OK)
-				w->n_status++;
+		zmq_pollitem_t it[2] = {{rxc_socket(w->clinic), 0, ZMQ_POLLIN, 0},
+					{rxc_socket(w->pharmacy), 0, ZMQ_POLLIN, 0}};
+		/* No resends: a slow reply is measured; none in two minutes is lost. */
+		/* Paced, with a slot free: sleep until the next unit is due,
+		 * rounded up to a whole millisecond (never 0, or eight clients
+		 * spinning would take the cores the broker needs; never
+		 * negative, which is forever).  Otherwise: until a reply. */
+		long wait_ms = 120000;
+		int64_t now = now_ns();
+		if (w->pace_ns && more && inflight < w->window)
+			wait_ms = next_start > now ? (long)((next_start - now + 999999) / 1000000) : 1;
+		int rc = zmq_poll(it, 2, wait_ms);
+		if (rc == 0 && wait_ms < 120000)
+			continue;
+		if (rc < 0 && zmq_errno() == EINTR)
+			continue;
+		if (rc <= 0) {
+			w->n_bad += (uint64_t)inflight;
+			snprintf(w->last_msg, sizeof w->last_msg, "no reply within 120 s");
+			break;
 		}
-		int64_t t1 = now_ns();
-		if (err != RX_OK) {
-			w->n_bad++;
-			w->last_bad = err;
-		} else {
-			int64_t us = (t1 - t0) / 1000;
-			w->lat[w->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-		}
-		if (w->gap_us) {
+		int finished = 0;
+		for (int c = 0; c < 2; c++)
+			if (it[c].revents & ZMQ_POLLIN)
+				finished += take_one(w, c ? w->pharmacy : w->clinic, slots);
+		inflight -= finished;
+		if (finished && w->gap_us) {
 			struct timespec ts = {0, (long)w->gap_us * 1000};
 			nanosleep(&ts, NULL);
 		}
 	}
+	free(slots);
 	w->exhausted = k == w->njobs;
 	w->end_ns = now_ns();
 	return NULL;
@@ -551,6 +649,7 @@ static result_t run(bench_t *B, int nw, int seconds, const char *name, const cha
 	result_t r = {.name = name, .unit = unit};
 	pthread_barrier_init(&go, NULL, (unsigned)nw + 1);
 	double cpu0 = bench_rxd_cpu(&B->rxd), self0 = self_cpu();
+	long long wr0 = bench_rxd_written(&B->rxd);
 	for (int i = 0; i < nw; i++) {
 		worker_t *w = &B->w[i];
 		w->go = &go;
@@ -565,6 +664,8 @@ static result_t run(bench_t *B, int nw, int seconds, const char *name, const cha
 		B->w[i].start_ns = t0;
 		B->w[i].deadline_ns = seconds > 0 ? t0 + (int64_t)seconds * 1000000000 : INT64_MAX;
 	}
+	if (seconds > 0)
+		fprintf(stderr, "rx-bench: %s: timed run\n", name);
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
 	int64_t t_end = t0;
@@ -590,6 +691,9 @@ static result_t run(bench_t *B, int nw, int seconds, const char *name, const cha
 	pthread_barrier_destroy(&go);
 	r.secs = (double)(t_end - t0) / 1e9;
 	r.rxd_cpu = (bench_rxd_cpu(&B->rxd) - cpu0) / r.secs;
+	long long wr1 = bench_rxd_written(&B->rxd);
+	double nreq = (double)(r.submits + 2 * r.pairs + r.statuses);
+	r.kib_per_req = wr0 >= 0 && wr1 >= wr0 && nreq > 0 ? (double)(wr1 - wr0) / 1024 / nreq : 0;
 	r.bench_cpu = (self_cpu() - self0) / r.secs;
 	uint32_t *all = malloc((nlat ? nlat : 1) * sizeof *all);
 	if (all == NULL)
@@ -650,6 +754,31 @@ static void fill_pool(bench_t *B, size_t n, double rate)
 		if (r.errors)
 			die("%s", "submits failed while filling the pool");
 	}
+}
+
+/* Submit (untimed, pipelined like every workload) until n prescriptions
+ * are stored. */
+static void preload_to(bench_t *B, long n)
+{
+	if (B->stored >= n)
+		return;
+	fprintf(stderr, "rx-bench: preloading to %ld prescriptions...\n", n);
+	int64_t t0 = now_ns();
+	long from = B->stored;
+	while (B->stored < n) {
+		size_t per = (size_t)(n - B->stored) / (size_t)B->nworkers + 1;
+		if (per > 20000)
+			per = 20000;
+		prepare(B, B->nworkers, per, choose_submit);
+		result_t r = run(B, B->nworkers, 0, "preload", "req");
+		if (r.errors)
+			die("%s", "preload submits failed");
+		fprintf(stderr, "rx-bench: %ld stored (%.0f/s, %.1f KiB written a submit)\n", B->stored,
+			r.rate, r.kib_per_req);
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+	fprintf(stderr, "rx-bench: preload took %.1f s (%.0f submits/s with the signing)\n", secs,
+		(double)(B->stored - from) / secs);
 }
 
 /* ---- setup ---- */
@@ -740,14 +869,42 @@ static int arg_num(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* "submit,pairs,mixed,idle" (any of them, any order) into a bit set. */
+static int parse_workloads(const char *list, unsigned *out)
+{
+	static const char *const names[NWL] = {"submit", "pairs", "mixed", "idle", "half"};
+	char buf[128];
+	unsigned set = 0;
+	if (strlen(list) >= sizeof buf)
+		return -1;
+	strcpy(buf, list);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int i = 0;
+		while (i < NWL && strcmp(t, names[i]) != 0)
+			i++;
+		if (i == NWL)
+			return -1;
+		set |= 1u << i;
+	}
+	if (set == 0)
+		return -1;
+	*out = set;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rx-bench [--seconds N] [--clients N] [--preload N] [--json FILE]\n"
-		"                [--rxd PATH] [--dir DIR] [--patients N] [--keep]\n"
+		"usage: rx-bench [--seconds N] [--clients N] [--window N] [--workloads L] [--preload N]\n"
+		"                [--json FILE] [--rxd PATH] [--dir DIR] [--patients N] [--keep]\n"
 		"  --seconds N   per workload (10; at most 240: card assertions go stale after 5 min)\n"
 		"  --clients N   concurrent client threads (8)\n"
-		"  --preload N   submit N prescriptions before the measured workloads (0)\n"
+		"  --window N    requests each client keeps in flight on a connection (16);\n"
+		"                the single-client workload always has one\n"
+		"  --workloads L which workloads to run, comma-separated: submit,pairs,mixed,idle,half\n"
+		"                (all; half: submits offered at a steady half of the submit peak)\n"
+		"  --preload N   submit N prescriptions before the measured workloads (0); beyond\n"
+		"                10000, submit and claim+dispense are also measured at 10000 first\n"
 		"  --json FILE   also write the results as JSON\n"
 		"  --rxd PATH    the rxd to run ($RXD, else BUILD/broker/rxd beside this program)\n"
 		"  --dir DIR     where the temp data dir and LMDB test env go ($TMPDIR, else /tmp);\n"
@@ -761,7 +918,7 @@ static void usage(FILE *f)
 static void parse(int argc, char **argv, options_t *o)
 {
 	long v;
-	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8};
+	*o = (options_t){.seconds = 10, .clients = 8, .patients = 8, .window = 16, .workloads = (1u << NWL) - 1};
 	o->rxd = getenv("RXD");
 	o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int i = 1; i < argc; i++) {
@@ -787,6 +944,10 @@ static void parse(int argc, char **argv, options_t *o)
 			o->clients = (int)v;
 		else if (strcmp(a, "--preload") == 0 && arg_num(val, 0, 100000000, &v) == 0)
 			o->preload = v;
+		else if (strcmp(a, "--workloads") == 0 && parse_workloads(val, &o->workloads) == 0)
+			;
+		else if (strcmp(a, "--window") == 0 && arg_num(val, 1, 1024, &v) == 0)
+			o->window = (int)v;
 		else if (strcmp(a, "--patients") == 0 && arg_num(val, 1, BENCH_MAX_PATIENTS, &v) == 0)
 			o->patients = (int)v;
 		else if (strcmp(a, "--json") == 0)
@@ -869,6 +1030,12 @@ typedef struct {
 
 static pg_figures_t PG;
 
+/* With a big --preload: submit and claim+dispense at SCALE_SMALL stored. */
+static struct {
+	long stored; /* 0: not measured */
+	result_t small[2];
+} SCALE;
+
 static void print_table(const options_t *o, const limits_t *L, result_t *res, int nres,
 			const char *model, long ncpu, double load, long stored, long rss_kib)
 {
@@ -886,16 +1053,18 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 	printf("  %-44s %12s /s\n", "ZeroMQ round trips, pipelined, plain", fmt_rate(L->zmq, a, sizeof a));
 	printf("  %-44s %12s /s\n\n", "ZeroMQ round trips, pipelined, CURVE",
 	       fmt_rate(L->zmq_curve, a, sizeof a));
-	printf("%-20s %10s %-7s %7s %7s %8s %7s %6s %5s  %s\n", "workload", "throughput", "", "p50 ms",
-	       "p99 ms", "p99.9 ms", "rxd cpu", "errors", "", "ratio to limit: 1/commit 100/commit Ed25519 CURVE-rt");
+	printf("%-20s %10s %-7s %7s %7s %8s %7s %7s %6s %5s  %s\n", "workload", "throughput", "", "p50 ms",
+	       "p99 ms", "p99.9 ms", "rxd cpu", "KiB/req", "errors", "", "ratio to limit: 1/commit 100/commit Ed25519 CURVE-rt");
 	for (int i = 0; i < nres; i++) {
 		result_t *r = &res[i];
 		double zl = L->zmq_curve > 0 ? L->zmq_curve : L->zmq;
 		double bl = bound(lmdb1_of(L), r->commits), bb = bound(L->lmdb100 * 100, r->commits),
 		       bv = bound(L->verify, r->verifies), bz = bound(zl, r->trips);
-		printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %6.0f%% %6llu %5s  %8.2f %10.3f %7.3f %8.4f\n",
+		if (r->skipped)
+			continue;
+		printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %6.0f%% %7.1f %6llu %5s  %8.2f %10.3f %7.3f %8.4f\n",
 		       r->name, fmt_rate(r->rate, a, sizeof a), r->unit, r->p50, r->p99, r->p999,
-		       r->rxd_cpu * 100, (unsigned long long)r->errors, r->exhausted ? "short" : "",
+		       r->rxd_cpu * 100, r->kib_per_req, (unsigned long long)r->errors, r->exhausted ? "short" : "",
 		       bl > 0 ? r->rate / bl : 0, bb > 0 ? r->rate / bb : 0, bv > 0 ? r->rate / bv : 0,
 		       bz > 0 ? r->rate / bz : 0);
 	}
@@ -903,7 +1072,8 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 	       "DISPENSE; STATUS too, for its audit entry) is one LMDB record; signatures verified:\n"
 	       "SUBMIT 3, CLAIM 2, DISPENSE 2, STATUS 1; one round trip per request.  1/commit: each\n"
 	       "write fsync'd alone (mean of the two measurements); 100/commit: writes grouped 100 to\n"
-	       "an fsync, which rxd's group commit can approach.  rxd cpu: cores' worth of its CPU time.\n");
+	       "an fsync, which rxd's group commit can approach.  rxd cpu: cores' worth of its CPU time.\n"
+	       "KiB/req: bytes rxd wrote per request (LMDB's dirty pages at each commit, and its log).\n");
 	printf("single client: one request at a time with a 1 ms pause; its LMDB commit alone takes "
 	       "%.2f ms (1 / commits per second).\n",
 	       lmdb1_of(L) > 0 ? 1000.0 / lmdb1_of(L) : 0);
@@ -914,11 +1084,19 @@ static void print_table(const options_t *o, const limits_t *L, result_t *res, in
 		printf("\nPostgreSQL 1 row per prescription, FOR UPDATE SKIP LOCKED claims, fsync and "
 		       "synchronous_commit on, no signatures checked; same clients, same seconds\n");
 		for (int i = 0; i < 2; i++)
-			printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %7s %6llu %5s  rxd / PostgreSQL = %.2f\n",
+			printf("%-20s %10s %-7s %7.2f %7.2f %8.2f %7s %7s %6llu %5s  rxd / PostgreSQL = %.2f\n",
 			       i ? "pg claim+dispense" : "pg submit", fmt_rate(PG.rate[i], a, sizeof a),
-			       i ? "pairs/s" : "req/s", PG.p50[i], PG.p99[i], PG.p999[i], "",
+			       i ? "pairs/s" : "req/s", PG.p50[i], PG.p99[i], PG.p999[i], "", "",
 			       (unsigned long long)PG.errors[i], PG.ran_out[i] ? "short" : "",
 			       PG.rate[i] > 0 ? res[i].rate / PG.rate[i] : 0);
+	}
+	if (SCALE.stored) {
+		printf("\nscale: stored at the start    %14ld %14ld   ratio\n", SCALE.stored, stored);
+		for (int i = 0; i < 2; i++)
+			if (!res[i].skipped && SCALE.small[i].units)
+				printf("       %-22s %14s %14s   %.2f\n", res[i].name,
+				       fmt_rate(SCALE.small[i].rate, a, sizeof a), fmt_rate(res[i].rate, b, sizeof b),
+				       SCALE.small[i].rate > 0 ? res[i].rate / SCALE.small[i].rate : 0);
 	}
 	for (int i = 0; i < nres; i++)
 		if (res[i].exhausted)
@@ -950,13 +1128,16 @@ static int write_json(const char *path, const options_t *o, const limits_t *L, r
 		double zl = L->zmq_curve > 0 ? L->zmq_curve : L->zmq;
 		double bl = bound(lmdb1_of(L), r->commits), bb = bound(L->lmdb100 * 100, r->commits),
 		       bv = bound(L->verify, r->verifies), bz = bound(zl, r->trips);
+		if (r->skipped)
+			continue;
 		json_t *x = json_pack(
-			"{s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:b}",
+			"{s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:b}",
 			"name", r->name, "unit", r->unit, "seconds", r->secs, "units", (json_int_t)r->units,
 			"per_second", r->rate, "p50_ms", r->p50, "p99_ms", r->p99, "p999_ms", r->p999,
 			"submits", (json_int_t)r->submits, "pairs", (json_int_t)r->pairs, "statuses",
 			(json_int_t)r->statuses, "errors", (json_int_t)r->errors, "rxd_cpu_cores",
-			r->rxd_cpu, "bench_cpu_cores", r->bench_cpu, "ran_short", r->exhausted);
+			r->rxd_cpu, "bench_cpu_cores", r->bench_cpu, "rxd_kib_written_per_request",
+			r->kib_per_req, "ran_short", r->exhausted);
 		json_object_set_new(x, "ratio",
 				    json_pack("{s:f, s:f, s:f, s:f}", "lmdb_commits_1_record", bl > 0 ? r->rate / bl : 0,
 					      "lmdb_records_100_per_commit", bb > 0 ? r->rate / bb : 0,
@@ -966,6 +1147,13 @@ static int write_json(const char *path, const options_t *o, const limits_t *L, r
 	}
 	json_object_set_new(root, "workloads", wl);
 	json_object_set_new(root, "rxd_rss_anon_kib", json_integer(rss_kib));
+	if (SCALE.stored)
+		json_object_set_new(root, "scale",
+				    json_pack("{s:I, s:f, s:f, s:I, s:f, s:f}", "small_stored",
+					      (json_int_t)SCALE.stored, "small_submit_per_second",
+					      SCALE.small[0].rate, "small_pairs_per_second", SCALE.small[1].rate,
+					      "stored", (json_int_t)stored, "submit_per_second", res[0].rate,
+					      "pairs_per_second", res[1].rate));
 	if (PG.have) {
 		json_t *pg = json_array();
 		for (int i = 0; i < 2; i++)
@@ -987,7 +1175,7 @@ int main(int argc, char **argv)
 	bench_t B;
 	char rxd_path[PATH_MAX], why[300], model[128];
 	limits_t L = {0};
-	result_t res[4];
+	result_t res[NWL];
 	double load = 0;
 
 	memset(&B, 0, sizeof B);
@@ -1015,7 +1203,10 @@ int main(int argc, char **argv)
 	L.zmq_curve = bench_limit_zmq(1, 600, 256, lim_ms);
 
 	fprintf(stderr, "rx-bench: starting %s...\n", rxd_path);
-	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, why, sizeof why) != 0 ||
+	/* A preloaded store needs room: about 3 KiB a prescription (its record,
+	 * its stored reply, indexes, audit), with margin. */
+	long map_mib = o->preload > 100000 ? 1024 + o->preload / 128 : 0;
+	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, map_mib, why, sizeof why) != 0 ||
 	    bench_rxd_populate(&B.rxd, o->patients, why, sizeof why) != 0) {
 		bench_rxd_stop(&B.rxd);
 		if (!o->keep)
@@ -1037,6 +1228,7 @@ int main(int argc, char **argv)
 			      op = oc;
 		op.curve = &B.rxd.pharmacy_curve;
 		w->B = &B;
+		w->window = o->window;
 		if (rxc_new(&w->clinic, B.zctx, B.rxd.endpoint, &B.rxd.prescriber, &oc) != RX_OK ||
 		    rxc_new(&w->pharmacy, B.zctx, B.rxd.endpoint, &B.rxd.pharmacist, &op) != RX_OK)
 			die("%s", "cannot connect to rxd");
@@ -1058,52 +1250,83 @@ int main(int argc, char **argv)
 	double rate = cal.rate > 10 ? cal.rate : 10;
 	fprintf(stderr, "rx-bench: calibration: %.0f submits/s\n", rate);
 
-	if (o->preload > 0) {
-		fprintf(stderr, "rx-bench: preloading %ld prescriptions...\n", o->preload);
-		int64_t t0 = now_ns();
-		while (B.stored < o->preload) {
-			size_t per = (size_t)(o->preload - B.stored) / (size_t)B.nworkers + 1;
-			if (per > 20000)
-				per = 20000;
-			prepare(&B, B.nworkers, per, choose_submit);
-			result_t r = run(&B, B.nworkers, 0, "preload", "req");
-			if (r.errors)
-				die("%s", "preload submits failed");
-			fprintf(stderr, "rx-bench: %ld stored (%.0f/s)\n", B.stored, r.rate);
+	/* With a big preload, submit and claim+dispense are measured first at
+	 * SCALE_SMALL prescriptions stored, then again at the full preload. */
+	if (o->preload > SCALE_SMALL && (o->workloads & 3u)) {
+		preload_to(&B, SCALE_SMALL);
+		SCALE.stored = B.stored;
+		if (o->workloads & 1u) {
+			fprintf(stderr, "rx-bench: submit at %ld stored...\n", B.stored);
+			prepare(&B, B.nworkers, jobs_for(rate, o->seconds, B.nworkers), choose_submit);
+			SCALE.small[0] = run(&B, B.nworkers, o->seconds, "submit", "req/s");
 		}
-		fprintf(stderr, "rx-bench: preload took %.1f s\n", (double)(now_ns() - t0) / 1e9);
+		if (o->workloads & 2u) {
+			fprintf(stderr, "rx-bench: claim+dispense at %ld stored...\n", B.stored);
+			size_t per = jobs_for(rate / 2, o->seconds, B.nworkers);
+			fill_pool(&B, per * (size_t)B.nworkers, rate);
+			prepare(&B, B.nworkers, per, choose_pair);
+			SCALE.small[1] = run(&B, B.nworkers, o->seconds, "claim+dispense", "pairs/s");
+		}
 	}
+	preload_to(&B, o->preload);
 	long stored = B.stored;
 
-	fprintf(stderr, "rx-bench: submit...\n");
-	prepare(&B, B.nworkers, jobs_for(rate, o->seconds, B.nworkers), choose_submit);
-	res[0] = run(&B, B.nworkers, o->seconds, "submit", "req/s");
-	if (res[0].rate > rate)
-		rate = res[0].rate;
-
-	fprintf(stderr, "rx-bench: claim+dispense...\n");
-	/* A pair is two requests: about half the submit rate. */
-	size_t per = jobs_for(rate / 2, o->seconds, B.nworkers);
-	fill_pool(&B, per * (size_t)B.nworkers, rate);
-	prepare(&B, B.nworkers, per, choose_pair);
-	res[1] = run(&B, B.nworkers, o->seconds, "claim+dispense", "pairs/s");
-
-	fprintf(stderr, "rx-bench: mixed day...\n");
-	per = jobs_for(rate, o->seconds, B.nworkers);
-	fill_pool(&B, per * (size_t)B.nworkers / 3, rate);
-	prepare(&B, B.nworkers, per, choose_mixed);
-	res[2] = run(&B, B.nworkers, o->seconds, "mixed day", "req/s");
-	/* Counted in requests (a pair is two); latency stays per unit. */
-	res[2].per_request = 1;
-	res[2].rate = (double)(res[2].submits + 2 * res[2].pairs + res[2].statuses) / res[2].secs;
-
-	fprintf(stderr, "rx-bench: single client...\n");
-	B.w[0].gap_us = 1000;
-	prepare(&B, 1, (size_t)o->seconds * 1000, choose_submit);
-	res[3] = run(&B, 1, o->seconds, "single client, idle", "req/s");
-	res[3].exhausted = 0; /* paced: it is expected to finish early or on time */
-	B.w[0].gap_us = 0;
-	for (int i = 0; i < 4; i++)
+	static const char *const names[NWL] = {"submit", "claim+dispense", "mixed day",
+					       "single client, idle", "submit, half peak"};
+	for (int i = 0; i < NWL; i++)
+		if (!(o->workloads & 1u << i))
+			res[i] = (result_t){.name = names[i], .unit = "", .skipped = 1};
+	if (o->workloads & 1u) {
+		fprintf(stderr, "rx-bench: submit...\n");
+		prepare(&B, B.nworkers, jobs_for(rate, o->seconds, B.nworkers), choose_submit);
+		res[0] = run(&B, B.nworkers, o->seconds, names[0], "req/s");
+		if (res[0].rate > rate)
+			rate = res[0].rate;
+	}
+	size_t per;
+	if (o->workloads & 2u) {
+		fprintf(stderr, "rx-bench: claim+dispense...\n");
+		/* A pair is two requests: about half the submit rate. */
+		per = jobs_for(rate / 2, o->seconds, B.nworkers);
+		fill_pool(&B, per * (size_t)B.nworkers, rate);
+		prepare(&B, B.nworkers, per, choose_pair);
+		res[1] = run(&B, B.nworkers, o->seconds, names[1], "pairs/s");
+	}
+	if (o->workloads & 4u) {
+		fprintf(stderr, "rx-bench: mixed day...\n");
+		per = jobs_for(rate, o->seconds, B.nworkers);
+		fill_pool(&B, per * (size_t)B.nworkers / 3, rate);
+		prepare(&B, B.nworkers, per, choose_mixed);
+		res[2] = run(&B, B.nworkers, o->seconds, names[2], "req/s");
+		/* Counted in requests (a pair is two); latency stays per unit. */
+		res[2].per_request = 1;
+		res[2].rate = (double)(res[2].submits + 2 * res[2].pairs + res[2].statuses) / res[2].secs;
+	}
+	if (o->workloads & 8u) {
+		fprintf(stderr, "rx-bench: single client...\n");
+		B.w[0].gap_us = 1000;
+		B.w[0].window = 1;
+		prepare(&B, 1, (size_t)o->seconds * 1000, choose_submit);
+		res[3] = run(&B, 1, o->seconds, names[3], "req/s");
+		res[3].exhausted = 0; /* paced: it is expected to finish early or on time */
+		B.w[0].gap_us = 0;
+		B.w[0].window = o->window;
+	}
+	if (o->workloads & 16u) {
+		/* Half the submit peak (this run's, or the calibration's), offered
+		 * at a steady pace whatever the replies do. */
+		double peak = o->workloads & 1u ? res[0].rate : rate;
+		int64_t pace = (int64_t)(1e9 * B.nworkers / (peak / 2 > 1 ? peak / 2 : 1));
+		fprintf(stderr, "rx-bench: submit at half peak (%.0f/s)...\n", peak / 2);
+		prepare(&B, B.nworkers, jobs_for(peak / 2, o->seconds, B.nworkers), choose_submit);
+		for (int i = 0; i < B.nworkers; i++)
+			B.w[i].pace_ns = pace;
+		res[4] = run(&B, B.nworkers, o->seconds, names[4], "req/s");
+		res[4].exhausted = 0; /* paced: it may finish its jobs on time */
+		for (int i = 0; i < B.nworkers; i++)
+			B.w[i].pace_ns = 0;
+	}
+	for (int i = 0; i < NWL; i++)
 		costs(&res[i]);
 
 	long rss = bench_rxd_rss_anon_kib(&B.rxd);
@@ -1143,11 +1366,11 @@ int main(int argc, char **argv)
 		snprintf(PG.why, sizeof PG.why, "rx-bench was built without libpq");
 #endif
 	}
-	print_table(o, &L, res, 4, model, ncpu, load, stored, rss);
-	if (o->json && write_json(o->json, o, &L, res, 4, model, ncpu, load, stored, rss) != 0)
+	print_table(o, &L, res, NWL, model, ncpu, load, stored, rss);
+	if (o->json && write_json(o->json, o, &L, res, NWL, model, ncpu, load, stored, rss) != 0)
 		die("cannot write %s", o->json);
 	uint64_t errors = 0;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NWL; i++)
 		errors += res[i].errors;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		die("%s", "rxd did not stop cleanly");

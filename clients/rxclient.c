@@ -166,6 +166,31 @@ static int is_notice(const uint8_t *buf, size_t len)
 	return yes;
 }
 
+/* Take one whole waiting message; its payload is its last frame, copied
+ * to *buf (heap).  1 if one was taken. */
+static int take_reply(void *sock, uint8_t **buf, size_t *blen)
+{
+	zmq_msg_t m;
+	int more = 1, got = 0;
+	while (more) {
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		more = zmq_msg_more(&m);
+		if (!more) {
+			*blen = zmq_msg_size(&m);
+			*buf = malloc(*blen ? *blen : 1);
+			if (*buf)
+				memcpy(*buf, zmq_msg_data(&m), *blen);
+			got = *buf != NULL;
+		}
+		zmq_msg_close(&m);
+	}
+	return got;
+}
+
 /* Send frames whenever the socket can take them, resending every resend_ms,
  * until a reply frame arrives for which accept() says yes, or timeout. */
 static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens, int n,
@@ -202,27 +227,9 @@ static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens
 		}
 		if (!(it.revents & ZMQ_POLLIN))
 			continue;
-		/* Take the whole message; the payload is its last frame. */
-		zmq_msg_t m;
-		int more = 1, got = 0;
 		uint8_t *buf = NULL;
 		size_t blen = 0;
-		while (more) {
-			zmq_msg_init(&m);
-			if (zmq_msg_recv(&m, c->sock, ZMQ_DONTWAIT) < 0) {
-				zmq_msg_close(&m);
-				break;
-			}
-			more = zmq_msg_more(&m);
-			if (!more) {
-				blen = zmq_msg_size(&m);
-				buf = malloc(blen ? blen : 1);
-				if (buf)
-					memcpy(buf, zmq_msg_data(&m), blen);
-				got = buf != NULL;
-			}
-			zmq_msg_close(&m);
-		}
+		int got = take_reply(c->sock, &buf, &blen);
 		if (got && accept != NULL && is_notice(buf, blen)) {
 			/* Not a reply: keep it for rxc_notice (unACKed ones come again). */
 			if (c->nqueued < NOTICE_QUEUE) {
@@ -246,6 +253,32 @@ rx_err_t rxc_raw(rxc_t *c, const void *const *frames, const size_t *lens, int n,
 		 size_t *reply_len)
 {
 	return exchange(c, frames, lens, n, NULL, NULL, reply, reply_len);
+}
+
+rx_err_t rxc_send_frame(rxc_t *c, const uint8_t *frame, size_t len)
+{
+	zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLOUT, 0};
+	if (zmq_poll(&it, 1, c->timeout_ms) <= 0 || !(it.revents & ZMQ_POLLOUT))
+		return RX_UNREACHABLE;
+	if (zmq_send(c->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(c->sock, frame, len, ZMQ_DONTWAIT) < 0)
+		return RX_UNREACHABLE;
+	return RX_OK;
+}
+
+rx_err_t rxc_recv_frame(rxc_t *c, int timeout_ms, uint8_t **reply, size_t *reply_len)
+{
+	zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+	*reply = NULL;
+	*reply_len = 0;
+	if (zmq_poll(&it, 1, timeout_ms) <= 0 || !(it.revents & ZMQ_POLLIN))
+		return RX_UNREACHABLE;
+	return take_reply(c->sock, reply, reply_len) ? RX_OK : RX_UNREACHABLE;
+}
+
+void *rxc_socket(rxc_t *c)
+{
+	return c->sock;
 }
 
 /* Accept a reply that answers this request id, or a framing refusal that

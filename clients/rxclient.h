@@ -161,6 +161,17 @@ rx_err_t rxc_notice(rxc_t *c, int timeout_ms, Rx__Notice **out) RX_MUST_CHECK;
 rx_err_t rxc_raw(rxc_t *c, const void *const *frames, const size_t *lens, int n,
 		 uint8_t **reply, size_t *reply_len) RX_MUST_CHECK;
 
+/* Pipelining (rx-bench): several requests in flight on one connection.
+ * rxc_send_frame queues [empty][frame] without waiting for a reply (RX_OK,
+ * or RX_UNREACHABLE if it could not be queued within the timeout);
+ * rxc_recv_frame takes the next reply, whichever request it answers, waiting
+ * at most timeout_ms (RX_UNREACHABLE if none came); on RX_OK *reply is heap
+ * memory the caller frees.  rxc_socket is the connection's ZeroMQ socket,
+ * borrowed, only to zmq_poll several connections at once. */
+rx_err_t rxc_send_frame(rxc_t *c, const uint8_t *frame, size_t len) RX_MUST_CHECK;
+rx_err_t rxc_recv_frame(rxc_t *c, int timeout_ms, uint8_t **reply, size_t *reply_len) RX_MUST_CHECK;
+void *rxc_socket(rxc_t *c);
+
 /* One request on the admin socket of the rxd serving data dir dir.  Returns
  * the reply's status, or RX_UNREACHABLE / RX_SYSTEM with msg set; on a reply
  * *out is the caller's (rx__admin_reply__free_unpacked). */

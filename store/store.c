@@ -13,8 +13,10 @@
  *   institutions  institution code          -> InstitutionRecord
  *   curve_keys  CurveZMQ public key (32)    -> institution code
  *   cards       card public key (32)        -> CardRecord (sealed: the binding)
- *   nonces      card assertion nonce (16)   -> its time; seen once
- *   nonce_times time (8, big-endian) + nonce -> "", to prune old nonces
+ *   nonces      card assertion nonce (16)   -> its time; written before
+ *               this version only, emptied as its entries age out
+ *   nonce_times time (8, big-endian) + nonce -> "": an assertion (its
+ *               signed time and nonce) is accepted once; pruned by time
  *   access_log  prescription id + time + random -> AccessAttempt, every code tried
  *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
  *   audit_patient patient id + seq          -> "", the patient's own log
@@ -453,6 +455,7 @@ static int prune_nonces(MDB_txn *txn, store_t *s, int64_t now)
 	for (int i = 0; i < 16 && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0; i++) {
 		if (k.mv_size != 24 || memcmp(k.mv_data, limit, 8) >= 0)
 			break;
+		/* Earlier versions also indexed nonces alone: emptied as they age. */
 		MDB_val nk = val((uint8_t *)k.mv_data + 8, 16);
 		if ((rc = mdb_del(txn, s->nonces, &nk, NULL)) != 0 && rc != MDB_NOTFOUND)
 			break;
@@ -500,15 +503,19 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	if (!fits)
 		REFUSE(RX_ASSERTION_MISMATCH, "the card assertion was made for another purpose");
 
+	/* The card signed its time with the nonce, so the same assertion always
+	 * comes back under the same (time, nonce) key: one index, in time
+	 * order, both refuses replays and prunes, and a new entry lands at its
+	 * end instead of on a random page (earlier versions also kept a nonces
+	 * index, which prune_nonces empties). */
 	uint8_t tkey[24];
-	MDB_val nk = val(a->nonce, 16), at = val(tkey, 8), none = val("", 0);
+	MDB_val none = val("", 0);
 	be64(tkey, a->at);
 	memcpy(tkey + 8, a->nonce, 16);
-	if ((rc = mdb_put(txn, s->nonces, &nk, &at, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
-		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
 	MDB_val tk = val(tkey, sizeof tkey);
-	if (rc != 0 || (rc = mdb_put(txn, s->nonce_times, &tk, &none, 0)) != 0 ||
-	    (rc = prune_nonces(txn, s, c->now)) != 0)
+	if ((rc = mdb_put(txn, s->nonce_times, &tk, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
+	if (rc != 0 || (rc = prune_nonces(txn, s, c->now)) != 0)
 		REFUSE(from_mdb(rc), "storage error recording the card assertion");
 	return RX_OK;
 }

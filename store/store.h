@@ -87,7 +87,7 @@ typedef struct {
 	const uint8_t *card;        /* RX_KEY_LEN: the card's public key */
 	int purpose;                /* 1 issue, 2 dispense, 3 view */
 	int64_t at;
-	const uint8_t *nonce;       /* 16 bytes, accepted once */
+	const uint8_t *nonce;       /* 16 bytes: (at, nonce) is accepted once */
 } store_assertion_t;
 
 #define STORE_PURPOSE_ISSUE 1

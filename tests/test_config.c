@@ -37,6 +37,12 @@ START_TEST(defaults_and_file)
 	ck_assert_str_eq(cfg.listen, "tcp://127.0.0.1:5570");
 	ck_assert_uint_eq(cfg.map_size_mib, 1024);
 	ck_assert_str_eq(cfg.metrics, "");
+	ck_assert_int_eq(cfg.verify_threads, -1); /* one per core */
+
+	ck_assert_int_eq(load("verify_threads = 0\n", &cfg, err, sizeof err), RX_OK);
+	ck_assert_int_eq(cfg.verify_threads, 0);
+	ck_assert_int_eq(config_set(&cfg, "verify_threads", "64", err, sizeof err), RX_OK);
+	ck_assert_int_eq(cfg.verify_threads, 64);
 
 	ck_assert_int_eq(load("# rxd\n\n  data = /srv/rx  \nlisten\t=\ttcp://127.0.0.1:*\r\n"
 			      "metrics = tcp://127.0.0.1:9570\nmap_size_mib = 64",
@@ -72,6 +78,10 @@ START_TEST(bad_files_name_the_line)
 		{"map_size_mib = 16777217\n", ":1:"},
 		{"map_size_mib = 99999999999999999999999\n", ":1:"},
 		{"\n\ndata = a\x01b\n", ":3:"},
+		{"verify_threads = 65\n", ":1:"},
+		{"verify_threads = -1\n", ":1:"},
+		{"verify_threads = 2x\n", ":1:"},
+		{"verify_threads = 007\n", ":1:"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		rxd_config_t cfg;
