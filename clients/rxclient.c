@@ -761,24 +761,7 @@ rx_err_t rxc_notice(rxc_t *c, int timeout_ms, Rx__Notice **out)
 			int rc = zmq_poll(&it, 1, (long)(deadline - now));
 			if (rc < 0 && zmq_errno() != EINTR)
 				return RX_SYSTEM;
-			if (rc <= 0)
-				continue;
-			zmq_msg_t m;
-			int more = 1;
-			while (more) {
-				zmq_msg_init(&m);
-				if (zmq_msg_recv(&m, c->sock, ZMQ_DONTWAIT) < 0) {
-					zmq_msg_close(&m);
-					break;
-				}
-				more = zmq_msg_more(&m);
-				if (!more && (buf = malloc(zmq_msg_size(&m) ? zmq_msg_size(&m) : 1)) != NULL) {
-					len = zmq_msg_size(&m);
-					memcpy(buf, zmq_msg_data(&m), len);
-				}
-				zmq_msg_close(&m);
-			}
-			if (buf == NULL)
+			if (rc <= 0 || !take_reply(c->sock, &buf, &len))
 				continue;
 		}
 		rx_err_t err = open_notice(c, buf, len, out);
