@@ -237,11 +237,13 @@ static void watcher_drop(size_t i)
 	watchers[i] = watchers[--nwatchers];
 }
 
-static void watcher_add(const zmq_msg_t *identity, const char *code, int64_t now)
+/* Register (or refresh) the connection identity as watching code's
+ * notices; the watcher, or NULL if the table is full. */
+static const watcher_t *watcher_add(const zmq_msg_t *identity, const char *code, int64_t now)
 {
 	size_t len = zmq_msg_size((zmq_msg_t *)identity), i;
 	if (len == 0 || len > sizeof watchers[0].id)
-		return;
+		return NULL;
 	for (i = 0; i < nwatchers; i++)
 		if (watchers[i].seen < now - WATCH_TTL)
 			watcher_drop(i--);
@@ -250,13 +252,14 @@ static void watcher_add(const zmq_msg_t *identity, const char *code, int64_t now
 			break;
 	if (i == nwatchers) {
 		if (nwatchers == WATCHERS_MAX)
-			return; /* the pharmacy still gets its backlog at each WATCH */
+			return NULL; /* the pharmacy still gets its backlog at each WATCH */
 		nwatchers++;
 	}
 	memcpy(watchers[i].id, zmq_msg_data((zmq_msg_t *)identity), len);
 	watchers[i].idlen = len;
 	snprintf(watchers[i].code, sizeof watchers[i].code, "%s", code);
 	watchers[i].seen = now;
+	return &watchers[i];
 }
 
 /* Send one notice frame to watcher w; 0 if the connection is gone. */
@@ -268,13 +271,14 @@ static int push_to(void *sock, const watcher_t *w, const store_buf_t *frame)
 	return zmq_send(sock, frame->data, frame->len, ZMQ_DONTWAIT) >= 0;
 }
 
-/* Push n to every connection watching its pharmacy. */
-static void push_notice(void *sock, const dispatch_t *d, const store_notice_t *n, const watcher_t *only)
+/* Push n to every connection watching its pharmacy (only to only, if not
+ * NULL).  A connection a push cannot reach is forgotten.  How many got it. */
+static int push_notice(void *sock, const dispatch_t *d, const store_notice_t *n, const watcher_t *only)
 {
 	store_buf_t frame = {0};
 	int sent = 0;
 	if (dispatch_notice_frame(d, n, &frame) != RX_OK)
-		return;
+		return 0;
 	for (size_t i = 0; i < nwatchers; i++) {
 		if (strcmp(watchers[i].code, n->pharmacy) != 0 || (only && &watchers[i] != only))
 			continue;
@@ -287,6 +291,7 @@ static void push_notice(void *sock, const dispatch_t *d, const store_notice_t *n
 	if (sent)
 		log_line("op=NOTICE seq=%llu to=%s rx=%s kind=%s", (unsigned long long)n->seq, n->pharmacy,
 			 n->id, n->kind == STORE_NOTICE_NEW ? "new" : "cancel");
+	return sent;
 }
 
 /* A pharmacy just WATCHed: register it and send what is waiting for it. */
@@ -294,16 +299,13 @@ static void push_backlog(void *sock, const dispatch_t *d, const zmq_msg_t *ident
 {
 	store_notice_t *list = NULL;
 	size_t n = 0;
-	watcher_add(identity, code, now_sec());
-	const watcher_t *w = NULL;
-	for (size_t i = 0; i < nwatchers && w == NULL; i++)
-		if (watchers[i].idlen == zmq_msg_size((zmq_msg_t *)identity) &&
-		    memcmp(watchers[i].id, zmq_msg_data((zmq_msg_t *)identity), watchers[i].idlen) == 0)
-			w = &watchers[i];
+	const watcher_t *w = watcher_add(identity, code, now_sec());
 	if (w == NULL || store_notices(d->store, code, 0, BACKLOG_MAX, &list, &n) != RX_OK)
 		return;
-	for (size_t i = 0; i < n; i++)
-		push_notice(sock, d, &list[i], w);
+	/* Once a push fails, w is forgotten (its slot reused): the rest waits
+	 * for the next WATCH. */
+	for (size_t i = 0; i < n && push_notice(sock, d, &list[i], w) > 0; i++)
+		;
 	free(list);
 }
 

@@ -156,15 +156,8 @@ void rxc_signed_free(Rx__Signed *s)
 	s->body.len = s->signature.len = 0;
 }
 
-/* A pushed notice rather than a reply? */
-static int is_notice(const uint8_t *buf, size_t len)
-{
-	Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
-	int yes = r != NULL && r->notice.len > 0;
-	if (r)
-		rx__reply__free_unpacked(r, NULL);
-	return yes;
-}
+/* What accept() says of a message: not ours, the reply, or a pushed notice. */
+enum { NOT_OURS, OURS, NOTICE };
 
 /* Take one whole waiting message; its payload is its last frame, copied
  * to *buf (heap).  1 if one was taken. */
@@ -192,7 +185,8 @@ static int take_reply(void *sock, uint8_t **buf, size_t *blen)
 }
 
 /* Send frames whenever the socket can take them, resending every resend_ms,
- * until a reply frame arrives for which accept() says yes, or timeout. */
+ * until a reply frame arrives that accept() says is OURS (any, without
+ * accept), or timeout.  NOTICEs are kept for rxc_notice. */
 static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens, int n,
 			 int (*accept)(const uint8_t *, size_t, const void *), const void *arg,
 			 uint8_t **reply, size_t *reply_len)
@@ -230,7 +224,8 @@ static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens
 		uint8_t *buf = NULL;
 		size_t blen = 0;
 		int got = take_reply(c->sock, &buf, &blen);
-		if (got && accept != NULL && is_notice(buf, blen)) {
+		int verdict = !got ? NOT_OURS : accept ? accept(buf, blen, arg) : OURS;
+		if (verdict == NOTICE) {
 			/* Not a reply: keep it for rxc_notice (unACKed ones come again). */
 			if (c->nqueued < NOTICE_QUEUE) {
 				c->queued[c->nqueued] = buf;
@@ -240,7 +235,7 @@ static rx_err_t exchange(rxc_t *c, const void *const *frames, const size_t *lens
 			}
 			continue;
 		}
-		if (got && (accept == NULL || accept(buf, blen, arg))) {
+		if (verdict == OURS) {
 			*reply = buf;
 			*reply_len = blen;
 			return RX_OK;
@@ -281,17 +276,20 @@ void *rxc_socket(rxc_t *c)
 	return c->sock;
 }
 
-/* Accept a reply that answers this request id, or a framing refusal that
- * names none. */
+/* OURS: a reply that answers this request id, or a framing refusal that
+ * names none; NOTICE: a pushed notice (it names none either). */
 static int for_request(const uint8_t *buf, size_t len, const void *rid)
 {
 	Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
-	int ok = r != NULL && (r->request_id.len == 0 ||
-			       (r->request_id.len == RX_REQUEST_ID_LEN &&
-				memcmp(r->request_id.data, rid, RX_REQUEST_ID_LEN) == 0));
+	int verdict = r == NULL ? NOT_OURS
+		      : r->notice.len > 0 ? NOTICE
+		      : r->request_id.len == 0 || (r->request_id.len == RX_REQUEST_ID_LEN &&
+						     memcmp(r->request_id.data, rid, RX_REQUEST_ID_LEN) == 0)
+			      ? OURS
+			      : NOT_OURS;
 	if (r)
 		rx__reply__free_unpacked(r, NULL);
-	return ok;
+	return verdict;
 }
 
 static rx_err_t fail(rxc_result_t *out, rx_err_t err, const char *msg)

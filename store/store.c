@@ -1682,8 +1682,6 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			goto fail;
 		}
 		err = do_submit(txn, s, c, &actor, patient, r, id, hash, code, out);
-		if (err == RX_OK)
-			err = notify_submit(txn, s, c, id, r, notified, out);
 	} else if (c->op == RX_OP_LIST && !(c->id && c->access_code)) {
 		err = do_list(txn, s, c, patient, &list, &out->n, out);
 		out->list = list;
@@ -1741,6 +1739,9 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	}
 	if (err == RX_OK && (c->op == RX_OP_SUBMIT || c->op == RX_OP_CLAIM) && drugs_active(txn, &s->drugs))
 		err = check_medication(txn, s, c, r, id, &detail, out);
+	/* Only a submit that stands is announced to the nominated pharmacy. */
+	if (err == RX_OK && c->op == RX_OP_SUBMIT)
+		err = notify_submit(txn, s, c, id, r, notified, out);
 	if (err != RX_OK)
 		goto fail;
 

@@ -217,6 +217,33 @@ START_TEST(offline_pharmacy_gets_backlog_once_acked)
 }
 END_TEST
 
+/* A submit the duplicate-medication check refuses never stood: no notice. */
+START_TEST(refused_submit_sends_no_notice)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], out[4096];
+	world_up(&w);
+	ck_assert_int_eq(harness_rxctl(&w.h, out, sizeof out, "drugs load '%s'", getenv("DRUGS_CSV")), 0);
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, PHARMACY), RX_OK);
+	submit(&w, id);
+	Rx__Signed sp, card;
+	rxc_result_t r;
+	harness_prescription(&w.doc, "", 1, (int64_t)time(NULL), 0, "the same item again", &sp);
+	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &card, &r), RX_DUPLICATE_MEDICATION);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
+	rxc_t *cph = harness_client(&w.h, NULL, &w.ph, 0);
+	ck_assert_uint_eq(watch(cph), 1);
+	Rx__Notice *n = next(cph);
+	ck_assert_str_eq(n->prescription_id, id);
+	rx__notice__free_unpacked(n, NULL);
+	rxc_destroy(&cph);
+	world_down(&w);
+}
+END_TEST
+
 START_TEST(refusals)
 {
 	world_t w;
@@ -267,6 +294,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("notices");
 	tcase_add_test(tc, nominated_pharmacy_is_pushed_new_and_cancel);
 	tcase_add_test(tc, offline_pharmacy_gets_backlog_once_acked);
+	tcase_add_test(tc, refused_submit_sends_no_notice);
 	tcase_add_test(tc, refusals);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
