@@ -362,24 +362,115 @@ static int is_signed(const Rx__Signed *s)
 	return s != NULL && s->body.len > 0 && s->signature.len == RX_SIG_LEN;
 }
 
+/* Decoding draws on the request's budget (see dispatch.h): what protobuf-c
+ * holds at once, its scratch space included, never exceeds it.  Each block
+ * carries its size in front so that freeing gives it back. */
+#define BLOCK_HEAD 16 /* keeps malloc's alignment */
+
+static void *budget_alloc(void *data, size_t size)
+{
+	size_t *left = data;
+	if (size > *left || *left - size < BLOCK_HEAD)
+		return NULL;
+	uint8_t *b = malloc(size + BLOCK_HEAD);
+	if (b == NULL)
+		return NULL;
+	*left -= size + BLOCK_HEAD;
+	memcpy(b, &size, sizeof size);
+	return b + BLOCK_HEAD;
+}
+
+static void budget_free(void *data, void *ptr)
+{
+	size_t *left = data, size;
+	if (ptr == NULL)
+		return;
+	uint8_t *b = (uint8_t *)ptr - BLOCK_HEAD;
+	memcpy(&size, b, sizeof size);
+	*left += size + BLOCK_HEAD;
+	free(b);
+}
+
+static uint64_t wire_varint(const uint8_t **p, const uint8_t *end, int *ok)
+{
+	uint64_t v = 0;
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	*ok = 0;
+	return 0;
+}
+
+/* The call's request id (field 1, 16 bytes), read from the wire without
+ * decoding the call: a refusal of an unsigned call still names the request
+ * it answers.  The last occurrence wins, as in protobuf.  0 if none. */
+static int wire_request_id(const uint8_t *b, size_t len, uint8_t rid[RX_REQUEST_ID_LEN])
+{
+	const uint8_t *p = b, *end = b + len;
+	int ok = 1, found = 0;
+	while (p < end && ok) {
+		uint64_t tag = wire_varint(&p, end, &ok), n;
+		switch (tag & 7) {
+		case 0:
+			wire_varint(&p, end, &ok);
+			break;
+		case 1:
+			ok = end - p >= 8;
+			p += ok ? 8 : 0;
+			break;
+		case 5:
+			ok = end - p >= 4;
+			p += ok ? 4 : 0;
+			break;
+		case 2:
+			n = wire_varint(&p, end, &ok);
+			if (!ok || n > (uint64_t)(end - p))
+				return 0;
+			if (tag >> 3 == 1) {
+				found = n == RX_REQUEST_ID_LEN;
+				if (found)
+					memcpy(rid, p, RX_REQUEST_ID_LEN);
+			}
+			p += n;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return ok && found;
+}
+
 void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p)
 {
 	memset(p, 0, sizeof *p);
 	p->frame = frame;
 	p->len = len;
-	if (len == 0 || len > RX_MAX_FRAME || (p->req = rx__request__unpack(NULL, len, frame)) == NULL)
+	p->budget = DISPATCH_DECODE_MAX;
+	p->alloc.alloc = budget_alloc;
+	p->alloc.free = budget_free;
+	p->alloc.allocator_data = &p->budget;
+	if (len == 0 || len > RX_MAX_FRAME ||
+	    (p->req = rx__request__unpack(&p->alloc, len, frame)) == NULL)
 		return;
 	Rx__Request *req = p->req;
-	if (req->call.len == 0 ||
-	    (p->call = rx__call__unpack(NULL, req->call.len, req->call.data)) == NULL)
-		return;
-	Rx__Call *call = p->call;
+	p->has_rid = wire_request_id(req->call.data, req->call.len, p->rid);
+	/* The signature first: nothing inside the call is decoded for a caller
+	 * whose signature does not hold. */
 	p->call_ok = req->key.len == RX_KEY_LEN && req->signature.len == RX_SIG_LEN &&
+		     req->call.len > 0 &&
 		     rx_verify(RX_SIGN_CALL, req->key.data, req->call.data, req->call.len,
 			       req->signature.data) == RX_OK;
+	if (!p->call_ok ||
+	    (p->call = rx__call__unpack(&p->alloc, req->call.len, req->call.data)) == NULL)
+		return;
+	Rx__Call *call = p->call;
 	rx_hash(req->call.data, req->call.len, p->call_hash);
 	if (is_signed(call->card) &&
-	    (p->card = rx__card_assertion__unpack(NULL, call->card->body.len, call->card->body.data)))
+	    (p->card = rx__card_assertion__unpack(&p->alloc, call->card->body.len,
+						  call->card->body.data)))
 		p->card_ok = p->card->card_key.len == RX_KEY_LEN &&
 			     rx_verify(RX_SIGN_CARD, p->card->card_key.data, call->card->body.data,
 				       call->card->body.len, call->card->signature.data) == RX_OK;
@@ -389,29 +480,34 @@ void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p)
 	if (!is_signed(sb) || sb->body.len > RX_MAX_FRAME)
 		return;
 	if (call->op == RX__OP__SUBMIT &&
-	    (p->p = rx__prescription__unpack(NULL, sb->body.len, sb->body.data)))
+	    (p->p = rx__prescription__unpack(&p->alloc, sb->body.len, sb->body.data)))
 		p->body_ok = p->p->prescriber_key.len == RX_KEY_LEN &&
 			     rx_verify(RX_SIGN_PRESCRIPTION, p->p->prescriber_key.data, sb->body.data,
 				       sb->body.len, sb->signature.data) == RX_OK;
 	if (call->op == RX__OP__DISPENSE &&
-	    (p->rec = rx__dispense_record__unpack(NULL, sb->body.len, sb->body.data)))
+	    (p->rec = rx__dispense_record__unpack(&p->alloc, sb->body.len, sb->body.data)))
 		p->body_ok = p->rec->pharmacy_key.len == RX_KEY_LEN &&
 			     rx_verify(RX_SIGN_DISPENSE, p->rec->pharmacy_key.data, sb->body.data,
 				       sb->body.len, sb->signature.data) == RX_OK;
 }
 
+size_t dispatch_prep_used(const dispatch_prep_t *p)
+{
+	return p->alloc.alloc ? DISPATCH_DECODE_MAX - p->budget : 0;
+}
+
 void dispatch_prep_free(dispatch_prep_t *p)
 {
 	if (p->card)
-		rx__card_assertion__free_unpacked(p->card, NULL);
+		rx__card_assertion__free_unpacked(p->card, &p->alloc);
 	if (p->rec)
-		rx__dispense_record__free_unpacked(p->rec, NULL);
+		rx__dispense_record__free_unpacked(p->rec, &p->alloc);
 	if (p->p)
-		rx__prescription__free_unpacked(p->p, NULL);
+		rx__prescription__free_unpacked(p->p, &p->alloc);
 	if (p->call)
-		rx__call__free_unpacked(p->call, NULL);
+		rx__call__free_unpacked(p->call, &p->alloc);
 	if (p->req)
-		rx__request__free_unpacked(p->req, NULL);
+		rx__request__free_unpacked(p->req, &p->alloc);
 	memset(p, 0, sizeof *p);
 }
 
@@ -454,9 +550,27 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	if (len > RX_MAX_FRAME)
 		REFUSE(RX_INVALID, "request frame larger than the maximum");
 	if (req == NULL)
-		REFUSE(RX_INVALID, "request is not a valid rx.Request protobuf");
-	if (call == NULL)
-		REFUSE(RX_INVALID, "request.call is not a valid rx.Call protobuf");
+		REFUSE(RX_INVALID, "request is not a valid rx.Request protobuf (or needs more memory to decode than rxd allows)");
+	/* Until the signature holds, the reply names the request id read from
+	 * the wire (if it is one), and nothing inside the call is decoded. */
+	if (req->call.len == 0)
+		REFUSE(RX_INVALID, "request.call is empty");
+	if (pr->has_rid) {
+		rid = pr->rid;
+		rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
+	}
+	if (req->key.len != RX_KEY_LEN)
+		REFUSE(RX_INVALID, "caller key must be 32 bytes");
+	if (req->signature.len != RX_SIG_LEN)
+		REFUSE(RX_INVALID, "request signature must be 64 bytes");
+	if (!pr->call_ok)
+		REFUSE(RX_BAD_SIGNATURE, "request signature does not verify");
+	if (call == NULL) {
+		/* As ever: a call that does not decode names no request. */
+		rid = NULL;
+		log->request_id[0] = '\0';
+		REFUSE(RX_INVALID, "request.call is not a valid rx.Call protobuf (or needs more memory to decode than rxd allows)");
+	}
 	if (call->request_id.len != RX_REQUEST_ID_LEN)
 		REFUSE(RX_INVALID, "request id must be 16 bytes");
 	rid = call->request_id.data;
@@ -464,12 +578,6 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_ACK ? (int)call->op : 0;
 	if (log->op == 0)
 		REFUSE(RX_INVALID, "unknown op");
-	if (req->key.len != RX_KEY_LEN)
-		REFUSE(RX_INVALID, "caller key must be 32 bytes");
-	if (req->signature.len != RX_SIG_LEN)
-		REFUSE(RX_INVALID, "request signature must be 64 bytes");
-	if (!pr->call_ok)
-		REFUSE(RX_BAD_SIGNATURE, "request signature does not verify");
 
 	c.op = log->op;
 	c.actor = req->key.data;
@@ -477,6 +585,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	c.request_id = rid;
 	c.call_hash = call_hash;
 	c.now = now;
+	c.heartbeat = c.op == RX_OP_WATCH && pr->watching;
 
 	/* An id, code or patient id with a NUL in it does not canonicalize
 	 * (steps 10, 13, 15), though the decoded C string, cut at the NUL, would. */
@@ -534,11 +643,16 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	/* A retry is answered from the store before any check whose outcome moves
 	 * with the clock (issued_at, valid_until, the card's time), so it gets
 	 * its original reply however late it comes. */
-	err = store_replay(d->store, c.actor, rid, call_hash, &out, reply);
+	/* Only for its own caller: a key used through another institution's
+	 * connection is refused by the store (and audited) before anything is
+	 * looked up for it, the stored reply included. */
+	err = store_replay(d->store, c.actor, peer, rid, call_hash, &out, reply);
 	if (err == RX_OK) {
 		log->replayed = 1;
 		goto done;
 	}
+	if (err == RX_PERMISSION_DENIED)
+		goto apply;
 	if (err != RX_NOT_FOUND)
 		REFUSE(err, out.why);
 
@@ -637,6 +751,9 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		break;
 	}
 
+apply:
+	log->applied = 1;
+	log->plain_read = (c.op == RX_OP_STATUS || c.op == RX_OP_WATCH) && !c.card && !c.access_code;
 	err = store_change(d->store, &c, change_reply, &ctx, &out, reply);
 	if (err != RX_OK) {
 		log->status = err;

@@ -31,6 +31,13 @@ typedef struct {
 	int batch_replay;             /* a retry of a request earlier in the open batch:
 				       * its reply is durable only with the batch */
 	int audit_lost;               /* a read answered whose audit entry the disk refused */
+	/* For the broker's group commit: the request was applied in the store
+	 * (its reply, whatever it says, was evaluated against the open batch),
+	 * and whether it is a plain read (STATUS or WATCH with no card or code),
+	 * which may be evaluated again against committed state if the batch
+	 * does not commit. */
+	int applied;
+	int plain_read;
 	/* For the broker, not the log line: notices the request queued, to push
 	 * to watching pharmacies once committed; WATCH: the pharmacy watching. */
 	store_notice_t notices[2];
@@ -42,14 +49,30 @@ typedef struct {
  * with no store and no clock, so that any thread can do it (rxd's verify
  * workers) while the store thread applies earlier requests.  Owns the
  * decoded messages; dispatch_prep_free releases them.  Nothing is refused
- * here: dispatch_apply refuses, in the same order as ever, from what this
- * found (a signature is only ever verified over the exact bytes received). */
+ * here: dispatch_apply refuses, in protocol order, from what this found (a
+ * signature is only ever verified over the exact bytes received).
+ *
+ * No memory is spent on bytes nobody signed: only the envelope (key, call
+ * bytes, signature) is decoded before the request signature is checked, and
+ * the call inside is decoded only if it verifies.  Every allocation of the
+ * decoding draws on one budget (DISPATCH_DECODE_MAX at any moment, scratch
+ * space included; the largest valid request needs under a tenth of it): a
+ * frame that would need more does not decode.  dispatch_prep_used says how much a prepared request
+ * holds, for the broker's bound on what is in flight. */
+#define DISPATCH_DECODE_MAX ((size_t)4 << 20)
 typedef struct {
 	const uint8_t *frame;          /* borrowed: the request frame */
 	size_t len;
+	ProtobufCAllocator alloc;      /* draws on budget; frees with free() */
+	size_t budget;                 /* bytes decoding may still hold */
+	uint8_t rid[RX_REQUEST_ID_LEN]; /* the call's request id, read from the wire */
+	int has_rid;                   /* without decoding it, for the refusal's echo */
 	Rx__Request *req;      /* NULL if the frame is empty, too big or does not decode */
-	Rx__Call *call;        /* NULL if req->call does not decode */
 	int call_ok;                   /* the request signature verifies */
+	Rx__Call *call;        /* NULL if req->call does not decode or call_ok is 0 */
+	int watching;                  /* set by the caller before apply: the connection
+					* already watches for its institution, so a
+					* WATCH is a heartbeat (not audited again) */
 	uint8_t call_hash[RX_HASH_LEN];
 	Rx__CardAssertion *card; /* the call's card, if signed and it decodes */
 	int card_ok;                   /* its signature verifies by its card key */
@@ -61,6 +84,8 @@ typedef struct {
 /* Fill *p from frame (borrowed: it must outlive *p).  Any thread. */
 void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p);
 void dispatch_prep_free(dispatch_prep_t *p);
+/* Bytes the decoded messages of p took (any thread, once prepared). */
+size_t dispatch_prep_used(const dispatch_prep_t *p);
 
 /* The store half: every check and refusal, the store change and the reply,
  * from a prepared request (consumed: freed here).  Contract as

@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "rx.pb-c.h"
+#include "watchers.h"
 #include "workers.h"
 
 static volatile sig_atomic_t stopping;
@@ -160,6 +162,8 @@ typedef struct {
 	int framed;            /* [identity][empty][Request] */
 	int64_t t0;
 	dispatch_prep_t prep;  /* filled by a verify worker */
+	size_t frame_len;      /* bytes of its parts */
+	size_t held;           /* bytes its decoding took (counted in decoded_in_flight) */
 	rx_err_t err;
 	store_buf_t reply;
 	dispatch_log_t log;
@@ -182,21 +186,50 @@ typedef struct {
 	workers_t *w;
 	pending_t ring[RING];
 	uint64_t read, released;
+	size_t frame_bytes;    /* of the requests read and not released */
 } front_t;
+
+/* What the requests in flight hold at most: their frames and what decoding
+ * them took (each is also capped: RX_MAX_FRAME, DISPATCH_DECODE_MAX).  Past
+ * it rxd stops reading, and clients wait in ZeroMQ's queues (ZMQ_RCVHWM
+ * messages a connection), so a burst of big frames, signed or not, cannot
+ * make rxd hold more than this. */
+#define INFLIGHT_MAX ((size_t)32 << 20)
+/* Bytes the verify workers' decoding holds for requests not yet released. */
+static atomic_size_t decoded_in_flight;
 
 /* A verify worker's part (any thread): decode and check signatures. */
 static void prepare(void *item)
 {
 	pending_t *q = item;
-	if (q->framed)
+	q->held = 0;
+	if (q->framed) {
 		dispatch_prepare(zmq_msg_data(&q->parts[2]), zmq_msg_size(&q->parts[2]), &q->prep);
+		q->held = dispatch_prep_used(&q->prep);
+		atomic_fetch_add(&decoded_in_flight, q->held);
+	}
 }
 
-/* Read every request waiting (while the ring has room) and hand each to the
+/* May another request be read? */
+static int room(const front_t *f)
+{
+	return f->read - f->released < RING &&
+	       f->frame_bytes + atomic_load(&decoded_in_flight) < INFLIGHT_MAX;
+}
+
+/* A request leaves the ring: what it held is free again. */
+static void release(front_t *f, pending_t *q)
+{
+	atomic_fetch_sub(&decoded_in_flight, q->held);
+	f->frame_bytes -= q->frame_len;
+	q->held = q->frame_len = 0;
+}
+
+/* Read every request waiting (while there is room) and hand each to the
  * verify workers. */
 static void intake(front_t *f)
 {
-	while (f->read - f->released < RING) {
+	while (room(f)) {
 		pending_t *q = &f->ring[f->read % RING];
 		q->n = recv_parts(f->sock, q->parts, MAX_PARTS);
 		if (q->n <= 0)
@@ -204,8 +237,14 @@ static void intake(front_t *f)
 		q->t0 = now_us();
 		f->a->requests++;
 		q->framed = q->n == 3 && zmq_msg_size(&q->parts[1]) == 0;
+		q->frame_len = 0;
+		for (int i = 0; i < q->n && i < MAX_PARTS; i++)
+			q->frame_len += zmq_msg_size(&q->parts[i]);
+		f->frame_bytes += q->frame_len;
+		q->held = 0;
 		memset(&q->prep, 0, sizeof q->prep);
 		if (workers_push(f->w, q) != RX_OK) { /* cannot be: the ring is the bound */
+			f->frame_bytes -= q->frame_len;
 			close_parts(q->parts, q->n, MAX_PARTS);
 			return;
 		}
@@ -213,56 +252,16 @@ static void intake(front_t *f)
 	}
 }
 
-/* ---- watching pharmacies ----
- * A pharmacy's WATCH registers its connection (the ROUTER identity) for its
- * institution's notices; it repeats WATCH as a heartbeat.  Notices are in
- * the store until ACKed, so a push lost with a dropped connection is sent
- * again: with the backlog at the next WATCH. */
-#define WATCHERS_MAX 1024
-#define WATCH_TTL 90 /* seconds without a WATCH before a connection is forgotten */
+/* ---- watching pharmacies (watchers.h) ----
+ * Routes to gone connections are found out: the client socket is
+ * ZMQ_ROUTER_MANDATORY (a send to an unknown routing id fails instead of
+ * vanishing) and ZeroMQ heartbeats close connections that stop answering,
+ * so a push to a dead watcher fails and the watcher is dropped. */
 #define BACKLOG_MAX 256
+#define WATCHERS_MAX 4096 /* watching connections, of every institution */
+static watchers_t *watching;
 
-typedef struct {
-	uint8_t id[256];
-	size_t idlen;
-	char code[RX_INSTITUTION_MAX + 1];
-	int64_t seen;
-} watcher_t;
-
-static watcher_t watchers[WATCHERS_MAX];
-static size_t nwatchers;
-
-static void watcher_drop(size_t i)
-{
-	watchers[i] = watchers[--nwatchers];
-}
-
-/* Register (or refresh) the connection identity as watching code's
- * notices; the watcher, or NULL if the table is full. */
-static const watcher_t *watcher_add(const zmq_msg_t *identity, const char *code, int64_t now)
-{
-	size_t len = zmq_msg_size((zmq_msg_t *)identity), i;
-	if (len == 0 || len > sizeof watchers[0].id)
-		return NULL;
-	for (i = 0; i < nwatchers; i++)
-		if (watchers[i].seen < now - WATCH_TTL)
-			watcher_drop(i--);
-	for (i = 0; i < nwatchers; i++)
-		if (watchers[i].idlen == len && memcmp(watchers[i].id, zmq_msg_data((zmq_msg_t *)identity), len) == 0)
-			break;
-	if (i == nwatchers) {
-		if (nwatchers == WATCHERS_MAX)
-			return NULL; /* the pharmacy still gets its backlog at each WATCH */
-		nwatchers++;
-	}
-	memcpy(watchers[i].id, zmq_msg_data((zmq_msg_t *)identity), len);
-	watchers[i].idlen = len;
-	snprintf(watchers[i].code, sizeof watchers[i].code, "%s", code);
-	watchers[i].seen = now;
-	return &watchers[i];
-}
-
-/* Send one notice frame to watcher w; 0 if the connection is gone. */
+/* Send one notice frame to watcher w; 0 if the connection is gone or full. */
 static int push_to(void *sock, const watcher_t *w, const store_buf_t *frame)
 {
 	if (zmq_send(sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
@@ -279,13 +278,16 @@ static int push_notice(void *sock, const dispatch_t *d, const store_notice_t *n,
 	int sent = 0;
 	if (dispatch_notice_frame(d, n, &frame) != RX_OK)
 		return 0;
-	for (size_t i = 0; i < nwatchers; i++) {
-		if (strcmp(watchers[i].code, n->pharmacy) != 0 || (only && &watchers[i] != only))
-			continue;
-		if (push_to(sock, &watchers[i], &frame))
+	for (size_t i = 0; i < watchers_count(watching);) {
+		watcher_t *w = watchers_at(watching, i);
+		if (strcmp(w->code, n->pharmacy) != 0 || (only && w != only)) {
+			i++;
+		} else if (push_to(sock, w, &frame)) {
 			sent++;
-		else
-			watcher_drop(i--);
+			i++;
+		} else {
+			watchers_remove_at(watching, i);
+		}
 	}
 	store_buf_free(&frame);
 	if (sent)
@@ -294,13 +296,27 @@ static int push_notice(void *sock, const dispatch_t *d, const store_notice_t *n,
 	return sent;
 }
 
-/* A pharmacy just WATCHed: register it and send what is waiting for it. */
-static void push_backlog(void *sock, const dispatch_t *d, const zmq_msg_t *identity, const char *code)
+/* A pharmacy's WATCH was answered OK: register its connection, before the
+ * reply goes (a WATCH that cannot be registered is refused, never answered
+ * OK with no pushes to follow). */
+static rx_err_t watch_register(const zmq_msg_t *identity, const char *code, watcher_t **w)
+{
+	int fresh;
+	rx_err_t err = watchers_add(watching, zmq_msg_data((zmq_msg_t *)identity),
+				    zmq_msg_size((zmq_msg_t *)identity), code, now_sec(), w, &fresh);
+	if (err == RX_OK && fresh)
+		log_line("event=watch to=%s watchers=%zu", code, watchers_count(watching));
+	return err;
+}
+
+/* Send what is waiting for a pharmacy that just WATCHed on connection w. */
+static void push_backlog(void *sock, const dispatch_t *d, watcher_t *w)
 {
 	store_notice_t *list = NULL;
 	size_t n = 0;
-	const watcher_t *w = watcher_add(identity, code, now_sec());
-	if (w == NULL || store_notices(d->store, code, 0, BACKLOG_MAX, &list, &n) != RX_OK)
+	char code[RX_INSTITUTION_MAX + 1];
+	snprintf(code, sizeof code, "%s", w->code);
+	if (store_notices(d->store, code, 0, BACKLOG_MAX, &list, &n) != RX_OK)
 		return;
 	/* Once a push fails, w is forgotten (its slot reused): the rest waits
 	 * for the next WATCH. */
@@ -309,20 +325,70 @@ static void push_backlog(void *sock, const dispatch_t *d, const zmq_msg_t *ident
 	free(list);
 }
 
-/* Does this reply promise something the batch's commit must make durable?
- * Reads (a plain STATUS, LIST, LOG) promise nothing; a retry answered from
- * what was committed before is durable already. */
-static int needs_commit(const pending_t *q)
+/* A WATCH from a connection already watching is a heartbeat: the connect
+ * was audited, the heartbeat is not (else every pharmacy would add an
+ * audit entry every 30 s, forever). */
+static void heartbeat(pending_t *q, const char *peer)
 {
-	if (q->err != RX_OK || q->log.status != RX_OK || q->log.replayed)
-		return 0;
-	return !(q->log.op == RX_OP_STATUS || q->log.op == RX_OP_LIST || q->log.op == RX_OP_LOG) ||
-	       q->log.batch_replay;
+	q->prep.watching = peer && watchers_has(watching, zmq_msg_data(&q->parts[0]),
+						zmq_msg_size(&q->parts[0]), peer, now_sec());
+}
+
+/* A WATCH answered OK by the store whose connection could not be
+ * registered: its reply becomes the refusal (a WATCH's reply is never
+ * stored, so nothing else said otherwise). */
+static void watch_refused(pending_t *q, rx_err_t err)
+{
+	if (err == RX_OK)
+		return;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
+	store_buf_free(&q->reply);
+	q->log.status = err == RX_WATCHERS_FULL ? err : RX_INVALID;
+	q->log.why = err == RX_WATCHERS_FULL
+			     ? "every watching slot is taken by one connection of each institution; WATCH again later"
+			     : "this connection's routing id cannot be registered";
+	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, q->log.status,
+				  q->log.why, &q->reply);
+}
+
+/* Does this reply depend on the open batch?  Everything the store
+ * evaluated inside it does: a change, a read that recorded a card's nonce
+ * or a code attempt, a refusal caused by a sibling's change, even a plain
+ * read (it saw the siblings' changes).  A retry answered from what was
+ * committed before the batch, and a refusal made before the store was
+ * asked, do not. */
+static int in_batch(const pending_t *q)
+{
+	return q->err == RX_OK && q->log.applied && !q->log.replayed;
+}
+
+/* The batch did not commit, so nothing of it happened: a reply evaluated
+ * inside it may state only what is durable.  A plain read is evaluated
+ * again, alone, against what is committed (a pharmacist can still look while
+ * the disk fails); every other reply becomes UNAVAILABLE. */
+static void batch_failed(const dispatch_t *d, pending_t *q)
+{
+	store_buf_free(&q->reply);
+	if (q->log.plain_read) {
+		const char *peer = zmq_msg_gets(&q->parts[2], "User-Id");
+		dispatch_prepare(zmq_msg_data(&q->parts[2]), zmq_msg_size(&q->parts[2]), &q->prep);
+		heartbeat(q, peer);
+		q->err = dispatch_apply(d, peer, &q->prep, now_sec(), &q->reply, &q->log);
+		return;
+	}
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
+	q->log.status = RX_UNAVAILABLE;
+	q->log.why = "storage error committing the batch";
+	q->log.nnotices = 0;
+	q->log.watcher[0] = '\0';
+	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, q->log.status,
+				  q->log.why, &q->reply);
 }
 
 /* One log line per request, written with one write(2). */
-static void log_request(const pending_t *q, int n, rx_err_t committed, long long us,
-			long long commit_us)
+static void log_request(const pending_t *q, int n, long long us, long long commit_us)
 {
 	const dispatch_log_t *log = &q->log;
 	const char *op = log->op ? rx_op_name(log->op) : "-";
@@ -335,15 +401,17 @@ static void log_request(const pending_t *q, int n, rx_err_t committed, long long
 		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d commit_us=%lld%s%s", op,
 			 rx_err_name(log->status), us, rid, rx, n, commit_us,
 			 log->replayed || log->batch_replay ? " replayed=1" : "",
-			 log->audit_lost || (committed != RX_OK && log->status == RX_OK) ? " audit=lost" : "");
+			 log->audit_lost ? " audit=lost" : "");
 }
 
 /* Group commit: take every request the workers have finished, in the order
  * they arrived (up to BATCH_MAX), apply each in its own nested transaction
  * of one batch, commit the batch once (one fsync), and only then send the
- * replies.  If the commit fails, every reply that needed it becomes
- * UNAVAILABLE: nothing unwritten is acknowledged.  Returns how many requests
- * the batch held (0: none was ready). */
+ * replies.  If the commit fails, no reply evaluated in the batch is sent as
+ * it was (batch_failed): nothing unwritten is acknowledged or told.  If the
+ * batch cannot even begin, each request commits alone (store_change without
+ * a batch) and its reply already says what became of it.  Returns how many
+ * requests the batch held (0: none was ready). */
 static int serve_batch(front_t *f)
 {
 	pending_t *batch[BATCH_MAX];
@@ -366,6 +434,7 @@ static int serve_batch(front_t *f)
 		} else {
 			/* The institution ZAP admitted this connection as (CURVE). */
 			const char *peer = zmq_msg_gets(&q->parts[2], "User-Id");
+			heartbeat(q, peer);
 			q->err = dispatch_apply(f->d, peer, &q->prep, now_sec(), &q->reply, &q->log);
 		}
 	}
@@ -373,33 +442,30 @@ static int serve_batch(front_t *f)
 	 * it while this batch's fsync runs. */
 	intake(f);
 	int64_t c0 = now_us();
-	rx_err_t committed = batched ? store_batch_end(f->d->store) : RX_UNAVAILABLE;
+	rx_err_t committed = batched ? store_batch_end(f->d->store) : RX_OK;
 	long long commit_us = (long long)(now_us() - c0);
 	for (int i = 0; i < n; i++) {
 		q = batch[i];
-		if (committed != RX_OK && needs_commit(q)) {
-			uint8_t rid[RX_REQUEST_ID_LEN];
-			int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
-			store_buf_free(&q->reply);
-			q->log.status = RX_UNAVAILABLE;
-			q->log.why = "storage error committing the batch";
-			q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0,
-						  q->log.status, q->log.why, &q->reply);
-		}
+		watcher_t *w = NULL;
+		if (committed != RX_OK && in_batch(q))
+			batch_failed(f->d, q);
+		if (q->err == RX_OK && q->log.status == RX_OK && q->log.watcher[0])
+			watch_refused(q, watch_register(&q->parts[0], q->log.watcher, &w));
 		if (q->err == RX_OK)
 			send_reply(f->sock, &q->parts[0], &q->reply);
-		if (q->err == RX_OK && q->log.status == RX_OK && (committed == RX_OK || !needs_commit(q))) {
-			for (size_t j = 0; j < q->log.nnotices && committed == RX_OK; j++)
+		if (q->err == RX_OK && q->log.status == RX_OK) {
+			for (size_t j = 0; j < q->log.nnotices; j++)
 				push_notice(f->sock, f->d, &q->log.notices[j], NULL);
-			if (q->log.watcher[0])
-				push_backlog(f->sock, f->d, &q->parts[0], q->log.watcher);
+			if (w)
+				push_backlog(f->sock, f->d, w);
 		}
 		store_buf_free(&q->reply);
 		close_parts(q->parts, q->n, MAX_PARTS);
+		release(f, q);
 		long long us = (long long)(now_us() - q->t0);
 		if (f->a->metrics)
 			metrics_request(f->a->metrics, q->log.op, q->log.status, us, now_sec());
-		log_request(q, n, committed, us, commit_us);
+		log_request(q, n, us, commit_us);
 	}
 	/* Batches leave the ring in the order they entered it. */
 	f->released += (uint64_t)n;
@@ -714,6 +780,17 @@ int main(int argc, char **argv)
 	zmq_setsockopt(front, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
 	zmq_setsockopt(admin_sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
 	zmq_setsockopt(front, ZMQ_LINGER, &linger, sizeof linger);
+	/* Per connection, at most this many requests wait in ZeroMQ's queue
+	 * while rxd is not reading (INFLIGHT_MAX); a pipelining client's window
+	 * (rx-bench: 16) fits. */
+	int hwm = 64;
+	zmq_setsockopt(front, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	/* A reply or notice to a gone connection fails instead of vanishing,
+	 * and heartbeats find connections that went silent without closing. */
+	int ivl = 10000, ttl = 30000;
+	zmq_setsockopt(front, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+	zmq_setsockopt(front, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+	zmq_setsockopt(front, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof ttl);
 	zmq_setsockopt(admin_sock, ZMQ_LINGER, &linger, sizeof linger);
 	if (zmq_bind(front, listen) != 0) {
 		fprintf(stderr, "rxd: cannot listen on %s: %s\n", listen, zmq_strerror(zmq_errno()));
@@ -775,6 +852,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rxd: cannot start %d verify threads\n", nverify);
 		return 1;
 	}
+	if (watchers_new(&watching, WATCHERS_MAX) != RX_OK) {
+		fprintf(stderr, "rxd: out of memory\n");
+		return 1;
+	}
 	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s curve_key=%s pid=%d "
 		 "config=%s map_size_mib=%llu verify_threads=%d",
 		 RX_VERSION, bound, admin_ep, pkhex, curve_pub, (int)getpid(),
@@ -790,7 +871,7 @@ int main(int argc, char **argv)
 	long wait_ms = 1000;
 	while (!stopping) {
 		/* A full ring stops reading: clients wait in ZeroMQ's queues. */
-		items[P_FRONT].events = f.read - f.released < RING ? ZMQ_POLLIN : 0;
+		items[P_FRONT].events = room(&f) ? ZMQ_POLLIN : 0;
 		int rc = zmq_poll(items, msock ? 5 : 4, wait_ms);
 		/* Give freed heap back to the system: requests allocate and free
 		 * in many sizes, on several threads, and glibc keeps what it freed, so
@@ -861,7 +942,9 @@ int main(int argc, char **argv)
 		pending_t *q = &f.ring[f.released % RING];
 		dispatch_prep_free(&q->prep);
 		close_parts(q->parts, q->n, MAX_PARTS);
+		release(&f, q);
 	}
+	watchers_destroy(&watching);
 	int signed_now = 0;
 	if (store_audit_sign(store, key.pk, key.sk, now_sec(), &signed_now) != RX_OK)
 		log_line("event=audit_sign_failed");

@@ -24,6 +24,8 @@ _Static_assert((int)RX_ASSERTION_MISMATCH == RX__STATUS__ASSERTION_MISMATCH, "st
 _Static_assert((int)RX_ACCESS_LOCKED == RX__STATUS__ACCESS_LOCKED, "status");
 _Static_assert((int)RX_BAD_ACCESS_CODE == RX__STATUS__BAD_ACCESS_CODE, "status");
 _Static_assert((int)RX_DUPLICATE_MEDICATION == RX__STATUS__DUPLICATE_MEDICATION, "status");
+_Static_assert((int)RX_WATCHERS_FULL == RX__STATUS__WATCHERS_FULL, "status");
+_Static_assert((int)RX_STORAGE_FULL == RX__STATUS__STORAGE_FULL, "status");
 
 static const struct {
 	const char *name;
@@ -50,6 +52,8 @@ static const struct {
 	[RX_ACCESS_LOCKED] = {"ACCESS_LOCKED", "too many wrong access codes; an operator must unlock this prescription"},
 	[RX_BAD_ACCESS_CODE] = {"BAD_ACCESS_CODE", "the access code does not match this prescription"},
 	[RX_DUPLICATE_MEDICATION] = {"DUPLICATE_MEDICATION", "the patient already takes an ingredient of this prescription; resubmit with an override reason"},
+	[RX_WATCHERS_FULL] = {"WATCHERS_FULL", "the broker cannot register another watching connection now; WATCH again later"},
+	[RX_STORAGE_FULL] = {"STORAGE_FULL", "storage reached its dispensing reserve: only dispensing, releasing or cancelling claimed prescriptions is accepted"},
 };
 
 int rx_err_is_wire(int code)

@@ -1,6 +1,6 @@
 /* rx_err: the one error enum of rx-exchange.
  *
- * Codes 0..20 are the wire's rx.Status (rx.proto) and are printed by every
+ * Codes 0..22 are the wire's rx.Status (rx.proto) and are printed by every
  * CLI by name.  Codes from RX_SYSTEM up never travel on the wire: they say
  * why this process could not do its part (I/O, memory, an unreachable broker).
  * Library errors (LMDB, libzmq, errno) are translated into these at the
@@ -32,7 +32,9 @@ typedef enum {
 	RX_ACCESS_LOCKED = 18,
 	RX_BAD_ACCESS_CODE = 19,
 	RX_DUPLICATE_MEDICATION = 20,
-	RX_WIRE_LAST = RX_DUPLICATE_MEDICATION,
+	RX_WATCHERS_FULL = 21,
+	RX_STORAGE_FULL = 22,
+	RX_WIRE_LAST = RX_STORAGE_FULL,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

@@ -918,7 +918,8 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
  * revoked or the prescription has moved on since.  RX_NOT_FOUND if this
  * (caller, request id) has no stored reply. */
 static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN],
-		       const uint8_t call_hash[RX_HASH_LEN], store_outcome_t *out, store_buf_t *reply)
+		       const char *peer, const uint8_t call_hash[RX_HASH_LEN], store_outcome_t *out,
+		       store_buf_t *reply)
 {
 	MDB_val k = val(rkey, RX_KEY_LEN + RX_REQUEST_ID_LEN), v;
 	int rc = mdb_get(txn, s->requests, &k, &v);
@@ -931,7 +932,13 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 	rx_err_t err = RX_UNAVAILABLE;
 	out->why = "storage error reading a stored reply";
 	if (row && row->call_hash.len == RX_HASH_LEN) {
-		if (sodium_memcmp(row->call_hash.data, call_hash, RX_HASH_LEN) != 0) {
+		if (row->institution[0] && (peer == NULL || strcmp(row->institution, peer) != 0)) {
+			/* Earned through another institution's connection: not a
+			 * retry of this caller's (the key check refuses key callers
+			 * before this; a card's resend goes on to its own checks). */
+			err = RX_NOT_FOUND;
+			out->why = NULL;
+		} else if (sodium_memcmp(row->call_hash.data, call_hash, RX_HASH_LEN) != 0) {
 			err = RX_CONFLICT;
 			out->why = "this request id was already used for a different request";
 		} else if ((reply->data = malloc(row->reply.len ? row->reply.len : 1))) {
@@ -963,7 +970,26 @@ rx_err_t store_batch_end(store_t *s)
 	return from_mdb(mdb_txn_commit(txn));
 }
 
-rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
+/* A key is used only through a connection of its own institution: checked
+ * before anything else is looked up for the caller (its stored replies
+ * included).  RX_OK if the actor is no registered key (a card: LOG,
+ * NOMINATE; or unknown, which check_actor refuses later), or the key's
+ * institution is peer; else PERMISSION_DENIED. */
+static rx_err_t check_institution(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
+				  store_outcome_t *out)
+{
+	store_key_t k;
+	rx_err_t err = get_key(txn, s, actor, &k);
+	if (err == RX_NOT_FOUND)
+		return RX_OK;
+	if (err != RX_OK)
+		REFUSE(err, "storage error reading the key registry");
+	if (peer == NULL || strcmp(peer, k.institution) != 0)
+		REFUSE(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
+	return RX_OK;
+}
+
+rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
 		      const uint8_t request_id[RX_REQUEST_ID_LEN], const uint8_t call_hash[RX_HASH_LEN],
 		      store_outcome_t *out, store_buf_t *reply)
 {
@@ -979,7 +1005,9 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
 	}
 	memcpy(rkey, actor, RX_KEY_LEN);
 	memcpy(rkey + RX_KEY_LEN, request_id, RX_REQUEST_ID_LEN);
-	rx_err_t err = replay(txn, s, rkey, call_hash, out, reply);
+	rx_err_t err = check_institution(txn, s, actor, peer, out);
+	if (err == RX_OK)
+		err = replay(txn, s, rkey, peer, call_hash, out, reply);
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -1634,7 +1662,11 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	memcpy(rkey, c->actor, RX_KEY_LEN);
 	memcpy(rkey + RX_KEY_LEN, c->request_id, RX_REQUEST_ID_LEN);
 	k = val(rkey, sizeof rkey);
-	err = replay(txn, s, rkey, c->call_hash, out, reply);
+	/* Authorise before looking anything up for the caller: a refusal here
+	 * is audited like any other. */
+	if ((err = check_institution(txn, s, c->actor, c->peer, out)) != RX_OK)
+		goto fail;
+	err = replay(txn, s, rkey, c->peer, c->call_hash, out, reply);
 	if (err != RX_NOT_FOUND) {
 		mdb_txn_abort(txn);
 		return err;
@@ -1775,6 +1807,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		row.version = 1;
 		set_bytes(&row.call_hash, (uint8_t *)c->call_hash, RX_HASH_LEN);
 		row.at = c->now;
+		row.institution = (char *)(c->peer ? c->peer : "");
 		set_bytes(&row.reply, reply->data, reply->len);
 		if ((rc = put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) !=
 		    0) {
@@ -1783,7 +1816,9 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			goto fail;
 		}
 	}
-	rc = audit_request(txn, s, c, RX_OK, detail, id, out->rx.patient_id);
+	rc = c->heartbeat && c->op == RX_OP_WATCH
+		     ? 0
+		     : audit_request(txn, s, c, RX_OK, detail, id, out->rx.patient_id);
 	if (rc != 0 && !(reading && !wrote)) {
 		err = from_mdb(rc);
 		out->why = "storage error writing the audit log";

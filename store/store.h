@@ -154,6 +154,8 @@ typedef struct {
 	const store_item_t *items;
 	size_t n_items;
 	const char *override_reason;
+	int heartbeat;              /* WATCH: the connection already watches; its
+				     * first WATCH was audited, this one is not */
 } store_change_t;
 
 #define STORE_MAX_ACKS 256
@@ -265,11 +267,17 @@ rx_err_t store_batch_end(store_t *s) RX_MUST_CHECK;
 
 /* The stored reply for a retried request, without a write transaction:
  * RX_OK (reply filled, out->replayed set), RX_CONFLICT (the request id was
- * used for other bytes), RX_NOT_FOUND (not a retry), or RX_UNAVAILABLE.  The
+ * used for other bytes), RX_NOT_FOUND (not a retry), or RX_UNAVAILABLE.
+ * The caller is authorised first: a registered key used through another
+ * institution's connection (peer) is RX_PERMISSION_DENIED before any stored
+ * reply is looked up (store_change then refuses it the same way, audited),
+ * and a reply is answered only through a connection of the institution it
+ * was earned through (else RX_NOT_FOUND: the request is no retry of this
+ * caller's).  The
  * broker asks this before checks whose outcome moves with the clock, so a
  * retry gets its original reply however late it comes; store_change checks
  * again inside its transaction. */
-rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN],
+rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
 		      const uint8_t request_id[RX_REQUEST_ID_LEN], const uint8_t call_hash[RX_HASH_LEN],
 		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
 

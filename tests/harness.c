@@ -37,6 +37,7 @@ static void pause_ms(int ms)
 }
 
 static int admin_ok(harness_t *h, const Rx__AdminRequest *q);
+static int harness_start_faulty_in(harness_t *h, const char *shim);
 
 static int read_server_key(harness_t *h)
 {
@@ -73,7 +74,7 @@ static int spawn(harness_t *h, const char *listen)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
-		char *argv[10] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
+		char *argv[12] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
 		int a = 5;
 		if (h->map_mib[0]) {
 			argv[a++] = "--map-size";
@@ -82,6 +83,10 @@ static int spawn(harness_t *h, const char *listen)
 		if (h->metrics[0]) {
 			argv[a++] = "--metrics";
 			argv[a++] = h->metrics;
+		}
+		if (h->verify_threads[0]) {
+			argv[a++] = "--verify-threads";
+			argv[a++] = h->verify_threads;
 		}
 		argv[a] = NULL;
 		execv(rxd, argv);
@@ -149,9 +154,21 @@ int harness_start_metrics(harness_t *h)
 	return spawn(h, "tcp://127.0.0.1:*");
 }
 
+int harness_start_faulty_serial(harness_t *h, const char *shim)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->verify_threads, sizeof h->verify_threads, "0");
+	return harness_start_faulty_in(h, shim);
+}
+
 int harness_start_faulty(harness_t *h, const char *shim)
 {
 	memset(h, 0, sizeof *h);
+	return harness_start_faulty_in(h, shim);
+}
+
+static int harness_start_faulty_in(harness_t *h, const char *shim)
+{
 	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
 	if (mkdtemp(h->dir) == NULL || rx_crypto_init() != RX_OK)
 		return -1;

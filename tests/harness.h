@@ -33,6 +33,7 @@ typedef struct {
 	char metrics[64];       /* --metrics endpoint, "" for none (set before start) */
 	char preload[512];      /* LD_PRELOAD for rxd, "" for none (set before start) */
 	char fault_file[300];   /* RX_FAULT_FILE for the fault shim */
+	char verify_threads[8]; /* --verify-threads, "" for rxd's default (set before start) */
 	uint8_t server_key[32]; /* rxd's CurveZMQ public key */
 	harness_inst_t inst[HARNESS_MAX_INST];
 	int ninst;
@@ -50,6 +51,10 @@ int harness_start_metrics(harness_t *h);
 /* Start rxd under the fault shim (tests/faults): writes and syncs of its LMDB
  * file fail while h->fault_file holds "EIO" or "ENOSPC" (harness_fault). */
 int harness_start_faulty(harness_t *h, const char *shim);
+/* The same with --verify-threads 0: the store thread checks each request
+ * as it reads it, so requests sent while rxd was stopped (SIGSTOP) are
+ * applied in one batch. */
+int harness_start_faulty_serial(harness_t *h, const char *shim);
 /* Set the disk's health: NULL or "" healthy, "EIO" or "ENOSPC" failing. */
 void harness_fault(harness_t *h, const char *mode);
 /* Start rxd on an existing data dir (a restored backup), any free port. */

@@ -5,12 +5,14 @@
  * with the data intact. */
 #include <check.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "harness.h"
+#include "rx_ids.h"
 #include "testutil.h"
 
 typedef struct {
@@ -59,6 +61,309 @@ static int state_of(world_t *w, const char *id)
 	rxc_result_free(&r);
 	return s;
 }
+
+/* ---- replies of a batch that does not commit ----
+ * A batch is what rxd read in one turn.  To put several requests in one,
+ * rxd runs with no verify threads (it checks each request as it reads it)
+ * and is stopped (SIGSTOP) while they are sent; rxd's log line of each
+ * request says how big its batch was, so a run where they did not share
+ * one is tried again rather than trusted. */
+
+typedef struct {
+	uint8_t *frame;
+	size_t len;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+} frame_t;
+
+/* The frame of a call by kp about prescription id (op, and what the op needs). */
+static void call_frame(const rx_keypair_t *kp, int op, const char *id, const uint8_t *token,
+		       const Rx__Signed *card, const char *code, const Rx__Signed *record, frame_t *f)
+{
+	Rx__Call call = RX__CALL__INIT;
+	rxc_request_id(f->rid);
+	call.request_id.data = f->rid;
+	call.request_id.len = RX_REQUEST_ID_LEN;
+	call.op = (Rx__Op)op;
+	call.prescription_id = (char *)id;
+	if (token) {
+		call.claim_token.data = (uint8_t *)token;
+		call.claim_token.len = RX_TOKEN_LEN;
+	}
+	call.card = (Rx__Signed *)card;
+	call.access_code = (char *)(code ? code : "");
+	call.dispense = (Rx__Signed *)record;
+	ck_assert_int_eq(rxc_frame(kp, &call, &f->frame, &f->len), RX_OK);
+}
+
+/* The batch size rxd logged for the request with this id; 0 if none yet. */
+static int logged_batch(const harness_t *h, const uint8_t rid[RX_REQUEST_ID_LEN])
+{
+	char path[300], hex[2 * RX_REQUEST_ID_LEN + 1], line[1200], want[64];
+	int n = 0;
+	rx_hex(rid, RX_REQUEST_ID_LEN, hex);
+	snprintf(want, sizeof want, "rid=%s ", hex);
+	snprintf(path, sizeof path, "%s/rxd.log", h->dir);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		const char *b = strstr(line, " batch=");
+		if (strstr(line, want) && b)
+			n = atoi(b + 7);
+	}
+	fclose(f);
+	return n;
+}
+
+/* Send n frames on c while rxd is stopped, then let it go and take the n
+ * replies (decoded, in the order sent).  1 if rxd logged them all in one
+ * batch of n. */
+static int send_together(world_t *w, rxc_t *c, frame_t *f, int n, Rx__Reply **replies)
+{
+	ck_assert_int_eq(kill(w->h.pid, SIGSTOP), 0);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(rxc_send_frame(c, f[i].frame, f[i].len), RX_OK);
+	/* Time for the frames to reach rxd's socket buffer; if they do not,
+	 * the run does not count (see above), so this is no synchronisation. */
+	struct timespec ts = {0, 100 * 1000000L};
+	nanosleep(&ts, NULL);
+	ck_assert_int_eq(kill(w->h.pid, SIGCONT), 0);
+	for (int i = 0; i < n; i++) {
+		uint8_t *buf;
+		size_t len;
+		ck_assert_int_eq(rxc_recv_frame(c, 10000, &buf, &len), RX_OK);
+		Rx__Reply *r = rx__reply__unpack(NULL, len, buf);
+		free(buf);
+		ck_assert_ptr_nonnull(r);
+		int k = 0;
+		while (k < n && !(r->request_id.len == RX_REQUEST_ID_LEN &&
+				  memcmp(r->request_id.data, f[k].rid, RX_REQUEST_ID_LEN) == 0))
+			k++;
+		ck_assert_int_lt(k, n);
+		replies[k] = r;
+	}
+	int together = 1;
+	for (int i = 0; i < n; i++) {
+		int64_t deadline = harness_ms() + 5000;
+		int b;
+		while ((b = logged_batch(&w->h, f[i].rid)) == 0 && harness_ms() < deadline)
+			;
+		together &= b == n;
+	}
+	return together;
+}
+
+static void frames_free(frame_t *f, Rx__Reply **r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(f[i].frame);
+		if (r[i])
+			rx__reply__free_unpacked(r[i], NULL);
+		r[i] = NULL;
+	}
+}
+
+static Rx__Receipt *receipt_of(const Rx__Reply *r)
+{
+	return rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data);
+}
+
+static void world_start_serial(world_t *w)
+{
+	const char *shim = getenv("RX_FAULT_SHIM");
+	ck_assert_ptr_nonnull(shim);
+	memset(w, 0, sizeof *w);
+	ck_assert_int_eq(harness_start_faulty_serial(&w->h, shim), 0);
+	ck_assert_int_eq(harness_key(&w->h, &w->doc, RX_ROLE_PRESCRIBER, "1312345678"), 0);
+	ck_assert_int_eq(harness_key(&w->h, &w->ph, RX_ROLE_PHARMACY, "1398765432"), 0);
+	ck_assert_int_eq(harness_enroll(&w->h, "123456789018", w->patient), 0);
+	ck_assert_int_eq(harness_card(&w->h, w->patient, &w->card), 0);
+	w->cdoc = harness_client(&w->h, NULL, &w->doc, 0);
+	w->cph = harness_client(&w->h, NULL, &w->ph, 0);
+}
+
+static void world_stop(world_t *w)
+{
+	rxc_destroy(&w->cdoc);
+	rxc_destroy(&w->cph);
+	harness_cleanup(&w->h);
+}
+
+#define TRIES 20
+
+/* CLAIM then STATUS, pipelined, and the commit fails: the STATUS was
+ * authorised only by the claim that was rolled back, so it must not say
+ * CLAIMED (nor show the body): it is evaluated again against what is
+ * committed, where this pharmacy has no claim. */
+START_TEST(claim_status_rolled_back)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	int together = 0;
+	world_start_serial(&w);
+	for (int t = 0; t < TRIES && !together; t++) {
+		frame_t f[2];
+		Rx__Reply *r[2] = {NULL, NULL};
+		Rx__Signed card;
+		ck_assert_int_eq(submit(&w, id), RX_OK);
+		harness_assertion(&w.h, &w.card, &w.ph, RX__PURPOSE__PURPOSE_DISPENSE, &card);
+		call_frame(&w.ph, RX_OP_CLAIM, id, NULL, &card, NULL, NULL, &f[0]);
+		call_frame(&w.ph, RX_OP_STATUS, id, NULL, NULL, NULL, NULL, &f[1]);
+		rxc_signed_free(&card);
+		harness_fault(&w.h, "EIO");
+		together = send_together(&w, w.cph, f, 2, r);
+		harness_fault(&w.h, NULL);
+		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
+		ck_assert_int_ne(r[1]->status, RX_OK);
+		ck_assert_int_eq(r[1]->status, RX_PERMISSION_DENIED);
+		ck_assert_ptr_null(r[1]->prescription);
+		ck_assert_uint_eq(r[1]->receipt.len, 0);
+		frames_free(f, r, 2);
+		ck_assert_int_eq(state_of(&w, id), RX_STATE_ISSUED);
+	}
+	ck_assert_msg(together, "rxd never applied the two requests in one batch");
+	world_stop(&w);
+}
+END_TEST
+
+/* DISPENSE then STATUS by the claimer, and the commit fails: the STATUS
+ * must not sign a DISPENSED state or show a dispense record that does not
+ * exist; evaluated again, it says CLAIMED with no dispense. */
+START_TEST(dispense_status_rolled_back)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN];
+	int together = 0;
+	world_start_serial(&w);
+	for (int t = 0; t < TRIES && !together; t++) {
+		frame_t f[2];
+		Rx__Reply *r[2] = {NULL, NULL};
+		Rx__Signed rec;
+		ck_assert_int_eq(submit(&w, id), RX_OK);
+		ck_assert_int_eq(claim(&w, id, tok), RX_OK);
+		harness_dispense_record(&w.ph, id, 0, &rec);
+		call_frame(&w.ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec, &f[0]);
+		call_frame(&w.ph, RX_OP_STATUS, id, NULL, NULL, NULL, NULL, &f[1]);
+		rxc_signed_free(&rec);
+		harness_fault(&w.h, "EIO");
+		together = send_together(&w, w.cph, f, 2, r);
+		harness_fault(&w.h, NULL);
+		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
+		ck_assert_int_eq(r[1]->status, RX_OK);
+		Rx__Receipt *rc = receipt_of(r[1]);
+		ck_assert_ptr_nonnull(rc);
+		ck_assert_int_eq(rc->state, RX__STATE__CLAIMED);
+		ck_assert_uint_eq(rc->uses_left, 1);
+		ck_assert_uint_eq(r[1]->n_dispenses, 0);
+		rx__receipt__free_unpacked(rc, NULL);
+		frames_free(f, r, 2);
+		ck_assert_int_eq(state_of(&w, id), RX_STATE_CLAIMED);
+	}
+	ck_assert_msg(together, "rxd never applied the two requests in one batch");
+	world_stop(&w);
+}
+END_TEST
+
+/* Two DISPENSEs of one claim in one batch, and the commit fails: the
+ * second's ALREADY_DISPENSED was caused by the first, which never happened,
+ * so it is UNAVAILABLE too; afterwards the prescription can be dispensed. */
+START_TEST(refusal_by_rolled_back_sibling)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN];
+	int together = 0;
+	world_start_serial(&w);
+	for (int t = 0; t < TRIES && !together; t++) {
+		frame_t f[2];
+		Rx__Reply *r[2] = {NULL, NULL};
+		Rx__Signed rec;
+		ck_assert_int_eq(submit(&w, id), RX_OK);
+		ck_assert_int_eq(claim(&w, id, tok), RX_OK);
+		harness_dispense_record(&w.ph, id, 0, &rec);
+		call_frame(&w.ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec, &f[0]);
+		call_frame(&w.ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec, &f[1]);
+		harness_fault(&w.h, "EIO");
+		together = send_together(&w, w.cph, f, 2, r);
+		harness_fault(&w.h, NULL);
+		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
+		ck_assert_int_eq(r[1]->status, RX_UNAVAILABLE);
+		frames_free(f, r, 2);
+		rxc_result_t res;
+		ck_assert_int_eq(rxc_dispense(w.cph, NULL, id, tok, &rec, &res), RX_OK);
+		rxc_result_free(&res);
+		rxc_signed_free(&rec);
+		ck_assert_int_eq(state_of(&w, id), RX_STATE_DISPENSED);
+	}
+	ck_assert_msg(together, "rxd never applied the two requests in one batch");
+	world_stop(&w);
+}
+END_TEST
+
+/* A code attempt, a lock and a card's nonce are security records: a
+ * request whose record the disk refused is UNAVAILABLE, never answered.
+ * Wrong codes on a failing disk count nothing (they were not answered);
+ * on a healthy one the fifth locks, and the lock holds. */
+START_TEST(security_records_durable)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], code[RX_ACCESS_CODE_LEN + 1], wrong[RX_ACCESS_CODE_LEN + 1];
+	rxc_result_t r;
+	world_start_serial(&w);
+	/* A submit with its slip: the code. */
+	{
+		Rx__Signed sp, card;
+		harness_prescription(&w.doc, "", 1, 0, 0, "code-fault", &sp);
+		harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+		ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &card, &r), RX_OK);
+		snprintf(id, sizeof id, "%s", r.receipt->prescription_id);
+		snprintf(code, sizeof code, "%s", r.receipt->access_code);
+		rxc_result_free(&r);
+		rxc_signed_free(&sp);
+		rxc_signed_free(&card);
+	}
+	do
+		rx_access_code_new(wrong);
+	while (strcmp(wrong, code) == 0);
+	rxc_proof_t bad = {.access_code = wrong}, good = {.access_code = code};
+
+	harness_fault(&w.h, "EIO");
+	for (int i = 0; i < 6; i++) {
+		ck_assert_int_eq(rxc_claim(w.cph, NULL, id, &bad, &r), RX_UNAVAILABLE);
+		rxc_result_free(&r);
+	}
+	/* A card's STATUS: its nonce cannot be stored, so no answer. */
+	Rx__Signed card;
+	harness_assertion(&w.h, &w.card, &w.ph, RX__PURPOSE__PURPOSE_DISPENSE, &card);
+	rxc_proof_t byc = {.card = &card};
+	ck_assert_int_eq(rxc_status(w.cph, id, &byc, &r), RX_UNAVAILABLE);
+	ck_assert_ptr_null(r.receipt);
+	rxc_result_free(&r);
+	harness_fault(&w.h, NULL);
+
+	/* Healthy: the same assertion is answered once (its nonce was never
+	 * stored), then refused as the replay it is. */
+	ck_assert_int_eq(rxc_status(w.cph, id, &byc, &r), RX_OK);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_status(w.cph, id, &byc, &r), RX_ASSERTION_REPLAYED);
+	rxc_result_free(&r);
+	rxc_signed_free(&card);
+	for (int i = 1; i <= 5; i++) { /* the fifth wrong code locks */
+		ck_assert_int_eq(rxc_claim(w.cph, NULL, id, &bad, &r), RX_BAD_ACCESS_CODE);
+		rxc_result_free(&r);
+	}
+	/* Locked: a failing disk does not open it... */
+	harness_fault(&w.h, "EIO");
+	ck_assert_int_eq(rxc_claim(w.cph, NULL, id, &good, &r), RX_UNAVAILABLE);
+	rxc_result_free(&r);
+	harness_fault(&w.h, NULL);
+	/* ...nor does anything else. */
+	ck_assert_int_eq(rxc_claim(w.cph, NULL, id, &good, &r), RX_ACCESS_LOCKED);
+	rxc_result_free(&r);
+	world_stop(&w);
+}
+END_TEST
 
 static void fault_cycle(const char *mode)
 {
@@ -133,6 +438,10 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, disk_fails_with_eio);
 	tcase_add_test(tc, disk_is_full);
+	tcase_add_test(tc, claim_status_rolled_back);
+	tcase_add_test(tc, dispense_status_rolled_back);
+	tcase_add_test(tc, refusal_by_rolled_back_sibling);
+	tcase_add_test(tc, security_records_durable);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -453,13 +453,13 @@ START_TEST(replay_lookup)
 
 	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
 	/* Not yet a retry. */
-	ck_assert_int_eq(store_replay(w.s, c->actor, c->request_id, c->call_hash, &out, &again),
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->peer, c->request_id, c->call_hash, &out, &again),
 			 RX_NOT_FOUND);
 	ck_assert_ptr_null(again.data);
 	ck_assert_int_eq(apply_reply(&w, c, &out, &first), RX_OK);
 	/* Now it is: the same bytes as stored, without calling the builder. */
 	int calls = w.calls;
-	ck_assert_int_eq(store_replay(w.s, c->actor, c->request_id, c->call_hash, &out, &again),
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->peer, c->request_id, c->call_hash, &out, &again),
 			 RX_OK);
 	ck_assert_int_eq(out.replayed, 1);
 	ck_assert_int_eq(w.calls, calls);
@@ -470,12 +470,20 @@ START_TEST(replay_lookup)
 	 * request id is none of this one's business. */
 	memcpy(other_hash, c->call_hash, RX_HASH_LEN);
 	other_hash[0] ^= 1;
-	ck_assert_int_eq(store_replay(w.s, c->actor, c->request_id, other_hash, &out, &again),
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->peer, c->request_id, other_hash, &out, &again),
 			 RX_CONFLICT);
 	ck_assert_ptr_nonnull(out.why);
 	ck_assert_ptr_null(again.data);
-	ck_assert_int_eq(store_replay(w.s, w.doc2, c->request_id, c->call_hash, &out, &again),
+	ck_assert_int_eq(store_replay(w.s, w.doc2, c->peer, c->request_id, c->call_hash, &out, &again),
 			 RX_NOT_FOUND);
+	/* The same key through another institution's connection is refused
+	 * before its stored reply is looked up. */
+	ck_assert_int_eq(store_replay(w.s, c->actor, INST_OTHER, c->request_id, c->call_hash, &out,
+				      &again),
+			 RX_PERMISSION_DENIED);
+	ck_assert_ptr_null(again.data);
+	ck_assert_int_eq(store_replay(w.s, c->actor, NULL, c->request_id, c->call_hash, &out, &again),
+			 RX_PERMISSION_DENIED);
 	store_buf_free(&first);
 	world_close(&w);
 }
