@@ -2363,12 +2363,181 @@ START_TEST(hostile_table)
 }
 END_TEST
 
+/* A stored reply goes only to the caller that earned it: a SUBMIT frame
+ * (whose receipt carries the access code) resent byte for byte through
+ * another clinic's connection, or a pharmacy's, is refused
+ * PERMISSION_DENIED, audited, with nothing of the receipt in it; through
+ * its own clinic it still gets its original reply. */
+START_TEST(replay_only_to_its_caller)
+{
+	hx_t *x = calloc(1, sizeof *x);
+	ck_assert_ptr_nonnull(x);
+	world_up(x);
+	Rx__Signed sp, card;
+	Rx__Call call;
+	uint8_t rid[RX_REQUEST_ID_LEN], *frame;
+	size_t len;
+	rxc_result_t r;
+	char code[RX_ACCESS_CODE_LEN + 1], out[65536];
+	harness_prescription(&x->doc, "", 1, 0, 0, "replay-elsewhere", &sp);
+	harness_assertion(&x->h, &x->card, &x->doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	rxc_request_id(rid);
+	rxc_submit_fill(&call, rid, &sp, &card);
+	ck_assert_int_eq(rxc_frame(&x->doc, &call, &frame, &len), RX_OK);
+	ck_assert_int_eq(rxc_call_frame(x->cdoc, frame, len, &r), RX_OK);
+	snprintf(code, sizeof code, "%s", r.receipt->access_code);
+	ck_assert_int_gt((int)strlen(code), 0);
+	rxc_result_free(&r);
+
+	rx_keypair_t other;
+	ck_assert_int_eq(harness_key(&x->h, &other, RX_ROLE_PRESCRIBER, "1311111111"), 0);
+	rxc_t *elsewhere[2] = {raw_client(x, &other), x->cph};
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(rxc_call_frame(elsewhere[i], frame, len, &r), RX_PERMISSION_DENIED);
+		ck_assert_ptr_null(r.receipt);
+		ck_assert_ptr_nonnull(r.reply);
+		ck_assert_uint_eq(r.reply->receipt.len, 0);
+		rxc_result_free(&r);
+	}
+	rxc_destroy(&elsewhere[0]);
+	ck_assert_int_eq(harness_rxctl(&x->h, out, sizeof out, "audit tail -n 5"), 0);
+	int denied = 0;
+	for (const char *p = out; (p = strstr(p, "PERMISSION_DENIED")) != NULL; p++)
+		denied++;
+	ck_assert_int_ge(denied, 2);
+
+	ck_assert_int_eq(rxc_call_frame(x->cdoc, frame, len, &r), RX_OK);
+	ck_assert_str_eq(r.receipt->access_code, code);
+	rxc_result_free(&r);
+	free(frame);
+	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
+	world_down(x);
+	free(x);
+}
+END_TEST
+
+/* A request frame of ~240 KB: a SUBMIT whose prescription holds 120,000
+ * empty items (decoded, some 10 MiB of heap), as caller kp, signed with
+ * 64 zero bytes unless sign. */
+static uint8_t *item_bomb(const rx_keypair_t *kp, int sign, size_t *len)
+{
+	enum { ITEMS = 120000 };
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	uint8_t *body = malloc(2 * ITEMS);
+	ck_assert_ptr_nonnull(body);
+	for (size_t i = 0; i < ITEMS; i++) {
+		body[2 * i] = (8 << 3) | 2; /* Prescription.items, empty */
+		body[2 * i + 1] = 0;
+	}
+	uint8_t sig[RX_SIG_LEN] = {0};
+	Rx__Signed sp = RX__SIGNED__INIT;
+	sp.body.data = body;
+	sp.body.len = 2 * ITEMS;
+	sp.signature.data = sig;
+	sp.signature.len = RX_SIG_LEN;
+	Rx__Call call = RX__CALL__INIT;
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = RX_REQUEST_ID_LEN;
+	call.op = RX__OP__SUBMIT;
+	call.prescription = &sp;
+	uint8_t *frame;
+	if (sign) {
+		ck_assert_int_eq(rxc_frame(kp, &call, &frame, len), RX_OK);
+	} else {
+		size_t clen = rx__call__get_packed_size(&call);
+		uint8_t *cb = malloc(clen);
+		ck_assert_ptr_nonnull(cb);
+		rx__call__pack(&call, cb);
+		Rx__Request req = RX__REQUEST__INIT;
+		req.key.data = (uint8_t *)kp->pk;
+		req.key.len = RX_KEY_LEN;
+		req.call.data = cb;
+		req.call.len = clen;
+		req.signature.data = sig;
+		req.signature.len = RX_SIG_LEN;
+		*len = rx__request__get_packed_size(&req);
+		frame = malloc(*len);
+		ck_assert_ptr_nonnull(frame);
+		rx__request__pack(&req, frame);
+		free(cb);
+	}
+	free(body);
+	ck_assert_uint_le(*len, RX_MAX_FRAME);
+	return frame;
+}
+
+/* n frames on c, at most window in flight; every reply must be want. */
+static void burst(rxc_t *c, const uint8_t *frame, size_t len, int n, int window, rx_err_t want)
+{
+	int sent = 0, got = 0;
+	while (got < n) {
+		while (sent < n && sent - got < window) {
+			ck_assert_int_eq(rxc_send_frame(c, frame, len), RX_OK);
+			sent++;
+		}
+		uint8_t *rep;
+		size_t rlen;
+		ck_assert_int_eq(rxc_recv_frame(c, 10000, &rep, &rlen), RX_OK);
+		Rx__Reply *r = rx__reply__unpack(NULL, rlen, rep);
+		free(rep);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->status, want);
+		rx__reply__free_unpacked(r, NULL);
+		got++;
+	}
+}
+
+/* No memory is spent on bytes nobody signed: a burst of 240 KB frames whose
+ * call would decode into ~10 MiB each, with bad signatures, leaves rxd's
+ * peak resident size where it was; signed by a registered key, the same
+ * call is refused for needing more memory than a request may take. */
+START_TEST(unsigned_bytes_cost_no_memory)
+{
+	hx_t *x = calloc(1, sizeof *x);
+	ck_assert_ptr_nonnull(x);
+	world_up(x);
+	pid_t pid = x->h.pid;
+	size_t len, glen;
+	uint8_t *bomb = item_bomb(&x->doc, 0, &len);
+	/* Warm-up with frames of the same size whose call is garbage (nothing
+	 * in them decodes, before or after this change): ZeroMQ's and malloc's
+	 * buffers for big messages reach their working size. */
+	uint8_t *garbage = malloc(len);
+	ck_assert_ptr_nonnull(garbage);
+	memcpy(garbage, bomb, len);
+	for (size_t i = 64; i + 64 < len; i++)
+		garbage[i] = 0xff;
+	glen = len;
+	burst(x->cdoc, garbage, glen, 16, 4, RX_INVALID);
+	long hwm0 = proc_kb(pid, "VmHWM");
+	burst(x->cdoc, bomb, len, 200, 4, RX_BAD_SIGNATURE);
+	long hwm1 = proc_kb(pid, "VmHWM");
+	fprintf(stderr, "hostile: 200 unsigned 240 KB item bombs: rxd VmHWM %ld -> %ld kB (%+ld)\n",
+		hwm0, hwm1, hwm1 - hwm0);
+#if !defined(__SANITIZE_ADDRESS__)
+	ck_assert_msg(hwm1 - hwm0 <= 6 * 1024, "rxd's peak RSS grew by %ld kB", hwm1 - hwm0);
+#endif
+	free(bomb);
+	bomb = item_bomb(&x->doc, 1, &len);
+	burst(x->cdoc, bomb, len, 4, 2, RX_INVALID);
+	free(bomb);
+	free(garbage);
+	good_story(x);
+	world_down(x);
+	free(x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostile");
 	TCase *tc = tcase_create("integration");
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, hostile_table);
+	tcase_add_test(tc, replay_only_to_its_caller);
+	tcase_add_test(tc, unsigned_bytes_cost_no_memory);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

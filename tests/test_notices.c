@@ -244,6 +244,69 @@ START_TEST(refused_submit_sends_no_notice)
 }
 END_TEST
 
+/* How many audit entries of action WATCH the log's last 200 hold. */
+static int watch_entries(world_t *w)
+{
+	static char out[1 << 20];
+	ck_assert_int_eq(harness_rxctl(&w->h, out, sizeof out, "audit tail -n 200"), 0);
+	int n = 0;
+	for (const char *p = out; (p = strstr(p, "\"WATCH\"")) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* One pharmacy cannot take the watcher table from the others: past 8
+ * connections its oldest is evicted (it no longer hears pushes; notices
+ * wait in the store for its next WATCH), while another pharmacy watching
+ * still gets its notice.  A WATCH heartbeat is not a new audit entry. */
+START_TEST(watchers_capped_per_pharmacy)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	enum { N = 9 }; /* one more than WATCHERS_PER_INSTITUTION */
+	rxc_t *c[N];
+	world_up(&w);
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, PHARMACY), RX_OK);
+	int before = watch_entries(&w);
+	for (int i = 0; i < N; i++) {
+		c[i] = harness_client(&w.h, NULL, &w.ph, 0);
+		ck_assert_uint_eq(watch(c[i]), 0);
+	}
+	ck_assert_int_eq(watch_entries(&w), before + N);
+	ck_assert_uint_eq(watch(c[N - 1]), 0); /* a heartbeat */
+	ck_assert_int_eq(watch_entries(&w), before + N);
+	rxc_t *other = harness_client(&w.h, NULL, &w.ph2, 0);
+	ck_assert_uint_eq(watch(other), 0);
+
+	submit(&w, id);
+	for (int i = 1; i < N; i++) {
+		Rx__Notice *n = next(c[i]);
+		ck_assert_str_eq(n->prescription_id, id);
+		rx__notice__free_unpacked(n, NULL);
+	}
+	/* Pushed to the others in the same turn as to these: had c[0] been
+	 * kept, its copy would be there already. */
+	Rx__Notice *none = NULL;
+	ck_assert_int_eq(rxc_notice(c[0], 300, &none), RX_UNREACHABLE);
+
+	/* The other pharmacy is nominated now, and hears the next one. */
+	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, OTHER_PHARMACY), RX_OK);
+	submit(&w, id);
+	Rx__Notice *n = next(other);
+	ck_assert_str_eq(n->prescription_id, id);
+	ck_assert_str_eq(n->pharmacy_code, OTHER_PHARMACY);
+	rx__notice__free_unpacked(n, NULL);
+	/* The evicted connection WATCHes again and gets the backlog. */
+	ck_assert_uint_eq(watch(c[0]), 1);
+	n = next(c[0]);
+	rx__notice__free_unpacked(n, NULL);
+	for (int i = 0; i < N; i++)
+		rxc_destroy(&c[i]);
+	rxc_destroy(&other);
+	world_down(&w);
+}
+END_TEST
+
 START_TEST(refusals)
 {
 	world_t w;
@@ -296,6 +359,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, offline_pharmacy_gets_backlog_once_acked);
 	tcase_add_test(tc, refused_submit_sends_no_notice);
 	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, watchers_capped_per_pharmacy);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
