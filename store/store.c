@@ -37,6 +37,7 @@
 #include "drugs.h"
 #include "records.pb-c.h"
 #include "rx.pb-c.h"
+#include "rx_check.h"
 #include "rx_crypto.h"
 #include "rx_ids.h"
 
@@ -53,6 +54,10 @@ struct store {
 	audit_dbs_t audit;
 	drugs_dbs_t drugs;
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
+	/* The latest time a card assertion was checked at: nonces are pruned
+	 * and assertions refused against it, not against the wall clock alone,
+	 * so a clock stepped back cannot reopen replay of pruned nonces. */
+	int64_t time_hw;
 };
 
 void store_buf_free(store_buf_t *b)
@@ -234,6 +239,18 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 			goto fail;
 		}
 	}
+	/* The newest assertion kept was checked no earlier than its time less
+	 * the clock skew allowed: time_hw starts there. */
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, s->nonce_times, &cur)) != 0)
+		goto fail;
+	if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 24) {
+		int64_t at = 0;
+		for (int i = 0; i < 8; i++)
+			at = (int64_t)((uint64_t)at << 8 | ((const uint8_t *)k.mv_data)[i]);
+		s->time_hw = at - RX_CLOCK_SKEW;
+	}
+	mdb_cursor_close(cur);
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
@@ -443,7 +460,7 @@ static void be64(uint8_t out[8], int64_t v)
 /* Forget nonces older than any assertion rxd still accepts; a few per
  * request, so the cache stays small without a sweeper. */
 #define NONCE_KEEP (2 * 300)
-static int prune_nonces(MDB_txn *txn, store_t *s, int64_t now)
+static int prune_nonces(MDB_txn *txn, store_t *s)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -451,7 +468,7 @@ static int prune_nonces(MDB_txn *txn, store_t *s, int64_t now)
 	int rc = mdb_cursor_open(txn, s->nonce_times, &cur);
 	if (rc != 0)
 		return rc;
-	be64(limit, now - NONCE_KEEP);
+	be64(limit, s->time_hw - NONCE_KEEP);
 	for (int i = 0; i < 16 && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0; i++) {
 		if (k.mv_size != 24 || memcmp(k.mv_data, limit, 8) >= 0)
 			break;
@@ -510,12 +527,18 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	 * index, which prune_nonces empties). */
 	uint8_t tkey[24];
 	MDB_val none = val("", 0);
+	if (c->now > s->time_hw)
+		s->time_hw = c->now;
+	/* Older than the nonces still kept: it could be a replay of a pruned
+	 * one (the clock was stepped back since). */
+	if (a->at < s->time_hw - NONCE_KEEP)
+		REFUSE(RX_ASSERTION_STALE, "the card assertion is older than the broker's clock has already been");
 	be64(tkey, a->at);
 	memcpy(tkey + 8, a->nonce, 16);
 	MDB_val tk = val(tkey, sizeof tkey);
 	if ((rc = mdb_put(txn, s->nonce_times, &tk, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
 		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
-	if (rc != 0 || (rc = prune_nonces(txn, s, c->now)) != 0)
+	if (rc != 0 || (rc = prune_nonces(txn, s)) != 0)
 		REFUSE(from_mdb(rc), "storage error recording the card assertion");
 	return RX_OK;
 }

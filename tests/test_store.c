@@ -1041,6 +1041,10 @@ START_TEST(list_open_only)
 	ck_assert_int_eq(apply(&w, d, &out), RX_OK);
 	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, cancelled, T0 + 30), &out), RX_OK);
 
+	/* before the short one expired it was listed; a prescriber sees it too */
+	ck_assert_int_eq(list_with(&w, w.doc, w.card, T0 + 40), RX_OK);
+	ck_assert_uint_eq(w.nseen, 3);
+
 	const int64_t later = rx_valid_until(T0, 1); /* the short one just expired */
 	ck_assert_int_eq(list_with(&w, w.pharm2, w.card, later), RX_OK);
 	ck_assert_uint_eq(w.nseen, 2);
@@ -1064,12 +1068,8 @@ START_TEST(list_open_only)
 	for (size_t i = 0; i < w.nseen; i++)
 		ck_assert_mem_eq(w.seen[i].claim_token, zero_token, RX_TOKEN_LEN);
 
-	/* before the short one expired it was listed; a prescriber sees it too */
-	ck_assert_int_eq(list_with(&w, w.doc, w.card, T0 + 40), RX_OK);
-	ck_assert_uint_eq(w.nseen, 3);
-
 	/* the other patient's, by their card, at another clinic */
-	ck_assert_int_eq(list_with(&w, w.doc_far, w.card2, T0 + 40), RX_OK);
+	ck_assert_int_eq(list_with(&w, w.doc_far, w.card2, later), RX_OK);
 	ck_assert_uint_eq(w.nseen, 1);
 	ck_assert_str_eq(w.seen[0].id, elsewhere);
 
@@ -1119,13 +1119,22 @@ START_TEST(cards_and_assertions)
 	memcpy(k2.nonce, k.nonce, sizeof k.nonce);
 	k2.assertion.at = k.assertion.at;
 	ck_assert_int_eq(apply(&w, c2, &out), RX_ASSERTION_REPLAYED);
-	/* Nonces older than any assertion rxd accepts are forgotten. */
+	/* Nonces older than any assertion rxd accepts are forgotten, and an
+	 * assertion older than them is refused as stale... */
 	ck_assert_int_eq(list_with(&w, w.pharm, w.card, T0 + 11 + 601), RX_OK);
 	c2 = mk(&k2, RX_OP_LIST, w.pharm, NULL, T0 + 11 + 602);
 	c2->patient_id = "";
 	memcpy(k2.nonce, k.nonce, sizeof k.nonce);
 	k2.assertion.at = k.assertion.at;
-	ck_assert_int_eq(apply(&w, c2, &out), RX_OK);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_ASSERTION_STALE);
+	/* ...even when the clock is stepped back so far that the broker's own
+	 * clock check (within 300 s) lets the old assertion through: the nonces
+	 * were pruned by the time already seen, not by the clock now. */
+	c2 = mk(&k2, RX_OP_LIST, w.pharm, NULL, T0 + 20);
+	c2->patient_id = "";
+	memcpy(k2.nonce, k.nonce, sizeof k.nonce);
+	k2.assertion.at = k.assertion.at;
+	ck_assert_int_eq(apply(&w, c2, &out), RX_ASSERTION_STALE);
 
 	/* The card registry. */
 	char nobody[RX_PATIENT_ID_LEN + 1];
@@ -1895,10 +1904,11 @@ START_TEST(closed_prescriptions_ignored)
 	static const drug_t famo[] = {{"2325003F1024", 28}};
 	world_open(&w);
 	load_master(&w, T0);
+	/* Issued 5 days ago with the default validity of 4 days: expired, never
+	 * dispensed.  (First: a card's time never goes back past the nonces kept.) */
+	prescribe(&w, famo, 1, T0 - 5 * DAY, expired);
 	prescribe(&w, famo, 1, T0, cancelled);
 	ck_assert_int_eq(apply(&w, mk(&x.k, RX_OP_CANCEL, w.doc, cancelled, T0 + 1), &out), RX_OK);
-	/* Issued 5 days ago with the default validity of 4 days: expired, never dispensed. */
-	prescribe(&w, famo, 1, T0 - 5 * DAY, expired);
 	/* Claimed, then cancelled by the prescriber: the cancel is pending. */
 	prescribe(&w, famo, 1, T0, pending);
 	claim(&w, w.pharm, pending, T0 + 2, token);
