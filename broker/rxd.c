@@ -316,8 +316,7 @@ static int needs_commit(const pending_t *q)
 {
 	if (q->err != RX_OK || q->log.status != RX_OK || q->log.replayed)
 		return 0;
-	return !(q->log.op == RX_OP_STATUS || q->log.op == RX_OP_LIST || q->log.op == RX_OP_LOG) ||
-	       q->log.batch_replay;
+	return !rx_op_is_read(q->log.op) || q->log.batch_replay;
 }
 
 /* One log line per request, written with one write(2). */

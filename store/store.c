@@ -1613,8 +1613,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "",
 	     notified[RX_INSTITUTION_MAX + 1] = "";
 	const char *detail = NULL;
-	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST || c->op == RX_OP_LOG ||
-		      c->op == RX_OP_WATCH;
+	int reading = rx_op_is_read(c->op);
 	/* Which ops rewrite a prescription record (NOMINATE and ACK write others). */
 	int dirty = !reading && c->op != RX_OP_NOMINATE && c->op != RX_OP_ACK, wrote = 0;
 	rx_err_t err;
