@@ -575,7 +575,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		REFUSE(RX_INVALID, "request id must be 16 bytes");
 	rid = call->request_id.data;
 	rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
-	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_ACK ? (int)call->op : 0;
+	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LAST ? (int)call->op : 0;
 	if (log->op == 0)
 		REFUSE(RX_INVALID, "unknown op");
 
@@ -753,7 +753,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 
 apply:
 	log->applied = 1;
-	log->plain_read = (c.op == RX_OP_STATUS || c.op == RX_OP_WATCH) && !c.card && !c.access_code;
+	log->plain_read = rx_op_is_read(c.op) && !c.card && !c.access_code;
 	err = store_change(d->store, &c, change_reply, &ctx, &out, reply);
 	if (err != RX_OK) {
 		log->status = err;

@@ -12,7 +12,7 @@
 #include "rx_types.h"
 #include "store.h"
 
-#define METRICS_OPS (RX_OP_LOG + 1)         /* index 0: did not decode */
+#define METRICS_OPS (RX_OP_LAST + 1)        /* index 0: did not decode */
 #define METRICS_CODES (RX_WIRE_LAST + 1)
 #define METRICS_BUCKETS 12
 

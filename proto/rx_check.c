@@ -24,7 +24,13 @@ const char *rx_op_name(int op)
 {
 	static const char *const n[] = {"?", "SUBMIT", "CLAIM", "RELEASE", "DISPENSE",
 					"CANCEL", "STATUS", "LIST", "LOG", "NOMINATE", "WATCH", "ACK"};
-	return op > 0 && op <= RX_OP_ACK ? n[op] : "?";
+	_Static_assert(sizeof n / sizeof n[0] == RX_OP_LAST + 1, "one name per op");
+	return op > 0 && op <= RX_OP_LAST ? n[op] : "?";
+}
+
+int rx_op_is_read(int op)
+{
+	return op == RX_OP_STATUS || op == RX_OP_LIST || op == RX_OP_LOG || op == RX_OP_WATCH;
 }
 
 const char *rx_state_name(int state)

@@ -219,3 +219,19 @@ rx_err_t rx_institution_valid(const char *s)
 			return RX_INVALID;
 	return RX_OK;
 }
+
+void rx_access_code_key(const uint8_t data_key[32], uint8_t out[32])
+{
+	static const char label[] = "rx-exchange access code key v1";
+	crypto_generichash(out, 32, (const uint8_t *)label, sizeof label - 1, data_key, 32);
+}
+
+void rx_access_code_hash(const uint8_t code_key[32], const char *id, const char *code,
+			 uint8_t out[RX_HASH_LEN])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, code_key, 32, RX_HASH_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)id, RX_ID_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)code, strlen(code));
+	crypto_generichash_final(&st, out, RX_HASH_LEN);
+}

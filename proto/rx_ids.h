@@ -48,6 +48,15 @@ void rx_access_code_new(char out[RX_ACCESS_CODE_LEN + 1]);
 /* Canonicalize a typed access code (as rx_rxid_parse); RX_INVALID if it is
  * not one (wrong length, character or check character). */
 rx_err_t rx_access_code_parse(const char *in, char out[RX_ACCESS_CODE_LEN + 1]) RX_MUST_CHECK;
+/* The key of the access-code hashes, from the 32-byte data key (the seed in
+ * DATA/data.key): BLAKE2b-256 of "rx-exchange access code key v1" (30
+ * bytes) keyed with the data key.  The store derives it once at open. */
+void rx_access_code_key(const uint8_t data_key[32], uint8_t out[32]);
+/* What the store keeps of a prescription's access code: BLAKE2b-256 of the
+ * canonical id (RX_ID_LEN bytes) then the canonical code (its strlen)
+ * keyed with code_key (rx_access_code_key).  See proto/README.md 4.7. */
+void rx_access_code_hash(const uint8_t code_key[32], const char *id, const char *code,
+			 uint8_t out[RX_HASH_LEN]);
 
 /* RX_OK if code is a 12-character NHI drug code with a correct check digit. */
 rx_err_t rx_drug_code_valid(const char *code) RX_MUST_CHECK;

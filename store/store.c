@@ -184,9 +184,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		return RX_INVALID;
 	}
 	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
-	static const char label[] = "rx-exchange access code key v1";
-	crypto_generichash(s->code_key, sizeof s->code_key, (const uint8_t *)label, sizeof label - 1,
-			   s->data_key, RX_DATA_KEY_LEN);
+	rx_access_code_key(s->data_key, s->code_key);
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(s->env, 32);
@@ -545,11 +543,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 
 static void code_hash(store_t *s, const char *id, const char *code, uint8_t out[RX_HASH_LEN])
 {
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, s->code_key, sizeof s->code_key, RX_HASH_LEN);
-	crypto_generichash_update(&st, (const uint8_t *)id, RX_ID_LEN);
-	crypto_generichash_update(&st, (const uint8_t *)code, strlen(code));
-	crypto_generichash_final(&st, out, RX_HASH_LEN);
+	rx_access_code_hash(s->code_key, id, code, out);
 }
 
 /* Record one access-code attempt; every one is kept. */
@@ -1664,8 +1658,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "",
 	     notified[RX_INSTITUTION_MAX + 1] = "";
 	const char *detail = NULL;
-	int reading = c->op == RX_OP_STATUS || c->op == RX_OP_LIST || c->op == RX_OP_LOG ||
-		      c->op == RX_OP_WATCH;
+	int reading = rx_op_is_read(c->op);
 	/* Which ops rewrite a prescription record (NOMINATE and ACK write others). */
 	int dirty = !reading && c->op != RX_OP_NOMINATE && c->op != RX_OP_ACK, wrote = 0;
 	rx_err_t err;

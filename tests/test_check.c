@@ -755,6 +755,25 @@ START_TEST(assertion_rules)
 }
 END_TEST
 
+/* The op names and the one list of reads (rx_op_is_read), for every op. */
+START_TEST(op_names_and_reads)
+{
+	static const char *const names[] = {"SUBMIT", "CLAIM",  "RELEASE",  "DISPENSE",
+					    "CANCEL", "STATUS", "LIST",     "LOG",
+					    "NOMINATE", "WATCH", "ACK"};
+	ck_assert_int_eq(RX_OP_LAST, (int)(sizeof names / sizeof names[0]));
+	for (int op = 1; op <= RX_OP_LAST; op++) {
+		ck_assert_str_eq(rx_op_name(op), names[op - 1]);
+		int read = op == RX_OP_STATUS || op == RX_OP_LIST || op == RX_OP_LOG || op == RX_OP_WATCH;
+		ck_assert_msg(rx_op_is_read(op) == read, "%s", names[op - 1]);
+	}
+	ck_assert_str_eq(rx_op_name(0), "?");
+	ck_assert_str_eq(rx_op_name(RX_OP_LAST + 1), "?");
+	ck_assert_int_eq(rx_op_is_read(0), 0);
+	ck_assert_int_eq(rx_op_is_read(RX_OP_LAST + 1), 0);
+}
+END_TEST
+
 static Suite *check_suite(void)
 {
 	Suite *s = suite_create("check");
@@ -762,6 +781,7 @@ static Suite *check_suite(void)
 
 	tc = tcase_create("text");
 	tcase_add_test(tc, text_rules);
+	tcase_add_test(tc, op_names_and_reads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prescription");

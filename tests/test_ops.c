@@ -483,6 +483,41 @@ START_TEST(metrics_over_http)
 }
 END_TEST
 
+/* Every op 1..11 is counted under its own name: NOMINATE, WATCH and ACK
+ * (after LOG in the enum) were once counted as "undecoded". */
+START_TEST(metrics_count_every_op)
+{
+	world_t w;
+	rxc_result_t r;
+	Rx__Signed a;
+	world_up(&w);
+	harness_inst_t *portal = harness_institution(&w.h, "PORTAL", 3);
+	ck_assert_ptr_nonnull(portal);
+	rxc_t *cp = harness_client_curve(&w.h, NULL, &w.card, &portal->curve, 0);
+	ck_assert_int_eq(rxc_card_assertion(&w.card, RX__PURPOSE__PURPOSE_NOMINATE, "PORTAL",
+					    (int64_t)time(NULL), &a),
+			 RX_OK);
+	ck_assert_int_eq(rxc_nominate(cp, &a, "1398765432", &r), RX_OK);
+	rxc_result_free(&r);
+	rxc_signed_free(&a);
+	rxc_destroy(&cp);
+	ck_assert_int_eq(rxc_watch(w.cph, &r), RX_OK);
+	rxc_result_free(&r);
+	uint64_t seq = 1;
+	ck_assert_int_eq(rxc_ack(w.cph, &seq, 1, &r), RX_OK);
+	rxc_result_free(&r);
+
+	ck_assert_int_eq(rxctl(&w.h, "metrics"), 0);
+	ck_assert_msg(HAS("rx_requests_total{op=\\\"NOMINATE\\\",status=\\\"OK\\\"} 1") &&
+			      HAS("rx_requests_total{op=\\\"WATCH\\\",status=\\\"OK\\\"} 1") &&
+			      HAS("rx_requests_total{op=\\\"ACK\\\",status=\\\"OK\\\"} 1") &&
+			      HAS("rx_request_duration_seconds_count{op=\\\"ACK\\\"} 1") &&
+			      !HAS("undecoded"),
+		      "%s", out);
+	world_down(&w);
+}
+END_TEST
+
 /* ---- the drug master and the duplicate-medication check ---- */
 
 typedef struct {
@@ -726,6 +761,7 @@ int main(void)
 	tcase_add_test(tc, sigterm_with_requests_in_flight);
 	tcase_add_test(tc, patient_reads_own_log);
 	tcase_add_test(tc, metrics_over_http);
+	tcase_add_test(tc, metrics_count_every_op);
 	tcase_add_test(tc, duplicate_refused_overridden_and_warned_at_claim);
 	tcase_add_test(tc, drugs_admin_refusals);
 	suite_add_tcase(s, tc);
