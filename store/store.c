@@ -9,7 +9,10 @@
  *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
  *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
  *               written once, which is what makes a dispense exactly-once
- *   requests    caller key + request id     -> RequestRow (the reply sent)
+ *   requests    caller key + request id     -> RequestRow (the reply sent), kept
+ *               STORE_REPLY_KEEP seconds, then pruned by store_prune
+ *   requests_at time (8, big-endian) + caller key + request id -> "": the
+ *               stored replies in time order, for pruning
  *   institutions  institution code          -> InstitutionRecord
  *   curve_keys  CurveZMQ public key (32)    -> institution code
  *   cards       card public key (32)        -> CardRecord (sealed: the binding)
@@ -31,6 +34,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -50,7 +54,7 @@ struct store {
 	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
 	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
-	MDB_dbi nominations, notices;
+	MDB_dbi nominations, notices, requests_at;
 	audit_dbs_t audit;
 	drugs_dbs_t drugs;
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
@@ -58,6 +62,10 @@ struct store {
 	 * and assertions refused against it, not against the wall clock alone,
 	 * so a clock stepped back cannot reopen replay of pruned nonces. */
 	int64_t time_hw;
+	/* Pages on LMDB's free list, counted at most once a second (a walk of
+	 * the free list): what pruning gave back, for the reserve's guard. */
+	uint64_t free_pages;
+	int64_t free_counted_us;
 };
 
 void store_buf_free(store_buf_t *b)
@@ -88,6 +96,13 @@ static MDB_val val(const void *p, size_t n)
 {
 	MDB_val v = {n, (void *)p};
 	return v;
+}
+
+/* Times lead keys big-endian, so an index walks in time order. */
+static void be64(uint8_t out[8], int64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)(v & 0xff);
 }
 
 /* Pack msg straight into the map (MDB_RESERVE): no intermediate buffer. */
@@ -169,6 +184,40 @@ static ProtobufCMessage *open_sealed(store_t *s, const char *dbname, const MDB_v
 	return msg;
 }
 
+/* Stored replies written before requests_at existed get their index entry
+ * once, at the first open by this version (meta "requests_at" marks it
+ * done), so the sweep prunes them too. */
+static int index_old_replies(store_t *s, MDB_txn *txn)
+{
+	MDB_val mk = val("requests_at", 11), mv, k, v, none = val("", 0);
+	MDB_cursor *cur;
+	int rc = mdb_get(txn, s->meta, &mk, &mv);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->requests, &cur)) != 0)
+		return rc;
+	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (k.mv_size != RX_KEY_LEN + RX_REQUEST_ID_LEN)
+			continue;
+		Rxstore__RequestRow *row = (Rxstore__RequestRow *)open_sealed(
+			s, "requests", &k, &v, &rxstore__request_row__descriptor);
+		uint8_t tkey[8 + RX_KEY_LEN + RX_REQUEST_ID_LEN];
+		be64(tkey, row ? row->at : 0); /* unreadable: first to go */
+		memcpy(tkey + 8, k.mv_data, k.mv_size);
+		if (row)
+			rxstore__request_row__free_unpacked(row, NULL);
+		MDB_val tk = val(tkey, sizeof tkey);
+		if ((rc = mdb_put(txn, s->requests_at, &tk, &none, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND && rc != 0)
+		return rc;
+	uint32_t one = 1;
+	mv = val(&one, sizeof one);
+	return mdb_put(txn, s->meta, &mk, &mv, 0);
+}
+
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 {
 	store_t *s = calloc(1, sizeof *s);
@@ -210,6 +259,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
 		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
 		{"nominations", &s->nominations, 0}, {"notices", &s->notices, 0},
+		{"requests_at", &s->requests_at, 0},
 		{"drugs", &s->drugs.master, 0},  {"drugs_load", &s->drugs.staging, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
@@ -237,6 +287,8 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 			goto fail;
 		}
 	}
+	if ((rc = index_old_replies(s, txn)) != 0)
+		goto fail;
 	/* The newest assertion kept was checked no earlier than its time less
 	 * the clock skew allowed: time_hw starts there. */
 	MDB_cursor *cur;
@@ -449,16 +501,11 @@ static void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
 
 /* ---- proof that the patient is present: a card, or the slip's code ---- */
 
-static void be64(uint8_t out[8], int64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)(v & 0xff);
-}
 
 /* Forget nonces older than any assertion rxd still accepts; a few per
  * request, so the cache stays small without a sweeper. */
 #define NONCE_KEEP (2 * 300)
-static int prune_nonces(MDB_txn *txn, store_t *s)
+static int prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -467,7 +514,7 @@ static int prune_nonces(MDB_txn *txn, store_t *s)
 	if (rc != 0)
 		return rc;
 	be64(limit, s->time_hw - NONCE_KEEP);
-	for (int i = 0; i < 16 && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0; i++) {
+	for (size_t i = 0; i < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0; i++) {
 		if (k.mv_size != 24 || memcmp(k.mv_data, limit, 8) >= 0)
 			break;
 		/* Earlier versions also indexed nonces alone: emptied as they age. */
@@ -476,9 +523,61 @@ static int prune_nonces(MDB_txn *txn, store_t *s)
 			break;
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
+		if (pruned)
+			++*pruned;
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* ---- pruning (store_prune) ---- */
+
+static int64_t be64_get(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return (int64_t)v;
+}
+
+/* Remove up to max stored replies older than before, oldest first. */
+static int prune_replies(MDB_txn *txn, store_t *s, int64_t before, size_t max, uint64_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, s->requests_at, &cur);
+	if (rc != 0)
+		return rc;
+	while (*n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		if (k.mv_size != 8 + RX_KEY_LEN + RX_REQUEST_ID_LEN || be64_get(k.mv_data) >= before)
+			break;
+		MDB_val rk = val((uint8_t *)k.mv_data + 8, RX_KEY_LEN + RX_REQUEST_ID_LEN);
+		if ((rc = mdb_del(txn, s->requests, &rk, NULL)) != 0 && rc != MDB_NOTFOUND)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		++*n;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* Entries of a time-keyed index (8-byte big-endian time first) older than
+ * before, counted up to max. */
+static uint64_t count_before(MDB_txn *txn, MDB_dbi dbi, int64_t before, uint64_t max)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t n = 0;
+	if (mdb_cursor_open(txn, dbi, &cur) != 0)
+		return 0;
+	for (int op = MDB_FIRST; n < max && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+		if (k.mv_size < 8 || be64_get(k.mv_data) >= before)
+			break;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	return n;
 }
 
 /* The card must be enrolled and not revoked, its purpose fit the request,
@@ -536,7 +635,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	MDB_val tk = val(tkey, sizeof tkey);
 	if ((rc = mdb_put(txn, s->nonce_times, &tk, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
 		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
-	if (rc != 0 || (rc = prune_nonces(txn, s)) != 0)
+	if (rc != 0 || (rc = prune_nonces(txn, s, 16, NULL)) != 0)
 		REFUSE(from_mdb(rc), "storage error recording the card assertion");
 	return RX_OK;
 }
@@ -969,6 +1068,46 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 	if (row)
 		rxstore__request_row__free_unpacked(row, NULL);
 	return err;
+}
+
+rx_err_t store_prune(store_t *s, int64_t now, size_t max, uint64_t *replies, uint64_t *nonces)
+{
+	MDB_txn *txn;
+	*replies = *nonces = 0;
+	if (s->batch)
+		return RX_INVALID;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	if (now > s->time_hw)
+		s->time_hw = now;
+	if ((rc = prune_replies(txn, s, now - STORE_REPLY_KEEP, max, replies)) != 0 ||
+	    (rc = prune_nonces(txn, s, max, nonces)) != 0) {
+		mdb_txn_abort(txn);
+		*replies = *nonces = 0;
+		return from_mdb(rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		*replies = *nonces = 0;
+	return from_mdb(rc);
+}
+
+rx_err_t store_prunable(store_t *s, int64_t now, uint64_t *replies, uint64_t *replies_due,
+			uint64_t *nonces, uint64_t *nonces_due)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	*replies = mdb_stat(txn, s->requests, &st) == 0 ? st.ms_entries : 0;
+	*nonces = mdb_stat(txn, s->nonce_times, &st) == 0 ? st.ms_entries : 0;
+	/* Counted, not walked to the end: what one sweep would take. */
+	*replies_due = count_before(txn, s->requests_at, now - STORE_REPLY_KEEP, 100000);
+	*nonces_due = count_before(txn, s->nonce_times,
+				   (now > s->time_hw ? now : s->time_hw) - NONCE_KEEP, 100000);
+	mdb_txn_abort(txn);
+	return RX_OK;
 }
 
 rx_err_t store_batch_begin(store_t *s)
@@ -1600,18 +1739,92 @@ static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
 	return RX_OK;
 }
 
-/* Is less than the dispensing reserve (an eighth of the map, at least
- * 64 KiB) left?  me_last_pgno is the high-water mark of pages ever used,
- * so this errs on the side of refusing early. */
-static int map_nearly_full(store_t *s)
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Pages on the free list: each entry of LMDB's free DB (dbi 0) is a list of
+ * page numbers whose first word is their count.  Read in a read
+ * transaction (LMDB refuses a cursor on it in a write one). */
+static uint64_t count_free_pages(store_t *s)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t n = 0;
+	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_cursor_open(txn, 0, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			if (v.mv_size >= sizeof(size_t)) {
+				size_t c;
+				memcpy(&c, v.mv_data, sizeof c);
+				n += c;
+			}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return n;
+}
+
+/* The map's size, high-water mark and reserve: no walk, cheap enough for
+ * every request. */
+static rx_err_t space_of(store_t *s, store_space_t *out)
 {
 	MDB_envinfo info;
 	MDB_stat st;
+	memset(out, 0, sizeof *out);
 	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
-		return 0;
-	uint64_t used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize, size = info.me_mapsize;
-	uint64_t reserve = size / 8 > 65536 ? size / 8 : 65536;
-	return used + reserve >= size;
+		return RX_UNAVAILABLE;
+	out->map_size = info.me_mapsize;
+	out->high_water = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	out->reserve = out->map_size / 8 > 65536 ? out->map_size / 8 : 65536;
+	/* Only the untouched tail of the map counts as room: the free list is
+	 * LMDB's working space (every commit frees the pages it copied), and a
+	 * record larger than half a page needs a contiguous run of pages, which
+	 * a fragmented free list may not have.  What pruning frees is reused by
+	 * later writes, so the tail is spent more slowly; it grows back only by
+	 * a compacting copy (rxctl backup, restored) or a bigger map. */
+	uint64_t tail = out->map_size > out->high_water ? out->map_size - out->high_water : 0;
+	out->nearly_full = tail < out->reserve;
+	out->page_size = st.ms_psize;
+	return RX_OK;
+}
+
+rx_err_t store_space(store_t *s, store_space_t *out)
+{
+	rx_err_t err = space_of(s, out);
+	if (err != RX_OK)
+		return err;
+	int64_t now = mono_us();
+	if (s->free_counted_us == 0 || now - s->free_counted_us >= 1000000) {
+		s->free_pages = count_free_pages(s);
+		s->free_counted_us = now;
+	}
+	out->free = s->free_pages * out->page_size;
+	if (out->free > out->high_water)
+		out->free = out->high_water;
+	out->used = out->high_water - out->free;
+	return RX_OK;
+}
+
+/* Is the store down to its dispensing reserve (store_space)? */
+static int map_nearly_full(store_t *s)
+{
+	store_space_t sp;
+	return space_of(s, &sp) == RX_OK && sp.nearly_full;
+}
+
+/* Past the reserve only what finishes a claimed prescription goes on:
+ * DISPENSE, RELEASE, and CANCEL (of a claimed one, checked where its state
+ * is known).  Everything else, reads and refusals included (each would add
+ * an audit entry), is refused first, and not audited. */
+static int finishing(const store_change_t *c)
+{
+	return c->op == RX_OP_DISPENSE || c->op == RX_OP_RELEASE || c->op == RX_OP_CANCEL;
 }
 
 /* The audit entry for a request: who (key and connection), what, on whose
@@ -1687,6 +1900,11 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		mdb_txn_abort(txn);
 		return err;
 	}
+	if (!finishing(c) && map_nearly_full(s)) {
+		err = RX_STORAGE_FULL;
+		out->why = "storage reached its dispensing reserve: only dispensing, releasing or cancelling claimed prescriptions is accepted";
+		goto fail;
+	}
 
 	if (c->op == RX_OP_LOG) {
 		if ((err = do_log(txn, s, c, patient, &log, &out->nlog, out)) != RX_OK)
@@ -1719,14 +1937,6 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		if (!patient[0]) {
 			err = RX_INVALID;
 			out->why = "SUBMIT needs the patient's card assertion (purpose issue)";
-			goto fail;
-		}
-		/* New prescriptions are refused first, so that finishing the ones
-		 * already claimed never fails on a full map (beanstalkd reserves
-		 * a job's delete space at put; we reserve a slice of the map). */
-		if (map_nearly_full(s)) {
-			err = RX_UNAVAILABLE;
-			out->why = "storage nearly full: new prescriptions are refused to keep room for dispensing";
 			goto fail;
 		}
 		err = do_submit(txn, s, c, &actor, patient, r, id, hash, code, out);
@@ -1777,7 +1987,10 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			err = do_dispense(txn, s, c, r, out);
 			break;
 		case RX_OP_CANCEL:
-			if ((err = do_cancel(c, r, out)) == RX_OK)
+			if (effective_state(r, c->now) != RX_STATE_CLAIMED && map_nearly_full(s)) {
+				err = RX_STORAGE_FULL;
+				out->why = "storage reached its dispensing reserve: only a claimed prescription may be cancelled";
+			} else if ((err = do_cancel(c, r, out)) == RX_OK)
 				err = notify_cancel(txn, s, c, id, r, out);
 			break;
 		default:
@@ -1825,8 +2038,13 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		row.at = c->now;
 		row.institution = (char *)(c->peer ? c->peer : "");
 		set_bytes(&row.reply, reply->data, reply->len);
+		uint8_t tkey[8 + RX_KEY_LEN + RX_REQUEST_ID_LEN];
+		be64(tkey, c->now);
+		memcpy(tkey + 8, rkey, sizeof rkey);
+		MDB_val tk = val(tkey, sizeof tkey), none = val("", 0);
 		if ((rc = put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) !=
-		    0) {
+			    0 ||
+		    (rc = mdb_put(txn, s->requests_at, &tk, &none, 0)) != 0) {
 			err = from_mdb(rc);
 			out->why = "storage error writing the reply";
 			goto fail;
@@ -1873,7 +2091,7 @@ fail:
 		mdb_txn_abort(txn);
 		txn = NULL;
 	}
-	if (err != RX_UNAVAILABLE && err != RX_SYSTEM &&
+	if (err != RX_UNAVAILABLE && err != RX_SYSTEM && err != RX_STORAGE_FULL &&
 	    (txn || mdb_txn_begin(s->env, s->batch, 0, &txn) == 0)) {
 		MDB_val idk = val(id, RX_ID_LEN);
 		const char *whose = stored ? stored->patient_id : patient;

@@ -447,6 +447,39 @@ rx_err_t store_drugs_find(store_t *s, const char *prefix, size_t max, store_drug
 /* Rows in the master, and when it was last replaced (0: never). */
 rx_err_t store_drugs_info(store_t *s, uint64_t *count, int64_t *loaded_at) RX_MUST_CHECK;
 
+/* Space in the map.  high_water is how far into the map LMDB has ever
+ * written, free what its free list holds for reuse (counted at most once a
+ * second), used the difference.  The store is nearly_full when the untouched
+ * tail of the map (map_size - high_water) is below the reserve (an eighth of
+ * the map, at least 64 KiB); store_change then refuses everything but
+ * finishing claimed prescriptions (STORAGE_FULL). */
+typedef struct {
+	uint64_t map_size, high_water, free, used, reserve; /* bytes */
+	int nearly_full;
+	uint64_t page_size;   /* the page size */
+} store_space_t;
+
+rx_err_t store_space(store_t *s, store_space_t *out) RX_MUST_CHECK;
+
+/* How long a stored reply is kept for a retry: the longest validity a
+ * prescription can have, and two weeks more.  A retry after that is
+ * evaluated again (exactly-once holds without it: a dispensed use is
+ * written once, a signed prescription filed once). */
+#define STORE_REPLY_KEEP ((int64_t)(RX_MAX_VALID_DAYS + 14) * 86400)
+
+/* The sweep's pruning: stored replies older than STORE_REPLY_KEEP at now
+ * and card nonces older than any assertion still accepted, at most max of
+ * each in one transaction (so the store thread is never held long); the
+ * counts removed into *replies, *nonces.  A caller sees more is left when
+ * a count equals max.  RX_UNAVAILABLE on a storage error (nothing
+ * removed). */
+rx_err_t store_prune(store_t *s, int64_t now, size_t max, uint64_t *replies,
+		     uint64_t *nonces) RX_MUST_CHECK;
+/* Stored replies and card nonces kept, and how many of them store_prune
+ * would remove at now. */
+rx_err_t store_prunable(store_t *s, int64_t now, uint64_t *replies, uint64_t *replies_due,
+			uint64_t *nonces, uint64_t *nonces_due) RX_MUST_CHECK;
+
 typedef struct {
 	uint64_t prescriptions;
 	uint64_t by_state[RX_STATE_EXPIRED + 1]; /* indexed by rx_state_t */

@@ -375,17 +375,24 @@ START_TEST(every_refusal)
 }
 END_TEST
 
-START_TEST(unavailable_when_full)
+/* The dispensing reserve holds: once the map is down to its reserve, only
+ * what finishes a claimed prescription goes on.  Submits, reads and
+ * refusals are refused STORAGE_FULL without an audit entry, so a flood of
+ * them cannot eat the room a DISPENSE needs. */
+START_TEST(storage_full_keeps_room_to_dispense)
 {
 	world_t w;
 	rxc_result_t r;
-	char id[RX_ID_LEN + 1], notes[2001];
+	char id[RX_ID_LEN + 1], other[RX_ID_LEN + 1], notes[2001];
 	rx_err_t err = RX_OK;
 	int ok = 0;
 
 	/* A 1 MiB map fills after a few hundred large prescriptions. */
 	world_up(&w, 1);
 	submit(&w, 1, id);
+	submit(&w, 1, other);
+	uint8_t tok[RX_TOKEN_LEN];
+	claim(w.cph1, id, tok);
 	memset(notes, 'x', 2000);
 	notes[2000] = '\0';
 	for (int i = 0; i < 2000 && err == RX_OK; i++) {
@@ -399,18 +406,22 @@ START_TEST(unavailable_when_full)
 		rxc_result_free(&r);
 		rxc_signed_free(&sp);
 	}
-	ck_assert_int_eq(err, RX_UNAVAILABLE);
+	ck_assert_int_eq(err, RX_STORAGE_FULL);
 	ck_assert_int_gt(ok, 10);
-	/* New prescriptions are refused while there is still room to finish
-	 * the ones already made: the first one is claimed and dispensed. */
-	uint8_t tok[RX_TOKEN_LEN];
-	claim(w.cph1, id, tok);
+	/* A flood of reads and of refusals, which would each add an audit
+	 * entry: all refused first. */
+	rxc_proof_t wrong = {.access_code = "ABCD-EFGH-JK5"};
+	for (int i = 0; i < 3000; i++) {
+		ck_assert_int_eq(rxc_status(w.cph1, id, NULL, &r), RX_STORAGE_FULL);
+		rxc_result_free(&r);
+		ck_assert_int_eq(rxc_claim(w.cph2, NULL, other, &wrong, &r), RX_STORAGE_FULL);
+		rxc_result_free(&r);
+	}
+	/* The claimed one is dispensed. */
 	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
-	/* Reads still work, and what was acknowledged is there. */
-	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_DISPENSED);
 	Rx__Stats s;
 	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
-	ck_assert_uint_eq(s.prescriptions, (uint64_t)ok + 1);
+	ck_assert_uint_eq(s.prescriptions, (uint64_t)ok + 2);
 	ck_assert_uint_eq(s.dispense_records, 1);
 	world_down(&w);
 }
@@ -1051,7 +1062,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, lifecycle);
 	tcase_add_test(tc, every_refusal);
-	tcase_add_test(tc, unavailable_when_full);
+	tcase_add_test(tc, storage_full_keeps_room_to_dispense);
 	tcase_add_test(tc, retries_get_the_original_reply);
 	tcase_add_test(tc, claim_race_has_one_winner);
 	tcase_add_test(tc, kill9_loses_nothing_acknowledged);

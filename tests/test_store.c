@@ -441,6 +441,64 @@ START_TEST(retry_returns_stored_reply)
 }
 END_TEST
 
+/* Stored replies live STORE_REPLY_KEEP, then the sweep prunes them (with
+ * card nonces no assertion can reuse); a retry after that is evaluated
+ * again, and exactly-once still holds. */
+START_TEST(replies_pruned_after_their_lifetime)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	uint64_t replies, due, nonces, ndue, pr, pn;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+	claim(&w, w.pharm, id, T0 + 1, token);
+	store_change_t *d = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 2);
+	d->use = 1;
+	ck_assert_int_eq(apply(&w, d, &out), RX_OK);
+	ck_assert_int_eq(apply(&w, d, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+
+	ck_assert_int_eq(store_prunable(w.s, T0 + 3, &replies, &due, &nonces, &ndue), RX_OK);
+	ck_assert_uint_eq(replies, 3);
+	ck_assert_uint_eq(due, 0);
+	ck_assert_uint_eq(nonces, 2);
+	ck_assert_int_eq(store_prune(w.s, T0 + 3, 100, &pr, &pn), RX_OK);
+	ck_assert_uint_eq(pr, 0);
+	/* Just before the lifetime ends nothing goes; after it, all of it, a
+	 * bounded slice at a time. */
+	const int64_t end = T0 + 2 + STORE_REPLY_KEEP;
+	ck_assert_int_eq(store_prunable(w.s, end - 3, &replies, &due, &nonces, &ndue), RX_OK);
+	ck_assert_uint_eq(due, 0);
+	ck_assert_int_eq(store_prunable(w.s, end + 1, &replies, &due, &nonces, &ndue), RX_OK);
+	ck_assert_uint_eq(due, 3);
+	ck_assert_uint_eq(ndue, 2);
+	ck_assert_int_eq(store_prune(w.s, end + 1, 2, &pr, &pn), RX_OK);
+	ck_assert_uint_eq(pr, 2);
+	ck_assert_uint_eq(pn, 2);
+	ck_assert_int_eq(store_prune(w.s, end + 1, 2, &pr, &pn), RX_OK);
+	ck_assert_uint_eq(pr, 1);
+	ck_assert_uint_eq(pn, 0);
+	ck_assert_int_eq(store_prunable(w.s, end + 1, &replies, &due, &nonces, &ndue), RX_OK);
+	ck_assert_uint_eq(replies, 0);
+	ck_assert_uint_eq(nonces, 0);
+	/* The same DISPENSE again: no stored reply now, and the use was
+	 * dispensed once. */
+	d->now = end + 2;
+	ck_assert_int_eq(apply(&w, d, &out), RX_ALREADY_DISPENSED);
+	store_space_t sp;
+	ck_assert_int_eq(store_space(w.s, &sp), RX_OK);
+	ck_assert_uint_gt(sp.map_size, 0);
+	ck_assert_uint_gt(sp.high_water, 0);
+	ck_assert_uint_eq(sp.used + sp.free, sp.high_water);
+	ck_assert_uint_eq(sp.reserve, sp.map_size / 8);
+	ck_assert_int_eq(sp.nearly_full, 0);
+	world_close(&w);
+}
+END_TEST
+
 /* store_replay: the read-only lookup the broker makes before its clock checks. */
 START_TEST(replay_lookup)
 {
@@ -2002,6 +2060,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, submit_issues);
 	tcase_add_test(tc, retry_returns_stored_reply);
 	tcase_add_test(tc, replay_lookup);
+	tcase_add_test(tc, replies_pruned_after_their_lifetime);
 	tcase_add_test(tc, values_are_sealed);
 	tcase_add_test(tc, institutions);
 	tcase_add_test(tc, cards_and_assertions);
