@@ -2105,9 +2105,12 @@ fail:
 		else
 			mdb_txn_abort(txn);
 		txn = NULL;
-		if (rc != 0 && out->commit) {
+		/* A refusal, too, states only what is durable: its record (and
+		 * any code attempt) was not kept, so it is not sent. */
+		if (rc != 0) {
 			err = from_mdb(rc);
-			out->why = "storage error recording the attempt";
+			out->why = out->commit ? "storage error recording the attempt"
+					       : "storage error recording the refusal";
 		}
 	}
 	if (txn)

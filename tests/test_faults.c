@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zmq.h>
 
 #include "harness.h"
 #include "rx_ids.h"
@@ -120,6 +121,10 @@ static int logged_batch(const harness_t *h, const uint8_t rid[RX_REQUEST_ID_LEN]
  * batch of n. */
 static int send_together(world_t *w, rxc_t *c, frame_t *f, int n, Rx__Reply **replies)
 {
+	/* The connection is up (its CurveZMQ handshake done) before rxd stops:
+	 * a socket with ZMQ_IMMEDIATE queues nothing until then. */
+	zmq_pollitem_t it = {rxc_socket(c), 0, ZMQ_POLLOUT, 0};
+	ck_assert_int_eq(zmq_poll(&it, 1, 10000), 1);
 	ck_assert_int_eq(kill(w->h.pid, SIGSTOP), 0);
 	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(rxc_send_frame(c, f[i].frame, f[i].len), RX_OK);
@@ -214,8 +219,9 @@ START_TEST(claim_status_rolled_back)
 		together = send_together(&w, w.cph, f, 2, r);
 		harness_fault(&w.h, NULL);
 		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
-		ck_assert_int_ne(r[1]->status, RX_OK);
-		ck_assert_int_eq(r[1]->status, RX_PERMISSION_DENIED);
+		/* Evaluated again on committed state it is refused, and with the
+		 * disk still failing that refusal cannot be recorded either. */
+		ck_assert_int_eq(r[1]->status, RX_UNAVAILABLE);
 		ck_assert_ptr_null(r[1]->prescription);
 		ck_assert_uint_eq(r[1]->receipt.len, 0);
 		frames_free(f, r, 2);
