@@ -1,7 +1,8 @@
 /* store: LMDB persistence (see store.h for the contract).
  *
  * Databases in one environment in the data dir:
- *   meta        "format" -> u32 1
+ *   meta        "format" -> u32 1; "key_check/NAME" -> the check value
+ *               (32) of key file NAME (store_key_checks)
  *   keys        public key (32)             -> KeyRecord
  *   patients    patient id                  -> PatientRecord
  *   rx          prescription id             -> RxRecord (with the signed body)
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -262,6 +264,39 @@ void store_close(store_t **sp)
 		free(*sp);
 		*sp = NULL;
 	}
+}
+
+rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
+{
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn), mismatched = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[128];
+		int len = snprintf(name, sizeof name, "key_check/%s", checks[i].name);
+		if (len < 0 || (size_t)len >= sizeof name) {
+			rc = EINVAL;
+			break;
+		}
+		MDB_val k = val(name, (size_t)len), v;
+		rc = mdb_get(txn, s->meta, &k, &v);
+		if (rc == MDB_NOTFOUND) {
+			v = val(checks[i].value, STORE_KEY_CHECK_LEN);
+			rc = mdb_put(txn, s->meta, &k, &v, 0);
+			checks[i].outcome = STORE_KEY_RECORDED;
+		} else if (rc == 0) {
+			/* Not secret, but compared in constant time all the same. */
+			int same = v.mv_size == STORE_KEY_CHECK_LEN &&
+				   sodium_memcmp(v.mv_data, checks[i].value, STORE_KEY_CHECK_LEN) == 0;
+			checks[i].outcome = same ? STORE_KEY_MATCHED : STORE_KEY_MISMATCHED;
+			mismatched |= !same;
+		}
+	}
+	if (rc != 0 || mismatched) {
+		if (txn)
+			mdb_txn_abort(txn);
+		return rc != 0 ? from_mdb(rc == EINVAL ? EIO : rc) : RX_CONFLICT;
+	}
+	return from_mdb(mdb_txn_commit(txn));
 }
 
 /* ---- record conversion ---- */
