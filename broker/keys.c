@@ -82,6 +82,33 @@ static int sync_dir(const char *dir)
 	return rc;
 }
 
+/* realpath of dir, which may not exist yet (then its parent's, plus its
+ * name).  0 on success. */
+static int resolve(const char *dir, char out[PATH_MAX])
+{
+	char parent[PATH_MAX];
+	if (realpath(dir, out) != NULL)
+		return 0;
+	if (errno != ENOENT || strlen(dir) >= sizeof parent)
+		return -1;
+	strcpy(parent, dir);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? slash + 1 : parent;
+	if (slash == parent)
+		strcpy(parent, "/");
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(parent, ".");
+	char real[PATH_MAX];
+	if (realpath(parent, real) == NULL)
+		return -1;
+	name = dir + (name - parent);
+	if (snprintf(out, PATH_MAX, "%s/%s", real, name) >= PATH_MAX)
+		return -1;
+	return 0;
+}
+
 rx_err_t keys_place_pseudonym(const char *data_dir, const char *path, char *note, size_t notelen,
 			      char *why, size_t whylen)
 {
@@ -102,6 +129,19 @@ rx_err_t keys_place_pseudonym(const char *data_dir, const char *path, char *note
 		memcpy(dir, path, n);
 		dir[n] = '\0';
 	}
+	/* Inside the data dir?  Asked before anything is made there. */
+	if (resolve(dir, real_dir) != 0 || realpath(data_dir, real_data) == NULL) {
+		say(why, whylen, "cannot resolve %s or %s: %s", dir, data_dir, strerror(errno));
+		return RX_SYSTEM;
+	}
+	size_t dn = strlen(real_data);
+	if (strncmp(real_dir, real_data, dn) == 0 &&
+	    (real_dir[dn] == '\0' || real_dir[dn] == '/' || strcmp(real_data, "/") == 0)) {
+		say(why, whylen, "the pseudonym key %s must live outside the data dir %s, so that no "
+				 "backup or copy of the data dir carries it (see README, backup and restore)",
+		    path, data_dir);
+		return RX_INVALID;
+	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		say(why, whylen, "cannot create the pseudonym key's directory %s: %s", dir, strerror(errno));
 		return RX_SYSTEM;
@@ -110,17 +150,6 @@ rx_err_t keys_place_pseudonym(const char *data_dir, const char *path, char *note
 		say(why, whylen, "the pseudonym key's directory %s must be a directory only its owner can "
 				 "enter (chmod 700 %s)", dir, dir);
 		return RX_PERMISSION_DENIED;
-	}
-	if (realpath(dir, real_dir) == NULL || realpath(data_dir, real_data) == NULL) {
-		say(why, whylen, "cannot resolve %s or %s: %s", dir, data_dir, strerror(errno));
-		return RX_SYSTEM;
-	}
-	size_t dn = strlen(real_data);
-	if (strncmp(real_dir, real_data, dn) == 0 && (real_dir[dn] == '\0' || real_dir[dn] == '/')) {
-		say(why, whylen, "the pseudonym key %s must live outside the data dir %s, so that no "
-				 "backup or copy of the data dir carries it (see README, backup and restore)",
-		    path, data_dir);
-		return RX_INVALID;
 	}
 
 	/* An rxd from before this rule kept the key in the data dir.  Moving
