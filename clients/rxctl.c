@@ -692,12 +692,17 @@ static int ops(const char *dir, int timeout_s, const char *what, const char *des
 		human[0] = '\0';
 		o = json_pack("{s:s}", "metrics", r->metrics);
 	} else {
-		snprintf(human, sizeof human,
-			 "backup written to %s (%llu bytes of store, and its key files%s): restore by "
-			 "pointing rxd --data at it%s\n",
-			 dest, (unsigned long long)r->backup_bytes,
-			 with_pseudonym ? ", the pseudonym key too: keep this copy as safe as the key" : "",
-			 with_pseudonym ? "" : " with the pseudonym key put back from its offline copy");
+		if (with_pseudonym)
+			snprintf(human, sizeof human,
+				 "backup written to %s (%llu bytes of store, and its key files, the pseudonym "
+				 "key too: keep this copy as safe as the key): restore by pointing rxd --data "
+				 "at it\n", dest, (unsigned long long)r->backup_bytes);
+		else
+			snprintf(human, sizeof human,
+				 "backup written to %s (%llu bytes of store, and its key files but not the "
+				 "pseudonym key): to restore, put the pseudonym key's offline copy at "
+				 "%s-keys/pseudonym.key and point rxd --data at it\n",
+				 dest, (unsigned long long)r->backup_bytes, dest);
 		o = json_pack("{s:s, s:I, s:b}", "backup", dest, "bytes", (json_int_t)r->backup_bytes,
 			      "pseudonym_key", with_pseudonym);
 	}
