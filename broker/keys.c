@@ -55,7 +55,16 @@ static void restore_steps(int i, const char *path, char *buf, size_t len)
 		say(buf, len,
 		    "Restore it: copy pseudonym.key from your offline copy of it (or from a backup made "
 		    "with `rxctl backup --with-pseudonym-key`) to %s, `chmod 600` it, owned by rxd's user "
-		    "in a directory of mode 0700, then start rxd again.", path);
+		    "in a directory of mode 0700, then start rxd again. Only if no copy exists anywhere: "
+		    "`rxd --replace-lost-key pseudonym.key` makes a new one, and patients enrolled from "
+		    "then on get ids that do not match their earlier ones.", path);
+	else if (i == K_CURVE)
+		say(buf, len,
+		    "Restore it: copy broker.curve from your latest backup (the directory `rxctl backup "
+		    "DEST` wrote) or from your offline copy to %s, `chmod 600` it, owned by rxd's user, "
+		    "then start rxd again. Only if no copy exists anywhere: `rxd --replace-lost-key "
+		    "broker.curve` makes a new one, and every clinic and pharmacy needs the new "
+		    "broker.curve.pub.", path);
 	else
 		say(buf, len,
 		    "Restore it: copy %s from your latest backup (the directory `rxctl backup DEST` wrote: "
@@ -201,8 +210,21 @@ out:
 	return err;
 }
 
-rx_err_t keys_load(const char *data_dir, const char *pseudonym_path, int have_store, keys_t *k,
-		   char *why, size_t whylen)
+int keys_replaceable(const char *name, char *why, size_t whylen)
+{
+	int i = index_of(name);
+	if (i == K_PSEUDONYM || i == K_CURVE)
+		return 1;
+	if (i < 0)
+		say(why, whylen, "--replace-lost-key takes pseudonym.key or broker.curve, not %s", name);
+	else
+		say(why, whylen, "%s cannot be replaced: %s. Restore it from a backup; without one, the "
+				 "store cannot be used", name, key_files[i].why);
+	return 0;
+}
+
+rx_err_t keys_load(const char *data_dir, const char *pseudonym_path, int have_store,
+		   const char *replace, keys_t *k, char *why, size_t whylen)
 {
 	char path[PATH_MAX + 32], steps[1024];
 	rx_err_t err = RX_OK;
@@ -210,10 +232,24 @@ rx_err_t keys_load(const char *data_dir, const char *pseudonym_path, int have_st
 	for (int i = 0; i < KEYS_COUNT && err == RX_OK; i++) {
 		key_path(data_dir, pseudonym_path, i, path, sizeof path);
 		rx_keypair_t *kp = i == K_DATA ? &k->data : i == K_BROKER ? &k->broker : &k->pseudonym;
+		int replacing = replace && strcmp(replace, key_files[i].name) == 0;
+		/* Loaded first: only a key whose file is gone is made anew. */
+		int create = !have_store && !replacing;
 		if (i == K_CURVE)
-			err = have_store ? rx_curve_load(path, &k->curve) : rx_curve_load_or_create(path, &k->curve);
+			err = create ? rx_curve_load_or_create(path, &k->curve) : rx_curve_load(path, &k->curve);
 		else
-			err = have_store ? rx_key_load(path, kp) : rx_key_load_or_create(path, kp);
+			err = create ? rx_key_load_or_create(path, kp) : rx_key_load(path, kp);
+		if (replacing && err == RX_OK) {
+			say(why, whylen, "--replace-lost-key %s: %s is there, so it is not lost. The flag only "
+					 "makes a key whose file is gone; move the file away first if you mean "
+					 "to replace it", key_files[i].name, path);
+			err = RX_CONFLICT;
+			break;
+		}
+		if (replacing && err == RX_NOT_FOUND) {
+			err = i == K_CURVE ? rx_curve_create(path, &k->curve) : rx_key_create(path, kp);
+			k->replaced = key_files[i].name;
+		}
 		if (err == RX_OK)
 			continue;
 		restore_steps(i, path, steps, sizeof steps);
@@ -237,12 +273,15 @@ void keys_checks(const keys_t *k, store_key_check_t out[KEYS_COUNT])
 {
 	for (int i = 0; i < KEYS_COUNT; i++) {
 		out[i].name = key_files[i].name;
+		out[i].replace = 0;
 		out[i].outcome = 0;
 	}
 	rx_key_check_value(k->data.sk, key_files[K_DATA].name, out[K_DATA].value);
 	rx_key_check_value(k->pseudonym.sk, key_files[K_PSEUDONYM].name, out[K_PSEUDONYM].value);
 	memcpy(out[K_BROKER].value, k->broker.pk, RX_KEY_LEN);
 	memcpy(out[K_CURVE].value, k->curve.pk, 32);
+	for (int i = 0; i < KEYS_COUNT; i++)
+		out[i].replace = k->replaced && strcmp(k->replaced, out[i].name) == 0;
 }
 
 void keys_mismatch(const char *data_dir, const char *pseudonym_path, const char *name, char *why,

@@ -26,6 +26,7 @@ typedef struct {
 	rx_keypair_t data;      /* data.key: its seed is the store's data key */
 	rx_keypair_t pseudonym; /* loaded to be checked against the store, then wiped */
 	rx_curve_t curve;       /* broker.curve */
+	const char *replaced;   /* the key made by keys_load's replace, or NULL */
 } keys_t;
 
 /* Make sure the pseudonym key's directory exists (created mode 0700),
@@ -43,16 +44,27 @@ rx_err_t keys_place_pseudonym(const char *data_dir, const char *path, char *note
 			      char *why, size_t whylen) RX_MUST_CHECK;
 
 /* Load the four keys into *k (the caller's; wipe with keys_wipe), creating
- * those missing only if have_store is 0.
+ * those missing only if have_store is 0, or the one named replace (NULL for
+ * none; see keys_replaceable) whose file is lost: the operator's deliberate
+ * choice, k->replaced then names it.
  *   RX_NOT_FOUND  have_store and a key file is missing: refuse to start
+ *   RX_CONFLICT   replace names a key whose file is there
  *   RX_PERMISSION_DENIED, RX_INVALID (not a key file), RX_SYSTEM
  * On failure *k holds nothing secret. */
-rx_err_t keys_load(const char *data_dir, const char *pseudonym_path, int have_store, keys_t *k,
-		   char *why, size_t whylen) RX_MUST_CHECK;
+rx_err_t keys_load(const char *data_dir, const char *pseudonym_path, int have_store,
+		   const char *replace, keys_t *k, char *why, size_t whylen) RX_MUST_CHECK;
+
+/* May a lost key file be replaced by a new key (rxd --replace-lost-key)?
+ * pseudonym.key (new enrolments get ids that do not match earlier ones)
+ * and broker.curve (clients need the new broker.curve.pub) may; data.key and
+ * broker.key may not: what they sealed and signed would be lost with them.
+ * 1 if it may; else 0, with the reason in why. */
+int keys_replaceable(const char *name, char *why, size_t whylen);
 
 /* The check values of k's four keys, named by their files, for
  * store_key_checks: the two secret keys by rx_key_check_value, the two
- * whose public half is public anyway (broker.key, broker.curve) by it. */
+ * whose public half is public anyway (broker.key, broker.curve) by it;
+ * k->replaced's marked to replace the store's. */
 void keys_checks(const keys_t *k, store_key_check_t out[KEYS_COUNT]);
 
 /* The message for a key whose check value does not match the store. */

@@ -81,13 +81,16 @@ static void log_line(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: rxd [--config FILE] [--data DIR] [--listen ENDPOINT] [--map-size MIB] [--metrics EP]\n"
-		   "           [--verify-threads N] [--pseudonym-key FILE]\n"
+		   "           [--verify-threads N] [--pseudonym-key FILE] [--replace-lost-key NAME]\n"
 		   "  --config FILE      read settings from FILE first: `key = value` lines with\n"
 		   "                     keys data, listen, map_size_mib, metrics, verify_threads,\n"
 		   "                     pseudonym_key; # starts a comment line\n"
 		   "  --data DIR         data directory (default ./var/rx), created mode 0700\n"
 		   "  --pseudonym-key FILE  the pseudonym key, outside the data dir (default\n"
 		   "                     DIR-keys/pseudonym.key; its directory created mode 0700)\n"
+		   "  --replace-lost-key pseudonym.key|broker.curve\n"
+		   "                     make a new key for one whose file is lost and has no copy\n"
+		   "                     anywhere (audited); never data.key or broker.key\n"
 		   "  --listen ENDPOINT  client endpoint (default tcp://127.0.0.1:5570)\n"
 		   "  --map-size MIB     LMDB map size in MiB (default 1024)\n"
 		   "  --metrics EP       serve Prometheus metrics over HTTP at EP (tcp://HOST:PORT)\n"
@@ -550,9 +553,9 @@ int main(int argc, char **argv)
 	/* Flags are only noted here and applied after the config file, so that
 	 * a flag wins wherever it stands on the command line. */
 	const char *config_path = NULL, *flag_data = NULL, *flag_listen = NULL, *flag_map = NULL,
-		   *flag_metrics = NULL, *flag_verify = NULL, *flag_pseudonym = NULL;
+		   *flag_metrics = NULL, *flag_verify = NULL, *flag_pseudonym = NULL, *replace = NULL;
 	rxd_config_t cfg;
-	char why[512];
+	char why[2048]; /* a key refusal: the file, why, and the restore steps */
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"data", required_argument, NULL, 'd'},
@@ -561,6 +564,7 @@ int main(int argc, char **argv)
 		{"metrics", required_argument, NULL, 'M'},
 		{"verify-threads", required_argument, NULL, 'V'},
 		{"pseudonym-key", required_argument, NULL, 'P'},
+		{"replace-lost-key", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -588,6 +592,9 @@ int main(int argc, char **argv)
 		case 'P':
 			flag_pseudonym = optarg;
 			break;
+		case 'R':
+			replace = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -598,6 +605,10 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return 1;
+	}
+	if (replace && !keys_replaceable(replace, why, sizeof why)) {
+		fprintf(stderr, "rxd: %s\n", why);
 		return 1;
 	}
 	config_defaults(&cfg);
@@ -680,7 +691,7 @@ int main(int argc, char **argv)
 	if (note[0])
 		log_line("event=pseudonym_key_moved note=\"%s\"", note);
 	keys_t keys;
-	if ((err = keys_load(dir, cfg.pseudonym_key, have_store, &keys, why, sizeof why)) != RX_OK) {
+	if ((err = keys_load(dir, cfg.pseudonym_key, have_store, replace, &keys, why, sizeof why)) != RX_OK) {
 		fprintf(stderr, "rxd: %s\n", why);
 		return err == RX_NOT_FOUND || err == RX_INVALID ? EXIT_KEYS : 1;
 	}
@@ -699,11 +710,14 @@ int main(int argc, char **argv)
 	keys_checks(&keys, checks);
 	err = store_key_checks(store, checks, KEYS_COUNT);
 	char recorded[128] = "";
+	const char *replaced = NULL;
 	for (int i = 0; i < KEYS_COUNT; i++) {
 		if (err == RX_CONFLICT && checks[i].outcome == STORE_KEY_MISMATCHED) {
 			keys_mismatch(dir, cfg.pseudonym_key, checks[i].name, why, sizeof why);
 			fprintf(stderr, "rxd: %s\n", why);
 		}
+		if (err == RX_OK && checks[i].outcome == STORE_KEY_REPLACED)
+			replaced = checks[i].name;
 		if (err == RX_OK && checks[i].outcome == STORE_KEY_RECORDED)
 			snprintf(recorded + strlen(recorded), sizeof recorded - strlen(recorded), "%s%s",
 				 recorded[0] ? "," : "", checks[i].name);
@@ -721,6 +735,14 @@ int main(int argc, char **argv)
 		log_line("event=key_checks_recorded keys=%s why=\"%s\"", recorded,
 			 have_store ? "store from before key checks: recorded from the key files present now"
 				    : "new store");
+	/* The operator chose a new key for a lost one: say so where auditors look. */
+	if (replaced) {
+		snprintf(note, sizeof note, "%s was lost; a new one was made (rxd --replace-lost-key)",
+			 replaced);
+		log_line("event=key_replaced key=%s", replaced);
+		if (store_audit_operator(store, now_sec(), "KEY_REPLACED", NULL, NULL, note) != RX_OK)
+			log_line("event=audit_failed action=KEY_REPLACED");
+	}
 
 	/* The broker's CurveZMQ key pair; institutions' clients need its public
 	 * half, which is also written to broker.curve.pub and shown by rxctl. */

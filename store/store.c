@@ -279,10 +279,10 @@ rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
 		}
 		MDB_val k = val(name, (size_t)len), v;
 		rc = mdb_get(txn, s->meta, &k, &v);
-		if (rc == MDB_NOTFOUND) {
+		if (rc == MDB_NOTFOUND || (rc == 0 && checks[i].replace)) {
+			checks[i].outcome = rc == 0 ? STORE_KEY_REPLACED : STORE_KEY_RECORDED;
 			v = val(checks[i].value, STORE_KEY_CHECK_LEN);
 			rc = mdb_put(txn, s->meta, &k, &v, 0);
-			checks[i].outcome = STORE_KEY_RECORDED;
 		} else if (rc == 0) {
 			/* Not secret, but compared in constant time all the same. */
 			int same = v.mv_size == STORE_KEY_CHECK_LEN &&

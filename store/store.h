@@ -228,18 +228,21 @@ void store_close(store_t **s);
  * key would give every patient a new id. */
 #define STORE_KEY_CHECK_LEN 32
 
-enum { STORE_KEY_MATCHED = 1, STORE_KEY_RECORDED, STORE_KEY_MISMATCHED };
+enum { STORE_KEY_MATCHED = 1, STORE_KEY_RECORDED, STORE_KEY_MISMATCHED, STORE_KEY_REPLACED };
 
 typedef struct {
 	const char *name;                   /* the key file's name, "data.key" (borrowed) */
 	uint8_t value[STORE_KEY_CHECK_LEN]; /* its check value, never the key itself */
-	int outcome;                        /* out: STORE_KEY_MATCHED, _RECORDED, _MISMATCHED */
+	int replace;                        /* in: a deliberate new key: record value over
+					     * the one held (STORE_KEY_REPLACED) */
+	int outcome;                        /* out: STORE_KEY_MATCHED, _RECORDED, _MISMATCHED,
+					     * _REPLACED */
 } store_key_check_t;
 
 /* Compare each of the n check values with the one the store holds under its
  * name; record those the store has none of yet (a new store, or one from
  * before key checks), all in one transaction.
- *   RX_OK          every key matched or was recorded (committed)
+ *   RX_OK          every key matched, was recorded or replaced (committed)
  *   RX_CONFLICT    at least one MISMATCHED: nothing was recorded
  *   RX_UNAVAILABLE storage error: nothing was recorded
  * checks is the caller's; each outcome is set on RX_OK and RX_CONFLICT. */

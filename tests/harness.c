@@ -73,7 +73,7 @@ static int spawn(harness_t *h, const char *listen)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
-		char *argv[12] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
+		char *argv[14] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
 		int a = 5;
 		if (h->map_mib[0]) {
 			argv[a++] = "--map-size";
@@ -86,6 +86,10 @@ static int spawn(harness_t *h, const char *listen)
 		if (h->pseudonym_key[0]) {
 			argv[a++] = "--pseudonym-key";
 			argv[a++] = h->pseudonym_key;
+		}
+		if (h->replace_key[0]) {
+			argv[a++] = "--replace-lost-key";
+			argv[a++] = h->replace_key;
 		}
 		argv[a] = NULL;
 		execv(rxd, argv);

@@ -34,6 +34,7 @@ typedef struct {
 	char preload[512];      /* LD_PRELOAD for rxd, "" for none (set before start) */
 	char fault_file[300];   /* RX_FAULT_FILE for the fault shim */
 	char pseudonym_key[300]; /* --pseudonym-key, "" for rxd's default (DIR-keys/) */
+	char replace_key[32];   /* --replace-lost-key NAME, "" for none (set before a restart) */
 	uint8_t server_key[32]; /* rxd's CurveZMQ public key */
 	harness_inst_t inst[HARNESS_MAX_INST];
 	int ninst;

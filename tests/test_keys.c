@@ -25,6 +25,8 @@
 
 #define MY_NUMBER "123456789018"
 
+static char out[1 << 16];
+
 typedef struct {
 	harness_t h;
 	rx_keypair_t doc, ph, card;
@@ -68,10 +70,12 @@ static void assert_intact(world_t *w)
 	ck_assert_str_eq(pid, w->patient);
 }
 
-/* Run rxd on dir (with --pseudonym-key pk unless NULL) and expect it to
- * stop by itself; its stderr into err.  Returns the exit status, or -1 if
- * it was still running after 10 s (then killed). */
-static int run_rxd(const char *dir, const char *pk, char *err, size_t cap)
+/* Run rxd on dir (with --pseudonym-key pk unless NULL, and flag value
+ * unless NULL) and expect it to stop by itself; its stderr into err.
+ * Returns the exit status, or -1 if it was still running after 10 s (then
+ * killed). */
+static int run_rxd_with(const char *dir, const char *pk, const char *flag, const char *value,
+			char *err, size_t cap)
 {
 	char log[300];
 	snprintf(log, sizeof log, "%s.stderr", dir);
@@ -80,11 +84,18 @@ static int run_rxd(const char *dir, const char *pk, char *err, size_t cap)
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 2);
-		if (pk)
-			execl(getenv("RXD"), "rxd", "--data", dir, "--listen", "tcp://127.0.0.1:*",
-			      "--pseudonym-key", pk, (char *)NULL);
-		else
-			execl(getenv("RXD"), "rxd", "--data", dir, "--listen", "tcp://127.0.0.1:*", (char *)NULL);
+		char *argv[10] = {getenv("RXD"), "--data", (char *)dir, "--listen", "tcp://127.0.0.1:*"};
+		int a = 5;
+		if (pk) {
+			argv[a++] = "--pseudonym-key";
+			argv[a++] = (char *)pk;
+		}
+		if (flag) {
+			argv[a++] = (char *)flag;
+			argv[a++] = (char *)value;
+		}
+		argv[a] = NULL;
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	int status = 0, rc;
@@ -102,6 +113,11 @@ static int run_rxd(const char *dir, const char *pk, char *err, size_t cap)
 		fclose(f);
 	unlink(log);
 	return rc == 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_rxd(const char *dir, const char *pk, char *err, size_t cap)
+{
+	return run_rxd_with(dir, pk, NULL, NULL, err, cap);
 }
 
 static void key_path(world_t *w, const char *name, char *out, size_t cap)
@@ -279,6 +295,76 @@ START_TEST(upgrade_records_checks_and_moves_the_pseudonym_key)
 }
 END_TEST
 
+/* A lost key without any copy: only pseudonym.key and broker.curve may be
+ * made anew, only when the file is really gone, on the operator's word;
+ * the store's check follows, the audit log records it, and what was stored
+ * before stays readable. */
+START_TEST(lost_key_replaced_only_when_asked)
+{
+	world_t w;
+	char path[600], err[8192], pub_before[64] = "", pub_after[64] = "";
+	world_up(&w);
+	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
+	ck_assert_int_eq(run_rxd_with(w.h.dir, NULL, "--replace-lost-key", "data.key", err, sizeof err), 1);
+	ck_assert_msg(strstr(err, "data.key cannot be replaced"), "%s", err);
+	ck_assert_int_eq(run_rxd_with(w.h.dir, NULL, "--replace-lost-key", "broker.key", err, sizeof err), 1);
+	ck_assert_int_eq(run_rxd_with(w.h.dir, NULL, "--replace-lost-key", "nonsense", err, sizeof err), 1);
+	/* The file is there: not lost, nothing replaced. */
+	ck_assert_int_eq(run_rxd_with(w.h.dir, NULL, "--replace-lost-key", "pseudonym.key", err, sizeof err), 1);
+	ck_assert_msg(strstr(err, "not lost"), "%s", err);
+	key_path(&w, "pseudonym.key", path, sizeof path);
+	rx_keypair_t before, after;
+	ck_assert_int_eq(rx_key_load(path, &before), RX_OK);
+
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(run_rxd(w.h.dir, NULL, err, sizeof err), 3);
+	ck_assert_msg(strstr(err, "--replace-lost-key pseudonym.key"), "%s", err);
+	snprintf(w.h.replace_key, sizeof w.h.replace_key, "pseudonym.key");
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+	ck_assert(log_has(&w.h, "event=key_replaced key=pseudonym.key"));
+	ck_assert_int_eq(rx_key_load(path, &after), RX_OK);
+	ck_assert(memcmp(before.pk, after.pk, RX_KEY_LEN) != 0);
+	ck_assert_int_eq(harness_rxctl(&w.h, out, sizeof out, "audit tail -n 3"), 0);
+	ck_assert_msg(strstr(out, "KEY_REPLACED"), "%s", out);
+	/* The old enrolment and prescription stay; the same My Number now
+	 * derives another id, enrolled as new. */
+	rxc_result_t r;
+	rxc_t *c = harness_client(&w.h, NULL, &w.doc, 0);
+	ck_assert_int_eq(rxc_status(c, w.id, NULL, &r), RX_OK);
+	rxc_result_free(&r);
+	rxc_destroy(&c);
+	ck_assert_int_eq(harness_rxctl(&w.h, out, sizeof out, "patient enroll --my-number %s", MY_NUMBER), 0);
+	ck_assert_msg(strstr(out, "\"created\":true") && !strstr(out, w.patient), "%s", out);
+	/* From now on the new key is the store's: a plain restart works. */
+	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
+	w.h.replace_key[0] = '\0';
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+
+	/* broker.curve: clients need the new public half. */
+	FILE *f;
+	snprintf(path, sizeof path, "%s/broker.curve.pub", w.h.dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(pub_before, sizeof pub_before, f));
+	fclose(f);
+	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
+	key_path(&w, "broker.curve", path, sizeof path);
+	ck_assert_int_eq(unlink(path), 0);
+	snprintf(w.h.replace_key, sizeof w.h.replace_key, "broker.curve");
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+	w.h.replace_key[0] = '\0';
+	snprintf(path, sizeof path, "%s/broker.curve.pub", w.h.dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(pub_after, sizeof pub_after, f));
+	fclose(f);
+	ck_assert_str_ne(pub_before, pub_after);
+	c = harness_client(&w.h, NULL, &w.doc, 0); /* with the new server key */
+	ck_assert_int_eq(rxc_status(c, w.id, NULL, &r), RX_OK);
+	rxc_result_free(&r);
+	rxc_destroy(&c);
+	harness_cleanup(&w.h);
+}
+END_TEST
+
 static int same_file(const char *a, const char *b)
 {
 	rx_keypair_t x, y;
@@ -286,7 +372,6 @@ static int same_file(const char *a, const char *b)
 	       memcmp(x.pk, y.pk, RX_KEY_LEN) == 0;
 }
 
-static char out[1 << 16];
 
 /* BACKUP leaves the pseudonym key out unless asked; either copy restores. */
 START_TEST(backup_copies_the_pseudonym_key_only_when_asked)
@@ -404,6 +489,7 @@ int main(void)
 	tcase_add_test(tc, missing_key_refused_then_restored);
 	tcase_add_test(tc, replaced_key_refused_then_restored);
 	tcase_add_test(tc, upgrade_records_checks_and_moves_the_pseudonym_key);
+	tcase_add_test(tc, lost_key_replaced_only_when_asked);
 	tcase_add_test(tc, backup_copies_the_pseudonym_key_only_when_asked);
 	tcase_add_test(tc, configured_pseudonym_key_path);
 	suite_add_tcase(s, tc);
