@@ -240,6 +240,7 @@ static int stats(const char *dir, int timeout_s)
 		(json_int_t)s->audit_entries);
 	json_object_set_new(o, "notices_pending", json_integer((json_int_t)s->notices_pending));
 	json_object_set_new(o, "nominations", json_integer((json_int_t)s->nominations));
+	json_object_set_new(o, "pseudonym_key", json_string(s->pseudonym_key));
 	snprintf(human, sizeof human,
 		 "rxd %s, up %llds (since %s)\n"
 		 "broker key        %s\n"
@@ -255,7 +256,8 @@ static int stats(const char *dir, int timeout_s)
 		 "data dir          %.1f MiB\n"
 		 "requests/s        %.1f (last minute)\n"
 		 "audit entries     %llu\n"
-		 "notices pending   %llu  (nominations %llu)\n",
+		 "notices pending   %llu  (nominations %llu)\n"
+		 "pseudonym key     %s\n",
 		 s->version, up, started, key, s->curve_key, (unsigned long long)s->requests,
 		 (unsigned long long)s->prescriptions, (unsigned long long)s->issued,
 		 (unsigned long long)s->claimed, (unsigned long long)s->dispensed,
@@ -265,7 +267,7 @@ static int stats(const char *dir, int timeout_s)
 		 (unsigned long long)s->cards, s->map_used / 1048576.0, s->map_size / 1048576.0,
 		 s->data_dir_bytes / 1048576.0, s->requests_per_second,
 		 (unsigned long long)s->audit_entries, (unsigned long long)s->notices_pending,
-		 (unsigned long long)s->nominations);
+		 (unsigned long long)s->nominations, s->pseudonym_key[0] ? s->pseudonym_key : "-");
 	/* The drug master's size: the duplicate-medication check is off while it is empty. */
 	Rx__AdminRequest dq = RX__ADMIN_REQUEST__INIT;
 	Rx__AdminReply *dr = NULL;
@@ -661,7 +663,7 @@ static int ops(const char *dir, int timeout_s, const char *what, const char *des
 {
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
 	Rx__AdminReply *r = NULL;
-	char human[4200], abs[4096];
+	char human[9000], abs[4096];
 	if (strcmp(what, "expire") == 0)
 		q.op = RX__ADMIN_OP__EXPIRE;
 	else if (strcmp(what, "metrics") == 0)
@@ -697,12 +699,15 @@ static int ops(const char *dir, int timeout_s, const char *what, const char *des
 				 "backup written to %s (%llu bytes of store, and its key files, the pseudonym "
 				 "key too: keep this copy as safe as the key): restore by pointing rxd --data "
 				 "at it\n", dest, (unsigned long long)r->backup_bytes);
-		else
+		else {
+			char keyed[4200];
+			if (rx_pseudonym_key_default(dest, keyed, sizeof keyed) != RX_OK)
+				snprintf(keyed, sizeof keyed, "rxd's --pseudonym-key path");
 			snprintf(human, sizeof human,
 				 "backup written to %s (%llu bytes of store, and its key files but not the "
-				 "pseudonym key): to restore, put the pseudonym key's offline copy at "
-				 "%s-keys/pseudonym.key and point rxd --data at it\n",
-				 dest, (unsigned long long)r->backup_bytes, dest);
+				 "pseudonym key): to restore, put the pseudonym key's offline copy at %s and "
+				 "point rxd --data at it\n", dest, (unsigned long long)r->backup_bytes, keyed);
+		}
 		o = json_pack("{s:s, s:I, s:b}", "backup", dest, "bytes", (json_int_t)r->backup_bytes,
 			      "pseudonym_key", with_pseudonym);
 	}
