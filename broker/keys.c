@@ -295,8 +295,9 @@ void keys_mismatch(const char *data_dir, const char *pseudonym_path, const char 
 	}
 	key_path(data_dir, pseudonym_path, i, path, sizeof path);
 	restore_steps(i, path, steps, sizeof steps);
-	say(why, whylen, "%s is not the key the store in %s was written with (the store keeps a check "
-			 "value of it, and it differs). rxd will not run with another key: %s. %s",
+	say(why, whylen, "%s is not the key the store in %s was written with (its check value in the "
+			 "store, or what it sealed or signed there, says so). rxd will not run with "
+			 "another key: %s. %s",
 	    path, data_dir, key_files[i].why, steps);
 }
 

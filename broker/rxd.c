@@ -708,7 +708,17 @@ int main(int argc, char **argv)
 	}
 	store_key_check_t checks[KEYS_COUNT];
 	keys_checks(&keys, checks);
-	err = store_key_checks(store, checks, KEYS_COUNT);
+	/* What the keys sealed and signed is tried too: a store from before
+	 * check values would otherwise record whatever keys it met first. */
+	int probe = 0;
+	err = store_keys_probe(store, keys.broker.pk, &probe);
+	if (err == RX_CONFLICT) {
+		const char *name = probe == STORE_PROBE_DATA_KEY ? "data.key" : "broker.key";
+		for (int i = 0; i < KEYS_COUNT; i++)
+			checks[i].outcome = strcmp(checks[i].name, name) == 0 ? STORE_KEY_MISMATCHED : 0;
+	}
+	if (err == RX_OK)
+		err = store_key_checks(store, checks, KEYS_COUNT);
 	char recorded[128] = "";
 	const char *replaced = NULL;
 	for (int i = 0; i < KEYS_COUNT; i++) {

@@ -299,6 +299,43 @@ rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
 	return from_mdb(mdb_txn_commit(txn));
 }
 
+rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *which)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	*which = 0;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	/* The first few prescriptions: a wrong key opens none of them, and one
+	 * damaged record must not pass for a wrong key. */
+	int tried = 0, opened = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		ProtobufCMessage *m = open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+		tried++;
+		opened = m != NULL;
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+	}
+	if (tried && !opened)
+		*which = STORE_PROBE_DATA_KEY;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	if (*which == 0 && !audit_signed_by(txn, &s->audit, broker_pk))
+		*which = STORE_PROBE_BROKER_KEY;
+	mdb_txn_abort(txn);
+	return *which ? RX_CONFLICT : RX_OK;
+}
+
 /* ---- record conversion ---- */
 
 static int copy_bytes(uint8_t *dst, size_t n, ProtobufCBinaryData b)

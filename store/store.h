@@ -248,6 +248,16 @@ typedef struct {
  * checks is the caller's; each outcome is set on RX_OK and RX_CONFLICT. */
 rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n) RX_MUST_CHECK;
 
+/* Do the keys fit what the store already holds, check values or not (a
+ * store from before them records whatever keys it meets first)?  The data
+ * key it was opened with must open one of the first 8 prescriptions, and
+ * broker_pk must verify the audit head signed last; either may be absent.
+ *   RX_OK          they fit (or there is nothing to try them on)
+ *   RX_CONFLICT    *which is STORE_PROBE_DATA_KEY or STORE_PROBE_BROKER_KEY
+ *   RX_UNAVAILABLE storage error */
+enum { STORE_PROBE_DATA_KEY = 1, STORE_PROBE_BROKER_KEY };
+rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *which) RX_MUST_CHECK;
+
 /* Apply a request: the one request path for every op.  On RX_OK *reply
  * holds the reply to send (the caller owns it): either the one fn built, or
  * for a retried request (same caller, request id and call hash) the one

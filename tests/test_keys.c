@@ -199,8 +199,8 @@ START_TEST(replaced_key_refused_then_restored)
 END_TEST
 
 /* Delete every key_check/ entry of a stopped broker's meta database: the
- * store as an rxd from before key checks left it. */
-static void forget_checks(const char *dir)
+ * store as an rxd from before key checks left it.  How many there were. */
+static int forget_checks(const char *dir)
 {
 	MDB_env *env;
 	MDB_txn *txn;
@@ -222,7 +222,7 @@ static void forget_checks(const char *dir)
 	mdb_cursor_close(cur);
 	ck_assert_int_eq(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
-	ck_assert_int_eq(removed, 4);
+	return removed;
 }
 
 static int log_has(const harness_t *h, const char *needle)
@@ -248,7 +248,22 @@ START_TEST(upgrade_records_checks_and_moves_the_pseudonym_key)
 	struct stat st;
 	world_up(&w);
 	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
-	forget_checks(w.h.dir);
+	ck_assert_int_eq(forget_checks(w.h.dir), 4);
+	/* Without check values, another data key or broker key is still caught
+	 * by what they sealed and signed (SIGTERM signed the audit head). */
+	static const char *const tried[] = {"data.key", "broker.key"};
+	for (size_t i = 0; i < 2; i++) {
+		char file[600], aside[700];
+		rx_keypair_t other;
+		key_path(&w, tried[i], file, sizeof file);
+		snprintf(aside, sizeof aside, "%s.aside", w.h.dir);
+		ck_assert_int_eq(rename(file, aside), 0);
+		ck_assert_int_eq(rx_key_create(file, &other), RX_OK);
+		ck_assert_int_eq(run_rxd(w.h.dir, NULL, err, sizeof err), 3);
+		ck_assert_msg(strstr(err, file) && strstr(err, "not the key"), "%s: %s", tried[i], err);
+		ck_assert_int_eq(rename(aside, file), 0);
+	}
+	ck_assert_int_eq(forget_checks(w.h.dir), 0); /* the refusals recorded nothing */
 	key_path(&w, "pseudonym.key", path, sizeof path);
 	snprintf(legacy, sizeof legacy, "%s/pseudonym.key", w.h.dir);
 	ck_assert_int_eq(rename(path, legacy), 0);

@@ -1532,6 +1532,11 @@ START_TEST(values_are_sealed)
 	const char *why;
 	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_OK);
 	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), b, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	/* One damaged record is not a wrong data key (no audit head signed yet). */
+	int which = -1;
+	uint8_t broker[RX_KEY_LEN] = {0};
+	ck_assert_int_eq(store_keys_probe(w.s, broker, &which), RX_OK);
+	ck_assert_int_eq(which, 0);
 	store_close(&w.s);
 
 	/* Another data key opens nothing. */
@@ -1539,6 +1544,9 @@ START_TEST(values_are_sealed)
 	store_options_t o = {.map_size = 16u << 20, .data_key = other};
 	ck_assert_int_eq(store_open(&w.s, w.dir, &o), RX_OK);
 	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	/* and the probe says so before anything is served */
+	ck_assert_int_eq(store_keys_probe(w.s, broker, &which), RX_CONFLICT);
+	ck_assert_int_eq(which, STORE_PROBE_DATA_KEY);
 	world_close(&w);
 }
 END_TEST
