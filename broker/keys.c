@@ -187,10 +187,10 @@ rx_err_t keys_place_pseudonym(const char *data_dir, const char *path, char *note
 		say(note, notelen, "removed %s: %s holds the same key", legacy, path);
 	} else if (err == RX_OK) {
 		say(why, whylen,
-		    "%s (left in the data dir by an earlier rxd) and %s hold different pseudonym keys. "
-		    "Keep the one this store was written with: move %s out of the way (e.g. to "
-		    "%s.other) and start rxd, which refuses a key that does not match the store; if it "
-		    "does, swap the two and start again", legacy, path, path, path);
+		    "%s (left in the data dir by an earlier rxd) and %s hold different pseudonym keys; "
+		    "only one is the store's. Move %s out of the way (mv %s %s.other) and start rxd: it "
+		    "moves the old one in and checks it against the store. If it refuses that one, "
+		    "the other was right: put %s.other back", legacy, path, path, path, path, path);
 		err = RX_CONFLICT;
 		goto out;
 	} else {
