@@ -138,12 +138,10 @@ static int64_t jst_day(const char *day)
 	return days * 86400 - 9 * 3600;
 }
 
-/* Copy one key file of the data dir into a backup (mode 0600). */
-static int copy_file(const char *from_dir, const char *to_dir, const char *name)
+/* Copy the key file from to a new file to (mode 0600, fsync'd). */
+static int copy_file(const char *from, const char *to)
 {
-	char from[4200], to[4200], buf[4096];
-	snprintf(from, sizeof from, "%s/%s", from_dir, name);
-	snprintf(to, sizeof to, "%s/%s", to_dir, name);
+	char buf[4096];
 	FILE *in = fopen(from, "rb");
 	if (in == NULL)
 		return -1;
@@ -527,21 +525,32 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		r.expired = count;
 		break;
 	}
-	/* BACKUP path: a hot, compacted copy of the store plus the key files
-	 * without which it cannot be read.  Audited. */
+	/* BACKUP path [with_pseudonym_key]: a hot, compacted copy of the store
+	 * plus the key files without which it cannot be read; the pseudonym key
+	 * only when asked, since with it a copy re-identifies every patient.
+	 * Audited.  Refusals: INVALID, CONFLICT, UNAVAILABLE. */
 	case RX__ADMIN_OP__BACKUP: {
-		static const char *const keys[] = {"data.key", "pseudonym.key", "broker.key", "broker.curve",
+		static const char *const keys[] = {"data.key", "broker.key", "broker.curve",
 						   "broker.curve.pub"};
 		uint64_t bytes = 0;
+		char from[4200], to[4200], detail[1100];
 		if (q->path[0] != '/' || rx_check_text(q->path, 1024, 1) != RX_OK)
 			REFUSE(RX_INVALID, "the backup destination must be an absolute path");
 		if ((err = store_backup(a->store, q->path, &bytes)) != RX_OK)
 			REFUSE(err, err == RX_CONFLICT ? "the destination already holds a store"
 						       : "the copy failed (is the destination writable?)");
-		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-			if (copy_file(a->dir, q->path, keys[i]) != 0)
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			snprintf(from, sizeof from, "%s/%s", a->dir, keys[i]);
+			snprintf(to, sizeof to, "%s/%s", q->path, keys[i]);
+			if (copy_file(from, to) != 0)
 				REFUSE(RX_UNAVAILABLE, "the store was copied but a key file was not");
-		if ((err = store_audit_operator(a->store, now, "BACKUP", NULL, NULL, q->path)) != RX_OK)
+		}
+		snprintf(to, sizeof to, "%s/pseudonym.key", q->path);
+		if (q->with_pseudonym_key && (a->pseudonym_key == NULL || copy_file(a->pseudonym_key, to) != 0))
+			REFUSE(RX_UNAVAILABLE, "the store and its keys were copied but the pseudonym key was not");
+		snprintf(detail, sizeof detail, "%s%s", q->path,
+			 q->with_pseudonym_key ? " (with the pseudonym key)" : "");
+		if ((err = store_audit_operator(a->store, now, "BACKUP", NULL, NULL, detail)) != RX_OK)
 			REFUSE(err, "storage error writing the audit log");
 		r.backup_bytes = bytes;
 		break;
@@ -664,6 +673,7 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		st.map_used = s.map_used;
 		st.map_size = s.map_size;
 		st.curve_key = (char *)(a->curve_key ? a->curve_key : "");
+		st.pseudonym_key = (char *)(a->pseudonym_key ? a->pseudonym_key : "");
 		st.institutions = s.institutions;
 		st.cards = s.cards;
 		st.audit_entries = s.audit_entries;

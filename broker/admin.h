@@ -18,6 +18,7 @@ typedef struct {
 	int64_t started_at;
 	uint64_t requests;        /* client requests served so far */
 	const char *dir;          /* borrowed: the data dir (backups copy its keys) */
+	const char *pseudonym_key; /* borrowed: its path, outside dir (BACKUP copies it only when asked) */
 	metrics_t *metrics;       /* borrowed */
 } admin_t;
 

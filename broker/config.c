@@ -9,10 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_DATA, KEY_LISTEN, KEY_MAP_SIZE_MIB, KEY_METRICS, KEY_VERIFY_THREADS, KEY_COUNT };
+enum {
+	KEY_DATA,
+	KEY_LISTEN,
+	KEY_MAP_SIZE_MIB,
+	KEY_METRICS,
+	KEY_VERIFY_THREADS,
+	KEY_PSEUDONYM_KEY,
+	KEY_COUNT
+};
 
 static const char *const key_names[KEY_COUNT] = {"data", "listen", "map_size_mib", "metrics",
-						 "verify_threads"};
+						 "verify_threads", "pseudonym_key"};
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
@@ -67,6 +75,8 @@ static rx_err_t set_value(rxd_config_t *cfg, int k, const char *value, const cha
 		return set_text(cfg->listen, sizeof cfg->listen, value, why);
 	case KEY_METRICS:
 		return set_text(cfg->metrics, sizeof cfg->metrics, value, why);
+	case KEY_PSEUDONYM_KEY:
+		return set_text(cfg->pseudonym_key, sizeof cfg->pseudonym_key, value, why);
 	case KEY_MAP_SIZE_MIB: {
 		/* Digits only: strtoull alone would take "-1", " 7" and "0x10". */
 		size_t n = strspn(value, "0123456789");
@@ -193,7 +203,7 @@ rx_err_t config_load(const char *path, rxd_config_t *cfg, char *err, size_t errl
 		}
 		k = key_index(key);
 		if (k < 0) {
-			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib, metrics, verify_threads)",
+			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib, metrics, verify_threads, pseudonym_key)",
 			    path, lineno, key);
 			goto fail;
 		}

@@ -15,6 +15,8 @@
  *   metrics       Prometheus endpoint, tcp://HOST:PORT (default none)
  *   verify_threads  threads checking signatures, 0..64; 0: on the store
  *                 thread itself              (default one per core)
+ *   pseudonym_key the pseudonym key file, outside the data dir
+ *                 (default DATA-keys/pseudonym.key, rx_pseudonym_key_default)
  * The file holds no secrets; error messages quote keys, never values. */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -33,6 +35,7 @@ typedef struct {
 	unsigned long long map_size_mib; /* 1..CONFIG_MAP_SIZE_MIB_MAX */
 	char metrics[1024];              /* "" for none */
 	int verify_threads;              /* 0..CONFIG_VERIFY_THREADS_MAX; -1: one per core */
+	char pseudonym_key[4096];        /* "" for the default beside the data dir */
 } rxd_config_t;
 
 /* Fill *cfg with the built-in defaults. */

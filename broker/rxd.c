@@ -24,9 +24,14 @@
 #include "admin.h"
 #include "config.h"
 #include "dispatch.h"
+#include "keys.h"
 #include "rx.pb-c.h"
 #include "watchers.h"
 #include "workers.h"
+
+/* rxd's exit status when a key file is missing or is not the store's: not
+ * a failure a restart can cure (deploy/rxd.service does not retry it). */
+#define EXIT_KEYS 3
 
 static volatile sig_atomic_t stopping;
 
@@ -78,18 +83,25 @@ static void log_line(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: rxd [--config FILE] [--data DIR] [--listen ENDPOINT] [--map-size MIB] [--metrics EP]\n"
-		   "           [--verify-threads N]\n"
+		   "           [--verify-threads N] [--pseudonym-key FILE] [--replace-lost-key NAME]\n"
 		   "  --config FILE      read settings from FILE first: `key = value` lines with\n"
-		   "                     keys data, listen, map_size_mib, metrics, verify_threads;\n"
-		   "                     # starts a comment line\n"
+		   "                     keys data, listen, map_size_mib, metrics, verify_threads,\n"
+		   "                     pseudonym_key; # starts a comment line\n"
 		   "  --data DIR         data directory (default ./var/rx), created mode 0700\n"
+		   "  --pseudonym-key FILE  the pseudonym key, outside the data dir (default\n"
+		   "                     DIR-keys/pseudonym.key; its directory created mode 0700)\n"
+		   "  --replace-lost-key pseudonym.key|broker.curve\n"
+		   "                     make a new key for one whose file is lost and has no copy\n"
+		   "                     anywhere (audited); never data.key or broker.key\n"
 		   "  --listen ENDPOINT  client endpoint (default tcp://127.0.0.1:5570)\n"
 		   "  --map-size MIB     LMDB map size in MiB (default 1024)\n"
 		   "  --metrics EP       serve Prometheus metrics over HTTP at EP (tcp://HOST:PORT)\n"
 		   "  --verify-threads N threads checking signatures (default one per core; 0: none,\n"
 		   "                     the store thread checks them itself)\n"
 		   "A flag overrides the same setting in FILE.  The admin socket is\n"
-		   "ipc://DIR/admin.sock; the bound endpoint is written to DIR/rxd.endpoint.\n");
+		   "ipc://DIR/admin.sock; the bound endpoint is written to DIR/rxd.endpoint.\n"
+		   "Exit status 3: a key file is missing or does not match the store (the message\n"
+		   "names the file and how to restore it); 1: any other failure to start.\n");
 }
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -616,9 +628,9 @@ int main(int argc, char **argv)
 	/* Flags are only noted here and applied after the config file, so that
 	 * a flag wins wherever it stands on the command line. */
 	const char *config_path = NULL, *flag_data = NULL, *flag_listen = NULL, *flag_map = NULL,
-		   *flag_metrics = NULL, *flag_verify = NULL;
+		   *flag_metrics = NULL, *flag_verify = NULL, *flag_pseudonym = NULL, *replace = NULL;
 	rxd_config_t cfg;
-	char why[512];
+	char why[2048]; /* a key refusal: the file, why, and the restore steps */
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"data", required_argument, NULL, 'd'},
@@ -626,6 +638,8 @@ int main(int argc, char **argv)
 		{"map-size", required_argument, NULL, 'm'},
 		{"metrics", required_argument, NULL, 'M'},
 		{"verify-threads", required_argument, NULL, 'V'},
+		{"pseudonym-key", required_argument, NULL, 'P'},
+		{"replace-lost-key", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -650,6 +664,12 @@ int main(int argc, char **argv)
 		case 'V':
 			flag_verify = optarg;
 			break;
+		case 'P':
+			flag_pseudonym = optarg;
+			break;
+		case 'R':
+			replace = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -660,6 +680,10 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return 1;
+	}
+	if (replace && !keys_replaceable(replace, why, sizeof why)) {
+		fprintf(stderr, "rxd: %s\n", why);
 		return 1;
 	}
 	config_defaults(&cfg);
@@ -687,7 +711,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rxd: --map-size %s\n", why);
 		return 1;
 	}
+	if (flag_pseudonym && config_set(&cfg, "pseudonym_key", flag_pseudonym, why, sizeof why) != RX_OK) {
+		fprintf(stderr, "rxd: --pseudonym-key %s\n", why);
+		return 1;
+	}
 	const char *dir = cfg.data, *listen = cfg.listen;
+	if (cfg.pseudonym_key[0] == '\0' &&
+	    rx_pseudonym_key_default(dir, cfg.pseudonym_key, sizeof cfg.pseudonym_key) != RX_OK) {
+		fprintf(stderr, "rxd: data dir %s has no sibling for the pseudonym key: give "
+				"--pseudonym-key FILE\n", dir);
+		return 1;
+	}
 
 	/* Everything rxd creates (LMDB files, keys, the admin socket) is private. */
 	umask(077);
@@ -717,47 +751,89 @@ int main(int argc, char **argv)
 	if (ftruncate(lock, 0) == 0)
 		dprintf(lock, "%d\n", (int)getpid());
 
-	rx_keypair_t key, pseudonym;
-	snprintf(path, sizeof path, "%s/broker.key", dir);
-	if (rx_key_load_or_create(path, &key) != RX_OK) {
-		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
-		return 1;
+	/* Keys are made only with a new store: once data.mdb exists, a missing
+	 * key file or one that is not the store's stops rxd (exit 3), since a
+	 * new key would silently strand what the old one sealed, signed or
+	 * derived. */
+	char note[1024];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	int have_store = access(path, F_OK) == 0;
+	rx_err_t err = keys_place_pseudonym(dir, cfg.pseudonym_key, note, sizeof note, why, sizeof why);
+	if (err != RX_OK) {
+		fprintf(stderr, "rxd: %s\n", why);
+		return err == RX_CONFLICT ? EXIT_KEYS : 1;
 	}
-	/* rxctl derives patient ids with this key; rxd only makes sure it exists. */
-	snprintf(path, sizeof path, "%s/pseudonym.key", dir);
-	if (rx_key_load_or_create(path, &pseudonym) != RX_OK) {
-		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
-		return 1;
+	if (note[0])
+		log_line("event=pseudonym_key_moved note=\"%s\"", note);
+	keys_t keys;
+	if ((err = keys_load(dir, cfg.pseudonym_key, have_store, replace, &keys, why, sizeof why)) != RX_OK) {
+		fprintf(stderr, "rxd: %s\n", why);
+		return err == RX_NOT_FOUND || err == RX_INVALID ? EXIT_KEYS : 1;
 	}
-	sodium_memzero(&pseudonym, sizeof pseudonym);
-	/* The data key seals prescriptions, dispense records and stored replies
-	 * in LMDB; its seed half is the XChaCha20-Poly1305 key. */
-	rx_keypair_t data_key;
-	snprintf(path, sizeof path, "%s/data.key", dir);
-	if (rx_key_load_or_create(path, &data_key) != RX_OK) {
-		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
-		return 1;
-	}
+	rx_keypair_t key = keys.broker;
 
 	store_t *store = NULL;
-	store_options_t so = {.map_size = cfg.map_size_mib << 20, .data_key = data_key.sk};
-	rx_err_t err = store_open(&store, dir, &so);
-	sodium_memzero(&data_key, sizeof data_key);
+	store_options_t so = {.map_size = cfg.map_size_mib << 20, .data_key = keys.data.sk};
+	err = store_open(&store, dir, &so);
 	if (err != RX_OK) {
+		keys_wipe(&keys);
 		fprintf(stderr, "rxd: cannot open the store in %s: %s\n", dir,
 			err == RX_INVALID ? "unknown data format" : "LMDB error");
 		return 1;
 	}
+	store_key_check_t checks[KEYS_COUNT];
+	keys_checks(&keys, checks);
+	/* What the keys sealed and signed is tried too: a store from before
+	 * check values would otherwise record whatever keys it met first. */
+	int probe = 0;
+	err = store_keys_probe(store, keys.broker.pk, &probe);
+	if (err == RX_CONFLICT) {
+		const char *name = probe == STORE_PROBE_DATA_KEY ? "data.key" : "broker.key";
+		for (int i = 0; i < KEYS_COUNT; i++)
+			checks[i].outcome = strcmp(checks[i].name, name) == 0 ? STORE_KEY_MISMATCHED : 0;
+	}
+	if (err == RX_OK)
+		err = store_key_checks(store, checks, KEYS_COUNT);
+	char recorded[128] = "";
+	const char *replaced = NULL;
+	for (int i = 0; i < KEYS_COUNT; i++) {
+		if (err == RX_CONFLICT && checks[i].outcome == STORE_KEY_MISMATCHED) {
+			keys_mismatch(dir, cfg.pseudonym_key, checks[i].name, why, sizeof why);
+			fprintf(stderr, "rxd: %s\n", why);
+		}
+		if (err == RX_OK && checks[i].outcome == STORE_KEY_REPLACED)
+			replaced = checks[i].name;
+		if (err == RX_OK && checks[i].outcome == STORE_KEY_RECORDED)
+			snprintf(recorded + strlen(recorded), sizeof recorded - strlen(recorded), "%s%s",
+				 recorded[0] ? "," : "", checks[i].name);
+	}
+	if (err != RX_OK) {
+		keys_wipe(&keys);
+		store_close(&store);
+		if (err != RX_CONFLICT)
+			fprintf(stderr, "rxd: cannot read or record the key check values in %s: LMDB error\n", dir);
+		return err == RX_CONFLICT ? EXIT_KEYS : 1;
+	}
+	/* A store from before key checks learns them from the keys it runs
+	 * with now: the operator should know that this start vouched for them. */
+	if (recorded[0])
+		log_line("event=key_checks_recorded keys=%s why=\"%s\"", recorded,
+			 have_store ? "store from before key checks: recorded from the key files present now"
+				    : "new store");
+	/* The operator chose a new key for a lost one: say so where auditors look. */
+	if (replaced) {
+		snprintf(note, sizeof note, "%s was lost; a new one was made (rxd --replace-lost-key)",
+			 replaced);
+		log_line("event=key_replaced key=%s", replaced);
+		if (store_audit_operator(store, now_sec(), "KEY_REPLACED", NULL, NULL, note) != RX_OK)
+			log_line("event=audit_failed action=KEY_REPLACED");
+	}
 
 	/* The broker's CurveZMQ key pair; institutions' clients need its public
 	 * half, which is also written to broker.curve.pub and shown by rxctl. */
-	rx_curve_t curve;
+	rx_curve_t curve = keys.curve;
 	char curve_pub[RX_Z85_LEN + 1];
-	snprintf(path, sizeof path, "%s/broker.curve", dir);
-	if (rx_curve_load_or_create(path, &curve) != RX_OK) {
-		fprintf(stderr, "rxd: cannot read or create %s (must be mode 0600)\n", path);
-		return 1;
-	}
+	keys_wipe(&keys);
 	rx_z85_encode(curve.pk, curve_pub);
 	snprintf(path, sizeof path, "%s/broker.curve.pub", dir);
 	FILE *pf = fopen(path, "w");
@@ -837,7 +913,7 @@ int main(int argc, char **argv)
 	static metrics_t metrics;
 	metrics_init(&metrics, now_sec());
 	admin_t a = {.store = store, .key = &key, .curve_key = curve_pub, .started_at = now_sec(),
-		     .dir = dir, .metrics = &metrics};
+		     .dir = dir, .pseudonym_key = cfg.pseudonym_key, .metrics = &metrics};
 	void *msock = NULL;
 	if (cfg.metrics[0]) {
 		msock = zmq_socket(ctx, ZMQ_STREAM);

@@ -161,9 +161,9 @@ int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 	    add_key(b, &b->pharmacist, RX_ROLE_PHARMACY, b->pharmacy_code, why, whylen) != 0)
 		return -1;
 	/* Patient ids are derived as rxctl does, inside the operator's side. */
-	snprintf(path, sizeof path, "%s/pseudonym.key", b->dir);
-	if (rx_key_load(path, &pseudonym) != RX_OK)
-		return failed(why, whylen, "cannot read DATA/pseudonym.key");
+	if (rx_pseudonym_key_default(b->dir, path, sizeof path) != RX_OK ||
+	    rx_key_load(path, &pseudonym) != RX_OK)
+		return failed(why, whylen, "cannot read DATA-keys/pseudonym.key");
 	for (int i = 0; i < npatients; i++) {
 		char mn[13];
 		for (int d = 0; d < 11; d++)
@@ -262,6 +262,11 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 void bench_rxd_remove(bench_rxd_t *b)
 {
-	if (b->dir[0])
+	char keys[sizeof b->dir + 8];
+	if (b->dir[0]) {
 		nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		/* and the pseudonym key's directory beside it (rxd's default) */
+		snprintf(keys, sizeof keys, "%s-keys", b->dir);
+		nftw(keys, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
 }

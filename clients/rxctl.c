@@ -4,11 +4,12 @@
  *   rxctl [--data DIR] [--json] key add --role prescriber|pharmacy --institution CODE --name NAME PUBKEY_HEX
  *   rxctl [--data DIR] [--json] key list
  *   rxctl [--data DIR] [--json] key revoke PUBKEY_HEX
- *   rxctl [--data DIR] [--json] patient enroll --my-number NNNNNNNNNNNN|-
+ *   rxctl [--data DIR] [--json] patient enroll --my-number NNNNNNNNNNNN|- [--pseudonym-key FILE]
  *   rxctl [--data DIR] [--json] stats
  *
  * The My Number never leaves this process: rxctl derives the patient id
- * (a keyed hash with DIR/pseudonym.key) and sends only that. */
+ * (a keyed hash with the pseudonym key, which lives outside the data dir:
+ * where rxd says it checked it, or --pseudonym-key) and sends only that. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 		   "  key list\n"
 		   "  key revoke PUBKEY_HEX\n"
 		   "  patient enroll --my-number NNNNNNNNNNNN   (or - to read it from stdin)\n"
+		   "                 [--pseudonym-key FILE]  (default: the key rxd checked at start)\n"
 		   "  institution add --code CODE --kind clinic|pharmacy|portal --name NAME --curve-key Z85\n"
 		   "  institution list\n"
 		   "  institution revoke CODE\n"
@@ -45,7 +47,8 @@ static void usage(FILE *f)
 		   "  rx unlock ID                    code access after 5 wrong access codes\n"
 		   "  audit verify | tail [-n N] | patient --patient PID | report --day YYYY-MM-DD\n"
 		   "  expire                          run the expiry sweep now\n"
-		   "  backup DEST                     hot, compacted copy of the store and its keys\n"
+		   "  backup DEST [--with-pseudonym-key]  hot, compacted copy of the store and its keys;\n"
+		   "                                  the pseudonym key only with the flag\n"
 		   "  metrics                         Prometheus text\n"
 		   "  drugs load FILE.csv             replace the drug master (columns of deploy/data/drugs-jp.csv)\n"
 		   "  drugs show CODE|PREFIX          a drug, or the drugs under a code prefix (4..11 characters)\n"
@@ -131,7 +134,29 @@ static int read_number(char *out, size_t cap)
 	return 0;
 }
 
-static int enroll(const char *dir, int timeout_s, const char *arg)
+/* Where the pseudonym key is: key_path if given, else where rxd says it
+ * checked it at start (so rxd.conf's pseudonym_key needs no repeating
+ * here), else the default beside dir. */
+static rx_err_t pseudonym_path(const char *dir, int timeout_s, const char *key_path, char *out,
+			       size_t cap)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	char msg[512];
+	if (key_path)
+		return snprintf(out, cap, "%s", key_path) < (int)cap ? RX_OK : RX_INVALID;
+	q.op = RX__ADMIN_OP__STATS;
+	rx_err_t err = admin_call(dir, timeout_s, &q, &r, msg, sizeof msg);
+	if (err == RX_OK && r->stats && r->stats->pseudonym_key[0])
+		err = snprintf(out, cap, "%s", r->stats->pseudonym_key) < (int)cap ? RX_OK : RX_INVALID;
+	else
+		err = rx_pseudonym_key_default(dir, out, cap);
+	if (r)
+		rx__admin_reply__free_unpacked(r, NULL);
+	return err;
+}
+
+static int enroll(const char *dir, int timeout_s, const char *arg, const char *key_path)
 {
 	char number[64], pid[RX_PATIENT_ID_LEN + 1], msg[512], path[4096];
 	rx_keypair_t pk;
@@ -148,12 +173,13 @@ static int enroll(const char *dir, int timeout_s, const char *arg)
 		sodium_memzero(number, sizeof number);
 		return failf(RX_INVALID, "not a valid My Number (12 digits, last one a check digit)");
 	}
-	snprintf(path, sizeof path, "%s/pseudonym.key", dir);
-	rx_err_t err = rx_key_load(path, &pk);
+	rx_err_t err = pseudonym_path(dir, timeout_s, key_path, path, sizeof path);
+	if (err == RX_OK)
+		err = rx_key_load(path, &pk);
 	if (err != RX_OK) {
 		sodium_memzero(number, sizeof number);
-		return failf(RX_SYSTEM, "cannot read %s (%s): start rxd on this data dir first",
-			     path, rx_err_name(err));
+		return failf(RX_SYSTEM, "cannot read the pseudonym key %s (%s): start rxd on this data dir "
+				       "first, or give --pseudonym-key FILE", path, rx_err_name(err));
 	}
 	/* The seed half of the secret is the pseudonym key. */
 	err = rx_patient_id_derive(pk.sk, number, pid);
@@ -214,6 +240,7 @@ static int stats(const char *dir, int timeout_s)
 		(json_int_t)s->audit_entries);
 	json_object_set_new(o, "notices_pending", json_integer((json_int_t)s->notices_pending));
 	json_object_set_new(o, "nominations", json_integer((json_int_t)s->nominations));
+	json_object_set_new(o, "pseudonym_key", json_string(s->pseudonym_key));
 	snprintf(human, sizeof human,
 		 "rxd %s, up %llds (since %s)\n"
 		 "broker key        %s\n"
@@ -229,7 +256,8 @@ static int stats(const char *dir, int timeout_s)
 		 "data dir          %.1f MiB\n"
 		 "requests/s        %.1f (last minute)\n"
 		 "audit entries     %llu\n"
-		 "notices pending   %llu  (nominations %llu)\n",
+		 "notices pending   %llu  (nominations %llu)\n"
+		 "pseudonym key     %s\n",
 		 s->version, up, started, key, s->curve_key, (unsigned long long)s->requests,
 		 (unsigned long long)s->prescriptions, (unsigned long long)s->issued,
 		 (unsigned long long)s->claimed, (unsigned long long)s->dispensed,
@@ -239,7 +267,7 @@ static int stats(const char *dir, int timeout_s)
 		 (unsigned long long)s->cards, s->map_used / 1048576.0, s->map_size / 1048576.0,
 		 s->data_dir_bytes / 1048576.0, s->requests_per_second,
 		 (unsigned long long)s->audit_entries, (unsigned long long)s->notices_pending,
-		 (unsigned long long)s->nominations);
+		 (unsigned long long)s->nominations, s->pseudonym_key[0] ? s->pseudonym_key : "-");
 	/* The drug master's size: the duplicate-medication check is off while it is empty. */
 	Rx__AdminRequest dq = RX__ADMIN_REQUEST__INIT;
 	Rx__AdminReply *dr = NULL;
@@ -630,11 +658,12 @@ static int rx_cmd(const char *dir, int timeout_s, const char *what, const char *
 }
 
 /* expire | backup DEST | metrics */
-static int ops(const char *dir, int timeout_s, const char *what, const char *dest)
+static int ops(const char *dir, int timeout_s, const char *what, const char *dest,
+	       int with_pseudonym)
 {
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
 	Rx__AdminReply *r = NULL;
-	char human[4200], abs[4096];
+	char human[9000], abs[4096];
 	if (strcmp(what, "expire") == 0)
 		q.op = RX__ADMIN_OP__EXPIRE;
 	else if (strcmp(what, "metrics") == 0)
@@ -650,6 +679,7 @@ static int ops(const char *dir, int timeout_s, const char *what, const char *des
 		}
 		q.op = RX__ADMIN_OP__BACKUP;
 		q.path = (char *)dest;
+		q.with_pseudonym_key = with_pseudonym;
 	}
 	int code = call_or_finish(dir, timeout_s, &q, &r);
 	if (code >= 0)
@@ -664,11 +694,22 @@ static int ops(const char *dir, int timeout_s, const char *what, const char *des
 		human[0] = '\0';
 		o = json_pack("{s:s}", "metrics", r->metrics);
 	} else {
-		snprintf(human, sizeof human,
-			 "backup written to %s (%llu bytes of store, and its key files): restore by pointing "
-			 "rxd --data at it\n",
-			 dest, (unsigned long long)r->backup_bytes);
-		o = json_pack("{s:s, s:I}", "backup", dest, "bytes", (json_int_t)r->backup_bytes);
+		if (with_pseudonym)
+			snprintf(human, sizeof human,
+				 "backup written to %s (%llu bytes of store, and its key files, the pseudonym "
+				 "key too: keep this copy as safe as the key): restore by pointing rxd --data "
+				 "at it\n", dest, (unsigned long long)r->backup_bytes);
+		else {
+			char keyed[4200];
+			if (rx_pseudonym_key_default(dest, keyed, sizeof keyed) != RX_OK)
+				snprintf(keyed, sizeof keyed, "rxd's --pseudonym-key path");
+			snprintf(human, sizeof human,
+				 "backup written to %s (%llu bytes of store, and its key files but not the "
+				 "pseudonym key): to restore, put the pseudonym key's offline copy at %s and "
+				 "point rxd --data at it\n", dest, (unsigned long long)r->backup_bytes, keyed);
+		}
+		o = json_pack("{s:s, s:I, s:b}", "backup", dest, "bytes", (json_int_t)r->backup_bytes,
+			      "pseudonym_key", with_pseudonym);
 	}
 	rx__admin_reply__free_unpacked(r, NULL);
 	return finish(o, RX_OK, NULL, human[0] ? human : NULL);
@@ -1060,9 +1101,9 @@ int main(int argc, char **argv)
 {
 	const char *dir = "./var/rx", *role = NULL, *inst = NULL, *name = NULL, *number = NULL,
 		   *code = NULL, *kind = NULL, *curve = NULL, *patient = NULL, *day = NULL, *state = NULL,
-		   *reason = NULL;
+		   *reason = NULL, *key_path = NULL;
 	unsigned count = 20;
-	int body = 0, force = 0;
+	int body = 0, force = 0, with_pseudonym = 0;
 	int timeout_s = 0;
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
@@ -1082,6 +1123,8 @@ int main(int argc, char **argv)
 		{"reason", required_argument, NULL, 'R'},
 		{"body", no_argument, NULL, 'B'},
 		{"force", no_argument, NULL, 'F'},
+		{"pseudonym-key", required_argument, NULL, 'K'},
+		{"with-pseudonym-key", no_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1102,6 +1145,8 @@ int main(int argc, char **argv)
 		case 'R': reason = optarg; break;
 		case 'B': body = 1; break;
 		case 'F': force = 1; break;
+		case 'K': key_path = optarg; break;
+		case 'W': with_pseudonym = 1; break;
 		case 'm': number = optarg; break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'c': code = optarg; break;
@@ -1134,9 +1179,9 @@ int main(int argc, char **argv)
 	if (IS(0, "audit") && n == 2)
 		return audit(dir, timeout_s, a[1], count, patient, day);
 	if ((IS(0, "expire") || IS(0, "metrics")) && n == 1)
-		return ops(dir, timeout_s, a[0], NULL);
+		return ops(dir, timeout_s, a[0], NULL, 0);
 	if (IS(0, "backup") && n == 2)
-		return ops(dir, timeout_s, a[0], a[1]);
+		return ops(dir, timeout_s, a[0], a[1], with_pseudonym);
 	if (IS(0, "drugs") && IS(1, "load") && n == 3)
 		return drugs_load_cmd(dir, timeout_s, a[2]);
 	if (IS(0, "drugs") && IS(1, "show") && n == 3)
@@ -1150,7 +1195,7 @@ int main(int argc, char **argv)
 	if (IS(0, "institution") && IS(1, "revoke") && n == 3)
 		return institutions(dir, timeout_s, RX__ADMIN_OP__INSTITUTION_REVOKE, a[2], NULL, NULL, NULL);
 	if (IS(0, "patient") && IS(1, "enroll") && n == 2 && number)
-		return enroll(dir, timeout_s, number);
+		return enroll(dir, timeout_s, number, key_path);
 	if (IS(0, "key") && IS(1, "add") && n == 3)
 		return keys(dir, timeout_s, RX__ADMIN_OP__KEY_ADD, a[2], role, inst, name);
 	if (IS(0, "key") && IS(1, "list") && n == 2)

@@ -257,6 +257,8 @@ say "The operator on call: audit chain, a prescription's history, today's report
 "$rxctl" --data "$data" rx show "$id" | sed 's/^/    /' | cut -c1-150
 "$rxctl" --data "$data" audit report --day "$(TZ=Asia/Tokyo date +%F)" | sed 's/^/    /'
 "$rxctl" --data "$data" backup "$work/backup" | sed 's/^/    /'
+[ -e "$work/backup/pseudonym.key" ] && die "the backup holds the pseudonym key unasked"
+info "the backup holds no pseudonym key (it lives in $data-keys; rxctl backup --with-pseudonym-key copies it)"
 
 say "Restart the broker (SIGTERM, then start again on the same data dir)"
 stop_rxd

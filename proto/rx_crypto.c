@@ -210,6 +210,39 @@ rx_err_t rx_key_load(const char *path, rx_keypair_t *kp)
 	return err;
 }
 
+rx_err_t rx_key_write(const char *path, const rx_keypair_t *kp)
+{
+	char line[2 * RX_SEED_LEN + 2];
+	/* libsodium's Ed25519 secret is the seed followed by the public key. */
+	rx_hex(kp->sk, RX_SEED_LEN, line);
+	line[2 * RX_SEED_LEN] = '\n';
+	rx_err_t err = write_secret(path, line, 2 * RX_SEED_LEN + 1);
+	sodium_memzero(line, sizeof line);
+	return err;
+}
+
+void rx_key_check_value(const uint8_t secret[32], const char *name, uint8_t out[RX_KEY_CHECK_LEN])
+{
+	static const char label[] = "rx-exchange key check v1";
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, secret, 32, RX_KEY_CHECK_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)label, sizeof label); /* with its NUL */
+	crypto_generichash_update(&st, (const uint8_t *)name, strlen(name));
+	crypto_generichash_final(&st, out, RX_KEY_CHECK_LEN);
+	sodium_memzero(&st, sizeof st);
+}
+
+rx_err_t rx_pseudonym_key_default(const char *data, char *out, size_t cap)
+{
+	size_t n = strlen(data);
+	while (n > 0 && data[n - 1] == '/')
+		n--;
+	if (n == 0)
+		return RX_INVALID;
+	int w = snprintf(out, cap, "%.*s-keys/pseudonym.key", (int)n, data);
+	return w < 0 || (size_t)w >= cap ? RX_INVALID : RX_OK;
+}
+
 rx_err_t rx_key_load_or_create(const char *path, rx_keypair_t *kp)
 {
 	rx_err_t err = rx_key_load(path, kp);

@@ -59,6 +59,22 @@ rx_err_t rx_key_create(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
 rx_err_t rx_key_load(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
 /* Load path, or create it if absent (rxd's own keys in the data dir). */
 rx_err_t rx_key_load_or_create(const char *path, rx_keypair_t *kp) RX_MUST_CHECK;
+/* Write kp's seed to path, which must not exist (moving a key file without
+ * ever leaving a half-written one): as rx_key_create. */
+rx_err_t rx_key_write(const char *path, const rx_keypair_t *kp) RX_MUST_CHECK;
+
+/* A key's check value: BLAKE2b-256 keyed with the 32-byte secret over
+ * "rx-exchange key check v1", a zero byte and name.  It tells whether a key
+ * file is the one a store was written with, and reveals nothing of the key
+ * (a keyed hash of a fixed label); name separates the keys' values. */
+#define RX_KEY_CHECK_LEN 32
+void rx_key_check_value(const uint8_t secret[32], const char *name, uint8_t out[RX_KEY_CHECK_LEN]);
+
+/* The pseudonym key's default path for data dir data: a sibling directory,
+ * "DATA-keys/pseudonym.key" (trailing slashes of data dropped), so that the
+ * key never travels with a copy of the data dir.  RX_INVALID if data has no
+ * parent to be a sibling in ("/") or out (cap bytes) is too small. */
+rx_err_t rx_pseudonym_key_default(const char *data, char *out, size_t cap) RX_MUST_CHECK;
 
 /* ---- CurveZMQ transport keys ----
  * Curve25519 key pairs as CurveZMQ uses them: 32-byte keys, shown in Z85

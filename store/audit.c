@@ -135,6 +135,20 @@ static Rxstore__AuditHead *signed_head(MDB_txn *txn, const audit_dbs_t *d)
 	return rxstore__audit_head__unpack(NULL, v.mv_size, v.mv_data);
 }
 
+int audit_signed_by(MDB_txn *txn, const audit_dbs_t *d, const uint8_t pk[RX_KEY_LEN])
+{
+	uint8_t msg[8 + RX_HASH_LEN + 8];
+	Rxstore__AuditHead *sh = signed_head(txn, d);
+	int ok = sh == NULL;
+	if (sh && sh->hash.len == RX_HASH_LEN && sh->signature.len == RX_SIG_LEN) {
+		head_message(sh->seq, sh->hash.data, sh->at, msg);
+		ok = rx_verify(RX_SIGN_AUDIT, pk, msg, sizeof msg, sh->signature.data) == RX_OK;
+	}
+	if (sh)
+		rxstore__audit_head__free_unpacked(sh, NULL);
+	return ok;
+}
+
 #define BAD(seq_, text)                 \
 	do {                            \
 		v->ok = 0;              \

@@ -44,6 +44,9 @@ struct store_verdict;
 /* Decode a stored entry; 0 if it does not decode. */
 int audit_decode(const MDB_val *v, struct store_audit *out);
 /* Walk the whole chain and check the signed head with broker_pk. */
+/* 1 if the head the broker signed last (if any) verifies with pk, or if
+ * none was signed yet; 0 if it is another key's. */
+int audit_signed_by(MDB_txn *txn, const audit_dbs_t *d, const uint8_t pk[RX_KEY_LEN]);
 int audit_verify(MDB_txn *txn, const audit_dbs_t *d, const uint8_t broker_pk[RX_KEY_LEN],
 		 struct store_verdict *v);
 /* Sign the head if it moved since it was last signed; an LMDB code. */

@@ -1,7 +1,8 @@
 /* store: LMDB persistence (see store.h for the contract).
  *
  * Databases in one environment in the data dir:
- *   meta        "format" -> u32 1
+ *   meta        "format" -> u32 1; "key_check/NAME" -> the check value
+ *               (32) of key file NAME (store_key_checks)
  *   keys        public key (32)             -> KeyRecord
  *   patients    patient id                  -> PatientRecord
  *   rx          prescription id             -> RxRecord (with the signed body)
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -329,6 +331,76 @@ void store_close(store_t **sp)
 		free(*sp);
 		*sp = NULL;
 	}
+}
+
+rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
+{
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn), mismatched = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[128];
+		int len = snprintf(name, sizeof name, "key_check/%s", checks[i].name);
+		if (len < 0 || (size_t)len >= sizeof name) {
+			rc = EINVAL;
+			break;
+		}
+		MDB_val k = val(name, (size_t)len), v;
+		rc = mdb_get(txn, s->meta, &k, &v);
+		if (rc == MDB_NOTFOUND || (rc == 0 && checks[i].replace)) {
+			checks[i].outcome = rc == 0 ? STORE_KEY_REPLACED : STORE_KEY_RECORDED;
+			v = val(checks[i].value, STORE_KEY_CHECK_LEN);
+			rc = mdb_put(txn, s->meta, &k, &v, 0);
+		} else if (rc == 0) {
+			/* Not secret, but compared in constant time all the same. */
+			int same = v.mv_size == STORE_KEY_CHECK_LEN &&
+				   sodium_memcmp(v.mv_data, checks[i].value, STORE_KEY_CHECK_LEN) == 0;
+			checks[i].outcome = same ? STORE_KEY_MATCHED : STORE_KEY_MISMATCHED;
+			mismatched |= !same;
+		}
+	}
+	if (rc != 0 || mismatched) {
+		if (txn)
+			mdb_txn_abort(txn);
+		return rc != 0 ? from_mdb(rc == EINVAL ? EIO : rc) : RX_CONFLICT;
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *which)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	*which = 0;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	/* The first few prescriptions: a wrong key opens none of them, and one
+	 * damaged record must not pass for a wrong key. */
+	int tried = 0, opened = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		ProtobufCMessage *m = open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+		tried++;
+		opened = m != NULL;
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+	}
+	if (tried && !opened)
+		*which = STORE_PROBE_DATA_KEY;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	if (*which == 0 && !audit_signed_by(txn, &s->audit, broker_pk))
+		*which = STORE_PROBE_BROKER_KEY;
+	mdb_txn_abort(txn);
+	return *which ? RX_CONFLICT : RX_OK;
 }
 
 /* ---- record conversion ---- */

@@ -223,6 +223,43 @@ typedef rx_err_t (*store_reply_fn)(void *arg, const store_change_t *c,
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt) RX_MUST_CHECK;
 void store_close(store_t **s);
 
+/* ---- key checks ----
+ * The store keeps a check value of every key it was written with, in meta
+ * under "key_check/NAME", so that a lost key is never silently replaced: a
+ * new data key would leave every sealed record unreadable, a new pseudonym
+ * key would give every patient a new id. */
+#define STORE_KEY_CHECK_LEN 32
+
+enum { STORE_KEY_MATCHED = 1, STORE_KEY_RECORDED, STORE_KEY_MISMATCHED, STORE_KEY_REPLACED };
+
+typedef struct {
+	const char *name;                   /* the key file's name, "data.key" (borrowed) */
+	uint8_t value[STORE_KEY_CHECK_LEN]; /* its check value, never the key itself */
+	int replace;                        /* in: a deliberate new key: record value over
+					     * the one held (STORE_KEY_REPLACED) */
+	int outcome;                        /* out: STORE_KEY_MATCHED, _RECORDED, _MISMATCHED,
+					     * _REPLACED */
+} store_key_check_t;
+
+/* Compare each of the n check values with the one the store holds under its
+ * name; record those the store has none of yet (a new store, or one from
+ * before key checks), all in one transaction.
+ *   RX_OK          every key matched, was recorded or replaced (committed)
+ *   RX_CONFLICT    at least one MISMATCHED: nothing was recorded
+ *   RX_UNAVAILABLE storage error: nothing was recorded
+ * checks is the caller's; each outcome is set on RX_OK and RX_CONFLICT. */
+rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n) RX_MUST_CHECK;
+
+/* Do the keys fit what the store already holds, check values or not (a
+ * store from before them records whatever keys it meets first)?  The data
+ * key it was opened with must open one of the first 8 prescriptions, and
+ * broker_pk must verify the audit head signed last; either may be absent.
+ *   RX_OK          they fit (or there is nothing to try them on)
+ *   RX_CONFLICT    *which is STORE_PROBE_DATA_KEY or STORE_PROBE_BROKER_KEY
+ *   RX_UNAVAILABLE storage error */
+enum { STORE_PROBE_DATA_KEY = 1, STORE_PROBE_BROKER_KEY };
+rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *which) RX_MUST_CHECK;
+
 /* Apply a request: the one request path for every op.  On RX_OK *reply
  * holds the reply to send (the caller owns it): either the one fn built, or
  * for a retried request (same caller, request id and call hash) the one

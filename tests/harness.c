@@ -74,7 +74,7 @@ static int spawn(harness_t *h, const char *listen)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, 2);
-		char *argv[12] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
+		char *argv[16] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
 		int a = 5;
 		if (h->map_mib[0]) {
 			argv[a++] = "--map-size";
@@ -87,6 +87,14 @@ static int spawn(harness_t *h, const char *listen)
 		if (h->verify_threads[0]) {
 			argv[a++] = "--verify-threads";
 			argv[a++] = h->verify_threads;
+		}
+		if (h->pseudonym_key[0]) {
+			argv[a++] = "--pseudonym-key";
+			argv[a++] = h->pseudonym_key;
+		}
+		if (h->replace_key[0]) {
+			argv[a++] = "--replace-lost-key";
+			argv[a++] = h->replace_key;
 		}
 		argv[a] = NULL;
 		execv(rxd, argv);
@@ -131,6 +139,39 @@ int harness_start(harness_t *h, int map_mib)
 	if (rx_crypto_init() != RX_OK)
 		return -1;
 	return spawn(h, "tcp://127.0.0.1:*");
+}
+
+int harness_start_keyed(harness_t *h, const char *pseudonym_key)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
+	if (mkdtemp(h->dir) == NULL || rx_crypto_init() != RX_OK)
+		return -1;
+	snprintf(h->pseudonym_key, sizeof h->pseudonym_key, "%s", pseudonym_key);
+	return spawn(h, "tcp://127.0.0.1:*");
+}
+
+int harness_pseudonym_path(const harness_t *h, char *path, size_t cap)
+{
+	if (h->pseudonym_key[0])
+		return snprintf(path, cap, "%s", h->pseudonym_key) < (int)cap ? 0 : -1;
+	return rx_pseudonym_key_default(h->dir, path, cap) == RX_OK ? 0 : -1;
+}
+
+int harness_copy_pseudonym_key(const harness_t *h, const char *dir)
+{
+	char from[600], to[600];
+	rx_keypair_t kp;
+	if (harness_pseudonym_path(h, from, sizeof from) != 0 ||
+	    rx_pseudonym_key_default(dir, to, sizeof to) != RX_OK)
+		return -1;
+	*strrchr(to, '/') = '\0';
+	if (mkdir(to, 0700) != 0 && errno != EEXIST)
+		return -1;
+	strcat(to, "/pseudonym.key");
+	int rc = rx_key_load(from, &kp) == RX_OK && rx_key_write(to, &kp) == RX_OK ? 0 : -1;
+	sodium_memzero(&kp, sizeof kp);
+	return rc;
 }
 
 int harness_start_metrics(harness_t *h)
@@ -224,6 +265,13 @@ void harness_cleanup(harness_t *h)
 	harness_stop(h, SIGKILL);
 	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL && tu_rmtree(h->dir) != 0)
 		fprintf(stderr, "harness: could not remove %s\n", h->dir);
+	/* The pseudonym key's default directory, beside the data dir. */
+	char keys[300];
+	struct stat st;
+	snprintf(keys, sizeof keys, "%s-keys", h->dir);
+	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL && stat(keys, &st) == 0 &&
+	    tu_rmtree(keys) != 0)
+		fprintf(stderr, "harness: could not remove %s\n", keys);
 }
 
 rxc_t *harness_client_curve(harness_t *h, void *zctx, const rx_keypair_t *kp,
@@ -378,8 +426,7 @@ int harness_enroll(harness_t *h, const char *mynumber, char pid[RX_PATIENT_ID_LE
 	char path[300];
 	rx_keypair_t pk;
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	snprintf(path, sizeof path, "%s/pseudonym.key", h->dir);
-	if (rx_key_load(path, &pk) != RX_OK || rx_patient_id_derive(pk.sk, mynumber, pid) != RX_OK)
+	if (harness_pseudonym_path(h, path, sizeof path) != 0 || rx_key_load(path, &pk) != RX_OK || rx_patient_id_derive(pk.sk, mynumber, pid) != RX_OK)
 		return -1;
 	q.op = RX__ADMIN_OP__PATIENT_ENROLL;
 	q.patient_id = pid;

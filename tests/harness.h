@@ -34,6 +34,8 @@ typedef struct {
 	char preload[512];      /* LD_PRELOAD for rxd, "" for none (set before start) */
 	char fault_file[300];   /* RX_FAULT_FILE for the fault shim */
 	char verify_threads[8]; /* --verify-threads, "" for rxd's default (set before start) */
+	char pseudonym_key[300]; /* --pseudonym-key, "" for rxd's default (DIR-keys/) */
+	char replace_key[32];   /* --replace-lost-key NAME, "" for none (set before a restart) */
 	uint8_t server_key[32]; /* rxd's CurveZMQ public key */
 	harness_inst_t inst[HARNESS_MAX_INST];
 	int ninst;
@@ -57,13 +59,21 @@ int harness_start_faulty(harness_t *h, const char *shim);
 int harness_start_faulty_serial(harness_t *h, const char *shim);
 /* Set the disk's health: NULL or "" healthy, "EIO" or "ENOSPC" failing. */
 void harness_fault(harness_t *h, const char *mode);
+/* Start rxd on a new temp dir with --pseudonym-key path. */
+int harness_start_keyed(harness_t *h, const char *pseudonym_key);
+/* Where h's rxd keeps the pseudonym key (path, cap bytes).  0 on success. */
+int harness_pseudonym_path(const harness_t *h, char *path, size_t cap);
+/* Copy h's pseudonym key to where an rxd on data dir dir looks for it by
+ * default (DIR-keys/pseudonym.key, the directory made mode 0700): the
+ * restore step for a backup made without it.  0 on success. */
+int harness_copy_pseudonym_key(const harness_t *h, const char *dir);
 /* Start rxd on an existing data dir (a restored backup), any free port. */
 int harness_start_in(harness_t *h, const char *dir);
 /* Start again on the same dir and endpoint (after harness_stop). */
 int harness_restart(harness_t *h);
 /* Send sig and reap; returns the exit status as waitpid gives it. */
 int harness_stop(harness_t *h, int sig);
-/* Stop if running and remove the temp dir. */
+/* Stop if running and remove the temp dir and its sibling DIR-keys. */
 void harness_cleanup(harness_t *h);
 
 /* A client for kp on this broker, connecting with its institution's

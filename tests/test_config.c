@@ -38,6 +38,12 @@ START_TEST(defaults_and_file)
 	ck_assert_uint_eq(cfg.map_size_mib, 1024);
 	ck_assert_str_eq(cfg.metrics, "");
 	ck_assert_int_eq(cfg.verify_threads, -1); /* one per core */
+	ck_assert_str_eq(cfg.pseudonym_key, ""); /* rxd puts it beside the data dir */
+	ck_assert_int_eq(load("pseudonym_key = /srv/rx-keys/p.key\n", &cfg, err, sizeof err), RX_OK);
+	ck_assert_str_eq(cfg.pseudonym_key, "/srv/rx-keys/p.key");
+	ck_assert_int_eq(load("pseudonym_key =\n", &cfg, err, sizeof err), RX_INVALID);
+	ck_assert_int_eq(config_set(&cfg, "pseudonym_key", "/k/p.key", err, sizeof err), RX_OK);
+	ck_assert_str_eq(cfg.pseudonym_key, "/k/p.key");
 
 	ck_assert_int_eq(load("verify_threads = 0\n", &cfg, err, sizeof err), RX_OK);
 	ck_assert_int_eq(cfg.verify_threads, 0);
@@ -118,6 +124,8 @@ START_TEST(shipped_example_parses)
 	config_defaults(&cfg);
 	ck_assert_msg(config_load(example, &cfg, err, sizeof err) == RX_OK, "%s", err);
 	ck_assert_str_eq(cfg.data, "/var/lib/rx-exchange");
+	/* outside the data dir, where deploy/rxd.service lets rxd write */
+	ck_assert_str_eq(cfg.pseudonym_key, "/var/lib/rx-exchange-keys/pseudonym.key");
 }
 END_TEST
 

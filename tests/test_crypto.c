@@ -907,6 +907,32 @@ START_TEST(curve_files)
 }
 END_TEST
 
+/* A key's check value: keyed by the key, separated by name, not the key. */
+START_TEST(key_check_values)
+{
+	uint8_t a[32], b[32], v1[RX_KEY_CHECK_LEN], v2[RX_KEY_CHECK_LEN], v3[RX_KEY_CHECK_LEN];
+	memset(a, 7, sizeof a);
+	memcpy(b, a, sizeof b);
+	b[31] ^= 1;
+	rx_key_check_value(a, "data.key", v1);
+	rx_key_check_value(a, "data.key", v2);
+	ck_assert_mem_eq(v1, v2, sizeof v1);
+	rx_key_check_value(b, "data.key", v2);
+	ck_assert(memcmp(v1, v2, sizeof v1) != 0);
+	rx_key_check_value(a, "pseudonym.key", v3);
+	ck_assert(memcmp(v1, v3, sizeof v1) != 0);
+	ck_assert(memcmp(v1, a, sizeof a) != 0);
+	char out[64];
+	ck_assert_int_eq(rx_pseudonym_key_default("/var/lib/rx", out, sizeof out), RX_OK);
+	ck_assert_str_eq(out, "/var/lib/rx-keys/pseudonym.key");
+	ck_assert_int_eq(rx_pseudonym_key_default("./var/rx//", out, sizeof out), RX_OK);
+	ck_assert_str_eq(out, "./var/rx-keys/pseudonym.key");
+	ck_assert_int_eq(rx_pseudonym_key_default("/", out, sizeof out), RX_INVALID);
+	ck_assert_int_eq(rx_pseudonym_key_default("", out, sizeof out), RX_INVALID);
+	ck_assert_int_eq(rx_pseudonym_key_default("/a/very/long/data/directory/name", out, 20), RX_INVALID);
+}
+END_TEST
+
 static Suite *crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
@@ -937,6 +963,7 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, key_load_or_create);
 	tcase_add_test(tc, z85_known_keys);
 	tcase_add_test(tc, curve_files);
+	tcase_add_test(tc, key_check_values);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("vector");

@@ -234,6 +234,8 @@ START_TEST(audit_detects_tampering)
 	snprintf(copy, sizeof copy, "%s.copy", w.h.dir);
 	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", w.h.dir, copy);
 	ck_assert_int_eq(system(cmd), 0);
+	/* The pseudonym key lives beside the data dir, not in it. */
+	ck_assert_int_eq(harness_copy_pseudonym_key(&w.h, copy), 0);
 
 	/* One byte of one entry. */
 	tamper(w.h.dir, seq, 0);
@@ -336,6 +338,7 @@ START_TEST(backup_under_load_restores)
 	/* Restore: a broker on the copy.  Everything acknowledged before the
 	 * backup began is there; the chain is whole; the counts agree. */
 	harness_t r;
+	ck_assert_int_eq(harness_copy_pseudonym_key(&w.h, dest), 0); /* from the "offline copy" */
 	ck_assert_int_eq(harness_start_in(&r, dest), 0);
 	ck_assert_int_eq(rxctl(&r, "audit verify"), 0);
 	ck_assert_msg(HAS("\"ok\":true"), "%s", out);

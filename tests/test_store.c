@@ -1518,6 +1518,47 @@ START_TEST(open_refuses)
 }
 END_TEST
 
+/* Key checks: recorded on first sight, matched after, a differing value
+ * refused with nothing recorded (not even the new ones beside it), replaced
+ * only when asked; they survive a reopen. */
+START_TEST(key_checks)
+{
+	char dir[TU_PATH_MAX];
+	store_t *s;
+	store_key_check_t c[2] = {{.name = "data.key"}, {.name = "broker.key"}};
+	memset(c[0].value, 1, sizeof c[0].value);
+	memset(c[1].value, 2, sizeof c[1].value);
+	tu_subdir(dir);
+	ck_assert_int_eq(store_open(&s, dir, &test_opt), RX_OK);
+	ck_assert_int_eq(store_key_checks(s, c, 1), RX_OK);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_RECORDED);
+	ck_assert_int_eq(store_key_checks(s, c, 1), RX_OK);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MATCHED);
+	store_close(&s);
+
+	ck_assert_int_eq(store_open(&s, dir, &test_opt), RX_OK);
+	c[0].value[31] ^= 1;
+	ck_assert_int_eq(store_key_checks(s, c, 2), RX_CONFLICT);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MISMATCHED);
+	c[0].value[31] ^= 1;
+	/* broker.key was not recorded by the refused call */
+	ck_assert_int_eq(store_key_checks(s, c, 2), RX_OK);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MATCHED);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_RECORDED);
+	/* a deliberate replacement */
+	c[1].value[0] = 9;
+	c[1].replace = 1;
+	ck_assert_int_eq(store_key_checks(s, c + 1, 1), RX_OK);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_REPLACED);
+	c[1].replace = 0;
+	ck_assert_int_eq(store_key_checks(s, c + 1, 1), RX_OK);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_MATCHED);
+	c[1].value[0] = 2;
+	ck_assert_int_eq(store_key_checks(s, c + 1, 1), RX_CONFLICT);
+	store_close(&s);
+}
+END_TEST
+
 /* Sealed values: the body is not on disk in clear; a value moved to another
  * key, or read with another data key, does not open. */
 START_TEST(values_are_sealed)
@@ -1566,6 +1607,11 @@ START_TEST(values_are_sealed)
 	const char *why;
 	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_OK);
 	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), b, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	/* One damaged record is not a wrong data key (no audit head signed yet). */
+	int which = -1;
+	uint8_t broker[RX_KEY_LEN] = {0};
+	ck_assert_int_eq(store_keys_probe(w.s, broker, &which), RX_OK);
+	ck_assert_int_eq(which, 0);
 	store_close(&w.s);
 
 	/* Another data key opens nothing. */
@@ -1573,6 +1619,9 @@ START_TEST(values_are_sealed)
 	store_options_t o = {.map_size = 16u << 20, .data_key = other};
 	ck_assert_int_eq(store_open(&w.s, w.dir, &o), RX_OK);
 	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	/* and the probe says so before anything is served */
+	ck_assert_int_eq(store_keys_probe(w.s, broker, &which), RX_CONFLICT);
+	ck_assert_int_eq(which, STORE_PROBE_DATA_KEY);
 	world_close(&w);
 }
 END_TEST
@@ -2099,6 +2148,7 @@ static Suite *store_suite(void)
 	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, survives_reopen);
 	tcase_add_test(tc, open_refuses);
+	tcase_add_test(tc, key_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("drugs");
