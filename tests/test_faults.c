@@ -232,6 +232,27 @@ START_TEST(claim_status_rolled_back)
 }
 END_TEST
 
+/* A new prescription claimed by the pharmacy, then its DISPENSE and a
+ * second request of op (STATUS, or the same DISPENSE under a new request
+ * id) sent together while the disk fails.  The record into *rec (the
+ * caller frees it), 1 if the two shared a batch. */
+static int dispense_and(world_t *w, int op, char id[RX_ID_LEN + 1], uint8_t tok[RX_TOKEN_LEN],
+			Rx__Signed *rec, frame_t f[2], Rx__Reply *r[2])
+{
+	ck_assert_int_eq(submit(w, id), RX_OK);
+	ck_assert_int_eq(claim(w, id, tok), RX_OK);
+	harness_dispense_record(&w->ph, id, 0, rec);
+	call_frame(&w->ph, RX_OP_DISPENSE, id, tok, NULL, NULL, rec, &f[0]);
+	if (op == RX_OP_DISPENSE)
+		call_frame(&w->ph, RX_OP_DISPENSE, id, tok, NULL, NULL, rec, &f[1]);
+	else
+		call_frame(&w->ph, op, id, NULL, NULL, NULL, NULL, &f[1]);
+	harness_fault(&w->h, "EIO");
+	int together = send_together(w, w->cph, f, 2, r);
+	harness_fault(&w->h, NULL);
+	return together;
+}
+
 /* DISPENSE then STATUS by the claimer, and the commit fails: the STATUS
  * must not sign a DISPENSED state or show a dispense record that does not
  * exist; evaluated again, it says CLAIMED with no dispense. */
@@ -246,15 +267,8 @@ START_TEST(dispense_status_rolled_back)
 		frame_t f[2];
 		Rx__Reply *r[2] = {NULL, NULL};
 		Rx__Signed rec;
-		ck_assert_int_eq(submit(&w, id), RX_OK);
-		ck_assert_int_eq(claim(&w, id, tok), RX_OK);
-		harness_dispense_record(&w.ph, id, 0, &rec);
-		call_frame(&w.ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec, &f[0]);
-		call_frame(&w.ph, RX_OP_STATUS, id, NULL, NULL, NULL, NULL, &f[1]);
+		together = dispense_and(&w, RX_OP_STATUS, id, tok, &rec, f, r);
 		rxc_signed_free(&rec);
-		harness_fault(&w.h, "EIO");
-		together = send_together(&w, w.cph, f, 2, r);
-		harness_fault(&w.h, NULL);
 		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
 		ck_assert_int_eq(r[1]->status, RX_OK);
 		Rx__Receipt *rc = receipt_of(r[1]);
@@ -285,14 +299,7 @@ START_TEST(refusal_by_rolled_back_sibling)
 		frame_t f[2];
 		Rx__Reply *r[2] = {NULL, NULL};
 		Rx__Signed rec;
-		ck_assert_int_eq(submit(&w, id), RX_OK);
-		ck_assert_int_eq(claim(&w, id, tok), RX_OK);
-		harness_dispense_record(&w.ph, id, 0, &rec);
-		call_frame(&w.ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec, &f[0]);
-		call_frame(&w.ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec, &f[1]);
-		harness_fault(&w.h, "EIO");
-		together = send_together(&w, w.cph, f, 2, r);
-		harness_fault(&w.h, NULL);
+		together = dispense_and(&w, RX_OP_DISPENSE, id, tok, &rec, f, r);
 		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
 		ck_assert_int_eq(r[1]->status, RX_UNAVAILABLE);
 		frames_free(f, r, 2);
