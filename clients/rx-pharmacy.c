@@ -135,11 +135,21 @@ static int watch(rxc_t *c, long count)
 		rxc_watch(c, &r);
 		rx_err_t status = r.status;
 		if (status != RX_OK) {
+			/* What passes with time is waited out: a broker away, a disk
+			 * failing or down to its reserve, a full watcher table. */
+			int transient = status == RX_UNREACHABLE || status == RX_UNAVAILABLE ||
+					status == RX_STORAGE_FULL || status == RX_WATCHERS_FULL;
 			fprintf(stderr, "rx-pharmacy: watch: %s (%s)%s\n", rx_err_name(status), r.message,
-				status == RX_UNREACHABLE ? "; retrying" : "");
+				transient ? "; retrying" : "");
 			rxc_result_free(&r);
-			if (status != RX_UNREACHABLE)
+			if (!transient)
 				return cli_exit_code(status);
+			/* UNREACHABLE already waited its timeout; the others come back
+			 * at once, so wait before asking again. */
+			for (int i = 0; status != RX_UNREACHABLE && i < 10 && !stopping; i++) {
+				struct timespec ts = {0, 500 * 1000000L};
+				nanosleep(&ts, NULL);
+			}
 			continue;
 		}
 		rxc_result_free(&r);
