@@ -342,8 +342,10 @@ static void push_backlog(void *sock, const dispatch_t *d, watcher_t *w)
  * audit entry every 30 s, forever). */
 static void heartbeat(pending_t *q, const char *peer)
 {
-	q->prep.watching = peer && watchers_has(watching, zmq_msg_data(&q->parts[0]),
-						zmq_msg_size(&q->parts[0]), peer, now_sec());
+	const Rx__Call *call = q->prep.call;
+	q->prep.watching = peer && call && call->op == RX__OP__WATCH &&
+			   watchers_has(watching, zmq_msg_data(&q->parts[0]), zmq_msg_size(&q->parts[0]),
+					peer, now_sec());
 }
 
 /* A WATCH answered OK by the store whose connection could not be
