@@ -409,6 +409,8 @@ static uint64_t wire_varint(const uint8_t **p, const uint8_t *end, int *ok)
  * it answers.  The last occurrence wins, as in protobuf.  0 if none. */
 static int wire_request_id(const uint8_t *b, size_t len, uint8_t rid[RX_REQUEST_ID_LEN])
 {
+	if (b == NULL || len == 0) /* an empty call: protobuf-c leaves data NULL */
+		return 0;
 	const uint8_t *p = b, *end = b + len;
 	int ok = 1, found = 0;
 	while (p < end && ok) {
