@@ -101,6 +101,14 @@ rx_err_t jobs_start(jobs_t *j, const void *identity, size_t idlen, const uint8_t
 		    int64_t now)
 {
 	slot_t *sl = NULL;
+	/* An older rxctl resends every second: the same bytes from the same
+	 * connection join the job already running, whose reply answers both. */
+	for (int i = 0; i < JOBS_MAX; i++) {
+		const slot_t *b = &j->slots[i];
+		if (b->busy && b->idlen == idlen && b->len == len && memcmp(b->identity, identity, idlen) == 0 &&
+		    memcmp(b->frame, frame, len) == 0)
+			return RX_OK;
+	}
 	for (int i = 0; i < JOBS_MAX && sl == NULL; i++)
 		if (!j->slots[i].busy)
 			sl = &j->slots[i];

@@ -35,8 +35,10 @@ void *jobs_socket(jobs_t *j);
 size_t jobs_running(const jobs_t *j);
 
 /* Start the request frame (len bytes, copied) as a job on a new thread; its
- * reply goes to the connection identity names (copied).  RX_UNAVAILABLE if
- * JOBS_MAX are running or a thread cannot be had: the caller refuses it. */
+ * reply goes to the connection identity names (copied).  The same bytes from
+ * the same connection while that job runs (a client's resend) join it:
+ * RX_OK, and the one reply answers both.  RX_UNAVAILABLE if JOBS_MAX are
+ * running or a thread cannot be had: the caller refuses it. */
 rx_err_t jobs_start(jobs_t *j, const void *identity, size_t idlen, const uint8_t *frame, size_t len,
 		    int64_t now) RX_MUST_CHECK;
 
