@@ -493,14 +493,19 @@ static void serve_metrics(void *sock, const admin_t *a)
 			memcpy(resp, head, (size_t)hl);
 			if (body_len)
 				memcpy(resp + hl, text, body_len);
-			zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
-			zmq_send(sock, resp, (size_t)hl + body_len, 0);
+			/* Never a blocking send: a scraper that hung up (its pipe
+			 * closing) or does not read would hold the store thread
+			 * in zmq_send for good; what cannot be queued is dropped. */
+			if (zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]),
+				     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+				zmq_send(sock, resp, (size_t)hl + body_len, ZMQ_DONTWAIT);
 			free(resp);
 		}
 		free(text);
 		/* and close the connection: identity, then an empty frame */
-		zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
-		zmq_send(sock, "", 0, 0);
+		if (zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]),
+			     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+			zmq_send(sock, "", 0, ZMQ_DONTWAIT);
 	}
 	close_parts(parts, n, MAX_PARTS);
 }
