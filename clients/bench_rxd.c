@@ -73,7 +73,7 @@ int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, co
 		if (fd >= 0)
 			dup2(fd, 2);
 		snprintf(map, sizeof map, "%ld", map_mib);
-		char *argv[9] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*"};
+		char *argv[10] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*"};
 		int a = 5;
 		if (map_mib > 0) {
 			argv[a++] = "--map-size";
