@@ -170,7 +170,7 @@ static ProtobufCMessage *open_sealed(store_t *s, const char *dbname, const MDB_v
 	return msg;
 }
 
-static int upgrade_layout(MDB_txn *txn, store_t *s);
+static int upgrade_layout(store_t *s);
 static int counts_init(MDB_txn *txn, store_t *s);
 
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
@@ -245,18 +245,14 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 			goto fail;
 		}
 	}
-	/* A format-1 store has neither the counts nor the expiry index: build
-	 * them in this transaction, once; the new format then keeps an older
-	 * rxd (which would not maintain them) from opening the store. */
-	if (f == 1) {
-		f = FORMAT_VERSION;
-		v = val(&f, sizeof f);
-		if ((rc = upgrade_layout(txn, s)) != 0 || (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-			goto fail;
-	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
+		goto fail;
+	/* A format-1 store has neither the counts nor the expiry index: build
+	 * them, once; the new format then keeps an older rxd (which would not
+	 * maintain them) from opening the store. */
+	if (f == 1 && (rc = upgrade_layout(s)) != 0)
 		goto fail;
 	s->audit.meta = s->meta;
 	s->drugs.meta = s->meta;
@@ -2375,39 +2371,76 @@ rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now, i
 
 /* Build what format 2 adds to a format-1 store: the counts by stored state
  * and the expiry index of the prescriptions still open (the others never
- * expire).  Once, at open, in the opening transaction.  A record that does
- * not open is left out, as store_stats always did. */
-static int upgrade_layout(MDB_txn *txn, store_t *s)
+ * expire), then set format 2, at open.  In transactions of UPGRADE_CHUNK
+ * records: one for ten million could outgrow LMDB's dirty-page limit.
+ * Nothing else writes meanwhile (rxd opens the store under its lock, before
+ * serving), and one interrupted leaves format 1, so the next open starts it
+ * over (putting an index entry twice is harmless).  A record that does not
+ * open is left out, as store_stats always did. */
+#define UPGRADE_CHUNK 100000
+static int upgrade_layout(store_t *s)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
 	counts_t c = {{0}};
-	int rc = mdb_cursor_open(txn, s->rx, &cur);
-	if (rc != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char id[RX_ID_LEN + 1];
-		if (k.mv_size != RX_ID_LEN)
-			continue;
-		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
-									&rxstore__rx_record__descriptor);
-		if (r == NULL)
-			continue;
-		memcpy(id, k.mv_data, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
-			c.by_state[r->state]++;
-		if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)
-			rc = expiry_put(txn, s, r->valid_until, id);
-		rxstore__rx_record__free_unpacked(r, NULL);
+	char last[RX_ID_LEN];
+	int have_last = 0;
+	for (;;) {
+		MDB_txn *txn;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		size_t n = 0;
+		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 		if (rc != 0)
-			break;
+			return rc;
+		if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if (have_last) {
+			k = val(last, sizeof last);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			if (rc == 0 && k.mv_size == sizeof last && memcmp(k.mv_data, last, sizeof last) == 0)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		} else {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		}
+		for (; rc == 0 && n < UPGRADE_CHUNK; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+			char id[RX_ID_LEN + 1];
+			if (k.mv_size != RX_ID_LEN)
+				continue;
+			memcpy(last, k.mv_data, RX_ID_LEN);
+			have_last = 1;
+			Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(
+				s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+			if (r == NULL)
+				continue;
+			memcpy(id, k.mv_data, RX_ID_LEN);
+			id[RX_ID_LEN] = '\0';
+			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
+				c.by_state[r->state]++;
+			if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)
+				rc = expiry_put(txn, s, r->valid_until, id);
+			rxstore__rx_record__free_unpacked(r, NULL);
+			if (rc != 0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND) { /* the last chunk: counts and format with it */
+			uint32_t f = FORMAT_VERSION;
+			MDB_val fk = val("format", 6), fv = val(&f, sizeof f);
+			if ((rc = counts_put(txn, s, &c)) != 0 ||
+			    (rc = mdb_put(txn, s->meta, &fk, &fv, 0)) != 0) {
+				mdb_txn_abort(txn);
+				return rc;
+			}
+			return mdb_txn_commit(txn);
+		}
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if ((rc = mdb_txn_commit(txn)) != 0)
+			return rc;
 	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		return rc;
-	return counts_put(txn, s, &c);
 }
 
 /* No walk over the prescriptions: entry counts come from mdb_stat and the
