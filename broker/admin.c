@@ -188,8 +188,87 @@ static uint64_t dir_bytes(const char *dir)
 		goto reply;          \
 	} while (0)
 
+/* The requests whose work is long and read-only: whole walks of the
+ * prescriptions or of the audit log, and the copy of the store. */
+static int is_job_op(int op)
+{
+	return op == RX__ADMIN_OP__BACKUP || op == RX__ADMIN_OP__AUDIT_VERIFY ||
+	       op == RX__ADMIN_OP__AUDIT_REPORT || op == RX__ADMIN_OP__RX_SHOW ||
+	       op == RX__ADMIN_OP__RX_LIST;
+}
+
+int admin_is_job(const uint8_t *frame, size_t len)
+{
+	if (len == 0 || len > RX_MAX_FRAME)
+		return 0;
+	Rx__AdminRequest *q = rx__admin_request__unpack(NULL, len, frame);
+	int job = q && is_job_op((int)q->op);
+	if (q)
+		rx__admin_request__free_unpacked(q, NULL);
+	return job;
+}
+
+/* Record an operator action now (audit NULL: on the loop thread) or leave
+ * it in *audit for admin_job_done (a job, off the loop, writes nothing). */
+static rx_err_t operator_action(const admin_t *a, admin_audit_t *audit, int64_t now,
+				const char *action, const char *id, const char *patient,
+				const char *detail)
+{
+	if (audit == NULL)
+		return store_audit_operator(a->store, now, action, id, patient, detail);
+	snprintf(audit->action, sizeof audit->action, "%s", action);
+	snprintf(audit->id, sizeof audit->id, "%s", id ? id : "");
+	snprintf(audit->patient, sizeof audit->patient, "%s", patient ? patient : "");
+	snprintf(audit->detail, sizeof audit->detail, "%s", detail ? detail : "");
+	return RX_OK;
+}
+
+static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
+		       store_buf_t *reply, rx_err_t *status, int *op, admin_audit_t *audit);
+
+rx_err_t admin_refusal(rx_err_t code, const char *why, store_buf_t *reply)
+{
+	Rx__AdminReply r = RX__ADMIN_REPLY__INIT;
+	r.status = (Rx__Status)(rx_err_is_wire((int)code) ? code : RX_UNAVAILABLE);
+	r.message = (char *)why;
+	return pack(&r, reply);
+}
+
 rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
 		       store_buf_t *reply, rx_err_t *status, int *op)
+{
+	return handle(a, frame, len, now, reply, status, op, NULL);
+}
+
+rx_err_t admin_job(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
+		   store_buf_t *reply, rx_err_t *status, int *op, admin_audit_t *audit)
+{
+	memset(audit, 0, sizeof *audit);
+	return handle(a, frame, len, now, reply, status, op, audit);
+}
+
+rx_err_t admin_job_done(const admin_t *a, const admin_audit_t *audit, int64_t now,
+			store_buf_t *reply, rx_err_t *status)
+{
+	if (audit->action[0] == '\0' || *status != RX_OK)
+		return RX_OK;
+	rx_err_t err = store_audit_operator(a->store, now, audit->action,
+					    audit->id[0] ? audit->id : NULL,
+					    audit->patient[0] ? audit->patient : NULL,
+					    audit->detail[0] ? audit->detail : NULL);
+	if (err == RX_OK)
+		return RX_OK;
+	/* Unaudited, the job's result is not given out. */
+	Rx__AdminReply r = RX__ADMIN_REPLY__INIT;
+	r.status = (Rx__Status)RX_UNAVAILABLE;
+	r.message = (char *)"storage error writing the audit log";
+	store_buf_free(reply);
+	*status = RX_UNAVAILABLE;
+	return pack(&r, reply);
+}
+
+static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
+		       store_buf_t *reply, rx_err_t *status, int *op, admin_audit_t *audit)
 {
 	Rx__AdminReply r = RX__ADMIN_REPLY__INIT;
 	Rx__AdminRequest *q = NULL;
@@ -423,8 +502,8 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 			r.patient_id = one.patient_id;
 			if (q->body) {
 				/* Reading a body is itself an access to patient data. */
-				if ((err = store_audit_operator(a->store, now, "RX_SHOW_BODY", id, one.patient_id,
-								NULL)) != RX_OK)
+				if ((err = operator_action(a, audit, now, "RX_SHOW_BODY", id, one.patient_id,
+							   NULL)) != RX_OK)
 					REFUSE(err, "storage error writing the audit log");
 				signed_rx.body.data = body.data;
 				signed_rx.body.len = body.len;
@@ -550,7 +629,7 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 			REFUSE(RX_UNAVAILABLE, "the store and its keys were copied but the pseudonym key was not");
 		snprintf(detail, sizeof detail, "%s%s", q->path,
 			 q->with_pseudonym_key ? " (with the pseudonym key)" : "");
-		if ((err = store_audit_operator(a->store, now, "BACKUP", NULL, NULL, detail)) != RX_OK)
+		if ((err = operator_action(a, audit, now, "BACKUP", NULL, NULL, detail)) != RX_OK)
 			REFUSE(err, "storage error writing the audit log");
 		r.backup_bytes = bytes;
 		break;

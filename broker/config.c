@@ -65,6 +65,34 @@ static rx_err_t set_text(char *dst, size_t size, const char *value, const char *
 	return RX_OK;
 }
 
+/* The metrics endpoint, which answers anyone who reaches it without asking
+ * who they are: PORT, :PORT, tcp://:PORT (no host) mean loopback,
+ * tcp://127.0.0.1:PORT; HOST:PORT gets its tcp://.  Any other host
+ * (tcp://0.0.0.0:9570, the wildcard, a monitoring network's address) is
+ * taken as written: an exposure the operator chose by naming it. */
+static rx_err_t set_metrics(rxd_config_t *cfg, const char *value, const char **why)
+{
+	const char *hostport = strncmp(value, "tcp://", 6) == 0 ? value + 6 : value;
+	const char *colon = strrchr(hostport, ':');
+	const char *port = colon ? colon + 1 : hostport;
+	size_t hostlen = colon ? (size_t)(colon - hostport) : 0;
+	size_t n = strspn(port, "0123456789");
+	*why = "must be PORT, :PORT (both on 127.0.0.1), HOST:PORT or tcp://HOST:PORT";
+	if (strstr(value, "://") && hostport == value)
+		return RX_INVALID; /* ipc://, udp://...: ZMQ_STREAM speaks tcp only */
+	if (n == 0 || n > 5 || port[n] != '\0' || atoi(port) < 1 || atoi(port) > 65535)
+		return RX_INVALID;
+	if (hostlen == 0)
+		snprintf(cfg->metrics, sizeof cfg->metrics, "tcp://127.0.0.1:%s", port);
+	else if (strlen(hostport) + 7 <= sizeof cfg->metrics)
+		snprintf(cfg->metrics, sizeof cfg->metrics, "tcp://%s", hostport);
+	else {
+		*why = "is too long";
+		return RX_INVALID;
+	}
+	return RX_OK;
+}
+
 /* Store value under key k.  On RX_INVALID, *why is a static sentence. */
 static rx_err_t set_value(rxd_config_t *cfg, int k, const char *value, const char **why)
 {
@@ -74,7 +102,11 @@ static rx_err_t set_value(rxd_config_t *cfg, int k, const char *value, const cha
 	case KEY_LISTEN:
 		return set_text(cfg->listen, sizeof cfg->listen, value, why);
 	case KEY_METRICS:
-		return set_text(cfg->metrics, sizeof cfg->metrics, value, why);
+		if (value[0] == '\0') {
+			*why = "must not be empty";
+			return RX_INVALID;
+		}
+		return set_metrics(cfg, value, why);
 	case KEY_PSEUDONYM_KEY:
 		return set_text(cfg->pseudonym_key, sizeof cfg->pseudonym_key, value, why);
 	case KEY_MAP_SIZE_MIB: {

@@ -12,7 +12,10 @@
  *   data          data directory                     (default ./var/rx)
  *   listen        client endpoint, a ZeroMQ address  (default tcp://127.0.0.1:5570)
  *   map_size_mib  LMDB map size in MiB, 1..16777216  (default 1024)
- *   metrics       Prometheus endpoint, tcp://HOST:PORT (default none)
+ *   metrics       Prometheus endpoint (default none): PORT, :PORT or
+ *                 tcp://:PORT listen on 127.0.0.1 only; HOST:PORT and
+ *                 tcp://HOST:PORT on that host, which for anything but
+ *                 loopback is a deliberate exposure (it has no authentication)
  *   verify_threads  threads checking signatures, 0..64; 0: on the store
  *                 thread itself              (default one per core)
  *   pseudonym_key the pseudonym key file, outside the data dir

@@ -3,7 +3,9 @@
  * One thread, one poll loop over two ROUTER sockets: the client endpoint
  * (--listen) and the admin socket (ipc://DIR/admin.sock, mode 0600).  Each
  * request runs to completion (verified, committed with fsync) before its
- * reply is sent.  SIGTERM or SIGINT: finish the request in hand, stop. */
+ * reply is sent.  Long operator requests (backup, audit walks) run as jobs
+ * on threads of their own (jobs.h) and come back through the loop.
+ * SIGTERM or SIGINT: finish the request in hand and the jobs running, stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +26,7 @@
 #include "admin.h"
 #include "config.h"
 #include "dispatch.h"
+#include "jobs.h"
 #include "keys.h"
 #include "rx.pb-c.h"
 #include "watchers.h"
@@ -95,7 +98,10 @@ static void usage(FILE *f)
 		   "                     anywhere (audited); never data.key or broker.key\n"
 		   "  --listen ENDPOINT  client endpoint (default tcp://127.0.0.1:5570)\n"
 		   "  --map-size MIB     LMDB map size in MiB (default 1024)\n"
-		   "  --metrics EP       serve Prometheus metrics over HTTP at EP (tcp://HOST:PORT)\n"
+		   "  --metrics EP       serve Prometheus metrics over plain HTTP, without\n"
+		   "                     authentication, at EP: PORT or :PORT listen on 127.0.0.1\n"
+		   "                     only; HOST:PORT (or tcp://HOST:PORT) on HOST, which for\n"
+		   "                     any but a loopback address is a deliberate exposure\n"
 		   "  --verify-threads N threads checking signatures (default one per core; 0: none,\n"
 		   "                     the store thread checks them itself)\n"
 		   "A flag overrides the same setting in FILE.  The admin socket is\n"
@@ -567,19 +573,50 @@ static void serve_metrics(void *sock, const admin_t *a)
 			memcpy(resp, head, (size_t)hl);
 			if (body_len)
 				memcpy(resp + hl, text, body_len);
-			zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
-			zmq_send(sock, resp, (size_t)hl + body_len, 0);
+			/* Never a blocking send: a scraper that hung up (its pipe
+			 * closing) or does not read would hold the store thread
+			 * in zmq_send for good; what cannot be queued is dropped. */
+			if (zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]),
+				     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+				zmq_send(sock, resp, (size_t)hl + body_len, ZMQ_DONTWAIT);
 			free(resp);
 		}
 		free(text);
 		/* and close the connection: identity, then an empty frame */
-		zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), ZMQ_SNDMORE);
-		zmq_send(sock, "", 0, 0);
+		if (zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]),
+			     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+			zmq_send(sock, "", 0, ZMQ_DONTWAIT);
 	}
 	close_parts(parts, n, MAX_PARTS);
 }
 
-static void serve_admin(void *sock, const admin_t *a)
+static void log_admin(int op, rx_err_t status, long long job_ms)
+{
+	/* The schema names every op, those added later too. */
+	const ProtobufCEnumValue *name =
+		op > 0 ? protobuf_c_enum_descriptor_get_value(&rx__admin_op__descriptor, op) : NULL;
+	if (job_ms >= 0)
+		log_line("admin_op=%s status=%s job_ms=%lld", name ? name->name : "-", rx_err_name(status),
+			 job_ms);
+	else
+		log_line("admin_op=%s status=%s", name ? name->name : "-", rx_err_name(status));
+}
+
+/* Send the replies of the jobs that finished (jobs.h). */
+static void serve_jobs(void *sock, jobs_t *jobs)
+{
+	jobs_result_t r;
+	while (jobs_next(jobs, now_sec(), &r)) {
+		if (!r.failed && zmq_send(sock, r.identity, r.idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
+			zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+			zmq_send(sock, r.reply.data, r.reply.len, ZMQ_DONTWAIT);
+		}
+		store_buf_free(&r.reply);
+		log_admin(r.op, r.failed ? RX_UNAVAILABLE : r.status, (long long)r.ms);
+	}
+}
+
+static void serve_admin(void *sock, const admin_t *a, jobs_t *jobs)
 {
 	zmq_msg_t parts[MAX_PARTS];
 	store_buf_t reply = {0};
@@ -591,16 +628,26 @@ static void serve_admin(void *sock, const admin_t *a)
 	/* Bad framing is answered like any bad request: an empty frame is no
 	 * valid AdminRequest, so admin_request refuses it with INVALID. */
 	int framed = n == 3 && zmq_msg_size(&parts[1]) == 0;
-	rx_err_t err = admin_request(a, framed ? zmq_msg_data(&parts[2]) : NULL,
-				     framed ? zmq_msg_size(&parts[2]) : 0, now_sec(), &reply, &status, &op);
+	rx_err_t err;
+	if (framed && admin_is_job(zmq_msg_data(&parts[2]), zmq_msg_size(&parts[2]))) {
+		/* Its reply comes back through serve_jobs. */
+		if (jobs_start(jobs, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), zmq_msg_data(&parts[2]),
+			       zmq_msg_size(&parts[2]), now_sec()) == RX_OK) {
+			close_parts(parts, n, MAX_PARTS);
+			return;
+		}
+		status = RX_UNAVAILABLE;
+		err = admin_refusal(status, "too many long operator requests are running; try again",
+				    &reply);
+	} else {
+		err = admin_request(a, framed ? zmq_msg_data(&parts[2]) : NULL,
+				    framed ? zmq_msg_size(&parts[2]) : 0, now_sec(), &reply, &status, &op);
+	}
 	if (err == RX_OK)
 		send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);
 	close_parts(parts, n, MAX_PARTS);
-	/* The schema names every op, those added later too. */
-	const ProtobufCEnumValue *name =
-		op > 0 ? protobuf_c_enum_descriptor_get_value(&rx__admin_op__descriptor, op) : NULL;
-	log_line("admin_op=%s status=%s", name ? name->name : "-", rx_err_name(status));
+	log_admin(op, status, -1);
 }
 
 /* What rxd does every minute besides serving. */
@@ -943,23 +990,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rxd: out of memory\n");
 		return 1;
 	}
+	jobs_t *jobs = NULL;
+	if (jobs_new(&jobs, ctx, &a) != RX_OK) {
+		fprintf(stderr, "rxd: cannot start the operator jobs' socket\n");
+		return 1;
+	}
 	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s curve_key=%s pid=%d "
 		 "config=%s map_size_mib=%llu verify_threads=%d",
 		 RX_VERSION, bound, admin_ep, pkhex, curve_pub, (int)getpid(),
 		 config_path ? config_path : "-", cfg.map_size_mib, nverify);
 
-	enum { P_FRONT, P_ADMIN, P_ZAP, P_DONE, P_METRICS };
+	enum { P_FRONT, P_ADMIN, P_ZAP, P_DONE, P_JOBS, P_METRICS };
 	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0},
 				  {admin_sock, 0, ZMQ_POLLIN, 0},
 				  {zap, 0, ZMQ_POLLIN, 0},
 				  {NULL, workers_fd(f.w), ZMQ_POLLIN, 0},
+				  {jobs_socket(jobs), 0, ZMQ_POLLIN, 0},
 				  {msock, 0, ZMQ_POLLIN, 0}};
 	int64_t next_chores = now_sec() + 60, next_trim = now_sec() + 5;
 	long wait_ms = 1000;
 	while (!stopping) {
 		/* A full ring stops reading: clients wait in ZeroMQ's queues. */
 		items[P_FRONT].events = room(&f) ? ZMQ_POLLIN : 0;
-		int rc = zmq_poll(items, msock ? 5 : 4, wait_ms);
+		int rc = zmq_poll(items, msock ? 6 : 5, wait_ms);
 		/* Give freed heap back to the system: requests allocate and free
 		 * in many sizes, on several threads, and glibc keeps what it freed, so
 		 * without this the resident size creeps up under steady load. */
@@ -989,7 +1042,9 @@ int main(int argc, char **argv)
 			;
 		wait_ms = full ? 0 : 1000;
 		if (items[P_ADMIN].revents & ZMQ_POLLIN)
-			serve_admin(admin_sock, &a);
+			serve_admin(admin_sock, &a, jobs);
+		if (items[P_JOBS].revents & ZMQ_POLLIN)
+			serve_jobs(admin_sock, jobs);
 		/* Handshakes are cheap to answer and every waiting one holds a
 		 * half-open connection: answer all that are waiting (up to a bound). */
 		for (int i = 0; i < 1024 && (items[P_ZAP].revents & ZMQ_POLLIN); i++) {
@@ -1031,6 +1086,16 @@ int main(int argc, char **argv)
 		close_parts(q->parts, q->n, MAX_PARTS);
 		release(&f, q);
 	}
+	/* A job in progress (a backup) is let finish, its reply sent and its
+	 * action audited, before the store closes under it. */
+	if (jobs_running(jobs))
+		log_line("event=stopping_waits jobs=%zu", jobs_running(jobs));
+	while (jobs_running(jobs)) {
+		zmq_pollitem_t it = {jobs_socket(jobs), 0, ZMQ_POLLIN, 0};
+		zmq_poll(&it, 1, 1000);
+		serve_jobs(admin_sock, jobs);
+	}
+	jobs_destroy(&jobs);
 	watchers_destroy(&watching);
 	int signed_now = 0;
 	if (store_audit_sign(store, key.pk, key.sk, now_sec(), &signed_now) != RX_OK)

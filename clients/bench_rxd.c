@@ -47,14 +47,19 @@ static int admin_ok(bench_rxd_t *b, const Rx__AdminRequest *q, char *why, size_t
 	return 0;
 }
 
-int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, long map_mib,
-		    char *why, size_t whylen)
+int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, const char *data,
+		    long map_mib, const char *metrics, char *why, size_t whylen)
 {
 	char log[600], path[600], line[256], map[32];
 	memset(b, 0, sizeof *b);
-	snprintf(b->dir, sizeof b->dir, "%s/rx-bench.XXXXXX", parent);
-	if (mkdtemp(b->dir) == NULL)
-		return failed(why, whylen, "cannot create the data dir");
+	if (data) {
+		snprintf(b->dir, sizeof b->dir, "%s", data);
+		b->reused = 1;
+	} else {
+		snprintf(b->dir, sizeof b->dir, "%s/rx-bench.XXXXXX", parent);
+		if (mkdtemp(b->dir) == NULL)
+			return failed(why, whylen, "cannot create the data dir");
+	}
 	snprintf(log, sizeof log, "%s/rxd.log", b->dir);
 	pid_t parent_pid = getpid();
 	b->pid = fork();
@@ -68,8 +73,16 @@ int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, lo
 		if (fd >= 0)
 			dup2(fd, 2);
 		snprintf(map, sizeof map, "%ld", map_mib);
-		char *argv[] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*",
-				map_mib > 0 ? "--map-size" : NULL, map, NULL};
+		char *argv[10] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*"};
+		int a = 5;
+		if (map_mib > 0) {
+			argv[a++] = "--map-size";
+			argv[a++] = map;
+		}
+		if (metrics) {
+			argv[a++] = "--metrics";
+			argv[a++] = (char *)metrics;
+		}
 		execv(rxd_path, argv);
 		_exit(127);
 	}
@@ -153,6 +166,12 @@ int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 		return failed(why, whylen, "patients out of range");
 	snprintf(b->clinic_code, sizeof b->clinic_code, "1312345678");
 	snprintf(b->pharmacy_code, sizeof b->pharmacy_code, "1398765432");
+	/* A store from an earlier run has those registered: new ones each run. */
+	if (b->reused) {
+		uint32_t r = randombytes_uniform(100000000);
+		snprintf(b->clinic_code, sizeof b->clinic_code, "13%08u", (unsigned)r);
+		snprintf(b->pharmacy_code, sizeof b->pharmacy_code, "P-%08u", (unsigned)r);
+	}
 	if (add_institution(b, b->clinic_code, RX__INSTITUTION_KIND__CLINIC, &b->clinic_curve, why,
 			    whylen) != 0 ||
 	    add_institution(b, b->pharmacy_code, RX__INSTITUTION_KIND__PHARMACY_SITE, &b->pharmacy_curve,
@@ -263,7 +282,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 void bench_rxd_remove(bench_rxd_t *b)
 {
 	char keys[sizeof b->dir + 8];
-	if (b->dir[0]) {
+	if (b->dir[0] && !b->reused) {
 		nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		/* and the pseudonym key's directory beside it (rxd's default) */
 		snprintf(keys, sizeof keys, "%s-keys", b->dir);

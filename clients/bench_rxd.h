@@ -17,7 +17,8 @@
 
 typedef struct {
 	pid_t pid;
-	char dir[512];                /* the data dir (created here) */
+	char dir[512];                /* the data dir (created here, or the one given) */
+	int reused;                   /* dir was given: an existing store, kept */
 	char endpoint[256];           /* from DIR/rxd.endpoint */
 	uint8_t server_key[32];       /* rxd's CurveZMQ public key */
 	char clinic_code[RX_INSTITUTION_MAX + 1], pharmacy_code[RX_INSTITUTION_MAX + 1];
@@ -28,11 +29,13 @@ typedef struct {
 	rx_keypair_t card[BENCH_MAX_PATIENTS];
 } bench_rxd_t;
 
-/* Start rxd (the program at rxd_path) on a new data dir inside parent, its
- * log in DIR/rxd.log, with an LMDB map of map_mib MiB (0: rxd's default),
- * and wait until its admin socket answers.  0 on success; -1 with why set. */
-int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, long map_mib,
-		    char *why, size_t whylen);
+/* Start rxd (the program at rxd_path) on a new data dir inside parent (or,
+ * if data is not NULL, on that existing one), its log in DIR/rxd.log, with
+ * an LMDB map of map_mib MiB (0: rxd's default) and, if metrics is not
+ * NULL, --metrics metrics, and wait until its admin socket answers.  0 on
+ * success; -1 with why set. */
+int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, const char *data,
+		    long map_mib, const char *metrics, char *why, size_t whylen);
 /* Register the clinic, the pharmacy, a prescriber and a pharmacy key, and
  * npatients patients each with a card.  0 on success; -1 with why set. */
 int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,7 @@ typedef struct {
 	int seconds, clients, patients, window;
 	long preload;
 	const char *json, *rxd, *dir;
+	const char *data, *metrics; /* --data, --metrics; NULL if not given */
 	int keep, vs_postgres;
 	unsigned workloads; /* bit i: run res[i] (submit, pairs, mixed, idle) */
 } options_t;
@@ -897,6 +899,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: rx-bench [--seconds N] [--clients N] [--window N] [--workloads L] [--preload N]\n"
 		"                [--json FILE] [--rxd PATH] [--dir DIR] [--patients N] [--keep]\n"
+		"                [--data DIR] [--metrics EP]\n"
 		"  --seconds N   per workload (10; at most 240: card assertions go stale after 5 min)\n"
 		"  --clients N   concurrent client threads (8)\n"
 		"  --window N    requests each client keeps in flight on a connection (16);\n"
@@ -911,6 +914,10 @@ static void usage(FILE *f)
 		"                it should be the disk rxd would use: a tmpfs makes fsync free\n"
 		"  --patients N  patients with cards (8)\n"
 		"  --keep        keep the data dir (and rxd.log)\n"
+		"  --data DIR    run rxd on this existing data dir (a store kept by --keep, with\n"
+		"                its map size) instead of a new one; it is kept\n"
+		"  --metrics EP  rxd serves its metrics at EP (as rxd --metrics), to scrape\n"
+		"                while the workloads run\n"
 		"  --vs-postgres also run submit and claim+dispense against a throw-away PostgreSQL\n"
 		"                cluster (fsync and synchronous_commit on, no signatures checked)\n");
 }
@@ -956,6 +963,10 @@ static void parse(int argc, char **argv, options_t *o)
 			o->rxd = val;
 		else if (strcmp(a, "--dir") == 0)
 			o->dir = val;
+		else if (strcmp(a, "--data") == 0)
+			o->data = val;
+		else if (strcmp(a, "--metrics") == 0)
+			o->metrics = val;
 		else {
 			usage(stderr);
 			exit(1);
@@ -1206,7 +1217,13 @@ int main(int argc, char **argv)
 	/* A preloaded store needs room: about 3 KiB a prescription (its record,
 	 * its stored reply, indexes, audit), with margin. */
 	long map_mib = o->preload > 100000 ? 1024 + o->preload / 128 : 0;
-	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, map_mib, why, sizeof why) != 0 ||
+	/* An existing store keeps what it has and gets a GiB to grow. */
+	struct stat mst;
+	char mdb[600];
+	snprintf(mdb, sizeof mdb, "%s/data.mdb", o->data ? o->data : "");
+	if (o->data && stat(mdb, &mst) == 0)
+		map_mib += 1024 + (long)(mst.st_size >> 20);
+	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, o->data, map_mib, o->metrics, why, sizeof why) != 0 ||
 	    bench_rxd_populate(&B.rxd, o->patients, why, sizeof why) != 0) {
 		bench_rxd_stop(&B.rxd);
 		if (!o->keep)

@@ -659,7 +659,9 @@ rx_err_t rxc_admin(const char *dir, int timeout_ms, const Rx__AdminRequest *q, R
 		return RX_UNREACHABLE;
 	}
 	snprintf(ep, sizeof ep, "ipc://%s", path);
-	rxc_options_t o = {.timeout_ms = timeout_ms};
+	/* No resends: the local socket loses nothing, and a long request (a
+	 * backup, an audit walk) sent again would run again beside itself. */
+	rxc_options_t o = {.timeout_ms = timeout_ms, .resend_ms = timeout_ms};
 	if (rxc_new(&c, NULL, ep, NULL, &o) != RX_OK) {
 		snprintf(msg, msglen, "cannot open the admin socket in %s", dir);
 		return RX_SYSTEM;

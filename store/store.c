@@ -1,13 +1,19 @@
 /* store: LMDB persistence (see store.h for the contract).
  *
  * Databases in one environment in the data dir:
- *   meta        "format" -> u32 1; "key_check/NAME" -> the check value
- *               (32) of key file NAME (store_key_checks)
+ *   meta        "format" -> u32 2; "rx_counts" -> prescriptions by stored state
+ *               (see counts_move), kept in the transaction of each change;
+ *               "key_check/NAME" -> the check value (32) of key file NAME
+ *               (store_key_checks); "requests_at" -> 1 once older stored
+ *               replies are indexed by time
  *   keys        public key (32)             -> KeyRecord
  *   patients    patient id                  -> PatientRecord
  *   rx          prescription id             -> RxRecord (with the signed body)
  *   rx_patient  patient id -> prescription id (dupsort), for LIST
  *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
+ *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
+ *               SUBMIT; the sweep walks it up to now and deletes what it passed
+ *               (format 2)
  *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
  *               written once, which is what makes a dispense exactly-once
  *   requests    caller key + request id     -> RequestRow (the reply sent), kept
@@ -47,14 +53,16 @@
 #include "rx_crypto.h"
 #include "rx_ids.h"
 
-#define FORMAT_VERSION 1u
+/* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
+ * at open (upgrade_layout). */
+#define FORMAT_VERSION 2u
 #define DEFAULT_MAP_SIZE (1ull << 30)
 
 struct store {
 	MDB_env *env;
 	MDB_txn *batch; /* the open group-commit transaction, or NULL */
 	uint8_t data_key[RX_DATA_KEY_LEN];
-	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, dispenses, requests;
+	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, rx_expiry, dispenses, requests;
 	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
 	MDB_dbi nominations, notices, requests_at;
 	audit_dbs_t audit;
@@ -220,6 +228,9 @@ static int index_old_replies(store_t *s, MDB_txn *txn)
 	return mdb_put(txn, s->meta, &mk, &mv, 0);
 }
 
+static int upgrade_layout(store_t *s);
+static int counts_init(MDB_txn *txn, store_t *s);
+
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 {
 	store_t *s = calloc(1, sizeof *s);
@@ -255,6 +266,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"patients", &s->patients, 0},   {"rx", &s->rx, 0},
 		{"rx_patient", &s->rx_patient, MDB_DUPSORT},
 		{"rx_hash", &s->rx_hash, 0},     {"dispenses", &s->dispenses, 0},
+		{"rx_expiry", &s->rx_expiry, 0},
 		{"requests", &s->requests, 0},
 		{"institutions", &s->institutions, 0}, {"curve_keys", &s->curve_keys, 0},
 		{"cards", &s->cards, 0},         {"nonces", &s->nonces, 0},
@@ -269,22 +281,23 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 			goto fail;
 
 	MDB_val k = val("format", 6), v;
+	uint32_t f = FORMAT_VERSION;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
-		uint32_t f = FORMAT_VERSION;
+		if ((rc = counts_init(txn, s)) != 0)
+			goto fail;
 		v = val(&f, sizeof f);
 		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
 			goto fail;
 	} else if (rc != 0) {
 		goto fail;
 	} else {
-		uint32_t f;
 		if (v.mv_size != sizeof f) {
 			err = RX_INVALID;
 			goto fail;
 		}
 		memcpy(&f, v.mv_data, sizeof f);
-		if (f != FORMAT_VERSION) {
+		if (f != 1 && f != FORMAT_VERSION) {
 			err = RX_INVALID;
 			goto fail;
 		}
@@ -306,6 +319,11 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
+		goto fail;
+	/* A format-1 store has neither the counts nor the expiry index: build
+	 * them, once; the new format then keeps an older rxd (which would not
+	 * maintain them) from opening the store. */
+	if (f == 1 && (rc = upgrade_layout(s)) != 0)
 		goto fail;
 	s->audit.meta = s->meta;
 	s->drugs.meta = s->meta;
@@ -573,6 +591,80 @@ static void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
 
 /* ---- proof that the patient is present: a card, or the slip's code ---- */
 
+
+static int64_t from_be64(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return (int64_t)v;
+}
+
+/* ---- prescriptions by stored state, and the expiry index ----
+ * meta "rx_counts": a version byte (1), seven bytes of padding, then one
+ * native u64 per rx_state_t (index 0 unused).  Every write that gives a
+ * prescription a state moves its count in the same transaction, so a
+ * nested transaction that is refused, or a batch that fails, takes its
+ * counts with it. */
+#define COUNTS_VERSION 1
+#define COUNTS_N (RX_STATE_EXPIRED + 1)
+typedef struct {
+	uint64_t by_state[COUNTS_N];
+} counts_t;
+
+static int counts_get(MDB_txn *txn, store_t *s, counts_t *c)
+{
+	MDB_val k = val("rx_counts", 9), v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != 8 + sizeof c->by_state || ((const uint8_t *)v.mv_data)[0] != COUNTS_VERSION)
+		return MDB_CORRUPTED;
+	memcpy(c->by_state, (const uint8_t *)v.mv_data + 8, sizeof c->by_state);
+	return 0;
+}
+
+static int counts_put(MDB_txn *txn, store_t *s, const counts_t *c)
+{
+	uint8_t buf[8 + sizeof c->by_state] = {COUNTS_VERSION};
+	memcpy(buf + 8, c->by_state, sizeof c->by_state);
+	MDB_val k = val("rx_counts", 9), v = val(buf, sizeof buf);
+	return mdb_put(txn, s->meta, &k, &v, 0);
+}
+
+/* A new store's counts: all zero. */
+static int counts_init(MDB_txn *txn, store_t *s)
+{
+	counts_t c = {{0}};
+	return counts_put(txn, s, &c);
+}
+
+/* One prescription went from state from (0: it is new) to state to. */
+static int counts_move(MDB_txn *txn, store_t *s, int from, int to)
+{
+	counts_t c;
+	if (from == to)
+		return 0;
+	if (from < 0 || from >= COUNTS_N || to < 1 || to >= COUNTS_N)
+		return MDB_CORRUPTED;
+	int rc = counts_get(txn, s, &c);
+	if (rc != 0)
+		return rc;
+	if (from && c.by_state[from])
+		c.by_state[from]--;
+	c.by_state[to]++;
+	return counts_put(txn, s, &c);
+}
+
+/* Index a prescription by when it expires; the sweep finds it there. */
+static int expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id)
+{
+	uint8_t key[8 + RX_ID_LEN];
+	be64(key, valid_until);
+	memcpy(key + 8, id, RX_ID_LEN);
+	MDB_val k = val(key, sizeof key), v = val("", 0);
+	return mdb_put(txn, s->rx_expiry, &k, &v, 0);
+}
 
 /* Forget nonces older than any assertion rxd still accepts; a few per
  * request, so the cache stays small without a sweeper. */
@@ -1098,6 +1190,8 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 		REFUSE(from_mdb(rc), "storage error");
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
+		REFUSE(from_mdb(rc), "storage error");
+	if ((rc = expiry_put(txn, s, r->valid_until, id)) != 0)
 		REFUSE(from_mdb(rc), "storage error");
 	return RX_OK;
 }
@@ -2081,7 +2175,8 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	if (dirty) {
 		r->updated_at = c->now;
 		MDB_val idk = val(id, RX_ID_LEN);
-		if ((rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0) {
+		if ((rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0 ||
+		    (rc = counts_move(txn, s, stored ? (int)stored->state : 0, (int)r->state)) != 0) {
 			err = from_mdb(rc);
 			out->why = "storage error writing the prescription";
 			goto fail;
@@ -2170,6 +2265,8 @@ fail:
 		rc = 0;
 		if (out->commit && dirty && id[0])
 			rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0);
+		if (rc == 0 && out->commit && dirty && id[0] && stored)
+			rc = counts_move(txn, s, (int)stored->state, (int)r->state);
 		if (rc == 0)
 			rc = audit_request(txn, s, c, err, out->why, c->id ? c->id : id, whose);
 		if (rc == 0)
@@ -2618,6 +2715,84 @@ rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now, i
 	return commit_or_abort(txn, rc);
 }
 
+/* Build what format 2 adds to a format-1 store: the counts by stored state
+ * and the expiry index of the prescriptions still open (the others never
+ * expire), then set format 2, at open.  In transactions of UPGRADE_CHUNK
+ * records: one for ten million could outgrow LMDB's dirty-page limit.
+ * Nothing else writes meanwhile (rxd opens the store under its lock, before
+ * serving), and one interrupted leaves format 1, so the next open starts it
+ * over (putting an index entry twice is harmless).  A record that does not
+ * open is left out, as store_stats always did. */
+#define UPGRADE_CHUNK 100000
+static int upgrade_layout(store_t *s)
+{
+	counts_t c = {{0}};
+	char last[RX_ID_LEN];
+	int have_last = 0;
+	for (;;) {
+		MDB_txn *txn;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		size_t n = 0;
+		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		if (rc != 0)
+			return rc;
+		if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if (have_last) {
+			k = val(last, sizeof last);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			if (rc == 0 && k.mv_size == sizeof last && memcmp(k.mv_data, last, sizeof last) == 0)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		} else {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		}
+		for (; rc == 0 && n < UPGRADE_CHUNK; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+			char id[RX_ID_LEN + 1];
+			if (k.mv_size != RX_ID_LEN)
+				continue;
+			memcpy(last, k.mv_data, RX_ID_LEN);
+			have_last = 1;
+			Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(
+				s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+			if (r == NULL)
+				continue;
+			memcpy(id, k.mv_data, RX_ID_LEN);
+			id[RX_ID_LEN] = '\0';
+			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
+				c.by_state[r->state]++;
+			if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)
+				rc = expiry_put(txn, s, r->valid_until, id);
+			rxstore__rx_record__free_unpacked(r, NULL);
+			if (rc != 0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND) { /* the last chunk: counts and format with it */
+			uint32_t f = FORMAT_VERSION;
+			MDB_val fk = val("format", 6), fv = val(&f, sizeof f);
+			if ((rc = counts_put(txn, s, &c)) != 0 ||
+			    (rc = mdb_put(txn, s->meta, &fk, &fv, 0)) != 0) {
+				mdb_txn_abort(txn);
+				return rc;
+			}
+			return mdb_txn_commit(txn);
+		}
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if ((rc = mdb_txn_commit(txn)) != 0)
+			return rc;
+	}
+}
+
+/* No walk over the prescriptions: entry counts come from mdb_stat and the
+ * states from the counts each change keeps; only those past valid_until
+ * that the sweep has not reached yet (at most about a minute's worth in
+ * rxd) are read, to report them EXPIRED as every other read does. */
 rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 {
 	MDB_txn *txn;
@@ -2625,6 +2800,7 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	MDB_stat st;
 	MDB_envinfo info;
 	MDB_val k, v;
+	counts_t c;
 	rx_err_t err = read_begin(s, &txn);
 	int rc;
 
@@ -2647,20 +2823,30 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 		out->notices = st.ms_entries;
 	if (mdb_stat(txn, s->nominations, &st) == 0)
 		out->nominations = st.ms_entries;
-	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+	if (mdb_stat(txn, s->rx, &st) == 0)
+		out->prescriptions = st.ms_entries;
+	if ((rc = counts_get(txn, s, &c)) != 0 || (rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);
 	}
+	memcpy(out->by_state, c.by_state, sizeof out->by_state);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
-									&rxstore__rx_record__descriptor);
-		if (r == NULL)
+		char id[RX_ID_LEN + 1];
+		Rxstore__RxRecord *r = NULL;
+		if (k.mv_size != 8 + RX_ID_LEN)
 			continue;
-		int state = effective_state(r, now);
-		if (state >= RX_STATE_ISSUED && state <= RX_STATE_EXPIRED)
+		if (from_be64(k.mv_data) > now)
+			break;
+		memcpy(id, (const uint8_t *)k.mv_data + 8, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		if (get_rx(txn, s, id, &r) != RX_OK)
+			continue;
+		int stored = (int)r->state, state = effective_state(r, now);
+		if (state != stored && out->by_state[stored]) {
+			out->by_state[stored]--;
 			out->by_state[state]++;
-		out->prescriptions++;
+		}
 		rxstore__rx_record__free_unpacked(r, NULL);
 	}
 	mdb_cursor_close(cur);
@@ -2955,6 +3141,8 @@ rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *r
 	MDB_val k = val(id, RX_ID_LEN);
 	rc = put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
 	if (rc == 0)
+		rc = counts_move(txn, s, (int)r->state, (int)w.state);
+	if (rc == 0)
 		rc = audit_operator(txn, s, now, "RX_RELEASE", id, r->patient_id, reason);
 	rxstore__rx_record__free_unpacked(r, NULL);
 	return commit_or_abort(txn, rc);
@@ -2965,41 +3153,60 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
+	size_t passed = 0;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	*count = 0;
 	if (rc != 0)
 		return from_mdb(rc);
-	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);
 	}
-	/* One transaction for the whole sweep: all of it or none of it. */
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	/* The index in time order, from its start up to now: each entry passed
+	 * is deleted, whether its prescription was still open (it expires
+	 * now) or dispensed or cancelled meanwhile (nothing to do).  One
+	 * transaction for the sweep: all of it or none of it. */
+	while (passed < STORE_EXPIRE_MAX && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		uint8_t key[8 + RX_ID_LEN];
 		char id[RX_ID_LEN + 1];
-		if (k.mv_size != RX_ID_LEN)
-			continue;
-		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
-									&rxstore__rx_record__descriptor);
-		if (r == NULL)
-			continue;
-		int due = (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until;
-		if (due) {
-			memcpy(id, k.mv_data, RX_ID_LEN);
-			id[RX_ID_LEN] = '\0';
+		Rxstore__RxRecord *r = NULL;
+		if (k.mv_size != sizeof key) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(key, k.mv_data, sizeof key);
+		if (from_be64(key) > now)
+			break;
+		memcpy(id, key + 8, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		rx_err_t err = get_rx(txn, s, id, &r);
+		if (err != RX_OK && err != RX_NOT_FOUND) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (r && (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) &&
+		    now >= r->valid_until) {
 			Rxstore__RxRecord w = *r;
 			w.state = RX_STATE_EXPIRED;
 			w.cancel_pending = 0;
 			clear_claim(&w);
 			w.updated_at = now;
-			MDB_val key = val(id, RX_ID_LEN);
-			rc = put_sealed(s, txn, s->rx, "rx", &key, &w.base, 0);
+			MDB_val rk = val(id, RX_ID_LEN);
+			rc = put_sealed(s, txn, s->rx, "rx", &rk, &w.base, 0);
+			if (rc == 0)
+				rc = counts_move(txn, s, (int)r->state, RX_STATE_EXPIRED);
 			if (rc == 0)
 				rc = audit_operator(txn, s, now, "EXPIRE", id, r->patient_id, NULL);
 			(*count)++;
 		}
-		rxstore__rx_record__free_unpacked(r, NULL);
+		if (r)
+			rxstore__rx_record__free_unpacked(r, NULL);
+		MDB_val dk = val(key, sizeof key);
+		if (rc == 0)
+			rc = mdb_del(txn, s->rx_expiry, &dk, NULL);
 		if (rc != 0)
 			break;
+		passed++;
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -3007,11 +3214,14 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 		*count = 0;
 		return from_mdb(rc);
 	}
-	if (*count == 0) {
+	if (passed == 0) {
 		mdb_txn_abort(txn);
 		return RX_OK;
 	}
-	return from_mdb(mdb_txn_commit(txn));
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		*count = 0;
+	return from_mdb(rc);
 }
 
 rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)

@@ -10,7 +10,11 @@
  * caller will send is stored in the same transaction, keyed by (caller key,
  * request id), so a retried request gets the original bytes back.
  *
- * The store is used from one thread at a time per handle.  Functions return
+ * The store is used from one thread at a time per handle, with one
+ * exception: the read-only calls marked "any thread" below (long operator
+ * work) each run in their own read transaction and may run on other threads
+ * while the store thread goes on (the environment is opened MDB_NOTLS); they
+ * must return before store_close.  Functions return
  * RX_OK or a code of rx_err_t; storage failures (disk full, I/O error, map
  * full) are RX_UNAVAILABLE and leave nothing half-done. */
 #ifndef STORE_H
@@ -344,9 +348,10 @@ rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n
 rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32],
 				    store_institution_t *out) RX_MUST_CHECK;
 
-/* A prescription's metadata for the operator (no access checks; the claim
- * token is never returned), and its signed body if body/sig are not NULL
- * (the caller owns them).  NOT_FOUND if no such prescription. */
+/* Any thread.  A prescription's metadata for the operator (no access
+ * checks; the claim token is never returned), and its signed body if
+ * body/sig are not NULL (the caller owns them).  NOT_FOUND if no such
+ * prescription. */
 rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
 		      store_buf_t *sig) RX_MUST_CHECK;
 
@@ -377,8 +382,8 @@ rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t n
 /* All cards; caller owns *out (free()). */
 rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n) RX_MUST_CHECK;
 
-/* Prescriptions in a state (effective at now), at most max; caller owns
- * *out (free()).  For the operator. */
+/* Any thread.  Prescriptions in a state (effective at now), at most max;
+ * caller owns *out (free()).  For the operator. */
 rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_t **out,
 		       size_t *n) RX_MUST_CHECK;
 /* Take back a claim stuck at a pharmacy (closed, gone): CLAIMED -> ISSUED, or
@@ -386,11 +391,15 @@ rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_
  * NOT_FOUND; INVALID if it is not claimed. */
 rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *reason) RX_MUST_CHECK;
 /* The expiry sweep: ISSUED or CLAIMED past valid_until become EXPIRED (a
- * claim on one is dropped), each audited.  *count: how many. */
+ * claim on one is dropped), each audited.  *count: how many.  It finds them
+ * through an index by valid_until, so its cost is that of what is due, not
+ * of the store's size; it passes at most STORE_EXPIRE_MAX index entries in
+ * one call (one transaction), leaving the rest to the next call. */
+#define STORE_EXPIRE_MAX 10000
 rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count) RX_MUST_CHECK;
-/* A consistent, compacted copy of the LMDB environment into directory dest
- * (created mode 0700 if missing; refused with CONFLICT if it already holds a
- * store), taken while serving.  *bytes: the copy's size. */
+/* Any thread.  A consistent, compacted copy of the LMDB environment into
+ * directory dest (created mode 0700 if missing; refused with CONFLICT if it
+ * already holds a store), taken while serving.  *bytes: the copy's size. */
 rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes) RX_MUST_CHECK;
 
 /* A pharmacy's unacknowledged notices with seq > after, oldest first, at
@@ -431,8 +440,8 @@ typedef struct store_verdict {
 	int64_t signed_at;
 } store_verdict_t;
 
-/* Walk the chain from the first entry; v says whether it holds and, if not,
- * the first entry that breaks it.  RX_OK whatever the verdict. */
+/* Any thread.  Walk the chain from the first entry; v says whether it holds
+ * and, if not, the first entry that breaks it.  RX_OK whatever the verdict. */
 rx_err_t store_audit_verify(store_t *s, const uint8_t broker_pk[RX_KEY_LEN],
 			    store_verdict_t *v) RX_MUST_CHECK;
 /* The last n entries, oldest first; caller owns *out (free()). */
@@ -440,9 +449,11 @@ rx_err_t store_audit_tail(store_t *s, size_t n, store_audit_t **out, size_t *cou
 /* A patient's entries, newest last, at most max (the newest); caller owns *out. */
 rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_audit_t **out,
 			     size_t *count) RX_MUST_CHECK;
-/* A prescription's history (its entries, oldest first); caller owns *out. */
+/* Any thread.  A prescription's history (its entries, oldest first); caller
+ * owns *out. */
 rx_err_t store_audit_rx(store_t *s, const char *id, store_audit_t **out, size_t *count) RX_MUST_CHECK;
-/* Call fn for every entry with from <= at < to, in order; fn returns 0 to go on. */
+/* Any thread.  Call fn for every entry with from <= at < to, in order; fn
+ * returns 0 to go on. */
 typedef int (*store_audit_fn)(void *arg, const store_audit_t *e);
 rx_err_t store_audit_each(store_t *s, int64_t from, int64_t to, store_audit_fn fn,
 			  void *arg) RX_MUST_CHECK;
@@ -531,6 +542,15 @@ typedef struct {
 	uint64_t nominations;
 } store_stats_t;
 
+/* Counts for rxctl stats and the metrics, without walking the store: the
+ * entry counts are LMDB's, and by_state is each prescription's state as
+ * every read reports it at now (ISSUED or CLAIMED past valid_until is
+ * EXPIRED), from counts of the stored states that every change keeps in its
+ * own transaction (so a refused change or a failed batch leaves them as
+ * they were), corrected for the prescriptions past valid_until that the
+ * sweep has not expired yet: only those are read (the expiry index up to
+ * now; in rxd, whose sweep runs every minute, about a minute's worth).
+ * prescriptions is every stored one, whatever its state. */
 rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out) RX_MUST_CHECK;
 
 #endif

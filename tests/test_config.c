@@ -115,6 +115,43 @@ START_TEST(embedded_nul_and_missing_file)
 }
 END_TEST
 
+/* The metrics endpoint has no authentication: a port without a host means
+ * loopback; another host is taken only when named. */
+START_TEST(metrics_defaults_to_loopback)
+{
+	static const struct {
+		const char *in, *out;
+	} ok[] = {
+		{"9570", "tcp://127.0.0.1:9570"},
+		{":9570", "tcp://127.0.0.1:9570"},
+		{"tcp://:9570", "tcp://127.0.0.1:9570"},
+		{"127.0.0.1:9570", "tcp://127.0.0.1:9570"},
+		{"tcp://127.0.0.1:9570", "tcp://127.0.0.1:9570"},
+		{"tcp://10.1.2.3:9570", "tcp://10.1.2.3:9570"},
+		{"0.0.0.0:9570", "tcp://0.0.0.0:9570"},
+		{"tcp://[::1]:9570", "tcp://[::1]:9570"},
+	};
+	static const char *const bad[] = {"", "tcp://", "tcp://127.0.0.1", "abc", "0", "65536", ":",
+					  "ipc:///tmp/m", "tcp://127.0.0.1:95x0", "tcp://127.0.0.1:*"};
+	rxd_config_t cfg;
+	char err[256];
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		config_defaults(&cfg);
+		ck_assert_msg(config_set(&cfg, "metrics", ok[i].in, err, sizeof err) == RX_OK, "%s: %s",
+			      ok[i].in, err);
+		ck_assert_str_eq(cfg.metrics, ok[i].out);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_defaults(&cfg);
+		ck_assert_msg(config_set(&cfg, "metrics", bad[i], err, sizeof err) == RX_INVALID,
+			      "\"%s\" accepted", bad[i]);
+		ck_assert_str_eq(cfg.metrics, "");
+	}
+	ck_assert_int_eq(load("metrics = 9570\n", &cfg, err, sizeof err), RX_OK);
+	ck_assert_str_eq(cfg.metrics, "tcp://127.0.0.1:9570");
+}
+END_TEST
+
 START_TEST(shipped_example_parses)
 {
 	rxd_config_t cfg;
@@ -137,6 +174,7 @@ int main(void)
 	tcase_add_test(tc, bad_files_name_the_line);
 	tcase_add_test(tc, embedded_nul_and_missing_file);
 	tcase_add_test(tc, shipped_example_parses);
+	tcase_add_test(tc, metrics_defaults_to_loopback);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

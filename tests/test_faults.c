@@ -4,6 +4,7 @@
  * commit, keeps serving reads, and resumes writes when the fault clears,
  * with the data intact. */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sodium.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "rx_ids.h"
@@ -432,6 +434,133 @@ static void fault_cycle(const char *mode)
 	harness_cleanup(&w.h);
 }
 
+/* ---- long operator work beside the requests ---- */
+
+/* A BACKUP sent from a thread of the test, as rxctl would send it. */
+typedef struct {
+	const char *dir, *dest;
+	Rx__AdminReply *reply;
+	int done;
+} backup_call_t;
+
+static void *backup_thread(void *arg)
+{
+	backup_call_t *b = arg;
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	char msg[256];
+	q.op = RX__ADMIN_OP__BACKUP;
+	q.path = (char *)b->dest;
+	(void)rxc_admin(b->dir, 60000, &q, &b->reply, msg, sizeof msg);
+	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Hold the copy into dest mid-write (the shim's HOLD), start the backup and
+ * return once the shim says a write of the copy is held. */
+static void start_held_backup(world_t *w, backup_call_t *b, pthread_t *t, const char *dest)
+{
+	char hold[400], mark[400];
+	snprintf(hold, sizeof hold, "HOLD %s/", dest);
+	snprintf(mark, sizeof mark, "%s.held", w->h.fault_file);
+	unlink(mark);
+	harness_fault(&w->h, hold);
+	*b = (backup_call_t){.dir = w->h.dir, .dest = dest};
+	ck_assert_int_eq(pthread_create(t, NULL, backup_thread, b), 0);
+	int64_t deadline = harness_ms() + 30000;
+	while (access(mark, F_OK) != 0) {
+		ck_assert_msg(harness_ms() < deadline, "the backup never started writing its copy");
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int backups_audited(world_t *w)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	int n = 0;
+	q.op = RX__ADMIN_OP__AUDIT_TAIL;
+	q.count = 100;
+	ck_assert_int_eq(harness_admin(&w->h, &q, &r), 0);
+	ck_assert_int_eq(r->status, RX__STATUS__OK);
+	for (size_t i = 0; i < r->n_audit; i++)
+		n += strcmp(r->audit[i]->action, "BACKUP") == 0;
+	rx__admin_reply__free_unpacked(r, NULL);
+	return n;
+}
+
+/* A backup runs on a thread of its own: while its copy is held mid-write,
+ * rxd takes submits, answers reads, stats and another long request (an
+ * audit verify); once let go, the backup is answered and audited.  And a
+ * SIGTERM during a backup lets it finish and answers it before rxd stops. */
+START_TEST(backup_runs_beside_requests)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], dest[300], dest2[300], path[400];
+	backup_call_t call;
+	pthread_t t;
+	const char *shim = getenv("RX_FAULT_SHIM");
+	ck_assert_ptr_nonnull(shim);
+	memset(&w, 0, sizeof w);
+	ck_assert_int_eq(harness_start_faulty(&w.h, shim), 0);
+	ck_assert_int_eq(harness_key(&w.h, &w.doc, RX_ROLE_PRESCRIBER, "1312345678"), 0);
+	ck_assert_int_eq(harness_key(&w.h, &w.ph, RX_ROLE_PHARMACY, "1398765432"), 0);
+	ck_assert_int_eq(harness_enroll(&w.h, "123456789018", w.patient), 0);
+	ck_assert_int_eq(harness_card(&w.h, w.patient, &w.card), 0);
+	w.cdoc = harness_client(&w.h, NULL, &w.doc, 0);
+	w.cph = harness_client(&w.h, NULL, &w.ph, 0);
+	ck_assert_int_eq(submit(&w, a), RX_OK);
+
+	snprintf(dest, sizeof dest, "%s/bk", w.h.dir);
+	start_held_backup(&w, &call, &t, dest);
+	ck_assert_int_eq(submit(&w, b), RX_OK);
+	ck_assert_int_eq(state_of(&w, a), RX_STATE_ISSUED);
+	ck_assert_int_eq(state_of(&w, b), RX_STATE_ISSUED);
+	Rx__Stats st;
+	ck_assert_int_eq(harness_stats(&w.h, &st), 0);
+	ck_assert_uint_eq(st.prescriptions, 2);
+	ck_assert_uint_eq(st.issued, 2);
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *r = NULL;
+	q.op = RX__ADMIN_OP__AUDIT_VERIFY;
+	ck_assert_int_eq(harness_admin(&w.h, &q, &r), 0);
+	ck_assert_int_eq(r->status, RX__STATUS__OK);
+	ck_assert_int_eq(r->verdict->ok, 1);
+	rx__admin_reply__free_unpacked(r, NULL);
+	/* all of that while the copy was still held */
+	ck_assert_int_eq(__atomic_load_n(&call.done, __ATOMIC_SEQ_CST), 0);
+	ck_assert_int_eq(backups_audited(&w), 0);
+
+	harness_fault(&w.h, NULL);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_ptr_nonnull(call.reply);
+	ck_assert_int_eq(call.reply->status, RX__STATUS__OK);
+	ck_assert_uint_gt(call.reply->backup_bytes, 0);
+	rx__admin_reply__free_unpacked(call.reply, NULL);
+	ck_assert_int_eq(backups_audited(&w), 1);
+
+	/* SIGTERM while a backup is held: rxd waits for it, answers it, stops. */
+	snprintf(dest2, sizeof dest2, "%s/bk2", w.h.dir);
+	start_held_backup(&w, &call, &t, dest2);
+	ck_assert_int_eq(kill(w.h.pid, SIGTERM), 0);
+	harness_fault(&w.h, NULL);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_ptr_nonnull(call.reply);
+	ck_assert_int_eq(call.reply->status, RX__STATUS__OK);
+	rx__admin_reply__free_unpacked(call.reply, NULL);
+	int status = harness_stop(&w.h, SIGTERM);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof path, "%s/data.mdb", dest2);
+	ck_assert_int_eq(access(path, R_OK), 0);
+	w.h.preload[0] = '\0';
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+	ck_assert_int_eq(backups_audited(&w), 2);
+	rxc_destroy(&w.cdoc);
+	rxc_destroy(&w.cph);
+	harness_cleanup(&w.h);
+}
+END_TEST
+
 START_TEST(disk_fails_with_eio)
 {
 	fault_cycle("EIO");
@@ -455,6 +584,7 @@ int main(void)
 	tcase_add_test(tc, dispense_status_rolled_back);
 	tcase_add_test(tc, refusal_by_rolled_back_sibling);
 	tcase_add_test(tc, security_records_durable);
+	tcase_add_test(tc, backup_runs_beside_requests);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

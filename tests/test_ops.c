@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <time.h>
@@ -521,6 +522,55 @@ START_TEST(metrics_count_every_op)
 }
 END_TEST
 
+static int metrics_connect(unsigned port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+/* Scrapers that hang up before the reply, and one that asks and never
+ * reads, do not hold rxd: its store thread never blocks sending to them
+ * (it once did, in zmq_send, for good), so a scrape and the admin socket
+ * are still answered. */
+START_TEST(metrics_scrapers_cannot_stall_rxd)
+{
+	harness_t h;
+	const char *get = "GET /metrics HTTP/1.0\r\n\r\n";
+	ck_assert_int_eq(harness_start_metrics(&h), 0);
+	unsigned port = (unsigned)atoi(strrchr(h.metrics, ':') + 1);
+	for (int i = 0; i < 300; i++) {
+		int fd = metrics_connect(port);
+		ck_assert_int_eq(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+		close(fd);
+	}
+	int lazy = metrics_connect(port);
+	int small = 1024;
+	setsockopt(lazy, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(write(lazy, get, strlen(get)), (ssize_t)strlen(get));
+
+	int fd = metrics_connect(port);
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ck_assert_int_eq(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+	size_t n = 0;
+	ssize_t got;
+	while (n < sizeof out - 1 && (got = read(fd, out + n, sizeof out - 1 - n)) > 0)
+		n += (size_t)got;
+	out[n] = '\0';
+	close(fd);
+	ck_assert_msg(HAS("HTTP/1.0 200 OK") && HAS("rx_uptime_seconds"), "no scrape answered: %s", out);
+	Rx__Stats st;
+	ck_assert_int_eq(harness_stats(&h, &st), 0);
+	close(lazy);
+	harness_cleanup(&h);
+}
+END_TEST
+
 /* ---- the drug master and the duplicate-medication check ---- */
 
 typedef struct {
@@ -765,6 +815,7 @@ int main(void)
 	tcase_add_test(tc, patient_reads_own_log);
 	tcase_add_test(tc, metrics_over_http);
 	tcase_add_test(tc, metrics_count_every_op);
+	tcase_add_test(tc, metrics_scrapers_cannot_stall_rxd);
 	tcase_add_test(tc, duplicate_refused_overridden_and_warned_at_claim);
 	tcase_add_test(tc, drugs_admin_refusals);
 	suite_add_tcase(s, tc);

@@ -1502,7 +1502,7 @@ START_TEST(open_refuses)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	uint32_t future = 2;
+	uint32_t future = 3;
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
 	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
@@ -2099,6 +2099,275 @@ START_TEST(claim_carries_warnings)
 }
 END_TEST
 
+/* ---- counts by state and the expiry index ---- */
+
+/* stats' counts against a walk of every prescription (store_rx_list reads
+ * each record and asks its effective state), the way stats used to count. */
+static void counts_match_walk(world_t *w, int64_t now)
+{
+	store_stats_t st = stats_of(w, now);
+	uint64_t total = 0;
+	for (int state = RX_STATE_ISSUED; state <= RX_STATE_EXPIRED; state++) {
+		store_rx_t *list = NULL;
+		size_t n = 0;
+		ck_assert_int_eq(store_rx_list(w->s, state, now, 1000, &list, &n), RX_OK);
+		ck_assert_msg(st.by_state[state] == n, "%s: stats say %llu, a walk finds %zu",
+			      rx_state_name(state), (unsigned long long)st.by_state[state], n);
+		total += n;
+		free(list);
+	}
+	ck_assert_uint_eq(st.prescriptions, total);
+}
+
+static void expect_counts(world_t *w, int64_t now, uint64_t issued, uint64_t claimed,
+			  uint64_t dispensed, uint64_t cancelled, uint64_t expired)
+{
+	store_stats_t st = stats_of(w, now);
+	ck_assert_uint_eq(st.by_state[RX_STATE_ISSUED], issued);
+	ck_assert_uint_eq(st.by_state[RX_STATE_CLAIMED], claimed);
+	ck_assert_uint_eq(st.by_state[RX_STATE_DISPENSED], dispensed);
+	ck_assert_uint_eq(st.by_state[RX_STATE_CANCELLED], cancelled);
+	ck_assert_uint_eq(st.by_state[RX_STATE_EXPIRED], expired);
+	counts_match_walk(w, now);
+}
+
+/* Every change moves its prescription's count in its own transaction:
+ * submit, claim, release, dispense (last use and refill), cancel (and a
+ * cancel pending completed by a release), the operator's release, the
+ * sweep; and the counts survive a reopen. */
+START_TEST(counts_follow_every_change)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], c[RX_ID_LEN + 1], d[RX_ID_LEN + 1],
+		e[RX_ID_LEN + 1], f[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], tf[RX_TOKEN_LEN];
+	uint64_t n = 0;
+	world_open(&w);
+	expect_counts(&w, T0, 0, 0, 0, 0, 0);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient, 1, T0, b);
+	submit(&w, w.doc, w.patient, 1, T0, c);
+	submit(&w, w.doc, w.patient, 1, T0, d);
+	submit(&w, w.doc, w.patient, 1, T0, e);
+	submit(&w, w.doc, w.patient, 2, T0, f);
+	expect_counts(&w, T0, 6, 0, 0, 0, 0);
+
+	claim(&w, w.pharm, a, T0 + 10, token);
+	expect_counts(&w, T0 + 10, 5, 1, 0, 0, 0);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, a, token, T0 + 20), &out), RX_OK);
+	expect_counts(&w, T0 + 20, 5, 0, 1, 0, 0);
+	/* a refill's first use: CLAIMED -> ISSUED */
+	claim(&w, w.pharm, f, T0 + 21, tf);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, f, tf, T0 + 22), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	expect_counts(&w, T0 + 22, 5, 0, 1, 0, 0);
+
+	claim(&w, w.pharm, b, T0 + 30, token);
+	expect_counts(&w, T0 + 30, 4, 1, 1, 0, 0);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm, b, token, T0 + 40), &out), RX_OK);
+	expect_counts(&w, T0 + 40, 5, 0, 1, 0, 0);
+
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, c, T0 + 50), &out), RX_OK);
+	expect_counts(&w, T0 + 50, 4, 0, 1, 1, 0);
+	/* a refused change moves nothing */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, c, T0 + 51), &out), RX_CANCELLED);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, a, T0 + 52), &out), RX_ALREADY_DISPENSED);
+	expect_counts(&w, T0 + 52, 4, 0, 1, 1, 0);
+
+	/* cancel while claimed: pending (still CLAIMED), then the operator's
+	 * release completes the cancel */
+	claim(&w, w.pharm, d, T0 + 60, token);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, d, T0 + 61), &out), RX_OK);
+	expect_counts(&w, T0 + 61, 3, 1, 1, 1, 0);
+	ck_assert_int_eq(store_rx_release(w.s, d, T0 + 62, "pharmacy closed"), RX_OK);
+	expect_counts(&w, T0 + 62, 3, 0, 1, 2, 0);
+
+	/* the operator's release of a plain claim */
+	claim(&w, w.pharm, e, T0 + 70, token);
+	expect_counts(&w, T0 + 70, 2, 1, 1, 2, 0);
+	ck_assert_int_eq(store_rx_release(w.s, e, T0 + 71, "pharmacy closed"), RX_OK);
+	expect_counts(&w, T0 + 71, 3, 0, 1, 2, 0);
+
+	/* past valid_until: EXPIRED before the sweep (as every read says), and
+	 * after it, which writes them EXPIRED */
+	claim(&w, w.pharm, e, T0 + 80, token);
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+	expect_counts(&w, until - 1, 2, 1, 1, 2, 0);
+	expect_counts(&w, until, 0, 0, 1, 2, 3);
+	ck_assert_int_eq(store_expire(w.s, until, &n), RX_OK);
+	ck_assert_uint_eq(n, 3);
+	expect_counts(&w, until, 0, 0, 1, 2, 3);
+	/* asked about an earlier time afterwards, the stored state stands */
+	expect_counts(&w, until - 1, 0, 0, 1, 2, 3);
+
+	store_close(&w.s);
+	store_open_in(&w);
+	expect_counts(&w, until, 0, 0, 1, 2, 3);
+	world_close(&w);
+}
+END_TEST
+
+/* In a group commit, a change refused after it wrote (here: its reply could
+ * not be built) takes its count with its nested transaction; the others'
+ * counts commit with the batch. */
+START_TEST(counts_in_a_batch)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+
+	ck_assert_int_eq(store_batch_begin(w.s), RX_OK);
+	submit(&w, w.doc, w.patient, 1, T0 + 1, b);
+	w.fail_reply = 1;
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, a, T0 + 2), &out), RX_SYSTEM);
+	ck_assert_int_eq(apply(&w, mk_submit(&k, w.doc, w.patient, 1, T0 + 3), &out), RX_SYSTEM);
+	w.fail_reply = 0;
+	claim(&w, w.pharm, b, T0 + 4, token);
+	ck_assert_int_eq(store_batch_end(w.s), RX_OK);
+	expect_counts(&w, T0 + 4, 1, 1, 0, 0, 0);
+	ck_assert_int_eq(status_of(&w, w.doc, a, T0 + 4).state, RX_STATE_ISSUED);
+
+	store_close(&w.s);
+	store_open_in(&w);
+	expect_counts(&w, T0 + 4, 1, 1, 0, 0, 0);
+	world_close(&w);
+}
+END_TEST
+
+static int has_action(world_t *w, const char *id, const char *action)
+{
+	store_audit_t *log = NULL;
+	size_t n = 0;
+	int found = 0;
+	ck_assert_int_eq(store_audit_rx(w->s, id, &log, &n), RX_OK);
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(log[i].action, action) == 0;
+	free(log);
+	return found;
+}
+
+/* The sweep reaches what is due through the index, in time order, and only
+ * that; it passes a dispensed or cancelled one's entry without writing, and
+ * audits each expiry. */
+START_TEST(sweep_uses_the_index)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], c[RX_ID_LEN + 1], d[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	uint64_t n = 99;
+	world_open(&w);
+	/* In time order: a card's assertion is never older than what the store
+	 * has already seen (cards_and_assertions). */
+	submit(&w, w.doc, w.patient, 1, T0, a);           /* expires first */
+	submit(&w, w.doc, w.patient, 1, T0, b);           /* dispensed before */
+	claim(&w, w.pharm, b, T0 + 10, token);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, b, token, T0 + 20), &out), RX_OK);
+	submit(&w, w.doc, w.patient, 1, T0 + DAY, c);     /* a day later */
+	submit(&w, w.doc, w.patient, 1, T0 + 2 * DAY, d); /* cancelled */
+	const int64_t u0 = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS),
+		      u1 = rx_valid_until(T0 + DAY, RX_DEFAULT_VALID_DAYS),
+		      u2 = rx_valid_until(T0 + 2 * DAY, RX_DEFAULT_VALID_DAYS);
+	ck_assert_int_lt(u0, u1);
+	ck_assert_int_lt(u1, u2);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, d, T0 + 2 * DAY + 30), &out), RX_OK);
+
+	ck_assert_int_eq(store_expire(w.s, u0 - 1, &n), RX_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_expire(w.s, u0, &n), RX_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(status_of(&w, w.doc, a, u0 - 1).state, RX_STATE_EXPIRED); /* stored now */
+	ck_assert_int_eq(status_of(&w, w.doc, b, u0).state, RX_STATE_DISPENSED);
+	ck_assert_int_eq(has_action(&w, a, "EXPIRE"), 1);
+	ck_assert_int_eq(has_action(&w, b, "EXPIRE"), 0);
+	ck_assert_int_eq(store_expire(w.s, u0, &n), RX_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(status_of(&w, w.doc, c, u1 - 1).state, RX_STATE_ISSUED);
+
+	ck_assert_int_eq(store_expire(w.s, u2 + DAY, &n), RX_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(has_action(&w, c, "EXPIRE"), 1);
+	ck_assert_int_eq(has_action(&w, a, "EXPIRE"), 1);
+	ck_assert_int_eq(status_of(&w, w.doc, d, u2 + DAY).state, RX_STATE_CANCELLED);
+	ck_assert_int_eq(has_action(&w, d, "EXPIRE"), 0);
+	expect_counts(&w, u2 + DAY, 0, 0, 1, 1, 2);
+	world_close(&w);
+}
+END_TEST
+
+/* A store written before the counts and the expiry index (format 1) gets
+ * both at open: the counts are right and the sweep finds what is due. */
+START_TEST(format_1_store_upgrades)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], c[RX_ID_LEN + 1], d[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], td[RX_TOKEN_LEN];
+	uint64_t n = 0;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient, 1, T0, b);
+	submit(&w, w.doc, w.patient, 1, T0, c);
+	submit(&w, w.doc, w.patient, 1, T0, d);
+	claim(&w, w.pharm, b, T0 + 10, token);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, c, T0 + 20), &out), RX_OK);
+	claim(&w, w.pharm, d, T0 + 30, td);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, d, td, T0 + 40), &out), RX_OK);
+	store_close(&w.s);
+
+	/* Make it format 1: no counts record, no expiry index. */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, idx;
+	uint32_t one = 1;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, w.dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_expiry", 0, &idx), 0);
+	ck_assert_int_eq(mdb_drop(txn, idx, 1), 0);
+	MDB_val key = {9, (void *)"rx_counts"}, fk = {6, (void *)"format"}, fv = {sizeof one, &one};
+	ck_assert_int_eq(mdb_del(txn, meta, &key, NULL), 0);
+	ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	store_open_in(&w);
+	expect_counts(&w, T0 + 40, 1, 1, 1, 1, 0);
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+	ck_assert_int_eq(store_expire(w.s, until, &n), RX_OK);
+	ck_assert_uint_eq(n, 2);
+	expect_counts(&w, until, 0, 0, 1, 1, 2);
+	ck_assert_int_eq(has_action(&w, a, "EXPIRE"), 1);
+	ck_assert_int_eq(has_action(&w, b, "EXPIRE"), 1);
+	store_close(&w.s);
+
+	/* The format is 2 now: a build that knows only 1 refuses the store
+	 * rather than let its counts and index go stale. */
+	uint32_t f = 0;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, w.dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
+	ck_assert_uint_eq(fv.mv_size, sizeof f);
+	memcpy(&f, fv.mv_data, sizeof f);
+	ck_assert_uint_eq(f, 2);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -2161,6 +2430,14 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, closed_prescriptions_ignored);
 	tcase_add_test(tc, unknown_drug_warns);
 	tcase_add_test(tc, claim_carries_warnings);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("counts");
+	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+	tcase_add_test(tc, counts_follow_every_change);
+	tcase_add_test(tc, counts_in_a_batch);
+	tcase_add_test(tc, sweep_uses_the_index);
+	tcase_add_test(tc, format_1_store_upgrades);
 	suite_add_tcase(s, tc);
 	return s;
 }

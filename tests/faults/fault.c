@@ -4,7 +4,9 @@
  * RX_FAULT_FILE names a control file; while it holds "EIO" or "ENOSPC",
  * every write, pwrite, writev, pwritev, fsync and fdatasync on a file whose
  * name ends in "data.mdb" fails with that errno.  Remove or empty the file
- * and the disk is healthy again.  Nothing else is touched. */
+ * and the disk is healthy again.  While it holds "HOLD DIR", writes to a
+ * data.mdb under DIR (a backup's copy) wait (see hold).  Nothing else is
+ * touched. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,13 +15,54 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
+
+/* The control file's text into mode (cap bytes, NUL-ended); "" if none. */
+static void read_control(char *mode, size_t cap)
+{
+	const char *ctl = getenv("RX_FAULT_FILE");
+	mode[0] = '\0';
+	if (ctl == NULL)
+		return;
+	/* read the control file with the real read(2): it is not intercepted */
+	int cfd = open(ctl, O_RDONLY | O_CLOEXEC);
+	if (cfd < 0)
+		return;
+	ssize_t m = read(cfd, mode, cap - 1);
+	close(cfd);
+	mode[m > 0 ? m : 0] = '\0';
+}
+
+/* "HOLD DIR": a write to a data.mdb under DIR (a backup's copy) waits until
+ * the control file says otherwise, so that a test holds a backup in
+ * progress for as long as it likes; the first write held creates
+ * RX_FAULT_FILE.held to tell the test it has begun. */
+static void hold(const char *path)
+{
+	char mode[600], mark[600];
+	int told = 0;
+	for (;;) {
+		read_control(mode, sizeof mode);
+		size_t n = strlen(mode);
+		if (strncmp(mode, "HOLD ", 5) != 0 || n <= 5 || strncmp(path, mode + 5, n - 5) != 0)
+			return;
+		if (!told) {
+			snprintf(mark, sizeof mark, "%s.held", getenv("RX_FAULT_FILE"));
+			int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+			told = 1;
+		}
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
 
 static int active_errno(int fd)
 {
-	const char *ctl = getenv("RX_FAULT_FILE");
-	char link[64], path[512], mode[16] = "";
-	if (ctl == NULL)
+	char link[64], path[512], mode[600];
+	if (getenv("RX_FAULT_FILE") == NULL)
 		return 0;
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, path, sizeof path - 1);
@@ -28,15 +71,8 @@ static int active_errno(int fd)
 	path[n] = '\0';
 	if (strcmp(path + n - 8, "data.mdb") != 0)
 		return 0;
-	/* read the control file with the real read(2): it is not intercepted */
-	int cfd = open(ctl, O_RDONLY | O_CLOEXEC);
-	if (cfd < 0)
-		return 0;
-	ssize_t m = read(cfd, mode, sizeof mode - 1);
-	close(cfd);
-	if (m <= 0)
-		return 0;
-	mode[m] = '\0';
+	hold(path);
+	read_control(mode, sizeof mode);
 	if (strncmp(mode, "EIO", 3) == 0)
 		return EIO;
 	if (strncmp(mode, "ENOSPC", 6) == 0)
