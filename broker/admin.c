@@ -758,6 +758,13 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		st.audit_entries = s.audit_entries;
 		st.notices_pending = s.notices;
 		st.nominations = s.nominations;
+		st.map_free = s.space.free;
+		st.map_reserve = s.space.reserve;
+		st.storage_full = s.space.nearly_full;
+		st.replies_stored = s.replies;
+		st.replies_prunable = s.replies_due;
+		st.nonces_stored = s.nonces;
+		st.nonces_prunable = s.nonces_due;
 		st.data_dir_bytes = a->dir ? dir_bytes(a->dir) : 0;
 		st.requests_per_second = a->metrics ? metrics_rate(a->metrics, now) : 0;
 		r.stats = &st;

@@ -135,6 +135,20 @@ char *metrics_render(const metrics_t *m, const store_stats_t *st, int64_t now)
 		"# HELP rx_prescriptions Prescriptions by state.\n# TYPE rx_prescriptions gauge\n",
 	    (unsigned long long)st->map_used, (unsigned long long)st->map_size,
 	    (unsigned long long)st->audit_entries, (unsigned long long)st->notices);
+	put(&t, "# HELP rx_lmdb_map_free_bytes LMDB pages free for reuse (pruning gives them back).\n"
+		"# TYPE rx_lmdb_map_free_bytes gauge\nrx_lmdb_map_free_bytes %llu\n"
+		"# HELP rx_lmdb_reserve_bytes The dispensing reserve: past it only finishing claimed prescriptions goes on.\n"
+		"# TYPE rx_lmdb_reserve_bytes gauge\nrx_lmdb_reserve_bytes %llu\n"
+		"# HELP rx_storage_full 1 while the store is down to its dispensing reserve (STORAGE_FULL).\n"
+		"# TYPE rx_storage_full gauge\nrx_storage_full %d\n"
+		"# HELP rx_stored_replies Replies kept for retries, and those past their lifetime.\n"
+		"# TYPE rx_stored_replies gauge\nrx_stored_replies{due=\"no\"} %llu\nrx_stored_replies{due=\"yes\"} %llu\n"
+		"# HELP rx_card_nonces Card assertion nonces kept, and those too old to matter.\n"
+		"# TYPE rx_card_nonces gauge\nrx_card_nonces{due=\"no\"} %llu\nrx_card_nonces{due=\"yes\"} %llu\n",
+	    (unsigned long long)st->space.free, (unsigned long long)st->space.reserve,
+	    st->space.nearly_full, (unsigned long long)(st->replies - st->replies_due),
+	    (unsigned long long)st->replies_due, (unsigned long long)(st->nonces - st->nonces_due),
+	    (unsigned long long)st->nonces_due);
 	for (int s = RX_STATE_ISSUED; s <= RX_STATE_EXPIRED; s++)
 		put(&t, "rx_prescriptions{state=\"%s\"} %llu\n", rx_state_name(s),
 		    (unsigned long long)st->by_state[s]);

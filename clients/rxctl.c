@@ -241,6 +241,16 @@ static int stats(const char *dir, int timeout_s)
 	json_object_set_new(o, "notices_pending", json_integer((json_int_t)s->notices_pending));
 	json_object_set_new(o, "nominations", json_integer((json_int_t)s->nominations));
 	json_object_set_new(o, "pseudonym_key", json_string(s->pseudonym_key));
+	json_object_set_new(o, "space",
+			    json_pack("{s:I, s:I, s:I, s:I, s:b}", "map_size", (json_int_t)s->map_size,
+				      "high_water", (json_int_t)s->map_used, "free",
+				      (json_int_t)s->map_free, "reserve", (json_int_t)s->map_reserve,
+				      "storage_full", (int)s->storage_full));
+	json_object_set_new(o, "prunable",
+			    json_pack("{s:I, s:I, s:I, s:I}", "replies", (json_int_t)s->replies_stored,
+				      "replies_due", (json_int_t)s->replies_prunable, "nonces",
+				      (json_int_t)s->nonces_stored, "nonces_due",
+				      (json_int_t)s->nonces_prunable));
 	snprintf(human, sizeof human,
 		 "rxd %s, up %llds (since %s)\n"
 		 "broker key        %s\n"
@@ -252,7 +262,9 @@ static int stats(const char *dir, int timeout_s)
 		 "institutions      %llu\n"
 		 "keys              %llu\n"
 		 "cards             %llu\n"
-		 "LMDB map          %.1f of %.1f MiB used\n"
+		 "LMDB map          %.1f of %.1f MiB written (%.1f MiB of it free for reuse)\n"
+		 "reserve           %.1f MiB for dispensing%s\n"
+		 "prunable          %llu of %llu stored replies, %llu of %llu card nonces\n"
 		 "data dir          %.1f MiB\n"
 		 "requests/s        %.1f (last minute)\n"
 		 "audit entries     %llu\n"
@@ -265,6 +277,10 @@ static int stats(const char *dir, int timeout_s)
 		 (unsigned long long)s->dispense_records, (unsigned long long)s->patients,
 		 (unsigned long long)s->institutions, (unsigned long long)s->keys,
 		 (unsigned long long)s->cards, s->map_used / 1048576.0, s->map_size / 1048576.0,
+		 s->map_free / 1048576.0, s->map_reserve / 1048576.0,
+		 s->storage_full ? "; REACHED: only dispensing goes on (STORAGE_FULL)" : "",
+		 (unsigned long long)s->replies_prunable, (unsigned long long)s->replies_stored,
+		 (unsigned long long)s->nonces_prunable, (unsigned long long)s->nonces_stored,
 		 s->data_dir_bytes / 1048576.0, s->requests_per_second,
 		 (unsigned long long)s->audit_entries, (unsigned long long)s->notices_pending,
 		 (unsigned long long)s->nominations, s->pseudonym_key[0] ? s->pseudonym_key : "-");

@@ -1269,9 +1269,9 @@ rx_err_t store_prunable(store_t *s, int64_t now, uint64_t *replies, uint64_t *re
 	*replies = mdb_stat(txn, s->requests, &st) == 0 ? st.ms_entries : 0;
 	*nonces = mdb_stat(txn, s->nonce_times, &st) == 0 ? st.ms_entries : 0;
 	/* Counted, not walked to the end: what one sweep would take. */
-	*replies_due = count_before(txn, s->requests_at, now - STORE_REPLY_KEEP, 100000);
+	*replies_due = count_before(txn, s->requests_at, now - STORE_REPLY_KEEP, STORE_PRUNABLE_COUNTED);
 	*nonces_due = count_before(txn, s->nonce_times,
-				   (now > s->time_hw ? now : s->time_hw) - NONCE_KEEP, 100000);
+				   (now > s->time_hw ? now : s->time_hw) - NONCE_KEEP, STORE_PRUNABLE_COUNTED);
 	mdb_txn_abort(txn);
 	return RX_OK;
 }
@@ -2855,6 +2855,10 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 		out->map_used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 	}
 	mdb_txn_abort(txn);
+	if (store_space(s, &out->space) != RX_OK ||
+	    store_prunable(s, now, &out->replies, &out->replies_due, &out->nonces, &out->nonces_due) !=
+		    RX_OK)
+		return RX_UNAVAILABLE;
 	return RX_OK;
 }
 

@@ -540,7 +540,13 @@ typedef struct {
 	uint64_t audit_entries;
 	uint64_t notices;             /* pushed notices not yet acknowledged */
 	uint64_t nominations;
+	/* Space (map_used above is space.high_water) and what the sweep prunes:
+	 * stored replies and card nonces kept, and how many are due (counted up
+	 * to STORE_PRUNABLE_COUNTED: more means the sweep is behind). */
+	store_space_t space;
+	uint64_t replies, replies_due, nonces, nonces_due;
 } store_stats_t;
+#define STORE_PRUNABLE_COUNTED 20000
 
 /* Counts for rxctl stats and the metrics, without walking the store: the
  * entry counts are LMDB's, and by_state is each prescription's state as

@@ -408,6 +408,14 @@ START_TEST(storage_full_keeps_room_to_dispense)
 	}
 	ck_assert_int_eq(err, RX_STORAGE_FULL);
 	ck_assert_int_gt(ok, 10);
+	/* The operator sees why. */
+	Rx__Stats s0;
+	ck_assert_int_eq(harness_stats(&w.h, &s0), 0);
+	ck_assert(s0.storage_full);
+	ck_assert_uint_eq(s0.map_reserve, s0.map_size / 8);
+	ck_assert_uint_gt(s0.map_used + s0.map_reserve, s0.map_size);
+	ck_assert_uint_ge(s0.replies_stored, (uint64_t)ok);
+	ck_assert_uint_eq(s0.replies_prunable, 0);
 	/* A flood of reads and of refusals, which would each add an audit
 	 * entry: all refused first. */
 	rxc_proof_t wrong = {.access_code = "ABCD-EFGH-JK5"};

@@ -516,6 +516,8 @@ START_TEST(metrics_count_every_op)
 			      HAS("rx_requests_total{op=\\\"WATCH\\\",status=\\\"OK\\\"} 1") &&
 			      HAS("rx_requests_total{op=\\\"ACK\\\",status=\\\"OK\\\"} 1") &&
 			      HAS("rx_request_duration_seconds_count{op=\\\"ACK\\\"} 1") &&
+			      HAS("rx_storage_full 0") && HAS("rx_stored_replies{due=\\\"yes\\\"} 0") &&
+			      HAS("rx_lmdb_reserve_bytes") &&
 			      !HAS("undecoded"),
 		      "%s", out);
 	world_down(&w);
