@@ -644,10 +644,9 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 
 	/* A retry is answered from the store before any check whose outcome moves
 	 * with the clock (issued_at, valid_until, the card's time), so it gets
-	 * its original reply however late it comes. */
-	/* Only for its own caller: a key used through another institution's
-	 * connection is refused by the store (and audited) before anything is
-	 * looked up for it, the stored reply included. */
+	 * its original reply however late it comes; but only to its own caller:
+	 * a key used through another institution's connection goes straight to
+	 * the store, which refuses it (audited) before looking anything up. */
 	err = store_replay(d->store, c.actor, peer, rid, call_hash, &out, reply);
 	if (err == RX_OK) {
 		log->replayed = 1;

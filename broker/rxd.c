@@ -306,6 +306,10 @@ static int push_notice(void *sock, const dispatch_t *d, const store_notice_t *n,
 		} else {
 			watchers_remove_at(watching, i);
 		}
+		/* Removing moves the last watcher into slot i, where only points:
+		 * with only, one look is all there is. */
+		if (only && w == only)
+			break;
 	}
 	store_buf_free(&frame);
 	if (sent)
