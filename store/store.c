@@ -2258,7 +2258,16 @@ fail:
 		mdb_txn_abort(txn);
 		txn = NULL;
 	}
-	if (err != RX_UNAVAILABLE && err != RX_SYSTEM && err != RX_STORAGE_FULL &&
+	/* Past the reserve a refusal is recorded only for what finishes a claim:
+	 * a flood of refusals must not spend the room a DISPENSE needs.  (Step F
+	 * refused everything else before any code attempt could be counted;
+	 * should one be, it is not sent unrecorded.) */
+	int record = finishing(c) || !map_nearly_full(s);
+	if (!record && out->commit) {
+		err = RX_UNAVAILABLE;
+		out->why = "storage reached its dispensing reserve: the attempt could not be recorded";
+	}
+	if (err != RX_UNAVAILABLE && err != RX_SYSTEM && err != RX_STORAGE_FULL && record &&
 	    (txn || mdb_txn_begin(s->env, s->batch, 0, &txn) == 0)) {
 		MDB_val idk = val(id, RX_ID_LEN);
 		const char *whose = stored ? stored->patient_id : patient;
