@@ -797,7 +797,7 @@ static void default_rxd(char *out, size_t len)
 	char *slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
-	/* rx-bench lives in BUILD/clients, rxd in BUILD/broker. */
+	/* rx-bench lives in BUILD/bench, rxd in BUILD/broker. */
 	if ((size_t)snprintf(out, len, "%.*s/../broker/rxd", (int)(len > 32 ? len - 32 : 0), self) >= len)
 		snprintf(out, len, "rxd");
 }
