@@ -8,6 +8,7 @@
 #include "rx.pb-c.h"
 #include "rx_check.h"
 #include "rx_ids.h"
+#include "rx_ops.h"
 
 static rx_err_t pack_reply(const Rx__Reply *r, store_buf_t *out)
 {
@@ -594,24 +595,23 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	if (rx_check_strings(&rx__call__descriptor, req->call.data, req->call.len) != RX_OK)
 		REFUSE(RX_INVALID, "a text field of the call holds a NUL byte");
 
-	/* LIST takes an id only together with its access code. */
-	int about_rx = c.op != RX_OP_SUBMIT && c.op != RX_OP_LOG && c.op != RX_OP_NOMINATE &&
-		       c.op != RX_OP_WATCH && c.op != RX_OP_ACK;
-	if (about_rx && (c.op != RX_OP_LIST || call->prescription_id[0])) {
+	/* What the op takes comes from the table of ops; LIST takes an id only
+	 * together with its access code. */
+	const rx_op_info_t *info = rx_op_info(c.op);
+	if (info->prescription_id == RX_FIELD_MUST ||
+	    (info->prescription_id == RX_FIELD_MAY && call->prescription_id[0])) {
 		if (rx_rxid_parse(call->prescription_id, id) != RX_OK)
 			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
 		memcpy(log->id, id, sizeof id);
 		c.id = id;
 	}
-	if (c.op == RX_OP_RELEASE || c.op == RX_OP_DISPENSE) {
+	if (info->claim_token == RX_FIELD_MUST) {
 		if (call->claim_token.len != RX_TOKEN_LEN)
 			REFUSE(RX_INVALID, "claim token must be 16 bytes");
 		c.claim_token = call->claim_token.data;
 	}
-	int proofs = c.op == RX_OP_SUBMIT || c.op == RX_OP_CLAIM || c.op == RX_OP_STATUS ||
-		     c.op == RX_OP_LIST || c.op == RX_OP_LOG || c.op == RX_OP_NOMINATE;
 	if (call->access_code[0]) {
-		if (c.op == RX_OP_SUBMIT || c.op == RX_OP_LOG || c.op == RX_OP_NOMINATE || !proofs)
+		if (info->access_code == RX_FIELD_NO)
 			REFUSE(RX_INVALID, "an access code is used only to CLAIM, STATUS or LIST");
 		if (rx_access_code_parse(call->access_code, code) != RX_OK)
 			REFUSE(RX_INVALID, "the access code is malformed or its check character is wrong");
@@ -624,7 +624,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 			REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
 		c.patient_id = call->patient_id[0] ? pid : "";
 	}
-	if (call->card && !proofs)
+	if (call->card && info->card == RX_FIELD_NO)
 		REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST, LOG or NOMINATE");
 	if (call->pharmacy_code[0] && c.op != RX_OP_NOMINATE)
 		REFUSE(RX_INVALID, "a pharmacy code is used only to NOMINATE");

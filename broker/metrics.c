@@ -1,5 +1,6 @@
 /* metrics: counters and their Prometheus rendering (see metrics.h). */
 #include "metrics.h"
+#include "rx_ops.h"
 
 #include <malloc.h>
 #include <stdarg.h>

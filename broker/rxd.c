@@ -31,6 +31,7 @@
 #include "rx.pb-c.h"
 #include "watchers.h"
 #include "workers.h"
+#include "rx_ops.h"
 
 /* rxd's exit status when a key file is missing or is not the store's: not
  * a failure a restart can cure (deploy/rxd.service does not retry it). */

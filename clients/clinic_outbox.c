@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "rx_check.h"
 #include "rx_types.h"
+#include "rx_ops.h"
 
 /* How long rxd accepts a card assertion after it was made (proto/README.md
  * 3.4, C4).  The assertion is made just before the entry is queued. */

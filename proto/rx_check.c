@@ -20,19 +20,6 @@ _Static_assert((int)RX_ROLE_PRESCRIBER == RX__ROLE__PRESCRIBER &&
 		       (int)RX_ROLE_PHARMACY == RX__ROLE__PHARMACY,
 	       "role");
 
-const char *rx_op_name(int op)
-{
-	static const char *const n[] = {"?", "SUBMIT", "CLAIM", "RELEASE", "DISPENSE",
-					"CANCEL", "STATUS", "LIST", "LOG", "NOMINATE", "WATCH", "ACK"};
-	_Static_assert(sizeof n / sizeof n[0] == RX_OP_LAST + 1, "one name per op");
-	return op > 0 && op <= RX_OP_LAST ? n[op] : "?";
-}
-
-int rx_op_is_read(int op)
-{
-	return op == RX_OP_STATUS || op == RX_OP_LIST || op == RX_OP_LOG || op == RX_OP_WATCH;
-}
-
 const char *rx_state_name(int state)
 {
 	static const char *const n[] = {"?", "ISSUED", "CLAIMED", "DISPENSED", "CANCELLED",

@@ -53,15 +53,8 @@ typedef enum {
 	RX_ROLE_PHARMACY = 2
 } rx_role_t;
 
-/* Static names ("CLAIM", "ISSUED", "pharmacy"); "?" outside the enum. */
-const char *rx_op_name(int op);
-/* 1 if op is a read: STATUS, LIST, LOG and WATCH change no prescription
- * and no registry (WATCH only registers the connection in rxd's memory).
- * The store keeps no reply for a read that used no card or access code,
- * and rxd answers a read even when the batch's commit fails.  0 for every
- * other op, and for a value outside 1..RX_OP_LAST.  The one list of reads:
- * store_change and rxd's needs_commit both ask here. */
-int rx_op_is_read(int op);
+/* Static names ("ISSUED", "pharmacy"); "?" outside the enum.  Ops have
+ * theirs in rx_ops.h, with everything else known about them. */
 const char *rx_state_name(int state);
 const char *rx_role_name(int role);
 /* Parse "prescriber" / "pharmacy"; 0 if neither. */

@@ -52,6 +52,7 @@
 #include "rx_check.h"
 #include "rx_crypto.h"
 #include "rx_ids.h"
+#include "rx_ops.h"
 
 /* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
  * at open (upgrade_layout). */
@@ -575,8 +576,6 @@ static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, cons
 	return RX_OK;
 }
 
-#define PRESCRIBERS (1u << RX_ROLE_PRESCRIBER)
-#define PHARMACIES (1u << RX_ROLE_PHARMACY)
 
 static uint32_t current_use(const Rxstore__RxRecord *r)
 {
@@ -2037,15 +2036,18 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	char id[RX_ID_LEN + 1] = "", patient[RX_PATIENT_ID_LEN + 1] = "",
 	     notified[RX_INSTITUTION_MAX + 1] = "";
 	const char *detail = NULL;
-	int reading = rx_op_is_read(c->op);
-	/* Which ops rewrite a prescription record (NOMINATE and ACK write others). */
-	int dirty = !reading && c->op != RX_OP_NOMINATE && c->op != RX_OP_ACK, wrote = 0;
+	const rx_op_info_t *info = rx_op_info(c->op);
+	int reading = info ? info->read : 0, dirty = info ? info->rewrites_rx : 0, wrote = 0;
 	rx_err_t err;
 	int rc;
 
 	memset(out, 0, sizeof *out);
 	reply->data = NULL;
 	reply->len = 0;
+	if (info == NULL) {
+		out->why = "unknown op";
+		return RX_INVALID;
+	}
 	/* In a batch, a nested transaction: its changes join the batch's, which
 	 * one commit makes durable; a refusal discards only its own. */
 	if ((rc = mdb_txn_begin(s->env, s->batch, 0, &txn)) != 0) {
@@ -2083,9 +2085,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			goto fail;
 		copy_str(out->rx.patient_id, sizeof out->rx.patient_id, patient);
 	} else {
-		unsigned mask = c->op == RX_OP_SUBMIT || c->op == RX_OP_CANCEL ? PRESCRIBERS
-				: c->op == RX_OP_STATUS || c->op == RX_OP_LIST ? PRESCRIBERS | PHARMACIES
-									       : PHARMACIES;
+		unsigned mask = info->callers & (RX_CALLER_PRESCRIBER | RX_CALLER_PHARMACY);
 		if ((err = check_actor(txn, s, c->actor, c->peer, mask, &actor, out)) != RX_OK)
 			goto fail;
 		if (c->card) {
@@ -2337,7 +2337,8 @@ rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 		*why = "storage unavailable";
 		return err;
 	}
-	if ((err = check_actor(txn, s, actor, peer, PRESCRIBERS | PHARMACIES, &k, out)) != RX_OK)
+	if ((err = check_actor(txn, s, actor, peer, RX_CALLER_PRESCRIBER | RX_CALLER_PHARMACY, &k,
+			       out)) != RX_OK)
 		goto done;
 	if ((err = get_rx(txn, s, id, &r)) != RX_OK) {
 		o.why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";

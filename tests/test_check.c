@@ -12,6 +12,7 @@
 #include "rx_drugs.h"
 #include "rx_ids.h"
 #include "testutil.h"
+#include "rx_ops.h"
 
 #define DAY 86400
 #define ISSUED 1764547200 /* 2025-12-01 09:00 JST */
@@ -767,6 +768,15 @@ START_TEST(op_names_and_reads)
 		int read = op == RX_OP_STATUS || op == RX_OP_LIST || op == RX_OP_LOG || op == RX_OP_WATCH;
 		ck_assert_msg(rx_op_is_read(op) == read, "%s", names[op - 1]);
 	}
+	/* Every op has a row with callers; nothing outside. */
+	for (int op = 1; op <= RX_OP_LAST; op++) {
+		const rx_op_info_t *o = rx_op_info(op);
+		ck_assert_ptr_nonnull(o);
+		ck_assert_uint_ne(o->callers, 0);
+		ck_assert_msg(!(o->read && o->rewrites_rx), "%s both reads and rewrites", o->name);
+	}
+	ck_assert_ptr_null(rx_op_info(0));
+	ck_assert_ptr_null(rx_op_info(RX_OP_LAST + 1));
 	ck_assert_str_eq(rx_op_name(0), "?");
 	ck_assert_str_eq(rx_op_name(RX_OP_LAST + 1), "?");
 	ck_assert_int_eq(rx_op_is_read(0), 0);

@@ -13,6 +13,7 @@
 #include "rx_ids.h"
 #include "store.h"
 #include "testutil.h"
+#include "rx_ops.h"
 
 #define DAY 86400
 #define T0 (1764547200 + 600) /* 2025-12-01 09:10 JST */

@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "records.pb-c.h"
 #include "rxclient.h"
+#include "rx_ops.h"
 
 #define MAX_PRINTED 40 /* violations printed; all are counted */
 

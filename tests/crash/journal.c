@@ -11,6 +11,7 @@
 #include "rx.pb-c.h"
 #include "rx_crypto.h"
 #include "rx_err.h"
+#include "rx_ops.h"
 
 int journal_op_parse(const char *s)
 {
