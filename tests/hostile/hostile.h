@@ -1,0 +1,149 @@
+/* Hostile input: what the runner (hostile_run.c), the shared request
+ * builders (hostile_build.c) and the classes of hostile input (one file
+ * each: hostile_framing.c, hostile_encoding.c, ...) share: the world a row
+ * runs in, its frames, the row itself and the helpers that build requests.
+ * Everything a helper returns lives in the row's arena (hx_alloc) and is
+ * freed by hx_reset after the row. */
+#ifndef HOSTILE_H
+#define HOSTILE_H
+
+#include <check.h>
+#include <dirent.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "harness.h"
+#include "rx_check.h"
+#include "rx_ids.h"
+#include "testutil.h"
+
+#define DROPPED (-1)        /* expected outcome: no reply, connection dropped */
+#define ARENA_MAX 128
+#define MAX_FRAMES 12
+
+enum { RID_EMPTY, RID_ECHO }; /* what Reply.request_id must be */
+enum { AS_DOC, AS_PH };       /* whose connection carries the row */
+
+typedef struct {
+	harness_t h;
+	void *zctx;
+	rx_keypair_t doc, ph, card;
+	char patient[RX_PATIENT_ID_LEN + 1];
+	char id[RX_ID_LEN + 1]; /* issued by doc: his STATUS of it needs no proof */
+	rxc_t *cdoc, *cph;
+	int64_t now;
+	/* per row */
+	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id the row's request carries */
+	const uint8_t *want;            /* if set: the exact reply bytes expected */
+	size_t want_len;
+	void *arena[ARENA_MAX];
+	int narena;
+} hx_t;
+
+typedef struct {
+	int n;
+	void *data[MAX_FRAMES];
+	size_t len[MAX_FRAMES];
+} frames_t;
+
+typedef void (*build_fn)(hx_t *x, frames_t *f);
+
+typedef struct {
+	const char *category;
+	const char *name;
+	build_fn build;
+	int who;
+	int expect; /* an rx_err_t, or DROPPED */
+	int rid;
+} row_t;
+
+typedef struct {
+	Rx__Prescription p;
+	Rx__Item it;
+	Rx__Item *items[1];
+} presc_t;
+
+typedef struct {
+	Rx__DispenseRecord d;
+	Rx__Item it;
+	Rx__Item *items[1];
+} record_t;
+
+/* A row of a class's table: category, builder b_NAME, whose connection,
+ * the status expected (or DROPPED) and what Reply.request_id must be. */
+#define ROW(cat, fn, who, expect, rid) {cat, #fn, b_##fn, who, expect, rid}
+
+/* ---- building requests (hostile_build.c) ---- */
+
+void *hx_alloc(hx_t *x, size_t n);
+void *hx_dup(hx_t *x, const void *src, size_t n);
+void hx_reset(hx_t *x);
+void frame(hx_t *x, frames_t *f, const void *p, size_t n);
+void malleate(uint8_t sig[RX_SIG_LEN]);
+size_t put_varint(uint8_t *p, uint64_t v);
+void sign_msg(hx_t *x, const rx_keypair_t *kp, rx_sign_ctx_t ctx, const ProtobufCMessage *m,
+	      Rx__Signed *out);
+void resign(const rx_keypair_t *kp, rx_sign_ctx_t ctx, Rx__Signed *s);
+const rx_keypair_t *key_of(hx_t *x, int who);
+const char *inst_of(hx_t *x, int who);
+rx_keypair_t fresh_key(void);
+void card_init(hx_t *x, Rx__CardAssertion *a, const rx_keypair_t *card, int purpose,
+	       const char *inst);
+void good_card(hx_t *x, int who, Rx__Signed *out);
+void item_init(Rx__Item *it);
+void presc_init(hx_t *x, presc_t *ps);
+void record_init(hx_t *x, record_t *r);
+void call_init(hx_t *x, Rx__Call *c, int op);
+uint8_t *pack_call(hx_t *x, const Rx__Call *c, size_t *len);
+uint8_t *pack_request(hx_t *x, const uint8_t *key, size_t klen, const uint8_t *call, size_t clen,
+		      const uint8_t *sig, size_t slen, size_t *len);
+uint8_t *signed_bytes(hx_t *x, const rx_keypair_t *kp, const uint8_t *call, size_t clen,
+		      size_t *len);
+void request_frames(hx_t *x, frames_t *f, const uint8_t *req, size_t len);
+void send_call(hx_t *x, frames_t *f, const rx_keypair_t *kp, const Rx__Call *c);
+uint8_t *good_status(hx_t *x, size_t *len);
+uint8_t *pad_to(hx_t *x, const uint8_t *req, size_t len, size_t target);
+void submit_signed(hx_t *x, frames_t *f, Rx__Signed *sp);
+void submit_presc(hx_t *x, frames_t *f, presc_t *ps);
+void submit_name(hx_t *x, frames_t *f, const char *name);
+void list_card(hx_t *x, frames_t *f, Rx__Signed *card);
+void list_assertion(hx_t *x, frames_t *f, Rx__CardAssertion *a, const rx_keypair_t *signer);
+void list_card_at(hx_t *x, frames_t *f, int purpose, int64_t at);
+void dispense_record(hx_t *x, frames_t *f, record_t *r);
+void op_on(hx_t *x, frames_t *f, int who, int op, const char *id, const uint8_t *token,
+	   size_t tlen, const char *code);
+uint8_t *exchange(hx_t *x, rxc_t *c, const frames_t *f, size_t *len);
+int status_of(const uint8_t *rep, size_t len);
+void submit_ok(hx_t *x, char **id, char **code);
+void wrong_code(const char *right, char out[RX_ACCESS_CODE_LEN + 1]);
+
+/* From hostile_encoding.c: hand-made call bytes, signed by doc, framed (the
+ * text rows use it too). */
+void signed_call_bytes(hx_t *x, frames_t *f, const uint8_t *call, size_t clen);
+
+/* ---- the classes of hostile input, one file each; the runner runs
+ * them in this order (a row may rely on those before it in a pass) ---- */
+
+extern const row_t hostile_rows_framing[];
+extern const int hostile_rows_framing_n;
+extern const row_t hostile_rows_encoding[];
+extern const int hostile_rows_encoding_n;
+extern const row_t hostile_rows_signatures[];
+extern const int hostile_rows_signatures_n;
+extern const row_t hostile_rows_card[];
+extern const int hostile_rows_card_n;
+extern const row_t hostile_rows_text[];
+extern const int hostile_rows_text_n;
+extern const row_t hostile_rows_time[];
+extern const int hostile_rows_time_n;
+extern const row_t hostile_rows_ids[];
+extern const int hostile_rows_ids_n;
+extern const row_t hostile_rows_replays[];
+extern const int hostile_rows_replays_n;
+
+#endif

@@ -1,0 +1,405 @@
+/* Hostile input: the shared pieces the row builders assemble requests
+ * from (the row arena, frames, signed calls, prescriptions, cards and
+ * dispense records that are right but for the defect a row adds). */
+
+#include "hostile.h"
+
+/* ---- memory that lives for one row ---- */
+
+void *hx_alloc(hx_t *x, size_t n)
+{
+	ck_assert_int_lt(x->narena, ARENA_MAX);
+	void *p = calloc(1, n ? n : 1);
+	ck_assert_ptr_nonnull(p);
+	x->arena[x->narena++] = p;
+	return p;
+}
+
+void *hx_dup(hx_t *x, const void *src, size_t n)
+{
+	void *p = hx_alloc(x, n);
+	if (n)
+		memcpy(p, src, n);
+	return p;
+}
+
+void hx_reset(hx_t *x)
+{
+	for (int i = 0; i < x->narena; i++)
+		free(x->arena[i]);
+	x->narena = 0;
+	x->want = NULL;
+	x->want_len = 0;
+}
+
+void frame(hx_t *x, frames_t *f, const void *p, size_t n)
+{
+	ck_assert_int_lt(f->n, MAX_FRAMES);
+	f->data[f->n] = hx_dup(x, p, n);
+	f->len[f->n++] = n;
+}
+
+/* ---- building requests ---- */
+
+/* The group order L of Ed25519, little-endian. */
+static const uint8_t ED25519_L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+				      0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+				      0,    0,    0,    0,    0,    0,    0,    0,
+				      0,    0,    0,    0,    0,    0,    0,    0x10};
+
+/* S += L: the same signature in a non-canonical form (S >= L), which a
+ * lax verifier reducing S mod L would accept. */
+void malleate(uint8_t sig[RX_SIG_LEN])
+{
+	unsigned carry = 0;
+	for (int i = 0; i < 32; i++) {
+		carry += (unsigned)sig[32 + i] + ED25519_L[i];
+		sig[32 + i] = (uint8_t)carry;
+		carry >>= 8;
+	}
+	ck_assert_uint_eq(carry, 0); /* S < L < 2^253: the sum fits */
+}
+
+size_t put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+void sign_msg(hx_t *x, const rx_keypair_t *kp, rx_sign_ctx_t ctx, const ProtobufCMessage *m,
+	      Rx__Signed *out)
+{
+	rx__signed__init(out);
+	out->body.len = protobuf_c_message_get_packed_size(m);
+	out->body.data = hx_alloc(x, out->body.len);
+	protobuf_c_message_pack(m, out->body.data);
+	out->signature.len = RX_SIG_LEN;
+	out->signature.data = hx_alloc(x, RX_SIG_LEN);
+	ck_assert_int_eq(rx_sign(ctx, kp->sk, out->body.data, out->body.len, out->signature.data), RX_OK);
+}
+
+void resign(const rx_keypair_t *kp, rx_sign_ctx_t ctx, Rx__Signed *s)
+{
+	ck_assert_int_eq(rx_sign(ctx, kp->sk, s->body.data, s->body.len, s->signature.data), RX_OK);
+}
+
+const rx_keypair_t *key_of(hx_t *x, int who)
+{
+	return who == AS_DOC ? &x->doc : &x->ph;
+}
+
+const char *inst_of(hx_t *x, int who)
+{
+	return harness_institution_of(&x->h, key_of(x, who));
+}
+
+rx_keypair_t fresh_key(void)
+{
+	rx_keypair_t kp;
+	uint8_t seed[RX_SEED_LEN];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, &kp);
+	return kp;
+}
+
+/* A card assertion of card, now, at inst; the caller may change it and sign. */
+void card_init(hx_t *x, Rx__CardAssertion *a, const rx_keypair_t *card, int purpose,
+	       const char *inst)
+{
+	rx__card_assertion__init(a);
+	a->version = 1;
+	a->purpose = (Rx__Purpose)purpose;
+	a->institution_code = (char *)inst;
+	a->at = x->now;
+	a->nonce.len = 16;
+	a->nonce.data = hx_alloc(x, 16);
+	randombytes_buf(a->nonce.data, 16);
+	a->card_key.data = (uint8_t *)card->pk;
+	a->card_key.len = RX_KEY_LEN;
+}
+
+/* The patient's card, right for who's request (issue at the clinic,
+ * dispense at the pharmacy), signed. */
+void good_card(hx_t *x, int who, Rx__Signed *out)
+{
+	Rx__CardAssertion a;
+	card_init(x, &a, &x->card,
+		  who == AS_DOC ? RX__PURPOSE__PURPOSE_ISSUE : RX__PURPOSE__PURPOSE_DISPENSE,
+		  inst_of(x, who));
+	sign_msg(x, &x->card, RX_SIGN_CARD, &a.base, out);
+}
+
+/* One real item: amlodipine 5 mg, NHI code 2171022F2025. */
+void item_init(Rx__Item *it)
+{
+	rx__item__init(it);
+	it->drug_code = (char *)"2171022F2025";
+	it->name = (char *)"Norvasc 5 mg tablet";
+	it->dose = (char *)"1 tablet";
+	it->unit = (char *)"tablet";
+	it->usage = (char *)"once daily after breakfast";
+	it->days = 28;
+	it->quantity = 28;
+}
+
+/* A valid prescription by doc for the patient's card, issued now; notes
+ * unique, so that it is never a resubmission of another. */
+void presc_init(hx_t *x, presc_t *ps)
+{
+	rx__prescription__init(&ps->p);
+	item_init(&ps->it);
+	ps->items[0] = &ps->it;
+	ps->p.version = 1;
+	ps->p.prescriber_key.data = x->doc.pk;
+	ps->p.prescriber_key.len = RX_KEY_LEN;
+	ps->p.issued_at = x->now;
+	ps->p.valid_until = rx_valid_until(x->now, 4);
+	ps->p.uses = 1;
+	ps->p.n_items = 1;
+	ps->p.items = ps->items;
+	char *notes = hx_alloc(x, 32);
+	snprintf(notes, 32, "hostile %08x", (unsigned)randombytes_random());
+	ps->p.notes = notes;
+	ps->p.patient_card.data = x->card.pk;
+	ps->p.patient_card.len = RX_KEY_LEN;
+}
+
+void record_init(hx_t *x, record_t *r)
+{
+	rx__dispense_record__init(&r->d);
+	item_init(&r->it);
+	r->items[0] = &r->it;
+	r->d.version = 1;
+	r->d.prescription_id = x->id;
+	r->d.pharmacy_key.data = x->ph.pk;
+	r->d.pharmacy_key.len = RX_KEY_LEN;
+	r->d.n_items = 1;
+	r->d.items = r->items;
+	r->d.notes = (char *)"";
+}
+
+/* A Call with a fresh request id (also into x->rid) and op. */
+void call_init(hx_t *x, Rx__Call *c, int op)
+{
+	rx__call__init(c);
+	randombytes_buf(x->rid, sizeof x->rid);
+	c->request_id.data = x->rid;
+	c->request_id.len = sizeof x->rid;
+	c->op = (Rx__Op)op;
+}
+
+uint8_t *pack_call(hx_t *x, const Rx__Call *c, size_t *len)
+{
+	*len = rx__call__get_packed_size(c);
+	uint8_t *b = hx_alloc(x, *len);
+	rx__call__pack(c, b);
+	return b;
+}
+
+/* Request{key, call, signature} with the lengths given, packed. */
+uint8_t *pack_request(hx_t *x, const uint8_t *key, size_t klen, const uint8_t *call, size_t clen,
+		      const uint8_t *sig, size_t slen, size_t *len)
+{
+	Rx__Request r = RX__REQUEST__INIT;
+	r.key.data = (uint8_t *)key;
+	r.key.len = klen;
+	r.call.data = (uint8_t *)call;
+	r.call.len = clen;
+	r.signature.data = (uint8_t *)sig;
+	r.signature.len = slen;
+	*len = rx__request__get_packed_size(&r);
+	uint8_t *b = hx_alloc(x, *len);
+	rx__request__pack(&r, b);
+	return b;
+}
+
+/* Call bytes signed by kp, as a packed Request. */
+uint8_t *signed_bytes(hx_t *x, const rx_keypair_t *kp, const uint8_t *call, size_t clen,
+		      size_t *len)
+{
+	uint8_t sig[RX_SIG_LEN];
+	ck_assert_int_eq(rx_sign(RX_SIGN_CALL, kp->sk, call, clen, sig), RX_OK);
+	return pack_request(x, kp->pk, RX_KEY_LEN, call, clen, sig, RX_SIG_LEN, len);
+}
+
+/* The frames a DEALER sends: ["", request]. */
+void request_frames(hx_t *x, frames_t *f, const uint8_t *req, size_t len)
+{
+	frame(x, f, "", 0);
+	frame(x, f, req, len);
+}
+
+/* c signed by kp, framed. */
+void send_call(hx_t *x, frames_t *f, const rx_keypair_t *kp, const Rx__Call *c)
+{
+	size_t clen, len;
+	uint8_t *call = pack_call(x, c, &clen);
+	uint8_t *req = signed_bytes(x, kp, call, clen, &len);
+	request_frames(x, f, req, len);
+}
+
+/* A good request: doc's STATUS of his own prescription (no proof needed,
+ * nothing stored but its audit entry), as a packed Request. */
+uint8_t *good_status(hx_t *x, size_t *len)
+{
+	Rx__Call c;
+	size_t clen;
+	call_init(x, &c, RX_OP_STATUS);
+	c.prescription_id = x->id;
+	uint8_t *call = pack_call(x, &c, &clen);
+	return signed_bytes(x, &x->doc, call, clen, len);
+}
+
+/* req grown to exactly target bytes by an unknown bytes field (15), which
+ * the broker ignores: only the size can make it wrong. */
+uint8_t *pad_to(hx_t *x, const uint8_t *req, size_t len, size_t target)
+{
+	uint8_t *b = hx_alloc(x, target);
+	for (size_t l = 1; l <= 5; l++) {
+		ck_assert_uint_gt(target, len + 1 + l);
+		size_t n = target - len - 1 - l;
+		uint8_t v[10];
+		if (put_varint(v, n) != l)
+			continue;
+		memcpy(b, req, len);
+		b[len] = 15 << 3 | 2;
+		memcpy(b + len + 1, v, l);
+		memset(b + len + 1 + l, 'p', n);
+		return b;
+	}
+	ck_abort_msg("cannot pad to %zu", target);
+	return NULL;
+}
+
+/* SUBMIT of sp by doc with the patient's card (the card is right, so the
+ * prescription's defect is the one refused). */
+void submit_signed(hx_t *x, frames_t *f, Rx__Signed *sp)
+{
+	Rx__Call c;
+	Rx__Signed card;
+	good_card(x, AS_DOC, &card);
+	call_init(x, &c, RX_OP_SUBMIT);
+	c.prescription = sp;
+	c.card = &card;
+	send_call(x, f, &x->doc, &c);
+}
+
+void submit_presc(hx_t *x, frames_t *f, presc_t *ps)
+{
+	Rx__Signed sp;
+	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps->p.base, &sp);
+	submit_signed(x, f, &sp);
+}
+
+/* A SUBMIT whose only defect is its item's name. */
+void submit_name(hx_t *x, frames_t *f, const char *name)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.it.name = (char *)name;
+	submit_presc(x, f, &ps);
+}
+
+/* LIST by the pharmacy with card c (a new request id). */
+void list_card(hx_t *x, frames_t *f, Rx__Signed *card)
+{
+	Rx__Call c;
+	call_init(x, &c, RX_OP_LIST);
+	c.card = card;
+	send_call(x, f, &x->ph, &c);
+}
+
+/* LIST by the pharmacy with assertion a, signed by signer. */
+void list_assertion(hx_t *x, frames_t *f, Rx__CardAssertion *a, const rx_keypair_t *signer)
+{
+	Rx__Signed card;
+	sign_msg(x, signer, RX_SIGN_CARD, &a->base, &card);
+	list_card(x, f, &card);
+}
+
+void list_card_at(hx_t *x, frames_t *f, int purpose, int64_t at)
+{
+	Rx__CardAssertion a;
+	card_init(x, &a, &x->card, purpose, inst_of(x, AS_PH));
+	a.at = at;
+	list_assertion(x, f, &a, &x->card);
+}
+
+/* DISPENSE of x->id by the pharmacy with record r (no claim is held: the
+ * record's own checks come first, step P). */
+void dispense_record(hx_t *x, frames_t *f, record_t *r)
+{
+	Rx__Call c;
+	Rx__Signed sd;
+	uint8_t token[RX_TOKEN_LEN];
+	randombytes_buf(token, sizeof token);
+	sign_msg(x, &x->ph, RX_SIGN_DISPENSE, &r->d.base, &sd);
+	call_init(x, &c, RX_OP_DISPENSE);
+	c.prescription_id = x->id;
+	c.claim_token.data = token;
+	c.claim_token.len = sizeof token;
+	c.dispense = &sd;
+	send_call(x, f, &x->ph, &c);
+}
+
+/* An op on x->id by who with optional claim token and access code. */
+void op_on(hx_t *x, frames_t *f, int who, int op, const char *id, const uint8_t *token,
+	   size_t tlen, const char *code)
+{
+	Rx__Call c;
+	call_init(x, &c, op);
+	c.prescription_id = (char *)id;
+	c.claim_token.data = (uint8_t *)token;
+	c.claim_token.len = tlen;
+	c.access_code = (char *)(code ? code : "");
+	send_call(x, f, key_of(x, who), &c);
+}
+
+/* Send frames on c and return the reply (arena), or NULL on no reply. */
+uint8_t *exchange(hx_t *x, rxc_t *c, const frames_t *f, size_t *len)
+{
+	uint8_t *rep = NULL;
+	rx_err_t err = rxc_raw(c, (const void *const *)f->data, f->len, f->n, &rep, len);
+	if (err != RX_OK)
+		return NULL;
+	uint8_t *copy = hx_dup(x, rep, *len);
+	free(rep);
+	return copy;
+}
+
+int status_of(const uint8_t *rep, size_t len)
+{
+	Rx__Reply *r = rx__reply__unpack(NULL, len, rep);
+	ck_assert_ptr_nonnull(r);
+	int s = (int)r->status;
+	rx__reply__free_unpacked(r, NULL);
+	return s;
+}
+
+/* A SUBMIT by doc through the client library; the new id and access code
+ * into the arena. */
+void submit_ok(hx_t *x, char **id, char **code)
+{
+	presc_t ps;
+	Rx__Signed sp, card;
+	rxc_result_t r;
+	presc_init(x, &ps);
+	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps.p.base, &sp);
+	harness_assertion(&x->h, &x->card, &x->doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	ck_assert_int_eq(rxc_submit(x->cdoc, NULL, &sp, &card, &r), RX_OK);
+	*id = hx_dup(x, r.receipt->prescription_id, strlen(r.receipt->prescription_id) + 1);
+	*code = hx_dup(x, r.receipt->access_code, strlen(r.receipt->access_code) + 1);
+	rxc_result_free(&r);
+	rxc_signed_free(&card);
+}
+
+void wrong_code(const char *right, char out[RX_ACCESS_CODE_LEN + 1])
+{
+	do
+		rx_access_code_new(out);
+	while (strcmp(out, right) == 0);
+}

@@ -1,0 +1,310 @@
+/* Hostile input, text and counts: invalid UTF-8, controls, bidi overrides, embedded
+ * NULs and over-long fields (section 2.5), and item counts out of bounds. */
+
+#include "hostile.h"
+
+/* ---- text (section 2.5: UTF-8, no controls, no bidi overrides) ---- */
+
+static void b_text_overlong_2(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xc0\xaf 5 mg");
+}
+
+static void b_text_overlong_3(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xe0\x80\xaf 5 mg");
+}
+
+static void b_text_overlong_4(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xf0\x80\x80\xaf 5 mg");
+}
+
+static void b_text_surrogate(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xed\xa0\x80 5 mg");
+}
+
+static void b_text_truncated(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc 5 mg \xe3\x81");
+}
+
+static void b_text_above_max(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xf4\x90\x80\x80 5 mg");
+}
+
+static void b_text_lone_continuation(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \x80 5 mg");
+}
+
+static void b_text_five_byte(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xf8\x88\x80\x80\x80 5 mg");
+}
+
+static void b_text_escape(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \x1b[2J 5 mg");
+}
+
+static void b_text_del(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \x7f 5 mg");
+}
+
+static void b_text_c1_csi(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xc2\x9b" "2J 5 mg");
+}
+
+static void b_text_bidi_override(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc \xe2\x80\xae" "gm 05");
+}
+
+static void b_text_carriage_return(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "Norvasc 5 mg\r10 mg");
+}
+
+/* A NUL inside a string: protobuf-c ends the decoded string there, so
+ * the signed bytes would say more than what a C reader checks and shows
+ * ("Norvasc 5 mg" to one pharmacy system, "Norvasc 5 mg\0 x 100 tablets"
+ * to another).  The marker is long enough never to match random key bytes. */
+#define NUL_MARK "#NUL#"
+
+static void patch_nul(uint8_t *buf, size_t len)
+{
+	uint8_t *m = memmem(buf, len, NUL_MARK, strlen(NUL_MARK));
+	ck_assert_ptr_nonnull(m);
+	*m = 0;
+}
+
+/* Submit ps with its NUL_MARK made a NUL byte, signed after the patch. */
+static void submit_nul(hx_t *x, frames_t *f, presc_t *ps)
+{
+	Rx__Signed sp;
+	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps->p.base, &sp);
+	patch_nul(sp.body.data, sp.body.len);
+	resign(&x->doc, RX_SIGN_PRESCRIPTION, &sp);
+	submit_signed(x, f, &sp);
+}
+
+static void b_text_embedded_nul(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.it.name = (char *)"Norvasc 5 mg" NUL_MARK " x 100 tablets";
+	submit_nul(x, f, &ps);
+}
+
+static void b_notes_embedded_nul(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.p.notes = (char *)NUL_MARK "double the dose";
+	submit_nul(x, f, &ps);
+}
+
+static void b_record_notes_nul(hx_t *x, frames_t *f)
+{
+	record_t r;
+	Rx__Call c;
+	Rx__Signed sd;
+	uint8_t token[RX_TOKEN_LEN] = {3};
+	record_init(x, &r);
+	r.d.notes = (char *)"generic" NUL_MARK " substituted";
+	sign_msg(x, &x->ph, RX_SIGN_DISPENSE, &r.d.base, &sd);
+	patch_nul(sd.body.data, sd.body.len);
+	resign(&x->ph, RX_SIGN_DISPENSE, &sd);
+	call_init(x, &c, RX_OP_DISPENSE);
+	c.prescription_id = x->id;
+	c.claim_token.data = token;
+	c.claim_token.len = sizeof token;
+	c.dispense = &sd;
+	send_call(x, f, &x->ph, &c);
+}
+
+/* The pharmacy's code, a NUL, more: equal to the connection's in C. */
+static void b_card_institution_nul(hx_t *x, frames_t *f)
+{
+	Rx__CardAssertion a;
+	Rx__Signed card;
+	char *inst = hx_alloc(x, 64);
+	snprintf(inst, 64, "%s" NUL_MARK, inst_of(x, AS_PH));
+	card_init(x, &a, &x->card, RX__PURPOSE__PURPOSE_DISPENSE, inst);
+	sign_msg(x, &x->card, RX_SIGN_CARD, &a.base, &card);
+	patch_nul(card.body.data, card.body.len);
+	resign(&x->card, RX_SIGN_CARD, &card);
+	list_card(x, f, &card);
+}
+
+/* A prescription id, a NUL, more: the id alone canonicalizes. */
+static void b_rxid_embedded_nul(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	size_t clen;
+	char *id = hx_alloc(x, 64);
+	snprintf(id, 64, "%s" NUL_MARK, x->id);
+	call_init(x, &c, RX_OP_STATUS);
+	c.prescription_id = id;
+	uint8_t *call = pack_call(x, &c, &clen);
+	patch_nul(call, clen);
+	signed_call_bytes(x, f, call, clen);
+}
+
+static void b_notes_2001(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	char *notes = hx_alloc(x, 2002);
+	memset(notes, 'n', 2001);
+	ps.p.notes = notes;
+	submit_presc(x, f, &ps);
+}
+
+static void b_empty_required_text(hx_t *x, frames_t *f)
+{
+	submit_name(x, f, "");
+}
+
+static void b_drug_code_check(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.it.drug_code = (char *)"2171022F2020";
+	submit_presc(x, f, &ps);
+}
+
+/* override_reason (the prescriber's reason to prescribe a duplicate medication):
+ * 501 characters, blank, a control character, a NUL inside. */
+
+static void submit_override(hx_t *x, frames_t *f, const char *why)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.p.override_reason = (char *)why;
+	submit_presc(x, f, &ps);
+}
+
+static void b_override_501(hx_t *x, frames_t *f)
+{
+	char *why = hx_alloc(x, 3 * 501 + 1);
+	why[0] = '\0';
+	for (int i = 0; i < 501; i++)
+		strcat(why, "重");
+	submit_override(x, f, why);
+}
+
+static void b_override_blank(hx_t *x, frames_t *f)
+{
+	submit_override(x, f, "  \n ");
+}
+
+static void b_override_escape(hx_t *x, frames_t *f)
+{
+	submit_override(x, f, "known duplicate \x1b[2J");
+}
+
+static void b_override_nul(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.p.override_reason = (char *)"known" NUL_MARK " duplicate";
+	submit_nul(x, f, &ps);
+}
+
+static void b_dispense_notes_invalid(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.notes = (char *)"generic \xed\xbf\xbf substituted";
+	dispense_record(x, f, &r);
+}
+
+/* ---- counts ---- */
+
+static void presc_items(hx_t *x, frames_t *f, size_t n, int compact)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	if (compact) { /* short text, so thousands fit under the frame cap */
+		ps.it.name = (char *)"N";
+		ps.it.dose = (char *)"1";
+		ps.it.unit = (char *)"t";
+		ps.it.usage = (char *)"u";
+	}
+	Rx__Item **items = hx_alloc(x, (n ? n : 1) * sizeof *items);
+	for (size_t i = 0; i < n; i++)
+		items[i] = &ps.it;
+	ps.p.items = items;
+	ps.p.n_items = n;
+	submit_presc(x, f, &ps);
+	ck_assert_uint_lt(f->len[f->n - 1], RX_MAX_FRAME);
+}
+
+static void b_items_0(hx_t *x, frames_t *f)
+{
+	presc_items(x, f, 0, 0);
+}
+
+static void b_items_33(hx_t *x, frames_t *f)
+{
+	presc_items(x, f, 33, 0);
+}
+
+static void b_items_4000(hx_t *x, frames_t *f)
+{
+	presc_items(x, f, 4000, 1);
+}
+
+static void b_dispense_items_33(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	Rx__Item **items = hx_alloc(x, 33 * sizeof *items);
+	for (size_t i = 0; i < 33; i++)
+		items[i] = &r.it;
+	r.d.items = items;
+	r.d.n_items = 33;
+	dispense_record(x, f, &r);
+}
+
+const row_t hostile_rows_text[] = {
+	ROW("text", text_overlong_2, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_overlong_3, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_overlong_4, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_surrogate, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_truncated, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_above_max, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_lone_continuation, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_five_byte, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_escape, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_del, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_c1_csi, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_bidi_override, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_carriage_return, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", text_embedded_nul, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", notes_embedded_nul, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", record_notes_nul, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("text", card_institution_nul, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("text", rxid_embedded_nul, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", notes_2001, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", empty_required_text, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", drug_code_check, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_501, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_blank, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_escape, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", override_nul, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("text", dispense_notes_invalid, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("count", items_0, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("count", items_33, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("count", items_4000, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("count", dispense_items_33, AS_PH, RX_INVALID, RID_ECHO),
+};
+
+const int hostile_rows_text_n =
+	(int)(sizeof hostile_rows_text / sizeof hostile_rows_text[0]);
