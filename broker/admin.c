@@ -181,7 +181,9 @@ static uint64_t dir_bytes(const char *dir)
 	return total;
 }
 
-#define REFUSE(code, text)           \
+/* Refuse the admin request: set the reply's status and message and jump to
+ * packing it. */
+#define GOTO_REPLY(code, text)       \
 	do {                         \
 		r.status = (Rx__Status)(code); \
 		r.message = (char *)(text); \
@@ -302,7 +304,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	*op = 0;
 	if (len == 0 || len > RX_MAX_FRAME ||
 	    (q = rx__admin_request__unpack(NULL, len, frame)) == NULL)
-		REFUSE(RX_INVALID, "not a valid rx.AdminRequest protobuf");
+		GOTO_REPLY(RX_INVALID, "not a valid rx.AdminRequest protobuf");
 	*op = (int)q->op;
 
 	switch (q->op) {
@@ -310,13 +312,13 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	 * Refusals: INVALID, CONFLICT (already registered). */
 	case RX__ADMIN_OP__KEY_ADD:
 		if (q->key == NULL || q->key->key.len != RX_KEY_LEN)
-			REFUSE(RX_INVALID, "key must be 32 bytes");
+			GOTO_REPLY(RX_INVALID, "key must be 32 bytes");
 		if (q->key->role != RX__ROLE__PRESCRIBER && q->key->role != RX__ROLE__PHARMACY)
-			REFUSE(RX_INVALID, "role must be prescriber or pharmacy");
+			GOTO_REPLY(RX_INVALID, "role must be prescriber or pharmacy");
 		if (rx_institution_valid(q->key->institution_code) != RX_OK)
-			REFUSE(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+			GOTO_REPLY(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
 		if (rx_check_text(q->key->name, RX_NAME_MAX, 1) != RX_OK)
-			REFUSE(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
+			GOTO_REPLY(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
 		memset(&k, 0, sizeof k);
 		memcpy(k.key, q->key->key.data, RX_KEY_LEN);
 		k.role = (int)q->key->role;
@@ -324,7 +326,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		strcpy(k.name, q->key->name);
 		k.added_at = now;
 		if ((err = store_key_add(a->store, &k)) != RX_OK)
-			REFUSE(err, err == RX_CONFLICT	   ? "this key is already registered"
+			GOTO_REPLY(err, err == RX_CONFLICT	   ? "this key is already registered"
 				    : err == RX_NOT_FOUND ? "register the institution first (institution add)"
 				    : err == RX_INVALID	   ? "prescriber keys belong to clinics, pharmacy keys to pharmacies"
 							   : "storage error");
@@ -335,14 +337,14 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__INSTITUTION_ADD: {
 		const Rx__InstitutionInfo *ii = q->institution;
 		if (ii == NULL || rx_institution_valid(ii->code) != RX_OK)
-			REFUSE(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+			GOTO_REPLY(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
 		if (ii->kind != RX__INSTITUTION_KIND__CLINIC && ii->kind != RX__INSTITUTION_KIND__PHARMACY_SITE &&
 		    ii->kind != RX__INSTITUTION_KIND__PORTAL)
-			REFUSE(RX_INVALID, "kind must be clinic, pharmacy or portal");
+			GOTO_REPLY(RX_INVALID, "kind must be clinic, pharmacy or portal");
 		if (rx_check_text(ii->name, RX_NAME_MAX, 1) != RX_OK)
-			REFUSE(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
+			GOTO_REPLY(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
 		if (ii->curve_key.len != 32)
-			REFUSE(RX_INVALID, "curve key must be 32 bytes (40 characters of Z85)");
+			GOTO_REPLY(RX_INVALID, "curve key must be 32 bytes (40 characters of Z85)");
 		memset(&inst, 0, sizeof inst);
 		strcpy(inst.code, ii->code);
 		inst.kind = (int)ii->kind;
@@ -350,7 +352,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		memcpy(inst.curve_key, ii->curve_key.data, 32);
 		inst.added_at = now;
 		if ((err = store_institution_add(a->store, &inst)) != RX_OK)
-			REFUSE(err, err == RX_CONFLICT ? "this code or curve key is already registered"
+			GOTO_REPLY(err, err == RX_CONFLICT ? "this code or curve key is already registered"
 						       : "storage error");
 		break;
 	}
@@ -358,17 +360,17 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	 * now on (new ones by ZAP, open ones at their next request). */
 	case RX__ADMIN_OP__INSTITUTION_REVOKE:
 		if (q->institution == NULL || rx_institution_valid(q->institution->code) != RX_OK)
-			REFUSE(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+			GOTO_REPLY(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
 		if ((err = store_institution_revoke(a->store, q->institution->code, now)) != RX_OK)
-			REFUSE(err, err == RX_NOT_FOUND ? "no such institution" : "storage error");
+			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no such institution" : "storage error");
 		break;
 	case RX__ADMIN_OP__INSTITUTION_LIST:
 		if ((err = store_institution_list(a->store, &insts, &n)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		iinfos = calloc(n ? n : 1, sizeof *iinfos);
 		iptrs = calloc(n ? n : 1, sizeof *iptrs);
 		if (iinfos == NULL || iptrs == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			institution_info(&insts[i], &iinfos[i]);
 			iptrs[i] = &iinfos[i];
@@ -379,18 +381,18 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	/* KEY_REVOKE key{key}: refusals NOT_FOUND, INVALID. */
 	case RX__ADMIN_OP__KEY_REVOKE:
 		if (q->key == NULL || q->key->key.len != RX_KEY_LEN)
-			REFUSE(RX_INVALID, "key must be 32 bytes");
+			GOTO_REPLY(RX_INVALID, "key must be 32 bytes");
 		if ((err = store_key_revoke(a->store, q->key->key.data, now)) != RX_OK)
-			REFUSE(err, err == RX_NOT_FOUND ? "no such key" : "storage error");
+			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no such key" : "storage error");
 		break;
 	/* KEY_LIST: every registered key. */
 	case RX__ADMIN_OP__KEY_LIST:
 		if ((err = store_key_list(a->store, &keys, &n)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		infos = calloc(n ? n : 1, sizeof *infos);
 		ptrs = calloc(n ? n : 1, sizeof *ptrs);
 		if (infos == NULL || ptrs == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			key_info(&keys[i], &infos[i]);
 			ptrs[i] = &infos[i];
@@ -403,9 +405,9 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__PATIENT_ENROLL: {
 		int created = 0;
 		if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
-			REFUSE(RX_INVALID, "patient id is malformed");
+			GOTO_REPLY(RX_INVALID, "patient id is malformed");
 		if ((err = store_patient_enroll(a->store, pid, now, &created)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		r.patient_id = pid;
 		r.created = created;
 		break;
@@ -414,11 +416,11 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	 * INVALID, NOT_FOUND (patient not enrolled), CONFLICT (card seen before). */
 	case RX__ADMIN_OP__CARD_ENROLL:
 		if (q->card.len != RX_KEY_LEN)
-			REFUSE(RX_INVALID, "card key must be 32 bytes");
+			GOTO_REPLY(RX_INVALID, "card key must be 32 bytes");
 		if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
-			REFUSE(RX_INVALID, "patient id is malformed");
+			GOTO_REPLY(RX_INVALID, "patient id is malformed");
 		if ((err = store_card_enroll(a->store, q->card.data, pid, now)) != RX_OK)
-			REFUSE(err, err == RX_NOT_FOUND  ? "the patient is not enrolled"
+			GOTO_REPLY(err, err == RX_NOT_FOUND  ? "the patient is not enrolled"
 				    : err == RX_CONFLICT ? "this card was enrolled before (a re-issued card has a new key)"
 							 : "storage error");
 		r.patient_id = pid;
@@ -426,17 +428,17 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	/* CARD_REVOKE card: a lost card stops working at once. */
 	case RX__ADMIN_OP__CARD_REVOKE:
 		if (q->card.len != RX_KEY_LEN)
-			REFUSE(RX_INVALID, "card key must be 32 bytes");
+			GOTO_REPLY(RX_INVALID, "card key must be 32 bytes");
 		if ((err = store_card_revoke(a->store, q->card.data, now)) != RX_OK)
-			REFUSE(err, err == RX_NOT_FOUND ? "no such card" : "storage error");
+			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no such card" : "storage error");
 		break;
 	case RX__ADMIN_OP__CARD_LIST:
 		if ((err = store_card_list(a->store, &cards, &n)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		cinfos = calloc(n ? n : 1, sizeof *cinfos);
 		cptrs = calloc(n ? n : 1, sizeof *cptrs);
 		if (cinfos == NULL || cptrs == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			rx__card_info__init(&cinfos[i]);
 			cinfos[i].card.data = cards[i].card;
@@ -454,16 +456,16 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__RX_UNLOCK: {
 		char id[RX_ID_LEN + 1];
 		if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
-			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+			GOTO_REPLY(RX_INVALID, "prescription id is malformed or its check character is wrong");
 		if ((err = store_rx_unlock(a->store, id, now)) != RX_OK)
-			REFUSE(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
+			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
 		break;
 	}
 	/* AUDIT_VERIFY: walk the chain; the verdict is in the reply. */
 	case RX__ADMIN_OP__AUDIT_VERIFY: {
 		store_verdict_t v;
 		if ((err = store_audit_verify(a->store, a->key->pk, &v)) != RX_OK)
-			REFUSE(err, "storage error reading the audit log");
+			GOTO_REPLY(err, "storage error reading the audit log");
 		verdict.ok = v.ok;
 		verdict.checked = v.checked;
 		verdict.first_bad = v.first_bad;
@@ -483,18 +485,18 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 					       &entries, &n);
 		} else if (q->op == RX__ADMIN_OP__AUDIT_PATIENT) {
 			if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
-				REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
+				GOTO_REPLY(RX_INVALID, "patient id is malformed or its check character is wrong");
 			err = store_audit_patient(a->store, pid, 10000, &entries, &n);
 		} else {
 			if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
-				REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+				GOTO_REPLY(RX_INVALID, "prescription id is malformed or its check character is wrong");
 			if ((err = store_rx_get(a->store, id, now, &one, q->body ? &body : NULL,
 						q->body ? &sig : NULL)) != RX_OK)
-				REFUSE(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
+				GOTO_REPLY(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
 			sums = calloc(1, sizeof *sums);
 			sptrs = calloc(1, sizeof *sptrs);
 			if (sums == NULL || sptrs == NULL)
-				REFUSE(RX_UNAVAILABLE, "out of memory");
+				GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 			summary(&one, sums);
 			sptrs[0] = sums;
 			r.n_prescriptions = 1;
@@ -504,7 +506,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 				/* Reading a body is itself an access to patient data. */
 				if ((err = operator_action(a, audit, now, "RX_SHOW_BODY", id, one.patient_id,
 							   NULL)) != RX_OK)
-					REFUSE(err, "storage error writing the audit log");
+					GOTO_REPLY(err, "storage error writing the audit log");
 				signed_rx.body.data = body.data;
 				signed_rx.body.len = body.len;
 				signed_rx.signature.data = sig.data;
@@ -514,11 +516,11 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 			err = store_audit_rx(a->store, id, &entries, &n);
 		}
 		if (err != RX_OK)
-			REFUSE(err, err == RX_INVALID ? "malformed request" : "storage error reading the audit log");
+			GOTO_REPLY(err, err == RX_INVALID ? "malformed request" : "storage error reading the audit log");
 		ainfos = calloc(n ? n : 1, sizeof *ainfos);
 		aptrs = calloc(n ? n : 1, sizeof *aptrs);
 		if (ainfos == NULL || aptrs == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			audit_info(&entries[i], &ainfos[i]);
 			aptrs[i] = &ainfos[i];
@@ -531,17 +533,17 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__AUDIT_REPORT: {
 		int64_t from = jst_day(q->day);
 		if (from < 0)
-			REFUSE(RX_INVALID, "day must be YYYY-MM-DD");
+			GOTO_REPLY(RX_INVALID, "day must be YYYY-MM-DD");
 		if ((tallies = calloc(1, sizeof *tallies)) == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		if ((err = store_audit_each(a->store, from, from + 86400, report_entry, tallies)) != RX_OK)
-			REFUSE(err, "storage error reading the audit log");
+			GOTO_REPLY(err, "storage error reading the audit log");
 		refs = calloc(64, sizeof *refs);
 		refp = calloc(64, sizeof *refp);
 		acts = calloc(64, sizeof *acts);
 		actp = calloc(64, sizeof *actp);
 		if (!refs || !refp || !acts || !actp)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (int i = 0; i < tallies->refusals.n; i++) {
 			rx__report__refusals_entry__init(&refs[i]);
 			refs[i].key = tallies->refusals.names[i];
@@ -569,13 +571,13 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	/* RX_LIST state: prescriptions in that state (at most 10000). */
 	case RX__ADMIN_OP__RX_LIST:
 		if (q->state < RX__STATE__ISSUED || q->state > RX__STATE__EXPIRED_STATE)
-			REFUSE(RX_INVALID, "state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
+			GOTO_REPLY(RX_INVALID, "state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
 		if ((err = store_rx_list(a->store, (int)q->state, now, 10000, &rxs, &n)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		sums = calloc(n ? n : 1, sizeof *sums);
 		sptrs = calloc(n ? n : 1, sizeof *sptrs);
 		if (sums == NULL || sptrs == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			summary(&rxs[i], &sums[i]);
 			sptrs[i] = &sums[i];
@@ -587,11 +589,11 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__RX_RELEASE: {
 		char id[RX_ID_LEN + 1];
 		if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
-			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+			GOTO_REPLY(RX_INVALID, "prescription id is malformed or its check character is wrong");
 		if (rx_check_text(q->reason, 200, 1) != RX_OK)
-			REFUSE(RX_INVALID, "a reason (1..200 bytes of text) is required; it is audited");
+			GOTO_REPLY(RX_INVALID, "a reason (1..200 bytes of text) is required; it is audited");
 		if ((err = store_rx_release(a->store, id, now, q->reason)) != RX_OK)
-			REFUSE(err, err == RX_NOT_FOUND ? "no prescription has this id"
+			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no prescription has this id"
 				    : err == RX_INVALID ? "this prescription is not claimed"
 							: "storage error");
 		break;
@@ -600,7 +602,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__EXPIRE: {
 		uint64_t count = 0;
 		if ((err = store_expire(a->store, now, &count)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		r.expired = count;
 		break;
 	}
@@ -614,23 +616,23 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		uint64_t bytes = 0;
 		char from[4200], to[4200], detail[1100];
 		if (q->path[0] != '/' || rx_check_text(q->path, 1024, 1) != RX_OK)
-			REFUSE(RX_INVALID, "the backup destination must be an absolute path");
+			GOTO_REPLY(RX_INVALID, "the backup destination must be an absolute path");
 		if ((err = store_backup(a->store, q->path, &bytes)) != RX_OK)
-			REFUSE(err, err == RX_CONFLICT ? "the destination already holds a store"
+			GOTO_REPLY(err, err == RX_CONFLICT ? "the destination already holds a store"
 						       : "the copy failed (is the destination writable?)");
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 			snprintf(from, sizeof from, "%s/%s", a->dir, keys[i]);
 			snprintf(to, sizeof to, "%s/%s", q->path, keys[i]);
 			if (copy_file(from, to) != 0)
-				REFUSE(RX_UNAVAILABLE, "the store was copied but a key file was not");
+				GOTO_REPLY(RX_UNAVAILABLE, "the store was copied but a key file was not");
 		}
 		snprintf(to, sizeof to, "%s/pseudonym.key", q->path);
 		if (q->with_pseudonym_key && (a->pseudonym_key == NULL || copy_file(a->pseudonym_key, to) != 0))
-			REFUSE(RX_UNAVAILABLE, "the store and its keys were copied but the pseudonym key was not");
+			GOTO_REPLY(RX_UNAVAILABLE, "the store and its keys were copied but the pseudonym key was not");
 		snprintf(detail, sizeof detail, "%s%s", q->path,
 			 q->with_pseudonym_key ? " (with the pseudonym key)" : "");
 		if ((err = operator_action(a, audit, now, "BACKUP", NULL, NULL, detail)) != RX_OK)
-			REFUSE(err, "storage error writing the audit log");
+			GOTO_REPLY(err, "storage error writing the audit log");
 		r.backup_bytes = bytes;
 		break;
 	}
@@ -644,16 +646,16 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		size_t bad = 0;
 		const char *why = NULL;
 		if (q->load_id.len != 16)
-			REFUSE(RX_INVALID, "load_id must be 16 bytes");
+			GOTO_REPLY(RX_INVALID, "load_id must be 16 bytes");
 		if ((rows = calloc(q->n_drugs ? q->n_drugs : 1, sizeof *rows)) == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (size_t i = 0; i < q->n_drugs; i++) {
 			const Rx__DrugInfo *di = q->drugs[i];
 			rows[i] = (rx_drug_row_t){di->code, di->name_ja, di->name_en, di->ingredient,
 						  di->strength, di->unit, di->dosage_form};
 			if (rx_drug_row_check(&rows[i], &why) != RX_OK) {
 				snprintf(msgbuf, sizeof msgbuf, "row %zu of this part: %s", i + 1, why);
-				REFUSE(RX_INVALID, msgbuf);
+				GOTO_REPLY(RX_INVALID, msgbuf);
 			}
 		}
 		err = store_drugs_load(a->store, q->load_id.data, rows, q->n_drugs, q->load_commit,
@@ -661,17 +663,17 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		if (err == RX_CONFLICT) {
 			snprintf(msgbuf, sizeof msgbuf, "drug code %s appears twice in this list",
 				 rows[bad].code);
-			REFUSE(err, msgbuf);
+			GOTO_REPLY(err, msgbuf);
 		}
 		if (err == RX_INVALID) {
 			snprintf(msgbuf, sizeof msgbuf,
 				 "the load does not hold the %u rows announced: a part is missing or another "
 				 "load started meanwhile; nothing was replaced, run it again",
 				 (unsigned)q->load_rows);
-			REFUSE(err, msgbuf);
+			GOTO_REPLY(err, msgbuf);
 		}
 		if (err != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		r.drugs_count = count;
 		break;
 	}
@@ -682,22 +684,22 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		size_t len = strlen(q->drug_code);
 		if (len && (len < 4 || len > RX_DRUG_CODE_LEN ||
 			    strspn(q->drug_code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != len))
-			REFUSE(RX_INVALID, "a drug code, or a prefix of 4..11 of its characters (0-9, A-Z)");
+			GOTO_REPLY(RX_INVALID, "a drug code, or a prefix of 4..11 of its characters (0-9, A-Z)");
 		if ((err = store_drugs_info(a->store, &r.drugs_count, &r.drugs_loaded_at)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		if (len == 0)
 			break;
 		if ((err = store_drugs_find(a->store, q->drug_code, 200, &drugs, &n)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		if (n == 0)
-			REFUSE(RX_NOT_FOUND, r.drugs_count ? "no drug in the master has this code"
+			GOTO_REPLY(RX_NOT_FOUND, r.drugs_count ? "no drug in the master has this code"
 							   : "the drug master is empty (rxctl drugs load FILE.csv)");
 		dinfos = calloc(n, sizeof *dinfos);
 		dptrs = calloc(n, sizeof *dptrs);
 		comps = calloc(n, sizeof *comps);
 		cptr_all = calloc(n * RX_MAX_COMPONENTS, sizeof *cptr_all);
 		if (!dinfos || !dptrs || !comps || !cptr_all)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			const store_drug_t *dr = &drugs[i];
 			Rx__DrugInfo *di = &dinfos[i];
@@ -724,9 +726,9 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__METRICS: {
 		store_stats_t s;
 		if ((err = store_stats(a->store, now, &s)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		if (a->metrics == NULL || (text = metrics_render(a->metrics, &s, now)) == NULL)
-			REFUSE(RX_UNAVAILABLE, "out of memory");
+			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
 		r.metrics = text;
 		break;
 	}
@@ -734,7 +736,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__STATS: {
 		store_stats_t s;
 		if ((err = store_stats(a->store, now, &s)) != RX_OK)
-			REFUSE(err, "storage error");
+			GOTO_REPLY(err, "storage error");
 		st.version = (char *)RX_VERSION;
 		st.broker_key.data = (uint8_t *)a->key->pk;
 		st.broker_key.len = RX_KEY_LEN;
@@ -771,7 +773,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		break;
 	}
 	default:
-		REFUSE(RX_INVALID, "unknown admin op");
+		GOTO_REPLY(RX_INVALID, "unknown admin op");
 	}
 reply:
 	/* Local codes (SYSTEM) never travel: the operator sees UNAVAILABLE. */

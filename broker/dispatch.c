@@ -351,7 +351,8 @@ rx_err_t dispatch_notice_frame(const dispatch_t *d, const store_notice_t *n, sto
 	return err;
 }
 
-#define REFUSE(code, text)                  \
+/* Refuse the request: record why in the log and jump to the refusal reply. */
+#define GOTO_REFUSE(code, text)             \
 	do {                                \
 		log->status = (code);       \
 		log->why = (text);          \
@@ -549,38 +550,38 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	/* The checks below run in the order they always did; the decoding and
 	 * the signature checks were done by dispatch_prepare. */
 	if (len == 0)
-		REFUSE(RX_INVALID, "empty request frame");
+		GOTO_REFUSE(RX_INVALID, "empty request frame");
 	if (len > RX_MAX_FRAME)
-		REFUSE(RX_INVALID, "request frame larger than the maximum");
+		GOTO_REFUSE(RX_INVALID, "request frame larger than the maximum");
 	if (req == NULL)
-		REFUSE(RX_INVALID, "request is not a valid rx.Request protobuf (or needs more memory to decode than rxd allows)");
+		GOTO_REFUSE(RX_INVALID, "request is not a valid rx.Request protobuf (or needs more memory to decode than rxd allows)");
 	/* Until the signature holds, the reply names the request id read from
 	 * the wire (if it is one), and nothing inside the call is decoded. */
 	if (req->call.len == 0)
-		REFUSE(RX_INVALID, "request.call is empty");
+		GOTO_REFUSE(RX_INVALID, "request.call is empty");
 	if (pr->has_rid) {
 		rid = pr->rid;
 		rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
 	}
 	if (req->key.len != RX_KEY_LEN)
-		REFUSE(RX_INVALID, "caller key must be 32 bytes");
+		GOTO_REFUSE(RX_INVALID, "caller key must be 32 bytes");
 	if (req->signature.len != RX_SIG_LEN)
-		REFUSE(RX_INVALID, "request signature must be 64 bytes");
+		GOTO_REFUSE(RX_INVALID, "request signature must be 64 bytes");
 	if (!pr->call_ok)
-		REFUSE(RX_BAD_SIGNATURE, "request signature does not verify");
+		GOTO_REFUSE(RX_BAD_SIGNATURE, "request signature does not verify");
 	if (call == NULL) {
 		/* As ever: a call that does not decode names no request. */
 		rid = NULL;
 		log->request_id[0] = '\0';
-		REFUSE(RX_INVALID, "request.call is not a valid rx.Call protobuf (or needs more memory to decode than rxd allows)");
+		GOTO_REFUSE(RX_INVALID, "request.call is not a valid rx.Call protobuf (or needs more memory to decode than rxd allows)");
 	}
 	if (call->request_id.len != RX_REQUEST_ID_LEN)
-		REFUSE(RX_INVALID, "request id must be 16 bytes");
+		GOTO_REFUSE(RX_INVALID, "request id must be 16 bytes");
 	rid = call->request_id.data;
 	rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
 	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LAST ? (int)call->op : 0;
 	if (log->op == 0)
-		REFUSE(RX_INVALID, "unknown op");
+		GOTO_REFUSE(RX_INVALID, "unknown op");
 
 	c.op = log->op;
 	c.actor = req->key.data;
@@ -593,7 +594,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	/* An id, code or patient id with a NUL in it does not canonicalize
 	 * (steps 10, 13, 15), though the decoded C string, cut at the NUL, would. */
 	if (rx_check_strings(&rx__call__descriptor, req->call.data, req->call.len) != RX_OK)
-		REFUSE(RX_INVALID, "a text field of the call holds a NUL byte");
+		GOTO_REFUSE(RX_INVALID, "a text field of the call holds a NUL byte");
 
 	/* What the op takes comes from the table of ops; LIST takes an id only
 	 * together with its access code. */
@@ -601,43 +602,43 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	if (info->prescription_id == RX_FIELD_MUST ||
 	    (info->prescription_id == RX_FIELD_MAY && call->prescription_id[0])) {
 		if (rx_rxid_parse(call->prescription_id, id) != RX_OK)
-			REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
+			GOTO_REFUSE(RX_INVALID, "prescription id is malformed or its check character is wrong");
 		memcpy(log->id, id, sizeof id);
 		c.id = id;
 	}
 	if (info->claim_token == RX_FIELD_MUST) {
 		if (call->claim_token.len != RX_TOKEN_LEN)
-			REFUSE(RX_INVALID, "claim token must be 16 bytes");
+			GOTO_REFUSE(RX_INVALID, "claim token must be 16 bytes");
 		c.claim_token = call->claim_token.data;
 	}
 	if (call->access_code[0]) {
 		if (info->access_code == RX_FIELD_NO)
-			REFUSE(RX_INVALID, "an access code is used only to CLAIM, STATUS or LIST");
+			GOTO_REFUSE(RX_INVALID, "an access code is used only to CLAIM, STATUS or LIST");
 		if (rx_access_code_parse(call->access_code, code) != RX_OK)
-			REFUSE(RX_INVALID, "the access code is malformed or its check character is wrong");
+			GOTO_REFUSE(RX_INVALID, "the access code is malformed or its check character is wrong");
 		c.access_code = code;
 	}
 	if (c.op == RX_OP_LIST) {
 		if (c.id && !c.access_code)
-			REFUSE(RX_INVALID, "LIST by prescription id needs its access code");
+			GOTO_REFUSE(RX_INVALID, "LIST by prescription id needs its access code");
 		if (call->patient_id[0] && rx_patient_id_parse(call->patient_id, pid) != RX_OK)
-			REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
+			GOTO_REFUSE(RX_INVALID, "patient id is malformed or its check character is wrong");
 		c.patient_id = call->patient_id[0] ? pid : "";
 	}
 	if (call->card && info->card == RX_FIELD_NO)
-		REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST, LOG or NOMINATE");
+		GOTO_REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST, LOG or NOMINATE");
 	if (call->pharmacy_code[0] && c.op != RX_OP_NOMINATE)
-		REFUSE(RX_INVALID, "a pharmacy code is used only to NOMINATE");
+		GOTO_REFUSE(RX_INVALID, "a pharmacy code is used only to NOMINATE");
 	if (c.op == RX_OP_NOMINATE) {
 		if (call->pharmacy_code[0] && rx_institution_valid(call->pharmacy_code) != RX_OK)
-			REFUSE(RX_INVALID, "the pharmacy code is malformed");
+			GOTO_REFUSE(RX_INVALID, "the pharmacy code is malformed");
 		c.pharmacy = call->pharmacy_code;
 	}
 	if (call->n_ack && c.op != RX_OP_ACK)
-		REFUSE(RX_INVALID, "notice seqs are acknowledged only with ACK");
+		GOTO_REFUSE(RX_INVALID, "notice seqs are acknowledged only with ACK");
 	if (c.op == RX_OP_ACK) {
 		if (call->n_ack == 0 || call->n_ack > STORE_MAX_ACKS)
-			REFUSE(RX_INVALID, "ACK names 1 to 256 notice seqs");
+			GOTO_REFUSE(RX_INVALID, "ACK names 1 to 256 notice seqs");
 		c.acks = call->ack;
 		c.nacks = call->n_ack;
 	}
@@ -655,24 +656,24 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	if (err == RX_PERMISSION_DENIED)
 		goto apply;
 	if (err != RX_NOT_FOUND)
-		REFUSE(err, out.why);
+		GOTO_REFUSE(err, out.why);
 
 	/* The patient's card, as the reader at the counter signed it. */
 	if (call->card) {
 		const char *why = NULL;
 		if ((card = pr->card) == NULL)
-			REFUSE(RX_INVALID, "the card assertion is not a signed rx.CardAssertion");
+			GOTO_REFUSE(RX_INVALID, "the card assertion is not a signed rx.CardAssertion");
 		if ((err = rx_check_assertion(card, &why)) != RX_OK)
-			REFUSE(err, why);
+			GOTO_REFUSE(err, why);
 		if (rx_check_strings(&rx__card_assertion__descriptor, call->card->body.data,
 				     call->card->body.len) != RX_OK)
-			REFUSE(RX_INVALID, "card assertion institution code is malformed");
+			GOTO_REFUSE(RX_INVALID, "card assertion institution code is malformed");
 		if (!pr->card_ok)
-			REFUSE(RX_BAD_SIGNATURE, "the card's signature on the assertion does not verify");
+			GOTO_REFUSE(RX_BAD_SIGNATURE, "the card's signature on the assertion does not verify");
 		if (card->at > now + RX_CLOCK_SKEW || card->at < now - RX_CLOCK_SKEW)
-			REFUSE(RX_ASSERTION_STALE, "the card assertion is more than 5 minutes off the broker's clock");
+			GOTO_REFUSE(RX_ASSERTION_STALE, "the card assertion is more than 5 minutes off the broker's clock");
 		if (peer == NULL || strcmp(card->institution_code, peer) != 0)
-			REFUSE(RX_ASSERTION_MISMATCH, "the card assertion was made at another institution");
+			GOTO_REFUSE(RX_ASSERTION_MISMATCH, "the card assertion was made at another institution");
 		assertion.card = card->card_key.data;
 		assertion.purpose = (int)card->purpose;
 		assertion.at = card->at;
@@ -684,24 +685,24 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	case RX_OP_SUBMIT: {
 		const Rx__Signed *sp = call->prescription;
 		if (!is_signed(sp))
-			REFUSE(RX_INVALID, "SUBMIT needs a signed prescription (body and 64-byte signature)");
+			GOTO_REFUSE(RX_INVALID, "SUBMIT needs a signed prescription (body and 64-byte signature)");
 		if ((p = pr->p) == NULL)
-			REFUSE(RX_INVALID, "prescription is not a valid rx.Prescription protobuf");
+			GOTO_REFUSE(RX_INVALID, "prescription is not a valid rx.Prescription protobuf");
 		if (p->prescriber_key.len != RX_KEY_LEN)
-			REFUSE(RX_INVALID, "prescriber key must be 32 bytes");
+			GOTO_REFUSE(RX_INVALID, "prescriber key must be 32 bytes");
 		if (!pr->body_ok)
-			REFUSE(RX_BAD_SIGNATURE, "prescriber signature does not verify");
+			GOTO_REFUSE(RX_BAD_SIGNATURE, "prescriber signature does not verify");
 		if (memcmp(p->prescriber_key.data, c.actor, RX_KEY_LEN) != 0)
-			REFUSE(RX_PERMISSION_DENIED, "a prescription must be submitted by its prescriber");
+			GOTO_REFUSE(RX_PERMISSION_DENIED, "a prescription must be submitted by its prescriber");
 		const char *why = NULL;
 		if (rx_check_strings(&rx__prescription__descriptor, sp->body.data, sp->body.len) != RX_OK)
-			REFUSE(RX_INVALID, "a text field of the prescription holds a NUL byte");
+			GOTO_REFUSE(RX_INVALID, "a text field of the prescription holds a NUL byte");
 		if ((err = rx_check_prescription(p, now, &why)) != RX_OK)
-			REFUSE(err, why);
+			GOTO_REFUSE(err, why);
 		if (card == NULL)
-			REFUSE(RX_INVALID, "SUBMIT needs the patient's card assertion (purpose issue)");
+			GOTO_REFUSE(RX_INVALID, "SUBMIT needs the patient's card assertion (purpose issue)");
 		if (p->patient_card.len && memcmp(p->patient_card.data, card->card_key.data, RX_KEY_LEN) != 0)
-			REFUSE(RX_ASSERTION_MISMATCH, "the prescription names another card than the one presented");
+			GOTO_REFUSE(RX_ASSERTION_MISMATCH, "the prescription names another card than the one presented");
 		c.patient_id = p->patient_id;
 		c.institution = p->institution_code;
 		c.issued_at = p->issued_at;
@@ -725,22 +726,22 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	case RX_OP_DISPENSE: {
 		const Rx__Signed *sd = call->dispense;
 		if (!is_signed(sd))
-			REFUSE(RX_INVALID, "DISPENSE needs a signed dispense record");
+			GOTO_REFUSE(RX_INVALID, "DISPENSE needs a signed dispense record");
 		if ((rec = pr->rec) == NULL)
-			REFUSE(RX_INVALID, "dispense record is not a valid rx.DispenseRecord protobuf");
+			GOTO_REFUSE(RX_INVALID, "dispense record is not a valid rx.DispenseRecord protobuf");
 		if (rec->pharmacy_key.len != RX_KEY_LEN)
-			REFUSE(RX_INVALID, "pharmacy key must be 32 bytes");
+			GOTO_REFUSE(RX_INVALID, "pharmacy key must be 32 bytes");
 		if (!pr->body_ok)
-			REFUSE(RX_BAD_SIGNATURE, "dispense record signature does not verify");
+			GOTO_REFUSE(RX_BAD_SIGNATURE, "dispense record signature does not verify");
 		if (memcmp(rec->pharmacy_key.data, c.actor, RX_KEY_LEN) != 0)
-			REFUSE(RX_PERMISSION_DENIED, "a dispense record must be signed by the dispensing pharmacy");
+			GOTO_REFUSE(RX_PERMISSION_DENIED, "a dispense record must be signed by the dispensing pharmacy");
 		const char *why = NULL;
 		if (rx_check_strings(&rx__dispense_record__descriptor, sd->body.data, sd->body.len) != RX_OK)
-			REFUSE(RX_INVALID, "a text field of the dispense record holds a NUL byte");
+			GOTO_REFUSE(RX_INVALID, "a text field of the dispense record holds a NUL byte");
 		if ((err = rx_check_dispense(rec, &why)) != RX_OK)
-			REFUSE(err, why);
+			GOTO_REFUSE(err, why);
 		if (strcmp(rec->prescription_id, id) != 0)
-			REFUSE(RX_INVALID, "the dispense record names another prescription");
+			GOTO_REFUSE(RX_INVALID, "the dispense record names another prescription");
 		c.use = rec->use;
 		c.body = sd->body.data;
 		c.body_len = sd->body.len;
