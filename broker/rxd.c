@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <sodium.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +25,10 @@
 #include "admin.h"
 #include "config.h"
 #include "dispatch.h"
+#include "frames.h"
 #include "jobs.h"
 #include "keys.h"
+#include "log.h"
 #include "rx.pb-c.h"
 #include "watchers.h"
 #include "workers.h"
@@ -43,45 +44,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-static int64_t now_sec(void)
-{
-	return (int64_t)time(NULL);
-}
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	/* One write(2) per line: lines from a busy broker stay whole, and a
-	 * request costs one system call for its log, not three. */
-	static time_t last;
-	static char ts[32];
-	char buf[1024];
-	time_t t = time(NULL);
-	va_list ap;
-	if (t != last) {
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof ts, "ts=%Y-%m-%dT%H:%M:%SZ ", &tm);
-		last = t;
-	}
-	size_t n = strlen(ts);
-	memcpy(buf, ts, n);
-	va_start(ap, fmt);
-	int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
-	va_end(ap);
-	n += m < 0 ? 0 : (size_t)m < sizeof buf - n - 1 ? (size_t)m : sizeof buf - n - 2;
-	buf[n++] = '\n';
-	ssize_t w = write(STDERR_FILENO, buf, n);
-	(void)w; /* nowhere to report a failing log */
 }
 
 static void usage(FILE *f)
@@ -130,53 +92,9 @@ static int make_dirs(const char *dir)
 	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Receive every part of one message; keep at most max parts.  Returns the
- * number of parts received (more than max means the rest were dropped). */
-static int recv_parts(void *sock, zmq_msg_t *parts, int max)
-{
-	int n = 0, more = 1;
-	while (more) {
-		zmq_msg_t m;
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&m);
-			break;
-		}
-		more = zmq_msg_more(&m);
-		if (n < max)
-			parts[n] = m;
-		else
-			zmq_msg_close(&m);
-		n++;
-	}
-	return n;
-}
-
-static void close_parts(zmq_msg_t *parts, int n, int max)
-{
-	for (int i = 0; i < n && i < max; i++)
-		zmq_msg_close(&parts[i]);
-}
-
-/* Send [identity][empty][body]. */
-static void send_reply(void *sock, zmq_msg_t *identity, const store_buf_t *body)
-{
-	zmq_msg_t id;
-	zmq_msg_init(&id);
-	zmq_msg_copy(&id, identity);
-	if (zmq_msg_send(&id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-		zmq_msg_close(&id);
-		return;
-	}
-	zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	zmq_send(sock, body->data, body->len, ZMQ_DONTWAIT);
-}
-
-#define MAX_PARTS 4
-
 /* One request read from the client socket, and what became of it. */
 typedef struct {
-	zmq_msg_t parts[MAX_PARTS];
+	zmq_msg_t parts[FRAMES_MAX];
 	int n;
 	int framed;            /* [identity][empty][Request] */
 	int64_t t0;
@@ -250,21 +168,21 @@ static void intake(front_t *f)
 {
 	while (room(f)) {
 		pending_t *q = &f->ring[f->read % RING];
-		q->n = recv_parts(f->sock, q->parts, MAX_PARTS);
+		q->n = frames_recv(f->sock, q->parts, FRAMES_MAX);
 		if (q->n <= 0)
 			return;
 		q->t0 = now_us();
 		f->a->requests++;
 		q->framed = q->n == 3 && zmq_msg_size(&q->parts[1]) == 0;
 		q->frame_len = 0;
-		for (int i = 0; i < q->n && i < MAX_PARTS; i++)
+		for (int i = 0; i < q->n && i < FRAMES_MAX; i++)
 			q->frame_len += zmq_msg_size(&q->parts[i]);
 		f->frame_bytes += q->frame_len;
 		q->held = 0;
 		memset(&q->prep, 0, sizeof q->prep);
 		if (workers_push(f->w, q) != RX_OK) { /* cannot be: the ring is the bound */
 			f->frame_bytes -= q->frame_len;
-			close_parts(q->parts, q->n, MAX_PARTS);
+			frames_close(q->parts, q->n, FRAMES_MAX);
 			return;
 		}
 		f->read++;
@@ -477,7 +395,7 @@ static int serve_batch(front_t *f)
 		if (q->err == RX_OK && q->log.status == RX_OK && q->log.watcher[0])
 			watch_refused(q, watch_register(&q->parts[0], q->log.watcher, &w));
 		if (q->err == RX_OK)
-			send_reply(f->sock, &q->parts[0], &q->reply);
+			frames_send_reply(f->sock, &q->parts[0], &q->reply);
 		if (q->err == RX_OK && q->log.status == RX_OK) {
 			for (size_t j = 0; j < q->log.nnotices; j++)
 				push_notice(f->sock, f->d, &q->log.notices[j], NULL);
@@ -485,7 +403,7 @@ static int serve_batch(front_t *f)
 				push_backlog(f->sock, f->d, w);
 		}
 		store_buf_free(&q->reply);
-		close_parts(q->parts, q->n, MAX_PARTS);
+		frames_close(q->parts, q->n, FRAMES_MAX);
 		release(f, q);
 		long long us = (long long)(now_us() - q->t0);
 		if (f->a->metrics)
@@ -507,7 +425,7 @@ static int serve_batch(front_t *f)
 static void serve_zap(void *sock, store_t *store, metrics_t *m)
 {
 	zmq_msg_t parts[8];
-	int n = recv_parts(sock, parts, 8);
+	int n = frames_recv(sock, parts, 8);
 	if (n <= 0)
 		return;
 	const char *code = "400", *text = "unknown key", *user = "";
@@ -540,7 +458,7 @@ static void serve_zap(void *sock, store_t *store, metrics_t *m)
 	zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
 	zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
 	zmq_send(sock, "", 0, 0);
-	close_parts(parts, n, 8);
+	frames_close(parts, n, 8);
 	/* Who was refused matters to the operator; the key itself is not logged. */
 	if (code[0] == '2')
 		m->zap_admitted++;
@@ -554,10 +472,10 @@ static void serve_zap(void *sock, store_t *store, metrics_t *m)
  * enough HTTP/1.0 to answer any request with the metrics and close. */
 static void serve_metrics(void *sock, const admin_t *a)
 {
-	zmq_msg_t parts[MAX_PARTS];
-	int n = recv_parts(sock, parts, MAX_PARTS);
+	zmq_msg_t parts[FRAMES_MAX];
+	int n = frames_recv(sock, parts, FRAMES_MAX);
 	if (n < 2) {
-		close_parts(parts, n, MAX_PARTS);
+		frames_close(parts, n, FRAMES_MAX);
 		return;
 	}
 	/* An empty frame is a connect or a disconnect, not a request. */
@@ -592,7 +510,7 @@ static void serve_metrics(void *sock, const admin_t *a)
 			     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
 			zmq_send(sock, "", 0, ZMQ_DONTWAIT);
 	}
-	close_parts(parts, n, MAX_PARTS);
+	frames_close(parts, n, FRAMES_MAX);
 }
 
 static void log_admin(int op, rx_err_t status, long long job_ms)
@@ -623,11 +541,11 @@ static void serve_jobs(void *sock, jobs_t *jobs)
 
 static void serve_admin(void *sock, const admin_t *a, jobs_t *jobs)
 {
-	zmq_msg_t parts[MAX_PARTS];
+	zmq_msg_t parts[FRAMES_MAX];
 	store_buf_t reply = {0};
 	rx_err_t status = RX_INVALID;
 	int op = 0;
-	int n = recv_parts(sock, parts, MAX_PARTS);
+	int n = frames_recv(sock, parts, FRAMES_MAX);
 	if (n <= 0)
 		return;
 	/* Bad framing is answered like any bad request: an empty frame is no
@@ -638,7 +556,7 @@ static void serve_admin(void *sock, const admin_t *a, jobs_t *jobs)
 		/* Its reply comes back through serve_jobs. */
 		if (jobs_start(jobs, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), zmq_msg_data(&parts[2]),
 			       zmq_msg_size(&parts[2]), now_sec()) == RX_OK) {
-			close_parts(parts, n, MAX_PARTS);
+			frames_close(parts, n, FRAMES_MAX);
 			return;
 		}
 		status = RX_UNAVAILABLE;
@@ -649,9 +567,9 @@ static void serve_admin(void *sock, const admin_t *a, jobs_t *jobs)
 				    framed ? zmq_msg_size(&parts[2]) : 0, now_sec(), &reply, &status, &op);
 	}
 	if (err == RX_OK)
-		send_reply(sock, &parts[0], &reply);
+		frames_send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);
-	close_parts(parts, n, MAX_PARTS);
+	frames_close(parts, n, FRAMES_MAX);
 	log_admin(op, status, -1);
 }
 
@@ -1088,7 +1006,7 @@ int main(int argc, char **argv)
 	for (; f.released < f.read; f.released++) {
 		pending_t *q = &f.ring[f.released % RING];
 		dispatch_prep_free(&q->prep);
-		close_parts(q->parts, q->n, MAX_PARTS);
+		frames_close(q->parts, q->n, FRAMES_MAX);
 		release(&f, q);
 	}
 	/* A job in progress (a backup) is let finish, its reply sent and its
