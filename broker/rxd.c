@@ -31,6 +31,7 @@
 #include "log.h"
 #include "rx.pb-c.h"
 #include "watchers.h"
+#include "zap.h"
 #include "workers.h"
 #include "rx_ops.h"
 
@@ -413,59 +414,6 @@ static int serve_batch(front_t *f)
 	/* Batches leave the ring in the order they entered it. */
 	f->released += (uint64_t)n;
 	return n;
-}
-
-/* ZAP (ZeroMQ RFC 27): libzmq asks, for every CURVE handshake on the client
- * endpoint, whether to admit the client's public key.  Only a registered,
- * unrevoked institution's key is admitted, and the institution's code
- * becomes the connection's User-Id, which every request is checked against.
- * Request frames: version, request id, domain, address, identity, mechanism,
- * credentials (the 32-byte client key).  Reply: version, request id, status
- * code, status text, user id, metadata. */
-static void serve_zap(void *sock, store_t *store, metrics_t *m)
-{
-	zmq_msg_t parts[8];
-	int n = frames_recv(sock, parts, 8);
-	if (n <= 0)
-		return;
-	const char *code = "400", *text = "unknown key", *user = "";
-	store_institution_t inst;
-	if (n != 7 || zmq_msg_size(&parts[0]) != 3 || memcmp(zmq_msg_data(&parts[0]), "1.0", 3) != 0) {
-		code = "500";
-		text = "malformed ZAP request";
-	} else if (zmq_msg_size(&parts[5]) != 5 || memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) != 0 ||
-		   zmq_msg_size(&parts[6]) != 32) {
-		text = "CURVE required";
-	} else {
-		rx_err_t err = store_institution_by_curve(store, zmq_msg_data(&parts[6]), &inst);
-		if (err == RX_OK && !inst.revoked) {
-			code = "200";
-			text = "OK";
-			user = inst.code;
-		} else if (err == RX_OK) {
-			text = "institution revoked";
-		} else if (err != RX_NOT_FOUND) {
-			code = "300"; /* temporary: storage trouble */
-			text = "registry unavailable";
-		}
-	}
-	zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
-	if (n >= 2)
-		zmq_send(sock, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), ZMQ_SNDMORE);
-	else
-		zmq_send(sock, "", 0, ZMQ_SNDMORE);
-	zmq_send(sock, code, 3, ZMQ_SNDMORE);
-	zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
-	zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
-	zmq_send(sock, "", 0, 0);
-	frames_close(parts, n, 8);
-	/* Who was refused matters to the operator; the key itself is not logged. */
-	if (code[0] == '2')
-		m->zap_admitted++;
-	else
-		m->zap_refused++;
-	log_line("zap=%s institution=%s reason=\"%s\"", code[0] == '2' ? "admit" : "refuse",
-		 user[0] ? user : "-", text);
 }
 
 /* The Prometheus endpoint (--metrics): a ZMQ_STREAM socket speaking just
@@ -973,7 +921,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 1024 && (items[P_ZAP].revents & ZMQ_POLLIN); i++) {
 			int ev = 0;
 			size_t evlen = sizeof ev;
-			serve_zap(zap, store, &metrics);
+			zap_serve(zap, store, &metrics);
 			zmq_getsockopt(zap, ZMQ_EVENTS, &ev, &evlen);
 			if (!(ev & ZMQ_POLLIN))
 				break;
