@@ -7,9 +7,9 @@
 #include "frames.h"
 #include "log.h"
 
-/* ZAP request frames (RFC 27): version, request id, domain, address, identity, mechanism,
- * credentials (the 32-byte client key).  Reply: version, request id, status
- * code, status text, user id, metadata. */
+/* Request frames (RFC 27): version, request id, domain, address, identity,
+ * mechanism, credentials (the 32-byte client key).  Reply: version, request
+ * id, status code, status text, user id, metadata. */
 void zap_serve(void *sock, store_t *store, metrics_t *m)
 {
 	zmq_msg_t parts[8];
