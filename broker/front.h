@@ -34,7 +34,8 @@ typedef struct front front_t;
  * verify threads (0..WORKERS_MAX; 0: the store thread verifies).  *out is
  * the module's one front (front_destroy).  RX_SYSTEM if the threads cannot
  * be started. */
-rx_err_t front_new(front_t **out, void *sock, const dispatch_t *d, admin_t *a, int nverify) RX_MUST_CHECK;
+rx_err_t front_new(front_t **out, void *sock, const dispatch_t *d, admin_t *a,
+		   int nverify) RX_MUST_CHECK;
 /* Stop the verify threads (after the requests they hold) and drop every
  * request not yet answered (its client resends); sets *f NULL. */
 void front_destroy(front_t **f);

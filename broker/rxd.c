@@ -1,11 +1,19 @@
-/* rxd: the rx-exchange broker.
+/* rxd: the rx-exchange broker: flags, boot, loop, drain.
  *
- * One thread, one poll loop over two ROUTER sockets: the client endpoint
- * (--listen) and the admin socket (ipc://DIR/admin.sock, mode 0600).  Each
- * request runs to completion (verified, committed with fsync) before its
- * reply is sent.  Long operator requests (backup, audit walks) run as jobs
- * on threads of their own (jobs.h) and come back through the loop.
- * SIGTERM or SIGINT: finish the request in hand and the jobs running, stop. */
+ * Flags and the config file (config.h) give the data dir, the endpoints and
+ * the thread counts; boot locks the data dir, loads the keys (keys.h), opens
+ * the store and binds the sockets.  The thread running main is the store
+ * thread: it alone writes to the store and answers on the sockets, in one
+ * poll loop over the client endpoint (--listen, CURVE, admitted by zap.h),
+ * the admin socket (ipc://DIR/admin.sock, mode 0600), the ZAP handler, the
+ * verify workers' and the jobs' wake-ups and the metrics endpoint (http.h).
+ * Verify threads decode client requests and check their signatures; the
+ * store thread applies them in group commits and replies only after the
+ * fsync (front.h).  Long operator requests (backup, audit walks) run as
+ * jobs on threads of their own (jobs.h) and come back through the loop;
+ * other admin requests and the minute's chores run on the store thread.
+ * SIGTERM or SIGINT: stop accepting, answer what already arrived (for up to
+ * two seconds), let the running jobs finish, sign the audit head, stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
