@@ -1,37 +1,45 @@
-/* rxd: the rx-exchange broker.
+/* rxd: the rx-exchange broker: flags, boot, loop, drain.
  *
- * One thread, one poll loop over two ROUTER sockets: the client endpoint
- * (--listen) and the admin socket (ipc://DIR/admin.sock, mode 0600).  Each
- * request runs to completion (verified, committed with fsync) before its
- * reply is sent.  Long operator requests (backup, audit walks) run as jobs
- * on threads of their own (jobs.h) and come back through the loop.
- * SIGTERM or SIGINT: finish the request in hand and the jobs running, stop. */
+ * Flags and the config file (config.h) give the data dir, the endpoints and
+ * the thread counts; boot locks the data dir, loads the keys (keys.h), opens
+ * the store and binds the sockets.  The thread running main is the store
+ * thread: it alone writes to the store and answers on the sockets, in one
+ * poll loop over the client endpoint (--listen, CURVE, admitted by zap.h),
+ * the admin socket (ipc://DIR/admin.sock, mode 0600), the ZAP handler, the
+ * verify workers' and the jobs' wake-ups and the metrics endpoint (http.h).
+ * Verify threads decode client requests and check their signatures; the
+ * store thread applies them in group commits and replies only after the
+ * fsync (front.h).  Long operator requests (backup, audit walks) run as
+ * jobs on threads of their own (jobs.h) and come back through the loop;
+ * other admin requests and the minute's chores run on the store thread.
+ * SIGTERM or SIGINT: stop accepting, answer what already arrived (for up to
+ * two seconds), let the running jobs finish, sign the audit head, stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
-#include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "admin.h"
 #include "config.h"
 #include "dispatch.h"
+#include "frames.h"
+#include "front.h"
+#include "http.h"
 #include "jobs.h"
 #include "keys.h"
+#include "log.h"
 #include "rx.pb-c.h"
-#include "watchers.h"
 #include "workers.h"
-#include "rx_ops.h"
+#include "zap.h"
 
 /* rxd's exit status when a key file is missing or is not the store's: not
  * a failure a restart can cure (deploy/rxd.service does not retry it). */
@@ -43,45 +51,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-static int64_t now_sec(void)
-{
-	return (int64_t)time(NULL);
-}
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	/* One write(2) per line: lines from a busy broker stay whole, and a
-	 * request costs one system call for its log, not three. */
-	static time_t last;
-	static char ts[32];
-	char buf[1024];
-	time_t t = time(NULL);
-	va_list ap;
-	if (t != last) {
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof ts, "ts=%Y-%m-%dT%H:%M:%SZ ", &tm);
-		last = t;
-	}
-	size_t n = strlen(ts);
-	memcpy(buf, ts, n);
-	va_start(ap, fmt);
-	int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
-	va_end(ap);
-	n += m < 0 ? 0 : (size_t)m < sizeof buf - n - 1 ? (size_t)m : sizeof buf - n - 2;
-	buf[n++] = '\n';
-	ssize_t w = write(STDERR_FILENO, buf, n);
-	(void)w; /* nowhere to report a failing log */
 }
 
 static void usage(FILE *f)
@@ -130,471 +99,6 @@ static int make_dirs(const char *dir)
 	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Receive every part of one message; keep at most max parts.  Returns the
- * number of parts received (more than max means the rest were dropped). */
-static int recv_parts(void *sock, zmq_msg_t *parts, int max)
-{
-	int n = 0, more = 1;
-	while (more) {
-		zmq_msg_t m;
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&m);
-			break;
-		}
-		more = zmq_msg_more(&m);
-		if (n < max)
-			parts[n] = m;
-		else
-			zmq_msg_close(&m);
-		n++;
-	}
-	return n;
-}
-
-static void close_parts(zmq_msg_t *parts, int n, int max)
-{
-	for (int i = 0; i < n && i < max; i++)
-		zmq_msg_close(&parts[i]);
-}
-
-/* Send [identity][empty][body]. */
-static void send_reply(void *sock, zmq_msg_t *identity, const store_buf_t *body)
-{
-	zmq_msg_t id;
-	zmq_msg_init(&id);
-	zmq_msg_copy(&id, identity);
-	if (zmq_msg_send(&id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-		zmq_msg_close(&id);
-		return;
-	}
-	zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	zmq_send(sock, body->data, body->len, ZMQ_DONTWAIT);
-}
-
-#define MAX_PARTS 4
-
-/* One request read from the client socket, and what became of it. */
-typedef struct {
-	zmq_msg_t parts[MAX_PARTS];
-	int n;
-	int framed;            /* [identity][empty][Request] */
-	int64_t t0;
-	dispatch_prep_t prep;  /* filled by a verify worker */
-	size_t frame_len;      /* bytes of its parts */
-	size_t held;           /* bytes its decoding took (counted in decoded_in_flight) */
-	rx_err_t err;
-	store_buf_t reply;
-	dispatch_log_t log;
-} pending_t;
-
-/* Requests in one group commit.  A bigger batch shares one fsync among more
- * requests, but every reply in it waits for the last one's turn. */
-#define BATCH_MAX 64
-/* Requests read and not yet answered: enough to keep the verify workers busy
- * through a whole batch's commit. */
-#define RING (4 * BATCH_MAX)
-
-/* The client side of rxd: the requests between the socket and their
- * replies.  ring[k % RING] holds the k-th request read; those from
- * released to read-1 are in flight (with the workers, or in a batch). */
-typedef struct {
-	void *sock;
-	const dispatch_t *d;
-	admin_t *a;
-	workers_t *w;
-	pending_t ring[RING];
-	uint64_t read, released;
-	size_t frame_bytes;    /* of the requests read and not released */
-} front_t;
-
-/* What the requests in flight hold at most: their frames and what decoding
- * them took (each is also capped: RX_MAX_FRAME, DISPATCH_DECODE_MAX).  Past
- * it rxd stops reading, and clients wait in ZeroMQ's queues (ZMQ_RCVHWM
- * messages a connection), so a burst of big frames, signed or not, cannot
- * make rxd hold more than this. */
-#define INFLIGHT_MAX ((size_t)32 << 20)
-/* Bytes the verify workers' decoding holds for requests not yet released. */
-static atomic_size_t decoded_in_flight;
-
-/* A verify worker's part (any thread): decode and check signatures. */
-static void prepare(void *item)
-{
-	pending_t *q = item;
-	q->held = 0;
-	if (q->framed) {
-		dispatch_prepare(zmq_msg_data(&q->parts[2]), zmq_msg_size(&q->parts[2]), &q->prep);
-		q->held = dispatch_prep_used(&q->prep);
-		atomic_fetch_add(&decoded_in_flight, q->held);
-	}
-}
-
-/* May another request be read? */
-static int room(const front_t *f)
-{
-	return f->read - f->released < RING &&
-	       f->frame_bytes + atomic_load(&decoded_in_flight) < INFLIGHT_MAX;
-}
-
-/* A request leaves the ring: what it held is free again. */
-static void release(front_t *f, pending_t *q)
-{
-	atomic_fetch_sub(&decoded_in_flight, q->held);
-	f->frame_bytes -= q->frame_len;
-	q->held = q->frame_len = 0;
-}
-
-/* Read every request waiting (while there is room) and hand each to the
- * verify workers. */
-static void intake(front_t *f)
-{
-	while (room(f)) {
-		pending_t *q = &f->ring[f->read % RING];
-		q->n = recv_parts(f->sock, q->parts, MAX_PARTS);
-		if (q->n <= 0)
-			return;
-		q->t0 = now_us();
-		f->a->requests++;
-		q->framed = q->n == 3 && zmq_msg_size(&q->parts[1]) == 0;
-		q->frame_len = 0;
-		for (int i = 0; i < q->n && i < MAX_PARTS; i++)
-			q->frame_len += zmq_msg_size(&q->parts[i]);
-		f->frame_bytes += q->frame_len;
-		q->held = 0;
-		memset(&q->prep, 0, sizeof q->prep);
-		if (workers_push(f->w, q) != RX_OK) { /* cannot be: the ring is the bound */
-			f->frame_bytes -= q->frame_len;
-			close_parts(q->parts, q->n, MAX_PARTS);
-			return;
-		}
-		f->read++;
-	}
-}
-
-/* ---- watching pharmacies (watchers.h) ----
- * Routes to gone connections are found out: the client socket is
- * ZMQ_ROUTER_MANDATORY (a send to an unknown routing id fails instead of
- * vanishing) and ZeroMQ heartbeats close connections that stop answering,
- * so a push to a dead watcher fails and the watcher is dropped. */
-#define BACKLOG_MAX 256
-#define WATCHERS_MAX 4096 /* watching connections, of every institution */
-static watchers_t *watching;
-
-/* Send one notice frame to watcher w; 0 if the connection is gone or full. */
-static int push_to(void *sock, const watcher_t *w, const store_buf_t *frame)
-{
-	if (zmq_send(sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-		return 0;
-	zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	return zmq_send(sock, frame->data, frame->len, ZMQ_DONTWAIT) >= 0;
-}
-
-/* Push n to every connection watching its pharmacy (only to only, if not
- * NULL).  A connection a push cannot reach is forgotten.  How many got it. */
-static int push_notice(void *sock, const dispatch_t *d, const store_notice_t *n, const watcher_t *only)
-{
-	store_buf_t frame = {0};
-	int sent = 0;
-	if (dispatch_notice_frame(d, n, &frame) != RX_OK)
-		return 0;
-	for (size_t i = 0; i < watchers_count(watching);) {
-		watcher_t *w = watchers_at(watching, i);
-		if (strcmp(w->code, n->pharmacy) != 0 || (only && w != only)) {
-			i++;
-		} else if (push_to(sock, w, &frame)) {
-			sent++;
-			i++;
-		} else {
-			watchers_remove_at(watching, i);
-		}
-		/* Removing moves the last watcher into slot i, where only points:
-		 * with only, one look is all there is. */
-		if (only && w == only)
-			break;
-	}
-	store_buf_free(&frame);
-	if (sent)
-		log_line("op=NOTICE seq=%llu to=%s rx=%s kind=%s", (unsigned long long)n->seq, n->pharmacy,
-			 n->id, n->kind == STORE_NOTICE_NEW ? "new" : "cancel");
-	return sent;
-}
-
-/* A pharmacy's WATCH was answered OK: register its connection, before the
- * reply goes (a WATCH that cannot be registered is refused, never answered
- * OK with no pushes to follow). */
-static rx_err_t watch_register(const zmq_msg_t *identity, const char *code, watcher_t **w)
-{
-	int fresh;
-	rx_err_t err = watchers_add(watching, zmq_msg_data((zmq_msg_t *)identity),
-				    zmq_msg_size((zmq_msg_t *)identity), code, now_sec(), w, &fresh);
-	if (err == RX_OK && fresh)
-		log_line("event=watch to=%s watchers=%zu", code, watchers_count(watching));
-	return err;
-}
-
-/* Send what is waiting for a pharmacy that just WATCHed on connection w. */
-static void push_backlog(void *sock, const dispatch_t *d, watcher_t *w)
-{
-	store_notice_t *list = NULL;
-	size_t n = 0;
-	char code[RX_INSTITUTION_MAX + 1];
-	snprintf(code, sizeof code, "%s", w->code);
-	if (store_notices(d->store, code, 0, BACKLOG_MAX, &list, &n) != RX_OK)
-		return;
-	/* Once a push fails, w is forgotten (its slot reused): the rest waits
-	 * for the next WATCH. */
-	for (size_t i = 0; i < n && push_notice(sock, d, &list[i], w) > 0; i++)
-		;
-	free(list);
-}
-
-/* A WATCH from a connection already watching is a heartbeat: the connect
- * was audited, the heartbeat is not (else every pharmacy would add an
- * audit entry every 30 s, forever). */
-static void heartbeat(pending_t *q, const char *peer)
-{
-	const Rx__Call *call = q->prep.call;
-	q->prep.watching = peer && call && call->op == RX__OP__WATCH &&
-			   watchers_has(watching, zmq_msg_data(&q->parts[0]), zmq_msg_size(&q->parts[0]),
-					peer, now_sec());
-}
-
-/* A WATCH answered OK by the store whose connection could not be
- * registered: its reply becomes the refusal (a WATCH's reply is never
- * stored, so nothing else said otherwise). */
-static void watch_refused(pending_t *q, rx_err_t err)
-{
-	if (err == RX_OK)
-		return;
-	uint8_t rid[RX_REQUEST_ID_LEN];
-	int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
-	store_buf_free(&q->reply);
-	q->log.status = err == RX_WATCHERS_FULL ? err : RX_INVALID;
-	q->log.why = err == RX_WATCHERS_FULL
-			     ? "every watching slot is taken by one connection of each institution; WATCH again later"
-			     : "this connection's routing id cannot be registered";
-	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, q->log.status,
-				  q->log.why, &q->reply);
-}
-
-/* Does this reply depend on the open batch?  Everything the store
- * evaluated inside it does: a change, a read that recorded a card's nonce
- * or a code attempt, a refusal caused by a sibling's change, even a plain
- * read (it saw the siblings' changes).  A retry answered from what was
- * committed before the batch, and a refusal made before the store was
- * asked, do not. */
-static int in_batch(const pending_t *q)
-{
-	return q->err == RX_OK && q->log.applied && !q->log.replayed;
-}
-
-/* The batch did not commit, so nothing of it happened: a reply evaluated
- * inside it may state only what is durable.  A plain read is evaluated
- * again, alone, against what is committed (a pharmacist can still look while
- * the disk fails); every other reply becomes UNAVAILABLE. */
-static void batch_failed(const dispatch_t *d, pending_t *q)
-{
-	store_buf_free(&q->reply);
-	if (q->log.plain_read) {
-		const char *peer = zmq_msg_gets(&q->parts[2], "User-Id");
-		dispatch_prepare(zmq_msg_data(&q->parts[2]), zmq_msg_size(&q->parts[2]), &q->prep);
-		heartbeat(q, peer);
-		q->err = dispatch_apply(d, peer, &q->prep, now_sec(), &q->reply, &q->log);
-		return;
-	}
-	uint8_t rid[RX_REQUEST_ID_LEN];
-	int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
-	q->log.status = RX_UNAVAILABLE;
-	q->log.why = "storage error committing the batch";
-	q->log.nnotices = 0;
-	q->log.watcher[0] = '\0';
-	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, q->log.status,
-				  q->log.why, &q->reply);
-}
-
-/* One log line per request, written with one write(2). */
-static void log_request(const pending_t *q, int n, long long us, long long commit_us)
-{
-	const dispatch_log_t *log = &q->log;
-	const char *op = log->op ? rx_op_name(log->op) : "-";
-	const char *rid = log->request_id[0] ? log->request_id : "-";
-	const char *rx = log->id[0] ? log->id : "-";
-	if (log->why)
-		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d commit_us=%lld why=\"%s\"",
-			 op, rx_err_name(log->status), us, rid, rx, n, commit_us, log->why);
-	else
-		log_line("op=%s status=%s latency_us=%lld rid=%s rx=%s batch=%d commit_us=%lld%s%s", op,
-			 rx_err_name(log->status), us, rid, rx, n, commit_us,
-			 log->replayed || log->batch_replay ? " replayed=1" : "",
-			 log->audit_lost ? " audit=lost" : "");
-}
-
-/* Group commit: take every request the workers have finished, in the order
- * they arrived (up to BATCH_MAX), apply each in its own nested transaction
- * of one batch, commit the batch once (one fsync), and only then send the
- * replies.  If the commit fails, no reply evaluated in the batch is sent as
- * it was (batch_failed): nothing unwritten is acknowledged or told.  If the
- * batch cannot even begin, each request commits alone (store_change without
- * a batch) and its reply already says what became of it.  Returns how many
- * requests the batch held (0: none was ready). */
-static int serve_batch(front_t *f)
-{
-	pending_t *batch[BATCH_MAX];
-	int n = 0;
-	pending_t *q;
-	while (n < BATCH_MAX && (q = workers_pop(f->w)) != NULL)
-		batch[n++] = q;
-	if (n == 0)
-		return 0;
-	int batched = store_batch_begin(f->d->store) == RX_OK;
-	for (int i = 0; i < n; i++) {
-		q = batch[i];
-		q->reply.data = NULL;
-		q->reply.len = 0;
-		if (!q->framed) {
-			memset(&q->log, 0, sizeof q->log);
-			q->log.status = RX_INVALID;
-			q->log.why = "expected frames [empty delimiter][request]";
-			q->err = dispatch_refusal(NULL, 0, q->log.status, q->log.why, &q->reply);
-		} else {
-			/* The institution ZAP admitted this connection as (CURVE). */
-			const char *peer = zmq_msg_gets(&q->parts[2], "User-Id");
-			heartbeat(q, peer);
-			q->err = dispatch_apply(f->d, peer, &q->prep, now_sec(), &q->reply, &q->log);
-		}
-	}
-	/* What arrived meanwhile goes to the workers now, so that they verify
-	 * it while this batch's fsync runs. */
-	intake(f);
-	int64_t c0 = now_us();
-	rx_err_t committed = batched ? store_batch_end(f->d->store) : RX_OK;
-	long long commit_us = (long long)(now_us() - c0);
-	for (int i = 0; i < n; i++) {
-		q = batch[i];
-		watcher_t *w = NULL;
-		if (committed != RX_OK && in_batch(q))
-			batch_failed(f->d, q);
-		if (q->err == RX_OK && q->log.status == RX_OK && q->log.watcher[0])
-			watch_refused(q, watch_register(&q->parts[0], q->log.watcher, &w));
-		if (q->err == RX_OK)
-			send_reply(f->sock, &q->parts[0], &q->reply);
-		if (q->err == RX_OK && q->log.status == RX_OK) {
-			for (size_t j = 0; j < q->log.nnotices; j++)
-				push_notice(f->sock, f->d, &q->log.notices[j], NULL);
-			if (w)
-				push_backlog(f->sock, f->d, w);
-		}
-		store_buf_free(&q->reply);
-		close_parts(q->parts, q->n, MAX_PARTS);
-		release(f, q);
-		long long us = (long long)(now_us() - q->t0);
-		if (f->a->metrics)
-			metrics_request(f->a->metrics, q->log.op, q->log.status, us, now_sec());
-		log_request(q, n, us, commit_us);
-	}
-	/* Batches leave the ring in the order they entered it. */
-	f->released += (uint64_t)n;
-	return n;
-}
-
-/* ZAP (ZeroMQ RFC 27): libzmq asks, for every CURVE handshake on the client
- * endpoint, whether to admit the client's public key.  Only a registered,
- * unrevoked institution's key is admitted, and the institution's code
- * becomes the connection's User-Id, which every request is checked against.
- * Request frames: version, request id, domain, address, identity, mechanism,
- * credentials (the 32-byte client key).  Reply: version, request id, status
- * code, status text, user id, metadata. */
-static void serve_zap(void *sock, store_t *store, metrics_t *m)
-{
-	zmq_msg_t parts[8];
-	int n = recv_parts(sock, parts, 8);
-	if (n <= 0)
-		return;
-	const char *code = "400", *text = "unknown key", *user = "";
-	store_institution_t inst;
-	if (n != 7 || zmq_msg_size(&parts[0]) != 3 || memcmp(zmq_msg_data(&parts[0]), "1.0", 3) != 0) {
-		code = "500";
-		text = "malformed ZAP request";
-	} else if (zmq_msg_size(&parts[5]) != 5 || memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) != 0 ||
-		   zmq_msg_size(&parts[6]) != 32) {
-		text = "CURVE required";
-	} else {
-		rx_err_t err = store_institution_by_curve(store, zmq_msg_data(&parts[6]), &inst);
-		if (err == RX_OK && !inst.revoked) {
-			code = "200";
-			text = "OK";
-			user = inst.code;
-		} else if (err == RX_OK) {
-			text = "institution revoked";
-		} else if (err != RX_NOT_FOUND) {
-			code = "300"; /* temporary: storage trouble */
-			text = "registry unavailable";
-		}
-	}
-	zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
-	if (n >= 2)
-		zmq_send(sock, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), ZMQ_SNDMORE);
-	else
-		zmq_send(sock, "", 0, ZMQ_SNDMORE);
-	zmq_send(sock, code, 3, ZMQ_SNDMORE);
-	zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
-	zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
-	zmq_send(sock, "", 0, 0);
-	close_parts(parts, n, 8);
-	/* Who was refused matters to the operator; the key itself is not logged. */
-	if (code[0] == '2')
-		m->zap_admitted++;
-	else
-		m->zap_refused++;
-	log_line("zap=%s institution=%s reason=\"%s\"", code[0] == '2' ? "admit" : "refuse",
-		 user[0] ? user : "-", text);
-}
-
-/* The Prometheus endpoint (--metrics): a ZMQ_STREAM socket speaking just
- * enough HTTP/1.0 to answer any request with the metrics and close. */
-static void serve_metrics(void *sock, const admin_t *a)
-{
-	zmq_msg_t parts[MAX_PARTS];
-	int n = recv_parts(sock, parts, MAX_PARTS);
-	if (n < 2) {
-		close_parts(parts, n, MAX_PARTS);
-		return;
-	}
-	/* An empty frame is a connect or a disconnect, not a request. */
-	if (zmq_msg_size(&parts[1]) > 0) {
-		store_stats_t st;
-		char *text = NULL;
-		if (store_stats(a->store, now_sec(), &st) == RX_OK)
-			text = metrics_render(a->metrics, &st, now_sec());
-		char head[160];
-		size_t body_len = text ? strlen(text) : 0;
-		int hl = snprintf(head, sizeof head,
-				  "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-				  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-				  text ? "200 OK" : "503 Service Unavailable", body_len);
-		/* A ZMQ_STREAM message is exactly [identity][data]: one data frame. */
-		char *resp = malloc((size_t)hl + body_len);
-		if (resp) {
-			memcpy(resp, head, (size_t)hl);
-			if (body_len)
-				memcpy(resp + hl, text, body_len);
-			/* Never a blocking send: a scraper that hung up (its pipe
-			 * closing) or does not read would hold the store thread
-			 * in zmq_send for good; what cannot be queued is dropped. */
-			if (zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]),
-				     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-				zmq_send(sock, resp, (size_t)hl + body_len, ZMQ_DONTWAIT);
-			free(resp);
-		}
-		free(text);
-		/* and close the connection: identity, then an empty frame */
-		if (zmq_send(sock, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]),
-			     ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-			zmq_send(sock, "", 0, ZMQ_DONTWAIT);
-	}
-	close_parts(parts, n, MAX_PARTS);
-}
-
 static void log_admin(int op, rx_err_t status, long long job_ms)
 {
 	/* The schema names every op, those added later too. */
@@ -623,11 +127,11 @@ static void serve_jobs(void *sock, jobs_t *jobs)
 
 static void serve_admin(void *sock, const admin_t *a, jobs_t *jobs)
 {
-	zmq_msg_t parts[MAX_PARTS];
+	zmq_msg_t parts[FRAMES_MAX];
 	store_buf_t reply = {0};
 	rx_err_t status = RX_INVALID;
 	int op = 0;
-	int n = recv_parts(sock, parts, MAX_PARTS);
+	int n = frames_recv(sock, parts, FRAMES_MAX);
 	if (n <= 0)
 		return;
 	/* Bad framing is answered like any bad request: an empty frame is no
@@ -638,7 +142,7 @@ static void serve_admin(void *sock, const admin_t *a, jobs_t *jobs)
 		/* Its reply comes back through serve_jobs. */
 		if (jobs_start(jobs, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), zmq_msg_data(&parts[2]),
 			       zmq_msg_size(&parts[2]), now_sec()) == RX_OK) {
-			close_parts(parts, n, MAX_PARTS);
+			frames_close(parts, n, FRAMES_MAX);
 			return;
 		}
 		status = RX_UNAVAILABLE;
@@ -649,9 +153,9 @@ static void serve_admin(void *sock, const admin_t *a, jobs_t *jobs)
 				    framed ? zmq_msg_size(&parts[2]) : 0, now_sec(), &reply, &status, &op);
 	}
 	if (err == RX_OK)
-		send_reply(sock, &parts[0], &reply);
+		frames_send_reply(sock, &parts[0], &reply);
 	store_buf_free(&reply);
-	close_parts(parts, n, MAX_PARTS);
+	frames_close(parts, n, FRAMES_MAX);
 	log_admin(op, status, -1);
 }
 
@@ -983,15 +487,12 @@ int main(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int nverify = cfg.verify_threads >= 0 ? cfg.verify_threads
 		      : ncpu < 1 ? 1 : ncpu > WORKERS_MAX ? WORKERS_MAX : (int)ncpu;
-	static front_t f;
-	f.sock = front;
-	f.d = &d;
-	f.a = &a;
-	if (workers_new(&f.w, nverify, RING, prepare) != RX_OK) {
+	front_t *f = NULL;
+	if (front_new(&f, front, &d, &a, nverify) != RX_OK) {
 		fprintf(stderr, "rxd: cannot start %d verify threads\n", nverify);
 		return 1;
 	}
-	if (watchers_new(&watching, WATCHERS_MAX) != RX_OK) {
+	if (front_watchers_new() != RX_OK) {
 		fprintf(stderr, "rxd: out of memory\n");
 		return 1;
 	}
@@ -1009,14 +510,14 @@ int main(int argc, char **argv)
 	zmq_pollitem_t items[] = {{front, 0, ZMQ_POLLIN, 0},
 				  {admin_sock, 0, ZMQ_POLLIN, 0},
 				  {zap, 0, ZMQ_POLLIN, 0},
-				  {NULL, workers_fd(f.w), ZMQ_POLLIN, 0},
+				  {NULL, front_workers_fd(f), ZMQ_POLLIN, 0},
 				  {jobs_socket(jobs), 0, ZMQ_POLLIN, 0},
 				  {msock, 0, ZMQ_POLLIN, 0}};
 	int64_t next_chores = now_sec() + 60, next_trim = now_sec() + 5;
 	long wait_ms = 1000;
 	while (!stopping) {
 		/* A full ring stops reading: clients wait in ZeroMQ's queues. */
-		items[P_FRONT].events = room(&f) ? ZMQ_POLLIN : 0;
+		items[P_FRONT].events = front_room(f) ? ZMQ_POLLIN : 0;
 		int rc = zmq_poll(items, msock ? 6 : 5, wait_ms);
 		/* Give freed heap back to the system: requests allocate and free
 		 * in many sizes, on several threads, and glibc keeps what it freed, so
@@ -1037,13 +538,13 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (items[P_FRONT].revents & ZMQ_POLLIN)
-			intake(&f);
+			front_intake(f);
 		if (items[P_DONE].revents & ZMQ_POLLIN)
-			workers_clear(f.w);
+			front_workers_clear(f);
 		/* A few batches, then the other sockets get their turn; if the
 		 * last batch was full more may be ready: do not sleep then. */
 		int full = 0;
-		for (int i = 0; i < 4 && (full = serve_batch(&f) == BATCH_MAX); i++)
+		for (int i = 0; i < 4 && (full = front_serve_batch(f) == BATCH_MAX); i++)
 			;
 		wait_ms = full ? 0 : 1000;
 		if (items[P_ADMIN].revents & ZMQ_POLLIN)
@@ -1055,13 +556,13 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 1024 && (items[P_ZAP].revents & ZMQ_POLLIN); i++) {
 			int ev = 0;
 			size_t evlen = sizeof ev;
-			serve_zap(zap, store, &metrics);
+			zap_serve(zap, store, &metrics);
 			zmq_getsockopt(zap, ZMQ_EVENTS, &ev, &evlen);
 			if (!(ev & ZMQ_POLLIN))
 				break;
 		}
 		if (msock && (items[P_METRICS].revents & ZMQ_POLLIN))
-			serve_metrics(msock, &a);
+			http_serve_metrics(msock, &a);
 	}
 
 	/* Stop accepting, answer what already arrived (for up to two seconds),
@@ -1070,27 +571,21 @@ int main(int argc, char **argv)
 	zmq_unbind(front, bound);
 	int64_t drain_until = now_us() + 2000000;
 	while (now_us() < drain_until) {
-		intake(&f);
-		workers_clear(f.w);
-		serve_batch(&f);
-		if (f.read == f.released) {
+		front_intake(f);
+		front_workers_clear(f);
+		front_serve_batch(f);
+		if (front_idle(f)) {
 			zmq_pollitem_t it = {front, 0, ZMQ_POLLIN, 0};
 			if (zmq_poll(&it, 1, 0) <= 0 || !(it.revents & ZMQ_POLLIN))
 				break;
 			continue;
 		}
 		/* Requests with the workers: wait for one to be done. */
-		zmq_pollitem_t done = {NULL, workers_fd(f.w), ZMQ_POLLIN, 0};
+		zmq_pollitem_t done = {NULL, front_workers_fd(f), ZMQ_POLLIN, 0};
 		zmq_poll(&done, 1, 100);
 	}
 	/* What is still unanswered is dropped (its client resends). */
-	workers_destroy(&f.w);
-	for (; f.released < f.read; f.released++) {
-		pending_t *q = &f.ring[f.released % RING];
-		dispatch_prep_free(&q->prep);
-		close_parts(q->parts, q->n, MAX_PARTS);
-		release(&f, q);
-	}
+	front_destroy(&f);
 	/* A job in progress (a backup) is let finish, its reply sent and its
 	 * action audited, before the store closes under it. */
 	if (jobs_running(jobs))
@@ -1101,7 +596,7 @@ int main(int argc, char **argv)
 		serve_jobs(admin_sock, jobs);
 	}
 	jobs_destroy(&jobs);
-	watchers_destroy(&watching);
+	front_watchers_destroy();
 	int signed_now = 0;
 	if (store_audit_sign(store, key.pk, key.sk, now_sec(), &signed_now) != RX_OK)
 		log_line("event=audit_sign_failed");
