@@ -1,38 +1,10 @@
 /* store: LMDB persistence (see store.h for the contract).
  *
- * Databases in one environment in the data dir:
- *   meta        "format" -> u32 2; "rx_counts" -> prescriptions by stored state
- *               (see counts_move), kept in the transaction of each change;
- *               "key_check/NAME" -> the check value (32) of key file NAME
- *               (store_key_checks); "requests_at" -> 1 once older stored
- *               replies are indexed by time
- *   keys        public key (32)             -> KeyRecord
- *   patients    patient id                  -> PatientRecord
- *   rx          prescription id             -> RxRecord (with the signed body)
- *   rx_patient  patient id -> prescription id (dupsort), for LIST
- *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
- *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
- *               SUBMIT; the sweep walks it up to now and deletes what it passed
- *               (format 2)
- *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
- *               written once, which is what makes a dispense exactly-once
- *   requests    caller key + request id     -> RequestRow (the reply sent), kept
- *               STORE_REPLY_KEEP seconds, then pruned by store_prune
- *   requests_at time (8, big-endian) + caller key + request id -> "": the
- *               stored replies in time order, for pruning
- *   institutions  institution code          -> InstitutionRecord
- *   curve_keys  CurveZMQ public key (32)    -> institution code
- *   cards       card public key (32)        -> CardRecord (sealed: the binding)
- *   nonces      card assertion nonce (16)   -> its time; written before
- *               this version only, emptied as its entries age out
- *   nonce_times time (8, big-endian) + nonce -> "": an assertion (its
- *               signed time and nonce) is accepted once; pruned by time
- *   access_log  prescription id + time + random -> AccessAttempt, every code tried
- *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
- *   audit_patient patient id + seq          -> "", the patient's own log
- *   drugs       NHI drug code (12)          -> DrugRecord, the drug master (drugs.c)
- *   drugs_load  NHI drug code (12)          -> DrugRecord, a master being loaded in parts */
-#include "store.h"
+ * This file holds the environment and sealing, record conversion, proofs,
+ * the state machine, patient lists, notices, the change orchestrator, the
+ * registries, audit reads, the operator functions, pruning and space.  What
+ * the store's files share, the list of databases included, is store_int.h. */
+#include "store_int.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -59,26 +31,6 @@
 #define FORMAT_VERSION 2u
 #define DEFAULT_MAP_SIZE (1ull << 30)
 
-struct store {
-	MDB_env *env;
-	MDB_txn *batch; /* the open group-commit transaction, or NULL */
-	uint8_t data_key[RX_DATA_KEY_LEN];
-	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, rx_expiry, dispenses, requests;
-	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
-	MDB_dbi nominations, notices, requests_at;
-	audit_dbs_t audit;
-	drugs_dbs_t drugs;
-	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
-	/* The latest time a card assertion was checked at: nonces are pruned
-	 * and assertions refused against it, not against the wall clock alone,
-	 * so a clock stepped back cannot reopen replay of pruned nonces. */
-	int64_t time_hw;
-	/* Pages on LMDB's free list, counted at most once a second (a walk of
-	 * the free list): what pruning gave back, for the reserve's guard. */
-	uint64_t free_pages;
-	int64_t free_counted_us;
-};
-
 void store_buf_free(store_buf_t *b)
 {
 	if (b) {
@@ -86,45 +38,6 @@ void store_buf_free(store_buf_t *b)
 		b->data = NULL;
 		b->len = 0;
 	}
-}
-
-/* LMDB codes become ours here and nowhere else. */
-static rx_err_t from_mdb(int rc)
-{
-	switch (rc) {
-	case 0:
-		return RX_OK;
-	case MDB_NOTFOUND:
-		return RX_NOT_FOUND;
-	case MDB_KEYEXIST:
-		return RX_CONFLICT;
-	default: /* MDB_MAP_FULL, EIO, ENOSPC, corruption: refuse, keep serving */
-		return RX_UNAVAILABLE;
-	}
-}
-
-static MDB_val val(const void *p, size_t n)
-{
-	MDB_val v = {n, (void *)p};
-	return v;
-}
-
-/* Times lead keys big-endian, so an index walks in time order. */
-static void be64(uint8_t out[8], int64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)(v & 0xff);
-}
-
-/* Pack msg straight into the map (MDB_RESERVE): no intermediate buffer. */
-static int put_msg(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ProtobufCMessage *msg,
-		   unsigned flags)
-{
-	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
-	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
-	if (rc == 0)
-		protobuf_c_message_pack(msg, v.mv_data);
-	return rc;
 }
 
 /* ---- sealed values ----
@@ -146,7 +59,7 @@ static size_t seal_ad(uint8_t *ad, const char *dbname, const MDB_val *k)
 	return n + k->mv_size;
 }
 
-static int put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB_val *k,
+int st_put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB_val *k,
 		      const ProtobufCMessage *msg, unsigned flags)
 {
 	uint8_t ad[32 + 512];
@@ -172,9 +85,7 @@ static int put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname,
 	return rc;
 }
 
-/* Decrypt and decode a sealed value; NULL if it does not open (wrong key,
- * moved, altered) or does not decode.  The caller frees the message. */
-static ProtobufCMessage *open_sealed(store_t *s, const char *dbname, const MDB_val *k,
+ProtobufCMessage *st_open_sealed(store_t *s, const char *dbname, const MDB_val *k,
 				     const MDB_val *v, const ProtobufCMessageDescriptor *desc)
 {
 	uint8_t ad[32 + 512];
@@ -210,7 +121,7 @@ static int index_old_replies(store_t *s, MDB_txn *txn)
 	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
 		if (k.mv_size != RX_KEY_LEN + RX_REQUEST_ID_LEN)
 			continue;
-		Rxstore__RequestRow *row = (Rxstore__RequestRow *)open_sealed(
+		Rxstore__RequestRow *row = (Rxstore__RequestRow *)st_open_sealed(
 			s, "requests", &k, &v, &rxstore__request_row__descriptor);
 		uint8_t tkey[8 + RX_KEY_LEN + RX_REQUEST_ID_LEN];
 		be64(tkey, row ? row->at : 0); /* unreadable: first to go */
@@ -403,7 +314,7 @@ rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *
 	int tried = 0, opened = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		ProtobufCMessage *m = open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+		ProtobufCMessage *m = st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 		tried++;
 		opened = m != NULL;
 		if (m)
@@ -430,15 +341,6 @@ static int copy_bytes(uint8_t *dst, size_t n, ProtobufCBinaryData b)
 		return 0;
 	memcpy(dst, b.data, n);
 	return 1;
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 static int effective_state(const Rxstore__RxRecord *r, int64_t now)
@@ -476,7 +378,7 @@ static rx_err_t get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxReco
 	int rc = mdb_get(txn, s->rx, &k, &v);
 	if (rc != 0)
 		return from_mdb(rc);
-	*rec = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+	*rec = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 	if (*rec == NULL || (*rec)->version != 1 || (*rec)->prescriber_key.len != RX_KEY_LEN) {
 		if (*rec)
 			rxstore__rx_record__free_unpacked(*rec, NULL);
@@ -591,14 +493,6 @@ static void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
 /* ---- proof that the patient is present: a card, or the slip's code ---- */
 
 
-static int64_t from_be64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return (int64_t)v;
-}
-
 /* ---- prescriptions by stored state, and the expiry index ----
  * meta "rx_counts": a version byte (1), seven bytes of padding, then one
  * native u64 per rx_state_t (index 0 unused).  Every write that gives a
@@ -695,14 +589,6 @@ static int prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned)
 
 /* ---- pruning (store_prune) ---- */
 
-static int64_t be64_get(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return (int64_t)v;
-}
-
 /* Remove up to max stored replies older than before, oldest first. */
 static int prune_replies(MDB_txn *txn, store_t *s, int64_t before, size_t max, uint64_t *n)
 {
@@ -757,7 +643,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	if (rc != 0)
 		REFUSE(from_mdb(rc), "storage error reading the card registry");
 	Rxstore__CardRecord *card =
-		(Rxstore__CardRecord *)open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
+		(Rxstore__CardRecord *)st_open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
 	if (card == NULL)
 		REFUSE(RX_UNAVAILABLE, "a card record cannot be read");
 	int revoked = card->revoked;
@@ -867,7 +753,7 @@ static Rxstore__DispenseRow *dispense_row(MDB_txn *txn, store_t *s, const char *
 	MDB_val k = val(dkey, sizeof dkey), v;
 	if (mdb_get(txn, s->dispenses, &k, &v) != 0)
 		return NULL;
-	return (Rxstore__DispenseRow *)open_sealed(s, "dispenses", &k, &v,
+	return (Rxstore__DispenseRow *)st_open_sealed(s, "dispenses", &k, &v,
 						   &rxstore__dispense_row__descriptor);
 }
 
@@ -910,7 +796,7 @@ static rx_err_t load_dispenses(MDB_txn *txn, store_t *s, const char *id,
 		dkey[RX_ID_LEN] = (uint8_t)use;
 		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
 			return RX_UNAVAILABLE;
-		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)open_sealed(
+		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)st_open_sealed(
 			s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
 		if (row == NULL)
 			return RX_UNAVAILABLE;
@@ -1091,7 +977,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
 	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
 	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
-	int rc = put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
+	int rc = st_put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc != 0)
@@ -1208,7 +1094,7 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 		out->why = rc == MDB_NOTFOUND ? NULL : "storage error";
 		return from_mdb(rc);
 	}
-	Rxstore__RequestRow *row = (Rxstore__RequestRow *)open_sealed(
+	Rxstore__RequestRow *row = (Rxstore__RequestRow *)st_open_sealed(
 		s, "requests", &k, &v, &rxstore__request_row__descriptor);
 	rx_err_t err = RX_UNAVAILABLE;
 	out->why = "storage error reading a stored reply";
@@ -1586,7 +1472,6 @@ static rx_err_t do_list(MDB_txn *txn, store_t *s, const store_change_t *c, const
 static rx_err_t patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
 				store_audit_t **out, size_t *count);
 
-static rx_err_t read_begin(store_t *s, MDB_txn **txn);
 
 /* ---- nominated pharmacy and its notices ----
  * A patient may nominate one pharmacy.  New prescriptions for the patient,
@@ -1605,7 +1490,7 @@ static rx_err_t get_nomination(MDB_txn *txn, store_t *s, const char *patient,
 		return RX_OK;
 	if (rc != 0)
 		return from_mdb(rc);
-	Rxstore__NominationRecord *n = (Rxstore__NominationRecord *)open_sealed(
+	Rxstore__NominationRecord *n = (Rxstore__NominationRecord *)st_open_sealed(
 		s, "nominations", &k, &v, &rxstore__nomination_record__descriptor);
 	if (n == NULL)
 		return RX_UNAVAILABLE;
@@ -1651,7 +1536,7 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 	row.state = (uint32_t)effective_state(r, now);
 	row.cancel_pending = r->cancel_pending;
 	MDB_val k = val(key, notice_key(key, pharmacy, seq));
-	if ((rc = put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
+	if ((rc = st_put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
 		return rc;
 	if (out->nnotices < sizeof out->notices / sizeof out->notices[0]) {
 		store_notice_t *n = &out->notices[out->nnotices++];
@@ -1775,7 +1660,7 @@ static rx_err_t do_nominate(MDB_txn *txn, store_t *s, const store_change_t *c,
 	n.version = 1;
 	n.pharmacy_code = (char *)c->pharmacy;
 	n.at = c->now;
-	if ((rc = put_sealed(s, txn, s->nominations, "nominations", &k, &n.base, 0)) != 0)
+	if ((rc = st_put_sealed(s, txn, s->nominations, "nominations", &k, &n.base, 0)) != 0)
 		REFUSE(from_mdb(rc), "storage error writing the nomination");
 	copy_str(out->pharmacy, sizeof out->pharmacy, c->pharmacy);
 	return RX_OK;
@@ -1788,7 +1673,7 @@ static int notice_from(store_t *s, const MDB_val *k, const MDB_val *v, store_not
 	size_t klen = k->mv_size;
 	if (klen < 10 || klen > RX_INSTITUTION_MAX + 9 || p[klen - 9] != 0)
 		return 0;
-	Rxstore__NoticeRow *row = (Rxstore__NoticeRow *)open_sealed(
+	Rxstore__NoticeRow *row = (Rxstore__NoticeRow *)st_open_sealed(
 		s, "notices", k, v, &rxstore__notice_row__descriptor);
 	if (row == NULL)
 		return 0;
@@ -2175,7 +2060,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	if (dirty) {
 		r->updated_at = c->now;
 		MDB_val idk = val(id, RX_ID_LEN);
-		if ((rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0 ||
+		if ((rc = st_put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0 ||
 		    (rc = counts_move(txn, s, stored ? (int)stored->state : 0, (int)r->state)) != 0) {
 			err = from_mdb(rc);
 			out->why = "storage error writing the prescription";
@@ -2209,7 +2094,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		be64(tkey, c->now);
 		memcpy(tkey + 8, rkey, sizeof rkey);
 		MDB_val tk = val(tkey, sizeof tkey), none = val("", 0);
-		if ((rc = put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) !=
+		if ((rc = st_put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) !=
 			    0 ||
 		    (rc = mdb_put(txn, s->requests_at, &tk, &none, 0)) != 0) {
 			err = from_mdb(rc);
@@ -2273,7 +2158,7 @@ fail:
 		const char *whose = stored ? stored->patient_id : patient;
 		rc = 0;
 		if (out->commit && dirty && id[0])
-			rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0);
+			rc = st_put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0);
 		if (rc == 0 && out->commit && dirty && id[0] && stored)
 			rc = counts_move(txn, s, (int)stored->state, (int)r->state);
 		if (rc == 0)
@@ -2302,12 +2187,6 @@ fail:
 	free(log);
 	store_buf_free(reply);
 	return err;
-}
-
-static rx_err_t read_begin(store_t *s, MDB_txn **txn)
-{
-	return from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) == RX_OK ? RX_OK
-										: RX_UNAVAILABLE;
 }
 
 static rx_err_t dup_buf(store_buf_t *b, ProtobufCBinaryData d)
@@ -2360,16 +2239,6 @@ done:
 	mdb_txn_abort(txn);
 	*why = o.why;
 	return err;
-}
-
-/* Run one small write (key registry, enrollment) as its own synced commit. */
-static rx_err_t commit_or_abort(MDB_txn *txn, int rc)
-{
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	return from_mdb(mdb_txn_commit(txn));
 }
 
 static int put_key(MDB_txn *txn, store_t *s, const store_key_t *k, unsigned flags)
@@ -2588,7 +2457,7 @@ static int put_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN], co
 	r.enrolled_at = in->enrolled_at;
 	r.revoked_at = in->revoked_at;
 	MDB_val k = val(card, RX_KEY_LEN);
-	return put_sealed(s, txn, s->cards, "cards", &k, &r.base, flags);
+	return st_put_sealed(s, txn, s->cards, "cards", &k, &r.base, flags);
 }
 
 static rx_err_t get_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN], store_card_t *out)
@@ -2598,7 +2467,7 @@ static rx_err_t get_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN
 	if (rc != 0)
 		return from_mdb(rc);
 	Rxstore__CardRecord *r =
-		(Rxstore__CardRecord *)open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
+		(Rxstore__CardRecord *)st_open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
 	if (r == NULL)
 		return RX_UNAVAILABLE;
 	memset(out, 0, sizeof *out);
@@ -2697,7 +2566,7 @@ rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now)
 	r->code_locked = 0;
 	r->updated_at = now;
 	MDB_val k = val(id, RX_ID_LEN);
-	rc = put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
+	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
 	if (rc == 0)
 		rc = audit_operator(txn, s, now, "RX_UNLOCK", id, r->patient_id, NULL);
 	rxstore__rx_record__free_unpacked(r, NULL);
@@ -2765,7 +2634,7 @@ static int upgrade_layout(store_t *s)
 				continue;
 			memcpy(last, k.mv_data, RX_ID_LEN);
 			have_last = 1;
-			Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(
+			Rxstore__RxRecord *r = (Rxstore__RxRecord *)st_open_sealed(
 				s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 			if (r == NULL)
 				continue;
@@ -2846,7 +2715,7 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 		Rxstore__RxRecord *r = NULL;
 		if (k.mv_size != 8 + RX_ID_LEN)
 			continue;
-		if (from_be64(k.mv_data) > now)
+		if (be64_get(k.mv_data) > now)
 			break;
 		memcpy(id, (const uint8_t *)k.mv_data + 8, RX_ID_LEN);
 		id[RX_ID_LEN] = '\0';
@@ -3110,7 +2979,7 @@ rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_
 		char id[RX_ID_LEN + 1];
 		if (k.mv_size != RX_ID_LEN)
 			continue;
-		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
+		Rxstore__RxRecord *r = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v,
 									&rxstore__rx_record__descriptor);
 		if (r == NULL)
 			continue;
@@ -3153,7 +3022,7 @@ rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *r
 	clear_claim(&w);
 	w.updated_at = now;
 	MDB_val k = val(id, RX_ID_LEN);
-	rc = put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
+	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
 	if (rc == 0)
 		rc = counts_move(txn, s, (int)r->state, (int)w.state);
 	if (rc == 0)
@@ -3189,7 +3058,7 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 			break;
 		}
 		memcpy(key, k.mv_data, sizeof key);
-		if (from_be64(key) > now)
+		if (be64_get(key) > now)
 			break;
 		memcpy(id, key + 8, RX_ID_LEN);
 		id[RX_ID_LEN] = '\0';
@@ -3206,7 +3075,7 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 			clear_claim(&w);
 			w.updated_at = now;
 			MDB_val rk = val(id, RX_ID_LEN);
-			rc = put_sealed(s, txn, s->rx, "rx", &rk, &w.base, 0);
+			rc = st_put_sealed(s, txn, s->rx, "rx", &rk, &w.base, 0);
 			if (rc == 0)
 				rc = counts_move(txn, s, (int)r->state, RX_STATE_EXPIRED);
 			if (rc == 0)

@@ -1,0 +1,158 @@
+/* store_int.h: what the store's files share; not part of the API.
+ *
+ * struct store, the databases it holds, and the helpers every part of the
+ * store needs.  Only the store's own .c files include it; everything else sees
+ * store.h.
+ *
+ * Databases in one environment in the data dir:
+ *   meta        "format" -> u32 2; "rx_counts" -> prescriptions by stored state
+ *               (see counts_move), kept in the transaction of each change;
+ *               "key_check/NAME" -> the check value (32) of key file NAME
+ *               (store_key_checks); "requests_at" -> 1 once older stored
+ *               replies are indexed by time
+ *   keys        public key (32)             -> KeyRecord
+ *   patients    patient id                  -> PatientRecord
+ *   rx          prescription id             -> RxRecord (with the signed body)
+ *   rx_patient  patient id -> prescription id (dupsort), for LIST
+ *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
+ *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
+ *               SUBMIT; the sweep walks it up to now and deletes what it passed
+ *               (format 2)
+ *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
+ *               written once, which is what makes a dispense exactly-once
+ *   requests    caller key + request id     -> RequestRow (the reply sent), kept
+ *               STORE_REPLY_KEEP seconds, then pruned by store_prune
+ *   requests_at time (8, big-endian) + caller key + request id -> "": the
+ *               stored replies in time order, for pruning
+ *   institutions  institution code          -> InstitutionRecord
+ *   curve_keys  CurveZMQ public key (32)    -> institution code
+ *   cards       card public key (32)        -> CardRecord (sealed: the binding)
+ *   nonces      card assertion nonce (16)   -> its time; written before
+ *               this version only, emptied as its entries age out
+ *   nonce_times time (8, big-endian) + nonce -> "": an assertion (its
+ *               signed time and nonce) is accepted once; pruned by time
+ *   access_log  prescription id + time + random -> AccessAttempt, every code tried
+ *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
+ *   audit_patient patient id + seq          -> "", the patient's own log
+ *   drugs       NHI drug code (12)          -> DrugRecord, the drug master (drugs.c)
+ *   drugs_load  NHI drug code (12)          -> DrugRecord, a master being loaded in parts */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "audit.h"
+#include "drugs.h"
+#include "store.h"
+
+struct store {
+	MDB_env *env;
+	MDB_txn *batch; /* the open group-commit transaction, or NULL */
+	uint8_t data_key[RX_DATA_KEY_LEN];
+	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, rx_expiry, dispenses, requests;
+	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
+	MDB_dbi nominations, notices, requests_at;
+	audit_dbs_t audit;
+	drugs_dbs_t drugs;
+	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
+	/* The latest time a card assertion was checked at: nonces are pruned
+	 * and assertions refused against it, not against the wall clock alone,
+	 * so a clock stepped back cannot reopen replay of pruned nonces. */
+	int64_t time_hw;
+	/* Pages on LMDB's free list, counted at most once a second (a walk of
+	 * the free list): what pruning gave back, for the reserve's guard. */
+	uint64_t free_pages;
+	int64_t free_counted_us;
+};
+
+/* LMDB codes become ours here and nowhere else. */
+static inline rx_err_t from_mdb(int rc)
+{
+	switch (rc) {
+	case 0:
+		return RX_OK;
+	case MDB_NOTFOUND:
+		return RX_NOT_FOUND;
+	case MDB_KEYEXIST:
+		return RX_CONFLICT;
+	default: /* MDB_MAP_FULL, EIO, ENOSPC, corruption: refuse, keep serving */
+		return RX_UNAVAILABLE;
+	}
+}
+
+static inline MDB_val val(const void *p, size_t n)
+{
+	MDB_val v = {n, (void *)p};
+	return v;
+}
+
+/* Times lead keys big-endian, so an index walks in time order. */
+static inline void be64(uint8_t out[8], int64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)(v & 0xff);
+}
+
+/* Pack msg straight into the map (MDB_RESERVE): no intermediate buffer. */
+static inline int put_msg(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ProtobufCMessage *msg,
+			  unsigned flags)
+{
+	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
+	if (rc == 0)
+		protobuf_c_message_pack(msg, v.mv_data);
+	return rc;
+}
+
+/* The reverse of be64. */
+static inline int64_t be64_get(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return (int64_t)v;
+}
+
+static inline void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static inline rx_err_t read_begin(store_t *s, MDB_txn **txn)
+{
+	return from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) == RX_OK ? RX_OK
+										: RX_UNAVAILABLE;
+}
+
+/* Run one small write (key registry, enrollment) as its own synced commit. */
+static inline rx_err_t commit_or_abort(MDB_txn *txn, int rc)
+{
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+/* ---- sealed values (store.c) ----
+ * Prescriptions, dispense records, stored replies and cards are encrypted
+ * on disk, bound to their database and key: see st_put_sealed. */
+
+/* Seal msg and put it under k in dbi (named dbname), with flags; an LMDB
+ * code, or ENOMEM. */
+int st_put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB_val *k,
+		  const ProtobufCMessage *msg, unsigned flags);
+
+/* Decrypt and decode a sealed value; NULL if it does not open (wrong key,
+ * moved, altered) or does not decode.  The caller frees the message. */
+ProtobufCMessage *st_open_sealed(store_t *s, const char *dbname, const MDB_val *k,
+				 const MDB_val *v, const ProtobufCMessageDescriptor *desc);
+
+#endif
