@@ -155,4 +155,21 @@ int st_put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB
 ProtobufCMessage *st_open_sealed(store_t *s, const char *dbname, const MDB_val *k,
 				 const MDB_val *v, const ProtobufCMessageDescriptor *desc);
 
+/* ---- the registries (registry.c) ---- */
+
+/* The key's record into *out; RX_NOT_FOUND if not registered,
+ * RX_UNAVAILABLE if it does not decode. */
+rx_err_t st_get_key(MDB_txn *txn, store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out);
+
+/* The institution's record into *out; RX_NOT_FOUND if code is empty, too
+ * long or not registered, RX_UNAVAILABLE if it does not decode. */
+rx_err_t st_get_institution(MDB_txn *txn, store_t *s, const char *code, store_institution_t *out);
+
+/* ---- the audit log (store.c) ---- */
+
+/* An operator action, recorded in the transaction that makes it; an LMDB
+ * code. */
+int st_audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action, const char *id,
+		      const char *patient, const char *detail);
+
 #endif
