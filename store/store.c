@@ -2,8 +2,8 @@
  *
  * This file holds the environment and sealing, record conversion, proofs,
  * the state machine, patient lists, notices, the change orchestrator, audit
- * reads, the operator functions, pruning and space.  The registries are
- * registry.c; what the store's files share, the list of databases
+ * reads and the operator functions.  The registries are registry.c, space
+ * and pruning space.c; what the store's files share, the list of databases
  * included, is store_int.h. */
 #include "store_int.h"
 
@@ -508,76 +508,6 @@ static int expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char 
 	return mdb_put(txn, s->rx_expiry, &k, &v, 0);
 }
 
-/* Forget nonces older than any assertion rxd still accepts; a few per
- * request, so the cache stays small without a sweeper. */
-#define NONCE_KEEP (2 * 300)
-static int prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint8_t limit[8];
-	int rc = mdb_cursor_open(txn, s->nonce_times, &cur);
-	if (rc != 0)
-		return rc;
-	be64(limit, s->time_hw - NONCE_KEEP);
-	for (size_t i = 0; i < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0; i++) {
-		if (k.mv_size != 24 || memcmp(k.mv_data, limit, 8) >= 0)
-			break;
-		/* Earlier versions also indexed nonces alone: emptied as they age. */
-		MDB_val nk = val((uint8_t *)k.mv_data + 8, 16);
-		if ((rc = mdb_del(txn, s->nonces, &nk, NULL)) != 0 && rc != MDB_NOTFOUND)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		if (pruned)
-			++*pruned;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-/* ---- pruning (store_prune) ---- */
-
-/* Remove up to max stored replies older than before, oldest first. */
-static int prune_replies(MDB_txn *txn, store_t *s, int64_t before, size_t max, uint64_t *n)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->requests_at, &cur);
-	if (rc != 0)
-		return rc;
-	while (*n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-		if (k.mv_size != 8 + RX_KEY_LEN + RX_REQUEST_ID_LEN || be64_get(k.mv_data) >= before)
-			break;
-		MDB_val rk = val((uint8_t *)k.mv_data + 8, RX_KEY_LEN + RX_REQUEST_ID_LEN);
-		if ((rc = mdb_del(txn, s->requests, &rk, NULL)) != 0 && rc != MDB_NOTFOUND)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		++*n;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-/* Entries of a time-keyed index (8-byte big-endian time first) older than
- * before, counted up to max. */
-static uint64_t count_before(MDB_txn *txn, MDB_dbi dbi, int64_t before, uint64_t max)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t n = 0;
-	if (mdb_cursor_open(txn, dbi, &cur) != 0)
-		return 0;
-	for (int op = MDB_FIRST; n < max && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
-		if (k.mv_size < 8 || be64_get(k.mv_data) >= before)
-			break;
-		n++;
-	}
-	mdb_cursor_close(cur);
-	return n;
-}
-
 /* The card must be enrolled and not revoked, its purpose fit the request,
  * and its nonce be new (then recorded).  The card's patient into patient. */
 static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
@@ -619,7 +549,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	 * comes back under the same (time, nonce) key: one index, in time
 	 * order, both refuses replays and prunes, and a new entry lands at its
 	 * end instead of on a random page (earlier versions also kept a nonces
-	 * index, which prune_nonces empties). */
+	 * index, which st_prune_nonces empties). */
 	uint8_t tkey[24];
 	MDB_val none = val("", 0);
 	if (c->now > s->time_hw)
@@ -633,7 +563,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	MDB_val tk = val(tkey, sizeof tkey);
 	if ((rc = mdb_put(txn, s->nonce_times, &tk, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
 		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
-	if (rc != 0 || (rc = prune_nonces(txn, s, 16, NULL)) != 0)
+	if (rc != 0 || (rc = st_prune_nonces(txn, s, 16, NULL)) != 0)
 		REFUSE(from_mdb(rc), "storage error recording the card assertion");
 	return RX_OK;
 }
@@ -1068,46 +998,6 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 	if (row)
 		rxstore__request_row__free_unpacked(row, NULL);
 	return err;
-}
-
-rx_err_t store_prune(store_t *s, int64_t now, size_t max, uint64_t *replies, uint64_t *nonces)
-{
-	MDB_txn *txn;
-	*replies = *nonces = 0;
-	if (s->batch)
-		return RX_INVALID;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	if (now > s->time_hw)
-		s->time_hw = now;
-	if ((rc = prune_replies(txn, s, now - STORE_REPLY_KEEP, max, replies)) != 0 ||
-	    (rc = prune_nonces(txn, s, max, nonces)) != 0) {
-		mdb_txn_abort(txn);
-		*replies = *nonces = 0;
-		return from_mdb(rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		*replies = *nonces = 0;
-	return from_mdb(rc);
-}
-
-rx_err_t store_prunable(store_t *s, int64_t now, uint64_t *replies, uint64_t *replies_due,
-			uint64_t *nonces, uint64_t *nonces_due)
-{
-	MDB_txn *txn;
-	MDB_stat st;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	*replies = mdb_stat(txn, s->requests, &st) == 0 ? st.ms_entries : 0;
-	*nonces = mdb_stat(txn, s->nonce_times, &st) == 0 ? st.ms_entries : 0;
-	/* Counted, not walked to the end: what one sweep would take. */
-	*replies_due = count_before(txn, s->requests_at, now - STORE_REPLY_KEEP, STORE_PRUNABLE_COUNTED);
-	*nonces_due = count_before(txn, s->nonce_times,
-				   (now > s->time_hw ? now : s->time_hw) - NONCE_KEEP, STORE_PRUNABLE_COUNTED);
-	mdb_txn_abort(txn);
-	return RX_OK;
 }
 
 rx_err_t store_batch_begin(store_t *s)
@@ -1738,85 +1628,6 @@ static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
 	return RX_OK;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Pages on the free list: each entry of LMDB's free DB (dbi 0) is a list of
- * page numbers whose first word is their count.  Read in a read
- * transaction (LMDB refuses a cursor on it in a write one). */
-static uint64_t count_free_pages(store_t *s)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t n = 0;
-	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
-		return 0;
-	if (mdb_cursor_open(txn, 0, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
-			if (v.mv_size >= sizeof(size_t)) {
-				size_t c;
-				memcpy(&c, v.mv_data, sizeof c);
-				n += c;
-			}
-		mdb_cursor_close(cur);
-	}
-	mdb_txn_abort(txn);
-	return n;
-}
-
-/* The map's size, high-water mark and reserve: no walk, cheap enough for
- * every request. */
-static rx_err_t space_of(store_t *s, store_space_t *out)
-{
-	MDB_envinfo info;
-	MDB_stat st;
-	memset(out, 0, sizeof *out);
-	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
-		return RX_UNAVAILABLE;
-	out->map_size = info.me_mapsize;
-	out->high_water = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-	out->reserve = out->map_size / 8 > 65536 ? out->map_size / 8 : 65536;
-	/* Only the untouched tail of the map counts as room: the free list is
-	 * LMDB's working space (every commit frees the pages it copied), and a
-	 * record larger than half a page needs a contiguous run of pages, which
-	 * a fragmented free list may not have.  What pruning frees is reused by
-	 * later writes, so the tail is spent more slowly; it grows back only by
-	 * a compacting copy (rxctl backup, restored) or a bigger map. */
-	uint64_t tail = out->map_size > out->high_water ? out->map_size - out->high_water : 0;
-	out->nearly_full = tail < out->reserve;
-	out->page_size = st.ms_psize;
-	return RX_OK;
-}
-
-rx_err_t store_space(store_t *s, store_space_t *out)
-{
-	rx_err_t err = space_of(s, out);
-	if (err != RX_OK)
-		return err;
-	int64_t now = mono_us();
-	if (s->free_counted_us == 0 || now - s->free_counted_us >= 1000000) {
-		s->free_pages = count_free_pages(s);
-		s->free_counted_us = now;
-	}
-	out->free = s->free_pages * out->page_size;
-	if (out->free > out->high_water)
-		out->free = out->high_water;
-	out->used = out->high_water - out->free;
-	return RX_OK;
-}
-
-/* Is the store down to its dispensing reserve (store_space)? */
-static int map_nearly_full(store_t *s)
-{
-	store_space_t sp;
-	return space_of(s, &sp) == RX_OK && sp.nearly_full;
-}
-
 /* Past the reserve only what finishes a claimed prescription goes on:
  * DISPENSE, RELEASE, and CANCEL (of a claimed one, checked where its state
  * is known).  Everything else, reads and refusals included (each would add
@@ -1902,7 +1713,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		mdb_txn_abort(txn);
 		return err;
 	}
-	if (!finishing(c) && map_nearly_full(s)) {
+	if (!finishing(c) && st_map_nearly_full(s)) {
 		err = RX_STORAGE_FULL;
 		out->why = "storage reached its dispensing reserve: only dispensing, releasing or cancelling claimed prescriptions is accepted";
 		goto fail;
@@ -1987,7 +1798,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			err = do_dispense(txn, s, c, r, out);
 			break;
 		case RX_OP_CANCEL:
-			if (effective_state(r, c->now) != RX_STATE_CLAIMED && map_nearly_full(s)) {
+			if (effective_state(r, c->now) != RX_STATE_CLAIMED && st_map_nearly_full(s)) {
 				err = RX_STORAGE_FULL;
 				out->why = "storage reached its dispensing reserve: only a claimed prescription may be cancelled";
 			} else if ((err = do_cancel(c, r, out)) == RX_OK)
@@ -2096,7 +1907,7 @@ fail:
 	 * a flood of refusals must not spend the room a DISPENSE needs.  (Step F
 	 * refused everything else before any code attempt could be counted;
 	 * should one be, it is not sent unrecorded.) */
-	int record = finishing(c) || !map_nearly_full(s);
+	int record = finishing(c) || !st_map_nearly_full(s);
 	if (!record && out->commit) {
 		err = RX_UNAVAILABLE;
 		out->why = "storage reached its dispensing reserve: the attempt could not be recorded";

@@ -172,4 +172,18 @@ rx_err_t st_get_institution(MDB_txn *txn, store_t *s, const char *code, store_in
 int st_audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action, const char *id,
 		      const char *patient, const char *detail);
 
+/* ---- space and pruning (space.c) ---- */
+
+/* Nonces are kept this long (seconds) after the latest time an assertion
+ * was checked at (time_hw): older than any assertion rxd still accepts. */
+#define NONCE_KEEP (2 * 300)
+
+/* Forget nonces older than any assertion rxd still accepts, up to max (a
+ * few per request, so the cache stays small without a sweeper), counting
+ * them in *pruned if not NULL; an LMDB code. */
+int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
+
+/* Is the store down to its dispensing reserve (store_space)? */
+int st_map_nearly_full(store_t *s);
+
 #endif
