@@ -141,7 +141,7 @@ static inline rx_err_t commit_or_abort(MDB_txn *txn, int rc)
 	return from_mdb(mdb_txn_commit(txn));
 }
 
-/* ---- sealed values (store.c) ----
+/* ---- sealed values (env.c) ----
  * Prescriptions, dispense records, stored replies and cards are encrypted
  * on disk, bound to their database and key: see st_put_sealed. */
 
@@ -185,5 +185,27 @@ int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
 
 /* Is the store down to its dispensing reserve (store_space)? */
 int st_map_nearly_full(store_t *s);
+
+/* ---- prescriptions by stored state, and the expiry index (store.c) ----
+ * meta "rx_counts": a version byte (1), seven bytes of padding, then one
+ * native u64 per rx_state_t (index 0 unused).  Every write that gives a
+ * prescription a state moves its count in the same transaction, so a
+ * nested transaction that is refused, or a batch that fails, takes its
+ * counts with it. */
+#define COUNTS_VERSION 1
+#define COUNTS_N (RX_STATE_EXPIRED + 1)
+typedef struct {
+	uint64_t by_state[COUNTS_N];
+} counts_t;
+
+/* Write the counts *c; an LMDB code. */
+int st_counts_put(MDB_txn *txn, store_t *s, const counts_t *c);
+
+/* A new store's counts: all zero; an LMDB code. */
+int st_counts_init(MDB_txn *txn, store_t *s);
+
+/* Index a prescription by when it expires; the sweep finds it there.  An
+ * LMDB code. */
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id);
 
 #endif
