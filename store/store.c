@@ -1,10 +1,11 @@
 /* store: LMDB persistence (see store.h for the contract).
  *
  * This file holds the request paths: record conversion, proofs, the state
- * machine, patient lists, notices and the change orchestrator; and audit
- * reads and the operator functions.  The environment and sealing are
- * env.c, the registries registry.c, space and pruning space.c; what the
- * store's files share, the list of databases included, is store_int.h. */
+ * machine, patient lists, notices and the change orchestrator; then the
+ * audit reads and the drug master's entry points.  The environment and
+ * sealing are env.c, the registries registry.c, space and pruning space.c,
+ * the operator's functions operator.c; what the store's files share, the
+ * list of databases included, is store_int.h. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -46,14 +47,8 @@ static int copy_bytes(uint8_t *dst, size_t n, ProtobufCBinaryData b)
 	return 1;
 }
 
-static int effective_state(const Rxstore__RxRecord *r, int64_t now)
-{
-	if ((r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until)
-		return RX_STATE_EXPIRED;
-	return (int)r->state;
-}
-
-static void rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o)
+/* See store_int.h. */
+void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o)
 {
 	memset(o, 0, sizeof *o);
 	copy_str(o->id, sizeof o->id, id);
@@ -73,9 +68,8 @@ static void rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t n
 	copy_bytes(o->body_hash, RX_HASH_LEN, r->body_hash);
 }
 
-/* Read and decode a prescription; the caller frees *rec with
- * rxstore__rx_record__free_unpacked. */
-static rx_err_t get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec)
+/* See store_int.h. */
+rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec)
 {
 	MDB_val k = val(id, strlen(id)), v;
 	int rc = mdb_get(txn, s->rx, &k, &v);
@@ -147,7 +141,8 @@ static void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
 /* ---- prescriptions by stored state (counts_t, store_int.h), and the
  * expiry index ---- */
 
-static int counts_get(MDB_txn *txn, store_t *s, counts_t *c)
+/* See store_int.h. */
+int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c)
 {
 	MDB_val k = val("rx_counts", 9), v;
 	int rc = mdb_get(txn, s->meta, &k, &v);
@@ -175,15 +170,15 @@ int st_counts_init(MDB_txn *txn, store_t *s)
 	return st_counts_put(txn, s, &c);
 }
 
-/* One prescription went from state from (0: it is new) to state to. */
-static int counts_move(MDB_txn *txn, store_t *s, int from, int to)
+/* See store_int.h. */
+int st_counts_move(MDB_txn *txn, store_t *s, int from, int to)
 {
 	counts_t c;
 	if (from == to)
 		return 0;
 	if (from < 0 || from >= COUNTS_N || to < 1 || to >= COUNTS_N)
 		return MDB_CORRUPTED;
-	int rc = counts_get(txn, s, &c);
+	int rc = st_counts_get(txn, s, &c);
 	if (rc != 0)
 		return rc;
 	if (from && c.by_state[from])
@@ -483,7 +478,8 @@ static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
 	return RX_OK;
 }
 
-static void clear_claim(Rxstore__RxRecord *r)
+/* See store_int.h. */
+void st_clear_claim(Rxstore__RxRecord *r)
 {
 	set_bytes(&r->claimer_key, NULL, 0);
 	set_bytes(&r->claim_token, NULL, 0);
@@ -505,7 +501,7 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 		return err;
 	r->state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
 	r->cancel_pending = 0;
-	clear_claim(r);
+	st_clear_claim(r);
 	return RX_OK;
 }
 
@@ -558,7 +554,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	out->use = use;
 	r->uses_left--;
 	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
-	clear_claim(r);
+	st_clear_claim(r);
 	return RX_OK;
 }
 
@@ -736,10 +732,9 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 	return err;
 }
 
-/* Append a prescription's metadata (never its claim token) to a growing
- * array; RX_SYSTEM if memory runs out. */
-static rx_err_t push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
-			const Rxstore__RxRecord *r, int64_t now)
+/* See store_int.h. */
+rx_err_t st_push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
+		    const Rxstore__RxRecord *r, int64_t now)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -749,7 +744,7 @@ static rx_err_t push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *i
 		*list = grown;
 		*cap = ncap;
 	}
-	rx_from_record(id, r, now, &(*list)[*n]);
+	st_rx_from_record(id, r, now, &(*list)[*n]);
 	memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
 	(*n)++;
 	return RX_OK;
@@ -779,7 +774,7 @@ static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, c
 			continue;
 		memcpy(id, v.mv_data, RX_ID_LEN);
 		id[RX_ID_LEN] = '\0';
-		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
+		if ((err = st_get_rx(txn, s, id, &r)) != RX_OK)
 			break;
 		err = fn(txn, s, id, r, arg);
 		rxstore__rx_record__free_unpacked(r, NULL);
@@ -803,7 +798,7 @@ static rx_err_t add_if_open(MDB_txn *txn, store_t *s, const char *id, const Rxst
 	int st = effective_state(r, o->now);
 	(void)txn;
 	(void)s;
-	return st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED ? push_rx(o->list, o->n, &o->cap, id, r, o->now)
+	return st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED ? st_push_rx(o->list, o->n, &o->cap, id, r, o->now)
 							       : RX_OK;
 }
 
@@ -1434,7 +1429,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		out->list = list;
 		copy_str(out->rx.patient_id, sizeof out->rx.patient_id, patient);
 	} else {
-		if ((err = get_rx(txn, s, c->id, &stored)) != RX_OK) {
+		if ((err = st_get_rx(txn, s, c->id, &stored)) != RX_OK) {
 			out->why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
 			goto fail;
 		}
@@ -1462,7 +1457,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			break;
 		case RX_OP_LIST: /* one prescription, by its id and access code */
 			err = may_access(txn, s, c, &actor, patient, id, r, &dirty, &wrote, out);
-			rx_from_record(id, r, c->now, &one);
+			st_rx_from_record(id, r, c->now, &one);
 			memset(one.claim_token, 0, RX_TOKEN_LEN);
 			if (one.state == RX_STATE_ISSUED || one.state == RX_STATE_CLAIMED) {
 				out->list = &one;
@@ -1499,14 +1494,14 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		r->updated_at = c->now;
 		MDB_val idk = val(id, RX_ID_LEN);
 		if ((rc = st_put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0 ||
-		    (rc = counts_move(txn, s, stored ? (int)stored->state : 0, (int)r->state)) != 0) {
+		    (rc = st_counts_move(txn, s, stored ? (int)stored->state : 0, (int)r->state)) != 0) {
 			err = from_mdb(rc);
 			out->why = "storage error writing the prescription";
 			goto fail;
 		}
 	}
 	if (id[0])
-		rx_from_record(id, r, c->now, &out->rx);
+		st_rx_from_record(id, r, c->now, &out->rx);
 	if (c->op == RX_OP_STATUS && memcmp(out->rx.claimer, c->actor, RX_KEY_LEN) != 0)
 		memset(out->rx.claim_token, 0, RX_TOKEN_LEN); /* the claimer's secret */
 
@@ -1598,7 +1593,7 @@ fail:
 		if (out->commit && dirty && id[0])
 			rc = st_put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0);
 		if (rc == 0 && out->commit && dirty && id[0] && stored)
-			rc = counts_move(txn, s, (int)stored->state, (int)r->state);
+			rc = st_counts_move(txn, s, (int)stored->state, (int)r->state);
 		if (rc == 0)
 			rc = audit_request(txn, s, c, err, out->why, c->id ? c->id : id, whose);
 		if (rc == 0)
@@ -1627,7 +1622,8 @@ fail:
 	return err;
 }
 
-static rx_err_t dup_buf(store_buf_t *b, ProtobufCBinaryData d)
+/* See store_int.h. */
+rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d)
 {
 	if (b == NULL)
 		return RX_OK;
@@ -1657,17 +1653,17 @@ rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 	if ((err = check_actor(txn, s, actor, peer, RX_CALLER_PRESCRIBER | RX_CALLER_PHARMACY, &k,
 			       out)) != RX_OK)
 		goto done;
-	if ((err = get_rx(txn, s, id, &r)) != RX_OK) {
+	if ((err = st_get_rx(txn, s, id, &r)) != RX_OK) {
 		o.why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
 		goto done;
 	}
 	if ((err = may_access(txn, s, &c, &k, "", id, r, &dirty, &wrote, out)) != RX_OK)
 		goto done;
-	rx_from_record(id, r, now, out_rx);
+	st_rx_from_record(id, r, now, out_rx);
 	/* The claim token is the claimer's secret. */
 	if (memcmp(out_rx->claimer, actor, RX_KEY_LEN) != 0)
 		memset(out_rx->claim_token, 0, RX_TOKEN_LEN);
-	if ((err = dup_buf(body, r->body)) != RX_OK || (err = dup_buf(sig, r->signature)) != RX_OK) {
+	if ((err = st_dup_buf(body, r->body)) != RX_OK || (err = st_dup_buf(sig, r->signature)) != RX_OK) {
 		store_buf_free(body);
 		o.why = "out of memory";
 	}
@@ -1677,121 +1673,6 @@ done:
 	mdb_txn_abort(txn);
 	*why = o.why;
 	return err;
-}
-
-rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
-		      store_buf_t *sig)
-{
-	MDB_txn *txn;
-	Rxstore__RxRecord *r = NULL;
-	rx_err_t err = read_begin(s, &txn);
-	if (err != RX_OK)
-		return err;
-	if ((err = get_rx(txn, s, id, &r)) == RX_OK) {
-		rx_from_record(id, r, now, out);
-		memset(out->claim_token, 0, RX_TOKEN_LEN);
-		if ((err = dup_buf(body, r->body)) != RX_OK || (err = dup_buf(sig, r->signature)) != RX_OK)
-			store_buf_free(body);
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	mdb_txn_abort(txn);
-	return err;
-}
-
-rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now)
-{
-	MDB_txn *txn;
-	Rxstore__RxRecord *r = NULL;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_rx(txn, s, id, &r);
-	if (err != RX_OK) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	r->code_failures = 0;
-	r->code_locked = 0;
-	r->updated_at = now;
-	MDB_val k = val(id, RX_ID_LEN);
-	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
-	if (rc == 0)
-		rc = st_audit_operator(txn, s, now, "RX_UNLOCK", id, r->patient_id, NULL);
-	rxstore__rx_record__free_unpacked(r, NULL);
-	return commit_or_abort(txn, rc);
-}
-
-/* No walk over the prescriptions: entry counts come from mdb_stat and the
- * states from the counts each change keeps; only those past valid_until
- * that the sweep has not reached yet (at most about a minute's worth in
- * rxd) are read, to report them EXPIRED as every other read does. */
-rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_stat st;
-	MDB_envinfo info;
-	MDB_val k, v;
-	counts_t c;
-	rx_err_t err = read_begin(s, &txn);
-	int rc;
-
-	memset(out, 0, sizeof *out);
-	if (err != RX_OK)
-		return err;
-	if (mdb_stat(txn, s->dispenses, &st) == 0)
-		out->dispense_records = st.ms_entries;
-	if (mdb_stat(txn, s->patients, &st) == 0)
-		out->patients = st.ms_entries;
-	if (mdb_stat(txn, s->keys, &st) == 0)
-		out->keys = st.ms_entries;
-	if (mdb_stat(txn, s->institutions, &st) == 0)
-		out->institutions = st.ms_entries;
-	if (mdb_stat(txn, s->cards, &st) == 0)
-		out->cards = st.ms_entries;
-	if (mdb_stat(txn, s->audit.log, &st) == 0)
-		out->audit_entries = st.ms_entries;
-	if (mdb_stat(txn, s->notices, &st) == 0)
-		out->notices = st.ms_entries;
-	if (mdb_stat(txn, s->nominations, &st) == 0)
-		out->nominations = st.ms_entries;
-	if (mdb_stat(txn, s->rx, &st) == 0)
-		out->prescriptions = st.ms_entries;
-	if ((rc = counts_get(txn, s, &c)) != 0 || (rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	memcpy(out->by_state, c.by_state, sizeof out->by_state);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char id[RX_ID_LEN + 1];
-		Rxstore__RxRecord *r = NULL;
-		if (k.mv_size != 8 + RX_ID_LEN)
-			continue;
-		if (be64_get(k.mv_data) > now)
-			break;
-		memcpy(id, (const uint8_t *)k.mv_data + 8, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if (get_rx(txn, s, id, &r) != RX_OK)
-			continue;
-		int stored = (int)r->state, state = effective_state(r, now);
-		if (state != stored && out->by_state[stored]) {
-			out->by_state[stored]--;
-			out->by_state[state]++;
-		}
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	mdb_cursor_close(cur);
-	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
-		out->map_size = info.me_mapsize;
-		out->map_used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-	}
-	mdb_txn_abort(txn);
-	if (store_space(s, &out->space) != RX_OK ||
-	    store_prunable(s, now, &out->replies, &out->replies_due, &out->nonces, &out->nonces_due) !=
-		    RX_OK)
-		return RX_UNAVAILABLE;
-	return RX_OK;
 }
 
 /* ---- the audit log, for the operator and the patient ---- */
@@ -2007,183 +1888,6 @@ rx_err_t store_audit_operator(store_t *s, int64_t now, const char *action, const
 	if (rc != 0)
 		return from_mdb(rc);
 	return commit_or_abort(txn, st_audit_operator(txn, s, now, action, id, patient, detail));
-}
-
-/* ---- the operator's view and hands ---- */
-
-rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_t **out, size_t *n)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t cap = 0;
-	rx_err_t err = read_begin(s, &txn);
-	int rc;
-	*out = NULL;
-	*n = 0;
-	if (err != RX_OK)
-		return err;
-	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max && err == RX_OK;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char id[RX_ID_LEN + 1];
-		if (k.mv_size != RX_ID_LEN)
-			continue;
-		Rxstore__RxRecord *r = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v,
-									&rxstore__rx_record__descriptor);
-		if (r == NULL)
-			continue;
-		memcpy(id, k.mv_data, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if (effective_state(r, now) == state) {
-			err = push_rx(out, n, &cap, id, r, now);
-		}
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (err != RX_OK) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return err;
-}
-
-rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *reason)
-{
-	MDB_txn *txn;
-	Rxstore__RxRecord *r = NULL;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_rx(txn, s, id, &r);
-	if (err == RX_OK && r->state != RX_STATE_CLAIMED)
-		err = RX_INVALID;
-	if (err != RX_OK) {
-		if (r)
-			rxstore__rx_record__free_unpacked(r, NULL);
-		mdb_txn_abort(txn);
-		return err;
-	}
-	Rxstore__RxRecord w = *r; /* re-pointed fields stay ours; r is freed as unpacked */
-	w.state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
-	w.cancel_pending = 0;
-	clear_claim(&w);
-	w.updated_at = now;
-	MDB_val k = val(id, RX_ID_LEN);
-	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
-	if (rc == 0)
-		rc = counts_move(txn, s, (int)r->state, (int)w.state);
-	if (rc == 0)
-		rc = st_audit_operator(txn, s, now, "RX_RELEASE", id, r->patient_id, reason);
-	rxstore__rx_record__free_unpacked(r, NULL);
-	return commit_or_abort(txn, rc);
-}
-
-rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t passed = 0;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	*count = 0;
-	if (rc != 0)
-		return from_mdb(rc);
-	if ((rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	/* The index in time order, from its start up to now: each entry passed
-	 * is deleted, whether its prescription was still open (it expires
-	 * now) or dispensed or cancelled meanwhile (nothing to do).  One
-	 * transaction for the sweep: all of it or none of it. */
-	while (passed < STORE_EXPIRE_MAX && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-		uint8_t key[8 + RX_ID_LEN];
-		char id[RX_ID_LEN + 1];
-		Rxstore__RxRecord *r = NULL;
-		if (k.mv_size != sizeof key) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		memcpy(key, k.mv_data, sizeof key);
-		if (be64_get(key) > now)
-			break;
-		memcpy(id, key + 8, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		rx_err_t err = get_rx(txn, s, id, &r);
-		if (err != RX_OK && err != RX_NOT_FOUND) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (r && (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) &&
-		    now >= r->valid_until) {
-			Rxstore__RxRecord w = *r;
-			w.state = RX_STATE_EXPIRED;
-			w.cancel_pending = 0;
-			clear_claim(&w);
-			w.updated_at = now;
-			MDB_val rk = val(id, RX_ID_LEN);
-			rc = st_put_sealed(s, txn, s->rx, "rx", &rk, &w.base, 0);
-			if (rc == 0)
-				rc = counts_move(txn, s, (int)r->state, RX_STATE_EXPIRED);
-			if (rc == 0)
-				rc = st_audit_operator(txn, s, now, "EXPIRE", id, r->patient_id, NULL);
-			(*count)++;
-		}
-		if (r)
-			rxstore__rx_record__free_unpacked(r, NULL);
-		MDB_val dk = val(key, sizeof key);
-		if (rc == 0)
-			rc = mdb_del(txn, s->rx_expiry, &dk, NULL);
-		if (rc != 0)
-			break;
-		passed++;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		*count = 0;
-		return from_mdb(rc);
-	}
-	if (passed == 0) {
-		mdb_txn_abort(txn);
-		return RX_OK;
-	}
-	rc = mdb_txn_commit(txn);
-	if (rc != 0)
-		*count = 0;
-	return from_mdb(rc);
-}
-
-rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)
-{
-	char path[4096];
-	struct stat st;
-	*bytes = 0;
-	if (mkdir(dest, 0700) != 0 && errno != EEXIST)
-		return RX_SYSTEM;
-	snprintf(path, sizeof path, "%s/data.mdb", dest);
-	if (stat(path, &st) == 0)
-		return RX_CONFLICT;
-	/* A read transaction's snapshot, written compacted: consistent while
-	 * writers go on. */
-	int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
-	if (rc != 0)
-		return RX_SYSTEM;
-	if (stat(path, &st) == 0)
-		*bytes = (uint64_t)st.st_size;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (fsync(fd) != 0)
-			rc = -1;
-		close(fd);
-	}
-	return rc == 0 ? RX_OK : RX_SYSTEM;
 }
 
 /* ---- the drug master (drugs.c) ---- */

@@ -46,6 +46,7 @@
 
 #include "audit.h"
 #include "drugs.h"
+#include "records.pb-c.h"
 #include "store.h"
 
 struct store {
@@ -207,5 +208,43 @@ int st_counts_init(MDB_txn *txn, store_t *s);
 /* Index a prescription by when it expires; the sweep finds it there.  An
  * LMDB code. */
 int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id);
+
+/* The counts into *c; an LMDB code, MDB_CORRUPTED if they do not decode. */
+int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c);
+
+/* One prescription went from state from (0: it is new) to state to; an
+ * LMDB code. */
+int st_counts_move(MDB_txn *txn, store_t *s, int from, int to);
+
+/* ---- prescriptions (store.c) ---- */
+
+/* The state every read reports: ISSUED or CLAIMED past valid_until is
+ * EXPIRED, whether or not the sweep has stored that yet. */
+static inline int effective_state(const Rxstore__RxRecord *r, int64_t now)
+{
+	if ((r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until)
+		return RX_STATE_EXPIRED;
+	return (int)r->state;
+}
+
+/* A prescription's metadata, claim token included, into *o. */
+void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o);
+
+/* Read and decode a prescription; the caller frees *rec with
+ * rxstore__rx_record__free_unpacked.  RX_NOT_FOUND, or RX_UNAVAILABLE if it
+ * does not open. */
+rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec);
+
+/* Append a prescription's metadata (never its claim token) to a growing
+ * array; RX_SYSTEM if memory runs out. */
+rx_err_t st_push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
+		    const Rxstore__RxRecord *r, int64_t now);
+
+/* Copy d into a new heap buffer *b (the caller frees it with
+ * store_buf_free); nothing if b is NULL; RX_SYSTEM if memory runs out. */
+rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d);
+
+/* Forget the claim (claimer and token) of a record about to be written. */
+void st_clear_claim(Rxstore__RxRecord *r);
 
 #endif
