@@ -6,7 +6,7 @@
  *
  * Databases in one environment in the data dir:
  *   meta        "format" -> u32 2; "rx_counts" -> prescriptions by stored state
- *               (see counts_move), kept in the transaction of each change;
+ *               (see st_counts_move), kept in the transaction of each change;
  *               "key_check/NAME" -> the check value (32) of key file NAME
  *               (store_key_checks); "requests_at" -> 1 once older stored
  *               replies are indexed by time
