@@ -1,38 +1,12 @@
 /* store: LMDB persistence (see store.h for the contract).
  *
- * Databases in one environment in the data dir:
- *   meta        "format" -> u32 2; "rx_counts" -> prescriptions by stored state
- *               (see counts_move), kept in the transaction of each change;
- *               "key_check/NAME" -> the check value (32) of key file NAME
- *               (store_key_checks); "requests_at" -> 1 once older stored
- *               replies are indexed by time
- *   keys        public key (32)             -> KeyRecord
- *   patients    patient id                  -> PatientRecord
- *   rx          prescription id             -> RxRecord (with the signed body)
- *   rx_patient  patient id -> prescription id (dupsort), for LIST
- *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
- *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
- *               SUBMIT; the sweep walks it up to now and deletes what it passed
- *               (format 2)
- *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
- *               written once, which is what makes a dispense exactly-once
- *   requests    caller key + request id     -> RequestRow (the reply sent), kept
- *               STORE_REPLY_KEEP seconds, then pruned by store_prune
- *   requests_at time (8, big-endian) + caller key + request id -> "": the
- *               stored replies in time order, for pruning
- *   institutions  institution code          -> InstitutionRecord
- *   curve_keys  CurveZMQ public key (32)    -> institution code
- *   cards       card public key (32)        -> CardRecord (sealed: the binding)
- *   nonces      card assertion nonce (16)   -> its time; written before
- *               this version only, emptied as its entries age out
- *   nonce_times time (8, big-endian) + nonce -> "": an assertion (its
- *               signed time and nonce) is accepted once; pruned by time
- *   access_log  prescription id + time + random -> AccessAttempt, every code tried
- *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
- *   audit_patient patient id + seq          -> "", the patient's own log
- *   drugs       NHI drug code (12)          -> DrugRecord, the drug master (drugs.c)
- *   drugs_load  NHI drug code (12)          -> DrugRecord, a master being loaded in parts */
-#include "store.h"
+ * This file holds the request paths: record conversion, proofs, the state
+ * machine, patient lists, notices and the change orchestrator; then the
+ * audit reads and the drug master's entry points.  The environment and
+ * sealing are env.c, the registries registry.c, space and pruning space.c,
+ * the operator's functions operator.c; what the store's files share, the
+ * list of databases included, is store_int.h. */
+#include "store_int.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -54,31 +28,6 @@
 #include "rx_ids.h"
 #include "rx_ops.h"
 
-/* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
- * at open (upgrade_layout). */
-#define FORMAT_VERSION 2u
-#define DEFAULT_MAP_SIZE (1ull << 30)
-
-struct store {
-	MDB_env *env;
-	MDB_txn *batch; /* the open group-commit transaction, or NULL */
-	uint8_t data_key[RX_DATA_KEY_LEN];
-	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, rx_expiry, dispenses, requests;
-	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
-	MDB_dbi nominations, notices, requests_at;
-	audit_dbs_t audit;
-	drugs_dbs_t drugs;
-	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
-	/* The latest time a card assertion was checked at: nonces are pruned
-	 * and assertions refused against it, not against the wall clock alone,
-	 * so a clock stepped back cannot reopen replay of pruned nonces. */
-	int64_t time_hw;
-	/* Pages on LMDB's free list, counted at most once a second (a walk of
-	 * the free list): what pruning gave back, for the reserve's guard. */
-	uint64_t free_pages;
-	int64_t free_counted_us;
-};
-
 void store_buf_free(store_buf_t *b)
 {
 	if (b) {
@@ -86,340 +35,6 @@ void store_buf_free(store_buf_t *b)
 		b->data = NULL;
 		b->len = 0;
 	}
-}
-
-/* LMDB codes become ours here and nowhere else. */
-static rx_err_t from_mdb(int rc)
-{
-	switch (rc) {
-	case 0:
-		return RX_OK;
-	case MDB_NOTFOUND:
-		return RX_NOT_FOUND;
-	case MDB_KEYEXIST:
-		return RX_CONFLICT;
-	default: /* MDB_MAP_FULL, EIO, ENOSPC, corruption: refuse, keep serving */
-		return RX_UNAVAILABLE;
-	}
-}
-
-static MDB_val val(const void *p, size_t n)
-{
-	MDB_val v = {n, (void *)p};
-	return v;
-}
-
-/* Times lead keys big-endian, so an index walks in time order. */
-static void be64(uint8_t out[8], int64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)(v & 0xff);
-}
-
-/* Pack msg straight into the map (MDB_RESERVE): no intermediate buffer. */
-static int put_msg(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ProtobufCMessage *msg,
-		   unsigned flags)
-{
-	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
-	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
-	if (rc == 0)
-		protobuf_c_message_pack(msg, v.mv_data);
-	return rc;
-}
-
-/* ---- sealed values ----
- * Prescriptions, dispense records and stored replies are encrypted on disk:
- * byte 0 is the seal version (1), then a random 24-byte nonce, then the
- * XChaCha20-Poly1305 ciphertext of the protobuf record.  The additional data
- * is the database's name and the record's LMDB key, so a value copied under
- * another key, or into another database, fails to open. */
-
-#define SEAL_VERSION 1
-#define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define SEAL_OVERHEAD (1 + SEAL_NONCE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
-
-static size_t seal_ad(uint8_t *ad, const char *dbname, const MDB_val *k)
-{
-	size_t n = strlen(dbname) + 1;
-	memcpy(ad, dbname, n);
-	memcpy(ad + n, k->mv_data, k->mv_size);
-	return n + k->mv_size;
-}
-
-static int put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB_val *k,
-		      const ProtobufCMessage *msg, unsigned flags)
-{
-	uint8_t ad[32 + 512];
-	size_t plen = protobuf_c_message_get_packed_size(msg);
-	uint8_t *plain = malloc(plen ? plen : 1);
-	if (plain == NULL || k->mv_size > 511) {
-		free(plain);
-		return ENOMEM;
-	}
-	protobuf_c_message_pack(msg, plain);
-	MDB_val v = {plen + SEAL_OVERHEAD, NULL};
-	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
-	if (rc == 0) {
-		uint8_t *out = v.mv_data;
-		out[0] = SEAL_VERSION;
-		randombytes_buf(out + 1, SEAL_NONCE);
-		crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + SEAL_NONCE, NULL, plain, plen, ad,
-							   seal_ad(ad, dbname, k), NULL, out + 1,
-							   s->data_key);
-	}
-	sodium_memzero(plain, plen);
-	free(plain);
-	return rc;
-}
-
-/* Decrypt and decode a sealed value; NULL if it does not open (wrong key,
- * moved, altered) or does not decode.  The caller frees the message. */
-static ProtobufCMessage *open_sealed(store_t *s, const char *dbname, const MDB_val *k,
-				     const MDB_val *v, const ProtobufCMessageDescriptor *desc)
-{
-	uint8_t ad[32 + 512];
-	const uint8_t *in = v->mv_data;
-	if (v->mv_size < SEAL_OVERHEAD || in[0] != SEAL_VERSION || k->mv_size > 511)
-		return NULL;
-	size_t clen = v->mv_size - 1 - SEAL_NONCE;
-	unsigned long long plen;
-	uint8_t *plain = malloc(clen);
-	if (plain == NULL)
-		return NULL;
-	ProtobufCMessage *msg = NULL;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, in + 1 + SEAL_NONCE, clen, ad,
-						       seal_ad(ad, dbname, k), in + 1, s->data_key) == 0)
-		msg = protobuf_c_message_unpack(desc, NULL, (size_t)plen, plain);
-	sodium_memzero(plain, clen);
-	free(plain);
-	return msg;
-}
-
-/* Stored replies written before requests_at existed get their index entry
- * once, at the first open by this version (meta "requests_at" marks it
- * done), so the sweep prunes them too. */
-static int index_old_replies(store_t *s, MDB_txn *txn)
-{
-	MDB_val mk = val("requests_at", 11), mv, k, v, none = val("", 0);
-	MDB_cursor *cur;
-	int rc = mdb_get(txn, s->meta, &mk, &mv);
-	if (rc != MDB_NOTFOUND)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->requests, &cur)) != 0)
-		return rc;
-	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-		if (k.mv_size != RX_KEY_LEN + RX_REQUEST_ID_LEN)
-			continue;
-		Rxstore__RequestRow *row = (Rxstore__RequestRow *)open_sealed(
-			s, "requests", &k, &v, &rxstore__request_row__descriptor);
-		uint8_t tkey[8 + RX_KEY_LEN + RX_REQUEST_ID_LEN];
-		be64(tkey, row ? row->at : 0); /* unreadable: first to go */
-		memcpy(tkey + 8, k.mv_data, k.mv_size);
-		if (row)
-			rxstore__request_row__free_unpacked(row, NULL);
-		MDB_val tk = val(tkey, sizeof tkey);
-		if ((rc = mdb_put(txn, s->requests_at, &tk, &none, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND && rc != 0)
-		return rc;
-	uint32_t one = 1;
-	mv = val(&one, sizeof one);
-	return mdb_put(txn, s->meta, &mk, &mv, 0);
-}
-
-static int upgrade_layout(store_t *s);
-static int counts_init(MDB_txn *txn, store_t *s);
-
-rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
-{
-	store_t *s = calloc(1, sizeof *s);
-	MDB_txn *txn = NULL;
-	int rc;
-	rx_err_t err = RX_SYSTEM;
-
-	*out = NULL;
-	if (s == NULL)
-		return RX_SYSTEM;
-	if (opt == NULL || opt->data_key == NULL) {
-		free(s);
-		return RX_INVALID;
-	}
-	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
-	rx_access_code_key(s->data_key, s->code_key);
-	if ((rc = mdb_env_create(&s->env)) != 0)
-		goto fail;
-	mdb_env_set_maxdbs(s->env, 32);
-	mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE);
-	/* MDB_NOTLS: read transactions may later move between worker threads.
-	 * No MDB_NOSYNC/MDB_NOMETASYNC: every commit is fsync'd (durability contract). */
-	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
-		goto fail;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-		goto fail;
-	struct {
-		const char *name;
-		MDB_dbi *dbi;
-		unsigned flags;
-	} dbs[] = {
-		{"meta", &s->meta, 0},           {"keys", &s->keys, 0},
-		{"patients", &s->patients, 0},   {"rx", &s->rx, 0},
-		{"rx_patient", &s->rx_patient, MDB_DUPSORT},
-		{"rx_hash", &s->rx_hash, 0},     {"dispenses", &s->dispenses, 0},
-		{"rx_expiry", &s->rx_expiry, 0},
-		{"requests", &s->requests, 0},
-		{"institutions", &s->institutions, 0}, {"curve_keys", &s->curve_keys, 0},
-		{"cards", &s->cards, 0},         {"nonces", &s->nonces, 0},
-		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
-		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
-		{"nominations", &s->nominations, 0}, {"notices", &s->notices, 0},
-		{"requests_at", &s->requests_at, 0},
-		{"drugs", &s->drugs.master, 0},  {"drugs_load", &s->drugs.staging, 0},
-	};
-	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
-		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
-			goto fail;
-
-	MDB_val k = val("format", 6), v;
-	uint32_t f = FORMAT_VERSION;
-	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		if ((rc = counts_init(txn, s)) != 0)
-			goto fail;
-		v = val(&f, sizeof f);
-		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-			goto fail;
-	} else if (rc != 0) {
-		goto fail;
-	} else {
-		if (v.mv_size != sizeof f) {
-			err = RX_INVALID;
-			goto fail;
-		}
-		memcpy(&f, v.mv_data, sizeof f);
-		if (f != 1 && f != FORMAT_VERSION) {
-			err = RX_INVALID;
-			goto fail;
-		}
-	}
-	if ((rc = index_old_replies(s, txn)) != 0)
-		goto fail;
-	/* The newest assertion kept was checked no earlier than its time less
-	 * the clock skew allowed: time_hw starts there. */
-	MDB_cursor *cur;
-	if ((rc = mdb_cursor_open(txn, s->nonce_times, &cur)) != 0)
-		goto fail;
-	if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 24) {
-		int64_t at = 0;
-		for (int i = 0; i < 8; i++)
-			at = (int64_t)((uint64_t)at << 8 | ((const uint8_t *)k.mv_data)[i]);
-		s->time_hw = at - RX_CLOCK_SKEW;
-	}
-	mdb_cursor_close(cur);
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0)
-		goto fail;
-	/* A format-1 store has neither the counts nor the expiry index: build
-	 * them, once; the new format then keeps an older rxd (which would not
-	 * maintain them) from opening the store. */
-	if (f == 1 && (rc = upgrade_layout(s)) != 0)
-		goto fail;
-	s->audit.meta = s->meta;
-	s->drugs.meta = s->meta;
-	*out = s;
-	return RX_OK;
-fail:
-	if (txn)
-		mdb_txn_abort(txn);
-	if (s->env)
-		mdb_env_close(s->env);
-	sodium_memzero(s->data_key, sizeof s->data_key);
-	sodium_memzero(s->code_key, sizeof s->code_key);
-	free(s);
-	return err;
-}
-
-void store_close(store_t **sp)
-{
-	if (sp && *sp) {
-		mdb_env_close((*sp)->env);
-		sodium_memzero((*sp)->data_key, sizeof (*sp)->data_key);
-		sodium_memzero((*sp)->code_key, sizeof (*sp)->code_key);
-		free(*sp);
-		*sp = NULL;
-	}
-}
-
-rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
-{
-	MDB_txn *txn = NULL;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn), mismatched = 0;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char name[128];
-		int len = snprintf(name, sizeof name, "key_check/%s", checks[i].name);
-		if (len < 0 || (size_t)len >= sizeof name) {
-			rc = EINVAL;
-			break;
-		}
-		MDB_val k = val(name, (size_t)len), v;
-		rc = mdb_get(txn, s->meta, &k, &v);
-		if (rc == MDB_NOTFOUND || (rc == 0 && checks[i].replace)) {
-			checks[i].outcome = rc == 0 ? STORE_KEY_REPLACED : STORE_KEY_RECORDED;
-			v = val(checks[i].value, STORE_KEY_CHECK_LEN);
-			rc = mdb_put(txn, s->meta, &k, &v, 0);
-		} else if (rc == 0) {
-			/* Not secret, but compared in constant time all the same. */
-			int same = v.mv_size == STORE_KEY_CHECK_LEN &&
-				   sodium_memcmp(v.mv_data, checks[i].value, STORE_KEY_CHECK_LEN) == 0;
-			checks[i].outcome = same ? STORE_KEY_MATCHED : STORE_KEY_MISMATCHED;
-			mismatched |= !same;
-		}
-	}
-	if (rc != 0 || mismatched) {
-		if (txn)
-			mdb_txn_abort(txn);
-		return rc != 0 ? from_mdb(rc == EINVAL ? EIO : rc) : RX_CONFLICT;
-	}
-	return from_mdb(mdb_txn_commit(txn));
-}
-
-rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *which)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	*which = 0;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	/* The first few prescriptions: a wrong key opens none of them, and one
-	 * damaged record must not pass for a wrong key. */
-	int tried = 0, opened = 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		ProtobufCMessage *m = open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
-		tried++;
-		opened = m != NULL;
-		if (m)
-			protobuf_c_message_free_unpacked(m, NULL);
-	}
-	if (tried && !opened)
-		*which = STORE_PROBE_DATA_KEY;
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	if (*which == 0 && !audit_signed_by(txn, &s->audit, broker_pk))
-		*which = STORE_PROBE_BROKER_KEY;
-	mdb_txn_abort(txn);
-	return *which ? RX_CONFLICT : RX_OK;
 }
 
 /* ---- record conversion ---- */
@@ -432,23 +47,8 @@ static int copy_bytes(uint8_t *dst, size_t n, ProtobufCBinaryData b)
 	return 1;
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static int effective_state(const Rxstore__RxRecord *r, int64_t now)
-{
-	if ((r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until)
-		return RX_STATE_EXPIRED;
-	return (int)r->state;
-}
-
-static void rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o)
+/* See store_int.h. */
+void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o)
 {
 	memset(o, 0, sizeof *o);
 	copy_str(o->id, sizeof o->id, id);
@@ -468,73 +68,20 @@ static void rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t n
 	copy_bytes(o->body_hash, RX_HASH_LEN, r->body_hash);
 }
 
-/* Read and decode a prescription; the caller frees *rec with
- * rxstore__rx_record__free_unpacked. */
-static rx_err_t get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec)
+/* See store_int.h. */
+rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec)
 {
 	MDB_val k = val(id, strlen(id)), v;
 	int rc = mdb_get(txn, s->rx, &k, &v);
 	if (rc != 0)
 		return from_mdb(rc);
-	*rec = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+	*rec = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 	if (*rec == NULL || (*rec)->version != 1 || (*rec)->prescriber_key.len != RX_KEY_LEN) {
 		if (*rec)
 			rxstore__rx_record__free_unpacked(*rec, NULL);
 		*rec = NULL;
 		return RX_UNAVAILABLE; /* a record we cannot read is a storage fault */
 	}
-	return RX_OK;
-}
-
-static rx_err_t get_key(MDB_txn *txn, store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out)
-{
-	MDB_val k = val(key, RX_KEY_LEN), v;
-	int rc = mdb_get(txn, s->keys, &k, &v);
-	if (rc != 0)
-		return from_mdb(rc);
-	Rxstore__KeyRecord *r = rxstore__key_record__unpack(NULL, v.mv_size, v.mv_data);
-	if (r == NULL || r->version != 1) {
-		if (r)
-			rxstore__key_record__free_unpacked(r, NULL);
-		return RX_UNAVAILABLE;
-	}
-	memset(out, 0, sizeof *out);
-	memcpy(out->key, key, RX_KEY_LEN);
-	out->role = (int)r->role;
-	copy_str(out->institution, sizeof out->institution, r->institution_code);
-	copy_str(out->name, sizeof out->name, r->name);
-	out->revoked = r->revoked;
-	out->added_at = r->added_at;
-	out->revoked_at = r->revoked_at;
-	rxstore__key_record__free_unpacked(r, NULL);
-	return RX_OK;
-}
-
-static rx_err_t get_institution(MDB_txn *txn, store_t *s, const char *code,
-				store_institution_t *out)
-{
-	size_t n = strlen(code);
-	if (n == 0 || n > RX_INSTITUTION_MAX)
-		return RX_NOT_FOUND;
-	MDB_val k = val(code, n), v;
-	int rc = mdb_get(txn, s->institutions, &k, &v);
-	if (rc != 0)
-		return from_mdb(rc);
-	Rxstore__InstitutionRecord *r = rxstore__institution_record__unpack(NULL, v.mv_size, v.mv_data);
-	if (r == NULL || r->version != 1 || r->curve_key.len != 32) {
-		if (r)
-			rxstore__institution_record__free_unpacked(r, NULL);
-		return RX_UNAVAILABLE;
-	}
-	memset(out, 0, sizeof *out);
-	copy_str(out->code, sizeof out->code, code);
-	out->kind = (int)r->kind;
-	copy_str(out->name, sizeof out->name, r->name);
-	memcpy(out->curve_key, r->curve_key.data, 32);
-	out->revoked = r->revoked;
-	out->added_at = r->added_at;
-	out->revoked_at = r->revoked_at;
-	rxstore__institution_record__free_unpacked(r, NULL);
 	return RX_OK;
 }
 
@@ -550,7 +97,7 @@ static rx_err_t get_institution(MDB_txn *txn, store_t *s, const char *code,
 static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
 			    unsigned mask, store_key_t *k, store_outcome_t *out)
 {
-	rx_err_t err = get_key(txn, s, actor, k);
+	rx_err_t err = st_get_key(txn, s, actor, k);
 	if (err == RX_NOT_FOUND)
 		REFUSE(RX_UNKNOWN_KEY, "the signing key is not registered");
 	if (err != RX_OK)
@@ -566,7 +113,7 @@ static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, cons
 	if (peer == NULL || strcmp(peer, k->institution) != 0)
 		REFUSE(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
 	store_institution_t inst;
-	err = get_institution(txn, s, peer, &inst);
+	err = st_get_institution(txn, s, peer, &inst);
 	if (err == RX_NOT_FOUND)
 		REFUSE(RX_PERMISSION_DENIED, "the connection's institution is not registered");
 	if (err != RX_OK)
@@ -591,27 +138,11 @@ static void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
 /* ---- proof that the patient is present: a card, or the slip's code ---- */
 
 
-static int64_t from_be64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return (int64_t)v;
-}
+/* ---- prescriptions by stored state (counts_t, store_int.h), and the
+ * expiry index ---- */
 
-/* ---- prescriptions by stored state, and the expiry index ----
- * meta "rx_counts": a version byte (1), seven bytes of padding, then one
- * native u64 per rx_state_t (index 0 unused).  Every write that gives a
- * prescription a state moves its count in the same transaction, so a
- * nested transaction that is refused, or a batch that fails, takes its
- * counts with it. */
-#define COUNTS_VERSION 1
-#define COUNTS_N (RX_STATE_EXPIRED + 1)
-typedef struct {
-	uint64_t by_state[COUNTS_N];
-} counts_t;
-
-static int counts_get(MDB_txn *txn, store_t *s, counts_t *c)
+/* See store_int.h. */
+int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c)
 {
 	MDB_val k = val("rx_counts", 9), v;
 	int rc = mdb_get(txn, s->meta, &k, &v);
@@ -623,7 +154,8 @@ static int counts_get(MDB_txn *txn, store_t *s, counts_t *c)
 	return 0;
 }
 
-static int counts_put(MDB_txn *txn, store_t *s, const counts_t *c)
+/* See store_int.h. */
+int st_counts_put(MDB_txn *txn, store_t *s, const counts_t *c)
 {
 	uint8_t buf[8 + sizeof c->by_state] = {COUNTS_VERSION};
 	memcpy(buf + 8, c->by_state, sizeof c->by_state);
@@ -631,116 +163,38 @@ static int counts_put(MDB_txn *txn, store_t *s, const counts_t *c)
 	return mdb_put(txn, s->meta, &k, &v, 0);
 }
 
-/* A new store's counts: all zero. */
-static int counts_init(MDB_txn *txn, store_t *s)
+/* See store_int.h. */
+int st_counts_init(MDB_txn *txn, store_t *s)
 {
 	counts_t c = {{0}};
-	return counts_put(txn, s, &c);
+	return st_counts_put(txn, s, &c);
 }
 
-/* One prescription went from state from (0: it is new) to state to. */
-static int counts_move(MDB_txn *txn, store_t *s, int from, int to)
+/* See store_int.h. */
+int st_counts_move(MDB_txn *txn, store_t *s, int from, int to)
 {
 	counts_t c;
 	if (from == to)
 		return 0;
 	if (from < 0 || from >= COUNTS_N || to < 1 || to >= COUNTS_N)
 		return MDB_CORRUPTED;
-	int rc = counts_get(txn, s, &c);
+	int rc = st_counts_get(txn, s, &c);
 	if (rc != 0)
 		return rc;
 	if (from && c.by_state[from])
 		c.by_state[from]--;
 	c.by_state[to]++;
-	return counts_put(txn, s, &c);
+	return st_counts_put(txn, s, &c);
 }
 
-/* Index a prescription by when it expires; the sweep finds it there. */
-static int expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id)
+/* See store_int.h. */
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id)
 {
 	uint8_t key[8 + RX_ID_LEN];
 	be64(key, valid_until);
 	memcpy(key + 8, id, RX_ID_LEN);
 	MDB_val k = val(key, sizeof key), v = val("", 0);
 	return mdb_put(txn, s->rx_expiry, &k, &v, 0);
-}
-
-/* Forget nonces older than any assertion rxd still accepts; a few per
- * request, so the cache stays small without a sweeper. */
-#define NONCE_KEEP (2 * 300)
-static int prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint8_t limit[8];
-	int rc = mdb_cursor_open(txn, s->nonce_times, &cur);
-	if (rc != 0)
-		return rc;
-	be64(limit, s->time_hw - NONCE_KEEP);
-	for (size_t i = 0; i < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0; i++) {
-		if (k.mv_size != 24 || memcmp(k.mv_data, limit, 8) >= 0)
-			break;
-		/* Earlier versions also indexed nonces alone: emptied as they age. */
-		MDB_val nk = val((uint8_t *)k.mv_data + 8, 16);
-		if ((rc = mdb_del(txn, s->nonces, &nk, NULL)) != 0 && rc != MDB_NOTFOUND)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		if (pruned)
-			++*pruned;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-/* ---- pruning (store_prune) ---- */
-
-static int64_t be64_get(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return (int64_t)v;
-}
-
-/* Remove up to max stored replies older than before, oldest first. */
-static int prune_replies(MDB_txn *txn, store_t *s, int64_t before, size_t max, uint64_t *n)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->requests_at, &cur);
-	if (rc != 0)
-		return rc;
-	while (*n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-		if (k.mv_size != 8 + RX_KEY_LEN + RX_REQUEST_ID_LEN || be64_get(k.mv_data) >= before)
-			break;
-		MDB_val rk = val((uint8_t *)k.mv_data + 8, RX_KEY_LEN + RX_REQUEST_ID_LEN);
-		if ((rc = mdb_del(txn, s->requests, &rk, NULL)) != 0 && rc != MDB_NOTFOUND)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		++*n;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-/* Entries of a time-keyed index (8-byte big-endian time first) older than
- * before, counted up to max. */
-static uint64_t count_before(MDB_txn *txn, MDB_dbi dbi, int64_t before, uint64_t max)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t n = 0;
-	if (mdb_cursor_open(txn, dbi, &cur) != 0)
-		return 0;
-	for (int op = MDB_FIRST; n < max && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
-		if (k.mv_size < 8 || be64_get(k.mv_data) >= before)
-			break;
-		n++;
-	}
-	mdb_cursor_close(cur);
-	return n;
 }
 
 /* The card must be enrolled and not revoked, its purpose fit the request,
@@ -757,7 +211,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	if (rc != 0)
 		REFUSE(from_mdb(rc), "storage error reading the card registry");
 	Rxstore__CardRecord *card =
-		(Rxstore__CardRecord *)open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
+		(Rxstore__CardRecord *)st_open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
 	if (card == NULL)
 		REFUSE(RX_UNAVAILABLE, "a card record cannot be read");
 	int revoked = card->revoked;
@@ -784,7 +238,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	 * comes back under the same (time, nonce) key: one index, in time
 	 * order, both refuses replays and prunes, and a new entry lands at its
 	 * end instead of on a random page (earlier versions also kept a nonces
-	 * index, which prune_nonces empties). */
+	 * index, which st_prune_nonces empties). */
 	uint8_t tkey[24];
 	MDB_val none = val("", 0);
 	if (c->now > s->time_hw)
@@ -798,7 +252,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	MDB_val tk = val(tkey, sizeof tkey);
 	if ((rc = mdb_put(txn, s->nonce_times, &tk, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
 		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
-	if (rc != 0 || (rc = prune_nonces(txn, s, 16, NULL)) != 0)
+	if (rc != 0 || (rc = st_prune_nonces(txn, s, 16, NULL)) != 0)
 		REFUSE(from_mdb(rc), "storage error recording the card assertion");
 	return RX_OK;
 }
@@ -867,7 +321,7 @@ static Rxstore__DispenseRow *dispense_row(MDB_txn *txn, store_t *s, const char *
 	MDB_val k = val(dkey, sizeof dkey), v;
 	if (mdb_get(txn, s->dispenses, &k, &v) != 0)
 		return NULL;
-	return (Rxstore__DispenseRow *)open_sealed(s, "dispenses", &k, &v,
+	return (Rxstore__DispenseRow *)st_open_sealed(s, "dispenses", &k, &v,
 						   &rxstore__dispense_row__descriptor);
 }
 
@@ -910,14 +364,14 @@ static rx_err_t load_dispenses(MDB_txn *txn, store_t *s, const char *id,
 		dkey[RX_ID_LEN] = (uint8_t)use;
 		if (mdb_get(txn, s->dispenses, &k, &v) != 0)
 			return RX_UNAVAILABLE;
-		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)open_sealed(
+		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)st_open_sealed(
 			s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
 		if (row == NULL)
 			return RX_UNAVAILABLE;
 		rows[(*n)++] = row;
 		if (row->version != 1 || row->pharmacy_key.len != RX_KEY_LEN ||
 		    row->signature.len != RX_SIG_LEN ||
-		    get_key(txn, s, row->pharmacy_key.data, &key) != RX_OK)
+		    st_get_key(txn, s, row->pharmacy_key.data, &key) != RX_OK)
 			return RX_UNAVAILABLE;
 		store_dispense_t *d = &out[*n - 1];
 		d->use = use;
@@ -1024,7 +478,8 @@ static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
 	return RX_OK;
 }
 
-static void clear_claim(Rxstore__RxRecord *r)
+/* See store_int.h. */
+void st_clear_claim(Rxstore__RxRecord *r)
 {
 	set_bytes(&r->claimer_key, NULL, 0);
 	set_bytes(&r->claim_token, NULL, 0);
@@ -1046,7 +501,7 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 		return err;
 	r->state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
 	r->cancel_pending = 0;
-	clear_claim(r);
+	st_clear_claim(r);
 	return RX_OK;
 }
 
@@ -1091,7 +546,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
 	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
 	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
-	int rc = put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
+	int rc = st_put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc != 0)
@@ -1099,7 +554,7 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	out->use = use;
 	r->uses_left--;
 	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
-	clear_claim(r);
+	st_clear_claim(r);
 	return RX_OK;
 }
 
@@ -1190,7 +645,7 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
 		REFUSE(from_mdb(rc), "storage error");
-	if ((rc = expiry_put(txn, s, r->valid_until, id)) != 0)
+	if ((rc = st_expiry_put(txn, s, r->valid_until, id)) != 0)
 		REFUSE(from_mdb(rc), "storage error");
 	return RX_OK;
 }
@@ -1208,7 +663,7 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 		out->why = rc == MDB_NOTFOUND ? NULL : "storage error";
 		return from_mdb(rc);
 	}
-	Rxstore__RequestRow *row = (Rxstore__RequestRow *)open_sealed(
+	Rxstore__RequestRow *row = (Rxstore__RequestRow *)st_open_sealed(
 		s, "requests", &k, &v, &rxstore__request_row__descriptor);
 	rx_err_t err = RX_UNAVAILABLE;
 	out->why = "storage error reading a stored reply";
@@ -1235,62 +690,6 @@ static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN +
 	return err;
 }
 
-rx_err_t store_prune(store_t *s, int64_t now, size_t max, uint64_t *replies, uint64_t *nonces)
-{
-	MDB_txn *txn;
-	*replies = *nonces = 0;
-	if (s->batch)
-		return RX_INVALID;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	if (now > s->time_hw)
-		s->time_hw = now;
-	if ((rc = prune_replies(txn, s, now - STORE_REPLY_KEEP, max, replies)) != 0 ||
-	    (rc = prune_nonces(txn, s, max, nonces)) != 0) {
-		mdb_txn_abort(txn);
-		*replies = *nonces = 0;
-		return from_mdb(rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		*replies = *nonces = 0;
-	return from_mdb(rc);
-}
-
-rx_err_t store_prunable(store_t *s, int64_t now, uint64_t *replies, uint64_t *replies_due,
-			uint64_t *nonces, uint64_t *nonces_due)
-{
-	MDB_txn *txn;
-	MDB_stat st;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	*replies = mdb_stat(txn, s->requests, &st) == 0 ? st.ms_entries : 0;
-	*nonces = mdb_stat(txn, s->nonce_times, &st) == 0 ? st.ms_entries : 0;
-	/* Counted, not walked to the end: what one sweep would take. */
-	*replies_due = count_before(txn, s->requests_at, now - STORE_REPLY_KEEP, STORE_PRUNABLE_COUNTED);
-	*nonces_due = count_before(txn, s->nonce_times,
-				   (now > s->time_hw ? now : s->time_hw) - NONCE_KEEP, STORE_PRUNABLE_COUNTED);
-	mdb_txn_abort(txn);
-	return RX_OK;
-}
-
-rx_err_t store_batch_begin(store_t *s)
-{
-	if (s->batch)
-		return RX_INVALID;
-	return from_mdb(mdb_txn_begin(s->env, NULL, 0, &s->batch));
-}
-
-rx_err_t store_batch_end(store_t *s)
-{
-	MDB_txn *txn = s->batch;
-	if (txn == NULL)
-		return RX_INVALID;
-	s->batch = NULL;
-	return from_mdb(mdb_txn_commit(txn));
-}
-
 /* A key is used only through a connection of its own institution: checked
  * before anything else is looked up for the caller (its stored replies
  * included).  RX_OK if the actor is no registered key (a card: LOG,
@@ -1300,7 +699,7 @@ static rx_err_t check_institution(MDB_txn *txn, store_t *s, const uint8_t *actor
 				  store_outcome_t *out)
 {
 	store_key_t k;
-	rx_err_t err = get_key(txn, s, actor, &k);
+	rx_err_t err = st_get_key(txn, s, actor, &k);
 	if (err == RX_NOT_FOUND)
 		return RX_OK;
 	if (err != RX_OK)
@@ -1333,10 +732,9 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 	return err;
 }
 
-/* Append a prescription's metadata (never its claim token) to a growing
- * array; RX_SYSTEM if memory runs out. */
-static rx_err_t push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
-			const Rxstore__RxRecord *r, int64_t now)
+/* See store_int.h. */
+rx_err_t st_push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
+		    const Rxstore__RxRecord *r, int64_t now)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -1346,7 +744,7 @@ static rx_err_t push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *i
 		*list = grown;
 		*cap = ncap;
 	}
-	rx_from_record(id, r, now, &(*list)[*n]);
+	st_rx_from_record(id, r, now, &(*list)[*n]);
 	memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
 	(*n)++;
 	return RX_OK;
@@ -1376,7 +774,7 @@ static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, c
 			continue;
 		memcpy(id, v.mv_data, RX_ID_LEN);
 		id[RX_ID_LEN] = '\0';
-		if ((err = get_rx(txn, s, id, &r)) != RX_OK)
+		if ((err = st_get_rx(txn, s, id, &r)) != RX_OK)
 			break;
 		err = fn(txn, s, id, r, arg);
 		rxstore__rx_record__free_unpacked(r, NULL);
@@ -1400,7 +798,7 @@ static rx_err_t add_if_open(MDB_txn *txn, store_t *s, const char *id, const Rxst
 	int st = effective_state(r, o->now);
 	(void)txn;
 	(void)s;
-	return st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED ? push_rx(o->list, o->n, &o->cap, id, r, o->now)
+	return st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED ? st_push_rx(o->list, o->n, &o->cap, id, r, o->now)
 							       : RX_OK;
 }
 
@@ -1586,7 +984,6 @@ static rx_err_t do_list(MDB_txn *txn, store_t *s, const store_change_t *c, const
 static rx_err_t patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
 				store_audit_t **out, size_t *count);
 
-static rx_err_t read_begin(store_t *s, MDB_txn **txn);
 
 /* ---- nominated pharmacy and its notices ----
  * A patient may nominate one pharmacy.  New prescriptions for the patient,
@@ -1605,7 +1002,7 @@ static rx_err_t get_nomination(MDB_txn *txn, store_t *s, const char *patient,
 		return RX_OK;
 	if (rc != 0)
 		return from_mdb(rc);
-	Rxstore__NominationRecord *n = (Rxstore__NominationRecord *)open_sealed(
+	Rxstore__NominationRecord *n = (Rxstore__NominationRecord *)st_open_sealed(
 		s, "nominations", &k, &v, &rxstore__nomination_record__descriptor);
 	if (n == NULL)
 		return RX_UNAVAILABLE;
@@ -1651,7 +1048,7 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 	row.state = (uint32_t)effective_state(r, now);
 	row.cancel_pending = r->cancel_pending;
 	MDB_val k = val(key, notice_key(key, pharmacy, seq));
-	if ((rc = put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
+	if ((rc = st_put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
 		return rc;
 	if (out->nnotices < sizeof out->notices / sizeof out->notices[0]) {
 		store_notice_t *n = &out->notices[out->nnotices++];
@@ -1673,7 +1070,7 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 static int pharmacy_open(MDB_txn *txn, store_t *s, const char *code)
 {
 	store_institution_t inst;
-	return code[0] && get_institution(txn, s, code, &inst) == RX_OK &&
+	return code[0] && st_get_institution(txn, s, code, &inst) == RX_OK &&
 	       inst.kind == STORE_PHARMACY && !inst.revoked;
 }
 
@@ -1703,7 +1100,7 @@ static rx_err_t notify_cancel(MDB_txn *txn, store_t *s, const store_change_t *c,
 	char to[2][RX_INSTITUTION_MAX + 1] = {"", ""};
 	store_key_t k;
 	if (r->state == RX_STATE_CLAIMED && r->claimer_key.len == RX_KEY_LEN &&
-	    get_key(txn, s, r->claimer_key.data, &k) == RX_OK)
+	    st_get_key(txn, s, r->claimer_key.data, &k) == RX_OK)
 		copy_str(to[0], sizeof to[0], k.institution);
 	if (r->notified_pharmacy && strcmp(r->notified_pharmacy, to[0]) != 0)
 		copy_str(to[1], sizeof to[1], r->notified_pharmacy);
@@ -1727,7 +1124,7 @@ static rx_err_t portal_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 {
 	store_institution_t inst;
 	store_key_t nobody;
-	rx_err_t err = c->peer ? get_institution(txn, s, c->peer, &inst) : RX_NOT_FOUND;
+	rx_err_t err = c->peer ? st_get_institution(txn, s, c->peer, &inst) : RX_NOT_FOUND;
 	if (err == RX_NOT_FOUND || (err == RX_OK && inst.kind != STORE_PORTAL))
 		REFUSE(RX_PERMISSION_DENIED, "a patient's own requests come through a patient portal");
 	if (err != RX_OK)
@@ -1762,7 +1159,7 @@ static rx_err_t do_nominate(MDB_txn *txn, store_t *s, const store_change_t *c,
 			REFUSE(from_mdb(rc), "storage error removing the nomination");
 		return RX_OK;
 	}
-	err = get_institution(txn, s, c->pharmacy, &inst);
+	err = st_get_institution(txn, s, c->pharmacy, &inst);
 	if (err == RX_NOT_FOUND)
 		REFUSE(RX_NOT_FOUND, "no institution has this code");
 	if (err != RX_OK)
@@ -1775,7 +1172,7 @@ static rx_err_t do_nominate(MDB_txn *txn, store_t *s, const store_change_t *c,
 	n.version = 1;
 	n.pharmacy_code = (char *)c->pharmacy;
 	n.at = c->now;
-	if ((rc = put_sealed(s, txn, s->nominations, "nominations", &k, &n.base, 0)) != 0)
+	if ((rc = st_put_sealed(s, txn, s->nominations, "nominations", &k, &n.base, 0)) != 0)
 		REFUSE(from_mdb(rc), "storage error writing the nomination");
 	copy_str(out->pharmacy, sizeof out->pharmacy, c->pharmacy);
 	return RX_OK;
@@ -1788,7 +1185,7 @@ static int notice_from(store_t *s, const MDB_val *k, const MDB_val *v, store_not
 	size_t klen = k->mv_size;
 	if (klen < 10 || klen > RX_INSTITUTION_MAX + 9 || p[klen - 9] != 0)
 		return 0;
-	Rxstore__NoticeRow *row = (Rxstore__NoticeRow *)open_sealed(
+	Rxstore__NoticeRow *row = (Rxstore__NoticeRow *)st_open_sealed(
 		s, "notices", k, v, &rxstore__notice_row__descriptor);
 	if (row == NULL)
 		return 0;
@@ -1904,85 +1301,6 @@ static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
 	return RX_OK;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Pages on the free list: each entry of LMDB's free DB (dbi 0) is a list of
- * page numbers whose first word is their count.  Read in a read
- * transaction (LMDB refuses a cursor on it in a write one). */
-static uint64_t count_free_pages(store_t *s)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t n = 0;
-	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
-		return 0;
-	if (mdb_cursor_open(txn, 0, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
-			if (v.mv_size >= sizeof(size_t)) {
-				size_t c;
-				memcpy(&c, v.mv_data, sizeof c);
-				n += c;
-			}
-		mdb_cursor_close(cur);
-	}
-	mdb_txn_abort(txn);
-	return n;
-}
-
-/* The map's size, high-water mark and reserve: no walk, cheap enough for
- * every request. */
-static rx_err_t space_of(store_t *s, store_space_t *out)
-{
-	MDB_envinfo info;
-	MDB_stat st;
-	memset(out, 0, sizeof *out);
-	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
-		return RX_UNAVAILABLE;
-	out->map_size = info.me_mapsize;
-	out->high_water = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-	out->reserve = out->map_size / 8 > 65536 ? out->map_size / 8 : 65536;
-	/* Only the untouched tail of the map counts as room: the free list is
-	 * LMDB's working space (every commit frees the pages it copied), and a
-	 * record larger than half a page needs a contiguous run of pages, which
-	 * a fragmented free list may not have.  What pruning frees is reused by
-	 * later writes, so the tail is spent more slowly; it grows back only by
-	 * a compacting copy (rxctl backup, restored) or a bigger map. */
-	uint64_t tail = out->map_size > out->high_water ? out->map_size - out->high_water : 0;
-	out->nearly_full = tail < out->reserve;
-	out->page_size = st.ms_psize;
-	return RX_OK;
-}
-
-rx_err_t store_space(store_t *s, store_space_t *out)
-{
-	rx_err_t err = space_of(s, out);
-	if (err != RX_OK)
-		return err;
-	int64_t now = mono_us();
-	if (s->free_counted_us == 0 || now - s->free_counted_us >= 1000000) {
-		s->free_pages = count_free_pages(s);
-		s->free_counted_us = now;
-	}
-	out->free = s->free_pages * out->page_size;
-	if (out->free > out->high_water)
-		out->free = out->high_water;
-	out->used = out->high_water - out->free;
-	return RX_OK;
-}
-
-/* Is the store down to its dispensing reserve (store_space)? */
-static int map_nearly_full(store_t *s)
-{
-	store_space_t sp;
-	return space_of(s, &sp) == RX_OK && sp.nearly_full;
-}
-
 /* Past the reserve only what finishes a claimed prescription goes on:
  * DISPENSE, RELEASE, and CANCEL (of a claimed one, checked where its state
  * is known).  Everything else, reads and refusals included (each would add
@@ -2010,9 +1328,9 @@ static int audit_request(MDB_txn *txn, store_t *s, const store_change_t *c, rx_e
 	return audit_append(txn, &s->audit, &e);
 }
 
-/* An operator action, recorded in the transaction that makes it. */
-static int audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action, const char *id,
-			  const char *patient, const char *detail)
+/* See store_int.h. */
+int st_audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action, const char *id,
+		      const char *patient, const char *detail)
 {
 	audit_event_t e = {.at = now, .action = action, .id = id, .patient = patient,
 			   .outcome = RX_OK, .detail = detail};
@@ -2068,7 +1386,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		mdb_txn_abort(txn);
 		return err;
 	}
-	if (!finishing(c) && map_nearly_full(s)) {
+	if (!finishing(c) && st_map_nearly_full(s)) {
 		err = RX_STORAGE_FULL;
 		out->why = "storage reached its dispensing reserve: only dispensing, releasing or cancelling claimed prescriptions is accepted";
 		goto fail;
@@ -2111,7 +1429,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		out->list = list;
 		copy_str(out->rx.patient_id, sizeof out->rx.patient_id, patient);
 	} else {
-		if ((err = get_rx(txn, s, c->id, &stored)) != RX_OK) {
+		if ((err = st_get_rx(txn, s, c->id, &stored)) != RX_OK) {
 			out->why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
 			goto fail;
 		}
@@ -2139,7 +1457,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			break;
 		case RX_OP_LIST: /* one prescription, by its id and access code */
 			err = may_access(txn, s, c, &actor, patient, id, r, &dirty, &wrote, out);
-			rx_from_record(id, r, c->now, &one);
+			st_rx_from_record(id, r, c->now, &one);
 			memset(one.claim_token, 0, RX_TOKEN_LEN);
 			if (one.state == RX_STATE_ISSUED || one.state == RX_STATE_CLAIMED) {
 				out->list = &one;
@@ -2153,7 +1471,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 			err = do_dispense(txn, s, c, r, out);
 			break;
 		case RX_OP_CANCEL:
-			if (effective_state(r, c->now) != RX_STATE_CLAIMED && map_nearly_full(s)) {
+			if (effective_state(r, c->now) != RX_STATE_CLAIMED && st_map_nearly_full(s)) {
 				err = RX_STORAGE_FULL;
 				out->why = "storage reached its dispensing reserve: only a claimed prescription may be cancelled";
 			} else if ((err = do_cancel(c, r, out)) == RX_OK)
@@ -2175,15 +1493,15 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 	if (dirty) {
 		r->updated_at = c->now;
 		MDB_val idk = val(id, RX_ID_LEN);
-		if ((rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0 ||
-		    (rc = counts_move(txn, s, stored ? (int)stored->state : 0, (int)r->state)) != 0) {
+		if ((rc = st_put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0)) != 0 ||
+		    (rc = st_counts_move(txn, s, stored ? (int)stored->state : 0, (int)r->state)) != 0) {
 			err = from_mdb(rc);
 			out->why = "storage error writing the prescription";
 			goto fail;
 		}
 	}
 	if (id[0])
-		rx_from_record(id, r, c->now, &out->rx);
+		st_rx_from_record(id, r, c->now, &out->rx);
 	if (c->op == RX_OP_STATUS && memcmp(out->rx.claimer, c->actor, RX_KEY_LEN) != 0)
 		memset(out->rx.claim_token, 0, RX_TOKEN_LEN); /* the claimer's secret */
 
@@ -2209,7 +1527,7 @@ rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, vo
 		be64(tkey, c->now);
 		memcpy(tkey + 8, rkey, sizeof rkey);
 		MDB_val tk = val(tkey, sizeof tkey), none = val("", 0);
-		if ((rc = put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) !=
+		if ((rc = st_put_sealed(s, txn, s->requests, "requests", &k, &row.base, MDB_NOOVERWRITE)) !=
 			    0 ||
 		    (rc = mdb_put(txn, s->requests_at, &tk, &none, 0)) != 0) {
 			err = from_mdb(rc);
@@ -2262,7 +1580,7 @@ fail:
 	 * a flood of refusals must not spend the room a DISPENSE needs.  (Step F
 	 * refused everything else before any code attempt could be counted;
 	 * should one be, it is not sent unrecorded.) */
-	int record = finishing(c) || !map_nearly_full(s);
+	int record = finishing(c) || !st_map_nearly_full(s);
 	if (!record && out->commit) {
 		err = RX_UNAVAILABLE;
 		out->why = "storage reached its dispensing reserve: the attempt could not be recorded";
@@ -2273,9 +1591,9 @@ fail:
 		const char *whose = stored ? stored->patient_id : patient;
 		rc = 0;
 		if (out->commit && dirty && id[0])
-			rc = put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0);
+			rc = st_put_sealed(s, txn, s->rx, "rx", &idk, &r->base, 0);
 		if (rc == 0 && out->commit && dirty && id[0] && stored)
-			rc = counts_move(txn, s, (int)stored->state, (int)r->state);
+			rc = st_counts_move(txn, s, (int)stored->state, (int)r->state);
 		if (rc == 0)
 			rc = audit_request(txn, s, c, err, out->why, c->id ? c->id : id, whose);
 		if (rc == 0)
@@ -2304,13 +1622,8 @@ fail:
 	return err;
 }
 
-static rx_err_t read_begin(store_t *s, MDB_txn **txn)
-{
-	return from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) == RX_OK ? RX_OK
-										: RX_UNAVAILABLE;
-}
-
-static rx_err_t dup_buf(store_buf_t *b, ProtobufCBinaryData d)
+/* See store_int.h. */
+rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d)
 {
 	if (b == NULL)
 		return RX_OK;
@@ -2340,17 +1653,17 @@ rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 	if ((err = check_actor(txn, s, actor, peer, RX_CALLER_PRESCRIBER | RX_CALLER_PHARMACY, &k,
 			       out)) != RX_OK)
 		goto done;
-	if ((err = get_rx(txn, s, id, &r)) != RX_OK) {
+	if ((err = st_get_rx(txn, s, id, &r)) != RX_OK) {
 		o.why = err == RX_NOT_FOUND ? "no prescription has this id" : "storage error";
 		goto done;
 	}
 	if ((err = may_access(txn, s, &c, &k, "", id, r, &dirty, &wrote, out)) != RX_OK)
 		goto done;
-	rx_from_record(id, r, now, out_rx);
+	st_rx_from_record(id, r, now, out_rx);
 	/* The claim token is the claimer's secret. */
 	if (memcmp(out_rx->claimer, actor, RX_KEY_LEN) != 0)
 		memset(out_rx->claim_token, 0, RX_TOKEN_LEN);
-	if ((err = dup_buf(body, r->body)) != RX_OK || (err = dup_buf(sig, r->signature)) != RX_OK) {
+	if ((err = st_dup_buf(body, r->body)) != RX_OK || (err = st_dup_buf(sig, r->signature)) != RX_OK) {
 		store_buf_free(body);
 		o.why = "out of memory";
 	}
@@ -2360,516 +1673,6 @@ done:
 	mdb_txn_abort(txn);
 	*why = o.why;
 	return err;
-}
-
-/* Run one small write (key registry, enrollment) as its own synced commit. */
-static rx_err_t commit_or_abort(MDB_txn *txn, int rc)
-{
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	return from_mdb(mdb_txn_commit(txn));
-}
-
-static int put_key(MDB_txn *txn, store_t *s, const store_key_t *k, unsigned flags)
-{
-	Rxstore__KeyRecord r = RXSTORE__KEY_RECORD__INIT;
-	r.version = 1;
-	r.role = (uint32_t)k->role;
-	r.institution_code = (char *)k->institution;
-	r.name = (char *)k->name;
-	r.revoked = k->revoked;
-	r.added_at = k->added_at;
-	r.revoked_at = k->revoked_at;
-	MDB_val key = val(k->key, RX_KEY_LEN);
-	return put_msg(txn, s->keys, &key, &r.base, flags);
-}
-
-rx_err_t store_key_add(store_t *s, const store_key_t *k)
-{
-	MDB_txn *txn;
-	store_institution_t inst;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_institution(txn, s, k->institution, &inst);
-	if (err == RX_OK && inst.kind != (k->role == RX_ROLE_PRESCRIBER ? STORE_CLINIC : STORE_PHARMACY))
-		err = RX_INVALID;
-	if (err != RX_OK) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	rc = put_key(txn, s, k, MDB_NOOVERWRITE);
-	if (rc == 0)
-		rc = audit_operator(txn, s, k->added_at, "KEY_ADD", NULL, NULL, k->institution);
-	return commit_or_abort(txn, rc);
-}
-
-static int put_institution(MDB_txn *txn, store_t *s, const store_institution_t *in, unsigned flags)
-{
-	Rxstore__InstitutionRecord r = RXSTORE__INSTITUTION_RECORD__INIT;
-	r.version = 1;
-	r.kind = (uint32_t)in->kind;
-	r.name = (char *)in->name;
-	r.curve_key.data = (uint8_t *)in->curve_key;
-	r.curve_key.len = 32;
-	r.revoked = in->revoked;
-	r.added_at = in->added_at;
-	r.revoked_at = in->revoked_at;
-	MDB_val k = val(in->code, strlen(in->code));
-	return put_msg(txn, s->institutions, &k, &r.base, flags);
-}
-
-rx_err_t store_institution_add(store_t *s, const store_institution_t *in)
-{
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	MDB_val ck = val(in->curve_key, 32), code = val(in->code, strlen(in->code));
-	/* One curve key, one institution: the key is what names the peer. */
-	if ((rc = mdb_put(txn, s->curve_keys, &ck, &code, MDB_NOOVERWRITE)) == 0)
-		rc = put_institution(txn, s, in, MDB_NOOVERWRITE);
-	if (rc == 0)
-		rc = audit_operator(txn, s, in->added_at, "INSTITUTION_ADD", NULL, NULL, in->code);
-	return commit_or_abort(txn, rc);
-}
-
-rx_err_t store_institution_revoke(store_t *s, const char *code, int64_t now)
-{
-	MDB_txn *txn;
-	store_institution_t in;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_institution(txn, s, code, &in);
-	if (err != RX_OK || in.revoked) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	in.revoked = 1;
-	in.revoked_at = now;
-	rc = put_institution(txn, s, &in, 0);
-	if (rc == 0)
-		rc = audit_operator(txn, s, now, "INSTITUTION_REVOKE", NULL, NULL, code);
-	return commit_or_abort(txn, rc);
-}
-
-rx_err_t store_institution_by_curve(store_t *s, const uint8_t curve_key[32], store_institution_t *out)
-{
-	MDB_txn *txn;
-	rx_err_t err = read_begin(s, &txn);
-	if (err != RX_OK)
-		return err;
-	MDB_val k = val(curve_key, 32), v;
-	int rc = mdb_get(txn, s->curve_keys, &k, &v);
-	if (rc == 0) {
-		char code[RX_INSTITUTION_MAX + 1];
-		if (v.mv_size > RX_INSTITUTION_MAX) {
-			err = RX_UNAVAILABLE;
-		} else {
-			memcpy(code, v.mv_data, v.mv_size);
-			code[v.mv_size] = '\0';
-			err = get_institution(txn, s, code, out);
-		}
-	} else {
-		err = from_mdb(rc);
-	}
-	mdb_txn_abort(txn);
-	return err;
-}
-
-/* Every record of one registry (keys, institutions, cards) into a heap
- * array of elem-sized entries, decoded by get; the caller frees *out. */
-typedef rx_err_t (*get_fn)(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem);
-
-static rx_err_t list_all(store_t *s, MDB_dbi dbi, size_t elem, get_fn get, void **out, size_t *n)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_stat st;
-	MDB_val k, v;
-	rx_err_t err = read_begin(s, &txn);
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (err != RX_OK)
-		return err;
-	if ((rc = mdb_stat(txn, dbi, &st)) != 0 || (rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	*out = calloc(st.ms_entries ? st.ms_entries : 1, elem);
-	if (*out == NULL)
-		err = RX_SYSTEM;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); err == RX_OK && rc == 0 && *n < st.ms_entries;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		rx_err_t e = get(txn, s, &k, (uint8_t *)*out + *n * elem);
-		if (e == RX_OK)
-			(*n)++;
-		else if (e != RX_NOT_FOUND) /* NOT_FOUND: a key of another shape, skipped */
-			err = e;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (err != RX_OK) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return err;
-}
-
-static rx_err_t key_at(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem)
-{
-	return k->mv_size == RX_KEY_LEN ? get_key(txn, s, k->mv_data, elem) : RX_NOT_FOUND;
-}
-
-static rx_err_t institution_at(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem)
-{
-	char code[RX_INSTITUTION_MAX + 1];
-	if (k->mv_size == 0 || k->mv_size > RX_INSTITUTION_MAX)
-		return RX_NOT_FOUND;
-	memcpy(code, k->mv_data, k->mv_size);
-	code[k->mv_size] = '\0';
-	return get_institution(txn, s, code, elem);
-}
-
-rx_err_t store_institution_list(store_t *s, store_institution_t **out, size_t *n)
-{
-	return list_all(s, s->institutions, sizeof **out, institution_at, (void **)out, n);
-}
-
-rx_err_t store_key_get(store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out)
-{
-	MDB_txn *txn;
-	rx_err_t err = read_begin(s, &txn);
-	if (err != RX_OK)
-		return err;
-	err = get_key(txn, s, key, out);
-	mdb_txn_abort(txn);
-	return err;
-}
-
-rx_err_t store_key_revoke(store_t *s, const uint8_t key[RX_KEY_LEN], int64_t now)
-{
-	MDB_txn *txn;
-	store_key_t k;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_key(txn, s, key, &k);
-	if (err != RX_OK || k.revoked) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	k.revoked = 1;
-	k.revoked_at = now;
-	rc = put_key(txn, s, &k, 0);
-	if (rc == 0)
-		rc = audit_operator(txn, s, now, "KEY_REVOKE", NULL, NULL, k.institution);
-	return commit_or_abort(txn, rc);
-}
-
-rx_err_t store_key_list(store_t *s, store_key_t **out, size_t *n)
-{
-	return list_all(s, s->keys, sizeof **out, key_at, (void **)out, n);
-}
-
-static int put_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN], const store_card_t *in,
-		    unsigned flags)
-{
-	Rxstore__CardRecord r = RXSTORE__CARD_RECORD__INIT;
-	r.version = 1;
-	r.patient_id = (char *)in->patient_id;
-	r.revoked = in->revoked;
-	r.enrolled_at = in->enrolled_at;
-	r.revoked_at = in->revoked_at;
-	MDB_val k = val(card, RX_KEY_LEN);
-	return put_sealed(s, txn, s->cards, "cards", &k, &r.base, flags);
-}
-
-static rx_err_t get_card(MDB_txn *txn, store_t *s, const uint8_t card[RX_KEY_LEN], store_card_t *out)
-{
-	MDB_val k = val(card, RX_KEY_LEN), v;
-	int rc = mdb_get(txn, s->cards, &k, &v);
-	if (rc != 0)
-		return from_mdb(rc);
-	Rxstore__CardRecord *r =
-		(Rxstore__CardRecord *)open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
-	if (r == NULL)
-		return RX_UNAVAILABLE;
-	memset(out, 0, sizeof *out);
-	memcpy(out->card, card, RX_KEY_LEN);
-	copy_str(out->patient_id, sizeof out->patient_id, r->patient_id);
-	out->revoked = r->revoked;
-	out->enrolled_at = r->enrolled_at;
-	out->revoked_at = r->revoked_at;
-	rxstore__card_record__free_unpacked(r, NULL);
-	return RX_OK;
-}
-
-rx_err_t store_card_enroll(store_t *s, const uint8_t card[RX_KEY_LEN], const char *patient_id,
-			   int64_t now)
-{
-	MDB_txn *txn;
-	MDB_val pk = val(patient_id, strlen(patient_id)), v;
-	store_card_t in = {0};
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	if ((rc = mdb_get(txn, s->patients, &pk, &v)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	copy_str(in.patient_id, sizeof in.patient_id, patient_id);
-	in.enrolled_at = now;
-	rc = put_card(txn, s, card, &in, MDB_NOOVERWRITE);
-	if (rc == 0)
-		rc = audit_operator(txn, s, now, "CARD_ENROLL", NULL, patient_id, NULL);
-	return commit_or_abort(txn, rc);
-}
-
-rx_err_t store_card_revoke(store_t *s, const uint8_t card[RX_KEY_LEN], int64_t now)
-{
-	MDB_txn *txn;
-	store_card_t in;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_card(txn, s, card, &in);
-	if (err != RX_OK || in.revoked) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	in.revoked = 1;
-	in.revoked_at = now;
-	rc = put_card(txn, s, card, &in, 0);
-	if (rc == 0)
-		rc = audit_operator(txn, s, now, "CARD_REVOKE", NULL, in.patient_id, NULL);
-	return commit_or_abort(txn, rc);
-}
-
-static rx_err_t card_at(MDB_txn *txn, store_t *s, const MDB_val *k, void *elem)
-{
-	return k->mv_size == RX_KEY_LEN ? get_card(txn, s, k->mv_data, elem) : RX_NOT_FOUND;
-}
-
-rx_err_t store_card_list(store_t *s, store_card_t **out, size_t *n)
-{
-	return list_all(s, s->cards, sizeof **out, card_at, (void **)out, n);
-}
-
-rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
-		      store_buf_t *sig)
-{
-	MDB_txn *txn;
-	Rxstore__RxRecord *r = NULL;
-	rx_err_t err = read_begin(s, &txn);
-	if (err != RX_OK)
-		return err;
-	if ((err = get_rx(txn, s, id, &r)) == RX_OK) {
-		rx_from_record(id, r, now, out);
-		memset(out->claim_token, 0, RX_TOKEN_LEN);
-		if ((err = dup_buf(body, r->body)) != RX_OK || (err = dup_buf(sig, r->signature)) != RX_OK)
-			store_buf_free(body);
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	mdb_txn_abort(txn);
-	return err;
-}
-
-rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now)
-{
-	MDB_txn *txn;
-	Rxstore__RxRecord *r = NULL;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_rx(txn, s, id, &r);
-	if (err != RX_OK) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	r->code_failures = 0;
-	r->code_locked = 0;
-	r->updated_at = now;
-	MDB_val k = val(id, RX_ID_LEN);
-	rc = put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
-	if (rc == 0)
-		rc = audit_operator(txn, s, now, "RX_UNLOCK", id, r->patient_id, NULL);
-	rxstore__rx_record__free_unpacked(r, NULL);
-	return commit_or_abort(txn, rc);
-}
-
-rx_err_t store_patient_enroll(store_t *s, const char *patient_id, int64_t now, int *created)
-{
-	MDB_txn *txn;
-	Rxstore__PatientRecord r = RXSTORE__PATIENT_RECORD__INIT;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	r.version = 1;
-	r.enrolled_at = now;
-	MDB_val k = val(patient_id, strlen(patient_id));
-	rc = put_msg(txn, s->patients, &k, &r.base, MDB_NOOVERWRITE);
-	*created = rc == 0;
-	if (rc == MDB_KEYEXIST) {
-		mdb_txn_abort(txn);
-		return RX_OK;
-	}
-	if (rc == 0)
-		rc = audit_operator(txn, s, now, "PATIENT_ENROLL", NULL, patient_id, NULL);
-	return commit_or_abort(txn, rc);
-}
-
-/* Build what format 2 adds to a format-1 store: the counts by stored state
- * and the expiry index of the prescriptions still open (the others never
- * expire), then set format 2, at open.  In transactions of UPGRADE_CHUNK
- * records: one for ten million could outgrow LMDB's dirty-page limit.
- * Nothing else writes meanwhile (rxd opens the store under its lock, before
- * serving), and one interrupted leaves format 1, so the next open starts it
- * over (putting an index entry twice is harmless).  A record that does not
- * open is left out, as store_stats always did. */
-#define UPGRADE_CHUNK 100000
-static int upgrade_layout(store_t *s)
-{
-	counts_t c = {{0}};
-	char last[RX_ID_LEN];
-	int have_last = 0;
-	for (;;) {
-		MDB_txn *txn;
-		MDB_cursor *cur;
-		MDB_val k, v;
-		size_t n = 0;
-		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-		if (rc != 0)
-			return rc;
-		if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
-			mdb_txn_abort(txn);
-			return rc;
-		}
-		if (have_last) {
-			k = val(last, sizeof last);
-			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-			if (rc == 0 && k.mv_size == sizeof last && memcmp(k.mv_data, last, sizeof last) == 0)
-				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		} else {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-		}
-		for (; rc == 0 && n < UPGRADE_CHUNK; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
-			char id[RX_ID_LEN + 1];
-			if (k.mv_size != RX_ID_LEN)
-				continue;
-			memcpy(last, k.mv_data, RX_ID_LEN);
-			have_last = 1;
-			Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(
-				s, "rx", &k, &v, &rxstore__rx_record__descriptor);
-			if (r == NULL)
-				continue;
-			memcpy(id, k.mv_data, RX_ID_LEN);
-			id[RX_ID_LEN] = '\0';
-			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
-				c.by_state[r->state]++;
-			if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)
-				rc = expiry_put(txn, s, r->valid_until, id);
-			rxstore__rx_record__free_unpacked(r, NULL);
-			if (rc != 0)
-				break;
-		}
-		mdb_cursor_close(cur);
-		if (rc == MDB_NOTFOUND) { /* the last chunk: counts and format with it */
-			uint32_t f = FORMAT_VERSION;
-			MDB_val fk = val("format", 6), fv = val(&f, sizeof f);
-			if ((rc = counts_put(txn, s, &c)) != 0 ||
-			    (rc = mdb_put(txn, s->meta, &fk, &fv, 0)) != 0) {
-				mdb_txn_abort(txn);
-				return rc;
-			}
-			return mdb_txn_commit(txn);
-		}
-		if (rc != 0) {
-			mdb_txn_abort(txn);
-			return rc;
-		}
-		if ((rc = mdb_txn_commit(txn)) != 0)
-			return rc;
-	}
-}
-
-/* No walk over the prescriptions: entry counts come from mdb_stat and the
- * states from the counts each change keeps; only those past valid_until
- * that the sweep has not reached yet (at most about a minute's worth in
- * rxd) are read, to report them EXPIRED as every other read does. */
-rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_stat st;
-	MDB_envinfo info;
-	MDB_val k, v;
-	counts_t c;
-	rx_err_t err = read_begin(s, &txn);
-	int rc;
-
-	memset(out, 0, sizeof *out);
-	if (err != RX_OK)
-		return err;
-	if (mdb_stat(txn, s->dispenses, &st) == 0)
-		out->dispense_records = st.ms_entries;
-	if (mdb_stat(txn, s->patients, &st) == 0)
-		out->patients = st.ms_entries;
-	if (mdb_stat(txn, s->keys, &st) == 0)
-		out->keys = st.ms_entries;
-	if (mdb_stat(txn, s->institutions, &st) == 0)
-		out->institutions = st.ms_entries;
-	if (mdb_stat(txn, s->cards, &st) == 0)
-		out->cards = st.ms_entries;
-	if (mdb_stat(txn, s->audit.log, &st) == 0)
-		out->audit_entries = st.ms_entries;
-	if (mdb_stat(txn, s->notices, &st) == 0)
-		out->notices = st.ms_entries;
-	if (mdb_stat(txn, s->nominations, &st) == 0)
-		out->nominations = st.ms_entries;
-	if (mdb_stat(txn, s->rx, &st) == 0)
-		out->prescriptions = st.ms_entries;
-	if ((rc = counts_get(txn, s, &c)) != 0 || (rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	memcpy(out->by_state, c.by_state, sizeof out->by_state);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char id[RX_ID_LEN + 1];
-		Rxstore__RxRecord *r = NULL;
-		if (k.mv_size != 8 + RX_ID_LEN)
-			continue;
-		if (from_be64(k.mv_data) > now)
-			break;
-		memcpy(id, (const uint8_t *)k.mv_data + 8, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if (get_rx(txn, s, id, &r) != RX_OK)
-			continue;
-		int stored = (int)r->state, state = effective_state(r, now);
-		if (state != stored && out->by_state[stored]) {
-			out->by_state[stored]--;
-			out->by_state[state]++;
-		}
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	mdb_cursor_close(cur);
-	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
-		out->map_size = info.me_mapsize;
-		out->map_used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-	}
-	mdb_txn_abort(txn);
-	if (store_space(s, &out->space) != RX_OK ||
-	    store_prunable(s, now, &out->replies, &out->replies_due, &out->nonces, &out->nonces_due) !=
-		    RX_OK)
-		return RX_UNAVAILABLE;
-	return RX_OK;
 }
 
 /* ---- the audit log, for the operator and the patient ---- */
@@ -3084,184 +1887,7 @@ rx_err_t store_audit_operator(store_t *s, int64_t now, const char *action, const
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
 		return from_mdb(rc);
-	return commit_or_abort(txn, audit_operator(txn, s, now, action, id, patient, detail));
-}
-
-/* ---- the operator's view and hands ---- */
-
-rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_t **out, size_t *n)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t cap = 0;
-	rx_err_t err = read_begin(s, &txn);
-	int rc;
-	*out = NULL;
-	*n = 0;
-	if (err != RX_OK)
-		return err;
-	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max && err == RX_OK;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char id[RX_ID_LEN + 1];
-		if (k.mv_size != RX_ID_LEN)
-			continue;
-		Rxstore__RxRecord *r = (Rxstore__RxRecord *)open_sealed(s, "rx", &k, &v,
-									&rxstore__rx_record__descriptor);
-		if (r == NULL)
-			continue;
-		memcpy(id, k.mv_data, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if (effective_state(r, now) == state) {
-			err = push_rx(out, n, &cap, id, r, now);
-		}
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (err != RX_OK) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return err;
-}
-
-rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *reason)
-{
-	MDB_txn *txn;
-	Rxstore__RxRecord *r = NULL;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc != 0)
-		return from_mdb(rc);
-	rx_err_t err = get_rx(txn, s, id, &r);
-	if (err == RX_OK && r->state != RX_STATE_CLAIMED)
-		err = RX_INVALID;
-	if (err != RX_OK) {
-		if (r)
-			rxstore__rx_record__free_unpacked(r, NULL);
-		mdb_txn_abort(txn);
-		return err;
-	}
-	Rxstore__RxRecord w = *r; /* re-pointed fields stay ours; r is freed as unpacked */
-	w.state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
-	w.cancel_pending = 0;
-	clear_claim(&w);
-	w.updated_at = now;
-	MDB_val k = val(id, RX_ID_LEN);
-	rc = put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
-	if (rc == 0)
-		rc = counts_move(txn, s, (int)r->state, (int)w.state);
-	if (rc == 0)
-		rc = audit_operator(txn, s, now, "RX_RELEASE", id, r->patient_id, reason);
-	rxstore__rx_record__free_unpacked(r, NULL);
-	return commit_or_abort(txn, rc);
-}
-
-rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
-{
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t passed = 0;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	*count = 0;
-	if (rc != 0)
-		return from_mdb(rc);
-	if ((rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
-	/* The index in time order, from its start up to now: each entry passed
-	 * is deleted, whether its prescription was still open (it expires
-	 * now) or dispensed or cancelled meanwhile (nothing to do).  One
-	 * transaction for the sweep: all of it or none of it. */
-	while (passed < STORE_EXPIRE_MAX && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-		uint8_t key[8 + RX_ID_LEN];
-		char id[RX_ID_LEN + 1];
-		Rxstore__RxRecord *r = NULL;
-		if (k.mv_size != sizeof key) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		memcpy(key, k.mv_data, sizeof key);
-		if (from_be64(key) > now)
-			break;
-		memcpy(id, key + 8, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		rx_err_t err = get_rx(txn, s, id, &r);
-		if (err != RX_OK && err != RX_NOT_FOUND) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (r && (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) &&
-		    now >= r->valid_until) {
-			Rxstore__RxRecord w = *r;
-			w.state = RX_STATE_EXPIRED;
-			w.cancel_pending = 0;
-			clear_claim(&w);
-			w.updated_at = now;
-			MDB_val rk = val(id, RX_ID_LEN);
-			rc = put_sealed(s, txn, s->rx, "rx", &rk, &w.base, 0);
-			if (rc == 0)
-				rc = counts_move(txn, s, (int)r->state, RX_STATE_EXPIRED);
-			if (rc == 0)
-				rc = audit_operator(txn, s, now, "EXPIRE", id, r->patient_id, NULL);
-			(*count)++;
-		}
-		if (r)
-			rxstore__rx_record__free_unpacked(r, NULL);
-		MDB_val dk = val(key, sizeof key);
-		if (rc == 0)
-			rc = mdb_del(txn, s->rx_expiry, &dk, NULL);
-		if (rc != 0)
-			break;
-		passed++;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		*count = 0;
-		return from_mdb(rc);
-	}
-	if (passed == 0) {
-		mdb_txn_abort(txn);
-		return RX_OK;
-	}
-	rc = mdb_txn_commit(txn);
-	if (rc != 0)
-		*count = 0;
-	return from_mdb(rc);
-}
-
-rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)
-{
-	char path[4096];
-	struct stat st;
-	*bytes = 0;
-	if (mkdir(dest, 0700) != 0 && errno != EEXIST)
-		return RX_SYSTEM;
-	snprintf(path, sizeof path, "%s/data.mdb", dest);
-	if (stat(path, &st) == 0)
-		return RX_CONFLICT;
-	/* A read transaction's snapshot, written compacted: consistent while
-	 * writers go on. */
-	int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
-	if (rc != 0)
-		return RX_SYSTEM;
-	if (stat(path, &st) == 0)
-		*bytes = (uint64_t)st.st_size;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (fsync(fd) != 0)
-			rc = -1;
-		close(fd);
-	}
-	return rc == 0 ? RX_OK : RX_SYSTEM;
+	return commit_or_abort(txn, st_audit_operator(txn, s, now, action, id, patient, detail));
 }
 
 /* ---- the drug master (drugs.c) ---- */
@@ -3283,7 +1909,7 @@ rx_err_t store_drugs_load(store_t *s, const uint8_t load_id[16], const rx_drug_r
 	}
 	if (commit) {
 		snprintf(detail, sizeof detail, "%llu drugs", (unsigned long long)*count);
-		rc = audit_operator(txn, s, now, "DRUGS_LOAD", NULL, NULL, detail);
+		rc = st_audit_operator(txn, s, now, "DRUGS_LOAD", NULL, NULL, detail);
 	}
 	err = commit_or_abort(txn, rc);
 	if (err != RX_OK)

@@ -1,0 +1,407 @@
+/* env: the LMDB environment and what every record on disk passes through.
+ * store_open (the databases, the format and its upgrade, the indexes built
+ * once at open) and store_close; the sealing of the records encrypted on
+ * disk (st_put_sealed, st_open_sealed); the checks of the key files against
+ * the store (store_key_checks, store_keys_probe); and the group-commit
+ * batch (store_batch_begin, store_batch_end).  The databases themselves are
+ * listed in store_int.h. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "records.pb-c.h"
+#include "rx_check.h"
+#include "rx_ids.h"
+
+/* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
+ * at open (upgrade_layout). */
+#define FORMAT_VERSION 2u
+#define DEFAULT_MAP_SIZE (1ull << 30)
+
+/* ---- sealed values ----
+ * Prescriptions, dispense records and stored replies are encrypted on disk:
+ * byte 0 is the seal version (1), then a random 24-byte nonce, then the
+ * XChaCha20-Poly1305 ciphertext of the protobuf record.  The additional data
+ * is the database's name and the record's LMDB key, so a value copied under
+ * another key, or into another database, fails to open. */
+
+#define SEAL_VERSION 1
+#define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEAL_OVERHEAD (1 + SEAL_NONCE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+
+static size_t seal_ad(uint8_t *ad, const char *dbname, const MDB_val *k)
+{
+	size_t n = strlen(dbname) + 1;
+	memcpy(ad, dbname, n);
+	memcpy(ad + n, k->mv_data, k->mv_size);
+	return n + k->mv_size;
+}
+
+/* See store_int.h. */
+int st_put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB_val *k,
+		  const ProtobufCMessage *msg, unsigned flags)
+{
+	uint8_t ad[32 + 512];
+	size_t plen = protobuf_c_message_get_packed_size(msg);
+	uint8_t *plain = malloc(plen ? plen : 1);
+	if (plain == NULL || k->mv_size > 511) {
+		free(plain);
+		return ENOMEM;
+	}
+	protobuf_c_message_pack(msg, plain);
+	MDB_val v = {plen + SEAL_OVERHEAD, NULL};
+	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
+	if (rc == 0) {
+		uint8_t *out = v.mv_data;
+		out[0] = SEAL_VERSION;
+		randombytes_buf(out + 1, SEAL_NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + SEAL_NONCE, NULL, plain, plen, ad,
+							   seal_ad(ad, dbname, k), NULL, out + 1,
+							   s->data_key);
+	}
+	sodium_memzero(plain, plen);
+	free(plain);
+	return rc;
+}
+
+/* See store_int.h. */
+ProtobufCMessage *st_open_sealed(store_t *s, const char *dbname, const MDB_val *k,
+				 const MDB_val *v, const ProtobufCMessageDescriptor *desc)
+{
+	uint8_t ad[32 + 512];
+	const uint8_t *in = v->mv_data;
+	if (v->mv_size < SEAL_OVERHEAD || in[0] != SEAL_VERSION || k->mv_size > 511)
+		return NULL;
+	size_t clen = v->mv_size - 1 - SEAL_NONCE;
+	unsigned long long plen;
+	uint8_t *plain = malloc(clen);
+	if (plain == NULL)
+		return NULL;
+	ProtobufCMessage *msg = NULL;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, in + 1 + SEAL_NONCE, clen, ad,
+						       seal_ad(ad, dbname, k), in + 1, s->data_key) == 0)
+		msg = protobuf_c_message_unpack(desc, NULL, (size_t)plen, plain);
+	sodium_memzero(plain, clen);
+	free(plain);
+	return msg;
+}
+
+/* Stored replies written before requests_at existed get their index entry
+ * once, at the first open by this version (meta "requests_at" marks it
+ * done), so the sweep prunes them too. */
+static int index_old_replies(store_t *s, MDB_txn *txn)
+{
+	MDB_val mk = val("requests_at", 11), mv, k, v, none = val("", 0);
+	MDB_cursor *cur;
+	int rc = mdb_get(txn, s->meta, &mk, &mv);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->requests, &cur)) != 0)
+		return rc;
+	for (int op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (k.mv_size != RX_KEY_LEN + RX_REQUEST_ID_LEN)
+			continue;
+		Rxstore__RequestRow *row = (Rxstore__RequestRow *)st_open_sealed(
+			s, "requests", &k, &v, &rxstore__request_row__descriptor);
+		uint8_t tkey[8 + RX_KEY_LEN + RX_REQUEST_ID_LEN];
+		be64(tkey, row ? row->at : 0); /* unreadable: first to go */
+		memcpy(tkey + 8, k.mv_data, k.mv_size);
+		if (row)
+			rxstore__request_row__free_unpacked(row, NULL);
+		MDB_val tk = val(tkey, sizeof tkey);
+		if ((rc = mdb_put(txn, s->requests_at, &tk, &none, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND && rc != 0)
+		return rc;
+	uint32_t one = 1;
+	mv = val(&one, sizeof one);
+	return mdb_put(txn, s->meta, &mk, &mv, 0);
+}
+
+static int upgrade_layout(store_t *s);
+
+rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
+{
+	store_t *s = calloc(1, sizeof *s);
+	MDB_txn *txn = NULL;
+	int rc;
+	rx_err_t err = RX_SYSTEM;
+
+	*out = NULL;
+	if (s == NULL)
+		return RX_SYSTEM;
+	if (opt == NULL || opt->data_key == NULL) {
+		free(s);
+		return RX_INVALID;
+	}
+	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
+	rx_access_code_key(s->data_key, s->code_key);
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(s->env, 32);
+	mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE);
+	/* MDB_NOTLS: read transactions may later move between worker threads.
+	 * No MDB_NOSYNC/MDB_NOMETASYNC: every commit is fsync'd (durability contract). */
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+		unsigned flags;
+	} dbs[] = {
+		{"meta", &s->meta, 0},           {"keys", &s->keys, 0},
+		{"patients", &s->patients, 0},   {"rx", &s->rx, 0},
+		{"rx_patient", &s->rx_patient, MDB_DUPSORT},
+		{"rx_hash", &s->rx_hash, 0},     {"dispenses", &s->dispenses, 0},
+		{"rx_expiry", &s->rx_expiry, 0},
+		{"requests", &s->requests, 0},
+		{"institutions", &s->institutions, 0}, {"curve_keys", &s->curve_keys, 0},
+		{"cards", &s->cards, 0},         {"nonces", &s->nonces, 0},
+		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
+		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
+		{"nominations", &s->nominations, 0}, {"notices", &s->notices, 0},
+		{"requests_at", &s->requests_at, 0},
+		{"drugs", &s->drugs.master, 0},  {"drugs_load", &s->drugs.staging, 0},
+	};
+	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
+			goto fail;
+
+	MDB_val k = val("format", 6), v;
+	uint32_t f = FORMAT_VERSION;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		if ((rc = st_counts_init(txn, s)) != 0)
+			goto fail;
+		v = val(&f, sizeof f);
+		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+			goto fail;
+	} else if (rc != 0) {
+		goto fail;
+	} else {
+		if (v.mv_size != sizeof f) {
+			err = RX_INVALID;
+			goto fail;
+		}
+		memcpy(&f, v.mv_data, sizeof f);
+		if (f != 1 && f != FORMAT_VERSION) {
+			err = RX_INVALID;
+			goto fail;
+		}
+	}
+	if ((rc = index_old_replies(s, txn)) != 0)
+		goto fail;
+	/* The newest assertion kept was checked no earlier than its time less
+	 * the clock skew allowed: time_hw starts there. */
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, s->nonce_times, &cur)) != 0)
+		goto fail;
+	if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 24) {
+		int64_t at = 0;
+		for (int i = 0; i < 8; i++)
+			at = (int64_t)((uint64_t)at << 8 | ((const uint8_t *)k.mv_data)[i]);
+		s->time_hw = at - RX_CLOCK_SKEW;
+	}
+	mdb_cursor_close(cur);
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	/* A format-1 store has neither the counts nor the expiry index: build
+	 * them, once; the new format then keeps an older rxd (which would not
+	 * maintain them) from opening the store. */
+	if (f == 1 && (rc = upgrade_layout(s)) != 0)
+		goto fail;
+	s->audit.meta = s->meta;
+	s->drugs.meta = s->meta;
+	*out = s;
+	return RX_OK;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (s->env)
+		mdb_env_close(s->env);
+	sodium_memzero(s->data_key, sizeof s->data_key);
+	sodium_memzero(s->code_key, sizeof s->code_key);
+	free(s);
+	return err;
+}
+
+void store_close(store_t **sp)
+{
+	if (sp && *sp) {
+		mdb_env_close((*sp)->env);
+		sodium_memzero((*sp)->data_key, sizeof (*sp)->data_key);
+		sodium_memzero((*sp)->code_key, sizeof (*sp)->code_key);
+		free(*sp);
+		*sp = NULL;
+	}
+}
+
+rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
+{
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn), mismatched = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[128];
+		int len = snprintf(name, sizeof name, "key_check/%s", checks[i].name);
+		if (len < 0 || (size_t)len >= sizeof name) {
+			rc = EINVAL;
+			break;
+		}
+		MDB_val k = val(name, (size_t)len), v;
+		rc = mdb_get(txn, s->meta, &k, &v);
+		if (rc == MDB_NOTFOUND || (rc == 0 && checks[i].replace)) {
+			checks[i].outcome = rc == 0 ? STORE_KEY_REPLACED : STORE_KEY_RECORDED;
+			v = val(checks[i].value, STORE_KEY_CHECK_LEN);
+			rc = mdb_put(txn, s->meta, &k, &v, 0);
+		} else if (rc == 0) {
+			/* Not secret, but compared in constant time all the same. */
+			int same = v.mv_size == STORE_KEY_CHECK_LEN &&
+				   sodium_memcmp(v.mv_data, checks[i].value, STORE_KEY_CHECK_LEN) == 0;
+			checks[i].outcome = same ? STORE_KEY_MATCHED : STORE_KEY_MISMATCHED;
+			mismatched |= !same;
+		}
+	}
+	if (rc != 0 || mismatched) {
+		if (txn)
+			mdb_txn_abort(txn);
+		return rc != 0 ? from_mdb(rc == EINVAL ? EIO : rc) : RX_CONFLICT;
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *which)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	*which = 0;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	/* The first few prescriptions: a wrong key opens none of them, and one
+	 * damaged record must not pass for a wrong key. */
+	int tried = 0, opened = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		ProtobufCMessage *m = st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+		tried++;
+		opened = m != NULL;
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+	}
+	if (tried && !opened)
+		*which = STORE_PROBE_DATA_KEY;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	if (*which == 0 && !audit_signed_by(txn, &s->audit, broker_pk))
+		*which = STORE_PROBE_BROKER_KEY;
+	mdb_txn_abort(txn);
+	return *which ? RX_CONFLICT : RX_OK;
+}
+
+rx_err_t store_batch_begin(store_t *s)
+{
+	if (s->batch)
+		return RX_INVALID;
+	return from_mdb(mdb_txn_begin(s->env, NULL, 0, &s->batch));
+}
+
+rx_err_t store_batch_end(store_t *s)
+{
+	MDB_txn *txn = s->batch;
+	if (txn == NULL)
+		return RX_INVALID;
+	s->batch = NULL;
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+/* Build what format 2 adds to a format-1 store: the counts by stored state
+ * and the expiry index of the prescriptions still open (the others never
+ * expire), then set format 2, at open.  In transactions of UPGRADE_CHUNK
+ * records: one for ten million could outgrow LMDB's dirty-page limit.
+ * Nothing else writes meanwhile (rxd opens the store under its lock, before
+ * serving), and one interrupted leaves format 1, so the next open starts it
+ * over (putting an index entry twice is harmless).  A record that does not
+ * open is left out, as store_stats always did. */
+#define UPGRADE_CHUNK 100000
+static int upgrade_layout(store_t *s)
+{
+	counts_t c = {{0}};
+	char last[RX_ID_LEN];
+	int have_last = 0;
+	for (;;) {
+		MDB_txn *txn;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		size_t n = 0;
+		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		if (rc != 0)
+			return rc;
+		if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if (have_last) {
+			k = val(last, sizeof last);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			if (rc == 0 && k.mv_size == sizeof last && memcmp(k.mv_data, last, sizeof last) == 0)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		} else {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		}
+		for (; rc == 0 && n < UPGRADE_CHUNK; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+			char id[RX_ID_LEN + 1];
+			if (k.mv_size != RX_ID_LEN)
+				continue;
+			memcpy(last, k.mv_data, RX_ID_LEN);
+			have_last = 1;
+			Rxstore__RxRecord *r = (Rxstore__RxRecord *)st_open_sealed(
+				s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+			if (r == NULL)
+				continue;
+			memcpy(id, k.mv_data, RX_ID_LEN);
+			id[RX_ID_LEN] = '\0';
+			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
+				c.by_state[r->state]++;
+			if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)
+				rc = st_expiry_put(txn, s, r->valid_until, id);
+			rxstore__rx_record__free_unpacked(r, NULL);
+			if (rc != 0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND) { /* the last chunk: counts and format with it */
+			uint32_t f = FORMAT_VERSION;
+			MDB_val fk = val("format", 6), fv = val(&f, sizeof f);
+			if ((rc = st_counts_put(txn, s, &c)) != 0 ||
+			    (rc = mdb_put(txn, s->meta, &fk, &fv, 0)) != 0) {
+				mdb_txn_abort(txn);
+				return rc;
+			}
+			return mdb_txn_commit(txn);
+		}
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if ((rc = mdb_txn_commit(txn)) != 0)
+			return rc;
+	}
+}

@@ -1,0 +1,305 @@
+/* operator: the operator's view of the prescriptions and hands on them
+ * (store.h): read one (store_rx_get) or those in a state (store_rx_list),
+ * give a claim back (store_rx_release), lift a code lock (store_rx_unlock),
+ * the expiry sweep (store_expire), the counts (store_stats) and the
+ * compacted copy (store_backup).  Each write is one synced transaction with
+ * its audit entry. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
+		      store_buf_t *sig)
+{
+	MDB_txn *txn;
+	Rxstore__RxRecord *r = NULL;
+	rx_err_t err = read_begin(s, &txn);
+	if (err != RX_OK)
+		return err;
+	if ((err = st_get_rx(txn, s, id, &r)) == RX_OK) {
+		st_rx_from_record(id, r, now, out);
+		memset(out->claim_token, 0, RX_TOKEN_LEN);
+		if ((err = st_dup_buf(body, r->body)) != RX_OK || (err = st_dup_buf(sig, r->signature)) != RX_OK)
+			store_buf_free(body);
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
+rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now)
+{
+	MDB_txn *txn;
+	Rxstore__RxRecord *r = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = st_get_rx(txn, s, id, &r);
+	if (err != RX_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	r->code_failures = 0;
+	r->code_locked = 0;
+	r->updated_at = now;
+	MDB_val k = val(id, RX_ID_LEN);
+	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
+	if (rc == 0)
+		rc = st_audit_operator(txn, s, now, "RX_UNLOCK", id, r->patient_id, NULL);
+	rxstore__rx_record__free_unpacked(r, NULL);
+	return commit_or_abort(txn, rc);
+}
+
+/* No walk over the prescriptions: entry counts come from mdb_stat and the
+ * states from the counts each change keeps; only those past valid_until
+ * that the sweep has not reached yet (at most about a minute's worth in
+ * rxd) are read, to report them EXPIRED as every other read does. */
+rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_stat st;
+	MDB_envinfo info;
+	MDB_val k, v;
+	counts_t c;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (err != RX_OK)
+		return err;
+	if (mdb_stat(txn, s->dispenses, &st) == 0)
+		out->dispense_records = st.ms_entries;
+	if (mdb_stat(txn, s->patients, &st) == 0)
+		out->patients = st.ms_entries;
+	if (mdb_stat(txn, s->keys, &st) == 0)
+		out->keys = st.ms_entries;
+	if (mdb_stat(txn, s->institutions, &st) == 0)
+		out->institutions = st.ms_entries;
+	if (mdb_stat(txn, s->cards, &st) == 0)
+		out->cards = st.ms_entries;
+	if (mdb_stat(txn, s->audit.log, &st) == 0)
+		out->audit_entries = st.ms_entries;
+	if (mdb_stat(txn, s->notices, &st) == 0)
+		out->notices = st.ms_entries;
+	if (mdb_stat(txn, s->nominations, &st) == 0)
+		out->nominations = st.ms_entries;
+	if (mdb_stat(txn, s->rx, &st) == 0)
+		out->prescriptions = st.ms_entries;
+	if ((rc = st_counts_get(txn, s, &c)) != 0 || (rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	memcpy(out->by_state, c.by_state, sizeof out->by_state);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char id[RX_ID_LEN + 1];
+		Rxstore__RxRecord *r = NULL;
+		if (k.mv_size != 8 + RX_ID_LEN)
+			continue;
+		if (be64_get(k.mv_data) > now)
+			break;
+		memcpy(id, (const uint8_t *)k.mv_data + 8, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		if (st_get_rx(txn, s, id, &r) != RX_OK)
+			continue;
+		int stored = (int)r->state, state = effective_state(r, now);
+		if (state != stored && out->by_state[stored]) {
+			out->by_state[stored]--;
+			out->by_state[state]++;
+		}
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	mdb_cursor_close(cur);
+	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+		out->map_size = info.me_mapsize;
+		out->map_used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	}
+	mdb_txn_abort(txn);
+	if (store_space(s, &out->space) != RX_OK ||
+	    store_prunable(s, now, &out->replies, &out->replies_due, &out->nonces, &out->nonces_due) !=
+		    RX_OK)
+		return RX_UNAVAILABLE;
+	return RX_OK;
+}
+
+rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max && err == RX_OK;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char id[RX_ID_LEN + 1];
+		if (k.mv_size != RX_ID_LEN)
+			continue;
+		Rxstore__RxRecord *r = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v,
+									&rxstore__rx_record__descriptor);
+		if (r == NULL)
+			continue;
+		memcpy(id, k.mv_data, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		if (effective_state(r, now) == state) {
+			err = st_push_rx(out, n, &cap, id, r, now);
+		}
+		rxstore__rx_record__free_unpacked(r, NULL);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *reason)
+{
+	MDB_txn *txn;
+	Rxstore__RxRecord *r = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = st_get_rx(txn, s, id, &r);
+	if (err == RX_OK && r->state != RX_STATE_CLAIMED)
+		err = RX_INVALID;
+	if (err != RX_OK) {
+		if (r)
+			rxstore__rx_record__free_unpacked(r, NULL);
+		mdb_txn_abort(txn);
+		return err;
+	}
+	Rxstore__RxRecord w = *r; /* re-pointed fields stay ours; r is freed as unpacked */
+	w.state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
+	w.cancel_pending = 0;
+	st_clear_claim(&w);
+	w.updated_at = now;
+	MDB_val k = val(id, RX_ID_LEN);
+	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
+	if (rc == 0)
+		rc = st_counts_move(txn, s, (int)r->state, (int)w.state);
+	if (rc == 0)
+		rc = st_audit_operator(txn, s, now, "RX_RELEASE", id, r->patient_id, reason);
+	rxstore__rx_record__free_unpacked(r, NULL);
+	return commit_or_abort(txn, rc);
+}
+
+rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t passed = 0;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	*count = 0;
+	if (rc != 0)
+		return from_mdb(rc);
+	if ((rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	/* The index in time order, from its start up to now: each entry passed
+	 * is deleted, whether its prescription was still open (it expires
+	 * now) or dispensed or cancelled meanwhile (nothing to do).  One
+	 * transaction for the sweep: all of it or none of it. */
+	while (passed < STORE_EXPIRE_MAX && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		uint8_t key[8 + RX_ID_LEN];
+		char id[RX_ID_LEN + 1];
+		Rxstore__RxRecord *r = NULL;
+		if (k.mv_size != sizeof key) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(key, k.mv_data, sizeof key);
+		if (be64_get(key) > now)
+			break;
+		memcpy(id, key + 8, RX_ID_LEN);
+		id[RX_ID_LEN] = '\0';
+		rx_err_t err = st_get_rx(txn, s, id, &r);
+		if (err != RX_OK && err != RX_NOT_FOUND) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (r && (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) &&
+		    now >= r->valid_until) {
+			Rxstore__RxRecord w = *r;
+			w.state = RX_STATE_EXPIRED;
+			w.cancel_pending = 0;
+			st_clear_claim(&w);
+			w.updated_at = now;
+			MDB_val rk = val(id, RX_ID_LEN);
+			rc = st_put_sealed(s, txn, s->rx, "rx", &rk, &w.base, 0);
+			if (rc == 0)
+				rc = st_counts_move(txn, s, (int)r->state, RX_STATE_EXPIRED);
+			if (rc == 0)
+				rc = st_audit_operator(txn, s, now, "EXPIRE", id, r->patient_id, NULL);
+			(*count)++;
+		}
+		if (r)
+			rxstore__rx_record__free_unpacked(r, NULL);
+		MDB_val dk = val(key, sizeof key);
+		if (rc == 0)
+			rc = mdb_del(txn, s->rx_expiry, &dk, NULL);
+		if (rc != 0)
+			break;
+		passed++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		*count = 0;
+		return from_mdb(rc);
+	}
+	if (passed == 0) {
+		mdb_txn_abort(txn);
+		return RX_OK;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		*count = 0;
+	return from_mdb(rc);
+}
+
+rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)
+{
+	char path[4096];
+	struct stat st;
+	*bytes = 0;
+	if (mkdir(dest, 0700) != 0 && errno != EEXIST)
+		return RX_SYSTEM;
+	snprintf(path, sizeof path, "%s/data.mdb", dest);
+	if (stat(path, &st) == 0)
+		return RX_CONFLICT;
+	/* A read transaction's snapshot, written compacted: consistent while
+	 * writers go on. */
+	int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
+	if (rc != 0)
+		return RX_SYSTEM;
+	if (stat(path, &st) == 0)
+		*bytes = (uint64_t)st.st_size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fsync(fd) != 0)
+			rc = -1;
+		close(fd);
+	}
+	return rc == 0 ? RX_OK : RX_SYSTEM;
+}

@@ -1,0 +1,250 @@
+/* store_int.h: what the store's files share; not part of the API.
+ *
+ * struct store, the databases it holds, and the helpers every part of the
+ * store needs.  Only the store's own .c files include it; everything else sees
+ * store.h.
+ *
+ * Databases in one environment in the data dir:
+ *   meta        "format" -> u32 2; "rx_counts" -> prescriptions by stored state
+ *               (see st_counts_move), kept in the transaction of each change;
+ *               "key_check/NAME" -> the check value (32) of key file NAME
+ *               (store_key_checks); "requests_at" -> 1 once older stored
+ *               replies are indexed by time
+ *   keys        public key (32)             -> KeyRecord
+ *   patients    patient id                  -> PatientRecord
+ *   rx          prescription id             -> RxRecord (with the signed body)
+ *   rx_patient  patient id -> prescription id (dupsort), for LIST
+ *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
+ *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
+ *               SUBMIT; the sweep walks it up to now and deletes what it passed
+ *               (format 2)
+ *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
+ *               written once, which is what makes a dispense exactly-once
+ *   requests    caller key + request id     -> RequestRow (the reply sent), kept
+ *               STORE_REPLY_KEEP seconds, then pruned by store_prune
+ *   requests_at time (8, big-endian) + caller key + request id -> "": the
+ *               stored replies in time order, for pruning
+ *   institutions  institution code          -> InstitutionRecord
+ *   curve_keys  CurveZMQ public key (32)    -> institution code
+ *   cards       card public key (32)        -> CardRecord (sealed: the binding)
+ *   nonces      card assertion nonce (16)   -> its time; written before
+ *               this version only, emptied as its entries age out
+ *   nonce_times time (8, big-endian) + nonce -> "": an assertion (its
+ *               signed time and nonce) is accepted once; pruned by time
+ *   access_log  prescription id + time + random -> AccessAttempt, every code tried
+ *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
+ *   audit_patient patient id + seq          -> "", the patient's own log
+ *   drugs       NHI drug code (12)          -> DrugRecord, the drug master (drugs.c)
+ *   drugs_load  NHI drug code (12)          -> DrugRecord, a master being loaded in parts */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "audit.h"
+#include "drugs.h"
+#include "records.pb-c.h"
+#include "store.h"
+
+struct store {
+	MDB_env *env;
+	MDB_txn *batch; /* the open group-commit transaction, or NULL */
+	uint8_t data_key[RX_DATA_KEY_LEN];
+	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, rx_expiry, dispenses, requests;
+	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
+	MDB_dbi nominations, notices, requests_at;
+	audit_dbs_t audit;
+	drugs_dbs_t drugs;
+	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
+	/* The latest time a card assertion was checked at: nonces are pruned
+	 * and assertions refused against it, not against the wall clock alone,
+	 * so a clock stepped back cannot reopen replay of pruned nonces. */
+	int64_t time_hw;
+	/* Pages on LMDB's free list, counted at most once a second (a walk of
+	 * the free list): what pruning gave back, for the reserve's guard. */
+	uint64_t free_pages;
+	int64_t free_counted_us;
+};
+
+/* LMDB codes become ours here and nowhere else. */
+static inline rx_err_t from_mdb(int rc)
+{
+	switch (rc) {
+	case 0:
+		return RX_OK;
+	case MDB_NOTFOUND:
+		return RX_NOT_FOUND;
+	case MDB_KEYEXIST:
+		return RX_CONFLICT;
+	default: /* MDB_MAP_FULL, EIO, ENOSPC, corruption: refuse, keep serving */
+		return RX_UNAVAILABLE;
+	}
+}
+
+static inline MDB_val val(const void *p, size_t n)
+{
+	MDB_val v = {n, (void *)p};
+	return v;
+}
+
+/* Times lead keys big-endian, so an index walks in time order. */
+static inline void be64(uint8_t out[8], int64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)(v & 0xff);
+}
+
+/* Pack msg straight into the map (MDB_RESERVE): no intermediate buffer. */
+static inline int put_msg(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ProtobufCMessage *msg,
+			  unsigned flags)
+{
+	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+	int rc = mdb_put(txn, dbi, k, &v, flags | MDB_RESERVE);
+	if (rc == 0)
+		protobuf_c_message_pack(msg, v.mv_data);
+	return rc;
+}
+
+/* The reverse of be64. */
+static inline int64_t be64_get(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return (int64_t)v;
+}
+
+static inline void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static inline rx_err_t read_begin(store_t *s, MDB_txn **txn)
+{
+	return from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) == RX_OK ? RX_OK
+										: RX_UNAVAILABLE;
+}
+
+/* Run one small write (key registry, enrollment) as its own synced commit. */
+static inline rx_err_t commit_or_abort(MDB_txn *txn, int rc)
+{
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+/* ---- sealed values (env.c) ----
+ * Prescriptions, dispense records, stored replies and cards are encrypted
+ * on disk, bound to their database and key: see st_put_sealed. */
+
+/* Seal msg and put it under k in dbi (named dbname), with flags; an LMDB
+ * code, or ENOMEM. */
+int st_put_sealed(store_t *s, MDB_txn *txn, MDB_dbi dbi, const char *dbname, MDB_val *k,
+		  const ProtobufCMessage *msg, unsigned flags);
+
+/* Decrypt and decode a sealed value; NULL if it does not open (wrong key,
+ * moved, altered) or does not decode.  The caller frees the message. */
+ProtobufCMessage *st_open_sealed(store_t *s, const char *dbname, const MDB_val *k,
+				 const MDB_val *v, const ProtobufCMessageDescriptor *desc);
+
+/* ---- the registries (registry.c) ---- */
+
+/* The key's record into *out; RX_NOT_FOUND if not registered,
+ * RX_UNAVAILABLE if it does not decode. */
+rx_err_t st_get_key(MDB_txn *txn, store_t *s, const uint8_t key[RX_KEY_LEN], store_key_t *out);
+
+/* The institution's record into *out; RX_NOT_FOUND if code is empty, too
+ * long or not registered, RX_UNAVAILABLE if it does not decode. */
+rx_err_t st_get_institution(MDB_txn *txn, store_t *s, const char *code, store_institution_t *out);
+
+/* ---- the audit log (store.c) ---- */
+
+/* An operator action, recorded in the transaction that makes it; an LMDB
+ * code. */
+int st_audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action, const char *id,
+		      const char *patient, const char *detail);
+
+/* ---- space and pruning (space.c) ---- */
+
+/* Nonces are kept this long (seconds) after the latest time an assertion
+ * was checked at (time_hw): older than any assertion rxd still accepts. */
+#define NONCE_KEEP (2 * 300)
+
+/* Forget nonces older than any assertion rxd still accepts, up to max (a
+ * few per request, so the cache stays small without a sweeper), counting
+ * them in *pruned if not NULL; an LMDB code. */
+int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
+
+/* Is the store down to its dispensing reserve (store_space)? */
+int st_map_nearly_full(store_t *s);
+
+/* ---- prescriptions by stored state, and the expiry index (store.c) ----
+ * meta "rx_counts": a version byte (1), seven bytes of padding, then one
+ * native u64 per rx_state_t (index 0 unused).  Every write that gives a
+ * prescription a state moves its count in the same transaction, so a
+ * nested transaction that is refused, or a batch that fails, takes its
+ * counts with it. */
+#define COUNTS_VERSION 1
+#define COUNTS_N (RX_STATE_EXPIRED + 1)
+typedef struct {
+	uint64_t by_state[COUNTS_N];
+} counts_t;
+
+/* Write the counts *c; an LMDB code. */
+int st_counts_put(MDB_txn *txn, store_t *s, const counts_t *c);
+
+/* A new store's counts: all zero; an LMDB code. */
+int st_counts_init(MDB_txn *txn, store_t *s);
+
+/* Index a prescription by when it expires; the sweep finds it there.  An
+ * LMDB code. */
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id);
+
+/* The counts into *c; an LMDB code, MDB_CORRUPTED if they do not decode. */
+int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c);
+
+/* One prescription went from state from (0: it is new) to state to; an
+ * LMDB code. */
+int st_counts_move(MDB_txn *txn, store_t *s, int from, int to);
+
+/* ---- prescriptions (store.c) ---- */
+
+/* The state every read reports: ISSUED or CLAIMED past valid_until is
+ * EXPIRED, whether or not the sweep has stored that yet. */
+static inline int effective_state(const Rxstore__RxRecord *r, int64_t now)
+{
+	if ((r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until)
+		return RX_STATE_EXPIRED;
+	return (int)r->state;
+}
+
+/* A prescription's metadata, claim token included, into *o. */
+void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o);
+
+/* Read and decode a prescription; the caller frees *rec with
+ * rxstore__rx_record__free_unpacked.  RX_NOT_FOUND, or RX_UNAVAILABLE if it
+ * does not open. */
+rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec);
+
+/* Append a prescription's metadata (never its claim token) to a growing
+ * array; RX_SYSTEM if memory runs out. */
+rx_err_t st_push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
+		    const Rxstore__RxRecord *r, int64_t now);
+
+/* Copy d into a new heap buffer *b (the caller frees it with
+ * store_buf_free); nothing if b is NULL; RX_SYSTEM if memory runs out. */
+rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d);
+
+/* Forget the claim (claimer and token) of a record about to be written. */
+void st_clear_claim(Rxstore__RxRecord *r);
+
+#endif
