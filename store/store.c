@@ -85,7 +85,9 @@ rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord *
 	return RX_OK;
 }
 
-#define REFUSE(code, text)          \
+/* Refuse: say why in the outcome and return the code (the caller, not
+ * this macro, decides what a refusal leaves behind). */
+#define RETURN_REFUSAL(code, text)  \
 	do {                        \
 		out->why = (text);  \
 		return (code);      \
@@ -99,27 +101,27 @@ static rx_err_t check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, cons
 {
 	rx_err_t err = st_get_key(txn, s, actor, k);
 	if (err == RX_NOT_FOUND)
-		REFUSE(RX_UNKNOWN_KEY, "the signing key is not registered");
+		RETURN_REFUSAL(RX_UNKNOWN_KEY, "the signing key is not registered");
 	if (err != RX_OK)
-		REFUSE(err, "storage error reading the key registry");
+		RETURN_REFUSAL(err, "storage error reading the key registry");
 	if (k->revoked)
-		REFUSE(RX_KEY_REVOKED, "the signing key has been revoked");
+		RETURN_REFUSAL(RX_KEY_REVOKED, "the signing key has been revoked");
 	if (!(mask & (1u << k->role)))
-		REFUSE(RX_PERMISSION_DENIED, k->role == RX_ROLE_PHARMACY
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, k->role == RX_ROLE_PHARMACY
 						     ? "a pharmacy key may not do this"
 						     : "a prescriber key may not do this");
 	/* A stolen signing key is useless through another institution's
 	 * connection: the transport key and the signing key must agree. */
 	if (peer == NULL || strcmp(peer, k->institution) != 0)
-		REFUSE(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
 	store_institution_t inst;
 	err = st_get_institution(txn, s, peer, &inst);
 	if (err == RX_NOT_FOUND)
-		REFUSE(RX_PERMISSION_DENIED, "the connection's institution is not registered");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "the connection's institution is not registered");
 	if (err != RX_OK)
-		REFUSE(err, "storage error reading the institution registry");
+		RETURN_REFUSAL(err, "storage error reading the institution registry");
 	if (inst.revoked)
-		REFUSE(RX_KEY_REVOKED, "the institution has been revoked");
+		RETURN_REFUSAL(RX_KEY_REVOKED, "the institution has been revoked");
 	return RX_OK;
 }
 
@@ -207,18 +209,18 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	MDB_val k = val(a->card, RX_KEY_LEN), v;
 	int rc = mdb_get(txn, s->cards, &k, &v);
 	if (rc == MDB_NOTFOUND)
-		REFUSE(RX_CARD_UNKNOWN, "this card is not enrolled");
+		RETURN_REFUSAL(RX_CARD_UNKNOWN, "this card is not enrolled");
 	if (rc != 0)
-		REFUSE(from_mdb(rc), "storage error reading the card registry");
+		RETURN_REFUSAL(from_mdb(rc), "storage error reading the card registry");
 	Rxstore__CardRecord *card =
 		(Rxstore__CardRecord *)st_open_sealed(s, "cards", &k, &v, &rxstore__card_record__descriptor);
 	if (card == NULL)
-		REFUSE(RX_UNAVAILABLE, "a card record cannot be read");
+		RETURN_REFUSAL(RX_UNAVAILABLE, "a card record cannot be read");
 	int revoked = card->revoked;
 	copy_str(patient, RX_PATIENT_ID_LEN + 1, card->patient_id);
 	rxstore__card_record__free_unpacked(card, NULL);
 	if (revoked)
-		REFUSE(RX_CARD_REVOKED, "this card has been revoked");
+		RETURN_REFUSAL(RX_CARD_REVOKED, "this card has been revoked");
 
 	int fits;
 	if (c->op == RX_OP_SUBMIT)
@@ -232,7 +234,7 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	else
 		fits = a->purpose == STORE_PURPOSE_ISSUE || a->purpose == STORE_PURPOSE_VIEW;
 	if (!fits)
-		REFUSE(RX_ASSERTION_MISMATCH, "the card assertion was made for another purpose");
+		RETURN_REFUSAL(RX_ASSERTION_MISMATCH, "the card assertion was made for another purpose");
 
 	/* The card signed its time with the nonce, so the same assertion always
 	 * comes back under the same (time, nonce) key: one index, in time
@@ -246,14 +248,14 @@ static rx_err_t use_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	/* Older than the nonces still kept: it could be a replay of a pruned
 	 * one (the clock was stepped back since). */
 	if (a->at < s->time_hw - NONCE_KEEP)
-		REFUSE(RX_ASSERTION_STALE, "the card assertion is older than the broker's clock has already been");
+		RETURN_REFUSAL(RX_ASSERTION_STALE, "the card assertion is older than the broker's clock has already been");
 	be64(tkey, a->at);
 	memcpy(tkey + 8, a->nonce, 16);
 	MDB_val tk = val(tkey, sizeof tkey);
 	if ((rc = mdb_put(txn, s->nonce_times, &tk, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
-		REFUSE(RX_ASSERTION_REPLAYED, "this card assertion was already used");
+		RETURN_REFUSAL(RX_ASSERTION_REPLAYED, "this card assertion was already used");
 	if (rc != 0 || (rc = st_prune_nonces(txn, s, 16, NULL)) != 0)
-		REFUSE(from_mdb(rc), "storage error recording the card assertion");
+		RETURN_REFUSAL(from_mdb(rc), "storage error recording the card assertion");
 	return RX_OK;
 }
 
@@ -292,14 +294,14 @@ static rx_err_t check_code(MDB_txn *txn, store_t *s, const store_change_t *c, co
 	int rc;
 	if (r->code_locked) {
 		if ((rc = log_attempt(txn, s, c, id, 0)) != 0)
-			REFUSE(from_mdb(rc), "storage error recording the attempt");
+			RETURN_REFUSAL(from_mdb(rc), "storage error recording the attempt");
 		out->commit = 1;
-		REFUSE(RX_ACCESS_LOCKED, "code access to this prescription is locked; an operator must unlock it");
+		RETURN_REFUSAL(RX_ACCESS_LOCKED, "code access to this prescription is locked; an operator must unlock it");
 	}
 	code_hash(s, id, c->access_code, h);
 	int ok = r->access_hash.len == RX_HASH_LEN && sodium_memcmp(h, r->access_hash.data, RX_HASH_LEN) == 0;
 	if ((rc = log_attempt(txn, s, c, id, ok)) != 0)
-		REFUSE(from_mdb(rc), "storage error recording the attempt");
+		RETURN_REFUSAL(from_mdb(rc), "storage error recording the attempt");
 	if (ok)
 		return RX_OK;
 	r->code_failures++;
@@ -307,7 +309,7 @@ static rx_err_t check_code(MDB_txn *txn, store_t *s, const store_change_t *c, co
 		r->code_locked = 1;
 	*dirty = 1;
 	out->commit = 1;
-	REFUSE(RX_BAD_ACCESS_CODE, r->code_locked ? "wrong access code; code access is now locked"
+	RETURN_REFUSAL(RX_BAD_ACCESS_CODE, r->code_locked ? "wrong access code; code access is now locked"
 						  : "wrong access code");
 }
 
@@ -404,7 +406,7 @@ static rx_err_t may_access(MDB_txn *txn, store_t *s, const store_change_t *c,
 		      memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) == 0;
 	if (patient[0]) {
 		if (strcmp(patient, r->patient_id) != 0)
-			REFUSE(RX_ASSERTION_MISMATCH, "the card is another patient's");
+			RETURN_REFUSAL(RX_ASSERTION_MISMATCH, "the card is another patient's");
 		return RX_OK;
 	}
 	if (c->access_code) {
@@ -417,7 +419,7 @@ static rx_err_t may_access(MDB_txn *txn, store_t *s, const store_change_t *c,
 	if (actor->role == RX_ROLE_PRESCRIBER) {
 		if (memcmp(r->prescriber_key.data, c->actor, RX_KEY_LEN) == 0 && c->op == RX_OP_STATUS)
 			return RX_OK;
-		REFUSE(RX_PERMISSION_DENIED, "a prescriber may only look at prescriptions they issued");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "a prescriber may only look at prescriptions they issued");
 	}
 	if (claimer || (c->op == RX_OP_STATUS && dispensed_by(txn, s, id, r, c->actor, NULL)))
 		return RX_OK;
@@ -426,10 +428,10 @@ static rx_err_t may_access(MDB_txn *txn, store_t *s, const store_change_t *c,
 	char nominated[RX_INSTITUTION_MAX + 1];
 	rx_err_t err = get_nomination(txn, s, r->patient_id, nominated);
 	if (err != RX_OK)
-		REFUSE(err, "storage error reading the patient's nomination");
+		RETURN_REFUSAL(err, "storage error reading the patient's nomination");
 	if (nominated[0] && strcmp(nominated, actor->institution) == 0)
 		return RX_OK;
-	REFUSE(RX_PERMISSION_DENIED, "present the patient's card or the access code on the slip");
+	RETURN_REFUSAL(RX_PERMISSION_DENIED, "present the patient's card or the access code on the slip");
 }
 
 /* ---- the state machine: each returns RX_OK with *r updated for writing,
@@ -443,18 +445,18 @@ static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t 
 {
 	switch (effective_state(r, c->now)) {
 	case RX_STATE_DISPENSED:
-		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
 	case RX_STATE_CANCELLED:
-		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
 	case RX_STATE_EXPIRED:
-		REFUSE(RX_EXPIRED, "this prescription is past its validity");
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
 	case RX_STATE_CLAIMED:
 		if (r->cancel_pending)
-			REFUSE(RX_CANCELLED, "the prescriber is cancelling this prescription");
+			RETURN_REFUSAL(RX_CANCELLED, "the prescriber is cancelling this prescription");
 		if (r->claimer_key.len == RX_KEY_LEN &&
 		    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) == 0)
 			return RX_OK;
-		REFUSE(RX_ALREADY_CLAIMED, "another pharmacy has claimed this prescription");
+		RETURN_REFUSAL(RX_ALREADY_CLAIMED, "another pharmacy has claimed this prescription");
 	default:
 		break;
 	}
@@ -471,10 +473,10 @@ static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
 {
 	if (r->state != RX_STATE_CLAIMED || r->claimer_key.len != RX_KEY_LEN ||
 	    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) != 0)
-		REFUSE(RX_PERMISSION_DENIED, "this prescription is not claimed by you");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "this prescription is not claimed by you");
 	if (r->claim_token.len != RX_TOKEN_LEN ||
 	    sodium_memcmp(r->claim_token.data, c->claim_token, RX_TOKEN_LEN) != 0)
-		REFUSE(RX_PERMISSION_DENIED, "the claim token does not match your claim");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "the claim token does not match your claim");
 	return RX_OK;
 }
 
@@ -491,11 +493,11 @@ void st_clear_claim(Rxstore__RxRecord *r)
 static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_outcome_t *out)
 {
 	if (r->state == RX_STATE_DISPENSED)
-		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
 	if (r->state == RX_STATE_CANCELLED)
-		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
 	if (r->state == RX_STATE_EXPIRED)
-		REFUSE(RX_EXPIRED, "this prescription expired and its claim was dropped");
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription expired and its claim was dropped");
 	rx_err_t err = check_claim(c, r, out);
 	if (err != RX_OK)
 		return err;
@@ -518,26 +520,26 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	MDB_val k = val(dkey, sizeof dkey), v;
 
 	if (use >= 1 && use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
-		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	/* The same claim dispensed again under a new request id, after the
 	 * claim is gone (a refill then has its next use open). */
 	if (dispensed_by(txn, s, c->id, r, c->actor, c->claim_token))
-		REFUSE(RX_ALREADY_DISPENSED, "this claim was already dispensed");
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this claim was already dispensed");
 	if (r->state == RX_STATE_DISPENSED)
-		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
 	if (r->state == RX_STATE_CANCELLED)
-		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription");
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
 	if (r->state == RX_STATE_EXPIRED)
-		REFUSE(RX_EXPIRED, "this prescription is past its validity");
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
 	rx_err_t err = check_claim(c, r, out);
 	if (err != RX_OK)
 		return err;
 	if (r->cancel_pending)
-		REFUSE(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
 	if (c->now >= r->valid_until)
-		REFUSE(RX_EXPIRED, "this prescription is past its validity");
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
 	if (use != current_use(r))
-		REFUSE(RX_INVALID, "the dispense record names a use other than the one claimed");
+		RETURN_REFUSAL(RX_INVALID, "the dispense record names a use other than the one claimed");
 
 	Rxstore__DispenseRow row = RXSTORE__DISPENSE_ROW__INIT;
 	row.version = 1;
@@ -548,9 +550,9 @@ static rx_err_t do_dispense(MDB_txn *txn, store_t *s, const store_change_t *c,
 	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
 	int rc = st_put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
-		REFUSE(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc != 0)
-		REFUSE(from_mdb(rc), "storage error writing the dispense record");
+		RETURN_REFUSAL(from_mdb(rc), "storage error writing the dispense record");
 	out->use = use;
 	r->uses_left--;
 	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
@@ -566,17 +568,17 @@ static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_o
 {
 	if (r->prescriber_key.len != RX_KEY_LEN ||
 	    memcmp(r->prescriber_key.data, c->actor, RX_KEY_LEN) != 0)
-		REFUSE(RX_PERMISSION_DENIED, "only the issuing prescriber may cancel");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "only the issuing prescriber may cancel");
 	switch (effective_state(r, c->now)) {
 	case RX_STATE_DISPENSED:
-		REFUSE(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
 	case RX_STATE_CANCELLED:
-		REFUSE(RX_CANCELLED, "this prescription is already cancelled");
+		RETURN_REFUSAL(RX_CANCELLED, "this prescription is already cancelled");
 	case RX_STATE_EXPIRED:
-		REFUSE(RX_EXPIRED, "this prescription is past its validity");
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
 	case RX_STATE_CLAIMED:
 		if (r->cancel_pending)
-			REFUSE(RX_CANCELLED, "a cancel is already pending");
+			RETURN_REFUSAL(RX_CANCELLED, "a cancel is already pending");
 		r->cancel_pending = 1;
 		return RX_OK;
 	default:
@@ -598,22 +600,22 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 
 	/* Filed under the card's patient, never under an id the clinic typed. */
 	if (c->patient_id && c->patient_id[0] && strcmp(c->patient_id, patient) != 0)
-		REFUSE(RX_ASSERTION_MISMATCH, "the prescription names another patient than the card's");
+		RETURN_REFUSAL(RX_ASSERTION_MISMATCH, "the prescription names another patient than the card's");
 	if (c->new_access_code == NULL)
-		REFUSE(RX_INVALID, "no access code for the slip");
+		RETURN_REFUSAL(RX_INVALID, "no access code for the slip");
 
 	/* An empty institution means the key's own; any other must match it. */
 	if (c->institution[0] && strcmp(c->institution, k->institution) != 0)
-		REFUSE(RX_PERMISSION_DENIED, "the prescription names another institution than the key's");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "the prescription names another institution than the key's");
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
-		REFUSE(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
+		RETURN_REFUSAL(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
 	rx_hash(c->body, c->body_len, hash);
 	key = val(hash, RX_HASH_LEN);
 	if ((rc = mdb_get(txn, s->rx_hash, &key, &v)) == 0)
-		REFUSE(RX_CONFLICT, "this signed prescription was already submitted");
+		RETURN_REFUSAL(RX_CONFLICT, "this signed prescription was already submitted");
 	if (rc != MDB_NOTFOUND)
-		REFUSE(from_mdb(rc), "storage error");
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	/* 55 random bits: a collision is rare, but never overwrite one. */
 	for (int tries = 0;; tries++) {
 		rx_rxid_new(id);
@@ -621,7 +623,7 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 		if ((rc = mdb_get(txn, s->rx, &key, &v)) == MDB_NOTFOUND)
 			break;
 		if (rc != 0 || tries > 16)
-			REFUSE(RX_UNAVAILABLE, "could not allocate a prescription id");
+			RETURN_REFUSAL(RX_UNAVAILABLE, "could not allocate a prescription id");
 	}
 	r->version = 1;
 	r->state = RX_STATE_ISSUED;
@@ -641,12 +643,12 @@ static rx_err_t do_submit(MDB_txn *txn, store_t *s, const store_change_t *c, con
 	MDB_val idv = val(id, RX_ID_LEN);
 	key = val(hash, RX_HASH_LEN);
 	if ((rc = mdb_put(txn, s->rx_hash, &key, &idv, MDB_NOOVERWRITE)) != 0)
-		REFUSE(from_mdb(rc), "storage error");
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
-		REFUSE(from_mdb(rc), "storage error");
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	if ((rc = st_expiry_put(txn, s, r->valid_until, id)) != 0)
-		REFUSE(from_mdb(rc), "storage error");
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	return RX_OK;
 }
 
@@ -703,9 +705,9 @@ static rx_err_t check_institution(MDB_txn *txn, store_t *s, const uint8_t *actor
 	if (err == RX_NOT_FOUND)
 		return RX_OK;
 	if (err != RX_OK)
-		REFUSE(err, "storage error reading the key registry");
+		RETURN_REFUSAL(err, "storage error reading the key registry");
 	if (peer == NULL || strcmp(peer, k.institution) != 0)
-		REFUSE(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
 	return RX_OK;
 }
 
@@ -941,7 +943,7 @@ static rx_err_t check_medication(MDB_txn *txn, store_t *s, const store_change_t 
 	if (p)
 		rx__prescription__free_unpacked(p, NULL);
 	if (err != RX_OK)
-		REFUSE(err, "storage error comparing the patient's medicines");
+		RETURN_REFUSAL(err, "storage error comparing the patient's medicines");
 	for (size_t i = 0; i < out->nwarnings; i++)
 		dups += out->warnings[i].kind == STORE_WARN_DUPLICATE;
 	if (dups == 0)
@@ -954,7 +956,7 @@ static rx_err_t check_medication(MDB_txn *txn, store_t *s, const store_change_t 
 		*detail = "duplicate medication overridden; the reason is in the signed prescription";
 		return RX_OK;
 	}
-	REFUSE(RX_DUPLICATE_MEDICATION,
+	RETURN_REFUSAL(RX_DUPLICATE_MEDICATION,
 	       "the patient already takes an ingredient of this prescription; resubmit with an override reason");
 }
 
@@ -968,16 +970,16 @@ static rx_err_t do_list(MDB_txn *txn, store_t *s, const store_change_t *c, const
 	int rc;
 	if (patient[0]) {
 		if (c->patient_id && c->patient_id[0] && strcmp(c->patient_id, patient) != 0)
-			REFUSE(RX_ASSERTION_MISMATCH, "the card is another patient's");
+			RETURN_REFUSAL(RX_ASSERTION_MISMATCH, "the card is another patient's");
 		k = val(patient, strlen(patient));
 		if ((rc = mdb_get(txn, s->patients, &k, &v)) != 0)
-			REFUSE(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
+			RETURN_REFUSAL(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
 		rx_err_t err = open_for_patient(txn, s, patient, c->now, list, n);
 		if (err != RX_OK)
-			REFUSE(err, "storage error listing prescriptions");
+			RETURN_REFUSAL(err, "storage error listing prescriptions");
 		return RX_OK;
 	}
-	REFUSE(RX_PERMISSION_DENIED,
+	RETURN_REFUSAL(RX_PERMISSION_DENIED,
 	       "LIST needs the patient's card, or a prescription id and its access code");
 }
 
@@ -1082,12 +1084,12 @@ static rx_err_t notify_submit(MDB_txn *txn, store_t *s, const store_change_t *c,
 {
 	rx_err_t err = get_nomination(txn, s, r->patient_id, notified);
 	if (err != RX_OK)
-		REFUSE(err, "storage error reading the patient's nomination");
+		RETURN_REFUSAL(err, "storage error reading the patient's nomination");
 	if (!pharmacy_open(txn, s, notified))
 		return RX_OK;
 	int rc = add_notice(txn, s, STORE_NOTICE_NEW, notified, id, r, c->now, out);
 	if (rc != 0)
-		REFUSE(from_mdb(rc), "storage error queueing the notice");
+		RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	r->notified_pharmacy = notified;
 	return RX_OK;
 }
@@ -1109,7 +1111,7 @@ static rx_err_t notify_cancel(MDB_txn *txn, store_t *s, const store_change_t *c,
 			continue;
 		int rc = add_notice(txn, s, STORE_NOTICE_CANCEL, to[i], id, r, c->now, out);
 		if (rc != 0)
-			REFUSE(from_mdb(rc), "storage error queueing the notice");
+			RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	}
 	return RX_OK;
 }
@@ -1126,17 +1128,17 @@ static rx_err_t portal_card(MDB_txn *txn, store_t *s, const store_change_t *c,
 	store_key_t nobody;
 	rx_err_t err = c->peer ? st_get_institution(txn, s, c->peer, &inst) : RX_NOT_FOUND;
 	if (err == RX_NOT_FOUND || (err == RX_OK && inst.kind != STORE_PORTAL))
-		REFUSE(RX_PERMISSION_DENIED, "a patient's own requests come through a patient portal");
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "a patient's own requests come through a patient portal");
 	if (err != RX_OK)
-		REFUSE(err, "storage error reading the institution registry");
+		RETURN_REFUSAL(err, "storage error reading the institution registry");
 	if (inst.revoked)
-		REFUSE(RX_KEY_REVOKED, "the portal has been revoked");
+		RETURN_REFUSAL(RX_KEY_REVOKED, "the portal has been revoked");
 	if (c->card == NULL)
-		REFUSE(RX_INVALID, c->op == RX_OP_LOG
+		RETURN_REFUSAL(RX_INVALID, c->op == RX_OP_LOG
 					   ? "LOG needs the patient's card assertion (purpose view)"
 					   : "NOMINATE needs the patient's card assertion (purpose nominate)");
 	if (memcmp(c->card->card, c->actor, RX_KEY_LEN) != 0)
-		REFUSE(RX_ASSERTION_MISMATCH, "the request must be signed by the card it presents");
+		RETURN_REFUSAL(RX_ASSERTION_MISMATCH, "the request must be signed by the card it presents");
 	memset(&nobody, 0, sizeof nobody);
 	return use_card(txn, s, c, &nobody, patient, out);
 }
@@ -1156,24 +1158,24 @@ static rx_err_t do_nominate(MDB_txn *txn, store_t *s, const store_change_t *c,
 	if (c->pharmacy == NULL || c->pharmacy[0] == '\0') {
 		rc = mdb_del(txn, s->nominations, &k, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
-			REFUSE(from_mdb(rc), "storage error removing the nomination");
+			RETURN_REFUSAL(from_mdb(rc), "storage error removing the nomination");
 		return RX_OK;
 	}
 	err = st_get_institution(txn, s, c->pharmacy, &inst);
 	if (err == RX_NOT_FOUND)
-		REFUSE(RX_NOT_FOUND, "no institution has this code");
+		RETURN_REFUSAL(RX_NOT_FOUND, "no institution has this code");
 	if (err != RX_OK)
-		REFUSE(err, "storage error reading the institution registry");
+		RETURN_REFUSAL(err, "storage error reading the institution registry");
 	if (inst.kind != STORE_PHARMACY)
-		REFUSE(RX_INVALID, "only a pharmacy can be nominated");
+		RETURN_REFUSAL(RX_INVALID, "only a pharmacy can be nominated");
 	if (inst.revoked)
-		REFUSE(RX_KEY_REVOKED, "this pharmacy has been revoked");
+		RETURN_REFUSAL(RX_KEY_REVOKED, "this pharmacy has been revoked");
 	Rxstore__NominationRecord n = RXSTORE__NOMINATION_RECORD__INIT;
 	n.version = 1;
 	n.pharmacy_code = (char *)c->pharmacy;
 	n.at = c->now;
 	if ((rc = st_put_sealed(s, txn, s->nominations, "nominations", &k, &n.base, 0)) != 0)
-		REFUSE(from_mdb(rc), "storage error writing the nomination");
+		RETURN_REFUSAL(from_mdb(rc), "storage error writing the nomination");
 	copy_str(out->pharmacy, sizeof out->pharmacy, c->pharmacy);
 	return RX_OK;
 }
@@ -1267,12 +1269,12 @@ static rx_err_t do_watch_ack(MDB_txn *txn, store_t *s, const store_change_t *c,
 	if (c->op == RX_OP_WATCH) {
 		rx_err_t err = each_notice(txn, s, actor->institution, 0, 0, NULL, &n);
 		if (err != RX_OK)
-			REFUSE(err, "storage error reading the notices");
+			RETURN_REFUSAL(err, "storage error reading the notices");
 		out->count = (uint32_t)n;
 		return RX_OK;
 	}
 	if (c->nacks == 0 || c->nacks > STORE_MAX_ACKS)
-		REFUSE(RX_INVALID, "ACK names 1 to 256 notice seqs");
+		RETURN_REFUSAL(RX_INVALID, "ACK names 1 to 256 notice seqs");
 	for (size_t i = 0; i < c->nacks; i++) {
 		uint8_t key[RX_INSTITUTION_MAX + 9];
 		MDB_val k = val(key, notice_key(key, actor->institution, c->acks[i]));
@@ -1280,7 +1282,7 @@ static rx_err_t do_watch_ack(MDB_txn *txn, store_t *s, const store_change_t *c,
 		if (rc == 0)
 			n++;
 		else if (rc != MDB_NOTFOUND)
-			REFUSE(from_mdb(rc), "storage error removing the notice");
+			RETURN_REFUSAL(from_mdb(rc), "storage error removing the notice");
 	}
 	out->count = (uint32_t)n;
 	return RX_OK;
@@ -1297,7 +1299,7 @@ static rx_err_t do_log(MDB_txn *txn, store_t *s, const store_change_t *c,
 	if (err != RX_OK)
 		return err;
 	if ((err = patient_entries(txn, s, patient, 500, log, n)) != RX_OK)
-		REFUSE(err, "storage error reading the audit log");
+		RETURN_REFUSAL(err, "storage error reading the audit log");
 	return RX_OK;
 }
 
