@@ -168,26 +168,8 @@ static void die(const char *fmt, const char *arg)
 /* The signed Request frame for call by kp.  Heap; NULL if memory ran out. */
 static uint8_t *call_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len)
 {
-	Rx__Request req = RX__REQUEST__INIT;
-	uint8_t sig[RX_SIG_LEN], *frame = NULL;
-	size_t clen = rx__call__get_packed_size(call);
-	uint8_t *cbuf = malloc(clen ? clen : 1);
-	if (cbuf == NULL)
-		return NULL;
-	rx__call__pack(call, cbuf);
-	if (rx_sign(RX_SIGN_CALL, kp->sk, cbuf, clen, sig) == RX_OK) {
-		req.key.data = (uint8_t *)kp->pk;
-		req.key.len = RX_KEY_LEN;
-		req.call.data = cbuf;
-		req.call.len = clen;
-		req.signature.data = sig;
-		req.signature.len = RX_SIG_LEN;
-		*len = rx__request__get_packed_size(&req);
-		if ((frame = malloc(*len)) != NULL)
-			rx__request__pack(&req, frame);
-	}
-	free(cbuf);
-	return frame;
+	uint8_t *frame = NULL;
+	return rxc_frame(kp, call, &frame, len) == RX_OK ? frame : NULL;
 }
 
 /* One real item: amlodipine 5 mg, as the tests use. */

@@ -123,28 +123,7 @@ int conn_exchange(conn_t *c, const uint8_t *frame, size_t len, const uint8_t rid
 
 int conn_frame(const rx_keypair_t *kp, const Rx__Call *call, uint8_t **frame, size_t *len)
 {
-	Rx__Request req = RX__REQUEST__INIT;
-	uint8_t sig[RX_SIG_LEN];
-	size_t clen = rx__call__get_packed_size(call);
-	uint8_t *cbuf = malloc(clen ? clen : 1);
-
+	/* The one way a Call becomes a signed Request frame: rxclient's. */
 	*frame = NULL;
-	if (cbuf == NULL)
-		return -1;
-	rx__call__pack(call, cbuf);
-	if (rx_sign(RX_SIGN_CALL, kp->sk, cbuf, clen, sig) != RX_OK) {
-		free(cbuf);
-		return -1;
-	}
-	req.key.data = (uint8_t *)kp->pk;
-	req.key.len = RX_KEY_LEN;
-	req.call.data = cbuf;
-	req.call.len = clen;
-	req.signature.data = sig;
-	req.signature.len = RX_SIG_LEN;
-	*len = rx__request__get_packed_size(&req);
-	if ((*frame = malloc(*len)) != NULL)
-		rx__request__pack(&req, *frame);
-	free(cbuf);
-	return *frame ? 0 : -1;
+	return rxc_frame(kp, call, frame, len) == RX_OK ? 0 : -1;
 }
