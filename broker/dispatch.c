@@ -460,7 +460,6 @@ void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p)
 	    (p->req = rx__request__unpack(&p->alloc, len, frame)) == NULL)
 		return;
 	Rx__Request *req = p->req;
-	p->has_rid = wire_request_id(req->call.data, req->call.len, p->rid);
 	/* The signature first: nothing inside the call is decoded for a caller
 	 * whose signature does not hold. */
 	p->call_ok = req->key.len == RX_KEY_LEN && req->signature.len == RX_SIG_LEN &&
@@ -559,8 +558,9 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	 * the wire (if it is one), and nothing inside the call is decoded. */
 	if (req->call.len == 0)
 		GOTO_REFUSE(RX_INVALID, "request.call is empty");
-	if (pr->has_rid) {
-		rid = pr->rid;
+	uint8_t wire_rid[RX_REQUEST_ID_LEN];
+	if (call == NULL && wire_request_id(req->call.data, req->call.len, wire_rid)) {
+		rid = wire_rid;
 		rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
 	}
 	if (req->key.len != RX_KEY_LEN)

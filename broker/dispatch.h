@@ -65,8 +65,6 @@ typedef struct {
 	size_t len;
 	ProtobufCAllocator alloc;      /* draws on budget; frees with free() */
 	size_t budget;                 /* bytes decoding may still hold */
-	uint8_t rid[RX_REQUEST_ID_LEN]; /* the call's request id, read from the wire */
-	int has_rid;                   /* without decoding it, for the refusal's echo */
 	Rx__Request *req;      /* NULL if the frame is empty, too big or does not decode */
 	int call_ok;                   /* the request signature verifies */
 	Rx__Call *call;        /* NULL if req->call does not decode or call_ok is 0 */

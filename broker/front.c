@@ -196,22 +196,28 @@ static void heartbeat(pending_t *q, const char *peer)
 					peer, now_sec());
 }
 
+/* Replace q's reply with a refusal (code, why), naming its request id. */
+static void refuse_instead(pending_t *q, rx_err_t code, const char *why)
+{
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
+	store_buf_free(&q->reply);
+	q->log.status = code;
+	q->log.why = why;
+	q->log.nnotices = 0;
+	q->log.watcher[0] = '\0';
+	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, code, why, &q->reply);
+}
+
 /* A WATCH answered OK by the store whose connection could not be
  * registered: its reply becomes the refusal (a WATCH's reply is never
  * stored, so nothing else said otherwise). */
 static void watch_refused(pending_t *q, rx_err_t err)
 {
-	if (err == RX_OK)
-		return;
-	uint8_t rid[RX_REQUEST_ID_LEN];
-	int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
-	store_buf_free(&q->reply);
-	q->log.status = err == RX_WATCHERS_FULL ? err : RX_INVALID;
-	q->log.why = err == RX_WATCHERS_FULL
-			     ? "every watching slot is taken by one connection of each institution; WATCH again later"
-			     : "this connection's routing id cannot be registered";
-	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, q->log.status,
-				  q->log.why, &q->reply);
+	if (err == RX_WATCHERS_FULL)
+		refuse_instead(q, err, "every watching slot is taken by one connection of each institution; WATCH again later");
+	else if (err != RX_OK)
+		refuse_instead(q, RX_INVALID, "this connection's routing id cannot be registered");
 }
 
 /* Does this reply depend on the open batch?  Everything the store
@@ -239,14 +245,7 @@ static void batch_failed(const dispatch_t *d, pending_t *q)
 		q->err = dispatch_apply(d, peer, &q->prep, now_sec(), &q->reply, &q->log);
 		return;
 	}
-	uint8_t rid[RX_REQUEST_ID_LEN];
-	int has_rid = rx_unhex(q->log.request_id, rid, sizeof rid) == RX_OK;
-	q->log.status = RX_UNAVAILABLE;
-	q->log.why = "storage error committing the batch";
-	q->log.nnotices = 0;
-	q->log.watcher[0] = '\0';
-	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, q->log.status,
-				  q->log.why, &q->reply);
+	refuse_instead(q, RX_UNAVAILABLE, "storage error committing the batch");
 }
 
 /* One log line per request, written with one write(2). */
