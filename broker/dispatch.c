@@ -199,12 +199,12 @@ typedef struct {
 	const char *access_code; /* SUBMIT: the new code, for the slip */
 } change_ctx_t;
 
-/* store_reply_fn: the reply for a request about to be answered (and, for a
- * change, committed with it). */
-static rx_err_t change_reply(void *arg, const store_change_t *c, const store_outcome_t *o,
-			     store_buf_t *reply)
+/* The reply to a change the store has made (store_change_begin) and will
+ * keep with it (store_change_commit): a receipt signed by the broker, built
+ * from the outcome. */
+static rx_err_t change_reply(const change_ctx_t *ctx, const store_change_t *c,
+			     const store_outcome_t *o, store_buf_t *reply)
 {
-	change_ctx_t *ctx = arg;
 	Rx__Receipt rc;
 	uint8_t token[RX_TOKEN_LEN];
 	Rx__Summary *sums = NULL, **ptrs = NULL;
@@ -236,7 +236,7 @@ static rx_err_t change_reply(void *arg, const store_change_t *c, const store_out
 		return warned_reply(ctx->d, &rc, o, reply);
 	case RX_OP_DISPENSE:
 		rc.use = o->use;
-		rc.body_hash.data = ctx->dispense_hash;
+		rc.body_hash.data = (uint8_t *)ctx->dispense_hash;
 		rc.body_hash.len = RX_HASH_LEN;
 		break;
 	case RX_OP_STATUS:
@@ -531,6 +531,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	Rx__DispenseRecord *rec = NULL;
 	store_change_t c = {0};
 	store_outcome_t out;
+	store_pending_t *pending = NULL;
 	change_ctx_t ctx = {.d = d};
 	const uint8_t *call_hash = pr->call_hash;
 	const size_t len = pr->len;
@@ -756,7 +757,16 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 apply:
 	log->applied = 1;
 	log->plain_read = rx_op_is_read(c.op) && !c.card && !c.access_code;
-	err = store_change(d->store, &c, change_reply, &ctx, &out, reply);
+	/* Apply (the store) -> reply (signed here) -> keep the reply with the
+	 * change (the store); the batch's commit makes it durable (front.c). */
+	err = store_change_begin(d->store, &c, &out, reply, &pending);
+	if (err == RX_OK && pending) {
+		err = change_reply(&ctx, &c, &out, reply);
+		err = err == RX_OK ? store_change_commit(&pending, reply)
+				   : store_change_abort(&pending, err, "could not build the reply");
+		if (err != RX_OK)
+			store_buf_free(reply);
+	}
 	if (err != RX_OK) {
 		log->status = err;
 		log->why = out.why;

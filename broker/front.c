@@ -270,7 +270,7 @@ static void log_request(const pending_t *q, int n, long long us, long long commi
  * of one batch, commit the batch once (one fsync), and only then send the
  * replies.  If the commit fails, no reply evaluated in the batch is sent as
  * it was (batch_failed): nothing unwritten is acknowledged or told.  If the
- * batch cannot even begin, each request commits alone (store_change without
+ * batch cannot even begin, each request commits alone (store_change_commit without
  * a batch) and its reply already says what became of it.  Returns how many
  * requests the batch held (0: none was ready). */
 int front_serve_batch(front_t *f)

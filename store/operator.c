@@ -2,8 +2,9 @@
  * (store.h): read one (store_rx_get) or those in a state (store_rx_list),
  * give a claim back (store_rx_release), lift a code lock (store_rx_unlock),
  * the expiry sweep (store_expire), the counts (store_stats) and the
- * compacted copy (store_backup).  Each write is one synced transaction with
- * its audit entry. */
+ * compacted copy (store_backup); a prescription for a caller who needs no
+ * proof (store_status); loading and reading the drug master.  Each write
+ * is one synced transaction with its audit entry. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "rx_ops.h"
 
 rx_err_t store_rx_get(store_t *s, const char *id, int64_t now, store_rx_t *out, store_buf_t *body,
 		      store_buf_t *sig)
@@ -302,4 +305,92 @@ rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)
 		close(fd);
 	}
 	return rc == 0 ? RX_OK : RX_SYSTEM;
+}
+
+/* See store.h.  The STATUS step's proof, in a read transaction of its own. */
+rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
+		      const char *id, int64_t now, store_rx_t *out_rx, store_buf_t *body, store_buf_t *sig,
+		      const char **why)
+{
+	store_outcome_t o = {0};
+	store_change_t c = {.op = RX_OP_STATUS, .actor = actor, .peer = peer, .id = id, .now = now};
+	store_pending_t ch = {.s = s, .c = &c, .out = &o};
+	rx_err_t err;
+
+	if ((err = read_begin(s, &ch.txn)) != RX_OK) {
+		*why = "storage unavailable";
+		return err;
+	}
+	if ((err = st_check_actor(ch.txn, s, actor, peer, RX_CALLER_PRESCRIBER | RX_CALLER_PHARMACY,
+				  &ch.actor, &o)) != RX_OK ||
+	    (err = st_load_rx(&ch)) != RX_OK || (err = st_may_access(&ch)) != RX_OK)
+		goto done;
+	st_rx_from_record(id, ch.r, now, out_rx);
+	/* The claim token is the claimer's secret. */
+	if (memcmp(out_rx->claimer, actor, RX_KEY_LEN) != 0)
+		memset(out_rx->claim_token, 0, RX_TOKEN_LEN);
+	if ((err = st_dup_buf(body, ch.r->body)) != RX_OK || (err = st_dup_buf(sig, ch.r->signature)) != RX_OK) {
+		store_buf_free(body);
+		o.why = "out of memory";
+	}
+done:
+	if (ch.stored)
+		rxstore__rx_record__free_unpacked(ch.stored, NULL);
+	mdb_txn_abort(ch.txn);
+	*why = o.why;
+	return err;
+}
+
+/* ---- the drug master (drugs.c) ---- */
+
+
+rx_err_t store_drugs_load(store_t *s, const uint8_t load_id[16], const rx_drug_row_t *rows, size_t n,
+			  int commit, uint64_t expected, int64_t now, uint64_t *count, size_t *bad)
+{
+	MDB_txn *txn;
+	char detail[64];
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	*count = 0;
+	*bad = 0;
+	if (rc != 0)
+		return from_mdb(rc);
+	rx_err_t err = drugs_load(txn, &s->drugs, load_id, rows, n, commit, expected, now, count, bad);
+	if (err != RX_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	if (commit) {
+		snprintf(detail, sizeof detail, "%llu drugs", (unsigned long long)*count);
+		rc = st_audit_operator(txn, s, now, "DRUGS_LOAD", NULL, NULL, detail);
+	}
+	err = commit_or_abort(txn, rc);
+	if (err != RX_OK)
+		*count = 0;
+	return err;
+}
+
+rx_err_t store_drugs_find(store_t *s, const char *prefix, size_t max, store_drug_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	*out = NULL;
+	*n = 0;
+	if (err != RX_OK)
+		return err;
+	err = drugs_find(txn, &s->drugs, prefix, max, out, n);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+rx_err_t store_drugs_info(store_t *s, uint64_t *count, int64_t *loaded_at)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	*count = 0;
+	*loaded_at = 0;
+	if (err != RX_OK)
+		return err;
+	err = drugs_info(txn, &s->drugs, count, loaded_at);
+	mdb_txn_abort(txn);
+	return err;
 }

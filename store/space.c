@@ -1,6 +1,6 @@
 /* space: the map's room and what gives it back.  store_space (the size,
  * the high-water mark, the free list and the dispensing reserve), the
- * reserve's guard for store_change (st_map_nearly_full), and pruning: the
+ * reserve's guard for store_change_begin (st_map_nearly_full), and pruning: the
  * stored replies older than STORE_REPLY_KEEP and the assertion nonces
  * older than NONCE_KEEP (store_prune, store_prunable). */
 #include "store_int.h"

@@ -216,10 +216,9 @@ typedef struct {
 	size_t nwarnings;
 } store_outcome_t;
 
-/* Builds the reply for a change that will commit.  Called inside the write
- * transaction; on RX_OK *reply holds heap bytes the store takes over. */
-typedef rx_err_t (*store_reply_fn)(void *arg, const store_change_t *c,
-				   const store_outcome_t *o, store_buf_t *reply);
+/* A change made but not yet committed: between store_change_begin and
+ * store_change_commit or store_change_abort (store_int.h has its parts). */
+typedef struct store_pending store_pending_t;
 
 /* Open (creating if needed) the store in directory dir.  Caller owns *out
  * and releases it with store_close.  RX_SYSTEM if it cannot be opened;
@@ -264,15 +263,35 @@ rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n) RX_MU
 enum { STORE_PROBE_DATA_KEY = 1, STORE_PROBE_BROKER_KEY };
 rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *which) RX_MUST_CHECK;
 
-/* Apply a request: the one request path for every op.  On RX_OK *reply
- * holds the reply to send (the caller owns it): either the one fn built, or
- * for a retried request (same caller, request id and call hash) the one
- * stored the first time, and fn is not called.  A change, and a read that
- * used a card or an access code, is committed (fsync) with its reply before
- * this returns; a plain read writes nothing.
- * On a refusal out->why says why and nothing changed, except that a wrong or
- * locked access code is counted and every code attempt recorded.
- * STATUS hands the reply builder the prescription's dispense records too
+/* Apply a request: the one request path for every op, in three calls.
+ *
+ *   store_change_begin   checks and makes the change, in a transaction
+ *                        nested in the batch's; *out says what it did
+ *   (the caller builds and signs the reply from *out)
+ *   store_change_commit  keeps the reply with the change (a retry gets the
+ *                        same bytes) and commits it into the batch
+ *   store_change_abort   the reply could not be built: undo and record
+ *                        the refusal
+ *
+ * No other change may begin in between.  begin returns:
+ *   RX_OK, *pending set    the change is made; out's pointers (body, list,
+ *                          log, dispenses) hold until commit or abort,
+ *                          and *out must stay where it is until then
+ *   RX_OK, *pending NULL   a retried request (same caller, request id and
+ *                          call hash): *reply holds the reply stored the
+ *                          first time (out->replayed; the caller frees it)
+ *   a refusal              out->why says why; nothing changed, except that
+ *                          a wrong or locked access code is counted and
+ *                          every code attempt recorded, and the refusal is
+ *                          in the audit log
+ * commit returns RX_OK or a storage refusal (out->why; the change is
+ * undone and the reply must not be sent); abort returns err, or
+ * UNAVAILABLE if the refusal could not be recorded.  Both free *pending
+ * and set it to NULL.  A change, and a read that used a card or an access
+ * code, keeps its reply; a plain read writes only its audit entry.
+ * Outside a batch each commit is its own synced transaction.
+ *
+ * STATUS gives the reply builder the prescription's dispense records too
  * (uses 1..uses - uses_left); one that cannot be read is UNAVAILABLE.
  * Who may: SUBMIT a prescriber with the patient's card (purpose issue);
  * CLAIM a pharmacy with the card (dispense) or the access code; STATUS the
@@ -293,11 +312,13 @@ rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *
  * put the findings in out->warnings.  A SUBMIT with a duplicate and no
  * override reason is refused DUPLICATE_MEDICATION; with one it is accepted
  * and its audit entry says so.  A CLAIM is never refused for it. */
-rx_err_t store_change(store_t *s, const store_change_t *c, store_reply_fn fn, void *arg,
-		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
+rx_err_t store_change_begin(store_t *s, const store_change_t *c, store_outcome_t *out,
+			    store_buf_t *reply, store_pending_t **pending) RX_MUST_CHECK;
+rx_err_t store_change_commit(store_pending_t **pending, const store_buf_t *reply) RX_MUST_CHECK;
+rx_err_t store_change_abort(store_pending_t **pending, rx_err_t err, const char *why) RX_MUST_CHECK;
 
 /* Group commit.  Between store_batch_begin and store_batch_end every
- * store_change runs in a transaction nested in one batch transaction: it
+ * store_change_begin runs in a transaction nested in one batch transaction: it
  * sees the changes before it, a refusal discards only its own, and none of
  * them is durable until store_batch_end has returned RX_OK (one commit, one
  * fsync for the whole batch).  If store_batch_end fails, nothing of the
@@ -311,13 +332,13 @@ rx_err_t store_batch_end(store_t *s) RX_MUST_CHECK;
  * used for other bytes), RX_NOT_FOUND (not a retry), or RX_UNAVAILABLE.
  * The caller is authorised first: a registered key used through another
  * institution's connection (peer) is RX_PERMISSION_DENIED before any stored
- * reply is looked up (store_change then refuses it the same way, audited),
+ * reply is looked up (store_change_begin then refuses it the same way, audited),
  * and a reply is answered only through a connection of the institution it
  * was earned through (else RX_NOT_FOUND: the request is no retry of this
  * caller's).  The
  * broker asks this before checks whose outcome moves with the clock, so a
- * retry gets its original reply however late it comes; store_change checks
- * again inside its transaction. */
+ * retry gets its original reply however late it comes; store_change_begin
+ * checks again inside its transaction. */
 rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
 		      const uint8_t request_id[RX_REQUEST_ID_LEN], const uint8_t call_hash[RX_HASH_LEN],
 		      store_outcome_t *out, store_buf_t *reply) RX_MUST_CHECK;
@@ -499,7 +520,7 @@ rx_err_t store_drugs_info(store_t *s, uint64_t *count, int64_t *loaded_at) RX_MU
  * written, free what its free list holds for reuse (counted at most once a
  * second), used the difference.  The store is nearly_full when the untouched
  * tail of the map (map_size - high_water) is below the reserve (an eighth of
- * the map, at least 64 KiB); store_change then refuses everything but
+ * the map, at least 64 KiB); store_change_begin then refuses everything but
  * finishing claimed prescriptions (STORAGE_FULL). */
 typedef struct {
 	uint64_t map_size, high_water, free, used, reserve; /* bytes */

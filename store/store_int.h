@@ -126,6 +126,22 @@ static inline void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* Point a protobuf-c bytes field at n bytes of ours (not copied). */
+static inline void set_bytes(ProtobufCBinaryData *b, uint8_t *p, size_t n)
+{
+	b->data = p;
+	b->len = n;
+}
+
+/* Refuse: say why in the outcome (a variable named out in the calling
+ * function) and return the code.  The caller, not this macro, decides what
+ * a refusal leaves behind. */
+#define RETURN_REFUSAL(code, text)  \
+	do {                        \
+		out->why = (text);  \
+		return (code);      \
+	} while (0)
+
 static inline rx_err_t read_begin(store_t *s, MDB_txn **txn)
 {
 	return from_mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) == RX_OK ? RX_OK
@@ -166,7 +182,7 @@ rx_err_t st_get_key(MDB_txn *txn, store_t *s, const uint8_t key[RX_KEY_LEN], sto
  * long or not registered, RX_UNAVAILABLE if it does not decode. */
 rx_err_t st_get_institution(MDB_txn *txn, store_t *s, const char *code, store_institution_t *out);
 
-/* ---- the audit log (store.c) ---- */
+/* ---- the audit log (auditlog.c) ---- */
 
 /* An operator action, recorded in the transaction that makes it; an LMDB
  * code. */
@@ -187,7 +203,7 @@ int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
 /* Is the store down to its dispensing reserve (store_space)? */
 int st_map_nearly_full(store_t *s);
 
-/* ---- prescriptions by stored state, and the expiry index (store.c) ----
+/* ---- prescriptions by stored state, and the expiry index (rx.c) ----
  * meta "rx_counts": a version byte (1), seven bytes of padding, then one
  * native u64 per rx_state_t (index 0 unused).  Every write that gives a
  * prescription a state moves its count in the same transaction, so a
@@ -216,7 +232,7 @@ int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c);
  * LMDB code. */
 int st_counts_move(MDB_txn *txn, store_t *s, int from, int to);
 
-/* ---- prescriptions (store.c) ---- */
+/* ---- prescriptions (rx.c) ---- */
 
 /* The state every read reports: ISSUED or CLAIMED past valid_until is
  * EXPIRED, whether or not the sweep has stored that yet. */
@@ -246,5 +262,125 @@ rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d);
 
 /* Forget the claim (claimer and token) of a record about to be written. */
 void st_clear_claim(Rxstore__RxRecord *r);
+
+/* ---- one request being applied (change.c) ----
+ * What the steps of a change share, from the first check to the commit:
+ * the request, its transaction (nested in the batch's), who the caller is,
+ * the prescription as read and as changed, and what the reply is built
+ * from.  store_change_begin allocates it and store_change_commit or
+ * store_change_abort frees it; the pointers it puts in out (body, list,
+ * log, dispenses) point into it.  Each step takes it whole instead of the
+ * ten parameters it needs. */
+struct store_pending {
+	store_t *s;
+	const store_change_t *c;
+	store_outcome_t *out;               /* the caller's, until commit or abort */
+	MDB_txn *txn;
+	store_key_t actor;                  /* the caller's key, once check_actor passed */
+	char patient[RX_PATIENT_ID_LEN + 1]; /* the card's patient, or "" */
+	char id[RX_ID_LEN + 1];             /* the prescription, once known */
+	Rxstore__RxRecord *stored;          /* as read (protobuf-c's), NULL if new */
+	Rxstore__RxRecord fresh;            /* as changed: a shallow copy of stored */
+	Rxstore__RxRecord *r;               /* &fresh */
+	int dirty;                          /* r is to be written */
+	int wrote;                          /* a nonce or a code attempt was written */
+	const char *detail;                 /* the audit entry's detail if it stands */
+	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN]; /* stored reply's key: caller, request id */
+	/* What r's fields point at while it is new or changed. */
+	uint8_t token[RX_TOKEN_LEN], hash[RX_HASH_LEN], code[RX_HASH_LEN];
+	char notified[RX_INSTITUTION_MAX + 1];
+	/* What the reply is built from (out points here). */
+	store_rx_t *list, one;
+	store_audit_t *log;
+	Rxstore__DispenseRow *drows[RX_MAX_USES];
+	store_dispense_t disp[RX_MAX_USES];
+	size_t ndrows;
+};
+
+/* A step of a change: RX_OK, or a refusal with ch->out->why. */
+typedef rx_err_t (*st_step_fn)(store_pending_t *ch);
+
+/* Read the prescription the request names (c->id) into ch->stored, ch->r,
+ * ch->id.  NOT_FOUND, UNAVAILABLE. */
+rx_err_t st_load_rx(store_pending_t *ch);
+
+/* The uses dispensed so far, for STATUS's reply (rx.c). */
+rx_err_t st_load_dispenses(store_pending_t *ch);
+void st_free_dispenses(store_pending_t *ch);
+
+/* The state machine (rx.c): each op's step, run once the caller is known
+ * (ch->actor, ch->patient).  See store_change_begin for who may. */
+rx_err_t st_submit(store_pending_t *ch);
+rx_err_t st_claim(store_pending_t *ch);
+rx_err_t st_status(store_pending_t *ch);
+rx_err_t st_release(store_pending_t *ch);
+rx_err_t st_dispense(store_pending_t *ch);
+rx_err_t st_cancel(store_pending_t *ch);
+
+/* The dispense record of one use of a prescription, opened; NULL if that
+ * use has none (or it cannot be read).  The caller frees it. */
+Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use);
+
+/* Has actor dispensed some use of this prescription (with this claim
+ * token, if token is not NULL)? */
+int st_dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+		    const uint8_t *actor, const uint8_t *token);
+
+/* ---- proofs: the one place for access policy (proof.c) ---- */
+
+/* A registered key is used only through its own institution's connection:
+ * checked before anything is looked up for the caller.  RX_OK also for an
+ * actor that is no registered key (a card; an unknown key is refused by
+ * st_check_actor later); else PERMISSION_DENIED. */
+rx_err_t st_check_institution(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
+			      store_outcome_t *out);
+
+/* The caller's key must be registered, unrevoked, of a role in mask
+ * (RX_CALLER_* bits), and used through its own unrevoked institution's
+ * connection (peer).  Its record into *k. */
+rx_err_t st_check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
+			unsigned mask, store_key_t *k, store_outcome_t *out);
+
+/* The card presented (c->card): enrolled, unrevoked, for this purpose, its
+ * assertion new (then recorded).  Its patient into ch->patient. */
+rx_err_t st_use_card(store_pending_t *ch);
+
+/* The patient's card signing the request itself through a patient
+ * portal's connection (LOG, NOMINATE); then st_use_card. */
+rx_err_t st_portal_card(store_pending_t *ch);
+
+/* May the caller act on (CLAIM) or look at (STATUS, LIST by code) ch->r? */
+rx_err_t st_may_access(store_pending_t *ch);
+
+/* The slip's access code for prescription id, as the record keeps it. */
+void st_code_hash(store_t *s, const char *id, const char *code, uint8_t out[RX_HASH_LEN]);
+
+/* ---- a patient's prescriptions (patients.c) ---- */
+
+rx_err_t st_list(store_pending_t *ch); /* LIST */
+rx_err_t st_log(store_pending_t *ch);  /* LOG */
+
+/* SUBMIT, CLAIM: the duplicate-medication check, into out->warnings. */
+rx_err_t st_check_medication(store_pending_t *ch);
+
+/* A patient's audit entries inside txn, the newest max, oldest first, into
+ * a heap array the caller frees. */
+rx_err_t st_patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
+			    store_audit_t **out, size_t *count);
+
+/* ---- nominations and notices (notices.c) ---- */
+
+rx_err_t st_nominate(store_pending_t *ch);  /* NOMINATE */
+rx_err_t st_watch_ack(store_pending_t *ch); /* WATCH, ACK */
+
+/* After a SUBMIT that stands: tell the patient's nominated pharmacy. */
+rx_err_t st_notify_submit(store_pending_t *ch);
+
+/* After a CANCEL: tell the claimer and the pharmacy that was sent it. */
+rx_err_t st_notify_cancel(store_pending_t *ch);
+
+/* The patient's nominated pharmacy into code ("" if none). */
+rx_err_t st_get_nomination(MDB_txn *txn, store_t *s, const char *patient,
+			   char code[RX_INSTITUTION_MAX + 1]);
 
 #endif

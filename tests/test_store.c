@@ -249,13 +249,31 @@ static store_change_t *mk_submit(call_t *k, const uint8_t *doc, const char *pati
 	return c;
 }
 
+/* The store's request path as rxd's dispatch runs it: begin, build the
+ * reply (build_reply), then commit it with the change, or abort if it could
+ * not be built.  On a refusal *reply is empty. */
+static rx_err_t change(world_t *w, const store_change_t *c, store_outcome_t *out, store_buf_t *reply)
+{
+	store_pending_t *pending = NULL;
+	rx_err_t err = store_change_begin(w->s, c, out, reply, &pending);
+	if (err != RX_OK || pending == NULL)
+		return err;
+	err = build_reply(w, c, out, reply);
+	err = err == RX_OK ? store_change_commit(&pending, reply)
+			   : store_change_abort(&pending, err, "could not build the reply");
+	ck_assert_ptr_null(pending);
+	if (err != RX_OK)
+		store_buf_free(reply);
+	return err;
+}
+
 /* Apply c; the reply is checked for sanity and freed.  A refusal must say
  * why, must not call the builder and must return no reply. */
 static rx_err_t apply(world_t *w, const store_change_t *c, store_outcome_t *out)
 {
 	store_buf_t reply = {(uint8_t *)"junk", 4};
 	int calls = w->calls;
-	rx_err_t err = store_change(w->s, c, build_reply, w, out, &reply);
+	rx_err_t err = change(w, c, out, &reply);
 	if (err == RX_OK) {
 		ck_assert_ptr_nonnull(reply.data);
 		ck_assert_uint_gt(reply.len, 0);
@@ -274,7 +292,7 @@ static rx_err_t apply(world_t *w, const store_change_t *c, store_outcome_t *out)
 static rx_err_t apply_reply(world_t *w, const store_change_t *c, store_outcome_t *out,
 			    store_buf_t *reply)
 {
-	return store_change(w->s, c, build_reply, w, out, reply);
+	return change(w, c, out, reply);
 }
 
 static void submit(world_t *w, const uint8_t *doc, const char *patient, uint32_t uses, int64_t now,
@@ -654,7 +672,7 @@ START_TEST(reply_failure_changes_nothing)
 	w.fail_reply = 1;
 	store_change_t *c = mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 10);
 	store_buf_t reply = {0};
-	ck_assert_int_eq(store_change(w.s, c, build_reply, &w, &out, &reply), RX_SYSTEM);
+	ck_assert_int_eq(change(&w, c, &out, &reply), RX_SYSTEM);
 	ck_assert_ptr_null(reply.data);
 	ck_assert_int_eq(status_of(&w, w.pharm, id, T0 + 10).state, RX_STATE_ISSUED);
 	ck_assert_int_eq(apply(&w, mk_submit(&k2, w.doc, w.patient, 1, T0), &out), RX_SYSTEM);

@@ -1,0 +1,236 @@
+/* store/auditlog.c: the store's side of the audit log.
+ *
+ * The chain itself (entries, hashes, signed heads) is audit.c's; here are
+ * the entries the store writes for operators, and the reads: the newest
+ * entries, a patient's own, one prescription's history, a walk by time,
+ * verifying and signing the chain. */
+#include "store_int.h"
+
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+
+/* See store_int.h. */
+int st_audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action, const char *id,
+		      const char *patient, const char *detail)
+{
+	audit_event_t e = {.at = now, .action = action, .id = id, .patient = patient,
+			   .outcome = RX_OK, .detail = detail};
+	return audit_append(txn, &s->audit, &e);
+}
+
+rx_err_t store_audit_verify(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], store_verdict_t *v)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	if (err != RX_OK)
+		return err;
+	int rc = audit_verify(txn, &s->audit, broker_pk, v);
+	mdb_txn_abort(txn);
+	return from_mdb(rc);
+}
+
+/* Collect entries from a cursor walk into a growing array. */
+static int push_entry(store_audit_t **out, size_t *n, size_t *cap, const MDB_val *v)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		store_audit_t *g = realloc(*out, ncap * sizeof **out);
+		if (g == NULL)
+			return -1;
+		*out = g;
+		*cap = ncap;
+	}
+	if (audit_decode(v, &(*out)[*n]))
+		(*n)++;
+	return 0;
+}
+
+rx_err_t store_audit_tail(store_t *s, size_t want, store_audit_t **out, size_t *count)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+	*out = NULL;
+	*count = 0;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, s->audit.log, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	/* Walk back from the end, then put them oldest first. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == 0 && *count < want;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_PREV))
+		if (push_entry(out, count, &cap, &v) != 0) {
+			err = RX_SYSTEM;
+			break;
+		}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	for (size_t i = 0; err == RX_OK && i < *count / 2; i++) {
+		store_audit_t t = (*out)[i];
+		(*out)[i] = (*out)[*count - 1 - i];
+		(*out)[*count - 1 - i] = t;
+	}
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+/* See store_int.h. */
+rx_err_t st_patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
+				store_audit_t **out, size_t *count)
+{
+	MDB_cursor *cur;
+	size_t cap = 0, plen = strlen(patient);
+	rx_err_t err = RX_OK;
+	int rc;
+	*out = NULL;
+	*count = 0;
+	if (plen == 0 || plen > RX_PATIENT_ID_LEN)
+		return RX_INVALID;
+	if ((rc = mdb_cursor_open(txn, s->audit.by_patient, &cur)) != 0)
+		return from_mdb(rc);
+	MDB_val k = val(patient, plen), v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == plen + 8 && memcmp(k.mv_data, patient, plen) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		MDB_val sk = val((uint8_t *)k.mv_data + plen, 8), ev;
+		if (mdb_get(txn, s->audit.log, &sk, &ev) != 0)
+			continue;
+		if (push_entry(out, count, &cap, &ev) != 0) {
+			err = RX_SYSTEM;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (err == RX_OK && *count > max) { /* keep the newest max */
+		memmove(*out, *out + (*count - max), max * sizeof **out);
+		*count = max;
+	}
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+rx_err_t store_audit_patient(store_t *s, const char *patient, size_t max, store_audit_t **out,
+			     size_t *count)
+{
+	MDB_txn *txn;
+	rx_err_t err = read_begin(s, &txn);
+	*out = NULL;
+	*count = 0;
+	if (err != RX_OK)
+		return err;
+	err = st_patient_entries(txn, s, patient, max, out, count);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+typedef struct {
+	const char *id;
+	store_audit_t **out;
+	size_t *count, cap;
+	int failed;
+} rx_history_t;
+
+static int history_of(void *arg, const store_audit_t *e)
+{
+	rx_history_t *h = arg;
+	if (strcmp(e->id, h->id) != 0)
+		return 0;
+	if (*h->count == h->cap) {
+		size_t ncap = h->cap ? h->cap * 2 : 16;
+		store_audit_t *g = realloc(*h->out, ncap * sizeof **h->out);
+		if (g == NULL) {
+			h->failed = 1;
+			return 1;
+		}
+		*h->out = g;
+		h->cap = ncap;
+	}
+	(*h->out)[(*h->count)++] = *e;
+	return 0;
+}
+
+rx_err_t store_audit_rx(store_t *s, const char *id, store_audit_t **out, size_t *count)
+{
+	rx_history_t h = {.id = id, .out = out, .count = count};
+	*out = NULL;
+	*count = 0;
+	/* A scan of the log: for the operator looking at one prescription, not a
+	 * hot path. */
+	rx_err_t err = store_audit_each(s, INT64_MIN, INT64_MAX, history_of, &h);
+	if (err == RX_OK && h.failed)
+		err = RX_SYSTEM;
+	if (err != RX_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+rx_err_t store_audit_each(store_t *s, int64_t from, int64_t to, store_audit_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	store_audit_t e;
+	rx_err_t err = read_begin(s, &txn);
+	int rc;
+	if (err != RX_OK)
+		return err;
+	if ((rc = mdb_cursor_open(txn, s->audit.log, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (!audit_decode(&v, &e) || e.at < from || e.at >= to)
+			continue;
+		if (fn(arg, &e) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return RX_OK;
+}
+
+rx_err_t store_audit_sign(store_t *s, const uint8_t pk[RX_KEY_LEN], const uint8_t sk[RX_SECRET_LEN],
+			  int64_t now, int *signed_now)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	*signed_now = 0;
+	if (rc != 0)
+		return from_mdb(rc);
+	rc = audit_sign(txn, &s->audit, pk, sk, now, signed_now);
+	if (rc != 0 || !*signed_now) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
+rx_err_t store_audit_operator(store_t *s, int64_t now, const char *action, const char *id,
+			      const char *patient, const char *detail)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	return commit_or_abort(txn, st_audit_operator(txn, s, now, action, id, patient, detail));
+}

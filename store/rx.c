@@ -1,0 +1,577 @@
+/* store/rx.c: prescriptions and the state machine.
+ *
+ * A prescription's record and what is kept beside it (its counts by state,
+ * its expiry, the dispense record of each use), and the steps that change
+ * it: SUBMIT, CLAIM, STATUS, RELEASE, DISPENSE, CANCEL.  Each step runs
+ * inside the change's transaction (change.c) once the caller is known, and
+ * returns RX_OK with ch->r changed for writing, or a refusal with out->why;
+ * who may see or claim a prescription is proof.c's to say. */
+#include "store_int.h"
+
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drugs.h"
+#include "records.pb-c.h"
+#include "rx_crypto.h"
+#include "rx_ids.h"
+
+void store_buf_free(store_buf_t *b)
+{
+	if (b) {
+		free(b->data);
+		b->data = NULL;
+		b->len = 0;
+	}
+}
+
+/* ---- record conversion ---- */
+
+static int copy_bytes(uint8_t *dst, size_t n, ProtobufCBinaryData b)
+{
+	if (b.len != n)
+		return 0;
+	memcpy(dst, b.data, n);
+	return 1;
+}
+
+/* See store_int.h. */
+void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, store_rx_t *o)
+{
+	memset(o, 0, sizeof *o);
+	copy_str(o->id, sizeof o->id, id);
+	o->state = effective_state(r, now);
+	o->uses = r->uses;
+	o->uses_left = r->uses_left;
+	o->cancel_pending = r->cancel_pending;
+	copy_bytes(o->claimer, RX_KEY_LEN, r->claimer_key);
+	copy_bytes(o->claim_token, RX_TOKEN_LEN, r->claim_token);
+	copy_str(o->patient_id, sizeof o->patient_id, r->patient_id);
+	copy_bytes(o->prescriber, RX_KEY_LEN, r->prescriber_key);
+	copy_str(o->institution, sizeof o->institution, r->institution_code);
+	o->issued_at = r->issued_at;
+	o->valid_until = r->valid_until;
+	o->created_at = r->created_at;
+	o->updated_at = r->updated_at;
+	copy_bytes(o->body_hash, RX_HASH_LEN, r->body_hash);
+}
+
+/* See store_int.h. */
+rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec)
+{
+	MDB_val k = val(id, strlen(id)), v;
+	int rc = mdb_get(txn, s->rx, &k, &v);
+	if (rc != 0)
+		return from_mdb(rc);
+	*rec = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
+	if (*rec == NULL || (*rec)->version != 1 || (*rec)->prescriber_key.len != RX_KEY_LEN) {
+		if (*rec)
+			rxstore__rx_record__free_unpacked(*rec, NULL);
+		*rec = NULL;
+		return RX_UNAVAILABLE; /* a record we cannot read is a storage fault */
+	}
+	return RX_OK;
+}
+
+
+static uint32_t current_use(const Rxstore__RxRecord *r)
+{
+	return r->uses - r->uses_left + 1;
+}
+
+
+
+/* ---- prescriptions by stored state (counts_t, store_int.h), and the
+ * expiry index ---- */
+
+/* See store_int.h. */
+int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c)
+{
+	MDB_val k = val("rx_counts", 9), v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != 8 + sizeof c->by_state || ((const uint8_t *)v.mv_data)[0] != COUNTS_VERSION)
+		return MDB_CORRUPTED;
+	memcpy(c->by_state, (const uint8_t *)v.mv_data + 8, sizeof c->by_state);
+	return 0;
+}
+
+/* See store_int.h. */
+int st_counts_put(MDB_txn *txn, store_t *s, const counts_t *c)
+{
+	uint8_t buf[8 + sizeof c->by_state] = {COUNTS_VERSION};
+	memcpy(buf + 8, c->by_state, sizeof c->by_state);
+	MDB_val k = val("rx_counts", 9), v = val(buf, sizeof buf);
+	return mdb_put(txn, s->meta, &k, &v, 0);
+}
+
+/* See store_int.h. */
+int st_counts_init(MDB_txn *txn, store_t *s)
+{
+	counts_t c = {{0}};
+	return st_counts_put(txn, s, &c);
+}
+
+/* See store_int.h. */
+int st_counts_move(MDB_txn *txn, store_t *s, int from, int to)
+{
+	counts_t c;
+	if (from == to)
+		return 0;
+	if (from < 0 || from >= COUNTS_N || to < 1 || to >= COUNTS_N)
+		return MDB_CORRUPTED;
+	int rc = st_counts_get(txn, s, &c);
+	if (rc != 0)
+		return rc;
+	if (from && c.by_state[from])
+		c.by_state[from]--;
+	c.by_state[to]++;
+	return st_counts_put(txn, s, &c);
+}
+
+/* See store_int.h. */
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id)
+{
+	uint8_t key[8 + RX_ID_LEN];
+	be64(key, valid_until);
+	memcpy(key + 8, id, RX_ID_LEN);
+	MDB_val k = val(key, sizeof key), v = val("", 0);
+	return mdb_put(txn, s->rx_expiry, &k, &v, 0);
+}
+
+/* See store_int.h. */
+Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use)
+{
+	uint8_t dkey[RX_ID_LEN + 1];
+	memcpy(dkey, id, RX_ID_LEN);
+	dkey[RX_ID_LEN] = (uint8_t)use;
+	MDB_val k = val(dkey, sizeof dkey), v;
+	if (mdb_get(txn, s->dispenses, &k, &v) != 0)
+		return NULL;
+	return (Rxstore__DispenseRow *)st_open_sealed(s, "dispenses", &k, &v,
+						   &rxstore__dispense_row__descriptor);
+}
+
+/* See store_int.h. */
+int st_dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+		    const uint8_t *actor, const uint8_t *token)
+{
+	for (uint32_t use = 1; use <= r->uses && use <= RX_MAX_USES; use++) {
+		Rxstore__DispenseRow *row = st_dispense_row(txn, s, id, use);
+		int mine = row && row->pharmacy_key.len == RX_KEY_LEN &&
+			   memcmp(row->pharmacy_key.data, actor, RX_KEY_LEN) == 0 &&
+			   (token == NULL || (row->claim_token.len == RX_TOKEN_LEN &&
+					      sodium_memcmp(row->claim_token.data, token, RX_TOKEN_LEN) == 0));
+		if (row)
+			rxstore__dispense_row__free_unpacked(row, NULL);
+		if (mine)
+			return 1;
+	}
+	return 0;
+}
+
+
+/* See store_int.h.  STATUS: the records of the uses dispensed so far
+ * (1..uses - uses_left), each with the institution of the pharmacy key that
+ * signed it.  ch->drows keeps what protobuf-c allocated (st_free_dispenses);
+ * ch->disp points into it.  A dispensed use whose record is missing or does
+ * not open is a storage fault. */
+rx_err_t st_load_dispenses(store_pending_t *ch)
+{
+	const Rxstore__RxRecord *r = ch->r;
+	uint8_t dkey[RX_ID_LEN + 1];
+	uint32_t done = r->uses_left <= r->uses ? r->uses - r->uses_left : 0;
+	memcpy(dkey, ch->id, RX_ID_LEN);
+	ch->ndrows = 0;
+	for (uint32_t use = 1; use <= done && use <= RX_MAX_USES; use++) {
+		MDB_val k = val(dkey, sizeof dkey), v;
+		store_key_t key;
+		dkey[RX_ID_LEN] = (uint8_t)use;
+		if (mdb_get(ch->txn, ch->s->dispenses, &k, &v) != 0)
+			return RX_UNAVAILABLE;
+		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)st_open_sealed(
+			ch->s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
+		if (row == NULL)
+			return RX_UNAVAILABLE;
+		ch->drows[ch->ndrows++] = row;
+		if (row->version != 1 || row->pharmacy_key.len != RX_KEY_LEN ||
+		    row->signature.len != RX_SIG_LEN ||
+		    st_get_key(ch->txn, ch->s, row->pharmacy_key.data, &key) != RX_OK)
+			return RX_UNAVAILABLE;
+		store_dispense_t *d = &ch->disp[ch->ndrows - 1];
+		d->use = use;
+		d->at = row->at;
+		copy_str(d->institution, sizeof d->institution, key.institution);
+		d->body = row->body.data;
+		d->body_len = row->body.len;
+		d->signature = row->signature.data;
+	}
+	return RX_OK;
+}
+
+/* See store_int.h. */
+void st_free_dispenses(store_pending_t *ch)
+{
+	for (size_t i = 0; i < ch->ndrows; i++)
+		rxstore__dispense_row__free_unpacked(ch->drows[i], NULL);
+	ch->ndrows = 0;
+}
+
+/* See store_int.h. */
+rx_err_t st_load_rx(store_pending_t *ch)
+{
+	store_outcome_t *out = ch->out;
+	rx_err_t err = st_get_rx(ch->txn, ch->s, ch->c->id, &ch->stored);
+	if (err != RX_OK)
+		RETURN_REFUSAL(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
+	/* Change a shallow copy: its fields may be re-pointed at our own
+	 * buffers, while stored keeps what protobuf-c allocated and frees. */
+	ch->fresh = *ch->stored;
+	ch->r = &ch->fresh;
+	copy_str(ch->id, sizeof ch->id, ch->c->id);
+	return RX_OK;
+}
+
+/* ---- the state machine: each returns RX_OK with *r updated for writing,
+ * or a refusal with out->why.  They run inside the write transaction. ---- */
+
+/* CLAIM ID: ISSUED -> CLAIMED by the caller, with a fresh claim token.
+ * The holder claiming again gets its own claim back (a lost reply).
+ * Refusals: ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED. */
+static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t *token,
+			 store_outcome_t *out)
+{
+	switch (effective_state(r, c->now)) {
+	case RX_STATE_DISPENSED:
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	case RX_STATE_CANCELLED:
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
+	case RX_STATE_EXPIRED:
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
+	case RX_STATE_CLAIMED:
+		if (r->cancel_pending)
+			RETURN_REFUSAL(RX_CANCELLED, "the prescriber is cancelling this prescription");
+		if (r->claimer_key.len == RX_KEY_LEN &&
+		    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) == 0)
+			return RX_OK;
+		RETURN_REFUSAL(RX_ALREADY_CLAIMED, "another pharmacy has claimed this prescription");
+	default:
+		break;
+	}
+	randombytes_buf(token, RX_TOKEN_LEN);
+	r->state = RX_STATE_CLAIMED;
+	set_bytes(&r->claimer_key, (uint8_t *)c->actor, RX_KEY_LEN);
+	set_bytes(&r->claim_token, token, RX_TOKEN_LEN);
+	return RX_OK;
+}
+
+/* Claim held by the caller with this token?  PERMISSION_DENIED if not. */
+static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
+			    store_outcome_t *out)
+{
+	if (r->state != RX_STATE_CLAIMED || r->claimer_key.len != RX_KEY_LEN ||
+	    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) != 0)
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "this prescription is not claimed by you");
+	if (r->claim_token.len != RX_TOKEN_LEN ||
+	    sodium_memcmp(r->claim_token.data, c->claim_token, RX_TOKEN_LEN) != 0)
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "the claim token does not match your claim");
+	return RX_OK;
+}
+
+/* See store_int.h. */
+void st_clear_claim(Rxstore__RxRecord *r)
+{
+	set_bytes(&r->claimer_key, NULL, 0);
+	set_bytes(&r->claim_token, NULL, 0);
+}
+
+/* RELEASE ID --claim TOKEN: the claimer gives it back: CLAIMED -> ISSUED, or
+ * -> CANCELLED if the prescriber cancelled meanwhile.  Allowed past expiry.
+ * Refusals: PERMISSION_DENIED, ALREADY_DISPENSED, CANCELLED. */
+static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	if (r->state == RX_STATE_DISPENSED)
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	if (r->state == RX_STATE_CANCELLED)
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
+	if (r->state == RX_STATE_EXPIRED)
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription expired and its claim was dropped");
+	rx_err_t err = check_claim(c, r, out);
+	if (err != RX_OK)
+		return err;
+	r->state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
+	r->cancel_pending = 0;
+	st_clear_claim(r);
+	return RX_OK;
+}
+
+/* DISPENSE ID --claim TOKEN RECORD: CLAIMED -> DISPENSED, or ISSUED with one
+ * use fewer for a refill.  Refusals: ALREADY_DISPENSED, CANCELLED, EXPIRED,
+ * PERMISSION_DENIED, INVALID (record names another use). */
+static rx_err_t do_dispense(store_pending_t *ch)
+{
+	MDB_txn *txn = ch->txn;
+	store_t *s = ch->s;
+	const store_change_t *c = ch->c;
+	Rxstore__RxRecord *r = ch->r;
+	store_outcome_t *out = ch->out;
+	uint8_t dkey[RX_ID_LEN + 1];
+	uint32_t use = c->use ? c->use : current_use(r);
+	memcpy(dkey, c->id, RX_ID_LEN);
+	dkey[RX_ID_LEN] = (uint8_t)use;
+	MDB_val k = val(dkey, sizeof dkey), v;
+
+	if (use >= 1 && use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+	/* The same claim dispensed again under a new request id, after the
+	 * claim is gone (a refill then has its next use open). */
+	if (st_dispensed_by(txn, s, c->id, r, c->actor, c->claim_token))
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this claim was already dispensed");
+	if (r->state == RX_STATE_DISPENSED)
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	if (r->state == RX_STATE_CANCELLED)
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
+	if (r->state == RX_STATE_EXPIRED)
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
+	rx_err_t err = check_claim(c, r, out);
+	if (err != RX_OK)
+		return err;
+	if (r->cancel_pending)
+		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
+	if (c->now >= r->valid_until)
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
+	if (use != current_use(r))
+		RETURN_REFUSAL(RX_INVALID, "the dispense record names a use other than the one claimed");
+
+	Rxstore__DispenseRow row = RXSTORE__DISPENSE_ROW__INIT;
+	row.version = 1;
+	set_bytes(&row.pharmacy_key, (uint8_t *)c->actor, RX_KEY_LEN);
+	row.at = c->now;
+	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
+	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
+	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
+	int rc = st_put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+	if (rc != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error writing the dispense record");
+	out->use = use;
+	r->uses_left--;
+	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
+	st_clear_claim(r);
+	return RX_OK;
+}
+
+/* CANCEL ID: the issuing prescriber withdraws it: ISSUED -> CANCELLED;
+ * CLAIMED -> cancel pending (the claimer's dispense is refused, its release
+ * completes the cancel).  Refusals: PERMISSION_DENIED, ALREADY_DISPENSED,
+ * CANCELLED, EXPIRED. */
+static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	if (r->prescriber_key.len != RX_KEY_LEN ||
+	    memcmp(r->prescriber_key.data, c->actor, RX_KEY_LEN) != 0)
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "only the issuing prescriber may cancel");
+	switch (effective_state(r, c->now)) {
+	case RX_STATE_DISPENSED:
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "every use of this prescription has been dispensed");
+	case RX_STATE_CANCELLED:
+		RETURN_REFUSAL(RX_CANCELLED, "this prescription is already cancelled");
+	case RX_STATE_EXPIRED:
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
+	case RX_STATE_CLAIMED:
+		if (r->cancel_pending)
+			RETURN_REFUSAL(RX_CANCELLED, "a cancel is already pending");
+		r->cancel_pending = 1;
+		return RX_OK;
+	default:
+		r->state = RX_STATE_CANCELLED;
+		return RX_OK;
+	}
+}
+
+/* SUBMIT: a new prescription, ISSUED.  The store picks its id.
+ * Refusals: PERMISSION_DENIED (institution is not the key's), NOT_FOUND
+ * (patient not enrolled), CONFLICT (this signed prescription was submitted
+ * before). */
+static rx_err_t do_submit(store_pending_t *ch)
+{
+	MDB_txn *txn = ch->txn;
+	store_t *s = ch->s;
+	const store_change_t *c = ch->c;
+	const store_key_t *k = &ch->actor;
+	const char *patient = ch->patient;
+	Rxstore__RxRecord *r = ch->r;
+	char *id = ch->id;
+	uint8_t *hash = ch->hash, *code = ch->code;
+	store_outcome_t *out = ch->out;
+	MDB_val key, v;
+	int rc;
+
+	/* Filed under the card's patient, never under an id the clinic typed. */
+	if (c->patient_id && c->patient_id[0] && strcmp(c->patient_id, patient) != 0)
+		RETURN_REFUSAL(RX_ASSERTION_MISMATCH, "the prescription names another patient than the card's");
+	if (c->new_access_code == NULL)
+		RETURN_REFUSAL(RX_INVALID, "no access code for the slip");
+
+	/* An empty institution means the key's own; any other must match it. */
+	if (c->institution[0] && strcmp(c->institution, k->institution) != 0)
+		RETURN_REFUSAL(RX_PERMISSION_DENIED, "the prescription names another institution than the key's");
+	key = val(patient, strlen(patient));
+	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
+		RETURN_REFUSAL(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
+	rx_hash(c->body, c->body_len, hash);
+	key = val(hash, RX_HASH_LEN);
+	if ((rc = mdb_get(txn, s->rx_hash, &key, &v)) == 0)
+		RETURN_REFUSAL(RX_CONFLICT, "this signed prescription was already submitted");
+	if (rc != MDB_NOTFOUND)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	/* 55 random bits: a collision is rare, but never overwrite one. */
+	for (int tries = 0;; tries++) {
+		rx_rxid_new(id);
+		key = val(id, RX_ID_LEN);
+		if ((rc = mdb_get(txn, s->rx, &key, &v)) == MDB_NOTFOUND)
+			break;
+		if (rc != 0 || tries > 16)
+			RETURN_REFUSAL(RX_UNAVAILABLE, "could not allocate a prescription id");
+	}
+	r->version = 1;
+	r->state = RX_STATE_ISSUED;
+	r->uses = r->uses_left = c->uses;
+	r->patient_id = (char *)patient;
+	set_bytes(&r->prescriber_key, (uint8_t *)c->actor, RX_KEY_LEN);
+	r->institution_code = (char *)k->institution;
+	r->issued_at = c->issued_at;
+	r->valid_until = c->valid_until;
+	r->created_at = c->now;
+	set_bytes(&r->body, (uint8_t *)c->body, c->body_len);
+	set_bytes(&r->signature, (uint8_t *)c->signature, RX_SIG_LEN);
+	set_bytes(&r->body_hash, hash, RX_HASH_LEN);
+	st_code_hash(s, id, c->new_access_code, code);
+	set_bytes(&r->access_hash, code, RX_HASH_LEN);
+
+	MDB_val idv = val(id, RX_ID_LEN);
+	key = val(hash, RX_HASH_LEN);
+	if ((rc = mdb_put(txn, s->rx_hash, &key, &idv, MDB_NOOVERWRITE)) != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	key = val(patient, strlen(patient));
+	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	if ((rc = st_expiry_put(txn, s, r->valid_until, id)) != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	return RX_OK;
+}
+
+/* ---- the steps: one per op that reads or changes a prescription ---- */
+
+/* See store_int.h.  SUBMIT: the card's patient's new prescription, checked
+ * for duplicate medication, then announced to the nominated pharmacy
+ * (only a submit that stands is). */
+rx_err_t st_submit(store_pending_t *ch)
+{
+	store_outcome_t *out = ch->out;
+	rx_err_t err;
+	if (!ch->patient[0])
+		RETURN_REFUSAL(RX_INVALID, "SUBMIT needs the patient's card assertion (purpose issue)");
+	if ((err = do_submit(ch)) == RX_OK && (err = st_check_medication(ch)) == RX_OK)
+		err = st_notify_submit(ch);
+	return err;
+}
+
+/* See store_int.h.  CLAIM: proof, the claim, then the duplicate check
+ * (findings are warnings for a claim, never a refusal). */
+rx_err_t st_claim(store_pending_t *ch)
+{
+	rx_err_t err = st_load_rx(ch);
+	if (err != RX_OK)
+		return err;
+	if ((err = st_may_access(ch)) == RX_OK)
+		err = do_claim(ch->c, ch->r, ch->token, ch->out);
+	ch->out->use = current_use(ch->r);
+	if (err == RX_OK)
+		err = st_check_medication(ch);
+	return err;
+}
+
+/* See store_int.h.  STATUS: proof, then the prescription with its signed
+ * body and the dispense record of every use dispensed. */
+rx_err_t st_status(store_pending_t *ch)
+{
+	store_outcome_t *out = ch->out;
+	rx_err_t err = st_load_rx(ch);
+	if (err != RX_OK)
+		return err;
+	err = st_may_access(ch);
+	if (err == RX_OK && (err = st_load_dispenses(ch)) != RX_OK)
+		out->why = "storage error reading a dispense record of this prescription";
+	out->dispenses = ch->disp;
+	out->ndispenses = ch->ndrows;
+	out->body = ch->r->body.data;
+	out->body_len = ch->r->body.len;
+	out->signature = ch->r->signature.data;
+	return err;
+}
+
+/* See store_int.h. */
+rx_err_t st_release(store_pending_t *ch)
+{
+	rx_err_t err = st_load_rx(ch);
+	return err == RX_OK ? do_release(ch->c, ch->r, ch->out) : err;
+}
+
+/* See store_int.h. */
+rx_err_t st_dispense(store_pending_t *ch)
+{
+	rx_err_t err = st_load_rx(ch);
+	return err == RX_OK ? do_dispense(ch) : err;
+}
+
+/* See store_int.h.  CANCEL: past the reserve only a claimed prescription
+ * may be cancelled (it finishes a claim); the pharmacies that hold or were
+ * sent it are told. */
+rx_err_t st_cancel(store_pending_t *ch)
+{
+	store_outcome_t *out = ch->out;
+	rx_err_t err = st_load_rx(ch);
+	if (err != RX_OK)
+		return err;
+	if (effective_state(ch->r, ch->c->now) != RX_STATE_CLAIMED && st_map_nearly_full(ch->s))
+		RETURN_REFUSAL(RX_STORAGE_FULL, "storage reached its dispensing reserve: only a claimed prescription may be cancelled");
+	if ((err = do_cancel(ch->c, ch->r, out)) == RX_OK)
+		err = st_notify_cancel(ch);
+	return err;
+}
+
+
+/* See store_int.h. */
+rx_err_t st_push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
+		    const Rxstore__RxRecord *r, int64_t now)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		store_rx_t *grown = realloc(*list, ncap * sizeof **list);
+		if (grown == NULL)
+			return RX_SYSTEM;
+		*list = grown;
+		*cap = ncap;
+	}
+	st_rx_from_record(id, r, now, &(*list)[*n]);
+	memset((*list)[*n].claim_token, 0, RX_TOKEN_LEN);
+	(*n)++;
+	return RX_OK;
+}
+
+
+/* See store_int.h. */
+rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d)
+{
+	if (b == NULL)
+		return RX_OK;
+	if ((b->data = malloc(d.len ? d.len : 1)) == NULL)
+		return RX_SYSTEM;
+	memcpy(b->data, d.data, d.len);
+	b->len = d.len;
+	return RX_OK;
+}
