@@ -241,7 +241,7 @@ rx_err_t apply_reply(world_t *w, const store_change_t *c, store_outcome_t *out,
 	return store_change(w->s, c, build_reply, w, out, reply);
 }
 
-/* Apply c with the reply builder made to fail; nothing may change. */
+/* Apply c with the reply builder made to fail; w->fail_reply restored. */
 rx_err_t world_change_failing_reply(world_t *w, const store_change_t *c, store_outcome_t *out,
 				    store_buf_t *reply)
 {
