@@ -1,0 +1,359 @@
+/* Integration: the requests through a real rxd, one after another: a
+ * prescription's life, every refusal code a client can provoke, the
+ * dispensing reserve when storage is full, and retries that get their
+ * original reply (across a restart too). */
+#include <signal.h>
+#include <stdio.h>
+
+#include "broker_world.h"
+
+START_TEST(lifecycle)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN];
+	rxc_result_t r;
+	int st;
+
+	world_up(&w, 0);
+	submit(&w, 1, id);
+
+	/* STATUS by the pharmacy carries the prescriber-signed body, verified. */
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, id, &r), RX_OK);
+	ck_assert_ptr_nonnull(r.prescription);
+	ck_assert_str_eq(r.prescription->items[0]->drug_code, "2171022F2025");
+	ck_assert_int_eq(r.receipt->uses_left, 1);
+	rxc_result_free(&r);
+
+	/* LIST shows it to a pharmacy. */
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, NULL, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->n_prescriptions, 1);
+	ck_assert_str_eq(r.receipt->prescriptions[0]->prescription_id, id);
+	rxc_result_free(&r);
+
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(rxc_release(w.cph1, NULL, id, tok, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__ISSUED);
+	rxc_result_free(&r);
+	claim(w.cph2, id, tok);
+	ck_assert_int_eq(dispense(w.cph2, &w.ph2, id, tok, 0, &st), RX_OK);
+	ck_assert_int_eq(st, RX_STATE_DISPENSED);
+	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_DISPENSED);
+
+	/* Dispensed ones leave the open list. */
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, NULL, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->n_prescriptions, 0);
+	rxc_result_free(&r);
+
+	/* A refill of 3 uses: ISSUED after each dispense but the last. */
+	submit(&w, 3, id);
+	for (uint32_t use = 1; use <= 3; use++) {
+		claim(w.cph1, id, tok);
+		ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, use, &st), RX_OK);
+		ck_assert_int_eq(st, use < 3 ? RX_STATE_ISSUED : RX_STATE_DISPENSED);
+		/* The same claim dispensed again (a new request id): already done. */
+		ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_ALREADY_DISPENSED);
+	}
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.dispense_records, 4);
+	ck_assert_uint_eq(s.dispensed, 2);
+
+	/* Cancel while claimed: pending; the dispense is refused; release completes it. */
+	submit(&w, 1, id);
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	ck_assert(r.receipt->cancel_pending);
+	rxc_result_free(&r);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_CANCELLED);
+	ck_assert_int_eq(rxc_release(w.cph1, NULL, id, tok, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__CANCELLED_STATE);
+	rxc_result_free(&r);
+	world_down(&w);
+}
+END_TEST
+
+/* Send a hand-made request; returns the broker's status. */
+static rx_err_t raw_status(rxc_t *c, const void *frame, size_t len, int with_delimiter)
+{
+	uint8_t *rep = NULL;
+	size_t rlen = 0;
+	const void *frames[2] = {"", frame};
+	size_t lens[2] = {0, len};
+	rx_err_t err = with_delimiter ? rxc_raw(c, frames, lens, 2, &rep, &rlen)
+				      : rxc_raw(c, frames + 1, lens + 1, 1, &rep, &rlen);
+	ck_assert_int_eq(err, RX_OK);
+	Rx__Reply *r = rx__reply__unpack(NULL, rlen, rep);
+	ck_assert_ptr_nonnull(r);
+	err = (rx_err_t)r->status;
+	rx__reply__free_unpacked(r, NULL);
+	free(rep);
+	return err;
+}
+
+/* A signed CLAIM request for id with one byte of the signature flipped if asked. */
+static size_t claim_frame(const rx_keypair_t *kp, const char *id, int flip, uint8_t *out)
+{
+	Rx__Call call = RX__CALL__INIT;
+	Rx__Request req = RX__REQUEST__INIT;
+	uint8_t rid[RX_REQUEST_ID_LEN], cbuf[256], sig[RX_SIG_LEN];
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__CLAIM;
+	call.prescription_id = (char *)id;
+	size_t n = rx__call__pack(&call, cbuf);
+	ck_assert_int_eq(rx_sign(RX_SIGN_CALL, kp->sk, cbuf, n, sig), RX_OK);
+	sig[7] ^= (uint8_t)flip;
+	req.key.data = (uint8_t *)kp->pk;
+	req.key.len = RX_KEY_LEN;
+	req.call.data = cbuf;
+	req.call.len = n;
+	req.signature.data = sig;
+	req.signature.len = RX_SIG_LEN;
+	return rx__request__pack(&req, out);
+}
+
+START_TEST(every_refusal)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], ghost[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN], frame[512], rid[RX_REQUEST_ID_LEN];
+	rxc_result_t r;
+	Rx__Signed sp;
+
+	world_up(&w, 0);
+	submit(&w, 1, id);
+
+	/* INVALID: garbage, bad framing, a typo in the id's check character. */
+	ck_assert_int_eq(raw_status(w.cph1, "\x01\x02garbage", 9, 1), RX_INVALID);
+	ck_assert_int_eq(raw_status(w.cph1, "x", 1, 0), RX_INVALID);
+	char typo[RX_ID_LEN + 1];
+	strcpy(typo, id);
+	typo[0] = typo[0] == '2' ? '3' : '2';
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, typo, &r), RX_INVALID);
+	rxc_result_free(&r);
+
+	/* BAD_SIGNATURE: one flipped bit in the request signature. */
+	size_t n = claim_frame(&w.ph1, id, 0x10, frame);
+	ck_assert_int_eq(raw_status(w.cph1, frame, n, 1), RX_BAD_SIGNATURE);
+
+	/* UNKNOWN_KEY and KEY_REVOKED. */
+	rx_keypair_t stranger;
+	uint8_t seed[RX_SEED_LEN];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, &stranger);
+	rxc_t *cs = harness_client(&w.h, NULL, &stranger, 0);
+	ck_assert_int_eq(claim_as(cs, &stranger, NULL, id, &r), RX_UNKNOWN_KEY);
+	rxc_result_free(&r);
+	rxc_destroy(&cs);
+	rx_keypair_t gone;
+	ck_assert_int_eq(harness_key(&w.h, &gone, RX_ROLE_PHARMACY, "1399999999"), 0);
+	ck_assert_int_eq(harness_revoke(&w.h, &gone), 0);
+	cs = harness_client(&w.h, NULL, &gone, 0);
+	ck_assert_int_eq(claim_as(cs, &gone, NULL, id, &r), RX_KEY_REVOKED);
+	rxc_result_free(&r);
+	rxc_destroy(&cs);
+
+	/* PERMISSION_DENIED: a pharmacy submitting; another prescriber cancelling. */
+	harness_prescription(&w.ph1, w.patient, 1, 0, 0, "pharmacy", &sp);
+	ck_assert_int_eq(SUBMIT(w.cph1, NULL, &sp, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+	ck_assert_int_eq(rxc_cancel(w.cdoc2, NULL, id, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+
+	/* NOT_FOUND: a well-formed id nobody issued; a patient nobody enrolled. */
+	do
+		rx_rxid_new(ghost);
+	while (strcmp(ghost, id) == 0);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, ghost, &r), RX_NOT_FOUND);
+	rxc_result_free(&r);
+
+	/* ALREADY_CLAIMED, then ALREADY_DISPENSED. */
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(CLAIM(w.cph2, NULL, id, &r), RX_ALREADY_CLAIMED);
+	rxc_result_free(&r);
+	ck_assert_int_eq(dispense(w.cph2, &w.ph2, id, tok, 0, NULL), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_ALREADY_DISPENSED);
+	ck_assert_int_eq(CLAIM(w.cph2, NULL, id, &r), RX_ALREADY_DISPENSED);
+	rxc_result_free(&r);
+
+	/* CANCELLED. */
+	submit(&w, 1, id);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	rxc_result_free(&r);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_CANCELLED);
+	rxc_result_free(&r);
+
+	/* CONFLICT: the same request id with different bytes. */
+	rxc_request_id(rid);
+	submit(&w, 1, id);
+	ck_assert_int_eq(CLAIM(w.cph1, rid, id, &r), RX_OK);
+	rxc_result_free(&r);
+	submit(&w, 1, ghost);
+	ck_assert_int_eq(CLAIM(w.cph1, rid, ghost, &r), RX_CONFLICT);
+	rxc_result_free(&r);
+
+	/* EXPIRED: valid for two more seconds; poll status until it reads EXPIRED. */
+	int64_t now = (int64_t)time(NULL);
+	harness_prescription(&w.doc, w.patient, 1, now, now + 2, "short", &sp);
+	rxc_request_id(rid);
+	Rx__Signed card; /* one assertion: a retry resends the same bytes */
+	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &r), RX_OK);
+	strcpy(id, r.receipt->prescription_id);
+	rxc_result_free(&r);
+	int64_t deadline = harness_ms() + 10000;
+	while (state_of(w.cph1, id) != RX_STATE_EXPIRED && harness_ms() < deadline)
+		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL); /* poll, not hammer */
+	ck_assert_int_eq(state_of(w.cph1, id), RX_STATE_EXPIRED);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_EXPIRED);
+	rxc_result_free(&r);
+	/* A late retry of the submit still gets its original reply. */
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &r), RX_OK);
+	ck_assert_str_eq(r.receipt->prescription_id, id);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
+	/* ...and a prescription already past its validity is refused at submit. */
+	harness_prescription(&w.doc, w.patient, 1, now - 100, now - 10, "late", &sp);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &r), RX_EXPIRED);
+	rxc_result_free(&r);
+	rxc_signed_free(&sp);
+
+	/* The broker kept serving through all of it. */
+	submit(&w, 1, id);
+	world_down(&w);
+}
+END_TEST
+
+/* The dispensing reserve holds: once the map is down to its reserve, only
+ * what finishes a claimed prescription goes on.  Submits, reads and
+ * refusals are refused STORAGE_FULL without an audit entry, so a flood of
+ * them cannot eat the room a DISPENSE needs. */
+START_TEST(storage_full_keeps_room_to_dispense)
+{
+	world_t w;
+	rxc_result_t r;
+	char id[RX_ID_LEN + 1], other[RX_ID_LEN + 1], notes[2001];
+	rx_err_t err = RX_OK;
+	int ok = 0;
+
+	/* A 1 MiB map fills after a few hundred large prescriptions. */
+	world_up(&w, 1);
+	submit(&w, 1, id);
+	submit(&w, 1, other);
+	uint8_t tok[RX_TOKEN_LEN];
+	claim(w.cph1, id, tok);
+	memset(notes, 'x', 2000);
+	notes[2000] = '\0';
+	for (int i = 0; i < 2000 && err == RX_OK; i++) {
+		Rx__Signed sp;
+		notes[0] = (char)('A' + i % 26);
+		notes[1] = (char)('A' + i / 26 % 26);
+		notes[2] = (char)('A' + i / 676 % 26);
+		harness_prescription(&w.doc, w.patient, 1, 0, 0, notes, &sp);
+		err = SUBMIT(w.cdoc, NULL, &sp, &r);
+		ok += err == RX_OK;
+		rxc_result_free(&r);
+		rxc_signed_free(&sp);
+	}
+	ck_assert_int_eq(err, RX_STORAGE_FULL);
+	ck_assert_int_gt(ok, 10);
+	/* The operator sees why. */
+	Rx__Stats s0;
+	ck_assert_int_eq(harness_stats(&w.h, &s0), 0);
+	ck_assert(s0.storage_full);
+	ck_assert_uint_eq(s0.map_reserve, s0.map_size / 8);
+	ck_assert_uint_gt(s0.map_used + s0.map_reserve, s0.map_size);
+	ck_assert_uint_ge(s0.replies_stored, (uint64_t)ok);
+	ck_assert_uint_eq(s0.replies_prunable, 0);
+	/* A flood of reads and of refusals, which would each add an audit
+	 * entry: all refused first. */
+	rxc_proof_t wrong = {.access_code = "ABCD-EFGH-JK5"};
+	for (int i = 0; i < 3000; i++) {
+		ck_assert_int_eq(rxc_status(w.cph1, id, NULL, &r), RX_STORAGE_FULL);
+		rxc_result_free(&r);
+		ck_assert_int_eq(rxc_claim(w.cph2, NULL, other, &wrong, &r), RX_STORAGE_FULL);
+		rxc_result_free(&r);
+	}
+	/* The claimed one is dispensed. */
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.prescriptions, (uint64_t)ok + 2);
+	ck_assert_uint_eq(s.dispense_records, 1);
+	world_down(&w);
+}
+END_TEST
+
+START_TEST(retries_get_the_original_reply)
+{
+	world_t w;
+	Rx__Signed sp;
+	rxc_result_t a, b;
+	uint8_t rid[RX_REQUEST_ID_LEN], tok[RX_TOKEN_LEN];
+
+	world_up(&w, 0);
+	rxc_request_id(rid);
+	harness_prescription(&w.doc, w.patient, 1, 0, 0, "retry", &sp);
+	/* A retry resends the same bytes, the same card assertion included. */
+	Rx__Signed card;
+	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &a), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &b), RX_OK);
+	rxc_signed_free(&card);
+	ck_assert_uint_eq(a.reply->receipt.len, b.reply->receipt.len);
+	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
+	char id[RX_ID_LEN + 1];
+	strcpy(id, a.receipt->prescription_id);
+	rxc_result_free(&a);
+	rxc_result_free(&b);
+	/* The same signed prescription under a new request id is not a second one. */
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &a), RX_CONFLICT);
+	rxc_result_free(&a);
+
+	/* A claim retried after a restart: same token, byte-identical receipt. */
+	rxc_request_id(rid);
+	harness_assertion(&w.h, &w.card, &w.ph1, RX__PURPOSE__PURPOSE_DISPENSE, &card);
+	rxc_proof_t proof = {.card = &card};
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &proof, &a), RX_OK);
+	memcpy(tok, a.receipt->claim_token.data, RX_TOKEN_LEN);
+	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
+	ck_assert_int_eq(harness_restart(&w.h), 0);
+	ck_assert_int_eq(rxc_claim(w.cph1, rid, id, &proof, &b), RX_OK);
+	rxc_signed_free(&card);
+	ck_assert_mem_eq(b.receipt->claim_token.data, tok, RX_TOKEN_LEN);
+	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
+	rxc_result_free(&a);
+	rxc_result_free(&b);
+
+	/* A dispense retried: one record, both replies OK and identical. */
+	Rx__Signed rec;
+	harness_dispense_record(&w.ph1, id, 0, &rec);
+	rxc_request_id(rid);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec, &a), RX_OK);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec, &b), RX_OK);
+	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
+	rxc_result_free(&a);
+	rxc_result_free(&b);
+	Rx__Stats s;
+	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
+	ck_assert_uint_eq(s.dispense_records, 1);
+	rxc_signed_free(&rec);
+	rxc_signed_free(&sp);
+	world_down(&w);
+}
+END_TEST
+
+TCase *broker_requests_tcase(void)
+{
+	TCase *tc = world_tcase("requests");
+	tcase_add_test(tc, lifecycle);
+	tcase_add_test(tc, every_refusal);
+	tcase_add_test(tc, storage_full_keeps_room_to_dispense);
+	tcase_add_test(tc, retries_get_the_original_reply);
+	return tc;
+}

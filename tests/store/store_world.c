@@ -1,0 +1,377 @@
+/* store_world: the store tests' shared fixture (see store_world.h).  The
+ * reply builder lives here, and every call of the store's request path
+ * (change: store_change_begin, the reply, store_change_commit or _abort). */
+#include "store_world.h"
+
+/* ---- the scratch directory (testutil.h's static is this file's) ---- */
+
+TCase *world_tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+	return tc;
+}
+
+void world_subdir(char out[TU_PATH_MAX])
+{
+	tu_subdir(out);
+}
+
+/* ---- the world ---- */
+
+void new_key(uint8_t pk[RX_KEY_LEN])
+{
+	uint8_t sk[RX_SECRET_LEN];
+	crypto_sign_keypair(pk, sk);
+	sodium_memzero(sk, sizeof sk);
+}
+
+static void add_key(world_t *w, const uint8_t *pk, int role, const char *inst, const char *name)
+{
+	store_key_t k;
+	memset(&k, 0, sizeof k);
+	memcpy(k.key, pk, RX_KEY_LEN);
+	k.role = role;
+	snprintf(k.institution, sizeof k.institution, "%s", inst);
+	snprintf(k.name, sizeof k.name, "%s", name);
+	k.added_at = T0 - DAY;
+	ck_assert_int_eq(store_key_add(w->s, &k), RX_OK);
+}
+
+void patient_id(const char *mynumber, char out[RX_PATIENT_ID_LEN + 1])
+{
+	uint8_t key[32];
+	memset(key, 0x42, sizeof key);
+	ck_assert_int_eq(rx_patient_id_derive(key, mynumber, out), RX_OK);
+}
+
+/* The world of the running test (one per forked test process). */
+world_t *world_current;
+
+/* The institution a known key's connection authenticates as. */
+const char *peer_of(const uint8_t *key)
+{
+	if (key == world_current->doc_far)
+		return INST_OTHER;
+	if (key == world_current->pharm)
+		return "P-0001";
+	if (key == world_current->pharm2)
+		return "P-0002";
+	return INST;
+}
+
+static void add_institution(world_t *w, const char *code, int kind)
+{
+	store_institution_t in;
+	memset(&in, 0, sizeof in);
+	snprintf(in.code, sizeof in.code, "%s", code);
+	in.kind = kind;
+	snprintf(in.name, sizeof in.name, "institution %s", code);
+	randombytes_buf(in.curve_key, sizeof in.curve_key);
+	in.added_at = T0 - DAY;
+	ck_assert_int_eq(store_institution_add(w->s, &in), RX_OK);
+}
+
+/* The data key every test store is sealed with. */
+static const uint8_t test_data_key[RX_DATA_KEY_LEN] = {
+	0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x74, 0x65, 0x73, 0x74, 0x20, 0x73, 0x74, 0x6f,
+	0x72, 0x65, 0x73, 0x20, 0x6f, 0x6e, 0x6c, 0x79, 0x2c, 0x20, 0x6e, 0x6f, 0x74, 0x20, 0x61, 0x21};
+const store_options_t test_opt = {.map_size = 16u << 20, .data_key = test_data_key};
+
+void store_open_in(world_t *w)
+{
+	store_options_t opt = test_opt;
+	ck_assert_int_eq(store_open(&w->s, w->dir, &opt), RX_OK);
+	ck_assert_ptr_nonnull(w->s);
+}
+
+/* A store with registered keys and two enrolled patients. */
+void world_open(world_t *w)
+{
+	int created = -1;
+	memset(w, 0, sizeof *w);
+	world_current = w;
+	tu_subdir(w->dir);
+	store_open_in(w);
+	add_institution(w, INST, STORE_CLINIC);
+	add_institution(w, INST_OTHER, STORE_CLINIC);
+	add_institution(w, "P-0001", STORE_PHARMACY);
+	add_institution(w, "P-0002", STORE_PHARMACY);
+	new_key(w->doc);
+	new_key(w->doc2);
+	new_key(w->doc_far);
+	new_key(w->revoked);
+	new_key(w->pharm);
+	new_key(w->pharm2);
+	new_key(w->stranger);
+	add_key(w, w->doc, RX_ROLE_PRESCRIBER, INST, "Dr. Sato");
+	add_key(w, w->doc2, RX_ROLE_PRESCRIBER, INST, "Dr. Suzuki");
+	add_key(w, w->doc_far, RX_ROLE_PRESCRIBER, INST_OTHER, "Dr. Tanaka");
+	add_key(w, w->revoked, RX_ROLE_PRESCRIBER, INST, "Dr. Former");
+	ck_assert_int_eq(store_key_revoke(w->s, w->revoked, T0 - 3600), RX_OK);
+	add_key(w, w->pharm, RX_ROLE_PHARMACY, "P-0001", "Sakura Pharmacy");
+	add_key(w, w->pharm2, RX_ROLE_PHARMACY, "P-0002", "Momiji Pharmacy");
+
+	patient_id("123456789018", w->patient);
+	patient_id("000000000019", w->patient2);
+	patient_id("999999999996", w->unenrolled);
+	ck_assert_int_eq(rx_mynumber_valid("000000000019"), RX_OK);
+	ck_assert_int_eq(rx_mynumber_valid("999999999996"), RX_OK);
+	ck_assert_int_eq(store_patient_enroll(w->s, w->patient, T0 - DAY, &created), RX_OK);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(store_patient_enroll(w->s, w->patient2, T0 - DAY, &created), RX_OK);
+	ck_assert_int_eq(created, 1);
+	new_key(w->card);
+	new_key(w->card2);
+	new_key(w->lost);
+	ck_assert_int_eq(store_card_enroll(w->s, w->card, w->patient, T0 - DAY), RX_OK);
+	ck_assert_int_eq(store_card_enroll(w->s, w->card2, w->patient2, T0 - DAY), RX_OK);
+	ck_assert_int_eq(store_card_enroll(w->s, w->lost, w->patient, T0 - 2 * DAY), RX_OK);
+	ck_assert_int_eq(store_card_revoke(w->s, w->lost, T0 - DAY), RX_OK);
+}
+
+void world_close(world_t *w)
+{
+	store_close(&w->s);
+	ck_assert_ptr_null(w->s);
+}
+
+/* The reply builder: some bytes naming the change, numbered by call. */
+static rx_err_t build_reply(void *arg, const store_change_t *c, const store_outcome_t *o,
+			    store_buf_t *reply)
+{
+	world_t *w = arg;
+	char text[160];
+	w->calls++;
+	if (c->op == RX_OP_LIST) {
+		w->nseen = o->n < 16 ? o->n : 16;
+		if (w->nseen)
+			memcpy(w->seen, o->list, w->nseen * sizeof *o->list);
+	}
+	if (w->fail_reply)
+		return RX_SYSTEM;
+	int n = snprintf(text, sizeof text, "reply #%d: %s %s -> %s use %u", w->calls,
+			 rx_op_name(c->op), o->rx.id, rx_state_name(o->rx.state), o->use);
+	reply->data = malloc((size_t)n);
+	if (reply->data == NULL)
+		return RX_SYSTEM;
+	memcpy(reply->data, text, (size_t)n);
+	reply->len = (size_t)n;
+	return RX_OK;
+}
+
+/* A fresh request (new request id, call hash, body and signature). */
+store_change_t *mk(call_t *k, int op, const uint8_t *actor, const char *id, int64_t now)
+{
+	memset(k, 0, sizeof *k);
+	randombytes_buf(k->request_id, sizeof k->request_id);
+	randombytes_buf(k->call_hash, sizeof k->call_hash);
+	randombytes_buf(k->body, sizeof k->body);
+	randombytes_buf(k->sig, sizeof k->sig);
+	store_change_t *c = &k->c;
+	c->op = op;
+	c->actor = actor;
+	c->peer = peer_of(actor);
+	c->request_id = k->request_id;
+	c->call_hash = k->call_hash;
+	c->now = now;
+	if (id) {
+		snprintf(k->id, sizeof k->id, "%s", id);
+		c->id = k->id;
+	}
+	c->claim_token = k->token;
+	c->body = k->body;
+	c->body_len = sizeof k->body;
+	c->signature = k->sig;
+	/* The patient's card, as the reader at the counter would present it,
+	 * for the ops that take one; a test may change or drop it. */
+	if (op == RX_OP_SUBMIT || op == RX_OP_CLAIM || op == RX_OP_LIST) {
+		randombytes_buf(k->nonce, sizeof k->nonce);
+		k->assertion.card = world_current->card;
+		k->assertion.at = now;
+		k->assertion.nonce = k->nonce;
+		const world_t *w = world_current;
+		k->assertion.purpose = op == RX_OP_SUBMIT ? STORE_PURPOSE_ISSUE
+				       : actor == w->pharm || actor == w->pharm2 ? STORE_PURPOSE_DISPENSE
+										 : STORE_PURPOSE_VIEW;
+		c->card = &k->assertion;
+	}
+	return c;
+}
+
+store_change_t *mk_submit(call_t *k, const uint8_t *doc, const char *patient, uint32_t uses,
+			  int64_t now)
+{
+	store_change_t *c = mk(k, RX_OP_SUBMIT, doc, NULL, now);
+	c->patient_id = patient;
+	c->new_access_code = "ABCD-EFGH-JK5";
+	if (strcmp(patient, world_current->patient2) == 0)
+		k->assertion.card = world_current->card2;
+	c->institution = INST;
+	c->issued_at = now;
+	c->valid_until = rx_valid_until(now, RX_DEFAULT_VALID_DAYS);
+	c->uses = uses;
+	return c;
+}
+
+/* The store's request path as rxd's dispatch runs it: begin, build the
+ * reply (build_reply), then commit it with the change, or abort if it could
+ * not be built.  On a refusal *reply is empty. */
+static rx_err_t change(world_t *w, const store_change_t *c, store_outcome_t *out, store_buf_t *reply)
+{
+	store_pending_t *pending = NULL;
+	rx_err_t err = store_change_begin(w->s, c, out, reply, &pending);
+	if (err != RX_OK || pending == NULL)
+		return err;
+	err = build_reply(w, c, out, reply);
+	err = err == RX_OK ? store_change_commit(&pending, reply)
+			   : store_change_abort(&pending, err, "could not build the reply");
+	ck_assert_ptr_null(pending);
+	if (err != RX_OK)
+		store_buf_free(reply);
+	return err;
+}
+
+/* Apply c; the reply is checked for sanity and freed.  A refusal must say
+ * why, must not call the builder and must return no reply. */
+rx_err_t apply(world_t *w, const store_change_t *c, store_outcome_t *out)
+{
+	store_buf_t reply = {(uint8_t *)"junk", 4};
+	int calls = w->calls;
+	rx_err_t err = change(w, c, out, &reply);
+	if (err == RX_OK) {
+		ck_assert_ptr_nonnull(reply.data);
+		ck_assert_uint_gt(reply.len, 0);
+		ck_assert_int_eq(w->calls, calls + (out->replayed ? 0 : 1));
+	} else {
+		ck_assert_msg(out->why != NULL && out->why[0], "refusal %s without a reason",
+			      rx_err_name(err));
+		ck_assert_ptr_null(reply.data);
+		ck_assert_uint_eq(reply.len, 0);
+	}
+	store_buf_free(&reply);
+	return err;
+}
+
+/* Apply c and keep the reply bytes (caller frees). */
+rx_err_t apply_reply(world_t *w, const store_change_t *c, store_outcome_t *out,
+		     store_buf_t *reply)
+{
+	return change(w, c, out, reply);
+}
+
+/* Apply c with the reply builder made to fail; w->fail_reply restored. */
+rx_err_t world_change_failing_reply(world_t *w, const store_change_t *c, store_outcome_t *out,
+				    store_buf_t *reply)
+{
+	int was = w->fail_reply;
+	w->fail_reply = 1;
+	rx_err_t err = change(w, c, out, reply);
+	w->fail_reply = was;
+	return err;
+}
+
+void submit(world_t *w, const uint8_t *doc, const char *patient, uint32_t uses, int64_t now,
+	    char id[RX_ID_LEN + 1])
+{
+	call_t k;
+	store_outcome_t out;
+	ck_assert_int_eq(apply(w, mk_submit(&k, doc, patient, uses, now), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	memcpy(id, out.rx.id, RX_ID_LEN + 1);
+}
+
+void claim(world_t *w, const uint8_t *pharm, const char *id, int64_t now,
+	   uint8_t token[RX_TOKEN_LEN])
+{
+	call_t k;
+	store_outcome_t out;
+	ck_assert_int_eq(apply(w, mk(&k, RX_OP_CLAIM, pharm, id, now), &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	memcpy(token, out.rx.claim_token, RX_TOKEN_LEN);
+}
+
+store_change_t *mk_tok(call_t *k, int op, const uint8_t *actor, const char *id,
+		       const uint8_t token[RX_TOKEN_LEN], int64_t now)
+{
+	store_change_t *c = mk(k, op, actor, id, now);
+	memcpy(k->token, token, RX_TOKEN_LEN);
+	return c;
+}
+
+const uint8_t zero_token[RX_TOKEN_LEN] = {0};
+
+/* The state as the operator sees it (actor is who would ask; the operator's
+ * read needs no proof, and never shows a claim token). */
+store_rx_t status_of(world_t *w, const uint8_t *actor, const char *id, int64_t now)
+{
+	store_rx_t rx;
+	(void)actor;
+	ck_assert_int_eq(store_rx_get(w->s, id, now, &rx, NULL, NULL), RX_OK);
+	ck_assert_mem_eq(rx.claim_token, zero_token, RX_TOKEN_LEN);
+	return rx;
+}
+
+store_stats_t stats_of(world_t *w, int64_t now)
+{
+	store_stats_t st;
+	ck_assert_int_eq(store_stats(w->s, now, &st), RX_OK);
+	return st;
+}
+
+/* LIST by actor with card (NULL: none) at now; the result in w->seen. */
+rx_err_t list_with(world_t *w, const uint8_t *actor, const uint8_t *card, int64_t now)
+{
+	call_t k;
+	store_outcome_t out;
+	store_change_t *c = mk(&k, RX_OP_LIST, actor, NULL, now);
+	if (card)
+		k.assertion.card = card;
+	else
+		c->card = NULL;
+	c->patient_id = "";
+	w->nseen = 0;
+	return apply(w, c, &out);
+}
+
+/* stats' counts against a walk of every prescription (store_rx_list reads
+ * each record and asks its effective state), the way stats used to count. */
+static void counts_match_walk(world_t *w, int64_t now)
+{
+	store_stats_t st = stats_of(w, now);
+	uint64_t total = 0;
+	for (int state = RX_STATE_ISSUED; state <= RX_STATE_EXPIRED; state++) {
+		store_rx_t *list = NULL;
+		size_t n = 0;
+		ck_assert_int_eq(store_rx_list(w->s, state, now, 1000, &list, &n), RX_OK);
+		ck_assert_msg(st.by_state[state] == n, "%s: stats say %llu, a walk finds %zu",
+			      rx_state_name(state), (unsigned long long)st.by_state[state], n);
+		total += n;
+		free(list);
+	}
+	ck_assert_uint_eq(st.prescriptions, total);
+}
+
+void expect_counts(world_t *w, int64_t now, uint64_t issued, uint64_t claimed,
+		   uint64_t dispensed, uint64_t cancelled, uint64_t expired)
+{
+	store_stats_t st = stats_of(w, now);
+	ck_assert_uint_eq(st.by_state[RX_STATE_ISSUED], issued);
+	ck_assert_uint_eq(st.by_state[RX_STATE_CLAIMED], claimed);
+	ck_assert_uint_eq(st.by_state[RX_STATE_DISPENSED], dispensed);
+	ck_assert_uint_eq(st.by_state[RX_STATE_CANCELLED], cancelled);
+	ck_assert_uint_eq(st.by_state[RX_STATE_EXPIRED], expired);
+	counts_match_walk(w, now);
+}
+
+int has_action(world_t *w, const char *id, const char *action)
+{
+	store_audit_t *log = NULL;
+	size_t n = 0;
+	int found = 0;
+	ck_assert_int_eq(store_audit_rx(w->s, id, &log, &n), RX_OK);
+	for (size_t i = 0; i < n; i++)
+		found += strcmp(log[i].action, action) == 0;
+	free(log);
+	return found;
+}

@@ -1,0 +1,237 @@
+/* The request path around a change (store_change_begin, _commit and
+ * _abort, store/change.c): a retry gets its stored reply, request ids are
+ * the caller's own, a reply that cannot be built leaves nothing behind,
+ * alone or in a batch. */
+
+#include "store_world.h"
+
+/* ---- retries and replays ---- */
+
+START_TEST(retry_returns_stored_reply)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	store_buf_t first = {0}, again = {0};
+	world_open(&w);
+
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	ck_assert_int_eq(apply_reply(&w, c, &out, &first), RX_OK);
+	ck_assert_int_eq(w.calls, 1);
+	char id[RX_ID_LEN + 1];
+	memcpy(id, out.rx.id, sizeof id);
+
+	/* the same request again, a minute later */
+	c->now = T0 + 60;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, 1);
+	ck_assert_uint_eq(again.len, first.len);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+
+	/* ... still, after the prescription has moved on and the key is revoked */
+	uint8_t token[RX_TOKEN_LEN];
+	claim(&w, w.pharm, id, T0 + 120, token);
+	ck_assert_int_eq(store_key_revoke(w.s, w.doc, T0 + 180), RX_OK);
+	c->now = T0 + 240;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	/* but a new request from the revoked key is refused */
+	ck_assert_int_eq(apply(&w, mk(&k2, RX_OP_CANCEL, w.doc, id, T0 + 240), &out), RX_KEY_REVOKED);
+
+	/* A pharmacy's claim retried returns the original claim reply too. */
+	store_change_t *cl = mk(&k2, RX_OP_RELEASE, w.pharm, id, T0 + 300);
+	memcpy(k2.token, token, RX_TOKEN_LEN);
+	ck_assert_int_eq(apply_reply(&w, cl, &out, &again), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	store_buf_free(&first);
+	first = again;
+	again.data = NULL;
+	int calls = w.calls;
+	ck_assert_int_eq(apply_reply(&w, cl, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	store_buf_free(&first);
+	world_close(&w);
+}
+END_TEST
+
+/* store_replay: the read-only lookup the broker makes before its clock checks. */
+START_TEST(replay_lookup)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	store_buf_t first = {0}, again = {0};
+	uint8_t other_hash[RX_HASH_LEN];
+	world_open(&w);
+
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	/* Not yet a retry. */
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->peer, c->request_id, c->call_hash, &out, &again),
+			 RX_NOT_FOUND);
+	ck_assert_ptr_null(again.data);
+	ck_assert_int_eq(apply_reply(&w, c, &out, &first), RX_OK);
+	/* Now it is: the same bytes as stored, without calling the builder. */
+	int calls = w.calls;
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->peer, c->request_id, c->call_hash, &out, &again),
+			 RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_uint_eq(again.len, first.len);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&again);
+	/* Other bytes under the same request id conflict; another caller's same
+	 * request id is none of this one's business. */
+	memcpy(other_hash, c->call_hash, RX_HASH_LEN);
+	other_hash[0] ^= 1;
+	ck_assert_int_eq(store_replay(w.s, c->actor, c->peer, c->request_id, other_hash, &out, &again),
+			 RX_CONFLICT);
+	ck_assert_ptr_nonnull(out.why);
+	ck_assert_ptr_null(again.data);
+	ck_assert_int_eq(store_replay(w.s, w.doc2, c->peer, c->request_id, c->call_hash, &out, &again),
+			 RX_NOT_FOUND);
+	/* The same key through another institution's connection is refused
+	 * before its stored reply is looked up. */
+	ck_assert_int_eq(store_replay(w.s, c->actor, INST_OTHER, c->request_id, c->call_hash, &out,
+				      &again),
+			 RX_PERMISSION_DENIED);
+	ck_assert_ptr_null(again.data);
+	ck_assert_int_eq(store_replay(w.s, c->actor, NULL, c->request_id, c->call_hash, &out, &again),
+			 RX_PERMISSION_DENIED);
+	store_buf_free(&first);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(request_id_reuse_conflicts)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	world_open(&w);
+
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	int calls = w.calls;
+
+	/* same caller, same request id, other call bytes */
+	store_change_t *c2 = mk_submit(&k2, w.doc, w.patient, 1, T0);
+	memcpy(k2.request_id, k.request_id, RX_REQUEST_ID_LEN);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+
+	/* A request id is the caller's own: another key may use the same one. */
+	c2 = mk_submit(&k2, w.doc2, w.patient, 1, T0);
+	memcpy(k2.request_id, k.request_id, RX_REQUEST_ID_LEN);
+	memcpy(k2.call_hash, k.call_hash, RX_HASH_LEN);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 2);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(resubmitted_body_conflicts)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	world_open(&w);
+
+	ck_assert_int_eq(apply(&w, mk_submit(&k, w.doc, w.patient, 1, T0), &out), RX_OK);
+	/* the same signed prescription under a new request id */
+	store_change_t *c2 = mk_submit(&k2, w.doc, w.patient, 1, T0 + 5);
+	memcpy(k2.body, k.body, sizeof k.body);
+	memcpy(k2.sig, k.sig, sizeof k.sig);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
+	/* ... even by another prescriber who got hold of the bytes */
+	c2 = mk_submit(&k2, w.doc2, w.patient, 1, T0 + 5);
+	memcpy(k2.body, k.body, sizeof k.body);
+	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+	world_close(&w);
+}
+END_TEST
+
+/* ---- a reply that cannot be built ---- */
+
+START_TEST(reply_failure_changes_nothing)
+{
+	world_t w;
+	call_t k, k2;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+
+	w.fail_reply = 1;
+	store_change_t *c = mk(&k, RX_OP_CLAIM, w.pharm, id, T0 + 10);
+	store_buf_t reply = {0};
+	ck_assert_int_eq(world_change_failing_reply(&w, c, &out, &reply), RX_SYSTEM);
+	ck_assert_ptr_null(reply.data);
+	ck_assert_int_eq(status_of(&w, w.pharm, id, T0 + 10).state, RX_STATE_ISSUED);
+	ck_assert_int_eq(apply(&w, mk_submit(&k2, w.doc, w.patient, 1, T0), &out), RX_SYSTEM);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+
+	/* nothing was stored under the request id either */
+	w.fail_reply = 0;
+	int calls = w.calls;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 0);
+	ck_assert_int_eq(w.calls, calls + 1);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	world_close(&w);
+}
+END_TEST
+
+/* In a group commit, a change refused after it wrote (here: its reply could
+ * not be built) takes its count with its nested transaction; the others'
+ * counts commit with the batch. */
+START_TEST(counts_in_a_batch)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+
+	ck_assert_int_eq(store_batch_begin(w.s), RX_OK);
+	submit(&w, w.doc, w.patient, 1, T0 + 1, b);
+	w.fail_reply = 1;
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CLAIM, w.pharm, a, T0 + 2), &out), RX_SYSTEM);
+	ck_assert_int_eq(apply(&w, mk_submit(&k, w.doc, w.patient, 1, T0 + 3), &out), RX_SYSTEM);
+	w.fail_reply = 0;
+	claim(&w, w.pharm, b, T0 + 4, token);
+	ck_assert_int_eq(store_batch_end(w.s), RX_OK);
+	expect_counts(&w, T0 + 4, 1, 1, 0, 0, 0);
+	ck_assert_int_eq(status_of(&w, w.doc, a, T0 + 4).state, RX_STATE_ISSUED);
+
+	store_close(&w.s);
+	store_open_in(&w);
+	expect_counts(&w, T0 + 4, 1, 1, 0, 0, 0);
+	world_close(&w);
+}
+END_TEST
+
+TCase *store_change_tcase(void)
+{
+	TCase *tc = world_tcase("change");
+	tcase_add_test(tc, retry_returns_stored_reply);
+	tcase_add_test(tc, replay_lookup);
+	tcase_add_test(tc, request_id_reuse_conflicts);
+	tcase_add_test(tc, resubmitted_body_conflicts);
+	tcase_add_test(tc, reply_failure_changes_nothing);
+	tcase_add_test(tc, counts_in_a_batch);
+	return tc;
+}

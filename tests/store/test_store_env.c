@@ -1,0 +1,294 @@
+/* The environment (store/env.c): open and reopen, the format and its
+ * upgrade, sealing, the key-file checks. */
+#include <lmdb.h>
+
+#include "store_world.h"
+
+/* ---- durability ---- */
+
+START_TEST(survives_reopen)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	store_buf_t first = {0}, again = {0};
+	char id[RX_ID_LEN + 1], id2[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	world_open(&w);
+
+	store_change_t *c = mk(&k, RX_OP_CLAIM, w.pharm, NULL, T0 + 10);
+	submit(&w, w.doc, w.patient, 2, T0, id);
+	submit(&w, w.doc, w.patient, 1, T0, id2);
+	c->id = id;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &first), RX_OK);
+	memcpy(token, out.rx.claim_token, RX_TOKEN_LEN);
+	call_t kc;
+	ck_assert_int_eq(apply(&w, mk(&kc, RX_OP_CANCEL, w.doc, id2, T0 + 20), &out), RX_OK);
+	store_stats_t before = stats_of(&w, T0 + 30);
+
+	store_close(&w.s);
+	store_close(&w.s); /* closing twice is harmless */
+	store_open_in(&w);
+
+	store_rx_t rx;
+	const char *why;
+	ck_assert_int_eq(store_status(w.s, w.pharm, "P-0001", id, T0 + 30, &rx, NULL, NULL, &why), RX_OK);
+	ck_assert_int_eq(rx.state, RX_STATE_CLAIMED);
+	ck_assert_mem_eq(rx.claim_token, token, RX_TOKEN_LEN);
+	ck_assert_uint_eq(rx.uses_left, 2);
+	ck_assert_int_eq(status_of(&w, w.doc, id2, T0 + 30).state, RX_STATE_CANCELLED);
+	store_stats_t after = stats_of(&w, T0 + 30);
+	ck_assert_uint_eq(after.prescriptions, before.prescriptions);
+	ck_assert_uint_eq(after.keys, before.keys);
+	ck_assert_uint_eq(after.patients, before.patients);
+	ck_assert_mem_eq(after.by_state, before.by_state, sizeof after.by_state);
+
+	/* the stored reply survived too */
+	int calls = w.calls;
+	ck_assert_int_eq(apply_reply(&w, c, &out, &again), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_uint_eq(again.len, first.len);
+	ck_assert_mem_eq(again.data, first.data, first.len);
+	store_buf_free(&first);
+	store_buf_free(&again);
+
+	/* and the state machine carries on from where it was */
+	store_key_t key;
+	ck_assert_int_eq(store_key_get(w.s, w.revoked, &key), RX_OK);
+	ck_assert_int_eq(key.revoked, 1);
+	int created = -1;
+	ck_assert_int_eq(store_patient_enroll(w.s, w.patient, T0, &created), RX_OK);
+	ck_assert_int_eq(created, 0);
+	store_change_t *d = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 40);
+	d->use = 1;
+	ck_assert_int_eq(apply(&w, d, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	ck_assert_uint_eq(out.rx.uses_left, 1);
+	world_close(&w);
+
+	store_open_in(&w);
+	ck_assert_uint_eq(stats_of(&w, T0).dispense_records, 1);
+	ck_assert_uint_eq(status_of(&w, w.pharm, id, T0 + 50).uses_left, 1);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(open_refuses)
+{
+	char dir[TU_PATH_MAX], path[256];
+	store_t *s = (store_t *)&s;
+	world_subdir(dir);
+
+	snprintf(path, sizeof path, "%s/missing", dir);
+	ck_assert_int_eq(store_open(&s, path, &test_opt), RX_SYSTEM);
+	ck_assert_ptr_null(s);
+	/* No data key, no store: nothing is ever written in clear. */
+	s = (store_t *)&s;
+	ck_assert_int_eq(store_open(&s, dir, NULL), RX_INVALID);
+	ck_assert_ptr_null(s);
+
+	/* A store written by a future format is refused, not misread. */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t future = 3;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+	MDB_val k = {6, (void *)"format"}, v = {sizeof future, &future};
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	s = (store_t *)&s;
+	ck_assert_int_eq(store_open(&s, dir, &test_opt), RX_INVALID);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
+/* Key checks: recorded on first sight, matched after, a differing value
+ * refused with nothing recorded (not even the new ones beside it), replaced
+ * only when asked; they survive a reopen. */
+START_TEST(key_checks)
+{
+	char dir[TU_PATH_MAX];
+	store_t *s;
+	store_key_check_t c[2] = {{.name = "data.key"}, {.name = "broker.key"}};
+	memset(c[0].value, 1, sizeof c[0].value);
+	memset(c[1].value, 2, sizeof c[1].value);
+	world_subdir(dir);
+	ck_assert_int_eq(store_open(&s, dir, &test_opt), RX_OK);
+	ck_assert_int_eq(store_key_checks(s, c, 1), RX_OK);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_RECORDED);
+	ck_assert_int_eq(store_key_checks(s, c, 1), RX_OK);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MATCHED);
+	store_close(&s);
+
+	ck_assert_int_eq(store_open(&s, dir, &test_opt), RX_OK);
+	c[0].value[31] ^= 1;
+	ck_assert_int_eq(store_key_checks(s, c, 2), RX_CONFLICT);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MISMATCHED);
+	c[0].value[31] ^= 1;
+	/* broker.key was not recorded by the refused call */
+	ck_assert_int_eq(store_key_checks(s, c, 2), RX_OK);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MATCHED);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_RECORDED);
+	/* a deliberate replacement */
+	c[1].value[0] = 9;
+	c[1].replace = 1;
+	ck_assert_int_eq(store_key_checks(s, c + 1, 1), RX_OK);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_REPLACED);
+	c[1].replace = 0;
+	ck_assert_int_eq(store_key_checks(s, c + 1, 1), RX_OK);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_MATCHED);
+	c[1].value[0] = 2;
+	ck_assert_int_eq(store_key_checks(s, c + 1, 1), RX_CONFLICT);
+	store_close(&s);
+}
+END_TEST
+
+/* Sealed values: the body is not on disk in clear; a value moved to another
+ * key, or read with another data key, does not open. */
+START_TEST(values_are_sealed)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1];
+	call_t k;
+	store_outcome_t out;
+	world_open(&w);
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	memcpy(k.body, "DISTINCTIVE-BODY-BYTES-0123456789abcdef01234567", sizeof k.body);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	memcpy(a, out.rx.id, sizeof a);
+	submit(&w, w.doc, w.patient, 1, T0, b);
+	store_close(&w.s);
+
+	/* Scan the LMDB file for the body and the patient id. */
+	char path[300];
+	snprintf(path, sizeof path, "%s/data.mdb", w.dir);
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	static uint8_t file[1 << 20];
+	size_t n = fread(file, 1, sizeof file, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_ptr_null(memmem(file, n, "DISTINCTIVE-BODY", 16));
+	ck_assert_ptr_null(memmem(file, n, k.sig, 16));
+
+	/* Copy prescription a's sealed value over b's key. */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
+	ck_assert_int_eq(mdb_env_open(env, w.dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx", 0, &dbi), 0);
+	MDB_val ka = {RX_ID_LEN, a}, kb = {RX_ID_LEN, b}, v;
+	ck_assert_int_eq(mdb_get(txn, dbi, &ka, &v), 0);
+	ck_assert_int_eq(mdb_put(txn, dbi, &kb, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	store_open_in(&w);
+	store_rx_t rx;
+	const char *why;
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), b, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	/* One damaged record is not a wrong data key (no audit head signed yet). */
+	int which = -1;
+	uint8_t broker[RX_KEY_LEN] = {0};
+	ck_assert_int_eq(store_keys_probe(w.s, broker, &which), RX_OK);
+	ck_assert_int_eq(which, 0);
+	store_close(&w.s);
+
+	/* Another data key opens nothing. */
+	uint8_t other[RX_DATA_KEY_LEN] = {1};
+	store_options_t o = {.map_size = 16u << 20, .data_key = other};
+	ck_assert_int_eq(store_open(&w.s, w.dir, &o), RX_OK);
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	/* and the probe says so before anything is served */
+	ck_assert_int_eq(store_keys_probe(w.s, broker, &which), RX_CONFLICT);
+	ck_assert_int_eq(which, STORE_PROBE_DATA_KEY);
+	world_close(&w);
+}
+END_TEST
+
+/* A store written before the counts and the expiry index (format 1) gets
+ * both at open: the counts are right and the sweep finds what is due. */
+START_TEST(format_1_store_upgrades)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], c[RX_ID_LEN + 1], d[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], td[RX_TOKEN_LEN];
+	uint64_t n = 0;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient, 1, T0, b);
+	submit(&w, w.doc, w.patient, 1, T0, c);
+	submit(&w, w.doc, w.patient, 1, T0, d);
+	claim(&w, w.pharm, b, T0 + 10, token);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, c, T0 + 20), &out), RX_OK);
+	claim(&w, w.pharm, d, T0 + 30, td);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_DISPENSE, w.pharm, d, td, T0 + 40), &out), RX_OK);
+	store_close(&w.s);
+
+	/* Make it format 1: no counts record, no expiry index. */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, idx;
+	uint32_t one = 1;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, w.dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_expiry", 0, &idx), 0);
+	ck_assert_int_eq(mdb_drop(txn, idx, 1), 0);
+	MDB_val key = {9, (void *)"rx_counts"}, fk = {6, (void *)"format"}, fv = {sizeof one, &one};
+	ck_assert_int_eq(mdb_del(txn, meta, &key, NULL), 0);
+	ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	store_open_in(&w);
+	expect_counts(&w, T0 + 40, 1, 1, 1, 1, 0);
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+	ck_assert_int_eq(store_expire(w.s, until, &n), RX_OK);
+	ck_assert_uint_eq(n, 2);
+	expect_counts(&w, until, 0, 0, 1, 1, 2);
+	ck_assert_int_eq(has_action(&w, a, "EXPIRE"), 1);
+	ck_assert_int_eq(has_action(&w, b, "EXPIRE"), 1);
+	store_close(&w.s);
+
+	/* The format is 2 now: a build that knows only 1 refuses the store
+	 * rather than let its counts and index go stale. */
+	uint32_t f = 0;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, w.dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
+	ck_assert_uint_eq(fv.mv_size, sizeof f);
+	memcpy(&f, fv.mv_data, sizeof f);
+	ck_assert_uint_eq(f, 2);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+END_TEST
+
+TCase *store_env_tcase(void)
+{
+	TCase *tc = world_tcase("env");
+	tcase_add_test(tc, survives_reopen);
+	tcase_add_test(tc, open_refuses);
+	tcase_add_test(tc, key_checks);
+	tcase_add_test(tc, values_are_sealed);
+	tcase_add_test(tc, format_1_store_upgrades);
+	return tc;
+}
