@@ -99,7 +99,9 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 	}
 	memcpy(rkey, actor, RX_KEY_LEN);
 	memcpy(rkey + RX_KEY_LEN, request_id, RX_REQUEST_ID_LEN);
-	rx_err_t err = st_check_institution(txn, s, actor, peer, out);
+	store_key_t k;
+	int known;
+	rx_err_t err = st_check_institution(txn, s, actor, peer, &k, &known, out);
 	if (err == RX_OK)
 		err = replay(txn, s, rkey, peer, call_hash, out, reply);
 	mdb_txn_abort(txn);
@@ -239,7 +241,8 @@ rx_err_t store_change_begin(store_t *s, const store_change_t *c, store_outcome_t
 
 	/* I: authorise before looking anything up for the caller; a refusal
 	 * here is audited like any other. */
-	if ((err = st_check_institution(ch->txn, s, c->actor, c->peer, out)) != RX_OK)
+	if ((err = st_check_institution(ch->txn, s, c->actor, c->peer, &ch->actor, &ch->known, out)) !=
+	    RX_OK)
 		return change_fail(ch, err);
 	/* R: a retry is answered with what was sent the first time. */
 	if ((err = replay(ch->txn, s, ch->rkey, c->peer, c->call_hash, out, reply)) != RX_NOT_FOUND) {
@@ -256,7 +259,8 @@ rx_err_t store_change_begin(store_t *s, const store_change_t *c, store_outcome_t
 	 * NOMINATE) is checked by its step (st_portal_card). */
 	if (!(info->callers & RX_CALLER_CARD)) {
 		unsigned mask = info->callers & (RX_CALLER_PRESCRIBER | RX_CALLER_PHARMACY);
-		if ((err = st_check_actor(ch->txn, s, c->actor, c->peer, mask, &ch->actor, out)) != RX_OK)
+		if ((err = st_check_actor(ch->txn, s, c->actor, c->peer, mask, &ch->actor, ch->known,
+					  out)) != RX_OK)
 			return change_fail(ch, err);
 		if (c->card) {
 			if ((err = st_use_card(ch)) != RX_OK)

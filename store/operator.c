@@ -322,7 +322,7 @@ rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 		return err;
 	}
 	if ((err = st_check_actor(ch.txn, s, actor, peer, RX_CALLER_PRESCRIBER | RX_CALLER_PHARMACY,
-				  &ch.actor, &o)) != RX_OK ||
+				  &ch.actor, 0, &o)) != RX_OK ||
 	    (err = st_load_rx(&ch)) != RX_OK || (err = st_may_access(&ch)) != RX_OK)
 		goto done;
 	st_rx_from_record(id, ch.r, now, out_rx);

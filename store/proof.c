@@ -19,9 +19,9 @@
 
 /* See store_int.h. */
 rx_err_t st_check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
-			unsigned mask, store_key_t *k, store_outcome_t *out)
+			unsigned mask, store_key_t *k, int known, store_outcome_t *out)
 {
-	rx_err_t err = st_get_key(txn, s, actor, k);
+	rx_err_t err = known ? RX_OK : st_get_key(txn, s, actor, k);
 	if (err == RX_NOT_FOUND)
 		RETURN_REFUSAL(RX_UNKNOWN_KEY, "the signing key is not registered");
 	if (err != RX_OK)
@@ -214,15 +214,15 @@ rx_err_t st_may_access(store_pending_t *ch)
 
 /* See store_int.h. */
 rx_err_t st_check_institution(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
-			      store_outcome_t *out)
+			      store_key_t *k, int *known, store_outcome_t *out)
 {
-	store_key_t k;
-	rx_err_t err = st_get_key(txn, s, actor, &k);
+	rx_err_t err = st_get_key(txn, s, actor, k);
+	*known = err == RX_OK;
 	if (err == RX_NOT_FOUND)
 		return RX_OK;
 	if (err != RX_OK)
 		RETURN_REFUSAL(err, "storage error reading the key registry");
-	if (peer == NULL || strcmp(peer, k.institution) != 0)
+	if (peer == NULL || strcmp(peer, k->institution) != 0)
 		RETURN_REFUSAL(RX_PERMISSION_DENIED, "this key belongs to another institution than this connection's");
 	return RX_OK;
 }

@@ -276,7 +276,8 @@ struct store_pending {
 	const store_change_t *c;
 	store_outcome_t *out;               /* the caller's, until commit or abort */
 	MDB_txn *txn;
-	store_key_t actor;                  /* the caller's key, once check_actor passed */
+	store_key_t actor;                  /* the caller's key, once st_check_actor passed */
+	int known;                          /* actor holds a registered key's record */
 	char patient[RX_PATIENT_ID_LEN + 1]; /* the card's patient, or "" */
 	char id[RX_ID_LEN + 1];             /* the prescription, once known */
 	Rxstore__RxRecord *stored;          /* as read (protobuf-c's), NULL if new */
@@ -331,15 +332,17 @@ int st_dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxR
 /* A registered key is used only through its own institution's connection:
  * checked before anything is looked up for the caller.  RX_OK also for an
  * actor that is no registered key (a card; an unknown key is refused by
- * st_check_actor later); else PERMISSION_DENIED. */
+ * st_check_actor later); else PERMISSION_DENIED.  A registered key's
+ * record into *k, and *known set to 1 (0 if it is none). */
 rx_err_t st_check_institution(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
-			      store_outcome_t *out);
+			      store_key_t *k, int *known, store_outcome_t *out);
 
 /* The caller's key must be registered, unrevoked, of a role in mask
  * (RX_CALLER_* bits), and used through its own unrevoked institution's
- * connection (peer).  Its record into *k. */
+ * connection (peer).  Its record into *k; known: *k holds it already (read
+ * by st_check_institution in this transaction), so it is not read again. */
 rx_err_t st_check_actor(MDB_txn *txn, store_t *s, const uint8_t *actor, const char *peer,
-			unsigned mask, store_key_t *k, store_outcome_t *out);
+			unsigned mask, store_key_t *k, int known, store_outcome_t *out);
 
 /* The card presented (c->card): enrolled, unrevoked, for this purpose, its
  * assertion new (then recorded).  Its patient into ch->patient. */
