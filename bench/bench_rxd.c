@@ -1,30 +1,17 @@
-/* bench_rxd: start and populate a real rxd (see bench_rxd.h). */
+/* bench_rxd: rx-bench's rxd, populated and watched (see bench_rxd.h). */
 #include "bench_rxd.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "rx.pb-c.h"
 #include "rx_ids.h"
 #include "rxclient.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "rxd_fixture.h"
 
 static int failed(char *why, size_t whylen, const char *what)
 {
@@ -50,76 +37,29 @@ static int admin_ok(bench_rxd_t *b, const Rx__AdminRequest *q, char *why, size_t
 int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, const char *data,
 		    long map_mib, const char *metrics, char *why, size_t whylen)
 {
-	char log[600], path[600], line[256], map[32];
+	char map[32] = "";
+	rxd_fixture_t f;
 	memset(b, 0, sizeof *b);
 	if (data) {
 		snprintf(b->dir, sizeof b->dir, "%s", data);
 		b->reused = 1;
-	} else {
-		snprintf(b->dir, sizeof b->dir, "%s/rx-bench.XXXXXX", parent);
-		if (mkdtemp(b->dir) == NULL)
-			return failed(why, whylen, "cannot create the data dir");
+	} else if (rxd_fixture_mkdtemp(b->dir, sizeof b->dir, parent, "rx-bench") != RX_OK) {
+		return failed(why, whylen, "cannot create the data dir");
 	}
-	snprintf(log, sizeof log, "%s/rxd.log", b->dir);
-	pid_t parent_pid = getpid();
-	b->pid = fork();
-	if (b->pid < 0)
-		return failed(why, whylen, "fork failed");
-	if (b->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent_pid)
-			_exit(127);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0)
-			dup2(fd, 2);
+	if (map_mib > 0)
 		snprintf(map, sizeof map, "%ld", map_mib);
-		char *argv[10] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*"};
-		int a = 5;
-		if (map_mib > 0) {
-			argv[a++] = "--map-size";
-			argv[a++] = map;
-		}
-		if (metrics) {
-			argv[a++] = "--metrics";
-			argv[a++] = (char *)metrics;
-		}
-		execv(rxd_path, argv);
-		_exit(127);
-	}
-	/* Ready when the endpoint is written and the admin socket answers. */
-	snprintf(path, sizeof path, "%s/rxd.endpoint", b->dir);
-	for (int64_t deadline = mono_ms() + 15000; mono_ms() < deadline;) {
-		int status;
-		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
-			b->pid = 0;
-			snprintf(why, whylen, "rxd exited at start (see %s)", log);
-			return -1;
-		}
-		FILE *f = fopen(path, "r");
-		if (f) {
-			int ok = fgets(line, sizeof line, f) != NULL;
-			fclose(f);
-			line[strcspn(line, "\n")] = '\0';
-			Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-			q.op = RX__ADMIN_OP__STATS;
-			if (ok && line[0] && admin_ok(b, &q, why, whylen) == 0) {
-				snprintf(b->endpoint, sizeof b->endpoint, "%s", line);
-				break;
-			}
-		}
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	if (b->endpoint[0] == '\0')
-		return failed(why, whylen, "rxd did not come up within 15 s");
-	snprintf(path, sizeof path, "%s/broker.curve.pub", b->dir);
-	FILE *f = fopen(path, "r");
-	int ok = f && fgets(line, sizeof line, f) != NULL;
-	if (f)
-		fclose(f);
-	line[strcspn(line, "\n")] = '\0';
-	if (!ok || rx_z85_decode(line, b->server_key) != RX_OK)
-		return failed(why, whylen, "cannot read rxd's broker.curve.pub");
+	rxd_fixture_opts_t o = {.rxd = rxd_path,
+				.dir = b->dir,
+				.listen = "tcp://127.0.0.1:*",
+				.map_mib = map,
+				.metrics = metrics};
+	rx_err_t err = rxd_fixture_start(&f, &o, why, whylen);
+	/* One that never came up is still stopped by bench_rxd_stop. */
+	b->pid = f.pid;
+	if (err != RX_OK)
+		return -1;
+	snprintf(b->endpoint, sizeof b->endpoint, "%s", f.endpoint);
+	memcpy(b->server_key, f.server_key, sizeof b->server_key);
 	return 0;
 }
 
@@ -261,31 +201,11 @@ long bench_rxd_rss_anon_kib(const bench_rxd_t *b)
 
 int bench_rxd_stop(bench_rxd_t *b)
 {
-	int status = -1;
-	if (b->pid > 0) {
-		kill(b->pid, SIGTERM);
-		while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		b->pid = 0;
-	}
-	return status;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return rxd_fixture_stop(&b->pid, SIGTERM);
 }
 
 void bench_rxd_remove(bench_rxd_t *b)
 {
-	char keys[sizeof b->dir + 8];
-	if (b->dir[0] && !b->reused) {
-		nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		/* and the pseudonym key's directory beside it (rxd's default) */
-		snprintf(keys, sizeof keys, "%s-keys", b->dir);
-		nftw(keys, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
+	if (b->dir[0] && !b->reused)
+		(void)rxd_fixture_remove(b->dir);
 }
