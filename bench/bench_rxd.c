@@ -63,41 +63,6 @@ int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, co
 	return 0;
 }
 
-static int add_institution(bench_rxd_t *b, const char *code, int kind, rx_curve_t *curve, char *why,
-			   size_t whylen)
-{
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
-	randombytes_buf(curve->sk, 32);
-	crypto_scalarmult_base(curve->pk, curve->sk);
-	ii.code = (char *)code;
-	ii.kind = (Rx__InstitutionKind)kind;
-	ii.name = (char *)"rx-bench";
-	ii.curve_key.data = curve->pk;
-	ii.curve_key.len = 32;
-	q.op = RX__ADMIN_OP__INSTITUTION_ADD;
-	q.institution = &ii;
-	return admin_ok(b, &q, why, whylen);
-}
-
-static int add_key(bench_rxd_t *b, rx_keypair_t *kp, int role, const char *code, char *why,
-		   size_t whylen)
-{
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
-	uint8_t seed[RX_SEED_LEN];
-	randombytes_buf(seed, sizeof seed);
-	rx_keypair_from_seed(seed, kp);
-	ki.key.data = kp->pk;
-	ki.key.len = RX_KEY_LEN;
-	ki.role = (Rx__Role)role;
-	ki.institution_code = (char *)code;
-	ki.name = (char *)"rx-bench";
-	q.op = RX__ADMIN_OP__KEY_ADD;
-	q.key = &ki;
-	return admin_ok(b, &q, why, whylen);
-}
-
 int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 {
 	char path[600];
@@ -112,12 +77,14 @@ int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 		snprintf(b->clinic_code, sizeof b->clinic_code, "13%08u", (unsigned)r);
 		snprintf(b->pharmacy_code, sizeof b->pharmacy_code, "P-%08u", (unsigned)r);
 	}
-	if (add_institution(b, b->clinic_code, RX__INSTITUTION_KIND__CLINIC, &b->clinic_curve, why,
-			    whylen) != 0 ||
-	    add_institution(b, b->pharmacy_code, RX__INSTITUTION_KIND__PHARMACY_SITE, &b->pharmacy_curve,
-			    why, whylen) != 0 ||
-	    add_key(b, &b->prescriber, RX_ROLE_PRESCRIBER, b->clinic_code, why, whylen) != 0 ||
-	    add_key(b, &b->pharmacist, RX_ROLE_PHARMACY, b->pharmacy_code, why, whylen) != 0)
+	if (rxd_fixture_add_institution(b->dir, b->clinic_code, RX__INSTITUTION_KIND__CLINIC, "rx-bench",
+					&b->clinic_curve, why, whylen) != RX_OK ||
+	    rxd_fixture_add_institution(b->dir, b->pharmacy_code, RX__INSTITUTION_KIND__PHARMACY_SITE,
+					"rx-bench", &b->pharmacy_curve, why, whylen) != RX_OK ||
+	    rxd_fixture_add_key(b->dir, RX_ROLE_PRESCRIBER, b->clinic_code, "rx-bench", &b->prescriber,
+				why, whylen) != RX_OK ||
+	    rxd_fixture_add_key(b->dir, RX_ROLE_PHARMACY, b->pharmacy_code, "rx-bench", &b->pharmacist,
+				why, whylen) != RX_OK)
 		return -1;
 	/* Patient ids are derived as rxctl does, inside the operator's side. */
 	if (rx_pseudonym_key_default(b->dir, path, sizeof path) != RX_OK ||
@@ -134,17 +101,8 @@ int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 		Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
 		q.op = RX__ADMIN_OP__PATIENT_ENROLL;
 		q.patient_id = b->patient[i];
-		if (admin_ok(b, &q, why, whylen) != 0)
-			return -1;
-		uint8_t seed[RX_SEED_LEN];
-		randombytes_buf(seed, sizeof seed);
-		rx_keypair_from_seed(seed, &b->card[i]);
-		Rx__AdminRequest c = RX__ADMIN_REQUEST__INIT;
-		c.op = RX__ADMIN_OP__CARD_ENROLL;
-		c.card.data = b->card[i].pk;
-		c.card.len = RX_KEY_LEN;
-		c.patient_id = b->patient[i];
-		if (admin_ok(b, &c, why, whylen) != 0)
+		if (admin_ok(b, &q, why, whylen) != 0 ||
+		    rxd_fixture_add_card(b->dir, b->patient[i], &b->card[i], why, whylen) != RX_OK)
 			return -1;
 	}
 	sodium_memzero(&pseudonym, sizeof pseudonym);

@@ -236,15 +236,8 @@ void harness_assertion(harness_t *h, const rx_keypair_t *card, const rx_keypair_
 
 int harness_card(harness_t *h, const char *patient, rx_keypair_t *card)
 {
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	uint8_t seed[RX_SEED_LEN];
-	randombytes_buf(seed, sizeof seed);
-	rx_keypair_from_seed(seed, card);
-	q.op = RX__ADMIN_OP__CARD_ENROLL;
-	q.card.data = card->pk;
-	q.card.len = RX_KEY_LEN;
-	q.patient_id = (char *)patient;
-	return admin_ok(h, &q);
+	char why[300];
+	return rxd_fixture_add_card(h->dir, patient, card, why, sizeof why) == RX_OK ? 0 : -1;
 }
 
 void harness_curve_options(harness_t *h, const rx_keypair_t *kp, rxc_options_t *o)
@@ -268,20 +261,11 @@ harness_inst_t *harness_institution(harness_t *h, const char *code, int kind)
 	if (h->ninst == HARNESS_MAX_INST)
 		return NULL;
 	harness_inst_t *in = &h->inst[h->ninst];
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
+	char why[300];
 	snprintf(in->code, sizeof in->code, "%s", code);
 	in->kind = kind;
-	randombytes_buf(in->curve.sk, 32);
-	crypto_scalarmult_base(in->curve.pk, in->curve.sk);
-	ii.code = in->code;
-	ii.kind = (Rx__InstitutionKind)kind;
-	ii.name = (char *)"test institution";
-	ii.curve_key.data = in->curve.pk;
-	ii.curve_key.len = 32;
-	q.op = RX__ADMIN_OP__INSTITUTION_ADD;
-	q.institution = &ii;
-	if (admin_ok(h, &q) != 0)
+	if (rxd_fixture_add_institution(h->dir, in->code, kind, "test institution", &in->curve, why,
+					sizeof why) != RX_OK)
 		return NULL;
 	h->ninst++;
 	return in;
@@ -311,19 +295,8 @@ int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institutio
 	harness_inst_t *in = harness_institution(h, institution, role == RX_ROLE_PRESCRIBER ? 1 : 2);
 	if (in == NULL || h->nkeys == HARNESS_MAX_KEYS)
 		return -1;
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
-	uint8_t seed[RX_SEED_LEN];
-	randombytes_buf(seed, sizeof seed);
-	rx_keypair_from_seed(seed, kp);
-	ki.key.data = kp->pk;
-	ki.key.len = RX_KEY_LEN;
-	ki.role = (Rx__Role)role;
-	ki.institution_code = (char *)institution;
-	ki.name = (char *)"test key";
-	q.op = RX__ADMIN_OP__KEY_ADD;
-	q.key = &ki;
-	if (admin_ok(h, &q) != 0)
+	char why[300];
+	if (rxd_fixture_add_key(h->dir, role, institution, "test key", kp, why, sizeof why) != RX_OK)
 		return -1;
 	memcpy(h->keys[h->nkeys].pk, kp->pk, RX_KEY_LEN);
 	h->keys[h->nkeys].inst = (int)(in - h->inst);

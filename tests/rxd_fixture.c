@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,16 +102,25 @@ static int first_line(const char *path, char *line, size_t cap)
 	return line[0] ? 0 : -1;
 }
 
+/* One admin request; its code, with why set unless it is RX_OK. */
+static rx_err_t admin(const char *dir, const Rx__AdminRequest *q, char *why, size_t whylen)
+{
+	Rx__AdminReply *r = NULL;
+	char msg[256] = "";
+	rx_err_t err = rxc_admin(dir, ADMIN_TIMEOUT_MS, q, &r, msg, sizeof msg);
+	if (r)
+		rx__admin_reply__free_unpacked(r, NULL);
+	if (err != RX_OK)
+		snprintf(why, whylen, "admin request refused: %s %s", rx_err_name(err), msg);
+	return err;
+}
+
 static int admin_answers(const char *dir)
 {
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__AdminReply *r = NULL;
-	char msg[256];
+	char why[300];
 	q.op = RX__ADMIN_OP__STATS;
-	rx_err_t err = rxc_admin(dir, ADMIN_TIMEOUT_MS, &q, &r, msg, sizeof msg);
-	if (r)
-		rx__admin_reply__free_unpacked(r, NULL);
-	return err == RX_OK;
+	return admin(dir, &q, why, sizeof why) == RX_OK;
 }
 
 rx_err_t rxd_fixture_start(rxd_fixture_t *f, const rxd_fixture_opts_t *o, char *why, size_t whylen)
@@ -181,4 +191,57 @@ rx_err_t rxd_fixture_remove(const char *dir)
 	if (stat(keys, &st) == 0 && nftw(keys, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		rc = -1;
 	return rc == 0 ? RX_OK : RX_SYSTEM;
+}
+
+rx_err_t rxd_fixture_add_institution(const char *dir, const char *code, int kind, const char *name,
+				     rx_curve_t *curve, char *why, size_t whylen)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
+	randombytes_buf(curve->sk, sizeof curve->sk);
+	crypto_scalarmult_base(curve->pk, curve->sk);
+	ii.code = (char *)code;
+	ii.kind = (Rx__InstitutionKind)kind;
+	ii.name = (char *)name;
+	ii.curve_key.data = curve->pk;
+	ii.curve_key.len = sizeof curve->pk;
+	q.op = RX__ADMIN_OP__INSTITUTION_ADD;
+	q.institution = &ii;
+	return admin(dir, &q, why, whylen);
+}
+
+static void new_keypair(rx_keypair_t *kp)
+{
+	uint8_t seed[RX_SEED_LEN];
+	randombytes_buf(seed, sizeof seed);
+	rx_keypair_from_seed(seed, kp);
+	sodium_memzero(seed, sizeof seed);
+}
+
+rx_err_t rxd_fixture_add_key(const char *dir, int role, const char *institution, const char *name,
+			     rx_keypair_t *kp, char *why, size_t whylen)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
+	new_keypair(kp);
+	ki.key.data = kp->pk;
+	ki.key.len = RX_KEY_LEN;
+	ki.role = (Rx__Role)role;
+	ki.institution_code = (char *)institution;
+	ki.name = (char *)name;
+	q.op = RX__ADMIN_OP__KEY_ADD;
+	q.key = &ki;
+	return admin(dir, &q, why, whylen);
+}
+
+rx_err_t rxd_fixture_add_card(const char *dir, const char *patient, rx_keypair_t *card, char *why,
+			      size_t whylen)
+{
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	new_keypair(card);
+	q.op = RX__ADMIN_OP__CARD_ENROLL;
+	q.card.data = card->pk;
+	q.card.len = RX_KEY_LEN;
+	q.patient_id = (char *)patient;
+	return admin(dir, &q, why, whylen);
 }

@@ -8,7 +8,9 @@
  * its stderr to DIR/rxd.log.  Start returns once rxd has written
  * DIR/rxd.endpoint and its admin socket answers a STATS: polled with a
  * deadline, never a fixed sleep.  The child gets PR_SET_PDEATHSIG, so a
- * test or a benchmark that dies never leaves a broker behind.
+ * test or a benchmark that dies never leaves a broker behind.  Once it
+ * serves, the rxd_fixture_add_* calls register what a run needs (an
+ * institution, a key, a card) on its admin socket, each with a new key pair.
  *
  * It knows nothing of Check: a failure is a code and a reason, never an
  * assertion, so a benchmark can use it as well as a test. */
@@ -19,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rx_crypto.h"
 #include "rx_err.h"
 
 /* How to run rxd.  Every string may be NULL or "" for "not given" (rxd's
@@ -65,5 +68,18 @@ int rxd_fixture_stop(pid_t *pid, int sig);
 /* Remove the data dir dir and, if it exists, the pseudonym key's default
  * directory beside it (DIR-keys, rxd's default).  RX_OK if everything went. */
 rx_err_t rxd_fixture_remove(const char *dir);
+
+/* Register on the admin socket of the rxd serving dir, each with a new key
+ * pair into the caller's memory: an institution of kind (Rx__InstitutionKind)
+ * with its CurveZMQ key pair *curve; a signing key *kp of role for
+ * institution; a card *card for an enrolled patient.  name labels the
+ * record.  RX_OK, or the refusal's code (RX_UNREACHABLE if rxd did not
+ * answer) with why (whylen bytes) set. */
+rx_err_t rxd_fixture_add_institution(const char *dir, const char *code, int kind, const char *name,
+				     rx_curve_t *curve, char *why, size_t whylen) RX_MUST_CHECK;
+rx_err_t rxd_fixture_add_key(const char *dir, int role, const char *institution, const char *name,
+			     rx_keypair_t *kp, char *why, size_t whylen) RX_MUST_CHECK;
+rx_err_t rxd_fixture_add_card(const char *dir, const char *patient, rx_keypair_t *card, char *why,
+			      size_t whylen) RX_MUST_CHECK;
 
 #endif
