@@ -1,30 +1,17 @@
-/* bench_rxd: start and populate a real rxd (see bench_rxd.h). */
+/* bench_rxd: rx-bench's rxd, populated and watched (see bench_rxd.h). */
 #include "bench_rxd.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "rx.pb-c.h"
 #include "rx_ids.h"
 #include "rxclient.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "rxd_fixture.h"
 
 static int failed(char *why, size_t whylen, const char *what)
 {
@@ -50,112 +37,30 @@ static int admin_ok(bench_rxd_t *b, const Rx__AdminRequest *q, char *why, size_t
 int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, const char *data,
 		    long map_mib, const char *metrics, char *why, size_t whylen)
 {
-	char log[600], path[600], line[256], map[32];
+	char map[32] = "";
+	rxd_fixture_t f;
 	memset(b, 0, sizeof *b);
 	if (data) {
 		snprintf(b->dir, sizeof b->dir, "%s", data);
 		b->reused = 1;
-	} else {
-		snprintf(b->dir, sizeof b->dir, "%s/rx-bench.XXXXXX", parent);
-		if (mkdtemp(b->dir) == NULL)
-			return failed(why, whylen, "cannot create the data dir");
+	} else if (rxd_fixture_mkdtemp(b->dir, sizeof b->dir, parent, "rx-bench") != RX_OK) {
+		return failed(why, whylen, "cannot create the data dir");
 	}
-	snprintf(log, sizeof log, "%s/rxd.log", b->dir);
-	pid_t parent_pid = getpid();
-	b->pid = fork();
-	if (b->pid < 0)
-		return failed(why, whylen, "fork failed");
-	if (b->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent_pid)
-			_exit(127);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0)
-			dup2(fd, 2);
+	if (map_mib > 0)
 		snprintf(map, sizeof map, "%ld", map_mib);
-		char *argv[10] = {(char *)rxd_path, "--data", b->dir, "--listen", "tcp://127.0.0.1:*"};
-		int a = 5;
-		if (map_mib > 0) {
-			argv[a++] = "--map-size";
-			argv[a++] = map;
-		}
-		if (metrics) {
-			argv[a++] = "--metrics";
-			argv[a++] = (char *)metrics;
-		}
-		execv(rxd_path, argv);
-		_exit(127);
-	}
-	/* Ready when the endpoint is written and the admin socket answers. */
-	snprintf(path, sizeof path, "%s/rxd.endpoint", b->dir);
-	for (int64_t deadline = mono_ms() + 15000; mono_ms() < deadline;) {
-		int status;
-		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
-			b->pid = 0;
-			snprintf(why, whylen, "rxd exited at start (see %s)", log);
-			return -1;
-		}
-		FILE *f = fopen(path, "r");
-		if (f) {
-			int ok = fgets(line, sizeof line, f) != NULL;
-			fclose(f);
-			line[strcspn(line, "\n")] = '\0';
-			Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-			q.op = RX__ADMIN_OP__STATS;
-			if (ok && line[0] && admin_ok(b, &q, why, whylen) == 0) {
-				snprintf(b->endpoint, sizeof b->endpoint, "%s", line);
-				break;
-			}
-		}
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	if (b->endpoint[0] == '\0')
-		return failed(why, whylen, "rxd did not come up within 15 s");
-	snprintf(path, sizeof path, "%s/broker.curve.pub", b->dir);
-	FILE *f = fopen(path, "r");
-	int ok = f && fgets(line, sizeof line, f) != NULL;
-	if (f)
-		fclose(f);
-	line[strcspn(line, "\n")] = '\0';
-	if (!ok || rx_z85_decode(line, b->server_key) != RX_OK)
-		return failed(why, whylen, "cannot read rxd's broker.curve.pub");
+	rxd_fixture_opts_t o = {.rxd = rxd_path,
+				.dir = b->dir,
+				.listen = "tcp://127.0.0.1:*",
+				.map_mib = map,
+				.metrics = metrics};
+	rx_err_t err = rxd_fixture_start(&f, &o, why, whylen);
+	/* One that never came up is still stopped by bench_rxd_stop. */
+	b->pid = f.pid;
+	if (err != RX_OK)
+		return -1;
+	snprintf(b->endpoint, sizeof b->endpoint, "%s", f.endpoint);
+	memcpy(b->server_key, f.server_key, sizeof b->server_key);
 	return 0;
-}
-
-static int add_institution(bench_rxd_t *b, const char *code, int kind, rx_curve_t *curve, char *why,
-			   size_t whylen)
-{
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
-	randombytes_buf(curve->sk, 32);
-	crypto_scalarmult_base(curve->pk, curve->sk);
-	ii.code = (char *)code;
-	ii.kind = (Rx__InstitutionKind)kind;
-	ii.name = (char *)"rx-bench";
-	ii.curve_key.data = curve->pk;
-	ii.curve_key.len = 32;
-	q.op = RX__ADMIN_OP__INSTITUTION_ADD;
-	q.institution = &ii;
-	return admin_ok(b, &q, why, whylen);
-}
-
-static int add_key(bench_rxd_t *b, rx_keypair_t *kp, int role, const char *code, char *why,
-		   size_t whylen)
-{
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
-	uint8_t seed[RX_SEED_LEN];
-	randombytes_buf(seed, sizeof seed);
-	rx_keypair_from_seed(seed, kp);
-	ki.key.data = kp->pk;
-	ki.key.len = RX_KEY_LEN;
-	ki.role = (Rx__Role)role;
-	ki.institution_code = (char *)code;
-	ki.name = (char *)"rx-bench";
-	q.op = RX__ADMIN_OP__KEY_ADD;
-	q.key = &ki;
-	return admin_ok(b, &q, why, whylen);
 }
 
 int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
@@ -172,12 +77,14 @@ int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 		snprintf(b->clinic_code, sizeof b->clinic_code, "13%08u", (unsigned)r);
 		snprintf(b->pharmacy_code, sizeof b->pharmacy_code, "P-%08u", (unsigned)r);
 	}
-	if (add_institution(b, b->clinic_code, RX__INSTITUTION_KIND__CLINIC, &b->clinic_curve, why,
-			    whylen) != 0 ||
-	    add_institution(b, b->pharmacy_code, RX__INSTITUTION_KIND__PHARMACY_SITE, &b->pharmacy_curve,
-			    why, whylen) != 0 ||
-	    add_key(b, &b->prescriber, RX_ROLE_PRESCRIBER, b->clinic_code, why, whylen) != 0 ||
-	    add_key(b, &b->pharmacist, RX_ROLE_PHARMACY, b->pharmacy_code, why, whylen) != 0)
+	if (rxd_fixture_add_institution(b->dir, b->clinic_code, RX__INSTITUTION_KIND__CLINIC, "rx-bench",
+					&b->clinic_curve, why, whylen) != RX_OK ||
+	    rxd_fixture_add_institution(b->dir, b->pharmacy_code, RX__INSTITUTION_KIND__PHARMACY_SITE,
+					"rx-bench", &b->pharmacy_curve, why, whylen) != RX_OK ||
+	    rxd_fixture_add_key(b->dir, RX_ROLE_PRESCRIBER, b->clinic_code, "rx-bench", &b->prescriber,
+				why, whylen) != RX_OK ||
+	    rxd_fixture_add_key(b->dir, RX_ROLE_PHARMACY, b->pharmacy_code, "rx-bench", &b->pharmacist,
+				why, whylen) != RX_OK)
 		return -1;
 	/* Patient ids are derived as rxctl does, inside the operator's side. */
 	if (rx_pseudonym_key_default(b->dir, path, sizeof path) != RX_OK ||
@@ -194,17 +101,8 @@ int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 		Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
 		q.op = RX__ADMIN_OP__PATIENT_ENROLL;
 		q.patient_id = b->patient[i];
-		if (admin_ok(b, &q, why, whylen) != 0)
-			return -1;
-		uint8_t seed[RX_SEED_LEN];
-		randombytes_buf(seed, sizeof seed);
-		rx_keypair_from_seed(seed, &b->card[i]);
-		Rx__AdminRequest c = RX__ADMIN_REQUEST__INIT;
-		c.op = RX__ADMIN_OP__CARD_ENROLL;
-		c.card.data = b->card[i].pk;
-		c.card.len = RX_KEY_LEN;
-		c.patient_id = b->patient[i];
-		if (admin_ok(b, &c, why, whylen) != 0)
+		if (admin_ok(b, &q, why, whylen) != 0 ||
+		    rxd_fixture_add_card(b->dir, b->patient[i], &b->card[i], why, whylen) != RX_OK)
 			return -1;
 	}
 	sodium_memzero(&pseudonym, sizeof pseudonym);
@@ -261,31 +159,11 @@ long bench_rxd_rss_anon_kib(const bench_rxd_t *b)
 
 int bench_rxd_stop(bench_rxd_t *b)
 {
-	int status = -1;
-	if (b->pid > 0) {
-		kill(b->pid, SIGTERM);
-		while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		b->pid = 0;
-	}
-	return status;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return rxd_fixture_stop(&b->pid, SIGTERM);
 }
 
 void bench_rxd_remove(bench_rxd_t *b)
 {
-	char keys[sizeof b->dir + 8];
-	if (b->dir[0] && !b->reused) {
-		nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		/* and the pseudonym key's directory beside it (rxd's default) */
-		snprintf(keys, sizeof keys, "%s-keys", b->dir);
-		nftw(keys, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
+	if (b->dir[0] && !b->reused)
+		(void)rxd_fixture_remove(b->dir);
 }

@@ -1,9 +1,10 @@
 /* bench_rxd: a real rxd for rx-bench, on a temp data dir and a kernel-picked
  * loopback port, with one clinic, one pharmacy, their keys, and patients with
- * enrolled cards, all registered through the admin socket.
+ * enrolled cards, all registered through the admin socket, and what rxd
+ * costs while it runs (CPU, bytes written, memory).
  *
- * The rxd child gets PR_SET_PDEATHSIG, so a benchmark that dies never
- * leaves a broker behind. */
+ * Starting and stopping rxd is tests/rxd_fixture's, as for the test suites:
+ * a benchmark that dies never leaves a broker behind. */
 #ifndef BENCH_RXD_H
 #define BENCH_RXD_H
 

@@ -1,9 +1,9 @@
-/* harness: start, stop and talk to a real rxd (see harness.h). */
+/* harness: a real rxd for the Check suites, and talking to it (see harness.h);
+ * starting and stopping it is rxd_fixture's. */
 #include "harness.h"
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -12,7 +12,6 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,7 +20,7 @@
 
 #include "rx_check.h"
 #include "rx_ids.h"
-#include "testutil.h"
+#include "rxd_fixture.h"
 
 int64_t harness_ms(void)
 {
@@ -30,125 +29,63 @@ int64_t harness_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
+/* Any free port on loopback, the kernel's choice. */
+#define ANY_PORT "tcp://127.0.0.1:*"
 
 static int admin_ok(harness_t *h, const Rx__AdminRequest *q);
-static int harness_start_faulty_in(harness_t *h, const char *shim);
+static int start_faulty(harness_t *h, const char *shim);
 
-static int read_server_key(harness_t *h)
-{
-	char path[300], line[128] = "";
-	snprintf(path, sizeof path, "%s/broker.curve.pub", h->dir);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	int ok = fgets(line, sizeof line, f) != NULL;
-	fclose(f);
-	line[strcspn(line, "\n")] = '\0';
-	return ok && rx_z85_decode(line, h->server_key) == RX_OK ? 0 : -1;
-}
-
+/* Run rxd on h->dir with h's settings, listening on listen. */
 static int spawn(harness_t *h, const char *listen)
 {
-	const char *rxd = getenv("RXD");
-	char log[300];
-	if (rxd == NULL)
+	rxd_fixture_opts_t o = {.rxd = getenv("RXD"),
+				.dir = h->dir,
+				.listen = listen,
+				.map_mib = h->map_mib,
+				.metrics = h->metrics,
+				.verify_threads = h->verify_threads,
+				.pseudonym_key = h->pseudonym_key,
+				.replace_key = h->replace_key,
+				.preload = h->preload,
+				.fault_file = h->fault_file};
+	rxd_fixture_t f;
+	char why[512];
+	rx_err_t err = rxd_fixture_start(&f, &o, why, sizeof why);
+	/* A child that never came up is still ours to stop (harness_cleanup). */
+	h->pid = f.pid;
+	if (err != RX_OK)
 		return -1;
-	snprintf(log, sizeof log, "%s/rxd.log", h->dir);
-	pid_t parent = getpid();
-	h->pid = fork();
-	if (h->pid < 0)
+	snprintf(h->endpoint, sizeof h->endpoint, "%s", f.endpoint);
+	memcpy(h->server_key, f.server_key, sizeof h->server_key);
+	return 0;
+}
+
+/* h cleared, on a new temp dir, with libsodium started. */
+static int fresh(harness_t *h)
+{
+	memset(h, 0, sizeof *h);
+	if (rxd_fixture_mkdtemp(h->dir, sizeof h->dir, "/tmp", "rx-test") != RX_OK) {
+		h->dir[0] = '\0';
 		return -1;
-	if (h->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (h->preload[0]) {
-			setenv("LD_PRELOAD", h->preload, 1);
-			setenv("RX_FAULT_FILE", h->fault_file, 1);
-		}
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0)
-			dup2(fd, 2);
-		char *argv[16] = {(char *)rxd, "--data", h->dir, "--listen", (char *)listen};
-		int a = 5;
-		if (h->map_mib[0]) {
-			argv[a++] = "--map-size";
-			argv[a++] = h->map_mib;
-		}
-		if (h->metrics[0]) {
-			argv[a++] = "--metrics";
-			argv[a++] = h->metrics;
-		}
-		if (h->verify_threads[0]) {
-			argv[a++] = "--verify-threads";
-			argv[a++] = h->verify_threads;
-		}
-		if (h->pseudonym_key[0]) {
-			argv[a++] = "--pseudonym-key";
-			argv[a++] = h->pseudonym_key;
-		}
-		if (h->replace_key[0]) {
-			argv[a++] = "--replace-lost-key";
-			argv[a++] = h->replace_key;
-		}
-		argv[a] = NULL;
-		execv(rxd, argv);
-		_exit(127);
 	}
-	/* Ready when the endpoint file is written and the admin socket answers:
-	 * polled with a deadline, never a fixed sleep. */
-	int64_t deadline = harness_ms() + 15000;
-	char path[300];
-	snprintf(path, sizeof path, "%s/rxd.endpoint", h->dir);
-	while (harness_ms() < deadline) {
-		int status;
-		if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
-			h->pid = 0;
-			return -1;
-		}
-		FILE *f = fopen(path, "r");
-		if (f) {
-			char ep[256] = "";
-			int ok = fgets(ep, sizeof ep, f) != NULL;
-			fclose(f);
-			ep[strcspn(ep, "\n")] = '\0';
-			Rx__Stats st;
-			if (ok && ep[0] && harness_stats(h, &st) == 0) {
-				snprintf(h->endpoint, sizeof h->endpoint, "%s", ep);
-				return read_server_key(h);
-			}
-		}
-		pause_ms(20);
-	}
-	return -1;
+	return rx_crypto_init() == RX_OK ? 0 : -1;
 }
 
 int harness_start(harness_t *h, int map_mib)
 {
-	memset(h, 0, sizeof *h);
-	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
-	if (mkdtemp(h->dir) == NULL)
+	if (fresh(h) != 0)
 		return -1;
 	if (map_mib > 0)
 		snprintf(h->map_mib, sizeof h->map_mib, "%d", map_mib);
-	if (rx_crypto_init() != RX_OK)
-		return -1;
-	return spawn(h, "tcp://127.0.0.1:*");
+	return spawn(h, ANY_PORT);
 }
 
 int harness_start_keyed(harness_t *h, const char *pseudonym_key)
 {
-	memset(h, 0, sizeof *h);
-	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
-	if (mkdtemp(h->dir) == NULL || rx_crypto_init() != RX_OK)
+	if (fresh(h) != 0)
 		return -1;
 	snprintf(h->pseudonym_key, sizeof h->pseudonym_key, "%s", pseudonym_key);
-	return spawn(h, "tcp://127.0.0.1:*");
+	return spawn(h, ANY_PORT);
 }
 
 int harness_pseudonym_path(const harness_t *h, char *path, size_t cap)
@@ -176,9 +113,7 @@ int harness_copy_pseudonym_key(const harness_t *h, const char *dir)
 
 int harness_start_metrics(harness_t *h)
 {
-	memset(h, 0, sizeof *h);
-	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
-	if (mkdtemp(h->dir) == NULL || rx_crypto_init() != RX_OK)
+	if (fresh(h) != 0)
 		return -1;
 	/* A port the kernel just handed out; free again once closed. */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -192,33 +127,33 @@ int harness_start_metrics(harness_t *h)
 	}
 	close(fd);
 	snprintf(h->metrics, sizeof h->metrics, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
-	return spawn(h, "tcp://127.0.0.1:*");
+	return spawn(h, ANY_PORT);
 }
 
 int harness_start_faulty_serial(harness_t *h, const char *shim)
 {
-	memset(h, 0, sizeof *h);
+	if (fresh(h) != 0)
+		return -1;
 	snprintf(h->verify_threads, sizeof h->verify_threads, "0");
-	return harness_start_faulty_in(h, shim);
+	return start_faulty(h, shim);
 }
 
 int harness_start_faulty(harness_t *h, const char *shim)
 {
-	memset(h, 0, sizeof *h);
-	return harness_start_faulty_in(h, shim);
+	if (fresh(h) != 0)
+		return -1;
+	return start_faulty(h, shim);
 }
 
-static int harness_start_faulty_in(harness_t *h, const char *shim)
+/* On h's fresh dir, under the fault shim, the disk healthy at first. */
+static int start_faulty(harness_t *h, const char *shim)
 {
-	snprintf(h->dir, sizeof h->dir, "/tmp/rx-test.XXXXXX");
-	if (mkdtemp(h->dir) == NULL || rx_crypto_init() != RX_OK)
-		return -1;
 	snprintf(h->preload, sizeof h->preload, "%s", shim);
 	/* The control file lives beside the data dir's files, not among the
 	 * ones the shim watches. */
 	snprintf(h->fault_file, sizeof h->fault_file, "%s/fault.ctl", h->dir);
 	harness_fault(h, NULL);
-	return spawn(h, "tcp://127.0.0.1:*");
+	return spawn(h, ANY_PORT);
 }
 
 void harness_fault(harness_t *h, const char *mode)
@@ -236,7 +171,7 @@ int harness_start_in(harness_t *h, const char *dir)
 	snprintf(h->dir, sizeof h->dir, "%s", dir);
 	if (rx_crypto_init() != RX_OK)
 		return -1;
-	return spawn(h, "tcp://127.0.0.1:*");
+	return spawn(h, ANY_PORT);
 }
 
 int harness_restart(harness_t *h)
@@ -250,28 +185,14 @@ int harness_restart(harness_t *h)
 
 int harness_stop(harness_t *h, int sig)
 {
-	int status = -1;
-	if (h->pid > 0) {
-		kill(h->pid, sig);
-		while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		h->pid = 0;
-	}
-	return status;
+	return rxd_fixture_stop(&h->pid, sig);
 }
 
 void harness_cleanup(harness_t *h)
 {
 	harness_stop(h, SIGKILL);
-	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL && tu_rmtree(h->dir) != 0)
-		fprintf(stderr, "harness: could not remove %s\n", h->dir);
-	/* The pseudonym key's default directory, beside the data dir. */
-	char keys[300];
-	struct stat st;
-	snprintf(keys, sizeof keys, "%s-keys", h->dir);
-	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL && stat(keys, &st) == 0 &&
-	    tu_rmtree(keys) != 0)
-		fprintf(stderr, "harness: could not remove %s\n", keys);
+	if (h->dir[0] && getenv("RX_KEEP_TEST_DIRS") == NULL && rxd_fixture_remove(h->dir) != RX_OK)
+		fprintf(stderr, "harness: could not remove %s (or %s-keys)\n", h->dir, h->dir);
 }
 
 rxc_t *harness_client_curve(harness_t *h, void *zctx, const rx_keypair_t *kp,
@@ -315,15 +236,8 @@ void harness_assertion(harness_t *h, const rx_keypair_t *card, const rx_keypair_
 
 int harness_card(harness_t *h, const char *patient, rx_keypair_t *card)
 {
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	uint8_t seed[RX_SEED_LEN];
-	randombytes_buf(seed, sizeof seed);
-	rx_keypair_from_seed(seed, card);
-	q.op = RX__ADMIN_OP__CARD_ENROLL;
-	q.card.data = card->pk;
-	q.card.len = RX_KEY_LEN;
-	q.patient_id = (char *)patient;
-	return admin_ok(h, &q);
+	char why[300];
+	return rxd_fixture_add_card(h->dir, patient, card, why, sizeof why) == RX_OK ? 0 : -1;
 }
 
 void harness_curve_options(harness_t *h, const rx_keypair_t *kp, rxc_options_t *o)
@@ -347,20 +261,11 @@ harness_inst_t *harness_institution(harness_t *h, const char *code, int kind)
 	if (h->ninst == HARNESS_MAX_INST)
 		return NULL;
 	harness_inst_t *in = &h->inst[h->ninst];
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__InstitutionInfo ii = RX__INSTITUTION_INFO__INIT;
+	char why[300];
 	snprintf(in->code, sizeof in->code, "%s", code);
 	in->kind = kind;
-	randombytes_buf(in->curve.sk, 32);
-	crypto_scalarmult_base(in->curve.pk, in->curve.sk);
-	ii.code = in->code;
-	ii.kind = (Rx__InstitutionKind)kind;
-	ii.name = (char *)"test institution";
-	ii.curve_key.data = in->curve.pk;
-	ii.curve_key.len = 32;
-	q.op = RX__ADMIN_OP__INSTITUTION_ADD;
-	q.institution = &ii;
-	if (admin_ok(h, &q) != 0)
+	if (rxd_fixture_add_institution(h->dir, in->code, kind, "test institution", &in->curve, why,
+					sizeof why) != RX_OK)
 		return NULL;
 	h->ninst++;
 	return in;
@@ -390,19 +295,8 @@ int harness_key(harness_t *h, rx_keypair_t *kp, int role, const char *institutio
 	harness_inst_t *in = harness_institution(h, institution, role == RX_ROLE_PRESCRIBER ? 1 : 2);
 	if (in == NULL || h->nkeys == HARNESS_MAX_KEYS)
 		return -1;
-	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	Rx__KeyInfo ki = RX__KEY_INFO__INIT;
-	uint8_t seed[RX_SEED_LEN];
-	randombytes_buf(seed, sizeof seed);
-	rx_keypair_from_seed(seed, kp);
-	ki.key.data = kp->pk;
-	ki.key.len = RX_KEY_LEN;
-	ki.role = (Rx__Role)role;
-	ki.institution_code = (char *)institution;
-	ki.name = (char *)"test key";
-	q.op = RX__ADMIN_OP__KEY_ADD;
-	q.key = &ki;
-	if (admin_ok(h, &q) != 0)
+	char why[300];
+	if (rxd_fixture_add_key(h->dir, role, institution, "test key", kp, why, sizeof why) != RX_OK)
 		return -1;
 	memcpy(h->keys[h->nkeys].pk, kp->pk, RX_KEY_LEN);
 	h->keys[h->nkeys].inst = (int)(in - h->inst);

@@ -2,8 +2,11 @@
  *
  * Each test starts its own rxd (path from $RXD) on a fresh temp data dir and
  * a port the kernel picks (tcp://127.0.0.1:*), waits until the admin socket
- * answers, and stops it by PID.  The child gets PR_SET_PDEATHSIG, so a test
- * that dies mid-way never leaves a broker behind. */
+ * answers, and stops it by PID: through rxd_fixture, the one module that
+ * runs rxd for tests and rx-bench alike (a test that dies mid-way never
+ * leaves a broker behind).  What is the harness's own: the settings a suite
+ * starts rxd with, the institutions, keys, patients and cards it registers,
+ * clients for them, and Check assertions where a test cannot go on. */
 #ifndef HARNESS_H
 #define HARNESS_H
 

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "metrics.h"
 #include "rx_check.h"
+#include "rxclient.h"
 
 /* ---- deterministic randombytes ----
  * splitmix64: the ids, claim tokens, access codes and sealing nonces the
@@ -219,26 +220,8 @@ void fw_call(Rx__Call *call, uint8_t rid[RX_REQUEST_ID_LEN], uint8_t n, int op)
 
 store_buf_t fw_request(const rx_keypair_t *kp, const Rx__Call *call)
 {
-	Rx__Request req = RX__REQUEST__INIT;
-	uint8_t sig[RX_SIG_LEN];
-	size_t clen = rx__call__get_packed_size(call);
-	uint8_t *cbuf = malloc(clen ? clen : 1);
 	store_buf_t out = {0};
-	if (cbuf == NULL)
-		die("out of memory", RX_SYSTEM);
-	rx__call__pack(call, cbuf);
-	MUST(rx_sign(RX_SIGN_CALL, kp->sk, cbuf, clen, sig), "sign call");
-	req.key.data = (uint8_t *)kp->pk;
-	req.key.len = RX_KEY_LEN;
-	req.call.data = cbuf;
-	req.call.len = clen;
-	req.signature.data = sig;
-	req.signature.len = RX_SIG_LEN;
-	out.len = rx__request__get_packed_size(&req);
-	if ((out.data = malloc(out.len)) == NULL)
-		die("out of memory", RX_SYSTEM);
-	rx__request__pack(&req, out.data);
-	free(cbuf);
+	MUST(rxc_frame(kp, call, &out.data, &out.len), "sign call");
 	return out;
 }
 

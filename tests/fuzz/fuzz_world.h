@@ -112,7 +112,8 @@ void fw_prescription(const fw_t *w, const rx_keypair_t *card, int64_t issued_at,
 		     uint32_t uses, size_t items, const char *notes, Rx__Signed *out);
 /* A dispense record of one item by pharmacy for id, use. */
 void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, Rx__Signed *out);
-/* The request frame: call packed, signed by kp. */
+/* The request frame: call packed, signed by kp, as every client makes it
+ * (rxc_frame). */
 store_buf_t fw_request(const rx_keypair_t *kp, const Rx__Call *call);
 /* A call with request id rid (16 bytes of n) and op. */
 void fw_call(Rx__Call *call, uint8_t rid[RX_REQUEST_ID_LEN], uint8_t n, int op);

@@ -1,0 +1,255 @@
+/* bench_jobs: the work of a workload, signed before the clock starts.
+ *
+ * Everything a client sends is made here first (prescriptions, card
+ * assertions, the calls themselves, dispense records), on every core, so
+ * the timed clients cost little CPU.  The one exception is the DISPENSE of
+ * a pair, which carries the claim token the CLAIM's reply returns and so is
+ * signed in the loop (bench_run.c). */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_int.h"
+#include "rx_check.h"
+
+uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len)
+{
+	uint8_t *frame = NULL;
+	return rxc_frame(kp, call, &frame, len) == RX_OK ? frame : NULL;
+}
+
+/* One real item: amlodipine 5 mg, as the tests use. */
+static void norvasc(Rx__Item *it)
+{
+	rx__item__init(it);
+	it->drug_code = (char *)"2171022F2025";
+	it->name = (char *)"ノルバスク錠５ｍｇ";
+	it->dose = (char *)"1 tablet";
+	it->unit = (char *)"tablet";
+	it->usage = (char *)"once daily after breakfast";
+	it->days = 28;
+	it->quantity = 28;
+}
+
+int bench_jobs_prescription(const bench_t *B, int patient, const char *notes, int64_t now,
+			    Rx__Signed *out)
+{
+	const bench_rxd_t *r = &B->rxd;
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	Rx__Item it, *items[1] = {&it};
+	norvasc(&it);
+	p.version = 1;
+	p.patient_id = (char *)r->patient[patient];
+	p.prescriber_key.data = (uint8_t *)r->prescriber.pk;
+	p.prescriber_key.len = RX_KEY_LEN;
+	p.issued_at = now;
+	p.valid_until = rx_valid_until(now, 4);
+	p.uses = 1;
+	p.n_items = 1;
+	p.items = items;
+	p.notes = (char *)notes;
+	return rxc_sign_prescription(&r->prescriber, &p, out) == RX_OK ? 0 : -1;
+}
+
+/* call for j: kind op, a fresh request id kept in j->rid (call points into
+ * it). */
+static void call_init(Rx__Call *call, job_t *j, int kind, Rx__Op op)
+{
+	rx__call__init(call);
+	j->kind = kind;
+	rxc_request_id(j->rid);
+	call->request_id.data = j->rid;
+	call->request_id.len = RX_REQUEST_ID_LEN;
+	call->op = op;
+}
+
+static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
+{
+	bench_rxd_t *r = &B->rxd;
+	Rx__Signed sp, card;
+	Rx__Call call;
+	char notes[48];
+	int64_t now = (int64_t)time(NULL);
+
+	call_init(&call, j, JOB_SUBMIT, RX__OP__SUBMIT);
+	j->patient = (int)(seq % (uint64_t)r->npatients);
+	snprintf(notes, sizeof notes, "rx-bench %llu", (unsigned long long)seq);
+	if (bench_jobs_prescription(B, j->patient, notes, now, &sp) != 0)
+		return -1;
+	if (rxc_card_assertion(&r->card[j->patient], RX__PURPOSE__PURPOSE_ISSUE, r->clinic_code, now,
+			       &card) != RX_OK) {
+		rxc_signed_free(&sp);
+		return -1;
+	}
+	call.prescription = &sp;
+	call.card = &card;
+	j->frame = bench_jobs_frame(&r->prescriber, &call, &j->len);
+	rxc_signed_free(&sp);
+	rxc_signed_free(&card);
+	return j->frame ? 0 : -1;
+}
+
+int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
+{
+	bench_rxd_t *r = &B->rxd;
+	Rx__Signed card;
+	Rx__Call call;
+	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	Rx__Item it, *items[1] = {&it};
+
+	call_init(&call, j, JOB_PAIR, RX__OP__CLAIM);
+	j->patient = e->patient;
+	memcpy(j->id, e->id, sizeof j->id);
+	if (rxc_card_assertion(&r->card[e->patient], RX__PURPOSE__PURPOSE_DISPENSE, r->pharmacy_code,
+			       (int64_t)time(NULL), &card) != RX_OK)
+		return -1;
+	call.prescription_id = j->id;
+	call.card = &card;
+	j->frame = bench_jobs_frame(&r->pharmacist, &call, &j->len);
+	rxc_signed_free(&card);
+	norvasc(&it);
+	d.version = 1;
+	d.prescription_id = j->id;
+	d.use = B->use;
+	d.pharmacy_key.data = r->pharmacist.pk;
+	d.pharmacy_key.len = RX_KEY_LEN;
+	d.n_items = 1;
+	d.items = items;
+	d.notes = (char *)"";
+	if (rxc_sign_dispense(&r->pharmacist, &d, &j->record) != RX_OK)
+		return -1;
+	return j->frame ? 0 : -1;
+}
+
+static int sign_status(bench_t *B, job_t *j, const pool_ent_t *e)
+{
+	Rx__Call call;
+	call_init(&call, j, JOB_STATUS, RX__OP__STATUS);
+	memcpy(j->id, e->id, sizeof j->id);
+	call.prescription_id = j->id;
+	j->frame = bench_jobs_frame(&B->rxd.prescriber, &call, &j->len);
+	return j->frame ? 0 : -1;
+}
+
+void bench_jobs_free(job_t *j)
+{
+	free(j->frame);
+	j->frame = NULL;
+	if (j->kind == JOB_PAIR)
+		rxc_signed_free(&j->record);
+}
+
+/* What the signing threads share: a flat list of jobs, each already told
+ * its kind and input, signed in parallel on every core. */
+typedef struct {
+	bench_t *B;
+	job_t **jobs;          /* jobs[i] points into some worker's array */
+	const pool_ent_t **in; /* PAIR / STATUS input */
+	uint64_t *seq;         /* SUBMIT sequence numbers */
+	size_t n, next;
+	pthread_mutex_t mu;
+	int bad;
+} signing_t;
+
+static void *sign_loop(void *p)
+{
+	signing_t *s = p;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		size_t i = s->next, end = i + 256 < s->n ? i + 256 : s->n;
+		s->next = end;
+		pthread_mutex_unlock(&s->mu);
+		if (i >= s->n)
+			return NULL;
+		for (; i < end; i++) {
+			job_t *j = s->jobs[i];
+			int rc = j->kind == JOB_SUBMIT ? sign_submit(s->B, j, s->seq[i])
+				 : j->kind == JOB_PAIR ? bench_jobs_sign_pair(s->B, j, s->in[i])
+						       : sign_status(s->B, j, s->in[i]);
+			if (rc != 0)
+				s->bad = 1;
+		}
+	}
+}
+
+static void sign_all(signing_t *s)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t th[64];
+	int n = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu;
+	pthread_mutex_init(&s->mu, NULL);
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, sign_loop, s) != 0)
+			bench_die("%s", "cannot start a signing thread");
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&s->mu);
+	if (s->bad)
+		bench_die("%s", "signing failed (out of memory?)");
+}
+
+int bench_choose_submit(size_t k)
+{
+	(void)k;
+	return JOB_SUBMIT;
+}
+
+int bench_choose_pair(size_t k)
+{
+	(void)k;
+	return JOB_PAIR;
+}
+
+int bench_choose_mixed(size_t k)
+{
+	(void)k;
+	uint32_t r = randombytes_uniform(100);
+	return r < 70 ? JOB_SUBMIT : r < 95 ? JOB_PAIR : JOB_STATUS;
+}
+
+void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn choose)
+{
+	size_t total = (size_t)nw * per_worker, n = 0;
+	signing_t s = {.B = B};
+	s.jobs = calloc(total, sizeof *s.jobs);
+	s.in = calloc(total, sizeof *s.in);
+	s.seq = calloc(total, sizeof *s.seq);
+	if (s.jobs == NULL || s.in == NULL || s.seq == NULL)
+		bench_die("%s", "out of memory");
+	size_t ndone_used = 0;
+	for (int w = 0; w < nw; w++) {
+		worker_t *wk = &B->w[w];
+		wk->jobs = calloc(per_worker, sizeof *wk->jobs);
+		wk->lat = calloc(per_worker, sizeof *wk->lat);
+		wk->made = calloc(per_worker, sizeof *wk->made);
+		wk->dispensed = calloc(per_worker, sizeof *wk->dispensed);
+		if (!wk->jobs || !wk->lat || !wk->made || !wk->dispensed)
+			bench_die("%s", "out of memory");
+		wk->njobs = 0;
+		for (size_t k = 0; k < per_worker; k++) {
+			int kind = choose(k);
+			/* Without prescriptions to claim or look at, submit instead. */
+			if (kind == JOB_PAIR && B->npool == 0)
+				kind = JOB_SUBMIT;
+			if (kind == JOB_STATUS && B->ndone == 0)
+				kind = JOB_SUBMIT;
+			job_t *j = &wk->jobs[wk->njobs++];
+			j->kind = kind;
+			s.jobs[n] = j;
+			if (kind == JOB_SUBMIT)
+				s.seq[n] = B->notes_seq++;
+			else if (kind == JOB_PAIR)
+				s.in[n] = &B->pool[--B->npool];
+			else
+				s.in[n] = &B->done[ndone_used++ % B->ndone];
+			n++;
+		}
+	}
+	s.n = n;
+	sign_all(&s);
+	free(s.jobs);
+	free(s.in);
+	free(s.seq);
+}
