@@ -390,6 +390,25 @@ static void wrong_code(char out[RX_ACCESS_CODE_LEN + 1])
 	snprintf(out, RX_ACCESS_CODE_LEN + 1, "%.4s-%.4s-%.3s", raw, raw + 4, raw + 8);
 }
 
+/* A pharmacy's LIST with the patient's card at now: a card assertion the
+ * store has recorded, at a time the fuzzers' requests (FW_NOW) still
+ * accept, for a seed that presents it again (nonces are kept by time and
+ * nonce together). */
+static void list_with_card(store_t *s, int64_t now)
+{
+	Rx__Call call;
+	Rx__Signed a;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	fw_call(&call, rid, ++step, RX_OP_LIST);
+	fw_assertion(&world.keys[FW_CARD].kp, RX__PURPOSE__PURPOSE_DISPENSE, "PHARM-1", now, step, &a);
+	call.card = &a;
+	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, now, RX_OK, "world: list");
+	world.card_nonce = step;
+	if (rc)
+		rx__receipt__free_unpacked(rc, NULL);
+	fw_signed_free(&a);
+}
+
 static void lock_code(store_t *s, int which, int64_t now)
 {
 	char code[RX_ACCESS_CODE_LEN + 1];
@@ -523,6 +542,7 @@ static void build(void)
 	submit(s, FW_RX_LOCKED, &world.keys[FW_CARD].kp, then, 4, 1);
 	lock_code(s, FW_RX_LOCKED, then);
 	submit(s, FW_RX_OTHER_PATIENT, &world.keys[FW_CARD_OTHER].kp, then, 4, 1);
+	list_with_card(s, FW_NOW - 60);
 	/* Last, so that world.retry is its frame. */
 	cancel(s, FW_RX_CANCEL_PENDING, then);
 

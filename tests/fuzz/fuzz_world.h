@@ -77,6 +77,9 @@ typedef struct {
 	store_buf_t retry;                         /* the frame of the world's last request
 						    * (the CANCEL of FW_RX_CANCEL_PENDING) */
 	uint8_t retry_rid;                         /* its request id: 16 bytes of this */
+	uint8_t card_nonce;                        /* a LIST by FW_CARD (purpose dispense,
+						    * PHARM-1) at FW_NOW - 60 used this
+						    * nonce: 16 bytes of it */
 	char dir[256];                             /* the per-process temp dir */
 	char work[300];                            /* where the live store is */
 } fw_t;

@@ -256,10 +256,10 @@ static void request_seeds(void)
 	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
 	seed("request-id-reused", FW_PRESCRIBER, &r.call, RX_CONFLICT);
 
-	/* A card assertion whose nonce the world has seen (its last submit's). */
+	/* A card assertion the world has recorded (its LIST at FW_NOW - 60). */
 	start(&r, RX_OP_CLAIM);
 	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
-	fw_assertion(kp(FW_CARD), give, "PHARM-1", FW_NOW, (uint8_t)(w->retry_rid - 1), &r.card);
+	fw_assertion(kp(FW_CARD), give, "PHARM-1", FW_NOW - 60, w->card_nonce, &r.card);
 	r.call.card = &r.card;
 	seed("claim-replayed-card", FW_PHARMACY, &r.call, RX_ASSERTION_REPLAYED);
 
