@@ -81,25 +81,34 @@ static int all_b32(const char *s, size_t n)
 	return 1;
 }
 
-static void format_rxid(const char raw[12], char out[RX_ID_LEN + 1])
+/* raw's n characters in groups of four joined by '-', NUL-terminated. */
+static void group4(const char *raw, size_t n, char *out)
 {
-	memcpy(out, raw, 4);
-	out[4] = '-';
-	memcpy(out + 5, raw + 4, 4);
-	out[9] = '-';
-	memcpy(out + 10, raw + 8, 4);
-	out[14] = '\0';
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && i % 4 == 0)
+			out[o++] = '-';
+		out[o++] = raw[i];
+	}
+	out[o] = '\0';
+}
+
+/* n random base-32 characters into raw, then their check character. */
+static void random_b32(char *raw, size_t n)
+{
+	uint8_t rnd[16];
+	randombytes_buf(rnd, n);
+	for (size_t i = 0; i < n; i++)
+		raw[i] = b32[rnd[i] & 31];
+	raw[n] = rx_check37(raw, n);
+	sodium_memzero(rnd, sizeof rnd);
 }
 
 void rx_rxid_new(char out[RX_ID_LEN + 1])
 {
-	uint8_t rnd[11];
 	char raw[12];
-	randombytes_buf(rnd, sizeof rnd);
-	for (int i = 0; i < 11; i++)
-		raw[i] = b32[rnd[i] & 31];
-	raw[11] = rx_check37(raw, 11);
-	format_rxid(raw, out);
+	random_b32(raw, 11);
+	group4(raw, 12, out);
 }
 
 rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1])
@@ -107,30 +116,16 @@ rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1])
 	char raw[13];
 	if (!squeeze(in, raw, 12) || !all_b32(raw, 11) || rx_check37(raw, 11) != raw[11])
 		return RX_INVALID;
-	format_rxid(raw, out);
+	group4(raw, 12, out);
 	return RX_OK;
-}
-
-static void format_code(const char raw[11], char out[RX_ACCESS_CODE_LEN + 1])
-{
-	memcpy(out, raw, 4);
-	out[4] = '-';
-	memcpy(out + 5, raw + 4, 4);
-	out[9] = '-';
-	memcpy(out + 10, raw + 8, 3);
-	out[13] = '\0';
 }
 
 void rx_access_code_new(char out[RX_ACCESS_CODE_LEN + 1])
 {
-	uint8_t rnd[10];
 	char raw[11];
-	randombytes_buf(rnd, sizeof rnd);
-	for (int i = 0; i < 10; i++)
-		raw[i] = b32[rnd[i] & 31];
-	raw[10] = rx_check37(raw, 10);
-	sodium_memzero(rnd, sizeof rnd);
-	format_code(raw, out);
+	random_b32(raw, 10);
+	group4(raw, 11, out);
+	sodium_memzero(raw, sizeof raw);
 }
 
 rx_err_t rx_access_code_parse(const char *in, char out[RX_ACCESS_CODE_LEN + 1])
@@ -138,7 +133,7 @@ rx_err_t rx_access_code_parse(const char *in, char out[RX_ACCESS_CODE_LEN + 1])
 	char raw[12];
 	if (!squeeze(in, raw, 11) || !all_b32(raw, 10) || rx_check37(raw, 10) != raw[10])
 		return RX_INVALID;
-	format_code(raw, out);
+	group4(raw, 11, out);
 	return RX_OK;
 }
 
