@@ -13,6 +13,7 @@
 #include "rx_check.h"
 #include "rx_drugs.h"
 #include "rx_ids.h"
+#include "wire.h"
 
 static rx_err_t pack(const Rx__AdminReply *r, store_buf_t *out)
 {
@@ -21,62 +22,6 @@ static rx_err_t pack(const Rx__AdminReply *r, store_buf_t *out)
 		return RX_SYSTEM;
 	rx__admin_reply__pack(r, out->data);
 	return RX_OK;
-}
-
-static void key_info(const store_key_t *k, Rx__KeyInfo *ki)
-{
-	rx__key_info__init(ki);
-	ki->key.data = (uint8_t *)k->key;
-	ki->key.len = RX_KEY_LEN;
-	ki->role = (Rx__Role)k->role;
-	ki->institution_code = (char *)k->institution;
-	ki->name = (char *)k->name;
-	ki->revoked = k->revoked;
-	ki->added_at = k->added_at;
-	ki->revoked_at = k->revoked_at;
-}
-
-static void institution_info(const store_institution_t *in, Rx__InstitutionInfo *ii)
-{
-	rx__institution_info__init(ii);
-	ii->code = (char *)in->code;
-	ii->kind = (Rx__InstitutionKind)in->kind;
-	ii->name = (char *)in->name;
-	ii->curve_key.data = (uint8_t *)in->curve_key;
-	ii->curve_key.len = 32;
-	ii->revoked = in->revoked;
-	ii->added_at = in->added_at;
-	ii->revoked_at = in->revoked_at;
-}
-
-static void audit_info(const store_audit_t *e, Rx__AuditInfo *ai)
-{
-	rx__audit_info__init(ai);
-	ai->seq = e->seq;
-	ai->at = e->at;
-	if (e->has_actor) {
-		ai->actor_key.data = (uint8_t *)e->actor;
-		ai->actor_key.len = RX_KEY_LEN;
-	}
-	ai->institution_code = (char *)e->institution;
-	ai->action = (char *)e->action;
-	ai->prescription_id = (char *)e->id;
-	ai->patient_id = (char *)e->patient;
-	ai->outcome = (Rx__Status)(rx_err_is_wire(e->outcome) ? e->outcome : RX_UNAVAILABLE);
-	ai->detail = (char *)e->detail;
-}
-
-static void summary(const store_rx_t *x, Rx__Summary *sm)
-{
-	rx__summary__init(sm);
-	sm->prescription_id = (char *)x->id;
-	sm->state = (Rx__State)x->state;
-	sm->uses = x->uses;
-	sm->uses_left = x->uses_left;
-	sm->issued_at = x->issued_at;
-	sm->valid_until = x->valid_until;
-	sm->institution_code = (char *)x->institution;
-	sm->cancel_pending = x->cancel_pending;
 }
 
 /* The day's security events, for AUDIT_REPORT. */
@@ -275,15 +220,15 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	Rx__AdminReply r = RX__ADMIN_REPLY__INIT;
 	Rx__AdminRequest *q = NULL;
 	store_key_t k, *keys = NULL;
-	Rx__KeyInfo *infos = NULL, **ptrs = NULL;
+	Rx__KeyInfo **ptrs = NULL;
 	store_institution_t inst, *insts = NULL;
-	Rx__InstitutionInfo *iinfos = NULL, **iptrs = NULL;
+	Rx__InstitutionInfo **iptrs = NULL;
 	store_card_t *cards = NULL;
-	Rx__CardInfo *cinfos = NULL, **cptrs = NULL;
+	Rx__CardInfo **cptrs = NULL;
 	store_audit_t *entries = NULL;
-	Rx__AuditInfo *ainfos = NULL, **aptrs = NULL;
+	Rx__AuditInfo **aptrs = NULL;
 	store_rx_t *rxs = NULL, one;
-	Rx__Summary *sums = NULL, **sptrs = NULL;
+	Rx__Summary **sptrs = NULL;
 	store_buf_t body = {0}, sig = {0};
 	Rx__Signed signed_rx = RX__SIGNED__INIT;
 	Rx__AuditVerdict verdict = RX__AUDIT_VERDICT__INIT;
@@ -296,8 +241,7 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	char pid[RX_PATIENT_ID_LEN + 1], msgbuf[256];
 	rx_drug_row_t *rows = NULL;
 	store_drug_t *drugs = NULL;
-	Rx__DrugInfo *dinfos = NULL, **dptrs = NULL;
-	char (*comps)[RX_MAX_COMPONENTS][RX_INGREDIENT_MAX + 1] = NULL, **cptr_all = NULL;
+	Rx__DrugInfo **dptrs = NULL;
 	size_t n = 0;
 	rx_err_t err;
 
@@ -367,14 +311,8 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__INSTITUTION_LIST:
 		if ((err = store_institution_list(a->store, &insts, &n)) != RX_OK)
 			GOTO_REPLY(err, "storage error");
-		iinfos = calloc(n ? n : 1, sizeof *iinfos);
-		iptrs = calloc(n ? n : 1, sizeof *iptrs);
-		if (iinfos == NULL || iptrs == NULL)
+		if ((iptrs = wire_institution_infos(insts, n)) == NULL)
 			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			institution_info(&insts[i], &iinfos[i]);
-			iptrs[i] = &iinfos[i];
-		}
 		r.n_institutions = n;
 		r.institutions = iptrs;
 		break;
@@ -389,14 +327,8 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__KEY_LIST:
 		if ((err = store_key_list(a->store, &keys, &n)) != RX_OK)
 			GOTO_REPLY(err, "storage error");
-		infos = calloc(n ? n : 1, sizeof *infos);
-		ptrs = calloc(n ? n : 1, sizeof *ptrs);
-		if (infos == NULL || ptrs == NULL)
+		if ((ptrs = wire_key_infos(keys, n)) == NULL)
 			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			key_info(&keys[i], &infos[i]);
-			ptrs[i] = &infos[i];
-		}
 		r.n_keys = n;
 		r.keys = ptrs;
 		break;
@@ -435,20 +367,8 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 	case RX__ADMIN_OP__CARD_LIST:
 		if ((err = store_card_list(a->store, &cards, &n)) != RX_OK)
 			GOTO_REPLY(err, "storage error");
-		cinfos = calloc(n ? n : 1, sizeof *cinfos);
-		cptrs = calloc(n ? n : 1, sizeof *cptrs);
-		if (cinfos == NULL || cptrs == NULL)
+		if ((cptrs = wire_card_infos(cards, n)) == NULL)
 			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			rx__card_info__init(&cinfos[i]);
-			cinfos[i].card.data = cards[i].card;
-			cinfos[i].card.len = RX_KEY_LEN;
-			cinfos[i].patient_id = cards[i].patient_id;
-			cinfos[i].revoked = cards[i].revoked;
-			cinfos[i].enrolled_at = cards[i].enrolled_at;
-			cinfos[i].revoked_at = cards[i].revoked_at;
-			cptrs[i] = &cinfos[i];
-		}
 		r.n_cards = n;
 		r.cards = cptrs;
 		break;
@@ -493,12 +413,8 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 			if ((err = store_rx_get(a->store, id, now, &one, q->body ? &body : NULL,
 						q->body ? &sig : NULL)) != RX_OK)
 				GOTO_REPLY(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
-			sums = calloc(1, sizeof *sums);
-			sptrs = calloc(1, sizeof *sptrs);
-			if (sums == NULL || sptrs == NULL)
+			if ((sptrs = wire_summaries(&one, 1)) == NULL)
 				GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-			summary(&one, sums);
-			sptrs[0] = sums;
 			r.n_prescriptions = 1;
 			r.prescriptions = sptrs;
 			r.patient_id = one.patient_id;
@@ -517,14 +433,8 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		}
 		if (err != RX_OK)
 			GOTO_REPLY(err, err == RX_INVALID ? "malformed request" : "storage error reading the audit log");
-		ainfos = calloc(n ? n : 1, sizeof *ainfos);
-		aptrs = calloc(n ? n : 1, sizeof *aptrs);
-		if (ainfos == NULL || aptrs == NULL)
+		if ((aptrs = wire_audit_infos(entries, n)) == NULL)
 			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			audit_info(&entries[i], &ainfos[i]);
-			aptrs[i] = &ainfos[i];
-		}
 		r.n_audit = n;
 		r.audit = aptrs;
 		break;
@@ -574,14 +484,8 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 			GOTO_REPLY(RX_INVALID, "state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
 		if ((err = store_rx_list(a->store, (int)q->state, now, 10000, &rxs, &n)) != RX_OK)
 			GOTO_REPLY(err, "storage error");
-		sums = calloc(n ? n : 1, sizeof *sums);
-		sptrs = calloc(n ? n : 1, sizeof *sptrs);
-		if (sums == NULL || sptrs == NULL)
+		if ((sptrs = wire_summaries(rxs, n)) == NULL)
 			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			summary(&rxs[i], &sums[i]);
-			sptrs[i] = &sums[i];
-		}
 		r.n_prescriptions = n;
 		r.prescriptions = sptrs;
 		break;
@@ -694,30 +598,8 @@ static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64
 		if (n == 0)
 			GOTO_REPLY(RX_NOT_FOUND, r.drugs_count ? "no drug in the master has this code"
 							   : "the drug master is empty (rxctl drugs load FILE.csv)");
-		dinfos = calloc(n, sizeof *dinfos);
-		dptrs = calloc(n, sizeof *dptrs);
-		comps = calloc(n, sizeof *comps);
-		cptr_all = calloc(n * RX_MAX_COMPONENTS, sizeof *cptr_all);
-		if (!dinfos || !dptrs || !comps || !cptr_all)
+		if ((dptrs = wire_drug_infos(drugs, n)) == NULL)
 			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			const store_drug_t *dr = &drugs[i];
-			Rx__DrugInfo *di = &dinfos[i];
-			rx__drug_info__init(di);
-			di->code = (char *)dr->code;
-			di->name_ja = (char *)dr->name_ja;
-			di->name_en = (char *)dr->name_en;
-			di->ingredient = (char *)dr->ingredient;
-			di->strength = (char *)dr->strength;
-			di->unit = (char *)dr->unit;
-			di->dosage_form = (char *)dr->dosage_form;
-			di->n_components =
-				rx_ingredient_components(dr->ingredient, comps[i], RX_MAX_COMPONENTS);
-			di->components = cptr_all + i * RX_MAX_COMPONENTS;
-			for (size_t c = 0; c < di->n_components; c++)
-				di->components[c] = comps[i][c];
-			dptrs[i] = di;
-		}
 		r.n_drugs = n;
 		r.drugs = dptrs;
 		break;
@@ -781,19 +663,14 @@ reply:
 		r.status = (Rx__Status)RX_UNAVAILABLE;
 	*status = (rx_err_t)r.status;
 	err = pack(&r, reply);
-	free(infos);
 	free(ptrs);
 	free(keys);
-	free(iinfos);
 	free(iptrs);
 	free(insts);
-	free(cinfos);
 	free(cptrs);
 	free(cards);
-	free(ainfos);
 	free(aptrs);
 	free(entries);
-	free(sums);
 	free(sptrs);
 	free(rxs);
 	store_buf_free(&body);
@@ -806,10 +683,7 @@ reply:
 	free(text);
 	free(rows);
 	free(drugs);
-	free(dinfos);
 	free(dptrs);
-	free(comps);
-	free(cptr_all);
 	if (q)
 		rx__admin_request__free_unpacked(q, NULL);
 	return err;
