@@ -138,6 +138,45 @@ static void drug_info(const store_drug_t *dr, drug_message_t *dm)
 		di->components[c] = dm->names[c];
 }
 
+void wire_stats(const store_stats_t *s, Rx__Stats *st)
+{
+	rx__stats__init(st);
+	st->prescriptions = s->prescriptions;
+	st->issued = s->by_state[RX_STATE_ISSUED];
+	st->claimed = s->by_state[RX_STATE_CLAIMED];
+	st->dispensed = s->by_state[RX_STATE_DISPENSED];
+	st->cancelled = s->by_state[RX_STATE_CANCELLED];
+	st->expired = s->by_state[RX_STATE_EXPIRED];
+	st->dispense_records = s->dispense_records;
+	st->patients = s->patients;
+	st->keys = s->keys;
+	st->map_used = s->map_used;
+	st->map_size = s->map_size;
+	st->institutions = s->institutions;
+	st->cards = s->cards;
+	st->audit_entries = s->audit_entries;
+	st->notices_pending = s->notices;
+	st->nominations = s->nominations;
+	st->map_free = s->space.free;
+	st->map_reserve = s->space.reserve;
+	st->storage_full = s->space.nearly_full;
+	st->replies_stored = s->replies;
+	st->replies_prunable = s->replies_due;
+	st->nonces_stored = s->nonces;
+	st->nonces_prunable = s->nonces_due;
+}
+
+void wire_verdict(const store_verdict_t *verdict, Rx__AuditVerdict *v)
+{
+	rx__audit_verdict__init(v);
+	v->ok = verdict->ok;
+	v->checked = verdict->checked;
+	v->first_bad = verdict->first_bad;
+	v->why = (char *)(verdict->why ? verdict->why : "");
+	v->signed_seq = verdict->signed_seq;
+	v->signed_at = verdict->signed_at;
+}
+
 WIRE_LIST(wire_summaries, Rx__Summary, Rx__Summary, store_rx_t, summary)
 WIRE_LIST(wire_audit_infos, Rx__AuditInfo, Rx__AuditInfo, store_audit_t, audit_info)
 WIRE_LIST(wire_key_infos, Rx__KeyInfo, Rx__KeyInfo, store_key_t, key_info)

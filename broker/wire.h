@@ -26,4 +26,10 @@ Rx__CardInfo **wire_card_infos(const store_card_t *records, size_t n);
  * components); the components are in the same allocation. */
 Rx__DrugInfo **wire_drug_infos(const store_drug_t *records, size_t n);
 
+/* The store's counts into st (initialised here); the broker's own fields
+ * (version, key, uptime, rates, data dir) are the caller's to set. */
+void wire_stats(const store_stats_t *s, Rx__Stats *st);
+/* The audit chain's verdict into v (initialised here). */
+void wire_verdict(const store_verdict_t *verdict, Rx__AuditVerdict *v);
+
 #endif
