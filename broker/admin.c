@@ -1,6 +1,11 @@
-/* admin: key registry, enrollment and stats for rxctl (see admin.h). */
+/* admin: the operator's requests on the admin socket (see admin.h).  One
+ * handler per admin op and a table of them (ops[], at the end, with a line
+ * per op naming what it does and what it refuses); handle() decodes the
+ * frame, finds the op's row, calls its handler and packs the reply.  There
+ * is no authorisation step: the socket's mode (0600) is the authorisation. */
 #include "admin.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +18,7 @@
 #include "rx_check.h"
 #include "rx_drugs.h"
 #include "rx_ids.h"
+#include "wire.h"
 
 static rx_err_t pack(const Rx__AdminReply *r, store_buf_t *out)
 {
@@ -23,60 +29,68 @@ static rx_err_t pack(const Rx__AdminReply *r, store_buf_t *out)
 	return RX_OK;
 }
 
-static void key_info(const store_key_t *k, Rx__KeyInfo *ki)
+/* One admin request on its way to its reply.  The reply points into this
+ * and into the heap memory held[] lists, all of it released only after the
+ * reply is packed. */
+typedef struct {
+	const admin_t *a;
+	const Rx__AdminRequest *q;
+	int64_t now;
+	admin_audit_t *audit; /* NULL on the loop thread; a job's operator action (operator_action) */
+	/* The reply the handler fills.  A refusal goes out with what the handler
+	 * had set before it (DRUGS_SHOW's count, RX_SHOW's summary). */
+	Rx__AdminReply *r;
+	const char *why; /* a refusal's message (refuse) */
+	void *held[6];
+	size_t nheld;
+	char patient[RX_PATIENT_ID_LEN + 1]; /* PATIENT_ENROLL, CARD_ENROLL: the reply's patient_id */
+	char message[256];                   /* a refusal's message when it names a row or a code */
+	/* RX_SHOW: the prescription the summary points into, and its signed body */
+	store_rx_t rx;
+	store_buf_t body, sig;
+	Rx__Signed prescription;
+	/* the sub-message of AUDIT_VERIFY, AUDIT_REPORT, STATS */
+	Rx__AuditVerdict verdict;
+	Rx__Report report;
+	Rx__Stats stats;
+} call_t;
+
+/* A handler's refusal: code with the message why (a literal, or c->message). */
+static rx_err_t refuse(call_t *c, rx_err_t code, const char *why)
 {
-	rx__key_info__init(ki);
-	ki->key.data = (uint8_t *)k->key;
-	ki->key.len = RX_KEY_LEN;
-	ki->role = (Rx__Role)k->role;
-	ki->institution_code = (char *)k->institution;
-	ki->name = (char *)k->name;
-	ki->revoked = k->revoked;
-	ki->added_at = k->added_at;
-	ki->revoked_at = k->revoked_at;
+	c->why = why;
+	return code;
 }
 
-static void institution_info(const store_institution_t *in, Rx__InstitutionInfo *ii)
+/* RX_OK if the store said so, else its code refused with why. */
+static rx_err_t refuse_on_error(call_t *c, rx_err_t err, const char *why)
 {
-	rx__institution_info__init(ii);
-	ii->code = (char *)in->code;
-	ii->kind = (Rx__InstitutionKind)in->kind;
-	ii->name = (char *)in->name;
-	ii->curve_key.data = (uint8_t *)in->curve_key;
-	ii->curve_key.len = 32;
-	ii->revoked = in->revoked;
-	ii->added_at = in->added_at;
-	ii->revoked_at = in->revoked_at;
+	return err == RX_OK ? RX_OK : refuse(c, err, why);
 }
 
-static void audit_info(const store_audit_t *e, Rx__AuditInfo *ai)
+/* Hold p (heap memory the reply points into, or NULL) until the reply is
+ * packed; returns p. */
+static void *keep(call_t *c, void *p)
 {
-	rx__audit_info__init(ai);
-	ai->seq = e->seq;
-	ai->at = e->at;
-	if (e->has_actor) {
-		ai->actor_key.data = (uint8_t *)e->actor;
-		ai->actor_key.len = RX_KEY_LEN;
-	}
-	ai->institution_code = (char *)e->institution;
-	ai->action = (char *)e->action;
-	ai->prescription_id = (char *)e->id;
-	ai->patient_id = (char *)e->patient;
-	ai->outcome = (Rx__Status)(rx_err_is_wire(e->outcome) ? e->outcome : RX_UNAVAILABLE);
-	ai->detail = (char *)e->detail;
+	/* A programmer's error: a handler holds at most this many. */
+	assert(c->nheld < sizeof c->held / sizeof c->held[0]);
+	c->held[c->nheld++] = p;
+	return p;
 }
 
-static void summary(const store_rx_t *x, Rx__Summary *sm)
+/* Record an operator action now (on the loop thread) or leave it in
+ * c->audit for admin_job_done (a job, off the loop, writes nothing). */
+static rx_err_t operator_action(call_t *c, const char *action, const char *id, const char *patient,
+				const char *detail)
 {
-	rx__summary__init(sm);
-	sm->prescription_id = (char *)x->id;
-	sm->state = (Rx__State)x->state;
-	sm->uses = x->uses;
-	sm->uses_left = x->uses_left;
-	sm->issued_at = x->issued_at;
-	sm->valid_until = x->valid_until;
-	sm->institution_code = (char *)x->institution;
-	sm->cancel_pending = x->cancel_pending;
+	admin_audit_t *audit = c->audit;
+	if (audit == NULL)
+		return store_audit_operator(c->a->store, c->now, action, id, patient, detail);
+	snprintf(audit->action, sizeof audit->action, "%s", action);
+	snprintf(audit->id, sizeof audit->id, "%s", id ? id : "");
+	snprintf(audit->patient, sizeof audit->patient, "%s", patient ? patient : "");
+	snprintf(audit->detail, sizeof audit->detail, "%s", detail ? detail : "");
+	return RX_OK;
 }
 
 /* The day's security events, for AUDIT_REPORT. */
@@ -181,52 +195,546 @@ static uint64_t dir_bytes(const char *dir)
 	return total;
 }
 
-/* Refuse the admin request: set the reply's status and message and jump to
- * packing it. */
-#define GOTO_REPLY(code, text)       \
-	do {                         \
-		r.status = (Rx__Status)(code); \
-		r.message = (char *)(text); \
-		goto reply;          \
-	} while (0)
+/* ---- the handlers, in the order of the AdminOp enum; each returns RX_OK
+ * or a refusal's code (refuse) ---- */
 
-/* The requests whose work is long and read-only: whole walks of the
- * prescriptions or of the audit log, and the copy of the store. */
-static int is_job_op(int op)
+static rx_err_t key_add(call_t *c)
 {
-	return op == RX__ADMIN_OP__BACKUP || op == RX__ADMIN_OP__AUDIT_VERIFY ||
-	       op == RX__ADMIN_OP__AUDIT_REPORT || op == RX__ADMIN_OP__RX_SHOW ||
-	       op == RX__ADMIN_OP__RX_LIST;
+	const Rx__KeyInfo *ki = c->q->key;
+	store_key_t k;
+	if (ki == NULL || ki->key.len != RX_KEY_LEN)
+		return refuse(c, RX_INVALID, "key must be 32 bytes");
+	if (ki->role != RX__ROLE__PRESCRIBER && ki->role != RX__ROLE__PHARMACY)
+		return refuse(c, RX_INVALID, "role must be prescriber or pharmacy");
+	if (rx_institution_valid(ki->institution_code) != RX_OK)
+		return refuse(c, RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+	if (rx_check_text(ki->name, RX_NAME_MAX, 1) != RX_OK)
+		return refuse(c, RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
+	memset(&k, 0, sizeof k);
+	memcpy(k.key, ki->key.data, RX_KEY_LEN);
+	k.role = (int)ki->role;
+	strcpy(k.institution, ki->institution_code);
+	strcpy(k.name, ki->name);
+	k.added_at = c->now;
+	rx_err_t err = store_key_add(c->a->store, &k);
+	return refuse_on_error(c, err,
+			       err == RX_CONFLICT    ? "this key is already registered"
+			       : err == RX_NOT_FOUND ? "register the institution first (institution add)"
+			       : err == RX_INVALID   ? "prescriber keys belong to clinics, pharmacy keys to pharmacies"
+						     : "storage error");
 }
+
+static rx_err_t key_list(call_t *c)
+{
+	store_key_t *keys = NULL;
+	size_t n = 0;
+	rx_err_t err = store_key_list(c->a->store, &keys, &n);
+	keep(c, keys);
+	if (err != RX_OK)
+		return refuse(c, err, "storage error");
+	if ((c->r->keys = keep(c, wire_key_infos(keys, n))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->n_keys = n;
+	return RX_OK;
+}
+
+static rx_err_t key_revoke(call_t *c)
+{
+	if (c->q->key == NULL || c->q->key->key.len != RX_KEY_LEN)
+		return refuse(c, RX_INVALID, "key must be 32 bytes");
+	rx_err_t err = store_key_revoke(c->a->store, c->q->key->key.data, c->now);
+	return refuse_on_error(c, err, err == RX_NOT_FOUND ? "no such key" : "storage error");
+}
+
+/* rxctl derived the pseudonym: rxd never sees a My Number. */
+static rx_err_t patient_enroll(call_t *c)
+{
+	int created = 0;
+	rx_err_t err;
+	if (rx_patient_id_parse(c->q->patient_id, c->patient) != RX_OK)
+		return refuse(c, RX_INVALID, "patient id is malformed");
+	if ((err = store_patient_enroll(c->a->store, c->patient, c->now, &created)) != RX_OK)
+		return refuse(c, err, "storage error");
+	c->r->patient_id = c->patient;
+	c->r->created = created;
+	return RX_OK;
+}
+
+static rx_err_t stats(call_t *c)
+{
+	const admin_t *a = c->a;
+	Rx__Stats *st = &c->stats;
+	store_stats_t s;
+	rx_err_t err;
+	if ((err = store_stats(a->store, c->now, &s)) != RX_OK)
+		return refuse(c, err, "storage error");
+	wire_stats(&s, st);
+	st->version = (char *)RX_VERSION;
+	st->broker_key.data = (uint8_t *)a->key->pk;
+	st->broker_key.len = RX_KEY_LEN;
+	st->started_at = a->started_at;
+	st->requests = a->requests;
+	st->curve_key = (char *)(a->curve_key ? a->curve_key : "");
+	st->pseudonym_key = (char *)(a->pseudonym_key ? a->pseudonym_key : "");
+	st->data_dir_bytes = a->dir ? dir_bytes(a->dir) : 0;
+	st->requests_per_second = a->metrics ? metrics_rate(a->metrics, c->now) : 0;
+	c->r->stats = st;
+	return RX_OK;
+}
+
+static rx_err_t institution_add(call_t *c)
+{
+	const Rx__InstitutionInfo *ii = c->q->institution;
+	store_institution_t inst;
+	if (ii == NULL || rx_institution_valid(ii->code) != RX_OK)
+		return refuse(c, RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+	if (ii->kind != RX__INSTITUTION_KIND__CLINIC && ii->kind != RX__INSTITUTION_KIND__PHARMACY_SITE &&
+	    ii->kind != RX__INSTITUTION_KIND__PORTAL)
+		return refuse(c, RX_INVALID, "kind must be clinic, pharmacy or portal");
+	if (rx_check_text(ii->name, RX_NAME_MAX, 1) != RX_OK)
+		return refuse(c, RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
+	if (ii->curve_key.len != 32)
+		return refuse(c, RX_INVALID, "curve key must be 32 bytes (40 characters of Z85)");
+	memset(&inst, 0, sizeof inst);
+	strcpy(inst.code, ii->code);
+	inst.kind = (int)ii->kind;
+	strcpy(inst.name, ii->name);
+	memcpy(inst.curve_key, ii->curve_key.data, 32);
+	inst.added_at = c->now;
+	rx_err_t err = store_institution_add(c->a->store, &inst);
+	return refuse_on_error(c, err, err == RX_CONFLICT ? "this code or curve key is already registered"
+							       : "storage error");
+}
+
+static rx_err_t institution_list(call_t *c)
+{
+	store_institution_t *insts = NULL;
+	size_t n = 0;
+	rx_err_t err = store_institution_list(c->a->store, &insts, &n);
+	keep(c, insts);
+	if (err != RX_OK)
+		return refuse(c, err, "storage error");
+	if ((c->r->institutions = keep(c, wire_institution_infos(insts, n))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->n_institutions = n;
+	return RX_OK;
+}
+
+static rx_err_t institution_revoke(call_t *c)
+{
+	const Rx__InstitutionInfo *ii = c->q->institution;
+	if (ii == NULL || rx_institution_valid(ii->code) != RX_OK)
+		return refuse(c, RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
+	rx_err_t err = store_institution_revoke(c->a->store, ii->code, c->now);
+	return refuse_on_error(c, err, err == RX_NOT_FOUND ? "no such institution" : "storage error");
+}
+
+static rx_err_t card_enroll(call_t *c)
+{
+	rx_err_t err;
+	if (c->q->card.len != RX_KEY_LEN)
+		return refuse(c, RX_INVALID, "card key must be 32 bytes");
+	if (rx_patient_id_parse(c->q->patient_id, c->patient) != RX_OK)
+		return refuse(c, RX_INVALID, "patient id is malformed");
+	if ((err = store_card_enroll(c->a->store, c->q->card.data, c->patient, c->now)) != RX_OK)
+		return refuse(c, err,
+			      err == RX_NOT_FOUND  ? "the patient is not enrolled"
+			      : err == RX_CONFLICT ? "this card was enrolled before (a re-issued card has a new key)"
+						   : "storage error");
+	c->r->patient_id = c->patient;
+	return RX_OK;
+}
+
+static rx_err_t card_revoke(call_t *c)
+{
+	if (c->q->card.len != RX_KEY_LEN)
+		return refuse(c, RX_INVALID, "card key must be 32 bytes");
+	rx_err_t err = store_card_revoke(c->a->store, c->q->card.data, c->now);
+	return refuse_on_error(c, err, err == RX_NOT_FOUND ? "no such card" : "storage error");
+}
+
+static rx_err_t card_list(call_t *c)
+{
+	store_card_t *cards = NULL;
+	size_t n = 0;
+	rx_err_t err = store_card_list(c->a->store, &cards, &n);
+	keep(c, cards);
+	if (err != RX_OK)
+		return refuse(c, err, "storage error");
+	if ((c->r->cards = keep(c, wire_card_infos(cards, n))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->n_cards = n;
+	return RX_OK;
+}
+
+static rx_err_t rx_unlock(call_t *c)
+{
+	char id[RX_ID_LEN + 1];
+	if (rx_rxid_parse(c->q->prescription_id, id) != RX_OK)
+		return refuse(c, RX_INVALID, "prescription id is malformed or its check character is wrong");
+	rx_err_t err = store_rx_unlock(c->a->store, id, c->now);
+	return refuse_on_error(c, err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
+}
+
+static rx_err_t audit_verify(call_t *c)
+{
+	store_verdict_t v;
+	rx_err_t err;
+	if ((err = store_audit_verify(c->a->store, c->a->key->pk, &v)) != RX_OK)
+		return refuse(c, err, "storage error reading the audit log");
+	wire_verdict(&v, &c->verdict);
+	c->r->verdict = &c->verdict;
+	return RX_OK;
+}
+
+/* The reply's audit list from entries, which reading them (AUDIT_TAIL,
+ * AUDIT_PATIENT, RX_SHOW) returned with err. */
+static rx_err_t audit_list(call_t *c, rx_err_t err, store_audit_t *entries, size_t n)
+{
+	keep(c, entries);
+	if (err != RX_OK)
+		return refuse(c, err, err == RX_INVALID ? "malformed request" : "storage error reading the audit log");
+	if ((c->r->audit = keep(c, wire_audit_infos(entries, n))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->n_audit = n;
+	return RX_OK;
+}
+
+static rx_err_t audit_tail(call_t *c)
+{
+	store_audit_t *entries = NULL;
+	size_t n = 0;
+	rx_err_t err = store_audit_tail(c->a->store,
+					c->q->count ? (c->q->count > 10000 ? 10000 : c->q->count) : 20,
+					&entries, &n);
+	return audit_list(c, err, entries, n);
+}
+
+static rx_err_t audit_patient(call_t *c)
+{
+	char pid[RX_PATIENT_ID_LEN + 1];
+	store_audit_t *entries = NULL;
+	size_t n = 0;
+	if (rx_patient_id_parse(c->q->patient_id, pid) != RX_OK)
+		return refuse(c, RX_INVALID, "patient id is malformed or its check character is wrong");
+	rx_err_t err = store_audit_patient(c->a->store, pid, 10000, &entries, &n);
+	return audit_list(c, err, entries, n);
+}
+
+static rx_err_t audit_report(call_t *c)
+{
+	Rx__Report *rep = &c->report;
+	Rx__Report__RefusalsEntry *refs, **refp;
+	Rx__Report__OperatorActionsEntry *acts, **actp;
+	report_t *tallies;
+	rx_err_t err;
+	int64_t from = jst_day(c->q->day);
+	if (from < 0)
+		return refuse(c, RX_INVALID, "day must be YYYY-MM-DD");
+	if ((tallies = keep(c, calloc(1, sizeof *tallies))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	if ((err = store_audit_each(c->a->store, from, from + 86400, report_entry, tallies)) != RX_OK)
+		return refuse(c, err, "storage error reading the audit log");
+	refs = keep(c, calloc(64, sizeof *refs));
+	refp = keep(c, calloc(64, sizeof *refp));
+	acts = keep(c, calloc(64, sizeof *acts));
+	actp = keep(c, calloc(64, sizeof *actp));
+	if (!refs || !refp || !acts || !actp)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	for (int i = 0; i < tallies->refusals.n; i++) {
+		rx__report__refusals_entry__init(&refs[i]);
+		refs[i].key = tallies->refusals.names[i];
+		refs[i].value = tallies->refusals.counts[i];
+		refp[i] = &refs[i];
+	}
+	for (int i = 0; i < tallies->actions.n; i++) {
+		rx__report__operator_actions_entry__init(&acts[i]);
+		acts[i].key = tallies->actions.names[i];
+		acts[i].value = tallies->actions.counts[i];
+		actp[i] = &acts[i];
+	}
+	rx__report__init(rep);
+	rep->day = c->q->day;
+	rep->entries = tallies->entries;
+	rep->n_refusals = (size_t)tallies->refusals.n;
+	rep->refusals = refp;
+	rep->n_operator_actions = (size_t)tallies->actions.n;
+	rep->operator_actions = actp;
+	rep->revocations = tallies->revocations;
+	rep->locked_codes = tallies->locked;
+	rep->bad_codes = tallies->bad_codes;
+	c->r->report = rep;
+	return RX_OK;
+}
+
+static rx_err_t rx_show(call_t *c)
+{
+	char id[RX_ID_LEN + 1];
+	int body = c->q->body;
+	store_audit_t *entries = NULL;
+	size_t n = 0;
+	rx_err_t err;
+	if (rx_rxid_parse(c->q->prescription_id, id) != RX_OK)
+		return refuse(c, RX_INVALID, "prescription id is malformed or its check character is wrong");
+	if ((err = store_rx_get(c->a->store, id, c->now, &c->rx, body ? &c->body : NULL,
+				body ? &c->sig : NULL)) != RX_OK)
+		return refuse(c, err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
+	if ((c->r->prescriptions = keep(c, wire_summaries(&c->rx, 1))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->n_prescriptions = 1;
+	c->r->patient_id = c->rx.patient_id;
+	if (body) {
+		/* Reading a body is itself an access to patient data. */
+		if ((err = operator_action(c, "RX_SHOW_BODY", id, c->rx.patient_id, NULL)) != RX_OK)
+			return refuse(c, err, "storage error writing the audit log");
+		rx__signed__init(&c->prescription);
+		c->prescription.body.data = c->body.data;
+		c->prescription.body.len = c->body.len;
+		c->prescription.signature.data = c->sig.data;
+		c->prescription.signature.len = c->sig.len;
+		c->r->prescription = &c->prescription;
+	}
+	err = store_audit_rx(c->a->store, id, &entries, &n);
+	return audit_list(c, err, entries, n);
+}
+
+static rx_err_t rx_list(call_t *c)
+{
+	store_rx_t *rxs = NULL;
+	size_t n = 0;
+	rx_err_t err;
+	if (c->q->state < RX__STATE__ISSUED || c->q->state > RX__STATE__EXPIRED_STATE)
+		return refuse(c, RX_INVALID, "state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
+	err = store_rx_list(c->a->store, (int)c->q->state, c->now, 10000, &rxs, &n);
+	keep(c, rxs);
+	if (err != RX_OK)
+		return refuse(c, err, "storage error");
+	if ((c->r->prescriptions = keep(c, wire_summaries(rxs, n))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->n_prescriptions = n;
+	return RX_OK;
+}
+
+static rx_err_t rx_release(call_t *c)
+{
+	char id[RX_ID_LEN + 1];
+	if (rx_rxid_parse(c->q->prescription_id, id) != RX_OK)
+		return refuse(c, RX_INVALID, "prescription id is malformed or its check character is wrong");
+	if (rx_check_text(c->q->reason, 200, 1) != RX_OK)
+		return refuse(c, RX_INVALID, "a reason (1..200 bytes of text) is required; it is audited");
+	rx_err_t err = store_rx_release(c->a->store, id, c->now, c->q->reason);
+	return refuse_on_error(c, err,
+			       err == RX_NOT_FOUND ? "no prescription has this id"
+			       : err == RX_INVALID ? "this prescription is not claimed"
+						   : "storage error");
+}
+
+static rx_err_t expire(call_t *c)
+{
+	uint64_t count = 0;
+	rx_err_t err;
+	if ((err = store_expire(c->a->store, c->now, &count)) != RX_OK)
+		return refuse(c, err, "storage error");
+	c->r->expired = count;
+	return RX_OK;
+}
+
+/* The pseudonym key is copied only when asked: with it a copy re-identifies
+ * every patient. */
+static rx_err_t backup(call_t *c)
+{
+	static const char *const key_files[] = {"data.key", "broker.key", "broker.curve",
+						"broker.curve.pub"};
+	const Rx__AdminRequest *q = c->q;
+	uint64_t bytes = 0;
+	char from[4200], to[4200], detail[1100];
+	rx_err_t err;
+	if (q->path[0] != '/' || rx_check_text(q->path, 1024, 1) != RX_OK)
+		return refuse(c, RX_INVALID, "the backup destination must be an absolute path");
+	if ((err = store_backup(c->a->store, q->path, &bytes)) != RX_OK)
+		return refuse(c, err, err == RX_CONFLICT ? "the destination already holds a store"
+						       : "the copy failed (is the destination writable?)");
+	for (size_t i = 0; i < sizeof key_files / sizeof key_files[0]; i++) {
+		snprintf(from, sizeof from, "%s/%s", c->a->dir, key_files[i]);
+		snprintf(to, sizeof to, "%s/%s", q->path, key_files[i]);
+		if (copy_file(from, to) != 0)
+			return refuse(c, RX_UNAVAILABLE, "the store was copied but a key file was not");
+	}
+	snprintf(to, sizeof to, "%s/pseudonym.key", q->path);
+	if (q->with_pseudonym_key && (c->a->pseudonym_key == NULL || copy_file(c->a->pseudonym_key, to) != 0))
+		return refuse(c, RX_UNAVAILABLE, "the store and its keys were copied but the pseudonym key was not");
+	snprintf(detail, sizeof detail, "%s%s", q->path, q->with_pseudonym_key ? " (with the pseudonym key)" : "");
+	if ((err = operator_action(c, "BACKUP", NULL, NULL, detail)) != RX_OK)
+		return refuse(c, err, "storage error writing the audit log");
+	c->r->backup_bytes = bytes;
+	return RX_OK;
+}
+
+static rx_err_t metrics(call_t *c)
+{
+	store_stats_t s;
+	char *text;
+	rx_err_t err;
+	if ((err = store_stats(c->a->store, c->now, &s)) != RX_OK)
+		return refuse(c, err, "storage error");
+	if (c->a->metrics == NULL || (text = keep(c, metrics_render(c->a->metrics, &s, c->now))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->metrics = text;
+	return RX_OK;
+}
+
+/* The last part replaces the master with every part of the load in one
+ * transaction, so a reader never sees half a master. */
+static rx_err_t drugs_load(call_t *c)
+{
+	const Rx__AdminRequest *q = c->q;
+	rx_drug_row_t *rows;
+	uint64_t count = 0;
+	size_t bad = 0;
+	const char *why = NULL;
+	rx_err_t err;
+	if (q->load_id.len != 16)
+		return refuse(c, RX_INVALID, "load_id must be 16 bytes");
+	if ((rows = keep(c, calloc(q->n_drugs ? q->n_drugs : 1, sizeof *rows))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	for (size_t i = 0; i < q->n_drugs; i++) {
+		const Rx__DrugInfo *di = q->drugs[i];
+		rows[i] = (rx_drug_row_t){di->code,     di->name_ja, di->name_en,    di->ingredient,
+					  di->strength, di->unit,    di->dosage_form};
+		if (rx_drug_row_check(&rows[i], &why) != RX_OK) {
+			snprintf(c->message, sizeof c->message, "row %zu of this part: %s", i + 1, why);
+			return refuse(c, RX_INVALID, c->message);
+		}
+	}
+	err = store_drugs_load(c->a->store, q->load_id.data, rows, q->n_drugs, q->load_commit, q->load_rows,
+			       c->now, &count, &bad);
+	if (err == RX_CONFLICT) {
+		snprintf(c->message, sizeof c->message, "drug code %s appears twice in this list", rows[bad].code);
+		return refuse(c, err, c->message);
+	}
+	if (err == RX_INVALID) {
+		snprintf(c->message, sizeof c->message,
+			 "the load does not hold the %u rows announced: a part is missing or another "
+			 "load started meanwhile; nothing was replaced, run it again",
+			 (unsigned)q->load_rows);
+		return refuse(c, err, c->message);
+	}
+	if (err != RX_OK)
+		return refuse(c, err, "storage error");
+	c->r->drugs_count = count;
+	return RX_OK;
+}
+
+static rx_err_t drugs_show(call_t *c)
+{
+	const char *code = c->q->drug_code;
+	size_t len = strlen(code), n = 0;
+	store_drug_t *drugs = NULL;
+	rx_err_t err;
+	if (len && (len < 4 || len > RX_DRUG_CODE_LEN ||
+		    strspn(code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != len))
+		return refuse(c, RX_INVALID, "a drug code, or a prefix of 4..11 of its characters (0-9, A-Z)");
+	if ((err = store_drugs_info(c->a->store, &c->r->drugs_count, &c->r->drugs_loaded_at)) != RX_OK)
+		return refuse(c, err, "storage error");
+	if (len == 0)
+		return RX_OK;
+	err = store_drugs_find(c->a->store, code, 200, &drugs, &n);
+	keep(c, drugs);
+	if (err != RX_OK)
+		return refuse(c, err, "storage error");
+	if (n == 0)
+		return refuse(c, RX_NOT_FOUND, c->r->drugs_count ? "no drug in the master has this code"
+								 : "the drug master is empty (rxctl drugs load FILE.csv)");
+	if ((c->r->drugs = keep(c, wire_drug_infos(drugs, n))) == NULL)
+		return refuse(c, RX_UNAVAILABLE, "out of memory");
+	c->r->n_drugs = n;
+	return RX_OK;
+}
+
+/* ---- the table ---- */
+
+/* An admin op: its handler, and whether it runs as a job, off the loop
+ * thread (see jobs.h): long and read-only, a walk of the prescriptions or
+ * of the audit log, or the copy of the store. */
+typedef struct {
+	rx_err_t (*handle)(call_t *c);
+	int job;
+} admin_op_t;
+
+/* One row per op, each with its request fields, what it does, and its
+ * refusals beyond UNAVAILABLE (storage, memory).  Ops not here (ADMIN_NONE,
+ * unknown numbers) are refused INVALID. */
+static const admin_op_t ops[] = {
+	/* KEY_ADD key{key role institution_code name}: a signing key.  INVALID, NOT_FOUND (institution), CONFLICT */
+	[RX__ADMIN_OP__KEY_ADD] = {key_add, 0},
+	/* KEY_LIST: every registered key. */
+	[RX__ADMIN_OP__KEY_LIST] = {key_list, 0},
+	/* KEY_REVOKE key{key}: the key signs nothing more.  INVALID, NOT_FOUND */
+	[RX__ADMIN_OP__KEY_REVOKE] = {key_revoke, 0},
+	/* PATIENT_ENROLL patient_id: enrol the pseudonym rxctl derived.  INVALID */
+	[RX__ADMIN_OP__PATIENT_ENROLL] = {patient_enroll, 0},
+	/* STATS: counts, map use, uptime. */
+	[RX__ADMIN_OP__STATS] = {stats, 0},
+	/* INSTITUTION_ADD institution{code kind name curve_key}: a clinic, pharmacy or portal.  INVALID, CONFLICT */
+	[RX__ADMIN_OP__INSTITUTION_ADD] = {institution_add, 0},
+	/* INSTITUTION_LIST: every registered institution. */
+	[RX__ADMIN_OP__INSTITUTION_LIST] = {institution_list, 0},
+	/* INSTITUTION_REVOKE institution{code}: its connections are refused from now on.  INVALID, NOT_FOUND */
+	[RX__ADMIN_OP__INSTITUTION_REVOKE] = {institution_revoke, 0},
+	/* CARD_ENROLL card patient_id: bind a card.  INVALID, NOT_FOUND (patient), CONFLICT (card seen before) */
+	[RX__ADMIN_OP__CARD_ENROLL] = {card_enroll, 0},
+	/* CARD_REVOKE card: a lost card stops working at once.  INVALID, NOT_FOUND */
+	[RX__ADMIN_OP__CARD_REVOKE] = {card_revoke, 0},
+	/* CARD_LIST: every enrolled card. */
+	[RX__ADMIN_OP__CARD_LIST] = {card_list, 0},
+	/* RX_UNLOCK prescription_id: code access works again after 5 wrong codes.  INVALID, NOT_FOUND */
+	[RX__ADMIN_OP__RX_UNLOCK] = {rx_unlock, 0},
+	/* AUDIT_VERIFY: walk the hash chain; the verdict is in the reply. */
+	[RX__ADMIN_OP__AUDIT_VERIFY] = {audit_verify, 1},
+	/* AUDIT_TAIL count: the last entries (default 20, at most 10000). */
+	[RX__ADMIN_OP__AUDIT_TAIL] = {audit_tail, 0},
+	/* AUDIT_PATIENT patient_id: a patient's entries (at most 10000).  INVALID */
+	[RX__ADMIN_OP__AUDIT_PATIENT] = {audit_patient, 0},
+	/* AUDIT_REPORT day: the day's security-relevant events (Japan time).  INVALID */
+	[RX__ADMIN_OP__AUDIT_REPORT] = {audit_report, 1},
+	/* RX_SHOW prescription_id [body]: summary, entries, signed body (audited).  INVALID, NOT_FOUND */
+	[RX__ADMIN_OP__RX_SHOW] = {rx_show, 1},
+	/* RX_LIST state: the prescriptions in that state (at most 10000).  INVALID */
+	[RX__ADMIN_OP__RX_LIST] = {rx_list, 1},
+	/* RX_RELEASE prescription_id reason: take back a stuck claim.  INVALID (also: not claimed), NOT_FOUND */
+	[RX__ADMIN_OP__RX_RELEASE] = {rx_release, 0},
+	/* EXPIRE: the expiry sweep, now. */
+	[RX__ADMIN_OP__EXPIRE] = {expire, 0},
+	/* BACKUP path [with_pseudonym_key]: store and key files, hot (audited).  INVALID, CONFLICT */
+	[RX__ADMIN_OP__BACKUP] = {backup, 1},
+	/* METRICS: Prometheus text. */
+	[RX__ADMIN_OP__METRICS] = {metrics, 0},
+	/* DRUGS_LOAD load_id drugs [load_commit load_rows]: one part of a new drug master.  INVALID, CONFLICT */
+	[RX__ADMIN_OP__DRUGS_LOAD] = {drugs_load, 0},
+	/* DRUGS_SHOW drug_code: a drug, the drugs under a prefix (200), or the count.  INVALID, NOT_FOUND */
+	[RX__ADMIN_OP__DRUGS_SHOW] = {drugs_show, 0},
+};
+
+/* The row of op, or NULL if there is none. */
+static const admin_op_t *lookup(int op)
+{
+	if (op < 0 || (size_t)op >= sizeof ops / sizeof ops[0] || ops[op].handle == NULL)
+		return NULL;
+	return &ops[op];
+}
+
+/* ---- the request path ---- */
 
 int admin_is_job(const uint8_t *frame, size_t len)
 {
 	if (len == 0 || len > RX_MAX_FRAME)
 		return 0;
 	Rx__AdminRequest *q = rx__admin_request__unpack(NULL, len, frame);
-	int job = q && is_job_op((int)q->op);
+	const admin_op_t *row = q ? lookup((int)q->op) : NULL;
 	if (q)
 		rx__admin_request__free_unpacked(q, NULL);
-	return job;
+	return row && row->job;
 }
-
-/* Record an operator action now (audit NULL: on the loop thread) or leave
- * it in *audit for admin_job_done (a job, off the loop, writes nothing). */
-static rx_err_t operator_action(const admin_t *a, admin_audit_t *audit, int64_t now,
-				const char *action, const char *id, const char *patient,
-				const char *detail)
-{
-	if (audit == NULL)
-		return store_audit_operator(a->store, now, action, id, patient, detail);
-	snprintf(audit->action, sizeof audit->action, "%s", action);
-	snprintf(audit->id, sizeof audit->id, "%s", id ? id : "");
-	snprintf(audit->patient, sizeof audit->patient, "%s", patient ? patient : "");
-	snprintf(audit->detail, sizeof audit->detail, "%s", detail ? detail : "");
-	return RX_OK;
-}
-
-static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
-		       store_buf_t *reply, rx_err_t *status, int *op, admin_audit_t *audit);
 
 rx_err_t admin_refusal(rx_err_t code, const char *why, store_buf_t *reply)
 {
@@ -234,6 +742,42 @@ rx_err_t admin_refusal(rx_err_t code, const char *why, store_buf_t *reply)
 	r.status = (Rx__Status)(rx_err_is_wire((int)code) ? code : RX_UNAVAILABLE);
 	r.message = (char *)why;
 	return pack(&r, reply);
+}
+
+/* Decode, find the op's row, run its handler, pack the reply. */
+static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
+		       store_buf_t *reply, rx_err_t *status, int *op, admin_audit_t *audit)
+{
+	Rx__AdminReply r = RX__ADMIN_REPLY__INIT;
+	Rx__AdminRequest *q = NULL;
+	const admin_op_t *row;
+	call_t c = {.a = a, .now = now, .audit = audit, .r = &r};
+	rx_err_t code, err;
+
+	*op = 0;
+	if (len == 0 || len > RX_MAX_FRAME || (q = rx__admin_request__unpack(NULL, len, frame)) == NULL) {
+		code = refuse(&c, RX_INVALID, "not a valid rx.AdminRequest protobuf");
+	} else {
+		*op = (int)q->op;
+		c.q = q;
+		code = (row = lookup(*op)) ? row->handle(&c) : refuse(&c, RX_INVALID, "unknown admin op");
+	}
+	if (code != RX_OK) {
+		r.status = (Rx__Status)code;
+		r.message = (char *)c.why;
+	}
+	/* Local codes (SYSTEM) never travel: the operator sees UNAVAILABLE. */
+	if (!rx_err_is_wire((int)r.status))
+		r.status = (Rx__Status)RX_UNAVAILABLE;
+	*status = (rx_err_t)r.status;
+	err = pack(&r, reply);
+	for (size_t i = 0; i < c.nheld; i++)
+		free(c.held[i]);
+	store_buf_free(&c.body);
+	store_buf_free(&c.sig);
+	if (q)
+		rx__admin_request__free_unpacked(q, NULL);
+	return err;
 }
 
 rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
@@ -261,556 +805,7 @@ rx_err_t admin_job_done(const admin_t *a, const admin_audit_t *audit, int64_t no
 	if (err == RX_OK)
 		return RX_OK;
 	/* Unaudited, the job's result is not given out. */
-	Rx__AdminReply r = RX__ADMIN_REPLY__INIT;
-	r.status = (Rx__Status)RX_UNAVAILABLE;
-	r.message = (char *)"storage error writing the audit log";
 	store_buf_free(reply);
 	*status = RX_UNAVAILABLE;
-	return pack(&r, reply);
-}
-
-static rx_err_t handle(const admin_t *a, const uint8_t *frame, size_t len, int64_t now,
-		       store_buf_t *reply, rx_err_t *status, int *op, admin_audit_t *audit)
-{
-	Rx__AdminReply r = RX__ADMIN_REPLY__INIT;
-	Rx__AdminRequest *q = NULL;
-	store_key_t k, *keys = NULL;
-	Rx__KeyInfo *infos = NULL, **ptrs = NULL;
-	store_institution_t inst, *insts = NULL;
-	Rx__InstitutionInfo *iinfos = NULL, **iptrs = NULL;
-	store_card_t *cards = NULL;
-	Rx__CardInfo *cinfos = NULL, **cptrs = NULL;
-	store_audit_t *entries = NULL;
-	Rx__AuditInfo *ainfos = NULL, **aptrs = NULL;
-	store_rx_t *rxs = NULL, one;
-	Rx__Summary *sums = NULL, **sptrs = NULL;
-	store_buf_t body = {0}, sig = {0};
-	Rx__Signed signed_rx = RX__SIGNED__INIT;
-	Rx__AuditVerdict verdict = RX__AUDIT_VERDICT__INIT;
-	Rx__Report rep = RX__REPORT__INIT;
-	Rx__Report__RefusalsEntry *refs = NULL, **refp = NULL;
-	Rx__Report__OperatorActionsEntry *acts = NULL, **actp = NULL;
-	report_t *tallies = NULL;
-	char *text = NULL;
-	Rx__Stats st = RX__STATS__INIT;
-	char pid[RX_PATIENT_ID_LEN + 1], msgbuf[256];
-	rx_drug_row_t *rows = NULL;
-	store_drug_t *drugs = NULL;
-	Rx__DrugInfo *dinfos = NULL, **dptrs = NULL;
-	char (*comps)[RX_MAX_COMPONENTS][RX_INGREDIENT_MAX + 1] = NULL, **cptr_all = NULL;
-	size_t n = 0;
-	rx_err_t err;
-
-	*op = 0;
-	if (len == 0 || len > RX_MAX_FRAME ||
-	    (q = rx__admin_request__unpack(NULL, len, frame)) == NULL)
-		GOTO_REPLY(RX_INVALID, "not a valid rx.AdminRequest protobuf");
-	*op = (int)q->op;
-
-	switch (q->op) {
-	/* KEY_ADD key{key, role, institution_code, name}: register a signing key.
-	 * Refusals: INVALID, CONFLICT (already registered). */
-	case RX__ADMIN_OP__KEY_ADD:
-		if (q->key == NULL || q->key->key.len != RX_KEY_LEN)
-			GOTO_REPLY(RX_INVALID, "key must be 32 bytes");
-		if (q->key->role != RX__ROLE__PRESCRIBER && q->key->role != RX__ROLE__PHARMACY)
-			GOTO_REPLY(RX_INVALID, "role must be prescriber or pharmacy");
-		if (rx_institution_valid(q->key->institution_code) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
-		if (rx_check_text(q->key->name, RX_NAME_MAX, 1) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
-		memset(&k, 0, sizeof k);
-		memcpy(k.key, q->key->key.data, RX_KEY_LEN);
-		k.role = (int)q->key->role;
-		strcpy(k.institution, q->key->institution_code);
-		strcpy(k.name, q->key->name);
-		k.added_at = now;
-		if ((err = store_key_add(a->store, &k)) != RX_OK)
-			GOTO_REPLY(err, err == RX_CONFLICT	   ? "this key is already registered"
-				    : err == RX_NOT_FOUND ? "register the institution first (institution add)"
-				    : err == RX_INVALID	   ? "prescriber keys belong to clinics, pharmacy keys to pharmacies"
-							   : "storage error");
-		break;
-	/* INSTITUTION_ADD institution{code, kind, name, curve_key}: register a
-	 * clinic or pharmacy and the CurveZMQ key its connections present.
-	 * Refusals: INVALID, CONFLICT (code or curve key taken). */
-	case RX__ADMIN_OP__INSTITUTION_ADD: {
-		const Rx__InstitutionInfo *ii = q->institution;
-		if (ii == NULL || rx_institution_valid(ii->code) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
-		if (ii->kind != RX__INSTITUTION_KIND__CLINIC && ii->kind != RX__INSTITUTION_KIND__PHARMACY_SITE &&
-		    ii->kind != RX__INSTITUTION_KIND__PORTAL)
-			GOTO_REPLY(RX_INVALID, "kind must be clinic, pharmacy or portal");
-		if (rx_check_text(ii->name, RX_NAME_MAX, 1) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "name must be 1..128 bytes of UTF-8 text");
-		if (ii->curve_key.len != 32)
-			GOTO_REPLY(RX_INVALID, "curve key must be 32 bytes (40 characters of Z85)");
-		memset(&inst, 0, sizeof inst);
-		strcpy(inst.code, ii->code);
-		inst.kind = (int)ii->kind;
-		strcpy(inst.name, ii->name);
-		memcpy(inst.curve_key, ii->curve_key.data, 32);
-		inst.added_at = now;
-		if ((err = store_institution_add(a->store, &inst)) != RX_OK)
-			GOTO_REPLY(err, err == RX_CONFLICT ? "this code or curve key is already registered"
-						       : "storage error");
-		break;
-	}
-	/* INSTITUTION_REVOKE institution{code}: its connections are refused from
-	 * now on (new ones by ZAP, open ones at their next request). */
-	case RX__ADMIN_OP__INSTITUTION_REVOKE:
-		if (q->institution == NULL || rx_institution_valid(q->institution->code) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "institution code must be 1..32 of [0-9A-Za-z-]");
-		if ((err = store_institution_revoke(a->store, q->institution->code, now)) != RX_OK)
-			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no such institution" : "storage error");
-		break;
-	case RX__ADMIN_OP__INSTITUTION_LIST:
-		if ((err = store_institution_list(a->store, &insts, &n)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		iinfos = calloc(n ? n : 1, sizeof *iinfos);
-		iptrs = calloc(n ? n : 1, sizeof *iptrs);
-		if (iinfos == NULL || iptrs == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			institution_info(&insts[i], &iinfos[i]);
-			iptrs[i] = &iinfos[i];
-		}
-		r.n_institutions = n;
-		r.institutions = iptrs;
-		break;
-	/* KEY_REVOKE key{key}: refusals NOT_FOUND, INVALID. */
-	case RX__ADMIN_OP__KEY_REVOKE:
-		if (q->key == NULL || q->key->key.len != RX_KEY_LEN)
-			GOTO_REPLY(RX_INVALID, "key must be 32 bytes");
-		if ((err = store_key_revoke(a->store, q->key->key.data, now)) != RX_OK)
-			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no such key" : "storage error");
-		break;
-	/* KEY_LIST: every registered key. */
-	case RX__ADMIN_OP__KEY_LIST:
-		if ((err = store_key_list(a->store, &keys, &n)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		infos = calloc(n ? n : 1, sizeof *infos);
-		ptrs = calloc(n ? n : 1, sizeof *ptrs);
-		if (infos == NULL || ptrs == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			key_info(&keys[i], &infos[i]);
-			ptrs[i] = &infos[i];
-		}
-		r.n_keys = n;
-		r.keys = ptrs;
-		break;
-	/* PATIENT_ENROLL patient_id: the pseudonym rxctl derived; rxd never
-	 * sees a My Number.  Refusals: INVALID. */
-	case RX__ADMIN_OP__PATIENT_ENROLL: {
-		int created = 0;
-		if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "patient id is malformed");
-		if ((err = store_patient_enroll(a->store, pid, now, &created)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		r.patient_id = pid;
-		r.created = created;
-		break;
-	}
-	/* CARD_ENROLL card patient_id: bind a patient's card.  Refusals:
-	 * INVALID, NOT_FOUND (patient not enrolled), CONFLICT (card seen before). */
-	case RX__ADMIN_OP__CARD_ENROLL:
-		if (q->card.len != RX_KEY_LEN)
-			GOTO_REPLY(RX_INVALID, "card key must be 32 bytes");
-		if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "patient id is malformed");
-		if ((err = store_card_enroll(a->store, q->card.data, pid, now)) != RX_OK)
-			GOTO_REPLY(err, err == RX_NOT_FOUND  ? "the patient is not enrolled"
-				    : err == RX_CONFLICT ? "this card was enrolled before (a re-issued card has a new key)"
-							 : "storage error");
-		r.patient_id = pid;
-		break;
-	/* CARD_REVOKE card: a lost card stops working at once. */
-	case RX__ADMIN_OP__CARD_REVOKE:
-		if (q->card.len != RX_KEY_LEN)
-			GOTO_REPLY(RX_INVALID, "card key must be 32 bytes");
-		if ((err = store_card_revoke(a->store, q->card.data, now)) != RX_OK)
-			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no such card" : "storage error");
-		break;
-	case RX__ADMIN_OP__CARD_LIST:
-		if ((err = store_card_list(a->store, &cards, &n)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		cinfos = calloc(n ? n : 1, sizeof *cinfos);
-		cptrs = calloc(n ? n : 1, sizeof *cptrs);
-		if (cinfos == NULL || cptrs == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			rx__card_info__init(&cinfos[i]);
-			cinfos[i].card.data = cards[i].card;
-			cinfos[i].card.len = RX_KEY_LEN;
-			cinfos[i].patient_id = cards[i].patient_id;
-			cinfos[i].revoked = cards[i].revoked;
-			cinfos[i].enrolled_at = cards[i].enrolled_at;
-			cinfos[i].revoked_at = cards[i].revoked_at;
-			cptrs[i] = &cinfos[i];
-		}
-		r.n_cards = n;
-		r.cards = cptrs;
-		break;
-	/* RX_UNLOCK prescription_id: code access works again after 5 wrong codes. */
-	case RX__ADMIN_OP__RX_UNLOCK: {
-		char id[RX_ID_LEN + 1];
-		if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "prescription id is malformed or its check character is wrong");
-		if ((err = store_rx_unlock(a->store, id, now)) != RX_OK)
-			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
-		break;
-	}
-	/* AUDIT_VERIFY: walk the chain; the verdict is in the reply. */
-	case RX__ADMIN_OP__AUDIT_VERIFY: {
-		store_verdict_t v;
-		if ((err = store_audit_verify(a->store, a->key->pk, &v)) != RX_OK)
-			GOTO_REPLY(err, "storage error reading the audit log");
-		verdict.ok = v.ok;
-		verdict.checked = v.checked;
-		verdict.first_bad = v.first_bad;
-		verdict.why = (char *)(v.why ? v.why : "");
-		verdict.signed_seq = v.signed_seq;
-		verdict.signed_at = v.signed_at;
-		r.verdict = &verdict;
-		break;
-	}
-	/* AUDIT_TAIL count / AUDIT_PATIENT patient_id / RX_SHOW id: entries. */
-	case RX__ADMIN_OP__AUDIT_TAIL:
-	case RX__ADMIN_OP__AUDIT_PATIENT:
-	case RX__ADMIN_OP__RX_SHOW: {
-		char id[RX_ID_LEN + 1];
-		if (q->op == RX__ADMIN_OP__AUDIT_TAIL) {
-			err = store_audit_tail(a->store, q->count ? (q->count > 10000 ? 10000 : q->count) : 20,
-					       &entries, &n);
-		} else if (q->op == RX__ADMIN_OP__AUDIT_PATIENT) {
-			if (rx_patient_id_parse(q->patient_id, pid) != RX_OK)
-				GOTO_REPLY(RX_INVALID, "patient id is malformed or its check character is wrong");
-			err = store_audit_patient(a->store, pid, 10000, &entries, &n);
-		} else {
-			if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
-				GOTO_REPLY(RX_INVALID, "prescription id is malformed or its check character is wrong");
-			if ((err = store_rx_get(a->store, id, now, &one, q->body ? &body : NULL,
-						q->body ? &sig : NULL)) != RX_OK)
-				GOTO_REPLY(err, err == RX_NOT_FOUND ? "no prescription has this id" : "storage error");
-			sums = calloc(1, sizeof *sums);
-			sptrs = calloc(1, sizeof *sptrs);
-			if (sums == NULL || sptrs == NULL)
-				GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-			summary(&one, sums);
-			sptrs[0] = sums;
-			r.n_prescriptions = 1;
-			r.prescriptions = sptrs;
-			r.patient_id = one.patient_id;
-			if (q->body) {
-				/* Reading a body is itself an access to patient data. */
-				if ((err = operator_action(a, audit, now, "RX_SHOW_BODY", id, one.patient_id,
-							   NULL)) != RX_OK)
-					GOTO_REPLY(err, "storage error writing the audit log");
-				signed_rx.body.data = body.data;
-				signed_rx.body.len = body.len;
-				signed_rx.signature.data = sig.data;
-				signed_rx.signature.len = sig.len;
-				r.prescription = &signed_rx;
-			}
-			err = store_audit_rx(a->store, id, &entries, &n);
-		}
-		if (err != RX_OK)
-			GOTO_REPLY(err, err == RX_INVALID ? "malformed request" : "storage error reading the audit log");
-		ainfos = calloc(n ? n : 1, sizeof *ainfos);
-		aptrs = calloc(n ? n : 1, sizeof *aptrs);
-		if (ainfos == NULL || aptrs == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			audit_info(&entries[i], &ainfos[i]);
-			aptrs[i] = &ainfos[i];
-		}
-		r.n_audit = n;
-		r.audit = aptrs;
-		break;
-	}
-	/* AUDIT_REPORT day: the day's security-relevant events (Japan time). */
-	case RX__ADMIN_OP__AUDIT_REPORT: {
-		int64_t from = jst_day(q->day);
-		if (from < 0)
-			GOTO_REPLY(RX_INVALID, "day must be YYYY-MM-DD");
-		if ((tallies = calloc(1, sizeof *tallies)) == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		if ((err = store_audit_each(a->store, from, from + 86400, report_entry, tallies)) != RX_OK)
-			GOTO_REPLY(err, "storage error reading the audit log");
-		refs = calloc(64, sizeof *refs);
-		refp = calloc(64, sizeof *refp);
-		acts = calloc(64, sizeof *acts);
-		actp = calloc(64, sizeof *actp);
-		if (!refs || !refp || !acts || !actp)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (int i = 0; i < tallies->refusals.n; i++) {
-			rx__report__refusals_entry__init(&refs[i]);
-			refs[i].key = tallies->refusals.names[i];
-			refs[i].value = tallies->refusals.counts[i];
-			refp[i] = &refs[i];
-		}
-		for (int i = 0; i < tallies->actions.n; i++) {
-			rx__report__operator_actions_entry__init(&acts[i]);
-			acts[i].key = tallies->actions.names[i];
-			acts[i].value = tallies->actions.counts[i];
-			actp[i] = &acts[i];
-		}
-		rep.day = q->day;
-		rep.entries = tallies->entries;
-		rep.n_refusals = (size_t)tallies->refusals.n;
-		rep.refusals = refp;
-		rep.n_operator_actions = (size_t)tallies->actions.n;
-		rep.operator_actions = actp;
-		rep.revocations = tallies->revocations;
-		rep.locked_codes = tallies->locked;
-		rep.bad_codes = tallies->bad_codes;
-		r.report = &rep;
-		break;
-	}
-	/* RX_LIST state: prescriptions in that state (at most 10000). */
-	case RX__ADMIN_OP__RX_LIST:
-		if (q->state < RX__STATE__ISSUED || q->state > RX__STATE__EXPIRED_STATE)
-			GOTO_REPLY(RX_INVALID, "state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
-		if ((err = store_rx_list(a->store, (int)q->state, now, 10000, &rxs, &n)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		sums = calloc(n ? n : 1, sizeof *sums);
-		sptrs = calloc(n ? n : 1, sizeof *sptrs);
-		if (sums == NULL || sptrs == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			summary(&rxs[i], &sums[i]);
-			sptrs[i] = &sums[i];
-		}
-		r.n_prescriptions = n;
-		r.prescriptions = sptrs;
-		break;
-	/* RX_RELEASE id reason: take back a claim stuck at a pharmacy. */
-	case RX__ADMIN_OP__RX_RELEASE: {
-		char id[RX_ID_LEN + 1];
-		if (rx_rxid_parse(q->prescription_id, id) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "prescription id is malformed or its check character is wrong");
-		if (rx_check_text(q->reason, 200, 1) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "a reason (1..200 bytes of text) is required; it is audited");
-		if ((err = store_rx_release(a->store, id, now, q->reason)) != RX_OK)
-			GOTO_REPLY(err, err == RX_NOT_FOUND ? "no prescription has this id"
-				    : err == RX_INVALID ? "this prescription is not claimed"
-							: "storage error");
-		break;
-	}
-	/* EXPIRE: the expiry sweep, now. */
-	case RX__ADMIN_OP__EXPIRE: {
-		uint64_t count = 0;
-		if ((err = store_expire(a->store, now, &count)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		r.expired = count;
-		break;
-	}
-	/* BACKUP path [with_pseudonym_key]: a hot, compacted copy of the store
-	 * plus the key files without which it cannot be read; the pseudonym key
-	 * only when asked, since with it a copy re-identifies every patient.
-	 * Audited.  Refusals: INVALID, CONFLICT, UNAVAILABLE. */
-	case RX__ADMIN_OP__BACKUP: {
-		static const char *const keys[] = {"data.key", "broker.key", "broker.curve",
-						   "broker.curve.pub"};
-		uint64_t bytes = 0;
-		char from[4200], to[4200], detail[1100];
-		if (q->path[0] != '/' || rx_check_text(q->path, 1024, 1) != RX_OK)
-			GOTO_REPLY(RX_INVALID, "the backup destination must be an absolute path");
-		if ((err = store_backup(a->store, q->path, &bytes)) != RX_OK)
-			GOTO_REPLY(err, err == RX_CONFLICT ? "the destination already holds a store"
-						       : "the copy failed (is the destination writable?)");
-		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-			snprintf(from, sizeof from, "%s/%s", a->dir, keys[i]);
-			snprintf(to, sizeof to, "%s/%s", q->path, keys[i]);
-			if (copy_file(from, to) != 0)
-				GOTO_REPLY(RX_UNAVAILABLE, "the store was copied but a key file was not");
-		}
-		snprintf(to, sizeof to, "%s/pseudonym.key", q->path);
-		if (q->with_pseudonym_key && (a->pseudonym_key == NULL || copy_file(a->pseudonym_key, to) != 0))
-			GOTO_REPLY(RX_UNAVAILABLE, "the store and its keys were copied but the pseudonym key was not");
-		snprintf(detail, sizeof detail, "%s%s", q->path,
-			 q->with_pseudonym_key ? " (with the pseudonym key)" : "");
-		if ((err = operator_action(a, audit, now, "BACKUP", NULL, NULL, detail)) != RX_OK)
-			GOTO_REPLY(err, "storage error writing the audit log");
-		r.backup_bytes = bytes;
-		break;
-	}
-	/* DRUGS_LOAD load_id drugs [load_commit load_rows]: one part of a new drug
-	 * master; the last part replaces the master with every part of the load
-	 * in one transaction (audited).  Refusals: INVALID (a bad row, named by
-	 * its place in the part; a row count that does not add up), CONFLICT (a
-	 * code twice in one load). */
-	case RX__ADMIN_OP__DRUGS_LOAD: {
-		uint64_t count = 0;
-		size_t bad = 0;
-		const char *why = NULL;
-		if (q->load_id.len != 16)
-			GOTO_REPLY(RX_INVALID, "load_id must be 16 bytes");
-		if ((rows = calloc(q->n_drugs ? q->n_drugs : 1, sizeof *rows)) == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < q->n_drugs; i++) {
-			const Rx__DrugInfo *di = q->drugs[i];
-			rows[i] = (rx_drug_row_t){di->code, di->name_ja, di->name_en, di->ingredient,
-						  di->strength, di->unit, di->dosage_form};
-			if (rx_drug_row_check(&rows[i], &why) != RX_OK) {
-				snprintf(msgbuf, sizeof msgbuf, "row %zu of this part: %s", i + 1, why);
-				GOTO_REPLY(RX_INVALID, msgbuf);
-			}
-		}
-		err = store_drugs_load(a->store, q->load_id.data, rows, q->n_drugs, q->load_commit,
-				       q->load_rows, now, &count, &bad);
-		if (err == RX_CONFLICT) {
-			snprintf(msgbuf, sizeof msgbuf, "drug code %s appears twice in this list",
-				 rows[bad].code);
-			GOTO_REPLY(err, msgbuf);
-		}
-		if (err == RX_INVALID) {
-			snprintf(msgbuf, sizeof msgbuf,
-				 "the load does not hold the %u rows announced: a part is missing or another "
-				 "load started meanwhile; nothing was replaced, run it again",
-				 (unsigned)q->load_rows);
-			GOTO_REPLY(err, msgbuf);
-		}
-		if (err != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		r.drugs_count = count;
-		break;
-	}
-	/* DRUGS_SHOW drug_code: a drug (a whole code), the drugs under a code
-	 * prefix (4..11 characters, at most 200), or with no code just the
-	 * master's size.  Refusals: INVALID, NOT_FOUND. */
-	case RX__ADMIN_OP__DRUGS_SHOW: {
-		size_t len = strlen(q->drug_code);
-		if (len && (len < 4 || len > RX_DRUG_CODE_LEN ||
-			    strspn(q->drug_code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != len))
-			GOTO_REPLY(RX_INVALID, "a drug code, or a prefix of 4..11 of its characters (0-9, A-Z)");
-		if ((err = store_drugs_info(a->store, &r.drugs_count, &r.drugs_loaded_at)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		if (len == 0)
-			break;
-		if ((err = store_drugs_find(a->store, q->drug_code, 200, &drugs, &n)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		if (n == 0)
-			GOTO_REPLY(RX_NOT_FOUND, r.drugs_count ? "no drug in the master has this code"
-							   : "the drug master is empty (rxctl drugs load FILE.csv)");
-		dinfos = calloc(n, sizeof *dinfos);
-		dptrs = calloc(n, sizeof *dptrs);
-		comps = calloc(n, sizeof *comps);
-		cptr_all = calloc(n * RX_MAX_COMPONENTS, sizeof *cptr_all);
-		if (!dinfos || !dptrs || !comps || !cptr_all)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			const store_drug_t *dr = &drugs[i];
-			Rx__DrugInfo *di = &dinfos[i];
-			rx__drug_info__init(di);
-			di->code = (char *)dr->code;
-			di->name_ja = (char *)dr->name_ja;
-			di->name_en = (char *)dr->name_en;
-			di->ingredient = (char *)dr->ingredient;
-			di->strength = (char *)dr->strength;
-			di->unit = (char *)dr->unit;
-			di->dosage_form = (char *)dr->dosage_form;
-			di->n_components =
-				rx_ingredient_components(dr->ingredient, comps[i], RX_MAX_COMPONENTS);
-			di->components = cptr_all + i * RX_MAX_COMPONENTS;
-			for (size_t c = 0; c < di->n_components; c++)
-				di->components[c] = comps[i][c];
-			dptrs[i] = di;
-		}
-		r.n_drugs = n;
-		r.drugs = dptrs;
-		break;
-	}
-	/* METRICS: Prometheus text. */
-	case RX__ADMIN_OP__METRICS: {
-		store_stats_t s;
-		if ((err = store_stats(a->store, now, &s)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		if (a->metrics == NULL || (text = metrics_render(a->metrics, &s, now)) == NULL)
-			GOTO_REPLY(RX_UNAVAILABLE, "out of memory");
-		r.metrics = text;
-		break;
-	}
-	/* STATS: counts, map use, uptime. */
-	case RX__ADMIN_OP__STATS: {
-		store_stats_t s;
-		if ((err = store_stats(a->store, now, &s)) != RX_OK)
-			GOTO_REPLY(err, "storage error");
-		st.version = (char *)RX_VERSION;
-		st.broker_key.data = (uint8_t *)a->key->pk;
-		st.broker_key.len = RX_KEY_LEN;
-		st.started_at = a->started_at;
-		st.requests = a->requests;
-		st.prescriptions = s.prescriptions;
-		st.issued = s.by_state[RX_STATE_ISSUED];
-		st.claimed = s.by_state[RX_STATE_CLAIMED];
-		st.dispensed = s.by_state[RX_STATE_DISPENSED];
-		st.cancelled = s.by_state[RX_STATE_CANCELLED];
-		st.expired = s.by_state[RX_STATE_EXPIRED];
-		st.dispense_records = s.dispense_records;
-		st.patients = s.patients;
-		st.keys = s.keys;
-		st.map_used = s.map_used;
-		st.map_size = s.map_size;
-		st.curve_key = (char *)(a->curve_key ? a->curve_key : "");
-		st.pseudonym_key = (char *)(a->pseudonym_key ? a->pseudonym_key : "");
-		st.institutions = s.institutions;
-		st.cards = s.cards;
-		st.audit_entries = s.audit_entries;
-		st.notices_pending = s.notices;
-		st.nominations = s.nominations;
-		st.map_free = s.space.free;
-		st.map_reserve = s.space.reserve;
-		st.storage_full = s.space.nearly_full;
-		st.replies_stored = s.replies;
-		st.replies_prunable = s.replies_due;
-		st.nonces_stored = s.nonces;
-		st.nonces_prunable = s.nonces_due;
-		st.data_dir_bytes = a->dir ? dir_bytes(a->dir) : 0;
-		st.requests_per_second = a->metrics ? metrics_rate(a->metrics, now) : 0;
-		r.stats = &st;
-		break;
-	}
-	default:
-		GOTO_REPLY(RX_INVALID, "unknown admin op");
-	}
-reply:
-	/* Local codes (SYSTEM) never travel: the operator sees UNAVAILABLE. */
-	if (!rx_err_is_wire((int)r.status))
-		r.status = (Rx__Status)RX_UNAVAILABLE;
-	*status = (rx_err_t)r.status;
-	err = pack(&r, reply);
-	free(infos);
-	free(ptrs);
-	free(keys);
-	free(iinfos);
-	free(iptrs);
-	free(insts);
-	free(cinfos);
-	free(cptrs);
-	free(cards);
-	free(ainfos);
-	free(aptrs);
-	free(entries);
-	free(sums);
-	free(sptrs);
-	free(rxs);
-	store_buf_free(&body);
-	store_buf_free(&sig);
-	free(refs);
-	free(refp);
-	free(acts);
-	free(actp);
-	free(tallies);
-	free(text);
-	free(rows);
-	free(drugs);
-	free(dinfos);
-	free(dptrs);
-	free(comps);
-	free(cptr_all);
-	if (q)
-		rx__admin_request__free_unpacked(q, NULL);
-	return err;
+	return admin_refusal(RX_UNAVAILABLE, "storage error writing the audit log", reply);
 }

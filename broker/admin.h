@@ -29,9 +29,9 @@ rx_err_t admin_request(const admin_t *a, const uint8_t *frame, size_t len, int64
 		       store_buf_t *reply, rx_err_t *status, int *op) RX_MUST_CHECK;
 
 /* Long operator work runs off the store thread (see jobs.h).  admin_is_job:
- * is this frame such a request (BACKUP, AUDIT_VERIFY, AUDIT_REPORT, RX_SHOW,
- * RX_LIST: walks of the whole store or log, or its copy)?  A frame that does
- * not decode is not: admin_request refuses it on the loop. */
+ * is this frame such a request (the ops marked job in admin.c's table of
+ * ops: walks of the whole store or log, or its copy)?  A frame that does not
+ * decode is not: admin_request refuses it on the loop. */
 int admin_is_job(const uint8_t *frame, size_t len);
 
 /* A refusal reply frame (the caller owns *reply).  RX_SYSTEM if memory ran

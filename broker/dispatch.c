@@ -9,6 +9,7 @@
 #include "rx_check.h"
 #include "rx_ids.h"
 #include "rx_ops.h"
+#include "wire.h"
 
 static rx_err_t pack_reply(const Rx__Reply *r, store_buf_t *out)
 {
@@ -207,7 +208,7 @@ static rx_err_t change_reply(const change_ctx_t *ctx, const store_change_t *c,
 {
 	Rx__Receipt rc;
 	uint8_t token[RX_TOKEN_LEN];
-	Rx__Summary *sums = NULL, **ptrs = NULL;
+	Rx__Summary **sums = NULL;
 	rx_err_t err;
 
 	receipt_init(ctx->d, &rc, c->request_id, c->actor, c->op, c->now);
@@ -244,36 +245,14 @@ static rx_err_t change_reply(const change_ctx_t *ctx, const store_change_t *c,
 		rc.body_hash.len = RX_HASH_LEN;
 		return status_reply(ctx->d, &rc, o, reply);
 	case RX_OP_LOG: {
-		Rx__AuditInfo *infos = calloc(o->nlog ? o->nlog : 1, sizeof *infos);
-		Rx__AuditInfo **iptr = calloc(o->nlog ? o->nlog : 1, sizeof *iptr);
-		if (infos == NULL || iptr == NULL) {
-			free(infos);
-			free(iptr);
+		Rx__AuditInfo **log = wire_audit_infos(o->log, o->nlog);
+		if (log == NULL)
 			return RX_SYSTEM;
-		}
-		for (size_t i = 0; i < o->nlog; i++) {
-			const store_audit_t *e = &o->log[i];
-			rx__audit_info__init(&infos[i]);
-			infos[i].seq = e->seq;
-			infos[i].at = e->at;
-			if (e->has_actor) {
-				infos[i].actor_key.data = (uint8_t *)e->actor;
-				infos[i].actor_key.len = RX_KEY_LEN;
-			}
-			infos[i].institution_code = (char *)e->institution;
-			infos[i].action = (char *)e->action;
-			infos[i].prescription_id = (char *)e->id;
-			infos[i].patient_id = (char *)e->patient;
-			infos[i].outcome = (Rx__Status)(rx_err_is_wire(e->outcome) ? e->outcome : RX_UNAVAILABLE);
-			infos[i].detail = (char *)e->detail;
-			iptr[i] = &infos[i];
-		}
 		rc.patient_id = (char *)o->rx.patient_id;
 		rc.n_log = o->nlog;
-		rc.log = iptr;
+		rc.log = log;
 		err = ok_reply(ctx->d, &rc, NULL, reply);
-		free(infos);
-		free(iptr);
+		free(log);
 		return err;
 	}
 	case RX_OP_LIST:
@@ -285,31 +264,12 @@ static rx_err_t change_reply(const change_ctx_t *ctx, const store_change_t *c,
 		rc.institution_code = (char *)"";
 		rc.cancel_pending = 0;
 		rc.patient_id = (char *)(o->n ? o->list[0].patient_id : o->rx.patient_id);
-		sums = calloc(o->n ? o->n : 1, sizeof *sums);
-		ptrs = calloc(o->n ? o->n : 1, sizeof *ptrs);
-		if (sums == NULL || ptrs == NULL) {
-			free(sums);
-			free(ptrs);
+		if ((sums = wire_summaries(o->list, o->n)) == NULL)
 			return RX_SYSTEM;
-		}
-		for (size_t i = 0; i < o->n; i++) {
-			const store_rx_t *x = &o->list[i];
-			rx__summary__init(&sums[i]);
-			sums[i].prescription_id = (char *)x->id;
-			sums[i].state = (Rx__State)x->state;
-			sums[i].uses = x->uses;
-			sums[i].uses_left = x->uses_left;
-			sums[i].issued_at = x->issued_at;
-			sums[i].valid_until = x->valid_until;
-			sums[i].institution_code = (char *)x->institution;
-			sums[i].cancel_pending = x->cancel_pending;
-			ptrs[i] = &sums[i];
-		}
 		rc.n_prescriptions = o->n;
-		rc.prescriptions = ptrs;
+		rc.prescriptions = sums;
 		err = ok_reply(ctx->d, &rc, NULL, reply);
 		free(sums);
-		free(ptrs);
 		return err;
 	default:
 		break;
