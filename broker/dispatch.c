@@ -1,5 +1,6 @@
 /* dispatch: the request path (see dispatch.h). */
 #include "dispatch.h"
+#include "reply.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -9,307 +10,8 @@
 #include "rx_check.h"
 #include "rx_ids.h"
 #include "rx_ops.h"
+#include "rx_wire.h"
 #include "wire.h"
-
-static rx_err_t pack_reply(const Rx__Reply *r, store_buf_t *out)
-{
-	out->len = rx__reply__get_packed_size(r);
-	if ((out->data = malloc(out->len ? out->len : 1)) == NULL)
-		return RX_SYSTEM;
-	rx__reply__pack(r, out->data);
-	return RX_OK;
-}
-
-/* The check's findings as rx.Warning messages: w[i] points into the store's,
- * and ptrs[i] at w[i]. */
-typedef struct {
-	Rx__Warning w[STORE_MAX_WARNINGS];
-	Rx__Warning *ptrs[STORE_MAX_WARNINGS];
-} warnings_pb_t;
-
-static size_t warnings_pb(const store_outcome_t *o, warnings_pb_t *pb)
-{
-	size_t n = o->nwarnings < STORE_MAX_WARNINGS ? o->nwarnings : STORE_MAX_WARNINGS;
-	for (size_t i = 0; i < n; i++) {
-		const store_warning_t *sw = &o->warnings[i];
-		Rx__Warning *w = &pb->w[i];
-		rx__warning__init(w);
-		w->kind = sw->kind == STORE_WARN_DUPLICATE ? RX__WARNING_KIND__DUPLICATE_INGREDIENT
-							   : RX__WARNING_KIND__UNKNOWN_DRUG;
-		w->item = sw->item;
-		w->drug_code = (char *)sw->drug_code;
-		w->other_prescription_id = (char *)sw->other_id;
-		w->other_drug_code = (char *)sw->other_code;
-		w->ingredient = (char *)sw->ingredient;
-		w->overlap_days = sw->overlap_days;
-		w->message = (char *)sw->message;
-		pb->ptrs[i] = w;
-	}
-	return n;
-}
-
-/* A refusal reply, with the check's findings if there are any. */
-static rx_err_t refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status, const char *why,
-			const store_outcome_t *o, store_buf_t *reply)
-{
-	Rx__Reply r = RX__REPLY__INIT;
-	warnings_pb_t *pb = NULL;
-	if (o && o->nwarnings) {
-		if ((pb = malloc(sizeof *pb)) == NULL)
-			return RX_SYSTEM;
-		r.n_warnings = warnings_pb(o, pb);
-		r.warnings = pb->ptrs;
-	}
-	if (request_id && rid_len == RX_REQUEST_ID_LEN) {
-		r.request_id.data = (uint8_t *)request_id;
-		r.request_id.len = rid_len;
-	}
-	r.status = (Rx__Status)status;
-	r.message = (char *)(why ? why : rx_strerror(status));
-	rx_err_t err = pack_reply(&r, reply);
-	free(pb);
-	return err;
-}
-
-rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status,
-			  const char *why, store_buf_t *reply)
-{
-	return refusal(request_id, rid_len, status, why, NULL, reply);
-}
-
-/* Sign the receipt and pack an OK reply around it: r, with whatever the op
- * carries beside the receipt already set, gets the receipt and status. */
-static rx_err_t ok_reply_with(const dispatch_t *d, Rx__Receipt *rc, Rx__Reply *r, store_buf_t *out)
-{
-	uint8_t sig[RX_SIG_LEN];
-	size_t n = rx__receipt__get_packed_size(rc);
-	uint8_t *buf = malloc(n ? n : 1);
-	rx_err_t err;
-
-	if (buf == NULL)
-		return RX_SYSTEM;
-	rx__receipt__pack(rc, buf);
-	if ((err = rx_sign(RX_SIGN_RECEIPT, d->key->sk, buf, n, sig)) != RX_OK) {
-		free(buf);
-		return err;
-	}
-	r->request_id = rc->request_id;
-	r->status = RX__STATUS__OK;
-	r->receipt.data = buf;
-	r->receipt.len = n;
-	r->receipt_signature.data = sig;
-	r->receipt_signature.len = RX_SIG_LEN;
-	err = pack_reply(r, out);
-	free(buf);
-	return err;
-}
-
-static rx_err_t ok_reply(const dispatch_t *d, Rx__Receipt *rc, Rx__Signed *prescription,
-			 store_buf_t *out)
-{
-	Rx__Reply r = RX__REPLY__INIT;
-	r.prescription = prescription;
-	return ok_reply_with(d, rc, &r, out);
-}
-
-/* STATUS: the prescriber's signed prescription and one DispenseInfo per
- * dispensed use, beside the receipt. */
-static rx_err_t status_reply(const dispatch_t *d, Rx__Receipt *rc, const store_outcome_t *o,
-			     store_buf_t *out)
-{
-	Rx__Reply r = RX__REPLY__INIT;
-	Rx__Signed sp = RX__SIGNED__INIT, recs[RX_MAX_USES];
-	Rx__DispenseInfo infos[RX_MAX_USES], *ptrs[RX_MAX_USES];
-	sp.body.data = (uint8_t *)o->body;
-	sp.body.len = o->body_len;
-	sp.signature.data = (uint8_t *)o->signature;
-	sp.signature.len = o->signature ? RX_SIG_LEN : 0;
-	r.prescription = &sp;
-	for (size_t i = 0; i < o->ndispenses && i < RX_MAX_USES; i++) {
-		const store_dispense_t *x = &o->dispenses[i];
-		rx__signed__init(&recs[i]);
-		recs[i].body.data = (uint8_t *)x->body;
-		recs[i].body.len = x->body_len;
-		recs[i].signature.data = (uint8_t *)x->signature;
-		recs[i].signature.len = RX_SIG_LEN;
-		rx__dispense_info__init(&infos[i]);
-		infos[i].record = &recs[i];
-		infos[i].at = x->at;
-		infos[i].institution_code = (char *)x->institution;
-		infos[i].use = x->use;
-		ptrs[i] = &infos[i];
-		r.n_dispenses = i + 1;
-	}
-	r.dispenses = ptrs;
-	/* The broker's word on when and where each use was dispensed goes under
-	 * its signature, not only the channel's protection. */
-	uint8_t h[RX_HASH_LEN];
-	if (r.n_dispenses) {
-		rx_dispenses_hash(ptrs, r.n_dispenses, h);
-		rc->dispenses_hash.data = h;
-		rc->dispenses_hash.len = RX_HASH_LEN;
-	}
-	return ok_reply_with(d, rc, &r, out);
-}
-
-static void receipt_init(const dispatch_t *d, Rx__Receipt *rc, const uint8_t *rid,
-			 const uint8_t *caller, int op, int64_t now)
-{
-	rx__receipt__init(rc);
-	rc->broker_key.data = (uint8_t *)d->key->pk;
-	rc->broker_key.len = RX_KEY_LEN;
-	rc->request_id.data = (uint8_t *)rid;
-	rc->request_id.len = RX_REQUEST_ID_LEN;
-	rc->caller_key.data = (uint8_t *)caller;
-	rc->caller_key.len = RX_KEY_LEN;
-	rc->op = (Rx__Op)op;
-	rc->at = now;
-}
-
-static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
-{
-	rc->prescription_id = (char *)rx->id;
-	rc->state = (Rx__State)rx->state;
-	rc->uses_left = rx->uses_left;
-	rc->cancel_pending = rx->cancel_pending;
-	rc->valid_until = rx->valid_until;
-	rc->institution_code = (char *)rx->institution;
-	rc->uses = rx->uses;
-	rc->issued_at = rx->issued_at;
-}
-
-/* An OK reply whose receipt carries the duplicate-medication findings. */
-static rx_err_t warned_reply(const dispatch_t *d, Rx__Receipt *rc, const store_outcome_t *o,
-			     store_buf_t *reply)
-{
-	warnings_pb_t *pb = NULL;
-	if (o->nwarnings) {
-		if ((pb = malloc(sizeof *pb)) == NULL)
-			return RX_SYSTEM;
-		rc->n_warnings = warnings_pb(o, pb);
-		rc->warnings = pb->ptrs;
-	}
-	rx_err_t err = ok_reply(d, rc, NULL, reply);
-	free(pb);
-	return err;
-}
-
-typedef struct {
-	const dispatch_t *d;
-	uint8_t dispense_hash[RX_HASH_LEN];
-	const char *access_code; /* SUBMIT: the new code, for the slip */
-} change_ctx_t;
-
-/* The reply to a change the store has made (store_change_begin) and will
- * keep with it (store_change_commit): a receipt signed by the broker, built
- * from the outcome. */
-static rx_err_t change_reply(const change_ctx_t *ctx, const store_change_t *c,
-			     const store_outcome_t *o, store_buf_t *reply)
-{
-	Rx__Receipt rc;
-	uint8_t token[RX_TOKEN_LEN];
-	Rx__Summary **sums = NULL;
-	rx_err_t err;
-
-	receipt_init(ctx->d, &rc, c->request_id, c->actor, c->op, c->now);
-	if (o->rx.id[0])
-		receipt_rx(&rc, &o->rx);
-	switch (c->op) {
-	case RX_OP_SUBMIT:
-		rc.patient_id = (char *)o->rx.patient_id;
-		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
-		rc.body_hash.len = RX_HASH_LEN;
-		rc.access_code = (char *)ctx->access_code;
-		return warned_reply(ctx->d, &rc, o, reply);
-	case RX_OP_NOMINATE:
-		rc.patient_id = (char *)o->rx.patient_id;
-		rc.pharmacy_code = (char *)o->pharmacy;
-		break;
-	case RX_OP_WATCH:
-	case RX_OP_ACK:
-		rc.notices = o->count;
-		break;
-	case RX_OP_CLAIM:
-		memcpy(token, o->rx.claim_token, RX_TOKEN_LEN);
-		rc.claim_token.data = token;
-		rc.claim_token.len = RX_TOKEN_LEN;
-		rc.use = o->use;
-		return warned_reply(ctx->d, &rc, o, reply);
-	case RX_OP_DISPENSE:
-		rc.use = o->use;
-		rc.body_hash.data = (uint8_t *)ctx->dispense_hash;
-		rc.body_hash.len = RX_HASH_LEN;
-		break;
-	case RX_OP_STATUS:
-		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
-		rc.body_hash.len = RX_HASH_LEN;
-		return status_reply(ctx->d, &rc, o, reply);
-	case RX_OP_LOG: {
-		Rx__AuditInfo **log = wire_audit_infos(o->log, o->nlog);
-		if (log == NULL)
-			return RX_SYSTEM;
-		rc.patient_id = (char *)o->rx.patient_id;
-		rc.n_log = o->nlog;
-		rc.log = log;
-		err = ok_reply(ctx->d, &rc, NULL, reply);
-		free(log);
-		return err;
-	}
-	case RX_OP_LIST:
-		/* A list is about a patient, not one prescription. */
-		rc.prescription_id = (char *)"";
-		rc.state = RX__STATE__STATE_NONE;
-		rc.uses_left = rc.uses = 0;
-		rc.valid_until = rc.issued_at = 0;
-		rc.institution_code = (char *)"";
-		rc.cancel_pending = 0;
-		rc.patient_id = (char *)(o->n ? o->list[0].patient_id : o->rx.patient_id);
-		if ((sums = wire_summaries(o->list, o->n)) == NULL)
-			return RX_SYSTEM;
-		rc.n_prescriptions = o->n;
-		rc.prescriptions = sums;
-		err = ok_reply(ctx->d, &rc, NULL, reply);
-		free(sums);
-		return err;
-	default:
-		break;
-	}
-	return ok_reply(ctx->d, &rc, NULL, reply);
-}
-
-rx_err_t dispatch_notice_frame(const dispatch_t *d, const store_notice_t *n, store_buf_t *frame)
-{
-	Rx__Notice m = RX__NOTICE__INIT;
-	Rx__Reply r = RX__REPLY__INIT;
-	uint8_t sig[RX_SIG_LEN];
-	m.seq = n->seq;
-	m.kind = (Rx__NoticeKind)n->kind;
-	m.pharmacy_code = (char *)n->pharmacy;
-	m.prescription_id = (char *)n->id;
-	m.patient_id = (char *)n->patient_id;
-	m.institution_code = (char *)n->institution;
-	m.at = n->at;
-	m.state = (Rx__State)n->state;
-	m.cancel_pending = n->cancel_pending;
-	m.broker_key.data = (uint8_t *)d->key->pk;
-	m.broker_key.len = RX_KEY_LEN;
-	size_t len = rx__notice__get_packed_size(&m);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (buf == NULL)
-		return RX_SYSTEM;
-	rx__notice__pack(&m, buf);
-	rx_err_t err = rx_sign(RX_SIGN_NOTICE, d->key->sk, buf, len, sig);
-	if (err == RX_OK) {
-		r.status = RX__STATUS__OK;
-		r.notice.data = buf;
-		r.notice.len = len;
-		r.notice_signature.data = sig;
-		r.notice_signature.len = RX_SIG_LEN;
-		err = pack_reply(&r, frame);
-	}
-	free(buf);
-	return err;
-}
 
 /* Refuse the request: record why in the log and jump to the refusal reply. */
 #define GOTO_REFUSE(code, text)             \
@@ -353,58 +55,26 @@ static void budget_free(void *data, void *ptr)
 	free(b);
 }
 
-static uint64_t wire_varint(const uint8_t **p, const uint8_t *end, int *ok)
-{
-	uint64_t v = 0;
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t b = *(*p)++;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
-	}
-	*ok = 0;
-	return 0;
-}
-
-/* The call's request id (field 1, 16 bytes), read from the wire without
- * decoding the call: a refusal of an unsigned call still names the request
- * it answers.  The last occurrence wins, as in protobuf.  0 if none. */
-static int wire_request_id(const uint8_t *b, size_t len, uint8_t rid[RX_REQUEST_ID_LEN])
+/* Call.request_id (field 1, 16 bytes) read off the call's bytes without
+ * decoding them: a refusal before the signature holds still names the
+ * request it answers.  0 if there is none or the bytes do not parse. */
+static int raw_request_id(const uint8_t *b, size_t len, uint8_t rid[RX_REQUEST_ID_LEN])
 {
 	if (b == NULL || len == 0) /* an empty call: protobuf-c leaves data NULL */
 		return 0;
 	const uint8_t *p = b, *end = b + len;
-	int ok = 1, found = 0;
-	while (p < end && ok) {
-		uint64_t tag = wire_varint(&p, end, &ok), n;
-		switch (tag & 7) {
-		case 0:
-			wire_varint(&p, end, &ok);
-			break;
-		case 1:
-			ok = end - p >= 8;
-			p += ok ? 8 : 0;
-			break;
-		case 5:
-			ok = end - p >= 4;
-			p += ok ? 4 : 0;
-			break;
-		case 2:
-			n = wire_varint(&p, end, &ok);
-			if (!ok || n > (uint64_t)(end - p))
-				return 0;
-			if (tag >> 3 == 1) {
-				found = n == RX_REQUEST_ID_LEN;
-				if (found)
-					memcpy(rid, p, RX_REQUEST_ID_LEN);
-			}
-			p += n;
-			break;
-		default:
+	rx_wire_field_t f;
+	int found = 0;
+	while (p < end) {
+		if (!rx_wire_next(&p, end, &f))
 			return 0;
+		if (f.number == 1 && f.type == RX_WIRE_LEN) {
+			found = f.len == RX_REQUEST_ID_LEN;
+			if (found)
+				memcpy(rid, f.data, RX_REQUEST_ID_LEN);
 		}
 	}
-	return ok && found;
+	return found;
 }
 
 void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p)
@@ -492,7 +162,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	store_change_t c = {0};
 	store_outcome_t out;
 	store_pending_t *pending = NULL;
-	change_ctx_t ctx = {.d = d};
+	reply_extra_t extra = {.access_code = NULL};
 	const uint8_t *call_hash = pr->call_hash;
 	const size_t len = pr->len;
 	char id[RX_ID_LEN + 1], pid[RX_PATIENT_ID_LEN + 1], code[RX_ACCESS_CODE_LEN + 1],
@@ -520,7 +190,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	if (req->call.len == 0)
 		GOTO_REFUSE(RX_INVALID, "request.call is empty");
 	uint8_t wire_rid[RX_REQUEST_ID_LEN];
-	if (call == NULL && wire_request_id(req->call.data, req->call.len, wire_rid)) {
+	if (call == NULL && raw_request_id(req->call.data, req->call.len, wire_rid)) {
 		rid = wire_rid;
 		rx_hex(rid, RX_REQUEST_ID_LEN, log->request_id);
 	}
@@ -681,7 +351,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		c.override_reason = p->override_reason;
 		rx_access_code_new(new_code);
 		c.new_access_code = new_code;
-		ctx.access_code = new_code;
+		extra.access_code = new_code;
 		break;
 	}
 	case RX_OP_DISPENSE: {
@@ -707,7 +377,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		c.body = sd->body.data;
 		c.body_len = sd->body.len;
 		c.signature = sd->signature.data;
-		rx_hash(sd->body.data, sd->body.len, ctx.dispense_hash);
+		rx_hash(sd->body.data, sd->body.len, extra.dispense_hash);
 		break;
 	}
 	default:
@@ -721,7 +391,7 @@ apply:
 	 * change (the store); the batch's commit makes it durable (front.c). */
 	err = store_change_begin(d->store, &c, &out, reply, &pending);
 	if (err == RX_OK && pending) {
-		err = change_reply(&ctx, &c, &out, reply);
+		err = reply_change(d->key, &c, &out, &extra, reply);
 		err = err == RX_OK ? store_change_commit(&pending, reply)
 				   : store_change_abort(&pending, err, "could not build the reply");
 		if (err != RX_OK)
@@ -731,7 +401,7 @@ apply:
 		log->status = err;
 		log->why = out.why;
 		/* DUPLICATE_MEDICATION: the prescriber sees what was found. */
-		err = refusal(rid, RX_REQUEST_ID_LEN, err, out.why, &out, reply);
+		err = reply_refusal_warned(rid, RX_REQUEST_ID_LEN, err, out.why, &out, reply);
 		goto cleanup;
 	}
 	/* store_replay above saw only what is committed; a retry found here is
@@ -749,7 +419,7 @@ apply:
 	goto done;
 
 refuse:
-	err = dispatch_refusal(rid, rid ? RX_REQUEST_ID_LEN : 0, log->status, log->why, reply);
+	err = reply_refusal(rid, rid ? RX_REQUEST_ID_LEN : 0, log->status, log->why, reply);
 	goto cleanup;
 done:
 	log->status = RX_OK;

@@ -101,14 +101,6 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 			  int64_t now, store_buf_t *reply, dispatch_log_t *log) RX_MUST_CHECK;
 /* (dispatch_request is dispatch_prepare then dispatch_apply.) */
 
-/* The frame pushing notice n to its pharmacy: a Reply with no request id
- * whose notice field is the serialized rx.Notice, signed by the broker's
- * key.  The caller owns *frame (store_buf_free). */
-rx_err_t dispatch_notice_frame(const dispatch_t *d, const store_notice_t *n,
-			       store_buf_t *frame) RX_MUST_CHECK;
-
-/* A refusal reply frame with no receipt (also used for bad framing). */
-rx_err_t dispatch_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t status,
-			  const char *why, store_buf_t *reply) RX_MUST_CHECK;
+/* The replies themselves (receipts, refusals, notices) are reply.h's. */
 
 #endif

@@ -10,6 +10,7 @@
 #include "frames.h"
 #include "log.h"
 #include "metrics.h"
+#include "reply.h"
 #include "rx_ops.h"
 #include "watchers.h"
 #include "workers.h"
@@ -132,7 +133,7 @@ static int push_notice(void *sock, const dispatch_t *d, const store_notice_t *n,
 {
 	store_buf_t frame = {0};
 	int sent = 0;
-	if (dispatch_notice_frame(d, n, &frame) != RX_OK)
+	if (reply_notice(d->key, n, &frame) != RX_OK)
 		return 0;
 	for (size_t i = 0; i < watchers_count(watching);) {
 		watcher_t *w = watchers_at(watching, i);
@@ -206,7 +207,7 @@ static void refuse_instead(pending_t *q, rx_err_t code, const char *why)
 	q->log.why = why;
 	q->log.nnotices = 0;
 	q->log.watcher[0] = '\0';
-	q->err = dispatch_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, code, why, &q->reply);
+	q->err = reply_refusal(has_rid ? rid : NULL, has_rid ? sizeof rid : 0, code, why, &q->reply);
 }
 
 /* A WATCH answered OK by the store whose connection could not be
@@ -291,7 +292,7 @@ int front_serve_batch(front_t *f)
 			memset(&q->log, 0, sizeof q->log);
 			q->log.status = RX_INVALID;
 			q->log.why = "expected frames [empty delimiter][request]";
-			q->err = dispatch_refusal(NULL, 0, q->log.status, q->log.why, &q->reply);
+			q->err = reply_refusal(NULL, 0, q->log.status, q->log.why, &q->reply);
 		} else {
 			/* The institution ZAP admitted this connection as (CURVE). */
 			const char *peer = zmq_msg_gets(&q->parts[2], "User-Id");

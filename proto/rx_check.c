@@ -6,6 +6,7 @@
 
 #include "rx_ids.h"
 #include "rx_types.h"
+#include "rx_wire.h"
 
 _Static_assert((int)RX_OP_SUBMIT == RX__OP__SUBMIT && (int)RX_OP_LIST == RX__OP__LIST &&
 		       (int)RX_OP_LOG == RX__OP__LOG && (int)RX_OP_ACK == RX__OP__ACK,
@@ -88,54 +89,23 @@ rx_err_t rx_check_text(const char *s, size_t max, int required)
 	return RX_OK;
 }
 
-/* One varint at *p (at most 10 bytes), advancing *p; 0 if cut short. */
-static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	*v = 0;
-	for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
-		uint8_t b = *(*p)++;
-		*v |= (uint64_t)(b & 0x7f) << (shift < 64 ? shift : 63);
-		if (!(b & 0x80))
-			return 1;
-	}
-	return 0;
-}
-
 rx_err_t rx_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
 {
 	const uint8_t *p = buf, *end = buf + len;
+	rx_wire_field_t w;
 	while (p < end) {
-		uint64_t key, n;
-		if (!wire_varint(&p, end, &key) || key >> 3 > UINT32_MAX)
+		if (!rx_wire_next(&p, end, &w) || w.number > UINT32_MAX)
 			return RX_INVALID;
+		if (w.type != RX_WIRE_LEN)
+			continue;
 		const ProtobufCFieldDescriptor *f =
-			protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3));
-		switch (key & 7) {
-		case 0: /* varint */
-			if (!wire_varint(&p, end, &n))
-				return RX_INVALID;
-			break;
-		case 1: /* 64-bit */
-		case 5: /* 32-bit */
-			n = (key & 7) == 1 ? 8 : 4;
-			if ((uint64_t)(end - p) < n)
-				return RX_INVALID;
-			p += n;
-			break;
-		case 2: /* length-delimited */
-			if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p))
-				return RX_INVALID;
-			if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, n))
-				return RX_INVALID;
-			/* The schema nests at most two deep (Prescription, Item). */
-			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
-			    rx_check_strings(f->descriptor, p, n) != RX_OK)
-				return RX_INVALID;
-			p += n;
-			break;
-		default:
+			protobuf_c_message_descriptor_get_field(desc, (unsigned)w.number);
+		if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(w.data, 0, w.len))
 			return RX_INVALID;
-		}
+		/* The schema nests at most two deep (Prescription, Item). */
+		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    rx_check_strings(f->descriptor, w.data, w.len) != RX_OK)
+			return RX_INVALID;
 	}
 	return RX_OK;
 }
