@@ -113,9 +113,9 @@ void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p)
 	if (!is_signed(sb) || sb->body.len > RX_MAX_FRAME)
 		return;
 	if (call->op == RX__OP__SUBMIT &&
-	    (p->p = rx__prescription__unpack(&p->alloc, sb->body.len, sb->body.data)))
-		p->body_ok = p->p->prescriber_key.len == RX_KEY_LEN &&
-			     rx_verify(RX_SIGN_PRESCRIPTION, p->p->prescriber_key.data, sb->body.data,
+	    (p->prescription = rx__prescription__unpack(&p->alloc, sb->body.len, sb->body.data)))
+		p->body_ok = p->prescription->prescriber_key.len == RX_KEY_LEN &&
+			     rx_verify(RX_SIGN_PRESCRIPTION, p->prescription->prescriber_key.data, sb->body.data,
 				       sb->body.len, sb->signature.data) == RX_OK;
 	if (call->op == RX__OP__DISPENSE &&
 	    (p->rec = rx__dispense_record__unpack(&p->alloc, sb->body.len, sb->body.data)))
@@ -135,8 +135,8 @@ void dispatch_prep_free(dispatch_prep_t *p)
 		rx__card_assertion__free_unpacked(p->card, &p->alloc);
 	if (p->rec)
 		rx__dispense_record__free_unpacked(p->rec, &p->alloc);
-	if (p->p)
-		rx__prescription__free_unpacked(p->p, &p->alloc);
+	if (p->prescription)
+		rx__prescription__free_unpacked(p->prescription, &p->alloc);
 	if (p->call)
 		rx__call__free_unpacked(p->call, &p->alloc);
 	if (p->req)
@@ -317,7 +317,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		const Rx__Signed *sp = call->prescription;
 		if (!is_signed(sp))
 			GOTO_REFUSE(RX_INVALID, "SUBMIT needs a signed prescription (body and 64-byte signature)");
-		if ((p = pr->p) == NULL)
+		if ((p = pr->prescription) == NULL)
 			GOTO_REFUSE(RX_INVALID, "prescription is not a valid rx.Prescription protobuf");
 		if (p->prescriber_key.len != RX_KEY_LEN)
 			GOTO_REFUSE(RX_INVALID, "prescriber key must be 32 bytes");

@@ -74,7 +74,7 @@ typedef struct {
 	uint8_t call_hash[RX_HASH_LEN];
 	Rx__CardAssertion *card; /* the call's card, if signed and it decodes */
 	int card_ok;                   /* its signature verifies by its card key */
-	Rx__Prescription *p;   /* SUBMIT: the signed prescription, if it decodes */
+	Rx__Prescription *prescription; /* SUBMIT: the signed prescription, if it decodes */
 	Rx__DispenseRecord *rec; /* DISPENSE: the signed record, if it decodes */
 	int body_ok;                   /* p's or rec's signature verifies by its own key */
 } dispatch_prep_t;
