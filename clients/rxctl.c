@@ -14,15 +14,16 @@
 
 #include "rxctl.h"
 
-
+/* One row per command; dispatch and the usage text both read it, so adding
+ * a command is one row and its handler. */
 typedef struct {
 	const char *name;     /* the words that select it: "key add" */
 	const char *alias;    /* another name for the same command, or NULL */
 	const char *synopsis; /* its arguments and options, for the usage text */
 	const char *help;     /* for the usage text; "\n" continues it in its column */
 	rxctl_run_fn *run;
-	int op;			   /* the admin op the handler sends */
-	int min_args, max_args;	   /* words after the name */
+	int op;		      /* the admin op the handler sends */
+	int min_args, max_args; /* how many words may follow the name */
 } command_t;
 
 static const command_t commands[] = {
@@ -33,9 +34,7 @@ static const command_t commands[] = {
 	 RX__ADMIN_OP__KEY_REVOKE, 1, 1},
 	{"patient enroll", NULL, "--my-number NNNNNNNNNNNN|- [--pseudonym-key FILE]",
 	 "-: read the number from stdin; the pseudonym key\n"
-	 "defaults to the one rxd checked at start",
-	 
-	 rxctl_enroll, RX__ADMIN_OP__PATIENT_ENROLL, 0, 0},
+	 "defaults to the one rxd checked at start", rxctl_enroll, RX__ADMIN_OP__PATIENT_ENROLL, 0, 0},
 	{"institution add", NULL, "--code CODE --kind clinic|pharmacy|portal --name NAME --curve-key Z85",
 	 "register a clinic, pharmacy or portal", rxctl_institutions,
 	 RX__ADMIN_OP__INSTITUTION_ADD, 0, 0},

@@ -247,9 +247,11 @@ int rxctl_drugs_load(const rxctl_t *c, int op, char **args, int nargs)
 			char human[4300];
 			snprintf(human, sizeof human, "drug master replaced: %llu drugs from %s (%zu part%s)\n",
 				 (unsigned long long)r->drugs_count, path, parts, parts == 1 ? "" : "s");
-			code = rxctl_finish(c, json_pack("{s:I, s:s, s:I}", "drugs", (json_int_t)r->drugs_count, "file",
-						path, "parts", (json_int_t)parts),
-				      RX_OK, NULL, human);
+			code = rxctl_finish(c,
+					    json_pack("{s:I, s:s, s:I}", "drugs",
+						      (json_int_t)r->drugs_count, "file", path,
+						      "parts", (json_int_t)parts),
+					    RX_OK, NULL, human);
 		}
 		if (r)
 			rx__admin_reply__free_unpacked(r, NULL);

@@ -416,6 +416,6 @@ int rxctl_unlock(const rxctl_t *c, int op, char **args, int nargs)
 		return code;
 	rx__admin_reply__free_unpacked(r, NULL);
 	return rxctl_finish(c, json_pack("{s:s, s:b}", "id", id, "unlocked", 1), RX_OK, NULL,
-		      "access-code use unlocked\n");
+			    "access-code use unlocked\n");
 }
 

@@ -92,8 +92,10 @@ int rxctl_enroll(const rxctl_t *c, int op, char **args, int nargs)
 		err = rx_key_load(path, &pk);
 	if (err != RX_OK) {
 		sodium_memzero(number, sizeof number);
-		return rxctl_failf(c, RX_SYSTEM, "cannot read the pseudonym key %s (%s): start rxd on this data dir "
-				       "first, or give --pseudonym-key FILE", path, rx_err_name(err));
+		return rxctl_failf(c, RX_SYSTEM,
+				   "cannot read the pseudonym key %s (%s): start rxd on this data "
+				   "dir first, or give --pseudonym-key FILE",
+				   path, rx_err_name(err));
 	}
 	/* The seed half of the secret is the pseudonym key. */
 	err = rx_patient_id_derive(pk.sk, number, pid);
@@ -109,8 +111,8 @@ int rxctl_enroll(const rxctl_t *c, int op, char **args, int nargs)
 	char human[128];
 	snprintf(human, sizeof human, "patient id %s (%s)\n", r->patient_id,
 		 r->created ? "enrolled" : "already enrolled");
-	code = rxctl_finish(c, json_pack("{s:s, s:b}", "patient_id", r->patient_id, "created", r->created),
-			    RX_OK, NULL, human);
+	json_t *o = json_pack("{s:s, s:b}", "patient_id", r->patient_id, "created", r->created);
+	code = rxctl_finish(c, o, RX_OK, NULL, human);
 	rx__admin_reply__free_unpacked(r, NULL);
 	return code;
 }
@@ -182,9 +184,10 @@ int rxctl_institutions(const rxctl_t *c, int op, char **args, int nargs)
 		code_rc = rxctl_finish(c, json_pack("{s:o}", "institutions", arr), RX_OK, NULL, NULL);
 	} else if (op == RX__ADMIN_OP__INSTITUTION_ADD) {
 		snprintf(human, sizeof human, "registered %s %s (%s)\n", kind, code, name);
-		code_rc = rxctl_finish(c, json_pack("{s:s, s:s, s:s, s:s}", "code", code, "kind", kind, "name", name,
-					   "curve_key", curve),
-				 RX_OK, NULL, human);
+		code_rc = rxctl_finish(c,
+				       json_pack("{s:s, s:s, s:s, s:s}", "code", code, "kind", kind,
+						 "name", name, "curve_key", curve),
+				       RX_OK, NULL, human);
 	} else {
 		snprintf(human, sizeof human, "revoked institution %s: its connections are refused\n", code);
 		code_rc = rxctl_finish(c, json_pack("{s:s, s:b}", "code", code, "revoked", 1), RX_OK, NULL, human);
@@ -237,8 +240,9 @@ int rxctl_cards(const rxctl_t *c, int op, char **args, int nargs)
 		code = rxctl_finish(c, json_pack("{s:o}", "cards", arr), RX_OK, NULL, NULL);
 	} else if (op == RX__ADMIN_OP__CARD_ENROLL) {
 		snprintf(human, sizeof human, "card enrolled for patient %s\n", r->patient_id);
-		code = rxctl_finish(c, json_pack("{s:s, s:s}", "card", hex, "patient_id", r->patient_id), RX_OK, NULL,
-			      human);
+		code = rxctl_finish(
+		    c, json_pack("{s:s, s:s}", "card", hex, "patient_id", r->patient_id), RX_OK,
+		    NULL, human);
 	} else {
 		snprintf(human, sizeof human, "card revoked: it is refused from now on\n");
 		code = rxctl_finish(c, json_pack("{s:s, s:b}", "card", hex, "revoked", 1), RX_OK, NULL, human);
@@ -294,9 +298,10 @@ int rxctl_keys(const rxctl_t *c, int op, char **args, int nargs)
 		code = rxctl_finish(c, json_pack("{s:o}", "keys", arr), RX_OK, NULL, NULL);
 	} else if (op == RX__ADMIN_OP__KEY_ADD) {
 		snprintf(human, sizeof human, "registered %s key %s for institution %s\n", role, hex, inst);
-		code = rxctl_finish(c, json_pack("{s:s, s:s, s:s, s:s}", "key", hex, "role", role, "institution",
-					inst, "name", name),
-			      RX_OK, NULL, human);
+		code = rxctl_finish(c,
+				    json_pack("{s:s, s:s, s:s, s:s}", "key", hex, "role", role,
+					      "institution", inst, "name", name),
+				    RX_OK, NULL, human);
 	} else {
 		snprintf(human, sizeof human, "revoked key %s\n", hex);
 		code = rxctl_finish(c, json_pack("{s:s, s:b}", "key", hex, "revoked", 1), RX_OK, NULL, human);
