@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "bench_int.h"
+#include "rxclient_int.h"
 
 static int64_t now_ns(void)
 {

@@ -36,6 +36,7 @@
 #include "bench_pg.h"
 #endif
 #include "rx_check.h"
+#include "rxclient_int.h"
 
 void bench_die(const char *fmt, const char *arg)
 {

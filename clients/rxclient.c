@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "rx_check.h"
+#include "rxclient_int.h"
 
 #define NOTICE_QUEUE 256
 

@@ -5,7 +5,10 @@
  * answers this request, and (STATUS) the prescriber's signature on the
  * prescription.  A request is resent with the same request id until a reply
  * arrives or the timeout passes, which is safe because rxd answers a retry
- * with its original reply.  One rxc_t per thread. */
+ * with its original reply.  One rxc_t per thread.
+ *
+ * This header is the public API.  The hooks that only the tests and the
+ * benchmark use (raw frames, pipelining) are in rxclient_int.h. */
 #ifndef RXCLIENT_H
 #define RXCLIENT_H
 
@@ -28,8 +31,9 @@ typedef struct {
 	const uint8_t *server_key; /* 32 bytes */
 } rxc_options_t;
 
-/* Connect to endpoint acting as kp (copied; NULL for rxc_raw use only).  zctx: a ZeroMQ context to share,
- * or NULL for one of its own.  Caller owns *out; release with rxc_destroy. */
+/* Connect to endpoint acting as kp (copied; NULL only for rxc_raw, in
+ * rxclient_int.h).  zctx: a ZeroMQ context to share, or NULL for one of its
+ * own.  Caller owns *out; release with rxc_destroy. */
 rx_err_t rxc_new(rxc_t **out, void *zctx, const char *endpoint, const rx_keypair_t *kp,
 		 const rxc_options_t *opt) RX_MUST_CHECK;
 void rxc_destroy(rxc_t **c);
@@ -154,23 +158,6 @@ rx_err_t rxc_ack(rxc_t *c, const uint64_t *seqs, size_t n, rxc_result_t *out);
  * first).  RX_UNREACHABLE: nothing within the timeout.  RX_BAD_SIGNATURE: a
  * notice that does not verify (dropped; call again). */
 rx_err_t rxc_notice(rxc_t *c, int timeout_ms, Rx__Notice **out) RX_MUST_CHECK;
-
-/* Send raw frames and wait for one reply frame (tests of hostile input).
- * On RX_OK *reply is a heap buffer the caller frees.  RX_UNREACHABLE on
- * timeout. */
-rx_err_t rxc_raw(rxc_t *c, const void *const *frames, const size_t *lens, int n,
-		 uint8_t **reply, size_t *reply_len) RX_MUST_CHECK;
-
-/* Pipelining (rx-bench): several requests in flight on one connection.
- * rxc_send_frame queues [empty][frame] without waiting for a reply (RX_OK,
- * or RX_UNREACHABLE if it could not be queued within the timeout);
- * rxc_recv_frame takes the next reply, whichever request it answers, waiting
- * at most timeout_ms (RX_UNREACHABLE if none came); on RX_OK *reply is heap
- * memory the caller frees.  rxc_socket is the connection's ZeroMQ socket,
- * borrowed, only to zmq_poll several connections at once. */
-rx_err_t rxc_send_frame(rxc_t *c, const uint8_t *frame, size_t len) RX_MUST_CHECK;
-rx_err_t rxc_recv_frame(rxc_t *c, int timeout_ms, uint8_t **reply, size_t *reply_len) RX_MUST_CHECK;
-void *rxc_socket(rxc_t *c);
 
 /* One request on the admin socket of the rxd serving data dir dir.  Returns
  * the reply's status, or RX_UNREACHABLE / RX_SYSTEM with msg set; on a reply

@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "rx_ids.h"
+#include "rxclient_int.h"
 #include "testutil.h"
 
 typedef struct {

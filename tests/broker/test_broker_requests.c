@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "broker_world.h"
+#include "rxclient_int.h"
 
 START_TEST(lifecycle)
 {

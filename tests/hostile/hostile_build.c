@@ -3,6 +3,7 @@
  * dispense records that are right but for the defect a row adds). */
 
 #include "hostile.h"
+#include "rxclient_int.h"
 
 /* ---- memory that lives for one row ---- */
 

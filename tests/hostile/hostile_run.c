@@ -15,6 +15,7 @@
  * their builders on hostile_build.c's helpers, all declared in hostile.h. */
 
 #include "hostile.h"
+#include "rxclient_int.h"
 
 #define PASSES 20           /* table runs measured after the warm-up run */
 #define RSS_BOUND_KB 4096   /* VmRSS growth allowed; see hostile_table */
