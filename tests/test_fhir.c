@@ -1,5 +1,5 @@
-/* Unit: the FHIR mapping (clients/fhir.c) from the sample bundles in
- * tests/data/fhir, both directions.  Each unmappable bundle must be refused
+/* Unit: the FHIR mapping (clients/fhir_in.c, clients/fhir_out.c) from the
+ * sample bundles in tests/data/fhir, both directions.  Each unmappable bundle must be refused
  * INVALID with the JSON path of its one defect. */
 #include <check.h>
 #include <stdlib.h>
