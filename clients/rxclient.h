@@ -56,7 +56,7 @@ typedef struct {
 
 void rxc_result_free(rxc_result_t *r);
 
-/* A fresh random request id. */
+/* A fresh request id: a UUIDv7 (time-ordered, 74 random bits). */
 void rxc_request_id(uint8_t rid[RX_REQUEST_ID_LEN]);
 
 /* Sign p (serialized once, here) as its prescriber / a record as its
