@@ -422,12 +422,20 @@ static rx_err_t do_submit(store_pending_t *ch)
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
 		RETURN_REFUSAL(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
+	/* The same signed bytes carry the same issued_at: led by it, the key
+	 * of a new entry lands at the index's end instead of on a random page.
+	 * Entries written before (format 2) are keyed by the hash alone. */
+	uint8_t bkey[8 + RX_HASH_LEN];
 	rx_hash(c->body, c->body_len, hash);
-	key = val(hash, RX_HASH_LEN);
-	if ((rc = mdb_get(txn, s->rx_hash, &key, &v)) == 0)
-		RETURN_REFUSAL(RX_CONFLICT, "this signed prescription was already submitted");
-	if (rc != MDB_NOTFOUND)
-		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	be64(bkey, c->issued_at);
+	memcpy(bkey + 8, hash, RX_HASH_LEN);
+	MDB_val bodykeys[2] = {val(bkey, sizeof bkey), val(hash, RX_HASH_LEN)};
+	for (int i = 0; i < 2; i++) {
+		if ((rc = mdb_get(txn, s->rx_hash, &bodykeys[i], &v)) == 0)
+			RETURN_REFUSAL(RX_CONFLICT, "this signed prescription was already submitted");
+		if (rc != MDB_NOTFOUND)
+			RETURN_REFUSAL(from_mdb(rc), "storage error");
+	}
 	/* 55 random bits: a collision is rare, but never overwrite one. */
 	for (int tries = 0;; tries++) {
 		rx_rxid_new(id);
@@ -453,8 +461,7 @@ static rx_err_t do_submit(store_pending_t *ch)
 	set_bytes(&r->access_hash, code, RX_HASH_LEN);
 
 	MDB_val idv = val(id, RX_ID_LEN);
-	key = val(hash, RX_HASH_LEN);
-	if ((rc = mdb_put(txn, s->rx_hash, &key, &idv, MDB_NOOVERWRITE)) != 0)
+	if ((rc = mdb_put(txn, s->rx_hash, &bodykeys[0], &idv, MDB_NOOVERWRITE)) != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)

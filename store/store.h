@@ -137,9 +137,11 @@ typedef struct {
 	 * from the slip (canonical), or neither. */
 	const store_assertion_t *card;
 	const char *access_code;
-	/* SUBMIT: the prescription's fields, checked by rx_check_prescription;
-	 * patient_id may be "" (the card's patient is used).  LIST: the patient
-	 * id the caller named, or "". */
+	/* SUBMIT: the prescription's fields as signed in body, checked by
+	 * rx_check_prescription (the guard against the same body submitted
+	 * twice is keyed by issued_at and the body's hash); patient_id may be ""
+	 * (the card's patient is used).  LIST: the patient id the caller named,
+	 * or "". */
 	const char *patient_id;
 	const char *institution;    /* as signed; "" means the key's own */
 	int64_t issued_at, valid_until;

@@ -14,7 +14,10 @@
  *   patients    patient id                  -> PatientRecord
  *   rx          prescription id             -> RxRecord (with the signed body)
  *   rx_patient  patient id -> prescription id (dupsort), for LIST
- *   rx_hash     BLAKE2b of signed body      -> prescription id, refuses resubmits
+ *   rx_hash     issued_at (8, big-endian) + BLAKE2b of the signed body
+ *               -> prescription id, refuses resubmits; time first, so new
+ *               entries land at the end (format 2 stores also hold keys of
+ *               the hash alone, looked up too)
  *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
  *               SUBMIT; the sweep walks it up to now and deletes what it passed
  *               (format 2)

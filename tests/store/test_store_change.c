@@ -3,6 +3,8 @@
  * the caller's own, a reply that cannot be built leaves nothing behind,
  * alone or in a batch. */
 
+#include <lmdb.h>
+
 #include "store_world.h"
 
 /* ---- retries and replays ---- */
@@ -148,14 +150,51 @@ START_TEST(resubmitted_body_conflicts)
 	world_open(&w);
 
 	ck_assert_int_eq(apply(&w, mk_submit(&k, w.doc, w.patient, 1, T0), &out), RX_OK);
-	/* the same signed prescription under a new request id */
+	/* the same signed prescription under a new request id (its fields, as
+	 * dispatch reads them from the body, are the first one's) */
 	store_change_t *c2 = mk_submit(&k2, w.doc, w.patient, 1, T0 + 5);
 	memcpy(k2.body, k.body, sizeof k.body);
 	memcpy(k2.sig, k.sig, sizeof k.sig);
+	c2->issued_at = T0;
 	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
 	/* ... even by another prescriber who got hold of the bytes */
 	c2 = mk_submit(&k2, w.doc2, w.patient, 1, T0 + 5);
 	memcpy(k2.body, k.body, sizeof k.body);
+	c2->issued_at = T0;
+	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
+	/* A store from before (format 2) keyed the guard by the hash alone:
+	 * such an entry refuses the bytes too. */
+	store_close(&w.s);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi idx;
+	MDB_cursor *cur;
+	MDB_val key, v;
+	uint8_t old[RX_HASH_LEN], id[RX_ID_LEN];
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, w.dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_hash", 0, &idx), 0);
+	ck_assert_int_eq(mdb_cursor_open(txn, idx, &cur), 0);
+	ck_assert_int_eq(mdb_cursor_get(cur, &key, &v, MDB_FIRST), 0);
+	ck_assert_uint_eq(key.mv_size, 8 + RX_HASH_LEN);
+	memcpy(old, (uint8_t *)key.mv_data + 8, RX_HASH_LEN);
+	memcpy(id, v.mv_data, RX_ID_LEN);
+	mdb_cursor_close(cur);
+	ck_assert_int_eq(mdb_drop(txn, idx, 0), 0);
+	key.mv_size = RX_HASH_LEN;
+	key.mv_data = old;
+	v.mv_size = RX_ID_LEN;
+	v.mv_data = id;
+	ck_assert_int_eq(mdb_put(txn, idx, &key, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	store_open_in(&w);
+	c2 = mk_submit(&k2, w.doc, w.patient, 1, T0 + 6);
+	memcpy(k2.body, k.body, sizeof k.body);
+	memcpy(k2.sig, k.sig, sizeof k.sig);
+	c2->issued_at = T0;
 	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
 	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
 	world_close(&w);
