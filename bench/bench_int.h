@@ -167,6 +167,11 @@ void bench_jobs_free(job_t *j);
 void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn choose);
 /* The signed Request frame for call by kp.  Heap; NULL if memory ran out. */
 uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len);
+/* The DISPENSE of pair j, with the claim token its CLAIM returned and a new
+ * request id (written to rid), signed by B's pharmacist: what a client signs
+ * in the timed loop.  Heap; NULL if memory ran out. */
+uint8_t *bench_jobs_dispense_frame(const bench_t *B, const job_t *j, const uint8_t token[RX_TOKEN_LEN],
+				   uint8_t rid[RX_REQUEST_ID_LEN], size_t *len);
 
 /* ---- bench_run.c: the timed loop ---- */
 
