@@ -410,8 +410,8 @@ int main(int argc, char **argv)
 		bench_pg_result_t pr[2];
 		fprintf(stderr, "rx-bench: PostgreSQL...\n");
 		if (bench_pg_start(&pg, o->dir, getenv("RX_PG_BINDIR"), R.pg.why, sizeof R.pg.why) == 0 &&
-		    bench_pg_submit(pg, o->clients, o->seconds, &pr[0]) == 0 &&
-		    bench_pg_claim_dispense(pg, o->clients, o->seconds, &pr[1]) == 0) {
+		    bench_pg_submit(pg, o->clients, o->seconds, NULL, &pr[0]) == 0 &&
+		    bench_pg_claim_dispense(pg, o->clients, o->seconds, NULL, &pr[1]) == 0) {
 			R.pg.have = 1;
 			for (int i = 0; i < 2; i++) {
 				R.pg.rate[i] = pr[i].per_second;
