@@ -173,6 +173,9 @@ void bench_jobs_free(job_t *j);
  * B's pools: a PAIR takes a prescription out of B->pool), and sign them all
  * on every core. */
 void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn choose);
+/* Free what bench_jobs_prepare gave w (its jobs, whether run or not, and
+ * the arrays its results went to); w can be prepared again. */
+void bench_jobs_release(worker_t *w);
 /* The signed Request frame for call by kp.  Heap; NULL if memory ran out. */
 uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len);
 /* The DISPENSE of pair j, with the claim token its CLAIM returned and a new

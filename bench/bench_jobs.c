@@ -157,6 +157,20 @@ void bench_jobs_free(job_t *j)
 		rxc_signed_free(&j->record);
 }
 
+void bench_jobs_release(worker_t *w)
+{
+	for (size_t k = 0; k < w->njobs; k++)
+		bench_jobs_free(&w->jobs[k]);
+	free(w->jobs);
+	free(w->lat);
+	free(w->made);
+	free(w->dispensed);
+	w->jobs = NULL;
+	w->lat = NULL;
+	w->made = w->dispensed = NULL;
+	w->njobs = 0;
+}
+
 /* What the signing threads share: a flat list of jobs, each already told
  * its kind and input, signed in parallel on every core. */
 typedef struct {

@@ -121,19 +121,8 @@ static void prepare(bench_t *B, int kind)
 
 static void unprepare(bench_t *B)
 {
-	for (int i = 0; i < B->nworkers; i++) {
-		worker_t *w = &B->w[i];
-		for (size_t k = 0; k < w->njobs; k++)
-			bench_jobs_free(&w->jobs[k]);
-		free(w->jobs);
-		free(w->lat);
-		free(w->made);
-		free(w->dispensed);
-		w->jobs = NULL;
-		w->lat = NULL;
-		w->made = w->dispensed = NULL;
-		w->njobs = 0;
-	}
+	for (int i = 0; i < B->nworkers; i++)
+		bench_jobs_release(&B->w[i]);
 }
 
 static void keep(pg_row_t *row, const bench_pg_result_t *r)

@@ -304,16 +304,7 @@ result_t bench_run(bench_t *B, int nw, int seconds, const char *name, const char
 		B->stored += (long)w->nmade;
 		/* Jobs handed out but never run are gone: a claim never sent
 		 * leaves its prescription ISSUED, unused; that is fine. */
-		for (size_t k = 0; k < w->njobs; k++)
-			bench_jobs_free(&w->jobs[k]);
-		free(w->jobs);
-		free(w->lat);
-		free(w->made);
-		free(w->dispensed);
-		w->jobs = NULL;
-		w->lat = NULL;
-		w->made = w->dispensed = NULL;
-		w->njobs = 0;
+		bench_jobs_release(w);
 	}
 	qsort(all, n, sizeof *all, cmp_u32);
 	r.units = n;
