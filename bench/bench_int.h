@@ -5,6 +5,7 @@
  *   bench_jobs.c    the work, signed before the clock starts
  *   bench_run.c     the timed loop: clients driving rxd, and their figures
  *   bench_report.c  the table and the JSON
+ *   bench_peer.c    the PostgreSQL peer (bench_pg), raw and verifying
  *
  * A benchmark's own failures (out of memory, a thread that would not start,
  * a set-up request refused) end the program with a message (bench_die): its
@@ -115,12 +116,19 @@ typedef struct {
 	double lmdb1_after; /* measured again after the workloads: the disk drifts */
 } limits_t;
 
-/* PostgreSQL's figures, when asked for: [0] submit, [1] claim+dispense. */
+/* PostgreSQL's figures, when asked for: raw, then with the application
+ * tier's verification; row i % 2 is the peer of res[i % 2]. */
+enum { PG_SUBMIT, PG_PAIRS, PG_SUBMIT_VERIFIED, PG_PAIRS_VERIFIED, PG_ROWS };
+typedef struct {
+	double rate, p50, p99, p999; /* units/s; ms */
+	double verifies_per_unit;    /* signatures verified per unit done (0: raw) */
+	uint64_t errors;
+	int ran_out;
+} pg_row_t;
+
 typedef struct {
 	int have;
-	double rate[2], p50[2], p99[2], p999[2];
-	uint64_t errors[2];
-	int ran_out[2];
+	pg_row_t row[PG_ROWS];
 	char why[300];
 } pg_figures_t;
 
@@ -165,8 +173,16 @@ void bench_jobs_free(job_t *j);
  * B's pools: a PAIR takes a prescription out of B->pool), and sign them all
  * on every core. */
 void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn choose);
+/* Free what bench_jobs_prepare gave w (its jobs, whether run or not, and
+ * the arrays its results went to); w can be prepared again. */
+void bench_jobs_release(worker_t *w);
 /* The signed Request frame for call by kp.  Heap; NULL if memory ran out. */
 uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len);
+/* The DISPENSE of pair j, with the claim token its CLAIM returned and a new
+ * request id (written to rid), signed by B's pharmacist: what a client signs
+ * in the timed loop.  Heap; NULL if memory ran out. */
+uint8_t *bench_jobs_dispense_frame(const bench_t *B, const job_t *j, const uint8_t token[RX_TOKEN_LEN],
+				   uint8_t rid[RX_REQUEST_ID_LEN], size_t *len);
 
 /* ---- bench_run.c: the timed loop ---- */
 
@@ -182,6 +198,15 @@ void bench_run_fill_pool(bench_t *B, size_t n, double rate);
 /* Submit (untimed, pipelined like every workload) until n prescriptions
  * are stored. */
 void bench_run_preload_to(bench_t *B, long n);
+
+/* ---- bench_peer.c (built only where libpq is found) ---- */
+
+/* Start a throw-away PostgreSQL cluster and run submit and claim+dispense
+ * against it from B's clients for B's seconds each: raw, then each client
+ * verifying first what rxd verifies (signed here, before the clock, into
+ * B's workers' jobs, freed after).  Into out; out->have 0 and out->why set
+ * if it could not. */
+void bench_peer_run(bench_t *B, pg_figures_t *out);
 
 /* ---- bench_report.c ---- */
 

@@ -4,7 +4,8 @@
  * assertions, the calls themselves, dispense records), on every core, so
  * the timed clients cost little CPU.  The one exception is the DISPENSE of
  * a pair, which carries the claim token the CLAIM's reply returns and so is
- * signed in the loop (bench_run.c). */
+ * signed in the loop (bench_jobs_dispense_frame, called by bench_run.c and
+ * by the PostgreSQL peer's tier, bench_peer.c). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,21 @@ static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
 	return j->frame ? 0 : -1;
 }
 
+uint8_t *bench_jobs_dispense_frame(const bench_t *B, const job_t *j, const uint8_t token[RX_TOKEN_LEN],
+				   uint8_t rid[RX_REQUEST_ID_LEN], size_t *len)
+{
+	Rx__Call call = RX__CALL__INIT;
+	rxc_request_id(rid);
+	call.request_id.data = rid;
+	call.request_id.len = RX_REQUEST_ID_LEN;
+	call.op = RX__OP__DISPENSE;
+	call.prescription_id = (char *)j->id;
+	call.claim_token.data = (uint8_t *)token;
+	call.claim_token.len = RX_TOKEN_LEN;
+	call.dispense = (Rx__Signed *)&j->record;
+	return bench_jobs_frame(&B->rxd.pharmacist, &call, len);
+}
+
 int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
 {
 	bench_rxd_t *r = &B->rxd;
@@ -139,6 +155,20 @@ void bench_jobs_free(job_t *j)
 	j->frame = NULL;
 	if (j->kind == JOB_PAIR)
 		rxc_signed_free(&j->record);
+}
+
+void bench_jobs_release(worker_t *w)
+{
+	for (size_t k = 0; k < w->njobs; k++)
+		bench_jobs_free(&w->jobs[k]);
+	free(w->jobs);
+	free(w->lat);
+	free(w->made);
+	free(w->dispensed);
+	w->jobs = NULL;
+	w->lat = NULL;
+	w->made = w->dispensed = NULL;
+	w->njobs = 0;
 }
 
 /* What the signing threads share: a flat list of jobs, each already told

@@ -165,12 +165,13 @@ void bench_pg_destroy(bench_pg_t **pgp)
 
 typedef struct {
 	bench_pg_t *pg;
-	int pairs;
+	const bench_pg_tier_t *tier; /* NULL: raw */
+	int client, pairs;
 	int64_t deadline;
 	pthread_barrier_t *go;
 	uint32_t *lat;
 	size_t nlat, cap;
-	uint64_t errors;
+	uint64_t errors, verifies; /* verifies: of the units recorded */
 	int ran_out, bad_connect;
 	int64_t end;
 } pgw_t;
@@ -188,10 +189,26 @@ static void record(pgw_t *w, int64_t t0)
 	w->lat[w->nlat++] = (uint32_t)((now_ns() - t0) / 1000);
 }
 
+/* The tier's verification of request step of unit k into *n; 0 if it held
+ * (or there is no tier). */
+static int tier_ok(pgw_t *w, uint64_t k, bench_pg_step_t step, const uint8_t *token, int *n)
+{
+	if (w->tier == NULL)
+		return 0;
+	int v = w->tier->verify(w->tier->ctx, w->client, k, step, token);
+	if (v < 0) {
+		w->errors++;
+		return -1;
+	}
+	*n += v;
+	return 0;
+}
+
 static void *pg_work(void *p)
 {
 	pgw_t *w = p;
 	uint8_t body[BODY_LEN], token[16];
+	uint64_t k = 0;
 	PGconn *c = PQconnectdb(w->pg->conninfo);
 	int ok = PQstatus(c) == CONNECTION_OK;
 	if (ok) {
@@ -216,19 +233,25 @@ static void *pg_work(void *p)
 	w->bad_connect = !ok;
 	pthread_barrier_wait(w->go);
 	randombytes_buf(body, sizeof body);
-	while (ok && now_ns() < w->deadline) {
+	for (; ok && now_ns() < w->deadline; k++) {
 		int64_t t0 = now_ns();
+		int nv = 0;
 		if (!w->pairs) {
+			if (tier_ok(w, k, BENCH_PG_SUBMIT, NULL, &nv) != 0)
+				continue;
 			const char *vals[2] = {"P0000000000000000A", (const char *)body};
 			int lens[2] = {0, BODY_LEN}, fmts[2] = {0, 1};
 			PGresult *r = PQexecPrepared(c, "submit", 2, vals, lens, fmts, 0);
-			if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 				record(w, t0);
-			else
+				w->verifies += (uint64_t)nv;
+			} else
 				w->errors++;
 			PQclear(r);
 			continue;
 		}
+		if (tier_ok(w, k, BENCH_PG_CLAIM, NULL, &nv) != 0)
+			continue;
 		randombytes_buf(token, sizeof token);
 		const char *cv[1] = {(const char *)token};
 		int cl[1] = {sizeof token}, cf[1] = {1};
@@ -246,12 +269,17 @@ static void *pg_work(void *p)
 		char id[32];
 		snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
 		PQclear(r);
+		/* The claim is taken and stays taken: as in rxd, a DISPENSE whose
+		 * signatures fail leaves the prescription claimed. */
+		if (tier_ok(w, k, BENCH_PG_DISPENSE, token, &nv) != 0)
+			continue;
 		const char *dv[3] = {id, (const char *)token, (const char *)body};
 		int dl[3] = {0, sizeof token, BODY_LEN}, df[3] = {0, 1, 1};
 		r = PQexecPrepared(c, "dispense", 3, dv, dl, df, 0);
-		if (PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0)
+		if (PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0) {
 			record(w, t0);
-		else
+			w->verifies += (uint64_t)nv;
+		} else
 			w->errors++;
 		PQclear(r);
 	}
@@ -266,7 +294,8 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int run(bench_pg_t *pg, int clients, int seconds, int pairs, bench_pg_result_t *out)
+static int run(bench_pg_t *pg, int clients, int seconds, int pairs, const bench_pg_tier_t *tier,
+	       bench_pg_result_t *out)
 {
 	pthread_t th[MAX_PG_CLIENTS];
 	pgw_t w[MAX_PG_CLIENTS];
@@ -278,6 +307,8 @@ static int run(bench_pg_t *pg, int clients, int seconds, int pairs, bench_pg_res
 	pthread_barrier_init(&go, NULL, (unsigned)clients + 1);
 	for (int i = 0; i < clients; i++) {
 		w[i].pg = pg;
+		w[i].tier = tier;
+		w[i].client = i;
 		w[i].pairs = pairs;
 		w[i].go = &go;
 		w[i].deadline = INT64_MAX;
@@ -291,10 +322,12 @@ static int run(bench_pg_t *pg, int clients, int seconds, int pairs, bench_pg_res
 	t0 = now_ns();
 	int64_t end = t0;
 	size_t n = 0;
+	uint64_t verifies = 0;
 	int bad = 0;
 	for (int i = 0; i < clients; i++) {
 		pthread_join(th[i], NULL);
 		n += w[i].nlat;
+		verifies += w[i].verifies;
 		out->errors += w[i].errors;
 		out->ran_out |= w[i].ran_out;
 		bad |= w[i].bad_connect;
@@ -319,6 +352,7 @@ static int run(bench_pg_t *pg, int clients, int seconds, int pairs, bench_pg_res
 	out->secs = (double)(end - t0) / 1e9;
 	out->per_second = out->secs > 0 ? (double)n / out->secs : 0;
 	if (n) {
+		out->verifies_per_unit = (double)verifies / (double)n;
 		out->p50 = all[(size_t)(n * 0.50)] / 1000.0;
 		out->p99 = all[(size_t)(n * 0.99) < n ? (size_t)(n * 0.99) : n - 1] / 1000.0;
 		out->p999 = all[(size_t)(n * 0.999) < n ? (size_t)(n * 0.999) : n - 1] / 1000.0;
@@ -327,12 +361,19 @@ static int run(bench_pg_t *pg, int clients, int seconds, int pairs, bench_pg_res
 	return 0;
 }
 
-int bench_pg_submit(bench_pg_t *pg, int clients, int seconds, bench_pg_result_t *out)
+int bench_pg_submit(bench_pg_t *pg, int clients, int seconds, const bench_pg_tier_t *tier,
+		    bench_pg_result_t *out)
 {
-	return run(pg, clients, seconds, 0, out);
+	PGconn *c = PQconnectdb(pg->conninfo);
+	int ok = PQstatus(c) == CONNECTION_OK && exec_ok(c, "TRUNCATE dispense, rx RESTART IDENTITY") == 0;
+	PQfinish(c);
+	if (!ok)
+		return -1;
+	return run(pg, clients, seconds, 0, tier, out);
 }
 
-int bench_pg_claim_dispense(bench_pg_t *pg, int clients, int seconds, bench_pg_result_t *out)
+int bench_pg_claim_dispense(bench_pg_t *pg, int clients, int seconds, const bench_pg_tier_t *tier,
+			    bench_pg_result_t *out)
 {
 	/* Enough ISSUED rows for any pace this machine allows, written
 	 * before the clock starts. */
@@ -346,5 +387,5 @@ int bench_pg_claim_dispense(bench_pg_t *pg, int clients, int seconds, bench_pg_r
 	PQfinish(c);
 	if (!ok)
 		return -1;
-	return run(pg, clients, seconds, 1, out);
+	return run(pg, clients, seconds, 1, tier, out);
 }

@@ -58,17 +58,8 @@ static void failed(worker_t *w, rx_err_t err, const char *fmt, const char *arg)
  * token is the CLAIM's answer. */
 static rx_err_t send_dispense(worker_t *w, slot_t *s, const uint8_t token[RX_TOKEN_LEN])
 {
-	Rx__Call call = RX__CALL__INIT;
-	call.request_id.data = s->rid;
-	call.request_id.len = RX_REQUEST_ID_LEN;
-	call.op = RX__OP__DISPENSE;
-	call.prescription_id = s->job->id;
-	call.claim_token.data = (uint8_t *)token;
-	call.claim_token.len = RX_TOKEN_LEN;
-	call.dispense = &s->job->record;
-	rxc_request_id(s->rid);
 	size_t len;
-	uint8_t *frame = bench_jobs_frame(&w->B->rxd.pharmacist, &call, &len);
+	uint8_t *frame = bench_jobs_dispense_frame(w->B, s->job, token, s->rid, &len);
 	if (frame == NULL)
 		return RX_SYSTEM;
 	rx_err_t err = rxc_send_frame(w->pharmacy, frame, len);
@@ -313,16 +304,7 @@ result_t bench_run(bench_t *B, int nw, int seconds, const char *name, const char
 		B->stored += (long)w->nmade;
 		/* Jobs handed out but never run are gone: a claim never sent
 		 * leaves its prescription ISSUED, unused; that is fine. */
-		for (size_t k = 0; k < w->njobs; k++)
-			bench_jobs_free(&w->jobs[k]);
-		free(w->jobs);
-		free(w->lat);
-		free(w->made);
-		free(w->dispensed);
-		w->jobs = NULL;
-		w->lat = NULL;
-		w->made = w->dispensed = NULL;
-		w->njobs = 0;
+		bench_jobs_release(w);
 	}
 	qsort(all, n, sizeof *all, cmp_u32);
 	r.units = n;

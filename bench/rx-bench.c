@@ -32,9 +32,6 @@
 
 #include "bench_int.h"
 #include "bench_limits.h"
-#ifdef RX_BENCH_PG
-#include "bench_pg.h"
-#endif
 #include "rx_check.h"
 #include "rxclient_int.h"
 
@@ -169,7 +166,8 @@ static void usage(FILE *f)
 		"  --metrics EP  rxd serves its metrics at EP (as rxd --metrics), to scrape\n"
 		"                while the workloads run\n"
 		"  --vs-postgres also run submit and claim+dispense against a throw-away PostgreSQL\n"
-		"                cluster (fsync and synchronous_commit on, no signatures checked)\n");
+		"                cluster (fsync and synchronous_commit on): raw, no signatures checked,\n"
+		"                and with its clients verifying first what rxd verifies per request\n");
 }
 
 static void parse(int argc, char **argv, options_t *o)
@@ -406,24 +404,7 @@ int main(int argc, char **argv)
 
 	if (o->vs_postgres) {
 #ifdef RX_BENCH_PG
-		bench_pg_t *pg = NULL;
-		bench_pg_result_t pr[2];
-		fprintf(stderr, "rx-bench: PostgreSQL...\n");
-		if (bench_pg_start(&pg, o->dir, getenv("RX_PG_BINDIR"), R.pg.why, sizeof R.pg.why) == 0 &&
-		    bench_pg_submit(pg, o->clients, o->seconds, &pr[0]) == 0 &&
-		    bench_pg_claim_dispense(pg, o->clients, o->seconds, &pr[1]) == 0) {
-			R.pg.have = 1;
-			for (int i = 0; i < 2; i++) {
-				R.pg.rate[i] = pr[i].per_second;
-				R.pg.p50[i] = pr[i].p50;
-				R.pg.p99[i] = pr[i].p99;
-				R.pg.p999[i] = pr[i].p999;
-				R.pg.errors[i] = pr[i].errors;
-				R.pg.ran_out[i] = pr[i].ran_out;
-			}
-		} else if (R.pg.why[0] == '\0')
-			snprintf(R.pg.why, sizeof R.pg.why, "a workload failed");
-		bench_pg_destroy(&pg);
+		bench_peer_run(&B, &R.pg);
 #else
 		snprintf(R.pg.why, sizeof R.pg.why, "rx-bench was built without libpq");
 #endif
