@@ -55,16 +55,12 @@ rx_err_t store_audit_tail(store_t *s, size_t want, store_audit_t **out, size_t *
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t cap = 0;
-	rx_err_t err = read_begin(s, &txn);
 	int rc;
 	*out = NULL;
 	*count = 0;
+	rx_err_t err = read_cursor(s, s->audit.log, &txn, &cur);
 	if (err != RX_OK)
 		return err;
-	if ((rc = mdb_cursor_open(txn, s->audit.log, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
 	/* Walk back from the end, then put them oldest first. */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == 0 && *count < want;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_PREV))
@@ -190,14 +186,10 @@ rx_err_t store_audit_each(store_t *s, int64_t from, int64_t to, store_audit_fn f
 	MDB_cursor *cur;
 	MDB_val k, v;
 	store_audit_t e;
-	rx_err_t err = read_begin(s, &txn);
 	int rc;
+	rx_err_t err = read_cursor(s, s->audit.log, &txn, &cur);
 	if (err != RX_OK)
 		return err;
-	if ((rc = mdb_cursor_open(txn, s->audit.log, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (!audit_decode(&v, &e) || e.at < from || e.at >= to)
 			continue;

@@ -138,16 +138,12 @@ rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t cap = 0;
-	rx_err_t err = read_begin(s, &txn);
 	int rc;
 	*out = NULL;
 	*n = 0;
+	rx_err_t err = read_cursor(s, s->rx, &txn, &cur);
 	if (err != RX_OK)
 		return err;
-	if ((rc = mdb_cursor_open(txn, s->rx, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return from_mdb(rc);
-	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max && err == RX_OK;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char id[RX_ID_LEN + 1];

@@ -151,6 +151,21 @@ static inline rx_err_t read_begin(store_t *s, MDB_txn **txn)
 										: RX_UNAVAILABLE;
 }
 
+/* A read transaction and a cursor on dbi in it, for a walk; on failure
+ * neither is left open.  The caller closes the cursor, then aborts txn. */
+static inline rx_err_t read_cursor(store_t *s, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **cur)
+{
+	rx_err_t err = read_begin(s, txn);
+	if (err != RX_OK)
+		return err;
+	int rc = mdb_cursor_open(*txn, dbi, cur);
+	if (rc != 0) {
+		mdb_txn_abort(*txn);
+		return from_mdb(rc);
+	}
+	return RX_OK;
+}
+
 /* Run one small write (key registry, enrollment) as its own synced commit. */
 static inline rx_err_t commit_or_abort(MDB_txn *txn, int rc)
 {
