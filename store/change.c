@@ -181,14 +181,12 @@ static rx_err_t change_fail(store_pending_t *ch, rx_err_t err)
 	}
 	if (err != RX_UNAVAILABLE && err != RX_SYSTEM && err != RX_STORAGE_FULL && record &&
 	    (ch->txn || mdb_txn_begin(s->env, s->batch, 0, &ch->txn) == 0)) {
-		MDB_val idk = val(ch->id, RX_ID_LEN);
 		const char *whose = ch->stored ? ch->stored->patient_id : ch->patient;
-		int keep = out->commit && ch->dirty && ch->id[0];
+		/* A code's count lives in the record (out->commit: only after
+		 * the record was read). */
 		rc = 0;
-		if (keep)
-			rc = st_put_sealed(s, ch->txn, s->rx, "rx", &idk, &ch->r->base, 0);
-		if (rc == 0 && keep && ch->stored)
-			rc = st_counts_move(ch->txn, s, (int)ch->stored->state, (int)ch->r->state);
+		if (out->commit && ch->dirty && ch->stored)
+			rc = st_put_rx(ch->txn, s, ch->id, ch->r, (int)ch->stored->state);
 		if (rc == 0)
 			rc = audit_request(ch->txn, s, c, err, out->why, c->id ? c->id : ch->id, whose);
 		if (rc == 0)
@@ -273,10 +271,8 @@ rx_err_t store_change_begin(store_t *s, const store_change_t *c, store_outcome_t
 
 	if (ch->dirty) {
 		ch->r->updated_at = c->now;
-		MDB_val idk = val(ch->id, RX_ID_LEN);
-		if ((rc = st_put_sealed(s, ch->txn, s->rx, "rx", &idk, &ch->r->base, 0)) != 0 ||
-		    (rc = st_counts_move(ch->txn, s, ch->stored ? (int)ch->stored->state : 0,
-					 (int)ch->r->state)) != 0) {
+		if ((rc = st_put_rx(ch->txn, s, ch->id, ch->r,
+				    ch->stored ? (int)ch->stored->state : 0)) != 0) {
 			out->why = "storage error writing the prescription";
 			return change_fail(ch, from_mdb(rc));
 		}

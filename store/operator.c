@@ -51,8 +51,7 @@ rx_err_t store_rx_unlock(store_t *s, const char *id, int64_t now)
 	r->code_failures = 0;
 	r->code_locked = 0;
 	r->updated_at = now;
-	MDB_val k = val(id, RX_ID_LEN);
-	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
+	rc = st_put_rx(txn, s, id, r, (int)r->state);
 	if (rc == 0)
 		rc = st_audit_operator(txn, s, now, "RX_UNLOCK", id, r->patient_id, NULL);
 	rxstore__rx_record__free_unpacked(r, NULL);
@@ -191,10 +190,7 @@ rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *r
 	w.cancel_pending = 0;
 	st_clear_claim(&w);
 	w.updated_at = now;
-	MDB_val k = val(id, RX_ID_LEN);
-	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &w.base, 0);
-	if (rc == 0)
-		rc = st_counts_move(txn, s, (int)r->state, (int)w.state);
+	rc = st_put_rx(txn, s, id, &w, (int)r->state);
 	if (rc == 0)
 		rc = st_audit_operator(txn, s, now, "RX_RELEASE", id, r->patient_id, reason);
 	rxstore__rx_record__free_unpacked(r, NULL);
@@ -244,10 +240,7 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 			w.cancel_pending = 0;
 			st_clear_claim(&w);
 			w.updated_at = now;
-			MDB_val rk = val(id, RX_ID_LEN);
-			rc = st_put_sealed(s, txn, s->rx, "rx", &rk, &w.base, 0);
-			if (rc == 0)
-				rc = st_counts_move(txn, s, (int)r->state, RX_STATE_EXPIRED);
+			rc = st_put_rx(txn, s, id, &w, (int)r->state);
 			if (rc == 0)
 				rc = st_audit_operator(txn, s, now, "EXPIRE", id, r->patient_id, NULL);
 			(*count)++;

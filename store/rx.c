@@ -282,6 +282,14 @@ static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
 }
 
 /* See store_int.h. */
+int st_put_rx(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r, int from)
+{
+	MDB_val k = val(id, RX_ID_LEN);
+	int rc = st_put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
+	return rc != 0 ? rc : st_counts_move(txn, s, from, (int)r->state);
+}
+
+/* See store_int.h. */
 void st_clear_claim(Rxstore__RxRecord *r)
 {
 	set_bytes(&r->claimer_key, NULL, 0);

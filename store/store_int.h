@@ -278,6 +278,11 @@ rx_err_t st_push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
  * store_buf_free); nothing if b is NULL; RX_SYSTEM if memory runs out. */
 rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d);
 
+/* Write prescription id's record r, sealed, and move the counts from the
+ * state it had (from; 0: it is new) to r's: the one way a record is
+ * written.  An LMDB code. */
+int st_put_rx(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r, int from);
+
 /* Forget the claim (claimer and token) of a record about to be written. */
 void st_clear_claim(Rxstore__RxRecord *r);
 
