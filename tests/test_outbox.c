@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "outbox.h"
+#include "rxclient.h"
 #include "rx_types.h"
 #include "testutil.h"
 
@@ -49,6 +50,42 @@ static void setup(void)
 	randombytes_buf(seed, sizeof seed);
 	rx_keypair_from_seed(seed, &kp);
 }
+
+/* The request ids the outbox keeps are rxclient's: UUIDv7s (proto/README
+ * 4.1), so the broker appends a caller's stored replies in time order. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t id_ms(const uint8_t rid[RX_REQUEST_ID_LEN])
+{
+	uint64_t ms = 0;
+	for (int i = 0; i < 6; i++)
+		ms = ms << 8 | rid[i];
+	return ms;
+}
+
+START_TEST(request_ids_are_uuidv7)
+{
+	uint8_t a[RX_REQUEST_ID_LEN], b[RX_REQUEST_ID_LEN], c[RX_REQUEST_ID_LEN];
+	uint64_t before = now_ms();
+	rxc_request_id(a);
+	rxc_request_id(b);
+	uint64_t after = now_ms();
+	ck_assert_uint_eq(a[6] >> 4, 7);    /* version 7 */
+	ck_assert_uint_eq(a[8] >> 6, 2);    /* variant 10 */
+	ck_assert(id_ms(a) >= before && id_ms(a) <= after);
+	ck_assert(memcmp(a, b, sizeof a) != 0); /* random bits differ within a millisecond */
+	/* A later millisecond sorts after (the clock is polled, not slept on). */
+	while (now_ms() <= after)
+		;
+	rxc_request_id(c);
+	ck_assert_int_lt(memcmp(a, c, 6), 0);
+}
+END_TEST
 
 START_TEST(order_persistence_removal)
 {
@@ -384,6 +421,7 @@ int main(void)
 	tcase_add_test(tc, refuses_open_dirs);
 	tcase_add_test(tc, damaged_entries_are_set_aside);
 	tcase_add_test(tc, delivery_lock_serialises_processes);
+	tcase_add_test(tc, request_ids_are_uuidv7);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
