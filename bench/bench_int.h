@@ -2,7 +2,8 @@
  *
  *   rx-bench.c      flags, setting up rxd and the clients, the order of the
  *                   workloads (main)
- *   bench_jobs.c    the work, signed before the clock starts
+ *   bench_jobs.c    the work, signed before the clock starts (but a
+ *                   pair's DISPENSE: see there)
  *   bench_run.c     the timed loop: clients driving rxd, and their figures
  *   bench_report.c  the table and the JSON
  *   bench_peer.c    the PostgreSQL peer (bench_pg), raw and verifying
@@ -41,8 +42,23 @@ typedef struct {
 	uint8_t *frame;          /* the signed Request: SUBMIT, CLAIM or STATUS */
 	size_t len;
 	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id inside frame */
-	Rx__Signed record;       /* PAIR: the dispense record, signed */
+	uint32_t use;            /* PAIR: the use its dispense record names */
 } job_t;
+
+/* A prescription or dispense record as rxc_frame takes it: version 2,
+ * unsigned (the request's one signature covers it, bound to its call).  The
+ * message points into the struct: fill it where it stays, do not copy it.
+ * Nothing is on the heap. */
+typedef struct {
+	Rx__Prescription p;
+	Rx__Item item;
+	Rx__Item *items[1];
+} bench_rx_t;
+typedef struct {
+	Rx__DispenseRecord d;
+	Rx__Item item;
+	Rx__Item *items[1];
+} bench_rec_t;
 
 /* An ISSUED prescription the pharmacies may claim. */
 typedef struct {
@@ -163,10 +179,13 @@ int bench_choose_pair(size_t k);
 int bench_choose_mixed(size_t k);
 
 /* A one-use prescription of one item by B's prescriber for patient, issued
- * at now, signed into out (rxc_signed_free).  0 on success. */
-int bench_jobs_prescription(const bench_t *B, int patient, const char *notes, int64_t now,
-			    Rx__Signed *out);
-/* Make j the claim+dispense pair of e, signed.  0 on success. */
+ * at now, into out (unsigned: rxc_submit or rxc_frame signs it). */
+void bench_jobs_prescription(const bench_t *B, int patient, const char *notes, int64_t now,
+			     bench_rx_t *out);
+/* The dispense record of pair j by B's pharmacist, into out (unsigned:
+ * rxc_dispense or rxc_frame signs it). */
+void bench_jobs_record(const bench_t *B, const job_t *j, bench_rec_t *out);
+/* Make j the claim+dispense pair of e: its CLAIM signed.  0 on success. */
 int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e);
 void bench_jobs_free(job_t *j);
 /* Give each of the first nw workers per_worker jobs drawn by choose (from
@@ -176,11 +195,15 @@ void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn c
 /* Free what bench_jobs_prepare gave w (its jobs, whether run or not, and
  * the arrays its results went to); w can be prepared again. */
 void bench_jobs_release(worker_t *w);
-/* The signed Request frame for call by kp.  Heap; NULL if memory ran out. */
-uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len);
+/* The signed Request frame for call by kp (doc: a SUBMIT's prescription or
+ * a DISPENSE's record, bound to the call and signed with it; else NULL), as
+ * rxc_frame makes it.  Heap; NULL if memory ran out. */
+uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+			  size_t *len);
 /* The DISPENSE of pair j, with the claim token its CLAIM returned and a new
- * request id (written to rid), signed by B's pharmacist: what a client signs
- * in the timed loop.  Heap; NULL if memory ran out. */
+ * request id (written to rid), its dispense record signed by B's pharmacist
+ * bound to that call: what a client signs in the timed loop (one Ed25519
+ * signature).  Heap; NULL if memory ran out. */
 uint8_t *bench_jobs_dispense_frame(const bench_t *B, const job_t *j, const uint8_t token[RX_TOKEN_LEN],
 				   uint8_t rid[RX_REQUEST_ID_LEN], size_t *len);
 

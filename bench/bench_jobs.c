@@ -1,11 +1,12 @@
 /* bench_jobs: the work of a workload, signed before the clock starts.
  *
  * Everything a client sends is made here first (prescriptions, card
- * assertions, the calls themselves, dispense records), on every core, so
- * the timed clients cost little CPU.  The one exception is the DISPENSE of
- * a pair, which carries the claim token the CLAIM's reply returns and so is
- * signed in the loop (bench_jobs_dispense_frame, called by bench_run.c and
- * by the PostgreSQL peer's tier, bench_peer.c). */
+ * assertions, the calls themselves), on every core, so the timed clients
+ * cost little CPU.  The one exception is the DISPENSE of a pair, which
+ * carries the claim token the CLAIM's reply returns and so is signed in the
+ * loop (bench_jobs_dispense_frame, called by bench_run.c and by the
+ * PostgreSQL peer's tier, bench_peer.c): protocol v2 signs its dispense
+ * record bound to that call, one signature, as v1 signed the call. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,11 @@
 #include "bench_int.h"
 #include "rx_check.h"
 
-uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, size_t *len)
+uint8_t *bench_jobs_frame(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+			  size_t *len)
 {
 	uint8_t *frame = NULL;
-	return rxc_frame(kp, call, &frame, len) == RX_OK ? frame : NULL;
+	return rxc_frame(kp, call, doc, &frame, len) == RX_OK ? frame : NULL;
 }
 
 /* One real item: amlodipine 5 mg, as the tests use. */
@@ -34,24 +36,40 @@ static void norvasc(Rx__Item *it)
 	it->quantity = 28;
 }
 
-int bench_jobs_prescription(const bench_t *B, int patient, const char *notes, int64_t now,
-			    Rx__Signed *out)
+void bench_jobs_prescription(const bench_t *B, int patient, const char *notes, int64_t now,
+			     bench_rx_t *out)
 {
 	const bench_rxd_t *r = &B->rxd;
-	Rx__Prescription p = RX__PRESCRIPTION__INIT;
-	Rx__Item it, *items[1] = {&it};
-	norvasc(&it);
-	p.version = 1;
-	p.patient_id = (char *)r->patient[patient];
-	p.prescriber_key.data = (uint8_t *)r->prescriber.pk;
-	p.prescriber_key.len = RX_KEY_LEN;
-	p.issued_at = now;
-	p.valid_until = rx_valid_until(now, 4);
-	p.uses = 1;
-	p.n_items = 1;
-	p.items = items;
-	p.notes = (char *)notes;
-	return rxc_sign_prescription(&r->prescriber, &p, out) == RX_OK ? 0 : -1;
+	Rx__Prescription *p = &out->p;
+	rx__prescription__init(p);
+	norvasc(&out->item);
+	out->items[0] = &out->item;
+	p->version = RX_DOC_VERSION;
+	p->patient_id = (char *)r->patient[patient];
+	p->prescriber_key.data = (uint8_t *)r->prescriber.pk;
+	p->prescriber_key.len = RX_KEY_LEN;
+	p->issued_at = now;
+	p->valid_until = rx_valid_until(now, 4);
+	p->uses = 1;
+	p->n_items = 1;
+	p->items = out->items;
+	p->notes = (char *)notes;
+}
+
+void bench_jobs_record(const bench_t *B, const job_t *j, bench_rec_t *out)
+{
+	Rx__DispenseRecord *d = &out->d;
+	rx__dispense_record__init(d);
+	norvasc(&out->item);
+	out->items[0] = &out->item;
+	d->version = RX_DOC_VERSION;
+	d->prescription_id = (char *)j->id;
+	d->use = j->use;
+	d->pharmacy_key.data = (uint8_t *)B->rxd.pharmacist.pk;
+	d->pharmacy_key.len = RX_KEY_LEN;
+	d->n_items = 1;
+	d->items = out->items;
+	d->notes = (char *)"";
 }
 
 /* call for j: kind op, a fresh request id kept in j->rid (call points into
@@ -69,7 +87,8 @@ static void call_init(Rx__Call *call, job_t *j, int kind, Rx__Op op)
 static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
 {
 	bench_rxd_t *r = &B->rxd;
-	Rx__Signed sp, card;
+	bench_rx_t rx;
+	Rx__Signed card;
 	Rx__Call call;
 	char notes[48];
 	int64_t now = (int64_t)time(NULL);
@@ -77,17 +96,12 @@ static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
 	call_init(&call, j, JOB_SUBMIT, RX__OP__SUBMIT);
 	j->patient = (int)(seq % (uint64_t)r->npatients);
 	snprintf(notes, sizeof notes, "rx-bench %llu", (unsigned long long)seq);
-	if (bench_jobs_prescription(B, j->patient, notes, now, &sp) != 0)
-		return -1;
+	bench_jobs_prescription(B, j->patient, notes, now, &rx);
 	if (rxc_card_assertion(&r->card[j->patient], RX__PURPOSE__PURPOSE_ISSUE, r->clinic_code, now,
-			       &card) != RX_OK) {
-		rxc_signed_free(&sp);
+			       &card) != RX_OK)
 		return -1;
-	}
-	call.prescription = &sp;
 	call.card = &card;
-	j->frame = bench_jobs_frame(&r->prescriber, &call, &j->len);
-	rxc_signed_free(&sp);
+	j->frame = bench_jobs_frame(&r->prescriber, &call, &rx.p.base, &j->len);
 	rxc_signed_free(&card);
 	return j->frame ? 0 : -1;
 }
@@ -96,6 +110,7 @@ uint8_t *bench_jobs_dispense_frame(const bench_t *B, const job_t *j, const uint8
 				   uint8_t rid[RX_REQUEST_ID_LEN], size_t *len)
 {
 	Rx__Call call = RX__CALL__INIT;
+	bench_rec_t rec;
 	rxc_request_id(rid);
 	call.request_id.data = rid;
 	call.request_id.len = RX_REQUEST_ID_LEN;
@@ -103,8 +118,8 @@ uint8_t *bench_jobs_dispense_frame(const bench_t *B, const job_t *j, const uint8
 	call.prescription_id = (char *)j->id;
 	call.claim_token.data = (uint8_t *)token;
 	call.claim_token.len = RX_TOKEN_LEN;
-	call.dispense = (Rx__Signed *)&j->record;
-	return bench_jobs_frame(&B->rxd.pharmacist, &call, len);
+	bench_jobs_record(B, j, &rec);
+	return bench_jobs_frame(&B->rxd.pharmacist, &call, &rec.d.base, len);
 }
 
 int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
@@ -112,8 +127,6 @@ int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
 	bench_rxd_t *r = &B->rxd;
 	Rx__Signed card;
 	Rx__Call call;
-	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	Rx__Item it, *items[1] = {&it};
 
 	call_init(&call, j, JOB_PAIR, RX__OP__CLAIM);
 	j->patient = e->patient;
@@ -123,19 +136,10 @@ int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
 		return -1;
 	call.prescription_id = j->id;
 	call.card = &card;
-	j->frame = bench_jobs_frame(&r->pharmacist, &call, &j->len);
+	j->frame = bench_jobs_frame(&r->pharmacist, &call, NULL, &j->len);
 	rxc_signed_free(&card);
-	norvasc(&it);
-	d.version = 1;
-	d.prescription_id = j->id;
-	d.use = B->use;
-	d.pharmacy_key.data = r->pharmacist.pk;
-	d.pharmacy_key.len = RX_KEY_LEN;
-	d.n_items = 1;
-	d.items = items;
-	d.notes = (char *)"";
-	if (rxc_sign_dispense(&r->pharmacist, &d, &j->record) != RX_OK)
-		return -1;
+	/* Its DISPENSE is signed in the loop, with the claim's token. */
+	j->use = B->use;
 	return j->frame ? 0 : -1;
 }
 
@@ -145,7 +149,7 @@ static int sign_status(bench_t *B, job_t *j, const pool_ent_t *e)
 	call_init(&call, j, JOB_STATUS, RX__OP__STATUS);
 	memcpy(j->id, e->id, sizeof j->id);
 	call.prescription_id = j->id;
-	j->frame = bench_jobs_frame(&B->rxd.prescriber, &call, &j->len);
+	j->frame = bench_jobs_frame(&B->rxd.prescriber, &call, NULL, &j->len);
 	return j->frame ? 0 : -1;
 }
 
@@ -153,8 +157,6 @@ void bench_jobs_free(job_t *j)
 {
 	free(j->frame);
 	j->frame = NULL;
-	if (j->kind == JOB_PAIR)
-		rxc_signed_free(&j->record);
 }
 
 void bench_jobs_release(worker_t *w)

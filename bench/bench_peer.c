@@ -2,44 +2,95 @@
  * the application tier a national operator would put in front of it.
  *
  * The tier verifies, per request, exactly the signatures rxd verifies for
- * it (broker/dispatch.c, dispatch_prepare; proto/README.md section 5.4):
- * SUBMIT the request over its call bytes, the prescriber's over the
- * prescription body and the card assertion's; CLAIM the request and the
- * card assertion; DISPENSE the request and the dispense record.  It decodes
- * what it must to find them, as rxd does, and checks each over the bytes as
- * they came.  The frames are the ones rxd gets: signed before the clock by
- * bench_jobs (a DISPENSE in the loop, as the rxd clients sign theirs), each
- * client cycling through its own.  Nothing else of rxd's checks (time,
- * registry, state) is done: they cost little beside Ed25519. */
+ * it (broker/dispatch.c, dispatch_prepare; proto/README.md section 5.4),
+ * protocol v2's one per signer: SUBMIT the prescriber's over the
+ * prescription (Request.prescription, which names the call by its
+ * call_hash) and the card assertion's: 2; CLAIM the pharmacy's over the
+ * call and the card assertion's: 2; DISPENSE the pharmacy's over the
+ * dispense record (Request.dispense, naming the call): 1.  It decodes what
+ * it must to find them, as rxd does, checks each over the bytes as they
+ * came, and, as rxd does before it decodes the call, that a signed document
+ * names this call (and is the one its op carries, by the caller's key).
+ * The frames are the ones rxd gets: signed before the clock by bench_jobs
+ * (a DISPENSE in the loop, as the rxd clients sign theirs), each client
+ * cycling through its own.  Nothing else of rxd's checks (time, registry,
+ * state) is done: they cost little beside Ed25519. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_int.h"
 #include "bench_pg.h"
+#include "rx_check.h"
 
 /* Pre-signed units per client, cycled: a verify costs the same whether or
  * not the bytes were verified before (nothing is cached). */
 #define PEER_JOBS 1024
+
+/* What each request costs the tier, and rxd: signatures verified. */
+enum { VERIFIES_SUBMIT = 2, VERIFIES_CLAIM = 2, VERIFIES_DISPENSE = 1 };
 
 static int is_signed(const Rx__Signed *s)
 {
 	return s && s->body.len > 0 && s->signature.len == RX_SIG_LEN;
 }
 
-/* The signatures rxd verifies of frame, in dispatch_prepare's order:
- * how many held, or -1 if one did not (or the frame does not decode). */
+/* The document req's one signature covers, if any, as dispatch_prepare
+ * decodes it: 0 if there is none or it names req's call (its call_hash is
+ * the hash of Request.call) and its signer is the caller; -1 if not. */
+static int document_named(const Rx__Request *req, rx_sign_ctx_t ctx)
+{
+	const ProtobufCBinaryData *named = NULL, *signer = NULL;
+	Rx__Prescription *p = NULL;
+	Rx__DispenseRecord *rec = NULL;
+	uint8_t h[RX_HASH_LEN];
+	int ok = -1;
+	if (ctx == RX_SIGN_CALL)
+		return 0;
+	if (ctx == RX_SIGN_PRESCRIPTION &&
+	    (p = rx__prescription__unpack(NULL, req->prescription.len, req->prescription.data))) {
+		named = &p->call_hash;
+		signer = &p->prescriber_key;
+	}
+	if (ctx == RX_SIGN_DISPENSE &&
+	    (rec = rx__dispense_record__unpack(NULL, req->dispense.len, req->dispense.data))) {
+		named = &rec->call_hash;
+		signer = &rec->pharmacy_key;
+	}
+	rx_hash(req->call.data, req->call.len, h);
+	if (named && named->len == RX_HASH_LEN && memcmp(named->data, h, RX_HASH_LEN) == 0 &&
+	    signer->len == RX_KEY_LEN && memcmp(signer->data, req->key.data, RX_KEY_LEN) == 0)
+		ok = 0;
+	if (rec)
+		rx__dispense_record__free_unpacked(rec, NULL);
+	if (p)
+		rx__prescription__free_unpacked(p, NULL);
+	return ok;
+}
+
+/* The signatures rxd verifies of frame, in dispatch_prepare's order (the
+ * request's one signature, over the document a SUBMIT or DISPENSE carries,
+ * else over the call; then the card assertion's, if the call has one): how
+ * many held, or -1 if one did not (or the frame is not one rxd would go on
+ * with: a document that names another call, a SUBMIT without its
+ * prescription, ...). */
 static int verify_frame(const uint8_t *frame, size_t len)
 {
 	int n = -1;
 	Rx__Request *req = rx__request__unpack(NULL, len, frame);
 	Rx__Call *call = NULL;
 	Rx__CardAssertion *card = NULL;
-	Rx__Prescription *p = NULL;
-	Rx__DispenseRecord *rec = NULL;
-	if (req == NULL || req->key.len != RX_KEY_LEN || req->signature.len != RX_SIG_LEN ||
-	    rx_verify(RX_SIGN_CALL, req->key.data, req->call.data, req->call.len, req->signature.data) != RX_OK ||
+	if (req == NULL || req->key.len != RX_KEY_LEN || req->signature.len != RX_SIG_LEN || req->call.len == 0)
+		goto done;
+	rx_sign_ctx_t ctx;
+	const ProtobufCBinaryData *signed_bytes = rx_request_signed(req, &ctx);
+	if (rx_verify(ctx, req->key.data, signed_bytes->data, signed_bytes->len, req->signature.data) != RX_OK ||
+	    document_named(req, ctx) != 0 ||
 	    (call = rx__call__unpack(NULL, req->call.len, req->call.data)) == NULL)
+		goto done;
+	/* The one document its op carries, and no other (step 9a). */
+	if ((req->prescription.len > 0) != (call->op == RX__OP__SUBMIT) ||
+	    (req->dispense.len > 0) != (call->op == RX__OP__DISPENSE))
 		goto done;
 	n = 1;
 	if (call->card) {
@@ -48,34 +99,11 @@ static int verify_frame(const uint8_t *frame, size_t len)
 		    card->card_key.len != RX_KEY_LEN ||
 		    rx_verify(RX_SIGN_CARD, card->card_key.data, call->card->body.data, call->card->body.len,
 			      call->card->signature.data) != RX_OK)
-			goto fail;
-		n++;
+			n = -1;
+		else
+			n++;
 	}
-	if (call->op == RX__OP__SUBMIT) {
-		const Rx__Signed *sb = call->prescription;
-		if (!is_signed(sb) || (p = rx__prescription__unpack(NULL, sb->body.len, sb->body.data)) == NULL ||
-		    p->prescriber_key.len != RX_KEY_LEN ||
-		    rx_verify(RX_SIGN_PRESCRIPTION, p->prescriber_key.data, sb->body.data, sb->body.len,
-			      sb->signature.data) != RX_OK)
-			goto fail;
-		n++;
-	} else if (call->op == RX__OP__DISPENSE) {
-		const Rx__Signed *sb = call->dispense;
-		if (!is_signed(sb) || (rec = rx__dispense_record__unpack(NULL, sb->body.len, sb->body.data)) == NULL ||
-		    rec->pharmacy_key.len != RX_KEY_LEN ||
-		    rx_verify(RX_SIGN_DISPENSE, rec->pharmacy_key.data, sb->body.data, sb->body.len,
-			      sb->signature.data) != RX_OK)
-			goto fail;
-		n++;
-	}
-	goto done;
-fail:
-	n = -1;
 done:
-	if (rec)
-		rx__dispense_record__free_unpacked(rec, NULL);
-	if (p)
-		rx__prescription__free_unpacked(p, NULL);
 	if (card)
 		rx__card_assertion__free_unpacked(card, NULL);
 	if (call)
@@ -113,9 +141,9 @@ static void prepare(bench_t *B, int kind)
 	bench_jobs_prepare(B, B->nworkers, PEER_JOBS, kind == JOB_PAIR ? bench_choose_pair : bench_choose_submit);
 	const job_t *j = &B->w[0].jobs[0];
 	uint8_t token[RX_TOKEN_LEN] = {0};
-	int want = kind == JOB_PAIR ? 2 : 3;
+	int want = kind == JOB_PAIR ? VERIFIES_CLAIM : VERIFIES_SUBMIT;
 	if (j->kind != kind || verify_frame(j->frame, j->len) != want ||
-	    (kind == JOB_PAIR && tier_verify(B, 0, 0, BENCH_PG_DISPENSE, token) != 2))
+	    (kind == JOB_PAIR && tier_verify(B, 0, 0, BENCH_PG_DISPENSE, token) != VERIFIES_DISPENSE))
 		bench_die("%s", "the PostgreSQL peer's tier does not verify what rxd verifies");
 }
 

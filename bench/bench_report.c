@@ -59,9 +59,11 @@ static ratios_t ratios(const limits_t *L, const result_t *r)
 
 /* Per unit of work: LMDB commits (writes: one record each, as if committed
  * on its own; rxd's group commit shares one fsync among a batch, so the
- * 100-per-commit records rate is the tighter bound), signatures rxd verifies (SUBMIT: call,
- * prescription, card; CLAIM: call, card; DISPENSE: call, record; STATUS:
- * call) and round trips. */
+ * 100-per-commit records rate is the tighter bound), signatures rxd verifies
+ * (protocol v2, one per signer: SUBMIT the prescriber's over the
+ * prescription, which names the call, and the card's; CLAIM the pharmacy's
+ * over the call and the card's; DISPENSE the pharmacy's over the record;
+ * STATUS the caller's over the call) and round trips. */
 void bench_report_costs(result_t *r)
 {
 	double u = (double)(r->submits + r->pairs + r->statuses);
@@ -70,7 +72,7 @@ void bench_report_costs(result_t *r)
 	if (u == 0)
 		return;
 	r->commits = (r->submits + 2.0 * r->pairs + r->statuses) / u;
-	r->verifies = (3.0 * r->submits + 4.0 * r->pairs + r->statuses) / u;
+	r->verifies = (2.0 * r->submits + 3.0 * r->pairs + r->statuses) / u;
 	r->trips = (r->submits + 2.0 * r->pairs + r->statuses) / u;
 }
 
@@ -118,9 +120,10 @@ void bench_report_print(const report_t *R)
 	}
 	printf("\nratios: throughput / (limit / cost per unit).  Cost per unit: a write (SUBMIT, CLAIM,\n"
 	       "DISPENSE; STATUS too, for its audit entry) is one LMDB record; signatures verified:\n"
-	       "SUBMIT 3, CLAIM 2, DISPENSE 2, STATUS 1; one round trip per request.  1/commit: each\n"
-	       "write fsync'd alone (mean of the two measurements); 100/commit: writes grouped 100 to\n"
-	       "an fsync, which rxd's group commit can approach.  rxd cpu: cores' worth of its CPU time.\n"
+	       "SUBMIT 2, CLAIM 2, DISPENSE 1, STATUS 1 (one per signer); one round trip per request.\n"
+	       "1/commit: each write fsync'd alone (mean of the two measurements); 100/commit: writes\n"
+	       "grouped 100 to an fsync, which rxd's group commit can approach.  rxd cpu: cores' worth\n"
+	       "of its CPU time.\n"
 	       "KiB/req: bytes rxd wrote per request (LMDB's dirty pages at each commit, and its log).\n");
 	printf("single client: one request at a time with a 1 ms pause; its LMDB commit alone takes "
 	       "%.2f ms (1 / commits per second).\n",

@@ -90,38 +90,44 @@ void dispatch_prepare(const uint8_t *frame, size_t len, dispatch_prep_t *p)
 	    (p->req = rx__request__unpack(&p->alloc, len, frame)) == NULL)
 		return;
 	Rx__Request *req = p->req;
-	/* The signature first: nothing inside the call is decoded for a caller
+	/* The request's one signature first, over the document a SUBMIT or
+	 * DISPENSE carries, else over the call: nothing is decoded for a caller
 	 * whose signature does not hold. */
-	p->call_ok = req->key.len == RX_KEY_LEN && req->signature.len == RX_SIG_LEN &&
-		     req->call.len > 0 &&
-		     rx_verify(RX_SIGN_CALL, req->key.data, req->call.data, req->call.len,
-			       req->signature.data) == RX_OK;
+	rx_sign_ctx_t ctx;
+	const ProtobufCBinaryData *signed_bytes = rx_request_signed(req, &ctx);
+	p->signed_ok = req->key.len == RX_KEY_LEN && req->signature.len == RX_SIG_LEN &&
+		       req->call.len > 0 &&
+		       rx_verify(ctx, req->key.data, signed_bytes->data, signed_bytes->len,
+				 req->signature.data) == RX_OK;
+	if (!p->signed_ok)
+		return;
+	rx_hash(signed_bytes->data, signed_bytes->len, p->request_hash);
+	/* A signed document is decoded; the call only once the document names
+	 * it by its hash: until then it is bytes nobody signed. */
+	const ProtobufCBinaryData *named = NULL;
+	if (ctx == RX_SIGN_PRESCRIPTION &&
+	    (p->prescription = rx__prescription__unpack(&p->alloc, signed_bytes->len, signed_bytes->data)))
+		named = &p->prescription->call_hash;
+	if (ctx == RX_SIGN_DISPENSE &&
+	    (p->rec = rx__dispense_record__unpack(&p->alloc, signed_bytes->len, signed_bytes->data)))
+		named = &p->rec->call_hash;
+	if (ctx == RX_SIGN_CALL) {
+		p->call_ok = 1;
+	} else if (named && named->len == RX_HASH_LEN) {
+		uint8_t h[RX_HASH_LEN];
+		rx_hash(req->call.data, req->call.len, h);
+		p->call_ok = memcmp(h, named->data, RX_HASH_LEN) == 0;
+	}
 	if (!p->call_ok ||
 	    (p->call = rx__call__unpack(&p->alloc, req->call.len, req->call.data)) == NULL)
 		return;
 	Rx__Call *call = p->call;
-	rx_hash(req->call.data, req->call.len, p->call_hash);
 	if (is_signed(call->card) &&
 	    (p->card = rx__card_assertion__unpack(&p->alloc, call->card->body.len,
 						  call->card->body.data)))
 		p->card_ok = p->card->card_key.len == RX_KEY_LEN &&
 			     rx_verify(RX_SIGN_CARD, p->card->card_key.data, call->card->body.data,
 				       call->card->body.len, call->card->signature.data) == RX_OK;
-	const Rx__Signed *sb = call->op == RX__OP__SUBMIT ? call->prescription
-			       : call->op == RX__OP__DISPENSE ? call->dispense
-							      : NULL;
-	if (!is_signed(sb) || sb->body.len > RX_MAX_FRAME)
-		return;
-	if (call->op == RX__OP__SUBMIT &&
-	    (p->prescription = rx__prescription__unpack(&p->alloc, sb->body.len, sb->body.data)))
-		p->body_ok = p->prescription->prescriber_key.len == RX_KEY_LEN &&
-			     rx_verify(RX_SIGN_PRESCRIPTION, p->prescription->prescriber_key.data, sb->body.data,
-				       sb->body.len, sb->signature.data) == RX_OK;
-	if (call->op == RX__OP__DISPENSE &&
-	    (p->rec = rx__dispense_record__unpack(&p->alloc, sb->body.len, sb->body.data)))
-		p->body_ok = p->rec->pharmacy_key.len == RX_KEY_LEN &&
-			     rx_verify(RX_SIGN_DISPENSE, p->rec->pharmacy_key.data, sb->body.data,
-				       sb->body.len, sb->signature.data) == RX_OK;
 }
 
 size_t dispatch_prep_used(const dispatch_prep_t *p)
@@ -163,13 +169,14 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	store_outcome_t out;
 	store_pending_t *pending = NULL;
 	reply_extra_t extra = {.access_code = NULL};
-	const uint8_t *call_hash = pr->call_hash;
+	const uint8_t *request_hash = pr->request_hash;
 	const size_t len = pr->len;
 	char id[RX_ID_LEN + 1], pid[RX_PATIENT_ID_LEN + 1], code[RX_ACCESS_CODE_LEN + 1],
 		new_code[RX_ACCESS_CODE_LEN + 1];
 	Rx__CardAssertion *card = NULL;
 	store_assertion_t assertion;
 	store_item_t items[RX_MAX_ITEMS]; /* SUBMIT: rx_check_prescription allows no more */
+	uint8_t content_hash[RX_HASH_LEN];
 	const uint8_t *rid = NULL;
 	rx_err_t err = RX_OK;
 
@@ -198,8 +205,15 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		GOTO_REFUSE(RX_INVALID, "caller key must be 32 bytes");
 	if (req->signature.len != RX_SIG_LEN)
 		GOTO_REFUSE(RX_INVALID, "request signature must be 64 bytes");
-	if (!pr->call_ok)
+	if (!pr->signed_ok)
 		GOTO_REFUSE(RX_BAD_SIGNATURE, "request signature does not verify");
+	/* Step 7a: the signed document names this call. */
+	if (req->prescription.len && pr->prescription == NULL)
+		GOTO_REFUSE(RX_INVALID, "Request.prescription is not a valid rx.Prescription protobuf");
+	if (!req->prescription.len && req->dispense.len && pr->rec == NULL)
+		GOTO_REFUSE(RX_INVALID, "Request.dispense is not a valid rx.DispenseRecord protobuf");
+	if (!pr->call_ok)
+		GOTO_REFUSE(RX_BAD_SIGNATURE, "the signed document names another call (its call_hash is not the hash of Request.call)");
 	if (call == NULL) {
 		/* As ever: a call that does not decode names no request. */
 		rid = NULL;
@@ -213,12 +227,20 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LAST ? (int)call->op : 0;
 	if (log->op == 0)
 		GOTO_REFUSE(RX_INVALID, "unknown op");
+	/* Step 9a: the one document a SUBMIT or DISPENSE carries, and no other. */
+	if (log->op == RX_OP_SUBMIT && req->prescription.len == 0)
+		GOTO_REFUSE(RX_INVALID, "SUBMIT carries its prescription in Request.prescription (protocol v2)");
+	if (log->op == RX_OP_DISPENSE && req->dispense.len == 0)
+		GOTO_REFUSE(RX_INVALID, "DISPENSE carries its dispense record in Request.dispense (protocol v2)");
+	if ((log->op != RX_OP_SUBMIT && req->prescription.len) ||
+	    (log->op != RX_OP_DISPENSE && req->dispense.len))
+		GOTO_REFUSE(RX_INVALID, "a request carries no document but its own op's (a prescription only for SUBMIT, a dispense record only for DISPENSE)");
 
 	c.op = log->op;
 	c.actor = req->key.data;
 	c.peer = peer;
 	c.request_id = rid;
-	c.call_hash = call_hash;
+	c.call_hash = request_hash;
 	c.now = now;
 	c.heartbeat = c.op == RX_OP_WATCH && pr->watching;
 
@@ -279,7 +301,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	 * its original reply however late it comes; but only to its own caller:
 	 * a key used through another institution's connection goes straight to
 	 * the store, which refuses it (audited) before looking anything up. */
-	err = store_replay(d->store, c.actor, peer, rid, call_hash, &out, reply);
+	err = store_replay(d->store, c.actor, peer, rid, request_hash, &out, reply);
 	if (err == RX_OK) {
 		log->replayed = 1;
 		goto done;
@@ -314,19 +336,15 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 
 	switch (c.op) {
 	case RX_OP_SUBMIT: {
-		const Rx__Signed *sp = call->prescription;
-		if (!is_signed(sp))
-			GOTO_REFUSE(RX_INVALID, "SUBMIT needs a signed prescription (body and 64-byte signature)");
-		if ((p = pr->prescription) == NULL)
-			GOTO_REFUSE(RX_INVALID, "prescription is not a valid rx.Prescription protobuf");
+		/* Step P: decoded and signed at 7a; its content now. */
+		p = pr->prescription;
 		if (p->prescriber_key.len != RX_KEY_LEN)
 			GOTO_REFUSE(RX_INVALID, "prescriber key must be 32 bytes");
-		if (!pr->body_ok)
-			GOTO_REFUSE(RX_BAD_SIGNATURE, "prescriber signature does not verify");
 		if (memcmp(p->prescriber_key.data, c.actor, RX_KEY_LEN) != 0)
 			GOTO_REFUSE(RX_PERMISSION_DENIED, "a prescription must be submitted by its prescriber");
 		const char *why = NULL;
-		if (rx_check_strings(&rx__prescription__descriptor, sp->body.data, sp->body.len) != RX_OK)
+		if (rx_check_strings(&rx__prescription__descriptor, req->prescription.data,
+				     req->prescription.len) != RX_OK)
 			GOTO_REFUSE(RX_INVALID, "a text field of the prescription holds a NUL byte");
 		if ((err = rx_check_prescription(p, now, &why)) != RX_OK)
 			GOTO_REFUSE(err, why);
@@ -339,9 +357,13 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		c.issued_at = p->issued_at;
 		c.valid_until = p->valid_until;
 		c.uses = p->uses;
-		c.body = sp->body.data;
-		c.body_len = sp->body.len;
-		c.signature = sp->signature.data;
+		c.body = req->prescription.data;
+		c.body_len = req->prescription.len;
+		c.signature = req->signature.data;
+		if (rx_hash_without_field(req->prescription.data, req->prescription.len,
+					  RX_PRESCRIPTION_CALL_HASH_FIELD, content_hash) != RX_OK)
+			GOTO_REFUSE(RX_INVALID, "Request.prescription is not a valid rx.Prescription protobuf");
+		c.content_hash = content_hash;
 		for (size_t i = 0; i < p->n_items; i++) {
 			items[i].drug_code = p->items[i]->drug_code;
 			items[i].days = p->items[i]->days;
@@ -355,29 +377,24 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		break;
 	}
 	case RX_OP_DISPENSE: {
-		const Rx__Signed *sd = call->dispense;
-		if (!is_signed(sd))
-			GOTO_REFUSE(RX_INVALID, "DISPENSE needs a signed dispense record");
-		if ((rec = pr->rec) == NULL)
-			GOTO_REFUSE(RX_INVALID, "dispense record is not a valid rx.DispenseRecord protobuf");
+		rec = pr->rec;
 		if (rec->pharmacy_key.len != RX_KEY_LEN)
 			GOTO_REFUSE(RX_INVALID, "pharmacy key must be 32 bytes");
-		if (!pr->body_ok)
-			GOTO_REFUSE(RX_BAD_SIGNATURE, "dispense record signature does not verify");
 		if (memcmp(rec->pharmacy_key.data, c.actor, RX_KEY_LEN) != 0)
 			GOTO_REFUSE(RX_PERMISSION_DENIED, "a dispense record must be signed by the dispensing pharmacy");
 		const char *why = NULL;
-		if (rx_check_strings(&rx__dispense_record__descriptor, sd->body.data, sd->body.len) != RX_OK)
+		if (rx_check_strings(&rx__dispense_record__descriptor, req->dispense.data,
+				     req->dispense.len) != RX_OK)
 			GOTO_REFUSE(RX_INVALID, "a text field of the dispense record holds a NUL byte");
 		if ((err = rx_check_dispense(rec, &why)) != RX_OK)
 			GOTO_REFUSE(err, why);
 		if (strcmp(rec->prescription_id, id) != 0)
 			GOTO_REFUSE(RX_INVALID, "the dispense record names another prescription");
 		c.use = rec->use;
-		c.body = sd->body.data;
-		c.body_len = sd->body.len;
-		c.signature = sd->signature.data;
-		rx_hash(sd->body.data, sd->body.len, extra.dispense_hash);
+		c.body = req->dispense.data;
+		c.body_len = req->dispense.len;
+		c.signature = req->signature.data;
+		memcpy(extra.dispense_hash, request_hash, RX_HASH_LEN);
 		break;
 	}
 	default:

@@ -52,13 +52,15 @@ typedef struct {
  * here: dispatch_apply refuses, in protocol order, from what this found (a
  * signature is only ever verified over the exact bytes received).
  *
- * No memory is spent on bytes nobody signed: only the envelope (key, call
- * bytes, signature) is decoded before the request signature is checked, and
- * the call inside is decoded only if it verifies.  Every allocation of the
- * decoding draws on one budget (DISPATCH_DECODE_MAX at any moment, scratch
- * space included; the largest valid request needs under a tenth of it): a
- * frame that would need more does not decode.  dispatch_prep_used says how much a prepared request
- * holds, for the broker's bound on what is in flight. */
+ * No memory is spent on bytes nobody signed: only the envelope is decoded
+ * before the request's one signature is checked (over the SUBMIT's
+ * prescription or the DISPENSE's record, else over the call), and the call
+ * is decoded only once it is signed or named by the signed document.  Every
+ * allocation of the decoding draws on one budget (DISPATCH_DECODE_MAX at any
+ * moment, scratch space included; the largest valid request needs under a
+ * tenth of it): a frame that would need more does not decode.
+ * dispatch_prep_used says how much a prepared request holds, for the
+ * broker's bound on what is in flight. */
 #define DISPATCH_DECODE_MAX ((size_t)4 << 20)
 typedef struct {
 	const uint8_t *frame;          /* borrowed: the request frame */
@@ -66,17 +68,19 @@ typedef struct {
 	ProtobufCAllocator alloc;      /* draws on budget; frees with free() */
 	size_t budget;                 /* bytes decoding may still hold */
 	Rx__Request *req;      /* NULL if the frame is empty, too big or does not decode */
-	int call_ok;                   /* the request signature verifies */
+	int signed_ok;                 /* Request.signature verifies over what it signs */
+	int call_ok;                   /* the call is the one signed: itself, or named
+					* by the signed document's call_hash */
 	Rx__Call *call;        /* NULL if req->call does not decode or call_ok is 0 */
 	int watching;                  /* set by the caller before apply: the connection
 					* already watches for its institution, so a
 					* WATCH is a heartbeat (not audited again) */
-	uint8_t call_hash[RX_HASH_LEN];
+	uint8_t request_hash[RX_HASH_LEN]; /* of the signed bytes: the request's identity
+					    * for retries, and a document's body hash */
 	Rx__CardAssertion *card; /* the call's card, if signed and it decodes */
 	int card_ok;                   /* its signature verifies by its card key */
-	Rx__Prescription *prescription; /* SUBMIT: the signed prescription, if it decodes */
-	Rx__DispenseRecord *rec; /* DISPENSE: the signed record, if it decodes */
-	int body_ok;                   /* p's or rec's signature verifies by its own key */
+	Rx__Prescription *prescription; /* Request.prescription, once signed, if it decodes */
+	Rx__DispenseRecord *rec; /* Request.dispense, once signed, if it decodes */
 } dispatch_prep_t;
 
 /* Fill *p from frame (borrowed: it must outlive *p).  Any thread. */

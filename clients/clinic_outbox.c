@@ -223,7 +223,7 @@ static const char *absolute(const char *path, char out[PATH_MAX])
 }
 
 int clinic_send(clinic_outbox_t *o, rxc_t *c, const rx_keypair_t *kp, const Rx__Call *call,
-		const char *slip, const char *id)
+		const ProtobufCMessage *doc, const char *slip, const char *id)
 {
 	done_ctx_t x = {0};
 	rxc_outbox_entry_t e;
@@ -239,14 +239,14 @@ int clinic_send(clinic_outbox_t *o, rxc_t *c, const rx_keypair_t *kp, const Rx__
 		memset(&e, 0, sizeof e);
 		e.op = (int)call->op;
 		e.slip = (char *)slip;
-		rxc_call(c, call, &r);
+		rxc_call_doc(c, call, doc, &r);
 		on_done(&e, &r, &x);
 		return cli_print_result(&r, x.extra, o->broker, id);
 	}
 	const char *sp = absolute(slip, slip_abs), *rp = absolute(cli_receipt_path(), receipt_abs);
 	if ((slip && sp == NULL) || (cli_receipt_path() && rp == NULL))
 		return cli_fail("--slip and --receipt paths must fit in %d characters", PATH_MAX);
-	if (rxc_frame(kp, call, &frame, &len) != RX_OK)
+	if (rxc_frame(kp, call, doc, &frame, &len) != RX_OK)
 		return cli_fail("out of memory");
 	rxc_outbox_send(o->ob, c, frame, len, sp, rp, on_done, &x, &r, &seq, &queued);
 	free(frame);

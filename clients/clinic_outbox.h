@@ -35,11 +35,12 @@ void clinic_outbox_end(clinic_outbox_t *o);
  * request bodies, no access codes).  Returns the exit code. */
 int clinic_outbox_pending(const char *dir);
 
-/* Send call, signed by kp, through the outbox if there is one, and print
- * the result; for an OK SUBMIT write the patient's slip to slip (if not
- * NULL).  id: the prescription the call is about, for messages (or NULL).
- * Returns the exit code. */
+/* Send call (with doc, a SUBMIT's prescription, or NULL), signed once by
+ * kp, through the outbox if there is one, and print the result; for an OK
+ * SUBMIT write the patient's slip to slip (if not NULL).  id: the
+ * prescription the call is about, for messages (or NULL).  Returns the exit
+ * code. */
 int clinic_send(clinic_outbox_t *o, rxc_t *c, const rx_keypair_t *kp, const Rx__Call *call,
-		const char *slip, const char *id);
+		const ProtobufCMessage *doc, const char *slip, const char *id);
 
 #endif

@@ -120,20 +120,14 @@ static int sign_and_submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *c
 	rx__card_assertion__free_unpacked(a, NULL);
 	p->patient_card.data = card_key;
 	p->patient_card.len = RX_KEY_LEN;
-	p->version = 1;
+	p->version = RX_DOC_VERSION;
 	p->prescriber_key.data = (uint8_t *)kp->pk;
 	p->prescriber_key.len = RX_KEY_LEN;
 	p->override_reason = (char *)(override ? override : "");
 
-	Rx__Signed sp;
-	if (rxc_sign_prescription(kp, p, &sp) != RX_OK) {
-		rxc_signed_free(&card);
-		return cli_fail("out of memory");
-	}
 	Rx__Call call;
-	rxc_submit_fill(&call, rid, &sp, &card);
-	code = clinic_send(&outbox, c, kp, &call, slip, NULL);
-	rxc_signed_free(&sp);
+	rxc_submit_fill(&call, rid, &card);
+	code = clinic_send(&outbox, c, kp, &call, &p->base, slip, NULL);
 	rxc_signed_free(&card);
 	return code;
 }
@@ -236,7 +230,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(args[0], "cancel") == 0) {
 		Rx__Call call;
 		rxc_cancel_fill(&call, rid, args[1]);
-		code = clinic_send(&outbox, c, &kp, &call, NULL, args[1]);
+		code = clinic_send(&outbox, c, &kp, &call, NULL, NULL, args[1]);
 	} else {
 		rxc_result_t r;
 		rxc_status(c, args[1], NULL, &r);

@@ -67,7 +67,7 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 		return cli_print_result(&st, NULL, broker, id);
 
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	d.version = 1;
+	d.version = RX_DOC_VERSION;
 	d.prescription_id = st.receipt->prescription_id;
 	d.pharmacy_key.data = (uint8_t *)kp->pk;
 	d.pharmacy_key.len = RX_KEY_LEN;
@@ -93,15 +93,8 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 		d.n_items = st.prescription->n_items;
 	}
 
-	Rx__Signed sd;
-	int code;
-	if (rxc_sign_dispense(kp, &d, &sd) != RX_OK) {
-		code = cli_fail("out of memory");
-	} else {
-		rxc_dispense(c, rid, d.prescription_id, token, &sd, &r);
-		code = cli_print_result(&r, NULL, broker, id);
-		rxc_signed_free(&sd);
-	}
+	rxc_dispense(c, rid, d.prescription_id, token, &d, &r);
+	int code = cli_print_result(&r, NULL, broker, id);
 	if (own_items)
 		cli_items_free(d.items, d.n_items);
 	json_decref(rec_json);

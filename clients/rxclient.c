@@ -149,16 +149,6 @@ static rx_err_t sign_msg(const rx_keypair_t *kp, rx_sign_ctx_t ctx, const Protob
 	return err;
 }
 
-rx_err_t rxc_sign_prescription(const rx_keypair_t *kp, const Rx__Prescription *p, Rx__Signed *out)
-{
-	return sign_msg(kp, RX_SIGN_PRESCRIPTION, &p->base, out);
-}
-
-rx_err_t rxc_sign_dispense(const rx_keypair_t *kp, const Rx__DispenseRecord *d, Rx__Signed *out)
-{
-	return sign_msg(kp, RX_SIGN_DISPENSE, &d->base, out);
-}
-
 void rxc_signed_free(Rx__Signed *s)
 {
 	free(s->body.data);
@@ -340,7 +330,7 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 			return fail(out, RX_SYSTEM, "a dispense record in the reply does not decode");
 		out->dispenses[out->n_dispenses++] = d;
 		if (d->pharmacy_key.len != RX_KEY_LEN || s->signature.len != RX_SIG_LEN ||
-		    rx_verify(RX_SIGN_DISPENSE, d->pharmacy_key.data, s->body.data, s->body.len,
+		    rx_verify(rx_doc_context(RX_SIGN_DISPENSE, d->version), d->pharmacy_key.data, s->body.data, s->body.len,
 			      s->signature.data) != RX_OK)
 			return fail(out, RX_SYSTEM, "a pharmacy's signature on a dispense record does not verify");
 		if (x->use < 1 || x->use > rc->uses || x->use > RX_MAX_USES || (seen & (1u << x->use)) ||
@@ -357,6 +347,7 @@ typedef struct {
 	const uint8_t *request_id; /* RX_REQUEST_ID_LEN */
 	int op;
 	const uint8_t *key; /* RX_KEY_LEN */
+	const uint8_t *body_hash; /* SUBMIT, DISPENSE: hash of the document sent; else NULL */
 } sent_t;
 
 /* Check an OK reply: the receipt is signed by the broker (pinned if asked),
@@ -383,6 +374,9 @@ static rx_err_t verify_ok(rxc_t *c, const sent_t *sent, rxc_result_t *out)
 	    rc->caller_key.len != RX_KEY_LEN || memcmp(rc->caller_key.data, sent->key, RX_KEY_LEN) != 0 ||
 	    (int)rc->op != sent->op)
 		return fail(out, RX_SYSTEM, "the receipt does not answer this request");
+	if (sent->body_hash && (rc->body_hash.len != RX_HASH_LEN ||
+				memcmp(rc->body_hash.data, sent->body_hash, RX_HASH_LEN) != 0))
+		return fail(out, RX_SYSTEM, "the receipt names another document than the one sent");
 	if (r->prescription && r->prescription->body.len) {
 		const Rx__Signed *sp = r->prescription;
 		uint8_t h[RX_HASH_LEN];
@@ -392,8 +386,8 @@ static rx_err_t verify_ok(rxc_t *c, const sent_t *sent, rxc_result_t *out)
 		out->prescription = p;
 		rx_hash(sp->body.data, sp->body.len, h);
 		if (p->prescriber_key.len != RX_KEY_LEN || sp->signature.len != RX_SIG_LEN ||
-		    rx_verify(RX_SIGN_PRESCRIPTION, p->prescriber_key.data, sp->body.data, sp->body.len,
-			      sp->signature.data) != RX_OK)
+		    rx_verify(rx_doc_context(RX_SIGN_PRESCRIPTION, p->version), p->prescriber_key.data,
+			      sp->body.data, sp->body.len, sp->signature.data) != RX_OK)
 			return fail(out, RX_SYSTEM, "the prescriber's signature on the prescription does not verify");
 		if (rc->body_hash.len != RX_HASH_LEN || memcmp(rc->body_hash.data, h, RX_HASH_LEN) != 0)
 			return fail(out, RX_SYSTEM, "the prescription is not the one the receipt names");
@@ -404,33 +398,84 @@ static rx_err_t verify_ok(rxc_t *c, const sent_t *sent, rxc_result_t *out)
 	return RX_OK;
 }
 
-rx_err_t rxc_frame(const rx_keypair_t *kp, const Rx__Call *call, uint8_t **frame, size_t *len)
+/* Pack m into a new buffer (heap; NULL if memory runs out). */
+static uint8_t *packed(const ProtobufCMessage *m, size_t *len)
+{
+	*len = protobuf_c_message_get_packed_size(m);
+	uint8_t *b = malloc(*len ? *len : 1);
+	if (b)
+		protobuf_c_message_pack(m, b);
+	return b;
+}
+
+/* The document doc bound to the call whose hash is h: doc packed with its
+ * call_hash set (a shallow copy; doc itself is not changed).  Sets *ctx. */
+static uint8_t *bound_doc(const ProtobufCMessage *doc, const uint8_t h[RX_HASH_LEN],
+			  rx_sign_ctx_t *ctx, size_t *len)
+{
+	ProtobufCBinaryData ch = {RX_HASH_LEN, (uint8_t *)h};
+	if (doc->descriptor == &rx__prescription__descriptor) {
+		Rx__Prescription p = *(const Rx__Prescription *)doc;
+		p.call_hash = ch;
+		*ctx = RX_SIGN_PRESCRIPTION;
+		return packed(&p.base, len);
+	}
+	if (doc->descriptor == &rx__dispense_record__descriptor) {
+		Rx__DispenseRecord d = *(const Rx__DispenseRecord *)doc;
+		d.call_hash = ch;
+		*ctx = RX_SIGN_DISPENSE;
+		return packed(&d.base, len);
+	}
+	return NULL;
+}
+
+rx_err_t rxc_frame_hashed(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+			  uint8_t **frame, size_t *len, uint8_t body_hash[RX_HASH_LEN])
 {
 	Rx__Request req = RX__REQUEST__INIT;
-	uint8_t sig[RX_SIG_LEN];
-	size_t clen = rx__call__get_packed_size(call);
-	uint8_t *cbuf = malloc(clen ? clen : 1);
+	uint8_t sig[RX_SIG_LEN], h[RX_HASH_LEN];
+	size_t clen, dlen = 0;
+	uint8_t *cbuf = packed(&call->base, &clen), *dbuf = NULL;
+	rx_sign_ctx_t ctx = RX_SIGN_CALL;
+	rx_err_t err = RX_SYSTEM;
 
 	*frame = NULL;
 	*len = 0;
 	if (cbuf == NULL)
 		return RX_SYSTEM;
-	rx__call__pack(call, cbuf);
-	if (rx_sign(RX_SIGN_CALL, kp->sk, cbuf, clen, sig) != RX_OK) {
-		free(cbuf);
-		return RX_SYSTEM;
+	if (doc) {
+		rx_hash(cbuf, clen, h);
+		if ((dbuf = bound_doc(doc, h, &ctx, &dlen)) == NULL)
+			goto done;
+		if (body_hash)
+			rx_hash(dbuf, dlen, body_hash);
 	}
+	if (rx_sign(ctx, kp->sk, doc ? dbuf : cbuf, doc ? dlen : clen, sig) != RX_OK)
+		goto done;
 	req.key.data = (uint8_t *)kp->pk;
 	req.key.len = RX_KEY_LEN;
 	req.call.data = cbuf;
 	req.call.len = clen;
 	req.signature.data = sig;
 	req.signature.len = RX_SIG_LEN;
-	*len = rx__request__get_packed_size(&req);
-	if ((*frame = malloc(*len)) != NULL)
-		rx__request__pack(&req, *frame);
+	ProtobufCBinaryData *slot = ctx == RX_SIGN_PRESCRIPTION ? &req.prescription
+				    : ctx == RX_SIGN_DISPENSE	  ? &req.dispense
+								  : NULL;
+	if (slot) {
+		slot->data = dbuf;
+		slot->len = dlen;
+	}
+	err = (*frame = packed(&req.base, len)) ? RX_OK : RX_SYSTEM;
+done:
+	free(dbuf);
 	free(cbuf);
-	return *frame ? RX_OK : RX_SYSTEM;
+	return err;
+}
+
+rx_err_t rxc_frame(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+		   uint8_t **frame, size_t *len)
+{
+	return rxc_frame_hashed(kp, call, doc, frame, len, NULL);
 }
 
 /* Send one Request frame, wait for its reply and verify it against sent. */
@@ -465,21 +510,27 @@ static rx_err_t deliver(rxc_t *c, const uint8_t *frame, size_t flen, const sent_
 	return verify_ok(c, sent, out);
 }
 
-rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
+rx_err_t rxc_call_doc(rxc_t *c, const Rx__Call *call, const ProtobufCMessage *doc,
+		     rxc_result_t *out)
 {
-	uint8_t *frame;
+	uint8_t *frame, h[RX_HASH_LEN];
 	size_t flen;
 
 	memset(out, 0, sizeof *out);
 	if (call->request_id.len != RX_REQUEST_ID_LEN)
 		return fail(out, RX_SYSTEM, "a call needs a 16-byte request id");
 	memcpy(out->request_id, call->request_id.data, RX_REQUEST_ID_LEN);
-	if (rxc_frame(&c->kp, call, &frame, &flen) != RX_OK)
+	if (rxc_frame_hashed(&c->kp, call, doc, &frame, &flen, h) != RX_OK)
 		return fail(out, RX_SYSTEM, "out of memory");
-	sent_t sent = {call->request_id.data, (int)call->op, c->kp.pk};
+	sent_t sent = {call->request_id.data, (int)call->op, c->kp.pk, doc ? h : NULL};
 	rx_err_t err = deliver(c, frame, flen, &sent, out);
 	free(frame);
 	return err;
+}
+
+rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out)
+{
+	return rxc_call_doc(c, call, NULL, out);
 }
 
 rx_err_t rxc_frame_parse(const uint8_t *frame, size_t len, uint8_t key[RX_KEY_LEN],
@@ -509,11 +560,22 @@ done:
 rx_err_t rxc_call_frame(rxc_t *c, const uint8_t *frame, size_t len, rxc_result_t *out)
 {
 	uint8_t key[RX_KEY_LEN];
-	sent_t sent = {out->request_id, 0, key};
+	sent_t sent = {out->request_id, 0, key, NULL};
+
+	uint8_t h[RX_HASH_LEN];
 
 	memset(out, 0, sizeof *out);
 	if (rxc_frame_parse(frame, len, key, out->request_id, &sent.op, NULL, 0) != RX_OK)
 		return fail(out, RX_SYSTEM, "the kept request is not a signed rx-exchange request");
+	/* A kept SUBMIT or DISPENSE: its receipt must name the document in it. */
+	Rx__Request *req = rx__request__unpack(NULL, len, frame);
+	if (req && (req->prescription.len || req->dispense.len)) {
+		const ProtobufCBinaryData *d = req->prescription.len ? &req->prescription : &req->dispense;
+		rx_hash(d->data, d->len, h);
+		sent.body_hash = h;
+	}
+	if (req)
+		rx__request__free_unpacked(req, NULL);
 	return deliver(c, frame, len, &sent, out);
 }
 
@@ -539,7 +601,7 @@ typedef struct {
 	const char *id;
 	const uint8_t *token;
 	const char *patient;
-	const Rx__Signed *prescription, *record;
+	const ProtobufCMessage *doc; /* SUBMIT, DISPENSE */
 	const rxc_proof_t *proof;
 	const char *pharmacy;
 	const uint64_t *acks;
@@ -561,8 +623,6 @@ static void fill(Rx__Call *call, const uint8_t *rid, const call_args_t *a)
 	}
 	if (a->patient)
 		call->patient_id = (char *)a->patient;
-	call->prescription = (Rx__Signed *)a->prescription;
-	call->dispense = (Rx__Signed *)a->record;
 	if (a->pharmacy)
 		call->pharmacy_code = (char *)a->pharmacy;
 	call->ack = (uint64_t *)a->acks;
@@ -583,15 +643,13 @@ static rx_err_t simple(rxc_t *c, const uint8_t *rid, const call_args_t *a, rxc_r
 		rid = fresh;
 	}
 	fill(&call, rid, a);
-	return rxc_call(c, &call, out);
+	return rxc_call_doc(c, &call, a->doc, out);
 }
 
-void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN],
-		     const Rx__Signed *prescription, const Rx__Signed *card)
+void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const Rx__Signed *card)
 {
 	/* fill copies the pointers out of the args, so these may die here. */
-	fill(call, rid, &(call_args_t){.op = RX_OP_SUBMIT, .prescription = prescription,
-				       .proof = &(rxc_proof_t){.card = card}});
+	fill(call, rid, &(call_args_t){.op = RX_OP_SUBMIT, .proof = &(rxc_proof_t){.card = card}});
 }
 
 void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id)
@@ -599,11 +657,11 @@ void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const
 	fill(call, rid, &(call_args_t){.op = RX_OP_CANCEL, .id = id});
 }
 
-rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription,
+rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Prescription *prescription,
 		    const Rx__Signed *card, rxc_result_t *out)
 {
 	rxc_proof_t proof = {.card = card};
-	call_args_t a = {.op = RX_OP_SUBMIT, .prescription = prescription, .proof = &proof};
+	call_args_t a = {.op = RX_OP_SUBMIT, .doc = &prescription->base, .proof = &proof};
 	return simple(c, rid, &a, out);
 }
 
@@ -622,9 +680,10 @@ rx_err_t rxc_release(rxc_t *c, const uint8_t *rid, const char *id,
 }
 
 rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
-		      const uint8_t token[RX_TOKEN_LEN], const Rx__Signed *record, rxc_result_t *out)
+		      const uint8_t token[RX_TOKEN_LEN], const Rx__DispenseRecord *record,
+		      rxc_result_t *out)
 {
-	call_args_t a = {.op = RX_OP_DISPENSE, .id = id, .token = token, .record = record};
+	call_args_t a = {.op = RX_OP_DISPENSE, .id = id, .token = token, .doc = &record->base};
 	return simple(c, rid, &a, out);
 }
 

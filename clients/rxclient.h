@@ -59,18 +59,14 @@ void rxc_result_free(rxc_result_t *r);
 /* A fresh request id: a UUIDv7 (time-ordered, 74 random bits). */
 void rxc_request_id(uint8_t rid[RX_REQUEST_ID_LEN]);
 
-/* Sign p (serialized once, here) as its prescriber / a record as its
- * pharmacy.  On RX_OK out->body.data and out->signature.data are heap
- * memory the caller owns (rxc_signed_free). */
-rx_err_t rxc_sign_prescription(const rx_keypair_t *kp, const Rx__Prescription *p,
-			       Rx__Signed *out) RX_MUST_CHECK;
-rx_err_t rxc_sign_dispense(const rx_keypair_t *kp, const Rx__DispenseRecord *d,
-			   Rx__Signed *out) RX_MUST_CHECK;
+/* Release a Signed whose body and signature are heap memory (as
+ * rxc_card_assertion makes them). */
 void rxc_signed_free(Rx__Signed *s);
 
 /* A card assertion, signed by the card's key as a card reader would: for
  * purpose (RX__PURPOSE__PURPOSE_ISSUE, _DISPENSE or _VIEW) at institution,
- * at time at, with a fresh random nonce.  Heap memory as rxc_sign_*. */
+ * at time at, with a fresh random nonce.  On RX_OK out->body.data and
+ * out->signature.data are heap memory the caller owns (rxc_signed_free). */
 rx_err_t rxc_card_assertion(const rx_keypair_t *card, int purpose, const char *institution,
 			    int64_t at, Rx__Signed *out) RX_MUST_CHECK;
 
@@ -84,12 +80,23 @@ typedef struct {
 /* Send a call (request_id and op set by the caller) and wait for the reply.
  * Returns out->status. */
 rx_err_t rxc_call(rxc_t *c, const Rx__Call *call, rxc_result_t *out);
+/* rxc_call for a SUBMIT or DISPENSE: with its document, as rxc_frame takes it. */
+rx_err_t rxc_call_doc(rxc_t *c, const Rx__Call *call, const ProtobufCMessage *doc,
+		      rxc_result_t *out);
 
-/* The Request frame rxc_call would send for call, signed by kp: the exact
- * bytes to keep for a later resend (an outbox).  On RX_OK *frame is heap
- * memory the caller frees (free); RX_SYSTEM if memory runs out. */
-rx_err_t rxc_frame(const rx_keypair_t *kp, const Rx__Call *call, uint8_t **frame,
-		   size_t *len) RX_MUST_CHECK;
+/* The Request frame for call, signed once by kp: the exact bytes to keep for
+ * a later resend (an outbox).  doc is NULL, or for a SUBMIT the Prescription
+ * and for a DISPENSE the DispenseRecord, unsigned: it is packed with its
+ * call_hash set to the hash of the packed call (doc itself is not changed),
+ * and kp's one signature covers it, and through it the call (proto/README
+ * 3.2).  Without doc kp signs the call.  On RX_OK *frame is heap memory the
+ * caller frees (free); RX_SYSTEM if memory runs out or doc is of another type. */
+rx_err_t rxc_frame(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+		   uint8_t **frame, size_t *len) RX_MUST_CHECK;
+/* rxc_frame, and the hash of the packed document (body_hash, if not NULL and
+ * doc is given): what the receipt's body_hash must name. */
+rx_err_t rxc_frame_hashed(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+			  uint8_t **frame, size_t *len, uint8_t body_hash[RX_HASH_LEN]) RX_MUST_CHECK;
 
 /* What a kept frame says of itself: the signing key, request id, op and (if
  * id is not NULL) the prescription id, cut to idlen.  The bytes are read as
@@ -108,21 +115,25 @@ rx_err_t rxc_frame_parse(const uint8_t *frame, size_t len, uint8_t key[RX_KEY_LE
 rx_err_t rxc_call_frame(rxc_t *c, const uint8_t *frame, size_t len, rxc_result_t *out);
 
 /* Fill call for a SUBMIT / CANCEL exactly as rxc_submit / rxc_cancel send
- * it, without sending (for rxc_frame).  call points into rid, prescription,
- * card and id, which must outlive it; nothing is allocated. */
-void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN],
-		     const Rx__Signed *prescription, const Rx__Signed *card);
+ * it, without sending (for rxc_frame, with the prescription as its doc).
+ * call points into rid, card and id, which must outlive it; nothing is
+ * allocated. */
+void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const Rx__Signed *card);
 void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id);
 
-/* The calls, one per op.  rid: the request id to use (NULL: a fresh one). */
-rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Signed *prescription,
+/* The calls, one per op.  rid: the request id to use (NULL: a fresh one).
+ * SUBMIT and DISPENSE take their document unsigned (version 2, its
+ * prescriber_key or pharmacy_key c's key): c's key signs it once, bound to
+ * the call (rxc_frame), and the receipt must name its hash. */
+rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Prescription *prescription,
 		    const Rx__Signed *card, rxc_result_t *out);
 rx_err_t rxc_claim(rxc_t *c, const uint8_t *rid, const char *id, const rxc_proof_t *proof,
 		   rxc_result_t *out);
 rx_err_t rxc_release(rxc_t *c, const uint8_t *rid, const char *id,
 		     const uint8_t token[RX_TOKEN_LEN], rxc_result_t *out);
 rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
-		      const uint8_t token[RX_TOKEN_LEN], const Rx__Signed *record, rxc_result_t *out);
+		      const uint8_t token[RX_TOKEN_LEN], const Rx__DispenseRecord *record,
+		      rxc_result_t *out);
 rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
 rx_err_t rxc_status(rxc_t *c, const char *id, const rxc_proof_t *proof, rxc_result_t *out);
 /* LIST: with a card, the card's patient's open prescriptions (patient_id,

@@ -165,11 +165,25 @@ static rx_err_t check_items(Rx__Item **items, size_t n, const char **why)
 	return RX_OK;
 }
 
+const ProtobufCBinaryData *rx_request_signed(const Rx__Request *req, rx_sign_ctx_t *ctx)
+{
+	if (req->prescription.len) {
+		*ctx = RX_SIGN_PRESCRIPTION;
+		return &req->prescription;
+	}
+	if (req->dispense.len) {
+		*ctx = RX_SIGN_DISPENSE;
+		return &req->dispense;
+	}
+	*ctx = RX_SIGN_CALL;
+	return &req->call;
+}
+
 rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const char **why)
 {
 	char pid[RX_PATIENT_ID_LEN + 1];
-	if (p->version != 1)
-		FAIL(RX_INVALID, "unsupported prescription version");
+	if (p->version != RX_DOC_VERSION)
+		FAIL(RX_INVALID, "unsupported prescription version (protocol v2 prescriptions are version 2)");
 	/* The patient comes from the card assertion; a patient id in the body,
 	 * if any, must be canonical (the broker checks it is the card's). */
 	if (p->patient_id[0] &&
@@ -224,8 +238,8 @@ rx_err_t rx_check_assertion(const Rx__CardAssertion *a, const char **why)
 rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why)
 {
 	char id[RX_ID_LEN + 1];
-	if (d->version != 1)
-		FAIL(RX_INVALID, "unsupported dispense record version");
+	if (d->version != RX_DOC_VERSION)
+		FAIL(RX_INVALID, "unsupported dispense record version (protocol v2 records are version 2)");
 	if (rx_rxid_parse(d->prescription_id, id) != RX_OK || strcmp(id, d->prescription_id) != 0)
 		FAIL(RX_INVALID, "dispense record's prescription id is malformed");
 	if (d->use > RX_MAX_USES)

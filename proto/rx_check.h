@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "rx.pb-c.h"
+#include "rx_crypto.h"
 #include "rx_err.h"
 #include "rx_types.h"
 
@@ -31,6 +32,13 @@ rx_err_t rx_check_text(const char *s, size_t max, int required) RX_MUST_CHECK;
  * fields are not (they carry no type). */
 rx_err_t rx_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 			  size_t len) RX_MUST_CHECK;
+
+/* What a request's one signature covers (proto/README 2.2, 5.4 step 7),
+ * read off the envelope alone: Request.prescription under the v2
+ * prescription context if it is non-empty, else Request.dispense under the
+ * v2 dispense context if non-empty, else Request.call under the call
+ * context.  Sets *ctx; the bytes point into req. */
+const ProtobufCBinaryData *rx_request_signed(const Rx__Request *req, rx_sign_ctx_t *ctx);
 
 /* A prescription for submission at time now: RX_INVALID with a reason, or
  * RX_EXPIRED if valid_until has already passed. */

@@ -10,14 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rx_wire.h"
+
 static const char *const contexts[] = {
-	[RX_SIGN_PRESCRIPTION] = "rx-exchange v1 prescription",
-	[RX_SIGN_DISPENSE] = "rx-exchange v1 dispense",
+	[RX_SIGN_PRESCRIPTION] = "rx-exchange v2 prescription",
+	[RX_SIGN_DISPENSE] = "rx-exchange v2 dispense",
 	[RX_SIGN_CALL] = "rx-exchange v1 call",
 	[RX_SIGN_RECEIPT] = "rx-exchange v1 receipt",
 	[RX_SIGN_CARD] = "rx-exchange v1 card assertion",
 	[RX_SIGN_AUDIT] = "rx-exchange v1 audit head",
 	[RX_SIGN_NOTICE] = "rx-exchange v1 notice",
+	[RX_SIGN_PRESCRIPTION_V1] = "rx-exchange v1 prescription",
+	[RX_SIGN_DISPENSE_V1] = "rx-exchange v1 dispense",
 };
 
 rx_err_t rx_crypto_init(void)
@@ -28,6 +32,15 @@ rx_err_t rx_crypto_init(void)
 const char *rx_sign_context(rx_sign_ctx_t ctx)
 {
 	return contexts[ctx];
+}
+
+rx_sign_ctx_t rx_doc_context(rx_sign_ctx_t ctx, uint32_t version)
+{
+	if (version != 1)
+		return ctx;
+	return ctx == RX_SIGN_PRESCRIPTION ? RX_SIGN_PRESCRIPTION_V1
+	       : ctx == RX_SIGN_DISPENSE   ? RX_SIGN_DISPENSE_V1
+					   : ctx;
 }
 
 /* Build context || 0x00 || msg.  Small messages use the caller's buffer so
@@ -79,6 +92,24 @@ rx_err_t rx_verify(rx_sign_ctx_t ctx, const uint8_t pk[RX_KEY_LEN], const uint8_
 void rx_hash(const uint8_t *msg, size_t len, uint8_t out[RX_HASH_LEN])
 {
 	crypto_generichash(out, RX_HASH_LEN, msg, len, NULL, 0);
+}
+
+rx_err_t rx_hash_without_field(const uint8_t *msg, size_t len, uint32_t field,
+			       uint8_t out[RX_HASH_LEN])
+{
+	crypto_generichash_state st;
+	const uint8_t *p = msg, *end = msg + len;
+	rx_wire_field_t f;
+	crypto_generichash_init(&st, NULL, 0, RX_HASH_LEN);
+	while (p < end) {
+		const uint8_t *start = p;
+		if (!rx_wire_next(&p, end, &f))
+			return RX_INVALID;
+		if (f.number != field)
+			crypto_generichash_update(&st, start, (unsigned long long)(p - start));
+	}
+	crypto_generichash_final(&st, out, RX_HASH_LEN);
+	return RX_OK;
 }
 
 void rx_hex(const uint8_t *in, size_t n, char *out)

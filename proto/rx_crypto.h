@@ -13,14 +13,19 @@
 #include "rx_err.h"
 #include "rx_types.h"
 
+/* A context names the protocol version in which what it signs last changed
+ * meaning: since v2 a prescription or dispense record also names the call it
+ * travels with (its call_hash), and is the request's one signature. */
 typedef enum {
-	RX_SIGN_PRESCRIPTION, /* "rx-exchange v1 prescription" */
-	RX_SIGN_DISPENSE,     /* "rx-exchange v1 dispense" */
-	RX_SIGN_CALL,         /* "rx-exchange v1 call" */
-	RX_SIGN_RECEIPT,      /* "rx-exchange v1 receipt" */
-	RX_SIGN_CARD,         /* "rx-exchange v1 card assertion" */
-	RX_SIGN_AUDIT,        /* "rx-exchange v1 audit head" */
-	RX_SIGN_NOTICE        /* "rx-exchange v1 notice" */
+	RX_SIGN_PRESCRIPTION,    /* "rx-exchange v2 prescription" */
+	RX_SIGN_DISPENSE,        /* "rx-exchange v2 dispense" */
+	RX_SIGN_CALL,            /* "rx-exchange v1 call" */
+	RX_SIGN_RECEIPT,         /* "rx-exchange v1 receipt" */
+	RX_SIGN_CARD,            /* "rx-exchange v1 card assertion" */
+	RX_SIGN_AUDIT,           /* "rx-exchange v1 audit head" */
+	RX_SIGN_NOTICE,          /* "rx-exchange v1 notice" */
+	RX_SIGN_PRESCRIPTION_V1, /* "rx-exchange v1 prescription": stored before v2 */
+	RX_SIGN_DISPENSE_V1      /* "rx-exchange v1 dispense": stored before v2 */
 } rx_sign_ctx_t;
 
 typedef struct {
@@ -33,6 +38,11 @@ rx_err_t rx_crypto_init(void) RX_MUST_CHECK;
 
 /* The context string for ctx (static). */
 const char *rx_sign_context(rx_sign_ctx_t ctx);
+/* The context a stored document (ctx RX_SIGN_PRESCRIPTION or
+ * RX_SIGN_DISPENSE) of this version was signed under: version 1 documents,
+ * stored before protocol v2, under their v1 context; any other, ctx.  A
+ * verifier reads the version from the body it is about to verify. */
+rx_sign_ctx_t rx_doc_context(rx_sign_ctx_t ctx, uint32_t version);
 
 /* Sign msg under ctx.  RX_SYSTEM only if memory runs out. */
 rx_err_t rx_sign(rx_sign_ctx_t ctx, const uint8_t sk[RX_SECRET_LEN], const uint8_t *msg,
@@ -43,6 +53,12 @@ rx_err_t rx_verify(rx_sign_ctx_t ctx, const uint8_t pk[RX_KEY_LEN], const uint8_
 
 /* BLAKE2b-256 of msg. */
 void rx_hash(const uint8_t *msg, size_t len, uint8_t out[RX_HASH_LEN]);
+/* BLAKE2b-256 of a serialized protobuf message's bytes with every
+ * occurrence of field number `field` left out (each other field's bytes as
+ * they travel, in their order): what a document says apart from the call it
+ * is bound to (its call_hash).  RX_INVALID if msg does not walk as protobuf. */
+rx_err_t rx_hash_without_field(const uint8_t *msg, size_t len, uint32_t field,
+			       uint8_t out[RX_HASH_LEN]) RX_MUST_CHECK;
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void rx_hex(const uint8_t *in, size_t n, char *out);

@@ -24,6 +24,8 @@
 #define RX_MAX_VALID_DAYS 31
 #define RX_DEFAULT_VALID_DAYS 4
 #define RX_MAX_FRAME (256 * 1024) /* largest request or reply frame */
+#define RX_DOC_VERSION 2       /* Prescription and DispenseRecord since protocol v2 */
+#define RX_PRESCRIPTION_CALL_HASH_FIELD 12 /* Prescription.call_hash's field number */
 
 typedef enum {
 	RX_OP_SUBMIT = 1,

@@ -430,17 +430,18 @@ static rx_err_t do_submit(store_pending_t *ch)
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
 		RETURN_REFUSAL(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
-	/* The same signed bytes carry the same issued_at: led by it, the key
+	/* The same prescription carries the same issued_at: led by it, the key
 	 * of a new entry lands at the index's end instead of on a random page.
-	 * Entries written before (format 2) are keyed by the hash alone. */
+	 * Entries written before (format 2) are keyed by the hash alone; before
+	 * protocol v2 the hash was of the whole body, which then named no call. */
 	uint8_t bkey[8 + RX_HASH_LEN];
 	rx_hash(c->body, c->body_len, hash);
 	be64(bkey, c->issued_at);
-	memcpy(bkey + 8, hash, RX_HASH_LEN);
-	MDB_val bodykeys[2] = {val(bkey, sizeof bkey), val(hash, RX_HASH_LEN)};
+	memcpy(bkey + 8, c->content_hash, RX_HASH_LEN);
+	MDB_val bodykeys[2] = {val(bkey, sizeof bkey), val(bkey + 8, RX_HASH_LEN)};
 	for (int i = 0; i < 2; i++) {
 		if ((rc = mdb_get(txn, s->rx_hash, &bodykeys[i], &v)) == 0)
-			RETURN_REFUSAL(RX_CONFLICT, "this signed prescription was already submitted");
+			RETURN_REFUSAL(RX_CONFLICT, "this prescription was already submitted (under another request id)");
 		if (rc != MDB_NOTFOUND)
 			RETURN_REFUSAL(from_mdb(rc), "storage error");
 	}

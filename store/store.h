@@ -138,8 +138,8 @@ typedef struct {
 	const store_assertion_t *card;
 	const char *access_code;
 	/* SUBMIT: the prescription's fields as signed in body, checked by
-	 * rx_check_prescription (the guard against the same body submitted
-	 * twice is keyed by issued_at and the body's hash); patient_id may be ""
+	 * rx_check_prescription (the guard against the same prescription
+	 * submitted twice is keyed by issued_at and content_hash); patient_id may be ""
 	 * (the card's patient is used).  LIST: the patient id the caller named,
 	 * or "". */
 	const char *patient_id;
@@ -150,6 +150,10 @@ typedef struct {
 	const uint8_t *body;
 	size_t body_len;
 	const uint8_t *signature;   /* RX_SIG_LEN */
+	/* SUBMIT: the hash of body without its call_hash: the same prescription
+	 * sent again under another request id (so bound to another call) has
+	 * the same content hash, and is refused as already submitted. */
+	const uint8_t *content_hash; /* RX_HASH_LEN */
 	uint32_t use;               /* DISPENSE: the use the record names, 0: the claimed one */
 	const char *new_access_code; /* SUBMIT: the code for the slip (canonical) */
 	const char *pharmacy;       /* NOMINATE: the pharmacy's code, "" to remove */

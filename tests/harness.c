@@ -374,36 +374,36 @@ static void norvasc(Rx__Item *it)
 }
 
 void harness_prescription(const rx_keypair_t *kp, const char *patient, uint32_t uses,
-			  int64_t issued_at, int64_t valid_until, const char *notes, Rx__Signed *out)
+			  int64_t issued_at, int64_t valid_until, const char *notes, harness_rx_t *out)
 {
-	Rx__Prescription p = RX__PRESCRIPTION__INIT;
-	Rx__Item it, *items[1] = {&it};
-	norvasc(&it);
-	p.version = 1;
-	p.patient_id = (char *)patient;
-	p.prescriber_key.data = (uint8_t *)kp->pk;
-	p.prescriber_key.len = RX_KEY_LEN;
-	p.issued_at = issued_at ? issued_at : (int64_t)time(NULL);
-	p.valid_until = valid_until ? valid_until : rx_valid_until(p.issued_at, 4);
-	p.uses = uses;
-	p.n_items = 1;
-	p.items = items;
-	p.notes = (char *)(notes ? notes : "");
-	ck_assert_int_eq(rxc_sign_prescription(kp, &p, out), RX_OK);
+	Rx__Prescription *p = &out->p;
+	rx__prescription__init(p);
+	norvasc(&out->item);
+	out->items[0] = &out->item;
+	p->version = RX_DOC_VERSION;
+	p->patient_id = (char *)patient;
+	p->prescriber_key.data = (uint8_t *)kp->pk;
+	p->prescriber_key.len = RX_KEY_LEN;
+	p->issued_at = issued_at ? issued_at : (int64_t)time(NULL);
+	p->valid_until = valid_until ? valid_until : rx_valid_until(p->issued_at, 4);
+	p->uses = uses;
+	p->n_items = 1;
+	p->items = out->items;
+	p->notes = (char *)(notes ? notes : "");
 }
 
-void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, Rx__Signed *out)
+void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, harness_rec_t *out)
 {
-	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	Rx__Item it, *items[1] = {&it};
-	norvasc(&it);
-	d.version = 1;
-	d.prescription_id = (char *)id;
-	d.use = use;
-	d.pharmacy_key.data = (uint8_t *)kp->pk;
-	d.pharmacy_key.len = RX_KEY_LEN;
-	d.n_items = 1;
-	d.items = items;
-	d.notes = (char *)"";
-	ck_assert_int_eq(rxc_sign_dispense(kp, &d, out), RX_OK);
+	Rx__DispenseRecord *d = &out->d;
+	rx__dispense_record__init(d);
+	norvasc(&out->item);
+	out->items[0] = &out->item;
+	d->version = RX_DOC_VERSION;
+	d->prescription_id = (char *)id;
+	d->use = use;
+	d->pharmacy_key.data = (uint8_t *)kp->pk;
+	d->pharmacy_key.len = RX_KEY_LEN;
+	d->n_items = 1;
+	d->items = out->items;
+	d->notes = (char *)"";
 }

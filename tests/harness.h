@@ -120,11 +120,26 @@ int harness_rxctl(const harness_t *h, char *out, size_t cap, const char *fmt, ..
 /* Stats; 0 on success. */
 int harness_stats(harness_t *h, Rx__Stats *out);
 
-/* A signed prescription by kp for patient (heap; rxc_signed_free). */
+/* A prescription or dispense record as the tests send it: the message with
+ * its one item (amlodipine), unsigned: rxc_submit / rxc_dispense (or
+ * rxc_frame) sign it once, bound to its call.  The message points into the
+ * struct: fill it where it stays, do not copy it.  Nothing is on the heap. */
+typedef struct {
+	Rx__Prescription p;
+	Rx__Item item;
+	Rx__Item *items[1];
+} harness_rx_t;
+typedef struct {
+	Rx__DispenseRecord d;
+	Rx__Item item;
+	Rx__Item *items[1];
+} harness_rec_t;
+/* A version-2 prescription by kp (its prescriber key) for patient; issued_at
+ * 0: now, valid_until 0: the usual 4 days; notes NULL: none. */
 void harness_prescription(const rx_keypair_t *kp, const char *patient, uint32_t uses,
-			  int64_t issued_at, int64_t valid_until, const char *notes, Rx__Signed *out);
-/* A signed dispense record of the prescribed item by kp. */
-void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, Rx__Signed *out);
+			  int64_t issued_at, int64_t valid_until, const char *notes, harness_rx_t *out);
+/* A version-2 dispense record of the prescribed item by kp (its pharmacy key). */
+void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, harness_rec_t *out);
 
 /* Milliseconds on the monotonic clock. */
 int64_t harness_ms(void);

@@ -53,7 +53,7 @@ static Rx__Prescription *good(rx_fixture_t *f)
 	}
 	Rx__Prescription *p = &f->p;
 	rx__prescription__init(p);
-	p->version = 1;
+	p->version = RX_DOC_VERSION;
 	p->patient_id = f->patient;
 	p->prescriber_key.data = f->key;
 	p->prescriber_key.len = RX_KEY_LEN;
@@ -162,7 +162,8 @@ START_TEST(version)
 {
 	rx_fixture_t f;
 	Rx__Prescription *p = good(&f);
-	static const uint32_t bad[] = {0, 2, 0xffffffffu};
+	/* Version 1 is what was stored before protocol v2: not submitted now. */
+	static const uint32_t bad[] = {0, 1, 3, 0xffffffffu};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		p->version = bad[i];
 		ck_assert_int_eq(check(p), RX_INVALID);
@@ -582,7 +583,7 @@ static Rx__DispenseRecord *good_dispense(dispense_fixture_t *f)
 	}
 	Rx__DispenseRecord *d = &f->d;
 	rx__dispense_record__init(d);
-	d->version = 1;
+	d->version = RX_DOC_VERSION;
 	d->prescription_id = f->id;
 	d->use = 1;
 	d->pharmacy_key.data = f->key;
@@ -623,7 +624,7 @@ START_TEST(dispense_rules)
 	d = good_dispense(&f);
 	d->version = 0;
 	ck_assert_int_eq(dcheck(d), RX_INVALID);
-	d->version = 2;
+	d->version = 1; /* stored before protocol v2: not dispensed now */
 	ck_assert_int_eq(dcheck(d), RX_INVALID);
 
 	/* the prescription id must be canonical */

@@ -54,7 +54,8 @@ static void world_down(world_t *w)
  * patient's card presented at the clinic at time at. */
 static uint8_t *submit_frame(world_t *w, const char *tag, int64_t at, size_t *len)
 {
-	Rx__Signed sp, card;
+	harness_rx_t sp;
+	Rx__Signed card;
 	Rx__Call call;
 	uint8_t rid[RX_REQUEST_ID_LEN], *frame;
 	harness_prescription(&w->doc, w->patient, 1, 0, 0, tag, &sp);
@@ -62,9 +63,8 @@ static uint8_t *submit_frame(world_t *w, const char *tag, int64_t at, size_t *le
 					    harness_institution_of(&w->h, &w->doc), at, &card),
 			 RX_OK);
 	rxc_request_id(rid);
-	rxc_submit_fill(&call, rid, &sp, &card);
-	ck_assert_int_eq(rxc_frame(&w->doc, &call, &frame, len), RX_OK);
-	rxc_signed_free(&sp);
+	rxc_submit_fill(&call, rid, &card);
+	ck_assert_int_eq(rxc_frame(&w->doc, &call, &sp.p.base, &frame, len), RX_OK);
 	rxc_signed_free(&card);
 	return frame;
 }
@@ -201,7 +201,7 @@ START_TEST(library_queue_survives_a_cut_broker)
 	uint8_t rid[RX_REQUEST_ID_LEN], *f;
 	rxc_request_id(rid);
 	rxc_cancel_fill(&call, rid, delivered[0]);
-	ck_assert_int_eq(rxc_frame(&w.doc, &call, &f, &len), RX_OK);
+	ck_assert_int_eq(rxc_frame(&w.doc, &call, NULL, &f, &len), RX_OK);
 	ck_assert_int_eq(rxc_outbox_send(ob, w.c, f, len, NULL, NULL, NULL, NULL, &r, &seq, &queued),
 			 RX_UNREACHABLE);
 	ck_assert_int_eq(queued, 1);

@@ -30,13 +30,58 @@ static void fresh_keypair(rx_keypair_t *kp)
 
 START_TEST(context_strings)
 {
-	ck_assert_str_eq(rx_sign_context(RX_SIGN_PRESCRIPTION), "rx-exchange v1 prescription");
-	ck_assert_str_eq(rx_sign_context(RX_SIGN_DISPENSE), "rx-exchange v1 dispense");
+	ck_assert_str_eq(rx_sign_context(RX_SIGN_PRESCRIPTION), "rx-exchange v2 prescription");
+	ck_assert_str_eq(rx_sign_context(RX_SIGN_DISPENSE), "rx-exchange v2 dispense");
 	ck_assert_str_eq(rx_sign_context(RX_SIGN_CALL), "rx-exchange v1 call");
 	ck_assert_str_eq(rx_sign_context(RX_SIGN_RECEIPT), "rx-exchange v1 receipt");
 	ck_assert_str_eq(rx_sign_context(RX_SIGN_CARD), "rx-exchange v1 card assertion");
 	ck_assert_str_eq(rx_sign_context(RX_SIGN_AUDIT), "rx-exchange v1 audit head");
 	ck_assert_str_eq(rx_sign_context(RX_SIGN_NOTICE), "rx-exchange v1 notice");
+	ck_assert_str_eq(rx_sign_context(RX_SIGN_PRESCRIPTION_V1), "rx-exchange v1 prescription");
+	ck_assert_str_eq(rx_sign_context(RX_SIGN_DISPENSE_V1), "rx-exchange v1 dispense");
+	/* A stored document's context follows its version. */
+	ck_assert_int_eq(rx_doc_context(RX_SIGN_PRESCRIPTION, 1), RX_SIGN_PRESCRIPTION_V1);
+	ck_assert_int_eq(rx_doc_context(RX_SIGN_PRESCRIPTION, 2), RX_SIGN_PRESCRIPTION);
+	ck_assert_int_eq(rx_doc_context(RX_SIGN_DISPENSE, 1), RX_SIGN_DISPENSE_V1);
+	ck_assert_int_eq(rx_doc_context(RX_SIGN_DISPENSE, 2), RX_SIGN_DISPENSE);
+	ck_assert_int_eq(rx_doc_context(RX_SIGN_CALL, 1), RX_SIGN_CALL);
+}
+END_TEST
+
+/* What a document says apart from the call it is bound to: the same
+ * content bound to two calls hashes the same, wherever the field travels. */
+START_TEST(hash_without_field)
+{
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	uint8_t h1[RX_HASH_LEN] = {1}, h2[RX_HASH_LEN] = {2}, a[RX_HASH_LEN], b[RX_HASH_LEN],
+		none[RX_HASH_LEN], buf[256];
+	p.version = RX_DOC_VERSION;
+	p.notes = (char *)"same content";
+	size_t n0 = rx__prescription__pack(&p, buf);
+	ck_assert_int_eq(rx_hash_without_field(buf, n0, RX_PRESCRIPTION_CALL_HASH_FIELD, none), RX_OK);
+	p.call_hash.data = h1;
+	p.call_hash.len = RX_HASH_LEN;
+	size_t n1 = rx__prescription__pack(&p, buf);
+	ck_assert_int_eq(rx_hash_without_field(buf, n1, RX_PRESCRIPTION_CALL_HASH_FIELD, a), RX_OK);
+	p.call_hash.data = h2;
+	size_t n2 = rx__prescription__pack(&p, buf);
+	ck_assert_int_eq(rx_hash_without_field(buf, n2, RX_PRESCRIPTION_CALL_HASH_FIELD, b), RX_OK);
+	ck_assert_mem_eq(a, b, RX_HASH_LEN);
+	ck_assert_mem_eq(a, none, RX_HASH_LEN);
+	/* Another encoder may put the field first: the hash is the same. */
+	uint8_t moved[256];
+	memcpy(moved, buf + n0, n2 - n0);
+	memcpy(moved + (n2 - n0), buf, n0);
+	ck_assert_int_eq(rx_hash_without_field(moved, n2, RX_PRESCRIPTION_CALL_HASH_FIELD, b), RX_OK);
+	ck_assert_mem_eq(a, b, RX_HASH_LEN);
+	/* Other content differs; bytes that do not walk are refused. */
+	p.notes = (char *)"other content";
+	size_t n3 = rx__prescription__pack(&p, buf);
+	ck_assert_int_eq(rx_hash_without_field(buf, n3, RX_PRESCRIPTION_CALL_HASH_FIELD, b), RX_OK);
+	ck_assert_mem_ne(a, b, RX_HASH_LEN);
+	ck_assert_int_eq(rx_hash_without_field((const uint8_t *)"\x0a\x05" "ab", 4,
+					       RX_PRESCRIPTION_CALL_HASH_FIELD, b),
+			 RX_INVALID);
 }
 END_TEST
 
@@ -491,6 +536,7 @@ static Suite *crypto_suite(void)
 	tc = tcase_create("sign");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, context_strings);
+	tcase_add_test(tc, hash_without_field);
 	tcase_add_loop_test(tc, sign_verify_each_context, 0, N_CTX);
 	tcase_add_test(tc, signature_bound_to_context);
 	tcase_add_test(tc, every_signature_bit_flip_fails);

@@ -28,17 +28,17 @@ typedef struct {
 
 static rx_err_t submit(world_t *w, char id[RX_ID_LEN + 1])
 {
-	Rx__Signed sp, card;
+	harness_rx_t sp;
+	Rx__Signed card;
 	rxc_result_t r;
 	char notes[48];
 	snprintf(notes, sizeof notes, "fault-%u", (unsigned)randombytes_random());
 	harness_prescription(&w->doc, "", 1, 0, 0, notes, &sp);
 	harness_assertion(&w->h, &w->card, &w->doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	rx_err_t err = rxc_submit(w->cdoc, NULL, &sp, &card, &r);
+	rx_err_t err = rxc_submit(w->cdoc, NULL, &sp.p, &card, &r);
 	if (err == RX_OK)
 		strcpy(id, r.receipt->prescription_id);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 	return err;
 }
@@ -81,7 +81,8 @@ typedef struct {
 
 /* The frame of a call by kp about prescription id (op, and what the op needs). */
 static void call_frame(const rx_keypair_t *kp, int op, const char *id, const uint8_t *token,
-		       const Rx__Signed *card, const char *code, const Rx__Signed *record, frame_t *f)
+		       const Rx__Signed *card, const char *code, const Rx__DispenseRecord *record,
+		       frame_t *f)
 {
 	Rx__Call call = RX__CALL__INIT;
 	rxc_request_id(f->rid);
@@ -95,8 +96,7 @@ static void call_frame(const rx_keypair_t *kp, int op, const char *id, const uin
 	}
 	call.card = (Rx__Signed *)card;
 	call.access_code = (char *)(code ? code : "");
-	call.dispense = (Rx__Signed *)record;
-	ck_assert_int_eq(rxc_frame(kp, &call, &f->frame, &f->len), RX_OK);
+	ck_assert_int_eq(rxc_frame(kp, &call, record ? &record->base : NULL, &f->frame, &f->len), RX_OK);
 }
 
 /* The batch size rxd logged for the request with this id; 0 if none yet. */
@@ -240,14 +240,14 @@ END_TEST
  * id) sent together while the disk fails.  The record into *rec (the
  * caller frees it), 1 if the two shared a batch. */
 static int dispense_and(world_t *w, int op, char id[RX_ID_LEN + 1], uint8_t tok[RX_TOKEN_LEN],
-			Rx__Signed *rec, frame_t f[2], Rx__Reply *r[2])
+			harness_rec_t *rec, frame_t f[2], Rx__Reply *r[2])
 {
 	ck_assert_int_eq(submit(w, id), RX_OK);
 	ck_assert_int_eq(claim(w, id, tok), RX_OK);
 	harness_dispense_record(&w->ph, id, 0, rec);
-	call_frame(&w->ph, RX_OP_DISPENSE, id, tok, NULL, NULL, rec, &f[0]);
+	call_frame(&w->ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec->d, &f[0]);
 	if (op == RX_OP_DISPENSE)
-		call_frame(&w->ph, RX_OP_DISPENSE, id, tok, NULL, NULL, rec, &f[1]);
+		call_frame(&w->ph, RX_OP_DISPENSE, id, tok, NULL, NULL, &rec->d, &f[1]);
 	else
 		call_frame(&w->ph, op, id, NULL, NULL, NULL, NULL, &f[1]);
 	harness_fault(&w->h, "EIO");
@@ -269,9 +269,8 @@ START_TEST(dispense_status_rolled_back)
 	for (int t = 0; t < TRIES && !together; t++) {
 		frame_t f[2];
 		Rx__Reply *r[2] = {NULL, NULL};
-		Rx__Signed rec;
+		harness_rec_t rec;
 		together = dispense_and(&w, RX_OP_STATUS, id, tok, &rec, f, r);
-		rxc_signed_free(&rec);
 		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
 		ck_assert_int_eq(r[1]->status, RX_OK);
 		Rx__Receipt *rc = receipt_of(r[1]);
@@ -301,15 +300,14 @@ START_TEST(refusal_by_rolled_back_sibling)
 	for (int t = 0; t < TRIES && !together; t++) {
 		frame_t f[2];
 		Rx__Reply *r[2] = {NULL, NULL};
-		Rx__Signed rec;
+		harness_rec_t rec;
 		together = dispense_and(&w, RX_OP_DISPENSE, id, tok, &rec, f, r);
 		ck_assert_int_eq(r[0]->status, RX_UNAVAILABLE);
 		ck_assert_int_eq(r[1]->status, RX_UNAVAILABLE);
 		frames_free(f, r, 2);
 		rxc_result_t res;
-		ck_assert_int_eq(rxc_dispense(w.cph, NULL, id, tok, &rec, &res), RX_OK);
+		ck_assert_int_eq(rxc_dispense(w.cph, NULL, id, tok, &rec.d, &res), RX_OK);
 		rxc_result_free(&res);
-		rxc_signed_free(&rec);
 		ck_assert_int_eq(state_of(&w, id), RX_STATE_DISPENSED);
 	}
 	ck_assert_msg(together, "rxd never applied the two requests in one batch");
@@ -329,14 +327,14 @@ START_TEST(security_records_durable)
 	world_start_serial(&w);
 	/* A submit with its slip: the code. */
 	{
-		Rx__Signed sp, card;
+		harness_rx_t sp;
+	Rx__Signed card;
 		harness_prescription(&w.doc, "", 1, 0, 0, "code-fault", &sp);
 		harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-		ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &card, &r), RX_OK);
+		ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp.p, &card, &r), RX_OK);
 		snprintf(id, sizeof id, "%s", r.receipt->prescription_id);
 		snprintf(code, sizeof code, "%s", r.receipt->access_code);
 		rxc_result_free(&r);
-		rxc_signed_free(&sp);
 		rxc_signed_free(&card);
 	}
 	do
@@ -412,12 +410,11 @@ static void fault_cycle(const char *mode)
 	harness_fault(&w.h, NULL);
 	ck_assert_int_eq(submit(&w, c), RX_OK);
 	ck_assert_int_eq(claim(&w, a, tok), RX_OK);
-	Rx__Signed rec;
+	harness_rec_t rec;
 	rxc_result_t r;
 	harness_dispense_record(&w.ph, a, 0, &rec);
-	ck_assert_int_eq(rxc_dispense(w.cph, NULL, a, tok, &rec, &r), RX_OK);
+	ck_assert_int_eq(rxc_dispense(w.cph, NULL, a, tok, &rec.d, &r), RX_OK);
 	rxc_result_free(&r);
-	rxc_signed_free(&rec);
 
 	/* And after a restart on a healthy disk, exactly what was acknowledged. */
 	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);

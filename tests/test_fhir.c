@@ -67,7 +67,7 @@ START_TEST(good_transaction_bundle)
 	/* What the broker will check passes. */
 	uint8_t key[RX_KEY_LEN] = {1};
 	const char *why = NULL;
-	p.version = 1;
+	p.version = RX_DOC_VERSION;
 	p.prescriber_key.data = key;
 	p.prescriber_key.len = RX_KEY_LEN;
 	ck_assert_msg(rx_check_prescription(&p, NOW, &why) == RX_OK, "%s", why);

@@ -36,7 +36,8 @@ typedef struct {
 
 static void world_up(world_t *w)
 {
-	Rx__Signed sp, card;
+	harness_rx_t sp;
+	Rx__Signed card;
 	rxc_result_t r;
 	memset(w, 0, sizeof *w);
 	ck_assert_msg(harness_start(&w->h, 0) == 0, "rxd did not start (is $RXD set?)");
@@ -47,10 +48,9 @@ static void world_up(world_t *w)
 	rxc_t *c = harness_client(&w->h, NULL, &w->doc, 0);
 	harness_prescription(&w->doc, "", 1, 0, 0, "keys test", &sp);
 	harness_assertion(&w->h, &w->card, &w->doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	ck_assert_int_eq(rxc_submit(c, NULL, &sp, &card, &r), RX_OK);
+	ck_assert_int_eq(rxc_submit(c, NULL, &sp.p, &card, &r), RX_OK);
 	strcpy(w->id, r.receipt->prescription_id);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 	rxc_destroy(&c);
 }

@@ -52,15 +52,15 @@ static void unexpected(tally_t *t, const char *op, rx_err_t err)
 /* One clinic+pharmacy pair of connections doing a whole lifecycle. */
 static void cycle(rxc_t *doc, rxc_t *ph, tally_t *t)
 {
-	Rx__Signed sp, card;
+	harness_rx_t sp;
+	Rx__Signed card;
 	rxc_result_t r;
 	char id[RX_ID_LEN + 1], notes[40];
 	uint8_t tok[RX_TOKEN_LEN];
 	snprintf(notes, sizeof notes, "load-%u", (unsigned)randombytes_random());
 	harness_prescription(&W.doc, "", 1, 0, 0, notes, &sp);
 	harness_assertion(&W.h, &W.card, &W.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	rx_err_t err = rxc_submit(doc, NULL, &sp, &card, &r);
-	rxc_signed_free(&sp);
+	rx_err_t err = rxc_submit(doc, NULL, &sp.p, &card, &r);
 	rxc_signed_free(&card);
 	t->ops++;
 	if (err != RX_OK) {
@@ -85,10 +85,9 @@ static void cycle(rxc_t *doc, rxc_t *ph, tally_t *t)
 	err = rxc_status(ph, id, NULL, &r);
 	rxc_result_free(&r);
 	t->ops++;
-	Rx__Signed rec;
+	harness_rec_t rec;
 	harness_dispense_record(&W.ph, id, 0, &rec);
-	rx_err_t err2 = rxc_dispense(ph, NULL, id, tok, &rec, &r);
-	rxc_signed_free(&rec);
+	rx_err_t err2 = rxc_dispense(ph, NULL, id, tok, &rec.d, &r);
 	rxc_result_free(&r);
 	t->ops++;
 	if (err != RX_OK)

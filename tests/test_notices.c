@@ -65,16 +65,16 @@ static rx_err_t nominate(world_t *w, const rx_keypair_t *signer, int purpose, co
 
 static void submit(world_t *w, char id[RX_ID_LEN + 1])
 {
-	Rx__Signed sp, card;
+	harness_rx_t sp;
+	Rx__Signed card;
 	rxc_result_t r;
 	char notes[48];
 	snprintf(notes, sizeof notes, "notice-%u", (unsigned)randombytes_random());
 	harness_prescription(&w->doc, "", 1, (int64_t)time(NULL), 0, notes, &sp);
 	harness_assertion(&w->h, &w->card, &w->doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	ck_assert_int_eq(rxc_submit(w->cdoc, NULL, &sp, &card, &r), RX_OK);
+	ck_assert_int_eq(rxc_submit(w->cdoc, NULL, &sp.p, &card, &r), RX_OK);
 	strcpy(id, r.receipt->prescription_id);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 }
 
@@ -226,13 +226,13 @@ START_TEST(refused_submit_sends_no_notice)
 	ck_assert_int_eq(harness_rxctl(&w.h, out, sizeof out, "drugs load '%s'", getenv("DRUGS_CSV")), 0);
 	ck_assert_int_eq(nominate(&w, &w.card, RX__PURPOSE__PURPOSE_NOMINATE, PHARMACY), RX_OK);
 	submit(&w, id);
-	Rx__Signed sp, card;
+	harness_rx_t sp;
+	Rx__Signed card;
 	rxc_result_t r;
 	harness_prescription(&w.doc, "", 1, (int64_t)time(NULL), 0, "the same item again", &sp);
 	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp, &card, &r), RX_DUPLICATE_MEDICATION);
+	ck_assert_int_eq(rxc_submit(w.cdoc, NULL, &sp.p, &card, &r), RX_DUPLICATE_MEDICATION);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 	rxc_t *cph = harness_client(&w.h, NULL, &w.ph, 0);
 	ck_assert_uint_eq(watch(cph), 1);

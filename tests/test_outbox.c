@@ -29,7 +29,7 @@ static uint8_t *make_frame(int op, const char *id, uint8_t rid[RX_REQUEST_ID_LEN
 	call.op = (Rx__Op)op;
 	if (id)
 		call.prescription_id = (char *)id;
-	ck_assert_int_eq(rxc_frame(&kp, &call, &frame, len), RX_OK);
+	ck_assert_int_eq(rxc_frame(&kp, &call, NULL, &frame, len), RX_OK);
 	return frame;
 }
 

@@ -25,6 +25,8 @@ enum {
 	SAME_USE_TWICE, /* two uses went; both records name use 1 */
 	ALTERED_AT,    /* when it was dispensed changed after the broker signed */
 	OTHER_PLACE,   /* where it was dispensed changed after the broker signed */
+	V1_STORED,     /* documents stored before protocol v2: version 1, v1 contexts */
+	V1_UNDER_V2,   /* a version-1 record signed under the v2 context */
 	NMODES
 };
 
@@ -38,6 +40,8 @@ static const char *const want[NMODES] = {
 	"a dispense record in the reply is not of this prescription's uses",
 	"the reply's dispense records are not the ones the receipt names",
 	"the reply's dispense records are not the ones the receipt names",
+	NULL,
+	"a pharmacy's signature on a dispense record does not verify",
 };
 
 typedef struct {
@@ -50,17 +54,37 @@ typedef struct {
 static Rx__Item item = RX__ITEM__INIT;
 static Rx__Item *items[1] = {&item};
 
+/* A stored document as rxd returns it: m's bytes and kp's signature under
+ * ctx (heap; rxc_signed_free). */
+static void sign_doc(const rx_keypair_t *kp, rx_sign_ctx_t ctx, const ProtobufCMessage *m,
+		     Rx__Signed *out)
+{
+	rx__signed__init(out);
+	out->body.len = protobuf_c_message_get_packed_size(m);
+	out->body.data = malloc(out->body.len);
+	out->signature.data = malloc(RX_SIG_LEN);
+	out->signature.len = RX_SIG_LEN;
+	ck_assert(out->body.data && out->signature.data);
+	protobuf_c_message_pack(m, out->body.data);
+	ck_assert_int_eq(rx_sign(ctx, kp->sk, out->body.data, out->body.len, out->signature.data), RX_OK);
+}
+
 static void sign_record(const fake_t *f, const char *id, uint32_t use, Rx__Signed *out)
 {
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	d.version = 1;
+	uint8_t call_hash[RX_HASH_LEN] = {7};
+	d.version = f->mode == V1_STORED || f->mode == V1_UNDER_V2 ? 1 : RX_DOC_VERSION;
+	if (d.version == RX_DOC_VERSION) {
+		d.call_hash.data = call_hash;
+		d.call_hash.len = RX_HASH_LEN;
+	}
 	d.prescription_id = (char *)id;
 	d.use = use;
 	d.pharmacy_key.data = (uint8_t *)f->ph.pk;
 	d.pharmacy_key.len = RX_KEY_LEN;
 	d.items = items;
 	d.n_items = 1;
-	ck_assert_int_eq(rxc_sign_dispense(&f->ph, &d, out), RX_OK);
+	sign_doc(&f->ph, f->mode == V1_STORED ? RX_SIGN_DISPENSE_V1 : RX_SIGN_DISPENSE, &d.base, out);
 	if (f->mode == WRONG_CONTEXT)
 		ck_assert_int_eq(rx_sign(RX_SIGN_PRESCRIPTION, f->ph.sk, out->body.data, out->body.len,
 					 out->signature.data),
@@ -87,13 +111,14 @@ static void *serve(void *arg)
 	Rx__Prescription p = RX__PRESCRIPTION__INIT;
 	Rx__Signed sp, recs[2];
 	uint8_t hash[RX_HASH_LEN];
-	p.version = 1;
+	p.version = f->mode == V1_STORED ? 1 : RX_DOC_VERSION;
 	p.prescriber_key.data = (uint8_t *)f->doc.pk;
 	p.prescriber_key.len = RX_KEY_LEN;
 	p.uses = f->mode == SAME_USE_TWICE ? 3 : 2;
 	p.items = items;
 	p.n_items = 1;
-	ck_assert_int_eq(rxc_sign_prescription(&f->doc, &p, &sp), RX_OK);
+	sign_doc(&f->doc, f->mode == V1_STORED ? RX_SIGN_PRESCRIPTION_V1 : RX_SIGN_PRESCRIPTION, &p.base,
+		 &sp);
 	rx_hash(sp.body.data, sp.body.len, hash);
 
 	Rx__Reply r = RX__REPLY__INIT;

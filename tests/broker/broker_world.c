@@ -21,7 +21,7 @@ const rx_keypair_t *key_of(rxc_t *c)
 }
 
 /* SUBMIT with the patient's card in the reader at kp's clinic. */
-rx_err_t submit_as(rxc_t *c, const rx_keypair_t *kp, const uint8_t *rid, const Rx__Signed *sp,
+rx_err_t submit_as(rxc_t *c, const rx_keypair_t *kp, const uint8_t *rid, const Rx__Prescription *sp,
 		   rxc_result_t *r)
 {
 	Rx__Signed card;
@@ -82,19 +82,18 @@ void world_down(world_t *w)
 /* Submit a prescription; its id into id.  Asserts OK. */
 void submit(world_t *w, uint32_t uses, char id[RX_ID_LEN + 1])
 {
-	Rx__Signed sp;
+	harness_rx_t sp;
 	rxc_result_t r;
 	char notes[64];
 	/* Distinct notes, so two submits are two prescriptions, not a resubmit. */
 	snprintf(notes, sizeof notes, "n%u", (unsigned)randombytes_random());
 	harness_prescription(&w->doc, w->patient, uses, 0, 0, notes, &sp);
-	ck_assert_int_eq(SUBMIT(w->cdoc, NULL, &sp, &r), RX_OK);
+	ck_assert_int_eq(SUBMIT(w->cdoc, NULL, &sp.p, &r), RX_OK);
 	ck_assert_int_eq(r.receipt->state, RX__STATE__ISSUED);
 	ck_assert_str_eq(r.receipt->patient_id, w->patient);
 	strcpy(id, r.receipt->prescription_id);
 	ck_assert_int_eq(rx_rxid_parse(id, id), RX_OK);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 }
 
 void claim(rxc_t *c, const char *id, uint8_t token[RX_TOKEN_LEN])
@@ -110,14 +109,13 @@ void claim(rxc_t *c, const char *id, uint8_t token[RX_TOKEN_LEN])
 rx_err_t dispense(rxc_t *c, const rx_keypair_t *kp, const char *id,
 		  const uint8_t token[RX_TOKEN_LEN], uint32_t use, int *state)
 {
-	Rx__Signed rec;
+	harness_rec_t rec;
 	rxc_result_t r;
 	harness_dispense_record(kp, id, use, &rec);
-	rx_err_t err = rxc_dispense(c, NULL, id, token, &rec, &r);
+	rx_err_t err = rxc_dispense(c, NULL, id, token, &rec.d, &r);
 	if (err == RX_OK && state)
 		*state = r.receipt->state;
 	rxc_result_free(&r);
-	rxc_signed_free(&rec);
 	return err;
 }
 

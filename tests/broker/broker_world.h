@@ -39,7 +39,7 @@ void world_down(world_t *w);
 const rx_keypair_t *key_of(rxc_t *c);
 
 /* SUBMIT with the patient's card in the reader at kp's clinic. */
-rx_err_t submit_as(rxc_t *c, const rx_keypair_t *kp, const uint8_t *rid, const Rx__Signed *sp,
+rx_err_t submit_as(rxc_t *c, const rx_keypair_t *kp, const uint8_t *rid, const Rx__Prescription *sp,
 		   rxc_result_t *r);
 /* CLAIM, STATUS (id) and LIST (id NULL) with the patient's card at kp's
  * pharmacy. */

@@ -203,17 +203,16 @@ END_TEST
 START_TEST(access_code_path)
 {
 	world_t w;
-	Rx__Signed sp;
+	harness_rx_t sp;
 	rxc_result_t r;
 	char id[RX_ID_LEN + 1], code[RX_ACCESS_CODE_LEN + 1], wrong[RX_ACCESS_CODE_LEN + 1];
 	world_up(&w, 0);
 	harness_prescription(&w.doc, "", 1, 0, 0, "slip", &sp);
-	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &r), RX_OK);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp.p, &r), RX_OK);
 	strcpy(id, r.receipt->prescription_id);
 	ck_assert_int_eq(rx_access_code_parse(r.receipt->access_code, code), RX_OK);
 	ck_assert_str_eq(r.receipt->patient_id, w.patient);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 
 	/* No card, no code: a pharmacy may not even look. */
 	ck_assert_int_eq(rxc_status(w.cph2, id, NULL, &r), RX_PERMISSION_DENIED);

@@ -114,14 +114,14 @@ static void *work(void *arg)
 		return NULL;
 	}
 	while (!k->stop && k->acked < 4096) {
-		Rx__Signed sp, rec;
+		harness_rx_t sp;
+		harness_rec_t rec;
 		rxc_result_t r;
 		char notes[32], *id = k->ids[k->acked];
 		uint8_t tok[RX_TOKEN_LEN];
 		snprintf(notes, sizeof notes, "kill-%d-%u", k->acked, (unsigned)randombytes_random());
 		harness_prescription(&w->doc, w->patient, 1, 0, 0, notes, &sp);
-		rx_err_t err = submit_as(doc, &w->doc, NULL, &sp, &r);
-		rxc_signed_free(&sp);
+		rx_err_t err = submit_as(doc, &w->doc, NULL, &sp.p, &r);
 		if (err != RX_OK) {
 			k->failures++;
 			rxc_result_free(&r);
@@ -138,8 +138,7 @@ static void *work(void *arg)
 		memcpy(tok, r.receipt->claim_token.data, RX_TOKEN_LEN);
 		rxc_result_free(&r);
 		harness_dispense_record(&w->ph1, id, 0, &rec);
-		err = rxc_dispense(ph, NULL, id, tok, &rec, &r);
-		rxc_signed_free(&rec);
+		err = rxc_dispense(ph, NULL, id, tok, &rec.d, &r);
 		rxc_result_free(&r);
 		if (err != RX_OK) {
 			k->failures++;

@@ -27,16 +27,15 @@ static int file_contains(const char *path, const void *needle, size_t n)
 START_TEST(no_clear_text_at_rest)
 {
 	world_t w;
-	Rx__Signed sp;
+	harness_rx_t sp;
 	rxc_result_t r;
 	char code[RX_ACCESS_CODE_LEN + 1], id[RX_ID_LEN + 1];
 	world_up(&w, 0);
 	harness_prescription(&w.doc, "", 1, 0, 0, "ZZ-DISTINCTIVE-NOTE-42", &sp);
-	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &r), RX_OK);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp.p, &r), RX_OK);
 	strcpy(code, r.receipt->access_code);
 	strcpy(id, r.receipt->prescription_id);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	ck_assert_int_eq(harness_stop(&w.h, SIGTERM), 0);
 
 	char path[512];

@@ -121,7 +121,7 @@ START_TEST(every_refusal)
 	char id[RX_ID_LEN + 1], ghost[RX_ID_LEN + 1];
 	uint8_t tok[RX_TOKEN_LEN], frame[512], rid[RX_REQUEST_ID_LEN];
 	rxc_result_t r;
-	Rx__Signed sp;
+	harness_rx_t sp;
 
 	world_up(&w, 0);
 	submit(&w, 1, id);
@@ -158,9 +158,8 @@ START_TEST(every_refusal)
 
 	/* PERMISSION_DENIED: a pharmacy submitting; another prescriber cancelling. */
 	harness_prescription(&w.ph1, w.patient, 1, 0, 0, "pharmacy", &sp);
-	ck_assert_int_eq(SUBMIT(w.cph1, NULL, &sp, &r), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(SUBMIT(w.cph1, NULL, &sp.p, &r), RX_PERMISSION_DENIED);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	ck_assert_int_eq(rxc_cancel(w.cdoc2, NULL, id, &r), RX_PERMISSION_DENIED);
 	rxc_result_free(&r);
 
@@ -203,7 +202,7 @@ START_TEST(every_refusal)
 	rxc_request_id(rid);
 	Rx__Signed card; /* one assertion: a retry resends the same bytes */
 	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &r), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp.p, &card, &r), RX_OK);
 	strcpy(id, r.receipt->prescription_id);
 	rxc_result_free(&r);
 	int64_t deadline = harness_ms() + 10000;
@@ -213,16 +212,14 @@ START_TEST(every_refusal)
 	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_EXPIRED);
 	rxc_result_free(&r);
 	/* A late retry of the submit still gets its original reply. */
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &r), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp.p, &card, &r), RX_OK);
 	ck_assert_str_eq(r.receipt->prescription_id, id);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 	/* ...and a prescription already past its validity is refused at submit. */
 	harness_prescription(&w.doc, w.patient, 1, now - 100, now - 10, "late", &sp);
-	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &r), RX_EXPIRED);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp.p, &r), RX_EXPIRED);
 	rxc_result_free(&r);
-	rxc_signed_free(&sp);
 
 	/* The broker kept serving through all of it. */
 	submit(&w, 1, id);
@@ -251,15 +248,14 @@ START_TEST(storage_full_keeps_room_to_dispense)
 	memset(notes, 'x', 2000);
 	notes[2000] = '\0';
 	for (int i = 0; i < 2000 && err == RX_OK; i++) {
-		Rx__Signed sp;
+		harness_rx_t sp;
 		notes[0] = (char)('A' + i % 26);
 		notes[1] = (char)('A' + i / 26 % 26);
 		notes[2] = (char)('A' + i / 676 % 26);
 		harness_prescription(&w.doc, w.patient, 1, 0, 0, notes, &sp);
-		err = SUBMIT(w.cdoc, NULL, &sp, &r);
+		err = SUBMIT(w.cdoc, NULL, &sp.p, &r);
 		ok += err == RX_OK;
 		rxc_result_free(&r);
-		rxc_signed_free(&sp);
 	}
 	ck_assert_int_eq(err, RX_STORAGE_FULL);
 	ck_assert_int_gt(ok, 10);
@@ -293,7 +289,7 @@ END_TEST
 START_TEST(retries_get_the_original_reply)
 {
 	world_t w;
-	Rx__Signed sp;
+	harness_rx_t sp;
 	rxc_result_t a, b;
 	uint8_t rid[RX_REQUEST_ID_LEN], tok[RX_TOKEN_LEN];
 
@@ -303,8 +299,8 @@ START_TEST(retries_get_the_original_reply)
 	/* A retry resends the same bytes, the same card assertion included. */
 	Rx__Signed card;
 	harness_assertion(&w.h, &w.card, &w.doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &a), RX_OK);
-	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp, &card, &b), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp.p, &card, &a), RX_OK);
+	ck_assert_int_eq(rxc_submit(w.cdoc, rid, &sp.p, &card, &b), RX_OK);
 	rxc_signed_free(&card);
 	ck_assert_uint_eq(a.reply->receipt.len, b.reply->receipt.len);
 	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
@@ -313,7 +309,7 @@ START_TEST(retries_get_the_original_reply)
 	rxc_result_free(&a);
 	rxc_result_free(&b);
 	/* The same signed prescription under a new request id is not a second one. */
-	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp, &a), RX_CONFLICT);
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp.p, &a), RX_CONFLICT);
 	rxc_result_free(&a);
 
 	/* A claim retried after a restart: same token, byte-identical receipt. */
@@ -332,19 +328,17 @@ START_TEST(retries_get_the_original_reply)
 	rxc_result_free(&b);
 
 	/* A dispense retried: one record, both replies OK and identical. */
-	Rx__Signed rec;
+	harness_rec_t rec;
 	harness_dispense_record(&w.ph1, id, 0, &rec);
 	rxc_request_id(rid);
-	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec, &a), RX_OK);
-	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec, &b), RX_OK);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec.d, &a), RX_OK);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &rec.d, &b), RX_OK);
 	ck_assert_mem_eq(a.reply->receipt.data, b.reply->receipt.data, a.reply->receipt.len);
 	rxc_result_free(&a);
 	rxc_result_free(&b);
 	Rx__Stats s;
 	ck_assert_int_eq(harness_stats(&w.h, &s), 0);
 	ck_assert_uint_eq(s.dispense_records, 1);
-	rxc_signed_free(&rec);
-	rxc_signed_free(&sp);
 	world_down(&w);
 }
 END_TEST

@@ -107,6 +107,28 @@ out:
 		rx__reply__free_unpacked(rep, NULL);
 }
 
+/* 1 if the OK receipt rc of SUBMIT or DISPENSE r names the document r's
+ * journaled frame carries (protocol v2: the receipt's body_hash is the hash
+ * of the signed prescription or dispense record, whose call_hash binds this
+ * very call): the reply is to these bytes, not to another document sent
+ * under the same request id.  Other ops: 1. */
+static int names_document(const jreq_t *r, const Rx__Receipt *rc)
+{
+	uint8_t h[RX_HASH_LEN];
+	int ok = 0;
+	if (r->op != RX_OP_SUBMIT && r->op != RX_OP_DISPENSE)
+		return 1;
+	Rx__Request *req = r->frame ? rx__request__unpack(NULL, r->frame_len, r->frame) : NULL;
+	if (req) {
+		const ProtobufCBinaryData *doc = r->op == RX_OP_SUBMIT ? &req->prescription : &req->dispense;
+		rx_hash(doc->data, doc->len, h);
+		ok = doc->len > 0 && rc->body_hash.len == RX_HASH_LEN &&
+		     memcmp(rc->body_hash.data, h, RX_HASH_LEN) == 0;
+		rx__request__free_unpacked(req, NULL);
+	}
+	return ok;
+}
+
 /* ---- prescriptions ---- */
 
 typedef struct {
@@ -388,7 +410,7 @@ static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, check_r
 	call.request_id.len = sizeof rid;
 	call.op = RX__OP__STATUS;
 	call.prescription_id = r->id;
-	if (conn_frame(&me->key, &call, &frame, &flen) != 0) {
+	if (conn_frame(&me->key, &call, NULL, &frame, &flen) != 0) {
 		violation(rep, V_OTHER, r->id, "%s: could not build its STATUS", r->id);
 		return;
 	}
@@ -678,6 +700,11 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 					  rx_op_name(q->op), q->rxid[0] ? " of " : "", q->rxid,
 					  rx_err_name((rx_err_t)d.status));
 			}
+			if (d.receipt && !names_document(q, d.receipt))
+				violation(rep, V_REPLY, NULL,
+					  "the receipt of an acknowledged %s%s%s does not name the document its "
+					  "frame carries",
+					  rx_op_name(q->op), q->rxid[0] ? " of " : "", q->rxid);
 			if (d.status == RX_OK) {
 				rep->ok++;
 			} else if (d.status > 0) {

@@ -6,7 +6,9 @@
  * log, which is in clear), and checks:
  *
  *  - every reply decodes; every OK receipt is signed by the broker and
- *    answers its request; every refusal is one the workload can provoke;
+ *    answers its request (a SUBMIT's or DISPENSE's names, by its body
+ *    hash, the document in the journaled request bytes); every refusal is
+ *    one the workload can provoke;
  *  - a deliberate re-send of every acknowledged request (its journaled bytes)
  *    gets the journaled reply byte for byte, as did any late duplicate;
  *  - every acknowledged SUBMIT is stored and its issuer's STATUS finds it,

@@ -121,9 +121,10 @@ int conn_exchange(conn_t *c, const uint8_t *frame, size_t len, const uint8_t rid
 	}
 }
 
-int conn_frame(const rx_keypair_t *kp, const Rx__Call *call, uint8_t **frame, size_t *len)
+int conn_frame(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+	       uint8_t **frame, size_t *len)
 {
 	/* The one way a Call becomes a signed Request frame: rxclient's. */
 	*frame = NULL;
-	return rxc_frame(kp, call, frame, len) == RX_OK ? 0 : -1;
+	return rxc_frame(kp, call, doc, frame, len) == RX_OK ? 0 : -1;
 }

@@ -40,9 +40,12 @@ void conn_close(conn_t *c);
 int conn_exchange(conn_t *c, const uint8_t *frame, size_t len, const uint8_t rid[RX_REQUEST_ID_LEN],
 		  uint8_t **reply, size_t *reply_len, int *sends, conn_other_fn other, void *arg);
 
-/* The signed request frame for call by kp: Request{key, call bytes,
- * signature}.  On 0, *frame is a heap buffer the caller frees. */
-int conn_frame(const rx_keypair_t *kp, const Rx__Call *call, uint8_t **frame, size_t *len)
-	__attribute__((warn_unused_result));
+/* The signed request frame for call by kp, as rxc_frame makes it: doc is
+ * NULL, or a SUBMIT's Prescription / a DISPENSE's DispenseRecord, unsigned,
+ * which kp's one signature covers bound to the call (protocol v2).  Ed25519
+ * is deterministic, so the same call and doc always make the same bytes.
+ * On 0, *frame is a heap buffer the caller frees. */
+int conn_frame(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc,
+	       uint8_t **frame, size_t *len) __attribute__((warn_unused_result));
 
 #endif

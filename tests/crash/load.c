@@ -109,9 +109,12 @@ static void answer_free(answer_t *a)
 	a->receipt = NULL;
 }
 
-/* One request: a fresh request id, the frame built once, journaled, sent
- * (and resent, the same bytes) until answered, the reply journaled. */
-static void request(client_t *c, Rx__Call *call, const char *rxid, answer_t *a)
+/* One request: a fresh request id, the frame built once (doc: the SUBMIT's
+ * prescription or the DISPENSE's record, signed with the call in it, or
+ * NULL), journaled, sent (and resent, the same bytes) until answered, the
+ * reply journaled. */
+static void request(client_t *c, Rx__Call *call, const ProtobufCMessage *doc, const char *rxid,
+		    answer_t *a)
 {
 	crash_world_t *w = c->w;
 	uint8_t rid[RX_REQUEST_ID_LEN], *frame = NULL, *reply = NULL;
@@ -123,7 +126,7 @@ static void request(client_t *c, Rx__Call *call, const char *rxid, answer_t *a)
 	rxc_request_id(rid);
 	call->request_id.data = rid;
 	call->request_id.len = sizeof rid;
-	if (conn_frame(&c->me->key, call, &frame, &flen) != 0) {
+	if (conn_frame(&c->me->key, call, doc, &frame, &flen) != 0) {
 		fail_journal(w);
 		return;
 	}
@@ -231,7 +234,7 @@ static void submit(client_t *c)
 	crash_world_t *w = c->w;
 	Rx__Prescription p = RX__PRESCRIPTION__INIT;
 	Rx__Item it, *items[1] = {&it};
-	Rx__Signed sp, card;
+	Rx__Signed card;
 	Rx__Call call = RX__CALL__INIT;
 	answer_t a;
 	char notes[96];
@@ -239,9 +242,10 @@ static void submit(client_t *c)
 	int64_t now = (int64_t)time(NULL);
 
 	norvasc(&it);
-	/* Unique notes make every body unique (the broker refuses a body twice). */
+	/* Unique notes make every body unique (the broker refuses a body twice;
+	 * its call_hash, over a fresh request id, would too). */
 	snprintf(notes, sizeof notes, "crash %s %lu %08x", c->me->name, ++c->made, randombytes_random());
-	p.version = 1;
+	p.version = RX_DOC_VERSION;
 	p.patient_id = (char *)"";
 	p.prescriber_key.data = c->me->key.pk;
 	p.prescriber_key.len = RX_KEY_LEN;
@@ -251,17 +255,12 @@ static void submit(client_t *c)
 	p.n_items = 1;
 	p.items = items;
 	p.notes = notes;
-	if (rxc_sign_prescription(&c->me->key, &p, &sp) != RX_OK)
-		return;
 	if (rxc_card_assertion(&w->card[patient], RX__PURPOSE__PURPOSE_ISSUE, c->me->institution, now,
-			       &card) != RX_OK) {
-		rxc_signed_free(&sp);
+			       &card) != RX_OK)
 		return;
-	}
 	call.op = RX__OP__SUBMIT;
-	call.prescription = &sp;
 	call.card = &card;
-	request(c, &call, NULL, &a);
+	request(c, &call, &p.base, NULL, &a);
 	if (a.status == RX_OK) {
 		const char *id = a.receipt->prescription_id;
 		pool_add(w, id, patient, c->me->index);
@@ -269,7 +268,6 @@ static void submit(client_t *c)
 		c->nmine++;
 	}
 	answer_free(&a);
-	rxc_signed_free(&sp);
 	rxc_signed_free(&card);
 }
 
@@ -282,7 +280,7 @@ static void cancel(client_t *c)
 	snprintf(id, sizeof id, "%s", c->mine[rnd(c, (uint32_t)have)]);
 	call.op = RX__OP__CANCEL;
 	call.prescription_id = id;
-	request(c, &call, id, &a);
+	request(c, &call, NULL, id, &a);
 	if (a.status == RX_OK && a.receipt->state == RX__STATE__CANCELLED_STATE)
 		pool_close(c->w, id);
 	answer_free(&a);
@@ -307,20 +305,17 @@ static void release(client_t *c, const char *id, const uint8_t *token, answer_t 
 	call.prescription_id = (char *)id;
 	call.claim_token.data = (uint8_t *)token;
 	call.claim_token.len = RX_TOKEN_LEN;
-	request(c, &call, id, a);
+	request(c, &call, NULL, id, a);
 }
 
 static void dispense(client_t *c, const char *id, const uint8_t *token, uint32_t use, answer_t *a)
 {
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
 	Rx__Item it, *items[1] = {&it};
-	Rx__Signed sd;
 	Rx__Call call = RX__CALL__INIT;
 
-	a->status = -2;
-	a->receipt = NULL;
 	norvasc(&it);
-	d.version = 1;
+	d.version = RX_DOC_VERSION;
 	d.prescription_id = (char *)id;
 	d.use = use;
 	d.pharmacy_key.data = c->me->key.pk;
@@ -328,15 +323,13 @@ static void dispense(client_t *c, const char *id, const uint8_t *token, uint32_t
 	d.n_items = 1;
 	d.items = items;
 	d.notes = (char *)"";
-	if (rxc_sign_dispense(&c->me->key, &d, &sd) != RX_OK)
-		return;
 	call.op = RX__OP__DISPENSE;
 	call.prescription_id = (char *)id;
 	call.claim_token.data = (uint8_t *)token;
 	call.claim_token.len = RX_TOKEN_LEN;
-	call.dispense = &sd;
-	request(c, &call, id, a);
-	rxc_signed_free(&sd);
+	/* The record is signed bound to this call (its request id too), once:
+	 * every resend, across restarts, carries the same frame. */
+	request(c, &call, &d.base, id, a);
 }
 
 static void pharmacy_round(client_t *c)
@@ -356,7 +349,7 @@ static void pharmacy_round(client_t *c)
 	call.op = RX__OP__CLAIM;
 	call.prescription_id = e.id;
 	call.card = &card;
-	request(c, &call, e.id, &a);
+	request(c, &call, NULL, e.id, &a);
 	rxc_signed_free(&card);
 
 	if (a.status == RX_OK && a.receipt->claim_token.len == RX_TOKEN_LEN) {

@@ -105,6 +105,8 @@ static void cleanup(void)
 	template_data = NULL;
 	free(world.retry.data);
 	world.retry.data = NULL;
+	free(world.retry_dispense.data);
+	world.retry_dispense.data = NULL;
 }
 
 void fw_signed_free(Rx__Signed *s)
@@ -167,46 +169,45 @@ static void item(Rx__Item *it, size_t i)
 }
 
 void fw_prescription(const fw_t *w, const rx_keypair_t *card, int64_t issued_at, int days,
-		     uint32_t uses, size_t items, const char *notes, Rx__Signed *out)
+		     uint32_t uses, size_t items, const char *notes, fw_rx_t *out)
 {
-	Rx__Prescription p = RX__PRESCRIPTION__INIT;
-	Rx__Item its[RX_MAX_ITEMS], *ptrs[RX_MAX_ITEMS];
+	Rx__Prescription *p = &out->p;
 	const rx_keypair_t *kp = &w->keys[FW_PRESCRIBER].kp;
 	if (items > RX_MAX_ITEMS)
 		items = RX_MAX_ITEMS;
+	rx__prescription__init(p);
 	for (size_t i = 0; i < items; i++) {
-		item(&its[i], i);
-		ptrs[i] = &its[i];
+		item(&out->item[i], i);
+		out->items[i] = &out->item[i];
 	}
-	p.version = 1;
-	p.prescriber_key.data = (uint8_t *)kp->pk;
-	p.prescriber_key.len = RX_KEY_LEN;
-	p.institution_code = (char *)w->keys[FW_PRESCRIBER].institution;
-	p.issued_at = issued_at;
-	p.valid_until = rx_valid_until(issued_at, days);
-	p.uses = uses;
-	p.n_items = items;
-	p.items = ptrs;
-	p.notes = (char *)(notes ? notes : "");
-	p.patient_card.data = (uint8_t *)card->pk;
-	p.patient_card.len = RX_KEY_LEN;
-	fw_sign(RX_SIGN_PRESCRIPTION, kp, &p.base, out);
+	p->version = RX_DOC_VERSION;
+	p->prescriber_key.data = (uint8_t *)kp->pk;
+	p->prescriber_key.len = RX_KEY_LEN;
+	p->institution_code = (char *)w->keys[FW_PRESCRIBER].institution;
+	p->issued_at = issued_at;
+	p->valid_until = rx_valid_until(issued_at, days);
+	p->uses = uses;
+	p->n_items = items;
+	p->items = out->items;
+	p->notes = (char *)(notes ? notes : "");
+	p->patient_card.data = (uint8_t *)card->pk;
+	p->patient_card.len = RX_KEY_LEN;
 }
 
-void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, Rx__Signed *out)
+void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, fw_rec_t *out)
 {
-	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	Rx__Item it, *items[1] = {&it};
-	item(&it, 0);
-	d.version = 1;
-	d.prescription_id = (char *)id;
-	d.use = use;
-	d.pharmacy_key.data = (uint8_t *)pharmacy->pk;
-	d.pharmacy_key.len = RX_KEY_LEN;
-	d.n_items = 1;
-	d.items = items;
-	d.notes = (char *)"";
-	fw_sign(RX_SIGN_DISPENSE, pharmacy, &d.base, out);
+	Rx__DispenseRecord *d = &out->d;
+	rx__dispense_record__init(d);
+	item(&out->item, 0);
+	out->items[0] = &out->item;
+	d->version = RX_DOC_VERSION;
+	d->prescription_id = (char *)id;
+	d->use = use;
+	d->pharmacy_key.data = (uint8_t *)pharmacy->pk;
+	d->pharmacy_key.len = RX_KEY_LEN;
+	d->n_items = 1;
+	d->items = out->items;
+	d->notes = (char *)"";
 }
 
 void fw_call(Rx__Call *call, uint8_t rid[RX_REQUEST_ID_LEN], uint8_t n, int op)
@@ -218,11 +219,72 @@ void fw_call(Rx__Call *call, uint8_t rid[RX_REQUEST_ID_LEN], uint8_t n, int op)
 	call->op = (Rx__Op)op;
 }
 
-store_buf_t fw_request(const rx_keypair_t *kp, const Rx__Call *call)
+store_buf_t fw_request(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc)
 {
 	store_buf_t out = {0};
-	MUST(rxc_frame(kp, call, &out.data, &out.len), "sign call");
+	MUST(rxc_frame(kp, call, doc, &out.data, &out.len), "sign request");
 	return out;
+}
+
+store_buf_t fw_pack(const ProtobufCMessage *m)
+{
+	store_buf_t out;
+	out.len = protobuf_c_message_get_packed_size(m);
+	if ((out.data = malloc(out.len ? out.len : 1)) == NULL)
+		die("out of memory", RX_SYSTEM);
+	protobuf_c_message_pack(m, out.data);
+	return out;
+}
+
+store_buf_t fw_bind(const ProtobufCMessage *doc, const store_buf_t *call)
+{
+	uint8_t h[RX_HASH_LEN];
+	ProtobufCBinaryData named = {RX_HASH_LEN, h};
+	rx_hash(call->data, call->len, h);
+	/* A shallow copy with call_hash set, as rxc_frame binds a document. */
+	if (doc->descriptor == &rx__prescription__descriptor) {
+		Rx__Prescription p = *(const Rx__Prescription *)doc;
+		p.call_hash = named;
+		return fw_pack(&p.base);
+	}
+	if (doc->descriptor != &rx__dispense_record__descriptor)
+		die("fw_bind: not a prescription or dispense record", RX_INVALID);
+	Rx__DispenseRecord d = *(const Rx__DispenseRecord *)doc;
+	d.call_hash = named;
+	return fw_pack(&d.base);
+}
+
+static int given(const store_buf_t *b)
+{
+	return b && b->len > 0;
+}
+
+store_buf_t fw_envelope(const rx_keypair_t *kp, const store_buf_t *call, const store_buf_t *prescription,
+			const store_buf_t *dispense)
+{
+	Rx__Request req = RX__REQUEST__INIT;
+	uint8_t sig[RX_SIG_LEN];
+	/* What rxd verifies the request signature over (proto/README 5.4, step 7). */
+	const store_buf_t *signed_bytes = given(prescription) ? prescription : given(dispense) ? dispense : call;
+	rx_sign_ctx_t ctx = given(prescription) ? RX_SIGN_PRESCRIPTION
+			    : given(dispense)   ? RX_SIGN_DISPENSE
+						: RX_SIGN_CALL;
+	MUST(rx_sign(ctx, kp->sk, signed_bytes->data, signed_bytes->len, sig), "sign envelope");
+	req.key.data = (uint8_t *)kp->pk;
+	req.key.len = RX_KEY_LEN;
+	req.call.data = call->data;
+	req.call.len = call->len;
+	req.signature.data = sig;
+	req.signature.len = RX_SIG_LEN;
+	if (given(prescription)) {
+		req.prescription.data = prescription->data;
+		req.prescription.len = prescription->len;
+	}
+	if (given(dispense)) {
+		req.dispense.data = dispense->data;
+		req.dispense.len = dispense->len;
+	}
+	return fw_pack(&req.base);
 }
 
 const fw_key_t *fw_key(const uint8_t *pk, size_t len)
@@ -297,14 +359,14 @@ rx_err_t fw_admin(store_t *s, const uint8_t *frame, size_t len)
 static uint8_t step; /* request ids and nonces of the world's own requests */
 
 /* One request of the world's history, which must end as expected. */
-static Rx__Receipt *history(store_t *s, const rx_keypair_t *kp, Rx__Call *call, int64_t now,
-			    rx_err_t want, const char *what)
+static Rx__Receipt *history(store_t *s, const rx_keypair_t *kp, Rx__Call *call,
+			    const ProtobufCMessage *doc, int64_t now, rx_err_t want, const char *what)
 {
 	Rx__Receipt *rc = NULL;
 	/* Reseeded per step: one store change that draws more randomness moves
 	 * only its own step's ids, not every one after it. */
 	rng_seed(RESET_SEED ^ step);
-	store_buf_t frame = fw_request(kp, call);
+	store_buf_t frame = fw_request(kp, call, doc);
 	rx_err_t got = fw_dispatch(s, &frame, now, &rc);
 	/* The last one is kept: a retry of it is a seed. */
 	free(world.retry.data);
@@ -318,24 +380,24 @@ static Rx__Receipt *history(store_t *s, const rx_keypair_t *kp, Rx__Call *call, 
 static void submit(store_t *s, int which, const rx_keypair_t *card, int64_t now, int days, uint32_t uses)
 {
 	Rx__Call call;
-	Rx__Signed p, a;
+	fw_rx_t p;
+	Rx__Signed a;
 	uint8_t rid[RX_REQUEST_ID_LEN];
 	char notes[32];
 	fw_call(&call, rid, ++step, RX_OP_SUBMIT);
-	/* The notes make each body unique: the same signed bytes twice are CONFLICT. */
+	/* The notes make each body unique (its call_hash alone would too). */
 	snprintf(notes, sizeof notes, "world prescription %d", which);
 	fw_prescription(&world, card, now - 60, days, uses, 1, notes, &p);
 	fw_assertion(card, RX__PURPOSE__PURPOSE_ISSUE, "CLINIC-1", now, step, &a);
-	call.prescription = &p;
 	call.card = &a;
-	Rx__Receipt *rc = history(s, &world.keys[FW_PRESCRIBER].kp, &call, now, RX_OK, "world: submit");
+	Rx__Receipt *rc = history(s, &world.keys[FW_PRESCRIBER].kp, &call, &p.p.base, now, RX_OK,
+				  "world: submit");
 	if (rc == NULL || strlen(rc->prescription_id) != RX_ID_LEN ||
 	    strlen(rc->access_code) != RX_ACCESS_CODE_LEN)
 		die("world: submit receipt", RX_INVALID);
 	memcpy(world.rx[which], rc->prescription_id, RX_ID_LEN + 1);
 	memcpy(world.code[which], rc->access_code, RX_ACCESS_CODE_LEN + 1);
 	rx__receipt__free_unpacked(rc, NULL);
-	fw_signed_free(&p);
 	fw_signed_free(&a);
 }
 
@@ -348,7 +410,7 @@ static void claim(store_t *s, int which, int64_t now)
 	call.prescription_id = world.rx[which];
 	fw_assertion(&world.keys[FW_CARD].kp, RX__PURPOSE__PURPOSE_DISPENSE, "PHARM-1", now, step, &a);
 	call.card = &a;
-	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, now, RX_OK, "world: claim");
+	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, NULL, now, RX_OK, "world: claim");
 	if (rc == NULL || rc->claim_token.len != RX_TOKEN_LEN)
 		die("world: claim receipt", RX_INVALID);
 	memcpy(world.token[which], rc->claim_token.data, RX_TOKEN_LEN);
@@ -359,17 +421,22 @@ static void claim(store_t *s, int which, int64_t now)
 static void dispense(store_t *s, int which, int64_t now)
 {
 	Rx__Call call;
-	Rx__Signed r;
+	fw_rec_t r;
 	uint8_t rid[RX_REQUEST_ID_LEN];
 	fw_call(&call, rid, ++step, RX_OP_DISPENSE);
 	call.prescription_id = world.rx[which];
 	call.claim_token.data = world.token[which];
 	call.claim_token.len = RX_TOKEN_LEN;
 	fw_dispense(&world.keys[FW_PHARMACY].kp, world.rx[which], 0, &r);
-	call.dispense = &r;
-	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, now, RX_OK, "world: dispense");
+	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, &r.d.base, now, RX_OK,
+				  "world: dispense");
 	rx__receipt__free_unpacked(rc, NULL);
-	fw_signed_free(&r);
+	/* Kept: a retry of it is a seed. */
+	free(world.retry_dispense.data);
+	world.retry_dispense.len = world.retry.len;
+	if ((world.retry_dispense.data = malloc(world.retry.len)) == NULL)
+		die("out of memory", RX_SYSTEM);
+	memcpy(world.retry_dispense.data, world.retry.data, world.retry.len);
 }
 
 static void cancel(store_t *s, int which, int64_t now)
@@ -378,7 +445,7 @@ static void cancel(store_t *s, int which, int64_t now)
 	uint8_t rid[RX_REQUEST_ID_LEN];
 	fw_call(&call, rid, ++step, RX_OP_CANCEL);
 	call.prescription_id = world.rx[which];
-	Rx__Receipt *rc = history(s, &world.keys[FW_PRESCRIBER].kp, &call, now, RX_OK, "world: cancel");
+	Rx__Receipt *rc = history(s, &world.keys[FW_PRESCRIBER].kp, &call, NULL, now, RX_OK, "world: cancel");
 	rx__receipt__free_unpacked(rc, NULL);
 }
 
@@ -402,7 +469,7 @@ static void list_with_card(store_t *s, int64_t now)
 	fw_call(&call, rid, ++step, RX_OP_LIST);
 	fw_assertion(&world.keys[FW_CARD].kp, RX__PURPOSE__PURPOSE_DISPENSE, "PHARM-1", now, step, &a);
 	call.card = &a;
-	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, now, RX_OK, "world: list");
+	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, NULL, now, RX_OK, "world: list");
 	world.card_nonce = step;
 	if (rc)
 		rx__receipt__free_unpacked(rc, NULL);
@@ -419,7 +486,7 @@ static void lock_code(store_t *s, int which, int64_t now)
 		fw_call(&call, rid, ++step, RX_OP_CLAIM);
 		call.prescription_id = world.rx[which];
 		call.access_code = code;
-		(void)history(s, &world.keys[FW_PHARMACY].kp, &call, now, RX_BAD_ACCESS_CODE,
+		(void)history(s, &world.keys[FW_PHARMACY].kp, &call, NULL, now, RX_BAD_ACCESS_CODE,
 			      "world: wrong code");
 	}
 }

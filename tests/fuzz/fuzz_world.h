@@ -77,6 +77,8 @@ typedef struct {
 	store_buf_t retry;                         /* the frame of the world's last request
 						    * (the CANCEL of FW_RX_CANCEL_PENDING) */
 	uint8_t retry_rid;                         /* its request id: 16 bytes of this */
+	store_buf_t retry_dispense;                /* the frame of the world's DISPENSE
+						    * (of FW_RX_DISPENSED) */
 	uint8_t card_nonce;                        /* a LIST by FW_CARD (purpose dispense,
 						    * PHARM-1) at FW_NOW - 60 used this
 						    * nonce: 16 bytes of it */
@@ -110,14 +112,44 @@ void fw_signed_free(Rx__Signed *s);
  * 16 bytes of n. */
 void fw_assertion(const rx_keypair_t *card, int purpose, const char *institution, int64_t at,
 		  uint8_t n, Rx__Signed *out);
+
+/* A prescription or dispense record as a client hands it to rxc_frame:
+ * version 2, unsigned, no call_hash (rxc_frame binds it to its call).  The
+ * message points into the struct: fill it where it stays, do not copy it.
+ * Nothing is on the heap. */
+typedef struct {
+	Rx__Prescription p;
+	Rx__Item item[RX_MAX_ITEMS];
+	Rx__Item *items[RX_MAX_ITEMS];
+} fw_rx_t;
+typedef struct {
+	Rx__DispenseRecord d;
+	Rx__Item item;
+	Rx__Item *items[1];
+} fw_rec_t;
 /* A prescription by FW_PRESCRIBER (items: how many, 1..32). */
 void fw_prescription(const fw_t *w, const rx_keypair_t *card, int64_t issued_at, int days,
-		     uint32_t uses, size_t items, const char *notes, Rx__Signed *out);
+		     uint32_t uses, size_t items, const char *notes, fw_rx_t *out);
 /* A dispense record of one item by pharmacy for id, use. */
-void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, Rx__Signed *out);
-/* The request frame: call packed, signed by kp, as every client makes it
- * (rxc_frame). */
-store_buf_t fw_request(const rx_keypair_t *kp, const Rx__Call *call);
+void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, fw_rec_t *out);
+
+/* The request frame as every client makes it (rxc_frame): call packed; with
+ * doc (a SUBMIT's &fw_rx_t.p.base, a DISPENSE's &fw_rec_t.d.base) the
+ * document bound to the call by its call_hash and signed by kp, else the
+ * call signed by kp. */
+store_buf_t fw_request(const rx_keypair_t *kp, const Rx__Call *call, const ProtobufCMessage *doc);
+/* m packed as it is. */
+store_buf_t fw_pack(const ProtobufCMessage *m);
+/* A Prescription or DispenseRecord packed with its call_hash set to the
+ * hash of call (the packed call it is to travel with); doc is not changed. */
+store_buf_t fw_bind(const ProtobufCMessage *doc, const store_buf_t *call);
+/* An envelope around bytes as given, for the shapes no client makes:
+ * Request{key, call, signature, prescription, dispense} (a NULL or empty
+ * document is left out), kp signing what rxd verifies: the prescription if
+ * there is one, else the dispense record, else the call, each under its
+ * context.  Nothing given is re-encoded. */
+store_buf_t fw_envelope(const rx_keypair_t *kp, const store_buf_t *call, const store_buf_t *prescription,
+			const store_buf_t *dispense);
 /* A call with request id rid (16 bytes of n) and op. */
 void fw_call(Rx__Call *call, uint8_t rid[RX_REQUEST_ID_LEN], uint8_t n, int op);
 

@@ -3,12 +3,16 @@
  *   gen_corpus DIR    writes DIR/dispatch/NAME and DIR/decode/NAME (request
  *                     frames) and DIR/admin/NAME (admin frames)
  *
- * Every request is built and signed as a client builds it (fuzz_world's
- * builders follow clients/rxclient.c), by the world's keys, about the
- * world's prescriptions, at FW_NOW; each is run against a fresh world here
- * and must end as listed (OK, or the refusal it was made to provoke), so a
- * seed that stopped reaching where it should fails the generator instead of
- * silently fuzzing less.  The output is deterministic: running it again
+ * Every request is built and signed as a client builds it (rxc_frame: a
+ * SUBMIT's prescription or a DISPENSE's record bound to its call and signed
+ * once, protocol v2), by the world's keys, about the world's prescriptions,
+ * at FW_NOW.  Of the seeds for the steps v2 added, those no client makes (a
+ * document naming another call, both documents, bytes that are no document)
+ * are put together from their parts (fw_envelope); a document on an op that
+ * takes none is rxc_frame's own (it does not look at the op).  Each is run
+ * against a fresh world here and must end as listed (OK, or the refusal it
+ * was made to provoke), so a seed that stopped reaching where it should
+ * fails the generator instead of silently fuzzing less.  The output is deterministic: running it again
  * rewrites the same bytes.  It writes only its own seed names; any other
  * file in the corpus (a crash's input, kept as a regression) is left alone.
  *
@@ -21,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_world.h"
+#include "rx.pb-c.h"
 
 static const fw_t *w;
 static const char *root;
@@ -58,34 +63,43 @@ static void judge(const char *name, rx_err_t got, rx_err_t want)
 	}
 }
 
-/* One request seed: signed by signer, tried on a fresh world, written for
- * the decode and dispatch targets.  Frees the call's signed parts. */
-static void seed(const char *name, int signer, Rx__Call *call, rx_err_t want)
+/* A frame tried on a fresh world and written for the decode and dispatch
+ * targets; frees it. */
+static void keep(const char *name, store_buf_t *frame, rx_err_t want)
 {
-	store_buf_t frame = fw_request(kp(signer), call);
-	judge(name, fw_dispatch(fw_reset(), &frame, FW_NOW, NULL), want);
-	write_file("dispatch", name, frame.data, frame.len);
-	write_file("decode", name, frame.data, frame.len);
-	free(frame.data);
-	if (call->prescription)
-		fw_signed_free(call->prescription);
-	if (call->dispense)
-		fw_signed_free(call->dispense);
+	judge(name, fw_dispatch(fw_reset(), frame, FW_NOW, NULL), want);
+	write_file("dispatch", name, frame->data, frame->len);
+	write_file("decode", name, frame->data, frame->len);
+	store_buf_free(frame);
+}
+
+/* One request seed: signed by signer as a client signs it (doc: the SUBMIT's
+ * prescription or the DISPENSE's record, or NULL), tried and written.  Frees
+ * the call's card. */
+static void seed(const char *name, int signer, Rx__Call *call, const ProtobufCMessage *doc, rx_err_t want)
+{
+	store_buf_t frame = fw_request(kp(signer), call, doc);
+	keep(name, &frame, want);
 	if (call->card)
 		fw_signed_free(call->card);
 }
 
-/* A frame with its request signature broken (one bit). */
-static void seed_bad_signature(const char *name, int signer, Rx__Call *call)
+/* A frame with its request signature broken (one bit of the signature
+ * itself: since protocol v2 it is not the frame's last field). */
+static void seed_bad_signature(const char *name, int signer, Rx__Call *call, const ProtobufCMessage *doc)
 {
-	store_buf_t frame = fw_request(kp(signer), call);
-	frame.data[frame.len - 1] ^= 1; /* the signature is the last field */
-	judge(name, fw_dispatch(fw_reset(), &frame, FW_NOW, NULL), RX_BAD_SIGNATURE);
-	write_file("dispatch", name, frame.data, frame.len);
-	write_file("decode", name, frame.data, frame.len);
-	free(frame.data);
-	if (call->prescription)
-		fw_signed_free(call->prescription);
+	store_buf_t frame = fw_request(kp(signer), call, doc);
+	Rx__Request *req = rx__request__unpack(NULL, frame.len, frame.data);
+	uint8_t *at = req && req->signature.len == RX_SIG_LEN
+			      ? memmem(frame.data, frame.len, req->signature.data, RX_SIG_LEN)
+			      : NULL;
+	if (at == NULL) {
+		fprintf(stderr, "gen_corpus: %s: no signature to break\n", name);
+		exit(1);
+	}
+	at[RX_SIG_LEN - 1] ^= 1;
+	rx__request__free_unpacked(req, NULL);
+	keep(name, &frame, RX_BAD_SIGNATURE);
 	if (call->card)
 		fw_signed_free(call->card);
 }
@@ -95,12 +109,16 @@ static void seed_bad_signature(const char *name, int signer, Rx__Call *call)
 typedef struct {
 	Rx__Call call;
 	uint8_t rid[RX_REQUEST_ID_LEN];
-	Rx__Signed prescription, dispense, card;
+	fw_rx_t prescription;
+	fw_rec_t dispense;
+	Rx__Signed card;
+	const ProtobufCMessage *doc; /* &prescription.p.base, &dispense.d.base or NULL */
 } req_t;
 
 static Rx__Call *start(req_t *r, int op)
 {
 	fw_call(&r->call, r->rid, ++serial, op);
+	r->doc = NULL;
 	return &r->call;
 }
 
@@ -110,37 +128,183 @@ static void with_card(req_t *r, int card, int purpose, const char *institution, 
 	r->call.card = &r->card;
 }
 
+/* A SUBMIT of a prescription by FW_PRESCRIBER, not yet signed. */
+static void submit_call(req_t *r, int signer, int card, uint32_t uses, size_t items, const char *notes)
+{
+	start(r, RX_OP_SUBMIT);
+	fw_prescription(w, kp(card), FW_NOW - 60, 4, uses, items, notes, &r->prescription);
+	r->doc = &r->prescription.p.base;
+	with_card(r, card, RX__PURPOSE__PURPOSE_ISSUE, w->keys[signer].institution, FW_NOW);
+}
+
 static void submit(const char *name, int signer, int card, uint32_t uses, size_t items, const char *notes,
 		   rx_err_t want)
 {
 	req_t r;
-	start(&r, RX_OP_SUBMIT);
-	fw_prescription(w, kp(card), FW_NOW - 60, 4, uses, items, notes, &r.prescription);
-	r.call.prescription = &r.prescription;
-	with_card(&r, card, RX__PURPOSE__PURPOSE_ISSUE, w->keys[signer].institution, FW_NOW);
-	seed(name, signer, &r.call, want);
+	submit_call(&r, signer, card, uses, items, notes);
+	seed(name, signer, &r.call, r.doc, want);
 }
 
-/* An op on one of the world's prescriptions, with a card, a code or neither. */
+/* An op on one of the world's prescriptions (a DISPENSE with its record),
+ * with a card, a code or neither; not yet signed. */
+static void about_call(req_t *r, int signer, int op, int rx, int card, int purpose, const char *code)
+{
+	start(r, op);
+	r->call.prescription_id = (char *)w->rx[rx];
+	if (op == RX_OP_RELEASE || op == RX_OP_DISPENSE) {
+		r->call.claim_token.data = (uint8_t *)w->token[rx];
+		r->call.claim_token.len = RX_TOKEN_LEN;
+	}
+	if (op == RX_OP_DISPENSE) {
+		fw_dispense(kp(signer), w->rx[rx], rx == FW_RX_REFILL ? 1 : 0, &r->dispense);
+		r->doc = &r->dispense.d.base;
+	}
+	if (card >= 0)
+		with_card(r, card, purpose, w->keys[signer].institution, FW_NOW);
+	if (code)
+		r->call.access_code = (char *)code;
+}
+
 static void about(const char *name, int signer, int op, int rx, int card, int purpose, const char *code,
 		  rx_err_t want)
 {
 	req_t r;
-	start(&r, op);
-	r.call.prescription_id = (char *)w->rx[rx];
-	if (op == RX_OP_RELEASE || op == RX_OP_DISPENSE) {
-		r.call.claim_token.data = (uint8_t *)w->token[rx];
-		r.call.claim_token.len = RX_TOKEN_LEN;
+	about_call(&r, signer, op, rx, card, purpose, code);
+	seed(name, signer, &r.call, r.doc, want);
+}
+
+/* Seeds for the steps protocol v2 added (proto/README 5.4: 7, 7a, 9a, P):
+ * shapes no client makes, built from their parts with fw_envelope. */
+static void v2_seeds(void)
+{
+	req_t r, o;
+	store_buf_t call, other, doc, doc2, frame;
+	static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f}; /* a truncated varint */
+	const store_buf_t not_protobuf = {(uint8_t *)junk, sizeof junk};
+
+	/* 7a: the signed prescription names another call (the same SUBMIT
+	 * under another request id): BAD_SIGNATURE, though the signature holds. */
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
+	call = fw_pack(&r.call.base);
+	r.rid[0] ^= 0xff;
+	other = fw_pack(&r.call.base);
+	doc = fw_bind(r.doc, &other);
+	frame = fw_envelope(kp(FW_PRESCRIBER), &call, &doc, NULL);
+	keep("submit-names-another-call", &frame, RX_BAD_SIGNATURE);
+	store_buf_free(&other);
+	store_buf_free(&doc);
+	/* ... and one that names no call at all (no call_hash). */
+	doc = fw_pack(r.doc);
+	frame = fw_envelope(kp(FW_PRESCRIBER), &call, &doc, NULL);
+	keep("submit-names-no-call", &frame, RX_BAD_SIGNATURE);
+	store_buf_free(&doc);
+	/* 7a: signed bytes that are no Prescription: INVALID. */
+	frame = fw_envelope(kp(FW_PRESCRIBER), &call, &not_protobuf, NULL);
+	keep("submit-prescription-not-protobuf", &frame, RX_INVALID);
+	store_buf_free(&call);
+	fw_signed_free(&r.card);
+
+	/* 7a for a DISPENSE: its record bound to another claim token's call. */
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	call = fw_pack(&r.call.base);
+	uint8_t token[RX_TOKEN_LEN];
+	memset(token, 0x5a, sizeof token);
+	r.call.claim_token.data = token;
+	other = fw_pack(&r.call.base);
+	doc = fw_bind(r.doc, &other);
+	frame = fw_envelope(kp(FW_PHARMACY), &call, NULL, &doc);
+	keep("dispense-names-another-call", &frame, RX_BAD_SIGNATURE);
+	store_buf_free(&other);
+	store_buf_free(&doc);
+	frame = fw_envelope(kp(FW_PHARMACY), &call, NULL, &not_protobuf);
+	keep("dispense-record-not-protobuf", &frame, RX_INVALID);
+	store_buf_free(&call);
+
+	/* 9a: both documents, each bound to the call: a SUBMIT carrying a
+	 * dispense record too, and a DISPENSE carrying a prescription too (the
+	 * prescription is what is signed then). */
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
+	about_call(&o, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	call = fw_pack(&r.call.base);
+	doc = fw_bind(r.doc, &call);
+	doc2 = fw_bind(o.doc, &call);
+	frame = fw_envelope(kp(FW_PRESCRIBER), &call, &doc, &doc2);
+	keep("submit-both-documents", &frame, RX_INVALID);
+	store_buf_free(&call);
+	store_buf_free(&doc);
+	store_buf_free(&doc2);
+	call = fw_pack(&o.call.base);
+	doc = fw_bind(r.doc, &call);
+	doc2 = fw_bind(o.doc, &call);
+	frame = fw_envelope(kp(FW_PHARMACY), &call, &doc, &doc2);
+	keep("dispense-both-documents", &frame, RX_INVALID);
+	store_buf_free(&call);
+	store_buf_free(&doc);
+	store_buf_free(&doc2);
+	fw_signed_free(&r.card);
+
+	/* 9a: a document on an op that takes none, or takes the other one;
+	 * each bound to its call and signed as a client would (rxc_frame does
+	 * not look at the op). */
+	fw_prescription(w, kp(FW_CARD), FW_NOW - 60, 4, 1, 1, "", &o.prescription);
+	about_call(&r, FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_ISSUED, -1, 0, NULL);
+	seed("cancel-with-prescription", FW_PRESCRIBER, &r.call, &o.prescription.p.base, RX_INVALID);
+	fw_dispense(kp(FW_PHARMACY), w->rx[FW_RX_CLAIMED], 0, &o.dispense);
+	about_call(&r, FW_PHARMACY, RX_OP_STATUS, FW_RX_CLAIMED, -1, 0, NULL);
+	seed("status-with-dispense-record", FW_PHARMACY, &r.call, &o.dispense.d.base, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_CLAIM, FW_RX_ISSUED, FW_CARD, RX__PURPOSE__PURPOSE_DISPENSE, NULL);
+	seed("claim-with-dispense-record", FW_PHARMACY, &r.call, &o.dispense.d.base, RX_INVALID);
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
+	seed("submit-with-dispense-record", FW_PRESCRIBER, &r.call, &o.dispense.d.base, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	seed("dispense-with-prescription", FW_PHARMACY, &r.call, &o.prescription.p.base, RX_INVALID);
+	/* ... and the two ops that need one, without: the call signed alone. */
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
+	seed("submit-without-prescription", FW_PRESCRIBER, &r.call, NULL, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	seed("dispense-without-record", FW_PHARMACY, &r.call, NULL, RX_INVALID);
+
+	/* P: documents of version 1, bound and signed as in v2. */
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
+	r.prescription.p.version = 1;
+	seed("submit-prescription-v1", FW_PRESCRIBER, &r.call, r.doc, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	r.dispense.d.version = 1;
+	seed("dispense-record-v1", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	/* P: a record signed by the caller but naming another pharmacy. */
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	fw_dispense(kp(FW_PHARMACY_OTHER), w->rx[FW_RX_CLAIMED], 0, &r.dispense);
+	seed("dispense-not-pharmacy", FW_PHARMACY, &r.call, r.doc, RX_PERMISSION_DENIED);
+
+	/* 7: a DISPENSE whose one signature is broken. */
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	seed_bad_signature("dispense-bad-signature", FW_PHARMACY, &r.call, r.doc);
+
+	/* A retried DISPENSE (the world's) gets its stored reply: its identity
+	 * is the hash of its record, which binds the call; its request id on
+	 * another record (other notes, the same call) is CONFLICT. */
+	store_buf_t again = {w->retry_dispense.data, w->retry_dispense.len};
+	judge("retry-dispense", fw_dispatch(fw_reset(), &again, FW_NOW, NULL), RX_OK);
+	write_file("dispatch", "retry-dispense", again.data, again.len);
+	write_file("decode", "retry-dispense", again.data, again.len);
+	Rx__Request *req = rx__request__unpack(NULL, again.len, again.data);
+	Rx__DispenseRecord *d = req ? rx__dispense_record__unpack(NULL, req->dispense.len, req->dispense.data)
+				    : NULL;
+	if (d == NULL) {
+		fprintf(stderr, "gen_corpus: the world's DISPENSE does not decode\n");
+		exit(1);
 	}
-	if (op == RX_OP_DISPENSE) {
-		fw_dispense(kp(signer), w->rx[rx], rx == FW_RX_REFILL ? 1 : 0, &r.dispense);
-		r.call.dispense = &r.dispense;
-	}
-	if (card >= 0)
-		with_card(&r, card, purpose, w->keys[signer].institution, FW_NOW);
-	if (code)
-		r.call.access_code = (char *)code;
-	seed(name, signer, &r.call, want);
+	call.data = req->call.data;
+	call.len = req->call.len;
+	char *notes = d->notes;
+	d->notes = (char *)"a second record";
+	doc = fw_bind(&d->base, &call);
+	frame = fw_envelope(kp(FW_PHARMACY), &call, NULL, &doc);
+	keep("dispense-request-id-reused", &frame, RX_CONFLICT);
+	store_buf_free(&doc);
+	d->notes = notes; /* the unpacked message's own, freed with it */
+	rx__dispense_record__free_unpacked(d, NULL);
+	rx__request__free_unpacked(req, NULL);
 }
 
 static void request_seeds(void)
@@ -172,25 +336,25 @@ static void request_seeds(void)
 	start(&r, RX_OP_LIST);
 	r.call.patient_id = (char *)w->patient;
 	with_card(&r, FW_CARD, give, "PHARM-1", FW_NOW);
-	seed("list-card", FW_PHARMACY, &r.call, RX_OK);
+	seed("list-card", FW_PHARMACY, &r.call, NULL, RX_OK);
 	start(&r, RX_OP_LIST);
 	with_card(&r, FW_CARD, view, "CLINIC-1", FW_NOW);
-	seed("list-view", FW_PRESCRIBER, &r.call, RX_OK);
+	seed("list-view", FW_PRESCRIBER, &r.call, NULL, RX_OK);
 	about("list-code", FW_PHARMACY_OTHER, RX_OP_LIST, FW_RX_ISSUED, none, 0, w->code[FW_RX_ISSUED], RX_OK);
 	start(&r, RX_OP_LOG);
 	with_card(&r, FW_CARD, view, "PORTAL-1", FW_NOW);
-	seed("log", FW_CARD, &r.call, RX_OK);
+	seed("log", FW_CARD, &r.call, NULL, RX_OK);
 	start(&r, RX_OP_NOMINATE);
 	r.call.pharmacy_code = (char *)"PHARM-1";
 	with_card(&r, FW_CARD, RX__PURPOSE__PURPOSE_NOMINATE, "PORTAL-1", FW_NOW);
-	seed("nominate", FW_CARD, &r.call, RX_OK);
+	seed("nominate", FW_CARD, &r.call, NULL, RX_OK);
 	start(&r, RX_OP_WATCH);
-	seed("watch", FW_PHARMACY, &r.call, RX_OK);
+	seed("watch", FW_PHARMACY, &r.call, NULL, RX_OK);
 	static uint64_t seqs[] = {1, 2};
 	start(&r, RX_OP_ACK);
 	r.call.ack = seqs;
 	r.call.n_ack = 2;
-	seed("ack", FW_PHARMACY, &r.call, RX_OK);
+	seed("ack", FW_PHARMACY, &r.call, NULL, RX_OK);
 
 	/* Refusals deep in the path, one per code the store decides. */
 	about("claim-taken", FW_PHARMACY_OTHER, RX_OP_CLAIM, FW_RX_CLAIMED, FW_CARD, give, NULL,
@@ -223,7 +387,7 @@ static void request_seeds(void)
 	start(&r, RX_OP_CLAIM);
 	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
 	with_card(&r, FW_CARD, give, "PHARM-1", FW_NOW - 1000);
-	seed("claim-stale-card", FW_PHARMACY, &r.call, RX_ASSERTION_STALE);
+	seed("claim-stale-card", FW_PHARMACY, &r.call, NULL, RX_ASSERTION_STALE);
 	about("dispense-again", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_DISPENSED, none, 0, NULL,
 	      RX_ALREADY_DISPENSED);
 	about("dispense-cancel-pending", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CANCEL_PENDING, none, 0, NULL,
@@ -254,27 +418,26 @@ static void request_seeds(void)
 	write_file("decode", "retry", retry.data, retry.len);
 	fw_call(&r.call, r.rid, w->retry_rid, RX_OP_CANCEL);
 	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
-	seed("request-id-reused", FW_PRESCRIBER, &r.call, RX_CONFLICT);
+	seed("request-id-reused", FW_PRESCRIBER, &r.call, NULL, RX_CONFLICT);
 
 	/* A card assertion the world has recorded (its LIST at FW_NOW - 60). */
 	start(&r, RX_OP_CLAIM);
 	r.call.prescription_id = (char *)w->rx[FW_RX_ISSUED];
 	fw_assertion(kp(FW_CARD), give, "PHARM-1", FW_NOW - 60, w->card_nonce, &r.card);
 	r.call.card = &r.card;
-	seed("claim-replayed-card", FW_PHARMACY, &r.call, RX_ASSERTION_REPLAYED);
+	seed("claim-replayed-card", FW_PHARMACY, &r.call, NULL, RX_ASSERTION_REPLAYED);
 
 	char nobody[RX_ID_LEN + 1], raw[12] = "00000000000";
 	raw[11] = rx_check37(raw, 11);
 	snprintf(nobody, sizeof nobody, "%.4s-%.4s-%.4s", raw, raw + 4, raw + 8);
 	start(&r, RX_OP_STATUS);
 	r.call.prescription_id = nobody;
-	seed("status-not-found", FW_PRESCRIBER, &r.call, RX_NOT_FOUND);
+	seed("status-not-found", FW_PRESCRIBER, &r.call, NULL, RX_NOT_FOUND);
 
-	start(&r, RX_OP_SUBMIT);
-	fw_prescription(w, kp(FW_CARD), FW_NOW - 60, 4, 1, 1, "", &r.prescription);
-	r.call.prescription = &r.prescription;
-	with_card(&r, FW_CARD, issue, "CLINIC-1", FW_NOW);
-	seed_bad_signature("submit-bad-signature", FW_PRESCRIBER, &r.call);
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
+	seed_bad_signature("submit-bad-signature", FW_PRESCRIBER, &r.call, r.doc);
+
+	v2_seeds();
 }
 
 /* ---- admin ---- */

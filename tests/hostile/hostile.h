@@ -74,6 +74,42 @@ typedef struct {
 	Rx__Item *items[1];
 } record_t;
 
+/* A request built by hand around a document (doc_request), for the rows
+ * that break what protocol v2 binds together (proto/README 5.4 steps 5-7a,
+ * 9a and P): by default it is right, the document (msg, with its call_hash
+ * set to the hash of the packed call on a copy) in its field and signed
+ * once, by signer, under that field's context, with signer's key as
+ * Request.key.  Each other field, left zero, changes nothing; set, it is the
+ * one defect the row adds. */
+/* Which Request field the document is in; IN_OWN: the one its op carries
+ * (submit_doc, dispense_doc) or, in doc_request, the one of msg's type. */
+enum { IN_OWN, IN_PRESCRIPTION, IN_DISPENSE };
+typedef enum {
+	BIND_CALL,  /* call_hash: the hash of the call sent (right) */
+	BIND_OTHER, /* the hash of another call: the same but for its request id */
+	BIND_NONE,  /* no call_hash */
+	BIND_SHORT, /* the right hash cut to 31 bytes */
+	BIND_LONG,  /* the right hash and one byte more */
+} bind_t;
+typedef struct {
+	const Rx__Call *call;        /* packed here; a NULL call: submit_doc and
+				      * dispense_doc make a good one */
+	const ProtobufCMessage *msg; /* an Rx__Prescription or Rx__DispenseRecord */
+	const uint8_t *bytes;        /* if msg is NULL: the document bytes, signed as
+				      * they are (no call_hash is set) */
+	size_t nbytes;
+	int in;                           /* IN_OWN, IN_PRESCRIPTION or IN_DISPENSE */
+	const rx_keypair_t *signer;       /* signs the document; NULL: the row's caller */
+	const uint8_t *key;               /* Request.key (RX_KEY_LEN) if not signer's */
+	bind_t bind;
+	int v1_context;                   /* signed under the field's v1 context */
+	void (*patch)(uint8_t *doc, size_t len); /* the packed document, before signing */
+	void (*tweak)(uint8_t sig[RX_SIG_LEN]);  /* the signature, once made */
+	size_t sig_len;                   /* Request.signature's length; 0: RX_SIG_LEN */
+	const uint8_t *other;             /* unsigned bytes for the other document field */
+	size_t nother;
+} doc_req_t;
+
 /* A row of a class's table: category, builder b_NAME, whose connection,
  * the status expected (or DROPPED) and what Reply.request_id must be. */
 #define ROW(cat, fn, who, expect, rid) {cat, #fn, b_##fn, who, expect, rid}
@@ -108,7 +144,12 @@ void request_frames(hx_t *x, frames_t *f, const uint8_t *req, size_t len);
 void send_call(hx_t *x, frames_t *f, const rx_keypair_t *kp, const Rx__Call *c);
 uint8_t *good_status(hx_t *x, size_t *len);
 uint8_t *pad_to(hx_t *x, const uint8_t *req, size_t len, size_t target);
-void submit_signed(hx_t *x, frames_t *f, Rx__Signed *sp);
+uint8_t *doc_request(hx_t *x, const doc_req_t *r, size_t *len);
+void send_doc(hx_t *x, frames_t *f, const doc_req_t *r);
+void submit_call(hx_t *x, Rx__Call *c, Rx__Signed *card);
+void dispense_call(hx_t *x, Rx__Call *c, uint8_t token[RX_TOKEN_LEN]);
+void submit_doc(hx_t *x, frames_t *f, doc_req_t r);
+void dispense_doc(hx_t *x, frames_t *f, doc_req_t r);
 void submit_presc(hx_t *x, frames_t *f, presc_t *ps);
 void submit_name(hx_t *x, frames_t *f, const char *name);
 void list_card(hx_t *x, frames_t *f, Rx__Signed *card);

@@ -1,6 +1,8 @@
 /* Hostile input: the shared pieces the row builders assemble requests
  * from (the row arena, frames, signed calls, prescriptions, cards and
- * dispense records that are right but for the defect a row adds). */
+ * dispense records that are right but for the defect a row adds, and
+ * doc_request, which binds a document to its call and signs it once as
+ * protocol v2 does, or breaks exactly one part of that). */
 
 #include "hostile.h"
 #include "rxclient_int.h"
@@ -154,7 +156,7 @@ void presc_init(hx_t *x, presc_t *ps)
 	rx__prescription__init(&ps->p);
 	item_init(&ps->it);
 	ps->items[0] = &ps->it;
-	ps->p.version = 1;
+	ps->p.version = RX_DOC_VERSION;
 	ps->p.prescriber_key.data = x->doc.pk;
 	ps->p.prescriber_key.len = RX_KEY_LEN;
 	ps->p.issued_at = x->now;
@@ -174,7 +176,7 @@ void record_init(hx_t *x, record_t *r)
 	rx__dispense_record__init(&r->d);
 	item_init(&r->it);
 	r->items[0] = &r->it;
-	r->d.version = 1;
+	r->d.version = RX_DOC_VERSION;
 	r->d.prescription_id = x->id;
 	r->d.pharmacy_key.data = x->ph.pk;
 	r->d.pharmacy_key.len = RX_KEY_LEN;
@@ -276,24 +278,170 @@ uint8_t *pad_to(hx_t *x, const uint8_t *req, size_t len, size_t target)
 	return NULL;
 }
 
-/* SUBMIT of sp by doc with the patient's card (the card is right, so the
- * prescription's defect is the one refused). */
-void submit_signed(hx_t *x, frames_t *f, Rx__Signed *sp)
+/* ---- documents (protocol v2: one signature, over the document that
+ * names its call by hash) ---- */
+
+/* What the document's call_hash says of the packed call (r->bind). */
+static ProtobufCBinaryData call_hash_of(hx_t *x, const doc_req_t *r, const uint8_t *call,
+					size_t clen)
+{
+	uint8_t *h = hx_alloc(x, RX_HASH_LEN + 1);
+	if (r->bind == BIND_OTHER) {
+		/* The same call under another request id: a call its signer
+		 * might well have sent, but not this one. */
+		Rx__Call other = *r->call;
+		uint8_t rid[RX_REQUEST_ID_LEN];
+		randombytes_buf(rid, sizeof rid);
+		other.request_id.data = rid;
+		other.request_id.len = sizeof rid;
+		size_t olen;
+		uint8_t *o = pack_call(x, &other, &olen);
+		rx_hash(o, olen, h);
+	} else {
+		rx_hash(call, clen, h);
+	}
+	size_t n = r->bind == BIND_NONE	 ? 0
+		   : r->bind == BIND_SHORT ? RX_HASH_LEN - 1
+		   : r->bind == BIND_LONG  ? RX_HASH_LEN + 1
+					   : RX_HASH_LEN;
+	return (ProtobufCBinaryData){n, n ? h : NULL};
+}
+
+/* r->msg packed with its call_hash set (a shallow copy: msg is unchanged). */
+static uint8_t *bound_doc(hx_t *x, const doc_req_t *r, const uint8_t *call, size_t clen,
+			  size_t *len)
+{
+	ProtobufCBinaryData ch = call_hash_of(x, r, call, clen);
+	Rx__Prescription p;
+	Rx__DispenseRecord d;
+	const ProtobufCMessage *m;
+	if (r->msg->descriptor == &rx__prescription__descriptor) {
+		p = *(const Rx__Prescription *)r->msg;
+		p.call_hash = ch;
+		m = &p.base;
+	} else {
+		ck_assert_ptr_eq(r->msg->descriptor, &rx__dispense_record__descriptor);
+		d = *(const Rx__DispenseRecord *)r->msg;
+		d.call_hash = ch;
+		m = &d.base;
+	}
+	*len = protobuf_c_message_get_packed_size(m);
+	uint8_t *b = hx_alloc(x, *len);
+	protobuf_c_message_pack(m, b);
+	return b;
+}
+
+/* The Request r describes, packed (arena). */
+uint8_t *doc_request(hx_t *x, const doc_req_t *r, size_t *len)
+{
+	size_t clen, dlen;
+	uint8_t *call = pack_call(x, r->call, &clen), *doc;
+	if (r->msg) {
+		doc = bound_doc(x, r, call, clen, &dlen);
+	} else {
+		doc = hx_dup(x, r->bytes, r->nbytes);
+		dlen = r->nbytes;
+	}
+	if (r->patch)
+		r->patch(doc, dlen);
+	int in = r->in;
+	if (in == IN_OWN) {
+		ck_assert_ptr_nonnull(r->msg);
+		in = r->msg->descriptor == &rx__dispense_record__descriptor ? IN_DISPENSE
+									     : IN_PRESCRIPTION;
+	}
+	rx_sign_ctx_t ctx = in == IN_DISPENSE ? RX_SIGN_DISPENSE : RX_SIGN_PRESCRIPTION;
+	if (r->v1_context)
+		ctx = rx_doc_context(ctx, 1);
+	uint8_t *sig = hx_alloc(x, RX_SIG_LEN + 1); /* room for a 65-byte signature */
+	ck_assert_int_eq(rx_sign(ctx, r->signer->sk, doc, dlen, sig), RX_OK);
+	if (r->tweak)
+		r->tweak(sig);
+
+	Rx__Request q = RX__REQUEST__INIT;
+	q.key.data = (uint8_t *)(r->key ? r->key : r->signer->pk);
+	q.key.len = RX_KEY_LEN;
+	q.call.data = call;
+	q.call.len = clen;
+	q.signature.data = sig;
+	q.signature.len = r->sig_len ? r->sig_len : RX_SIG_LEN;
+	ProtobufCBinaryData *mine = in == IN_DISPENSE ? &q.dispense : &q.prescription,
+			    *theirs = in == IN_DISPENSE ? &q.prescription : &q.dispense;
+	mine->data = doc;
+	mine->len = dlen;
+	theirs->data = (uint8_t *)r->other;
+	theirs->len = r->nother;
+	*len = rx__request__get_packed_size(&q);
+	uint8_t *b = hx_alloc(x, *len);
+	rx__request__pack(&q, b);
+	return b;
+}
+
+void send_doc(hx_t *x, frames_t *f, const doc_req_t *r)
+{
+	size_t len;
+	uint8_t *req = doc_request(x, r, &len);
+	request_frames(x, f, req, len);
+}
+
+/* doc's SUBMIT call with the patient's card (the card is right, so the
+ * prescription's defect is the one refused).  c points into card and x. */
+void submit_call(hx_t *x, Rx__Call *c, Rx__Signed *card)
+{
+	good_card(x, AS_DOC, card);
+	call_init(x, c, RX_OP_SUBMIT);
+	c->card = card;
+}
+
+/* The pharmacy's DISPENSE call of x->id under token (random: no claim is
+ * held, so the record's own checks come first, step P).  c points into
+ * token and x. */
+void dispense_call(hx_t *x, Rx__Call *c, uint8_t token[RX_TOKEN_LEN])
+{
+	randombytes_buf(token, RX_TOKEN_LEN);
+	call_init(x, c, RX_OP_DISPENSE);
+	c->prescription_id = x->id;
+	c->claim_token.data = token;
+	c->claim_token.len = RX_TOKEN_LEN;
+}
+
+/* r as doc's SUBMIT: r.call, if NULL, is submit_call's; the signer doc;
+ * IN_OWN: Request.prescription. */
+void submit_doc(hx_t *x, frames_t *f, doc_req_t r)
 {
 	Rx__Call c;
 	Rx__Signed card;
-	good_card(x, AS_DOC, &card);
-	call_init(x, &c, RX_OP_SUBMIT);
-	c.prescription = sp;
-	c.card = &card;
-	send_call(x, f, &x->doc, &c);
+	if (r.call == NULL) {
+		submit_call(x, &c, &card);
+		r.call = &c;
+	}
+	if (r.signer == NULL)
+		r.signer = &x->doc;
+	if (r.in == IN_OWN)
+		r.in = IN_PRESCRIPTION;
+	send_doc(x, f, &r);
+}
+
+/* r as the pharmacy's DISPENSE: r.call, if NULL, is dispense_call's; the
+ * signer the pharmacy; IN_OWN: Request.dispense. */
+void dispense_doc(hx_t *x, frames_t *f, doc_req_t r)
+{
+	Rx__Call c;
+	uint8_t token[RX_TOKEN_LEN];
+	if (r.call == NULL) {
+		dispense_call(x, &c, token);
+		r.call = &c;
+	}
+	if (r.signer == NULL)
+		r.signer = &x->ph;
+	if (r.in == IN_OWN)
+		r.in = IN_DISPENSE;
+	send_doc(x, f, &r);
 }
 
 void submit_presc(hx_t *x, frames_t *f, presc_t *ps)
 {
-	Rx__Signed sp;
-	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps->p.base, &sp);
-	submit_signed(x, f, &sp);
+	submit_doc(x, f, (doc_req_t){.msg = &ps->p.base});
 }
 
 /* A SUBMIT whose only defect is its item's name. */
@@ -334,17 +482,7 @@ void list_card_at(hx_t *x, frames_t *f, int purpose, int64_t at)
  * record's own checks come first, step P). */
 void dispense_record(hx_t *x, frames_t *f, record_t *r)
 {
-	Rx__Call c;
-	Rx__Signed sd;
-	uint8_t token[RX_TOKEN_LEN];
-	randombytes_buf(token, sizeof token);
-	sign_msg(x, &x->ph, RX_SIGN_DISPENSE, &r->d.base, &sd);
-	call_init(x, &c, RX_OP_DISPENSE);
-	c.prescription_id = x->id;
-	c.claim_token.data = token;
-	c.claim_token.len = sizeof token;
-	c.dispense = &sd;
-	send_call(x, f, &x->ph, &c);
+	dispense_doc(x, f, (doc_req_t){.msg = &r->d.base});
 }
 
 /* An op on x->id by who with optional claim token and access code. */
@@ -386,12 +524,11 @@ int status_of(const uint8_t *rep, size_t len)
 void submit_ok(hx_t *x, char **id, char **code)
 {
 	presc_t ps;
-	Rx__Signed sp, card;
+	Rx__Signed card;
 	rxc_result_t r;
 	presc_init(x, &ps);
-	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps.p.base, &sp);
 	harness_assertion(&x->h, &x->card, &x->doc, RX__PURPOSE__PURPOSE_ISSUE, &card);
-	ck_assert_int_eq(rxc_submit(x->cdoc, NULL, &sp, &card, &r), RX_OK);
+	ck_assert_int_eq(rxc_submit(x->cdoc, NULL, &ps.p, &card, &r), RX_OK);
 	*id = hx_dup(x, r.receipt->prescription_id, strlen(r.receipt->prescription_id) + 1);
 	*code = hx_dup(x, r.receipt->access_code, strlen(r.receipt->access_code) + 1);
 	rxc_result_free(&r);

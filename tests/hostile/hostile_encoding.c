@@ -1,5 +1,6 @@
 /* Hostile input, encoding: sizes around RX_MAX_FRAME and the socket's cap, malformed
- * protobuf, enum values outside the schema and request ids of the wrong length. */
+ * protobuf, enum values outside the schema, request ids of the wrong length,
+ * and documents in requests that do not carry them (v2, step 9a). */
 
 #include "hostile.h"
 
@@ -294,6 +295,85 @@ static void b_rid_empty(hx_t *x, frames_t *f)
 	rid_len(x, f, 0);
 }
 
+/* ---- which document a request carries (v2, step 9a) ---- */
+
+/* A packed dispense record of x->id, unsigned and bound to nothing: a
+ * second document riding along. */
+static uint8_t *stray_record(hx_t *x, size_t *len)
+{
+	record_t r;
+	record_init(x, &r);
+	*len = rx__dispense_record__get_packed_size(&r.d);
+	uint8_t *b = hx_alloc(x, *len);
+	rx__dispense_record__pack(&r.d, b);
+	return b;
+}
+
+/* A good SUBMIT with a dispense record alongside in Request.dispense: the
+ * signature (over the prescription) and the binding hold; INVALID at 9a. */
+static void b_submit_with_both_documents(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	size_t n;
+	presc_init(x, &ps);
+	uint8_t *rec = stray_record(x, &n);
+	submit_doc(x, f, (doc_req_t){.msg = &ps.p.base, .other = rec, .nother = n});
+}
+
+/* A DISPENSE with both documents.  rxd takes Request.prescription as the
+ * signed document whenever there is one, so here the pharmacy's one
+ * signature is over a prescription bound to this call, its record
+ * alongside: steps 7 and 7a hold, and 9a refuses it: INVALID. */
+static void b_dispense_with_both_documents(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	size_t n;
+	presc_init(x, &ps);
+	uint8_t *rec = stray_record(x, &n);
+	dispense_doc(x, f, (doc_req_t){.msg = &ps.p.base, .in = IN_PRESCRIPTION, .other = rec,
+				       .nother = n});
+}
+
+/* The other way round: the pharmacy's record, bound and signed, with an
+ * unsigned prescription alongside.  The prescription is what a request
+ * signature covers when there is one, and this one is not signed:
+ * BAD_SIGNATURE at 7 (a smuggled document is never taken as signed). */
+static void b_dispense_with_unsigned_prescription(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	record_t r;
+	presc_init(x, &ps);
+	record_init(x, &r);
+	size_t n = rx__prescription__get_packed_size(&ps.p);
+	uint8_t *b = hx_alloc(x, n);
+	rx__prescription__pack(&ps.p, b);
+	dispense_doc(x, f, (doc_req_t){.msg = &r.d.base, .other = b, .nother = n});
+}
+
+/* A document, bound and signed, on ops that take none: INVALID at 9a. */
+static void b_claim_with_prescription(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	Rx__Call c;
+	Rx__Signed card;
+	presc_init(x, &ps);
+	good_card(x, AS_PH, &card);
+	call_init(x, &c, RX_OP_CLAIM);
+	c.prescription_id = x->id;
+	c.card = &card;
+	send_doc(x, f, &(doc_req_t){.call = &c, .msg = &ps.p.base, .signer = &x->ph});
+}
+
+static void b_status_with_record(hx_t *x, frames_t *f)
+{
+	record_t r;
+	Rx__Call c;
+	record_init(x, &r);
+	call_init(x, &c, RX_OP_STATUS);
+	c.prescription_id = x->id;
+	send_doc(x, f, &(doc_req_t){.call = &c, .msg = &r.d.base, .signer = &x->doc});
+}
+
 const row_t hostile_rows_encoding[] = {
 	ROW("size", frame_at_max, AS_DOC, RX_OK, RID_ECHO),
 	ROW("size", frame_over_max, AS_DOC, RX_INVALID, RID_EMPTY),
@@ -328,6 +408,11 @@ const row_t hostile_rows_encoding[] = {
 	ROW("request id", rid_15, AS_DOC, RX_INVALID, RID_EMPTY),
 	ROW("request id", rid_17, AS_DOC, RX_INVALID, RID_EMPTY),
 	ROW("request id", rid_empty, AS_DOC, RX_INVALID, RID_EMPTY),
+	ROW("document", submit_with_both_documents, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("document", dispense_with_both_documents, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("document", dispense_with_unsigned_prescription, AS_PH, RX_BAD_SIGNATURE, RID_ECHO),
+	ROW("document", claim_with_prescription, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("document", status_with_record, AS_DOC, RX_INVALID, RID_ECHO),
 };
 
 const int hostile_rows_encoding_n =

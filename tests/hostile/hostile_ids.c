@@ -82,16 +82,12 @@ static void b_code_on_release(hx_t *x, frames_t *f)
 static void b_code_on_submit(hx_t *x, frames_t *f)
 {
 	presc_t ps;
-	Rx__Signed sp, card;
+	Rx__Signed card;
 	Rx__Call c;
 	presc_init(x, &ps);
-	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps.p.base, &sp);
-	good_card(x, AS_DOC, &card);
-	call_init(x, &c, RX_OP_SUBMIT);
-	c.prescription = &sp;
-	c.card = &card;
+	submit_call(x, &c, &card);
 	c.access_code = (char *)"H4TK-9W2Q-XMW";
-	send_call(x, f, &x->doc, &c);
+	submit_doc(x, f, (doc_req_t){.call = &c, .msg = &ps.p.base});
 }
 
 /* The notice and nomination fields on ops that do not take them, and out of
@@ -198,6 +194,8 @@ static void b_record_use_4(hx_t *x, frames_t *f)
 	dispense_record(x, f, &r);
 }
 
+/* No Request.dispense: the signature is over the call and holds; a
+ * DISPENSE without its record is INVALID at 9a (v1: at P). */
 static void b_dispense_without_record(hx_t *x, frames_t *f)
 {
 	uint8_t tok[RX_TOKEN_LEN] = {1};

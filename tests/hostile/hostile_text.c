@@ -83,14 +83,11 @@ static void patch_nul(uint8_t *buf, size_t len)
 	*m = 0;
 }
 
-/* Submit ps with its NUL_MARK made a NUL byte, signed after the patch. */
+/* Submit ps with its NUL_MARK made a NUL byte: patched in the bound
+ * document before it is signed, so only the NUL is wrong. */
 static void submit_nul(hx_t *x, frames_t *f, presc_t *ps)
 {
-	Rx__Signed sp;
-	sign_msg(x, &x->doc, RX_SIGN_PRESCRIPTION, &ps->p.base, &sp);
-	patch_nul(sp.body.data, sp.body.len);
-	resign(&x->doc, RX_SIGN_PRESCRIPTION, &sp);
-	submit_signed(x, f, &sp);
+	submit_doc(x, f, (doc_req_t){.msg = &ps->p.base, .patch = patch_nul});
 }
 
 static void b_text_embedded_nul(hx_t *x, frames_t *f)
@@ -112,20 +109,9 @@ static void b_notes_embedded_nul(hx_t *x, frames_t *f)
 static void b_record_notes_nul(hx_t *x, frames_t *f)
 {
 	record_t r;
-	Rx__Call c;
-	Rx__Signed sd;
-	uint8_t token[RX_TOKEN_LEN] = {3};
 	record_init(x, &r);
 	r.d.notes = (char *)"generic" NUL_MARK " substituted";
-	sign_msg(x, &x->ph, RX_SIGN_DISPENSE, &r.d.base, &sd);
-	patch_nul(sd.body.data, sd.body.len);
-	resign(&x->ph, RX_SIGN_DISPENSE, &sd);
-	call_init(x, &c, RX_OP_DISPENSE);
-	c.prescription_id = x->id;
-	c.claim_token.data = token;
-	c.claim_token.len = sizeof token;
-	c.dispense = &sd;
-	send_call(x, f, &x->ph, &c);
+	dispense_doc(x, f, (doc_req_t){.msg = &r.d.base, .patch = patch_nul});
 }
 
 /* The pharmacy's code, a NUL, more: equal to the connection's in C. */

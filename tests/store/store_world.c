@@ -217,8 +217,18 @@ store_change_t *mk_submit(call_t *k, const uint8_t *doc, const char *patient, ui
 /* The store's request path as rxd's dispatch runs it: begin, build the
  * reply (build_reply), then commit it with the change, or abort if it could
  * not be built.  On a refusal *reply is empty. */
-static rx_err_t change(world_t *w, const store_change_t *c, store_outcome_t *out, store_buf_t *reply)
+static rx_err_t change(world_t *w, const store_change_t *given, store_outcome_t *out,
+		       store_buf_t *reply)
 {
+	/* The body's hash stands for the prescription's content hash (which
+	 * dispatch takes without its call_hash): the same body, the same
+	 * prescription.  The change lives until commit or abort. */
+	store_change_t copy = *given, *c = &copy;
+	uint8_t content[RX_HASH_LEN];
+	if (c->body && !c->content_hash) {
+		rx_hash(c->body, c->body_len, content);
+		c->content_hash = content;
+	}
 	store_pending_t *pending = NULL;
 	rx_err_t err = store_change_begin(w->s, c, out, reply, &pending);
 	if (err != RX_OK || pending == NULL)
