@@ -111,6 +111,77 @@ void rx_rxid_new(char out[RX_ID_LEN + 1])
 	group4(raw, 12, out);
 }
 
+void rx_rxid_from_value(uint64_t v, char out[RX_ID_LEN + 1])
+{
+	char raw[12];
+	for (int i = 10; i >= 0; i--, v >>= 5)
+		raw[i] = b32[v & 31];
+	raw[11] = rx_check37(raw, 11);
+	group4(raw, 12, out);
+}
+
+uint64_t rx_rxid_value(const char id[RX_ID_LEN + 1])
+{
+	uint64_t v = 0;
+	for (size_t i = 0; id[i]; i++) {
+		const char *at = id[i] == '-' ? NULL : strchr(b32, id[i]);
+		if (at && i < RX_ID_LEN - 1) /* the last is the check character */
+			v = (v << 5) | (uint64_t)(at - b32);
+	}
+	return v;
+}
+
+#define HALF_BITS 28
+#define HALF_MASK ((1u << HALF_BITS) - 1)
+
+/* Round i's function of one half: SipHash-2-4 of (i, half), 28 bits. */
+static uint32_t round_f(const uint8_t key[RX_ID_PERM_KEY_LEN], unsigned i, uint32_t half)
+{
+	uint8_t in[5] = {(uint8_t)i, (uint8_t)(half >> 24), (uint8_t)(half >> 16),
+			 (uint8_t)(half >> 8), (uint8_t)half};
+	uint8_t out[crypto_shorthash_siphash24_BYTES];
+	crypto_shorthash_siphash24(out, in, sizeof in, key);
+	return ((uint32_t)out[0] << 24 | (uint32_t)out[1] << 16 | (uint32_t)out[2] << 8 | out[3]) &
+	       HALF_MASK;
+}
+
+static uint64_t feistel(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x, int inverse)
+{
+	uint32_t l = (uint32_t)(x >> HALF_BITS) & HALF_MASK, r = (uint32_t)x & HALF_MASK;
+	for (unsigned n = 0; n < RX_ID_ROUNDS; n++) {
+		if (!inverse) { /* (l, r) -> (r, l ^ F(r)) */
+			uint32_t t = l ^ round_f(key, n, r);
+			l = r;
+			r = t;
+		} else { /* undo round ROUNDS-1-n: (l, r) -> (r ^ F(l), l) */
+			uint32_t t = r ^ round_f(key, RX_ID_ROUNDS - 1 - n, l);
+			r = l;
+			l = t;
+		}
+	}
+	return (uint64_t)l << HALF_BITS | r;
+}
+
+/* The network permutes 2^56 values; walking the cycle of x until it comes
+ * back below 2^55 permutes the 2^55 (about two steps on average). */
+static uint64_t walk(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x, int inverse)
+{
+	do
+		x = feistel(key, x, inverse);
+	while (x >> RX_ID_VALUE_BITS);
+	return x;
+}
+
+uint64_t rx_id_permute(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x)
+{
+	return walk(key, x, 0);
+}
+
+uint64_t rx_id_unpermute(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x)
+{
+	return walk(key, x, 1);
+}
+
 rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1])
 {
 	char raw[13];

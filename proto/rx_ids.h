@@ -31,6 +31,27 @@ char rx_check37(const char *s, size_t n);
 
 /* Make a new prescription id from fresh randomness into out (RX_ID_LEN+1). */
 void rx_rxid_new(char out[RX_ID_LEN + 1]);
+/* The id whose 11 data characters spell v (< 2^55, five bits a character,
+ * most significant first), with its check character; and back: the value
+ * of a canonical id (as rx_rxid_parse makes).  The broker picks v as a
+ * keyed permutation of its record's sequence number (store/rxkey.c). */
+#define RX_ID_VALUE_BITS 55
+void rx_rxid_from_value(uint64_t v, char out[RX_ID_LEN + 1]);
+uint64_t rx_rxid_value(const char id[RX_ID_LEN + 1]);
+
+/* A keyed permutation of the 2^55 id values: a record's sequence number in,
+ * the value its id spells out (and back).  Without the key, the ids of
+ * consecutive records look like independent random values, so an id is as
+ * hard to guess as a random one; with it, the broker files records in the
+ * order they were made.  A Feistel network of RX_ID_ROUNDS rounds over 56
+ * bits (two 28-bit halves, SipHash-2-4 keyed with key as the round
+ * function), cycle-walked: a result of 2^55 or more is permuted again until
+ * it is below (NIST SP 800-38G's FF1 is the same construction with AES).
+ * x must be below 2^55. */
+#define RX_ID_PERM_KEY_LEN 16
+#define RX_ID_ROUNDS 10
+uint64_t rx_id_permute(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x);
+uint64_t rx_id_unpermute(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x);
 /* Canonicalize what a person typed (any case, dashes or spaces anywhere)
  * into out; RX_INVALID on a wrong length, character or check character. */
 rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1]) RX_MUST_CHECK;

@@ -300,6 +300,82 @@ static void random_mynumber(char s[13])
 	s[12] = '\0';
 }
 
+/* Every 55-bit value spells a valid id, and the id spells its value back. */
+START_TEST(rxid_value_round_trip)
+{
+	const uint64_t top = (1ull << RX_ID_VALUE_BITS) - 1;
+	uint64_t edge[] = {0, 1, 31, 32, top - 1, top};
+	char id[RX_ID_LEN + 1], again[RX_ID_LEN + 1];
+	for (size_t i = 0; i < 10006; i++) {
+		uint64_t v = i < 6 ? edge[i] : (randombytes_random() | (uint64_t)randombytes_random() << 32) & top;
+		rx_rxid_from_value(v, id);
+		ck_assert_int_eq(rx_rxid_parse(id, again), RX_OK);
+		ck_assert_str_eq(id, again);
+		ck_assert_uint_eq(rx_rxid_value(id), v);
+	}
+	rx_rxid_from_value(0, id);
+	ck_assert_str_eq(id, "0000-0000-0001"); /* (38 - 0) mod 37 = 1 */
+}
+END_TEST
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The ids of records 0, 1, 2, ...: a permutation (each undone, none twice,
+ * all below 2^55), keyed, and spread like random values; frozen known
+ * answers for key 00..0f (proto/README 4.2). */
+START_TEST(id_permutation)
+{
+	enum { N = 100000 };
+	uint8_t key[RX_ID_PERM_KEY_LEN], other[RX_ID_PERM_KEY_LEN];
+	for (int i = 0; i < RX_ID_PERM_KEY_LEN; i++)
+		key[i] = (uint8_t)i;
+	memcpy(other, key, sizeof other);
+	other[0] ^= 1;
+	uint64_t *v = malloc(N * sizeof *v);
+	unsigned buckets[32] = {0};
+	size_t same = 0;
+	ck_assert_ptr_nonnull(v);
+	for (uint64_t x = 0; x < N; x++) {
+		v[x] = rx_id_permute(key, x);
+		ck_assert_uint_lt(v[x], 1ull << RX_ID_VALUE_BITS);
+		ck_assert_uint_eq(rx_id_unpermute(key, v[x]), x);
+		buckets[v[x] >> (RX_ID_VALUE_BITS - 5)]++;
+		same += rx_id_permute(other, x) == v[x];
+	}
+	ck_assert_uint_eq(same, 0);
+	for (int b = 0; b < 32; b++) /* N/32 = 3125 expected in each */
+		ck_assert_msg(buckets[b] > 2800 && buckets[b] < 3450, "bucket %d: %u", b, buckets[b]);
+	qsort(v, N, sizeof *v, cmp_u64);
+	for (size_t i = 1; i < N; i++)
+		ck_assert_uint_ne(v[i - 1], v[i]);
+	/* Random values far from the sequence undo too. */
+	for (int i = 0; i < 1000; i++) {
+		uint64_t y = (randombytes_random() | (uint64_t)randombytes_random() << 32) &
+			     ((1ull << RX_ID_VALUE_BITS) - 1);
+		ck_assert_uint_eq(rx_id_permute(key, rx_id_unpermute(key, y)), y);
+	}
+	/* Known answers, also computed by a separate Python implementation
+	 * (SipHash-2-4 written from its paper). */
+	static const struct {
+		uint64_t value;
+		const char *id;
+	} known[3] = {{5562072271075877ull, "4Y2N-KEYX-EH5N"},
+		      {26743652908704279ull, "QR36-QNSX-8GQK"},
+		      {11286226099536084ull, "A0RR-D4R9-06M4"}};
+	char id[RX_ID_LEN + 1];
+	for (uint64_t x = 0; x < 3; x++) {
+		ck_assert_uint_eq(rx_id_permute(key, x), known[x].value);
+		rx_rxid_from_value(known[x].value, id);
+		ck_assert_str_eq(id, known[x].id);
+	}
+	free(v);
+}
+END_TEST
+
 START_TEST(patient_known_answer)
 {
 	/* Computed independently (Python hashlib.blake2b, digest_size=10,
@@ -639,6 +715,8 @@ static Suite *ids_suite(void)
 	tcase_add_test(tc, rxid_plus_check_character);
 	tcase_add_test(tc, rxid_every_substitution_detected);
 	tcase_add_test(tc, rxid_every_transposition_detected);
+	tcase_add_test(tc, rxid_value_round_trip);
+	tcase_add_test(tc, id_permutation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("patient");
