@@ -133,13 +133,24 @@ int st_counts_move(MDB_txn *txn, store_t *s, int from, int to)
 }
 
 /* See store_int.h. */
-int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id)
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, uint64_t order, const char *id)
 {
-	uint8_t key[8 + RX_ID_LEN];
+	uint8_t key[8 + 8 + RX_ID_LEN];
 	be64(key, valid_until);
-	memcpy(key + 8, id, RX_ID_LEN);
+	be64(key + 8, (int64_t)order);
+	memcpy(key + 16, id, RX_ID_LEN);
 	MDB_val k = val(key, sizeof key), v = val("", 0);
 	return mdb_put(txn, s->rx_expiry, &k, &v, 0);
+}
+
+/* See store_int.h. */
+int st_expiry_id(const MDB_val *k, char id[RX_ID_LEN + 1])
+{
+	if (k->mv_size != 8 + RX_ID_LEN && k->mv_size != 8 + 8 + RX_ID_LEN)
+		return 0;
+	memcpy(id, (const uint8_t *)k->mv_data + k->mv_size - RX_ID_LEN, RX_ID_LEN);
+	id[RX_ID_LEN] = '\0';
+	return 1;
 }
 
 /* See store_int.h. */
@@ -474,7 +485,12 @@ static rx_err_t do_submit(store_pending_t *ch)
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
-	if ((rc = st_expiry_put(txn, s, r->valid_until, id)) != 0)
+	/* Every change that stands appends to the audit log before the next
+	 * begins: its length orders a day's expiries by submission. */
+	uint64_t order;
+	uint8_t head[RX_HASH_LEN];
+	if ((rc = audit_head(txn, &s->audit, &order, head)) != 0 ||
+	    (rc = st_expiry_put(txn, s, r->valid_until, order, id)) != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	return RX_OK;
 }

@@ -18,9 +18,13 @@
  *               -> prescription id, refuses resubmits; time first, so new
  *               entries land at the end (format 2 stores also hold keys of
  *               the hash alone, looked up too)
- *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
- *               SUBMIT; the sweep walks it up to now and deletes what it passed
- *               (format 2)
+ *   rx_expiry   valid_until (8, big-endian) + order (8, big-endian) +
+ *               prescription id -> "", written at SUBMIT; the sweep walks it
+ *               up to now and deletes what it passed.  valid_until is a day's
+ *               end, shared by a day's prescriptions: order (the audit log's
+ *               length at the SUBMIT) puts a new entry at the end of its
+ *               day's run, not at a random place in it (format 3; format-2
+ *               stores also hold keys without order, read too)
  *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
  *               written once, which is what makes a dispense exactly-once
  *   requests    caller key + request id     -> RequestRow (the reply sent), kept
@@ -239,9 +243,14 @@ int st_counts_put(MDB_txn *txn, store_t *s, const counts_t *c);
 /* A new store's counts: all zero; an LMDB code. */
 int st_counts_init(MDB_txn *txn, store_t *s);
 
-/* Index a prescription by when it expires; the sweep finds it there.  An
- * LMDB code. */
-int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id);
+/* Index a prescription by when it expires; the sweep finds it there.
+ * order: any number that grows with each new prescription (0 for those
+ * indexed at an upgrade).  An LMDB code. */
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, uint64_t order, const char *id);
+
+/* The prescription id of an rx_expiry key, into id; 0 if the key is
+ * malformed.  Keys of format 2 (no order) and 3 are both read. */
+int st_expiry_id(const MDB_val *k, char id[RX_ID_LEN + 1]);
 
 /* The counts into *c; an LMDB code, MDB_CORRUPTED if they do not decode. */
 int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c);

@@ -92,7 +92,7 @@ START_TEST(open_refuses)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	uint32_t future = 3;
+	uint32_t future = 4;
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
 	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
@@ -265,7 +265,7 @@ START_TEST(format_1_store_upgrades)
 	ck_assert_int_eq(has_action(&w, b, "EXPIRE"), 1);
 	store_close(&w.s);
 
-	/* The format is 2 now: a build that knows only 1 refuses the store
+	/* The format is 3 now: a build that knows only 1 refuses the store
 	 * rather than let its counts and index go stale. */
 	uint32_t f = 0;
 	ck_assert_int_eq(mdb_env_create(&env), 0);
@@ -276,9 +276,160 @@ START_TEST(format_1_store_upgrades)
 	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
 	ck_assert_uint_eq(fv.mv_size, sizeof f);
 	memcpy(&f, fv.mv_data, sizeof f);
-	ck_assert_uint_eq(f, 2);
+	ck_assert_uint_eq(f, 3);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
+}
+END_TEST
+
+/* The raw keys of the store's tree name (closed store in dir), in order,
+ * into keys (each up to 64 bytes), their sizes into sizes; how many. */
+static size_t raw_keys(const char *dir, const char *name, uint8_t keys[][64], size_t *sizes,
+		       size_t max)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+	ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	for (int op = MDB_FIRST; n < max && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+		ck_assert_uint_le(k.mv_size, 64);
+		memcpy(keys[n], k.mv_data, k.mv_size);
+		sizes[n++] = k.mv_size;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/* A day's prescriptions share their valid_until: the expiry index orders
+ * them by submission after it, so each new entry lands at the end of its
+ * day's run (format 3), whatever its random id. */
+START_TEST(expiry_keys_in_submission_order)
+{
+	world_t w;
+	char ids[6][RX_ID_LEN + 1];
+	uint8_t keys[8][64];
+	size_t sizes[8];
+	world_open(&w);
+	for (int i = 0; i < 6; i++)
+		submit(&w, w.doc, w.patient, 1, T0 + i, ids[i]);
+	store_close(&w.s);
+	ck_assert_uint_eq(raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 6);
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+	for (int i = 0; i < 6; i++) {
+		uint8_t want[8];
+		ck_assert_uint_eq(sizes[i], 8 + 8 + RX_ID_LEN);
+		for (int b = 0; b < 8; b++)
+			want[b] = (uint8_t)((uint64_t)until >> (56 - 8 * b));
+		ck_assert_mem_eq(keys[i], want, 8);
+		ck_assert_mem_eq(keys[i] + 16, ids[i], RX_ID_LEN); /* in the order submitted */
+		if (i)
+			ck_assert_int_lt(memcmp(keys[i - 1] + 8, keys[i] + 8, 8), 0);
+	}
+	world_close(&w);
+}
+END_TEST
+
+/* The format a closed store in dir records. */
+static uint32_t format_of(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+	MDB_val fk = {6, (void *)"format"}, fv;
+	uint32_t f = 0;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
+	ck_assert_uint_eq(fv.mv_size, sizeof f);
+	memcpy(&f, fv.mv_data, sizeof f);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return f;
+}
+
+/* Rewrite a closed store's expiry index to format 2's keys (valid_until,
+ * id: no order) and set format 2, as a store of the previous version. */
+static void make_format_2(const char *dir)
+{
+	uint8_t keys[16][64];
+	size_t sizes[16];
+	size_t n = raw_keys(dir, "rx_expiry", keys, sizes, 16);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, idx;
+	uint32_t two = 2;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_expiry", 0, &idx), 0);
+	ck_assert_int_eq(mdb_drop(txn, idx, 0), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t old[8 + RX_ID_LEN];
+		ck_assert_uint_eq(sizes[i], 8 + 8 + RX_ID_LEN);
+		memcpy(old, keys[i], 8);
+		memcpy(old + 8, keys[i] + 16, RX_ID_LEN);
+		MDB_val k = {sizeof old, old}, v = {0, (void *)""};
+		ck_assert_int_eq(mdb_put(txn, idx, &k, &v, 0), 0);
+	}
+	MDB_val fk = {6, (void *)"format"}, fv = {sizeof two, &two};
+	ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A format-2 store opens as it is: its expiry entries (no order) are
+ * counted and swept beside the new ones, and it is format 3 after. */
+START_TEST(format_2_store_reads_old_keys)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], c[RX_ID_LEN + 1];
+	uint8_t keys[8][64];
+	size_t sizes[8];
+	uint64_t n = 0;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient, 1, T0 + 1, b);
+	store_close(&w.s);
+	make_format_2(w.dir);
+
+	store_open_in(&w);
+	submit(&w, w.doc, w.patient, 1, T0 + 2, c); /* a new key beside the old */
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+	expect_counts(&w, T0 + 2, 3, 0, 0, 0, 0);
+	store_stats_t st = stats_of(&w, until); /* past due, not swept yet */
+	ck_assert_uint_eq(st.by_state[RX_STATE_EXPIRED], 3);
+	store_close(&w.s);
+	ck_assert_uint_eq(raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 3);
+	int old = 0;
+	for (int i = 0; i < 3; i++)
+		old += sizes[i] == 8 + RX_ID_LEN;
+	ck_assert_int_eq(old, 2);
+
+	store_open_in(&w);
+	ck_assert_int_eq(store_expire(w.s, until, &n), RX_OK);
+	ck_assert_uint_eq(n, 3);
+	expect_counts(&w, until, 0, 0, 0, 0, 3);
+	ck_assert_int_eq(has_action(&w, a, "EXPIRE"), 1);
+	ck_assert_int_eq(has_action(&w, c, "EXPIRE"), 1);
+	store_close(&w.s);
+	ck_assert_uint_eq(raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 0);
+	ck_assert_uint_eq(format_of(w.dir), 3);
+	world_close(&w);
 }
 END_TEST
 
@@ -290,5 +441,7 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, key_checks);
 	tcase_add_test(tc, values_are_sealed);
 	tcase_add_test(tc, format_1_store_upgrades);
+	tcase_add_test(tc, expiry_keys_in_submission_order);
+	tcase_add_test(tc, format_2_store_reads_old_keys);
 	return tc;
 }
