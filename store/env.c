@@ -19,8 +19,9 @@
 
 /* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
  * at open (upgrade_layout).  3: keys in the time order of their writing
- * (rx_expiry's order, see store_int.h); a format-2 store's older keys are
- * read as they are, so it becomes format 3 at open with nothing rewritten,
+ * (rx_expiry's order; a patient's prescriptions filed in audit_patient
+ * instead of rx_patient: see store_int.h); a format-2 store's older keys
+ * are read as they are, so it becomes format 3 at open with nothing rewritten,
  * and an older rxd, which would not read the new keys, no longer opens
  * it. */
 #define FORMAT_VERSION 3u

@@ -482,14 +482,13 @@ static rx_err_t do_submit(store_pending_t *ch)
 	MDB_val idv = val(id, RX_ID_LEN);
 	if ((rc = mdb_put(txn, s->rx_hash, &bodykeys[0], &idv, MDB_NOOVERWRITE)) != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
-	key = val(patient, strlen(patient));
-	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
-		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	/* Every change that stands appends to the audit log before the next
-	 * begins: its length orders a day's expiries by submission. */
+	 * begins: its length orders a day's expiries, and a patient's
+	 * prescriptions, by submission. */
 	uint64_t order;
 	uint8_t head[RX_HASH_LEN];
 	if ((rc = audit_head(txn, &s->audit, &order, head)) != 0 ||
+	    (rc = st_patient_rx_put(txn, s, patient, order, id)) != 0 ||
 	    (rc = st_expiry_put(txn, s, r->valid_until, order, id)) != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	return RX_OK;

@@ -13,7 +13,8 @@
  *   keys        public key (32)             -> KeyRecord
  *   patients    patient id                  -> PatientRecord
  *   rx          prescription id             -> RxRecord (with the signed body)
- *   rx_patient  patient id -> prescription id (dupsort), for LIST
+ *   rx_patient  patient id -> prescription id (dupsort): written before
+ *               format 3 only, still read (see audit_patient)
  *   rx_hash     issued_at (8, big-endian) + BLAKE2b of the signed body
  *               -> prescription id, refuses resubmits; time first, so new
  *               entries land at the end (format 2 stores also hold keys of
@@ -40,7 +41,14 @@
  *               signed time and nonce) is accepted once; pruned by time
  *   access_log  prescription id + time + random -> AccessAttempt, every code tried
  *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
- *   audit_patient patient id + seq          -> "", the patient's own log
+ *   audit_patient patient id + seq          -> "", the patient's own log;
+ *               and patient id + order (8, big-endian) + prescription id ->
+ *               "", the patient's prescriptions, for LIST and the
+ *               medication check (format 3).  order is the audit log's
+ *               length at the SUBMIT, so the entry sits just before the
+ *               SUBMIT's own audit entry: one page takes both, where the
+ *               two trees each took a random page of their own.  The keys'
+ *               lengths tell them apart.
  *   drugs       NHI drug code (12)          -> DrugRecord, the drug master (drugs.c)
  *   drugs_load  NHI drug code (12)          -> DrugRecord, a master being loaded in parts */
 #ifndef STORE_INT_H
@@ -391,6 +399,11 @@ rx_err_t st_may_access(store_pending_t *ch);
 void st_code_hash(store_t *s, const char *id, const char *code, uint8_t out[RX_HASH_LEN]);
 
 /* ---- a patient's prescriptions (patients.c) ---- */
+
+/* File prescription id under its patient (audit_patient, see the list
+ * above), order as st_expiry_put's.  An LMDB code. */
+int st_patient_rx_put(MDB_txn *txn, store_t *s, const char *patient, uint64_t order,
+		      const char *id);
 
 rx_err_t st_list(store_pending_t *ch); /* LIST */
 rx_err_t st_log(store_pending_t *ch);  /* LOG */

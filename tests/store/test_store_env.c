@@ -339,6 +339,60 @@ START_TEST(expiry_keys_in_submission_order)
 }
 END_TEST
 
+/* A patient's prescription is filed in audit_patient just before the
+ * SUBMIT's own audit entry (patient + order + id, order one less than the
+ * entry's seq), so one page takes both; the patient's log still reads only
+ * log entries. */
+START_TEST(patient_rx_beside_its_audit_entry)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1];
+	uint8_t keys[32][64];
+	size_t sizes[32];
+	store_audit_t *log = NULL;
+	size_t nlog = 0, before;
+	world_open(&w);
+	ck_assert_int_eq(store_audit_patient(w.s, w.patient, 100, &log, &before), RX_OK);
+	free(log);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient2, 1, T0 + 1, b);
+	ck_assert_int_eq(store_audit_patient(w.s, w.patient, 100, &log, &nlog), RX_OK);
+	ck_assert_uint_eq(nlog, before + 1); /* the SUBMIT's entry, not the filing */
+	ck_assert_str_eq(log[nlog - 1].action, "SUBMIT");
+	ck_assert_str_eq(log[nlog - 1].id, a);
+	uint64_t seq = log[nlog - 1].seq;
+	free(log);
+	store_close(&w.s);
+
+	size_t n = raw_keys(w.dir, "audit_patient", keys, sizes, 32), found = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (sizes[i] != RX_PATIENT_ID_LEN + 8 + RX_ID_LEN ||
+		    memcmp(keys[i], w.patient, RX_PATIENT_ID_LEN) != 0)
+			continue;
+		found++;
+		ck_assert_mem_eq(keys[i] + RX_PATIENT_ID_LEN + 8, a, RX_ID_LEN);
+		uint64_t order = 0, next = 0;
+		for (int j = 0; j < 8; j++) {
+			order = order << 8 | keys[i][RX_PATIENT_ID_LEN + j];
+			next = next << 8 | keys[i + 1][RX_PATIENT_ID_LEN + j];
+		}
+		/* the next key is the SUBMIT's own entry in the patient's log */
+		ck_assert_uint_eq(sizes[i + 1], RX_PATIENT_ID_LEN + 8);
+		ck_assert_mem_eq(keys[i + 1], w.patient, RX_PATIENT_ID_LEN);
+		ck_assert_uint_eq(next, seq);
+		ck_assert_uint_eq(order + 1, seq);
+	}
+	ck_assert_uint_eq(found, 1);
+	ck_assert_uint_eq(raw_keys(w.dir, "rx_patient", keys, sizes, 32), 0);
+
+	store_open_in(&w);
+	ck_assert_int_eq(list_with(&w, w.pharm, w.card, T0 + 2), RX_OK);
+	ck_assert_uint_eq(w.nseen, 1);
+	ck_assert_str_eq(w.seen[0].id, a);
+	world_close(&w);
+}
+END_TEST
+
 /* The format a closed store in dir records. */
 static uint32_t format_of(const char *dir)
 {
@@ -360,16 +414,19 @@ static uint32_t format_of(const char *dir)
 	return f;
 }
 
-/* Rewrite a closed store's expiry index to format 2's keys (valid_until,
- * id: no order) and set format 2, as a store of the previous version. */
+/* Rewrite a closed store to format 2's keys, as a store of the previous
+ * version: the expiry index's without order (valid_until, id), and the
+ * patients' prescriptions in rx_patient (patient -> id, dupsort) instead of
+ * among their audit entries; then set format 2. */
 static void make_format_2(const char *dir)
 {
-	uint8_t keys[16][64];
-	size_t sizes[16];
+	uint8_t keys[16][64], pkeys[32][64];
+	size_t sizes[16], psizes[32];
 	size_t n = raw_keys(dir, "rx_expiry", keys, sizes, 16);
+	size_t np = raw_keys(dir, "audit_patient", pkeys, psizes, 32);
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi meta, idx;
+	MDB_dbi meta, idx, by_patient, rx_patient;
 	uint32_t two = 2;
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
@@ -386,6 +443,16 @@ static void make_format_2(const char *dir)
 		MDB_val k = {sizeof old, old}, v = {0, (void *)""};
 		ck_assert_int_eq(mdb_put(txn, idx, &k, &v, 0), 0);
 	}
+	ck_assert_int_eq(mdb_dbi_open(txn, "audit_patient", 0, &by_patient), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_patient", MDB_DUPSORT, &rx_patient), 0);
+	for (size_t i = 0; i < np; i++) {
+		if (psizes[i] != RX_PATIENT_ID_LEN + 8 + RX_ID_LEN)
+			continue;
+		MDB_val k = {psizes[i], pkeys[i]}, pk = {RX_PATIENT_ID_LEN, pkeys[i]},
+			id = {RX_ID_LEN, pkeys[i] + RX_PATIENT_ID_LEN + 8};
+		ck_assert_int_eq(mdb_del(txn, by_patient, &k, NULL), 0);
+		ck_assert_int_eq(mdb_put(txn, rx_patient, &pk, &id, 0), 0);
+	}
 	MDB_val fk = {6, (void *)"format"}, fv = {sizeof two, &two};
 	ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
 	ck_assert_int_eq(mdb_txn_commit(txn), 0);
@@ -393,7 +460,9 @@ static void make_format_2(const char *dir)
 }
 
 /* A format-2 store opens as it is: its expiry entries (no order) are
- * counted and swept beside the new ones, and it is format 3 after. */
+ * counted and swept beside the new ones, its patients' prescriptions in
+ * rx_patient are listed beside those filed since, and it is format 3
+ * after. */
 START_TEST(format_2_store_reads_old_keys)
 {
 	world_t w;
@@ -409,6 +478,12 @@ START_TEST(format_2_store_reads_old_keys)
 
 	store_open_in(&w);
 	submit(&w, w.doc, w.patient, 1, T0 + 2, c); /* a new key beside the old */
+	ck_assert_int_eq(list_with(&w, w.pharm, w.card, T0 + 3), RX_OK);
+	ck_assert_uint_eq(w.nseen, 3);
+	int listed = 0;
+	for (size_t i = 0; i < w.nseen; i++)
+		listed += !strcmp(w.seen[i].id, a) + !strcmp(w.seen[i].id, b) + !strcmp(w.seen[i].id, c);
+	ck_assert_int_eq(listed, 3);
 	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
 	expect_counts(&w, T0 + 2, 3, 0, 0, 0, 0);
 	store_stats_t st = stats_of(&w, until); /* past due, not swept yet */
@@ -443,5 +518,6 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, format_1_store_upgrades);
 	tcase_add_test(tc, expiry_keys_in_submission_order);
 	tcase_add_test(tc, format_2_store_reads_old_keys);
+	tcase_add_test(tc, patient_rx_beside_its_audit_entry);
 	return tc;
 }
