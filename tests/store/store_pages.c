@@ -4,7 +4,8 @@
  * hand: `build/tests/store-pages [STORED [PATIENTS [BATCH]]]`.  It fills a
  * store in a scratch directory through the request path (store_change_*
  * in group commits, as rxd's store thread runs it) with STORED
- * prescriptions of PATIENTS patients, then applies one batch of BATCH
+ * prescriptions of PATIENTS patients (half of them claimed and dispensed),
+ * then applies one batch of BATCH
  * SUBMITs, one of CLAIMs and one of DISPENSEs, each one commit, and prints
  * per tree the leaf pages that commit wrote, per request, and what the
  * commit wrote in all (write(2) bytes of this process: LMDB's dirty pages,
@@ -160,6 +161,32 @@ static rx_err_t one(bench_world_t *b, int op, int p, const char *id, const uint8
 	return apply(w, c, out);
 }
 
+/* Claim and dispense the odd-numbered prescriptions of the fill, 64 to a
+ * commit, so dispense records are as many as a store holds in time (half
+ * its prescriptions); the even ones stay for the measurement. */
+static void fill_dispenses(bench_world_t *b, long stored, char (*ids)[RX_ID_LEN + 1],
+			   const int *owner)
+{
+	uint8_t tokens[64][RX_TOKEN_LEN];
+	store_outcome_t out;
+	for (long from = 1; from < stored; from += 128) {
+		static const int ops[] = {RX_OP_CLAIM, RX_OP_DISPENSE};
+		for (int o = 0; o < 2; o++) {
+			int op = ops[o];
+			if (store_batch_begin(b->w.s) != RX_OK)
+				abort();
+			for (long i = from, j = 0; i < stored && j < 64; i += 2, j++) {
+				if (one(b, op, owner[i], ids[i], tokens[j], &out) != RX_OK)
+					abort();
+				if (op == RX_OP_CLAIM)
+					memcpy(tokens[j], out.rx.claim_token, RX_TOKEN_LEN);
+			}
+			if (store_batch_end(b->w.s) != RX_OK)
+				abort();
+		}
+	}
+}
+
 static void fill(bench_world_t *b, long stored, char (*ids)[RX_ID_LEN + 1], int *owner)
 {
 	store_outcome_t out;
@@ -201,8 +228,9 @@ static void measure(bench_world_t *b, const char *what, int op, int n, char (*id
 	if (store_batch_begin(s) != RX_OK)
 		abort();
 	for (int j = 0; j < n; j++) {
-		/* The prescriptions of this measurement: spread over the store. */
-		long i = (long)((uint64_t)j * 7919u % (uint64_t)stored);
+		/* The prescriptions of this measurement: spread over the store,
+		 * among those the fill did not dispense (even-numbered). */
+		long i = 2 * (long)((uint64_t)j * 7919u % (uint64_t)(stored / 2));
 		rx_err_t err = one(b, op, owner[i], ids[i], tokens[j], &out);
 		if (err != RX_OK) {
 			fprintf(stderr, "store-pages: %s: %s (%s)\n", what, rx_err_name(err), out.why);
@@ -271,6 +299,7 @@ START_TEST(pages)
 		ck_assert_int_eq(store_card_enroll(b->w.s, b->cards[p], b->patients[p], T0 - DAY), RX_OK);
 	}
 	fill(b, stored, ids, owner);
+	fill_dispenses(b, stored, ids, owner);
 	measure(b, "SUBMIT", RX_OP_SUBMIT, batch, ids, owner, stored, tokens);
 	measure(b, "CLAIM", RX_OP_CLAIM, batch, ids, owner, stored, tokens);
 	measure(b, "DISPENSE", RX_OP_DISPENSE, batch, ids, owner, stored, tokens);
