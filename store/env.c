@@ -20,7 +20,8 @@
 /* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
  * at open (upgrade_layout).  3: keys in the time order of their writing
  * (rx_expiry's order; a patient's prescriptions filed in audit_patient
- * instead of rx_patient: see store_int.h); a format-2 store's older keys
+ * instead of rx_patient, dispense rows in rx beside their prescription
+ * instead of in dispenses: see store_int.h); a format-2 store's older keys
  * are read as they are, so it becomes format 3 at open with nothing rewritten,
  * and an older rxd, which would not read the new keys, no longer opens
  * it. */
@@ -306,6 +307,8 @@ rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *
 	int tried = 0, opened = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != RX_ID_LEN)
+			continue; /* a dispense row */
 		ProtobufCMessage *m = st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 		tried++;
 		opened = m != NULL;

@@ -76,8 +76,13 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	memset(out, 0, sizeof *out);
 	if (err != RX_OK)
 		return err;
+	uint64_t beside = 0; /* dispense rows in rx (format 3) */
+	if ((rc = st_dispensed_count(txn, s, &beside)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
 	if (mdb_stat(txn, s->dispenses, &st) == 0)
-		out->dispense_records = st.ms_entries;
+		out->dispense_records = st.ms_entries + beside;
 	if (mdb_stat(txn, s->patients, &st) == 0)
 		out->patients = st.ms_entries;
 	if (mdb_stat(txn, s->keys, &st) == 0)
@@ -93,7 +98,7 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	if (mdb_stat(txn, s->nominations, &st) == 0)
 		out->nominations = st.ms_entries;
 	if (mdb_stat(txn, s->rx, &st) == 0)
-		out->prescriptions = st.ms_entries;
+		out->prescriptions = st.ms_entries >= beside ? st.ms_entries - beside : 0;
 	if ((rc = st_counts_get(txn, s, &c)) != 0 || (rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);

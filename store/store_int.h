@@ -12,7 +12,13 @@
  *               replies are indexed by time
  *   keys        public key (32)             -> KeyRecord
  *   patients    patient id                  -> PatientRecord
- *   rx          prescription id             -> RxRecord (with the signed body)
+ *   rx          prescription id             -> RxRecord (with the signed body);
+ *               and prescription id + use (u8) -> DispenseRow (format 3),
+ *               the use's dispense record: beside its prescription's
+ *               record, whose page the DISPENSE rewrites anyway.  The key
+ *               can be written once, which is what makes a dispense
+ *               exactly-once.  meta "rx_dispensed" counts these rows (u64),
+ *               so the prescriptions are the tree's entries less it
  *   rx_patient  patient id -> prescription id (dupsort): written before
  *               format 3 only, still read (see audit_patient)
  *   rx_hash     issued_at (8, big-endian) + BLAKE2b of the signed body
@@ -26,8 +32,8 @@
  *               length at the SUBMIT) puts a new entry at the end of its
  *               day's run, not at a random place in it (format 3; format-2
  *               stores also hold keys without order, read too)
- *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
- *               written once, which is what makes a dispense exactly-once
+ *   dispenses   prescription id + use (u8)  -> DispenseRow: written before
+ *               format 3 only, still read (and a use found here is taken)
  *   requests    caller key + request id     -> RequestRow (the reply sent), kept
  *               STORE_REPLY_KEEP seconds, then pruned by store_prune
  *   requests_at time (8, big-endian) + caller key + request id -> "": the
@@ -361,6 +367,10 @@ rx_err_t st_cancel(store_pending_t *ch);
 /* The dispense record of one use of a prescription, opened; NULL if that
  * use has none (or it cannot be read).  The caller frees it. */
 Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use);
+
+/* The dispense rows stored beside their prescriptions in rx (meta
+ * "rx_dispensed") into *n; an LMDB code. */
+int st_dispensed_count(MDB_txn *txn, store_t *s, uint64_t *n);
 
 /* Has actor dispensed some use of this prescription (with this claim
  * token, if token is not NULL)? */

@@ -393,6 +393,79 @@ START_TEST(patient_rx_beside_its_audit_entry)
 }
 END_TEST
 
+static void make_format_2(const char *dir);
+
+/* A dispense record is kept beside its prescription's record in rx (id +
+ * use), not in dispenses (format 3); those a format-2 store kept in
+ * dispenses still count, still show, and their use cannot be dispensed
+ * again. */
+START_TEST(dispense_rows_beside_their_prescription)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1], other[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], keys[16][64];
+	size_t sizes[16];
+	store_rx_t rx;
+	const char *why;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 2, T0, id);
+	submit(&w, w.doc, w.patient, 1, T0, other);
+	claim(&w, w.pharm, id, T0 + 10, token);
+	store_change_t *c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 20);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	store_stats_t st = stats_of(&w, T0 + 20);
+	ck_assert_uint_eq(st.prescriptions, 2);
+	ck_assert_uint_eq(st.dispense_records, 1);
+	store_close(&w.s);
+	ck_assert_uint_eq(raw_keys(w.dir, "dispenses", keys, sizes, 16), 0);
+	size_t n = raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0;
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		if (sizes[i] == RX_ID_LEN + 1) {
+			rows++;
+			ck_assert_mem_eq(keys[i], id, RX_ID_LEN);
+			ck_assert_uint_eq(keys[i][RX_ID_LEN], 1);
+			/* right after the record itself */
+			ck_assert_uint_eq(sizes[i - 1], RX_ID_LEN);
+			ck_assert_mem_eq(keys[i - 1], id, RX_ID_LEN);
+		}
+	ck_assert_uint_eq(rows, 1);
+
+	/* The same store as format 2 kept it. */
+	make_format_2(w.dir);
+	ck_assert_uint_eq(raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
+	store_open_in(&w);
+	st = stats_of(&w, T0 + 30);
+	ck_assert_uint_eq(st.prescriptions, 2);
+	ck_assert_uint_eq(st.dispense_records, 1);
+	/* the pharmacy that dispensed it may still look (its record is found) */
+	ck_assert_int_eq(store_status(w.s, w.pharm, "P-0001", id, T0 + 30, &rx, NULL, NULL, &why), RX_OK);
+	ck_assert_uint_eq(rx.uses_left, 1);
+	/* the same claim's dispense again, and use 1 again: refused */
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 30);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+	claim(&w, w.pharm, id, T0 + 40, token);
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 50);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 50);
+	c->use = 2;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
+	st = stats_of(&w, T0 + 60);
+	ck_assert_uint_eq(st.prescriptions, 2);
+	ck_assert_uint_eq(st.dispense_records, 2);
+	store_close(&w.s);
+	ck_assert_uint_eq(raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
+	ck_assert_uint_eq(raw_keys(w.dir, "rx", keys, sizes, 16), 3);
+	world_close(&w);
+}
+END_TEST
+
 /* The format a closed store in dir records. */
 static uint32_t format_of(const char *dir)
 {
@@ -417,7 +490,8 @@ static uint32_t format_of(const char *dir)
 /* Rewrite a closed store to format 2's keys, as a store of the previous
  * version: the expiry index's without order (valid_until, id), and the
  * patients' prescriptions in rx_patient (patient -> id, dupsort) instead of
- * among their audit entries; then set format 2. */
+ * among their audit entries, the dispense records in dispenses instead of
+ * beside their prescriptions in rx; then set format 2. */
 static void make_format_2(const char *dir)
 {
 	uint8_t keys[16][64], pkeys[32][64];
@@ -443,6 +517,26 @@ static void make_format_2(const char *dir)
 		MDB_val k = {sizeof old, old}, v = {0, (void *)""};
 		ck_assert_int_eq(mdb_put(txn, idx, &k, &v, 0), 0);
 	}
+	uint8_t rkeys[32][64];
+	size_t rsizes[32], nr = raw_keys(dir, "rx", rkeys, rsizes, 32);
+	MDB_dbi rx, dispenses;
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx", 0, &rx), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "dispenses", 0, &dispenses), 0);
+	for (size_t i = 0; i < nr; i++) {
+		if (rsizes[i] != RX_ID_LEN + 1)
+			continue;
+		MDB_val k = {rsizes[i], rkeys[i]}, v;
+		ck_assert_int_eq(mdb_get(txn, rx, &k, &v), 0);
+		uint8_t *copy = malloc(v.mv_size);
+		memcpy(copy, v.mv_data, v.mv_size);
+		MDB_val nv = {v.mv_size, copy};
+		ck_assert_int_eq(mdb_del(txn, rx, &k, NULL), 0);
+		ck_assert_int_eq(mdb_put(txn, dispenses, &k, &nv, 0), 0);
+		free(copy);
+	}
+	MDB_val dk = {12, (void *)"rx_dispensed"};
+	int rc = mdb_del(txn, meta, &dk, NULL);
+	ck_assert(rc == 0 || rc == MDB_NOTFOUND);
 	ck_assert_int_eq(mdb_dbi_open(txn, "audit_patient", 0, &by_patient), 0);
 	ck_assert_int_eq(mdb_dbi_open(txn, "rx_patient", MDB_DUPSORT, &rx_patient), 0);
 	for (size_t i = 0; i < np; i++) {
@@ -519,5 +613,6 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, expiry_keys_in_submission_order);
 	tcase_add_test(tc, format_2_store_reads_old_keys);
 	tcase_add_test(tc, patient_rx_beside_its_audit_entry);
+	tcase_add_test(tc, dispense_rows_beside_their_prescription);
 	return tc;
 }
