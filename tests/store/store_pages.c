@@ -6,7 +6,8 @@
  * in group commits, as rxd's store thread runs it) with STORED
  * prescriptions of PATIENTS patients (half of them claimed and dispensed),
  * then applies one batch of BATCH
- * SUBMITs, one of CLAIMs and one of DISPENSEs, each one commit, and prints
+ * SUBMITs, one of CLAIMs, one of DISPENSEs and one of CLAIMs by the slip's
+ * access code, each one commit, and prints
  * per tree the leaf pages that commit wrote, per request, and what the
  * commit wrote in all (write(2) bytes of this process: LMDB's dirty pages,
  * branch pages and free list included, and its meta page).
@@ -135,6 +136,9 @@ typedef struct {
 	uint64_t ms; /* the last request id's millisecond */
 } bench_world_t;
 
+/* A CLAIM with the slip's access code instead of the patient's card. */
+#define CLAIM_BY_CODE (-RX_OP_CLAIM)
+
 /* One request of op on prescription id (SUBMIT: a new one for patient p),
  * as dispatch would hand it to the store, applied in the open batch. */
 static rx_err_t one(bench_world_t *b, int op, int p, const char *id, const uint8_t *token,
@@ -143,7 +147,12 @@ static rx_err_t one(bench_world_t *b, int op, int p, const char *id, const uint8
 	call_t k;
 	world_t *w = &b->w;
 	store_change_t *c = op == RX_OP_SUBMIT ? mk_submit(&k, w->doc, b->patients[p], 1, b->now)
-					       : mk(&k, op, w->pharm, id, b->now);
+					       : mk(&k, op < 0 ? -op : op, w->pharm, id, b->now);
+	if (op == CLAIM_BY_CODE) {
+		c->card = NULL;
+		c->access_code = "ABCD-EFGH-JK5"; /* mk_submit's */
+		c->patient_id = "";
+	}
 	/* Request ids as the reference client makes them (UUIDv7: the
 	 * millisecond first), so stored replies land as they do under rxd. */
 	b->ms = b->ms > (uint64_t)b->now * 1000 ? b->ms + 1 : (uint64_t)b->now * 1000;
@@ -161,8 +170,8 @@ static rx_err_t one(bench_world_t *b, int op, int p, const char *id, const uint8
 	return apply(w, c, out);
 }
 
-/* Claim and dispense the odd-numbered prescriptions of the fill, 64 to a
- * commit, so dispense records are as many as a store holds in time (half
+/* Claim (by the slip's code) and dispense the odd-numbered prescriptions
+ * of the fill, 64 to a commit, so dispense records are as many as a store holds in time (half
  * its prescriptions); the even ones stay for the measurement. */
 static void fill_dispenses(bench_world_t *b, long stored, char (*ids)[RX_ID_LEN + 1],
 			   const int *owner)
@@ -172,7 +181,7 @@ static void fill_dispenses(bench_world_t *b, long stored, char (*ids)[RX_ID_LEN 
 	for (long from = 1; from < stored; from += 128) {
 		static const int ops[] = {RX_OP_CLAIM, RX_OP_DISPENSE};
 		for (int o = 0; o < 2; o++) {
-			int op = ops[o];
+			int op = ops[o] == RX_OP_CLAIM ? CLAIM_BY_CODE : ops[o];
 			if (store_batch_begin(b->w.s) != RX_OK)
 				abort();
 			for (long i = from, j = 0; i < stored && j < 64; i += 2, j++) {
@@ -207,7 +216,8 @@ static void fill(bench_world_t *b, long stored, char (*ids)[RX_ID_LEN + 1], int 
 }
 
 /* Apply one batch of n requests of op and print what its commit wrote. */
-static void measure(bench_world_t *b, const char *what, int op, int n, char (*ids)[RX_ID_LEN + 1],
+static void measure(bench_world_t *b, const char *what, int op, long offset, int n,
+		    char (*ids)[RX_ID_LEN + 1],
 		    const int *owner, long stored, uint8_t (*tokens)[RX_TOKEN_LEN])
 {
 	tree_t t[MAX_TREES];
@@ -230,7 +240,7 @@ static void measure(bench_world_t *b, const char *what, int op, int n, char (*id
 	for (int j = 0; j < n; j++) {
 		/* The prescriptions of this measurement: spread over the store,
 		 * among those the fill did not dispense (even-numbered). */
-		long i = 2 * (long)((uint64_t)j * 7919u % (uint64_t)(stored / 2));
+		long i = 2 * (long)(((uint64_t)j * 7919u + (uint64_t)offset) % (uint64_t)(stored / 2));
 		rx_err_t err = one(b, op, owner[i], ids[i], tokens[j], &out);
 		if (err != RX_OK) {
 			fprintf(stderr, "store-pages: %s: %s (%s)\n", what, rx_err_name(err), out.why);
@@ -300,9 +310,11 @@ START_TEST(pages)
 	}
 	fill(b, stored, ids, owner);
 	fill_dispenses(b, stored, ids, owner);
-	measure(b, "SUBMIT", RX_OP_SUBMIT, batch, ids, owner, stored, tokens);
-	measure(b, "CLAIM", RX_OP_CLAIM, batch, ids, owner, stored, tokens);
-	measure(b, "DISPENSE", RX_OP_DISPENSE, batch, ids, owner, stored, tokens);
+	measure(b, "SUBMIT", RX_OP_SUBMIT, 0, batch, ids, owner, stored, tokens);
+	measure(b, "CLAIM", RX_OP_CLAIM, 0, batch, ids, owner, stored, tokens);
+	measure(b, "DISPENSE", RX_OP_DISPENSE, 0, batch, ids, owner, stored, tokens);
+	measure(b, "CLAIM by access code", CLAIM_BY_CODE, stored / 4, batch, ids, owner, stored,
+		tokens);
 	world_close(&b->w);
 }
 END_TEST
