@@ -187,7 +187,7 @@ static void fill_dispenses(bench_world_t *b, long stored, char (*ids)[RX_ID_LEN 
 			for (long i = from, j = 0; i < stored && j < 64; i += 2, j++) {
 				if (one(b, op, owner[i], ids[i], tokens[j], &out) != RX_OK)
 					abort();
-				if (op == RX_OP_CLAIM)
+				if (op == CLAIM_BY_CODE)
 					memcpy(tokens[j], out.rx.claim_token, RX_TOKEN_LEN);
 			}
 			if (store_batch_end(b->w.s) != RX_OK)
