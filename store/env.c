@@ -20,8 +20,9 @@
 /* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
  * at open (upgrade_layout).  3: keys in the time order of their writing
  * (rx_expiry's order; a patient's prescriptions filed in audit_patient
- * instead of rx_patient, dispense rows in rx beside their prescription
- * instead of in dispenses: see store_int.h); a format-2 store's older keys
+ * instead of rx_patient, dispense rows and code attempts in rx beside
+ * their prescription instead of in dispenses and access_log: see
+ * store_int.h); a format-2 store's older keys
  * are read as they are, so it becomes format 3 at open with nothing rewritten,
  * and an older rxd, which would not read the new keys, no longer opens
  * it. */
@@ -308,7 +309,7 @@ rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != RX_ID_LEN)
-			continue; /* a dispense row */
+			continue; /* a dispense row, a code attempt */
 		ProtobufCMessage *m = st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 		tried++;
 		opened = m != NULL;

@@ -76,13 +76,16 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	memset(out, 0, sizeof *out);
 	if (err != RX_OK)
 		return err;
-	uint64_t beside = 0; /* dispense rows in rx (format 3) */
-	if ((rc = st_dispensed_count(txn, s, &beside)) != 0) {
+	/* The rows kept in rx beside the records (format 3). */
+	uint64_t dispensed = 0, attempts = 0, beside;
+	if ((rc = st_rows_count(txn, s, "rx_dispensed", &dispensed)) != 0 ||
+	    (rc = st_rows_count(txn, s, "rx_attempts", &attempts)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);
 	}
+	beside = dispensed + attempts;
 	if (mdb_stat(txn, s->dispenses, &st) == 0)
-		out->dispense_records = st.ms_entries + beside;
+		out->dispense_records = st.ms_entries + dispensed;
 	if (mdb_stat(txn, s->patients, &st) == 0)
 		out->patients = st.ms_entries;
 	if (mdb_stat(txn, s->keys, &st) == 0)

@@ -180,9 +180,9 @@ Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, 
 }
 
 /* See store_int.h. */
-int st_dispensed_count(MDB_txn *txn, store_t *s, uint64_t *n)
+int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n)
 {
-	MDB_val k = val("rx_dispensed", 12), v;
+	MDB_val k = val(name, strlen(name)), v;
 	int rc = mdb_get(txn, s->meta, &k, &v);
 	*n = 0;
 	if (rc == MDB_NOTFOUND)
@@ -195,15 +195,15 @@ int st_dispensed_count(MDB_txn *txn, store_t *s, uint64_t *n)
 	return 0;
 }
 
-/* One more dispense row in rx; an LMDB code. */
-static int dispensed_add(MDB_txn *txn, store_t *s)
+/* See store_int.h. */
+int st_rows_add(MDB_txn *txn, store_t *s, const char *name)
 {
 	uint64_t n;
-	int rc = st_dispensed_count(txn, s, &n);
+	int rc = st_rows_count(txn, s, name, &n);
 	if (rc != 0)
 		return rc;
 	n++;
-	MDB_val k = val("rx_dispensed", 12), v = val(&n, sizeof n);
+	MDB_val k = val(name, strlen(name)), v = val(&n, sizeof n);
 	return mdb_put(txn, s->meta, &k, &v, 0);
 }
 
@@ -417,7 +417,7 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	if (rc == MDB_KEYEXIST)
 		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc == 0)
-		rc = dispensed_add(txn, s);
+		rc = st_rows_add(txn, s, "rx_dispensed");
 	if (rc != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error writing the dispense record");
 	out->use = use;

@@ -17,8 +17,11 @@
  *               the use's dispense record: beside its prescription's
  *               record, whose page the DISPENSE rewrites anyway.  The key
  *               can be written once, which is what makes a dispense
- *               exactly-once.  meta "rx_dispensed" counts these rows (u64),
- *               so the prescriptions are the tree's entries less it
+ *               exactly-once.  And prescription id + time (8, big-endian) +
+ *               random (4) -> AccessAttempt, every access code tried on it
+ *               (format 3), beside the record a code CLAIM rewrites.  meta
+ *               "rx_dispensed" and "rx_attempts" count these rows (u64), so
+ *               the prescriptions are the tree's entries less them
  *   rx_patient  patient id -> prescription id (dupsort): written before
  *               format 3 only, still read (see audit_patient)
  *   rx_hash     issued_at (8, big-endian) + BLAKE2b of the signed body
@@ -45,7 +48,8 @@
  *               this version only, emptied as its entries age out
  *   nonce_times time (8, big-endian) + nonce -> "": an assertion (its
  *               signed time and nonce) is accepted once; pruned by time
- *   access_log  prescription id + time + random -> AccessAttempt, every code tried
+ *   access_log  prescription id + time + random -> AccessAttempt: written
+ *               before format 3 only (see rx), kept
  *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
  *   audit_patient patient id + seq          -> "", the patient's own log;
  *               and patient id + order (8, big-endian) + prescription id ->
@@ -368,9 +372,11 @@ rx_err_t st_cancel(store_pending_t *ch);
  * use has none (or it cannot be read).  The caller frees it. */
 Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use);
 
-/* The dispense rows stored beside their prescriptions in rx (meta
- * "rx_dispensed") into *n; an LMDB code. */
-int st_dispensed_count(MDB_txn *txn, store_t *s, uint64_t *n);
+/* The rows of a kind kept in rx beside the records, counted in meta
+ * under name ("rx_dispensed", "rx_attempts"): the count into *n (0 if
+ * none yet), or one more (st_rows_add).  An LMDB code. */
+int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n);
+int st_rows_add(MDB_txn *txn, store_t *s, const char *name);
 
 /* Has actor dispensed some use of this prescription (with this claim
  * token, if token is not NULL)? */

@@ -254,7 +254,8 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 
 	/* rx holds each prescription's record (its id) and, since format 3,
 	 * its dispense records beside it (id + use), counted with those of
-	 * "dispenses" below. */
+	 * "dispenses" below, and the access codes tried on it (id + time +
+	 * random). */
 	if (mdb_cursor_open(txn, rx_db, &cur) != 0)
 		goto out;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
@@ -264,6 +265,8 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 				goto out;
 			continue;
 		}
+		if (k.mv_size == RX_ID_LEN + 8 + 4)
+			continue; /* an access code tried on it */
 		if (k.mv_size != RX_ID_LEN) {
 			violation(rep, V_OTHER, NULL, "a key of db \"rx\" is %zu bytes, not %d", k.mv_size,
 				  RX_ID_LEN);

@@ -282,34 +282,6 @@ START_TEST(format_1_store_upgrades)
 }
 END_TEST
 
-/* The raw keys of the store's tree name (closed store in dir), in order,
- * into keys (each up to 64 bytes), their sizes into sizes; how many. */
-static size_t raw_keys(const char *dir, const char *name, uint8_t keys[][64], size_t *sizes,
-		       size_t max)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t n = 0;
-	ck_assert_int_eq(mdb_env_create(&env), 0);
-	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
-	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
-	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
-	ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
-	for (int op = MDB_FIRST; n < max && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
-		ck_assert_uint_le(k.mv_size, 64);
-		memcpy(keys[n], k.mv_data, k.mv_size);
-		sizes[n++] = k.mv_size;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return n;
-}
-
 /* A day's prescriptions share their valid_until: the expiry index orders
  * them by submission after it, so each new entry lands at the end of its
  * day's run (format 3), whatever its random id. */
@@ -323,7 +295,7 @@ START_TEST(expiry_keys_in_submission_order)
 	for (int i = 0; i < 6; i++)
 		submit(&w, w.doc, w.patient, 1, T0 + i, ids[i]);
 	store_close(&w.s);
-	ck_assert_uint_eq(raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 6);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 6);
 	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
 	for (int i = 0; i < 6; i++) {
 		uint8_t want[8];
@@ -364,7 +336,7 @@ START_TEST(patient_rx_beside_its_audit_entry)
 	free(log);
 	store_close(&w.s);
 
-	size_t n = raw_keys(w.dir, "audit_patient", keys, sizes, 32), found = 0;
+	size_t n = world_raw_keys(w.dir, "audit_patient", keys, sizes, 32), found = 0;
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (sizes[i] != RX_PATIENT_ID_LEN + 8 + RX_ID_LEN ||
 		    memcmp(keys[i], w.patient, RX_PATIENT_ID_LEN) != 0)
@@ -383,7 +355,7 @@ START_TEST(patient_rx_beside_its_audit_entry)
 		ck_assert_uint_eq(order + 1, seq);
 	}
 	ck_assert_uint_eq(found, 1);
-	ck_assert_uint_eq(raw_keys(w.dir, "rx_patient", keys, sizes, 32), 0);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_patient", keys, sizes, 32), 0);
 
 	store_open_in(&w);
 	ck_assert_int_eq(list_with(&w, w.pharm, w.card, T0 + 2), RX_OK);
@@ -420,8 +392,8 @@ START_TEST(dispense_rows_beside_their_prescription)
 	ck_assert_uint_eq(st.prescriptions, 2);
 	ck_assert_uint_eq(st.dispense_records, 1);
 	store_close(&w.s);
-	ck_assert_uint_eq(raw_keys(w.dir, "dispenses", keys, sizes, 16), 0);
-	size_t n = raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0;
+	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 0);
+	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0;
 	ck_assert_uint_eq(n, 3);
 	for (size_t i = 0; i < n; i++)
 		if (sizes[i] == RX_ID_LEN + 1) {
@@ -436,7 +408,7 @@ START_TEST(dispense_rows_beside_their_prescription)
 
 	/* The same store as format 2 kept it. */
 	make_format_2(w.dir);
-	ck_assert_uint_eq(raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
 	store_open_in(&w);
 	st = stats_of(&w, T0 + 30);
 	ck_assert_uint_eq(st.prescriptions, 2);
@@ -460,8 +432,8 @@ START_TEST(dispense_rows_beside_their_prescription)
 	ck_assert_uint_eq(st.prescriptions, 2);
 	ck_assert_uint_eq(st.dispense_records, 2);
 	store_close(&w.s);
-	ck_assert_uint_eq(raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
-	ck_assert_uint_eq(raw_keys(w.dir, "rx", keys, sizes, 16), 3);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx", keys, sizes, 16), 3);
 	world_close(&w);
 }
 END_TEST
@@ -496,8 +468,8 @@ static void make_format_2(const char *dir)
 {
 	uint8_t keys[16][64], pkeys[32][64];
 	size_t sizes[16], psizes[32];
-	size_t n = raw_keys(dir, "rx_expiry", keys, sizes, 16);
-	size_t np = raw_keys(dir, "audit_patient", pkeys, psizes, 32);
+	size_t n = world_raw_keys(dir, "rx_expiry", keys, sizes, 16);
+	size_t np = world_raw_keys(dir, "audit_patient", pkeys, psizes, 32);
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi meta, idx, by_patient, rx_patient;
@@ -518,7 +490,7 @@ static void make_format_2(const char *dir)
 		ck_assert_int_eq(mdb_put(txn, idx, &k, &v, 0), 0);
 	}
 	uint8_t rkeys[32][64];
-	size_t rsizes[32], nr = raw_keys(dir, "rx", rkeys, rsizes, 32);
+	size_t rsizes[32], nr = world_raw_keys(dir, "rx", rkeys, rsizes, 32);
 	MDB_dbi rx, dispenses;
 	ck_assert_int_eq(mdb_dbi_open(txn, "rx", 0, &rx), 0);
 	ck_assert_int_eq(mdb_dbi_open(txn, "dispenses", 0, &dispenses), 0);
@@ -583,7 +555,7 @@ START_TEST(format_2_store_reads_old_keys)
 	store_stats_t st = stats_of(&w, until); /* past due, not swept yet */
 	ck_assert_uint_eq(st.by_state[RX_STATE_EXPIRED], 3);
 	store_close(&w.s);
-	ck_assert_uint_eq(raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 3);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 3);
 	int old = 0;
 	for (int i = 0; i < 3; i++)
 		old += sizes[i] == 8 + RX_ID_LEN;
@@ -596,7 +568,7 @@ START_TEST(format_2_store_reads_old_keys)
 	ck_assert_int_eq(has_action(&w, a, "EXPIRE"), 1);
 	ck_assert_int_eq(has_action(&w, c, "EXPIRE"), 1);
 	store_close(&w.s);
-	ck_assert_uint_eq(raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 0);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 0);
 	ck_assert_uint_eq(format_of(w.dir), 3);
 	world_close(&w);
 }
