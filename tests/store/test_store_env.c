@@ -216,6 +216,27 @@ START_TEST(values_are_sealed)
 }
 END_TEST
 
+/* The format a closed store in dir records. */
+static uint32_t format_of(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+	MDB_val fk = {6, (void *)"format"}, fv;
+	uint32_t f = 0;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
+	ck_assert_uint_eq(fv.mv_size, sizeof f);
+	memcpy(&f, fv.mv_data, sizeof f);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return f;
+}
+
 /* A store written before the counts and the expiry index (format 1) gets
  * both at open: the counts are right and the sweep finds what is due. */
 START_TEST(format_1_store_upgrades)
@@ -267,18 +288,7 @@ START_TEST(format_1_store_upgrades)
 
 	/* The format is 3 now: a build that knows only 1 refuses the store
 	 * rather than let its counts and index go stale. */
-	uint32_t f = 0;
-	ck_assert_int_eq(mdb_env_create(&env), 0);
-	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
-	ck_assert_int_eq(mdb_env_open(env, w.dir, MDB_RDONLY, 0600), 0);
-	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
-	ck_assert_uint_eq(fv.mv_size, sizeof f);
-	memcpy(&f, fv.mv_data, sizeof f);
-	ck_assert_uint_eq(f, 3);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	ck_assert_uint_eq(format_of(w.dir), 3);
 }
 END_TEST
 
@@ -437,27 +447,6 @@ START_TEST(dispense_rows_beside_their_prescription)
 	world_close(&w);
 }
 END_TEST
-
-/* The format a closed store in dir records. */
-static uint32_t format_of(const char *dir)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi meta;
-	MDB_val fk = {6, (void *)"format"}, fv;
-	uint32_t f = 0;
-	ck_assert_int_eq(mdb_env_create(&env), 0);
-	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
-	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
-	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
-	ck_assert_uint_eq(fv.mv_size, sizeof f);
-	memcpy(&f, fv.mv_data, sizeof f);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return f;
-}
 
 /* Rewrite a closed store to format 2's keys, as a store of the previous
  * version: the expiry index's without order (valid_until, id), and the
