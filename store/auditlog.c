@@ -98,9 +98,13 @@ rx_err_t st_patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_
 	if ((rc = mdb_cursor_open(txn, s->audit.by_patient, &cur)) != 0)
 		return from_mdb(rc);
 	MDB_val k = val(patient, plen), v;
+	/* The patient's prescriptions are filed among these (longer keys:
+	 * store_int.h): passed over. */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && k.mv_size == plen + 8 && memcmp(k.mv_data, patient, plen) == 0;
+	     rc == 0 && k.mv_size >= plen + 8 && memcmp(k.mv_data, patient, plen) == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != plen + 8)
+			continue;
 		MDB_val sk = val((uint8_t *)k.mv_data + plen, 8), ev;
 		if (mdb_get(txn, s->audit.log, &sk, &ev) != 0)
 			continue;

@@ -18,8 +18,15 @@
 #include "rx_ids.h"
 
 /* 2: rx_expiry and the rx_counts record; a format-1 store gets them once,
- * at open (upgrade_layout). */
-#define FORMAT_VERSION 2u
+ * at open (upgrade_layout).  3: keys in the time order of their writing
+ * (rx_expiry's order; a patient's prescriptions filed in audit_patient
+ * instead of rx_patient, dispense rows and code attempts in rx beside
+ * their prescription instead of in dispenses and access_log: see
+ * store_int.h); a format-2 store's older keys
+ * are read as they are, so it becomes format 3 at open with nothing rewritten,
+ * and an older rxd, which would not read the new keys, no longer opens
+ * it. */
+#define FORMAT_VERSION 3u
 #define DEFAULT_MAP_SIZE (1ull << 30)
 
 /* ---- sealed values ----
@@ -192,10 +199,14 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 			goto fail;
 		}
 		memcpy(&f, v.mv_data, sizeof f);
-		if (f != 1 && f != FORMAT_VERSION) {
+		if (f < 1 || f > FORMAT_VERSION) {
 			err = RX_INVALID;
 			goto fail;
 		}
+		uint32_t now_f = FORMAT_VERSION;
+		v = val(&now_f, sizeof now_f);
+		if (f == 2 && (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+			goto fail;
 	}
 	if ((rc = index_old_replies(s, txn)) != 0)
 		goto fail;
@@ -297,6 +308,8 @@ rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *
 	int tried = 0, opened = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != RX_ID_LEN)
+			continue; /* a dispense row, a code attempt */
 		ProtobufCMessage *m = st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 		tried++;
 		opened = m != NULL;
@@ -381,7 +394,7 @@ static int upgrade_layout(store_t *s)
 			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
 				c.by_state[r->state]++;
 			if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)
-				rc = st_expiry_put(txn, s, r->valid_until, id);
+				rc = st_expiry_put(txn, s, r->valid_until, 0, id);
 			rxstore__rx_record__free_unpacked(r, NULL);
 			if (rc != 0)
 				break;

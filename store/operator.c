@@ -76,8 +76,16 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	memset(out, 0, sizeof *out);
 	if (err != RX_OK)
 		return err;
+	/* The rows kept in rx beside the records (format 3). */
+	uint64_t dispensed = 0, attempts = 0, beside;
+	if ((rc = st_rows_count(txn, s, "rx_dispensed", &dispensed)) != 0 ||
+	    (rc = st_rows_count(txn, s, "rx_attempts", &attempts)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	beside = dispensed + attempts;
 	if (mdb_stat(txn, s->dispenses, &st) == 0)
-		out->dispense_records = st.ms_entries;
+		out->dispense_records = st.ms_entries + dispensed;
 	if (mdb_stat(txn, s->patients, &st) == 0)
 		out->patients = st.ms_entries;
 	if (mdb_stat(txn, s->keys, &st) == 0)
@@ -93,7 +101,7 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	if (mdb_stat(txn, s->nominations, &st) == 0)
 		out->nominations = st.ms_entries;
 	if (mdb_stat(txn, s->rx, &st) == 0)
-		out->prescriptions = st.ms_entries;
+		out->prescriptions = st.ms_entries >= beside ? st.ms_entries - beside : 0;
 	if ((rc = st_counts_get(txn, s, &c)) != 0 || (rc = mdb_cursor_open(txn, s->rx_expiry, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);
@@ -103,12 +111,10 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char id[RX_ID_LEN + 1];
 		Rxstore__RxRecord *r = NULL;
-		if (k.mv_size != 8 + RX_ID_LEN)
+		if (!st_expiry_id(&k, id))
 			continue;
 		if (be64_get(k.mv_data) > now)
 			break;
-		memcpy(id, (const uint8_t *)k.mv_data + 8, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
 		if (st_get_rx(txn, s, id, &r) != RX_OK)
 			continue;
 		int stored = (int)r->state, state = effective_state(r, now);
@@ -216,18 +222,17 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 	 * now) or dispensed or cancelled meanwhile (nothing to do).  One
 	 * transaction for the sweep: all of it or none of it. */
 	while (passed < STORE_EXPIRE_MAX && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-		uint8_t key[8 + RX_ID_LEN];
+		uint8_t key[8 + 8 + RX_ID_LEN];
+		size_t klen = k.mv_size;
 		char id[RX_ID_LEN + 1];
 		Rxstore__RxRecord *r = NULL;
-		if (k.mv_size != sizeof key) {
+		if (!st_expiry_id(&k, id)) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		memcpy(key, k.mv_data, sizeof key);
+		memcpy(key, k.mv_data, klen);
 		if (be64_get(key) > now)
 			break;
-		memcpy(id, key + 8, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
 		rx_err_t err = st_get_rx(txn, s, id, &r);
 		if (err != RX_OK && err != RX_NOT_FOUND) {
 			rc = MDB_CORRUPTED;
@@ -247,7 +252,7 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 		}
 		if (r)
 			rxstore__rx_record__free_unpacked(r, NULL);
-		MDB_val dk = val(key, sizeof key);
+		MDB_val dk = val(key, klen);
 		if (rc == 0)
 			rc = mdb_del(txn, s->rx_expiry, &dk, NULL);
 		if (rc != 0)

@@ -1,6 +1,7 @@
 /* store/patients.c: a patient's prescriptions.
  *
- * What is read across one patient's prescriptions (the rx_patient index):
+ * What is read across one patient's prescriptions (their entries in
+ * audit_patient, and in rx_patient for those filed before format 3):
  * LIST (their open prescriptions, or one by its id and the slip's code),
  * LOG (their own access log, asked by the card itself through a patient
  * portal), and the duplicate-medication check's input (what the patient
@@ -15,35 +16,77 @@
 #include "records.pb-c.h"
 #include "rx.pb-c.h"
 
+/* See store_int.h. */
+int st_patient_rx_put(MDB_txn *txn, store_t *s, const char *patient, uint64_t order,
+		      const char *id)
+{
+	uint8_t key[RX_PATIENT_ID_LEN + 8 + RX_ID_LEN];
+	size_t n = strlen(patient);
+	if (n > RX_PATIENT_ID_LEN)
+		n = RX_PATIENT_ID_LEN; /* as audit_append files the patient's log */
+	memcpy(key, patient, n);
+	be64(key + n, (int64_t)order);
+	memcpy(key + n + 8, id, RX_ID_LEN);
+	MDB_val k = val(key, n + 8 + RX_ID_LEN), none = val("", 0);
+	return mdb_put(txn, s->audit.by_patient, &k, &none, 0);
+}
+
 /* Call fn for each of the patient's prescriptions but skip (NULL: none; it
- * may not be written yet), in id order, until fn returns other than RX_OK,
- * which is then returned. */
+ * may not be written yet): those filed before format 3 (rx_patient, in id
+ * order), then the others (audit_patient, in the order submitted), until
+ * fn returns other than RX_OK, which is then returned. */
 typedef rx_err_t (*patient_rx_fn)(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
 				  void *arg);
+
+static rx_err_t visit(MDB_txn *txn, store_t *s, const uint8_t *raw, const char *skip,
+		      patient_rx_fn fn, void *arg)
+{
+	char id[RX_ID_LEN + 1];
+	Rxstore__RxRecord *r;
+	if (skip && memcmp(raw, skip, RX_ID_LEN) == 0)
+		return RX_OK;
+	memcpy(id, raw, RX_ID_LEN);
+	id[RX_ID_LEN] = '\0';
+	rx_err_t err = st_get_rx(txn, s, id, &r);
+	if (err != RX_OK)
+		return err;
+	err = fn(txn, s, id, r, arg);
+	rxstore__rx_record__free_unpacked(r, NULL);
+	return err;
+}
 
 static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, const char *skip,
 				patient_rx_fn fn, void *arg)
 {
 	MDB_cursor *cur;
-	MDB_val pk = val(patient, strlen(patient)), v;
+	size_t n = strlen(patient);
+	MDB_val pk = val(patient, n), v;
 	rx_err_t err = RX_OK;
 	int rc;
 
+	if (n == 0 || n > RX_PATIENT_ID_LEN)
+		return RX_OK; /* no patient: none filed */
 	if ((rc = mdb_cursor_open(txn, s->rx_patient, &cur)) != 0)
 		return from_mdb(rc);
 	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0 && err == RX_OK;
-	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP)) {
-		char id[RX_ID_LEN + 1];
-		Rxstore__RxRecord *r;
-		if (v.mv_size != RX_ID_LEN || (skip && memcmp(v.mv_data, skip, RX_ID_LEN) == 0))
-			continue;
-		memcpy(id, v.mv_data, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
-		if ((err = st_get_rx(txn, s, id, &r)) != RX_OK)
-			break;
-		err = fn(txn, s, id, r, arg);
-		rxstore__rx_record__free_unpacked(r, NULL);
-	}
+	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP))
+		if (v.mv_size == RX_ID_LEN)
+			err = visit(txn, s, v.mv_data, skip, fn, arg);
+	mdb_cursor_close(cur);
+	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
+		return from_mdb(rc);
+	if (err != RX_OK)
+		return err;
+	/* The patient's range of audit_patient: their log's entries (patient
+	 * + seq) with their prescriptions' (patient + order + id) among them. */
+	if ((rc = mdb_cursor_open(txn, s->audit.by_patient, &cur)) != 0)
+		return from_mdb(rc);
+	pk = val(patient, n);
+	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_RANGE);
+	     rc == 0 && err == RX_OK && pk.mv_size >= n + 8 && memcmp(pk.mv_data, patient, n) == 0;
+	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT))
+		if (pk.mv_size == n + 8 + RX_ID_LEN)
+			err = visit(txn, s, (const uint8_t *)pk.mv_data + n + 8, skip, fn, arg);
 	mdb_cursor_close(cur);
 	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
 		err = from_mdb(rc);

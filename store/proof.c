@@ -119,7 +119,9 @@ void st_code_hash(store_t *s, const char *id, const char *code, uint8_t out[RX_H
 	rx_access_code_hash(s->code_key, id, code, out);
 }
 
-/* Record one access-code attempt; every one is kept. */
+/* Record one access-code attempt; every one is kept, beside the
+ * prescription's record in rx (store_int.h), whose page a code CLAIM
+ * rewrites anyway. */
 static int log_attempt(MDB_txn *txn, store_t *s, const store_change_t *c, const char *id, int ok)
 {
 	uint8_t key[RX_ID_LEN + 8 + 4];
@@ -134,7 +136,8 @@ static int log_attempt(MDB_txn *txn, store_t *s, const store_change_t *c, const 
 	a.institution_code = (char *)(c->peer ? c->peer : "");
 	a.ok = ok;
 	MDB_val k = val(key, sizeof key);
-	return put_msg(txn, s->access_log, &k, &a.base, 0);
+	int rc = put_msg(txn, s->rx, &k, &a.base, 0);
+	return rc != 0 ? rc : st_rows_add(txn, s, "rx_attempts");
 }
 
 /* The slip's code for ch->r.  A wrong code counts against the prescription;

@@ -133,26 +133,78 @@ int st_counts_move(MDB_txn *txn, store_t *s, int from, int to)
 }
 
 /* See store_int.h. */
-int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id)
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, uint64_t order, const char *id)
 {
-	uint8_t key[8 + RX_ID_LEN];
+	uint8_t key[8 + 8 + RX_ID_LEN];
 	be64(key, valid_until);
-	memcpy(key + 8, id, RX_ID_LEN);
+	be64(key + 8, (int64_t)order);
+	memcpy(key + 16, id, RX_ID_LEN);
 	MDB_val k = val(key, sizeof key), v = val("", 0);
 	return mdb_put(txn, s->rx_expiry, &k, &v, 0);
+}
+
+/* See store_int.h. */
+int st_expiry_id(const MDB_val *k, char id[RX_ID_LEN + 1])
+{
+	if (k->mv_size != 8 + RX_ID_LEN && k->mv_size != 8 + 8 + RX_ID_LEN)
+		return 0;
+	memcpy(id, (const uint8_t *)k->mv_data + k->mv_size - RX_ID_LEN, RX_ID_LEN);
+	id[RX_ID_LEN] = '\0';
+	return 1;
+}
+
+/* The stored dispense row of (id, use) into *v, from rx or, written
+ * before format 3, from dispenses; with k its key.  An LMDB code:
+ * MDB_NOTFOUND if the use has none. */
+static int get_dispense(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
+			uint8_t dkey[RX_ID_LEN + 1], MDB_val *k, MDB_val *v)
+{
+	memcpy(dkey, id, RX_ID_LEN);
+	dkey[RX_ID_LEN] = (uint8_t)use;
+	*k = val(dkey, RX_ID_LEN + 1);
+	int rc = mdb_get(txn, s->rx, k, v);
+	return rc == MDB_NOTFOUND ? mdb_get(txn, s->dispenses, k, v) : rc;
 }
 
 /* See store_int.h. */
 Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use)
 {
 	uint8_t dkey[RX_ID_LEN + 1];
-	memcpy(dkey, id, RX_ID_LEN);
-	dkey[RX_ID_LEN] = (uint8_t)use;
-	MDB_val k = val(dkey, sizeof dkey), v;
-	if (mdb_get(txn, s->dispenses, &k, &v) != 0)
+	MDB_val k, v;
+	if (get_dispense(txn, s, id, use, dkey, &k, &v) != 0)
 		return NULL;
+	/* Sealed as "dispenses" wherever it is kept: a row and a record never
+	 * open as each other. */
 	return (Rxstore__DispenseRow *)st_open_sealed(s, "dispenses", &k, &v,
 						   &rxstore__dispense_row__descriptor);
+}
+
+/* See store_int.h. */
+int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n)
+{
+	MDB_val k = val(name, strlen(name)), v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	*n = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != sizeof *n)
+		return MDB_CORRUPTED;
+	memcpy(n, v.mv_data, sizeof *n);
+	return 0;
+}
+
+/* See store_int.h. */
+int st_rows_add(MDB_txn *txn, store_t *s, const char *name)
+{
+	uint64_t n;
+	int rc = st_rows_count(txn, s, name, &n);
+	if (rc != 0)
+		return rc;
+	n++;
+	MDB_val k = val(name, strlen(name)), v = val(&n, sizeof n);
+	return mdb_put(txn, s->meta, &k, &v, 0);
 }
 
 /* See store_int.h. */
@@ -184,13 +236,11 @@ rx_err_t st_load_dispenses(store_pending_t *ch)
 	const Rxstore__RxRecord *r = ch->r;
 	uint8_t dkey[RX_ID_LEN + 1];
 	uint32_t done = r->uses_left <= r->uses ? r->uses - r->uses_left : 0;
-	memcpy(dkey, ch->id, RX_ID_LEN);
 	ch->ndrows = 0;
 	for (uint32_t use = 1; use <= done && use <= RX_MAX_USES; use++) {
-		MDB_val k = val(dkey, sizeof dkey), v;
+		MDB_val k, v;
 		store_key_t key;
-		dkey[RX_ID_LEN] = (uint8_t)use;
-		if (mdb_get(ch->txn, ch->s->dispenses, &k, &v) != 0)
+		if (get_dispense(ch->txn, ch->s, ch->id, use, dkey, &k, &v) != 0)
 			return RX_UNAVAILABLE;
 		Rxstore__DispenseRow *row = (Rxstore__DispenseRow *)st_open_sealed(
 			ch->s, "dispenses", &k, &v, &rxstore__dispense_row__descriptor);
@@ -328,12 +378,14 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	store_outcome_t *out = ch->out;
 	uint8_t dkey[RX_ID_LEN + 1];
 	uint32_t use = c->use ? c->use : current_use(r);
+	MDB_val k, v;
+
+	/* In either tree: a use dispensed before format 3 stays dispensed. */
+	if (use >= 1 && use <= RX_MAX_USES && get_dispense(txn, s, c->id, use, dkey, &k, &v) == 0)
+		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	memcpy(dkey, c->id, RX_ID_LEN);
 	dkey[RX_ID_LEN] = (uint8_t)use;
-	MDB_val k = val(dkey, sizeof dkey), v;
-
-	if (use >= 1 && use <= RX_MAX_USES && mdb_get(txn, s->dispenses, &k, &v) == 0)
-		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+	k = val(dkey, sizeof dkey);
 	/* The same claim dispensed again under a new request id, after the
 	 * claim is gone (a refill then has its next use open). */
 	if (st_dispensed_by(txn, s, c->id, r, c->actor, c->claim_token))
@@ -361,9 +413,11 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
 	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
 	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
-	int rc = st_put_sealed(s, txn, s->dispenses, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
+	int rc = st_put_sealed(s, txn, s->rx, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
+	if (rc == 0)
+		rc = st_rows_add(txn, s, "rx_dispensed");
 	if (rc != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error writing the dispense record");
 	out->use = use;
@@ -472,10 +526,14 @@ static rx_err_t do_submit(store_pending_t *ch)
 	MDB_val idv = val(id, RX_ID_LEN);
 	if ((rc = mdb_put(txn, s->rx_hash, &bodykeys[0], &idv, MDB_NOOVERWRITE)) != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
-	key = val(patient, strlen(patient));
-	if ((rc = mdb_put(txn, s->rx_patient, &key, &idv, 0)) != 0)
-		RETURN_REFUSAL(from_mdb(rc), "storage error");
-	if ((rc = st_expiry_put(txn, s, r->valid_until, id)) != 0)
+	/* Every change that stands appends to the audit log before the next
+	 * begins: its length orders a day's expiries, and a patient's
+	 * prescriptions, by submission. */
+	uint64_t order;
+	uint8_t head[RX_HASH_LEN];
+	if ((rc = audit_head(txn, &s->audit, &order, head)) != 0 ||
+	    (rc = st_patient_rx_put(txn, s, patient, order, id)) != 0 ||
+	    (rc = st_expiry_put(txn, s, r->valid_until, order, id)) != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	return RX_OK;
 }

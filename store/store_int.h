@@ -12,17 +12,31 @@
  *               replies are indexed by time
  *   keys        public key (32)             -> KeyRecord
  *   patients    patient id                  -> PatientRecord
- *   rx          prescription id             -> RxRecord (with the signed body)
- *   rx_patient  patient id -> prescription id (dupsort), for LIST
+ *   rx          prescription id             -> RxRecord (with the signed body);
+ *               and prescription id + use (u8) -> DispenseRow (format 3),
+ *               the use's dispense record: beside its prescription's
+ *               record, whose page the DISPENSE rewrites anyway.  The key
+ *               can be written once, which is what makes a dispense
+ *               exactly-once.  And prescription id + time (8, big-endian) +
+ *               random (4) -> AccessAttempt, every access code tried on it
+ *               (format 3), beside the record a code CLAIM rewrites.  meta
+ *               "rx_dispensed" and "rx_attempts" count these rows (u64), so
+ *               the prescriptions are the tree's entries less them
+ *   rx_patient  patient id -> prescription id (dupsort): written before
+ *               format 3 only, still read (see audit_patient)
  *   rx_hash     issued_at (8, big-endian) + BLAKE2b of the signed body
  *               -> prescription id, refuses resubmits; time first, so new
  *               entries land at the end (format 2 stores also hold keys of
  *               the hash alone, looked up too)
- *   rx_expiry   valid_until (8, big-endian) + prescription id -> "", written at
- *               SUBMIT; the sweep walks it up to now and deletes what it passed
- *               (format 2)
- *   dispenses   prescription id + use (u8)  -> DispenseRow; the key can be
- *               written once, which is what makes a dispense exactly-once
+ *   rx_expiry   valid_until (8, big-endian) + order (8, big-endian) +
+ *               prescription id -> "", written at SUBMIT; the sweep walks it
+ *               up to now and deletes what it passed.  valid_until is a day's
+ *               end, shared by a day's prescriptions: order (the audit log's
+ *               length at the SUBMIT) puts a new entry at the end of its
+ *               day's run, not at a random place in it (format 3; format-2
+ *               stores also hold keys without order, read too)
+ *   dispenses   prescription id + use (u8)  -> DispenseRow: written before
+ *               format 3 only, still read (and a use found here is taken)
  *   requests    caller key + request id     -> RequestRow (the reply sent), kept
  *               STORE_REPLY_KEEP seconds, then pruned by store_prune
  *   requests_at time (8, big-endian) + caller key + request id -> "": the
@@ -34,9 +48,17 @@
  *               this version only, emptied as its entries age out
  *   nonce_times time (8, big-endian) + nonce -> "": an assertion (its
  *               signed time and nonce) is accepted once; pruned by time
- *   access_log  prescription id + time + random -> AccessAttempt, every code tried
+ *   access_log  prescription id + time + random -> AccessAttempt: written
+ *               before format 3 only (see rx), kept
  *   audit       seq (8, big-endian)         -> AuditEntry, hash-chained (audit.c)
- *   audit_patient patient id + seq          -> "", the patient's own log
+ *   audit_patient patient id + seq          -> "", the patient's own log;
+ *               and patient id + order (8, big-endian) + prescription id ->
+ *               "", the patient's prescriptions, for LIST and the
+ *               medication check (format 3).  order is the audit log's
+ *               length at the SUBMIT, so the entry sits just before the
+ *               SUBMIT's own audit entry: one page takes both, where the
+ *               two trees each took a random page of their own.  The keys'
+ *               lengths tell them apart.
  *   drugs       NHI drug code (12)          -> DrugRecord, the drug master (drugs.c)
  *   drugs_load  NHI drug code (12)          -> DrugRecord, a master being loaded in parts */
 #ifndef STORE_INT_H
@@ -239,9 +261,14 @@ int st_counts_put(MDB_txn *txn, store_t *s, const counts_t *c);
 /* A new store's counts: all zero; an LMDB code. */
 int st_counts_init(MDB_txn *txn, store_t *s);
 
-/* Index a prescription by when it expires; the sweep finds it there.  An
- * LMDB code. */
-int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, const char *id);
+/* Index a prescription by when it expires; the sweep finds it there.
+ * order: any number that grows with each new prescription (0 for those
+ * indexed at an upgrade).  An LMDB code. */
+int st_expiry_put(MDB_txn *txn, store_t *s, int64_t valid_until, uint64_t order, const char *id);
+
+/* The prescription id of an rx_expiry key, into id; 0 if the key is
+ * malformed.  Keys of format 2 (no order) and 3 are both read. */
+int st_expiry_id(const MDB_val *k, char id[RX_ID_LEN + 1]);
 
 /* The counts into *c; an LMDB code, MDB_CORRUPTED if they do not decode. */
 int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c);
@@ -345,6 +372,12 @@ rx_err_t st_cancel(store_pending_t *ch);
  * use has none (or it cannot be read).  The caller frees it. */
 Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use);
 
+/* The rows of a kind kept in rx beside the records, counted in meta
+ * under name ("rx_dispensed", "rx_attempts"): the count into *n (0 if
+ * none yet), or one more (st_rows_add).  An LMDB code. */
+int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n);
+int st_rows_add(MDB_txn *txn, store_t *s, const char *name);
+
 /* Has actor dispensed some use of this prescription (with this claim
  * token, if token is not NULL)? */
 int st_dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
@@ -382,6 +415,11 @@ rx_err_t st_may_access(store_pending_t *ch);
 void st_code_hash(store_t *s, const char *id, const char *code, uint8_t out[RX_HASH_LEN]);
 
 /* ---- a patient's prescriptions (patients.c) ---- */
+
+/* File prescription id under its patient (audit_patient, see the list
+ * above), order as st_expiry_put's.  An LMDB code. */
+int st_patient_rx_put(MDB_txn *txn, store_t *s, const char *patient, uint64_t order,
+		      const char *id);
 
 rx_err_t st_list(store_pending_t *ch); /* LIST */
 rx_err_t st_log(store_pending_t *ch);  /* LOG */

@@ -230,6 +230,27 @@ static int actor_of(const crash_world_t *w, const ProtobufCBinaryData *key)
 	return -2;
 }
 
+/* One dispense record's key (prescription id + use), in "rx" or
+ * "dispenses": its use is marked dispensed; -1 if memory runs out. */
+static int dispense_key(rxset_t *rxs, const MDB_val *k, check_report_t *rep)
+{
+	char id[RX_ID_LEN + 1] = "";
+	const uint8_t *kb = k->mv_data;
+	rep->dispense_records++;
+	if (k->mv_size != RX_ID_LEN + 1 || kb[RX_ID_LEN] < 1 || kb[RX_ID_LEN] > RX_MAX_USES) {
+		violation(rep, V_DISPENSE_RECORDS, NULL,
+			  "a dispense record's key is not a prescription id and a use 1..3 (%zu bytes)",
+			  k->mv_size);
+		return 0;
+	}
+	memcpy(id, kb, RX_ID_LEN);
+	rxrec_t *r = rx_get(rxs, id);
+	if (r == NULL)
+		return -1;
+	r->uses_mask |= 1u << kb[RX_ID_LEN];
+	return 0;
+}
+
 /* Read "rx" and "dispenses" keys and the audit log in one read transaction
  * of the live environment (LMDB readers never block its writer). */
 static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check_report_t *rep)
@@ -253,10 +274,21 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 		goto out;
 	}
 
+	/* rx holds each prescription's record (its id) and, since format 3,
+	 * its dispense records beside it (id + use), counted with those of
+	 * "dispenses" below, and the access codes tried on it (id + time +
+	 * random). */
 	if (mdb_cursor_open(txn, rx_db, &cur) != 0)
 		goto out;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		char id[RX_ID_LEN + 1] = "";
+		if (k.mv_size == RX_ID_LEN + 1) {
+			if (dispense_key(rxs, &k, rep) != 0)
+				goto out;
+			continue;
+		}
+		if (k.mv_size == RX_ID_LEN + 8 + 4)
+			continue; /* an access code tried on it */
 		if (k.mv_size != RX_ID_LEN) {
 			violation(rep, V_OTHER, NULL, "a key of db \"rx\" is %zu bytes, not %d", k.mv_size,
 				  RX_ID_LEN);
@@ -274,23 +306,9 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 
 	if (mdb_cursor_open(txn, disp_db, &cur) != 0)
 		goto out;
-	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-		char id[RX_ID_LEN + 1] = "";
-		const uint8_t *kb = k.mv_data;
-		rep->dispense_records++;
-		if (k.mv_size != RX_ID_LEN + 1 || kb[RX_ID_LEN] < 1 || kb[RX_ID_LEN] > RX_MAX_USES) {
-			violation(
-				rep, V_DISPENSE_RECORDS, NULL,
-				"a key of db \"dispenses\" is not a prescription id and a use 1..3 (%zu bytes)",
-				k.mv_size);
-			continue;
-		}
-		memcpy(id, kb, RX_ID_LEN);
-		rxrec_t *r = rx_get(rxs, id);
-		if (r == NULL)
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		if (dispense_key(rxs, &k, rep) != 0)
 			goto out;
-		r->uses_mask |= 1u << kb[RX_ID_LEN];
-	}
 	mdb_cursor_close(cur);
 	cur = NULL;
 

@@ -101,20 +101,25 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 	if (mdb_del(txn, rx_db, &k, NULL) != 0)
 		goto out;
 
-	/* Any dispense record's value, under a key it was not made for. */
+	/* Any dispense record's value, under a key it was not made for.  The
+	 * records are kept beside their prescriptions in "rx" (format 3), or
+	 * in "dispenses" by a store of before. */
 	memcpy(dkey, t->dispense_lost, RX_ID_LEN);
 	dkey[RX_ID_LEN] = (uint8_t)use;
 	k.mv_size = sizeof dkey;
 	k.mv_data = dkey;
-	if (mdb_get(txn, disp_db, &k, &v) != 0 || (copy = malloc(v.mv_size)) == NULL)
+	MDB_dbi held = rx_db;
+	if (mdb_get(txn, held, &k, &v) != 0 && mdb_get(txn, held = disp_db, &k, &v) != 0)
+		goto out;
+	if ((copy = malloc(v.mv_size)) == NULL)
 		goto out;
 	memcpy(copy, v.mv_data, v.mv_size);
 	MDB_val nv = {v.mv_size, copy};
-	if (mdb_del(txn, disp_db, &k, NULL) != 0)
+	if (mdb_del(txn, held, &k, NULL) != 0)
 		goto out;
 	memcpy(dkey, t->dispense_extra, RX_ID_LEN);
 	dkey[RX_ID_LEN] = 1;
-	if (mdb_put(txn, disp_db, &k, &nv, MDB_NOOVERWRITE) != 0)
+	if (mdb_put(txn, held, &k, &nv, MDB_NOOVERWRITE) != 0)
 		goto out;
 
 	/* One byte of one entry's institution code: it still decodes, names

@@ -3,6 +3,8 @@
  * (change: store_change_begin, the reply, store_change_commit or _abort). */
 #include "store_world.h"
 
+#include <lmdb.h>
+
 /* ---- the scratch directory (testutil.h's static is this file's) ---- */
 
 TCase *world_tcase(const char *name)
@@ -372,6 +374,33 @@ void expect_counts(world_t *w, int64_t now, uint64_t issued, uint64_t claimed,
 	ck_assert_uint_eq(st.by_state[RX_STATE_CANCELLED], cancelled);
 	ck_assert_uint_eq(st.by_state[RX_STATE_EXPIRED], expired);
 	counts_match_walk(w, now);
+}
+
+/* See store_world.h. */
+size_t world_raw_keys(const char *dir, const char *name, uint8_t keys[][64], size_t *sizes,
+		       size_t max)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+	ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	for (int op = MDB_FIRST; n < max && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+		ck_assert_uint_le(k.mv_size, 64);
+		memcpy(keys[n], k.mv_data, k.mv_size);
+		sizes[n++] = k.mv_size;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
 }
 
 int has_action(world_t *w, const char *id, const char *action)

@@ -138,6 +138,11 @@ void expect_counts(world_t *w, int64_t now, uint64_t issued, uint64_t claimed,
 		   uint64_t dispensed, uint64_t cancelled, uint64_t expired);
 /* How many of id's audit entries are action. */
 int has_action(world_t *w, const char *id, const char *action);
+/* The raw keys of tree name of the closed store in dir, in order, into
+ * keys (each up to 64 bytes), their sizes into sizes; how many (up to
+ * max).  For the tests of the stored layout. */
+size_t world_raw_keys(const char *dir, const char *name, uint8_t keys[][64], size_t *sizes,
+		      size_t max);
 
 /* ---- the test cases, one per file ---- */
 

@@ -92,7 +92,7 @@ START_TEST(open_refuses)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	uint32_t future = 3;
+	uint32_t future = 4;
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
 	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
@@ -216,6 +216,27 @@ START_TEST(values_are_sealed)
 }
 END_TEST
 
+/* The format a closed store in dir records. */
+static uint32_t format_of(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+	MDB_val fk = {6, (void *)"format"}, fv;
+	uint32_t f = 0;
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
+	ck_assert_uint_eq(fv.mv_size, sizeof f);
+	memcpy(&f, fv.mv_data, sizeof f);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return f;
+}
+
 /* A store written before the counts and the expiry index (format 1) gets
  * both at open: the counts are right and the sweep finds what is due. */
 START_TEST(format_1_store_upgrades)
@@ -265,20 +286,280 @@ START_TEST(format_1_store_upgrades)
 	ck_assert_int_eq(has_action(&w, b, "EXPIRE"), 1);
 	store_close(&w.s);
 
-	/* The format is 2 now: a build that knows only 1 refuses the store
+	/* The format is 3 now: a build that knows only 1 refuses the store
 	 * rather than let its counts and index go stale. */
-	uint32_t f = 0;
+	ck_assert_uint_eq(format_of(w.dir), 3);
+}
+END_TEST
+
+/* A day's prescriptions share their valid_until: the expiry index orders
+ * them by submission after it, so each new entry lands at the end of its
+ * day's run (format 3), whatever its random id. */
+START_TEST(expiry_keys_in_submission_order)
+{
+	world_t w;
+	char ids[6][RX_ID_LEN + 1];
+	uint8_t keys[8][64];
+	size_t sizes[8];
+	world_open(&w);
+	for (int i = 0; i < 6; i++)
+		submit(&w, w.doc, w.patient, 1, T0 + i, ids[i]);
+	store_close(&w.s);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 6);
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+	for (int i = 0; i < 6; i++) {
+		uint8_t want[8];
+		ck_assert_uint_eq(sizes[i], 8 + 8 + RX_ID_LEN);
+		for (int b = 0; b < 8; b++)
+			want[b] = (uint8_t)((uint64_t)until >> (56 - 8 * b));
+		ck_assert_mem_eq(keys[i], want, 8);
+		ck_assert_mem_eq(keys[i] + 16, ids[i], RX_ID_LEN); /* in the order submitted */
+		if (i)
+			ck_assert_int_lt(memcmp(keys[i - 1] + 8, keys[i] + 8, 8), 0);
+	}
+	world_close(&w);
+}
+END_TEST
+
+/* A patient's prescription is filed in audit_patient just before the
+ * SUBMIT's own audit entry (patient + order + id, order one less than the
+ * entry's seq), so one page takes both; the patient's log still reads only
+ * log entries. */
+START_TEST(patient_rx_beside_its_audit_entry)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1];
+	uint8_t keys[32][64];
+	size_t sizes[32];
+	store_audit_t *log = NULL;
+	size_t nlog = 0, before;
+	world_open(&w);
+	ck_assert_int_eq(store_audit_patient(w.s, w.patient, 100, &log, &before), RX_OK);
+	free(log);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient2, 1, T0 + 1, b);
+	ck_assert_int_eq(store_audit_patient(w.s, w.patient, 100, &log, &nlog), RX_OK);
+	ck_assert_uint_eq(nlog, before + 1); /* the SUBMIT's entry, not the filing */
+	ck_assert_str_eq(log[nlog - 1].action, "SUBMIT");
+	ck_assert_str_eq(log[nlog - 1].id, a);
+	uint64_t seq = log[nlog - 1].seq;
+	free(log);
+	store_close(&w.s);
+
+	size_t n = world_raw_keys(w.dir, "audit_patient", keys, sizes, 32), found = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (sizes[i] != RX_PATIENT_ID_LEN + 8 + RX_ID_LEN ||
+		    memcmp(keys[i], w.patient, RX_PATIENT_ID_LEN) != 0)
+			continue;
+		found++;
+		ck_assert_mem_eq(keys[i] + RX_PATIENT_ID_LEN + 8, a, RX_ID_LEN);
+		uint64_t order = 0, next = 0;
+		for (int j = 0; j < 8; j++) {
+			order = order << 8 | keys[i][RX_PATIENT_ID_LEN + j];
+			next = next << 8 | keys[i + 1][RX_PATIENT_ID_LEN + j];
+		}
+		/* the next key is the SUBMIT's own entry in the patient's log */
+		ck_assert_uint_eq(sizes[i + 1], RX_PATIENT_ID_LEN + 8);
+		ck_assert_mem_eq(keys[i + 1], w.patient, RX_PATIENT_ID_LEN);
+		ck_assert_uint_eq(next, seq);
+		ck_assert_uint_eq(order + 1, seq);
+	}
+	ck_assert_uint_eq(found, 1);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_patient", keys, sizes, 32), 0);
+
+	store_open_in(&w);
+	ck_assert_int_eq(list_with(&w, w.pharm, w.card, T0 + 2), RX_OK);
+	ck_assert_uint_eq(w.nseen, 1);
+	ck_assert_str_eq(w.seen[0].id, a);
+	world_close(&w);
+}
+END_TEST
+
+static void make_format_2(const char *dir);
+
+/* A dispense record is kept beside its prescription's record in rx (id +
+ * use), not in dispenses (format 3); those a format-2 store kept in
+ * dispenses still count, still show, and their use cannot be dispensed
+ * again. */
+START_TEST(dispense_rows_beside_their_prescription)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1], other[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], keys[16][64];
+	size_t sizes[16];
+	store_rx_t rx;
+	const char *why;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 2, T0, id);
+	submit(&w, w.doc, w.patient, 1, T0, other);
+	claim(&w, w.pharm, id, T0 + 10, token);
+	store_change_t *c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 20);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	store_stats_t st = stats_of(&w, T0 + 20);
+	ck_assert_uint_eq(st.prescriptions, 2);
+	ck_assert_uint_eq(st.dispense_records, 1);
+	store_close(&w.s);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 0);
+	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0;
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		if (sizes[i] == RX_ID_LEN + 1) {
+			rows++;
+			ck_assert_mem_eq(keys[i], id, RX_ID_LEN);
+			ck_assert_uint_eq(keys[i][RX_ID_LEN], 1);
+			/* right after the record itself */
+			ck_assert_uint_eq(sizes[i - 1], RX_ID_LEN);
+			ck_assert_mem_eq(keys[i - 1], id, RX_ID_LEN);
+		}
+	ck_assert_uint_eq(rows, 1);
+
+	/* The same store as format 2 kept it. */
+	make_format_2(w.dir);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
+	store_open_in(&w);
+	st = stats_of(&w, T0 + 30);
+	ck_assert_uint_eq(st.prescriptions, 2);
+	ck_assert_uint_eq(st.dispense_records, 1);
+	/* the pharmacy that dispensed it may still look (its record is found) */
+	ck_assert_int_eq(store_status(w.s, w.pharm, "P-0001", id, T0 + 30, &rx, NULL, NULL, &why), RX_OK);
+	ck_assert_uint_eq(rx.uses_left, 1);
+	/* the same claim's dispense again, and use 1 again: refused */
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 30);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+	claim(&w, w.pharm, id, T0 + 40, token);
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 50);
+	c->use = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_ALREADY_DISPENSED);
+	c = mk_tok(&k, RX_OP_DISPENSE, w.pharm, id, token, T0 + 50);
+	c->use = 2;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
+	st = stats_of(&w, T0 + 60);
+	ck_assert_uint_eq(st.prescriptions, 2);
+	ck_assert_uint_eq(st.dispense_records, 2);
+	store_close(&w.s);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx", keys, sizes, 16), 3);
+	world_close(&w);
+}
+END_TEST
+
+/* Rewrite a closed store to format 2's keys, as a store of the previous
+ * version: the expiry index's without order (valid_until, id), and the
+ * patients' prescriptions in rx_patient (patient -> id, dupsort) instead of
+ * among their audit entries, the dispense records in dispenses instead of
+ * beside their prescriptions in rx; then set format 2. */
+static void make_format_2(const char *dir)
+{
+	uint8_t keys[16][64], pkeys[32][64];
+	size_t sizes[16], psizes[32];
+	size_t n = world_raw_keys(dir, "rx_expiry", keys, sizes, 16);
+	size_t np = world_raw_keys(dir, "audit_patient", pkeys, psizes, 32);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, idx, by_patient, rx_patient;
+	uint32_t two = 2;
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
-	ck_assert_int_eq(mdb_env_open(env, w.dir, MDB_RDONLY, 0600), 0);
-	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	ck_assert_int_eq(mdb_get(txn, meta, &fk, &fv), 0);
-	ck_assert_uint_eq(fv.mv_size, sizeof f);
-	memcpy(&f, fv.mv_data, sizeof f);
-	ck_assert_uint_eq(f, 2);
-	mdb_txn_abort(txn);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_expiry", 0, &idx), 0);
+	ck_assert_int_eq(mdb_drop(txn, idx, 0), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t old[8 + RX_ID_LEN];
+		ck_assert_uint_eq(sizes[i], 8 + 8 + RX_ID_LEN);
+		memcpy(old, keys[i], 8);
+		memcpy(old + 8, keys[i] + 16, RX_ID_LEN);
+		MDB_val k = {sizeof old, old}, v = {0, (void *)""};
+		ck_assert_int_eq(mdb_put(txn, idx, &k, &v, 0), 0);
+	}
+	uint8_t rkeys[32][64];
+	size_t rsizes[32], nr = world_raw_keys(dir, "rx", rkeys, rsizes, 32);
+	MDB_dbi rx, dispenses;
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx", 0, &rx), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "dispenses", 0, &dispenses), 0);
+	for (size_t i = 0; i < nr; i++) {
+		if (rsizes[i] != RX_ID_LEN + 1)
+			continue;
+		MDB_val k = {rsizes[i], rkeys[i]}, v;
+		ck_assert_int_eq(mdb_get(txn, rx, &k, &v), 0);
+		uint8_t *copy = malloc(v.mv_size);
+		memcpy(copy, v.mv_data, v.mv_size);
+		MDB_val nv = {v.mv_size, copy};
+		ck_assert_int_eq(mdb_del(txn, rx, &k, NULL), 0);
+		ck_assert_int_eq(mdb_put(txn, dispenses, &k, &nv, 0), 0);
+		free(copy);
+	}
+	MDB_val dk = {12, (void *)"rx_dispensed"};
+	int rc = mdb_del(txn, meta, &dk, NULL);
+	ck_assert(rc == 0 || rc == MDB_NOTFOUND);
+	ck_assert_int_eq(mdb_dbi_open(txn, "audit_patient", 0, &by_patient), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_patient", MDB_DUPSORT, &rx_patient), 0);
+	for (size_t i = 0; i < np; i++) {
+		if (psizes[i] != RX_PATIENT_ID_LEN + 8 + RX_ID_LEN)
+			continue;
+		MDB_val k = {psizes[i], pkeys[i]}, pk = {RX_PATIENT_ID_LEN, pkeys[i]},
+			id = {RX_ID_LEN, pkeys[i] + RX_PATIENT_ID_LEN + 8};
+		ck_assert_int_eq(mdb_del(txn, by_patient, &k, NULL), 0);
+		ck_assert_int_eq(mdb_put(txn, rx_patient, &pk, &id, 0), 0);
+	}
+	MDB_val fk = {6, (void *)"format"}, fv = {sizeof two, &two};
+	ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
+}
+
+/* A format-2 store opens as it is: its expiry entries (no order) are
+ * counted and swept beside the new ones, its patients' prescriptions in
+ * rx_patient are listed beside those filed since, and it is format 3
+ * after. */
+START_TEST(format_2_store_reads_old_keys)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], c[RX_ID_LEN + 1];
+	uint8_t keys[8][64];
+	size_t sizes[8];
+	uint64_t n = 0;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient, 1, T0 + 1, b);
+	store_close(&w.s);
+	make_format_2(w.dir);
+
+	store_open_in(&w);
+	submit(&w, w.doc, w.patient, 1, T0 + 2, c); /* a new key beside the old */
+	ck_assert_int_eq(list_with(&w, w.pharm, w.card, T0 + 3), RX_OK);
+	ck_assert_uint_eq(w.nseen, 3);
+	int listed = 0;
+	for (size_t i = 0; i < w.nseen; i++)
+		listed += !strcmp(w.seen[i].id, a) + !strcmp(w.seen[i].id, b) + !strcmp(w.seen[i].id, c);
+	ck_assert_int_eq(listed, 3);
+	const int64_t until = rx_valid_until(T0, RX_DEFAULT_VALID_DAYS);
+	expect_counts(&w, T0 + 2, 3, 0, 0, 0, 0);
+	store_stats_t st = stats_of(&w, until); /* past due, not swept yet */
+	ck_assert_uint_eq(st.by_state[RX_STATE_EXPIRED], 3);
+	store_close(&w.s);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 3);
+	int old = 0;
+	for (int i = 0; i < 3; i++)
+		old += sizes[i] == 8 + RX_ID_LEN;
+	ck_assert_int_eq(old, 2);
+
+	store_open_in(&w);
+	ck_assert_int_eq(store_expire(w.s, until, &n), RX_OK);
+	ck_assert_uint_eq(n, 3);
+	expect_counts(&w, until, 0, 0, 0, 0, 3);
+	ck_assert_int_eq(has_action(&w, a, "EXPIRE"), 1);
+	ck_assert_int_eq(has_action(&w, c, "EXPIRE"), 1);
+	store_close(&w.s);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 0);
+	ck_assert_uint_eq(format_of(w.dir), 3);
+	world_close(&w);
 }
 END_TEST
 
@@ -290,5 +571,9 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, key_checks);
 	tcase_add_test(tc, values_are_sealed);
 	tcase_add_test(tc, format_1_store_upgrades);
+	tcase_add_test(tc, expiry_keys_in_submission_order);
+	tcase_add_test(tc, format_2_store_reads_old_keys);
+	tcase_add_test(tc, patient_rx_beside_its_audit_entry);
+	tcase_add_test(tc, dispense_rows_beside_their_prescription);
 	return tc;
 }

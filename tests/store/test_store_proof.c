@@ -163,6 +163,23 @@ START_TEST(access_codes)
 	ck_assert_int_eq(apply(&w, by_code(&k, RX_OP_CLAIM, w.pharm2, id, right, T0 + 31), &out), RX_OK);
 	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
 	ck_assert_int_eq(store_rx_unlock(w.s, "0000-0000-0000", T0), RX_NOT_FOUND);
+	ck_assert_uint_eq(stats_of(&w, T0 + 31).prescriptions, 1);
+	store_close(&w.s);
+
+	/* Every code tried (two right, five wrong, one locked out, one right
+	 * again) is kept beside the prescription's record in rx (id + time +
+	 * random), none in the access_log of before (format 3). */
+	uint8_t keys[16][64];
+	size_t sizes[16], n = world_raw_keys(w.dir, "rx", keys, sizes, 16), attempts = 0;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_mem_eq(keys[i], id, RX_ID_LEN);
+		attempts += sizes[i] == RX_ID_LEN + 8 + 4;
+	}
+	ck_assert_uint_eq(n, 1 + attempts);
+	ck_assert_uint_eq(attempts, 9);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "access_log", keys, sizes, 16), 0);
+	store_open_in(&w);
+	ck_assert_uint_eq(stats_of(&w, T0 + 32).prescriptions, 1);
 	world_close(&w);
 }
 END_TEST
