@@ -182,6 +182,18 @@ uint64_t rx_id_unpermute(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x)
 	return walk(key, x, 1);
 }
 
+void rx_id_perm_key(const uint8_t data_key[32], uint8_t out[RX_ID_PERM_KEY_LEN])
+{
+	static const char label[] = "rx-exchange id permutation v1";
+	crypto_generichash(out, RX_ID_PERM_KEY_LEN, (const uint8_t *)label, sizeof label - 1,
+			   data_key, 32);
+}
+
+void rx_rxid_of_seq(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t seq, char out[RX_ID_LEN + 1])
+{
+	rx_rxid_from_value(rx_id_permute(key, seq), out);
+}
+
 rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1])
 {
 	char raw[13];

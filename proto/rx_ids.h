@@ -52,6 +52,12 @@ uint64_t rx_rxid_value(const char id[RX_ID_LEN + 1]);
 #define RX_ID_ROUNDS 10
 uint64_t rx_id_permute(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x);
 uint64_t rx_id_unpermute(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t x);
+/* The permutation's key, derived from the data dir's 32-byte data key (a
+ * keyed BLAKE2b of a label, as rx_access_code_key): ids stay the same on a
+ * copy of the data dir, and nothing without the data key can number them. */
+void rx_id_perm_key(const uint8_t data_key[32], uint8_t out[RX_ID_PERM_KEY_LEN]);
+/* The id of the record with sequence number seq (< 2^55). */
+void rx_rxid_of_seq(const uint8_t key[RX_ID_PERM_KEY_LEN], uint64_t seq, char out[RX_ID_LEN + 1]);
 /* Canonicalize what a person typed (any case, dashes or spaces anywhere)
  * into out; RX_INVALID on a wrong length, character or check character. */
 rx_err_t rx_rxid_parse(const char *in, char out[RX_ID_LEN + 1]) RX_MUST_CHECK;

@@ -22,11 +22,12 @@
  * (rx_expiry's order; a patient's prescriptions filed in audit_patient
  * instead of rx_patient, dispense rows and code attempts in rx beside
  * their prescription instead of in dispenses and access_log: see
- * store_int.h); a format-2 store's older keys
- * are read as they are, so it becomes format 3 at open with nothing rewritten,
- * and an older rxd, which would not read the new keys, no longer opens
- * it. */
-#define FORMAT_VERSION 3u
+ * store_int.h).  4: a new prescription is filed in rx under its sequence
+ * number, its id that number under the store's permutation (st_rx_key).
+ * A format-2 or -3 store's older keys are read as they are, so it becomes
+ * format 4 at open with nothing rewritten, and an older rxd, which would
+ * not read the new keys, no longer opens it. */
+#define FORMAT_VERSION 4u
 #define DEFAULT_MAP_SIZE (1ull << 30)
 
 /* ---- sealed values ----
@@ -149,6 +150,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	}
 	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
 	rx_access_code_key(s->data_key, s->code_key);
+	rx_id_perm_key(s->data_key, s->id_key);
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(s->env, 32);
@@ -205,9 +207,17 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		}
 		uint32_t now_f = FORMAT_VERSION;
 		v = val(&now_f, sizeof now_f);
-		if (f == 2 && (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		if ((f == 2 || f == 3) && (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
 			goto fail;
 	}
+	/* Prescriptions filed under their ids (before format 4) sort after
+	 * every number: is there any? */
+	MDB_cursor *rc_cur;
+	if ((rc = mdb_cursor_open(txn, s->rx, &rc_cur)) != 0)
+		goto fail;
+	MDB_val first_id = val("0", 1), fv;
+	s->legacy_ids = mdb_cursor_get(rc_cur, &first_id, &fv, MDB_SET_RANGE) == 0;
+	mdb_cursor_close(rc_cur);
 	if ((rc = index_old_replies(s, txn)) != 0)
 		goto fail;
 	/* The newest assertion kept was checked no earlier than its time less
@@ -308,7 +318,7 @@ rx_err_t store_keys_probe(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], int *
 	int tried = 0, opened = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && tried < 8 && !opened;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != RX_ID_LEN)
+		if (k.mv_size != 8 && k.mv_size != RX_ID_LEN)
 			continue; /* a dispense row, a code attempt */
 		ProtobufCMessage *m = st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 		tried++;
@@ -357,7 +367,8 @@ rx_err_t store_batch_end(store_t *s)
 static int upgrade_layout(store_t *s)
 {
 	counts_t c = {{0}};
-	char last[RX_ID_LEN];
+	uint8_t last[RX_ID_LEN];
+	size_t last_len = 0;
 	int have_last = 0;
 	for (;;) {
 		MDB_txn *txn;
@@ -372,25 +383,24 @@ static int upgrade_layout(store_t *s)
 			return rc;
 		}
 		if (have_last) {
-			k = val(last, sizeof last);
+			k = val(last, last_len);
 			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-			if (rc == 0 && k.mv_size == sizeof last && memcmp(k.mv_data, last, sizeof last) == 0)
+			if (rc == 0 && k.mv_size == last_len && memcmp(k.mv_data, last, last_len) == 0)
 				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		} else {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 		}
 		for (; rc == 0 && n < UPGRADE_CHUNK; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
 			char id[RX_ID_LEN + 1];
-			if (k.mv_size != RX_ID_LEN)
+			if (!st_rx_key_id(s, &k, id))
 				continue;
-			memcpy(last, k.mv_data, RX_ID_LEN);
+			memcpy(last, k.mv_data, k.mv_size);
+			last_len = k.mv_size;
 			have_last = 1;
 			Rxstore__RxRecord *r = (Rxstore__RxRecord *)st_open_sealed(
 				s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 			if (r == NULL)
 				continue;
-			memcpy(id, k.mv_data, RX_ID_LEN);
-			id[RX_ID_LEN] = '\0';
 			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
 				c.by_state[r->state]++;
 			if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)

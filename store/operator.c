@@ -152,14 +152,12 @@ rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max && err == RX_OK;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char id[RX_ID_LEN + 1];
-		if (k.mv_size != RX_ID_LEN)
+		if (!st_rx_key_id(s, &k, id))
 			continue;
 		Rxstore__RxRecord *r = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v,
 									&rxstore__rx_record__descriptor);
 		if (r == NULL)
 			continue;
-		memcpy(id, k.mv_data, RX_ID_LEN);
-		id[RX_ID_LEN] = '\0';
 		if (effective_state(r, now) == state) {
 			err = st_push_rx(out, n, &cap, id, r, now);
 		}

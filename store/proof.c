@@ -125,9 +125,13 @@ void st_code_hash(store_t *s, const char *id, const char *code, uint8_t out[RX_H
 static int log_attempt(MDB_txn *txn, store_t *s, const store_change_t *c, const char *id, int ok)
 {
 	uint8_t key[RX_ID_LEN + 8 + 4];
-	memcpy(key, id, RX_ID_LEN);
-	be64(key + RX_ID_LEN, c->now);
-	randombytes_buf(key + RX_ID_LEN + 8, 4);
+	st_rxkey_t rk;
+	int rc = st_rx_key(txn, s, id, &rk);
+	if (rc != 0)
+		return rc;
+	memcpy(key, rk.b, rk.len);
+	be64(key + rk.len, c->now);
+	randombytes_buf(key + rk.len + 8, 4);
 	Rxstore__AccessAttempt a = RXSTORE__ACCESS_ATTEMPT__INIT;
 	a.version = 1;
 	a.at = c->now;
@@ -135,8 +139,8 @@ static int log_attempt(MDB_txn *txn, store_t *s, const store_change_t *c, const 
 	a.pharmacy_key.len = RX_KEY_LEN;
 	a.institution_code = (char *)(c->peer ? c->peer : "");
 	a.ok = ok;
-	MDB_val k = val(key, sizeof key);
-	int rc = put_msg(txn, s->rx, &k, &a.base, 0);
+	MDB_val k = val(key, rk.len + 8 + 4);
+	rc = put_msg(txn, s->rx, &k, &a.base, 0);
 	return rc != 0 ? rc : st_rows_add(txn, s, "rx_attempts");
 }
 

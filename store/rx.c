@@ -58,11 +58,54 @@ void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, 
 	copy_bytes(o->body_hash, RX_HASH_LEN, r->body_hash);
 }
 
+/* See store_int.h.  The number is the id's value undone by the store's
+ * permutation (always below 2^55, so a key that sorts before every id). */
+int st_rx_key(MDB_txn *txn, store_t *s, const char *id, st_rxkey_t *k)
+{
+	be64(k->b, (int64_t)rx_id_unpermute(s->id_key, rx_rxid_value(id)));
+	k->len = 8;
+	if (!s->legacy_ids)
+		return 0;
+	/* A store that holds prescriptions filed under their ids: the number
+	 * if it is filed, else the id if that is. */
+	MDB_val nk = val(k->b, 8), ik = val(id, RX_ID_LEN), v;
+	int rc = mdb_get(txn, s->rx, &nk, &v);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_get(txn, s->rx, &ik, &v)) == 0) {
+		memcpy(k->b, id, RX_ID_LEN);
+		k->len = RX_ID_LEN;
+	}
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* See store_int.h. */
+int st_rx_key_id(const store_t *s, const MDB_val *k, char id[RX_ID_LEN + 1])
+{
+	const uint8_t *b = k->mv_data;
+	if (k->mv_size == 8) {
+		uint64_t seq = 0;
+		for (int i = 0; i < 8; i++)
+			seq = seq << 8 | b[i];
+		rx_rxid_of_seq(s->id_key, seq, id);
+		return 1;
+	}
+	if (k->mv_size != RX_ID_LEN)
+		return 0;
+	memcpy(id, b, RX_ID_LEN);
+	id[RX_ID_LEN] = '\0';
+	return 1;
+}
+
 /* See store_int.h. */
 rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord **rec)
 {
-	MDB_val k = val(id, strlen(id)), v;
-	int rc = mdb_get(txn, s->rx, &k, &v);
+	st_rxkey_t rk;
+	int rc = st_rx_key(txn, s, id, &rk);
+	if (rc != 0)
+		return from_mdb(rc);
+	MDB_val k = val(rk.b, rk.len), v;
+	rc = mdb_get(txn, s->rx, &k, &v);
 	if (rc != 0)
 		return from_mdb(rc);
 	*rec = (Rxstore__RxRecord *)st_open_sealed(s, "rx", &k, &v, &rxstore__rx_record__descriptor);
@@ -159,11 +202,16 @@ int st_expiry_id(const MDB_val *k, char id[RX_ID_LEN + 1])
 static int get_dispense(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
 			uint8_t dkey[RX_ID_LEN + 1], MDB_val *k, MDB_val *v)
 {
-	memcpy(dkey, id, RX_ID_LEN);
-	dkey[RX_ID_LEN] = (uint8_t)use;
-	*k = val(dkey, RX_ID_LEN + 1);
-	int rc = mdb_get(txn, s->rx, k, v);
-	return rc == MDB_NOTFOUND ? mdb_get(txn, s->dispenses, k, v) : rc;
+	st_rxkey_t rk;
+	int rc = st_rx_key(txn, s, id, &rk);
+	if (rc != 0)
+		return rc;
+	memcpy(dkey, rk.b, rk.len);
+	dkey[rk.len] = (uint8_t)use;
+	*k = val(dkey, rk.len + 1);
+	rc = mdb_get(txn, s->rx, k, v);
+	/* dispenses holds rows of prescriptions filed under their ids only. */
+	return rc == MDB_NOTFOUND && rk.len == RX_ID_LEN ? mdb_get(txn, s->dispenses, k, v) : rc;
 }
 
 /* See store_int.h. */
@@ -334,8 +382,12 @@ static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
 /* See store_int.h. */
 int st_put_rx(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r, int from)
 {
-	MDB_val k = val(id, RX_ID_LEN);
-	int rc = st_put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
+	st_rxkey_t rk;
+	int rc = st_rx_key(txn, s, id, &rk);
+	if (rc != 0)
+		return rc;
+	MDB_val k = val(rk.b, rk.len);
+	rc = st_put_sealed(s, txn, s->rx, "rx", &k, &r->base, 0);
 	return rc != 0 ? rc : st_counts_move(txn, s, from, (int)r->state);
 }
 
@@ -381,11 +433,18 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	MDB_val k, v;
 
 	/* In either tree: a use dispensed before format 3 stays dispensed. */
-	if (use >= 1 && use <= RX_MAX_USES && get_dispense(txn, s, c->id, use, dkey, &k, &v) == 0)
+	int rc = use >= 1 && use <= RX_MAX_USES ? get_dispense(txn, s, c->id, use, dkey, &k, &v)
+						: MDB_NOTFOUND;
+	if (rc == 0)
 		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
-	memcpy(dkey, c->id, RX_ID_LEN);
-	dkey[RX_ID_LEN] = (uint8_t)use;
-	k = val(dkey, sizeof dkey);
+	if (rc != MDB_NOTFOUND)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	st_rxkey_t rk;
+	if ((rc = st_rx_key(txn, s, c->id, &rk)) != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	memcpy(dkey, rk.b, rk.len);
+	dkey[rk.len] = (uint8_t)use;
+	k = val(dkey, rk.len + 1);
 	/* The same claim dispensed again under a new request id, after the
 	 * claim is gone (a refill then has its next use open). */
 	if (st_dispensed_by(txn, s, c->id, r, c->actor, c->claim_token))
@@ -413,7 +472,7 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	set_bytes(&row.body, (uint8_t *)c->body, c->body_len);
 	set_bytes(&row.signature, (uint8_t *)c->signature, RX_SIG_LEN);
 	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
-	int rc = st_put_sealed(s, txn, s->rx, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
+	rc = st_put_sealed(s, txn, s->rx, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc == 0)
@@ -499,15 +558,30 @@ static rx_err_t do_submit(store_pending_t *ch)
 		if (rc != MDB_NOTFOUND)
 			RETURN_REFUSAL(from_mdb(rc), "storage error");
 	}
-	/* 55 random bits: a collision is rare, but never overwrite one. */
-	for (int tries = 0;; tries++) {
-		rx_rxid_new(id);
+	/* The next number (meta "rx_seq" is the last given) and its id: the
+	 * record appends at the end of rx, and the id, the number under the
+	 * store's permutation, is as hard to guess as 55 random bits.  In a
+	 * store that also holds prescriptions filed under their ids, a number
+	 * whose id is one of them is passed over. */
+	uint64_t seq;
+	if ((rc = st_rows_count(txn, s, "rx_seq", &seq)) != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	for (;;) {
+		if (++seq >> RX_ID_VALUE_BITS)
+			RETURN_REFUSAL(RX_UNAVAILABLE, "the store has given every prescription id");
+		rx_rxid_of_seq(s->id_key, seq, id);
+		if (!s->legacy_ids)
+			break;
 		key = val(id, RX_ID_LEN);
 		if ((rc = mdb_get(txn, s->rx, &key, &v)) == MDB_NOTFOUND)
 			break;
-		if (rc != 0 || tries > 16)
-			RETURN_REFUSAL(RX_UNAVAILABLE, "could not allocate a prescription id");
+		if (rc != 0)
+			RETURN_REFUSAL(from_mdb(rc), "storage error");
 	}
+	key = val("rx_seq", 6);
+	MDB_val seqv = val(&seq, sizeof seq);
+	if ((rc = mdb_put(txn, s->meta, &key, &seqv, 0)) != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	r->version = 1;
 	r->state = RX_STATE_ISSUED;
 	r->uses = r->uses_left = c->uses;

@@ -12,8 +12,16 @@
  *               replies are indexed by time
  *   keys        public key (32)             -> KeyRecord
  *   patients    patient id                  -> PatientRecord
- *   rx          prescription id             -> RxRecord (with the signed body);
- *               and prescription id + use (u8) -> DispenseRow (format 3),
+ *   rx          prescription key            -> RxRecord (with the signed body).
+ *               The key is the prescription's sequence number (8 bytes,
+ *               big-endian; format 4), its id that number under the store's
+ *               id permutation (rx_id_permute, keyed from the data key): new
+ *               records append at the tree's end, ids stay as hard to guess
+ *               as random ones.  Before format 4 the key was the id itself
+ *               (14 ASCII characters, sorting after every number); such
+ *               rows are read where they are (st_rx_key).  Below,
+ *               "prescription id" in a key of rx means that key.
+ *               And prescription id + use (u8) -> DispenseRow (format 3),
  *               the use's dispense record: beside its prescription's
  *               record, whose page the DISPENSE rewrites anyway.  The key
  *               can be written once, which is what makes a dispense
@@ -72,6 +80,7 @@
 #include "audit.h"
 #include "drugs.h"
 #include "records.pb-c.h"
+#include "rx_ids.h"
 #include "store.h"
 
 struct store {
@@ -84,6 +93,8 @@ struct store {
 	audit_dbs_t audit;
 	drugs_dbs_t drugs;
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
+	uint8_t id_key[RX_ID_PERM_KEY_LEN]; /* numbers prescriptions into ids; from data_key */
+	int legacy_ids; /* rx holds rows filed under ids, made before format 4 */
 	/* The latest time a card assertion was checked at: nonces are pruned
 	 * and assertions refused against it, not against the wall clock alone,
 	 * so a clock stepped back cannot reopen replay of pruned nonces. */
@@ -304,6 +315,19 @@ rx_err_t st_push_rx(store_rx_t **list, size_t *n, size_t *cap, const char *id,
 /* Copy d into a new heap buffer *b (the caller frees it with
  * store_buf_free); nothing if b is NULL; RX_SYSTEM if memory runs out. */
 rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d);
+
+/* Where prescription id's rows are kept in rx: its sequence number
+ * (len 8), or, for a prescription made before format 4, its id (len
+ * RX_ID_LEN); the rows beside the record extend this key.  A new
+ * prescription's key is its number.  An LMDB code. */
+typedef struct {
+	uint8_t b[RX_ID_LEN];
+	size_t len;
+} st_rxkey_t;
+int st_rx_key(MDB_txn *txn, store_t *s, const char *id, st_rxkey_t *k);
+/* 1 if k is the key of a prescription's record in rx (not a row beside
+ * it), with its id into id; else 0. */
+int st_rx_key_id(const store_t *s, const MDB_val *k, char id[RX_ID_LEN + 1]);
 
 /* Write prescription id's record r, sealed, and move the counts from the
  * state it had (from; 0: it is new) to r's: the one way a record is

@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "journal.h"
 #include "records.pb-c.h"
 #include "rxclient.h"
+#include "rx_ids.h"
 #include "rx_ops.h"
 
 #define MAX_PRINTED 40 /* violations printed; all are counted */
@@ -230,24 +232,72 @@ static int actor_of(const crash_world_t *w, const ProtobufCBinaryData *key)
 	return -2;
 }
 
-/* One dispense record's key (prescription id + use), in "rx" or
- * "dispenses": its use is marked dispensed; -1 if memory runs out. */
-static int dispense_key(rxset_t *rxs, const MDB_val *k, check_report_t *rep)
+/* The id permutation's key of the store in dir (from DATA/data.key). */
+static int perm_key(const char *dir, uint8_t pk[RX_ID_PERM_KEY_LEN])
+{
+	char path[600];
+	rx_keypair_t data;
+	snprintf(path, sizeof path, "%s/data.key", dir);
+	if (rx_key_load(path, &data) != RX_OK) {
+		printf("crash: cannot read %s\n", path);
+		return -1;
+	}
+	rx_id_perm_key(data.sk, pk);
+	sodium_memzero(&data, sizeof data);
+	return 0;
+}
+
+int crash_rx_key(const char *dir, const char *id, uint8_t key[8])
+{
+	uint8_t pk[RX_ID_PERM_KEY_LEN];
+	if (perm_key(dir, pk) != 0)
+		return -1;
+	uint64_t seq = rx_id_unpermute(pk, rx_rxid_value(id));
+	for (int i = 0; i < 8; i++)
+		key[i] = (uint8_t)(seq >> (56 - 8 * i));
+	return 0;
+}
+
+/* The prescription a key of "rx" belongs to: its number (8 bytes,
+ * big-endian, since store format 4; the id is the number under the store's
+ * permutation, keyed from DATA/data.key) or its id (14 characters, before),
+ * into id; the length of that prefix, 0 if it is neither. */
+static size_t row_id(const MDB_val *k, const uint8_t pk[RX_ID_PERM_KEY_LEN], char id[RX_ID_LEN + 1])
+{
+	const uint8_t *kb = k->mv_data;
+	if (k->mv_size >= 8 && kb[0] == 0) {
+		uint64_t seq = 0;
+		for (int i = 0; i < 8; i++)
+			seq = seq << 8 | kb[i];
+		rx_rxid_of_seq(pk, seq, id);
+		return 8;
+	}
+	if (k->mv_size < RX_ID_LEN)
+		return 0;
+	memcpy(id, kb, RX_ID_LEN);
+	id[RX_ID_LEN] = '\0';
+	return RX_ID_LEN;
+}
+
+/* One dispense record's key (prescription + use), in "rx" or "dispenses":
+ * its use is marked dispensed; -1 if memory runs out. */
+static int dispense_key(rxset_t *rxs, const MDB_val *k, const uint8_t pk[RX_ID_PERM_KEY_LEN],
+			check_report_t *rep)
 {
 	char id[RX_ID_LEN + 1] = "";
 	const uint8_t *kb = k->mv_data;
+	size_t p = row_id(k, pk, id);
 	rep->dispense_records++;
-	if (k->mv_size != RX_ID_LEN + 1 || kb[RX_ID_LEN] < 1 || kb[RX_ID_LEN] > RX_MAX_USES) {
+	if (p == 0 || k->mv_size != p + 1 || kb[p] < 1 || kb[p] > RX_MAX_USES) {
 		violation(rep, V_DISPENSE_RECORDS, NULL,
-			  "a dispense record's key is not a prescription id and a use 1..3 (%zu bytes)",
+			  "a dispense record's key is not a prescription and a use 1..3 (%zu bytes)",
 			  k->mv_size);
 		return 0;
 	}
-	memcpy(id, kb, RX_ID_LEN);
 	rxrec_t *r = rx_get(rxs, id);
 	if (r == NULL)
 		return -1;
-	r->uses_mask |= 1u << kb[RX_ID_LEN];
+	r->uses_mask |= 1u << kb[p];
 	return 0;
 }
 
@@ -261,7 +311,10 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 	MDB_dbi rx_db, disp_db, audit_db;
 	MDB_val k, v;
 	int rc, ret = -1;
+	uint8_t pk[RX_ID_PERM_KEY_LEN];
 
+	if (perm_key(w->h.dir, pk) != 0)
+		return -1;
 	if (mdb_env_create(&env) != 0)
 		return -1;
 	mdb_env_set_maxdbs(env, 32);
@@ -282,19 +335,20 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 		goto out;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		char id[RX_ID_LEN + 1] = "";
-		if (k.mv_size == RX_ID_LEN + 1) {
-			if (dispense_key(rxs, &k, rep) != 0)
+		size_t p = row_id(&k, pk, id);
+		if (p && k.mv_size == p + 1) {
+			if (dispense_key(rxs, &k, pk, rep) != 0)
 				goto out;
 			continue;
 		}
-		if (k.mv_size == RX_ID_LEN + 8 + 4)
+		if (p && k.mv_size == p + 8 + 4)
 			continue; /* an access code tried on it */
-		if (k.mv_size != RX_ID_LEN) {
-			violation(rep, V_OTHER, NULL, "a key of db \"rx\" is %zu bytes, not %d", k.mv_size,
-				  RX_ID_LEN);
+		if (p == 0 || k.mv_size != p) {
+			violation(rep, V_OTHER, NULL,
+				  "a key of db \"rx\" is %zu bytes, not a prescription's number (8) or id (%d)",
+				  k.mv_size, RX_ID_LEN);
 			continue;
 		}
-		memcpy(id, k.mv_data, RX_ID_LEN);
 		rxrec_t *r = rx_get(rxs, id);
 		if (r == NULL)
 			goto out;
@@ -307,7 +361,7 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 	if (mdb_cursor_open(txn, disp_db, &cur) != 0)
 		goto out;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
-		if (dispense_key(rxs, &k, rep) != 0)
+		if (dispense_key(rxs, &k, pk, rep) != 0)
 			goto out;
 	mdb_cursor_close(cur);
 	cur = NULL;

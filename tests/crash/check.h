@@ -67,4 +67,9 @@ typedef struct {
  * be checked (rep->violations says how it went), -1 if not. */
 int check_history(crash_world_t *w, void *zctx, check_report_t *rep) __attribute__((warn_unused_result));
 
+/* The key prescription id's record has in "rx" of the store in dir (its
+ * number, 8 bytes, under the permutation keyed from DATA/data.key); -1 if
+ * the key file cannot be read. */
+int crash_rx_key(const char *dir, const char *id, uint8_t key[8]);
+
 #endif

@@ -96,17 +96,21 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 	    mdb_dbi_open(txn, "audit", 0, &audit_db) != 0)
 		goto out;
 
-	k.mv_size = RX_ID_LEN;
-	k.mv_data = t->submit_lost;
+	uint8_t rk[8];
+	if (crash_rx_key(dir, t->submit_lost, rk) != 0)
+		goto out;
+	k.mv_size = sizeof rk;
+	k.mv_data = rk;
 	if (mdb_del(txn, rx_db, &k, NULL) != 0)
 		goto out;
 
 	/* Any dispense record's value, under a key it was not made for.  The
-	 * records are kept beside their prescriptions in "rx" (format 3), or
-	 * in "dispenses" by a store of before. */
-	memcpy(dkey, t->dispense_lost, RX_ID_LEN);
-	dkey[RX_ID_LEN] = (uint8_t)use;
-	k.mv_size = sizeof dkey;
+	 * records are kept beside their prescriptions in "rx" (under their
+	 * numbers: format 4), or in "dispenses" by a store of before. */
+	if (crash_rx_key(dir, t->dispense_lost, dkey) != 0)
+		goto out;
+	dkey[8] = (uint8_t)use;
+	k.mv_size = 9;
 	k.mv_data = dkey;
 	MDB_dbi held = rx_db;
 	if (mdb_get(txn, held, &k, &v) != 0 && mdb_get(txn, held = disp_db, &k, &v) != 0)
@@ -117,8 +121,9 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 	MDB_val nv = {v.mv_size, copy};
 	if (mdb_del(txn, held, &k, NULL) != 0)
 		goto out;
-	memcpy(dkey, t->dispense_extra, RX_ID_LEN);
-	dkey[RX_ID_LEN] = 1;
+	if (crash_rx_key(dir, t->dispense_extra, dkey) != 0)
+		goto out;
+	dkey[8] = 1;
 	if (mdb_put(txn, held, &k, &nv, MDB_NOOVERWRITE) != 0)
 		goto out;
 

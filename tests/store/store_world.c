@@ -414,3 +414,101 @@ int has_action(world_t *w, const char *id, const char *action)
 	free(log);
 	return found;
 }
+
+size_t world_rx_key(const char *id, uint8_t key[RX_ID_LEN])
+{
+	uint8_t pk[RX_ID_PERM_KEY_LEN];
+	rx_id_perm_key(test_opt.data_key, pk);
+	uint64_t seq = rx_id_unpermute(pk, rx_rxid_value(id));
+	for (int i = 0; i < 8; i++)
+		key[i] = (uint8_t)(seq >> (56 - 8 * i));
+	return 8;
+}
+
+/* Seal plain under (dbname, key) as the store does (env.c: version byte,
+ * 24-byte nonce, XChaCha20-Poly1305 with the name, a zero and the key as
+ * additional data); out holds plen + 41 bytes. */
+static void seal_as_store(const char *dbname, const uint8_t *key, size_t klen, const uint8_t *plain,
+			  size_t plen, uint8_t *out)
+{
+	uint8_t ad[64 + 64];
+	size_t n = strlen(dbname) + 1;
+	memcpy(ad, dbname, n);
+	memcpy(ad + n, key, klen);
+	out[0] = 1;
+	randombytes_buf(out + 1, 24);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 25, NULL, plain, plen, ad, n + klen, NULL,
+						   out + 1, test_opt.data_key);
+}
+
+static size_t open_as_store(const char *dbname, const uint8_t *key, size_t klen, const MDB_val *v,
+			    uint8_t *plain)
+{
+	uint8_t ad[64 + 64];
+	unsigned long long plen = 0;
+	size_t n = strlen(dbname) + 1;
+	memcpy(ad, dbname, n);
+	memcpy(ad + n, key, klen);
+	const uint8_t *in = v->mv_data;
+	ck_assert_int_eq(crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, in + 25,
+								    v->mv_size - 25, ad, n + klen,
+								    in + 1, test_opt.data_key),
+			 0);
+	return (size_t)plen;
+}
+
+void world_refile_under_ids(const char *dir)
+{
+	enum { MAX = 64 };
+	uint8_t keys[MAX][64], pk[RX_ID_PERM_KEY_LEN];
+	size_t sizes[MAX], n = world_raw_keys(dir, "rx", keys, sizes, MAX);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi rx, meta;
+	uint32_t three = 3;
+	ck_assert_uint_lt(n, MAX);
+	rx_id_perm_key(test_opt.data_key, pk);
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx", 0, &rx), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i][0] != 0) /* filed under an id already */
+			continue;
+		uint64_t seq = 0;
+		for (int b = 0; b < 8; b++)
+			seq = seq << 8 | keys[i][b];
+		char id[RX_ID_LEN + 1];
+		rx_rxid_of_seq(pk, seq, id);
+		uint8_t nk[64];
+		size_t nklen = RX_ID_LEN + sizes[i] - 8;
+		memcpy(nk, id, RX_ID_LEN);
+		memcpy(nk + RX_ID_LEN, keys[i] + 8, sizes[i] - 8);
+		MDB_val k = {sizes[i], keys[i]}, v;
+		ck_assert_int_eq(mdb_get(txn, rx, &k, &v), 0);
+		/* the record and a dispense row are sealed, a code tried is not */
+		const char *sealed = sizes[i] == 8 ? "rx" : sizes[i] == 9 ? "dispenses" : NULL;
+		uint8_t *buf = malloc(v.mv_size + 64), *plain = malloc(v.mv_size);
+		size_t blen = v.mv_size;
+		if (sealed) {
+			size_t plen = open_as_store(sealed, keys[i], sizes[i], &v, plain);
+			seal_as_store(sealed, nk, nklen, plain, plen, buf);
+			blen = plen + 41;
+		} else {
+			memcpy(buf, v.mv_data, v.mv_size);
+		}
+		MDB_val nkv = {nklen, nk}, nv = {blen, buf};
+		ck_assert_int_eq(mdb_del(txn, rx, &k, NULL), 0);
+		ck_assert_int_eq(mdb_put(txn, rx, &nkv, &nv, MDB_NOOVERWRITE), 0);
+		free(buf);
+		free(plain);
+	}
+	MDB_val sk = {6, (void *)"rx_seq"}, fk = {6, (void *)"format"}, fv = {sizeof three, &three};
+	int rc = mdb_del(txn, meta, &sk, NULL);
+	ck_assert(rc == 0 || rc == MDB_NOTFOUND);
+	ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}

@@ -144,6 +144,17 @@ int has_action(world_t *w, const char *id, const char *action);
 size_t world_raw_keys(const char *dir, const char *name, uint8_t keys[][64], size_t *sizes,
 		      size_t max);
 
+/* The key prescription id's record has in rx (its rows beside it extend
+ * it): its sequence number, 8 bytes, as the store numbers prescriptions
+ * with test_opt's data key.  Returns the key's length. */
+size_t world_rx_key(const char *id, uint8_t key[RX_ID_LEN]);
+
+/* Refile every prescription of the closed store in dir as a store before
+ * format 4 kept it: its record and the rows beside it in rx under its id
+ * instead of its number (sealed values sealed again for their new key),
+ * no "rx_seq", format 3. */
+void world_refile_under_ids(const char *dir);
+
 /* ---- the test cases, one per file ---- */
 
 TCase *store_env_tcase(void);

@@ -92,7 +92,7 @@ START_TEST(open_refuses)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	uint32_t future = 4;
+	uint32_t future = 5;
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
 	ck_assert_int_eq(mdb_env_open(env, dir, 0, 0600), 0);
@@ -186,7 +186,8 @@ START_TEST(values_are_sealed)
 	ck_assert_int_eq(mdb_env_open(env, w.dir, 0, 0600), 0);
 	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	ck_assert_int_eq(mdb_dbi_open(txn, "rx", 0, &dbi), 0);
-	MDB_val ka = {RX_ID_LEN, a}, kb = {RX_ID_LEN, b}, v;
+	uint8_t ra[RX_ID_LEN], rb[RX_ID_LEN];
+	MDB_val ka = {world_rx_key(a, ra), ra}, kb = {world_rx_key(b, rb), rb}, v;
 	ck_assert_int_eq(mdb_get(txn, dbi, &ka, &v), 0);
 	ck_assert_int_eq(mdb_put(txn, dbi, &kb, &v, 0), 0);
 	ck_assert_int_eq(mdb_txn_commit(txn), 0);
@@ -208,7 +209,8 @@ START_TEST(values_are_sealed)
 	uint8_t other[RX_DATA_KEY_LEN] = {1};
 	store_options_t o = {.map_size = 16u << 20, .data_key = other};
 	ck_assert_int_eq(store_open(&w.s, w.dir, &o), RX_OK);
-	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_UNAVAILABLE);
+	/* (its ids do not even number the same records) */
+	ck_assert_int_eq(store_status(w.s, w.doc, peer_of(w.doc), a, T0, &rx, NULL, NULL, &why), RX_NOT_FOUND);
 	/* and the probe says so before anything is served */
 	ck_assert_int_eq(store_keys_probe(w.s, broker, &which), RX_CONFLICT);
 	ck_assert_int_eq(which, STORE_PROBE_DATA_KEY);
@@ -286,9 +288,9 @@ START_TEST(format_1_store_upgrades)
 	ck_assert_int_eq(has_action(&w, b, "EXPIRE"), 1);
 	store_close(&w.s);
 
-	/* The format is 3 now: a build that knows only 1 refuses the store
+	/* The format is 4 now: a build that knows only 1 refuses the store
 	 * rather than let its counts and index go stale. */
-	ck_assert_uint_eq(format_of(w.dir), 3);
+	ck_assert_uint_eq(format_of(w.dir), 4);
 }
 END_TEST
 
@@ -377,6 +379,60 @@ END_TEST
 
 static void make_format_2(const char *dir);
 
+/* A prescription is filed under its number, in the order made, and its
+ * id is that number under the store's permutation (format 4); those a
+ * format-3 store filed under their ids are found, claimed and dispensed
+ * where they are, and a new one never takes one of their ids. */
+START_TEST(prescriptions_filed_by_number)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char a[RX_ID_LEN + 1], b[RX_ID_LEN + 1], c[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], keys[16][64], ka[RX_ID_LEN], kb[RX_ID_LEN];
+	size_t sizes[16];
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	submit(&w, w.doc, w.patient, 1, T0, b);
+	/* Numbers 1 and 2, in rx in that order; the ids do not show it. */
+	ck_assert_uint_eq(world_rx_key(a, ka), 8);
+	ck_assert_uint_eq(world_rx_key(b, kb), 8);
+	ck_assert_uint_eq(ka[7], 1);
+	ck_assert_uint_eq(kb[7], 2);
+	ck_assert_str_ne(a, b);
+	store_close(&w.s);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx", keys, sizes, 16), 2);
+	ck_assert_mem_eq(keys[0], ka, 8);
+	ck_assert_mem_eq(keys[1], kb, 8);
+
+	/* As a format-3 store kept them: under their ids. */
+	world_refile_under_ids(w.dir);
+	ck_assert_uint_eq(world_raw_keys(w.dir, "rx", keys, sizes, 16), 2);
+	ck_assert_uint_eq(sizes[0], RX_ID_LEN);
+	store_open_in(&w);
+	claim(&w, w.pharm, a, T0 + 10, token);
+	store_change_t *ch = mk_tok(&k, RX_OP_DISPENSE, w.pharm, a, token, T0 + 20);
+	ck_assert_int_eq(apply(&w, ch, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
+	/* numbering starts again at 1, but its id (a's) is taken: 2's is b's
+	 * too, so the new one is number 3 */
+	submit(&w, w.doc, w.patient, 1, T0 + 30, c);
+	ck_assert_str_ne(c, a);
+	ck_assert_str_ne(c, b);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, b, T0 + 40), &out), RX_OK);
+	expect_counts(&w, T0 + 40, 1, 0, 1, 1, 0);
+	store_close(&w.s);
+	ck_assert_uint_eq(format_of(w.dir), 4);
+	/* a's record and its dispense row under a's id, b's under b's id, c's
+	 * under its number 3, first */
+	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(sizes[0], 8);
+	ck_assert_uint_eq(keys[0][7], 3);
+	world_close(&w);
+}
+END_TEST
+
 /* A dispense record is kept beside its prescription's record in rx (id +
  * use), not in dispenses (format 3); those a format-2 store kept in
  * dispenses still count, still show, and their use cannot be dispensed
@@ -405,14 +461,16 @@ START_TEST(dispense_rows_beside_their_prescription)
 	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 0);
 	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0;
 	ck_assert_uint_eq(n, 3);
+	uint8_t rk[RX_ID_LEN];
+	size_t rl = world_rx_key(id, rk);
 	for (size_t i = 0; i < n; i++)
-		if (sizes[i] == RX_ID_LEN + 1) {
+		if (sizes[i] == rl + 1) {
 			rows++;
-			ck_assert_mem_eq(keys[i], id, RX_ID_LEN);
-			ck_assert_uint_eq(keys[i][RX_ID_LEN], 1);
+			ck_assert_mem_eq(keys[i], rk, rl);
+			ck_assert_uint_eq(keys[i][rl], 1);
 			/* right after the record itself */
-			ck_assert_uint_eq(sizes[i - 1], RX_ID_LEN);
-			ck_assert_mem_eq(keys[i - 1], id, RX_ID_LEN);
+			ck_assert_uint_eq(sizes[i - 1], rl);
+			ck_assert_mem_eq(keys[i - 1], rk, rl);
 		}
 	ck_assert_uint_eq(rows, 1);
 
@@ -455,6 +513,7 @@ END_TEST
  * beside their prescriptions in rx; then set format 2. */
 static void make_format_2(const char *dir)
 {
+	world_refile_under_ids(dir);
 	uint8_t keys[16][64], pkeys[32][64];
 	size_t sizes[16], psizes[32];
 	size_t n = world_raw_keys(dir, "rx_expiry", keys, sizes, 16);
@@ -558,7 +617,7 @@ START_TEST(format_2_store_reads_old_keys)
 	ck_assert_int_eq(has_action(&w, c, "EXPIRE"), 1);
 	store_close(&w.s);
 	ck_assert_uint_eq(world_raw_keys(w.dir, "rx_expiry", keys, sizes, 8), 0);
-	ck_assert_uint_eq(format_of(w.dir), 3);
+	ck_assert_uint_eq(format_of(w.dir), 4);
 	world_close(&w);
 }
 END_TEST
@@ -575,5 +634,6 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, format_2_store_reads_old_keys);
 	tcase_add_test(tc, patient_rx_beside_its_audit_entry);
 	tcase_add_test(tc, dispense_rows_beside_their_prescription);
+	tcase_add_test(tc, prescriptions_filed_by_number);
 	return tc;
 }

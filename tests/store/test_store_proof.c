@@ -168,12 +168,15 @@ START_TEST(access_codes)
 
 	/* Every code tried (two right, five wrong, one locked out, one right
 	 * again) is kept beside the prescription's record in rx (id + time +
-	 * random), none in the access_log of before (format 3). */
+	 * random; the prescription's key: its number), none in the access_log of
+	 * before (format 3). */
 	uint8_t keys[16][64];
 	size_t sizes[16], n = world_raw_keys(w.dir, "rx", keys, sizes, 16), attempts = 0;
+	uint8_t rk[RX_ID_LEN];
+	size_t rl = world_rx_key(id, rk);
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_mem_eq(keys[i], id, RX_ID_LEN);
-		attempts += sizes[i] == RX_ID_LEN + 8 + 4;
+		ck_assert_mem_eq(keys[i], rk, rl);
+		attempts += sizes[i] == rl + 8 + 4;
 	}
 	ck_assert_uint_eq(n, 1 + attempts);
 	ck_assert_uint_eq(attempts, 9);
