@@ -41,7 +41,7 @@ int audit_head(MDB_txn *txn, const audit_dbs_t *d, uint64_t *seq, uint8_t hash[R
 	return 0;
 }
 
-int audit_append(MDB_txn *txn, const audit_dbs_t *d, const audit_event_t *e)
+int audit_append(MDB_txn *txn, const audit_dbs_t *d, const audit_event_t *e, uint64_t *seq_out)
 {
 	uint64_t seq;
 	uint8_t prev[RX_HASH_LEN], key[8], head[8 + RX_HASH_LEN];
@@ -76,8 +76,10 @@ int audit_append(MDB_txn *txn, const audit_dbs_t *d, const audit_event_t *e)
 	MDB_val hk = {10, (void *)"audit_head"}, hv = {sizeof head, head};
 	if ((rc = mdb_put(txn, d->meta, &hk, &hv, 0)) != 0)
 		return rc;
+	if (seq_out)
+		*seq_out = seq;
 	/* The patient's own log is an index over the same entries. */
-	if (a.patient_id[0]) {
+	if (a.patient_id[0] && !e->indexed_elsewhere) {
 		uint8_t pk[RX_PATIENT_ID_LEN + 8];
 		size_t n = strlen(a.patient_id);
 		if (n > RX_PATIENT_ID_LEN)

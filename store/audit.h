@@ -31,10 +31,13 @@ typedef struct {
 	const char *patient;
 	int outcome;             /* rx_err_t */
 	const char *detail;
+	int indexed_elsewhere;   /* the caller files the entry for the patient's
+				  * log itself, not by_patient (store_int.h) */
 } audit_event_t;
 
-/* Append e inside txn; returns an LMDB code (0 on success). */
-int audit_append(MDB_txn *txn, const audit_dbs_t *d, const audit_event_t *e);
+/* Append e inside txn, its seq into *seq if not NULL; returns an LMDB code
+ * (0 on success). */
+int audit_append(MDB_txn *txn, const audit_dbs_t *d, const audit_event_t *e, uint64_t *seq_out);
 
 /* The chain head (0 and zeros if empty); an LMDB code. */
 int audit_head(MDB_txn *txn, const audit_dbs_t *d, uint64_t *seq, uint8_t hash[RX_HASH_LEN]);

@@ -6,6 +6,7 @@
  * verifying and signing the chain. */
 #include "store_int.h"
 
+#include <errno.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ int st_audit_operator(MDB_txn *txn, store_t *s, int64_t now, const char *action,
 {
 	audit_event_t e = {.at = now, .action = action, .id = id, .patient = patient,
 			   .outcome = RX_OK, .detail = detail};
-	return audit_append(txn, &s->audit, &e);
+	return audit_append(txn, &s->audit, &e, NULL);
 }
 
 rx_err_t store_audit_verify(store_t *s, const uint8_t broker_pk[RX_KEY_LEN], store_verdict_t *v)
@@ -83,12 +84,48 @@ rx_err_t store_audit_tail(store_t *s, size_t want, store_audit_t **out, size_t *
 	return err;
 }
 
-/* See store_int.h. */
+/* The seqs of a patient's log, gathered from where they are filed. */
+typedef struct {
+	uint64_t *seq;
+	size_t n, cap;
+} seqs_t;
+
+static int add_seq(uint64_t seq, void *arg)
+{
+	seqs_t *q = arg;
+	if (q->n == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 64;
+		uint64_t *g = realloc(q->seq, ncap * sizeof *g);
+		if (g == NULL)
+			return ENOMEM;
+		q->seq = g;
+		q->cap = ncap;
+	}
+	q->seq[q->n++] = seq;
+	return 0;
+}
+
+static rx_err_t add_rx_seqs(MDB_txn *txn, store_t *s, const char *id, void *arg)
+{
+	return from_mdb(st_rx_log_each(txn, s, id, add_seq, arg));
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* See store_int.h.  A patient's log is filed in two places: by patient in
+ * audit_patient (what names no prescription of theirs, a SUBMIT, and all
+ * entries before format 4), and beside each of their prescriptions in rx
+ * (st_rx_log_put); merged here in seq order. */
 rx_err_t st_patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
-				store_audit_t **out, size_t *count)
+			    store_audit_t **out, size_t *count)
 {
 	MDB_cursor *cur;
 	size_t cap = 0, plen = strlen(patient);
+	seqs_t q = {NULL, 0, 0};
 	rx_err_t err = RX_OK;
 	int rc;
 	*out = NULL;
@@ -99,25 +136,33 @@ rx_err_t st_patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_
 		return from_mdb(rc);
 	MDB_val k = val(patient, plen), v;
 	/* The patient's prescriptions are filed among these (longer keys:
-	 * store_int.h): passed over. */
+	 * store_int.h): passed over here. */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size >= plen + 8 && memcmp(k.mv_data, patient, plen) == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != plen + 8)
-			continue;
-		MDB_val sk = val((uint8_t *)k.mv_data + plen, 8), ev;
-		if (mdb_get(txn, s->audit.log, &sk, &ev) != 0)
-			continue;
-		if (push_entry(out, count, &cap, &ev) != 0) {
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (k.mv_size == plen + 8 && add_seq((uint64_t)be64_get((const uint8_t *)k.mv_data + plen), &q) != 0) {
 			err = RX_SYSTEM;
 			break;
 		}
-	}
 	mdb_cursor_close(cur);
-	if (err == RX_OK && *count > max) { /* keep the newest max */
-		memmove(*out, *out + (*count - max), max * sizeof **out);
-		*count = max;
+	if (err == RX_OK)
+		err = st_each_patient_id(txn, s, patient, add_rx_seqs, &q);
+	if (err == RX_OK) {
+		qsort(q.seq, q.n, sizeof *q.seq, cmp_seq);
+		/* the newest max, oldest first */
+		for (size_t i = q.n > max ? q.n - max : 0; i < q.n && err == RX_OK; i++) {
+			uint8_t key[8];
+			be64(key, (int64_t)q.seq[i]);
+			MDB_val sk = val(key, 8), ev;
+			if (i > 0 && q.seq[i] == q.seq[i - 1])
+				continue;
+			if (mdb_get(txn, s->audit.log, &sk, &ev) != 0)
+				continue;
+			if (push_entry(out, count, &cap, &ev) != 0)
+				err = RX_SYSTEM;
+		}
 	}
+	free(q.seq);
 	if (err != RX_OK) {
 		free(*out);
 		*out = NULL;

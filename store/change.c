@@ -118,10 +118,15 @@ static int finishing(const store_change_t *c)
 }
 
 /* The audit entry for a request: who (key and connection), what, on whose
- * prescription, and how it ended. */
+ * prescription, and how it ended.  For the patient's log it is filed
+ * beside the prescription's record in rx when there is one (beside; not a
+ * SUBMIT's, whose entry shares its page with the patient's new
+ * prescription: store_int.h), else by patient. */
 static int audit_request(MDB_txn *txn, store_t *s, const store_change_t *c, rx_err_t outcome,
-			 const char *why, const char *id, const char *patient)
+			 const char *why, const char *id, const char *patient, int beside)
 {
+	uint64_t seq;
+	beside = beside && c->op != RX_OP_SUBMIT && id && id[0] && patient && patient[0];
 	audit_event_t e = {
 		.at = c->now,
 		.actor = c->actor,
@@ -131,8 +136,10 @@ static int audit_request(MDB_txn *txn, store_t *s, const store_change_t *c, rx_e
 		.patient = patient,
 		.outcome = outcome,
 		.detail = why,
+		.indexed_elsewhere = beside,
 	};
-	return audit_append(txn, &s->audit, &e);
+	int rc = audit_append(txn, &s->audit, &e, &seq);
+	return rc != 0 || !beside ? rc : st_rx_log_put(txn, s, id, seq);
 }
 
 /* Free what the change holds, and what out pointed into. */
@@ -188,7 +195,8 @@ static rx_err_t change_fail(store_pending_t *ch, rx_err_t err)
 		if (out->commit && ch->dirty && ch->stored)
 			rc = st_put_rx(ch->txn, s, ch->id, ch->r, (int)ch->stored->state);
 		if (rc == 0)
-			rc = audit_request(ch->txn, s, c, err, out->why, c->id ? c->id : ch->id, whose);
+			rc = audit_request(ch->txn, s, c, err, out->why, c->id ? c->id : ch->id, whose,
+					   ch->stored != NULL);
 		if (rc == 0)
 			rc = mdb_txn_commit(ch->txn);
 		else
@@ -318,7 +326,8 @@ rx_err_t store_change_commit(store_pending_t **pending, const store_buf_t *reply
 	}
 	rc = c->heartbeat && c->op == RX_OP_WATCH
 		     ? 0
-		     : audit_request(ch->txn, s, c, RX_OK, ch->detail, ch->id, out->rx.patient_id);
+		     : audit_request(ch->txn, s, c, RX_OK, ch->detail, ch->id, out->rx.patient_id,
+				     ch->stored != NULL);
 	if (rc != 0 && !plain) {
 		out->why = "storage error writing the audit log";
 		return change_fail(ch, from_mdb(rc));

@@ -38,25 +38,39 @@ int st_patient_rx_put(MDB_txn *txn, store_t *s, const char *patient, uint64_t or
 typedef rx_err_t (*patient_rx_fn)(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
 				  void *arg);
 
-static rx_err_t visit(MDB_txn *txn, store_t *s, const uint8_t *raw, const char *skip,
-		      patient_rx_fn fn, void *arg)
+typedef struct {
+	const char *skip;
+	patient_rx_fn fn;
+	void *arg;
+} visit_t;
+
+/* The record of one of the patient's prescriptions, for a visit_t's fn. */
+static rx_err_t visit(MDB_txn *txn, store_t *s, const char *id, void *arg)
 {
-	char id[RX_ID_LEN + 1];
+	const visit_t *x = arg;
 	Rxstore__RxRecord *r;
-	if (skip && memcmp(raw, skip, RX_ID_LEN) == 0)
+	if (x->skip && memcmp(id, x->skip, RX_ID_LEN) == 0)
 		return RX_OK;
-	memcpy(id, raw, RX_ID_LEN);
-	id[RX_ID_LEN] = '\0';
 	rx_err_t err = st_get_rx(txn, s, id, &r);
 	if (err != RX_OK)
 		return err;
-	err = fn(txn, s, id, r, arg);
+	err = x->fn(txn, s, id, r, x->arg);
 	rxstore__rx_record__free_unpacked(r, NULL);
 	return err;
 }
 
-static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, const char *skip,
-				patient_rx_fn fn, void *arg)
+/* Call fn with id copied out of raw. */
+static rx_err_t with_id(MDB_txn *txn, store_t *s, const uint8_t *raw, st_patient_id_fn fn, void *arg)
+{
+	char id[RX_ID_LEN + 1];
+	memcpy(id, raw, RX_ID_LEN);
+	id[RX_ID_LEN] = '\0';
+	return fn(txn, s, id, arg);
+}
+
+/* See store_int.h. */
+rx_err_t st_each_patient_id(MDB_txn *txn, store_t *s, const char *patient, st_patient_id_fn fn,
+			    void *arg)
 {
 	MDB_cursor *cur;
 	size_t n = strlen(patient);
@@ -71,7 +85,7 @@ static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, c
 	for (rc = mdb_cursor_get(cur, &pk, &v, MDB_SET_KEY); rc == 0 && err == RX_OK;
 	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT_DUP))
 		if (v.mv_size == RX_ID_LEN)
-			err = visit(txn, s, v.mv_data, skip, fn, arg);
+			err = with_id(txn, s, v.mv_data, fn, arg);
 	mdb_cursor_close(cur);
 	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
 		return from_mdb(rc);
@@ -86,11 +100,18 @@ static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, c
 	     rc == 0 && err == RX_OK && pk.mv_size >= n + 8 && memcmp(pk.mv_data, patient, n) == 0;
 	     rc = mdb_cursor_get(cur, &pk, &v, MDB_NEXT))
 		if (pk.mv_size == n + 8 + RX_ID_LEN)
-			err = visit(txn, s, (const uint8_t *)pk.mv_data + n + 8, skip, fn, arg);
+			err = with_id(txn, s, (const uint8_t *)pk.mv_data + n + 8, fn, arg);
 	mdb_cursor_close(cur);
 	if (err == RX_OK && rc != 0 && rc != MDB_NOTFOUND)
 		err = from_mdb(rc);
 	return err;
+}
+
+static rx_err_t each_of_patient(MDB_txn *txn, store_t *s, const char *patient, const char *skip,
+				patient_rx_fn fn, void *arg)
+{
+	visit_t x = {skip, fn, arg};
+	return st_each_patient_id(txn, s, patient, visit, &x);
 }
 
 typedef struct {

@@ -723,3 +723,41 @@ rx_err_t st_dup_buf(store_buf_t *b, ProtobufCBinaryData d)
 	b->len = d.len;
 	return RX_OK;
 }
+
+/* See store_int.h. */
+int st_rx_log_put(MDB_txn *txn, store_t *s, const char *id, uint64_t seq)
+{
+	st_rxkey_t rk;
+	uint8_t key[RX_ID_LEN + 8];
+	int rc = st_rx_key(txn, s, id, &rk);
+	if (rc != 0)
+		return rc;
+	memcpy(key, rk.b, rk.len);
+	be64(key + rk.len, (int64_t)seq);
+	MDB_val k = val(key, rk.len + 8), none = val("", 0);
+	if ((rc = mdb_put(txn, s->rx, &k, &none, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	return st_rows_add(txn, s, "rx_logged");
+}
+
+/* See store_int.h. */
+int st_rx_log_each(MDB_txn *txn, store_t *s, const char *id, int (*fn)(uint64_t seq, void *arg),
+		   void *arg)
+{
+	st_rxkey_t rk;
+	MDB_cursor *cur;
+	int rc = st_rx_key(txn, s, id, &rk);
+	if (rc != 0 || (rc = mdb_cursor_open(txn, s->rx, &cur)) != 0)
+		return rc;
+	MDB_val k = val(rk.b, rk.len), v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size >= rk.len && memcmp(k.mv_data, rk.b, rk.len) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != rk.len + 8)
+			continue; /* the record, a dispense row, a code tried */
+		if ((rc = fn((uint64_t)be64_get((const uint8_t *)k.mv_data + rk.len), arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}

@@ -28,7 +28,12 @@
  *               exactly-once.  And prescription id + time (8, big-endian) +
  *               random (4) -> AccessAttempt, every access code tried on it
  *               (format 3), beside the record a code CLAIM rewrites.  meta
- *               "rx_dispensed" and "rx_attempts" count these rows (u64), so
+ *               And prescription id + seq (8, big-endian) -> "": an audit
+ *               entry about the prescription, for its patient's log
+ *               (format 4; the SUBMIT's, and entries of before, are in
+ *               audit_patient), beside the record the request rewrote or
+ *               read anyway.
+ *               "rx_dispensed", "rx_attempts" and "rx_logged" count these rows (u64), so
  *               the prescriptions are the tree's entries less them
  *   rx_patient  patient id -> prescription id (dupsort): written before
  *               format 3 only, still read (see audit_patient)
@@ -402,6 +407,15 @@ Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, 
 int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n);
 int st_rows_add(MDB_txn *txn, store_t *s, const char *name);
 
+/* File audit entry seq for the patient's log beside prescription id's
+ * record in rx (its key + seq, 8 bytes big-endian -> ""), counted as
+ * "rx_logged".  An LMDB code. */
+int st_rx_log_put(MDB_txn *txn, store_t *s, const char *id, uint64_t seq);
+/* Call fn with the seq of each audit entry filed beside prescription id's
+ * record, oldest first, until it returns non-zero (returned).  An LMDB code. */
+int st_rx_log_each(MDB_txn *txn, store_t *s, const char *id, int (*fn)(uint64_t seq, void *arg),
+		   void *arg);
+
 /* Has actor dispensed some use of this prescription (with this claim
  * token, if token is not NULL)? */
 int st_dispensed_by(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
@@ -453,6 +467,14 @@ rx_err_t st_check_medication(store_pending_t *ch);
 
 /* A patient's audit entries inside txn, the newest max, oldest first, into
  * a heap array the caller frees. */
+/* Call fn with the id of each of the patient's prescriptions: those filed
+ * before format 3 (rx_patient, in id order), then the others
+ * (audit_patient, in the order submitted), until fn returns other than
+ * RX_OK, which is then returned. */
+typedef rx_err_t (*st_patient_id_fn)(MDB_txn *txn, store_t *s, const char *id, void *arg);
+rx_err_t st_each_patient_id(MDB_txn *txn, store_t *s, const char *patient, st_patient_id_fn fn,
+			    void *arg);
+
 rx_err_t st_patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_t max,
 			    store_audit_t **out, size_t *count);
 

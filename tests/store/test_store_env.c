@@ -379,6 +379,48 @@ END_TEST
 
 static void make_format_2(const char *dir);
 
+/* An audit entry about a prescription (but its SUBMIT) is filed for the
+ * patient's log beside the prescription's record in rx (format 4), not by
+ * patient; the log reads both, in seq order, and stats count no row twice. */
+START_TEST(log_entries_beside_their_prescription)
+{
+	world_t w;
+	char a[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN], keys[32][64], rk[RX_ID_LEN];
+	size_t sizes[32];
+	store_audit_t *log = NULL;
+	size_t nlog = 0;
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, a);
+	store_close(&w.s);
+	size_t by_patient = world_raw_keys(w.dir, "audit_patient", keys, sizes, 32);
+	store_open_in(&w);
+	claim(&w, w.pharm, a, T0 + 10, token);
+	ck_assert_int_eq(store_audit_patient(w.s, w.patient, 100, &log, &nlog), RX_OK);
+	ck_assert_uint_ge(nlog, 2);
+	ck_assert_str_eq(log[nlog - 2].action, "SUBMIT");
+	ck_assert_str_eq(log[nlog - 1].action, "CLAIM");
+	ck_assert_str_eq(log[nlog - 1].id, a);
+	ck_assert_uint_lt(log[nlog - 2].seq, log[nlog - 1].seq);
+	uint64_t seq = log[nlog - 1].seq;
+	free(log);
+	ck_assert_uint_eq(stats_of(&w, T0 + 10).prescriptions, 1);
+	store_close(&w.s);
+	/* nothing more by patient; the CLAIM's entry beside a's record */
+	ck_assert_uint_eq(world_raw_keys(w.dir, "audit_patient", keys, sizes, 32), by_patient);
+	size_t rl = world_rx_key(a, rk), n = world_raw_keys(w.dir, "rx", keys, sizes, 32), found = 0;
+	for (size_t i = 0; i < n; i++)
+		if (sizes[i] == rl + 8 && memcmp(keys[i], rk, rl) == 0) {
+			uint64_t at = 0;
+			for (int j = 0; j < 8; j++)
+				at = at << 8 | keys[i][rl + j];
+			found += at == seq;
+		}
+	ck_assert_uint_eq(found, 1);
+	world_close(&w);
+}
+END_TEST
+
 /* A prescription is filed under its number, in the order made, and its
  * id is that number under the store's permutation (format 4); those a
  * format-3 store filed under their ids are found, claimed and dispensed
@@ -425,8 +467,10 @@ START_TEST(prescriptions_filed_by_number)
 	ck_assert_uint_eq(format_of(w.dir), 4);
 	/* a's record and its dispense row under a's id, b's under b's id, c's
 	 * under its number 3, first */
-	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16);
-	ck_assert_uint_eq(n, 4);
+	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0;
+	for (size_t i = 0; i < n; i++) /* but the audit entries about them */
+		rows += sizes[i] != 8 + 8 && sizes[i] != RX_ID_LEN + 8;
+	ck_assert_uint_eq(rows, 4);
 	ck_assert_uint_eq(sizes[0], 8);
 	ck_assert_uint_eq(keys[0][7], 3);
 	world_close(&w);
@@ -459,19 +503,21 @@ START_TEST(dispense_rows_beside_their_prescription)
 	ck_assert_uint_eq(st.dispense_records, 1);
 	store_close(&w.s);
 	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 0);
-	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0;
-	ck_assert_uint_eq(n, 3);
+	size_t n = world_raw_keys(w.dir, "rx", keys, sizes, 16), rows = 0, records = 0;
 	uint8_t rk[RX_ID_LEN];
 	size_t rl = world_rx_key(id, rk);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		records += sizes[i] == 8;
 		if (sizes[i] == rl + 1) {
 			rows++;
 			ck_assert_mem_eq(keys[i], rk, rl);
 			ck_assert_uint_eq(keys[i][rl], 1);
-			/* right after the record itself */
-			ck_assert_uint_eq(sizes[i - 1], rl);
+			/* among its prescription's rows: the record, then the
+			 * audit entries about it (key + seq), then this */
 			ck_assert_mem_eq(keys[i - 1], rk, rl);
 		}
+	}
+	ck_assert_uint_eq(records, 2);
 	ck_assert_uint_eq(rows, 1);
 
 	/* The same store as format 2 kept it. */
@@ -501,7 +547,11 @@ START_TEST(dispense_rows_beside_their_prescription)
 	ck_assert_uint_eq(st.dispense_records, 2);
 	store_close(&w.s);
 	ck_assert_uint_eq(world_raw_keys(w.dir, "dispenses", keys, sizes, 16), 1);
-	ck_assert_uint_eq(world_raw_keys(w.dir, "rx", keys, sizes, 16), 3);
+	n = world_raw_keys(w.dir, "rx", keys, sizes, 16);
+	rows = 0;
+	for (size_t i = 0; i < n; i++) /* but the audit entries about them */
+		rows += sizes[i] != RX_ID_LEN + 8;
+	ck_assert_uint_eq(rows, 3);
 	world_close(&w);
 }
 END_TEST
@@ -635,5 +685,6 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, patient_rx_beside_its_audit_entry);
 	tcase_add_test(tc, dispense_rows_beside_their_prescription);
 	tcase_add_test(tc, prescriptions_filed_by_number);
+	tcase_add_test(tc, log_entries_beside_their_prescription);
 	return tc;
 }
