@@ -84,10 +84,7 @@ int st_rx_key_id(const store_t *s, const MDB_val *k, char id[RX_ID_LEN + 1])
 {
 	const uint8_t *b = k->mv_data;
 	if (k->mv_size == 8) {
-		uint64_t seq = 0;
-		for (int i = 0; i < 8; i++)
-			seq = seq << 8 | b[i];
-		rx_rxid_of_seq(s->id_key, seq, id);
+		rx_rxid_of_seq(s->id_key, (uint64_t)be64_get(b), id);
 		return 1;
 	}
 	if (k->mv_size != RX_ID_LEN)
@@ -432,19 +429,13 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	uint32_t use = c->use ? c->use : current_use(r);
 	MDB_val k, v;
 
-	/* In either tree: a use dispensed before format 3 stays dispensed. */
-	int rc = use >= 1 && use <= RX_MAX_USES ? get_dispense(txn, s, c->id, use, dkey, &k, &v)
-						: MDB_NOTFOUND;
+	/* In either tree: a use dispensed before format 3 stays dispensed.  Not
+	 * found, k is where this use's row goes, beside the record. */
+	int rc = get_dispense(txn, s, c->id, use, dkey, &k, &v);
 	if (rc == 0)
 		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
 	if (rc != MDB_NOTFOUND)
 		RETURN_REFUSAL(from_mdb(rc), "storage error");
-	st_rxkey_t rk;
-	if ((rc = st_rx_key(txn, s, c->id, &rk)) != 0)
-		RETURN_REFUSAL(from_mdb(rc), "storage error");
-	memcpy(dkey, rk.b, rk.len);
-	dkey[rk.len] = (uint8_t)use;
-	k = val(dkey, rk.len + 1);
 	/* The same claim dispensed again under a new request id, after the
 	 * claim is gone (a refill then has its next use open). */
 	if (st_dispensed_by(txn, s, c->id, r, c->actor, c->claim_token))
