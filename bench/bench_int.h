@@ -57,7 +57,8 @@ typedef struct {
 typedef struct {
 	Rx__DispenseRecord d;
 	Rx__Item item;
-	Rx__Item *items[1];
+	Rx__Line line;
+	Rx__Line *lines[1];
 } bench_rec_t;
 
 /* An ISSUED prescription the pharmacies may claim. */

@@ -176,6 +176,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	Rx__CardAssertion *card = NULL;
 	store_assertion_t assertion;
 	store_item_t items[RX_MAX_ITEMS]; /* SUBMIT: rx_check_prescription allows no more */
+	store_line_t lines[RX_MAX_ITEMS]; /* DISPENSE: rx_check_dispense allows no more */
 	uint8_t content_hash[RX_HASH_LEN];
 	const uint8_t *rid = NULL;
 	rx_err_t err = RX_OK;
@@ -390,6 +391,12 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 			GOTO_REFUSE(err, why);
 		if (strcmp(rec->prescription_id, id) != 0)
 			GOTO_REFUSE(RX_INVALID, "the dispense record names another prescription");
+		for (size_t i = 0; i < rec->n_lines; i++) {
+			lines[i].outcome = (int)rec->lines[i]->outcome;
+			lines[i].drug_code = rec->lines[i]->handed ? rec->lines[i]->handed->drug_code : "";
+		}
+		c.lines = lines;
+		c.n_lines = rec->n_lines;
 		c.use = rec->use;
 		c.body = req->dispense.data;
 		c.body_len = req->dispense.len;
@@ -416,7 +423,13 @@ apply:
 	}
 	if (err != RX_OK) {
 		log->status = err;
-		log->why = out.why;
+		/* out goes with this call; a reason written into it is kept. */
+		if (out.why == out.why_text) {
+			memcpy(log->why_text, out.why_text, sizeof log->why_text);
+			log->why = log->why_text;
+		} else {
+			log->why = out.why;
+		}
 		/* DUPLICATE_MEDICATION: the prescriber sees what was found. */
 		err = reply_refusal_warned(rid, RX_REQUEST_ID_LEN, err, out.why, &out, reply);
 		goto cleanup;

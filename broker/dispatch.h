@@ -26,7 +26,8 @@ typedef struct {
 	rx_err_t status;
 	char request_id[2 * RX_REQUEST_ID_LEN + 1]; /* hex, "" if none */
 	char id[RX_ID_LEN + 1];       /* prescription id, "" if none */
-	const char *why;              /* static reason on refusal */
+	const char *why;              /* reason on refusal: static, or why_text */
+	char why_text[160];           /* a reason naming an item (store_outcome_t) */
 	int replayed;                 /* a retry answered from the store (durable) */
 	int batch_replay;             /* a retry of a request earlier in the open batch:
 				       * its reply is durable only with the batch */

@@ -177,7 +177,7 @@ static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
 	rc->issued_at = rx->issued_at;
 }
 
-/* An OK reply whose receipt carries the duplicate-medication findings. */
+/* An OK reply whose receipt carries the drug master's findings. */
 static rx_err_t warned_reply(const rx_keypair_t *key, Rx__Receipt *rc, const store_outcome_t *o,
 			     store_buf_t *reply)
 {
@@ -230,7 +230,8 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		rc.use = o->use;
 		rc.body_hash.data = (uint8_t *)x->dispense_hash;
 		rc.body_hash.len = RX_HASH_LEN;
-		break;
+		/* a handed product the drug master does not list */
+		return warned_reply(key, &rc, o, reply);
 	case RX_OP_STATUS:
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;

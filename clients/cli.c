@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "rx_check.h"
 #include "rx_ids.h"
 #include "rx_types.h"
 
@@ -115,6 +117,84 @@ static const char *str_field(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* The prescriber's marks (proto/README 5.10): one table for reading and
+ * printing them. */
+static const struct {
+	const char *key;
+	size_t offset;
+} marks[] = {
+	{"no_change", offsetof(Rx__Item, no_change)},
+	{"medical_necessity", offsetof(Rx__Item, medical_necessity)},
+	{"no_form_change", offsetof(Rx__Item, no_form_change)},
+	{"no_strength_change", offsetof(Rx__Item, no_strength_change)},
+};
+#define NMARKS (sizeof marks / sizeof marks[0])
+
+static protobuf_c_boolean *mark(Rx__Item *it, size_t k)
+{
+	return (protobuf_c_boolean *)((char *)it + marks[k].offset);
+}
+
+static int mark_set(const Rx__Item *it, size_t k)
+{
+	return *(const protobuf_c_boolean *)((const char *)it + marks[k].offset) != 0;
+}
+
+static int has_marks(const Rx__Item *it)
+{
+	int any = 0;
+	for (size_t k = 0; k < NMARKS; k++)
+		any |= mark_set(it, k);
+	return any;
+}
+
+/* One item from object o into *it (strings into o); what names it in msg
+ * ("item 2", "line 1: \"handed\"").  0, or -1 with msg set. */
+static int item_from_json(json_t *o, const char *what, Rx__Item *it, char *msg, size_t msglen)
+{
+	static const char *const names[] = {"drug_code", "name", "dose", "unit", "usage"};
+	json_t *days = json_object_get(o, "days"), *qty = json_object_get(o, "quantity");
+	const char *v[5];
+	rx__item__init(it);
+	if (!json_is_object(o)) {
+		snprintf(msg, msglen, "%s must be an object", what);
+		return -1;
+	}
+	for (int f = 0; f < 5; f++) {
+		if ((v[f] = str_field(o, names[f])) == NULL) {
+			snprintf(msg, msglen, "%s needs a string \"%s\"", what, names[f]);
+			return -1;
+		}
+	}
+	if (!json_is_integer(days) || !json_is_integer(qty) || json_integer_value(days) < 0 ||
+	    json_integer_value(qty) < 0 || json_integer_value(days) > UINT32_MAX ||
+	    json_integer_value(qty) > UINT32_MAX) {
+		snprintf(msg, msglen, "%s needs whole numbers \"days\" and \"quantity\"", what);
+		return -1;
+	}
+	for (size_t k = 0; k < NMARKS; k++) {
+		json_t *m = json_object_get(o, marks[k].key);
+		if (m && !json_is_boolean(m)) {
+			snprintf(msg, msglen, "%s: \"%s\" must be true or false", what, marks[k].key);
+			return -1;
+		}
+		*mark(it, k) = json_is_true(m);
+	}
+	if (it->medical_necessity && !it->no_change) {
+		snprintf(msg, msglen, "%s: \"medical_necessity\" (変更不可（医療上必要）) goes only with "
+				      "\"no_change\": true", what);
+		return -1;
+	}
+	it->drug_code = (char *)v[0];
+	it->name = (char *)v[1];
+	it->dose = (char *)v[2];
+	it->unit = (char *)v[3];
+	it->usage = (char *)v[4];
+	it->days = (uint32_t)json_integer_value(days);
+	it->quantity = (uint32_t)json_integer_value(qty);
+	return 0;
+}
+
 int cli_items_from_json(json_t *arr, Rx__Item ***items, size_t *n, char *msg, size_t msglen)
 {
 	size_t count = json_array_size(arr);
@@ -130,42 +210,17 @@ int cli_items_from_json(json_t *arr, Rx__Item ***items, size_t *n, char *msg, si
 		return -1;
 	}
 	for (size_t i = 0; i < count; i++) {
-		json_t *o = json_array_get(arr, i), *days = json_object_get(o, "days"),
-		       *qty = json_object_get(o, "quantity");
-		static const char *const names[] = {"drug_code", "name", "dose", "unit", "usage"};
-		const char *v[5];
-		for (int f = 0; f < 5; f++) {
-			if ((v[f] = str_field(o, names[f])) == NULL) {
-				snprintf(msg, msglen, "item %zu needs a string \"%s\"", i + 1, names[f]);
-				cli_items_free(*items, count);
-				*items = NULL;
-				return -1;
-			}
-		}
-		if (!json_is_integer(days) || !json_is_integer(qty) || json_integer_value(days) < 0 ||
-		    json_integer_value(qty) < 0 || json_integer_value(days) > UINT32_MAX ||
-		    json_integer_value(qty) > UINT32_MAX) {
-			snprintf(msg, msglen, "item %zu needs whole numbers \"days\" and \"quantity\"", i + 1);
-			cli_items_free(*items, count);
-			*items = NULL;
-			return -1;
-		}
+		char what[32];
+		snprintf(what, sizeof what, "item %zu", i + 1);
 		Rx__Item *it = malloc(sizeof *it);
-		if (it == NULL) {
+		if (it == NULL)
 			snprintf(msg, msglen, "out of memory");
+		(*items)[i] = it;
+		if (it == NULL || item_from_json(json_array_get(arr, i), what, it, msg, msglen)) {
 			cli_items_free(*items, count);
 			*items = NULL;
 			return -1;
 		}
-		rx__item__init(it);
-		it->drug_code = (char *)v[0];
-		it->name = (char *)v[1];
-		it->dose = (char *)v[2];
-		it->unit = (char *)v[3];
-		it->usage = (char *)v[4];
-		it->days = (uint32_t)json_integer_value(days);
-		it->quantity = (uint32_t)json_integer_value(qty);
-		(*items)[i] = it;
 	}
 	*n = count;
 	return 0;
@@ -180,16 +235,260 @@ void cli_items_free(Rx__Item **items, size_t n)
 	free(items);
 }
 
+static json_t *item_to_json(const Rx__Item *it)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "drug_code", it->drug_code, "name",
+			      it->name, "dose", it->dose, "unit", it->unit, "usage", it->usage, "days",
+			      (json_int_t)it->days, "quantity", (json_int_t)it->quantity);
+	for (size_t k = 0; o && k < NMARKS; k++)
+		if (mark_set(it, k))
+			json_object_set_new(o, marks[k].key, json_true());
+	return o;
+}
+
 json_t *cli_items_to_json(Rx__Item *const *items, size_t n)
 {
 	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, item_to_json(items[i]));
+	return a;
+}
+
+/* ---- dispense lines (proto/README 2.5, 5.10) ---- */
+
+/* The words RECORD.json and the status output use for the wire's enums. */
+static const char *const outcome_names[] = {
+	[RX__OUTCOME__AS_WRITTEN] = "as_written",
+	[RX__OUTCOME__SUBSTITUTED] = "substituted",
+	[RX__OUTCOME__NOT_DISPENSED] = "not_dispensed",
+};
+static const char *const reason_names[] = {
+	[RX__LINE_REASON__GENERIC] = "generic",
+	[RX__LINE_REASON__OUT_OF_STOCK] = "out_of_stock",
+	[RX__LINE_REASON__PATIENT_REQUEST] = "patient_request",
+	[RX__LINE_REASON__INQUIRY] = "inquiry",
+	[RX__LINE_REASON__PATIENT_DECLINED] = "patient_declined",
+	[RX__LINE_REASON__LEFTOVER] = "leftover",
+	[RX__LINE_REASON__OTHER_REASON] = "other",
+};
+#define NOUTCOMES (sizeof outcome_names / sizeof outcome_names[0])
+#define NREASONS (sizeof reason_names / sizeof reason_names[0])
+
+/* Which reasons each outcome takes, as a bit per LineReason, and the words
+ * for the pharmacist (the rule is rx_check's, proto/README 2.5). */
+static const struct {
+	unsigned allowed;
+	const char *says;
+} outcome_reasons[] = {
+	[RX__OUTCOME__AS_WRITTEN] = {1u << RX__LINE_REASON__REASON_NONE | 1u << RX__LINE_REASON__PATIENT_REQUEST,
+				     "an as_written line takes no \"reason\", or \"patient_request\""},
+	[RX__OUTCOME__SUBSTITUTED] = {1u << RX__LINE_REASON__GENERIC | 1u << RX__LINE_REASON__OUT_OF_STOCK |
+					      1u << RX__LINE_REASON__PATIENT_REQUEST |
+					      1u << RX__LINE_REASON__INQUIRY,
+				      "a substituted line needs a \"reason\": \"generic\", \"out_of_stock\", "
+				      "\"patient_request\" or \"inquiry\""},
+	[RX__OUTCOME__NOT_DISPENSED] = {1u << RX__LINE_REASON__OUT_OF_STOCK | 1u << RX__LINE_REASON__INQUIRY |
+						1u << RX__LINE_REASON__PATIENT_DECLINED |
+						1u << RX__LINE_REASON__LEFTOVER |
+						1u << RX__LINE_REASON__OTHER_REASON,
+					"a not_dispensed line needs a \"reason\": \"out_of_stock\", \"inquiry\", "
+					"\"patient_declined\", \"leftover\" or \"other\""},
+};
+
+/* The enum value named s in names (n of them, gaps NULL), or -1. */
+static int enum_of(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (names[i] && strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *enum_name(const char *const *names, size_t n, int v)
+{
+	return v >= 0 && (size_t)v < n && names[v] ? names[v] : "unknown";
+}
+
+/* Line i of the file (o) onto its prescribed item's line l, which holds
+ * that item as written (rxc_lines_as_written).  0, or -1 with msg set. */
+static int line_from_json(json_t *o, size_t i, const Rx__Item *prescribed, Rx__Line *l, char *msg,
+			  size_t msglen)
+{
+	const char *s = str_field(o, "outcome");
+	json_t *reason = json_object_get(o, "reason"), *handed = json_object_get(o, "handed");
+	int outcome = enum_of(outcome_names, NOUTCOMES, s), why = RX__LINE_REASON__REASON_NONE;
+	if (outcome < 0) {
+		snprintf(msg, msglen, "line %zu: \"outcome\" must be \"as_written\", \"substituted\" or "
+				      "\"not_dispensed\"", i + 1);
+		return -1;
+	}
+	if (reason && (why = enum_of(reason_names, NREASONS, json_string_value(reason))) < 0) {
+		snprintf(msg, msglen, "line %zu: \"reason\" must be one of \"generic\", \"out_of_stock\", "
+				      "\"patient_request\", \"inquiry\", \"patient_declined\", \"leftover\", "
+				      "\"other\"", i + 1);
+		return -1;
+	}
+	if (!(outcome_reasons[outcome].allowed & 1u << why)) {
+		snprintf(msg, msglen, "line %zu: %s", i + 1, outcome_reasons[outcome].says);
+		return -1;
+	}
+	l->outcome = (Rx__Outcome)outcome;
+	l->reason = (Rx__LineReason)why;
+	if (outcome == RX__OUTCOME__NOT_DISPENSED) {
+		if (handed) {
+			snprintf(msg, msglen, "line %zu: a not_dispensed line hands nothing over: no \"handed\"",
+				 i + 1);
+			return -1;
+		}
+		l->handed = NULL; /* its storage is the line's own (rxc_lines_free) */
+		return 0;
+	}
+	if (handed == NULL) {
+		if (outcome == RX__OUTCOME__AS_WRITTEN)
+			return 0; /* the prescribed item, as rxc_lines_as_written made it */
+		snprintf(msg, msglen, "line %zu: a substituted line needs \"handed\": the product handed over",
+			 i + 1);
+		return -1;
+	}
+	char what[48];
+	const char *field, *bad;
+	Rx__Item it;
+	snprintf(what, sizeof what, "line %zu: \"handed\"", i + 1);
+	if (item_from_json(handed, what, &it, msg, msglen))
+		return -1;
+	if (has_marks(&it)) {
+		snprintf(msg, msglen, "line %zu: \"handed\" carries no marks (no_change, medical_necessity, "
+				      "no_form_change, no_strength_change): they are the prescriber's", i + 1);
+		return -1;
+	}
+	if (rx_check_item(&it, &field, &bad) != RX_OK) {
+		snprintf(msg, msglen, "line %zu: \"handed\": %s", i + 1, bad);
+		return -1;
+	}
+	int same = strcmp(it.drug_code, prescribed->drug_code) == 0;
+	if (outcome == RX__OUTCOME__AS_WRITTEN && !same) {
+		snprintf(msg, msglen, "line %zu: an as_written line hands over the prescribed product %s; "
+				      "another product is \"substituted\"", i + 1, prescribed->drug_code);
+		return -1;
+	}
+	if (outcome == RX__OUTCOME__SUBSTITUTED && same) {
+		snprintf(msg, msglen, "line %zu: \"handed\" is the prescribed product %s itself: that line "
+				      "is \"as_written\"", i + 1, prescribed->drug_code);
+		return -1;
+	}
+	*l->handed = it;
+	return 0;
+}
+
+int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***lines, size_t *n,
+			char *msg, size_t msglen)
+{
+	size_t count = json_array_size(arr), nl = 0, handed = 0, *from = NULL;
+	Rx__Line **l = NULL;
+	*lines = NULL;
+	*n = 0;
+	if (!json_is_array(arr) || count == 0) {
+		snprintf(msg, msglen, "\"lines\" must be a non-empty array: one line per prescribed item");
+		return -1;
+	}
+	/* Every line starts as its item handed over as written; the file says
+	 * what else became of it.  from[k]: the file's line for item k, from 1. */
+	if (rxc_lines_as_written(p, &l, &nl) != RX_OK || (from = calloc(nl ? nl : 1, sizeof *from)) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < count; i++) {
+		json_t *o = json_array_get(arr, i), *item = json_object_get(o, "item");
+		if (!json_is_object(o)) {
+			snprintf(msg, msglen, "line %zu must be an object", i + 1);
+			goto fail;
+		}
+		if (!json_is_integer(item) || json_integer_value(item) < 1 ||
+		    (size_t)json_integer_value(item) > nl) {
+			snprintf(msg, msglen, "line %zu: \"item\" must be the number of a prescribed item, 1..%zu",
+				 i + 1, nl);
+			goto fail;
+		}
+		size_t k = (size_t)json_integer_value(item) - 1;
+		if (from[k]) {
+			snprintf(msg, msglen, "line %zu: item %zu already has line %zu", i + 1, k + 1, from[k]);
+			goto fail;
+		}
+		from[k] = i + 1;
+		if (line_from_json(o, i, p->items[k], l[k], msg, msglen))
+			goto fail;
+		handed += l[k]->outcome != RX__OUTCOME__NOT_DISPENSED;
+	}
+	/* A line left out is an error, not "as written": the record is the
+	 * pharmacist's signed account of every item. */
+	for (size_t k = 0; k < nl; k++) {
+		if (!from[k]) {
+			snprintf(msg, msglen, "item %zu (%s) has no line: list every prescribed item, "
+					      "\"outcome\": \"as_written\" if it was handed over as prescribed",
+				 k + 1, p->items[k]->drug_code);
+			goto fail;
+		}
+	}
+	if (handed == 0) {
+		snprintf(msg, msglen, "every line is not_dispensed: with nothing handed over, release the "
+				      "claim instead");
+		goto fail;
+	}
+	free(from);
+	*lines = l;
+	*n = nl;
+	return 0;
+fail:
+	free(from);
+	rxc_lines_free(l, nl);
+	return -1;
+}
+
+json_t *cli_lines_to_json(Rx__Line *const *lines, size_t n)
+{
+	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
-		const Rx__Item *it = items[i];
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "drug_code",
-						   it->drug_code, "name", it->name, "dose", it->dose,
-						   "unit", it->unit, "usage", it->usage, "days",
-						   (json_int_t)it->days, "quantity",
-						   (json_int_t)it->quantity));
+		const Rx__Line *l = lines[i];
+		json_t *o = json_pack("{s:I, s:s}", "item", (json_int_t)l->item, "outcome",
+				      enum_name(outcome_names, NOUTCOMES, (int)l->outcome));
+		if (l->reason != RX__LINE_REASON__REASON_NONE)
+			json_object_set_new(o, "reason", json_string(enum_name(reason_names, NREASONS, (int)l->reason)));
+		if (l->handed)
+			json_object_set_new(o, "handed", item_to_json(l->handed));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+json_t *cli_prescription_json(const Rx__Prescription *p)
+{
+	char t[32];
+	cli_time(p->issued_at, t);
+	return json_pack("{s:s, s:s, s:o, s:s}", "patient_id", p->patient_id, "issued_at", t, "items",
+			 cli_items_to_json(p->items, p->n_items), "notes", p->notes);
+}
+
+json_t *cli_dispenses_json(const rxc_result_t *r)
+{
+	json_t *a = json_array();
+	char t[32];
+	for (size_t i = 0; i < r->n_dispenses; i++) {
+		const Rx__DispenseRecord *d = r->dispenses[i];
+		/* rxc_status keeps them in the reply's order, its use and time checked. */
+		const Rx__DispenseInfo *x = r->reply && i < r->reply->n_dispenses ? r->reply->dispenses[i] : NULL;
+		json_t *o = json_object();
+		if (x) {
+			cli_time(x->at, t);
+			json_object_set_new(o, "use", json_integer(x->use));
+			json_object_set_new(o, "at", json_string(t));
+			json_object_set_new(o, "institution", json_string(x->institution_code));
+		}
+		if (d->n_lines || d->n_items == 0)
+			json_object_set_new(o, "lines", cli_lines_to_json(d->lines, d->n_lines));
+		else /* stored before lines: what was handed over, item by item */
+			json_object_set_new(o, "items", cli_items_to_json(d->items, d->n_items));
+		json_object_set_new(o, "notes", json_string(d->notes));
+		json_array_append_new(a, o);
 	}
 	return a;
 }

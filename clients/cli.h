@@ -78,12 +78,44 @@ void cli_time(int64_t t, char out[32]);
 json_t *cli_hex(const uint8_t *p, size_t n);
 
 /* Items from JSON ([{"drug_code", "name", "dose", "unit", "usage", "days",
- * "quantity"}]).  On success *items is a heap array of heap Rx__Item the
- * caller frees with cli_items_free; strings point into the json, which must
- * outlive them.  Returns 0, or -1 with msg set. */
+ * "quantity"}], each with the prescriber's marks (proto/README 5.10) as
+ * optional booleans "no_change", "medical_necessity" (only with no_change),
+ * "no_form_change", "no_strength_change"; other keys are ignored).  On
+ * success *items is a heap array of heap Rx__Item the caller frees with
+ * cli_items_free; strings point into the json, which must outlive them.
+ * Returns 0, or -1 with msg set (naming the item, from 1). */
 int cli_items_from_json(json_t *arr, Rx__Item ***items, size_t *n, char *msg, size_t msglen);
 void cli_items_free(Rx__Item **items, size_t n);
+/* The items as JSON, in the shape cli_items_from_json reads; a mark only
+ * when it is set.  Caller owns the array. */
 json_t *cli_items_to_json(Rx__Item *const *items, size_t n);
+
+/* A dispense record's lines from RECORD.json's "lines" (README, rx-pharmacy
+ * dispense): [{"item": K, "outcome": "as_written" | "substituted" |
+ * "not_dispensed", "reason": ..., "handed": {an item, no marks}}], one line
+ * for every item of p (the prescription being dispensed), in any order.  An
+ * as_written line without "handed" hands over the prescribed item, its
+ * marks cleared.  Checked here so a pharmacist learns which line is wrong
+ * before anything is signed: each item listed exactly once, the outcome's
+ * reasons, handed present unless not_dispensed, as_written the prescribed
+ * code and substituted another, at least one line handed over.  (Whether a
+ * substitute is allowed is the broker's: SUBSTITUTION_NOT_ALLOWED,
+ * DIFFERENT_INGREDIENT.)  On success the lines are in the prescription's
+ * order and the caller frees them with rxc_lines_free; their strings point
+ * into arr and p, which must outlive them.  Returns 0, or -1 with msg set. */
+int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***lines, size_t *n,
+			char *msg, size_t msglen);
+/* Lines as JSON, in the shape cli_lines_from_json reads ("reason" only if
+ * there is one, "handed" only if something was).  Caller owns the array. */
+json_t *cli_lines_to_json(Rx__Line *const *lines, size_t n);
+
+/* A prescription as the pharmacist or its prescriber reads it: patient_id,
+ * issued_at, items (with their marks), notes.  Caller owns the object. */
+json_t *cli_prescription_json(const Rx__Prescription *p);
+/* STATUS: each dispensed use of r (use, at, institution, and its record's
+ * lines and notes; a record stored before lines has "items" instead).
+ * Caller owns the array; empty if nothing was dispensed. */
+json_t *cli_dispenses_json(const rxc_result_t *r);
 
 /* The fields of an OK receipt (or just status and message on refusal) as
  * the JSON every client command prints. */

@@ -31,14 +31,17 @@ static void usage(FILE *f)
 		   "  submit RX.json --card FILE --institution CODE [--slip FILE] [--request-id HEX32]\n"
 		   "                                       sign and submit a prescription for the card's\n"
 		   "                                       patient; --slip writes the patient's slip\n"
-		   "                                       (id and access code) to FILE, mode 0600\n"
+		   "                                       (id and access code) to FILE, mode 0600; an\n"
+		   "                                       item may carry substitution marks such as\n"
+		   "                                       \"no_change\": true (README)\n"
 		   "  submit --fhir BUNDLE.json ...        the same from an HL7 FHIR R4 Bundle of\n"
 		   "                                       MedicationRequests (docs/FHIR.md)\n"
 		   "      --override REASON                prescribe although the patient already takes an\n"
 		   "                                       ingredient (after DUPLICATE_MEDICATION); the\n"
 		   "                                       reason is signed with the prescription\n"
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
-		   "  status ID [--fhir]                   state of a prescription you issued; --fhir:\n"
+		   "  status ID [--fhir]                   state of a prescription you issued, its items\n"
+		   "                                       and what each dispense handed over; --fhir:\n"
 		   "                                       as a FHIR Bundle, with its dispenses\n"
 		   "  flush                                (--outbox) deliver the queued requests\n"
 		   "  pending                              (--outbox) list queued and refused requests\n"
@@ -233,9 +236,15 @@ int main(int argc, char **argv)
 		code = clinic_send(&outbox, c, &kp, &call, NULL, NULL, args[1]);
 	} else {
 		rxc_result_t r;
+		json_t *extra = NULL;
 		rxc_status(c, args[1], NULL, &r);
+		/* Both sides: what was prescribed (with its marks) and what became
+		 * of each item at each dispensed use. */
+		if (!fhir && r.status == RX_OK && r.prescription)
+			extra = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
+					  "dispenses", cli_dispenses_json(&r));
 		code = fhir ? fhir_print_status(&r, conn.broker, args[1])
-			    : cli_print_result(&r, NULL, conn.broker, args[1]);
+			    : cli_print_result(&r, extra, conn.broker, args[1]);
 	}
 	clinic_outbox_end(&outbox);
 	rxc_destroy(&c);

@@ -31,9 +31,12 @@ static void usage(FILE *f)
 		   "                                           claim a prescription for this pharmacy\n"
 		   "  release ID --claim TOKEN [--request-id]  give a claim back\n"
 		   "  dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]\n"
-		   "                                           record the dispense (default: as prescribed)\n"
+		   "                                           record the dispense: every item as\n"
+		   "                                           prescribed, or what RECORD.json's \"lines\"\n"
+		   "                                           say became of each (substituted, ...)\n"
 		   "  status ID [--body | --fhir] [--card ... | --access-code CODE]\n"
-		   "                                           state; --body also prints the items;\n"
+		   "                                           state; --body also prints the items and\n"
+		   "                                           each dispense's lines;\n"
 		   "                                           --fhir prints a FHIR R4 Bundle of the\n"
 		   "                                           MedicationRequests and MedicationDispenses\n"
 		   "  watch [--count N]                        print this pharmacy's notices (new\n"
@@ -45,60 +48,74 @@ static void usage(FILE *f)
 		   "SECONDS (default 4.5 s), --receipt FILE (keep the signed receipt, mode 0600)\n");
 }
 
-/* The prescription as the pharmacist needs it (only with --body: the body is
- * patient data and is not printed by default). */
-static json_t *body_json(const Rx__Prescription *p)
-{
-	char t[32];
-	cli_time(p->issued_at, t);
-	return json_pack("{s:s, s:s, s:o, s:s}", "patient_id", p->patient_id, "issued_at", t,
-			 "items", cli_items_to_json(p->items, p->n_items), "notes", p->notes);
-}
-
+/* DISPENSE ID: sign a record of what became of each prescribed item and
+ * send it.  Without RECORD.json every item is handed over as written; with
+ * it, its "lines" (cli_lines_from_json) and "notes".  A record file the
+ * pharmacist must fix is a local error (exit 1) naming the line, before
+ * anything is signed; the broker's refusals (SUBSTITUTION_NOT_ALLOWED,
+ * DIFFERENT_INGREDIENT, ...) are printed with its message. */
 static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint8_t *token,
 		    const char *record_path, const uint8_t *rid, const char *broker)
 {
-	rxc_result_t st, r;
+	rxc_result_t st = {0}, r;
 	char msg[512];
-	json_t *rec_json = NULL;
-
-	/* The record names the prescription (canonical id) and which use this is. */
-	if (rxc_status(c, id, NULL, &st) != RX_OK)
-		return cli_print_result(&st, NULL, broker, id);
-
+	json_t *rec = NULL, *lines_json = NULL, *notes = NULL;
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	int code;
+
+	/* The file's shape first: nothing to ask the broker if it is wrong. */
+	if (record_path) {
+		if ((rec = cli_read_json(record_path, msg, sizeof msg)) == NULL)
+			return cli_fail("%s", msg);
+		notes = json_object_get(rec, "notes");
+		lines_json = json_object_get(rec, "lines");
+		if (json_object_get(rec, "items")) {
+			code = cli_fail("%s: \"items\" is the old record format and is no longer accepted: "
+					"say what became of each prescribed item in \"lines\" "
+					"([{\"item\": 1, \"outcome\": \"as_written\"}, ...])", record_path);
+			goto done;
+		}
+		if (lines_json == NULL) {
+			code = cli_fail("%s: no \"lines\": one per prescribed item, e.g. "
+					"[{\"item\": 1, \"outcome\": \"as_written\"}]", record_path);
+			goto done;
+		}
+		if (notes && !json_is_string(notes)) {
+			code = cli_fail("%s: \"notes\" must be a string", record_path);
+			goto done;
+		}
+	}
+
+	/* The record names the prescription (canonical id) and accounts for
+	 * each of its items: the prescription comes from STATUS. */
+	if (rxc_status(c, id, NULL, &st) != RX_OK) {
+		code = cli_print_result(&st, NULL, broker, id); /* frees st */
+		goto done;
+	}
+	if (st.prescription == NULL) {
+		code = cli_fail("the broker's STATUS of %s carried no prescription to dispense", id);
+		goto done;
+	}
+	if (record_path) {
+		if (cli_lines_from_json(lines_json, st.prescription, &d.lines, &d.n_lines, msg, sizeof msg)) {
+			code = cli_fail("%s: %s", record_path, msg);
+			goto done;
+		}
+	} else if (rxc_lines_as_written(st.prescription, &d.lines, &d.n_lines) != RX_OK) {
+		code = cli_fail("out of memory");
+		goto done;
+	}
 	d.version = RX_DOC_VERSION;
 	d.prescription_id = st.receipt->prescription_id;
 	d.pharmacy_key.data = (uint8_t *)kp->pk;
 	d.pharmacy_key.len = RX_KEY_LEN;
-	d.notes = (char *)"";
-	int own_items = 0;
-	if (record_path) {
-		json_t *n;
-		if ((rec_json = cli_read_json(record_path, msg, sizeof msg)) == NULL) {
-			rxc_result_free(&st);
-			return cli_fail("%s", msg);
-		}
-		if (cli_items_from_json(json_object_get(rec_json, "items"), &d.items, &d.n_items, msg,
-					sizeof msg)) {
-			json_decref(rec_json);
-			rxc_result_free(&st);
-			return cli_fail("%s: %s", record_path, msg);
-		}
-		own_items = 1;
-		if ((n = json_object_get(rec_json, "notes")) && json_is_string(n))
-			d.notes = (char *)json_string_value(n);
-	} else if (st.prescription) {
-		d.items = st.prescription->items;
-		d.n_items = st.prescription->n_items;
-	}
-
+	d.notes = notes ? (char *)json_string_value(notes) : (char *)"";
 	rxc_dispense(c, rid, d.prescription_id, token, &d, &r);
-	int code = cli_print_result(&r, NULL, broker, id);
-	if (own_items)
-		cli_items_free(d.items, d.n_items);
-	json_decref(rec_json);
+	code = cli_print_result(&r, NULL, broker, id);
+done:
+	rxc_lines_free(d.lines, d.n_lines);
 	rxc_result_free(&st);
+	json_decref(rec);
 	return code;
 }
 
@@ -304,8 +321,10 @@ int main(int argc, char **argv)
 	} else {
 		rxc_status(c, args[1], &proof, &r);
 		json_t *extra = NULL;
+		/* The body is patient data: printed only when asked for. */
 		if (want_body && r.status == RX_OK && r.prescription)
-			extra = json_pack("{s:o}", "prescription", body_json(r.prescription));
+			extra = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
+					  "dispenses", cli_dispenses_json(&r));
 		code = cli_print_result(&r, extra, broker, args[1]);
 	}
 	if (proof.card)

@@ -765,6 +765,46 @@ rx_err_t rxc_admin(const char *dir, int timeout_ms, const Rx__AdminRequest *q, R
 }
 
 
+/* One allocation a line: the Line, then its handed Item. */
+typedef struct {
+	Rx__Line line;
+	Rx__Item handed;
+} line_t;
+
+rx_err_t rxc_lines_as_written(const Rx__Prescription *p, Rx__Line ***lines, size_t *n)
+{
+	*lines = calloc(p->n_items ? p->n_items : 1, sizeof **lines);
+	*n = 0;
+	if (*lines == NULL)
+		return RX_SYSTEM;
+	for (size_t i = 0; i < p->n_items; i++) {
+		line_t *l = malloc(sizeof *l);
+		if (l == NULL) {
+			rxc_lines_free(*lines, *n);
+			*lines = NULL;
+			*n = 0;
+			return RX_SYSTEM;
+		}
+		rx__line__init(&l->line);
+		l->handed = *p->items[i];
+		l->handed.no_change = l->handed.medical_necessity = 0;
+		l->handed.no_form_change = l->handed.no_strength_change = 0;
+		l->line.item = (uint32_t)i + 1;
+		l->line.outcome = RX__OUTCOME__AS_WRITTEN;
+		l->line.handed = &l->handed;
+		(*lines)[(*n)++] = &l->line;
+	}
+	return RX_OK;
+}
+
+void rxc_lines_free(Rx__Line **lines, size_t n)
+{
+	/* Each line is the first member of its line_t. */
+	for (size_t i = 0; lines && i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
 rx_err_t rxc_nominate(rxc_t *c, const Rx__Signed *card, const char *pharmacy, rxc_result_t *out)
 {
 	rxc_proof_t proof = {.card = card};

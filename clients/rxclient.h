@@ -135,6 +135,15 @@ rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
 		      const uint8_t token[RX_TOKEN_LEN], const Rx__DispenseRecord *record,
 		      rxc_result_t *out);
 rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
+
+/* A dispense record's lines (proto/README 5.10) for the items of p, every one
+ * handed over as written: the handed items copy p's without its
+ * substitution marks, their strings borrowed from p (which must outlive
+ * them).  A caller changes a line before signing (another product, a
+ * reason, NOT_DISPENSED) and frees them with rxc_lines_free.  RX_SYSTEM if
+ * memory ran out. */
+rx_err_t rxc_lines_as_written(const Rx__Prescription *p, Rx__Line ***lines, size_t *n) RX_MUST_CHECK;
+void rxc_lines_free(Rx__Line **lines, size_t n);
 rx_err_t rxc_status(rxc_t *c, const char *id, const rxc_proof_t *proof, rxc_result_t *out);
 /* LIST: with a card, the card's patient's open prescriptions (patient_id,
  * if not NULL, must be the card's); with id and an access code, that one. */

@@ -147,6 +147,8 @@ rx_err_t rx_check_item(const Rx__Item *it, const char **field, const char **why)
 		FAIL_FIELD("days", "an item's days must be 1..365");
 	if (it->quantity < 1 || it->quantity > 100000)
 		FAIL_FIELD("quantity", "an item's quantity must be 1..100000");
+	if (it->medical_necessity && !it->no_change)
+		FAIL_FIELD("medical_necessity", "an item's medical_necessity needs its no_change mark");
 	return RX_OK;
 }
 
@@ -162,6 +164,65 @@ static rx_err_t check_items(Rx__Item **items, size_t n, const char **why)
 		if (err != RX_OK)
 			return err;
 	}
+	return RX_OK;
+}
+
+/* One line of a dispense record, on its own (the broker matches it to the
+ * prescribed item): which reasons go with which outcome is proto/README 5.10. */
+static rx_err_t check_line(const Rx__Line *l, size_t place, const char **why)
+{
+	const char *field;
+	if (l->item != place + 1)
+		FAIL(RX_INVALID, "a dispense record's lines must name the prescribed items 1..n in order");
+	switch (l->outcome) {
+	case RX__OUTCOME__AS_WRITTEN:
+		if (l->reason != RX__LINE_REASON__REASON_NONE && l->reason != RX__LINE_REASON__PATIENT_REQUEST)
+			FAIL(RX_INVALID, "an item handed over as written has no reason but PATIENT_REQUEST");
+		break;
+	case RX__OUTCOME__SUBSTITUTED:
+		if (l->reason != RX__LINE_REASON__GENERIC && l->reason != RX__LINE_REASON__OUT_OF_STOCK &&
+		    l->reason != RX__LINE_REASON__PATIENT_REQUEST && l->reason != RX__LINE_REASON__INQUIRY)
+			FAIL(RX_INVALID, "a substituted item needs its reason: GENERIC, OUT_OF_STOCK, "
+					 "PATIENT_REQUEST or INQUIRY");
+		break;
+	case RX__OUTCOME__NOT_DISPENSED:
+		if (l->handed)
+			FAIL(RX_INVALID, "an item not dispensed has no handed item");
+		if (l->reason != RX__LINE_REASON__OUT_OF_STOCK && l->reason != RX__LINE_REASON__INQUIRY &&
+		    l->reason != RX__LINE_REASON__PATIENT_DECLINED && l->reason != RX__LINE_REASON__LEFTOVER &&
+		    l->reason != RX__LINE_REASON__OTHER_REASON)
+			FAIL(RX_INVALID, "an item not dispensed needs its reason: OUT_OF_STOCK, INQUIRY, "
+					 "PATIENT_DECLINED, LEFTOVER or OTHER_REASON");
+		return RX_OK;
+	default:
+		FAIL(RX_INVALID, "a line's outcome must be AS_WRITTEN, SUBSTITUTED or NOT_DISPENSED");
+	}
+	if (l->handed == NULL)
+		FAIL(RX_INVALID, "a line handed over needs its handed item");
+	rx_err_t err = rx_check_item(l->handed, &field, why);
+	if (err != RX_OK)
+		return err;
+	if (l->handed->no_change || l->handed->no_form_change || l->handed->no_strength_change)
+		FAIL(RX_INVALID, "a handed item carries no substitution marks");
+	return RX_OK;
+}
+
+static rx_err_t check_lines(Rx__Line **lines, size_t n, const char **why)
+{
+	size_t handed = 0;
+	if (n == 0)
+		FAIL(RX_INVALID, "a dispense record needs one line per prescribed item");
+	if (n > RX_MAX_ITEMS)
+		FAIL(RX_INVALID, "more than 32 lines");
+	for (size_t i = 0; i < n; i++) {
+		rx_err_t err = check_line(lines[i], i, why);
+		if (err != RX_OK)
+			return err;
+		handed += lines[i]->outcome != RX__OUTCOME__NOT_DISPENSED;
+	}
+	if (handed == 0)
+		FAIL(RX_INVALID, "a dispense hands over at least one item (nothing to hand over: RELEASE "
+				 "the claim)");
 	return RX_OK;
 }
 
@@ -248,7 +309,10 @@ rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why)
 		FAIL(RX_INVALID, "pharmacy key must be 32 bytes");
 	if (rx_check_text(d->notes, 2000, 0) != RX_OK)
 		FAIL(RX_INVALID, "notes are too long or not UTF-8 text");
-	return check_items(d->items, d->n_items, why);
+	if (d->n_items)
+		FAIL(RX_INVALID, "a dispense record accounts for each prescribed item in lines; items is "
+				 "for records stored before them");
+	return check_lines(d->lines, d->n_lines, why);
 }
 
 int64_t rx_valid_until(int64_t issued_at, int days)

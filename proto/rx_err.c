@@ -26,6 +26,8 @@ _Static_assert((int)RX_BAD_ACCESS_CODE == RX__STATUS__BAD_ACCESS_CODE, "status")
 _Static_assert((int)RX_DUPLICATE_MEDICATION == RX__STATUS__DUPLICATE_MEDICATION, "status");
 _Static_assert((int)RX_WATCHERS_FULL == RX__STATUS__WATCHERS_FULL, "status");
 _Static_assert((int)RX_STORAGE_FULL == RX__STATUS__STORAGE_FULL, "status");
+_Static_assert((int)RX_SUBSTITUTION_NOT_ALLOWED == RX__STATUS__SUBSTITUTION_NOT_ALLOWED, "status");
+_Static_assert((int)RX_DIFFERENT_INGREDIENT == RX__STATUS__DIFFERENT_INGREDIENT, "status");
 
 static const struct {
 	const char *name;
@@ -54,6 +56,8 @@ static const struct {
 	[RX_DUPLICATE_MEDICATION] = {"DUPLICATE_MEDICATION", "the patient already takes an ingredient of this prescription; resubmit with an override reason"},
 	[RX_WATCHERS_FULL] = {"WATCHERS_FULL", "the broker cannot register another watching connection now; WATCH again later"},
 	[RX_STORAGE_FULL] = {"STORAGE_FULL", "storage reached its dispensing reserve: only dispensing, releasing or cancelling claimed prescriptions is accepted"},
+	[RX_SUBSTITUTION_NOT_ALLOWED] = {"SUBSTITUTION_NOT_ALLOWED", "the prescriber's marks on this item forbid handing over that product"},
+	[RX_DIFFERENT_INGREDIENT] = {"DIFFERENT_INGREDIENT", "the product handed over is not shown to have the prescribed item's ingredient(s)"},
 };
 
 int rx_err_is_wire(int code)

@@ -34,7 +34,9 @@ typedef enum {
 	RX_DUPLICATE_MEDICATION = 20,
 	RX_WATCHERS_FULL = 21,
 	RX_STORAGE_FULL = 22,
-	RX_WIRE_LAST = RX_STORAGE_FULL,
+	RX_SUBSTITUTION_NOT_ALLOWED = 23,
+	RX_DIFFERENT_INGREDIENT = 24,
+	RX_WIRE_LAST = RX_DIFFERENT_INGREDIENT,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

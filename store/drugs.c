@@ -47,11 +47,16 @@ typedef struct {
 	char comp[RX_MAX_COMPONENTS][RX_INGREDIENT_MAX + 1];
 } names_t;
 
-static rx_err_t names_of(MDB_txn *txn, const drugs_dbs_t *d, const char *code, names_t *out)
+/* What the master says of a product: its ingredients and strength. */
+typedef struct {
+	names_t names;
+	char strength[RX_INGREDIENT_MAX + 1];
+} product_t;
+
+static rx_err_t product_of(MDB_txn *txn, const drugs_dbs_t *d, const char *code, product_t *p)
 {
-	MDB_val k = {strlen(code), (void *)code}, v;
-	out->known = 0;
-	out->n = 0;
+	MDB_val k = key_of(code), v;
+	memset(p, 0, sizeof *p);
 	int rc = mdb_get(txn, d->master, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return RX_OK;
@@ -60,10 +65,19 @@ static rx_err_t names_of(MDB_txn *txn, const drugs_dbs_t *d, const char *code, n
 	Rxstore__DrugRecord *r = decode(&v);
 	if (r == NULL)
 		return RX_UNAVAILABLE;
-	out->n = rx_ingredient_components(r->ingredient, out->comp, RX_MAX_COMPONENTS);
-	out->known = out->n > 0;
+	p->names.n = rx_ingredient_components(r->ingredient, p->names.comp, RX_MAX_COMPONENTS);
+	p->names.known = p->names.n > 0;
+	copy_text(p->strength, sizeof p->strength, r->strength);
 	rxstore__drug_record__free_unpacked(r, NULL);
 	return RX_OK;
+}
+
+static rx_err_t names_of(MDB_txn *txn, const drugs_dbs_t *d, const char *code, names_t *out)
+{
+	product_t p;
+	rx_err_t err = product_of(txn, d, code, &p);
+	*out = p.names;
+	return err;
 }
 
 /* The first ingredient a and b share, or NULL. */
@@ -163,6 +177,74 @@ rx_err_t drugs_check(MDB_txn *txn, const drugs_dbs_t *d, const store_item_t *ite
 	}
 	free(mine);
 	free(other);
+	return err;
+}
+
+/* ---- substitution (proto/README 5.10) ---- */
+
+/* Every ingredient of a is one of b's (components are listed once each). */
+static int within(const names_t *a, const names_t *b)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j = 0;
+		while (j < b->n && strcmp(a->comp[i], b->comp[j]) != 0)
+			j++;
+		if (j == b->n)
+			return 0;
+	}
+	return 1;
+}
+
+rx_err_t drugs_substitution(MDB_txn *txn, const drugs_dbs_t *d, uint32_t item, const char *prescribed,
+			    unsigned marks, const char *handed, char *why, size_t whycap,
+			    store_warning_t *out, size_t max, size_t *nout)
+{
+	product_t *p = calloc(2, sizeof *p); /* unknown to the master until read */
+	rx_err_t err = RX_OK;
+	if (p == NULL)
+		return RX_SYSTEM;
+	int active = drugs_active(txn, d);
+	if (active && ((err = product_of(txn, d, prescribed, &p[0])) != RX_OK ||
+		       (err = product_of(txn, d, handed, &p[1])) != RX_OK))
+		goto done;
+	/* One ingredient part of the code, or the same ingredients by the master
+	 * (one ingredient listed under two classes; a combination's generic). */
+	int same_ingredients = strncmp(prescribed, handed, RX_DRUG_PREFIX_LEN) == 0 ||
+			       (p[0].names.known && p[1].names.known && within(&p[0].names, &p[1].names) &&
+				within(&p[1].names, &p[0].names));
+	/* The code's dosage-form letter (its 8th character). */
+	int same_form = prescribed[RX_DRUG_PREFIX_LEN] == handed[RX_DRUG_PREFIX_LEN];
+	/* The master's strengths when it lists both (a combination lists none),
+	 * else the code's strength number within one ingredient and form. */
+	int same_strength = p[0].strength[0] && p[1].strength[0]
+				    ? strcmp(p[0].strength, p[1].strength) == 0
+				    : strncmp(prescribed, handed, RX_DRUG_PREFIX_LEN + 2) == 0;
+	if (marks & DRUGS_NO_CHANGE) {
+		snprintf(why, whycap, "item %u is marked no change (変更不可%s): only the prescribed product "
+				      "may be handed over", item + 1,
+			 marks & DRUGS_MEDICAL_NECESSITY ? "（医療上必要）" : "");
+		err = RX_SUBSTITUTION_NOT_ALLOWED;
+	} else if (!same_ingredients) {
+		snprintf(why, whycap, "item %u: the product handed over is not shown to have the prescribed "
+				      "ingredient(s), by its code or the drug master", item + 1);
+		err = RX_DIFFERENT_INGREDIENT;
+	} else if ((marks & DRUGS_NO_FORM_CHANGE) && !same_form) {
+		snprintf(why, whycap, "item %u is marked no change of dosage form (剤形変更不可)", item + 1);
+		err = RX_SUBSTITUTION_NOT_ALLOWED;
+	} else if ((marks & DRUGS_NO_STRENGTH_CHANGE) && !(same_form && same_strength)) {
+		snprintf(why, whycap, "item %u is marked no change of strength (含量規格変更不可)", item + 1);
+		err = RX_SUBSTITUTION_NOT_ALLOWED;
+	} else if (active && !p[1].names.known && *nout < max) {
+		store_warning_t *w = &out[(*nout)++];
+		memset(w, 0, sizeof *w);
+		w->kind = STORE_WARN_UNKNOWN_DRUG;
+		w->item = item;
+		copy_text(w->drug_code, sizeof w->drug_code, handed);
+		snprintf(w->message, sizeof w->message,
+			 "%s is not in the drug master: its ingredient was compared by its code only", handed);
+	}
+done:
+	free(p);
 	return err;
 }
 

@@ -45,6 +45,24 @@ rx_err_t drugs_check(MDB_txn *txn, const drugs_dbs_t *d, const store_item_t *ite
 		     const drugs_taken_t *taken, size_t ntaken, store_warning_t *out, size_t max,
 		     size_t *nout) RX_MUST_CHECK;
 
+/* The prescriber's marks on an item (rx.Item), for drugs_substitution. */
+#define DRUGS_NO_CHANGE 1u
+#define DRUGS_MEDICAL_NECESSITY 2u
+#define DRUGS_NO_FORM_CHANGE 4u
+#define DRUGS_NO_STRENGTH_CHANGE 8u
+
+/* May the product handed (a well-formed code other than prescribed) stand
+ * in for prescribed item number item (from 0) under its marks?  The rule is
+ * proto/README 5.10: the same ingredient(s), by the code's ingredient part or
+ * by the master, and no change a mark forbids.  RX_OK (an UNKNOWN_DRUG
+ * finding into out if the master is loaded and does not list handed);
+ * RX_SUBSTITUTION_NOT_ALLOWED or RX_DIFFERENT_INGREDIENT with a sentence
+ * naming the item (not the codes: it is logged) in why; RX_UNAVAILABLE on a
+ * storage error, RX_SYSTEM if memory ran out. */
+rx_err_t drugs_substitution(MDB_txn *txn, const drugs_dbs_t *d, uint32_t item, const char *prescribed,
+			    unsigned marks, const char *handed, char *why, size_t whycap,
+			    store_warning_t *out, size_t max, size_t *nout) RX_MUST_CHECK;
+
 /* store_drugs_load inside txn (audit entry excepted); see store.h. */
 rx_err_t drugs_load(MDB_txn *txn, const drugs_dbs_t *d, const uint8_t load_id[16],
 		    const rx_drug_row_t *rows, size_t n, int commit, uint64_t expected, int64_t now,

@@ -178,10 +178,14 @@ static rx_err_t dispensed_taken(MDB_txn *txn, store_t *s, const char *id, const 
 		Rxstore__DispenseRow *row = st_dispense_row(txn, s, id, use);
 		Rx__DispenseRecord *rec =
 			row ? rx__dispense_record__unpack(NULL, row->body.len, row->body.data) : NULL;
-		for (size_t i = 0; rec && i < rec->n_items && err == RX_OK; i++) {
-			int64_t end = row->at + (int64_t)rec->items[i]->days * 86400;
+		/* What was handed over: a record's lines (an item not dispensed has
+		 * none), or the items of a record stored before lines. */
+		size_t count = rec ? (rec->n_lines ? rec->n_lines : rec->n_items) : 0;
+		for (size_t i = 0; i < count && err == RX_OK; i++) {
+			const Rx__Item *it = rec->n_lines ? rec->lines[i]->handed : rec->items[i];
+			int64_t end = it ? row->at + (int64_t)it->days * 86400 : 0;
 			if (end > now)
-				err = push_taken(list, n, cap, id, rec->items[i]->drug_code,
+				err = push_taken(list, n, cap, id, it->drug_code,
 						 (uint32_t)((end - now + 86399) / 86400));
 		}
 		if (rec)

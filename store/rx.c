@@ -15,6 +15,7 @@
 
 #include "drugs.h"
 #include "records.pb-c.h"
+#include "rx.pb-c.h"
 #include "rx_crypto.h"
 #include "rx_ids.h"
 
@@ -418,6 +419,55 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 /* DISPENSE ID --claim TOKEN RECORD: CLAIMED -> DISPENSED, or ISSUED with one
  * use fewer for a refill.  Refusals: ALREADY_DISPENSED, CANCELLED, EXPIRED,
  * PERMISSION_DENIED, INVALID (record names another use). */
+/* A DISPENSE's lines against the prescribed items (proto/README 5.10): one
+ * line per item, in order; as written is the prescribed product; a
+ * substitution passes drugs_substitution.  A code the master does not know
+ * is a warning in out. */
+static rx_err_t check_lines(store_pending_t *ch, const Rxstore__RxRecord *r)
+{
+	const store_change_t *c = ch->c;
+	store_outcome_t *out = ch->out;
+	rx_err_t err = RX_OK;
+	/* Verified when it was submitted, and stored verbatim. */
+	Rx__Prescription *p = rx__prescription__unpack(NULL, r->body.len, r->body.data);
+	if (p == NULL)
+		RETURN_REFUSAL(RX_UNAVAILABLE, "the stored prescription does not decode");
+	if (c->n_lines != p->n_items) {
+		out->why = "the dispense record needs one line for each prescribed item";
+		err = RX_INVALID;
+	}
+	for (size_t i = 0; i < c->n_lines && err == RX_OK; i++) {
+		const store_line_t *l = &c->lines[i];
+		const Rx__Item *it = p->items[i];
+		int same = strcmp(l->drug_code, it->drug_code) == 0;
+		if (l->outcome == STORE_LINE_AS_WRITTEN && !same) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu is marked as written but names another product: mark it SUBSTITUTED",
+				 i + 1);
+			err = RX_INVALID;
+		} else if (l->outcome == STORE_LINE_SUBSTITUTED && same) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu is marked substituted but names the prescribed product: mark it "
+				 "AS_WRITTEN", i + 1);
+			err = RX_INVALID;
+		} else if (l->outcome == STORE_LINE_SUBSTITUTED) {
+			unsigned marks = (it->no_change ? DRUGS_NO_CHANGE : 0) |
+					 (it->medical_necessity ? DRUGS_MEDICAL_NECESSITY : 0) |
+					 (it->no_form_change ? DRUGS_NO_FORM_CHANGE : 0) |
+					 (it->no_strength_change ? DRUGS_NO_STRENGTH_CHANGE : 0);
+			err = drugs_substitution(ch->txn, &ch->s->drugs, (uint32_t)i, it->drug_code, marks,
+						 l->drug_code, out->why_text, sizeof out->why_text,
+						 out->warnings, STORE_MAX_WARNINGS, &out->nwarnings);
+			if (err == RX_UNAVAILABLE || err == RX_SYSTEM)
+				out->why = "storage error reading the drug master";
+		}
+		if (err != RX_OK && out->why == NULL)
+			out->why = out->why_text;
+	}
+	rx__prescription__free_unpacked(p, NULL);
+	return err;
+}
+
 static rx_err_t do_dispense(store_pending_t *ch)
 {
 	MDB_txn *txn = ch->txn;
@@ -455,6 +505,8 @@ static rx_err_t do_dispense(store_pending_t *ch)
 		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
 	if (use != current_use(r))
 		RETURN_REFUSAL(RX_INVALID, "the dispense record names a use other than the one claimed");
+	if ((err = check_lines(ch, r)) != RX_OK)
+		return err;
 
 	Rxstore__DispenseRow row = RXSTORE__DISPENSE_ROW__INIT;
 	row.version = 1;

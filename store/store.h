@@ -106,6 +106,16 @@ typedef struct {
 	uint32_t days;         /* days of supply, 1..365 */
 } store_item_t;
 
+/* DISPENSE: one line of the record (rx.Line): what became of the prescribed
+ * item in its place.  rx_check_dispense has checked the line on its own. */
+#define STORE_LINE_AS_WRITTEN 1    /* rx.Outcome */
+#define STORE_LINE_SUBSTITUTED 2
+#define STORE_LINE_NOT_DISPENSED 3
+typedef struct {
+	int outcome;
+	const char *drug_code; /* the product handed over; "" if none */
+} store_line_t;
+
 /* One finding of the duplicate-medication check (rx.Warning). */
 #define STORE_WARN_DUPLICATE 1    /* DUPLICATE_INGREDIENT */
 #define STORE_WARN_UNKNOWN_DRUG 2 /* UNKNOWN_DRUG */
@@ -164,6 +174,9 @@ typedef struct {
 	const store_item_t *items;
 	size_t n_items;
 	const char *override_reason;
+	/* DISPENSE: the record's lines, one per prescribed item (proto/README 5.10). */
+	const store_line_t *lines;
+	size_t n_lines;
 	int heartbeat;              /* WATCH: the connection already watches; its
 				     * first WATCH was audited, this one is not */
 } store_change_t;
@@ -196,7 +209,8 @@ typedef struct {
 typedef struct {
 	store_rx_t rx;   /* the prescription after the change */
 	uint32_t use;    /* CLAIM: the use claimed; DISPENSE: the use dispensed */
-	const char *why; /* on refusal: a static reason, safe to log */
+	const char *why; /* on refusal: a static reason, or why_text; safe to log */
+	char why_text[160]; /* a reason naming an item (never a code or a patient) */
 	int replayed;    /* RX_OK from a retry: the stored reply was returned */
 	int commit;      /* a refusal whose bookkeeping (code attempts) was kept */
 	int audit_lost;  /* a plain read answered although its audit entry failed */

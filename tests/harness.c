@@ -397,13 +397,17 @@ void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t us
 	Rx__DispenseRecord *d = &out->d;
 	rx__dispense_record__init(d);
 	norvasc(&out->item);
-	out->items[0] = &out->item;
+	rx__line__init(&out->line);
+	out->line.item = 1;
+	out->line.outcome = RX__OUTCOME__AS_WRITTEN;
+	out->line.handed = &out->item;
+	out->lines[0] = &out->line;
 	d->version = RX_DOC_VERSION;
 	d->prescription_id = (char *)id;
 	d->use = use;
 	d->pharmacy_key.data = (uint8_t *)kp->pk;
 	d->pharmacy_key.len = RX_KEY_LEN;
-	d->n_items = 1;
-	d->items = out->items;
+	d->n_lines = 1;
+	d->lines = out->lines;
 	d->notes = (char *)"";
 }

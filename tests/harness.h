@@ -132,13 +132,15 @@ typedef struct {
 typedef struct {
 	Rx__DispenseRecord d;
 	Rx__Item item;
-	Rx__Item *items[1];
+	Rx__Line line;
+	Rx__Line *lines[1];
 } harness_rec_t;
 /* A version-2 prescription by kp (its prescriber key) for patient; issued_at
  * 0: now, valid_until 0: the usual 4 days; notes NULL: none. */
 void harness_prescription(const rx_keypair_t *kp, const char *patient, uint32_t uses,
 			  int64_t issued_at, int64_t valid_until, const char *notes, harness_rx_t *out);
-/* A version-2 dispense record of the prescribed item by kp (its pharmacy key). */
+/* A version-2 dispense record by kp (its pharmacy key): the prescribed item
+ * (harness_prescription's) handed over as written. */
 void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t use, harness_rec_t *out);
 
 /* Milliseconds on the monotonic clock. */

@@ -567,6 +567,8 @@ typedef struct {
 	Rx__DispenseRecord d;
 	Rx__Item item[RX_MAX_ITEMS + 1];
 	Rx__Item *items[RX_MAX_ITEMS + 1];
+	Rx__Line line[RX_MAX_ITEMS + 1];
+	Rx__Line *lines[RX_MAX_ITEMS + 1];
 	uint8_t key[RX_KEY_LEN];
 	char id[RX_ID_LEN + 1];
 	char text[4096];
@@ -580,6 +582,11 @@ static Rx__DispenseRecord *good_dispense(dispense_fixture_t *f)
 	for (int i = 0; i <= RX_MAX_ITEMS; i++) {
 		good_item(&f->item[i]);
 		f->items[i] = &f->item[i];
+		rx__line__init(&f->line[i]);
+		f->line[i].item = (uint32_t)i + 1;
+		f->line[i].outcome = RX__OUTCOME__AS_WRITTEN;
+		f->line[i].handed = &f->item[i];
+		f->lines[i] = &f->line[i];
 	}
 	Rx__DispenseRecord *d = &f->d;
 	rx__dispense_record__init(d);
@@ -588,8 +595,8 @@ static Rx__DispenseRecord *good_dispense(dispense_fixture_t *f)
 	d->use = 1;
 	d->pharmacy_key.data = f->key;
 	d->pharmacy_key.len = RX_KEY_LEN;
-	d->n_items = 1;
-	d->items = f->items;
+	d->n_lines = 1;
+	d->lines = f->lines;
 	d->notes = "";
 	return d;
 }
@@ -609,9 +616,108 @@ START_TEST(dispense_good)
 	Rx__DispenseRecord *d = good_dispense(&f);
 	ck_assert_int_eq(dcheck(d), RX_OK);
 	d->use = RX_MAX_USES;
-	d->n_items = RX_MAX_ITEMS;
+	d->n_lines = RX_MAX_ITEMS;
 	d->notes = "generic substituted\n後発品に変更";
 	ck_assert_int_eq(dcheck(d), RX_OK);
+}
+END_TEST
+
+/* A line's outcome, handed item and reason go together (proto/README 2.5). */
+START_TEST(dispense_lines)
+{
+	dispense_fixture_t f;
+	Rx__DispenseRecord *d;
+	static const struct {
+		Rx__Outcome outcome;
+		Rx__LineReason reason;
+		int handed, ok;
+	} rows[] = {
+		{RX__OUTCOME__AS_WRITTEN, RX__LINE_REASON__REASON_NONE, 1, 1},
+		{RX__OUTCOME__AS_WRITTEN, RX__LINE_REASON__PATIENT_REQUEST, 1, 1},
+		{RX__OUTCOME__AS_WRITTEN, RX__LINE_REASON__GENERIC, 1, 0},
+		{RX__OUTCOME__AS_WRITTEN, RX__LINE_REASON__LEFTOVER, 1, 0},
+		{RX__OUTCOME__AS_WRITTEN, RX__LINE_REASON__REASON_NONE, 0, 0},
+		{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__GENERIC, 1, 1},
+		{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__OUT_OF_STOCK, 1, 1},
+		{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__PATIENT_REQUEST, 1, 1},
+		{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__INQUIRY, 1, 1},
+		{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__REASON_NONE, 1, 0},
+		{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__LEFTOVER, 1, 0},
+		{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__GENERIC, 0, 0},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__LEFTOVER, 0, 1},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__OUT_OF_STOCK, 0, 1},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__PATIENT_DECLINED, 0, 1},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__INQUIRY, 0, 1},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__OTHER_REASON, 0, 1},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__REASON_NONE, 0, 0},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__GENERIC, 0, 0},
+		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__LEFTOVER, 1, 0},
+		{RX__OUTCOME__OUTCOME_NONE, RX__LINE_REASON__REASON_NONE, 1, 0},
+		{(Rx__Outcome)4, RX__LINE_REASON__REASON_NONE, 1, 0},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		d = good_dispense(&f);
+		d->n_lines = 2; /* the first stays as written: something is handed over */
+		f.line[1].outcome = rows[i].outcome;
+		f.line[1].reason = rows[i].reason;
+		f.line[1].handed = rows[i].handed ? &f.item[1] : NULL;
+		ck_assert_msg((dcheck(d) == RX_OK) == rows[i].ok, "row %zu", i);
+	}
+
+	/* nothing handed over at all: release the claim instead */
+	d = good_dispense(&f);
+	f.line[0].outcome = RX__OUTCOME__NOT_DISPENSED;
+	f.line[0].reason = RX__LINE_REASON__LEFTOVER;
+	f.line[0].handed = NULL;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	/* lines name the items 1..n in order */
+	d = good_dispense(&f);
+	d->n_lines = 3;
+	f.line[2].item = 2;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	f.line[2].item = 4;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	f.line[2].item = 3;
+	ck_assert_int_eq(dcheck(d), RX_OK);
+	f.line[0].item = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	/* a handed item carries no marks, and must be a valid item */
+	d = good_dispense(&f);
+	f.item[0].no_change = 1;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	good_item(&f.item[0]);
+	f.item[0].no_form_change = 1;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	good_item(&f.item[0]);
+	f.item[0].no_strength_change = 1;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	good_item(&f.item[0]);
+	f.item[0].days = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	/* the items of records stored before lines are not accepted now */
+	d = good_dispense(&f);
+	d->n_items = 1;
+	d->items = f.items;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+}
+END_TEST
+
+/* medical_necessity qualifies a no_change mark and needs one. */
+START_TEST(item_marks)
+{
+	Rx__Item it;
+	const char *field = NULL, *why = NULL;
+	good_item(&it);
+	it.no_form_change = it.no_strength_change = 1;
+	ck_assert_int_eq(rx_check_item(&it, &field, &why), RX_OK);
+	it.medical_necessity = 1;
+	ck_assert_int_eq(rx_check_item(&it, &field, &why), RX_INVALID);
+	ck_assert_str_eq(field, "medical_necessity");
+	it.no_change = 1;
+	ck_assert_int_eq(rx_check_item(&it, &field, &why), RX_OK);
 }
 END_TEST
 
@@ -658,9 +764,9 @@ START_TEST(dispense_rules)
 	ck_assert_int_eq(dcheck(d), RX_INVALID);
 
 	d = good_dispense(&f);
-	d->n_items = 0;
+	d->n_lines = 0;
 	ck_assert_int_eq(dcheck(d), RX_INVALID);
-	d->n_items = RX_MAX_ITEMS + 1;
+	d->n_lines = RX_MAX_ITEMS + 1;
 	ck_assert_int_eq(dcheck(d), RX_INVALID);
 
 	d = good_dispense(&f);
@@ -820,6 +926,8 @@ static Suite *check_suite(void)
 	tc = tcase_create("dispense");
 	tcase_add_test(tc, dispense_good);
 	tcase_add_test(tc, dispense_rules);
+	tcase_add_test(tc, dispense_lines);
+	tcase_add_test(tc, item_marks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("valid_until");

@@ -4,7 +4,10 @@
  * drug master with the duplicate-medication check: the shipped list loaded
  * with rxctl (a bad file first, refused with its line numbers), a prescriber
  * refused DUPLICATE_MEDICATION with the findings and overriding with a
- * reason, the pharmacy's claim receipt carrying the warnings. */
+ * reason, the pharmacy's claim receipt carrying the warnings; and the real
+ * rx-clinic and rx-pharmacy with substitution (issue #14): marks on the
+ * prescribed items, dispense record files of lines, their local errors and
+ * the broker's refusals, and both statuses showing what was handed over. */
 #include <check.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -17,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -803,6 +807,220 @@ START_TEST(drugs_admin_refusals)
 }
 END_TEST
 
+/* ---- the CLIs: substitution marks and dispense lines (issue #14) ---- */
+
+#define CLINIC "1312345678"
+#define PHARMACY "1398765432"
+
+/* Where the CLIs run: key files, curve files and JSON inside the data dir's
+ * cli/ (removed with it), and rxd's curve key for --server-key. */
+typedef struct {
+	char dir[300];
+	char server[RX_Z85_LEN + 1];
+} cli_t;
+
+static void cli_write(const cli_t *cl, const char *name, const char *text)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%s", cl->dir, name);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
+static void cli_up(world_t *w, cli_t *cl)
+{
+	char hex[2 * RX_SEED_LEN + 2], text[128], pub[RX_Z85_LEN + 1], sec[RX_Z85_LEN + 1];
+	const struct {
+		const char *name;
+		const rx_keypair_t *kp;
+	} keys[] = {{"doc.key", &w->doc}, {"ph.key", &w->ph}, {"hanako.card", &w->card}};
+	const struct {
+		const char *name, *code;
+		int kind;
+	} curves[] = {{"doc.curve", CLINIC, 1}, {"ph.curve", PHARMACY, 2}};
+	snprintf(cl->dir, sizeof cl->dir, "%s/cli", w->h.dir);
+	ck_assert_int_eq(mkdir(cl->dir, 0700), 0);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		rx_hex(keys[i].kp->sk, RX_SEED_LEN, hex); /* libsodium's secret key starts with the seed */
+		strcat(hex, "\n");
+		cli_write(cl, keys[i].name, hex);
+	}
+	for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++) {
+		harness_inst_t *in = harness_institution(&w->h, curves[i].code, curves[i].kind);
+		ck_assert_ptr_nonnull(in);
+		rx_z85_encode(in->curve.pk, pub);
+		rx_z85_encode(in->curve.sk, sec);
+		snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pub, sec);
+		cli_write(cl, curves[i].name, text);
+	}
+	rx_z85_encode(w->h.server_key, cl->server);
+}
+
+/* Run the real rx-clinic ("doc") or rx-pharmacy ("ph") in cl's dir with
+ * who's connection options and args; stdout into out.  Its exit status. */
+static int cli(const world_t *w, const cli_t *cl, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int cli(const world_t *w, const cli_t *cl, const char *who, const char *fmt, ...)
+{
+	char args[1024], cmd[4096];
+	const char *tool = getenv(strcmp(who, "doc") == 0 ? "RX_CLINIC" : "RX_PHARMACY");
+	va_list ap;
+	ck_assert_msg(tool != NULL, "$RX_CLINIC and $RX_PHARMACY must name the CLIs");
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd,
+		 "cd '%s' && '%s' --broker '%s' --key %s.key --curve-key %s.curve --server-key '%s' %s "
+		 "2>/dev/null",
+		 cl->dir, tool, w->h.endpoint, who, who, cl->server, args);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The string value of "key" in the compact JSON in out, into buf. */
+static const char *field(const char *key, char *buf, size_t cap)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":\"", key);
+	const char *p = strstr(out, pat), *e;
+	ck_assert_msg(p != NULL, "no \"%s\" in %s", key, out);
+	p += strlen(pat);
+	e = strchr(p, '"');
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_lt((size_t)(e - p), cap);
+	memcpy(buf, p, (size_t)(e - p));
+	buf[e - p] = '\0';
+	return buf;
+}
+
+#define ITEM(code, name, extra)                                                                  \
+	"{\"drug_code\":\"" code "\",\"name\":\"" name "\",\"dose\":\"1 tablet\",\"unit\":\"tablet\"," \
+	"\"usage\":\"once daily after breakfast\",\"days\":28,\"quantity\":28" extra "}"
+#define NORVASC ITEM("2171022F1029", "ノルバスク錠２．５ｍｇ", ",\"no_strength_change\":true")
+#define CRESTOR ITEM("2189017F1022", "クレストール錠２．５ｍｇ", ",\"no_change\":true,\"medical_necessity\":true")
+#define AMLODIPINE ITEM("2171022F1010", "アムロジピンベシル酸塩２．５ｍｇ錠", "")
+/* What the status of the dispense below must show, as printed (compact). */
+#define LINE1 "{\"item\":1,\"outcome\":\"substituted\",\"reason\":\"generic\",\"handed\":" AMLODIPINE "}"
+#define LINE2 "{\"item\":2,\"outcome\":\"as_written\",\"handed\":" ITEM("2189017F1022", "クレストール錠２．５ｍｇ", "") "}"
+
+/* rx-clinic submit with marks, rx-pharmacy dispense from a record file of
+ * lines (local errors for a file the pharmacist must fix, the broker's
+ * SUBSTITUTION_NOT_ALLOWED and DIFFERENT_INGREDIENT with its message, a
+ * generic substituted, an unknown product's warning), and both statuses
+ * showing the marks and the lines. */
+START_TEST(cli_dispense_lines)
+{
+	world_t w;
+	cli_t cl;
+	char id[RX_ID_LEN + 1], id2[RX_ID_LEN + 1], claim_tok[40], unknown[13] = "1149019F1990", want[512];
+	world_up(&w);
+	cli_up(&w, &cl);
+	ck_assert_int_eq(rxctl(&w.h, "drugs load '%s'", getenv("DRUGS_CSV")), 0);
+
+	/* Marks that cannot be: refused before anything is signed. */
+	cli_write(&cl, "bad-mark.json", "{\"items\":[" ITEM("2171022F1029", "x", ",\"medical_necessity\":true") "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit bad-mark.json"), 1);
+	ck_assert_msg(HAS("item 1: \\\"medical_necessity\\\"") && HAS("no_change"), "%s", out);
+	cli_write(&cl, "bad-mark2.json", "{\"items\":[" ITEM("2171022F1029", "x", ",\"no_change\":\"yes\"") "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit bad-mark2.json"), 1);
+	ck_assert_msg(HAS("\\\"no_change\\\" must be true or false"), "%s", out);
+
+	cli_write(&cl, "rx.json", "{\"items\":[" NORVASC "," CRESTOR "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit rx.json"), 0);
+	field("id", id, sizeof id);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS("\"items\":[" NORVASC "," CRESTOR "]") && HAS("\"dispenses\":[]"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", id), 0);
+	field("claim", claim_tok, sizeof claim_tok);
+
+	/* Record files the pharmacist must fix: exit 1, the line named,
+	 * nothing sent. */
+	cli_write(&cl, "legacy.json", "{\"items\":[" AMLODIPINE "," CRESTOR "]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s legacy.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("\"status\":\"SYSTEM\"") && HAS("old record format") && HAS("\\\"lines\\\""), "%s", out);
+	cli_write(&cl, "missing.json", "{\"lines\":[{\"item\":1,\"outcome\":\"substituted\",\"reason\":\"generic\","
+				       "\"handed\":" AMLODIPINE "}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s missing.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("item 2 (2189017F1022) has no line"), "%s", out);
+	cli_write(&cl, "twice.json", "{\"lines\":[{\"item\":1,\"outcome\":\"as_written\"},"
+				     "{\"item\":1,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s twice.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("line 2: item 1 already has line 1"), "%s", out);
+	cli_write(&cl, "outcome.json", "{\"lines\":[{\"item\":1,\"outcome\":\"swapped\"},"
+				       "{\"item\":2,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s outcome.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("line 1: \\\"outcome\\\" must be"), "%s", out);
+	cli_write(&cl, "noreason.json", "{\"lines\":[{\"item\":1,\"outcome\":\"as_written\"},"
+					"{\"item\":2,\"outcome\":\"not_dispensed\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s noreason.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("line 2: a not_dispensed line needs a \\\"reason\\\""), "%s", out);
+	cli_write(&cl, "broken.json", "{\"lines\": [");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s broken.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("broken.json:1"), "%s", out);
+
+	/* The broker's refusals, with its message naming the item. */
+	cli_write(&cl, "no-change.json", "{\"lines\":[{\"item\":1,\"outcome\":\"as_written\"},"
+					 "{\"item\":2,\"outcome\":\"substituted\",\"reason\":\"generic\",\"handed\":"
+					 ITEM("2189017F1014", "ロスバスタチンカルシウム２．５ｍｇ錠", "") "}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s no-change.json", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"SUBSTITUTION_NOT_ALLOWED\"") && HAS("item 2"), "%s", out);
+	cli_write(&cl, "other.json", "{\"lines\":[{\"item\":1,\"outcome\":\"substituted\",\"reason\":\"out_of_stock\","
+				     "\"handed\":" ITEM("1149019F1013", "ロキソプロフェンナトリウム６０ｍｇ錠", "") "},"
+				     "{\"item\":2,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s other.json", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"DIFFERENT_INGREDIENT\"") && HAS("item 1"), "%s", out);
+
+	/* A generic for item 1 (same strength, as its mark asks), item 2 as
+	 * written: accepted. */
+	cli_write(&cl, "generic.json", "{\"lines\":[" LINE1 ",{\"item\":2,\"outcome\":\"as_written\"}],"
+				       "\"notes\":\"generic for item 1\"}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s generic.json", id, claim_tok), 0);
+	ck_assert_msg(HAS("\"status\":\"OK\"") && HAS("\"state\":\"DISPENSED\"") && HAS("\"use\":1") &&
+			      !HAS("\"warnings\""),
+		      "%s", out);
+
+	/* Both sides, for the prescriber and the pharmacist: the items with
+	 * their marks, the lines, the handed items without them. */
+	snprintf(want, sizeof want, "\"lines\":[" LINE1 "," LINE2 "],\"notes\":\"generic for item 1\"");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS("\"items\":[" NORVASC "," CRESTOR "]") && HAS("\"dispenses\":[{\"use\":1,") &&
+			      HAS("\"institution\":\"" PHARMACY "\"") && HAS(want),
+		      "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s", id), 0);
+	ck_assert_msg(!HAS("\"lines\"") && !HAS("\"items\""), "without --body: %s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --body", id), 0);
+	ck_assert_msg(HAS("\"items\":[" NORVASC "," CRESTOR "]") && HAS(want), "%s", out);
+
+	/* A substitute the master does not list: accepted, with its warning
+	 * printed as a submit's are. */
+	while (rx_drug_code_valid(unknown) != RX_OK)
+		unknown[11]++;
+	cli_write(&cl, "rx2.json", "{\"items\":[" ITEM("1149019F1560", "ロキソニン錠６０ｍｇ", "") "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit rx2.json"), 0);
+	field("id", id2, sizeof id2);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", id2), 0);
+	field("claim", claim_tok, sizeof claim_tok);
+	snprintf(want, sizeof want,
+		 "{\"lines\":[{\"item\":1,\"outcome\":\"substituted\",\"reason\":\"out_of_stock\",\"handed\":"
+		 "{\"drug_code\":\"%s\",\"name\":\"loxoprofen 60 mg\",\"dose\":\"1 tablet\",\"unit\":\"tablet\","
+		 "\"usage\":\"after meals\",\"days\":5,\"quantity\":15}}]}",
+		 unknown);
+	cli_write(&cl, "unknown.json", want);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s unknown.json", id2, claim_tok), 0);
+	snprintf(want, sizeof want, "\"warnings\":[{\"kind\":\"UNKNOWN_DRUG\",\"item\":0,\"drug_code\":\"%s\"",
+		 unknown);
+	ck_assert_msg(HAS("\"status\":\"OK\"") && HAS(want), "%s", out);
+	world_down(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -818,6 +1036,7 @@ int main(void)
 	tcase_add_test(tc, metrics_scrapers_cannot_stall_rxd);
 	tcase_add_test(tc, duplicate_refused_overridden_and_warned_at_claim);
 	tcase_add_test(tc, drugs_admin_refusals);
+	tcase_add_test(tc, cli_dispense_lines);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

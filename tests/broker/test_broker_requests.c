@@ -227,6 +227,67 @@ START_TEST(every_refusal)
 }
 END_TEST
 
+/* Substitution through the broker (proto/README 5.10): the prescriber's
+ * marks and the ingredient decide; a refusal names the item and leaves the
+ * claim as it was; what was handed over is in the record STATUS returns. */
+START_TEST(substitution_end_to_end)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], marked[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN], tok2[RX_TOKEN_LEN];
+	rxc_result_t r;
+	harness_rx_t sp;
+	harness_rec_t rec;
+
+	world_up(&w, 0);
+	/* ノルバスク錠５ｍｇ marked no change (for medical necessity) */
+	harness_prescription(&w.doc, w.patient, 1, 0, 0, "no change", &sp);
+	sp.item.no_change = sp.item.medical_necessity = 1;
+	ck_assert_int_eq(SUBMIT(w.cdoc, NULL, &sp.p, &r), RX_OK);
+	strcpy(marked, r.receipt->prescription_id);
+	rxc_result_free(&r);
+	claim(w.cph1, marked, tok);
+	harness_dispense_record(&w.ph1, marked, 0, &rec);
+	rec.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	rec.line.reason = RX__LINE_REASON__GENERIC;
+	rec.item.drug_code = (char *)"2171022F5067"; /* another strength's generic */
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, marked, tok, &rec.d, &r), RX_SUBSTITUTION_NOT_ALLOWED);
+	ck_assert_ptr_nonnull(strstr(r.message, "item 1"));
+	rxc_result_free(&r);
+	ck_assert_int_eq(state_of(w.cph1, marked), RX_STATE_CLAIMED);
+	/* as written it goes */
+	harness_dispense_record(&w.ph1, marked, 0, &rec);
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, marked, tok, &rec.d, &r), RX_OK);
+	rxc_result_free(&r);
+
+	/* unmarked: a product of another ingredient is refused, the generic is not */
+	submit(&w, 1, id);
+	claim(w.cph1, id, tok2);
+	harness_dispense_record(&w.ph1, id, 0, &rec);
+	rec.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	rec.line.reason = RX__LINE_REASON__OUT_OF_STOCK;
+	rec.item.drug_code = (char *)"2189015F1023"; /* atorvastatin */
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok2, &rec.d, &r), RX_DIFFERENT_INGREDIENT);
+	ck_assert_ptr_nonnull(strstr(r.message, "item 1"));
+	rxc_result_free(&r);
+	rec.item.drug_code = (char *)"2171022F5067";
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok2, &rec.d, &r), RX_OK);
+	rxc_result_free(&r);
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, id, &r), RX_OK);
+	ck_assert_uint_eq(r.reply->n_dispenses, 1);
+	Rx__DispenseRecord *d = rx__dispense_record__unpack(NULL, r.reply->dispenses[0]->record->body.len,
+							      r.reply->dispenses[0]->record->body.data);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->n_lines, 1);
+	ck_assert_int_eq(d->lines[0]->outcome, RX__OUTCOME__SUBSTITUTED);
+	ck_assert_int_eq(d->lines[0]->reason, RX__LINE_REASON__OUT_OF_STOCK);
+	ck_assert_str_eq(d->lines[0]->handed->drug_code, "2171022F5067");
+	rx__dispense_record__free_unpacked(d, NULL);
+	rxc_result_free(&r);
+	world_down(&w);
+}
+END_TEST
+
 /* The dispensing reserve holds: once the map is down to its reserve, only
  * what finishes a claimed prescription goes on.  Submits, reads and
  * refusals are refused STORAGE_FULL without an audit entry, so a flood of
@@ -348,6 +409,7 @@ TCase *broker_requests_tcase(void)
 	TCase *tc = world_tcase("requests");
 	tcase_add_test(tc, lifecycle);
 	tcase_add_test(tc, every_refusal);
+	tcase_add_test(tc, substitution_end_to_end);
 	tcase_add_test(tc, storage_full_keeps_room_to_dispense);
 	tcase_add_test(tc, retries_get_the_original_reply);
 	return tc;

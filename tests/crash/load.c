@@ -311,17 +311,21 @@ static void release(client_t *c, const char *id, const uint8_t *token, answer_t 
 static void dispense(client_t *c, const char *id, const uint8_t *token, uint32_t use, answer_t *a)
 {
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	Rx__Item it, *items[1] = {&it};
+	Rx__Item it;
+	Rx__Line line = RX__LINE__INIT, *lines[1] = {&line};
 	Rx__Call call = RX__CALL__INIT;
 
 	norvasc(&it);
+	line.item = 1;
+	line.outcome = RX__OUTCOME__AS_WRITTEN;
+	line.handed = &it;
 	d.version = RX_DOC_VERSION;
 	d.prescription_id = (char *)id;
 	d.use = use;
 	d.pharmacy_key.data = c->me->key.pk;
 	d.pharmacy_key.len = RX_KEY_LEN;
-	d.n_items = 1;
-	d.items = items;
+	d.n_lines = 1;
+	d.lines = lines;
 	d.notes = (char *)"";
 	call.op = RX__OP__DISPENSE;
 	call.prescription_id = (char *)id;

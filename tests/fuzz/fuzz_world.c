@@ -199,14 +199,18 @@ void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, fw_
 	Rx__DispenseRecord *d = &out->d;
 	rx__dispense_record__init(d);
 	item(&out->item, 0);
-	out->items[0] = &out->item;
+	rx__line__init(&out->line);
+	out->line.item = 1;
+	out->line.outcome = RX__OUTCOME__AS_WRITTEN;
+	out->line.handed = &out->item;
+	out->lines[0] = &out->line;
 	d->version = RX_DOC_VERSION;
 	d->prescription_id = (char *)id;
 	d->use = use;
 	d->pharmacy_key.data = (uint8_t *)pharmacy->pk;
 	d->pharmacy_key.len = RX_KEY_LEN;
-	d->n_items = 1;
-	d->items = out->items;
+	d->n_lines = 1;
+	d->lines = out->lines;
 	d->notes = (char *)"";
 }
 

@@ -125,7 +125,8 @@ typedef struct {
 typedef struct {
 	Rx__DispenseRecord d;
 	Rx__Item item;
-	Rx__Item *items[1];
+	Rx__Line line;
+	Rx__Line *lines[1];
 } fw_rec_t;
 /* A prescription by FW_PRESCRIBER (items: how many, 1..32). */
 void fw_prescription(const fw_t *w, const rx_keypair_t *card, int64_t issued_at, int days,

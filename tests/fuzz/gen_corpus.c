@@ -276,6 +276,27 @@ static void v2_seeds(void)
 	fw_dispense(kp(FW_PHARMACY_OTHER), w->rx[FW_RX_CLAIMED], 0, &r.dispense);
 	seed("dispense-not-pharmacy", FW_PHARMACY, &r.call, r.doc, RX_PERMISSION_DENIED);
 
+	/* P: a record's lines (proto/README 2.5): the items of a record stored
+	 * before lines; a handed item with a mark; a substitution without its
+	 * reason.  S (5.10): a product of another ingredient. */
+	Rx__Item *legacy[1];
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	legacy[0] = &r.dispense.item;
+	r.dispense.d.items = legacy;
+	r.dispense.d.n_items = 1;
+	seed("dispense-legacy-items", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	r.dispense.item.no_change = 1;
+	seed("dispense-handed-marked", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	r.dispense.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	seed("dispense-substituted-no-reason", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	r.dispense.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	r.dispense.line.reason = RX__LINE_REASON__GENERIC;
+	r.dispense.item.drug_code = (char *)"1124009F1010"; /* brotizolam */
+	seed("dispense-other-ingredient", FW_PHARMACY, &r.call, r.doc, RX_DIFFERENT_INGREDIENT);
+
 	/* 7: a DISPENSE whose one signature is broken. */
 	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
 	seed_bad_signature("dispense-bad-signature", FW_PHARMACY, &r.call, r.doc);

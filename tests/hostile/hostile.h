@@ -71,7 +71,8 @@ typedef struct {
 typedef struct {
 	Rx__DispenseRecord d;
 	Rx__Item it;
-	Rx__Item *items[1];
+	Rx__Line line;
+	Rx__Line *lines[1];
 } record_t;
 
 /* A request built by hand around a document (doc_request), for the rows

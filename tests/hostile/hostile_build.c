@@ -175,13 +175,17 @@ void record_init(hx_t *x, record_t *r)
 {
 	rx__dispense_record__init(&r->d);
 	item_init(&r->it);
-	r->items[0] = &r->it;
+	rx__line__init(&r->line);
+	r->line.item = 1;
+	r->line.outcome = RX__OUTCOME__AS_WRITTEN;
+	r->line.handed = &r->it;
+	r->lines[0] = &r->line;
 	r->d.version = RX_DOC_VERSION;
 	r->d.prescription_id = x->id;
 	r->d.pharmacy_key.data = x->ph.pk;
 	r->d.pharmacy_key.len = RX_KEY_LEN;
-	r->d.n_items = 1;
-	r->d.items = r->items;
+	r->d.n_lines = 1;
+	r->d.lines = r->lines;
 	r->d.notes = (char *)"";
 }
 

@@ -247,16 +247,110 @@ static void b_items_4000(hx_t *x, frames_t *f)
 	presc_items(x, f, 4000, 1);
 }
 
-static void b_dispense_items_33(hx_t *x, frames_t *f)
+static void b_dispense_lines_33(hx_t *x, frames_t *f)
 {
 	record_t r;
 	record_init(x, &r);
-	Rx__Item **items = hx_alloc(x, 33 * sizeof *items);
-	for (size_t i = 0; i < 33; i++)
-		items[i] = &r.it;
-	r.d.items = items;
-	r.d.n_items = 33;
+	Rx__Line *l = hx_alloc(x, 33 * sizeof *l);
+	Rx__Line **lines = hx_alloc(x, 33 * sizeof *lines);
+	for (size_t i = 0; i < 33; i++) {
+		l[i] = r.line;
+		l[i].item = (uint32_t)i + 1;
+		lines[i] = &l[i];
+	}
+	r.d.lines = lines;
+	r.d.n_lines = 33;
 	dispense_record(x, f, &r);
+}
+
+/* ---- a dispense record's lines (proto/README 2.5) ---- */
+
+/* The record's form before lines: what was handed over as bare items. */
+static void b_dispense_legacy_items(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	Rx__Item **items = hx_alloc(x, sizeof *items);
+	items[0] = &r.it;
+	r.d.items = items;
+	r.d.n_items = 1;
+	dispense_record(x, f, &r);
+}
+
+static void b_dispense_no_lines(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.n_lines = 0;
+	dispense_record(x, f, &r);
+}
+
+static void b_line_item_0(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.line.item = 0;
+	dispense_record(x, f, &r);
+}
+
+static void b_line_outcome_99(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.line.outcome = (Rx__Outcome)99;
+	dispense_record(x, f, &r);
+}
+
+static void b_line_handed_with_mark(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.it.no_change = 1;
+	dispense_record(x, f, &r);
+}
+
+static void b_line_substituted_no_reason(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	dispense_record(x, f, &r);
+}
+
+/* Nothing handed over at all: a claim with nothing to dispense is released. */
+static void b_line_only_not_dispensed(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.line.outcome = RX__OUTCOME__NOT_DISPENSED;
+	r.line.reason = RX__LINE_REASON__LEFTOVER;
+	r.line.handed = NULL;
+	dispense_record(x, f, &r);
+}
+
+static void b_line_not_dispensed_but_handed(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.line.outcome = RX__OUTCOME__NOT_DISPENSED;
+	r.line.reason = RX__LINE_REASON__OUT_OF_STOCK;
+	dispense_record(x, f, &r);
+}
+
+static void b_line_reason_99(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.line.reason = (Rx__LineReason)99;
+	dispense_record(x, f, &r);
+}
+
+static void b_item_necessity_without_no_change(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	ps.it.medical_necessity = 1;
+	submit_presc(x, f, &ps);
 }
 
 const row_t hostile_rows_text[] = {
@@ -289,7 +383,17 @@ const row_t hostile_rows_text[] = {
 	ROW("count", items_0, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("count", items_33, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("count", items_4000, AS_DOC, RX_INVALID, RID_ECHO),
-	ROW("count", dispense_items_33, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("count", dispense_lines_33, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", dispense_legacy_items, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", dispense_no_lines, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", line_item_0, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", line_outcome_99, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", line_handed_with_mark, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", line_substituted_no_reason, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", line_only_not_dispensed, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", line_not_dispensed_but_handed, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", line_reason_99, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("lines", item_necessity_without_no_change, AS_DOC, RX_INVALID, RID_ECHO),
 };
 
 const int hostile_rows_text_n =

@@ -162,13 +162,47 @@ static rx_err_t build_reply(void *arg, const store_change_t *c, const store_outc
 	return RX_OK;
 }
 
+/* The prescribed item of every world prescription, and the DISPENSE line
+ * that hands it over as written. */
+#define WORLD_DRUG "2171022F1029"
+static const store_line_t as_written = {STORE_LINE_AS_WRITTEN, WORLD_DRUG};
+
+/* body: a prescription of WORLD_DRUG, exactly WORLD_BODY_LEN bytes, made
+ * unique by random notes that pad it to that length. */
+static void world_body(uint8_t body[WORLD_BODY_LEN])
+{
+	Rx__Item it = RX__ITEM__INIT, *items[1] = {&it};
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	char notes[WORLD_BODY_LEN];
+	uint8_t r[WORLD_BODY_LEN / 2];
+	it.drug_code = (char *)WORLD_DRUG;
+	it.name = (char *)"Norvasc 2.5 mg tablet";
+	it.days = it.quantity = 28;
+	p.version = RX_DOC_VERSION;
+	p.n_items = 1;
+	p.items = items;
+	p.notes = (char *)"";
+	size_t base = rx__prescription__get_packed_size(&p);
+	size_t pad = WORLD_BODY_LEN - base - 2; /* the notes' tag and one-byte length */
+	randombytes_buf(r, sizeof r);
+	for (size_t i = 0; i < pad; i++)
+		notes[i] = "0123456789abcdef"[(r[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	notes[pad] = '\0';
+	p.notes = notes;
+	ck_assert_uint_eq(rx__prescription__get_packed_size(&p), WORLD_BODY_LEN);
+	rx__prescription__pack(&p, body);
+}
+
 /* A fresh request (new request id, call hash, body and signature). */
 store_change_t *mk(call_t *k, int op, const uint8_t *actor, const char *id, int64_t now)
 {
 	memset(k, 0, sizeof *k);
 	randombytes_buf(k->request_id, sizeof k->request_id);
 	randombytes_buf(k->call_hash, sizeof k->call_hash);
-	randombytes_buf(k->body, sizeof k->body);
+	if (op == RX_OP_SUBMIT)
+		world_body(k->body);
+	else
+		randombytes_buf(k->body, sizeof k->body);
 	randombytes_buf(k->sig, sizeof k->sig);
 	store_change_t *c = &k->c;
 	c->op = op;
@@ -185,6 +219,10 @@ store_change_t *mk(call_t *k, int op, const uint8_t *actor, const char *id, int6
 	c->body = k->body;
 	c->body_len = sizeof k->body;
 	c->signature = k->sig;
+	if (op == RX_OP_DISPENSE) {
+		c->lines = &as_written;
+		c->n_lines = 1;
+	}
 	/* The patient's card, as the reader at the counter would present it,
 	 * for the ops that take one; a test may change or drop it. */
 	if (op == RX_OP_SUBMIT || op == RX_OP_CLAIM || op == RX_OP_LIST) {

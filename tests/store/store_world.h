@@ -53,12 +53,16 @@ typedef struct {
 	int fail_reply; /* make the reply builder refuse */
 } world_t;
 
+/* Every request's body is this long: a SUBMIT's is a real prescription
+ * (the store reads its items at DISPENSE), unique by its random notes. */
+#define WORLD_BODY_LEN 160
+
 /* One request's bytes; the change points into it. */
 typedef struct {
 	store_change_t c;
 	uint8_t request_id[RX_REQUEST_ID_LEN];
 	uint8_t call_hash[RX_HASH_LEN];
-	uint8_t body[48];
+	uint8_t body[WORLD_BODY_LEN]; /* SUBMIT: a Prescription (world_body) */
 	uint8_t sig[RX_SIG_LEN];
 	uint8_t token[RX_TOKEN_LEN];
 	char id[RX_ID_LEN + 1];

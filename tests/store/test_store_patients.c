@@ -105,6 +105,18 @@ static const rx_drug_row_t master_rows[] = {
 	 "rosuvastatin calcium", "２．５ｍｇ", "錠", "tablet"},
 	{"2325003F1024", "ガスター錠１０ｍｇ", "Famotidine 10 mg tablet", "famotidine", "１０ｍｇ", "錠",
 	 "tablet"},
+	/* generics and other strengths and forms, for substitution */
+	{"2171022F1010", "アムロジピンベシル酸塩２．５ｍｇ錠", "Amlodipine besilate 2.5 mg tablet",
+	 "amlodipine besilate", "２．５ｍｇ", "錠", "tablet"},
+	{"2171022F5067", "アムロジピン錠１０ｍｇ「ツルハラ」", "Amlodipine besilate 10 mg tablet",
+	 "amlodipine besilate", "１０ｍｇ", "錠", "tablet"},
+	{"2171022F6047", "アムロジピンＯＤ錠１０ｍｇ「トーワ」",
+	 "Amlodipine besilate 10 mg orally disintegrating tablet", "amlodipine besilate", "１０ｍｇ", "錠",
+	 "tablet"},
+	{"2149117F1033", "テラムロ配合錠ＡＰ「ＤＳＥＰ」", "Telmisartan / amlodipine besilate combination tablet AP",
+	 "telmisartan / amlodipine besilate", "", "錠", "tablet"},
+	{"2149117F2021", "ミカムロ配合錠ＢＰ", "Telmisartan / amlodipine besilate combination tablet BP",
+	 "telmisartan / amlodipine besilate", "", "錠", "tablet"},
 };
 #define NROWS (sizeof master_rows / sizeof master_rows[0])
 /* Well formed (right check digit) but not in master_rows. */
@@ -127,6 +139,11 @@ typedef struct {
 	uint32_t days;
 } drug_t;
 
+/* The prescriber's marks (rx.Item) pack_items puts on every item it packs:
+ * set by substitute() around its SUBMIT, else none. */
+enum { MARK_NO_CHANGE = 1, MARK_MEDICAL_NECESSITY = 2, MARK_NO_FORM_CHANGE = 4, MARK_NO_STRENGTH_CHANGE = 8 };
+static unsigned packed_marks;
+
 /* A request whose body is a real rx.Prescription or rx.DispenseRecord (the
  * store reads them back; it does not verify signatures, the broker does). */
 typedef struct {
@@ -146,6 +163,10 @@ static size_t pack_items(const drug_t *d, size_t n, Rx__Item *its, Rx__Item **pt
 		its[i].usage = (char *)"once daily";
 		its[i].days = d[i].days;
 		its[i].quantity = d[i].days;
+		its[i].no_change = (packed_marks & MARK_NO_CHANGE) != 0;
+		its[i].medical_necessity = (packed_marks & MARK_MEDICAL_NECESSITY) != 0;
+		its[i].no_form_change = (packed_marks & MARK_NO_FORM_CHANGE) != 0;
+		its[i].no_strength_change = (packed_marks & MARK_NO_STRENGTH_CHANGE) != 0;
 		ptrs[i] = &its[i];
 	}
 	return n;
@@ -193,13 +214,26 @@ static void hand_over(world_t *w, const char *id, const drug_t *d, size_t n, int
 	store_outcome_t out;
 	uint8_t token[RX_TOKEN_LEN];
 	Rx__Item its[RX_MAX_ITEMS], *ptrs[RX_MAX_ITEMS];
+	Rx__Line line[RX_MAX_ITEMS], *lines[RX_MAX_ITEMS];
+	store_line_t sl[RX_MAX_ITEMS];
 	Rx__DispenseRecord rec = RX__DISPENSE_RECORD__INIT;
 	claim(w, w->pharm, id, now, token);
 	store_change_t *c = mk_tok(&x.k, RX_OP_DISPENSE, w->pharm, id, token, now);
-	rec.version = 1;
+	rec.version = RX_DOC_VERSION;
 	rec.prescription_id = (char *)id;
-	rec.n_items = pack_items(d, n, its, ptrs);
-	rec.items = ptrs;
+	rec.n_lines = pack_items(d, n, its, ptrs);
+	for (size_t i = 0; i < rec.n_lines; i++) {
+		rx__line__init(&line[i]);
+		line[i].item = (uint32_t)i + 1;
+		line[i].outcome = RX__OUTCOME__AS_WRITTEN;
+		line[i].handed = ptrs[i];
+		lines[i] = &line[i];
+		sl[i] = (store_line_t){STORE_LINE_AS_WRITTEN, d[i].code};
+	}
+	rec.lines = lines;
+	c->lines = sl;
+	c->n_lines = rec.n_lines;
+	ck_assert_uint_le(rx__dispense_record__get_packed_size(&rec), sizeof x.body);
 	c->body = x.body;
 	c->body_len = rx__dispense_record__pack(&rec, x.body);
 	ck_assert_int_eq(apply(w, c, &out), RX_OK);
@@ -284,7 +318,7 @@ START_TEST(drug_master_loads_in_parts)
 	store_audit_t e = last_entry(&w);
 	ck_assert_str_eq(e.action, "DRUGS_LOAD");
 	ck_assert_int_eq(e.has_actor, 0);
-	ck_assert_str_eq(e.detail, "9 drugs");
+	ck_assert_str_eq(e.detail, "14 drugs");
 
 	/* A code, and a prefix. */
 	ck_assert_int_eq(store_drugs_find(w.s, "2149117F1025", 10, &found, &n), RX_OK);
@@ -293,9 +327,10 @@ START_TEST(drug_master_loads_in_parts)
 	ck_assert_str_eq(found[0].name_ja, "ミカムロ配合錠ＡＰ");
 	free(found);
 	ck_assert_int_eq(store_drugs_find(w.s, "2171022", 10, &found, &n), RX_OK);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(found[0].code, "2171022F1029");
-	ck_assert_str_eq(found[1].code, "2171022F2025");
+	ck_assert_uint_eq(n, 5); /* in code order */
+	ck_assert_str_eq(found[0].code, "2171022F1010");
+	ck_assert_str_eq(found[1].code, "2171022F1029");
+	ck_assert_str_eq(found[2].code, "2171022F2025");
 	free(found);
 	ck_assert_int_eq(store_drugs_find(w.s, AMLODIPINE_UNLISTED, 10, &found, &n), RX_OK);
 	ck_assert_uint_eq(n, 0);
@@ -556,6 +591,191 @@ START_TEST(claim_carries_warnings)
 }
 END_TEST
 
+/* ---- substitution (proto/README 5.10) ---- */
+
+/* DISPENSE of prescription id (claimed here) with one line per prescribed
+ * item of d: outcome[i] with handed code[i] (ignored for NOT_DISPENSED). */
+static rx_err_t dispense_lines(world_t *w, const char *id, const drug_t *d, size_t n, const int *outcome,
+			       const char *const *code, int64_t now, store_outcome_t *out)
+{
+	rx_call_t x;
+	uint8_t token[RX_TOKEN_LEN];
+	drug_t handed[RX_MAX_ITEMS];
+	Rx__Item its[RX_MAX_ITEMS], *ptrs[RX_MAX_ITEMS];
+	Rx__Line line[RX_MAX_ITEMS], *lines[RX_MAX_ITEMS];
+	store_line_t sl[RX_MAX_ITEMS];
+	Rx__DispenseRecord rec = RX__DISPENSE_RECORD__INIT;
+	claim(w, w->pharm, id, now, token);
+	store_change_t *c = mk_tok(&x.k, RX_OP_DISPENSE, w->pharm, id, token, now);
+	for (size_t i = 0; i < n; i++)
+		handed[i] = (drug_t){code[i], d[i].days};
+	pack_items(handed, n, its, ptrs);
+	for (size_t i = 0; i < n; i++) {
+		int nd = outcome[i] == STORE_LINE_NOT_DISPENSED;
+		rx__line__init(&line[i]);
+		line[i].item = (uint32_t)i + 1;
+		line[i].outcome = (Rx__Outcome)outcome[i];
+		line[i].handed = nd ? NULL : ptrs[i];
+		lines[i] = &line[i];
+		sl[i] = (store_line_t){outcome[i], nd ? "" : code[i]};
+	}
+	rec.version = RX_DOC_VERSION;
+	rec.prescription_id = (char *)id;
+	rec.n_lines = n;
+	rec.lines = lines;
+	c->lines = sl;
+	c->n_lines = n;
+	c->body = x.body;
+	c->body_len = rx__dispense_record__pack(&rec, x.body);
+	return apply(w, c, out);
+}
+
+/* One item prescribed (code, marks), one product handed (SUBSTITUTED):
+ * the store's answer; refused, the prescription is still claimed and the
+ * reason names item 1. */
+static rx_err_t substitute(world_t *w, const char *prescribed, unsigned marks, const char *handed,
+			   store_outcome_t *out)
+{
+	char id[RX_ID_LEN + 1];
+	const drug_t d[] = {{prescribed, 14}};
+	const int subst[] = {STORE_LINE_SUBSTITUTED};
+	packed_marks = marks;
+	prescribe(w, d, 1, T0, id);
+	packed_marks = 0;
+	rx_err_t err = dispense_lines(w, id, d, 1, subst, &handed, T0 + 60, out);
+	if (err != RX_OK) {
+		ck_assert_int_eq(status_of(w, w->doc, id, T0 + 61).state, RX_STATE_CLAIMED);
+		ck_assert_msg(strstr(out->why, "item 1") != NULL, "%s", out->why);
+		ck_assert_ptr_null(strstr(out->why, handed)); /* codes stay out of the log */
+	} else {
+		ck_assert_int_eq(out->rx.state, RX_STATE_DISPENSED);
+	}
+	return err;
+}
+
+START_TEST(substitution_follows_the_marks)
+{
+	world_t w;
+	store_outcome_t out;
+	world_open(&w);
+	load_master(&w, T0);
+	/* Norvasc 2.5 mg for its generic: allowed unless marked no change. */
+	ck_assert_int_eq(substitute(&w, "2171022F1029", 0, "2171022F1010", &out), RX_OK);
+	ck_assert_uint_eq(out.nwarnings, 0);
+	ck_assert_int_eq(substitute(&w, "2171022F1029", MARK_NO_CHANGE, "2171022F1010", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	ck_assert_int_eq(substitute(&w, "2171022F1029", MARK_NO_CHANGE | MARK_MEDICAL_NECESSITY,
+				    "2171022F1010", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	ck_assert_ptr_nonnull(strstr(out.why, "医療上必要"));
+	/* Another strength: allowed, unless marked. */
+	ck_assert_int_eq(substitute(&w, "2171022F1029", 0, "2171022F2025", &out), RX_OK);
+	ck_assert_int_eq(substitute(&w, "2171022F1029", MARK_NO_STRENGTH_CHANGE, "2171022F2025", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	ck_assert_int_eq(substitute(&w, "2171022F1029", MARK_NO_FORM_CHANGE, "2171022F2025", &out), RX_OK);
+	/* 10 mg tablet for a 10 mg OD tablet: the master's strengths are equal
+	 * and the form letter (F) is too. */
+	ck_assert_int_eq(substitute(&w, "2171022F5067", MARK_NO_STRENGTH_CHANGE | MARK_NO_FORM_CHANGE,
+				    "2171022F6047", &out),
+			 RX_OK);
+	/* Prednisolone tablets for powder: one ingredient by the master (another
+	 * ingredient code), another form. */
+	ck_assert_int_eq(substitute(&w, "2456001F1019", 0, "2456002B1062", &out), RX_OK);
+	ck_assert_int_eq(substitute(&w, "2456001F1019", MARK_NO_FORM_CHANGE, "2456002B1062", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	ck_assert_int_eq(substitute(&w, "2456001F1019", MARK_NO_STRENGTH_CHANGE, "2456002B1062", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	/* no_change is checked first, before the ingredient */
+	ck_assert_int_eq(substitute(&w, "2171022F1029", MARK_NO_CHANGE, "2189017F1022", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	world_close(&w);
+}
+END_TEST
+
+START_TEST(substitution_keeps_the_ingredients)
+{
+	world_t w;
+	store_outcome_t out;
+	world_open(&w);
+	load_master(&w, T0);
+	/* amlodipine for rosuvastatin, and a code of another ingredient the master
+	 * does not list */
+	ck_assert_int_eq(substitute(&w, "2171022F1029", 0, "2189017F1022", &out), RX_DIFFERENT_INGREDIENT);
+	ck_assert_int_eq(substitute(&w, "2171022F1029", 0, BROTIZOLAM_UNLISTED, &out),
+			 RX_DIFFERENT_INGREDIENT);
+	/* the combination tablet's generic passes; amlodipine alone for the
+	 * combination does not, nor the combination for amlodipine */
+	ck_assert_int_eq(substitute(&w, "2149117F1025", 0, "2149117F1033", &out), RX_OK);
+	ck_assert_int_eq(substitute(&w, "2149117F1025", 0, "2171022F2025", &out), RX_DIFFERENT_INGREDIENT);
+	ck_assert_int_eq(substitute(&w, "2171022F2025", 0, "2149117F1025", &out), RX_DIFFERENT_INGREDIENT);
+	/* AP for BP: the master lists no strength, so the code's strength number says */
+	ck_assert_int_eq(substitute(&w, "2149117F1025", 0, "2149117F2021", &out), RX_OK);
+	ck_assert_int_eq(substitute(&w, "2149117F1025", MARK_NO_STRENGTH_CHANGE, "2149117F2021", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	ck_assert_int_eq(substitute(&w, "2149117F1025", MARK_NO_STRENGTH_CHANGE, "2149117F1033", &out),
+			 RX_OK);
+	/* a well-formed amlodipine code the master does not list: accepted by
+	 * its ingredient code, with a warning */
+	ck_assert_int_eq(substitute(&w, "2171022F1029", 0, AMLODIPINE_UNLISTED, &out), RX_OK);
+	ck_assert_uint_eq(out.nwarnings, 1);
+	ck_assert_int_eq(out.warnings[0].kind, STORE_WARN_UNKNOWN_DRUG);
+	ck_assert_str_eq(out.warnings[0].drug_code, AMLODIPINE_UNLISTED);
+	world_close(&w);
+}
+END_TEST
+
+/* Without a drug master only the codes are compared. */
+START_TEST(substitution_without_master)
+{
+	world_t w;
+	store_outcome_t out;
+	world_open(&w);
+	ck_assert_int_eq(substitute(&w, "2171022F1029", 0, "2171022F1010", &out), RX_OK);
+	ck_assert_uint_eq(out.nwarnings, 0);
+	ck_assert_int_eq(substitute(&w, "2456001F1019", 0, "2456002B1062", &out), RX_DIFFERENT_INGREDIENT);
+	ck_assert_int_eq(substitute(&w, "2171022F5067", MARK_NO_STRENGTH_CHANGE, "2171022F6047", &out),
+			 RX_SUBSTITUTION_NOT_ALLOWED);
+	world_close(&w);
+}
+END_TEST
+
+/* The lines against the prescribed items: one each, outcomes that say
+ * what was handed; only what was handed counts as taken. */
+START_TEST(lines_account_for_each_item)
+{
+	world_t w;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1], later[RX_ID_LEN + 1];
+	static const drug_t two[] = {{"2171022F1029", 28}, {"2325003F1024", 28}};
+	static const char *const same[] = {"2171022F1029", "2325003F1024"};
+	static const char *const other[] = {"2171022F1010", "2325003F1024"};
+	world_open(&w);
+	load_master(&w, T0);
+	prescribe(&w, two, 2, T0, id);
+	const int one[] = {STORE_LINE_AS_WRITTEN};
+	ck_assert_int_eq(dispense_lines(&w, id, two, 1, one, same, T0 + 60, &out), RX_INVALID);
+	const int asw[] = {STORE_LINE_AS_WRITTEN, STORE_LINE_AS_WRITTEN};
+	ck_assert_int_eq(dispense_lines(&w, id, two, 2, asw, other, T0 + 60, &out), RX_INVALID);
+	ck_assert_ptr_nonnull(strstr(out.why, "item 1"));
+	const int sub2[] = {STORE_LINE_AS_WRITTEN, STORE_LINE_SUBSTITUTED};
+	ck_assert_int_eq(dispense_lines(&w, id, two, 2, sub2, same, T0 + 60, &out), RX_INVALID);
+	ck_assert_ptr_nonnull(strstr(out.why, "item 2"));
+	ck_assert_int_eq(status_of(&w, w.doc, id, T0 + 61).state, RX_STATE_CLAIMED);
+	/* amlodipine substituted, famotidine not dispensed (enough left) */
+	const int mixed[] = {STORE_LINE_SUBSTITUTED, STORE_LINE_NOT_DISPENSED};
+	ck_assert_int_eq(dispense_lines(&w, id, two, 2, mixed, other, T0 + 60, &out), RX_OK);
+	/* amlodipine runs (the generic handed over), famotidine does not */
+	static const drug_t famotidine[] = {{"2325003F1024", 7}}, amlodipine[] = {{"2171022F2025", 7}};
+	rx_call_t x;
+	ck_assert_int_eq(apply(&w, mk_drugs(&x, w.patient, famotidine, 1, NULL, T0 + DAY), &out), RX_OK);
+	const store_warning_t *f =
+		refused_duplicate(&w, amlodipine, 1, T0 + DAY, 0, id, "amlodipine", 7, &out);
+	ck_assert_str_eq(f->other_code, "2171022F1010");
+	(void)later;
+	world_close(&w);
+}
+END_TEST
+
 TCase *store_patients_tcase(void)
 {
 	TCase *tc = world_tcase("patients");
@@ -568,5 +788,9 @@ TCase *store_patients_tcase(void)
 	tcase_add_test(tc, closed_prescriptions_ignored);
 	tcase_add_test(tc, unknown_drug_warns);
 	tcase_add_test(tc, claim_carries_warnings);
+	tcase_add_test(tc, substitution_follows_the_marks);
+	tcase_add_test(tc, substitution_keeps_the_ingredients);
+	tcase_add_test(tc, substitution_without_master);
+	tcase_add_test(tc, lines_account_for_each_item);
 	return tc;
 }
