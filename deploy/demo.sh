@@ -119,10 +119,11 @@ cat >"$work/rx.json" <<JSON
 {"valid_days": 4, "uses": 1,
  "items": [
   {"drug_code": "2171022F2025", "name": "ノルバスク錠５ｍｇ (amlodipine 5 mg)", "dose": "1 tablet",
-   "usage": "once daily after breakfast", "days": 28, "quantity": 28, "unit": "tablet"},
+   "usage": "once daily after breakfast", "days": 28, "quantity": 28, "unit": "tablet",
+   "no_change": true},
   {"drug_code": "2189017F1022", "name": "クレストール錠２．５ｍｇ (rosuvastatin 2.5 mg)", "dose": "1 tablet",
    "usage": "once daily after dinner", "days": 28, "quantity": 28, "unit": "tablet"}],
- "notes": "generic substitution allowed"}
+ "notes": "Norvasc: no change (変更不可); rosuvastatin: a generic is fine"}
 JSON
 run 0 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 \
   submit "$work/rx.json" --slip "$work/slip1.txt"
@@ -147,10 +148,30 @@ run 2 "$pharmacy" "${at_midori[@]}" --card "$work/hanako.card" --institution 131
   die "expected ALREADY_CLAIMED for $id: $out"
 info "refused: $(field status "$out") ($(field message "$out"))"
 
-say "Aozora Pharmacy dispenses it (a signed dispense record)"
-run 0 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim"
+say "Aozora Pharmacy hands over generics: not for Norvasc, which Dr. Sato marked no change"
+generic() { # item drug_code name: a substituted line for the record file
+  printf '{"item": %s, "outcome": "substituted", "reason": "generic", "handed": {"drug_code": "%s", "name": "%s", "dose": "1 tablet", "unit": "tablet", "usage": "as prescribed", "days": 28, "quantity": 28}}' "$1" "$2" "$3"
+}
+cat >"$work/both-generic.json" <<JSON
+{"lines": [$(generic 1 2171022F5067 "アムロジピン錠１０ｍｇ「ツルハラ」 (half a tablet)"),
+           $(generic 2 2189017F1111 "ロスバスタチン錠２．５ｍｇ「科研」")]}
+JSON
+run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim" "$work/both-generic.json"
+[ "$(field status "$out")" = SUBSTITUTION_NOT_ALLOWED ] || die "expected SUBSTITUTION_NOT_ALLOWED: $out"
+info "refused: $(field status "$out") ($(field message "$out")); nothing was recorded"
+cat >"$work/record.json" <<JSON
+{"lines": [{"item": 1, "outcome": "as_written"},
+           $(generic 2 2189017F1111 "ロスバスタチン錠２．５ｍｇ「科研」")],
+ "notes": "rosuvastatin generic (後発医薬品への変更)"}
+JSON
+say "Aozora Pharmacy dispenses it: Norvasc as written, rosuvastatin's generic (a signed dispense record)"
+run 0 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim" "$work/record.json"
 [ "$(field state "$out")" = DISPENSED ] || die "expected DISPENSED: $out"
 info "state $(field state "$out"), use $(sed -n 's/.*"use":\([0-9]*\).*/\1/p' <<<"$out") of 1"
+run 0 "$clinic" "${sakura[@]}" status "$id"
+grep -q '"outcome":"substituted"' <<<"$out" && grep -q '2189017F1111' <<<"$out" ||
+  die "Dr. Sato does not see the substitution: $out"
+info "Dr. Sato's status shows both sides: item 2 prescribed 2189017F1022, handed 2189017F1111 (generic)"
 
 say "A second dispense of the same prescription"
 run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim"
