@@ -3,10 +3,13 @@
  *
  * In: a Bundle (type collection or transaction) with one MedicationRequest
  * per item becomes the Prescription a clinic signs (rx-clinic submit
- * --fhir).  Out: a STATUS reply, the prescription and its dispense records,
- * becomes a Bundle of MedicationRequests and MedicationDispenses (status
- * --fhir).  Nothing is guessed: what cannot be carried faithfully is
- * refused with the JSON path of the problem, before anything is signed. */
+ * --fhir), substitution marks included.  Out: a STATUS reply, the
+ * prescription and its dispense records, becomes a Bundle of
+ * MedicationRequests and MedicationDispenses (status --fhir), one
+ * MedicationDispense per line of a record (per item of a record stored
+ * before lines).  There is no FHIR reader for dispense records.  Nothing
+ * is guessed: what cannot be carried faithfully is refused with the JSON
+ * path of the problem, before anything is signed. */
 #ifndef FHIR_H
 #define FHIR_H
 
@@ -30,12 +33,21 @@
 #define FHIR_SYSTEM_PRESCRIPTION "urn:rx-exchange:prescription-id"
 #define FHIR_SYSTEM_INSTITUTION "urn:rx-exchange:institution-code"
 #define FHIR_UCUM "http://unitsofmeasure.org"
+/* rx-exchange's own codes (docs/FHIR.md lists them): the prescriber's
+ * substitution marks on an item (MedicationRequest.substitution), and why a
+ * dispensed line was substituted or not dispensed (MedicationDispense). */
+#define FHIR_SYSTEM_SUBSTITUTION_MARK "urn:rx-exchange:substitution-mark"
+#define FHIR_SYSTEM_LINE_REASON "urn:rx-exchange:line-reason"
+/* HL7 v3 codes written beside ours where one means the same. */
+#define FHIR_SYSTEM_V3_SUBSTITUTION "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution"
+#define FHIR_SYSTEM_V3_ACT_REASON "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 /* Item.dose when a MedicationRequest gives no doseAndRate (and back). */
 #define FHIR_DOSE_AS_DIRECTED "as directed"
 
 /* Map bundle to a prescription to be submitted at time now.  Sets
  * patient_id ("" unless a Patient in the bundle carries the pseudonym),
- * issued_at, valid_until, uses, items and notes of *p and leaves its other
+ * issued_at, valid_until, uses, items (with their substitution marks) and
+ * notes of *p and leaves its other
  * fields alone.  RX_OK: those strings and items are heap memory owned by *p
  * until fhir_prescription_free.  RX_INVALID: msg is "PATH: reason" (PATH a
  * JSON path into the bundle, e.g. entry[2].resource.dispenseRequest) and

@@ -416,21 +416,108 @@ static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *p
 	return RX_OK;
 }
 
+/* The marks a CodeableConcept of our substitution-mark codes names (one
+ * coding per mark), into *marks.  A coding of another system is refused:
+ * we cannot tell whether it says more than ours. */
+static rx_err_t read_marks(ctx_t *x, const json_t *cc, const char *path, unsigned *marks)
+{
+	char p[PATH_MAX_LEN], q[48];
+	const char *system, *code;
+	rx_err_t err;
+	const json_t *codings = json_object_get(cc, "coding");
+	if (!json_is_object(cc))
+		return bad(x, path, "must be a CodeableConcept");
+	if (!json_is_array(codings) || json_array_size(codings) == 0)
+		return bad(x, at(p, path, ".coding"),
+			   "required: one coding of system %s per mark (say anything else in note)",
+			   FHIR_SYSTEM_SUBSTITUTION_MARK);
+	for (size_t j = 0; j < json_array_size(codings); j++) {
+		const json_t *c = json_array_get(codings, j);
+		char cp[PATH_MAX_LEN];
+		at(cp, path, ".coding[%zu]", j);
+		if ((err = str_member(x, c, "system", cp, 1, &system)) != RX_OK)
+			return err;
+		if (strcmp(system, FHIR_SYSTEM_SUBSTITUTION_MARK) != 0)
+			return bad(x, at(p, cp, ".system"),
+				   "cannot be carried: only the codes of %s are (say anything else in note)",
+				   FHIR_SYSTEM_SUBSTITUTION_MARK);
+		if ((err = str_member(x, c, "code", cp, 1, &code)) != RX_OK)
+			return err;
+		size_t k = 0;
+		while (k < FHIR_MARK_CODES && strcmp(code, fhir_marks[k].code) != 0)
+			k++;
+		if (k == FHIR_MARK_CODES) {
+			char known[128] = "";
+			for (size_t i = 0; i < FHIR_MARK_CODES; i++)
+				snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+					 i ? ", " : "", fhir_marks[i].code);
+			return bad(x, at(p, cp, ".code"), "unknown code %s: the codes are %s", quoted(code, q),
+				   known);
+		}
+		*marks |= fhir_marks[k].sets;
+	}
+	return RX_OK;
+}
+
+/* substitution: the item's marks.  Absent or allowedBoolean true: none;
+ * false: no change, with the marks its reason names (medical necessity);
+ * allowedCodeableConcept: the marks it names.  Contradictions and what our
+ * codes cannot say are refused, never dropped: the marks bind the pharmacy. */
+static rx_err_t read_substitution(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+				  char sub_path[PATH_MAX_LEN])
+{
+	char p[PATH_MAX_LEN];
+	unsigned marks = 0, named = 0;
+	rx_err_t err;
+	const json_t *sub = json_object_get(res, "substitution");
+	at(sub_path, path, ".substitution");
+	if (sub == NULL)
+		return RX_OK;
+	if (!json_is_object(sub))
+		return bad(x, sub_path, "must be an object");
+	if ((err = no_modifiers(x, sub, sub_path)) != RX_OK)
+		return err;
+	const json_t *ab = json_object_get(sub, "allowedBoolean");
+	const json_t *ac = json_object_get(sub, "allowedCodeableConcept");
+	const json_t *reason = json_object_get(sub, "reason");
+	if (ab && ac)
+		return bad(x, sub_path, "allowedBoolean and allowedCodeableConcept together: give one");
+	if (ab == NULL && ac == NULL)
+		return bad(x, sub_path, "required: allowedBoolean or allowedCodeableConcept");
+	if (ab && !json_is_boolean(ab))
+		return bad(x, at(p, sub_path, ".allowedBoolean"), "must be true or false");
+	if (ac && (err = read_marks(x, ac, at(p, sub_path, ".allowedCodeableConcept"), &marks)) != RX_OK)
+		return err;
+	if (reason && ac)
+		return bad(x, at(p, sub_path, ".reason"),
+			   "cannot be carried with allowedCodeableConcept: name every mark there");
+	if (reason && (err = read_marks(x, reason, at(p, sub_path, ".reason"), &named)) != RX_OK)
+		return err;
+	if (json_is_true(ab) && named)
+		return bad(x, at(p, sub_path, ".reason"),
+			   "contradicts allowedBoolean true: a substitution mark restricts substitution");
+	if (json_is_false(ab))
+		marks = FHIR_MARK_NO_CHANGE | named;
+	fhir_set_item_marks(it, marks);
+	return RX_OK;
+}
+
 /* Map Rx__Item field names (rx_check_item) to where they came from. */
 typedef struct {
 	char code[PATH_MAX_LEN], name[PATH_MAX_LEN], dose[PATH_MAX_LEN], unit[PATH_MAX_LEN],
-		usage[PATH_MAX_LEN], days[PATH_MAX_LEN], qty[PATH_MAX_LEN];
+		usage[PATH_MAX_LEN], days[PATH_MAX_LEN], qty[PATH_MAX_LEN], sub[PATH_MAX_LEN];
 } item_paths_t;
 
 static const char *path_of(const item_paths_t *ip, const char *field)
 {
-	return !strcmp(field, "drug_code") ? ip->code
-	       : !strcmp(field, "name")    ? ip->name
-	       : !strcmp(field, "dose")    ? ip->dose
-	       : !strcmp(field, "unit")    ? ip->unit
-	       : !strcmp(field, "usage")   ? ip->usage
-	       : !strcmp(field, "days")    ? ip->days
-					   : ip->qty;
+	return !strcmp(field, "drug_code")  ? ip->code
+	       : !strcmp(field, "name")     ? ip->name
+	       : !strcmp(field, "dose")     ? ip->dose
+	       : !strcmp(field, "unit")     ? ip->unit
+	       : !strcmp(field, "usage")    ? ip->usage
+	       : !strcmp(field, "days")     ? ip->days
+	       : !strcmp(field, "quantity") ? ip->qty
+					    : ip->sub; /* the marks */
 }
 
 static void item_free(Rx__Item *it)
@@ -529,7 +616,8 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 	if ((err = read_medication(x, res, path, it, ip.code, ip.name)) != RX_OK ||
 	    (err = read_dosage(x, res, path, it, ip.usage, ip.dose)) != RX_OK ||
 	    (err = read_dispense_request(x, res, path, it, &repeats, &has_validity, &valid_until,
-					 ip.qty, ip.unit, ip.days)) != RX_OK)
+					 ip.qty, ip.unit, ip.days)) != RX_OK ||
+	    (err = read_substitution(x, res, path, it, ip.sub)) != RX_OK)
 		goto fail;
 	if (it->drug_code == NULL || it->name == NULL || it->dose == NULL || it->unit == NULL ||
 	    it->usage == NULL) {
@@ -557,14 +645,6 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 	}
 	if (has_authored && authored < x->now - RX_MAX_SUBMIT_AGE) {
 		err = bad(x, p, "is more than a day in the past: the broker refuses such a prescription");
-		goto fail;
-	}
-
-	const json_t *sub = json_object_get(res, "substitution");
-	if (sub && (json_is_false(json_object_get(sub, "allowedBoolean")) ||
-		    json_object_get(sub, "allowedCodeableConcept"))) {
-		err = bad(x, at(p, path, ".substitution"),
-			  "cannot be carried: items have no substitution flag; say it in note");
 		goto fail;
 	}
 

@@ -106,89 +106,287 @@ static void validity_end(int64_t valid_until, char out[32])
 		out[10] = '\0';
 }
 
+/* The substitution-mark codes, read by fhir_in.c too (fhir_int.h). */
+const fhir_mark_code_t fhir_marks[FHIR_MARK_CODES] = {
+	{"no-change", "変更不可", FHIR_MARK_NO_CHANGE, FHIR_MARK_NO_CHANGE},
+	{"no-change-medical-necessity", "変更不可（医療上必要）", FHIR_MARK_MEDICAL_NECESSITY,
+	 FHIR_MARK_NO_CHANGE | FHIR_MARK_MEDICAL_NECESSITY},
+	{"no-form-change", "剤形変更不可", FHIR_MARK_NO_FORM_CHANGE, FHIR_MARK_NO_FORM_CHANGE},
+	{"no-strength-change", "含量規格変更不可", FHIR_MARK_NO_STRENGTH_CHANGE, FHIR_MARK_NO_STRENGTH_CHANGE},
+};
+
+/* What the resources of one Bundle refer to. */
+typedef struct {
+	const char *id; /* the prescription id */
+	const Rx__Prescription *p;
+	char patient_urn[46];
+	char (*req_urn)[46]; /* the fullUrl of request i, one per item of p */
+	json_t *entries;
+} bundle_t;
+
+/* Set key of *o to v (taken over).  If v is NULL (out of memory) or the set
+ * fails, *o is freed and NULL: a resource is written whole or not at all. */
+static void put(json_t **o, const char *key, json_t *v)
+{
+	if (*o == NULL || v == NULL) {
+		json_decref(v);
+		json_decref(*o);
+		*o = NULL;
+	} else if (json_object_set_new(*o, key, v) != 0) {
+		json_decref(*o);
+		*o = NULL;
+	}
+}
+
+static json_t *coding(const char *system, const char *code, const char *display)
+{
+	return json_pack("{s:s, s:s, s:s}", "system", system, "code", code, "display", display);
+}
+
+/* A CodeableConcept of one coding, or two when the second system (not NULL)
+ * has a code that means the same. */
+static json_t *concept(const char *system, const char *code, const char *display,
+		       const char *system2, const char *code2, const char *display2)
+{
+	json_t *c = json_pack("{s:[o]}", "coding", coding(system, code, display));
+	if (c && system2 &&
+	    json_array_append_new(json_object_get(c, "coding"), coding(system2, code2, display2)) != 0) {
+		json_decref(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* One coding of ours per mark in marks: the marks are independent, and a
+ * reader needs each to rebuild the item exactly (docs/FHIR.md). */
+static json_t *marks_concept(unsigned marks)
+{
+	json_t *codings = json_array();
+	for (size_t i = 0; codings && i < FHIR_MARK_CODES; i++)
+		if ((marks & fhir_marks[i].own) &&
+		    json_array_append_new(codings, coding(FHIR_SYSTEM_SUBSTITUTION_MARK, fhir_marks[i].code,
+							  fhir_marks[i].display)) != 0) {
+			json_decref(codings);
+			return NULL;
+		}
+	return json_pack("{s:o}", "coding", codings);
+}
+
+/* MedicationRequest.substitution: allowed with no mark; allowedBoolean false
+ * for no change, the other marks it carries (medical necessity above all)
+ * in reason; else the restrictions as allowedCodeableConcept. */
+static json_t *request_substitution(const Rx__Item *it)
+{
+	unsigned m = fhir_item_marks(it), rest = m & ~(unsigned)FHIR_MARK_NO_CHANGE;
+	if (m == 0)
+		return json_pack("{s:b}", "allowedBoolean", 1);
+	if (!(m & FHIR_MARK_NO_CHANGE))
+		return json_pack("{s:o}", "allowedCodeableConcept", marks_concept(m));
+	json_t *s = json_pack("{s:b}", "allowedBoolean", 0);
+	if (rest)
+		put(&s, "reason", marks_concept(rest));
+	return s;
+}
+
+/* The MedicationRequest of item i. */
+static json_t *request_json(const bundle_t *b, const Rx__Receipt *rc, size_t i, const char *authored,
+			    const char *end)
+{
+	const Rx__Prescription *p = b->p;
+	const Rx__Item *it = p->items[i];
+	json_t *dr = json_pack("{s:{s:s, s:s}, s:I, s:{s:I, s:s}, s:o}", "validityPeriod", "start", authored,
+			       "end", end, "numberOfRepeatsAllowed", (json_int_t)(p->uses ? p->uses - 1 : 0),
+			       "quantity", "value", (json_int_t)it->quantity, "unit", it->unit,
+			       "expectedSupplyDuration", days_json(it->days));
+	json_t *mr = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:{s:s}, s:s, s:o, s:[o], s:o, s:o}",
+			       "resourceType", "MedicationRequest", "groupIdentifier", "system",
+			       FHIR_SYSTEM_PRESCRIPTION, "value", b->id, "status", request_status(rc),
+			       "intent", "order", "medicationCodeableConcept", medication_json(it),
+			       "subject", "reference", b->patient_urn, "authoredOn", authored, "requester",
+			       org_ref(rc->institution_code), "dosageInstruction", dosage_json(it),
+			       "dispenseRequest", dr, "substitution", request_substitution(it));
+	if (rc->state == RX__STATE__EXPIRED_STATE)
+		put(&mr, "statusReason", json_pack("{s:s}", "text", "expired"));
+	if (p->notes[0])
+		put(&mr, "note", json_pack("[{s:s}]", "text", p->notes));
+	return mr;
+}
+
+/* Our code for each LineReason, and HL7 v3 ActReason's where one means the
+ * same: only OS (out of stock) does, and only for a substitution; v3 has no
+ * patient's request, no inquiry, no leftover. */
+static const struct {
+	const char *code, *display, *v3, *v3_display;
+} reasons[] = {
+	[RX__LINE_REASON__GENERIC] = {"generic", "generic for the brand (後発医薬品への変更)", NULL},
+	[RX__LINE_REASON__OUT_OF_STOCK] = {"out-of-stock", "out of stock (在庫なし)", "OS", "out of stock"},
+	[RX__LINE_REASON__PATIENT_REQUEST] = {"patient-request", "the patient's request (患者希望)", NULL},
+	[RX__LINE_REASON__INQUIRY] = {"inquiry", "agreed with the prescriber (疑義照会)", NULL},
+	[RX__LINE_REASON__PATIENT_DECLINED] = {"patient-declined", "the patient did not want it", NULL},
+	[RX__LINE_REASON__LEFTOVER] = {"leftover", "the patient has enough left (残薬)", NULL},
+	[RX__LINE_REASON__OTHER_REASON] = {"other", "other: see the note", NULL},
+};
+
+/* A reason with a code: not REASON_NONE, nor a value this build does not
+ * know (the record is signed; its reader may be older than its writer). */
+static int has_reason(Rx__LineReason r)
+{
+	return (size_t)r < sizeof reasons / sizeof reasons[0] && reasons[r].code != NULL;
+}
+
+/* The concept of a reason that has_reason; v3: with the v3 code if there is one. */
+static json_t *reason_concept(Rx__LineReason r, int v3)
+{
+	return concept(FHIR_SYSTEM_LINE_REASON, reasons[r].code, reasons[r].display,
+		       v3 && reasons[r].v3 ? FHIR_SYSTEM_V3_ACT_REASON : NULL, reasons[r].v3,
+		       reasons[r].v3_display);
+}
+
+/* MedicationDispense.substitution of a line handed over.  Type E, not G: in
+ * v3 G is one generic for another, and EC needs the same strength and form,
+ * which a change under 5.10 need not keep. */
+static json_t *dispense_substitution(const Rx__Line *l)
+{
+	int swapped = l->outcome == RX__OUTCOME__SUBSTITUTED;
+	json_t *s = json_pack("{s:b}", "wasSubstituted", swapped);
+	if (swapped)
+		put(&s, "type", concept(FHIR_SYSTEM_V3_SUBSTITUTION, "E", "equivalent", NULL, NULL, NULL));
+	if (has_reason(l->reason))
+		put(&s, "reason", json_pack("[o]", reason_concept(l->reason, swapped)));
+	return s;
+}
+
+/* What every MedicationDispense of a use says: med (the product handed
+ * over, or the one prescribed if none was), who, for which request. */
+static json_t *dispense_base(const bundle_t *b, const Rx__DispenseInfo *info, const char *status,
+			     const Rx__Item *med, size_t request)
+{
+	return json_pack("{s:s, s:s, s:o, s:{s:s}, s:[{s:o}], s:[{s:s, s:{s:s, s:s}}]}", "resourceType",
+			 "MedicationDispense", "status", status, "medicationCodeableConcept",
+			 medication_json(med), "subject", "reference", b->patient_urn, "performer", "actor",
+			 org_ref(info->institution_code), "authorizingPrescription", "reference",
+			 b->req_urn[request], "identifier", "system", FHIR_SYSTEM_PRESCRIPTION, "value",
+			 b->id);
+}
+
+/* A MedicationDispense of it handed over at when, for request. */
+static json_t *handed_json(const bundle_t *b, const Rx__DispenseInfo *info, const Rx__Item *it,
+			   size_t request, const char *when)
+{
+	json_t *md = dispense_base(b, info, "completed", it, request);
+	put(&md, "quantity", json_pack("{s:I, s:s}", "value", (json_int_t)it->quantity, "unit", it->unit));
+	put(&md, "daysSupply", days_json(it->days));
+	put(&md, "whenHandedOver", json_string(when));
+	put(&md, "dosageInstruction", json_pack("[o]", dosage_json(it)));
+	return md;
+}
+
+/* Add md (taken over) as dispense-USE-N, with the record's notes. */
+static int add_dispense(bundle_t *b, const Rx__DispenseRecord *d, const Rx__DispenseInfo *info, size_t n,
+			json_t *md)
+{
+	char rid[48], urn[46];
+	if (d->notes[0])
+		put(&md, "note", json_pack("[{s:s}]", "text", d->notes));
+	if (md == NULL)
+		return -1;
+	snprintf(rid, sizeof rid, "dispense-%u-%zu", info->use, n);
+	return json_array_append_new(b->entries, entry_of(b->id, rid, md, urn));
+}
+
+/* A record stored before lines: one MedicationDispense per item handed
+ * over, for the request of the same drug (by its place if substituted). */
+static int item_dispenses(bundle_t *b, const Rx__DispenseRecord *d, const Rx__DispenseInfo *info,
+			  const char *when)
+{
+	const Rx__Prescription *p = b->p;
+	for (size_t k = 0; k < d->n_items; k++) {
+		const Rx__Item *it = d->items[k];
+		size_t m = k < p->n_items ? k : 0;
+		for (size_t j = 0; j < p->n_items; j++)
+			if (strcmp(p->items[j]->drug_code, it->drug_code) == 0) {
+				m = j;
+				break;
+			}
+		if (add_dispense(b, d, info, k + 1, handed_json(b, info, it, m, when)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A record with lines: one MedicationDispense per line, completed with
+ * its substitution, or declined with the reason (a FHIR consumer reads
+ * status, not the absence of a resource).  The broker accepts only lines
+ * naming items 1..n, a handed item unless NOT_DISPENSED; any other line
+ * is skipped rather than read out of bounds. */
+static int line_dispenses(bundle_t *b, const Rx__DispenseRecord *d, const Rx__DispenseInfo *info,
+			  const char *when)
+{
+	for (size_t k = 0; k < d->n_lines; k++) {
+		const Rx__Line *l = d->lines[k];
+		json_t *md;
+		if (l->item < 1 || l->item > b->p->n_items)
+			continue;
+		if (l->outcome == RX__OUTCOME__NOT_DISPENSED) {
+			md = dispense_base(b, info, "declined", b->p->items[l->item - 1], l->item - 1);
+			if (has_reason(l->reason))
+				put(&md, "statusReasonCodeableConcept", reason_concept(l->reason, 0));
+		} else if (l->handed && (l->outcome == RX__OUTCOME__AS_WRITTEN ||
+					 l->outcome == RX__OUTCOME__SUBSTITUTED)) {
+			md = handed_json(b, info, l->handed, l->item - 1, when);
+			put(&md, "substitution", dispense_substitution(l));
+		} else {
+			continue;
+		}
+		if (add_dispense(b, d, info, l->item, md) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescription *p,
 		    Rx__DispenseInfo *const *infos, Rx__DispenseRecord *const *records, size_t n)
 {
-	char t[32], end[32], rid[48], patient_urn[46], urn[46];
-	char (*req_urn)[46] = calloc(p->n_items ? p->n_items : 1, sizeof *req_urn);
-	json_t *entries = json_array(), *patient = json_pack("{s:s}", "resourceType", "Patient");
-	if (req_urn == NULL || entries == NULL || patient == NULL) {
-		free(req_urn);
-		json_decref(entries);
+	char t[32], end[32], rid[48];
+	bundle_t b = {.id = id, .p = p};
+	b.req_urn = calloc(p->n_items ? p->n_items : 1, sizeof *b.req_urn);
+	b.entries = json_array();
+	json_t *patient = json_pack("{s:s}", "resourceType", "Patient");
+	if (b.req_urn == NULL || b.entries == NULL || patient == NULL) {
 		json_decref(patient);
-		return NULL;
+		goto fail;
 	}
 	if (p->patient_id[0])
 		json_object_set_new(patient, "identifier",
 				    json_pack("[{s:s, s:s}]", "system", FHIR_SYSTEM_PATIENT, "value",
 					      p->patient_id));
-	json_array_append_new(entries, entry_of(id, "patient", patient, patient_urn));
+	json_array_append_new(b.entries, entry_of(id, "patient", patient, b.patient_urn));
 
 	cli_time(p->issued_at, t);
 	validity_end(p->valid_until, end);
 	for (size_t i = 0; i < p->n_items; i++) {
-		const Rx__Item *it = p->items[i];
-		json_t *dr = json_pack("{s:{s:s, s:s}, s:I, s:{s:I, s:s}, s:o}", "validityPeriod", "start",
-				       t, "end", end, "numberOfRepeatsAllowed",
-				       (json_int_t)(p->uses ? p->uses - 1 : 0), "quantity", "value",
-				       (json_int_t)it->quantity, "unit", it->unit,
-				       "expectedSupplyDuration", days_json(it->days));
-		json_t *mr = json_pack(
-			"{s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:{s:s}, s:s, s:o, s:[o], s:o}", "resourceType",
-			"MedicationRequest", "groupIdentifier", "system", FHIR_SYSTEM_PRESCRIPTION,
-			"value", id, "status", request_status(rc), "intent", "order",
-			"medicationCodeableConcept", medication_json(it), "subject", "reference",
-			patient_urn, "authoredOn", t, "requester", org_ref(rc->institution_code),
-			"dosageInstruction", dosage_json(it), "dispenseRequest", dr);
+		json_t *mr = request_json(&b, rc, i, t, end);
 		if (mr == NULL)
 			goto fail;
-		if (rc->state == RX__STATE__EXPIRED_STATE)
-			json_object_set_new(mr, "statusReason", json_pack("{s:s}", "text", "expired"));
-		if (p->notes[0])
-			json_object_set_new(mr, "note", json_pack("[{s:s}]", "text", p->notes));
 		snprintf(rid, sizeof rid, "request-%zu", i + 1);
-		json_array_append_new(entries, entry_of(id, rid, mr, req_urn[i]));
+		json_array_append_new(b.entries, entry_of(id, rid, mr, b.req_urn[i]));
 	}
 
-	/* One MedicationDispense per item handed over at each use. */
+	/* A record has lines, or (stored before them) items, never both. */
 	for (size_t u = 0; u < n; u++) {
-		const Rx__DispenseRecord *d = records[u];
 		cli_time(infos[u]->at, t);
-		for (size_t k = 0; k < d->n_items; k++) {
-			const Rx__Item *it = d->items[k];
-			/* The request of the same drug; by its place if substituted. */
-			size_t m = k < p->n_items ? k : 0;
-			for (size_t j = 0; j < p->n_items; j++)
-				if (strcmp(p->items[j]->drug_code, it->drug_code) == 0) {
-					m = j;
-					break;
-				}
-			json_t *md = json_pack(
-				"{s:s, s:s, s:o, s:{s:s}, s:[{s:o}], s:[{s:s, s:{s:s, s:s}}], s:{s:I, s:s},"
-				" s:o, s:s, s:[o]}",
-				"resourceType", "MedicationDispense", "status", "completed",
-				"medicationCodeableConcept", medication_json(it), "subject", "reference",
-				patient_urn, "performer", "actor", org_ref(infos[u]->institution_code),
-				"authorizingPrescription", "reference", req_urn[m], "identifier", "system",
-				FHIR_SYSTEM_PRESCRIPTION, "value", id, "quantity",
-				"value", (json_int_t)it->quantity, "unit", it->unit, "daysSupply",
-				days_json(it->days), "whenHandedOver", t, "dosageInstruction",
-				dosage_json(it));
-			if (md == NULL)
-				goto fail;
-			if (d->notes[0])
-				json_object_set_new(md, "note", json_pack("[{s:s}]", "text", d->notes));
-			snprintf(rid, sizeof rid, "dispense-%u-%zu", infos[u]->use, k + 1);
-			json_array_append_new(entries, entry_of(id, rid, md, urn));
-		}
+		int err = records[u]->n_lines ? line_dispenses(&b, records[u], infos[u], t)
+					      : item_dispenses(&b, records[u], infos[u], t);
+		if (err != 0)
+			goto fail;
 	}
-	free(req_urn);
+	free(b.req_urn);
 	cli_time(rc->at, t);
 	return json_pack("{s:s, s:s, s:s, s:o}", "resourceType", "Bundle", "type", "collection",
-			 "timestamp", t, "entry", entries);
+			 "timestamp", t, "entry", b.entries);
 fail:
-	free(req_urn);
-	json_decref(entries);
+	free(b.req_urn);
+	json_decref(b.entries);
 	return NULL;
 }
 

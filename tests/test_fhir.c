@@ -1,6 +1,9 @@
 /* Unit: the FHIR mapping (clients/fhir_in.c, clients/fhir_out.c) from the
  * sample bundles in tests/data/fhir, both directions.  Each unmappable bundle must be refused
- * INVALID with the JSON path of its one defect. */
+ * INVALID with the JSON path of its one defect.  Substitution (docs/FHIR.md): every valid
+ * set of an item's marks goes out and comes back exactly, contradictory or uncarriable
+ * substitution input is refused, and a dispense record's lines become one
+ * MedicationDispense each. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +272,434 @@ START_TEST(status_bundle_round_trip)
 }
 END_TEST
 
+/* ---- substitution (proto/README 5.10; docs/FHIR.md "Substitution") ---- */
+
+#define MARKS_SYSTEM FHIR_SYSTEM_SUBSTITUTION_MARK
+
+/* The i-th of the 12 valid mark sets (bit 0 no_change, 1 medical_necessity,
+ * 2 no_form_change, 3 no_strength_change; medical necessity only with no
+ * change). */
+static unsigned valid_marks(int i)
+{
+	for (unsigned m = 0; m < 16; m++)
+		if (!((m & 2) && !(m & 1)) && i-- == 0)
+			return m;
+	ck_abort_msg("no valid mark set %d", i);
+	return 0;
+}
+
+static void set_marks(Rx__Item *it, unsigned m)
+{
+	it->no_change = (m & 1) != 0;
+	it->medical_necessity = (m & 2) != 0;
+	it->no_form_change = (m & 4) != 0;
+	it->no_strength_change = (m & 8) != 0;
+}
+
+static unsigned marks_of(const Rx__Item *it)
+{
+	return (it->no_change ? 1u : 0u) | (it->medical_necessity ? 2u : 0u) |
+	       (it->no_form_change ? 4u : 0u) | (it->no_strength_change ? 8u : 0u);
+}
+
+/* The codes of a CodeableConcept's codings of system, joined by ","; the
+ * number of codings of other systems. */
+static size_t codes_of(const json_t *cc, const char *system, char out[256])
+{
+	json_t *c;
+	size_t j, others = 0;
+	out[0] = '\0';
+	ck_assert_ptr_nonnull(cc);
+	json_array_foreach(json_object_get(cc, "coding"), j, c)
+	{
+		if (strcmp(str_at(c, "system"), system) != 0) {
+			others++;
+			continue;
+		}
+		if (out[0])
+			strcat(out, ",");
+		strcat(out, str_at(c, "code"));
+	}
+	return others;
+}
+
+/* What docs/FHIR.md says m becomes, written out independently of the code. */
+static void assert_request_substitution(const json_t *sub, unsigned m)
+{
+	static const char *const rest[] = {"no-change-medical-necessity", "no-form-change",
+					   "no-strength-change"};
+	char want[256] = "", got[256];
+	for (int b = 1; b < 4; b++)
+		if (m & (1u << b)) {
+			if (want[0])
+				strcat(want, ",");
+			strcat(want, rest[b - 1]);
+		}
+	ck_assert_ptr_nonnull(sub);
+	if (m == 0) {
+		ck_assert(json_is_true(json_object_get(sub, "allowedBoolean")));
+		ck_assert_uint_eq(json_object_size(sub), 1);
+	} else if (m & 1) {
+		ck_assert(json_is_false(json_object_get(sub, "allowedBoolean")));
+		ck_assert_ptr_null(json_object_get(sub, "allowedCodeableConcept"));
+		if (want[0]) {
+			ck_assert_uint_eq(codes_of(json_object_get(sub, "reason"), MARKS_SYSTEM, got), 0);
+			ck_assert_str_eq(got, want);
+		} else {
+			ck_assert_ptr_null(json_object_get(sub, "reason"));
+		}
+	} else {
+		ck_assert_ptr_null(json_object_get(sub, "allowedBoolean"));
+		ck_assert_ptr_null(json_object_get(sub, "reason"));
+		ck_assert_uint_eq(codes_of(json_object_get(sub, "allowedCodeableConcept"), MARKS_SYSTEM, got), 0);
+		ck_assert_str_eq(got, want);
+	}
+}
+
+/* Every valid mark set on item 1 (another on item 2) goes out as documented
+ * and reads back exactly. */
+START_TEST(marks_round_trip)
+{
+	Rx__Prescription p, back;
+	reply_t r;
+	char msg[512];
+	const char *id = "6WKB-26ZF-S6A5";
+	unsigned m = valid_marks(_i), other = valid_marks((_i + 5) % 12);
+	ck_assert_int_eq(map("good.json", NOW, &p, msg), RX_OK);
+	ck_assert_uint_eq(marks_of(p.items[0]) | marks_of(p.items[1]), 0); /* good.json: none */
+	set_marks(p.items[0], m);
+	set_marks(p.items[1], other);
+	make_reply(&r, &p, id);
+	json_t *b = fhir_bundle(id, &r.rc, &p, r.infos, r.recs, 0);
+	ck_assert_ptr_nonnull(b);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *mr = of_type(b, "MedicationRequest", i);
+		assert_request_substitution(json_object_get(mr, "substitution"), i ? other : m);
+		json_object_set_new(mr, "status", json_string("active"));
+	}
+	rx__prescription__init(&back);
+	ck_assert_msg(fhir_to_prescription(b, NOW, &back, msg, sizeof msg) == RX_OK, "%s", msg);
+	ck_assert_uint_eq(marks_of(back.items[0]), m);
+	ck_assert_uint_eq(marks_of(back.items[1]), other);
+	fhir_prescription_free(&back);
+	json_decref(b);
+	fhir_prescription_free(&p);
+}
+END_TEST
+
+/* good.json with entry[2]'s substitution set to sub (JSON text; NULL:
+ * removed), mapped at NOW. */
+static rx_err_t map_substitution(const char *sub, Rx__Prescription *p, char msg[512])
+{
+	json_error_t e;
+	json_t *b = load("good.json");
+	json_t *mr = json_object_get(json_array_get(json_object_get(b, "entry"), 2), "resource");
+	json_object_del(mr, "substitution");
+	if (sub) {
+		json_t *v = json_loads(sub, 0, &e);
+		ck_assert_msg(v != NULL, "%s: %s", sub, e.text);
+		json_object_set_new(mr, "substitution", v);
+	}
+	rx__prescription__init(p);
+	rx_err_t err = fhir_to_prescription(b, NOW, p, msg, 512);
+	json_decref(b);
+	return err;
+}
+
+#define MARK(code) "{\"system\": \"" MARKS_SYSTEM "\", \"code\": \"" code "\"}"
+
+/* What other senders may write that our writer does not, read as documented. */
+static const struct {
+	const char *sub;
+	unsigned marks;
+} accepted[] = {
+	{NULL, 0},
+	{"{\"allowedBoolean\": true}", 0},
+	{"{\"allowedBoolean\": false}", 1},
+	{"{\"allowedBoolean\": false, \"reason\": {\"coding\": [" MARK("no-change") "]}}", 1},
+	{"{\"allowedCodeableConcept\": {\"coding\": [" MARK("no-change-medical-necessity") "]}}", 3},
+	{"{\"allowedCodeableConcept\": {\"coding\": [" MARK("no-change") ", " MARK("no-strength-change") "],"
+	 " \"text\": \"変更不可\"}}",
+	 9},
+};
+
+START_TEST(substitution_accepted)
+{
+	Rx__Prescription p;
+	char msg[512];
+	rx_err_t err = map_substitution(accepted[_i].sub, &p, msg);
+	ck_assert_msg(err == RX_OK, "%s: %s", accepted[_i].sub, msg);
+	ck_assert_uint_eq(marks_of(p.items[1]), accepted[_i].marks);
+	ck_assert_uint_eq(marks_of(p.items[0]), 0); /* the other entry's item untouched */
+	fhir_prescription_free(&p);
+}
+END_TEST
+
+#define AT "entry[2].resource.substitution"
+static const struct {
+	const char *sub, *want;
+} contradictory[] = {
+	/* the refusal the issue asks for: allowed, yet marked */
+	{"{\"allowedBoolean\": true, \"reason\": {\"coding\": [" MARK("no-change-medical-necessity") "]}}",
+	 AT ".reason: contradicts allowedBoolean true"},
+	{"{\"allowedBoolean\": true, \"reason\": {\"coding\": [" MARK("no-form-change") "]}}",
+	 AT ".reason: contradicts allowedBoolean true"},
+	{"{\"allowedBoolean\": true, \"allowedCodeableConcept\": {\"coding\": [" MARK("no-form-change") "]}}",
+	 AT ": allowedBoolean and allowedCodeableConcept together"},
+	{"{\"allowedCodeableConcept\": {\"coding\": [" MARK("no-form-change") "]}, \"reason\": {\"coding\": ["
+	 MARK("no-change-medical-necessity") "]}}",
+	 AT ".reason: cannot be carried with allowedCodeableConcept"},
+	{"{\"reason\": {\"coding\": [" MARK("no-change") "]}}",
+	 AT ": required: allowedBoolean or allowedCodeableConcept"},
+	{"{\"allowedBoolean\": \"false\"}", AT ".allowedBoolean: must be true or false"},
+	{"[{\"allowedBoolean\": false}]", AT ": must be an object"},
+	/* what our codes cannot say is refused, not dropped */
+	{"{\"allowedCodeableConcept\": {\"coding\": [{\"system\": \"" FHIR_SYSTEM_V3_SUBSTITUTION
+	 "\", \"code\": \"N\"}]}}",
+	 AT ".allowedCodeableConcept.coding[0].system: cannot be carried"},
+	{"{\"allowedCodeableConcept\": {\"coding\": [" MARK("no-form-change") ", " MARK("generic-only") "]}}",
+	 AT ".allowedCodeableConcept.coding[1].code: unknown code \"generic-only\""},
+	{"{\"allowedCodeableConcept\": {\"text\": \"no generic\"}}",
+	 AT ".allowedCodeableConcept.coding: required"},
+	{"{\"allowedBoolean\": false, \"reason\": {\"text\": \"the brand works better\"}}",
+	 AT ".reason.coding: required"},
+	{"{\"allowedBoolean\": false, \"reason\": {\"coding\": [{\"system\": \"" FHIR_SYSTEM_V3_ACT_REASON
+	 "\", \"code\": \"THERCHAR\"}]}}",
+	 AT ".reason.coding[0].system: cannot be carried"},
+	{"{\"allowedBoolean\": false, \"modifierExtension\": [{\"url\": \"x\"}]}",
+	 AT ".modifierExtension: a modifier extension"},
+};
+
+START_TEST(substitution_refused)
+{
+	Rx__Prescription p;
+	char msg[512];
+	rx_err_t err = map_substitution(contradictory[_i].sub, &p, msg);
+	ck_assert_msg(err == RX_INVALID, "%s: %s (%s)", contradictory[_i].sub, rx_err_name(err), msg);
+	ck_assert_msg(strncmp(msg, contradictory[_i].want, strlen(contradictory[_i].want)) == 0,
+		      "%s: got \"%s\"", contradictory[_i].sub, msg);
+	ck_assert_ptr_null(p.items);
+}
+END_TEST
+
+/* The prescription of good.json with a third item, and use 1 dispensed
+ * with lines: item 1 as written, item 2 substituted by a generic, item 3
+ * not dispensed (leftover).  Use 2 stays a record stored before lines. */
+typedef struct {
+	Rx__Prescription p, q;
+	Rx__Item third, *three[3];
+	Rx__Item handed[2];
+	Rx__Line line[3], *lines[3];
+	reply_t r;
+} lines_world_t;
+
+static void lines_world(lines_world_t *w, const char *id)
+{
+	char msg[512];
+	ck_assert_int_eq(map("good.json", NOW, &w->p, msg), RX_OK);
+	w->third = *w->p.items[1];
+	w->third.drug_code = (char *)"1124009F1223";
+	w->third.name = (char *)"レンドルミン錠０．２５ｍｇ";
+	w->three[0] = w->p.items[0];
+	w->three[1] = w->p.items[1];
+	w->three[2] = &w->third;
+	w->q = w->p;
+	w->q.items = w->three;
+	w->q.n_items = 3;
+	make_reply(&w->r, &w->q, id);
+
+	for (int k = 0; k < 3; k++) {
+		rx__line__init(&w->line[k]);
+		w->line[k].item = (uint32_t)k + 1;
+		w->lines[k] = &w->line[k];
+	}
+	w->handed[0] = *w->p.items[0];
+	w->line[0].outcome = RX__OUTCOME__AS_WRITTEN;
+	w->line[0].handed = &w->handed[0];
+	w->handed[1] = *w->p.items[1];
+	w->handed[1].drug_code = (char *)"2189017F1111";
+	w->handed[1].name = (char *)"ロスバスタチン錠２．５ｍｇ「科研」";
+	w->handed[1].quantity = 30; /* what was handed, not what was asked */
+	w->line[1].outcome = RX__OUTCOME__SUBSTITUTED;
+	w->line[1].reason = RX__LINE_REASON__GENERIC;
+	w->line[1].handed = &w->handed[1];
+	w->line[2].outcome = RX__OUTCOME__NOT_DISPENSED;
+	w->line[2].reason = RX__LINE_REASON__LEFTOVER;
+	w->r.rec[0].items = NULL;
+	w->r.rec[0].n_items = 0;
+	w->r.rec[0].lines = w->lines;
+	w->r.rec[0].n_lines = 3;
+}
+
+static json_t *by_id(json_t *bundle, const char *rid)
+{
+	json_t *e;
+	size_t i;
+	json_array_foreach(json_object_get(bundle, "entry"), i, e)
+	{
+		json_t *res = json_object_get(e, "resource");
+		if (strcmp(str_at(res, "id"), rid) == 0)
+			return res;
+	}
+	return NULL;
+}
+
+static const char *fullurl_of(json_t *bundle, const char *rid)
+{
+	json_t *e;
+	size_t i;
+	json_array_foreach(json_object_get(bundle, "entry"), i, e)
+	{
+		if (strcmp(str_at(json_object_get(e, "resource"), "id"), rid) == 0)
+			return str_at(e, "fullUrl");
+	}
+	return "";
+}
+
+/* A MedicationDispense read back into a line, as docs/FHIR.md says a
+ * consumer reads it: the outcome from status and wasSubstituted, the reason
+ * from our code, the product from the medication. */
+typedef struct {
+	Rx__Outcome outcome;
+	char reason[256], code[16];
+	json_int_t quantity;
+} read_line_t;
+
+static read_line_t read_line(json_t *md)
+{
+	read_line_t l = {0};
+	json_t *sub = json_object_get(md, "substitution"), *why;
+	if (strcmp(str_at(md, "status"), "declined") == 0) {
+		l.outcome = RX__OUTCOME__NOT_DISPENSED;
+		ck_assert_ptr_null(sub);
+		ck_assert_ptr_null(json_object_get(md, "whenHandedOver"));
+		ck_assert_ptr_null(json_object_get(md, "quantity"));
+		why = json_object_get(md, "statusReasonCodeableConcept");
+	} else {
+		ck_assert_str_eq(str_at(md, "status"), "completed");
+		ck_assert_ptr_nonnull(sub);
+		l.outcome = json_is_true(json_object_get(sub, "wasSubstituted")) ? RX__OUTCOME__SUBSTITUTED
+										 : RX__OUTCOME__AS_WRITTEN;
+		ck_assert(json_is_boolean(json_object_get(sub, "wasSubstituted")));
+		l.quantity = json_integer_value(json_object_get(json_object_get(md, "quantity"), "value"));
+		why = json_array_get(json_object_get(sub, "reason"), 0);
+	}
+	if (why)
+		codes_of(why, FHIR_SYSTEM_LINE_REASON, l.reason);
+	json_t *coding = json_array_get(
+		json_object_get(json_object_get(md, "medicationCodeableConcept"), "coding"), 0);
+	snprintf(l.code, sizeof l.code, "%s", str_at(coding, "code"));
+	return l;
+}
+
+START_TEST(dispense_lines_out)
+{
+	lines_world_t w;
+	const char *id = "6WKB-26ZF-S6A5";
+	lines_world(&w, id);
+	json_t *b = fhir_bundle(id, &w.r.rc, &w.q, w.r.infos, w.r.recs, 2);
+	ck_assert_ptr_nonnull(b);
+
+	/* One MedicationDispense per line, named by the item it accounts for. */
+	static const struct {
+		Rx__Outcome outcome;
+		const char *reason, *code;
+		json_int_t quantity;
+	} want[3] = {
+		{RX__OUTCOME__AS_WRITTEN, "", "2171022F2025", 28},
+		{RX__OUTCOME__SUBSTITUTED, "generic", "2189017F1111", 30},
+		{RX__OUTCOME__NOT_DISPENSED, "leftover", "1124009F1223", 0}, /* the prescribed drug */
+	};
+	for (int k = 0; k < 3; k++) {
+		char rid[32], req[32];
+		snprintf(rid, sizeof rid, "dispense-1-%d", k + 1);
+		snprintf(req, sizeof req, "request-%d", k + 1);
+		json_t *md = by_id(b, rid);
+		ck_assert_msg(md != NULL, "%s missing", rid);
+		read_line_t l = read_line(md);
+		ck_assert_int_eq(l.outcome, want[k].outcome);
+		ck_assert_str_eq(l.reason, want[k].reason);
+		ck_assert_str_eq(l.code, want[k].code);
+		ck_assert_int_eq(l.quantity, want[k].quantity);
+		json_t *auth = json_array_get(json_object_get(md, "authorizingPrescription"), 0);
+		ck_assert_str_eq(str_at(auth, "reference"), fullurl_of(b, req));
+		json_t *actor = json_object_get(json_array_get(json_object_get(md, "performer"), 0), "actor");
+		ck_assert_str_eq(str_at(json_object_get(actor, "identifier"), "value"), "1398765432");
+		ck_assert_str_eq(str_at(json_array_get(json_object_get(md, "note"), 0), "text"), "split pack");
+	}
+	ck_assert_ptr_null(by_id(b, "dispense-1-4"));
+
+	/* The substitution's type: E (equivalent), not G (a generic for a generic). */
+	json_t *sub = json_object_get(by_id(b, "dispense-1-2"), "substitution");
+	char codes[256];
+	ck_assert_uint_eq(codes_of(json_object_get(sub, "type"), FHIR_SYSTEM_V3_SUBSTITUTION, codes), 0);
+	ck_assert_str_eq(codes, "E");
+	ck_assert_ptr_null(json_object_get(json_object_get(by_id(b, "dispense-1-1"), "substitution"), "type"));
+	ck_assert_str_eq(str_at(by_id(b, "dispense-1-1"), "whenHandedOver"), "2026-03-02T11:15:00+09:00");
+
+	/* Use 2, stored before lines: today's output, no substitution claimed. */
+	json_t *old = by_id(b, "dispense-2-1");
+	ck_assert_ptr_nonnull(old);
+	ck_assert_str_eq(str_at(old, "status"), "completed");
+	ck_assert_ptr_null(json_object_get(old, "substitution"));
+	ck_assert_ptr_null(by_id(b, "dispense-2-2"));
+	json_decref(b);
+	fhir_prescription_free(&w.p);
+}
+END_TEST
+
+/* Every reason a line may carry, by outcome (proto/README 2.5): our code,
+ * and v3 ActReason's OS only for a substitution because of stock. */
+static const struct {
+	Rx__Outcome outcome;
+	Rx__LineReason reason;
+	const char *code, *v3;
+} reason_cases[] = {
+	{RX__OUTCOME__AS_WRITTEN, RX__LINE_REASON__REASON_NONE, "", NULL},
+	{RX__OUTCOME__AS_WRITTEN, RX__LINE_REASON__PATIENT_REQUEST, "patient-request", NULL},
+	{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__GENERIC, "generic", NULL},
+	{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__OUT_OF_STOCK, "out-of-stock", "OS"},
+	{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__PATIENT_REQUEST, "patient-request", NULL},
+	{RX__OUTCOME__SUBSTITUTED, RX__LINE_REASON__INQUIRY, "inquiry", NULL},
+	{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__OUT_OF_STOCK, "out-of-stock", NULL},
+	{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__INQUIRY, "inquiry", NULL},
+	{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__PATIENT_DECLINED, "patient-declined", NULL},
+	{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__LEFTOVER, "leftover", NULL},
+	{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__OTHER_REASON, "other", NULL},
+};
+
+START_TEST(dispense_line_reasons)
+{
+	lines_world_t w;
+	const char *id = "6WKB-26ZF-S6A5";
+	lines_world(&w, id);
+	/* Line 2 takes the case; the outcome keeps its handed item or drops it. */
+	w.line[1].outcome = reason_cases[_i].outcome;
+	w.line[1].reason = reason_cases[_i].reason;
+	if (w.line[1].outcome == RX__OUTCOME__NOT_DISPENSED)
+		w.line[1].handed = NULL;
+	json_t *b = fhir_bundle(id, &w.r.rc, &w.q, w.r.infos, w.r.recs, 1);
+	json_t *md = by_id(b, "dispense-1-2");
+	ck_assert_ptr_nonnull(md);
+	read_line_t l = read_line(md);
+	ck_assert_int_eq(l.outcome, reason_cases[_i].outcome);
+	ck_assert_str_eq(l.reason, reason_cases[_i].code);
+	/* the v3 code, where there is one, beside ours in the same concept */
+	json_t *sub = json_object_get(md, "substitution");
+	json_t *why = sub ? json_array_get(json_object_get(sub, "reason"), 0)
+			  : json_object_get(md, "statusReasonCodeableConcept");
+	json_t *v3 = json_array_get(json_object_get(why, "coding"), 1);
+	if (reason_cases[_i].v3) {
+		ck_assert_str_eq(str_at(v3, "system"), FHIR_SYSTEM_V3_ACT_REASON);
+		ck_assert_str_eq(str_at(v3, "code"), reason_cases[_i].v3);
+	} else {
+		ck_assert_ptr_null(v3);
+	}
+	json_decref(b);
+	fhir_prescription_free(&w.p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fhir");
@@ -278,6 +709,11 @@ int main(void)
 	tcase_add_loop_test(tc, unmappable_bundles, 0, (int)(sizeof refused / sizeof refused[0]));
 	tcase_add_test(tc, authored_on_must_be_now);
 	tcase_add_test(tc, status_bundle_round_trip);
+	tcase_add_loop_test(tc, marks_round_trip, 0, 12);
+	tcase_add_loop_test(tc, substitution_accepted, 0, (int)(sizeof accepted / sizeof accepted[0]));
+	tcase_add_loop_test(tc, substitution_refused, 0, (int)(sizeof contradictory / sizeof contradictory[0]));
+	tcase_add_test(tc, dispense_lines_out);
+	tcase_add_loop_test(tc, dispense_line_reasons, 0, (int)(sizeof reason_cases / sizeof reason_cases[0]));
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -2,7 +2,8 @@
  * FHIR Bundle (tests/data/fhir/good.json, its times moved to now) to a real
  * rxd; the real rx-pharmacy claims and dispenses both uses; status --fhir
  * must then give back the MedicationRequests as submitted and one
- * MedicationDispense per item handed over at each use. */
+ * MedicationDispense per line (each item, as written) at each use.  The
+ * prescriber's substitution marks travel through rxd and back. */
 #include <check.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -244,6 +245,10 @@ static void check_bundle(const char *id, int64_t t0)
 		ck_assert_str_eq(str_of(json_object_get(actor, "identifier"), "value"), PHARMACY);
 		json_t *auth = json_array_get(json_object_get(md, "authorizingPrescription"), 0);
 		ck_assert_str_eq(str_of(json_object_get(auth, "identifier"), "value"), id);
+		/* a record with lines (each item as written), not one stored before them */
+		json_t *sub = json_object_get(md, "substitution");
+		ck_assert_ptr_nonnull(sub);
+		ck_assert(json_is_false(json_object_get(sub, "wasSubstituted")));
 	}
 	ck_assert_ptr_null(resource(b, "MedicationDispense", 4));
 	json_decref(b);
@@ -297,6 +302,73 @@ START_TEST(bundle_round_trip_over_rxd)
 }
 END_TEST
 
+/* Set entry[i].resource.substitution of the bundle w's dir holds as name. */
+static void set_substitution(const world_t *w, const char *name, size_t i, const char *sub)
+{
+	char path[512];
+	json_error_t e;
+	snprintf(path, sizeof path, "%s/%s", w->dir, name);
+	json_t *b = json_load_file(path, 0, &e), *v = json_loads(sub, 0, &e);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(v);
+	json_t *res = json_object_get(json_array_get(json_object_get(b, "entry"), i), "resource");
+	ck_assert_int_eq(json_object_set_new(res, "substitution", v), 0);
+	ck_assert_int_eq(json_dump_file(b, path, 0), 0);
+	json_decref(b);
+}
+
+/* The prescriber's marks travel signed through rxd and come back as they
+ * went in (docs/FHIR.md "Substitution"). */
+START_TEST(marks_over_rxd)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	world_up(&w);
+	bundle_now(&w, "good.json", w.patient);
+	set_substitution(&w, "good.json", 1,
+			 "{\"allowedBoolean\": false, \"reason\": {\"coding\": [{\"system\": "
+			 "\"urn:rx-exchange:substitution-mark\", \"code\": \"no-change-medical-necessity\"}]}}");
+	set_substitution(&w, "good.json", 2,
+			 "{\"allowedCodeableConcept\": {\"coding\": [{\"system\": "
+			 "\"urn:rx-exchange:substitution-mark\", \"code\": \"no-strength-change\"}]}}");
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc",
+			     "--card hanako.card --institution %s submit --fhir good.json", CLINIC),
+			 0);
+	json_t *j = parsed();
+	snprintf(id, sizeof id, "%s", str_of(j, "id"));
+	json_decref(j);
+
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc", "status %s --fhir", id), 0);
+	j = parsed();
+	json_t *s1 = json_object_get(resource(j, "MedicationRequest", 0), "substitution");
+	json_t *s2 = json_object_get(resource(j, "MedicationRequest", 1), "substitution");
+	ck_assert(json_is_false(json_object_get(s1, "allowedBoolean")));
+	json_t *c = json_array_get(json_object_get(json_object_get(s1, "reason"), "coding"), 0);
+	ck_assert_str_eq(str_of(c, "code"), "no-change-medical-necessity");
+	ck_assert_ptr_null(json_array_get(json_object_get(json_object_get(s1, "reason"), "coding"), 1));
+	ck_assert_ptr_null(json_object_get(s2, "allowedBoolean"));
+	c = json_array_get(json_object_get(json_object_get(s2, "allowedCodeableConcept"), "coding"), 0);
+	ck_assert_str_eq(str_of(c, "code"), "no-strength-change");
+	json_decref(j);
+
+	/* Allowed and marked at once never leaves the clinic. */
+	bundle_now(&w, "good.json", w.patient);
+	set_substitution(&w, "good.json", 1,
+			 "{\"allowedBoolean\": true, \"reason\": {\"coding\": [{\"system\": "
+			 "\"urn:rx-exchange:substitution-mark\", \"code\": \"no-change\"}]}}");
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc",
+			     "--card hanako.card --institution %s submit --fhir good.json", CLINIC),
+			 2);
+	j = parsed();
+	ck_assert_str_eq(str_of(j, "status"), "INVALID");
+	ck_assert_str_eq(str_of(j, "message"),
+			 "entry[1].resource.substitution.reason: contradicts allowedBoolean true: a "
+			 "substitution mark restricts substitution");
+	json_decref(j);
+	harness_cleanup(&w.h);
+}
+END_TEST
+
 START_TEST(refusals_over_rxd)
 {
 	world_t w;
@@ -338,6 +410,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, bundle_round_trip_over_rxd);
 	tcase_add_test(tc, refusals_over_rxd);
+	tcase_add_test(tc, marks_over_rxd);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
