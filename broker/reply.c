@@ -172,6 +172,7 @@ static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
 	rc->uses_left = rx->uses_left;
 	rc->cancel_pending = rx->cancel_pending;
 	rc->valid_until = rx->valid_until;
+	rc->opens_at = rx->opens_at;
 	rc->institution_code = (char *)rx->institution;
 	rc->uses = rx->uses;
 	rc->issued_at = rx->issued_at;

@@ -50,6 +50,7 @@ static void summary(const store_rx_t *x, Rx__Summary *sm)
 	sm->uses_left = x->uses_left;
 	sm->issued_at = x->issued_at;
 	sm->valid_until = x->valid_until;
+	sm->opens_at = x->opens_at;
 	sm->institution_code = (char *)x->institution;
 	sm->cancel_pending = x->cancel_pending;
 }

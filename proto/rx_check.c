@@ -266,6 +266,11 @@ rx_err_t rx_check_prescription(const Rx__Prescription *p, int64_t now, const cha
 		FAIL(RX_INVALID, "valid_until must fall within 31 days of issued_at");
 	if (p->uses < 1 || p->uses > RX_MAX_USES)
 		FAIL(RX_INVALID, "uses must be 1..3");
+	if (p->n_part_days && (p->n_part_days < 2 || p->n_part_days != p->uses))
+		FAIL(RX_INVALID, "part_days, when given, holds each use's days: 2..3 of them, as many as uses");
+	for (size_t i = 0; i < p->n_part_days; i++)
+		if (p->part_days[i] < 1 || p->part_days[i] > 365)
+			FAIL(RX_INVALID, "each of part_days must be 1..365");
 	if (rx_check_text(p->notes, RX_MAX_NOTES, 0) != RX_OK)
 		FAIL(RX_INVALID, "notes are too long or not UTF-8 text");
 	if (rx_check_text(p->override_reason, 4 * RX_OVERRIDE_MAX, 0) != RX_OK ||
@@ -313,6 +318,24 @@ rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why)
 		FAIL(RX_INVALID, "a dispense record accounts for each prescribed item in lines; items is "
 				 "for records stored before them");
 	return check_lines(d->lines, d->n_lines, why);
+}
+
+uint32_t rx_use_days(const Rx__Prescription *p, uint32_t use)
+{
+	if (use >= 1 && use <= p->n_part_days)
+		return p->part_days[use - 1];
+	uint32_t days = 0;
+	for (size_t i = 0; i < p->n_items; i++)
+		if (p->items[i]->days > days)
+			days = p->items[i]->days;
+	return days;
+}
+
+void rx_next_window(int64_t at, uint32_t days, int64_t *opens, int64_t *until)
+{
+	int64_t due = rx_valid_until(at, (int)days); /* the start of the day it runs out */
+	*opens = due - (int64_t)RX_REFILL_SLACK_DAYS * 86400;
+	*until = due + (int64_t)(RX_REFILL_SLACK_DAYS + 1) * 86400;
 }
 
 int64_t rx_valid_until(int64_t issued_at, int days)

@@ -59,6 +59,21 @@ rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why) RX_MUS
  * for days calendar days including the issue day, counted in Japan time. */
 int64_t rx_valid_until(int64_t issued_at, int days);
 
+/* A later use of a refill (リフィル) or divided (分割調剤) prescription opens
+ * this many days before the previous use's supply runs out and lapses this
+ * many days after (proto/README 5.11). */
+#define RX_REFILL_SLACK_DAYS 7
+
+/* Days of supply of use (from 1) of p: its part's days if p is divided,
+ * else the longest of its items' days. */
+uint32_t rx_use_days(const Rx__Prescription *p, uint32_t use);
+
+/* The window of the use after one dispensed at at with days of supply: it
+ * opens at the start of the Japan day RX_REFILL_SLACK_DAYS before the day
+ * the supply runs out (at's day + days) and ends RX_REFILL_SLACK_DAYS days
+ * after that day, at its end. */
+void rx_next_window(int64_t at, uint32_t days, int64_t *opens, int64_t *until);
+
 /* What Receipt.dispenses_hash binds: BLAKE2b-256 over, for each of a
  * STATUS reply's dispenses in order, use (4 bytes) and at (8 bytes) big-
  * endian, institution_code and a NUL, BLAKE2b-256 of the record's body, and

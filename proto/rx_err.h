@@ -36,7 +36,8 @@ typedef enum {
 	RX_STORAGE_FULL = 22,
 	RX_SUBSTITUTION_NOT_ALLOWED = 23,
 	RX_DIFFERENT_INGREDIENT = 24,
-	RX_WIRE_LAST = RX_DIFFERENT_INGREDIENT,
+	RX_NOT_YET_DUE = 25,
+	RX_WIRE_LAST = RX_NOT_YET_DUE,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

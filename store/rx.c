@@ -12,10 +12,12 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "drugs.h"
 #include "records.pb-c.h"
 #include "rx.pb-c.h"
+#include "rx_check.h"
 #include "rx_crypto.h"
 #include "rx_ids.h"
 
@@ -54,6 +56,7 @@ void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, 
 	copy_str(o->institution, sizeof o->institution, r->institution_code);
 	o->issued_at = r->issued_at;
 	o->valid_until = r->valid_until;
+	o->opens_at = r->opens_at;
 	o->created_at = r->created_at;
 	o->updated_at = r->updated_at;
 	copy_bytes(o->body_hash, RX_HASH_LEN, r->body_hash);
@@ -120,6 +123,33 @@ rx_err_t st_get_rx(MDB_txn *txn, store_t *s, const char *id, Rxstore__RxRecord *
 static uint32_t current_use(const Rxstore__RxRecord *r)
 {
 	return r->uses - r->uses_left + 1;
+}
+
+/* Refuse EXPIRED: the prescription's validity, or (a later use of a refill
+ * or divided prescription) that use's window, has passed. */
+static rx_err_t refuse_expired(const Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	if (r->uses_left == r->uses)
+		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
+	snprintf(out->why_text, sizeof out->why_text,
+		 "use %u of this prescription lapsed: it was not dispensed within its window",
+		 current_use(r));
+	RETURN_REFUSAL(RX_EXPIRED, out->why_text);
+}
+
+/* Refuse NOT_YET_DUE if the current use's window has not opened. */
+static rx_err_t check_window(const store_change_t *c, const Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	if (c->now >= r->opens_at)
+		return RX_OK;
+	char day[16];
+	time_t jst = (time_t)(r->opens_at + 9 * 3600); /* Japan has no daylight saving time */
+	struct tm tm;
+	gmtime_r(&jst, &tm);
+	strftime(day, sizeof day, "%Y-%m-%d", &tm);
+	snprintf(out->why_text, sizeof out->why_text,
+		 "use %u of this prescription opens on %s (Japan time)", current_use(r), day);
+	RETURN_REFUSAL(RX_NOT_YET_DUE, out->why_text);
 }
 
 
@@ -346,7 +376,7 @@ static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t 
 	case RX_STATE_CANCELLED:
 		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
 	case RX_STATE_EXPIRED:
-		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
+		return refuse_expired(r, out);
 	case RX_STATE_CLAIMED:
 		if (r->cancel_pending)
 			RETURN_REFUSAL(RX_CANCELLED, "the prescriber is cancelling this prescription");
@@ -357,6 +387,9 @@ static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t 
 	default:
 		break;
 	}
+	rx_err_t err = check_window(c, r, out);
+	if (err != RX_OK)
+		return err;
 	randombytes_buf(token, RX_TOKEN_LEN);
 	r->state = RX_STATE_CLAIMED;
 	set_bytes(&r->claimer_key, (uint8_t *)c->actor, RX_KEY_LEN);
@@ -423,15 +456,11 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
  * line per item, in order; as written is the prescribed product; a
  * substitution passes drugs_substitution.  A code the master does not know
  * is a warning in out. */
-static rx_err_t check_lines(store_pending_t *ch, const Rxstore__RxRecord *r)
+static rx_err_t check_lines(store_pending_t *ch, const Rx__Prescription *p)
 {
 	const store_change_t *c = ch->c;
 	store_outcome_t *out = ch->out;
 	rx_err_t err = RX_OK;
-	/* Verified when it was submitted, and stored verbatim. */
-	Rx__Prescription *p = rx__prescription__unpack(NULL, r->body.len, r->body.data);
-	if (p == NULL)
-		RETURN_REFUSAL(RX_UNAVAILABLE, "the stored prescription does not decode");
 	if (c->n_lines != p->n_items) {
 		out->why = "the dispense record needs one line for each prescribed item";
 		err = RX_INVALID;
@@ -464,7 +493,6 @@ static rx_err_t check_lines(store_pending_t *ch, const Rxstore__RxRecord *r)
 		if (err != RX_OK && out->why == NULL)
 			out->why = out->why_text;
 	}
-	rx__prescription__free_unpacked(p, NULL);
 	return err;
 }
 
@@ -502,10 +530,19 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	if (r->cancel_pending)
 		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
 	if (c->now >= r->valid_until)
-		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
+		return refuse_expired(r, out);
+	if ((err = check_window(c, r, out)) != RX_OK)
+		return err;
 	if (use != current_use(r))
 		RETURN_REFUSAL(RX_INVALID, "the dispense record names a use other than the one claimed");
-	if ((err = check_lines(ch, r)) != RX_OK)
+	/* Verified when it was submitted, and stored verbatim. */
+	Rx__Prescription *p = rx__prescription__unpack(NULL, r->body.len, r->body.data);
+	if (p == NULL)
+		RETURN_REFUSAL(RX_UNAVAILABLE, "the stored prescription does not decode");
+	err = check_lines(ch, p);
+	uint32_t days = rx_use_days(p, use);
+	rx__prescription__free_unpacked(p, NULL);
+	if (err != RX_OK)
 		return err;
 
 	Rxstore__DispenseRow row = RXSTORE__DISPENSE_ROW__INIT;
@@ -526,6 +563,16 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	r->uses_left--;
 	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
 	st_clear_claim(r);
+	if (r->uses_left == 0)
+		return RX_OK;
+	/* The next use's window (proto/README 5.11), due from this dispense,
+	 * and its place in the expiry index (the old entry is passed over). */
+	uint64_t order;
+	uint8_t head[RX_HASH_LEN];
+	rx_next_window(c->now, days, &r->opens_at, &r->valid_until);
+	if ((rc = audit_head(txn, &s->audit, &order, head)) != 0 ||
+	    (rc = st_expiry_put(txn, s, r->valid_until, order, c->id)) != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
 	return RX_OK;
 }
 

@@ -82,6 +82,7 @@ typedef struct {
 	uint8_t prescriber[RX_KEY_LEN];
 	char institution[RX_INSTITUTION_MAX + 1];
 	int64_t issued_at, valid_until, created_at, updated_at;
+	int64_t opens_at;           /* the current use may not be dispensed before (0: no bound) */
 	uint8_t body_hash[RX_HASH_LEN];
 } store_rx_t;
 

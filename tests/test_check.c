@@ -339,6 +339,48 @@ START_TEST(uses)
 }
 END_TEST
 
+/* Divided dispensing: one part's days per use, 2..3 of them (README 5.11). */
+START_TEST(part_days)
+{
+	rx_fixture_t f;
+	Rx__Prescription *p = good(&f);
+	uint32_t parts[4] = {10, 20, 30, 40};
+	p->part_days = parts;
+	for (uint32_t n = 1; n <= 4; n++)
+		for (uint32_t u = 1; u <= RX_MAX_USES; u++) {
+			p->n_part_days = n;
+			p->uses = u;
+			ck_assert_msg(check(p) == (n >= 2 && n <= 3 && n == u ? RX_OK : RX_INVALID), "%u parts, %u uses",
+				      n, u);
+		}
+	p->n_part_days = p->uses = 2;
+	parts[1] = 0;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	parts[1] = 366;
+	ck_assert_int_eq(check(p), RX_INVALID);
+	parts[1] = 365;
+	ck_assert_int_eq(check(p), RX_OK);
+	/* a use's days: its part's, else the longest item's */
+	ck_assert_uint_eq(rx_use_days(p, 1), 10);
+	ck_assert_uint_eq(rx_use_days(p, 2), 365);
+	p->n_part_days = 0;
+	ck_assert_uint_eq(rx_use_days(p, 2), p->items[0]->days);
+}
+END_TEST
+
+/* A later use's window: 7 Japan days either side of the day the supply runs out. */
+START_TEST(next_window_japan_days)
+{
+	/* dispensed 2026-11-26 23:30 JST (14:30 UTC) with 30 days: due on
+	 * 2026-12-26 JST; open from 12-19 00:00 JST to 01-02 24:00 JST */
+	const int64_t at = 1795703400, dec19 = 1797606000, jan03 = 1798902000;
+	int64_t opens, until;
+	rx_next_window(at, 30, &opens, &until);
+	ck_assert_int_eq(opens, dec19);
+	ck_assert_int_eq(until, jan03);
+}
+END_TEST
+
 START_TEST(item_count)
 {
 	rx_fixture_t f;
@@ -928,6 +970,8 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, dispense_rules);
 	tcase_add_test(tc, dispense_lines);
 	tcase_add_test(tc, item_marks);
+	tcase_add_test(tc, part_days);
+	tcase_add_test(tc, next_window_japan_days);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("valid_until");

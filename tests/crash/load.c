@@ -168,8 +168,11 @@ static void norvasc(Rx__Item *it)
 	it->dose = (char *)"1 tablet";
 	it->unit = (char *)"tablet";
 	it->usage = (char *)"once daily after breakfast";
-	it->days = 28;
-	it->quantity = 28;
+	/* A week's supply: a refill's next use opens at once (it opens 7 days
+	 * before the supply runs out, proto/README 5.11), so tests on the real
+	 * clock can dispense every use. */
+	it->days = 7;
+	it->quantity = 7;
 }
 
 /* ---- the pool of prescriptions the pharmacies work on ---- */

@@ -345,6 +345,43 @@ static void b_line_reason_99(hx_t *x, frames_t *f)
 	dispense_record(x, f, &r);
 }
 
+/* Divided dispensing (proto/README 5.11): one part's days per use. */
+static void b_parts_one(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	uint32_t *parts = hx_alloc(x, sizeof *parts);
+	parts[0] = 10;
+	ps.p.part_days = parts;
+	ps.p.n_part_days = 1;
+	submit_presc(x, f, &ps);
+}
+
+static void b_parts_not_uses(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	uint32_t *parts = hx_alloc(x, 2 * sizeof *parts);
+	parts[0] = parts[1] = 10;
+	ps.p.part_days = parts;
+	ps.p.n_part_days = 2;
+	ps.p.uses = 3;
+	submit_presc(x, f, &ps);
+}
+
+static void b_parts_zero_days(hx_t *x, frames_t *f)
+{
+	presc_t ps;
+	presc_init(x, &ps);
+	uint32_t *parts = hx_alloc(x, 2 * sizeof *parts);
+	parts[0] = 10;
+	parts[1] = 0;
+	ps.p.part_days = parts;
+	ps.p.n_part_days = 2;
+	ps.p.uses = 2;
+	submit_presc(x, f, &ps);
+}
+
 static void b_item_necessity_without_no_change(hx_t *x, frames_t *f)
 {
 	presc_t ps;
@@ -394,6 +431,9 @@ const row_t hostile_rows_text[] = {
 	ROW("lines", line_not_dispensed_but_handed, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("lines", line_reason_99, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("lines", item_necessity_without_no_change, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("parts", parts_one, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("parts", parts_not_uses, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("parts", parts_zero_days, AS_DOC, RX_INVALID, RID_ECHO),
 };
 
 const int hostile_rows_text_n =

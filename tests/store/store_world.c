@@ -177,7 +177,7 @@ static void world_body(uint8_t body[WORLD_BODY_LEN])
 	uint8_t r[WORLD_BODY_LEN / 2];
 	it.drug_code = (char *)WORLD_DRUG;
 	it.name = (char *)"Norvasc 2.5 mg tablet";
-	it.days = it.quantity = 28;
+	it.days = it.quantity = 7; /* a refill's next use opens at once (5.11) */
 	p.version = RX_DOC_VERSION;
 	p.n_items = 1;
 	p.items = items;

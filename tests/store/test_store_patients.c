@@ -776,6 +776,107 @@ START_TEST(lines_account_for_each_item)
 }
 END_TEST
 
+/* ---- refill and divided windows (proto/README 5.11) ---- */
+
+/* SUBMIT at now of one item of days for uses uses (parts: NULL, or each
+ * use's days, divided); its id into id. */
+static void prescribe_uses(world_t *w, uint32_t days, uint32_t uses, const uint32_t *parts, int64_t now,
+			   char id[RX_ID_LEN + 1])
+{
+	rx_call_t x;
+	store_outcome_t out;
+	const drug_t d[] = {{"2171022F1029", days}};
+	Rx__Item its[1], *ptrs[1];
+	Rx__Prescription p = RX__PRESCRIPTION__INIT;
+	char notes[32];
+	store_change_t *c = mk_submit(&x.k, w->doc, w->patient, uses, now);
+	p.version = RX_DOC_VERSION;
+	p.n_items = pack_items(d, 1, its, ptrs);
+	p.items = ptrs;
+	p.uses = uses;
+	p.n_part_days = parts ? uses : 0;
+	p.part_days = (uint32_t *)parts;
+	p.issued_at = now;
+	snprintf(notes, sizeof notes, "%u", (unsigned)randombytes_random());
+	p.notes = notes;
+	c->body = x.body;
+	c->body_len = rx__prescription__pack(&p, x.body);
+	ck_assert_int_eq(apply(w, c, &out), RX_OK);
+	memcpy(id, out.rx.id, RX_ID_LEN + 1);
+}
+
+/* CLAIM id by the world's pharmacy at now: the store's answer. */
+static rx_err_t claim_at(world_t *w, const char *id, int64_t now, store_outcome_t *out)
+{
+	call_t k;
+	return apply(w, mk(&k, RX_OP_CLAIM, w->pharm, id, now), out);
+}
+
+START_TEST(refill_windows)
+{
+	world_t w;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	static const char *const same[] = {"2171022F1029"};
+	static const drug_t d[] = {{"2171022F1029", 30}};
+	const int asw[] = {STORE_LINE_AS_WRITTEN};
+	world_open(&w);
+	/* three uses of 30 days: 90 days in all, no 31-day cap on the whole */
+	prescribe_uses(&w, 30, 3, NULL, T0, id);
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, T0 + 3600, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	/* use 2 is due 30 days after the first dispense's day: open 7 days
+	 * either side of it */
+	int64_t due = rx_valid_until(T0 + 3600, 30);
+	ck_assert_int_eq(out.rx.opens_at, due - 7 * DAY);
+	ck_assert_int_eq(out.rx.valid_until, due + 8 * DAY);
+	ck_assert_int_eq(claim_at(&w, id, due - 7 * DAY - 1, &out), RX_NOT_YET_DUE);
+	ck_assert_ptr_nonnull(strstr(out.why, "use 2"));
+	ck_assert_ptr_nonnull(strstr(out.why, "opens on 2025-12-24"));
+	/* dispensed on the last day of its window */
+	int64_t last = due + 8 * DAY - 1;
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, last, &out), RX_OK);
+	int64_t due3 = rx_valid_until(last, 30);
+	ck_assert_int_eq(out.rx.opens_at, due3 - 7 * DAY);
+	/* use 3 one day after its window: lapsed, and the sweep says so */
+	ck_assert_int_eq(claim_at(&w, id, due3 + 8 * DAY, &out), RX_EXPIRED);
+	ck_assert_ptr_nonnull(strstr(out.why, "use 3"));
+	ck_assert_int_eq(status_of(&w, w.doc, id, due3 + 8 * DAY).state, RX_STATE_EXPIRED);
+	ck_assert_int_eq(status_of(&w, w.doc, id, due3 + 8 * DAY - 1).state, RX_STATE_ISSUED);
+	uint64_t n = 0;
+	ck_assert_int_eq(store_expire(w.s, due3 + 8 * DAY, &n), RX_OK);
+	ck_assert_uint_eq(n, 1);
+	world_close(&w);
+}
+END_TEST
+
+/* Divided dispensing: each part is due when the part before runs out. */
+START_TEST(divided_parts)
+{
+	world_t w;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	static const uint32_t parts[] = {10, 20};
+	static const char *const same[] = {"2171022F1029"};
+	static const drug_t d[] = {{"2171022F1029", 30}};
+	const int asw[] = {STORE_LINE_AS_WRITTEN};
+	world_open(&w);
+	prescribe_uses(&w, 30, 2, parts, T0, id);
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, T0 + DAY, &out), RX_OK);
+	int64_t due = rx_valid_until(T0 + DAY, 10); /* the first part's 10 days */
+	ck_assert_int_eq(out.rx.opens_at, due - 7 * DAY);
+	ck_assert_int_eq(claim_at(&w, id, due - 7 * DAY - 1, &out), RX_NOT_YET_DUE);
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, due - 7 * DAY, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
+	/* the first part within the prescription's validity, as any */
+	int64_t t1 = due;
+	prescribe_uses(&w, 30, 2, parts, t1, id);
+	ck_assert_int_eq(claim_at(&w, id, rx_valid_until(t1, RX_DEFAULT_VALID_DAYS), &out), RX_EXPIRED);
+	ck_assert_str_eq(out.why, "this prescription is past its validity");
+	world_close(&w);
+}
+END_TEST
+
 TCase *store_patients_tcase(void)
 {
 	TCase *tc = world_tcase("patients");
@@ -792,5 +893,7 @@ TCase *store_patients_tcase(void)
 	tcase_add_test(tc, substitution_keeps_the_ingredients);
 	tcase_add_test(tc, substitution_without_master);
 	tcase_add_test(tc, lines_account_for_each_item);
+	tcase_add_test(tc, refill_windows);
+	tcase_add_test(tc, divided_parts);
 	return tc;
 }
