@@ -599,8 +599,9 @@ static rx_err_t drugs_load(call_t *c)
 		return refuse(c, RX_UNAVAILABLE, "out of memory");
 	for (size_t i = 0; i < q->n_drugs; i++) {
 		const Rx__DrugInfo *di = q->drugs[i];
-		rows[i] = (rx_drug_row_t){di->code,     di->name_ja, di->name_en,    di->ingredient,
-					  di->strength, di->unit,    di->dosage_form};
+		rows[i] = (rx_drug_row_t){di->code,	   di->name_ja, di->name_en,
+					  di->ingredient,  di->strength, di->unit,
+					  di->dosage_form, di->no_refill ? "1" : ""};
 		if (rx_drug_row_check(&rows[i], &why) != RX_OK) {
 			snprintf(c->message, sizeof c->message, "row %zu of this part: %s", i + 1, why);
 			return refuse(c, RX_INVALID, c->message);

@@ -372,6 +372,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		c.items = items;
 		c.n_items = p->n_items;
 		c.override_reason = p->override_reason;
+		c.divided = p->n_part_days > 0;
 		rx_access_code_new(new_code);
 		c.new_access_code = new_code;
 		extra.access_code = new_code;

@@ -133,6 +133,7 @@ static void drug_info(const store_drug_t *dr, drug_message_t *dm)
 	di->strength = (char *)dr->strength;
 	di->unit = (char *)dr->unit;
 	di->dosage_form = (char *)dr->dosage_form;
+	di->no_refill = dr->no_refill;
 	di->n_components = rx_ingredient_components(dr->ingredient, dm->names, RX_MAX_COMPONENTS);
 	di->components = dm->components;
 	for (size_t c = 0; c < di->n_components; c++)

@@ -171,6 +171,7 @@ static void drug_info(const rx_drug_row_t *row, Rx__DrugInfo *di)
 	di->strength = (char *)row->strength;
 	di->unit = (char *)row->unit;
 	di->dosage_form = (char *)row->dosage_form;
+	di->no_refill = rx_drug_no_refill(row);
 }
 
 /* drugs load FILE.csv: every row is checked here first, so a bad file is
@@ -268,9 +269,10 @@ static json_t *drug_json(const Rx__DrugInfo *d)
 	json_t *comps = json_array();
 	for (size_t i = 0; i < d->n_components; i++)
 		json_array_append_new(comps, json_string(d->components[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "code", d->code, "name_ja", d->name_ja,
-			 "name_en", d->name_en, "ingredient", d->ingredient, "strength", d->strength,
-			 "unit", d->unit, "dosage_form", d->dosage_form, "components", comps);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "code", d->code, "name_ja",
+			 d->name_ja, "name_en", d->name_en, "ingredient", d->ingredient, "strength",
+			 d->strength, "unit", d->unit, "dosage_form", d->dosage_form, "components", comps,
+			 "no_refill", d->no_refill);
 }
 
 /* drugs show CODE|PREFIX | drugs info */
@@ -307,8 +309,9 @@ int rxctl_drugs_show(const rxctl_t *c, int op, char **args, int nargs)
 				       d->ingredient);
 				for (size_t c = 0; c < d->n_components; c++)
 					printf("%s%s", c ? ", " : "", d->components[c]);
-				printf(")\n    strength %s, unit %s, %s\n", d->strength[0] ? d->strength : "-",
-				       d->unit[0] ? d->unit : "-", d->dosage_form[0] ? d->dosage_form : "-");
+				printf(")\n    strength %s, unit %s, %s%s\n", d->strength[0] ? d->strength : "-",
+				       d->unit[0] ? d->unit : "-", d->dosage_form[0] ? d->dosage_form : "-",
+				       d->no_refill ? "; not on a refill prescription" : "");
 			}
 			json_array_append_new(arr, drug_json(d));
 		}

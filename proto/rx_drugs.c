@@ -10,19 +10,23 @@ rx_err_t rx_drug_csv_header(const char *line)
 {
 	if (strncmp(line, "\xef\xbb\xbf", 3) == 0) /* a BOM, as spreadsheets write */
 		line += 3;
-	return strcmp(line, RX_DRUG_CSV_HEADER) == 0 ? RX_OK : RX_INVALID;
+	return strcmp(line, RX_DRUG_CSV_HEADER) == 0 || strcmp(line, RX_DRUG_CSV_HEADER_REFILL) == 0
+		       ? RX_OK
+		       : RX_INVALID;
 }
 
 rx_err_t rx_drug_csv_split(char *line, rx_drug_row_t *row, const char **why)
 {
-	const char **field[7] = {&row->code,	   &row->name_ja, &row->name_en,    &row->ingredient,
-				 &row->strength, &row->unit,    &row->dosage_form};
+	const char **field[8] = {&row->code,	   &row->name_ja,     &row->name_en,
+				 &row->ingredient, &row->strength,    &row->unit,
+				 &row->dosage_form, &row->no_refill};
+	row->no_refill = NULL;
 	char *p = line;
 	int n = 0;
 	for (;;) {
 		char *start = p, *out = p;
-		if (n == 7) {
-			*why = "more than 7 fields";
+		if (n == 8) {
+			*why = "more than 8 fields";
 			return RX_INVALID;
 		}
 		if (*p == '"') {
@@ -64,7 +68,7 @@ rx_err_t rx_drug_csv_split(char *line, rx_drug_row_t *row, const char **why)
 			break;
 		p++;
 	}
-	if (n != 7) {
+	if (n < 7) {
 		*why = "fewer than 7 fields";
 		return RX_INVALID;
 	}
@@ -96,7 +100,14 @@ rx_err_t rx_drug_row_check(const rx_drug_row_t *r, const char **why)
 		FAIL("unit is longer than 32 bytes or not UTF-8 text");
 	if (rx_check_text(r->dosage_form, 32, 0) != RX_OK)
 		FAIL("dosage_form is longer than 32 bytes or not UTF-8 text");
+	if (r->no_refill && r->no_refill[0] && strcmp(r->no_refill, "0") != 0 && strcmp(r->no_refill, "1") != 0)
+		FAIL("no_refill must be 1, 0 or empty");
 	return RX_OK;
+}
+
+int rx_drug_no_refill(const rx_drug_row_t *row)
+{
+	return row->no_refill && strcmp(row->no_refill, "1") == 0;
 }
 
 /* Last words that name a salt's counter-ion or a hydrate (JAN/INN modified

@@ -3,7 +3,9 @@
  * the store (which compares ingredients in the duplicate-medication check).
  *
  * A row has the columns of deploy/data/drugs-jp.csv:
- *   yj_code,name_ja,name_en,ingredient,strength,unit,dosage_form
+ *   yj_code,name_ja,name_en,ingredient,strength,unit,dosage_form[,no_refill]
+ * no_refill (optional; "1", or "0" or empty): the drug may not be on a
+ * refill prescription (a statutory limit on its days; a patch).
  * Nothing here allocates. */
 #ifndef RX_DRUGS_H
 #define RX_DRUGS_H
@@ -17,21 +19,26 @@
 #define RX_INGREDIENT_MAX 200    /* bytes of an ingredient as listed, and of a component */
 #define RX_MAX_COMPONENTS 8      /* ingredients of one combination product */
 #define RX_DRUG_CSV_HEADER "yj_code,name_ja,name_en,ingredient,strength,unit,dosage_form"
+#define RX_DRUG_CSV_HEADER_REFILL RX_DRUG_CSV_HEADER ",no_refill"
 #define RX_DRUG_LINE_MAX 4096    /* longest CSV line rxctl accepts */
 
 /* One row; the strings are borrowed (from the parsed line, or a message). */
 typedef struct {
 	const char *code, *name_ja, *name_en, *ingredient, *strength, *unit, *dosage_form;
+	const char *no_refill; /* "1", or "0", "" or NULL */
 } rx_drug_row_t;
 
-/* RX_OK if line (without its line ending; a UTF-8 BOM is allowed) is the
- * header above. */
+/* Is the row's no_refill column set? */
+int rx_drug_no_refill(const rx_drug_row_t *row);
+
+/* RX_OK if line (without its line ending; a UTF-8 BOM is allowed) is one of
+ * the headers above. */
 rx_err_t rx_drug_csv_header(const char *line) RX_MUST_CHECK;
 
-/* Split one CSV line (without its line ending) into the seven fields, in
- * place: line is modified and row points into it.  Fields may be quoted as
+/* Split one CSV line (without its line ending) into the seven fields, or
+ * eight with no_refill, in place: line is modified and row points into it.  Fields may be quoted as
  * in RFC 4180 ("a, b" and "say ""x"""), not spanning lines.  RX_INVALID with
- * a static reason in *why if the line is not seven fields; the fields'
+ * a static reason in *why if the line is not seven or eight fields; the fields'
  * content is checked by rx_drug_row_check. */
 rx_err_t rx_drug_csv_split(char *line, rx_drug_row_t *row, const char **why) RX_MUST_CHECK;
 

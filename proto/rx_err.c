@@ -29,6 +29,7 @@ _Static_assert((int)RX_STORAGE_FULL == RX__STATUS__STORAGE_FULL, "status");
 _Static_assert((int)RX_SUBSTITUTION_NOT_ALLOWED == RX__STATUS__SUBSTITUTION_NOT_ALLOWED, "status");
 _Static_assert((int)RX_DIFFERENT_INGREDIENT == RX__STATUS__DIFFERENT_INGREDIENT, "status");
 _Static_assert((int)RX_NOT_YET_DUE == RX__STATUS__NOT_YET_DUE, "status");
+_Static_assert((int)RX_NOT_REFILLABLE == RX__STATUS__NOT_REFILLABLE, "status");
 
 static const struct {
 	const char *name;
@@ -60,6 +61,7 @@ static const struct {
 	[RX_SUBSTITUTION_NOT_ALLOWED] = {"SUBSTITUTION_NOT_ALLOWED", "the prescriber's marks on this item forbid handing over that product"},
 	[RX_DIFFERENT_INGREDIENT] = {"DIFFERENT_INGREDIENT", "the product handed over is not shown to have the prescribed item's ingredient(s)"},
 	[RX_NOT_YET_DUE] = {"NOT_YET_DUE", "the next use of this refill or divided prescription is not open yet"},
+	[RX_NOT_REFILLABLE] = {"NOT_REFILLABLE", "an item may not be on a refill prescription (a statutory limit on its days, or a patch)"},
 };
 
 int rx_err_is_wire(int code)

@@ -37,7 +37,8 @@ typedef enum {
 	RX_SUBSTITUTION_NOT_ALLOWED = 23,
 	RX_DIFFERENT_INGREDIENT = 24,
 	RX_NOT_YET_DUE = 25,
-	RX_WIRE_LAST = RX_NOT_YET_DUE,
+	RX_NOT_REFILLABLE = 26,
+	RX_WIRE_LAST = RX_NOT_REFILLABLE,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

@@ -248,6 +248,30 @@ done:
 	return err;
 }
 
+rx_err_t drugs_refillable(MDB_txn *txn, const drugs_dbs_t *d, const store_item_t *items, size_t n,
+			  char *why, size_t whycap)
+{
+	for (size_t i = 0; i < n; i++) {
+		MDB_val k = key_of(items[i].drug_code), v;
+		int rc = mdb_get(txn, d->master, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return RX_UNAVAILABLE;
+		Rxstore__DrugRecord *r = decode(&v);
+		if (r == NULL)
+			return RX_UNAVAILABLE;
+		int no = r->no_refill;
+		rxstore__drug_record__free_unpacked(r, NULL);
+		if (no) {
+			snprintf(why, whycap, "item %zu may not be on a refill prescription (the drug master "
+					      "marks it no_refill: a statutory limit on its days, or a patch)", i + 1);
+			return RX_NOT_REFILLABLE;
+		}
+	}
+	return RX_OK;
+}
+
 /* ---- loading ---- */
 
 static int put_row(MDB_txn *txn, MDB_dbi dbi, const rx_drug_row_t *row, unsigned flags)
@@ -260,6 +284,7 @@ static int put_row(MDB_txn *txn, MDB_dbi dbi, const rx_drug_row_t *row, unsigned
 	r.strength = (char *)row->strength;
 	r.unit = (char *)row->unit;
 	r.dosage_form = (char *)row->dosage_form;
+	r.no_refill = rx_drug_no_refill(row);
 	MDB_val k = {strlen(row->code), (void *)row->code},
 		v = {rxstore__drug_record__get_packed_size(&r), NULL};
 	int rc = mdb_put(txn, dbi, &k, &v, flags | MDB_RESERVE);
@@ -342,6 +367,7 @@ static void drug_from(const MDB_val *k, const Rxstore__DrugRecord *r, store_drug
 	copy_text(o->strength, sizeof o->strength, r->strength);
 	copy_text(o->unit, sizeof o->unit, r->unit);
 	copy_text(o->dosage_form, sizeof o->dosage_form, r->dosage_form);
+	o->no_refill = r->no_refill;
 }
 
 rx_err_t drugs_find(MDB_txn *txn, const drugs_dbs_t *d, const char *prefix, size_t max,

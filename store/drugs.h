@@ -63,6 +63,12 @@ rx_err_t drugs_substitution(MDB_txn *txn, const drugs_dbs_t *d, uint32_t item, c
 			    unsigned marks, const char *handed, char *why, size_t whycap,
 			    store_warning_t *out, size_t max, size_t *nout) RX_MUST_CHECK;
 
+/* May items be on a refill prescription?  RX_OK; RX_NOT_REFILLABLE with a
+ * sentence naming the first item the master marks no_refill in why;
+ * RX_UNAVAILABLE on a storage error. */
+rx_err_t drugs_refillable(MDB_txn *txn, const drugs_dbs_t *d, const store_item_t *items, size_t n,
+			  char *why, size_t whycap) RX_MUST_CHECK;
+
 /* store_drugs_load inside txn (audit entry excepted); see store.h. */
 rx_err_t drugs_load(MDB_txn *txn, const drugs_dbs_t *d, const uint8_t load_id[16],
 		    const rx_drug_row_t *rows, size_t n, int commit, uint64_t expected, int64_t now,

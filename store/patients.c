@@ -263,6 +263,14 @@ rx_err_t st_check_medication(store_pending_t *ch)
 
 	if (!drugs_active(txn, &s->drugs))
 		return RX_OK;
+	/* A refill may not carry a drug the master marks no_refill (5.11). */
+	if (c->op == RX_OP_SUBMIT && c->uses > 1 && !c->divided) {
+		rx_err_t err = drugs_refillable(txn, &s->drugs, items, n, out->why_text, sizeof out->why_text);
+		if (err == RX_NOT_REFILLABLE)
+			RETURN_REFUSAL(err, out->why_text);
+		if (err != RX_OK)
+			RETURN_REFUSAL(err, "storage error reading the drug master");
+	}
 	if (c->op == RX_OP_CLAIM) {
 		/* Verified when it was submitted; one that does not decode has nothing to compare. */
 		if ((p = rx__prescription__unpack(NULL, r->body.len, r->body.data)) == NULL)

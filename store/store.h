@@ -175,6 +175,8 @@ typedef struct {
 	const store_item_t *items;
 	size_t n_items;
 	const char *override_reason;
+	int divided;                /* SUBMIT: uses are a divided prescription's parts
+				     * (part_days), not refills */
 	/* DISPENSE: the record's lines, one per prescribed item (proto/README 5.10). */
 	const store_line_t *lines;
 	size_t n_lines;
@@ -515,6 +517,7 @@ typedef struct {
 	char name_ja[201], name_en[201];
 	char ingredient[RX_INGREDIENT_MAX + 1];
 	char strength[101], unit[33], dosage_form[33];
+	int no_refill;
 } store_drug_t;
 
 /* One part of a new drug master, rows checked by rx_drug_row_check.  Parts

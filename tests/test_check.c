@@ -563,6 +563,21 @@ START_TEST(drug_csv_rows)
 	ck_assert_int_eq(rx_drug_csv_header(RX_DRUG_CSV_HEADER), RX_OK);
 	ck_assert_int_eq(rx_drug_csv_header("\xef\xbb\xbf" RX_DRUG_CSV_HEADER), RX_OK);
 	ck_assert_int_eq(rx_drug_csv_header("yj_code,name_ja"), RX_INVALID);
+	ck_assert_int_eq(rx_drug_csv_header(RX_DRUG_CSV_HEADER_REFILL), RX_OK);
+	ck_assert_int_eq(rx_drug_csv_header(RX_DRUG_CSV_HEADER ",refill"), RX_INVALID);
+
+	/* the eighth column: no_refill */
+	strcpy(line, "1124009F1010,ブロチゾラム０．２５ｍｇ錠,Brotizolam,brotizolam,0.25mg,錠,tablet,1");
+	ck_assert_int_eq(rx_drug_csv_split(line, &r, &why), RX_OK);
+	ck_assert_int_eq(rx_drug_row_check(&r, &why), RX_OK);
+	ck_assert(rx_drug_no_refill(&r));
+	strcpy(line, "1124009F1010,ブロチゾラム０．２５ｍｇ錠,Brotizolam,brotizolam,0.25mg,錠,tablet,");
+	ck_assert_int_eq(rx_drug_csv_split(line, &r, &why), RX_OK);
+	ck_assert_int_eq(rx_drug_row_check(&r, &why), RX_OK);
+	ck_assert(!rx_drug_no_refill(&r));
+	strcpy(line, "1124009F1010,ブロチゾラム０．２５ｍｇ錠,Brotizolam,brotizolam,0.25mg,錠,tablet,yes");
+	ck_assert_int_eq(rx_drug_csv_split(line, &r, &why), RX_OK);
+	ck_assert_int_eq(rx_drug_row_check(&r, &why), RX_INVALID);
 
 	strcpy(line, "2149117F1025,ミカムロ配合錠ＡＰ,\"Telmisartan, AP \"\"combo\"\"\",telmisartan / amlodipine besilate,,錠,tablet");
 	ck_assert_int_eq(rx_drug_csv_split(line, &r, &why), RX_OK);
@@ -574,7 +589,7 @@ START_TEST(drug_csv_rows)
 
 	static const char *const bad_lines[] = {
 		"2149117F1025,a,b,c,d,e",	   /* 6 fields */
-		"2149117F1025,a,b,c,d,e,f,g",  /* 8 */
+		"2149117F1025,a,b,c,d,e,f,1,g", /* 9 */
 		"2149117F1025,\"a,b,c,d,e,f",  /* an open quote */
 		"2149117F1025,\"a\"x,b,c,d,e,f", /* text after the closing quote */
 		"2149117F1025,a\"b,b,c,d,e,f", /* a quote inside */
@@ -597,6 +612,7 @@ START_TEST(drug_csv_rows)
 		strcpy(line, bad_rows[i]);
 		why = NULL;
 		ck_assert_int_eq(rx_drug_csv_split(line, &r, &why), RX_OK);
+		ck_assert_ptr_null(r.no_refill); /* seven fields: no eighth */
 		ck_assert_msg(rx_drug_row_check(&r, &why) == RX_INVALID, "%s", bad_rows[i]);
 		ck_assert_ptr_nonnull(why);
 	}

@@ -261,6 +261,17 @@ static void v2_seeds(void)
 	/* ... and the two ops that need one, without: the call signed alone. */
 	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
 	seed("submit-without-prescription", FW_PRESCRIBER, &r.call, NULL, RX_INVALID);
+
+	/* Divided dispensing (5.11): each use's days; as many parts as uses. */
+	uint32_t parts[2] = {14, 14};
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 2, 1, "divided");
+	r.prescription.p.part_days = parts;
+	r.prescription.p.n_part_days = 2;
+	seed("submit-divided", FW_PRESCRIBER, &r.call, r.doc, RX_OK);
+	submit_call(&r, FW_PRESCRIBER, FW_CARD, 3, 1, "divided wrong");
+	r.prescription.p.part_days = parts;
+	r.prescription.p.n_part_days = 2;
+	seed("submit-parts-not-uses", FW_PRESCRIBER, &r.call, r.doc, RX_INVALID);
 	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
 	seed("dispense-without-record", FW_PHARMACY, &r.call, NULL, RX_INVALID);
 

@@ -88,35 +88,38 @@ END_TEST
 /* Real rows of the price list (deploy/data/drugs-jp.csv). */
 static const rx_drug_row_t master_rows[] = {
 	{"2171022F1029", "ノルバスク錠２．５ｍｇ", "Amlodipine besilate 2.5 mg tablet", "amlodipine besilate",
-	 "２．５ｍｇ", "錠", "tablet"},
+	 "２．５ｍｇ", "錠", "tablet", ""},
 	{"2171022F2025", "ノルバスク錠５ｍｇ", "Amlodipine besilate 5 mg tablet", "amlodipine besilate",
-	 "５ｍｇ", "錠", "tablet"},
+	 "５ｍｇ", "錠", "tablet", ""},
 	{"2149117F1025", "ミカムロ配合錠ＡＰ", "Telmisartan / amlodipine besilate combination tablet AP",
-	 "telmisartan / amlodipine besilate", "", "錠", "tablet"},
+	 "telmisartan / amlodipine besilate", "", "錠", "tablet", ""},
 	{"1139005F1023", "エクセグラン錠１００ｍｇ", "Zonisamide 100 mg tablet", "zonisamide", "１００ｍｇ",
-	 "錠", "tablet"},
+	 "錠", "tablet", ""},
 	{"1169015F2022", "トレリーフＯＤ錠２５ｍｇ", "Zonisamide 25 mg orally disintegrating tablet",
-	 "zonisamide", "２５ｍｇ", "錠", "tablet"},
+	 "zonisamide", "２５ｍｇ", "錠", "tablet", ""},
 	{"2456001F1019", "プレドニゾロン錠", "Prednisolone 5 mg tablet", "prednisolone", "５ｍｇ", "錠",
-	 "tablet"},
+	 "tablet", ""},
 	{"2456002B1062", "プレドニゾロン散「タケダ」１％", "Prednisolone 1% powder", "prednisolone", "１％",
-	 "ｇ", "powder"},
+	 "ｇ", "powder", ""},
 	{"2189017F1022", "クレストール錠２．５ｍｇ", "Rosuvastatin calcium 2.5 mg tablet",
-	 "rosuvastatin calcium", "２．５ｍｇ", "錠", "tablet"},
+	 "rosuvastatin calcium", "２．５ｍｇ", "錠", "tablet", ""},
 	{"2325003F1024", "ガスター錠１０ｍｇ", "Famotidine 10 mg tablet", "famotidine", "１０ｍｇ", "錠",
-	 "tablet"},
+	 "tablet", ""},
 	/* generics and other strengths and forms, for substitution */
 	{"2171022F1010", "アムロジピンベシル酸塩２．５ｍｇ錠", "Amlodipine besilate 2.5 mg tablet",
-	 "amlodipine besilate", "２．５ｍｇ", "錠", "tablet"},
+	 "amlodipine besilate", "２．５ｍｇ", "錠", "tablet", ""},
 	{"2171022F5067", "アムロジピン錠１０ｍｇ「ツルハラ」", "Amlodipine besilate 10 mg tablet",
-	 "amlodipine besilate", "１０ｍｇ", "錠", "tablet"},
+	 "amlodipine besilate", "１０ｍｇ", "錠", "tablet", ""},
 	{"2171022F6047", "アムロジピンＯＤ錠１０ｍｇ「トーワ」",
 	 "Amlodipine besilate 10 mg orally disintegrating tablet", "amlodipine besilate", "１０ｍｇ", "錠",
-	 "tablet"},
+	 "tablet", ""},
 	{"2149117F1033", "テラムロ配合錠ＡＰ「ＤＳＥＰ」", "Telmisartan / amlodipine besilate combination tablet AP",
-	 "telmisartan / amlodipine besilate", "", "錠", "tablet"},
+	 "telmisartan / amlodipine besilate", "", "錠", "tablet", ""},
 	{"2149117F2021", "ミカムロ配合錠ＢＰ", "Telmisartan / amlodipine besilate combination tablet BP",
-	 "telmisartan / amlodipine besilate", "", "錠", "tablet"},
+	 "telmisartan / amlodipine besilate", "", "錠", "tablet", ""},
+	/* a hypnotic with a statutory 30-day limit: never on a refill */
+	{"1124009F1010", "ブロチゾラム０．２５ｍｇ錠", "Brotizolam 0.25 mg tablet", "brotizolam", "０．２５ｍｇ", "錠",
+	 "tablet", "1"},
 };
 #define NROWS (sizeof master_rows / sizeof master_rows[0])
 /* Well formed (right check digit) but not in master_rows. */
@@ -318,7 +321,7 @@ START_TEST(drug_master_loads_in_parts)
 	store_audit_t e = last_entry(&w);
 	ck_assert_str_eq(e.action, "DRUGS_LOAD");
 	ck_assert_int_eq(e.has_actor, 0);
-	ck_assert_str_eq(e.detail, "14 drugs");
+	ck_assert_str_eq(e.detail, "15 drugs");
 
 	/* A code, and a prefix. */
 	ck_assert_int_eq(store_drugs_find(w.s, "2149117F1025", 10, &found, &n), RX_OK);
@@ -877,6 +880,31 @@ START_TEST(divided_parts)
 }
 END_TEST
 
+/* A drug the master marks no_refill is refused on a refill, not on a
+ * single-use or divided prescription (proto/README 5.11). */
+START_TEST(no_refill_drugs)
+{
+	world_t w;
+	rx_call_t x;
+	store_outcome_t out;
+	static const drug_t d[] = {{"2171022F1029", 30}, {"1124009F1010", 30}};
+	world_open(&w);
+	load_master(&w, T0);
+	store_change_t *c = mk_drugs(&x, w.patient, d, 2, NULL, T0);
+	c->uses = 3;
+	ck_assert_int_eq(apply(&w, c, &out), RX_NOT_REFILLABLE);
+	ck_assert_ptr_nonnull(strstr(out.why, "item 2"));
+	c = mk_drugs(&x, w.patient, d, 2, NULL, T0);
+	c->uses = 2;
+	c->divided = 1;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	c = mk_drugs(&x, w.patient, d, 1, NULL, T0);
+	c->uses = 3;
+	ck_assert_int_eq(apply(&w, c, &out), RX_DUPLICATE_MEDICATION); /* amlodipine, just prescribed */
+	world_close(&w);
+}
+END_TEST
+
 TCase *store_patients_tcase(void)
 {
 	TCase *tc = world_tcase("patients");
@@ -895,5 +923,6 @@ TCase *store_patients_tcase(void)
 	tcase_add_test(tc, lines_account_for_each_item);
 	tcase_add_test(tc, refill_windows);
 	tcase_add_test(tc, divided_parts);
+	tcase_add_test(tc, no_refill_drugs);
 	return tc;
 }
