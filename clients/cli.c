@@ -464,8 +464,16 @@ json_t *cli_prescription_json(const Rx__Prescription *p)
 {
 	char t[32];
 	cli_time(p->issued_at, t);
-	return json_pack("{s:s, s:s, s:o, s:s}", "patient_id", p->patient_id, "issued_at", t, "items",
-			 cli_items_to_json(p->items, p->n_items), "notes", p->notes);
+	json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "patient_id", p->patient_id, "issued_at", t, "items",
+			      cli_items_to_json(p->items, p->n_items), "notes", p->notes);
+	/* A divided prescription: each part's days, in the order of its uses. */
+	if (o && p->n_part_days) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < p->n_part_days; i++)
+			json_array_append_new(a, json_integer(p->part_days[i]));
+		json_object_set_new(o, "part_days", a);
+	}
+	return o;
 }
 
 json_t *cli_dispenses_json(const rxc_result_t *r)
@@ -538,6 +546,11 @@ json_t *cli_result_json(const rxc_result_t *r)
 	if (rc->valid_until) {
 		cli_time(rc->valid_until, t);
 		json_object_set_new(o, "valid_until", json_string(t));
+	}
+	/* A later use of a refill or divided prescription: its window opens then. */
+	if (rc->opens_at) {
+		cli_time(rc->opens_at, t);
+		json_object_set_new(o, "opens_at", json_string(t));
 	}
 	if (rc->uses)
 		json_object_set_new(o, "uses", json_integer(rc->uses));

@@ -110,7 +110,8 @@ int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***line
 json_t *cli_lines_to_json(Rx__Line *const *lines, size_t n);
 
 /* A prescription as the pharmacist or its prescriber reads it: patient_id,
- * issued_at, items (with their marks), notes.  Caller owns the object. */
+ * issued_at, items (with their marks), notes, and part_days if it is
+ * divided.  Caller owns the object. */
 json_t *cli_prescription_json(const Rx__Prescription *p);
 /* STATUS: each dispensed use of r (use, at, institution, and its record's
  * lines and notes; a record stored before lines has "items" instead).
@@ -118,7 +119,8 @@ json_t *cli_prescription_json(const Rx__Prescription *p);
 json_t *cli_dispenses_json(const rxc_result_t *r);
 
 /* The fields of an OK receipt (or just status and message on refusal) as
- * the JSON every client command prints. */
+ * the JSON every client command prints; "opens_at" only when the receipt
+ * bounds the current use's start. */
 json_t *cli_result_json(const rxc_result_t *r);
 
 /* The patient's proof from --card (an assertion for purpose, made now at

@@ -38,6 +38,10 @@
  * dispensed line was substituted or not dispensed (MedicationDispense). */
 #define FHIR_SYSTEM_SUBSTITUTION_MARK "urn:rx-exchange:substitution-mark"
 #define FHIR_SYSTEM_LINE_REASON "urn:rx-exchange:line-reason"
+/* Our extension on MedicationRequest.dispenseRequest: one per part of a
+ * divided prescription (分割調剤, Prescription.part_days), in order, each a
+ * valueDuration of days (docs/FHIR.md "Refills and divided prescriptions"). */
+#define FHIR_EXT_PART_DAYS "urn:rx-exchange:part-days"
 /* HL7 v3 codes written beside ours where one means the same. */
 #define FHIR_SYSTEM_V3_SUBSTITUTION "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution"
 #define FHIR_SYSTEM_V3_ACT_REASON "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -46,16 +50,17 @@
 
 /* Map bundle to a prescription to be submitted at time now.  Sets
  * patient_id ("" unless a Patient in the bundle carries the pseudonym),
- * issued_at, valid_until, uses, items (with their substitution marks) and
- * notes of *p and leaves its other
- * fields alone.  RX_OK: those strings and items are heap memory owned by *p
- * until fhir_prescription_free.  RX_INVALID: msg is "PATH: reason" (PATH a
+ * issued_at, valid_until, uses, part_days (a divided prescription), items
+ * (with their substitution marks) and notes of *p and leaves its other
+ * fields alone.  RX_OK: those strings, part_days and items are heap memory
+ * owned by *p until fhir_prescription_free.  RX_INVALID: msg is "PATH: reason" (PATH a
  * JSON path into the bundle, e.g. entry[2].resource.dispenseRequest) and
  * *p holds nothing to free.  RX_SYSTEM: out of memory. */
 rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescription *p, char *msg,
 			      size_t msglen) RX_MUST_CHECK;
 
-/* Free what fhir_to_prescription put into p (and reset those fields). */
+/* Free what fhir_to_prescription put into p (and reset those fields).
+ * p's part_days must be NULL or fhir_to_prescription's. */
 void fhir_prescription_free(Rx__Prescription *p);
 
 /* The Bundle for prescription id as a STATUS told it: rc the receipt, p the

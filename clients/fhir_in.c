@@ -1,8 +1,9 @@
 /* fhir_in: a FHIR R4 Bundle into the Prescription a clinic signs
  * (fhir_to_prescription; see fhir.h and docs/FHIR.md).  The reader refuses
  * rather than drops: a field that would change what the patient gets (a
- * second dosage, an interval between refills, a modifier extension) and
- * that a Prescription cannot carry is INVALID, with its JSON path. */
+ * second dosage, an interval between refills, a modifier extension, a
+ * refill that is also divided) and that a Prescription cannot carry is
+ * INVALID, with its JSON path. */
 #include "fhir.h"
 
 #include <stdarg.h>
@@ -151,13 +152,23 @@ static int parse_time(const char *s, int64_t *t, int *date_only)
 
 /* ---- reading a Bundle ---- */
 
+/* What dispenseRequest says about the whole prescription: the same in
+ * every MedicationRequest. */
+typedef struct {
+	int64_t repeats;             /* numberOfRepeatsAllowed: a refill's uses after the first */
+	int has_validity;
+	int64_t valid_until;
+	uint32_t parts[RX_MAX_USES]; /* a divided prescription's parts' days (FHIR_EXT_PART_DAYS) */
+	size_t nparts;               /* 0: not divided */
+} plan_t;
+
 /* What every MedicationRequest of the bundle must agree on. */
 typedef struct {
 	int seen;
 	const char *subject;
-	int has_authored, has_validity;
-	int64_t authored, valid_until;
-	int64_t repeats;
+	int has_authored;
+	int64_t authored;
+	plan_t plan;
 } shared_t;
 
 static int entry_is(const json_t *entry, const char *ref)
@@ -312,16 +323,96 @@ static rx_err_t read_dosage(ctx_t *x, const json_t *res, const char *path, Rx__I
 	return RX_OK;
 }
 
+/* A Duration at path (dur, NULL if absent; what: what it gives, for the
+ * message) as a number of days into *days: a positive whole value, its unit
+ * days or weeks.  value_path: where the value is, for the caller's checks. */
+static rx_err_t read_days(ctx_t *x, const json_t *dur, const char *path, const char *what,
+			  int64_t *days, char value_path[PATH_MAX_LEN])
+{
+	char up[PATH_MAX_LEN], q[48];
+	const char *unit, *code, *system;
+	int64_t v;
+	rx_err_t err;
+	at(value_path, path, ".value");
+	if (!json_is_object(dur))
+		return bad(x, path, "required: %s", what);
+	if (!fhir_whole_number(json_object_get(dur, "value"), &v) || v < 1)
+		return bad(x, value_path, "must be a positive integer");
+	if ((err = str_member(x, dur, "system", path, 0, &system)) != RX_OK ||
+	    (err = str_member(x, dur, "code", path, 0, &code)) != RX_OK ||
+	    (err = str_member(x, dur, "unit", path, 0, &unit)) != RX_OK)
+		return err;
+	/* A UCUM code is the unit's definition; the unit is for people. */
+	const char *u = system && code && strcmp(system, FHIR_UCUM) == 0 ? code : unit;
+	const char *field = u == code ? ".code" : ".unit";
+	int per;
+	if (u == NULL)
+		return bad(x, at(up, path, ".unit"), "required: d (days) or wk (weeks)");
+	if (!strcmp(u, "d") || !strcmp(u, "day") || !strcmp(u, "days") || !strcmp(u, "日"))
+		per = 1;
+	else if (!strcmp(u, "wk") || !strcmp(u, "week") || !strcmp(u, "weeks") || !strcmp(u, "週"))
+		per = 7;
+	else
+		return bad(x, at(up, path, "%s", field),
+			   "unsupported unit %s: only d (days) and wk (weeks) give days of supply",
+			   quoted(u, q));
+	/* Past a year is refused by the callers anyway: cap before multiplying. */
+	*days = (v > 100000 ? 100000 : v) * per;
+	return RX_OK;
+}
+
+/* dispenseRequest.extension: a divided prescription's parts (分割調剤), one
+ * extension FHIR_EXT_PART_DAYS per part in the order of its uses, each a
+ * valueDuration, into plan.  Other extensions are not read, but one in our
+ * namespace that is not ours here is a mistake: refused, not dropped. */
+static rx_err_t read_parts(ctx_t *x, const json_t *dr, const char *dp, plan_t *plan)
+{
+	char p[PATH_MAX_LEN], dur[PATH_MAX_LEN], vp[PATH_MAX_LEN], q[48], last[PATH_MAX_LEN] = "";
+	const json_t *exts = json_object_get(dr, "extension");
+	rx_err_t err;
+	plan->nparts = 0;
+	if (exts == NULL)
+		return RX_OK;
+	if (!json_is_array(exts))
+		return bad(x, at(p, dp, ".extension"), "must be an array of Extensions");
+	for (size_t j = 0; j < json_array_size(exts); j++) {
+		const json_t *e = json_array_get(exts, j);
+		const char *url = json_string_value(json_object_get(e, "url"));
+		int64_t days;
+		at(p, dp, ".extension[%zu]", j);
+		if (url && strncmp(url, "urn:rx-exchange:", 16) == 0 && strcmp(url, FHIR_EXT_PART_DAYS) != 0)
+			return bad(x, at(vp, p, ".url"), "unknown extension %s: the one rx-exchange reads "
+							 "here is %s", quoted(url, q), FHIR_EXT_PART_DAYS);
+		if (url == NULL || strcmp(url, FHIR_EXT_PART_DAYS) != 0)
+			continue;
+		if (plan->nparts == RX_MAX_USES)
+			return bad(x, p, "a divided prescription has at most %d parts", RX_MAX_USES);
+		if (json_object_get(e, "valueDuration") == NULL)
+			return bad(x, p, "required: valueDuration, the part's days of supply");
+		if ((err = read_days(x, json_object_get(e, "valueDuration"), at(dur, p, ".valueDuration"),
+				     "the part's days of supply", &days, vp)) != RX_OK)
+			return err;
+		/* 365: as an item's days (rx_check_item), and the broker's bound on a part */
+		if (days > 365)
+			return bad(x, vp, "a part's days of supply must be 1..365");
+		plan->parts[plan->nparts++] = (uint32_t)days;
+		memcpy(last, p, sizeof last);
+	}
+	if (plan->nparts == 1)
+		return bad(x, last, "one part is the whole prescription: a divided prescription has 2..%d "
+				 "parts (leave the extension out)", RX_MAX_USES);
+	return RX_OK;
+}
+
 /* dispenseRequest: quantity, days of supply, and the prescription-wide
- * repeats and validity into sh (compared with the other entries by the
- * caller). */
+ * repeats, parts and validity into plan (compared with the other entries
+ * by the caller). */
 static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
-				      int64_t *repeats, int *has_validity, int64_t *valid_until,
-				      char qty_path[PATH_MAX_LEN], char unit_path[PATH_MAX_LEN],
+				      plan_t *plan, char qty_path[PATH_MAX_LEN], char unit_path[PATH_MAX_LEN],
 				      char days_path[PATH_MAX_LEN])
 {
-	char p[PATH_MAX_LEN], dp[PATH_MAX_LEN], up[PATH_MAX_LEN], q[48];
-	const char *unit, *code, *system;
+	char p[PATH_MAX_LEN], dp[PATH_MAX_LEN];
+	const char *unit;
 	int64_t v;
 	rx_err_t err;
 	const json_t *dr = json_object_get(res, "dispenseRequest");
@@ -332,10 +423,12 @@ static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *p
 		return err;
 	if (json_object_get(dr, "initialFill"))
 		return bad(x, at(p, dp, ".initialFill"),
-			   "cannot be carried: every use of a prescription hands over the same quantity");
+			   "cannot be carried: a divided prescription (分割調剤) gives each part's days of "
+			   "supply as an extension %s", FHIR_EXT_PART_DAYS);
 	if (json_object_get(dr, "dispenseInterval"))
 		return bad(x, at(p, dp, ".dispenseInterval"),
-			   "cannot be carried: rx-exchange does not hold refills back for an interval");
+			   "cannot be carried: the broker opens each later use 7 days before the previous "
+			   "use's supply runs out, not after an interval");
 
 	const json_t *qty = json_object_get(dr, "quantity");
 	at(qty_path, dp, ".quantity.value");
@@ -349,50 +442,36 @@ static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *p
 	at(unit_path, dp, ".quantity.unit");
 	it->unit = strdup(unit);
 
-	const json_t *dur = json_object_get(dr, "expectedSupplyDuration");
-	at(days_path, dp, ".expectedSupplyDuration.value");
-	if (!json_is_object(dur))
-		return bad(x, at(p, dp, ".expectedSupplyDuration"), "required: the days of supply");
-	if (!fhir_whole_number(json_object_get(dur, "value"), &v) || v < 1)
-		return bad(x, days_path, "must be a positive integer");
-	at(p, dp, ".expectedSupplyDuration");
-	if ((err = str_member(x, dur, "system", p, 0, &system)) != RX_OK ||
-	    (err = str_member(x, dur, "code", p, 0, &code)) != RX_OK ||
-	    (err = str_member(x, dur, "unit", p, 0, &unit)) != RX_OK)
+	if ((err = read_days(x, json_object_get(dr, "expectedSupplyDuration"),
+			     at(p, dp, ".expectedSupplyDuration"), "the days of supply", &v, days_path)) != RX_OK)
 		return err;
-	/* A UCUM code is the unit's definition; the unit is for people. */
-	const char *u = system && code && strcmp(system, FHIR_UCUM) == 0 ? code : unit;
-	const char *field = u == code ? ".code" : ".unit";
-	int per;
-	if (u == NULL)
-		return bad(x, at(up, p, ".unit"), "required: d (days) or wk (weeks)");
-	if (!strcmp(u, "d") || !strcmp(u, "day") || !strcmp(u, "days") || !strcmp(u, "日"))
-		per = 1;
-	else if (!strcmp(u, "wk") || !strcmp(u, "week") || !strcmp(u, "weeks") || !strcmp(u, "週"))
-		per = 7;
-	else
-		return bad(x, at(up, p, "%s", field),
-			   "unsupported unit %s: only d (days) and wk (weeks) give days of supply",
-			   quoted(u, q));
-	v *= per;
 	it->days = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 
 	const json_t *n = json_object_get(dr, "numberOfRepeatsAllowed");
-	*repeats = 0;
+	plan->repeats = 0;
 	if (n && (!json_is_integer(n) || json_integer_value(n) < 0))
 		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"), "must be a non-negative integer");
 	if (n)
-		*repeats = json_integer_value(n);
-	if (*repeats > RX_MAX_USES - 1)
+		plan->repeats = json_integer_value(n);
+	if (plan->repeats > RX_MAX_USES - 1)
 		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"),
 			   "at most %d: a prescription may be used at most %d times", RX_MAX_USES - 1,
 			   RX_MAX_USES);
+	if ((err = read_parts(x, dr, dp, plan)) != RX_OK)
+		return err;
+	/* A repeat hands the whole quantity over again (FHIR: 30 tablets and 3
+	 * repeats are 120 tablets); a part is a share of one supply.  Both at
+	 * once is not a prescription rx-exchange can hold. */
+	if (plan->nparts && plan->repeats)
+		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"),
+			   "a divided prescription (its parts in extension %s) is not refilled as well: "
+			   "give 0 or leave it out", FHIR_EXT_PART_DAYS);
 
 	const json_t *vp = json_object_get(dr, "validityPeriod");
 	const char *start, *end;
 	int64_t t;
 	int date_only;
-	*has_validity = 0;
+	plan->has_validity = 0;
 	if (vp == NULL)
 		return RX_OK;
 	at(p, dp, ".validityPeriod");
@@ -411,8 +490,8 @@ static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *p
 	if (!parse_time(end, &t, &date_only))
 		return bad(x, at(dp, p, ".end"), "must be a date or a date-time with a time zone");
 	/* The end is inclusive: a date covers that whole day (Japan time). */
-	*valid_until = date_only ? t + 86400 : t + 1;
-	*has_validity = 1;
+	plan->valid_until = date_only ? t + 86400 : t + 1;
+	plan->has_validity = 1;
 	return RX_OK;
 }
 
@@ -558,8 +637,9 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 	char p[PATH_MAX_LEN], q[48];
 	const char *s, *ref;
 	item_paths_t ip;
-	int64_t repeats = 0, valid_until = 0, authored = 0;
-	int has_validity, has_authored = 0, date_only;
+	plan_t plan = {0};
+	int64_t authored = 0;
+	int has_authored = 0, date_only;
 	rx_err_t err;
 	Rx__Item *it = calloc(1, sizeof *it);
 	*out = NULL;
@@ -615,8 +695,7 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 
 	if ((err = read_medication(x, res, path, it, ip.code, ip.name)) != RX_OK ||
 	    (err = read_dosage(x, res, path, it, ip.usage, ip.dose)) != RX_OK ||
-	    (err = read_dispense_request(x, res, path, it, &repeats, &has_validity, &valid_until,
-					 ip.qty, ip.unit, ip.days)) != RX_OK ||
+	    (err = read_dispense_request(x, res, path, it, &plan, ip.qty, ip.unit, ip.days)) != RX_OK ||
 	    (err = read_substitution(x, res, path, it, ip.sub)) != RX_OK)
 		goto fail;
 	if (it->drug_code == NULL || it->name == NULL || it->dose == NULL || it->unit == NULL ||
@@ -674,16 +753,20 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 	if (!sh->seen) {
 		sh->seen = 1;
 		sh->subject = ref;
-		sh->repeats = repeats;
-		sh->has_validity = has_validity;
-		sh->valid_until = valid_until;
+		sh->plan = plan;
 		sh->has_authored = has_authored;
 		sh->authored = authored;
-	} else if (repeats != sh->repeats) {
+	} else if (plan.repeats != sh->plan.repeats) {
 		err = bad(x, at(p, path, ".dispenseRequest.numberOfRepeatsAllowed"),
 			  "differs from entry 0's: refills are per prescription, the same for every item");
 		goto fail;
-	} else if (has_validity != sh->has_validity || valid_until != sh->valid_until) {
+	} else if (plan.nparts != sh->plan.nparts ||
+		   memcmp(plan.parts, sh->plan.parts, plan.nparts * sizeof plan.parts[0]) != 0) {
+		err = bad(x, at(p, path, ".dispenseRequest.extension"),
+			  "differs from entry 0's: a divided prescription's parts (%s) are per "
+			  "prescription, the same for every item", FHIR_EXT_PART_DAYS);
+		goto fail;
+	} else if (plan.has_validity != sh->plan.has_validity || plan.valid_until != sh->plan.valid_until) {
 		err = bad(x, at(p, path, ".dispenseRequest.validityPeriod.end"),
 			  "differs from entry 0's: the validity is per prescription");
 		goto fail;
@@ -734,8 +817,11 @@ void fhir_prescription_free(Rx__Prescription *p)
 	free(p->items);
 	free(p->notes);
 	free(p->patient_id);
+	free(p->part_days);
 	p->items = NULL;
 	p->n_items = 0;
+	p->part_days = NULL;
+	p->n_part_days = 0;
 	p->notes = (char *)protobuf_c_empty_string;
 	p->patient_id = (char *)protobuf_c_empty_string;
 }
@@ -804,7 +890,8 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 	}
 
 	int64_t issued = sh.has_authored ? sh.authored : now;
-	int64_t until = sh.has_validity ? sh.valid_until : rx_valid_until(issued, RX_DEFAULT_VALID_DAYS);
+	int64_t until = sh.plan.has_validity ? sh.plan.valid_until
+					     : rx_valid_until(issued, RX_DEFAULT_VALID_DAYS);
 	const char *vpath = "entry[0].resource.dispenseRequest.validityPeriod.end";
 	if (until <= issued || until > issued + (int64_t)RX_MAX_VALID_DAYS * 86400) {
 		err = bad(&x, vpath, "must fall after authoredOn and within %d days of it", RX_MAX_VALID_DAYS);
@@ -814,11 +901,15 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 		err = bad(&x, vpath, "has already passed");
 		goto fail;
 	}
+	uint32_t *parts = NULL;
+	if (sh.plan.nparts && (parts = malloc(sh.plan.nparts * sizeof *parts)) != NULL)
+		memcpy(parts, sh.plan.parts, sh.plan.nparts * sizeof *parts);
 	p->patient_id = strdup(pid);
 	p->notes = strdup(notes ? notes : "");
-	if (p->patient_id == NULL || p->notes == NULL) {
+	if (p->patient_id == NULL || p->notes == NULL || (sh.plan.nparts && parts == NULL)) {
 		free(p->patient_id);
 		free(p->notes);
+		free(parts);
 		p->patient_id = p->notes = (char *)protobuf_c_empty_string;
 		err = RX_SYSTEM;
 		snprintf(msg, msglen, "out of memory");
@@ -827,7 +918,10 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 	free(notes);
 	p->issued_at = issued;
 	p->valid_until = until;
-	p->uses = (uint32_t)(1 + sh.repeats);
+	/* A divided prescription's parts are its uses (proto/README 5.11). */
+	p->part_days = parts;
+	p->n_part_days = sh.plan.nparts;
+	p->uses = sh.plan.nparts ? (uint32_t)sh.plan.nparts : (uint32_t)(1 + sh.plan.repeats);
 	p->items = items;
 	p->n_items = n;
 	return RX_OK;

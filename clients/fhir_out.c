@@ -188,16 +188,35 @@ static json_t *request_substitution(const Rx__Item *it)
 	return s;
 }
 
+/* A divided prescription's parts as dispenseRequest.extension: one of ours
+ * per part, in the order of its uses. */
+static json_t *parts_json(const Rx__Prescription *p)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; a && k < p->n_part_days; k++)
+		if (json_array_append_new(a, json_pack("{s:s, s:o}", "url", FHIR_EXT_PART_DAYS, "valueDuration",
+						       days_json(p->part_days[k]))) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 /* The MedicationRequest of item i. */
 static json_t *request_json(const bundle_t *b, const Rx__Receipt *rc, size_t i, const char *authored,
 			    const char *end)
 {
 	const Rx__Prescription *p = b->p;
 	const Rx__Item *it = p->items[i];
+	/* A refill's later uses are repeats; a divided prescription's are its
+	 * parts, not repeats: FHIR counts a repeat as the whole quantity again. */
+	uint32_t repeats = p->n_part_days || p->uses == 0 ? 0 : p->uses - 1;
 	json_t *dr = json_pack("{s:{s:s, s:s}, s:I, s:{s:I, s:s}, s:o}", "validityPeriod", "start", authored,
-			       "end", end, "numberOfRepeatsAllowed", (json_int_t)(p->uses ? p->uses - 1 : 0),
+			       "end", end, "numberOfRepeatsAllowed", (json_int_t)repeats,
 			       "quantity", "value", (json_int_t)it->quantity, "unit", it->unit,
 			       "expectedSupplyDuration", days_json(it->days));
+	if (p->n_part_days)
+		put(&dr, "extension", parts_json(p));
 	json_t *mr = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:{s:s}, s:s, s:o, s:[o], s:o, s:o}",
 			       "resourceType", "MedicationRequest", "groupIdentifier", "system",
 			       FHIR_SYSTEM_PRESCRIPTION, "value", b->id, "status", request_status(rc),

@@ -33,14 +33,17 @@ static void usage(FILE *f)
 		   "                                       patient; --slip writes the patient's slip\n"
 		   "                                       (id and access code) to FILE, mode 0600; an\n"
 		   "                                       item may carry substitution marks such as\n"
-		   "                                       \"no_change\": true (README)\n"
+		   "                                       \"no_change\": true; \"uses\": 2..3 for a refill,\n"
+		   "                                       or \"part_days\": [14, 14] for a divided one\n"
+		   "                                       (README)\n"
 		   "  submit --fhir BUNDLE.json ...        the same from an HL7 FHIR R4 Bundle of\n"
 		   "                                       MedicationRequests (docs/FHIR.md)\n"
 		   "      --override REASON                prescribe although the patient already takes an\n"
 		   "                                       ingredient (after DUPLICATE_MEDICATION); the\n"
 		   "                                       reason is signed with the prescription\n"
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
-		   "  status ID [--fhir]                   state of a prescription you issued, its items\n"
+		   "  status ID [--fhir]                   state of a prescription you issued (a later\n"
+		   "                                       use's window: opens_at, valid_until), its items\n"
 		   "                                       and what each dispense handed over; --fhir:\n"
 		   "                                       as a FHIR Bundle, with its dispenses\n"
 		   "  flush                                (--outbox) deliver the queued requests\n"
@@ -70,10 +73,47 @@ static int get_int(json_t *o, const char *k, long long def, long long *out)
 	return 0;
 }
 
-/* RX.json's content into p (strings point into j, items are the caller's:
- * cli_items_free).  -1 on success, else the exit code after printing why. */
+/* RX.json's "part_days" (divided dispensing, 分割調剤; proto/README 5.11)
+ * into parts and p, and the uses it implies into *uses: absent, nothing;
+ * else 2..RX_MAX_USES days of supply, one per use, so "uses" (had_uses) must
+ * be their count if given.  0, or -1 with msg set. */
+static int read_part_days(json_t *j, int had_uses, long long *uses, uint32_t parts[RX_MAX_USES],
+			  Rx__Prescription *p, char *msg, size_t msglen)
+{
+	json_t *a = json_object_get(j, "part_days"), *v;
+	size_t i, n = json_array_size(a);
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || n < 2 || n > RX_MAX_USES) {
+		snprintf(msg, msglen, "\"part_days\" must be an array of 2..%d days of supply, one per "
+				      "part of a divided prescription (分割調剤)", RX_MAX_USES);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		/* 365: rx_check_item's bound on an item's days, and the broker's on a part's */
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 365) {
+			snprintf(msg, msglen, "\"part_days\"[%zu] must be a whole number of days, 1..365", i);
+			return -1;
+		}
+		parts[i] = (uint32_t)json_integer_value(v);
+	}
+	/* Each part is dispensed as one use: the two counts are one fact. */
+	if (had_uses && *uses != (long long)n) {
+		snprintf(msg, msglen, "\"uses\" is %lld but \"part_days\" has %zu parts: a divided "
+				      "prescription has one use per part (leave \"uses\" out)", *uses, n);
+		return -1;
+	}
+	*uses = (long long)n;
+	p->part_days = parts;
+	p->n_part_days = n;
+	return 0;
+}
+
+/* RX.json's content into p (strings point into j, part_days into parts,
+ * items are the caller's: cli_items_free).  -1 on success, else the exit
+ * code after printing why. */
 static int from_rx_json(json_t *j, const char *path, Rx__Prescription *p,
-			char pid[RX_PATIENT_ID_LEN + 1])
+			char pid[RX_PATIENT_ID_LEN + 1], uint32_t parts[RX_MAX_USES])
 {
 	char msg[512];
 	long long days, uses;
@@ -87,6 +127,8 @@ static int from_rx_json(json_t *j, const char *path, Rx__Prescription *p,
 	if (get_int(j, "valid_days", RX_DEFAULT_VALID_DAYS, &days) || days < 1 || days > 366 ||
 	    get_int(j, "uses", 1, &uses) || uses < 0 || uses > 1000)
 		return cli_fail("%s: \"valid_days\" and \"uses\" must be small whole numbers", path);
+	if (read_part_days(j, json_object_get(j, "uses") != NULL, &uses, parts, p, msg, sizeof msg))
+		return cli_fail("%s: %s", path, msg);
 	v = json_object_get(j, "notes");
 	if (v && !json_is_string(v))
 		return cli_fail("%s: \"notes\" must be a string", path);
@@ -139,6 +181,7 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, cons
 		  int fhir, const char *slip, const uint8_t *rid)
 {
 	char msg[512], pid[RX_PATIENT_ID_LEN + 1];
+	uint32_t parts[RX_MAX_USES];
 	int code;
 	if (conn->card_file == NULL)
 		return cli_fail("submit needs the patient's card: --card FILE --institution CODE");
@@ -157,7 +200,7 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, cons
 		code = sign_and_submit(c, kp, conn, &p, slip, rid);
 		fhir_prescription_free(&p);
 	} else {
-		if ((code = from_rx_json(j, path, &p, pid)) < 0)
+		if ((code = from_rx_json(j, path, &p, pid, parts)) < 0)
 			code = sign_and_submit(c, kp, conn, &p, slip, rid);
 		cli_items_free(p.items, p.n_items);
 	}

@@ -35,7 +35,10 @@ static void usage(FILE *f)
 		   "                                           prescribed, or what RECORD.json's \"lines\"\n"
 		   "                                           say became of each (substituted, ...)\n"
 		   "  status ID [--body | --fhir] [--card ... | --access-code CODE]\n"
-		   "                                           state; --body also prints the items and\n"
+		   "                                           state (a later use of a refill or divided\n"
+		   "                                           prescription may not be claimed before\n"
+		   "                                           opens_at: NOT_YET_DUE); --body also prints\n"
+		   "                                           the items (and part_days) and\n"
 		   "                                           each dispense's lines;\n"
 		   "                                           --fhir prints a FHIR R4 Bundle of the\n"
 		   "                                           MedicationRequests and MedicationDispenses\n"
@@ -223,12 +226,16 @@ static int list(rxc_t *c, const char *patient, const char *id, const rxc_proof_t
 		for (size_t i = 0; i < r.receipt->n_prescriptions; i++) {
 			const Rx__Summary *s = r.receipt->prescriptions[i];
 			cli_time(s->valid_until, t);
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:b}", "id", s->prescription_id,
-					       "state", rx_state_name(s->state), "uses", (int)s->uses,
-					       "uses_left", (int)s->uses_left, "valid_until", t,
-					       "institution", s->institution_code, "cancel_pending",
-					       (int)s->cancel_pending));
+			json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:b}", "id", s->prescription_id,
+					      "state", rx_state_name(s->state), "uses", (int)s->uses,
+					      "uses_left", (int)s->uses_left, "valid_until", t, "institution",
+					      s->institution_code, "cancel_pending", (int)s->cancel_pending);
+			/* The next use of a refill or divided prescription is not open before. */
+			if (o && s->opens_at) {
+				cli_time(s->opens_at, t);
+				json_object_set_new(o, "opens_at", json_string(t));
+			}
+			json_array_append_new(arr, o);
 		}
 	}
 	return cli_print_result(&r, json_pack("{s:o}", "prescriptions", arr), broker, NULL);

@@ -3,7 +3,9 @@
  * INVALID with the JSON path of its one defect.  Substitution (docs/FHIR.md): every valid
  * set of an item's marks goes out and comes back exactly, contradictory or uncarriable
  * substitution input is refused, and a dispense record's lines become one
- * MedicationDispense each. */
+ * MedicationDispense each.  Refills and divided prescriptions (proto/README 5.11):
+ * uses as numberOfRepeatsAllowed, parts as our part-days extension, both ways, and a
+ * refill that is also divided, or parts that disagree, refused. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,6 +702,228 @@ START_TEST(dispense_line_reasons)
 }
 END_TEST
 
+/* ---- refills and divided prescriptions (proto/README 5.11; docs/FHIR.md) ---- */
+
+#define PARTS FHIR_EXT_PART_DAYS
+
+/* How a prescription's uses may be planned, and what docs/FHIR.md says the
+ * requests' dispenseRequest then holds: numberOfRepeatsAllowed, and the days
+ * of the part-days extensions in order ("" none). */
+static const struct {
+	uint32_t uses, parts[3];
+	size_t nparts;
+	json_int_t repeats;
+	const char *ext;
+} plans[] = {
+	{1, {0}, 0, 0, ""},
+	{2, {0}, 0, 1, ""},
+	{3, {0}, 0, 2, ""},
+	{2, {10, 20}, 2, 0, "10,20"},
+	{3, {7, 14, 28}, 3, 0, "7,14,28"},
+	{3, {365, 1, 30}, 3, 0, "365,1,30"},
+};
+
+/* The days of the part-days extensions of dr, "a,b,c", checking each is
+ * written as docs/FHIR.md says: a valueDuration of UCUM days. */
+static void parts_of(const json_t *dr, char out[64])
+{
+	json_t *e;
+	size_t j;
+	out[0] = '\0';
+	json_array_foreach(json_object_get(dr, "extension"), j, e)
+	{
+		json_t *d = json_object_get(e, "valueDuration");
+		ck_assert_str_eq(str_at(e, "url"), PARTS);
+		ck_assert_str_eq(str_at(d, "system"), FHIR_UCUM);
+		ck_assert_str_eq(str_at(d, "code"), "d");
+		snprintf(out + strlen(out), 64 - strlen(out), "%s%lld", out[0] ? "," : "",
+			 (long long)json_integer_value(json_object_get(d, "value")));
+	}
+}
+
+START_TEST(plan_round_trip)
+{
+	Rx__Prescription p, back;
+	reply_t r;
+	char msg[512], ext[64];
+	const char *id = "6WKB-26ZF-S6A5";
+	uint32_t parts[3];
+	ck_assert_int_eq(map("good.json", NOW, &p, msg), RX_OK);
+	memcpy(parts, plans[_i].parts, sizeof parts);
+	p.uses = plans[_i].uses;
+	p.part_days = plans[_i].nparts ? parts : NULL;
+	p.n_part_days = plans[_i].nparts;
+	make_reply(&r, &p, id);
+	json_t *b = fhir_bundle(id, &r.rc, &p, r.infos, r.recs, 0);
+	ck_assert_ptr_nonnull(b);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *mr = of_type(b, "MedicationRequest", i);
+		json_t *dr = json_object_get(mr, "dispenseRequest");
+		ck_assert_int_eq(json_integer_value(json_object_get(dr, "numberOfRepeatsAllowed")),
+				 plans[_i].repeats);
+		parts_of(dr, ext);
+		ck_assert_str_eq(ext, plans[_i].ext);
+		/* the items' own days of supply are still theirs */
+		ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(dr, "expectedSupplyDuration"),
+								     "value")),
+				 p.items[i]->days);
+		json_object_set_new(mr, "status", json_string("active"));
+	}
+	rx__prescription__init(&back);
+	ck_assert_msg(fhir_to_prescription(b, NOW, &back, msg, sizeof msg) == RX_OK, "%s", msg);
+	ck_assert_uint_eq(back.uses, plans[_i].uses);
+	ck_assert_uint_eq(back.n_part_days, plans[_i].nparts);
+	for (size_t k = 0; k < plans[_i].nparts; k++)
+		ck_assert_uint_eq(back.part_days[k], plans[_i].parts[k]);
+	/* ... and the broker's content rules take what was read. */
+	uint8_t key[RX_KEY_LEN] = {1};
+	const char *why = NULL;
+	back.version = RX_DOC_VERSION;
+	back.prescriber_key.data = key;
+	back.prescriber_key.len = RX_KEY_LEN;
+	ck_assert_msg(rx_check_prescription(&back, NOW, &why) == RX_OK, "%s", why);
+	back.prescriber_key.data = NULL;
+	back.prescriber_key.len = 0;
+	fhir_prescription_free(&back);
+	ck_assert_ptr_null(back.part_days);
+	json_decref(b);
+	p.part_days = NULL;
+	p.n_part_days = 0;
+	fhir_prescription_free(&p);
+}
+END_TEST
+
+/* good.json with the members of set1 (JSON object text) put into entry[1]'s
+ * dispenseRequest and those of set2 into entry[2]'s (NULL: set1's); a null
+ * member removes the key.  Mapped at NOW. */
+static rx_err_t map_dispense(const char *set1, const char *set2, Rx__Prescription *p, char msg[512])
+{
+	json_error_t e;
+	json_t *b = load("good.json");
+	for (size_t i = 1; i <= 2; i++) {
+		const char *set = i == 2 && set2 ? set2 : set1;
+		json_t *dr = json_object_get(json_object_get(json_array_get(json_object_get(b, "entry"), i),
+							     "resource"),
+					     "dispenseRequest");
+		json_t *v = json_loads(set, 0, &e), *m;
+		const char *k;
+		ck_assert_msg(v != NULL, "%s: %s", set, e.text);
+		json_object_foreach(v, k, m)
+		{
+			if (json_is_null(m))
+				json_object_del(dr, k);
+			else
+				json_object_set(dr, k, m);
+		}
+		json_decref(v);
+	}
+	rx__prescription__init(p);
+	rx_err_t err = fhir_to_prescription(b, NOW, p, msg, 512);
+	json_decref(b);
+	return err;
+}
+
+#define PART(days, unit) "{\"url\": \"" PARTS "\", \"valueDuration\": {\"value\": " #days ", \"unit\": \"" unit "\"}}"
+#define NO_REPEATS "\"numberOfRepeatsAllowed\": null"
+
+/* What other senders may write: weeks, repeats 0 said outright, other
+ * extensions beside ours. */
+static const struct {
+	const char *set;
+	uint32_t uses, parts[3];
+} divided[] = {
+	{"{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(14, "days") "]}", 2, {14, 14}},
+	{"{\"numberOfRepeatsAllowed\": 0, \"extension\": [" PART(2, "wk") ", " PART(1, "d") ", " PART(30, "日") "]}",
+	 3, {14, 1, 30}},
+	{"{" NO_REPEATS ", \"extension\": [{\"url\": \"http://example.org/other\", \"valueString\": \"x\"}, "
+	 PART(10, "d") ", " PART(20, "d") "]}",
+	 2, {10, 20}},
+};
+
+START_TEST(divided_accepted)
+{
+	Rx__Prescription p;
+	char msg[512];
+	rx_err_t err = map_dispense(divided[_i].set, NULL, &p, msg);
+	ck_assert_msg(err == RX_OK, "%s: %s", divided[_i].set, msg);
+	ck_assert_uint_eq(p.uses, divided[_i].uses);
+	ck_assert_uint_eq(p.n_part_days, divided[_i].uses);
+	for (size_t k = 0; k < p.n_part_days; k++)
+		ck_assert_uint_eq(p.part_days[k], divided[_i].parts[k]);
+	ck_assert_uint_eq(p.items[0]->days, 28); /* the items keep their own days */
+	fhir_prescription_free(&p);
+}
+END_TEST
+
+#define DR1 "entry[1].resource.dispenseRequest"
+#define DR2 "entry[2].resource.dispenseRequest"
+static const struct {
+	const char *set1, *set2, *want;
+} undivided[] = {
+	/* a refill that is also divided: good.json allows one repeat */
+	{"{\"extension\": [" PART(14, "d") ", " PART(14, "d") "]}", NULL,
+	 DR1 ".numberOfRepeatsAllowed: a divided prescription (its parts in extension " PARTS
+	     ") is not refilled as well"},
+	{"{" NO_REPEATS ", \"extension\": [" PART(28, "d") "]}", NULL,
+	 DR1 ".extension[0]: one part is the whole prescription"},
+	{"{" NO_REPEATS ", \"extension\": [" PART(28, "d") ", {\"url\": \"http://example.org/x\"}]}", NULL,
+	 DR1 ".extension[0]: one part is the whole prescription"},
+	/* a huge number of weeks is no overflow, just too long */
+	{"{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(9223372036854775807, "wk") "]}", NULL,
+	 DR1 ".extension[1].valueDuration.value: a part's days of supply must be 1..365"},
+	{"{" NO_REPEATS ", \"extension\": [" PART(7, "d") ", " PART(7, "d") ", " PART(7, "d") ", " PART(7, "d") "]}",
+	 NULL, DR1 ".extension[3]: a divided prescription has at most 3 parts"},
+	{"{" NO_REPEATS ", \"extension\": [{\"url\": \"" PARTS "\", \"valueUnsignedInt\": 14}, " PART(14, "d") "]}",
+	 NULL, DR1 ".extension[0]: required: valueDuration"},
+	{"{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(0, "d") "]}", NULL,
+	 DR1 ".extension[1].valueDuration.value: must be a positive integer"},
+	{"{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(53, "wk") "]}", NULL,
+	 DR1 ".extension[1].valueDuration.value: a part's days of supply must be 1..365"},
+	{"{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(1, "mo") "]}", NULL,
+	 DR1 ".extension[1].valueDuration.unit: unsupported unit \"mo\""},
+	{"{" NO_REPEATS ", \"extension\": [{\"url\": \"urn:rx-exchange:parts\", \"valueDuration\": {}}]}", NULL,
+	 DR1 ".extension[0].url: unknown extension \"urn:rx-exchange:parts\""},
+	{"{" NO_REPEATS ", \"extension\": {\"url\": \"" PARTS "\"}}", NULL, DR1 ".extension: must be an array"},
+	/* the parts are per prescription */
+	{"{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(14, "d") "]}",
+	 "{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(21, "d") "]}",
+	 DR2 ".extension: differs from entry 0's"},
+	{"{" NO_REPEATS ", \"extension\": [" PART(14, "d") ", " PART(14, "d") "]}", "{" NO_REPEATS "}",
+	 DR2 ".extension: differs from entry 0's"},
+	/* what FHIR has for schedules, and the broker computes itself */
+	{"{\"dispenseInterval\": {\"value\": 28, \"unit\": \"d\"}}", NULL,
+	 DR1 ".dispenseInterval: cannot be carried: the broker opens each later use"},
+	{"{\"initialFill\": {\"duration\": {\"value\": 14, \"unit\": \"d\"}}}", NULL,
+	 DR1 ".initialFill: cannot be carried: a divided prescription"},
+};
+
+START_TEST(divided_refused)
+{
+	Rx__Prescription p;
+	char msg[512];
+	rx_err_t err = map_dispense(undivided[_i].set1, undivided[_i].set2, &p, msg);
+	ck_assert_msg(err == RX_INVALID, "%s: %s (%s)", undivided[_i].set1, rx_err_name(err), msg);
+	ck_assert_msg(strncmp(msg, undivided[_i].want, strlen(undivided[_i].want)) == 0, "%s: got \"%s\"",
+		      undivided[_i].set1, msg);
+	ck_assert_ptr_null(p.items);
+	ck_assert_ptr_null(p.part_days);
+}
+END_TEST
+
+/* The sample a clinic's EMR can start from: two items, in two parts. */
+START_TEST(divided_sample_bundle)
+{
+	Rx__Prescription p;
+	char msg[512];
+	ck_assert_msg(map("good-divided.json", NOW, &p, msg) == RX_OK, "%s", msg);
+	ck_assert_uint_eq(p.uses, 2);
+	ck_assert_uint_eq(p.n_part_days, 2);
+	ck_assert_uint_eq(p.part_days[0], 14);
+	ck_assert_uint_eq(p.part_days[1], 14);
+	fhir_prescription_free(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fhir");
@@ -714,6 +938,10 @@ int main(void)
 	tcase_add_loop_test(tc, substitution_refused, 0, (int)(sizeof contradictory / sizeof contradictory[0]));
 	tcase_add_test(tc, dispense_lines_out);
 	tcase_add_loop_test(tc, dispense_line_reasons, 0, (int)(sizeof reason_cases / sizeof reason_cases[0]));
+	tcase_add_loop_test(tc, plan_round_trip, 0, (int)(sizeof plans / sizeof plans[0]));
+	tcase_add_loop_test(tc, divided_accepted, 0, (int)(sizeof divided / sizeof divided[0]));
+	tcase_add_loop_test(tc, divided_refused, 0, (int)(sizeof undivided / sizeof undivided[0]));
+	tcase_add_test(tc, divided_sample_bundle);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -3,7 +3,8 @@
  * rxd; the real rx-pharmacy claims and dispenses both uses; status --fhir
  * must then give back the MedicationRequests as submitted and one
  * MedicationDispense per line (each item, as written) at each use.  The
- * prescriber's substitution marks travel through rxd and back. */
+ * prescriber's substitution marks travel through rxd and back, and so do a
+ * divided prescription's parts (good-divided.json, docs/FHIR.md). */
 #include <check.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -410,6 +411,56 @@ START_TEST(refusals_over_rxd)
 }
 END_TEST
 
+/* A divided prescription's parts (our part-days extension) are signed,
+ * travel through rxd and come back; each part is a use with its window. */
+START_TEST(divided_over_rxd)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	world_up(&w);
+	bundle_now(&w, "good-divided.json", w.patient);
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc",
+			     "--card hanako.card --institution %s submit --fhir good-divided.json", CLINIC),
+			 0);
+	json_t *j = parsed();
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "uses")), 2);
+	snprintf(id, sizeof id, "%s", str_of(j, "id"));
+	json_decref(j);
+
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc", "status %s", id), 0);
+	j = parsed();
+	json_t *parts = json_object_get(json_object_get(j, "prescription"), "part_days");
+	ck_assert_uint_eq(json_array_size(parts), 2);
+	ck_assert_int_eq(json_integer_value(json_array_get(parts, 0)), 14);
+	ck_assert_int_eq(json_integer_value(json_array_get(parts, 1)), 14);
+	json_decref(j);
+
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc", "status %s --fhir", id), 0);
+	j = parsed();
+	for (size_t i = 0; i < 2; i++) {
+		json_t *dr = json_object_get(resource(j, "MedicationRequest", i), "dispenseRequest");
+		json_t *ext = json_object_get(dr, "extension");
+		ck_assert_int_eq(json_integer_value(json_object_get(dr, "numberOfRepeatsAllowed")), 0);
+		ck_assert_uint_eq(json_array_size(ext), 2);
+		for (size_t k = 0; k < 2; k++) {
+			ck_assert_str_eq(str_of(json_array_get(ext, k), "url"), "urn:rx-exchange:part-days");
+			ck_assert_int_eq(int_at(json_array_get(ext, k), "valueDuration", "value"), 14);
+		}
+	}
+	json_decref(j);
+
+	/* Part 2 is due 14 days after part 1: not open the same day. */
+	claim_and_dispense(&w, id, 1);
+	ck_assert_int_eq(run(&w, "RX_PHARMACY", "ph", "--card hanako.card --institution %s claim %s",
+			     PHARMACY, id),
+			 2);
+	j = parsed();
+	ck_assert_str_eq(str_of(j, "status"), "NOT_YET_DUE");
+	json_decref(j);
+	harness_cleanup(&w.h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fhir-cli");
@@ -418,6 +469,7 @@ int main(void)
 	tcase_add_test(tc, bundle_round_trip_over_rxd);
 	tcase_add_test(tc, refusals_over_rxd);
 	tcase_add_test(tc, marks_over_rxd);
+	tcase_add_test(tc, divided_over_rxd);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

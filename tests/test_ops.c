@@ -7,7 +7,10 @@
  * reason, the pharmacy's claim receipt carrying the warnings; and the real
  * rx-clinic and rx-pharmacy with substitution (issue #14): marks on the
  * prescribed items, dispense record files of lines, their local errors and
- * the broker's refusals, and both statuses showing what was handed over. */
+ * the broker's refusals, and both statuses showing what was handed over;
+ * refill and divided prescriptions through the same CLIs (proto/README 5.11):
+ * part_days submitted and both parts dispensed, the next use's window shown
+ * (opens_at), and a refill's use 2 refused NOT_YET_DUE before it opens. */
 #include <check.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -1021,6 +1024,101 @@ START_TEST(cli_dispense_lines)
 }
 END_TEST
 
+/* The Japan date days after the one an ISO time printed by the CLIs names
+ * ("2026-11-26T10:00:00+09:00": its first 10 characters), as YYYY-MM-DD. */
+static void jst_date_plus(const char *iso, int days, char out[16])
+{
+	struct tm tm = {0};
+	ck_assert_msg(sscanf(iso, "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) == 3, "%s", iso);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm) + (time_t)days * 86400;
+	gmtime_r(&t, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+#define ITEM_DAYS(code, name, days)                                                              \
+	"{\"drug_code\":\"" code "\",\"name\":\"" name "\",\"dose\":\"1 tablet\",\"unit\":\"tablet\"," \
+	"\"usage\":\"once daily after breakfast\",\"days\":" #days ",\"quantity\":" #days "}"
+
+/* rx-clinic submit with "part_days" (local errors for one part, or "uses"
+ * that disagree), both parts claimed and dispensed with rx-pharmacy, the
+ * window of part 2 shown; a refill of 3 uses of 30 days whose use 2 is
+ * refused NOT_YET_DUE right after use 1, naming the day it opens. */
+START_TEST(cli_refill_and_divided)
+{
+	world_t w;
+	cli_t cl;
+	char id[RX_ID_LEN + 1], refill[RX_ID_LEN + 1], claim_tok[40], at[40], day[16], want[128];
+	world_up(&w);
+	cli_up(&w, &cl);
+
+	/* Parts that cannot be: refused before anything is signed. */
+	cli_write(&cl, "one-part.json", "{\"part_days\":[14],\"items\":[" ITEM_DAYS("2171022F2025", "ノルバスク錠５ｍｇ", 14) "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit one-part.json"), 1);
+	ck_assert_msg(HAS("\"status\":\"SYSTEM\"") && HAS("part_days") && HAS("2..3"), "%s", out);
+	cli_write(&cl, "uses-parts.json", "{\"uses\":3,\"part_days\":[7,7],\"items\":["
+					  ITEM_DAYS("2171022F2025", "ノルバスク錠５ｍｇ", 14) "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit uses-parts.json"), 1);
+	ck_assert_msg(HAS("\\\"uses\\\" is 3 but \\\"part_days\\\" has 2 parts"), "%s", out);
+	cli_write(&cl, "zero-part.json", "{\"part_days\":[1,0],\"items\":[" ITEM_DAYS("2171022F2025", "ノルバスク錠５ｍｇ", 14) "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit zero-part.json"), 1);
+	ck_assert_msg(HAS("\\\"part_days\\\"[1] must be"), "%s", out);
+
+	/* Divided in parts of 1 and 2 days: part 2 is due the day after part 1
+	 * and opens 7 days before that, so at once on the real clock. */
+	cli_write(&cl, "divided.json", "{\"part_days\":[1,2],\"items\":[" ITEM_DAYS("2171022F2025", "ノルバスク錠５ｍｇ", 3) "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit divided.json"), 0);
+	ck_assert_msg(HAS("\"uses\":2") && HAS("\"uses_left\":2") && !HAS("\"opens_at\""), "%s", out);
+	field("id", id, sizeof id);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS("\"part_days\":[1,2]"), "%s", out);
+	for (int use = 1; use <= 2; use++) {
+		ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", id), 0);
+		snprintf(want, sizeof want, "\"use\":%d", use);
+		ck_assert_msg(HAS(want), "%s", out);
+		field("claim", claim_tok, sizeof claim_tok);
+		ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s", id, claim_tok), 0);
+		ck_assert_msg(HAS(want), "%s", out);
+		if (use == 2)
+			break;
+		/* Part 2's window: from 7 days before the day after part 1's dispense. */
+		ck_assert_msg(HAS("\"state\":\"ISSUED\"") && HAS("\"uses_left\":1"), "%s", out);
+		field("at", at, sizeof at);
+		jst_date_plus(at, 1 - RX_REFILL_SLACK_DAYS, day);
+		ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " status %s --body", id), 0);
+		snprintf(want, sizeof want, "\"opens_at\":\"%sT00:00:00+09:00\"", day);
+		ck_assert_msg(HAS(want) && HAS("\"part_days\":[1,2]"), "want %s: %s", want, out);
+	}
+	ck_assert_msg(HAS("\"state\":\"DISPENSED\"") && HAS("\"uses_left\":0"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS("\"state\":\"DISPENSED\"") && HAS("\"dispenses\":[{\"use\":1,") && HAS("{\"use\":2,"),
+		      "%s", out);
+
+	/* A refill of 3 uses of 30 days: use 2 is due 30 days after use 1 and
+	 * opens 7 days before; claimed at once it is refused, naming the day. */
+	cli_write(&cl, "refill.json", "{\"uses\":3,\"items\":[" ITEM_DAYS("2189017F1022", "クレストール錠２．５ｍｇ", 30) "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit refill.json"), 0);
+	field("id", refill, sizeof refill);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", refill), 0);
+	field("claim", claim_tok, sizeof claim_tok);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s", refill, claim_tok), 0);
+	ck_assert_msg(HAS("\"use\":1") && HAS("\"uses_left\":2"), "%s", out);
+	field("at", at, sizeof at);
+	jst_date_plus(at, 30 - RX_REFILL_SLACK_DAYS, day);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", refill), 2);
+	snprintf(want, sizeof want, "use 2 of this prescription opens on %s (Japan time)", day);
+	ck_assert_msg(HAS("\"status\":\"NOT_YET_DUE\"") && HAS(want), "want %s: %s", want, out);
+	/* Where the pharmacist and the prescriber see when it opens. */
+	snprintf(want, sizeof want, "\"opens_at\":\"%sT00:00:00+09:00\"", day);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " list"), 0);
+	ck_assert_msg(HAS(refill) && HAS(want), "want %s: %s", want, out);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", refill), 0);
+	ck_assert_msg(HAS(want) && HAS("\"state\":\"ISSUED\"") && !HAS("part_days"), "want %s: %s", want, out);
+	world_down(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -1037,6 +1135,7 @@ int main(void)
 	tcase_add_test(tc, duplicate_refused_overridden_and_warned_at_claim);
 	tcase_add_test(tc, drugs_admin_refusals);
 	tcase_add_test(tc, cli_dispense_lines);
+	tcase_add_test(tc, cli_refill_and_divided);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
