@@ -26,10 +26,12 @@ static void usage(FILE *f)
 		   "           [--verify-threads N] [--pseudonym-key FILE] [--replace-lost-key NAME]\n"
 		   "  --config FILE      read settings from FILE first: `key = value` lines with\n"
 		   "                     keys data, listen, map_size_mib, metrics, verify_threads,\n"
-		   "                     pseudonym_key; # starts a comment line\n"
+		   "                     pseudonym_key, amend_days; # starts a comment line\n"
 		   "  --data DIR         data directory (default ./var/rx), created mode 0700\n"
 		   "  --pseudonym-key FILE  the pseudonym key, outside the data dir (default\n"
 		   "                     DIR-keys/pseudonym.key; its directory created mode 0700)\n"
+		   "  --amend-days N     a dispense may be amended or withdrawn until the end of\n"
+		   "                     the Nth Japan day after its own, 1..7 (default 1)\n"
 		   "  --replace-lost-key pseudonym.key|broker.curve\n"
 		   "                     make a new key for one whose file is lost and has no copy\n"
 		   "                     anywhere (audited); never data.key or broker.key\n"
@@ -61,8 +63,9 @@ int boot_flags(rxd_t *r, int argc, char **argv)
 		{"--metrics", "metrics", NULL},
 		{"--map-size", "map_size_mib", NULL},
 		{"--pseudonym-key", "pseudonym_key", NULL},
+		{"--amend-days", "amend_days", NULL},
 	};
-	enum { S_DATA, S_LISTEN, S_VERIFY, S_METRICS, S_MAP, S_PSEUDONYM, S_N };
+	enum { S_DATA, S_LISTEN, S_VERIFY, S_METRICS, S_MAP, S_PSEUDONYM, S_AMEND, S_N };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"data", required_argument, NULL, 'd'},
@@ -72,6 +75,7 @@ int boot_flags(rxd_t *r, int argc, char **argv)
 		{"verify-threads", required_argument, NULL, 'V'},
 		{"pseudonym-key", required_argument, NULL, 'P'},
 		{"replace-lost-key", required_argument, NULL, 'R'},
+		{"amend-days", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -102,6 +106,9 @@ int boot_flags(rxd_t *r, int argc, char **argv)
 			break;
 		case 'R':
 			r->replace = optarg;
+			break;
+		case 'A':
+			set[S_AMEND].value = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -271,7 +278,8 @@ int boot_keys_and_store(rxd_t *r)
 		fprintf(stderr, "rxd: %s\n", why);
 		return err == RX_NOT_FOUND || err == RX_INVALID ? EXIT_KEYS : 1;
 	}
-	store_options_t so = {.map_size = r->cfg.map_size_mib << 20, .data_key = keys.data.sk};
+	store_options_t so = {.map_size = r->cfg.map_size_mib << 20, .data_key = keys.data.sk,
+			      .amend_days = r->cfg.amend_days};
 	if ((err = store_open(&r->store, dir, &so)) != RX_OK) {
 		keys_wipe(&keys);
 		fprintf(stderr, "rxd: cannot open the store in %s: %s\n", dir,

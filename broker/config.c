@@ -16,11 +16,13 @@ enum {
 	KEY_METRICS,
 	KEY_VERIFY_THREADS,
 	KEY_PSEUDONYM_KEY,
+	KEY_AMEND_DAYS,
 	KEY_COUNT
 };
 
-static const char *const key_names[KEY_COUNT] = {"data", "listen", "map_size_mib", "metrics",
-						 "verify_threads", "pseudonym_key"};
+static const char *const key_names[KEY_COUNT] = {"data",	   "listen",	    "map_size_mib",
+						 "metrics",	   "verify_threads", "pseudonym_key",
+						 "amend_days"};
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
@@ -40,6 +42,7 @@ void config_defaults(rxd_config_t *cfg)
 	snprintf(cfg->listen, sizeof cfg->listen, "%s", "tcp://127.0.0.1:5570");
 	cfg->map_size_mib = 1024;
 	cfg->verify_threads = -1;
+	cfg->amend_days = 1;
 }
 
 static int key_index(const char *key)
@@ -122,6 +125,14 @@ static rx_err_t set_value(rxd_config_t *cfg, int k, const char *value, const cha
 		if (errno != 0 || *end != '\0' || v < 1 || v > CONFIG_MAP_SIZE_MIB_MAX)
 			return RX_INVALID;
 		cfg->map_size_mib = v;
+		return RX_OK;
+	}
+	case KEY_AMEND_DAYS: {
+		size_t n = strspn(value, "0123456789");
+		*why = "must be a whole number of days from 1 to 7";
+		if (n != 1 || value[n] != '\0' || value[0] < '1' || value[0] > '7')
+			return RX_INVALID;
+		cfg->amend_days = (unsigned)(value[0] - '0');
 		return RX_OK;
 	}
 	case KEY_VERIFY_THREADS: {
@@ -235,7 +246,7 @@ rx_err_t config_load(const char *path, rxd_config_t *cfg, char *err, size_t errl
 		}
 		k = key_index(key);
 		if (k < 0) {
-			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib, metrics, verify_threads, pseudonym_key)",
+			say(err, errlen, "%s:%u: unknown key \"%.64s\" (known: data, listen, map_size_mib, metrics, verify_threads, pseudonym_key, amend_days)",
 			    path, lineno, key);
 			goto fail;
 		}

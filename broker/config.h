@@ -20,6 +20,8 @@
  *                 thread itself              (default one per core)
  *   pseudonym_key the pseudonym key file, outside the data dir
  *                 (default DATA-keys/pseudonym.key, rx_pseudonym_key_default)
+ *   amend_days    a dispense may be amended or withdrawn until the end of
+ *                 this many Japan days after its own, 1..7 (default 1)
  * The file holds no secrets; error messages quote keys, never values. */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -39,6 +41,7 @@ typedef struct {
 	char metrics[1024];              /* "" for none */
 	int verify_threads;              /* 0..CONFIG_VERIFY_THREADS_MAX; -1: one per core */
 	char pseudonym_key[4096];        /* "" for the default beside the data dir */
+	unsigned amend_days;             /* 1..7 */
 } rxd_config_t;
 
 /* Fill *cfg with the built-in defaults. */

@@ -228,14 +228,16 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	log->op = (int)call->op >= RX_OP_SUBMIT && (int)call->op <= RX_OP_LAST ? (int)call->op : 0;
 	if (log->op == 0)
 		GOTO_REFUSE(RX_INVALID, "unknown op");
-	/* Step 9a: the one document a SUBMIT or DISPENSE carries, and no other. */
-	if (log->op == RX_OP_SUBMIT && req->prescription.len == 0)
+	/* Step 9a: the one document a SUBMIT, DISPENSE, AMEND or WITHDRAW
+	 * carries, and no other. */
+	int doc = rx_op_info(log->op)->doc;
+	if (doc == RX_DOC_PRESCRIPTION && req->prescription.len == 0)
 		GOTO_REFUSE(RX_INVALID, "SUBMIT carries its prescription in Request.prescription (protocol v2)");
-	if (log->op == RX_OP_DISPENSE && req->dispense.len == 0)
-		GOTO_REFUSE(RX_INVALID, "DISPENSE carries its dispense record in Request.dispense (protocol v2)");
-	if ((log->op != RX_OP_SUBMIT && req->prescription.len) ||
-	    (log->op != RX_OP_DISPENSE && req->dispense.len))
-		GOTO_REFUSE(RX_INVALID, "a request carries no document but its own op's (a prescription only for SUBMIT, a dispense record only for DISPENSE)");
+	if (doc == RX_DOC_DISPENSE && req->dispense.len == 0)
+		GOTO_REFUSE(RX_INVALID, "DISPENSE, AMEND and WITHDRAW carry their dispense record in Request.dispense (protocol v2)");
+	if ((doc != RX_DOC_PRESCRIPTION && req->prescription.len) ||
+	    (doc != RX_DOC_DISPENSE && req->dispense.len))
+		GOTO_REFUSE(RX_INVALID, "a request carries no document but its own op's (a prescription only for SUBMIT, a dispense record only for DISPENSE, AMEND and WITHDRAW)");
 
 	c.op = log->op;
 	c.actor = req->key.data;
@@ -378,7 +380,9 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		extra.access_code = new_code;
 		break;
 	}
-	case RX_OP_DISPENSE: {
+	case RX_OP_DISPENSE:
+	case RX_OP_AMEND:
+	case RX_OP_WITHDRAW: {
 		rec = pr->rec;
 		if (rec->pharmacy_key.len != RX_KEY_LEN)
 			GOTO_REFUSE(RX_INVALID, "pharmacy key must be 32 bytes");
@@ -388,7 +392,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		if (rx_check_strings(&rx__dispense_record__descriptor, req->dispense.data,
 				     req->dispense.len) != RX_OK)
 			GOTO_REFUSE(RX_INVALID, "a text field of the dispense record holds a NUL byte");
-		if ((err = rx_check_dispense(rec, &why)) != RX_OK)
+		if ((err = rx_check_dispense_op(rec, c.op, &why)) != RX_OK)
 			GOTO_REFUSE(err, why);
 		if (strcmp(rec->prescription_id, id) != 0)
 			GOTO_REFUSE(RX_INVALID, "the dispense record names another prescription");
@@ -398,6 +402,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		}
 		c.lines = lines;
 		c.n_lines = rec->n_lines;
+		c.replaces = rec->replaces.len ? rec->replaces.data : NULL;
 		c.use = rec->use;
 		c.body = req->dispense.data;
 		c.body_len = req->dispense.len;

@@ -117,14 +117,15 @@ static rx_err_t status_reply(const rx_keypair_t *key, Rx__Receipt *rc, const sto
 			     store_buf_t *out)
 {
 	Rx__Reply r = RX__REPLY__INIT;
-	Rx__Signed sp = RX__SIGNED__INIT, recs[RX_MAX_USES];
-	Rx__DispenseInfo infos[RX_MAX_USES], *ptrs[RX_MAX_USES];
+	enum { MAX = RX_MAX_USES * STORE_USE_RECORDS };
+	Rx__Signed sp = RX__SIGNED__INIT, recs[MAX];
+	Rx__DispenseInfo infos[MAX], *ptrs[MAX];
 	sp.body.data = (uint8_t *)o->body;
 	sp.body.len = o->body_len;
 	sp.signature.data = (uint8_t *)o->signature;
 	sp.signature.len = o->signature ? RX_SIG_LEN : 0;
 	r.prescription = &sp;
-	for (size_t i = 0; i < o->ndispenses && i < RX_MAX_USES; i++) {
+	for (size_t i = 0; i < o->ndispenses && i < MAX; i++) {
 		const store_dispense_t *x = &o->dispenses[i];
 		rx__signed__init(&recs[i]);
 		recs[i].body.data = (uint8_t *)x->body;
@@ -136,6 +137,7 @@ static rx_err_t status_reply(const rx_keypair_t *key, Rx__Receipt *rc, const sto
 		infos[i].at = x->at;
 		infos[i].institution_code = (char *)x->institution;
 		infos[i].use = x->use;
+		infos[i].superseded = x->superseded;
 		ptrs[i] = &infos[i];
 		r.n_dispenses = i + 1;
 	}
@@ -228,11 +230,21 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		rc.use = o->use;
 		return warned_reply(key, &rc, o, reply);
 	case RX_OP_DISPENSE:
+	case RX_OP_AMEND:
 		rc.use = o->use;
 		rc.body_hash.data = (uint8_t *)x->dispense_hash;
 		rc.body_hash.len = RX_HASH_LEN;
 		/* a handed product the drug master does not list */
 		return warned_reply(key, &rc, o, reply);
+	case RX_OP_WITHDRAW:
+		/* the use is back, claimed by the caller under a new token */
+		memcpy(token, o->rx.claim_token, RX_TOKEN_LEN);
+		rc.claim_token.data = token;
+		rc.claim_token.len = RX_TOKEN_LEN;
+		rc.use = o->use;
+		rc.body_hash.data = (uint8_t *)x->dispense_hash;
+		rc.body_hash.len = RX_HASH_LEN;
+		break;
 	case RX_OP_STATUS:
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;

@@ -301,20 +301,22 @@ static rx_err_t fail(rxc_result_t *out, rx_err_t err, const char *msg)
 }
 
 /* STATUS: every dispense record in the reply is a pharmacy's signed record
- * of this prescription, for the use the broker names, each use once, there
- * are as many as the signed receipt says were dispensed, and the receipt's
- * dispenses_hash covers them with when and where each was dispensed (so
- * nothing can be dropped, added or altered on the way). */
+ * of this prescription, for the use the broker names, in use order; of each
+ * use's records the last is current and those before it superseded
+ * (amended or withdrawn, proto/README 5.12); the current records that are
+ * not withdrawals are as many as the signed receipt says were dispensed;
+ * and the receipt's dispenses_hash covers them all with when and where each
+ * was made (so nothing can be dropped, added or altered on the way). */
 static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 {
 	const Rx__Reply *r = out->reply;
-	unsigned seen = 0;
+	unsigned dispensed = 0;
 	if (r->n_dispenses == 0)
 		return rc->uses_left == rc->uses || rc->op != RX__OP__STATUS
 			       ? RX_OK
 			       : fail(out, RX_SYSTEM, "the reply lacks the prescription's dispense records");
 	if (rc->op != RX__OP__STATUS || rc->uses_left > rc->uses ||
-	    r->n_dispenses != rc->uses - rc->uses_left)
+	    r->n_dispenses > (size_t)RX_MAX_USES * 16)
 		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
 	uint8_t h[RX_HASH_LEN];
 	rx_dispenses_hash(r->dispenses, r->n_dispenses, h);
@@ -333,11 +335,16 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 		    rx_verify(rx_doc_context(RX_SIGN_DISPENSE, d->version), d->pharmacy_key.data, s->body.data, s->body.len,
 			      s->signature.data) != RX_OK)
 			return fail(out, RX_SYSTEM, "a pharmacy's signature on a dispense record does not verify");
-		if (x->use < 1 || x->use > rc->uses || x->use > RX_MAX_USES || (seen & (1u << x->use)) ||
-		    (d->use != 0 && d->use != x->use) || strcmp(d->prescription_id, rc->prescription_id) != 0)
+		const Rx__DispenseInfo *next = i + 1 < r->n_dispenses ? r->dispenses[i + 1] : NULL;
+		int last_of_use = next == NULL || next->use != x->use;
+		if (x->use < 1 || x->use > rc->uses || x->use > RX_MAX_USES || (next && next->use < x->use) ||
+		    x->superseded == last_of_use || (d->use != 0 && d->use != x->use) ||
+		    strcmp(d->prescription_id, rc->prescription_id) != 0)
 			return fail(out, RX_SYSTEM, "a dispense record in the reply is not of this prescription's uses");
-		seen |= 1u << x->use;
+		dispensed += last_of_use && d->withdraw_reason == 0;
 	}
+	if (dispensed != rc->uses - rc->uses_left)
+		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
 	return RX_OK;
 }
 
@@ -684,6 +691,20 @@ rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
 		      rxc_result_t *out)
 {
 	call_args_t a = {.op = RX_OP_DISPENSE, .id = id, .token = token, .doc = &record->base};
+	return simple(c, rid, &a, out);
+}
+
+rx_err_t rxc_amend(rxc_t *c, const uint8_t *rid, const char *id, const Rx__DispenseRecord *record,
+		   rxc_result_t *out)
+{
+	call_args_t a = {.op = RX_OP_AMEND, .id = id, .doc = &record->base};
+	return simple(c, rid, &a, out);
+}
+
+rx_err_t rxc_withdraw(rxc_t *c, const uint8_t *rid, const char *id, const Rx__DispenseRecord *record,
+		      rxc_result_t *out)
+{
+	call_args_t a = {.op = RX_OP_WITHDRAW, .id = id, .doc = &record->base};
 	return simple(c, rid, &a, out);
 }
 

@@ -135,6 +135,14 @@ rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
 		      const uint8_t token[RX_TOKEN_LEN], const Rx__DispenseRecord *record,
 		      rxc_result_t *out);
 rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
+/* The dispensing pharmacy's latest record of its latest use (proto/README
+ * 5.12): AMEND with a corrected record, WITHDRAW with a withdrawal (a
+ * record with withdraw_reason and no lines), each naming in replaces the
+ * hash of the record it replaces.  WITHDRAW's receipt holds the new claim. */
+rx_err_t rxc_amend(rxc_t *c, const uint8_t *rid, const char *id, const Rx__DispenseRecord *record,
+		   rxc_result_t *out);
+rx_err_t rxc_withdraw(rxc_t *c, const uint8_t *rid, const char *id, const Rx__DispenseRecord *record,
+		      rxc_result_t *out);
 
 /* A dispense record's lines (proto/README 5.10) for the items of p, every one
  * handed over as written: the handed items copy p's without its

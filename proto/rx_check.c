@@ -303,6 +303,11 @@ rx_err_t rx_check_assertion(const Rx__CardAssertion *a, const char **why)
 
 rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why)
 {
+	return rx_check_dispense_op(d, RX_OP_DISPENSE, why);
+}
+
+rx_err_t rx_check_dispense_op(const Rx__DispenseRecord *d, int op, const char **why)
+{
 	char id[RX_ID_LEN + 1];
 	if (d->version != RX_DOC_VERSION)
 		FAIL(RX_INVALID, "unsupported dispense record version (protocol v2 records are version 2)");
@@ -317,6 +322,22 @@ rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why)
 	if (d->n_items)
 		FAIL(RX_INVALID, "a dispense record accounts for each prescribed item in lines; items is "
 				 "for records stored before them");
+	if (op == RX_OP_DISPENSE && (d->replaces.len || d->withdraw_reason))
+		FAIL(RX_INVALID, "a DISPENSE replaces no record: replaces and withdraw_reason are for "
+				 "AMEND and WITHDRAW");
+	if (op != RX_OP_DISPENSE && d->replaces.len != RX_HASH_LEN)
+		FAIL(RX_INVALID, "an AMEND or WITHDRAW names the record it replaces: replaces is 32 bytes");
+	if (op == RX_OP_AMEND && d->withdraw_reason)
+		FAIL(RX_INVALID, "an AMEND is no withdrawal: withdraw_reason must be unset");
+	if (op == RX_OP_WITHDRAW) {
+		if (d->withdraw_reason < RX__WITHDRAW_REASON__DISPENSED_IN_ERROR ||
+		    d->withdraw_reason > RX__WITHDRAW_REASON__OTHER_WITHDRAWAL)
+			FAIL(RX_INVALID, "a WITHDRAW needs its reason: DISPENSED_IN_ERROR, NOT_COLLECTED, "
+					 "RECORDED_IN_ERROR or OTHER_WITHDRAWAL");
+		if (d->n_lines)
+			FAIL(RX_INVALID, "a withdrawal hands nothing over: it has no lines");
+		return RX_OK;
+	}
 	return check_lines(d->lines, d->n_lines, why);
 }
 

@@ -54,6 +54,10 @@ rx_err_t rx_check_assertion(const Rx__CardAssertion *a, const char **why) RX_MUS
 
 /* A dispense record's own content (the broker matches it to the claim). */
 rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why) RX_MUST_CHECK;
+/* The same for the record of op (DISPENSE, AMEND or WITHDRAW, proto/README
+ * 5.12): DISPENSE replaces nothing; AMEND names the record it replaces;
+ * WITHDRAW names it too, with a reason and no lines. */
+rx_err_t rx_check_dispense_op(const Rx__DispenseRecord *d, int op, const char **why) RX_MUST_CHECK;
 
 /* Last instant of validity for a prescription issued at issued_at and valid
  * for days calendar days including the issue day, counted in Japan time. */

@@ -30,6 +30,8 @@ _Static_assert((int)RX_SUBSTITUTION_NOT_ALLOWED == RX__STATUS__SUBSTITUTION_NOT_
 _Static_assert((int)RX_DIFFERENT_INGREDIENT == RX__STATUS__DIFFERENT_INGREDIENT, "status");
 _Static_assert((int)RX_NOT_YET_DUE == RX__STATUS__NOT_YET_DUE, "status");
 _Static_assert((int)RX_NOT_REFILLABLE == RX__STATUS__NOT_REFILLABLE, "status");
+_Static_assert((int)RX_NOT_LATEST == RX__STATUS__NOT_LATEST, "status");
+_Static_assert((int)RX_AMEND_WINDOW_CLOSED == RX__STATUS__AMEND_WINDOW_CLOSED, "status");
 
 static const struct {
 	const char *name;
@@ -62,6 +64,8 @@ static const struct {
 	[RX_DIFFERENT_INGREDIENT] = {"DIFFERENT_INGREDIENT", "the product handed over is not shown to have the prescribed item's ingredient(s)"},
 	[RX_NOT_YET_DUE] = {"NOT_YET_DUE", "the next use of this refill or divided prescription is not open yet"},
 	[RX_NOT_REFILLABLE] = {"NOT_REFILLABLE", "an item may not be on a refill prescription (a statutory limit on its days, or a patch)"},
+	[RX_NOT_LATEST] = {"NOT_LATEST", "only the current record of the latest dispensed use may be amended or withdrawn"},
+	[RX_AMEND_WINDOW_CLOSED] = {"AMEND_WINDOW_CLOSED", "the time to amend or withdraw this dispense has passed"},
 };
 
 int rx_err_is_wire(int code)

@@ -38,7 +38,9 @@ typedef enum {
 	RX_DIFFERENT_INGREDIENT = 24,
 	RX_NOT_YET_DUE = 25,
 	RX_NOT_REFILLABLE = 26,
-	RX_WIRE_LAST = RX_NOT_REFILLABLE,
+	RX_NOT_LATEST = 27,
+	RX_AMEND_WINDOW_CLOSED = 28,
+	RX_WIRE_LAST = RX_AMEND_WINDOW_CLOSED,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

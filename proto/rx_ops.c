@@ -11,18 +11,21 @@
 #define MUST RX_FIELD_MUST
 
 static const rx_op_info_t ops[RX_OP_LAST + 1] = {
-	/*                  name        callers id   token card  code read rewrites */
-	[RX_OP_SUBMIT] = {"SUBMIT", P, NO, NO, MUST, NO, 0, 1},
-	[RX_OP_CLAIM] = {"CLAIM", H, MUST, NO, MAY, MAY, 0, 1},
-	[RX_OP_RELEASE] = {"RELEASE", H, MUST, MUST, NO, NO, 0, 1},
-	[RX_OP_DISPENSE] = {"DISPENSE", H, MUST, MUST, NO, NO, 0, 1},
-	[RX_OP_CANCEL] = {"CANCEL", P, MUST, NO, NO, NO, 0, 1},
-	[RX_OP_STATUS] = {"STATUS", P | H, MUST, NO, MAY, MAY, 1, 0},
-	[RX_OP_LIST] = {"LIST", P | H, MAY, NO, MAY, MAY, 1, 0},
-	[RX_OP_LOG] = {"LOG", C, NO, NO, MUST, NO, 1, 0},
-	[RX_OP_NOMINATE] = {"NOMINATE", C, NO, NO, MUST, NO, 0, 0},
-	[RX_OP_WATCH] = {"WATCH", H, NO, NO, NO, NO, 1, 0},
-	[RX_OP_ACK] = {"ACK", H, NO, NO, NO, NO, 0, 0},
+	/*                  name        callers id   token card  code read rewrites doc */
+	[RX_OP_SUBMIT] = {"SUBMIT", P, NO, NO, MUST, NO, 0, 1, RX_DOC_PRESCRIPTION},
+	[RX_OP_CLAIM] = {"CLAIM", H, MUST, NO, MAY, MAY, 0, 1, RX_DOC_NONE},
+	[RX_OP_RELEASE] = {"RELEASE", H, MUST, MUST, NO, NO, 0, 1, RX_DOC_NONE},
+	[RX_OP_DISPENSE] = {"DISPENSE", H, MUST, MUST, NO, NO, 0, 1, RX_DOC_DISPENSE},
+	[RX_OP_CANCEL] = {"CANCEL", P, MUST, NO, NO, NO, 0, 1, RX_DOC_NONE},
+	[RX_OP_STATUS] = {"STATUS", P | H, MUST, NO, MAY, MAY, 1, 0, RX_DOC_NONE},
+	[RX_OP_LIST] = {"LIST", P | H, MAY, NO, MAY, MAY, 1, 0, RX_DOC_NONE},
+	[RX_OP_LOG] = {"LOG", C, NO, NO, MUST, NO, 1, 0, RX_DOC_NONE},
+	[RX_OP_NOMINATE] = {"NOMINATE", C, NO, NO, MUST, NO, 0, 0, RX_DOC_NONE},
+	[RX_OP_WATCH] = {"WATCH", H, NO, NO, NO, NO, 1, 0, RX_DOC_NONE},
+	[RX_OP_ACK] = {"ACK", H, NO, NO, NO, NO, 0, 0, RX_DOC_NONE},
+	/* the dispensing institution's own record: no claim, no proof (5.12) */
+	[RX_OP_AMEND] = {"AMEND", H, MUST, NO, NO, NO, 0, 1, RX_DOC_DISPENSE},
+	[RX_OP_WITHDRAW] = {"WITHDRAW", H, MUST, NO, NO, NO, 0, 1, RX_DOC_DISPENSE},
 };
 
 const rx_op_info_t *rx_op_info(int op)

@@ -38,7 +38,12 @@ typedef struct {
 			      * no reply for one that used no card or code, and rxd
 			      * evaluates such a plain read again if its batch fails */
 	int rewrites_rx;     /* rewrites the prescription's record */
+	int doc;             /* the document the Request carries (5.4 step 9a): RX_DOC_* */
 } rx_op_info_t;
+
+#define RX_DOC_NONE 0
+#define RX_DOC_PRESCRIPTION 1 /* Request.prescription */
+#define RX_DOC_DISPENSE 2     /* Request.dispense: a dispense record */
 
 /* The row of op; NULL outside 1..RX_OP_LAST.  Static. */
 const rx_op_info_t *rx_op_info(int op);

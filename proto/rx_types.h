@@ -39,7 +39,9 @@ typedef enum {
 	RX_OP_NOMINATE = 9,
 	RX_OP_WATCH = 10,
 	RX_OP_ACK = 11,
-	RX_OP_LAST = RX_OP_ACK /* ops are 1..RX_OP_LAST: size tables by it */
+	RX_OP_AMEND = 12,
+	RX_OP_WITHDRAW = 13,
+	RX_OP_LAST = RX_OP_WITHDRAW /* ops are 1..RX_OP_LAST: size tables by it */
 } rx_op_t;
 
 typedef enum {

@@ -40,6 +40,8 @@ static const st_step_fn steps[RX_OP_LAST + 1] = {
 	[RX_OP_NOMINATE] = st_nominate, /* notices.c */
 	[RX_OP_WATCH] = st_watch_ack,   /* notices.c */
 	[RX_OP_ACK] = st_watch_ack,     /* notices.c */
+	[RX_OP_AMEND] = st_amend,       /* rx.c */
+	[RX_OP_WITHDRAW] = st_withdraw, /* rx.c */
 };
 
 /* A retry returns what was sent the first time, even if the key has been

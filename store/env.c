@@ -149,6 +149,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		return RX_INVALID;
 	}
 	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
+	s->amend_days = opt->amend_days ? opt->amend_days : 1;
 	rx_access_code_key(s->data_key, s->code_key);
 	rx_id_perm_key(s->data_key, s->id_key);
 	if ((rc = mdb_env_create(&s->env)) != 0)

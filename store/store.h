@@ -36,6 +36,8 @@ typedef struct {
 	const uint8_t *data_key;  /* RX_DATA_KEY_LEN bytes, required: prescriptions,
 				   * dispense records and stored replies are sealed
 				   * with it (XChaCha20-Poly1305); copied */
+	uint32_t amend_days;      /* AMEND and WITHDRAW until the end of this many
+				   * Japan days after the dispense's; 0 means 1 */
 } store_options_t;
 
 /* A heap buffer owned by whoever holds it; release with store_buf_free. */
@@ -177,9 +179,10 @@ typedef struct {
 	const char *override_reason;
 	int divided;                /* SUBMIT: uses are a divided prescription's parts
 				     * (part_days), not refills */
-	/* DISPENSE: the record's lines, one per prescribed item (proto/README 5.10). */
+	/* DISPENSE, AMEND: the record's lines, one per prescribed item (proto/README 5.10). */
 	const store_line_t *lines;
 	size_t n_lines;
+	const uint8_t *replaces;    /* AMEND, WITHDRAW: RX_HASH_LEN, the record replaced */
 	int heartbeat;              /* WATCH: the connection already watches; its
 				     * first WATCH was audited, this one is not */
 } store_change_t;
@@ -200,9 +203,13 @@ typedef struct {
 	int state;                  /* rx_state_t then */
 	int cancel_pending;
 } store_notice_t;
-/* STATUS: one dispensed use, as stored (see store_outcome_t). */
+/* STATUS: one dispense record, as stored (see store_outcome_t): of each use
+ * its records in order, the last current, the others superseded (amended
+ * or withdrawn since, proto/README 5.12). */
+#define STORE_USE_RECORDS 16 /* records a use keeps: its current and 15 before */
 typedef struct {
 	uint32_t use;                              /* 1..uses */
+	int superseded;
 	int64_t at;                                /* when it was committed */
 	char institution[RX_INSTITUTION_MAX + 1]; /* the pharmacy key's institution */
 	const uint8_t *body, *signature;           /* the pharmacy's signed record */

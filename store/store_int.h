@@ -100,6 +100,7 @@ struct store {
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
 	uint8_t id_key[RX_ID_PERM_KEY_LEN]; /* numbers prescriptions into ids; from data_key */
 	int legacy_ids; /* rx holds rows filed under ids, made before format 4 */
+	uint32_t amend_days; /* store_options_t's, 1 if it said 0 */
 	/* The latest time a card assertion was checked at: nonces are pruned
 	 * and assertions refused against it, not against the wall clock alone,
 	 * so a clock stepped back cannot reopen replay of pruned nonces. */
@@ -372,8 +373,8 @@ struct store_pending {
 	/* What the reply is built from (out points here). */
 	store_rx_t *list, one;
 	store_audit_t *log;
-	Rxstore__DispenseRow *drows[RX_MAX_USES];
-	store_dispense_t disp[RX_MAX_USES];
+	Rxstore__DispenseRow *drows[RX_MAX_USES * STORE_USE_RECORDS];
+	store_dispense_t disp[RX_MAX_USES * STORE_USE_RECORDS];
 	size_t ndrows;
 };
 
@@ -395,6 +396,8 @@ rx_err_t st_claim(store_pending_t *ch);
 rx_err_t st_status(store_pending_t *ch);
 rx_err_t st_release(store_pending_t *ch);
 rx_err_t st_dispense(store_pending_t *ch);
+rx_err_t st_amend(store_pending_t *ch);
+rx_err_t st_withdraw(store_pending_t *ch);
 rx_err_t st_cancel(store_pending_t *ch);
 
 /* The dispense record of one use of a prescription, opened; NULL if that
@@ -402,10 +405,13 @@ rx_err_t st_cancel(store_pending_t *ch);
 Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use);
 
 /* The rows of a kind kept in rx beside the records, counted in meta
- * under name ("rx_dispensed", "rx_attempts"): the count into *n (0 if
- * none yet), or one more (st_rows_add).  An LMDB code. */
+ * under name ("rx_dispensed", "rx_attempts", "rx_superseded"): the count
+ * into *n (0 if none yet), or one more (st_rows_add), or delta more
+ * (st_rows_add_n: a WITHDRAW takes a current dispense row away).  An LMDB
+ * code. */
 int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n);
 int st_rows_add(MDB_txn *txn, store_t *s, const char *name);
+int st_rows_add_n(MDB_txn *txn, store_t *s, const char *name, int delta);
 
 /* File audit entry seq for the patient's log beside prescription id's
  * record in rx (its key + seq, 8 bytes big-endian -> ""), counted as

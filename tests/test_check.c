@@ -926,7 +926,8 @@ START_TEST(op_names_and_reads)
 {
 	static const char *const names[] = {"SUBMIT", "CLAIM",  "RELEASE",  "DISPENSE",
 					    "CANCEL", "STATUS", "LIST",     "LOG",
-					    "NOMINATE", "WATCH", "ACK"};
+					    "NOMINATE", "WATCH", "ACK",      "AMEND",
+					    "WITHDRAW"};
 	ck_assert_int_eq(RX_OP_LAST, (int)(sizeof names / sizeof names[0]));
 	for (int op = 1; op <= RX_OP_LAST; op++) {
 		ck_assert_str_eq(rx_op_name(op), names[op - 1]);

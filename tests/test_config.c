@@ -49,6 +49,9 @@ START_TEST(defaults_and_file)
 	ck_assert_int_eq(cfg.verify_threads, 0);
 	ck_assert_int_eq(config_set(&cfg, "verify_threads", "64", err, sizeof err), RX_OK);
 	ck_assert_int_eq(cfg.verify_threads, 64);
+	ck_assert_uint_eq(cfg.amend_days, 1); /* the end of the next day */
+	ck_assert_int_eq(config_set(&cfg, "amend_days", "7", err, sizeof err), RX_OK);
+	ck_assert_uint_eq(cfg.amend_days, 7);
 
 	ck_assert_int_eq(load("# rxd\n\n  data = /srv/rx  \nlisten\t=\ttcp://127.0.0.1:*\r\n"
 			      "metrics = tcp://127.0.0.1:9570\nmap_size_mib = 64",
@@ -88,6 +91,9 @@ START_TEST(bad_files_name_the_line)
 		{"verify_threads = -1\n", ":1:"},
 		{"verify_threads = 2x\n", ":1:"},
 		{"verify_threads = 007\n", ":1:"},
+		{"amend_days = 0\n", ":1:"},
+		{"amend_days = 8\n", ":1:"},
+		{"amend_days = 12\n", ":1:"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		rxd_config_t cfg;

@@ -288,6 +288,92 @@ START_TEST(substitution_end_to_end)
 }
 END_TEST
 
+/* The hash of id's current record (the last STATUS lists), as the
+ * dispensing pharmacy reads it: what an AMEND or WITHDRAW replaces. */
+static void current_hash(world_t *w, const char *id, uint8_t h[RX_HASH_LEN])
+{
+	rxc_result_t r;
+	ck_assert_int_eq(look_as(w->cph1, &w->ph1, id, &r), RX_OK);
+	ck_assert_uint_gt(r.reply->n_dispenses, 0);
+	const Rx__Signed *rec = r.reply->dispenses[r.reply->n_dispenses - 1]->record;
+	rx_hash(rec->body.data, rec->body.len, h);
+	rxc_result_free(&r);
+}
+
+/* AMEND and WITHDRAW through the broker (proto/README 5.12): the pharmacy
+ * that dispensed corrects, then withdraws, its record; STATUS keeps every
+ * record, superseded ones marked, all under the receipt's dispenses_hash
+ * (which rxclient checks). */
+START_TEST(amend_and_withdraw_end_to_end)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN], h[RX_HASH_LEN];
+	rxc_result_t r;
+
+	world_up(&w, 0);
+	submit(&w, 1, id);
+	claim(w.cph1, id, tok);
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
+	current_hash(&w, id, h);
+
+	/* another pharmacy may not; a record that is not the current one is not */
+	harness_rec_t am;
+	harness_dispense_record(&w.ph2, id, 1, &am);
+	am.d.replaces.data = h;
+	am.d.replaces.len = RX_HASH_LEN;
+	am.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	am.line.reason = RX__LINE_REASON__GENERIC;
+	am.item.drug_code = (char *)"2171022F5067";
+	ck_assert_int_eq(rxc_amend(w.cph2, NULL, id, &am.d, &r), RX_PERMISSION_DENIED);
+	rxc_result_free(&r);
+	harness_dispense_record(&w.ph1, id, 1, &am);
+	uint8_t wrong[RX_HASH_LEN] = {0};
+	am.d.replaces.data = wrong;
+	am.d.replaces.len = RX_HASH_LEN;
+	am.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	am.line.reason = RX__LINE_REASON__GENERIC;
+	am.item.drug_code = (char *)"2171022F5067";
+	ck_assert_int_eq(rxc_amend(w.cph1, NULL, id, &am.d, &r), RX_NOT_LATEST);
+	rxc_result_free(&r);
+	am.d.replaces.data = h;
+	ck_assert_int_eq(rxc_amend(w.cph1, NULL, id, &am.d, &r), RX_OK);
+	ck_assert_uint_eq(r.receipt->use, 1);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__DISPENSED);
+	rxc_result_free(&r);
+
+	/* withdrawn: claimed again by the same pharmacy, under a new token */
+	uint8_t h2[RX_HASH_LEN];
+	current_hash(&w, id, h2);
+	harness_rec_t wd;
+	harness_dispense_record(&w.ph1, id, 1, &wd);
+	wd.d.n_lines = 0;
+	wd.d.replaces.data = h2;
+	wd.d.replaces.len = RX_HASH_LEN;
+	wd.d.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	wd.d.notes = (char *)"the patient did not come back for it";
+	ck_assert_int_eq(rxc_withdraw(w.cph1, NULL, id, &wd.d, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__CLAIMED);
+	ck_assert_uint_eq(r.receipt->uses_left, 1);
+	ck_assert_uint_eq(r.receipt->claim_token.len, RX_TOKEN_LEN);
+	memcpy(tok, r.receipt->claim_token.data, RX_TOKEN_LEN);
+	rxc_result_free(&r);
+	/* three records for use 1, the last (the withdrawal) current */
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, id, &r), RX_OK);
+	ck_assert_uint_eq(r.reply->n_dispenses, 3);
+	ck_assert(r.reply->dispenses[0]->superseded && r.reply->dispenses[1]->superseded);
+	ck_assert(!r.reply->dispenses[2]->superseded);
+	rxc_result_free(&r);
+	/* and dispensed again with the new claim */
+	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_OK);
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, id, &r), RX_OK);
+	ck_assert_uint_eq(r.reply->n_dispenses, 4);
+	ck_assert(r.reply->dispenses[2]->superseded && !r.reply->dispenses[3]->superseded);
+	rxc_result_free(&r);
+	world_down(&w);
+}
+END_TEST
+
 /* The dispensing reserve holds: once the map is down to its reserve, only
  * what finishes a claimed prescription goes on.  Submits, reads and
  * refusals are refused STORAGE_FULL without an audit entry, so a flood of
@@ -410,6 +496,7 @@ TCase *broker_requests_tcase(void)
 	tcase_add_test(tc, lifecycle);
 	tcase_add_test(tc, every_refusal);
 	tcase_add_test(tc, substitution_end_to_end);
+	tcase_add_test(tc, amend_and_withdraw_end_to_end);
 	tcase_add_test(tc, storage_full_keeps_room_to_dispense);
 	tcase_add_test(tc, retries_get_the_original_reply);
 	return tc;

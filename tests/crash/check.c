@@ -341,6 +341,8 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 				goto out;
 			continue;
 		}
+		if (p && k.mv_size == p + 2)
+			continue; /* a superseded dispense record (AMEND, WITHDRAW) */
 		if (p && k.mv_size == p + 8 + 4)
 			continue; /* an access code tried on it */
 		if (p && k.mv_size == p + 8)

@@ -262,6 +262,26 @@ static void v2_seeds(void)
 	submit_call(&r, FW_PRESCRIBER, FW_CARD, 1, 1, "");
 	seed("submit-without-prescription", FW_PRESCRIBER, &r.call, NULL, RX_INVALID);
 
+	/* AMEND and WITHDRAW (5.12): the content rules, then a prescription
+	 * nothing was dispensed of (claimed, not dispensed): not the caller's. */
+	uint8_t replaced[RX_HASH_LEN] = {7};
+	about_call(&r, FW_PHARMACY, RX_OP_AMEND, FW_RX_CLAIMED, -1, 0, NULL);
+	fw_dispense(kp(FW_PHARMACY), w->rx[FW_RX_CLAIMED], 0, &r.dispense);
+	r.doc = &r.dispense.d.base;
+	seed("amend-without-replaces", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.dispense.d.replaces.data = replaced;
+	r.dispense.d.replaces.len = RX_HASH_LEN;
+	seed("amend-not-dispensed", FW_PHARMACY, &r.call, r.doc, RX_PERMISSION_DENIED);
+	about_call(&r, FW_PHARMACY, RX_OP_WITHDRAW, FW_RX_CLAIMED, -1, 0, NULL);
+	fw_dispense(kp(FW_PHARMACY), w->rx[FW_RX_CLAIMED], 0, &r.dispense);
+	r.doc = &r.dispense.d.base;
+	r.dispense.d.replaces.data = replaced;
+	r.dispense.d.replaces.len = RX_HASH_LEN;
+	r.dispense.d.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	seed("withdraw-with-lines", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.dispense.d.n_lines = 0;
+	seed("withdraw-not-dispensed", FW_PHARMACY, &r.call, r.doc, RX_PERMISSION_DENIED);
+
 	/* Divided dispensing (5.11): each use's days; as many parts as uses. */
 	uint32_t parts[2] = {14, 14};
 	submit_call(&r, FW_PRESCRIBER, FW_CARD, 2, 1, "divided");

@@ -345,6 +345,74 @@ static void b_line_reason_99(hx_t *x, frames_t *f)
 	dispense_record(x, f, &r);
 }
 
+/* ---- AMEND and WITHDRAW (proto/README 2.5, 5.12): content by op ---- */
+
+/* r sent as the record of op on x->id, with no claim token. */
+static void redo_record(hx_t *x, frames_t *f, record_t *r, int op)
+{
+	Rx__Call c;
+	call_init(x, &c, op);
+	c.prescription_id = x->id;
+	dispense_doc(x, f, (doc_req_t){.msg = &r->d.base, .call = &c});
+}
+
+static void b_amend_without_replaces(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	redo_record(x, f, &r, RX_OP_AMEND);
+}
+
+static void b_amend_with_withdraw_reason(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN;
+	r.d.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	redo_record(x, f, &r, RX_OP_AMEND);
+}
+
+static void b_withdraw_with_lines(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN;
+	r.d.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	redo_record(x, f, &r, RX_OP_WITHDRAW);
+}
+
+static void b_withdraw_without_reason(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.n_lines = 0;
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN;
+	redo_record(x, f, &r, RX_OP_WITHDRAW);
+}
+
+static void b_withdraw_replaces_31(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.n_lines = 0;
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN - 1;
+	r.d.withdraw_reason = RX__WITHDRAW_REASON__DISPENSED_IN_ERROR;
+	redo_record(x, f, &r, RX_OP_WITHDRAW);
+}
+
+static void b_dispense_with_replaces(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN;
+	dispense_record(x, f, &r);
+}
+
 /* Divided dispensing (proto/README 5.11): one part's days per use. */
 static void b_parts_one(hx_t *x, frames_t *f)
 {
@@ -431,6 +499,12 @@ const row_t hostile_rows_text[] = {
 	ROW("lines", line_not_dispensed_but_handed, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("lines", line_reason_99, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("lines", item_necessity_without_no_change, AS_DOC, RX_INVALID, RID_ECHO),
+	ROW("amend", amend_without_replaces, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("amend", amend_with_withdraw_reason, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("amend", withdraw_with_lines, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("amend", withdraw_without_reason, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("amend", withdraw_replaces_31, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("amend", dispense_with_replaces, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("parts", parts_one, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("parts", parts_not_uses, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("parts", parts_zero_days, AS_DOC, RX_INVALID, RID_ECHO),

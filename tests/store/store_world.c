@@ -150,6 +150,14 @@ static rx_err_t build_reply(void *arg, const store_change_t *c, const store_outc
 		if (w->nseen)
 			memcpy(w->seen, o->list, w->nseen * sizeof *o->list);
 	}
+	if (c->op == RX_OP_STATUS) {
+		w->nrecords = o->ndispenses < 16 ? o->ndispenses : 16;
+		for (size_t i = 0; i < w->nrecords; i++) {
+			w->records[i].use = o->dispenses[i].use;
+			w->records[i].superseded = o->dispenses[i].superseded;
+			rx_hash(o->dispenses[i].body, o->dispenses[i].body_len, w->records[i].hash);
+		}
+	}
 	if (w->fail_reply)
 		return RX_SYSTEM;
 	int n = snprintf(text, sizeof text, "reply #%d: %s %s -> %s use %u", w->calls,

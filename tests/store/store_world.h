@@ -49,6 +49,14 @@ typedef struct {
 	uint8_t lost[RX_KEY_LEN];      /* patient's earlier card, revoked */
 	store_rx_t seen[16];           /* what the last LIST returned */
 	size_t nseen;
+	/* what the last STATUS returned of the dispense records: use, and
+	 * whether superseded, and the hash of each record's body */
+	struct {
+		uint32_t use;
+		int superseded;
+		uint8_t hash[RX_HASH_LEN];
+	} records[16];
+	size_t nrecords;
 	int calls;      /* reply builder calls */
 	int fail_reply; /* make the reply builder refuse */
 } world_t;

@@ -905,6 +905,124 @@ START_TEST(no_refill_drugs)
 }
 END_TEST
 
+/* ---- amending and withdrawing a dispense (proto/README 5.12) ---- */
+
+/* The records STATUS returns for id, read by its prescriber at now, into
+ * w->records; how many. */
+static size_t records_of(world_t *w, const char *id, int64_t now)
+{
+	call_t k;
+	store_outcome_t out;
+	ck_assert_int_eq(apply(w, mk(&k, RX_OP_STATUS, w->doc, id, now), &out), RX_OK);
+	return w->nrecords;
+}
+
+/* AMEND (handing over code as item 1, a one-item prescription) or WITHDRAW
+ * (code NULL) of id's use (0: the latest) by actor, replacing the record
+ * whose hash is replaces. */
+static rx_err_t redo_use(world_t *w, const uint8_t *actor, const char *id, uint32_t use,
+			 const uint8_t *replaces, const char *code, int64_t now, store_outcome_t *out)
+{
+	rx_call_t x;
+	Rx__Item it, *ptrs[1];
+	Rx__Line line = RX__LINE__INIT, *lines[1] = {&line};
+	Rx__DispenseRecord rec = RX__DISPENSE_RECORD__INIT;
+	static store_line_t sl;
+	const drug_t d[] = {{code ? code : "", 7}};
+	store_change_t *c = mk(&x.k, code ? RX_OP_AMEND : RX_OP_WITHDRAW, actor, id, now);
+	rec.version = RX_DOC_VERSION;
+	rec.prescription_id = (char *)id;
+	rec.use = use;
+	c->use = use;
+	rec.replaces.data = (uint8_t *)replaces;
+	rec.replaces.len = RX_HASH_LEN;
+	if (code) {
+		pack_items(d, 1, &it, ptrs);
+		line.item = 1;
+		line.outcome = strcmp(code, "2171022F1029") == 0 ? RX__OUTCOME__AS_WRITTEN : RX__OUTCOME__SUBSTITUTED;
+		line.reason = line.outcome == RX__OUTCOME__SUBSTITUTED ? RX__LINE_REASON__GENERIC : 0;
+		line.handed = ptrs[0];
+		rec.n_lines = 1;
+		rec.lines = lines;
+		sl = (store_line_t){(int)line.outcome, code};
+		c->lines = &sl;
+		c->n_lines = 1;
+	} else {
+		rec.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+		c->lines = NULL;
+		c->n_lines = 0;
+	}
+	c->replaces = replaces;
+	c->body = x.body;
+	c->body_len = rx__dispense_record__pack(&rec, x.body);
+	return apply(w, c, out);
+}
+
+static rx_err_t redo(world_t *w, const uint8_t *actor, const char *id, const uint8_t *replaces,
+		     const char *code, int64_t now, store_outcome_t *out)
+{
+	return redo_use(w, actor, id, 0, replaces, code, now, out);
+}
+
+START_TEST(amend_and_withdraw)
+{
+	world_t w;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t first[RX_HASH_LEN], amended[RX_HASH_LEN], junk[RX_HASH_LEN] = {1};
+	static const char *const same[] = {"2171022F1029"};
+	static const drug_t d[] = {{"2171022F1029", 7}};
+	const int asw[] = {STORE_LINE_AS_WRITTEN};
+	world_open(&w);
+	prescribe_uses(&w, 7, 2, NULL, T0, id);
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, T0 + 60, &out), RX_OK);
+	ck_assert_uint_eq(records_of(&w, id, T0 + 61), 1);
+	memcpy(first, w.records[0].hash, RX_HASH_LEN);
+
+	/* only the institution that dispensed; only the current record */
+	ck_assert_int_eq(redo(&w, w.pharm2, id, first, "2171022F1010", T0 + 70, &out), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(redo(&w, w.pharm, id, junk, "2171022F1010", T0 + 70, &out), RX_NOT_LATEST);
+	/* an amend is checked as a dispense is */
+	ck_assert_int_eq(redo(&w, w.pharm, id, first, "2189017F1022", T0 + 70, &out), RX_DIFFERENT_INGREDIENT);
+	ck_assert_int_eq(redo(&w, w.pharm, id, first, "2171022F1010", T0 + 70, &out), RX_OK);
+	ck_assert_uint_eq(out.use, 1);
+	ck_assert_int_eq(out.rx.state, RX_STATE_ISSUED);
+	ck_assert_uint_eq(records_of(&w, id, T0 + 71), 2);
+	ck_assert_int_eq(w.records[0].superseded, 1);
+	ck_assert_mem_eq(w.records[0].hash, first, RX_HASH_LEN);
+	ck_assert_int_eq(w.records[1].superseded, 0);
+	memcpy(amended, w.records[1].hash, RX_HASH_LEN);
+	/* the superseded record is no longer the one to replace */
+	ck_assert_int_eq(redo(&w, w.pharm, id, first, "2171022F1029", T0 + 80, &out), RX_NOT_LATEST);
+
+	/* withdrawn: the use is back, claimed by the pharmacy with a new token */
+	ck_assert_int_eq(redo(&w, w.pharm, id, amended, NULL, T0 + 90, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	ck_assert_uint_eq(out.rx.uses_left, 2);
+	ck_assert_uint_eq(records_of(&w, id, T0 + 91), 3);
+	ck_assert_int_eq(w.records[1].superseded, 1);
+	ck_assert_int_eq(w.records[2].superseded, 0); /* the withdrawal */
+	/* dispensed again (the same pharmacy claims its own claim back), then
+	 * use 2: an amend of use 1 now races the second use and loses */
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, T0 + 100, &out), RX_OK);
+	ck_assert_uint_eq(records_of(&w, id, T0 + 101), 4);
+	memcpy(first, w.records[3].hash, RX_HASH_LEN);
+	ck_assert_int_eq(w.records[2].superseded, 1);
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, T0 + 110, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
+	ck_assert_int_eq(redo_use(&w, w.pharm, id, 1, first, "2171022F1010", T0 + 120, &out), RX_NOT_LATEST);
+	/* use 2's record: amendable until the end of the next day (JST) */
+	ck_assert_uint_eq(records_of(&w, id, T0 + 121), 5);
+	memcpy(first, w.records[4].hash, RX_HASH_LEN);
+	int64_t closes = rx_valid_until(T0 + 110, 2);
+	ck_assert_int_eq(redo(&w, w.pharm, id, first, NULL, closes, &out), RX_AMEND_WINDOW_CLOSED);
+	ck_assert_int_eq(redo(&w, w.pharm, id, first, NULL, closes - 1, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CLAIMED);
+	ck_assert_uint_eq(out.rx.uses_left, 1);
+	world_close(&w);
+}
+END_TEST
+
 TCase *store_patients_tcase(void)
 {
 	TCase *tc = world_tcase("patients");
@@ -924,5 +1042,6 @@ TCase *store_patients_tcase(void)
 	tcase_add_test(tc, refill_windows);
 	tcase_add_test(tc, divided_parts);
 	tcase_add_test(tc, no_refill_drugs);
+	tcase_add_test(tc, amend_and_withdraw);
 	return tc;
 }
