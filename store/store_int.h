@@ -25,7 +25,10 @@
  *               the use's dispense record: beside its prescription's
  *               record, whose page the DISPENSE rewrites anyway.  The key
  *               can be written once, which is what makes a dispense
- *               exactly-once.  And prescription id + time (8, big-endian) +
+ *               exactly-once (a WITHDRAW deletes it: the use is open
+ *               again).  And prescription id + use + n (u8, 1..15) ->
+ *               DispenseRow: the records an AMEND or WITHDRAW replaced,
+ *               and each withdrawal, in order ("rx_superseded").  And prescription id + time (8, big-endian) +
  *               random (4) -> AccessAttempt, every access code tried on it
  *               (format 3), beside the record a code CLAIM rewrites.  meta
  *               And prescription id + seq (8, big-endian) -> "": an audit
