@@ -271,8 +271,17 @@ static const char *const reason_names[] = {
 	[RX__LINE_REASON__LEFTOVER] = "leftover",
 	[RX__LINE_REASON__OTHER_REASON] = "other",
 };
+/* Why a dispense was withdrawn (proto/README 5.12): rx-pharmacy withdraw
+ * --reason reads these words and the status output prints them. */
+static const char *const withdraw_names[] = {
+	[RX__WITHDRAW_REASON__DISPENSED_IN_ERROR] = "dispensed_in_error",
+	[RX__WITHDRAW_REASON__NOT_COLLECTED] = "not_collected",
+	[RX__WITHDRAW_REASON__RECORDED_IN_ERROR] = "recorded_in_error",
+	[RX__WITHDRAW_REASON__OTHER_WITHDRAWAL] = "other",
+};
 #define NOUTCOMES (sizeof outcome_names / sizeof outcome_names[0])
 #define NREASONS (sizeof reason_names / sizeof reason_names[0])
+#define NWITHDRAW (sizeof withdraw_names / sizeof withdraw_names[0])
 
 /* Which reasons each outcome takes, as a bit per LineReason, and the words
  * for the pharmacist (the rule is rx_check's, proto/README 2.5). */
@@ -307,6 +316,12 @@ static int enum_of(const char *const *names, size_t n, const char *s)
 static const char *enum_name(const char *const *names, size_t n, int v)
 {
 	return v >= 0 && (size_t)v < n && names[v] ? names[v] : "unknown";
+}
+
+int cli_withdraw_reason(const char *s)
+{
+	int v = enum_of(withdraw_names, NWITHDRAW, s);
+	return v > 0 ? v : 0;
 }
 
 /* Line i of the file (o) onto its prescribed item's line l, which holds
@@ -490,8 +505,16 @@ json_t *cli_dispenses_json(const rxc_result_t *r)
 			json_object_set_new(o, "use", json_integer(x->use));
 			json_object_set_new(o, "at", json_string(t));
 			json_object_set_new(o, "institution", json_string(x->institution_code));
+			/* amended or withdrawn since: kept, no longer the use's record */
+			if (x->superseded)
+				json_object_set_new(o, "superseded", json_true());
 		}
-		if (d->n_lines || d->n_items == 0)
+		if (d->replaces.len)
+			json_object_set_new(o, "replaces", cli_hex(d->replaces.data, d->replaces.len));
+		if (d->withdraw_reason) /* a withdrawal gives the use back: it has no lines */
+			json_object_set_new(o, "withdrawn", json_string(enum_name(withdraw_names, NWITHDRAW,
+										  (int)d->withdraw_reason)));
+		else if (d->n_lines || d->n_items == 0)
 			json_object_set_new(o, "lines", cli_lines_to_json(d->lines, d->n_lines));
 		else /* stored before lines: what was handed over, item by item */
 			json_object_set_new(o, "items", cli_items_to_json(d->items, d->n_items));

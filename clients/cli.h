@@ -105,6 +105,10 @@ json_t *cli_items_to_json(Rx__Item *const *items, size_t n);
  * into arr and p, which must outlive them.  Returns 0, or -1 with msg set. */
 int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***lines, size_t *n,
 			char *msg, size_t msglen);
+/* A withdrawal's reason from its word ("dispensed_in_error",
+ * "not_collected", "recorded_in_error", "other"): the Rx__WithdrawReason,
+ * or 0 if s (may be NULL) is none of them. */
+int cli_withdraw_reason(const char *s);
 /* Lines as JSON, in the shape cli_lines_from_json reads ("reason" only if
  * there is one, "handed" only if something was).  Caller owns the array. */
 json_t *cli_lines_to_json(Rx__Line *const *lines, size_t n);
@@ -113,9 +117,13 @@ json_t *cli_lines_to_json(Rx__Line *const *lines, size_t n);
  * issued_at, items (with their marks), notes, and part_days if it is
  * divided.  Caller owns the object. */
 json_t *cli_prescription_json(const Rx__Prescription *p);
-/* STATUS: each dispensed use of r (use, at, institution, and its record's
- * lines and notes; a record stored before lines has "items" instead).
- * Caller owns the array; empty if nothing was dispensed. */
+/* STATUS: each dispense record of r, in the reply's order (use, at,
+ * institution, and the record's lines and notes; a record stored before
+ * lines has "items" instead).  An amended or withdrawn record is there too,
+ * "superseded": true (proto/README 5.12); a record that replaces another
+ * has "replaces" (that record's hash, hex); a withdrawal has "withdrawn"
+ * (its reason, as cli_withdraw_reason reads it) and no lines.  Caller owns
+ * the array; empty if nothing was dispensed. */
 json_t *cli_dispenses_json(const rxc_result_t *r);
 
 /* The fields of an OK receipt (or just status and message on refusal) as

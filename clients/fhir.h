@@ -7,7 +7,8 @@
  * prescription and its dispense records, becomes a Bundle of
  * MedicationRequests and MedicationDispenses (status --fhir), one
  * MedicationDispense per line of a record (per item of a record stored
- * before lines).  There is no FHIR reader for dispense records.  Nothing
+ * before lines), an amended or withdrawn record's entered-in-error or
+ * cancelled.  There is no FHIR reader for dispense records.  Nothing
  * is guessed: what cannot be carried faithfully is refused with the JSON
  * path of the problem, before anything is signed. */
 #ifndef FHIR_H
@@ -38,6 +39,9 @@
  * dispensed line was substituted or not dispensed (MedicationDispense). */
 #define FHIR_SYSTEM_SUBSTITUTION_MARK "urn:rx-exchange:substitution-mark"
 #define FHIR_SYSTEM_LINE_REASON "urn:rx-exchange:line-reason"
+/* Ours too: why a MedicationDispense is entered-in-error or cancelled (its
+ * record amended, or withdrawn for a reason; proto/README 5.12). */
+#define FHIR_SYSTEM_SUPERSEDED "urn:rx-exchange:superseded"
 /* Our extension on MedicationRequest.dispenseRequest: one per part of a
  * divided prescription (分割調剤, Prescription.part_days), in order, each a
  * valueDuration of days (docs/FHIR.md "Refills and divided prescriptions"). */
@@ -64,8 +68,10 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 void fhir_prescription_free(Rx__Prescription *p);
 
 /* The Bundle for prescription id as a STATUS told it: rc the receipt, p the
- * verified prescription, infos and records the n dispensed uses (records[i]
- * decoded from infos[i]).  Caller owns the result; NULL if out of memory. */
+ * verified prescription, infos and records the n dispense records (records[i]
+ * decoded from infos[i]) in the reply's order: each use's records together,
+ * the last current, each before it superseded by the next (proto/README
+ * 5.12).  Caller owns the result; NULL if out of memory. */
 json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescription *p,
 		    Rx__DispenseInfo *const *infos, Rx__DispenseRecord *const *records, size_t n);
 

@@ -2,7 +2,9 @@
  * dispense records) as a FHIR R4 Bundle of MedicationRequests and
  * MedicationDispenses (fhir_bundle, fhir_print_status; see fhir.h and
  * docs/FHIR.md).  A resource's id is derived from the prescription id
- * (resource_urn), so it is the same in every Bundle of that prescription. */
+ * (resource_urn), so it is the same in every Bundle of that prescription;
+ * an amended or withdrawn dispense keeps its resources' ids, their status
+ * saying what became of them. */
 #include "fhir.h"
 
 #include <stdio.h>
@@ -275,6 +277,48 @@ static json_t *dispense_substitution(const Rx__Line *l)
 	return s;
 }
 
+/* One dispense record being written (proto/README 5.12): each of a use's
+ * records is there, the last current, each before it superseded by the one
+ * after it (an AMEND's correction or a WITHDRAW's withdrawal). */
+typedef struct {
+	const Rx__DispenseRecord *d;
+	const Rx__DispenseInfo *info;
+	unsigned nth;                  /* its place among its use's records, from 1 */
+	char when[32];                 /* when the dispense it records or corrects was committed */
+	const Rx__DispenseRecord *by;  /* the record after it of its use; NULL if it is current */
+	const Rx__DispenseInfo *by_info;
+} record_t;
+
+/* What a superseded record's MedicationDispenses become, by what superseded
+ * it: an AMEND (row 0) or the WITHDRAW of each reason (docs/FHIR.md,
+ * "Amended and withdrawn dispenses").  cancelled is FHIR's "not and will
+ * never be picked up"; entered-in-error its "nullified": the broker no
+ * longer counts the record. */
+static const struct {
+	const char *status, *code, *display;
+} superseded_as[] = {
+	[0] = {"entered-in-error", "amended", "corrected by a later record of the same dispense"},
+	[RX__WITHDRAW_REASON__DISPENSED_IN_ERROR] = {"entered-in-error", "dispensed-in-error",
+						     "withdrawn: handed over by mistake"},
+	[RX__WITHDRAW_REASON__NOT_COLLECTED] = {"cancelled", "not-collected",
+						"withdrawn: the patient did not collect it"},
+	[RX__WITHDRAW_REASON__RECORDED_IN_ERROR] = {"entered-in-error", "recorded-in-error",
+						    "withdrawn: recorded by mistake, nothing was handed over"},
+	[RX__WITHDRAW_REASON__OTHER_WITHDRAWAL] = {"entered-in-error", "other-withdrawal",
+						   "withdrawn: see the note"},
+};
+
+/* How rec was superseded: its row of superseded_as (a reason this build
+ * does not know is read as OTHER_WITHDRAWAL: withdrawn all the same). */
+static size_t superseded_row(const record_t *rec)
+{
+	Rx__WithdrawReason r = rec->by->withdraw_reason;
+	if (r == RX__WITHDRAW_REASON__WITHDRAW_NONE)
+		return 0;
+	return (size_t)r < sizeof superseded_as / sizeof superseded_as[0] ? (size_t)r
+									 : RX__WITHDRAW_REASON__OTHER_WITHDRAWAL;
+}
+
 /* What every MedicationDispense of a use says: med (the product handed
  * over, or the one prescribed if none was), who, for which request. */
 static json_t *dispense_base(const bundle_t *b, const Rx__DispenseInfo *info, const char *status,
@@ -300,25 +344,67 @@ static json_t *handed_json(const bundle_t *b, const Rx__DispenseInfo *info, cons
 	return md;
 }
 
-/* Add md (taken over) as dispense-USE-N, with the record's notes. */
-static int add_dispense(bundle_t *b, const Rx__DispenseRecord *d, const Rx__DispenseInfo *info, size_t n,
-			json_t *md)
+/* md (of a superseded record) as what superseded it made it: its status
+ * and why.  A line not dispensed stays declined when the dispense was only
+ * not collected (still nothing was handed over for it); cancelled, the
+ * product was prepared but never handed over (whenPrepared, not
+ * whenHandedOver).  A withdrawal's notes go with what it withdrew. */
+static void supersede(json_t **md, const record_t *rec)
+{
+	size_t row = superseded_row(rec);
+	const char *was = json_string_value(json_object_get(*md, "status"));
+	int cancelled = strcmp(superseded_as[row].status, "cancelled") == 0;
+	if (!(cancelled && was && strcmp(was, "declined") == 0)) {
+		put(md, "status", json_string(superseded_as[row].status));
+		put(md, "statusReasonCodeableConcept",
+		    concept(FHIR_SYSTEM_SUPERSEDED, superseded_as[row].code, superseded_as[row].display, NULL,
+			    NULL, NULL));
+	}
+	json_t *handed = *md ? json_object_get(*md, "whenHandedOver") : NULL;
+	if (cancelled && handed) {
+		put(md, "whenPrepared", json_incref(handed));
+		if (*md)
+			json_object_del(*md, "whenHandedOver");
+	}
+	if (rec->by->withdraw_reason && rec->by->notes[0]) {
+		char t[32];
+		cli_time(rec->by_info->at, t);
+		if (json_object_get(*md, "note") == NULL)
+			put(md, "note", json_array());
+		if (*md && json_array_append_new(json_object_get(*md, "note"),
+						 json_pack("{s:s, s:s}", "time", t, "text", rec->by->notes)) != 0) {
+			json_decref(*md);
+			*md = NULL;
+		}
+	}
+}
+
+/* Add md (taken over) as the MedicationDispense of item or place n of rec,
+ * with the record's notes: dispense-USE-N for a use's first record (its id
+ * before any amendment, so a consumer holding it sees it superseded),
+ * dispense-USE-N-rK for its K-th. */
+static int add_dispense(bundle_t *b, const record_t *rec, size_t n, json_t *md)
 {
 	char rid[48], urn[46];
-	if (d->notes[0])
-		put(&md, "note", json_pack("[{s:s}]", "text", d->notes));
+	if (rec->d->notes[0])
+		put(&md, "note", json_pack("[{s:s}]", "text", rec->d->notes));
+	if (rec->by && md)
+		supersede(&md, rec);
 	if (md == NULL)
 		return -1;
-	snprintf(rid, sizeof rid, "dispense-%u-%zu", info->use, n);
+	if (rec->nth <= 1)
+		snprintf(rid, sizeof rid, "dispense-%u-%zu", rec->info->use, n);
+	else
+		snprintf(rid, sizeof rid, "dispense-%u-%zu-r%u", rec->info->use, n, rec->nth);
 	return json_array_append_new(b->entries, entry_of(b->id, rid, md, urn));
 }
 
 /* A record stored before lines: one MedicationDispense per item handed
  * over, for the request of the same drug (by its place if substituted). */
-static int item_dispenses(bundle_t *b, const Rx__DispenseRecord *d, const Rx__DispenseInfo *info,
-			  const char *when)
+static int item_dispenses(bundle_t *b, const record_t *rec)
 {
 	const Rx__Prescription *p = b->p;
+	const Rx__DispenseRecord *d = rec->d;
 	for (size_t k = 0; k < d->n_items; k++) {
 		const Rx__Item *it = d->items[k];
 		size_t m = k < p->n_items ? k : 0;
@@ -327,7 +413,7 @@ static int item_dispenses(bundle_t *b, const Rx__DispenseRecord *d, const Rx__Di
 				m = j;
 				break;
 			}
-		if (add_dispense(b, d, info, k + 1, handed_json(b, info, it, m, when)) != 0)
+		if (add_dispense(b, rec, k + 1, handed_json(b, rec->info, it, m, rec->when)) != 0)
 			return -1;
 	}
 	return 0;
@@ -338,9 +424,10 @@ static int item_dispenses(bundle_t *b, const Rx__DispenseRecord *d, const Rx__Di
  * status, not the absence of a resource).  The broker accepts only lines
  * naming items 1..n, a handed item unless NOT_DISPENSED; any other line
  * is skipped rather than read out of bounds. */
-static int line_dispenses(bundle_t *b, const Rx__DispenseRecord *d, const Rx__DispenseInfo *info,
-			  const char *when)
+static int line_dispenses(bundle_t *b, const record_t *rec)
 {
+	const Rx__DispenseRecord *d = rec->d;
+	const Rx__DispenseInfo *info = rec->info;
 	for (size_t k = 0; k < d->n_lines; k++) {
 		const Rx__Line *l = d->lines[k];
 		json_t *md;
@@ -352,12 +439,12 @@ static int line_dispenses(bundle_t *b, const Rx__DispenseRecord *d, const Rx__Di
 				put(&md, "statusReasonCodeableConcept", reason_concept(l->reason, 0));
 		} else if (l->handed && (l->outcome == RX__OUTCOME__AS_WRITTEN ||
 					 l->outcome == RX__OUTCOME__SUBSTITUTED)) {
-			md = handed_json(b, info, l->handed, l->item - 1, when);
+			md = handed_json(b, info, l->handed, l->item - 1, rec->when);
 			put(&md, "substitution", dispense_substitution(l));
 		} else {
 			continue;
 		}
-		if (add_dispense(b, d, info, l->item, md) != 0)
+		if (add_dispense(b, rec, l->item, md) != 0)
 			return -1;
 	}
 	return 0;
@@ -391,12 +478,24 @@ json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescriptio
 		json_array_append_new(b.entries, entry_of(id, rid, mr, b.req_urn[i]));
 	}
 
-	/* A record has lines, or (stored before them) items, never both. */
+	/* A record has lines, or (stored before them) items, never both.  A
+	 * use's records come together, in the order they were made; an
+	 * amendment records the dispense it corrects, handed over when that
+	 * was committed (a record without replaces); a withdrawal writes no
+	 * resource of its own, only the fate of the record it withdrew. */
+	record_t rec = {0};
 	for (size_t u = 0; u < n; u++) {
-		cli_time(infos[u]->at, t);
-		int err = records[u]->n_lines ? line_dispenses(&b, records[u], infos[u], t)
-					      : item_dispenses(&b, records[u], infos[u], t);
-		if (err != 0)
+		int same_use = rec.info && rec.info->use == infos[u]->use;
+		rec.nth = same_use ? rec.nth + 1 : 1;
+		if (!same_use || records[u]->replaces.len == 0)
+			cli_time(infos[u]->at, rec.when);
+		rec.d = records[u];
+		rec.info = infos[u];
+		rec.by = u + 1 < n && infos[u + 1]->use == infos[u]->use ? records[u + 1] : NULL;
+		rec.by_info = rec.by ? infos[u + 1] : NULL;
+		if (rec.d->withdraw_reason)
+			continue;
+		if ((rec.d->n_lines ? line_dispenses(&b, &rec) : item_dispenses(&b, &rec)) != 0)
 			goto fail;
 	}
 	free(b.req_urn);

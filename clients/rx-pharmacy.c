@@ -1,12 +1,15 @@
 /* rx-pharmacy: what a pharmacy's system does: find the prescriptions of the
  * patient at the counter (by their card, or by the id and access code on
- * their slip), claim one, dispense it (or release the claim).
+ * their slip), claim one, dispense it (or release the claim); correct or
+ * withdraw its latest dispense the same day or the next.
  *
  *   rx-pharmacy CONN list PROOF                (PROOF: --card FILE --institution CODE)
  *   rx-pharmacy CONN list ID --access-code CODE
  *   rx-pharmacy CONN claim ID PROOF|--access-code CODE [--request-id HEX32]
  *   rx-pharmacy CONN release ID --claim TOKEN [--request-id HEX32]
  *   rx-pharmacy CONN dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]
+ *   rx-pharmacy CONN amend ID RECORD.json [PROOF] [--request-id HEX32]
+ *   rx-pharmacy CONN withdraw ID --reason REASON [--notes TEXT] [PROOF] [--request-id HEX32]
  *   rx-pharmacy CONN status ID [--body | --fhir] [PROOF|--access-code CODE]
  *   rx-pharmacy CONN watch [--count N]
  * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
@@ -34,6 +37,19 @@ static void usage(FILE *f)
 		   "                                           record the dispense: every item as\n"
 		   "                                           prescribed, or what RECORD.json's \"lines\"\n"
 		   "                                           say became of each (substituted, ...)\n"
+		   "  amend ID RECORD.json [--request-id HEX32]\n"
+		   "                                           correct this pharmacy's record of the\n"
+		   "                                           latest dispensed use (RECORD.json as for\n"
+		   "                                           dispense), until the end of the next day\n"
+		   "  withdraw ID --reason REASON [--notes TEXT] [--request-id HEX32]\n"
+		   "                                           take that dispense back (REASON:\n"
+		   "                                           dispensed_in_error, not_collected,\n"
+		   "                                           recorded_in_error, other): the use is\n"
+		   "                                           open again, claimed by this pharmacy\n"
+		   "                                           under the new \"claim\" printed;\n"
+		   "                                           amend and withdraw read the status first\n"
+		   "                                           (another key of the pharmacy that\n"
+		   "                                           dispensed: with --card or --access-code)\n"
 		   "  status ID [--body | --fhir] [--card ... | --access-code CODE]\n"
 		   "                                           state (a later use of a refill or divided\n"
 		   "                                           prescription may not be claimed before\n"
@@ -51,6 +67,34 @@ static void usage(FILE *f)
 		   "SECONDS (default 4.5 s), --receipt FILE (keep the signed receipt, mode 0600)\n");
 }
 
+/* RECORD.json (dispense, amend): its shape first, as nothing need be asked
+ * of the broker if it is wrong.  Returns -1 with *rec the file (the
+ * caller's, json_decref) and *lines and *notes (NULL if absent) inside it;
+ * else the exit code after printing what to fix. */
+static int read_record(const char *path, json_t **rec, json_t **lines, json_t **notes)
+{
+	char msg[512];
+	int code = -1;
+	if ((*rec = cli_read_json(path, msg, sizeof msg)) == NULL)
+		return cli_fail("%s", msg);
+	*notes = json_object_get(*rec, "notes");
+	*lines = json_object_get(*rec, "lines");
+	if (json_object_get(*rec, "items"))
+		code = cli_fail("%s: \"items\" is the old record format and is no longer accepted: "
+				"say what became of each prescribed item in \"lines\" "
+				"([{\"item\": 1, \"outcome\": \"as_written\"}, ...])", path);
+	else if (*lines == NULL)
+		code = cli_fail("%s: no \"lines\": one per prescribed item, e.g. "
+				"[{\"item\": 1, \"outcome\": \"as_written\"}]", path);
+	else if (*notes && !json_is_string(*notes))
+		code = cli_fail("%s: \"notes\" must be a string", path);
+	if (code >= 0) {
+		json_decref(*rec);
+		*rec = NULL;
+	}
+	return code;
+}
+
 /* DISPENSE ID: sign a record of what became of each prescribed item and
  * send it.  Without RECORD.json every item is handed over as written; with
  * it, its "lines" (cli_lines_from_json) and "notes".  A record file the
@@ -66,28 +110,8 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
 	int code;
 
-	/* The file's shape first: nothing to ask the broker if it is wrong. */
-	if (record_path) {
-		if ((rec = cli_read_json(record_path, msg, sizeof msg)) == NULL)
-			return cli_fail("%s", msg);
-		notes = json_object_get(rec, "notes");
-		lines_json = json_object_get(rec, "lines");
-		if (json_object_get(rec, "items")) {
-			code = cli_fail("%s: \"items\" is the old record format and is no longer accepted: "
-					"say what became of each prescribed item in \"lines\" "
-					"([{\"item\": 1, \"outcome\": \"as_written\"}, ...])", record_path);
-			goto done;
-		}
-		if (lines_json == NULL) {
-			code = cli_fail("%s: no \"lines\": one per prescribed item, e.g. "
-					"[{\"item\": 1, \"outcome\": \"as_written\"}]", record_path);
-			goto done;
-		}
-		if (notes && !json_is_string(notes)) {
-			code = cli_fail("%s: \"notes\" must be a string", record_path);
-			goto done;
-		}
-	}
+	if (record_path && (code = read_record(record_path, &rec, &lines_json, &notes)) >= 0)
+		return code;
 
 	/* The record names the prescription (canonical id) and accounts for
 	 * each of its items: the prescription comes from STATUS. */
@@ -114,6 +138,88 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 	d.pharmacy_key.len = RX_KEY_LEN;
 	d.notes = notes ? (char *)json_string_value(notes) : (char *)"";
 	rxc_dispense(c, rid, d.prescription_id, token, &d, &r);
+	code = cli_print_result(&r, NULL, broker, id);
+done:
+	rxc_lines_free(d.lines, d.n_lines);
+	rxc_result_free(&st);
+	json_decref(rec);
+	return code;
+}
+
+/* The record an AMEND or a WITHDRAW replaces (proto/README 5.12): the
+ * current record of the latest dispensed use, the last the verified STATUS
+ * st lists of use uses - uses_left (by its signed receipt).  Its place in
+ * st's dispenses, or -1 if no use is dispensed now (none was, or the only
+ * ones were withdrawn). */
+static long latest_record(const rxc_result_t *st)
+{
+	const Rx__Receipt *rc = st->receipt;
+	uint32_t use = rc->uses_left < rc->uses ? rc->uses - rc->uses_left : 0;
+	long found = -1;
+	for (size_t i = 0; use && i < st->n_dispenses && i < st->reply->n_dispenses; i++)
+		if (st->reply->dispenses[i]->use == use)
+			found = (long)i;
+	/* rxc_status checked that the last of a use is current; a withdrawal
+	 * is never the record of a dispensed use. */
+	if (found >= 0 && (st->reply->dispenses[found]->superseded || st->dispenses[found]->withdraw_reason))
+		return -1;
+	return found;
+}
+
+/* AMEND ID RECORD.json (reason 0) or WITHDRAW ID --reason (reason a
+ * Rx__WithdrawReason, notes its --notes or NULL): read the STATUS (with the
+ * patient's proof if one was given: another key of the dispensing pharmacy
+ * may need it), name the current record of the latest dispensed use in
+ * replaces, sign and send.  The corrected record is checked as dispense
+ * checks its own, before anything is signed; nothing dispensed now is a
+ * local error.  Who may, and until when, is the broker's to say
+ * (PERMISSION_DENIED, NOT_LATEST, AMEND_WINDOW_CLOSED).  A withdrawal's
+ * receipt prints the new "claim": dispense again with it, or release it. */
+static int replace(rxc_t *c, const rx_keypair_t *kp, const char *id, const char *record_path,
+		   int reason, const char *notes_arg, const rxc_proof_t *proof, const uint8_t *rid,
+		   const char *broker)
+{
+	rxc_result_t st = {0}, r;
+	char msg[512];
+	json_t *rec = NULL, *lines_json = NULL, *notes = NULL;
+	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	uint8_t replaces[RX_HASH_LEN];
+	int code;
+
+	if (record_path && (code = read_record(record_path, &rec, &lines_json, &notes)) >= 0)
+		return code;
+	if (rxc_status(c, id, proof, &st) != RX_OK) {
+		code = cli_print_result(&st, NULL, broker, id); /* frees st */
+		goto done;
+	}
+	long i = latest_record(&st);
+	if (st.prescription == NULL || i < 0) {
+		code = st.prescription == NULL
+			       ? cli_fail("the broker's STATUS of %s carried no prescription", id)
+			       : cli_fail("no use of %s is dispensed now: there is no dispense to %s",
+					  st.receipt->prescription_id, reason ? "withdraw" : "amend");
+		goto done;
+	}
+	const Rx__Signed *old = st.reply->dispenses[i]->record;
+	rx_hash(old->body.data, old->body.len, replaces);
+	if (record_path &&
+	    cli_lines_from_json(lines_json, st.prescription, &d.lines, &d.n_lines, msg, sizeof msg)) {
+		code = cli_fail("%s: %s", record_path, msg);
+		goto done;
+	}
+	d.version = RX_DOC_VERSION;
+	d.prescription_id = st.receipt->prescription_id;
+	d.use = st.reply->dispenses[i]->use;
+	d.pharmacy_key.data = (uint8_t *)kp->pk;
+	d.pharmacy_key.len = RX_KEY_LEN;
+	d.replaces.data = replaces;
+	d.replaces.len = RX_HASH_LEN;
+	d.withdraw_reason = (Rx__WithdrawReason)reason;
+	d.notes = notes ? (char *)json_string_value(notes) : notes_arg ? (char *)notes_arg : (char *)"";
+	if (reason)
+		rxc_withdraw(c, rid, d.prescription_id, &d, &r);
+	else
+		rxc_amend(c, rid, d.prescription_id, &d, &r);
 	code = cli_print_result(&r, NULL, broker, id);
 done:
 	rxc_lines_free(d.lines, d.n_lines);
@@ -244,7 +350,7 @@ static int list(rxc_t *c, const char *patient, const char *id, const rxc_proof_t
 int main(int argc, char **argv)
 {
 	cli_conn_t conn = CLI_CONN_INIT;
-	const char *claim_hex = NULL, *patient = NULL;
+	const char *claim_hex = NULL, *patient = NULL, *reason_word = NULL, *notes = NULL;
 	long count = 0;
 	int want_body = 0, fhir = 0;
 	static const struct option opts[] = {
@@ -254,6 +360,8 @@ int main(int argc, char **argv)
 		{"body", no_argument, NULL, 'B'},
 		{"count", required_argument, NULL, 'n'},
 		{"fhir", no_argument, NULL, 'F'},
+		{"reason", required_argument, NULL, 300},
+		{"notes", required_argument, NULL, 301},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -271,6 +379,8 @@ int main(int argc, char **argv)
 				return cli_fail("--count must be 0 or more");
 			break;
 		case 'F': fhir = 1; break;
+		case 300: reason_word = optarg; break;
+		case 301: notes = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -282,14 +392,21 @@ int main(int argc, char **argv)
 		 ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "status") == 0) && nargs == 2) ||
 		 (strcmp(cmd, "release") == 0 && nargs == 2 && claim_hex) ||
 		 (strcmp(cmd, "watch") == 0 && nargs == 1) ||
-		 (strcmp(cmd, "dispense") == 0 && (nargs == 2 || nargs == 3) && claim_hex);
+		 (strcmp(cmd, "dispense") == 0 && (nargs == 2 || nargs == 3) && claim_hex) ||
+		 (strcmp(cmd, "amend") == 0 && nargs == 3 && !claim_hex) ||
+		 (strcmp(cmd, "withdraw") == 0 && nargs == 2 && !claim_hex && reason_word);
 	ok = ok && (!fhir || (strcmp(cmd, "status") == 0 && !want_body));
+	ok = ok && (strcmp(cmd, "withdraw") == 0 || (!reason_word && !notes));
 	if (!ok) {
 		usage(stderr);
 		return cli_fail("expected: list --card FILE | list ID --access-code CODE | claim ID | "
 				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] | "
+				"amend ID RECORD.json | withdraw ID --reason REASON [--notes TEXT] | "
 				"status ID [--body | --fhir] | watch [--count N]");
 	}
+	int reason = cli_withdraw_reason(reason_word);
+	if (reason_word && reason == 0)
+		return cli_fail("--reason must be dispensed_in_error, not_collected, recorded_in_error or other");
 	uint8_t token[RX_TOKEN_LEN];
 	if (claim_hex && rx_unhex(claim_hex, token, RX_TOKEN_LEN) != RX_OK)
 		return cli_fail("--claim must be the 32 hex digits the claim printed");
@@ -322,6 +439,8 @@ int main(int argc, char **argv)
 		code = cli_print_result(&r, NULL, broker, args[1]);
 	} else if (strcmp(cmd, "dispense") == 0) {
 		code = dispense(c, &kp, args[1], token, nargs == 3 ? args[2] : NULL, rid, broker);
+	} else if (strcmp(cmd, "amend") == 0 || strcmp(cmd, "withdraw") == 0) {
+		code = replace(c, &kp, args[1], reason ? NULL : args[2], reason, notes, &proof, rid, broker);
 	} else if (fhir) {
 		rxc_status(c, args[1], &proof, &r);
 		code = fhir_print_status(&r, broker, args[1]);

@@ -48,8 +48,9 @@ typedef struct {
 	Rx__Receipt *receipt;         /* verified receipt on OK; NULL otherwise */
 	Rx__Prescription *prescription; /* STATUS: decoded, prescriber signature verified */
 	/* STATUS: reply->dispenses[i].record decoded, each pharmacy's signature
-	 * verified, one per dispensed use (their number is the receipt's
-	 * uses - uses_left); at, institution and use are in reply->dispenses[i]. */
+	 * verified: every record of each use in order, the last of a use current
+	 * and those before it superseded (proto/README 3.3, 5.12); at,
+	 * institution, use and superseded are in reply->dispenses[i]. */
 	Rx__DispenseRecord **dispenses;
 	size_t n_dispenses;
 } rxc_result_t;

@@ -5,7 +5,10 @@
  * substitution input is refused, and a dispense record's lines become one
  * MedicationDispense each.  Refills and divided prescriptions (proto/README 5.11):
  * uses as numberOfRepeatsAllowed, parts as our part-days extension, both ways, and a
- * refill that is also divided, or parts that disagree, refused. */
+ * refill that is also divided, or parts that disagree, refused.  Amended and
+ * withdrawn dispenses (proto/README 5.12): every record written, the
+ * superseded ones entered-in-error or cancelled with our reason, as
+ * docs/FHIR.md maps each withdrawal reason. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -702,6 +705,191 @@ START_TEST(dispense_line_reasons)
 }
 END_TEST
 
+/* ---- amended and withdrawn dispenses (proto/README 5.12; docs/FHIR.md) ---- */
+
+/* Use 1 of lines_world's prescription as STATUS lists its records, in the
+ * order they were made: lines_world's record (r0: item 3 not dispensed),
+ * then whichever of an amendment (item 3 handed over after all), a
+ * withdrawal and a dispense again the test puts after it.  Each at its own
+ * time, an hour apart. */
+typedef struct {
+	lines_world_t w;
+	Rx__DispenseRecord amended, withdrawal, again;
+	Rx__Line line3, *alines[3];
+	Rx__DispenseInfo info[4], *infos[4];
+	Rx__DispenseRecord *recs[4];
+	uint8_t hash[32];
+	size_t n;
+} history_t;
+
+static void history(history_t *h, const char *id)
+{
+	memset(h, 0, sizeof *h);
+	lines_world(&h->w, id);
+	h->recs[0] = &h->w.r.rec[0];
+	h->amended = h->w.r.rec[0];
+	h->line3 = h->w.line[2];
+	h->line3.outcome = RX__OUTCOME__AS_WRITTEN;
+	h->line3.reason = RX__LINE_REASON__REASON_NONE;
+	h->line3.handed = &h->w.third;
+	h->alines[0] = &h->w.line[0];
+	h->alines[1] = &h->w.line[1];
+	h->alines[2] = &h->line3;
+	h->amended.lines = h->alines;
+	h->amended.notes = (char *)"item 3 handed over after all";
+	memset(h->hash, 0xab, sizeof h->hash); /* what it names does not matter here */
+	h->amended.replaces.data = h->hash;
+	h->amended.replaces.len = sizeof h->hash;
+	rx__dispense_record__init(&h->withdrawal);
+	h->withdrawal.prescription_id = (char *)id;
+	h->withdrawal.use = 1;
+	h->withdrawal.replaces = h->amended.replaces;
+	h->withdrawal.notes = (char *)"";
+	h->again = h->w.r.rec[0]; /* dispensed again as first recorded */
+	h->n = 1;
+}
+
+/* Put rec after the records so far, each at its time, the last current. */
+static void append(history_t *h, Rx__DispenseRecord *rec)
+{
+	h->recs[h->n] = rec;
+	h->n++;
+	for (size_t i = 0; i < h->n; i++) {
+		h->info[i] = h->w.r.info[0];
+		h->info[i].at = AUTHORED + 3600 * (int64_t)(i + 1);
+		h->info[i].superseded = i + 1 < h->n;
+		h->infos[i] = &h->info[i];
+	}
+}
+
+static json_t *history_bundle(history_t *h, const char *id)
+{
+	json_t *b = fhir_bundle(id, &h->w.r.rc, &h->w.q, h->infos, h->recs, h->n);
+	ck_assert_ptr_nonnull(b);
+	return b;
+}
+
+/* The resource rid has status, and as its statusReasonCodeableConcept only
+ * why ("" none), a code of ours: why it was superseded, or "leftover", the
+ * line's reason it was declined. */
+static void assert_fate(json_t *b, const char *rid, const char *status, const char *why)
+{
+	char codes[256] = "";
+	const char *system = strcmp(why, "leftover") == 0 ? FHIR_SYSTEM_LINE_REASON : FHIR_SYSTEM_SUPERSEDED;
+	json_t *md = by_id(b, rid), *cc;
+	ck_assert_msg(md != NULL, "%s missing", rid);
+	ck_assert_msg(strcmp(str_at(md, "status"), status) == 0, "%s: %s, not %s", rid, str_at(md, "status"),
+		      status);
+	if ((cc = json_object_get(md, "statusReasonCodeableConcept")) != NULL)
+		ck_assert_uint_eq(codes_of(cc, system, codes), 0);
+	ck_assert_msg(strcmp(codes, why) == 0, "%s: reason %s, not %s", rid, codes, why);
+}
+
+/* Amended: the first record's resources keep their ids (a consumer holding
+ * them sees them nullified), entered-in-error as "amended", its declined
+ * line too (the whole record was wrong); the correction's are new
+ * resources, current, handed over when the dispense was, not when it was
+ * corrected. */
+START_TEST(amended_dispense_out)
+{
+	history_t h;
+	const char *id = "6WKB-26ZF-S6A5";
+	history(&h, id);
+	append(&h, &h.amended);
+	json_t *b = history_bundle(&h, id);
+	for (int k = 1; k <= 3; k++) {
+		char rid[32];
+		snprintf(rid, sizeof rid, "dispense-1-%d", k);
+		assert_fate(b, rid, "entered-in-error", "amended");
+		snprintf(rid, sizeof rid, "dispense-1-%d-r2", k);
+		assert_fate(b, rid, "completed", "");
+		ck_assert_str_eq(str_at(by_id(b, rid), "whenHandedOver"), "2026-03-02T11:15:00+09:00");
+	}
+	/* the wrong record as it was said, handed over then */
+	ck_assert_str_eq(str_at(by_id(b, "dispense-1-1"), "whenHandedOver"), "2026-03-02T11:15:00+09:00");
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(by_id(b, "dispense-1-3-r2"), "note"), 0), "text"),
+			 "item 3 handed over after all");
+	ck_assert_ptr_null(by_id(b, "dispense-1-4"));
+	ck_assert_ptr_null(by_id(b, "dispense-1-1-r3"));
+	json_decref(b);
+	fhir_prescription_free(&h.w.p);
+}
+END_TEST
+
+/* What each withdrawal reason makes of the record it withdraws: its handed
+ * lines, its declined line, and whether the product counts as handed over
+ * (whenHandedOver) or only prepared (whenPrepared). */
+static const struct {
+	Rx__WithdrawReason reason;
+	const char *handed, *declined, *code;
+} withdrawals[] = {
+	{RX__WITHDRAW_REASON__DISPENSED_IN_ERROR, "entered-in-error", "entered-in-error", "dispensed-in-error"},
+	{RX__WITHDRAW_REASON__NOT_COLLECTED, "cancelled", "declined", "not-collected"},
+	{RX__WITHDRAW_REASON__RECORDED_IN_ERROR, "entered-in-error", "entered-in-error", "recorded-in-error"},
+	{RX__WITHDRAW_REASON__OTHER_WITHDRAWAL, "entered-in-error", "entered-in-error", "other-withdrawal"},
+	{(Rx__WithdrawReason)9, "entered-in-error", "entered-in-error", "other-withdrawal"}, /* newer than us */
+};
+
+START_TEST(withdrawn_dispense_out)
+{
+	history_t h;
+	const char *id = "6WKB-26ZF-S6A5";
+	int cancelled = withdrawals[_i].reason == RX__WITHDRAW_REASON__NOT_COLLECTED;
+	history(&h, id);
+	h.withdrawal.withdraw_reason = withdrawals[_i].reason;
+	h.withdrawal.notes = (char *)"the patient's daughter came instead";
+	append(&h, &h.withdrawal);
+	json_t *b = history_bundle(&h, id);
+	assert_fate(b, "dispense-1-1", withdrawals[_i].handed, withdrawals[_i].code);
+	assert_fate(b, "dispense-1-2", withdrawals[_i].handed, withdrawals[_i].code);
+	assert_fate(b, "dispense-1-3", withdrawals[_i].declined, cancelled ? "leftover" : withdrawals[_i].code);
+	json_t *md = by_id(b, "dispense-1-1");
+	ck_assert_int_eq(json_object_get(md, "whenHandedOver") == NULL, cancelled);
+	ck_assert_int_eq(json_object_get(md, "whenPrepared") != NULL, cancelled);
+	if (cancelled)
+		ck_assert_str_eq(str_at(md, "whenPrepared"), "2026-03-02T11:15:00+09:00");
+	/* the record's notes, then the withdrawal's, with its time */
+	json_t *notes = json_object_get(md, "note");
+	ck_assert_uint_eq(json_array_size(notes), 2);
+	ck_assert_str_eq(str_at(json_array_get(notes, 0), "text"), "split pack");
+	ck_assert_str_eq(str_at(json_array_get(notes, 1), "text"), "the patient's daughter came instead");
+	ck_assert_str_eq(str_at(json_array_get(notes, 1), "time"), "2026-03-02T12:15:00+09:00");
+	/* a withdrawal is no dispense: no resource of its own */
+	ck_assert_ptr_null(by_id(b, "dispense-1-1-r2"));
+	ck_assert_ptr_null(by_id(b, "dispense-1-3-r2"));
+	ck_assert_uint_eq(json_array_size(json_object_get(b, "entry")), 1 + 3 + 3); /* patient, requests, r1 */
+	json_decref(b);
+	fhir_prescription_free(&h.w.p);
+}
+END_TEST
+
+/* Amended, the correction not collected, dispensed again: the ids follow
+ * the records' places, the dispense again is handed over at its own time. */
+START_TEST(withdrawn_and_dispensed_again_out)
+{
+	history_t h;
+	const char *id = "6WKB-26ZF-S6A5";
+	history(&h, id);
+	h.withdrawal.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	append(&h, &h.amended);
+	append(&h, &h.withdrawal);
+	append(&h, &h.again);
+	json_t *b = history_bundle(&h, id);
+	assert_fate(b, "dispense-1-1", "entered-in-error", "amended");
+	assert_fate(b, "dispense-1-3", "entered-in-error", "amended");
+	assert_fate(b, "dispense-1-1-r2", "cancelled", "not-collected");
+	assert_fate(b, "dispense-1-3-r2", "cancelled", "not-collected"); /* handed in the correction */
+	assert_fate(b, "dispense-1-1-r4", "completed", "");
+	assert_fate(b, "dispense-1-3-r4", "declined", "leftover");
+	ck_assert_ptr_null(by_id(b, "dispense-1-1-r3"));
+	ck_assert_str_eq(str_at(by_id(b, "dispense-1-1-r4"), "whenHandedOver"), "2026-03-02T14:15:00+09:00");
+	/* no withdrawal notes: only the record's own */
+	ck_assert_uint_eq(json_array_size(json_object_get(by_id(b, "dispense-1-1-r2"), "note")), 1);
+	json_decref(b);
+	fhir_prescription_free(&h.w.p);
+}
+END_TEST
+
 /* ---- refills and divided prescriptions (proto/README 5.11; docs/FHIR.md) ---- */
 
 #define PARTS FHIR_EXT_PART_DAYS
@@ -938,6 +1126,9 @@ int main(void)
 	tcase_add_loop_test(tc, substitution_refused, 0, (int)(sizeof contradictory / sizeof contradictory[0]));
 	tcase_add_test(tc, dispense_lines_out);
 	tcase_add_loop_test(tc, dispense_line_reasons, 0, (int)(sizeof reason_cases / sizeof reason_cases[0]));
+	tcase_add_test(tc, amended_dispense_out);
+	tcase_add_loop_test(tc, withdrawn_dispense_out, 0, (int)(sizeof withdrawals / sizeof withdrawals[0]));
+	tcase_add_test(tc, withdrawn_and_dispensed_again_out);
 	tcase_add_loop_test(tc, plan_round_trip, 0, (int)(sizeof plans / sizeof plans[0]));
 	tcase_add_loop_test(tc, divided_accepted, 0, (int)(sizeof divided / sizeof divided[0]));
 	tcase_add_loop_test(tc, divided_refused, 0, (int)(sizeof undivided / sizeof undivided[0]));

@@ -10,7 +10,11 @@
  * the broker's refusals, and both statuses showing what was handed over;
  * refill and divided prescriptions through the same CLIs (proto/README 5.11):
  * part_days submitted and both parts dispensed, the next use's window shown
- * (opens_at), and a refill's use 2 refused NOT_YET_DUE before it opens. */
+ * (opens_at), and a refill's use 2 refused NOT_YET_DUE before it opens;
+ * a dispense amended twice and withdrawn (proto/README 5.12) with
+ * rx-pharmacy amend and withdraw, every record in both statuses and in FHIR,
+ * the use dispensed again under the withdrawal's claim, and another
+ * pharmacy refused. */
 #include <check.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -833,32 +837,39 @@ static void cli_write(const cli_t *cl, const char *name, const char *text)
 	ck_assert_int_eq(chmod(path, 0600), 0);
 }
 
+/* A key file (the seed, hex) for kp in cl's dir. */
+static void cli_key_file(const cli_t *cl, const char *file, const rx_keypair_t *kp)
+{
+	char hex[2 * RX_SEED_LEN + 2];
+	rx_hex(kp->sk, RX_SEED_LEN, hex); /* libsodium's secret key starts with the seed */
+	strcat(hex, "\n");
+	cli_write(cl, file, hex);
+}
+
+/* NAME.key for kp and NAME.curve, the curve key of institution code (kind
+ * 1 a clinic, 2 a pharmacy; made if it is new), in cl's dir. */
+static void cli_key_files(world_t *w, const cli_t *cl, const char *name, const rx_keypair_t *kp,
+			  const char *code, int kind)
+{
+	char text[128], pub[RX_Z85_LEN + 1], sec[RX_Z85_LEN + 1], file[64];
+	harness_inst_t *in = harness_institution(&w->h, code, kind);
+	ck_assert_ptr_nonnull(in);
+	snprintf(file, sizeof file, "%s.key", name);
+	cli_key_file(cl, file, kp);
+	rx_z85_encode(in->curve.pk, pub);
+	rx_z85_encode(in->curve.sk, sec);
+	snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pub, sec);
+	snprintf(file, sizeof file, "%s.curve", name);
+	cli_write(cl, file, text);
+}
+
 static void cli_up(world_t *w, cli_t *cl)
 {
-	char hex[2 * RX_SEED_LEN + 2], text[128], pub[RX_Z85_LEN + 1], sec[RX_Z85_LEN + 1];
-	const struct {
-		const char *name;
-		const rx_keypair_t *kp;
-	} keys[] = {{"doc.key", &w->doc}, {"ph.key", &w->ph}, {"hanako.card", &w->card}};
-	const struct {
-		const char *name, *code;
-		int kind;
-	} curves[] = {{"doc.curve", CLINIC, 1}, {"ph.curve", PHARMACY, 2}};
 	snprintf(cl->dir, sizeof cl->dir, "%s/cli", w->h.dir);
 	ck_assert_int_eq(mkdir(cl->dir, 0700), 0);
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		rx_hex(keys[i].kp->sk, RX_SEED_LEN, hex); /* libsodium's secret key starts with the seed */
-		strcat(hex, "\n");
-		cli_write(cl, keys[i].name, hex);
-	}
-	for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++) {
-		harness_inst_t *in = harness_institution(&w->h, curves[i].code, curves[i].kind);
-		ck_assert_ptr_nonnull(in);
-		rx_z85_encode(in->curve.pk, pub);
-		rx_z85_encode(in->curve.sk, sec);
-		snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pub, sec);
-		cli_write(cl, curves[i].name, text);
-	}
+	cli_key_files(w, cl, "doc", &w->doc, CLINIC, 1);
+	cli_key_files(w, cl, "ph", &w->ph, PHARMACY, 2);
+	cli_key_file(cl, "hanako.card", &w->card);
 	rx_z85_encode(w->h.server_key, cl->server);
 }
 
@@ -1119,6 +1130,192 @@ START_TEST(cli_refill_and_divided)
 }
 END_TEST
 
+/* How often needle occurs in out. */
+static int count_of(const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(out, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The dispense records of id as the library verifies them (rxc_status by
+ * c, a key that may read it): n of them, each record's replaces the hash of the
+ * body before it in its use, or empty where a DISPENSE began it. */
+static void assert_chain(rxc_t *c, const char *id, size_t n)
+{
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_status(c, id, NULL, &r), RX_OK);
+	ck_assert_uint_eq(r.n_dispenses, n);
+	for (size_t i = 0; i < n; i++) {
+		const Rx__DispenseRecord *d = r.dispenses[i];
+		if (i == 0 || r.dispenses[i - 1]->withdraw_reason) {
+			ck_assert_uint_eq(d->replaces.len, 0);
+			continue;
+		}
+		const Rx__Signed *prev = r.reply->dispenses[i - 1]->record;
+		uint8_t h[RX_HASH_LEN];
+		rx_hash(prev->body.data, prev->body.len, h);
+		ck_assert_uint_eq(d->replaces.len, RX_HASH_LEN);
+		ck_assert_msg(memcmp(d->replaces.data, h, RX_HASH_LEN) == 0, "record %zu replaces another", i + 1);
+		ck_assert_uint_eq(d->use, r.reply->dispenses[i]->use);
+	}
+	rxc_result_free(&r);
+}
+
+#define OTHER_PHARMACY "1398765440"
+/* Item 1 handed over as written: the prescribed item without its mark. */
+#define ASW1 "{\"item\":1,\"outcome\":\"as_written\",\"handed\":" ITEM("2171022F1029", "ノルバスク錠２．５ｍｇ", "") "}"
+#define LEFT2 "{\"item\":2,\"outcome\":\"not_dispensed\",\"reason\":\"leftover\"}"
+
+/* rx-pharmacy amend and withdraw (issue #14, proto/README 5.12): local
+ * errors first (nothing dispensed yet, a bad record file, a bad reason);
+ * the dispense as written amended to a generic for item 1, then amended
+ * again, each status listing every record with all but the last
+ * superseded; withdrawn as not collected, the prescription CLAIMED by the
+ * pharmacy under the new token, dispensed again with it; FHIR saying
+ * entered-in-error and cancelled; another pharmacy's withdraw refused
+ * PERMISSION_DENIED (at the STATUS without the patient, at the WITHDRAW
+ * with the card) and another key of the same pharmacy allowed with the
+ * card. */
+START_TEST(cli_amend_and_withdraw)
+{
+	world_t w;
+	cli_t cl;
+	rx_keypair_t other, colleague;
+	char id[RX_ID_LEN + 1], claim_tok[40], claim2[40], want[1024];
+	world_up(&w);
+	cli_up(&w, &cl);
+	ck_assert_int_eq(rxctl(&w.h, "drugs load '%s'", getenv("DRUGS_CSV")), 0);
+	ck_assert_int_eq(harness_key(&w.h, &other, RX_ROLE_PHARMACY, OTHER_PHARMACY), 0);
+	cli_key_files(&w, &cl, "ph2", &other, OTHER_PHARMACY, 2);
+	ck_assert_int_eq(harness_key(&w.h, &colleague, RX_ROLE_PHARMACY, PHARMACY), 0);
+	cli_key_files(&w, &cl, "phb", &colleague, PHARMACY, 2);
+
+	cli_write(&cl, "rx.json", "{\"items\":[" NORVASC "," CRESTOR "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit rx.json"), 0);
+	field("id", id, sizeof id);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", id), 0);
+	field("claim", claim_tok, sizeof claim_tok);
+
+	/* Nothing dispensed yet: nothing to amend or withdraw, said locally. */
+	cli_write(&cl, "generic.json", "{\"lines\":[" LINE1 ",{\"item\":2,\"outcome\":\"as_written\"}],"
+				       "\"notes\":\"generic for item 1, not the brand\"}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s generic.json", id), 1);
+	ck_assert_msg(HAS("\"status\":\"SYSTEM\"") && HAS("no use of") && HAS("dispense to amend"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "withdraw %s --reason not_collected", id), 1);
+	ck_assert_msg(HAS("dispense to withdraw"), "%s", out);
+
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s", id, claim_tok), 0);
+	ck_assert_msg(HAS("\"state\":\"DISPENSED\"") && HAS("\"use\":1"), "%s", out);
+
+	/* What the pharmacist must fix, and usage: exit 1, nothing sent. */
+	cli_write(&cl, "missing.json", "{\"lines\":[" LINE1 "]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s missing.json", id), 1);
+	ck_assert_msg(HAS("item 2 (2189017F1022) has no line"), "%s", out);
+	cli_write(&cl, "broken.json", "{\"lines\": [");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s broken.json", id), 1);
+	ck_assert_msg(HAS("broken.json:1"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s nosuch.json", id), 1);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s --claim %s generic.json", id, claim_tok), 1);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "withdraw %s --reason lost", id), 1);
+	ck_assert_msg(HAS("--reason must be dispensed_in_error, not_collected, recorded_in_error or other"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "withdraw %s", id), 1);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s generic.json --notes x", id), 1);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --body", id), 0);
+	ck_assert_msg(count_of("\"use\":1,") == 1 && !HAS("superseded"), "nothing changed: %s", out);
+
+	/* Amended: a generic was handed over for item 1, not the brand. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s generic.json", id), 0);
+	ck_assert_msg(HAS("\"status\":\"OK\"") && HAS("\"state\":\"DISPENSED\"") && HAS("\"use\":1") &&
+			      HAS("\"uses_left\":0") && !HAS("\"claim\""),
+		      "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --body", id), 0);
+	ck_assert_msg(count_of("{\"use\":1,") == 2 && count_of("\"superseded\":true") == 1, "%s", out);
+	ck_assert_msg(HAS("\"superseded\":true,\"lines\":[" ASW1 "," LINE2 "],\"notes\":\"\"}"), "%s", out);
+	snprintf(want, sizeof want, "\"lines\":[" LINE1 "," LINE2 "],\"notes\":\"generic for item 1, not the brand\"}]");
+	ck_assert_msg(HAS(want) && count_of("\"replaces\":\"") == 1, "%s", out);
+	assert_chain(w.cph, id, 2);
+
+	/* Amended again: item 2 was not handed over after all (enough left). */
+	cli_write(&cl, "leftover.json", "{\"lines\":[" LINE1 "," LEFT2 "],\"notes\":\"item 2: enough left\"}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s leftover.json", id), 0);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(count_of("{\"use\":1,") == 3 && count_of("\"superseded\":true") == 2 &&
+			      count_of("\"replaces\":\"") == 2 && HAS("\"state\":\"DISPENSED\""),
+		      "%s", out);
+	ck_assert_msg(HAS("\"lines\":[" LINE1 "," LEFT2 "],\"notes\":\"item 2: enough left\"}]"), "%s", out);
+	assert_chain(w.cph, id, 3);
+
+	/* Withdrawn: never collected.  The use is back, claimed by this
+	 * pharmacy under the new token printed. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "withdraw %s --reason not_collected --notes 'did not come back'", id), 0);
+	ck_assert_msg(HAS("\"status\":\"OK\"") && HAS("\"state\":\"CLAIMED\"") && HAS("\"uses_left\":1") &&
+			      HAS("\"use\":1"),
+		      "%s", out);
+	field("claim", claim2, sizeof claim2);
+	ck_assert_uint_eq(strlen(claim2), 32);
+	ck_assert_str_ne(claim2, claim_tok);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --body", id), 0);
+	ck_assert_msg(HAS("\"state\":\"CLAIMED\"") && count_of("{\"use\":1,") == 4 &&
+			      count_of("\"superseded\":true") == 3 &&
+			      HAS("\"withdrawn\":\"not_collected\",\"notes\":\"did not come back\"}]"),
+		      "%s", out);
+	assert_chain(w.cph, id, 4);
+	/* Nothing is dispensed now: nothing to withdraw again; the old token is dead. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "withdraw %s --reason other", id), 1);
+	ck_assert_msg(HAS("no use of") && HAS("dispense to withdraw"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"PERMISSION_DENIED\""), "%s", out);
+
+	/* Dispensed again with the withdrawal's claim. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s", id, claim2), 0);
+	ck_assert_msg(HAS("\"state\":\"DISPENSED\"") && HAS("\"use\":1") && HAS("\"uses_left\":0"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(count_of("{\"use\":1,") == 5 && count_of("\"superseded\":true") == 4 &&
+			      count_of("\"withdrawn\"") == 1 && count_of("\"replaces\":\"") == 3,
+		      "%s", out);
+	assert_chain(w.cph, id, 5);
+
+	/* FHIR: the first record's resources keep their ids, entered in error
+	 * (amended); the second amendment's were not collected (cancelled, its
+	 * item 2 still declined); the new dispense is completed. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --fhir", id), 0);
+	ck_assert_msg(HAS("\"id\":\"dispense-1-1\",\"status\":\"entered-in-error\"") &&
+			      HAS("\"id\":\"dispense-1-1-r3\",\"status\":\"cancelled\"") &&
+			      HAS("\"id\":\"dispense-1-2-r3\",\"status\":\"declined\"") &&
+			      HAS("\"id\":\"dispense-1-1-r5\",\"status\":\"completed\"") &&
+			      HAS("\"code\":\"not-collected\"") && HAS("\"text\":\"did not come back\"") &&
+			      !HAS("dispense-1-1-r4"),
+		      "%s", out);
+
+	/* Another pharmacy: refused, and nothing changed.  Without the
+	 * patient it may not even read the prescription; with the card it
+	 * may, but not withdraw another pharmacy's dispense. */
+	ck_assert_int_eq(cli(&w, &cl, "ph2", "withdraw %s --reason dispensed_in_error", id), 2);
+	ck_assert_msg(HAS("\"status\":\"PERMISSION_DENIED\""), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph2", "--card hanako.card --institution " OTHER_PHARMACY
+			     " withdraw %s --reason dispensed_in_error", id), 2);
+	ck_assert_msg(HAS("\"status\":\"PERMISSION_DENIED\""), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph2", "--card hanako.card --institution " OTHER_PHARMACY
+			     " amend %s generic.json", id), 2);
+	ck_assert_msg(HAS("\"status\":\"PERMISSION_DENIED\""), "%s", out);
+	assert_chain(w.cph, id, 5);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS("\"state\":\"DISPENSED\"") && count_of("{\"use\":1,") == 5, "%s", out);
+
+	/* Another key of the dispensing pharmacy may (it reads the status
+	 * with the patient's card). */
+	ck_assert_int_eq(cli(&w, &cl, "phb", "--card hanako.card --institution " PHARMACY
+			     " amend %s generic.json", id), 0);
+	ck_assert_msg(HAS("\"status\":\"OK\"") && HAS("\"state\":\"DISPENSED\""), "%s", out);
+	rxc_t *cb = harness_client(&w.h, NULL, &colleague, 0);
+	assert_chain(cb, id, 6); /* its record is the current one now */
+	rxc_destroy(&cb);
+	world_down(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -1136,6 +1333,7 @@ int main(void)
 	tcase_add_test(tc, drugs_admin_refusals);
 	tcase_add_test(tc, cli_dispense_lines);
 	tcase_add_test(tc, cli_refill_and_divided);
+	tcase_add_test(tc, cli_amend_and_withdraw);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
