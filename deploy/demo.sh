@@ -173,6 +173,19 @@ grep -q '"outcome":"substituted"' <<<"$out" && grep -q '2189017F1111' <<<"$out" 
   die "Dr. Sato does not see the substitution: $out"
 info "Dr. Sato's status shows both sides: item 2 prescribed 2189017F1022, handed 2189017F1111 (generic)"
 
+say "Aozora Pharmacy finds it recorded the wrong maker's generic and amends its record the same day"
+cat >"$work/amended.json" <<JSON
+{"lines": [{"item": 1, "outcome": "as_written"},
+           $(generic 2 2189017F1014 "ロスバスタチンカルシウム２．５ｍｇ錠")],
+ "notes": "amended: the generic handed over was 2189017F1014"}
+JSON
+run 0 "$pharmacy" "${at_aozora[@]}" amend "$id" "$work/amended.json"
+[ "$(field state "$out")" = DISPENSED ] || die "expected DISPENSED after the amend: $out"
+run 0 "$clinic" "${sakura[@]}" status "$id"
+grep -q '"superseded":true' <<<"$out" && grep -q '2189017F1014' <<<"$out" ||
+  die "the amended record is not shown with the one it replaced: $out"
+info "two signed records of use 1: the first kept, marked superseded; the amended one current"
+
 say "A second dispense of the same prescription"
 run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id" --claim "$claim"
 [ "$(field status "$out")" = ALREADY_DISPENSED ] || die "expected ALREADY_DISPENSED: $out"
