@@ -697,6 +697,68 @@ START_TEST(access_code_hash_vector)
 }
 END_TEST
 
+/* ---- V9: a WITHDRAW of V5's dispense (proto/README 5.12) ---- */
+static const char V9_CALL_MSG[] = "0a10d0d1d2d3d4d5d6d7d8d9dadbdcdddedf100d1a0e374b334d2d395158522d32423436";
+static const char V9_RECORD_MSG[] =
+	"0802120e374b334d2d395158522d324234361801222029acbae141bccaf0b22e1a94d34d0bc7361e52"
+	"6d0bfe12c89794bc9322966dd73a0d6e6f7420636f6c6c656374656442209b6c93212e17b02e30f5ae"
+	"c3be5aebc8ec8d2c92f3a0cf016b3b367a46bfd50d5220b5bd79454eaf43ab16ae54eccbab47027bac"
+	"6ee713fa93af34c3847ab32254bf5802";
+static const char V9_RECORD_SIG[] =
+	"f91e395f04346c02e7c042a81a25a8bdf7e76ad455b11f85549b0771c63b48d4315f623fba2f99f829"
+	"6f9cca27cda78ee5f36a596904df936086109c77a7c50a";
+static const char V9_REQUEST[] =
+	"0a2029acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd712240a10d0d1d2"
+	"d3d4d5d6d7d8d9dadbdcdddedf100d1a0e374b334d2d395158522d324234361a40f91e395f04346c02"
+	"e7c042a81a25a8bdf7e76ad455b11f85549b0771c63b48d4315f623fba2f99f8296f9cca27cda78ee5"
+	"f36a596904df936086109c77a7c50a2a8b010802120e374b334d2d395158522d324234361801222029"
+	"acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd73a0d6e6f7420636f6c6c"
+	"656374656442209b6c93212e17b02e30f5aec3be5aebc8ec8d2c92f3a0cf016b3b367a46bfd50d5220"
+	"b5bd79454eaf43ab16ae54eccbab47027bac6ee713fa93af34c3847ab32254bf5802";
+
+START_TEST(withdraw_vector)
+{
+	rx_keypair_t ph;
+	uint8_t rid[16], ch[RX_HASH_LEN];
+	size_t call_len, rlen, hlen;
+	seed_pair(V_PH_SEED, 0x20, &ph);
+	seq_bytes(rid, sizeof rid, 0xd0);
+	Rx__Call call = RX__CALL__INIT;
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__WITHDRAW;
+	call.prescription_id = (char *)V_RXID;
+	uint8_t *cb = packed(&call.base, &call_len);
+	hex_is("WITHDRAW call", cb, call_len, V9_CALL_MSG);
+	rx_hash(cb, call_len, ch);
+	uint8_t *replaced = unhexed(V5_DISP_HASH, &hlen);
+	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	d.version = RX_DOC_VERSION;
+	d.prescription_id = (char *)V_RXID;
+	d.use = 1;
+	d.pharmacy_key.data = ph.pk;
+	d.pharmacy_key.len = RX_KEY_LEN;
+	d.notes = (char *)"not collected";
+	d.call_hash.data = ch;
+	d.call_hash.len = RX_HASH_LEN;
+	d.replaces.data = replaced;
+	d.replaces.len = hlen;
+	d.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	const char *why = NULL;
+	ck_assert_int_eq(rx_check_dispense_op(&d, RX_OP_WITHDRAW, &why), RX_OK);
+	ck_assert_int_eq(rx_check_dispense_op(&d, RX_OP_AMEND, &why), RX_INVALID);
+	ck_assert_int_eq(rx_check_dispense_op(&d, RX_OP_DISPENSE, &why), RX_INVALID);
+	uint8_t *rb = packed(&d.base, &rlen), sig[RX_SIG_LEN];
+	hex_is("withdrawal", rb, rlen, V9_RECORD_MSG);
+	ck_assert_int_eq(rx_sign(RX_SIGN_DISPENSE, ph.sk, rb, rlen, sig), RX_OK);
+	sig_is("withdrawal signature", RX_SIGN_DISPENSE, &ph, rb, rlen, V9_RECORD_MSG, V9_RECORD_SIG);
+	bound_request_is("WITHDRAW request", RX_SIGN_DISPENSE, &ph, cb, call_len, sig, rb, rlen, V9_REQUEST);
+	free(cb);
+	free(rb);
+	free(replaced);
+}
+END_TEST
+
 /* The document holds every frozen value above (white space ignored, so a
  * value broken over lines in a code block still counts). */
 START_TEST(vectors_are_in_the_document)
@@ -721,6 +783,7 @@ START_TEST(vectors_are_in_the_document)
 		V_CARD_MSG, V_CARD_SIG, V_CALL_MSG, V_CALL_SIG, V5_CALL_MSG, V5_CALL_HASH,
 		V5_DISP_MSG, V5_DISP_SIG, V5_DISP_HASH, V5_REQUEST, V5_DISP_PRE, V5_DISPENSES_HASH,
 		V6_RECEIPT_MSG, V6_RECEIPT_SIG, V_NOTICE_MSG, V_NOTICE_SIG, V_CODE_KEY, V_CODE_HASH,
+		V9_CALL_MSG, V9_RECORD_MSG, V9_RECORD_SIG, V9_REQUEST,
 	};
 	for (size_t i = 0; i < sizeof frozen / sizeof frozen[0]; i++)
 		ck_assert_msg(frozen[i][0] && strstr(doc, frozen[i]) != NULL,
@@ -735,6 +798,7 @@ TCase *vectors_tcase(void)
 	tcase_add_test(tc, stored_v1_document_vectors);
 	tcase_add_test(tc, card_call_dispense_receipt_notice_vectors);
 	tcase_add_test(tc, access_code_hash_vector);
+	tcase_add_test(tc, withdraw_vector);
 	tcase_add_test(tc, vectors_are_in_the_document);
 	return tc;
 }
