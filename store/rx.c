@@ -955,6 +955,17 @@ rx_err_t st_withdraw(store_pending_t *ch)
 	int rc;
 	if (err == RX_OK)
 		err = latest_record(ch, &use, &kept, &old, dkey, &k);
+	/* The use comes back claimed by the caller: not over a cancel, and not
+	 * from under another pharmacy's claim of the next use (found by the
+	 * crash harness). */
+	if (err == RX_OK && (r->state == RX_STATE_CANCELLED || r->cancel_pending)) {
+		out->why = "the prescriber cancelled this prescription: its dispense can be amended, not withdrawn";
+		err = RX_CANCELLED;
+	} else if (err == RX_OK && r->state == RX_STATE_CLAIMED &&
+		   (r->claimer_key.len != RX_KEY_LEN || memcmp(r->claimer_key.data, ch->c->actor, RX_KEY_LEN) != 0)) {
+		out->why = "another pharmacy has claimed the next use: it must release it first";
+		err = RX_ALREADY_CLAIMED;
+	}
 	if (err != RX_OK) {
 		if (old)
 			rxstore__dispense_row__free_unpacked(old, NULL);

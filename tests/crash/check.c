@@ -12,9 +12,11 @@
 #include "conn.h"
 #include "journal.h"
 #include "records.pb-c.h"
+#include "rx_check.h"
 #include "rxclient.h"
 #include "rx_ids.h"
 #include "rx_ops.h"
+#include "seal.h"
 
 #define MAX_PRINTED 40 /* violations printed; all are counted */
 
@@ -65,6 +67,16 @@ static int ok_expected(int op, int status)
 		       status == RX_CANCELLED;
 	case RX_OP_CANCEL:
 		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_CANCELLED;
+	case RX_OP_AMEND:
+		/* sent right after the pharmacy's own record was acknowledged: only
+		 * another pharmacy's dispense of the next use in between (a refill)
+		 * makes it no longer the latest */
+		return status == RX_OK || status == RX_PERMISSION_DENIED || status == RX_NOT_LATEST;
+	case RX_OP_WITHDRAW:
+		/* ... and a withdrawal also while another pharmacy claims the next
+		 * use, or after the prescriber cancelled (proto/README 5.12) */
+		return status == RX_OK || status == RX_PERMISSION_DENIED || status == RX_NOT_LATEST ||
+		       status == RX_ALREADY_CLAIMED || status == RX_CANCELLED;
 	default:
 		return 0;
 	}
@@ -109,16 +121,23 @@ out:
 		rx__reply__free_unpacked(rep, NULL);
 }
 
-/* 1 if the OK receipt rc of SUBMIT or DISPENSE r names the document r's
- * journaled frame carries (protocol v2: the receipt's body_hash is the hash
- * of the signed prescription or dispense record, whose call_hash binds this
- * very call): the reply is to these bytes, not to another document sent
- * under the same request id.  Other ops: 1. */
+/* The ops that change a prescription: those the audit log's replay and the
+ * count of accepted changes follow. */
+static int is_change(int op)
+{
+	return (op >= RX_OP_SUBMIT && op <= RX_OP_CANCEL) || op == RX_OP_AMEND || op == RX_OP_WITHDRAW;
+}
+
+/* 1 if the OK receipt rc of SUBMIT, DISPENSE, AMEND or WITHDRAW r names the
+ * document r's journaled frame carries (protocol v2: the receipt's
+ * body_hash is the hash of the signed prescription or dispense record,
+ * whose call_hash binds this very call): the reply is to these bytes, not
+ * to another document sent under the same request id.  Other ops: 1. */
 static int names_document(const jreq_t *r, const Rx__Receipt *rc)
 {
 	uint8_t h[RX_HASH_LEN];
 	int ok = 0;
-	if (r->op != RX_OP_SUBMIT && r->op != RX_OP_DISPENSE)
+	if (rx_op_info(r->op) == NULL || rx_op_info(r->op)->doc == RX_DOC_NONE)
 		return 1;
 	Rx__Request *req = r->frame ? rx__request__unpack(NULL, r->frame_len, r->frame) : NULL;
 	if (req) {
@@ -140,7 +159,11 @@ typedef struct {
 	int submits_acked;                /* acknowledged SUBMITs that named it */
 	uint8_t submit_hash[RX_HASH_LEN]; /* body hash of that receipt */
 	unsigned uses_mask;               /* dispense keys: bit u for use u */
-	unsigned acked_uses;              /* acknowledged DISPENSEs: bit u for use u */
+	size_t rec_head;                  /* its dispense records (index + 1 into drecs_t) */
+	int unopened;                     /* one of them did not open or decode */
+	/* Per use, records of each kind (K_DISPENSE ..): in the store, and
+	 * accepted by the audit log */
+	int kept[RX_MAX_USES + 1][3], accepted[RX_MAX_USES + 1][3];
 	size_t entry_head, entry_tail;    /* audit entries naming it (index + 1), in seq order */
 	size_t req_head;                  /* journal requests naming it (index + 1) */
 	int status_ok;                    /* the issuer's STATUS answered OK */
@@ -204,6 +227,76 @@ static rxrec_t *rx_get(rxset_t *s, const char *id)
 	r->issuer = -1;
 	s->slot[i] = ++s->n;
 	return r;
+}
+
+/* ---- dispense records, as read from LMDB ---- */
+
+#define CHAIN_MAX 16 /* records a use keeps: the current one and 15 replaced (proto/README 5.12) */
+
+enum { K_DISPENSE = 0, K_AMEND = 1, K_WITHDRAW = 2 };
+
+/* One dispense record: a use's current record (n = 0, key prescription +
+ * use) or its replaced record n (1..15, key prescription + use + n). */
+typedef struct {
+	uint8_t use, n;
+	uint8_t opened; /* it opened with the data key, decodes and verifies */
+	uint8_t kind;   /* K_*: a withdrawal has withdraw_reason, an amend replaces */
+	int actor;      /* the client whose key signed it; -2 a key of nobody's */
+	uint8_t hash[RX_HASH_LEN];     /* of its body (a receipt's body_hash) */
+	uint8_t replaces[RX_HASH_LEN]; /* AMEND, WITHDRAW */
+	size_t next; /* the next record of the same prescription (index + 1) */
+} drec_t;
+
+typedef struct {
+	drec_t *v;
+	size_t n, cap;
+} drecs_t;
+
+static const char *const kind_name[3] = {"DISPENSE", "AMEND", "WITHDRAW"};
+
+static int kind_of_op(int op)
+{
+	return op == RX_OP_AMEND ? K_AMEND : op == RX_OP_WITHDRAW ? K_WITHDRAW : K_DISPENSE;
+}
+
+/* "current record" or "replaced record 3", for messages. */
+static const char *where(const drec_t *d, char buf[32])
+{
+	if (d->n == 0)
+		return "current record";
+	snprintf(buf, 32, "replaced record %u", d->n);
+	return buf;
+}
+
+/* The records of use u of r in the order they were made: the replaced ones
+ * by n, then the current one; how many into seq.  *gap: the first n
+ * missing below the highest kept, 0 if none. */
+static int use_records(const drecs_t *ds, const rxrec_t *r, unsigned u, const drec_t *seq[CHAIN_MAX],
+		       int *gap)
+{
+	const drec_t *kept[CHAIN_MAX] = {0}, *cur = NULL;
+	int top = 0, n = 0;
+	*gap = 0;
+	for (size_t i = r->rec_head; i; i = ds->v[i - 1].next) {
+		const drec_t *d = &ds->v[i - 1];
+		if (d->use != u)
+			continue;
+		if (d->n == 0) {
+			cur = d;
+		} else {
+			kept[d->n] = d;
+			top = d->n > top ? d->n : top;
+		}
+	}
+	for (int k = 1; k <= top; k++) {
+		if (kept[k])
+			seq[n++] = kept[k];
+		else if (*gap == 0)
+			*gap = k;
+	}
+	if (cur)
+		seq[n++] = cur;
+	return n;
 }
 
 /* ---- the audit log, as read from LMDB ---- */
@@ -279,31 +372,121 @@ static size_t row_id(const MDB_val *k, const uint8_t pk[RX_ID_PERM_KEY_LEN], cha
 	return RX_ID_LEN;
 }
 
-/* One dispense record's key (prescription + use), in "rx" or "dispenses":
- * its use is marked dispensed; -1 if memory runs out. */
-static int dispense_key(rxset_t *rxs, const MDB_val *k, const uint8_t pk[RX_ID_PERM_KEY_LEN],
-			check_report_t *rep)
+/* What read_store reads with. */
+typedef struct {
+	const crash_world_t *w;
+	rxset_t *rxs;
+	drecs_t *ds;
+	uint8_t pk[RX_ID_PERM_KEY_LEN]; /* the id permutation's key */
+	uint8_t dk[SEAL_KEY_LEN];       /* the data key: dispense rows are sealed */
+	check_report_t *rep;
+} reader_t;
+
+/* Open and decode the sealed dispense row v under k into d, checking that
+ * its body is a dispense record of prescription id and use, signed by the
+ * key it names; NULL if so, else what is wrong. */
+static const char *open_record(reader_t *rd, const MDB_val *k, const MDB_val *v, const char *id, drec_t *d)
 {
-	char id[RX_ID_LEN + 1] = "";
+	uint8_t *plain = NULL;
+	size_t plen = 0;
+	Rxstore__DispenseRow *row = NULL;
+	Rx__DispenseRecord *rec = NULL;
+	const char *bad = NULL;
+
+	if (seal_open(rd->dk, "dispenses", k->mv_data, k->mv_size, v->mv_data, v->mv_size, &plain, &plen) != 0)
+		bad = "does not open with the data key (altered, or made for another key)";
+	else if ((row = rxstore__dispense_row__unpack(NULL, plen, plain)) == NULL ||
+		 row->pharmacy_key.len != RX_KEY_LEN || row->signature.len != RX_SIG_LEN)
+		bad = "does not decode as a dispense row";
+	else if ((rec = rx__dispense_record__unpack(NULL, row->body.len, row->body.data)) == NULL)
+		bad = "holds a body that does not decode as a dispense record";
+	else if (rec->pharmacy_key.len != RX_KEY_LEN ||
+		 memcmp(rec->pharmacy_key.data, row->pharmacy_key.data, RX_KEY_LEN) != 0 ||
+		 rx_verify(rx_doc_context(RX_SIGN_DISPENSE, rec->version), rec->pharmacy_key.data,
+			   row->body.data, row->body.len, row->signature.data) != RX_OK)
+		bad = "is not signed by the pharmacy key it names";
+	else if (strcmp(rec->prescription_id, id) != 0 || (rec->use != 0 && rec->use != d->use))
+		bad = "names another prescription or use";
+	else if (rec->withdraw_reason ? rec->replaces.len != RX_HASH_LEN || rec->n_lines != 0
+				      : rec->replaces.len != 0 && rec->replaces.len != RX_HASH_LEN)
+		bad = "is neither a dispense, an amend nor a withdrawal";
+	if (bad == NULL) {
+		d->opened = 1;
+		d->kind = rec->withdraw_reason ? K_WITHDRAW : rec->replaces.len ? K_AMEND : K_DISPENSE;
+		d->actor = actor_of(rd->w, &rec->pharmacy_key);
+		rx_hash(row->body.data, row->body.len, d->hash);
+		if (rec->replaces.len)
+			memcpy(d->replaces, rec->replaces.data, RX_HASH_LEN);
+	}
+	if (rec)
+		rx__dispense_record__free_unpacked(rec, NULL);
+	if (row)
+		rxstore__dispense_row__free_unpacked(row, NULL);
+	free(plain);
+	return bad;
+}
+
+/* One dispense record, in "rx" or "dispenses": a use's current record (key
+ * prescription + use: the use is marked dispensed) or one an AMEND or
+ * WITHDRAW replaced (prescription + use + n), opened and kept in rd->ds;
+ * -1 if memory runs out. */
+static int dispense_row(reader_t *rd, const MDB_val *k, const MDB_val *v)
+{
+	char id[RX_ID_LEN + 1] = "", buf[32];
 	const uint8_t *kb = k->mv_data;
-	size_t p = row_id(k, pk, id);
-	rep->dispense_records++;
-	if (p == 0 || k->mv_size != p + 1 || kb[p] < 1 || kb[p] > RX_MAX_USES) {
+	check_report_t *rep = rd->rep;
+	size_t p = row_id(k, rd->pk, id);
+	int kept = p && k->mv_size == p + 2;
+	if (p == 0 || (k->mv_size != p + 1 && !kept) || kb[p] < 1 || kb[p] > RX_MAX_USES ||
+	    (kept && (kb[p + 1] < 1 || kb[p + 1] >= CHAIN_MAX))) {
 		violation(rep, V_DISPENSE_RECORDS, NULL,
-			  "a dispense record's key is not a prescription and a use 1..3 (%zu bytes)",
+			  "a dispense record's key is not a prescription, a use 1..3 and maybe a number 1..15 "
+			  "(%zu bytes)",
 			  k->mv_size);
 		return 0;
 	}
-	rxrec_t *r = rx_get(rxs, id);
+	rxrec_t *r = rx_get(rd->rxs, id);
 	if (r == NULL)
 		return -1;
-	r->uses_mask |= 1u << kb[p];
+	if (kept) {
+		rep->records_kept++;
+	} else {
+		rep->dispense_records++;
+		rep->records_current++;
+		/* one key per use in a tree; a store of before format 3 has a second */
+		if (r->uses_mask & (1u << kb[p]))
+			violation(rep, V_CHAIN, id, "%s: use %u has two current records", id, kb[p]);
+		r->uses_mask |= 1u << kb[p];
+	}
+	drecs_t *ds = rd->ds;
+	if (ds->n == ds->cap) {
+		size_t cap = ds->cap ? 2 * ds->cap : 16384;
+		drec_t *grown = realloc(ds->v, cap * sizeof *grown);
+		if (grown == NULL)
+			return -1;
+		ds->v = grown;
+		ds->cap = cap;
+	}
+	drec_t *d = &ds->v[ds->n];
+	memset(d, 0, sizeof *d);
+	d->use = kb[p];
+	d->n = kept ? kb[p + 1] : 0;
+	d->actor = -2;
+	const char *bad = open_record(rd, k, v, id, d);
+	if (bad) {
+		r->unopened = 1;
+		violation(rep, V_DISPENSE_RECORDS, id, "%s: the %s of use %u %s", id, where(d, buf), d->use, bad);
+	} else {
+		rep->records_opened++;
+	}
+	d->next = r->rec_head;
+	r->rec_head = ++ds->n;
 	return 0;
 }
 
 /* Read "rx" and "dispenses" keys and the audit log in one read transaction
  * of the live environment (LMDB readers never block its writer). */
-static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check_report_t *rep)
+static int read_store(const crash_world_t *w, rxset_t *rxs, drecs_t *ds, entries_t *es, check_report_t *rep)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -311,10 +494,15 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 	MDB_dbi rx_db, disp_db, audit_db;
 	MDB_val k, v;
 	int rc, ret = -1;
-	uint8_t pk[RX_ID_PERM_KEY_LEN];
+	reader_t rd = {.w = w, .rxs = rxs, .ds = ds, .rep = rep};
+	const uint8_t *pk = rd.pk;
 
-	if (perm_key(w->h.dir, pk) != 0)
+	if (perm_key(w->h.dir, rd.pk) != 0)
 		return -1;
+	if (seal_key_load(w->h.dir, rd.dk) != 0) {
+		printf("crash: cannot read %s/data.key\n", w->h.dir);
+		return -1;
+	}
 	if (mdb_env_create(&env) != 0)
 		return -1;
 	mdb_env_set_maxdbs(env, 32);
@@ -328,21 +516,20 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 	}
 
 	/* rx holds each prescription's record (its id) and, since format 3,
-	 * its dispense records beside it (id + use), counted with those of
-	 * "dispenses" below, and the access codes tried on it (id + time +
-	 * random). */
+	 * its dispense records beside it (id + use, and the ones an AMEND or
+	 * WITHDRAW replaced: id + use + n), counted with those of "dispenses"
+	 * below, the access codes tried on it (id + time + random) and its
+	 * audit entries (id + seq). */
 	if (mdb_cursor_open(txn, rx_db, &cur) != 0)
 		goto out;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		char id[RX_ID_LEN + 1] = "";
 		size_t p = row_id(&k, pk, id);
-		if (p && k.mv_size == p + 1) {
-			if (dispense_key(rxs, &k, pk, rep) != 0)
+		if (p && (k.mv_size == p + 1 || k.mv_size == p + 2)) {
+			if (dispense_row(&rd, &k, &v) != 0)
 				goto out;
 			continue;
 		}
-		if (p && k.mv_size == p + 2)
-			continue; /* a superseded dispense record (AMEND, WITHDRAW) */
 		if (p && k.mv_size == p + 8 + 4)
 			continue; /* an access code tried on it */
 		if (p && k.mv_size == p + 8)
@@ -365,7 +552,7 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 	if (mdb_cursor_open(txn, disp_db, &cur) != 0)
 		goto out;
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
-		if (dispense_key(rxs, &k, pk, rep) != 0)
+		if (dispense_row(&rd, &k, &v) != 0)
 			goto out;
 	mdb_cursor_close(cur);
 	cur = NULL;
@@ -400,8 +587,8 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, entries_t *es, check
 		entry_t *en = &es->v[es->n++];
 		en->seq = e->seq;
 		en->op = 0;
-		for (int op = RX_OP_SUBMIT; op <= RX_OP_CANCEL; op++)
-			if (strcmp(e->action, rx_op_name(op)) == 0)
+		for (int op = RX_OP_SUBMIT; op <= RX_OP_LAST; op++)
+			if (is_change(op) && strcmp(e->action, rx_op_name(op)) == 0)
 				en->op = op;
 		en->actor = actor_of(w, &e->actor_key);
 		en->outcome = (int)e->outcome;
@@ -425,6 +612,7 @@ out:
 	if (txn)
 		mdb_txn_abort(txn);
 	mdb_env_close(env);
+	sodium_memzero(rd.dk, sizeof rd.dk);
 	return ret;
 }
 
@@ -472,8 +660,49 @@ static void resend_all(const journal_set_t *js, conn_t *conns, check_report_t *r
 	}
 }
 
-/* STATUS of r by its issuer: state, uses and body hash into r. */
-static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, check_report_t *rep)
+/* A STATUS reply's dispense list (proto/README 2.6, 5.12) against the
+ * records the store keeps for r: per use, in use order, the replaced
+ * records by n and then the current one, each superseded but the last of
+ * its use; and the receipt's dispenses_hash over the list. */
+static void status_list(const Rx__Reply *rp, const Rx__Receipt *rc, const drecs_t *ds, const rxrec_t *r,
+			check_report_t *rep)
+{
+	size_t k = 0;
+	int same = 1;
+	for (unsigned u = 1; u <= RX_MAX_USES; u++) {
+		const drec_t *seq[CHAIN_MAX];
+		int gap, n = use_records(ds, r, u, seq, &gap);
+		for (int i = 0; i < n; i++, k++) {
+			const Rx__DispenseInfo *x = k < rp->n_dispenses ? rp->dispenses[k] : NULL;
+			uint8_t h[RX_HASH_LEN];
+			if (x == NULL || x->record == NULL || x->use != u || x->superseded != (i + 1 < n)) {
+				same = 0;
+				continue;
+			}
+			rx_hash(x->record->body.data, x->record->body.len, h);
+			same &= memcmp(h, seq[i]->hash, RX_HASH_LEN) == 0;
+		}
+	}
+	if (k != rp->n_dispenses || !same)
+		violation(rep, V_DISPENSE_RECORDS, r->id,
+			  "%s: its STATUS lists %zu dispense records, not the %zu the store keeps for its uses "
+			  "(in order, superseded but the last of each use)",
+			  r->id, rp->n_dispenses, k);
+	else
+		rep->status_lists++;
+	if (rp->n_dispenses) {
+		uint8_t h[RX_HASH_LEN];
+		rx_dispenses_hash(rp->dispenses, rp->n_dispenses, h);
+		if (rc->dispenses_hash.len != RX_HASH_LEN || memcmp(h, rc->dispenses_hash.data, RX_HASH_LEN) != 0)
+			violation(rep, V_REPLY, r->id,
+				  "%s: its STATUS receipt's dispenses_hash does not cover the records listed", r->id);
+	}
+}
+
+/* STATUS of r by its issuer: state, uses and body hash into r; its
+ * dispense list against the records the store keeps (ds). */
+static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, const drecs_t *ds,
+		      check_report_t *rep)
 {
 	Rx__Call call = RX__CALL__INIT;
 	uint8_t rid[RX_REQUEST_ID_LEN], *frame, *reply;
@@ -511,6 +740,7 @@ static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, check_r
 		r->uses_left = (int)rc2->uses_left;
 		r->cancel_pending = rc2->cancel_pending;
 		memcpy(r->body_hash, rc2->body_hash.data, RX_HASH_LEN);
+		status_list(rp, rc2, ds, r, rep);
 	} else {
 		violation(rep, V_SUBMIT_LOST, r->id, "%s: its issuer's STATUS was answered %s", r->id,
 			  rp ? rx_err_name((rx_err_t)rp->status) : "with bytes that do not decode");
@@ -555,11 +785,83 @@ static int audit_verify(const crash_world_t *w, check_report_t *rep)
 
 enum { S_NONE = 0 };
 
+/* The records of each use of r form a chain (proto/README 5.12): a
+ * DISPENSE first and after each withdrawal (a use is dispensed once at a
+ * time), every other record an AMEND or WITHDRAW by the pharmacy whose
+ * record it replaces, naming that record by its hash; no record twice (a
+ * body both current and superseded); replaced records numbered 1.. without
+ * a gap (STATUS stops at one); a withdrawal is never current (it gave the
+ * use back), and a use with replaced records but no current one ends in a
+ * withdrawal (else what replaced them is lost).  Counts each use's records
+ * by kind into r->kept. */
+static void check_chains(const drecs_t *ds, rxrec_t *r, check_report_t *rep)
+{
+	char b1[32], b2[32];
+	for (unsigned u = 1; u <= RX_MAX_USES; u++) {
+		const drec_t *seq[CHAIN_MAX];
+		int gap, n = use_records(ds, r, u, seq, &gap);
+		if (gap)
+			violation(rep, V_CHAIN, r->id,
+				  "%s: use %u keeps replaced records after number %d but not %d itself", r->id, u,
+				  gap, gap);
+		if (n == 0 || r->unopened)
+			continue; /* what did not open is a violation already */
+		if (n > 1)
+			rep->uses_chained++;
+		for (int i = 0; i < n; i++) {
+			const drec_t *d = seq[i], *prev = i ? seq[i - 1] : NULL;
+			r->kept[u][d->kind]++;
+			for (int j = 0; j < i; j++)
+				if (memcmp(seq[j]->hash, d->hash, RX_HASH_LEN) == 0)
+					violation(rep, V_CHAIN, r->id,
+						  "%s: use %u: its %s is the same record as its %s: %s", r->id,
+						  u, where(d, b1), where(seq[j], b2),
+						  d->n == 0 ? "a record both current and superseded"
+							    : "a record kept twice");
+			if (prev == NULL || prev->kind == K_WITHDRAW) {
+				if (d->kind != K_DISPENSE)
+					violation(rep, V_CHAIN, r->id,
+						  "%s: use %u: its %s is %s %s %s, where only a DISPENSE can be",
+						  r->id, u, where(d, b1), d->kind == K_AMEND ? "an" : "a",
+						  kind_name[d->kind], prev ? "after a withdrawal" : "first");
+			} else if (d->kind == K_DISPENSE) {
+				violation(rep, V_CHAIN, r->id,
+					  "%s: use %u: its %s is a second DISPENSE while the use was dispensed "
+					  "(after its %s, no withdrawal between): the use dispensed twice",
+					  r->id, u, where(d, b1), where(prev, b2));
+			} else {
+				if (memcmp(d->replaces, prev->hash, RX_HASH_LEN) != 0)
+					violation(rep, V_CHAIN, r->id,
+						  "%s: use %u: its %s (%s) replaces another record than its %s, "
+						  "the one before it",
+						  r->id, u, where(d, b1), kind_name[d->kind], where(prev, b2));
+				if (d->actor != prev->actor)
+					violation(rep, V_CHAIN, r->id,
+						  "%s: use %u: its %s (%s) is by another pharmacy than its %s, "
+						  "which it replaces",
+						  r->id, u, where(d, b1), kind_name[d->kind], where(prev, b2));
+			}
+		}
+		const drec_t *last = seq[n - 1];
+		if (last->n == 0 && last->kind == K_WITHDRAW)
+			violation(rep, V_CHAIN, r->id,
+				  "%s: use %u: a withdrawal is its current record (the use counts as dispensed)",
+				  r->id, u);
+		if (last->n != 0 && last->kind != K_WITHDRAW)
+			violation(rep, V_CHAIN, r->id,
+				  "%s: use %u has no current record, and its last one (%s, a %s) is no "
+				  "withdrawal: the record that replaced it is lost",
+				  r->id, u, where(last, b1), kind_name[last->kind]);
+	}
+}
+
 /* Replay the accepted changes of r's audit history through the state
- * machine; the result must be what the broker reports. */
+ * machine; the result must be what the broker reports, and the records
+ * each use keeps what its accepted DISPENSEs, AMENDs and WITHDRAWs made. */
 static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
 {
-	int state = S_NONE, claimer = -1, pending = 0, left = 0, dispensed = 0, issuer = -1;
+	int state = S_NONE, claimer = -1, pending = 0, left = 0, done = 0, issuer = -1;
+	int dispenser[RX_MAX_USES + 1] = {0}; /* the client that dispensed each use, last */
 	for (size_t e = r->entry_head; e; e = es->v[e - 1].next) {
 		const entry_t *en = &es->v[e - 1];
 		if (en->outcome != RX_OK || en->op == 0)
@@ -594,10 +896,42 @@ static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
 		case RX_OP_DISPENSE:
 			if (state != RX_STATE_CLAIMED || claimer != en->actor || pending || left <= 0)
 				bad = "dispensed by a pharmacy that did not hold a claim it could dispense";
-			dispensed++;
+			if (done >= RX_MAX_USES) {
+				bad = "dispensed a use after the last";
+				break;
+			}
+			/* what the audit log accepted happened: follow it on */
+			done++;
+			r->accepted[done][K_DISPENSE]++;
+			dispenser[done] = en->actor;
 			left--;
 			state = left > 0 ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
 			claimer = -1;
+			break;
+		case RX_OP_AMEND:
+		case RX_OP_WITHDRAW:
+			/* Only the current record of the latest dispensed use, by the
+			 * pharmacy (here: the key) that dispensed it. */
+			if (done < 1) {
+				bad = "accepted with no use dispensed";
+				break;
+			}
+			if (en->actor != dispenser[done])
+				bad = "accepted from another than the pharmacy that dispensed the latest use";
+			r->accepted[done][kind_of_op(en->op)]++;
+			if (en->op == RX_OP_AMEND)
+				break;
+			/* The use is back, claimed by the caller (5.12): not over a
+			 * cancel, nor over another pharmacy's claim, which would be
+			 * taken from it unasked. */
+			if (state == RX_STATE_CANCELLED)
+				bad = "accepted after the prescriber had cancelled it: it is claimed again";
+			else if (state == RX_STATE_CLAIMED && claimer != en->actor)
+				bad = "accepted while another pharmacy held the claim, which it lost";
+			done--;
+			left++;
+			state = RX_STATE_CLAIMED;
+			claimer = en->actor;
 			break;
 		case RX_OP_CANCEL:
 			if (en->actor != issuer)
@@ -622,20 +956,28 @@ static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
 			  rx_state_name(r->state), r->uses_left, r->cancel_pending ? ", cancel pending" : "",
 			  rx_state_name(state), left, pending ? ", cancel pending" : "");
 	unsigned want = 0;
-	for (int u = 1; u <= dispensed; u++)
+	for (int u = 1; u <= done; u++)
 		want |= 1u << u;
-	if (r->uses_mask != want || dispensed != r->uses - r->uses_left) {
+	if (r->uses_mask != want || done != r->uses - r->uses_left) {
 		char uses[16] = "";
 		for (int u = 1; u <= RX_MAX_USES; u++)
 			if (r->uses_mask & (1u << u))
 				snprintf(uses + strlen(uses), sizeof uses - strlen(uses), "%s%d",
 					 uses[0] ? "," : "", u);
-		violation(
-			rep, V_DISPENSE_RECORDS, r->id,
-			"%s: dispense records for uses {%s}, but %d accepted dispenses and %d of %d uses gone",
-			r->id, uses, dispensed, r->uses - r->uses_left, r->uses);
+		violation(rep, V_DISPENSE_RECORDS, r->id,
+			  "%s: current dispense records for uses {%s}, but %d uses dispensed by the accepted "
+			  "changes and %d of %d uses gone",
+			  r->id, uses, done, r->uses - r->uses_left, r->uses);
 	}
-	if (dispensed)
+	for (int u = 1; u <= RX_MAX_USES && !r->unopened; u++)
+		if (memcmp(r->kept[u], r->accepted[u], sizeof r->kept[u]) != 0)
+			violation(rep, V_DISPENSE_RECORDS, r->id,
+				  "%s: use %d keeps %d DISPENSE, %d AMEND and %d WITHDRAW records; the audit "
+				  "log accepted %d, %d and %d",
+				  r->id, u, r->kept[u][K_DISPENSE], r->kept[u][K_AMEND], r->kept[u][K_WITHDRAW],
+				  r->accepted[u][K_DISPENSE], r->accepted[u][K_AMEND],
+				  r->accepted[u][K_WITHDRAW]);
+	if (done)
 		rep->dispensed_rx++;
 }
 
@@ -643,9 +985,10 @@ static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
 static void compare_counts(const crash_world_t *w, const journal_set_t *js, const size_t *req_next,
 			   const entries_t *es, const rxrec_t *r, check_report_t *rep)
 {
-	static long audit_ok[CRASH_MAX_CLIENTS][6], audit_refused[CRASH_MAX_CLIENTS][6][RX_WIRE_LAST + 1];
-	static long acked[CRASH_MAX_CLIENTS][6], maybe[CRASH_MAX_CLIENTS][6],
-		told[CRASH_MAX_CLIENTS][6][RX_WIRE_LAST + 1];
+	enum { OPS = RX_OP_LAST + 1 };
+	static long audit_ok[CRASH_MAX_CLIENTS][OPS], audit_refused[CRASH_MAX_CLIENTS][OPS][RX_WIRE_LAST + 1];
+	static long acked[CRASH_MAX_CLIENTS][OPS], maybe[CRASH_MAX_CLIENTS][OPS],
+		told[CRASH_MAX_CLIENTS][OPS][RX_WIRE_LAST + 1];
 	memset(audit_ok, 0, sizeof audit_ok);
 	memset(audit_refused, 0, sizeof audit_refused);
 	memset(acked, 0, sizeof acked);
@@ -654,7 +997,7 @@ static void compare_counts(const crash_world_t *w, const journal_set_t *js, cons
 
 	for (size_t e = r->entry_head; e; e = es->v[e - 1].next) {
 		const entry_t *en = &es->v[e - 1];
-		if (en->op < RX_OP_CLAIM || en->op > RX_OP_CANCEL)
+		if (en->op == RX_OP_SUBMIT || !is_change(en->op))
 			continue;
 		if (en->actor < 0) {
 			violation(rep, V_STATE, r->id, "%s: audit entry %llu: %s by a key no client holds",
@@ -668,7 +1011,7 @@ static void compare_counts(const crash_world_t *w, const journal_set_t *js, cons
 	}
 	for (size_t i = r->req_head; i; i = req_next[i - 1]) {
 		const jreq_t *q = &js->req[i - 1];
-		if (q->op < RX_OP_CLAIM || q->op > RX_OP_CANCEL)
+		if (q->op == RX_OP_SUBMIT || !is_change(q->op))
 			continue;
 		if (q->outcome != JR_REPLIED || q->late_ok) {
 			/* Unknown, or refused and then (a duplicate copy) accepted. */
@@ -689,7 +1032,9 @@ static void compare_counts(const crash_world_t *w, const journal_set_t *js, cons
 		}
 	}
 	for (int c = 0; c < w->nclients; c++)
-		for (int op = RX_OP_CLAIM; op <= RX_OP_CANCEL; op++) {
+		for (int op = RX_OP_CLAIM; op <= RX_OP_LAST; op++) {
+			if (!is_change(op))
+				continue;
 			if (audit_ok[c][op] < acked[c][op])
 				violation(
 					rep, V_STATE, r->id,
@@ -717,6 +1062,7 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 {
 	journal_set_t js;
 	rxset_t rxs = {0};
+	drecs_t ds = {0};
 	entries_t es = {0};
 	size_t *req_next = NULL;
 	conn_t conns[CRASH_MAX_CLIENTS];
@@ -785,7 +1131,7 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 				rep->ok++;
 			} else if (d.status > 0) {
 				rep->refused++;
-				if (q->op >= 1 && q->op <= 5)
+				if (q->op >= 1 && q->op <= RX_OP_LAST)
 					rep->refusals[q->op][d.status]++;
 				if (q->op == RX_OP_SUBMIT && (q->sends > 1 || q->late_ok))
 					submits_maybe[q->client]++;
@@ -806,6 +1152,20 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 			}
 			if (d.receipt && q->op == RX_OP_DISPENSE)
 				rep->dispenses_acked++;
+			if (d.receipt && q->op == RX_OP_AMEND)
+				rep->amends_acked++;
+			if (d.receipt && (q->op == RX_OP_AMEND || q->op == RX_OP_WITHDRAW))
+				rep->amends_crossed += q->sends > 1 && q->epoch1 > q->epoch0;
+			if (d.receipt && q->op == RX_OP_WITHDRAW) {
+				rep->withdraws_acked++;
+				/* the use is back, claimed by the caller under a new token */
+				if (d.receipt->claim_token.len != RX_TOKEN_LEN ||
+				    d.receipt->state != RX__STATE__CLAIMED)
+					violation(rep, V_REPLY, q->rxid,
+						  "the receipt of an acknowledged WITHDRAW of %s has no claim "
+						  "token, or says %s, not CLAIMED",
+						  q->rxid, rx_state_name((int)d.receipt->state));
+			}
 			if (d.receipt)
 				rx__receipt__free_unpacked(d.receipt, NULL);
 		}
@@ -827,7 +1187,7 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 	resend_all(&js, conns, rep);
 
 	/* 3. What the store holds. */
-	if (read_store(w, &rxs, &es, rep) != 0)
+	if (read_store(w, &rxs, &ds, &es, rep) != 0)
 		goto out;
 
 	/* 4. Each stored prescription, by its issuer's STATUS; each
@@ -841,7 +1201,7 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 			if (r->submits_acked)
 				violation(rep, V_SUBMIT_LOST, r->id,
 					  "%s: its SUBMIT was acknowledged but it is not stored", r->id);
-			else if (r->uses_mask)
+			else if (r->uses_mask || r->rec_head)
 				violation(rep, V_DISPENSE_RECORDS, r->id,
 					  "%s: dispense records of a prescription that is not stored", r->id);
 			else if (r->issuer != -1)
@@ -859,7 +1219,7 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 		submits_stored[r->issuer]++;
 		if (!r->submits_acked)
 			rep->stored_unacked++;
-		status_of(w, conns, r, rep);
+		status_of(w, conns, r, &ds, rep);
 		if (r->submits_acked) {
 			if (r->status_ok)
 				rep->submits_found++;
@@ -877,31 +1237,46 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 				"unknown outcome)",
 				w->client[c].name, submits_stored[c], submits_acked[c], submits_maybe[c]);
 
-	/* 5. Every acknowledged DISPENSE is stored, once per (prescription, use). */
+	/* 5. Every acknowledged DISPENSE, AMEND and WITHDRAW is a record of its
+	 * use, of its kind: current, or replaced by a later one (whose link to
+	 * it the chains check); a withdrawal is never current. */
 	for (size_t i = 0; i < js.n; i++) {
 		const jreq_t *q = &js.req[i];
 		decoded_t d;
-		if (q->op != RX_OP_DISPENSE || q->outcome != JR_REPLIED || q->status != RX_OK)
+		if ((q->op != RX_OP_DISPENSE && q->op != RX_OP_AMEND && q->op != RX_OP_WITHDRAW) ||
+		    q->outcome != JR_REPLIED || q->status != RX_OK)
 			continue;
 		decode_reply(w, q, broker_key, &have_broker_key, &d);
 		if (d.receipt == NULL)
 			continue;
 		uint32_t use = d.receipt->use;
+		uint8_t h[RX_HASH_LEN];
+		int hashed = d.receipt->body_hash.len == RX_HASH_LEN;
+		if (hashed)
+			memcpy(h, d.receipt->body_hash.data, RX_HASH_LEN);
 		rx__receipt__free_unpacked(d.receipt, NULL);
 		rxrec_t *r = strlen(q->rxid) == RX_ID_LEN ? rx_get(&rxs, q->rxid) : NULL;
-		if (r == NULL) {
-			violation(rep, V_DISPENSE_LOST, NULL,
-				  "an acknowledged DISPENSE names no prescription");
+		if (r == NULL || !hashed || use < 1 || use > RX_MAX_USES) {
+			violation(rep, V_DISPENSE_LOST, r ? r->id : NULL,
+				  "an acknowledged %s names no prescription, use or record", rx_op_name(q->op));
 			continue;
 		}
-		if (use < 1 || use > RX_MAX_USES || !(r->uses_mask & (1u << use)))
+		const drec_t *seq[CHAIN_MAX];
+		int gap, n = use_records(&ds, r, use, seq, &gap), at = -1;
+		for (int k = 0; k < n && at < 0; k++)
+			if (memcmp(seq[k]->hash, h, RX_HASH_LEN) == 0)
+				at = k;
+		if (at < 0)
 			violation(rep, V_DISPENSE_LOST, r->id,
-				  "%s: DISPENSE of use %u acknowledged, no such dispense record", r->id, use);
-		else if (r->acked_uses & (1u << use))
+				  "%s: %s of use %u acknowledged to %s, but its record is not among the %d the "
+				  "use keeps",
+				  r->id, rx_op_name(q->op), use, w->client[q->client].name, n);
+		else if (seq[at]->kind != kind_of_op(q->op))
 			violation(rep, V_DISPENSE_LOST, r->id,
-				  "%s: use %u acknowledged as dispensed to two requests", r->id, use);
-		else
-			r->acked_uses |= 1u << use;
+				  "%s: %s of use %u acknowledged to %s, but its record is kept as a %s", r->id,
+				  rx_op_name(q->op), use, w->client[q->client].name, kind_name[seq[at]->kind]);
+		else if (q->op == RX_OP_DISPENSE && at > 0)
+			rep->redispenses_acked++; /* after a withdrawal, as the chain says */
 	}
 
 	/* 6. Per prescription: the state machine, and refusals that stayed so. */
@@ -909,6 +1284,7 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 		rxrec_t *r = &rxs.v[i];
 		if (!r->stored || r->issuer < 0)
 			continue;
+		check_chains(&ds, r, rep);
 		if (r->status_ok) /* (a failed STATUS is a violation already) */
 			replay(&es, r, rep);
 		compare_counts(w, &js, req_next, &es, r, rep);
@@ -923,6 +1299,7 @@ out:
 			conn_close(&conns[c]);
 	free(req_next);
 	free(es.v);
+	free(ds.v);
 	free(rxs.v);
 	free(rxs.slot);
 	journal_set_free(&js);

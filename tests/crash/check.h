@@ -18,8 +18,18 @@
  *    the state machine never breaks a rule (one claimer at a time, only the
  *    claimer releases or dispenses, ...) and ends in the state the broker
  *    reports; its dispense records are exactly uses 1..n, n = uses - uses_left;
- *  - every acknowledged DISPENSE is stored, and no (prescription, use) was
- *    acknowledged to two requests;
+ *  - every dispense record in the store opens with the data key and
+ *    verifies; the records of each use (the replaced ones an AMEND or
+ *    WITHDRAW kept, prescription + use + n, then the current one,
+ *    prescription + use) form a chain: a DISPENSE first and after each
+ *    withdrawal, every other record an AMEND or WITHDRAW of the same
+ *    pharmacy naming the one before it by its hash, no record twice (none
+ *    both current and superseded), no withdrawal current, no gap in n;
+ *    what each use keeps is what the audit log accepted for it, and the
+ *    issuer's STATUS lists exactly these records, superseded but the last;
+ *  - every acknowledged DISPENSE, AMEND and WITHDRAW is one of its use's
+ *    records (so a use dispensed again after a withdrawal was dispensed
+ *    once at a time), a withdrawal among the kept ones;
  *  - per prescription, client and op, the changes the audit log accepted are
  *    at least those acknowledged and at most those plus the requests whose
  *    outcome the client could not know: so no refused request took effect;
@@ -35,6 +45,7 @@ typedef enum {
 	V_SUBMIT_LOST,        /* an acknowledged submit not stored, or not found by its issuer */
 	V_DISPENSE_LOST,      /* an acknowledged dispense not stored, or acknowledged twice */
 	V_DISPENSE_RECORDS,   /* dispense records that are not the accepted dispenses */
+	V_CHAIN,              /* a use's records are not a chain (a record both current and superseded, ...) */
 	V_STATE,              /* a broken rule of the state machine, or a final state that does not follow */
 	V_REFUSED_EFFECT,     /* more changes accepted than told of or unknown: a refusal took effect */
 	V_REFUSAL_UNRECORDED, /* a refusal a client was told of is not in the audit log */
@@ -47,9 +58,14 @@ typedef enum {
 
 typedef struct {
 	long journal_lines, requests, replied, ok, refused, lost, resent, crossed_restart, late, late_ok;
-	long refusals[6][RX_WIRE_LAST + 1]; /* by op (1..5) and code */
+	long refusals[RX_OP_LAST + 1][RX_WIRE_LAST + 1]; /* by op and code */
 	long submits_acked, submits_found, stored_rx, stored_unacked, statuses;
 	long dispenses_acked, dispense_records, dispensed_rx;
+	long amends_acked, withdraws_acked, redispenses_acked; /* redispenses: of a withdrawn use */
+	long amends_crossed; /* acknowledged AMENDs and WITHDRAWs resent across a restart */
+	long records_current, records_kept, records_opened; /* dispense rows in the store */
+	long uses_chained;  /* uses with more than one record, their chain checked */
+	long status_lists;  /* STATUS replies whose dispense list matched the store's records */
 	long changes_replayed; /* accepted changes in the audit log, replayed */
 	long replies_resent, replies_identical;
 	long audit_entries; /* as rxctl audit verify counted them */

@@ -2,7 +2,7 @@
  * and check that nothing acknowledged was lost and nothing was done twice.
  *
  *   rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]
- *            [--max-kill-ms MS] [--seed N] [--keep]
+ *            [--max-kill-ms MS] [--seed N] [--keep] [--tamper] [--last-use-only]
  *
  * Needs RXD (the rxd binary) and RXCTL (rxctl) in the environment; deploy/rx
  * crash and the meson test set both.  Exit 0 when every check passed, 1 on
@@ -39,7 +39,7 @@ static crash_world_t world;
 static void usage(void)
 {
 	fputs("usage: rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]\n"
-	      "                [--max-kill-ms MS] [--seed N] [--keep] [--tamper]\n"
+	      "                [--max-kill-ms MS] [--seed N] [--keep] [--tamper] [--last-use-only]\n"
 	      "  --cycles N       SIGKILL and restart rxd N times under load (default 20)\n"
 	      "  --clinics N      clinic clients (default 2)\n"
 	      "  --pharmacies N   pharmacy clients (default 3)\n"
@@ -49,6 +49,8 @@ static void usage(void)
 	      "  --keep           keep the run's directory (data dir, journals, rxd.log)\n"
 	      "  --tamper         test the checker: damage the store and a journal after the run;\n"
 	      "                   exit 0 only if the checker finds every fault\n"
+	      "  --last-use-only  withdraw only a prescription's last use (by default any use\n"
+	      "                   just dispensed, while another pharmacy may claim the next)\n"
 	      "RXD and RXCTL name the rxd and rxctl binaries.\n",
 	      stderr);
 }
@@ -141,18 +143,23 @@ static int populate(crash_world_t *w, int clinics, int pharmacies, int patients)
 	return 0;
 }
 
-/* Requests rxd's log shows answered from the stored replies so far. */
-static long count_replays(const char *data)
+/* Requests rxd's log shows answered from the stored replies so far; of
+ * them AMENDs and WITHDRAWs into *amends. */
+static long count_replays(const char *data, long *amends)
 {
 	char path[400], *line = NULL;
 	size_t cap = 0;
 	long n = 0;
+	*amends = 0;
 	snprintf(path, sizeof path, "%s/rxd.log", data);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
 	while (getline(&line, &cap, f) > 0)
-		n += strstr(line, " replayed=1") != NULL;
+		if (strstr(line, " replayed=1") != NULL) {
+			n++;
+			*amends += strstr(line, " op=AMEND ") != NULL || strstr(line, " op=WITHDRAW ") != NULL;
+		}
 	free(line);
 	fclose(f);
 	return n;
@@ -181,6 +188,9 @@ int main(int argc, char **argv)
 			continue;
 		} else if (strcmp(a, "--tamper") == 0) {
 			tamper = 1;
+			continue;
+		} else if (strcmp(a, "--last-use-only") == 0) {
+			w->last_use_only = 1;
 			continue;
 		} else if (strcmp(a, "--cycles") == 0) {
 			dst = &cycles;
@@ -308,11 +318,11 @@ int main(int argc, char **argv)
 	int64_t load_ms = crash_ms() - t_load;
 
 	/* Once more, with no load: the checks see what a restart recovers. */
-	long replays = 0;
+	long replays = 0, replayed_amends = 0;
 	if (!failed) {
 		harness_stop(&w->h, SIGKILL);
 		__atomic_add_fetch(&w->epoch, 1, __ATOMIC_ACQ_REL);
-		replays = count_replays(data);
+		replays = count_replays(data, &replayed_amends);
 		if (tamper && tamper_apply(w, &faults) != 0) {
 			failed = 2;
 		} else if (harness_restart(&w->h) != 0) {
@@ -350,8 +360,8 @@ int main(int argc, char **argv)
 		printf("crash: %ld kills with SIGKILL in %.1f s of load; back up in %ld ms median, %ld ms max\n",
 		       kills, load_ms / 1000.0, kills ? sorted[kills / 2] : 0, kills ? sorted[kills - 1] : 0);
 		printf("crash: requests the broker answered from its stored replies during the run "
-		       "(committed before a kill, resent after it): %ld\n",
-		       replays);
+		       "(committed before a kill, resent after it): %ld, of them AMEND or WITHDRAW %ld\n",
+		       replays, replayed_amends);
 		printf("crash: requests %ld: answered %ld (OK %ld, refused %ld), outcome unknown %ld; "
 		       "resent after a timeout %ld (%ld across a restart), late duplicate replies %ld\n",
 		       rep.requests, rep.replied, rep.ok, rep.refused, rep.lost, rep.resent,
@@ -359,16 +369,27 @@ int main(int argc, char **argv)
 		printf("crash: acknowledged submits %ld, found by their issuer's STATUS %ld; stored prescriptions %ld "
 		       "(%ld from submits whose reply never came); STATUS checks %ld\n",
 		       rep.submits_acked, rep.submits_found, rep.stored_rx, rep.stored_unacked, rep.statuses);
-		printf("crash: acknowledged dispenses %ld; dispense records %ld in %ld prescriptions, each use once\n",
-		       rep.dispenses_acked, rep.dispense_records, rep.dispensed_rx);
+		printf("crash: acknowledged dispenses %ld (%ld of a withdrawn use), amends %ld, withdrawals %ld "
+		       "(of these two, resent across a restart %ld); "
+		       "current dispense records %ld in %ld prescriptions, each use once; replaced records kept "
+		       "%ld; %ld of the %ld opened and verified; uses with a chain of records %ld; STATUS lists "
+		       "matching the store %ld\n",
+		       rep.dispenses_acked, rep.redispenses_acked, rep.amends_acked, rep.withdraws_acked,
+		       rep.amends_crossed, rep.dispense_records, rep.dispensed_rx, rep.records_kept, rep.records_opened,
+		       rep.records_current + rep.records_kept, rep.uses_chained, rep.status_lists);
+		long late_amends = rep.refusals[RX_OP_AMEND][RX_PERMISSION_DENIED] +
+				   rep.refusals[RX_OP_AMEND][RX_NOT_LATEST] +
+				   rep.refusals[RX_OP_WITHDRAW][RX_PERMISSION_DENIED] +
+				   rep.refusals[RX_OP_WITHDRAW][RX_NOT_LATEST];
 		printf("crash: refusals checked not to have taken effect: CLAIM ALREADY_CLAIMED %ld, "
-		       "DISPENSE ALREADY_DISPENSED %ld, DISPENSE PERMISSION_DENIED %ld, other %ld\n",
+		       "DISPENSE ALREADY_DISPENSED %ld, DISPENSE PERMISSION_DENIED %ld, AMEND or WITHDRAW "
+		       "PERMISSION_DENIED or NOT_LATEST %ld, other %ld\n",
 		       rep.refusals[RX_OP_CLAIM][RX_ALREADY_CLAIMED],
 		       rep.refusals[RX_OP_DISPENSE][RX_ALREADY_DISPENSED],
-		       rep.refusals[RX_OP_DISPENSE][RX_PERMISSION_DENIED],
+		       rep.refusals[RX_OP_DISPENSE][RX_PERMISSION_DENIED], late_amends,
 		       rep.refused - rep.refusals[RX_OP_CLAIM][RX_ALREADY_CLAIMED] -
 			       rep.refusals[RX_OP_DISPENSE][RX_ALREADY_DISPENSED] -
-			       rep.refusals[RX_OP_DISPENSE][RX_PERMISSION_DENIED]);
+			       rep.refusals[RX_OP_DISPENSE][RX_PERMISSION_DENIED] - late_amends);
 		printf("crash: accepted changes replayed from the audit log %ld; acknowledged requests re-sent %ld, "
 		       "identical replies %ld; audit chain verified over %ld entries\n",
 		       rep.changes_replayed, rep.replies_resent, rep.replies_identical, rep.audit_entries);

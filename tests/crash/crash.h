@@ -46,6 +46,7 @@ typedef struct {
 	char journals[300]; /* work/journal */
 	uint64_t seed;
 	int resend_ms;  /* resend the same bytes after this long without a reply */
+	int last_use_only; /* --last-use-only: withdraw only a prescription's last use */
 	int give_up_ms; /* then give up: outcome unknown */
 
 	int nclients;

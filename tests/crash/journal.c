@@ -15,7 +15,7 @@
 
 int journal_op_parse(const char *s)
 {
-	for (int op = RX_OP_SUBMIT; op <= RX_OP_ACK; op++)
+	for (int op = RX_OP_SUBMIT; op <= RX_OP_LAST; op++)
 		if (strcmp(s, rx_op_name(op)) == 0)
 			return op;
 	return 0;

@@ -11,10 +11,13 @@
  *   L RID REPLY                              a later reply naming an earlier request
  *   X OP RID RXID SENDS                      gave up waiting: outcome unknown
  *
- * OP and STATUS are names (SUBMIT, ALREADY_CLAIMED), RID, FRAME and REPLY lower-
- * case hex, RXID a prescription id or "-" (for an A of a SUBMIT: the id the
- * receipt assigned), EPOCH the number of rxd kills so far when it was sent
- * (EPOCH0) or answered (EPOCH1). */
+ * OP and STATUS are names (SUBMIT .. WITHDRAW, ALREADY_CLAIMED), RID, FRAME
+ * and REPLY lower-case hex, RXID a prescription id or "-" (for an A of a
+ * SUBMIT: the id the receipt assigned), EPOCH the number of rxd kills so far
+ * when it was sent (EPOCH0) or answered (EPOCH1).  What a DISPENSE, AMEND or
+ * WITHDRAW was told is all in its A line: the frame carries the signed
+ * record (an AMEND's or WITHDRAW's names the record it replaces), the
+ * receipt its use and body hash, and a WITHDRAW's the new claim token. */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
@@ -82,7 +85,7 @@ int journal_load(const char *dir, const char *const *names, int nclients, journa
 jreq_t *journal_find(const journal_set_t *s, const uint8_t rid[RX_REQUEST_ID_LEN]);
 void journal_set_free(journal_set_t *s);
 
-/* "SUBMIT" .. "LOG" and back; 0 if unknown. */
+/* "SUBMIT" .. "WITHDRAW" and back; 0 if unknown. */
 int journal_op_parse(const char *s);
 /* A status name ("OK", "ALREADY_CLAIMED") and back; -1 if unknown. */
 int journal_status_parse(const char *s);

@@ -311,7 +311,14 @@ static void release(client_t *c, const char *id, const uint8_t *token, answer_t 
 	request(c, &call, NULL, id, a);
 }
 
-static void dispense(client_t *c, const char *id, const uint8_t *token, uint32_t use, answer_t *a)
+/* A dispense record of use for one of the three ops that carry one, signed
+ * bound to its call (its request id too), once: every resend, across
+ * restarts, carries the same frame.  DISPENSE: under token, the lines.
+ * AMEND: the same lines, a new note, replacing the record whose body hash
+ * is replaces.  WITHDRAW: no lines, reason NOT_COLLECTED, replacing it
+ * too. */
+static void record(client_t *c, int op, const char *id, const uint8_t *token, uint32_t use,
+		   const uint8_t *replaces, answer_t *a)
 {
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
 	Rx__Item it;
@@ -327,16 +334,98 @@ static void dispense(client_t *c, const char *id, const uint8_t *token, uint32_t
 	d.use = use;
 	d.pharmacy_key.data = c->me->key.pk;
 	d.pharmacy_key.len = RX_KEY_LEN;
-	d.n_lines = 1;
+	d.n_lines = op == RX_OP_WITHDRAW ? 0 : 1;
 	d.lines = lines;
-	d.notes = (char *)"";
-	call.op = RX__OP__DISPENSE;
+	d.notes = (char *)(op == RX_OP_AMEND	  ? "corrected: the patient's own pill box"
+			   : op == RX_OP_WITHDRAW ? "not collected"
+						  : "");
+	if (op != RX_OP_DISPENSE) {
+		d.replaces.data = (uint8_t *)replaces;
+		d.replaces.len = RX_HASH_LEN;
+	}
+	if (op == RX_OP_WITHDRAW)
+		d.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	call.op = (Rx__Op)op;
 	call.prescription_id = (char *)id;
-	call.claim_token.data = (uint8_t *)token;
-	call.claim_token.len = RX_TOKEN_LEN;
-	/* The record is signed bound to this call (its request id too), once:
-	 * every resend, across restarts, carries the same frame. */
+	if (op == RX_OP_DISPENSE) {
+		call.claim_token.data = (uint8_t *)token;
+		call.claim_token.len = RX_TOKEN_LEN;
+	}
 	request(c, &call, &d.base, id, a);
+}
+
+static void dispense(client_t *c, const char *id, const uint8_t *token, uint32_t use, answer_t *a)
+{
+	record(c, RX_OP_DISPENSE, id, token, use, NULL, a);
+}
+
+/* After a record of id was acknowledged (b: its OK receipt, a DISPENSE's or
+ * an AMEND's, which this frees), as a pharmacist who finds a mistake might:
+ * one time in five correct it (AMEND, replacing it by the receipt's body
+ * hash), one in five take it back (WITHDRAW, NOT_COLLECTED) and dispense
+ * the use again under the claim token the withdrawal's receipt gives; else,
+ * a quarter of the time, send a second dispense of the same use (a new
+ * request, which must be refused).  A few steps at most: a use keeps at
+ * most 16 records.
+ *
+ * Any use just dispensed may be withdrawn, so another pharmacy may hold the
+ * claim of the next use, or the prescriber have cancelled, in between: rxd
+ * refuses the WITHDRAW then (ALREADY_CLAIMED, CANCELLED; README.md,
+ * "Found", on the rxd that did not); --last-use-only withdraws only a
+ * prescription's last use. */
+static void follow_up(client_t *c, const char *id, uint8_t token[RX_TOKEN_LEN], answer_t *b)
+{
+	crash_world_t *w = c->w;
+	uint8_t latest[RX_HASH_LEN];
+	answer_t x;
+
+	for (int step = 0; step < 4; step++) {
+		uint32_t use = b->receipt->use;
+		int last_use = b->receipt->state == RX__STATE__DISPENSED;
+		if (last_use)
+			pool_close(w, id);
+		if (b->receipt->body_hash.len != RX_HASH_LEN)
+			break;
+		memcpy(latest, b->receipt->body_hash.data, RX_HASH_LEN);
+		answer_free(b);
+		uint32_t pick = stopping(w) ? 8 : rnd(c, 20); /* 8: nothing more */
+		if (pick < 4) {
+			record(c, RX_OP_AMEND, id, NULL, use, latest, b);
+			if (b->status != RX_OK)
+				break;
+			continue;
+		}
+		if (pick >= 8 || (!last_use && w->last_use_only)) {
+			/* The same use again, as a confused pharmacy system would. */
+			if (pick >= 15) {
+				dispense(c, id, token, use, &x);
+				answer_free(&x);
+			}
+			return;
+		}
+		record(c, RX_OP_WITHDRAW, id, NULL, use, latest, &x);
+		if (x.status != RX_OK || x.receipt->claim_token.len != RX_TOKEN_LEN) {
+			answer_free(&x);
+			return;
+		}
+		/* The use is back, claimed by us under a new token. */
+		memcpy(token, x.receipt->claim_token.data, RX_TOKEN_LEN);
+		use = x.receipt->use;
+		answer_free(&x);
+		dispense(c, id, token, use, b);
+		if (b->status == RX_CANCELLED) {
+			answer_free(b);
+			release(c, id, token, &x);
+			answer_free(&x);
+			pool_close(w, id);
+			return;
+		}
+		if (b->status != RX_OK)
+			break;
+	}
+	if (b->status == RX_OK && b->receipt->state == RX__STATE__DISPENSED)
+		pool_close(w, id);
+	answer_free(b);
 }
 
 static void pharmacy_round(client_t *c)
@@ -370,15 +459,7 @@ static void pharmacy_round(client_t *c)
 		}
 		dispense(c, e.id, token, use, &b);
 		if (b.status == RX_OK) {
-			if (b.receipt->state == RX__STATE__DISPENSED)
-				pool_close(w, e.id);
-			answer_free(&b);
-			/* The same use again, as a confused pharmacy system would:
-			 * a new request, which must be refused. */
-			if (rnd(c, 4) == 0) {
-				dispense(c, e.id, token, use, &b);
-				answer_free(&b);
-			}
+			follow_up(c, e.id, token, &b);
 		} else if (b.status == RX_CANCELLED) {
 			/* Cancelled while we held it: give it back, it becomes CANCELLED. */
 			answer_free(&b);

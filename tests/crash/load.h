@@ -2,7 +2,9 @@
  *
  * A clinic submits prescriptions (with a patient's card) and now and then
  * cancels one of its own.  A pharmacy claims a recent prescription (racing the
- * others for it), then releases or dispenses it; sometimes it tries a second
+ * others for it), then releases or dispenses it; sometimes it then amends
+ * the record it was acknowledged, or withdraws it and dispenses the use
+ * again under the withdrawal's claim token; sometimes it tries a second
  * dispense of what it just dispensed, or a dispense with a claim token it
  * does not hold, which must both be refused.  Every request is built once
  * and resent with the same bytes until answered (conn.h); every reply is

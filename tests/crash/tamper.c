@@ -2,12 +2,14 @@
 #include "tamper.h"
 
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "journal.h"
 #include "rx.pb-c.h"
+#include "seal.h"
 
 /* How many requests of js name id (other than the one at skip). */
 static int naming(const journal_set_t *js, const char *id, size_t skip)
@@ -21,7 +23,17 @@ static int naming(const journal_set_t *js, const char *id, size_t skip)
 static int taken(const tamper_t *t, const char *id)
 {
 	return strcmp(t->submit_lost, id) == 0 || strcmp(t->dispense_lost, id) == 0 ||
-	       strcmp(t->dispense_extra, id) == 0 || strcmp(t->claim_refused, id) == 0;
+	       strcmp(t->dispense_extra, id) == 0 || strcmp(t->claim_refused, id) == 0 ||
+	       strcmp(t->superseded, id) == 0;
+}
+
+/* How many requests of js name id with op. */
+static int naming_op(const journal_set_t *js, const char *id, int op)
+{
+	int n = 0;
+	for (size_t i = 0; i < js->n; i++)
+		n += js->req[i].op == op && strcmp(js->req[i].rxid, id) == 0;
+	return n;
 }
 
 static int acked(const jreq_t *r, int op)
@@ -29,7 +41,7 @@ static int acked(const jreq_t *r, int op)
 	return r->op == op && r->outcome == JR_REPLIED && r->status == RX_OK && strlen(r->rxid) == RX_ID_LEN;
 }
 
-/* The use an acknowledged DISPENSE's receipt names; 0 if none. */
+/* The use an acknowledged DISPENSE's or AMEND's receipt names; 0 if none. */
 static uint32_t use_of(const jreq_t *r)
 {
 	uint32_t use = 0;
@@ -50,10 +62,21 @@ static int choose(const journal_set_t *js, tamper_t *t, const jreq_t **claim, ui
 	for (size_t i = 0; i < js->n && !t->submit_lost[0]; i++)
 		if (acked(&js->req[i], RX_OP_SUBMIT) && naming(js, js->req[i].rxid, i) == 0)
 			memcpy(t->submit_lost, js->req[i].rxid, RX_ID_LEN + 1);
+	/* Its current record is the DISPENSE's: never amended or withdrawn. */
 	for (size_t i = 0; i < js->n && !t->dispense_lost[0]; i++)
 		if (acked(&js->req[i], RX_OP_DISPENSE) && !taken(t, js->req[i].rxid) &&
+		    naming_op(js, js->req[i].rxid, RX_OP_AMEND) == 0 &&
+		    naming_op(js, js->req[i].rxid, RX_OP_WITHDRAW) == 0 &&
 		    (*use = use_of(&js->req[i])) >= 1 && *use <= RX_MAX_USES)
 			memcpy(t->dispense_lost, js->req[i].rxid, RX_ID_LEN + 1);
+	/* An amended use never withdrawn: it has a current record and the one
+	 * the AMEND replaced. */
+	for (size_t i = 0; i < js->n && !t->superseded[0]; i++) {
+		const jreq_t *r = &js->req[i];
+		if (acked(r, RX_OP_AMEND) && !taken(t, r->rxid) && naming_op(js, r->rxid, RX_OP_WITHDRAW) == 0 &&
+		    (t->superseded_use = use_of(r)) >= 1 && t->superseded_use <= RX_MAX_USES)
+			memcpy(t->superseded, r->rxid, RX_ID_LEN + 1);
+	}
 	/* A prescription nobody tried to dispense: a record for it is extra. */
 	for (size_t i = 0; i < js->n && !t->dispense_extra[0]; i++) {
 		const jreq_t *s = &js->req[i];
@@ -74,8 +97,9 @@ static int choose(const journal_set_t *js, tamper_t *t, const jreq_t **claim, ui
 			*claim = r;
 		}
 	}
-	return t->submit_lost[0] && t->dispense_lost[0] && t->dispense_extra[0] && t->claim_refused[0] ? 0
-												       : -1;
+	int all = t->submit_lost[0] && t->dispense_lost[0] && t->dispense_extra[0] && t->claim_refused[0] &&
+		  t->superseded[0];
+	return all ? 0 : -1;
 }
 
 static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
@@ -125,6 +149,36 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 		goto out;
 	dkey[8] = 1;
 	if (mdb_put(txn, held, &k, &nv, MDB_NOOVERWRITE) != 0)
+		goto out;
+
+	/* The record the AMEND replaced (the use's last replaced one) over the
+	 * use's current record, sealed again under the current key, as rxd
+	 * would have written it: only what it says can give it away. */
+	uint8_t ckey[9], hkey[10], dk[SEAL_KEY_LEN], *plain = NULL, *sealed = NULL;
+	size_t plen = 0, slen = 0;
+	int top = 0;
+	if (crash_rx_key(dir, t->superseded, ckey) != 0 || seal_key_load(dir, dk) != 0)
+		goto out;
+	ckey[8] = (uint8_t)t->superseded_use;
+	memcpy(hkey, ckey, 9);
+	MDB_val ck = {sizeof ckey, ckey}, hk = {sizeof hkey, hkey}, hv;
+	for (int n = 1; n < 16; n++) {
+		hkey[9] = (uint8_t)n;
+		if (mdb_get(txn, rx_db, &hk, &hv) != 0)
+			break;
+		top = n;
+	}
+	hkey[9] = (uint8_t)top;
+	int made = top > 0 && mdb_get(txn, rx_db, &ck, &v) == 0 && mdb_get(txn, rx_db, &hk, &hv) == 0 &&
+		   seal_open(dk, "dispenses", hkey, sizeof hkey, hv.mv_data, hv.mv_size, &plain, &plen) == 0 &&
+		   seal_close(dk, "dispenses", ckey, sizeof ckey, plain, plen, &sealed, &slen) == 0;
+	MDB_val sv = {slen, sealed};
+	if (made)
+		made = mdb_put(txn, rx_db, &ck, &sv, 0) == 0;
+	free(plain);
+	free(sealed);
+	sodium_memzero(dk, sizeof dk);
+	if (!made)
 		goto out;
 
 	/* One byte of one entry's institution code: it still decodes, names
@@ -228,9 +282,11 @@ int tamper_apply(const crash_world_t *w, tamper_t *t)
 	} else if (tamper_journal(w, claim) != 0) {
 		printf("crash: tamper: could not rewrite the journal\n");
 	} else {
-		printf("crash: tamper: deleted %s, deleted a dispense record of %s, added one to %s, altered an "
-		       "audit entry, journaled an accepted CLAIM of %s as refused\n",
-		       t->submit_lost, t->dispense_lost, t->dispense_extra, t->claim_refused);
+		printf("crash: tamper: deleted %s, deleted a dispense record of %s, added one to %s, made a "
+		       "replaced record of %s use %u current, altered an audit entry, journaled an accepted "
+		       "CLAIM of %s as refused\n",
+		       t->submit_lost, t->dispense_lost, t->dispense_extra, t->superseded, t->superseded_use,
+		       t->claim_refused);
 		ret = 0;
 	}
 	journal_set_free(&js);
@@ -254,6 +310,7 @@ int tamper_found(const tamper_t *t, const check_report_t *rep)
 		{"the lost submit", named(rep, V_SUBMIT_LOST, t->submit_lost)},
 		{"the lost dispense record", named(rep, V_DISPENSE_LOST, t->dispense_lost)},
 		{"the extra dispense record", named(rep, V_DISPENSE_RECORDS, t->dispense_extra)},
+		{"the record both current and superseded", named(rep, V_CHAIN, t->superseded)},
 		{"the altered audit entry", named(rep, V_AUDIT, NULL)},
 		{"the refusal that took effect", named(rep, V_REFUSED_EFFECT, t->claim_refused)},
 	};

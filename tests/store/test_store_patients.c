@@ -1023,6 +1023,37 @@ START_TEST(amend_and_withdraw)
 }
 END_TEST
 
+/* A WITHDRAW never takes a claim from another pharmacy, nor undoes a
+ * cancel (found by the crash harness; proto/README 5.12). */
+START_TEST(withdraw_respects_claims_and_cancels)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t h[RX_HASH_LEN], token[RX_TOKEN_LEN];
+	static const char *const same[] = {"2171022F1029"};
+	static const drug_t d[] = {{"2171022F1029", 7}};
+	const int asw[] = {STORE_LINE_AS_WRITTEN};
+	world_open(&w);
+	prescribe_uses(&w, 7, 2, NULL, T0, id);
+	ck_assert_int_eq(dispense_lines(&w, id, d, 1, asw, same, T0 + 60, &out), RX_OK);
+	ck_assert_uint_eq(records_of(&w, id, T0 + 61), 1);
+	memcpy(h, w.records[0].hash, RX_HASH_LEN);
+	/* another pharmacy claims use 2: the first may not take it back */
+	claim(&w, w.pharm2, id, T0 + 70, token);
+	ck_assert_int_eq(redo(&w, w.pharm, id, h, NULL, T0 + 80, &out), RX_ALREADY_CLAIMED);
+	ck_assert_int_eq(status_of(&w, w.doc, id, T0 + 81).state, RX_STATE_CLAIMED);
+	ck_assert_int_eq(apply(&w, mk_tok(&k, RX_OP_RELEASE, w.pharm2, id, token, T0 + 90), &out), RX_OK);
+	/* cancelled: the record may be amended, not withdrawn */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_CANCEL, w.doc, id, T0 + 100), &out), RX_OK);
+	ck_assert_int_eq(redo(&w, w.pharm, id, h, NULL, T0 + 110, &out), RX_CANCELLED);
+	ck_assert_int_eq(redo(&w, w.pharm, id, h, "2171022F1010", T0 + 120, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_CANCELLED);
+	world_close(&w);
+}
+END_TEST
+
 TCase *store_patients_tcase(void)
 {
 	TCase *tc = world_tcase("patients");
@@ -1043,5 +1074,6 @@ TCase *store_patients_tcase(void)
 	tcase_add_test(tc, divided_parts);
 	tcase_add_test(tc, no_refill_drugs);
 	tcase_add_test(tc, amend_and_withdraw);
+	tcase_add_test(tc, withdraw_respects_claims_and_cancels);
 	return tc;
 }
