@@ -148,7 +148,8 @@ rx_err_t st_patient_entries(MDB_txn *txn, store_t *s, const char *patient, size_
 	if (err == RX_OK)
 		err = st_each_patient_id(txn, s, patient, add_rx_seqs, &q);
 	if (err == RX_OK) {
-		qsort(q.seq, q.n, sizeof *q.seq, cmp_seq);
+		if (q.n) /* q.seq is NULL when there is none: qsort must not see it */
+			qsort(q.seq, q.n, sizeof *q.seq, cmp_seq);
 		/* the newest max, oldest first */
 		for (size_t i = q.n > max ? q.n - max : 0; i < q.n && err == RX_OK; i++) {
 			uint8_t key[8];
