@@ -2,6 +2,7 @@
 #include "jobs.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,16 @@ rx_err_t jobs_start(jobs_t *j, const void *identity, size_t idlen, const uint8_t
 	sl->err = RX_SYSTEM;
 	sl->status = RX_UNAVAILABLE;
 	sl->op = 0;
-	if (pthread_create(&sl->thread, NULL, run, sl) != 0) {
+	/* SIGTERM and SIGINT are the loop's (rxd.c): the job's thread, and the
+	 * copy thread LMDB starts from it, inherit them blocked. */
+	sigset_t stop_signals, mask;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &mask);
+	int rc = pthread_create(&sl->thread, NULL, run, sl);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (rc != 0) {
 		free(sl->frame);
 		sl->frame = NULL;
 		return RX_UNAVAILABLE;

@@ -50,7 +50,9 @@ typedef struct {
 	rx_err_t status;    /* for the log */
 	int op;
 	int64_t ms;         /* how long the job ran */
-	int failed;         /* no reply at all (out of memory): nothing to send */
+	int failed;         /* no reply could be made (out of memory): reply is
+			     * empty and the caller answers with a refusal of
+			     * its own, made beforehand */
 } jobs_result_t;
 
 /* On the loop thread: take one finished job if one is, record its operator

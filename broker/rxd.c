@@ -12,12 +12,15 @@
  * fsync (front.h).  Long operator requests (backup, audit walks) run as
  * jobs on threads of their own (jobs.h) and come back through the loop;
  * other admin requests and the minute's chores run on the store thread.
- * SIGTERM or SIGINT: stop accepting, answer what already arrived (for up to
- * two seconds), let the running jobs finish, sign the audit head, stop. */
+ * SIGTERM or SIGINT (taken by this thread only): stop accepting, answer what
+ * already arrived (for up to two seconds), let the running jobs finish, sign
+ * the audit head, let the admin peers read their replies and hang up (for up
+ * to two seconds), stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -62,17 +65,114 @@ static void log_admin(int op, rx_err_t status, long long job_ms)
 		log_line("admin_op=%s status=%s", name ? name->name : "-", rx_err_name(status));
 }
 
-/* Send the replies of the jobs that finished (jobs.h). */
-static void serve_jobs(void *sock, jobs_t *jobs)
+/* Send the replies of the jobs that finished (jobs.h).  A job whose reply
+ * could not be made (memory ran out) is answered with unavailable, packed
+ * at start: its client, which never resends a long request, would
+ * otherwise wait out its whole timeout. */
+static void serve_jobs(void *sock, jobs_t *jobs, const store_buf_t *unavailable)
 {
 	jobs_result_t r;
 	while (jobs_next(jobs, now_sec(), &r)) {
-		if (!r.failed && zmq_send(sock, r.identity, r.idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
+		const store_buf_t *reply = r.failed ? unavailable : &r.reply;
+		if (zmq_send(sock, r.identity, r.idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
 			zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-			zmq_send(sock, r.reply.data, r.reply.len, ZMQ_DONTWAIT);
+			zmq_send(sock, reply->data, reply->len, ZMQ_DONTWAIT);
 		}
 		store_buf_free(&r.reply);
 		log_admin(r.op, r.failed ? RX_UNAVAILABLE : r.status, (long long)r.ms);
+	}
+}
+
+/* The admin connections open now, by descriptor, as the admin socket's
+ * monitor reports them.  rxd closes the admin socket only once they hung up
+ * (or two seconds passed): rxctl's socket (ZMQ_IMMEDIATE) throws away a
+ * reply it has received but not yet read when the connection drops, so
+ * closing right after the last reply (a job's, at SIGTERM) loses it
+ * whenever the client's thread is a little late.  A connection accepted
+ * before the monitor started is not known and not waited for. */
+#define PEERS_MAX 64
+#define PEERS_EP "inproc://rxd-admin-peers"
+typedef struct {
+	void *events;       /* PAIR: the monitor's events; NULL if not watching */
+	int fd[PEERS_MAX];  /* open connections (the first PEERS_MAX) */
+	int n;
+} peers_t;
+
+static void peers_watch(peers_t *p, void *ctx, void *admin)
+{
+	/* Unbounded: the monitor sends blocking, from the I/O thread. */
+	int zero = 0;
+	p->n = 0;
+	p->events = NULL;
+	if (zmq_socket_monitor(admin, PEERS_EP, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+		goto fail;
+	if ((p->events = zmq_socket(ctx, ZMQ_PAIR)) == NULL)
+		goto fail;
+	zmq_setsockopt(p->events, ZMQ_RCVHWM, &zero, sizeof zero);
+	zmq_setsockopt(p->events, ZMQ_LINGER, &zero, sizeof zero);
+	if (zmq_connect(p->events, PEERS_EP) == 0)
+		return;
+fail:
+	log_line("event=admin_peers_unwatched error=\"%s\"", zmq_strerror(zmq_errno()));
+	if (p->events)
+		zmq_close(p->events);
+	p->events = NULL;
+	zmq_socket_monitor(admin, NULL, 0);
+}
+
+/* Take every waiting event: an accept adds its descriptor, a disconnect
+ * removes it. */
+static void peers_update(peers_t *p)
+{
+	for (;;) {
+		zmq_msg_t m;
+		uint16_t event = 0;
+		uint32_t fd = 0;
+		zmq_msg_init(&m);
+		if (p->events == NULL || zmq_msg_recv(&m, p->events, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			return;
+		}
+		/* v1 events: the event and a value (here the descriptor) in the
+		 * first frame, the endpoint in the second */
+		if (zmq_msg_size(&m) == sizeof event + sizeof fd) {
+			memcpy(&event, zmq_msg_data(&m), sizeof event);
+			memcpy(&fd, (uint8_t *)zmq_msg_data(&m) + sizeof event, sizeof fd);
+		}
+		while (zmq_msg_more(&m) && zmq_msg_recv(&m, p->events, ZMQ_DONTWAIT) >= 0)
+			;
+		zmq_msg_close(&m);
+		if (event == ZMQ_EVENT_ACCEPTED && p->n < PEERS_MAX) {
+			p->fd[p->n++] = (int)fd;
+		} else if (event == ZMQ_EVENT_DISCONNECTED) {
+			for (int i = 0; i < p->n; i++)
+				if (p->fd[i] == (int)fd) {
+					p->fd[i] = p->fd[--p->n];
+					break;
+				}
+		}
+	}
+}
+
+/* At the stop: wait until the admin peers hung up, for at most ms, then
+ * stop watching. */
+static void peers_wait_gone(peers_t *p, void *admin, int ms)
+{
+	int64_t until = now_us() + (int64_t)ms * 1000;
+	peers_update(p);
+	if (p->n)
+		log_line("event=stopping_waits admin_peers=%d", p->n);
+	while (p->n && now_us() < until) {
+		zmq_pollitem_t it = {p->events, 0, ZMQ_POLLIN, 0};
+		zmq_poll(&it, 1, 100);
+		peers_update(p);
+	}
+	if (p->n)
+		log_line("event=admin_peers_left count=%d", p->n);
+	if (p->events) {
+		zmq_socket_monitor(admin, NULL, 0);
+		zmq_close(p->events);
+		p->events = NULL;
 	}
 }
 
@@ -150,6 +250,15 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The stop signals are this thread's: blocked while it starts the verify
+	 * workers, which inherit the mask (jobs block them likewise, jobs.c), so
+	 * that the signal always breaks this thread's poll and never lands in a
+	 * worker's blocking call.  ZeroMQ's threads block every signal. */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
 	char pkhex[2 * RX_KEY_LEN + 1];
 	rx_hex(key->pk, RX_KEY_LEN, pkhex);
@@ -178,25 +287,37 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rxd: cannot start the operator jobs' socket\n");
 		return 1;
 	}
+	store_buf_t unavailable = {0};
+	if (admin_refusal(RX_UNAVAILABLE, "rxd ran out of memory for the reply; try again", &unavailable) !=
+	    RX_OK) {
+		fprintf(stderr, "rxd: out of memory\n");
+		return 1;
+	}
+	peers_t peers;
+	peers_watch(&peers, r.ctx, r.admin);
+	/* A stop signal that came while blocked is taken here. */
+	pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 	log_line("event=ready version=%s listen=%s admin=%s broker_key=%s curve_key=%s pid=%d "
 		 "config=%s map_size_mib=%llu verify_threads=%d",
 		 RX_VERSION, r.bound, r.admin_ep, pkhex, r.curve_pub, (int)getpid(),
 		 r.config_path ? r.config_path : "-", r.cfg.map_size_mib, nverify);
 
 	/* loop */
-	enum { P_FRONT, P_ADMIN, P_ZAP, P_DONE, P_JOBS, P_METRICS };
+	enum { P_FRONT, P_ADMIN, P_ZAP, P_DONE, P_JOBS, P_PEERS, P_METRICS };
 	zmq_pollitem_t items[] = {{r.front, 0, ZMQ_POLLIN, 0},
 				  {r.admin, 0, ZMQ_POLLIN, 0},
 				  {r.zap, 0, ZMQ_POLLIN, 0},
 				  {NULL, front_workers_fd(f), ZMQ_POLLIN, 0},
 				  {jobs_socket(jobs), 0, ZMQ_POLLIN, 0},
+				  /* not watching: fd -1, which poll skips */
+				  {peers.events, -1, peers.events ? ZMQ_POLLIN : 0, 0},
 				  {r.metrics, 0, ZMQ_POLLIN, 0}};
 	int64_t next_chores = now_sec() + 60, next_trim = now_sec() + 5;
 	long wait_ms = 1000;
 	while (!stopping) {
 		/* A full ring stops reading: clients wait in ZeroMQ's queues. */
 		items[P_FRONT].events = front_room(f) ? ZMQ_POLLIN : 0;
-		int rc = zmq_poll(items, r.metrics ? 6 : 5, wait_ms);
+		int rc = zmq_poll(items, r.metrics ? 7 : 6, wait_ms);
 		/* Give freed heap back to the system: requests allocate and free
 		 * in many sizes, on several threads, and glibc keeps what it freed, so
 		 * without this the resident size creeps up under steady load. */
@@ -228,7 +349,9 @@ int main(int argc, char **argv)
 		if (items[P_ADMIN].revents & ZMQ_POLLIN)
 			serve_admin(r.admin, &a, jobs);
 		if (items[P_JOBS].revents & ZMQ_POLLIN)
-			serve_jobs(r.admin, jobs);
+			serve_jobs(r.admin, jobs, &unavailable);
+		if (items[P_PEERS].revents & ZMQ_POLLIN)
+			peers_update(&peers);
 		/* Handshakes are cheap to answer and every waiting one holds a
 		 * half-open connection: answer all that are waiting (up to a bound). */
 		for (int i = 0; i < 1024 && (items[P_ZAP].revents & ZMQ_POLLIN); i++) {
@@ -271,15 +394,19 @@ int main(int argc, char **argv)
 	while (jobs_running(jobs)) {
 		zmq_pollitem_t it = {jobs_socket(jobs), 0, ZMQ_POLLIN, 0};
 		zmq_poll(&it, 1, 1000);
-		serve_jobs(r.admin, jobs);
+		serve_jobs(r.admin, jobs, &unavailable);
 	}
 	jobs_destroy(&jobs);
+	store_buf_free(&unavailable);
 	front_watchers_destroy();
 	int signed_now = 0;
 	if (store_audit_sign(store, key->pk, key->sk, now_sec(), &signed_now) != RX_OK)
 		log_line("event=audit_sign_failed");
 	else if (signed_now)
 		log_line("event=audit_head_signed");
+	/* The last replies (a job's, just now) are read before the connections
+	 * close (peers_t). */
+	peers_wait_gone(&peers, r.admin, 2000);
 	boot_shutdown(&r);
 	log_line("event=stopped");
 	return 0;

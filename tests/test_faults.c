@@ -439,16 +439,16 @@ typedef struct {
 	const char *dir, *dest;
 	Rx__AdminReply *reply;
 	int done;
+	char msg[256];  /* rxc_admin's message: why there is no reply */
 } backup_call_t;
 
 static void *backup_thread(void *arg)
 {
 	backup_call_t *b = arg;
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
-	char msg[256];
 	q.op = RX__ADMIN_OP__BACKUP;
 	q.path = (char *)b->dest;
-	(void)rxc_admin(b->dir, 60000, &q, &b->reply, msg, sizeof msg);
+	(void)rxc_admin(b->dir, 60000, &q, &b->reply, b->msg, sizeof b->msg);
 	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
@@ -531,7 +531,7 @@ START_TEST(backup_runs_beside_requests)
 
 	harness_fault(&w.h, NULL);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_ptr_nonnull(call.reply);
+	ck_assert_msg(call.reply != NULL, "no reply to the backup (%s); see %s/rxd.log", call.msg, w.h.dir);
 	ck_assert_int_eq(call.reply->status, RX__STATUS__OK);
 	ck_assert_uint_gt(call.reply->backup_bytes, 0);
 	rx__admin_reply__free_unpacked(call.reply, NULL);
@@ -543,7 +543,8 @@ START_TEST(backup_runs_beside_requests)
 	ck_assert_int_eq(kill(w.h.pid, SIGTERM), 0);
 	harness_fault(&w.h, NULL);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_ptr_nonnull(call.reply);
+	ck_assert_msg(call.reply != NULL, "no reply to the backup at SIGTERM (%s); see %s/rxd.log", call.msg,
+		      w.h.dir);
 	ck_assert_int_eq(call.reply->status, RX__STATUS__OK);
 	rx__admin_reply__free_unpacked(call.reply, NULL);
 	int status = harness_stop(&w.h, SIGTERM);
@@ -556,6 +557,97 @@ START_TEST(backup_runs_beside_requests)
 	rxc_destroy(&w.cdoc);
 	rxc_destroy(&w.cph);
 	harness_cleanup(&w.h);
+}
+END_TEST
+
+/* Does rxd's log (the harness's DIR/rxd.log) hold needle? */
+static int log_has(const harness_t *h, const char *needle)
+{
+	char path[400], line[1024];
+	int found = 0;
+	snprintf(path, sizeof path, "%s/rxd.log", h->dir);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The last reply before the stop reaches a client that reads it late.  An
+ * admin client as rxctl makes it (a DEALER with ZMQ_IMMEDIATE) loses a reply
+ * it has received but not yet read if the connection drops first: so rxd
+ * keeps its end open until the client hung up.  The client here reads the
+ * backup's reply only well after rxd sent it, as a thread of a loaded
+ * machine may; rxd once exited at once and the reply was lost. */
+START_TEST(stop_waits_for_admin_reader)
+{
+	harness_t h;
+	char dest[300], hold[400], mark[400], ep[400];
+	const char *shim = getenv("RX_FAULT_SHIM");
+	ck_assert_ptr_nonnull(shim);
+	ck_assert_int_eq(harness_start_faulty(&h, shim), 0);
+	snprintf(dest, sizeof dest, "%s/bk", h.dir);
+	snprintf(hold, sizeof hold, "HOLD %s/", dest);
+	snprintf(mark, sizeof mark, "%s.held", h.fault_file);
+	unlink(mark);
+	harness_fault(&h, hold);
+
+	void *ctx = zmq_ctx_new();
+	void *s = zmq_socket(ctx, ZMQ_DEALER);
+	int one = 1, zero = 0;
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof one);
+	snprintf(ep, sizeof ep, "ipc://%s/admin.sock", h.dir);
+	ck_assert_int_eq(zmq_connect(s, ep), 0);
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	q.op = RX__ADMIN_OP__BACKUP;
+	q.path = dest;
+	uint8_t frame[512];
+	size_t len = rx__admin_request__pack(&q, frame);
+	zmq_pollitem_t out = {s, 0, ZMQ_POLLOUT, 0};
+	ck_assert_int_eq(zmq_poll(&out, 1, 10000), 1);
+	ck_assert_int_eq(zmq_send(s, "", 0, ZMQ_SNDMORE), 0);
+	ck_assert_int_eq(zmq_send(s, frame, len, 0), (int)len);
+
+	int64_t deadline = harness_ms() + 30000;
+	while (access(mark, F_OK) != 0) {
+		ck_assert_msg(harness_ms() < deadline, "the backup never started writing its copy");
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_int_eq(kill(h.pid, SIGTERM), 0);
+	harness_fault(&h, NULL);
+	/* rxd has sent the reply once it logged it; the client looks only later */
+	while (!log_has(&h, "admin_op=BACKUP")) {
+		ck_assert_msg(harness_ms() < deadline, "rxd never answered the backup (see %s/rxd.log)", h.dir);
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	struct timespec late = {0, 300 * 1000 * 1000};
+	nanosleep(&late, NULL);
+
+	zmq_pollitem_t in = {s, 0, ZMQ_POLLIN, 0};
+	ck_assert_msg(zmq_poll(&in, 1, 5000) == 1, "the backup's reply was lost at the stop (see %s/rxd.log)",
+		      h.dir);
+	zmq_msg_t m;
+	zmq_msg_init(&m);
+	do
+		ck_assert_int_ge(zmq_msg_recv(&m, s, 0), 0);
+	while (zmq_msg_more(&m));
+	Rx__AdminReply *r = rx__admin_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->status, RX__STATUS__OK);
+	rx__admin_reply__free_unpacked(r, NULL);
+	zmq_msg_close(&m);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	/* the client hung up: rxd stops without waiting out its bound */
+	int status = harness_stop(&h, SIGTERM);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(!log_has(&h, "event=admin_peers_left"));
+	harness_cleanup(&h);
 }
 END_TEST
 
@@ -583,6 +675,7 @@ int main(void)
 	tcase_add_test(tc, refusal_by_rolled_back_sibling);
 	tcase_add_test(tc, security_records_durable);
 	tcase_add_test(tc, backup_runs_beside_requests);
+	tcase_add_test(tc, stop_waits_for_admin_reader);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
