@@ -88,6 +88,7 @@
 #include "audit.h"
 #include "drugs.h"
 #include "records.pb-c.h"
+#include "rx.pb-c.h"
 #include "rx_ids.h"
 #include "store.h"
 
@@ -402,6 +403,19 @@ rx_err_t st_dispense(store_pending_t *ch);
 rx_err_t st_amend(store_pending_t *ch);
 rx_err_t st_withdraw(store_pending_t *ch);
 rx_err_t st_cancel(store_pending_t *ch);
+
+/* ---- dispense records (dispenses.c) ---- */
+
+/* The stored dispense row of (id, use) into *v, from rx or, written before
+ * format 3, from dispenses; with k its key (in dkey).  An LMDB code:
+ * MDB_NOTFOUND if the use has none. */
+int st_get_dispense(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
+		    uint8_t dkey[RX_ID_LEN + 1], MDB_val *k, MDB_val *v);
+
+/* A DISPENSE's or AMEND's lines against the prescribed items of p
+ * (proto/README 5.10), in rx.c: a refusal with ch->out->why, or RX_OK with
+ * any UNKNOWN_DRUG findings in ch->out. */
+rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p);
 
 /* The dispense record of one use of a prescription, opened; NULL if that
  * use has none (or it cannot be read).  The caller frees it. */
