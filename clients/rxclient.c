@@ -316,7 +316,7 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 			       ? RX_OK
 			       : fail(out, RX_SYSTEM, "the reply lacks the prescription's dispense records");
 	if (rc->op != RX__OP__STATUS || rc->uses_left > rc->uses ||
-	    r->n_dispenses > (size_t)RX_MAX_USES * 16)
+	    r->n_dispenses > (size_t)RX_MAX_USES * RX_USE_RECORDS)
 		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
 	uint8_t h[RX_HASH_LEN];
 	rx_dispenses_hash(r->dispenses, r->n_dispenses, h);

@@ -21,6 +21,9 @@
 
 #define RX_MAX_ITEMS 32
 #define RX_MAX_USES 3
+/* Dispense records a use keeps: its current one and up to 15 an AMEND or
+ * WITHDRAW replaced (proto/README 5.12). */
+#define RX_USE_RECORDS 16
 #define RX_MAX_VALID_DAYS 31
 #define RX_DEFAULT_VALID_DAYS 4
 #define RX_MAX_FRAME (256 * 1024) /* largest request or reply frame */

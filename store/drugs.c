@@ -51,6 +51,7 @@ typedef struct {
 typedef struct {
 	names_t names;
 	char strength[RX_INGREDIENT_MAX + 1];
+	int no_refill;
 } product_t;
 
 static rx_err_t product_of(MDB_txn *txn, const drugs_dbs_t *d, const char *code, product_t *p)
@@ -68,6 +69,7 @@ static rx_err_t product_of(MDB_txn *txn, const drugs_dbs_t *d, const char *code,
 	p->names.n = rx_ingredient_components(r->ingredient, p->names.comp, RX_MAX_COMPONENTS);
 	p->names.known = p->names.n > 0;
 	copy_text(p->strength, sizeof p->strength, r->strength);
+	p->no_refill = r->no_refill;
 	rxstore__drug_record__free_unpacked(r, NULL);
 	return RX_OK;
 }
@@ -251,19 +253,11 @@ done:
 rx_err_t drugs_refillable(MDB_txn *txn, const drugs_dbs_t *d, const store_item_t *items, size_t n,
 			  char *why, size_t whycap)
 {
+	product_t p;
 	for (size_t i = 0; i < n; i++) {
-		MDB_val k = key_of(items[i].drug_code), v;
-		int rc = mdb_get(txn, d->master, &k, &v);
-		if (rc == MDB_NOTFOUND)
-			continue;
-		if (rc != 0)
+		if (product_of(txn, d, items[i].drug_code, &p) != RX_OK)
 			return RX_UNAVAILABLE;
-		Rxstore__DrugRecord *r = decode(&v);
-		if (r == NULL)
-			return RX_UNAVAILABLE;
-		int no = r->no_refill;
-		rxstore__drug_record__free_unpacked(r, NULL);
-		if (no) {
+		if (p.no_refill) {
 			snprintf(why, whycap, "item %zu may not be on a refill prescription (the drug master "
 					      "marks it no_refill: a statutory limit on its days, or a patch)", i + 1);
 			return RX_NOT_REFILLABLE;

@@ -206,7 +206,7 @@ typedef struct {
 /* STATUS: one dispense record, as stored (see store_outcome_t): of each use
  * its records in order, the last current, the others superseded (amended
  * or withdrawn since, proto/README 5.12). */
-#define STORE_USE_RECORDS 16 /* records a use keeps: its current and 15 before */
+#define STORE_USE_RECORDS RX_USE_RECORDS
 typedef struct {
 	uint32_t use;                              /* 1..uses */
 	int superseded;
