@@ -36,6 +36,15 @@ static int naming_op(const journal_set_t *js, const char *id, int op)
 	return n;
 }
 
+/* How many requests of client in js name id with op. */
+static int client_naming_op(const journal_set_t *js, int client, const char *id, int op)
+{
+	int n = 0;
+	for (size_t i = 0; i < js->n; i++)
+		n += js->req[i].client == client && js->req[i].op == op && strcmp(js->req[i].rxid, id) == 0;
+	return n;
+}
+
 static int acked(const jreq_t *r, int op)
 {
 	return r->op == op && r->outcome == JR_REPLIED && r->status == RX_OK && strlen(r->rxid) == RX_ID_LEN;
@@ -88,11 +97,14 @@ static int choose(const journal_set_t *js, tamper_t *t, const jreq_t **claim, ui
 		if (!tried)
 			memcpy(t->dispense_extra, s->rxid, RX_ID_LEN + 1);
 	}
-	/* An accepted CLAIM sent once and answered once: nothing but its
-	 * journal line can make it read as refused. */
+	/* An accepted CLAIM sent once and answered once, the only CLAIM its
+	 * client sent for that prescription: nothing but its journal line can
+	 * make it read as refused, and no other request of that client can
+	 * count as of unknown outcome and so excuse the accepted one. */
 	for (size_t i = 0; i < js->n && !t->claim_refused[0]; i++) {
 		const jreq_t *r = &js->req[i];
-		if (acked(r, RX_OP_CLAIM) && r->sends == 1 && r->late == 0 && !taken(t, r->rxid)) {
+		if (acked(r, RX_OP_CLAIM) && r->sends == 1 && r->late == 0 && !taken(t, r->rxid) &&
+		    client_naming_op(js, r->client, r->rxid, RX_OP_CLAIM) == 1) {
 			memcpy(t->claim_refused, r->rxid, RX_ID_LEN + 1);
 			*claim = r;
 		}
