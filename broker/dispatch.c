@@ -397,13 +397,17 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		if (strcmp(rec->prescription_id, id) != 0)
 			GOTO_REFUSE(RX_INVALID, "the dispense record names another prescription");
 		for (size_t i = 0; i < rec->n_lines; i++) {
-			lines[i].outcome = (int)rec->lines[i]->outcome;
-			lines[i].drug_code = rec->lines[i]->handed ? rec->lines[i]->handed->drug_code : "";
+			const Rx__Line *l = rec->lines[i];
+			lines[i].item = l->item;
+			lines[i].outcome = (int)l->outcome;
+			lines[i].drug_code = l->handed ? l->handed->drug_code : "";
+			lines[i].quantity = l->handed ? l->handed->quantity : 0;
 		}
 		c.lines = lines;
 		c.n_lines = rec->n_lines;
 		c.replaces = rec->replaces.len ? rec->replaces.data : NULL;
 		c.use = rec->use;
+		c.part = rec->part;
 		c.body = req->dispense.data;
 		c.body_len = req->dispense.len;
 		c.signature = req->signature.data;

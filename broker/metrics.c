@@ -150,7 +150,7 @@ char *metrics_render(const metrics_t *m, const store_stats_t *st, int64_t now)
 	    st->space.nearly_full, (unsigned long long)(st->replies - st->replies_due),
 	    (unsigned long long)st->replies_due, (unsigned long long)(st->nonces - st->nonces_due),
 	    (unsigned long long)st->nonces_due);
-	for (int s = RX_STATE_ISSUED; s <= RX_STATE_EXPIRED; s++)
+	for (int s = RX_STATE_ISSUED; s <= RX_STATE_LAST; s++)
 		put(&t, "rx_prescriptions{state=\"%s\"} %llu\n", rx_state_name(s),
 		    (unsigned long long)st->by_state[s]);
 	put(&t, "# HELP rx_dispense_records Dispense records stored.\n# TYPE rx_dispense_records gauge\n"

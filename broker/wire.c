@@ -149,6 +149,7 @@ void wire_stats(const store_stats_t *s, Rx__Stats *st)
 	st->dispensed = s->by_state[RX_STATE_DISPENSED];
 	st->cancelled = s->by_state[RX_STATE_CANCELLED];
 	st->expired = s->by_state[RX_STATE_EXPIRED];
+	st->partially_dispensed = s->by_state[RX_STATE_PARTIAL];
 	st->dispense_records = s->dispense_records;
 	st->patients = s->patients;
 	st->keys = s->keys;

@@ -303,8 +303,9 @@ static rx_err_t fail(rxc_result_t *out, rx_err_t err, const char *msg)
 /* STATUS: every dispense record in the reply is a pharmacy's signed record
  * of this prescription, for the use the broker names, in use order; of each
  * use's records the last is current and those before it superseded
- * (amended or withdrawn, proto/README 5.12); the current records that are
- * not withdrawals are as many as the signed receipt says were dispensed;
+ * (amended or withdrawn, proto/README 5.12), but for parts that left items
+ * owed (5.13); the current records that neither withdraw nor leave items
+ * owed are as many as the signed receipt says were dispensed;
  * and the receipt's dispenses_hash covers them all with when and where each
  * was made (so nothing can be dropped, added or altered on the way). */
 static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
@@ -338,10 +339,13 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 		const Rx__DispenseInfo *next = i + 1 < r->n_dispenses ? r->dispenses[i + 1] : NULL;
 		int last_of_use = next == NULL || next->use != x->use;
 		if (x->use < 1 || x->use > rc->uses || x->use > RX_MAX_USES || (next && next->use < x->use) ||
-		    x->superseded == last_of_use || (d->use != 0 && d->use != x->use) ||
+		    x->superseded != (!last_of_use && d->part == 0) || (d->use != 0 && d->use != x->use) ||
 		    strcmp(d->prescription_id, rc->prescription_id) != 0)
 			return fail(out, RX_SYSTEM, "a dispense record in the reply is not of this prescription's uses");
-		dispensed += last_of_use && d->withdraw_reason == 0;
+		int owing = 0;
+		for (size_t l = 0; l < d->n_lines; l++)
+			owing |= d->lines[l]->outcome == RX__OUTCOME__PARTIAL;
+		dispensed += last_of_use && d->withdraw_reason == 0 && !owing;
 	}
 	if (dispensed != rc->uses - rc->uses_left)
 		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");

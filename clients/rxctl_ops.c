@@ -48,6 +48,8 @@ int rxctl_status(const rxctl_t *c, int op, char **args, int nargs)
 		(json_int_t)s->cards, "data_dir_bytes", (json_int_t)s->data_dir_bytes,
 		"requests_per_second", s->requests_per_second, "audit_entries",
 		(json_int_t)s->audit_entries);
+	json_object_set_new(json_object_get(o, "by_state"), "PARTIALLY_DISPENSED",
+			    json_integer((json_int_t)s->partially_dispensed));
 	json_object_set_new(o, "notices_pending", json_integer((json_int_t)s->notices_pending));
 	json_object_set_new(o, "nominations", json_integer((json_int_t)s->nominations));
 	json_object_set_new(o, "pseudonym_key", json_string(s->pseudonym_key));
@@ -66,7 +68,7 @@ int rxctl_status(const rxctl_t *c, int op, char **args, int nargs)
 		 "broker key        %s\n"
 		 "curve key (Z85)   %s\n"
 		 "requests served   %llu\n"
-		 "prescriptions     %llu  (issued %llu, claimed %llu, dispensed %llu, cancelled %llu, expired %llu)\n"
+		 "prescriptions     %llu  (issued %llu, claimed %llu, partially dispensed %llu, dispensed %llu, cancelled %llu, expired %llu)\n"
 		 "dispense records  %llu\n"
 		 "patients          %llu\n"
 		 "institutions      %llu\n"
@@ -82,7 +84,8 @@ int rxctl_status(const rxctl_t *c, int op, char **args, int nargs)
 		 "pseudonym key     %s\n",
 		 s->version, up, started, key, s->curve_key, (unsigned long long)s->requests,
 		 (unsigned long long)s->prescriptions, (unsigned long long)s->issued,
-		 (unsigned long long)s->claimed, (unsigned long long)s->dispensed,
+		 (unsigned long long)s->claimed, (unsigned long long)s->partially_dispensed,
+		 (unsigned long long)s->dispensed,
 		 (unsigned long long)s->cancelled, (unsigned long long)s->expired,
 		 (unsigned long long)s->dispense_records, (unsigned long long)s->patients,
 		 (unsigned long long)s->institutions, (unsigned long long)s->keys,
@@ -239,7 +242,7 @@ int rxctl_audit(const rxctl_t *c, int op, char **args, int nargs)
 
 static int state_parse(const char *s)
 {
-	for (int st = RX_STATE_ISSUED; st <= RX_STATE_EXPIRED; st++)
+	for (int st = RX_STATE_ISSUED; st <= RX_STATE_LAST; st++)
 		if (s && strcasecmp(s, rx_state_name(st)) == 0)
 			return st;
 	return 0;

@@ -15,7 +15,8 @@ _Static_assert((int)RX_STATE_ISSUED == RX__STATE__ISSUED &&
 		       (int)RX_STATE_CLAIMED == RX__STATE__CLAIMED &&
 		       (int)RX_STATE_DISPENSED == RX__STATE__DISPENSED &&
 		       (int)RX_STATE_CANCELLED == RX__STATE__CANCELLED_STATE &&
-		       (int)RX_STATE_EXPIRED == RX__STATE__EXPIRED_STATE,
+		       (int)RX_STATE_EXPIRED == RX__STATE__EXPIRED_STATE &&
+		       (int)RX_STATE_PARTIAL == RX__STATE__PARTIALLY_DISPENSED,
 	       "state");
 _Static_assert((int)RX_ROLE_PRESCRIBER == RX__ROLE__PRESCRIBER &&
 		       (int)RX_ROLE_PHARMACY == RX__ROLE__PHARMACY,
@@ -24,8 +25,8 @@ _Static_assert((int)RX_ROLE_PRESCRIBER == RX__ROLE__PRESCRIBER &&
 const char *rx_state_name(int state)
 {
 	static const char *const n[] = {"?", "ISSUED", "CLAIMED", "DISPENSED", "CANCELLED",
-					"EXPIRED"};
-	return state > 0 && state <= RX_STATE_EXPIRED ? n[state] : "?";
+					"EXPIRED", "PARTIALLY_DISPENSED"};
+	return state > 0 && state <= RX_STATE_LAST ? n[state] : "?";
 }
 
 const char *rx_role_name(int role)
@@ -169,11 +170,9 @@ static rx_err_t check_items(Rx__Item **items, size_t n, const char **why)
 
 /* One line of a dispense record, on its own (the broker matches it to the
  * prescribed item): which reasons go with which outcome is proto/README 5.10. */
-static rx_err_t check_line(const Rx__Line *l, size_t place, const char **why)
+static rx_err_t check_line(const Rx__Line *l, const char **why)
 {
 	const char *field;
-	if (l->item != place + 1)
-		FAIL(RX_INVALID, "a dispense record's lines must name the prescribed items 1..n in order");
 	switch (l->outcome) {
 	case RX__OUTCOME__AS_WRITTEN:
 		if (l->reason != RX__LINE_REASON__REASON_NONE && l->reason != RX__LINE_REASON__PATIENT_REQUEST)
@@ -194,8 +193,14 @@ static rx_err_t check_line(const Rx__Line *l, size_t place, const char **why)
 			FAIL(RX_INVALID, "an item not dispensed needs its reason: OUT_OF_STOCK, INQUIRY, "
 					 "PATIENT_DECLINED, LEFTOVER or OTHER_REASON");
 		return RX_OK;
+	case RX__OUTCOME__PARTIAL:
+		if (l->reason != RX__LINE_REASON__OUT_OF_STOCK && l->reason != RX__LINE_REASON__PATIENT_REQUEST &&
+		    l->reason != RX__LINE_REASON__OTHER_REASON)
+			FAIL(RX_INVALID, "an item handed over in part needs its reason: OUT_OF_STOCK, "
+					 "PATIENT_REQUEST or OTHER_REASON");
+		break;
 	default:
-		FAIL(RX_INVALID, "a line's outcome must be AS_WRITTEN, SUBSTITUTED or NOT_DISPENSED");
+		FAIL(RX_INVALID, "a line's outcome must be AS_WRITTEN, SUBSTITUTED, NOT_DISPENSED or PARTIAL");
 	}
 	if (l->handed == NULL)
 		FAIL(RX_INVALID, "a line handed over needs its handed item");
@@ -207,22 +212,39 @@ static rx_err_t check_line(const Rx__Line *l, size_t place, const char **why)
 	return RX_OK;
 }
 
-static rx_err_t check_lines(Rx__Line **lines, size_t n, const char **why)
+/* A record's lines: the prescribed items 1..n in order, or (a part after
+ * the first, 5.13) the items still owed, in order; a part that leaves
+ * nothing owed is the last, and the last part may close what is owed with
+ * nothing handed over. */
+static rx_err_t check_lines(Rx__Line **lines, size_t n, uint32_t part, const char **why)
 {
-	size_t handed = 0;
+	size_t handed = 0, partial = 0;
 	if (n == 0)
 		FAIL(RX_INVALID, "a dispense record needs one line per prescribed item");
 	if (n > RX_MAX_ITEMS)
 		FAIL(RX_INVALID, "more than 32 lines");
 	for (size_t i = 0; i < n; i++) {
-		rx_err_t err = check_line(lines[i], i, why);
+		if (part < 2 ? lines[i]->item != i + 1
+			     : lines[i]->item < 1 || lines[i]->item > RX_MAX_ITEMS ||
+				       (i && lines[i]->item <= lines[i - 1]->item))
+			FAIL(RX_INVALID, part < 2 ? "a dispense record's lines must name the prescribed items "
+						    "1..n in order"
+						  : "a part's lines must name the items still owed, in order");
+		rx_err_t err = check_line(lines[i], why);
 		if (err != RX_OK)
 			return err;
 		handed += lines[i]->outcome != RX__OUTCOME__NOT_DISPENSED;
+		partial += lines[i]->outcome == RX__OUTCOME__PARTIAL;
 	}
-	if (handed == 0)
+	if (handed == 0 && part < 2)
 		FAIL(RX_INVALID, "a dispense hands over at least one item (nothing to hand over: RELEASE "
 				 "the claim)");
+	if (partial && part == 0)
+		FAIL(RX_INVALID, "a record that leaves items owed is a part: part 1, 2, ...");
+	if (!partial && part == 1)
+		FAIL(RX_INVALID, "part 1 leaves an item owed (a use handed over at once is part 0)");
+	if (partial && part == RX_MAX_PARTS)
+		FAIL(RX_INVALID, "a use is handed over in at most 8 parts: the last leaves nothing owed");
 	return RX_OK;
 }
 
@@ -329,6 +351,9 @@ rx_err_t rx_check_dispense_op(const Rx__DispenseRecord *d, int op, const char **
 		FAIL(RX_INVALID, "an AMEND or WITHDRAW names the record it replaces: replaces is 32 bytes");
 	if (op == RX_OP_AMEND && d->withdraw_reason)
 		FAIL(RX_INVALID, "an AMEND is no withdrawal: withdraw_reason must be unset");
+	if (d->part > RX_MAX_PARTS || (op != RX_OP_DISPENSE && d->part))
+		FAIL(RX_INVALID, "part is 0..8, and 0 in an AMEND or WITHDRAW (a use handed over in parts "
+				 "is not amended)");
 	if (op == RX_OP_WITHDRAW) {
 		if (d->withdraw_reason < RX__WITHDRAW_REASON__DISPENSED_IN_ERROR ||
 		    d->withdraw_reason > RX__WITHDRAW_REASON__OTHER_WITHDRAWAL)
@@ -338,7 +363,7 @@ rx_err_t rx_check_dispense_op(const Rx__DispenseRecord *d, int op, const char **
 			FAIL(RX_INVALID, "a withdrawal hands nothing over: it has no lines");
 		return RX_OK;
 	}
-	return check_lines(d->lines, d->n_lines, why);
+	return check_lines(d->lines, d->n_lines, d->part, why);
 }
 
 uint32_t rx_use_days(const Rx__Prescription *p, uint32_t use)

@@ -32,6 +32,7 @@ _Static_assert((int)RX_NOT_YET_DUE == RX__STATUS__NOT_YET_DUE, "status");
 _Static_assert((int)RX_NOT_REFILLABLE == RX__STATUS__NOT_REFILLABLE, "status");
 _Static_assert((int)RX_NOT_LATEST == RX__STATUS__NOT_LATEST, "status");
 _Static_assert((int)RX_AMEND_WINDOW_CLOSED == RX__STATUS__AMEND_WINDOW_CLOSED, "status");
+_Static_assert((int)RX_PARTLY_DISPENSED == RX__STATUS__PARTLY_DISPENSED, "status");
 
 static const struct {
 	const char *name;
@@ -66,6 +67,7 @@ static const struct {
 	[RX_NOT_REFILLABLE] = {"NOT_REFILLABLE", "an item may not be on a refill prescription (a statutory limit on its days, or a patch)"},
 	[RX_NOT_LATEST] = {"NOT_LATEST", "only the current record of the latest dispensed use may be amended or withdrawn"},
 	[RX_AMEND_WINDOW_CLOSED] = {"AMEND_WINDOW_CLOSED", "the time to amend or withdraw this dispense has passed"},
+	[RX_PARTLY_DISPENSED] = {"PARTLY_DISPENSED", "part of this use has been handed over: its next part completes or closes it"},
 };
 
 int rx_err_is_wire(int code)

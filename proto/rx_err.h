@@ -40,7 +40,8 @@ typedef enum {
 	RX_NOT_REFILLABLE = 26,
 	RX_NOT_LATEST = 27,
 	RX_AMEND_WINDOW_CLOSED = 28,
-	RX_WIRE_LAST = RX_AMEND_WINDOW_CLOSED,
+	RX_PARTLY_DISPENSED = 29,
+	RX_WIRE_LAST = RX_PARTLY_DISPENSED,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

@@ -24,6 +24,9 @@
 /* Dispense records a use keeps: its current one and up to 15 an AMEND or
  * WITHDRAW replaced (proto/README 5.12). */
 #define RX_USE_RECORDS 16
+/* Parts a use may be handed over in (proto/README 5.13): the open ones are
+ * kept among the use's records, beside the current one. */
+#define RX_MAX_PARTS 8
 #define RX_MAX_VALID_DAYS 31
 #define RX_DEFAULT_VALID_DAYS 4
 #define RX_MAX_FRAME (256 * 1024) /* largest request or reply frame */
@@ -52,7 +55,9 @@ typedef enum {
 	RX_STATE_CLAIMED = 2,
 	RX_STATE_DISPENSED = 3,
 	RX_STATE_CANCELLED = 4,
-	RX_STATE_EXPIRED = 5
+	RX_STATE_EXPIRED = 5,
+	RX_STATE_PARTIAL = 6, /* part of the claimed use handed over, the rest owed */
+	RX_STATE_LAST = RX_STATE_PARTIAL /* states are 1..RX_STATE_LAST */
 } rx_state_t;
 
 typedef enum {

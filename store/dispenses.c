@@ -1,7 +1,8 @@
 /* dispenses: a prescription's dispense records, beside its record in rx
  * (store_int.h): the current one of each use, written once by a DISPENSE,
- * and those an AMEND or WITHDRAW replaced, kept in order (proto/README
- * 5.12); what STATUS reads of them; the AMEND and WITHDRAW steps. */
+ * and, kept in order before it, the parts of a use handed over in parts
+ * (proto/README 5.13) and those an AMEND or WITHDRAW replaced (5.12); what
+ * STATUS reads of them; the AMEND and WITHDRAW steps. */
 #include "store_int.h"
 
 #include <lmdb.h>
@@ -44,8 +45,8 @@ Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, 
 						   &rxstore__dispense_row__descriptor);
 }
 
-/* A use's superseded record number n (1..STORE_USE_RECORDS - 1): its key,
- * prescription + use + n, beside the current one (proto/README 5.12). */
+/* A use's kept record number n (1..STORE_USE_RECORDS - 1), superseded or
+ * a part: its key, prescription + use + n, beside the current one. */
 static int history_key(MDB_txn *txn, store_t *s, const char *id, uint32_t use, uint32_t n,
 		       uint8_t hkey[RX_ID_LEN + 2], MDB_val *k)
 {
@@ -60,7 +61,7 @@ static int history_key(MDB_txn *txn, store_t *s, const char *id, uint32_t use, u
 	return 0;
 }
 
-/* The use's superseded record n, or NULL (none, or it does not open). */
+/* The use's kept record n, or NULL (none, or it does not open). */
 static Rxstore__DispenseRow *history_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
 					 uint32_t n)
 {
@@ -72,8 +73,8 @@ static Rxstore__DispenseRow *history_row(MDB_txn *txn, store_t *s, const char *i
 						   &rxstore__dispense_row__descriptor);
 }
 
-/* How many superseded records the use keeps (the next one's number is
- * this + 1); an LMDB code. */
+/* How many records the use keeps before its current one (the next one's
+ * number is this + 1); an LMDB code. */
 static int history_count(MDB_txn *txn, store_t *s, const char *id, uint32_t use, uint32_t *n)
 {
 	uint8_t hkey[RX_ID_LEN + 2];
@@ -87,7 +88,8 @@ static int history_count(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Keep row as the use's superseded record number n. */
+/* Keep row as the use's record number n: superseded, or (row->part) an
+ * open part. */
 static int history_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, uint32_t n,
 		       Rxstore__DispenseRow *row)
 {
@@ -96,7 +98,20 @@ static int history_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, u
 	int rc = history_key(txn, s, id, use, n, hkey, &k);
 	if (rc == 0)
 		rc = st_put_sealed(s, txn, s->rx, "dispenses", &k, &row->base, MDB_NOOVERWRITE);
-	return rc == 0 ? st_rows_add(txn, s, "rx_superseded") : rc;
+	return rc == 0 ? st_rows_add(txn, s, row->part ? "rx_parts" : "rx_superseded") : rc;
+}
+
+/* See store_int.h. */
+int st_part_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, Rxstore__DispenseRow *row)
+{
+	uint32_t kept = 0;
+	int rc = history_count(txn, s, id, use, &kept);
+	if (rc != 0)
+		return rc;
+	/* room for the completing record after it */
+	if (kept + 2 >= STORE_USE_RECORDS)
+		return MDB_MAP_FULL;
+	return history_put(txn, s, id, use, kept + 1, row);
 }
 
 /* See store_int.h. */
@@ -167,9 +182,10 @@ rx_err_t st_load_dispenses(store_pending_t *ch)
 			d->body_len = row->body.len;
 			d->signature = row->signature.data;
 		}
-		/* the last record of a use is current, those before it superseded */
+		/* the last record of a use is current; those before it are
+		 * superseded, but for the parts that left items owing (5.13) */
 		for (size_t i = first; i + 1 < ch->ndrows; i++)
-			ch->disp[i].superseded = 1;
+			ch->disp[i].superseded = ch->drows[i]->part == 0;
 	}
 	return RX_OK;
 }
@@ -210,6 +226,8 @@ static rx_err_t latest_record(store_pending_t *ch, uint32_t *use, uint32_t *kept
 	rx_hash((*row)->body.data, (*row)->body.len, h);
 	if ((c->use && c->use != *use) || sodium_memcmp(h, c->replaces, RX_HASH_LEN) != 0)
 		RETURN_REFUSAL(RX_NOT_LATEST, "the record named is not the current record of the latest dispensed use");
+	if ((*row)->part)
+		RETURN_REFUSAL(RX_PARTLY_DISPENSED, "this use was handed over in parts: its records stand as they are");
 	if (c->now >= rx_valid_until((*row)->at, (int)(1 + ch->s->amend_days)))
 		RETURN_REFUSAL(RX_AMEND_WINDOW_CLOSED, "the time to amend or withdraw this dispense has passed (the end of the day after it, Japan time)");
 	if (history_count(ch->txn, ch->s, ch->id, *use, kept) != 0)
@@ -294,6 +312,9 @@ rx_err_t st_withdraw(store_pending_t *ch)
 	if (err == RX_OK && (r->state == RX_STATE_CANCELLED || r->cancel_pending)) {
 		out->why = "the prescriber cancelled this prescription: its dispense can be amended, not withdrawn";
 		err = RX_CANCELLED;
+	} else if (err == RX_OK && r->state == RX_STATE_PARTIAL) {
+		out->why = "the next use is being handed over in parts: it must be completed first";
+		err = RX_PARTLY_DISPENSED;
 	} else if (err == RX_OK && r->state == RX_STATE_CLAIMED &&
 		   (r->claimer_key.len != RX_KEY_LEN || memcmp(r->claimer_key.data, ch->c->actor, RX_KEY_LEN) != 0)) {
 		out->why = "another pharmacy has claimed the next use: it must release it first";

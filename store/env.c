@@ -402,7 +402,7 @@ static int upgrade_layout(store_t *s)
 				s, "rx", &k, &v, &rxstore__rx_record__descriptor);
 			if (r == NULL)
 				continue;
-			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_EXPIRED)
+			if (r->state >= RX_STATE_ISSUED && r->state <= RX_STATE_LAST)
 				c.by_state[r->state]++;
 			if (r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED)
 				rc = st_expiry_put(txn, s, r->valid_until, 0, id);

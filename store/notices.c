@@ -126,7 +126,7 @@ rx_err_t st_notify_cancel(store_pending_t *ch)
 	const Rxstore__RxRecord *r = ch->r;
 	char to[2][RX_INSTITUTION_MAX + 1] = {"", ""};
 	store_key_t k;
-	if (r->state == RX_STATE_CLAIMED && r->claimer_key.len == RX_KEY_LEN &&
+	if (st_held((int)r->state) && r->claimer_key.len == RX_KEY_LEN &&
 	    st_get_key(ch->txn, ch->s, r->claimer_key.data, &k) == RX_OK)
 		copy_str(to[0], sizeof to[0], k.institution);
 	if (r->notified_pharmacy && strcmp(r->notified_pharmacy, to[0]) != 0)

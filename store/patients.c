@@ -127,11 +127,10 @@ static rx_err_t add_if_open(MDB_txn *txn, store_t *s, const char *id, const Rxst
 	int st = effective_state(r, o->now);
 	(void)txn;
 	(void)s;
-	return st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED ? st_push_rx(o->list, o->n, &o->cap, id, r, o->now)
-							       : RX_OK;
+	return st == RX_STATE_ISSUED || st_held(st) ? st_push_rx(o->list, o->n, &o->cap, id, r, o->now) : RX_OK;
 }
 
-/* A patient's open prescriptions (ISSUED or CLAIMED, not expired), into a
+/* A patient's open prescriptions (ISSUED, CLAIMED or PARTIALLY_DISPENSED, not expired), into a
  * heap array the caller frees. */
 static rx_err_t open_for_patient(MDB_txn *txn, store_t *s, const char *patient, int64_t now,
 				 store_rx_t **list, size_t *n)
@@ -208,7 +207,7 @@ static rx_err_t add_taken(MDB_txn *txn, store_t *s, const char *id, const Rxstor
 	taken_t *t = arg;
 	rx_err_t err = RX_OK;
 	int st = effective_state(r, t->now);
-	if ((st == RX_STATE_ISSUED || st == RX_STATE_CLAIMED) && !r->cancel_pending) {
+	if ((st == RX_STATE_ISSUED || st_held(st)) && !r->cancel_pending) {
 		/* Verified when it was submitted; one that does not decode has nothing to compare. */
 		Rx__Prescription *p = rx__prescription__unpack(NULL, r->body.len, r->body.data);
 		for (size_t i = 0; p && i < p->n_items && err == RX_OK; i++)
@@ -224,7 +223,7 @@ static rx_err_t add_taken(MDB_txn *txn, store_t *s, const char *id, const Rxstor
 }
 
 /* What the patient has besides prescription self: the items of their other
- * open prescriptions (ISSUED or CLAIMED, no cancel pending: all their days
+ * open prescriptions (ISSUED, CLAIMED or PARTIALLY_DISPENSED, no cancel pending: all their days
  * to come), and of every dispense whose days of supply still run, whatever
  * became of its prescription since.  A heap array the caller frees. */
 static rx_err_t patient_taken(MDB_txn *txn, store_t *s, const char *patient, const char *self,
@@ -347,7 +346,7 @@ rx_err_t st_list(store_pending_t *ch)
 	err = st_may_access(ch);
 	st_rx_from_record(ch->id, ch->r, ch->c->now, &ch->one);
 	memset(ch->one.claim_token, 0, RX_TOKEN_LEN);
-	if (ch->one.state == RX_STATE_ISSUED || ch->one.state == RX_STATE_CLAIMED) {
+	if (ch->one.state == RX_STATE_ISSUED || st_held(ch->one.state)) {
 		out->list = &ch->one;
 		out->n = 1;
 	}

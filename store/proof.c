@@ -187,7 +187,7 @@ rx_err_t st_may_access(store_pending_t *ch)
 	const store_change_t *c = ch->c;
 	const Rxstore__RxRecord *r = ch->r;
 	store_outcome_t *out = ch->out;
-	int claimer = r->state == RX_STATE_CLAIMED && r->claimer_key.len == RX_KEY_LEN &&
+	int claimer = st_held((int)r->state) && r->claimer_key.len == RX_KEY_LEN &&
 		      memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) == 0;
 	if (ch->patient[0]) {
 		if (strcmp(ch->patient, r->patient_id) != 0)

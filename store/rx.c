@@ -164,9 +164,14 @@ int st_counts_get(MDB_txn *txn, store_t *s, counts_t *c)
 	int rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc != 0)
 		return rc;
-	if (v.mv_size != 8 + sizeof c->by_state || ((const uint8_t *)v.mv_data)[0] != COUNTS_VERSION)
+	const uint8_t *p = v.mv_data;
+	size_t n = v.mv_size == 8 + sizeof c->by_state && p[0] == COUNTS_VERSION ? COUNTS_N
+		   : v.mv_size == 8 + 8 * (size_t)(RX_STATE_EXPIRED + 1) && p[0] == 1 ? RX_STATE_EXPIRED + 1
+											   : 0;
+	if (n == 0)
 		return MDB_CORRUPTED;
-	memcpy(c->by_state, (const uint8_t *)v.mv_data + 8, sizeof c->by_state);
+	memset(c->by_state, 0, sizeof c->by_state);
+	memcpy(c->by_state, p + 8, n * sizeof c->by_state[0]);
 	return 0;
 }
 
@@ -277,7 +282,8 @@ rx_err_t st_load_rx(store_pending_t *ch)
  * or a refusal with out->why.  They run inside the write transaction. ---- */
 
 /* CLAIM ID: ISSUED -> CLAIMED by the caller, with a fresh claim token.
- * The holder claiming again gets its own claim back (a lost reply).
+ * The holder claiming again gets its own claim back (a lost reply), also
+ * while it hands the use over in parts.
  * Refusals: ALREADY_CLAIMED, ALREADY_DISPENSED, CANCELLED, EXPIRED. */
 static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t *token,
 			 store_outcome_t *out)
@@ -290,6 +296,7 @@ static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t 
 	case RX_STATE_EXPIRED:
 		return refuse_expired(r, out);
 	case RX_STATE_CLAIMED:
+	case RX_STATE_PARTIAL:
 		if (r->cancel_pending)
 			RETURN_REFUSAL(RX_CANCELLED, "the prescriber is cancelling this prescription");
 		if (r->claimer_key.len == RX_KEY_LEN &&
@@ -313,7 +320,7 @@ static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t 
 static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
 			    store_outcome_t *out)
 {
-	if (r->state != RX_STATE_CLAIMED || r->claimer_key.len != RX_KEY_LEN ||
+	if (!st_held((int)r->state) || r->claimer_key.len != RX_KEY_LEN ||
 	    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) != 0)
 		RETURN_REFUSAL(RX_PERMISSION_DENIED, "this prescription is not claimed by you");
 	if (r->claim_token.len != RX_TOKEN_LEN ||
@@ -343,7 +350,9 @@ void st_clear_claim(Rxstore__RxRecord *r)
 
 /* RELEASE ID --claim TOKEN: the claimer gives it back: CLAIMED -> ISSUED, or
  * -> CANCELLED if the prescriber cancelled meanwhile.  Allowed past expiry.
- * Refusals: PERMISSION_DENIED, ALREADY_DISPENSED, CANCELLED. */
+ * Part of a use handed over, only the prescriber's cancel ends the claim
+ * (5.13).  Refusals: PERMISSION_DENIED, ALREADY_DISPENSED, CANCELLED,
+ * PARTLY_DISPENSED. */
 static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_outcome_t *out)
 {
 	if (r->state == RX_STATE_DISPENSED)
@@ -355,30 +364,53 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 	rx_err_t err = check_claim(c, r, out);
 	if (err != RX_OK)
 		return err;
+	if (r->state == RX_STATE_PARTIAL && !r->cancel_pending)
+		RETURN_REFUSAL(RX_PARTLY_DISPENSED, "part of this use has been handed over: dispense the rest, "
+						    "or close the items owed as not dispensed");
 	r->state = r->cancel_pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
 	r->cancel_pending = 0;
+	r->parts = 0;
+	r->n_owed = 0;
 	st_clear_claim(r);
 	return RX_OK;
 }
 
-/* DISPENSE ID --claim TOKEN RECORD: CLAIMED -> DISPENSED, or ISSUED with one
- * use fewer for a refill.  Refusals: ALREADY_DISPENSED, CANCELLED, EXPIRED,
- * PERMISSION_DENIED, INVALID (record names another use). */
-/* See store_int.h.  A DISPENSE's lines against the prescribed items (proto/README 5.10): one
- * line per item, in order; as written is the prescribed product; a
- * substitution passes drugs_substitution.  A code the master does not know
- * is a warning in out. */
+/* The units of prescribed item i (from 0) still owed: all of it before a
+ * first part. */
+static uint32_t owed_of(const Rxstore__RxRecord *r, const Rx__Item *it, size_t i)
+{
+	return r->parts ? (i < r->n_owed ? r->owed[i] : 0) : it->quantity;
+}
+
+/* See store_int.h.  A DISPENSE's lines against the prescribed items
+ * (proto/README 5.10): one line per item, in order, or in a part after the
+ * first one per item still owed (5.13); as written is the prescribed
+ * product; a substitution, or a part of another product, passes
+ * drugs_substitution; a part hands over less than is owed.  A code the
+ * master does not know is a warning in out. */
 rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 {
 	const store_change_t *c = ch->c;
+	const Rxstore__RxRecord *r = ch->r;
 	store_outcome_t *out = ch->out;
 	rx_err_t err = RX_OK;
-	if (c->n_lines != p->n_items) {
-		out->why = "the dispense record needs one line for each prescribed item";
+	size_t want = 0;
+	for (size_t i = 0; i < p->n_items; i++)
+		want += owed_of(r, p->items[i], i) > 0;
+	if (c->n_lines != want) {
+		out->why = r->parts ? "this part needs one line for each item still owed, and no other"
+				    : "the dispense record needs one line for each prescribed item";
 		err = RX_INVALID;
 	}
-	for (size_t i = 0; i < c->n_lines && err == RX_OK; i++) {
-		const store_line_t *l = &c->lines[i];
+	for (size_t j = 0; j < c->n_lines && err == RX_OK; j++) {
+		const store_line_t *l = &c->lines[j];
+		size_t i = l->item - 1;
+		if (l->item < 1 || i >= p->n_items || owed_of(r, p->items[i], i) == 0) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "line %zu names item %u, which this record does not account for", j + 1, l->item);
+			err = RX_INVALID;
+			break;
+		}
 		const Rx__Item *it = p->items[i];
 		int same = strcmp(l->drug_code, it->drug_code) == 0;
 		if (l->outcome == STORE_LINE_AS_WRITTEN && !same) {
@@ -391,7 +423,12 @@ rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 				 "item %zu is marked substituted but names the prescribed product: mark it "
 				 "AS_WRITTEN", i + 1);
 			err = RX_INVALID;
-		} else if (l->outcome == STORE_LINE_SUBSTITUTED) {
+		} else if (l->outcome == STORE_LINE_PARTIAL && l->quantity >= owed_of(r, it, i)) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu: a part hands over less than the %u units still owed; all of them "
+				 "is AS_WRITTEN or SUBSTITUTED", i + 1, owed_of(r, it, i));
+			err = RX_INVALID;
+		} else if (!same && (l->outcome == STORE_LINE_SUBSTITUTED || l->outcome == STORE_LINE_PARTIAL)) {
 			unsigned marks = (it->no_change ? DRUGS_NO_CHANGE : 0) |
 					 (it->medical_necessity ? DRUGS_MEDICAL_NECESSITY : 0) |
 					 (it->no_form_change ? DRUGS_NO_FORM_CHANGE : 0) |
@@ -402,12 +439,64 @@ rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 			if (err == RX_UNAVAILABLE || err == RX_SYSTEM)
 				out->why = "storage error reading the drug master";
 		}
-		if (err != RX_OK && out->why == NULL)
-			out->why = out->why_text;
 	}
+	if (err != RX_OK && out->why == NULL)
+		out->why = out->why_text;
 	return err;
 }
 
+/* The units owed after the caller's lines, into ch->owed (r->owed points
+ * there): what its PARTIAL lines left.  1 if any is. */
+static int owed_after(store_pending_t *ch, const Rx__Prescription *p)
+{
+	Rxstore__RxRecord *r = ch->r;
+	int open = 0;
+	memset(ch->owed, 0, sizeof ch->owed);
+	for (size_t j = 0; j < ch->c->n_lines; j++) {
+		const store_line_t *l = &ch->c->lines[j];
+		size_t i = l->item - 1; /* st_check_lines: an item of p still owed */
+		if (l->outcome == STORE_LINE_PARTIAL) {
+			ch->owed[i] = owed_of(r, p->items[i], i) - l->quantity;
+			open = 1;
+		}
+	}
+	r->owed = ch->owed;
+	r->n_owed = open ? p->n_items : 0;
+	return open;
+}
+
+/* The checks of a DISPENSE that belong to parts (5.13): while a use is
+ * handed over in parts the record must be its next part (one recorded
+ * already is ALREADY_DISPENSED: exactly once per part), and the use's
+ * window no longer applies; else a record is the whole use (part 0) or its
+ * first part, inside the window. */
+static rx_err_t check_part(const store_change_t *c, const Rxstore__RxRecord *r, store_outcome_t *out)
+{
+	if (r->state == RX_STATE_PARTIAL) {
+		if (c->part && c->part <= r->parts) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "part %u of this use was already recorded", c->part);
+			RETURN_REFUSAL(RX_ALREADY_DISPENSED, out->why_text);
+		}
+		if (c->part != r->parts + 1) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "this use is being handed over in parts: the next record is part %u", r->parts + 1);
+			RETURN_REFUSAL(RX_INVALID, out->why_text);
+		}
+		return RX_OK;
+	}
+	if (c->part > 1)
+		RETURN_REFUSAL(RX_INVALID, "a use's first part is part 1");
+	if (c->now >= r->valid_until)
+		return refuse_expired(r, out);
+	return check_window(c, r, out);
+}
+
+/* DISPENSE ID --claim TOKEN RECORD: CLAIMED -> DISPENSED, or ISSUED with one
+ * use fewer for a refill; a part that leaves items owed -> PARTIALLY_DISPENSED,
+ * the claim kept.  Refusals: ALREADY_DISPENSED, CANCELLED, EXPIRED,
+ * NOT_YET_DUE, PERMISSION_DENIED, INVALID (record names another use, or is
+ * not the next part). */
 static rx_err_t do_dispense(store_pending_t *ch)
 {
 	MDB_txn *txn = ch->txn;
@@ -441,9 +530,7 @@ static rx_err_t do_dispense(store_pending_t *ch)
 		return err;
 	if (r->cancel_pending)
 		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
-	if (c->now >= r->valid_until)
-		return refuse_expired(r, out);
-	if ((err = check_window(c, r, out)) != RX_OK)
+	if ((err = check_part(c, r, out)) != RX_OK)
 		return err;
 	if (use != current_use(r))
 		RETURN_REFUSAL(RX_INVALID, "the dispense record names a use other than the one claimed");
@@ -453,6 +540,7 @@ static rx_err_t do_dispense(store_pending_t *ch)
 		RETURN_REFUSAL(RX_UNAVAILABLE, "the stored prescription does not decode");
 	err = st_check_lines(ch, p);
 	uint32_t days = rx_use_days(p, use);
+	int open = err == RX_OK && owed_after(ch, p);
 	rx__prescription__free_unpacked(p, NULL);
 	if (err != RX_OK)
 		return err;
@@ -466,6 +554,18 @@ static rx_err_t do_dispense(store_pending_t *ch)
 	set_bytes(&row.claim_token, (uint8_t *)c->claim_token, RX_TOKEN_LEN);
 	row.use_opens_at = r->opens_at;
 	row.use_valid_until = r->valid_until;
+	row.part = c->part;
+	out->use = use;
+	if (open) {
+		/* Kept before the use's current record; the claim stays. */
+		if ((rc = st_part_put(txn, s, c->id, use, &row)) == MDB_MAP_FULL)
+			RETURN_REFUSAL(RX_INVALID, "this use keeps no more parts: dispense the rest or close it");
+		if (rc != 0)
+			RETURN_REFUSAL(from_mdb(rc), "storage error writing the part");
+		r->state = RX_STATE_PARTIAL;
+		r->parts = c->part;
+		return RX_OK;
+	}
 	rc = st_put_sealed(s, txn, s->rx, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		RETURN_REFUSAL(RX_ALREADY_DISPENSED, "this use of the prescription was already dispensed");
@@ -473,9 +573,9 @@ static rx_err_t do_dispense(store_pending_t *ch)
 		rc = st_rows_add(txn, s, "rx_dispensed");
 	if (rc != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error writing the dispense record");
-	out->use = use;
 	r->uses_left--;
 	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
+	r->parts = 0;
 	st_clear_claim(r);
 	if (r->uses_left == 0)
 		return RX_OK;
@@ -491,7 +591,7 @@ static rx_err_t do_dispense(store_pending_t *ch)
 }
 
 /* CANCEL ID: the issuing prescriber withdraws it: ISSUED -> CANCELLED;
- * CLAIMED -> cancel pending (the claimer's dispense is refused, its release
+ * CLAIMED or PARTIALLY_DISPENSED -> cancel pending (the claimer's dispense is refused, its release
  * completes the cancel).  Refusals: PERMISSION_DENIED, ALREADY_DISPENSED,
  * CANCELLED, EXPIRED. */
 static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_outcome_t *out)
@@ -507,6 +607,7 @@ static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_o
 	case RX_STATE_EXPIRED:
 		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
 	case RX_STATE_CLAIMED:
+	case RX_STATE_PARTIAL:
 		if (r->cancel_pending)
 			RETURN_REFUSAL(RX_CANCELLED, "a cancel is already pending");
 		r->cancel_pending = 1;
@@ -689,7 +790,7 @@ rx_err_t st_cancel(store_pending_t *ch)
 	rx_err_t err = st_load_rx(ch);
 	if (err != RX_OK)
 		return err;
-	if (effective_state(ch->r, ch->c->now) != RX_STATE_CLAIMED && st_map_nearly_full(ch->s))
+	if (!st_held(effective_state(ch->r, ch->c->now)) && st_map_nearly_full(ch->s))
 		RETURN_REFUSAL(RX_STORAGE_FULL, "storage reached its dispensing reserve: only a claimed prescription may be cancelled");
 	if ((err = do_cancel(ch->c, ch->r, out)) == RX_OK)
 		err = st_notify_cancel(ch);

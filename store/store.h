@@ -114,9 +114,12 @@ typedef struct {
 #define STORE_LINE_AS_WRITTEN 1    /* rx.Outcome */
 #define STORE_LINE_SUBSTITUTED 2
 #define STORE_LINE_NOT_DISPENSED 3
+#define STORE_LINE_PARTIAL 4       /* less than owed handed over, the rest owed (5.13) */
 typedef struct {
+	uint32_t item;         /* the prescribed item, 1..n */
 	int outcome;
 	const char *drug_code; /* the product handed over; "" if none */
+	uint32_t quantity;     /* units handed over; 0 if none */
 } store_line_t;
 
 /* One finding of the duplicate-medication check (rx.Warning). */
@@ -179,9 +182,11 @@ typedef struct {
 	const char *override_reason;
 	int divided;                /* SUBMIT: uses are a divided prescription's parts
 				     * (part_days), not refills */
-	/* DISPENSE, AMEND: the record's lines, one per prescribed item (proto/README 5.10). */
+	/* DISPENSE, AMEND: the record's lines, one per prescribed item (proto/README 5.10),
+	 * or, in a part after the first, one per item still owed (5.13). */
 	const store_line_t *lines;
 	size_t n_lines;
+	uint32_t part;              /* DISPENSE: the record's part, 0 for a whole use */
 	const uint8_t *replaces;    /* AMEND, WITHDRAW: RX_HASH_LEN, the record replaced */
 	int heartbeat;              /* WATCH: the connection already watches; its
 				     * first WATCH was audited, this one is not */
@@ -582,7 +587,7 @@ rx_err_t store_prunable(store_t *s, int64_t now, uint64_t *replies, uint64_t *re
 
 typedef struct {
 	uint64_t prescriptions;
-	uint64_t by_state[RX_STATE_EXPIRED + 1]; /* indexed by rx_state_t */
+	uint64_t by_state[RX_STATE_LAST + 1]; /* indexed by rx_state_t */
 	uint64_t dispense_records;
 	uint64_t patients;
 	uint64_t keys;

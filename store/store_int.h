@@ -265,13 +265,14 @@ int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
 int st_map_nearly_full(store_t *s);
 
 /* ---- prescriptions by stored state, and the expiry index (rx.c) ----
- * meta "rx_counts": a version byte (1), seven bytes of padding, then one
- * native u64 per rx_state_t (index 0 unused).  Every write that gives a
+ * meta "rx_counts": a version byte (2), seven bytes of padding, then one
+ * native u64 per rx_state_t (index 0 unused); version 1, written before
+ * PARTIALLY_DISPENSED, has one u64 fewer and is read as its zero.  Every write that gives a
  * prescription a state moves its count in the same transaction, so a
  * nested transaction that is refused, or a batch that fails, takes its
  * counts with it. */
-#define COUNTS_VERSION 1
-#define COUNTS_N (RX_STATE_EXPIRED + 1)
+#define COUNTS_VERSION 2
+#define COUNTS_N (RX_STATE_LAST + 1)
 typedef struct {
 	uint64_t by_state[COUNTS_N];
 } counts_t;
@@ -307,6 +308,13 @@ static inline int effective_state(const Rxstore__RxRecord *r, int64_t now)
 	if ((r->state == RX_STATE_ISSUED || r->state == RX_STATE_CLAIMED) && now >= r->valid_until)
 		return RX_STATE_EXPIRED;
 	return (int)r->state;
+}
+
+/* Held by a pharmacy's claim: CLAIMED, or PARTIALLY_DISPENSED (part of the
+ * claimed use handed over, the claim kept until the rest is). */
+static inline int st_held(int state)
+{
+	return state == RX_STATE_CLAIMED || state == RX_STATE_PARTIAL;
 }
 
 /* A prescription's metadata, claim token included, into *o. */
@@ -374,6 +382,7 @@ struct store_pending {
 	/* What r's fields point at while it is new or changed. */
 	uint8_t token[RX_TOKEN_LEN], hash[RX_HASH_LEN], code[RX_HASH_LEN];
 	char notified[RX_INSTITUTION_MAX + 1];
+	uint32_t owed[RX_MAX_ITEMS];
 	/* What the reply is built from (out points here). */
 	store_rx_t *list, one;
 	store_audit_t *log;
@@ -412,6 +421,11 @@ rx_err_t st_cancel(store_pending_t *ch);
 int st_get_dispense(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
 		    uint8_t dkey[RX_ID_LEN + 1], MDB_val *k, MDB_val *v);
 
+/* Keep row, a part that leaves items owing, among the records of the use
+ * (before its current one); an LMDB code, MDB_MAP_FULL if the use has no
+ * room left for it and the record that completes it. */
+int st_part_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, Rxstore__DispenseRow *row);
+
 /* A DISPENSE's or AMEND's lines against the prescribed items of p
  * (proto/README 5.10), in rx.c: a refusal with ch->out->why, or RX_OK with
  * any UNKNOWN_DRUG findings in ch->out. */
@@ -424,7 +438,8 @@ Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, 
 /* The rows of a kind kept in rx beside the records, counted in meta
  * under name ("rx_dispensed", "rx_attempts", "rx_superseded"): the count
  * into *n (0 if none yet), or one more (st_rows_add), or delta more
- * (st_rows_add_n: a WITHDRAW takes a current dispense row away).  An LMDB
+ * (st_rows_add_n: a WITHDRAW takes a current dispense row away); and
+ * "rx_parts", the open parts kept.  An LMDB
  * code. */
 int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n);
 int st_rows_add(MDB_txn *txn, store_t *s, const char *name);

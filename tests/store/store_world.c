@@ -173,7 +173,7 @@ static rx_err_t build_reply(void *arg, const store_change_t *c, const store_outc
 /* The prescribed item of every world prescription, and the DISPENSE line
  * that hands it over as written. */
 #define WORLD_DRUG "2171022F1029"
-static const store_line_t as_written = {STORE_LINE_AS_WRITTEN, WORLD_DRUG};
+static const store_line_t as_written = {.item = 1, .outcome = STORE_LINE_AS_WRITTEN, .drug_code = WORLD_DRUG};
 
 /* body: a prescription of WORLD_DRUG, exactly WORLD_BODY_LEN bytes, made
  * unique by random notes that pad it to that length. */
@@ -398,7 +398,7 @@ static void counts_match_walk(world_t *w, int64_t now)
 {
 	store_stats_t st = stats_of(w, now);
 	uint64_t total = 0;
-	for (int state = RX_STATE_ISSUED; state <= RX_STATE_EXPIRED; state++) {
+	for (int state = RX_STATE_ISSUED; state <= RX_STATE_LAST; state++) {
 		store_rx_t *list = NULL;
 		size_t n = 0;
 		ck_assert_int_eq(store_rx_list(w->s, state, now, 1000, &list, &n), RX_OK);

@@ -176,5 +176,6 @@ TCase *store_change_tcase(void);
 TCase *store_proof_tcase(void);
 TCase *store_patients_tcase(void);
 TCase *store_operator_tcase(void);
+TCase *store_parts_tcase(void);
 
 #endif

@@ -15,6 +15,7 @@ static Suite *store_suite(void)
 	suite_add_tcase(s, store_env_tcase());
 	suite_add_tcase(s, store_patients_tcase());
 	suite_add_tcase(s, store_operator_tcase());
+	suite_add_tcase(s, store_parts_tcase());
 	return s;
 }
 

@@ -231,7 +231,7 @@ static void hand_over(world_t *w, const char *id, const drug_t *d, size_t n, int
 		line[i].outcome = RX__OUTCOME__AS_WRITTEN;
 		line[i].handed = ptrs[i];
 		lines[i] = &line[i];
-		sl[i] = (store_line_t){STORE_LINE_AS_WRITTEN, d[i].code};
+		sl[i] = (store_line_t){.item = (uint32_t)i + 1, .outcome = STORE_LINE_AS_WRITTEN, .drug_code = d[i].code};
 	}
 	rec.lines = lines;
 	c->lines = sl;
@@ -620,7 +620,7 @@ static rx_err_t dispense_lines(world_t *w, const char *id, const drug_t *d, size
 		line[i].outcome = (Rx__Outcome)outcome[i];
 		line[i].handed = nd ? NULL : ptrs[i];
 		lines[i] = &line[i];
-		sl[i] = (store_line_t){outcome[i], nd ? "" : code[i]};
+		sl[i] = (store_line_t){.item = (uint32_t)i + 1, .outcome = outcome[i], .drug_code = nd ? "" : code[i]};
 	}
 	rec.version = RX_DOC_VERSION;
 	rec.prescription_id = (char *)id;
@@ -944,7 +944,7 @@ static rx_err_t redo_use(world_t *w, const uint8_t *actor, const char *id, uint3
 		line.handed = ptrs[0];
 		rec.n_lines = 1;
 		rec.lines = lines;
-		sl = (store_line_t){(int)line.outcome, code};
+		sl = (store_line_t){.item = 1, .outcome = (int)line.outcome, .drug_code = code};
 		c->lines = &sl;
 		c->n_lines = 1;
 	} else {
