@@ -564,6 +564,7 @@ static rx_err_t do_dispense(store_pending_t *ch)
 			RETURN_REFUSAL(from_mdb(rc), "storage error writing the part");
 		r->state = RX_STATE_PARTIAL;
 		r->parts = c->part;
+		ch->detail = "a part: items still owed";
 		return RX_OK;
 	}
 	rc = st_put_sealed(s, txn, s->rx, "dispenses", &k, &row.base, MDB_NOOVERWRITE);
@@ -573,6 +574,8 @@ static rx_err_t do_dispense(store_pending_t *ch)
 		rc = st_rows_add(txn, s, "rx_dispensed");
 	if (rc != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error writing the dispense record");
+	if (c->part)
+		ch->detail = "the last part: nothing owed";
 	r->uses_left--;
 	r->state = r->uses_left ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
 	r->parts = 0;

@@ -184,6 +184,19 @@ START_TEST(parts_owe_and_complete)
 	ck_assert_int_eq(hand(&w, w.pharm, id, token, 3, rest, 1, later + 60, &out), RX_OK);
 	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
 	ck_assert_int_eq(hand(&w, w.pharm, id, token, 3, rest, 1, later + 70, &out), RX_ALREADY_DISPENSED);
+	/* The prescription's log tells the parts from the last. */
+	store_audit_t *log = NULL;
+	size_t n = 0, open = 0, last = 0;
+	ck_assert_int_eq(store_audit_rx(w.s, id, &log, &n), RX_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(log[i].action, "DISPENSE") != 0 || log[i].outcome != RX_OK)
+			continue;
+		open += strcmp(log[i].detail, "a part: items still owed") == 0;
+		last += strcmp(log[i].detail, "the last part: nothing owed") == 0;
+	}
+	free(log);
+	ck_assert_uint_eq(open, 2);
+	ck_assert_uint_eq(last, 1);
 	expect_counts(&w, later + 70, 0, 0, 1, 0, 0);
 
 	/* STATUS: the three records of use 1 in order, none superseded. */
