@@ -159,6 +159,17 @@ static rx_err_t one(bench_world_t *b, int op, int p, const char *id, const uint8
 	for (int i = 0; i < 6; i++)
 		k.request_id[i] = (uint8_t)(b->ms >> (40 - 8 * i));
 	randombytes_buf(b->body, 16); /* every body its own hash */
+	if (op == RX_OP_SUBMIT) {
+		/* A prescription the store can read back at DISPENSE: the world's,
+		 * its notes (field 9) given again, longer, to make BODY_LEN. */
+		size_t n = BODY_LEN - WORLD_BODY_LEN - 3;
+		memcpy(b->body, k.body, WORLD_BODY_LEN);
+		b->body[WORLD_BODY_LEN] = 9 << 3 | 2;
+		b->body[WORLD_BODY_LEN + 1] = (uint8_t)(n | 0x80);
+		b->body[WORLD_BODY_LEN + 2] = (uint8_t)(n >> 7);
+		for (size_t i = 0; i < n; i++)
+			b->body[WORLD_BODY_LEN + 3 + i] = (uint8_t)"0123456789abcdef"[randombytes_uniform(16)];
+	}
 	c->body = b->body;
 	c->body_len = sizeof b->body;
 	if (c->card)
