@@ -261,6 +261,7 @@ static const char *const outcome_names[] = {
 	[RX__OUTCOME__AS_WRITTEN] = "as_written",
 	[RX__OUTCOME__SUBSTITUTED] = "substituted",
 	[RX__OUTCOME__NOT_DISPENSED] = "not_dispensed",
+	[RX__OUTCOME__PARTIAL] = "partial",
 };
 static const char *const reason_names[] = {
 	[RX__LINE_REASON__GENERIC] = "generic",
@@ -302,6 +303,10 @@ static const struct {
 						1u << RX__LINE_REASON__OTHER_REASON,
 					"a not_dispensed line needs a \"reason\": \"out_of_stock\", \"inquiry\", "
 					"\"patient_declined\", \"leftover\" or \"other\""},
+	[RX__OUTCOME__PARTIAL] = {1u << RX__LINE_REASON__OUT_OF_STOCK | 1u << RX__LINE_REASON__PATIENT_REQUEST |
+					  1u << RX__LINE_REASON__OTHER_REASON,
+				  "a partial line needs a \"reason\": \"out_of_stock\", \"patient_request\" or "
+				  "\"other\""},
 };
 
 /* The enum value named s in names (n of them, gaps NULL), or -1. */
@@ -333,8 +338,8 @@ static int line_from_json(json_t *o, size_t i, const Rx__Item *prescribed, Rx__L
 	json_t *reason = json_object_get(o, "reason"), *handed = json_object_get(o, "handed");
 	int outcome = enum_of(outcome_names, NOUTCOMES, s), why = RX__LINE_REASON__REASON_NONE;
 	if (outcome < 0) {
-		snprintf(msg, msglen, "line %zu: \"outcome\" must be \"as_written\", \"substituted\" or "
-				      "\"not_dispensed\"", i + 1);
+		snprintf(msg, msglen, "line %zu: \"outcome\" must be \"as_written\", \"substituted\", "
+				      "\"not_dispensed\" or \"partial\"", i + 1);
 		return -1;
 	}
 	if (reason && (why = enum_of(reason_names, NREASONS, json_string_value(reason))) < 0) {
@@ -361,8 +366,8 @@ static int line_from_json(json_t *o, size_t i, const Rx__Item *prescribed, Rx__L
 	if (handed == NULL) {
 		if (outcome == RX__OUTCOME__AS_WRITTEN)
 			return 0; /* the prescribed item, as rxc_lines_as_written made it */
-		snprintf(msg, msglen, "line %zu: a substituted line needs \"handed\": the product handed over",
-			 i + 1);
+		snprintf(msg, msglen, "line %zu: a %s line needs \"handed\": the product handed over", i + 1,
+			 outcome_names[outcome]);
 		return -1;
 	}
 	char what[48];

@@ -375,11 +375,12 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 	return RX_OK;
 }
 
-/* The units of prescribed item i (from 0) still owed: all of it before a
- * first part. */
+/* The units of prescribed item i (from 0) the record at hand accounts
+ * for: all of it, but in a part after the first what is still owed.  r is
+ * NULL for a whole record (AMEND's, while the next use may be owed). */
 static uint32_t owed_of(const Rxstore__RxRecord *r, const Rx__Item *it, size_t i)
 {
-	return r->parts ? (i < r->n_owed ? r->owed[i] : 0) : it->quantity;
+	return r && r->parts ? (i < r->n_owed ? r->owed[i] : 0) : it->quantity;
 }
 
 /* See store_int.h.  A DISPENSE's lines against the prescribed items
@@ -391,14 +392,14 @@ static uint32_t owed_of(const Rxstore__RxRecord *r, const Rx__Item *it, size_t i
 rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 {
 	const store_change_t *c = ch->c;
-	const Rxstore__RxRecord *r = ch->r;
+	const Rxstore__RxRecord *r = c->op == RX_OP_DISPENSE ? ch->r : NULL;
 	store_outcome_t *out = ch->out;
 	rx_err_t err = RX_OK;
 	size_t want = 0;
 	for (size_t i = 0; i < p->n_items; i++)
 		want += owed_of(r, p->items[i], i) > 0;
 	if (c->n_lines != want) {
-		out->why = r->parts ? "this part needs one line for each item still owed, and no other"
+		out->why = r && r->parts ? "this part needs one line for each item still owed, and no other"
 				    : "the dispense record needs one line for each prescribed item";
 		err = RX_INVALID;
 	}

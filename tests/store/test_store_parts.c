@@ -1,6 +1,7 @@
 /* test_store_parts: a use handed over in parts (proto/README 5.13): the
  * owing state, exactly once per part, the claim kept, what closes a use,
  * and what may not be done to a use handed over in parts. */
+#include "store_int.h" /* amend_days, as rxd.conf would set it */
 #include "store_world.h"
 
 #include "rx.pb-c.h"
@@ -283,11 +284,89 @@ START_TEST(parts_survive_reopen_and_sweep)
 }
 END_TEST
 
+/* AMEND (whole lines, item 1 a generic) of id's latest dispensed use,
+ * replacing the record whose hash is replaces. */
+static rx_err_t amend(world_t *w, const char *id, const uint8_t *replaces, int64_t now, store_outcome_t *out)
+{
+	big_call_t x;
+	Rx__Item its[2], *ptrs[2];
+	Rx__Line line[2], *lines[2];
+	Rx__DispenseRecord rec = RX__DISPENSE_RECORD__INIT;
+	store_change_t *c = mk(&x.k, RX_OP_AMEND, w->pharm, id, now);
+	two_items(its, ptrs);
+	its[0].drug_code = (char *)AMLODIPINE_GENERIC;
+	for (int i = 0; i < 2; i++) {
+		rx__line__init(&line[i]);
+		line[i].item = (uint32_t)i + 1;
+		line[i].outcome = i ? RX__OUTCOME__AS_WRITTEN : RX__OUTCOME__SUBSTITUTED;
+		line[i].reason = i ? 0 : RX__LINE_REASON__GENERIC;
+		line[i].handed = ptrs[i];
+		lines[i] = &line[i];
+		x.lines[i] = (store_line_t){.item = (uint32_t)i + 1, .outcome = (int)line[i].outcome,
+					    .drug_code = its[i].drug_code, .quantity = its[i].quantity};
+	}
+	rec.version = RX_DOC_VERSION;
+	rec.prescription_id = (char *)id;
+	rec.replaces.data = (uint8_t *)replaces;
+	rec.replaces.len = RX_HASH_LEN;
+	rec.n_lines = 2;
+	rec.lines = lines;
+	c->lines = x.lines;
+	c->n_lines = 2;
+	c->replaces = replaces;
+	c->body = x.body;
+	c->body_len = rx__dispense_record__pack(&rec, x.body);
+	return apply(w, c, out);
+}
+
+/* The previous use stays a whole use to amend while the next is owed: its
+ * record accounts for every item, not for what the next use owes. */
+START_TEST(amend_previous_use_while_owed)
+{
+	world_t w;
+	store_outcome_t out;
+	uint8_t token[RX_TOKEN_LEN], hash[RX_HASH_LEN];
+	char id[RX_ID_LEN + 1];
+	world_open(&w);
+	w.s->amend_days = 7;
+	prescribe2(&w, 2, T0, id);
+	claim(&w, w.pharm, id, T0 + 60, token);
+	const line_t whole[] = {{1, STORE_LINE_AS_WRITTEN, AMLODIPINE, 14}, {2, STORE_LINE_AS_WRITTEN, VALSARTAN, 28}};
+	ck_assert_int_eq(hand(&w, w.pharm, id, token, 0, whole, 2, T0 + 120, &out), RX_OK);
+	ck_assert_int_eq(status_records(&w, id, T0 + 130), RX_STATE_ISSUED);
+	memcpy(hash, w.records[0].hash, RX_HASH_LEN);
+	/* use 2 opens 7 days before its 14 days of supply run out */
+	int64_t t = T0 + 7 * DAY + 3600;
+	claim(&w, w.pharm, id, t, token);
+	const line_t p1[] = {{1, STORE_LINE_AS_WRITTEN, AMLODIPINE, 14}, {2, STORE_LINE_PARTIAL, VALSARTAN, 20}};
+	ck_assert_int_eq(hand(&w, w.pharm, id, token, 1, p1, 2, t + 60, &out), RX_OK);
+	ck_assert_int_eq(out.rx.state, RX_STATE_PARTIAL);
+	ck_assert_int_eq(amend(&w, id, hash, t + 120, &out), RX_OK);
+	ck_assert_uint_eq(out.use, 1);
+	ck_assert_int_eq(out.rx.state, RX_STATE_PARTIAL);
+	/* use 1: replaced and current; use 2: its open part */
+	ck_assert_int_eq(status_records(&w, id, t + 130), RX_STATE_PARTIAL);
+	ck_assert_uint_eq(w.nrecords, 3);
+	ck_assert_int_eq(w.records[0].superseded, 1);
+	ck_assert_int_eq(w.records[1].superseded, 0);
+	ck_assert_uint_eq(w.records[2].use, 2);
+	ck_assert_int_eq(w.records[2].superseded, 0);
+	/* and the next use is not withdrawn from under its owing */
+	memcpy(hash, w.records[1].hash, RX_HASH_LEN);
+	call_t k;
+	store_change_t *c = mk(&k, RX_OP_WITHDRAW, w.pharm, id, t + 140);
+	c->replaces = hash;
+	ck_assert_int_eq(apply(&w, c, &out), RX_PARTLY_DISPENSED);
+	world_close(&w);
+}
+END_TEST
+
 TCase *store_parts_tcase(void)
 {
 	TCase *tc = world_tcase("parts");
 	tcase_add_test(tc, parts_owe_and_complete);
 	tcase_add_test(tc, parts_closed_cancelled_and_final);
 	tcase_add_test(tc, parts_survive_reopen_and_sweep);
+	tcase_add_test(tc, amend_previous_use_while_owed);
 	return tc;
 }
