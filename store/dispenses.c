@@ -102,6 +102,20 @@ static int history_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, u
 }
 
 /* See store_int.h. */
+Rxstore__DispenseRow *st_part_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use, uint32_t *n)
+{
+	for ((*n)++; *n < STORE_USE_RECORDS; (*n)++) {
+		Rxstore__DispenseRow *row = history_row(txn, s, id, use, *n);
+		if (row == NULL)
+			break;
+		if (row->part)
+			return row;
+		rxstore__dispense_row__free_unpacked(row, NULL);
+	}
+	return NULL;
+}
+
+/* See store_int.h. */
 int st_part_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, Rxstore__DispenseRow *row)
 {
 	uint32_t kept = 0;

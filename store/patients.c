@@ -167,30 +167,42 @@ static rx_err_t push_taken(drugs_taken_t **list, size_t *n, size_t *cap, const c
 	return RX_OK;
 }
 
-/* The items of a prescription's dispenses whose days of supply still run
- * at now, with the days left (a started day counts). */
+/* The items row handed over whose days of supply still run at now, with
+ * the days left (a started day counts); row is freed. */
+static rx_err_t row_taken(Rxstore__DispenseRow *row, const char *id, int64_t now, drugs_taken_t **list,
+			  size_t *n, size_t *cap)
+{
+	rx_err_t err = RX_OK;
+	Rx__DispenseRecord *rec = rx__dispense_record__unpack(NULL, row->body.len, row->body.data);
+	/* What was handed over: a record's lines (an item not dispensed has
+	 * none), or the items of a record stored before lines. */
+	size_t count = rec ? (rec->n_lines ? rec->n_lines : rec->n_items) : 0;
+	for (size_t i = 0; i < count && err == RX_OK; i++) {
+		const Rx__Item *it = rec->n_lines ? rec->lines[i]->handed : rec->items[i];
+		int64_t end = it ? row->at + (int64_t)it->days * 86400 : 0;
+		if (end > now)
+			err = push_taken(list, n, cap, id, it->drug_code, (uint32_t)((end - now + 86399) / 86400));
+	}
+	if (rec)
+		rx__dispense_record__free_unpacked(rec, NULL);
+	rxstore__dispense_row__free_unpacked(row, NULL);
+	return err;
+}
+
+/* The items of a prescription's dispenses, current records and the parts
+ * before them (5.13), whose days of supply still run at now. */
 static rx_err_t dispensed_taken(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
 				int64_t now, drugs_taken_t **list, size_t *n, size_t *cap)
 {
 	rx_err_t err = RX_OK;
 	for (uint32_t use = 1; use <= r->uses && use <= RX_MAX_USES && err == RX_OK; use++) {
 		Rxstore__DispenseRow *row = st_dispense_row(txn, s, id, use);
-		Rx__DispenseRecord *rec =
-			row ? rx__dispense_record__unpack(NULL, row->body.len, row->body.data) : NULL;
-		/* What was handed over: a record's lines (an item not dispensed has
-		 * none), or the items of a record stored before lines. */
-		size_t count = rec ? (rec->n_lines ? rec->n_lines : rec->n_items) : 0;
-		for (size_t i = 0; i < count && err == RX_OK; i++) {
-			const Rx__Item *it = rec->n_lines ? rec->lines[i]->handed : rec->items[i];
-			int64_t end = it ? row->at + (int64_t)it->days * 86400 : 0;
-			if (end > now)
-				err = push_taken(list, n, cap, id, it->drug_code,
-						 (uint32_t)((end - now + 86399) / 86400));
-		}
-		if (rec)
-			rx__dispense_record__free_unpacked(rec, NULL);
-		if (row)
-			rxstore__dispense_row__free_unpacked(row, NULL);
+		uint32_t k = 0;
+		if (row == NULL) /* not dispensed yet, or not at all */
+			continue;
+		err = row_taken(row, id, now, list, n, cap);
+		while (err == RX_OK && (row = st_part_row(txn, s, id, use, &k)) != NULL)
+			err = row_taken(row, id, now, list, n, cap);
 	}
 	return err;
 }

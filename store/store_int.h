@@ -426,6 +426,10 @@ int st_get_dispense(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
  * room left for it and the record that completes it. */
 int st_part_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, Rxstore__DispenseRow *row);
 
+/* The use's next kept part after record number *n (start with *n = 0),
+ * opened, with *n its number; NULL after the last.  The caller frees it. */
+Rxstore__DispenseRow *st_part_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use, uint32_t *n);
+
 /* A DISPENSE's or AMEND's lines against the prescribed items of p
  * (proto/README 5.10), in rx.c: a refusal with ch->out->why, or RX_OK with
  * any UNKNOWN_DRUG findings in ch->out. */

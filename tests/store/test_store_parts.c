@@ -8,7 +8,29 @@
 
 #define AMLODIPINE "2171022F1029" /* Norvasc 2.5 mg */
 #define AMLODIPINE_GENERIC "2171022F1010"
-#define VALSARTAN "2149041F1026"
+#define VALSARTAN "2149041F1020" /* Diovan 20 mg */
+#define VALSARTAN_GENERIC "2149041F1012"
+
+/* The drug master's rows for them (deploy/data/drugs-jp.csv's). */
+static const rx_drug_row_t master[] = {
+	{AMLODIPINE, "ノルバスク錠２．５ｍｇ", "Amlodipine besilate 2.5 mg tablet", "amlodipine besilate", "２．５ｍｇ",
+	 "錠", "tablet", ""},
+	{AMLODIPINE_GENERIC, "アムロジピンベシル酸塩２．５ｍｇ錠", "Amlodipine besilate 2.5 mg tablet",
+	 "amlodipine besilate", "２．５ｍｇ", "錠", "tablet", ""},
+	{VALSARTAN, "ディオバン錠２０ｍｇ", "Valsartan 20 mg tablet", "valsartan", "２０ｍｇ", "錠", "tablet", ""},
+	{VALSARTAN_GENERIC, "バルサルタン２０ｍｇ錠", "Valsartan 20 mg tablet", "valsartan", "２０ｍｇ", "錠", "tablet",
+	 ""},
+};
+
+static void load_master(world_t *w)
+{
+	uint8_t load_id[16];
+	uint64_t count = 0;
+	size_t bad = 0, n = sizeof master / sizeof master[0];
+	randombytes_buf(load_id, sizeof load_id);
+	ck_assert_int_eq(store_drugs_load(w->s, load_id, master, n, 1, n, T0, &count, &bad), RX_OK);
+	ck_assert_uint_eq(count, n);
+}
 
 /* A request whose body is a real rx.Prescription or rx.DispenseRecord. */
 typedef struct {
@@ -34,11 +56,11 @@ static void two_items(Rx__Item its[2], Rx__Item *ptrs[2])
 	}
 }
 
-/* SUBMIT by the world's prescriber of the two items, uses uses; the id. */
-static void prescribe2(world_t *w, uint32_t uses, int64_t now, char id[RX_ID_LEN + 1])
+/* SUBMIT by the world's prescriber of the two items, uses uses, with an
+ * override of the duplicate check or not: the store's answer. */
+static rx_err_t submit2(world_t *w, uint32_t uses, const char *override, int64_t now, store_outcome_t *out)
 {
 	big_call_t x;
-	store_outcome_t out;
 	Rx__Item its[2], *ptrs[2];
 	Rx__Prescription p = RX__PRESCRIPTION__INIT;
 	char notes[32];
@@ -56,8 +78,15 @@ static void prescribe2(world_t *w, uint32_t uses, int64_t now, char id[RX_ID_LEN
 		x.items[i] = (store_item_t){ptrs[i]->drug_code, ptrs[i]->days};
 	c->items = x.items;
 	c->n_items = 2;
-	c->override_reason = "test: known duplicate";
-	ck_assert_int_eq(apply(w, c, &out), RX_OK);
+	c->override_reason = override;
+	return apply(w, c, out);
+}
+
+/* submit2, overriding the duplicate check: the id. */
+static void prescribe2(world_t *w, uint32_t uses, int64_t now, char id[RX_ID_LEN + 1])
+{
+	store_outcome_t out;
+	ck_assert_int_eq(submit2(w, uses, "test: known duplicate", now, &out), RX_OK);
 	memcpy(id, out.rx.id, RX_ID_LEN + 1);
 }
 
@@ -139,6 +168,7 @@ START_TEST(parts_owe_and_complete)
 	uint8_t token[RX_TOKEN_LEN], other[RX_TOKEN_LEN];
 	char id[RX_ID_LEN + 1];
 	world_open(&w);
+	load_master(&w);
 	prescribe2(&w, 1, T0, id);
 	claim(&w, w.pharm, id, T0 + 60, token);
 
@@ -208,6 +238,14 @@ START_TEST(parts_owe_and_complete)
 		ck_assert_int_eq(w.records[i].superseded, 0);
 	}
 	ck_assert_uint_eq(stats_of(&w, later + 80).dispense_records, 3);
+	/* The amlodipine handed over in part 1 only is still taken: the
+	 * duplicate check reads the parts as well as the current record. */
+	ck_assert_int_eq(submit2(&w, 1, NULL, later + 90, &out), RX_DUPLICATE_MEDICATION);
+	int amlodipine = 0;
+	for (size_t i = 0; i < out.nwarnings; i++)
+		amlodipine |= out.warnings[i].kind == STORE_WARN_DUPLICATE && out.warnings[i].item == 0 &&
+			      strcmp(out.warnings[i].other_code, AMLODIPINE_GENERIC) == 0;
+	ck_assert_msg(amlodipine, "the amlodipine of part 1 was not found");
 	world_close(&w);
 }
 END_TEST
@@ -277,7 +315,7 @@ START_TEST(parts_survive_reopen_and_sweep)
 	ck_assert_int_eq(store_expire(w.s, T0 + 30 * DAY, &expired), RX_OK);
 	ck_assert_uint_eq(expired, 0);
 	ck_assert_int_eq(status_of(&w, w.doc, id, T0 + 30 * DAY).state, RX_STATE_PARTIAL);
-	const line_t rest[] = {{2, STORE_LINE_SUBSTITUTED, "2149041F2022", 27}};
+	const line_t rest[] = {{2, STORE_LINE_SUBSTITUTED, VALSARTAN_GENERIC, 27}};
 	ck_assert_int_eq(hand(&w, w.pharm, id, token, 2, rest, 1, T0 + 30 * DAY, &out), RX_OK);
 	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
 	world_close(&w);
