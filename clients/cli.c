@@ -400,10 +400,30 @@ static int line_from_json(json_t *o, size_t i, const Rx__Item *prescribed, Rx__L
 	return 0;
 }
 
-int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***lines, size_t *n,
-			char *msg, size_t msglen)
+int cli_line_reason(const char *s)
 {
-	size_t count = json_array_size(arr), nl = 0, handed = 0, *from = NULL;
+	int v = enum_of(reason_names, NREASONS, s);
+	return v > 0 ? v : 0;
+}
+
+uint32_t cli_days_of(const Rx__Item *it, uint32_t qty)
+{
+	if (it->quantity == 0 || qty >= it->quantity)
+		return it->days;
+	uint64_t d = (uint64_t)it->days * qty / it->quantity;
+	return d ? (uint32_t)d : 1;
+}
+
+/* What is owed of item k (from 0) of p: owed's, or (NULL) all of it. */
+static uint32_t owe(const Rx__Prescription *p, const uint32_t *owed, size_t k)
+{
+	return owed ? owed[k] : p->items[k]->quantity;
+}
+
+int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, const uint32_t *owed, uint32_t part,
+			Rx__Line ***lines, size_t *n, char *msg, size_t msglen)
+{
+	size_t count = json_array_size(arr), nl = 0, handed = 0, partial = 0, kept = 0, *from = NULL;
 	Rx__Line **l = NULL;
 	*lines = NULL;
 	*n = 0;
@@ -411,11 +431,18 @@ int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***line
 		snprintf(msg, msglen, "\"lines\" must be a non-empty array: one line per prescribed item");
 		return -1;
 	}
-	/* Every line starts as its item handed over as written; the file says
-	 * what else became of it.  from[k]: the file's line for item k, from 1. */
+	/* Every line starts as its item handed over as written (what is still
+	 * owed of it, in a later part); the file says what else became of it.
+	 * from[k]: the file's line for item k, from 1. */
 	if (rxc_lines_as_written(p, &l, &nl) != RX_OK || (from = calloc(nl ? nl : 1, sizeof *from)) == NULL) {
 		snprintf(msg, msglen, "out of memory");
 		goto fail;
+	}
+	for (size_t k = 0; owed && k < nl; k++) {
+		if (owed[k] && owed[k] < p->items[k]->quantity) {
+			l[k]->handed->days = cli_days_of(p->items[k], owed[k]);
+			l[k]->handed->quantity = owed[k];
+		}
 	}
 	for (size_t i = 0; i < count; i++) {
 		json_t *o = json_array_get(arr, i), *item = json_object_get(o, "item");
@@ -430,6 +457,11 @@ int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***line
 			goto fail;
 		}
 		size_t k = (size_t)json_integer_value(item) - 1;
+		if (owe(p, owed, k) == 0) {
+			snprintf(msg, msglen, "line %zu: nothing of item %zu is owed now: a part lists only the "
+					      "items still owed", i + 1, k + 1);
+			goto fail;
+		}
 		if (from[k]) {
 			snprintf(msg, msglen, "line %zu: item %zu already has line %zu", i + 1, k + 1, from[k]);
 			goto fail;
@@ -437,26 +469,65 @@ int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***line
 		from[k] = i + 1;
 		if (line_from_json(o, i, p->items[k], l[k], msg, msglen))
 			goto fail;
+		if (l[k]->outcome == RX__OUTCOME__PARTIAL && l[k]->handed->quantity >= owe(p, owed, k)) {
+			snprintf(msg, msglen, "line %zu: a partial line hands over less than the %u units of item "
+					      "%zu still owed; all of them is \"as_written\" or \"substituted\"",
+				 i + 1, owe(p, owed, k), k + 1);
+			goto fail;
+		}
 		handed += l[k]->outcome != RX__OUTCOME__NOT_DISPENSED;
+		partial += l[k]->outcome == RX__OUTCOME__PARTIAL;
 	}
 	/* A line left out is an error, not "as written": the record is the
-	 * pharmacist's signed account of every item. */
+	 * pharmacist's signed account of every item (still owed). */
 	for (size_t k = 0; k < nl; k++) {
-		if (!from[k]) {
+		if (from[k] || owe(p, owed, k) == 0)
+			continue;
+		if (part < 2)
 			snprintf(msg, msglen, "item %zu (%s) has no line: list every prescribed item, "
 					      "\"outcome\": \"as_written\" if it was handed over as prescribed",
 				 k + 1, p->items[k]->drug_code);
-			goto fail;
-		}
-	}
-	if (handed == 0) {
-		snprintf(msg, msglen, "every line is not_dispensed: with nothing handed over, release the "
-				      "claim instead");
+		else
+			snprintf(msg, msglen, "item %zu (%s) is still owed %u units and has no line: a part "
+					      "lists every item still owed", k + 1, p->items[k]->drug_code, owe(p, owed, k));
 		goto fail;
 	}
+	/* The rules of parts (proto/README 5.13), said before anything is signed. */
+	int broken = 1;
+	if (handed == 0 && part < 2)
+		snprintf(msg, msglen, "every line is not_dispensed: with nothing handed over, release the "
+				      "claim instead");
+	else if (partial && part == 0)
+		snprintf(msg, msglen, "a record with a partial line leaves items owed: it is a part, "
+				      "numbered (\"part\": 1, or --part 1, for the first)");
+	else if (!partial && part == 1)
+		snprintf(msg, msglen, "part 1 leaves an item owed: mark it \"partial\" (a use handed over at "
+				      "once is no part: leave \"part\" out)");
+	else if (partial && part >= RX_MAX_PARTS)
+		snprintf(msg, msglen, "a use is handed over in at most %d parts: part %d leaves nothing owed",
+			 RX_MAX_PARTS, RX_MAX_PARTS);
+	else
+		broken = 0;
+	if (broken)
+		goto fail;
+	/* The lines of the items owed, in the prescription's order; the others
+	 * (and l itself) go back to rxc_lines_free. */
+	Rx__Line **keep = calloc(nl ? nl : 1, sizeof *keep);
+	size_t dropped = 0;
+	if (keep == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		goto fail;
+	}
+	for (size_t k = 0; k < nl; k++) {
+		if (owe(p, owed, k))
+			keep[kept++] = l[k];
+		else
+			l[dropped++] = l[k];
+	}
+	rxc_lines_free(l, dropped);
 	free(from);
-	*lines = l;
-	*n = nl;
+	*lines = keep;
+	*n = kept;
 	return 0;
 fail:
 	free(from);
@@ -508,6 +579,9 @@ json_t *cli_dispenses_json(const rxc_result_t *r)
 		if (x) {
 			cli_time(x->at, t);
 			json_object_set_new(o, "use", json_integer(x->use));
+			/* a part of a use handed over in parts (proto/README 5.13) */
+			if (d->part)
+				json_object_set_new(o, "part", json_integer(d->part));
 			json_object_set_new(o, "at", json_string(t));
 			json_object_set_new(o, "institution", json_string(x->institution_code));
 			/* amended or withdrawn since: kept, no longer the use's record */

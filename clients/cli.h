@@ -92,19 +92,31 @@ json_t *cli_items_to_json(Rx__Item *const *items, size_t n);
 
 /* A dispense record's lines from RECORD.json's "lines" (README, rx-pharmacy
  * dispense): [{"item": K, "outcome": "as_written" | "substituted" |
- * "not_dispensed", "reason": ..., "handed": {an item, no marks}}], one line
- * for every item of p (the prescription being dispensed), in any order.  An
- * as_written line without "handed" hands over the prescribed item, its
- * marks cleared.  Checked here so a pharmacist learns which line is wrong
- * before anything is signed: each item listed exactly once, the outcome's
- * reasons, handed present unless not_dispensed, as_written the prescribed
- * code and substituted another, at least one line handed over.  (Whether a
- * substitute is allowed is the broker's: SUBSTITUTION_NOT_ALLOWED,
- * DIFFERENT_INGREDIENT.)  On success the lines are in the prescription's
- * order and the caller frees them with rxc_lines_free; their strings point
- * into arr and p, which must outlive them.  Returns 0, or -1 with msg set. */
-int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, Rx__Line ***lines, size_t *n,
-			char *msg, size_t msglen);
+ * "not_dispensed" | "partial", "reason": ..., "handed": {an item, no
+ * marks}}], in any order, one line for every item of p (the prescription
+ * being dispensed) that owed (NULL: every item in full) says is still owed:
+ * all of them but in a part after the first (proto/README 5.13).  part is
+ * the record's (0: the whole use).  An as_written line without "handed"
+ * hands over the prescribed item, its marks cleared (what is owed of it,
+ * its days in proportion, in a later part).  Checked here so a pharmacist
+ * learns which line is wrong before anything is signed: each owed item
+ * listed exactly once and no other, the outcome's reasons, handed present
+ * unless not_dispensed, as_written the prescribed code and substituted
+ * another, a partial line less than is owed; at least one line handed over
+ * (but in a later part, which may close what is owed), a partial line only
+ * in a part, part 1 with one, none in part 8.  (Whether a substitute is
+ * allowed is the broker's: SUBSTITUTION_NOT_ALLOWED, DIFFERENT_INGREDIENT.)
+ * On success the lines are in the prescription's order and the caller frees
+ * them with rxc_lines_free; their strings point into arr and p, which must
+ * outlive them.  Returns 0, or -1 with msg set. */
+int cli_lines_from_json(json_t *arr, const Rx__Prescription *p, const uint32_t *owed, uint32_t part,
+			Rx__Line ***lines, size_t *n, char *msg, size_t msglen);
+/* The days of supply of qty units of it: its days in proportion (rounded
+ * down, at least 1); its days if qty is all of it. */
+uint32_t cli_days_of(const Rx__Item *it, uint32_t qty);
+/* A line's reason from its word in RECORD.json ("out_of_stock", ...): the
+ * Rx__LineReason, or 0 if s (may be NULL) is none of them. */
+int cli_line_reason(const char *s);
 /* A withdrawal's reason from its word ("dispensed_in_error",
  * "not_collected", "recorded_in_error", "other"): the Rx__WithdrawReason,
  * or 0 if s (may be NULL) is none of them. */
@@ -117,9 +129,10 @@ json_t *cli_lines_to_json(Rx__Line *const *lines, size_t n);
  * issued_at, items (with their marks), notes, and part_days if it is
  * divided.  Caller owns the object. */
 json_t *cli_prescription_json(const Rx__Prescription *p);
-/* STATUS: each dispense record of r, in the reply's order (use, at,
- * institution, and the record's lines and notes; a record stored before
- * lines has "items" instead).  An amended or withdrawn record is there too,
+/* STATUS: each dispense record of r, in the reply's order (use, the part
+ * if it is one of a use handed over in parts, at, institution, and the
+ * record's lines and notes; a record stored before lines has "items"
+ * instead).  An amended or withdrawn record is there too,
  * "superseded": true (proto/README 5.12); a record that replaces another
  * has "replaces" (that record's hash, hex); a withdrawal has "withdrawn"
  * (its reason, as cli_withdraw_reason reads it) and no lines.  Caller owns

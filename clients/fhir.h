@@ -8,7 +8,7 @@
  * MedicationRequests and MedicationDispenses (status --fhir), one
  * MedicationDispense per line of a record (per item of a record stored
  * before lines), an amended or withdrawn record's entered-in-error or
- * cancelled.  There is no FHIR reader for dispense records.  Nothing
+ * cancelled, a part's marked with its number.  There is no FHIR reader for dispense records.  Nothing
  * is guessed: what cannot be carried faithfully is refused with the JSON
  * path of the problem, before anything is signed. */
 #ifndef FHIR_H
@@ -46,9 +46,17 @@
  * divided prescription (分割調剤, Prescription.part_days), in order, each a
  * valueDuration of days (docs/FHIR.md "Refills and divided prescriptions"). */
 #define FHIR_EXT_PART_DAYS "urn:rx-exchange:part-days"
-/* HL7 v3 codes written beside ours where one means the same. */
+/* Our extensions on a MedicationDispense of a use handed over in parts
+ * (proto/README 5.13): the part it was handed over in (valueUnsignedInt),
+ * and on one that left some owed, why (valueCodeableConcept, a line
+ * reason); docs/FHIR.md "Partial fills". */
+#define FHIR_EXT_DISPENSE_PART "urn:rx-exchange:dispense-part"
+#define FHIR_EXT_PARTIAL_REASON "urn:rx-exchange:partial-reason"
+/* HL7 v3 codes written beside ours where one means the same, and v3
+ * ActPharmacySupplyType (ActCode) for the MedicationDispenses of a part. */
 #define FHIR_SYSTEM_V3_SUBSTITUTION "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution"
 #define FHIR_SYSTEM_V3_ACT_REASON "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+#define FHIR_SYSTEM_V3_ACT_CODE "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 /* Item.dose when a MedicationRequest gives no doseAndRate (and back). */
 #define FHIR_DOSE_AS_DIRECTED "as directed"
 

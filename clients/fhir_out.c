@@ -4,7 +4,7 @@
  * docs/FHIR.md).  A resource's id is derived from the prescription id
  * (resource_urn), so it is the same in every Bundle of that prescription;
  * an amended or withdrawn dispense keeps its resources' ids, their status
- * saying what became of them. */
+ * saying what became of them; a part's carry its number. */
 #include "fhir.h"
 
 #include <stdio.h>
@@ -82,16 +82,19 @@ static json_t *dosage_json(const Rx__Item *it)
 	return d;
 }
 
-static const char *request_status(const Rx__Receipt *rc)
+/* The requests' status; parts: some use was handed over in part (5.13),
+ * so a cancel stopped what had begun even if no use was completed. */
+static const char *request_status(const Rx__Receipt *rc, int parts)
 {
 	switch (rc->state) {
 	case RX__STATE__ISSUED:
 	case RX__STATE__CLAIMED:
+	case RX__STATE__PARTIALLY_DISPENSED: /* some of it is still owed */
 		return "active";
 	case RX__STATE__DISPENSED:
 		return "completed";
 	case RX__STATE__CANCELLED_STATE:
-		return rc->uses_left == rc->uses ? "cancelled" : "stopped";
+		return rc->uses_left == rc->uses && !parts ? "cancelled" : "stopped";
 	case RX__STATE__EXPIRED_STATE:
 		return "stopped";
 	default:
@@ -123,6 +126,7 @@ typedef struct {
 	const Rx__Prescription *p;
 	char patient_urn[46];
 	char (*req_urn)[46]; /* the fullUrl of request i, one per item of p */
+	int parts;           /* some dispense record is a part of a use (5.13) */
 	json_t *entries;
 } bundle_t;
 
@@ -221,7 +225,7 @@ static json_t *request_json(const bundle_t *b, const Rx__Receipt *rc, size_t i, 
 		put(&dr, "extension", parts_json(p));
 	json_t *mr = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:{s:s}, s:s, s:o, s:[o], s:o, s:o}",
 			       "resourceType", "MedicationRequest", "groupIdentifier", "system",
-			       FHIR_SYSTEM_PRESCRIPTION, "value", b->id, "status", request_status(rc),
+			       FHIR_SYSTEM_PRESCRIPTION, "value", b->id, "status", request_status(rc, b->parts),
 			       "intent", "order", "medicationCodeableConcept", medication_json(it),
 			       "subject", "reference", b->patient_urn, "authoredOn", authored, "requester",
 			       org_ref(rc->institution_code), "dosageInstruction", dosage_json(it),
@@ -263,29 +267,64 @@ static json_t *reason_concept(Rx__LineReason r, int v3)
 		       reasons[r].v3_display);
 }
 
-/* MedicationDispense.substitution of a line handed over.  Type E, not G: in
- * v3 G is one generic for another, and EC needs the same strength and form,
- * which a change under 5.10 need not keep. */
-static json_t *dispense_substitution(const Rx__Line *l)
+/* MedicationDispense.substitution of a line handed over, prescribed its
+ * item.  Type E, not G: in v3 G is one generic for another, and EC needs
+ * the same strength and form, which a change under 5.10 need not keep.  A
+ * PARTIAL line may hand over the prescribed product or another: its
+ * handed code says which; its reason says why it is partial, not why
+ * substituted, and is written in our extension instead (mark_part). */
+static json_t *dispense_substitution(const Rx__Line *l, const Rx__Item *prescribed)
 {
-	int swapped = l->outcome == RX__OUTCOME__SUBSTITUTED;
+	int partial = l->outcome == RX__OUTCOME__PARTIAL;
+	int swapped = partial ? strcmp(l->handed->drug_code, prescribed->drug_code) != 0
+			      : l->outcome == RX__OUTCOME__SUBSTITUTED;
 	json_t *s = json_pack("{s:b}", "wasSubstituted", swapped);
 	if (swapped)
 		put(&s, "type", concept(FHIR_SYSTEM_V3_SUBSTITUTION, "E", "equivalent", NULL, NULL, NULL));
-	if (has_reason(l->reason))
+	if (has_reason(l->reason) && !partial)
 		put(&s, "reason", json_pack("[o]", reason_concept(l->reason, swapped)));
 	return s;
 }
 
+/* What marks a MedicationDispense of a record that is a part (5.13): its
+ * type, if it handed something over, by v3 ActPharmacySupplyType: the first
+ * fill against the order (use 1's part 1) or a refill (any later fill),
+ * complete (an item's whole supply, in part 1) or a part fill (a PARTIAL
+ * line, or the rest of what was owed, in a later part); and our
+ * extensions, the part and a PARTIAL line's reason.  A use handed over at
+ * once writes none of these. */
+static void mark_part(json_t **md, const Rx__DispenseInfo *info, const Rx__DispenseRecord *d,
+		      const Rx__Line *l)
+{
+	static const char *const code[2][2] = {{"FFP", "FFC"}, {"RFP", "RFC"}};
+	static const char *const display[2][2] = {{"First Fill - Part Fill", "First Fill - Complete"},
+						  {"Refill - Part Fill", "Refill - Complete"}};
+	int refill = !(info->use == 1 && d->part == 1);
+	int complete = d->part == 1 && l->outcome != RX__OUTCOME__PARTIAL;
+	if (l->outcome != RX__OUTCOME__NOT_DISPENSED)
+		put(md, "type", concept(FHIR_SYSTEM_V3_ACT_CODE, code[refill][complete], display[refill][complete],
+					NULL, NULL, NULL));
+	json_t *ext = json_pack("[{s:s, s:I}]", "url", FHIR_EXT_DISPENSE_PART, "valueUnsignedInt",
+				(json_int_t)d->part);
+	if (ext && l->outcome == RX__OUTCOME__PARTIAL && has_reason(l->reason) &&
+	    json_array_append_new(ext, json_pack("{s:s, s:o}", "url", FHIR_EXT_PARTIAL_REASON,
+						 "valueCodeableConcept", reason_concept(l->reason, 0))) != 0) {
+		json_decref(ext);
+		ext = NULL;
+	}
+	put(md, "extension", ext);
+}
+
 /* One dispense record being written (proto/README 5.12): each of a use's
  * records is there, the last current, each before it superseded by the one
- * after it (an AMEND's correction or a WITHDRAW's withdrawal). */
+ * after it (an AMEND's correction or a WITHDRAW's withdrawal), but for the
+ * parts of a use handed over in parts (5.13), which all stand. */
 typedef struct {
 	const Rx__DispenseRecord *d;
 	const Rx__DispenseInfo *info;
 	unsigned nth;                  /* its place among its use's records, from 1 */
 	char when[32];                 /* when the dispense it records or corrects was committed */
-	const Rx__DispenseRecord *by;  /* the record after it of its use; NULL if it is current */
+	const Rx__DispenseRecord *by;  /* the record that superseded it; NULL if it stands */
 	const Rx__DispenseInfo *by_info;
 } record_t;
 
@@ -392,7 +431,9 @@ static int add_dispense(bundle_t *b, const record_t *rec, size_t n, json_t *md)
 		supersede(&md, rec);
 	if (md == NULL)
 		return -1;
-	if (rec->nth <= 1)
+	if (rec->d->part) /* a use handed over in parts: once, never amended */
+		snprintf(rid, sizeof rid, "dispense-%u-%zu-p%u", rec->info->use, n, rec->d->part);
+	else if (rec->nth <= 1)
 		snprintf(rid, sizeof rid, "dispense-%u-%zu", rec->info->use, n);
 	else
 		snprintf(rid, sizeof rid, "dispense-%u-%zu-r%u", rec->info->use, n, rec->nth);
@@ -420,8 +461,9 @@ static int item_dispenses(bundle_t *b, const record_t *rec)
 }
 
 /* A record with lines: one MedicationDispense per line, completed with
- * its substitution, or declined with the reason (a FHIR consumer reads
- * status, not the absence of a resource).  The broker accepts only lines
+ * its substitution (a PARTIAL line too: what it handed over was), or
+ * declined with the reason (a FHIR consumer reads status, not the absence
+ * of a resource); a part's marked as such (mark_part).  The broker accepts only lines
  * naming items 1..n, a handed item unless NOT_DISPENSED; any other line
  * is skipped rather than read out of bounds. */
 static int line_dispenses(bundle_t *b, const record_t *rec)
@@ -438,12 +480,15 @@ static int line_dispenses(bundle_t *b, const record_t *rec)
 			if (has_reason(l->reason))
 				put(&md, "statusReasonCodeableConcept", reason_concept(l->reason, 0));
 		} else if (l->handed && (l->outcome == RX__OUTCOME__AS_WRITTEN ||
-					 l->outcome == RX__OUTCOME__SUBSTITUTED)) {
+					 l->outcome == RX__OUTCOME__SUBSTITUTED ||
+					 l->outcome == RX__OUTCOME__PARTIAL)) {
 			md = handed_json(b, info, l->handed, l->item - 1, rec->when);
-			put(&md, "substitution", dispense_substitution(l));
+			put(&md, "substitution", dispense_substitution(l, b->p->items[l->item - 1]));
 		} else {
 			continue;
 		}
+		if (d->part)
+			mark_part(&md, info, d, l);
 		if (add_dispense(b, rec, l->item, md) != 0)
 			return -1;
 	}
@@ -467,6 +512,8 @@ json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescriptio
 				    json_pack("[{s:s, s:s}]", "system", FHIR_SYSTEM_PATIENT, "value",
 					      p->patient_id));
 	json_array_append_new(b.entries, entry_of(id, "patient", patient, b.patient_urn));
+	for (size_t u = 0; u < n; u++)
+		b.parts |= records[u]->part != 0;
 
 	cli_time(p->issued_at, t);
 	validity_end(p->valid_until, end);
@@ -491,7 +538,11 @@ json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescriptio
 			cli_time(infos[u]->at, rec.when);
 		rec.d = records[u];
 		rec.info = infos[u];
-		rec.by = u + 1 < n && infos[u + 1]->use == infos[u]->use ? records[u + 1] : NULL;
+		/* superseded by the record after it; a part that left items owed is
+		 * followed by the next part, which supersedes nothing (5.13) */
+		rec.by = infos[u]->superseded && u + 1 < n && infos[u + 1]->use == infos[u]->use
+				 ? records[u + 1]
+				 : NULL;
 		rec.by_info = rec.by ? infos[u + 1] : NULL;
 		if (rec.d->withdraw_reason)
 			continue;

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "clinic_outbox.h"
 #include "fhir.h"
+#include "owed.h"
 #include "rx_check.h"
 #include "rx_ids.h"
 
@@ -44,7 +45,8 @@ static void usage(FILE *f)
 		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
 		   "  status ID [--fhir]                   state of a prescription you issued (a later\n"
 		   "                                       use's window: opens_at, valid_until), its items\n"
-		   "                                       and what each dispense handed over; --fhir:\n"
+		   "                                       and what each dispense (or part) handed over,\n"
+		   "                                       what is owed while PARTIALLY_DISPENSED; --fhir:\n"
 		   "                                       as a FHIR Bundle, with its dispenses\n"
 		   "  flush                                (--outbox) deliver the queued requests\n"
 		   "  pending                              (--outbox) list queued and refused requests\n"
@@ -281,11 +283,17 @@ int main(int argc, char **argv)
 		rxc_result_t r;
 		json_t *extra = NULL;
 		rxc_status(c, args[1], NULL, &r);
-		/* Both sides: what was prescribed (with its marks) and what became
-		 * of each item at each dispensed use. */
-		if (!fhir && r.status == RX_OK && r.prescription)
+		/* Both sides: what was prescribed (with its marks), what became
+		 * of each item at each dispensed use, and what a use handed over
+		 * in parts still owes. */
+		if (!fhir && r.status == RX_OK && r.prescription) {
+			json_t *owed = owed_status_json(&r, 1);
 			extra = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
 					  "dispenses", cli_dispenses_json(&r));
+			if (extra && owed)
+				json_object_update(extra, owed);
+			json_decref(owed);
+		}
 		code = fhir ? fhir_print_status(&r, conn.broker, args[1])
 			    : cli_print_result(&r, extra, conn.broker, args[1]);
 	}

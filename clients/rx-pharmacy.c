@@ -1,13 +1,14 @@
 /* rx-pharmacy: what a pharmacy's system does: find the prescriptions of the
  * patient at the counter (by their card, or by the id and access code on
- * their slip), claim one, dispense it (or release the claim); correct or
- * withdraw its latest dispense the same day or the next.
+ * their slip), claim one, dispense it, at once or in parts (or release the
+ * claim); correct or withdraw its latest dispense the same day or the next.
  *
  *   rx-pharmacy CONN list PROOF                (PROOF: --card FILE --institution CODE)
  *   rx-pharmacy CONN list ID --access-code CODE
  *   rx-pharmacy CONN claim ID PROOF|--access-code CODE [--request-id HEX32]
  *   rx-pharmacy CONN release ID --claim TOKEN [--request-id HEX32]
- *   rx-pharmacy CONN dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]
+ *   rx-pharmacy CONN dispense ID --claim TOKEN [RECORD.json] [--part N] [--request-id HEX32]
+ *   rx-pharmacy CONN dispense ID --claim TOKEN --part N [--owe ITEM=QTY]... [--reason R] [--notes T]
  *   rx-pharmacy CONN amend ID RECORD.json [PROOF] [--request-id HEX32]
  *   rx-pharmacy CONN withdraw ID --reason REASON [--notes TEXT] [PROOF] [--request-id HEX32]
  *   rx-pharmacy CONN status ID [--body | --fhir] [PROOF|--access-code CODE]
@@ -23,6 +24,7 @@
 
 #include "cli.h"
 #include "fhir.h"
+#include "owed.h"
 #include "rx_ids.h"
 
 static void usage(FILE *f)
@@ -33,10 +35,20 @@ static void usage(FILE *f)
 		   "  claim ID (--card FILE --institution CODE | --access-code CODE) [--request-id HEX32]\n"
 		   "                                           claim a prescription for this pharmacy\n"
 		   "  release ID --claim TOKEN [--request-id]  give a claim back\n"
-		   "  dispense ID --claim TOKEN [RECORD.json] [--request-id HEX32]\n"
+		   "  dispense ID --claim TOKEN [RECORD.json] [--part N] [--request-id HEX32]\n"
 		   "                                           record the dispense: every item as\n"
 		   "                                           prescribed, or what RECORD.json's \"lines\"\n"
 		   "                                           say became of each (substituted, ...)\n"
+		   "  dispense ID --claim TOKEN --part N [--owe ITEM=QTY]... [--reason REASON] [--notes TEXT]\n"
+		   "                                           a part of the use: QTY units of item\n"
+		   "                                           ITEM handed over now, the rest owed\n"
+		   "                                           (REASON out_of_stock, the default,\n"
+		   "                                           patient_request or other); every other\n"
+		   "                                           item still owed handed over in full.\n"
+		   "                                           Part 1 needs an --owe; a later part\n"
+		   "                                           without one completes the use.  Parts\n"
+		   "                                           are numbered by you, 1, 2, ...: a part\n"
+		   "                                           sent again is ALREADY_DISPENSED\n"
 		   "  amend ID RECORD.json [--request-id HEX32]\n"
 		   "                                           correct this pharmacy's record of the\n"
 		   "                                           latest dispensed use (RECORD.json as for\n"
@@ -55,7 +67,8 @@ static void usage(FILE *f)
 		   "                                           prescription may not be claimed before\n"
 		   "                                           opens_at: NOT_YET_DUE); --body also prints\n"
 		   "                                           the items (and part_days) and\n"
-		   "                                           each dispense's lines;\n"
+		   "                                           each dispense's lines; while\n"
+		   "                                           PARTIALLY_DISPENSED, what is owed;\n"
 		   "                                           --fhir prints a FHIR R4 Bundle of the\n"
 		   "                                           MedicationRequests and MedicationDispenses\n"
 		   "  watch [--count N]                        print this pharmacy's notices (new\n"
@@ -69,9 +82,10 @@ static void usage(FILE *f)
 
 /* RECORD.json (dispense, amend): its shape first, as nothing need be asked
  * of the broker if it is wrong.  Returns -1 with *rec the file (the
- * caller's, json_decref) and *lines and *notes (NULL if absent) inside it;
- * else the exit code after printing what to fix. */
-static int read_record(const char *path, json_t **rec, json_t **lines, json_t **notes)
+ * caller's, json_decref) and *lines and *notes (NULL if absent) inside it,
+ * and *part its "part" (-1 if absent: proto/README 5.13); else the exit
+ * code after printing what to fix. */
+static int read_record(const char *path, json_t **rec, json_t **lines, json_t **notes, long *part)
 {
 	char msg[512];
 	int code = -1;
@@ -79,6 +93,8 @@ static int read_record(const char *path, json_t **rec, json_t **lines, json_t **
 		return cli_fail("%s", msg);
 	*notes = json_object_get(*rec, "notes");
 	*lines = json_object_get(*rec, "lines");
+	json_t *pj = json_object_get(*rec, "part");
+	*part = pj ? (json_is_integer(pj) ? (long)json_integer_value(pj) : -2) : -1;
 	if (json_object_get(*rec, "items"))
 		code = cli_fail("%s: \"items\" is the old record format and is no longer accepted: "
 				"say what became of each prescribed item in \"lines\" "
@@ -88,6 +104,9 @@ static int read_record(const char *path, json_t **rec, json_t **lines, json_t **
 				"[{\"item\": 1, \"outcome\": \"as_written\"}]", path);
 	else if (*notes && !json_is_string(*notes))
 		code = cli_fail("%s: \"notes\" must be a string", path);
+	else if (pj && (*part < 0 || *part > RX_MAX_PARTS))
+		code = cli_fail("%s: \"part\" must be a whole number 0..%d (0: the whole use at once)", path,
+				RX_MAX_PARTS);
 	if (code >= 0) {
 		json_decref(*rec);
 		*rec = NULL;
@@ -95,23 +114,52 @@ static int read_record(const char *path, json_t **rec, json_t **lines, json_t **
 	return code;
 }
 
+/* What dispense was asked for on the command line. */
+typedef struct {
+	const char *record;                /* RECORD.json, or NULL */
+	long part;                         /* --part N, -1 if not given */
+	uint32_t owe_item[RX_MAX_ITEMS];   /* --owe ITEM=QTY, as given */
+	uint32_t owe_qty[RX_MAX_ITEMS];
+	size_t n_owe;
+	const char *reason;                /* --reason for the --owe lines (NULL: out_of_stock) */
+	const char *notes;                 /* --notes, without a record file */
+} dispense_args_t;
+
 /* DISPENSE ID: sign a record of what became of each prescribed item and
  * send it.  Without RECORD.json every item is handed over as written; with
- * it, its "lines" (cli_lines_from_json) and "notes".  A record file the
- * pharmacist must fix is a local error (exit 1) naming the line, before
- * anything is signed; the broker's refusals (SUBSTITUTION_NOT_ALLOWED,
- * DIFFERENT_INGREDIENT, ...) are printed with its message. */
+ * it, its "lines" (cli_lines_from_json), "notes" and "part".  A part of a
+ * use handed over in parts (proto/README 5.13) is numbered by the
+ * pharmacist (--part or "part"), never guessed from the state: a part sent
+ * again after a lost reply must come back ALREADY_DISPENSED, not become the
+ * next part.  Its lines are checked against what was owed before it, as
+ * STATUS's earlier parts say; --owe makes them without a file.  A record
+ * the pharmacist must fix is a local error (exit 1) naming the line,
+ * before anything is signed; the broker's refusals (SUBSTITUTION_NOT_ALLOWED,
+ * DIFFERENT_INGREDIENT, ...) are printed with its message.  A part prints
+ * its "part" and, while the use is PARTIALLY_DISPENSED, what it left
+ * "owed". */
 static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint8_t *token,
-		    const char *record_path, const uint8_t *rid, const char *broker)
+		    const dispense_args_t *a, const uint8_t *rid, const char *broker)
 {
 	rxc_result_t st = {0}, r;
 	char msg[512];
-	json_t *rec = NULL, *lines_json = NULL, *notes = NULL;
+	json_t *rec = NULL, *lines_json = NULL, *notes = NULL, *made = NULL, *extra = NULL;
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
+	long part = a->part;
+	owed_t all, before;
 	int code;
 
-	if (record_path && (code = read_record(record_path, &rec, &lines_json, &notes)) >= 0)
-		return code;
+	if (a->record) {
+		long in_file;
+		if ((code = read_record(a->record, &rec, &lines_json, &notes, &in_file)) >= 0)
+			return code;
+		if (in_file >= 0 && part >= 0 && in_file != part) {
+			code = cli_fail("%s says \"part\": %ld but --part %ld was given", a->record, in_file, part);
+			goto done;
+		}
+		if (in_file >= 0)
+			part = in_file;
+	}
 
 	/* The record names the prescription (canonical id) and accounts for
 	 * each of its items: the prescription comes from STATUS. */
@@ -123,9 +171,33 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 		code = cli_fail("the broker's STATUS of %s carried no prescription to dispense", id);
 		goto done;
 	}
-	if (record_path) {
-		if (cli_lines_from_json(lines_json, st.prescription, &d.lines, &d.n_lines, msg, sizeof msg)) {
-			code = cli_fail("%s: %s", record_path, msg);
+	owed_read(&st, 0, &all);
+	if (st.receipt->state == RX__STATE__PARTIALLY_DISPENSED && part < 1) {
+		code = cli_fail("part %u of use %u of %s was handed over last: number this record, the next "
+				"part, with --part %u (or \"part\": %u in the record file)",
+				all.parts, all.use, st.receipt->prescription_id, all.parts + 1, all.parts + 1);
+		goto done;
+	}
+	if (part < 0)
+		part = 0;
+	if (part == 1 && !a->record && a->n_owe == 0) {
+		code = cli_fail("--part 1 leaves an item owed: say what is handed over now with --owe ITEM=QTY");
+		goto done;
+	}
+	/* What was owed before this part: everything, before the first. */
+	owed_read(&st, part > 1 ? (uint32_t)part : 1, &before);
+	if (!a->record && part &&
+	    owed_lines_json(&before, st.prescription, a->owe_item, a->owe_qty, a->n_owe,
+			    a->reason ? a->reason : "out_of_stock", &made, msg, sizeof msg)) {
+		code = cli_fail("%s", msg);
+		goto done;
+	}
+	if (made)
+		lines_json = made;
+	if (lines_json) {
+		if (cli_lines_from_json(lines_json, st.prescription, before.owed, (uint32_t)part, &d.lines,
+					&d.n_lines, msg, sizeof msg)) {
+			code = cli_fail("%s: %s", a->record ? a->record : "--part/--owe", msg);
 			goto done;
 		}
 	} else if (rxc_lines_as_written(st.prescription, &d.lines, &d.n_lines) != RX_OK) {
@@ -136,12 +208,21 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 	d.prescription_id = st.receipt->prescription_id;
 	d.pharmacy_key.data = (uint8_t *)kp->pk;
 	d.pharmacy_key.len = RX_KEY_LEN;
-	d.notes = notes ? (char *)json_string_value(notes) : (char *)"";
+	d.notes = notes ? (char *)json_string_value(notes) : a->notes ? (char *)a->notes : (char *)"";
+	d.part = (uint32_t)part;
 	rxc_dispense(c, rid, d.prescription_id, token, &d, &r);
-	code = cli_print_result(&r, NULL, broker, id);
+	if (part) {
+		extra = json_pack("{s:I}", "part", (json_int_t)part);
+		if (r.status == RX_OK && r.receipt && r.receipt->state == RX__STATE__PARTIALLY_DISPENSED) {
+			owed_apply(&before, d.lines, d.n_lines);
+			json_object_set_new(extra, "owed", owed_json(&before, st.prescription, 0));
+		}
+	}
+	code = cli_print_result(&r, extra, broker, id);
 done:
 	rxc_lines_free(d.lines, d.n_lines);
 	rxc_result_free(&st);
+	json_decref(made);
 	json_decref(rec);
 	return code;
 }
@@ -186,24 +267,35 @@ static int replace(rxc_t *c, const rx_keypair_t *kp, const char *id, const char 
 	uint8_t replaces[RX_HASH_LEN];
 	int code;
 
-	if (record_path && (code = read_record(record_path, &rec, &lines_json, &notes)) >= 0)
+	long part = -1;
+	if (record_path && (code = read_record(record_path, &rec, &lines_json, &notes, &part)) >= 0)
 		return code;
+	if (part > 0) {
+		json_decref(rec);
+		return cli_fail("%s: \"part\": an amendment replaces the record of a use handed over at once "
+				"(a use handed over in parts is not amended)", record_path);
+	}
 	if (rxc_status(c, id, proof, &st) != RX_OK) {
 		code = cli_print_result(&st, NULL, broker, id); /* frees st */
 		goto done;
 	}
 	long i = latest_record(&st);
 	if (st.prescription == NULL || i < 0) {
-		code = st.prescription == NULL
-			       ? cli_fail("the broker's STATUS of %s carried no prescription", id)
-			       : cli_fail("no use of %s is dispensed now: there is no dispense to %s",
-					  st.receipt->prescription_id, reason ? "withdraw" : "amend");
+		const char *verb = reason ? "withdraw" : "amend";
+		if (st.prescription == NULL)
+			code = cli_fail("the broker's STATUS of %s carried no prescription", id);
+		else if (st.receipt->state == RX__STATE__PARTIALLY_DISPENSED)
+			code = cli_fail("%s is PARTIALLY_DISPENSED: a use handed over in parts is not amended or "
+					"withdrawn; dispense its next part", st.receipt->prescription_id);
+		else
+			code = cli_fail("no use of %s is dispensed now: there is no dispense to %s",
+					st.receipt->prescription_id, verb);
 		goto done;
 	}
 	const Rx__Signed *old = st.reply->dispenses[i]->record;
 	rx_hash(old->body.data, old->body.len, replaces);
 	if (record_path &&
-	    cli_lines_from_json(lines_json, st.prescription, &d.lines, &d.n_lines, msg, sizeof msg)) {
+	    cli_lines_from_json(lines_json, st.prescription, NULL, 0, &d.lines, &d.n_lines, msg, sizeof msg)) {
 		code = cli_fail("%s: %s", record_path, msg);
 		goto done;
 	}
@@ -347,12 +439,45 @@ static int list(rxc_t *c, const char *patient, const char *id, const rxc_proof_t
 	return cli_print_result(&r, json_pack("{s:o}", "prescriptions", arr), broker, NULL);
 }
 
+/* s as a whole number 0..max into *out: 0, or -1 if it is not one. */
+static int whole(const char *s, unsigned long max, uint32_t *out)
+{
+	char *end;
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* --owe ITEM=QTY into the next place of a: 0, or the exit code. */
+static int owe_option(dispense_args_t *a, const char *arg)
+{
+	char item[16];
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : 0;
+	if (a->n_owe == RX_MAX_ITEMS)
+		return cli_fail("--owe: at most %d items", RX_MAX_ITEMS);
+	if (eq == NULL || len == 0 || len >= sizeof item)
+		return cli_fail("--owe %s: expected ITEM=QTY, e.g. --owe 2=10 (10 units of item 2 now)", arg);
+	memcpy(item, arg, len);
+	item[len] = '\0';
+	if (whole(item, RX_MAX_ITEMS, &a->owe_item[a->n_owe]) || whole(eq + 1, UINT32_MAX, &a->owe_qty[a->n_owe]))
+		return cli_fail("--owe %s: ITEM and QTY are whole numbers, e.g. --owe 2=10", arg);
+	a->n_owe++;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cli_conn_t conn = CLI_CONN_INIT;
 	const char *claim_hex = NULL, *patient = NULL, *reason_word = NULL, *notes = NULL;
 	long count = 0;
 	int want_body = 0, fhir = 0;
+	dispense_args_t da = {.part = -1};
+	uint32_t part;
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"claim", required_argument, NULL, 'c'},
@@ -362,6 +487,8 @@ int main(int argc, char **argv)
 		{"fhir", no_argument, NULL, 'F'},
 		{"reason", required_argument, NULL, 300},
 		{"notes", required_argument, NULL, 301},
+		{"part", required_argument, NULL, 302},
+		{"owe", required_argument, NULL, 303},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -381,6 +508,15 @@ int main(int argc, char **argv)
 		case 'F': fhir = 1; break;
 		case 300: reason_word = optarg; break;
 		case 301: notes = optarg; break;
+		case 302:
+			if (whole(optarg, RX_MAX_PARTS, &part))
+				return cli_fail("--part must be 0..%d (0: the whole use at once)", RX_MAX_PARTS);
+			da.part = part;
+			break;
+		case 303:
+			if (owe_option(&da, optarg))
+				return 1;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -396,17 +532,33 @@ int main(int argc, char **argv)
 		 (strcmp(cmd, "amend") == 0 && nargs == 3 && !claim_hex) ||
 		 (strcmp(cmd, "withdraw") == 0 && nargs == 2 && !claim_hex && reason_word);
 	ok = ok && (!fhir || (strcmp(cmd, "status") == 0 && !want_body));
-	ok = ok && (strcmp(cmd, "withdraw") == 0 || (!reason_word && !notes));
+	int dispensing = strcmp(cmd, "dispense") == 0;
+	/* --reason and --notes: a withdrawal's, or those of a part made without
+	 * a record file (--owe's reason; the record's notes). */
+	ok = ok && (strcmp(cmd, "withdraw") == 0 || (!reason_word && !notes) ||
+		    (dispensing && nargs == 2 && (!reason_word || da.n_owe)));
+	ok = ok && (dispensing || (da.part < 0 && da.n_owe == 0)) && (da.n_owe == 0 || nargs == 2);
 	if (!ok) {
 		usage(stderr);
 		return cli_fail("expected: list --card FILE | list ID --access-code CODE | claim ID | "
-				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] | "
-				"amend ID RECORD.json | withdraw ID --reason REASON [--notes TEXT] | "
+				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] [--part N] | "
+				"dispense ID --claim TOKEN --part N [--owe ITEM=QTY]... [--reason REASON] "
+				"[--notes TEXT] | amend ID RECORD.json | withdraw ID --reason REASON [--notes TEXT] | "
 				"status ID [--body | --fhir] | watch [--count N]");
 	}
-	int reason = cli_withdraw_reason(reason_word);
-	if (reason_word && reason == 0)
+	if (da.n_owe && da.part < 0)
+		return cli_fail("--owe makes a part of the use, the rest owed: number it with --part N "
+				"(--part 1 for the first)");
+	int reason = dispensing ? 0 : cli_withdraw_reason(reason_word);
+	if (reason_word && !dispensing && reason == 0)
 		return cli_fail("--reason must be dispensed_in_error, not_collected, recorded_in_error or other");
+	int why = cli_line_reason(reason_word);
+	if (reason_word && dispensing && why != RX__LINE_REASON__OUT_OF_STOCK &&
+	    why != RX__LINE_REASON__PATIENT_REQUEST && why != RX__LINE_REASON__OTHER_REASON)
+		return cli_fail("--reason with --owe must be out_of_stock, patient_request or other");
+	da.record = nargs == 3 ? args[2] : NULL;
+	da.reason = reason_word;
+	da.notes = notes;
 	uint8_t token[RX_TOKEN_LEN];
 	if (claim_hex && rx_unhex(claim_hex, token, RX_TOKEN_LEN) != RX_OK)
 		return cli_fail("--claim must be the 32 hex digits the claim printed");
@@ -438,7 +590,7 @@ int main(int argc, char **argv)
 		rxc_release(c, rid, args[1], token, &r);
 		code = cli_print_result(&r, NULL, broker, args[1]);
 	} else if (strcmp(cmd, "dispense") == 0) {
-		code = dispense(c, &kp, args[1], token, nargs == 3 ? args[2] : NULL, rid, broker);
+		code = dispense(c, &kp, args[1], token, &da, rid, broker);
 	} else if (strcmp(cmd, "amend") == 0 || strcmp(cmd, "withdraw") == 0) {
 		code = replace(c, &kp, args[1], reason ? NULL : args[2], reason, notes, &proof, rid, broker);
 	} else if (fhir) {
@@ -446,11 +598,18 @@ int main(int argc, char **argv)
 		code = fhir_print_status(&r, broker, args[1]);
 	} else {
 		rxc_status(c, args[1], &proof, &r);
-		json_t *extra = NULL;
-		/* The body is patient data: printed only when asked for. */
-		if (want_body && r.status == RX_OK && r.prescription)
-			extra = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
-					  "dispenses", cli_dispenses_json(&r));
+		/* The body is patient data: printed only when asked for; without
+		 * it, what a use handed over in parts owes is item numbers and
+		 * quantities only. */
+		json_t *extra = owed_status_json(&r, want_body);
+		if (want_body && r.status == RX_OK && r.prescription) {
+			json_t *body = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
+						 "dispenses", cli_dispenses_json(&r));
+			if (extra && body)
+				json_object_update(body, extra);
+			json_decref(extra);
+			extra = body;
+		}
 		code = cli_print_result(&r, extra, broker, args[1]);
 	}
 	if (proof.card)

@@ -213,6 +213,46 @@ claim2=$(field claim "$out")
 run 0 "$pharmacy" "${at_midori[@]}" dispense "$id2" --claim "$claim2"
 info "id and access code read from the slip: claimed and $(field state "$out") without the card"
 
+say "Dr. Sato prescribes metformin and valsartan; Aozora Pharmacy has only 30 metformin tablets in stock"
+cat >"$work/rx6.json" <<JSON
+{"valid_days": 4, "uses": 1,
+ "items": [
+  {"drug_code": "3962002F2027", "name": "メトグルコ錠２５０ｍｇ (metformin 250 mg)", "dose": "1 tablet",
+   "usage": "three times daily after meals", "days": 28, "quantity": 84, "unit": "tablet"},
+  {"drug_code": "2149041F3023", "name": "ディオバン錠８０ｍｇ (valsartan 80 mg)", "dose": "1 tablet",
+   "usage": "once daily after breakfast", "days": 28, "quantity": 28, "unit": "tablet"}]}
+JSON
+run 0 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 submit "$work/rx6.json"
+id6=$(field id "$out")
+run 0 "$pharmacy" "${at_aozora[@]}" "${aozora_card[@]}" claim "$id6"
+claim6=$(field claim "$out")
+run 0 "$pharmacy" "${at_aozora[@]}" dispense "$id6" --claim "$claim6" --part 1 --owe 1=30 \
+  --notes "metformin: 30 today, the rest when it arrives"
+[ "$(field state "$out")" = PARTIALLY_DISPENSED ] || die "expected PARTIALLY_DISPENSED: $out"
+info "part 1: valsartan in full, 30 of 84 metformin (out of stock); state $(field state "$out")"
+info "still owed: $(grep -o '"owed":\[[^]]*\]' <<<"$out")"
+
+say "The status says what is owed; the claim stays with Aozora Pharmacy until it is handed over"
+run 0 "$pharmacy" "${at_aozora[@]}" status "$id6" --body
+grep -q '"owed":\[{"item":1,"drug_code":"3962002F2027","name":[^}]*"quantity":54,' <<<"$out" &&
+  grep -q '"part":1,' <<<"$out" || die "the status does not show part 1 and the 54 tablets owed: $out"
+info "state $(field state "$out"): 54 tablets of item 1 (3962002F2027) owed, nothing of item 2"
+run 2 "$pharmacy" "${at_aozora[@]}" release "$id6" --claim "$claim6"
+[ "$(field status "$out")" = PARTLY_DISPENSED ] || die "expected PARTLY_DISPENSED: $out"
+info "release refused: $(field status "$out") ($(field message "$out"))"
+
+say "The next day the metformin arrives: part 2 hands over the 54 owed and completes the use"
+run 0 "$pharmacy" "${at_aozora[@]}" dispense "$id6" --claim "$claim6" --part 2
+[ "$(field state "$out")" = DISPENSED ] || die "expected DISPENSED after part 2: $out"
+info "part 2 names only the item still owed; state $(field state "$out")"
+run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id6" --claim "$claim6" --part 2
+[ "$(field status "$out")" = ALREADY_DISPENSED ] || die "a part sent again was not refused: $out"
+info "part 2 sent again (a lost reply, say): $(field status "$out"), never a third part"
+run 0 "$clinic" "${sakura[@]}" status "$id6"
+grep -q '"part":1,' <<<"$out" && grep -q '"part":2,' <<<"$out" && ! grep -q '"owed"' <<<"$out" ||
+  die "Dr. Sato does not see both parts: $out"
+info "Dr. Sato sees both parts: item 1 partial (30, out of stock), then as written (54)"
+
 say "Dr. Sato prescribes a telmisartan/amlodipine combination tablet: she still has amlodipine"
 cat >"$work/rx3.json" <<JSON
 {"valid_days": 4, "uses": 1,
@@ -334,7 +374,8 @@ grep -m3 ' op=' "$work/rxd.log" | sed 's/^/    /'
 say "Privacy at rest: scan every byte of the data dir"
 # The drug master is the public price list, stored as it is; what was
 # prescribed to whom (the item as written, notes, the override reason) is not.
-if grep -rqa -e 'クレストール錠２．５ｍｇ (rosuvastatin' -e 'for the son' -e 'stop Norvasc' -e '123456789018' "$data"; then
+if grep -rqa -e 'クレストール錠２．５ｍｇ (rosuvastatin' -e 'for the son' -e 'stop Norvasc' -e 'the rest when it arrives' \
+  -e '123456789018' "$data"; then
   die "clear text found in the data dir"
 fi
 info "no prescribed item, note, override reason or My Number in clear text: bodies are sealed with XChaCha20-Poly1305"

@@ -8,7 +8,9 @@
  * refill that is also divided, or parts that disagree, refused.  Amended and
  * withdrawn dispenses (proto/README 5.12): every record written, the
  * superseded ones entered-in-error or cancelled with our reason, as
- * docs/FHIR.md maps each withdrawal reason. */
+ * docs/FHIR.md maps each withdrawal reason.  Partial fills (proto/README
+ * 5.13): every part's MedicationDispenses stand, marked with the part, the
+ * v3 supply type and why a line was partial. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -890,6 +892,162 @@ START_TEST(withdrawn_and_dispensed_again_out)
 }
 END_TEST
 
+
+/* ---- partial fills (proto/README 5.13; docs/FHIR.md "Partial fills") ---- */
+
+/* The v3 ActPharmacySupplyType code of rid's type, "" if it has none. */
+static const char *supply_type(json_t *b, const char *rid, char codes[256])
+{
+	json_t *type = json_object_get(by_id(b, rid), "type");
+	codes[0] = '\0';
+	if (type)
+		ck_assert_uint_eq(codes_of(type, FHIR_SYSTEM_V3_ACT_CODE, codes), 0);
+	return codes;
+}
+
+/* The part rid's extension names (0: none), and its partial reason into why. */
+static json_int_t part_of(json_t *b, const char *rid, char why[256])
+{
+	json_t *e;
+	size_t i;
+	json_int_t part = 0;
+	why[0] = '\0';
+	json_array_foreach(json_object_get(by_id(b, rid), "extension"), i, e)
+	{
+		if (strcmp(str_at(e, "url"), FHIR_EXT_DISPENSE_PART) == 0)
+			part = json_integer_value(json_object_get(e, "valueUnsignedInt"));
+		else if (strcmp(str_at(e, "url"), FHIR_EXT_PARTIAL_REASON) == 0)
+			codes_of(json_object_get(e, "valueCodeableConcept"), FHIR_SYSTEM_LINE_REASON, why);
+	}
+	return part;
+}
+
+/* Use 1 of lines_world's prescription handed over in three parts.  Part 1:
+ * 10 of item 1 (out of stock), a generic for item 2 in full, 7 of another
+ * product for item 3 (the patient's request); part 2: 5 more of item 1,
+ * the rest of item 3 as written; part 3 closes item 1, not dispensed.
+ * While PARTIALLY_DISPENSED the requests are active; every part's
+ * MedicationDispenses stand (completed, none superseded), each with its
+ * part, its supply type (first fill or refill, complete or part fill) and a
+ * partial line's reason; cancelled then, the requests are stopped; the last
+ * part closes item 1 declined, and the requests are completed. */
+START_TEST(partial_fill_out)
+{
+	lines_world_t w;
+	const char *id = "6WKB-26ZF-S6A5";
+	char codes[256], why[256];
+	lines_world(&w, id);
+	Rx__Item h1 = *w.q.items[0], h3 = w.handed[1], h1b = *w.q.items[0], h3b = w.third;
+	Rx__Line p1[3], p2[2], p3, *l1[3], *l2[2], *l3[1] = {&p3};
+	Rx__DispenseRecord rec[3];
+	Rx__DispenseInfo info[3], *infos[3];
+	Rx__DispenseRecord *recs[3];
+	h1.quantity = 10;
+	h3.quantity = 7; /* another product for item 3: the generic of item 2's kind */
+	h1b.quantity = 5;
+	for (int k = 0; k < 3; k++) {
+		p1[k] = w.line[k];
+		l1[k] = &p1[k];
+	}
+	p1[0].outcome = RX__OUTCOME__PARTIAL;
+	p1[0].reason = RX__LINE_REASON__OUT_OF_STOCK;
+	p1[0].handed = &h1;
+	p1[2].outcome = RX__OUTCOME__PARTIAL;
+	p1[2].reason = RX__LINE_REASON__PATIENT_REQUEST;
+	p1[2].handed = &h3;
+	p2[0] = p1[0];
+	p2[0].reason = RX__LINE_REASON__OTHER_REASON;
+	p2[0].handed = &h1b;
+	rx__line__init(&p2[1]);
+	p2[1].item = 3;
+	p2[1].outcome = RX__OUTCOME__AS_WRITTEN;
+	p2[1].handed = &h3b;
+	l2[0] = &p2[0];
+	l2[1] = &p2[1];
+	rx__line__init(&p3);
+	p3.item = 1;
+	p3.outcome = RX__OUTCOME__NOT_DISPENSED;
+	p3.reason = RX__LINE_REASON__OUT_OF_STOCK;
+	Rx__Line **lines[3] = {l1, l2, l3};
+	size_t nlines[3] = {3, 2, 1};
+	for (int k = 0; k < 3; k++) {
+		rec[k] = w.r.rec[0];
+		rec[k].part = (uint32_t)k + 1;
+		rec[k].lines = lines[k];
+		rec[k].n_lines = nlines[k];
+		rec[k].notes = (char *)"";
+		info[k] = w.r.info[0];
+		info[k].at = AUTHORED + 86400 * k; /* a day apart */
+		info[k].superseded = 0;           /* parts stand: none supersedes another */
+		infos[k] = &info[k];
+		recs[k] = &rec[k];
+	}
+
+	/* Two parts: something still owed. */
+	w.r.rc.state = RX__STATE__PARTIALLY_DISPENSED;
+	w.r.rc.uses_left = w.r.rc.uses;
+	json_t *b = fhir_bundle(id, &w.r.rc, &w.q, infos, recs, 2);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(str_at(by_id(b, "request-1"), "status"), "active");
+	static const struct {
+		const char *rid, *type, *why;
+		json_int_t part, quantity;
+		int swapped;
+	} want[] = {
+		{"dispense-1-1-p1", "FFP", "out-of-stock", 1, 10, 0},
+		{"dispense-1-2-p1", "FFC", "", 1, 30, 1},
+		{"dispense-1-3-p1", "FFP", "patient-request", 1, 7, 1},
+		{"dispense-1-1-p2", "RFP", "other", 2, 5, 0},
+		{"dispense-1-3-p2", "RFP", "", 2, 28, 0},
+	};
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+		json_t *md = by_id(b, want[k].rid);
+		ck_assert_msg(md != NULL, "%s missing", want[k].rid);
+		ck_assert_str_eq(str_at(md, "status"), "completed");
+		ck_assert_ptr_null(json_object_get(md, "statusReasonCodeableConcept"));
+		ck_assert_msg(strcmp(supply_type(b, want[k].rid, codes), want[k].type) == 0, "%s: type %s",
+			      want[k].rid, codes);
+		ck_assert_int_eq(part_of(b, want[k].rid, why), want[k].part);
+		ck_assert_msg(strcmp(why, want[k].why) == 0, "%s: partial reason %s", want[k].rid, why);
+		ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(md, "quantity"), "value")),
+				 want[k].quantity);
+		json_t *sub = json_object_get(md, "substitution");
+		ck_assert_int_eq(json_is_true(json_object_get(sub, "wasSubstituted")), want[k].swapped);
+		/* a partial line's reason is why it is partial, not a substitution's */
+		if (strcmp(want[k].rid, "dispense-1-2-p1") != 0)
+			ck_assert_ptr_null(json_object_get(sub, "reason"));
+	}
+	ck_assert_str_eq(str_at(by_id(b, "dispense-1-1-p2"), "whenHandedOver"), "2026-03-03T10:15:00+09:00");
+	ck_assert_ptr_null(by_id(b, "dispense-1-1"));
+	ck_assert_ptr_null(by_id(b, "dispense-1-2-p2"));
+	json_decref(b);
+
+	/* Cancelled then (the claim released on the prescriber's cancel): what
+	 * was begun is stopped, not cancelled; the parts still stand. */
+	w.r.rc.state = RX__STATE__CANCELLED_STATE;
+	b = fhir_bundle(id, &w.r.rc, &w.q, infos, recs, 2);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(str_at(by_id(b, "request-1"), "status"), "stopped");
+	ck_assert_str_eq(str_at(by_id(b, "dispense-1-1-p2"), "status"), "completed");
+	json_decref(b);
+
+	/* The last part closes item 1: declined, still marked a part; done. */
+	w.r.rc.state = RX__STATE__DISPENSED;
+	w.r.rc.uses_left = w.r.rc.uses - 1;
+	b = fhir_bundle(id, &w.r.rc, &w.q, infos, recs, 3);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(str_at(by_id(b, "dispense-1-1-p3"), "status"), "declined");
+	codes_of(json_object_get(by_id(b, "dispense-1-1-p3"), "statusReasonCodeableConcept"),
+		 FHIR_SYSTEM_LINE_REASON, codes);
+	ck_assert_str_eq(codes, "out-of-stock");
+	ck_assert_str_eq(supply_type(b, "dispense-1-1-p3", codes), "");
+	ck_assert_int_eq(part_of(b, "dispense-1-1-p3", why), 3);
+	ck_assert_str_eq(str_at(by_id(b, "dispense-1-1-p1"), "status"), "completed");
+	ck_assert_str_eq(str_at(by_id(b, "request-1"), "status"), "completed");
+	json_decref(b);
+	fhir_prescription_free(&w.p);
+}
+END_TEST
 /* ---- refills and divided prescriptions (proto/README 5.11; docs/FHIR.md) ---- */
 
 #define PARTS FHIR_EXT_PART_DAYS
@@ -1129,6 +1287,7 @@ int main(void)
 	tcase_add_test(tc, amended_dispense_out);
 	tcase_add_loop_test(tc, withdrawn_dispense_out, 0, (int)(sizeof withdrawals / sizeof withdrawals[0]));
 	tcase_add_test(tc, withdrawn_and_dispensed_again_out);
+	tcase_add_test(tc, partial_fill_out);
 	tcase_add_loop_test(tc, plan_round_trip, 0, (int)(sizeof plans / sizeof plans[0]));
 	tcase_add_loop_test(tc, divided_accepted, 0, (int)(sizeof divided / sizeof divided[0]));
 	tcase_add_loop_test(tc, divided_refused, 0, (int)(sizeof undivided / sizeof undivided[0]));

@@ -4,7 +4,8 @@
  * must then give back the MedicationRequests as submitted and one
  * MedicationDispense per line (each item, as written) at each use.  The
  * prescriber's substitution marks travel through rxd and back, and so do a
- * divided prescription's parts (good-divided.json, docs/FHIR.md). */
+ * divided prescription's parts (good-divided.json, docs/FHIR.md); a use
+ * handed over in parts is read back as its parts' MedicationDispenses. */
 #include <check.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -461,6 +462,97 @@ START_TEST(divided_over_rxd)
 }
 END_TEST
 
+/* The MedicationDispense of bundle b with id rid (NULL if none). */
+static json_t *dispense_of(const json_t *b, const char *rid)
+{
+	json_t *md;
+	for (size_t i = 0; (md = resource(b, "MedicationDispense", i)) != NULL; i++)
+		if (!strcmp(str_of(md, "id"), rid))
+			return md;
+	return NULL;
+}
+
+/* md's v3 supply type and the part of our extension. */
+static void check_part(const json_t *md, const char *type, json_int_t part)
+{
+	json_t *c = json_array_get(json_object_get(json_object_get(md, "type"), "coding"), 0);
+	json_t *e = json_array_get(json_object_get(md, "extension"), 0);
+	ck_assert_str_eq(str_of(c, "system"), "http://terminology.hl7.org/CodeSystem/v3-ActCode");
+	ck_assert_str_eq(str_of(c, "code"), type);
+	ck_assert_str_eq(str_of(e, "url"), "urn:rx-exchange:dispense-part");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "valueUnsignedInt")), part);
+}
+
+/* Use 1 of good.json (a refill of 2 uses) handed over in two parts with
+ * rx-pharmacy --part/--owe (proto/README 5.13), read by the prescriber as
+ * FHIR: while 18 of item 2 are owed the requests stay active, part 1's
+ * MedicationDispenses are completed, item 1 complete (FFC) and item 2 a
+ * part fill (FFP, 10, our partial reason); part 2 hands over the 18 (RFP)
+ * and the prescription is ISSUED for its next use. */
+START_TEST(partial_fill_over_rxd)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], token[64];
+	world_up(&w);
+	bundle_now(&w, "good.json", w.patient);
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc", "--card hanako.card --institution %s submit --fhir good.json",
+			     CLINIC),
+			 0);
+	json_t *j = parsed();
+	snprintf(id, sizeof id, "%s", str_of(j, "id"));
+	json_decref(j);
+	ck_assert_int_eq(run(&w, "RX_PHARMACY", "ph", "--card hanako.card --institution %s claim %s", PHARMACY, id),
+			 0);
+	j = parsed();
+	snprintf(token, sizeof token, "%s", str_of(j, "claim"));
+	json_decref(j);
+	ck_assert_int_eq(run(&w, "RX_PHARMACY", "ph", "dispense %s --claim %s --part 1 --owe 2=10", id, token), 0);
+	j = parsed();
+	ck_assert_str_eq(str_of(j, "state"), "PARTIALLY_DISPENSED");
+	json_decref(j);
+
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc", "status %s --fhir", id), 0);
+	j = parsed();
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_str_eq(str_of(resource(j, "MedicationRequest", i), "status"), "active");
+	json_t *md1 = dispense_of(j, "dispense-1-1-p1"), *md2 = dispense_of(j, "dispense-1-2-p1");
+	ck_assert_ptr_nonnull(md1);
+	ck_assert_ptr_nonnull(md2);
+	ck_assert_str_eq(str_of(md1, "status"), "completed");
+	ck_assert_int_eq(int_at(md1, "quantity", "value"), 28);
+	check_part(md1, "FFC", 1);
+	ck_assert_str_eq(str_of(md2, "status"), "completed");
+	ck_assert_int_eq(int_at(md2, "quantity", "value"), 10);
+	ck_assert_int_eq(int_at(md2, "daysSupply", "value"), 10);
+	check_part(md2, "FFP", 1);
+	json_t *why = json_array_get(json_object_get(md2, "extension"), 1);
+	ck_assert_str_eq(str_of(why, "url"), "urn:rx-exchange:partial-reason");
+	ck_assert_str_eq(str_of(json_array_get(json_object_get(json_object_get(why, "valueCodeableConcept"), "coding"), 0),
+				"code"),
+			 "out-of-stock");
+	ck_assert_ptr_null(resource(j, "MedicationDispense", 2));
+	json_decref(j);
+
+	ck_assert_int_eq(run(&w, "RX_PHARMACY", "ph", "dispense %s --claim %s --part 2", id, token), 0);
+	j = parsed();
+	ck_assert_str_eq(str_of(j, "state"), "ISSUED");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "uses_left")), 1);
+	json_decref(j);
+	ck_assert_int_eq(run(&w, "RX_CLINIC", "doc", "status %s --fhir", id), 0);
+	j = parsed();
+	json_t *md3 = dispense_of(j, "dispense-1-2-p2");
+	ck_assert_ptr_nonnull(md3);
+	ck_assert_str_eq(str_of(md3, "status"), "completed");
+	ck_assert_int_eq(int_at(md3, "quantity", "value"), 18);
+	check_part(md3, "RFP", 2);
+	ck_assert_str_eq(str_of(dispense_of(j, "dispense-1-2-p1"), "status"), "completed");
+	ck_assert_str_eq(str_of(resource(j, "MedicationRequest", 0), "status"), "active");
+	ck_assert_ptr_null(resource(j, "MedicationDispense", 3));
+	json_decref(j);
+	harness_cleanup(&w.h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fhir-cli");
@@ -470,6 +562,7 @@ int main(void)
 	tcase_add_test(tc, refusals_over_rxd);
 	tcase_add_test(tc, marks_over_rxd);
 	tcase_add_test(tc, divided_over_rxd);
+	tcase_add_test(tc, partial_fill_over_rxd);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -14,7 +14,9 @@
  * a dispense amended twice and withdrawn (proto/README 5.12) with
  * rx-pharmacy amend and withdraw, every record in both statuses and in FHIR,
  * the use dispensed again under the withdrawal's claim, and another
- * pharmacy refused. */
+ * pharmacy refused; a use handed over in three parts (proto/README 5.13)
+ * with rx-pharmacy, what is owed in both statuses, RELEASE refused
+ * PARTLY_DISPENSED, every part in FHIR. */
 #include <check.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -1316,6 +1318,144 @@ START_TEST(cli_amend_and_withdraw)
 }
 END_TEST
 
+/* 10 tablets of item 1 (ノルバスク, marked no_strength_change): the prescribed
+ * product, part of its 28. */
+#define NORVASC10 "{\"drug_code\":\"2171022F1029\",\"name\":\"ノルバスク錠２．５ｍｇ\",\"dose\":\"1 tablet\"," \
+		  "\"unit\":\"tablet\",\"usage\":\"once daily after breakfast\",\"days\":10,\"quantity\":10}"
+
+/* The dispense records of id as the library verifies them: n parts of use
+ * 1, numbered 1..n, none superseded, none replacing another. */
+static void assert_parts(rxc_t *c, const char *id, size_t n)
+{
+	rxc_result_t r;
+	ck_assert_int_eq(rxc_status(c, id, NULL, &r), RX_OK);
+	ck_assert_uint_eq(r.n_dispenses, n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(r.dispenses[i]->part, i + 1);
+		ck_assert_uint_eq(r.dispenses[i]->replaces.len, 0);
+		ck_assert_uint_eq(r.reply->dispenses[i]->use, 1);
+		ck_assert(!r.reply->dispenses[i]->superseded);
+	}
+	rxc_result_free(&r);
+}
+
+/* rx-pharmacy dispensing in parts (proto/README 5.13): local errors first
+ * (--owe without --part, a partial line in a record that is no part, part 1
+ * without one, more than is owed); part 1 from a record file, 10 of item
+ * 1's 28 (out of stock) and item 2 in full: PARTIALLY_DISPENSED, what is
+ * owed printed by the dispense and by both statuses (item numbers and
+ * quantities only without --body); RELEASE refused PARTLY_DISPENSED; a
+ * record without its part number refused locally, part 1 sent again
+ * ALREADY_DISPENSED, a part naming an item not owed refused locally, AMEND
+ * refused; part 2 with --owe, 8 more; part 3 completes the use with the 10
+ * owed; every part in both statuses and in FHIR; a part sent again after
+ * completion ALREADY_DISPENSED and the completed use's AMEND refused
+ * PARTLY_DISPENSED by the broker. */
+START_TEST(cli_partial_fill)
+{
+	world_t w;
+	cli_t cl;
+	char id[RX_ID_LEN + 1], claim_tok[40], want[512];
+	world_up(&w);
+	cli_up(&w, &cl);
+	ck_assert_int_eq(rxctl(&w.h, "drugs load '%s'", getenv("DRUGS_CSV")), 0);
+	cli_write(&cl, "rx.json", "{\"items\":[" NORVASC "," CRESTOR "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit rx.json"), 0);
+	field("id", id, sizeof id);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", id), 0);
+	field("claim", claim_tok, sizeof claim_tok);
+
+	/* What the pharmacist must fix: exit 1, nothing sent. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s --owe 1=10", id, claim_tok), 1);
+	ck_assert_msg(HAS("--owe makes a part") && HAS("--part 1"), "%s", out);
+	cli_write(&cl, "nopart.json", "{\"lines\":[{\"item\":1,\"outcome\":\"partial\",\"reason\":\"out_of_stock\","
+				      "\"handed\":" NORVASC10 "},{\"item\":2,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s nopart.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("\"status\":\"SYSTEM\"") && HAS("leaves items owed: it is a part"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s --part 1", id, claim_tok), 1);
+	ck_assert_msg(HAS("--part 1 leaves an item owed"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s --part 1 --owe 1=28", id, claim_tok), 1);
+	ck_assert_msg(HAS("28 units of item 1 are owed"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s --part 1 --owe 1=5 --reason generic", id, claim_tok), 1);
+	ck_assert_msg(HAS("--reason with --owe must be"), "%s", out);
+	cli_write(&cl, "noreason.json", "{\"part\":1,\"lines\":[{\"item\":1,\"outcome\":\"partial\",\"handed\":" NORVASC10 "},"
+					"{\"item\":2,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s noreason.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("line 1: a partial line needs a \\\"reason\\\""), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s", id), 0);
+	ck_assert_msg(HAS("\"state\":\"CLAIMED\"") && !HAS("\"owed\""), "nothing sent: %s", out);
+
+	/* Part 1: 10 of item 1 now, item 2 in full. */
+	cli_write(&cl, "part1.json", "{\"part\":1,\"lines\":[{\"item\":2,\"outcome\":\"as_written\"},"
+				     "{\"item\":1,\"outcome\":\"partial\",\"reason\":\"out_of_stock\",\"handed\":" NORVASC10 "}],"
+				     "\"notes\":\"18 more tomorrow\"}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s part1.json", id, claim_tok), 0);
+	ck_assert_msg(HAS("\"state\":\"PARTIALLY_DISPENSED\"") && HAS("\"uses_left\":1") && HAS("\"use\":1") &&
+			      HAS("\"part\":1") && HAS("\"owed\":[{\"item\":1,\"quantity\":18,\"unit\":\"tablet\"}]"),
+		      "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s", id), 0);
+	ck_assert_msg(HAS("\"state\":\"PARTIALLY_DISPENSED\"") &&
+			      HAS("\"parts\":1,\"owed\":[{\"item\":1,\"quantity\":18,\"unit\":\"tablet\"}]") &&
+			      !HAS("2171022F1029"),
+		      "without --body: %s", out);
+	snprintf(want, sizeof want, "\"owed\":[{\"item\":1,\"drug_code\":\"2171022F1029\",\"name\":\"ノルバスク錠２．５ｍｇ\","
+				    "\"quantity\":18,\"unit\":\"tablet\"}]");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --body", id), 0);
+	ck_assert_msg(HAS(want) && HAS("{\"use\":1,\"part\":1,") &&
+			      HAS("{\"item\":1,\"outcome\":\"partial\",\"reason\":\"out_of_stock\",\"handed\":" NORVASC10 "}") &&
+			      !HAS("superseded"),
+		      "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS(want) && HAS("\"state\":\"PARTIALLY_DISPENSED\""), "%s", out);
+
+	/* The claim stays: no release; no record but the next part. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "release %s --claim %s", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"PARTLY_DISPENSED\"") && HAS("\"message\":\"part of this use"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s", id, claim_tok), 1);
+	ck_assert_msg(HAS("the next part, with --part 2"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s part1.json", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"ALREADY_DISPENSED\"") && HAS("part 1 of this use was already recorded"), "%s", out);
+	cli_write(&cl, "both.json", "{\"part\":2,\"lines\":[{\"item\":1,\"outcome\":\"as_written\"},"
+				    "{\"item\":2,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s both.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("line 2: nothing of item 2 is owed now"), "%s", out);
+	cli_write(&cl, "whole.json", "{\"lines\":[{\"item\":1,\"outcome\":\"as_written\"},{\"item\":2,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s whole.json", id), 1);
+	ck_assert_msg(HAS("PARTIALLY_DISPENSED: a use handed over in parts is not amended"), "%s", out);
+
+	/* Part 2: 8 more, still owing 10; part 3: the 10, and the use is done. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s --part 2 --owe 1=8 --notes 'still short'", id, claim_tok), 0);
+	ck_assert_msg(HAS("\"state\":\"PARTIALLY_DISPENSED\"") && HAS("\"part\":2") &&
+			      HAS("\"owed\":[{\"item\":1,\"quantity\":10,\"unit\":\"tablet\"}]"),
+		      "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s --part 3", id, claim_tok), 0);
+	ck_assert_msg(HAS("\"state\":\"DISPENSED\"") && HAS("\"uses_left\":0") && HAS("\"part\":3") && !HAS("\"owed\""),
+		      "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS("{\"use\":1,\"part\":1,") && HAS("{\"use\":1,\"part\":2,") && HAS("{\"use\":1,\"part\":3,") &&
+			      !HAS("superseded") && !HAS("\"owed\"") && HAS("\"notes\":\"still short\"") &&
+			      HAS("\"days\":8,\"quantity\":8}") && HAS("\"days\":10,\"quantity\":10}}],\"notes\":\"\""),
+		      "%s", out);
+	assert_parts(w.cph, id, 3);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --fhir", id), 0);
+	ck_assert_msg(HAS("\"id\":\"dispense-1-1-p1\",\"status\":\"completed\"") &&
+			      HAS("\"id\":\"dispense-1-2-p1\",\"status\":\"completed\"") &&
+			      HAS("\"id\":\"dispense-1-1-p3\",\"status\":\"completed\"") && HAS("\"code\":\"FFP\"") &&
+			      HAS("\"code\":\"FFC\"") && HAS("\"code\":\"RFP\"") &&
+			      HAS("{\"url\":\"urn:rx-exchange:dispense-part\",\"valueUnsignedInt\":3}") &&
+			      !HAS("dispense-1-2-p2") && !HAS("entered-in-error"),
+		      "%s", out);
+
+	/* Done: a part sent again is ALREADY_DISPENSED; the use is not amended. */
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s --part 3", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"ALREADY_DISPENSED\""), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "amend %s whole.json", id), 2);
+	ck_assert_msg(HAS("\"status\":\"PARTLY_DISPENSED\""), "%s", out);
+	assert_parts(w.cph, id, 3);
+	world_down(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -1334,6 +1474,7 @@ int main(void)
 	tcase_add_test(tc, cli_dispense_lines);
 	tcase_add_test(tc, cli_refill_and_divided);
 	tcase_add_test(tc, cli_amend_and_withdraw);
+	tcase_add_test(tc, cli_partial_fill);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
