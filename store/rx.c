@@ -429,6 +429,12 @@ rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 				 "item %zu: a part hands over less than the %u units still owed; all of them "
 				 "is AS_WRITTEN or SUBSTITUTED", i + 1, owed_of(r, it, i));
 			err = RX_INVALID;
+		} else if (r && r->parts && l->outcome == STORE_LINE_AS_WRITTEN && l->quantity > owed_of(r, it, i)) {
+			/* the rest of the prescribed product: no more than is owed */
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu: %u units handed over, but only %u are still owed", i + 1, l->quantity,
+				 owed_of(r, it, i));
+			err = RX_INVALID;
 		} else if (!same && (l->outcome == STORE_LINE_SUBSTITUTED || l->outcome == STORE_LINE_PARTIAL)) {
 			unsigned marks = (it->no_change ? DRUGS_NO_CHANGE : 0) |
 					 (it->medical_necessity ? DRUGS_MEDICAL_NECESSITY : 0) |

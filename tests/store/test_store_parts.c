@@ -211,6 +211,9 @@ START_TEST(parts_owe_and_complete)
 	ck_assert_int_eq(status_of(&w, w.doc, id, later).state, RX_STATE_PARTIAL);
 	ck_assert_int_eq(hand(&w, w.pharm, id, token, 2, more, 1, later, &out), RX_OK);
 	ck_assert_int_eq(out.rx.state, RX_STATE_PARTIAL);
+	const line_t over[] = {{2, STORE_LINE_AS_WRITTEN, VALSARTAN, 15}};
+	ck_assert_int_eq(hand(&w, w.pharm, id, token, 3, over, 1, later + 50, &out), RX_INVALID);
+	ck_assert_ptr_nonnull(strstr(out.why, "only 10 are still owed"));
 	const line_t rest[] = {{2, STORE_LINE_AS_WRITTEN, VALSARTAN, 10}};
 	ck_assert_int_eq(hand(&w, w.pharm, id, token, 3, rest, 1, later + 60, &out), RX_OK);
 	ck_assert_int_eq(out.rx.state, RX_STATE_DISPENSED);
