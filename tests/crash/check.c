@@ -56,27 +56,34 @@ static int ok_expected(int op, int status)
 {
 	switch (op) {
 	case RX_OP_SUBMIT:
-	case RX_OP_RELEASE:
 		return status == RX_OK;
+	case RX_OP_RELEASE:
+		/* tried on purpose while part of a use is owed (proto/README 5.13) */
+		return status == RX_OK || status == RX_PARTLY_DISPENSED;
 	case RX_OP_CLAIM:
 		return status == RX_OK || status == RX_ALREADY_CLAIMED || status == RX_ALREADY_DISPENSED ||
 		       status == RX_CANCELLED;
 	case RX_OP_DISPENSE:
-		/* second dispenses and made-up tokens are refused on purpose */
+		/* second dispenses, parts sent again under a new request id and
+		 * made-up tokens are refused on purpose */
 		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_PERMISSION_DENIED ||
 		       status == RX_CANCELLED;
 	case RX_OP_CANCEL:
 		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_CANCELLED;
 	case RX_OP_AMEND:
-		/* sent right after the pharmacy's own record was acknowledged: only
-		 * another pharmacy's dispense of the next use in between (a refill)
-		 * makes it no longer the latest */
-		return status == RX_OK || status == RX_PERMISSION_DENIED || status == RX_NOT_LATEST;
+		/* sent right after the pharmacy's own record was acknowledged, or
+		 * while it hands the next use over in parts: only another
+		 * pharmacy's dispense of the next use in between (a refill) makes
+		 * it no longer the latest; a use handed over in parts is amended
+		 * on purpose (5.13) */
+		return status == RX_OK || status == RX_PERMISSION_DENIED || status == RX_NOT_LATEST ||
+		       status == RX_PARTLY_DISPENSED;
 	case RX_OP_WITHDRAW:
 		/* ... and a withdrawal also while another pharmacy claims the next
-		 * use, or after the prescriber cancelled (proto/README 5.12) */
+		 * use, or hands it over in parts, or after the prescriber cancelled
+		 * (proto/README 5.12, 5.13) */
 		return status == RX_OK || status == RX_PERMISSION_DENIED || status == RX_NOT_LATEST ||
-		       status == RX_ALREADY_CLAIMED || status == RX_CANCELLED;
+		       status == RX_ALREADY_CLAIMED || status == RX_CANCELLED || status == RX_PARTLY_DISPENSED;
 	default:
 		return 0;
 	}
@@ -152,6 +159,8 @@ static int names_document(const jreq_t *r, const Rx__Receipt *rc)
 
 /* ---- prescriptions ---- */
 
+#define CHECK_ITEMS 4 /* items whose quantities the parts are checked against (the workload's: 1 or 2) */
+
 typedef struct {
 	char id[RX_ID_LEN + 1];
 	int stored;                       /* a key in "rx" */
@@ -169,6 +178,8 @@ typedef struct {
 	int status_ok;                    /* the issuer's STATUS answered OK */
 	int state, uses, uses_left, cancel_pending;
 	uint8_t body_hash[RX_HASH_LEN];
+	int n_items;                      /* prescribed items, as STATUS's prescription says */
+	uint32_t quantity[CHECK_ITEMS];   /* the units of each (the first CHECK_ITEMS) */
 } rxrec_t;
 
 typedef struct {
@@ -245,7 +256,20 @@ typedef struct {
 	uint8_t hash[RX_HASH_LEN];     /* of its body (a receipt's body_hash) */
 	uint8_t replaces[RX_HASH_LEN]; /* AMEND, WITHDRAW */
 	size_t next; /* the next record of the same prescription (index + 1) */
+	/* A use handed over in parts (proto/README 5.13): the record's part
+	 * (0 the whole use) as its body and its row say, whether a line is
+	 * PARTIAL (it leaves items owed), and its lines. */
+	uint8_t part, row_part, owing, nlines;
+	struct {
+		uint32_t item, outcome, quantity;
+	} line[CHECK_ITEMS];
 } drec_t;
+
+/* A part that left items owed: kept before the use's current record. */
+static int open_part(const drec_t *d)
+{
+	return d->kind == K_DISPENSE && d->part > 0 && d->owing;
+}
 
 typedef struct {
 	drec_t *v;
@@ -259,12 +283,13 @@ static int kind_of_op(int op)
 	return op == RX_OP_AMEND ? K_AMEND : op == RX_OP_WITHDRAW ? K_WITHDRAW : K_DISPENSE;
 }
 
-/* "current record" or "replaced record 3", for messages. */
+/* "current record", "replaced record 3" or (a part, 5.13) "kept record
+ * 3", for messages. */
 static const char *where(const drec_t *d, char buf[32])
 {
 	if (d->n == 0)
 		return "current record";
-	snprintf(buf, 32, "replaced record %u", d->n);
+	snprintf(buf, 32, "%s record %u", d->kind == K_DISPENSE && d->part ? "kept" : "replaced", d->n);
 	return buf;
 }
 
@@ -410,6 +435,10 @@ static const char *open_record(reader_t *rd, const MDB_val *k, const MDB_val *v,
 	else if (rec->withdraw_reason ? rec->replaces.len != RX_HASH_LEN || rec->n_lines != 0
 				      : rec->replaces.len != 0 && rec->replaces.len != RX_HASH_LEN)
 		bad = "is neither a dispense, an amend nor a withdrawal";
+	else if (rec->part > RX_MAX_PARTS || row->part > RX_MAX_PARTS || (rec->part && rec->replaces.len))
+		bad = "is a part 9 or more, or a part that amends or withdraws";
+	else if (rec->n_lines > CHECK_ITEMS)
+		bad = "has more lines than this workload's prescriptions have items";
 	if (bad == NULL) {
 		d->opened = 1;
 		d->kind = rec->withdraw_reason ? K_WITHDRAW : rec->replaces.len ? K_AMEND : K_DISPENSE;
@@ -417,6 +446,16 @@ static const char *open_record(reader_t *rd, const MDB_val *k, const MDB_val *v,
 		rx_hash(row->body.data, row->body.len, d->hash);
 		if (rec->replaces.len)
 			memcpy(d->replaces, rec->replaces.data, RX_HASH_LEN);
+		d->part = (uint8_t)rec->part;
+		d->row_part = (uint8_t)row->part;
+		d->nlines = (uint8_t)rec->n_lines;
+		for (size_t i = 0; i < rec->n_lines; i++) {
+			const Rx__Line *l = rec->lines[i];
+			d->line[i].item = l->item;
+			d->line[i].outcome = (uint32_t)l->outcome;
+			d->line[i].quantity = l->handed ? l->handed->quantity : 0;
+			d->owing |= l->outcome == RX__OUTCOME__PARTIAL;
+		}
 	}
 	if (rec)
 		rx__dispense_record__free_unpacked(rec, NULL);
@@ -660,10 +699,11 @@ static void resend_all(const journal_set_t *js, conn_t *conns, check_report_t *r
 	}
 }
 
-/* A STATUS reply's dispense list (proto/README 2.6, 5.12) against the
- * records the store keeps for r: per use, in use order, the replaced
+/* A STATUS reply's dispense list (proto/README 2.6, 5.12, 5.13) against
+ * the records the store keeps for r: per use, in use order, the kept
  * records by n and then the current one, each superseded but the last of
- * its use; and the receipt's dispenses_hash over the list. */
+ * its use and the parts that left items owed; and the receipt's
+ * dispenses_hash over the list. */
 static void status_list(const Rx__Reply *rp, const Rx__Receipt *rc, const drecs_t *ds, const rxrec_t *r,
 			check_report_t *rep)
 {
@@ -675,7 +715,8 @@ static void status_list(const Rx__Reply *rp, const Rx__Receipt *rc, const drecs_
 		for (int i = 0; i < n; i++, k++) {
 			const Rx__DispenseInfo *x = k < rp->n_dispenses ? rp->dispenses[k] : NULL;
 			uint8_t h[RX_HASH_LEN];
-			if (x == NULL || x->record == NULL || x->use != u || x->superseded != (i + 1 < n)) {
+			if (x == NULL || x->record == NULL || x->use != u ||
+			    x->superseded != (i + 1 < n && !open_part(seq[i]))) {
 				same = 0;
 				continue;
 			}
@@ -686,7 +727,7 @@ static void status_list(const Rx__Reply *rp, const Rx__Receipt *rc, const drecs_
 	if (k != rp->n_dispenses || !same)
 		violation(rep, V_DISPENSE_RECORDS, r->id,
 			  "%s: its STATUS lists %zu dispense records, not the %zu the store keeps for its uses "
-			  "(in order, superseded but the last of each use)",
+			  "(in order, superseded but the last of each use and the parts that left items owed)",
 			  r->id, rp->n_dispenses, k);
 	else
 		rep->status_lists++;
@@ -740,6 +781,28 @@ static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, const d
 		r->uses_left = (int)rc2->uses_left;
 		r->cancel_pending = rc2->cancel_pending;
 		memcpy(r->body_hash, rc2->body_hash.data, RX_HASH_LEN);
+		/* What each item prescribed, which the parts of a use are checked
+		 * against. */
+		Rx__Prescription *p = rp->prescription && rp->prescription->body.len
+					      ? rx__prescription__unpack(NULL, rp->prescription->body.len,
+									  rp->prescription->body.data)
+					      : NULL;
+		uint8_t ph[RX_HASH_LEN];
+		if (p)
+			rx_hash(rp->prescription->body.data, rp->prescription->body.len, ph);
+		if (p && memcmp(ph, r->body_hash, RX_HASH_LEN) == 0) {
+			r->n_items = (int)p->n_items;
+			for (size_t i = 0; i < p->n_items && i < CHECK_ITEMS; i++)
+				r->quantity[i] = p->items[i]->quantity;
+		} else {
+			r->n_items = -1;
+			violation(rep, V_REPLY, r->id,
+				  "%s: its STATUS carries no prescription that decodes and is the one its receipt "
+				  "names",
+				  r->id);
+		}
+		if (p)
+			rx__prescription__free_unpacked(p, NULL);
 		status_list(rp, rc2, ds, r, rep);
 	} else {
 		violation(rep, V_SUBMIT_LOST, r->id, "%s: its issuer's STATUS was answered %s", r->id,
@@ -781,31 +844,263 @@ static int audit_verify(const crash_world_t *w, check_report_t *rep)
 	return 0;
 }
 
+/* ---- which request each stored record came from ---- */
+
+/* The document of a DISPENSE, AMEND or WITHDRAW request, as its journaled
+ * frame carries it. */
+typedef struct {
+	uint8_t hash[RX_HASH_LEN]; /* of the record's body: a receipt's body_hash */
+	size_t req;                /* index into the journal set */
+	uint32_t use, part;        /* as the record says */
+	int owing;                 /* a PARTIAL line: a part that leaves items owed */
+	int stored;                /* a record of the store has this hash */
+} sent_t;
+
+static int sent_cmp(const void *a, const void *b)
+{
+	return memcmp(((const sent_t *)a)->hash, ((const sent_t *)b)->hash, RX_HASH_LEN);
+}
+
+static sent_t *sent_find(sent_t *v, size_t n, const uint8_t hash[RX_HASH_LEN])
+{
+	sent_t key;
+	memcpy(key.hash, hash, RX_HASH_LEN);
+	return bsearch(&key, v, n, sizeof *v, sent_cmp);
+}
+
+/* The state an OK reply's receipt reports; -1 if it has none. */
+static int receipt_state(const jreq_t *q)
+{
+	int state = -1;
+	Rx__Reply *rp = rx__reply__unpack(NULL, q->reply_len, q->reply);
+	Rx__Receipt *rc = rp && rp->status == RX__STATUS__OK
+				  ? rx__receipt__unpack(NULL, rp->receipt.len, rp->receipt.data)
+				  : NULL;
+	if (rc)
+		state = (int)rc->state;
+	if (rc)
+		rx__receipt__free_unpacked(rc, NULL);
+	if (rp)
+		rx__reply__free_unpacked(rp, NULL);
+	return state;
+}
+
+/* Every record the store keeps is the document of a request of the
+ * pharmacy that signed it, naming its prescription, which it was told was
+ * accepted or whose outcome it could not know (so the store keeps no part,
+ * nor any record, that a client was told was refused or never sent); every
+ * request acknowledged by a late reply only is stored; and of the parts
+ * (proto/README 5.13): an acknowledged part's receipt says
+ * PARTIALLY_DISPENSED exactly when it left items owed, and a part refused
+ * ALREADY_DISPENSED was recorded (its use keeps that part, or is
+ * complete).  Counts the parts sent, acknowledged, of unknown outcome. */
+static int trace_records(const crash_world_t *w, const journal_set_t *js, rxset_t *rxs, const drecs_t *ds,
+			 check_report_t *rep)
+{
+	sent_t *v = calloc(js->n ? js->n : 1, sizeof *v);
+	size_t n = 0;
+	char b1[32];
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < js->n; i++) {
+		const jreq_t *q = &js->req[i];
+		if ((q->op != RX_OP_DISPENSE && q->op != RX_OP_AMEND && q->op != RX_OP_WITHDRAW) || q->frame == NULL)
+			continue;
+		Rx__Request *req = rx__request__unpack(NULL, q->frame_len, q->frame);
+		Rx__DispenseRecord *rec =
+			req && req->dispense.len
+				? rx__dispense_record__unpack(NULL, req->dispense.len, req->dispense.data)
+				: NULL;
+		if (rec) {
+			sent_t *x = &v[n++];
+			rx_hash(req->dispense.data, req->dispense.len, x->hash);
+			x->req = i;
+			x->use = rec->use;
+			x->part = rec->part;
+			for (size_t k = 0; k < rec->n_lines; k++)
+				x->owing |= rec->lines[k]->outcome == RX__OUTCOME__PARTIAL;
+		} else {
+			violation(rep, V_OTHER, q->rxid, "a journaled %s frame does not decode", rx_op_name(q->op));
+		}
+		if (rec)
+			rx__dispense_record__free_unpacked(rec, NULL);
+		if (req)
+			rx__request__free_unpacked(req, NULL);
+	}
+	qsort(v, n, sizeof *v, sent_cmp);
+
+	/* Each stored record, to the request that sent it. */
+	for (size_t i = 0; i < rxs->n; i++) {
+		const char *id = rxs->v[i].id;
+		for (size_t e = rxs->v[i].rec_head; e; e = ds->v[e - 1].next) {
+			const drec_t *d = &ds->v[e - 1];
+			if (!d->opened)
+				continue; /* a violation already */
+			sent_t *x = sent_find(v, n, d->hash);
+			if (x == NULL) {
+				violation(rep, V_DISPENSE_RECORDS, id,
+					  "%s: use %u: its %s (a %s%s) is the document of no request any client "
+					  "sent",
+					  id, d->use, where(d, b1), kind_name[d->kind], d->part ? ", a part" : "");
+				continue;
+			}
+			const jreq_t *q = &js->req[x->req];
+			x->stored = 1;
+			if (q->client != d->actor || strcmp(q->rxid, id) != 0 || kind_of_op(q->op) != d->kind) {
+				violation(rep, V_DISPENSE_RECORDS, id,
+					  "%s: use %u: its %s is the document of a %s of %s by %s, not of this "
+					  "prescription by its signer",
+					  id, d->use, where(d, b1), rx_op_name(q->op), q->rxid,
+					  w->client[q->client].name);
+				continue;
+			}
+			rep->records_traced++;
+			int told = (q->outcome == JR_REPLIED && q->status == RX_OK) || q->late_ok;
+			int unknown = q->outcome != JR_REPLIED || (q->status != RX_OK && q->sends > 1);
+			if (!told && !unknown)
+				violation(rep, V_REFUSED_EFFECT, id,
+					  "%s: use %u: its %s is the document of a %s%s that %s was told was "
+					  "refused %s",
+					  id, d->use, where(d, b1), rx_op_name(q->op), d->part ? " (a part)" : "",
+					  w->client[q->client].name,
+					  q->status < 0 ? "(undecodable)" : rx_err_name((rx_err_t)q->status));
+		}
+	}
+	/* Each request, by what became of it. */
+	for (size_t k = 0; k < n; k++) {
+		const sent_t *x = &v[k];
+		const jreq_t *q = &js->req[x->req];
+		if (q->late_ok && !x->stored)
+			violation(rep, V_DISPENSE_LOST, q->rxid,
+				  "%s: %s acknowledged to %s by a late reply, but its record is not stored", q->rxid,
+				  rx_op_name(q->op), w->client[q->client].name);
+		if (q->op != RX_OP_DISPENSE || x->part == 0)
+			continue;
+		rep->parts_sent++;
+		if (q->outcome != JR_REPLIED) {
+			rep->parts_unknown++;
+			rep->parts_unknown_took += x->stored;
+		} else if (q->status == RX_OK) {
+			int state = receipt_state(q);
+			rep->parts_acked++;
+			rep->parts_open_acked += x->owing;
+			if ((state == RX_STATE_PARTIAL) != x->owing)
+				violation(rep, V_REPLY, q->rxid,
+					  "%s: the receipt of part %u, which %s items owed, says %s", q->rxid,
+					  x->part, x->owing ? "left" : "left no", rx_state_name(state));
+		} else if (q->status == RX_ALREADY_DISPENSED) {
+			rxrec_t *r = strlen(q->rxid) == RX_ID_LEN ? rx_get(rxs, q->rxid) : NULL;
+			const drec_t *seq[CHAIN_MAX];
+			int gap, m = r && x->use >= 1 && x->use <= RX_MAX_USES ? use_records(ds, r, x->use, seq, &gap)
+									      : 0,
+				 recorded = 0;
+			rep->parts_again++;
+			for (int j = 0; j < m; j++)
+				recorded |= seq[j]->n == 0 || (seq[j]->kind == K_DISPENSE && seq[j]->part == x->part);
+			if (r && !recorded)
+				violation(rep, V_PARTS, r->id,
+					  "%s: part %u of use %u was refused ALREADY_DISPENSED, but the use keeps "
+					  "no part %u and is not complete",
+					  r->id, x->part, x->use, x->part);
+		}
+	}
+	free(v);
+	return 0;
+}
+
 /* ---- per prescription ---- */
 
 enum { S_NONE = 0 };
+
+/* A part's lines (proto/README 5.13) against what is owed of each item
+ * before it (owed[i]: item i + 1; have: the prescribed quantities are
+ * known): part 1 names every prescribed item, a later part the items still
+ * owed, in increasing order; a PARTIAL line hands over at least 1 and less
+ * than is owed, which it leaves owing; any other line settles the item,
+ * handing over no more than is owed.  owed becomes what the part leaves. */
+static void part_lines(const drec_t *d, const rxrec_t *r, unsigned u, uint32_t owed[CHECK_ITEMS], int have,
+		       check_report_t *rep)
+{
+	char b1[32];
+	size_t want = 0, k = 0;
+	uint32_t prev = 0;
+	for (int i = 0; have && i < r->n_items; i++)
+		want += owed[i] > 0;
+	for (int j = 0; j < d->nlines; j++) {
+		uint32_t item = d->line[j].item, q = d->line[j].quantity, i = item - 1;
+		if (item <= prev || item < 1 || item > CHECK_ITEMS || (have && (int)item > r->n_items) ||
+		    (d->part == 1 && item != (uint32_t)j + 1)) {
+			violation(rep, V_PARTS, r->id,
+				  "%s: use %u: its %s (part %u) names item %u in line %d: not the prescribed "
+				  "items in order",
+				  r->id, u, where(d, b1), d->part, item, j + 1);
+			return;
+		}
+		prev = item;
+		if (!have)
+			continue;
+		k += owed[i] > 0;
+		if (owed[i] == 0) {
+			violation(rep, V_PARTS, r->id, "%s: use %u: part %u names item %u, which nothing is owed of",
+				  r->id, u, d->part, item);
+		} else if (d->line[j].outcome == RX__OUTCOME__PARTIAL) {
+			if (q < 1 || q >= owed[i])
+				violation(rep, V_PARTS, r->id,
+					  "%s: use %u: part %u hands over %u of item %u in part, with %u owed",
+					  r->id, u, d->part, q, item, owed[i]);
+			owed[i] = q < owed[i] ? owed[i] - q : 0;
+		} else {
+			if (q > owed[i])
+				violation(rep, V_PARTS, r->id,
+					  "%s: use %u: part %u hands over %u of item %u, with only %u owed: more "
+					  "than was prescribed",
+					  r->id, u, d->part, q, item, owed[i]);
+			owed[i] = 0;
+		}
+	}
+	if (have && k != want)
+		violation(rep, V_PARTS, r->id,
+			  "%s: use %u: part %u names %zu of the %zu items owed, where it must name each",
+			  r->id, u, d->part, k, want);
+}
 
 /* The records of each use of r form a chain (proto/README 5.12): a
  * DISPENSE first and after each withdrawal (a use is dispensed once at a
  * time), every other record an AMEND or WITHDRAW by the pharmacy whose
  * record it replaces, naming that record by its hash; no record twice (a
- * body both current and superseded); replaced records numbered 1.. without
- * a gap (STATUS stops at one); a withdrawal is never current (it gave the
- * use back), and a use with replaced records but no current one ends in a
- * withdrawal (else what replaced them is lost).  Counts each use's records
- * by kind into r->kept. */
+ * body both current and superseded); kept records numbered 1.. without a
+ * gap (STATUS stops at one); a withdrawal is never current (it gave the
+ * use back), and a use with kept records but no current one ends in a
+ * withdrawal (else what replaced them is lost) or in a part that left
+ * items owed.
+ *
+ * A use handed over in parts (5.13): parts 1..k once each and in order,
+ * by one pharmacy, never amended nor withdrawn; every part but the last
+ * leaves items owed and is kept (not current), the last completes the use
+ * as its current record, or the use is still owed: it is then the
+ * prescription's current use, PARTIALLY_DISPENSED, and (the other way
+ * round) a PARTIALLY_DISPENSED prescription's current use ends in such a
+ * part.  Each part's lines against what is owed (part_lines).  Counts each
+ * use's records by kind into r->kept. */
 static void check_chains(const drecs_t *ds, rxrec_t *r, check_report_t *rep)
 {
 	char b1[32], b2[32];
+	int have = r->status_ok && r->n_items >= 1 && r->n_items <= CHECK_ITEMS;
+	unsigned owed_use = r->status_ok && r->state == RX_STATE_PARTIAL ? (unsigned)(r->uses - r->uses_left + 1) : 0;
 	for (unsigned u = 1; u <= RX_MAX_USES; u++) {
 		const drec_t *seq[CHAIN_MAX];
-		int gap, n = use_records(ds, r, u, seq, &gap);
+		uint32_t owed[CHECK_ITEMS] = {0};
+		int gap, n = use_records(ds, r, u, seq, &gap), parts = 0;
 		if (gap)
 			violation(rep, V_CHAIN, r->id,
 				  "%s: use %u keeps replaced records after number %d but not %d itself", r->id, u,
 				  gap, gap);
-		if (n == 0 || r->unopened)
+		if (n == 0 || r->unopened) {
+			if (u == owed_use && !r->unopened)
+				violation(rep, V_PARTS, r->id,
+					  "%s: PARTIALLY_DISPENSED, but its use %u keeps no part", r->id, u);
 			continue; /* what did not open is a violation already */
+		}
 		if (n > 1)
 			rep->uses_chained++;
 		for (int i = 0; i < n; i++) {
@@ -818,18 +1113,52 @@ static void check_chains(const drecs_t *ds, rxrec_t *r, check_report_t *rep)
 						  u, where(d, b1), where(seq[j], b2),
 						  d->n == 0 ? "a record both current and superseded"
 							    : "a record kept twice");
-			if (prev == NULL || prev->kind == K_WITHDRAW) {
+			if (d->kind == K_DISPENSE && d->part != d->row_part)
+				violation(rep, V_PARTS, r->id,
+					  "%s: use %u: its %s is part %u, but its row says part %u", r->id, u,
+					  where(d, b1), d->part, d->row_part);
+			if (prev && open_part(prev)) {
+				/* only the next part follows a part that left items owed */
+				if (d->kind != K_DISPENSE)
+					violation(rep, V_PARTS, r->id,
+						  "%s: use %u: its %s is %s %s of a use handed over in parts "
+						  "(after part %u)",
+						  r->id, u, where(d, b1), d->kind == K_AMEND ? "an" : "a",
+						  kind_name[d->kind], prev->part);
+				else if (d->part != prev->part + 1)
+					violation(rep, V_PARTS, r->id,
+						  "%s: use %u: its %s is %s%u after part %u: %s", r->id, u,
+						  where(d, b1), d->part ? "part " : "a whole record, part ", d->part,
+						  prev->part,
+						  d->part && d->part <= prev->part
+							  ? "a part recorded twice"
+							  : "not the next part");
+				if (d->kind == K_DISPENSE && d->actor != prev->actor)
+					violation(rep, V_PARTS, r->id,
+						  "%s: use %u: its %s (part %u) is by another pharmacy than part %u",
+						  r->id, u, where(d, b1), d->part, prev->part);
+			} else if (prev == NULL || prev->kind == K_WITHDRAW) {
 				if (d->kind != K_DISPENSE)
 					violation(rep, V_CHAIN, r->id,
 						  "%s: use %u: its %s is %s %s %s, where only a DISPENSE can be",
 						  r->id, u, where(d, b1), d->kind == K_AMEND ? "an" : "a",
 						  kind_name[d->kind], prev ? "after a withdrawal" : "first");
+				else if (d->part > 1)
+					violation(rep, V_PARTS, r->id,
+						  "%s: use %u: its %s is part %u, with no part before it", r->id, u,
+						  where(d, b1), d->part);
 			} else if (d->kind == K_DISPENSE) {
 				violation(rep, V_CHAIN, r->id,
 					  "%s: use %u: its %s is a second DISPENSE while the use was dispensed "
 					  "(after its %s, no withdrawal between): the use dispensed twice",
 					  r->id, u, where(d, b1), where(prev, b2));
 			} else {
+				if (prev->kind == K_DISPENSE && prev->part)
+					violation(rep, V_PARTS, r->id,
+						  "%s: use %u: its %s is %s %s of part %u: a use handed over in "
+						  "parts is not amended nor withdrawn",
+						  r->id, u, where(d, b1), d->kind == K_AMEND ? "an" : "a",
+						  kind_name[d->kind], prev->part);
 				if (memcmp(d->replaces, prev->hash, RX_HASH_LEN) != 0)
 					violation(rep, V_CHAIN, r->id,
 						  "%s: use %u: its %s (%s) replaces another record than its %s, "
@@ -841,27 +1170,105 @@ static void check_chains(const drecs_t *ds, rxrec_t *r, check_report_t *rep)
 						  "which it replaces",
 						  r->id, u, where(d, b1), kind_name[d->kind], where(prev, b2));
 			}
+			if (d->kind != K_DISPENSE || d->part == 0) {
+				if (d->kind == K_DISPENSE && d->owing)
+					violation(rep, V_PARTS, r->id,
+						  "%s: use %u: its %s is a whole use that leaves items owed", r->id, u,
+						  where(d, b1));
+				continue;
+			}
+			/* a part */
+			rep->part_records++;
+			parts++;
+			if (d->part == 1)
+				for (int k = 0; have && k < r->n_items; k++)
+					owed[k] = r->quantity[k];
+			part_lines(d, r, u, owed, have, rep);
+			if (d->part == 1 && !d->owing)
+				violation(rep, V_PARTS, r->id, "%s: use %u: part 1 leaves nothing owed", r->id, u);
+			if (d->owing && d->n == 0)
+				violation(rep, V_PARTS, r->id,
+					  "%s: use %u: part %u leaves items owed, but is the use's current record "
+					  "(the use counts as dispensed)",
+					  r->id, u, d->part);
+			else if (!d->owing && d->n != 0)
+				violation(rep, V_PARTS, r->id,
+					  "%s: use %u: part %u completes the use, but is kept as %s", r->id, u,
+					  d->part, where(d, b1));
 		}
 		const drec_t *last = seq[n - 1];
+		if (parts) {
+			rep->uses_in_parts++;
+			if (last->n == 0 && last->kind == K_DISPENSE && last->part) {
+				rep->uses_completed++;
+				for (int j = 0; j < last->nlines; j++)
+					if (last->line[j].outcome == RX__OUTCOME__NOT_DISPENSED) {
+						rep->uses_closed++;
+						break;
+					}
+			}
+		}
 		if (last->n == 0 && last->kind == K_WITHDRAW)
 			violation(rep, V_CHAIN, r->id,
 				  "%s: use %u: a withdrawal is its current record (the use counts as dispensed)",
 				  r->id, u);
-		if (last->n != 0 && last->kind != K_WITHDRAW)
+		if (last->n != 0 && open_part(last)) {
+			/* still owed; or the prescriber cancelled meanwhile and the
+			 * pharmacy's RELEASE completed the cancel (5.13) */
+			int cancelled = r->status_ok && r->state == RX_STATE_CANCELLED &&
+					u == (unsigned)(r->uses - r->uses_left + 1);
+			rep->uses_owed += !cancelled;
+			rep->uses_cancelled += cancelled;
+			if (r->status_ok && u != owed_use && !cancelled)
+				violation(rep, V_PARTS, r->id,
+					  "%s: use %u ends in part %u, which left items owed, but the prescription is "
+					  "%s%s",
+					  r->id, u, last->part, rx_state_name(r->state),
+					  r->state == RX_STATE_PARTIAL || r->state == RX_STATE_CANCELLED
+						  ? " in another use"
+						  : "");
+		} else if (u == owed_use) {
+			violation(rep, V_PARTS, r->id,
+				  "%s: PARTIALLY_DISPENSED, but its use %u ends in its %s, not in a part that "
+				  "left items owed",
+				  r->id, u, where(last, b1));
+		} else if (last->n != 0 && last->kind != K_WITHDRAW) {
 			violation(rep, V_CHAIN, r->id,
 				  "%s: use %u has no current record, and its last one (%s, a %s) is no "
 				  "withdrawal: the record that replaced it is lost",
 				  r->id, u, where(last, b1), kind_name[last->kind]);
+		}
 	}
+}
+
+/* The DISPENSE-kind records of use u of r, in the order they were made:
+ * the records its accepted DISPENSEs made, one each; how many into out. */
+static int use_dispenses(const drecs_t *ds, const rxrec_t *r, unsigned u, const drec_t *out[CHAIN_MAX])
+{
+	const drec_t *seq[CHAIN_MAX];
+	int gap, n = use_records(ds, r, u, seq, &gap), k = 0;
+	for (int i = 0; i < n; i++)
+		if (seq[i]->kind == K_DISPENSE)
+			out[k++] = seq[i];
+	return k;
 }
 
 /* Replay the accepted changes of r's audit history through the state
  * machine; the result must be what the broker reports, and the records
- * each use keeps what its accepted DISPENSEs, AMENDs and WITHDRAWs made. */
-static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
+ * each use keeps what its accepted DISPENSEs, AMENDs and WITHDRAWs made.
+ * The audit log does not say whether a DISPENSE was a part that left items
+ * owed: the record it made does, the use's next DISPENSE record in ds (the
+ * chains check that they are the accepted ones, in order). */
+static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_report_t *rep)
 {
 	int state = S_NONE, claimer = -1, pending = 0, left = 0, done = 0, issuer = -1;
 	int dispenser[RX_MAX_USES + 1] = {0}; /* the client that dispensed each use, last */
+	int in_parts[RX_MAX_USES + 1] = {0};  /* the use was completed by a part */
+	int made[RX_MAX_USES + 1] = {0};      /* DISPENSE records of each use replayed so far */
+	const drec_t *recs[RX_MAX_USES + 1][CHAIN_MAX];
+	int nrecs[RX_MAX_USES + 1] = {0};
+	for (unsigned u = 1; u <= RX_MAX_USES; u++)
+		nrecs[u] = use_dispenses(ds, r, u, recs[u]);
 	for (size_t e = r->entry_head; e; e = es->v[e - 1].next) {
 		const entry_t *en = &es->v[e - 1];
 		if (en->outcome != RX_OK || en->op == 0)
@@ -877,55 +1284,78 @@ static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
 			issuer = en->actor;
 			break;
 		case RX_OP_CLAIM:
+			/* the holder claiming again gets its own claim back, also
+			 * while it owes part of the use (5.13) */
 			if (state == RX_STATE_ISSUED) {
 				state = RX_STATE_CLAIMED;
 				claimer = en->actor;
-			} else if (state != RX_STATE_CLAIMED || claimer != en->actor || pending) {
-				bad = state == RX_STATE_CLAIMED && claimer != en->actor
+			} else if ((state != RX_STATE_CLAIMED && state != RX_STATE_PARTIAL) || claimer != en->actor ||
+				   pending) {
+				bad = (state == RX_STATE_CLAIMED || state == RX_STATE_PARTIAL) && claimer != en->actor
 					      ? "claimed by a second pharmacy while another held the claim"
 					      : "claimed when it could not be";
 			}
 			break;
 		case RX_OP_RELEASE:
-			if (state != RX_STATE_CLAIMED || claimer != en->actor)
+			if ((state != RX_STATE_CLAIMED && state != RX_STATE_PARTIAL) || claimer != en->actor)
 				bad = "released by a pharmacy that did not hold the claim";
+			else if (state == RX_STATE_PARTIAL && !pending)
+				bad = "released while part of its use was owed, no cancel pending";
 			state = pending ? RX_STATE_CANCELLED : RX_STATE_ISSUED;
 			claimer = -1;
 			pending = 0;
 			break;
-		case RX_OP_DISPENSE:
-			if (state != RX_STATE_CLAIMED || claimer != en->actor || pending || left <= 0)
+		case RX_OP_DISPENSE: {
+			if ((state != RX_STATE_CLAIMED && state != RX_STATE_PARTIAL) || claimer != en->actor ||
+			    pending || left <= 0)
 				bad = "dispensed by a pharmacy that did not hold a claim it could dispense";
 			if (done >= RX_MAX_USES) {
 				bad = "dispensed a use after the last";
 				break;
 			}
 			/* what the audit log accepted happened: follow it on */
+			int u = done + 1;
+			const drec_t *d = made[u] < nrecs[u] ? recs[u][made[u]] : NULL;
+			made[u]++;
+			r->accepted[u][K_DISPENSE]++;
+			if (d && open_part(d)) {
+				/* part of the use handed over, the claim kept */
+				state = RX_STATE_PARTIAL;
+				break;
+			}
 			done++;
-			r->accepted[done][K_DISPENSE]++;
 			dispenser[done] = en->actor;
+			in_parts[done] = d && d->part;
 			left--;
 			state = left > 0 ? RX_STATE_ISSUED : RX_STATE_DISPENSED;
 			claimer = -1;
 			break;
+		}
 		case RX_OP_AMEND:
 		case RX_OP_WITHDRAW:
 			/* Only the current record of the latest dispensed use, by the
-			 * pharmacy (here: the key) that dispensed it. */
+			 * pharmacy (here: the key) that dispensed it, and not of a
+			 * use handed over in parts. */
 			if (done < 1) {
 				bad = "accepted with no use dispensed";
 				break;
 			}
 			if (en->actor != dispenser[done])
 				bad = "accepted from another than the pharmacy that dispensed the latest use";
+			else if (in_parts[done])
+				bad = "accepted for a use handed over in parts";
 			r->accepted[done][kind_of_op(en->op)]++;
-			if (en->op == RX_OP_AMEND)
+			if (en->op == RX_OP_AMEND) {
+				rep->amends_while_owed += state == RX_STATE_PARTIAL;
 				break;
+			}
 			/* The use is back, claimed by the caller (5.12): not over a
 			 * cancel, nor over another pharmacy's claim, which would be
-			 * taken from it unasked. */
+			 * taken from it unasked, nor while the next use is owed. */
 			if (state == RX_STATE_CANCELLED)
 				bad = "accepted after the prescriber had cancelled it: it is claimed again";
+			else if (state == RX_STATE_PARTIAL)
+				bad = "accepted while the next use was handed over in parts";
 			else if (state == RX_STATE_CLAIMED && claimer != en->actor)
 				bad = "accepted while another pharmacy held the claim, which it lost";
 			done--;
@@ -938,7 +1368,7 @@ static void replay(const entries_t *es, rxrec_t *r, check_report_t *rep)
 				bad = "cancelled by another than its prescriber";
 			if (state == RX_STATE_ISSUED)
 				state = RX_STATE_CANCELLED;
-			else if (state == RX_STATE_CLAIMED && !pending)
+			else if ((state == RX_STATE_CLAIMED || state == RX_STATE_PARTIAL) && !pending)
 				pending = 1;
 			else
 				bad = "cancelled when it could not be";
@@ -1088,6 +1518,8 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 	for (size_t i = 0; i < js.n; i++) {
 		jreq_t *q = &js.req[i];
 		rep->requests++;
+		rep->late += q->late > 0;
+		rep->late_ok += q->late_ok;
 		if (q->outcome != JR_REPLIED) {
 			rep->lost++;
 			if (q->op == RX_OP_SUBMIT)
@@ -1097,8 +1529,6 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 			rep->replied++;
 			rep->resent += q->sends > 1;
 			rep->crossed_restart += q->sends > 1 && q->epoch1 > q->epoch0;
-			rep->late += q->late > 0;
-			rep->late_ok += q->late_ok;
 			if (q->late_differs)
 				violation(
 					rep, V_REPLY, NULL,
@@ -1279,6 +1709,10 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 			rep->redispenses_acked++; /* after a withdrawal, as the chain says */
 	}
 
+	/* 5b. Every stored record, to the request that sent it; the parts. */
+	if (trace_records(w, &js, &rxs, &ds, rep) != 0)
+		goto out;
+
 	/* 6. Per prescription: the state machine, and refusals that stayed so. */
 	for (size_t i = 0; i < rxs.n; i++) {
 		rxrec_t *r = &rxs.v[i];
@@ -1286,7 +1720,7 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 			continue;
 		check_chains(&ds, r, rep);
 		if (r->status_ok) /* (a failed STATUS is a violation already) */
-			replay(&es, r, rep);
+			replay(&es, &ds, r, rep);
 		compare_counts(w, &js, req_next, &es, r, rep);
 	}
 

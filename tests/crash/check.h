@@ -29,7 +29,16 @@
  *    issuer's STATUS lists exactly these records, superseded but the last;
  *  - every acknowledged DISPENSE, AMEND and WITHDRAW is one of its use's
  *    records (so a use dispensed again after a withdrawal was dispensed
- *    once at a time), a withdrawal among the kept ones;
+ *    once at a time), a withdrawal among the kept ones; every record the
+ *    store keeps is the document of a request its pharmacy sent, one it
+ *    was told was accepted or whose outcome it could not know;
+ *  - a use handed over in parts (proto/README 5.13) keeps parts 1..k, each
+ *    once, in order: every part but the last leaves items owed, is kept
+ *    before the use's current record and is not superseded, the last
+ *    completes the use as its current record, or the use is still owed and
+ *    the prescription PARTIALLY_DISPENSED; each part names the items still
+ *    owed, and what the parts hand over never exceeds what was prescribed;
+ *    a part refused ALREADY_DISPENSED was recorded;
  *  - per prescription, client and op, the changes the audit log accepted are
  *    at least those acknowledged and at most those plus the requests whose
  *    outcome the client could not know: so no refused request took effect;
@@ -50,6 +59,7 @@ typedef enum {
 	V_REFUSED_EFFECT,     /* more changes accepted than told of or unknown: a refusal took effect */
 	V_REFUSAL_UNRECORDED, /* a refusal a client was told of is not in the audit log */
 	V_AUDIT,              /* the audit chain does not verify */
+	V_PARTS,              /* a use's parts not 1..k once each, or handing over more than owed */
 	V_OTHER,
 	V_KINDS
 } violation_kind_t;
@@ -67,6 +77,16 @@ typedef struct {
 	long uses_chained;  /* uses with more than one record, their chain checked */
 	long status_lists;  /* STATUS replies whose dispense list matched the store's records */
 	long changes_replayed; /* accepted changes in the audit log, replayed */
+	/* Uses handed over in parts (proto/README 5.13). */
+	long parts_sent, parts_acked;           /* DISPENSEs of a part; acknowledged */
+	long parts_open_acked;                  /* of them, leaving items owed */
+	long parts_unknown, parts_unknown_took; /* of unknown outcome (the client gave up); of them stored */
+	long parts_again;                       /* refused ALREADY_DISPENSED: recorded before */
+	long part_records, uses_in_parts;       /* stored part records; uses with one */
+	long uses_completed, uses_closed;       /* completed by a part; of them closing items not dispensed */
+	long uses_owed, uses_cancelled;         /* still owed; owed when the prescriber's cancel ended the claim */
+	long amends_while_owed;                 /* accepted AMENDs of a use while the next was owed */
+	long records_traced; /* stored records found to be the document of a client's request */
 	long replies_resent, replies_identical;
 	long audit_entries; /* as rxctl audit verify counted them */
 	long violations;

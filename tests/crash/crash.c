@@ -36,6 +36,9 @@ int64_t crash_ms(void)
 
 static crash_world_t world;
 
+/* Replies the load must have had before --tamper stops it. */
+#define TAMPER_REPLIES 600
+
 static void usage(void)
 {
 	fputs("usage: rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]\n"
@@ -312,6 +315,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rx-crash: no request was answered after the last restart\n");
 		failed = 2;
 	}
+	/* --tamper needs a prescription for each of its faults (an acknowledged
+	 * AMEND, a part that left items owed, ...): three kills can all fall
+	 * in the first fraction of a second (114 requests in all, once), so
+	 * the load goes on until it has answered enough. */
+	if (!failed && tamper && !wait_acks(w, TAMPER_REPLIES, 30000)) {
+		fprintf(stderr, "rx-crash: fewer than %d replies in 30 s: too few to tamper with\n", TAMPER_REPLIES);
+		failed = 2;
+	}
 	if (failed)
 		__atomic_store_n(&w->abort, 1, __ATOMIC_RELEASE);
 	load_stop(w, threads);
@@ -390,6 +401,19 @@ int main(int argc, char **argv)
 		       rep.refused - rep.refusals[RX_OP_CLAIM][RX_ALREADY_CLAIMED] -
 			       rep.refusals[RX_OP_DISPENSE][RX_ALREADY_DISPENSED] -
 			       rep.refusals[RX_OP_DISPENSE][RX_PERMISSION_DENIED] - late_amends);
+		printf("crash: parts (proto/README 5.13): DISPENSEs of a part %ld, acknowledged %ld (leaving items "
+		       "owed %ld), of unknown outcome %ld (stored %ld; each sent again under a new request id), "
+		       "refused ALREADY_DISPENSED %ld; part records %ld in %ld uses: completed %ld (closing items "
+		       "not dispensed %ld), still owed %ld, owed until a cancel %ld\n",
+		       rep.parts_sent, rep.parts_acked, rep.parts_open_acked, rep.parts_unknown, rep.parts_unknown_took,
+		       rep.parts_again, rep.part_records, rep.uses_in_parts, rep.uses_completed, rep.uses_closed,
+		       rep.uses_owed, rep.uses_cancelled);
+		printf("crash: RELEASE refused PARTLY_DISPENSED %ld, AMEND or WITHDRAW %ld; AMENDs accepted while the "
+		       "next use was owed %ld; stored records traced to the request that sent them %ld of %ld\n",
+		       rep.refusals[RX_OP_RELEASE][RX_PARTLY_DISPENSED],
+		       rep.refusals[RX_OP_AMEND][RX_PARTLY_DISPENSED] +
+			       rep.refusals[RX_OP_WITHDRAW][RX_PARTLY_DISPENSED],
+		       rep.amends_while_owed, rep.records_traced, rep.records_opened);
 		printf("crash: accepted changes replayed from the audit log %ld; acknowledged requests re-sent %ld, "
 		       "identical replies %ld; audit chain verified over %ld entries\n",
 		       rep.changes_replayed, rep.replies_resent, rep.replies_identical, rep.audit_entries);

@@ -35,6 +35,7 @@ typedef struct {
 	char id[RX_ID_LEN + 1];
 	int patient;
 	int clinic;
+	int items;  /* prescribed items, 1 or 2 */
 	int closed; /* dispensed or cancelled: nobody need try it again */
 } crash_rx_t;
 

@@ -136,14 +136,25 @@ int journal_late(journal_t *j, const uint8_t rid[RX_REQUEST_ID_LEN], const uint8
 	return put(j, len, 1);
 }
 
-int journal_lost(journal_t *j, int op, const uint8_t rid[RX_REQUEST_ID_LEN], const char *rxid, int sends)
+int journal_lost(journal_t *j, int op, const uint8_t rid[RX_REQUEST_ID_LEN], const char *rxid, int sends,
+		 const uint8_t *frame, size_t flen)
 {
 	char hex[2 * RX_REQUEST_ID_LEN + 1];
-	if (room(j, 128) != 0)
+	if (room(j, 2 * flen + 128) != 0)
 		return -1;
 	rx_hex(rid, RX_REQUEST_ID_LEN, hex);
-	int n = snprintf(j->line, j->cap, "X %s %s %s %d\n", rx_op_name(op), hex, or_dash(rxid), sends);
-	return n > 0 && (size_t)n < j->cap ? put(j, (size_t)n, 1) : -1;
+	int n = snprintf(j->line, j->cap, "X %s %s %s %d ", rx_op_name(op), hex, or_dash(rxid), sends);
+	if (n <= 0 || (size_t)n >= j->cap)
+		return -1;
+	size_t len = (size_t)n;
+	if (frame) {
+		rx_hex(frame, flen, j->line + len);
+		len += 2 * flen;
+	} else {
+		j->line[len++] = '-';
+	}
+	j->line[len++] = '\n';
+	return put(j, len, 1);
 }
 
 /* ---- reading ---- */
@@ -296,7 +307,8 @@ static int parse_line(journal_set_t *s, int c, char *line, size_t first, char *w
 			break;
 		r->late++;
 		Rx__Reply *rep = rx__reply__unpack(NULL, len, buf);
-		if (rep && rep->status == RX__STATUS__OK && r->status != RX_OK)
+		/* accepted, though the client was told otherwise or gave up */
+		if (rep && rep->status == RX__STATUS__OK && (r->outcome != JR_REPLIED || r->status != RX_OK))
 			r->late_ok = 1;
 		if (r->status == RX_OK && r->reply &&
 		    (len != r->reply_len || memcmp(buf, r->reply, len) != 0))
@@ -307,10 +319,12 @@ static int parse_line(journal_set_t *s, int c, char *line, size_t first, char *w
 		return 0;
 	}
 	case 'X':
-		if (n != 5 || r == NULL || r->outcome != JR_SENT)
+		if (n != 6 || r == NULL || r->outcome != JR_SENT)
 			break;
 		r->outcome = JR_LOST;
 		r->sends = atoi(tok[4]);
+		if (strcmp(tok[5], "-") != 0 && unhex_dup(tok[5], &r->frame, &r->frame_len) != 0)
+			break;
 		return 0;
 	default:
 		break;

@@ -8,8 +8,10 @@
  *   A OP RID RXID SENDS EPOCH0 EPOCH1 STATUS FRAME|- REPLY
  *                                            its first reply; FRAME (the exact
  *                                            request bytes) is kept for OK replies
+ *                                            and for every request carrying a document
  *   L RID REPLY                              a later reply naming an earlier request
- *   X OP RID RXID SENDS                      gave up waiting: outcome unknown
+ *   X OP RID RXID SENDS FRAME|-              gave up waiting: outcome unknown (FRAME
+ *                                            as for A)
  *
  * OP and STATUS are names (SUBMIT .. WITHDRAW, ALREADY_CLAIMED), RID, FRAME
  * and REPLY lower-case hex, RXID a prescription id or "-" (for an A of a
@@ -17,7 +19,11 @@
  * when it was sent (EPOCH0) or answered (EPOCH1).  What a DISPENSE, AMEND or
  * WITHDRAW was told is all in its A line: the frame carries the signed
  * record (an AMEND's or WITHDRAW's names the record it replaces), the
- * receipt its use and body hash, and a WITHDRAW's the new claim token. */
+ * receipt its use and body hash, and a WITHDRAW's the new claim token.
+ * Every SUBMIT, DISPENSE, AMEND and WITHDRAW keeps its frame, refused or
+ * of unknown outcome too, so the checker can tell which request each
+ * stored record came from (a DISPENSE's frame also says which part of a
+ * use it is, proto/README 5.13). */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
@@ -44,8 +50,8 @@ int journal_reply(journal_t *j, int op, const uint8_t rid[RX_REQUEST_ID_LEN], co
 		  size_t rlen) __attribute__((warn_unused_result));
 int journal_late(journal_t *j, const uint8_t rid[RX_REQUEST_ID_LEN], const uint8_t *reply, size_t rlen)
 	__attribute__((warn_unused_result));
-int journal_lost(journal_t *j, int op, const uint8_t rid[RX_REQUEST_ID_LEN], const char *rxid, int sends)
-	__attribute__((warn_unused_result));
+int journal_lost(journal_t *j, int op, const uint8_t rid[RX_REQUEST_ID_LEN], const char *rxid, int sends,
+		 const uint8_t *frame, size_t flen) __attribute__((warn_unused_result));
 
 /* ---- reading them back (the checker) ---- */
 
@@ -60,12 +66,12 @@ typedef struct {
 	int outcome;              /* JR_* */
 	int status;               /* the first reply's status as journaled */
 	int sends, epoch0, epoch1;
-	uint8_t *frame; /* OK replies only: the exact request bytes */
+	uint8_t *frame; /* the exact request bytes: OK replies, and requests carrying a document */
 	size_t frame_len;
 	uint8_t *reply; /* the first reply, as received */
 	size_t reply_len;
 	int late;         /* later replies naming it */
-	int late_ok;      /* one of them was OK although the first was not */
+	int late_ok;      /* one of them was OK although the first was not, or never came */
 	int late_differs; /* one of them differs from a first reply that was OK */
 } jreq_t;
 

@@ -22,6 +22,12 @@ typedef struct {
 	unsigned long made;           /* prescriptions made, for unique notes */
 	char mine[64][RX_ID_LEN + 1]; /* a clinic's recent prescriptions */
 	int nmine;
+	struct {
+		char id[RX_ID_LEN + 1];
+		uint32_t use;
+		uint8_t hash[RX_HASH_LEN];
+	} last[8]; /* a pharmacy's latest records of a whole use, a ring */
+	int nlast;
 } client_t;
 
 /* The answer to one request. */
@@ -138,7 +144,7 @@ static void request(client_t *c, Rx__Call *call, const ProtobufCMessage *doc, co
 		return;
 	}
 	if (conn_exchange(&c->conn, frame, flen, rid, &reply, &rlen, &sends, late, c) != 0) {
-		if (journal_lost(&c->j, op, rid, rxid, sends) != 0)
+		if (journal_lost(&c->j, op, rid, rxid, sends, doc ? frame : NULL, flen) != 0)
 			fail_journal(w);
 		free(frame);
 		return;
@@ -148,8 +154,11 @@ static void request(client_t *c, Rx__Call *call, const ProtobufCMessage *doc, co
 	const char *id = rxid;
 	if (op == RX_OP_SUBMIT && a->status == RX_OK)
 		id = a->receipt->prescription_id;
+	/* The bytes of every request that carries a document, whatever its
+	 * reply: the checker traces each stored record to the request that
+	 * sent it. */
 	if (journal_reply(&c->j, op, rid, id, sends, epoch0, epoch1, a->status,
-			  a->status == RX_OK ? frame : NULL, flen, reply, rlen) != 0)
+			  a->status == RX_OK || doc ? frame : NULL, flen, reply, rlen) != 0)
 		fail_journal(w);
 	free(frame);
 	free(reply);
@@ -159,30 +168,44 @@ static void request(client_t *c, Rx__Call *call, const ProtobufCMessage *doc, co
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* One real item: amlodipine 5 mg (NHI code 2171022F2025). */
-static void norvasc(Rx__Item *it)
+/* The products a prescription names, in its order: amlodipine 5 mg (NHI
+ * code 2171022F2025), once a day; one prescription in three adds a second
+ * product, twice a day (1124009F1010), so that a part after the first can
+ * leave one item settled and name only the other (proto/README 5.13). */
+#define CRASH_ITEMS 2
+static const struct {
+	const char *code, *name, *dose, *usage;
+	uint32_t quantity;
+} product[CRASH_ITEMS] = {
+	{"2171022F2025", "Norvasc 5 mg tablet", "1 tablet", "once daily after breakfast", 7},
+	{"1124009F1010", "twice-daily tablet", "1 tablet", "twice daily after meals", 14},
+};
+
+/* Item k (from 0) as prescribed. */
+static void item_of(int k, Rx__Item *it)
 {
 	rx__item__init(it);
-	it->drug_code = (char *)"2171022F2025";
-	it->name = (char *)"Norvasc 5 mg tablet";
-	it->dose = (char *)"1 tablet";
+	it->drug_code = (char *)product[k].code;
+	it->name = (char *)product[k].name;
+	it->dose = (char *)product[k].dose;
 	it->unit = (char *)"tablet";
-	it->usage = (char *)"once daily after breakfast";
+	it->usage = (char *)product[k].usage;
 	/* A week's supply: a refill's next use opens at once (it opens 7 days
 	 * before the supply runs out, proto/README 5.11), so tests on the real
 	 * clock can dispense every use. */
 	it->days = 7;
-	it->quantity = 7;
+	it->quantity = product[k].quantity;
 }
 
 /* ---- the pool of prescriptions the pharmacies work on ---- */
 
-static void pool_add(crash_world_t *w, const char *id, int patient, int clinic)
+static void pool_add(crash_world_t *w, const char *id, int patient, int clinic, int items)
 {
 	pthread_mutex_lock(&w->mu);
 	crash_rx_t *e = &w->pool[w->pooled % CRASH_POOL];
 	snprintf(e->id, sizeof e->id, "%s", id);
 	e->patient = patient;
+	e->items = items;
 	e->clinic = clinic;
 	e->closed = 0;
 	w->pooled++;
@@ -236,15 +259,17 @@ static void submit(client_t *c)
 {
 	crash_world_t *w = c->w;
 	Rx__Prescription p = RX__PRESCRIPTION__INIT;
-	Rx__Item it, *items[1] = {&it};
+	Rx__Item it[CRASH_ITEMS], *items[CRASH_ITEMS] = {&it[0], &it[1]};
 	Rx__Signed card;
 	Rx__Call call = RX__CALL__INIT;
 	answer_t a;
 	char notes[96];
 	int patient = (int)rnd(c, (uint32_t)w->npatients);
 	int64_t now = (int64_t)time(NULL);
+	int n = rnd(c, 3) == 0 ? 2 : 1;
 
-	norvasc(&it);
+	for (int k = 0; k < n; k++)
+		item_of(k, &it[k]);
 	/* Unique notes make every body unique (the broker refuses a body twice;
 	 * its call_hash, over a fresh request id, would too). */
 	snprintf(notes, sizeof notes, "crash %s %lu %08x", c->me->name, ++c->made, randombytes_random());
@@ -255,7 +280,7 @@ static void submit(client_t *c)
 	p.issued_at = now;
 	p.valid_until = rx_valid_until(now, 4);
 	p.uses = 1 + rnd(c, 3);
-	p.n_items = 1;
+	p.n_items = (size_t)n;
 	p.items = items;
 	p.notes = notes;
 	if (rxc_card_assertion(&w->card[patient], RX__PURPOSE__PURPOSE_ISSUE, c->me->institution, now,
@@ -266,7 +291,7 @@ static void submit(client_t *c)
 	request(c, &call, &p.base, NULL, &a);
 	if (a.status == RX_OK) {
 		const char *id = a.receipt->prescription_id;
-		pool_add(w, id, patient, c->me->index);
+		pool_add(w, id, patient, c->me->index, n);
 		snprintf(c->mine[c->nmine % 64], RX_ID_LEN + 1, "%s", id);
 		c->nmine++;
 	}
@@ -301,43 +326,109 @@ static void clinic(client_t *c)
 
 /* ---- a pharmacy ---- */
 
-static void release(client_t *c, const char *id, const uint8_t *token, answer_t *a)
+/* A prescription as a pharmacy holds it: its id, how many items it names,
+ * the patient whose card claims it, and the claim: token and use. */
+typedef struct {
+	char id[RX_ID_LEN + 1];
+	int items;
+	int patient;
+	uint8_t token[RX_TOKEN_LEN];
+	uint32_t use;
+} held_t;
+
+/* The lines of a dispense record: the items it accounts for, in order,
+ * what was done with each, the units handed over; part 0 is the whole
+ * use. */
+typedef struct {
+	uint32_t part;
+	int n;
+	struct {
+		uint32_t item;
+		Rx__Outcome outcome;
+		uint32_t quantity;
+	} line[CRASH_ITEMS];
+} sheet_t;
+
+/* The whole use: every item as written. */
+static void whole_use(const held_t *h, sheet_t *s)
+{
+	s->part = 0;
+	s->n = h->items;
+	for (int k = 0; k < h->items; k++) {
+		s->line[k].item = (uint32_t)k + 1;
+		s->line[k].outcome = RX__OUTCOME__AS_WRITTEN;
+		s->line[k].quantity = product[k].quantity;
+	}
+}
+
+static void release(client_t *c, const held_t *h, answer_t *a)
 {
 	Rx__Call call = RX__CALL__INIT;
 	call.op = RX__OP__RELEASE;
-	call.prescription_id = (char *)id;
-	call.claim_token.data = (uint8_t *)token;
+	call.prescription_id = (char *)h->id;
+	call.claim_token.data = (uint8_t *)h->token;
 	call.claim_token.len = RX_TOKEN_LEN;
-	request(c, &call, NULL, id, a);
+	request(c, &call, NULL, h->id, a);
 }
 
-/* A dispense record of use for one of the three ops that carry one, signed
- * bound to its call (its request id too), once: every resend, across
- * restarts, carries the same frame.  DISPENSE: under token, the lines.
- * AMEND: the same lines, a new note, replacing the record whose body hash
- * is replaces.  WITHDRAW: no lines, reason NOT_COLLECTED, replacing it
- * too. */
-static void record(client_t *c, int op, const char *id, const uint8_t *token, uint32_t use,
-		   const uint8_t *replaces, answer_t *a)
+/* CLAIM h's prescription with its patient's card (a fresh assertion). */
+static void claim(client_t *c, const held_t *h, answer_t *a)
+{
+	Rx__Signed card;
+	Rx__Call call = RX__CALL__INIT;
+	a->status = -2;
+	a->receipt = NULL;
+	if (rxc_card_assertion(&c->w->card[h->patient], RX__PURPOSE__PURPOSE_DISPENSE, c->me->institution,
+			       (int64_t)time(NULL), &card) != RX_OK)
+		return;
+	call.op = RX__OP__CLAIM;
+	call.prescription_id = (char *)h->id;
+	call.card = &card;
+	request(c, &call, NULL, h->id, a);
+	rxc_signed_free(&card);
+}
+
+/* A dispense record of h's use for one of the three ops that carry one,
+ * signed bound to its call (its request id too), once: every resend,
+ * across restarts, carries the same frame.  DISPENSE: under h's claim
+ * token, the lines of s.  AMEND: the lines of s (a whole use's, as the
+ * record it replaces), a new note, replacing the record whose body hash is
+ * replaces.  WITHDRAW (s NULL): no lines, reason NOT_COLLECTED, replacing
+ * it too. */
+static void record(client_t *c, int op, const held_t *h, const uint8_t *replaces, const sheet_t *s,
+		   answer_t *a)
 {
 	Rx__DispenseRecord d = RX__DISPENSE_RECORD__INIT;
-	Rx__Item it;
-	Rx__Line line = RX__LINE__INIT, *lines[1] = {&line};
+	Rx__Item handed[CRASH_ITEMS];
+	Rx__Line line[CRASH_ITEMS], *lines[CRASH_ITEMS];
 	Rx__Call call = RX__CALL__INIT;
 
-	norvasc(&it);
-	line.item = 1;
-	line.outcome = RX__OUTCOME__AS_WRITTEN;
-	line.handed = &it;
+	for (int k = 0; s && k < s->n; k++) {
+		rx__line__init(&line[k]);
+		line[k].item = s->line[k].item;
+		line[k].outcome = s->line[k].outcome;
+		if (s->line[k].outcome == RX__OUTCOME__NOT_DISPENSED) {
+			line[k].reason = RX__LINE_REASON__OUT_OF_STOCK; /* the owing closed */
+		} else {
+			item_of((int)s->line[k].item - 1, &handed[k]);
+			handed[k].quantity = s->line[k].quantity;
+			line[k].handed = &handed[k];
+			if (s->line[k].outcome == RX__OUTCOME__PARTIAL)
+				line[k].reason = RX__LINE_REASON__OUT_OF_STOCK;
+		}
+		lines[k] = &line[k];
+	}
 	d.version = RX_DOC_VERSION;
-	d.prescription_id = (char *)id;
-	d.use = use;
+	d.prescription_id = (char *)h->id;
+	d.use = h->use;
 	d.pharmacy_key.data = c->me->key.pk;
 	d.pharmacy_key.len = RX_KEY_LEN;
-	d.n_lines = op == RX_OP_WITHDRAW ? 0 : 1;
+	d.n_lines = s ? (size_t)s->n : 0;
 	d.lines = lines;
+	d.part = s ? s->part : 0;
 	d.notes = (char *)(op == RX_OP_AMEND	  ? "corrected: the patient's own pill box"
 			   : op == RX_OP_WITHDRAW ? "not collected"
+			   : d.part		  ? "the rest is owed, or this part settles it"
 						  : "");
 	if (op != RX_OP_DISPENSE) {
 		d.replaces.data = (uint8_t *)replaces;
@@ -346,51 +437,78 @@ static void record(client_t *c, int op, const char *id, const uint8_t *token, ui
 	if (op == RX_OP_WITHDRAW)
 		d.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
 	call.op = (Rx__Op)op;
-	call.prescription_id = (char *)id;
+	call.prescription_id = (char *)h->id;
 	if (op == RX_OP_DISPENSE) {
-		call.claim_token.data = (uint8_t *)token;
+		call.claim_token.data = (uint8_t *)h->token;
 		call.claim_token.len = RX_TOKEN_LEN;
 	}
-	request(c, &call, &d.base, id, a);
+	request(c, &call, &d.base, h->id, a);
 }
 
-static void dispense(client_t *c, const char *id, const uint8_t *token, uint32_t use, answer_t *a)
+static void dispense(client_t *c, const held_t *h, answer_t *a)
 {
-	record(c, RX_OP_DISPENSE, id, token, use, NULL, a);
+	sheet_t s;
+	whole_use(h, &s);
+	record(c, RX_OP_DISPENSE, h, NULL, &s, a);
 }
 
-/* After a record of id was acknowledged (b: its OK receipt, a DISPENSE's or
+/* Remember the record this client was just acknowledged for a whole use of
+ * h (b: the OK receipt), so that an AMEND of it can be tried while the next
+ * use is handed over in parts (in_parts). */
+static void remember(client_t *c, const held_t *h, const answer_t *b)
+{
+	int n = (int)(sizeof c->last / sizeof c->last[0]), k = 0;
+	if (b->status != RX_OK || b->receipt->body_hash.len != RX_HASH_LEN)
+		return;
+	while (k < n && !(strcmp(c->last[k].id, h->id) == 0 && c->last[k].use == b->receipt->use))
+		k++;
+	if (k == n)
+		k = c->nlast++ % n;
+	memcpy(c->last[k].id, h->id, RX_ID_LEN + 1);
+	c->last[k].use = b->receipt->use;
+	memcpy(c->last[k].hash, b->receipt->body_hash.data, RX_HASH_LEN);
+}
+
+/* After a record of h was acknowledged (b: its OK receipt, a DISPENSE's or
  * an AMEND's, which this frees), as a pharmacist who finds a mistake might:
  * one time in five correct it (AMEND, replacing it by the receipt's body
  * hash), one in five take it back (WITHDRAW, NOT_COLLECTED) and dispense
  * the use again under the claim token the withdrawal's receipt gives; else,
  * a quarter of the time, send a second dispense of the same use (a new
  * request, which must be refused).  A few steps at most: a use keeps at
- * most 16 records.
+ * most 16 records.  When it leaves a refill's record as it is, one time in
+ * three it then claims the next use at once and hands it over in parts
+ * (in_parts).
  *
  * Any use just dispensed may be withdrawn, so another pharmacy may hold the
  * claim of the next use, or the prescriber have cancelled, in between: rxd
  * refuses the WITHDRAW then (ALREADY_CLAIMED, CANCELLED; README.md,
- * "Found", on the rxd that did not); --last-use-only withdraws only a
+ * "Found", on the rxd that did not; PARTLY_DISPENSED while that pharmacy
+ * hands the next use over in parts); --last-use-only withdraws only a
  * prescription's last use. */
-static void follow_up(client_t *c, const char *id, uint8_t token[RX_TOKEN_LEN], answer_t *b)
+static void in_parts(client_t *c, held_t *h);
+static void follow_up(client_t *c, held_t *h, answer_t *b)
 {
 	crash_world_t *w = c->w;
 	uint8_t latest[RX_HASH_LEN];
 	answer_t x;
+	sheet_t s;
 
+	whole_use(h, &s);
 	for (int step = 0; step < 4; step++) {
 		uint32_t use = b->receipt->use;
 		int last_use = b->receipt->state == RX__STATE__DISPENSED;
 		if (last_use)
-			pool_close(w, id);
+			pool_close(w, h->id);
 		if (b->receipt->body_hash.len != RX_HASH_LEN)
 			break;
+		remember(c, h, b);
 		memcpy(latest, b->receipt->body_hash.data, RX_HASH_LEN);
+		h->use = use;
 		answer_free(b);
 		uint32_t pick = stopping(w) ? 8 : rnd(c, 20); /* 8: nothing more */
 		if (pick < 4) {
-			record(c, RX_OP_AMEND, id, NULL, use, latest, b);
+			record(c, RX_OP_AMEND, h, latest, &s, b);
 			if (b->status != RX_OK)
 				break;
 			continue;
@@ -398,85 +516,266 @@ static void follow_up(client_t *c, const char *id, uint8_t token[RX_TOKEN_LEN], 
 		if (pick >= 8 || (!last_use && w->last_use_only)) {
 			/* The same use again, as a confused pharmacy system would. */
 			if (pick >= 15) {
-				dispense(c, id, token, use, &x);
+				dispense(c, h, &x);
 				answer_free(&x);
+			}
+			if (!last_use && pick < 12 && !stopping(w)) {
+				/* The refill's next use, at once, in parts. */
+				claim(c, h, &x);
+				int mine = x.status == RX_OK && x.receipt->claim_token.len == RX_TOKEN_LEN;
+				if (mine) {
+					memcpy(h->token, x.receipt->claim_token.data, RX_TOKEN_LEN);
+					h->use = x.receipt->use;
+				}
+				answer_free(&x);
+				if (mine)
+					in_parts(c, h);
+				else if (x.status == RX_ALREADY_DISPENSED || x.status == RX_CANCELLED)
+					pool_close(w, h->id);
 			}
 			return;
 		}
-		record(c, RX_OP_WITHDRAW, id, NULL, use, latest, &x);
+		record(c, RX_OP_WITHDRAW, h, latest, NULL, &x);
 		if (x.status != RX_OK || x.receipt->claim_token.len != RX_TOKEN_LEN) {
 			answer_free(&x);
 			return;
 		}
 		/* The use is back, claimed by us under a new token. */
-		memcpy(token, x.receipt->claim_token.data, RX_TOKEN_LEN);
-		use = x.receipt->use;
+		memcpy(h->token, x.receipt->claim_token.data, RX_TOKEN_LEN);
+		h->use = x.receipt->use;
 		answer_free(&x);
-		dispense(c, id, token, use, b);
+		dispense(c, h, b);
 		if (b->status == RX_CANCELLED) {
 			answer_free(b);
-			release(c, id, token, &x);
+			release(c, h, &x);
 			answer_free(&x);
-			pool_close(w, id);
+			pool_close(w, h->id);
 			return;
 		}
 		if (b->status != RX_OK)
 			break;
 	}
 	if (b->status == RX_OK && b->receipt->state == RX__STATE__DISPENSED)
-		pool_close(w, id);
+		pool_close(w, h->id);
+	remember(c, h, b);
 	answer_free(b);
+}
+
+/* ---- a use handed over in parts (proto/README 5.13) ---- */
+
+/* The next part of h's use, owed[k] units of item k + 1 still owed: part 1
+ * names every item and leaves one owing or both; a later part names only
+ * the items still owed and, two times in three (always from part 4 on), is
+ * the last: it hands over the rest or, one time in four, closes what is
+ * owed as not dispensed; else it leaves some owing again.  1 if it leaves
+ * items owed. */
+static int next_part(client_t *c, const held_t *h, const uint32_t owed[CRASH_ITEMS], uint32_t part,
+		     sheet_t *s)
+{
+	int last = part > 1 && (part >= 4 || rnd(c, 3) != 0);
+	int close = last && rnd(c, 4) == 0, open = 0;
+	s->part = part;
+	s->n = 0;
+	for (int k = 0; k < h->items; k++) {
+		if (owed[k] == 0)
+			continue;
+		int later = 0; /* an item after this one that could be left owing */
+		for (int j = k + 1; j < h->items; j++)
+			later |= owed[j] >= 2;
+		int i = s->n++;
+		s->line[i].item = (uint32_t)k + 1;
+		if (!last && owed[k] >= 2 && ((!open && !later) || rnd(c, 2) == 0)) {
+			s->line[i].outcome = RX__OUTCOME__PARTIAL;
+			s->line[i].quantity = 1 + rnd(c, owed[k] - 1);
+			open = 1;
+		} else if (close) {
+			s->line[i].outcome = RX__OUTCOME__NOT_DISPENSED;
+			s->line[i].quantity = 0;
+		} else {
+			s->line[i].outcome = RX__OUTCOME__AS_WRITTEN;
+			s->line[i].quantity = owed[k];
+		}
+	}
+	return open;
+}
+
+/* What is owed after part s was recorded. */
+static void settle(const sheet_t *s, uint32_t owed[CRASH_ITEMS])
+{
+	for (int k = 0; k < s->n; k++) {
+		uint32_t i = s->line[k].item - 1;
+		owed[i] = s->line[k].outcome == RX__OUTCOME__PARTIAL ? owed[i] - s->line[k].quantity : 0;
+	}
+}
+
+/* Part s of h's use.  One time in four the client is impatient: it gives
+ * up after a few milliseconds, the outcome unknown (journaled so), and
+ * sends the same lines again under a new request id, as a pharmacy system
+ * whose reply was lost would: the broker takes the part once, the second
+ * being ALREADY_DISPENSED if the first took effect (the first's copies may
+ * also still arrive after the second).  The answer of the last request
+ * sent into a; 1 if the part is recorded (OK, or ALREADY_DISPENSED after
+ * an unknown outcome: only the holder of the claim can have recorded it). */
+static int send_part(client_t *c, const held_t *h, const sheet_t *s, answer_t *a)
+{
+	if (rnd(c, 4) == 0) {
+		c->conn.give_up_ms = 1 + (int)rnd(c, 2);
+		record(c, RX_OP_DISPENSE, h, NULL, s, a);
+		c->conn.give_up_ms = c->w->give_up_ms;
+		if (a->status != -2)
+			return a->status == RX_OK;
+		record(c, RX_OP_DISPENSE, h, NULL, s, a);
+		return a->status == RX_OK || a->status == RX_ALREADY_DISPENSED;
+	}
+	record(c, RX_OP_DISPENSE, h, NULL, s, a);
+	return a->status == RX_OK;
+}
+
+/* After the part that completed h's use (a: its answer, freed here): one
+ * time in five an AMEND of it (PARTLY_DISPENSED: a use handed over in
+ * parts is not amended), one in five a whole dispense of the use
+ * (ALREADY_DISPENSED). */
+static void completed(client_t *c, const held_t *h, answer_t *a)
+{
+	uint8_t last[RX_HASH_LEN];
+	answer_t x;
+	sheet_t s;
+	int hashed = a->status == RX_OK && a->receipt->body_hash.len == RX_HASH_LEN;
+	if (a->status == RX_OK && a->receipt->state == RX__STATE__DISPENSED)
+		pool_close(c->w, h->id);
+	if (hashed)
+		memcpy(last, a->receipt->body_hash.data, RX_HASH_LEN);
+	answer_free(a);
+	uint32_t pick = rnd(c, 5);
+	whole_use(h, &s);
+	if (pick == 0 && hashed)
+		record(c, RX_OP_AMEND, h, last, &s, &x);
+	else if (pick == 1)
+		record(c, RX_OP_DISPENSE, h, NULL, &s, &x);
+	else
+		return;
+	answer_free(&x);
+}
+
+/* Hand h's claimed use over in parts, each part sent as send_part does.
+ * Between parts, now and then what must be refused or changes nothing: a
+ * RELEASE (PARTLY_DISPENSED: only the prescriber's cancel ends the claim of
+ * a use owed, and with one pending it is accepted: CANCELLED), the part
+ * just recorded sent again under a new request id (ALREADY_DISPENSED), the
+ * holder's CLAIM (its own claim back), an AMEND of the record this client
+ * made of the previous use, if it has it (accepted: that use was whole;
+ * its lines are checked against that use, not against what is owed now). */
+static void in_parts(client_t *c, held_t *h)
+{
+	crash_world_t *w = c->w;
+	uint32_t owed[CRASH_ITEMS] = {0};
+	answer_t a, x;
+	sheet_t s, whole;
+
+	for (int k = 0; k < h->items; k++)
+		owed[k] = product[k].quantity;
+	whole_use(h, &whole);
+	for (uint32_t part = 1; part <= RX_MAX_PARTS && !stopping(w); part++) {
+		int open = next_part(c, h, owed, part, &s);
+		int recorded = send_part(c, h, &s, &a);
+		if (a.status == RX_CANCELLED) {
+			/* Cancelled while we held it: give it back, it becomes CANCELLED. */
+			answer_free(&a);
+			release(c, h, &x);
+			answer_free(&x);
+			pool_close(w, h->id);
+			return;
+		}
+		if (!recorded) {
+			answer_free(&a);
+			return;
+		}
+		settle(&s, owed);
+		if (!open) {
+			completed(c, h, &a);
+			return;
+		}
+		answer_free(&a);
+		uint32_t pick = rnd(c, 12);
+		if (pick < 3) {
+			release(c, h, &x);
+			int cancelled = x.status == RX_OK;
+			answer_free(&x);
+			if (cancelled) {
+				pool_close(w, h->id);
+				return;
+			}
+		} else if (pick < 5) {
+			record(c, RX_OP_DISPENSE, h, NULL, &s, &x);
+			answer_free(&x);
+		} else if (pick < 6) {
+			claim(c, h, &x);
+			answer_free(&x);
+		} else if (pick < 8) {
+			for (int k = 0; k < (int)(sizeof c->last / sizeof c->last[0]); k++)
+				if (strcmp(c->last[k].id, h->id) == 0 && c->last[k].use + 1 == h->use) {
+					held_t prev = *h;
+					prev.use = c->last[k].use;
+					record(c, RX_OP_AMEND, &prev, c->last[k].hash, &whole, &x);
+					if (x.status == RX_OK && x.receipt->body_hash.len == RX_HASH_LEN)
+						memcpy(c->last[k].hash, x.receipt->body_hash.data, RX_HASH_LEN);
+					answer_free(&x);
+					break;
+				}
+		}
+	}
 }
 
 static void pharmacy_round(client_t *c)
 {
 	crash_world_t *w = c->w;
 	crash_rx_t e;
-	Rx__Signed card;
-	Rx__Call call = RX__CALL__INIT;
 	answer_t a, b;
-	uint8_t token[RX_TOKEN_LEN];
+	held_t h;
 
 	if (!pool_pick(c, &e))
 		return;
-	if (rxc_card_assertion(&w->card[e.patient], RX__PURPOSE__PURPOSE_DISPENSE, c->me->institution,
-			       (int64_t)time(NULL), &card) != RX_OK)
-		return;
-	call.op = RX__OP__CLAIM;
-	call.prescription_id = e.id;
-	call.card = &card;
-	request(c, &call, NULL, e.id, &a);
-	rxc_signed_free(&card);
+	memset(&h, 0, sizeof h);
+	memcpy(h.id, e.id, RX_ID_LEN + 1);
+	h.items = e.items;
+	h.patient = e.patient;
+	claim(c, &h, &a);
 
 	if (a.status == RX_OK && a.receipt->claim_token.len == RX_TOKEN_LEN) {
-		uint32_t use = a.receipt->use;
-		memcpy(token, a.receipt->claim_token.data, RX_TOKEN_LEN);
+		h.use = a.receipt->use;
+		memcpy(h.token, a.receipt->claim_token.data, RX_TOKEN_LEN);
 		answer_free(&a);
-		if (rnd(c, 10) < 2) {
-			release(c, e.id, token, &b);
+		uint32_t pick = rnd(c, 10);
+		if (pick < 2) {
+			release(c, &h, &b);
 			answer_free(&b);
 			return;
 		}
-		dispense(c, e.id, token, use, &b);
+		if (pick < 4) {
+			in_parts(c, &h);
+			return;
+		}
+		dispense(c, &h, &b);
 		if (b.status == RX_OK) {
-			follow_up(c, e.id, token, &b);
+			follow_up(c, &h, &b);
 		} else if (b.status == RX_CANCELLED) {
 			/* Cancelled while we held it: give it back, it becomes CANCELLED. */
 			answer_free(&b);
-			release(c, e.id, token, &b);
+			release(c, &h, &b);
 			answer_free(&b);
-			pool_close(w, e.id);
+			pool_close(w, h.id);
 		} else {
 			answer_free(&b);
 		}
 		return;
 	}
 	if (a.status == RX_ALREADY_DISPENSED || a.status == RX_CANCELLED) {
-		pool_close(w, e.id);
+		pool_close(w, h.id);
 	} else if (a.status == RX_ALREADY_CLAIMED && rnd(c, 4) == 0) {
 		/* Another pharmacy holds it: a dispense with a token we made up. */
-		randombytes_buf(token, sizeof token);
-		dispense(c, e.id, token, 0, &b);
+		randombytes_buf(h.token, sizeof h.token);
+		h.use = 0;
+		dispense(c, &h, &b);
 		answer_free(&b);
 	}
 	answer_free(&a);

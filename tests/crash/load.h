@@ -1,14 +1,18 @@
 /* load: the clinic and pharmacy threads that drive rxd during the run.
  *
- * A clinic submits prescriptions (with a patient's card) and now and then
- * cancels one of its own.  A pharmacy claims a recent prescription (racing the
- * others for it), then releases or dispenses it; sometimes it then amends
- * the record it was acknowledged, or withdraws it and dispenses the use
- * again under the withdrawal's claim token; sometimes it tries a second
- * dispense of what it just dispensed, or a dispense with a claim token it
- * does not hold, which must both be refused.  Every request is built once
- * and resent with the same bytes until answered (conn.h); every reply is
- * journaled (journal.h) before the client acts on it. */
+ * A clinic submits prescriptions of one or two items (with a patient's
+ * card) and now and then cancels one of its own.  A pharmacy claims a
+ * recent prescription (racing the others for it), then releases or
+ * dispenses it, whole or in parts (proto/README 5.13); sometimes it then
+ * amends the record it was acknowledged, or withdraws it and dispenses the
+ * use again under the withdrawal's claim token; sometimes it tries a second
+ * dispense of what it just dispensed, a part again under a new request id,
+ * a release or an amend of a use handed over in parts, or a dispense with a
+ * claim token it does not hold, which must all be refused.  Every request
+ * is built once and resent with the same bytes until answered (conn.h),
+ * but a part sent impatiently, which is given up after a few milliseconds
+ * and sent again under a new request id; every reply is journaled
+ * (journal.h) before the client acts on it. */
 #ifndef LOAD_H
 #define LOAD_H
 

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "journal.h"
+#include "records.pb-c.h"
 #include "rx.pb-c.h"
+#include "rx_crypto.h"
 #include "seal.h"
 
 /* How many requests of js name id (other than the one at skip). */
@@ -24,7 +26,7 @@ static int taken(const tamper_t *t, const char *id)
 {
 	return strcmp(t->submit_lost, id) == 0 || strcmp(t->dispense_lost, id) == 0 ||
 	       strcmp(t->dispense_extra, id) == 0 || strcmp(t->claim_refused, id) == 0 ||
-	       strcmp(t->superseded, id) == 0;
+	       strcmp(t->superseded, id) == 0 || strcmp(t->part_twice, id) == 0;
 }
 
 /* How many requests of js name id with op. */
@@ -65,26 +67,118 @@ static uint32_t use_of(const jreq_t *r)
 	return use;
 }
 
-/* Choose a prescription for each fault from what the journals say. */
-static int choose(const journal_set_t *js, tamper_t *t, const jreq_t **claim, uint32_t *use)
+/* The part (0: the whole use) of the dispense record r's journaled frame
+ * carries, and whether a line of it is PARTIAL; -1 if it has none. */
+static int part_of(const jreq_t *r, int *owing)
+{
+	int part = -1;
+	*owing = 0;
+	Rx__Request *req = r->frame ? rx__request__unpack(NULL, r->frame_len, r->frame) : NULL;
+	Rx__DispenseRecord *rec = req && req->dispense.len
+					  ? rx__dispense_record__unpack(NULL, req->dispense.len, req->dispense.data)
+					  : NULL;
+	if (rec) {
+		part = (int)rec->part;
+		for (size_t k = 0; k < rec->n_lines; k++)
+			*owing |= rec->lines[k]->outcome == RX__OUTCOME__PARTIAL;
+		rx__dispense_record__free_unpacked(rec, NULL);
+	}
+	if (req)
+		rx__request__free_unpacked(req, NULL);
+	return part;
+}
+
+/* The state, use and body hash an OK receipt of r gives; 0 if it has none. */
+static int receipt_of(const jreq_t *r, int *state, uint32_t *use, uint8_t hash[RX_HASH_LEN])
+{
+	int ok = 0;
+	Rx__Reply *rep = rx__reply__unpack(NULL, r->reply_len, r->reply);
+	Rx__Receipt *rc = rep ? rx__receipt__unpack(NULL, rep->receipt.len, rep->receipt.data) : NULL;
+	if (rc && rc->body_hash.len == RX_HASH_LEN) {
+		*state = (int)rc->state;
+		*use = rc->use;
+		memcpy(hash, rc->body_hash.data, RX_HASH_LEN);
+		ok = 1;
+	}
+	if (rc)
+		rx__receipt__free_unpacked(rc, NULL);
+	if (rep)
+		rx__reply__free_unpacked(rep, NULL);
+	return ok;
+}
+
+/* 1 if use of prescription id has a current record and a kept one (its
+ * number 1) in the store in dir (rxd stopped). */
+static int current_and_kept(const char *dir, const char *id, uint32_t use)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi rx_db;
+	uint8_t key[10];
+	int both = 0;
+	if (crash_rx_key(dir, id, key) != 0 || mdb_env_create(&env) != 0)
+		return 0;
+	mdb_env_set_maxdbs(env, 32);
+	if (mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0 && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0 &&
+	    mdb_dbi_open(txn, "rx", 0, &rx_db) == 0) {
+		MDB_val k = {9, key}, v;
+		key[8] = (uint8_t)use;
+		key[9] = 1;
+		both = mdb_get(txn, rx_db, &k, &v) == 0;
+		k.mv_size = 10;
+		both = both && mdb_get(txn, rx_db, &k, &v) == 0;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return both;
+}
+
+/* Choose a prescription for each fault from what the journals say (and,
+ * for the record made current, the store in dir). */
+static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const jreq_t **claim, uint32_t *use)
 {
 	for (size_t i = 0; i < js->n && !t->submit_lost[0]; i++)
 		if (acked(&js->req[i], RX_OP_SUBMIT) && naming(js, js->req[i].rxid, i) == 0)
 			memcpy(t->submit_lost, js->req[i].rxid, RX_ID_LEN + 1);
-	/* Its current record is the DISPENSE's: never amended or withdrawn. */
+	/* Its current record is the DISPENSE's: a whole use (a part's may be
+	 * kept before it), never amended or withdrawn. */
+	int owing;
 	for (size_t i = 0; i < js->n && !t->dispense_lost[0]; i++)
 		if (acked(&js->req[i], RX_OP_DISPENSE) && !taken(t, js->req[i].rxid) &&
+		    part_of(&js->req[i], &owing) == 0 &&
 		    naming_op(js, js->req[i].rxid, RX_OP_AMEND) == 0 &&
 		    naming_op(js, js->req[i].rxid, RX_OP_WITHDRAW) == 0 &&
 		    (*use = use_of(&js->req[i])) >= 1 && *use <= RX_MAX_USES)
 			memcpy(t->dispense_lost, js->req[i].rxid, RX_ID_LEN + 1);
-	/* An amended use never withdrawn: it has a current record and the one
-	 * the AMEND replaced. */
-	for (size_t i = 0; i < js->n && !t->superseded[0]; i++) {
+	/* An amended use that has a current record and the one the AMEND
+	 * replaced, as the store says: one never withdrawn if there is one;
+	 * else one withdrawn and dispensed again (its last kept record, the
+	 * withdrawal, then copied over the current one is as plain a fault).
+	 * A short run can have every AMEND's prescription withdrawn (seed
+	 * 1879441366, 8 AMENDs), and one withdrawn last keeps no current
+	 * record. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < js->n && !t->superseded[0]; i++) {
+			const jreq_t *r = &js->req[i];
+			if (acked(r, RX_OP_AMEND) && !taken(t, r->rxid) &&
+			    (pass || naming_op(js, r->rxid, RX_OP_WITHDRAW) == 0) &&
+			    (t->superseded_use = use_of(r)) >= 1 && t->superseded_use <= RX_MAX_USES &&
+			    current_and_kept(dir, r->rxid, t->superseded_use))
+				memcpy(t->superseded, r->rxid, RX_ID_LEN + 1);
+		}
+	/* An acknowledged part that left items owed (its receipt says so): kept
+	 * among its use's records before the current one, which its copy
+	 * follows.  Whatever else happened, no request can excuse a part
+	 * stored twice. */
+	for (size_t i = 0; i < js->n && !t->part_twice[0]; i++) {
 		const jreq_t *r = &js->req[i];
-		if (acked(r, RX_OP_AMEND) && !taken(t, r->rxid) && naming_op(js, r->rxid, RX_OP_WITHDRAW) == 0 &&
-		    (t->superseded_use = use_of(r)) >= 1 && t->superseded_use <= RX_MAX_USES)
-			memcpy(t->superseded, r->rxid, RX_ID_LEN + 1);
+		int state, part = acked(r, RX_OP_DISPENSE) ? part_of(r, &owing) : -1;
+		if (part > 0 && owing && !taken(t, r->rxid) && receipt_of(r, &state, &t->part_use, t->part_hash) &&
+		    state == RX_STATE_PARTIAL && t->part_use >= 1 && t->part_use <= RX_MAX_USES) {
+			memcpy(t->part_twice, r->rxid, RX_ID_LEN + 1);
+			t->part = (uint32_t)part;
+		}
 	}
 	/* A prescription nobody tried to dispense: a record for it is extra. */
 	for (size_t i = 0; i < js->n && !t->dispense_extra[0]; i++) {
@@ -110,8 +204,53 @@ static int choose(const journal_set_t *js, tamper_t *t, const jreq_t **claim, ui
 		}
 	}
 	int all = t->submit_lost[0] && t->dispense_lost[0] && t->dispense_extra[0] && t->claim_refused[0] &&
-		  t->superseded[0];
+		  t->superseded[0] && t->part_twice[0];
 	return all ? 0 : -1;
+}
+
+/* Copy t's part, a kept record of its use found by its body hash, to the
+ * number after the use's last kept record.  0 when done. */
+static int part_again(MDB_txn *txn, MDB_dbi rx_db, const char *dir, const tamper_t *t)
+{
+	uint8_t hkey[10], dk[SEAL_KEY_LEN], *found = NULL, *sealed = NULL;
+	size_t flen = 0, slen = 0;
+	int top = 0, ret = -1;
+	if (crash_rx_key(dir, t->part_twice, hkey) != 0 || seal_key_load(dir, dk) != 0)
+		return -1;
+	hkey[8] = (uint8_t)t->part_use;
+	MDB_val hk = {sizeof hkey, hkey}, hv;
+	for (int n = 1; n < 16; n++) {
+		uint8_t *plain = NULL, h[RX_HASH_LEN];
+		size_t plen = 0;
+		hkey[9] = (uint8_t)n;
+		if (mdb_get(txn, rx_db, &hk, &hv) != 0)
+			break;
+		top = n;
+		if (found ||
+		    seal_open(dk, "dispenses", hkey, sizeof hkey, hv.mv_data, hv.mv_size, &plain, &plen) != 0)
+			continue;
+		Rxstore__DispenseRow *row = rxstore__dispense_row__unpack(NULL, plen, plain);
+		if (row) {
+			rx_hash(row->body.data, row->body.len, h);
+			if (memcmp(h, t->part_hash, RX_HASH_LEN) == 0) {
+				found = plain;
+				flen = plen;
+				plain = NULL;
+			}
+			rxstore__dispense_row__free_unpacked(row, NULL);
+		}
+		free(plain);
+	}
+	hkey[9] = (uint8_t)(top + 1);
+	if (found && top + 1 < 16 &&
+	    seal_close(dk, "dispenses", hkey, sizeof hkey, found, flen, &sealed, &slen) == 0) {
+		MDB_val sv = {slen, sealed};
+		ret = mdb_put(txn, rx_db, &hk, &sv, MDB_NOOVERWRITE) == 0 ? 0 : -1;
+	}
+	free(found);
+	free(sealed);
+	sodium_memzero(dk, sizeof dk);
+	return ret;
 }
 
 static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
@@ -163,9 +302,10 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 	if (mdb_put(txn, held, &k, &nv, MDB_NOOVERWRITE) != 0)
 		goto out;
 
-	/* The record the AMEND replaced (the use's last replaced one) over the
-	 * use's current record, sealed again under the current key, as rxd
-	 * would have written it: only what it says can give it away. */
+	/* The use's last kept record (the one the AMEND replaced, or a
+	 * withdrawal since) over its current record, sealed again under the
+	 * current key, as rxd would have written it: only what it says can
+	 * give it away. */
 	uint8_t ckey[9], hkey[10], dk[SEAL_KEY_LEN], *plain = NULL, *sealed = NULL;
 	size_t plen = 0, slen = 0;
 	int top = 0;
@@ -191,6 +331,11 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 	free(sealed);
 	sodium_memzero(dk, sizeof dk);
 	if (!made)
+		goto out;
+
+	/* The part again, after the use's last kept record (sealed for that
+	 * key, as rxd would write a record there): a part stored twice. */
+	if (part_again(txn, rx_db, dir, t) != 0)
 		goto out;
 
 	/* One byte of one entry's institution code: it still decodes, names
@@ -287,18 +432,24 @@ int tamper_apply(const crash_world_t *w, tamper_t *t)
 		names[c] = w->client[c].name;
 	if (journal_load(w->journals, names, w->nclients, &js, why, sizeof why) != 0) {
 		printf("crash: tamper: %s\n", why);
-	} else if (choose(&js, t, &claim, &use) != 0) {
-		printf("crash: tamper: the run was too short to find a prescription for each fault\n");
+	} else if (choose(w->h.dir, &js, t, &claim, &use) != 0) {
+		printf("crash: tamper: no prescription for each fault:%s%s%s%s%s%s\n",
+		       t->submit_lost[0] ? "" : " a lone acknowledged SUBMIT",
+		       t->dispense_lost[0] ? "" : " a whole DISPENSE never amended or withdrawn",
+		       t->superseded[0] ? "" : " an amended use with a current record",
+		       t->part_twice[0] ? "" : " a part that left items owed",
+		       t->dispense_extra[0] ? "" : " a prescription nobody dispensed",
+		       t->claim_refused[0] ? "" : " a lone CLAIM answered once");
 	} else if (tamper_store(w->h.dir, t, use) != 0) {
 		printf("crash: tamper: could not alter the store\n");
 	} else if (tamper_journal(w, claim) != 0) {
 		printf("crash: tamper: could not rewrite the journal\n");
 	} else {
 		printf("crash: tamper: deleted %s, deleted a dispense record of %s, added one to %s, made a "
-		       "replaced record of %s use %u current, altered an audit entry, journaled an accepted "
-		       "CLAIM of %s as refused\n",
+		       "replaced record of %s use %u current, stored part %u of %s use %u twice, altered an "
+		       "audit entry, journaled an accepted CLAIM of %s as refused\n",
 		       t->submit_lost, t->dispense_lost, t->dispense_extra, t->superseded, t->superseded_use,
-		       t->claim_refused);
+		       t->part, t->part_twice, t->part_use, t->claim_refused);
 		ret = 0;
 	}
 	journal_set_free(&js);
@@ -323,6 +474,7 @@ int tamper_found(const tamper_t *t, const check_report_t *rep)
 		{"the lost dispense record", named(rep, V_DISPENSE_LOST, t->dispense_lost)},
 		{"the extra dispense record", named(rep, V_DISPENSE_RECORDS, t->dispense_extra)},
 		{"the record both current and superseded", named(rep, V_CHAIN, t->superseded)},
+		{"the part stored twice", named(rep, V_PARTS, t->part_twice)},
 		{"the altered audit entry", named(rep, V_AUDIT, NULL)},
 		{"the refusal that took effect", named(rep, V_REFUSED_EFFECT, t->claim_refused)},
 	};

@@ -1,15 +1,17 @@
 /* tamper: a test of the checker itself (rx-crash --tamper).
  *
- * With rxd stopped after the run, it makes six faults the checker must
+ * With rxd stopped after the run, it makes seven faults the checker must
  * find, each on its own prescription: deletes the stored record of an
  * acknowledged submit, deletes the dispense record of an acknowledged
  * dispense, adds a dispense record nobody made, copies the record an
- * acknowledged AMEND replaced over the use's current record (sealed again
- * for that key, as rxd would write it: a record both current and
- * superseded), alters one byte of an audit entry, and rewrites one
+ * acknowledged AMEND replaced (or a withdrawal since, the use dispensed
+ * again) over the use's current record (sealed again for that key, as rxd
+ * would write it: a record both current and superseded), copies an acknowledged part that left items owed after the
+ * use's last kept record (sealed again for its key: the part stored twice,
+ * proto/README 5.13), alters one byte of an audit entry, and rewrites one
  * pharmacy's journal so that a CLAIM the broker accepted reads as refused
  * (what "a refused request took effect" looks like).  A checker that
- * reports all six is not vacuous. */
+ * reports all seven is not vacuous. */
 #ifndef TAMPER_H
 #define TAMPER_H
 
@@ -23,11 +25,14 @@ typedef struct {
 	char claim_refused[RX_ID_LEN + 1];  /* an accepted CLAIM journaled as refused */
 	char superseded[RX_ID_LEN + 1];     /* a replaced record copied over the current one */
 	uint32_t superseded_use;            /* of this use */
+	char part_twice[RX_ID_LEN + 1];     /* a part that left items owed, stored again */
+	uint32_t part_use, part;            /* of this use, its number */
+	uint8_t part_hash[RX_HASH_LEN];     /* its body hash, as its receipt gave it */
 	int audit_altered;                  /* one audit entry altered */
 } tamper_t;
 
 /* Make the faults in w's data dir and journals; rxd must be stopped and the
- * load finished.  0 when all six were made. */
+ * load finished.  0 when all seven were made. */
 int tamper_apply(const crash_world_t *w, tamper_t *t) __attribute__((warn_unused_result));
 
 /* 0 if the report names each fault as a violation of its kind; prints
