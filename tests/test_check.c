@@ -711,7 +711,9 @@ START_TEST(dispense_lines)
 		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__GENERIC, 0, 0},
 		{RX__OUTCOME__NOT_DISPENSED, RX__LINE_REASON__LEFTOVER, 1, 0},
 		{RX__OUTCOME__OUTCOME_NONE, RX__LINE_REASON__REASON_NONE, 1, 0},
-		{(Rx__Outcome)4, RX__LINE_REASON__REASON_NONE, 1, 0},
+		/* PARTIAL, with any reason, is a part's (dispense_parts) */
+		{RX__OUTCOME__PARTIAL, RX__LINE_REASON__OUT_OF_STOCK, 1, 0},
+		{(Rx__Outcome)5, RX__LINE_REASON__REASON_NONE, 1, 0},
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		d = good_dispense(&f);
@@ -760,6 +762,184 @@ START_TEST(dispense_lines)
 	d->n_items = 1;
 	d->items = f.items;
 	ck_assert_int_eq(dcheck(d), RX_INVALID);
+}
+END_TEST
+
+/* rx_check_dispense_op of op on d, with its reason checked as dcheck does. */
+static rx_err_t dcheck_op(const Rx__DispenseRecord *d, int op)
+{
+	const char *why = NULL;
+	rx_err_t err = rx_check_dispense_op(d, op, &why);
+	if (err != RX_OK)
+		ck_assert_msg(why != NULL && why[0] != '\0', "refusal %d without a reason", err);
+	return err;
+}
+
+/* A good part 1 of two items: item 1 as written, item 2 handed over in
+ * part (PARTIAL, out of stock). */
+static Rx__DispenseRecord *good_part(dispense_fixture_t *f)
+{
+	Rx__DispenseRecord *d = good_dispense(f);
+	d->n_lines = 2;
+	d->part = 1;
+	f->line[1].outcome = RX__OUTCOME__PARTIAL;
+	f->line[1].reason = RX__LINE_REASON__OUT_OF_STOCK;
+	f->item[1].quantity = 10;
+	return d;
+}
+
+/* Partial fills (proto/README 5.13), the content rules: a PARTIAL line's
+ * reasons and handed item; PARTIAL only in a part, part 1 has one, part 8
+ * has none; part is 0..8, and 0 in an AMEND or WITHDRAW; a later part's
+ * lines name items in increasing order (the items still owed: the store's
+ * to check) and may hand nothing over. */
+START_TEST(dispense_parts)
+{
+	dispense_fixture_t f;
+	Rx__DispenseRecord *d;
+	uint8_t replaced[RX_HASH_LEN] = {1};
+
+	d = good_part(&f);
+	ck_assert_int_eq(dcheck(d), RX_OK);
+
+	/* a PARTIAL line's reason says why the rest is owed */
+	static const struct {
+		Rx__LineReason reason;
+		int ok;
+	} reasons[] = {
+		{RX__LINE_REASON__OUT_OF_STOCK, 1},     {RX__LINE_REASON__PATIENT_REQUEST, 1},
+		{RX__LINE_REASON__OTHER_REASON, 1},     {RX__LINE_REASON__REASON_NONE, 0},
+		{RX__LINE_REASON__GENERIC, 0},          {RX__LINE_REASON__INQUIRY, 0},
+		{RX__LINE_REASON__PATIENT_DECLINED, 0}, {RX__LINE_REASON__LEFTOVER, 0},
+		{(Rx__LineReason)8, 0},                 {(Rx__LineReason)99, 0},
+	};
+	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+		d = good_part(&f);
+		f.line[1].reason = reasons[i].reason;
+		ck_assert_msg((dcheck(d) == RX_OK) == reasons[i].ok, "reason %d", (int)reasons[i].reason);
+	}
+
+	/* it hands something over: a valid item with no marks, at least 1 unit */
+	d = good_part(&f);
+	f.line[1].handed = NULL;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d = good_part(&f);
+	f.item[1].quantity = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d = good_part(&f);
+	f.item[1].no_change = 1;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	/* ... of the prescribed product or of another (the store judges which) */
+	d = good_part(&f);
+	f.item[1].drug_code = "2171022F1010";
+	ck_assert_int_eq(dcheck(d), RX_OK);
+
+	/* a record that leaves items owed is a part; part 1 leaves one */
+	d = good_part(&f);
+	d->part = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d = good_part(&f);
+	f.line[1].outcome = RX__OUTCOME__AS_WRITTEN;
+	f.line[1].reason = RX__LINE_REASON__REASON_NONE;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d->part = 0; /* the same lines as a whole use */
+	ck_assert_int_eq(dcheck(d), RX_OK);
+	/* part 1 with nothing but the part handed over, or with an item not dispensed */
+	d = good_part(&f);
+	f.line[0].outcome = RX__OUTCOME__NOT_DISPENSED;
+	f.line[0].reason = RX__LINE_REASON__LEFTOVER;
+	f.line[0].handed = NULL;
+	ck_assert_int_eq(dcheck(d), RX_OK);
+	/* every line PARTIAL */
+	d = good_part(&f);
+	f.line[0] = f.line[1];
+	f.line[0].item = 1;
+	f.line[0].handed = &f.item[0];
+	ck_assert_int_eq(dcheck(d), RX_OK);
+
+	/* parts 1..8; the last leaves nothing owed */
+	for (uint32_t part = 1; part <= RX_MAX_PARTS + 2; part++) {
+		d = good_part(&f);
+		d->part = part;
+		ck_assert_msg((dcheck(d) == RX_OK) == (part < RX_MAX_PARTS), "part %u with a PARTIAL line", part);
+		f.line[1].outcome = RX__OUTCOME__AS_WRITTEN;
+		f.line[1].reason = RX__LINE_REASON__REASON_NONE;
+		ck_assert_msg((dcheck(d) == RX_OK) == (part >= 2 && part <= RX_MAX_PARTS),
+			      "part %u without one", part);
+	}
+	d = good_part(&f);
+	d->part = 0xffffffffu;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	/* part 1's lines are items 1..n in order, as a whole record's */
+	d = good_part(&f);
+	f.line[0].item = 2;
+	f.line[1].item = 1;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	d = good_part(&f);
+	d->n_lines = 1;
+	f.line[0] = f.line[1];
+	f.line[0].handed = &f.item[1];
+	ck_assert_int_eq(dcheck(d), RX_INVALID); /* item 2 alone */
+	f.line[0].item = 1;
+	ck_assert_int_eq(dcheck(d), RX_OK);
+
+	/* a later part names the items still owed: increasing, 1..32, gaps allowed */
+	static const struct {
+		uint32_t a, b;
+		int ok;
+	} later[] = {
+		{1, 2, 1}, {2, 5, 1}, {31, RX_MAX_ITEMS, 1}, {2, 1, 0},
+		{3, 3, 0}, {0, 1, 0}, {1, RX_MAX_ITEMS + 1, 0},
+	};
+	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+		d = good_part(&f);
+		d->part = 2;
+		f.line[0].item = later[i].a;
+		f.line[1].item = later[i].b;
+		ck_assert_msg((dcheck(d) == RX_OK) == later[i].ok, "part 2 items %u, %u", later[i].a,
+			      later[i].b);
+	}
+	/* ... and may close what is owed with nothing handed over */
+	d = good_part(&f);
+	d->part = 2;
+	d->n_lines = 1;
+	f.line[0].item = 2;
+	f.line[0].outcome = RX__OUTCOME__NOT_DISPENSED;
+	f.line[0].reason = RX__LINE_REASON__PATIENT_DECLINED;
+	f.line[0].handed = NULL;
+	ck_assert_int_eq(dcheck(d), RX_OK);
+	d->part = 1;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+	/* ... but has a line */
+	d = good_part(&f);
+	d->part = 3;
+	d->n_lines = 0;
+	ck_assert_int_eq(dcheck(d), RX_INVALID);
+
+	/* AMEND and WITHDRAW: a use handed over in parts is not amended */
+	d = good_dispense(&f);
+	d->replaces.data = replaced;
+	d->replaces.len = RX_HASH_LEN;
+	ck_assert_int_eq(dcheck_op(d, RX_OP_AMEND), RX_OK);
+	for (uint32_t part = 1; part <= RX_MAX_PARTS; part++) {
+		d->part = part;
+		ck_assert_msg(dcheck_op(d, RX_OP_AMEND) == RX_INVALID, "AMEND part %u", part);
+	}
+	d = good_part(&f);
+	d->replaces.data = replaced;
+	d->replaces.len = RX_HASH_LEN;
+	ck_assert_int_eq(dcheck_op(d, RX_OP_AMEND), RX_INVALID);
+	d->part = 0; /* an amended record leaves nothing owed */
+	ck_assert_int_eq(dcheck_op(d, RX_OP_AMEND), RX_INVALID);
+	d = good_dispense(&f);
+	d->n_lines = 0;
+	d->replaces.data = replaced;
+	d->replaces.len = RX_HASH_LEN;
+	d->withdraw_reason = RX__WITHDRAW_REASON__DISPENSED_IN_ERROR;
+	ck_assert_int_eq(dcheck_op(d, RX_OP_WITHDRAW), RX_OK);
+	d->part = 1;
+	ck_assert_int_eq(dcheck_op(d, RX_OP_WITHDRAW), RX_INVALID);
 }
 END_TEST
 
@@ -986,6 +1166,7 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, dispense_good);
 	tcase_add_test(tc, dispense_rules);
 	tcase_add_test(tc, dispense_lines);
+	tcase_add_test(tc, dispense_parts);
 	tcase_add_test(tc, item_marks);
 	tcase_add_test(tc, part_days);
 	tcase_add_test(tc, next_window_japan_days);

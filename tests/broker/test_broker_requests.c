@@ -374,6 +374,200 @@ START_TEST(amend_and_withdraw_end_to_end)
 }
 END_TEST
 
+/* id's part (0: the whole use) by ph1: item 1 (7 prescribed) handed over
+ * as written, quantity units of it, or PARTIAL (OUT_OF_STOCK) if partial. */
+static void part_record(world_t *w, const char *id, uint32_t part, int partial, uint32_t quantity,
+			harness_rec_t *rec)
+{
+	harness_dispense_record(&w->ph1, id, 0, rec);
+	rec->d.part = part;
+	rec->item.quantity = quantity;
+	if (partial) {
+		rec->line.outcome = RX__OUTCOME__PARTIAL;
+		rec->line.reason = RX__LINE_REASON__OUT_OF_STOCK;
+	}
+}
+
+/* id's records as STATUS lists them to ph1 (rxclient has verified them
+ * against the receipt): how many, and the state. */
+static size_t records_of(world_t *w, const char *id, int *state)
+{
+	rxc_result_t r;
+	ck_assert_int_eq(look_as(w->cph1, &w->ph1, id, &r), RX_OK);
+	size_t n = r.reply->n_dispenses;
+	*state = r.receipt->state;
+	rxc_result_free(&r);
+	return n;
+}
+
+/* A use handed over in parts through the broker (proto/README 5.13): part 1
+ * leaves units owed and keeps the claim (the holder's CLAIM returns it,
+ * another pharmacy's is refused, RELEASE is refused); part 1 again is
+ * ALREADY_DISPENSED under a new request id and the stored reply under its
+ * own; part 2 completes the use; STATUS lists both parts, neither
+ * superseded; the use's records stand (AMEND and WITHDRAW refused). */
+START_TEST(partial_fill_end_to_end)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN], rid[RX_REQUEST_ID_LEN], h[RX_HASH_LEN];
+	rxc_result_t a, r;
+	harness_rec_t p1, p2, rec;
+	int state;
+
+	world_up(&w, 0);
+	submit(&w, 1, id);
+	claim(w.cph1, id, tok);
+
+	/* part 1: 3 of the 7 units */
+	part_record(&w, id, 1, 1, 3, &p1);
+	rxc_request_id(rid);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &p1.d, &a), RX_OK);
+	ck_assert_int_eq(a.receipt->state, RX__STATE__PARTIALLY_DISPENSED);
+	ck_assert_uint_eq(a.receipt->use, 1);
+	ck_assert_uint_eq(a.receipt->uses_left, 1);
+	ck_assert_uint_eq(a.receipt->body_hash.len, RX_HASH_LEN);
+
+	/* STATUS: the part, current and not superseded, verified by rxclient */
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, id, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__PARTIALLY_DISPENSED);
+	ck_assert_uint_eq(r.reply->n_dispenses, 1);
+	ck_assert_uint_eq(r.reply->dispenses[0]->use, 1);
+	ck_assert(!r.reply->dispenses[0]->superseded);
+	const Rx__Signed *sr = r.reply->dispenses[0]->record;
+	rx_hash(sr->body.data, sr->body.len, h);
+	ck_assert_mem_eq(h, a.receipt->body_hash.data, RX_HASH_LEN);
+	Rx__DispenseRecord *d = rx__dispense_record__unpack(NULL, sr->body.len, sr->body.data);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->part, 1);
+	ck_assert_uint_eq(d->n_lines, 1);
+	ck_assert_int_eq(d->lines[0]->outcome, RX__OUTCOME__PARTIAL);
+	ck_assert_uint_eq(d->lines[0]->handed->quantity, 3);
+	rx__dispense_record__free_unpacked(d, NULL);
+	rxc_result_free(&r);
+	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_PARTIAL);
+
+	/* the claim stays: the holder gets it back, another pharmacy does not */
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__PARTIALLY_DISPENSED);
+	ck_assert_uint_eq(r.receipt->claim_token.len, RX_TOKEN_LEN);
+	ck_assert_mem_eq(r.receipt->claim_token.data, tok, RX_TOKEN_LEN);
+	rxc_result_free(&r);
+	ck_assert_int_eq(CLAIM(w.cph2, NULL, id, &r), RX_ALREADY_CLAIMED);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_release(w.cph1, NULL, id, tok, &r), RX_PARTLY_DISPENSED);
+	ck_assert_ptr_nonnull(r.reply);
+	ck_assert_int_gt((int)strlen(r.message), 0);
+	rxc_result_free(&r);
+	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_PARTIAL);
+
+	/* exactly once per part: under a new request id refused, under its
+	 * own the stored reply, byte for byte */
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok, &p1.d, &r), RX_ALREADY_DISPENSED);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_dispense(w.cph1, rid, id, tok, &p1.d, &r), RX_OK);
+	ck_assert_uint_eq(r.reply->receipt.len, a.reply->receipt.len);
+	ck_assert_mem_eq(r.reply->receipt.data, a.reply->receipt.data, a.reply->receipt.len);
+	ck_assert_uint_eq(r.reply->receipt_signature.len, a.reply->receipt_signature.len);
+	ck_assert_mem_eq(r.reply->receipt_signature.data, a.reply->receipt_signature.data,
+			 a.reply->receipt_signature.len);
+	rxc_result_free(&r);
+	rxc_result_free(&a);
+	ck_assert_uint_eq(records_of(&w, id, &state), 1);
+	ck_assert_int_eq(state, RX__STATE__PARTIALLY_DISPENSED);
+
+	/* part 2: the 4 units still owed, as written: the use is dispensed */
+	part_record(&w, id, 2, 0, 4, &p2);
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok, &p2.d, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__DISPENSED);
+	ck_assert_uint_eq(r.receipt->use, 1);
+	ck_assert_uint_eq(r.receipt->uses_left, 0);
+	rxc_result_free(&r);
+	ck_assert_int_eq(look_as(w.cph1, &w.ph1, id, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__DISPENSED);
+	ck_assert_uint_eq(r.reply->n_dispenses, 2);
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_uint_eq(r.reply->dispenses[i]->use, 1);
+		ck_assert(!r.reply->dispenses[i]->superseded);
+		sr = r.reply->dispenses[i]->record;
+		d = rx__dispense_record__unpack(NULL, sr->body.len, sr->body.data);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_uint_eq(d->part, i + 1);
+		rx__dispense_record__free_unpacked(d, NULL);
+	}
+	rxc_result_free(&r);
+	/* neither part again, nor a third */
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok, &p2.d, &r), RX_ALREADY_DISPENSED);
+	rxc_result_free(&r);
+
+	/* its records stand: the current one (part 2) is neither amended nor withdrawn */
+	current_hash(&w, id, h);
+	part_record(&w, id, 0, 0, 7, &rec);
+	rec.d.replaces.data = h;
+	rec.d.replaces.len = RX_HASH_LEN;
+	ck_assert_int_eq(rxc_amend(w.cph1, NULL, id, &rec.d, &r), RX_PARTLY_DISPENSED);
+	rxc_result_free(&r);
+	harness_dispense_record(&w.ph1, id, 0, &rec);
+	rec.d.n_lines = 0;
+	rec.d.replaces.data = h;
+	rec.d.replaces.len = RX_HASH_LEN;
+	rec.d.withdraw_reason = RX__WITHDRAW_REASON__DISPENSED_IN_ERROR;
+	ck_assert_int_eq(rxc_withdraw(w.cph1, NULL, id, &rec.d, &r), RX_PARTLY_DISPENSED);
+	rxc_result_free(&r);
+	ck_assert_uint_eq(records_of(&w, id, &state), 2);
+	ck_assert_int_eq(state, RX__STATE__DISPENSED);
+
+	Rx__Stats st;
+	ck_assert_int_eq(harness_stats(&w.h, &st), 0);
+	ck_assert_uint_eq(st.dispense_records, 2);
+	ck_assert_uint_eq(st.dispensed, 1);
+	ck_assert_uint_eq(st.partially_dispensed, 0);
+	world_down(&w);
+}
+END_TEST
+
+/* The prescriber's cancel reaches a use handed over in parts (proto/README
+ * 5.1, 5.13): it is pending; the next part and the holder's CLAIM are
+ * refused CANCELLED; the holder's RELEASE completes the cancel; the part
+ * handed over stays on record. */
+START_TEST(partial_fill_cancelled)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	uint8_t tok[RX_TOKEN_LEN];
+	rxc_result_t r;
+	harness_rec_t p1, p2;
+	int state;
+
+	world_up(&w, 0);
+	submit(&w, 1, id);
+	claim(w.cph1, id, tok);
+	part_record(&w, id, 1, 1, 2, &p1);
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok, &p1.d, &r), RX_OK);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__PARTIALLY_DISPENSED);
+	ck_assert(r.receipt->cancel_pending);
+	rxc_result_free(&r);
+	part_record(&w, id, 2, 0, 5, &p2);
+	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok, &p2.d, &r), RX_CANCELLED);
+	rxc_result_free(&r);
+	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_CANCELLED);
+	rxc_result_free(&r);
+	ck_assert_int_eq(rxc_release(w.cph1, NULL, id, tok, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->state, RX__STATE__CANCELLED_STATE);
+	rxc_result_free(&r);
+	ck_assert_uint_eq(records_of(&w, id, &state), 1);
+	ck_assert_int_eq(state, RX__STATE__CANCELLED_STATE);
+	Rx__Stats st;
+	ck_assert_int_eq(harness_stats(&w.h, &st), 0);
+	ck_assert_uint_eq(st.partially_dispensed, 0);
+	ck_assert_uint_eq(st.cancelled, 1);
+	ck_assert_uint_eq(st.dispense_records, 1);
+	world_down(&w);
+}
+END_TEST
+
 /* The dispensing reserve holds: once the map is down to its reserve, only
  * what finishes a claimed prescription goes on.  Submits, reads and
  * refusals are refused STORAGE_FULL without an audit entry, so a flood of
@@ -497,6 +691,8 @@ TCase *broker_requests_tcase(void)
 	tcase_add_test(tc, every_refusal);
 	tcase_add_test(tc, substitution_end_to_end);
 	tcase_add_test(tc, amend_and_withdraw_end_to_end);
+	tcase_add_test(tc, partial_fill_end_to_end);
+	tcase_add_test(tc, partial_fill_cancelled);
 	tcase_add_test(tc, storage_full_keeps_room_to_dispense);
 	tcase_add_test(tc, retries_get_the_original_reply);
 	return tc;

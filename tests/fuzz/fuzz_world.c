@@ -107,6 +107,8 @@ static void cleanup(void)
 	world.retry.data = NULL;
 	free(world.retry_dispense.data);
 	world.retry_dispense.data = NULL;
+	free(world.retry_part.data);
+	world.retry_part.data = NULL;
 }
 
 void fw_signed_free(Rx__Signed *s)
@@ -212,6 +214,37 @@ void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, fw_
 	d->n_lines = 1;
 	d->lines = out->lines;
 	d->notes = (char *)"";
+}
+
+void fw_part(const rx_keypair_t *pharmacy, const char *id, uint32_t part, fw_part_t *out)
+{
+	Rx__DispenseRecord *d = &out->d;
+	size_t first = part == 1 ? 0 : 1; /* the first item a line names */
+	rx__dispense_record__init(d);
+	for (size_t i = first; i < 2; i++) {
+		Rx__Line *l = &out->line[i - first];
+		item(&out->item[i - first], i);
+		rx__line__init(l);
+		l->item = (uint32_t)i + 1;
+		l->outcome = RX__OUTCOME__AS_WRITTEN;
+		l->handed = &out->item[i - first];
+		out->lines[i - first] = l;
+	}
+	if (part == 1) {
+		out->line[1].outcome = RX__OUTCOME__PARTIAL;
+		out->line[1].reason = RX__LINE_REASON__OUT_OF_STOCK;
+		out->item[1].quantity = 10;
+	} else {
+		out->item[0].quantity = 18;
+	}
+	d->version = RX_DOC_VERSION;
+	d->prescription_id = (char *)id;
+	d->pharmacy_key.data = (uint8_t *)pharmacy->pk;
+	d->pharmacy_key.len = RX_KEY_LEN;
+	d->n_lines = 2 - first;
+	d->lines = out->lines;
+	d->notes = (char *)"";
+	d->part = part;
 }
 
 void fw_call(Rx__Call *call, uint8_t rid[RX_REQUEST_ID_LEN], uint8_t n, int op)
@@ -381,7 +414,8 @@ static Rx__Receipt *history(store_t *s, const rx_keypair_t *kp, Rx__Call *call,
 	return rc;
 }
 
-static void submit(store_t *s, int which, const rx_keypair_t *card, int64_t now, int days, uint32_t uses)
+static void submit_items(store_t *s, int which, const rx_keypair_t *card, int64_t now, int days,
+			 uint32_t uses, size_t items)
 {
 	Rx__Call call;
 	fw_rx_t p;
@@ -391,7 +425,7 @@ static void submit(store_t *s, int which, const rx_keypair_t *card, int64_t now,
 	fw_call(&call, rid, ++step, RX_OP_SUBMIT);
 	/* The notes make each body unique (its call_hash alone would too). */
 	snprintf(notes, sizeof notes, "world prescription %d", which);
-	fw_prescription(&world, card, now - 60, days, uses, 1, notes, &p);
+	fw_prescription(&world, card, now - 60, days, uses, items, notes, &p);
 	fw_assertion(card, RX__PURPOSE__PURPOSE_ISSUE, "CLINIC-1", now, step, &a);
 	call.card = &a;
 	Rx__Receipt *rc = history(s, &world.keys[FW_PRESCRIBER].kp, &call, &p.p.base, now, RX_OK,
@@ -403,6 +437,11 @@ static void submit(store_t *s, int which, const rx_keypair_t *card, int64_t now,
 	memcpy(world.code[which], rc->access_code, RX_ACCESS_CODE_LEN + 1);
 	rx__receipt__free_unpacked(rc, NULL);
 	fw_signed_free(&a);
+}
+
+static void submit(store_t *s, int which, const rx_keypair_t *card, int64_t now, int days, uint32_t uses)
+{
+	submit_items(s, which, card, now, days, uses, 1);
 }
 
 static void claim(store_t *s, int which, int64_t now)
@@ -441,6 +480,30 @@ static void dispense(store_t *s, int which, int64_t now)
 	if ((world.retry_dispense.data = malloc(world.retry.len)) == NULL)
 		die("out of memory", RX_SYSTEM);
 	memcpy(world.retry_dispense.data, world.retry.data, world.retry.len);
+}
+
+/* FW_RX_PARTIAL's part 1 (fw_part), under its claim. */
+static void dispense_part(store_t *s, int64_t now)
+{
+	Rx__Call call;
+	fw_part_t r;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	fw_call(&call, rid, ++step, RX_OP_DISPENSE);
+	call.prescription_id = world.rx[FW_RX_PARTIAL];
+	call.claim_token.data = world.token[FW_RX_PARTIAL];
+	call.claim_token.len = RX_TOKEN_LEN;
+	fw_part(&world.keys[FW_PHARMACY].kp, world.rx[FW_RX_PARTIAL], 1, &r);
+	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, &r.d.base, now, RX_OK,
+				  "world: part 1");
+	if (rc == NULL || rc->state != RX__STATE__PARTIALLY_DISPENSED)
+		die("world: part 1 receipt", RX_INVALID);
+	rx__receipt__free_unpacked(rc, NULL);
+	/* Kept: a retry of it is a seed. */
+	free(world.retry_part.data);
+	world.retry_part.len = world.retry.len;
+	if ((world.retry_part.data = malloc(world.retry.len)) == NULL)
+		die("out of memory", RX_SYSTEM);
+	memcpy(world.retry_part.data, world.retry.data, world.retry.len);
 }
 
 static void cancel(store_t *s, int which, int64_t now)
@@ -613,6 +676,9 @@ static void build(void)
 	submit(s, FW_RX_LOCKED, &world.keys[FW_CARD].kp, then, 4, 1);
 	lock_code(s, FW_RX_LOCKED, then);
 	submit(s, FW_RX_OTHER_PATIENT, &world.keys[FW_CARD_OTHER].kp, then, 4, 1);
+	submit_items(s, FW_RX_PARTIAL, &world.keys[FW_CARD].kp, then, 4, 1, 2);
+	claim(s, FW_RX_PARTIAL, then);
+	dispense_part(s, then);
 	list_with_card(s, FW_NOW - 60);
 	/* Last, so that world.retry is its frame. */
 	cancel(s, FW_RX_CANCEL_PENDING, then);

@@ -58,6 +58,9 @@ enum {
 	FW_RX_EXPIRED,        /* past valid_until at FW_NOW */
 	FW_RX_EXPIRED_CLAIMED, /* CLAIMED by FW_PHARMACY, then past valid_until */
 	FW_RX_OTHER_PATIENT,  /* ISSUED, patient 2 */
+	FW_RX_PARTIAL,        /* two items, 28 units each, CLAIMED by FW_PHARMACY and
+			       * PARTIALLY_DISPENSED: its part 1 (fw_part) handed over
+			       * item 1 and 10 units of item 2, 18 owed */
 	FW_NRX
 };
 
@@ -79,6 +82,7 @@ typedef struct {
 	uint8_t retry_rid;                         /* its request id: 16 bytes of this */
 	store_buf_t retry_dispense;                /* the frame of the world's DISPENSE
 						    * (of FW_RX_DISPENSED) */
+	store_buf_t retry_part;                    /* the frame of FW_RX_PARTIAL's part 1 */
 	uint8_t card_nonce;                        /* a LIST by FW_CARD (purpose dispense,
 						    * PHARM-1) at FW_NOW - 60 used this
 						    * nonce: 16 bytes of it */
@@ -128,11 +132,22 @@ typedef struct {
 	Rx__Line line;
 	Rx__Line *lines[1];
 } fw_rec_t;
+/* A part of a use of two items (proto/README 5.13), as fw_rec_t. */
+typedef struct {
+	Rx__DispenseRecord d;
+	Rx__Item item[2];
+	Rx__Line line[2];
+	Rx__Line *lines[2];
+} fw_part_t;
 /* A prescription by FW_PRESCRIBER (items: how many, 1..32). */
 void fw_prescription(const fw_t *w, const rx_keypair_t *card, int64_t issued_at, int days,
 		     uint32_t uses, size_t items, const char *notes, fw_rx_t *out);
 /* A dispense record of one item by pharmacy for id, use. */
 void fw_dispense(const rx_keypair_t *pharmacy, const char *id, uint32_t use, fw_rec_t *out);
+/* Part part of FW_RX_PARTIAL's use (id) by pharmacy: part 1 as the world
+ * recorded it (item 1 as written, 10 units of item 2 PARTIAL, OUT_OF_STOCK);
+ * a later part the 18 units of item 2 owed, as written, in its one line. */
+void fw_part(const rx_keypair_t *pharmacy, const char *id, uint32_t part, fw_part_t *out);
 
 /* The request frame as every client makes it (rxc_frame): call packed; with
  * doc (a SUBMIT's &fw_rx_t.p.base, a DISPENSE's &fw_rec_t.d.base) the

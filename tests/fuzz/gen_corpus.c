@@ -111,6 +111,7 @@ typedef struct {
 	uint8_t rid[RX_REQUEST_ID_LEN];
 	fw_rx_t prescription;
 	fw_rec_t dispense;
+	fw_part_t part;
 	Rx__Signed card;
 	const ProtobufCMessage *doc; /* &prescription.p.base, &dispense.d.base or NULL */
 } req_t;
@@ -359,6 +360,103 @@ static void v2_seeds(void)
 	rx__request__free_unpacked(req, NULL);
 }
 
+/* DISPENSE of FW_RX_PARTIAL by signer under its claim, with part part
+ * (fw_part's), not yet signed. */
+static void part_call(req_t *r, int signer, uint32_t part)
+{
+	about_call(r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_PARTIAL, -1, 0, NULL);
+	fw_part(kp(signer), w->rx[FW_RX_PARTIAL], part, &r->part);
+	r->doc = &r->part.d.base;
+}
+
+/* Partial fills (proto/README 5.13): the content rules (P) on the claimed
+ * prescription's record; then the use owed (FW_RX_PARTIAL): its next part
+ * in each form, the ones refused, and what its claim refuses. */
+static void partial_seeds(void)
+{
+	const int none = -1, give = RX__PURPOSE__PURPOSE_DISPENSE;
+	req_t r;
+
+	/* P: a part of the claimed use: part 1 hands over 10 of 28 */
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, none, 0, NULL);
+	r.dispense.d.part = 1;
+	r.dispense.line.outcome = RX__OUTCOME__PARTIAL;
+	r.dispense.line.reason = RX__LINE_REASON__OUT_OF_STOCK;
+	r.dispense.item.quantity = 10;
+	seed("dispense-part-1", FW_PHARMACY, &r.call, r.doc, RX_OK);
+	r.dispense.line.reason = RX__LINE_REASON__GENERIC;
+	seed("dispense-partial-bad-reason", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.dispense.line.reason = RX__LINE_REASON__PATIENT_REQUEST;
+	r.dispense.d.part = 0;
+	seed("dispense-partial-in-part-0", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.dispense.d.part = RX_MAX_PARTS;
+	seed("dispense-partial-in-part-8", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.dispense.d.part = 2;
+	seed("dispense-part-2-first", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.dispense.d.part = 1;
+	r.dispense.item.quantity = 28;
+	seed("dispense-partial-all", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, none, 0, NULL);
+	r.dispense.d.part = 1;
+	seed("dispense-part-1-nothing-owed", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.dispense.d.part = RX_MAX_PARTS + 1;
+	seed("dispense-part-9", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	uint8_t replaced[RX_HASH_LEN] = {7};
+	about_call(&r, FW_PHARMACY, RX_OP_AMEND, FW_RX_DISPENSED, none, 0, NULL);
+	fw_dispense(kp(FW_PHARMACY), w->rx[FW_RX_DISPENSED], 0, &r.dispense);
+	r.doc = &r.dispense.d.base;
+	r.dispense.d.replaces.data = replaced;
+	r.dispense.d.replaces.len = RX_HASH_LEN;
+	r.dispense.d.part = 1;
+	seed("amend-with-part", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+
+	/* S: the use owed.  Its next part: the rest, some of it, or none of it */
+	part_call(&r, FW_PHARMACY, 2);
+	seed("dispense-part-2", FW_PHARMACY, &r.call, r.doc, RX_OK);
+	r.part.line[0].outcome = RX__OUTCOME__PARTIAL;
+	r.part.line[0].reason = RX__LINE_REASON__OTHER_REASON;
+	r.part.item[0].quantity = 8;
+	seed("dispense-part-2-partial", FW_PHARMACY, &r.call, r.doc, RX_OK);
+	r.part.item[0].quantity = 18;
+	seed("dispense-part-2-all-owed", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.part.line[0].outcome = RX__OUTCOME__NOT_DISPENSED;
+	r.part.line[0].reason = RX__LINE_REASON__PATIENT_DECLINED;
+	r.part.line[0].handed = NULL;
+	seed("dispense-part-2-closed", FW_PHARMACY, &r.call, r.doc, RX_OK);
+	/* ... refused: a part recorded, one that skips, a whole record, an
+	 * item not owed, items out of order, another pharmacy */
+	part_call(&r, FW_PHARMACY, 1);
+	seed("dispense-part-again", FW_PHARMACY, &r.call, r.doc, RX_ALREADY_DISPENSED);
+	r.part.d.part = 0;
+	r.part.line[1].outcome = RX__OUTCOME__AS_WRITTEN;
+	r.part.line[1].reason = RX__LINE_REASON__REASON_NONE;
+	seed("dispense-part-whole", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.part.d.part = 2;
+	r.part.d.n_lines = 1; /* item 1 alone: handed over in part 1 */
+	seed("dispense-part-not-owed", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	r.part.lines[0] = &r.part.line[1];
+	r.part.lines[1] = &r.part.line[0];
+	r.part.d.n_lines = 2;
+	seed("dispense-part-descending", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	part_call(&r, FW_PHARMACY, 3);
+	seed("dispense-part-skips", FW_PHARMACY, &r.call, r.doc, RX_INVALID);
+	part_call(&r, FW_PHARMACY_OTHER, 2);
+	seed("dispense-part-other-pharmacy", FW_PHARMACY_OTHER, &r.call, r.doc, RX_PERMISSION_DENIED);
+	/* the claim stays */
+	about("release-partial", FW_PHARMACY, RX_OP_RELEASE, FW_RX_PARTIAL, none, 0, NULL, RX_PARTLY_DISPENSED);
+	about("claim-partial-holder", FW_PHARMACY, RX_OP_CLAIM, FW_RX_PARTIAL, FW_CARD, give, NULL, RX_OK);
+	about("claim-partial-other", FW_PHARMACY_OTHER, RX_OP_CLAIM, FW_RX_PARTIAL, FW_CARD, give, NULL,
+	      RX_ALREADY_CLAIMED);
+	about("cancel-partial", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_PARTIAL, none, 0, NULL, RX_OK);
+	about("status-partial", FW_PHARMACY, RX_OP_STATUS, FW_RX_PARTIAL, none, 0, NULL, RX_OK);
+
+	/* part 1 retried: its stored reply */
+	store_buf_t again = {w->retry_part.data, w->retry_part.len};
+	judge("retry-part", fw_dispatch(fw_reset(), &again, FW_NOW, NULL), RX_OK);
+	write_file("dispatch", "retry-part", again.data, again.len);
+	write_file("decode", "retry-part", again.data, again.len);
+}
+
 static void request_seeds(void)
 {
 	const int none = -1, issue = RX__PURPOSE__PURPOSE_ISSUE, give = RX__PURPOSE__PURPOSE_DISPENSE,
@@ -490,6 +588,7 @@ static void request_seeds(void)
 	seed_bad_signature("submit-bad-signature", FW_PRESCRIBER, &r.call, r.doc);
 
 	v2_seeds();
+	partial_seeds();
 }
 
 /* ---- admin ---- */
@@ -602,6 +701,8 @@ static void admin_seeds(void)
 	q.prescription_id = (char *)w->rx[FW_RX_CANCEL_PENDING];
 	q.reason = (char *)"pharmacy closed for the day";
 	admin("rx-release", &q, RX_OK);
+	q.prescription_id = (char *)w->rx[FW_RX_PARTIAL]; /* its rest is the claimer's to hand over */
+	admin("rx-release-partial", &q, RX_INVALID);
 	Q(RX__ADMIN_OP__EXPIRE);
 	admin("expire", &q, RX_OK);
 	Q(RX__ADMIN_OP__METRICS);

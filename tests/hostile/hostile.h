@@ -27,16 +27,26 @@
 #define MAX_FRAMES 12
 
 enum { RID_EMPTY, RID_ECHO }; /* what Reply.request_id must be */
-enum { AS_DOC, AS_PH };       /* whose connection carries the row */
+enum { AS_DOC, AS_PH, AS_PH2 }; /* whose connection carries the row (AS_PH2:
+				* a second pharmacy, of another institution) */
 
 typedef struct {
 	harness_t h;
 	void *zctx;
-	rx_keypair_t doc, ph, card;
+	rx_keypair_t doc, ph, ph2, card;
 	char patient[RX_PATIENT_ID_LEN + 1];
 	char id[RX_ID_LEN + 1]; /* issued by doc: his STATUS of it needs no proof */
-	rxc_t *cdoc, *cph;
+	rxc_t *cdoc, *cph, *cph2;
 	int64_t now;
+	/* A use handed over in parts (proto/README 5.13), set up by parts_up:
+	 * doc's prescription of two items, 28 units each, claimed by ph, whose
+	 * part 1 handed over item 1 and 10 units of item 2: 18 units of item 2
+	 * are owed.  No row may change that. */
+	char part_id[RX_ID_LEN + 1];
+	uint8_t part_token[RX_TOKEN_LEN];
+	uint8_t part_rid[RX_REQUEST_ID_LEN]; /* part 1's request, */
+	uint8_t *part_frame, *part_reply;     /* its frame and reply (heap) */
+	size_t part_frame_len, part_reply_len;
 	/* per row */
 	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id the row's request carries */
 	const uint8_t *want;            /* if set: the exact reply bytes expected */
@@ -127,6 +137,7 @@ void sign_msg(hx_t *x, const rx_keypair_t *kp, rx_sign_ctx_t ctx, const Protobuf
 	      Rx__Signed *out);
 void resign(const rx_keypair_t *kp, rx_sign_ctx_t ctx, Rx__Signed *s);
 const rx_keypair_t *key_of(hx_t *x, int who);
+rxc_t *client_of(hx_t *x, int who);
 const char *inst_of(hx_t *x, int who);
 rx_keypair_t fresh_key(void);
 void card_init(hx_t *x, Rx__CardAssertion *a, const rx_keypair_t *card, int purpose,
@@ -167,6 +178,12 @@ void wrong_code(const char *right, char out[RX_ACCESS_CODE_LEN + 1]);
 /* From hostile_encoding.c: hand-made call bytes, signed by doc, framed (the
  * text rows use it too). */
 void signed_call_bytes(hx_t *x, frames_t *f, const uint8_t *call, size_t clen);
+
+/* From hostile_replays.c: parts_up makes the use handed over in parts
+ * (x->part_*) the "owing" rows send their requests about, once, before the
+ * table runs; parts_down frees what it kept. */
+void parts_up(hx_t *x);
+void parts_down(hx_t *x);
 
 /* ---- the classes of hostile input, one file each; the runner runs
  * them in this order (a row may rely on those before it in a pass) ---- */

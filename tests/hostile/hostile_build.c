@@ -92,7 +92,13 @@ void resign(const rx_keypair_t *kp, rx_sign_ctx_t ctx, Rx__Signed *s)
 
 const rx_keypair_t *key_of(hx_t *x, int who)
 {
-	return who == AS_DOC ? &x->doc : &x->ph;
+	return who == AS_DOC ? &x->doc : who == AS_PH2 ? &x->ph2 : &x->ph;
+}
+
+/* The table's connection of who. */
+rxc_t *client_of(hx_t *x, int who)
+{
+	return who == AS_DOC ? x->cdoc : who == AS_PH2 ? x->cph2 : x->cph;
 }
 
 const char *inst_of(hx_t *x, int who)

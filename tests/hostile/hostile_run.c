@@ -5,7 +5,8 @@
  * around both caps, malformed protobuf, unknown enum values, wrong lengths,
  * forged and non-canonical signatures, documents bound to another call or
  * carried where they do not belong (protocol v2), invalid text, stale times,
- * bad identifiers and replays.  Each row names the status proto/README.md gives
+ * bad identifiers, replays, and records a use handed over in parts refuses
+ * (5.13).  Each row names the status proto/README.md gives
  * it and whether the reply carries the request id (section 5.4: not before
  * a 16-byte id was read).  The table runs once to warm up, then 20 times
  * more; rxd's resident memory and open files must not grow, and good
@@ -169,7 +170,7 @@ static int run_row(hx_t *x, const row_t *row, char *why, size_t wlen)
 		hx_reset(x);
 		return ok;
 	}
-	uint8_t *rep = exchange(x, row->who == AS_DOC ? x->cdoc : x->cph, &f, &len);
+	uint8_t *rep = exchange(x, client_of(x, row->who), &f, &len);
 	Rx__Reply *r = rep ? rx__reply__unpack(NULL, len, rep) : NULL;
 	if (rep == NULL)
 		snprintf(why, wlen, "no reply");
@@ -269,23 +270,28 @@ static void world_up(hx_t *x)
 	ck_assert_msg(harness_start(&x->h, 0) == 0, "rxd did not start (is $RXD set?)");
 	ck_assert_int_eq(harness_key(&x->h, &x->doc, RX_ROLE_PRESCRIBER, "1312345678"), 0);
 	ck_assert_int_eq(harness_key(&x->h, &x->ph, RX_ROLE_PHARMACY, "1398765432"), 0);
+	ck_assert_int_eq(harness_key(&x->h, &x->ph2, RX_ROLE_PHARMACY, "1311112222"), 0);
 	ck_assert_int_eq(harness_enroll(&x->h, "123456789018", x->patient), 0);
 	ck_assert_int_eq(harness_card(&x->h, x->patient, &x->card), 0);
 	x->zctx = zmq_ctx_new();
 	ck_assert_ptr_nonnull(x->zctx);
 	x->cdoc = raw_client(x, &x->doc);
 	x->cph = raw_client(x, &x->ph);
+	x->cph2 = raw_client(x, &x->ph2);
 	x->now = (int64_t)time(NULL);
 	char *id, *code;
 	submit_ok(x, &id, &code);
 	snprintf(x->id, sizeof x->id, "%s", id);
 	hx_reset(x);
+	parts_up(x);
 }
 
 static void world_down(hx_t *x)
 {
+	parts_down(x);
 	rxc_destroy(&x->cdoc);
 	rxc_destroy(&x->cph);
+	rxc_destroy(&x->cph2);
 	zmq_ctx_term(x->zctx);
 	harness_cleanup(&x->h);
 }
@@ -376,12 +382,14 @@ START_TEST(hostile_table)
 
 	/* No hostile SUBMIT was filed: only the setup submits of the rows
 	 * that need a filed prescription (SETUP_SUBMITS a pass), the world's
-	 * first and the two good stories exist; and only the good stories
-	 * dispensed. */
+	 * first two (x->id and the one handed over in parts) and the two good
+	 * stories exist; and only the good stories dispensed, beside the
+	 * world's part 1, whose use is still owed. */
 	Rx__Stats st;
 	ck_assert_int_eq(harness_stats(&x->h, &st), 0);
-	ck_assert_uint_eq(st.prescriptions, 1 + SETUP_SUBMITS * (PASSES + 1) + 2);
-	ck_assert_uint_eq(st.dispense_records, 2);
+	ck_assert_uint_eq(st.prescriptions, 2 + SETUP_SUBMITS * (PASSES + 1) + 2);
+	ck_assert_uint_eq(st.dispense_records, 2 + 1);
+	ck_assert_uint_eq(st.partially_dispensed, 1);
 	world_down(x);
 	free(x);
 }

@@ -1,5 +1,7 @@
 /* Hostile input, text and counts: invalid UTF-8, controls, bidi overrides, embedded
- * NULs and over-long fields (section 2.5), and item counts out of bounds. */
+ * NULs and over-long fields (section 2.5), and item counts out of bounds;
+ * and the content rules of a document's other fields (a dispense record's
+ * lines, AMEND and WITHDRAW, partial fills, divided dispensing). */
 
 #include "hostile.h"
 
@@ -413,6 +415,116 @@ static void b_dispense_with_replaces(hx_t *x, frames_t *f)
 	dispense_record(x, f, &r);
 }
 
+/* ---- partial fills (proto/README 5.13): a record's content ---- */
+
+/* x->id's record (nothing is claimed: the content is refused first) as
+ * part part, its one line PARTIAL (10 of the 28 units) for reason. */
+static void partial_record(hx_t *x, frames_t *f, uint32_t part, int reason)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.part = part;
+	r.line.outcome = RX__OUTCOME__PARTIAL;
+	r.line.reason = (Rx__LineReason)reason;
+	r.it.quantity = 10;
+	dispense_record(x, f, &r);
+}
+
+/* GENERIC explains a substitution, not why the rest is owed. */
+static void b_partial_reason_generic(hx_t *x, frames_t *f)
+{
+	partial_record(x, f, 1, RX__LINE_REASON__GENERIC);
+}
+
+static void b_partial_no_reason(hx_t *x, frames_t *f)
+{
+	partial_record(x, f, 1, RX__LINE_REASON__REASON_NONE);
+}
+
+static void b_partial_without_handed(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.part = 1;
+	r.line.outcome = RX__OUTCOME__PARTIAL;
+	r.line.reason = RX__LINE_REASON__OUT_OF_STOCK;
+	r.line.handed = NULL;
+	dispense_record(x, f, &r);
+}
+
+/* A record that leaves units owed is a part, not the whole use. */
+static void b_partial_in_part_0(hx_t *x, frames_t *f)
+{
+	partial_record(x, f, 0, RX__LINE_REASON__OUT_OF_STOCK);
+}
+
+/* Part 8 is the last: it leaves nothing owed. */
+static void b_partial_in_part_8(hx_t *x, frames_t *f)
+{
+	partial_record(x, f, 8, RX__LINE_REASON__OUT_OF_STOCK);
+}
+
+/* A use handed over at once is part 0, not part 1. */
+static void b_part_1_without_partial(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.part = 1;
+	dispense_record(x, f, &r);
+}
+
+static void b_part_9(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.part = 9;
+	dispense_record(x, f, &r);
+}
+
+static void b_part_4294967295(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.part = 0xffffffffu;
+	dispense_record(x, f, &r);
+}
+
+/* A use handed over in parts is not amended: part has no place in an AMEND. */
+static void b_amend_with_part(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.part = 2;
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN;
+	redo_record(x, f, &r, RX_OP_AMEND);
+}
+
+/* ... nor an amended record leaves units owed. */
+static void b_amend_with_partial(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.line.outcome = RX__OUTCOME__PARTIAL;
+	r.line.reason = RX__LINE_REASON__OUT_OF_STOCK;
+	r.it.quantity = 10;
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN;
+	redo_record(x, f, &r, RX_OP_AMEND);
+}
+
+static void b_withdraw_with_part(hx_t *x, frames_t *f)
+{
+	record_t r;
+	record_init(x, &r);
+	r.d.n_lines = 0;
+	r.d.part = 1;
+	r.d.replaces.data = hx_alloc(x, RX_HASH_LEN);
+	r.d.replaces.len = RX_HASH_LEN;
+	r.d.withdraw_reason = RX__WITHDRAW_REASON__DISPENSED_IN_ERROR;
+	redo_record(x, f, &r, RX_OP_WITHDRAW);
+}
+
 /* Divided dispensing (proto/README 5.11): one part's days per use. */
 static void b_parts_one(hx_t *x, frames_t *f)
 {
@@ -505,6 +617,17 @@ const row_t hostile_rows_text[] = {
 	ROW("amend", withdraw_without_reason, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("amend", withdraw_replaces_31, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("amend", dispense_with_replaces, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", partial_reason_generic, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", partial_no_reason, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", partial_without_handed, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", partial_in_part_0, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", partial_in_part_8, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", part_1_without_partial, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", part_9, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", part_4294967295, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", amend_with_part, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", amend_with_partial, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("partial", withdraw_with_part, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("parts", parts_one, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("parts", parts_not_uses, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("parts", parts_zero_days, AS_DOC, RX_INVALID, RID_ECHO),
