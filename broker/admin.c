@@ -503,8 +503,8 @@ static rx_err_t rx_list(call_t *c)
 	store_rx_t *rxs = NULL;
 	size_t n = 0;
 	rx_err_t err;
-	if (c->q->state < RX__STATE__ISSUED || c->q->state > RX__STATE__EXPIRED_STATE)
-		return refuse(c, RX_INVALID, "state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
+	if (c->q->state < RX__STATE__ISSUED || c->q->state > RX__STATE__PARTIALLY_DISPENSED)
+		return refuse(c, RX_INVALID, "state must be ISSUED, CLAIMED, PARTIALLY_DISPENSED, DISPENSED, CANCELLED or EXPIRED");
 	err = store_rx_list(c->a->store, (int)c->q->state, c->now, 10000, &rxs, &n);
 	keep(c, rxs);
 	if (err != RX_OK)
@@ -526,7 +526,9 @@ static rx_err_t rx_release(call_t *c)
 	return refuse_on_error(c, err,
 			       err == RX_NOT_FOUND ? "no prescription has this id"
 			       : err == RX_INVALID ? "this prescription is not claimed"
-						   : "storage error");
+			       : err == RX_PARTLY_DISPENSED
+				       ? "part of this prescription has been handed over: its pharmacy completes it or closes what is owed"
+				       : "storage error");
 }
 
 static rx_err_t expire(call_t *c)
@@ -702,7 +704,8 @@ static const admin_op_t ops[] = {
 	[RX__ADMIN_OP__RX_SHOW] = {rx_show, 1},
 	/* RX_LIST state: the prescriptions in that state (at most 10000).  INVALID */
 	[RX__ADMIN_OP__RX_LIST] = {rx_list, 1},
-	/* RX_RELEASE prescription_id reason: take back a stuck claim.  INVALID (also: not claimed), NOT_FOUND */
+	/* RX_RELEASE prescription_id reason: take back a stuck claim.  INVALID (also: not claimed), NOT_FOUND,
+	 * PARTLY_DISPENSED */
 	[RX__ADMIN_OP__RX_RELEASE] = {rx_release, 0},
 	/* EXPIRE: the expiry sweep, now. */
 	[RX__ADMIN_OP__EXPIRE] = {expire, 0},

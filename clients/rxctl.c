@@ -50,7 +50,7 @@ static const command_t commands[] = {
 	{"rx show", NULL, "ID [--body]", "state and history (--body: the items, audited)", rxctl_rx,
 	 RX__ADMIN_OP__RX_SHOW, 1, 1},
 	/* A word after the options was always let through and ignored. */
-	{"rx list", NULL, "--state S", "ISSUED CLAIMED DISPENSED CANCELLED EXPIRED", rxctl_rx,
+	{"rx list", NULL, "--state S", "ISSUED CLAIMED PARTIALLY_DISPENSED DISPENSED CANCELLED EXPIRED", rxctl_rx,
 	 RX__ADMIN_OP__RX_LIST, 0, 1},
 	{"rx release", NULL, "ID --force --reason TEXT", "take back a stuck claim (audited)", rxctl_rx,
 	 RX__ADMIN_OP__RX_RELEASE, 1, 1},

@@ -273,7 +273,7 @@ int rxctl_rx(const rxctl_t *c, int op, char **args, int nargs)
 		q.body = body;
 	} else if (op == RX__ADMIN_OP__RX_LIST) {
 		if (!(q.state = (Rx__State)state_parse(c->state)))
-			return rxctl_failf(c, RX_INVALID, "--state must be ISSUED, CLAIMED, DISPENSED, CANCELLED or EXPIRED");
+			return rxctl_failf(c, RX_INVALID, "--state must be ISSUED, CLAIMED, PARTIALLY_DISPENSED, DISPENSED, CANCELLED or EXPIRED");
 	} else {
 		if (!c->force || c->reason == NULL)
 			return rxctl_failf(c, RX_INVALID, "rx release takes a claim away from a pharmacy: say --force "

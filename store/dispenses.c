@@ -230,6 +230,11 @@ static rx_err_t latest_record(store_pending_t *ch, uint32_t *use, uint32_t *kept
 	store_key_t key;
 	*row = NULL;
 	*use = r->uses - r->uses_left;
+	/* Nothing dispensed yet but part of use 1, and the caller holds it:
+	 * what it handed over stands (5.13).  Anyone else learns nothing. */
+	if (*use == 0 && r->state == RX_STATE_PARTIAL && r->claimer_key.len == RX_KEY_LEN &&
+	    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) == 0)
+		RETURN_REFUSAL(RX_PARTLY_DISPENSED, "this use is being handed over in parts: its next part completes it");
 	if (*use == 0 || st_get_dispense(ch->txn, ch->s, ch->id, *use, dkey, k, &v) != 0 ||
 	    (*row = (Rxstore__DispenseRow *)st_open_sealed(ch->s, "dispenses", k, &v,
 							     &rxstore__dispense_row__descriptor)) == NULL ||

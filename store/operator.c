@@ -185,7 +185,7 @@ rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *r
 		return from_mdb(rc);
 	rx_err_t err = st_get_rx(txn, s, id, &r);
 	if (err == RX_OK && r->state != RX_STATE_CLAIMED)
-		err = RX_INVALID;
+		err = r->state == RX_STATE_PARTIAL ? RX_PARTLY_DISPENSED : RX_INVALID;
 	if (err != RX_OK) {
 		if (r)
 			rxstore__rx_record__free_unpacked(r, NULL);

@@ -444,7 +444,7 @@ rx_err_t store_rx_list(store_t *s, int state, int64_t now, size_t max, store_rx_
 		       size_t *n) RX_MUST_CHECK;
 /* Take back a claim stuck at a pharmacy (closed, gone): CLAIMED -> ISSUED, or
  * CANCELLED if a cancel was pending.  Audited with the operator's reason.
- * NOT_FOUND; INVALID if it is not claimed. */
+ * NOT_FOUND; PARTLY_DISPENSED if part of it was handed over; INVALID if it is not claimed. */
 rx_err_t store_rx_release(store_t *s, const char *id, int64_t now, const char *reason) RX_MUST_CHECK;
 /* The expiry sweep: ISSUED or CLAIMED past valid_until become EXPIRED (a
  * claim on one is dropped), each audited.  *count: how many.  It finds them

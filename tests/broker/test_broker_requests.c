@@ -460,6 +460,24 @@ START_TEST(partial_fill_end_to_end)
 	ck_assert_int_gt((int)strlen(r.message), 0);
 	rxc_result_free(&r);
 	ck_assert_int_eq(state_of(w.cdoc, id), RX_STATE_PARTIAL);
+	/* The operator sees it among the partially dispensed, and cannot take
+	 * its claim back: the rest is the pharmacy's to hand over. */
+	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
+	Rx__AdminReply *rep;
+	q.op = RX__ADMIN_OP__RX_LIST;
+	q.state = RX__STATE__PARTIALLY_DISPENSED;
+	ck_assert_int_eq(harness_admin(&w.h, &q, &rep), 0);
+	ck_assert_int_eq(rep->status, RX__STATUS__OK);
+	ck_assert_uint_eq(rep->n_prescriptions, 1);
+	ck_assert_str_eq(rep->prescriptions[0]->prescription_id, id);
+	rx__admin_reply__free_unpacked(rep, NULL);
+	q.op = RX__ADMIN_OP__RX_RELEASE;
+	q.state = 0;
+	q.prescription_id = id;
+	q.reason = (char *)"pharmacy closed";
+	ck_assert_int_eq(harness_admin(&w.h, &q, &rep), 0);
+	ck_assert_int_eq(rep->status, RX__STATUS__PARTLY_DISPENSED);
+	rx__admin_reply__free_unpacked(rep, NULL);
 
 	/* exactly once per part: under a new request id refused, under its
 	 * own the stored reply, byte for byte */

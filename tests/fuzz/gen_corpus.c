@@ -702,7 +702,7 @@ static void admin_seeds(void)
 	q.reason = (char *)"pharmacy closed for the day";
 	admin("rx-release", &q, RX_OK);
 	q.prescription_id = (char *)w->rx[FW_RX_PARTIAL]; /* its rest is the claimer's to hand over */
-	admin("rx-release-partial", &q, RX_INVALID);
+	admin("rx-release-partial", &q, RX_PARTLY_DISPENSED);
 	Q(RX__ADMIN_OP__EXPIRE);
 	admin("expire", &q, RX_OK);
 	Q(RX__ADMIN_OP__METRICS);

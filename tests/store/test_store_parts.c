@@ -185,6 +185,17 @@ START_TEST(parts_owe_and_complete)
 	expect_counts(&w, T0 + 121, 0, 0, 0, 0, 0);
 	ck_assert_uint_eq(stats_of(&w, T0 + 121).by_state[RX_STATE_PARTIAL], 1);
 
+	/* No amend or withdraw of a part: the holder is told why, another
+	 * pharmacy only that it may not. */
+	uint8_t any[RX_HASH_LEN] = {0};
+	call_t ka;
+	store_change_t *am = mk(&ka, RX_OP_WITHDRAW, w.pharm, id, T0 + 125);
+	am->replaces = any;
+	ck_assert_int_eq(apply(&w, am, &out), RX_PARTLY_DISPENSED);
+	am = mk(&ka, RX_OP_WITHDRAW, w.pharm2, id, T0 + 126);
+	am->replaces = any;
+	ck_assert_int_eq(apply(&w, am, &out), RX_PERMISSION_DENIED);
+
 	/* The same part again under a new request id: exactly once. */
 	ck_assert_int_eq(hand(&w, w.pharm, id, token, 1, p1, 2, T0 + 130, &out), RX_ALREADY_DISPENSED);
 	/* The claim stays with the pharmacy: not released, not taken. */
