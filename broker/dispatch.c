@@ -282,7 +282,7 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		c.patient_id = call->patient_id[0] ? pid : "";
 	}
 	if (call->card && info->card == RX_FIELD_NO)
-		GOTO_REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST, LOG or NOMINATE");
+		GOTO_REFUSE(RX_INVALID, "a card assertion is used only to SUBMIT, CLAIM, STATUS, LIST, LOG, NOMINATE, PATIENT_LIST or PATIENT_STATUS");
 	if (call->pharmacy_code[0] && c.op != RX_OP_NOMINATE)
 		GOTO_REFUSE(RX_INVALID, "a pharmacy code is used only to NOMINATE");
 	if (c.op == RX_OP_NOMINATE) {
@@ -298,6 +298,12 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		c.acks = call->ack;
 		c.nacks = call->n_ack;
 	}
+	if ((call->from || call->until) && c.op != RX_OP_PATIENT_LIST)
+		GOTO_REFUSE(RX_INVALID, "a date range is used only with PATIENT_LIST");
+	if (call->from < 0 || call->until < 0 || (call->until && call->until <= call->from))
+		GOTO_REFUSE(RX_INVALID, "the date range must run forward: from before until, both unix seconds");
+	c.from = call->from;
+	c.until = call->until;
 
 	/* A retry is answered from the store before any check whose outcome moves
 	 * with the clock (issued_at, valid_until, the card's time), so it gets

@@ -246,6 +246,7 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		rc.body_hash.len = RX_HASH_LEN;
 		break;
 	case RX_OP_STATUS:
+	case RX_OP_PATIENT_STATUS:
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;
 		return status_reply(key, &rc, o, reply);
@@ -261,6 +262,7 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		return err;
 	}
 	case RX_OP_LIST:
+	case RX_OP_PATIENT_LIST:
 		/* A list is about a patient, not one prescription. */
 		rc.prescription_id = (char *)"";
 		rc.state = RX__STATE__STATE_NONE;

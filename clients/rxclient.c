@@ -313,10 +313,10 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 	const Rx__Reply *r = out->reply;
 	unsigned dispensed = 0;
 	if (r->n_dispenses == 0)
-		return rc->uses_left == rc->uses || rc->op != RX__OP__STATUS
+		return rc->uses_left == rc->uses || (rc->op != RX__OP__STATUS && rc->op != RX__OP__PATIENT_STATUS)
 			       ? RX_OK
 			       : fail(out, RX_SYSTEM, "the reply lacks the prescription's dispense records");
-	if (rc->op != RX__OP__STATUS || rc->uses_left > rc->uses ||
+	if ((rc->op != RX__OP__STATUS && rc->op != RX__OP__PATIENT_STATUS) || rc->uses_left > rc->uses ||
 	    r->n_dispenses > (size_t)RX_MAX_USES * RX_USE_RECORDS)
 		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
 	uint8_t h[RX_HASH_LEN];
@@ -617,6 +617,7 @@ typedef struct {
 	const char *pharmacy;
 	const uint64_t *acks;
 	size_t nacks;
+	int64_t from, until; /* PATIENT_LIST */
 } call_args_t;
 
 /* Fill call from a; it points into a and rid, which must outlive it. */
@@ -638,6 +639,8 @@ static void fill(Rx__Call *call, const uint8_t *rid, const call_args_t *a)
 		call->pharmacy_code = (char *)a->pharmacy;
 	call->ack = (uint64_t *)a->acks;
 	call->n_ack = a->nacks;
+	call->from = a->from;
+	call->until = a->until;
 	if (a->proof) {
 		call->card = (Rx__Signed *)a->proof->card;
 		if (a->proof->access_code)
@@ -728,6 +731,20 @@ rx_err_t rxc_log(rxc_t *c, const Rx__Signed *card, rxc_result_t *out)
 {
 	rxc_proof_t proof = {.card = card};
 	call_args_t a = {.op = RX_OP_LOG, .proof = &proof};
+	return simple(c, NULL, &a, out);
+}
+
+rx_err_t rxc_patient_list(rxc_t *c, const Rx__Signed *card, int64_t from, int64_t until, rxc_result_t *out)
+{
+	rxc_proof_t proof = {.card = card};
+	call_args_t a = {.op = RX_OP_PATIENT_LIST, .proof = &proof, .from = from, .until = until};
+	return simple(c, NULL, &a, out);
+}
+
+rx_err_t rxc_patient_status(rxc_t *c, const Rx__Signed *card, const char *id, rxc_result_t *out)
+{
+	rxc_proof_t proof = {.card = card};
+	call_args_t a = {.op = RX_OP_PATIENT_STATUS, .id = id, .proof = &proof};
 	return simple(c, NULL, &a, out);
 }
 

@@ -164,6 +164,14 @@ rx_err_t rxc_list(rxc_t *c, const char *patient_id, const char *id, const rxc_pr
  * card's assertion (purpose view). */
 rx_err_t rxc_log(rxc_t *c, const Rx__Signed *card, rxc_result_t *out);
 
+/* PATIENT_LIST and PATIENT_STATUS (proto/README 5.6): the patient's own
+ * prescriptions, issued in [from, until) (unix seconds, 0: unbounded), every
+ * state, newest first; or one of them by id, with its dispense records
+ * (verified as STATUS's).  Like rxc_log, c acts as the card through a
+ * patient portal's connection; card is the card's assertion (purpose view). */
+rx_err_t rxc_patient_list(rxc_t *c, const Rx__Signed *card, int64_t from, int64_t until, rxc_result_t *out);
+rx_err_t rxc_patient_status(rxc_t *c, const Rx__Signed *card, const char *id, rxc_result_t *out);
+
 /* NOMINATE: the patient nominates pharmacy (a pharmacy's institution code;
  * "" or NULL removes the nomination).  Like rxc_log, c acts as the card
  * through a patient portal's connection; card is the card's assertion

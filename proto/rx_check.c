@@ -9,7 +9,8 @@
 #include "rx_wire.h"
 
 _Static_assert((int)RX_OP_SUBMIT == RX__OP__SUBMIT && (int)RX_OP_LIST == RX__OP__LIST &&
-		       (int)RX_OP_LOG == RX__OP__LOG && (int)RX_OP_ACK == RX__OP__ACK,
+		       (int)RX_OP_LOG == RX__OP__LOG && (int)RX_OP_ACK == RX__OP__ACK &&
+		       (int)RX_OP_PATIENT_STATUS == RX__OP__PATIENT_STATUS,
 	       "op");
 _Static_assert((int)RX_STATE_ISSUED == RX__STATE__ISSUED &&
 		       (int)RX_STATE_CLAIMED == RX__STATE__CLAIMED &&

@@ -26,6 +26,9 @@ static const rx_op_info_t ops[RX_OP_LAST + 1] = {
 	/* the dispensing institution's own record: no claim, no proof (5.12) */
 	[RX_OP_AMEND] = {"AMEND", H, MUST, NO, NO, NO, 0, 1, RX_DOC_DISPENSE},
 	[RX_OP_WITHDRAW] = {"WITHDRAW", H, MUST, NO, NO, NO, 0, 1, RX_DOC_DISPENSE},
+	/* a patient's own reads, signed by the card through a portal (5.6) */
+	[RX_OP_PATIENT_LIST] = {"PATIENT_LIST", C, NO, NO, MUST, NO, 1, 0, RX_DOC_NONE},
+	[RX_OP_PATIENT_STATUS] = {"PATIENT_STATUS", C, MUST, NO, MUST, NO, 1, 0, RX_DOC_NONE},
 };
 
 const rx_op_info_t *rx_op_info(int op)

@@ -47,7 +47,9 @@ typedef enum {
 	RX_OP_ACK = 11,
 	RX_OP_AMEND = 12,
 	RX_OP_WITHDRAW = 13,
-	RX_OP_LAST = RX_OP_WITHDRAW /* ops are 1..RX_OP_LAST: size tables by it */
+	RX_OP_PATIENT_LIST = 14,
+	RX_OP_PATIENT_STATUS = 15,
+	RX_OP_LAST = RX_OP_PATIENT_STATUS /* ops are 1..RX_OP_LAST: size tables by it */
 } rx_op_t;
 
 typedef enum {

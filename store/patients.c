@@ -3,9 +3,11 @@
  * What is read across one patient's prescriptions (their entries in
  * audit_patient, and in rx_patient for those filed before format 3):
  * LIST (their open prescriptions, or one by its id and the slip's code),
- * LOG (their own access log, asked by the card itself through a patient
- * portal), and the duplicate-medication check's input (what the patient
- * takes besides the prescription at hand; the rule is drugs.c's). */
+ * what the patient reads of their own through a patient portal, signed by
+ * the card itself (LOG, their access log; PATIENT_LIST and PATIENT_STATUS,
+ * their prescriptions), and the duplicate-medication check's input (what
+ * the patient takes besides the prescription at hand; the rule is
+ * drugs.c's). */
 #include "store_int.h"
 
 #include <lmdb.h>
@@ -380,4 +382,78 @@ rx_err_t st_log(store_pending_t *ch)
 	copy_str(out->rx.patient_id, sizeof out->rx.patient_id, ch->patient);
 	ch->wrote = 1;
 	return RX_OK;
+}
+
+/* ---- a patient's own prescriptions (PATIENT_LIST, PATIENT_STATUS, 5.6) ---- */
+
+typedef struct {
+	int64_t now, from, until;
+	store_rx_t **list;
+	size_t *n, cap;
+} in_range_t;
+
+static rx_err_t add_if_in_range(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r,
+				void *arg)
+{
+	in_range_t *o = arg;
+	(void)txn;
+	(void)s;
+	if (r->issued_at < o->from || (o->until && r->issued_at >= o->until))
+		return RX_OK;
+	return st_push_rx(o->list, o->n, &o->cap, id, r, o->now);
+}
+
+/* Newest first; the same second, by id. */
+static int newest_first(const void *a, const void *b)
+{
+	const store_rx_t *x = a, *y = b;
+	if (x->issued_at != y->issued_at)
+		return x->issued_at < y->issued_at ? 1 : -1;
+	return strcmp(x->id, y->id);
+}
+
+/* See store_int.h.  PATIENT_LIST: the card's patient's prescriptions
+ * issued in [from, until), every state, the newest STORE_PATIENT_LIST_MAX
+ * first; never a claim token. */
+rx_err_t st_patient_list(store_pending_t *ch)
+{
+	const store_change_t *c = ch->c;
+	store_outcome_t *out = ch->out;
+	rx_err_t err = st_portal_card(ch);
+	if (err != RX_OK)
+		return err;
+	in_range_t o = {c->now, c->from, c->until, &ch->list, &out->n, 0};
+	if ((err = each_of_patient(ch->txn, ch->s, ch->patient, NULL, add_if_in_range, &o)) != RX_OK)
+		RETURN_REFUSAL(err, "storage error listing the patient's prescriptions");
+	if (out->n)
+		qsort(ch->list, out->n, sizeof *ch->list, newest_first);
+	if (out->n > STORE_PATIENT_LIST_MAX)
+		out->n = STORE_PATIENT_LIST_MAX;
+	for (size_t i = 0; i < out->n; i++)
+		memset(ch->list[i].claim_token, 0, RX_TOKEN_LEN);
+	out->list = ch->list;
+	copy_str(out->rx.patient_id, sizeof out->rx.patient_id, ch->patient);
+	ch->wrote = 1;
+	return RX_OK;
+}
+
+/* See store_int.h.  PATIENT_STATUS: one of the card's patient's
+ * prescriptions, as STATUS returns it.  Another patient's reads as none:
+ * the card learns nothing of prescriptions not its patient's. */
+rx_err_t st_patient_status(store_pending_t *ch)
+{
+	store_outcome_t *out = ch->out;
+	rx_err_t err = st_portal_card(ch);
+	if (err != RX_OK)
+		return err;
+	ch->wrote = 1;
+	if ((err = st_get_rx(ch->txn, ch->s, ch->c->id, &ch->stored)) == RX_OK &&
+	    strcmp(ch->stored->patient_id, ch->patient) != 0)
+		err = RX_NOT_FOUND;
+	if (err != RX_OK)
+		RETURN_REFUSAL(err, err == RX_NOT_FOUND ? "you have no prescription with this id" : "storage error");
+	ch->fresh = *ch->stored;
+	ch->r = &ch->fresh;
+	copy_str(ch->id, sizeof ch->id, ch->c->id);
+	return st_status_body(ch);
 }

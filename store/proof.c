@@ -79,7 +79,7 @@ rx_err_t st_use_card(store_pending_t *ch)
 	int fits;
 	if (c->op == RX_OP_SUBMIT)
 		fits = a->purpose == STORE_PURPOSE_ISSUE;
-	else if (c->op == RX_OP_LOG)
+	else if (c->op == RX_OP_LOG || c->op == RX_OP_PATIENT_LIST || c->op == RX_OP_PATIENT_STATUS)
 		fits = a->purpose == STORE_PURPOSE_VIEW;
 	else if (c->op == RX_OP_NOMINATE)
 		fits = a->purpose == STORE_PURPOSE_NOMINATE;
@@ -250,9 +250,9 @@ rx_err_t st_portal_card(store_pending_t *ch)
 	if (inst.revoked)
 		RETURN_REFUSAL(RX_KEY_REVOKED, "the portal has been revoked");
 	if (c->card == NULL)
-		RETURN_REFUSAL(RX_INVALID, c->op == RX_OP_LOG
-					   ? "LOG needs the patient's card assertion (purpose view)"
-					   : "NOMINATE needs the patient's card assertion (purpose nominate)");
+		RETURN_REFUSAL(RX_INVALID, c->op == RX_OP_NOMINATE
+					   ? "NOMINATE needs the patient's card assertion (purpose nominate)"
+					   : "a patient's read needs the patient's card assertion (purpose view)");
 	if (memcmp(c->card->card, c->actor, RX_KEY_LEN) != 0)
 		RETURN_REFUSAL(RX_ASSERTION_MISMATCH, "the request must be signed by the card it presents");
 	memset(&ch->actor, 0, sizeof ch->actor);

@@ -762,12 +762,18 @@ rx_err_t st_claim(store_pending_t *ch)
  * body and the dispense record of every use dispensed. */
 rx_err_t st_status(store_pending_t *ch)
 {
-	store_outcome_t *out = ch->out;
 	rx_err_t err = st_load_rx(ch);
 	if (err != RX_OK)
 		return err;
-	err = st_may_access(ch);
-	if (err == RX_OK && (err = st_load_dispenses(ch)) != RX_OK)
+	return (err = st_may_access(ch)) == RX_OK ? st_status_body(ch) : err;
+}
+
+/* See store_int.h. */
+rx_err_t st_status_body(store_pending_t *ch)
+{
+	store_outcome_t *out = ch->out;
+	rx_err_t err = st_load_dispenses(ch);
+	if (err != RX_OK)
 		out->why = "storage error reading a dispense record of this prescription";
 	out->dispenses = ch->disp;
 	out->ndispenses = ch->ndrows;

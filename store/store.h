@@ -187,12 +187,14 @@ typedef struct {
 	const store_line_t *lines;
 	size_t n_lines;
 	uint32_t part;              /* DISPENSE: the record's part, 0 for a whole use */
+	int64_t from, until;        /* PATIENT_LIST: issued in [from, until); 0: unbounded */
 	const uint8_t *replaces;    /* AMEND, WITHDRAW: RX_HASH_LEN, the record replaced */
 	int heartbeat;              /* WATCH: the connection already watches; its
 				     * first WATCH was audited, this one is not */
 } store_change_t;
 
 #define STORE_MAX_ACKS 256
+#define STORE_PATIENT_LIST_MAX 500 /* PATIENT_LIST: the newest this many in the range */
 #define STORE_NOTICE_NEW 1
 #define STORE_NOTICE_CANCEL 2
 

@@ -407,6 +407,12 @@ void st_free_dispenses(store_pending_t *ch);
 rx_err_t st_submit(store_pending_t *ch);
 rx_err_t st_claim(store_pending_t *ch);
 rx_err_t st_status(store_pending_t *ch);
+/* What STATUS returns of the prescription in ch->r, the caller shown to
+ * be allowed: its body and every dispense record (PATIENT_STATUS too). */
+rx_err_t st_status_body(store_pending_t *ch);
+/* A patient's own reads (patients.c, proto/README 5.6). */
+rx_err_t st_patient_list(store_pending_t *ch);
+rx_err_t st_patient_status(store_pending_t *ch);
 rx_err_t st_release(store_pending_t *ch);
 rx_err_t st_dispense(store_pending_t *ch);
 rx_err_t st_amend(store_pending_t *ch);

@@ -1107,11 +1107,12 @@ START_TEST(op_names_and_reads)
 	static const char *const names[] = {"SUBMIT", "CLAIM",  "RELEASE",  "DISPENSE",
 					    "CANCEL", "STATUS", "LIST",     "LOG",
 					    "NOMINATE", "WATCH", "ACK",      "AMEND",
-					    "WITHDRAW"};
+					    "WITHDRAW", "PATIENT_LIST", "PATIENT_STATUS"};
 	ck_assert_int_eq(RX_OP_LAST, (int)(sizeof names / sizeof names[0]));
 	for (int op = 1; op <= RX_OP_LAST; op++) {
 		ck_assert_str_eq(rx_op_name(op), names[op - 1]);
-		int read = op == RX_OP_STATUS || op == RX_OP_LIST || op == RX_OP_LOG || op == RX_OP_WATCH;
+		int read = op == RX_OP_STATUS || op == RX_OP_LIST || op == RX_OP_LOG || op == RX_OP_WATCH ||
+			   op == RX_OP_PATIENT_LIST || op == RX_OP_PATIENT_STATUS;
 		ck_assert_msg(rx_op_is_read(op) == read, "%s", names[op - 1]);
 	}
 	/* Every op has a row with callers; nothing outside. */
