@@ -304,6 +304,11 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 		GOTO_REFUSE(RX_INVALID, "the date range must run forward: from before until, both unix seconds");
 	c.from = call->from;
 	c.until = call->until;
+	if (call->cancel_reason && c.op != RX_OP_CANCEL)
+		GOTO_REFUSE(RX_INVALID, "a cancel reason is given only with CANCEL");
+	if (call->cancel_reason < 0 || call->cancel_reason > RX__CANCEL_REASON__CANCEL_OTHER)
+		GOTO_REFUSE(RX_INVALID, "the cancel reason must be 1..5 (or 0, not stated)");
+	c.cancel_reason = (int)call->cancel_reason;
 
 	/* A retry is answered from the store before any check whose outcome moves
 	 * with the clock (issued_at, valid_until, the card's time), so it gets

@@ -173,6 +173,7 @@ static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
 	rc->state = (Rx__State)rx->state;
 	rc->uses_left = rx->uses_left;
 	rc->cancel_pending = rx->cancel_pending;
+	rc->cancel_reason = (Rx__CancelReason)rx->cancel_reason;
 	rc->valid_until = rx->valid_until;
 	rc->opens_at = rx->opens_at;
 	rc->institution_code = (char *)rx->institution;
@@ -270,6 +271,7 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		rc.valid_until = rc.issued_at = 0;
 		rc.institution_code = (char *)"";
 		rc.cancel_pending = 0;
+		rc.cancel_reason = 0;
 		rc.patient_id = (char *)(o->n ? o->list[0].patient_id : o->rx.patient_id);
 		if ((sums = wire_summaries(o->list, o->n)) == NULL)
 			return RX_SYSTEM;
@@ -299,6 +301,7 @@ rx_err_t reply_notice(const rx_keypair_t *key, const store_notice_t *n, store_bu
 	m.at = n->at;
 	m.state = (Rx__State)n->state;
 	m.cancel_pending = n->cancel_pending;
+	m.cancel_reason = (Rx__CancelReason)n->cancel_reason;
 	m.broker_key.data = (uint8_t *)key->pk;
 	m.broker_key.len = RX_KEY_LEN;
 	size_t len = rx__notice__get_packed_size(&m);

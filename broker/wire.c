@@ -53,6 +53,7 @@ static void summary(const store_rx_t *x, Rx__Summary *sm)
 	sm->opens_at = x->opens_at;
 	sm->institution_code = (char *)x->institution;
 	sm->cancel_pending = x->cancel_pending;
+	sm->cancel_reason = (Rx__CancelReason)x->cancel_reason;
 }
 
 

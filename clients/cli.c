@@ -329,6 +329,26 @@ int cli_withdraw_reason(const char *s)
 	return v > 0 ? v : 0;
 }
 
+static const char *const cancel_names[] = {
+	[RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR] = "prescribing_error",
+	[RX__CANCEL_REASON__CANCEL_PATIENT_REQUEST] = "patient_request",
+	[RX__CANCEL_REASON__CANCEL_THERAPY_CHANGED] = "therapy_changed",
+	[RX__CANCEL_REASON__CANCEL_DUPLICATE] = "duplicate",
+	[RX__CANCEL_REASON__CANCEL_OTHER] = "other",
+};
+#define NCANCEL (sizeof cancel_names / sizeof cancel_names[0])
+
+int cli_cancel_reason(const char *s)
+{
+	int v = enum_of(cancel_names, NCANCEL, s);
+	return v > 0 ? v : 0;
+}
+
+const char *cli_cancel_reason_name(int reason)
+{
+	return reason > 0 && (size_t)reason < NCANCEL ? cancel_names[reason] : "not_stated";
+}
+
 /* Line i of the file (o) onto its prescribed item's line l, which holds
  * that item as written (rxc_lines_as_written).  0, or -1 with msg set. */
 static int line_from_json(json_t *o, size_t i, const Rx__Item *prescribed, Rx__Line *l, char *msg,
@@ -644,6 +664,9 @@ json_t *cli_result_json(const rxc_result_t *r)
 	if (rc->prescription_id[0]) {
 		json_object_set_new(o, "uses_left", json_integer(rc->uses_left));
 		json_object_set_new(o, "cancel_pending", json_boolean(rc->cancel_pending));
+		if (rc->cancel_reason) /* cancelled, or being cancelled: why */
+			json_object_set_new(o, "cancel_reason",
+					    json_string(cli_cancel_reason_name((int)rc->cancel_reason)));
 	}
 	if (rc->valid_until) {
 		cli_time(rc->valid_until, t);

@@ -121,6 +121,11 @@ int cli_line_reason(const char *s);
  * "not_collected", "recorded_in_error", "other"): the Rx__WithdrawReason,
  * or 0 if s (may be NULL) is none of them. */
 int cli_withdraw_reason(const char *s);
+/* A cancel reason by its name (prescribing_error, patient_request,
+ * therapy_changed, duplicate, other), 0 if s (may be NULL) is none; and
+ * the name of one ("not_stated" for 0 or one this build does not know). */
+int cli_cancel_reason(const char *s);
+const char *cli_cancel_reason_name(int reason);
 /* Lines as JSON, in the shape cli_lines_from_json reads ("reason" only if
  * there is one, "handed" only if something was).  Caller owns the array. */
 json_t *cli_lines_to_json(Rx__Line *const *lines, size_t n);

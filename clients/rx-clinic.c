@@ -42,7 +42,11 @@ static void usage(FILE *f)
 		   "      --override REASON                prescribe although the patient already takes an\n"
 		   "                                       ingredient (after DUPLICATE_MEDICATION); the\n"
 		   "                                       reason is signed with the prescription\n"
-		   "  cancel ID [--request-id HEX32]       cancel a prescription you issued\n"
+		   "  cancel ID --reason R [--request-id HEX32]\n"
+		   "                                       cancel a prescription you issued; R is\n"
+		   "                                       prescribing_error, patient_request,\n"
+		   "                                       therapy_changed, duplicate or other (the\n"
+		   "                                       pharmacy's cancel notice shows it)\n"
 		   "  status ID [--fhir]                   state of a prescription you issued (a later\n"
 		   "                                       use's window: opens_at, valid_until), its items\n"
 		   "                                       and what each dispense (or part) handed over,\n"
@@ -61,6 +65,7 @@ static void usage(FILE *f)
 static clinic_outbox_t outbox;
 /* --override REASON: prescribe despite a duplicate medication (signed). */
 static const char *override;
+static const char *reason; /* cancel --reason */
 
 static int get_int(json_t *o, const char *k, long long def, long long *out)
 {
@@ -221,6 +226,7 @@ int main(int argc, char **argv)
 		{"fhir", no_argument, NULL, 301},
 		{"outbox", required_argument, NULL, 302},
 		{"override", required_argument, NULL, 303},
+		{"reason", required_argument, NULL, 304},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -244,6 +250,10 @@ int main(int argc, char **argv)
 			override = optarg;
 			continue;
 		}
+		if (ch == 304) {
+			reason = optarg;
+			continue;
+		}
 		usage(ch == 'h' ? stdout : stderr);
 		return ch == 'h' ? 0 : 1;
 	}
@@ -261,6 +271,12 @@ int main(int argc, char **argv)
 	}
 	if (fhir && strcmp(args[0], "submit") != 0 && strcmp(args[0], "status") != 0)
 		return cli_fail("--fhir goes with submit or status, not cancel");
+	int why = cli_cancel_reason(reason);
+	if (!flush && strcmp(args[0], "cancel") == 0 && why == 0)
+		return cli_fail("cancel needs --reason: prescribing_error, patient_request, therapy_changed, "
+				"duplicate or other");
+	if (reason && (flush || strcmp(args[0], "cancel") != 0))
+		return cli_fail("--reason goes with cancel");
 
 	rx_keypair_t kp;
 	uint8_t rid[RX_REQUEST_ID_LEN];
@@ -277,7 +293,7 @@ int main(int argc, char **argv)
 		code = submit(c, &kp, &conn, args[1], fhir, slip, rid);
 	} else if (strcmp(args[0], "cancel") == 0) {
 		Rx__Call call;
-		rxc_cancel_fill(&call, rid, args[1]);
+		rxc_cancel_fill(&call, rid, args[1], why);
 		code = clinic_send(&outbox, c, &kp, &call, NULL, NULL, args[1]);
 	} else {
 		rxc_result_t r;

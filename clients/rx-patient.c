@@ -96,6 +96,9 @@ static int list(rxc_t *c, const Rx__Signed *card, int64_t from, int64_t until, i
 							     (int)s->uses_left, "valid_until", t, "institution",
 							     s->institution_code, "cancel_pending",
 							     (int)s->cancel_pending));
+			if (s->cancel_reason)
+				json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "cancel_reason",
+						    json_string(cli_cancel_reason_name((int)s->cancel_reason)));
 		}
 	json_t *extra = json_pack("{s:o}", "prescriptions", arr);
 	if (r.status == RX_OK && r.receipt->patient_id[0])

@@ -391,6 +391,10 @@ static int watch(rxc_t *c, long count)
 						      "id", n->prescription_id, "patient_id", n->patient_id,
 						      "institution", n->institution_code, "at", at, "state",
 						      rx_state_name(n->state), "cancel_pending", (int)n->cancel_pending);
+				/* a cancel says why the prescriber withdrew it */
+				if (j && n->kind == RX__NOTICE_KIND__NOTICE_CANCEL)
+					json_object_set_new(j, "reason",
+							    json_string(cli_cancel_reason_name((int)n->cancel_reason)));
 				char *line = json_dumps(j, JSON_COMPACT);
 				if (line)
 					printf("%s\n", line);
@@ -428,6 +432,9 @@ static int list(rxc_t *c, const char *patient, const char *id, const rxc_proof_t
 					      "state", rx_state_name(s->state), "uses", (int)s->uses,
 					      "uses_left", (int)s->uses_left, "valid_until", t, "institution",
 					      s->institution_code, "cancel_pending", (int)s->cancel_pending);
+			if (o && s->cancel_reason)
+				json_object_set_new(o, "cancel_reason",
+						    json_string(cli_cancel_reason_name((int)s->cancel_reason)));
 			/* The next use of a refill or divided prescription is not open before. */
 			if (o && s->opens_at) {
 				cli_time(s->opens_at, t);

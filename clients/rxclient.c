@@ -618,6 +618,7 @@ typedef struct {
 	const uint64_t *acks;
 	size_t nacks;
 	int64_t from, until; /* PATIENT_LIST */
+	int cancel_reason;   /* CANCEL: rx.CancelReason */
 } call_args_t;
 
 /* Fill call from a; it points into a and rid, which must outlive it. */
@@ -641,6 +642,7 @@ static void fill(Rx__Call *call, const uint8_t *rid, const call_args_t *a)
 	call->n_ack = a->nacks;
 	call->from = a->from;
 	call->until = a->until;
+	call->cancel_reason = (Rx__CancelReason)a->cancel_reason;
 	if (a->proof) {
 		call->card = (Rx__Signed *)a->proof->card;
 		if (a->proof->access_code)
@@ -666,9 +668,10 @@ void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const
 	fill(call, rid, &(call_args_t){.op = RX_OP_SUBMIT, .proof = &(rxc_proof_t){.card = card}});
 }
 
-void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id)
+void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id, int reason)
 {
 	fill(call, rid, &(call_args_t){.op = RX_OP_CANCEL, .id = id});
+	call->cancel_reason = (Rx__CancelReason)reason;
 }
 
 rx_err_t rxc_submit(rxc_t *c, const uint8_t *rid, const Rx__Prescription *prescription,
@@ -715,9 +718,9 @@ rx_err_t rxc_withdraw(rxc_t *c, const uint8_t *rid, const char *id, const Rx__Di
 	return simple(c, rid, &a, out);
 }
 
-rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out)
+rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, int reason, rxc_result_t *out)
 {
-	call_args_t a = {.op = RX_OP_CANCEL, .id = id};
+	call_args_t a = {.op = RX_OP_CANCEL, .id = id, .cancel_reason = reason};
 	return simple(c, rid, &a, out);
 }
 

@@ -120,7 +120,7 @@ rx_err_t rxc_call_frame(rxc_t *c, const uint8_t *frame, size_t len, rxc_result_t
  * call points into rid, card and id, which must outlive it; nothing is
  * allocated. */
 void rxc_submit_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const Rx__Signed *card);
-void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id);
+void rxc_cancel_fill(Rx__Call *call, const uint8_t rid[RX_REQUEST_ID_LEN], const char *id, int reason);
 
 /* The calls, one per op.  rid: the request id to use (NULL: a fresh one).
  * SUBMIT and DISPENSE take their document unsigned (version 2, its
@@ -135,7 +135,9 @@ rx_err_t rxc_release(rxc_t *c, const uint8_t *rid, const char *id,
 rx_err_t rxc_dispense(rxc_t *c, const uint8_t *rid, const char *id,
 		      const uint8_t token[RX_TOKEN_LEN], const Rx__DispenseRecord *record,
 		      rxc_result_t *out);
-rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, rxc_result_t *out);
+/* CANCEL with reason, an rx.CancelReason (1..5; 0: not stated), which the
+ * cancel notice and later receipts show (proto/README 5.5). */
+rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, int reason, rxc_result_t *out);
 /* The dispensing pharmacy's latest record of its latest use (proto/README
  * 5.12): AMEND with a corrected record, WITHDRAW with a withdrawal (a
  * record with withdraw_reason and no lines), each naming in replaces the

@@ -319,12 +319,15 @@ for _ in $(seq 150); do grep -q '"kind":"new"' "$work/notices.jsonl" && break; s
 grep -q "\"id\":\"$id4\"" "$work/notices.jsonl" || die "no notice of $id4: $(cat "$work/notices.jsonl")"
 run 0 "$pharmacy" "${at_aozora[@]}" claim "$id4"
 info "notice received, and claimed without the card: she nominated this pharmacy"
-run 0 "$clinic" "${sakura[@]}" cancel "$id4"
+run 1 "$clinic" "${sakura[@]}" cancel "$id4"
+info "a cancel says why: without --reason it is not sent"
+run 0 "$clinic" "${sakura[@]}" cancel "$id4" --reason therapy_changed
 for _ in $(seq 150); do grep -q '"kind":"cancel"' "$work/notices.jsonl" && break; sleep 0.1; done
 grep -q '"kind":"cancel"' "$work/notices.jsonl" || die "no cancel notice: $(cat "$work/notices.jsonl")"
+grep -q '"reason":"therapy_changed"' "$work/notices.jsonl" || die "the cancel notice lacks its reason: $(cat "$work/notices.jsonl")"
 wait "$watch_pid" || die "rx-pharmacy watch failed: $(cat "$work/watch.log")"
 watch_pid=
-sed 's/^/    /' "$work/notices.jsonl" | cut -c1-150
+sed "s/^/    /" "$work/notices.jsonl" | cut -c1-190
 
 say "The operator on call: audit chain, a prescription's history, today's report"
 "$rxctl" --data "$data" audit verify | sed 's/^/    /'

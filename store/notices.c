@@ -73,6 +73,7 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 	row.at = now;
 	row.state = (uint32_t)effective_state(r, now);
 	row.cancel_pending = r->cancel_pending;
+	row.cancel_reason = r->cancel_reason;
 	MDB_val k = val(key, notice_key(key, pharmacy, seq));
 	if ((rc = st_put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
 		return rc;
@@ -88,6 +89,7 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 		n->at = now;
 		n->state = (int)row.state;
 		n->cancel_pending = r->cancel_pending;
+		n->cancel_reason = (int)r->cancel_reason;
 	}
 	return 0;
 }
@@ -206,6 +208,7 @@ static int notice_from(store_t *s, const MDB_val *k, const MDB_val *v, store_not
 	n->at = row->at;
 	n->state = (int)row->state;
 	n->cancel_pending = row->cancel_pending;
+	n->cancel_reason = (int)row->cancel_reason;
 	rxstore__notice_row__free_unpacked(row, NULL);
 	return 1;
 }

@@ -49,6 +49,7 @@ void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, 
 	o->uses = r->uses;
 	o->uses_left = r->uses_left;
 	o->cancel_pending = r->cancel_pending;
+	o->cancel_reason = (int)r->cancel_reason;
 	copy_bytes(o->claimer, RX_KEY_LEN, r->claimer_key);
 	copy_bytes(o->claim_token, RX_TOKEN_LEN, r->claim_token);
 	copy_str(o->patient_id, sizeof o->patient_id, r->patient_id);
@@ -621,9 +622,11 @@ static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_o
 		if (r->cancel_pending)
 			RETURN_REFUSAL(RX_CANCELLED, "a cancel is already pending");
 		r->cancel_pending = 1;
+		r->cancel_reason = (uint32_t)c->cancel_reason;
 		return RX_OK;
 	default:
 		r->state = RX_STATE_CANCELLED;
+		r->cancel_reason = (uint32_t)c->cancel_reason;
 		return RX_OK;
 	}
 }

@@ -78,6 +78,7 @@ typedef struct {
 	int state; /* rx_state_t */
 	uint32_t uses, uses_left;
 	int cancel_pending;
+	int cancel_reason;          /* rx.CancelReason the prescriber gave (0: none) */
 	uint8_t claimer[RX_KEY_LEN];
 	uint8_t claim_token[RX_TOKEN_LEN];
 	char patient_id[RX_PATIENT_ID_LEN + 1];
@@ -188,6 +189,7 @@ typedef struct {
 	size_t n_lines;
 	uint32_t part;              /* DISPENSE: the record's part, 0 for a whole use */
 	int64_t from, until;        /* PATIENT_LIST: issued in [from, until); 0: unbounded */
+	int cancel_reason;          /* CANCEL: rx.CancelReason, 0 if not stated */
 	const uint8_t *replaces;    /* AMEND, WITHDRAW: RX_HASH_LEN, the record replaced */
 	int heartbeat;              /* WATCH: the connection already watches; its
 				     * first WATCH was audited, this one is not */
@@ -209,6 +211,7 @@ typedef struct {
 	int64_t at;
 	int state;                  /* rx_state_t then */
 	int cancel_pending;
+	int cancel_reason;          /* rx.CancelReason, for a cancel */
 } store_notice_t;
 /* STATUS: one dispense record, as stored (see store_outcome_t): of each use
  * its records in order, the last current, the others superseded (amended

@@ -200,7 +200,7 @@ START_TEST(library_queue_survives_a_cut_broker)
 	Rx__Call call;
 	uint8_t rid[RX_REQUEST_ID_LEN], *f;
 	rxc_request_id(rid);
-	rxc_cancel_fill(&call, rid, delivered[0]);
+	rxc_cancel_fill(&call, rid, delivered[0], RX__CANCEL_REASON__CANCEL_DUPLICATE);
 	ck_assert_int_eq(rxc_frame(&w.doc, &call, NULL, &f, &len), RX_OK);
 	ck_assert_int_eq(rxc_outbox_send(ob, w.c, f, len, NULL, NULL, NULL, NULL, &r, &seq, &queued),
 			 RX_UNREACHABLE);

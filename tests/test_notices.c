@@ -142,7 +142,8 @@ START_TEST(nominated_pharmacy_is_pushed_new_and_cancel)
 
 	/* The prescriber cancels the claimed prescription: the claimer hears. */
 	int64_t t0 = harness_ms();
-	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, RX__CANCEL_REASON__CANCEL_THERAPY_CHANGED, &r), RX_OK);
+	ck_assert_int_eq(r.receipt->cancel_reason, RX__CANCEL_REASON__CANCEL_THERAPY_CHANGED);
 	rxc_result_free(&r);
 	n = next(cph);
 	fprintf(stderr, "notices: cancel reached the claimer %lld ms after the cancel was sent\n",
@@ -150,6 +151,7 @@ START_TEST(nominated_pharmacy_is_pushed_new_and_cancel)
 	ck_assert_int_eq(n->kind, RX__NOTICE_KIND__NOTICE_CANCEL);
 	ck_assert_str_eq(n->prescription_id, id);
 	ck_assert(n->cancel_pending);
+	ck_assert_int_eq(n->cancel_reason, RX__CANCEL_REASON__CANCEL_THERAPY_CHANGED); /* why, for the pharmacist */
 	ck_assert_uint_gt(n->seq, seq_new);
 	ack(cph, n->seq, 1);
 	rx__notice__free_unpacked(n, NULL);

@@ -114,7 +114,7 @@ START_TEST(patient_reads_own_prescriptions)
 	submit(&w, &w.card, now - 60, done);
 	dispense(&w, done);
 	submit(&w, &w.card, now - 30, gone);
-	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, gone, &r), RX_OK);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, gone, RX__CANCEL_REASON__CANCEL_PATIENT_REQUEST, &r), RX_OK);
 	rxc_result_free(&r);
 	submit(&w, &w.card2, now - 10, theirs);
 

@@ -55,7 +55,7 @@ START_TEST(transport_admits_only_registered_institutions)
 	harness_inst_t *other = harness_institution(&w.h, "1300000001", 1);
 	ck_assert_ptr_nonnull(other);
 	c = harness_client_curve(&w.h, NULL, &w.doc, &other->curve, 0);
-	ck_assert_int_eq(rxc_cancel(c, NULL, id, &r), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(rxc_cancel(c, NULL, id, RX__CANCEL_REASON__CANCEL_OTHER, &r), RX_PERMISSION_DENIED);
 	rxc_result_free(&r);
 	/* ...or through a pharmacy's. */
 	rxc_destroy(&c);

@@ -63,7 +63,7 @@ START_TEST(lifecycle)
 	/* Cancel while claimed: pending; the dispense is refused; release completes it. */
 	submit(&w, 1, id);
 	claim(w.cph1, id, tok);
-	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR, &r), RX_OK);
 	ck_assert(r.receipt->cancel_pending);
 	rxc_result_free(&r);
 	ck_assert_int_eq(dispense(w.cph1, &w.ph1, id, tok, 0, NULL), RX_CANCELLED);
@@ -160,7 +160,7 @@ START_TEST(every_refusal)
 	harness_prescription(&w.ph1, w.patient, 1, 0, 0, "pharmacy", &sp);
 	ck_assert_int_eq(SUBMIT(w.cph1, NULL, &sp.p, &r), RX_PERMISSION_DENIED);
 	rxc_result_free(&r);
-	ck_assert_int_eq(rxc_cancel(w.cdoc2, NULL, id, &r), RX_PERMISSION_DENIED);
+	ck_assert_int_eq(rxc_cancel(w.cdoc2, NULL, id, RX__CANCEL_REASON__CANCEL_OTHER, &r), RX_PERMISSION_DENIED);
 	rxc_result_free(&r);
 
 	/* NOT_FOUND: a well-formed id nobody issued; a patient nobody enrolled. */
@@ -182,7 +182,7 @@ START_TEST(every_refusal)
 
 	/* CANCELLED. */
 	submit(&w, 1, id);
-	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR, &r), RX_OK);
 	rxc_result_free(&r);
 	ck_assert_int_eq(CLAIM(w.cph1, NULL, id, &r), RX_CANCELLED);
 	rxc_result_free(&r);
@@ -563,7 +563,7 @@ START_TEST(partial_fill_cancelled)
 	part_record(&w, id, 1, 1, 2, &p1);
 	ck_assert_int_eq(rxc_dispense(w.cph1, NULL, id, tok, &p1.d, &r), RX_OK);
 	rxc_result_free(&r);
-	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, &r), RX_OK);
+	ck_assert_int_eq(rxc_cancel(w.cdoc, NULL, id, RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR, &r), RX_OK);
 	ck_assert_int_eq(r.receipt->state, RX__STATE__PARTIALLY_DISPENSED);
 	ck_assert(r.receipt->cancel_pending);
 	rxc_result_free(&r);
