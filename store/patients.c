@@ -448,8 +448,14 @@ rx_err_t st_patient_status(store_pending_t *ch)
 		return err;
 	ch->wrote = 1;
 	if ((err = st_get_rx(ch->txn, ch->s, ch->c->id, &ch->stored)) == RX_OK &&
-	    strcmp(ch->stored->patient_id, ch->patient) != 0)
+	    strcmp(ch->stored->patient_id, ch->patient) != 0) {
+		/* Forget it: the refusal is audited as for an unknown id, in the
+		 * asking card's own log, not in the other patient's (found by
+		 * the hostile suite: the difference told the card it exists). */
+		rxstore__rx_record__free_unpacked(ch->stored, NULL);
+		ch->stored = NULL;
 		err = RX_NOT_FOUND;
+	}
 	if (err != RX_OK)
 		RETURN_REFUSAL(err, err == RX_NOT_FOUND ? "you have no prescription with this id" : "storage error");
 	ch->fresh = *ch->stored;

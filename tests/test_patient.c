@@ -151,6 +151,22 @@ START_TEST(patient_reads_own_prescriptions)
 	ck_assert_int_eq(own(&w, &w.card, &w.card, RX__PURPOSE__PURPOSE_VIEW, "PORTAL", theirs, 0, 0, &r),
 			 RX_NOT_FOUND);
 	rxc_result_free(&r);
+	/* ... and is told nothing through the logs either: the attempt is in
+	 * the asking patient's own log, not in the other patient's. */
+	{
+		Rx__Signed a2;
+		rxc_t *c2 = harness_client_curve(&w.h, NULL, &w.card2, &w.portal->curve, 0);
+		ck_assert_int_eq(rxc_card_assertion(&w.card2, RX__PURPOSE__PURPOSE_VIEW, "PORTAL",
+						    (int64_t)time(NULL), &a2),
+				 RX_OK);
+		ck_assert_int_eq(rxc_log(c2, &a2, &r), RX_OK);
+		for (size_t i = 0; i < r.receipt->n_log; i++)
+			ck_assert_msg(strcmp(r.receipt->log[i]->action, "PATIENT_STATUS") != 0,
+				      "another patient's attempt is in this patient's log");
+		rxc_result_free(&r);
+		rxc_signed_free(&a2);
+		rxc_destroy(&c2);
+	}
 
 	/* Each read is in the patient's own log. */
 	Rx__Signed a;

@@ -457,6 +457,112 @@ static void partial_seeds(void)
 	write_file("decode", "retry-part", again.data, again.len);
 }
 
+/* A patient's own list through PORTAL-1 (5.6), signed by FW_CARD with its
+ * view assertion, of [from, until): OK, listing n of patient 1's
+ * prescriptions (the world's are issued at FW_NOW - 3660, the two expired
+ * ones at FW_NOW - 3 days - 60); tried and written. */
+static void patient_list_seed(const char *name, int64_t from, int64_t until, size_t n)
+{
+	req_t r;
+	Rx__Receipt *rc = NULL;
+	start(&r, RX_OP_PATIENT_LIST);
+	with_card(&r, FW_CARD, RX__PURPOSE__PURPOSE_VIEW, "PORTAL-1", FW_NOW);
+	r.call.from = from;
+	r.call.until = until;
+	store_buf_t frame = fw_request(kp(FW_CARD), &r.call, NULL);
+	rx_err_t got = fw_dispatch(fw_reset(), &frame, FW_NOW, &rc);
+	if (got == RX_OK && (rc == NULL || rc->n_prescriptions != n)) {
+		fprintf(stderr, "gen_corpus: %s: listed %zu, want %zu\n", name, rc ? rc->n_prescriptions : 0, n);
+		got = RX_SYSTEM;
+	}
+	if (rc)
+		rx__receipt__free_unpacked(rc, NULL);
+	judge(name, got, RX_OK);
+	write_file("dispatch", name, frame.data, frame.len);
+	write_file("decode", name, frame.data, frame.len);
+	store_buf_free(&frame);
+	fw_signed_free(&r.card);
+}
+
+/* A patient's own read (PATIENT_LIST, or PATIENT_STATUS of id) signed by
+ * signer, presenting card's assertion for purpose at PORTAL-1 (card < 0:
+ * none); not yet signed. */
+static void patient_call(req_t *r, int op, const char *id, int card, int purpose)
+{
+	start(r, op);
+	r->call.prescription_id = (char *)(id ? id : "");
+	if (card >= 0)
+		with_card(r, card, purpose, "PORTAL-1", FW_NOW);
+}
+
+/* A patient's own reads (proto/README 5.6): the ranges a list keeps to
+ * (from inclusive, until exclusive), one prescription with what was
+ * dispensed of it, and what is refused: another patient's or an unknown
+ * id, a range anywhere else or backwards, an access code, anywhere but a
+ * portal, without the card or with another purpose, signed by another
+ * card, a revoked card, an assertion used before. */
+static void patient_seeds(void)
+{
+	const int none = -1, view = RX__PURPOSE__PURPOSE_VIEW;
+	const int64_t issued = FW_NOW - 3660;
+	req_t r;
+
+	patient_list_seed("patient-list", 0, 0, 10);
+	patient_list_seed("patient-list-range", FW_NOW - 86400, FW_NOW, 8);
+	patient_list_seed("patient-list-from-inclusive", issued, issued + 1, 8);
+	patient_list_seed("patient-list-until-exclusive", 0, issued, 2);
+	patient_list_seed("patient-list-future", FW_NOW, 0, 0);
+
+	patient_call(&r, RX_OP_PATIENT_STATUS, w->rx[FW_RX_DISPENSED], FW_CARD, view);
+	seed("patient-status", FW_CARD, &r.call, NULL, RX_OK);
+	patient_call(&r, RX_OP_PATIENT_STATUS, w->rx[FW_RX_PARTIAL], FW_CARD, view);
+	seed("patient-status-partial", FW_CARD, &r.call, NULL, RX_OK);
+	patient_call(&r, RX_OP_PATIENT_STATUS, w->rx[FW_RX_OTHER_PATIENT], FW_CARD, view);
+	seed("patient-status-other-patient", FW_CARD, &r.call, NULL, RX_NOT_FOUND);
+	char nobody[RX_ID_LEN + 1], raw[12] = "00000000000";
+	raw[11] = rx_check37(raw, 11);
+	snprintf(nobody, sizeof nobody, "%.4s-%.4s-%.4s", raw, raw + 4, raw + 8);
+	patient_call(&r, RX_OP_PATIENT_STATUS, nobody, FW_CARD, view);
+	seed("patient-status-not-found", FW_CARD, &r.call, NULL, RX_NOT_FOUND);
+	nobody[RX_ID_LEN - 1] = nobody[RX_ID_LEN - 1] == '0' ? '1' : '0';
+	patient_call(&r, RX_OP_PATIENT_STATUS, nobody, FW_CARD, view);
+	seed("patient-status-bad-id", FW_CARD, &r.call, NULL, RX_INVALID);
+	patient_call(&r, RX_OP_PATIENT_STATUS, w->rx[FW_RX_ISSUED], FW_CARD, view);
+	r.call.access_code = (char *)w->code[FW_RX_ISSUED];
+	seed("patient-status-access-code", FW_CARD, &r.call, NULL, RX_INVALID);
+	patient_call(&r, RX_OP_PATIENT_STATUS, w->rx[FW_RX_ISSUED], FW_CARD, view);
+	r.call.from = issued;
+	seed("patient-status-range", FW_CARD, &r.call, NULL, RX_INVALID);
+	about_call(&r, FW_PRESCRIBER, RX_OP_STATUS, FW_RX_ISSUED, none, 0, NULL);
+	r.call.until = FW_NOW;
+	seed("status-range", FW_PRESCRIBER, &r.call, NULL, RX_INVALID);
+	patient_call(&r, RX_OP_PATIENT_LIST, NULL, FW_CARD, view);
+	r.call.from = FW_NOW;
+	r.call.until = issued;
+	seed("patient-list-backwards", FW_CARD, &r.call, NULL, RX_INVALID);
+	patient_call(&r, RX_OP_PATIENT_LIST, NULL, FW_CARD, view);
+	r.call.from = -1;
+	seed("patient-list-negative", FW_CARD, &r.call, NULL, RX_INVALID);
+
+	/* Who may read: the card itself, through a portal, for viewing. */
+	start(&r, RX_OP_PATIENT_LIST);
+	with_card(&r, FW_CARD, view, "PHARM-1", FW_NOW);
+	seed("patient-list-via-pharmacy", FW_PHARMACY, &r.call, NULL, RX_PERMISSION_DENIED);
+	patient_call(&r, RX_OP_PATIENT_LIST, NULL, none, 0);
+	seed("patient-list-no-card", FW_CARD, &r.call, NULL, RX_INVALID);
+	patient_call(&r, RX_OP_PATIENT_LIST, NULL, FW_CARD, RX__PURPOSE__PURPOSE_DISPENSE);
+	seed("patient-list-wrong-purpose", FW_CARD, &r.call, NULL, RX_ASSERTION_MISMATCH);
+	patient_call(&r, RX_OP_PATIENT_STATUS, w->rx[FW_RX_ISSUED], FW_CARD, view);
+	seed("patient-status-other-signer", FW_CARD_OTHER, &r.call, NULL, RX_ASSERTION_MISMATCH);
+	patient_call(&r, RX_OP_PATIENT_LIST, NULL, FW_CARD_REVOKED, view);
+	seed("patient-list-revoked-card", FW_CARD_REVOKED, &r.call, NULL, RX_CARD_REVOKED);
+	/* the world's LIST at FW_NOW - 60 used this assertion's time and nonce */
+	start(&r, RX_OP_PATIENT_LIST);
+	fw_assertion(kp(FW_CARD), view, "PORTAL-1", FW_NOW - 60, w->card_nonce, &r.card);
+	r.call.card = &r.card;
+	seed("patient-list-replayed-card", FW_CARD, &r.call, NULL, RX_ASSERTION_REPLAYED);
+}
+
 static void request_seeds(void)
 {
 	const int none = -1, issue = RX__PURPOSE__PURPOSE_ISSUE, give = RX__PURPOSE__PURPOSE_DISPENSE,
@@ -589,6 +695,9 @@ static void request_seeds(void)
 
 	v2_seeds();
 	partial_seeds();
+	/* Last: each seed's request id and nonce come from a serial, so the
+	 * seeds before keep their bytes. */
+	patient_seeds();
 }
 
 /* ---- admin ---- */

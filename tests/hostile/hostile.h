@@ -27,17 +27,36 @@
 #define MAX_FRAMES 12
 
 enum { RID_EMPTY, RID_ECHO }; /* what Reply.request_id must be */
-enum { AS_DOC, AS_PH, AS_PH2 }; /* whose connection carries the row (AS_PH2:
-				* a second pharmacy, of another institution) */
+/* Whose connection carries the row: AS_PH2 a second pharmacy, of another
+ * institution; AS_CARD the patient portal's, whose requests the patient's
+ * card signs itself (proto/README 5.6); AS_SHUT another portal's, made
+ * before that portal was revoked (the card signs there too). */
+enum { AS_DOC, AS_PH, AS_PH2, AS_CARD, AS_SHUT };
+#define PORTAL_CODE "PORTAL"     /* the portal's institution code */
+#define SHUT_CODE "PORTAL-SHUT" /* the revoked portal's */
 
-typedef struct {
+typedef struct hx hx_t;
+/* What an OK reply must show beside its status; 1 if it does (why set
+ * otherwise). */
+typedef int (*check_fn)(hx_t *x, const Rx__Reply *r, char *why, size_t wlen);
+
+struct hx {
 	harness_t h;
 	void *zctx;
 	rx_keypair_t doc, ph, ph2, card;
 	char patient[RX_PATIENT_ID_LEN + 1];
 	char id[RX_ID_LEN + 1]; /* issued by doc: his STATUS of it needs no proof */
+	int64_t issued;         /* x->id's issued_at: no prescription is older */
 	rxc_t *cdoc, *cph, *cph2;
 	int64_t now;
+	/* The patient portal (PORTAL_CODE) and its connection, on which the
+	 * patient's card signs its own reads; the connection of a portal
+	 * revoked since (SHUT_CODE); a second patient's card, and a card of
+	 * the patient's that was revoked.  Set up last. */
+	harness_inst_t *portal;
+	rxc_t *cportal, *cshut;
+	rx_keypair_t card2, lost;
+	char patient2[RX_PATIENT_ID_LEN + 1];
 	/* A use handed over in parts (proto/README 5.13), set up by parts_up:
 	 * doc's prescription of two items, 28 units each, claimed by ph, whose
 	 * part 1 handed over item 1 and 10 units of item 2: 18 units of item 2
@@ -51,9 +70,11 @@ typedef struct {
 	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id the row's request carries */
 	const uint8_t *want;            /* if set: the exact reply bytes expected */
 	size_t want_len;
+	check_fn check;                 /* if set: what else the OK reply must show */
+	int64_t from, until;            /* a PATIENT_LIST row's range (check reads it) */
 	void *arena[ARENA_MAX];
 	int narena;
-} hx_t;
+};
 
 typedef struct {
 	int n;
@@ -167,6 +188,10 @@ void submit_name(hx_t *x, frames_t *f, const char *name);
 void list_card(hx_t *x, frames_t *f, Rx__Signed *card);
 void list_assertion(hx_t *x, frames_t *f, Rx__CardAssertion *a, const rx_keypair_t *signer);
 void list_card_at(hx_t *x, frames_t *f, int purpose, int64_t at);
+void patient_call(hx_t *x, Rx__Call *c, int op, const char *id, Rx__Signed *card);
+void patient_read(hx_t *x, frames_t *f, int op, const char *id);
+void patient_list(hx_t *x, frames_t *f, int64_t from, int64_t until);
+int check_patient_list(hx_t *x, const Rx__Reply *r, char *why, size_t wlen);
 void dispense_record(hx_t *x, frames_t *f, record_t *r);
 void op_on(hx_t *x, frames_t *f, int who, int op, const char *id, const uint8_t *token,
 	   size_t tlen, const char *code);

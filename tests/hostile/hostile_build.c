@@ -33,6 +33,7 @@ void hx_reset(hx_t *x)
 	x->narena = 0;
 	x->want = NULL;
 	x->want_len = 0;
+	x->check = NULL;
 }
 
 void frame(hx_t *x, frames_t *f, const void *p, size_t n)
@@ -90,19 +91,46 @@ void resign(const rx_keypair_t *kp, rx_sign_ctx_t ctx, Rx__Signed *s)
 	ck_assert_int_eq(rx_sign(ctx, kp->sk, s->body.data, s->body.len, s->signature.data), RX_OK);
 }
 
+/* Who signs who's requests: on a portal's connection, the patient's card. */
 const rx_keypair_t *key_of(hx_t *x, int who)
 {
-	return who == AS_DOC ? &x->doc : who == AS_PH2 ? &x->ph2 : &x->ph;
+	switch (who) {
+	case AS_DOC:
+		return &x->doc;
+	case AS_PH2:
+		return &x->ph2;
+	case AS_CARD:
+	case AS_SHUT:
+		return &x->card;
+	default:
+		return &x->ph;
+	}
 }
 
 /* The table's connection of who. */
 rxc_t *client_of(hx_t *x, int who)
 {
-	return who == AS_DOC ? x->cdoc : who == AS_PH2 ? x->cph2 : x->cph;
+	switch (who) {
+	case AS_DOC:
+		return x->cdoc;
+	case AS_PH2:
+		return x->cph2;
+	case AS_CARD:
+		return x->cportal;
+	case AS_SHUT:
+		return x->cshut;
+	default:
+		return x->cph;
+	}
 }
 
+/* The institution of who's connection. */
 const char *inst_of(hx_t *x, int who)
 {
+	if (who == AS_CARD)
+		return PORTAL_CODE;
+	if (who == AS_SHUT)
+		return SHUT_CODE;
 	return harness_institution_of(&x->h, key_of(x, who));
 }
 
@@ -132,13 +160,16 @@ void card_init(hx_t *x, Rx__CardAssertion *a, const rx_keypair_t *card, int purp
 }
 
 /* The patient's card, right for who's request (issue at the clinic,
- * dispense at the pharmacy), signed. */
+ * dispense at the pharmacy, view at a portal), signed. */
 void good_card(hx_t *x, int who, Rx__Signed *out)
 {
 	Rx__CardAssertion a;
-	card_init(x, &a, &x->card,
-		  who == AS_DOC ? RX__PURPOSE__PURPOSE_ISSUE : RX__PURPOSE__PURPOSE_DISPENSE,
-		  inst_of(x, who));
+	int purpose = RX__PURPOSE__PURPOSE_DISPENSE;
+	if (who == AS_DOC)
+		purpose = RX__PURPOSE__PURPOSE_ISSUE;
+	else if (who == AS_CARD || who == AS_SHUT)
+		purpose = RX__PURPOSE__PURPOSE_VIEW;
+	card_init(x, &a, &x->card, purpose, inst_of(x, who));
 	sign_msg(x, &x->card, RX_SIGN_CARD, &a.base, out);
 }
 
@@ -486,6 +517,97 @@ void list_card_at(hx_t *x, frames_t *f, int purpose, int64_t at)
 	card_init(x, &a, &x->card, purpose, inst_of(x, AS_PH));
 	a.at = at;
 	list_assertion(x, f, &a, &x->card);
+}
+
+/* ---- the patient's own reads (PATIENT_LIST, PATIENT_STATUS; 5.6) ---- */
+
+/* The patient's own read as the portal sends it: op (of id, for
+ * PATIENT_STATUS) with the card's assertion for viewing, made at the
+ * portal, into card.  The caller may change c, then has the card sign it
+ * (send_call with &x->card).  c points into card and x. */
+void patient_call(hx_t *x, Rx__Call *c, int op, const char *id, Rx__Signed *card)
+{
+	good_card(x, AS_CARD, card);
+	call_init(x, c, op);
+	c->prescription_id = (char *)(id ? id : "");
+	c->card = card;
+}
+
+/* That read, signed by the card, framed (for AS_CARD rows). */
+void patient_read(hx_t *x, frames_t *f, int op, const char *id)
+{
+	Rx__Call c;
+	Rx__Signed card;
+	patient_call(x, &c, op, id, &card);
+	send_call(x, f, &x->card, &c);
+}
+
+/* PATIENT_LIST of what was issued in [from, until), which the reply must
+ * keep to (check_patient_list). */
+void patient_list(hx_t *x, frames_t *f, int64_t from, int64_t until)
+{
+	Rx__Call c;
+	Rx__Signed card;
+	patient_call(x, &c, RX_OP_PATIENT_LIST, NULL, &card);
+	c.from = from;
+	c.until = until;
+	x->from = from;
+	x->until = until;
+	x->check = check_patient_list;
+	send_call(x, f, &x->card, &c);
+}
+
+#define PATIENT_LIST_MAX 500 /* a PATIENT_LIST holds the newest 500 (5.6) */
+
+/* A PATIENT_LIST reply: the card's patient's, at most the newest
+ * PATIENT_LIST_MAX, no prescription outside [x->from, x->until), newest
+ * first, and x->id among them exactly when the range holds x->issued and
+ * the list was not full before it (x->id is the oldest of all). */
+int check_patient_list(hx_t *x, const Rx__Reply *r, char *why, size_t wlen)
+{
+	Rx__Receipt *rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data);
+	int ok = 0, listed = 0;
+	int want = x->issued >= x->from && (x->until == 0 || x->issued < x->until);
+	if (rc == NULL) {
+		snprintf(why, wlen, "the reply carries no receipt");
+		return 0;
+	}
+	if (rc->n_prescriptions > PATIENT_LIST_MAX) {
+		snprintf(why, wlen, "%zu listed, more than %d", rc->n_prescriptions, PATIENT_LIST_MAX);
+		goto out;
+	}
+	int64_t last = rc->n_prescriptions ? rc->prescriptions[rc->n_prescriptions - 1]->issued_at : 0;
+	/* Full, its oldest issued after x->id: x->id was left out; in
+	 * x->id's second, ids decide the order. */
+	if (rc->n_prescriptions == PATIENT_LIST_MAX && last >= x->issued)
+		want = last == x->issued ? -1 : 0;
+	if (rc->op != RX__OP__PATIENT_LIST || strcmp(rc->patient_id, x->patient) != 0 ||
+	    rc->caller_key.len != RX_KEY_LEN || memcmp(rc->caller_key.data, x->card.pk, RX_KEY_LEN) != 0) {
+		snprintf(why, wlen, "the receipt is not the card's PATIENT_LIST of its patient");
+		goto out;
+	}
+	for (size_t i = 0; i < rc->n_prescriptions; i++) {
+		const Rx__Summary *s = rc->prescriptions[i];
+		listed += strcmp(s->prescription_id, x->id) == 0;
+		if (s->issued_at < x->from || (x->until && s->issued_at >= x->until)) {
+			snprintf(why, wlen, "%s, issued at %lld, is outside [%lld, %lld)", s->prescription_id,
+				 (long long)s->issued_at, (long long)x->from, (long long)x->until);
+			goto out;
+		}
+		if (i && s->issued_at > rc->prescriptions[i - 1]->issued_at) {
+			snprintf(why, wlen, "the list is not newest first at %zu", i);
+			goto out;
+		}
+	}
+	if (want >= 0 && listed != want) {
+		snprintf(why, wlen, "x->id (issued at %lld) is %slisted for [%lld, %lld)", (long long)x->issued,
+			 listed ? "" : "not ", (long long)x->from, (long long)x->until);
+		goto out;
+	}
+	ok = 1;
+out:
+	rx__receipt__free_unpacked(rc, NULL);
+	return ok;
 }
 
 /* DISPENSE of x->id by the pharmacy with record r (no claim is held: the

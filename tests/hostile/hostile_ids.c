@@ -1,6 +1,8 @@
 /* Hostile input, identifiers and tokens: prescription ids, claim tokens, access codes
- * and patient ids that are malformed, missing or misplaced, and the
- * notices ops (ACK, NOMINATE, WATCH) with bad fields. */
+ * and patient ids that are malformed, missing or misplaced, the
+ * notices ops (ACK, NOMINATE, WATCH) with bad fields, and the ids a
+ * patient's PATIENT_STATUS names (5.6): malformed, unknown, another
+ * patient's. */
 
 #include "hostile.h"
 
@@ -202,6 +204,77 @@ static void b_dispense_without_record(hx_t *x, frames_t *f)
 	op_on(x, f, AS_PH, RX_OP_DISPENSE, x->id, tok, sizeof tok, NULL);
 }
 
+/* ---- the ids of a patient's own read (PATIENT_STATUS, 5.6) ---- */
+
+static void b_patient_status_bad_check(hx_t *x, frames_t *f)
+{
+	patient_read(x, f, RX_OP_PATIENT_STATUS, bad_check(x));
+}
+
+static void b_patient_status_no_id(hx_t *x, frames_t *f)
+{
+	patient_read(x, f, RX_OP_PATIENT_STATUS, "");
+}
+
+/* Well formed, issued to nobody. */
+static void b_patient_status_unknown_id(hx_t *x, frames_t *f)
+{
+	char *id = hx_alloc(x, RX_ID_LEN + 1);
+	do
+		rx_rxid_new(id);
+	while (strcmp(id, x->id) == 0 || strcmp(id, x->part_id) == 0);
+	patient_read(x, f, RX_OP_PATIENT_STATUS, id);
+}
+
+/* The second patient's card, through the portal, asks for x->id (the first
+ * patient's): it reads as no prescription, as an unknown id does. */
+static void b_patient_status_other_patient(hx_t *x, frames_t *f)
+{
+	Rx__CardAssertion a;
+	Rx__Signed card;
+	Rx__Call c;
+	card_init(x, &a, &x->card2, RX__PURPOSE__PURPOSE_VIEW, PORTAL_CODE);
+	sign_msg(x, &x->card2, RX_SIGN_CARD, &a.base, &card);
+	call_init(x, &c, RX_OP_PATIENT_STATUS);
+	c.prescription_id = x->id;
+	c.card = &card;
+	send_call(x, f, &x->card2, &c);
+}
+
+/* The id written in lower case with spaces: canonicalized (4.2), it is
+ * x->id, and it is the patient's. */
+static void b_patient_status_id_spelled(hx_t *x, frames_t *f)
+{
+	char *id = hx_alloc(x, 32);
+	size_t n = 0;
+	for (const char *p = x->id; *p; p++)
+		id[n++] = *p == '-' ? ' ' : (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+	patient_read(x, f, RX_OP_PATIENT_STATUS, id);
+}
+
+/* An access code is the slip's proof for CLAIM, STATUS and LIST alone
+ * (step 12): beside the card, well formed, on either read. */
+static void patient_with_code(hx_t *x, frames_t *f, int op)
+{
+	Rx__Call c;
+	Rx__Signed card;
+	char *code = hx_alloc(x, RX_ACCESS_CODE_LEN + 1);
+	rx_access_code_new(code);
+	patient_call(x, &c, op, op == RX_OP_PATIENT_STATUS ? x->id : NULL, &card);
+	c.access_code = code;
+	send_call(x, f, &x->card, &c);
+}
+
+static void b_patient_status_access_code(hx_t *x, frames_t *f)
+{
+	patient_with_code(x, f, RX_OP_PATIENT_STATUS);
+}
+
+static void b_patient_list_access_code(hx_t *x, frames_t *f)
+{
+	patient_with_code(x, f, RX_OP_PATIENT_LIST);
+}
+
 const row_t hostile_rows_ids[] = {
 	ROW("identifier", rxid_bad_check, AS_DOC, RX_INVALID, RID_ECHO),
 	ROW("identifier", rxid_letter_o, AS_DOC, RX_INVALID, RID_ECHO),
@@ -227,6 +300,13 @@ const row_t hostile_rows_ids[] = {
 	ROW("identifier", record_id_lower_case, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", record_use_4, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", dispense_without_record, AS_PH, RX_INVALID, RID_ECHO),
+	ROW("identifier", patient_status_bad_check, AS_CARD, RX_INVALID, RID_ECHO),
+	ROW("identifier", patient_status_no_id, AS_CARD, RX_INVALID, RID_ECHO),
+	ROW("identifier", patient_status_unknown_id, AS_CARD, RX_NOT_FOUND, RID_ECHO),
+	ROW("identifier", patient_status_other_patient, AS_CARD, RX_NOT_FOUND, RID_ECHO),
+	ROW("identifier", patient_status_id_spelled, AS_CARD, RX_OK, RID_ECHO),
+	ROW("identifier", patient_status_access_code, AS_CARD, RX_INVALID, RID_ECHO),
+	ROW("identifier", patient_list_access_code, AS_CARD, RX_INVALID, RID_ECHO),
 };
 
 const int hostile_rows_ids_n =

@@ -1,5 +1,6 @@
 /* Hostile input, replays and reuse (5.7), and code guessing (4.7): requests whose
- * parts were each valid once; and a use handed over in parts (5.13), which
+ * parts were each valid once (a patient's own reads through the portal,
+ * 5.6, among them); and a use handed over in parts (5.13), which
  * refuses what was valid before its first part: that part again, a
  * RELEASE, another pharmacy's CLAIM, a record that is not the next part or
  * does not name what is owed. */
@@ -167,6 +168,100 @@ static void b_locked_access_code(hx_t *x, frames_t *f)
 		rxc_result_free(&r);
 	}
 	op_on(x, f, AS_PH, RX_OP_CLAIM, id, NULL, 0, code);
+}
+
+/* ---- a patient's own reads again (5.6, 5.7) ---- */
+
+/* A patient's own list of the second x->id was issued in: the lists
+ * these rows have stored stay small however many prescriptions the passes
+ * file.  c points into card and x. */
+static void narrow_list(hx_t *x, Rx__Call *c, Rx__Signed *card)
+{
+	patient_call(x, c, RX_OP_PATIENT_LIST, NULL, card);
+	c->from = x->issued;
+	c->until = x->issued + 1;
+}
+
+/* A patient's own read that succeeds on the portal's connection; its
+ * reply kept. */
+static uint8_t *patient_ok(hx_t *x, const frames_t *f, size_t *len)
+{
+	uint8_t *rep = exchange(x, x->cportal, f, len);
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_int_eq(status_of(rep, *len), RX_OK);
+	return rep;
+}
+
+/* The same assertion under a new request id (D4). */
+static void b_patient_list_replayed_assertion(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	Rx__Signed card;
+	frames_t first = {0};
+	size_t len;
+	narrow_list(x, &c, &card);
+	send_call(x, &first, &x->card, &c);
+	patient_ok(x, &first, &len);
+	call_init(x, &c, RX_OP_PATIENT_LIST);
+	c.card = &card;
+	c.from = x->issued;
+	c.until = x->issued + 1;
+	send_call(x, f, &x->card, &c);
+}
+
+static void b_patient_status_replayed_assertion(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	Rx__Signed card;
+	frames_t first = {0};
+	size_t len;
+	patient_call(x, &c, RX_OP_PATIENT_STATUS, x->id, &card);
+	send_call(x, &first, &x->card, &c);
+	patient_ok(x, &first, &len);
+	call_init(x, &c, RX_OP_PATIENT_STATUS);
+	c.prescription_id = x->id;
+	c.card = &card;
+	send_call(x, f, &x->card, &c);
+}
+
+/* The identical bytes again: the stored reply, byte for byte. */
+static void b_patient_status_identical_resend(hx_t *x, frames_t *f)
+{
+	size_t len;
+	patient_read(x, f, RX_OP_PATIENT_STATUS, x->id);
+	x->want = patient_ok(x, f, &len);
+	x->want_len = len;
+}
+
+/* The request id again with other bytes (a new assertion, a range): CONFLICT. */
+static void b_patient_list_request_id_reused(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	Rx__Signed card, card2;
+	frames_t first = {0};
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	size_t len;
+	narrow_list(x, &c, &card);
+	send_call(x, &first, &x->card, &c);
+	patient_ok(x, &first, &len);
+	memcpy(rid, x->rid, sizeof rid);
+	narrow_list(x, &c, &card2);
+	memcpy(x->rid, rid, sizeof rid); /* the same id, other bytes */
+	send_call(x, f, &x->card, &c);
+}
+
+/* A stored PATIENT_LIST frame resent byte for byte through the pharmacy's
+ * connection: the reply was earned through the portal, so it is no retry
+ * there (5.7); as a new request its assertion was made at another
+ * institution (C5), and the pharmacy sees nothing of the list. */
+static void b_patient_list_resent_via_pharmacy(hx_t *x, frames_t *f)
+{
+	Rx__Call c;
+	Rx__Signed card;
+	size_t len;
+	narrow_list(x, &c, &card);
+	send_call(x, f, &x->card, &c);
+	patient_ok(x, f, &len);
 }
 
 /* ---- a use handed over in parts (5.13) ---- */
@@ -423,6 +518,11 @@ const row_t hostile_rows_replays[] = {
 	ROW("replay", identical_submit_resend, AS_DOC, RX_OK, RID_ECHO),
 	ROW("replay", wrong_access_code, AS_PH, RX_BAD_ACCESS_CODE, RID_ECHO),
 	ROW("replay", locked_access_code, AS_PH, RX_ACCESS_LOCKED, RID_ECHO),
+	ROW("replay", patient_list_replayed_assertion, AS_CARD, RX_ASSERTION_REPLAYED, RID_ECHO),
+	ROW("replay", patient_status_replayed_assertion, AS_CARD, RX_ASSERTION_REPLAYED, RID_ECHO),
+	ROW("replay", patient_status_identical_resend, AS_CARD, RX_OK, RID_ECHO),
+	ROW("replay", patient_list_request_id_reused, AS_CARD, RX_CONFLICT, RID_ECHO),
+	ROW("replay", patient_list_resent_via_pharmacy, AS_PH, RX_ASSERTION_MISMATCH, RID_ECHO),
 	ROW("owing", part_again_new_id, AS_PH, RX_ALREADY_DISPENSED, RID_ECHO),
 	ROW("owing", part_identical_resend, AS_PH, RX_OK, RID_ECHO),
 	ROW("owing", part_skips_one, AS_PH, RX_INVALID, RID_ECHO),
