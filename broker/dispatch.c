@@ -309,6 +309,23 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 	if (call->cancel_reason < 0 || call->cancel_reason > RX__CANCEL_REASON__CANCEL_OTHER)
 		GOTO_REFUSE(RX_INVALID, "the cancel reason must be 1..5 (or 0, not stated)");
 	c.cancel_reason = (int)call->cancel_reason;
+	/* Step 20c: an inquiry or an answer, with its own op only; the signed
+	 * call is what the store keeps of it (5.14). */
+	if ((call->inquiry && c.op != RX_OP_INQUIRE) || (call->inquiry_reply && c.op != RX_OP_INQUIRY_REPLY))
+		GOTO_REFUSE(RX_INVALID, "an inquiry travels only with INQUIRE, an answer only with INQUIRY_REPLY");
+	if (c.op == RX_OP_INQUIRE || c.op == RX_OP_INQUIRY_REPLY) {
+		const char *why = NULL;
+		if (c.op == RX_OP_INQUIRE && call->inquiry == NULL)
+			GOTO_REFUSE(RX_INVALID, "INQUIRE carries its inquiry (Call.inquiry)");
+		if (c.op == RX_OP_INQUIRY_REPLY && call->inquiry_reply == NULL)
+			GOTO_REFUSE(RX_INVALID, "INQUIRY_REPLY carries its answer (Call.inquiry_reply)");
+		if ((err = c.op == RX_OP_INQUIRE ? rx_check_inquiry(call->inquiry, now, &why)
+						 : rx_check_inquiry_reply(call->inquiry_reply, &why)) != RX_OK)
+			GOTO_REFUSE(err, why);
+		c.body = req->call.data;
+		c.body_len = req->call.len;
+		c.signature = req->signature.data;
+	}
 
 	/* A retry is answered from the store before any check whose outcome moves
 	 * with the clock (issued_at, valid_until, the card's time), so it gets
@@ -413,12 +430,14 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
 			lines[i].outcome = (int)l->outcome;
 			lines[i].drug_code = l->handed ? l->handed->drug_code : "";
 			lines[i].quantity = l->handed ? l->handed->quantity : 0;
+			lines[i].reason = (int)l->reason;
 		}
 		c.lines = lines;
 		c.n_lines = rec->n_lines;
 		c.replaces = rec->replaces.len ? rec->replaces.data : NULL;
 		c.use = rec->use;
 		c.part = rec->part;
+		c.inquiry = rec->inquiry;
 		c.body = req->dispense.data;
 		c.body_len = req->dispense.len;
 		c.signature = req->signature.data;

@@ -120,6 +120,8 @@ static rx_err_t status_reply(const rx_keypair_t *key, Rx__Receipt *rc, const sto
 	enum { MAX = RX_MAX_USES * STORE_USE_RECORDS };
 	Rx__Signed sp = RX__SIGNED__INIT, recs[MAX];
 	Rx__DispenseInfo infos[MAX], *ptrs[MAX];
+	Rx__Signed calls[RX_MAX_INQUIRIES], replies[RX_MAX_INQUIRIES];
+	Rx__InquiryInfo qs[RX_MAX_INQUIRIES], *qptrs[RX_MAX_INQUIRIES];
 	sp.body.data = (uint8_t *)o->body;
 	sp.body.len = o->body_len;
 	sp.signature.data = (uint8_t *)o->signature;
@@ -144,11 +146,47 @@ static rx_err_t status_reply(const rx_keypair_t *key, Rx__Receipt *rc, const sto
 	r.dispenses = ptrs;
 	/* The broker's word on when and where each use was dispensed goes under
 	 * its signature, not only the channel's protection. */
-	uint8_t h[RX_HASH_LEN];
+	uint8_t h[RX_HASH_LEN], hq[RX_HASH_LEN];
 	if (r.n_dispenses) {
 		rx_dispenses_hash(ptrs, r.n_dispenses, h);
 		rc->dispenses_hash.data = h;
 		rc->dispenses_hash.len = RX_HASH_LEN;
+	}
+	/* Each inquiry and answer as signed, the broker's times and the
+	 * pharmacy's institution bound by the receipt as the dispenses are. */
+	for (size_t i = 0; i < o->ninquiries && i < RX_MAX_INQUIRIES; i++) {
+		const store_inquiry_t *x = &o->inquiries[i];
+		rx__inquiry_info__init(&qs[i]);
+		rx__signed__init(&calls[i]);
+		calls[i].body.data = (uint8_t *)x->call;
+		calls[i].body.len = x->call_len;
+		calls[i].signature.data = (uint8_t *)x->signature;
+		calls[i].signature.len = RX_SIG_LEN;
+		qs[i].number = x->number;
+		qs[i].call = &calls[i];
+		qs[i].pharmacy_key.data = (uint8_t *)x->pharmacy_key;
+		qs[i].pharmacy_key.len = RX_KEY_LEN;
+		qs[i].at = x->at;
+		qs[i].institution_code = (char *)x->institution;
+		if (x->reply) {
+			rx__signed__init(&replies[i]);
+			replies[i].body.data = (uint8_t *)x->reply;
+			replies[i].body.len = x->reply_len;
+			replies[i].signature.data = (uint8_t *)x->reply_signature;
+			replies[i].signature.len = RX_SIG_LEN;
+			qs[i].reply = &replies[i];
+			qs[i].prescriber_key.data = (uint8_t *)x->prescriber_key;
+			qs[i].prescriber_key.len = RX_KEY_LEN;
+			qs[i].replied_at = x->replied_at;
+		}
+		qptrs[i] = &qs[i];
+		r.n_inquiries = i + 1;
+	}
+	r.inquiries = qptrs;
+	if (r.n_inquiries) {
+		rx_inquiries_hash(qptrs, r.n_inquiries, hq);
+		rc->inquiries_hash.data = hq;
+		rc->inquiries_hash.len = RX_HASH_LEN;
 	}
 	return ok_reply_with(key, rc, &r, out);
 }
@@ -174,6 +212,7 @@ static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
 	rc->uses_left = rx->uses_left;
 	rc->cancel_pending = rx->cancel_pending;
 	rc->cancel_reason = (Rx__CancelReason)rx->cancel_reason;
+	rc->inquiry_open = rx->inquiry_open;
 	rc->valid_until = rx->valid_until;
 	rc->opens_at = rx->opens_at;
 	rc->institution_code = (char *)rx->institution;
@@ -223,6 +262,10 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 	case RX_OP_WATCH:
 	case RX_OP_ACK:
 		rc.notices = o->count;
+		break;
+	case RX_OP_INQUIRE:
+	case RX_OP_INQUIRY_REPLY:
+		rc.inquiry = o->inquiry;
 		break;
 	case RX_OP_CLAIM:
 		memcpy(token, o->rx.claim_token, RX_TOKEN_LEN);
@@ -302,6 +345,7 @@ rx_err_t reply_notice(const rx_keypair_t *key, const store_notice_t *n, store_bu
 	m.state = (Rx__State)n->state;
 	m.cancel_pending = n->cancel_pending;
 	m.cancel_reason = (Rx__CancelReason)n->cancel_reason;
+	m.inquiry = n->inquiry;
 	m.broker_key.data = (uint8_t *)key->pk;
 	m.broker_key.len = RX_KEY_LEN;
 	size_t len = rx__notice__get_packed_size(&m);

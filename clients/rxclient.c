@@ -352,6 +352,57 @@ static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
 	return RX_OK;
 }
 
+/* One signed call kept by the broker (an inquiry or its answer): signed
+ * by key under the call context, a Call of op about prescription id.  The
+ * decoded call, or NULL. */
+static Rx__Call *verified_call(const Rx__Signed *s, ProtobufCBinaryData key, int op, const char *id)
+{
+	if (s == NULL || key.len != RX_KEY_LEN || s->signature.len != RX_SIG_LEN ||
+	    rx_verify(RX_SIGN_CALL, key.data, s->body.data, s->body.len, s->signature.data) != RX_OK)
+		return NULL;
+	Rx__Call *c = rx__call__unpack(NULL, s->body.len, s->body.data);
+	if (c && ((int)c->op != op || strcmp(c->prescription_id, id) != 0)) {
+		rx__call__free_unpacked(c, NULL);
+		c = NULL;
+	}
+	return c;
+}
+
+/* STATUS: each inquiry in the reply is a pharmacy's signed INQUIRE call of
+ * this prescription, numbered 1, 2, ... in order, its answer (if any) a
+ * signed INQUIRY_REPLY naming it, and the receipt's inquiries_hash covers
+ * them all with their times and institutions (proto/README 3.3, 5.14). */
+static rx_err_t verify_inquiries(const Rx__Receipt *rc, rxc_result_t *out)
+{
+	const Rx__Reply *r = out->reply;
+	if (r->n_inquiries == 0)
+		return rc->inquiries_hash.len == 0 ? RX_OK
+						   : fail(out, RX_SYSTEM, "the reply lacks the prescription's inquiries");
+	if (rc->op != RX__OP__STATUS && rc->op != RX__OP__PATIENT_STATUS)
+		return fail(out, RX_SYSTEM, "only a STATUS carries inquiries");
+	uint8_t h[RX_HASH_LEN];
+	rx_inquiries_hash(r->inquiries, r->n_inquiries, h);
+	if (rc->inquiries_hash.len != RX_HASH_LEN || sodium_memcmp(h, rc->inquiries_hash.data, RX_HASH_LEN) != 0)
+		return fail(out, RX_SYSTEM, "the reply's inquiries are not the ones the receipt names");
+	for (size_t i = 0; i < r->n_inquiries; i++) {
+		const Rx__InquiryInfo *q = r->inquiries[i];
+		Rx__Call *c = verified_call(q->call, q->pharmacy_key, RX__OP__INQUIRE, rc->prescription_id);
+		int ok = c && c->inquiry && q->number == i + 1;
+		if (c)
+			rx__call__free_unpacked(c, NULL);
+		if (ok && q->reply) {
+			Rx__Call *a = verified_call(q->reply, q->prescriber_key, RX__OP__INQUIRY_REPLY,
+						   rc->prescription_id);
+			ok = a && a->inquiry_reply && a->inquiry_reply->inquiry == q->number;
+			if (a)
+				rx__call__free_unpacked(a, NULL);
+		}
+		if (!ok)
+			return fail(out, RX_SYSTEM, "an inquiry or its answer in the reply does not verify");
+	}
+	return RX_OK;
+}
+
 /* What a reply must answer: the request id, op and signing key of the
  * request sent. */
 typedef struct {
@@ -403,7 +454,7 @@ static rx_err_t verify_ok(rxc_t *c, const sent_t *sent, rxc_result_t *out)
 		if (rc->body_hash.len != RX_HASH_LEN || memcmp(rc->body_hash.data, h, RX_HASH_LEN) != 0)
 			return fail(out, RX_SYSTEM, "the prescription is not the one the receipt names");
 	}
-	if (verify_dispenses(rc, out) != RX_OK)
+	if (verify_dispenses(rc, out) != RX_OK || verify_inquiries(rc, out) != RX_OK)
 		return out->status;
 	out->status = RX_OK;
 	return RX_OK;
@@ -619,6 +670,8 @@ typedef struct {
 	size_t nacks;
 	int64_t from, until; /* PATIENT_LIST */
 	int cancel_reason;   /* CANCEL: rx.CancelReason */
+	const Rx__Inquiry *inquiry;           /* INQUIRE */
+	const Rx__InquiryReply *inquiry_reply; /* INQUIRY_REPLY */
 } call_args_t;
 
 /* Fill call from a; it points into a and rid, which must outlive it. */
@@ -643,6 +696,8 @@ static void fill(Rx__Call *call, const uint8_t *rid, const call_args_t *a)
 	call->from = a->from;
 	call->until = a->until;
 	call->cancel_reason = (Rx__CancelReason)a->cancel_reason;
+	call->inquiry = (Rx__Inquiry *)a->inquiry;
+	call->inquiry_reply = (Rx__InquiryReply *)a->inquiry_reply;
 	if (a->proof) {
 		call->card = (Rx__Signed *)a->proof->card;
 		if (a->proof->access_code)
@@ -721,6 +776,20 @@ rx_err_t rxc_withdraw(rxc_t *c, const uint8_t *rid, const char *id, const Rx__Di
 rx_err_t rxc_cancel(rxc_t *c, const uint8_t *rid, const char *id, int reason, rxc_result_t *out)
 {
 	call_args_t a = {.op = RX_OP_CANCEL, .id = id, .cancel_reason = reason};
+	return simple(c, rid, &a, out);
+}
+
+rx_err_t rxc_inquire(rxc_t *c, const uint8_t *rid, const char *id, const uint8_t token[RX_TOKEN_LEN],
+		     const Rx__Inquiry *inquiry, rxc_result_t *out)
+{
+	call_args_t a = {.op = RX_OP_INQUIRE, .id = id, .token = token, .inquiry = inquiry};
+	return simple(c, rid, &a, out);
+}
+
+rx_err_t rxc_inquiry_reply(rxc_t *c, const uint8_t *rid, const char *id, const Rx__InquiryReply *reply,
+			   rxc_result_t *out)
+{
+	call_args_t a = {.op = RX_OP_INQUIRY_REPLY, .id = id, .inquiry_reply = reply};
 	return simple(c, rid, &a, out);
 }
 

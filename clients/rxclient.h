@@ -156,6 +156,14 @@ rx_err_t rxc_withdraw(rxc_t *c, const uint8_t *rid, const char *id, const Rx__Di
 rx_err_t rxc_lines_as_written(const Rx__Prescription *p, Rx__Line ***lines, size_t *n) RX_MUST_CHECK;
 void rxc_lines_free(Rx__Line **lines, size_t n);
 rx_err_t rxc_status(rxc_t *c, const char *id, const rxc_proof_t *proof, rxc_result_t *out);
+/* INQUIRE: the pharmacy holding the claim (token) asks the prescriber
+ * (疑義照会); the receipt's inquiry is its number.  INQUIRY_REPLY: a
+ * prescriber of the issuing clinic answers it.  Both are kept as the signed
+ * calls; STATUS returns them, verified (proto/README 5.14). */
+rx_err_t rxc_inquire(rxc_t *c, const uint8_t *rid, const char *id, const uint8_t token[RX_TOKEN_LEN],
+		     const Rx__Inquiry *inquiry, rxc_result_t *out);
+rx_err_t rxc_inquiry_reply(rxc_t *c, const uint8_t *rid, const char *id, const Rx__InquiryReply *reply,
+			   rxc_result_t *out);
 /* LIST: with a card, the card's patient's open prescriptions (patient_id,
  * if not NULL, must be the card's); with id and an access code, that one. */
 rx_err_t rxc_list(rxc_t *c, const char *patient_id, const char *id, const rxc_proof_t *proof,

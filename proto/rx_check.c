@@ -10,7 +10,8 @@
 
 _Static_assert((int)RX_OP_SUBMIT == RX__OP__SUBMIT && (int)RX_OP_LIST == RX__OP__LIST &&
 		       (int)RX_OP_LOG == RX__OP__LOG && (int)RX_OP_ACK == RX__OP__ACK &&
-		       (int)RX_OP_PATIENT_STATUS == RX__OP__PATIENT_STATUS,
+		       (int)RX_OP_PATIENT_STATUS == RX__OP__PATIENT_STATUS &&
+		       (int)RX_OP_INQUIRY_REPLY == RX__OP__INQUIRY_REPLY,
 	       "op");
 _Static_assert((int)RX_STATE_ISSUED == RX__STATE__ISSUED &&
 		       (int)RX_STATE_CLAIMED == RX__STATE__CLAIMED &&
@@ -411,6 +412,111 @@ void rx_dispenses_hash(Rx__DispenseInfo *const *d, size_t n, uint8_t out[RX_HASH
 		crypto_generichash_update(&st, h, sizeof h);
 		if (r && r->signature.len)
 			crypto_generichash_update(&st, r->signature.data, r->signature.len);
+	}
+	crypto_generichash_final(&st, out, RX_HASH_LEN);
+}
+
+/* ---- the inquiry (proto/README 5.14) ---- */
+
+/* Changes to prescribed items: item numbers 1..32 rising, each to an item
+ * valid as handed over (no marks) or to nothing. */
+static rx_err_t check_changes(Rx__Change **ch, size_t n, const char **why)
+{
+	const char *field;
+	if (n > RX_MAX_ITEMS)
+		FAIL(RX_INVALID, "more than 32 changes");
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i]->item < 1 || ch[i]->item > RX_MAX_ITEMS || (i && ch[i]->item <= ch[i - 1]->item))
+			FAIL(RX_INVALID, "changes name prescribed items 1..32, each once, in order");
+		if (ch[i]->to == NULL)
+			continue;
+		rx_err_t err = rx_check_item(ch[i]->to, &field, why);
+		if (err != RX_OK)
+			return err;
+		if (ch[i]->to->no_change || ch[i]->to->no_form_change || ch[i]->to->no_strength_change ||
+		    ch[i]->to->medical_necessity)
+			FAIL(RX_INVALID, "a changed item carries no substitution marks");
+	}
+	return RX_OK;
+}
+
+rx_err_t rx_check_inquiry(const Rx__Inquiry *q, int64_t now, const char **why)
+{
+	if (q->reason < RX__INQUIRY_REASON__INQUIRY_DOSE || q->reason > RX__INQUIRY_REASON__INQUIRY_OTHER)
+		FAIL(RX_INVALID, "an inquiry needs its reason, 1..7");
+	if (rx_check_text(q->text, 2000, 1) != RX_OK)
+		FAIL(RX_INVALID, "an inquiry's text is missing, too long or not UTF-8 text");
+	rx_err_t err = check_changes(q->proposed, q->n_proposed, why);
+	if (err != RX_OK)
+		return err;
+	if (!q->by_phone) {
+		if (q->phoned[0] || q->phoned_at || q->outcome || q->n_agreed)
+			FAIL(RX_INVALID, "who was phoned, when and what was agreed are for an inquiry settled by "
+					 "telephone (by_phone)");
+		return RX_OK;
+	}
+	if (rx_check_text(q->phoned, 200, 1) != RX_OK)
+		FAIL(RX_INVALID, "an inquiry settled by telephone names who was called (1..200 bytes of text)");
+	if (q->phoned_at <= 0 || q->phoned_at > now + RX_CLOCK_SKEW)
+		FAIL(RX_INVALID, "an inquiry settled by telephone says when the call was, not in the future");
+	if (q->outcome < RX__ANSWER__ANSWER_ACCEPT || q->outcome > RX__ANSWER__ANSWER_KEEP)
+		FAIL(RX_INVALID, "a telephone outcome is ACCEPT or KEEP (a cancel is the prescriber's CANCEL)");
+	if ((q->outcome == RX__ANSWER__ANSWER_ACCEPT) != (q->n_agreed > 0))
+		FAIL(RX_INVALID, "an accepted outcome names its agreed changes, and only it");
+	return check_changes(q->agreed, q->n_agreed, why);
+}
+
+rx_err_t rx_check_inquiry_reply(const Rx__InquiryReply *a, const char **why)
+{
+	if (a->inquiry < 1 || a->inquiry > RX_MAX_INQUIRIES)
+		FAIL(RX_INVALID, "an answer names its inquiry, 1..16");
+	if (a->answer < RX__ANSWER__ANSWER_ACCEPT || a->answer > RX__ANSWER__ANSWER_CANCEL)
+		FAIL(RX_INVALID, "an answer is ACCEPT, KEEP or CANCEL");
+	if (rx_check_text(a->text, 2000, 0) != RX_OK)
+		FAIL(RX_INVALID, "an answer's text is too long or not UTF-8 text");
+	if ((a->answer == RX__ANSWER__ANSWER_ACCEPT) != (a->n_agreed > 0))
+		FAIL(RX_INVALID, "ACCEPT names the agreed changes, and only ACCEPT does");
+	if ((a->answer == RX__ANSWER__ANSWER_CANCEL) !=
+	    (a->cancel_reason >= RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR &&
+	     a->cancel_reason <= RX__CANCEL_REASON__CANCEL_OTHER))
+		FAIL(RX_INVALID, "CANCEL gives its cancel reason, 1..5, and only CANCEL does");
+	return check_changes(a->agreed, a->n_agreed, why);
+}
+
+/* One signed call (or none) into st: the hash of its bytes, its signature
+ * and its signer's key, each in full or zeros. */
+static void hash_signed(crypto_generichash_state *st, const Rx__Signed *s, ProtobufCBinaryData key)
+{
+	uint8_t h[RX_HASH_LEN] = {0}, sig[RX_SIG_LEN] = {0}, k[RX_KEY_LEN] = {0};
+	if (s && s->body.len)
+		crypto_generichash(h, sizeof h, s->body.data, s->body.len, NULL, 0);
+	if (s && s->signature.len == RX_SIG_LEN)
+		memcpy(sig, s->signature.data, RX_SIG_LEN);
+	if (key.len == RX_KEY_LEN)
+		memcpy(k, key.data, RX_KEY_LEN);
+	crypto_generichash_update(st, h, sizeof h);
+	crypto_generichash_update(st, sig, sizeof sig);
+	crypto_generichash_update(st, k, sizeof k);
+}
+
+void rx_inquiries_hash(Rx__InquiryInfo *const *q, size_t n, uint8_t out[RX_HASH_LEN])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, RX_HASH_LEN);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t head[20];
+		uint64_t at = (uint64_t)q[i]->at, replied = (uint64_t)q[i]->replied_at;
+		for (int b = 0; b < 4; b++)
+			head[b] = (uint8_t)(q[i]->number >> (24 - 8 * b));
+		for (int b = 0; b < 8; b++) {
+			head[4 + b] = (uint8_t)(at >> (56 - 8 * b));
+			head[12 + b] = (uint8_t)(replied >> (56 - 8 * b));
+		}
+		crypto_generichash_update(&st, head, sizeof head);
+		const char *inst = q[i]->institution_code ? q[i]->institution_code : "";
+		crypto_generichash_update(&st, (const uint8_t *)inst, strlen(inst) + 1);
+		hash_signed(&st, q[i]->call, q[i]->pharmacy_key);
+		hash_signed(&st, q[i]->reply, q[i]->prescriber_key);
 	}
 	crypto_generichash_final(&st, out, RX_HASH_LEN);
 }

@@ -59,6 +59,11 @@ rx_err_t rx_check_dispense(const Rx__DispenseRecord *d, const char **why) RX_MUS
  * WITHDRAW names it too, with a reason and no lines. */
 rx_err_t rx_check_dispense_op(const Rx__DispenseRecord *d, int op, const char **why) RX_MUST_CHECK;
 
+/* An inquiry (Call.inquiry) and an answer (Call.inquiry_reply) on their own
+ * (proto/README 5.14): RX_OK or RX_INVALID with *why. */
+rx_err_t rx_check_inquiry(const Rx__Inquiry *q, int64_t now, const char **why) RX_MUST_CHECK;
+rx_err_t rx_check_inquiry_reply(const Rx__InquiryReply *a, const char **why) RX_MUST_CHECK;
+
 /* Last instant of validity for a prescription issued at issued_at and valid
  * for days calendar days including the issue day, counted in Japan time. */
 int64_t rx_valid_until(int64_t issued_at, int days);
@@ -84,5 +89,11 @@ void rx_next_window(int64_t at, uint32_t days, int64_t *opens, int64_t *until);
  * its 64-byte signature.  The broker signs it in the receipt; the client
  * recomputes it from Reply.dispenses. */
 void rx_dispenses_hash(Rx__DispenseInfo *const *d, size_t n, uint8_t out[RX_HASH_LEN]);
+/* Receipt.inquiries_hash of STATUS's inquiries (proto/README 2.6): BLAKE2b-256
+ * over, for each in order, number (4 bytes), at and replied_at (8 bytes
+ * each, big-endian), institution_code and a NUL, then for the call and the
+ * reply each: the hash of its bytes, its signature and the signer's key
+ * (zeros for a reply not given). */
+void rx_inquiries_hash(Rx__InquiryInfo *const *q, size_t n, uint8_t out[RX_HASH_LEN]);
 
 #endif

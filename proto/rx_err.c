@@ -33,6 +33,7 @@ _Static_assert((int)RX_NOT_REFILLABLE == RX__STATUS__NOT_REFILLABLE, "status");
 _Static_assert((int)RX_NOT_LATEST == RX__STATUS__NOT_LATEST, "status");
 _Static_assert((int)RX_AMEND_WINDOW_CLOSED == RX__STATUS__AMEND_WINDOW_CLOSED, "status");
 _Static_assert((int)RX_PARTLY_DISPENSED == RX__STATUS__PARTLY_DISPENSED, "status");
+_Static_assert((int)RX_NOT_AGREED == RX__STATUS__NOT_AGREED, "status");
 
 static const struct {
 	const char *name;
@@ -68,6 +69,8 @@ static const struct {
 	[RX_NOT_LATEST] = {"NOT_LATEST", "only the current record of the latest dispensed use may be amended or withdrawn"},
 	[RX_AMEND_WINDOW_CLOSED] = {"AMEND_WINDOW_CLOSED", "the time to amend or withdraw this dispense has passed"},
 	[RX_PARTLY_DISPENSED] = {"PARTLY_DISPENSED", "part of this use has been handed over: its next part completes or closes it"},
+	[RX_INQUIRY_PENDING] = {"INQUIRY_PENDING", "an inquiry to the prescriber waits for an answer"},
+	[RX_NOT_AGREED] = {"NOT_AGREED", "the prescriber did not agree to this change"},
 };
 
 int rx_err_is_wire(int code)

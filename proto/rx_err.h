@@ -41,7 +41,9 @@ typedef enum {
 	RX_NOT_LATEST = 27,
 	RX_AMEND_WINDOW_CLOSED = 28,
 	RX_PARTLY_DISPENSED = 29,
-	RX_WIRE_LAST = RX_PARTLY_DISPENSED,
+	RX_INQUIRY_PENDING = 30,
+	RX_NOT_AGREED = 31,
+	RX_WIRE_LAST = RX_NOT_AGREED,
 
 	/* local only */
 	RX_SYSTEM = 100,     /* I/O, memory or library failure in this process */

@@ -21,14 +21,17 @@ static const rx_op_info_t ops[RX_OP_LAST + 1] = {
 	[RX_OP_LIST] = {"LIST", P | H, MAY, NO, MAY, MAY, 1, 0, RX_DOC_NONE},
 	[RX_OP_LOG] = {"LOG", C, NO, NO, MUST, NO, 1, 0, RX_DOC_NONE},
 	[RX_OP_NOMINATE] = {"NOMINATE", C, NO, NO, MUST, NO, 0, 0, RX_DOC_NONE},
-	[RX_OP_WATCH] = {"WATCH", H, NO, NO, NO, NO, 1, 0, RX_DOC_NONE},
-	[RX_OP_ACK] = {"ACK", H, NO, NO, NO, NO, 0, 0, RX_DOC_NONE},
+	[RX_OP_WATCH] = {"WATCH", P | H, NO, NO, NO, NO, 1, 0, RX_DOC_NONE},
+	[RX_OP_ACK] = {"ACK", P | H, NO, NO, NO, NO, 0, 0, RX_DOC_NONE},
 	/* the dispensing institution's own record: no claim, no proof (5.12) */
 	[RX_OP_AMEND] = {"AMEND", H, MUST, NO, NO, NO, 0, 1, RX_DOC_DISPENSE},
 	[RX_OP_WITHDRAW] = {"WITHDRAW", H, MUST, NO, NO, NO, 0, 1, RX_DOC_DISPENSE},
 	/* a patient's own reads, signed by the card through a portal (5.6) */
 	[RX_OP_PATIENT_LIST] = {"PATIENT_LIST", C, NO, NO, MUST, NO, 1, 0, RX_DOC_NONE},
 	[RX_OP_PATIENT_STATUS] = {"PATIENT_STATUS", C, MUST, NO, MUST, NO, 1, 0, RX_DOC_NONE},
+	/* the inquiry (疑義照会): the claim's holder asks, the issuer answers (5.14) */
+	[RX_OP_INQUIRE] = {"INQUIRE", H, MUST, MUST, NO, NO, 0, 1, RX_DOC_NONE},
+	[RX_OP_INQUIRY_REPLY] = {"INQUIRY_REPLY", P, MUST, NO, NO, NO, 0, 1, RX_DOC_NONE},
 };
 
 const rx_op_info_t *rx_op_info(int op)

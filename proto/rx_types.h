@@ -27,6 +27,8 @@
 /* Parts a use may be handed over in (proto/README 5.13): the open ones are
  * kept among the use's records, beside the current one. */
 #define RX_MAX_PARTS 8
+/* Inquiries a prescription keeps (proto/README 5.14). */
+#define RX_MAX_INQUIRIES 16
 #define RX_MAX_VALID_DAYS 31
 #define RX_DEFAULT_VALID_DAYS 4
 #define RX_MAX_FRAME (256 * 1024) /* largest request or reply frame */
@@ -49,7 +51,9 @@ typedef enum {
 	RX_OP_WITHDRAW = 13,
 	RX_OP_PATIENT_LIST = 14,
 	RX_OP_PATIENT_STATUS = 15,
-	RX_OP_LAST = RX_OP_PATIENT_STATUS /* ops are 1..RX_OP_LAST: size tables by it */
+	RX_OP_INQUIRE = 16,
+	RX_OP_INQUIRY_REPLY = 17,
+	RX_OP_LAST = RX_OP_INQUIRY_REPLY /* ops are 1..RX_OP_LAST: size tables by it */
 } rx_op_t;
 
 typedef enum {

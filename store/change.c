@@ -39,6 +39,8 @@ static const st_step_fn steps[RX_OP_LAST + 1] = {
 	[RX_OP_LOG] = st_log,           /* patients.c */
 	[RX_OP_PATIENT_LIST] = st_patient_list,     /* patients.c */
 	[RX_OP_PATIENT_STATUS] = st_patient_status, /* patients.c */
+	[RX_OP_INQUIRE] = st_inquiry,               /* inquiries.c */
+	[RX_OP_INQUIRY_REPLY] = st_inquiry_reply,   /* inquiries.c */
 	[RX_OP_NOMINATE] = st_nominate, /* notices.c */
 	[RX_OP_WATCH] = st_watch_ack,   /* notices.c */
 	[RX_OP_ACK] = st_watch_ack,     /* notices.c */
@@ -155,6 +157,7 @@ static void pending_free(store_pending_t *ch)
 	if (ch->stored)
 		rxstore__rx_record__free_unpacked(ch->stored, NULL);
 	st_free_dispenses(ch);
+	st_free_inquiries(ch);
 	free(ch->list);
 	free(ch->log);
 	out->body = out->signature = NULL;

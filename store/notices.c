@@ -49,7 +49,7 @@ static size_t notice_key(uint8_t *key, const char *pharmacy, uint64_t seq)
 /* Queue a notice of kind about prescription id for pharmacy, in txn, and
  * note it in out for the broker to push once the change is committed. */
 static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, const char *id,
-		      const Rxstore__RxRecord *r, int64_t now, store_outcome_t *out)
+		      const Rxstore__RxRecord *r, int64_t now, uint32_t inquiry, store_outcome_t *out)
 {
 	uint8_t key[RX_INSTITUTION_MAX + 9];
 	uint64_t seq = 0;
@@ -74,6 +74,7 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 	row.state = (uint32_t)effective_state(r, now);
 	row.cancel_pending = r->cancel_pending;
 	row.cancel_reason = r->cancel_reason;
+	row.inquiry = inquiry;
 	MDB_val k = val(key, notice_key(key, pharmacy, seq));
 	if ((rc = st_put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
 		return rc;
@@ -90,6 +91,7 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 		n->state = (int)row.state;
 		n->cancel_pending = r->cancel_pending;
 		n->cancel_reason = (int)r->cancel_reason;
+		n->inquiry = inquiry;
 	}
 	return 0;
 }
@@ -113,7 +115,7 @@ rx_err_t st_notify_submit(store_pending_t *ch)
 		RETURN_REFUSAL(err, "storage error reading the patient's nomination");
 	if (!pharmacy_open(ch->txn, ch->s, ch->notified))
 		return RX_OK;
-	int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_NEW, ch->notified, ch->id, r, ch->c->now, out);
+	int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_NEW, ch->notified, ch->id, r, ch->c->now, 0, out);
 	if (rc != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	r->notified_pharmacy = ch->notified;
@@ -136,10 +138,23 @@ rx_err_t st_notify_cancel(store_pending_t *ch)
 	for (int i = 0; i < 2; i++) {
 		if (!pharmacy_open(ch->txn, ch->s, to[i]))
 			continue;
-		int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_CANCEL, to[i], ch->id, r, ch->c->now, out);
+		int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_CANCEL, to[i], ch->id, r, ch->c->now, 0, out);
 		if (rc != 0)
 			RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	}
+	return RX_OK;
+}
+
+/* See store_int.h. */
+rx_err_t st_notify_inquiry(store_pending_t *ch, int kind, const char *to, uint32_t number)
+{
+	store_outcome_t *out = ch->out;
+	store_institution_t inst;
+	if (to == NULL || to[0] == '\0' || st_get_institution(ch->txn, ch->s, to, &inst) != RX_OK || inst.revoked)
+		return RX_OK; /* nobody to tell */
+	int rc = add_notice(ch->txn, ch->s, kind, to, ch->id, ch->r, ch->c->now, number, out);
+	if (rc != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	return RX_OK;
 }
 
@@ -209,6 +224,7 @@ static int notice_from(store_t *s, const MDB_val *k, const MDB_val *v, store_not
 	n->state = (int)row->state;
 	n->cancel_pending = row->cancel_pending;
 	n->cancel_reason = (int)row->cancel_reason;
+	n->inquiry = row->inquiry;
 	rxstore__notice_row__free_unpacked(row, NULL);
 	return 1;
 }

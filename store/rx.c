@@ -50,6 +50,7 @@ void st_rx_from_record(const char *id, const Rxstore__RxRecord *r, int64_t now, 
 	o->uses_left = r->uses_left;
 	o->cancel_pending = r->cancel_pending;
 	o->cancel_reason = (int)r->cancel_reason;
+	o->inquiry_open = r->inquiry_open != 0;
 	copy_bytes(o->claimer, RX_KEY_LEN, r->claimer_key);
 	copy_bytes(o->claim_token, RX_TOKEN_LEN, r->claim_token);
 	copy_str(o->patient_id, sizeof o->patient_id, r->patient_id);
@@ -317,9 +318,8 @@ static rx_err_t do_claim(const store_change_t *c, Rxstore__RxRecord *r, uint8_t 
 	return RX_OK;
 }
 
-/* Claim held by the caller with this token?  PERMISSION_DENIED if not. */
-static rx_err_t check_claim(const store_change_t *c, const Rxstore__RxRecord *r,
-			    store_outcome_t *out)
+/* See store_int.h. */
+rx_err_t st_check_claim(const store_change_t *c, const Rxstore__RxRecord *r, store_outcome_t *out)
 {
 	if (!st_held((int)r->state) || r->claimer_key.len != RX_KEY_LEN ||
 	    memcmp(r->claimer_key.data, c->actor, RX_KEY_LEN) != 0)
@@ -362,7 +362,7 @@ static rx_err_t do_release(const store_change_t *c, Rxstore__RxRecord *r, store_
 		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
 	if (r->state == RX_STATE_EXPIRED)
 		RETURN_REFUSAL(RX_EXPIRED, "this prescription expired and its claim was dropped");
-	rx_err_t err = check_claim(c, r, out);
+	rx_err_t err = st_check_claim(c, r, out);
 	if (err != RX_OK)
 		return err;
 	if (r->state == RX_STATE_PARTIAL && !r->cancel_pending)
@@ -399,6 +399,10 @@ rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 	size_t want = 0;
 	for (size_t i = 0; i < p->n_items; i++)
 		want += owed_of(r, p->items[i], i) > 0;
+	/* A record that follows an inquiry cites one answered with agreed
+	 * changes (5.14). */
+	if ((err = st_inquiry_cited(ch)) != RX_OK)
+		return err;
 	if (c->n_lines != want) {
 		out->why = r && r->parts ? "this part needs one line for each item still owed, and no other"
 				    : "the dispense record needs one line for each prescribed item";
@@ -415,7 +419,13 @@ rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 		}
 		const Rx__Item *it = p->items[i];
 		int same = strcmp(l->drug_code, it->drug_code) == 0;
-		if (l->outcome == STORE_LINE_AS_WRITTEN && !same) {
+		/* the prescriber agreed to this very change in the cited inquiry */
+		int agreed = c->inquiry && st_agreed(ch, l->item, l);
+		if (l->reason == RX__LINE_REASON__INQUIRY && !agreed) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu: no change agreed in the cited inquiry covers it", i + 1);
+			err = RX_NOT_AGREED;
+		} else if (l->outcome == STORE_LINE_AS_WRITTEN && !same) {
 			snprintf(out->why_text, sizeof out->why_text,
 				 "item %zu is marked as written but names another product: mark it SUBSTITUTED",
 				 i + 1);
@@ -436,7 +446,8 @@ rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
 				 "item %zu: %u units handed over, but only %u are still owed", i + 1, l->quantity,
 				 owed_of(r, it, i));
 			err = RX_INVALID;
-		} else if (!same && (l->outcome == STORE_LINE_SUBSTITUTED || l->outcome == STORE_LINE_PARTIAL)) {
+		} else if (!same && !agreed &&
+			   (l->outcome == STORE_LINE_SUBSTITUTED || l->outcome == STORE_LINE_PARTIAL)) {
 			unsigned marks = (it->no_change ? DRUGS_NO_CHANGE : 0) |
 					 (it->medical_necessity ? DRUGS_MEDICAL_NECESSITY : 0) |
 					 (it->no_form_change ? DRUGS_NO_FORM_CHANGE : 0) |
@@ -533,11 +544,13 @@ static rx_err_t do_dispense(store_pending_t *ch)
 		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription");
 	if (r->state == RX_STATE_EXPIRED)
 		RETURN_REFUSAL(RX_EXPIRED, "this prescription is past its validity");
-	rx_err_t err = check_claim(c, r, out);
+	rx_err_t err = st_check_claim(c, r, out);
 	if (err != RX_OK)
 		return err;
 	if (r->cancel_pending)
 		RETURN_REFUSAL(RX_CANCELLED, "the prescriber cancelled this prescription; release it");
+	if (r->inquiry_open)
+		RETURN_REFUSAL(RX_INQUIRY_PENDING, "an inquiry to the prescriber waits for its answer");
 	if ((err = check_part(c, r, out)) != RX_OK)
 		return err;
 	if (use != current_use(r))
@@ -623,10 +636,12 @@ static rx_err_t do_cancel(const store_change_t *c, Rxstore__RxRecord *r, store_o
 			RETURN_REFUSAL(RX_CANCELLED, "a cancel is already pending");
 		r->cancel_pending = 1;
 		r->cancel_reason = (uint32_t)c->cancel_reason;
+		r->inquiry_open = 0; /* moot: the prescription is withdrawn */
 		return RX_OK;
 	default:
 		r->state = RX_STATE_CANCELLED;
 		r->cancel_reason = (uint32_t)c->cancel_reason;
+		r->inquiry_open = 0;
 		return RX_OK;
 	}
 }
@@ -778,6 +793,10 @@ rx_err_t st_status_body(store_pending_t *ch)
 	rx_err_t err = st_load_dispenses(ch);
 	if (err != RX_OK)
 		out->why = "storage error reading a dispense record of this prescription";
+	else if ((err = st_load_inquiries(ch)) != RX_OK)
+		out->why = "storage error reading an inquiry of this prescription";
+	out->inquiries = ch->inq;
+	out->ninquiries = ch->ninq;
 	out->dispenses = ch->disp;
 	out->ndispenses = ch->ndrows;
 	out->body = ch->r->body.data;

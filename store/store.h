@@ -79,6 +79,7 @@ typedef struct {
 	uint32_t uses, uses_left;
 	int cancel_pending;
 	int cancel_reason;          /* rx.CancelReason the prescriber gave (0: none) */
+	int inquiry_open;           /* an inquiry waits for the prescriber (5.14) */
 	uint8_t claimer[RX_KEY_LEN];
 	uint8_t claim_token[RX_TOKEN_LEN];
 	char patient_id[RX_PATIENT_ID_LEN + 1];
@@ -121,6 +122,7 @@ typedef struct {
 	int outcome;
 	const char *drug_code; /* the product handed over; "" if none */
 	uint32_t quantity;     /* units handed over; 0 if none */
+	int reason;            /* rx.LineReason */
 } store_line_t;
 
 /* One finding of the duplicate-medication check (rx.Warning). */
@@ -190,6 +192,9 @@ typedef struct {
 	uint32_t part;              /* DISPENSE: the record's part, 0 for a whole use */
 	int64_t from, until;        /* PATIENT_LIST: issued in [from, until); 0: unbounded */
 	int cancel_reason;          /* CANCEL: rx.CancelReason, 0 if not stated */
+	uint32_t inquiry;           /* DISPENSE, AMEND: the inquiry whose agreed changes the
+				     * record follows (0: none; 5.14).  INQUIRY and
+				     * INQUIRY_REPLY carry their signed call in body */
 	const uint8_t *replaces;    /* AMEND, WITHDRAW: RX_HASH_LEN, the record replaced */
 	int heartbeat;              /* WATCH: the connection already watches; its
 				     * first WATCH was audited, this one is not */
@@ -199,6 +204,8 @@ typedef struct {
 #define STORE_PATIENT_LIST_MAX 500 /* PATIENT_LIST: the newest this many in the range */
 #define STORE_NOTICE_NEW 1
 #define STORE_NOTICE_CANCEL 2
+#define STORE_NOTICE_INQUIRY 3       /* to the issuing clinic (5.14) */
+#define STORE_NOTICE_INQUIRY_REPLY 4 /* to the asking pharmacy */
 
 /* A notice for a pharmacy: kept until it ACKs the seq. */
 typedef struct {
@@ -212,6 +219,7 @@ typedef struct {
 	int state;                  /* rx_state_t then */
 	int cancel_pending;
 	int cancel_reason;          /* rx.CancelReason, for a cancel */
+	uint32_t inquiry;           /* STORE_NOTICE_INQUIRY, _INQUIRY_REPLY: its number */
 } store_notice_t;
 /* STATUS: one dispense record, as stored (see store_outcome_t): of each use
  * its records in order, the last current, the others superseded (amended
@@ -225,6 +233,19 @@ typedef struct {
 	const uint8_t *body, *signature;           /* the pharmacy's signed record */
 	size_t body_len;
 } store_dispense_t;
+/* STATUS: one inquiry and its answer (proto/README 5.14), as stored. */
+typedef struct {
+	uint32_t number;                           /* 1, 2, ... */
+	const uint8_t *call, *signature;           /* the pharmacy's signed call */
+	size_t call_len;
+	const uint8_t *pharmacy_key;               /* RX_KEY_LEN */
+	int64_t at;
+	char institution[RX_INSTITUTION_MAX + 1]; /* the pharmacy's */
+	const uint8_t *reply, *reply_signature;    /* the prescriber's signed call; NULL while open */
+	size_t reply_len;
+	const uint8_t *prescriber_key;             /* RX_KEY_LEN, or NULL while open */
+	int64_t replied_at;
+} store_inquiry_t;
 
 typedef struct {
 	store_rx_t rx;   /* the prescription after the change */
@@ -250,6 +271,9 @@ typedef struct {
 	char pharmacy[RX_INSTITUTION_MAX + 1]; /* NOMINATE: the nomination now */
 	const store_dispense_t *dispenses; /* STATUS: one per dispensed use, in use order */
 	size_t ndispenses;
+	const store_inquiry_t *inquiries;  /* STATUS: every inquiry, in order (5.14) */
+	size_t ninquiries;
+	uint32_t inquiry;                  /* INQUIRY, INQUIRY_REPLY: the inquiry's number */
 	/* SUBMIT, CLAIM: what the duplicate-medication check found, valid after
 	 * the call too (a DUPLICATE_MEDICATION refusal carries them). */
 	store_warning_t warnings[STORE_MAX_WARNINGS];

@@ -389,6 +389,9 @@ struct store_pending {
 	Rxstore__DispenseRow *drows[RX_MAX_USES * STORE_USE_RECORDS];
 	store_dispense_t disp[RX_MAX_USES * STORE_USE_RECORDS];
 	size_t ndrows;
+	Rxstore__InquiryRow *inq_rows[RX_MAX_INQUIRIES]; /* STATUS: what protobuf-c allocated */
+	store_inquiry_t inq[RX_MAX_INQUIRIES];
+	size_t ninq;
 };
 
 /* A step of a change: RX_OK, or a refusal with ch->out->why. */
@@ -426,6 +429,29 @@ rx_err_t st_cancel(store_pending_t *ch);
  * MDB_NOTFOUND if the use has none. */
 int st_get_dispense(MDB_txn *txn, store_t *s, const char *id, uint32_t use,
 		    uint8_t dkey[RX_ID_LEN + 1], MDB_val *k, MDB_val *v);
+
+/* ---- inquiries (inquiries.c, proto/README 5.14) ---- */
+
+rx_err_t st_inquiry(store_pending_t *ch);
+rx_err_t st_inquiry_reply(store_pending_t *ch);
+/* STATUS: every inquiry of ch->r with its answer, into ch->inq (what
+ * protobuf-c allocated kept for st_free_inquiries).  UNAVAILABLE if one
+ * cannot be read. */
+rx_err_t st_load_inquiries(store_pending_t *ch);
+void st_free_inquiries(store_pending_t *ch);
+/* DISPENSE, AMEND: the inquiry the record cites (c->inquiry, 0: none) has
+ * agreed changes, else NOT_AGREED; and whether one of them covers line l
+ * of prescribed item item (1..n): the product it agreed to, or not to
+ * dispense it. */
+rx_err_t st_inquiry_cited(store_pending_t *ch);
+int st_agreed(store_pending_t *ch, uint32_t item, const store_line_t *l);
+/* Queue a notice of kind (STORE_NOTICE_INQUIRY, _INQUIRY_REPLY) about
+ * inquiry number for institution to (notices.c); none if it is not
+ * registered or is revoked.  A refusal only for a storage error. */
+rx_err_t st_notify_inquiry(store_pending_t *ch, int kind, const char *to, uint32_t number);
+/* The claim is held by the caller with its token (rx.c): else
+ * PERMISSION_DENIED. */
+rx_err_t st_check_claim(const store_change_t *c, const Rxstore__RxRecord *r, store_outcome_t *out);
 
 /* Keep row, a part that leaves items owing, among the records of the use
  * (before its current one); an LMDB code, MDB_MAP_FULL if the use has no

@@ -1107,7 +1107,8 @@ START_TEST(op_names_and_reads)
 	static const char *const names[] = {"SUBMIT", "CLAIM",  "RELEASE",  "DISPENSE",
 					    "CANCEL", "STATUS", "LIST",     "LOG",
 					    "NOMINATE", "WATCH", "ACK",      "AMEND",
-					    "WITHDRAW", "PATIENT_LIST", "PATIENT_STATUS"};
+					    "WITHDRAW", "PATIENT_LIST", "PATIENT_STATUS", "INQUIRE",
+					    "INQUIRY_REPLY"};
 	ck_assert_int_eq(RX_OP_LAST, (int)(sizeof names / sizeof names[0]));
 	for (int op = 1; op <= RX_OP_LAST; op++) {
 		ck_assert_str_eq(rx_op_name(op), names[op - 1]);

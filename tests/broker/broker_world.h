@@ -67,5 +67,6 @@ TCase *broker_requests_tcase(void);
 TCase *broker_durability_tcase(void);
 TCase *broker_access_tcase(void);
 TCase *broker_host_tcase(void);
+TCase *broker_inquiry_tcase(void);
 
 #endif

@@ -12,5 +12,6 @@ int main(void)
 	suite_add_tcase(s, broker_durability_tcase());
 	suite_add_tcase(s, broker_access_tcase());
 	suite_add_tcase(s, broker_host_tcase());
+	suite_add_tcase(s, broker_inquiry_tcase());
 	return tu_run(s);
 }

@@ -139,11 +139,18 @@ static void b_nominate_bad_code(hx_t *x, frames_t *f)
 	send_call(x, f, &x->ph, &c);
 }
 
-static void b_watch_as_prescriber(hx_t *x, frames_t *f)
+/* An answer to an inquiry is the prescriber's (5.14): a pharmacy's key
+ * is refused by its role.  (WATCH is a clinic's too since 5.14.) */
+static void b_reply_as_pharmacy(hx_t *x, frames_t *f)
 {
 	Rx__Call c;
-	call_init(x, &c, RX_OP_WATCH);
-	send_call(x, f, &x->doc, &c);
+	Rx__InquiryReply a = RX__INQUIRY_REPLY__INIT;
+	a.inquiry = 1;
+	a.answer = RX__ANSWER__ANSWER_KEEP;
+	call_init(x, &c, RX_OP_INQUIRY_REPLY);
+	c.prescription_id = x->id;
+	c.inquiry_reply = &a;
+	send_call(x, f, &x->ph, &c);
 }
 
 static void b_list_id_without_code(hx_t *x, frames_t *f)
@@ -293,7 +300,7 @@ const row_t hostile_rows_ids[] = {
 	ROW("notices", ack_none, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("notices", ack_257, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("notices", nominate_bad_code, AS_PH, RX_INVALID, RID_ECHO),
-	ROW("notices", watch_as_prescriber, AS_DOC, RX_PERMISSION_DENIED, RID_ECHO),
+	ROW("notices", reply_as_pharmacy, AS_PH, RX_PERMISSION_DENIED, RID_ECHO),
 	ROW("identifier", list_id_without_code, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", list_bad_patient, AS_PH, RX_INVALID, RID_ECHO),
 	ROW("identifier", record_other_id, AS_PH, RX_INVALID, RID_ECHO),
