@@ -154,10 +154,7 @@ static int push_notice(void *sock, const dispatch_t *d, const store_notice_t *n,
 	if (sent)
 		log_line("op=NOTICE seq=%llu to=%s rx=%s kind=%s", (unsigned long long)n->seq, n->pharmacy,
 			 n->id,
-			 n->kind == STORE_NOTICE_NEW		? "new"
-			 : n->kind == STORE_NOTICE_CANCEL	? "cancel"
-			 : n->kind == STORE_NOTICE_INQUIRY ? "inquiry"
-							   : "inquiry_reply");
+			 rx_notice_kind_name(n->kind));
 	return sent;
 }
 

@@ -346,6 +346,8 @@ rx_err_t reply_notice(const rx_keypair_t *key, const store_notice_t *n, store_bu
 	m.cancel_pending = n->cancel_pending;
 	m.cancel_reason = (Rx__CancelReason)n->cancel_reason;
 	m.inquiry = n->inquiry;
+	m.use = n->use;
+	m.part = n->part;
 	m.broker_key.data = (uint8_t *)key->pk;
 	m.broker_key.len = RX_KEY_LEN;
 	size_t len = rx__notice__get_packed_size(&m);

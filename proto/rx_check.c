@@ -31,6 +31,13 @@ const char *rx_state_name(int state)
 	return state > 0 && state <= RX_STATE_LAST ? n[state] : "?";
 }
 
+const char *rx_notice_kind_name(int kind)
+{
+	static const char *const n[] = {"?", "new", "cancel", "inquiry", "inquiry_reply", "dispensed",
+					"amended", "withdrawn", "expired"};
+	return kind > 0 && (size_t)kind < sizeof n / sizeof n[0] ? n[kind] : "?";
+}
+
 const char *rx_role_name(int role)
 {
 	return role == RX_ROLE_PRESCRIBER ? "prescriber" : role == RX_ROLE_PHARMACY ? "pharmacy" : "?";

@@ -75,6 +75,9 @@ typedef enum {
  * theirs in rx_ops.h, with everything else known about them. */
 const char *rx_state_name(int state);
 const char *rx_role_name(int role);
+/* A notice's kind as clients print it ("new", "cancel", "inquiry",
+ * "inquiry_reply", "dispensed", "amended", "withdrawn", "expired"). */
+const char *rx_notice_kind_name(int kind);
 /* Parse "prescriber" / "pharmacy"; 0 if neither. */
 int rx_role_parse(const char *s);
 

@@ -301,6 +301,7 @@ rx_err_t st_amend(store_pending_t *ch)
 	if (err == RX_OK) {
 		out->use = use;
 		ch->dirty = 1; /* its updated_at, and the reply's state */
+		err = st_notify_clinic(ch, STORE_NOTICE_AMENDED, use, 0);
 	}
 	if (p)
 		rx__prescription__free_unpacked(p, NULL);
@@ -365,5 +366,5 @@ rx_err_t st_withdraw(store_pending_t *ch)
 	set_bytes(&r->claim_token, ch->token, RX_TOKEN_LEN);
 	out->use = use;
 	ch->dirty = 1;
-	return RX_OK;
+	return st_notify_clinic(ch, STORE_NOTICE_WITHDRAWN, use, 0);
 }

@@ -46,10 +46,17 @@ static size_t notice_key(uint8_t *key, const char *pharmacy, uint64_t seq)
 	return n + 9;
 }
 
-/* Queue a notice of kind about prescription id for pharmacy, in txn, and
- * note it in out for the broker to push once the change is committed. */
+/* What a notice says besides its prescription: the inquiry's number, or
+ * the use (and part) a dispense notice is about. */
+typedef struct {
+	uint32_t inquiry, use, part;
+} about_t;
+
+/* Queue a notice of kind about prescription id for institution pharmacy,
+ * in txn, and note it in out (if not NULL) for the broker to push once the
+ * change is committed. */
 static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, const char *id,
-		      const Rxstore__RxRecord *r, int64_t now, uint32_t inquiry, store_outcome_t *out)
+		      const Rxstore__RxRecord *r, int64_t now, about_t about, store_outcome_t *out)
 {
 	uint8_t key[RX_INSTITUTION_MAX + 9];
 	uint64_t seq = 0;
@@ -74,11 +81,13 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 	row.state = (uint32_t)effective_state(r, now);
 	row.cancel_pending = r->cancel_pending;
 	row.cancel_reason = r->cancel_reason;
-	row.inquiry = inquiry;
+	row.inquiry = about.inquiry;
+	row.use = about.use;
+	row.part = about.part;
 	MDB_val k = val(key, notice_key(key, pharmacy, seq));
 	if ((rc = st_put_sealed(s, txn, s->notices, "notices", &k, &row.base, MDB_NOOVERWRITE)) != 0)
 		return rc;
-	if (out->nnotices < sizeof out->notices / sizeof out->notices[0]) {
+	if (out && out->nnotices < sizeof out->notices / sizeof out->notices[0]) {
 		store_notice_t *n = &out->notices[out->nnotices++];
 		memset(n, 0, sizeof *n);
 		n->seq = seq;
@@ -91,7 +100,9 @@ static int add_notice(MDB_txn *txn, store_t *s, int kind, const char *pharmacy, 
 		n->state = (int)row.state;
 		n->cancel_pending = r->cancel_pending;
 		n->cancel_reason = (int)r->cancel_reason;
-		n->inquiry = inquiry;
+		n->inquiry = about.inquiry;
+		n->use = about.use;
+		n->part = about.part;
 	}
 	return 0;
 }
@@ -115,7 +126,7 @@ rx_err_t st_notify_submit(store_pending_t *ch)
 		RETURN_REFUSAL(err, "storage error reading the patient's nomination");
 	if (!pharmacy_open(ch->txn, ch->s, ch->notified))
 		return RX_OK;
-	int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_NEW, ch->notified, ch->id, r, ch->c->now, 0, out);
+	int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_NEW, ch->notified, ch->id, r, ch->c->now, (about_t){0, 0, 0}, out);
 	if (rc != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	r->notified_pharmacy = ch->notified;
@@ -138,11 +149,40 @@ rx_err_t st_notify_cancel(store_pending_t *ch)
 	for (int i = 0; i < 2; i++) {
 		if (!pharmacy_open(ch->txn, ch->s, to[i]))
 			continue;
-		int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_CANCEL, to[i], ch->id, r, ch->c->now, 0, out);
+		int rc = add_notice(ch->txn, ch->s, STORE_NOTICE_CANCEL, to[i], ch->id, r, ch->c->now, (about_t){0, 0, 0}, out);
 		if (rc != 0)
 			RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	}
 	return RX_OK;
+}
+
+/* May institution code receive notices (registered, not revoked)? */
+static int institution_open(MDB_txn *txn, store_t *s, const char *code)
+{
+	store_institution_t inst;
+	return code && code[0] && st_get_institution(txn, s, code, &inst) == RX_OK && !inst.revoked;
+}
+
+/* See store_int.h. */
+rx_err_t st_notify_clinic(store_pending_t *ch, int kind, uint32_t use, uint32_t part)
+{
+	store_outcome_t *out = ch->out;
+	if (!institution_open(ch->txn, ch->s, ch->r->institution_code))
+		return RX_OK;
+	int rc = add_notice(ch->txn, ch->s, kind, ch->r->institution_code, ch->id, ch->r, ch->c->now,
+			    (about_t){0, use, part}, out);
+	if (rc != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
+	return RX_OK;
+}
+
+/* See store_int.h. */
+int st_notify_expired(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r, int64_t now)
+{
+	if (!institution_open(txn, s, r->institution_code))
+		return 0;
+	return add_notice(txn, s, STORE_NOTICE_EXPIRED, r->institution_code, id, r, now, (about_t){0, 0, 0},
+			  NULL);
 }
 
 /* See store_int.h. */
@@ -152,7 +192,7 @@ rx_err_t st_notify_inquiry(store_pending_t *ch, int kind, const char *to, uint32
 	store_institution_t inst;
 	if (to == NULL || to[0] == '\0' || st_get_institution(ch->txn, ch->s, to, &inst) != RX_OK || inst.revoked)
 		return RX_OK; /* nobody to tell */
-	int rc = add_notice(ch->txn, ch->s, kind, to, ch->id, ch->r, ch->c->now, number, out);
+	int rc = add_notice(ch->txn, ch->s, kind, to, ch->id, ch->r, ch->c->now, (about_t){number, 0, 0}, out);
 	if (rc != 0)
 		RETURN_REFUSAL(from_mdb(rc), "storage error queueing the notice");
 	return RX_OK;
@@ -225,6 +265,8 @@ static int notice_from(store_t *s, const MDB_val *k, const MDB_val *v, store_not
 	n->cancel_pending = row->cancel_pending;
 	n->cancel_reason = (int)row->cancel_reason;
 	n->inquiry = row->inquiry;
+	n->use = row->use;
+	n->part = row->part;
 	rxstore__notice_row__free_unpacked(row, NULL);
 	return 1;
 }

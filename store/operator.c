@@ -249,6 +249,9 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count)
 			rc = st_put_rx(txn, s, id, &w, (int)r->state);
 			if (rc == 0)
 				rc = st_audit_operator(txn, s, now, "EXPIRE", id, r->patient_id, NULL);
+			/* unclaimed: the clinic may want to know the patient never came */
+			if (rc == 0 && r->state == RX_STATE_ISSUED)
+				rc = st_notify_expired(txn, s, id, &w, now);
 			(*count)++;
 		}
 		if (r)

@@ -812,11 +812,13 @@ rx_err_t st_release(store_pending_t *ch)
 	return err == RX_OK ? do_release(ch->c, ch->r, ch->out) : err;
 }
 
-/* See store_int.h. */
+/* See store_int.h.  The issuing clinic is told (5.9). */
 rx_err_t st_dispense(store_pending_t *ch)
 {
 	rx_err_t err = st_load_rx(ch);
-	return err == RX_OK ? do_dispense(ch) : err;
+	if (err == RX_OK && (err = do_dispense(ch)) == RX_OK)
+		err = st_notify_clinic(ch, STORE_NOTICE_DISPENSED, ch->out->use, ch->c->part);
+	return err;
 }
 
 /* See store_int.h.  CANCEL: past the reserve only a claimed prescription

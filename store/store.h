@@ -206,6 +206,10 @@ typedef struct {
 #define STORE_NOTICE_CANCEL 2
 #define STORE_NOTICE_INQUIRY 3       /* to the issuing clinic (5.14) */
 #define STORE_NOTICE_INQUIRY_REPLY 4 /* to the asking pharmacy */
+#define STORE_NOTICE_DISPENSED 5     /* to the issuing clinic: a use (or a part of it) dispensed */
+#define STORE_NOTICE_AMENDED 6       /* ... its record amended */
+#define STORE_NOTICE_WITHDRAWN 7     /* ... its dispense withdrawn */
+#define STORE_NOTICE_EXPIRED 8       /* ... the prescription expired unclaimed */
 
 /* A notice for a pharmacy: kept until it ACKs the seq. */
 typedef struct {
@@ -220,6 +224,7 @@ typedef struct {
 	int cancel_pending;
 	int cancel_reason;          /* rx.CancelReason, for a cancel */
 	uint32_t inquiry;           /* STORE_NOTICE_INQUIRY, _INQUIRY_REPLY: its number */
+	uint32_t use, part;         /* _DISPENSED, _AMENDED, _WITHDRAWN: the use and part */
 } store_notice_t;
 /* STATUS: one dispense record, as stored (see store_outcome_t): of each use
  * its records in order, the last current, the others superseded (amended

@@ -449,6 +449,15 @@ int st_agreed(store_pending_t *ch, uint32_t item, const store_line_t *l);
  * inquiry number for institution to (notices.c); none if it is not
  * registered or is revoked.  A refusal only for a storage error. */
 rx_err_t st_notify_inquiry(store_pending_t *ch, int kind, const char *to, uint32_t number);
+/* Tell the issuing clinic of a dispense, an amend or a withdrawal (kind
+ * STORE_NOTICE_DISPENSED, _AMENDED, _WITHDRAWN) of use (and part) of
+ * ch->r (notices.c); nothing if the clinic is not registered or is
+ * revoked.  A refusal only for a storage error. */
+rx_err_t st_notify_clinic(store_pending_t *ch, int kind, uint32_t use, uint32_t part);
+/* The sweep: tell the issuing clinic its prescription id (r, as it was)
+ * expired unclaimed; the notice waits for the clinic's next WATCH.  An
+ * LMDB code. */
+int st_notify_expired(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r, int64_t now);
 /* The claim is held by the caller with its token (rx.c): else
  * PERMISSION_DENIED. */
 rx_err_t st_check_claim(const store_change_t *c, const Rxstore__RxRecord *r, store_outcome_t *out);
