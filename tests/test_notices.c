@@ -357,6 +357,68 @@ START_TEST(refusals)
 }
 END_TEST
 
+/* The prescriber is told (5.9): its clinic, watching, is pushed each
+ * dispense of its prescription (with the use) and a withdrawal, each kept
+ * until ACKed (the sweep's expiry notice: the store's tests). */
+START_TEST(clinic_is_told_what_became_of_it)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1];
+	rxc_result_t r;
+	world_up(&w);
+	rxc_t *clinic = harness_client(&w.h, NULL, &w.doc, 0);
+	rxc_t *cph = harness_client(&w.h, NULL, &w.ph, 0);
+	ck_assert_uint_eq(watch(clinic), 0);
+	submit(&w, id);
+
+	Rx__Signed a;
+	harness_assertion(&w.h, &w.card, &w.ph, RX__PURPOSE__PURPOSE_DISPENSE, &a);
+	rxc_proof_t proof = {.card = &a};
+	ck_assert_int_eq(rxc_claim(cph, NULL, id, &proof, &r), RX_OK);
+	uint8_t token[RX_TOKEN_LEN];
+	memcpy(token, r.receipt->claim_token.data, RX_TOKEN_LEN);
+	rxc_result_free(&r);
+	rxc_signed_free(&a);
+	harness_rec_t rec;
+	harness_dispense_record(&w.ph, id, 0, &rec);
+	ck_assert_int_eq(rxc_dispense(cph, NULL, id, token, &rec.d, &r), RX_OK);
+	rxc_result_free(&r);
+	Rx__Notice *n = next(clinic);
+	ck_assert_int_eq(n->kind, RX__NOTICE_KIND__NOTICE_DISPENSED);
+	ck_assert_str_eq(n->prescription_id, id);
+	ck_assert_str_eq(n->pharmacy_code, CLINIC); /* the recipient */
+	ck_assert_uint_eq(n->use, 1);
+	ck_assert_int_eq(n->state, RX__STATE__DISPENSED);
+	ack(clinic, n->seq, 1);
+	rx__notice__free_unpacked(n, NULL);
+
+	/* The pharmacy takes it back the same day: the clinic hears. */
+	ck_assert_int_eq(rxc_status(cph, id, NULL, &r), RX_OK);
+	Rx__DispenseRecord wd = RX__DISPENSE_RECORD__INIT;
+	uint8_t h[RX_HASH_LEN];
+	rx_hash(r.reply->dispenses[0]->record->body.data, r.reply->dispenses[0]->record->body.len, h);
+	rxc_result_free(&r);
+	wd.version = RX_DOC_VERSION;
+	wd.prescription_id = id;
+	wd.pharmacy_key.data = w.ph.pk;
+	wd.pharmacy_key.len = RX_KEY_LEN;
+	wd.replaces.data = h;
+	wd.replaces.len = RX_HASH_LEN;
+	wd.withdraw_reason = RX__WITHDRAW_REASON__NOT_COLLECTED;
+	ck_assert_int_eq(rxc_withdraw(cph, NULL, id, &wd, &r), RX_OK);
+	rxc_result_free(&r);
+	n = next(clinic);
+	ck_assert_int_eq(n->kind, RX__NOTICE_KIND__NOTICE_WITHDRAWN);
+	ck_assert_uint_eq(n->use, 1);
+	ack(clinic, n->seq, 1);
+	rx__notice__free_unpacked(n, NULL);
+
+	rxc_destroy(&cph);
+	rxc_destroy(&clinic);
+	world_down(&w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("notices");
@@ -366,6 +428,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, refused_submit_sends_no_notice);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, watchers_capped_per_pharmacy);
+	tcase_add_test(tc, clinic_is_told_what_became_of_it);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;

@@ -139,6 +139,20 @@ START_TEST(sweep_uses_the_index)
 	ck_assert_int_eq(status_of(&w, w.doc, d, u2 + DAY).state, RX_STATE_CANCELLED);
 	ck_assert_int_eq(has_action(&w, d, "EXPIRE"), 0);
 	expect_counts(&w, u2 + DAY, 0, 0, 1, 1, 2);
+	/* The issuing clinic is told of the two that expired unclaimed (and
+	 * of b's dispense), and of nothing else (5.9). */
+	store_notice_t *ns = NULL;
+	size_t nn = 0, expired = 0, dispensed = 0;
+	ck_assert_int_eq(store_notices(w.s, INST, 0, 100, &ns, &nn), RX_OK);
+	for (size_t i = 0; i < nn; i++) {
+		expired += ns[i].kind == STORE_NOTICE_EXPIRED &&
+			   (strcmp(ns[i].id, a) == 0 || strcmp(ns[i].id, c) == 0);
+		dispensed += ns[i].kind == STORE_NOTICE_DISPENSED && strcmp(ns[i].id, b) == 0 && ns[i].use == 1;
+	}
+	free(ns);
+	ck_assert_uint_eq(expired, 2);
+	ck_assert_uint_eq(dispensed, 1);
+	ck_assert_uint_eq(nn, 3);
 	world_close(&w);
 }
 END_TEST
