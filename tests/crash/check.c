@@ -67,7 +67,14 @@ static int ok_expected(int op, int status)
 		/* second dispenses, parts sent again under a new request id and
 		 * made-up tokens are refused on purpose */
 		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_PERMISSION_DENIED ||
-		       status == RX_CANCELLED;
+		       status == RX_CANCELLED || status == RX_INQUIRY_PENDING;
+	case RX_OP_INQUIRE:
+		/* a second open one on purpose; the prescriber's cancel pending */
+		return status == RX_OK || status == RX_INQUIRY_PENDING || status == RX_CANCELLED;
+	case RX_OP_INQUIRY_REPLY:
+		/* sent again under a new request id after an unknown outcome, or
+		 * the inquiry closed by the prescriber's own cancel */
+		return status == RX_OK || status == RX_INVALID;
 	case RX_OP_CANCEL:
 		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_CANCELLED;
 	case RX_OP_AMEND:
@@ -132,7 +139,8 @@ out:
  * count of accepted changes follow. */
 static int is_change(int op)
 {
-	return (op >= RX_OP_SUBMIT && op <= RX_OP_CANCEL) || op == RX_OP_AMEND || op == RX_OP_WITHDRAW;
+	return (op >= RX_OP_SUBMIT && op <= RX_OP_CANCEL) || op == RX_OP_AMEND || op == RX_OP_WITHDRAW ||
+	       op == RX_OP_INQUIRE || op == RX_OP_INQUIRY_REPLY;
 }
 
 /* 1 if the OK receipt rc of SUBMIT, DISPENSE, AMEND or WITHDRAW r names the
@@ -180,6 +188,13 @@ typedef struct {
 	uint8_t body_hash[RX_HASH_LEN];
 	int n_items;                      /* prescribed items, as STATUS's prescription says */
 	uint32_t quantity[CHECK_ITEMS];   /* the units of each (the first CHECK_ITEMS) */
+	/* Its inquiries as the store keeps them (5.14), by number: the hash of
+	 * the pharmacy's signed call and of the prescriber's answer. */
+	struct {
+		uint8_t stored, replied, by_phone, outcome, answer; /* outcome: a telephone one's */
+		uint8_t call[RX_HASH_LEN], reply[RX_HASH_LEN];
+	} inq[RX_MAX_INQUIRIES + 1];
+	int inq_top; /* the highest number stored */
 } rxrec_t;
 
 typedef struct {
@@ -260,6 +275,7 @@ typedef struct {
 	 * (0 the whole use) as its body and its row say, whether a line is
 	 * PARTIAL (it leaves items owed), and its lines. */
 	uint8_t part, row_part, owing, nlines;
+	uint8_t inquiry; /* the inquiry it cites (5.14), 0 none */
 	struct {
 		uint32_t item, outcome, quantity;
 	} line[CHECK_ITEMS];
@@ -447,6 +463,7 @@ static const char *open_record(reader_t *rd, const MDB_val *k, const MDB_val *v,
 		if (rec->replaces.len)
 			memcpy(d->replaces, rec->replaces.data, RX_HASH_LEN);
 		d->part = (uint8_t)rec->part;
+		d->inquiry = (uint8_t)(rec->inquiry > 255 ? 255 : rec->inquiry);
 		d->row_part = (uint8_t)row->part;
 		d->nlines = (uint8_t)rec->n_lines;
 		for (size_t i = 0; i < rec->n_lines; i++) {
@@ -523,6 +540,54 @@ static int dispense_row(reader_t *rd, const MDB_val *k, const MDB_val *v)
 	return 0;
 }
 
+/* An inquiry row (proto/README 5.14): in "rx" beside its prescription, key
+ * the record's + INQUIRY_TAG + its number, sealed as "inquiries"; its
+ * hashes into the prescription's record.  -1 if memory runs out. */
+#define INQUIRY_TAG 0x80
+static int inquiry_row(reader_t *rd, const MDB_val *k, const MDB_val *v, const char *id)
+{
+	uint8_t *plain = NULL;
+	size_t plen = 0;
+	unsigned n = ((const uint8_t *)k->mv_data)[k->mv_size - 1];
+	rxrec_t *r = rx_get(rd->rxs, id);
+	if (r == NULL)
+		return -1;
+	Rxstore__InquiryRow *row = NULL;
+	Rx__Call *q = NULL, *a = NULL;
+	if (seal_open(rd->dk, "inquiries", k->mv_data, k->mv_size, v->mv_data, v->mv_size, &plain, &plen) != 0 ||
+	    (row = rxstore__inquiry_row__unpack(NULL, plen, plain)) == NULL || n < 1 || n > RX_MAX_INQUIRIES ||
+	    row->number != n || (q = rx__call__unpack(NULL, row->call.len, row->call.data)) == NULL ||
+	    q->inquiry == NULL || (int)q->op != RX_OP_INQUIRE ||
+	    (row->reply.len && ((a = rx__call__unpack(NULL, row->reply.len, row->reply.data)) == NULL ||
+				a->inquiry_reply == NULL || a->inquiry_reply->inquiry != n))) {
+		violation(rd->rep, V_INQUIRY, id, "%s: inquiry row %u does not open, decode or name its number", id,
+			  n);
+	} else {
+		rd->rep->inquiries_stored++;
+		r->inq[n].stored = 1;
+		r->inq[n].by_phone = q->inquiry->by_phone;
+		r->inq[n].outcome = (uint8_t)q->inquiry->outcome;
+		rx_hash(row->call.data, row->call.len, r->inq[n].call);
+		rd->rep->inquiries_phoned += q->inquiry->by_phone;
+		if (a) {
+			r->inq[n].replied = 1;
+			r->inq[n].answer = (uint8_t)a->inquiry_reply->answer;
+			rx_hash(row->reply.data, row->reply.len, r->inq[n].reply);
+			rd->rep->answers_stored++;
+		}
+		if ((int)n > r->inq_top)
+			r->inq_top = (int)n;
+	}
+	if (a)
+		rx__call__free_unpacked(a, NULL);
+	if (q)
+		rx__call__free_unpacked(q, NULL);
+	if (row)
+		rxstore__inquiry_row__free_unpacked(row, NULL);
+	free(plain);
+	return 0;
+}
+
 /* Read "rx" and "dispenses" keys and the audit log in one read transaction
  * of the live environment (LMDB readers never block its writer). */
 static int read_store(const crash_world_t *w, rxset_t *rxs, drecs_t *ds, entries_t *es, check_report_t *rep)
@@ -564,6 +629,11 @@ static int read_store(const crash_world_t *w, rxset_t *rxs, drecs_t *ds, entries
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		char id[RX_ID_LEN + 1] = "";
 		size_t p = row_id(&k, pk, id);
+		if (p && k.mv_size == p + 2 && ((const uint8_t *)k.mv_data)[p] == INQUIRY_TAG) {
+			if (inquiry_row(&rd, &k, &v, id) != 0)
+				goto out;
+			continue;
+		}
 		if (p && (k.mv_size == p + 1 || k.mv_size == p + 2)) {
 			if (dispense_row(&rd, &k, &v) != 0)
 				goto out;
@@ -804,6 +874,45 @@ static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, const d
 		if (p)
 			rx__prescription__free_unpacked(p, NULL);
 		status_list(rp, rc2, ds, r, rep);
+		/* its inquiries, as the store keeps them (5.14), bound to the
+		 * receipt by inquiries_hash, each call signed by a pharmacy's
+		 * key, each answer by the issuer's (what rxclient verifies) */
+		uint8_t ih[RX_HASH_LEN];
+		rx_inquiries_hash(rp->inquiries, rp->n_inquiries, ih);
+		int same = (int)rp->n_inquiries == r->inq_top &&
+			   (rp->n_inquiries == 0 ? rc2->inquiries_hash.len == 0
+						 : rc2->inquiries_hash.len == RX_HASH_LEN &&
+							   memcmp(ih, rc2->inquiries_hash.data, RX_HASH_LEN) == 0);
+		for (size_t i = 0; same && i < rp->n_inquiries; i++) {
+			const Rx__InquiryInfo *q = rp->inquiries[i];
+			uint8_t h[RX_HASH_LEN], g[RX_HASH_LEN];
+			int n = (int)i + 1;
+			int asker = actor_of(w, &q->pharmacy_key);
+			if (q->number != (uint32_t)n || q->call == NULL || asker < 0 ||
+			    w->client[asker].kind != CRASH_PHARMACY || q->call->signature.len != RX_SIG_LEN ||
+			    rx_verify(RX_SIGN_CALL, q->pharmacy_key.data, q->call->body.data, q->call->body.len,
+				      q->call->signature.data) != RX_OK ||
+			    (q->reply && q->reply->body.len &&
+			     (actor_of(w, &q->prescriber_key) != r->issuer || q->reply->signature.len != RX_SIG_LEN ||
+			      rx_verify(RX_SIGN_CALL, q->prescriber_key.data, q->reply->body.data, q->reply->body.len,
+					q->reply->signature.data) != RX_OK))) {
+				same = 0;
+				break;
+			}
+			rx_hash(q->call->body.data, q->call->body.len, h);
+			int answered = q->reply && q->reply->body.len;
+			if (answered)
+				rx_hash(q->reply->body.data, q->reply->body.len, g);
+			same = memcmp(h, r->inq[n].call, RX_HASH_LEN) == 0 && answered == r->inq[n].replied &&
+			       (!answered || memcmp(g, r->inq[n].reply, RX_HASH_LEN) == 0);
+		}
+		if (!same)
+			violation(rep, V_INQUIRY, r->id,
+				  "%s: its STATUS lists %zu inquiries that are not the %d the store keeps, signed "
+				  "by their pharmacy and prescriber under its receipt's inquiries_hash",
+				  r->id, rp->n_inquiries, r->inq_top);
+		else
+			rep->status_inquiries += r->inq_top > 0;
 	} else {
 		violation(rep, V_SUBMIT_LOST, r->id, "%s: its issuer's STATUS was answered %s", r->id,
 			  rp ? rx_err_name((rx_err_t)rp->status) : "with bytes that do not decode");
@@ -1267,6 +1376,9 @@ static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_rep
 	int made[RX_MAX_USES + 1] = {0};      /* DISPENSE records of each use replayed so far */
 	const drec_t *recs[RX_MAX_USES + 1][CHAIN_MAX];
 	int nrecs[RX_MAX_USES + 1] = {0};
+	/* inquiries (5.14): asked so far, the open one, answered (ACCEPT...) */
+	int asked = 0, open = 0, answered[RX_MAX_INQUIRIES + 1] = {0};
+	char ibad[160];
 	for (unsigned u = 1; u <= RX_MAX_USES; u++)
 		nrecs[u] = use_dispenses(ds, r, u, recs[u]);
 	for (size_t e = r->entry_head; e; e = es->v[e - 1].next) {
@@ -1318,6 +1430,22 @@ static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_rep
 			const drec_t *d = made[u] < nrecs[u] ? recs[u][made[u]] : NULL;
 			made[u]++;
 			r->accepted[u][K_DISPENSE]++;
+			if (open && !bad) {
+				snprintf(ibad, sizeof ibad, "accepted while inquiry %d waited for its answer", open);
+				bad = ibad;
+			}
+			if (d && d->inquiry) {
+				int i = d->inquiry;
+				rep->dispenses_citing++;
+				int agreed = i <= asked && i <= RX_MAX_INQUIRIES &&
+					     ((r->inq[i].by_phone && r->inq[i].outcome == RX__ANSWER__ANSWER_ACCEPT) ||
+					      answered[i] == RX__ANSWER__ANSWER_ACCEPT);
+				if (!agreed && !bad) {
+					snprintf(ibad, sizeof ibad,
+						 "accepted a record citing inquiry %d before (or without) its ACCEPT", i);
+					bad = ibad;
+				}
+			}
 			if (d && open_part(d)) {
 				/* part of the use handed over, the claim kept */
 				state = RX_STATE_PARTIAL;
@@ -1363,7 +1491,50 @@ static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_rep
 			state = RX_STATE_CLAIMED;
 			claimer = en->actor;
 			break;
+		case RX_OP_INQUIRE:
+			if ((state != RX_STATE_CLAIMED && state != RX_STATE_PARTIAL) || claimer != en->actor || pending)
+				bad = "accepted from a pharmacy that did not hold a claim it could ask about";
+			if (++asked > RX_MAX_INQUIRIES || !r->inq[asked].stored) {
+				snprintf(ibad, sizeof ibad, "accepted, but the store keeps no inquiry %d", asked);
+				violation(rep, V_INQUIRY, r->id, "%s: audit entry %llu: INQUIRE %s", r->id,
+					  (unsigned long long)en->seq, ibad);
+				break;
+			}
+			if (r->inq[asked].by_phone)
+				break;
+			if (open)
+				bad = "opened a second inquiry while one was open";
+			open = asked;
+			break;
+		case RX_OP_INQUIRY_REPLY:
+			if (en->actor != issuer)
+				bad = "answered by another than its prescriber";
+			if (!open) {
+				violation(rep, V_INQUIRY, r->id,
+					  "%s: audit entry %llu: INQUIRY_REPLY accepted with no inquiry open (answered "
+					  "twice?)",
+					  r->id, (unsigned long long)en->seq);
+				break;
+			}
+			if (!r->inq[open].replied) {
+				violation(rep, V_INQUIRY, r->id,
+					  "%s: audit entry %llu: INQUIRY_REPLY of inquiry %d accepted, but the store "
+					  "keeps no answer to it",
+					  r->id, (unsigned long long)en->seq, open);
+			} else {
+				answered[open] = r->inq[open].answer;
+				if (r->inq[open].answer == RX__ANSWER__ANSWER_CANCEL) {
+					/* as the issuer's CANCEL */
+					if (state == RX_STATE_ISSUED)
+						state = RX_STATE_CANCELLED;
+					else if (state == RX_STATE_CLAIMED || state == RX_STATE_PARTIAL)
+						pending = 1;
+				}
+			}
+			open = 0;
+			break;
 		case RX_OP_CANCEL:
+			open = 0; /* the inquiry is moot */
 			if (en->actor != issuer)
 				bad = "cancelled by another than its prescriber";
 			if (state == RX_STATE_ISSUED)
@@ -1380,6 +1551,15 @@ static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_rep
 			violation(rep, V_STATE, r->id, "%s: audit entry %llu: %s %s", r->id,
 				  (unsigned long long)en->seq, rx_op_name(en->op), bad);
 	}
+	if (r->inq_top != asked)
+		violation(rep, V_INQUIRY, r->id, "%s: the store keeps inquiries up to %d, the audit log accepted %d",
+			  r->id, r->inq_top, asked);
+	for (int i = 1; i <= r->inq_top; i++)
+		if (!r->inq[i].stored)
+			violation(rep, V_INQUIRY, r->id, "%s: inquiries 1..%d kept, but not %d", r->id, r->inq_top, i);
+		else if (r->inq[i].replied && !answered[i])
+			violation(rep, V_INQUIRY, r->id,
+				  "%s: inquiry %d keeps an answer no accepted INQUIRY_REPLY gave", r->id, i);
 	if (state != r->state || left != r->uses_left || pending != r->cancel_pending)
 		violation(rep, V_STATE, r->id,
 			  "%s: the broker says %s, uses left %d%s; its accepted changes say %s, %d%s", r->id,
@@ -1708,6 +1888,75 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 		else if (q->op == RX_OP_DISPENSE && at > 0)
 			rep->redispenses_acked++; /* after a withdrawal, as the chain says */
 	}
+
+	/* 5a. Inquiries (5.14): every acknowledged INQUIRE is kept as its
+	 * inquiry, every acknowledged INQUIRY_REPLY as its answer (so an
+	 * inquiry is answered once, as acknowledged); every inquiry and answer
+	 * kept is the signed call of a request its client sent and was told
+	 * was accepted, or whose outcome it could not know. */
+	for (size_t i = 0; i < js.n; i++) {
+		const jreq_t *q = &js.req[i];
+		if (q->op != RX_OP_INQUIRE && q->op != RX_OP_INQUIRY_REPLY)
+			continue;
+		int reply = q->op == RX_OP_INQUIRY_REPLY;
+		rxrec_t *r = strlen(q->rxid) == RX_ID_LEN ? rx_get(&rxs, q->rxid) : NULL;
+		Rx__Request *req = q->frame ? rx__request__unpack(NULL, q->frame_len, q->frame) : NULL;
+		uint8_t h[RX_HASH_LEN];
+		if (r == NULL || req == NULL) {
+			if (req)
+				rx__request__free_unpacked(req, NULL);
+			if (q->outcome == JR_REPLIED && q->status == RX_OK)
+				violation(rep, V_INQUIRY, r ? r->id : NULL, "an acknowledged %s keeps no request bytes",
+					  rx_op_name(q->op));
+			continue;
+		}
+		rx_hash(req->call.data, req->call.len, h);
+		rx__request__free_unpacked(req, NULL);
+		int maybe = q->outcome != JR_REPLIED || q->late_ok || q->sends > 1 || q->status == RX_OK;
+		for (int n = 1; n <= r->inq_top && maybe; n++)
+			if (r->inq[n].stored && memcmp(reply ? r->inq[n].reply : r->inq[n].call, h, RX_HASH_LEN) == 0 &&
+			    (!reply || r->inq[n].replied))
+				r->inq[n].stored |= reply ? 4 : 2; /* traced */
+		if (q->outcome != JR_REPLIED || q->status != RX_OK)
+			continue;
+		decoded_t d;
+		decode_reply(w, q, broker_key, &have_broker_key, &d);
+		if (d.receipt == NULL)
+			continue;
+		uint32_t n = d.receipt->inquiry;
+		rx__receipt__free_unpacked(d.receipt, NULL);
+		if (reply)
+			rep->replies_acked++;
+		else
+			rep->inquiries_acked++;
+		if (n < 1 || n > RX_MAX_INQUIRIES || !r->inq[n].stored)
+			violation(rep, V_INQUIRY, r->id, "%s: %s of inquiry %u acknowledged to %s, but it is not kept",
+				  r->id, rx_op_name(q->op), n, w->client[q->client].name);
+		else if (reply ? !r->inq[n].replied || memcmp(r->inq[n].reply, h, RX_HASH_LEN) != 0
+			       : memcmp(r->inq[n].call, h, RX_HASH_LEN) != 0)
+			violation(rep, V_INQUIRY, r->id,
+				  "%s: %s of inquiry %u acknowledged to %s, but inquiry %u keeps %s", r->id,
+				  rx_op_name(q->op), n, w->client[q->client].name, n,
+				  reply && !r->inq[n].replied ? "no answer" : "another call");
+	}
+	for (size_t i = 0; i < rxs.n; i++) {
+		rxrec_t *r = &rxs.v[i];
+		for (int n = 1; n <= r->inq_top; n++) {
+			if (!r->inq[n].stored)
+				continue;
+			if (!(r->inq[n].stored & 2))
+				violation(rep, V_INQUIRY, r->id,
+					  "%s: inquiry %d is no INQUIRE a pharmacy was told was accepted or could not "
+					  "know",
+					  r->id, n);
+			if (r->inq[n].replied && !(r->inq[n].stored & 4))
+				violation(rep, V_INQUIRY, r->id,
+					  "%s: the answer to inquiry %d is no INQUIRY_REPLY its clinic was told was "
+					  "accepted or could not know",
+					  r->id, n);
+		}
+	}
+	rep->pending_refused = rep->refusals[RX_OP_DISPENSE][RX_INQUIRY_PENDING];
 
 	/* 5b. Every stored record, to the request that sent it; the parts. */
 	if (trace_records(w, &js, &rxs, &ds, rep) != 0)

@@ -43,6 +43,15 @@
  *    at least those acknowledged and at most those plus the requests whose
  *    outcome the client could not know: so no refused request took effect;
  *    every refusal a client was told of is in the audit log;
+ *  - inquiries (proto/README 5.14): each prescription keeps inquiries
+ *    1..k, k the INQUIREs the audit log accepted; each kept inquiry and
+ *    answer is the signed call of a request its client sent (acknowledged
+ *    or of unknown outcome); each acknowledged INQUIRE and INQUIRY_REPLY is
+ *    kept as such (so an inquiry is answered once, as acknowledged); in
+ *    audit order no DISPENSE is accepted while an inquiry is open, no
+ *    second open inquiry, no answer with none open, and a record citing an
+ *    inquiry only after its ACCEPT; STATUS lists the kept inquiries, signed
+ *    and under its receipt's inquiries_hash;
  *  - rxctl audit verify finds the chain whole. */
 #ifndef CHECK_H
 #define CHECK_H
@@ -60,6 +69,7 @@ typedef enum {
 	V_REFUSAL_UNRECORDED, /* a refusal a client was told of is not in the audit log */
 	V_AUDIT,              /* the audit chain does not verify */
 	V_PARTS,              /* a use's parts not 1..k once each, or handing over more than owed */
+	V_INQUIRY,            /* inquiries not 1..k, not sent, lost, answered twice or otherwise (5.14) */
 	V_OTHER,
 	V_KINDS
 } violation_kind_t;
@@ -86,6 +96,11 @@ typedef struct {
 	long uses_completed, uses_closed;       /* completed by a part; of them closing items not dispensed */
 	long uses_owed, uses_cancelled;         /* still owed; owed when the prescriber's cancel ended the claim */
 	long amends_while_owed;                 /* accepted AMENDs of a use while the next was owed */
+	long inquiries_acked, replies_acked;      /* acknowledged INQUIREs, INQUIRY_REPLYs */
+	long inquiries_stored, answers_stored;    /* inquiry rows in the store; of them answered */
+	long inquiries_phoned, dispenses_citing;  /* settled by telephone; records citing an inquiry */
+	long pending_refused;                     /* DISPENSE refused INQUIRY_PENDING */
+	long status_inquiries;                    /* STATUS replies whose inquiries matched the store */
 	long records_traced; /* stored records found to be the document of a client's request */
 	long replies_resent, replies_identical;
 	long audit_entries; /* as rxctl audit verify counted them */

@@ -98,6 +98,23 @@ static int wait_acks(crash_world_t *w, long beyond, int64_t timeout_ms)
 	return ok;
 }
 
+/* Wait until at least one INQUIRY_REPLY was acknowledged (the fault
+ * --tamper plants in an answer needs one), or timeout_ms passed. */
+static int wait_answer(crash_world_t *w, int64_t timeout_ms)
+{
+	int64_t until = crash_ms() + timeout_ms;
+	pthread_mutex_lock(&w->mu);
+	while (w->answers_acked == 0 && !w->abort && crash_ms() < until) {
+		pthread_mutex_unlock(&w->mu);
+		struct timespec nap = {0, 20 * 1000000L};
+		nanosleep(&nap, NULL);
+		pthread_mutex_lock(&w->mu);
+	}
+	int ok = w->answers_acked > 0;
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
 static long acks_now(crash_world_t *w)
 {
 	pthread_mutex_lock(&w->mu);
@@ -323,6 +340,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rx-crash: fewer than %d replies in 30 s: too few to tamper with\n", TAMPER_REPLIES);
 		failed = 2;
 	}
+	if (!failed && tamper && !wait_answer(w, 30000)) {
+		fprintf(stderr, "rx-crash: no INQUIRY_REPLY acknowledged in 30 s: nothing to tamper with\n");
+		failed = 2;
+	}
 	if (failed)
 		__atomic_store_n(&w->abort, 1, __ATOMIC_RELEASE);
 	load_stop(w, threads);
@@ -408,6 +429,12 @@ int main(int argc, char **argv)
 		       rep.parts_sent, rep.parts_acked, rep.parts_open_acked, rep.parts_unknown, rep.parts_unknown_took,
 		       rep.parts_again, rep.part_records, rep.uses_in_parts, rep.uses_completed, rep.uses_closed,
 		       rep.uses_owed, rep.uses_cancelled);
+		printf("crash: inquiries (proto/README 5.14): acknowledged INQUIRE %ld, INQUIRY_REPLY %ld (refused "
+		       "INVALID %ld); kept %ld (by telephone %ld), answered %ld; DISPENSE refused INQUIRY_PENDING %ld, "
+		       "INQUIRE %ld; records citing an inquiry %ld; STATUS inquiry lists matching the store %ld\n",
+		       rep.inquiries_acked, rep.replies_acked, rep.refusals[RX_OP_INQUIRY_REPLY][RX_INVALID],
+		       rep.inquiries_stored, rep.inquiries_phoned, rep.answers_stored, rep.pending_refused,
+		       rep.refusals[RX_OP_INQUIRE][RX_INQUIRY_PENDING], rep.dispenses_citing, rep.status_inquiries);
 		printf("crash: RELEASE refused PARTLY_DISPENSED %ld, AMEND or WITHDRAW %ld; AMENDs accepted while the "
 		       "next use was owed %ld; stored records traced to the request that sent them %ld of %ld\n",
 		       rep.refusals[RX_OP_RELEASE][RX_PARTLY_DISPENSED],

@@ -41,6 +41,19 @@ typedef struct {
 
 #define CRASH_POOL 256 /* the most recent prescriptions, a ring */
 
+/* An inquiry a pharmacy opened (proto/README 5.14), waiting for the issuing
+ * clinic's thread to answer it: the pharmacy's only way to the prescriber. */
+typedef struct {
+	unsigned long gen; /* which question this slot holds now */
+	int state;         /* 0 free, 1 asked, 2 answered */
+	int clinic;        /* the issuing clinic's client index */
+	char id[RX_ID_LEN + 1];
+	uint32_t number; /* the inquiry's number */
+	int answer;      /* answered: Rx__Answer the broker took, 0 none (refused: closed by a cancel) */
+} crash_ask_t;
+
+#define CRASH_ASKS 32
+
 typedef struct {
 	harness_t h;        /* rxd: its pid, data dir, endpoint, server key */
 	char work[256];     /* the run's directory */
@@ -67,6 +80,9 @@ typedef struct {
 	long bad_replies;        /* a reply that does not decode or verify */
 	crash_rx_t pool[CRASH_POOL];
 	long pooled; /* prescriptions added to the pool so far */
+	crash_ask_t ask[CRASH_ASKS];
+	unsigned long asks; /* questions posted so far */
+	long answers_acked; /* INQUIRY_REPLYs acknowledged OK (--tamper waits for one) */
 } crash_world_t;
 
 /* Milliseconds on the monotonic clock. */

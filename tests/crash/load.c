@@ -143,8 +143,11 @@ static void request(client_t *c, Rx__Call *call, const ProtobufCMessage *doc, co
 		free(frame);
 		return;
 	}
+	/* An INQUIRE's or INQUIRY_REPLY's signed call is what the store keeps
+	 * of it (5.14): its bytes too, whatever the reply. */
+	int keep = doc != NULL || op == RX_OP_INQUIRE || op == RX_OP_INQUIRY_REPLY;
 	if (conn_exchange(&c->conn, frame, flen, rid, &reply, &rlen, &sends, late, c) != 0) {
-		if (journal_lost(&c->j, op, rid, rxid, sends, doc ? frame : NULL, flen) != 0)
+		if (journal_lost(&c->j, op, rid, rxid, sends, keep ? frame : NULL, flen) != 0)
 			fail_journal(w);
 		free(frame);
 		return;
@@ -158,7 +161,7 @@ static void request(client_t *c, Rx__Call *call, const ProtobufCMessage *doc, co
 	 * reply: the checker traces each stored record to the request that
 	 * sent it. */
 	if (journal_reply(&c->j, op, rid, id, sends, epoch0, epoch1, a->status,
-			  a->status == RX_OK || doc ? frame : NULL, flen, reply, rlen) != 0)
+			  a->status == RX_OK || keep ? frame : NULL, flen, reply, rlen) != 0)
 		fail_journal(w);
 	free(frame);
 	free(reply);
@@ -181,6 +184,12 @@ static const struct {
 	{"1124009F1010", "twice-daily tablet", "1 tablet", "twice daily after meals", 14},
 };
 
+/* What an inquiry proposes and the prescriber may agree to for item 1
+ * (proto/README 5.14): amlodipine 2.5 mg instead of 5 mg. */
+#define AGREED_CODE "2171022F1029"
+
+static void agreed_item(Rx__Item *it);
+
 /* Item k (from 0) as prescribed. */
 static void item_of(int k, Rx__Item *it)
 {
@@ -195,6 +204,13 @@ static void item_of(int k, Rx__Item *it)
 	 * clock can dispense every use. */
 	it->days = 7;
 	it->quantity = product[k].quantity;
+}
+
+static void agreed_item(Rx__Item *it)
+{
+	item_of(0, it);
+	it->drug_code = (char *)AGREED_CODE;
+	it->name = (char *)"Norvasc 2.5 mg tablet";
 }
 
 /* ---- the pool of prescriptions the pharmacies work on ---- */
@@ -314,9 +330,90 @@ static void cancel(client_t *c)
 	answer_free(&a);
 }
 
+/* INQUIRY_REPLY to inquiry number of id: answer (ACCEPT: item 1 as
+ * amlodipine 2.5 mg; CANCEL: a prescribing error). */
+static void reply_inquiry(client_t *c, const char *id, uint32_t number, int answer, answer_t *a)
+{
+	Rx__InquiryReply r = RX__INQUIRY_REPLY__INIT;
+	Rx__Change ch = RX__CHANGE__INIT, *chs[1] = {&ch};
+	Rx__Item to;
+	Rx__Call call = RX__CALL__INIT;
+	agreed_item(&to);
+	ch.item = 1;
+	ch.to = &to;
+	r.inquiry = number;
+	r.answer = (Rx__Answer)answer;
+	if (answer == RX__ANSWER__ANSWER_ACCEPT) {
+		r.n_agreed = 1;
+		r.agreed = chs;
+	} else if (answer == RX__ANSWER__ANSWER_CANCEL) {
+		r.cancel_reason = RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR;
+	}
+	call.op = RX__OP__INQUIRY_REPLY;
+	call.prescription_id = (char *)id;
+	call.inquiry_reply = &r;
+	request(c, &call, NULL, id, a);
+}
+
+/* Answer one inquiry a pharmacy asked this clinic, if there is one: accept
+ * the proposed change six times in ten, keep the prescription as written
+ * three, cancel it one.  One time in four impatiently, as send_part does:
+ * given up after a few milliseconds (outcome unknown), then the same answer
+ * under a new request id, which the broker refuses INVALID (none open) if
+ * the first copy took effect and accepts otherwise.  The pharmacy is told
+ * what the broker took.  1 if one was answered. */
+static int answer_asks(client_t *c)
+{
+	crash_world_t *w = c->w;
+	crash_ask_t q;
+	int slot = -1;
+	answer_t a;
+	pthread_mutex_lock(&w->mu);
+	for (int i = 0; i < CRASH_ASKS && slot < 0; i++)
+		if (w->ask[i].state == 1 && w->ask[i].clinic == c->me->index)
+			slot = i;
+	if (slot >= 0)
+		q = w->ask[slot];
+	pthread_mutex_unlock(&w->mu);
+	if (slot < 0)
+		return 0;
+	uint32_t pick = rnd(c, 10);
+	int answer = pick < 6 ? RX__ANSWER__ANSWER_ACCEPT : pick < 9 ? RX__ANSWER__ANSWER_KEEP : RX__ANSWER__ANSWER_CANCEL;
+	int took;
+	if (rnd(c, 4) == 0) {
+		c->conn.give_up_ms = 1 + (int)rnd(c, 2);
+		reply_inquiry(c, q.id, q.number, answer, &a);
+		c->conn.give_up_ms = w->give_up_ms;
+		if (a.status == -2) {
+			reply_inquiry(c, q.id, q.number, answer, &a);
+			took = a.status == RX_OK || a.status == RX_INVALID;
+		} else {
+			took = a.status == RX_OK;
+		}
+	} else {
+		reply_inquiry(c, q.id, q.number, answer, &a);
+		took = a.status == RX_OK;
+	}
+	if (took && answer == RX__ANSWER__ANSWER_CANCEL)
+		pool_close(w, q.id);
+	int acked = a.status == RX_OK;
+	answer_free(&a);
+	pthread_mutex_lock(&w->mu);
+	w->answers_acked += acked;
+	if (w->ask[slot].gen == q.gen && w->ask[slot].state == 1) {
+		w->ask[slot].state = 2;
+		w->ask[slot].answer = took ? answer : 0;
+		pthread_cond_broadcast(&w->progress);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return 1;
+}
+
 static void clinic(client_t *c)
 {
 	while (!stopping(c->w)) {
+		if (answer_asks(c))
+			continue;
 		if (c->nmine == 0 || rnd(c, 10) < 8)
 			submit(c);
 		else
@@ -332,6 +429,7 @@ typedef struct {
 	char id[RX_ID_LEN + 1];
 	int items;
 	int patient;
+	int clinic; /* the issuing clinic's client index */
 	uint8_t token[RX_TOKEN_LEN];
 	uint32_t use;
 } held_t;
@@ -341,6 +439,7 @@ typedef struct {
  * use. */
 typedef struct {
 	uint32_t part;
+	uint32_t inquiry; /* the inquiry whose agreed change item 1 follows (5.14); 0 none */
 	int n;
 	struct {
 		uint32_t item;
@@ -353,6 +452,7 @@ typedef struct {
 static void whole_use(const held_t *h, sheet_t *s)
 {
 	s->part = 0;
+	s->inquiry = 0;
 	s->n = h->items;
 	for (int k = 0; k < h->items; k++) {
 		s->line[k].item = (uint32_t)k + 1;
@@ -409,6 +509,10 @@ static void record(client_t *c, int op, const held_t *h, const uint8_t *replaces
 		line[k].outcome = s->line[k].outcome;
 		if (s->line[k].outcome == RX__OUTCOME__NOT_DISPENSED) {
 			line[k].reason = RX__LINE_REASON__OUT_OF_STOCK; /* the owing closed */
+		} else if (s->line[k].outcome == RX__OUTCOME__SUBSTITUTED) {
+			agreed_item(&handed[k]); /* as the inquiry s->inquiry agreed */
+			line[k].handed = &handed[k];
+			line[k].reason = RX__LINE_REASON__INQUIRY;
 		} else {
 			item_of((int)s->line[k].item - 1, &handed[k]);
 			handed[k].quantity = s->line[k].quantity;
@@ -426,6 +530,7 @@ static void record(client_t *c, int op, const held_t *h, const uint8_t *replaces
 	d.n_lines = s ? (size_t)s->n : 0;
 	d.lines = lines;
 	d.part = s ? s->part : 0;
+	d.inquiry = s ? s->inquiry : 0;
 	d.notes = (char *)(op == RX_OP_AMEND	  ? "corrected: the patient's own pill box"
 			   : op == RX_OP_WITHDRAW ? "not collected"
 			   : d.part		  ? "the rest is owed, or this part settles it"
@@ -575,6 +680,7 @@ static int next_part(client_t *c, const held_t *h, const uint32_t owed[CRASH_ITE
 	int last = part > 1 && (part >= 4 || rnd(c, 3) != 0);
 	int close = last && rnd(c, 4) == 0, open = 0;
 	s->part = part;
+	s->inquiry = 0;
 	s->n = 0;
 	for (int k = 0; k < h->items; k++) {
 		if (owed[k] == 0)
@@ -726,6 +832,141 @@ static void in_parts(client_t *c, held_t *h)
 	}
 }
 
+/* ---- an inquiry to the prescriber (proto/README 5.14) ---- */
+
+/* INQUIRE about h's item 1 (its dose), proposing amlodipine 2.5 mg; by
+ * telephone (phoned) with outcome, else open. */
+static void inquire(client_t *c, const held_t *h, int phoned, int outcome, answer_t *a)
+{
+	Rx__Inquiry q = RX__INQUIRY__INIT;
+	Rx__Change ch = RX__CHANGE__INIT, *chs[1] = {&ch};
+	Rx__Item to;
+	Rx__Call call = RX__CALL__INIT;
+	agreed_item(&to);
+	ch.item = 1;
+	ch.to = &to;
+	q.reason = RX__INQUIRY_REASON__INQUIRY_DOSE;
+	q.text = (char *)"5 mg for an 82-year-old with low blood pressure: 2.5 mg?";
+	if (phoned) {
+		q.by_phone = 1;
+		q.phoned = (char *)"the prescriber, by telephone";
+		q.phoned_at = (int64_t)time(NULL) - 60;
+		q.outcome = (Rx__Answer)outcome;
+		if (outcome == RX__ANSWER__ANSWER_ACCEPT) {
+			q.n_agreed = 1;
+			q.agreed = chs;
+		}
+	} else {
+		q.n_proposed = 1;
+		q.proposed = chs;
+	}
+	call.op = RX__OP__INQUIRE;
+	call.prescription_id = (char *)h->id;
+	call.claim_token.data = (uint8_t *)h->token;
+	call.claim_token.len = RX_TOKEN_LEN;
+	call.inquiry = &q;
+	request(c, &call, NULL, h->id, a);
+}
+
+/* Post inquiry number of h to its clinic's thread and wait for the answer
+ * the broker took (Rx__Answer; 0 none: the inquiry was closed otherwise);
+ * -1 if the run stops first or nobody answers within 60 s. */
+static int await_answer(client_t *c, const held_t *h, uint32_t number)
+{
+	crash_world_t *w = c->w;
+	int slot = -1, answer = -1;
+	int64_t until_ms = crash_ms() + 60000;
+	pthread_mutex_lock(&w->mu);
+	for (int i = 0; i < CRASH_ASKS && slot < 0; i++)
+		if (w->ask[i].state == 0)
+			slot = i;
+	if (slot < 0) {
+		pthread_mutex_unlock(&w->mu);
+		return -1;
+	}
+	crash_ask_t *q = &w->ask[slot];
+	q->gen = ++w->asks;
+	q->state = 1;
+	q->clinic = h->clinic;
+	memcpy(q->id, h->id, RX_ID_LEN + 1);
+	q->number = number;
+	q->answer = 0;
+	pthread_cond_broadcast(&w->progress);
+	while (q->state != 2 && !w->stop && !w->abort && crash_ms() < until_ms) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += 100 * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->progress, &w->mu, &t);
+	}
+	if (q->state == 2)
+		answer = q->answer;
+	q->state = 0;
+	pthread_mutex_unlock(&w->mu);
+	return answer;
+}
+
+/* Claimed h: before dispensing, ask the prescriber about item 1.  One time
+ * in four the inquiry was settled by telephone (accepted or kept: never
+ * pending); else it is open: a DISPENSE now must be refused
+ * INQUIRY_PENDING, and so must, now and then, a second open INQUIRE; the
+ * clinic's thread answers (answer_asks).  Then the use is dispensed: item 1
+ * as the agreed amlodipine 2.5 mg (SUBSTITUTED, reason INQUIRY, citing the
+ * inquiry) if the answer accepted the change, else as written; after a
+ * cancelling answer the DISPENSE is CANCELLED and the claim released. */
+static void with_inquiry(client_t *c, held_t *h)
+{
+	crash_world_t *w = c->w;
+	answer_t a, x;
+	sheet_t s;
+	int phoned = rnd(c, 4) == 0;
+	int answer = rnd(c, 3) ? RX__ANSWER__ANSWER_ACCEPT : RX__ANSWER__ANSWER_KEEP;
+
+	whole_use(h, &s);
+	inquire(c, h, phoned, answer, &a);
+	if (a.status != RX_OK) {
+		int cancelled = a.status == RX_CANCELLED;
+		answer_free(&a);
+		if (cancelled) {
+			release(c, h, &x);
+			answer_free(&x);
+			pool_close(w, h->id);
+		}
+		return;
+	}
+	uint32_t number = a.receipt->inquiry;
+	answer_free(&a);
+	if (!phoned) {
+		dispense(c, h, &x); /* INQUIRY_PENDING */
+		answer_free(&x);
+		if (rnd(c, 3) == 0) {
+			inquire(c, h, 0, 0, &x); /* INQUIRY_PENDING: one open at a time */
+			answer_free(&x);
+		}
+		answer = await_answer(c, h, number);
+		if (answer < 0)
+			return;
+	}
+	if (answer == RX__ANSWER__ANSWER_ACCEPT) {
+		s.inquiry = number;
+		s.line[0].outcome = RX__OUTCOME__SUBSTITUTED;
+	}
+	record(c, RX_OP_DISPENSE, h, NULL, &s, &a);
+	if (a.status == RX_OK) {
+		follow_up(c, h, &a);
+	} else if (a.status == RX_CANCELLED) {
+		answer_free(&a);
+		release(c, h, &x);
+		answer_free(&x);
+		pool_close(w, h->id);
+	} else {
+		answer_free(&a);
+	}
+}
+
 static void pharmacy_round(client_t *c)
 {
 	crash_world_t *w = c->w;
@@ -738,6 +979,7 @@ static void pharmacy_round(client_t *c)
 	memset(&h, 0, sizeof h);
 	memcpy(h.id, e.id, RX_ID_LEN + 1);
 	h.items = e.items;
+	h.clinic = e.clinic;
 	h.patient = e.patient;
 	claim(c, &h, &a);
 
@@ -753,6 +995,10 @@ static void pharmacy_round(client_t *c)
 		}
 		if (pick < 4) {
 			in_parts(c, &h);
+			return;
+		}
+		if (pick < 6) {
+			with_inquiry(c, &h);
 			return;
 		}
 		dispense(c, &h, &b);

@@ -8,7 +8,11 @@
  * use again under the withdrawal's claim token; sometimes it tries a second
  * dispense of what it just dispensed, a part again under a new request id,
  * a release or an amend of a use handed over in parts, or a dispense with a
- * claim token it does not hold, which must all be refused.  Every request
+ * claim token it does not hold, which must all be refused.  Some claims
+ * are followed by an inquiry to the prescriber (proto/README 5.14): by
+ * telephone, or open, a DISPENSE refused INQUIRY_PENDING until the issuing
+ * clinic's thread answers it (accept a change of item 1, keep, cancel),
+ * then a dispense following the agreed change.  Every request
  * is built once and resent with the same bytes until answered (conn.h),
  * but a part sent impatiently, which is given up after a few milliseconds
  * and sent again under a new request id; every reply is journaled

@@ -26,7 +26,8 @@ static int taken(const tamper_t *t, const char *id)
 {
 	return strcmp(t->submit_lost, id) == 0 || strcmp(t->dispense_lost, id) == 0 ||
 	       strcmp(t->dispense_extra, id) == 0 || strcmp(t->claim_refused, id) == 0 ||
-	       strcmp(t->superseded, id) == 0 || strcmp(t->part_twice, id) == 0;
+	       strcmp(t->superseded, id) == 0 || strcmp(t->part_twice, id) == 0 ||
+	       strcmp(t->unanswered, id) == 0;
 }
 
 /* How many requests of js name id with op. */
@@ -180,6 +181,25 @@ static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const j
 			t->part = (uint32_t)part;
 		}
 	}
+	/* An acknowledged INQUIRY_REPLY (5.14): its answer removed from the
+	 * inquiry it names, the inquiry left as if still open.  No request
+	 * excuses it: the acknowledged answer must be kept, whatever else
+	 * happened to the prescription. */
+	for (size_t i = 0; i < js->n && !t->unanswered[0]; i++) {
+		const jreq_t *r = &js->req[i];
+		if (!acked(r, RX_OP_INQUIRY_REPLY) || taken(t, r->rxid))
+			continue;
+		Rx__Reply *rp = rx__reply__unpack(NULL, r->reply_len, r->reply);
+		Rx__Receipt *rc = rp ? rx__receipt__unpack(NULL, rp->receipt.len, rp->receipt.data) : NULL;
+		if (rc && rc->inquiry >= 1 && rc->inquiry <= RX_MAX_INQUIRIES) {
+			memcpy(t->unanswered, r->rxid, RX_ID_LEN + 1);
+			t->inquiry = rc->inquiry;
+		}
+		if (rc)
+			rx__receipt__free_unpacked(rc, NULL);
+		if (rp)
+			rx__reply__free_unpacked(rp, NULL);
+	}
 	/* A prescription nobody tried to dispense: a record for it is extra. */
 	for (size_t i = 0; i < js->n && !t->dispense_extra[0]; i++) {
 		const jreq_t *s = &js->req[i];
@@ -204,7 +224,7 @@ static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const j
 		}
 	}
 	int all = t->submit_lost[0] && t->dispense_lost[0] && t->dispense_extra[0] && t->claim_refused[0] &&
-		  t->superseded[0] && t->part_twice[0];
+		  t->superseded[0] && t->part_twice[0] && t->unanswered[0];
 	return all ? 0 : -1;
 }
 
@@ -248,6 +268,43 @@ static int part_again(MDB_txn *txn, MDB_dbi rx_db, const char *dir, const tamper
 		ret = mdb_put(txn, rx_db, &hk, &sv, MDB_NOOVERWRITE) == 0 ? 0 : -1;
 	}
 	free(found);
+	free(sealed);
+	sodium_memzero(dk, sizeof dk);
+	return ret;
+}
+
+/* Remove the answer of t's inquiry from its row (sealed again for its
+ * key).  0 when done. */
+static int unanswer(MDB_txn *txn, MDB_dbi rx_db, const char *dir, const tamper_t *t)
+{
+	uint8_t key[10], dk[SEAL_KEY_LEN], *plain = NULL, *sealed = NULL, *packed = NULL;
+	size_t plen = 0, slen = 0;
+	int ret = -1;
+	if (crash_rx_key(dir, t->unanswered, key) != 0 || seal_key_load(dir, dk) != 0)
+		return -1;
+	key[8] = 0x80; /* the inquiry tag (store/inquiries.c) */
+	key[9] = (uint8_t)t->inquiry;
+	MDB_val k = {sizeof key, key}, v;
+	Rxstore__InquiryRow *row = NULL;
+	if (mdb_get(txn, rx_db, &k, &v) == 0 &&
+	    seal_open(dk, "inquiries", key, sizeof key, v.mv_data, v.mv_size, &plain, &plen) == 0 &&
+	    (row = rxstore__inquiry_row__unpack(NULL, plen, plain)) != NULL && row->reply.len) {
+		Rxstore__InquiryRow cut = *row;
+		cut.prescriber_key.len = cut.reply.len = cut.reply_signature.len = 0;
+		cut.replied_at = 0;
+		size_t n = rxstore__inquiry_row__get_packed_size(&cut);
+		if ((packed = malloc(n ? n : 1)) != NULL) {
+			rxstore__inquiry_row__pack(&cut, packed);
+			if (seal_close(dk, "inquiries", key, sizeof key, packed, n, &sealed, &slen) == 0) {
+				MDB_val sv = {slen, sealed};
+				ret = mdb_put(txn, rx_db, &k, &sv, 0) == 0 ? 0 : -1;
+			}
+		}
+	}
+	if (row)
+		rxstore__inquiry_row__free_unpacked(row, NULL);
+	free(plain);
+	free(packed);
 	free(sealed);
 	sodium_memzero(dk, sizeof dk);
 	return ret;
@@ -336,6 +393,9 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 	/* The part again, after the use's last kept record (sealed for that
 	 * key, as rxd would write a record there): a part stored twice. */
 	if (part_again(txn, rx_db, dir, t) != 0)
+		goto out;
+	/* An acknowledged answer taken from its inquiry. */
+	if (unanswer(txn, rx_db, dir, t) != 0)
 		goto out;
 
 	/* One byte of one entry's institution code: it still decodes, names
@@ -433,7 +493,8 @@ int tamper_apply(const crash_world_t *w, tamper_t *t)
 	if (journal_load(w->journals, names, w->nclients, &js, why, sizeof why) != 0) {
 		printf("crash: tamper: %s\n", why);
 	} else if (choose(w->h.dir, &js, t, &claim, &use) != 0) {
-		printf("crash: tamper: no prescription for each fault:%s%s%s%s%s%s\n",
+		printf("crash: tamper: no prescription for each fault:%s%s%s%s%s%s%s\n",
+		       t->unanswered[0] ? "" : " an acknowledged INQUIRY_REPLY",
 		       t->submit_lost[0] ? "" : " a lone acknowledged SUBMIT",
 		       t->dispense_lost[0] ? "" : " a whole DISPENSE never amended or withdrawn",
 		       t->superseded[0] ? "" : " an amended use with a current record",
@@ -447,9 +508,9 @@ int tamper_apply(const crash_world_t *w, tamper_t *t)
 	} else {
 		printf("crash: tamper: deleted %s, deleted a dispense record of %s, added one to %s, made a "
 		       "replaced record of %s use %u current, stored part %u of %s use %u twice, altered an "
-		       "audit entry, journaled an accepted CLAIM of %s as refused\n",
+		       "audit entry, journaled an accepted CLAIM of %s as refused, removed the answer to inquiry %u of %s\n",
 		       t->submit_lost, t->dispense_lost, t->dispense_extra, t->superseded, t->superseded_use,
-		       t->part, t->part_twice, t->part_use, t->claim_refused);
+		       t->part, t->part_twice, t->part_use, t->claim_refused, t->inquiry, t->unanswered);
 		ret = 0;
 	}
 	journal_set_free(&js);
@@ -477,6 +538,7 @@ int tamper_found(const tamper_t *t, const check_report_t *rep)
 		{"the part stored twice", named(rep, V_PARTS, t->part_twice)},
 		{"the altered audit entry", named(rep, V_AUDIT, NULL)},
 		{"the refusal that took effect", named(rep, V_REFUSED_EFFECT, t->claim_refused)},
+		{"the answer removed from its inquiry", named(rep, V_INQUIRY, t->unanswered)},
 	};
 	int missed = 0;
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {

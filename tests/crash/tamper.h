@@ -1,6 +1,6 @@
 /* tamper: a test of the checker itself (rx-crash --tamper).
  *
- * With rxd stopped after the run, it makes seven faults the checker must
+ * With rxd stopped after the run, it makes eight faults the checker must
  * find, each on its own prescription: deletes the stored record of an
  * acknowledged submit, deletes the dispense record of an acknowledged
  * dispense, adds a dispense record nobody made, copies the record an
@@ -10,8 +10,10 @@
  * use's last kept record (sealed again for its key: the part stored twice,
  * proto/README 5.13), alters one byte of an audit entry, and rewrites one
  * pharmacy's journal so that a CLAIM the broker accepted reads as refused
- * (what "a refused request took effect" looks like).  A checker that
- * reports all seven is not vacuous. */
+ * (what "a refused request took effect" looks like), and removes the
+ * answer an acknowledged INQUIRY_REPLY gave from its inquiry's row (sealed
+ * again: an acknowledged answer lost, proto/README 5.14).  A checker that
+ * reports all eight is not vacuous. */
 #ifndef TAMPER_H
 #define TAMPER_H
 
@@ -28,11 +30,13 @@ typedef struct {
 	char part_twice[RX_ID_LEN + 1];     /* a part that left items owed, stored again */
 	uint32_t part_use, part;            /* of this use, its number */
 	uint8_t part_hash[RX_HASH_LEN];     /* its body hash, as its receipt gave it */
+	char unanswered[RX_ID_LEN + 1];     /* an acknowledged answer removed from its inquiry */
+	uint32_t inquiry;                   /* that inquiry's number */
 	int audit_altered;                  /* one audit entry altered */
 } tamper_t;
 
 /* Make the faults in w's data dir and journals; rxd must be stopped and the
- * load finished.  0 when all seven were made. */
+ * load finished.  0 when all eight were made. */
 int tamper_apply(const crash_world_t *w, tamper_t *t) __attribute__((warn_unused_result));
 
 /* 0 if the report names each fault as a violation of its kind; prints
