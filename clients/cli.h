@@ -171,4 +171,53 @@ int cli_write_receipt(const rxc_result_t *r, const char *path);
 /* Read a whole JSON file; NULL with msg set on failure. */
 json_t *cli_read_json(const char *path, char *msg, size_t msglen);
 
+/* ---- inquiries to the prescriber (疑義照会, proto/README 5.14) ---- */
+
+/* An inquiry's reason by its word (dose, interaction, duplicate, leftover,
+ * out_of_stock, dosage_form, other), 0 if s (may be NULL) is none; and the
+ * word of one ("unknown" if this build does not know it).  An answer by its
+ * word (accept, keep, cancel), 0 if none. */
+int cli_inquiry_reason(const char *s);
+const char *cli_inquiry_reason_name(int reason);
+int cli_answer(const char *s);
+/* Changes from JSON ([{"item": K, "to": {an item as in RX.json} | null}],
+ * what names the array in msg): on success *changes is a heap array the
+ * caller frees with cli_changes_free (each change owns its item; strings
+ * point into arr, which must outlive them).  An empty array is 0 changes.
+ * Returns 0, or -1 with msg set. */
+int cli_changes_from_json(json_t *arr, const char *what, Rx__Change ***changes, size_t *n, char *msg,
+			  size_t msglen);
+void cli_changes_free(Rx__Change **changes, size_t n);
+/* Changes as JSON, in the shape cli_changes_from_json reads.  Caller owns it. */
+json_t *cli_changes_to_json(Rx__Change *const *changes, size_t n);
+/* INQUIRY.json (README, rx-pharmacy inquire) into *q: "reason", "text",
+ * optional "proposed" and "by_phone" {"who", "at", "outcome", "agreed"}.
+ * Strings point into o, which must outlive q; the caller frees q's changes
+ * with cli_inquiry_clear.  Returns 0, or -1 with msg set (nothing to free). */
+int cli_inquiry_from_json(json_t *o, Rx__Inquiry *q, char *msg, size_t msglen);
+void cli_inquiry_clear(Rx__Inquiry *q);
+/* One inquiry of a verified STATUS (rxc_status) as JSON: number, at,
+ * institution, reason, text, proposed, by_phone (if settled by telephone),
+ * and answer ({answer, text, agreed, at[, cancel_reason]} or null while
+ * open).  Caller owns it.  cli_inquiries_json: all of r's, in order
+ * (empty if none). */
+json_t *cli_inquiry_json(const Rx__InquiryInfo *q);
+json_t *cli_inquiries_json(const rxc_result_t *r);
+
+/* What a tool adds to a notice's JSON line before it is printed (c is the
+ * watching connection, free for other requests; j the line, n borrowed):
+ * 0 to print and ACK it, 1 to pass it by (not printed, not ACKed: it waits
+ * for another watcher, and comes again with the next WATCH). */
+typedef int (*cli_notice_fn)(rxc_t *c, const Rx__Notice *n, json_t *j, void *arg);
+/* WATCH, then print each notice once as a JSON line (seq, kind: new,
+ * cancel, inquiry, inquiry_reply, dispensed, amended, withdrawn or
+ * expired, id, patient_id, institution, at, state, cancel_pending; a
+ * cancel's reason, an inquiry's number, a dispense's use and part) with
+ * what more adds (may be NULL), and ACK it.  A notice whose ACK is lost comes again
+ * with the next WATCH (every 30 s, also the heartbeat), so recently printed
+ * seqs are not printed twice.  Stops after count notices (0: never) or on
+ * SIGINT/SIGTERM: returns 0, or the exit code of a refusal that time does
+ * not mend (prog names the tool on stderr). */
+int cli_watch(rxc_t *c, long count, const char *prog, cli_notice_fn more, void *arg);
+
 #endif

@@ -52,6 +52,12 @@
  * reason); docs/FHIR.md "Partial fills". */
 #define FHIR_EXT_DISPENSE_PART "urn:rx-exchange:dispense-part"
 #define FHIR_EXT_PARTIAL_REASON "urn:rx-exchange:partial-reason"
+/* Ours: why a pharmacy asked the prescriber (疑義照会, proto/README 5.14),
+ * and what the prescriber answered; HL7 v3 ParticipationMode for an
+ * inquiry settled by telephone (docs/FHIR.md "Inquiries"). */
+#define FHIR_SYSTEM_INQUIRY_REASON "urn:rx-exchange:inquiry-reason"
+#define FHIR_SYSTEM_INQUIRY_ANSWER "urn:rx-exchange:inquiry-answer"
+#define FHIR_PARTICIPATION_MODE "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 /* HL7 v3 codes written beside ours where one means the same, and v3
  * ActPharmacySupplyType (ActCode) for the MedicationDispenses of a part. */
 #define FHIR_SYSTEM_V3_SUBSTITUTION "http://terminology.hl7.org/CodeSystem/v3-substanceAdminSubstitution"
@@ -82,6 +88,19 @@ void fhir_prescription_free(Rx__Prescription *p);
  * 5.12).  Caller owns the result; NULL if out of memory. */
 json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescription *p,
 		    Rx__DispenseInfo *const *infos, Rx__DispenseRecord *const *records, size_t n);
+
+/* Add to bundle (fhir_bundle's, for prescription id issued by institution
+ * clinic with n_items items) the n inquiries of a verified STATUS
+ * (Reply.inquiries, proto/README 5.14): each a Communication from the
+ * pharmacy to the clinic (reasonCode in urn:rx-exchange:inquiry-reason,
+ * the text and proposed changes as payload, basedOn the MedicationRequests
+ * the changes name), its answer (the prescriber's, or one agreed by
+ * telephone) a Communication inResponseTo it (category in
+ * urn:rx-exchange:inquiry-answer).  docs/FHIR.md "Inquiries".  0, or -1 if
+ * out of memory or an inquiry's call does not decode (bundle then holds
+ * the inquiries before it). */
+int fhir_add_inquiries(json_t *bundle, const char *id, const char *clinic, size_t n_items,
+		       Rx__InquiryInfo *const *inquiries, size_t n);
 
 /* status ID --fhir: on OK print fhir_bundle of r on stdout (the Bundle is
  * the whole output), else the usual JSON of the refusal.  Frees r; returns

@@ -4,7 +4,8 @@
  * docs/FHIR.md).  A resource's id is derived from the prescription id
  * (resource_urn), so it is the same in every Bundle of that prescription;
  * an amended or withdrawn dispense keeps its resources' ids, their status
- * saying what became of them; a part's carry its number. */
+ * saying what became of them; a part's carry its number.  Each inquiry to
+ * the prescriber is a Communication, its answer another (fhir_add_inquiries). */
 #include "fhir.h"
 
 #include <stdio.h>
@@ -559,12 +560,176 @@ fail:
 	return NULL;
 }
 
+/* ---- inquiries (疑義照会, proto/README 5.14; docs/FHIR.md "Inquiries") ---- */
+
+static const char *const inquiry_codes[] = {
+	[RX__INQUIRY_REASON__INQUIRY_DOSE] = "dose",
+	[RX__INQUIRY_REASON__INQUIRY_INTERACTION] = "interaction",
+	[RX__INQUIRY_REASON__INQUIRY_DUPLICATE] = "duplicate",
+	[RX__INQUIRY_REASON__INQUIRY_LEFTOVER] = "leftover",
+	[RX__INQUIRY_REASON__INQUIRY_OUT_OF_STOCK] = "out-of-stock",
+	[RX__INQUIRY_REASON__INQUIRY_DOSAGE_FORM] = "dosage-form",
+	[RX__INQUIRY_REASON__INQUIRY_OTHER] = "other",
+};
+static const char *const answer_codes[] = {
+	[RX__ANSWER__ANSWER_ACCEPT] = "accept",
+	[RX__ANSWER__ANSWER_KEEP] = "keep",
+	[RX__ANSWER__ANSWER_CANCEL] = "cancel",
+};
+#define NINQUIRY_CODES (sizeof inquiry_codes / sizeof inquiry_codes[0])
+#define NANSWER_CODES (sizeof answer_codes / sizeof answer_codes[0])
+
+static const char *code_of(const char *const *codes, size_t n, int v)
+{
+	return v > 0 && (size_t)v < n && codes[v] ? codes[v] : "unknown";
+}
+
+/* text (if any), then each change as a payload string ("item 1:
+ * 2171022F1029 ノルバスク錠２．５ｍｇ, ..." or "item 2: not to be
+ * dispensed"). */
+static json_t *payload_json(const char *text, Rx__Change *const *changes, size_t n)
+{
+	json_t *a = json_array();
+	char buf[1024];
+	if (a && text && text[0])
+		json_array_append_new(a, json_pack("{s:s}", "contentString", text));
+	for (size_t i = 0; a && i < n; i++) {
+		const Rx__Item *to = changes[i]->to;
+		if (to)
+			snprintf(buf, sizeof buf, "item %u: %s %s, %s, %s, %u d, %u %s", changes[i]->item,
+				 to->drug_code, to->name, to->dose, to->usage, to->days, to->quantity, to->unit);
+		else
+			snprintf(buf, sizeof buf, "item %u: not to be dispensed", changes[i]->item);
+		json_array_append_new(a, json_pack("{s:s}", "contentString", buf));
+	}
+	return a;
+}
+
+/* basedOn: the MedicationRequests of the items the changes name, or all
+ * n_items of them if none is named. */
+static json_t *based_on(const char *id, size_t n_items, Rx__Change *const *changes, size_t n)
+{
+	json_t *a = json_array();
+	char rid[48], urn[46];
+	for (size_t i = 0; a && i < n_items; i++) {
+		int named = n == 0;
+		for (size_t k = 0; k < n; k++)
+			named |= changes[k]->item == i + 1;
+		if (!named)
+			continue;
+		snprintf(rid, sizeof rid, "request-%zu", i + 1);
+		resource_urn(id, rid, urn);
+		json_array_append_new(a, json_pack("{s:s}", "reference", urn));
+	}
+	return a;
+}
+
+/* What both Communications of an inquiry say: who to whom, when, about
+ * which requests, for which prescription and patient. */
+static json_t *communication(const char *id, const char *patient_urn, size_t n_items, const char *from,
+			     const char *to, int64_t at, Rx__Change *const *changes, size_t n)
+{
+	char t[32];
+	cli_time(at, t);
+	return json_pack("{s:s, s:s, s:[{s:s, s:s}], s:o, s:{s:s}, s:s, s:[o], s:o}", "resourceType",
+			 "Communication", "status", "completed", "identifier", "system", FHIR_SYSTEM_PRESCRIPTION,
+			 "value", id, "basedOn", based_on(id, n_items, changes, n), "subject", "reference",
+			 patient_urn, "sent", t, "recipient", org_ref(to), "sender", org_ref(from));
+}
+
+static json_t *phone_medium(void)
+{
+	return json_pack("[o]", concept(FHIR_PARTICIPATION_MODE, "PHONE", "telephone", NULL, NULL, NULL));
+}
+
+int fhir_add_inquiries(json_t *bundle, const char *id, const char *clinic, size_t n_items,
+		       Rx__InquiryInfo *const *inquiries, size_t n)
+{
+	json_t *entries = json_object_get(bundle, "entry");
+	char patient_urn[46], rid[48], q_urn[46], a_urn[46];
+	resource_urn(id, "patient", patient_urn);
+	for (size_t i = 0; i < n; i++) {
+		const Rx__InquiryInfo *q = inquiries[i];
+		Rx__Call *c = q->call ? rx__call__unpack(NULL, q->call->body.len, q->call->body.data) : NULL;
+		Rx__Call *a = q->reply && q->reply->body.len
+				      ? rx__call__unpack(NULL, q->reply->body.len, q->reply->body.data)
+				      : NULL;
+		const Rx__Inquiry *in = c ? c->inquiry : NULL;
+		const Rx__InquiryReply *ans = a ? a->inquiry_reply : NULL;
+		json_t *question = NULL, *answer = NULL;
+		if (in == NULL)
+			goto fail;
+		/* The question: reason coded, the pharmacist's text and proposals
+		 * in the payload. */
+		question = communication(id, patient_urn, n_items, q->institution_code, clinic, q->at, in->proposed,
+					 in->n_proposed);
+		put(&question, "reasonCode",
+		    json_pack("[o]", concept(FHIR_SYSTEM_INQUIRY_REASON,
+					     code_of(inquiry_codes, NINQUIRY_CODES, (int)in->reason),
+					     cli_inquiry_reason_name((int)in->reason), NULL, NULL, NULL)));
+		put(&question, "payload", payload_json(in->text, in->proposed, in->n_proposed));
+		if (in->by_phone)
+			put(&question, "medium", phone_medium());
+		if (question == NULL)
+			goto fail;
+		snprintf(rid, sizeof rid, "inquiry-%u", q->number);
+		if (json_array_append_new(entries, entry_of(id, rid, question, q_urn)) != 0)
+			goto fail;
+		question = NULL;
+		/* The answer: the prescriber's signed reply, or what the
+		 * pharmacist recorded of the telephone call. */
+		if (ans) {
+			answer = communication(id, patient_urn, n_items, clinic, q->institution_code, q->replied_at,
+					       ans->agreed, ans->n_agreed);
+			put(&answer, "payload", payload_json(ans->text, ans->agreed, ans->n_agreed));
+		} else if (in->by_phone) {
+			answer = communication(id, patient_urn, n_items, clinic, q->institution_code, in->phoned_at,
+					       in->agreed, in->n_agreed);
+			char said[256];
+			snprintf(said, sizeof said, "by telephone: %s", in->phoned);
+			put(&answer, "payload", payload_json(said, in->agreed, in->n_agreed));
+			put(&answer, "medium", phone_medium());
+		}
+		if (ans || in->by_phone) {
+			int code = ans ? (int)ans->answer : (int)in->outcome;
+			const char *word = code_of(answer_codes, NANSWER_CODES, code);
+			put(&answer, "category", json_pack("[o]", concept(FHIR_SYSTEM_INQUIRY_ANSWER, word, word, NULL,
+									   NULL, NULL)));
+			put(&answer, "inResponseTo", json_pack("[{s:s}]", "reference", q_urn));
+			if (answer == NULL)
+				goto fail;
+			snprintf(rid, sizeof rid, "inquiry-%u-answer", q->number);
+			if (json_array_append_new(entries, entry_of(id, rid, answer, a_urn)) != 0)
+				goto fail;
+			answer = NULL;
+		}
+		rx__call__free_unpacked(c, NULL);
+		if (a)
+			rx__call__free_unpacked(a, NULL);
+		continue;
+	fail:
+		json_decref(question);
+		json_decref(answer);
+		if (c)
+			rx__call__free_unpacked(c, NULL);
+		if (a)
+			rx__call__free_unpacked(a, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int fhir_print_status(rxc_result_t *r, const char *broker, const char *id)
 {
 	if (r->status != RX_OK || r->prescription == NULL)
 		return cli_print_result(r, NULL, broker, id);
 	json_t *b = fhir_bundle(r->receipt->prescription_id, r->receipt, r->prescription,
 				r->reply->dispenses, r->dispenses, r->n_dispenses);
+	if (b && fhir_add_inquiries(b, r->receipt->prescription_id, r->receipt->institution_code,
+				    r->prescription->n_items, r->reply->inquiries, r->reply->n_inquiries) != 0) {
+		json_decref(b);
+		b = NULL;
+	}
 	char *s = b ? json_dumps(b, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
 	json_decref(b);
 	rxc_result_free(r);

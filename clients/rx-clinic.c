@@ -6,6 +6,10 @@
  *   rx-clinic CONN --card FILE --institution CODE submit --fhir BUNDLE.json [--slip FILE] ...
  *   rx-clinic CONN cancel ID [--request-id HEX32]
  *   rx-clinic CONN status ID [--fhir]
+ *   rx-clinic CONN answer ID --inquiry N (--accept ANSWER.json | --accept-proposed | --keep |
+ *             --cancel REASON) [--text TEXT]
+ *   rx-clinic CONN inquiries [--count N]
+ *   rx-clinic CONN watch [--count N]
  *   rx-clinic CONN --outbox DIR flush
  *   rx-clinic --outbox DIR pending
  * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE
@@ -52,7 +56,22 @@ static void usage(FILE *f)
 		   "                                       and what each dispense (or part) handed over,\n"
 		   "                                       what is owed while PARTIALLY_DISPENSED; --fhir:\n"
 		   "                                       as a FHIR Bundle, with its dispenses\n"
-		   "  flush                                (--outbox) deliver the queued requests\n"
+		   "  answer ID --inquiry N (--accept FILE | --accept-proposed | --keep | --cancel R) [--text T]\n"
+		   "                                       answer a pharmacy's inquiry (疑義照会):\n"
+		   "                                       accept the changes in ANSWER.json\n"
+		   "                                       ({\"agreed\": [...]}) or, --accept-proposed,\n"
+		   "                                       those the pharmacy proposed; dispense as\n"
+		   "                                       written (--keep); or\n"
+		   "                                       cancel the prescription (REASON as for cancel)\n"
+		   "  inquiries [--count N]                print this clinic's notices (inquiries from\n"
+		   "                                       pharmacies, with their reason, text and\n"
+		   "                                       proposed changes) as JSON lines, acknowledging\n"
+		   "                                       each (the others wait for watch); runs\n"
+		   "                                       until killed, or N notices\n"
+		   "  watch [--count N]                    all of this clinic's notices: inquiries and\n"
+		   "                                       what became of its prescriptions (dispensed,\n"
+		   "                                       amended, withdrawn, expired unclaimed)\n");
+	fprintf(f, "  flush                                (--outbox) deliver the queued requests\n"
 		   "  pending                              (--outbox) list queued and refused requests\n"
 		   "                                       (needs only --outbox)\n"
 		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
@@ -215,11 +234,111 @@ static int submit(rxc_t *c, const rx_keypair_t *kp, const cli_conn_t *conn, cons
 	return code;
 }
 
+/* What answer was asked for on the command line. */
+typedef struct {
+	uint32_t inquiry;    /* --inquiry N */
+	const char *accept;  /* --accept ANSWER.json */
+	int proposed;        /* --accept-proposed */
+	int keep;            /* --keep */
+	const char *cancel;  /* --cancel REASON */
+	const char *text;    /* --text */
+} answer_args_t;
+
+/* INQUIRY_REPLY ID: a prescriber of the issuing clinic answers inquiry N
+ * (proto/README 5.14): ACCEPT with ANSWER.json's "agreed" changes, KEEP, or
+ * CANCEL the prescription with a reason.  A file to fix is a local error;
+ * the broker's refusals (NO_OPEN_INQUIRY, ...) come with their code. */
+static int answer(rxc_t *c, const char *id, const answer_args_t *a, const uint8_t *rid, const char *broker)
+{
+	char msg[512];
+	Rx__InquiryReply q = RX__INQUIRY_REPLY__INIT;
+	rxc_result_t r;
+	json_t *j = NULL;
+	q.inquiry = a->inquiry;
+	q.text = (char *)(a->text ? a->text : "");
+	Rx__Call *asked = NULL;
+	rxc_result_t st = {0};
+	if (a->proposed) {
+		/* What the pharmacy proposed, as its signed call says (verified by
+		 * rxc_status). */
+		if (rxc_status(c, id, NULL, &st) != RX_OK)
+			return cli_print_result(&st, NULL, broker, id); /* frees st */
+		for (size_t i = 0; i < st.reply->n_inquiries && asked == NULL; i++)
+			if (st.reply->inquiries[i]->number == a->inquiry)
+				asked = rx__call__unpack(NULL, st.reply->inquiries[i]->call->body.len,
+							 st.reply->inquiries[i]->call->body.data);
+		rxc_result_free(&st);
+		if (asked == NULL || asked->inquiry == NULL || asked->inquiry->n_proposed == 0) {
+			if (asked)
+				rx__call__free_unpacked(asked, NULL);
+			return cli_fail("%s has no inquiry %u proposing changes to accept: --accept ANSWER.json "
+					"says what was agreed", id, a->inquiry);
+		}
+		q.agreed = asked->inquiry->proposed;
+		q.n_agreed = asked->inquiry->n_proposed;
+		q.answer = RX__ANSWER__ANSWER_ACCEPT;
+	} else if (a->accept) {
+		if ((j = cli_read_json(a->accept, msg, sizeof msg)) == NULL)
+			return cli_fail("%s", msg);
+		int bad = cli_changes_from_json(json_object_get(j, "agreed"), "agreed", &q.agreed, &q.n_agreed, msg,
+						sizeof msg);
+		if (bad || q.n_agreed == 0) {
+			json_decref(j);
+			return cli_fail("%s: %s", a->accept,
+					bad ? msg : "\"agreed\" must list the agreed changes, e.g. "
+						    "[{\"item\": 1, \"to\": {...}}]");
+		}
+		q.answer = RX__ANSWER__ANSWER_ACCEPT;
+	} else if (a->keep) {
+		q.answer = RX__ANSWER__ANSWER_KEEP;
+	} else {
+		q.answer = RX__ANSWER__ANSWER_CANCEL;
+		q.cancel_reason = (Rx__CancelReason)cli_cancel_reason(a->cancel);
+	}
+	rxc_inquiry_reply(c, rid, id, &q, &r);
+	int code = cli_print_result(&r, NULL, broker, id);
+	if (asked)
+		rx__call__free_unpacked(asked, NULL);
+	else
+		cli_changes_free(q.agreed, q.n_agreed);
+	json_decref(j);
+	return code;
+}
+
+/* rx-clinic inquiries and watch: what the pharmacy asked, from the STATUS
+ * the issuer may read (its signed call, verified), added to an inquiry
+ * notice's line.  With only_inquiries (arg), the clinic's other notices
+ * (dispensed, ...) are passed by, left for rx-clinic watch. */
+static int inquiry_detail(rxc_t *c, const Rx__Notice *n, json_t *j, void *arg)
+{
+	if (n->kind != RX__NOTICE_KIND__NOTICE_INQUIRY && n->kind != RX__NOTICE_KIND__NOTICE_INQUIRY_REPLY)
+		return *(const int *)arg;
+	rxc_result_t r;
+	rxc_status(c, n->prescription_id, NULL, &r);
+	for (size_t i = 0; r.status == RX_OK && i < r.reply->n_inquiries; i++) {
+		if (r.reply->inquiries[i]->number != n->inquiry)
+			continue;
+		json_t *q = cli_inquiry_json(r.reply->inquiries[i]);
+		static const char *const keys[] = {"reason", "text", "proposed", "by_phone", "answer"};
+		for (size_t k = 0; q && k < sizeof keys / sizeof keys[0]; k++)
+			if (json_object_get(q, keys[k]))
+				json_object_set(j, keys[k], json_object_get(q, keys[k]));
+		json_decref(q);
+	}
+	if (r.status != RX_OK)
+		fprintf(stderr, "rx-clinic: inquiries: status of %s: %s (%s)\n", n->prescription_id,
+			rx_err_name(r.status), r.message);
+	rxc_result_free(&r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cli_conn_t conn = CLI_CONN_INIT;
 	const char *slip = NULL;
 	int fhir = 0;
+	long count = 0;
+	answer_args_t aa = {0};
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{"slip", required_argument, NULL, 300},
@@ -227,6 +346,13 @@ int main(int argc, char **argv)
 		{"outbox", required_argument, NULL, 302},
 		{"override", required_argument, NULL, 303},
 		{"reason", required_argument, NULL, 304},
+		{"inquiry", required_argument, NULL, 305},
+		{"accept", required_argument, NULL, 306},
+		{"keep", no_argument, NULL, 307},
+		{"cancel", required_argument, NULL, 308},
+		{"text", required_argument, NULL, 309},
+		{"count", required_argument, NULL, 310},
+		{"accept-proposed", no_argument, NULL, 311},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -254,6 +380,26 @@ int main(int argc, char **argv)
 			reason = optarg;
 			continue;
 		}
+		if (ch >= 305 && ch <= 311) {
+			char *end;
+			long v = 0;
+			if (ch == 305 || ch == 310) {
+				v = strtol(optarg, &end, 10);
+				if (*optarg < '0' || *optarg > '9' || *end || v < (ch == 305) || v > 1000000)
+					return cli_fail("--%s must be a whole number%s", ch == 305 ? "inquiry" : "count",
+							ch == 305 ? ", the inquiry's (1, 2, ...)" : "");
+			}
+			switch (ch) {
+			case 305: aa.inquiry = (uint32_t)v; break;
+			case 306: aa.accept = optarg; break;
+			case 307: aa.keep = 1; break;
+			case 308: aa.cancel = optarg; break;
+			case 309: aa.text = optarg; break;
+			case 311: aa.proposed = 1; break;
+			default: count = v; break;
+			}
+			continue;
+		}
 		usage(ch == 'h' ? stdout : stderr);
 		return ch == 'h' ? 0 : 1;
 	}
@@ -262,20 +408,35 @@ int main(int argc, char **argv)
 	int flush = nargs == 1 && strcmp(args[0], "flush") == 0;
 	if (nargs == 1 && strcmp(args[0], "pending") == 0 && outbox.dir)
 		return clinic_outbox_pending(outbox.dir);
+	int only_inquiries = nargs == 1 && strcmp(args[0], "inquiries") == 0;
+	int inquiries = only_inquiries || (nargs == 1 && strcmp(args[0], "watch") == 0);
+	int answering = nargs == 2 && strcmp(args[0], "answer") == 0;
 	if ((flush && outbox.dir == NULL) ||
-	    (!flush && (nargs != 2 || (strcmp(args[0], "submit") && strcmp(args[0], "cancel") &&
-				       strcmp(args[0], "status"))))) {
+	    (!flush && !inquiries &&
+	     (nargs != 2 || (strcmp(args[0], "submit") && strcmp(args[0], "cancel") &&
+			     strcmp(args[0], "status") && !answering)))) {
 		usage(stderr);
 		return cli_fail("expected: submit [--fhir] RX.json | cancel ID | status ID [--fhir] | "
-				"--outbox DIR flush | --outbox DIR pending");
+				"answer ID --inquiry N (--accept ANSWER.json | --accept-proposed | --keep | --cancel REASON) | "
+				"inquiries [--count N] | watch [--count N] | --outbox DIR flush | --outbox DIR pending");
 	}
-	if (fhir && strcmp(args[0], "submit") != 0 && strcmp(args[0], "status") != 0)
+	if (answering && (aa.inquiry == 0 || (aa.accept != NULL) + aa.proposed + aa.keep + (aa.cancel != NULL) != 1))
+		return cli_fail("answer needs --inquiry N and one of --accept ANSWER.json, --accept-proposed, --keep, "
+				"--cancel REASON");
+	if (answering && aa.cancel && cli_cancel_reason(aa.cancel) == 0)
+		return cli_fail("--cancel must be prescribing_error, patient_request, therapy_changed, duplicate "
+				"or other");
+	if (!answering && (aa.inquiry || aa.accept || aa.proposed || aa.keep || aa.cancel || aa.text))
+		return cli_fail("--inquiry, --accept, --accept-proposed, --keep, --cancel and --text go with answer");
+	if (count && !inquiries)
+		return cli_fail("--count goes with inquiries or watch");
+	if (fhir && (inquiries || (strcmp(args[0], "submit") != 0 && strcmp(args[0], "status") != 0)))
 		return cli_fail("--fhir goes with submit or status, not cancel");
 	int why = cli_cancel_reason(reason);
-	if (!flush && strcmp(args[0], "cancel") == 0 && why == 0)
+	if (!flush && !inquiries && strcmp(args[0], "cancel") == 0 && why == 0)
 		return cli_fail("cancel needs --reason: prescribing_error, patient_request, therapy_changed, "
 				"duplicate or other");
-	if (reason && (flush || strcmp(args[0], "cancel") != 0))
+	if (reason && (flush || inquiries || strcmp(args[0], "cancel") != 0))
 		return cli_fail("--reason goes with cancel");
 
 	rx_keypair_t kp;
@@ -289,6 +450,10 @@ int main(int argc, char **argv)
 	code = clinic_outbox_start(&outbox, c, flush);
 	if (code >= 0) {
 		/* flushed, or the outbox would not open */
+	} else if (inquiries) {
+		code = cli_watch(c, count, "rx-clinic", inquiry_detail, &only_inquiries);
+	} else if (answering) {
+		code = answer(c, args[1], &aa, rid, conn.broker);
 	} else if (strcmp(args[0], "submit") == 0) {
 		code = submit(c, &kp, &conn, args[1], fhir, slip, rid);
 	} else if (strcmp(args[0], "cancel") == 0) {
@@ -304,8 +469,8 @@ int main(int argc, char **argv)
 		 * in parts still owes. */
 		if (!fhir && r.status == RX_OK && r.prescription) {
 			json_t *owed = owed_status_json(&r, 1);
-			extra = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
-					  "dispenses", cli_dispenses_json(&r));
+			extra = json_pack("{s:o, s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
+					  "dispenses", cli_dispenses_json(&r), "inquiries", cli_inquiries_json(&r));
 			if (extra && owed)
 				json_object_update(extra, owed);
 			json_decref(owed);

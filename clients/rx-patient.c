@@ -239,9 +239,9 @@ int main(int argc, char **argv)
 				code = fhir_print_status(&r, conn.broker, argv[optind + 1]);
 			} else {
 				if (r.status == RX_OK && r.prescription)
-					extra = json_pack("{s:o, s:o}", "prescription",
+					extra = json_pack("{s:o, s:o, s:o}", "prescription",
 							  cli_prescription_json(r.prescription), "dispenses",
-							  cli_dispenses_json(&r));
+							  cli_dispenses_json(&r), "inquiries", cli_inquiries_json(&r));
 				code = cli_print_result(&r, extra, conn.broker, argv[optind + 1]);
 			}
 		}

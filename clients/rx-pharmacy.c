@@ -7,6 +7,7 @@
  *   rx-pharmacy CONN list ID --access-code CODE
  *   rx-pharmacy CONN claim ID PROOF|--access-code CODE [--request-id HEX32]
  *   rx-pharmacy CONN release ID --claim TOKEN [--request-id HEX32]
+ *   rx-pharmacy CONN inquire ID --claim TOKEN INQUIRY.json [--request-id HEX32]
  *   rx-pharmacy CONN dispense ID --claim TOKEN [RECORD.json] [--part N] [--request-id HEX32]
  *   rx-pharmacy CONN dispense ID --claim TOKEN --part N [--owe ITEM=QTY]... [--reason R] [--notes T]
  *   rx-pharmacy CONN amend ID RECORD.json [PROOF] [--request-id HEX32]
@@ -35,8 +36,13 @@ static void usage(FILE *f)
 		   "  claim ID (--card FILE --institution CODE | --access-code CODE) [--request-id HEX32]\n"
 		   "                                           claim a prescription for this pharmacy\n"
 		   "  release ID --claim TOKEN [--request-id]  give a claim back\n"
-		   "  dispense ID --claim TOKEN [RECORD.json] [--part N] [--request-id HEX32]\n"
-		   "                                           record the dispense: every item as\n"
+		   "  inquire ID --claim TOKEN INQUIRY.json [--request-id HEX32]\n"
+		   "                                           ask the prescriber (疑義照会): \"reason\",\n"
+		   "                                           \"text\", \"proposed\" changes; or record\n"
+		   "                                           one settled \"by_phone\".  DISPENSE waits\n"
+		   "                                           for the answer (INQUIRY_PENDING)\n"
+		   "  dispense ID --claim TOKEN [RECORD.json] [--part N] [--request-id HEX32]\n");
+	fprintf(f, "                                           record the dispense: every item as\n"
 		   "                                           prescribed, or what RECORD.json's \"lines\"\n"
 		   "                                           say became of each (substituted, ...)\n"
 		   "  dispense ID --claim TOKEN --part N [--owe ITEM=QTY]... [--reason REASON] [--notes TEXT]\n"
@@ -73,7 +79,8 @@ static void usage(FILE *f)
 		   "                                           MedicationRequests and MedicationDispenses\n"
 		   "  watch [--count N]                        print this pharmacy's notices (new\n"
 		   "                                           prescriptions of patients who nominated it,\n"
-		   "                                           cancels) as JSON lines, acknowledging each;\n"
+		   "                                           cancels, answers to its inquiries) as JSON\n"
+		   "                                           lines, acknowledging each;\n"
 		   "                                           runs until killed, or N notices\n"
 		   "--access-code - reads the code from stdin.  Options: --broker EP (default\n"
 		   CLI_DEFAULT_BROKER "), --broker-key HEX (pin the broker's receipt key), --timeout\n"
@@ -104,6 +111,12 @@ static int read_record(const char *path, json_t **rec, json_t **lines, json_t **
 				"[{\"item\": 1, \"outcome\": \"as_written\"}]", path);
 	else if (*notes && !json_is_string(*notes))
 		code = cli_fail("%s: \"notes\" must be a string", path);
+	else if (json_object_get(*rec, "inquiry") &&
+		 (!json_is_integer(json_object_get(*rec, "inquiry")) ||
+		  json_integer_value(json_object_get(*rec, "inquiry")) < 0 ||
+		  json_integer_value(json_object_get(*rec, "inquiry")) > UINT32_MAX))
+		code = cli_fail("%s: \"inquiry\" must be the number of the inquiry whose agreed changes the "
+				"record follows", path);
 	else if (pj && (*part < 0 || *part > RX_MAX_PARTS))
 		code = cli_fail("%s: \"part\" must be a whole number 0..%d (0: the whole use at once)", path,
 				RX_MAX_PARTS);
@@ -210,6 +223,8 @@ static int dispense(rxc_t *c, const rx_keypair_t *kp, const char *id, const uint
 	d.pharmacy_key.len = RX_KEY_LEN;
 	d.notes = notes ? (char *)json_string_value(notes) : a->notes ? (char *)a->notes : (char *)"";
 	d.part = (uint32_t)part;
+	/* the inquiry whose agreed changes it follows (proto/README 5.14) */
+	d.inquiry = rec ? (uint32_t)json_integer_value(json_object_get(rec, "inquiry")) : 0;
 	rxc_dispense(c, rid, d.prescription_id, token, &d, &r);
 	if (part) {
 		extra = json_pack("{s:I}", "part", (json_int_t)part);
@@ -307,6 +322,7 @@ static int replace(rxc_t *c, const rx_keypair_t *kp, const char *id, const char 
 	d.replaces.data = replaces;
 	d.replaces.len = RX_HASH_LEN;
 	d.withdraw_reason = (Rx__WithdrawReason)reason;
+	d.inquiry = rec ? (uint32_t)json_integer_value(json_object_get(rec, "inquiry")) : 0;
 	d.notes = notes ? (char *)json_string_value(notes) : notes_arg ? (char *)notes_arg : (char *)"";
 	if (reason)
 		rxc_withdraw(c, rid, d.prescription_id, &d, &r);
@@ -320,101 +336,30 @@ done:
 	return code;
 }
 
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
+/* INQUIRE ID --claim TOKEN INQUIRY.json: ask the prescriber (疑義照会,
+ * proto/README 5.14), or record what was agreed on the telephone.  A file
+ * the pharmacist must fix is a local error (exit 1) before anything is
+ * signed; the broker's refusals (INQUIRY_PENDING, NOT_CLAIMED, ...) come
+ * with its code.  The receipt prints the inquiry's number and whether it
+ * is open. */
+static int inquire(rxc_t *c, const char *id, const uint8_t *token, const char *path, const uint8_t *rid,
+		   const char *broker)
 {
-	(void)sig;
-	stopping = 1;
-}
-
-/* WATCH, then print each notice once as a JSON line and ACK it.  A notice
- * whose ACK is lost comes again with the next WATCH (every 30 s, also the
- * heartbeat), so recently printed seqs are remembered and not printed
- * twice.  Stops after count notices (0: never) or on SIGINT/SIGTERM. */
-static int watch(rxc_t *c, long count)
-{
-	enum { RECENT = 4096, HEARTBEAT_MS = 30000 };
-	static uint64_t recent[RECENT];
-	size_t nrecent = 0;
-	long printed = 0;
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	while (!stopping && (count == 0 || printed < count)) {
-		rxc_result_t r;
-		rxc_watch(c, &r);
-		rx_err_t status = r.status;
-		if (status != RX_OK) {
-			/* What passes with time is waited out: a broker away, a disk
-			 * failing or down to its reserve, a full watcher table. */
-			int transient = status == RX_UNREACHABLE || status == RX_UNAVAILABLE ||
-					status == RX_STORAGE_FULL || status == RX_WATCHERS_FULL;
-			fprintf(stderr, "rx-pharmacy: watch: %s (%s)%s\n", rx_err_name(status), r.message,
-				transient ? "; retrying" : "");
-			rxc_result_free(&r);
-			if (!transient)
-				return cli_exit_code(status);
-			/* UNREACHABLE already waited its timeout; the others come back
-			 * at once, so wait before asking again. */
-			for (int i = 0; status != RX_UNREACHABLE && i < 10 && !stopping; i++) {
-				struct timespec ts = {0, 500 * 1000000L};
-				nanosleep(&ts, NULL);
-			}
-			continue;
-		}
-		rxc_result_free(&r);
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (;;) {
-			struct timespec t1;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			long left = HEARTBEAT_MS - ((t1.tv_sec - t0.tv_sec) * 1000 +
-						    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-			if (stopping || left <= 0 || (count && printed >= count))
-				break;
-			Rx__Notice *n;
-			rx_err_t err = rxc_notice(c, left > 500 ? 500 : (int)left, &n);
-			if (err == RX_BAD_SIGNATURE)
-				fprintf(stderr, "rx-pharmacy: watch: dropped a notice whose broker signature does not verify\n");
-			if (err != RX_OK)
-				continue;
-			int seen = 0;
-			for (size_t i = 0; i < nrecent && i < RECENT; i++)
-				seen |= recent[i] == n->seq;
-			if (!seen) {
-				char at[32];
-				cli_time(n->at, at);
-				json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "seq",
-						      (json_int_t)n->seq, "kind",
-						      n->kind == RX__NOTICE_KIND__NOTICE_NEW ? "new" : "cancel",
-						      "id", n->prescription_id, "patient_id", n->patient_id,
-						      "institution", n->institution_code, "at", at, "state",
-						      rx_state_name(n->state), "cancel_pending", (int)n->cancel_pending);
-				/* a cancel says why the prescriber withdrew it */
-				if (j && n->kind == RX__NOTICE_KIND__NOTICE_CANCEL)
-					json_object_set_new(j, "reason",
-							    json_string(cli_cancel_reason_name((int)n->cancel_reason)));
-				char *line = json_dumps(j, JSON_COMPACT);
-				if (line)
-					printf("%s\n", line);
-				fflush(stdout);
-				free(line);
-				json_decref(j);
-				recent[nrecent++ % RECENT] = n->seq;
-				printed++;
-			}
-			/* Printed (or printed before): done with it. */
-			uint64_t seq = n->seq;
-			rx__notice__free_unpacked(n, NULL);
-			rxc_ack(c, &seq, 1, &r);
-			if (r.status != RX_OK)
-				fprintf(stderr, "rx-pharmacy: watch: ack %llu: %s (it will come again)\n",
-					(unsigned long long)seq, rx_err_name(r.status));
-			rxc_result_free(&r);
-		}
+	char msg[512];
+	Rx__Inquiry q;
+	rxc_result_t r;
+	json_t *j = cli_read_json(path, msg, sizeof msg);
+	if (j == NULL)
+		return cli_fail("%s", msg);
+	if (cli_inquiry_from_json(j, &q, msg, sizeof msg)) {
+		json_decref(j);
+		return cli_fail("%s: %s", path, msg);
 	}
-	return 0;
+	rxc_inquire(c, rid, id, token, &q, &r);
+	int code = cli_print_result(&r, NULL, broker, id);
+	cli_inquiry_clear(&q);
+	json_decref(j);
+	return code;
 }
 
 static int list(rxc_t *c, const char *patient, const char *id, const rxc_proof_t *proof,
@@ -534,6 +479,7 @@ int main(int argc, char **argv)
 	int ok = (strcmp(cmd, "list") == 0 && (nargs == 1 || nargs == 2)) ||
 		 ((strcmp(cmd, "claim") == 0 || strcmp(cmd, "status") == 0) && nargs == 2) ||
 		 (strcmp(cmd, "release") == 0 && nargs == 2 && claim_hex) ||
+		 (strcmp(cmd, "inquire") == 0 && nargs == 3 && claim_hex) ||
 		 (strcmp(cmd, "watch") == 0 && nargs == 1) ||
 		 (strcmp(cmd, "dispense") == 0 && (nargs == 2 || nargs == 3) && claim_hex) ||
 		 (strcmp(cmd, "amend") == 0 && nargs == 3 && !claim_hex) ||
@@ -548,7 +494,7 @@ int main(int argc, char **argv)
 	if (!ok) {
 		usage(stderr);
 		return cli_fail("expected: list --card FILE | list ID --access-code CODE | claim ID | "
-				"release ID --claim TOKEN | dispense ID --claim TOKEN [RECORD.json] [--part N] | "
+				"release ID --claim TOKEN | inquire ID --claim TOKEN INQUIRY.json | dispense ID --claim TOKEN [RECORD.json] [--part N] | "
 				"dispense ID --claim TOKEN --part N [--owe ITEM=QTY]... [--reason REASON] "
 				"[--notes TEXT] | amend ID RECORD.json | withdraw ID --reason REASON [--notes TEXT] | "
 				"status ID [--body | --fhir] | watch [--count N]");
@@ -563,7 +509,7 @@ int main(int argc, char **argv)
 	if (reason_word && dispensing && why != RX__LINE_REASON__OUT_OF_STOCK &&
 	    why != RX__LINE_REASON__PATIENT_REQUEST && why != RX__LINE_REASON__OTHER_REASON)
 		return cli_fail("--reason with --owe must be out_of_stock, patient_request or other");
-	da.record = nargs == 3 ? args[2] : NULL;
+	da.record = nargs == 3 && dispensing ? args[2] : NULL;
 	da.reason = reason_word;
 	da.notes = notes;
 	uint8_t token[RX_TOKEN_LEN];
@@ -587,7 +533,7 @@ int main(int argc, char **argv)
 		return code;
 	}
 	if (strcmp(cmd, "watch") == 0) {
-		code = watch(c, count);
+		code = cli_watch(c, count, "rx-pharmacy", NULL, NULL);
 	} else if (strcmp(cmd, "list") == 0) {
 		code = list(c, patient, nargs == 2 ? args[1] : NULL, &proof, broker);
 	} else if (strcmp(cmd, "claim") == 0) {
@@ -596,6 +542,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "release") == 0) {
 		rxc_release(c, rid, args[1], token, &r);
 		code = cli_print_result(&r, NULL, broker, args[1]);
+	} else if (strcmp(cmd, "inquire") == 0) {
+		code = inquire(c, args[1], token, args[2], rid, broker);
 	} else if (strcmp(cmd, "dispense") == 0) {
 		code = dispense(c, &kp, args[1], token, &da, rid, broker);
 	} else if (strcmp(cmd, "amend") == 0 || strcmp(cmd, "withdraw") == 0) {
@@ -609,6 +557,12 @@ int main(int argc, char **argv)
 		 * it, what a use handed over in parts owes is item numbers and
 		 * quantities only. */
 		json_t *extra = owed_status_json(&r, want_body);
+		/* what was asked of the prescriber, and its answers (5.14) */
+		if (r.status == RX_OK && r.reply->n_inquiries) {
+			if (extra == NULL)
+				extra = json_object();
+			json_object_set_new(extra, "inquiries", cli_inquiries_json(&r));
+		}
 		if (want_body && r.status == RX_OK && r.prescription) {
 			json_t *body = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),
 						 "dispenses", cli_dispenses_json(&r));

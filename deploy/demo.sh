@@ -253,6 +253,54 @@ grep -q '"part":1,' <<<"$out" && grep -q '"part":2,' <<<"$out" && ! grep -q '"ow
   die "Dr. Sato does not see both parts: $out"
 info "Dr. Sato sees both parts: item 1 partial (30, out of stock), then as written (54)"
 
+say "Dr. Sato prescribes bisoprolol 5 mg; the pharmacist asks him about the dose (疑義照会)"
+cat >"$work/rx7.json" <<JSON
+{"valid_days": 4, "uses": 1,
+ "items": [
+  {"drug_code": "2123016F2189", "name": "メインテート錠５ｍｇ (bisoprolol 5 mg)", "dose": "1 tablet",
+   "usage": "once daily after breakfast", "days": 14, "quantity": 14, "unit": "tablet"}]}
+JSON
+run 0 "$clinic" "${sakura[@]}" --card "$work/hanako.card" --institution 1312345678 submit "$work/rx7.json"
+id7=$(field id "$out")
+run 0 "$pharmacy" "${at_aozora[@]}" "${aozora_card[@]}" claim "$id7"
+claim7=$(field claim "$out")
+bisoprolol_25='{"drug_code": "2123016F1107", "name": "メインテート錠２．５ｍｇ (bisoprolol 2.5 mg)", "dose": "1 tablet",
+   "usage": "once daily after breakfast", "days": 14, "quantity": 14, "unit": "tablet"}'
+cat >"$work/inquiry7.json" <<JSON
+{"reason": "dose", "text": "Pulse 52/min at the counter; 5 mg may be too much. Start at 2.5 mg?",
+ "proposed": [{"item": 1, "to": $bisoprolol_25}]}
+JSON
+run 0 "$pharmacy" "${at_aozora[@]}" inquire "$id7" --claim "$claim7" "$work/inquiry7.json"
+grep -q '"inquiry":1,' <<<"$out" && grep -q '"inquiry_open":true' <<<"$out" || die "the inquiry is not open: $out"
+info "inquiry 1 sent to Sakura Clinic; open until Dr. Sato answers"
+run 2 "$pharmacy" "${at_aozora[@]}" dispense "$id7" --claim "$claim7"
+[ "$(field status "$out")" = INQUIRY_PENDING ] || die "dispensed while the inquiry was open: $out"
+info "dispense refused meanwhile: $(field status "$out")"
+run 0 timeout 20 "$clinic" "${sakura[@]}" inquiries --count 1
+grep -q "\"kind\":\"inquiry\"" <<<"$out" && grep -q "\"id\":\"$id7\"" <<<"$out" &&
+  grep -q '"reason":"dose"' <<<"$out" && grep -q '"proposed":\[{"item":1,"to":{"drug_code":"2123016F1107"' <<<"$out" ||
+  die "the clinic was not told of the inquiry: $out"
+info "Sakura Clinic's notice: inquiry $(grep -o '"inquiry":[0-9]*' <<<"$out" | cut -d: -f2) on $id7, reason $(field reason "$out"): $(field text "$out")"
+cat >"$work/answer7.json" <<JSON
+{"agreed": [{"item": 1, "to": $bisoprolol_25}]}
+JSON
+run 0 "$clinic" "${sakura[@]}" answer "$id7" --inquiry 1 --accept "$work/answer7.json" --text "Agreed: 2.5 mg, see her in 2 weeks"
+grep -q '"inquiry_open":false' <<<"$out" || die "the answer did not close the inquiry: $out"
+info "Dr. Sato accepts 2.5 mg (a signed INQUIRY_REPLY)"
+run 0 timeout 20 "$pharmacy" "${at_aozora[@]}" watch --count 1
+grep -q '"kind":"inquiry_reply"' <<<"$out" && grep -q '"inquiry":1' <<<"$out" || die "the pharmacy was not told of the answer: $out"
+info "Aozora Pharmacy's notice: $(field kind "$out") to inquiry 1 on $(field id "$out")"
+cat >"$work/record7.json" <<JSON
+{"inquiry": 1, "lines": [{"item": 1, "outcome": "substituted", "reason": "inquiry", "handed": $bisoprolol_25}]}
+JSON
+run 0 "$pharmacy" "${at_aozora[@]}" dispense "$id7" --claim "$claim7" "$work/record7.json"
+[ "$(field state "$out")" = DISPENSED ] || die "the agreed dispense failed: $out"
+info "Aozora Pharmacy hands over 2.5 mg tablets, citing inquiry 1; state $(field state "$out")"
+run 0 "$clinic" "${sakura[@]}" status "$id7"
+grep -q '"inquiries":\[{"number":1,' <<<"$out" && grep -q '"answer":{"answer":"accept"' <<<"$out" ||
+  die "the status does not show the inquiry and its answer: $out"
+info "the status keeps the question and the answer: $(grep -o '"answer":{"answer":"[a-z]*"' <<<"$out")"
+
 say "Dr. Sato prescribes a telmisartan/amlodipine combination tablet: she still has amlodipine"
 cat >"$work/rx3.json" <<JSON
 {"valid_days": 4, "uses": 1,

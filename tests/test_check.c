@@ -3,6 +3,7 @@
  * on an otherwise good message, so a refusal can only come from that rule. */
 #include <check.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -1132,6 +1133,300 @@ START_TEST(op_names_and_reads)
 }
 END_TEST
 
+/* ---- the inquiry and its answer (proto/README 5.14) ---- */
+
+/* A good inquiry: a dose question proposing one change, not by telephone;
+ * or, phoned, settled on the telephone with that change agreed. */
+typedef struct {
+	Rx__Inquiry q;
+	Rx__InquiryReply a;
+	Rx__Change change[RX_MAX_ITEMS + 1], *changes[RX_MAX_ITEMS + 1];
+	Rx__Item to[RX_MAX_ITEMS + 1];
+	char text[2100];
+} ask_fixture_t;
+
+static void ask_good(ask_fixture_t *f, int phoned)
+{
+	memset(f, 0, sizeof *f);
+	for (int i = 0; i <= RX_MAX_ITEMS; i++) {
+		good_item(&f->to[i]);
+		rx__change__init(&f->change[i]);
+		f->change[i].item = (uint32_t)i + 1;
+		f->change[i].to = &f->to[i];
+		f->changes[i] = &f->change[i];
+	}
+	rx__inquiry__init(&f->q);
+	f->q.reason = RX__INQUIRY_REASON__INQUIRY_DOSE;
+	f->q.text = "5 mg for an 82-year-old: 2.5 mg?";
+	if (phoned) {
+		f->q.by_phone = 1;
+		f->q.phoned = "Dr. Sato";
+		f->q.phoned_at = NOW - 60;
+		f->q.outcome = RX__ANSWER__ANSWER_ACCEPT;
+		f->q.n_agreed = 1;
+		f->q.agreed = f->changes;
+	} else {
+		f->q.n_proposed = 1;
+		f->q.proposed = f->changes;
+	}
+	rx__inquiry_reply__init(&f->a);
+	f->a.inquiry = 1;
+	f->a.answer = RX__ANSWER__ANSWER_ACCEPT;
+	f->a.text = "yes, 2.5 mg";
+	f->a.n_agreed = 1;
+	f->a.agreed = f->changes;
+}
+
+static rx_err_t ask(const ask_fixture_t *f)
+{
+	const char *why = NULL;
+	rx_err_t err = rx_check_inquiry(&f->q, NOW, &why);
+	if (err != RX_OK)
+		ck_assert_msg(why != NULL && why[0] != '\0', "refusal %d without a reason", err);
+	return err;
+}
+
+static rx_err_t answer(const ask_fixture_t *f)
+{
+	const char *why = NULL;
+	rx_err_t err = rx_check_inquiry_reply(&f->a, &why);
+	if (err != RX_OK)
+		ck_assert_msg(why != NULL && why[0] != '\0', "refusal %d without a reason", err);
+	return err;
+}
+
+START_TEST(inquiry_reason_and_text)
+{
+	ask_fixture_t f;
+	ask_good(&f, 0);
+	ck_assert_int_eq(ask(&f), RX_OK);
+	int64_t reasons[] = {0, 8, -1, 1000};
+	for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++) {
+		f.q.reason = (Rx__InquiryReason)reasons[i];
+		ck_assert_int_eq(ask(&f), RX_INVALID);
+	}
+	for (int r = 1; r <= 7; r++) {
+		f.q.reason = (Rx__InquiryReason)r;
+		ck_assert_int_eq(ask(&f), RX_OK);
+	}
+	f.q.text = "";
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	memset(f.text, 'a', 2000);
+	f.text[2000] = '\0';
+	f.q.text = f.text;
+	ck_assert_int_eq(ask(&f), RX_OK);
+	f.text[2000] = 'a';
+	f.text[2001] = '\0';
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.text = "a\x01z";
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.text = "\xc3\x28"; /* not UTF-8 */
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	/* No proposal at all is a question alone. */
+	ask_good(&f, 0);
+	f.q.n_proposed = 0;
+	ck_assert_int_eq(ask(&f), RX_OK);
+}
+END_TEST
+
+/* The changes' rules, the same for proposed, agreed (phoned) and an
+ * answer's agreed. */
+static void changes_rules(ask_fixture_t *f, size_t *n, rx_err_t (*run)(const ask_fixture_t *))
+{
+	*n = RX_MAX_ITEMS;
+	ck_assert_int_eq(run(f), RX_OK);
+	*n = RX_MAX_ITEMS + 1;
+	ck_assert_int_eq(run(f), RX_INVALID);
+	*n = 2;
+	f->change[1].item = 1; /* not rising */
+	ck_assert_int_eq(run(f), RX_INVALID);
+	f->change[1].item = 0;
+	ck_assert_int_eq(run(f), RX_INVALID);
+	f->change[1].item = 2;
+	f->change[0].item = 0; /* item 0 */
+	ck_assert_int_eq(run(f), RX_INVALID);
+	f->change[0].item = 1;
+	f->change[1].item = RX_MAX_ITEMS + 1;
+	ck_assert_int_eq(run(f), RX_INVALID);
+	f->change[1].item = RX_MAX_ITEMS;
+	ck_assert_int_eq(run(f), RX_OK);
+	f->change[1].to = NULL; /* not to be dispensed */
+	ck_assert_int_eq(run(f), RX_OK);
+	f->change[1].to = &f->to[1];
+	f->to[1].drug_code = "";
+	ck_assert_int_eq(run(f), RX_INVALID);
+	good_item(&f->to[1]);
+	f->to[1].quantity = 0;
+	ck_assert_int_eq(run(f), RX_INVALID);
+	good_item(&f->to[1]);
+	for (int m = 0; m < 4; m++) {
+		good_item(&f->to[1]);
+		if (m == 0)
+			f->to[1].no_change = 1;
+		else if (m == 1)
+			f->to[1].no_form_change = 1;
+		else if (m == 2)
+			f->to[1].no_strength_change = 1;
+		else
+			f->to[1].medical_necessity = 1;
+		ck_assert_int_eq(run(f), RX_INVALID);
+	}
+	good_item(&f->to[1]);
+	ck_assert_int_eq(run(f), RX_OK);
+}
+
+START_TEST(inquiry_changes)
+{
+	ask_fixture_t f;
+	ask_good(&f, 0);
+	changes_rules(&f, &f.q.n_proposed, ask);
+	ask_good(&f, 1);
+	changes_rules(&f, &f.q.n_agreed, ask);
+	ask_good(&f, 0);
+	changes_rules(&f, &f.a.n_agreed, answer);
+}
+END_TEST
+
+START_TEST(inquiry_by_phone)
+{
+	ask_fixture_t f;
+	/* Without by_phone, none of the telephone's fields. */
+	ask_good(&f, 0);
+	f.q.phoned = "Dr. Sato";
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	ask_good(&f, 0);
+	f.q.phoned_at = NOW - 60;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	ask_good(&f, 0);
+	f.q.outcome = RX__ANSWER__ANSWER_KEEP;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	ask_good(&f, 0);
+	f.q.n_agreed = 1;
+	f.q.agreed = f.changes;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+
+	/* By telephone: who, 1..200 bytes of text. */
+	ask_good(&f, 1);
+	ck_assert_int_eq(ask(&f), RX_OK);
+	f.q.phoned = "";
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	memset(f.text, 'b', 200);
+	f.text[200] = '\0';
+	f.q.phoned = f.text;
+	ck_assert_int_eq(ask(&f), RX_OK);
+	f.text[200] = 'b';
+	f.text[201] = '\0';
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.phoned = "Dr.\x7fSato";
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+
+	/* When: > 0, not beyond now + the clock skew. */
+	ask_good(&f, 1);
+	f.q.phoned_at = 0;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.phoned_at = -1;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.phoned_at = INT64_MIN;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.phoned_at = 1;
+	ck_assert_int_eq(ask(&f), RX_OK);
+	f.q.phoned_at = NOW + RX_CLOCK_SKEW;
+	ck_assert_int_eq(ask(&f), RX_OK);
+	f.q.phoned_at = NOW + RX_CLOCK_SKEW + 1;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.phoned_at = INT64_MAX;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+
+	/* The outcome: ACCEPT (with agreed changes) or KEEP (without). */
+	ask_good(&f, 1);
+	f.q.outcome = RX__ANSWER__ANSWER_NONE;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.outcome = RX__ANSWER__ANSWER_CANCEL;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.outcome = (Rx__Answer)4;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.outcome = (Rx__Answer)-1;
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.outcome = RX__ANSWER__ANSWER_KEEP; /* with agreed changes */
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	f.q.n_agreed = 0;
+	ck_assert_int_eq(ask(&f), RX_OK);
+	f.q.outcome = RX__ANSWER__ANSWER_ACCEPT; /* without */
+	ck_assert_int_eq(ask(&f), RX_INVALID);
+	/* Proposed beside a phoned outcome: its own rules, nothing more. */
+	ask_good(&f, 1);
+	f.q.n_proposed = 1;
+	f.q.proposed = f.changes;
+	ck_assert_int_eq(ask(&f), RX_OK);
+}
+END_TEST
+
+START_TEST(inquiry_reply_rules)
+{
+	ask_fixture_t f;
+	ask_good(&f, 0);
+	ck_assert_int_eq(answer(&f), RX_OK);
+	/* The inquiry's number: 1..16. */
+	f.a.inquiry = 0;
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	f.a.inquiry = RX_MAX_INQUIRIES;
+	ck_assert_int_eq(answer(&f), RX_OK);
+	f.a.inquiry = RX_MAX_INQUIRIES + 1;
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	f.a.inquiry = UINT32_MAX;
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	f.a.inquiry = 1;
+	/* The answer: 1..3. */
+	int64_t bad[] = {0, 4, -1};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		f.a.answer = (Rx__Answer)bad[i];
+		ck_assert_int_eq(answer(&f), RX_INVALID);
+	}
+	/* The text: optional, at most 2000 bytes of text. */
+	ask_good(&f, 0);
+	f.a.text = "";
+	ck_assert_int_eq(answer(&f), RX_OK);
+	memset(f.text, 'c', 2000);
+	f.text[2000] = '\0';
+	f.a.text = f.text;
+	ck_assert_int_eq(answer(&f), RX_OK);
+	f.text[2000] = 'c';
+	f.text[2001] = '\0';
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	f.a.text = "\xff";
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	/* Agreed changes iff ACCEPT. */
+	ask_good(&f, 0);
+	f.a.n_agreed = 0;
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	ask_good(&f, 0);
+	f.a.answer = RX__ANSWER__ANSWER_KEEP;
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	f.a.n_agreed = 0;
+	ck_assert_int_eq(answer(&f), RX_OK);
+	/* A cancel reason 1..5 iff CANCEL. */
+	f.a.cancel_reason = RX__CANCEL_REASON__CANCEL_OTHER;
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	f.a.answer = RX__ANSWER__ANSWER_CANCEL;
+	for (int r = 1; r <= 5; r++) {
+		f.a.cancel_reason = (Rx__CancelReason)r;
+		ck_assert_int_eq(answer(&f), RX_OK);
+	}
+	int64_t reasons[] = {0, 6, -1};
+	for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++) {
+		f.a.cancel_reason = (Rx__CancelReason)reasons[i];
+		ck_assert_int_eq(answer(&f), RX_INVALID);
+	}
+	f.a.cancel_reason = RX__CANCEL_REASON__CANCEL_DUPLICATE;
+	f.a.n_agreed = 1; /* a cancel agrees to no change */
+	f.a.agreed = f.changes;
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+	ask_good(&f, 0);
+	f.a.cancel_reason = RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR; /* on ACCEPT */
+	ck_assert_int_eq(answer(&f), RX_INVALID);
+}
+END_TEST
+
 static Suite *check_suite(void)
 {
 	Suite *s = suite_create("check");
@@ -1177,6 +1472,13 @@ static Suite *check_suite(void)
 	tc = tcase_create("valid_until");
 	tcase_add_test(tc, valid_until_japan_days);
 	tcase_add_test(tc, assertion_rules);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("inquiry");
+	tcase_add_test(tc, inquiry_reason_and_text);
+	tcase_add_test(tc, inquiry_changes);
+	tcase_add_test(tc, inquiry_by_phone);
+	tcase_add_test(tc, inquiry_reply_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,7 +10,8 @@
  * superseded ones entered-in-error or cancelled with our reason, as
  * docs/FHIR.md maps each withdrawal reason.  Partial fills (proto/README
  * 5.13): every part's MedicationDispenses stand, marked with the part, the
- * v3 supply type and why a line was partial. */
+ * v3 supply type and why a line was partial.  Inquiries (proto/README
+ * 5.14): a Communication each, their answers inResponseTo them. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1270,6 +1271,164 @@ START_TEST(divided_sample_bundle)
 }
 END_TEST
 
+/* ---- inquiries (proto/README 5.14; docs/FHIR.md "Inquiries") ---- */
+
+/* The fullUrl of the nth resource of type in bundle, or "". */
+static const char *url_of(json_t *bundle, const char *type, size_t nth)
+{
+	json_t *e;
+	size_t i;
+	json_array_foreach(json_object_get(bundle, "entry"), i, e)
+	{
+		json_t *res = json_object_get(e, "resource");
+		if (strcmp(str_at(res, "resourceType"), type) == 0 && nth-- == 0)
+			return str_at(e, "fullUrl");
+	}
+	return "";
+}
+
+/* The code of system in concept c, or "". */
+static const char *code_in(json_t *c, const char *system)
+{
+	json_t *coding;
+	size_t i;
+	json_array_foreach(json_object_get(c, "coding"), i, coding)
+		if (strcmp(str_at(coding, "system"), system) == 0)
+			return str_at(coding, "code");
+	return "";
+}
+
+/* Signed call bytes of an INQUIRE (in) or INQUIRY_REPLY (a) into s; the
+ * caller frees s->body.data. */
+static void pack_call(const Rx__Inquiry *in, const Rx__InquiryReply *a, Rx__Signed *s)
+{
+	Rx__Call c = RX__CALL__INIT;
+	c.op = in ? RX__OP__INQUIRE : RX__OP__INQUIRY_REPLY;
+	c.inquiry = (Rx__Inquiry *)in;
+	c.inquiry_reply = (Rx__InquiryReply *)a;
+	rx__signed__init(s);
+	s->body.len = rx__call__get_packed_size(&c);
+	s->body.data = malloc(s->body.len ? s->body.len : 1);
+	ck_assert_ptr_nonnull(s->body.data);
+	rx__call__pack(&c, s->body.data);
+}
+
+/* Inquiry 1 (dose, proposing another product for item 2) answered accept by
+ * the prescriber, inquiry 2 settled by telephone (keep): four
+ * Communications, each basedOn the requests it is about, the answers
+ * inResponseTo their questions, the reasons and answers in our code
+ * systems, the telephone as the medium. */
+START_TEST(inquiries_out)
+{
+	Rx__Prescription p;
+	reply_t r;
+	char msg[512];
+	const char *id = "6WKB-26ZF-S6A5";
+	ck_assert_int_eq(map("good.json", NOW, &p, msg), RX_OK);
+	make_reply(&r, &p, id);
+
+	Rx__Item other = *p.items[1];
+	other.drug_code = (char *)"2171022F1029";
+	Rx__Change ch = RX__CHANGE__INIT, *chs[1] = {&ch};
+	ch.item = 2;
+	ch.to = &other;
+	Rx__Inquiry q1 = RX__INQUIRY__INIT, q2 = RX__INQUIRY__INIT;
+	q1.reason = RX__INQUIRY_REASON__INQUIRY_DOSE;
+	q1.text = (char *)"pulse 52: 2.5 mg?";
+	q1.proposed = chs;
+	q1.n_proposed = 1;
+	Rx__InquiryReply a1 = RX__INQUIRY_REPLY__INIT;
+	a1.inquiry = 1;
+	a1.answer = RX__ANSWER__ANSWER_ACCEPT;
+	a1.text = (char *)"yes";
+	a1.agreed = chs;
+	a1.n_agreed = 1;
+	q2.reason = RX__INQUIRY_REASON__INQUIRY_LEFTOVER;
+	q2.text = (char *)"she has 10 left";
+	q2.by_phone = 1;
+	q2.phoned = (char *)"Dr. Sato";
+	q2.phoned_at = AUTHORED + 7200;
+	q2.outcome = RX__ANSWER__ANSWER_KEEP;
+	Rx__Signed s1, s1a, s2;
+	pack_call(&q1, NULL, &s1);
+	pack_call(NULL, &a1, &s1a);
+	pack_call(&q2, NULL, &s2);
+	Rx__InquiryInfo i1 = RX__INQUIRY_INFO__INIT, i2 = RX__INQUIRY_INFO__INIT, *infos[2] = {&i1, &i2};
+	i1.number = 1;
+	i1.call = &s1;
+	i1.at = AUTHORED + 3600;
+	i1.institution_code = (char *)"1398765432";
+	i1.reply = &s1a;
+	i1.replied_at = AUTHORED + 5400;
+	i2.number = 2;
+	i2.call = &s2;
+	i2.at = AUTHORED + 7300;
+	i2.institution_code = (char *)"1398765432";
+
+	json_t *b = fhir_bundle(id, &r.rc, &p, r.infos, r.recs, 0);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(fhir_add_inquiries(b, id, "1312345678", p.n_items, infos, 2), 0);
+	json_t *c1 = of_type(b, "Communication", 0), *c1a = of_type(b, "Communication", 1),
+	       *c2 = of_type(b, "Communication", 2), *c2a = of_type(b, "Communication", 3);
+	ck_assert_ptr_nonnull(c2a);
+	ck_assert_ptr_null(of_type(b, "Communication", 4));
+
+	/* The question: from the pharmacy to the clinic, about item 2. */
+	ck_assert_str_eq(str_at(c1, "id"), "inquiry-1");
+	ck_assert_str_eq(str_at(c1, "status"), "completed");
+	ck_assert_str_eq(str_at(c1, "sent"), "2026-03-02T11:15:00+09:00");
+	ck_assert_str_eq(code_in(json_array_get(json_object_get(c1, "reasonCode"), 0), FHIR_SYSTEM_INQUIRY_REASON), "dose");
+	ck_assert_uint_eq(json_array_size(json_object_get(c1, "basedOn")), 1);
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(c1, "basedOn"), 0), "reference"),
+			 url_of(b, "MedicationRequest", 1));
+	ck_assert_str_eq(str_at(json_object_get(json_object_get(c1, "sender"), "identifier"), "value"), "1398765432");
+	ck_assert_str_eq(str_at(json_object_get(json_array_get(json_object_get(c1, "recipient"), 0), "identifier"),
+				"value"),
+			 "1312345678");
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(c1, "payload"), 0), "contentString"), "pulse 52: 2.5 mg?");
+	ck_assert_msg(strncmp(str_at(json_array_get(json_object_get(c1, "payload"), 1), "contentString"),
+			      "item 2: 2171022F1029 ", 21) == 0,
+		      "%s", str_at(json_array_get(json_object_get(c1, "payload"), 1), "contentString"));
+	ck_assert_str_eq(str_at(json_object_get(c1, "subject"), "reference"), url_of(b, "Patient", 0));
+
+	/* The answer: from the clinic, in response to it, accept. */
+	ck_assert_str_eq(str_at(c1a, "id"), "inquiry-1-answer");
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(c1a, "inResponseTo"), 0), "reference"),
+			 url_of(b, "Communication", 0));
+	ck_assert_str_eq(code_in(json_array_get(json_object_get(c1a, "category"), 0), FHIR_SYSTEM_INQUIRY_ANSWER),
+			 "accept");
+	ck_assert_str_eq(str_at(json_object_get(json_object_get(c1a, "sender"), "identifier"), "value"), "1312345678");
+	ck_assert_str_eq(str_at(c1a, "sent"), "2026-03-02T11:45:00+09:00");
+	ck_assert_ptr_null(json_object_get(c1a, "medium"));
+
+	/* By telephone: no proposal, so about every request; the answer the
+	 * pharmacist recorded, keep. */
+	ck_assert_str_eq(code_in(json_array_get(json_object_get(c2, "reasonCode"), 0), FHIR_SYSTEM_INQUIRY_REASON),
+			 "leftover");
+	ck_assert_uint_eq(json_array_size(json_object_get(c2, "basedOn")), p.n_items);
+	ck_assert_str_eq(code_in(json_array_get(json_object_get(c2, "medium"), 0), FHIR_PARTICIPATION_MODE), "PHONE");
+	ck_assert_str_eq(code_in(json_array_get(json_object_get(c2a, "category"), 0), FHIR_SYSTEM_INQUIRY_ANSWER),
+			 "keep");
+	ck_assert_str_eq(code_in(json_array_get(json_object_get(c2a, "medium"), 0), FHIR_PARTICIPATION_MODE), "PHONE");
+	ck_assert_str_eq(str_at(c2a, "sent"), "2026-03-02T12:15:00+09:00");
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(c2a, "inResponseTo"), 0), "reference"),
+			 url_of(b, "Communication", 2));
+
+	/* A call that does not decode is refused, not written half. */
+	s2.body.data[0] = 0xff;
+	s2.body.len = 1;
+	json_t *b2 = fhir_bundle(id, &r.rc, &p, r.infos, r.recs, 0);
+	ck_assert_int_eq(fhir_add_inquiries(b2, id, "1312345678", p.n_items, &infos[1], 1), -1);
+	json_decref(b2);
+
+	free(s1.body.data);
+	free(s1a.body.data);
+	free(s2.body.data);
+	json_decref(b);
+	fhir_prescription_free(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fhir");
@@ -1292,6 +1451,7 @@ int main(void)
 	tcase_add_loop_test(tc, divided_accepted, 0, (int)(sizeof divided / sizeof divided[0]));
 	tcase_add_loop_test(tc, divided_refused, 0, (int)(sizeof undivided / sizeof undivided[0]));
 	tcase_add_test(tc, divided_sample_bundle);
+	tcase_add_test(tc, inquiries_out);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -1456,6 +1456,120 @@ START_TEST(cli_partial_fill)
 }
 END_TEST
 
+/* ---- the CLIs: an inquiry to the prescriber (疑義照会, proto/README 5.14) ---- */
+
+#define NORVASC5 ITEM("2171022F2025", "ノルバスク錠５ｍｇ", ",\"no_change\":true")
+#define NORVASC25 ITEM("2171022F1029", "ノルバスク錠２．５ｍｇ", "")
+#define BISOPROLOL5 ITEM("2123016F2189", "メインテート錠５ｍｇ", "")
+#define BISOPROLOL25 ITEM("2123016F1107", "メインテート錠２．５ｍｇ", "")
+
+/* rx-pharmacy inquire (a file to fix: exit 1; the broker's INQUIRY_PENDING
+ * for a second one and for the dispense meanwhile), rx-clinic inquiries
+ * (the notice with what was asked), rx-clinic answer --accept, the
+ * pharmacy's inquiry_reply notice, the dispense citing the inquiry (an
+ * agreed change passes the no_change mark), and both statuses showing the
+ * question and the answer. */
+START_TEST(cli_inquiry_answered)
+{
+	world_t w;
+	cli_t cl;
+	char id[RX_ID_LEN + 1], claim_tok[40];
+	world_up(&w);
+	cli_up(&w, &cl);
+	ck_assert_int_eq(rxctl(&w.h, "drugs load '%s'", getenv("DRUGS_CSV")), 0);
+	cli_write(&cl, "rx.json", "{\"items\":[" NORVASC5 "]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit rx.json"), 0);
+	field("id", id, sizeof id);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", id), 0);
+	field("claim", claim_tok, sizeof claim_tok);
+
+	/* Files the pharmacist must fix: exit 1, nothing sent. */
+	cli_write(&cl, "bad-reason.json", "{\"reason\":\"mood\",\"text\":\"x\"}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "inquire %s --claim %s bad-reason.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("\\\"reason\\\" must be dose"), "%s", out);
+	cli_write(&cl, "bad-change.json", "{\"reason\":\"dose\",\"text\":\"x\",\"proposed\":[{\"item\":0,\"to\":null}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "inquire %s --claim %s bad-change.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("proposed 1 needs \\\"item\\\""), "%s", out);
+	cli_write(&cl, "bad-phone.json", "{\"reason\":\"dose\",\"text\":\"x\",\"by_phone\":{\"who\":\"Dr. Sato\","
+					 "\"at\":\"yesterday\",\"outcome\":\"keep\"}}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "inquire %s --claim %s bad-phone.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("\\\"by_phone\\\" needs \\\"at\\\""), "%s", out);
+
+	cli_write(&cl, "inquiry.json", "{\"reason\":\"dose\",\"text\":\"pulse 52: 2.5 mg?\","
+				       "\"proposed\":[{\"item\":1,\"to\":" NORVASC25 "}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "inquire %s --claim %s inquiry.json", id, claim_tok), 0);
+	ck_assert_msg(HAS("\"inquiry\":1,") && HAS("\"inquiry_open\":true"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "inquire %s --claim %s inquiry.json", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"INQUIRY_PENDING\""), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s", id, claim_tok), 2);
+	ck_assert_msg(HAS("\"status\":\"INQUIRY_PENDING\""), "%s", out);
+
+	/* The clinic is told, with what was asked. */
+	ck_assert_int_eq(cli(&w, &cl, "doc", "inquiries --count 1"), 0);
+	ck_assert_msg(HAS("\"kind\":\"inquiry\"") && HAS("\"inquiry\":1") && HAS(id) && HAS("\"reason\":\"dose\"") &&
+			      HAS("\"text\":\"pulse 52: 2.5 mg?\"") &&
+			      HAS("\"proposed\":[{\"item\":1,\"to\":" NORVASC25 "}]") && HAS("\"answer\":null"),
+		      "%s", out);
+
+	/* The answer: usage errors locally, then ACCEPT. */
+	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --keep", id), 1);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --inquiry 1 --keep --cancel other", id), 1);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --inquiry 1 --cancel mood", id), 1);
+	cli_write(&cl, "answer.json", "{\"agreed\":[{\"item\":1,\"to\":" NORVASC25 "}]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --inquiry 2 --accept answer.json", id), 2);
+	ck_assert_msg(!HAS("\"status\":\"OK\""), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --inquiry 1 --accept answer.json --text 'yes, 2.5 mg'", id), 0);
+	ck_assert_msg(HAS("\"inquiry\":1,") && HAS("\"inquiry_open\":false"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "watch --count 1"), 0);
+	ck_assert_msg(HAS("\"kind\":\"inquiry_reply\"") && HAS("\"inquiry\":1"), "%s", out);
+
+	/* The agreed product, citing the inquiry: the no_change mark does not
+	 * stop it. */
+	cli_write(&cl, "record.json", "{\"inquiry\":\"one\",\"lines\":[{\"item\":1,\"outcome\":\"as_written\"}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s record.json", id, claim_tok), 1);
+	ck_assert_msg(HAS("\\\"inquiry\\\" must be the number"), "%s", out);
+	cli_write(&cl, "record.json", "{\"inquiry\":1,\"lines\":[{\"item\":1,\"outcome\":\"substituted\","
+				      "\"reason\":\"inquiry\",\"handed\":" NORVASC25 "}]}");
+	ck_assert_int_eq(cli(&w, &cl, "ph", "dispense %s --claim %s record.json", id, claim_tok), 0);
+	ck_assert_msg(HAS("\"state\":\"DISPENSED\""), "%s", out);
+	/* The clinic's other notices wait for rx-clinic watch. */
+	ck_assert_int_eq(cli(&w, &cl, "doc", "watch --count 1"), 0);
+	ck_assert_msg(HAS("\"kind\":\"dispensed\"") && HAS("\"use\":1") && HAS(id), "%s", out);
+
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
+	ck_assert_msg(HAS("\"inquiries\":[{\"number\":1,") && HAS("\"institution\":\"" PHARMACY "\"") &&
+			      HAS("\"reason\":\"dose\"") &&
+			      HAS("\"answer\":{\"answer\":\"accept\",\"text\":\"yes, 2.5 mg\",\"agreed\":[{\"item\":1,"
+				  "\"to\":" NORVASC25 "}]"),
+		      "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s", id), 0);
+	ck_assert_msg(HAS("\"inquiries\":[{\"number\":1,") && HAS("\"answer\":{\"answer\":\"accept\""), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s --fhir", id), 0);
+	ck_assert_msg(HAS("\"resourceType\":\"Communication\",\"id\":\"inquiry-1\"") &&
+			      HAS("\"id\":\"inquiry-1-answer\"") && HAS("urn:rx-exchange:inquiry-reason"),
+		      "%s", out);
+
+	/* --accept-proposed: what the pharmacy proposed, read from STATUS;
+	 * refused locally where nothing was proposed. */
+	cli_write(&cl, "rx2.json", "{\"items\":[" BISOPROLOL5 "]}");
+	cli_write(&cl, "inquiry2.json", "{\"reason\":\"dose\",\"text\":\"pulse 52\","
+					"\"proposed\":[{\"item\":1,\"to\":" BISOPROLOL25 "}]}");
+	ck_assert_int_eq(cli(&w, &cl, "doc", "--card hanako.card --institution " CLINIC " submit rx2.json"), 0);
+	field("id", id, sizeof id);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "--card hanako.card --institution " PHARMACY " claim %s", id), 0);
+	field("claim", claim_tok, sizeof claim_tok);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --inquiry 1 --accept-proposed", id), 1);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "inquire %s --claim %s inquiry2.json", id, claim_tok), 0);
+	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --inquiry 1 --accept-proposed", id), 0);
+	ck_assert_msg(HAS("\"inquiry_open\":false"), "%s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s", id), 0);
+	ck_assert_msg(HAS("\"answer\":{\"answer\":\"accept\",\"text\":\"\",\"agreed\":[{\"item\":1,\"to\":" BISOPROLOL25
+			  "}]"),
+		      "%s", out);
+	world_down(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
@@ -1475,6 +1589,7 @@ int main(void)
 	tcase_add_test(tc, cli_refill_and_divided);
 	tcase_add_test(tc, cli_amend_and_withdraw);
 	tcase_add_test(tc, cli_partial_fill);
+	tcase_add_test(tc, cli_inquiry_answered);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

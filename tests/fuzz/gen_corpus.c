@@ -821,6 +821,156 @@ static void admin_seeds(void)
 #undef Q
 }
 
+/* ---- the pharmacist's inquiry (5.14) and the cancel reason (5.5) ----
+ * On the world as it is: FW_RX_CLAIMED, held by FW_PHARMACY, has no
+ * inquiry, so an answer finds none open and a dispense citing one finds
+ * nothing agreed. */
+
+typedef struct {
+	Rx__Inquiry q;
+	Rx__InquiryReply a;
+	Rx__Change ch[2], *chs[2];
+	Rx__Item to[2];
+} ask_t;
+
+/* A dose question proposing item 1 as amlodipine 2.5 mg (by telephone,
+ * settled with outcome, if outcome is set); an answer to inquiry 1
+ * accepting that. */
+static void ask_init(ask_t *a, int outcome)
+{
+	rx__inquiry__init(&a->q);
+	rx__inquiry_reply__init(&a->a);
+	for (int i = 0; i < 2; i++) {
+		rx__item__init(&a->to[i]);
+		a->to[i].drug_code = (char *)"2171022F1029";
+		a->to[i].name = (char *)"ノルバスク錠2.5mg";
+		a->to[i].dose = (char *)"1 tablet";
+		a->to[i].unit = (char *)"tablet";
+		a->to[i].usage = (char *)"once daily after breakfast";
+		a->to[i].days = a->to[i].quantity = 28;
+		rx__change__init(&a->ch[i]);
+		a->ch[i].item = (uint32_t)i + 1;
+		a->ch[i].to = &a->to[i];
+		a->chs[i] = &a->ch[i];
+	}
+	a->q.reason = RX__INQUIRY_REASON__INQUIRY_DOSE;
+	a->q.text = (char *)"5 mg for an 82-year-old with low blood pressure: 2.5 mg?";
+	if (outcome) {
+		a->q.by_phone = 1;
+		a->q.phoned = (char *)"Dr. Sato, by telephone";
+		a->q.phoned_at = FW_NOW - 60;
+		a->q.outcome = (Rx__Answer)outcome;
+		if (outcome == RX__ANSWER__ANSWER_ACCEPT) {
+			a->q.n_agreed = 1;
+			a->q.agreed = a->chs;
+		}
+	} else {
+		a->q.n_proposed = 1;
+		a->q.proposed = a->chs;
+	}
+	a->a.inquiry = 1;
+	a->a.answer = RX__ANSWER__ANSWER_ACCEPT;
+	a->a.text = (char *)"yes, 2.5 mg";
+	a->a.n_agreed = 1;
+	a->a.agreed = a->chs;
+}
+
+/* INQUIRE of prescription rx under its claim token, with q, signed by signer. */
+static void inquire(const char *name, int signer, int rx, Rx__Inquiry *q, rx_err_t want)
+{
+	req_t r;
+	start(&r, RX_OP_INQUIRE);
+	r.call.prescription_id = (char *)w->rx[rx];
+	r.call.claim_token.data = (uint8_t *)w->token[rx];
+	r.call.claim_token.len = RX_TOKEN_LEN;
+	r.call.inquiry = q;
+	seed(name, signer, &r.call, NULL, want);
+}
+
+/* INQUIRY_REPLY of prescription rx with a, signed by signer. */
+static void answer(const char *name, int signer, int rx, Rx__InquiryReply *a, rx_err_t want)
+{
+	req_t r;
+	start(&r, RX_OP_INQUIRY_REPLY);
+	r.call.prescription_id = (char *)w->rx[rx];
+	r.call.inquiry_reply = a;
+	seed(name, signer, &r.call, NULL, want);
+}
+
+/* op of rx by FW_PRESCRIBER with a cancel reason. */
+static void cancel_reason(const char *name, int op, int rx, int reason, rx_err_t want)
+{
+	req_t r;
+	start(&r, op);
+	r.call.prescription_id = (char *)w->rx[rx];
+	r.call.cancel_reason = (Rx__CancelReason)reason;
+	seed(name, FW_PRESCRIBER, &r.call, NULL, want);
+}
+
+static void inquiry_seeds(void)
+{
+	ask_t a;
+	req_t r;
+
+	ask_init(&a, 0);
+	inquire("inquire", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_OK);
+	ask_init(&a, RX__ANSWER__ANSWER_ACCEPT);
+	inquire("inquire-by-phone", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_OK);
+	ask_init(&a, RX__ANSWER__ANSWER_KEEP);
+	inquire("inquire-by-phone-keep", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_OK);
+	ask_init(&a, 0);
+	a.q.reason = RX__INQUIRY_REASON__INQUIRY_REASON_NONE;
+	inquire("inquire-no-reason", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_INVALID);
+	ask_init(&a, 0);
+	a.q.phoned_at = FW_NOW - 60;
+	inquire("inquire-phoned-not-by-phone", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_INVALID);
+	ask_init(&a, RX__ANSWER__ANSWER_CANCEL);
+	inquire("inquire-phoned-cancel", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_INVALID);
+	ask_init(&a, 0);
+	a.q.proposed = &a.chs[1]; /* item 2 of a prescription of one */
+	inquire("inquire-item-missing", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_INVALID);
+	ask_init(&a, 0);
+	a.to[0].no_change = 1;
+	inquire("inquire-change-marked", FW_PHARMACY, FW_RX_CLAIMED, &a.q, RX_INVALID);
+	ask_init(&a, 0);
+	inquire("inquire-by-prescriber", FW_PRESCRIBER, FW_RX_CLAIMED, &a.q, RX_PERMISSION_DENIED);
+	inquire("inquire-not-holder", FW_PHARMACY_OTHER, FW_RX_CLAIMED, &a.q, RX_PERMISSION_DENIED);
+	inquire("inquire-dispensed", FW_PHARMACY, FW_RX_DISPENSED, &a.q, RX_ALREADY_DISPENSED);
+	inquire("inquire-cancel-pending", FW_PHARMACY, FW_RX_CANCEL_PENDING, &a.q, RX_CANCELLED);
+	inquire("inquire-without-inquiry", FW_PHARMACY, FW_RX_CLAIMED, NULL, RX_INVALID);
+	start(&r, RX_OP_STATUS);
+	r.call.prescription_id = (char *)w->rx[FW_RX_CLAIMED];
+	r.call.inquiry = &a.q;
+	seed("status-with-inquiry", FW_PHARMACY, &r.call, NULL, RX_INVALID);
+
+	ask_init(&a, 0);
+	answer("inquiry-reply-none-open", FW_PRESCRIBER, FW_RX_CLAIMED, &a.a, RX_INVALID);
+	answer("inquiry-reply-other-clinic", FW_PRESCRIBER_OTHER, FW_RX_CLAIMED, &a.a, RX_PERMISSION_DENIED);
+	answer("inquiry-reply-by-pharmacy", FW_PHARMACY, FW_RX_CLAIMED, &a.a, RX_PERMISSION_DENIED);
+	a.a.answer = RX__ANSWER__ANSWER_CANCEL;
+	a.a.n_agreed = 0;
+	answer("inquiry-reply-cancel-no-reason", FW_PRESCRIBER, FW_RX_CLAIMED, &a.a, RX_INVALID);
+	a.a.cancel_reason = RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR;
+	answer("inquiry-reply-cancel", FW_PRESCRIBER, FW_RX_CLAIMED, &a.a, RX_INVALID);
+	answer("inquiry-reply-without-answer", FW_PRESCRIBER, FW_RX_CLAIMED, NULL, RX_INVALID);
+
+	/* A dispense citing an inquiry never asked; one changing item 1 for
+	 * reason INQUIRY, citing none. */
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	r.dispense.d.inquiry = 1;
+	seed("dispense-cites-inquiry", FW_PHARMACY, &r.call, r.doc, RX_NOT_AGREED);
+	about_call(&r, FW_PHARMACY, RX_OP_DISPENSE, FW_RX_CLAIMED, -1, 0, NULL);
+	r.dispense.item.drug_code = (char *)"2171022F1029";
+	r.dispense.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	r.dispense.line.reason = RX__LINE_REASON__INQUIRY;
+	seed("dispense-reason-inquiry", FW_PHARMACY, &r.call, r.doc, RX_NOT_AGREED);
+
+	cancel_reason("cancel-reason", RX_OP_CANCEL, FW_RX_ISSUED, RX__CANCEL_REASON__CANCEL_PATIENT_REQUEST, RX_OK);
+	cancel_reason("cancel-reason-6", RX_OP_CANCEL, FW_RX_ISSUED, 6, RX_INVALID);
+	cancel_reason("cancel-reason-negative", RX_OP_CANCEL, FW_RX_ISSUED, -1, RX_INVALID);
+	cancel_reason("status-cancel-reason", RX_OP_STATUS, FW_RX_ISSUED, RX__CANCEL_REASON__CANCEL_OTHER, RX_INVALID);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -835,6 +985,12 @@ int main(int argc, char **argv)
 	w = fw_get();
 	request_seeds();
 	admin_seeds();
+	/* After every other seed, so that theirs keep their bytes. */
+	inquiry_seeds();
+	if (serial < 0x40) {
+		fprintf(stderr, "gen_corpus: the seeds' serial wrapped: request ids repeat\n");
+		failures++;
+	}
 	/* The empty frame: refused INVALID by both paths. */
 	write_file("decode", "empty", (const uint8_t *)"", 0);
 	write_file("dispatch", "empty", (const uint8_t *)"", 0);

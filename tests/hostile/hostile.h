@@ -31,7 +31,8 @@ enum { RID_EMPTY, RID_ECHO }; /* what Reply.request_id must be */
  * institution; AS_CARD the patient portal's, whose requests the patient's
  * card signs itself (proto/README 5.6); AS_SHUT another portal's, made
  * before that portal was revoked (the card signs there too). */
-enum { AS_DOC, AS_PH, AS_PH2, AS_CARD, AS_SHUT };
+enum { AS_DOC, AS_PH, AS_PH2, AS_CARD, AS_SHUT, AS_DOC2 };
+/* AS_DOC2: a prescriber of another clinic (set up by inquiries_up). */
 #define PORTAL_CODE "PORTAL"     /* the portal's institution code */
 #define SHUT_CODE "PORTAL-SHUT" /* the revoked portal's */
 
@@ -66,11 +67,30 @@ struct hx {
 	uint8_t part_rid[RX_REQUEST_ID_LEN]; /* part 1's request, */
 	uint8_t *part_frame, *part_reply;     /* its frame and reply (heap) */
 	size_t part_frame_len, part_reply_len;
+	/* The pharmacist's inquiries (proto/README 5.14), set up by
+	 * inquiries_up, after the rest: doc's prescriptions, each claimed by
+	 * ph: inq_open with inquiry 1 open (its INQUIRE frame and reply kept);
+	 * inq_claimed with none; inq_kept with inquiry 1 answered KEEP;
+	 * inq_full with the 16 inquiries it may keep, all settled by
+	 * telephone, the first ACCEPT (item 1 to amlodipine 2.5 mg), the rest
+	 * KEEP.  A prescriber of another clinic, doc2.  No row may change
+	 * any of it. */
+	rx_keypair_t doc2;
+	rxc_t *cdoc2;
+	char inq_open[RX_ID_LEN + 1], inq_claimed[RX_ID_LEN + 1], inq_kept[RX_ID_LEN + 1],
+		inq_full[RX_ID_LEN + 1];
+	uint8_t inq_open_token[RX_TOKEN_LEN], inq_claimed_token[RX_TOKEN_LEN],
+		inq_kept_token[RX_TOKEN_LEN], inq_full_token[RX_TOKEN_LEN];
+	uint8_t inq_rid[RX_REQUEST_ID_LEN];
+	uint8_t *inq_frame, *inq_reply; /* heap */
+	size_t inq_frame_len, inq_reply_len;
 	/* per row */
 	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id the row's request carries */
 	const uint8_t *want;            /* if set: the exact reply bytes expected */
 	size_t want_len;
 	check_fn check;                 /* if set: what else the OK reply must show */
+	const char *say;                /* if set: a refusal's message must contain it
+					 * (the refusal came from the check meant) */
 	int64_t from, until;            /* a PATIENT_LIST row's range (check reads it) */
 	void *arena[ARENA_MAX];
 	int narena;
@@ -209,6 +229,11 @@ void signed_call_bytes(hx_t *x, frames_t *f, const uint8_t *call, size_t clen);
  * table runs; parts_down frees what it kept. */
 void parts_up(hx_t *x);
 void parts_down(hx_t *x);
+/* From hostile_replays.c: inquiries_up sets up x->inq_* and doc2 (four
+ * prescriptions), last; inquiries_down frees what it kept. */
+#define INQUIRY_SUBMITS 4
+void inquiries_up(hx_t *x);
+void inquiries_down(hx_t *x);
 
 /* ---- the classes of hostile input, one file each; the runner runs
  * them in this order (a row may rely on those before it in a pass) ---- */

@@ -34,6 +34,7 @@ void hx_reset(hx_t *x)
 	x->want = NULL;
 	x->want_len = 0;
 	x->check = NULL;
+	x->say = NULL;
 }
 
 void frame(hx_t *x, frames_t *f, const void *p, size_t n)
@@ -102,6 +103,8 @@ const rx_keypair_t *key_of(hx_t *x, int who)
 	case AS_CARD:
 	case AS_SHUT:
 		return &x->card;
+	case AS_DOC2:
+		return &x->doc2;
 	default:
 		return &x->ph;
 	}
@@ -119,6 +122,8 @@ rxc_t *client_of(hx_t *x, int who)
 		return x->cportal;
 	case AS_SHUT:
 		return x->cshut;
+	case AS_DOC2:
+		return x->cdoc2;
 	default:
 		return x->cph;
 	}

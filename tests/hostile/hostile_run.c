@@ -7,8 +7,10 @@
  * forged and non-canonical signatures, documents bound to another call or
  * carried where they do not belong (protocol v2), invalid text, stale times,
  * bad identifiers, replays, records a use handed over in parts refuses
- * (5.13), and a patient's own reads sent from elsewhere, without or with
- * the wrong card, or with a date range that does not hold (5.6).  Each row
+ * (5.13), a patient's own reads sent from elsewhere, without or with
+ * the wrong card, or with a date range that does not hold (5.6), and the
+ * pharmacist's inquiry malformed, asked or answered by the wrong party or
+ * out of turn, or cited by a dispense it does not cover (5.14).  Each row
  * names the status proto/README.md gives it and whether the reply carries
  * the request id (section 5.4: not before a 16-byte id was read); an OK
  * row may also name what its reply must show (hx_t.check).  The table runs once to warm up, then 20 times
@@ -27,8 +29,9 @@
 #define ANON_BOUND_KB 2048  /* RssAnon growth allowed; see hostile_table */
 /* Prescriptions the rows file on purpose each pass, one each: replays'
  * resubmitted_prescription, document_other_call, second_document_same_call,
- * identical_submit_resend, wrong_access_code and locked_access_code. */
-#define SETUP_SUBMITS 6
+ * identical_submit_resend, wrong_access_code, locked_access_code and
+ * cancel_with_reason (which cancels its own). */
+#define SETUP_SUBMITS 7
 
 /* The classes in the order the table runs them: a row may rely on an
  * earlier one within a pass (the passes' exact counts depend on it). */
@@ -218,6 +221,8 @@ static int run_row(hx_t *x, const row_t *row, char *why, size_t wlen)
 		snprintf(why, wlen, "the reply does not name the request id sent");
 	else if (r->status != RX__STATUS__OK && (r->message == NULL || r->message[0] == '\0'))
 		snprintf(why, wlen, "a refusal without a reason");
+	else if (x->say && r->status != RX__STATUS__OK && strstr(r->message, x->say) == NULL)
+		snprintf(why, wlen, "the refusal came from another check: \"%s\", not \"%s\"", r->message, x->say);
 	else if (x->want && (len != x->want_len || memcmp(rep, x->want, len) != 0))
 		snprintf(why, wlen, "the resend did not get the stored reply byte for byte");
 	else
@@ -362,11 +367,16 @@ static void world_up(hx_t *x)
 	hx_reset(x);
 	parts_up(x);
 	portal_up(x);
+	ck_assert_int_eq(harness_key(&x->h, &x->doc2, RX_ROLE_PRESCRIBER, "1322223333"), 0);
+	x->cdoc2 = raw_client(x, &x->doc2);
+	inquiries_up(x);
 }
 
 static void world_down(hx_t *x)
 {
 	parts_down(x);
+	inquiries_down(x);
+	rxc_destroy(&x->cdoc2);
 	rxc_destroy(&x->cportal);
 	rxc_destroy(&x->cshut);
 	rxc_destroy(&x->cdoc);
@@ -466,12 +476,12 @@ START_TEST(hostile_table)
 
 	/* No hostile SUBMIT was filed: only the setup submits of the rows
 	 * that need a filed prescription (SETUP_SUBMITS a pass), the world's
-	 * first two (x->id and the one handed over in parts) and the two good
-	 * stories exist; and only the good stories dispensed, beside the
+	 * first two (x->id and the one handed over in parts), the inquiries'
+	 * (INQUIRY_SUBMITS) and the two good stories exist; and only the good stories dispensed, beside the
 	 * world's part 1, whose use is still owed. */
 	Rx__Stats st;
 	ck_assert_int_eq(harness_stats(&x->h, &st), 0);
-	ck_assert_uint_eq(st.prescriptions, 2 + SETUP_SUBMITS * (PASSES + 1) + 2);
+	ck_assert_uint_eq(st.prescriptions, 2 + INQUIRY_SUBMITS + SETUP_SUBMITS * (PASSES + 1) + 2);
 	ck_assert_uint_eq(st.dispense_records, 2 + 1);
 	ck_assert_uint_eq(st.partially_dispensed, 1);
 	world_down(x);
