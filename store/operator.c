@@ -77,16 +77,17 @@ rx_err_t store_stats(store_t *s, int64_t now, store_stats_t *out)
 	if (err != RX_OK)
 		return err;
 	/* The rows kept in rx beside the records (format 3). */
-	uint64_t dispensed = 0, attempts = 0, logged = 0, superseded = 0, parts = 0, beside;
+	uint64_t dispensed = 0, attempts = 0, logged = 0, superseded = 0, parts = 0, inquiries = 0, beside;
 	if ((rc = st_rows_count(txn, s, "rx_dispensed", &dispensed)) != 0 ||
 	    (rc = st_rows_count(txn, s, "rx_attempts", &attempts)) != 0 ||
 	    (rc = st_rows_count(txn, s, "rx_logged", &logged)) != 0 ||
 	    (rc = st_rows_count(txn, s, "rx_superseded", &superseded)) != 0 ||
-	    (rc = st_rows_count(txn, s, "rx_parts", &parts)) != 0) {
+	    (rc = st_rows_count(txn, s, "rx_parts", &parts)) != 0 ||
+	    (rc = st_rows_count(txn, s, "rx_inquiries", &inquiries)) != 0) {
 		mdb_txn_abort(txn);
 		return from_mdb(rc);
 	}
-	beside = dispensed + attempts + logged + superseded + parts;
+	beside = dispensed + attempts + logged + superseded + parts + inquiries;
 	if (mdb_stat(txn, s->dispenses, &st) == 0)
 		out->dispense_records = st.ms_entries + dispensed + parts;
 	if (mdb_stat(txn, s->patients, &st) == 0)

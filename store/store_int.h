@@ -484,7 +484,7 @@ Rxstore__DispenseRow *st_dispense_row(MDB_txn *txn, store_t *s, const char *id, 
  * under name ("rx_dispensed", "rx_attempts", "rx_superseded"): the count
  * into *n (0 if none yet), or one more (st_rows_add), or delta more
  * (st_rows_add_n: a WITHDRAW takes a current dispense row away); and
- * "rx_parts", the open parts kept.  An LMDB
+ * "rx_parts", the open parts kept, and "rx_inquiries", the inquiries.  An LMDB
  * code. */
 int st_rows_count(MDB_txn *txn, store_t *s, const char *name, uint64_t *n);
 int st_rows_add(MDB_txn *txn, store_t *s, const char *name);

@@ -477,7 +477,8 @@ START_TEST(hostile_table)
 	/* No hostile SUBMIT was filed: only the setup submits of the rows
 	 * that need a filed prescription (SETUP_SUBMITS a pass), the world's
 	 * first two (x->id and the one handed over in parts), the inquiries'
-	 * (INQUIRY_SUBMITS) and the two good stories exist; and only the good stories dispensed, beside the
+	 * (INQUIRY_SUBMITS: their 18 inquiries are no prescriptions) and the
+	 * two good stories exist; and only the good stories dispensed, beside the
 	 * world's part 1, whose use is still owed. */
 	Rx__Stats st;
 	ck_assert_int_eq(harness_stats(&x->h, &st), 0);
