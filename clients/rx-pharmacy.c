@@ -557,11 +557,22 @@ int main(int argc, char **argv)
 		 * it, what a use handed over in parts owes is item numbers and
 		 * quantities only. */
 		json_t *extra = owed_status_json(&r, want_body);
-		/* what was asked of the prescriber, and its answers (5.14) */
+		/* What was asked of the prescriber, and its answers (5.14);
+		 * without --body, what was written and which products were
+		 * named are left out, as the items are. */
 		if (r.status == RX_OK && r.reply->n_inquiries) {
+			json_t *inq = cli_inquiries_json(&r), *q;
+			size_t i;
+			json_array_foreach(inq, i, q) {
+				static const char *const said[] = {"text", "proposed", "agreed"};
+				json_t *parts[] = {q, json_object_get(q, "by_phone"), json_object_get(q, "answer")};
+				for (size_t k = 0; !want_body && k < 3; k++)
+					for (size_t m = 0; json_is_object(parts[k]) && m < 3; m++)
+						json_object_del(parts[k], said[m]);
+			}
 			if (extra == NULL)
 				extra = json_object();
-			json_object_set_new(extra, "inquiries", cli_inquiries_json(&r));
+			json_object_set_new(extra, "inquiries", inq);
 		}
 		if (want_body && r.status == RX_OK && r.prescription) {
 			json_t *body = json_pack("{s:o, s:o}", "prescription", cli_prescription_json(r.prescription),

@@ -1543,7 +1543,12 @@ START_TEST(cli_inquiry_answered)
 				  "\"to\":" NORVASC25 "}]"),
 		      "%s", out);
 	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s", id), 0);
-	ck_assert_msg(HAS("\"inquiries\":[{\"number\":1,") && HAS("\"answer\":{\"answer\":\"accept\""), "%s", out);
+	ck_assert_msg(HAS("\"inquiries\":[{\"number\":1,") && HAS("\"answer\":{\"answer\":\"accept\"") &&
+			      !HAS("pulse 52") && !HAS("\"proposed\"") && !HAS("\"agreed\""),
+		      "without --body: %s", out);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --body", id), 0);
+	ck_assert_msg(HAS("\"text\":\"pulse 52: 2.5 mg?\"") && HAS("\"agreed\":[{\"item\":1,\"to\":" NORVASC25 "}]"),
+		      "%s", out);
 	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s --fhir", id), 0);
 	ck_assert_msg(HAS("\"resourceType\":\"Communication\",\"id\":\"inquiry-1\"") &&
 			      HAS("\"id\":\"inquiry-1-answer\"") && HAS("urn:rx-exchange:inquiry-reason"),
@@ -1562,7 +1567,7 @@ START_TEST(cli_inquiry_answered)
 	ck_assert_int_eq(cli(&w, &cl, "ph", "inquire %s --claim %s inquiry2.json", id, claim_tok), 0);
 	ck_assert_int_eq(cli(&w, &cl, "doc", "answer %s --inquiry 1 --accept-proposed", id), 0);
 	ck_assert_msg(HAS("\"inquiry_open\":false"), "%s", out);
-	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s", id), 0);
+	ck_assert_int_eq(cli(&w, &cl, "ph", "status %s --body", id), 0);
 	ck_assert_msg(HAS("\"answer\":{\"answer\":\"accept\",\"text\":\"\",\"agreed\":[{\"item\":1,\"to\":" BISOPROLOL25
 			  "}]"),
 		      "%s", out);
