@@ -300,6 +300,12 @@ run 0 "$clinic" "${sakura[@]}" status "$id7"
 grep -q '"inquiries":\[{"number":1,' <<<"$out" && grep -q '"answer":{"answer":"accept"' <<<"$out" ||
   die "the status does not show the inquiry and its answer: $out"
 info "the status keeps the question and the answer: $(grep -o '"answer":{"answer":"[a-z]*"' <<<"$out")"
+# The prescriber is told what became of it: the clinic's watch prints its
+# backlog (every dispense of its prescriptions so far) and is stopped.
+run 124 timeout 3 "$clinic" "${sakura[@]}" watch
+grep -q "\"kind\":\"dispensed\".*\"id\":\"$id7\"\|\"id\":\"$id7\".*\"kind\":\"dispensed\"" <<<"$out" ||
+  die "the clinic was not told of the dispense: $out"
+info "Sakura Clinic's watch: $(grep -c '"kind":"dispensed"' <<<"$out") dispenses of its prescriptions pushed, $id7's among them"
 
 say "Dr. Sato prescribes a telmisartan/amlodipine combination tablet: she still has amlodipine"
 cat >"$work/rx3.json" <<JSON
