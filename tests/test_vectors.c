@@ -759,6 +759,57 @@ START_TEST(withdraw_vector)
 }
 END_TEST
 
+/* ---- V10: an INQUIRE and STATUS's inquiries_hash (proto/README 5.14) ---- */
+static const char V10_CALL_MSG[] = "0a10e0e1e2e3e4e5e6e7e8e9eaebecedeeef10101a0e374b334d2d395158522d324234362210f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff7a240801122035206d6720666f7220616e2038322d796561722d6f6c643a20322e35206d673f";
+static const char V10_CALL_SIG[] = "dec39759d534e4dea3f1c3aec8010d5d3086ea773d50c2b739a223048c628d0b79bb554f36fdec818dd41c0ee2f820599644fc4a65c15e310533cab103eb2e01";
+static const char V10_INQUIRIES_HASH[] = "41f15b8e678251adca0eca2f6209f8955b4e909bc48f4ca31cf95fc89a08f823";
+static const int64_t V10_AT = 1764556200; /* 11:30 JST */
+
+START_TEST(inquiry_vector)
+{
+	rx_keypair_t ph;
+	uint8_t rid[16], sig[RX_SIG_LEN], h[RX_HASH_LEN];
+	size_t call_len, tlen;
+	seed_pair(V_PH_SEED, 0x20, &ph);
+	seq_bytes(rid, sizeof rid, 0xe0);
+	uint8_t *token = unhexed(V5_TOKEN, &tlen);
+	Rx__Inquiry q = RX__INQUIRY__INIT;
+	q.reason = RX__INQUIRY_REASON__INQUIRY_DOSE;
+	q.text = (char *)"5 mg for an 82-year-old: 2.5 mg?";
+	const char *why = NULL;
+	ck_assert_int_eq(rx_check_inquiry(&q, V10_AT, &why), RX_OK);
+	Rx__Call call = RX__CALL__INIT;
+	call.request_id.data = rid;
+	call.request_id.len = sizeof rid;
+	call.op = RX__OP__INQUIRE;
+	call.prescription_id = (char *)V_RXID;
+	call.claim_token.data = token;
+	call.claim_token.len = tlen;
+	call.inquiry = &q;
+	uint8_t *cb = packed(&call.base, &call_len);
+	hex_is("INQUIRE call", cb, call_len, V10_CALL_MSG);
+	ck_assert_int_eq(rx_sign(RX_SIGN_CALL, ph.sk, cb, call_len, sig), RX_OK);
+	sig_is("INQUIRE signature", RX_SIGN_CALL, &ph, cb, call_len, V10_CALL_MSG, V10_CALL_SIG);
+	/* STATUS: that inquiry, open, as number 1. */
+	Rx__Signed sc = RX__SIGNED__INIT;
+	sc.body.data = cb;
+	sc.body.len = call_len;
+	sc.signature.data = sig;
+	sc.signature.len = RX_SIG_LEN;
+	Rx__InquiryInfo info = RX__INQUIRY_INFO__INIT, *infos[1] = {&info};
+	info.number = 1;
+	info.call = &sc;
+	info.pharmacy_key.data = ph.pk;
+	info.pharmacy_key.len = RX_KEY_LEN;
+	info.at = V10_AT;
+	info.institution_code = (char *)V_PHARMACY;
+	rx_inquiries_hash(infos, 1, h);
+	hex_is("inquiries_hash", h, sizeof h, V10_INQUIRIES_HASH);
+	free(cb);
+	free(token);
+}
+END_TEST
+
 /* The document holds every frozen value above (white space ignored, so a
  * value broken over lines in a code block still counts). */
 START_TEST(vectors_are_in_the_document)
@@ -783,7 +834,8 @@ START_TEST(vectors_are_in_the_document)
 		V_CARD_MSG, V_CARD_SIG, V_CALL_MSG, V_CALL_SIG, V5_CALL_MSG, V5_CALL_HASH,
 		V5_DISP_MSG, V5_DISP_SIG, V5_DISP_HASH, V5_REQUEST, V5_DISP_PRE, V5_DISPENSES_HASH,
 		V6_RECEIPT_MSG, V6_RECEIPT_SIG, V_NOTICE_MSG, V_NOTICE_SIG, V_CODE_KEY, V_CODE_HASH,
-		V9_CALL_MSG, V9_RECORD_MSG, V9_RECORD_SIG, V9_REQUEST,
+		V9_CALL_MSG, V9_RECORD_MSG, V9_RECORD_SIG, V9_REQUEST, V10_CALL_MSG, V10_CALL_SIG,
+		V10_INQUIRIES_HASH,
 	};
 	for (size_t i = 0; i < sizeof frozen / sizeof frozen[0]; i++)
 		ck_assert_msg(frozen[i][0] && strstr(doc, frozen[i]) != NULL,
@@ -799,6 +851,7 @@ TCase *vectors_tcase(void)
 	tcase_add_test(tc, card_call_dispense_receipt_notice_vectors);
 	tcase_add_test(tc, access_code_hash_vector);
 	tcase_add_test(tc, withdraw_vector);
+	tcase_add_test(tc, inquiry_vector);
 	tcase_add_test(tc, vectors_are_in_the_document);
 	return tc;
 }
