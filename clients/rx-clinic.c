@@ -305,16 +305,41 @@ static int answer(rxc_t *c, const char *id, const answer_args_t *a, const uint8_
 	return code;
 }
 
+/* A dispense notice's record, from the STATUS the issuer may read (the
+ * pharmacy's signed record, verified): the last record of its use (for a
+ * part, that part), as "record" on the notice's line: what was handed over,
+ * substitutions and what is owed included (proto/README 5.9). */
+static void dispense_detail(const rxc_result_t *r, const Rx__Notice *n, json_t *j)
+{
+	json_t *all = cli_dispenses_json(r), *pick = NULL, *x;
+	size_t i;
+	json_array_foreach(all, i, x) {
+		json_t *part = json_object_get(x, "part");
+		if (json_integer_value(json_object_get(x, "use")) == (json_int_t)n->use &&
+		    (n->part == 0 || json_integer_value(part) == (json_int_t)n->part))
+			pick = x;
+	}
+	if (pick)
+		json_object_set(j, "record", pick);
+	json_decref(all);
+}
+
 /* rx-clinic inquiries and watch: what the pharmacy asked, from the STATUS
  * the issuer may read (its signed call, verified), added to an inquiry
- * notice's line.  With only_inquiries (arg), the clinic's other notices
- * (dispensed, ...) are passed by, left for rx-clinic watch. */
+ * notice's line, and what a dispense handed over to a dispense notice's.
+ * With only_inquiries (arg), the clinic's other notices (dispensed, ...)
+ * are passed by, left for rx-clinic watch. */
 static int inquiry_detail(rxc_t *c, const Rx__Notice *n, json_t *j, void *arg)
 {
-	if (n->kind != RX__NOTICE_KIND__NOTICE_INQUIRY && n->kind != RX__NOTICE_KIND__NOTICE_INQUIRY_REPLY)
+	int dispense = n->kind == RX__NOTICE_KIND__NOTICE_DISPENSED || n->kind == RX__NOTICE_KIND__NOTICE_AMENDED ||
+		       n->kind == RX__NOTICE_KIND__NOTICE_WITHDRAWN;
+	if (n->kind != RX__NOTICE_KIND__NOTICE_INQUIRY && n->kind != RX__NOTICE_KIND__NOTICE_INQUIRY_REPLY &&
+	    !(dispense && !*(const int *)arg))
 		return *(const int *)arg;
 	rxc_result_t r;
 	rxc_status(c, n->prescription_id, NULL, &r);
+	if (dispense && r.status == RX_OK)
+		dispense_detail(&r, n, j);
 	for (size_t i = 0; r.status == RX_OK && i < r.reply->n_inquiries; i++) {
 		if (r.reply->inquiries[i]->number != n->inquiry)
 			continue;

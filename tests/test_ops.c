@@ -1535,6 +1535,8 @@ START_TEST(cli_inquiry_answered)
 	/* The clinic's other notices wait for rx-clinic watch. */
 	ck_assert_int_eq(cli(&w, &cl, "doc", "watch --count 1"), 0);
 	ck_assert_msg(HAS("\"kind\":\"dispensed\"") && HAS("\"use\":1") && HAS(id), "%s", out);
+	/* with what was handed over: the agreed product, substituted */
+	ck_assert_msg(HAS("\"record\":{") && HAS("\"outcome\":\"substituted\",\"reason\":\"inquiry\""), "%s", out);
 
 	ck_assert_int_eq(cli(&w, &cl, "doc", "status %s", id), 0);
 	ck_assert_msg(HAS("\"inquiries\":[{\"number\":1,") && HAS("\"institution\":\"" PHARMACY "\"") &&
