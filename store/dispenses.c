@@ -1,5 +1,6 @@
 /* dispenses: a prescription's dispense records, beside its record in rx
- * (store_int.h): the current one of each use, written once by a DISPENSE,
+ * (store_int.h): what a record's lines may say against the prescription
+ * and what a part leaves owed; the current one of each use, written once by a DISPENSE,
  * and, kept in order before it, the parts of a use handed over in parts
  * (proto/README 5.13) and those an AMEND or WITHDRAW replaced (5.12); what
  * STATUS reads of them; the AMEND and WITHDRAW steps. */
@@ -7,12 +8,125 @@
 
 #include <lmdb.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "drugs.h"
 #include "records.pb-c.h"
 #include "rx.pb-c.h"
 #include "rx_check.h"
 #include "rx_crypto.h"
+
+/* ---- a record's lines against the prescription (5.10, 5.13) ---- */
+
+/* The units of prescribed item i (from 0) the record at hand accounts
+ * for: all of it, but in a part after the first what is still owed.  r is
+ * NULL for a whole record (AMEND's, while the next use may be owed). */
+static uint32_t owed_of(const Rxstore__RxRecord *r, const Rx__Item *it, size_t i)
+{
+	return r && r->parts ? (i < r->n_owed ? r->owed[i] : 0) : it->quantity;
+}
+
+/* See store_int.h.  A DISPENSE's lines against the prescribed items
+ * (proto/README 5.10): one line per item, in order, or in a part after the
+ * first one per item still owed (5.13); as written is the prescribed
+ * product; a substitution, or a part of another product, passes
+ * drugs_substitution; a part hands over less than is owed.  A code the
+ * master does not know is a warning in out. */
+rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p)
+{
+	const store_change_t *c = ch->c;
+	const Rxstore__RxRecord *r = c->op == RX_OP_DISPENSE ? ch->r : NULL;
+	store_outcome_t *out = ch->out;
+	rx_err_t err = RX_OK;
+	size_t want = 0;
+	for (size_t i = 0; i < p->n_items; i++)
+		want += owed_of(r, p->items[i], i) > 0;
+	/* A record that follows an inquiry cites one answered with agreed
+	 * changes (5.14). */
+	if ((err = st_inquiry_cited(ch)) != RX_OK)
+		return err;
+	if (c->n_lines != want) {
+		out->why = r && r->parts ? "this part needs one line for each item still owed, and no other"
+				    : "the dispense record needs one line for each prescribed item";
+		err = RX_INVALID;
+	}
+	for (size_t j = 0; j < c->n_lines && err == RX_OK; j++) {
+		const store_line_t *l = &c->lines[j];
+		size_t i = l->item - 1;
+		if (l->item < 1 || i >= p->n_items || owed_of(r, p->items[i], i) == 0) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "line %zu names item %u, which this record does not account for", j + 1, l->item);
+			err = RX_INVALID;
+			break;
+		}
+		const Rx__Item *it = p->items[i];
+		int same = strcmp(l->drug_code, it->drug_code) == 0;
+		/* the prescriber agreed to this very change in the cited inquiry */
+		int agreed = c->inquiry && st_agreed(ch, l->item, l);
+		if (l->reason == RX__LINE_REASON__INQUIRY && !agreed) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu: no change agreed in the cited inquiry covers it", i + 1);
+			err = RX_NOT_AGREED;
+		} else if (l->outcome == STORE_LINE_AS_WRITTEN && !same) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu is marked as written but names another product: mark it SUBSTITUTED",
+				 i + 1);
+			err = RX_INVALID;
+		} else if (l->outcome == STORE_LINE_SUBSTITUTED && same) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu is marked substituted but names the prescribed product: mark it "
+				 "AS_WRITTEN", i + 1);
+			err = RX_INVALID;
+		} else if (l->outcome == STORE_LINE_PARTIAL && l->quantity >= owed_of(r, it, i)) {
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu: a part hands over less than the %u units still owed; all of them "
+				 "is AS_WRITTEN or SUBSTITUTED", i + 1, owed_of(r, it, i));
+			err = RX_INVALID;
+		} else if (r && r->parts && l->outcome == STORE_LINE_AS_WRITTEN && l->quantity > owed_of(r, it, i)) {
+			/* the rest of the prescribed product: no more than is owed */
+			snprintf(out->why_text, sizeof out->why_text,
+				 "item %zu: %u units handed over, but only %u are still owed", i + 1, l->quantity,
+				 owed_of(r, it, i));
+			err = RX_INVALID;
+		} else if (!same && !agreed &&
+			   (l->outcome == STORE_LINE_SUBSTITUTED || l->outcome == STORE_LINE_PARTIAL)) {
+			unsigned marks = (it->no_change ? DRUGS_NO_CHANGE : 0) |
+					 (it->medical_necessity ? DRUGS_MEDICAL_NECESSITY : 0) |
+					 (it->no_form_change ? DRUGS_NO_FORM_CHANGE : 0) |
+					 (it->no_strength_change ? DRUGS_NO_STRENGTH_CHANGE : 0);
+			err = drugs_substitution(ch->txn, &ch->s->drugs, (uint32_t)i, it->drug_code, marks,
+						 l->drug_code, out->why_text, sizeof out->why_text,
+						 out->warnings, STORE_MAX_WARNINGS, &out->nwarnings);
+			if (err == RX_UNAVAILABLE || err == RX_SYSTEM)
+				out->why = "storage error reading the drug master";
+		}
+	}
+	if (err != RX_OK && out->why == NULL)
+		out->why = out->why_text;
+	return err;
+}
+
+/* See store_int.h. */
+int st_owed_after(store_pending_t *ch, const Rx__Prescription *p)
+{
+	Rxstore__RxRecord *r = ch->r;
+	int open = 0;
+	memset(ch->owed, 0, sizeof ch->owed);
+	for (size_t j = 0; j < ch->c->n_lines; j++) {
+		const store_line_t *l = &ch->c->lines[j];
+		size_t i = l->item - 1; /* st_check_lines: an item of p still owed */
+		if (l->outcome == STORE_LINE_PARTIAL) {
+			ch->owed[i] = owed_of(r, p->items[i], i) - l->quantity;
+			open = 1;
+		}
+	}
+	r->owed = ch->owed;
+	r->n_owed = open ? p->n_items : 0;
+	return open;
+}
+
+/* ---- the records of a use ---- */
 
 /* The stored dispense row of (id, use) into *v, from rx or, written
  * before format 3, from dispenses; with k its key.  An LMDB code:

@@ -472,9 +472,13 @@ int st_part_put(MDB_txn *txn, store_t *s, const char *id, uint32_t use, Rxstore_
 Rxstore__DispenseRow *st_part_row(MDB_txn *txn, store_t *s, const char *id, uint32_t use, uint32_t *n);
 
 /* A DISPENSE's or AMEND's lines against the prescribed items of p
- * (proto/README 5.10), in rx.c: a refusal with ch->out->why, or RX_OK with
+ * (proto/README 5.10), in dispenses.c: a refusal with ch->out->why, or RX_OK with
  * any UNKNOWN_DRUG findings in ch->out. */
 rx_err_t st_check_lines(store_pending_t *ch, const Rx__Prescription *p);
+/* DISPENSE, after st_check_lines: the units still owed after the caller's
+ * lines into ch->owed (ch->r->owed points there), what its PARTIAL lines
+ * left (5.13); 1 if any is (dispenses.c). */
+int st_owed_after(store_pending_t *ch, const Rx__Prescription *p);
 
 /* The dispense record of one use of a prescription, opened; NULL if that
  * use has none (or it cannot be read).  The caller frees it. */
