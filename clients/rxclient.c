@@ -11,6 +11,7 @@
 
 #include "rx_check.h"
 #include "rxclient_int.h"
+#include "rxclient_records.h"
 
 #define NOTICE_QUEUE 256
 
@@ -293,116 +294,6 @@ static int for_request(const uint8_t *buf, size_t len, const void *rid)
 	return verdict;
 }
 
-static rx_err_t fail(rxc_result_t *out, rx_err_t err, const char *msg)
-{
-	out->status = err;
-	snprintf(out->message, sizeof out->message, "%s", msg);
-	return err;
-}
-
-/* STATUS: every dispense record in the reply is a pharmacy's signed record
- * of this prescription, for the use the broker names, in use order; of each
- * use's records the last is current and those before it superseded
- * (amended or withdrawn, proto/README 5.12), but for parts that left items
- * owed (5.13); the current records that neither withdraw nor leave items
- * owed are as many as the signed receipt says were dispensed;
- * and the receipt's dispenses_hash covers them all with when and where each
- * was made (so nothing can be dropped, added or altered on the way). */
-static rx_err_t verify_dispenses(const Rx__Receipt *rc, rxc_result_t *out)
-{
-	const Rx__Reply *r = out->reply;
-	unsigned dispensed = 0;
-	if (r->n_dispenses == 0)
-		return rc->uses_left == rc->uses || (rc->op != RX__OP__STATUS && rc->op != RX__OP__PATIENT_STATUS)
-			       ? RX_OK
-			       : fail(out, RX_SYSTEM, "the reply lacks the prescription's dispense records");
-	if ((rc->op != RX__OP__STATUS && rc->op != RX__OP__PATIENT_STATUS) || rc->uses_left > rc->uses ||
-	    r->n_dispenses > (size_t)RX_MAX_USES * RX_USE_RECORDS)
-		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
-	uint8_t h[RX_HASH_LEN];
-	rx_dispenses_hash(r->dispenses, r->n_dispenses, h);
-	if (rc->dispenses_hash.len != RX_HASH_LEN || sodium_memcmp(h, rc->dispenses_hash.data, RX_HASH_LEN) != 0)
-		return fail(out, RX_SYSTEM, "the reply's dispense records are not the ones the receipt names");
-	if ((out->dispenses = calloc(r->n_dispenses, sizeof *out->dispenses)) == NULL)
-		return fail(out, RX_SYSTEM, "out of memory");
-	for (size_t i = 0; i < r->n_dispenses; i++) {
-		const Rx__DispenseInfo *x = r->dispenses[i];
-		const Rx__Signed *s = x->record;
-		Rx__DispenseRecord *d = s ? rx__dispense_record__unpack(NULL, s->body.len, s->body.data) : NULL;
-		if (d == NULL)
-			return fail(out, RX_SYSTEM, "a dispense record in the reply does not decode");
-		out->dispenses[out->n_dispenses++] = d;
-		if (d->pharmacy_key.len != RX_KEY_LEN || s->signature.len != RX_SIG_LEN ||
-		    rx_verify(rx_doc_context(RX_SIGN_DISPENSE, d->version), d->pharmacy_key.data, s->body.data, s->body.len,
-			      s->signature.data) != RX_OK)
-			return fail(out, RX_SYSTEM, "a pharmacy's signature on a dispense record does not verify");
-		const Rx__DispenseInfo *next = i + 1 < r->n_dispenses ? r->dispenses[i + 1] : NULL;
-		int last_of_use = next == NULL || next->use != x->use;
-		if (x->use < 1 || x->use > rc->uses || x->use > RX_MAX_USES || (next && next->use < x->use) ||
-		    x->superseded != (!last_of_use && d->part == 0) || (d->use != 0 && d->use != x->use) ||
-		    strcmp(d->prescription_id, rc->prescription_id) != 0)
-			return fail(out, RX_SYSTEM, "a dispense record in the reply is not of this prescription's uses");
-		int owing = 0;
-		for (size_t l = 0; l < d->n_lines; l++)
-			owing |= d->lines[l]->outcome == RX__OUTCOME__PARTIAL;
-		dispensed += last_of_use && d->withdraw_reason == 0 && !owing;
-	}
-	if (dispensed != rc->uses - rc->uses_left)
-		return fail(out, RX_SYSTEM, "the reply's dispense records do not match the uses dispensed");
-	return RX_OK;
-}
-
-/* One signed call kept by the broker (an inquiry or its answer): signed
- * by key under the call context, a Call of op about prescription id.  The
- * decoded call, or NULL. */
-static Rx__Call *verified_call(const Rx__Signed *s, ProtobufCBinaryData key, int op, const char *id)
-{
-	if (s == NULL || key.len != RX_KEY_LEN || s->signature.len != RX_SIG_LEN ||
-	    rx_verify(RX_SIGN_CALL, key.data, s->body.data, s->body.len, s->signature.data) != RX_OK)
-		return NULL;
-	Rx__Call *c = rx__call__unpack(NULL, s->body.len, s->body.data);
-	if (c && ((int)c->op != op || strcmp(c->prescription_id, id) != 0)) {
-		rx__call__free_unpacked(c, NULL);
-		c = NULL;
-	}
-	return c;
-}
-
-/* STATUS: each inquiry in the reply is a pharmacy's signed INQUIRE call of
- * this prescription, numbered 1, 2, ... in order, its answer (if any) a
- * signed INQUIRY_REPLY naming it, and the receipt's inquiries_hash covers
- * them all with their times and institutions (proto/README 3.3, 5.14). */
-static rx_err_t verify_inquiries(const Rx__Receipt *rc, rxc_result_t *out)
-{
-	const Rx__Reply *r = out->reply;
-	if (r->n_inquiries == 0)
-		return rc->inquiries_hash.len == 0 ? RX_OK
-						   : fail(out, RX_SYSTEM, "the reply lacks the prescription's inquiries");
-	if (rc->op != RX__OP__STATUS && rc->op != RX__OP__PATIENT_STATUS)
-		return fail(out, RX_SYSTEM, "only a STATUS carries inquiries");
-	uint8_t h[RX_HASH_LEN];
-	rx_inquiries_hash(r->inquiries, r->n_inquiries, h);
-	if (rc->inquiries_hash.len != RX_HASH_LEN || sodium_memcmp(h, rc->inquiries_hash.data, RX_HASH_LEN) != 0)
-		return fail(out, RX_SYSTEM, "the reply's inquiries are not the ones the receipt names");
-	for (size_t i = 0; i < r->n_inquiries; i++) {
-		const Rx__InquiryInfo *q = r->inquiries[i];
-		Rx__Call *c = verified_call(q->call, q->pharmacy_key, RX__OP__INQUIRE, rc->prescription_id);
-		int ok = c && c->inquiry && q->number == i + 1;
-		if (c)
-			rx__call__free_unpacked(c, NULL);
-		if (ok && q->reply) {
-			Rx__Call *a = verified_call(q->reply, q->prescriber_key, RX__OP__INQUIRY_REPLY,
-						   rc->prescription_id);
-			ok = a && a->inquiry_reply && a->inquiry_reply->inquiry == q->number;
-			if (a)
-				rx__call__free_unpacked(a, NULL);
-		}
-		if (!ok)
-			return fail(out, RX_SYSTEM, "an inquiry or its answer in the reply does not verify");
-	}
-	return RX_OK;
-}
-
 /* What a reply must answer: the request id, op and signing key of the
  * request sent. */
 typedef struct {
@@ -421,40 +312,40 @@ static rx_err_t verify_ok(rxc_t *c, const sent_t *sent, rxc_result_t *out)
 	Rx__Receipt *rc;
 	if (r->receipt_signature.len != RX_SIG_LEN || r->receipt.len == 0 ||
 	    (rc = rx__receipt__unpack(NULL, r->receipt.len, r->receipt.data)) == NULL)
-		return fail(out, RX_SYSTEM, "the broker's reply has no valid receipt");
+		return rxc_fail(out, RX_SYSTEM, "the broker's reply has no valid receipt");
 	out->receipt = rc;
 	if (rc->broker_key.len != RX_KEY_LEN ||
 	    rx_verify(RX_SIGN_RECEIPT, rc->broker_key.data, r->receipt.data, r->receipt.len,
 		      r->receipt_signature.data) != RX_OK)
-		return fail(out, RX_SYSTEM, "the broker's receipt signature does not verify");
+		return rxc_fail(out, RX_SYSTEM, "the broker's receipt signature does not verify");
 	if (c->has_pin && memcmp(rc->broker_key.data, c->pinned, RX_KEY_LEN) != 0)
-		return fail(out, RX_SYSTEM, "the receipt is signed by a broker key other than the pinned one");
+		return rxc_fail(out, RX_SYSTEM, "the receipt is signed by a broker key other than the pinned one");
 	memcpy(c->seen, rc->broker_key.data, RX_KEY_LEN);
 	c->has_seen = 1;
 	if (rc->request_id.len != RX_REQUEST_ID_LEN ||
 	    memcmp(rc->request_id.data, sent->request_id, RX_REQUEST_ID_LEN) != 0 ||
 	    rc->caller_key.len != RX_KEY_LEN || memcmp(rc->caller_key.data, sent->key, RX_KEY_LEN) != 0 ||
 	    (int)rc->op != sent->op)
-		return fail(out, RX_SYSTEM, "the receipt does not answer this request");
+		return rxc_fail(out, RX_SYSTEM, "the receipt does not answer this request");
 	if (sent->body_hash && (rc->body_hash.len != RX_HASH_LEN ||
 				memcmp(rc->body_hash.data, sent->body_hash, RX_HASH_LEN) != 0))
-		return fail(out, RX_SYSTEM, "the receipt names another document than the one sent");
+		return rxc_fail(out, RX_SYSTEM, "the receipt names another document than the one sent");
 	if (r->prescription && r->prescription->body.len) {
 		const Rx__Signed *sp = r->prescription;
 		uint8_t h[RX_HASH_LEN];
 		Rx__Prescription *p = rx__prescription__unpack(NULL, sp->body.len, sp->body.data);
 		if (p == NULL)
-			return fail(out, RX_SYSTEM, "the prescription in the reply does not decode");
+			return rxc_fail(out, RX_SYSTEM, "the prescription in the reply does not decode");
 		out->prescription = p;
 		rx_hash(sp->body.data, sp->body.len, h);
 		if (p->prescriber_key.len != RX_KEY_LEN || sp->signature.len != RX_SIG_LEN ||
 		    rx_verify(rx_doc_context(RX_SIGN_PRESCRIPTION, p->version), p->prescriber_key.data,
 			      sp->body.data, sp->body.len, sp->signature.data) != RX_OK)
-			return fail(out, RX_SYSTEM, "the prescriber's signature on the prescription does not verify");
+			return rxc_fail(out, RX_SYSTEM, "the prescriber's signature on the prescription does not verify");
 		if (rc->body_hash.len != RX_HASH_LEN || memcmp(rc->body_hash.data, h, RX_HASH_LEN) != 0)
-			return fail(out, RX_SYSTEM, "the prescription is not the one the receipt names");
+			return rxc_fail(out, RX_SYSTEM, "the prescription is not the one the receipt names");
 	}
-	if (verify_dispenses(rc, out) != RX_OK || verify_inquiries(rc, out) != RX_OK)
+	if (rxc_check_records(rc, out) != RX_OK)
 		return out->status;
 	out->status = RX_OK;
 	return RX_OK;
@@ -556,13 +447,13 @@ static rx_err_t deliver(rxc_t *c, const uint8_t *frame, size_t flen, const sent_
 		return err;
 	}
 	if (err != RX_OK)
-		return fail(out, err, "transport error talking to the broker");
+		return rxc_fail(out, err, "transport error talking to the broker");
 	out->reply = rx__reply__unpack(NULL, blen, buf);
 	free(buf);
 	if (out->reply == NULL)
-		return fail(out, RX_SYSTEM, "the broker's reply does not decode");
+		return rxc_fail(out, RX_SYSTEM, "the broker's reply does not decode");
 	if (!rx_err_is_wire((int)out->reply->status))
-		return fail(out, RX_SYSTEM, "the broker replied with an unknown status");
+		return rxc_fail(out, RX_SYSTEM, "the broker replied with an unknown status");
 	if (out->reply->status != RX__STATUS__OK) {
 		out->status = (rx_err_t)out->reply->status;
 		snprintf(out->message, sizeof out->message, "%s",
@@ -580,10 +471,10 @@ rx_err_t rxc_call_doc(rxc_t *c, const Rx__Call *call, const ProtobufCMessage *do
 
 	memset(out, 0, sizeof *out);
 	if (call->request_id.len != RX_REQUEST_ID_LEN)
-		return fail(out, RX_SYSTEM, "a call needs a 16-byte request id");
+		return rxc_fail(out, RX_SYSTEM, "a call needs a 16-byte request id");
 	memcpy(out->request_id, call->request_id.data, RX_REQUEST_ID_LEN);
 	if (rxc_frame_hashed(&c->kp, call, doc, &frame, &flen, h) != RX_OK)
-		return fail(out, RX_SYSTEM, "out of memory");
+		return rxc_fail(out, RX_SYSTEM, "out of memory");
 	sent_t sent = {call->request_id.data, (int)call->op, c->kp.pk, doc ? h : NULL};
 	rx_err_t err = deliver(c, frame, flen, &sent, out);
 	free(frame);
@@ -628,7 +519,7 @@ rx_err_t rxc_call_frame(rxc_t *c, const uint8_t *frame, size_t len, rxc_result_t
 
 	memset(out, 0, sizeof *out);
 	if (rxc_frame_parse(frame, len, key, out->request_id, &sent.op, NULL, 0) != RX_OK)
-		return fail(out, RX_SYSTEM, "the kept request is not a signed rx-exchange request");
+		return rxc_fail(out, RX_SYSTEM, "the kept request is not a signed rx-exchange request");
 	/* A kept SUBMIT or DISPENSE: its receipt must name the document in it. */
 	Rx__Request *req = rx__request__unpack(NULL, len, frame);
 	if (req && (req->prescription.len || req->dispense.len)) {
