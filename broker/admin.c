@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
+#include <time.h>
 
 #include "rx.pb-c.h"
 #include "rx_check.h"
@@ -572,6 +573,21 @@ static rx_err_t backup(call_t *c)
 	return RX_OK;
 }
 
+/* A monitor's question: can rxd still make a request durable?  The commit
+ * is a real one on the store thread, so a full map, a failing disk or a
+ * read-only file system refuse it with the code a request would get. */
+static rx_err_t health(call_t *c)
+{
+	struct timespec t0, t1;
+	rx_err_t err;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((err = store_health(c->a->store, c->now)) != RX_OK)
+		return refuse(c, err, "the store cannot commit");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	c->r->commit_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	return RX_OK;
+}
+
 static rx_err_t metrics(call_t *c)
 {
 	store_stats_t s;
@@ -717,6 +733,8 @@ static const admin_op_t ops[] = {
 	[RX__ADMIN_OP__DRUGS_LOAD] = {drugs_load, 0},
 	/* DRUGS_SHOW drug_code: a drug, the drugs under a prefix (200), or the count.  INVALID, NOT_FOUND */
 	[RX__ADMIN_OP__DRUGS_SHOW] = {drugs_show, 0},
+	/* HEALTH: one durable commit on the store thread; commit_us.  UNAVAILABLE */
+	[RX__ADMIN_OP__HEALTH] = {health, 0},
 };
 
 /* The row of op, or NULL if there is none. */

@@ -81,6 +81,9 @@ static const command_t commands[] = {
 	 rxctl_drugs_show, RX__ADMIN_OP__DRUGS_SHOW, 0, 0},
 	{"status", "stats", "", "rxd's figures, space, drug master",
 	 rxctl_status, RX__ADMIN_OP__STATS, 0, 0},
+	{"health", NULL, "", "one durable commit; exit 0 only if rxd\n"
+	 "made it within --timeout (a cluster monitor)",
+	 rxctl_ops, RX__ADMIN_OP__HEALTH, 0, 0},
 };
 
 /* A command word followed by words no row takes (rx show with no ID,

@@ -350,7 +350,7 @@ int rxctl_rx(const rxctl_t *c, int op, char **args, int nargs)
 	return rxctl_finish(c, o, RX_OK, NULL, NULL);
 }
 
-/* expire | backup DEST | metrics */
+/* expire | backup DEST | metrics | health */
 int rxctl_ops(const rxctl_t *c, int op, char **args, int nargs)
 {
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
@@ -375,7 +375,11 @@ int rxctl_ops(const rxctl_t *c, int op, char **args, int nargs)
 	if (code >= 0)
 		return code;
 	json_t *o;
-	if (q.op == RX__ADMIN_OP__EXPIRE) {
+	if (q.op == RX__ADMIN_OP__HEALTH) {
+		snprintf(human, sizeof human, "health: ok, a commit and its flush in %.2f ms\n",
+			 (double)r->commit_us / 1000.0);
+		o = json_pack("{s:b, s:I}", "healthy", 1, "commit_us", (json_int_t)r->commit_us);
+	} else if (q.op == RX__ADMIN_OP__EXPIRE) {
 		snprintf(human, sizeof human, "%llu prescriptions expired\n", (unsigned long long)r->expired);
 		o = json_pack("{s:I}", "expired", (json_int_t)r->expired);
 	} else if (q.op == RX__ADMIN_OP__METRICS) {

@@ -306,6 +306,22 @@ rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes)
 	return rc == 0 ? RX_OK : RX_SYSTEM;
 }
 
+rx_err_t store_health(store_t *s, int64_t now)
+{
+	MDB_txn *txn;
+	uint8_t at[8];
+	MDB_val k = {sizeof "health_at" - 1, "health_at"}, v = {sizeof at, at};
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return from_mdb(rc);
+	be64(at, now);
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return from_mdb(rc);
+	}
+	return from_mdb(mdb_txn_commit(txn));
+}
+
 /* See store.h.  The STATUS step's proof, in a read transaction of its own. */
 rx_err_t store_status(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *peer,
 		      const char *id, int64_t now, store_rx_t *out_rx, store_buf_t *body, store_buf_t *sig,

@@ -491,6 +491,11 @@ rx_err_t store_expire(store_t *s, int64_t now, uint64_t *count) RX_MUST_CHECK;
  * directory dest (created mode 0700 if missing; refused with CONFLICT if it
  * already holds a store), taken while serving.  *bytes: the copy's size. */
 rx_err_t store_backup(store_t *s, const char *dest, uint64_t *bytes) RX_MUST_CHECK;
+/* Store thread.  One durable commit (meta "health_at" = now), for a cluster
+ * monitor: a store that can no longer commit (a full map, a dead disk, a
+ * file system gone read-only) fails here as a request would.  The commit
+ * waits for the writer lock, so it also stalls while a group commit does. */
+rx_err_t store_health(store_t *s, int64_t now) RX_MUST_CHECK;
 
 /* A pharmacy's unacknowledged notices with seq > after, oldest first, at
  * most max; caller owns *out (free()). */

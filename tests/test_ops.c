@@ -117,6 +117,16 @@ START_TEST(every_rxctl_command)
 	ck_assert_int_eq(rxctl(&w.h, "status"), 0);
 	ck_assert(HAS("\"status\":\"OK\"") && HAS("\"prescriptions\":3") && HAS("\"data_dir_bytes\"") &&
 		  HAS("\"requests_per_second\"") && HAS("\"curve_key\""));
+	/* health: a real commit; a frozen rxd fails it within --timeout (what a
+	 * cluster monitor relies on), and a thawed one passes again. */
+	ck_assert_int_eq(rxctl(&w.h, "health"), 0);
+	ck_assert(HAS("\"healthy\":true") && HAS("\"commit_us\""));
+	ck_assert_int_eq(kill(w.h.pid, SIGSTOP), 0);
+	int frozen = rxctl(&w.h, "--timeout 1 health");
+	ck_assert_int_eq(kill(w.h.pid, SIGCONT), 0);
+	ck_assert_int_eq(frozen, 1);
+	ck_assert(HAS("UNREACHABLE"));
+	ck_assert_int_eq(rxctl(&w.h, "health"), 0);
 	ck_assert_int_eq(rxctl(&w.h, "institution list"), 0);
 	ck_assert(HAS("1312345678") && HAS("1398765432"));
 	ck_assert_int_eq(rxctl(&w.h, "key list"), 0);
