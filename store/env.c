@@ -178,6 +178,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
 		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
 		{"nominations", &s->nominations, 0}, {"notices", &s->notices, 0},
+		{"watching", &s->watching, 0},
 		{"requests_at", &s->requests_at, 0},
 		{"drugs", &s->drugs.master, 0},  {"drugs_load", &s->drugs.staging, 0},
 	};

@@ -163,11 +163,42 @@ static int institution_open(MDB_txn *txn, store_t *s, const char *code)
 	return code && code[0] && st_get_institution(txn, s, code, &inst) == RX_OK && !inst.revoked;
 }
 
+/* Does clinic code watch: a WATCH by one of its prescribers within
+ * STORE_WATCH_DAYS?  What a clinic is told of its prescriptions (dispensed,
+ * amended, withdrawn, expired) is queued only then: kept until ACKed, it
+ * would otherwise pile up for ever for the clinics that never read it, one
+ * sealed row per dispense.  Looked up before the institution, so a clinic
+ * that does not watch costs a DISPENSE one read of a small table. */
+static int clinic_watches(MDB_txn *txn, store_t *s, const char *code, int64_t now)
+{
+	MDB_val k = val(code, strlen(code)), v;
+	return code[0] && mdb_get(txn, s->watching, &k, &v) == 0 && v.mv_size == 8 &&
+	       now - be64_get(v.mv_data) <= (int64_t)STORE_WATCH_DAYS * 86400;
+}
+
+/* A prescriber's WATCH: its clinic watches from now on.  Written when the
+ * clinic has no mark or one older than a day, so a heartbeat every 30 s
+ * writes it once a day, not at every beat. */
+static int mark_watching(MDB_txn *txn, store_t *s, const char *code, int64_t now)
+{
+	uint8_t at[8];
+	MDB_val k = val(code, strlen(code)), v;
+	int rc = mdb_get(txn, s->watching, &k, &v);
+	if (rc == 0 && v.mv_size == 8 && now - be64_get(v.mv_data) < 86400 && now >= be64_get(v.mv_data))
+		return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	be64(at, now);
+	v = val(at, sizeof at);
+	return mdb_put(txn, s->watching, &k, &v, 0);
+}
+
 /* See store_int.h. */
 rx_err_t st_notify_clinic(store_pending_t *ch, int kind, uint32_t use, uint32_t part)
 {
 	store_outcome_t *out = ch->out;
-	if (!institution_open(ch->txn, ch->s, ch->r->institution_code))
+	if (!clinic_watches(ch->txn, ch->s, ch->r->institution_code, ch->c->now) ||
+	    !institution_open(ch->txn, ch->s, ch->r->institution_code))
 		return RX_OK;
 	int rc = add_notice(ch->txn, ch->s, kind, ch->r->institution_code, ch->id, ch->r, ch->c->now,
 			    (about_t){0, use, part}, out);
@@ -179,7 +210,7 @@ rx_err_t st_notify_clinic(store_pending_t *ch, int kind, uint32_t use, uint32_t 
 /* See store_int.h. */
 int st_notify_expired(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r, int64_t now)
 {
-	if (!institution_open(txn, s, r->institution_code))
+	if (!clinic_watches(txn, s, r->institution_code, now) || !institution_open(txn, s, r->institution_code))
 		return 0;
 	return add_notice(txn, s, STORE_NOTICE_EXPIRED, r->institution_code, id, r, now, (about_t){0, 0, 0},
 			  NULL);
@@ -336,6 +367,9 @@ rx_err_t st_watch_ack(store_pending_t *ch)
 	store_outcome_t *out = ch->out;
 	size_t n = 0;
 	if (c->op == RX_OP_WATCH) {
+		int rc = actor->role == RX_ROLE_PRESCRIBER ? mark_watching(txn, s, actor->institution, c->now) : 0;
+		if (rc != 0)
+			RETURN_REFUSAL(from_mdb(rc), "storage error recording the watch");
 		rx_err_t err = each_notice(txn, s, actor->institution, 0, 0, NULL, &n);
 		if (err != RX_OK)
 			RETURN_REFUSAL(err, "storage error reading the notices");

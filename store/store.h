@@ -201,6 +201,9 @@ typedef struct {
 } store_change_t;
 
 #define STORE_MAX_ACKS 256
+/* A clinic is told what became of its prescriptions while one of its
+ * prescribers has WATCHed within this many days (5.9). */
+#define STORE_WATCH_DAYS 30
 #define STORE_PATIENT_LIST_MAX 500 /* PATIENT_LIST: the newest this many in the range */
 #define STORE_NOTICE_NEW 1
 #define STORE_NOTICE_CANCEL 2

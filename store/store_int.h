@@ -98,7 +98,7 @@ struct store {
 	uint8_t data_key[RX_DATA_KEY_LEN];
 	MDB_dbi meta, keys, patients, rx, rx_patient, rx_hash, rx_expiry, dispenses, requests;
 	MDB_dbi institutions, curve_keys, cards, nonces, nonce_times, access_log;
-	MDB_dbi nominations, notices, requests_at;
+	MDB_dbi nominations, notices, requests_at, watching;
 	audit_dbs_t audit;
 	drugs_dbs_t drugs;
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
@@ -451,12 +451,13 @@ int st_agreed(store_pending_t *ch, uint32_t item, const store_line_t *l);
 rx_err_t st_notify_inquiry(store_pending_t *ch, int kind, const char *to, uint32_t number);
 /* Tell the issuing clinic of a dispense, an amend or a withdrawal (kind
  * STORE_NOTICE_DISPENSED, _AMENDED, _WITHDRAWN) of use (and part) of
- * ch->r (notices.c); nothing if the clinic is not registered or is
- * revoked.  A refusal only for a storage error. */
+ * ch->r (notices.c); nothing if the clinic is not registered, is revoked,
+ * or does not watch (no WATCH in STORE_WATCH_DAYS: the notice would wait
+ * for a reader that never comes).  A refusal only for a storage error. */
 rx_err_t st_notify_clinic(store_pending_t *ch, int kind, uint32_t use, uint32_t part);
 /* The sweep: tell the issuing clinic its prescription id (r, as it was)
- * expired unclaimed; the notice waits for the clinic's next WATCH.  An
- * LMDB code. */
+ * expired unclaimed, if it watches (as st_notify_clinic); the notice
+ * waits for the clinic's next WATCH.  An LMDB code. */
 int st_notify_expired(MDB_txn *txn, store_t *s, const char *id, const Rxstore__RxRecord *r, int64_t now);
 /* The claim is held by the caller with its token (rx.c): else
  * PERMISSION_DENIED. */

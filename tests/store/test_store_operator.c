@@ -105,6 +105,8 @@ START_TEST(sweep_uses_the_index)
 	uint8_t token[RX_TOKEN_LEN];
 	uint64_t n = 99;
 	world_open(&w);
+	/* The clinic watches, so it is told (clinic_told_only_while_watching). */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_WATCH, w.doc, NULL, T0), &out), RX_OK);
 	/* In time order: a card's assertion is never older than what the store
 	 * has already seen (cards_and_assertions). */
 	submit(&w, w.doc, w.patient, 1, T0, a);           /* expires first */
@@ -153,6 +155,61 @@ START_TEST(sweep_uses_the_index)
 	ck_assert_uint_eq(expired, 2);
 	ck_assert_uint_eq(dispensed, 1);
 	ck_assert_uint_eq(nn, 3);
+	world_close(&w);
+}
+END_TEST
+
+/* How many of the clinic's notices are waiting. */
+static size_t clinic_notices(world_t *w)
+{
+	store_notice_t *ns = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(store_notices(w->s, INST, 0, 100, &ns, &n), RX_OK);
+	free(ns);
+	return n;
+}
+
+/* Submit, claim and dispense one prescription at t. */
+static void dispensed_at(world_t *w, int64_t t)
+{
+	call_t k;
+	store_outcome_t out;
+	char id[RX_ID_LEN + 1];
+	uint8_t token[RX_TOKEN_LEN];
+	submit(w, w->doc, w->patient, 1, t, id);
+	claim(w, w->pharm, id, t + 10, token);
+	ck_assert_int_eq(apply(w, mk_tok(&k, RX_OP_DISPENSE, w->pharm, id, token, t + 20), &out), RX_OK);
+}
+
+/* A clinic is told what became of its prescriptions only while it watches
+ * (5.9): nothing queued before its first WATCH, every dispense after, and
+ * nothing again once STORE_WATCH_DAYS pass without one, so the notices of
+ * a clinic that never reads them do not pile up.  A pharmacy's WATCH marks
+ * nothing. */
+START_TEST(clinic_told_only_while_watching)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	world_open(&w);
+	dispensed_at(&w, T0);
+	ck_assert_uint_eq(clinic_notices(&w), 0);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_WATCH, w.pharm, NULL, T0 + 60), &out), RX_OK);
+	dispensed_at(&w, T0 + 100);
+	ck_assert_uint_eq(clinic_notices(&w), 0);
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_WATCH, w.doc, NULL, T0 + 200), &out), RX_OK);
+	dispensed_at(&w, T0 + 300);
+	ck_assert_uint_eq(clinic_notices(&w), 1);
+	/* Heartbeats within the day do not move the mark; one a day later does. */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_WATCH, w.doc, NULL, T0 + 400), &out), RX_OK);
+	dispensed_at(&w, T0 + (int64_t)STORE_WATCH_DAYS * DAY + 150);
+	ck_assert_uint_eq(clinic_notices(&w), 2);
+	dispensed_at(&w, T0 + (int64_t)STORE_WATCH_DAYS * DAY + 300);
+	ck_assert_uint_eq(clinic_notices(&w), 2); /* 30 days since its last mark */
+	ck_assert_int_eq(apply(&w, mk(&k, RX_OP_WATCH, w.doc, NULL, T0 + (int64_t)STORE_WATCH_DAYS * DAY + 400),
+			     &out), RX_OK);
+	dispensed_at(&w, T0 + (int64_t)STORE_WATCH_DAYS * DAY + 500);
+	ck_assert_uint_eq(clinic_notices(&w), 3);
 	world_close(&w);
 }
 END_TEST
@@ -222,6 +279,7 @@ TCase *store_operator_tcase(void)
 	TCase *tc = world_tcase("operator");
 	tcase_add_test(tc, counts_follow_every_change);
 	tcase_add_test(tc, sweep_uses_the_index);
+	tcase_add_test(tc, clinic_told_only_while_watching);
 	tcase_add_test(tc, replies_pruned_after_their_lifetime);
 	return tc;
 }
