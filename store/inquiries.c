@@ -238,6 +238,11 @@ void st_free_inquiries(store_pending_t *ch)
 	for (size_t i = 0; i < ch->ninq; i++)
 		rxstore__inquiry_row__free_unpacked(ch->inq_rows[i], NULL);
 	ch->ninq = 0;
+	if (ch->agreed_call)
+		rx__call__free_unpacked(ch->agreed_call, NULL);
+	ch->agreed_call = NULL;
+	ch->agreed = NULL;
+	ch->nagreed = 0;
 }
 
 /* The agreed changes of inquiry n: its accepted answer's, or those of a
@@ -270,38 +275,29 @@ static rx_err_t agreed_of(store_pending_t *ch, uint32_t n, Rx__Call **call, Rx__
 	return *call ? RX_OK : RX_NOT_AGREED;
 }
 
-/* See store_int.h. */
+/* See store_int.h.  The changes st_inquiry_cited read. */
 int st_agreed(store_pending_t *ch, uint32_t item, const store_line_t *l)
 {
-	Rx__Call *call;
-	Rx__Change **changes;
-	size_t n = 0;
-	int covered = 0;
-	if (agreed_of(ch, ch->c->inquiry, &call, &changes, &n) != RX_OK)
-		return 0;
-	for (size_t i = 0; i < n && !covered; i++)
-		if (changes[i]->item == item)
-			covered = changes[i]->to == NULL ? l->outcome == STORE_LINE_NOT_DISPENSED
-							  : l->outcome != STORE_LINE_NOT_DISPENSED &&
-								    strcmp(changes[i]->to->drug_code, l->drug_code) == 0;
-	rx__call__free_unpacked(call, NULL);
-	return covered;
+	for (size_t i = 0; i < ch->nagreed; i++) {
+		const Rx__Change *g = ch->agreed[i];
+		if (g->item == item)
+			return g->to == NULL ? l->outcome == STORE_LINE_NOT_DISPENSED
+					     : l->outcome != STORE_LINE_NOT_DISPENSED &&
+						       strcmp(g->to->drug_code, l->drug_code) == 0;
+	}
+	return 0;
 }
 
 /* See store_int.h. */
 rx_err_t st_inquiry_cited(store_pending_t *ch)
 {
 	store_outcome_t *out = ch->out;
-	Rx__Call *call;
-	Rx__Change **changes;
-	size_t n;
-	if (ch->c->inquiry == 0)
+	if (ch->c->inquiry == 0 || ch->agreed_call)
 		return RX_OK;
-	if (agreed_of(ch, ch->c->inquiry, &call, &changes, &n) != RX_OK) {
+	if (agreed_of(ch, ch->c->inquiry, &ch->agreed_call, &ch->agreed, &ch->nagreed) != RX_OK) {
 		snprintf(out->why_text, sizeof out->why_text,
 			 "inquiry %u of this prescription was not answered with agreed changes", ch->c->inquiry);
 		RETURN_REFUSAL(RX_NOT_AGREED, out->why_text);
 	}
-	rx__call__free_unpacked(call, NULL);
 	return RX_OK;
 }

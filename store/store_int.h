@@ -392,6 +392,11 @@ struct store_pending {
 	Rxstore__InquiryRow *inq_rows[RX_MAX_INQUIRIES]; /* STATUS: what protobuf-c allocated */
 	store_inquiry_t inq[RX_MAX_INQUIRIES];
 	size_t ninq;
+	/* DISPENSE, AMEND citing an inquiry: its agreed changes, read once by
+	 * st_inquiry_cited (agreed points into agreed_call, protobuf-c's). */
+	Rx__Call *agreed_call;
+	Rx__Change **agreed;
+	size_t nagreed;
 };
 
 /* A step of a change: RX_OK, or a refusal with ch->out->why. */
@@ -440,9 +445,9 @@ rx_err_t st_inquiry_reply(store_pending_t *ch);
 rx_err_t st_load_inquiries(store_pending_t *ch);
 void st_free_inquiries(store_pending_t *ch);
 /* DISPENSE, AMEND: the inquiry the record cites (c->inquiry, 0: none) has
- * agreed changes, else NOT_AGREED; and whether one of them covers line l
- * of prescribed item item (1..n): the product it agreed to, or not to
- * dispense it. */
+ * agreed changes, else NOT_AGREED (they are kept in ch, freed with the
+ * inquiries); and whether one of them covers line l of prescribed item
+ * item (1..n): the product it agreed to, or not to dispense it. */
 rx_err_t st_inquiry_cited(store_pending_t *ch);
 int st_agreed(store_pending_t *ch, uint32_t item, const store_line_t *l);
 /* Queue a notice of kind (STORE_NOTICE_INQUIRY, _INQUIRY_REPLY) about
