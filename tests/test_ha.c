@@ -803,6 +803,8 @@ START_TEST(agent_meta_data_and_validate)
 	ag.health_timeout = "0";
 	ck_assert_int_eq(agent(&ag, "validate-all"), OCF_ERR_CONFIGURED);
 	ag.health_timeout = "5";
+	ag.rxd = "build/broker/rxd"; /* rxd runs from /: only absolute paths */
+	ck_assert_int_eq(agent(&ag, "validate-all"), OCF_ERR_CONFIGURED);
 	ag.rxd = "/nonexistent/rxd";
 	ck_assert_int_eq(agent(&ag, "validate-all"), OCF_ERR_INSTALLED);
 	/* A node without rxd runs none: a probe says so, a stop succeeds. */
