@@ -2,10 +2,15 @@
  * --verify` on a copy a live rxd wrote: what it reports, that it writes
  * nothing in the copy, and a specific refusal for each damage (an audit
  * entry altered, the signed head's signature, a wrong or another broker's
- * key, a key file missing, a file that is not a store, no store at all).
- * Each rxd is a child stopped and reaped by its PID. */
+ * key, a key file missing, a file that is not a store, no store at all);
+ * and deploy/rx-backup, the script the systemd timer runs: three runs with
+ * keep 2 leave the two newest copies, each verifying, and every file not
+ * named like a copy; the off-site push; a copy that does not verify, or
+ * that carries pseudonym.key, removed and the run failed.  Each rxd and
+ * each script run is a child stopped and reaped by its PID. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <sodium.h>
@@ -13,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -346,6 +353,188 @@ START_TEST(verify_refuses_a_damaged_copy)
 }
 END_TEST
 
+/* ---- deploy/rx-backup ---- */
+
+typedef struct {
+	const char *data, *dir, *keep, *push, *rxctl, *damage;
+} run_t;
+
+/* Run deploy/rx-backup with r's settings; its stdout and stderr into out.
+ * The child dies with the test (PDEATHSIG) and after 120 s (alarm, kept
+ * across exec); it is reaped here by its PID.  Returns its exit status. */
+static int rx_backup(const run_t *r)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		setenv("RX_DATA", r->data, 1);
+		setenv("RX_BACKUP_DIR", r->dir, 1);
+		setenv("RX_BACKUP_KEEP", r->keep ? r->keep : "2", 1);
+		setenv("RX_BACKUP_PUSH", r->push ? r->push : "", 1);
+		/* The real rxctl for the stand-in, before RXCTL names the stand-in. */
+		setenv("REAL_RXCTL", getenv("RXCTL"), 1);
+		if (r->rxctl)
+			setenv("RXCTL", r->rxctl, 1);
+		setenv("FAKE_DAMAGE", r->damage ? r->damage : "", 1);
+		alarm(120);
+		execl(getenv("RX_BACKUP"), "rx-backup", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t got;
+	while ((got = read(fds[0], out + n, sizeof out - 1 - n)) > 0 ||
+	       (got < 0 && errno == EINTR))
+		n += got > 0 ? (size_t)got : 0;
+	out[n] = '\0';
+	close(fds[0]);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The copy a run named, "rxd-…", from its "rx-backup: DIR/rxd-…: is sound" line. */
+static void copy_named(const char *dir, char name[64])
+{
+	char lead[400];
+	snprintf(lead, sizeof lead, "rx-backup: %s/", dir);
+	const char *p = strstr(out, lead);
+	ck_assert_msg(p != NULL, "%s", out);
+	p += strlen(lead);
+	size_t len = strcspn(p, ":");
+	ck_assert_uint_lt(len, 64);
+	memcpy(name, p, len);
+	name[len] = '\0';
+	ck_assert_msg(strncmp(name, "rxd-", 4) == 0, "%s", out);
+}
+
+/* Is a pseudonym.key anywhere under dir? */
+static int holds_pseudonym_key(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "find '%s' -name pseudonym.key | grep -q .", dir);
+	return system(cmd) == 0;
+}
+
+START_TEST(rotation_keeps_the_newest_verified_copies)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], dir[300], offsite[300], names[3][64], list[2048], want[1024], key[600];
+	world_up(&w);
+	/* rxd has a pseudonym key (beside the data dir): no run copies it. */
+	ck_assert_int_eq(harness_pseudonym_path(&w.h, key, sizeof key), 0);
+	ck_assert_int_eq(access(key, F_OK), 0);
+	char scratch[TU_PATH_MAX];
+	tu_subdir(scratch);
+	snprintf(dir, sizeof dir, "%s/backups", scratch);
+	snprintf(offsite, sizeof offsite, "%s/offsite", scratch);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(mkdir(offsite, 0700), 0);
+	/* Not the script's: a note, a directory and a file named much like a copy. */
+	sh("echo keep > '%s/notes.txt' && mkdir '%s/rxd-manual' && echo x > '%s/rxd-20000101T000000Z'",
+	   dir, dir, dir);
+	char push[400];
+	snprintf(push, sizeof push, "cp -a \"$1\" '%s'/", offsite);
+	run_t r = {.data = w.h.dir, .dir = dir, .keep = "2", .push = push};
+	for (int i = 0; i < 3; i++) {
+		submit(&w, id);
+		ck_assert_msg(rx_backup(&r) == 0, "run %d: %s", i, out);
+		copy_named(dir, names[i]);
+		ck_assert_msg(strstr(out, "pushed") != NULL, "%s", out);
+	}
+	ck_assert_str_ne(names[0], names[1]);
+	ck_assert_str_ne(names[1], names[2]);
+	ck_assert_msg(strstr(out, "removing") && strstr(out, names[0]), "%s", out);
+	/* The two newest, and everything that was not the script's, as it was. */
+	names_in(dir, list, sizeof list);
+	snprintf(want, sizeof want, "notes.txt rxd-20000101T000000Z %s %s rxd-manual ",
+		 names[1], names[2]);
+	ck_assert_str_eq(list, want);
+	for (int i = 1; i < 3; i++) {
+		char copy[400];
+		snprintf(copy, sizeof copy, "%s/%s", dir, names[i]);
+		ck_assert_int_eq(rxctl(&w.h, "backup --verify %s", copy), 0);
+		ck_assert_int_eq(field("prescriptions"), i + 1);
+	}
+	/* Off-site: each copy as it was verified. */
+	names_in(offsite, list, sizeof list);
+	snprintf(want, sizeof want, "%s %s %s ", names[0], names[1], names[2]);
+	ck_assert_str_eq(list, want);
+	char far[400];
+	snprintf(far, sizeof far, "%s/%s", offsite, names[0]);
+	ck_assert_int_eq(rxctl(&w.h, "backup --verify %s", far), 0);
+	ck_assert(!holds_pseudonym_key(dir) && !holds_pseudonym_key(offsite));
+	world_down(&w);
+}
+END_TEST
+
+START_TEST(rotation_refuses_a_bad_copy)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], dir[300], fake[300], list[2048];
+	world_up(&w);
+	submit(&w, id);
+	char scratch[TU_PATH_MAX];
+	tu_subdir(scratch);
+	snprintf(dir, sizeof dir, "%s/backups", scratch);
+	/* A stand-in rxctl that damages the copy rxctl backup just made. */
+	snprintf(fake, sizeof fake, "%s/rxctl-damaging", scratch);
+	FILE *f = fopen(fake, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#!/bin/sh\n"
+	      "\"$REAL_RXCTL\" \"$@\" || exit $?\n"
+	      "case \" $* \" in *\" --verify \"*) exit 0 ;; esac\n"
+	      "for a; do last=$a; done\n"
+	      "case $FAKE_DAMAGE in\n"
+	      "broker) rm -f \"$last/broker.key\" ;;\n"
+	      "pseudonym) echo not-a-key > \"$last/pseudonym.key\" ;;\n"
+	      "esac\n",
+	      f);
+	fclose(f);
+	ck_assert_int_eq(chmod(fake, 0700), 0);
+
+	run_t r = {.data = w.h.dir, .dir = dir, .rxctl = fake, .damage = "broker"};
+	ck_assert_int_eq(rx_backup(&r), 1);
+	ck_assert_msg(strstr(out, "does not verify, so it was removed") && strstr(out, "broker.key is missing"),
+		      "%s", out);
+	names_in(dir, list, sizeof list);
+	ck_assert_str_eq(list, "");
+
+	r.damage = "pseudonym";
+	ck_assert_int_eq(rx_backup(&r), 1);
+	ck_assert_msg(strstr(out, "holds pseudonym.key"), "%s", out);
+	names_in(dir, list, sizeof list);
+	ck_assert_str_eq(list, "");
+
+	/* Settings it refuses. */
+	run_t zero = {.data = w.h.dir, .dir = dir, .keep = "0"};
+	ck_assert_int_eq(rx_backup(&zero), 1);
+	ck_assert_msg(strstr(out, "RX_BACKUP_KEEP"), "%s", out);
+	char inside[300];
+	snprintf(inside, sizeof inside, "%s/backups", w.h.dir);
+	run_t within = {.data = w.h.dir, .dir = inside};
+	ck_assert_int_eq(rx_backup(&within), 1);
+	ck_assert_msg(strstr(out, "inside the data dir"), "%s", out);
+
+	/* A failed push fails the run and keeps the verified copy. */
+	run_t nopush = {.data = w.h.dir, .dir = dir, .push = "exit 3"};
+	ck_assert_int_eq(rx_backup(&nopush), 1);
+	ck_assert_msg(strstr(out, "off-site push failed"), "%s", out);
+	char name[64], copy[400];
+	copy_named(dir, name);
+	snprintf(copy, sizeof copy, "%s/%s", dir, name);
+	ck_assert_int_eq(rxctl(&w.h, "backup --verify %s", copy), 0);
+	world_down(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("backup");
@@ -355,6 +544,8 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
 	tcase_add_test(tc, verify_reports_what_a_copy_holds);
 	tcase_add_test(tc, verify_refuses_a_damaged_copy);
+	tcase_add_test(tc, rotation_keeps_the_newest_verified_copies);
+	tcase_add_test(tc, rotation_refuses_a_bad_copy);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
