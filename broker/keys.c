@@ -269,19 +269,59 @@ rx_err_t keys_load(const char *data_dir, const char *pseudonym_path, int have_st
 	return err;
 }
 
+/* Key i's check value, as the store keeps it. */
+static void check_value(const keys_t *k, int i, store_key_check_t *out)
+{
+	out->name = key_files[i].name;
+	out->replace = k->replaced && strcmp(k->replaced, out->name) == 0;
+	out->outcome = 0;
+	if (i == K_DATA)
+		rx_key_check_value(k->data.sk, key_files[K_DATA].name, out->value);
+	else if (i == K_PSEUDONYM)
+		rx_key_check_value(k->pseudonym.sk, key_files[K_PSEUDONYM].name, out->value);
+	else if (i == K_BROKER)
+		memcpy(out->value, k->broker.pk, RX_KEY_LEN);
+	else
+		memcpy(out->value, k->curve.pk, 32);
+}
+
 void keys_checks(const keys_t *k, store_key_check_t out[KEYS_COUNT])
 {
-	for (int i = 0; i < KEYS_COUNT; i++) {
-		out[i].name = key_files[i].name;
-		out[i].replace = 0;
-		out[i].outcome = 0;
-	}
-	rx_key_check_value(k->data.sk, key_files[K_DATA].name, out[K_DATA].value);
-	rx_key_check_value(k->pseudonym.sk, key_files[K_PSEUDONYM].name, out[K_PSEUDONYM].value);
-	memcpy(out[K_BROKER].value, k->broker.pk, RX_KEY_LEN);
-	memcpy(out[K_CURVE].value, k->curve.pk, 32);
 	for (int i = 0; i < KEYS_COUNT; i++)
-		out[i].replace = k->replaced && strcmp(k->replaced, out[i].name) == 0;
+		check_value(k, i, &out[i]);
+}
+
+rx_err_t keys_load_copy(const char *dir, keys_t *k, store_key_check_t out[KEYS_COPY_COUNT], char *why,
+			size_t whylen)
+{
+	static const int held[KEYS_COPY_COUNT] = {K_DATA, K_BROKER, K_CURVE};
+	char path[PATH_MAX + 32];
+	rx_err_t err = RX_OK;
+	memset(k, 0, sizeof *k);
+	for (int j = 0; j < KEYS_COPY_COUNT && err == RX_OK; j++) {
+		int i = held[j];
+		key_path(dir, "", i, path, sizeof path); /* never the pseudonym key */
+		err = i == K_CURVE ? rx_curve_load(path, &k->curve)
+				   : rx_key_load(path, i == K_DATA ? &k->data : &k->broker);
+		if (err == RX_NOT_FOUND)
+			say(why, whylen, "%s is missing: a backup holds it beside its data.mdb, and %s. "
+					 "Without it the copy cannot be restored (rxd would refuse to start, "
+					 "exit 3): take a new backup", path, key_files[i].why);
+		else if (err == RX_PERMISSION_DENIED)
+			say(why, whylen, "%s may be read by others: it must be mode 0600 (chmod 600 %s)", path,
+			    path);
+		else if (err == RX_INVALID)
+			say(why, whylen, "%s is not a key file (damaged?): take a new backup", path);
+		else if (err != RX_OK)
+			say(why, whylen, "cannot read %s: %s", path, strerror(errno));
+	}
+	if (err != RX_OK) {
+		keys_wipe(k);
+		return err;
+	}
+	for (int j = 0; j < KEYS_COPY_COUNT; j++)
+		check_value(k, held[j], &out[j]);
+	return RX_OK;
 }
 
 void keys_mismatch(const char *data_dir, const char *pseudonym_path, const char *name, char *why,

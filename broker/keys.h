@@ -67,6 +67,18 @@ int keys_replaceable(const char *name, char *why, size_t whylen);
  * k->replaced's marked to replace the store's. */
 void keys_checks(const keys_t *k, store_key_check_t out[KEYS_COUNT]);
 
+/* The key files a backup holds beside its data.mdb (rxctl backup; see
+ * admin.c): data.key, broker.key and broker.curve, never the pseudonym key.
+ * keys_load_copy reads them from dir (creating none) into *k (the caller's;
+ * wipe with keys_wipe; k->pseudonym stays zero) and their check values into
+ * out, in that order, for store_key_checks on the copy.
+ *   RX_NOT_FOUND, RX_PERMISSION_DENIED, RX_INVALID, RX_SYSTEM: why names the
+ *   file and what its absence costs a restore
+ * On failure *k holds nothing secret. */
+#define KEYS_COPY_COUNT 3
+rx_err_t keys_load_copy(const char *dir, keys_t *k, store_key_check_t out[KEYS_COPY_COUNT], char *why,
+			size_t whylen) RX_MUST_CHECK;
+
 /* The message for a key whose check value does not match the store. */
 void keys_mismatch(const char *data_dir, const char *pseudonym_path, const char *name, char *why,
 		   size_t whylen);

@@ -5,7 +5,8 @@
  * arguments, one line of help and its handler; the usage text is printed
  * from it) and what every command shares: the admin call and how a result
  * or a refusal is printed.  The commands live by concern in
- * rxctl_registry.c, rxctl_ops.c and rxctl_drugs.c (see rxctl.h). */
+ * rxctl_registry.c, rxctl_ops.c, rxctl_verify.c and rxctl_drugs.c (see
+ * rxctl.h). */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,9 +66,12 @@ static const command_t commands[] = {
 	{"audit report", NULL, "--day YYYY-MM-DD", "a day's security report (Japan time)", rxctl_audit,
 	 RX__ADMIN_OP__AUDIT_REPORT, 0, 0},
 	{"expire", NULL, "", "run the expiry sweep now", rxctl_ops, RX__ADMIN_OP__EXPIRE, 0, 0},
-	{"backup", NULL, "DEST [--with-pseudonym-key]",
+	/* --verify is rxctl_backup_verify's (rxctl_ops hands it over): no rxd. */
+	{"backup", NULL, "DEST [--with-pseudonym-key] | --verify DEST",
 	 "hot, compacted copy of the store and its keys;\n"
-	 "the pseudonym key only with the flag",
+	 "the pseudonym key only with the flag.  --verify:\n"
+	 "check a copy without rxd, read-only: its keys,\n"
+	 "the whole audit chain and signed head, counts",
 	 rxctl_ops, RX__ADMIN_OP__BACKUP, 1, 1},
 	{"metrics", NULL, "", "Prometheus text", rxctl_ops, RX__ADMIN_OP__METRICS, 0, 0},
 	{"drugs load", NULL, "FILE.csv", "replace the drug master\n"
@@ -223,6 +227,7 @@ int main(int argc, char **argv)
 		{"force", no_argument, NULL, 'F'},
 		{"pseudonym-key", required_argument, NULL, 'K'},
 		{"with-pseudonym-key", no_argument, NULL, 'W'},
+		{"verify", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -243,6 +248,7 @@ int main(int argc, char **argv)
 		case 'F': c.force = 1; break;
 		case 'K': c.pseudonym_key = optarg; break;
 		case 'W': c.with_pseudonym_key = 1; break;
+		case 'v': c.verify = 1; break;
 		case 'm': c.my_number = optarg; break;
 		case 't': c.timeout_s = atoi(optarg); break;
 		case 'c': c.code = optarg; break;

@@ -1,7 +1,8 @@
 /* rxctl's own header: what rxctl.c (main, the command table, the helpers)
  * shares with the files that hold the commands (rxctl_registry.c: keys,
  * institutions, cards, patients; rxctl_ops.c: status, prescriptions, audit,
- * expiry, backup, metrics; rxctl_drugs.c: the drug master).  Not a library:
+ * expiry, backup, metrics; rxctl_verify.c: a backup's check; rxctl_drugs.c:
+ * the drug master).  Not a library:
  * nothing outside rxctl includes it. */
 #ifndef RXCTL_H
 #define RXCTL_H
@@ -20,7 +21,7 @@ typedef struct {
 	const char *role, *institution, *name, *my_number, *code, *kind, *curve_key, *patient, *day,
 		*state, *reason, *pseudonym_key;
 	unsigned count; /* -n/--count N for audit tail */
-	int body, force, with_pseudonym_key;
+	int body, force, with_pseudonym_key, verify;
 } rxctl_t;
 
 /* A command's handler: op is its row's admin op, args the words after the
@@ -34,6 +35,12 @@ typedef int rxctl_run_fn(const rxctl_t *c, int op, char **args, int nargs);
 rxctl_run_fn rxctl_keys, rxctl_institutions, rxctl_cards, rxctl_enroll;
 rxctl_run_fn rxctl_status, rxctl_rx, rxctl_unlock, rxctl_audit, rxctl_ops;
 rxctl_run_fn rxctl_drugs_load, rxctl_drugs_show;
+
+/* backup --verify DEST (rxctl_verify.c): check a backup's copy without rxd,
+ * read-only.  Prints the result; returns the exit code: 0 sound, 2 not
+ * (status BROKEN for the audit chain, else the code: NOT_FOUND, CONFLICT,
+ * INVALID), 1 if it could not be checked. */
+int rxctl_backup_verify(const rxctl_t *c, const char *dest);
 
 /* Print a result or a refusal and return its exit code: with --json the
  * object extra (owned, may be NULL) plus status and msg; otherwise human on

@@ -350,7 +350,7 @@ int rxctl_rx(const rxctl_t *c, int op, char **args, int nargs)
 	return rxctl_finish(c, o, RX_OK, NULL, NULL);
 }
 
-/* expire | backup DEST | metrics | health */
+/* expire | backup DEST | backup --verify DEST (no rxd: rxctl_verify.c) | metrics | health */
 int rxctl_ops(const rxctl_t *c, int op, char **args, int nargs)
 {
 	Rx__AdminRequest q = RX__ADMIN_REQUEST__INIT;
@@ -358,6 +358,10 @@ int rxctl_ops(const rxctl_t *c, int op, char **args, int nargs)
 	char human[9000], abs[4096];
 	const char *dest = nargs ? args[0] : NULL;
 	int with_pseudonym = c->with_pseudonym_key;
+	if (op == RX__ADMIN_OP__BACKUP && c->verify)
+		return rxctl_backup_verify(c, dest);
+	if (c->verify)
+		return rxctl_failf(c, RX_INVALID, "--verify goes with backup: rxctl backup --verify DEST");
 	q.op = (Rx__AdminOp)op;
 	if (op == RX__ADMIN_OP__BACKUP) {
 		/* rxd runs elsewhere in the file system's eyes: give it a full path. */

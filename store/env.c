@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "records.pb-c.h"
 #include "rx_check.h"
@@ -134,12 +135,49 @@ static int index_old_replies(store_t *s, MDB_txn *txn)
 
 static int upgrade_layout(store_t *s);
 
+/* Where LMDB refuses what it finds, the store says what it is; everything
+ * else stays RX_SYSTEM, as before. */
+static rx_err_t open_error(int rc)
+{
+	switch (rc) {
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+		return RX_INVALID;
+	default:
+		return RX_SYSTEM;
+	}
+}
+
+/* The environment flags of a read-only open of dir (see store.h): data.mdb
+ * must be there (asked here, so that its absence is RX_NOT_FOUND, not an
+ * LMDB error), and lock.mdb is used if it is there, never created. */
+static unsigned read_only_flags(const char *dir, rx_err_t *err)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (stat(path, &st) != 0) {
+		*err = errno == ENOENT || errno == ENOTDIR ? RX_NOT_FOUND : RX_SYSTEM;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*err = RX_INVALID;
+		return 0;
+	}
+	snprintf(path, sizeof path, "%s/lock.mdb", dir);
+	*err = RX_OK;
+	return MDB_RDONLY | (stat(path, &st) == 0 ? 0 : MDB_NOLOCK);
+}
+
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 {
 	store_t *s = calloc(1, sizeof *s);
 	MDB_txn *txn = NULL;
 	int rc;
 	rx_err_t err = RX_SYSTEM;
+	unsigned env_flags = MDB_NOTLS, create = MDB_CREATE;
 
 	*out = NULL;
 	if (s == NULL)
@@ -150,17 +188,30 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	}
 	memcpy(s->data_key, opt->data_key, RX_DATA_KEY_LEN);
 	s->amend_days = opt->amend_days ? opt->amend_days : 1;
+	s->read_only = opt->read_only != 0;
 	rx_access_code_key(s->data_key, s->code_key);
 	rx_id_perm_key(s->data_key, s->id_key);
+	if (s->read_only) {
+		env_flags |= read_only_flags(dir, &err);
+		if (err != RX_OK)
+			goto fail;
+		err = RX_SYSTEM;
+		create = 0;
+	}
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(s->env, 32);
-	mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE);
+	/* A read-only open maps what the file says it holds (LMDB takes the
+	 * size recorded in it when none is set). */
+	if (!s->read_only)
+		mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE);
 	/* MDB_NOTLS: read transactions may later move between worker threads.
 	 * No MDB_NOSYNC/MDB_NOMETASYNC: every commit is fsync'd (durability contract). */
-	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+	if ((rc = mdb_env_open(s->env, dir, env_flags, 0600)) != 0) {
+		err = open_error(rc);
 		goto fail;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn)) != 0)
 		goto fail;
 	struct {
 		const char *name;
@@ -183,12 +234,20 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		{"drugs", &s->drugs.master, 0},  {"drugs_load", &s->drugs.staging, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
-		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi)) != 0)
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, dbs[i].dbi)) != 0) {
+			/* Read-only: one of the store's databases is not there. */
+			if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+				err = RX_INVALID;
 			goto fail;
+		}
 
 	MDB_val k = val("format", 6), v;
 	uint32_t f = FORMAT_VERSION;
 	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND && s->read_only) {
+		err = RX_INVALID; /* databases, but never a format: not a store */
+		goto fail;
+	}
 	if (rc == MDB_NOTFOUND) {
 		if ((rc = st_counts_init(txn, s)) != 0)
 			goto fail;
@@ -203,13 +262,15 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 			goto fail;
 		}
 		memcpy(&f, v.mv_data, sizeof f);
-		if (f < 1 || f > FORMAT_VERSION) {
+		/* Format 1 lacks the counts and the expiry index that only a
+		 * writer can build (upgrade_layout). */
+		if (f < 1 || f > FORMAT_VERSION || (f == 1 && s->read_only)) {
 			err = RX_INVALID;
 			goto fail;
 		}
 		uint32_t now_f = FORMAT_VERSION;
 		v = val(&now_f, sizeof now_f);
-		if ((f == 2 || f == 3) && (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		if ((f == 2 || f == 3) && !s->read_only && (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
 			goto fail;
 	}
 	/* Prescriptions filed under their ids (before format 4) sort after
@@ -220,7 +281,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	MDB_val first_id = val("0", 1), fv;
 	s->legacy_ids = mdb_cursor_get(rc_cur, &first_id, &fv, MDB_SET_RANGE) == 0;
 	mdb_cursor_close(rc_cur);
-	if ((rc = index_old_replies(s, txn)) != 0)
+	if (!s->read_only && (rc = index_old_replies(s, txn)) != 0)
 		goto fail;
 	/* The newest assertion kept was checked no earlier than its time less
 	 * the clock skew allowed: time_hw starts there. */
@@ -234,6 +295,8 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		s->time_hw = at - RX_CLOCK_SKEW;
 	}
 	mdb_cursor_close(cur);
+	/* A read-only transaction's commit writes nothing: it keeps the
+	 * database handles opened in it for the transactions to come. */
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
@@ -272,7 +335,7 @@ void store_close(store_t **sp)
 rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
 {
 	MDB_txn *txn = NULL;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn), mismatched = 0;
+	int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn), mismatched = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char name[128];
 		int len = snprintf(name, sizeof name, "key_check/%s", checks[i].name);
@@ -282,7 +345,10 @@ rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
 		}
 		MDB_val k = val(name, (size_t)len), v;
 		rc = mdb_get(txn, s->meta, &k, &v);
-		if (rc == MDB_NOTFOUND || (rc == 0 && checks[i].replace)) {
+		if (rc == MDB_NOTFOUND && s->read_only) {
+			checks[i].outcome = STORE_KEY_UNRECORDED;
+			rc = 0;
+		} else if (rc == MDB_NOTFOUND || (rc == 0 && checks[i].replace && !s->read_only)) {
 			checks[i].outcome = rc == 0 ? STORE_KEY_REPLACED : STORE_KEY_RECORDED;
 			v = val(checks[i].value, STORE_KEY_CHECK_LEN);
 			rc = mdb_put(txn, s->meta, &k, &v, 0);
@@ -294,10 +360,10 @@ rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n)
 			mismatched |= !same;
 		}
 	}
-	if (rc != 0 || mismatched) {
+	if (rc != 0 || mismatched || s->read_only) {
 		if (txn)
 			mdb_txn_abort(txn);
-		return rc != 0 ? from_mdb(rc == EINVAL ? EIO : rc) : RX_CONFLICT;
+		return rc != 0 ? from_mdb(rc == EINVAL ? EIO : rc) : mismatched ? RX_CONFLICT : RX_OK;
 	}
 	return from_mdb(mdb_txn_commit(txn));
 }

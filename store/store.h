@@ -38,6 +38,8 @@ typedef struct {
 				   * with it (XChaCha20-Poly1305); copied */
 	uint32_t amend_days;      /* AMEND and WITHDRAW until the end of this many
 				   * Japan days after the dispense's; 0 means 1 */
+	int read_only;            /* 1: open an existing store (a backup's copy)
+				   * without writing a byte of it: see store_open */
 } store_options_t;
 
 /* A heap buffer owned by whoever holds it; release with store_buf_free. */
@@ -294,7 +296,20 @@ typedef struct store_pending store_pending_t;
 
 /* Open (creating if needed) the store in directory dir.  Caller owns *out
  * and releases it with store_close.  RX_SYSTEM if it cannot be opened;
- * RX_INVALID if the data on disk has a format this build does not know. */
+ * RX_INVALID if the data on disk has a format this build does not know, or
+ * is not an LMDB environment at all.
+ *
+ * With opt->read_only the store must exist, and nothing in dir is written:
+ * data.mdb is mapped read-only (MDB_RDONLY), nothing is created, upgraded or
+ * indexed, and every write call fails RX_UNAVAILABLE; store_key_checks only
+ * compares.  If dir holds no lock.mdb it is opened MDB_NOLOCK, so none is
+ * created: LMDB's lock file only coordinates readers with a writer, and a
+ * backup's copy has none (never open a copy this way while an rxd writes
+ * to it: rxd holds its lock.mdb, and then it is used).  For a backup's
+ * check (rxctl backup --verify), from one thread.  Read-only adds:
+ *   RX_NOT_FOUND  dir holds no data.mdb
+ *   RX_INVALID    also: data.mdb lacks one of the store's databases, or
+ *                 has a format that must be upgraded by rxd first */
 rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt) RX_MUST_CHECK;
 void store_close(store_t **s);
 
@@ -305,7 +320,8 @@ void store_close(store_t **s);
  * key would give every patient a new id. */
 #define STORE_KEY_CHECK_LEN 32
 
-enum { STORE_KEY_MATCHED = 1, STORE_KEY_RECORDED, STORE_KEY_MISMATCHED, STORE_KEY_REPLACED };
+enum { STORE_KEY_MATCHED = 1, STORE_KEY_RECORDED, STORE_KEY_MISMATCHED, STORE_KEY_REPLACED,
+       STORE_KEY_UNRECORDED };
 
 typedef struct {
 	const char *name;                   /* the key file's name, "data.key" (borrowed) */
@@ -313,7 +329,7 @@ typedef struct {
 	int replace;                        /* in: a deliberate new key: record value over
 					     * the one held (STORE_KEY_REPLACED) */
 	int outcome;                        /* out: STORE_KEY_MATCHED, _RECORDED, _MISMATCHED,
-					     * _REPLACED */
+					     * _REPLACED, _UNRECORDED (read-only) */
 } store_key_check_t;
 
 /* Compare each of the n check values with the one the store holds under its
@@ -322,7 +338,11 @@ typedef struct {
  *   RX_OK          every key matched, was recorded or replaced (committed)
  *   RX_CONFLICT    at least one MISMATCHED: nothing was recorded
  *   RX_UNAVAILABLE storage error: nothing was recorded
- * checks is the caller's; each outcome is set on RX_OK and RX_CONFLICT. */
+ * checks is the caller's; each outcome is set on RX_OK and RX_CONFLICT.
+ * On a store opened read-only nothing is recorded or replaced: a value the
+ * store has none of is STORE_KEY_UNRECORDED (store_keys_probe is then the
+ * only check of that key), replace is ignored, and RX_OK means every key the
+ * store holds a value of matched. */
 rx_err_t store_key_checks(store_t *s, store_key_check_t *checks, size_t n) RX_MUST_CHECK;
 
 /* Do the keys fit what the store already holds, check values or not (a

@@ -104,6 +104,7 @@ struct store {
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
 	uint8_t id_key[RX_ID_PERM_KEY_LEN]; /* numbers prescriptions into ids; from data_key */
 	int legacy_ids; /* rx holds rows filed under ids, made before format 4 */
+	int read_only;  /* opened with store_options_t.read_only: nothing is written */
 	uint32_t amend_days; /* store_options_t's, 1 if it said 0 */
 	/* The latest time a card assertion was checked at: nonces are pruned
 	 * and assertions refused against it, not against the wall clock alone,

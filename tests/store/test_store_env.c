@@ -108,6 +108,112 @@ START_TEST(open_refuses)
 }
 END_TEST
 
+/* A read-only open (a backup's check): the store's own reads work, every
+ * write is refused, key checks only compare, and nothing in the directory
+ * changes: data.mdb keeps its bytes and no lock.mdb appears.  An empty
+ * directory is NOT_FOUND, a file that is not LMDB or an LMDB file that is
+ * not a store INVALID. */
+static void file_hash(const char *path, uint8_t out[RX_HASH_LEN])
+{
+	static uint8_t buf[16u << 20];
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof buf, f);
+	ck_assert(feof(f));
+	fclose(f);
+	rx_hash(buf, n, out);
+}
+
+START_TEST(read_only_open)
+{
+	world_t w;
+	char id[RX_ID_LEN + 1], path[TU_PATH_MAX + 16], lock[TU_PATH_MAX + 16];
+	uint8_t before[RX_HASH_LEN], after[RX_HASH_LEN];
+	store_key_check_t c[2] = {{.name = "data.key"}, {.name = "broker.key"}};
+	memset(c[0].value, 1, sizeof c[0].value);
+	memset(c[1].value, 2, sizeof c[1].value);
+	world_open(&w);
+	submit(&w, w.doc, w.patient, 1, T0, id);
+	ck_assert_int_eq(store_key_checks(w.s, c, 1), RX_OK); /* data.key only */
+	store_stats_t was = stats_of(&w, T0 + 10);
+	world_close(&w);
+	snprintf(path, sizeof path, "%s/data.mdb", w.dir);
+	snprintf(lock, sizeof lock, "%s/lock.mdb", w.dir);
+	ck_assert_int_eq(unlink(lock), 0); /* as a backup's copy: data.mdb alone */
+	file_hash(path, before);
+
+	store_options_t ro = test_opt;
+	ro.read_only = 1;
+	ck_assert_int_eq(store_open(&w.s, w.dir, &ro), RX_OK);
+	store_stats_t st;
+	ck_assert_int_eq(store_stats(w.s, T0 + 10, &st), RX_OK);
+	ck_assert_uint_eq(st.prescriptions, was.prescriptions);
+	ck_assert_uint_eq(st.audit_entries, was.audit_entries);
+	store_verdict_t v;
+	uint8_t pk[RX_KEY_LEN] = {0};
+	ck_assert_int_eq(store_audit_verify(w.s, pk, &v), RX_OK);
+	ck_assert_int_eq(v.ok, 1);
+	ck_assert_uint_eq(v.checked, was.audit_entries);
+	int which = -1;
+	ck_assert_int_eq(store_keys_probe(w.s, pk, &which), RX_OK);
+	/* compared, never recorded */
+	ck_assert_int_eq(store_key_checks(w.s, c, 2), RX_OK);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MATCHED);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_UNRECORDED);
+	c[0].value[0] ^= 1;
+	c[1].replace = 1;
+	ck_assert_int_eq(store_key_checks(w.s, c, 2), RX_CONFLICT);
+	ck_assert_int_eq(c[0].outcome, STORE_KEY_MISMATCHED);
+	/* writes fail */
+	ck_assert_int_eq(store_audit_operator(w.s, T0 + 20, "BACKUP", NULL, NULL, NULL), RX_UNAVAILABLE);
+	uint64_t n = 0;
+	ck_assert_int_eq(store_expire(w.s, T0 + 30 * 86400, &n), RX_UNAVAILABLE);
+	store_close(&w.s);
+	file_hash(path, after);
+	ck_assert_mem_eq(before, after, RX_HASH_LEN);
+	ck_assert_int_eq(access(lock, F_OK), -1);
+	/* the writer's open records broker.key now: the read-only one did not */
+	store_options_t rw = test_opt;
+	ck_assert_int_eq(store_open(&w.s, w.dir, &rw), RX_OK);
+	c[0].value[0] ^= 1;
+	c[1].replace = 0;
+	ck_assert_int_eq(store_key_checks(w.s, c, 2), RX_OK);
+	ck_assert_int_eq(c[1].outcome, STORE_KEY_RECORDED);
+	store_close(&w.s);
+
+	/* what is not a store */
+	char empty[TU_PATH_MAX];
+	world_subdir(empty);
+	store_t *s = (store_t *)&s;
+	ck_assert_int_eq(store_open(&s, empty, &ro), RX_NOT_FOUND);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(access(empty, F_OK), 0);
+	snprintf(path, sizeof path, "%s/data.mdb", empty);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 20000; i++)
+		fputc(i * 7 & 0xff, f);
+	fclose(f);
+	ck_assert_int_eq(store_open(&s, empty, &ro), RX_INVALID);
+	/* LMDB's, but with none of the store's databases */
+	char bare[TU_PATH_MAX];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	world_subdir(bare);
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_open(env, bare, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	MDB_val k = {5, (void *)"hello"}, val = {5, (void *)"world"};
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &val, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	ck_assert_int_eq(store_open(&s, bare, &ro), RX_INVALID);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
 /* Key checks: recorded on first sight, matched after, a differing value
  * refused with nothing recorded (not even the new ones beside it), replaced
  * only when asked; they survive a reopen. */
@@ -680,6 +786,7 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, survives_reopen);
 	tcase_add_test(tc, open_refuses);
 	tcase_add_test(tc, key_checks);
+	tcase_add_test(tc, read_only_open);
 	tcase_add_test(tc, values_are_sealed);
 	tcase_add_test(tc, format_1_store_upgrades);
 	tcase_add_test(tc, expiry_keys_in_submission_order);
