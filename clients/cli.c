@@ -804,8 +804,11 @@ int cli_print_result(rxc_result_t *r, json_t *extra, const char *broker, const c
 	}
 	if (r->status == RX_UNREACHABLE)
 		snprintf(r->message, sizeof r->message,
-			 "the broker at %s did not answer in time (is rxd running, and this "
-			 "institution's curve key registered?)",
+			 strchr(broker, ',')
+				 ? "no broker at %s answered in time (is rxd running on one of these "
+				   "nodes, and this institution's curve key registered?)"
+				 : "the broker at %s did not answer in time (is rxd running, and this "
+				   "institution's curve key registered?)",
 			 broker);
 	int code = cli_finish(o, r->status, r->message);
 	rxc_result_free(r);
@@ -859,6 +862,8 @@ int cli_connect(const cli_conn_t *o, rx_keypair_t *kp, uint8_t rid[RX_REQUEST_ID
 		return cli_fail("--broker-key must be 64 hex digits");
 	if (o->timeout_s < 0 || o->timeout_s > 3600)
 		return cli_fail("--timeout must be 1..3600 seconds");
+	if (rxc_endpoints_check(o->broker, msg, sizeof msg) != RX_OK)
+		return cli_fail("--broker: %s", msg);
 	if (o->curve_file == NULL || o->server_key == NULL)
 		return cli_fail("--curve-key FILE (the institution's, from rx-keygen --curve) and "
 				"--server-key Z85 (rxd's, in DATA/broker.curve.pub) are required");
@@ -882,6 +887,8 @@ int cli_connect(const cli_conn_t *o, rx_keypair_t *kp, uint8_t rid[RX_REQUEST_ID
 	rx_err_t err = rxc_new(c, NULL, o->broker, kp, &ro);
 	sodium_memzero(&curve, sizeof curve);
 	if (err != RX_OK)
-		return cli_fail("cannot use broker endpoint %s", o->broker);
+		return cli_fail("cannot connect to %s: libzmq refused an endpoint (a host name may "
+				"hold only letters, digits, '-' and '.'; an ipc:// path at most 107 bytes)",
+				o->broker);
 	return -1;
 }

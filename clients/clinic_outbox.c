@@ -138,7 +138,9 @@ int clinic_outbox_start(clinic_outbox_t *o, rxc_t *c, int flush_only)
 	if (err == RX_UNREACHABLE) {
 		char full[1024];
 		snprintf(full, sizeof full,
-			 "the broker at %s did not answer; %zu request%s stay%s queued: %s", o->broker,
+			 strchr(o->broker, ',') ? "no broker at %s answered; %zu request%s stay%s queued: %s"
+						: "the broker at %s did not answer; %zu request%s stay%s queued: %s",
+			 o->broker,
 			 pending, pending == 1 ? "" : "s", pending == 1 ? "s" : "", msg);
 		return cli_finish(sum, err, full);
 	}

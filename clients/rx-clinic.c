@@ -12,7 +12,7 @@
  *   rx-clinic CONN watch [--count N]
  *   rx-clinic CONN --outbox DIR flush
  *   rx-clinic --outbox DIR pending
- * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE
+ * CONN: [--broker EP[,EP...]] --key FILE --curve-key FILE --server-key Z85|FILE
  * With --outbox DIR, submit and cancel keep what the broker did not answer
  * for a later delivery (clinic_outbox.h). */
 #include <fcntl.h>
@@ -32,7 +32,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rx-clinic [--broker EP] --key FILE --curve-key FILE --server-key Z85 COMMAND\n"
+	fprintf(f, "usage: rx-clinic [--broker EP[,EP...]] --key FILE --curve-key FILE --server-key Z85 COMMAND\n"
 		   "  submit RX.json --card FILE --institution CODE [--slip FILE] [--request-id HEX32]\n"
 		   "                                       sign and submit a prescription for the card's\n"
 		   "                                       patient; --slip writes the patient's slip\n"
@@ -74,10 +74,11 @@ static void usage(FILE *f)
 	fprintf(f, "  flush                                (--outbox) deliver the queued requests\n"
 		   "  pending                              (--outbox) list queued and refused requests\n"
 		   "                                       (needs only --outbox)\n"
-		   "options: --broker EP (default " CLI_DEFAULT_BROKER "), --broker-key HEX (pin the\n"
-		   "broker's receipt key), --timeout SECONDS (default 4.5 s), --receipt FILE (keep the\n"
-		   "signed receipt, mode 0600), --outbox DIR (queue a submit or cancel the broker\n"
-		   "does not answer, and deliver the queue first in every command)\n");
+		   "options: --broker EP[,EP...] (default " CLI_DEFAULT_BROKER "; several: the nodes of\n"
+		   "one cluster, proto/README 1.2), --broker-key HEX (pin the broker's receipt key),\n"
+		   "--timeout SECONDS (default 4.5 s), --receipt FILE (keep the signed receipt, mode\n"
+		   "0600), --outbox DIR (queue a submit or cancel the broker does not answer, and\n"
+		   "deliver the queue first in every command)\n");
 }
 
 /* --outbox DIR, and the outbox while it is open. */

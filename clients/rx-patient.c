@@ -2,7 +2,7 @@
  * Mynaportal): who touched their prescriptions, when, and how it ended.
  * The card proves who asks; no operator is involved.
  *
- *   rx-patient [--broker EP] --curve-key FILE --server-key Z85 --card FILE --institution CODE log
+ *   rx-patient [--broker EP[,EP...]] --curve-key FILE --server-key Z85 --card FILE --institution CODE log
  *   rx-patient ... nominate PHARMACY | nominate --remove
  *   rx-patient ... list [--from DAY] [--until DAY] [--table]
  *   rx-patient ... show ID [--table | --fhir]
@@ -19,7 +19,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rx-patient [--broker EP] --curve-key FILE --server-key Z85 --card FILE "
+	fprintf(f, "usage: rx-patient [--broker EP[,EP...]] --curve-key FILE --server-key Z85 --card FILE "
 		   "--institution CODE COMMAND\n"
 		   "  log                   every access to the patient's prescriptions: who, when, what\n"
 		   "  nominate PHARMACY     send new prescriptions to this pharmacy (its institution code)\n"

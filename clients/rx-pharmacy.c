@@ -14,7 +14,7 @@
  *   rx-pharmacy CONN withdraw ID --reason REASON [--notes TEXT] [PROOF] [--request-id HEX32]
  *   rx-pharmacy CONN status ID [--body | --fhir] [PROOF|--access-code CODE]
  *   rx-pharmacy CONN watch [--count N]
- * CONN: [--broker EP] --key FILE --curve-key FILE --server-key Z85|FILE */
+ * CONN: [--broker EP[,EP...]] --key FILE --curve-key FILE --server-key Z85|FILE */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rx-pharmacy [--broker EP] --key FILE --curve-key FILE --server-key Z85 COMMAND\n"
+	fprintf(f, "usage: rx-pharmacy [--broker EP[,EP...]] --key FILE --curve-key FILE --server-key Z85 COMMAND\n"
 		   "  list --card FILE --institution CODE      the card's patient's open prescriptions\n"
 		   "  list ID --access-code CODE               that prescription, from the patient's slip\n"
 		   "  claim ID (--card FILE --institution CODE | --access-code CODE) [--request-id HEX32]\n"
@@ -82,9 +82,10 @@ static void usage(FILE *f)
 		   "                                           cancels, answers to its inquiries) as JSON\n"
 		   "                                           lines, acknowledging each;\n"
 		   "                                           runs until killed, or N notices\n"
-		   "--access-code - reads the code from stdin.  Options: --broker EP (default\n"
-		   CLI_DEFAULT_BROKER "), --broker-key HEX (pin the broker's receipt key), --timeout\n"
-		   "SECONDS (default 4.5 s), --receipt FILE (keep the signed receipt, mode 0600)\n");
+		   "--access-code - reads the code from stdin.  Options: --broker EP[,EP...] (default\n"
+		   CLI_DEFAULT_BROKER "; several: the nodes of one cluster), --broker-key HEX (pin\n"
+		   "the broker's receipt key), --timeout SECONDS (default 4.5 s), --receipt FILE (keep\n"
+		   "the signed receipt, mode 0600)\n");
 }
 
 /* RECORD.json (dispense, amend): its shape first, as nothing need be asked

@@ -38,13 +38,137 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* How the connection to each node is kept (proto/README 1.2), the same for
+ * one endpoint or several.  A node that refuses or is down is tried again
+ * after 100 ms, then at doubling intervals up to 2 s (libzmq adds up to
+ * 100 ms of jitter and starts again at 100 ms after a connection that was
+ * up): a node that comes up is found within about 2.1 s, and a dead one
+ * gets one attempt every 2 s from each client, not ten.  A connect() that
+ * hears nothing (a powered-off host drops the SYN) is abandoned after 3 s
+ * and retried, rather than left to the kernel's two minutes.  A ZMTP PING
+ * every 5 s, and no traffic for 15 s after one, drops a connection whose
+ * node vanished without closing it (power lost, a network cut): otherwise
+ * libzmq keeps it "complete" until TCP gives up, minutes later, and the
+ * DEALER's round robin would keep queueing every other resend into it. */
+#define RECONNECT_IVL_MS 100
+#define RECONNECT_IVL_MAX_MS 2000
+#define CONNECT_TIMEOUT_MS 3000
+#define HEARTBEAT_IVL_MS 5000
+#define HEARTBEAT_TIMEOUT_MS 15000
+
+/* One endpoint, len bytes at ep (not NUL-ended), the n-th of the list;
+ * RX_INVALID with msg set if it is not one a client can connect to. */
+static rx_err_t check_one(const char *ep, size_t len, int n, char *msg, size_t msglen)
+{
+	char e[RXC_ENDPOINT_LEN + 1];
+	if (len == 0) {
+		snprintf(msg, msglen,
+			 "broker endpoint %d is empty (a comma too many?); give several as "
+			 "tcp://HOST:PORT,tcp://HOST:PORT",
+			 n);
+		return RX_INVALID;
+	}
+	if (len > RXC_ENDPOINT_LEN) {
+		snprintf(msg, msglen, "broker endpoint %d is longer than %d characters", n,
+			 RXC_ENDPOINT_LEN);
+		return RX_INVALID;
+	}
+	memcpy(e, ep, len);
+	e[len] = '\0';
+	if (strcspn(e, " \t\r\n") != len) {
+		snprintf(msg, msglen,
+			 "broker endpoint %d (\"%s\") contains white space: separate endpoints with "
+			 "a comma alone",
+			 n, e);
+		return RX_INVALID;
+	}
+	/* inproc: a stand-in broker in the same process (tests/test_status_reply). */
+	const char *name = strncmp(e, "ipc://", 6) == 0      ? e + 6
+			   : strncmp(e, "inproc://", 9) == 0 ? e + 9
+							     : NULL;
+	if (name) {
+		if (*name)
+			return RX_OK;
+		snprintf(msg, msglen, "broker endpoint %d (%s) names no socket", n, e);
+		return RX_INVALID;
+	}
+	if (strncmp(e, "tcp://", 6) != 0) {
+		snprintf(msg, msglen, "broker endpoint %d (%s) is neither tcp://HOST:PORT nor ipc://PATH",
+			 n, e);
+		return RX_INVALID;
+	}
+	const char *host = e + 6, *colon = strrchr(host, ':');
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (colon == NULL || colon == host || colon[1] < '0' || colon[1] > '9' || *end != '\0' ||
+	    port < 1 || port > 65535) {
+		snprintf(msg, msglen, "broker endpoint %d (%s) is not tcp://HOST:PORT with a port 1..65535",
+			 n, e);
+		return RX_INVALID;
+	}
+	if (colon - host == 1 && host[0] == '*') {
+		snprintf(msg, msglen,
+			 "broker endpoint %d (%s) names no host: * is for rxd --listen; a client "
+			 "connects to a host",
+			 n, e);
+		return RX_INVALID;
+	}
+	return RX_OK;
+}
+
+rx_err_t rxc_endpoints_check(const char *list, char *msg, size_t msglen)
+{
+	const char *starts[RXC_ENDPOINTS_MAX];
+	size_t lens[RXC_ENDPOINTS_MAX];
+	int n = 0;
+
+	if (list == NULL || list[0] == '\0') {
+		snprintf(msg, msglen, "no broker endpoint given");
+		return RX_INVALID;
+	}
+	for (const char *p = list;; n++) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == RXC_ENDPOINTS_MAX) {
+			snprintf(msg, msglen,
+				 "more than %d broker endpoints: the list names the nodes of one "
+				 "cluster",
+				 RXC_ENDPOINTS_MAX);
+			return RX_INVALID;
+		}
+		if (check_one(p, len, n + 1, msg, msglen) != RX_OK)
+			return RX_INVALID;
+		for (int i = 0; i < n; i++)
+			if (lens[i] == len && memcmp(starts[i], p, len) == 0) {
+				snprintf(msg, msglen, "broker endpoint %.*s is named twice", (int)len, p);
+				return RX_INVALID;
+			}
+		starts[n] = p;
+		lens[n] = len;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	if (msglen)
+		msg[0] = '\0';
+	return RX_OK;
+}
+
+static void set_int(void *sock, int option, int value)
+{
+	zmq_setsockopt(sock, option, &value, sizeof value);
+}
+
 rx_err_t rxc_new(rxc_t **out, void *zctx, const char *endpoint, const rx_keypair_t *kp,
 		 const rxc_options_t *opt)
 {
-	rxc_t *c = calloc(1, sizeof *c);
-	int linger = 0, one = 1;
+	rxc_t *c;
+	char msg[RXC_ENDPOINT_LEN + 200], ep[RXC_ENDPOINT_LEN + 1];
 
 	*out = NULL;
+	if (rxc_endpoints_check(endpoint, msg, sizeof msg) != RX_OK)
+		return RX_INVALID;
+	c = calloc(1, sizeof *c);
 	if (c == NULL || rx_crypto_init() != RX_OK) {
 		free(c);
 		return RX_SYSTEM;
@@ -66,17 +190,35 @@ rx_err_t rxc_new(rxc_t **out, void *zctx, const char *endpoint, const rx_keypair
 		rxc_destroy(&c);
 		return RX_SYSTEM;
 	}
-	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+	set_int(c->sock, ZMQ_LINGER, 0);
 	if (opt && opt->curve && opt->server_key) {
 		zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, opt->server_key, 32);
 		zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, opt->curve->pk, 32);
 		zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, opt->curve->sk, 32);
 	}
-	/* Queue only on a live connection, so an absent broker is noticed. */
-	zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one);
-	if (zmq_connect(c->sock, endpoint) != 0) {
-		rxc_destroy(&c);
-		return RX_INVALID;
+	/* Queue only on a live connection, so an absent broker is noticed, and
+	 * with several endpoints a request (and each resend) goes only to a
+	 * node whose handshake completed: the one that serves.  A connection
+	 * that drops takes what was queued on it along (libzmq terminates its
+	 * pipe); the next resend goes to whichever node is up. */
+	set_int(c->sock, ZMQ_IMMEDIATE, 1);
+	set_int(c->sock, ZMQ_RECONNECT_IVL, RECONNECT_IVL_MS);
+	set_int(c->sock, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS);
+	set_int(c->sock, ZMQ_CONNECT_TIMEOUT, CONNECT_TIMEOUT_MS);
+	set_int(c->sock, ZMQ_HEARTBEAT_IVL, HEARTBEAT_IVL_MS);
+	set_int(c->sock, ZMQ_HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS);
+	for (const char *p = endpoint;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		memcpy(ep, p, len); /* rxc_endpoints_check: len <= RXC_ENDPOINT_LEN */
+		ep[len] = '\0';
+		if (zmq_connect(c->sock, ep) != 0) {
+			rxc_destroy(&c);
+			return RX_INVALID;
+		}
+		if (comma == NULL)
+			break;
+		p = comma + 1;
 	}
 	*out = c;
 	return RX_OK;

@@ -5,7 +5,9 @@
  * answers this request, and (STATUS) the prescriber's signature on the
  * prescription.  A request is resent with the same request id until a reply
  * arrives or the timeout passes, which is safe because rxd answers a retry
- * with its original reply.  One rxc_t per thread.
+ * with its original reply.  Given the endpoints of both nodes of a cluster,
+ * a resend goes to whichever of them serves, so a failover needs no one to
+ * reconfigure the client.  One rxc_t per thread.
  *
  * This header is the public API.  The hooks that only the tests and the
  * benchmark use (raw frames, pipelining) are in rxclient_int.h. */
@@ -31,9 +33,27 @@ typedef struct {
 	const uint8_t *server_key; /* 32 bytes */
 } rxc_options_t;
 
-/* Connect to endpoint acting as kp (copied; NULL only for rxc_raw, in
- * rxclient_int.h).  zctx: a ZeroMQ context to share, or NULL for one of its
- * own.  Caller owns *out; release with rxc_destroy. */
+/* Several endpoints of one cluster (proto/README 1.2): endpoint may be a
+ * comma-separated list of at most RXC_ENDPOINTS_MAX endpoints, each
+ * tcp://HOST:PORT or ipc://PATH (or inproc://NAME, a stand-in broker in the
+ * same process) and at most RXC_ENDPOINT_LEN characters, no white space,
+ * none twice.  The list names the nodes of ONE cluster (two nodes
+ * over one replicated data dir, at most one of which serves): a request
+ * and its resends go to whichever node has a live connection, which is
+ * safe only because there the stored replies (5.7) are the same ones. */
+#define RXC_ENDPOINTS_MAX 8
+#define RXC_ENDPOINT_LEN 255
+
+/* Check an endpoint list as rxc_new reads it, without connecting.  RX_OK,
+ * or RX_INVALID with msg (msglen bytes) saying what is wrong with which
+ * endpoint. */
+rx_err_t rxc_endpoints_check(const char *list, char *msg, size_t msglen) RX_MUST_CHECK;
+
+/* Connect to endpoint (one, or a list as above) acting as kp (copied; NULL
+ * only for rxc_raw, in rxclient_int.h).  zctx: a ZeroMQ context to share,
+ * or NULL for one of its own.  RX_INVALID if the list does not pass
+ * rxc_endpoints_check or libzmq refuses an endpoint, RX_SYSTEM if a socket
+ * cannot be made.  Caller owns *out; release with rxc_destroy. */
 rx_err_t rxc_new(rxc_t **out, void *zctx, const char *endpoint, const rx_keypair_t *kp,
 		 const rxc_options_t *opt) RX_MUST_CHECK;
 void rxc_destroy(rxc_t **c);
