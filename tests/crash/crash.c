@@ -230,9 +230,16 @@ static int failover_start(crash_world_t *w, const char *copy)
 			copy);
 		return -1;
 	}
+	/* The clients keep the broker's CurveZMQ key they were given (pinned,
+	 * as in their configuration): the survivor must have the same, from
+	 * the copy's broker.curve. */
+	if (memcmp(w->route.server_key, w->h.server_key, sizeof w->route.server_key) != 0) {
+		fprintf(stderr, "rx-crash: failover %d: the survivor's CurveZMQ key is not the one the clients know\n",
+			w->ncopies);
+		return -1;
+	}
 	pthread_mutex_lock(&w->route.mu);
 	memcpy(w->route.endpoint, w->h.endpoint, sizeof w->route.endpoint);
-	memcpy(w->route.server_key, w->h.server_key, sizeof w->route.server_key);
 	__atomic_store_n(&w->route.node, w->ncopies, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&w->route.mu);
 	__atomic_store_n(&w->epoch, w->ncopies, __ATOMIC_RELEASE);
@@ -616,22 +623,23 @@ int main(int argc, char **argv)
 		else
 			printf("crash: %ld kills with SIGKILL in %.1f s of load; back up in %ld ms median, %ld ms max\n",
 			       kills, load_ms / 1000.0, kills ? sorted[kills / 2] : 0, kills ? sorted[kills - 1] : 0);
+		const char *event = w->failover ? "failover" : "kill", *across = w->failover ? "failover" : "restart";
 		printf("crash: requests the broker answered from its stored replies during the run "
-		       "(committed before a kill, resent after it): %ld, of them AMEND or WITHDRAW %ld\n",
-		       replays, replayed_amends);
+		       "(committed before a %s, resent after it): %ld, of them AMEND or WITHDRAW %ld\n",
+		       event, replays, replayed_amends);
 		printf("crash: requests %ld: answered %ld (OK %ld, refused %ld), outcome unknown %ld; "
-		       "resent after a timeout %ld (%ld across a restart), late duplicate replies %ld\n",
+		       "resent after a timeout %ld (%ld across a %s), late duplicate replies %ld\n",
 		       rep.requests, rep.replied, rep.ok, rep.refused, rep.lost, rep.resent,
-		       rep.crossed_restart, rep.late);
+		       rep.crossed_restart, across, rep.late);
 		printf("crash: acknowledged submits %ld, found by their issuer's STATUS %ld; stored prescriptions %ld "
 		       "(%ld from submits whose reply never came); STATUS checks %ld\n",
 		       rep.submits_acked, rep.submits_found, rep.stored_rx, rep.stored_unacked, rep.statuses);
 		printf("crash: acknowledged dispenses %ld (%ld of a withdrawn use), amends %ld, withdrawals %ld "
-		       "(of these two, resent across a restart %ld); "
+		       "(of these two, resent across a %s %ld); "
 		       "current dispense records %ld in %ld prescriptions, each use once; replaced records kept "
 		       "%ld; %ld of the %ld opened and verified; uses with a chain of records %ld; STATUS lists "
 		       "matching the store %ld\n",
-		       rep.dispenses_acked, rep.redispenses_acked, rep.amends_acked, rep.withdraws_acked,
+		       rep.dispenses_acked, rep.redispenses_acked, rep.amends_acked, rep.withdraws_acked, across,
 		       rep.amends_crossed, rep.dispense_records, rep.dispensed_rx, rep.records_kept, rep.records_opened,
 		       rep.records_current + rep.records_kept, rep.uses_chained, rep.status_lists);
 		long late_amends = rep.refusals[RX_OP_AMEND][RX_PERMISSION_DENIED] +
