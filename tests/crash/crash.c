@@ -170,7 +170,7 @@ static int failover_take(crash_world_t *w, int stale, char copy[300], taken_t *t
 	int fr = failover_freeze(w->h.pid, 15000, &status);
 	if (fr < 0) {
 		fprintf(stderr, "rx-crash: failover %d: rxd did not stop within 15 s of SIGSTOP\n", node);
-		return -1;
+		goto fail;
 	}
 	if (fr > 0) {
 		/* It ended by itself: it writes nothing more either, so the
@@ -182,7 +182,7 @@ static int failover_take(crash_world_t *w, int stale, char copy[300], taken_t *t
 	int64_t t1 = crash_ms();
 	if (failover_copy(w->h.dir, copy, &t->bytes) != 0) {
 		fprintf(stderr, "rx-crash: failover %d: cannot copy %s to %s\n", node, w->h.dir, copy);
-		return -1;
+		goto fail;
 	}
 	if (stale && fr == 0) {
 		long beyond = acks_now(w) + STALE_REPLIES;
@@ -190,14 +190,14 @@ static int failover_take(crash_world_t *w, int stale, char copy[300], taken_t *t
 		if (!wait_acks(w, beyond, 30000) || failover_freeze(w->h.pid, 15000, &status) != 0) {
 			fprintf(stderr, "rx-crash: failover %d: the stale replica's node did not go on, or stop\n",
 				node);
-			return -1;
+			goto fail;
 		}
 		c->stale = 1;
 	}
 	c->node = node;
 	if (failover_ledger(copy, c) != 0) {
 		fprintf(stderr, "rx-crash: failover %d: cannot read the stored replies of %s\n", node, copy);
-		return -1;
+		goto fail;
 	}
 	w->ncopies++;
 	t->copy_ms = (long)(crash_ms() - t1);
@@ -219,6 +219,11 @@ static int failover_take(crash_world_t *w, int stale, char copy[300], taken_t *t
 			fprintf(stderr, "rx-crash: could not remove %s\n", prev);
 	}
 	return 0;
+fail:
+	/* A stopped rxd would never act on the SIGTERM the run ends with:
+	 * SIGKILL reaches it stopped or not. */
+	harness_stop(&w->h, SIGKILL);
+	return -1;
 }
 
 /* The second half: the survivor on the copy, at a new free port, and the
