@@ -74,6 +74,10 @@ int harness_copy_pseudonym_key(const harness_t *h, const char *dir);
 int harness_start_in(harness_t *h, const char *dir);
 /* Start again on the same dir and endpoint (after harness_stop). */
 int harness_restart(harness_t *h);
+/* Start on another data dir, a copy of h's with its DIR-keys beside it,
+ * at a new free port, keeping h's registrations (after harness_stop): the
+ * survivor of a failover (tests/crash).  h->dir becomes dir. */
+int harness_move(harness_t *h, const char *dir);
 /* Send sig and reap; returns the exit status as waitpid gives it. */
 int harness_stop(harness_t *h, int sig);
 /* Stop if running and remove the temp dir and its sibling DIR-keys. */

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "conn.h"
+#include "failover.h"
 #include "journal.h"
 #include "records.pb-c.h"
 #include "rx_check.h"
@@ -1668,6 +1669,53 @@ static void compare_counts(const crash_world_t *w, const journal_set_t *js, cons
 		}
 }
 
+/* The failover drill (README "The failover drill"): a change acknowledged
+ * by node j (the reply came by its socket: journaled as EPOCH1) was
+ * committed and fsync'd before it replied, so before its freeze; every
+ * copy a survivor k > j started on must hold its stored reply, as the
+ * replica of DRBD protocol C does.  A request sent to an earlier node and
+ * answered by node k was in hand at a failover: the copy k tells whether
+ * the frozen node had committed it (the survivor answered from the stored
+ * reply) or not (the survivor did it). */
+static void check_copies(const crash_world_t *w, const journal_set_t *js, check_report_t *rep)
+{
+	rep->failovers = w->ncopies;
+	for (size_t i = 0; i < js->n; i++) {
+		const jreq_t *q = &js->req[i];
+		if (q->outcome != JR_REPLIED)
+			continue;
+		int accepted = q->status == RX_OK && is_change(q->op);
+		uint64_t key = failover_key(w->client[q->client].key.pk, q->rid);
+		if (q->epoch1 > q->epoch0) {
+			rep->in_hand++;
+			if (accepted && q->epoch1 >= 1 && q->epoch1 <= w->ncopies) {
+				if (failover_holds(&w->copies[q->epoch1 - 1], key))
+					rep->in_hand_committed++;
+				else
+					rep->in_hand_done_after++;
+			}
+		}
+		if (!accepted || q->epoch1 >= w->ncopies)
+			continue;
+		rep->acked_by_frozen++;
+		int lost = 0;
+		for (int k = q->epoch1 + 1; k <= w->ncopies && !lost; k++) {
+			const crash_copy_t *c = &w->copies[k - 1];
+			rep->copy_lookups++;
+			if (!failover_holds(c, key)) {
+				lost = 1;
+				violation(rep, V_FAILOVER, q->rxid[0] ? q->rxid : NULL,
+					  "%s%s%s acknowledged to %s by node %d is not in the copy survivor %d "
+					  "started on%s: an acknowledged change lost by the failover",
+					  rx_op_name(q->op), q->rxid[0] ? " of " : "", q->rxid,
+					  w->client[q->client].name, q->epoch1, k,
+					  c->stale ? " (the stale replica)" : "");
+			}
+		}
+		rep->acked_in_copies += !lost;
+	}
+}
+
 int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 {
 	journal_set_t js;
@@ -1787,6 +1835,10 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 			r->req_head = i + 1;
 		}
 	}
+
+	/* 1a. After failovers, what each copy held. */
+	if (w->ncopies)
+		check_copies(w, &js, rep);
 
 	/* 2. Re-send every acknowledged request to the restarted broker. */
 	if (open_conns(w, zctx, conns) != 0) {

@@ -52,7 +52,10 @@
  *    second open inquiry, no answer with none open, and a record citing an
  *    inquiry only after its ACCEPT; STATUS lists the kept inquiries, signed
  *    and under its receipt's inquiries_hash;
- *  - rxctl audit verify finds the chain whole. */
+ *  - rxctl audit verify finds the chain whole;
+ *  - after failovers (rx-crash --failover): every change a node
+ *    acknowledged is among the stored replies of every copy a later
+ *    survivor started on (what a DRBD protocol C replica must hold). */
 #ifndef CHECK_H
 #define CHECK_H
 
@@ -70,6 +73,7 @@ typedef enum {
 	V_AUDIT,              /* the audit chain does not verify */
 	V_PARTS,              /* a use's parts not 1..k once each, or handing over more than owed */
 	V_INQUIRY,            /* inquiries not 1..k, not sent, lost, answered twice or otherwise (5.14) */
+	V_FAILOVER,           /* a change acknowledged before a failover missing from the survivor's copy */
 	V_OTHER,
 	V_KINDS
 } violation_kind_t;
@@ -104,6 +108,14 @@ typedef struct {
 	long records_traced; /* stored records found to be the document of a client's request */
 	long replies_resent, replies_identical;
 	long audit_entries; /* as rxctl audit verify counted them */
+	/* --failover: what the copies the survivors started on held. */
+	long failovers;           /* copies */
+	long acked_by_frozen;     /* accepted changes acknowledged by a node that was then frozen */
+	long acked_in_copies;     /* of them found in every later copy */
+	long copy_lookups;        /* (acknowledged change, later copy) pairs looked up */
+	long in_hand;             /* requests sent to one node and answered by a later one */
+	long in_hand_committed;   /* of them accepted changes the copy already held (answered from the stored reply) */
+	long in_hand_done_after;  /* of them accepted changes the copy did not hold (done by the survivor) */
 	long violations;
 	long by_kind[V_KINDS];
 	struct {

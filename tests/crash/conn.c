@@ -8,13 +8,11 @@
 
 #include "crash.h"
 
-int conn_open(conn_t *c, void *zctx, const char *endpoint, const rx_curve_t *curve,
-	      const uint8_t server_key[32], int resend_ms, int give_up_ms)
+/* c->sock: a new socket connecting to endpoint. */
+static int dial(conn_t *c, void *zctx, const char *endpoint, const rx_curve_t *curve,
+		const uint8_t server_key[32])
 {
 	int linger = 0, one = 1;
-	memset(c, 0, sizeof *c);
-	c->resend_ms = resend_ms;
-	c->give_up_ms = give_up_ms;
 	if ((c->sock = zmq_socket(zctx, ZMQ_DEALER)) == NULL)
 		return -1;
 	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
@@ -28,6 +26,41 @@ int conn_open(conn_t *c, void *zctx, const char *endpoint, const rx_curve_t *cur
 		conn_close(c);
 		return -1;
 	}
+	return 0;
+}
+
+int conn_open(conn_t *c, void *zctx, const char *endpoint, const rx_curve_t *curve,
+	      const uint8_t server_key[32], int resend_ms, int give_up_ms)
+{
+	memset(c, 0, sizeof *c);
+	c->resend_ms = resend_ms;
+	c->give_up_ms = give_up_ms;
+	return dial(c, zctx, endpoint, curve, server_key);
+}
+
+int conn_follow(conn_t *c, conn_route_t *route, void *zctx, const rx_curve_t *curve)
+{
+	c->route = route;
+	c->zctx = zctx;
+	c->curve = *curve;
+	c->node = __atomic_load_n(&route->node, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+/* The route moved to another node: a socket to its endpoint instead. */
+static int reroute(conn_t *c)
+{
+	char endpoint[256];
+	uint8_t server_key[32];
+	pthread_mutex_lock(&c->route->mu);
+	int node = c->route->node;
+	memcpy(endpoint, c->route->endpoint, sizeof endpoint);
+	memcpy(server_key, c->route->server_key, sizeof server_key);
+	pthread_mutex_unlock(&c->route->mu);
+	conn_close(c);
+	if (dial(c, c->zctx, endpoint, &c->curve, server_key) != 0)
+		return -1;
+	c->node = node;
 	return 0;
 }
 
@@ -64,6 +97,13 @@ int conn_exchange(conn_t *c, const uint8_t *frame, size_t len, const uint8_t rid
 		int64_t now = crash_ms();
 		if (now >= give_up || (c->abort && __atomic_load_n(c->abort, __ATOMIC_ACQUIRE)))
 			return -1;
+		/* A failover: the copies sent to the old node are lost with it;
+		 * the survivor gets the same bytes now. */
+		if (c->route && __atomic_load_n(&c->route->node, __ATOMIC_ACQUIRE) != c->node) {
+			if (reroute(c) != 0)
+				return -1;
+			pending = 1;
+		}
 		if (!pending && now >= next_send)
 			pending = 1;
 		zmq_pollitem_t it = {c->sock, 0, (short)(ZMQ_POLLIN | (pending ? ZMQ_POLLOUT : 0)), 0};
@@ -72,6 +112,8 @@ int conn_exchange(conn_t *c, const uint8_t *frame, size_t len, const uint8_t rid
 			wait = next_send - now;
 		if (wait > 100)
 			wait = 100; /* look at *abort now and then */
+		if (c->route && wait > 20)
+			wait = 20; /* and soon at the route after a failover */
 		if (zmq_poll(&it, 1, (long)wait) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;

@@ -8,6 +8,7 @@
 #ifndef CONN_H
 #define CONN_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,11 +16,27 @@
 #include "rx_crypto.h"
 #include "rx_types.h"
 
+/* Where the clients reach the broker (rx-crash --failover): the endpoint
+ * moves to the survivor's at each failover, as a virtual IP would.  The
+ * controller changes it under mu, then sets node; a conn that follows it
+ * sees node change and connects to the new endpoint. */
+typedef struct {
+	pthread_mutex_t mu;
+	int node;               /* which rxd serves: 0 the first, n the survivor of failover n */
+	char endpoint[256];     /* under mu */
+	uint8_t server_key[32]; /* under mu */
+} conn_route_t;
+
 typedef struct {
 	void *sock;
 	int resend_ms;
 	int give_up_ms;
 	const int *abort; /* give up at once when *abort becomes non-zero (may be NULL) */
+	/* Set by conn_follow: the route to follow, and what a new socket needs. */
+	conn_route_t *route;
+	int node; /* the node sock is connected to: the one that answered the last reply */
+	void *zctx;
+	rx_curve_t curve;
 } conn_t;
 
 /* A reply naming another request id (a late reply to an earlier request). */
@@ -31,11 +48,18 @@ int conn_open(conn_t *c, void *zctx, const char *endpoint, const rx_curve_t *cur
 	      const uint8_t server_key[32], int resend_ms, int give_up_ms)
 	__attribute__((warn_unused_result));
 void conn_close(conn_t *c);
+/* Follow route (borrowed for c's life): from now on, when route->node
+ * changes, conn_exchange drops its socket (and whatever the old node sent
+ * to it that was not read yet), connects to the new endpoint and sends the
+ * request in hand there at once, the same bytes.  zctx and curve as for
+ * conn_open.  0 on success. */
+int conn_follow(conn_t *c, conn_route_t *route, void *zctx, const rx_curve_t *curve)
+	__attribute__((warn_unused_result));
 
 /* Send ["", frame] whenever the connection can take it, again every
  * resend_ms without a reply, until a reply whose request_id is rid (or empty:
  * a framing refusal) arrives.  On 0, *reply is a heap buffer the caller
- * frees.  -1 when give_up_ms passed (or *abort was set): the outcome is
+ * frees, and c->node is the node that sent it.  -1 when give_up_ms passed (or *abort was set): the outcome is
  * unknown.  *sends: copies sent. */
 int conn_exchange(conn_t *c, const uint8_t *frame, size_t len, const uint8_t rid[RX_REQUEST_ID_LEN],
 		  uint8_t **reply, size_t *reply_len, int *sends, conn_other_fn other, void *arg);

@@ -1,8 +1,11 @@
 /* rx-crash: kill rxd with SIGKILL at random moments under load, restart it,
- * and check that nothing acknowledged was lost and nothing was done twice.
+ * and check that nothing acknowledged was lost and nothing was done twice;
+ * with --failover, fail it over instead (freeze, copy, fence, survivor on
+ * the copy at a new endpoint: failover.h).
  *
  *   rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]
  *            [--max-kill-ms MS] [--seed N] [--keep] [--tamper] [--last-use-only]
+ *            [--failover [--stale-replica]]
  *
  * Needs RXD (the rxd binary) and RXCTL (rxctl) in the environment; deploy/rx
  * crash and the meson test set both.  Exit 0 when every check passed, 1 on
@@ -11,6 +14,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +27,11 @@
 
 #include "check.h"
 #include "crash.h"
+#include "failover.h"
 #include "load.h"
 #include "tamper.h"
 #include "rx_ids.h"
+#include "rxd_fixture.h"
 
 int64_t crash_ms(void)
 {
@@ -38,11 +44,16 @@ static crash_world_t world;
 
 /* Replies the load must have had before --tamper stops it. */
 #define TAMPER_REPLIES 600
+/* --stale-replica: replies the frozen node gives after the copy the
+ * survivor starts on was taken (each accepted change among them is an
+ * acknowledged one the stale replica lacks). */
+#define STALE_REPLIES 50
 
 static void usage(void)
 {
-	fputs("usage: rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]\n"
+	fprintf(stderr, "usage: rx-crash [--cycles N] [--clinics N] [--pharmacies N] [--patients N]\n"
 	      "                [--max-kill-ms MS] [--seed N] [--keep] [--tamper] [--last-use-only]\n"
+	      "                [--failover [--stale-replica]]\n"
 	      "  --cycles N       SIGKILL and restart rxd N times under load (default 20)\n"
 	      "  --clinics N      clinic clients (default 2)\n"
 	      "  --pharmacies N   pharmacy clients (default 3)\n"
@@ -54,8 +65,14 @@ static void usage(void)
 	      "                   exit 0 only if the checker finds every fault\n"
 	      "  --last-use-only  withdraw only a prescription's last use (by default any use\n"
 	      "                   just dispensed, while another pharmacy may claim the next)\n"
+	      "  --failover       each cycle a failover instead of a kill: freeze rxd (SIGSTOP),\n"
+	      "                   copy its data dir, fence it (SIGKILL), start a survivor on the\n"
+	      "                   copy at a new endpoint; the clients follow it\n"
+	      "  --stale-replica  with --failover, test the drill: the last survivor starts on a\n"
+	      "                   copy taken before the frozen node's last %d replies;\n"
+	      "                   exit 0 only if the checker finds acknowledged changes lost\n"
 	      "RXD and RXCTL name the rxd and rxctl binaries.\n",
-	      stderr);
+	      STALE_REPLIES);
 }
 
 static int arg_int(const char *s, long lo, long hi, long *out)
@@ -121,6 +138,117 @@ static long acks_now(crash_world_t *w)
 	long n = w->acks;
 	pthread_mutex_unlock(&w->mu);
 	return n;
+}
+
+/* What a failover took, for the figures. */
+typedef struct {
+	long freeze_ms;  /* SIGSTOP sent to every thread stopped */
+	long copy_ms;    /* the data dir and its keys copied, the copy's stored replies read */
+	long fence_ms;   /* SIGKILL to the frozen rxd reaped */
+	uint64_t bytes;  /* copied */
+	int died_alone;  /* rxd had ended before the freeze */
+} taken_t;
+
+/* The first half of a failover (README "The failover drill"): freeze the
+ * serving rxd, copy its data dir byte for byte into work/node-N (what a
+ * DRBD protocol C replica holds at that instant), read the stored replies
+ * of the copy, and fence the frozen rxd (SIGKILL: it never runs again; its
+ * dir is removed at the next failover).  stale: the planted fault
+ * --stale-replica, the copy taken and then the frozen rxd let go on until
+ * it gave STALE_REPLIES more replies, then frozen again and fenced: the
+ * survivor's copy lacks what it acknowledged meanwhile, as a replica of
+ * protocol A or B may.  The copy's path into copy.  0 on success. */
+static int failover_take(crash_world_t *w, int stale, char copy[300], taken_t *t)
+{
+	crash_copy_t *c = &w->copies[w->ncopies];
+	int node = w->ncopies + 1, status = 0;
+	int64_t t0 = crash_ms();
+
+	memset(t, 0, sizeof *t);
+	memset(c, 0, sizeof *c);
+	snprintf(copy, 300, "%s/node-%d", w->work, node);
+	int fr = failover_freeze(w->h.pid, 15000, &status);
+	if (fr < 0) {
+		fprintf(stderr, "rx-crash: failover %d: rxd did not stop within 15 s of SIGSTOP\n", node);
+		goto fail;
+	}
+	if (fr > 0) {
+		/* It ended by itself: it writes nothing more either, so the
+		 * drill goes on (and the run reports it). */
+		w->h.pid = 0;
+		t->died_alone = 1;
+	}
+	t->freeze_ms = (long)(crash_ms() - t0);
+	int64_t t1 = crash_ms();
+	if (failover_copy(w->h.dir, copy, &t->bytes) != 0) {
+		fprintf(stderr, "rx-crash: failover %d: cannot copy %s to %s\n", node, w->h.dir, copy);
+		goto fail;
+	}
+	if (stale && fr == 0) {
+		long beyond = acks_now(w) + STALE_REPLIES;
+		kill(w->h.pid, SIGCONT);
+		if (!wait_acks(w, beyond, 30000) || failover_freeze(w->h.pid, 15000, &status) != 0) {
+			fprintf(stderr, "rx-crash: failover %d: the stale replica's node did not go on, or stop\n",
+				node);
+			goto fail;
+		}
+		c->stale = 1;
+	}
+	c->node = node;
+	if (failover_ledger(copy, c) != 0) {
+		fprintf(stderr, "rx-crash: failover %d: cannot read the stored replies of %s\n", node, copy);
+		goto fail;
+	}
+	w->ncopies++;
+	t->copy_ms = (long)(crash_ms() - t1);
+	int64_t t2 = crash_ms();
+	if (!t->died_alone) {
+		status = harness_stop(&w->h, SIGKILL);
+		if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+			fprintf(stderr, "rx-crash: failover %d: the frozen rxd was not ended by SIGKILL (wait status %#x)\n",
+				node, (unsigned)status);
+			t->died_alone = 1;
+		}
+	}
+	t->fence_ms = (long)(crash_ms() - t2);
+	/* The node fenced at the failover before this one is gone for good. */
+	if (node >= 2) {
+		char prev[300];
+		snprintf(prev, sizeof prev, node == 2 ? "%s/data" : "%s/node-%d", w->work, node - 2);
+		if (rxd_fixture_remove(prev) != RX_OK)
+			fprintf(stderr, "rx-crash: could not remove %s\n", prev);
+	}
+	return 0;
+fail:
+	/* A stopped rxd would never act on the SIGTERM the run ends with:
+	 * SIGKILL reaches it stopped or not. */
+	harness_stop(&w->h, SIGKILL);
+	return -1;
+}
+
+/* The second half: the survivor on the copy, at a new free port, and the
+ * clients' route moved to it.  0 once it serves. */
+static int failover_start(crash_world_t *w, const char *copy)
+{
+	if (harness_move(&w->h, copy) != 0) {
+		fprintf(stderr, "rx-crash: failover %d: the survivor did not start (see %s/rxd.log)\n", w->ncopies,
+			copy);
+		return -1;
+	}
+	/* The clients keep the broker's CurveZMQ key they were given (pinned,
+	 * as in their configuration): the survivor must have the same, from
+	 * the copy's broker.curve. */
+	if (memcmp(w->route.server_key, w->h.server_key, sizeof w->route.server_key) != 0) {
+		fprintf(stderr, "rx-crash: failover %d: the survivor's CurveZMQ key is not the one the clients know\n",
+			w->ncopies);
+		return -1;
+	}
+	pthread_mutex_lock(&w->route.mu);
+	memcpy(w->route.endpoint, w->h.endpoint, sizeof w->route.endpoint);
+	__atomic_store_n(&w->route.node, w->ncopies, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w->route.mu);
+	__atomic_store_n(&w->epoch, w->ncopies, __ATOMIC_RELEASE);
+	return 0;
 }
 
 /* A valid My Number from 11 random digits and its check digit. */
@@ -191,6 +319,65 @@ static int cmp_long(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_taken(const void *a, const void *b, size_t off)
+{
+	long x = *(const long *)((const char *)a + off), y = *(const long *)((const char *)b + off);
+	return x < y ? -1 : x > y;
+}
+static int by_freeze(const void *a, const void *b)
+{
+	return cmp_taken(a, b, offsetof(taken_t, freeze_ms));
+}
+static int by_copy(const void *a, const void *b)
+{
+	return cmp_taken(a, b, offsetof(taken_t, copy_ms));
+}
+static int by_fence(const void *a, const void *b)
+{
+	return cmp_taken(a, b, offsetof(taken_t, fence_ms));
+}
+
+/* The figures of the failovers: n of them during the load (t[n], the
+ * last one before the checks, counted with them), back[] the freeze to
+ * the survivor serving, sorted. */
+static void print_failovers(const crash_world_t *w, taken_t *t, long n, int64_t load_ms, const long *back,
+			    const check_report_t *rep)
+{
+	long all = n + 1;
+	uint64_t bytes = t[n].bytes;
+	qsort(t, (size_t)all, sizeof *t, by_freeze);
+	long fr_med = t[all / 2].freeze_ms, fr_max = t[all - 1].freeze_ms;
+	qsort(t, (size_t)all, sizeof *t, by_copy);
+	long cp_med = t[all / 2].copy_ms, cp_max = t[all - 1].copy_ms;
+	qsort(t, (size_t)all, sizeof *t, by_fence);
+	printf("crash: %ld failovers in %.1f s of load, and one more before the checks: frozen (SIGSTOP, every "
+	       "thread stopped) in %ld ms median, %ld ms max; data dir copied and its stored replies read in "
+	       "%ld ms median, %ld ms max (the last copy %.1f MiB); fenced (SIGKILL reaped) in %ld ms median; "
+	       "survivor serving on a new endpoint %ld ms median, %ld ms max after the freeze began\n",
+	       n, load_ms / 1000.0, fr_med, fr_max, cp_med, cp_max, (double)bytes / (1024.0 * 1024.0),
+	       t[all / 2].fence_ms, n ? back[n / 2] : 0, n ? back[n - 1] : 0);
+	printf("crash: failover checks over %ld copies%s: accepted changes acknowledged by a node later frozen "
+	       "%ld, found in every later copy %ld (%ld lookups); requests begun before a failover and answered "
+	       "after it %ld: accepted changes the copy already held (committed before the freeze, answered "
+	       "from the stored reply) %ld, done by the survivor %ld\n",
+	       rep->failovers, w->stale_replica ? " (the last one stale, as asked)" : "", rep->acked_by_frozen,
+	       rep->acked_in_copies, rep->copy_lookups, rep->in_hand, rep->in_hand_committed,
+	       rep->in_hand_done_after);
+}
+
+/* --stale-replica: 0 if the checker found acknowledged changes the stale
+ * copy lacks; prints what else it found. */
+static int stale_found(const check_report_t *rep)
+{
+	long other = rep->violations - rep->by_kind[V_FAILOVER];
+	printf("crash: stale replica: %ld acknowledged changes reported lost by the failover (%s); "
+	       "%ld other violations besides (lost submits %ld, dispenses %ld, replies %ld, state %ld)\n",
+	       rep->by_kind[V_FAILOVER], rep->by_kind[V_FAILOVER] ? "found" : "MISSED", other,
+	       rep->by_kind[V_SUBMIT_LOST], rep->by_kind[V_DISPENSE_LOST], rep->by_kind[V_REPLY],
+	       rep->by_kind[V_STATE]);
+	return rep->by_kind[V_FAILOVER] > 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	crash_world_t *w = &world;
@@ -208,6 +395,12 @@ int main(int argc, char **argv)
 			continue;
 		} else if (strcmp(a, "--tamper") == 0) {
 			tamper = 1;
+			continue;
+		} else if (strcmp(a, "--failover") == 0) {
+			w->failover = 1;
+			continue;
+		} else if (strcmp(a, "--stale-replica") == 0) {
+			w->stale_replica = 1;
 			continue;
 		} else if (strcmp(a, "--last-use-only") == 0) {
 			w->last_use_only = 1;
@@ -241,6 +434,10 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
+	if (w->stale_replica && (!w->failover || tamper)) {
+		fprintf(stderr, "rx-crash: --stale-replica goes with --failover, and not with --tamper\n");
+		return 2;
+	}
 	if (getenv("RXD") == NULL || getenv("RXCTL") == NULL) {
 		fprintf(stderr,
 			"rx-crash: set RXD and RXCTL to the rxd and rxctl binaries (deploy/rx crash does)\n");
@@ -257,6 +454,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->progress, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&w->route.mu, NULL);
 	w->seed = (uint64_t)seed;
 	w->resend_ms = 250;
 	w->give_up_ms = 30000;
@@ -285,8 +483,10 @@ int main(int argc, char **argv)
 		harness_stop(&w->h, SIGKILL);
 		return 2;
 	}
-	printf("crash: %ld kill cycles, %ld clinics, %ld pharmacies, %ld patients, seed %ld, dir %s\n",
-	       cycles, clinics, pharmacies, patients, seed, w->work);
+	memcpy(w->route.endpoint, w->h.endpoint, sizeof w->route.endpoint);
+	memcpy(w->route.server_key, w->h.server_key, sizeof w->route.server_key);
+	printf("crash: %ld %s cycles, %ld clinics, %ld pharmacies, %ld patients, seed %ld, dir %s\n", cycles,
+	       w->failover ? "failover" : "kill", clinics, pharmacies, patients, seed, w->work);
 	fflush(stdout);
 
 	void *zctx = zmq_ctx_new();
@@ -297,7 +497,14 @@ int main(int argc, char **argv)
 	}
 
 	long *restart_ms = calloc((size_t)cycles + 1, sizeof *restart_ms);
+	taken_t *taken = w->failover ? calloc((size_t)cycles + 1, sizeof *taken) : NULL;
+	w->copies = w->failover ? calloc((size_t)cycles + 1, sizeof *w->copies) : NULL;
+	if (w->failover && (taken == NULL || w->copies == NULL)) {
+		free(restart_ms);
+		restart_ms = NULL;
+	}
 	long kills = 0, died_alone = 0;
+	char copy[300];
 	int64_t t_load = crash_ms();
 	for (long cycle = 0; cycle < cycles && restart_ms; cycle++) {
 		/* The load has resumed on this broker: now a random moment. */
@@ -312,6 +519,17 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 
 		int64_t t_kill = crash_ms();
+		if (w->failover) {
+			int stale = w->stale_replica && cycle == cycles - 1;
+			if (failover_take(w, stale, copy, &taken[kills]) != 0 || failover_start(w, copy) != 0) {
+				failed = 2;
+				break;
+			}
+			died_alone += taken[kills].died_alone;
+			restart_ms[cycle] = (long)(crash_ms() - t_kill);
+			kills++;
+			continue;
+		}
 		int status = harness_stop(&w->h, SIGKILL);
 		__atomic_add_fetch(&w->epoch, 1, __ATOMIC_ACQ_REL);
 		kills++;
@@ -351,7 +569,23 @@ int main(int argc, char **argv)
 
 	/* Once more, with no load: the checks see what a restart recovers. */
 	long replays = 0, replayed_amends = 0;
-	if (!failed) {
+	if (!failed && w->failover) {
+		/* A last failover, the load stopped: the checks run on the
+		 * survivor of a copy, and see every node's stored replies. */
+		taken_t *t = &taken[kills];
+		if (failover_take(w, 0, copy, t) != 0) {
+			failed = 2;
+		} else {
+			died_alone += t->died_alone;
+			if ((size_t)snprintf(w->h.dir, sizeof w->h.dir, "%s", copy) >= sizeof w->h.dir)
+				failed = 2;
+			replays = count_replays(copy, &replayed_amends);
+			if (failed || (tamper && tamper_apply(w, &faults) != 0))
+				failed = 2;
+			else if (failover_start(w, copy) != 0)
+				failed = 2;
+		}
+	} else if (!failed) {
 		harness_stop(&w->h, SIGKILL);
 		__atomic_add_fetch(&w->epoch, 1, __ATOMIC_ACQ_REL);
 		replays = count_replays(data, &replayed_amends);
@@ -389,24 +623,28 @@ int main(int argc, char **argv)
 			printf("crash: VIOLATION: %ld replies did not decode or verify\n", w->bad_replies);
 			rep.violations++;
 		}
-		printf("crash: %ld kills with SIGKILL in %.1f s of load; back up in %ld ms median, %ld ms max\n",
-		       kills, load_ms / 1000.0, kills ? sorted[kills / 2] : 0, kills ? sorted[kills - 1] : 0);
+		if (w->failover)
+			print_failovers(w, taken, kills, load_ms, sorted, &rep);
+		else
+			printf("crash: %ld kills with SIGKILL in %.1f s of load; back up in %ld ms median, %ld ms max\n",
+			       kills, load_ms / 1000.0, kills ? sorted[kills / 2] : 0, kills ? sorted[kills - 1] : 0);
+		const char *event = w->failover ? "failover" : "kill", *across = w->failover ? "failover" : "restart";
 		printf("crash: requests the broker answered from its stored replies during the run "
-		       "(committed before a kill, resent after it): %ld, of them AMEND or WITHDRAW %ld\n",
-		       replays, replayed_amends);
+		       "(committed before a %s, resent after it): %ld, of them AMEND or WITHDRAW %ld\n",
+		       event, replays, replayed_amends);
 		printf("crash: requests %ld: answered %ld (OK %ld, refused %ld), outcome unknown %ld; "
-		       "resent after a timeout %ld (%ld across a restart), late duplicate replies %ld\n",
+		       "resent after a timeout %ld (%ld across a %s), late duplicate replies %ld\n",
 		       rep.requests, rep.replied, rep.ok, rep.refused, rep.lost, rep.resent,
-		       rep.crossed_restart, rep.late);
+		       rep.crossed_restart, across, rep.late);
 		printf("crash: acknowledged submits %ld, found by their issuer's STATUS %ld; stored prescriptions %ld "
 		       "(%ld from submits whose reply never came); STATUS checks %ld\n",
 		       rep.submits_acked, rep.submits_found, rep.stored_rx, rep.stored_unacked, rep.statuses);
 		printf("crash: acknowledged dispenses %ld (%ld of a withdrawn use), amends %ld, withdrawals %ld "
-		       "(of these two, resent across a restart %ld); "
+		       "(of these two, resent across a %s %ld); "
 		       "current dispense records %ld in %ld prescriptions, each use once; replaced records kept "
 		       "%ld; %ld of the %ld opened and verified; uses with a chain of records %ld; STATUS lists "
 		       "matching the store %ld\n",
-		       rep.dispenses_acked, rep.redispenses_acked, rep.amends_acked, rep.withdraws_acked,
+		       rep.dispenses_acked, rep.redispenses_acked, rep.amends_acked, rep.withdraws_acked, across,
 		       rep.amends_crossed, rep.dispense_records, rep.dispensed_rx, rep.records_kept, rep.records_opened,
 		       rep.records_current + rep.records_kept, rep.uses_chained, rep.status_lists);
 		long late_amends = rep.refusals[RX_OP_AMEND][RX_PERMISSION_DENIED] +
@@ -447,14 +685,22 @@ int main(int argc, char **argv)
 		const char *verdict = rep.violations ? "FAILED" : "OK";
 		if (tamper)
 			verdict = "tampered, as asked";
+		if (w->stale_replica)
+			verdict = "a stale replica, as asked";
 		printf("crash: %s: %ld violations; %.1f s in all (checks %.1f s)\n", verdict, rep.violations,
 		       (crash_ms() - t0) / 1000.0, check_ms / 1000.0);
 		if (tamper)
 			failed = tamper_found(&faults, &rep) == 0 ? 0 : 1;
+		else if (w->stale_replica)
+			failed = stale_found(&rep) == 0 ? 0 : 1;
 		else if (rep.violations)
 			failed = 1;
 	}
 	free(restart_ms);
+	free(taken);
+	for (int i = 0; i < w->ncopies; i++)
+		failover_copy_free(&w->copies[i]);
+	free(w->copies);
 	if (failed || keep) {
 		printf("crash: kept %s\n", w->work);
 	} else if (nftw(w->work, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {

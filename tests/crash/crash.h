@@ -2,8 +2,10 @@
  *
  * A controller runs the real rxd, lets clinic and pharmacy threads load it
  * (load.c), kills it with SIGKILL at random moments and restarts it on the
- * same data dir and endpoint, then checks the whole recorded history against
- * what the restarted broker holds (check.c).  Every client writes each reply
+ * same data dir and endpoint, or (--failover) freezes it, copies its data
+ * dir and starts a survivor on the copy at another endpoint (failover.c),
+ * then checks the whole recorded history against what the last broker
+ * holds (check.c).  Every client writes each reply
  * it got to its own fsync'd journal (journal.c); the checker reads those
  * files, never the clients' memory. */
 #ifndef CRASH_H
@@ -12,6 +14,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "harness.h"
 
 #define CRASH_MAX_CLIENTS 16
@@ -54,6 +57,17 @@ typedef struct {
 
 #define CRASH_ASKS 32
 
+/* A failover's copy of the frozen node's data dir (rx-crash --failover):
+ * the stored replies it holds, as the survivor started on it.  The
+ * controller reads it before the survivor starts; the checker then looks
+ * there for every change a node before it acknowledged. */
+typedef struct {
+	int node;        /* the survivor started on it: 1, 2, ... */
+	int stale;       /* the planted fault: taken before the frozen node's last acknowledgements */
+	uint64_t *keys;  /* failover_key of each stored reply's caller key and request id, sorted */
+	size_t nkeys;
+} crash_copy_t;
+
 typedef struct {
 	harness_t h;        /* rxd: its pid, data dir, endpoint, server key */
 	char work[256];     /* the run's directory */
@@ -62,6 +76,14 @@ typedef struct {
 	int resend_ms;  /* resend the same bytes after this long without a reply */
 	int last_use_only; /* --last-use-only: withdraw only a prescription's last use */
 	int give_up_ms; /* then give up: outcome unknown */
+	/* --failover: each cycle freezes rxd, copies its data dir, fences it
+	 * and starts a survivor on the copy at a new endpoint (failover.h). */
+	int failover;
+	int stale_replica;   /* --stale-replica: the last survivor starts on a copy from before
+				the frozen node's last acknowledgements (a fault the checker must find) */
+	conn_route_t route;  /* where the clients reach the broker */
+	crash_copy_t *copies; /* one per failover, in order */
+	int ncopies;
 
 	int nclients;
 	crash_client_t client[CRASH_MAX_CLIENTS];
@@ -73,7 +95,7 @@ typedef struct {
 	pthread_mutex_t mu;
 	pthread_cond_t progress; /* signalled on every journaled reply and pool change */
 	long acks;               /* replies journaled so far */
-	int epoch;               /* rxd kills so far */
+	int epoch;               /* rxd kills so far (--failover: route.node) */
 	int stop;                /* finish the request in hand, then exit */
 	int abort;               /* give up at once (the run has failed) */
 	long journal_errors;     /* a journal write or fsync failed */

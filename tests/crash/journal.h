@@ -16,7 +16,9 @@
  * OP and STATUS are names (SUBMIT .. WITHDRAW, ALREADY_CLAIMED), RID, FRAME
  * and REPLY lower-case hex, RXID a prescription id or "-" (for an A of a
  * SUBMIT: the id the receipt assigned), EPOCH the number of rxd kills so far
- * when it was sent (EPOCH0) or answered (EPOCH1).  What a DISPENSE, AMEND or
+ * when it was sent (EPOCH0) or answered (EPOCH1); with --failover the
+ * failovers so far when it was sent, and EPOCH1 exactly the node whose
+ * socket the reply came by (0 the first rxd, n the survivor of failover n).  What a DISPENSE, AMEND or
  * WITHDRAW was told is all in its A line: the frame carries the signed
  * record (an AMEND's or WITHDRAW's names the record it replaces), the
  * receipt its use and body hash, and a WITHDRAW's the new claim token.

@@ -152,7 +152,10 @@ static void request(client_t *c, Rx__Call *call, const ProtobufCMessage *doc, co
 		free(frame);
 		return;
 	}
-	int epoch1 = __atomic_load_n(&w->epoch, __ATOMIC_ACQUIRE);
+	/* After a failover, the node whose socket the reply came by: exactly
+	 * which rxd acknowledged it (the checker looks for it in every copy a
+	 * later survivor started on). */
+	int epoch1 = w->failover ? c->conn.node : __atomic_load_n(&w->epoch, __ATOMIC_ACQUIRE);
 	decode(c, op, rid, reply, rlen, a);
 	const char *id = rxid;
 	if (op == RX_OP_SUBMIT && a->status == RX_OK)
@@ -1058,6 +1061,11 @@ int load_start(crash_world_t *w, void *zctx, pthread_t *threads)
 			goto fail;
 		}
 		c->conn.abort = &w->abort;
+		if (w->failover && conn_follow(&c->conn, &w->route, zctx, &c->me->curve) != 0) {
+			conn_close(&c->conn);
+			journal_close(&c->j);
+			goto fail;
+		}
 		if (pthread_create(&threads[i], NULL, run, c) != 0) {
 			conn_close(&c->conn);
 			journal_close(&c->j);
