@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -424,4 +425,55 @@ void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t us
 	d->n_lines = 1;
 	d->lines = out->lines;
 	d->notes = (char *)"";
+}
+
+void harness_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void write_key(const char *path, const rx_keypair_t *kp)
+{
+	char hex[2 * RX_SEED_LEN + 2];
+	rx_hex(kp->sk, RX_SEED_LEN, hex); /* the secret key begins with the seed */
+	strcat(hex, "\n");
+	harness_write_file(path, hex);
+}
+
+void harness_clinic_files(harness_t *h, const rx_keypair_t *doc, const rx_keypair_t *card,
+			  harness_clinic_files_t *f)
+{
+	char text[256], pk[RX_Z85_LEN + 1], sk[RX_Z85_LEN + 1];
+	snprintf(f->key, sizeof f->key, "%s/doc.key", f->dir);
+	snprintf(f->curve, sizeof f->curve, "%s/clinic.curve", f->dir);
+	snprintf(f->card, sizeof f->card, "%s/card.key", f->dir);
+	snprintf(f->rx, sizeof f->rx, "%s/rx.json", f->dir);
+	snprintf(f->outbox, sizeof f->outbox, "%s/outbox", f->dir);
+	snprintf(f->server, sizeof f->server, "%s/broker.curve.pub", h->dir);
+	f->institution = harness_institution_of(h, doc);
+	write_key(f->key, doc);
+	write_key(f->card, card);
+	rxc_options_t o = {0};
+	harness_curve_options(h, doc, &o);
+	rx_z85_encode(o.curve->pk, pk);
+	rx_z85_encode(o.curve->sk, sk);
+	snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pk, sk);
+	harness_write_file(f->curve, text);
+}
+
+void harness_slip_id(const harness_clinic_files_t *f, const char *tag, char id[RX_ID_LEN + 1])
+{
+	char path[HARNESS_PATH_MAX + 32], buf[512] = "";
+	snprintf(path, sizeof path, "%s/%s.slip", f->dir, tag);
+	FILE *s = fopen(path, "r");
+	ck_assert_msg(s != NULL, "no slip %s", path);
+	ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, s), 0);
+	fclose(s);
+	ck_assert_ptr_nonnull(strstr(buf, "access code"));
+	char *p = strstr(buf, "prescription id  ");
+	ck_assert_ptr_nonnull(p);
+	snprintf(id, RX_ID_LEN + 1, "%s", p + strlen("prescription id  "));
 }

@@ -150,4 +150,24 @@ void harness_dispense_record(const rx_keypair_t *kp, const char *id, uint32_t us
 /* Milliseconds on the monotonic clock. */
 int64_t harness_ms(void);
 
+/* The files a real rx-clinic binary is run with, in f->dir (the caller's
+ * fresh dir, from tu_subdir; testutil.h's scratch is per test file): the
+ * prescriber's and the card's keys, the clinic's CurveZMQ key pair, the
+ * server key (the data dir's broker.curve.pub, the same for every node
+ * started on a copy of it), and paths for a prescription and an outbox. */
+#define HARNESS_PATH_MAX 128 /* testutil.h's TU_PATH_MAX */
+typedef struct {
+	char dir[HARNESS_PATH_MAX];
+	char key[HARNESS_PATH_MAX + 16], curve[HARNESS_PATH_MAX + 16], card[HARNESS_PATH_MAX + 16];
+	char server[300], rx[HARNESS_PATH_MAX + 16], outbox[HARNESS_PATH_MAX + 16];
+	const char *institution;
+} harness_clinic_files_t;
+
+void harness_clinic_files(harness_t *h, const rx_keypair_t *doc, const rx_keypair_t *card,
+			  harness_clinic_files_t *f);
+/* Write text to path (mode 0600), failing the test if it cannot. */
+void harness_write_file(const char *path, const char *text);
+/* The prescription id on the slip f->dir/TAG.slip, into id. */
+void harness_slip_id(const harness_clinic_files_t *f, const char *tag, char id[RX_ID_LEN + 1]);
+
 #endif

@@ -264,52 +264,8 @@ END_TEST
 
 /* ---- the rx-clinic binary ---- */
 
-typedef struct {
-	char dir[TU_PATH_MAX];
-	char key[TU_PATH_MAX + 16], curve[TU_PATH_MAX + 16], card[TU_PATH_MAX + 16];
-	char server[300], rx[TU_PATH_MAX + 16], outbox[TU_PATH_MAX + 16];
-	const char *institution;
-} files_t;
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
-static void write_key(const char *path, const rx_keypair_t *kp)
-{
-	char hex[2 * RX_SEED_LEN + 2];
-	rx_hex(kp->sk, RX_SEED_LEN, hex); /* the secret key begins with the seed */
-	strcat(hex, "\n");
-	write_file(path, hex);
-}
-
-static void clinic_files(world_t *w, files_t *f)
-{
-	char text[256], pk[RX_Z85_LEN + 1], sk[RX_Z85_LEN + 1];
-	tu_subdir(f->dir);
-	snprintf(f->key, sizeof f->key, "%s/doc.key", f->dir);
-	snprintf(f->curve, sizeof f->curve, "%s/clinic.curve", f->dir);
-	snprintf(f->card, sizeof f->card, "%s/card.key", f->dir);
-	snprintf(f->rx, sizeof f->rx, "%s/rx.json", f->dir);
-	snprintf(f->outbox, sizeof f->outbox, "%s/outbox", f->dir);
-	snprintf(f->server, sizeof f->server, "%s/broker.curve.pub", w->h.dir);
-	f->institution = harness_institution_of(&w->h, &w->doc);
-	write_key(f->key, &w->doc);
-	write_key(f->card, &w->card);
-	rxc_options_t o = {0};
-	harness_curve_options(&w->h, &w->doc, &o);
-	rx_z85_encode(o.curve->pk, pk);
-	rx_z85_encode(o.curve->sk, sk);
-	snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pk, sk);
-	write_file(f->curve, text);
-}
-
 /* The prescription file, with a tag in its notes. */
-static void rx_json(files_t *f, const char *tag)
+static void rx_json(harness_clinic_files_t *f, const char *tag)
 {
 	char text[512];
 	snprintf(text, sizeof text,
@@ -317,12 +273,12 @@ static void rx_json(files_t *f, const char *tag)
 		 "\"2171022F2025\", \"name\": \"Norvasc 5 mg tablet\", \"dose\": \"1 tablet\", "
 		 "\"usage\": \"once daily\", \"days\": 28, \"quantity\": 28, \"unit\": \"tablet\"}]}",
 		 tag);
-	write_file(f->rx, text);
+	harness_write_file(f->rx, text);
 }
 
 /* Start rx-clinic CONN --outbox DIR ARGS... (args NULL-terminated) with
  * stdout into a pipe (*fd) and stderr to /dev/null. */
-static pid_t clinic_start(world_t *w, files_t *f, int *fd, const char *const *args)
+static pid_t clinic_start(world_t *w, harness_clinic_files_t *f, int *fd, const char *const *args)
 {
 	int p[2];
 	ck_assert_int_eq(pipe(p), 0);
@@ -365,7 +321,7 @@ static int clinic_finish(pid_t pid, int fd, char *out, size_t outlen)
 }
 
 /* Run rx-clinic with one command (and its argument, or NULL). */
-static int clinic(world_t *w, files_t *f, char *out, size_t outlen, const char *cmd, const char *arg)
+static int clinic(world_t *w, harness_clinic_files_t *f, char *out, size_t outlen, const char *cmd, const char *arg)
 {
 	int fd;
 	const char *args[] = {cmd, arg, NULL};
@@ -375,7 +331,7 @@ static int clinic(world_t *w, files_t *f, char *out, size_t outlen, const char *
 
 /* rx-clinic submit of a tagged prescription with the card in the reader,
  * its slip to DIR/TAG.slip. */
-static int clinic_submit(world_t *w, files_t *f, const char *tag, char *out, size_t outlen)
+static int clinic_submit(world_t *w, harness_clinic_files_t *f, const char *tag, char *out, size_t outlen)
 {
 	char slip[TU_PATH_MAX + 32], card[TU_PATH_MAX + 32], inst[64];
 	int fd;
@@ -386,21 +342,6 @@ static int clinic_submit(world_t *w, files_t *f, const char *tag, char *out, siz
 	const char *args[] = {card, inst, slip, "submit", f->rx, NULL};
 	pid_t pid = clinic_start(w, f, &fd, args);
 	return clinic_finish(pid, fd, out, outlen);
-}
-
-/* The prescription id on the slip DIR/TAG.slip, into id. */
-static void slip_id(files_t *f, const char *tag, char id[RX_ID_LEN + 1])
-{
-	char path[TU_PATH_MAX + 32], buf[512] = "";
-	snprintf(path, sizeof path, "%s/%s.slip", f->dir, tag);
-	FILE *s = fopen(path, "r");
-	ck_assert_msg(s != NULL, "no slip %s", path);
-	ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, s), 0);
-	fclose(s);
-	ck_assert_ptr_nonnull(strstr(buf, "access code"));
-	char *p = strstr(buf, "prescription id  ");
-	ck_assert_ptr_nonnull(p);
-	snprintf(id, RX_ID_LEN + 1, "%s", p + strlen("prescription id  "));
 }
 
 /* The last line of out. */
@@ -448,13 +389,14 @@ static int field(const char *out, const char *key, char *v, size_t vlen)
 START_TEST(cli_outbox_end_to_end)
 {
 	world_t w;
-	files_t f;
+	harness_clinic_files_t f;
 	char out[16384], id[64];
 	char ids[32][RX_ID_LEN + 1], mine[8][RX_ID_LEN + 1];
 	int nmine = 0;
 
 	world_up(&w);
-	clinic_files(&w, &f);
+	tu_subdir(f.dir);
+	harness_clinic_files(&w.h, &w.doc, &w.card, &f);
 
 	/* rxd up: an ordinary submit, through the outbox. */
 	ck_assert_int_eq(clinic_submit(&w, &f, "a", out, sizeof out), 0);
@@ -495,8 +437,8 @@ START_TEST(cli_outbox_end_to_end)
 	ck_assert_ptr_nonnull(strstr(out, "\"delivered\":2"));
 	ck_assert_ptr_nonnull(strstr(out, "\"pending\":0"));
 	ck_assert(strstr(out, "\"outbox\":2,") < strstr(out, "\"outbox\":3,"));
-	slip_id(&f, "b", mine[nmine++]);
-	slip_id(&f, "c", mine[nmine++]);
+	harness_slip_id(&f, "b", mine[nmine++]);
+	harness_slip_id(&f, "c", mine[nmine++]);
 
 	/* Cut again; queue three; two flushes race on the outbox: each entry
 	 * is delivered by exactly one of them. */
@@ -518,9 +460,9 @@ START_TEST(cli_outbox_end_to_end)
 		snprintf(pat, sizeof pat, "\"outbox\":%d,", e);
 		ck_assert_int_eq(lines_with(out, pat) + lines_with(out2, pat), 1);
 	}
-	slip_id(&f, "d", mine[nmine++]);
-	slip_id(&f, "e", mine[nmine++]);
-	slip_id(&f, "f", mine[nmine++]);
+	harness_slip_id(&f, "d", mine[nmine++]);
+	harness_slip_id(&f, "e", mine[nmine++]);
+	harness_slip_id(&f, "f", mine[nmine++]);
 
 	/* Any command with the outbox flushes first: one queued while rxd is
 	 * down goes out ahead of a later status. */
@@ -531,7 +473,7 @@ START_TEST(cli_outbox_end_to_end)
 	ck_assert_int_eq(lines_with(out, "\"outbox\":7,"), 1);
 	ck_assert_ptr_null(strstr(last_line(out), "\"outbox\""));
 	ck_assert_ptr_nonnull(strstr(last_line(out), "\"state\":\"ISSUED\""));
-	slip_id(&f, "g", mine[nmine++]);
+	harness_slip_id(&f, "g", mine[nmine++]);
 
 	/* A queued submit whose card assertion went stale (made 400 s ago, as
 	 * if the broker had been away that long): rxd refuses it, nothing is
@@ -571,10 +513,11 @@ END_TEST
 START_TEST(cli_refuses_an_open_outbox)
 {
 	world_t w;
-	files_t f;
+	harness_clinic_files_t f;
 	char out[4096];
 	world_up(&w);
-	clinic_files(&w, &f);
+	tu_subdir(f.dir);
+	harness_clinic_files(&w.h, &w.doc, &w.card, &f);
 	ck_assert_int_eq(mkdir(f.outbox, 0755), 0);
 	ck_assert_int_eq(chmod(f.outbox, 0755), 0);
 	ck_assert_int_eq(clinic_submit(&w, &f, "open", out, sizeof out), 1);

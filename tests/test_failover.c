@@ -360,55 +360,9 @@ END_TEST
 
 /* ---- rx-clinic --broker A,B and its outbox ---- */
 
-typedef struct {
-	char dir[TU_PATH_MAX];
-	char key[TU_PATH_MAX + 16], curve[TU_PATH_MAX + 16], card[TU_PATH_MAX + 16];
-	char server[300], rx[TU_PATH_MAX + 16], outbox[TU_PATH_MAX + 16];
-	const char *institution;
-} files_t;
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
-static void write_key(const char *path, const rx_keypair_t *kp)
-{
-	char hex[2 * RX_SEED_LEN + 2];
-	rx_hex(kp->sk, RX_SEED_LEN, hex); /* the secret key begins with the seed */
-	strcat(hex, "\n");
-	write_file(path, hex);
-}
-
-/* The clinic's files; the server key is the data dir's, so one for both
- * nodes. */
-static void clinic_files(world_t *w, files_t *f)
-{
-	char text[256], pk[RX_Z85_LEN + 1], sk[RX_Z85_LEN + 1];
-	tu_subdir(f->dir);
-	snprintf(f->key, sizeof f->key, "%s/doc.key", f->dir);
-	snprintf(f->curve, sizeof f->curve, "%s/clinic.curve", f->dir);
-	snprintf(f->card, sizeof f->card, "%s/card.key", f->dir);
-	snprintf(f->rx, sizeof f->rx, "%s/rx.json", f->dir);
-	snprintf(f->outbox, sizeof f->outbox, "%s/outbox", f->dir);
-	snprintf(f->server, sizeof f->server, "%s/broker.curve.pub", w->h.dir);
-	f->institution = harness_institution_of(&w->h, &w->doc);
-	write_key(f->key, &w->doc);
-	write_key(f->card, &w->card);
-	rxc_options_t o = {0};
-	harness_curve_options(&w->h, &w->doc, &o);
-	rx_z85_encode(o.curve->pk, pk);
-	rx_z85_encode(o.curve->sk, sk);
-	snprintf(text, sizeof text, "public = %s\nsecret = %s\n", pk, sk);
-	write_file(f->curve, text);
-}
-
 /* Run rx-clinic --broker broker --timeout timeout --outbox DIR ARGS...
  * (args NULL-terminated), stdout into out, stderr dropped; its exit code. */
-static int clinic(files_t *f, const char *broker, const char *timeout, char *out, size_t outlen,
+static int clinic(harness_clinic_files_t *f, const char *broker, const char *timeout, char *out, size_t outlen,
 		  const char *const *args)
 {
 	int p[2];
@@ -446,7 +400,7 @@ static int clinic(files_t *f, const char *broker, const char *timeout, char *out
 
 /* rx-clinic submit of a tagged prescription with the card in the reader,
  * its slip to DIR/TAG.slip. */
-static int clinic_submit(world_t *w, files_t *f, const char *broker, const char *timeout,
+static int clinic_submit(world_t *w, harness_clinic_files_t *f, const char *broker, const char *timeout,
 			 const char *tag, char *out, size_t outlen)
 {
 	char slip[TU_PATH_MAX + 32], card[TU_PATH_MAX + 32], inst[64], text[512];
@@ -459,23 +413,9 @@ static int clinic_submit(world_t *w, files_t *f, const char *broker, const char 
 		 "\"2171022F2025\", \"name\": \"Norvasc 5 mg tablet\", \"dose\": \"1 tablet\", "
 		 "\"usage\": \"once daily\", \"days\": 28, \"quantity\": 28, \"unit\": \"tablet\"}]}",
 		 tag);
-	write_file(f->rx, text);
+	harness_write_file(f->rx, text);
 	const char *args[] = {card, inst, slip, "submit", f->rx, NULL};
 	return clinic(f, broker, timeout, out, outlen, args);
-}
-
-/* The prescription id on the slip DIR/TAG.slip, into id. */
-static void slip_id(files_t *f, const char *tag, char id[RX_ID_LEN + 1])
-{
-	char path[TU_PATH_MAX + 32], buf[512] = "";
-	snprintf(path, sizeof path, "%s/%s.slip", f->dir, tag);
-	FILE *s = fopen(path, "r");
-	ck_assert_msg(s != NULL, "no slip %s", path);
-	ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, s), 0);
-	fclose(s);
-	char *p = strstr(buf, "prescription id  ");
-	ck_assert_ptr_nonnull(p);
-	snprintf(id, RX_ID_LEN + 1, "%s", p + strlen("prescription id  "));
 }
 
 /* How many of the patient's open prescriptions the serving node lists are
@@ -500,11 +440,12 @@ static int listed(world_t *w, const char *id)
 START_TEST(cli_outbox_fails_over)
 {
 	world_t w;
-	files_t f;
+	harness_clinic_files_t f;
 	char out[16384], id[RX_ID_LEN + 1], queued[RX_ID_LEN + 1], lost_id[RX_ID_LEN + 1];
 	const char *flush[] = {"flush", NULL};
 	world_up(&w);
-	clinic_files(&w, &f);
+	tu_subdir(f.dir);
+	harness_clinic_files(&w.h, &w.doc, &w.card, &f);
 
 	/* A list --broker will not take, said before anything is sent. */
 	char spaced[520], twice[520];
@@ -518,7 +459,7 @@ START_TEST(cli_outbox_fails_over)
 
 	/* A serves: straight through. */
 	ck_assert_int_eq(clinic_submit(&w, &f, w.list, "20", "a", out, sizeof out), 0);
-	slip_id(&f, "a", id);
+	harness_slip_id(&f, "a", id);
 
 	/* Neither node answers (A dead, B not yet up): queued, and said so. */
 	ck_assert_int_eq(WTERMSIG(harness_stop(&w.h, SIGKILL)), SIGKILL);
@@ -538,7 +479,7 @@ START_TEST(cli_outbox_fails_over)
 	ck_assert_int_eq(clinic(&f, w.list, "20", out, sizeof out, flush), 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"delivered\":1"));
 	ck_assert_ptr_nonnull(strstr(out, "\"pending\":0"));
-	slip_id(&f, "b", queued);
+	harness_slip_id(&f, "b", queued);
 	ck_assert_uint_eq(stats(&w).prescriptions, 2);
 	ck_assert_int_eq(listed(&w, id), 1);
 	ck_assert_int_eq(listed(&w, queued), 1);
