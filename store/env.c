@@ -217,24 +217,32 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		const char *name;
 		MDB_dbi *dbi;
 		unsigned flags;
+		int later; /* added after copies were first checked: see below */
 	} dbs[] = {
-		{"meta", &s->meta, 0},           {"keys", &s->keys, 0},
-		{"patients", &s->patients, 0},   {"rx", &s->rx, 0},
-		{"rx_patient", &s->rx_patient, MDB_DUPSORT},
-		{"rx_hash", &s->rx_hash, 0},     {"dispenses", &s->dispenses, 0},
-		{"rx_expiry", &s->rx_expiry, 0},
-		{"requests", &s->requests, 0},
-		{"institutions", &s->institutions, 0}, {"curve_keys", &s->curve_keys, 0},
-		{"cards", &s->cards, 0},         {"nonces", &s->nonces, 0},
-		{"nonce_times", &s->nonce_times, 0}, {"access_log", &s->access_log, 0},
-		{"audit", &s->audit.log, 0},     {"audit_patient", &s->audit.by_patient, 0},
-		{"nominations", &s->nominations, 0}, {"notices", &s->notices, 0},
-		{"watching", &s->watching, 0},
-		{"requests_at", &s->requests_at, 0},
-		{"drugs", &s->drugs.master, 0},  {"drugs_load", &s->drugs.staging, 0},
+		{"meta", &s->meta, 0, 0},           {"keys", &s->keys, 0, 0},
+		{"patients", &s->patients, 0, 0},   {"rx", &s->rx, 0, 0},
+		{"rx_patient", &s->rx_patient, MDB_DUPSORT, 0},
+		{"rx_hash", &s->rx_hash, 0, 0},     {"dispenses", &s->dispenses, 0, 0},
+		{"rx_expiry", &s->rx_expiry, 0, 0},
+		{"requests", &s->requests, 0, 0},
+		{"institutions", &s->institutions, 0, 0}, {"curve_keys", &s->curve_keys, 0, 0},
+		{"cards", &s->cards, 0, 0},         {"nonces", &s->nonces, 0, 0},
+		{"nonce_times", &s->nonce_times, 0, 0}, {"access_log", &s->access_log, 0, 0},
+		{"audit", &s->audit.log, 0, 0},     {"audit_patient", &s->audit.by_patient, 0, 0},
+		{"nominations", &s->nominations, 0, 0}, {"notices", &s->notices, 0, 0},
+		{"watching", &s->watching, 0, 1},
+		{"requests_at", &s->requests_at, 0, 0},
+		{"drugs", &s->drugs.master, 0, 0},  {"drugs_load", &s->drugs.staging, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, dbs[i].dbi)) != 0) {
+			/* A copy written by an rxd from before such a database still
+			 * checks: read-only, only the change paths use it, and they
+			 * are refused. */
+			if (rc == MDB_NOTFOUND && s->read_only && dbs[i].later) {
+				*dbs[i].dbi = 0;
+				continue;
+			}
 			/* Read-only: one of the store's databases is not there. */
 			if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
 				err = RX_INVALID;

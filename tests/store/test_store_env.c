@@ -181,6 +181,23 @@ START_TEST(read_only_open)
 	ck_assert_int_eq(c[1].outcome, STORE_KEY_RECORDED);
 	store_close(&w.s);
 
+	/* A copy an older rxd wrote, before the "watching" table, still checks. */
+	MDB_env *old;
+	MDB_txn *t;
+	MDB_dbi d;
+	ck_assert_int_eq(mdb_env_create(&old), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(old, 32), 0);
+	ck_assert_int_eq(mdb_env_open(old, w.dir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(old, NULL, 0, &t), 0);
+	ck_assert_int_eq(mdb_dbi_open(t, "watching", 0, &d), 0);
+	ck_assert_int_eq(mdb_drop(t, d, 1), 0);
+	ck_assert_int_eq(mdb_txn_commit(t), 0);
+	mdb_env_close(old);
+	ck_assert_int_eq(store_open(&w.s, w.dir, &ro), RX_OK);
+	ck_assert_int_eq(store_audit_verify(w.s, pk, &v), RX_OK);
+	ck_assert_int_eq(v.ok, 1);
+	store_close(&w.s);
+
 	/* what is not a store */
 	char empty[TU_PATH_MAX];
 	world_subdir(empty);
