@@ -400,6 +400,10 @@ static void fault_cycle(const char *mode)
 	harness_fault(&w.h, mode);
 	ck_assert_int_eq(submit(&w, b), RX_UNAVAILABLE);
 	ck_assert_int_eq(claim(&w, a, tok), RX_UNAVAILABLE);
+	/* ...and the cluster's monitor sees it: rxd answers, but cannot commit. */
+	char out[1024];
+	ck_assert_int_eq(harness_rxctl(&w.h, out, sizeof out, "health"), 2);
+	ck_assert_msg(strstr(out, "UNAVAILABLE") != NULL, "health: %s", out);
 	/* ...but reads are still served. */
 	ck_assert_int_eq(state_of(&w, a), RX_STATE_ISSUED);
 	Rx__Stats st;
@@ -408,6 +412,7 @@ static void fault_cycle(const char *mode)
 
 	/* The fault clears: writes resume, the data is intact. */
 	harness_fault(&w.h, NULL);
+	ck_assert_int_eq(harness_rxctl(&w.h, out, sizeof out, "health"), 0);
 	ck_assert_int_eq(submit(&w, c), RX_OK);
 	ck_assert_int_eq(claim(&w, a, tok), RX_OK);
 	harness_rec_t rec;
