@@ -423,6 +423,26 @@ run 0 "$clinic" "${sakura[@]}" status "$id"
 info "prescription $id is still $(field state "$out")"
 "$rxctl" --data "$data" stats | sed 's/^/    /'
 
+say "The broker's node dies (SIGKILL); the standby takes over the same data at another address"
+kill -KILL "$rxd_pid"
+wait "$rxd_pid" 2>/dev/null || true
+info "rxd pid $rxd_pid killed: no clean stop, as when a node loses power"
+# With DRBD (README "Operating two nodes") the standby mounts the replica of
+# the data dir; here the survivor starts on the dir itself, elsewhere.
+rm -f "$data/rxd.endpoint"
+start_rxd 'tcp://127.0.0.1:*'
+broker2=$(cat "$data/rxd.endpoint")
+info "the survivor, pid $rxd_pid, serves the same store on $broker2"
+"$rxctl" --data "$data" health | sed 's/^/    /'
+at_aozora_ha=(--broker "$broker,$broker2" --curve-key "$work/aozora.curve" --server-key "$data/broker.curve.pub"
+  --key "$work/aozora.key")
+run 0 "$pharmacy" "${at_aozora_ha[@]}" status "$id"
+[ "$(field state "$out")" = DISPENSED ] || die "the survivor lost the dispense: $out"
+info "Aozora Pharmacy, given both nodes (--broker A,B), reaches the survivor by itself: $id is $(field state "$out")"
+run 2 "$pharmacy" "${at_aozora_ha[@]}" dispense "$id" --claim "$claim"
+[ "$(field status "$out")" = ALREADY_DISPENSED ] || die "the survivor would dispense twice: $out"
+info "a second dispense through the survivor: $(field status "$out")"
+
 say "Stop the broker"
 stop_rxd
 info "the log holds one line per request, and no patient data:"
