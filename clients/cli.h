@@ -196,12 +196,13 @@ json_t *cli_changes_to_json(Rx__Change *const *changes, size_t n);
  * with cli_inquiry_clear.  Returns 0, or -1 with msg set (nothing to free). */
 int cli_inquiry_from_json(json_t *o, Rx__Inquiry *q, char *msg, size_t msglen);
 void cli_inquiry_clear(Rx__Inquiry *q);
-/* One inquiry of a verified STATUS (rxc_status) as JSON: number, at,
+/* Inquiry i of a verified STATUS (rxc_status: r->reply->inquiries[i], its
+ * calls decoded in r->asked and r->answered) as JSON: number, at,
  * institution, reason, text, proposed, by_phone (if settled by telephone),
  * and answer ({answer, text, agreed, at[, cancel_reason]} or null while
  * open).  Caller owns it.  cli_inquiries_json: all of r's, in order
  * (empty if none). */
-json_t *cli_inquiry_json(const Rx__InquiryInfo *q);
+json_t *cli_inquiry_json(const rxc_result_t *r, size_t i);
 json_t *cli_inquiries_json(const rxc_result_t *r);
 
 /* What a tool adds to a notice's JSON line before it is printed (c is the

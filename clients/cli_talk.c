@@ -211,19 +211,12 @@ void cli_inquiry_clear(Rx__Inquiry *q)
 	q->n_proposed = q->n_agreed = 0;
 }
 
-/* The Call inside a signed call STATUS verified (rxc_status), or NULL. */
-static Rx__Call *signed_call(const Rx__Signed *s)
-{
-	if (s == NULL || s->body.len == 0)
-		return NULL;
-	return rx__call__unpack(NULL, s->body.len, s->body.data);
-}
-
-json_t *cli_inquiry_json(const Rx__InquiryInfo *q)
+json_t *cli_inquiry_json(const rxc_result_t *r, size_t i)
 {
 	char t[32];
-	Rx__Call *c = signed_call(q->call), *a = signed_call(q->reply);
-	const Rx__Inquiry *in = c ? c->inquiry : NULL;
+	const Rx__InquiryInfo *q = r->reply->inquiries[i];
+	const Rx__Call *a = i < r->n_inquiries ? r->answered[i] : NULL;
+	const Rx__Inquiry *in = i < r->n_inquiries && r->asked[i] ? r->asked[i]->inquiry : NULL;
 	cli_time(q->at, t);
 	json_t *o = json_pack("{s:I, s:s, s:s}", "number", (json_int_t)q->number, "at", t, "institution",
 			      q->institution_code);
@@ -251,10 +244,6 @@ json_t *cli_inquiry_json(const Rx__InquiryInfo *q)
 	} else if (o) {
 		json_object_set_new(o, "answer", json_null());
 	}
-	if (c)
-		rx__call__free_unpacked(c, NULL);
-	if (a)
-		rx__call__free_unpacked(a, NULL);
 	return o;
 }
 
@@ -262,7 +251,7 @@ json_t *cli_inquiries_json(const rxc_result_t *r)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; r->status == RX_OK && r->reply && i < r->reply->n_inquiries; i++)
-		json_array_append_new(arr, cli_inquiry_json(r->reply->inquiries[i]));
+		json_array_append_new(arr, cli_inquiry_json(r, i));
 	return arr;
 }
 

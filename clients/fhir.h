@@ -96,11 +96,11 @@ json_t *fhir_bundle(const char *id, const Rx__Receipt *rc, const Rx__Prescriptio
  * the text and proposed changes as payload, basedOn the MedicationRequests
  * the changes name), its answer (the prescriber's, or one agreed by
  * telephone) a Communication inResponseTo it (category in
- * urn:rx-exchange:inquiry-answer).  docs/FHIR.md "Inquiries".  0, or -1 if
- * out of memory or an inquiry's call does not decode (bundle then holds
- * the inquiries before it). */
+ * urn:rx-exchange:inquiry-answer).  docs/FHIR.md "Inquiries".  r is a
+ * verified STATUS (rxc_status decoded the calls).  0, or -1 if out of
+ * memory (bundle then holds the inquiries before it). */
 int fhir_add_inquiries(json_t *bundle, const char *id, const char *clinic, size_t n_items,
-		       Rx__InquiryInfo *const *inquiries, size_t n);
+		       const rxc_result_t *r);
 
 /* status ID --fhir: on OK print fhir_bundle of r on stdout (the Bundle is
  * the whole output), else the usual JSON of the refusal.  Frees r; returns

@@ -643,17 +643,14 @@ static json_t *phone_medium(void)
 }
 
 int fhir_add_inquiries(json_t *bundle, const char *id, const char *clinic, size_t n_items,
-		       Rx__InquiryInfo *const *inquiries, size_t n)
+		       const rxc_result_t *r)
 {
 	json_t *entries = json_object_get(bundle, "entry");
 	char patient_urn[46], rid[48], q_urn[46], a_urn[46];
 	resource_urn(id, "patient", patient_urn);
-	for (size_t i = 0; i < n; i++) {
-		const Rx__InquiryInfo *q = inquiries[i];
-		Rx__Call *c = q->call ? rx__call__unpack(NULL, q->call->body.len, q->call->body.data) : NULL;
-		Rx__Call *a = q->reply && q->reply->body.len
-				      ? rx__call__unpack(NULL, q->reply->body.len, q->reply->body.data)
-				      : NULL;
+	for (size_t i = 0; i < r->n_inquiries; i++) {
+		const Rx__InquiryInfo *q = r->reply->inquiries[i];
+		const Rx__Call *c = r->asked[i], *a = r->answered[i];
 		const Rx__Inquiry *in = c ? c->inquiry : NULL;
 		const Rx__InquiryReply *ans = a ? a->inquiry_reply : NULL;
 		json_t *question = NULL, *answer = NULL;
@@ -703,17 +700,10 @@ int fhir_add_inquiries(json_t *bundle, const char *id, const char *clinic, size_
 				goto fail;
 			answer = NULL;
 		}
-		rx__call__free_unpacked(c, NULL);
-		if (a)
-			rx__call__free_unpacked(a, NULL);
 		continue;
 	fail:
 		json_decref(question);
 		json_decref(answer);
-		if (c)
-			rx__call__free_unpacked(c, NULL);
-		if (a)
-			rx__call__free_unpacked(a, NULL);
 		return -1;
 	}
 	return 0;
@@ -726,7 +716,7 @@ int fhir_print_status(rxc_result_t *r, const char *broker, const char *id)
 	json_t *b = fhir_bundle(r->receipt->prescription_id, r->receipt, r->prescription,
 				r->reply->dispenses, r->dispenses, r->n_dispenses);
 	if (b && fhir_add_inquiries(b, r->receipt->prescription_id, r->receipt->institution_code,
-				    r->prescription->n_items, r->reply->inquiries, r->reply->n_inquiries) != 0) {
+				    r->prescription->n_items, r) != 0) {
 		json_decref(b);
 		b = NULL;
 	}

@@ -344,7 +344,7 @@ static int inquiry_detail(rxc_t *c, const Rx__Notice *n, json_t *j, void *arg)
 	for (size_t i = 0; r.status == RX_OK && i < r.reply->n_inquiries; i++) {
 		if (r.reply->inquiries[i]->number != n->inquiry)
 			continue;
-		json_t *q = cli_inquiry_json(r.reply->inquiries[i]);
+		json_t *q = cli_inquiry_json(&r, i);
 		static const char *const keys[] = {"reason", "text", "proposed", "by_phone", "answer"};
 		for (size_t k = 0; q && k < sizeof keys / sizeof keys[0]; k++)
 			if (json_object_get(q, keys[k]))

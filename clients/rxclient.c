@@ -251,6 +251,16 @@ void rxc_result_free(rxc_result_t *r)
 	for (size_t i = 0; i < r->n_dispenses; i++)
 		rx__dispense_record__free_unpacked(r->dispenses[i], NULL);
 	free(r->dispenses);
+	for (size_t i = 0; i < r->n_inquiries; i++) {
+		if (r->asked[i])
+			rx__call__free_unpacked(r->asked[i], NULL);
+		if (r->answered[i])
+			rx__call__free_unpacked(r->answered[i], NULL);
+	}
+	free(r->asked);
+	free(r->answered);
+	r->asked = r->answered = NULL;
+	r->n_inquiries = 0;
 	r->reply = NULL;
 	r->receipt = NULL;
 	r->prescription = NULL;

@@ -73,6 +73,12 @@ typedef struct {
 	 * institution, use and superseded are in reply->dispenses[i]. */
 	Rx__DispenseRecord **dispenses;
 	size_t n_dispenses;
+	/* STATUS: reply->inquiries[i]'s signed calls decoded, each signature
+	 * verified (3.3 step 8a): asked[i] the pharmacy's INQUIRE (its
+	 * inquiry), answered[i] the prescriber's INQUIRY_REPLY (its
+	 * inquiry_reply), NULL while the inquiry is open. */
+	Rx__Call **asked, **answered;
+	size_t n_inquiries;
 } rxc_result_t;
 
 void rxc_result_free(rxc_result_t *r);

@@ -103,18 +103,21 @@ static rx_err_t verify_inquiries(const Rx__Receipt *rc, rxc_result_t *out)
 	rx_inquiries_hash(r->inquiries, r->n_inquiries, h);
 	if (rc->inquiries_hash.len != RX_HASH_LEN || sodium_memcmp(h, rc->inquiries_hash.data, RX_HASH_LEN) != 0)
 		return rxc_fail(out, RX_SYSTEM, "the reply's inquiries are not the ones the receipt names");
+	out->asked = calloc(r->n_inquiries, sizeof *out->asked);
+	out->answered = calloc(r->n_inquiries, sizeof *out->answered);
+	if (out->asked == NULL || out->answered == NULL)
+		return rxc_fail(out, RX_SYSTEM, "out of memory");
+	out->n_inquiries = r->n_inquiries;
 	for (size_t i = 0; i < r->n_inquiries; i++) {
 		const Rx__InquiryInfo *q = r->inquiries[i];
 		Rx__Call *c = verified_call(q->call, q->pharmacy_key, RX__OP__INQUIRE, rc->prescription_id);
+		out->asked[i] = c;
 		int ok = c && c->inquiry && q->number == i + 1;
-		if (c)
-			rx__call__free_unpacked(c, NULL);
 		if (ok && q->reply) {
 			Rx__Call *a = verified_call(q->reply, q->prescriber_key, RX__OP__INQUIRY_REPLY,
 						   rc->prescription_id);
+			out->answered[i] = a;
 			ok = a && a->inquiry_reply && a->inquiry_reply->inquiry == q->number;
-			if (a)
-				rx__call__free_unpacked(a, NULL);
 		}
 		if (!ok)
 			return rxc_fail(out, RX_SYSTEM, "an inquiry or its answer in the reply does not verify");

@@ -1298,21 +1298,6 @@ static const char *code_in(json_t *c, const char *system)
 	return "";
 }
 
-/* Signed call bytes of an INQUIRE (in) or INQUIRY_REPLY (a) into s; the
- * caller frees s->body.data. */
-static void pack_call(const Rx__Inquiry *in, const Rx__InquiryReply *a, Rx__Signed *s)
-{
-	Rx__Call c = RX__CALL__INIT;
-	c.op = in ? RX__OP__INQUIRE : RX__OP__INQUIRY_REPLY;
-	c.inquiry = (Rx__Inquiry *)in;
-	c.inquiry_reply = (Rx__InquiryReply *)a;
-	rx__signed__init(s);
-	s->body.len = rx__call__get_packed_size(&c);
-	s->body.data = malloc(s->body.len ? s->body.len : 1);
-	ck_assert_ptr_nonnull(s->body.data);
-	rx__call__pack(&c, s->body.data);
-}
-
 /* Inquiry 1 (dose, proposing another product for item 2) answered accept by
  * the prescriber, inquiry 2 settled by telephone (keep): four
  * Communications, each basedOn the requests it is about, the answers
@@ -1349,25 +1334,28 @@ START_TEST(inquiries_out)
 	q2.phoned = (char *)"Dr. Sato";
 	q2.phoned_at = AUTHORED + 7200;
 	q2.outcome = RX__ANSWER__ANSWER_KEEP;
-	Rx__Signed s1, s1a, s2;
-	pack_call(&q1, NULL, &s1);
-	pack_call(NULL, &a1, &s1a);
-	pack_call(&q2, NULL, &s2);
+	/* As rxc_status hands them over: the signed calls, decoded. */
+	Rx__Call c_1 = RX__CALL__INIT, c_1a = RX__CALL__INIT, c_2 = RX__CALL__INIT;
+	c_1.inquiry = &q1;
+	c_1a.inquiry_reply = &a1;
+	c_2.inquiry = &q2;
+	Rx__Call *asked[2] = {&c_1, &c_2}, *answered[2] = {&c_1a, NULL};
 	Rx__InquiryInfo i1 = RX__INQUIRY_INFO__INIT, i2 = RX__INQUIRY_INFO__INIT, *infos[2] = {&i1, &i2};
 	i1.number = 1;
-	i1.call = &s1;
 	i1.at = AUTHORED + 3600;
 	i1.institution_code = (char *)"1398765432";
-	i1.reply = &s1a;
 	i1.replied_at = AUTHORED + 5400;
 	i2.number = 2;
-	i2.call = &s2;
 	i2.at = AUTHORED + 7300;
 	i2.institution_code = (char *)"1398765432";
+	Rx__Reply reply = RX__REPLY__INIT;
+	reply.inquiries = infos;
+	reply.n_inquiries = 2;
+	rxc_result_t res = {.reply = &reply, .asked = asked, .answered = answered, .n_inquiries = 2};
 
 	json_t *b = fhir_bundle(id, &r.rc, &p, r.infos, r.recs, 0);
 	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(fhir_add_inquiries(b, id, "1312345678", p.n_items, infos, 2), 0);
+	ck_assert_int_eq(fhir_add_inquiries(b, id, "1312345678", p.n_items, &res), 0);
 	json_t *c1 = of_type(b, "Communication", 0), *c1a = of_type(b, "Communication", 1),
 	       *c2 = of_type(b, "Communication", 2), *c2a = of_type(b, "Communication", 3);
 	ck_assert_ptr_nonnull(c2a);
@@ -1414,16 +1402,12 @@ START_TEST(inquiries_out)
 	ck_assert_str_eq(str_at(json_array_get(json_object_get(c2a, "inResponseTo"), 0), "reference"),
 			 url_of(b, "Communication", 2));
 
-	/* A call that does not decode is refused, not written half. */
-	s2.body.data[0] = 0xff;
-	s2.body.len = 1;
+	/* An inquiry without its question is refused, not written half. */
+	asked[1] = NULL;
 	json_t *b2 = fhir_bundle(id, &r.rc, &p, r.infos, r.recs, 0);
-	ck_assert_int_eq(fhir_add_inquiries(b2, id, "1312345678", p.n_items, &infos[1], 1), -1);
+	ck_assert_int_eq(fhir_add_inquiries(b2, id, "1312345678", p.n_items, &res), -1);
 	json_decref(b2);
 
-	free(s1.body.data);
-	free(s1a.body.data);
-	free(s2.body.data);
 	json_decref(b);
 	fhir_prescription_free(&p);
 }
