@@ -67,11 +67,15 @@ static int ok_expected(int op, int status)
 	case RX_OP_DISPENSE:
 		/* second dispenses, parts sent again under a new request id and
 		 * made-up tokens are refused on purpose */
+		/* ... and a record citing an inquiry with a change it did not
+		 * agree to (5.14) */
 		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_PERMISSION_DENIED ||
-		       status == RX_CANCELLED || status == RX_INQUIRY_PENDING;
+		       status == RX_CANCELLED || status == RX_INQUIRY_PENDING || status == RX_NOT_AGREED;
 	case RX_OP_INQUIRE:
-		/* a second open one on purpose; the prescriber's cancel pending */
-		return status == RX_OK || status == RX_INQUIRY_PENDING || status == RX_CANCELLED;
+		/* a second open one on purpose; the prescriber's cancel pending;
+		 * the 17th (5.14: 16 kept) */
+		return status == RX_OK || status == RX_INQUIRY_PENDING || status == RX_CANCELLED ||
+		       status == RX_INVALID;
 	case RX_OP_INQUIRY_REPLY:
 		/* sent again under a new request id after an unknown outcome, or
 		 * the inquiry closed by the prescriber's own cancel */
