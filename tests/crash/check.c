@@ -67,11 +67,15 @@ static int ok_expected(int op, int status)
 	case RX_OP_DISPENSE:
 		/* second dispenses, parts sent again under a new request id and
 		 * made-up tokens are refused on purpose */
+		/* ... and a record citing an inquiry with a change it did not
+		 * agree to (5.14) */
 		return status == RX_OK || status == RX_ALREADY_DISPENSED || status == RX_PERMISSION_DENIED ||
-		       status == RX_CANCELLED || status == RX_INQUIRY_PENDING;
+		       status == RX_CANCELLED || status == RX_INQUIRY_PENDING || status == RX_NOT_AGREED;
 	case RX_OP_INQUIRE:
-		/* a second open one on purpose; the prescriber's cancel pending */
-		return status == RX_OK || status == RX_INQUIRY_PENDING || status == RX_CANCELLED;
+		/* a second open one on purpose; the prescriber's cancel pending;
+		 * the 17th (5.14: 16 kept) */
+		return status == RX_OK || status == RX_INQUIRY_PENDING || status == RX_CANCELLED ||
+		       status == RX_INVALID;
 	case RX_OP_INQUIRY_REPLY:
 		/* sent again under a new request id after an unknown outcome, or
 		 * the inquiry closed by the prescriber's own cancel */
@@ -169,6 +173,8 @@ static int names_document(const jreq_t *r, const Rx__Receipt *rc)
 /* ---- prescriptions ---- */
 
 #define CHECK_ITEMS 4 /* items whose quantities the parts are checked against (the workload's: 1 or 2) */
+#define CHECK_CODE 16   /* an NHI drug code (12 characters) and its NUL */
+#define CHECK_CHANGES 4 /* agreed changes kept per inquiry (the workload's: 1) */
 
 typedef struct {
 	char id[RX_ID_LEN + 1];
@@ -189,11 +195,21 @@ typedef struct {
 	uint8_t body_hash[RX_HASH_LEN];
 	int n_items;                      /* prescribed items, as STATUS's prescription says */
 	uint32_t quantity[CHECK_ITEMS];   /* the units of each (the first CHECK_ITEMS) */
+	char code[CHECK_ITEMS][CHECK_CODE]; /* the product of each, and its marks (5.10) */
+	uint8_t no_change[CHECK_ITEMS], no_form[CHECK_ITEMS], no_strength[CHECK_ITEMS];
 	/* Its inquiries as the store keeps them (5.14), by number: the hash of
 	 * the pharmacy's signed call and of the prescriber's answer. */
 	struct {
 		uint8_t stored, replied, by_phone, outcome, answer; /* outcome: a telephone one's */
 		uint8_t call[RX_HASH_LEN], reply[RX_HASH_LEN];
+		/* the changes agreed (an ACCEPT by telephone or answered): the
+		 * item and the product to hand over instead ("" none: not to
+		 * dispense it) */
+		uint8_t agreed, nagreed;
+		struct {
+			uint32_t item;
+			char code[CHECK_CODE];
+		} change[CHECK_CHANGES];
 	} inq[RX_MAX_INQUIRIES + 1];
 	int inq_top; /* the highest number stored */
 } rxrec_t;
@@ -278,7 +294,8 @@ typedef struct {
 	uint8_t part, row_part, owing, nlines;
 	uint8_t inquiry; /* the inquiry it cites (5.14), 0 none */
 	struct {
-		uint32_t item, outcome, quantity;
+		uint32_t item, outcome, quantity, reason;
+		char code[CHECK_CODE]; /* the product handed over, "" none */
 	} line[CHECK_ITEMS];
 } drec_t;
 
@@ -424,6 +441,22 @@ typedef struct {
 	check_report_t *rep;
 } reader_t;
 
+/* The lines of rec into d (at most CHECK_ITEMS: the caller checks). */
+static void lines_of(const Rx__DispenseRecord *rec, drec_t *d)
+{
+	d->nlines = (uint8_t)(rec->n_lines < CHECK_ITEMS ? rec->n_lines : CHECK_ITEMS);
+	for (size_t i = 0; i < d->nlines; i++) {
+		const Rx__Line *l = rec->lines[i];
+		d->line[i].item = l->item;
+		d->line[i].outcome = (uint32_t)l->outcome;
+		d->line[i].quantity = l->handed ? l->handed->quantity : 0;
+		d->line[i].reason = (uint32_t)l->reason;
+		snprintf(d->line[i].code, sizeof d->line[i].code, "%s",
+			 l->handed && l->handed->drug_code ? l->handed->drug_code : "");
+		d->owing |= l->outcome == RX__OUTCOME__PARTIAL;
+	}
+}
+
 /* Open and decode the sealed dispense row v under k into d, checking that
  * its body is a dispense record of prescription id and use, signed by the
  * key it names; NULL if so, else what is wrong. */
@@ -466,14 +499,7 @@ static const char *open_record(reader_t *rd, const MDB_val *k, const MDB_val *v,
 		d->part = (uint8_t)rec->part;
 		d->inquiry = (uint8_t)(rec->inquiry > 255 ? 255 : rec->inquiry);
 		d->row_part = (uint8_t)row->part;
-		d->nlines = (uint8_t)rec->n_lines;
-		for (size_t i = 0; i < rec->n_lines; i++) {
-			const Rx__Line *l = rec->lines[i];
-			d->line[i].item = l->item;
-			d->line[i].outcome = (uint32_t)l->outcome;
-			d->line[i].quantity = l->handed ? l->handed->quantity : 0;
-			d->owing |= l->outcome == RX__OUTCOME__PARTIAL;
-		}
+		lines_of(rec, d);
 	}
 	if (rec)
 		rx__dispense_record__free_unpacked(rec, NULL);
@@ -576,6 +602,24 @@ static int inquiry_row(reader_t *rd, const MDB_val *k, const MDB_val *v, const c
 			rx_hash(row->reply.data, row->reply.len, r->inq[n].reply);
 			rd->rep->answers_stored++;
 		}
+		/* what the prescriber agreed to, if anything (5.14) */
+		Rx__Change **ch = NULL;
+		size_t nch = 0;
+		if (q->inquiry->by_phone && q->inquiry->outcome == RX__ANSWER__ANSWER_ACCEPT) {
+			ch = q->inquiry->agreed;
+			nch = q->inquiry->n_agreed;
+			r->inq[n].agreed = 1;
+		} else if (a && a->inquiry_reply->answer == RX__ANSWER__ANSWER_ACCEPT) {
+			ch = a->inquiry_reply->agreed;
+			nch = a->inquiry_reply->n_agreed;
+			r->inq[n].agreed = 1;
+		}
+		for (size_t i = 0; i < nch && i < CHECK_CHANGES; i++) {
+			r->inq[n].change[i].item = ch[i]->item;
+			snprintf(r->inq[n].change[i].code, CHECK_CODE, "%s",
+				 ch[i]->to && ch[i]->to->drug_code ? ch[i]->to->drug_code : "");
+		}
+		r->inq[n].nagreed = (uint8_t)(nch < CHECK_CHANGES ? nch : CHECK_CHANGES);
 		if ((int)n > r->inq_top)
 			r->inq_top = (int)n;
 	}
@@ -863,8 +907,14 @@ static void status_of(const crash_world_t *w, conn_t *conns, rxrec_t *r, const d
 			rx_hash(rp->prescription->body.data, rp->prescription->body.len, ph);
 		if (p && memcmp(ph, r->body_hash, RX_HASH_LEN) == 0) {
 			r->n_items = (int)p->n_items;
-			for (size_t i = 0; i < p->n_items && i < CHECK_ITEMS; i++)
-				r->quantity[i] = p->items[i]->quantity;
+			for (size_t i = 0; i < p->n_items && i < CHECK_ITEMS; i++) {
+				const Rx__Item *it = p->items[i];
+				r->quantity[i] = it->quantity;
+				snprintf(r->code[i], CHECK_CODE, "%s", it->drug_code ? it->drug_code : "");
+				r->no_change[i] = it->no_change || it->medical_necessity;
+				r->no_form[i] = it->no_form_change;
+				r->no_strength[i] = it->no_strength_change;
+			}
 		} else {
 			r->n_items = -1;
 			violation(rep, V_REPLY, r->id,
@@ -1369,6 +1419,152 @@ static int use_dispenses(const drecs_t *ds, const rxrec_t *r, unsigned u, const 
  * The audit log does not say whether a DISPENSE was a part that left items
  * owed: the record it made does, the use's next DISPENSE record in ds (the
  * chains check that they are the accepted ones, in order). */
+/* ---- what the prescriber agreed to (5.14) ---- */
+
+/* 1 if handing over code for item i (from 0) of r is a change the item's
+ * marks refuse, by the codes as proto/README 5.10 compares them without
+ * a drug master: no_change any other product, no_form_change another
+ * dosage-form letter (the 8th character), no_strength_change other first
+ * 9 characters.  (The workload marks item 1 no_strength_change.) */
+static int marks_refuse(const rxrec_t *r, uint32_t i, const char *code)
+{
+	const char *want = r->code[i];
+	if (code[0] == 0 || strcmp(code, want) == 0)
+		return 0;
+	if (r->no_change[i])
+		return 1;
+	if (r->no_form[i] && (strlen(code) < 8 || strlen(want) < 8 || code[7] != want[7]))
+		return 1;
+	return r->no_strength[i] && strncmp(code, want, 9) != 0;
+}
+
+/* 1 if inquiry n of r, as the store keeps it, agreed to a change that
+ * covers line k of d: the same item, handed over as the product agreed
+ * to, or not dispensed when it agreed to none. */
+static int covered(const rxrec_t *r, uint32_t n, const drec_t *d, int k)
+{
+	if (n < 1 || n > RX_MAX_INQUIRIES || !r->inq[n].stored || !r->inq[n].agreed)
+		return 0;
+	for (int c = 0; c < r->inq[n].nagreed; c++) {
+		const char *to = r->inq[n].change[c].code;
+		if (r->inq[n].change[c].item != d->line[k].item)
+			continue;
+		int none = d->line[k].outcome == RX__OUTCOME__NOT_DISPENSED;
+		return to[0] == 0 ? none : !none && strcmp(to, d->line[k].code) == 0;
+	}
+	return 0;
+}
+
+/* Whether the record d (of r, whose STATUS gave its items) follows what
+ * the prescriber agreed to: it cites no inquiry, or one agreed (ACCEPT by
+ * telephone or answered); and every line with reason INQUIRY, or handing
+ * over a product the item's marks refuse, is covered by a change the
+ * cited inquiry agreed.  0 if so; else the line (from 1) that is not, or
+ * -1 when the cited inquiry agreed to nothing.  *needed: lines that
+ * needed an agreed change. */
+static int not_agreed(const rxrec_t *r, const drec_t *d, int *needed)
+{
+	*needed = 0;
+	if (d->inquiry && (d->inquiry > RX_MAX_INQUIRIES || !r->inq[d->inquiry].agreed))
+		return -1;
+	for (int k = 0; k < d->nlines; k++) {
+		uint32_t i = d->line[k].item - 1;
+		int needs = d->line[k].reason == RX__LINE_REASON__INQUIRY ||
+			    (i < CHECK_ITEMS && (int)i < r->n_items && marks_refuse(r, i, d->line[k].code));
+		if (!needs)
+			continue;
+		(*needed)++;
+		if (!d->inquiry || !covered(r, d->inquiry, d, k))
+			return k + 1;
+	}
+	return 0;
+}
+
+/* Every record r keeps follows what its prescriber agreed to (5.14). */
+static void check_agreed(const drecs_t *ds, const rxrec_t *r, check_report_t *rep)
+{
+	char b1[32];
+	if (r->n_items < 1 || r->n_items > CHECK_ITEMS)
+		return;
+	for (size_t e = r->rec_head; e; e = ds->v[e - 1].next) {
+		const drec_t *d = &ds->v[e - 1];
+		int needed, bad;
+		if (!d->opened)
+			continue;
+		bad = not_agreed(r, d, &needed);
+		if (bad < 0)
+			violation(rep, V_NOT_AGREED, r->id,
+				  "%s: use %u: its %s cites inquiry %u, which agreed to no change: it must have been "
+				  "refused NOT_AGREED",
+				  r->id, d->use, where(d, b1), d->inquiry);
+		else if (bad > 0)
+			violation(rep, V_NOT_AGREED, r->id,
+				  "%s: use %u: its %s hands item %u over as %s (line %d), a change %s: it must have "
+				  "been refused NOT_AGREED",
+				  r->id, d->use, where(d, b1), d->line[bad - 1].item,
+				  d->line[bad - 1].code[0] ? d->line[bad - 1].code : "nothing", bad,
+				  d->inquiry ? "no change its cited inquiry agreed covers" : "citing no inquiry");
+		else
+			rep->changes_covered += needed;
+	}
+}
+
+/* Every DISPENSE a pharmacy was told was refused NOT_AGREED (its first
+ * reply, or a late one) cites an inquiry whose agreement, as the store
+ * keeps it, does not cover its record, and its record is not kept; a
+ * record of the same kind whose outcome the pharmacy could not know is
+ * counted (check_agreed finds it if it was kept). */
+static void check_refused_not_agreed(const journal_set_t *js, rxset_t *rxs, const drecs_t *ds,
+				     check_report_t *rep)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		const jreq_t *q = &js->req[i];
+		int refused = q->outcome == JR_REPLIED && q->status == RX_NOT_AGREED;
+		int unknown = q->outcome != JR_REPLIED;
+		if (q->op != RX_OP_DISPENSE || (!refused && !unknown) || q->frame == NULL ||
+		    strlen(q->rxid) != RX_ID_LEN)
+			continue;
+		rxrec_t *r = rx_get(rxs, q->rxid);
+		if (r == NULL || !r->stored || !r->status_ok || r->n_items < 1 || r->n_items > CHECK_ITEMS)
+			continue;
+		Rx__Request *req = rx__request__unpack(NULL, q->frame_len, q->frame);
+		Rx__DispenseRecord *rec = req && req->dispense.len ? rx__dispense_record__unpack(
+									   NULL, req->dispense.len, req->dispense.data)
+								   : NULL;
+		if (rec && rec->n_lines <= CHECK_ITEMS) {
+			drec_t d;
+			int needed;
+			memset(&d, 0, sizeof d);
+			d.inquiry = (uint8_t)(rec->inquiry > 255 ? 255 : rec->inquiry);
+			lines_of(rec, &d);
+			uint8_t h[RX_HASH_LEN];
+			rx_hash(req->dispense.data, req->dispense.len, h);
+			int kept = 0;
+			for (size_t e = r->rec_head; e && !kept; e = ds->v[e - 1].next)
+				kept = ds->v[e - 1].opened && memcmp(ds->v[e - 1].hash, h, RX_HASH_LEN) == 0;
+			int bad = not_agreed(r, &d, &needed);
+			if (refused) {
+				rep->not_agreed_refused++;
+				if (bad == 0)
+					violation(rep, V_NOT_AGREED, r->id,
+						  "%s: a DISPENSE of use %u citing inquiry %u was refused NOT_AGREED, "
+						  "but that inquiry agreed to every change it makes",
+						  r->id, rec->use, rec->inquiry);
+				if (kept)
+					violation(rep, V_NOT_AGREED, r->id,
+						  "%s: a DISPENSE of use %u refused NOT_AGREED is kept as a record of it",
+						  r->id, rec->use);
+			} else if (bad != 0 && rec->inquiry) {
+				rep->not_agreed_unknown++;
+			}
+		}
+		if (rec)
+			rx__dispense_record__free_unpacked(rec, NULL);
+		if (req)
+			rx__request__free_unpacked(req, NULL);
+	}
+}
+
 static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_report_t *rep)
 {
 	int state = S_NONE, claimer = -1, pending = 0, left = 0, done = 0, issuer = -1;
@@ -1384,6 +1580,16 @@ static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_rep
 		nrecs[u] = use_dispenses(ds, r, u, recs[u]);
 	for (size_t e = r->entry_head; e; e = es->v[e - 1].next) {
 		const entry_t *en = &es->v[e - 1];
+		if (en->op == RX_OP_INQUIRE && en->outcome == RX_INVALID) {
+			/* the workload's INQUIREs are well formed: INVALID is the
+			 * 17th (5.14), never one before */
+			rep->inquiries_over++;
+			if (asked < RX_MAX_INQUIRIES)
+				violation(rep, V_INQUIRY, r->id,
+					  "%s: audit entry %llu: INQUIRE refused INVALID with only %d inquiries "
+					  "accepted before it: the limit is %d",
+					  r->id, (unsigned long long)en->seq, asked, RX_MAX_INQUIRIES);
+		}
 		if (en->outcome != RX_OK || en->op == 0)
 			continue;
 		const char *bad = NULL;
@@ -1438,6 +1644,7 @@ static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_rep
 			if (d && d->inquiry) {
 				int i = d->inquiry;
 				rep->dispenses_citing++;
+				rep->parts_citing += d->part > 0;
 				int agreed = i <= asked && i <= RX_MAX_INQUIRIES &&
 					     ((r->inq[i].by_phone && r->inq[i].outcome == RX__ANSWER__ANSWER_ACCEPT) ||
 					      answered[i] == RX__ANSWER__ANSWER_ACCEPT);
@@ -1495,6 +1702,7 @@ static void replay(const entries_t *es, const drecs_t *ds, rxrec_t *r, check_rep
 		case RX_OP_INQUIRE:
 			if ((state != RX_STATE_CLAIMED && state != RX_STATE_PARTIAL) || claimer != en->actor || pending)
 				bad = "accepted from a pharmacy that did not hold a claim it could ask about";
+			rep->inquiries_between += state == RX_STATE_PARTIAL;
 			if (++asked > RX_MAX_INQUIRIES || !r->inq[asked].stored) {
 				snprintf(ibad, sizeof ibad, "accepted, but the store keeps no inquiry %d", asked);
 				violation(rep, V_INQUIRY, r->id, "%s: audit entry %llu: INQUIRE %s", r->id,
@@ -1969,12 +2177,19 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 			if (r->inq[n].stored && memcmp(reply ? r->inq[n].reply : r->inq[n].call, h, RX_HASH_LEN) == 0 &&
 			    (!reply || r->inq[n].replied))
 				r->inq[n].stored |= reply ? 4 : 2; /* traced */
+		if (!reply && q->outcome == JR_REPLIED && q->status == RX_INVALID && r->inq_top != RX_MAX_INQUIRIES)
+			violation(rep, V_INQUIRY, r->id,
+				  "%s: an INQUIRE was refused INVALID to %s (the limit), but the store keeps %d "
+				  "inquiries, not %d",
+				  r->id, w->client[q->client].name, r->inq_top, RX_MAX_INQUIRIES);
 		if (q->outcome != JR_REPLIED || q->status != RX_OK)
 			continue;
 		decoded_t d;
 		decode_reply(w, q, broker_key, &have_broker_key, &d);
 		if (d.receipt == NULL)
 			continue;
+		if (!reply)
+			rep->inquiries_crossed += q->sends > 1 && q->epoch1 > q->epoch0;
 		uint32_t n = d.receipt->inquiry;
 		rx__receipt__free_unpacked(d.receipt, NULL);
 		if (reply)
@@ -2013,6 +2228,8 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 	/* 5b. Every stored record, to the request that sent it; the parts. */
 	if (trace_records(w, &js, &rxs, &ds, rep) != 0)
 		goto out;
+	/* 5c. Refused NOT_AGREED: rightly, and without effect (5.14). */
+	check_refused_not_agreed(&js, &rxs, &ds, rep);
 
 	/* 6. Per prescription: the state machine, and refusals that stayed so. */
 	for (size_t i = 0; i < rxs.n; i++) {
@@ -2020,8 +2237,11 @@ int check_history(crash_world_t *w, void *zctx, check_report_t *rep)
 		if (!r->stored || r->issuer < 0)
 			continue;
 		check_chains(&ds, r, rep);
-		if (r->status_ok) /* (a failed STATUS is a violation already) */
+		if (r->status_ok) { /* (a failed STATUS is a violation already) */
+			check_agreed(&ds, r, rep);
 			replay(&es, &ds, r, rep);
+		}
+		rep->inquiry_limit_rx += r->inq_top == RX_MAX_INQUIRIES;
 		compare_counts(w, &js, req_next, &es, r, rep);
 	}
 

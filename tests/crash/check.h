@@ -51,7 +51,11 @@
  *    audit order no DISPENSE is accepted while an inquiry is open, no
  *    second open inquiry, no answer with none open, and a record citing an
  *    inquiry only after its ACCEPT; STATUS lists the kept inquiries, signed
- *    and under its receipt's inquiries_hash;
+ *    and under its receipt's inquiries_hash; every kept line that the
+ *    item's marks refuse, or with reason INQUIRY, is covered by a change
+ *    its record's cited inquiry agreed; a DISPENSE refused NOT_AGREED cites
+ *    an inquiry whose kept agreement does not cover it, and is not kept;
+ *    an INQUIRE refused INVALID came when 16 were kept, never before;
  *  - rxctl audit verify finds the chain whole;
  *  - after failovers (rx-crash --failover): every change a node
  *    acknowledged is among the stored replies of every copy a later
@@ -73,6 +77,7 @@ typedef enum {
 	V_AUDIT,              /* the audit chain does not verify */
 	V_PARTS,              /* a use's parts not 1..k once each, or handing over more than owed */
 	V_INQUIRY,            /* inquiries not 1..k, not sent, lost, answered twice or otherwise (5.14) */
+	V_NOT_AGREED,         /* a change no agreed change covers kept, or refused NOT_AGREED though agreed (5.14) */
 	V_FAILOVER,           /* a change acknowledged before a failover missing from the survivor's copy */
 	V_OTHER,
 	V_KINDS
@@ -105,6 +110,14 @@ typedef struct {
 	long inquiries_phoned, dispenses_citing;  /* settled by telephone; records citing an inquiry */
 	long pending_refused;                     /* DISPENSE refused INQUIRY_PENDING */
 	long status_inquiries;                    /* STATUS replies whose inquiries matched the store */
+	long not_agreed_refused;   /* DISPENSEs refused NOT_AGREED, checked against the kept inquiry */
+	long not_agreed_unknown;   /* records citing an inquiry that agreed no such change, outcome unknown */
+	long changes_covered;      /* kept lines a change of marks refused or reason INQUIRY, each covered */
+	long inquiry_limit_rx;     /* prescriptions keeping 16 inquiries */
+	long inquiries_over;       /* INQUIREs refused INVALID (the 17th), as the audit log says */
+	long inquiries_crossed;    /* acknowledged INQUIREs resent across a restart, kept once */
+	long inquiries_between;    /* INQUIREs accepted while a use was owed in parts */
+	long parts_citing;         /* part records citing an inquiry */
 	long records_traced; /* stored records found to be the document of a client's request */
 	long replies_resent, replies_identical;
 	long audit_entries; /* as rxctl audit verify counted them */

@@ -115,19 +115,20 @@ static int wait_acks(crash_world_t *w, long beyond, int64_t timeout_ms)
 	return ok;
 }
 
-/* Wait until at least one INQUIRY_REPLY was acknowledged (the fault
- * --tamper plants in an answer needs one), or timeout_ms passed. */
+/* Wait until at least one INQUIRY_REPLY was acknowledged and one DISPENSE
+ * refused NOT_AGREED (the faults --tamper plants in an answer and as a
+ * refused record need one each), or timeout_ms passed. */
 static int wait_answer(crash_world_t *w, int64_t timeout_ms)
 {
 	int64_t until = crash_ms() + timeout_ms;
 	pthread_mutex_lock(&w->mu);
-	while (w->answers_acked == 0 && !w->abort && crash_ms() < until) {
+	while ((w->answers_acked == 0 || w->not_agreed_told == 0) && !w->abort && crash_ms() < until) {
 		pthread_mutex_unlock(&w->mu);
 		struct timespec nap = {0, 20 * 1000000L};
 		nanosleep(&nap, NULL);
 		pthread_mutex_lock(&w->mu);
 	}
-	int ok = w->answers_acked > 0;
+	int ok = w->answers_acked > 0 && w->not_agreed_told > 0;
 	pthread_mutex_unlock(&w->mu);
 	return ok;
 }
@@ -559,7 +560,8 @@ int main(int argc, char **argv)
 		failed = 2;
 	}
 	if (!failed && tamper && !wait_answer(w, 30000)) {
-		fprintf(stderr, "rx-crash: no INQUIRY_REPLY acknowledged in 30 s: nothing to tamper with\n");
+		fprintf(stderr, "rx-crash: no INQUIRY_REPLY acknowledged, or no DISPENSE refused NOT_AGREED, in 30 s: "
+				"nothing to tamper with\n");
 		failed = 2;
 	}
 	if (failed)
@@ -673,6 +675,14 @@ int main(int argc, char **argv)
 		       rep.inquiries_acked, rep.replies_acked, rep.refusals[RX_OP_INQUIRY_REPLY][RX_INVALID],
 		       rep.inquiries_stored, rep.inquiries_phoned, rep.answers_stored, rep.pending_refused,
 		       rep.refusals[RX_OP_INQUIRE][RX_INQUIRY_PENDING], rep.dispenses_citing, rep.status_inquiries);
+		printf("crash: inquiries between parts %ld, parts citing one %ld; DISPENSE refused NOT_AGREED %ld, each "
+		       "citing an inquiry whose kept agreement does not cover it, none kept (%ld more of unknown "
+		       "outcome, none kept); kept lines a change of marks or reason INQUIRY, each covered by an agreed "
+		       "change %ld; prescriptions keeping 16 inquiries %ld, INQUIRE refused INVALID (the 17th) %ld "
+		       "(audit log %ld); acknowledged INQUIREs resent across a restart %ld, each kept once\n",
+		       rep.inquiries_between, rep.parts_citing, rep.not_agreed_refused, rep.not_agreed_unknown,
+		       rep.changes_covered, rep.inquiry_limit_rx, rep.refusals[RX_OP_INQUIRE][RX_INVALID],
+		       rep.inquiries_over, rep.inquiries_crossed);
 		printf("crash: RELEASE refused PARTLY_DISPENSED %ld, AMEND or WITHDRAW %ld; AMENDs accepted while the "
 		       "next use was owed %ld; stored records traced to the request that sent them %ld of %ld\n",
 		       rep.refusals[RX_OP_RELEASE][RX_PARTLY_DISPENSED],

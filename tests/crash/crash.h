@@ -105,6 +105,7 @@ typedef struct {
 	crash_ask_t ask[CRASH_ASKS];
 	unsigned long asks; /* questions posted so far */
 	long answers_acked; /* INQUIRY_REPLYs acknowledged OK (--tamper waits for one) */
+	long not_agreed_told; /* DISPENSEs refused NOT_AGREED (--tamper waits for one) */
 } crash_world_t;
 
 /* Milliseconds on the monotonic clock. */

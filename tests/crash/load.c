@@ -190,6 +190,12 @@ static const struct {
 /* What an inquiry proposes and the prescriber may agree to for item 1
  * (proto/README 5.14): amlodipine 2.5 mg instead of 5 mg. */
 #define AGREED_CODE "2171022F1029"
+/* A change no inquiry of this workload agrees to: amlodipine 10 mg.  The
+ * prescribed item 1 is marked no_strength_change, so the marks refuse
+ * both strengths (5.10): only an agreed change lets 2.5 mg through, and a
+ * record citing an inquiry that hands over 10 mg (reason INQUIRY) must be
+ * refused NOT_AGREED (5.14). */
+#define UNAGREED_CODE "2171022F3021"
 
 static void agreed_item(Rx__Item *it);
 
@@ -289,6 +295,9 @@ static void submit(client_t *c)
 
 	for (int k = 0; k < n; k++)
 		item_of(k, &it[k]);
+	/* 含量規格変更不可 on item 1: a change of strength needs the
+	 * prescriber's agreement (5.10, 5.14). */
+	it[0].no_strength_change = 1;
 	/* Unique notes make every body unique (the broker refuses a body twice;
 	 * its call_hash, over a fresh request id, would too). */
 	snprintf(notes, sizeof notes, "crash %s %lu %08x", c->me->name, ++c->made, randombytes_random());
@@ -443,6 +452,7 @@ typedef struct {
 typedef struct {
 	uint32_t part;
 	uint32_t inquiry; /* the inquiry whose agreed change item 1 follows (5.14); 0 none */
+	int unagreed;     /* a SUBSTITUTED line hands over 10 mg, which nobody agreed to */
 	int n;
 	struct {
 		uint32_t item;
@@ -456,6 +466,7 @@ static void whole_use(const held_t *h, sheet_t *s)
 {
 	s->part = 0;
 	s->inquiry = 0;
+	s->unagreed = 0;
 	s->n = h->items;
 	for (int k = 0; k < h->items; k++) {
 		s->line[k].item = (uint32_t)k + 1;
@@ -514,6 +525,13 @@ static void record(client_t *c, int op, const held_t *h, const uint8_t *replaces
 			line[k].reason = RX__LINE_REASON__OUT_OF_STOCK; /* the owing closed */
 		} else if (s->line[k].outcome == RX__OUTCOME__SUBSTITUTED) {
 			agreed_item(&handed[k]); /* as the inquiry s->inquiry agreed */
+			if (s->unagreed) {
+				handed[k].drug_code = (char *)UNAGREED_CODE;
+				handed[k].name = (char *)"Norvasc 10 mg tablet";
+			}
+			/* all that is owed of it: a whole use's 7, or the rest
+			 * after parts (5.13) */
+			handed[k].quantity = s->line[k].quantity;
 			line[k].handed = &handed[k];
 			line[k].reason = RX__LINE_REASON__INQUIRY;
 		} else {
@@ -684,6 +702,7 @@ static int next_part(client_t *c, const held_t *h, const uint32_t owed[CRASH_ITE
 	int close = last && rnd(c, 4) == 0, open = 0;
 	s->part = part;
 	s->inquiry = 0;
+	s->unagreed = 0;
 	s->n = 0;
 	for (int k = 0; k < h->items; k++) {
 		if (owed[k] == 0)
@@ -766,6 +785,26 @@ static void completed(client_t *c, const held_t *h, answer_t *a)
 	answer_free(&x);
 }
 
+/* What is owed of h's use, all of it handed over as written, as part
+ * number part: a part that completes the use. */
+static void rest_of(const held_t *h, const uint32_t owed[CRASH_ITEMS], uint32_t part, sheet_t *s)
+{
+	s->part = part;
+	s->inquiry = 0;
+	s->unagreed = 0;
+	s->n = 0;
+	for (int k = 0; k < h->items; k++)
+		if (owed[k] > 0) {
+			s->line[s->n].item = (uint32_t)k + 1;
+			s->line[s->n].outcome = RX__OUTCOME__AS_WRITTEN;
+			s->line[s->n].quantity = owed[k];
+			s->n++;
+		}
+}
+
+static int between_parts(client_t *c, held_t *h, const uint32_t owed[CRASH_ITEMS], uint32_t next,
+			 uint32_t *cite);
+
 /* Hand h's claimed use over in parts, each part sent as send_part does.
  * Between parts, now and then what must be refused or changes nothing: a
  * RELEASE (PARTLY_DISPENSED: only the prescriber's cancel ends the claim of
@@ -783,9 +822,20 @@ static void in_parts(client_t *c, held_t *h)
 
 	for (int k = 0; k < h->items; k++)
 		owed[k] = product[k].quantity;
+	uint32_t cite = 0; /* an inquiry between parts agreed to item 1 as 2.5 mg */
 	whole_use(h, &whole);
 	for (uint32_t part = 1; part <= RX_MAX_PARTS && !stopping(w); part++) {
 		int open = next_part(c, h, owed, part, &s);
+		if (cite && s.n > 0 && s.line[0].item == 1) {
+			/* the rest of item 1 as the agreed product, citing it */
+			s.inquiry = cite;
+			s.line[0].outcome = RX__OUTCOME__SUBSTITUTED;
+			s.line[0].quantity = owed[0];
+			open = 0;
+			for (int k = 1; k < s.n; k++)
+				open |= s.line[k].outcome == RX__OUTCOME__PARTIAL;
+		}
+		cite = 0;
 		int recorded = send_part(c, h, &s, &a);
 		if (a.status == RX_CANCELLED) {
 			/* Cancelled while we held it: give it back, it becomes CANCELLED. */
@@ -832,6 +882,10 @@ static void in_parts(client_t *c, held_t *h)
 					break;
 				}
 		}
+		/* Now and then an inquiry about item 1 while it is owed (5.14
+		 * between parts): the next part follows its answer. */
+		if (owed[0] > 0 && rnd(c, 6) == 0 && !stopping(w) && between_parts(c, h, owed, part + 1, &cite) != 0)
+			return;
 	}
 }
 
@@ -869,6 +923,70 @@ static void inquire(client_t *c, const held_t *h, int phoned, int outcome, answe
 	call.claim_token.len = RX_TOKEN_LEN;
 	call.inquiry = &q;
 	request(c, &call, NULL, h->id, a);
+}
+
+/* A record of h citing inquiry number, which agreed to no such change
+ * (5.14): base's lines with item 1's q units handed over as a change,
+ * reason INQUIRY: 10 mg if the inquiry agreed to 2.5 mg (accepted), else
+ * (kept as written) the 2.5 mg it proposed.  The marks refuse both
+ * strengths, so only an agreed change would let it through: the broker
+ * must refuse it NOT_AGREED and record nothing.  One time in four
+ * impatiently, as send_part: given up after a few milliseconds, the
+ * outcome unknown, then sent again under a new request id, which must be
+ * refused too; either copy may still arrive after a kill. */
+static void not_agreed(client_t *c, const held_t *h, const sheet_t *base, uint32_t number, int accepted,
+		       uint32_t q)
+{
+	sheet_t s = *base;
+	answer_t a;
+	if (s.n < 1 || s.line[0].item != 1 || q == 0)
+		return;
+	s.inquiry = number;
+	s.unagreed = accepted;
+	s.line[0].outcome = RX__OUTCOME__SUBSTITUTED;
+	s.line[0].quantity = q;
+	if (rnd(c, 4) == 0) {
+		c->conn.give_up_ms = 1 + (int)rnd(c, 2);
+		record(c, RX_OP_DISPENSE, h, NULL, &s, &a);
+		c->conn.give_up_ms = c->w->give_up_ms;
+		if (a.status == -2)
+			record(c, RX_OP_DISPENSE, h, NULL, &s, &a);
+	} else {
+		record(c, RX_OP_DISPENSE, h, NULL, &s, &a);
+	}
+	pthread_mutex_lock(&c->w->mu);
+	c->w->not_agreed_told += a.status == RX_NOT_AGREED;
+	pthread_mutex_unlock(&c->w->mu);
+	answer_free(&a);
+}
+
+/* INQUIREs settled by telephone (never open), one after another until the
+ * broker refuses one INVALID: a prescription keeps at most 16 inquiries
+ * (5.14), whatever kills fall in between, and a copy of one resent across
+ * a restart is the same inquiry, not another.  One time in eight
+ * impatiently: given up after a few milliseconds and sent again under a
+ * new request id (two inquiries if both took effect: the store must keep
+ * what the audit log accepted).  At most 20 sent: the 17th must be
+ * refused. */
+static void to_the_limit(client_t *c, const held_t *h)
+{
+	answer_t a;
+	for (int k = 0; k < 20 && !stopping(c->w); k++) {
+		int outcome = rnd(c, 2) ? RX__ANSWER__ANSWER_KEEP : RX__ANSWER__ANSWER_ACCEPT;
+		if (rnd(c, 8) == 0) {
+			c->conn.give_up_ms = 1 + (int)rnd(c, 2);
+			inquire(c, h, 1, outcome, &a);
+			c->conn.give_up_ms = c->w->give_up_ms;
+			if (a.status == -2)
+				inquire(c, h, 1, outcome, &a);
+		} else {
+			inquire(c, h, 1, outcome, &a);
+		}
+		int st = a.status;
+		answer_free(&a);
+		if (st != RX_OK && st != -2)
+			break; /* INVALID: 16 kept; CANCELLED: the prescriber's cancel pending */
+	}
 }
 
 /* Post inquiry number of h to its clinic's thread and wait for the answer
@@ -930,7 +1048,13 @@ static void with_inquiry(client_t *c, held_t *h)
 
 	whole_use(h, &s);
 	inquire(c, h, phoned, answer, &a);
-	if (a.status != RX_OK) {
+	uint32_t number = 0;
+	if (a.status == RX_INVALID) {
+		/* 16 kept (to_the_limit, or earlier uses): dispense as written */
+		answer_free(&a);
+		phoned = 1;
+		answer = RX__ANSWER__ANSWER_KEEP;
+	} else if (a.status != RX_OK) {
 		int cancelled = a.status == RX_CANCELLED;
 		answer_free(&a);
 		if (cancelled) {
@@ -939,9 +1063,10 @@ static void with_inquiry(client_t *c, held_t *h)
 			pool_close(w, h->id);
 		}
 		return;
+	} else {
+		number = a.receipt->inquiry;
+		answer_free(&a);
 	}
-	uint32_t number = a.receipt->inquiry;
-	answer_free(&a);
 	if (!phoned) {
 		dispense(c, h, &x); /* INQUIRY_PENDING */
 		answer_free(&x);
@@ -953,6 +1078,10 @@ static void with_inquiry(client_t *c, held_t *h)
 		if (answer < 0)
 			return;
 	}
+	/* One time in three, first a record citing it with a change it did
+	 * not agree to (NOT_AGREED). */
+	if (number && (answer == RX__ANSWER__ANSWER_ACCEPT || answer == RX__ANSWER__ANSWER_KEEP) && rnd(c, 3) == 0)
+		not_agreed(c, h, &s, number, answer == RX__ANSWER__ANSWER_ACCEPT, product[0].quantity);
 	if (answer == RX__ANSWER__ANSWER_ACCEPT) {
 		s.inquiry = number;
 		s.line[0].outcome = RX__OUTCOME__SUBSTITUTED;
@@ -968,6 +1097,51 @@ static void with_inquiry(client_t *c, held_t *h)
 	} else {
 		answer_free(&a);
 	}
+}
+
+/* Between parts of h's use (5.13), item 1 still owed (owed[0]): an
+ * inquiry about it, by telephone one time in four (accepted or kept),
+ * else open: the next part (number next) is refused INQUIRY_PENDING until
+ * the clinic's thread answers.  After an ACCEPT the next part hands the
+ * rest of item 1 over as the agreed 2.5 mg, citing it (*cite); after an
+ * ACCEPT or KEEP, one time in three, first that part citing it with a
+ * change it did not agree to (not_agreed: NOT_AGREED).  After a
+ * cancelling answer the next part is CANCELLED and in_parts releases.  0
+ * to go on with the next part, -1 when this handing over ends here
+ * (cancelled and released, or no answer). */
+static int between_parts(client_t *c, held_t *h, const uint32_t owed[CRASH_ITEMS], uint32_t next,
+			 uint32_t *cite)
+{
+	answer_t a, x;
+	sheet_t rest;
+	int phoned = rnd(c, 4) == 0;
+	int answer = rnd(c, 3) ? RX__ANSWER__ANSWER_ACCEPT : RX__ANSWER__ANSWER_KEEP;
+	rest_of(h, owed, next, &rest);
+	inquire(c, h, phoned, answer, &a);
+	if (a.status != RX_OK) {
+		int cancelled = a.status == RX_CANCELLED;
+		answer_free(&a);
+		if (!cancelled)
+			return 0; /* INVALID: 16 kept; or no reply */
+		release(c, h, &x);
+		answer_free(&x);
+		pool_close(c->w, h->id);
+		return -1;
+	}
+	uint32_t number = a.receipt->inquiry;
+	answer_free(&a);
+	if (!phoned) {
+		record(c, RX_OP_DISPENSE, h, NULL, &rest, &x); /* INQUIRY_PENDING */
+		answer_free(&x);
+		answer = await_answer(c, h, number);
+		if (answer < 0)
+			return -1;
+	}
+	if ((answer == RX__ANSWER__ANSWER_ACCEPT || answer == RX__ANSWER__ANSWER_KEEP) && rnd(c, 3) == 0)
+		not_agreed(c, h, &rest, number, answer == RX__ANSWER__ANSWER_ACCEPT, owed[0]);
+	if (answer == RX__ANSWER__ANSWER_ACCEPT)
+		*cite = number;
+	return 0;
 }
 
 static void pharmacy_round(client_t *c)
@@ -1001,6 +1175,9 @@ static void pharmacy_round(client_t *c)
 			return;
 		}
 		if (pick < 6) {
+			/* one in sixteen: the prescription's 16 inquiries, first */
+			if (rnd(c, 16) == 0)
+				to_the_limit(c, &h);
 			with_inquiry(c, &h);
 			return;
 		}

@@ -12,7 +12,10 @@
  * are followed by an inquiry to the prescriber (proto/README 5.14): by
  * telephone, or open, a DISPENSE refused INQUIRY_PENDING until the issuing
  * clinic's thread answers it (accept a change of item 1, keep, cancel),
- * then a dispense following the agreed change.  Every request
+ * then a dispense following the agreed change; now and then between
+ * parts too, first a record citing the inquiry with a change it did not
+ * agree to (NOT_AGREED), or a prescription's 16 inquiries by telephone
+ * until the 17th is refused INVALID.  Every request
  * is built once and resent with the same bytes until answered (conn.h),
  * but a part sent impatiently, which is given up after a few milliseconds
  * and sent again under a new request id; every reply is journaled

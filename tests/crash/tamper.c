@@ -27,7 +27,7 @@ static int taken(const tamper_t *t, const char *id)
 	return strcmp(t->submit_lost, id) == 0 || strcmp(t->dispense_lost, id) == 0 ||
 	       strcmp(t->dispense_extra, id) == 0 || strcmp(t->claim_refused, id) == 0 ||
 	       strcmp(t->superseded, id) == 0 || strcmp(t->part_twice, id) == 0 ||
-	       strcmp(t->unanswered, id) == 0;
+	       strcmp(t->unanswered, id) == 0 || strcmp(t->not_agreed, id) == 0;
 }
 
 /* How many requests of js name id with op. */
@@ -135,13 +135,69 @@ static int current_and_kept(const char *dir, const char *id, uint32_t use)
 	return both;
 }
 
+/* 1 if use of prescription id has a current record in the store in dir
+ * (rxd stopped). */
+static int has_current(const char *dir, const char *id, uint32_t use)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi rx_db;
+	uint8_t key[9];
+	int has = 0;
+	if (crash_rx_key(dir, id, key) != 0 || mdb_env_create(&env) != 0)
+		return 0;
+	mdb_env_set_maxdbs(env, 32);
+	if (mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0 && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0 &&
+	    mdb_dbi_open(txn, "rx", 0, &rx_db) == 0) {
+		MDB_val k = {9, key}, v;
+		key[8] = (uint8_t)use;
+		has = mdb_get(txn, rx_db, &k, &v) == 0;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return has;
+}
+
+/* The use the dispense record in r's frame names; 0 if none. */
+static uint32_t record_use(const jreq_t *r)
+{
+	uint32_t use = 0;
+	Rx__Request *req = r->frame ? rx__request__unpack(NULL, r->frame_len, r->frame) : NULL;
+	Rx__DispenseRecord *rec = req && req->dispense.len
+					  ? rx__dispense_record__unpack(NULL, req->dispense.len, req->dispense.data)
+					  : NULL;
+	if (rec)
+		use = rec->use;
+	if (rec)
+		rx__dispense_record__free_unpacked(rec, NULL);
+	if (req)
+		rx__request__free_unpacked(req, NULL);
+	return use;
+}
+
 /* Choose a prescription for each fault from what the journals say (and,
  * for the record made current, the store in dir). */
-static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const jreq_t **claim, uint32_t *use)
+static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const jreq_t **claim, uint32_t *use,
+		  const jreq_t **refused)
 {
 	for (size_t i = 0; i < js->n && !t->submit_lost[0]; i++)
 		if (acked(&js->req[i], RX_OP_SUBMIT) && naming(js, js->req[i].rxid, i) == 0)
 			memcpy(t->submit_lost, js->req[i].rxid, RX_ID_LEN + 1);
+	/* A DISPENSE refused NOT_AGREED (5.14) whose use has a current record
+	 * (the pharmacy dispensed it as agreed after): that record replaced by
+	 * the refused one.  Whatever else happened, no request can excuse a
+	 * record that follows no agreed change. */
+	for (size_t i = 0; i < js->n && !t->not_agreed[0]; i++) {
+		const jreq_t *r = &js->req[i];
+		if (r->op == RX_OP_DISPENSE && r->outcome == JR_REPLIED && r->status == RX_NOT_AGREED &&
+		    r->frame && strlen(r->rxid) == RX_ID_LEN && !taken(t, r->rxid) &&
+		    (t->not_agreed_use = record_use(r)) >= 1 && t->not_agreed_use <= RX_MAX_USES &&
+		    has_current(dir, r->rxid, t->not_agreed_use)) {
+			memcpy(t->not_agreed, r->rxid, RX_ID_LEN + 1);
+			*refused = r;
+		}
+	}
 	/* Its current record is the DISPENSE's: a whole use (a part's may be
 	 * kept before it), never amended or withdrawn. */
 	int owing;
@@ -224,7 +280,7 @@ static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const j
 		}
 	}
 	int all = t->submit_lost[0] && t->dispense_lost[0] && t->dispense_extra[0] && t->claim_refused[0] &&
-		  t->superseded[0] && t->part_twice[0] && t->unanswered[0];
+		  t->superseded[0] && t->part_twice[0] && t->unanswered[0] && t->not_agreed[0];
 	return all ? 0 : -1;
 }
 
@@ -310,7 +366,56 @@ static int unanswer(MDB_txn *txn, MDB_dbi rx_db, const char *dir, const tamper_t
 	return ret;
 }
 
-static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
+/* Make the record of refused (a DISPENSE refused NOT_AGREED) the current
+ * record of its use: the row rxd would have written had it taken effect,
+ * its body and signature the request's own, the rest the row it replaces;
+ * sealed for that key.  0 when done. */
+static int not_agreed_kept(MDB_txn *txn, MDB_dbi rx_db, const char *dir, const tamper_t *t, const jreq_t *refused)
+{
+	uint8_t key[9], dk[SEAL_KEY_LEN], *plain = NULL, *sealed = NULL, *packed = NULL;
+	size_t plen = 0, slen = 0;
+	int ret = -1;
+	Rx__Request *req = rx__request__unpack(NULL, refused->frame_len, refused->frame);
+	Rx__DispenseRecord *rec = req && req->dispense.len
+					  ? rx__dispense_record__unpack(NULL, req->dispense.len, req->dispense.data)
+					  : NULL;
+	Rxstore__DispenseRow *row = NULL;
+	if (rec == NULL || crash_rx_key(dir, t->not_agreed, key) != 0 || seal_key_load(dir, dk) != 0)
+		goto out;
+	key[8] = (uint8_t)t->not_agreed_use;
+	MDB_val k = {sizeof key, key}, v;
+	if (mdb_get(txn, rx_db, &k, &v) == 0 &&
+	    seal_open(dk, "dispenses", key, sizeof key, v.mv_data, v.mv_size, &plain, &plen) == 0 &&
+	    (row = rxstore__dispense_row__unpack(NULL, plen, plain)) != NULL) {
+		Rxstore__DispenseRow made = *row;
+		made.pharmacy_key = req->key;
+		made.body = req->dispense;
+		made.signature = req->signature;
+		made.part = rec->part;
+		size_t n = rxstore__dispense_row__get_packed_size(&made);
+		if ((packed = malloc(n ? n : 1)) != NULL) {
+			rxstore__dispense_row__pack(&made, packed);
+			if (seal_close(dk, "dispenses", key, sizeof key, packed, n, &sealed, &slen) == 0) {
+				MDB_val sv = {slen, sealed};
+				ret = mdb_put(txn, rx_db, &k, &sv, 0) == 0 ? 0 : -1;
+			}
+		}
+	}
+out:
+	if (row)
+		rxstore__dispense_row__free_unpacked(row, NULL);
+	if (rec)
+		rx__dispense_record__free_unpacked(rec, NULL);
+	if (req)
+		rx__request__free_unpacked(req, NULL);
+	free(plain);
+	free(packed);
+	free(sealed);
+	sodium_memzero(dk, sizeof dk);
+	return ret;
+}
+
+static int tamper_store(const char *dir, tamper_t *t, uint32_t use, const jreq_t *refused)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -397,6 +502,9 @@ static int tamper_store(const char *dir, tamper_t *t, uint32_t use)
 	/* An acknowledged answer taken from its inquiry. */
 	if (unanswer(txn, rx_db, dir, t) != 0)
 		goto out;
+	/* A record refused NOT_AGREED, kept as if it had taken effect. */
+	if (not_agreed_kept(txn, rx_db, dir, t, refused) != 0)
+		goto out;
 
 	/* One byte of one entry's institution code: it still decodes, names
 	 * the same action and outcome; only the chain can tell. */
@@ -482,7 +590,7 @@ int tamper_apply(const crash_world_t *w, tamper_t *t)
 {
 	journal_set_t js;
 	const char *names[CRASH_MAX_CLIENTS];
-	const jreq_t *claim = NULL;
+	const jreq_t *claim = NULL, *refused = NULL;
 	char why[300];
 	uint32_t use = 0;
 	int ret = -1;
@@ -492,8 +600,9 @@ int tamper_apply(const crash_world_t *w, tamper_t *t)
 		names[c] = w->client[c].name;
 	if (journal_load(w->journals, names, w->nclients, &js, why, sizeof why) != 0) {
 		printf("crash: tamper: %s\n", why);
-	} else if (choose(w->h.dir, &js, t, &claim, &use) != 0) {
-		printf("crash: tamper: no prescription for each fault:%s%s%s%s%s%s%s\n",
+	} else if (choose(w->h.dir, &js, t, &claim, &use, &refused) != 0) {
+		printf("crash: tamper: no prescription for each fault:%s%s%s%s%s%s%s%s\n",
+		       t->not_agreed[0] ? "" : " a DISPENSE refused NOT_AGREED whose use has a current record",
 		       t->unanswered[0] ? "" : " an acknowledged INQUIRY_REPLY",
 		       t->submit_lost[0] ? "" : " a lone acknowledged SUBMIT",
 		       t->dispense_lost[0] ? "" : " a whole DISPENSE never amended or withdrawn",
@@ -501,16 +610,18 @@ int tamper_apply(const crash_world_t *w, tamper_t *t)
 		       t->part_twice[0] ? "" : " a part that left items owed",
 		       t->dispense_extra[0] ? "" : " a prescription nobody dispensed",
 		       t->claim_refused[0] ? "" : " a lone CLAIM answered once");
-	} else if (tamper_store(w->h.dir, t, use) != 0) {
+	} else if (tamper_store(w->h.dir, t, use, refused) != 0) {
 		printf("crash: tamper: could not alter the store\n");
 	} else if (tamper_journal(w, claim) != 0) {
 		printf("crash: tamper: could not rewrite the journal\n");
 	} else {
 		printf("crash: tamper: deleted %s, deleted a dispense record of %s, added one to %s, made a "
 		       "replaced record of %s use %u current, stored part %u of %s use %u twice, altered an "
-		       "audit entry, journaled an accepted CLAIM of %s as refused, removed the answer to inquiry %u of %s\n",
+		       "audit entry, journaled an accepted CLAIM of %s as refused, removed the answer to inquiry %u of %s, "
+		       "kept a DISPENSE refused NOT_AGREED as %s use %u's record\n",
 		       t->submit_lost, t->dispense_lost, t->dispense_extra, t->superseded, t->superseded_use,
-		       t->part, t->part_twice, t->part_use, t->claim_refused, t->inquiry, t->unanswered);
+		       t->part, t->part_twice, t->part_use, t->claim_refused, t->inquiry, t->unanswered, t->not_agreed,
+		       t->not_agreed_use);
 		ret = 0;
 	}
 	journal_set_free(&js);
@@ -539,6 +650,7 @@ int tamper_found(const tamper_t *t, const check_report_t *rep)
 		{"the altered audit entry", named(rep, V_AUDIT, NULL)},
 		{"the refusal that took effect", named(rep, V_REFUSED_EFFECT, t->claim_refused)},
 		{"the answer removed from its inquiry", named(rep, V_INQUIRY, t->unanswered)},
+		{"the record refused NOT_AGREED kept as taken effect", named(rep, V_NOT_AGREED, t->not_agreed)},
 	};
 	int missed = 0;
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {

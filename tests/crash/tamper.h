@@ -12,8 +12,11 @@
  * pharmacy's journal so that a CLAIM the broker accepted reads as refused
  * (what "a refused request took effect" looks like), and removes the
  * answer an acknowledged INQUIRY_REPLY gave from its inquiry's row (sealed
- * again: an acknowledged answer lost, proto/README 5.14).  A checker that
- * reports all eight is not vacuous. */
+ * again: an acknowledged answer lost, proto/README 5.14), and makes the
+ * record of a DISPENSE refused NOT_AGREED (it cites an inquiry that agreed
+ * to no such change) its use's current record, as if it had taken effect
+ * (sealed for that key, with the request's own signature: only what it
+ * says gives it away).  A checker that reports all nine is not vacuous. */
 #ifndef TAMPER_H
 #define TAMPER_H
 
@@ -32,11 +35,13 @@ typedef struct {
 	uint8_t part_hash[RX_HASH_LEN];     /* its body hash, as its receipt gave it */
 	char unanswered[RX_ID_LEN + 1];     /* an acknowledged answer removed from its inquiry */
 	uint32_t inquiry;                   /* that inquiry's number */
+	char not_agreed[RX_ID_LEN + 1];     /* a DISPENSE refused NOT_AGREED made its use's current record */
+	uint32_t not_agreed_use;            /* of this use */
 	int audit_altered;                  /* one audit entry altered */
 } tamper_t;
 
 /* Make the faults in w's data dir and journals; rxd must be stopped and the
- * load finished.  0 when all eight were made. */
+ * load finished.  0 when all nine were made. */
 int tamper_apply(const crash_world_t *w, tamper_t *t) __attribute__((warn_unused_result));
 
 /* 0 if the report names each fault as a violation of its kind; prints
