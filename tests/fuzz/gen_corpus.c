@@ -794,6 +794,10 @@ static void admin_seeds(void)
 	Q(RX__ADMIN_OP__AUDIT_PATIENT);
 	q.patient_id = (char *)w->patient;
 	admin("audit-patient", &q, RX_OK);
+	/* patient 2's: the world's inquiries, and FW_RX_AGREED, the last
+	 * prescription filed, walked to the end of the table */
+	q.patient_id = (char *)w->patient_other;
+	admin("audit-patient-inquiries", &q, RX_OK);
 	Q(RX__ADMIN_OP__AUDIT_REPORT);
 	q.day = (char *)"2026-03-02";
 	admin("audit-report", &q, RX_OK);
@@ -1036,6 +1040,14 @@ static void inquiry_world_seeds(void)
 	dispense_changed(&r, FW_RX_AGREED, other, other_name, generic, 1);
 	seed("dispense-agreed-uncovered-generic", FW_PHARMACY, &r.call, r.doc, RX_SUBSTITUTION_NOT_ALLOWED);
 	about("dispense-agreed-as-written", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_AGREED, none, 0, NULL, RX_OK);
+
+	/* Patient 2's own log: its inquiries and answers; and, FW_RX_AGREED
+	 * being the last prescription filed, the walk of a prescription's log
+	 * to the end of the table, which patient 1's LOG ("log") reached before
+	 * these two were filed after FW_RX_PARTIAL. */
+	start(&r, RX_OP_LOG);
+	with_card(&r, FW_CARD_OTHER, RX__PURPOSE__PURPOSE_VIEW, "PORTAL-1", FW_NOW);
+	seed("log-inquiries", FW_CARD_OTHER, &r.call, NULL, RX_OK);
 }
 
 int main(int argc, char **argv)
