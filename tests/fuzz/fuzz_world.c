@@ -414,8 +414,9 @@ static Rx__Receipt *history(store_t *s, const rx_keypair_t *kp, Rx__Call *call,
 	return rc;
 }
 
+/* no_change: item 1 carries the prescriber's no_change mark (5.10). */
 static void submit_items(store_t *s, int which, const rx_keypair_t *card, int64_t now, int days,
-			 uint32_t uses, size_t items)
+			 uint32_t uses, size_t items, int no_change)
 {
 	Rx__Call call;
 	fw_rx_t p;
@@ -426,6 +427,7 @@ static void submit_items(store_t *s, int which, const rx_keypair_t *card, int64_
 	/* The notes make each body unique (its call_hash alone would too). */
 	snprintf(notes, sizeof notes, "world prescription %d", which);
 	fw_prescription(&world, card, now - 60, days, uses, items, notes, &p);
+	p.item[0].no_change = no_change != 0;
 	fw_assertion(card, RX__PURPOSE__PURPOSE_ISSUE, "CLINIC-1", now, step, &a);
 	call.card = &a;
 	Rx__Receipt *rc = history(s, &world.keys[FW_PRESCRIBER].kp, &call, &p.p.base, now, RX_OK,
@@ -441,17 +443,18 @@ static void submit_items(store_t *s, int which, const rx_keypair_t *card, int64_
 
 static void submit(store_t *s, int which, const rx_keypair_t *card, int64_t now, int days, uint32_t uses)
 {
-	submit_items(s, which, card, now, days, uses, 1);
+	submit_items(s, which, card, now, days, uses, 1, 0);
 }
 
-static void claim(store_t *s, int which, int64_t now)
+/* A CLAIM by FW_PHARMACY with the patient's card (FW_CARD, or card). */
+static void claim_with(store_t *s, int which, int card, int64_t now)
 {
 	Rx__Call call;
 	Rx__Signed a;
 	uint8_t rid[RX_REQUEST_ID_LEN];
 	fw_call(&call, rid, ++step, RX_OP_CLAIM);
 	call.prescription_id = world.rx[which];
-	fw_assertion(&world.keys[FW_CARD].kp, RX__PURPOSE__PURPOSE_DISPENSE, "PHARM-1", now, step, &a);
+	fw_assertion(&world.keys[card].kp, RX__PURPOSE__PURPOSE_DISPENSE, "PHARM-1", now, step, &a);
 	call.card = &a;
 	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, NULL, now, RX_OK, "world: claim");
 	if (rc == NULL || rc->claim_token.len != RX_TOKEN_LEN)
@@ -459,6 +462,11 @@ static void claim(store_t *s, int which, int64_t now)
 	memcpy(world.token[which], rc->claim_token.data, RX_TOKEN_LEN);
 	rx__receipt__free_unpacked(rc, NULL);
 	fw_signed_free(&a);
+}
+
+static void claim(store_t *s, int which, int64_t now)
+{
+	claim_with(s, which, FW_CARD, now);
 }
 
 static void dispense(store_t *s, int which, int64_t now)
@@ -504,6 +512,77 @@ static void dispense_part(store_t *s, int64_t now)
 	if ((world.retry_part.data = malloc(world.retry.len)) == NULL)
 		die("out of memory", RX_SYSTEM);
 	memcpy(world.retry_part.data, world.retry.data, world.retry.len);
+}
+
+/* Item 1 as FW_AGREED_DRUG, the one change the world's inquiries propose
+ * and its answer agrees to. */
+typedef struct {
+	Rx__Change change, *changes[1];
+	Rx__Item to;
+} agreed_t;
+
+static void agreed_init(agreed_t *g)
+{
+	rx__item__init(&g->to);
+	g->to.drug_code = (char *)FW_AGREED_DRUG;
+	g->to.name = (char *)"ノルバスク錠２．５ｍｇ";
+	g->to.dose = (char *)"1 tablet";
+	g->to.unit = (char *)"tablet";
+	g->to.usage = (char *)"once daily after breakfast";
+	g->to.days = 28;
+	g->to.quantity = 28;
+	rx__change__init(&g->change);
+	g->change.item = 1;
+	g->change.to = &g->to;
+	g->changes[0] = &g->change;
+}
+
+/* INQUIRE by FW_PHARMACY under its claim, proposing the agreed change: it
+ * must come back inquiry 1, open. */
+static void inquire(store_t *s, int which, int64_t now)
+{
+	Rx__Call call;
+	Rx__Inquiry q = RX__INQUIRY__INIT;
+	agreed_t g;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	agreed_init(&g);
+	q.reason = RX__INQUIRY_REASON__INQUIRY_DOSE;
+	q.text = (char *)"5 mg for an 82-year-old with low blood pressure: 2.5 mg?";
+	q.n_proposed = 1;
+	q.proposed = g.changes;
+	fw_call(&call, rid, ++step, RX_OP_INQUIRE);
+	call.prescription_id = world.rx[which];
+	call.claim_token.data = world.token[which];
+	call.claim_token.len = RX_TOKEN_LEN;
+	call.inquiry = &q;
+	Rx__Receipt *rc = history(s, &world.keys[FW_PHARMACY].kp, &call, NULL, now, RX_OK, "world: inquire");
+	if (rc == NULL || rc->inquiry != 1 || rc->inquiry_open != 1)
+		die("world: inquire receipt", RX_INVALID);
+	rx__receipt__free_unpacked(rc, NULL);
+}
+
+/* INQUIRY_REPLY by FW_PRESCRIBER to inquiry 1: ANSWER_ACCEPT, agreeing to
+ * the change it proposed. */
+static void accept(store_t *s, int which, int64_t now)
+{
+	Rx__Call call;
+	Rx__InquiryReply a = RX__INQUIRY_REPLY__INIT;
+	agreed_t g;
+	uint8_t rid[RX_REQUEST_ID_LEN];
+	agreed_init(&g);
+	a.inquiry = 1;
+	a.answer = RX__ANSWER__ANSWER_ACCEPT;
+	a.text = (char *)"yes, 2.5 mg";
+	a.n_agreed = 1;
+	a.agreed = g.changes;
+	fw_call(&call, rid, ++step, RX_OP_INQUIRY_REPLY);
+	call.prescription_id = world.rx[which];
+	call.inquiry_reply = &a;
+	Rx__Receipt *rc = history(s, &world.keys[FW_PRESCRIBER].kp, &call, NULL, now, RX_OK,
+				  "world: inquiry reply");
+	if (rc == NULL || rc->inquiry_open != 0)
+		die("world: inquiry reply receipt", RX_INVALID);
+	rx__receipt__free_unpacked(rc, NULL);
 }
 
 static void cancel(store_t *s, int which, int64_t now)
@@ -602,7 +681,7 @@ static void build(void)
 		[FW_STOLEN] = "CLINIC-1",       [FW_NO_SUCH_PEER] = "CLINIC-9",
 	};
 	static const uint8_t pseudonym_key[32] = "rx-fuzz pseudonym key, test!!!!";
-	const int64_t then = FW_NOW - 3600, long_ago = FW_NOW - 3 * 86400;
+	const int64_t then = FW_NOW - 3600, long_ago = FW_NOW - 3 * 86400, recent = FW_NOW - 60;
 	char path[400], mynumber[13] = "12345678901";
 	store_t *s = NULL;
 	int created;
@@ -676,12 +755,32 @@ static void build(void)
 	submit(s, FW_RX_LOCKED, &world.keys[FW_CARD].kp, then, 4, 1);
 	lock_code(s, FW_RX_LOCKED, then);
 	submit(s, FW_RX_OTHER_PATIENT, &world.keys[FW_CARD_OTHER].kp, then, 4, 1);
-	submit_items(s, FW_RX_PARTIAL, &world.keys[FW_CARD].kp, then, 4, 1, 2);
+	submit_items(s, FW_RX_PARTIAL, &world.keys[FW_CARD].kp, then, 4, 1, 2, 0);
 	claim(s, FW_RX_PARTIAL, then);
 	dispense_part(s, then);
-	list_with_card(s, FW_NOW - 60);
-	/* Last, so that world.retry is its frame. */
+	list_with_card(s, recent);
+	/* Last before the inquiries, so that world.retry is its frame. */
 	cancel(s, FW_RX_CANCEL_PENDING, then);
+
+	/* The inquiries (5.14), after everything else: each step reseeds the
+	 * random numbers by its own number, so the steps before keep their ids,
+	 * tokens and nonces, and the seeds about them their bytes.  Patient 2's,
+	 * so that patient 1's lists keep their counts.  world.retry stays the
+	 * CANCEL above.  At the LIST's time: the log's clock has reached it, and
+	 * a card assertion older than the clock is stale. */
+	store_buf_t retry = world.retry;
+	uint8_t retry_rid = world.retry_rid;
+	world.retry = (store_buf_t){0};
+	submit_items(s, FW_RX_INQUIRING, &world.keys[FW_CARD_OTHER].kp, recent, 4, 1, 1, 1);
+	claim_with(s, FW_RX_INQUIRING, FW_CARD_OTHER, recent);
+	inquire(s, FW_RX_INQUIRING, recent);
+	submit_items(s, FW_RX_AGREED, &world.keys[FW_CARD_OTHER].kp, recent, 4, 1, 1, 1);
+	claim_with(s, FW_RX_AGREED, FW_CARD_OTHER, recent);
+	inquire(s, FW_RX_AGREED, recent);
+	accept(s, FW_RX_AGREED, recent);
+	free(world.retry.data);
+	world.retry = retry;
+	world.retry_rid = retry_rid;
 
 	/* The template: a compacted copy, put back before every input. */
 	uint64_t bytes;

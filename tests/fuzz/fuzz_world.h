@@ -61,6 +61,13 @@ enum {
 	FW_RX_PARTIAL,        /* two items, 28 units each, CLAIMED by FW_PHARMACY and
 			       * PARTIALLY_DISPENSED: its part 1 (fw_part) handed over
 			       * item 1 and 10 units of item 2, 18 owed */
+	/* The inquiry (5.14).  Patient 2, whose prescriptions no seed lists,
+	 * one item (amlodipine 5 mg, 2171022F2025) marked no_change, CLAIMED by
+	 * FW_PHARMACY; each asked inquiry 1, proposing item 1 as amlodipine
+	 * 2.5 mg (2171022F1029): */
+	FW_RX_INQUIRING,      /* ... still open */
+	FW_RX_AGREED,         /* ... answered ANSWER_ACCEPT by FW_PRESCRIBER, agreeing
+			       * to that change */
 	FW_NRX
 };
 
@@ -68,6 +75,10 @@ typedef struct {
 	rx_keypair_t kp;
 	const char *institution; /* the connection it uses (its ZAP identity) */
 } fw_key_t;
+
+/* What FW_RX_INQUIRING's and FW_RX_AGREED's inquiry proposes for item 1,
+ * and FW_RX_AGREED's answer agreed to: amlodipine 2.5 mg. */
+#define FW_AGREED_DRUG "2171022F1029"
 
 typedef struct {
 	fw_key_t keys[FW_NKEYS];
@@ -77,8 +88,9 @@ typedef struct {
 	char rx[FW_NRX][RX_ID_LEN + 1];
 	char code[FW_NRX][RX_ACCESS_CODE_LEN + 1]; /* each one's access code */
 	uint8_t token[FW_NRX][RX_TOKEN_LEN];       /* claim tokens of the claimed */
-	store_buf_t retry;                         /* the frame of the world's last request
-						    * (the CANCEL of FW_RX_CANCEL_PENDING) */
+	store_buf_t retry;                         /* the frame of the CANCEL of
+						    * FW_RX_CANCEL_PENDING, the last request
+						    * before the inquiries */
 	uint8_t retry_rid;                         /* its request id: 16 bytes of this */
 	store_buf_t retry_dispense;                /* the frame of the world's DISPENSE
 						    * (of FW_RX_DISPENSED) */

@@ -794,6 +794,10 @@ static void admin_seeds(void)
 	Q(RX__ADMIN_OP__AUDIT_PATIENT);
 	q.patient_id = (char *)w->patient;
 	admin("audit-patient", &q, RX_OK);
+	/* patient 2's: the world's inquiries, and FW_RX_AGREED, the last
+	 * prescription filed, walked to the end of the table */
+	q.patient_id = (char *)w->patient_other;
+	admin("audit-patient-inquiries", &q, RX_OK);
 	Q(RX__ADMIN_OP__AUDIT_REPORT);
 	q.day = (char *)"2026-03-02";
 	admin("audit-report", &q, RX_OK);
@@ -842,7 +846,7 @@ static void ask_init(ask_t *a, int outcome)
 	rx__inquiry_reply__init(&a->a);
 	for (int i = 0; i < 2; i++) {
 		rx__item__init(&a->to[i]);
-		a->to[i].drug_code = (char *)"2171022F1029";
+		a->to[i].drug_code = (char *)FW_AGREED_DRUG;
 		a->to[i].name = (char *)"ノルバスク錠2.5mg";
 		a->to[i].dose = (char *)"1 tablet";
 		a->to[i].unit = (char *)"tablet";
@@ -971,6 +975,81 @@ static void inquiry_seeds(void)
 	cancel_reason("status-cancel-reason", RX_OP_STATUS, FW_RX_ISSUED, RX__CANCEL_REASON__CANCEL_OTHER, RX_INVALID);
 }
 
+/* A DISPENSE of rx under its claim handing item 1 over as drug, SUBSTITUTED
+ * for reason, citing inquiry cite (0: none); not yet signed. */
+static void dispense_changed(req_t *r, int rx, const char *drug, const char *name, int reason, uint32_t cite)
+{
+	about_call(r, FW_PHARMACY, RX_OP_DISPENSE, rx, -1, 0, NULL);
+	r->dispense.item.drug_code = (char *)drug;
+	r->dispense.item.name = (char *)name;
+	r->dispense.line.outcome = RX__OUTCOME__SUBSTITUTED;
+	r->dispense.line.reason = (Rx__LineReason)reason;
+	r->dispense.d.inquiry = cite;
+}
+
+/* ---- the inquiries the world holds (5.14) ----
+ * FW_RX_INQUIRING's inquiry 1 is open; FW_RX_AGREED's was answered ACCEPT,
+ * agreeing to item 1 as FW_AGREED_DRUG.  Both items are marked no_change,
+ * so only an agreed change lets another product through. */
+static void inquiry_world_seeds(void)
+{
+	const int none = -1, inquiry = RX__LINE_REASON__INQUIRY, generic = RX__LINE_REASON__GENERIC;
+	static const char agreed_name[] = "ノルバスク錠２．５ｍｇ";
+	/* another maker's 2.5 mg: the same change, but not the product agreed */
+	static const char other[] = "2171022F1045", other_name[] = "アムロジン錠２．５ｍｇ";
+	ask_t a;
+	req_t r;
+
+	/* The open one: answered (each answer), waited for, still released or
+	 * cancelled. */
+	ask_init(&a, 0);
+	answer("inquiry-reply-open", FW_PRESCRIBER, FW_RX_INQUIRING, &a.a, RX_OK);
+	a.a.answer = RX__ANSWER__ANSWER_KEEP;
+	a.a.n_agreed = 0;
+	answer("inquiry-reply-open-keep", FW_PRESCRIBER, FW_RX_INQUIRING, &a.a, RX_OK);
+	a.a.answer = RX__ANSWER__ANSWER_CANCEL;
+	a.a.cancel_reason = RX__CANCEL_REASON__CANCEL_PRESCRIBING_ERROR;
+	answer("inquiry-reply-open-cancel", FW_PRESCRIBER, FW_RX_INQUIRING, &a.a, RX_OK);
+	about("dispense-inquiry-pending", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_INQUIRING, none, 0, NULL,
+	      RX_INQUIRY_PENDING);
+	ask_init(&a, 0);
+	inquire("inquire-while-open", FW_PHARMACY, FW_RX_INQUIRING, &a.q, RX_INQUIRY_PENDING);
+	ask_init(&a, RX__ANSWER__ANSWER_KEEP);
+	inquire("inquire-by-phone-while-open", FW_PHARMACY, FW_RX_INQUIRING, &a.q, RX_OK);
+	about("release-inquiring", FW_PHARMACY, RX_OP_RELEASE, FW_RX_INQUIRING, none, 0, NULL, RX_OK);
+	about("cancel-inquiring", FW_PRESCRIBER, RX_OP_CANCEL, FW_RX_INQUIRING, none, 0, NULL, RX_OK);
+
+	/* The answered one: no second answer; a new inquiry; its STATUS. */
+	ask_init(&a, 0);
+	answer("inquiry-reply-answered", FW_PRESCRIBER, FW_RX_AGREED, &a.a, RX_INVALID);
+	inquire("inquire-after-answer", FW_PHARMACY, FW_RX_AGREED, &a.q, RX_OK);
+	about("status-inquiries", FW_PHARMACY, RX_OP_STATUS, FW_RX_AGREED, none, 0, NULL, RX_OK);
+
+	/* Following the answer: the agreed product citing it passes the mark
+	 * (for reason INQUIRY or any other); without the citation the mark
+	 * refuses it; another product is covered by nothing: NOT_AGREED for
+	 * reason INQUIRY, the mark's refusal for any other. */
+	dispense_changed(&r, FW_RX_AGREED, FW_AGREED_DRUG, agreed_name, inquiry, 1);
+	seed("dispense-agreed", FW_PHARMACY, &r.call, r.doc, RX_OK);
+	dispense_changed(&r, FW_RX_AGREED, FW_AGREED_DRUG, agreed_name, generic, 1);
+	seed("dispense-agreed-generic", FW_PHARMACY, &r.call, r.doc, RX_OK);
+	dispense_changed(&r, FW_RX_AGREED, FW_AGREED_DRUG, agreed_name, generic, 0);
+	seed("dispense-agreed-uncited", FW_PHARMACY, &r.call, r.doc, RX_SUBSTITUTION_NOT_ALLOWED);
+	dispense_changed(&r, FW_RX_AGREED, other, other_name, inquiry, 1);
+	seed("dispense-agreed-uncovered", FW_PHARMACY, &r.call, r.doc, RX_NOT_AGREED);
+	dispense_changed(&r, FW_RX_AGREED, other, other_name, generic, 1);
+	seed("dispense-agreed-uncovered-generic", FW_PHARMACY, &r.call, r.doc, RX_SUBSTITUTION_NOT_ALLOWED);
+	about("dispense-agreed-as-written", FW_PHARMACY, RX_OP_DISPENSE, FW_RX_AGREED, none, 0, NULL, RX_OK);
+
+	/* Patient 2's own log: its inquiries and answers; and, FW_RX_AGREED
+	 * being the last prescription filed, the walk of a prescription's log
+	 * to the end of the table, which patient 1's LOG ("log") reached before
+	 * these two were filed after FW_RX_PARTIAL. */
+	start(&r, RX_OP_LOG);
+	with_card(&r, FW_CARD_OTHER, RX__PURPOSE__PURPOSE_VIEW, "PORTAL-1", FW_NOW);
+	seed("log-inquiries", FW_CARD_OTHER, &r.call, NULL, RX_OK);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -987,6 +1066,8 @@ int main(int argc, char **argv)
 	admin_seeds();
 	/* After every other seed, so that theirs keep their bytes. */
 	inquiry_seeds();
+	/* After those: the world's inquiries came later. */
+	inquiry_world_seeds();
 	if (serial < 0x40) {
 		fprintf(stderr, "gen_corpus: the seeds' serial wrapped: request ids repeat\n");
 		failures++;
