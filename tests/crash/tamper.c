@@ -108,41 +108,14 @@ static int receipt_of(const jreq_t *r, int *state, uint32_t *use, uint8_t hash[R
 	return ok;
 }
 
-/* 1 if use of prescription id has a current record and a kept one (its
- * number 1) in the store in dir (rxd stopped). */
-static int current_and_kept(const char *dir, const char *id, uint32_t use)
+/* 1 if use of prescription id has a current record in the store in dir
+ * (rxd stopped) and, if kept, a kept one too (its number 1). */
+static int has_records(const char *dir, const char *id, uint32_t use, int kept)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
 	MDB_dbi rx_db;
 	uint8_t key[10];
-	int both = 0;
-	if (crash_rx_key(dir, id, key) != 0 || mdb_env_create(&env) != 0)
-		return 0;
-	mdb_env_set_maxdbs(env, 32);
-	if (mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0 && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0 &&
-	    mdb_dbi_open(txn, "rx", 0, &rx_db) == 0) {
-		MDB_val k = {9, key}, v;
-		key[8] = (uint8_t)use;
-		key[9] = 1;
-		both = mdb_get(txn, rx_db, &k, &v) == 0;
-		k.mv_size = 10;
-		both = both && mdb_get(txn, rx_db, &k, &v) == 0;
-	}
-	if (txn)
-		mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return both;
-}
-
-/* 1 if use of prescription id has a current record in the store in dir
- * (rxd stopped). */
-static int has_current(const char *dir, const char *id, uint32_t use)
-{
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi rx_db;
-	uint8_t key[9];
 	int has = 0;
 	if (crash_rx_key(dir, id, key) != 0 || mdb_env_create(&env) != 0)
 		return 0;
@@ -151,7 +124,10 @@ static int has_current(const char *dir, const char *id, uint32_t use)
 	    mdb_dbi_open(txn, "rx", 0, &rx_db) == 0) {
 		MDB_val k = {9, key}, v;
 		key[8] = (uint8_t)use;
+		key[9] = 1;
 		has = mdb_get(txn, rx_db, &k, &v) == 0;
+		k.mv_size = 10;
+		has = has && (!kept || mdb_get(txn, rx_db, &k, &v) == 0);
 	}
 	if (txn)
 		mdb_txn_abort(txn);
@@ -193,7 +169,7 @@ static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const j
 		if (r->op == RX_OP_DISPENSE && r->outcome == JR_REPLIED && r->status == RX_NOT_AGREED &&
 		    r->frame && strlen(r->rxid) == RX_ID_LEN && !taken(t, r->rxid) &&
 		    (t->not_agreed_use = record_use(r)) >= 1 && t->not_agreed_use <= RX_MAX_USES &&
-		    has_current(dir, r->rxid, t->not_agreed_use)) {
+		    has_records(dir, r->rxid, t->not_agreed_use, 0)) {
 			memcpy(t->not_agreed, r->rxid, RX_ID_LEN + 1);
 			*refused = r;
 		}
@@ -221,7 +197,7 @@ static int choose(const char *dir, const journal_set_t *js, tamper_t *t, const j
 			if (acked(r, RX_OP_AMEND) && !taken(t, r->rxid) &&
 			    (pass || naming_op(js, r->rxid, RX_OP_WITHDRAW) == 0) &&
 			    (t->superseded_use = use_of(r)) >= 1 && t->superseded_use <= RX_MAX_USES &&
-			    current_and_kept(dir, r->rxid, t->superseded_use))
+			    has_records(dir, r->rxid, t->superseded_use, 1))
 				memcpy(t->superseded, r->rxid, RX_ID_LEN + 1);
 		}
 	/* An acknowledged part that left items owed (its receipt says so): kept
