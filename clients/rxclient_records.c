@@ -1,7 +1,8 @@
 /* rxclient_records: what a STATUS reply's signed records must be before
  * rxclient hands them on (proto/README 3.3 steps 8 and 8a): the pharmacies'
  * dispense records and the inquiries with their answers, each signed, of
- * this prescription, in order, and bound by the broker's receipt. */
+ * this prescription, in order, and bound by the broker's receipt; and the
+ * lines of a record that hands every item over as written. */
 #include "rxclient_records.h"
 
 #include <sodium.h>
@@ -130,4 +131,46 @@ rx_err_t rxc_check_records(const Rx__Receipt *rc, rxc_result_t *out)
 {
 	rx_err_t err = verify_dispenses(rc, out);
 	return err == RX_OK ? verify_inquiries(rc, out) : err;
+}
+
+/* ---- building a record: every item as written (rxclient.h) ---- */
+
+/* One allocation a line: the Line, then its handed Item. */
+typedef struct {
+	Rx__Line line;
+	Rx__Item handed;
+} line_t;
+
+rx_err_t rxc_lines_as_written(const Rx__Prescription *p, Rx__Line ***lines, size_t *n)
+{
+	*lines = calloc(p->n_items ? p->n_items : 1, sizeof **lines);
+	*n = 0;
+	if (*lines == NULL)
+		return RX_SYSTEM;
+	for (size_t i = 0; i < p->n_items; i++) {
+		line_t *l = malloc(sizeof *l);
+		if (l == NULL) {
+			rxc_lines_free(*lines, *n);
+			*lines = NULL;
+			*n = 0;
+			return RX_SYSTEM;
+		}
+		rx__line__init(&l->line);
+		l->handed = *p->items[i];
+		l->handed.no_change = l->handed.medical_necessity = 0;
+		l->handed.no_form_change = l->handed.no_strength_change = 0;
+		l->line.item = (uint32_t)i + 1;
+		l->line.outcome = RX__OUTCOME__AS_WRITTEN;
+		l->line.handed = &l->handed;
+		(*lines)[(*n)++] = &l->line;
+	}
+	return RX_OK;
+}
+
+void rxc_lines_free(Rx__Line **lines, size_t n)
+{
+	/* Each line is the first member of its line_t. */
+	for (size_t i = 0; lines && i < n; i++)
+		free(lines[i]);
+	free(lines);
 }
