@@ -264,7 +264,14 @@ void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn c
 		if (!wk->jobs || !wk->lat || !wk->made || !wk->dispensed)
 			bench_die("%s", "out of memory");
 		wk->njobs = 0;
-		for (size_t k = 0; k < per_worker; k++) {
+	}
+	/* Listed, and so signed, in about the order the clients will send them
+	 * (each client's k-th job, then the k+1-th): the request ids and card
+	 * nonces made here are UUIDv7s, and a client that made them as it sent
+	 * would send them in time order across clients (proto/README 4.1). */
+	for (size_t k = 0; k < per_worker; k++) {
+		for (int w = 0; w < nw; w++) {
+			worker_t *wk = &B->w[w];
 			int kind = choose(k);
 			/* Without prescriptions to claim or look at, submit instead. */
 			if (kind == JOB_PAIR && B->npool == 0)

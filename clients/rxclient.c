@@ -173,7 +173,9 @@ void rxc_result_free(rxc_result_t *r)
 
 /* A UUIDv7 (RFC 9562): the time leads, so the broker's index of stored
  * replies grows at its end (proto/README 4.1); 74 random bits keep two ids
- * of one millisecond apart. */
+ * of one millisecond apart.  A card assertion's nonce is made the same way
+ * (3.4): the broker files nonces under (at, nonce), and within one second
+ * a random nonce would land on a random page of that second's range. */
 void rxc_request_id(uint8_t rid[RX_REQUEST_ID_LEN])
 {
 	struct timespec ts;
@@ -592,7 +594,7 @@ rx_err_t rxc_card_assertion(const rx_keypair_t *card, int purpose, const char *i
 {
 	Rx__CardAssertion a = RX__CARD_ASSERTION__INIT;
 	uint8_t nonce[16];
-	randombytes_buf(nonce, sizeof nonce);
+	rxc_request_id(nonce); /* time-ordered, 74 random bits: proto/README 3.4 */
 	a.version = 1;
 	a.purpose = (Rx__Purpose)purpose;
 	a.institution_code = (char *)institution;
