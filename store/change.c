@@ -245,6 +245,7 @@ rx_err_t store_change_begin(store_t *s, const store_change_t *c, store_outcome_t
 	ch->dirty = info->rewrites_rx;
 	/* In a batch, a nested transaction: its changes join the batch's, which
 	 * one commit makes durable; a refusal discards only its own. */
+	ch->top = s->batch == NULL;
 	if ((rc = mdb_txn_begin(s->env, s->batch, 0, &ch->txn)) != 0) {
 		free(ch);
 		RETURN_REFUSAL(from_mdb(rc), "storage unavailable");
@@ -350,13 +351,21 @@ rx_err_t store_change_commit(store_pending_t **pending, const store_buf_t *reply
 		out->audit_lost = rc != 0;
 		rc = 0;
 	} else {
+		/* Outside a batch this commit is the durable one: the guards
+		 * follow it as they follow a batch's (guard.c). */
+		if (ch->top)
+			st_guard_begin(s, ch->txn);
 		rc = mdb_txn_commit(ch->txn);
+		if (ch->top)
+			st_guard_end(s, rc == 0);
 	}
 	ch->txn = NULL;
 	if (rc != 0) {
 		out->why = "storage error committing the change";
 		return change_fail(ch, from_mdb(rc));
 	}
+	if (c->op == RX_OP_SUBMIT && ch->seq)
+		st_guard_add(s, c->issued_at, c->content_hash, ch->seq);
 	pending_free(ch);
 	return RX_OK;
 }

@@ -25,10 +25,13 @@
  * their prescription instead of in dispenses and access_log: see
  * store_int.h).  4: a new prescription is filed in rx under its sequence
  * number, its id that number under the store's permutation (st_rx_key).
- * A format-2 or -3 store's older keys are read as they are, so it becomes
- * format 4 at open with nothing rewritten, and an older rxd, which would
- * not read the new keys, no longer opens it. */
-#define FORMAT_VERSION 4u
+ * 5: the resubmission guards of the newest prescriptions are not in
+ * rx_hash yet but in memory, rebuilt at open from their records
+ * (guard.c); meta "rx_hash_merged" says which.
+ * A store of format 2 to 4 is read as it is, so it becomes format 5 at
+ * open with nothing rewritten, and an older rxd, which would not read the
+ * new keys or know of the unmerged guards, no longer opens it. */
+#define FORMAT_VERSION 5u
 #define DEFAULT_MAP_SIZE (1ull << 30)
 
 /* ---- sealed values ----
@@ -278,7 +281,8 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		}
 		uint32_t now_f = FORMAT_VERSION;
 		v = val(&now_f, sizeof now_f);
-		if ((f == 2 || f == 3) && !s->read_only && (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		if (f >= 2 && f < FORMAT_VERSION && !s->read_only &&
+		    (rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
 			goto fail;
 	}
 	/* Prescriptions filed under their ids (before format 4) sort after
@@ -290,6 +294,8 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	s->legacy_ids = mdb_cursor_get(rc_cur, &first_id, &fv, MDB_SET_RANGE) == 0;
 	mdb_cursor_close(rc_cur);
 	if (!s->read_only && (rc = index_old_replies(s, txn)) != 0)
+		goto fail;
+	if ((rc = st_guard_open(txn, s, f, opt->guard_merge_at)) != 0)
 		goto fail;
 	/* The newest assertion kept was checked no earlier than its time less
 	 * the clock skew allowed: time_hw starts there. */
@@ -323,6 +329,7 @@ fail:
 		mdb_txn_abort(txn);
 	if (s->env)
 		mdb_env_close(s->env);
+	st_guard_close(s);
 	sodium_memzero(s->data_key, sizeof s->data_key);
 	sodium_memzero(s->code_key, sizeof s->code_key);
 	free(s);
@@ -333,6 +340,7 @@ void store_close(store_t **sp)
 {
 	if (sp && *sp) {
 		mdb_env_close((*sp)->env);
+		st_guard_close(*sp);
 		sodium_memzero((*sp)->data_key, sizeof (*sp)->data_key);
 		sodium_memzero((*sp)->code_key, sizeof (*sp)->code_key);
 		free(*sp);
@@ -419,7 +427,10 @@ rx_err_t store_batch_begin(store_t *s)
 {
 	if (s->batch)
 		return RX_INVALID;
-	return from_mdb(mdb_txn_begin(s->env, NULL, 0, &s->batch));
+	int rc = mdb_txn_begin(s->env, NULL, 0, &s->batch);
+	if (rc == 0)
+		st_guard_begin(s, s->batch);
+	return from_mdb(rc);
 }
 
 rx_err_t store_batch_end(store_t *s)
@@ -428,7 +439,9 @@ rx_err_t store_batch_end(store_t *s)
 	if (txn == NULL)
 		return RX_INVALID;
 	s->batch = NULL;
-	return from_mdb(mdb_txn_commit(txn));
+	int rc = mdb_txn_commit(txn);
+	st_guard_end(s, rc == 0);
+	return from_mdb(rc);
 }
 
 /* Build what format 2 adds to a format-1 store: the counts by stored state

@@ -568,21 +568,16 @@ static rx_err_t do_submit(store_pending_t *ch)
 	key = val(patient, strlen(patient));
 	if ((rc = mdb_get(txn, s->patients, &key, &v)) != 0)
 		RETURN_REFUSAL(rc == MDB_NOTFOUND ? RX_NOT_FOUND : from_mdb(rc), "the patient is not enrolled");
-	/* The same prescription carries the same issued_at: led by it, the key
-	 * of a new entry lands at the index's end instead of on a random page.
-	 * Entries written before (format 2) are keyed by the hash alone; before
-	 * protocol v2 the hash was of the whole body, which then named no call. */
-	uint8_t bkey[8 + RX_HASH_LEN];
+	/* The resubmission guard: found in rx_hash or among the prescriptions
+	 * not merged into it yet (guard.c); this one's is added once it has
+	 * committed into the batch (store_change_commit). */
 	rx_hash(c->body, c->body_len, hash);
-	be64(bkey, c->issued_at);
-	memcpy(bkey + 8, c->content_hash, RX_HASH_LEN);
-	MDB_val bodykeys[2] = {val(bkey, sizeof bkey), val(bkey + 8, RX_HASH_LEN)};
-	for (int i = 0; i < 2; i++) {
-		if ((rc = mdb_get(txn, s->rx_hash, &bodykeys[i], &v)) == 0)
-			RETURN_REFUSAL(RX_CONFLICT, "this prescription was already submitted (under another request id)");
-		if (rc != MDB_NOTFOUND)
-			RETURN_REFUSAL(from_mdb(rc), "storage error");
-	}
+	if ((rc = st_guard_find(txn, s, c->issued_at, c->content_hash)) == MDB_KEYEXIST)
+		RETURN_REFUSAL(RX_CONFLICT, "this prescription was already submitted (under another request id)");
+	if (rc != 0)
+		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	if (st_guard_reserve(s) != 0)
+		RETURN_REFUSAL(RX_SYSTEM, "out of memory");
 	/* The next number (meta "rx_seq" is the last given) and its id: the
 	 * record appends at the end of rx, and the id, the number under the
 	 * store's permutation, is as hard to guess as 55 random bits.  In a
@@ -622,9 +617,7 @@ static rx_err_t do_submit(store_pending_t *ch)
 	st_code_hash(s, id, c->new_access_code, code);
 	set_bytes(&r->access_hash, code, RX_HASH_LEN);
 
-	MDB_val idv = val(id, RX_ID_LEN);
-	if ((rc = mdb_put(txn, s->rx_hash, &bodykeys[0], &idv, MDB_NOOVERWRITE)) != 0)
-		RETURN_REFUSAL(from_mdb(rc), "storage error");
+	ch->seq = seq;
 	/* Every change that stands appends to the audit log before the next
 	 * begins: its length orders a day's expiries, and a patient's
 	 * prescriptions, by submission. */

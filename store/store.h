@@ -40,6 +40,9 @@ typedef struct {
 				   * Japan days after the dispense's; 0 means 1 */
 	int read_only;            /* 1: open an existing store (a backup's copy)
 				   * without writing a byte of it: see store_open */
+	uint32_t guard_merge_at;  /* resubmission guards kept in memory before
+				   * they are merged into the store together
+				   * (store/guard.c); 0 means 4096 */
 } store_options_t;
 
 /* A heap buffer owned by whoever holds it; release with store_buf_free. */

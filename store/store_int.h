@@ -41,9 +41,11 @@
  *   rx_patient  patient id -> prescription id (dupsort): written before
  *               format 3 only, still read (see audit_patient)
  *   rx_hash     issued_at (8, big-endian) + BLAKE2b of the signed body
- *               -> prescription id, refuses resubmits; time first, so new
- *               entries land at the end (format 2 stores also hold keys of
- *               the hash alone, looked up too)
+ *               without its call_hash -> prescription id, refuses
+ *               resubmits: the guards of the prescriptions numbered up to
+ *               meta "rx_hash_merged", put in thousands at a time (format
+ *               5; those after it are in memory, guard.c).  Format 2
+ *               stores also hold keys of the hash alone, looked up too
  *   rx_expiry   valid_until (8, big-endian) + order (8, big-endian) +
  *               prescription id -> "", written at SUBMIT; the sweep walks it
  *               up to now and deletes what it passed.  valid_until is a day's
@@ -92,6 +94,25 @@
 #include "rx_ids.h"
 #include "store.h"
 
+/* The resubmission guards of the prescriptions not yet merged into rx_hash
+ * (guard.c). */
+typedef struct {
+	int64_t issued_at;
+	uint8_t hash[RX_HASH_LEN]; /* of the body without its call_hash */
+	uint64_t seq;              /* the prescription's number */
+} st_guard_ent_t;
+
+typedef struct {
+	st_guard_ent_t *ent; /* in the order added */
+	size_t n, cap;
+	uint32_t *slot; /* open addressing over ent: index + 1, 0 empty */
+	size_t nslot;   /* a power of two, more than twice n */
+	uint64_t merged, pending_mark; /* meta "rx_hash_merged", and as a merge sets it */
+	size_t mark;                   /* n when the open write transaction began */
+	size_t merging;                /* entries that transaction merged (the first ones) */
+	size_t merge_at, next_merge;   /* merge when n reaches next_merge */
+} st_guard_t;
+
 struct store {
 	MDB_env *env;
 	MDB_txn *batch; /* the open group-commit transaction, or NULL */
@@ -110,6 +131,7 @@ struct store {
 	 * and assertions refused against it, not against the wall clock alone,
 	 * so a clock stepped back cannot reopen replay of pruned nonces. */
 	int64_t time_hw;
+	st_guard_t guard;
 	/* Pages on LMDB's free list, counted at most once a second (a walk of
 	 * the free list): what pruning gave back, for the reserve's guard. */
 	uint64_t free_pages;
@@ -265,6 +287,27 @@ int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
 /* Is the store down to its dispensing reserve (store_space)? */
 int st_map_nearly_full(store_t *s);
 
+/* ---- the resubmission guard (guard.c) ---- */
+/* At open, in the open transaction (format: the store's format before this
+ * open; merge_at: store_options_t's): the merged mark, and the guards after
+ * it from their records.  LMDB codes. */
+int st_guard_open(MDB_txn *txn, store_t *s, uint32_t format, uint32_t merge_at);
+void st_guard_close(store_t *s);
+/* MDB_KEYEXIST if a prescription with this issued_at and content hash was
+ * submitted (committed, or earlier in txn's batch), 0 if not, else an LMDB
+ * code. */
+int st_guard_find(MDB_txn *txn, store_t *s, int64_t issued_at, const uint8_t hash[RX_HASH_LEN]);
+/* Room for one more guard (ENOMEM), taken before the SUBMIT commits so that
+ * st_guard_add, once it has, cannot fail. */
+int st_guard_reserve(store_t *s);
+void st_guard_add(store_t *s, int64_t issued_at, const uint8_t hash[RX_HASH_LEN], uint64_t seq);
+/* Around a top-level write transaction that changes prescriptions (a group
+ * commit, or a change outside one): begin merges the guards into rx_hash
+ * in it when enough have gathered; end, told whether it committed, drops
+ * the merged ones, or those added since begin. */
+void st_guard_begin(store_t *s, MDB_txn *txn);
+void st_guard_end(store_t *s, int committed);
+
 /* ---- prescriptions by stored state, and the expiry index (rx.c) ----
  * meta "rx_counts": a version byte (2), seven bytes of padding, then one
  * native u64 per rx_state_t (index 0 unused); version 1, written before
@@ -380,6 +423,8 @@ struct store_pending {
 	int wrote;                          /* a nonce or a code attempt was written */
 	const char *detail;                 /* the audit entry's detail if it stands */
 	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN]; /* stored reply's key: caller, request id */
+	uint64_t seq;                       /* SUBMIT: the new prescription's number */
+	int top;                            /* txn is no batch's: it commits itself */
 	/* What r's fields point at while it is new or changed. */
 	uint8_t token[RX_TOKEN_LEN], hash[RX_HASH_LEN], code[RX_HASH_LEN];
 	char notified[RX_INSTITUTION_MAX + 1];

@@ -59,6 +59,7 @@ typedef struct {
 	size_t nrecords;
 	int calls;      /* reply builder calls */
 	int fail_reply; /* make the reply builder refuse */
+	uint32_t guard_merge_at; /* store_options_t's, at the next store_open_in */
 } world_t;
 
 /* Every request's body is this long: a SUBMIT's is a real prescription

@@ -163,7 +163,13 @@ START_TEST(resubmitted_body_conflicts)
 	c2->issued_at = T0;
 	ck_assert_int_eq(apply(&w, c2, &out), RX_CONFLICT);
 	/* A store from before (format 2) keyed the guard by the hash alone:
-	 * such an entry refuses the bytes too. */
+	 * such an entry refuses the bytes too.  (The guard is merged into
+	 * rx_hash first: a commit with one in memory, at a threshold of one.) */
+	w.guard_merge_at = 1;
+	store_close(&w.s);
+	store_open_in(&w);
+	ck_assert_int_eq(store_batch_begin(w.s), RX_OK);
+	ck_assert_int_eq(store_batch_end(w.s), RX_OK);
 	store_close(&w.s);
 	MDB_env *env;
 	MDB_txn *txn;
@@ -202,6 +208,91 @@ START_TEST(resubmitted_body_conflicts)
 END_TEST
 
 /* ---- a reply that cannot be built ---- */
+
+/* The entries of rx_hash, read with the store closed. */
+static size_t guards_merged(world_t *w)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi idx;
+	MDB_stat st;
+	store_close(&w->s);
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 32), 0);
+	ck_assert_int_eq(mdb_env_open(env, w->dir, MDB_RDONLY, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "rx_hash", 0, &idx), 0);
+	ck_assert_int_eq(mdb_stat(txn, idx, &st), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	store_open_in(w);
+	return st.ms_entries;
+}
+
+/* prescription k submitted again under a new request id, at now */
+static rx_err_t resubmit(world_t *w, const call_t *k, int64_t now)
+{
+	call_t again;
+	store_outcome_t out;
+	store_change_t *c = mk_submit(&again, w->doc, w->patient, 1, now);
+	memcpy(again.body, k->body, sizeof k->body);
+	memcpy(again.sig, k->sig, sizeof k->sig);
+	c->issued_at = k->c.issued_at;
+	return apply(w, c, &out);
+}
+
+/* The guards of the newest prescriptions are in memory until enough have
+ * gathered to be merged into rx_hash at once (store/guard.c): a
+ * resubmission is refused from either place, across a reopen (the ones in
+ * memory are read again from their records), and inside a batch for one
+ * earlier in it; a SUBMIT that did not commit leaves no guard. */
+START_TEST(resubmission_guard_in_memory_and_merged)
+{
+	world_t w;
+	call_t k[6];
+	store_outcome_t out;
+	world_open(&w);
+	w.guard_merge_at = 3;
+	store_close(&w.s);
+	store_open_in(&w);
+
+	ck_assert_int_eq(apply(&w, mk_submit(&k[0], w.doc, w.patient, 1, T0), &out), RX_OK);
+	ck_assert_int_eq(resubmit(&w, &k[0], T0 + 1), RX_CONFLICT);
+	ck_assert_uint_eq(guards_merged(&w), 0); /* and the store was reopened */
+	ck_assert_int_eq(resubmit(&w, &k[0], T0 + 2), RX_CONFLICT);
+
+	ck_assert_int_eq(apply(&w, mk_submit(&k[1], w.doc, w.patient, 1, T0 + 3), &out), RX_OK);
+	ck_assert_int_eq(apply(&w, mk_submit(&k[2], w.doc, w.patient, 1, T0 + 4), &out), RX_OK);
+	ck_assert_uint_eq(guards_merged(&w), 0);
+	/* the fourth SUBMIT's commit merges the three before it */
+	ck_assert_int_eq(apply(&w, mk_submit(&k[3], w.doc, w.patient, 1, T0 + 5), &out), RX_OK);
+	ck_assert_uint_eq(guards_merged(&w), 3);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(resubmit(&w, &k[i], T0 + 6), RX_CONFLICT);
+
+	/* a SUBMIT whose reply could not be built took its guard with it */
+	store_buf_t reply = {0};
+	store_change_t *c = mk_submit(&k[4], w.doc, w.patient, 1, T0 + 7);
+	ck_assert_int_eq(world_change_failing_reply(&w, c, &out, &reply), RX_SYSTEM);
+	ck_assert_int_eq(resubmit(&w, &k[4], T0 + 8), RX_OK);
+	ck_assert_int_eq(resubmit(&w, &k[4], T0 + 9), RX_CONFLICT);
+
+	/* in a group commit, one earlier in the batch is found; the next batch
+	 * begins with three in memory and merges them with its commit */
+	ck_assert_int_eq(store_batch_begin(w.s), RX_OK);
+	ck_assert_int_eq(apply(&w, mk_submit(&k[5], w.doc, w.patient, 1, T0 + 10), &out), RX_OK);
+	ck_assert_int_eq(resubmit(&w, &k[5], T0 + 10), RX_CONFLICT);
+	ck_assert_int_eq(store_batch_end(w.s), RX_OK);
+	ck_assert_uint_eq(guards_merged(&w), 3);
+	ck_assert_int_eq(store_batch_begin(w.s), RX_OK);
+	ck_assert_int_eq(store_batch_end(w.s), RX_OK);
+	ck_assert_uint_eq(guards_merged(&w), 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(resubmit(&w, &k[i], T0 + 11), RX_CONFLICT);
+	ck_assert_uint_eq(stats_of(&w, T0 + 11).prescriptions, 6);
+	world_close(&w);
+}
+END_TEST
 
 START_TEST(reply_failure_changes_nothing)
 {
@@ -270,6 +361,7 @@ TCase *store_change_tcase(void)
 	tcase_add_test(tc, replay_lookup);
 	tcase_add_test(tc, request_id_reuse_conflicts);
 	tcase_add_test(tc, resubmitted_body_conflicts);
+	tcase_add_test(tc, resubmission_guard_in_memory_and_merged);
 	tcase_add_test(tc, reply_failure_changes_nothing);
 	tcase_add_test(tc, counts_in_a_batch);
 	return tc;
