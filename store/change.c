@@ -48,15 +48,35 @@ static const st_step_fn steps[RX_OP_LAST + 1] = {
 	[RX_OP_WITHDRAW] = st_withdraw, /* rx.c */
 };
 
+/* The key of a stored reply: the request id, then the caller's key (format
+ * 5).  Request ids grow with time (UUIDv7, proto/README 4.1), so new replies
+ * append at the end of requests whoever the caller; led by the caller, as
+ * before, each caller's replies had a range of their own, and with
+ * thousands of callers each reply landed on a random page. */
+static void reply_key(uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], const uint8_t *actor,
+		      const uint8_t *request_id)
+{
+	memcpy(rkey, request_id, RX_REQUEST_ID_LEN);
+	memcpy(rkey + RX_REQUEST_ID_LEN, actor, RX_KEY_LEN);
+}
+
 /* A retry returns what was sent the first time, even if the key has been
  * revoked or the prescription has moved on since.  RX_NOT_FOUND if this
- * (caller, request id) has no stored reply. */
+ * (request id, caller) has no stored reply.  A store from before format 5
+ * may still keep one under (caller, request id). */
 static rx_err_t replay(MDB_txn *txn, store_t *s, const uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN],
 		       const char *peer, const uint8_t call_hash[RX_HASH_LEN], store_outcome_t *out,
 		       store_buf_t *reply)
 {
+	uint8_t old[RX_KEY_LEN + RX_REQUEST_ID_LEN];
 	MDB_val k = val(rkey, RX_KEY_LEN + RX_REQUEST_ID_LEN), v;
 	int rc = mdb_get(txn, s->requests, &k, &v);
+	if (rc == MDB_NOTFOUND && s->old_replies) {
+		memcpy(old, rkey + RX_REQUEST_ID_LEN, RX_KEY_LEN);
+		memcpy(old + RX_KEY_LEN, rkey, RX_REQUEST_ID_LEN);
+		k = val(old, sizeof old);
+		rc = mdb_get(txn, s->requests, &k, &v);
+	}
 	if (rc != 0) {
 		out->why = rc == MDB_NOTFOUND ? NULL : "storage error";
 		return from_mdb(rc);
@@ -103,8 +123,7 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 		out->why = "storage unavailable";
 		return from_mdb(rc);
 	}
-	memcpy(rkey, actor, RX_KEY_LEN);
-	memcpy(rkey + RX_KEY_LEN, request_id, RX_REQUEST_ID_LEN);
+	reply_key(rkey, actor, request_id);
 	store_key_t k;
 	int known;
 	rx_err_t err = st_check_institution(txn, s, actor, peer, &k, &known, out);
@@ -250,8 +269,7 @@ rx_err_t store_change_begin(store_t *s, const store_change_t *c, store_outcome_t
 		free(ch);
 		RETURN_REFUSAL(from_mdb(rc), "storage unavailable");
 	}
-	memcpy(ch->rkey, c->actor, RX_KEY_LEN);
-	memcpy(ch->rkey + RX_KEY_LEN, c->request_id, RX_REQUEST_ID_LEN);
+	reply_key(ch->rkey, c->actor, c->request_id);
 
 	/* I: authorise before looking anything up for the caller; a refusal
 	 * here is audited like any other. */

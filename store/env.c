@@ -297,6 +297,22 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 		goto fail;
 	if ((rc = st_guard_open(txn, s, f, opt->guard_merge_at)) != 0)
 		goto fail;
+	/* In a store upgraded from before format 5, stored replies keyed caller
+	 * first are looked up too (a miss costs a read, no write). */
+	MDB_val ok = val("requests_old", 12), ov;
+	if (f < 5 && !s->read_only) {
+		uint32_t one = 1;
+		ov = val(&one, sizeof one);
+		if ((rc = mdb_put(txn, s->meta, &ok, &ov, 0)) != 0)
+			goto fail;
+		s->old_replies = 1;
+	} else if ((rc = mdb_get(txn, s->meta, &ok, &ov)) == 0) {
+		s->old_replies = 1;
+	} else if (rc != MDB_NOTFOUND) {
+		goto fail;
+	} else {
+		s->old_replies = f < 5;
+	}
 	/* The newest assertion kept was checked no earlier than its time less
 	 * the clock skew allowed: time_hw starts there. */
 	MDB_cursor *cur;

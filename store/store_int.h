@@ -55,10 +55,14 @@
  *               stores also hold keys without order, read too)
  *   dispenses   prescription id + use (u8)  -> DispenseRow: written before
  *               format 3 only, still read (and a use found here is taken)
- *   requests    caller key + request id     -> RequestRow (the reply sent), kept
- *               STORE_REPLY_KEEP seconds, then pruned by store_prune
- *   requests_at time (8, big-endian) + caller key + request id -> "": the
- *               stored replies in time order, for pruning
+ *   requests    request id + caller key     -> RequestRow (the reply sent), kept
+ *               STORE_REPLY_KEEP seconds, then pruned by store_prune.
+ *               Request ids lead (format 5): they grow with time, so new
+ *               replies append whoever the caller.  Before format 5 the
+ *               key was caller key + request id, still looked up in a
+ *               store upgraded from before (meta "requests_old")
+ *   requests_at time (8, big-endian) + the reply's key in requests -> "":
+ *               the stored replies in time order, for pruning
  *   institutions  institution code          -> InstitutionRecord
  *   curve_keys  CurveZMQ public key (32)    -> institution code
  *   cards       card public key (32)        -> CardRecord (sealed: the binding)
@@ -125,6 +129,7 @@ struct store {
 	uint8_t code_key[32]; /* keys the access-code hashes; derived from data_key */
 	uint8_t id_key[RX_ID_PERM_KEY_LEN]; /* numbers prescriptions into ids; from data_key */
 	int legacy_ids; /* rx holds rows filed under ids, made before format 4 */
+	int old_replies; /* requests may hold keys of before format 5 (caller first) */
 	int read_only;  /* opened with store_options_t.read_only: nothing is written */
 	uint32_t amend_days; /* store_options_t's, 1 if it said 0 */
 	/* The latest time a card assertion was checked at: nonces are pruned
@@ -422,7 +427,7 @@ struct store_pending {
 	int dirty;                          /* r is to be written */
 	int wrote;                          /* a nonce or a code attempt was written */
 	const char *detail;                 /* the audit entry's detail if it stands */
-	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN]; /* stored reply's key: caller, request id */
+	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN]; /* stored reply's key: request id, caller */
 	uint64_t seq;                       /* SUBMIT: the new prescription's number */
 	int top;                            /* txn is no batch's: it commits itself */
 	/* What r's fields point at while it is new or changed. */

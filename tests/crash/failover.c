@@ -159,8 +159,8 @@ int failover_ledger(const char *dir, crash_copy_t *c)
 	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 		if (k.mv_size != RX_KEY_LEN + RX_REQUEST_ID_LEN || c->nkeys == st.ms_entries)
 			goto out;
-		const uint8_t *p = k.mv_data;
-		c->keys[c->nkeys++] = failover_key(p, p + RX_KEY_LEN);
+		const uint8_t *p = k.mv_data; /* request id, then the caller's key */
+		c->keys[c->nkeys++] = failover_key(p + RX_REQUEST_ID_LEN, p);
 	}
 	qsort(c->keys, c->nkeys, sizeof *c->keys, cmp_u64);
 	ret = 0;

@@ -2,6 +2,7 @@
  * upgrade, sealing, the key-file checks. */
 #include <lmdb.h>
 
+#include "store_int.h"
 #include "store_world.h"
 
 /* ---- durability ---- */
@@ -797,6 +798,56 @@ START_TEST(format_2_store_reads_old_keys)
 }
 END_TEST
 
+/* A stored reply of a store from before format 5, keyed caller first, still
+ * answers its retry after the upgrade; replies since are keyed request id
+ * first. */
+START_TEST(replies_keyed_caller_first_still_found)
+{
+	world_t w;
+	call_t k;
+	store_outcome_t out;
+	world_open(&w);
+	store_change_t *c = mk_submit(&k, w.doc, w.patient, 1, T0);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+
+	/* Re-key the stored reply as format 4 did, sealed again under that key. */
+	store_t *s = w.s;
+	MDB_txn *txn;
+	uint8_t nk[RX_REQUEST_ID_LEN + RX_KEY_LEN], ok[RX_KEY_LEN + RX_REQUEST_ID_LEN];
+	memcpy(nk, k.request_id, RX_REQUEST_ID_LEN);
+	memcpy(nk + RX_REQUEST_ID_LEN, w.doc, RX_KEY_LEN);
+	memcpy(ok, w.doc, RX_KEY_LEN);
+	memcpy(ok + RX_KEY_LEN, k.request_id, RX_REQUEST_ID_LEN);
+	MDB_val key = {sizeof nk, nk}, okey = {sizeof ok, ok}, v;
+	ck_assert_int_eq(mdb_txn_begin(s->env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_get(txn, s->requests, &key, &v), 0);
+	ProtobufCMessage *row = st_open_sealed(s, "requests", &key, &v, &rxstore__request_row__descriptor);
+	ck_assert_ptr_nonnull(row);
+	ck_assert_int_eq(mdb_del(txn, s->requests, &key, NULL), 0);
+	ck_assert_int_eq(st_put_sealed(s, txn, s->requests, "requests", &okey, row, 0), 0);
+	protobuf_c_message_free_unpacked(row, NULL);
+	uint32_t four = 4;
+	MDB_val fk = {6, (void *)"format"}, fv = {sizeof four, &four};
+	ck_assert_int_eq(mdb_put(txn, s->meta, &fk, &fv, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	store_close(&w.s);
+
+	store_open_in(&w);
+	int calls = w.calls;
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	ck_assert_int_eq(w.calls, calls);
+	ck_assert_uint_eq(stats_of(&w, T0).prescriptions, 1);
+	store_close(&w.s);
+	ck_assert_uint_eq(format_of(w.dir), 5);
+	/* and once more after the open that made it format 5 */
+	store_open_in(&w);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	world_close(&w);
+}
+END_TEST
+
 TCase *store_env_tcase(void)
 {
 	TCase *tc = world_tcase("env");
@@ -804,6 +855,7 @@ TCase *store_env_tcase(void)
 	tcase_add_test(tc, open_refuses);
 	tcase_add_test(tc, key_checks);
 	tcase_add_test(tc, read_only_open);
+	tcase_add_test(tc, replies_keyed_caller_first_still_found);
 	tcase_add_test(tc, values_are_sealed);
 	tcase_add_test(tc, format_1_store_upgrades);
 	tcase_add_test(tc, expiry_keys_in_submission_order);
