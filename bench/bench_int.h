@@ -22,7 +22,7 @@
 #include "rx.pb-c.h"
 #include "rxclient.h"
 
-#define MAX_CLIENTS 256
+#define MAX_CLIENTS BENCH_MAX_KEYS
 #define MAX_JOBS_PER_PHASE 400000 /* bounds the memory of pre-signed requests */
 #define POOL_MAX 2000000
 
@@ -42,6 +42,11 @@ typedef struct {
 	uint8_t *frame;          /* the signed Request: SUBMIT, CLAIM or STATUS */
 	size_t len;
 	uint8_t rid[RX_REQUEST_ID_LEN]; /* the request id inside frame */
+	int has_rid;             /* rid was given before signing (bench_jobs_prepare) */
+	int client;              /* the client that sends it: SUBMIT by its prescriber key,
+				  * PAIR by its pharmacist key */
+	int by;                  /* the client whose prescriber key submitted the
+				  * prescription (SUBMIT: client; STATUS is signed by it) */
 	uint32_t use;            /* PAIR: the use its dispense record names */
 } job_t;
 
@@ -65,6 +70,7 @@ typedef struct {
 typedef struct {
 	char id[RX_ID_LEN + 1];
 	int patient;
+	int by; /* the client whose prescriber key submitted it */
 } pool_ent_t;
 
 typedef struct {
@@ -179,11 +185,12 @@ int bench_choose_pair(size_t k);
 /* A mixed day: 70% submit, 25% claim+dispense, 5% status. */
 int bench_choose_mixed(size_t k);
 
-/* A one-use prescription of one item by B's prescriber for patient, issued
- * at now, into out (unsigned: rxc_submit or rxc_frame signs it). */
-void bench_jobs_prescription(const bench_t *B, int patient, const char *notes, int64_t now,
+/* A one-use prescription of one item by client by's prescriber for
+ * patient, issued at now, into out (unsigned: rxc_submit or rxc_frame signs
+ * it). */
+void bench_jobs_prescription(const bench_t *B, int by, int patient, const char *notes, int64_t now,
 			     bench_rx_t *out);
-/* The dispense record of pair j by B's pharmacist, into out (unsigned:
+/* The dispense record of pair j by its client's pharmacist, into out (unsigned:
  * rxc_dispense or rxc_frame signs it). */
 void bench_jobs_record(const bench_t *B, const job_t *j, bench_rec_t *out);
 /* Make j the claim+dispense pair of e: its CLAIM signed.  0 on success. */

@@ -36,7 +36,7 @@ static void norvasc(Rx__Item *it)
 	it->quantity = 28;
 }
 
-void bench_jobs_prescription(const bench_t *B, int patient, const char *notes, int64_t now,
+void bench_jobs_prescription(const bench_t *B, int by, int patient, const char *notes, int64_t now,
 			     bench_rx_t *out)
 {
 	const bench_rxd_t *r = &B->rxd;
@@ -46,7 +46,7 @@ void bench_jobs_prescription(const bench_t *B, int patient, const char *notes, i
 	out->items[0] = &out->item;
 	p->version = RX_DOC_VERSION;
 	p->patient_id = (char *)r->patient[patient];
-	p->prescriber_key.data = (uint8_t *)r->prescriber.pk;
+	p->prescriber_key.data = (uint8_t *)r->prescriber[by].pk;
 	p->prescriber_key.len = RX_KEY_LEN;
 	p->issued_at = now;
 	p->valid_until = rx_valid_until(now, 4);
@@ -69,20 +69,21 @@ void bench_jobs_record(const bench_t *B, const job_t *j, bench_rec_t *out)
 	d->version = RX_DOC_VERSION;
 	d->prescription_id = (char *)j->id;
 	d->use = j->use;
-	d->pharmacy_key.data = (uint8_t *)B->rxd.pharmacist.pk;
+	d->pharmacy_key.data = (uint8_t *)B->rxd.pharmacist[j->client].pk;
 	d->pharmacy_key.len = RX_KEY_LEN;
 	d->n_lines = 1;
 	d->lines = out->lines;
 	d->notes = (char *)"";
 }
 
-/* call for j: kind op, a fresh request id kept in j->rid (call points into
- * it). */
+/* call for j: kind op, its request id kept in j->rid (given, or fresh;
+ * call points into it). */
 static void call_init(Rx__Call *call, job_t *j, int kind, Rx__Op op)
 {
 	rx__call__init(call);
 	j->kind = kind;
-	rxc_request_id(j->rid);
+	if (!j->has_rid)
+		rxc_request_id(j->rid);
 	call->request_id.data = j->rid;
 	call->request_id.len = RX_REQUEST_ID_LEN;
 	call->op = op;
@@ -100,12 +101,13 @@ static int sign_submit(bench_t *B, job_t *j, uint64_t seq)
 	call_init(&call, j, JOB_SUBMIT, RX__OP__SUBMIT);
 	j->patient = (int)(seq % (uint64_t)r->npatients);
 	snprintf(notes, sizeof notes, "rx-bench %llu", (unsigned long long)seq);
-	bench_jobs_prescription(B, j->patient, notes, now, &rx);
+	j->by = j->client;
+	bench_jobs_prescription(B, j->by, j->patient, notes, now, &rx);
 	if (rxc_card_assertion(&r->card[j->patient], RX__PURPOSE__PURPOSE_ISSUE, r->clinic_code, now,
 			       &card) != RX_OK)
 		return -1;
 	call.card = &card;
-	j->frame = bench_jobs_frame(&r->prescriber, &call, &rx.p.base, &j->len);
+	j->frame = bench_jobs_frame(&r->prescriber[j->by], &call, &rx.p.base, &j->len);
 	rxc_signed_free(&card);
 	return j->frame ? 0 : -1;
 }
@@ -123,7 +125,7 @@ uint8_t *bench_jobs_dispense_frame(const bench_t *B, const job_t *j, const uint8
 	call.claim_token.data = (uint8_t *)token;
 	call.claim_token.len = RX_TOKEN_LEN;
 	bench_jobs_record(B, j, &rec);
-	return bench_jobs_frame(&B->rxd.pharmacist, &call, &rec.d.base, len);
+	return bench_jobs_frame(&B->rxd.pharmacist[j->client], &call, &rec.d.base, len);
 }
 
 int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
@@ -134,13 +136,14 @@ int bench_jobs_sign_pair(bench_t *B, job_t *j, const pool_ent_t *e)
 
 	call_init(&call, j, JOB_PAIR, RX__OP__CLAIM);
 	j->patient = e->patient;
+	j->by = e->by;
 	memcpy(j->id, e->id, sizeof j->id);
 	if (rxc_card_assertion(&r->card[e->patient], RX__PURPOSE__PURPOSE_DISPENSE, r->pharmacy_code,
 			       (int64_t)time(NULL), &card) != RX_OK)
 		return -1;
 	call.prescription_id = j->id;
 	call.card = &card;
-	j->frame = bench_jobs_frame(&r->pharmacist, &call, NULL, &j->len);
+	j->frame = bench_jobs_frame(&r->pharmacist[j->client], &call, NULL, &j->len);
 	rxc_signed_free(&card);
 	/* Its DISPENSE is signed in the loop, with the claim's token. */
 	j->use = B->use;
@@ -152,8 +155,9 @@ static int sign_status(bench_t *B, job_t *j, const pool_ent_t *e)
 	Rx__Call call;
 	call_init(&call, j, JOB_STATUS, RX__OP__STATUS);
 	memcpy(j->id, e->id, sizeof j->id);
+	j->by = e->by; /* a prescriber looks only at what they issued */
 	call.prescription_id = j->id;
-	j->frame = bench_jobs_frame(&B->rxd.prescriber, &call, NULL, &j->len);
+	j->frame = bench_jobs_frame(&B->rxd.prescriber[j->by], &call, NULL, &j->len);
 	return j->frame ? 0 : -1;
 }
 
@@ -265,10 +269,11 @@ void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn c
 			bench_die("%s", "out of memory");
 		wk->njobs = 0;
 	}
-	/* Listed, and so signed, in about the order the clients will send them
-	 * (each client's k-th job, then the k+1-th): the request ids and card
-	 * nonces made here are UUIDv7s, and a client that made them as it sent
-	 * would send them in time order across clients (proto/README 4.1). */
+	/* Listed in about the order the clients will send them (each client's
+	 * k-th job, then the k+1-th), and given their request ids in that order
+	 * before they are signed in parallel: a client that made its ids as it
+	 * sent would send them in time order (UUIDv7s, proto/README 4.1).  The
+	 * card nonces, made while signing, follow the list only roughly. */
 	for (size_t k = 0; k < per_worker; k++) {
 		for (int w = 0; w < nw; w++) {
 			worker_t *wk = &B->w[w];
@@ -280,6 +285,9 @@ void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn c
 				kind = JOB_SUBMIT;
 			job_t *j = &wk->jobs[wk->njobs++];
 			j->kind = kind;
+			j->client = w;
+			rxc_request_id(j->rid);
+			j->has_rid = 1;
 			s.jobs[n] = j;
 			if (kind == JOB_SUBMIT)
 				s.seq[n] = B->notes_seq++;

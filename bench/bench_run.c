@@ -85,6 +85,7 @@ static int on_reply(worker_t *w, slot_t *s, const Rx__Reply *r)
 	int finished = 1, ok = 1;
 	if (j->kind == JOB_SUBMIT) {
 		snprintf(w->made[w->nmade].id, sizeof w->made[0].id, "%s", rc->prescription_id);
+		w->made[w->nmade].by = j->by;
 		w->made[w->nmade++].patient = j->patient;
 		w->n_submit++;
 	} else if (j->kind == JOB_STATUS) {
@@ -101,6 +102,7 @@ static int on_reply(worker_t *w, slot_t *s, const Rx__Reply *r)
 		}
 	} else {
 		memcpy(w->dispensed[w->ndispensed].id, j->id, sizeof j->id);
+		w->dispensed[w->ndispensed].by = j->by;
 		w->dispensed[w->ndispensed++].patient = j->patient;
 		w->n_pair++;
 	}

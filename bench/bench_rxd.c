@@ -63,12 +63,14 @@ int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, co
 	return 0;
 }
 
-int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
+int bench_rxd_populate(bench_rxd_t *b, int npatients, int nkeys, char *why, size_t whylen)
 {
 	char path[600];
 	rx_keypair_t pseudonym;
 	if (npatients < 1 || npatients > BENCH_MAX_PATIENTS)
 		return failed(why, whylen, "patients out of range");
+	if (nkeys < 1 || nkeys > BENCH_MAX_KEYS)
+		return failed(why, whylen, "keys out of range");
 	snprintf(b->clinic_code, sizeof b->clinic_code, "1312345678");
 	snprintf(b->pharmacy_code, sizeof b->pharmacy_code, "1398765432");
 	/* A store from an earlier run has those registered: new ones each run. */
@@ -80,12 +82,15 @@ int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen)
 	if (rxd_fixture_add_institution(b->dir, b->clinic_code, RX__INSTITUTION_KIND__CLINIC, "rx-bench",
 					&b->clinic_curve, why, whylen) != RX_OK ||
 	    rxd_fixture_add_institution(b->dir, b->pharmacy_code, RX__INSTITUTION_KIND__PHARMACY_SITE,
-					"rx-bench", &b->pharmacy_curve, why, whylen) != RX_OK ||
-	    rxd_fixture_add_key(b->dir, RX_ROLE_PRESCRIBER, b->clinic_code, "rx-bench", &b->prescriber,
-				why, whylen) != RX_OK ||
-	    rxd_fixture_add_key(b->dir, RX_ROLE_PHARMACY, b->pharmacy_code, "rx-bench", &b->pharmacist,
-				why, whylen) != RX_OK)
+					"rx-bench", &b->pharmacy_curve, why, whylen) != RX_OK)
 		return -1;
+	for (int i = 0; i < nkeys; i++)
+		if (rxd_fixture_add_key(b->dir, RX_ROLE_PRESCRIBER, b->clinic_code, "rx-bench",
+					&b->prescriber[i], why, whylen) != RX_OK ||
+		    rxd_fixture_add_key(b->dir, RX_ROLE_PHARMACY, b->pharmacy_code, "rx-bench",
+					&b->pharmacist[i], why, whylen) != RX_OK)
+			return -1;
+	b->nkeys = nkeys;
 	/* Patient ids are derived as rxctl does, inside the operator's side. */
 	if (rx_pseudonym_key_default(b->dir, path, sizeof path) != RX_OK ||
 	    rx_key_load(path, &pseudonym) != RX_OK)

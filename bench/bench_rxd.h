@@ -15,6 +15,7 @@
 #include "rx_types.h"
 
 #define BENCH_MAX_PATIENTS 64
+#define BENCH_MAX_KEYS 256 /* a prescriber and a pharmacist key per client */
 
 typedef struct {
 	pid_t pid;
@@ -24,7 +25,10 @@ typedef struct {
 	uint8_t server_key[32];       /* rxd's CurveZMQ public key */
 	char clinic_code[RX_INSTITUTION_MAX + 1], pharmacy_code[RX_INSTITUTION_MAX + 1];
 	rx_curve_t clinic_curve, pharmacy_curve;
-	rx_keypair_t prescriber, pharmacist;
+	/* Each client its own keys, as each clinic and pharmacy has: the
+	 * broker keeps a caller's stored replies in a range of their own. */
+	rx_keypair_t prescriber[BENCH_MAX_KEYS], pharmacist[BENCH_MAX_KEYS];
+	int nkeys;
 	int npatients;
 	char patient[BENCH_MAX_PATIENTS][RX_PATIENT_ID_LEN + 1];
 	rx_keypair_t card[BENCH_MAX_PATIENTS];
@@ -37,9 +41,10 @@ typedef struct {
  * success; -1 with why set. */
 int bench_rxd_start(bench_rxd_t *b, const char *rxd_path, const char *parent, const char *data,
 		    long map_mib, const char *metrics, char *why, size_t whylen);
-/* Register the clinic, the pharmacy, a prescriber and a pharmacy key, and
- * npatients patients each with a card.  0 on success; -1 with why set. */
-int bench_rxd_populate(bench_rxd_t *b, int npatients, char *why, size_t whylen);
+/* Register the clinic, the pharmacy, nkeys prescriber and nkeys pharmacy
+ * keys, and npatients patients each with a card.  0 on success; -1 with why
+ * set. */
+int bench_rxd_populate(bench_rxd_t *b, int npatients, int nkeys, char *why, size_t whylen);
 /* rxd's CPU time so far (user + system), in seconds; -1 if unknown. */
 double bench_rxd_cpu(const bench_rxd_t *b);
 /* Bytes rxd has handed to write(2) and friends so far (wchar in

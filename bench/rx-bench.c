@@ -75,7 +75,7 @@ static void sanity(bench_t *B)
 	 * (they must name the documents sent). */
 	bench_rx_t rx;
 	bench_rec_t rec;
-	bench_jobs_prescription(B, 0, "rx-bench sanity", (int64_t)time(NULL), &rx);
+	bench_jobs_prescription(B, 0, 0, "rx-bench sanity", (int64_t)time(NULL), &rx);
 	if (rxc_card_assertion(&r->card[0], RX__PURPOSE__PURPOSE_ISSUE, r->clinic_code,
 			       (int64_t)time(NULL), &card) != RX_OK)
 		bench_die("%s", "signing failed");
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 	if (o->data && stat(mdb, &mst) == 0)
 		map_mib += 1024 + (long)(mst.st_size >> 20);
 	if (bench_rxd_start(&B.rxd, rxd_path, o->dir, o->data, map_mib, o->metrics, why, sizeof why) != 0 ||
-	    bench_rxd_populate(&B.rxd, o->patients, why, sizeof why) != 0) {
+	    bench_rxd_populate(&B.rxd, o->patients, o->clients, why, sizeof why) != 0) {
 		bench_rxd_stop(&B.rxd);
 		if (!o->keep)
 			bench_rxd_remove(&B.rxd);
@@ -292,8 +292,8 @@ int main(int argc, char **argv)
 		op.curve = &B.rxd.pharmacy_curve;
 		w->B = &B;
 		w->window = o->window;
-		if (rxc_new(&w->clinic, B.zctx, B.rxd.endpoint, &B.rxd.prescriber, &oc) != RX_OK ||
-		    rxc_new(&w->pharmacy, B.zctx, B.rxd.endpoint, &B.rxd.pharmacist, &op) != RX_OK)
+		if (rxc_new(&w->clinic, B.zctx, B.rxd.endpoint, &B.rxd.prescriber[i], &oc) != RX_OK ||
+		    rxc_new(&w->pharmacy, B.zctx, B.rxd.endpoint, &B.rxd.pharmacist[i], &op) != RX_OK)
 			bench_die("%s", "cannot connect to rxd");
 		/* The CurveZMQ handshakes now, not in the first timed request:
 		 * a STATUS of a malformed id is refused without a write. */
