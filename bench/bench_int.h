@@ -15,6 +15,7 @@
 #define BENCH_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,12 +98,18 @@ typedef struct {
 	long stored;               /* prescriptions submitted so far */
 	worker_t *w;
 	int nworkers;
+	/* The prepared jobs in the order they are handed out: each client takes
+	 * the next when it has room, so requests leave in about this order
+	 * whichever client is faster (their ids were given in it). */
+	job_t **queue;
+	size_t nqueue;
+	_Atomic size_t next;
 } bench_t;
 
 struct worker {
 	bench_t *B;
 	rxc_t *clinic, *pharmacy;
-	job_t *jobs;
+	job_t *jobs; /* signed for this client (its keys); any client may send them */
 	size_t njobs;
 	uint32_t *lat; /* microseconds per unit (a request, or a claim+dispense pair) */
 	size_t nlat;

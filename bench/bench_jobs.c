@@ -261,10 +261,11 @@ void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn c
 	size_t ndone_used = 0;
 	for (int w = 0; w < nw; w++) {
 		worker_t *wk = &B->w[w];
+		/* Results: a client may send more than its own share. */
 		wk->jobs = calloc(per_worker, sizeof *wk->jobs);
-		wk->lat = calloc(per_worker, sizeof *wk->lat);
-		wk->made = calloc(per_worker, sizeof *wk->made);
-		wk->dispensed = calloc(per_worker, sizeof *wk->dispensed);
+		wk->lat = calloc(total, sizeof *wk->lat);
+		wk->made = calloc(total, sizeof *wk->made);
+		wk->dispensed = calloc(total, sizeof *wk->dispensed);
 		if (!wk->jobs || !wk->lat || !wk->made || !wk->dispensed)
 			bench_die("%s", "out of memory");
 		wk->njobs = 0;
@@ -300,7 +301,10 @@ void bench_jobs_prepare(bench_t *B, int nw, size_t per_worker, bench_choose_fn c
 	}
 	s.n = n;
 	sign_all(&s);
-	free(s.jobs);
+	free(B->queue);
+	B->queue = s.jobs; /* the order they are handed out */
+	B->nqueue = n;
+	atomic_store(&B->next, 0);
 	free(s.in);
 	free(s.seq);
 }

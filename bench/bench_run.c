@@ -155,17 +155,22 @@ static void *work(void *p)
 	if (slots == NULL)
 		bench_die("%s", "out of memory");
 	pthread_barrier_wait(w->go);
-	size_t k = 0;
-	int inflight = 0;
+	bench_t *B = w->B;
+	int inflight = 0, dry = 0;
 	int64_t next_start = now_ns();
 	for (;;) {
-		for (int i = 0; i < w->window && k < w->njobs && now_ns() < w->deadline_ns; i++) {
+		for (int i = 0; i < w->window && !dry && now_ns() < w->deadline_ns; i++) {
 			slot_t *s = &slots[i];
 			if (s->job)
 				continue;
 			if (w->pace_ns && now_ns() < next_start)
 				break;
-			job_t *j = &w->jobs[k++];
+			size_t at = atomic_fetch_add(&B->next, 1);
+			if (at >= B->nqueue) {
+				dry = 1;
+				break;
+			}
+			job_t *j = B->queue[at];
 			s->job = j;
 			s->dispensing = 0;
 			memcpy(s->rid, j->rid, RX_REQUEST_ID_LEN);
@@ -181,7 +186,7 @@ static void *work(void *p)
 			}
 			inflight++;
 		}
-		int more = k < w->njobs && now_ns() < w->deadline_ns;
+		int more = !dry && now_ns() < w->deadline_ns;
 		if (inflight == 0 && !(w->pace_ns && more))
 			break;
 		zmq_pollitem_t it[2] = {{rxc_socket(w->clinic), 0, ZMQ_POLLIN, 0},
@@ -216,7 +221,7 @@ static void *work(void *p)
 		}
 	}
 	free(slots);
-	w->exhausted = k == w->njobs;
+	w->exhausted = dry;
 	w->end_ns = now_ns();
 	return NULL;
 }

@@ -420,6 +420,7 @@ int main(int argc, char **argv)
 		errors += res[i].errors;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		bench_die("%s", "rxd did not stop cleanly");
+	free(B.queue);
 	free(B.pool);
 	free(B.done);
 	free(B.w);
