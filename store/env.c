@@ -27,7 +27,9 @@
  * number, its id that number under the store's permutation (st_rx_key).
  * 5: the resubmission guards of the newest prescriptions are not in
  * rx_hash yet but in memory, rebuilt at open from their records
- * (guard.c); meta "rx_hash_merged" says which.
+ * (guard.c; meta "rx_hash_merged" says which), and stored replies are
+ * keyed request id first (those of before are looked up too: meta
+ * "requests_old").
  * A store of format 2 to 4 is read as it is, so it becomes format 5 at
  * open with nothing rewritten, and an older rxd, which would not read the
  * new keys or know of the unmerged guards, no longer opens it. */

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,11 +31,17 @@
 
 #define MERGE_AT 4096 /* a merge writes ~100 full pages; the table ~200 KiB */
 
+/* The table's slot: SipHash under a key of this process, since the hash is
+ * of bodies a caller writes, who could otherwise pick many with one slot. */
 static size_t slot_of(const st_guard_t *g, int64_t at, const uint8_t *hash)
 {
+	uint8_t in[8 + RX_HASH_LEN], out[crypto_shorthash_BYTES];
 	uint64_t h;
-	memcpy(&h, hash, sizeof h); /* a BLAKE2b output: already uniform */
-	return (size_t)((h ^ (uint64_t)at) & (g->nslot - 1));
+	be64(in, at);
+	memcpy(in + 8, hash, RX_HASH_LEN);
+	crypto_shorthash(out, in, sizeof in, g->slot_key);
+	memcpy(&h, out, sizeof h);
+	return (size_t)(h & (g->nslot - 1));
 }
 
 static int same(const st_guard_ent_t *e, int64_t at, const uint8_t *hash)
@@ -125,6 +132,7 @@ int st_guard_open(MDB_txn *txn, store_t *s, uint32_t format, uint32_t merge_at)
 	int rc;
 	memset(g, 0, sizeof *g);
 	g->merge_at = merge_at ? merge_at : MERGE_AT;
+	randombytes_buf(g->slot_key, sizeof g->slot_key);
 	if ((rc = st_rows_count(txn, s, "rx_seq", &last)) != 0)
 		return rc;
 	MDB_val k = val("rx_hash_merged", 14), v;

@@ -111,6 +111,7 @@ typedef struct {
 	size_t n, cap;
 	uint32_t *slot; /* open addressing over ent: index + 1, 0 empty */
 	size_t nslot;   /* a power of two, more than twice n */
+	uint8_t slot_key[16]; /* SipHash key of the slots, random per open */
 	uint64_t merged, pending_mark; /* meta "rx_hash_merged", and as a merge sets it */
 	size_t mark;                   /* n when the open write transaction began */
 	size_t merging;                /* entries that transaction merged (the first ones) */
