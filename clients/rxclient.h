@@ -83,7 +83,8 @@ typedef struct {
 
 void rxc_result_free(rxc_result_t *r);
 
-/* A fresh request id: a UUIDv7 (time-ordered, 74 random bits). */
+/* A fresh request id (or card nonce): a UUIDv7, monotonic in this process
+ * (rxclient_ids.c). */
 void rxc_request_id(uint8_t rid[RX_REQUEST_ID_LEN]);
 
 /* Release a Signed whose body and signature are heap memory (as
