@@ -300,20 +300,36 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	if ((rc = st_guard_open(txn, s, f, opt->guard_merge_at)) != 0)
 		goto fail;
 	/* In a store upgraded from before format 5, stored replies keyed caller
-	 * first are looked up too (a miss costs a read, no write). */
+	 * first are looked up too (a miss costs a read, no write), until the
+	 * sweep has pruned the last of them (space.c).  Meta "requests_old"
+	 * holds the time of the newest stored reply at the upgrade: every reply
+	 * keyed the old way is no newer.  A store upgraded by the version that
+	 * marked it with a flag (4 bytes) gets the newest reply's time now, which
+	 * is later still. */
 	MDB_val ok = val("requests_old", 12), ov;
-	if (f < 5 && !s->read_only) {
-		uint32_t one = 1;
-		ov = val(&one, sizeof one);
-		if ((rc = mdb_put(txn, s->meta, &ok, &ov, 0)) != 0)
-			goto fail;
-		s->old_replies = 1;
-	} else if ((rc = mdb_get(txn, s->meta, &ok, &ov)) == 0) {
-		s->old_replies = 1;
-	} else if (rc != MDB_NOTFOUND) {
+	if ((rc = mdb_get(txn, s->meta, &ok, &ov)) != 0 && rc != MDB_NOTFOUND)
 		goto fail;
-	} else {
-		s->old_replies = f < 5;
+	int marked = rc == 0;
+	if (marked && ov.mv_size == 8) {
+		s->old_replies = 1;
+		s->old_replies_until = be64_get(ov.mv_data);
+	} else if (s->read_only) {
+		s->old_replies = marked || f < 5;
+		s->old_replies_until = INT64_MAX;
+	} else if (marked || f < 5) {
+		uint8_t at[8];
+		int64_t newest;
+		if ((rc = st_newest_reply_at(txn, s, &newest)) == MDB_NOTFOUND) {
+			rc = marked ? mdb_del(txn, s->meta, &ok, NULL) : 0;
+		} else if (rc == 0) {
+			be64(at, newest);
+			ov = val(at, sizeof at);
+			rc = mdb_put(txn, s->meta, &ok, &ov, 0);
+			s->old_replies = 1;
+			s->old_replies_until = newest;
+		}
+		if (rc != 0)
+			goto fail;
 	}
 	/* The newest assertion kept was checked no earlier than its time less
 	 * the clock skew allowed: time_hw starts there. */

@@ -58,6 +58,47 @@ static int prune_replies(MDB_txn *txn, store_t *s, int64_t before, size_t max, u
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
+/* See store_int.h. */
+int st_newest_reply_at(MDB_txn *txn, store_t *s, int64_t *at)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, s->requests_at, &cur);
+	if (rc != 0)
+		return rc;
+	/* Every key leads with its time; one that did not would be kept forever. */
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0)
+		*at = k.mv_size >= 8 ? be64_get(k.mv_data) : INT64_MAX;
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Once the sweep has pruned every stored reply keyed the old way (none is
+ * left as old as meta "requests_old"), stop looking for them: the meta goes
+ * with this transaction, *done says so for after its commit. */
+static int forget_old_replies(MDB_txn *txn, store_t *s, int *done)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	*done = 0;
+	if (!s->old_replies || s->old_replies_until == INT64_MAX)
+		return 0;
+	int rc = mdb_cursor_open(txn, s->requests_at, &cur);
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	mdb_cursor_close(cur);
+	if (rc == 0 && (k.mv_size < 8 || be64_get(k.mv_data) <= s->old_replies_until))
+		return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	MDB_val ok = val("requests_old", 12);
+	if ((rc = mdb_del(txn, s->meta, &ok, NULL)) != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	*done = 1;
+	return 0;
+}
+
 /* Entries of a time-keyed index (8-byte big-endian time first) older than
  * before, counted up to max. */
 static uint64_t count_before(MDB_txn *txn, MDB_dbi dbi, int64_t before, uint64_t max)
@@ -87,14 +128,18 @@ rx_err_t store_prune(store_t *s, int64_t now, size_t max, uint64_t *replies, uin
 		return from_mdb(rc);
 	if (now > s->time_hw)
 		s->time_hw = now;
+	int forgot = 0;
 	if ((rc = prune_replies(txn, s, now - STORE_REPLY_KEEP, max, replies)) != 0 ||
-	    (rc = st_prune_nonces(txn, s, max, nonces)) != 0) {
+	    (rc = st_prune_nonces(txn, s, max, nonces)) != 0 ||
+	    (rc = forget_old_replies(txn, s, &forgot)) != 0) {
 		mdb_txn_abort(txn);
 		*replies = *nonces = 0;
 		return from_mdb(rc);
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		*replies = *nonces = 0;
+	else if (forgot)
+		s->old_replies = 0;
 	return from_mdb(rc);
 }
 

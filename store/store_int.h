@@ -60,7 +60,9 @@
  *               Request ids lead (format 5): they grow with time, so new
  *               replies append whoever the caller.  Before format 5 the
  *               key was caller key + request id, still looked up in a
- *               store upgraded from before (meta "requests_old")
+ *               store upgraded from before (meta "requests_old": the
+ *               newest reply's time then; gone once the sweep has pruned
+ *               every reply that old)
  *   requests_at time (8, big-endian) + the reply's key in requests -> "":
  *               the stored replies in time order, for pruning
  *   institutions  institution code          -> InstitutionRecord
@@ -131,6 +133,7 @@ struct store {
 	uint8_t id_key[RX_ID_PERM_KEY_LEN]; /* numbers prescriptions into ids; from data_key */
 	int legacy_ids; /* rx holds rows filed under ids, made before format 4 */
 	int old_replies; /* requests may hold keys of before format 5 (caller first) */
+	int64_t old_replies_until; /* ... stored no later than this (meta "requests_old") */
 	int read_only;  /* opened with store_options_t.read_only: nothing is written */
 	uint32_t amend_days; /* store_options_t's, 1 if it said 0 */
 	/* The latest time a card assertion was checked at: nonces are pruned
@@ -292,6 +295,9 @@ int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
 
 /* Is the store down to its dispensing reserve (store_space)? */
 int st_map_nearly_full(store_t *s);
+/* The time of the newest stored reply (its requests_at entry), or
+ * MDB_NOTFOUND if none is kept (space.c). */
+int st_newest_reply_at(MDB_txn *txn, store_t *s, int64_t *at);
 
 /* ---- the resubmission guard (guard.c) ---- */
 /* At open, in the open transaction (format: the store's format before this

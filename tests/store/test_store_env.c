@@ -800,7 +800,8 @@ END_TEST
 
 /* A stored reply of a store from before format 5, keyed caller first, still
  * answers its retry after the upgrade; replies since are keyed request id
- * first. */
+ * first.  Once the sweep has pruned the last reply keyed the old way, the
+ * store stops looking for such keys (meta "requests_old" goes). */
 START_TEST(replies_keyed_caller_first_still_found)
 {
 	world_t w;
@@ -826,6 +827,18 @@ START_TEST(replies_keyed_caller_first_still_found)
 	ck_assert_int_eq(mdb_del(txn, s->requests, &key, NULL), 0);
 	ck_assert_int_eq(st_put_sealed(s, txn, s->requests, "requests", &okey, row, 0), 0);
 	protobuf_c_message_free_unpacked(row, NULL);
+	uint8_t tk[8 + sizeof ok];
+	MDB_cursor *cur;
+	MDB_val tkey, none = {0, ""};
+	ck_assert_int_eq(mdb_cursor_open(txn, s->requests_at, &cur), 0);
+	ck_assert_int_eq(mdb_cursor_get(cur, &tkey, &v, MDB_LAST), 0);
+	ck_assert_uint_eq(tkey.mv_size, sizeof tk);
+	memcpy(tk, tkey.mv_data, 8);
+	memcpy(tk + 8, ok, sizeof ok);
+	ck_assert_int_eq(mdb_cursor_del(cur, 0), 0);
+	mdb_cursor_close(cur);
+	tkey = (MDB_val){sizeof tk, tk};
+	ck_assert_int_eq(mdb_put(txn, s->requests_at, &tkey, &none, 0), 0);
 	uint32_t four = 4;
 	MDB_val fk = {6, (void *)"format"}, fv = {sizeof four, &four};
 	ck_assert_int_eq(mdb_put(txn, s->meta, &fk, &fv, 0), 0);
@@ -844,6 +857,24 @@ START_TEST(replies_keyed_caller_first_still_found)
 	store_open_in(&w);
 	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
 	ck_assert_int_eq(out.replayed, 1);
+
+	/* A newer reply, then a sweep that prunes nothing: still looked up. */
+	call_t k2;
+	uint64_t pr, pn;
+	ck_assert_int_eq(apply(&w, mk_submit(&k2, w.doc, w.patient, 1, T0 + DAY), &out), RX_OK);
+	ck_assert_int_eq(store_prune(w.s, T0 + 60, 100, &pr, &pn), RX_OK);
+	ck_assert_uint_eq(pr, 0);
+	ck_assert_int_eq(w.s->old_replies, 1);
+	ck_assert_int_eq(apply(&w, c, &out), RX_OK);
+	ck_assert_int_eq(out.replayed, 1);
+	/* The sweep prunes the old reply (the newer one is kept): no more lookups
+	 * of old keys, then or after the next open. */
+	ck_assert_int_eq(store_prune(w.s, T0 + STORE_REPLY_KEEP + 1, 100, &pr, &pn), RX_OK);
+	ck_assert_uint_eq(pr, 1);
+	ck_assert_int_eq(w.s->old_replies, 0);
+	store_close(&w.s);
+	store_open_in(&w);
+	ck_assert_int_eq(w.s->old_replies, 0);
 	world_close(&w);
 }
 END_TEST
