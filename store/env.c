@@ -297,7 +297,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	mdb_cursor_close(rc_cur);
 	if (!s->read_only && (rc = index_old_replies(s, txn)) != 0)
 		goto fail;
-	if ((rc = st_guard_open(txn, s, f, opt->guard_merge_at)) != 0)
+	if ((rc = st_guard_open(txn, s, f, opt->guard_merge_at, opt->guard_merge_chunk)) != 0)
 		goto fail;
 	/* In a store upgraded from before format 5, stored replies keyed caller
 	 * first are looked up too (a miss costs a read, no write), until the

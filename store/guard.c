@@ -5,12 +5,21 @@
  * rx_hash, keyed issued_at + hash, holds the guard of every prescription
  * numbered up to meta "rx_hash_merged".  The ones after it are found in
  * memory, in a table built at open from their records; once the table holds
- * merge_at of them they are put into rx_hash together, in key order, in the
- * next write transaction, and the mark moves.  Why: issued_at is in
- * seconds, and within a second the hash is random, so at thousands of
- * SUBMITs a second a new entry landed on a page of its own (48 of the 114
- * leaf pages one commit of 64 SUBMITs wrote, measured under rx-bench);
- * merged thousands at a time they fill whole pages at the tree's end.
+ * merge_at of them they are put into rx_hash together, in key order, and
+ * the mark moves.  Why: issued_at is in seconds, and within a second the
+ * hash is random, so at thousands of SUBMITs a second a new entry landed on
+ * a page of its own (48 of the 114 leaf pages one commit of 64 SUBMITs
+ * wrote, measured under rx-bench); merged thousands at a time they fill
+ * whole pages at the tree's end.
+ *
+ * A merge is put in merge_chunk entries a write transaction, in key order,
+ * so that no one batch pays for all of it (4,096 puts and ~100 pages in one
+ * commit held up the replies of the batch that carried it: rx-bench's p99
+ * at half the peak, README "Performance, fourth pass"); the chunks follow
+ * one another through the sorted keys, so a page is still written about
+ * once a merge.  The mark moves with the last chunk: until then the merged
+ * entries are in rx_hash and in memory both, and an open rebuilds them all
+ * (putting one again into rx_hash changes nothing).
  *
  * The table follows the transactions: an entry is added once its SUBMIT is
  * in the open transaction, dropped again if that transaction does not
@@ -30,6 +39,7 @@
 #include "rx_crypto.h"
 
 #define MERGE_AT 4096 /* a merge writes ~100 full pages; the table ~200 KiB */
+#define MERGE_CHUNK 256 /* a merge is 16 write transactions' work */
 
 /* The table's slot: SipHash under a key of this process, since the hash is
  * of bodies a caller writes, who could otherwise pick many with one slot. */
@@ -125,13 +135,15 @@ static void guard_key(uint8_t key[8 + RX_HASH_LEN], int64_t at, const uint8_t *h
 }
 
 /* See store_int.h. */
-int st_guard_open(MDB_txn *txn, store_t *s, uint32_t format, uint32_t merge_at)
+int st_guard_open(MDB_txn *txn, store_t *s, uint32_t format, uint32_t merge_at,
+		  uint32_t merge_chunk)
 {
 	st_guard_t *g = &s->guard;
 	uint64_t last = 0, mark = 0;
 	int rc;
 	memset(g, 0, sizeof *g);
 	g->merge_at = merge_at ? merge_at : MERGE_AT;
+	g->merge_chunk = merge_chunk ? merge_chunk : MERGE_CHUNK;
 	randombytes_buf(g->slot_key, sizeof g->slot_key);
 	if ((rc = st_rows_count(txn, s, "rx_seq", &last)) != 0)
 		return rc;
@@ -189,6 +201,7 @@ int st_guard_open(MDB_txn *txn, store_t *s, uint32_t format, uint32_t merge_at)
 /* See store_int.h. */
 void st_guard_close(store_t *s)
 {
+	free(s->guard.sorted);
 	free(s->guard.ent);
 	free(s->guard.slot);
 	memset(&s->guard, 0, sizeof s->guard);
@@ -229,48 +242,66 @@ void st_guard_add(store_t *s, int64_t issued_at, const uint8_t hash[RX_HASH_LEN]
 	add(&s->guard, issued_at, hash, seq);
 }
 
+/* The merge in progress is given up (its entries stay in memory, their
+ * puts so far in rx_hash) and tried again once another merge_at gathered. */
+static void give_up(st_guard_t *g)
+{
+	free(g->sorted);
+	g->sorted = NULL;
+	g->nsorted = g->put = 0;
+	g->next_merge = g->n + g->merge_at;
+}
+
 /* See store_int.h. */
 void st_guard_begin(store_t *s, MDB_txn *txn)
 {
 	st_guard_t *g = &s->guard;
 	MDB_txn *sub;
 	g->mark = g->n;
-	g->merging = 0;
+	g->putting = 0;
 	/* Not past the dispensing reserve: the guards stay in memory (and in
 	 * their records) until there is room. */
-	if (g->n < g->next_merge || s->read_only || st_map_nearly_full(s))
+	if (s->read_only || (g->sorted == NULL && g->n < g->next_merge) || st_map_nearly_full(s))
 		return;
-	g->next_merge = g->n + g->merge_at; /* should this one fail */
-	/* In a transaction of its own within txn: a merge that fails leaves
-	 * txn as it was, and is tried again by the next. */
+	if (g->sorted == NULL) {
+		if ((g->sorted = malloc(g->n * sizeof *g->sorted)) == NULL) {
+			give_up(g);
+			return;
+		}
+		memcpy(g->sorted, g->ent, g->n * sizeof *g->sorted);
+		qsort(g->sorted, g->n, sizeof *g->sorted, cmp_key);
+		g->nsorted = g->n;
+		g->put = 0;
+	}
+	/* In a transaction of its own within txn: a chunk that fails leaves
+	 * txn as it was. */
 	if (mdb_txn_begin(s->env, txn, 0, &sub) != 0)
 		return;
-	st_guard_ent_t *sorted = malloc(g->n * sizeof *sorted);
-	int rc = sorted ? 0 : ENOMEM;
-	uint64_t mark = g->merged;
-	if (rc == 0) {
-		memcpy(sorted, g->ent, g->n * sizeof *sorted);
-		qsort(sorted, g->n, sizeof *sorted, cmp_key);
-	}
-	for (size_t i = 0; rc == 0 && i < g->n; i++) {
+	size_t end = g->put + g->merge_chunk < g->nsorted ? g->put + g->merge_chunk : g->nsorted;
+	int rc = 0;
+	for (size_t i = g->put; rc == 0 && i < end; i++) {
 		uint8_t key[8 + RX_HASH_LEN];
 		char id[RX_ID_LEN + 1];
-		guard_key(key, sorted[i].issued_at, sorted[i].hash);
-		rx_rxid_of_seq(s->id_key, sorted[i].seq, id);
+		guard_key(key, g->sorted[i].issued_at, g->sorted[i].hash);
+		rx_rxid_of_seq(s->id_key, g->sorted[i].seq, id);
 		MDB_val k = val(key, sizeof key), v = val(id, RX_ID_LEN);
 		rc = mdb_put(sub, s->rx_hash, &k, &v, 0);
-		if (sorted[i].seq > mark)
-			mark = sorted[i].seq;
 	}
-	free(sorted);
-	MDB_val mk = val("rx_hash_merged", 14), mv = val(&mark, sizeof mark);
-	if (rc == 0)
+	if (rc == 0 && end == g->nsorted) {
+		uint64_t mark = g->merged;
+		for (size_t i = 0; i < g->nsorted; i++)
+			if (g->sorted[i].seq > mark)
+				mark = g->sorted[i].seq;
+		MDB_val mk = val("rx_hash_merged", 14), mv = val(&mark, sizeof mark);
 		rc = mdb_put(sub, s->meta, &mk, &mv, 0);
-	if (rc == 0 && mdb_txn_commit(sub) == 0) {
-		g->merging = g->n;
 		g->pending_mark = mark;
-	} else if (rc != 0) {
-		mdb_txn_abort(sub);
+	}
+	if (rc == 0 && mdb_txn_commit(sub) == 0) {
+		g->putting = end - g->put;
+	} else {
+		if (rc != 0)
+			mdb_txn_abort(sub);
+		give_up(g);
 	}
 }
 
@@ -278,16 +309,23 @@ void st_guard_begin(store_t *s, MDB_txn *txn)
 void st_guard_end(store_t *s, int committed)
 {
 	st_guard_t *g = &s->guard;
-	size_t merging = g->merging;
-	g->merging = 0;
+	size_t putting = g->putting;
+	g->putting = 0;
 	if (!committed) {
 		if (g->mark < g->n)
 			keep(g, 0, g->mark);
 		return;
 	}
-	if (merging == 0)
+	if (putting == 0)
 		return;
+	g->put += putting;
+	if (g->put < g->nsorted)
+		return;
+	/* The last chunk committed, and the mark with it. */
 	g->merged = g->pending_mark;
+	keep(g, g->nsorted, g->n);
+	free(g->sorted);
+	g->sorted = NULL;
+	g->nsorted = g->put = 0;
 	g->next_merge = g->merge_at;
-	keep(g, merging, g->n);
 }

@@ -43,6 +43,8 @@ typedef struct {
 	uint32_t guard_merge_at;  /* resubmission guards kept in memory before
 				   * they are merged into the store together
 				   * (store/guard.c); 0 means 4096 */
+	uint32_t guard_merge_chunk; /* how many of them one write transaction
+				   * merges; 0 means 256 */
 } store_options_t;
 
 /* A heap buffer owned by whoever holds it; release with store_buf_free. */

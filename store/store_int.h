@@ -116,8 +116,12 @@ typedef struct {
 	uint8_t slot_key[16]; /* SipHash key of the slots, random per open */
 	uint64_t merged, pending_mark; /* meta "rx_hash_merged", and as a merge sets it */
 	size_t mark;                   /* n when the open write transaction began */
-	size_t merging;                /* entries that transaction merged (the first ones) */
 	size_t merge_at, next_merge;   /* merge when n reaches next_merge */
+	/* A merge in progress: ent[0, nsorted) in key order, put into rx_hash
+	 * merge_chunk at a time, one chunk a write transaction; the first put
+	 * are committed, putting more by the open transaction. */
+	st_guard_ent_t *sorted;
+	size_t nsorted, put, putting, merge_chunk;
 } st_guard_t;
 
 struct store {
@@ -303,7 +307,8 @@ int st_newest_reply_at(MDB_txn *txn, store_t *s, int64_t *at);
 /* At open, in the open transaction (format: the store's format before this
  * open; merge_at: store_options_t's): the merged mark, and the guards after
  * it from their records.  LMDB codes. */
-int st_guard_open(MDB_txn *txn, store_t *s, uint32_t format, uint32_t merge_at);
+int st_guard_open(MDB_txn *txn, store_t *s, uint32_t format, uint32_t merge_at,
+		  uint32_t merge_chunk);
 void st_guard_close(store_t *s);
 /* MDB_KEYEXIST if a prescription with this issued_at and content hash was
  * submitted (committed, or earlier in txn's batch), 0 if not, else an LMDB
@@ -314,9 +319,10 @@ int st_guard_find(MDB_txn *txn, store_t *s, int64_t issued_at, const uint8_t has
 int st_guard_reserve(store_t *s);
 void st_guard_add(store_t *s, int64_t issued_at, const uint8_t hash[RX_HASH_LEN], uint64_t seq);
 /* Around a top-level write transaction that changes prescriptions (a group
- * commit, or a change outside one): begin merges the guards into rx_hash
- * in it when enough have gathered; end, told whether it committed, drops
- * the merged ones, or those added since begin. */
+ * commit, or a change outside one): begin puts the next chunk of a merge
+ * into rx_hash in it (starting a merge when enough guards have gathered);
+ * end, told whether it committed, drops the merged ones once the last chunk
+ * has committed, or those added since begin. */
 void st_guard_begin(store_t *s, MDB_txn *txn);
 void st_guard_end(store_t *s, int committed);
 

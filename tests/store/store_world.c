@@ -84,6 +84,7 @@ void store_open_in(world_t *w)
 {
 	store_options_t opt = test_opt;
 	opt.guard_merge_at = w->guard_merge_at;
+	opt.guard_merge_chunk = w->guard_merge_chunk;
 	ck_assert_int_eq(store_open(&w->s, w->dir, &opt), RX_OK);
 	ck_assert_ptr_nonnull(w->s);
 }

@@ -60,6 +60,7 @@ typedef struct {
 	int calls;      /* reply builder calls */
 	int fail_reply; /* make the reply builder refuse */
 	uint32_t guard_merge_at; /* store_options_t's, at the next store_open_in */
+	uint32_t guard_merge_chunk; /* store_options_t's, at the next store_open_in */
 } world_t;
 
 /* Every request's body is this long: a SUBMIT's is a real prescription

@@ -5,6 +5,7 @@
 
 #include <lmdb.h>
 
+#include "store_int.h" /* the resubmission guard's table, to watch a merge's chunks */
 #include "store_world.h"
 
 /* ---- retries and replays ---- */
@@ -294,6 +295,59 @@ START_TEST(resubmission_guard_in_memory_and_merged)
 }
 END_TEST
 
+/* A merge is put into rx_hash a chunk a write transaction (store/guard.c):
+ * the guards are found throughout, the mark moves only with the last chunk,
+ * and a reopen in the middle starts the merge over with nothing lost. */
+START_TEST(resubmission_guard_merged_in_chunks)
+{
+	world_t w;
+	call_t k[6];
+	store_outcome_t out;
+	world_open(&w);
+	w.guard_merge_at = 4;
+	w.guard_merge_chunk = 2;
+	store_close(&w.s);
+	store_open_in(&w);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(apply(&w, mk_submit(&k[i], w.doc, w.patient, 1, T0 + i), &out), RX_OK);
+	ck_assert_uint_eq(guards_merged(&w), 0);
+
+	/* the next write transaction puts the first chunk only */
+	ck_assert_int_eq(store_batch_begin(w.s), RX_OK);
+	ck_assert_int_eq(store_batch_end(w.s), RX_OK);
+	ck_assert_uint_eq(w.s->guard.put, 2);
+	ck_assert_uint_eq(w.s->guard.merged, 0);
+	ck_assert_uint_eq(w.s->guard.n, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(resubmit(&w, &k[i], T0 + 10), RX_CONFLICT);
+
+	/* reopened in the middle: the four are in memory again, none lost */
+	store_close(&w.s);
+	store_open_in(&w);
+	ck_assert_uint_eq(w.s->guard.n, 4);
+	ck_assert_uint_eq(w.s->guard.merged, 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(resubmit(&w, &k[i], T0 + 11), RX_CONFLICT);
+
+	/* two transactions put them all; the mark moves with the second, which
+	 * drops them from memory (the two SUBMITs since stay) */
+	ck_assert_int_eq(apply(&w, mk_submit(&k[4], w.doc, w.patient, 1, T0 + 12), &out), RX_OK);
+	ck_assert_uint_eq(w.s->guard.put, 2);
+	ck_assert_uint_eq(w.s->guard.merged, 0);
+	ck_assert_int_eq(apply(&w, mk_submit(&k[5], w.doc, w.patient, 1, T0 + 13), &out), RX_OK);
+	ck_assert_uint_eq(w.s->guard.n, 2);
+	ck_assert_uint_gt(w.s->guard.merged, 0);
+	ck_assert_ptr_null(w.s->guard.sorted);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(resubmit(&w, &k[i], T0 + 14), RX_CONFLICT);
+	ck_assert_uint_eq(guards_merged(&w), 4);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(resubmit(&w, &k[i], T0 + 15), RX_CONFLICT);
+	ck_assert_uint_eq(stats_of(&w, T0 + 15).prescriptions, 6);
+	world_close(&w);
+}
+END_TEST
+
 START_TEST(reply_failure_changes_nothing)
 {
 	world_t w;
@@ -362,6 +416,7 @@ TCase *store_change_tcase(void)
 	tcase_add_test(tc, request_id_reuse_conflicts);
 	tcase_add_test(tc, resubmitted_body_conflicts);
 	tcase_add_test(tc, resubmission_guard_in_memory_and_merged);
+	tcase_add_test(tc, resubmission_guard_merged_in_chunks);
 	tcase_add_test(tc, reply_failure_changes_nothing);
 	tcase_add_test(tc, counts_in_a_batch);
 	return tc;
