@@ -144,6 +144,7 @@ typedef struct {
 typedef struct {
 	double verify, lmdb1, lmdb100, zmq, zmq_curve;
 	double lmdb1_after; /* measured again after the workloads: the disk drifts */
+	double lmdb1_ms[2], lmdb1_after_ms[2]; /* one commit's time, p50 and p99 */
 } limits_t;
 
 /* PostgreSQL's figures, when asked for: raw, then with the application

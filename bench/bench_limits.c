@@ -96,7 +96,32 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
-double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, int ms)
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void bench_sort_us(uint32_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_u32);
+}
+
+double bench_pct_ms(const uint32_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (size_t)((double)n * p);
+	if (i >= n)
+		i = n - 1;
+	return v[i] / 1000.0;
+}
+
+/* Commit times kept for the percentiles: a few seconds' worth. */
+#define LMDB_SAMPLES 65536
+
+double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, int ms,
+			double ms_p50_p99[2])
 {
 	char path[512];
 	MDB_env *env = NULL;
@@ -105,10 +130,14 @@ double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, 
 	double rate = -1;
 	uint64_t key = 0, commits = 0;
 	uint8_t *val = calloc(1, value_len ? value_len : 1);
+	uint32_t *took = malloc(LMDB_SAMPLES * sizeof *took);
 
+	if (ms_p50_p99)
+		ms_p50_p99[0] = ms_p50_p99[1] = 0;
 	snprintf(path, sizeof path, "%s/lmdb-limit.XXXXXX", dir);
-	if (val == NULL || mkdtemp(path) == NULL) {
+	if (val == NULL || took == NULL || mkdtemp(path) == NULL) {
 		free(val);
+		free(took);
 		return -1;
 	}
 	randombytes_buf(val, value_len);
@@ -122,6 +151,7 @@ double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, 
 		goto fail;
 	int64_t t0 = now_ns(), until = t0 + (int64_t)ms * 1000000;
 	while (now_ns() < until) {
+		int64_t c0 = now_ns();
 		if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
 			goto fail;
 		for (int i = 0; i < records_per_txn; i++) {
@@ -134,14 +164,23 @@ double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, 
 		}
 		if (mdb_txn_commit(txn) != 0)
 			goto fail;
+		if (commits < LMDB_SAMPLES)
+			took[commits] = (uint32_t)((now_ns() - c0) / 1000);
 		commits++;
 	}
 	rate = (double)commits / ((double)(now_ns() - t0) / 1e9);
+	if (ms_p50_p99) {
+		size_t n = commits < LMDB_SAMPLES ? commits : LMDB_SAMPLES;
+		bench_sort_us(took, n);
+		ms_p50_p99[0] = bench_pct_ms(took, n, 0.50);
+		ms_p50_p99[1] = bench_pct_ms(took, n, 0.99);
+	}
 fail:
 	if (env)
 		mdb_env_close(env);
 	nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	free(val);
+	free(took);
 	return rate;
 }
 

@@ -8,6 +8,7 @@
 #define BENCH_LIMITS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* libsodium Ed25519 verifies per second over msg_len-byte messages, summed
  * over threads threads (each verifying its own signature). */
@@ -16,12 +17,20 @@ double bench_limit_verify(int threads, size_t msg_len, int ms);
 /* LMDB write transactions committed per second with full sync (rxd's
  * setting), records_per_txn puts of value_len bytes each, in a new
  * environment created (and removed) inside dir.  Records/s is the result
- * times records_per_txn. */
-double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, int ms);
+ * times records_per_txn.  If ms_p50_p99 is not NULL it gets one commit's
+ * time in milliseconds, median and 99th percentile: the disk's own tail,
+ * which every durable reply waits on. */
+double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, int ms,
+			double ms_p50_p99[2]);
 
 /* ZeroMQ DEALER -> ROUTER echo round trips per second over tcp loopback,
  * window messages of msg_len bytes in flight; with curve, both ends use
  * CurveZMQ (no ZAP handler). */
 double bench_limit_zmq(int curve, size_t msg_len, int window, int ms);
+
+/* Sort n latencies in microseconds; the p quantile (0..1) of sorted ones,
+ * in milliseconds (0 if none).  Every latency rx-bench prints is read so. */
+void bench_sort_us(uint32_t *v, size_t n);
+double bench_pct_ms(const uint32_t *v, size_t n, double p);
 
 #endif

@@ -1,5 +1,6 @@
 /* bench_pg: the PostgreSQL comparison (see bench_pg.h). */
 #include "bench_pg.h"
+#include "bench_limits.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -288,12 +289,6 @@ static void *pg_work(void *p)
 	return NULL;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int run(bench_pg_t *pg, int clients, int seconds, int pairs, const bench_pg_tier_t *tier,
 	       bench_pg_result_t *out)
 {
@@ -347,15 +342,15 @@ static int run(bench_pg_t *pg, int clients, int seconds, int pairs, const bench_
 		free(all);
 		return -1;
 	}
-	qsort(all, n, sizeof *all, cmp_u32);
+	bench_sort_us(all, n);
 	out->units = n;
 	out->secs = (double)(end - t0) / 1e9;
 	out->per_second = out->secs > 0 ? (double)n / out->secs : 0;
 	if (n) {
 		out->verifies_per_unit = (double)verifies / (double)n;
-		out->p50 = all[(size_t)(n * 0.50)] / 1000.0;
-		out->p99 = all[(size_t)(n * 0.99) < n ? (size_t)(n * 0.99) : n - 1] / 1000.0;
-		out->p999 = all[(size_t)(n * 0.999) < n ? (size_t)(n * 0.999) : n - 1] / 1000.0;
+		out->p50 = bench_pct_ms(all, n, 0.50);
+		out->p99 = bench_pct_ms(all, n, 0.99);
+		out->p999 = bench_pct_ms(all, n, 0.999);
 	}
 	free(all);
 	return 0;

@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "bench_int.h"
+#include "bench_limits.h"
 #include "rxclient_int.h"
 
 static int64_t now_ns(void)
@@ -226,22 +227,6 @@ static void *work(void *p)
 	return NULL;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(const uint32_t *v, size_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	size_t i = (size_t)((double)n * p);
-	if (i >= n)
-		i = n - 1;
-	return v[i] / 1000.0;
-}
-
 result_t bench_run(bench_t *B, int nw, int seconds, const char *name, const char *unit)
 {
 	pthread_t th[MAX_CLIENTS];
@@ -313,12 +298,12 @@ result_t bench_run(bench_t *B, int nw, int seconds, const char *name, const char
 		 * leaves its prescription ISSUED, unused; that is fine. */
 		bench_jobs_release(w);
 	}
-	qsort(all, n, sizeof *all, cmp_u32);
+	bench_sort_us(all, n);
 	r.units = n;
 	r.rate = r.secs > 0 ? (double)n / r.secs : 0;
-	r.p50 = pct(all, n, 0.50);
-	r.p99 = pct(all, n, 0.99);
-	r.p999 = pct(all, n, 0.999);
+	r.p50 = bench_pct_ms(all, n, 0.50);
+	r.p99 = bench_pct_ms(all, n, 0.99);
+	r.p999 = bench_pct_ms(all, n, 0.999);
 	free(all);
 	return r;
 }

@@ -254,8 +254,8 @@ int main(int argc, char **argv)
 	int lim_ms = o->seconds < 2 ? 500 : 2000;
 	fprintf(stderr, "rx-bench: measuring the machine's limits...\n");
 	L->verify = bench_limit_verify((int)R.ncpu, 600, lim_ms);
-	L->lmdb1 = bench_limit_lmdb(o->dir, 1, 512, lim_ms);
-	L->lmdb100 = bench_limit_lmdb(o->dir, 100, 512, lim_ms);
+	L->lmdb1 = bench_limit_lmdb(o->dir, 1, 512, lim_ms, L->lmdb1_ms);
+	L->lmdb100 = bench_limit_lmdb(o->dir, 100, 512, lim_ms, NULL);
 	L->zmq = bench_limit_zmq(0, 600, 256, lim_ms);
 	L->zmq_curve = bench_limit_zmq(1, 600, 256, lim_ms);
 
@@ -393,7 +393,7 @@ int main(int argc, char **argv)
 		bench_report_costs(&res[i]);
 
 	R.rss_kib = bench_rxd_rss_anon_kib(&B.rxd);
-	L->lmdb1_after = bench_limit_lmdb(o->dir, 1, 512, lim_ms);
+	L->lmdb1_after = bench_limit_lmdb(o->dir, 1, 512, lim_ms, L->lmdb1_after_ms);
 	for (int i = 0; i < o->clients; i++) {
 		rxc_destroy(&B.w[i].clinic);
 		rxc_destroy(&B.w[i].pharmacy);
