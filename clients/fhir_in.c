@@ -12,143 +12,10 @@
 #include <string.h>
 
 #include "fhir_int.h"
+#include "fhir_read.h"
 #include "rx_check.h"
 #include "rx_crypto.h"
 #include "rx_ids.h"
-
-#define PATH_MAX_LEN 160
-
-typedef struct {
-	char *msg;
-	size_t msglen;
-	int64_t now;
-} ctx_t;
-
-static rx_err_t bad(ctx_t *x, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static rx_err_t bad(ctx_t *x, const char *path, const char *fmt, ...)
-{
-	char why[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	snprintf(x->msg, x->msglen, "%s: %s", path, why);
-	return RX_INVALID;
-}
-
-/* A short input string safe to quote back in a message (it goes to a
- * terminal too), or a placeholder. */
-static const char *quoted(const char *s, char buf[48])
-{
-	if (s && rx_check_text(s, 40, 1) == RX_OK)
-		snprintf(buf, 48, "\"%s\"", s);
-	else
-		snprintf(buf, 48, "this value");
-	return buf;
-}
-
-/* path + suffix into out (PATH_MAX_LEN). */
-static const char *at(char *out, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static const char *at(char *out, const char *path, const char *fmt, ...)
-{
-	char tail[PATH_MAX_LEN];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(tail, sizeof tail, fmt, ap);
-	va_end(ap);
-	snprintf(out, PATH_MAX_LEN, "%s%s", path, tail);
-	return out;
-}
-
-/* The string member key of o: 0 with *out (NULL if absent and optional),
- * or RX_INVALID if it is not a string or required and absent or empty. */
-static rx_err_t str_member(ctx_t *x, const json_t *o, const char *key, const char *path,
-			   int required, const char **out)
-{
-	char p[PATH_MAX_LEN];
-	json_t *v = json_object_get(o, key);
-	*out = NULL;
-	if (v == NULL || (json_is_string(v) && json_string_length(v) == 0)) {
-		if (required)
-			return bad(x, at(p, path, ".%s", key), "required");
-		return RX_OK;
-	}
-	if (!json_is_string(v))
-		return bad(x, at(p, path, ".%s", key), "must be a string");
-	*out = json_string_value(v);
-	return RX_OK;
-}
-
-
-/* ---- date and time ---- */
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int digits(const char *s, int n, int *out)
-{
-	*out = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		*out = *out * 10 + (s[i] - '0');
-	}
-	return 1;
-}
-
-/* A FHIR date ("2026-05-01", the start of that day in Japan time,
- * *date_only = 1) or dateTime with seconds and a zone
- * ("2026-05-01T09:30:00+09:00", "...Z", fractions allowed).  0 if neither
- * (partial dates like "2026-05" included: they name no instant). */
-static int parse_time(const char *s, int64_t *t, int *date_only)
-{
-	int y, mo, d, h, mi, se, zh, zm;
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	size_t n = strlen(s);
-	if (n < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    !digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
-		return 0;
-	int64_t day = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400;
-	if (n == 10) {
-		*t = day - FHIR_JST;
-		*date_only = 1;
-		return 1;
-	}
-	if (n < 20 || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-	    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se) || h > 23 || mi > 59 ||
-	    se > 60)
-		return 0;
-	const char *z = s + 19;
-	if (*z == '.') {
-		z++;
-		if (*z < '0' || *z > '9')
-			return 0;
-		while (*z >= '0' && *z <= '9')
-			z++;
-	}
-	int64_t offset;
-	if (strcmp(z, "Z") == 0) {
-		offset = 0;
-	} else if ((z[0] == '+' || z[0] == '-') && strlen(z) == 6 && digits(z + 1, 2, &zh) &&
-		   z[3] == ':' && digits(z + 4, 2, &zm) && zh <= 14 && zm <= 59) {
-		offset = (zh * 3600 + zm * 60) * (z[0] == '-' ? -1 : 1);
-	} else {
-		return 0;
-	}
-	*t = day + h * 3600 + mi * 60 + (se > 59 ? 59 : se) - offset;
-	*date_only = 0;
-	return 1;
-}
 
 /* ---- reading a Bundle ---- */
 
@@ -171,61 +38,24 @@ typedef struct {
 	plan_t plan;
 } shared_t;
 
-static int entry_is(const json_t *entry, const char *ref)
-{
-	const json_t *res = json_object_get(entry, "resource");
-	const char *full = json_string_value(json_object_get(entry, "fullUrl"));
-	const char *type = json_string_value(json_object_get(res, "resourceType"));
-	const char *id = json_string_value(json_object_get(res, "id"));
-	size_t fl = full ? strlen(full) : 0, rl = strlen(ref);
-	if (full && strcmp(full, ref) == 0)
-		return 1;
-	if (full && fl > rl && full[fl - rl - 1] == '/' && strcmp(full + fl - rl, ref) == 0)
-		return 1;
-	if (type && id) {
-		size_t tl = strlen(type);
-		return rl == tl + 1 + strlen(id) && strncmp(ref, type, tl) == 0 && ref[tl] == '/' &&
-		       strcmp(ref + tl + 1, id) == 0;
-	}
-	return 0;
-}
-
-/* The bundle entry ref resolves to, or -1. */
-static long resolve(const json_t *entries, const char *ref)
-{
-	for (size_t i = 0; i < json_array_size(entries); i++)
-		if (entry_is(json_array_get(entries, i), ref))
-			return (long)i;
-	return -1;
-}
-
-static rx_err_t no_modifiers(ctx_t *x, const json_t *o, const char *path)
-{
-	char p[PATH_MAX_LEN];
-	if (json_object_get(o, "modifierExtension"))
-		return bad(x, at(p, path, ".modifierExtension"),
-			   "a modifier extension changes the meaning of the resource and cannot be carried");
-	return RX_OK;
-}
-
 /* medicationCodeableConcept: the code (YJ, else price-list system) and the
  * drug's name (the coding's display, else the concept's text). */
-static rx_err_t read_medication(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
-				char code_path[PATH_MAX_LEN], char name_path[PATH_MAX_LEN])
+static rx_err_t read_medication(fhir_ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+				char code_path[FHIR_PATH_MAX], char name_path[FHIR_PATH_MAX])
 {
-	char p[PATH_MAX_LEN], cp[PATH_MAX_LEN];
+	char p[FHIR_PATH_MAX], cp[FHIR_PATH_MAX];
 	const char *system, *code, *name;
 	rx_err_t err;
 	if (json_object_get(res, "medicationReference"))
-		return bad(x, at(p, path, ".medicationReference"),
-			   "cannot be mapped: give the drug as medicationCodeableConcept");
+		return fhir_bad(x, fhir_at(p, path, ".medicationReference"),
+			        "cannot be mapped: give the drug as medicationCodeableConcept");
 	const json_t *mc = json_object_get(res, "medicationCodeableConcept");
-	at(cp, path, ".medicationCodeableConcept");
+	fhir_at(cp, path, ".medicationCodeableConcept");
 	if (!json_is_object(mc))
-		return bad(x, cp, "required: the drug, coded with system %s", FHIR_SYSTEM_YJ);
+		return fhir_bad(x, cp, "required: the drug, coded with system %s", FHIR_SYSTEM_YJ);
 	const json_t *codings = json_object_get(mc, "coding");
 	if (codings && !json_is_array(codings))
-		return bad(x, at(p, cp, ".coding"), "must be an array");
+		return fhir_bad(x, fhir_at(p, cp, ".coding"), "must be an array");
 	long pick = -1;
 	for (int pass = 0; pass < 2 && pick < 0; pass++) {
 		const char *want = pass == 0 ? FHIR_SYSTEM_YJ : FHIR_SYSTEM_PRICE_LIST;
@@ -236,27 +66,27 @@ static rx_err_t read_medication(ctx_t *x, const json_t *res, const char *path, R
 		}
 	}
 	if (pick < 0)
-		return bad(x, at(p, cp, ".coding"),
-			   "no coding with system %s (the 12-character YJ code) or %s", FHIR_SYSTEM_YJ,
-			   FHIR_SYSTEM_PRICE_LIST);
+		return fhir_bad(x, fhir_at(p, cp, ".coding"),
+			        "no coding with system %s (the 12-character YJ code) or %s", FHIR_SYSTEM_YJ,
+			        FHIR_SYSTEM_PRICE_LIST);
 	const json_t *c = json_array_get(codings, (size_t)pick);
-	at(p, cp, ".coding[%ld]", pick);
-	if ((err = str_member(x, c, "code", p, 1, &code)) != RX_OK)
+	fhir_at(p, cp, ".coding[%ld]", pick);
+	if ((err = fhir_str_member(x, c, "code", p, 1, &code)) != RX_OK)
 		return err;
-	at(code_path, p, ".code");
+	fhir_at(code_path, p, ".code");
 	if (rx_drug_code_valid(code) != RX_OK)
-		return bad(x, code_path, "not a 12-character drug code with a valid check digit");
-	if ((err = str_member(x, c, "display", p, 0, &name)) != RX_OK)
+		return fhir_bad(x, code_path, "not a 12-character drug code with a valid check digit");
+	if ((err = fhir_str_member(x, c, "display", p, 0, &name)) != RX_OK)
 		return err;
-	at(name_path, p, ".display");
+	fhir_at(name_path, p, ".display");
 	if (name == NULL) {
-		if ((err = str_member(x, mc, "text", cp, 0, &name)) != RX_OK)
+		if ((err = fhir_str_member(x, mc, "text", cp, 0, &name)) != RX_OK)
 			return err;
-		at(name_path, cp, ".text");
+		fhir_at(name_path, cp, ".text");
 	}
 	if (name == NULL)
-		return bad(x, name_path, "the drug's name is required, here or in %s.coding[%ld].display",
-			   cp, pick);
+		return fhir_bad(x, name_path, "the drug's name is required, here or in %s.coding[%ld].display",
+			        cp, pick);
 	it->drug_code = strdup(code);
 	it->name = strdup(name);
 	return RX_OK;
@@ -264,54 +94,54 @@ static rx_err_t read_medication(ctx_t *x, const json_t *res, const char *path, R
 
 /* dosageInstruction[0]: its text is the usage; doseAndRate[0].doseQuantity
  * the dose ("as directed" without one). */
-static rx_err_t read_dosage(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
-			    char usage_path[PATH_MAX_LEN], char dose_path[PATH_MAX_LEN])
+static rx_err_t read_dosage(fhir_ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+			    char usage_path[FHIR_PATH_MAX], char dose_path[FHIR_PATH_MAX])
 {
-	char p[PATH_MAX_LEN], dp[PATH_MAX_LEN];
+	char p[FHIR_PATH_MAX], dp[FHIR_PATH_MAX];
 	const char *text, *unit;
 	rx_err_t err;
 	const json_t *ds = json_object_get(res, "dosageInstruction");
 	if (!json_is_array(ds) || json_array_size(ds) == 0)
-		return bad(x, at(p, path, ".dosageInstruction"),
-			   "required: one dosage instruction whose text says how to take the drug");
+		return fhir_bad(x, fhir_at(p, path, ".dosageInstruction"),
+			        "required: one dosage instruction whose text says how to take the drug");
 	if (json_array_size(ds) > 1)
-		return bad(x, at(p, path, ".dosageInstruction[1]"),
-			   "only one dosage instruction per item can be mapped: put each in its own "
-			   "MedicationRequest or say it all in dosageInstruction[0].text");
+		return fhir_bad(x, fhir_at(p, path, ".dosageInstruction[1]"),
+			        "only one dosage instruction per item can be mapped: put each in its own "
+			        "MedicationRequest or say it all in dosageInstruction[0].text");
 	const json_t *d = json_array_get(ds, 0);
-	at(dp, path, ".dosageInstruction[0]");
+	fhir_at(dp, path, ".dosageInstruction[0]");
 	if (!json_is_object(d))
-		return bad(x, dp, "must be an object");
-	if ((err = no_modifiers(x, d, dp)) != RX_OK ||
-	    (err = str_member(x, d, "text", dp, 1, &text)) != RX_OK)
+		return fhir_bad(x, dp, "must be an object");
+	if ((err = fhir_no_modifiers(x, d, dp)) != RX_OK ||
+	    (err = fhir_str_member(x, d, "text", dp, 1, &text)) != RX_OK)
 		return err;
-	at(usage_path, dp, ".text");
+	fhir_at(usage_path, dp, ".text");
 	it->usage = strdup(text);
 	const json_t *dr = json_object_get(d, "doseAndRate");
 	if (dr == NULL) {
-		snprintf(dose_path, PATH_MAX_LEN, "%s", dp);
+		snprintf(dose_path, FHIR_PATH_MAX, "%s", dp);
 		it->dose = strdup(FHIR_DOSE_AS_DIRECTED);
 		return RX_OK;
 	}
 	if (!json_is_array(dr) || json_array_size(dr) != 1)
-		return bad(x, at(p, dp, ".doseAndRate"), "must hold exactly one dose");
+		return fhir_bad(x, fhir_at(p, dp, ".doseAndRate"), "must hold exactly one dose");
 	const json_t *r0 = json_array_get(dr, 0), *dq = json_object_get(r0, "doseQuantity");
-	at(p, dp, ".doseAndRate[0]");
+	fhir_at(p, dp, ".doseAndRate[0]");
 	static const char *const other[] = {"doseRange", "rateRatio", "rateRange", "rateQuantity"};
 	for (size_t k = 0; k < sizeof other / sizeof other[0]; k++)
 		if (json_object_get(r0, other[k]))
-			return bad(x, at(dose_path, p, ".%s", other[k]),
-				   "only doseQuantity can be mapped: say ranges and rates in "
-				   "dosageInstruction[0].text");
-	at(dose_path, p, ".doseQuantity");
+			return fhir_bad(x, fhir_at(dose_path, p, ".%s", other[k]),
+				        "only doseQuantity can be mapped: say ranges and rates in "
+				        "dosageInstruction[0].text");
+	fhir_at(dose_path, p, ".doseQuantity");
 	const json_t *v = json_object_get(dq, "value");
 	int64_t whole;
 	char num[40];
 	if (!json_is_object(dq))
-		return bad(x, dose_path, "required");
+		return fhir_bad(x, dose_path, "required");
 	if (!json_is_number(v) || json_number_value(v) <= 0)
-		return bad(x, at(p, dose_path, ".value"), "must be a positive number");
-	if ((err = str_member(x, dq, "unit", dose_path, 1, &unit)) != RX_OK)
+		return fhir_bad(x, fhir_at(p, dose_path, ".value"), "must be a positive number");
+	if ((err = fhir_str_member(x, dq, "unit", dose_path, 1, &unit)) != RX_OK)
 		return err;
 	if (fhir_whole_number(v, &whole))
 		snprintf(num, sizeof num, "%lld", (long long)whole);
@@ -326,36 +156,36 @@ static rx_err_t read_dosage(ctx_t *x, const json_t *res, const char *path, Rx__I
 /* A Duration at path (dur, NULL if absent; what: what it gives, for the
  * message) as a number of days into *days: a positive whole value, its unit
  * days or weeks.  value_path: where the value is, for the caller's checks. */
-static rx_err_t read_days(ctx_t *x, const json_t *dur, const char *path, const char *what,
-			  int64_t *days, char value_path[PATH_MAX_LEN])
+static rx_err_t read_days(fhir_ctx_t *x, const json_t *dur, const char *path, const char *what,
+			  int64_t *days, char value_path[FHIR_PATH_MAX])
 {
-	char up[PATH_MAX_LEN], q[48];
+	char up[FHIR_PATH_MAX], q[48];
 	const char *unit, *code, *system;
 	int64_t v;
 	rx_err_t err;
-	at(value_path, path, ".value");
+	fhir_at(value_path, path, ".value");
 	if (!json_is_object(dur))
-		return bad(x, path, "required: %s", what);
+		return fhir_bad(x, path, "required: %s", what);
 	if (!fhir_whole_number(json_object_get(dur, "value"), &v) || v < 1)
-		return bad(x, value_path, "must be a positive integer");
-	if ((err = str_member(x, dur, "system", path, 0, &system)) != RX_OK ||
-	    (err = str_member(x, dur, "code", path, 0, &code)) != RX_OK ||
-	    (err = str_member(x, dur, "unit", path, 0, &unit)) != RX_OK)
+		return fhir_bad(x, value_path, "must be a positive integer");
+	if ((err = fhir_str_member(x, dur, "system", path, 0, &system)) != RX_OK ||
+	    (err = fhir_str_member(x, dur, "code", path, 0, &code)) != RX_OK ||
+	    (err = fhir_str_member(x, dur, "unit", path, 0, &unit)) != RX_OK)
 		return err;
 	/* A UCUM code is the unit's definition; the unit is for people. */
 	const char *u = system && code && strcmp(system, FHIR_UCUM) == 0 ? code : unit;
 	const char *field = u == code ? ".code" : ".unit";
 	int per;
 	if (u == NULL)
-		return bad(x, at(up, path, ".unit"), "required: d (days) or wk (weeks)");
+		return fhir_bad(x, fhir_at(up, path, ".unit"), "required: d (days) or wk (weeks)");
 	if (!strcmp(u, "d") || !strcmp(u, "day") || !strcmp(u, "days") || !strcmp(u, "日"))
 		per = 1;
 	else if (!strcmp(u, "wk") || !strcmp(u, "week") || !strcmp(u, "weeks") || !strcmp(u, "週"))
 		per = 7;
 	else
-		return bad(x, at(up, path, "%s", field),
-			   "unsupported unit %s: only d (days) and wk (weeks) give days of supply",
-			   quoted(u, q));
+		return fhir_bad(x, fhir_at(up, path, "%s", field),
+			        "unsupported unit %s: only d (days) and wk (weeks) give days of supply",
+			        fhir_quoted(u, q));
 	/* Past a year is refused by the callers anyway: cap before multiplying. */
 	*days = (v > 100000 ? 100000 : v) * per;
 	return RX_OK;
@@ -365,107 +195,109 @@ static rx_err_t read_days(ctx_t *x, const json_t *dur, const char *path, const c
  * extension FHIR_EXT_PART_DAYS per part in the order of its uses, each a
  * valueDuration, into plan.  Other extensions are not read, but one in our
  * namespace that is not ours here is a mistake: refused, not dropped. */
-static rx_err_t read_parts(ctx_t *x, const json_t *dr, const char *dp, plan_t *plan)
+static rx_err_t read_parts(fhir_ctx_t *x, const json_t *dr, const char *dp, plan_t *plan)
 {
-	char p[PATH_MAX_LEN], dur[PATH_MAX_LEN], vp[PATH_MAX_LEN], q[48], last[PATH_MAX_LEN] = "";
+	char p[FHIR_PATH_MAX], dur[FHIR_PATH_MAX], vp[FHIR_PATH_MAX], q[48], last[FHIR_PATH_MAX] = "";
 	const json_t *exts = json_object_get(dr, "extension");
 	rx_err_t err;
 	plan->nparts = 0;
 	if (exts == NULL)
 		return RX_OK;
 	if (!json_is_array(exts))
-		return bad(x, at(p, dp, ".extension"), "must be an array of Extensions");
+		return fhir_bad(x, fhir_at(p, dp, ".extension"), "must be an array of Extensions");
 	for (size_t j = 0; j < json_array_size(exts); j++) {
 		const json_t *e = json_array_get(exts, j);
 		const char *url = json_string_value(json_object_get(e, "url"));
 		int64_t days;
-		at(p, dp, ".extension[%zu]", j);
+		fhir_at(p, dp, ".extension[%zu]", j);
 		if (url && strncmp(url, "urn:rx-exchange:", 16) == 0 && strcmp(url, FHIR_EXT_PART_DAYS) != 0)
-			return bad(x, at(vp, p, ".url"), "unknown extension %s: the one rx-exchange reads "
-							 "here is %s", quoted(url, q), FHIR_EXT_PART_DAYS);
+			return fhir_bad(x, fhir_at(vp, p, ".url"),
+					"unknown extension %s: the one rx-exchange reads here is %s",
+					fhir_quoted(url, q), FHIR_EXT_PART_DAYS);
 		if (url == NULL || strcmp(url, FHIR_EXT_PART_DAYS) != 0)
 			continue;
 		if (plan->nparts == RX_MAX_USES)
-			return bad(x, p, "a divided prescription has at most %d parts", RX_MAX_USES);
+			return fhir_bad(x, p, "a divided prescription has at most %d parts", RX_MAX_USES);
 		if (json_object_get(e, "valueDuration") == NULL)
-			return bad(x, p, "required: valueDuration, the part's days of supply");
-		if ((err = read_days(x, json_object_get(e, "valueDuration"), at(dur, p, ".valueDuration"),
+			return fhir_bad(x, p, "required: valueDuration, the part's days of supply");
+		if ((err = read_days(x, json_object_get(e, "valueDuration"), fhir_at(dur, p, ".valueDuration"),
 				     "the part's days of supply", &days, vp)) != RX_OK)
 			return err;
 		/* 365: as an item's days (rx_check_item), and the broker's bound on a part */
 		if (days > 365)
-			return bad(x, vp, "a part's days of supply must be 1..365");
+			return fhir_bad(x, vp, "a part's days of supply must be 1..365");
 		plan->parts[plan->nparts++] = (uint32_t)days;
 		memcpy(last, p, sizeof last);
 	}
 	if (plan->nparts == 1)
-		return bad(x, last, "one part is the whole prescription: a divided prescription has 2..%d "
-				 "parts (leave the extension out)", RX_MAX_USES);
+		return fhir_bad(x, last, "one part is the whole prescription: a divided prescription has 2..%d "
+				"parts (leave the extension out)", RX_MAX_USES);
 	return RX_OK;
 }
 
 /* dispenseRequest: quantity, days of supply, and the prescription-wide
  * repeats, parts and validity into plan (compared with the other entries
  * by the caller). */
-static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
-				      plan_t *plan, char qty_path[PATH_MAX_LEN], char unit_path[PATH_MAX_LEN],
-				      char days_path[PATH_MAX_LEN])
+static rx_err_t read_dispense_request(fhir_ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+				      plan_t *plan, char qty_path[FHIR_PATH_MAX], char unit_path[FHIR_PATH_MAX],
+				      char days_path[FHIR_PATH_MAX])
 {
-	char p[PATH_MAX_LEN], dp[PATH_MAX_LEN];
+	char p[FHIR_PATH_MAX], dp[FHIR_PATH_MAX];
 	const char *unit;
 	int64_t v;
 	rx_err_t err;
 	const json_t *dr = json_object_get(res, "dispenseRequest");
-	at(dp, path, ".dispenseRequest");
+	fhir_at(dp, path, ".dispenseRequest");
 	if (!json_is_object(dr))
-		return bad(x, dp, "required: the quantity and the days of supply");
-	if ((err = no_modifiers(x, dr, dp)) != RX_OK)
+		return fhir_bad(x, dp, "required: the quantity and the days of supply");
+	if ((err = fhir_no_modifiers(x, dr, dp)) != RX_OK)
 		return err;
 	if (json_object_get(dr, "initialFill"))
-		return bad(x, at(p, dp, ".initialFill"),
-			   "cannot be carried: a divided prescription (分割調剤) gives each part's days of "
-			   "supply as an extension %s", FHIR_EXT_PART_DAYS);
+		return fhir_bad(x, fhir_at(p, dp, ".initialFill"),
+			        "cannot be carried: a divided prescription (分割調剤) gives each part's days of "
+			        "supply as an extension %s", FHIR_EXT_PART_DAYS);
 	if (json_object_get(dr, "dispenseInterval"))
-		return bad(x, at(p, dp, ".dispenseInterval"),
-			   "cannot be carried: the broker opens each later use 7 days before the previous "
-			   "use's supply runs out, not after an interval");
+		return fhir_bad(x, fhir_at(p, dp, ".dispenseInterval"),
+			        "cannot be carried: the broker opens each later use 7 days before the previous "
+			        "use's supply runs out, not after an interval");
 
 	const json_t *qty = json_object_get(dr, "quantity");
-	at(qty_path, dp, ".quantity.value");
+	fhir_at(qty_path, dp, ".quantity.value");
 	if (!json_is_object(qty))
-		return bad(x, at(p, dp, ".quantity"), "required: how much to hand over");
+		return fhir_bad(x, fhir_at(p, dp, ".quantity"), "required: how much to hand over");
 	if (!fhir_whole_number(json_object_get(qty, "value"), &v) || v < 1)
-		return bad(x, qty_path, "must be a positive integer");
+		return fhir_bad(x, qty_path, "must be a positive integer");
 	it->quantity = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-	if ((err = str_member(x, qty, "unit", at(p, dp, ".quantity"), 1, &unit)) != RX_OK)
+	if ((err = fhir_str_member(x, qty, "unit", fhir_at(p, dp, ".quantity"), 1, &unit)) != RX_OK)
 		return err;
-	at(unit_path, dp, ".quantity.unit");
+	fhir_at(unit_path, dp, ".quantity.unit");
 	it->unit = strdup(unit);
 
 	if ((err = read_days(x, json_object_get(dr, "expectedSupplyDuration"),
-			     at(p, dp, ".expectedSupplyDuration"), "the days of supply", &v, days_path)) != RX_OK)
+			     fhir_at(p, dp, ".expectedSupplyDuration"), "the days of supply", &v,
+			     days_path)) != RX_OK)
 		return err;
 	it->days = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 
 	const json_t *n = json_object_get(dr, "numberOfRepeatsAllowed");
 	plan->repeats = 0;
 	if (n && (!json_is_integer(n) || json_integer_value(n) < 0))
-		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"), "must be a non-negative integer");
+		return fhir_bad(x, fhir_at(p, dp, ".numberOfRepeatsAllowed"), "must be a non-negative integer");
 	if (n)
 		plan->repeats = json_integer_value(n);
 	if (plan->repeats > RX_MAX_USES - 1)
-		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"),
-			   "at most %d: a prescription may be used at most %d times", RX_MAX_USES - 1,
-			   RX_MAX_USES);
+		return fhir_bad(x, fhir_at(p, dp, ".numberOfRepeatsAllowed"),
+			        "at most %d: a prescription may be used at most %d times", RX_MAX_USES - 1,
+			        RX_MAX_USES);
 	if ((err = read_parts(x, dr, dp, plan)) != RX_OK)
 		return err;
 	/* A repeat hands the whole quantity over again (FHIR: 30 tablets and 3
 	 * repeats are 120 tablets); a part is a share of one supply.  Both at
 	 * once is not a prescription rx-exchange can hold. */
 	if (plan->nparts && plan->repeats)
-		return bad(x, at(p, dp, ".numberOfRepeatsAllowed"),
-			   "a divided prescription (its parts in extension %s) is not refilled as well: "
-			   "give 0 or leave it out", FHIR_EXT_PART_DAYS);
+		return fhir_bad(x, fhir_at(p, dp, ".numberOfRepeatsAllowed"),
+			        "a divided prescription (its parts in extension %s) is not refilled as well: "
+			        "give 0 or leave it out", FHIR_EXT_PART_DAYS);
 
 	const json_t *vp = json_object_get(dr, "validityPeriod");
 	const char *start, *end;
@@ -474,21 +306,21 @@ static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *p
 	plan->has_validity = 0;
 	if (vp == NULL)
 		return RX_OK;
-	at(p, dp, ".validityPeriod");
+	fhir_at(p, dp, ".validityPeriod");
 	if (!json_is_object(vp))
-		return bad(x, p, "must be a Period");
-	if ((err = str_member(x, vp, "start", p, 0, &start)) != RX_OK ||
-	    (err = str_member(x, vp, "end", p, 0, &end)) != RX_OK)
+		return fhir_bad(x, p, "must be a Period");
+	if ((err = fhir_str_member(x, vp, "start", p, 0, &start)) != RX_OK ||
+	    (err = fhir_str_member(x, vp, "end", p, 0, &end)) != RX_OK)
 		return err;
-	if (start && !parse_time(start, &t, &date_only))
-		return bad(x, at(dp, p, ".start"), "must be a date or a date-time with a time zone");
+	if (start && !fhir_parse_time(start, &t, &date_only))
+		return fhir_bad(x, fhir_at(dp, p, ".start"), "must be a date or a date-time with a time zone");
 	if (start && t > x->now + RX_CLOCK_SKEW)
-		return bad(x, at(dp, p, ".start"),
-			   "a prescription valid only from a later day cannot be carried");
+		return fhir_bad(x, fhir_at(dp, p, ".start"),
+			        "a prescription valid only from a later day cannot be carried");
 	if (end == NULL)
 		return RX_OK;
-	if (!parse_time(end, &t, &date_only))
-		return bad(x, at(dp, p, ".end"), "must be a date or a date-time with a time zone");
+	if (!fhir_parse_time(end, &t, &date_only))
+		return fhir_bad(x, fhir_at(dp, p, ".end"), "must be a date or a date-time with a time zone");
 	/* The end is inclusive: a date covers that whole day (Japan time). */
 	plan->valid_until = date_only ? t + 86400 : t + 1;
 	plan->has_validity = 1;
@@ -498,29 +330,29 @@ static rx_err_t read_dispense_request(ctx_t *x, const json_t *res, const char *p
 /* The marks a CodeableConcept of our substitution-mark codes names (one
  * coding per mark), into *marks.  A coding of another system is refused:
  * we cannot tell whether it says more than ours. */
-static rx_err_t read_marks(ctx_t *x, const json_t *cc, const char *path, unsigned *marks)
+static rx_err_t read_marks(fhir_ctx_t *x, const json_t *cc, const char *path, unsigned *marks)
 {
-	char p[PATH_MAX_LEN], q[48];
+	char p[FHIR_PATH_MAX], q[48];
 	const char *system, *code;
 	rx_err_t err;
 	const json_t *codings = json_object_get(cc, "coding");
 	if (!json_is_object(cc))
-		return bad(x, path, "must be a CodeableConcept");
+		return fhir_bad(x, path, "must be a CodeableConcept");
 	if (!json_is_array(codings) || json_array_size(codings) == 0)
-		return bad(x, at(p, path, ".coding"),
-			   "required: one coding of system %s per mark (say anything else in note)",
-			   FHIR_SYSTEM_SUBSTITUTION_MARK);
+		return fhir_bad(x, fhir_at(p, path, ".coding"),
+			        "required: one coding of system %s per mark (say anything else in note)",
+			        FHIR_SYSTEM_SUBSTITUTION_MARK);
 	for (size_t j = 0; j < json_array_size(codings); j++) {
 		const json_t *c = json_array_get(codings, j);
-		char cp[PATH_MAX_LEN];
-		at(cp, path, ".coding[%zu]", j);
-		if ((err = str_member(x, c, "system", cp, 1, &system)) != RX_OK)
+		char cp[FHIR_PATH_MAX];
+		fhir_at(cp, path, ".coding[%zu]", j);
+		if ((err = fhir_str_member(x, c, "system", cp, 1, &system)) != RX_OK)
 			return err;
 		if (strcmp(system, FHIR_SYSTEM_SUBSTITUTION_MARK) != 0)
-			return bad(x, at(p, cp, ".system"),
-				   "cannot be carried: only the codes of %s are (say anything else in note)",
-				   FHIR_SYSTEM_SUBSTITUTION_MARK);
-		if ((err = str_member(x, c, "code", cp, 1, &code)) != RX_OK)
+			return fhir_bad(x, fhir_at(p, cp, ".system"),
+				        "cannot be carried: only the codes of %s are (say anything else in note)",
+				        FHIR_SYSTEM_SUBSTITUTION_MARK);
+		if ((err = fhir_str_member(x, c, "code", cp, 1, &code)) != RX_OK)
 			return err;
 		size_t k = 0;
 		while (k < FHIR_MARK_CODES && strcmp(code, fhir_marks[k].code) != 0)
@@ -530,8 +362,8 @@ static rx_err_t read_marks(ctx_t *x, const json_t *cc, const char *path, unsigne
 			for (size_t i = 0; i < FHIR_MARK_CODES; i++)
 				snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
 					 i ? ", " : "", fhir_marks[i].code);
-			return bad(x, at(p, cp, ".code"), "unknown code %s: the codes are %s", quoted(code, q),
-				   known);
+			return fhir_bad(x, fhir_at(p, cp, ".code"), "unknown code %s: the codes are %s",
+					fhir_quoted(code, q), known);
 		}
 		*marks |= fhir_marks[k].sets;
 	}
@@ -542,39 +374,39 @@ static rx_err_t read_marks(ctx_t *x, const json_t *cc, const char *path, unsigne
  * false: no change, with the marks its reason names (medical necessity);
  * allowedCodeableConcept: the marks it names.  Contradictions and what our
  * codes cannot say are refused, never dropped: the marks bind the pharmacy. */
-static rx_err_t read_substitution(ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
-				  char sub_path[PATH_MAX_LEN])
+static rx_err_t read_substitution(fhir_ctx_t *x, const json_t *res, const char *path, Rx__Item *it,
+				  char sub_path[FHIR_PATH_MAX])
 {
-	char p[PATH_MAX_LEN];
+	char p[FHIR_PATH_MAX];
 	unsigned marks = 0, named = 0;
 	rx_err_t err;
 	const json_t *sub = json_object_get(res, "substitution");
-	at(sub_path, path, ".substitution");
+	fhir_at(sub_path, path, ".substitution");
 	if (sub == NULL)
 		return RX_OK;
 	if (!json_is_object(sub))
-		return bad(x, sub_path, "must be an object");
-	if ((err = no_modifiers(x, sub, sub_path)) != RX_OK)
+		return fhir_bad(x, sub_path, "must be an object");
+	if ((err = fhir_no_modifiers(x, sub, sub_path)) != RX_OK)
 		return err;
 	const json_t *ab = json_object_get(sub, "allowedBoolean");
 	const json_t *ac = json_object_get(sub, "allowedCodeableConcept");
 	const json_t *reason = json_object_get(sub, "reason");
 	if (ab && ac)
-		return bad(x, sub_path, "allowedBoolean and allowedCodeableConcept together: give one");
+		return fhir_bad(x, sub_path, "allowedBoolean and allowedCodeableConcept together: give one");
 	if (ab == NULL && ac == NULL)
-		return bad(x, sub_path, "required: allowedBoolean or allowedCodeableConcept");
+		return fhir_bad(x, sub_path, "required: allowedBoolean or allowedCodeableConcept");
 	if (ab && !json_is_boolean(ab))
-		return bad(x, at(p, sub_path, ".allowedBoolean"), "must be true or false");
-	if (ac && (err = read_marks(x, ac, at(p, sub_path, ".allowedCodeableConcept"), &marks)) != RX_OK)
+		return fhir_bad(x, fhir_at(p, sub_path, ".allowedBoolean"), "must be true or false");
+	if (ac && (err = read_marks(x, ac, fhir_at(p, sub_path, ".allowedCodeableConcept"), &marks)) != RX_OK)
 		return err;
 	if (reason && ac)
-		return bad(x, at(p, sub_path, ".reason"),
-			   "cannot be carried with allowedCodeableConcept: name every mark there");
-	if (reason && (err = read_marks(x, reason, at(p, sub_path, ".reason"), &named)) != RX_OK)
+		return fhir_bad(x, fhir_at(p, sub_path, ".reason"),
+			        "cannot be carried with allowedCodeableConcept: name every mark there");
+	if (reason && (err = read_marks(x, reason, fhir_at(p, sub_path, ".reason"), &named)) != RX_OK)
 		return err;
 	if (json_is_true(ab) && named)
-		return bad(x, at(p, sub_path, ".reason"),
-			   "contradicts allowedBoolean true: a substitution mark restricts substitution");
+		return fhir_bad(x, fhir_at(p, sub_path, ".reason"),
+			        "contradicts allowedBoolean true: a substitution mark restricts substitution");
 	if (json_is_false(ab))
 		marks = FHIR_MARK_NO_CHANGE | named;
 	fhir_set_item_marks(it, marks);
@@ -583,8 +415,8 @@ static rx_err_t read_substitution(ctx_t *x, const json_t *res, const char *path,
 
 /* Map Rx__Item field names (rx_check_item) to where they came from. */
 typedef struct {
-	char code[PATH_MAX_LEN], name[PATH_MAX_LEN], dose[PATH_MAX_LEN], unit[PATH_MAX_LEN],
-		usage[PATH_MAX_LEN], days[PATH_MAX_LEN], qty[PATH_MAX_LEN], sub[PATH_MAX_LEN];
+	char code[FHIR_PATH_MAX], name[FHIR_PATH_MAX], dose[FHIR_PATH_MAX], unit[FHIR_PATH_MAX],
+		usage[FHIR_PATH_MAX], days[FHIR_PATH_MAX], qty[FHIR_PATH_MAX], sub[FHIR_PATH_MAX];
 } item_paths_t;
 
 static const char *path_of(const item_paths_t *ip, const char *field)
@@ -631,10 +463,10 @@ static rx_err_t add_note(char **notes, const char *text)
 }
 
 /* One MedicationRequest: its item into *out, its shared fields into sh. */
-static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res, const char *path,
+static rx_err_t read_request(fhir_ctx_t *x, const json_t *entries, const json_t *res, const char *path,
 			     shared_t *sh, char **notes, Rx__Item **out)
 {
-	char p[PATH_MAX_LEN], q[48];
+	char p[FHIR_PATH_MAX], q[48];
 	const char *s, *ref;
 	item_paths_t ip;
 	plan_t plan = {0};
@@ -648,36 +480,37 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 	rx__item__init(it);
 	it->drug_code = it->name = it->dose = it->unit = it->usage = NULL;
 
-	if ((err = no_modifiers(x, res, path)) != RX_OK ||
-	    (err = str_member(x, res, "status", path, 1, &s)) != RX_OK)
+	if ((err = fhir_no_modifiers(x, res, path)) != RX_OK ||
+	    (err = fhir_str_member(x, res, "status", path, 1, &s)) != RX_OK)
 		goto fail;
 	if (strcmp(s, "active") != 0) {
-		err = bad(x, at(p, path, ".status"), "must be \"active\" to be issued, not %s",
-			  quoted(s, q));
+		err = fhir_bad(x, fhir_at(p, path, ".status"), "must be \"active\" to be issued, not %s",
+			       fhir_quoted(s, q));
 		goto fail;
 	}
-	if ((err = str_member(x, res, "intent", path, 1, &s)) != RX_OK)
+	if ((err = fhir_str_member(x, res, "intent", path, 1, &s)) != RX_OK)
 		goto fail;
 	if (strcmp(s, "order") != 0 && strcmp(s, "original-order") != 0) {
-		err = bad(x, at(p, path, ".intent"), "must be \"order\" or \"original-order\", not %s",
-			  quoted(s, q));
+		err = fhir_bad(x, fhir_at(p, path, ".intent"), "must be \"order\" or \"original-order\", not %s",
+			       fhir_quoted(s, q));
 		goto fail;
 	}
 	if (json_is_true(json_object_get(res, "doNotPerform"))) {
-		err = bad(x, at(p, path, ".doNotPerform"), "a request not to give a drug is no prescription");
+		err = fhir_bad(x, fhir_at(p, path, ".doNotPerform"),
+			       "a request not to give a drug is no prescription");
 		goto fail;
 	}
 
 	/* The subject: one patient for the whole bundle. */
 	const json_t *subj = json_object_get(res, "subject");
 	if (!json_is_object(subj)) {
-		err = bad(x, at(p, path, ".subject"), "required: a reference to the Patient");
+		err = fhir_bad(x, fhir_at(p, path, ".subject"), "required: a reference to the Patient");
 		goto fail;
 	}
-	if ((err = str_member(x, subj, "reference", at(p, path, ".subject"), 1, &ref)) != RX_OK)
+	if ((err = fhir_str_member(x, subj, "reference", fhir_at(p, path, ".subject"), 1, &ref)) != RX_OK)
 		goto fail;
-	at(p, path, ".subject.reference");
-	long target = resolve(entries, ref);
+	fhir_at(p, path, ".subject.reference");
+	long target = fhir_resolve(entries, ref);
 	const char *ttype = target < 0 ? NULL
 				       : json_string_value(json_object_get(
 						 json_object_get(json_array_get(entries, (size_t)target),
@@ -685,11 +518,12 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 						 "resourceType"));
 	if (target >= 0 ? (ttype == NULL || strcmp(ttype, "Patient") != 0)
 			: strncmp(ref, "Patient/", 8) != 0) {
-		err = bad(x, p, "must refer to a Patient");
+		err = fhir_bad(x, p, "must refer to a Patient");
 		goto fail;
 	}
 	if (sh->seen && strcmp(ref, sh->subject) != 0) {
-		err = bad(x, p, "names another patient than entry 0's: a bundle is one patient's prescription");
+		err = fhir_bad(x, p,
+			       "names another patient than entry 0's: a bundle is one patient's prescription");
 		goto fail;
 	}
 
@@ -706,36 +540,36 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 	}
 	const char *field, *why;
 	if (rx_check_item(it, &field, &why) != RX_OK) {
-		err = bad(x, path_of(&ip, field), "%s", why);
+		err = fhir_bad(x, path_of(&ip, field), "%s", why);
 		goto fail;
 	}
 
-	if ((err = str_member(x, res, "authoredOn", path, 0, &s)) != RX_OK)
+	if ((err = fhir_str_member(x, res, "authoredOn", path, 0, &s)) != RX_OK)
 		goto fail;
-	at(p, path, ".authoredOn");
-	if (s && (!parse_time(s, &authored, &date_only) || date_only)) {
-		err = bad(x, p, "must be a date-time with seconds and a time zone");
+	fhir_at(p, path, ".authoredOn");
+	if (s && (!fhir_parse_time(s, &authored, &date_only) || date_only)) {
+		err = fhir_bad(x, p, "must be a date-time with seconds and a time zone");
 		goto fail;
 	}
 	has_authored = s != NULL;
 	if (has_authored && authored > x->now + RX_CLOCK_SKEW) {
-		err = bad(x, p, "is in the future");
+		err = fhir_bad(x, p, "is in the future");
 		goto fail;
 	}
 	if (has_authored && authored < x->now - RX_MAX_SUBMIT_AGE) {
-		err = bad(x, p, "is more than a day in the past: the broker refuses such a prescription");
+		err = fhir_bad(x, p, "is more than a day in the past: the broker refuses such a prescription");
 		goto fail;
 	}
 
 	const json_t *ns = json_object_get(res, "note");
 	if (ns && !json_is_array(ns)) {
-		err = bad(x, at(p, path, ".note"), "must be an array of Annotations");
+		err = fhir_bad(x, fhir_at(p, path, ".note"), "must be an array of Annotations");
 		goto fail;
 	}
 	for (size_t k = 0; k < json_array_size(ns); k++) {
-		char np[PATH_MAX_LEN];
-		if ((err = str_member(x, json_array_get(ns, k), "text", at(np, path, ".note[%zu]", k), 1,
-				      &s)) != RX_OK)
+		char np[FHIR_PATH_MAX];
+		if ((err = fhir_str_member(x, json_array_get(ns, k), "text",
+					   fhir_at(np, path, ".note[%zu]", k), 1, &s)) != RX_OK)
 			goto fail;
 		if (add_note(notes, s) != RX_OK) {
 			err = RX_SYSTEM;
@@ -743,8 +577,8 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 			goto fail;
 		}
 		if (rx_check_text(*notes, RX_MAX_NOTES, 0) != RX_OK) {
-			err = bad(x, at(np, path, ".note[%zu].text", k),
-				  "the notes together must be UTF-8 text of at most %d bytes", RX_MAX_NOTES);
+			err = fhir_bad(x, fhir_at(np, path, ".note[%zu].text", k),
+				       "the notes together must be UTF-8 text of at most %d bytes", RX_MAX_NOTES);
 			goto fail;
 		}
 	}
@@ -757,22 +591,22 @@ static rx_err_t read_request(ctx_t *x, const json_t *entries, const json_t *res,
 		sh->has_authored = has_authored;
 		sh->authored = authored;
 	} else if (plan.repeats != sh->plan.repeats) {
-		err = bad(x, at(p, path, ".dispenseRequest.numberOfRepeatsAllowed"),
-			  "differs from entry 0's: refills are per prescription, the same for every item");
+		err = fhir_bad(x, fhir_at(p, path, ".dispenseRequest.numberOfRepeatsAllowed"),
+			       "differs from entry 0's: refills are per prescription, the same for every item");
 		goto fail;
 	} else if (plan.nparts != sh->plan.nparts ||
 		   memcmp(plan.parts, sh->plan.parts, plan.nparts * sizeof plan.parts[0]) != 0) {
-		err = bad(x, at(p, path, ".dispenseRequest.extension"),
-			  "differs from entry 0's: a divided prescription's parts (%s) are per "
-			  "prescription, the same for every item", FHIR_EXT_PART_DAYS);
+		err = fhir_bad(x, fhir_at(p, path, ".dispenseRequest.extension"),
+			       "differs from entry 0's: a divided prescription's parts (%s) are per "
+			       "prescription, the same for every item", FHIR_EXT_PART_DAYS);
 		goto fail;
 	} else if (plan.has_validity != sh->plan.has_validity || plan.valid_until != sh->plan.valid_until) {
-		err = bad(x, at(p, path, ".dispenseRequest.validityPeriod.end"),
-			  "differs from entry 0's: the validity is per prescription");
+		err = fhir_bad(x, fhir_at(p, path, ".dispenseRequest.validityPeriod.end"),
+			       "differs from entry 0's: the validity is per prescription");
 		goto fail;
 	} else if (has_authored != sh->has_authored || authored != sh->authored) {
-		err = bad(x, at(p, path, ".authoredOn"),
-			  "differs from entry 0's: a prescription is issued at one time");
+		err = fhir_bad(x, fhir_at(p, path, ".authoredOn"),
+			       "differs from entry 0's: a prescription is issued at one time");
 		goto fail;
 	}
 	*out = it;
@@ -785,14 +619,14 @@ fail:
 /* A Patient of the bundle: it must be the subject, and if it carries the
  * patient pseudonym that goes into pid (the broker checks it against the
  * card). */
-static rx_err_t read_patient(ctx_t *x, const json_t *entry, const json_t *res, const char *path,
+static rx_err_t read_patient(fhir_ctx_t *x, const json_t *entry, const json_t *res, const char *path,
 			     const shared_t *sh, char pid[RX_PATIENT_ID_LEN + 1])
 {
-	char p[PATH_MAX_LEN], one[RX_PATIENT_ID_LEN + 1];
-	if (!entry_is(entry, sh->subject))
-		return bad(x, path,
-			   "a Patient the MedicationRequests are not about: a bundle is one patient's "
-			   "prescription");
+	char p[FHIR_PATH_MAX], one[RX_PATIENT_ID_LEN + 1];
+	if (!fhir_entry_is(entry, sh->subject))
+		return fhir_bad(x, path,
+			        "a Patient the MedicationRequests are not about: a bundle is one patient's "
+			        "prescription");
 	const json_t *ids = json_object_get(res, "identifier");
 	for (size_t j = 0; j < json_array_size(ids); j++) {
 		const json_t *id = json_array_get(ids, j);
@@ -800,11 +634,12 @@ static rx_err_t read_patient(ctx_t *x, const json_t *entry, const json_t *res, c
 		const char *value = json_string_value(json_object_get(id, "value"));
 		if (system == NULL || strcmp(system, FHIR_SYSTEM_PATIENT) != 0)
 			continue;
-		at(p, path, ".identifier[%zu].value", j);
+		fhir_at(p, path, ".identifier[%zu].value", j);
 		if (value == NULL || rx_patient_id_parse(value, one) != RX_OK)
-			return bad(x, p, "not an rx-exchange patient id (P + 16 characters + check character)");
+			return fhir_bad(x, p,
+					"not an rx-exchange patient id (P + 16 characters + check character)");
 		if (pid[0] && strcmp(pid, one) != 0)
-			return bad(x, p, "a second, different patient id");
+			return fhir_bad(x, p, "a second, different patient id");
 		memcpy(pid, one, sizeof one);
 	}
 	return RX_OK;
@@ -829,8 +664,8 @@ void fhir_prescription_free(Rx__Prescription *p)
 rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescription *p, char *msg,
 			      size_t msglen)
 {
-	ctx_t x = {msg, msglen, now};
-	char path[PATH_MAX_LEN], tp[PATH_MAX_LEN], q[48], pid[RX_PATIENT_ID_LEN + 1] = "";
+	fhir_ctx_t x = {msg, msglen, now};
+	char path[FHIR_PATH_MAX], tp[FHIR_PATH_MAX], q[48], pid[RX_PATIENT_ID_LEN + 1] = "";
 	const char *s;
 	shared_t sh = {0};
 	char *notes = NULL;
@@ -840,18 +675,19 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 
 	msg[0] = '\0';
 	if (!json_is_object(bundle))
-		return bad(&x, "$", "not a JSON object");
-	if ((err = str_member(&x, bundle, "resourceType", "", 1, &s)) != RX_OK)
-		return bad(&x, "resourceType", "must be \"Bundle\"");
+		return fhir_bad(&x, "$", "not a JSON object");
+	if ((err = fhir_str_member(&x, bundle, "resourceType", "", 1, &s)) != RX_OK)
+		return fhir_bad(&x, "resourceType", "must be \"Bundle\"");
 	if (strcmp(s, "Bundle") != 0)
-		return bad(&x, "resourceType", "must be \"Bundle\", not %s", quoted(s, q));
-	if ((err = str_member(&x, bundle, "type", "", 1, &s)) != RX_OK)
-		return bad(&x, "type", "must be \"collection\" or \"transaction\"");
+		return fhir_bad(&x, "resourceType", "must be \"Bundle\", not %s", fhir_quoted(s, q));
+	if ((err = fhir_str_member(&x, bundle, "type", "", 1, &s)) != RX_OK)
+		return fhir_bad(&x, "type", "must be \"collection\" or \"transaction\"");
 	if (strcmp(s, "collection") != 0 && strcmp(s, "transaction") != 0)
-		return bad(&x, "type", "must be \"collection\" or \"transaction\", not %s", quoted(s, q));
+		return fhir_bad(&x, "type", "must be \"collection\" or \"transaction\", not %s",
+				fhir_quoted(s, q));
 	const json_t *entries = json_object_get(bundle, "entry");
 	if (!json_is_array(entries) || json_array_size(entries) == 0)
-		return bad(&x, "entry", "must be a non-empty array");
+		return fhir_bad(&x, "entry", "must be a non-empty array");
 	if ((items = calloc(RX_MAX_ITEMS, sizeof *items)) == NULL)
 		return RX_SYSTEM;
 
@@ -861,18 +697,18 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 			const json_t *e = json_array_get(entries, i), *res = json_object_get(e, "resource");
 			snprintf(path, sizeof path, "entry[%zu].resource", i);
 			if (!json_is_object(res)) {
-				err = bad(&x, path, "required: each entry holds a resource");
+				err = fhir_bad(&x, path, "required: each entry holds a resource");
 				goto fail;
 			}
 			const char *type = json_string_value(json_object_get(res, "resourceType"));
 			if (type == NULL) {
-				err = bad(&x, at(tp, path, ".resourceType"), "required");
+				err = fhir_bad(&x, fhir_at(tp, path, ".resourceType"), "required");
 				goto fail;
 			}
 			if (pass == 0 && strcmp(type, "MedicationRequest") == 0) {
 				if (n == RX_MAX_ITEMS) {
-					err = bad(&x, path, "more than %d MedicationRequests: at most %d items",
-						  RX_MAX_ITEMS, RX_MAX_ITEMS);
+					err = fhir_bad(&x, path, "more than %d MedicationRequests: at most %d items",
+						       RX_MAX_ITEMS, RX_MAX_ITEMS);
 					goto fail;
 				}
 				if ((err = read_request(&x, entries, res, path, &sh, &notes, &items[n])) != RX_OK)
@@ -884,7 +720,7 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 			}
 		}
 		if (pass == 0 && n == 0) {
-			err = bad(&x, "entry", "no MedicationRequest: one per item is needed");
+			err = fhir_bad(&x, "entry", "no MedicationRequest: one per item is needed");
 			goto fail;
 		}
 	}
@@ -894,11 +730,12 @@ rx_err_t fhir_to_prescription(const json_t *bundle, int64_t now, Rx__Prescriptio
 					     : rx_valid_until(issued, RX_DEFAULT_VALID_DAYS);
 	const char *vpath = "entry[0].resource.dispenseRequest.validityPeriod.end";
 	if (until <= issued || until > issued + (int64_t)RX_MAX_VALID_DAYS * 86400) {
-		err = bad(&x, vpath, "must fall after authoredOn and within %d days of it", RX_MAX_VALID_DAYS);
+		err = fhir_bad(&x, vpath, "must fall after authoredOn and within %d days of it",
+			       RX_MAX_VALID_DAYS);
 		goto fail;
 	}
 	if (until <= now) {
-		err = bad(&x, vpath, "has already passed");
+		err = fhir_bad(&x, vpath, "has already passed");
 		goto fail;
 	}
 	uint32_t *parts = NULL;
