@@ -187,17 +187,41 @@ static void alter_action(uint8_t *v, size_t n)
 	p[4] ^= 0x03;
 }
 
-/* One bit of the signed head's signature: its only 64-byte field (the
- * hash and the broker key are 32), found by its length prefix after a
- * length-delimited tag. */
+/* Read a protobuf varint at v[*i] (n bytes in all); 0 if it runs off. */
+static int varint_at(const uint8_t *v, size_t n, size_t *i, uint64_t *out)
+{
+	*out = 0;
+	for (int shift = 0; *i < n && shift < 64; shift += 7) {
+		uint8_t b = v[(*i)++];
+		*out |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 1;
+	}
+	return 0;
+}
+
+/* One bit of the signed head's signature (AuditHead field 5), found by
+ * walking the fields: a scan for a 64-byte length could stop in the random
+ * bytes of the hash before it, and damage the head's framing instead. */
 static void flip_signature(uint8_t *v, size_t n)
 {
-	for (size_t i = 0; i + 2 + 64 <= n; i++)
-		if ((v[i] & 7) == 2 && v[i + 1] == 64) {
-			v[i + 2 + 20] ^= 0x10;
-			return;
+	size_t i = 0;
+	uint64_t tag, len;
+	while (i < n && varint_at(v, n, &i, &tag)) {
+		if ((tag & 7) == 0) {
+			ck_assert(varint_at(v, n, &i, &len));
+		} else if ((tag & 7) == 2) {
+			ck_assert(varint_at(v, n, &i, &len) && len <= n - i);
+			if ((tag >> 3) == 5 && len == 64) {
+				v[i + 20] ^= 0x10;
+				return;
+			}
+			i += len;
+		} else {
+			ck_abort_msg("the signed head has a field of wire type %u", (unsigned)(tag & 7));
 		}
-	ck_abort_msg("no 64-byte field in the signed head");
+	}
+	ck_abort_msg("no 64-byte signature in the signed head");
 }
 
 /* The seq of the first CLAIM entry, from `audit tail`. */
