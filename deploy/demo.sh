@@ -428,9 +428,12 @@ kill -KILL "$rxd_pid"
 wait "$rxd_pid" 2>/dev/null || true
 info "rxd pid $rxd_pid killed: no clean stop, as when a node loses power"
 # With DRBD (README "Operating two nodes") the standby mounts the replica of
-# the data dir; here the survivor starts on the dir itself, elsewhere.
+# the data dir; here the survivor starts on the dir itself, elsewhere: on
+# another loopback address, as a standby has an address of its own (on the
+# first one the kernel may hand it the dead node's port again, and the two
+# endpoints the pharmacy is given would be one).
 rm -f "$data/rxd.endpoint"
-start_rxd 'tcp://127.0.0.1:*'
+start_rxd 'tcp://127.0.0.2:*'
 broker2=$(cat "$data/rxd.endpoint")
 info "the survivor, pid $rxd_pid, serves the same store on $broker2"
 "$rxctl" --data "$data" health | sed 's/^/    /'
