@@ -319,7 +319,7 @@ rx_err_t store_open(store_t **out, const char *dir, const store_options_t *opt)
 	} else if (marked || f < 5) {
 		uint8_t at[8];
 		int64_t newest;
-		if ((rc = st_newest_reply_at(txn, s, &newest)) == MDB_NOTFOUND) {
+		if ((rc = st_reply_time(txn, s, MDB_LAST, &newest)) == MDB_NOTFOUND) {
 			rc = marked ? mdb_del(txn, s->meta, &ok, NULL) : 0;
 		} else if (rc == 0) {
 			be64(at, newest);

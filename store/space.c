@@ -59,7 +59,7 @@ static int prune_replies(MDB_txn *txn, store_t *s, int64_t before, size_t max, u
 }
 
 /* See store_int.h. */
-int st_newest_reply_at(MDB_txn *txn, store_t *s, int64_t *at)
+int st_reply_time(MDB_txn *txn, store_t *s, int op, int64_t *at)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -67,7 +67,7 @@ int st_newest_reply_at(MDB_txn *txn, store_t *s, int64_t *at)
 	if (rc != 0)
 		return rc;
 	/* Every key leads with its time; one that did not would be kept forever. */
-	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0)
+	if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0)
 		*at = k.mv_size >= 8 ? be64_get(k.mv_data) : INT64_MAX;
 	mdb_cursor_close(cur);
 	return rc;
@@ -78,17 +78,12 @@ int st_newest_reply_at(MDB_txn *txn, store_t *s, int64_t *at)
  * with this transaction, *done says so for after its commit. */
 static int forget_old_replies(MDB_txn *txn, store_t *s, int *done)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
+	int64_t oldest;
 	*done = 0;
 	if (!s->old_replies || s->old_replies_until == INT64_MAX)
 		return 0;
-	int rc = mdb_cursor_open(txn, s->requests_at, &cur);
-	if (rc != 0)
-		return rc;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	mdb_cursor_close(cur);
-	if (rc == 0 && (k.mv_size < 8 || be64_get(k.mv_data) <= s->old_replies_until))
+	int rc = st_reply_time(txn, s, MDB_FIRST, &oldest);
+	if (rc == 0 && oldest <= s->old_replies_until)
 		return 0;
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;

@@ -299,9 +299,9 @@ int st_prune_nonces(MDB_txn *txn, store_t *s, size_t max, uint64_t *pruned);
 
 /* Is the store down to its dispensing reserve (store_space)? */
 int st_map_nearly_full(store_t *s);
-/* The time of the newest stored reply (its requests_at entry), or
- * MDB_NOTFOUND if none is kept (space.c). */
-int st_newest_reply_at(MDB_txn *txn, store_t *s, int64_t *at);
+/* The time of the oldest (op MDB_FIRST) or newest (MDB_LAST) stored reply,
+ * from its requests_at entry, or MDB_NOTFOUND if none is kept (space.c). */
+int st_reply_time(MDB_txn *txn, store_t *s, int op, int64_t *at);
 
 /* ---- the resubmission guard (guard.c) ---- */
 /* At open, in the open transaction (format: the store's format before this
