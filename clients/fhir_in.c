@@ -6,7 +6,6 @@
  * INVALID, with its JSON path. */
 #include "fhir.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fhir_int.h" /* FHIR_JST */
 #include "rx_check.h"
 
 /* ---- refusals and paths ---- */

@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fhir_int.h"
 #include "rx_err.h"
 
 #define FHIR_PATH_MAX 160
