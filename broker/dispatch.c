@@ -155,7 +155,10 @@ rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *
 {
 	dispatch_prep_t p;
 	dispatch_prepare(frame, len, &p);
-	return dispatch_apply(d, peer, &p, now, reply, log);
+	rx_err_t err = dispatch_apply(d, peer, &p, now, reply, log);
+	if (err == RX_OK && (err = reply_sign(d->key, reply)) != RX_OK)
+		store_buf_free(reply);
+	return err;
 }
 
 rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *pr, int64_t now,

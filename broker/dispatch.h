@@ -104,7 +104,8 @@ rx_err_t dispatch_apply(const dispatch_t *d, const char *peer, dispatch_prep_t *
  * be built. */
 rx_err_t dispatch_request(const dispatch_t *d, const char *peer, const uint8_t *frame, size_t len,
 			  int64_t now, store_buf_t *reply, dispatch_log_t *log) RX_MUST_CHECK;
-/* (dispatch_request is dispatch_prepare then dispatch_apply.) */
+/* (dispatch_request is dispatch_prepare, dispatch_apply, then reply_sign:
+ * rxd signs apart, while the batch commits; front.c.) */
 
 /* The replies themselves (receipts, refusals, notices) are reply.h's. */
 

@@ -26,6 +26,7 @@ typedef struct {
 	size_t held;           /* bytes its decoding took (counted in decoded_in_flight) */
 	rx_err_t err;
 	store_buf_t reply;
+	rx_err_t signed_ok;    /* reply_sign's result, by a signing worker */
 	dispatch_log_t log;
 } pending_t;
 
@@ -41,6 +42,7 @@ struct front {
 	const dispatch_t *d;
 	admin_t *a;
 	workers_t *w;
+	workers_t *signers;    /* sign the receipts of a batch while it commits */
 	pending_t ring[RING];
 	uint64_t read, released;
 	size_t frame_bytes;    /* of the requests read and not released */
@@ -65,6 +67,19 @@ static void prepare(void *item)
 		q->held = dispatch_prep_used(&q->prep);
 		atomic_fetch_add(&decoded_in_flight, q->held);
 	}
+}
+
+/* The ring is large and there is one: static storage, as it was in main. */
+static front_t front;
+
+/* A signing worker's part (any thread): the receipt of a reply the store
+ * has kept, signed once the batch is applied (reply.h).  It runs while the
+ * batch's fsync does, on the cores the store thread leaves, instead of on
+ * the store thread between the requests of a batch. */
+static void sign(void *item)
+{
+	pending_t *q = item;
+	q->signed_ok = reply_sign(front.d->key, &q->reply);
 }
 
 /* May another request be read? */
@@ -245,6 +260,8 @@ static void batch_failed(const dispatch_t *d, pending_t *q)
 		dispatch_prepare(zmq_msg_data(&q->parts[2]), zmq_msg_size(&q->parts[2]), &q->prep);
 		heartbeat(q, peer);
 		q->err = dispatch_apply(d, peer, &q->prep, now_sec(), &q->reply, &q->log);
+		if (q->err == RX_OK && reply_sign(d->key, &q->reply) != RX_OK)
+			refuse_instead(q, RX_UNAVAILABLE, "the receipt could not be signed");
 		return;
 	}
 	refuse_instead(q, RX_UNAVAILABLE, "storage error committing the batch");
@@ -302,16 +319,28 @@ int front_serve_batch(front_t *f)
 		}
 	}
 	/* What arrived meanwhile goes to the workers now, so that they verify
-	 * it while this batch's fsync runs. */
+	 * it while this batch's fsync runs; so do the receipts to sign. */
 	front_intake(f);
+	for (int i = 0; i < n; i++) {
+		q = batch[i];
+		q->signed_ok = RX_OK;
+		if (q->err == RX_OK && workers_push(f->signers, q) != RX_OK)
+			sign(q); /* cannot be: the pool holds a batch */
+	}
 	int64_t c0 = now_us();
 	rx_err_t committed = batched ? store_batch_end(f->d->store) : RX_OK;
 	long long commit_us = (long long)(now_us() - c0);
+	/* Every reply back from the signers before any is touched again. */
+	while (workers_wait(f->signers) != NULL)
+		;
 	for (int i = 0; i < n; i++) {
 		q = batch[i];
 		watcher_t *w = NULL;
 		if (committed != RX_OK && in_batch(q))
 			batch_failed(f->d, q);
+		else if (q->err == RX_OK && q->signed_ok != RX_OK)
+			/* Committed, and kept: a resend of the same bytes gets it. */
+			refuse_instead(q, RX_UNAVAILABLE, "the receipt could not be signed; resend the same request for it");
 		if (q->err == RX_OK && q->log.status == RX_OK && q->log.watcher[0])
 			watch_refused(q, watch_register(&q->parts[0], q->log.watcher, &w));
 		if (q->err == RX_OK)
@@ -335,9 +364,6 @@ int front_serve_batch(front_t *f)
 	return n;
 }
 
-/* The ring is large and there is one: static storage, as it was in main. */
-static front_t front;
-
 rx_err_t front_new(front_t **out, void *sock, const dispatch_t *d, admin_t *a, int nverify)
 {
 	front_t *f = &front;
@@ -345,6 +371,8 @@ rx_err_t front_new(front_t **out, void *sock, const dispatch_t *d, admin_t *a, i
 	f->d = d;
 	f->a = a;
 	rx_err_t err = workers_new(&f->w, nverify, RING, prepare);
+	if (err == RX_OK && (err = workers_new(&f->signers, nverify, BATCH_MAX, sign)) != RX_OK)
+		workers_destroy(&f->w);
 	if (err != RX_OK)
 		return err;
 	*out = f;
@@ -357,6 +385,7 @@ void front_destroy(front_t **fp)
 	if (f == NULL)
 		return;
 	workers_destroy(&f->w);
+	workers_destroy(&f->signers);
 	for (; f->released < f->read; f->released++) {
 		pending_t *q = &f->ring[f->released % RING];
 		dispatch_prep_free(&q->prep);

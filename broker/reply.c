@@ -7,6 +7,7 @@
 #include "rx.pb-c.h"
 #include "rx_check.h"
 #include "rx_ops.h"
+#include "rx_wire.h"
 #include "wire.h"
 
 static rx_err_t pack_reply(const Rx__Reply *r, store_buf_t *out)
@@ -76,11 +77,18 @@ rx_err_t reply_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t statu
 	return reply_refusal_warned(request_id, rid_len, status, why, NULL, reply);
 }
 
-/* Sign the receipt and pack an OK reply around it: r, with whatever the op
- * carries beside the receipt already set, gets the receipt and status. */
-static rx_err_t ok_reply_with(const rx_keypair_t *key, Rx__Receipt *rc, Rx__Reply *r, store_buf_t *out)
+/* Pack an OK reply around the receipt: r, with whatever the op carries
+ * beside the receipt already set, gets the receipt, the status, and a
+ * signature of zeros that reply_sign fills in.  The store keeps the reply
+ * with the zeros (the change and its reply commit together, before any
+ * signature is made), so the signature need not be made on the store
+ * thread: Ed25519 is deterministic, and the broker's key is the store's for
+ * its life (keys.c), so signing the kept bytes again gives the bytes sent. */
+/* The receipt signature of a reply not signed yet. */
+static const uint8_t unsigned_yet[RX_SIG_LEN];
+
+static rx_err_t ok_reply_with(Rx__Receipt *rc, Rx__Reply *r, store_buf_t *out)
 {
-	uint8_t sig[RX_SIG_LEN];
 	size_t n = rx__receipt__get_packed_size(rc);
 	uint8_t *buf = malloc(n ? n : 1);
 	rx_err_t err;
@@ -88,32 +96,56 @@ static rx_err_t ok_reply_with(const rx_keypair_t *key, Rx__Receipt *rc, Rx__Repl
 	if (buf == NULL)
 		return RX_SYSTEM;
 	rx__receipt__pack(rc, buf);
-	if ((err = rx_sign(RX_SIGN_RECEIPT, key->sk, buf, n, sig)) != RX_OK) {
-		free(buf);
-		return err;
-	}
 	r->request_id = rc->request_id;
 	r->status = RX__STATUS__OK;
 	r->receipt.data = buf;
 	r->receipt.len = n;
-	r->receipt_signature.data = sig;
+	r->receipt_signature.data = (uint8_t *)unsigned_yet;
 	r->receipt_signature.len = RX_SIG_LEN;
 	err = pack_reply(r, out);
 	free(buf);
 	return err;
 }
 
-static rx_err_t ok_reply(const rx_keypair_t *key, Rx__Receipt *rc, Rx__Signed *prescription,
+/* See reply.h. */
+rx_err_t reply_sign(const rx_keypair_t *key, store_buf_t *reply)
+{
+	const uint8_t *p = reply->data, *end = p + reply->len;
+	const uint8_t *receipt = NULL;
+	size_t receipt_len = 0;
+	uint8_t *slot = NULL;
+	rx_wire_field_t f;
+
+	while (p < end) {
+		if (!rx_wire_next(&p, end, &f))
+			return RX_SYSTEM;
+		if (f.type != RX_WIRE_LEN)
+			continue;
+		if (f.number == 4) { /* Reply.receipt */
+			receipt = f.data;
+			receipt_len = f.len;
+		} else if (f.number == 5 && f.len == RX_SIG_LEN) { /* Reply.receipt_signature */
+			slot = reply->data + (f.data - reply->data);
+		}
+	}
+	/* A refusal or a notice has no slot; a reply kept by an rxd that
+	 * signed on the store thread has its signature already. */
+	if (receipt == NULL || slot == NULL || memcmp(slot, unsigned_yet, RX_SIG_LEN) != 0)
+		return RX_OK;
+	return rx_sign(RX_SIGN_RECEIPT, key->sk, receipt, receipt_len, slot);
+}
+
+static rx_err_t ok_reply(Rx__Receipt *rc, Rx__Signed *prescription,
 			 store_buf_t *out)
 {
 	Rx__Reply r = RX__REPLY__INIT;
 	r.prescription = prescription;
-	return ok_reply_with(key, rc, &r, out);
+	return ok_reply_with(rc, &r, out);
 }
 
 /* STATUS: the prescriber's signed prescription and one DispenseInfo per
  * dispensed use, beside the receipt. */
-static rx_err_t status_reply(const rx_keypair_t *key, Rx__Receipt *rc, const store_outcome_t *o,
+static rx_err_t status_reply(Rx__Receipt *rc, const store_outcome_t *o,
 			     store_buf_t *out)
 {
 	Rx__Reply r = RX__REPLY__INIT;
@@ -188,7 +220,7 @@ static rx_err_t status_reply(const rx_keypair_t *key, Rx__Receipt *rc, const sto
 		rc->inquiries_hash.data = hq;
 		rc->inquiries_hash.len = RX_HASH_LEN;
 	}
-	return ok_reply_with(key, rc, &r, out);
+	return ok_reply_with(rc, &r, out);
 }
 
 static void receipt_init(const rx_keypair_t *key, Rx__Receipt *rc, const uint8_t *rid,
@@ -221,7 +253,7 @@ static void receipt_rx(Rx__Receipt *rc, const store_rx_t *rx)
 }
 
 /* An OK reply whose receipt carries the drug master's findings. */
-static rx_err_t warned_reply(const rx_keypair_t *key, Rx__Receipt *rc, const store_outcome_t *o,
+static rx_err_t warned_reply(Rx__Receipt *rc, const store_outcome_t *o,
 			     store_buf_t *reply)
 {
 	warnings_pb_t *pb = NULL;
@@ -231,7 +263,7 @@ static rx_err_t warned_reply(const rx_keypair_t *key, Rx__Receipt *rc, const sto
 		rc->n_warnings = warnings_pb(o, pb);
 		rc->warnings = pb->ptrs;
 	}
-	rx_err_t err = ok_reply(key, rc, NULL, reply);
+	rx_err_t err = ok_reply(rc, NULL, reply);
 	free(pb);
 	return err;
 }
@@ -254,7 +286,7 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;
 		rc.access_code = (char *)x->access_code;
-		return warned_reply(key, &rc, o, reply);
+		return warned_reply(&rc, o, reply);
 	case RX_OP_NOMINATE:
 		rc.patient_id = (char *)o->rx.patient_id;
 		rc.pharmacy_code = (char *)o->pharmacy;
@@ -272,14 +304,14 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		rc.claim_token.data = token;
 		rc.claim_token.len = RX_TOKEN_LEN;
 		rc.use = o->use;
-		return warned_reply(key, &rc, o, reply);
+		return warned_reply(&rc, o, reply);
 	case RX_OP_DISPENSE:
 	case RX_OP_AMEND:
 		rc.use = o->use;
 		rc.body_hash.data = (uint8_t *)x->dispense_hash;
 		rc.body_hash.len = RX_HASH_LEN;
 		/* a handed product the drug master does not list */
-		return warned_reply(key, &rc, o, reply);
+		return warned_reply(&rc, o, reply);
 	case RX_OP_WITHDRAW:
 		/* the use is back, claimed by the caller under a new token */
 		memcpy(token, o->rx.claim_token, RX_TOKEN_LEN);
@@ -293,7 +325,7 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 	case RX_OP_PATIENT_STATUS:
 		rc.body_hash.data = (uint8_t *)o->rx.body_hash;
 		rc.body_hash.len = RX_HASH_LEN;
-		return status_reply(key, &rc, o, reply);
+		return status_reply(&rc, o, reply);
 	case RX_OP_LOG: {
 		Rx__AuditInfo **log = wire_audit_infos(o->log, o->nlog);
 		if (log == NULL)
@@ -301,7 +333,7 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 		rc.patient_id = (char *)o->rx.patient_id;
 		rc.n_log = o->nlog;
 		rc.log = log;
-		err = ok_reply(key, &rc, NULL, reply);
+		err = ok_reply(&rc, NULL, reply);
 		free(log);
 		return err;
 	}
@@ -320,13 +352,13 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 			return RX_SYSTEM;
 		rc.n_prescriptions = o->n;
 		rc.prescriptions = sums;
-		err = ok_reply(key, &rc, NULL, reply);
+		err = ok_reply(&rc, NULL, reply);
 		free(sums);
 		return err;
 	default:
 		break;
 	}
-	return ok_reply(key, &rc, NULL, reply);
+	return ok_reply(&rc, NULL, reply);
 }
 
 /* See reply.h. */

@@ -1,7 +1,8 @@
 /* reply: what rxd answers and pushes, as reply frames (rx.Reply).
  *
- * A change the store made gets a receipt signed with the broker's key
- * (reply_change), built only from what the store says happened; a refusal
+ * A change the store made gets a receipt (reply_change), built only from
+ * what the store says happened, and signed with the broker's key by
+ * reply_sign once the store has it (off the store thread); a refusal
  * gets a status and a human message, and no receipt (reply_refusal); a
  * notice is pushed signed as a notice (reply_notice).  Every frame is heap
  * bytes the caller owns (store_buf_free).  No sockets, no store. */
@@ -22,11 +23,20 @@ typedef struct {
 } reply_extra_t;
 
 /* The reply to a change the store has made (store_change_begin) and will
- * keep with it (store_change_commit): an OK reply around a receipt signed
- * with key, filled from c and the outcome o (the prescription, claim token,
- * list, log or dispense records the op returns). */
+ * keep with it (store_change_commit): an OK reply around a receipt naming
+ * key, filled from c and the outcome o (the prescription, claim token,
+ * list, log or dispense records the op returns).  Its signature is left as
+ * zeros, for reply_sign: the store keeps the reply so, and a replay of it
+ * is signed again before it is sent. */
 rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const store_outcome_t *o,
 		      const reply_extra_t *x, store_buf_t *reply) RX_MUST_CHECK;
+
+/* Sign, with key, the receipt of an OK reply whose signature is still
+ * zeros (reply_change's, or one the store kept), in place.  Any other reply
+ * (a refusal, one signed already) is left as it is.  Ed25519 is
+ * deterministic: a kept reply signed again is the reply first sent, byte
+ * for byte.  Touches nothing but reply: any thread may run it. */
+rx_err_t reply_sign(const rx_keypair_t *key, store_buf_t *reply) RX_MUST_CHECK;
 
 /* A refusal reply frame with no receipt (also used for bad framing);
  * request_id may be NULL (rid_len 0) when none could be read. */

@@ -8,6 +8,7 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -145,6 +146,21 @@ void *workers_pop(workers_t *w)
 		return NULL;
 	w->head++;
 	return w->items[k];
+}
+
+void *workers_wait(workers_t *w)
+{
+	while (w->head != w->tail) {
+		workers_clear(w); /* before looking: a wake after this is kept */
+		void *item = workers_pop(w);
+		if (item)
+			return item;
+		struct pollfd pfd = {.fd = w->efd, .events = POLLIN};
+		/* Should poll fail, this loop spins: it never gives back an
+		 * item the pool may still be touching. */
+		(void)poll(&pfd, 1, -1);
+	}
+	return NULL;
 }
 
 size_t workers_queued(const workers_t *w)

@@ -33,6 +33,10 @@ rx_err_t workers_push(workers_t *w, void *item) RX_MUST_CHECK;
 /* The oldest item not yet popped, if fn has finished with it; else NULL
  * (also when a younger one is done: items come back in push order). */
 void *workers_pop(workers_t *w);
+/* The oldest item not yet popped, once fn has finished with it, waiting
+ * for that if need be; NULL if no item is out.  For an owner that has
+ * nothing else to do meanwhile (a pool whose fd it does not poll). */
+void *workers_wait(workers_t *w);
 /* Items pushed and not yet popped. */
 size_t workers_queued(const workers_t *w);
 /* A descriptor that polls readable when an item may have become ready to

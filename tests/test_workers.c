@@ -1,5 +1,6 @@
 /* workers: items come back in the order they went in, each run once, with
- * and without threads; a full queue refuses; destroy finishes what is held. */
+ * and without threads, popped or waited for; a full queue refuses; destroy
+ * finishes what is held. */
 #include <check.h>
 #include <poll.h>
 #include <stdint.h>
@@ -98,6 +99,44 @@ START_TEST(destroy_with_items_out)
 }
 END_TEST
 
+/* workers_wait gives every item back in order, each once fn is done with
+ * it, waiting as long as fn takes; NULL once none is out. */
+static void waited(int nthreads)
+{
+	enum { N = 48 };
+	item_t items[N] = {0};
+	workers_t *w = NULL;
+	ck_assert_int_eq(workers_new(&w, nthreads, N, fn), RX_OK);
+	ck_assert_ptr_null(workers_wait(w));
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			items[i] = (item_t){.n = (uint64_t)i, .work = (uint64_t)(N - i) * 20000};
+			ck_assert_int_eq(workers_push(w, &items[i]), RX_OK);
+		}
+		for (int i = 0; i < N; i++) {
+			item_t *it = workers_wait(w);
+			ck_assert_ptr_eq(it, &items[i]);
+			ck_assert_int_eq(it->runs, 1);
+			ck_assert_uint_ne(it->result, 0);
+		}
+		ck_assert_ptr_null(workers_wait(w));
+		ck_assert_uint_eq(workers_queued(w), 0);
+	}
+	workers_destroy(&w);
+}
+
+START_TEST(wait_with_threads)
+{
+	waited(2);
+}
+END_TEST
+
+START_TEST(wait_without_threads)
+{
+	waited(0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("workers");
@@ -105,6 +144,8 @@ int main(void)
 	tcase_add_test(tc, order_with_threads);
 	tcase_add_test(tc, order_without_threads);
 	tcase_add_test(tc, destroy_with_items_out);
+	tcase_add_test(tc, wait_with_threads);
+	tcase_add_test(tc, wait_without_threads);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
