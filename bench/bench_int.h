@@ -145,6 +145,7 @@ typedef struct {
 	double verify, lmdb1, lmdb100, zmq, zmq_curve;
 	double lmdb1_after; /* measured again after the workloads: the disk drifts */
 	double lmdb1_ms[2], lmdb1_after_ms[2]; /* one commit's time, p50 and p99 */
+	double zmq_curve_1_ms; /* one CurveZMQ round trip at a time: its median */
 } limits_t;
 
 /* PostgreSQL's figures, when asked for: raw, then with the application

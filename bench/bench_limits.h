@@ -25,8 +25,10 @@ double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, 
 
 /* ZeroMQ DEALER -> ROUTER echo round trips per second over tcp loopback,
  * window messages of msg_len bytes in flight; with curve, both ends use
- * CurveZMQ (no ZAP handler). */
-double bench_limit_zmq(int curve, size_t msg_len, int window, int ms);
+ * CurveZMQ (no ZAP handler).  With window 1 and ms_p50 not NULL, *ms_p50
+ * gets one round trip's time, median, in milliseconds: what a client
+ * waiting for each reply pays before the broker does anything. */
+double bench_limit_zmq(int curve, size_t msg_len, int window, int ms, double *ms_p50);
 
 /* Sort n latencies in microseconds; the p quantile (0..1) of sorted ones,
  * in milliseconds (0 if none).  Every latency rx-bench prints is read so. */
