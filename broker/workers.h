@@ -4,7 +4,10 @@
  * rxd gives each request to the pool for dispatch_prepare (decode, verify
  * every signature: pure work), while its store thread applies and commits
  * the requests before them; so signature checks run on every core and
- * overlap the batch's fsync.  The pool knows nothing of requests.
+ * overlap the batch's fsync; a second pool signs a batch's receipts while
+ * it commits.  The threads run as SCHED_BATCH: their work is throughput,
+ * and must not preempt the threads a reply waits on.  The pool knows
+ * nothing of requests.
  *
  * One thread (the owner) pushes and pops; the pool's threads only run fn.
  * An item is the owner's memory: the pool borrows it from push until pop
