@@ -134,6 +134,9 @@ typedef struct {
 	uint64_t units, submits, pairs, statuses, errors;
 	double rxd_cpu;   /* rxd's CPU over the run, in cores */
 	double kib_per_req; /* what rxd wrote (LMDB pages, its log) per request */
+	double commit_ms[3]; /* the commit each OK reply waited on (rxd's log): p50, p99, max */
+	double inside_ms[3]; /* its time inside rxd, read to reply (rxd's log): the same */
+	size_t ncommits;     /* lines those came from (0: not known) */
 	double bench_cpu; /* ours, in cores */
 	int exhausted;
 	int per_request; /* rate counts requests, not units */

@@ -141,6 +141,16 @@ void bench_report_print(const report_t *R)
 	printf("half peak: a request waits for the commit in flight, then its own; one commit of one\n"
 	       "record takes %.2f ms at p99 on this disk (the larger of the two measurements).\n",
 	       L->lmdb1_ms[1] > L->lmdb1_after_ms[1] ? L->lmdb1_ms[1] : L->lmdb1_after_ms[1]);
+	printf("rxd's own log, the requests it answered OK (ms): the commit each waited on, and its\n"
+	       "time inside rxd, read to reply sent; the rest of a client's latency is the client's,\n"
+	       "ZeroMQ's and the kernel's\n");
+	for (int i = 0; i < NWL; i++) {
+		const result_t *r = &res[i];
+		if (!r->skipped && r->ncommits)
+			printf("  %-20s commit p50 %5.2f p99 %6.2f max %7.2f; in rxd p50 %5.2f p99 %6.2f max %7.2f\n",
+			       r->name, r->commit_ms[0], r->commit_ms[1], r->commit_ms[2], r->inside_ms[0],
+			       r->inside_ms[1], r->inside_ms[2]);
+	}
 	printf("rxd resident anonymous memory at the end: %ld KiB\n", R->rss_kib);
 	if (o->vs_postgres && !R->pg.have)
 		printf("\nPostgreSQL: not measured: %s\n", R->pg.why);
@@ -221,6 +231,14 @@ int bench_report_json(const char *path, const report_t *R)
 				    json_pack("{s:f, s:f, s:f, s:f}", "lmdb_commits_1_record", q.lmdb1,
 					      "lmdb_records_100_per_commit", q.lmdb100, "ed25519_verifies",
 					      q.verify, "zmq_round_trips", q.zmq));
+		if (r->ncommits) {
+			json_object_set_new(x, "rxd_commit_ms",
+					    json_pack("{s:f, s:f, s:f}", "p50", r->commit_ms[0], "p99",
+						      r->commit_ms[1], "max", r->commit_ms[2]));
+			json_object_set_new(x, "rxd_inside_ms",
+					    json_pack("{s:f, s:f, s:f}", "p50", r->inside_ms[0], "p99",
+						      r->inside_ms[1], "max", r->inside_ms[2]));
+		}
 		json_array_append_new(wl, x);
 	}
 	json_object_set_new(root, "workloads", wl);

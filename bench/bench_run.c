@@ -234,7 +234,7 @@ result_t bench_run(bench_t *B, int nw, int seconds, const char *name, const char
 	result_t r = {.name = name, .unit = unit};
 	pthread_barrier_init(&go, NULL, (unsigned)nw + 1);
 	double cpu0 = bench_rxd_cpu(&B->rxd), self0 = self_cpu();
-	long long wr0 = bench_rxd_written(&B->rxd);
+	long long wr0 = bench_rxd_written(&B->rxd), log0 = bench_rxd_log_size(&B->rxd);
 	for (int i = 0; i < nw; i++) {
 		worker_t *w = &B->w[i];
 		w->go = &go;
@@ -280,6 +280,7 @@ result_t bench_run(bench_t *B, int nw, int seconds, const char *name, const char
 	double nreq = (double)(r.submits + 2 * r.pairs + r.statuses);
 	r.kib_per_req = wr0 >= 0 && wr1 >= wr0 && nreq > 0 ? (double)(wr1 - wr0) / 1024 / nreq : 0;
 	r.bench_cpu = (self_cpu() - self0) / r.secs;
+	r.ncommits = bench_rxd_commits(&B->rxd, log0, bench_rxd_log_size(&B->rxd), r.commit_ms, r.inside_ms);
 	uint32_t *all = malloc((nlat ? nlat : 1) * sizeof *all);
 	if (all == NULL)
 		bench_die("%s", "out of memory");

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench_limits.h"
 #include "rx.pb-c.h"
 #include "rx_ids.h"
 #include "rxclient.h"
@@ -155,6 +157,80 @@ static long long proc_value(pid_t pid, const char *file, const char *key)
 long long bench_rxd_written(const bench_rxd_t *b)
 {
 	return proc_value(b->pid, "io", "wchar");
+}
+
+static void log_path(const bench_rxd_t *b, char *path, size_t len)
+{
+	snprintf(path, len, "%s/rxd.log", b->dir);
+}
+
+long long bench_rxd_log_size(const bench_rxd_t *b)
+{
+	char path[600];
+	struct stat st;
+	log_path(b, path, sizeof path);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Sort n times in microseconds and give their median, p99 and most in ms. */
+static void pcts(uint32_t *us, size_t n, double ms3[3])
+{
+	ms3[0] = ms3[1] = ms3[2] = 0;
+	if (n == 0)
+		return;
+	bench_sort_us(us, n);
+	ms3[0] = bench_pct_ms(us, n, 0.5);
+	ms3[1] = bench_pct_ms(us, n, 0.99);
+	ms3[2] = (double)us[n - 1] / 1000;
+}
+
+/* The number after key in line, clamped to 32 bits; 0 if absent. */
+static int field_us(const char *line, const char *key, uint32_t *out)
+{
+	const char *c = strstr(line, key);
+	long long v;
+	if (c == NULL || sscanf(c + strlen(key), "%lld", &v) != 1)
+		return 0;
+	*out = v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	return 1;
+}
+
+size_t bench_rxd_commits(const bench_rxd_t *b, long long from, long long to, double commit[3],
+			 double inside[3])
+{
+	char path[600], line[1024];
+	size_t n = 0, cap = 1 << 16;
+	uint32_t *c_us = malloc(cap * sizeof *c_us), *l_us = malloc(cap * sizeof *l_us);
+	log_path(b, path, sizeof path);
+	FILE *f = from >= 0 && to > from && c_us && l_us ? fopen(path, "r") : NULL;
+	if (f && fseeko(f, (off_t)from, SEEK_SET) == 0) {
+		while (ftello(f) < (off_t)to && fgets(line, sizeof line, f)) {
+			uint32_t c, l;
+			if (!strstr(line, " status=OK ") || !field_us(line, " commit_us=", &c) ||
+			    !field_us(line, " latency_us=", &l))
+				continue;
+			if (n == cap) {
+				uint32_t *m1 = realloc(c_us, 2 * cap * sizeof *c_us);
+				if (m1)
+					c_us = m1;
+				uint32_t *m2 = m1 ? realloc(l_us, 2 * cap * sizeof *l_us) : NULL;
+				if (m2)
+					l_us = m2;
+				if (m1 == NULL || m2 == NULL)
+					break;
+				cap *= 2;
+			}
+			c_us[n] = c;
+			l_us[n++] = l;
+		}
+	}
+	if (f)
+		fclose(f);
+	pcts(c_us, n, commit);
+	pcts(l_us, n, inside);
+	free(c_us);
+	free(l_us);
+	return n;
 }
 
 long bench_rxd_rss_anon_kib(const bench_rxd_t *b)

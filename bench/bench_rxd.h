@@ -50,6 +50,16 @@ double bench_rxd_cpu(const bench_rxd_t *b);
 /* Bytes rxd has handed to write(2) and friends so far (wchar in
  * /proc/PID/io: LMDB's page writes, and its log); -1 if unknown. */
 long long bench_rxd_written(const bench_rxd_t *b);
+/* How far rxd's log (DIR/rxd.log) has grown, in bytes; -1 if unknown. */
+long long bench_rxd_log_size(const bench_rxd_t *b);
+/* What rxd's log (its lines over the log's bytes from..to) says of the
+ * requests it answered OK: in commit, the commit each waited on
+ * (commit_us), and in inside, its time in rxd from read to reply sent
+ * (latency_us); each median, 99th percentile and most, in ms.  The disk's
+ * part and rxd's part of the latency a client sees.  How many lines were
+ * read; 0 if none (the figures then zeros). */
+size_t bench_rxd_commits(const bench_rxd_t *b, long long from, long long to, double commit[3],
+			 double inside[3]);
 /* rxd's resident memory in KiB (RssAnon: outside LMDB's file-backed map). */
 long bench_rxd_rss_anon_kib(const bench_rxd_t *b);
 /* SIGTERM and reap; the exit status as waitpid gives it. */
