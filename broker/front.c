@@ -330,6 +330,8 @@ int front_serve_batch(front_t *f)
 	int64_t c0 = now_us();
 	rx_err_t committed = batched ? store_batch_end(f->d->store) : RX_OK;
 	long long commit_us = (long long)(now_us() - c0);
+	if (batched && committed == RX_OK && f->a->metrics)
+		metrics_commit(f->a->metrics, commit_us, n);
 	/* Every reply back from the signers before any is touched again. */
 	while (workers_wait(f->signers) != NULL)
 		;

@@ -19,6 +19,26 @@ void metrics_init(metrics_t *m, int64_t now)
 	m->started_at = now;
 }
 
+/* The bucket a time in seconds falls in; METRICS_BUCKETS if above them all. */
+static int bucket_of(double s)
+{
+	int b = 0;
+	while (b < METRICS_BUCKETS && s > bounds[b])
+		b++;
+	return b;
+}
+
+void metrics_commit(metrics_t *m, int64_t commit_us, int requests)
+{
+	double s = (double)commit_us / 1e6;
+	int b = bucket_of(s);
+	if (b < METRICS_BUCKETS)
+		m->commit_bucket[b]++;
+	m->commit_count++;
+	m->commit_requests += requests > 0 ? (uint64_t)requests : 0;
+	m->commit_sum_s += s;
+}
+
 void metrics_request(metrics_t *m, int op, rx_err_t status, int64_t latency_us, int64_t now)
 {
 	if (op < 0 || op >= METRICS_OPS)
@@ -26,11 +46,9 @@ void metrics_request(metrics_t *m, int op, rx_err_t status, int64_t latency_us, 
 	int code = rx_err_is_wire((int)status) ? (int)status : RX_UNAVAILABLE;
 	m->requests[op][code]++;
 	double s = (double)latency_us / 1e6;
-	for (int b = 0; b < METRICS_BUCKETS; b++)
-		if (s <= bounds[b]) {
-			m->latency_bucket[op][b]++;
-			break;
-		}
+	int b = bucket_of(s);
+	if (b < METRICS_BUCKETS)
+		m->latency_bucket[op][b]++;
 	m->latency_count[op]++;
 	m->latency_sum_s[op] += s;
 	int slot = (int)(now % 60);
@@ -124,6 +142,22 @@ char *metrics_render(const metrics_t *m, const store_stats_t *st, int64_t now)
 		put(&t, "rx_request_duration_seconds_count{op=\"%s\"} %llu\n", name,
 		    (unsigned long long)m->latency_count[op]);
 	}
+	put(&t, "# HELP rx_commit_duration_seconds Time to commit one batch of requests, its fsync "
+		"included: the disk's part of every reply.\n"
+		"# TYPE rx_commit_duration_seconds histogram\n");
+	uint64_t cum = 0;
+	for (int b = 0; b < METRICS_BUCKETS; b++) {
+		cum += m->commit_bucket[b];
+		put(&t, "rx_commit_duration_seconds_bucket{le=\"%g\"} %llu\n", bounds[b],
+		    (unsigned long long)cum);
+	}
+	put(&t, "rx_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		"rx_commit_duration_seconds_sum %.6f\nrx_commit_duration_seconds_count %llu\n"
+		"# HELP rx_commit_requests_total Requests in the batches committed (over the count of "
+		"commits: the mean batch).\n# TYPE rx_commit_requests_total counter\n"
+		"rx_commit_requests_total %llu\n",
+	    (unsigned long long)m->commit_count, m->commit_sum_s, (unsigned long long)m->commit_count,
+	    (unsigned long long)m->commit_requests);
 	put(&t, "# HELP rx_lmdb_map_used_bytes LMDB map in use.\n# TYPE rx_lmdb_map_used_bytes gauge\n"
 		"rx_lmdb_map_used_bytes %llu\n"
 		"# HELP rx_lmdb_map_size_bytes LMDB map size.\n# TYPE rx_lmdb_map_size_bytes gauge\n"

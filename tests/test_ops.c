@@ -169,6 +169,10 @@ START_TEST(every_rxctl_command)
 	ck_assert_int_eq(rxctl(&w.h, "metrics"), 0);
 	ck_assert(HAS("rx_requests_total{op=\\\"SUBMIT\\\",status=\\\"OK\\\"} 3") &&
 		  HAS("rx_request_duration_seconds_bucket") && HAS("rx_audit_entries"));
+	/* The group commits: some counted, holding the SUBMITs among others. */
+	ck_assert(HAS("rx_commit_duration_seconds_bucket{le=\\\"+Inf\\\"}") &&
+		  !HAS("rx_commit_duration_seconds_count 0\\n") && !HAS("rx_commit_requests_total 0\\n") &&
+		  !HAS("rx_commit_requests_total 1\\n") && !HAS("rx_commit_requests_total 2\\n"));
 
 	ck_assert_int_eq(rxctl(&w.h, "audit tail -n 3"), 0);
 	ck_assert_int_eq((int)(strstr(out, "\"seq\"") != NULL), 1);
