@@ -1,7 +1,8 @@
 /* metrics: what rxd counts about itself, in the Prometheus text format
  * (version 0.0.4): requests by op and status, a latency histogram per op,
- * refusals by code, the group commits' times, and what the store reports (map use, counts, audit
- * length).  One instance, updated by the serving thread only. */
+ * refusals by code, the group commits' times, and what the store reports
+ * (map use, counts, audit length).  One instance, updated by the serving
+ * thread only. */
 #ifndef METRICS_H
 #define METRICS_H
 

@@ -77,6 +77,9 @@ rx_err_t reply_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t statu
 	return reply_refusal_warned(request_id, rid_len, status, why, NULL, reply);
 }
 
+/* The receipt signature of a reply not signed yet. */
+static const uint8_t unsigned_yet[RX_SIG_LEN];
+
 /* Pack an OK reply around the receipt: r, with whatever the op carries
  * beside the receipt already set, gets the receipt, the status, and a
  * signature of zeros that reply_sign fills in.  The store keeps the reply
@@ -84,8 +87,6 @@ rx_err_t reply_refusal(const uint8_t *request_id, size_t rid_len, rx_err_t statu
  * signature is made), so the signature need not be made on the store
  * thread: Ed25519 is deterministic, and the broker's key is the store's for
  * its life (keys.c), so signing the kept bytes again gives the bytes sent. */
-/* The receipt signature of a reply not signed yet. */
-static const uint8_t unsigned_yet[RX_SIG_LEN];
 
 static rx_err_t ok_reply_with(Rx__Receipt *rc, Rx__Reply *r, store_buf_t *out)
 {
@@ -132,6 +133,18 @@ rx_err_t reply_sign(const rx_keypair_t *key, store_buf_t *reply)
 	 * signed on the store thread has its signature already. */
 	if (receipt == NULL || slot == NULL || memcmp(slot, unsigned_yet, RX_SIG_LEN) != 0)
 		return RX_OK;
+	/* Only a receipt naming this key (keys.c never lets it change; this
+	 * says so where a client would otherwise find out). */
+	const uint8_t *q = receipt;
+	int named = 0;
+	while (q < receipt + receipt_len) {
+		if (!rx_wire_next(&q, receipt + receipt_len, &f))
+			return RX_SYSTEM;
+		if (f.number == 1 && f.type == RX_WIRE_LEN) /* Receipt.broker_key */
+			named = f.len == RX_KEY_LEN && memcmp(f.data, key->pk, RX_KEY_LEN) == 0;
+	}
+	if (!named)
+		return RX_SYSTEM;
 	return rx_sign(RX_SIGN_RECEIPT, key->sk, receipt, receipt_len, slot);
 }
 

@@ -33,7 +33,8 @@ rx_err_t reply_change(const rx_keypair_t *key, const store_change_t *c, const st
 
 /* Sign, with key, the receipt of an OK reply whose signature is still
  * zeros (reply_change's, or one the store kept), in place.  Any other reply
- * (a refusal, one signed already) is left as it is.  Ed25519 is
+ * (a refusal, one signed already) is left as it is; RX_SYSTEM if the bytes
+ * do not walk or the receipt names another broker key.  Ed25519 is
  * deterministic: a kept reply signed again is the reply first sent, byte
  * for byte.  Touches nothing but reply: any thread may run it. */
 rx_err_t reply_sign(const rx_keypair_t *key, store_buf_t *reply) RX_MUST_CHECK;

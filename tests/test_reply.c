@@ -2,7 +2,8 @@
  * zeros (the store keeps it so); reply_sign signs that receipt in place
  * with the broker's key, as a client verifies it (proto/README 3.3), and
  * leaves every other reply as it is: a refusal, a reply signed already
- * (signing twice changes nothing), and bytes it cannot walk are refused. */
+ * (signing twice changes nothing); bytes it cannot walk, and a receipt
+ * naming another broker key, are refused. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,16 +107,27 @@ START_TEST(leaves_other_replies)
 	store_buf_free(&b);
 	store_buf_free(&copy);
 
-	/* Signed by another key already (a reply kept before): left as it is. */
+	/* Signed already (a reply kept by an rxd that signed before keeping):
+	 * left as it is, whatever key is asked to sign it now. */
 	rx_keypair_t other;
 	uint8_t seed[RX_SEED_LEN] = {42};
 	rx_keypair_from_seed(seed, &other);
 	unsigned_reply(&b);
-	ck_assert_int_eq(reply_sign(&other, &b), RX_OK);
+	ck_assert_int_eq(reply_sign(&broker, &b), RX_OK);
 	copy.len = b.len;
 	copy.data = malloc(b.len);
 	memcpy(copy.data, b.data, b.len);
-	ck_assert_int_eq(reply_sign(&broker, &b), RX_OK);
+	ck_assert_int_eq(reply_sign(&other, &b), RX_OK);
+	ck_assert_mem_eq(b.data, copy.data, b.len);
+	store_buf_free(&copy);
+	store_buf_free(&b);
+
+	/* A receipt naming another broker key is not signed with this one. */
+	unsigned_reply(&b);
+	copy.len = b.len;
+	copy.data = malloc(b.len);
+	memcpy(copy.data, b.data, b.len);
+	ck_assert_int_eq(reply_sign(&other, &b), RX_SYSTEM);
 	ck_assert_mem_eq(b.data, copy.data, b.len);
 	store_buf_free(&copy);
 
