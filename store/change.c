@@ -19,6 +19,7 @@
 
 #include <lmdb.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,16 @@ static void reply_key(uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], const uint8_
 {
 	memcpy(rkey, request_id, RX_REQUEST_ID_LEN);
 	memcpy(rkey + RX_REQUEST_ID_LEN, actor, RX_KEY_LEN);
+}
+
+/* An outcome as new, but for its findings: a request's path zeroes the
+ * outcome twice (replay, then begin), and the findings are 32 KiB of it
+ * that drugs_check zeroes one by one as it adds them (nwarnings says how
+ * many hold anything). */
+static void outcome_clear(store_outcome_t *out)
+{
+	memset(out, 0, offsetof(store_outcome_t, warnings));
+	out->nwarnings = 0;
 }
 
 /* A retry returns what was sent the first time, even if the key has been
@@ -115,7 +126,7 @@ rx_err_t store_replay(store_t *s, const uint8_t actor[RX_KEY_LEN], const char *p
 {
 	MDB_txn *txn;
 	uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN];
-	memset(out, 0, sizeof *out);
+	outcome_clear(out);
 	reply->data = NULL;
 	reply->len = 0;
 	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
@@ -248,7 +259,7 @@ rx_err_t store_change_begin(store_t *s, const store_change_t *c, store_outcome_t
 	rx_err_t err;
 	int rc;
 
-	memset(out, 0, sizeof *out);
+	outcome_clear(out);
 	reply->data = NULL;
 	reply->len = 0;
 	*pending = NULL;
