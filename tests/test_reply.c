@@ -130,6 +130,7 @@ START_TEST(leaves_other_replies)
 	ck_assert_int_eq(reply_sign(&other, &b), RX_SYSTEM);
 	ck_assert_mem_eq(b.data, copy.data, b.len);
 	store_buf_free(&copy);
+	store_buf_free(&b);
 
 	/* Cut short: not walked, not signed. */
 	unsigned_reply(&b);
