@@ -14,6 +14,15 @@
 
 static rx_keypair_t broker;
 
+/* A copy of b's bytes, to compare b with after a call. */
+static store_buf_t copied(const store_buf_t *b)
+{
+	store_buf_t c = {.data = malloc(b->len), .len = b->len};
+	ck_assert_ptr_nonnull(c.data);
+	memcpy(c.data, b->data, b->len);
+	return c;
+}
+
 /* What reply_change packs for an OK reply: a receipt and a slot of zeros,
  * with other fields on both sides of it. */
 static void unsigned_reply(store_buf_t *out)
@@ -77,17 +86,15 @@ START_TEST(signs_the_receipt_in_place)
 	rx__reply__free_unpacked(r, NULL);
 
 	/* Signed again, as a replay of a kept reply is: the same bytes. */
-	uint8_t *first = malloc(b.len);
-	ck_assert_ptr_nonnull(first);
-	memcpy(first, b.data, b.len);
+	store_buf_t first = copied(&b);
 	ck_assert_int_eq(reply_sign(&broker, &b), RX_OK);
-	ck_assert_mem_eq(b.data, first, b.len);
+	ck_assert_mem_eq(b.data, first.data, b.len);
 	store_buf_t again;
 	unsigned_reply(&again);
 	ck_assert_int_eq(reply_sign(&broker, &again), RX_OK);
 	ck_assert_uint_eq(again.len, b.len);
-	ck_assert_mem_eq(again.data, first, b.len);
-	free(first);
+	ck_assert_mem_eq(again.data, first.data, b.len);
+	store_buf_free(&first);
 	store_buf_free(&again);
 	store_buf_free(&b);
 }
@@ -98,9 +105,7 @@ START_TEST(leaves_other_replies)
 	store_buf_t b, copy;
 	ck_assert_int_eq(reply_refusal((const uint8_t *)"0123456789abcdef", 16, RX_NOT_FOUND, "no such", &b),
 			 RX_OK);
-	copy.len = b.len;
-	copy.data = malloc(b.len);
-	memcpy(copy.data, b.data, b.len);
+	copy = copied(&b);
 	ck_assert_int_eq(reply_sign(&broker, &b), RX_OK);
 	ck_assert_uint_eq(b.len, copy.len);
 	ck_assert_mem_eq(b.data, copy.data, b.len);
@@ -114,9 +119,7 @@ START_TEST(leaves_other_replies)
 	rx_keypair_from_seed(seed, &other);
 	unsigned_reply(&b);
 	ck_assert_int_eq(reply_sign(&broker, &b), RX_OK);
-	copy.len = b.len;
-	copy.data = malloc(b.len);
-	memcpy(copy.data, b.data, b.len);
+	copy = copied(&b);
 	ck_assert_int_eq(reply_sign(&other, &b), RX_OK);
 	ck_assert_mem_eq(b.data, copy.data, b.len);
 	store_buf_free(&copy);
@@ -124,9 +127,7 @@ START_TEST(leaves_other_replies)
 
 	/* A receipt naming another broker key is not signed with this one. */
 	unsigned_reply(&b);
-	copy.len = b.len;
-	copy.data = malloc(b.len);
-	memcpy(copy.data, b.data, b.len);
+	copy = copied(&b);
 	ck_assert_int_eq(reply_sign(&other, &b), RX_SYSTEM);
 	ck_assert_mem_eq(b.data, copy.data, b.len);
 	store_buf_free(&copy);
