@@ -115,7 +115,13 @@ void front_intake(front_t *f)
 		f->frame_bytes += q->frame_len;
 		q->held = 0;
 		memset(&q->prep, 0, sizeof q->prep);
-		if (workers_push(f->w, q) != RX_OK) { /* cannot be: the ring is the bound */
+		/* A request alone (nothing in flight: no batch, nothing with the
+		 * workers) is verified here: the store thread would only wait for
+		 * it, and the hop to a worker and back costs about what its
+		 * verifies do.  The next ones, if they came together, go to the
+		 * workers as ever. */
+		if ((!front_idle(f) || workers_push_here(f->w, q) != RX_OK) &&
+		    workers_push(f->w, q) != RX_OK) { /* cannot be: the ring is the bound */
 			f->frame_bytes -= q->frame_len;
 			frames_close(q->parts, q->n, FRAMES_MAX);
 			return;

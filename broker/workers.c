@@ -145,6 +145,22 @@ rx_err_t workers_push(workers_t *w, void *item)
 	return RX_OK;
 }
 
+rx_err_t workers_push_here(workers_t *w, void *item)
+{
+	if (w->tail != w->head)
+		return RX_CONFLICT;
+	size_t k = (size_t)(w->tail % w->cap);
+	w->items[k] = item;
+	w->fn(item);
+	atomic_store_explicit(&w->done[k], 1, memory_order_relaxed);
+	/* Nothing is out, so every thread waits for next != tail: it stays so. */
+	pthread_mutex_lock(&w->mu);
+	w->tail++;
+	w->next = w->tail;
+	pthread_mutex_unlock(&w->mu);
+	return RX_OK;
+}
+
 void *workers_pop(workers_t *w)
 {
 	if (w->head == w->tail)

@@ -33,6 +33,11 @@ void workers_destroy(workers_t **w);
 
 /* Queue item; RX_CONFLICT if capacity items are already out (not popped). */
 rx_err_t workers_push(workers_t *w, void *item) RX_MUST_CHECK;
+/* Run fn on item on the calling thread now, and queue it done: for an
+ * owner with nothing out and nothing else to do, to whom a thread's
+ * wake-up and the wake-up back would cost more than fn saves.  RX_CONFLICT
+ * (fn not run) unless the pool is empty, so the order is push order still. */
+rx_err_t workers_push_here(workers_t *w, void *item) RX_MUST_CHECK;
 /* The oldest item not yet popped, if fn has finished with it; else NULL
  * (also when a younger one is done: items come back in push order). */
 void *workers_pop(workers_t *w);

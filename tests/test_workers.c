@@ -1,6 +1,7 @@
 /* workers: items come back in the order they went in, each run once, with
- * and without threads, popped or waited for; a full queue refuses; destroy
- * finishes what is held. */
+ * and without threads, popped or waited for, or run on the caller's thread
+ * when the pool is empty; a full queue refuses; destroy finishes what is
+ * held. */
 #include <check.h>
 #include <poll.h>
 #include <stdint.h>
@@ -137,6 +138,51 @@ START_TEST(wait_without_threads)
 }
 END_TEST
 
+/* workers_push_here runs fn before it returns, only when nothing is out,
+ * and the threads neither run that item again nor lose their place. */
+static void here(int nthreads)
+{
+	enum { N = 32 };
+	item_t items[N] = {0}, alone = {.n = 99};
+	workers_t *w = NULL;
+	ck_assert_int_eq(workers_new(&w, nthreads, N, fn), RX_OK);
+	for (int round = 0; round < 3; round++) {
+		alone.runs = 0;
+		alone.result = 0;
+		for (int i = 0; i < N - 1; i++)
+			items[i] = (item_t){.n = (uint64_t)i, .work = (uint64_t)(N - i) * 5000};
+		ck_assert_int_eq(workers_push_here(w, &alone), RX_OK);
+		ck_assert_int_eq(alone.runs, 1); /* already run, on this thread */
+		/* Something is out: refused, not run, and the queue is as it was. */
+		ck_assert_int_eq(workers_push_here(w, &items[0]), RX_CONFLICT);
+		ck_assert_int_eq(items[0].runs, 0);
+		ck_assert_uint_eq(workers_queued(w), 1);
+		for (int i = 0; i < N - 1; i++)
+			ck_assert_int_eq(workers_push(w, &items[i]), RX_OK);
+		ck_assert_ptr_eq(workers_pop(w), &alone); /* first, without waiting */
+		for (int i = 0; i < N - 1; i++) {
+			item_t *it = workers_wait(w);
+			ck_assert_ptr_eq(it, &items[i]);
+			ck_assert_int_eq(it->runs, 1);
+		}
+		ck_assert_ptr_null(workers_wait(w));
+		ck_assert_int_eq(alone.runs, 1); /* no thread ran it again */
+	}
+	workers_destroy(&w);
+}
+
+START_TEST(here_with_threads)
+{
+	here(2);
+}
+END_TEST
+
+START_TEST(here_without_threads)
+{
+	here(0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("workers");
@@ -146,6 +192,8 @@ int main(void)
 	tcase_add_test(tc, destroy_with_items_out);
 	tcase_add_test(tc, wait_with_threads);
 	tcase_add_test(tc, wait_without_threads);
+	tcase_add_test(tc, here_with_threads);
+	tcase_add_test(tc, here_without_threads);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
