@@ -149,6 +149,7 @@ typedef struct {
 	double lmdb1_after; /* measured again after the workloads: the disk drifts */
 	double lmdb1_ms[2], lmdb1_after_ms[2]; /* one commit's time, p50 and p99 */
 	double zmq_curve_1_ms; /* one CurveZMQ round trip at a time: its median */
+	double sync1, sync1_ms; /* one page written and fdatasync'd: per second, median */
 } limits_t;
 
 /* PostgreSQL's figures, when asked for: raw, then with the application

@@ -184,6 +184,49 @@ fail:
 	return rate;
 }
 
+double bench_limit_sync(const char *dir, int ms, double *ms_p50)
+{
+	enum { PAGE = 4096, PAGES = 256 };
+	char path[512];
+	uint8_t page[PAGE];
+	uint32_t *took = malloc(LMDB_SAMPLES * sizeof *took);
+	uint64_t syncs = 0;
+	double rate = -1;
+	*ms_p50 = 0;
+	snprintf(path, sizeof path, "%s/sync-limit.XXXXXX", dir);
+	int fd = took ? mkstemp(path) : -1;
+	if (fd < 0) {
+		free(took);
+		return -1;
+	}
+	randombytes_buf(page, sizeof page);
+	for (int i = 0; i < PAGES; i++)
+		if (pwrite(fd, page, PAGE, (off_t)i * PAGE) != PAGE)
+			goto done;
+	if (fsync(fd) != 0)
+		goto done;
+	int64_t t0 = now_ns(), until = t0 + (int64_t)ms * 1000000;
+	while (now_ns() < until) {
+		int64_t c0 = now_ns();
+		page[0] = (uint8_t)syncs;
+		/* A different page each time, as a log's tail or a free page would be. */
+		if (pwrite(fd, page, PAGE, (off_t)(syncs % PAGES) * PAGE) != PAGE || fdatasync(fd) != 0)
+			goto done;
+		if (syncs < LMDB_SAMPLES)
+			took[syncs] = (uint32_t)((now_ns() - c0) / 1000);
+		syncs++;
+	}
+	rate = (double)syncs / ((double)(now_ns() - t0) / 1e9);
+	size_t n = syncs < LMDB_SAMPLES ? syncs : LMDB_SAMPLES;
+	bench_sort_us(took, n);
+	*ms_p50 = bench_pct_ms(took, n, 0.50);
+done:
+	close(fd);
+	unlink(path);
+	free(took);
+	return rate;
+}
+
 /* ---- ZeroMQ ---- */
 
 typedef struct {

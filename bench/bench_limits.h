@@ -23,6 +23,13 @@ double bench_limit_verify(int threads, size_t msg_len, int ms);
 double bench_limit_lmdb(const char *dir, int records_per_txn, size_t value_len, int ms,
 			double ms_p50_p99[2]);
 
+/* One 4 KiB page written in place and fdatasync'd, in a file of its own
+ * inside dir (written in full first, so no write grows it): the least any
+ * durable reply waits for on this disk.  Returns syncs per second; *ms_p50
+ * gets one's time, median.  LMDB's synced commit is two of these at least
+ * (its pages, then its meta page), which is why it is measured beside it. */
+double bench_limit_sync(const char *dir, int ms, double *ms_p50);
+
 /* ZeroMQ DEALER -> ROUTER echo round trips per second over tcp loopback,
  * window messages of msg_len bytes in flight; with curve, both ends use
  * CurveZMQ (no ZAP handler).  With window 1 and ms_p50 not NULL, *ms_p50

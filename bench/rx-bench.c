@@ -256,6 +256,7 @@ int main(int argc, char **argv)
 	L->verify = bench_limit_verify((int)R.ncpu, 600, lim_ms);
 	L->lmdb1 = bench_limit_lmdb(o->dir, 1, 512, lim_ms, L->lmdb1_ms);
 	L->lmdb100 = bench_limit_lmdb(o->dir, 100, 512, lim_ms, NULL);
+	L->sync1 = bench_limit_sync(o->dir, lim_ms / 2, &L->sync1_ms);
 	L->zmq = bench_limit_zmq(0, 600, 256, lim_ms, NULL);
 	L->zmq_curve = bench_limit_zmq(1, 600, 256, lim_ms, NULL);
 	bench_limit_zmq(1, 600, 1, lim_ms / 2, &L->zmq_curve_1_ms);
