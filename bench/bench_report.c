@@ -143,9 +143,10 @@ void bench_report_print(const report_t *R)
 	/* LMDB's synced commit waits for two writes in turn (its pages, then
 	 * its meta page); a store whose commit were one synced append would
 	 * wait for one: the floor no LMDB commit can reach. */
-	printf("  with one synced page (%.2f) for the commit instead, as a log's append would be:\n"
-	       "  %.2f ms; LMDB's commit is two synced writes in turn, its pages and then its meta page.\n",
-	       L->sync1_ms, L->zmq_curve_1_ms + L->sync1_ms + verify_ms);
+	if (L->sync1 > 0)
+		printf("  with one synced page (%.2f) for the commit instead, as a log's append would be:\n"
+		       "  %.2f ms; LMDB's commit is two synced writes in turn, its pages and then its meta page.\n",
+		       L->sync1_ms, L->zmq_curve_1_ms + L->sync1_ms + verify_ms);
 	printf("half peak: a request waits for the commit in flight, then its own; one commit of one\n"
 	       "record takes %.2f ms at p99 on this disk (the larger of the two measurements).\n",
 	       L->lmdb1_ms[1] > L->lmdb1_after_ms[1] ? L->lmdb1_ms[1] : L->lmdb1_after_ms[1]);
