@@ -54,6 +54,9 @@ struct front {
  * messages a connection), so a burst of big frames, signed or not, cannot
  * make rxd hold more than this. */
 #define INFLIGHT_MAX ((size_t)32 << 20)
+/* The largest request the store thread verifies itself when it has nothing
+ * else to do (front_intake): a prescription's request is a few KiB. */
+#define HERE_MAX ((size_t)16 << 10)
 /* Bytes the verify workers' decoding holds for requests not yet released. */
 static atomic_size_t decoded_in_flight;
 
@@ -115,12 +118,14 @@ void front_intake(front_t *f)
 		f->frame_bytes += q->frame_len;
 		q->held = 0;
 		memset(&q->prep, 0, sizeof q->prep);
-		/* A request alone (nothing in flight: no batch, nothing with the
-		 * workers) is verified here: the store thread would only wait for
-		 * it, and the hop to a worker and back costs about what its
-		 * verifies do.  The next ones, if they came together, go to the
-		 * workers as ever. */
-		if ((!front_idle(f) || workers_push_here(f->w, q) != RX_OK) &&
+		/* A small request alone (nothing in flight: no batch, nothing
+		 * with the workers) is verified here: the store thread would only
+		 * wait for it, and the hop to a worker and back costs about what
+		 * its verifies do.  The next ones, if they came together, go to
+		 * the workers as ever, and so does a large one: its decoding could
+		 * keep the thread from the other sockets for longer. */
+		int alone = front_idle(f) && q->frame_len <= HERE_MAX;
+		if ((!alone || workers_push_here(f->w, q) != RX_OK) &&
 		    workers_push(f->w, q) != RX_OK) { /* cannot be: the ring is the bound */
 			f->frame_bytes -= q->frame_len;
 			frames_close(q->parts, q->n, FRAMES_MAX);
