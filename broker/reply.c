@@ -87,7 +87,6 @@ static const uint8_t unsigned_yet[RX_SIG_LEN];
  * signature is made), so the signature need not be made on the store
  * thread: Ed25519 is deterministic, and the broker's key is the store's for
  * its life (keys.c), so signing the kept bytes again gives the bytes sent. */
-
 static rx_err_t ok_reply_with(Rx__Receipt *rc, Rx__Reply *r, store_buf_t *out)
 {
 	size_t n = rx__receipt__get_packed_size(rc);

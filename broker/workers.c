@@ -123,21 +123,33 @@ void workers_destroy(workers_t **wp)
 	*wp = NULL;
 }
 
+/* Run fn on item on the owner's thread and queue it done.  Only when no
+ * thread can be running fn (there are none, or nothing is out): every
+ * thread then waits for next != tail, and next moves with tail. */
+static void run_here(workers_t *w, void *item)
+{
+	size_t k = (size_t)(w->tail % w->cap);
+	w->items[k] = item;
+	w->fn(item);
+	atomic_store_explicit(&w->done[k], 1, memory_order_relaxed);
+	pthread_mutex_lock(&w->mu);
+	w->tail++;
+	w->next = w->tail;
+	pthread_mutex_unlock(&w->mu);
+}
+
 rx_err_t workers_push(workers_t *w, void *item)
 {
 	if (w->tail - w->head >= w->cap)
 		return RX_CONFLICT;
-	size_t k = (size_t)(w->tail % w->cap);
-	w->items[k] = item;
-	atomic_store_explicit(&w->done[k], 0, memory_order_relaxed);
 	if (w->nthreads == 0) {
-		w->fn(item);
-		atomic_store_explicit(&w->done[k], 1, memory_order_relaxed);
-		w->tail++;
-		w->next = w->tail;
+		run_here(w, item);
 		wake(w);
 		return RX_OK;
 	}
+	size_t k = (size_t)(w->tail % w->cap);
+	w->items[k] = item;
+	atomic_store_explicit(&w->done[k], 0, memory_order_relaxed);
 	pthread_mutex_lock(&w->mu);
 	w->tail++;
 	pthread_cond_signal(&w->more);
@@ -149,15 +161,7 @@ rx_err_t workers_push_here(workers_t *w, void *item)
 {
 	if (w->tail != w->head)
 		return RX_CONFLICT;
-	size_t k = (size_t)(w->tail % w->cap);
-	w->items[k] = item;
-	w->fn(item);
-	atomic_store_explicit(&w->done[k], 1, memory_order_relaxed);
-	/* Nothing is out, so every thread waits for next != tail: it stays so. */
-	pthread_mutex_lock(&w->mu);
-	w->tail++;
-	w->next = w->tail;
-	pthread_mutex_unlock(&w->mu);
+	run_here(w, item);
 	return RX_OK;
 }
 

@@ -65,6 +65,8 @@ static void reply_key(uint8_t rkey[RX_KEY_LEN + RX_REQUEST_ID_LEN], const uint8_
  * outcome twice (replay, then begin), and the findings are 32 KiB of it
  * that drugs_check zeroes one by one as it adds them (nwarnings says how
  * many hold anything). */
+_Static_assert(offsetof(store_outcome_t, nwarnings) + sizeof(size_t) == sizeof(store_outcome_t),
+	       "outcome_clear zeroes up to warnings: nwarnings must be the outcome's last field");
 static void outcome_clear(store_outcome_t *out)
 {
 	memset(out, 0, offsetof(store_outcome_t, warnings));

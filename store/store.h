@@ -290,7 +290,9 @@ typedef struct {
 	size_t ninquiries;
 	uint32_t inquiry;                  /* INQUIRY, INQUIRY_REPLY: the inquiry's number */
 	/* SUBMIT, CLAIM: what the duplicate-medication check found, valid after
-	 * the call too (a DUPLICATE_MEDICATION refusal carries them). */
+	 * the call too (a DUPLICATE_MEDICATION refusal carries them).  Last:
+	 * the rest is zeroed per request and these only as they are added
+	 * (change.c's outcome_clear). */
 	store_warning_t warnings[STORE_MAX_WARNINGS];
 	size_t nwarnings;
 } store_outcome_t;
