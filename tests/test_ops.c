@@ -579,8 +579,12 @@ START_TEST(metrics_scrapers_cannot_stall_rxd)
 	int lazy = metrics_connect(port);
 	int small = 1024;
 	setsockopt(lazy, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	for (int i = 0; i < 50; i++)
-		ck_assert_int_eq(write(lazy, get, strlen(get)), (ssize_t)strlen(get));
+	ck_assert_int_eq(write(lazy, get, strlen(get)), (ssize_t)strlen(get));
+	/* More of the same: rxd may have answered the first and closed by now
+	 * (HTTP/1.0), and a write then fails with EPIPE; that must not be a
+	 * SIGPIPE that kills this test. */
+	for (int i = 1; i < 50; i++)
+		(void)send(lazy, get, strlen(get), MSG_NOSIGNAL);
 
 	int fd = metrics_connect(port);
 	struct timeval tv = {5, 0};
